@@ -1,0 +1,32 @@
+"""stream_nb: Spark Structured Streaming's model, live in a Jupyter notebook.
+
+A stream is an unbounded table; a query over it runs incrementally in micro-batches::
+
+    import stream_nb as sn
+    readings = sn.sources.sensors(devices=3)
+    q = sn.start("SELECT device, avg(temperature) AS t FROM readings GROUP BY device")
+    q.result            # the result table as of the last committed batch
+
+The whole public API is on this page; everything else can move.
+"""
+
+from stream_nb import sinks, sources
+from stream_nb.api import start
+from stream_nb.engine import StreamingQuery, StreamingQueryException, get, queries, stop_all
+from stream_nb.sql import OutputModeError, StreamSQLError
+from stream_nb.types import SchemaError
+
+__all__ = [
+    "OutputModeError",
+    "SchemaError",
+    "StreamSQLError",
+    "StreamingQuery",
+    "StreamingQueryException",
+    "get",
+    "queries",
+    "sinks",
+    "sources",
+    "start",
+    "stop_all",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,91 @@
+"""Operators: what one batch does. ``process`` computes the batch's output without changing anything;
+``commit`` makes its state changes permanent once the sink has taken the output.
+
+DuckDB does the vectorised work (and releases the GIL); Python only moves Arrow tables between steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from stream_nb.engine.state import KeyedState, Update
+from stream_nb.sql.plan import BATCH, PRE, STATE, Plan
+
+
+@dataclass
+class Output:
+    """A batch's output: the rows for the sink, the state keys they belong to (update mode), and what the
+    operator must write when the batch commits."""
+
+    table: pa.Table
+    keys: pa.Table | None = None
+    pending: Update | None = None
+    state_rows_updated: int = 0
+
+
+def connect(plan: Plan) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection for one query: UTC session time zone, static tables registered."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")  # Spark's session time zone, as our timestamps are UTC
+    for name, static in plan.bindings.statics.items():
+        con.register(name, static.table)
+    return con
+
+
+class StatelessOperator:
+    """Filters, projections and stream-static joins: the whole query over the batch's rows."""
+
+    name = "stateless"
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+
+    def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table) -> Output:
+        con.register(BATCH, batch)
+        return Output(con.sql(self.plan.stateless_sql).to_arrow_table())
+
+    def commit(self, output: Output) -> None:
+        pass
+
+    state_rows = 0
+    memory_bytes = 0
+
+
+class AggregateOperator:
+    """Grouped or global aggregation: partial aggregates per batch merged into keyed state."""
+
+    name = "stateStoreSave"
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.aggregate = plan.aggregate
+        self.state = KeyedState(self.aggregate.keys, self.aggregate.partials)
+        self._mode = plan.output_mode
+
+    @property
+    def state_rows(self) -> int:
+        return self.state.num_rows
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.state.memory_bytes
+
+    def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table) -> Output:
+        agg = self.aggregate
+        con.register(BATCH, batch)
+        pre = con.sql(agg.pre_sql).to_arrow_table()
+        con.register(PRE, pre)
+        partial = con.sql(agg.partial_sql).to_arrow_table()
+        distinct = {column: con.sql(sql).to_arrow_table() for column, sql in agg.distinct_sql.items()}
+        update = self.state.prepare(partial, distinct)
+        con.register(STATE, self.state.rows_after(update, everything=self._mode == "complete"))
+        result = con.sql(agg.final_sql).to_arrow_table()
+        keys = result.select(agg.keys) if self._mode == "update" else None
+        return Output(result.drop_columns(agg.keys), keys=keys, pending=update,
+                      state_rows_updated=len(update.slots))
+
+    def commit(self, output: Output) -> None:
+        self.state.apply(output.pending)

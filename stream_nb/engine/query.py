@@ -1,0 +1,281 @@
+"""StreamingQuery: a running query, its micro-batch loop, and the handle a notebook holds.
+
+A batch is: read the rows between the last committed offset and the latest one, let the operator compute
+the output (DuckDB, in a worker thread), hand it to the sink, then commit the operator's state. Anything
+that fails before the commit leaves the query as it was after the previous batch: the query stops and keeps
+the error in ``q.exception``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+from collections import deque
+from typing import Any
+
+import anyio
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from stream_nb.engine import loop, registry
+from stream_nb.engine.operators import AggregateOperator, StatelessOperator, connect
+from stream_nb.engine.progress import batch_progress, now_iso
+from stream_nb.engine.triggers import Trigger
+from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.plan import Plan
+
+_POLL_SECONDS = 0.01  # how often an idle query looks for new data
+_names = itertools.count(1)
+
+
+class StreamingQueryException(Exception):
+    """A batch failed. The query has stopped; every batch before it stays committed."""
+
+
+class StreamingQuery:
+    """A running streaming query (Spark's StreamingQuery). Start one with ``sn.start(...)``."""
+
+    def __init__(self, plan: Plan, *, sink: Any, trigger: Trigger, name: str | None = None):
+        self.plan = plan
+        self.name = name or f"query{next(_names)}"
+        self.id = str(uuid.uuid4())
+        self.run_id = str(uuid.uuid4())
+        self.sink = sink
+        self.trigger = trigger
+        self.source = plan.stream.source
+        self._operator = AggregateOperator(plan) if plan.aggregate else StatelessOperator(plan)
+        self._con = connect(plan)
+        self.schema = self._output_schema()
+        if hasattr(sink, "bind"):
+            sink.bind(self.schema, plan.output_mode)
+        self._offset = 0          # end offset of the last committed batch
+        self._next_batch_id = 0
+        self._progress: deque[dict] = deque(maxlen=100)
+        self._lock = threading.Lock()        # one batch at a time
+        self._changed = threading.Condition()
+        self._terminated = threading.Event()
+        self._stopping = False
+        self._paused = False
+        self._exception: StreamingQueryException | None = None
+        self._message = "Initializing sources"
+        self._last_batch_start: float | None = None
+        self._downstream: list = []
+        registry.register(self)
+        self._task = loop.spawn(self._run)
+
+    # -- the public handle -----------------------------------------------------------------------------
+
+    @property
+    def is_active(self) -> bool:
+        return not self._terminated.is_set()
+
+    @property
+    def exception(self) -> StreamingQueryException | None:
+        return self._exception
+
+    @property
+    def status(self) -> dict:
+        return {"message": self._message, "isDataAvailable": self._data_available(),
+                "isTriggerActive": self._lock.locked()}
+
+    @property
+    def last_progress(self) -> dict | None:
+        return self._progress[-1] if self._progress else None
+
+    @property
+    def recent_progress(self) -> list[dict]:
+        return list(self._progress)
+
+    @property
+    def result(self) -> pd.DataFrame:
+        """The result table as of the last committed batch (from the memory sink)."""
+        if not hasattr(self.sink, "result"):
+            raise AttributeError(f"q.result comes from the memory sink; {self.name!r} writes to "
+                                 f"{getattr(self.sink, 'description', type(self.sink).__name__)}")
+        return self.sink.result
+
+    def step(self) -> dict | None:
+        """Run one micro-batch now, over the data that has arrived; its progress, or None if there was none."""
+        self._raise_if_failed()
+        if not self.is_active:
+            raise RuntimeError(f"query {self.name!r} is stopped")
+        ran = loop.portal().call(anyio.to_thread.run_sync, self._try_batch)
+        self._raise_if_failed()
+        return self.last_progress if ran else None
+
+    def process_all_available(self, timeout: float | None = None) -> None:
+        """Block until every row available now has been processed and committed."""
+        target = self.source.latest_offset()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if self.trigger.kind == "manual" or self._paused:
+            while self._offset < target and self.is_active:
+                if self.step() is None:
+                    break
+        with self._changed:
+            done = self._changed.wait_for(lambda: self._offset >= target or not self.is_active,
+                                          None if deadline is None else max(0.0, deadline - time.monotonic()))
+        self._raise_if_failed()
+        if not done:
+            raise TimeoutError(f"query {self.name!r} has not caught up with offset {target} "
+                               f"within {timeout} s (at {self._offset})")
+
+    def pause(self) -> None:
+        """Stop starting batches (the current one finishes); ``resume()`` goes on where it paused."""
+        self._paused = True
+        self._message = "Paused"
+
+    def resume(self) -> None:
+        self._paused = False
+        self._message = "Waiting for data to arrive"
+
+    def stop(self) -> None:
+        """Stop the query after the batch in flight, if any, has committed."""
+        self._stopping = True
+        if not loop.in_loop_thread():
+            self._task.result()
+        self._terminate()
+
+    def await_termination(self, timeout: float | None = None) -> bool:
+        """Wait for the query to stop; True if it has. Raises the batch's error if it failed."""
+        stopped = self._terminated.wait(timeout)
+        self._raise_if_failed()
+        return stopped
+
+    def explain(self) -> None:
+        """Print the incremental plan: the stateless part, the state and its partial aggregates, the output."""
+        print(self.plan.explain())
+
+    def as_source(self):
+        """This query's output, as a stream another query can read (``FROM <this query's name>``)."""
+        from stream_nb.sources import memory
+
+        source = memory(self.schema)
+        self._downstream.append(source)
+        return source
+
+    def __repr__(self) -> str:
+        state = "active" if self.is_active else ("failed" if self._exception else "stopped")
+        return (f"<StreamingQuery {self.name!r} {state}, batch {self._next_batch_id - 1}, "
+                f"{self.plan.output_mode} mode, trigger {self.trigger.describe()}>")
+
+    # -- the loop --------------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        try:
+            if self.trigger.kind == "available_now":
+                target = await anyio.to_thread.run_sync(self.source.latest_offset)
+                while self._offset < target and not self._stopping and \
+                        await anyio.to_thread.run_sync(self._try_batch, target):
+                    pass
+                return
+            while not self._stopping:
+                started = time.monotonic()
+                ran = False
+                if self.trigger.kind != "manual" and not self._paused:
+                    ran = await anyio.to_thread.run_sync(self._try_batch)
+                if self.trigger.kind == "interval":
+                    await self._sleep_until(started + self.trigger.seconds)
+                elif not ran:
+                    await anyio.sleep(_POLL_SECONDS)
+        finally:
+            self._terminate()
+
+    async def _sleep_until(self, deadline: float) -> None:
+        while not self._stopping and time.monotonic() < deadline:
+            await anyio.sleep(min(_POLL_SECONDS * 5, max(0.0, deadline - time.monotonic())))
+
+    def _try_batch(self, limit: int | None = None) -> bool:
+        """Run one batch if new data is there (in a worker thread). True if a batch committed."""
+        with self._lock:
+            if self._exception is not None or self._terminated.is_set():
+                return False
+            started = time.perf_counter()
+            try:
+                latest = self.source.latest_offset()
+                end = latest if limit is None else min(latest, limit)
+                cap = getattr(self.source, "max_per_trigger", None)
+                if cap:
+                    end = min(end, self._offset + cap)
+                if end <= self._offset:
+                    self._message = "Paused" if self._paused else "Waiting for data to arrive"
+                    return False
+                self._message = "Processing new data"
+                self._run_batch(self._offset, end, latest, started)
+                self._message = "Paused" if self._paused else "Waiting for data to arrive"
+                return True
+            except Exception as err:  # the batch failed: keep the error, stop, commit nothing
+                self._fail(err)
+                return False
+
+    def _run_batch(self, start: int, end: int, latest: int, started: float) -> None:
+        batch_id = self._next_batch_id
+        timestamp = now_iso()
+        batch = self.source.read(start, end)
+        if self.plan.needs_row_numbers:
+            batch = batch.append_column("__row", pa.array(range(start, start + batch.num_rows), pa.int64()))
+        got = time.perf_counter()
+        output = self._operator.process(self._con, batch)
+        processed = time.perf_counter()
+        self.sink.add_batch(batch_id, output.table, output.keys)
+        for source in self._downstream:
+            source.add_data(output.table)
+        self._operator.commit(output)
+        done = time.perf_counter()
+        durations = {"getBatch": _ms(got - started), "addBatch": _ms(done - got),
+                     "queryPlanning": 0, "walCommit": 0, "triggerExecution": _ms(done - started),
+                     "processing": _ms(processed - got)}
+        since_last = None if self._last_batch_start is None else started - self._last_batch_start
+        self._last_batch_start = started
+        progress = batch_progress(
+            query=self, batch_id=batch_id, start=start, end=end, latest=latest, num_rows=batch.num_rows,
+            durations_ms=durations, operator=self._operator, output_rows=output.table.num_rows,
+            rows_updated=output.state_rows_updated, since_last_s=since_last, timestamp=timestamp)
+        with self._changed:
+            self._offset = end
+            self._next_batch_id += 1
+            self._progress.append(progress)
+            self._changed.notify_all()
+
+    def _fail(self, err: Exception) -> None:
+        error = StreamingQueryException(f"query {self.name!r} failed in batch {self._next_batch_id}: {err}")
+        error.__cause__ = err
+        self._exception = error
+        self._message = f"Failed: {err}"
+        self._stopping = True
+        self._terminate()
+
+    def _terminate(self) -> None:
+        registry.unregister(self)
+        with self._changed:
+            if not self._exception and not self._message.startswith("Failed"):
+                self._message = "Stopped"
+            self._terminated.set()
+            self._changed.notify_all()
+
+    def _raise_if_failed(self) -> None:
+        if self._exception is not None:
+            raise self._exception
+
+    def _data_available(self) -> bool:
+        try:
+            return self.source.latest_offset() > self._offset
+        except Exception:
+            return False
+
+    def _output_schema(self) -> pa.Schema:
+        """Run the plan once over no rows: the output's schema, and DuckDB's verdict on the SQL, up front."""
+        empty = self.source.schema.empty_table()
+        if self.plan.needs_row_numbers:
+            empty = empty.append_column("__row", pa.array([], pa.int64()))
+        probe = AggregateOperator(self.plan) if self.plan.aggregate else StatelessOperator(self.plan)
+        try:
+            return probe.process(self._con, empty).table.schema
+        except duckdb.Error as err:
+            raise StreamSQLError(f"the query cannot run: {str(err).splitlines()[0]}", sql=self.plan.sql) from None
+
+
+def _ms(seconds: float) -> int:
+    return int(round(seconds * 1000))

@@ -1,0 +1,48 @@
+"""The queries active in this process, by name: ``sn.queries()``, ``sn.get(name)``, ``sn.stop_all()``."""
+
+from __future__ import annotations
+
+import threading
+
+_lock = threading.Lock()
+_active: dict[str, object] = {}
+
+
+def register(query) -> None:
+    with _lock:
+        if query.name in _active:
+            raise ValueError(f"a query named {query.name!r} is already running: stop it first "
+                             f"(sn.get({query.name!r}).stop()) or choose another name")
+        _active[query.name] = query
+
+
+def unregister(query) -> None:
+    with _lock:
+        if _active.get(query.name) is query:
+            del _active[query.name]
+
+
+def active_query(name: str):
+    with _lock:
+        return _active.get(name)
+
+
+def queries() -> list:
+    """The active queries, oldest first."""
+    with _lock:
+        return list(_active.values())
+
+
+def get(name: str):
+    """The active query with this name; a KeyError that lists the active ones otherwise."""
+    query = active_query(name)
+    if query is None:
+        names = ", ".join(q.name for q in queries()) or "none"
+        raise KeyError(f"no active query named {name!r} (active: {names})")
+    return query
+
+
+def stop_all() -> None:
+    """Stop every active query."""
+    for query in queries():
+        query.stop()

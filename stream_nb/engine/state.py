@@ -1,0 +1,296 @@
+"""Keyed state for streaming aggregation: one row per group key, holding the partial aggregates so far.
+
+A key's row lives in a *slot*: a position in columnar numpy arrays (one per partial aggregate, plus a
+validity mask), found through a dict from key to slot. A batch's partial aggregates, already grouped by key
+in DuckDB, are merged with vectorised numpy operations over the slots they touch, so a batch costs what it
+changes, never the total state.
+
+Merging is two steps so a failing batch changes nothing: ``prepare`` computes the new values of the touched
+slots without writing anything; ``apply`` writes them once the sink has committed the batch's output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from stream_nb.sql.aggregates import Partial
+
+
+class _Column:
+    """A growable column: numpy values, a validity mask, and the Arrow type to give back."""
+
+    def __init__(self, arrow_type: pa.DataType, capacity: int):
+        self.type = arrow_type
+        self.storage = _storage_type(arrow_type)
+        dtype = self.storage.to_pandas_dtype() if self.storage is not None else object
+        self.values = np.zeros(capacity, dtype=dtype) if self.storage is not None else np.full(capacity, None)
+        self.valid = np.zeros(capacity, dtype=bool)
+
+    def grow(self, capacity: int) -> None:
+        extra = capacity - len(self.values)
+        filler = np.zeros(extra, dtype=self.values.dtype) if self.storage is not None else np.full(extra, None)
+        self.values = np.concatenate([self.values, filler])
+        self.valid = np.concatenate([self.valid, np.zeros(extra, dtype=bool)])
+
+    def to_arrow(self, slots: np.ndarray) -> pa.Array:
+        return self.arrow_from(self.values[slots], self.valid[slots])
+
+    def arrow_from(self, values: np.ndarray, valid: np.ndarray) -> pa.Array:
+        if self.storage is None:
+            return pa.array(np.where(valid, values, None), type=self.type)
+        return pa.array(values, type=self.storage, mask=~valid).cast(self.type)
+
+
+def _storage_type(arrow_type: pa.DataType) -> pa.DataType | None:
+    """How values are kept in numpy: int64 for times, native numbers, None (Python objects) otherwise."""
+    if pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type) or pa.types.is_duration(arrow_type):
+        return pa.int64()
+    if pa.types.is_decimal(arrow_type) and arrow_type.scale == 0:
+        return pa.int64()  # DuckDB's sum of integers is HUGEINT; Spark's is bigint
+    if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or pa.types.is_boolean(arrow_type):
+        return arrow_type
+    return None
+
+
+def _to_numpy(array: pa.ChunkedArray | pa.Array, storage: pa.DataType | None) -> tuple[np.ndarray, np.ndarray]:
+    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    valid = array.is_valid().to_numpy(zero_copy_only=False)
+    if storage is None:
+        return np.array(array.to_pylist() + [None], dtype=object)[:-1], valid
+    stored = array.cast(storage) if array.type != storage else array
+    zero = False if pa.types.is_boolean(storage) else 0
+    return pc.fill_null(stored, pa.scalar(zero, type=storage)).to_numpy(zero_copy_only=False), valid
+
+
+@dataclass
+class Update:
+    """What one batch does to the state, computed but not yet written."""
+
+    slots: np.ndarray                       # the slot of each partial row (new keys get fresh slots)
+    keys: pa.Table                          # the key columns of each partial row
+    new_keys: list[tuple[Hashable, int]]    # (key, slot) of keys first seen in this batch
+    new_key_values: list[pa.ChunkedArray]   # per key column, the values of the new keys
+    values: dict[str, tuple[np.ndarray, np.ndarray]]  # partial name -> (values, valid) for `slots`
+    seen_distinct: dict[str, set] = field(default_factory=dict)  # count(DISTINCT): pairs new to the state
+
+
+class KeyedState:
+    """The state of one aggregation operator.
+
+    >>> from stream_nb.sql.aggregates import Partial
+    >>> state = KeyedState(["__k0"], [Partial("n", "count(*)", "add")])
+    >>> update = state.prepare(pa.table({"__k0": ["a", "b"], "n": [2, 1]}))
+    >>> state.apply(update)
+    >>> state.apply(state.prepare(pa.table({"__k0": ["a"], "n": [5]})))
+    >>> state.rows(state.all_slots()).to_pylist()
+    [{'__k0': 'a', 'n': 7}, {'__k0': 'b', 'n': 1}]
+    """
+
+    def __init__(self, key_names: Sequence[str], partials: Sequence[Partial], capacity: int = 1024):
+        self.key_names = list(key_names)
+        self.partials = list(partials)
+        self._capacity = capacity
+        self._slot_of: dict[Hashable, int] = {}
+        self._keys: list[_Column] = []
+        self._columns: dict[str, _Column] = {}
+        self._distinct: dict[str, set] = {p.name: set() for p in partials if p.merge == "distinct"}
+        self._free: list[int] = []
+        self._end = 0  # slots in [0, _end) have been used
+
+    @property
+    def num_rows(self) -> int:
+        return len(self._slot_of)
+
+    @property
+    def memory_bytes(self) -> int:
+        arrays = sum(c.values.nbytes + c.valid.nbytes for c in [*self._keys, *self._columns.values()])
+        return arrays + 100 * len(self._slot_of) + sum(100 * len(s) for s in self._distinct.values())
+
+    def all_slots(self) -> np.ndarray:
+        return np.fromiter(self._slot_of.values(), dtype=np.int64, count=len(self._slot_of))
+
+    def prepare(self, partial: pa.Table, distinct: dict[str, pa.Table] | None = None) -> Update:
+        """Merge a batch's partial aggregates (one row per key) with the state, without writing."""
+        self._ensure_columns(partial)
+        keys = _key_tuples(partial, self.key_names)
+        slots = np.empty(len(keys), dtype=np.int64)
+        new_keys, next_slot, free = [], self._end, list(self._free)
+        existed = np.ones(len(keys), dtype=bool)
+        for i, key in enumerate(keys):
+            slot = self._slot_of.get(key)
+            if slot is None:
+                slot = free.pop() if free else next_slot
+                next_slot += slot == next_slot
+                new_keys.append((key, slot))
+                existed[i] = False
+            slots[i] = slot
+        self._reserve(next_slot)
+        new_positions = [i for i in range(len(keys)) if not existed[i]]
+        taken = pa.array(new_positions, type=pa.int64())
+        new_key_values = [partial.column(k).take(taken) for k in self.key_names]
+        seen_distinct = {name: set() for name in self._distinct}
+        values = {}
+        for partial_spec in self.partials:
+            if partial_spec.merge == "moments":
+                continue
+            column = self._columns[partial_spec.name]
+            old = (column.values[slots], column.valid[slots] & existed)
+            if partial_spec.merge == "distinct":
+                new = self._distinct_counts(partial_spec.name, keys, distinct or {}, seen_distinct)
+            else:
+                new = _to_numpy(partial.column(partial_spec.name), column.storage)
+            values[partial_spec.name] = _merge(partial_spec.merge, old, new, existed)
+        values.update(self._merge_moments(partial, slots, existed))
+        return Update(slots, partial.select(self.key_names), new_keys, new_key_values, values, seen_distinct)
+
+    def apply(self, update: Update) -> None:
+        """Write a prepared update: the batch is committed."""
+        for (key, slot) in update.new_keys:
+            self._slot_of[key] = slot
+            if slot in self._free:
+                self._free.remove(slot)
+            self._end = max(self._end, slot + 1)
+        if update.new_keys:
+            new_slots = np.array([slot for _, slot in update.new_keys], dtype=np.int64)
+            for column, values in zip(self._keys, update.new_key_values):
+                column.values[new_slots], column.valid[new_slots] = _to_numpy(values, column.storage)
+        for name, (values, valid) in update.values.items():
+            column = self._columns[name]
+            column.values[update.slots] = values
+            column.valid[update.slots] = valid
+        for name, pairs in update.seen_distinct.items():
+            self._distinct[name] |= pairs
+
+    def rows(self, slots: np.ndarray) -> pa.Table:
+        """The state rows at these slots: key columns, then partial columns."""
+        if not self._keys and not self._columns:
+            return pa.table({})
+        arrays = [c.to_arrow(slots) for c in self._keys] + [self._columns[p.name].to_arrow(slots)
+                                                            for p in self.partials]
+        return pa.Table.from_arrays(arrays, names=self.key_names + [p.name for p in self.partials])
+
+    def rows_after(self, update: Update, *, everything: bool = False) -> pa.Table:
+        """The rows an update touches (or all rows, with ``everything``) as they will be once applied."""
+        arrays = list(update.keys.columns) + [
+            self._columns[p.name].arrow_from(*update.values[p.name]) for p in self.partials]
+        names = self.key_names + [p.name for p in self.partials]
+        if not names:
+            return pa.table({})
+        touched = pa.Table.from_arrays(arrays, names=names)
+        if not everything or not self._slot_of:
+            return touched
+        untouched = np.setdiff1d(self.all_slots(), update.slots, assume_unique=True)
+        return pa.concat_tables([self.rows(untouched), touched.cast(self.rows(untouched[:0]).schema)])
+
+    # -- internals -------------------------------------------------------------------------------------
+
+    def _ensure_columns(self, partial: pa.Table) -> None:
+        if self._columns:
+            return
+        self._keys = [_Column(partial.schema.field(k).type, self._capacity) for k in self.key_names]
+        for p in self.partials:
+            arrow_type = pa.int64() if p.merge == "distinct" else partial.schema.field(p.name).type
+            self._columns[p.name] = _Column(arrow_type, self._capacity)
+
+    def _reserve(self, end: int) -> None:
+        if end <= self._capacity:
+            return
+        while self._capacity < end:
+            self._capacity *= 2
+        for column in [*self._keys, *self._columns.values()]:
+            column.grow(self._capacity)
+
+    def _distinct_counts(self, name: str, keys: list, distinct: dict[str, pa.Table],
+                         seen: dict[str, set]) -> tuple[np.ndarray, np.ndarray]:
+        """How many values each key sees for the first time in this batch (count(DISTINCT x))."""
+        column = name.rsplit("_", 1)[0]
+        pairs_table = distinct[column]
+        pair_keys = _key_tuples(pairs_table, self.key_names)
+        values = pairs_table.column(pairs_table.num_columns - 1).to_pylist()
+        known, fresh = self._distinct[name], seen[name]
+        increments: dict = {}
+        for key, value in zip(pair_keys, values):
+            pair = (key, value)
+            if pair not in known and pair not in fresh:
+                fresh.add(pair)
+                increments[key] = increments.get(key, 0) + 1
+        counts = np.array([increments.get(key, 0) for key in keys], dtype=np.int64)
+        return counts, np.ones(len(keys), dtype=bool)
+
+    def _merge_moments(self, partial: pa.Table, slots: np.ndarray, existed: np.ndarray) -> dict:
+        """(count, mean, M2) triples merged with Chan et al.'s parallel formula."""
+        merged = {}
+        triples = [p for p in self.partials if p.merge == "moments"]
+        for n_spec, m_spec, q_spec in zip(triples[0::3], triples[1::3], triples[2::3]):
+            n_a = np.where(existed, self._columns[n_spec.name].values[slots], 0).astype(np.float64)
+            m_a = np.where(existed, self._columns[m_spec.name].values[slots], 0.0)
+            q_a = np.where(existed, self._columns[q_spec.name].values[slots], 0.0)
+            n_b = _to_numpy(partial.column(n_spec.name), pa.float64())[0]
+            m_b = _to_numpy(partial.column(m_spec.name), pa.float64())[0]
+            q_b = _to_numpy(partial.column(q_spec.name), pa.float64())[0]
+            n = n_a + n_b
+            safe_n = np.where(n > 0, n, 1.0)
+            delta = m_b - m_a
+            mean = np.where(n > 0, m_a + delta * n_b / safe_n, 0.0)
+            m2 = q_a + q_b + np.where(n > 0, delta * delta * n_a * n_b / safe_n, 0.0)
+            ok = np.ones(len(slots), dtype=bool)
+            merged[n_spec.name] = (n.astype(self._columns[n_spec.name].values.dtype), ok)
+            merged[m_spec.name] = (mean, n > 0)
+            merged[q_spec.name] = (m2, ok)
+        return merged
+
+
+def _key_tuples(table: pa.Table, key_names: list[str]) -> list[Hashable]:
+    """Hashable keys, one per row: the value itself for one key, a tuple for several, () for none."""
+    if not key_names:
+        return [()] * table.num_rows
+    columns = [_hashable(table.column(k)) for k in key_names]
+    return columns[0] if len(columns) == 1 else list(zip(*columns))
+
+
+def _hashable(column: pa.ChunkedArray) -> list:
+    values = column.to_pylist()
+    if pa.types.is_struct(column.type) or pa.types.is_list(column.type):
+        return [_freeze(v) for v in values]
+    return values
+
+
+def _freeze(value):
+    if isinstance(value, dict):
+        return tuple((k, _freeze(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _merge(rule: str, old: tuple[np.ndarray, np.ndarray], new: tuple[np.ndarray, np.ndarray],
+           existed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    (old_v, old_ok), (new_v, new_ok) = old, new
+    if rule in ("add", "distinct"):
+        if old_v.dtype == object:
+            raise TypeError("sum over non-numeric values")
+        zero = old_v.dtype.type(0)
+        return np.where(old_ok, old_v, zero) + np.where(new_ok, new_v, zero), old_ok | new_ok
+    if rule in ("min", "max"):
+        both = old_ok & new_ok
+        if old_v.dtype == object:
+            better = np.array([(n < o) if rule == "min" else (n > o) if b else False
+                               for n, o, b in zip(new_v, old_v, both)], dtype=bool)
+        else:
+            better = (new_v < old_v) if rule == "min" else (new_v > old_v)
+        take_new = (new_ok & ~old_ok) | (both & better)
+        return np.where(take_new, new_v, old_v), old_ok | new_ok
+    if rule == "keep":
+        return np.where(existed, old_v, new_v), np.where(existed, old_ok, new_ok)
+    if rule == "replace":
+        return new_v, new_ok
+    if rule == "keep_nonnull":
+        return np.where(old_ok, old_v, new_v), old_ok | new_ok
+    if rule == "replace_nonnull":
+        return np.where(new_ok, new_v, old_v), old_ok | new_ok
+    raise ValueError(f"unknown merge rule {rule!r}")

@@ -1,0 +1,45 @@
+"""Triggers: when the next micro-batch runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stream_nb.sql.intervals import parse_interval
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """``kind`` is one of: ``asap`` (as soon as the last batch ends and data is there), ``interval``
+    (every ``seconds``), ``available_now`` (all that is there now, then stop), ``manual`` (only ``q.step()``).
+
+    >>> Trigger.parse("2 seconds")
+    Trigger(kind='interval', seconds=2.0)
+    >>> Trigger.parse(None).kind, Trigger.parse("available_now").kind
+    ('asap', 'available_now')
+    """
+
+    kind: str
+    seconds: float = 0.0
+
+    @classmethod
+    def parse(cls, trigger: str | float | None) -> Trigger:
+        if trigger is None:
+            return cls("asap")
+        if isinstance(trigger, Trigger):
+            return trigger
+        if isinstance(trigger, str) and trigger.strip().lower().replace("-", "_") in ("available_now", "once"):
+            return cls("available_now")
+        if isinstance(trigger, str) and trigger.strip().lower() == "manual":
+            return cls("manual")
+        try:
+            seconds = parse_interval(trigger).total_seconds()
+        except (ValueError, TypeError):
+            raise ValueError(f"unknown trigger {trigger!r}: use None (as fast as possible), an interval such "
+                             "as '2 seconds', 'available_now', or 'manual' (only q.step() runs batches)") from None
+        if seconds <= 0:
+            return cls("asap")
+        return cls("interval", seconds)
+
+    def describe(self) -> str:
+        return {"asap": "as soon as data arrives", "interval": f"every {self.seconds:g} s",
+                "available_now": "available now, then stop", "manual": "manual (q.step())"}[self.kind]

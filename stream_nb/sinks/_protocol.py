@@ -1,0 +1,18 @@
+"""The Sink protocol: where each batch's output goes.
+
+``add_batch(batch_id, table, keys=None)`` must be idempotent on ``batch_id``: after a failure the engine may
+hand the same batch again, and it must not be written twice. ``keys`` holds, in update mode, the group keys of
+each output row (the state's keys, which the output's columns need not show), so a sink can upsert.
+Optional: ``bind(schema, output_mode)`` is called once when the query starts; ``description`` names it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import pyarrow as pa
+
+
+@runtime_checkable
+class Sink(Protocol):
+    def add_batch(self, batch_id: int, table: pa.Table, keys: pa.Table | None = None) -> None: ...

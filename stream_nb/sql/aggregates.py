@@ -1,0 +1,121 @@
+"""Aggregates as partial aggregates: what DuckDB computes per batch, how state merges it, how it finishes.
+
+An aggregate over all input so far is split in three, so that a batch costs what it changes:
+
+* ``partials``: SQL over one batch's rows, grouped by key (``sum(x)``, ``count(x)``, ...);
+* ``merge``: how a partial combines with the state's value for the same key (see ``engine/state.py``);
+* ``finish``: SQL over the state's columns that gives the aggregate's value (``sum / count`` for avg).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.positions import start_of
+
+# Merge rules, implemented by engine/state.py:
+#   add      null-aware addition (null + v = v)        min / max   ignoring nulls
+#   keep     the first value the key ever had           replace     the latest batch's value
+#   moments  (count, mean, M2) merged by Chan's formula, over three consecutive partial columns
+#   keep_nonnull / replace_nonnull   the same, but a null never wins over a value
+#   distinct count(DISTINCT): the engine counts values new to the key's set of seen values
+
+VARIANCES = {
+    "Variance": ("M2 / (n - 1)", 1), "VariancePop": ("M2 / n", 0),
+    "Stddev": ("sqrt(M2 / (n - 1))", 1), "StddevSamp": ("sqrt(M2 / (n - 1))", 1),
+    "StddevPop": ("sqrt(M2 / n)", 0),
+}
+
+
+@dataclass(frozen=True)
+class Partial:
+    name: str   # column name in the partial table and in state
+    sql: str    # DuckDB SQL over the pre-aggregation columns
+    merge: str  # a merge rule above
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """One aggregate call of the query, e.g. ``avg(temp)``."""
+
+    text: str                   # as written, for explain()
+    column: str                 # the finished value's column, e.g. __a0
+    argument: str | None        # pre-aggregation column holding its argument, e.g. __x0
+    partials: tuple[Partial, ...]
+    finish: str                 # DuckDB SQL over state columns
+
+
+SUPPORTED = ("count(*)", "count(x)", "count(DISTINCT x)", "sum", "avg", "min", "max", "stddev",
+             "stddev_pop", "variance", "var_pop", "first", "last")
+
+
+def make_aggregate(node: exp.AggFunc, index: int, argument: str | None, sql: str) -> Aggregate:
+    """The partial-aggregate plan for one aggregate call, or a clear refusal."""
+    a, x = f"__a{index}", argument
+    text = node.sql("spark")
+    kind = type(node).__name__
+    if isinstance(node, exp.Count):
+        inner = node.this
+        if isinstance(inner, exp.Distinct):
+            return Aggregate(text, a, x, (Partial(f"{a}_n", "", "distinct"),), f"{a}_n")
+        if inner is None or isinstance(inner, exp.Star):
+            return Aggregate(text, a, None, (Partial(f"{a}_n", "count(*)", "add"),), f"{a}_n")
+        return Aggregate(text, a, x, (Partial(f"{a}_n", f"count({x})", "add"),), f"{a}_n")
+    _refuse_distinct(node, sql)
+    if kind == "Sum":
+        return Aggregate(text, a, x, (Partial(f"{a}_s", f"sum({x})", "add"),), f"{a}_s")
+    if kind == "Avg":
+        partials = (Partial(f"{a}_s", f"sum(CAST({x} AS DOUBLE))", "add"), Partial(f"{a}_n", f"count({x})", "add"))
+        return Aggregate(text, a, x, partials, f"CASE WHEN {a}_n > 0 THEN {a}_s / {a}_n END")
+    if kind in ("Min", "Max"):
+        return Aggregate(text, a, x, (Partial(f"{a}_v", f"{kind.lower()}({x})", kind.lower()),), f"{a}_v")
+    if kind in VARIANCES:
+        formula, min_n = VARIANCES[kind]
+        partials = (
+            Partial(f"{a}_n", f"count({x})", "moments"),
+            Partial(f"{a}_m", f"avg(CAST({x} AS DOUBLE))", "moments"),
+            Partial(f"{a}_q", f"coalesce(var_pop(CAST({x} AS DOUBLE)) * count({x}), 0)", "moments"),
+        )
+        value = formula.replace("M2", f"{a}_q").replace("n", f"{a}_n")
+        return Aggregate(text, a, x, partials, f"CASE WHEN {a}_n > {min_n} THEN {value} END")
+    if kind in ("First", "Last"):
+        ignore_nulls = _ignore_nulls(node)
+        pick = "arg_min" if kind == "First" else "arg_max"
+        rule = "keep" if kind == "First" else "replace"
+        if ignore_nulls:
+            return Aggregate(text, a, x, (Partial(f"{a}_v", f"{pick}({x}, __row)", f"{rule}_nonnull"),), f"{a}_v")
+        return Aggregate(text, a, x, (Partial(f"{a}_v", f"{pick}_null({x}, __row)", rule),), f"{a}_v")
+    raise StreamSQLError(
+        f"aggregate {node.sql('spark').split('(')[0].lower()}() is not supported in a streaming query yet",
+        sql=sql, start=start_of(node), hint=f"supported aggregates: {', '.join(SUPPORTED)}")
+
+
+def aggregate_argument(node: exp.AggFunc) -> exp.Expression | None:
+    """The expression an aggregate reads (None for count(*))."""
+    inner = node.this
+    if isinstance(inner, exp.Distinct):
+        expressions = inner.expressions
+        return expressions[0] if len(expressions) == 1 else None
+    if inner is None or isinstance(inner, exp.Star):
+        return None
+    return inner
+
+
+def is_aggregate(node: exp.Expression) -> bool:
+    return isinstance(node, exp.AggFunc)
+
+
+def _refuse_distinct(node: exp.AggFunc, sql: str) -> None:
+    if isinstance(node.this, exp.Distinct):
+        raise StreamSQLError("only count(DISTINCT x) is supported among DISTINCT aggregates",
+                             sql=sql, start=start_of(node))
+
+
+def _ignore_nulls(node: exp.AggFunc) -> bool:
+    flag = node.args.get("expression")
+    if isinstance(node.parent, exp.IgnoreNulls):
+        return True
+    return isinstance(flag, exp.Boolean) and flag.this is True

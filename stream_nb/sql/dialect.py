@@ -1,0 +1,144 @@
+"""Parsing: Spark SQL as sqlglot reads it, plus what streaming adds.
+
+Two additions to sqlglot's Spark dialect:
+
+* ``window(...)`` is a function here (Spark's event-time window), not the start of a ``WINDOW`` clause;
+* the Databricks watermark clause ``FROM t WATERMARK ts DELAY OF INTERVAL 10 SECONDS`` is taken out of the
+  token stream before parsing and returned beside the tree, so token positions (and error carets) stay true.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.spark import Spark
+from sqlglot.tokens import Token, TokenType
+
+from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.intervals import parse_interval
+
+
+class StreamSpark(Spark):
+    """Spark SQL with ``window`` as an ordinary function name."""
+
+    class Tokenizer(Spark.Tokenizer):
+        KEYWORDS = {k: v for k, v in Spark.Tokenizer.KEYWORDS.items() if k != "WINDOW"}
+
+
+DIALECT = StreamSpark()
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """``WATERMARK column DELAY OF interval`` on the table ``table`` (its name or alias as written)."""
+
+    table: str
+    column: str
+    delay: timedelta
+    start: int  # position of the clause in the SQL, for error messages
+
+
+def parse(sql: str) -> tuple[exp.Query, list[Watermark]]:
+    """The query's syntax tree and its watermark clauses.
+
+    >>> tree, marks = parse("SELECT device FROM s WATERMARK ts DELAY OF INTERVAL 10 SECONDS")
+    >>> tree.sql("spark"), marks[0].column, marks[0].delay.total_seconds()
+    ('SELECT device FROM s', 'ts', 10.0)
+    """
+    if not sql or not sql.strip():
+        raise StreamSQLError("the query is empty: write a SELECT over a stream, e.g. SELECT * FROM events")
+    try:
+        tokens = DIALECT.tokenize(sql)
+    except sqlglot.errors.TokenError as err:
+        raise StreamSQLError(f"cannot read the SQL: {err}", sql=sql) from None
+    tokens, watermarks = _take_watermarks(tokens, sql)
+    try:
+        statements = DIALECT.parser().parse(tokens, sql)
+    except sqlglot.errors.ParseError as err:
+        raise _parse_error(err, sql) from None
+    statements = [s for s in statements if s is not None]
+    if len(statements) != 1:
+        raise StreamSQLError(f"a stream cell holds one query; this SQL has {len(statements)} statements",
+                             sql=sql)
+    tree = statements[0]
+    if not isinstance(tree, exp.Query):
+        raise StreamSQLError(f"a stream query is a SELECT; got {tree.key.upper()}", sql=sql, start=0)
+    return tree, watermarks
+
+
+def _parse_error(err: sqlglot.errors.ParseError, sql: str) -> StreamSQLError:
+    first = err.errors[0] if err.errors else {}
+    line, col = first.get("line"), first.get("col")
+    start = None
+    if line is not None and col is not None:
+        lines = sql.splitlines(keepends=True)
+        highlight = first.get("highlight") or ""
+        # sqlglot's column points at the end of the offending token: point at its start.
+        start = sum(len(text) for text in lines[: line - 1]) + max(0, col - len(highlight))
+    description = first.get("description") or str(err)
+    return StreamSQLError(f"SQL syntax error: {description}", sql=sql, start=start)
+
+
+def _take_watermarks(tokens: list[Token], sql: str) -> tuple[list[Token], list[Watermark]]:
+    kept: list[Token] = []
+    watermarks: list[Watermark] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.text.upper() != "WATERMARK" or not kept:
+            kept.append(token)
+            i += 1
+            continue
+        table = kept[-1].text
+        i, column = _take_column(tokens, i + 1, sql, token)
+        i = _expect_words(tokens, i, ("DELAY", "OF"), sql, token)
+        i, delay = _take_interval(tokens, i, sql, token)
+        watermarks.append(Watermark(table=table, column=column, delay=delay, start=token.start))
+    return kept, watermarks
+
+
+def _take_column(tokens: list[Token], i: int, sql: str, clause: Token) -> tuple[int, str]:
+    parts = []
+    while i < len(tokens) and tokens[i].token_type in (TokenType.VAR, TokenType.IDENTIFIER):
+        parts.append(tokens[i].text)
+        i += 1
+        if i < len(tokens) and tokens[i].token_type == TokenType.DOT:
+            i += 1
+            continue
+        break
+    if not parts:
+        raise StreamSQLError("WATERMARK needs the event-time column: WATERMARK ts DELAY OF INTERVAL 10 SECONDS",
+                             sql=sql, start=clause.start)
+    return i, parts[-1]
+
+
+def _expect_words(tokens: list[Token], i: int, words: tuple[str, ...], sql: str, clause: Token) -> int:
+    for word in words:
+        if i >= len(tokens) or tokens[i].text.upper() != word:
+            at = tokens[i].start if i < len(tokens) else len(sql)
+            raise StreamSQLError(f"expected {word} in the WATERMARK clause "
+                                 "(WATERMARK ts DELAY OF INTERVAL 10 SECONDS)", sql=sql, start=at)
+        i += 1
+    return i
+
+
+def _take_interval(tokens: list[Token], i: int, sql: str, clause: Token) -> tuple[int, timedelta]:
+    if i < len(tokens) and tokens[i].token_type == TokenType.INTERVAL:
+        i += 1
+    words = []
+    while i < len(tokens) and tokens[i].token_type in (TokenType.NUMBER, TokenType.STRING, TokenType.VAR):
+        if tokens[i].token_type == TokenType.VAR and (not words or not _is_number(words[-1])):
+            break
+        words.append(tokens[i].text)
+        i += 1
+    try:
+        return i, parse_interval(" ".join(words))
+    except ValueError as err:
+        raise StreamSQLError(f"WATERMARK delay: {err}", sql=sql, start=clause.start) from None
+
+
+def _is_number(word: str) -> bool:
+    return word.replace(".", "", 1).isdigit()

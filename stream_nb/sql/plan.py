@@ -1,0 +1,320 @@
+"""Plan a streaming query: split it into what runs per batch, what is kept as state, and what runs last.
+
+    SELECT device, round(avg(temp), 1) AS t FROM events WHERE temp > 0 GROUP BY device HAVING count(*) > 2
+
+becomes three DuckDB queries:
+
+* ``pre``      per batch, stateless: ``SELECT device AS __k0, temp AS __x0 FROM __batch AS events WHERE temp > 0``
+* ``partial``  per batch, over ``pre``: ``SELECT __k0, sum(__x0) AS __a0_s, count(__x0) AS __a0_n, count(*) ...
+               GROUP BY __k0`` — merged by key into state (``engine/state.py``)
+* ``final``    over the state rows the batch changed: ``SELECT __k0 AS device, round(__a0, 1) AS t ...
+               WHERE __a1 > 2``
+
+A query without aggregation is stateless: the whole query runs per batch over the batch's rows.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+
+from stream_nb.sql.aggregates import Aggregate, aggregate_argument, make_aggregate
+from stream_nb.sql.dialect import DIALECT, Watermark, parse
+from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.output_modes import choose_output_mode
+from stream_nb.sql.positions import keyword_start, start_of
+from stream_nb.sql.resolve import Bindings, resolve
+from stream_nb.sql.rewrites import name_select_items, spark_casts
+from stream_nb.sql.validate import refuse_unsupported
+
+BATCH = "__batch"  # the name the batch's rows have in DuckDB
+PRE = "__pre"
+AGG = "__agg"
+STATE = "__state"
+
+
+@dataclass(frozen=True)
+class AggregatePlan:
+    """The stateful part: group keys, partial aggregates, and the queries around the state."""
+
+    keys: list[str]                 # state key columns: __k0, __k1, ...
+    key_texts: list[str]            # the GROUP BY expressions as written
+    aggregates: list[Aggregate]
+    pre_sql: str                    # per batch: keys and aggregate arguments, over __batch
+    partial_sql: str                # per batch: partial aggregates per key, over __pre
+    distinct_sql: dict[str, str]    # per count(DISTINCT x): the batch's distinct (key, x) pairs, over __pre
+    final_sql: str                  # over the changed state rows (__state): the user's columns, then __k*
+
+    @property
+    def partials(self):
+        return [p for a in self.aggregates for p in a.partials]
+
+
+@dataclass(frozen=True)
+class Plan:
+    sql: str
+    bindings: Bindings
+    output_mode: str
+    columns: list[str]
+    stateless_sql: str | None = None        # queries without aggregation: the whole query over __batch
+    aggregate: AggregatePlan | None = None
+    watermarks: list[Watermark] = field(default_factory=list)
+    needs_row_numbers: bool = False         # first()/last() order rows by their offset (__row)
+
+    @property
+    def stream(self):
+        return self.bindings.stream
+
+    def explain(self) -> str:
+        """The incremental plan in words and SQL, for ``q.explain()``."""
+        from stream_nb.sql.explain import explain
+
+        return explain(self)
+
+
+def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: str | None = None,
+               watermark: Mapping[str, tuple[str, str]] | None = None) -> Plan:
+    """Parse, resolve, validate and split a query.
+
+    >>> import stream_nb as sn
+    >>> src = sn.sources.memory("device string, temp double")
+    >>> plan = plan_query("SELECT device, avg(temp) AS t FROM s GROUP BY device", namespaces=[{"s": src}])
+    >>> plan.output_mode, plan.aggregate.keys, plan.columns
+    ('update', ['__k0'], ['device', 't'])
+    """
+    tree, watermarks = parse(sql)
+    bindings = resolve(tree, sql, namespaces)
+    refuse_unsupported(tree, sql, bindings.stream.name)
+    name_select_items(tree)
+    tree = _qualify(tree, sql, bindings)
+    spark_casts(tree)
+    chain = _select_chain(tree, bindings.stream.name)
+    aggregating = [s for s in chain if _aggregates_in(s) or s.args.get("group")]
+    if len(aggregating) > 1:
+        raise StreamSQLError("multiple streaming aggregations (an aggregate over an aggregate) are not "
+                             "supported, as in Spark; aggregate once, then compute over the result in pandas",
+                             sql=sql, start=start_of(aggregating[0]))
+    _refuse_distinct(tree, sql)
+    columns = [s.alias_or_name for s in tree.selects]
+    mode = choose_output_mode(output_mode, aggregating=bool(aggregating), sql=sql, tree=tree,
+                              watermarks=watermarks, watermark_option=watermark)
+    _refuse_ordering(tree, sql, mode, aggregating[0] if aggregating else None)
+    if not aggregating:
+        _replace_stream(tree, bindings.stream.name)
+        return Plan(sql, bindings, mode, columns, stateless_sql=_duckdb(tree), watermarks=watermarks)
+    aggregate, needs_rows = _split(tree, aggregating[0], chain, sql, bindings)
+    return Plan(sql, bindings, mode, columns, aggregate=aggregate, watermarks=watermarks,
+                needs_row_numbers=needs_rows)
+
+
+def _qualify(tree: exp.Query, sql: str, bindings: Bindings) -> exp.Query:
+    schema = bindings.schema()
+    try:
+        tree = qualify(tree, schema=schema, dialect=DIALECT, quote_identifiers=False, identify=False,
+                       validate_qualify_columns=True)
+        return annotate_types(tree, schema=schema, dialect=DIALECT)
+    except sqlglot.errors.OptimizeError as err:
+        raise _unknown_column(str(err), sql, schema) from None
+
+
+def _unknown_column(message: str, sql: str, schema: dict[str, dict[str, str]]) -> StreamSQLError:
+    # sqlglot says "Column 'tmp' could not be resolved. Line: 1, Col: 10": point the caret there.
+    name, start = None, None
+    if "'" in message:
+        name = message.split("'")[1]
+    if "Line:" in message and "Col:" in message:
+        line = int(message.split("Line:")[1].split(",")[0])
+        col = int(message.split("Col:")[1].split()[0].strip(". "))
+        lines = sql.splitlines(keepends=True)
+        start = sum(len(text) for text in lines[: line - 1]) + col - len(name or "x")
+    columns = sorted({c for table in schema.values() for c in table})
+    if name is None:
+        return StreamSQLError(message, sql=sql)
+    close = difflib.get_close_matches(name, columns, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"columns: {', '.join(columns)}"
+    return StreamSQLError(f"unknown column {name!r}", sql=sql, start=start, hint=hint)
+
+
+def _select_chain(tree: exp.Query, stream: str) -> list[exp.Select]:
+    """The SELECTs from the outermost down to the one whose FROM (or JOIN) reads the stream directly."""
+    chain = []
+    node = tree
+    while isinstance(node, exp.Select):
+        chain.append(node)
+        node = next((_as_query(source) for source in _sources(node) if _reads(source, stream)), None)
+    return chain
+
+
+def _sources(select: exp.Select) -> list[exp.Expression]:
+    from_ = select.args.get("from_")
+    return ([from_.this] if from_ else []) + [join.this for join in select.args.get("joins") or []]
+
+
+def _as_query(source: exp.Expression) -> exp.Expression | None:
+    return source.this if isinstance(source, exp.Subquery) else None
+
+
+def _reads(node: exp.Expression, stream: str) -> bool:
+    return any(t.name == stream for t in node.find_all(exp.Table))
+
+
+def _aggregates_in(select: exp.Select) -> list[exp.AggFunc]:
+    found = []
+    for part in [*select.expressions, select.args.get("having"), select.args.get("order")]:
+        if part is not None:
+            found.extend(n for n in part.find_all(exp.AggFunc) if n.find_ancestor(exp.Select) is select)
+    return found
+
+
+def _refuse_distinct(tree: exp.Query, sql: str) -> None:
+    for select in tree.find_all(exp.Select):
+        if select.args.get("distinct"):
+            raise StreamSQLError("SELECT DISTINCT on a stream is deduplication, which is not supported yet; "
+                                 "GROUP BY the columns instead", sql=sql, start=keyword_start(sql, "DISTINCT"))
+
+
+def _refuse_ordering(tree: exp.Query, sql: str, mode: str, aggregate: exp.Select | None) -> None:
+    for node in tree.find_all(exp.Order, exp.Limit):
+        word = "ORDER BY" if isinstance(node, exp.Order) else "LIMIT"
+        owner = node.parent
+        over_aggregate = aggregate is not None and any(s is aggregate for s in owner.find_all(exp.Select))
+        if mode != "complete" or not over_aggregate:
+            raise StreamSQLError(
+                f"{word} is not supported on a stream, except over an aggregation in complete output mode "
+                "(as in Spark): a stream has no last row to sort up to", sql=sql, start=keyword_start(sql, word),
+                hint="aggregate with GROUP BY and use output_mode='complete', or sort q.result in pandas")
+
+
+def _replace_stream(tree: exp.Expression, stream: str) -> None:
+    for table in tree.find_all(exp.Table):
+        if table.name == stream:
+            table.set("this", exp.to_identifier(BATCH))
+            table.set("db", None)
+            table.set("catalog", None)
+
+
+def _duckdb(tree: exp.Expression) -> str:
+    return tree.sql(dialect="duckdb")
+
+
+def _split(tree: exp.Query, select: exp.Select, chain: list[exp.Select], sql: str,
+           bindings: Bindings) -> tuple[AggregatePlan, bool]:
+    """Cut the aggregating SELECT into pre / partial / final, and keep the SELECTs above it in final."""
+    group = select.args.get("group")
+    keys = list(group.expressions) if group else []
+    calls: dict[str, exp.AggFunc] = {}
+    for node in _aggregates_in(select):
+        if node.find(exp.AggFunc) is not node or any(inner is not node for inner in node.find_all(exp.AggFunc)):
+            raise StreamSQLError("an aggregate inside another aggregate is not allowed", sql=sql,
+                                 start=start_of(node))
+        calls.setdefault(node.sql(), node)
+    aggregates, arguments = [], {}
+    for index, node in enumerate(calls.values()):
+        argument = aggregate_argument(node)
+        if isinstance(node.this, exp.Distinct) and argument is None:
+            raise StreamSQLError("count(DISTINCT ...) takes one column here", sql=sql, start=start_of(node))
+        name = None
+        if argument is not None:
+            name = arguments.setdefault(argument.sql(), f"__x{len(arguments)}")
+        aggregates.append(make_aggregate(node, index, name, sql))
+    arguments = [aggregate_argument(n).copy().as_(arguments[aggregate_argument(n).sql()])
+                 for n in {aggregate_argument(n).sql(): n for n in calls.values()
+                           if aggregate_argument(n) is not None}.values()]
+    needs_rows = any(p.sql.endswith("__row)") for a in aggregates for p in a.partials)
+
+    pre = exp.Select(expressions=[k.copy().as_(f"__k{i}") for i, k in enumerate(keys)] + arguments)
+    for part in ("from_", "joins", "where"):
+        if select.args.get(part) is not None:
+            pre.set(part, select.args[part].copy())
+    if needs_rows:
+        stream_alias = _stream_alias(select, bindings.stream.name)
+        if stream_alias is None:
+            raise StreamSQLError("first() and last() need the stream directly in the aggregating query's "
+                                 "FROM (not through a subquery)", sql=sql, start=start_of(select))
+        pre.expressions.append(exp.column("__row", table=stream_alias))
+    _replace_stream(pre, bindings.stream.name)
+
+    key_names = [f"__k{i}" for i in range(len(keys))]
+    partial = exp.Select(expressions=[exp.column(k) for k in key_names] + [
+        sqlglot.parse_one(p.sql, read="duckdb").as_(p.name) for a in aggregates for p in a.partials
+        if p.merge != "distinct"])
+    partial.set("from_", exp.From(this=exp.to_table(PRE)))
+    if key_names:
+        partial.set("group", exp.Group(expressions=[exp.column(k) for k in key_names]))
+    distinct = {
+        a.column: f"SELECT DISTINCT {', '.join([*key_names, a.argument])} FROM {PRE} "
+                  f"WHERE {a.argument} IS NOT NULL"
+        for a in aggregates if a.partials[0].merge == "distinct"
+    }
+
+    final = _final_select(select, keys, calls, aggregates, key_names, sql)
+    _carry_keys(select, chain, key_names)
+    if select is tree:
+        tree = final
+    else:
+        select.replace(final)
+    plan = AggregatePlan(
+        keys=key_names, key_texts=[k.sql("spark") for k in keys], aggregates=aggregates,
+        pre_sql=_duckdb(pre), partial_sql=_duckdb(partial), distinct_sql=distinct, final_sql=_duckdb(tree))
+    return plan, needs_rows
+
+
+def _final_select(select: exp.Select, keys: list[exp.Expression], calls: dict[str, exp.AggFunc],
+                  aggregates: list[Aggregate], key_names: list[str], sql: str) -> exp.Select:
+    by_call = {text: exp.column(a.column, table=AGG) for text, a in zip(calls, aggregates)}
+
+    def to_state(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.AggFunc) and node.sql() in by_call:
+            return by_call[node.sql()].copy()
+        for key, name in zip(keys, key_names):
+            if node == key:
+                return exp.column(name, table=AGG)
+        return node
+
+    outputs = {s.alias_or_name for s in select.expressions}
+    final = exp.Select(expressions=[e.copy().transform(to_state) for e in select.expressions])
+    final.set("from_", exp.From(this=exp.Subquery(this=_finish_select(aggregates, key_names),
+                                                  alias=exp.TableAlias(this=exp.to_identifier(AGG)))))
+    if select.args.get("having") is not None:
+        final.set("where", exp.Where(this=select.args["having"].this.copy().transform(to_state)))
+    for part in ("order", "limit"):
+        if select.args.get(part) is not None:
+            final.set(part, select.args[part].copy().transform(to_state))
+    for column in final.find_all(exp.Column):
+        if column.find_ancestor(exp.Select) is not final:
+            continue
+        if column.table != AGG and not (not column.table and column.name in outputs):
+            raise StreamSQLError(
+                f"column {column.name!r} is neither in GROUP BY nor inside an aggregate",
+                sql=sql, start=start_of(column),
+                hint=f"add it to GROUP BY, or aggregate it, e.g. max({column.name})")
+    final.expressions.extend(exp.column(k, table=AGG).as_(k) for k in key_names)
+    return final
+
+
+def _finish_select(aggregates: list[Aggregate], key_names: list[str]) -> exp.Select:
+    columns = [exp.column(k) for k in key_names]
+    columns += [sqlglot.parse_one(a.finish, read="duckdb").as_(a.column) for a in aggregates]
+    return exp.Select(expressions=columns).from_(STATE)
+
+
+def _carry_keys(select: exp.Select, chain: list[exp.Select], key_names: list[str]) -> None:
+    """SELECTs above the aggregation pass the state keys through, so update mode can upsert by them."""
+    index = next(i for i, s in enumerate(chain) if s is select)
+    for outer, inner in zip(reversed(chain[:index]), reversed(chain[1:index + 1])):
+        alias = inner.parent.alias_or_name if isinstance(inner.parent, exp.Subquery) else None
+        outer.expressions.extend(exp.column(k, table=alias).as_(k) for k in key_names)
+
+
+def _stream_alias(select: exp.Select, stream: str) -> str | None:
+    for source in _sources(select):
+        if isinstance(source, exp.Table) and source.name == stream:
+            return source.alias_or_name
+    return None

@@ -1,0 +1,122 @@
+"""Name resolution: what each ``FROM x`` is (DESIGN §1).
+
+``x`` is looked up in ``sources=`` first, then in the notebook's namespace: a Source is a stream, a pandas
+DataFrame (or Arrow table) is a static table, a running query's name is its result stream.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+from sqlglot import exp
+
+from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.positions import start_of
+
+
+@dataclass(frozen=True)
+class Stream:
+    """The one stream a query reads: its name in the SQL and the source behind it."""
+
+    name: str
+    source: Any  # a stream_nb.sources.Source
+
+
+@dataclass(frozen=True)
+class Static:
+    """A static table, snapshotted when the query starts."""
+
+    name: str
+    table: pa.Table
+
+
+@dataclass(frozen=True)
+class Bindings:
+    stream: Stream
+    statics: dict[str, Static]
+
+    def schema(self) -> dict[str, dict[str, str]]:
+        """Every table's columns and types, as sqlglot's optimizer wants them."""
+        tables = {self.stream.name: self.stream.source.schema}
+        tables.update({name: static.table.schema for name, static in self.statics.items()})
+        return {name: {f.name: _sql_type(f.type) for f in schema} for name, schema in tables.items()}
+
+
+def resolve(tree: exp.Query, sql: str, namespaces: list[Mapping[str, Any]]) -> Bindings:
+    """Bind every table the query reads; exactly one of them must be a stream."""
+    streams: dict[str, Stream] = {}
+    statics: dict[str, Static] = {}
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    for table in tree.find_all(exp.Table):
+        name = table.name
+        if name in ctes or name in streams or name in statics:
+            continue
+        value = _lookup(name, namespaces, table, sql)
+        if _is_source(value):
+            streams[name] = Stream(name, value)
+        elif _is_query(value):
+            streams[name] = Stream(name, value.as_source())
+        elif isinstance(value, pd.DataFrame):
+            statics[name] = Static(name, pa.Table.from_pandas(value, preserve_index=False))
+        elif isinstance(value, pa.Table):
+            statics[name] = Static(name, value)
+        else:
+            raise StreamSQLError(
+                f"{name!r} is a {type(value).__name__}, not a table: FROM takes a stream source "
+                "(sn.sources...), a pandas DataFrame or a running query's name",
+                sql=sql, start=start_of(table))
+    if not streams:
+        raise StreamSQLError(
+            "this query reads no stream, only static tables: run it with pandas or DuckDB directly, "
+            "or read from a source such as sn.sources.memory(...)", sql=sql, start=0)
+    if len(streams) > 1:
+        second = [t for t in tree.find_all(exp.Table) if t.name == list(streams)[1]][0]
+        raise StreamSQLError(
+            f"stream-stream joins are not supported yet: {', '.join(streams)} are all streams; "
+            "join a stream with a static pandas DataFrame instead", sql=sql, start=start_of(second))
+    (stream,) = streams.values()
+    return Bindings(stream=stream, statics=statics)
+
+
+def _lookup(name: str, namespaces: list[Mapping[str, Any]], table: exp.Table, sql: str) -> Any:
+    for namespace in namespaces:
+        if name in namespace:
+            return namespace[name]
+    from stream_nb.engine.registry import active_query  # a running query's result is a stream too
+
+    query = active_query(name)
+    if query is not None:
+        return query
+    known = sorted({k for ns in namespaces for k, v in ns.items()
+                    if _is_source(v) or isinstance(v, (pd.DataFrame, pa.Table))})
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else (
+        f"known tables: {', '.join(known)}" if known else
+        "pass it with sources={...} or define it in the notebook, e.g. events = sn.sources.memory(...)")
+    raise StreamSQLError(f"unknown table {name!r}", sql=sql, start=start_of(table), hint=hint)
+
+
+def _is_source(value: Any) -> bool:
+    return hasattr(value, "latest_offset") and hasattr(value, "read") and hasattr(value, "schema")
+
+
+def _is_query(value: Any) -> bool:
+    return hasattr(value, "as_source") and hasattr(value, "last_progress")
+
+
+def _sql_type(dtype: pa.DataType) -> str:
+    if pa.types.is_timestamp(dtype):
+        return "TIMESTAMP"
+    if pa.types.is_struct(dtype):
+        return "STRUCT<" + ", ".join(f"{f.name} {_sql_type(f.type)}" for f in dtype) + ">"
+    names = {pa.string(): "STRING", pa.large_string(): "STRING", pa.int8(): "TINYINT", pa.int16(): "SMALLINT",
+             pa.int32(): "INT", pa.int64(): "BIGINT", pa.float32(): "FLOAT", pa.float64(): "DOUBLE",
+             pa.bool_(): "BOOLEAN", pa.date32(): "DATE", pa.binary(): "BINARY"}
+    if pa.types.is_decimal(dtype):
+        return f"DECIMAL({dtype.precision}, {dtype.scale})"
+    return names.get(dtype, "STRING")

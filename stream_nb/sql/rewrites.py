@@ -1,0 +1,43 @@
+"""Rewrites that keep Spark's meaning when the tree is run by DuckDB. Each is one rule: tree in, tree out."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+_INTEGRAL = {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT, exp.DataType.Type.INT,
+             exp.DataType.Type.BIGINT}
+_FRACTIONAL = {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT, exp.DataType.Type.DECIMAL}
+
+
+def spark_name(node: exp.Expression) -> str:
+    """The column name Spark gives an unaliased select item.
+
+    >>> import sqlglot
+    >>> spark_name(sqlglot.parse_one("count(*)")), spark_name(sqlglot.parse_one("x * 2"))
+    ('count(1)', '(x * 2)')
+    """
+    if isinstance(node, exp.Column):
+        return node.name
+    if isinstance(node, exp.Count) and (node.this is None or isinstance(node.this, exp.Star)):
+        return "count(1)"
+    text = node.sql(dialect="spark", normalize_functions="lower")
+    return f"({text})" if isinstance(node, exp.Binary) else text
+
+
+def name_select_items(tree: exp.Expression) -> None:
+    """Give every unaliased select item Spark's name for it, before the optimizer invents ``_col_1``."""
+    for select in tree.find_all(exp.Select):
+        for item in list(select.expressions):
+            if not isinstance(item, (exp.Alias, exp.Column, exp.Star)):
+                item.replace(exp.alias_(item.copy(), spark_name(item), quoted=True))
+
+
+def spark_casts(tree: exp.Expression) -> None:
+    """``CAST(2.7 AS INT)`` is 2 in Spark (truncation) but 3 in DuckDB (rounding): truncate first."""
+    for cast in list(tree.find_all(exp.Cast)):
+        target = cast.args.get("to")
+        operand = cast.this
+        if target is None or target.this not in _INTEGRAL or operand.type is None:
+            continue
+        if operand.type.this in _FRACTIONAL:
+            operand.replace(exp.Anonymous(this="trunc", expressions=[operand.copy()]))

@@ -1,0 +1,60 @@
+"""Refuse what the engine does not run (yet), naming the construct and where it is in the SQL.
+
+Each refusal says what to do instead. Output-mode rules live in ``output_modes.py``.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.positions import keyword_start, start_of
+
+
+def refuse_unsupported(tree: exp.Query, sql: str, stream: str) -> None:
+    """Raise a StreamSQLError for the first construct a streaming query cannot have."""
+    if isinstance(tree, exp.SetOperation):
+        kind = type(tree).__name__.upper()
+        raise StreamSQLError(f"{kind} of streams is not supported yet; run one query per stream",
+                             sql=sql, start=keyword_start(sql, kind))
+    for node in tree.walk():
+        if isinstance(node, exp.Window):
+            raise StreamSQLError(
+                "OVER (...) windows are not supported on streams (as in Spark): use GROUP BY with "
+                "window(ts, '10 seconds') for event-time windows",
+                sql=sql, start=keyword_start(sql, "OVER", after=start_of(node) or 0) or start_of(node))
+        if isinstance(node, exp.With):
+            raise StreamSQLError("WITH (common table expressions) is not supported yet; "
+                                 "write the CTE as a subquery in FROM", sql=sql, start=keyword_start(sql, "WITH"))
+        if isinstance(node, exp.SetOperation):
+            kind = type(node).__name__.upper()
+            raise StreamSQLError(f"{kind} is not supported yet in a streaming query",
+                                 sql=sql, start=keyword_start(sql, kind))
+        if isinstance(node, exp.Group) and any(node.args.get(k) for k in ("rollup", "cube", "grouping_sets")):
+            raise StreamSQLError("ROLLUP, CUBE and GROUPING SETS are not supported yet in a streaming query",
+                                 sql=sql, start=keyword_start(sql, "GROUP BY"))
+        if isinstance(node, exp.Select):
+            for join in node.args.get("joins") or []:
+                _check_join(node, join, sql, stream)
+
+
+def _check_join(select: exp.Select, join: exp.Join, sql: str, stream: str) -> None:
+    """Stream-static joins as Spark allows them: inner either side, outer only with the stream preserved."""
+    side, kind = (join.side or "").upper(), (join.kind or "").upper()
+    where = keyword_start(sql, "JOIN", after=max(0, (start_of(join) or 0) - 40)) or start_of(join)
+    stream_on_right = _reads(join.this, stream)
+    stream_on_left = _reads(select.args.get("from_") or select.args.get("from"), stream)
+    if kind in ("SEMI", "ANTI"):
+        raise StreamSQLError(f"{kind} JOIN is not supported yet in a streaming query; "
+                             "use an INNER join or a WHERE ... IN (...) over a static table", sql=sql, start=where)
+    if side == "FULL" and (stream_on_left or stream_on_right):
+        raise StreamSQLError("FULL OUTER JOIN with a stream is not supported (as in Spark): "
+                             "use LEFT OUTER JOIN with the stream on the left", sql=sql, start=where)
+    if (side == "LEFT" and stream_on_right) or (side == "RIGHT" and stream_on_left):
+        raise StreamSQLError(f"{side} OUTER JOIN must keep the stream's rows: put the stream on the "
+                             f"{'left' if side == 'LEFT' else 'right'} side (as Spark requires)",
+                             sql=sql, start=where)
+
+
+def _reads(node: exp.Expression | None, stream: str) -> bool:
+    return node is not None and any(t.name == stream for t in node.find_all(exp.Table))

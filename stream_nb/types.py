@@ -1,0 +1,237 @@
+"""Schemas and the two edges of the data path: rows in (pandas, dicts) and results out (pandas).
+
+Inside the engine every batch is a ``pyarrow.Table``; timestamps are ``timestamp[us, tz=UTC]``.
+This module is the one place that turns user rows into Arrow and Arrow into what a user sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+_SIMPLE_TYPES: dict[exp.DataType.Type, pa.DataType] = {
+    exp.DataType.Type.TEXT: pa.string(),
+    exp.DataType.Type.VARCHAR: pa.string(),
+    exp.DataType.Type.CHAR: pa.string(),
+    exp.DataType.Type.INT: pa.int32(),
+    exp.DataType.Type.BIGINT: pa.int64(),
+    exp.DataType.Type.SMALLINT: pa.int16(),
+    exp.DataType.Type.TINYINT: pa.int8(),
+    exp.DataType.Type.DOUBLE: pa.float64(),
+    exp.DataType.Type.FLOAT: pa.float32(),
+    exp.DataType.Type.BOOLEAN: pa.bool_(),
+    exp.DataType.Type.TIMESTAMP: TIMESTAMP,
+    exp.DataType.Type.TIMESTAMPTZ: TIMESTAMP,
+    exp.DataType.Type.TIMESTAMPLTZ: TIMESTAMP,
+    exp.DataType.Type.TIMESTAMPNTZ: TIMESTAMP,
+    exp.DataType.Type.DATE: pa.date32(),
+    exp.DataType.Type.BINARY: pa.binary(),
+    exp.DataType.Type.VARBINARY: pa.binary(),
+}
+
+
+class SchemaError(ValueError):
+    """A schema that cannot be understood, or rows that do not fit it."""
+
+
+def arrow_type(spark_type: str | exp.DataType) -> pa.DataType:
+    """The Arrow type for a Spark SQL type name.
+
+    >>> arrow_type("timestamp")
+    TimestampType(timestamp[us, tz=UTC])
+    >>> arrow_type("decimal(10,2)")
+    Decimal128Type(decimal128(10, 2))
+    """
+    dtype = spark_type if isinstance(spark_type, exp.DataType) else _parse_type(spark_type)
+    if dtype.this in _SIMPLE_TYPES:
+        return _SIMPLE_TYPES[dtype.this]
+    if dtype.this == exp.DataType.Type.DECIMAL:
+        params = [int(p.name) for p in dtype.expressions]
+        precision, scale = (params + [10, 0])[:2] if params else (10, 0)
+        return pa.decimal128(precision, scale)
+    if dtype.this == exp.DataType.Type.ARRAY:
+        return pa.list_(arrow_type(dtype.expressions[0]))
+    if dtype.this == exp.DataType.Type.STRUCT:
+        return pa.struct(
+            [pa.field(f.name, arrow_type(f.args["kind"])) for f in dtype.expressions]
+        )
+    raise SchemaError(f"unsupported column type {dtype.sql('spark')!r}")
+
+
+def _parse_type(text: str) -> exp.DataType:
+    try:
+        return exp.DataType.build(text, dialect="spark")
+    except (sqlglot.errors.ParseError, ValueError) as err:
+        raise SchemaError(f"unknown column type {text!r}: {err}") from None
+
+
+def parse_schema(spec: str | Mapping[str, str] | pa.Schema) -> pa.Schema:
+    """A schema from a Spark DDL string, a ``{"col": "type"}`` mapping, or an Arrow schema.
+
+    >>> parse_schema("ts timestamp, device string, temp double")
+    ts: timestamp[us, tz=UTC]
+    device: string
+    temp: double
+    >>> parse_schema({"n": "bigint"}).types
+    [DataType(int64)]
+    """
+    if isinstance(spec, pa.Schema):
+        return spec
+    if isinstance(spec, Mapping):
+        return pa.schema([pa.field(name, arrow_type(t)) for name, t in spec.items()])
+    if not isinstance(spec, str) or not spec.strip():
+        raise SchemaError(f"a schema is a DDL string like 'ts timestamp, v double' or a dict, not {spec!r}")
+    try:
+        create = sqlglot.parse_one(f"CREATE TABLE t ({spec})", read="spark")
+    except sqlglot.errors.ParseError as err:
+        raise SchemaError(f"cannot parse schema {spec!r}: {err.errors[0]['description']}") from None
+    fields = []
+    for column in create.this.expressions:
+        if not isinstance(column, exp.ColumnDef) or column.args.get("kind") is None:
+            raise SchemaError(f"schema {spec!r}: expected 'name type', got {column.sql('spark')!r}")
+        fields.append(pa.field(column.name, arrow_type(column.args["kind"])))
+    return pa.schema(fields)
+
+
+def spark_type_name(dtype: pa.DataType) -> str:
+    """The Spark SQL name of an Arrow type, for messages and ``explain()``.
+
+    >>> spark_type_name(TIMESTAMP)
+    'timestamp'
+    """
+    if pa.types.is_timestamp(dtype):
+        return "timestamp"
+    if pa.types.is_struct(dtype):
+        inner = ", ".join(f"{f.name}: {spark_type_name(f.type)}" for f in dtype)
+        return f"struct<{inner}>"
+    names = {
+        pa.string(): "string", pa.large_string(): "string", pa.int8(): "tinyint", pa.int16(): "smallint",
+        pa.int32(): "int", pa.int64(): "bigint", pa.float32(): "float", pa.float64(): "double",
+        pa.bool_(): "boolean", pa.date32(): "date", pa.binary(): "binary", pa.null(): "void",
+    }
+    return names.get(dtype, str(dtype))
+
+
+def to_arrow(rows: pd.DataFrame | Iterable[Mapping[str, Any]] | pa.Table, schema: pa.Schema) -> pa.Table:
+    """User rows as an Arrow table of exactly ``schema``; a clear error names the column that does not fit.
+
+    >>> to_arrow([{"v": 1}], parse_schema("v double")).column("v").to_pylist()
+    [1.0]
+    """
+    if isinstance(rows, pa.Table):
+        table = rows
+    elif isinstance(rows, pd.DataFrame):
+        table = _from_pandas(rows, schema)
+    else:
+        records = list(rows)
+        bad = next((r for r in records if not isinstance(r, Mapping)), None)
+        if bad is not None:
+            raise SchemaError(f"rows must be dicts (or a pandas DataFrame); got {type(bad).__name__}: {bad!r}")
+        table = _from_records(records, schema)
+    missing = [f.name for f in schema if f.name not in table.column_names]
+    if missing:
+        raise SchemaError(f"rows lack column(s) {missing} of schema {_describe(schema)}")
+    extra = [name for name in table.column_names if name not in schema.names]
+    if extra:
+        raise SchemaError(f"rows have column(s) {extra} that are not in schema {_describe(schema)}")
+    columns = [_cast_column(table.column(f.name), f) for f in schema]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _from_pandas(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    frame = frame.copy(deep=False)
+    for field in schema:
+        if field.name in frame.columns and pa.types.is_timestamp(field.type):
+            frame[field.name] = _utc(frame[field.name], field.name)
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _from_records(records: list[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
+    names = list(dict.fromkeys(name for record in records for name in record)) or schema.names
+    data = {name: [record.get(name) for record in records] for name in names}
+    for field in schema:
+        if field.name in data and pa.types.is_timestamp(field.type):
+            data[field.name] = _utc(pd.Series(data[field.name], dtype=object), field.name)
+    return pa.table({name: _array(values, name) for name, values in data.items()})
+
+
+def _array(values: Any, name: str) -> pa.Array:
+    try:
+        return pa.array(values) if not isinstance(values, pd.Series) else pa.Array.from_pandas(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+        raise SchemaError(f"column {name!r}: values of mixed or unsupported types ({err})") from None
+
+
+def _utc(values: pd.Series, name: str) -> pd.Series:
+    """Timestamps as UTC; naive ones are taken to be UTC already (as Spark does with its session zone UTC)."""
+    try:
+        parsed = pd.to_datetime(values, utc=False, format="ISO8601")
+    except (ValueError, TypeError) as err:
+        raise SchemaError(f"column {name!r}: cannot read {values.tolist()[:3]} as timestamps ({err})") from None
+    if parsed.dt.tz is None:
+        return parsed.dt.tz_localize("UTC")
+    return parsed.dt.tz_convert("UTC")
+
+
+def _cast_column(column: pa.ChunkedArray, field: pa.Field) -> pa.ChunkedArray:
+    if column.type == field.type:
+        return column
+    if pa.types.is_null(column.type):
+        return pa.nulls(len(column), field.type)
+    try:
+        return column.cast(field.type, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+        sample = column.slice(0, 3).to_pylist()
+        raise SchemaError(
+            f"column {field.name!r} is declared {spark_type_name(field.type)} but holds "
+            f"{spark_type_name(column.type)} values such as {sample}: {err}"
+        ) from None
+
+
+def _describe(schema: pa.Schema) -> str:
+    return "(" + ", ".join(f"{f.name} {spark_type_name(f.type)}" for f in schema) + ")"
+
+
+def describe_schema(schema: pa.Schema) -> str:
+    """A schema in Spark DDL, e.g. ``ts timestamp, temp double``."""
+    return _describe(schema)[1:-1]
+
+
+def to_pandas(table: pa.Table) -> pd.DataFrame:
+    """What a user sees: a pandas DataFrame with tz-aware UTC timestamps and structs as dicts.
+
+    >>> to_pandas(pa.table({"n": [1, None]})).dtypes["n"]
+    Int64Dtype()
+    """
+    frame = table.to_pandas(types_mapper=_nullable_ints, ignore_metadata=True)
+    for field in table.schema:
+        if pa.types.is_struct(field.type):
+            frame[field.name] = [_struct_value(v) for v in table.column(field.name).to_pylist()]
+        elif pa.types.is_timestamp(field.type) and field.type.tz is None:
+            frame[field.name] = frame[field.name].dt.tz_localize("UTC")
+    return frame
+
+
+_PANDAS_INTS = {
+    pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
+    pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype(),
+}
+
+
+def _nullable_ints(dtype: pa.DataType):
+    # Integers keep their type when a column has nulls, as in Spark (not float64 with NaN).
+    return _PANDAS_INTS.get(dtype)
+
+
+def _struct_value(value: dict | None) -> dict | None:
+    if value is None:
+        return None
+    return {k: (pd.Timestamp(v) if hasattr(v, "tzinfo") and v is not None else v) for k, v in value.items()}
