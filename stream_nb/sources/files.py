@@ -1,0 +1,324 @@
+"""The files source: every new file in a directory is new input (Spark's file stream source).
+
+Offsets count files: offset N is the N-th file seen, in order of modification time then name. Write each file
+completely before it appears (write it elsewhere or under a hidden name, then rename it), because a file is
+read once and never again: a file seen half-written stays half-read, as in Spark.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import os
+import re
+import stat
+import threading
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
+
+from stream_nb.sources.errors import SourceError, check_offsets
+from stream_nb.types import TIMESTAMP, SchemaError, describe_schema, parse_schema, spark_type_name, to_arrow
+
+_EXTENSIONS = {
+    "csv": (".csv", ".csv.gz", ".csv.bz2"),
+    "json": (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz"),
+    "parquet": (".parquet", ".pq"),
+}
+# As Spark's CSV reader: an empty field is null, a quoted empty field "" is the empty string.
+_CSV_NULLS = {"strings_can_be_null": True, "null_values": [""], "quoted_strings_can_be_null": False}
+_BAD_DATA = (pa.ArrowException, SchemaError)
+_ISO_HINT = "write ISO 8601 like '2024-05-01 12:00:00' (UTC) or '2024-05-01T12:00:00+02:00'"
+# An ISO 8601 time that carries its own zone (Z, +02:00, -0500); all others are taken as UTC.
+_ZONED = r"\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:[Zz]|[+-]\d\d(?::?\d\d)?)$"
+
+Parser = Callable[[bytes, pa.Schema], pa.Table]
+
+
+class FilesSource:
+    """New files under ``path`` as a stream (see ``files``); ``seen_files`` is what the offsets index."""
+
+    def __init__(self, path: str | os.PathLike, *, format: str = "csv",
+                 schema: str | Mapping[str, str] | pa.Schema | None = None,
+                 max_files_per_trigger: int | None = None):
+        if format not in _EXTENSIONS:
+            raise ValueError(f"files source: format must be one of {', '.join(_EXTENSIONS)}, not {format!r}")
+        if max_files_per_trigger is not None and (
+                isinstance(max_files_per_trigger, bool) or not isinstance(max_files_per_trigger, int)
+                or max_files_per_trigger < 1):
+            raise ValueError("max_files_per_trigger must be a positive int or None, "
+                             f"not {max_files_per_trigger!r}")
+        self.path = os.fspath(path)
+        self.format = format
+        self.max_per_trigger = max_files_per_trigger
+        # As Spark: a plain path must exist when the stream is defined; a glob may match nothing yet.
+        if not glob.has_magic(self.path) and not os.path.exists(self.path):
+            raise SourceError(f"files source: path {self.path!r} does not exist; create the directory first "
+                              "(it may stay empty until files arrive), or give a glob like 'data/*.csv'",
+                              file=self.path)
+        self._lock = threading.Lock()
+        self._seen: list[str] = []
+        self._seen_set: set[str] = set()
+        self.schema = parse_schema(schema) if schema is not None else self._infer_schema()
+        self.description = f"FileStreamSource[{self.path}]"
+
+    @property
+    def seen_files(self) -> list[str]:
+        """Absolute paths of the files seen so far: ``seen_files[n]`` is offset n. Assign to restore it."""
+        with self._lock:
+            return list(self._seen)
+
+    @seen_files.setter
+    def seen_files(self, paths: list[str]) -> None:
+        with self._lock:
+            self._seen = [os.fspath(p) for p in paths]
+            self._seen_set = set(self._seen)
+
+    def latest_offset(self) -> int:
+        """Lists ``path``, appends the files not seen before, and returns how many files have been seen."""
+        listed = self._list_files()
+        with self._lock:
+            for path in listed:
+                if path not in self._seen_set:
+                    self._seen.append(path)
+                    self._seen_set.add(path)
+            return len(self._seen)
+
+    def read(self, start: int, end: int) -> pa.Table:
+        """The rows of files ``seen_files[start:end]``, with exactly ``schema``."""
+        with self._lock:
+            check_offsets(start, end, len(self._seen), self.description)
+            paths = self._seen[start:end]
+        tables = [read_file(path, self.format, self.schema) for path in paths]
+        return pa.concat_tables(tables) if tables else self.schema.empty_table()
+
+    def _list_files(self) -> list[str]:
+        """Input files under ``path``, oldest first (modification time, then name); hidden ones skipped."""
+        found = []
+        try:
+            for match in sorted(glob.glob(self.path)) if glob.has_magic(self.path) else [self.path]:
+                is_dir = os.path.isdir(match)
+                names = [os.path.join(match, n) for n in os.listdir(match)] if is_dir else [match]
+                for name in names:
+                    base = os.path.basename(name)
+                    if base.startswith((".", "_")) or not base.lower().endswith(_EXTENSIONS[self.format]):
+                        continue
+                    try:
+                        info = os.stat(name)
+                    except FileNotFoundError:  # removed while we were listing
+                        continue
+                    if stat.S_ISREG(info.st_mode):
+                        found.append((info.st_mtime_ns, os.path.abspath(name)))
+        except OSError as err:
+            raise SourceError(f"files source: cannot list {self.path!r}: {err}", file=self.path) from None
+        return [path for _, path in sorted(found)]
+
+    def _infer_schema(self) -> pa.Schema:
+        files = self._list_files()
+        if not files:
+            raise SourceError(f"files source: no schema given, and no {self.format} file in {self.path!r} to "
+                              f"infer one from; pass schema=\"col type, ...\"", file=self.path)
+        first = files[0]
+        try:
+            if self.format == "parquet":
+                found = pq.read_schema(first)
+            elif self.format == "csv":
+                found = pa_csv.open_csv(pa.BufferReader(_load(first)),
+                                        convert_options=pa_csv.ConvertOptions(**_CSV_NULLS)).schema
+            else:
+                found = pa_json.read_json(pa.BufferReader(_load(first))).schema
+        except (pa.ArrowException, OSError) as err:
+            raise SourceError.at(first, None, f"cannot infer a schema from it: {_explain(err)}") from None
+        schema = pa.schema([pa.field(f.name, _spark_type(f.type)) for f in found])
+        if self.format != "parquet":
+            ddl = describe_schema(schema)
+            warnings.warn(f"files source: no schema given, so it was inferred from {first}: {ddl}. "
+                          f"Spark requires a schema for {self.format} streams; pass schema=\"{ddl}\" (with "
+                          "the types you mean) so that later files are read the same way.", stacklevel=4)
+        return schema
+
+    def __repr__(self) -> str:
+        return f"{self.description} ({self.format}, {len(self._seen)} files seen)"
+
+
+def files(path: str | os.PathLike, *, format: str = "csv",
+          schema: str | Mapping[str, str] | pa.Schema | None = None,
+          max_files_per_trigger: int | None = None) -> FilesSource:
+    """New files in a directory (or matching a glob) as a stream: csv (with a header), json lines, or parquet.
+
+    Files whose name starts with ``.`` or ``_``, or that lack the format's extension, are ignored. Columns are
+    matched by name; columns not in the schema are ignored, schema columns missing from a json row are null.
+    Timestamps are ISO 8601; those without a zone are taken as UTC. A malformed file fails the read with a
+    ``SourceError`` naming the file and line; it is never skipped.
+
+    Args:
+        path: a directory, or a glob like ``"data/*.csv"``.
+        format: ``"csv"``, ``"json"`` (one object per line) or ``"parquet"``.
+        schema: a Spark DDL string or ``{"col": "type"}``; if None, inferred from the first file (with a
+            warning for csv and json, which Spark requires a schema for).
+        max_files_per_trigger: at most this many new files in one batch.
+
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "a.csv").write_text("ts,temp\\n2024-05-01 12:00:00,20.5\\n")
+    >>> src = files(folder, schema="ts timestamp, temp double")
+    >>> src.latest_offset()
+    1
+    >>> src.read(0, 1).to_pylist()[0]["temp"]
+    20.5
+    """
+    return FilesSource(path, format=format, schema=schema, max_files_per_trigger=max_files_per_trigger)
+
+
+def read_file(path: str, format: str, schema: pa.Schema) -> pa.Table:
+    """One input file as a table of exactly ``schema``; a SourceError names the file and line if it is bad."""
+    try:
+        if format == "parquet":
+            return _conform(pq.read_table(path), schema)
+        data = _load(path)
+    except FileNotFoundError:
+        gone = "the file is gone; input files must stay until a query has read them"
+        raise SourceError.at(path, None, gone) from None
+    except (*_BAD_DATA, OSError) as err:
+        raise SourceError.at(path, None, _explain(err)) from None
+    parse = _parse_csv if format == "csv" else _parse_json
+    try:
+        return parse(data, schema)
+    except _BAD_DATA as err:
+        line = _first_bad_line(data, parse, schema, header=format == "csv")
+        header = _csv_header(data) if format == "csv" else []
+        raise SourceError.at(path, line, _explain(err, header)) from None
+
+
+def _load(path: str) -> bytes:
+    return pa.input_stream(path, compression="detect").read()  # .gz and .bz2 by extension
+
+
+def _parse_csv(data: bytes, schema: pa.Schema) -> pa.Table:
+    if not data.strip():
+        return schema.empty_table()
+    # Timestamps come in as text: Arrow's own parser rejects a column that mixes naive and zoned times.
+    types = {f.name: pa.string() if pa.types.is_timestamp(f.type) else f.type for f in schema}
+    options = pa_csv.ConvertOptions(column_types=types, **_CSV_NULLS)
+    return _conform(pa_csv.read_csv(pa.BufferReader(data), convert_options=options), schema)
+
+
+def _parse_json(data: bytes, schema: pa.Schema) -> pa.Table:
+    if not data.strip():
+        return schema.empty_table()
+    options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    return _conform(pa_json.read_json(pa.BufferReader(data), parse_options=options), schema)
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """The schema's columns of ``table``, cast to it (``to_arrow`` names a missing or ill-typed column)."""
+    columns = {}
+    for field in schema:
+        if field.name in table.column_names:
+            column = table.column(field.name)
+            if pa.types.is_timestamp(field.type):
+                column = _timestamps(column, field.name)
+            columns[field.name] = column
+    return to_arrow(pa.table(columns), schema)
+
+
+def _timestamps(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
+    """ISO 8601 text (or any timestamp) as timestamp[us, UTC]; times without a zone are UTC, as in Spark."""
+    if pa.types.is_timestamp(column.type):
+        return column.cast(TIMESTAMP, safe=False)  # a naive time becomes UTC; nanoseconds are truncated
+    if not pa.types.is_string(column.type):
+        return column
+    zoned = pc.match_substring_regex(column, _ZONED)
+    nothing = pa.scalar(None, column.type)
+    try:
+        naive = pc.if_else(zoned, nothing, column).cast(pa.timestamp("us")).cast(TIMESTAMP)
+        aware = pc.if_else(zoned, column, nothing).cast(TIMESTAMP)
+    except pa.ArrowInvalid as err:
+        value = re.search(r"'(.*?)'", str(err))
+        held = value.group(0) if value else "a value"
+        raise SchemaError(f"column {name!r} is a timestamp but holds {held}; {_ISO_HINT}") from None
+    return pc.if_else(zoned, aware, naive)
+
+
+def _first_bad_line(data: bytes, parse: Parser, schema: pa.Schema, *, header: bool) -> int | None:
+    """The 1-based line where parsing first fails: the shortest failing prefix of lines, by bisection."""
+    lines = data.splitlines(keepends=True)
+    skip = next((k for k, line in enumerate(lines) if line.strip()), len(lines)) + 1 if header else 0
+
+    def fails(count: int) -> bool:
+        try:
+            parse(b"".join(lines[:skip + count]), schema)
+        except _BAD_DATA:
+            return True
+        return False
+
+    if header and fails(0):
+        return skip  # the header itself, e.g. a column of the schema is missing
+    low, high = 1, len(lines) - skip
+    if high < low or not fails(high):
+        return None
+    while low < high:
+        middle = (low + high) // 2
+        if fails(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return skip + low
+
+
+_CSV_CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to (.+?): invalid value (.*)$",
+                             re.S)
+_JSON_CHANGED = re.compile(r"JSON parse error: Column\(/?(.*?)\) changed from (\w+) to (\w+)")
+_JSON_TIMESTAMP = re.compile(r"Failed to convert JSON to timestamp.*couldn't parse:(.*)$", re.S)
+
+
+def _explain(err: Exception, csv_header: Sequence[str] = ()) -> str:
+    """Arrow's message in the words of the schema: which column, what was expected, what was there."""
+    text = re.sub(r" in row \d+$", "", str(err))  # Arrow counts rows per block, not per file: misleading
+    conversion = _CSV_CONVERSION.match(text)
+    if conversion:
+        index, type_name, value = int(conversion.group(1)), conversion.group(2), conversion.group(3)
+        name = csv_header[index] if index < len(csv_header) else f"#{index + 1}"
+        return f"column {name!r} is {_type_name(type_name)} but holds {value}"
+    changed = _JSON_CHANGED.match(text)
+    if changed:
+        name, expected, found = changed.groups()
+        if not name:
+            return f"each line must be a JSON object, not {_a(found)}"
+        return f"column {name!r}: expected {_a(expected)}, found {_a(found)}"
+    timestamp = _JSON_TIMESTAMP.match(text)
+    if timestamp:
+        return f"cannot read {timestamp.group(1)!r} as a timestamp; {_ISO_HINT}"
+    return text
+
+
+def _csv_header(data: bytes) -> list[str]:
+    first = next((line for line in data.splitlines() if line.strip()), b"")
+    return next(csv.reader([first.decode("utf-8", errors="replace")]), [])
+
+
+def _type_name(arrow_name: str) -> str:
+    try:
+        return spark_type_name(pa.type_for_alias(arrow_name))
+    except ValueError:
+        return arrow_name
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+
+
+def _spark_type(dtype: pa.DataType) -> pa.DataType:
+    """An inferred Arrow type as the Spark type it stands for."""
+    if pa.types.is_timestamp(dtype):
+        return TIMESTAMP
+    if pa.types.is_dictionary(dtype):
+        return _spark_type(dtype.value_type)
+    if pa.types.is_null(dtype) or pa.types.is_time(dtype) or pa.types.is_large_string(dtype):
+        return pa.string()
+    return dtype

@@ -1,0 +1,225 @@
+"""The files source: new files in a directory are new input; offsets count files."""
+
+import datetime
+import gzip
+import os
+import re
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import stream_nb.sources as sources
+from stream_nb.sources import SourceError
+from stream_nb.types import TIMESTAMP
+
+SCHEMA = "ts timestamp, device string, temp double"
+UTC = datetime.UTC
+HEADER = "ts,device,temp\n"
+
+
+def write(folder, name, text, mtime=None):
+    """Write a file, with a chosen modification time so that the order of files is certain."""
+    path = folder / name
+    path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text)
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return str(path)
+
+
+def csv_rows(*rows):
+    lines = [f"2024-05-01 12:00:{i:02d},{device},{temp}\n" for i, (device, temp) in enumerate(rows)]
+    return HEADER + "".join(lines)
+
+
+def test_files_offsets_count_files_in_modification_time_order(tmp_path):
+    b = write(tmp_path, "b.csv", csv_rows(("b", 1)), mtime=1000)
+    a = write(tmp_path, "a.csv", csv_rows(("a", 1)), mtime=2000)
+    c = write(tmp_path, "c.csv", csv_rows(("c", 1)), mtime=2000)  # same time as a.csv: then by name
+    src = sources.files(tmp_path, schema=SCHEMA)
+    assert src.latest_offset() == 3
+    assert src.seen_files == [b, a, c]
+    assert src.read(0, 3).column("device").to_pylist() == ["b", "a", "c"]
+
+
+def test_files_new_files_come_after_the_files_seen(tmp_path):
+    write(tmp_path, "b.csv", csv_rows(("b", 1)), mtime=2000)
+    src = sources.files(tmp_path, schema=SCHEMA)
+    assert src.latest_offset() == 1
+    write(tmp_path, "a.csv", csv_rows(("a", 1)), mtime=1000)  # older, but arrives later
+    assert src.latest_offset() == 2
+    assert src.read(1, 2).column("device").to_pylist() == ["a"]
+    assert src.read(0, 2).column("device").to_pylist() == ["b", "a"]
+
+
+def test_files_read_returns_exactly_the_schema_with_utc_timestamps(tmp_path):
+    write(tmp_path, "a.csv", "temp,extra,ts,device\n"
+                             "1.5,x,2024-05-01 12:00:00,a\n"
+                             "2,y,2024-05-01T14:00:01+02:00,b\n"
+                             ",z,2024-05-01T12:00:02Z,\n")
+    src = sources.files(tmp_path, schema=SCHEMA)
+    src.latest_offset()
+    table = src.read(0, 1)
+    assert table.schema == src.schema and table.schema.field("ts").type == TIMESTAMP
+    assert table.to_pylist() == [
+        {"ts": datetime.datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC), "device": "a", "temp": 1.5},
+        {"ts": datetime.datetime(2024, 5, 1, 12, 0, 1, tzinfo=UTC), "device": "b", "temp": 2.0},
+        {"ts": datetime.datetime(2024, 5, 1, 12, 0, 2, tzinfo=UTC), "device": None, "temp": None},
+    ]
+
+
+def test_files_json_lines_ignore_unknown_fields_and_null_missing_ones(tmp_path):
+    write(tmp_path, "a.json", '{"ts": "2024-05-01 12:00:00", "device": "a", "temp": 1, "extra": [1]}\n'
+                              '\n'
+                              '{"ts": "2024-05-01T12:00:01Z", "device": "b"}\n')
+    src = sources.files(tmp_path, format="json", schema=SCHEMA)
+    assert src.latest_offset() == 1
+    assert src.read(0, 1).to_pylist() == [
+        {"ts": datetime.datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC), "device": "a", "temp": 1.0},
+        {"ts": datetime.datetime(2024, 5, 1, 12, 0, 1, tzinfo=UTC), "device": "b", "temp": None},
+    ]
+
+
+def test_files_parquet_uses_the_file_schema_with_utc_timestamps(tmp_path, recwarn):
+    frame = pd.DataFrame({"ts": pd.to_datetime(["2024-05-01 12:00:00"]), "device": ["a"], "temp": [1.5]})
+    frame.to_parquet(tmp_path / "a.parquet")
+    src = sources.files(tmp_path, format="parquet")
+    assert not recwarn.list  # the file's own schema: nothing to warn about
+    assert src.schema == pa.schema([("ts", TIMESTAMP), ("device", pa.string()), ("temp", pa.float64())])
+    src.latest_offset()
+    assert src.read(0, 1).to_pylist() == [
+        {"ts": datetime.datetime(2024, 5, 1, 12, tzinfo=UTC), "device": "a", "temp": 1.5}]
+
+
+def test_files_parquet_with_a_given_schema_casts_to_it(tmp_path):
+    pq.write_table(pa.table({"n": pa.array([1, 2], pa.int32()), "other": ["x", "y"]}), tmp_path / "a.parquet")
+    src = sources.files(tmp_path, format="parquet", schema="n bigint")
+    src.latest_offset()
+    assert src.read(0, 1) == pa.table({"n": pa.array([1, 2], pa.int64())})
+
+
+def test_files_infers_a_csv_schema_from_the_first_file_with_a_warning(tmp_path):
+    first = write(tmp_path, "a.csv", csv_rows(("a", 1.5)), mtime=1000)
+    write(tmp_path, "b.csv", "other\n1\n", mtime=2000)
+    inferred = f"inferred from {re.escape(first)}: ts timestamp, device string, temp double"
+    with pytest.warns(UserWarning, match=inferred):
+        src = sources.files(tmp_path)
+    assert src.schema == pa.schema([("ts", TIMESTAMP), ("device", pa.string()), ("temp", pa.float64())])
+
+
+def test_files_without_schema_or_files_to_infer_from_is_an_error(tmp_path):
+    with pytest.raises(SourceError, match="no schema given, and no csv file"):
+        sources.files(tmp_path)
+
+
+def test_files_malformed_csv_row_names_file_and_line(tmp_path):
+    bad = write(tmp_path, "a.csv", HEADER + "2024-05-01 12:00:00,a,1.5\n\n2024-05-01 12:00:01,b,hot\n")
+    src = sources.files(tmp_path, schema=SCHEMA)
+    src.latest_offset()
+    message = f"^file: {re.escape(bad)}, line 4: column 'temp' is double but holds 'hot'$"
+    with pytest.raises(SourceError, match=message) as err:
+        src.read(0, 1)
+    assert (err.value.file, err.value.line) == (bad, 4)
+
+
+@pytest.mark.parametrize("name, text, line, what", [
+    ("short.csv", HEADER + "2024-05-01 12:00:00,a,1\n2024-05-01 12:00:01,a\n", 3,
+     "Expected 3 columns, got 2"),
+    ("time.csv", HEADER + "2024-05-01 12:00:00,a,1\nyesterday,a,1\n", 3,
+     "column 'ts' is a timestamp but holds 'yesterday'; write ISO 8601"),
+    ("header.csv", "ts,device\n2024-05-01 12:00:00,a\n", 1, r"lack column\(s\) \['temp'\]"),
+    ("type.json", '{"temp": 1}\n{"temp": "hot"}\n', 2, "column 'temp': expected a number, found a string"),
+    ("broken.json", '{"temp": 1}\n{"temp": 2,\n', 2, "JSON parse error"),
+    ("time.json", '{"ts": "2024-05-01 12:00:00"}\n{"ts": "never"}\n', 2,
+     "cannot read 'never' as a timestamp"),
+])
+def test_files_malformed_file_names_file_line_and_what(tmp_path, name, text, line, what):
+    path = write(tmp_path, name, text)
+    src = sources.files(tmp_path, format=name.split(".")[1], schema=SCHEMA)
+    src.latest_offset()
+    with pytest.raises(SourceError, match=f"^file: {re.escape(path)}, line {line}: .*{what}"):
+        src.read(0, 1)
+
+
+def test_files_malformed_file_is_never_skipped(tmp_path):
+    write(tmp_path, "a.csv", csv_rows(("a", 1)), mtime=1000)
+    write(tmp_path, "b.csv", HEADER + "oops\n", mtime=2000)
+    write(tmp_path, "c.csv", csv_rows(("c", 1)), mtime=3000)
+    src = sources.files(tmp_path, schema=SCHEMA)
+    assert src.latest_offset() == 3
+    assert src.read(0, 1).num_rows == 1
+    for _ in range(2):  # a retry fails again: the batch cannot silently lose b.csv
+        with pytest.raises(SourceError, match="b.csv, line 2"):
+            src.read(0, 3)
+
+
+def test_files_corrupt_parquet_names_the_file(tmp_path):
+    path = write(tmp_path, "a.parquet", b"not parquet at all")
+    src = sources.files(tmp_path, format="parquet", schema="n bigint")
+    src.latest_offset()
+    with pytest.raises(SourceError, match=f"^file: {re.escape(path)}: .*magic bytes"):
+        src.read(0, 1)
+
+
+def test_files_max_files_per_trigger(tmp_path):
+    for i in range(5):
+        write(tmp_path, f"{i}.csv", csv_rows((f"d{i}", i)), mtime=1000 + i)
+    src = sources.files(tmp_path, schema=SCHEMA, max_files_per_trigger=2)
+    assert src.max_per_trigger == 2
+    assert src.latest_offset() == 5  # the engine caps each batch at max_per_trigger offsets
+    assert src.read(0, 2).column("device").to_pylist() == ["d0", "d1"]
+    assert sources.files(tmp_path, schema=SCHEMA).max_per_trigger is None
+    with pytest.raises(ValueError, match="max_files_per_trigger must be a positive int"):
+        sources.files(tmp_path, schema=SCHEMA, max_files_per_trigger=0)
+
+
+def test_files_ignores_hidden_files_and_other_extensions(tmp_path):
+    keep = write(tmp_path, "a.csv", csv_rows(("a", 1)))
+    for name in [".a.csv", "_temporary.csv", "a.csv.tmp", "notes.txt", "b.json"]:
+        write(tmp_path, name, "junk")
+    (tmp_path / "sub.csv").mkdir()
+    src = sources.files(tmp_path, schema=SCHEMA)
+    assert src.latest_offset() == 1 and src.seen_files == [keep]
+
+
+def test_files_path_may_be_a_glob_that_matches_nothing_yet(tmp_path):
+    src = sources.files(tmp_path / "day-*" / "*.csv", schema=SCHEMA)
+    assert src.latest_offset() == 0
+    (tmp_path / "day-1").mkdir()
+    write(tmp_path / "day-1", "a.csv", csv_rows(("a", 1)))
+    write(tmp_path / "day-1", "a.json", "{}")
+    assert src.latest_offset() == 1
+
+
+def test_files_plain_path_must_exist(tmp_path):
+    with pytest.raises(SourceError, match="does not exist; create the directory first"):
+        sources.files(tmp_path / "missing", schema=SCHEMA)
+
+
+def test_files_seen_files_can_be_restored(tmp_path):
+    a = write(tmp_path, "a.csv", csv_rows(("a", 1)), mtime=1000)
+    first = sources.files(tmp_path, schema=SCHEMA)
+    first.latest_offset()
+    write(tmp_path, "b.csv", csv_rows(("b", 1)), mtime=2000)
+    restored = sources.files(tmp_path, schema=SCHEMA)
+    restored.seen_files = first.seen_files  # as a checkpoint would
+    assert restored.latest_offset() == 2
+    assert restored.seen_files == [a, str(tmp_path / "b.csv")]
+    assert restored.read(1, 2).column("device").to_pylist() == ["b"]
+
+
+def test_files_empty_files_and_gzip(tmp_path):
+    write(tmp_path, "a.csv", "", mtime=1000)
+    write(tmp_path, "b.csv.gz", gzip.compress(csv_rows(("b", 1)).encode()), mtime=2000)
+    src = sources.files(tmp_path, schema=SCHEMA)
+    assert src.latest_offset() == 2
+    assert src.read(0, 1).num_rows == 0
+    assert src.read(0, 2).column("device").to_pylist() == ["b"]
+
+
+def test_files_read_past_the_files_seen_is_an_error(tmp_path):
+    src = sources.files(tmp_path, schema=SCHEMA)
+    assert src.read(0, 0).schema == src.schema
+    with pytest.raises(SourceError, match="only 0 are available"):
+        src.read(0, 1)

@@ -1,0 +1,100 @@
+"""The memory source: rows added by hand, read back by offsets."""
+
+import threading
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import stream_nb.sources as sources
+from stream_nb.sources import Source, SourceError
+from stream_nb.types import TIMESTAMP, SchemaError
+
+SCHEMA = "ts timestamp, device string, temp double"
+
+
+def rows(start, stop):
+    return [{"ts": f"2024-05-01 12:00:{i % 60:02d}", "device": f"d{i}", "temp": float(i)}
+            for i in range(start, stop)]
+
+
+def test_memory_is_a_source_with_the_given_schema():
+    src = sources.memory(SCHEMA)
+    assert isinstance(src, Source)
+    assert src.schema == pa.schema([("ts", TIMESTAMP), ("device", pa.string()), ("temp", pa.float64())])
+    assert src.latest_offset() == 0
+    assert src.read(0, 0).schema == src.schema
+
+
+def test_memory_add_data_returns_the_new_end_offset():
+    src = sources.memory(SCHEMA)
+    assert src.add_data(rows(0, 3)) == 3
+    assert src.add_data([]) == 3
+    assert src.add_data(pd.DataFrame(rows(3, 5))) == 5
+    assert src.latest_offset() == 5
+
+
+def test_memory_read_is_deterministic_slice():
+    src = sources.memory(SCHEMA)
+    for start, stop in [(0, 3), (3, 4), (4, 9), (9, 10)]:  # four chunks of uneven sizes
+        src.add_data(rows(start, stop))
+    devices = [f"d{i}" for i in range(10)]
+    for start in range(11):
+        for end in range(start, 11):
+            table = src.read(start, end)
+            assert table.schema == src.schema
+            assert table.column("device").to_pylist() == devices[start:end]
+    assert src.read(2, 7).equals(src.read(2, 7))
+
+
+def test_memory_timestamps_are_utc_and_naive_ones_are_taken_as_utc():
+    src = sources.memory(SCHEMA)
+    naive = pd.to_datetime(["2024-05-01 12:00:00"])
+    src.add_data(pd.DataFrame({"ts": naive, "device": ["a"], "temp": [1.0]}))
+    src.add_data([{"ts": "2024-05-01T14:00:01+02:00", "device": "b", "temp": 2.0}])
+    ts = src.read(0, 2).column("ts")
+    assert ts.type == TIMESTAMP
+    assert [t.isoformat() for t in ts.to_pylist()] == ["2024-05-01T12:00:00+00:00",
+                                                       "2024-05-01T12:00:01+00:00"]
+
+
+def test_memory_wrong_type_in_add_data_names_the_column():
+    src = sources.memory(SCHEMA)
+    with pytest.raises(SchemaError, match="'temp'"):
+        src.add_data([{"ts": "2024-05-01 12:00:00", "device": "a", "temp": "hot"}])
+    assert src.latest_offset() == 0  # nothing half-added
+
+
+def test_memory_read_past_the_latest_offset_is_an_error():
+    src = sources.memory(SCHEMA)
+    src.add_data(rows(0, 2))
+    with pytest.raises(SourceError, match="only 2 are available"):
+        src.read(0, 3)
+    with pytest.raises(SourceError, match="0 <= start <= end"):
+        src.read(2, 1)
+
+
+def test_memory_add_data_from_the_notebook_while_the_engine_reads():
+    src = sources.memory("n bigint")
+    batches, size = 200, 50
+
+    def notebook():
+        for b in range(batches):
+            src.add_data([{"n": b * size + i} for i in range(size)])
+
+    writer = threading.Thread(target=notebook)
+    writer.start()
+    seen, offset = [], 0
+    while offset < batches * size:
+        end = src.latest_offset()
+        seen.extend(src.read(offset, end).column("n").to_pylist())
+        offset = end
+    writer.join()
+    assert seen == list(range(batches * size))
+
+
+def test_memory_repr_and_description_say_schema_and_rows():
+    src = sources.memory(SCHEMA)
+    src.add_data(rows(0, 2))
+    assert src.description == "MemorySource[ts, device, temp]"
+    assert repr(src) == "MemorySource('ts timestamp, device string, temp double', rows=2)"
