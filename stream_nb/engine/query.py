@@ -60,7 +60,6 @@ class StreamingQuery:
         self._stopping = False
         self._paused = False
         self._exception: StreamingQueryException | None = None
-        self._message = "Initializing sources"
         self._last_batch_start: float | None = None
         self._downstream: list = []
         registry.register(self)
@@ -78,8 +77,21 @@ class StreamingQuery:
 
     @property
     def status(self) -> dict:
-        return {"message": self._message, "isDataAvailable": self._data_available(),
-                "isTriggerActive": self._lock.locked()}
+        """Spark's status: what the query is doing now."""
+        busy = self._lock.locked()
+        if self._exception is not None:
+            message = f"Failed: {self._exception.__cause__}"
+        elif self._terminated.is_set():
+            message = "Stopped"
+        elif busy:
+            message = "Processing new data"
+        elif self._paused:
+            message = "Paused"
+        elif self.trigger.kind == "manual":
+            message = "Waiting for q.step()"
+        else:
+            message = "Waiting for data to arrive"
+        return {"message": message, "isDataAvailable": self._data_available(), "isTriggerActive": busy}
 
     @property
     def last_progress(self) -> dict | None:
@@ -125,11 +137,9 @@ class StreamingQuery:
     def pause(self) -> None:
         """Stop starting batches (the current one finishes); ``resume()`` goes on where it paused."""
         self._paused = True
-        self._message = "Paused"
 
     def resume(self) -> None:
         self._paused = False
-        self._message = "Waiting for data to arrive"
 
     def stop(self) -> None:
         """Stop the query after the batch in flight, if any, has committed."""
@@ -200,11 +210,8 @@ class StreamingQuery:
                 if cap:
                     end = min(end, self._offset + cap)
                 if end <= self._offset:
-                    self._message = "Paused" if self._paused else "Waiting for data to arrive"
                     return False
-                self._message = "Processing new data"
                 self._run_batch(self._offset, end, latest, started)
-                self._message = "Paused" if self._paused else "Waiting for data to arrive"
                 return True
             except Exception as err:  # the batch failed: keep the error, stop, commit nothing
                 self._fail(err)
@@ -243,15 +250,12 @@ class StreamingQuery:
         error = StreamingQueryException(f"query {self.name!r} failed in batch {self._next_batch_id}: {err}")
         error.__cause__ = err
         self._exception = error
-        self._message = f"Failed: {err}"
         self._stopping = True
         self._terminate()
 
     def _terminate(self) -> None:
         registry.unregister(self)
         with self._changed:
-            if not self._exception and not self._message.startswith("Failed"):
-                self._message = "Stopped"
             self._terminated.set()
             self._changed.notify_all()
 

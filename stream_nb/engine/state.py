@@ -279,7 +279,7 @@ def _merge(rule: str, old: tuple[np.ndarray, np.ndarray], new: tuple[np.ndarray,
     if rule in ("min", "max"):
         both = old_ok & new_ok
         if old_v.dtype == object:
-            better = np.array([(n < o) if rule == "min" else (n > o) if b else False
+            better = np.array([b and ((n < o) if rule == "min" else (n > o))
                                for n, o, b in zip(new_v, old_v, both)], dtype=bool)
         else:
             better = (new_v < old_v) if rule == "min" else (new_v > old_v)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stream_nb.sql.intervals import parse_interval
+from stream_nb.intervals import parse_interval
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ def make_aggregate(node: exp.AggFunc, index: int, argument: str | None, sql: str
         return Aggregate(text, a, x, (Partial(f"{a}_v", f"{pick}_null({x}, __row)", rule),), f"{a}_v")
     raise StreamSQLError(
         f"aggregate {node.sql('spark').split('(')[0].lower()}() is not supported in a streaming query yet",
-        sql=sql, start=start_of(node), hint=f"supported aggregates: {', '.join(SUPPORTED)}")
+        sql=sql, start=start_of(node, sql), hint=f"supported aggregates: {', '.join(SUPPORTED)}")
 
 
 def aggregate_argument(node: exp.AggFunc) -> exp.Expression | None:
@@ -111,7 +111,7 @@ def is_aggregate(node: exp.Expression) -> bool:
 def _refuse_distinct(node: exp.AggFunc, sql: str) -> None:
     if isinstance(node.this, exp.Distinct):
         raise StreamSQLError("only count(DISTINCT x) is supported among DISTINCT aggregates",
-                             sql=sql, start=start_of(node))
+                             sql=sql, start=start_of(node, sql))
 
 
 def _ignore_nulls(node: exp.AggFunc) -> bool:

@@ -18,7 +18,7 @@ from sqlglot.dialects.spark import Spark
 from sqlglot.tokens import Token, TokenType
 
 from stream_nb.sql.errors import StreamSQLError
-from stream_nb.sql.intervals import parse_interval
+from stream_nb.intervals import parse_interval
 
 
 class StreamSpark(Spark):

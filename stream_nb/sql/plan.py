@@ -100,7 +100,7 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     if len(aggregating) > 1:
         raise StreamSQLError("multiple streaming aggregations (an aggregate over an aggregate) are not "
                              "supported, as in Spark; aggregate once, then compute over the result in pandas",
-                             sql=sql, start=start_of(aggregating[0]))
+                             sql=sql, start=start_of(_aggregates_in(aggregating[0])[0], sql))
     _refuse_distinct(tree, sql)
     columns = [s.alias_or_name for s in tree.selects]
     mode = choose_output_mode(output_mode, aggregating=bool(aggregating), sql=sql, tree=tree,
@@ -213,13 +213,13 @@ def _split(tree: exp.Query, select: exp.Select, chain: list[exp.Select], sql: st
     for node in _aggregates_in(select):
         if node.find(exp.AggFunc) is not node or any(inner is not node for inner in node.find_all(exp.AggFunc)):
             raise StreamSQLError("an aggregate inside another aggregate is not allowed", sql=sql,
-                                 start=start_of(node))
+                                 start=start_of(node, sql))
         calls.setdefault(node.sql(), node)
     aggregates, arguments = [], {}
     for index, node in enumerate(calls.values()):
         argument = aggregate_argument(node)
         if isinstance(node.this, exp.Distinct) and argument is None:
-            raise StreamSQLError("count(DISTINCT ...) takes one column here", sql=sql, start=start_of(node))
+            raise StreamSQLError("count(DISTINCT ...) takes one column here", sql=sql, start=start_of(node, sql))
         name = None
         if argument is not None:
             name = arguments.setdefault(argument.sql(), f"__x{len(arguments)}")
@@ -233,12 +233,14 @@ def _split(tree: exp.Query, select: exp.Select, chain: list[exp.Select], sql: st
     for part in ("from_", "joins", "where"):
         if select.args.get(part) is not None:
             pre.set(part, select.args[part].copy())
+    if not pre.expressions:  # count(*) alone: the rows matter, not their columns
+        pre.select(exp.Literal.number(1).as_("__one"), copy=False)
     if needs_rows:
         stream_alias = _stream_alias(select, bindings.stream.name)
         if stream_alias is None:
             raise StreamSQLError("first() and last() need the stream directly in the aggregating query's "
                                  "FROM (not through a subquery)", sql=sql, start=start_of(select))
-        pre.expressions.append(exp.column("__row", table=stream_alias))
+        pre.select(exp.column("__row", table=stream_alias), copy=False)
     _replace_stream(pre, bindings.stream.name)
 
     key_names = [f"__k{i}" for i in range(len(keys))]
@@ -295,7 +297,7 @@ def _final_select(select: exp.Select, keys: list[exp.Expression], calls: dict[st
                 f"column {column.name!r} is neither in GROUP BY nor inside an aggregate",
                 sql=sql, start=start_of(column),
                 hint=f"add it to GROUP BY, or aggregate it, e.g. max({column.name})")
-    final.expressions.extend(exp.column(k, table=AGG).as_(k) for k in key_names)
+    final.select(*(exp.column(k, table=AGG).as_(k) for k in key_names), copy=False)
     return final
 
 
@@ -310,7 +312,7 @@ def _carry_keys(select: exp.Select, chain: list[exp.Select], key_names: list[str
     index = next(i for i, s in enumerate(chain) if s is select)
     for outer, inner in zip(reversed(chain[:index]), reversed(chain[1:index + 1])):
         alias = inner.parent.alias_or_name if isinstance(inner.parent, exp.Subquery) else None
-        outer.expressions.extend(exp.column(k, table=alias).as_(k) for k in key_names)
+        outer.select(*(exp.column(k, table=alias).as_(k) for k in key_names), copy=False)
 
 
 def _stream_alias(select: exp.Select, stream: str) -> str | None:

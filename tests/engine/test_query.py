@@ -1,0 +1,195 @@
+"""The StreamingQuery handle: triggers, pause/resume/step/stop, failures, progress, and the registry."""
+
+import threading
+import time
+
+import pyarrow as pa
+import pytest
+
+import stream_nb as sn
+
+
+@pytest.fixture
+def events():
+    return sn.sources.memory("device string, temp double")
+
+
+def rows(*temps, device="a"):
+    return [{"device": device, "temp": t} for t in temps]
+
+
+def test_manual_trigger_runs_batches_only_on_step(events):
+    q = sn.start("SELECT device, temp FROM events", sources={"events": events}, trigger="manual")
+    events.add_data(rows(1.0, 2.0))
+    time.sleep(0.1)
+    assert q.last_progress is None and q.result.empty
+    assert q.step()["numInputRows"] == 2
+    assert q.step() is None  # nothing new: no batch
+    assert q.result["temp"].tolist() == [1.0, 2.0]
+
+
+def test_default_trigger_processes_data_as_it_arrives(events):
+    q = sn.start("SELECT device, count(*) AS n FROM events GROUP BY device", sources={"events": events})
+    events.add_data(rows(1.0, 2.0, 3.0))
+    q.process_all_available(timeout=10)
+    events.add_data(rows(4.0))
+    q.process_all_available(timeout=10)
+    assert q.result.to_dict("records") == [{"device": "a", "n": 4}]
+    assert q.last_progress["batchId"] >= 1
+
+
+def test_interval_trigger_waits_between_batches(events):
+    q = sn.start("SELECT temp FROM events", sources={"events": events}, trigger="0.3 seconds")
+    events.add_data(rows(1.0))
+    q.process_all_available(timeout=10)
+    first = time.monotonic()
+    events.add_data(rows(2.0))
+    q.process_all_available(timeout=10)
+    assert time.monotonic() - first > 0.05  # the second batch waited for the next tick
+    assert len(q.result) == 2
+
+
+def test_available_now_processes_what_is_there_then_stops(events):
+    events.add_data(rows(1.0, 2.0))
+    q = sn.start("SELECT temp FROM events", sources={"events": events}, trigger="available_now")
+    assert q.await_termination(timeout=10)
+    assert not q.is_active
+    assert q.result["temp"].tolist() == [1.0, 2.0]
+
+
+def test_max_per_trigger_caps_a_batch():
+    class Capped:
+        schema = pa.schema([("v", pa.int64())])
+        max_per_trigger = 2
+        description = "Capped"
+
+        def latest_offset(self):
+            return 5
+
+        def read(self, start, end):
+            return pa.table({"v": list(range(start, end))}, schema=self.schema)
+
+    q = sn.start("SELECT v FROM c", sources={"c": Capped()}, trigger="manual")
+    q.process_all_available(timeout=10)
+    assert [p["numInputRows"] for p in q.recent_progress] == [2, 2, 1]
+    assert q.result["v"].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_pause_holds_batches_and_resume_catches_up(events):
+    q = sn.start("SELECT temp FROM events", sources={"events": events})
+    q.pause()
+    events.add_data(rows(1.0))
+    time.sleep(0.2)
+    assert q.result.empty and q.status["message"] == "Paused"
+    q.resume()
+    q.process_all_available(timeout=10)
+    assert q.result["temp"].tolist() == [1.0]
+
+
+def test_stop_ends_the_query_and_frees_its_name(events):
+    q = sn.start("SELECT temp FROM events", sources={"events": events}, name="temps")
+    assert sn.get("temps") is q and q in sn.queries()
+    with pytest.raises(ValueError, match="already running"):
+        sn.start("SELECT temp FROM events", sources={"events": events}, name="temps")
+    q.stop()
+    assert not q.is_active and q.status["message"] == "Stopped"
+    assert q not in sn.queries()
+    with pytest.raises(KeyError, match="no active query named 'temps'"):
+        sn.get("temps")
+    with pytest.raises(RuntimeError, match="stopped"):
+        q.step()
+
+
+def test_a_failing_batch_stops_the_query_and_commits_nothing(events):
+    calls = []
+
+    def write(df, batch_id):
+        calls.append(batch_id)
+        if batch_id == 1:
+            raise OSError("disk full")
+
+    q = sn.start("SELECT device, count(*) AS n FROM events GROUP BY device", sources={"events": events},
+                 trigger="manual", sink=sn.sinks.foreach_batch(write))
+    events.add_data(rows(1.0))
+    q.step()
+    events.add_data(rows(2.0, 3.0))
+    with pytest.raises(sn.StreamingQueryException, match="failed in batch 1: disk full"):
+        q.step()
+    assert not q.is_active and isinstance(q.exception.__cause__, OSError)
+    assert q.last_progress["batchId"] == 0  # batch 1 never committed...
+    assert q.last_progress["stateOperators"][0]["numRowsTotal"] == 1
+    with pytest.raises(sn.StreamingQueryException):
+        q.await_termination()
+
+
+def test_batches_run_on_the_engine_thread_not_the_callers(events):
+    threads = []
+    q = sn.start("SELECT temp FROM events", sources={"events": events},
+                 sink=sn.sinks.foreach_batch(lambda df, i: threads.append(threading.current_thread().name)))
+    events.add_data(rows(1.0))
+    q.process_all_available(timeout=10)
+    assert threads and threading.main_thread().name not in threads
+
+
+def test_a_query_keeps_running_while_the_caller_blocks(events):
+    q = sn.start("SELECT temp FROM events", sources={"events": events})
+    events.add_data(rows(1.0))
+    time.sleep(0.5)  # a cell that blocks: the engine goes on without it
+    assert q.result["temp"].tolist() == [1.0]
+
+
+def test_progress_has_sparks_field_names(events):
+    q = sn.start("SELECT device, avg(temp) AS t FROM events GROUP BY device", sources={"events": events},
+                 trigger="manual", name="avg_temp")
+    events.add_data(rows(1.0, 3.0))
+    progress = q.step()
+    assert {"id", "runId", "name", "timestamp", "batchId", "numInputRows", "inputRowsPerSecond",
+            "processedRowsPerSecond", "durationMs", "eventTime", "stateOperators", "sources",
+            "sink"} <= set(progress)
+    assert progress["id"] == q.id and progress["runId"] == q.run_id and progress["name"] == "avg_temp"
+    assert progress["sources"][0]["startOffset"] == 0 and progress["sources"][0]["endOffset"] == 2
+    state = progress["stateOperators"][0]
+    assert state["numRowsTotal"] == 1 and state["numRowsUpdated"] == 1 and state["memoryUsedBytes"] > 0
+    assert progress["sink"]["numOutputRows"] == 1
+    assert q.recent_progress == [progress]
+
+
+def test_process_all_available_raises_when_it_times_out():
+    stuck = sn.sources.memory("v bigint")
+    q = sn.start("SELECT v FROM s", sources={"s": stuck}, trigger="5 seconds")
+    time.sleep(0.3)  # past the first tick: the next one is seconds away
+    stuck.add_data([{"v": 1}])
+    with pytest.raises(TimeoutError, match="has not caught up"):
+        q.process_all_available(timeout=0.01)
+
+
+def test_explain_shows_the_incremental_plan(events, capsys):
+    q = sn.start("SELECT device, avg(temp) AS t FROM events GROUP BY device", sources={"events": events})
+    q.explain()
+    text = capsys.readouterr().out
+    for part in ("Stateless, per batch", "Partial aggregates per key", "State: one row per key",
+                 "__a0 = AVG(events.temp)", "update mode"):
+        assert part in text
+
+
+def test_names_resolve_in_the_callers_namespace(events):
+    readings = events
+    q = sn.start("SELECT temp FROM readings", trigger="manual")
+    readings.add_data(rows(5.0))
+    q.step()
+    assert q.result["temp"].tolist() == [5.0]
+
+
+def test_a_running_query_is_a_stream_for_the_next_one(events):
+    hot = sn.start("SELECT device, temp FROM events WHERE temp > 10", sources={"events": events},
+                   name="hot", trigger="manual")
+    counts = sn.start("SELECT device, count(*) AS n FROM hot GROUP BY device", trigger="manual")
+    events.add_data(rows(5.0, 15.0, 25.0))
+    hot.step()
+    counts.step()
+    assert counts.result.to_dict("records") == [{"device": "a", "n": 2}]
+
+
+def test_repr_says_what_the_query_is_doing(events):
+    q = sn.start("SELECT temp FROM events", sources={"events": events}, name="r", trigger="manual")
+    assert "<StreamingQuery 'r' active" in repr(q) and "append mode" in repr(q)

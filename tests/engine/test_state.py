@@ -1,0 +1,94 @@
+"""Keyed state: partial aggregates merged batch by batch equal the aggregate over all rows at once."""
+
+import math
+import statistics
+
+import pyarrow as pa
+import pytest
+
+import stream_nb as sn
+from stream_nb.engine.state import KeyedState
+from stream_nb.sql.aggregates import Partial
+
+
+def run(sql, batches, schema="k string, x double, s string", mode=None):
+    src = sn.sources.memory(schema)
+    q = sn.start(sql, sources={"t": src}, trigger="manual", output_mode=mode)
+    for batch in batches:
+        src.add_data(batch)
+        q.step()
+    result = q.result.sort_values(list(q.result.columns[:1])).reset_index(drop=True)
+    q.stop()
+    return result
+
+
+BATCHES = [
+    [{"k": "a", "x": 1.0, "s": "m"}, {"k": "a", "x": None, "s": None}, {"k": "b", "x": 4.0, "s": "z"}],
+    [{"k": "a", "x": 5.0, "s": "c"}, {"k": "c", "x": None, "s": "q"}],
+    [{"k": "b", "x": -2.0, "s": "a"}, {"k": "a", "x": 9.5, "s": "x"}],
+]
+ALL = [row for batch in BATCHES for row in batch]
+
+
+def values(key, column="x"):
+    return [r[column] for r in ALL if r["k"] == key and r[column] is not None]
+
+
+def test_sum_min_max_of_numbers_and_strings_merge_across_batches():
+    result = run("SELECT k, sum(x) AS s, min(x) AS lo, max(x) AS hi, min(s) AS first_s, max(s) AS last_s "
+                 "FROM t GROUP BY k", BATCHES)
+    a = result.iloc[0]
+    assert a.s == sum(values("a")) and a.lo == min(values("a")) and a.hi == max(values("a"))
+    assert a.first_s == min(values("a", "s")) and a.last_s == max(values("a", "s"))
+    c = result.iloc[2]
+    assert math.isnan(c.s) and math.isnan(c.lo)  # only nulls: sum and min are null, as in Spark
+
+
+def test_variance_and_stddev_merge_with_chans_formula():
+    result = run("SELECT k, variance(x) AS v, stddev(x) AS sd, var_pop(x) AS vp, stddev_pop(x) AS sdp "
+                 "FROM t GROUP BY k", BATCHES)
+    a = result.iloc[0]
+    assert a.v == pytest.approx(statistics.variance(values("a")))
+    assert a.sd == pytest.approx(statistics.stdev(values("a")))
+    assert a.vp == pytest.approx(statistics.pvariance(values("a")))
+    assert a.sdp == pytest.approx(statistics.pstdev(values("a")))
+
+
+def test_count_distinct_counts_each_value_once_across_batches():
+    batches = [[{"k": "a", "x": 1.0, "s": "p"}, {"k": "a", "x": 1.0, "s": "p"}],
+               [{"k": "a", "x": 1.0, "s": "q"}, {"k": "a", "x": 2.0, "s": None}]]
+    result = run("SELECT k, count(DISTINCT x) AS dx, count(DISTINCT s) AS ds, count(*) AS n FROM t GROUP BY k",
+                 batches)
+    assert result.to_dict("records") == [{"k": "a", "dx": 2, "ds": 2, "n": 4}]
+
+
+def test_first_and_last_follow_arrival_order():
+    result = run("SELECT k, first(x) AS f, last(x) AS l, first(x, true) AS fn, last(s) AS ls FROM t GROUP BY k",
+                 BATCHES)
+    a = result.iloc[0]
+    assert a.f == 1.0 and a.l == 9.5 and a.fn == 1.0 and a.ls == "x"
+    c = result.iloc[2]
+    assert math.isnan(c.f)  # first(x) keeps a null that came first; first(x, true) skips it
+
+
+def test_global_aggregate_has_one_row():
+    result = run("SELECT count(*) AS n, sum(x) AS s FROM t", BATCHES, mode="complete")
+    assert result.to_dict("records") == [{"n": len(ALL), "s": sum(r["x"] for r in ALL if r["x"] is not None)}]
+
+
+def test_state_grows_by_doubling_and_keeps_every_key():
+    state = KeyedState(["__k0"], [Partial("n", "count(*)", "add")], capacity=2)
+    for start in range(0, 50, 10):
+        state.apply(state.prepare(pa.table({"__k0": list(range(start, start + 10)), "n": [1] * 10})))
+        state.apply(state.prepare(pa.table({"__k0": [0], "n": [1]})))
+    rows = {r["__k0"]: r["n"] for r in state.rows(state.all_slots()).to_pylist()}
+    assert len(rows) == 50 and rows[0] == 6 and rows[49] == 1
+
+
+def test_prepare_changes_nothing_until_apply():
+    state = KeyedState(["__k0"], [Partial("n", "count(*)", "add")])
+    state.apply(state.prepare(pa.table({"__k0": ["a"], "n": [1]})))
+    update = state.prepare(pa.table({"__k0": ["a", "b"], "n": [5, 5]}))
+    assert state.num_rows == 1
+    assert state.rows(state.all_slots()).to_pylist() == [{"__k0": "a", "n": 1}]
+    assert sorted(state.rows_after(update).to_pylist(), key=str) == [{"__k0": "a", "n": 6}, {"__k0": "b", "n": 5}]

@@ -1,0 +1,50 @@
+"""The memory sink behind q.result: append keeps every row, complete the last table, update upserts by key."""
+
+import pyarrow as pa
+
+from stream_nb.sinks.memory import MemorySink
+
+SCHEMA = pa.schema([("k", pa.string()), ("n", pa.int64())])
+
+
+def sink(mode):
+    s = MemorySink()
+    s.bind(SCHEMA, mode)
+    return s
+
+
+def table(*pairs):
+    return pa.table({"k": [k for k, _ in pairs], "n": [n for _, n in pairs]}, schema=SCHEMA)
+
+
+def test_append_keeps_every_row_emitted():
+    s = sink("append")
+    s.add_batch(0, table(("a", 1)))
+    s.add_batch(1, table(("a", 2), ("b", 3)))
+    assert s.result.to_dict("records") == [{"k": "a", "n": 1}, {"k": "a", "n": 2}, {"k": "b", "n": 3}]
+
+
+def test_complete_keeps_the_last_table():
+    s = sink("complete")
+    s.add_batch(0, table(("a", 1)))
+    s.add_batch(1, table(("a", 2), ("b", 3)))
+    assert s.result.to_dict("records") == [{"k": "a", "n": 2}, {"k": "b", "n": 3}]
+
+
+def test_update_upserts_by_the_state_key_even_when_the_output_does_not_show_it():
+    s = MemorySink()
+    s.bind(pa.schema([("n", pa.int64())]), "update")
+    s.add_batch(0, pa.table({"n": [1, 1]}), keys=pa.table({"__k0": ["a", "b"]}))
+    s.add_batch(1, pa.table({"n": [2]}), keys=pa.table({"__k0": ["b"]}))
+    assert s.result["n"].tolist() == [1, 2]
+
+
+def test_a_replayed_batch_is_not_written_twice():
+    s = sink("append")
+    s.add_batch(0, table(("a", 1)))
+    s.add_batch(0, table(("a", 1)))
+    assert len(s.result) == 1
+
+
+def test_an_empty_result_has_the_query_columns():
+    assert list(sink("append").result.columns) == ["k", "n"]

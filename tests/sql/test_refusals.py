@@ -1,0 +1,111 @@
+"""Every construct the engine does not run is refused with a message that names it and points at it."""
+
+import pandas as pd
+import pytest
+
+import stream_nb as sn
+from stream_nb.sql import OutputModeError, StreamSQLError, plan_query
+
+EVENTS = sn.sources.memory("ts timestamp, device string, temp double, n bigint")
+OTHER = sn.sources.memory("device string, site string")
+DIM = pd.DataFrame({"device": ["a"], "site": ["lab"]})
+NAMES = [{"events": EVENTS, "other": OTHER, "dim": DIM}]
+
+
+def refusal(sql: str, mode: str | None = None) -> StreamSQLError:
+    with pytest.raises(StreamSQLError) as caught:
+        plan_query(sql, namespaces=NAMES, output_mode=mode)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("sql", "mode", "message", "points_at"),
+    [
+        ("SELECT device, temp FROM events ORDER BY temp", None, "ORDER BY is not supported", "ORDER BY"),
+        ("SELECT device, temp FROM events LIMIT 5", None, "LIMIT is not supported", "LIMIT"),
+        ("SELECT device, count(*) FROM events GROUP BY device ORDER BY device", "update",
+         "ORDER BY is not supported", "ORDER BY"),
+        ("SELECT * FROM events JOIN other ON events.device = other.device", None,
+         "stream-stream joins are not supported yet", "other"),
+        ("SELECT device, avg(temp) OVER (PARTITION BY device) FROM events", None,
+         "OVER (...) windows are not supported", "OVER"),
+        ("SELECT device FROM events UNION SELECT device FROM dim", None, "UNION", "UNION"),
+        ("WITH hot AS (SELECT * FROM events WHERE temp > 30) SELECT * FROM hot", None,
+         "WITH (common table expressions) is not supported yet", "WITH"),
+        ("SELECT * FROM events FULL OUTER JOIN dim ON events.device = dim.device", None,
+         "FULL OUTER JOIN with a stream is not supported", "JOIN"),
+        ("SELECT * FROM dim LEFT JOIN events ON events.device = dim.device", None,
+         "LEFT OUTER JOIN must keep the stream's rows", "JOIN"),
+        ("SELECT DISTINCT device FROM events", None, "SELECT DISTINCT on a stream is deduplication", "DISTINCT"),
+        ("SELECT max(c) FROM (SELECT device, count(*) AS c FROM events GROUP BY device) s", None,
+         "multiple streaming aggregations", "max"),
+        ("SELECT device, percentile(temp, 0.5) FROM events GROUP BY device", None,
+         "aggregate percentile() is not supported", "percentile"),
+        ("SELECT device, count(DISTINCT temp, n) FROM events GROUP BY device", None,
+         "count(DISTINCT ...) takes one column", "count"),
+        ("SELECT device, temp, count(*) FROM events GROUP BY device", None,
+         "column 'temp' is neither in GROUP BY nor inside an aggregate", "temp"),
+        ("SELECT device FROM evnts", None, "unknown table 'evnts'", "evnts"),
+        ("SELECT devce FROM events", None, "unknown column 'devce'", "devce"),
+        ("SELECT device FROM dim", None, "this query reads no stream", "SELECT"),
+        ("SELECT device FROM events WHERE", None, "SQL syntax error", None),
+    ],
+)
+def test_refused_construct_is_named_with_its_position(sql, mode, message, points_at):
+    error = refusal(sql, mode)
+    assert message in str(error)
+    if points_at is not None:
+        assert error.start is not None, str(error)
+        assert sql[error.start:].lower().startswith(points_at.lower()), str(error)
+        assert f"line {error.line}, column {error.column}" in str(error)
+
+
+def test_syntax_error_points_at_the_offending_token():
+    error = refusal("SELECT device,\n  temp +* 2\nFROM events")
+    assert error.line == 2
+    assert "^" in str(error)
+
+
+def test_unknown_column_suggests_the_close_one():
+    assert "did you mean 'device'?" in str(refusal("SELECT devce FROM events"))
+
+
+def test_unknown_table_suggests_the_close_one():
+    assert "did you mean 'events'?" in str(refusal("SELECT device FROM evnts"))
+
+
+def test_a_name_bound_to_something_else_than_a_table_is_refused():
+    with pytest.raises(StreamSQLError, match="'n' is a int, not a table"):
+        plan_query("SELECT * FROM n", namespaces=[{"n": 3}])
+
+
+class TestOutputModes:
+    def test_complete_without_aggregation_is_refused(self):
+        with pytest.raises(OutputModeError, match="complete output mode needs an aggregation"):
+            plan_query("SELECT device FROM events", namespaces=NAMES, output_mode="complete")
+
+    def test_append_with_aggregation_without_watermark_is_refused(self):
+        with pytest.raises(OutputModeError, match="append output mode with an aggregation needs a watermark"):
+            plan_query("SELECT device, count(*) FROM events GROUP BY device", namespaces=NAMES,
+                       output_mode="append")
+
+    def test_unknown_mode_lists_the_modes(self):
+        with pytest.raises(OutputModeError, match="use one of: append, update, complete"):
+            plan_query("SELECT device FROM events", namespaces=NAMES, output_mode="upsert")
+
+    @pytest.mark.parametrize(("sql", "mode"), [
+        ("SELECT device FROM events", "append"),
+        ("SELECT device, count(*) FROM events GROUP BY device", "update"),
+    ])
+    def test_default_mode_is_append_without_aggregation_update_with(self, sql, mode):
+        assert plan_query(sql, namespaces=NAMES).output_mode == mode
+
+    def test_order_by_and_limit_are_allowed_over_an_aggregation_in_complete_mode(self):
+        plan = plan_query("SELECT device, count(*) AS n FROM events GROUP BY device ORDER BY n DESC LIMIT 3",
+                          namespaces=NAMES, output_mode="complete")
+        assert "ORDER BY" in plan.aggregate.final_sql and "LIMIT 3" in plan.aggregate.final_sql
+
+    def test_start_refuses_before_running_anything(self):
+        with pytest.raises(OutputModeError):
+            sn.start("SELECT device FROM events", sources={"events": EVENTS}, output_mode="complete")
+        assert sn.queries() == []
