@@ -1,7 +1,8 @@
 """Operators: what one batch does. ``process`` computes the batch's output without changing anything;
 ``commit`` makes its state changes permanent once the sink has taken the output.
 
-DuckDB does the vectorised work (and releases the GIL); Python only moves Arrow tables between steps.
+DuckDB runs the SQL and Arrow the hash aggregation, both vectorised and outside the GIL; Python only moves
+Arrow tables between the steps and merges partial aggregates into state with numpy.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
+from stream_nb.engine.partials import distinct_pairs, partial_aggregates
 from stream_nb.engine.state import KeyedState, Update
-from stream_nb.sql.plan import BATCH, PRE, STATE, Plan
+from stream_nb.sql.plan import BATCH, STATE, Plan
 
 
 @dataclass
@@ -76,10 +78,10 @@ class AggregateOperator:
     def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table) -> Output:
         agg = self.aggregate
         con.register(BATCH, batch)
-        pre = con.sql(agg.pre_sql).to_arrow_table()
-        con.register(PRE, pre)
-        partial = con.sql(agg.partial_sql).to_arrow_table()
-        distinct = {column: con.sql(sql).to_arrow_table() for column, sql in agg.distinct_sql.items()}
+        pre = agg.pre(con, batch)
+        partials = agg.partials
+        partial = partial_aggregates(pre, agg.keys, partials)
+        distinct = {p.name: distinct_pairs(pre, agg.keys, p.argument) for p in partials if p.function == "distinct"}
         update = self.state.prepare(partial, distinct)
         con.register(STATE, self.state.rows_after(update, everything=self._mode == "complete"))
         result = con.sql(agg.final_sql).to_arrow_table()

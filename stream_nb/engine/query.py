@@ -221,8 +221,6 @@ class StreamingQuery:
         batch_id = self._next_batch_id
         timestamp = now_iso()
         batch = self.source.read(start, end)
-        if self.plan.needs_row_numbers:
-            batch = batch.append_column("__row", pa.array(range(start, start + batch.num_rows), pa.int64()))
         got = time.perf_counter()
         output = self._operator.process(self._con, batch)
         processed = time.perf_counter()
@@ -272,8 +270,6 @@ class StreamingQuery:
     def _output_schema(self) -> pa.Schema:
         """Run the plan once over no rows: the output's schema, and DuckDB's verdict on the SQL, up front."""
         empty = self.source.schema.empty_table()
-        if self.plan.needs_row_numbers:
-            empty = empty.append_column("__row", pa.array([], pa.int64()))
         probe = AggregateOperator(self.plan) if self.plan.aggregate else StatelessOperator(self.plan)
         try:
             return probe.process(self._con, empty).table.schema

@@ -83,7 +83,7 @@ class KeyedState:
     """The state of one aggregation operator.
 
     >>> from stream_nb.sql.aggregates import Partial
-    >>> state = KeyedState(["__k0"], [Partial("n", "count(*)", "add")])
+    >>> state = KeyedState(["__k0"], [Partial("n", "count_all", None, "add")])
     >>> update = state.prepare(pa.table({"__k0": ["a", "b"], "n": [2, 1]}))
     >>> state.apply(update)
     >>> state.apply(state.prepare(pa.table({"__k0": ["a"], "n": [5]})))
@@ -208,8 +208,7 @@ class KeyedState:
     def _distinct_counts(self, name: str, keys: list, distinct: dict[str, pa.Table],
                          seen: dict[str, set]) -> tuple[np.ndarray, np.ndarray]:
         """How many values each key sees for the first time in this batch (count(DISTINCT x))."""
-        column = name.rsplit("_", 1)[0]
-        pairs_table = distinct[column]
+        pairs_table = distinct[name]
         pair_keys = _key_tuples(pairs_table, self.key_names)
         values = pairs_table.column(pairs_table.num_columns - 1).to_pylist()
         known, fresh = self._distinct[name], seen[name]

@@ -30,9 +30,9 @@ class MemorySink:
         self._lock = threading.Lock()
         self._schema: pa.Schema | None = None
         self._mode = "append"
-        self._chunks: list[pa.Table] = []        # append
-        self._rows: dict = {}                    # update: key -> row (a dict), in first-seen order
-        self._table: pa.Table | None = None      # complete
+        self._chunks: list[pa.Table] = []        # append and update: the emitted rows; complete: the last table
+        self._rows = 0                           # rows in _chunks
+        self._position: dict = {}                # update: key -> position of its latest row in _chunks
         self._last_batch_id = -1
         self._cached: pd.DataFrame | None = None
 
@@ -46,31 +46,41 @@ class MemorySink:
             if self._schema is None:
                 self._schema = table.schema
             if self._mode == "complete":
-                self._table = table
-            elif self._mode == "update" and keys is not None:
-                key_rows = zip(*(keys.column(i).to_pylist() for i in range(keys.num_columns))) \
-                    if keys.num_columns else iter([()] * table.num_rows)
-                for key, row in zip(key_rows, table.to_pylist()):
-                    self._rows[key] = row
+                self._chunks, self._rows = [table], table.num_rows
             else:
+                if self._mode == "update" and keys is not None:
+                    self._remember_positions(table, keys)
                 self._chunks.append(table)
+                self._rows += table.num_rows
+                if self._mode == "update" and self._rows > 2 * len(self._position) + 4096:
+                    self._compact()
             self._last_batch_id = batch_id
             self._cached = None
+
+    def _remember_positions(self, table: pa.Table, keys: pa.Table) -> None:
+        columns = [keys.column(i).to_pylist() for i in range(keys.num_columns)]
+        key_rows = zip(*columns) if columns else [()] * table.num_rows
+        for offset, key in enumerate(key_rows, start=self._rows):
+            self._position[key] = offset
+
+    def _compact(self) -> None:
+        """Drop superseded rows, so memory follows the live keys, not all rows ever emitted."""
+        live = self._live()
+        self._position = dict(zip(self._position, range(live.num_rows)))
+        self._chunks, self._rows = [live], live.num_rows
+
+    def _live(self) -> pa.Table:
+        rows = pa.concat_tables(self._chunks) if self._chunks else (self._schema or pa.schema([])).empty_table()
+        if self._mode != "update" or not self._position:
+            return rows
+        return rows.take(pa.array(list(self._position.values()), pa.int64()))
 
     @property
     def result(self) -> pd.DataFrame:
         with self._lock:
             if self._cached is None:
-                self._cached = to_pandas(self._table_now())
+                self._cached = to_pandas(self._live())
             return self._cached.copy()
-
-    def _table_now(self) -> pa.Table:
-        schema = self._schema or pa.schema([])
-        if self._mode == "complete":
-            return self._table if self._table is not None else schema.empty_table()
-        if self._mode == "update" and self._rows:
-            return pa.Table.from_pylist(list(self._rows.values()), schema=schema)
-        return pa.concat_tables(self._chunks) if self._chunks else schema.empty_table()
 
 
 def memory() -> MemorySink:

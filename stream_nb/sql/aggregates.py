@@ -1,8 +1,9 @@
-"""Aggregates as partial aggregates: what DuckDB computes per batch, how state merges it, how it finishes.
+"""Aggregates as partial aggregates: what is computed per batch, how state merges it, how it finishes.
 
 An aggregate over all input so far is split in three, so that a batch costs what it changes:
 
-* ``partials``: SQL over one batch's rows, grouped by key (``sum(x)``, ``count(x)``, ...);
+* ``partials``: per batch and key, an Arrow hash aggregate over the batch's rows (``sum(x)``, ``count(x)``,
+  ...), computed by ``engine/partials.py``;
 * ``merge``: how a partial combines with the state's value for the same key (see ``engine/state.py``);
 * ``finish``: SQL over the state's columns that gives the aggregate's value (``sum / count`` for avg).
 """
@@ -22,6 +23,11 @@ from stream_nb.sql.positions import start_of
 #   moments  (count, mean, M2) merged by Chan's formula, over three consecutive partial columns
 #   keep_nonnull / replace_nonnull   the same, but a null never wins over a value
 #   distinct count(DISTINCT): the engine counts values new to the key's set of seen values
+#
+# Partial functions, implemented by engine/partials.py: Arrow's hash aggregates count_all, count, sum, min,
+# max, mean, first, last (rows in arrival order), plus sum_double (sum as double), m2 (the sum of squared
+# deviations from the mean: variance * count), first_nonnull / last_nonnull, and distinct (the batch's
+# distinct values per key, for count(DISTINCT x)).
 
 VARIANCES = {
     "Variance": ("M2 / (n - 1)", 1), "VariancePop": ("M2 / n", 0),
@@ -32,9 +38,13 @@ VARIANCES = {
 
 @dataclass(frozen=True)
 class Partial:
-    name: str   # column name in the partial table and in state
-    sql: str    # DuckDB SQL over the pre-aggregation columns
-    merge: str  # a merge rule above
+    name: str              # column name in the partial table and in state
+    function: str          # a partial function above
+    argument: str | None   # the pre-aggregation column it reads (None for count_all)
+    merge: str             # a merge rule above
+
+    def describe(self) -> str:
+        return f"{self.function}({self.argument or ''})"
 
 
 @dataclass(frozen=True)
@@ -60,34 +70,29 @@ def make_aggregate(node: exp.AggFunc, index: int, argument: str | None, sql: str
     if isinstance(node, exp.Count):
         inner = node.this
         if isinstance(inner, exp.Distinct):
-            return Aggregate(text, a, x, (Partial(f"{a}_n", "", "distinct"),), f"{a}_n")
+            return Aggregate(text, a, x, (Partial(f"{a}_n", "distinct", x, "distinct"),), f"{a}_n")
         if inner is None or isinstance(inner, exp.Star):
-            return Aggregate(text, a, None, (Partial(f"{a}_n", "count(*)", "add"),), f"{a}_n")
-        return Aggregate(text, a, x, (Partial(f"{a}_n", f"count({x})", "add"),), f"{a}_n")
+            return Aggregate(text, a, None, (Partial(f"{a}_n", "count_all", None, "add"),), f"{a}_n")
+        return Aggregate(text, a, x, (Partial(f"{a}_n", "count", x, "add"),), f"{a}_n")
     _refuse_distinct(node, sql)
     if kind == "Sum":
-        return Aggregate(text, a, x, (Partial(f"{a}_s", f"sum({x})", "add"),), f"{a}_s")
+        return Aggregate(text, a, x, (Partial(f"{a}_s", "sum", x, "add"),), f"{a}_s")
     if kind == "Avg":
-        partials = (Partial(f"{a}_s", f"sum(CAST({x} AS DOUBLE))", "add"), Partial(f"{a}_n", f"count({x})", "add"))
+        partials = (Partial(f"{a}_s", "sum_double", x, "add"), Partial(f"{a}_n", "count", x, "add"))
         return Aggregate(text, a, x, partials, f"CASE WHEN {a}_n > 0 THEN {a}_s / {a}_n END")
     if kind in ("Min", "Max"):
-        return Aggregate(text, a, x, (Partial(f"{a}_v", f"{kind.lower()}({x})", kind.lower()),), f"{a}_v")
+        return Aggregate(text, a, x, (Partial(f"{a}_v", kind.lower(), x, kind.lower()),), f"{a}_v")
     if kind in VARIANCES:
         formula, min_n = VARIANCES[kind]
-        partials = (
-            Partial(f"{a}_n", f"count({x})", "moments"),
-            Partial(f"{a}_m", f"avg(CAST({x} AS DOUBLE))", "moments"),
-            Partial(f"{a}_q", f"coalesce(var_pop(CAST({x} AS DOUBLE)) * count({x}), 0)", "moments"),
-        )
+        partials = (Partial(f"{a}_n", "count", x, "moments"), Partial(f"{a}_m", "mean", x, "moments"),
+                    Partial(f"{a}_q", "m2", x, "moments"))
         value = formula.replace("M2", f"{a}_q").replace("n", f"{a}_n")
         return Aggregate(text, a, x, partials, f"CASE WHEN {a}_n > {min_n} THEN {value} END")
     if kind in ("First", "Last"):
-        ignore_nulls = _ignore_nulls(node)
-        pick = "arg_min" if kind == "First" else "arg_max"
-        rule = "keep" if kind == "First" else "replace"
-        if ignore_nulls:
-            return Aggregate(text, a, x, (Partial(f"{a}_v", f"{pick}({x}, __row)", f"{rule}_nonnull"),), f"{a}_v")
-        return Aggregate(text, a, x, (Partial(f"{a}_v", f"{pick}_null({x}, __row)", rule),), f"{a}_v")
+        function, rule = ("first", "keep") if kind == "First" else ("last", "replace")
+        if _ignore_nulls(node):
+            function, rule = f"{function}_nonnull", f"{rule}_nonnull"
+        return Aggregate(text, a, x, (Partial(f"{a}_v", function, x, rule),), f"{a}_v")
     raise StreamSQLError(
         f"aggregate {node.sql('spark').split('(')[0].lower()}() is not supported in a streaming query yet",
         sql=sql, start=start_of(node, sql), hint=f"supported aggregates: {', '.join(SUPPORTED)}")

@@ -24,9 +24,11 @@ def explain(plan) -> str:
         return "\n".join(lines)
     agg = plan.aggregate
     lines += [
-        "== 1. Stateless, per batch (DuckDB): keys and aggregate inputs ==", agg.pre_sql, "",
-        "== 2. Partial aggregates per key, per batch (DuckDB) ==", agg.partial_sql,
-        *agg.distinct_sql.values(), "",
+        "== 1. Stateless, per batch (DuckDB): keys and aggregate inputs ==", agg.pre_sql,
+        *(["(only picks columns: run as an Arrow column selection)"] if agg.pre_projection else []), "",
+        "== 2. Partial aggregates per key, per batch, over 1. (Arrow hash aggregation) ==",
+        "GROUP BY " + (", ".join(agg.keys) or "()") + ": " + ", ".join(
+            f"{p.name} = {p.describe()}" for p in agg.partials), "",
         "== 3. State: one row per key, partials merged batch by batch ==",
         "keys       " + (", ".join(f"{k} = {t}" for k, t in zip(agg.keys, agg.key_texts)) or "(global)"),
     ]

@@ -2,12 +2,13 @@
 
     SELECT device, round(avg(temp), 1) AS t FROM events WHERE temp > 0 GROUP BY device HAVING count(*) > 2
 
-becomes three DuckDB queries:
+becomes three steps:
 
-* ``pre``      per batch, stateless: ``SELECT device AS __k0, temp AS __x0 FROM __batch AS events WHERE temp > 0``
-* ``partial``  per batch, over ``pre``: ``SELECT __k0, sum(__x0) AS __a0_s, count(__x0) AS __a0_n, count(*) ...
-               GROUP BY __k0`` — merged by key into state (``engine/state.py``)
-* ``final``    over the state rows the batch changed: ``SELECT __k0 AS device, round(__a0, 1) AS t ...
+* ``pre``      per batch, stateless, DuckDB: ``SELECT device AS __k0, temp AS __x0 FROM __batch AS events
+               WHERE temp > 0``
+* ``partial``  per batch, Arrow hash aggregation of ``pre`` by ``__k0``: ``sum_double(__x0)``, ``count(__x0)``,
+               ``count_all()`` — merged by key into state (``engine/state.py``)
+* ``final``    DuckDB, over the state rows the batch changed: ``SELECT __k0 AS device, round(__a0, 1) AS t ...
                WHERE __a1 > 2``
 
 A query without aggregation is stateless: the whole query runs per batch over the batch's rows.
@@ -35,7 +36,6 @@ from stream_nb.sql.rewrites import name_select_items, spark_casts
 from stream_nb.sql.validate import refuse_unsupported
 
 BATCH = "__batch"  # the name the batch's rows have in DuckDB
-PRE = "__pre"
 AGG = "__agg"
 STATE = "__state"
 
@@ -48,13 +48,18 @@ class AggregatePlan:
     key_texts: list[str]            # the GROUP BY expressions as written
     aggregates: list[Aggregate]
     pre_sql: str                    # per batch: keys and aggregate arguments, over __batch
-    partial_sql: str                # per batch: partial aggregates per key, over __pre
-    distinct_sql: dict[str, str]    # per count(DISTINCT x): the batch's distinct (key, x) pairs, over __pre
+    pre_projection: dict[str, str] | None  # when pre only picks columns: {pre column: stream column}
     final_sql: str                  # over the changed state rows (__state): the user's columns, then __k*
 
     @property
     def partials(self):
         return [p for a in self.aggregates for p in a.partials]
+
+    def pre(self, con, batch):
+        """The batch's keys and aggregate arguments: a column pick when that is all it is, else DuckDB."""
+        if self.pre_projection is not None:
+            return batch.select(list(self.pre_projection.values())).rename_columns(list(self.pre_projection))
+        return con.sql(self.pre_sql).to_arrow_table()
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,6 @@ class Plan:
     stateless_sql: str | None = None        # queries without aggregation: the whole query over __batch
     aggregate: AggregatePlan | None = None
     watermarks: list[Watermark] = field(default_factory=list)
-    needs_row_numbers: bool = False         # first()/last() order rows by their offset (__row)
 
     @property
     def stream(self):
@@ -109,9 +113,8 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     if not aggregating:
         _replace_stream(tree, bindings.stream.name)
         return Plan(sql, bindings, mode, columns, stateless_sql=_duckdb(tree), watermarks=watermarks)
-    aggregate, needs_rows = _split(tree, aggregating[0], chain, sql, bindings)
-    return Plan(sql, bindings, mode, columns, aggregate=aggregate, watermarks=watermarks,
-                needs_row_numbers=needs_rows)
+    aggregate = _split(tree, aggregating[0], chain, sql, bindings)
+    return Plan(sql, bindings, mode, columns, aggregate=aggregate, watermarks=watermarks)
 
 
 def _qualify(tree: exp.Query, sql: str, bindings: Bindings) -> exp.Query:
@@ -205,7 +208,7 @@ def _duckdb(tree: exp.Expression) -> str:
 
 
 def _split(tree: exp.Query, select: exp.Select, chain: list[exp.Select], sql: str,
-           bindings: Bindings) -> tuple[AggregatePlan, bool]:
+           bindings: Bindings) -> AggregatePlan:
     """Cut the aggregating SELECT into pre / partial / final, and keep the SELECTs above it in final."""
     group = select.args.get("group")
     keys = list(group.expressions) if group else []
@@ -227,34 +230,15 @@ def _split(tree: exp.Query, select: exp.Select, chain: list[exp.Select], sql: st
     arguments = [aggregate_argument(n).copy().as_(arguments[aggregate_argument(n).sql()])
                  for n in {aggregate_argument(n).sql(): n for n in calls.values()
                            if aggregate_argument(n) is not None}.values()]
-    needs_rows = any(p.sql.endswith("__row)") for a in aggregates for p in a.partials)
-
     pre = exp.Select(expressions=[k.copy().as_(f"__k{i}") for i, k in enumerate(keys)] + arguments)
     for part in ("from_", "joins", "where"):
         if select.args.get(part) is not None:
             pre.set(part, select.args[part].copy())
     if not pre.expressions:  # count(*) alone: the rows matter, not their columns
         pre.select(exp.Literal.number(1).as_("__one"), copy=False)
-    if needs_rows:
-        stream_alias = _stream_alias(select, bindings.stream.name)
-        if stream_alias is None:
-            raise StreamSQLError("first() and last() need the stream directly in the aggregating query's "
-                                 "FROM (not through a subquery)", sql=sql, start=start_of(select))
-        pre.select(exp.column("__row", table=stream_alias), copy=False)
+    projection = _plain_projection(pre, bindings.stream.name)
     _replace_stream(pre, bindings.stream.name)
-
     key_names = [f"__k{i}" for i in range(len(keys))]
-    partial = exp.Select(expressions=[exp.column(k) for k in key_names] + [
-        sqlglot.parse_one(p.sql, read="duckdb").as_(p.name) for a in aggregates for p in a.partials
-        if p.merge != "distinct"])
-    partial.set("from_", exp.From(this=exp.to_table(PRE)))
-    if key_names:
-        partial.set("group", exp.Group(expressions=[exp.column(k) for k in key_names]))
-    distinct = {
-        a.column: f"SELECT DISTINCT {', '.join([*key_names, a.argument])} FROM {PRE} "
-                  f"WHERE {a.argument} IS NOT NULL"
-        for a in aggregates if a.partials[0].merge == "distinct"
-    }
 
     final = _final_select(select, keys, calls, aggregates, key_names, sql)
     _carry_keys(select, chain, key_names)
@@ -264,8 +248,8 @@ def _split(tree: exp.Query, select: exp.Select, chain: list[exp.Select], sql: st
         select.replace(final)
     plan = AggregatePlan(
         keys=key_names, key_texts=[k.sql("spark") for k in keys], aggregates=aggregates,
-        pre_sql=_duckdb(pre), partial_sql=_duckdb(partial), distinct_sql=distinct, final_sql=_duckdb(tree))
-    return plan, needs_rows
+        pre_sql=_duckdb(pre), pre_projection=projection, final_sql=_duckdb(tree))
+    return plan
 
 
 def _final_select(select: exp.Select, keys: list[exp.Expression], calls: dict[str, exp.AggFunc],
@@ -315,8 +299,15 @@ def _carry_keys(select: exp.Select, chain: list[exp.Select], key_names: list[str
         outer.select(*(exp.column(k, table=alias).as_(k) for k in key_names), copy=False)
 
 
-def _stream_alias(select: exp.Select, stream: str) -> str | None:
-    for source in _sources(select):
-        if isinstance(source, exp.Table) and source.name == stream:
-            return source.alias_or_name
-    return None
+def _plain_projection(pre: exp.Select, stream: str) -> dict[str, str] | None:
+    """{output: stream column} when pre only renames the stream's columns (no filter, join or expression)."""
+    from_ = pre.args.get("from_")
+    if pre.args.get("where") or pre.args.get("joins") or not from_ or not isinstance(from_.this, exp.Table) \
+            or from_.this.name != stream:
+        return None
+    picked = {}
+    for item in pre.expressions:
+        if not isinstance(item, exp.Alias) or not isinstance(item.this, exp.Column):
+            return None
+        picked[item.alias] = item.this.name
+    return picked

@@ -77,7 +77,7 @@ def test_global_aggregate_has_one_row():
 
 
 def test_state_grows_by_doubling_and_keeps_every_key():
-    state = KeyedState(["__k0"], [Partial("n", "count(*)", "add")], capacity=2)
+    state = KeyedState(["__k0"], [Partial("n", "count_all", None, "add")], capacity=2)
     for start in range(0, 50, 10):
         state.apply(state.prepare(pa.table({"__k0": list(range(start, start + 10)), "n": [1] * 10})))
         state.apply(state.prepare(pa.table({"__k0": [0], "n": [1]})))
@@ -86,7 +86,7 @@ def test_state_grows_by_doubling_and_keeps_every_key():
 
 
 def test_prepare_changes_nothing_until_apply():
-    state = KeyedState(["__k0"], [Partial("n", "count(*)", "add")])
+    state = KeyedState(["__k0"], [Partial("n", "count_all", None, "add")])
     state.apply(state.prepare(pa.table({"__k0": ["a"], "n": [1]})))
     update = state.prepare(pa.table({"__k0": ["a", "b"], "n": [5, 5]}))
     assert state.num_rows == 1

@@ -48,3 +48,15 @@ def test_a_replayed_batch_is_not_written_twice():
 
 def test_an_empty_result_has_the_query_columns():
     assert list(sink("append").result.columns) == ["k", "n"]
+
+
+def test_update_compacts_superseded_rows_and_keeps_the_latest():
+    s = MemorySink()
+    s.bind(SCHEMA, "update")
+    for batch_id in range(30):
+        keys = [f"k{i}" for i in range(500)]
+        s.add_batch(batch_id, pa.table({"k": keys, "n": [batch_id] * 500}, schema=SCHEMA),
+                    keys=pa.table({"__k0": keys}))
+    result = s.result
+    assert len(result) == 500 and set(result["n"]) == {29}
+    assert s._rows < 2 * 500 + 4096 + 500  # superseded rows were dropped along the way

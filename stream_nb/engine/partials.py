@@ -1,0 +1,80 @@
+"""Partial aggregates of one batch, per key, with Arrow's hash aggregation.
+
+Arrow aggregates the batch's columns where they are (no conversion of strings, as a SQL engine scanning
+Arrow needs), and in arrival order, which is what ``first`` and ``last`` mean here.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from stream_nb.sql.aggregates import Partial
+
+_ARROW = {  # partial function -> (Arrow hash aggregate, options)
+    "count": ("count", pc.CountOptions(mode="only_valid")),
+    "sum": ("sum", None),
+    "sum_double": ("sum", None),
+    "min": ("min", None),
+    "max": ("max", None),
+    "mean": ("mean", None),
+    "first": ("first", pc.ScalarAggregateOptions(skip_nulls=False)),
+    "last": ("last", pc.ScalarAggregateOptions(skip_nulls=False)),
+    "first_nonnull": ("first", pc.ScalarAggregateOptions(skip_nulls=True)),
+    "last_nonnull": ("last", pc.ScalarAggregateOptions(skip_nulls=True)),
+}
+
+
+def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial]) -> pa.Table:
+    """One row per key of ``pre`` (one row in all for a global aggregate): the keys, the number of rows
+    (``__rows``), then each partial.
+
+    >>> from stream_nb.sql.aggregates import Partial
+    >>> pre = pa.table({"__k0": ["a", "b", "a"], "__x0": [1.0, 2.0, None]})
+    >>> partial_aggregates(pre, ["__k0"], [Partial("s", "sum", "__x0", "add")]).to_pylist()
+    [{'__k0': 'a', '__rows': 2, 's': 1.0}, {'__k0': 'b', '__rows': 1, 's': 2.0}]
+    """
+    pre = _with_double_arguments(pre, partials)
+    # Always count the rows: with no other request (count(DISTINCT) alone) Arrow would give no group at all.
+    requests, outputs = [([], "count_all")], []
+    for partial in partials:
+        if partial.function == "distinct":
+            continue
+        if partial.function == "count_all":
+            requests.append(([], "count_all"))
+        elif partial.function == "m2":
+            requests += [(partial.argument, "variance", pc.VarianceOptions(ddof=0)),
+                         (partial.argument, "count", pc.CountOptions(mode="only_valid"))]
+        else:
+            function, options = _ARROW[partial.function]
+            requests.append((_argument(partial), function, options) if options else (_argument(partial), function))
+        outputs.append(partial)
+    ordered = any(p.function.startswith(("first", "last")) for p in partials)
+    grouped = pre.group_by(keys, use_threads=not ordered).aggregate(requests)
+    # Arrow names results after their inputs (x_sum, ...): take them in request order, name them after the partials.
+    results = iter(column for name, column in zip(grouped.column_names, grouped.columns) if name not in keys)
+    columns = [grouped.column(k) for k in keys] + [next(results)]
+    for partial in outputs:
+        if partial.function == "m2":
+            variance, count = next(results), next(results)
+            columns.append(pc.fill_null(pc.multiply(variance, pc.cast(count, pa.float64())), 0.0))
+        else:
+            columns.append(next(results))
+    return pa.Table.from_arrays(columns, names=keys + ["__rows"] + [p.name for p in outputs])
+
+
+def distinct_pairs(pre: pa.Table, keys: list[str], argument: str) -> pa.Table:
+    """The batch's distinct (key..., value) pairs with a non-null value, for count(DISTINCT value)."""
+    valid = pre.filter(pc.is_valid(pre.column(argument)))
+    return valid.group_by([*keys, argument], use_threads=False).aggregate([]).select([*keys, argument])
+
+
+def _argument(partial: Partial) -> str:
+    return f"{partial.argument}__double" if partial.function == "sum_double" else partial.argument
+
+
+def _with_double_arguments(pre: pa.Table, partials: list[Partial]) -> pa.Table:
+    """avg sums in double precision, as Spark does: add a double copy of each argument it sums."""
+    for argument in sorted({p.argument for p in partials if p.function == "sum_double"}):
+        pre = pre.append_column(f"{argument}__double", pc.cast(pre.column(argument), pa.float64()))
+    return pre
