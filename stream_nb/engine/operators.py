@@ -23,6 +23,7 @@ class Output:
     operator must write when the batch commits."""
 
     table: pa.Table
+    late: pa.Table
     keys: pa.Table | None = None
     pending: Update | None = None
     state_rows_updated: int = 0
@@ -47,10 +48,13 @@ class StatelessOperator:
 
     def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table) -> Output:
         con.register(BATCH, batch)
-        return Output(con.sql(self.plan.stateless_sql).to_arrow_table())
+        return Output(con.sql(self.plan.stateless_sql).to_arrow_table(), late=batch.schema.empty_table())
 
     def commit(self, output: Output) -> None:
         pass
+
+    def snapshot(self, con: duckdb.DuckDBPyConnection) -> None:
+        return None
 
     state_rows = 0
     memory_bytes = 0
@@ -77,7 +81,6 @@ class AggregateOperator:
 
     def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table) -> Output:
         agg = self.aggregate
-        con.register(BATCH, batch)
         pre = agg.pre(con, batch)
         partials = agg.partials
         partial = partial_aggregates(pre, agg.keys, partials)
@@ -86,8 +89,13 @@ class AggregateOperator:
         con.register(STATE, self.state.rows_after(update, everything=self._mode == "complete"))
         result = con.sql(agg.final_sql).to_arrow_table()
         keys = result.select(agg.keys) if self._mode == "update" else None
-        return Output(result.drop_columns(agg.keys), keys=keys, pending=update,
-                      state_rows_updated=len(update.slots))
+        return Output(result.drop_columns(agg.keys), late=batch.schema.empty_table(), keys=keys,
+                      pending=update, state_rows_updated=len(update.slots))
 
     def commit(self, output: Output) -> None:
         self.state.apply(output.pending)
+
+    def snapshot(self, con: duckdb.DuckDBPyConnection) -> pa.Table:
+        """Every key in state, as result rows (the final projection over the whole state)."""
+        con.register(STATE, self.state.rows(self.state.all_slots()))
+        return con.sql(self.aggregate.final_sql).to_arrow_table().drop_columns(self.aggregate.keys)

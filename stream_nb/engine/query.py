@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from stream_nb.engine import loop, registry
+from stream_nb.engine.history import STATE_LIMIT, BatchTrace, sample
 from stream_nb.engine.operators import AggregateOperator, StatelessOperator, connect
 from stream_nb.engine.progress import batch_progress, now_iso
 from stream_nb.engine.triggers import Trigger
@@ -54,6 +55,7 @@ class StreamingQuery:
         self._offset = 0          # end offset of the last committed batch
         self._next_batch_id = 0
         self._progress: deque[dict] = deque(maxlen=100)
+        self._history: deque[BatchTrace] = deque(maxlen=20)
         self._lock = threading.Lock()        # one batch at a time
         self._changed = threading.Condition()
         self._terminated = threading.Event()
@@ -100,6 +102,11 @@ class StreamingQuery:
     @property
     def recent_progress(self) -> list[dict]:
         return list(self._progress)
+
+    @property
+    def history(self) -> list[BatchTrace]:
+        """The last batches, oldest first: rows in, late rows, state held, rows out, watermark."""
+        return list(self._history)
 
     @property
     def result(self) -> pd.DataFrame:
@@ -238,10 +245,18 @@ class StreamingQuery:
             query=self, batch_id=batch_id, start=start, end=end, latest=latest, num_rows=batch.num_rows,
             durations_ms=durations, operator=self._operator, output_rows=output.table.num_rows,
             rows_updated=output.state_rows_updated, since_last_s=since_last, timestamp=timestamp)
+        state_rows = self._operator.state_rows
+        trace = BatchTrace(
+            batch_id=batch_id, input=sample(batch), num_input_rows=batch.num_rows,
+            late=sample(output.late), num_late_rows=output.late.num_rows,
+            state=self._operator.snapshot(self._con) if state_rows <= STATE_LIMIT else None,
+            num_state_rows=state_rows, output=sample(output.table), num_output_rows=output.table.num_rows,
+            watermark=None)
         with self._changed:
             self._offset = end
             self._next_batch_id += 1
             self._progress.append(progress)
+            self._history.append(trace)
             self._changed.notify_all()
 
     def _fail(self, err: Exception) -> None:

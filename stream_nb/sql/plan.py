@@ -59,6 +59,7 @@ class AggregatePlan:
         """The batch's keys and aggregate arguments: a column pick when that is all it is, else DuckDB."""
         if self.pre_projection is not None:
             return batch.select(list(self.pre_projection.values())).rename_columns(list(self.pre_projection))
+        con.register(BATCH, batch)
         return con.sql(self.pre_sql).to_arrow_table()
 
 
