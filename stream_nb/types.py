@@ -204,6 +204,15 @@ def describe_schema(schema: pa.Schema) -> str:
     return _describe(schema)[1:-1]
 
 
+def iso_utc(micros: int) -> str:
+    """A UTC timestamp in microseconds as Spark's progress writes it: ``2026-11-24T10:00:00.000Z``.
+
+    >>> iso_utc(0)
+    '1970-01-01T00:00:00.000Z'
+    """
+    return pd.Timestamp(int(micros), unit="us", tz="UTC").strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 def to_pandas(table: pa.Table) -> pd.DataFrame:
     """What a user sees: a pandas DataFrame with tz-aware UTC timestamps and structs as dicts.
 
@@ -235,3 +244,31 @@ def _struct_value(value: dict | None) -> dict | None:
     if value is None:
         return None
     return {k: (pd.Timestamp(v) if hasattr(v, "tzinfo") and v is not None else v) for k, v in value.items()}
+
+
+def hashable_keys(table: pa.Table, names: list[str]) -> list:
+    """One hashable key per row of these columns: the value itself for one column, a tuple for several,
+    ``()`` for none; structs (windows) and lists become tuples.
+
+    >>> hashable_keys(pa.table({"w": [{"start": 1, "end": 2}]}), ["w"])
+    [(('start', 1), ('end', 2))]
+    """
+    if not names:
+        return [()] * table.num_rows
+    columns = [_hashable(table.column(name)) for name in names]
+    return columns[0] if len(columns) == 1 else list(zip(*columns))
+
+
+def _hashable(column: pa.ChunkedArray) -> list:
+    values = column.to_pylist()
+    if pa.types.is_struct(column.type) or pa.types.is_list(column.type):
+        return [_freeze(v) for v in values]
+    return values
+
+
+def _freeze(value):
+    if isinstance(value, dict):
+        return tuple((k, _freeze(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value

@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from stream_nb.engine.partials import distinct_pairs, partial_aggregates
 from stream_nb.engine.state import KeyedState, Update
@@ -27,6 +29,7 @@ class Output:
     keys: pa.Table | None = None
     pending: Update | None = None
     state_rows_updated: int = 0
+    expired: np.ndarray | None = None    # state slots the watermark has passed: evicted at commit
 
 
 def connect(plan: Plan) -> duckdb.DuckDBPyConnection:
@@ -46,12 +49,15 @@ class StatelessOperator:
     def __init__(self, plan: Plan):
         self.plan = plan
 
-    def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table) -> Output:
+    def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0) -> Output:
         con.register(BATCH, batch)
         return Output(con.sql(self.plan.stateless_sql).to_arrow_table(), late=batch.schema.empty_table())
 
     def commit(self, output: Output) -> None:
         pass
+
+    def has_expired(self, watermark_us: int) -> bool:
+        return False
 
     def snapshot(self, con: duckdb.DuckDBPyConnection) -> None:
         return None
@@ -68,8 +74,11 @@ class AggregateOperator:
     def __init__(self, plan: Plan):
         self.plan = plan
         self.aggregate = plan.aggregate
-        self.state = KeyedState(self.aggregate.keys, self.aggregate.partials)
+        self.state = KeyedState(self.aggregate.keys, self.aggregate.partials,
+                                event_time=self.aggregate.event_time_key)
         self._mode = plan.output_mode
+        # Complete mode keeps every group, so it neither drops late rows nor evicts (as in Spark).
+        self._follows_watermark = self.aggregate.event_time_key is not None and self._mode != "complete"
 
     @property
     def state_rows(self) -> int:
@@ -79,21 +88,36 @@ class AggregateOperator:
     def memory_bytes(self) -> int:
         return self.state.memory_bytes
 
-    def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table) -> Output:
+    def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0) -> Output:
         agg = self.aggregate
         pre = agg.pre(con, batch)
+        late = pre.schema.empty_table()
+        if self._follows_watermark and pre.num_rows:
+            on_time = pc.greater(agg.event_time_key.of(pre, agg.keys).cast(pa.int64()), watermark_us)
+            pre, late = pre.filter(on_time), pre.filter(pc.invert(on_time))
         partials = agg.partials
         partial = partial_aggregates(pre, agg.keys, partials)
         distinct = {p.name: distinct_pairs(pre, agg.keys, p.argument) for p in partials if p.function == "distinct"}
         update = self.state.prepare(partial, distinct)
-        con.register(STATE, self.state.rows_after(update, everything=self._mode == "complete"))
+        expired = self.state.expired(watermark_us) if self._follows_watermark else None
+        if self._mode == "append":
+            emitted = self.state.rows(expired)  # a window is final once the watermark passes its end
+        else:
+            emitted = self.state.rows_after(update, everything=self._mode == "complete")
+        con.register(STATE, emitted)
         result = con.sql(agg.final_sql).to_arrow_table()
         keys = result.select(agg.keys) if self._mode == "update" else None
-        return Output(result.drop_columns(agg.keys), late=batch.schema.empty_table(), keys=keys,
-                      pending=update, state_rows_updated=len(update.slots))
+        return Output(result.drop_columns(agg.keys), late=late, keys=keys, pending=update,
+                      state_rows_updated=len(update.slots), expired=expired)
 
     def commit(self, output: Output) -> None:
         self.state.apply(output.pending)
+        if output.expired is not None and len(output.expired):
+            self.state.evict(output.expired)
+
+    def has_expired(self, watermark_us: int) -> bool:
+        """Whether a batch with no data would emit or evict something (Spark's no-data batch)."""
+        return self._follows_watermark and len(self.state.expired(watermark_us)) > 0
 
     def snapshot(self, con: duckdb.DuckDBPyConnection) -> pa.Table:
         """Every key in state, as result rows (the final projection over the whole state)."""

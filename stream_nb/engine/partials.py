@@ -50,10 +50,11 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial]) 
             requests.append((_argument(partial), function, options) if options else (_argument(partial), function))
         outputs.append(partial)
     ordered = any(p.function.startswith(("first", "last")) for p in partials)
-    grouped = pre.group_by(keys, use_threads=not ordered).aggregate(requests)
+    flat, group_by = _flatten_keys(pre, keys)
+    grouped = flat.group_by(group_by, use_threads=not ordered).aggregate(requests)
     # Arrow names results after their inputs (x_sum, ...): take them in request order, name them after the partials.
-    results = iter(column for name, column in zip(grouped.column_names, grouped.columns) if name not in keys)
-    columns = [grouped.column(k) for k in keys] + [next(results)]
+    results = iter(column for name, column in zip(grouped.column_names, grouped.columns) if name not in group_by)
+    columns = _key_columns(grouped, pre, keys) + [next(results)]
     for partial in outputs:
         if partial.function == "m2":
             variance, count = next(results), next(results)
@@ -66,7 +67,38 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial]) 
 def distinct_pairs(pre: pa.Table, keys: list[str], argument: str) -> pa.Table:
     """The batch's distinct (key..., value) pairs with a non-null value, for count(DISTINCT value)."""
     valid = pre.filter(pc.is_valid(pre.column(argument)))
-    return valid.group_by([*keys, argument], use_threads=False).aggregate([]).select([*keys, argument])
+    flat, group_by = _flatten_keys(valid, [*keys, argument])
+    grouped = flat.group_by(group_by, use_threads=False).aggregate([])
+    columns = _key_columns(grouped, valid, [*keys, argument])
+    return pa.Table.from_arrays(columns, names=[*keys, argument])
+
+
+def _flatten_keys(table: pa.Table, keys: list[str]) -> tuple[pa.Table, list[str]]:
+    """Arrow groups by plain columns only: a struct key (a window) is grouped by its fields."""
+    group_by = []
+    for key in keys:
+        column = table.column(key)
+        if pa.types.is_struct(column.type):
+            for field in column.type:
+                name = f"{key}.{field.name}"
+                table = table.append_column(name, pc.struct_field(column, field.name))
+                group_by.append(name)
+        else:
+            group_by.append(key)
+    return table, group_by
+
+
+def _key_columns(grouped: pa.Table, table: pa.Table, keys: list[str]) -> list[pa.Array]:
+    """The key columns of a grouped table, with struct keys put back together from their fields."""
+    columns = []
+    for key in keys:
+        key_type = table.schema.field(key).type
+        if pa.types.is_struct(key_type):
+            fields = [grouped.column(f"{key}.{f.name}").combine_chunks() for f in key_type]
+            columns.append(pa.StructArray.from_arrays(fields, fields=list(key_type)))
+        else:
+            columns.append(grouped.column(key))
+    return columns
 
 
 def _argument(partial: Partial) -> str:

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from stream_nb.types import iso_utc
+
 
 def now_iso() -> str:
     """Spark's timestamp format for progress: ``2026-11-24T10:00:00.123Z``."""
@@ -12,7 +17,8 @@ def now_iso() -> str:
 
 def batch_progress(*, query, batch_id: int, start: int, end: int, latest: int, num_rows: int,
                    durations_ms: dict[str, int], operator, output_rows: int, rows_updated: int,
-                   since_last_s: float | None, timestamp: str) -> dict:
+                   since_last_s: float | None, timestamp: str, event_time: dict, late_rows: int,
+                   rows_removed: int) -> dict:
     seconds = max(durations_ms["triggerExecution"], 1) / 1000
     input_rate = num_rows / since_last_s if since_last_s else 0.0
     processed_rate = num_rows / seconds
@@ -27,7 +33,7 @@ def batch_progress(*, query, batch_id: int, start: int, end: int, latest: int, n
         "inputRowsPerSecond": input_rate,
         "processedRowsPerSecond": processed_rate,
         "durationMs": durations_ms,
-        "eventTime": {},
+        "eventTime": event_time,
         "stateOperators": [],
         "sources": [{
             "description": getattr(source, "description", type(source).__name__),
@@ -46,8 +52,20 @@ def batch_progress(*, query, batch_id: int, start: int, end: int, latest: int, n
             "operatorName": operator.name,
             "numRowsTotal": operator.state_rows,
             "numRowsUpdated": rows_updated,
-            "numRowsRemoved": 0,
-            "numRowsDroppedByWatermark": 0,
+            "numRowsRemoved": rows_removed,
+            "numRowsDroppedByWatermark": late_rows,
             "memoryUsedBytes": operator.memory_bytes,
         })
     return progress
+
+
+def event_time_stats(batch: pa.Table, event_time, watermark_us: int) -> dict:
+    """Spark's ``eventTime``: min, max and avg of the batch's event times, and the watermark it ran with."""
+    if event_time is None:
+        return {}
+    stats = {"watermark": iso_utc(watermark_us)}
+    column = batch.column(event_time.column).cast(pa.int64())
+    if batch.num_rows and column.null_count < len(column):
+        stats.update(min=iso_utc(pc.min(column).as_py()), max=iso_utc(pc.max(column).as_py()),
+                     avg=iso_utc(int(pc.mean(column).as_py())))
+    return stats

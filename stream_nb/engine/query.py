@@ -19,11 +19,12 @@ import anyio
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from stream_nb.engine import loop, registry
 from stream_nb.engine.history import STATE_LIMIT, BatchTrace, sample
 from stream_nb.engine.operators import AggregateOperator, StatelessOperator, connect
-from stream_nb.engine.progress import batch_progress, now_iso
+from stream_nb.engine.progress import batch_progress, event_time_stats, now_iso
 from stream_nb.engine.triggers import Trigger
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.plan import Plan
@@ -54,6 +55,8 @@ class StreamingQuery:
             sink.bind(self.schema, plan.output_mode)
         self._offset = 0          # end offset of the last committed batch
         self._next_batch_id = 0
+        self._watermark_us = 0    # as in Spark: the epoch until event time has been seen
+        self._no_data_batch_due = False  # the watermark passed some state: a batch must emit or evict it
         self._progress: deque[dict] = deque(maxlen=100)
         self._history: deque[BatchTrace] = deque(maxlen=20)
         self._lock = threading.Lock()        # one batch at a time
@@ -130,11 +133,11 @@ class StreamingQuery:
         target = self.source.latest_offset()
         deadline = None if timeout is None else time.monotonic() + timeout
         if self.trigger.kind == "manual" or self._paused:
-            while self._offset < target and self.is_active:
+            while self._behind(target) and self.is_active:
                 if self.step() is None:
                     break
         with self._changed:
-            done = self._changed.wait_for(lambda: self._offset >= target or not self.is_active,
+            done = self._changed.wait_for(lambda: not self._behind(target) or not self.is_active,
                                           None if deadline is None else max(0.0, deadline - time.monotonic()))
         self._raise_if_failed()
         if not done:
@@ -184,7 +187,7 @@ class StreamingQuery:
         try:
             if self.trigger.kind == "available_now":
                 target = await anyio.to_thread.run_sync(self.source.latest_offset)
-                while self._offset < target and not self._stopping and \
+                while self._behind(target) and not self._stopping and \
                         await anyio.to_thread.run_sync(self._try_batch, target):
                     pass
                 return
@@ -216,9 +219,9 @@ class StreamingQuery:
                 cap = getattr(self.source, "max_per_trigger", None)
                 if cap:
                     end = min(end, self._offset + cap)
-                if end <= self._offset:
+                if end <= self._offset and not self._no_data_batch_due:
                     return False
-                self._run_batch(self._offset, end, latest, started)
+                self._run_batch(self._offset, max(end, self._offset), latest, started)
                 return True
             except Exception as err:  # the batch failed: keep the error, stop, commit nothing
                 self._fail(err)
@@ -227,9 +230,10 @@ class StreamingQuery:
     def _run_batch(self, start: int, end: int, latest: int, started: float) -> None:
         batch_id = self._next_batch_id
         timestamp = now_iso()
-        batch = self.source.read(start, end)
+        batch = self.source.read(start, end) if end > start else self.source.schema.empty_table()
         got = time.perf_counter()
-        output = self._operator.process(self._con, batch)
+        watermark = self._watermark_us
+        output = self._operator.process(self._con, batch, watermark)
         processed = time.perf_counter()
         self.sink.add_batch(batch_id, output.table, output.keys)
         for source in self._downstream:
@@ -244,20 +248,43 @@ class StreamingQuery:
         progress = batch_progress(
             query=self, batch_id=batch_id, start=start, end=end, latest=latest, num_rows=batch.num_rows,
             durations_ms=durations, operator=self._operator, output_rows=output.table.num_rows,
-            rows_updated=output.state_rows_updated, since_last_s=since_last, timestamp=timestamp)
+            rows_updated=output.state_rows_updated, since_last_s=since_last, timestamp=timestamp,
+            event_time=event_time_stats(batch, self.plan.event_time, watermark), late_rows=output.late.num_rows,
+            rows_removed=0 if output.expired is None else len(output.expired))
+        next_watermark = self._next_watermark(batch)
         state_rows = self._operator.state_rows
         trace = BatchTrace(
             batch_id=batch_id, input=sample(batch), num_input_rows=batch.num_rows,
             late=sample(output.late), num_late_rows=output.late.num_rows,
             state=self._operator.snapshot(self._con) if state_rows <= STATE_LIMIT else None,
             num_state_rows=state_rows, output=sample(output.table), num_output_rows=output.table.num_rows,
-            watermark=None)
+            watermark=_datetime(watermark) if self.plan.event_time else None)
         with self._changed:
             self._offset = end
             self._next_batch_id += 1
+            self._watermark_us = next_watermark
+            self._no_data_batch_due = self._operator.has_expired(next_watermark)
             self._progress.append(progress)
             self._history.append(trace)
             self._changed.notify_all()
+
+    def _next_watermark(self, batch: pa.Table) -> int:
+        """Max event time seen minus the delay, never going back; computed now, used from the next batch."""
+        event_time = self.plan.event_time
+        if event_time is None or batch.num_rows == 0:
+            return self._watermark_us
+        latest = pc.max(batch.column(event_time.column)).cast(pa.int64()).as_py()
+        if latest is None:
+            return self._watermark_us
+        return max(self._watermark_us, latest - event_time.delay_us)
+
+    def _behind(self, target: int) -> bool:
+        return self._offset < target or self._no_data_batch_due
+
+    @property
+    def watermark(self):
+        """The current event-time watermark (a UTC timestamp), or None without a declared watermark."""
+        return _datetime(self._watermark_us) if self.plan.event_time else None
 
     def _fail(self, err: Exception) -> None:
         error = StreamingQueryException(f"query {self.name!r} failed in batch {self._next_batch_id}: {err}")
@@ -290,6 +317,10 @@ class StreamingQuery:
             return probe.process(self._con, empty).table.schema
         except duckdb.Error as err:
             raise StreamSQLError(f"the query cannot run: {str(err).splitlines()[0]}", sql=self.plan.sql) from None
+
+
+def _datetime(micros: int) -> pd.Timestamp:
+    return pd.Timestamp(micros, unit="us", tz="UTC")
 
 
 def _ms(seconds: float) -> int:

@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stream_nb.sql.aggregates import Partial
+from stream_nb.sql.event_time import EventTimeKey
+from stream_nb.types import hashable_keys
 
 
 class _Column:
@@ -91,14 +93,20 @@ class KeyedState:
     [{'__k0': 'a', 'n': 7}, {'__k0': 'b', 'n': 1}]
     """
 
-    def __init__(self, key_names: Sequence[str], partials: Sequence[Partial], capacity: int = 1024):
+    def __init__(self, key_names: Sequence[str], partials: Sequence[Partial], capacity: int = 1024,
+                 event_time: EventTimeKey | None = None):
         self.key_names = list(key_names)
         self.partials = list(partials)
+        self.event_time = event_time
         self._capacity = capacity
         self._slot_of: dict[Hashable, int] = {}
+        self._key_at = np.full(capacity, None)              # slot -> key, to evict by slot
+        self._live = np.zeros(capacity, dtype=bool)
+        self._event_time_us = np.zeros(capacity, dtype=np.int64)  # per slot: when the watermark passes it
         self._keys: list[_Column] = []
         self._columns: dict[str, _Column] = {}
-        self._distinct: dict[str, set] = {p.name: set() for p in partials if p.merge == "distinct"}
+        # count(DISTINCT x): per partial, per key, the values seen so far
+        self._distinct: dict[str, dict[Hashable, set]] = {p.name: {} for p in partials if p.merge == "distinct"}
         self._free: list[int] = []
         self._end = 0  # slots in [0, _end) have been used
 
@@ -109,15 +117,36 @@ class KeyedState:
     @property
     def memory_bytes(self) -> int:
         arrays = sum(c.values.nbytes + c.valid.nbytes for c in [*self._keys, *self._columns.values()])
-        return arrays + 100 * len(self._slot_of) + sum(100 * len(s) for s in self._distinct.values())
+        pairs = sum(len(values) for seen in self._distinct.values() for values in seen.values())
+        return arrays + 100 * len(self._slot_of) + 100 * pairs
 
     def all_slots(self) -> np.ndarray:
-        return np.fromiter(self._slot_of.values(), dtype=np.int64, count=len(self._slot_of))
+        return np.flatnonzero(self._live)
+
+    def expired(self, watermark_us: int) -> np.ndarray:
+        """The slots of keys whose event time the watermark has reached (Spark: ``end <= watermark``)."""
+        if self.event_time is None:
+            return np.empty(0, dtype=np.int64)
+        return np.flatnonzero(self._live & (self._event_time_us <= watermark_us))
+
+    def evict(self, slots: np.ndarray) -> None:
+        """Forget these keys: their slots are reused by new keys."""
+        gone = [self._key_at[slot] for slot in slots.tolist()]
+        for key in gone:
+            del self._slot_of[key]
+        self._key_at[slots] = None
+        self._live[slots] = False
+        for column in [*self._keys, *self._columns.values()]:
+            column.valid[slots] = False
+        self._free.extend(slots.tolist())
+        for seen in self._distinct.values():
+            for key in gone:
+                seen.pop(key, None)
 
     def prepare(self, partial: pa.Table, distinct: dict[str, pa.Table] | None = None) -> Update:
         """Merge a batch's partial aggregates (one row per key) with the state, without writing."""
         self._ensure_columns(partial)
-        keys = _key_tuples(partial, self.key_names)
+        keys = hashable_keys(partial, self.key_names)
         slots = np.empty(len(keys), dtype=np.int64)
         new_keys, next_slot, free = [], self._end, list(self._free)
         existed = np.ones(len(keys), dtype=bool)
@@ -152,19 +181,25 @@ class KeyedState:
         """Write a prepared update: the batch is committed."""
         for (key, slot) in update.new_keys:
             self._slot_of[key] = slot
-            if slot in self._free:
-                self._free.remove(slot)
+            self._key_at[slot] = key
             self._end = max(self._end, slot + 1)
         if update.new_keys:
+            reused = {slot for _, slot in update.new_keys}
+            self._free = [slot for slot in self._free if slot not in reused]
             new_slots = np.array([slot for _, slot in update.new_keys], dtype=np.int64)
+            self._live[new_slots] = True
             for column, values in zip(self._keys, update.new_key_values):
                 column.values[new_slots], column.valid[new_slots] = _to_numpy(values, column.storage)
+            if self.event_time is not None:
+                self._event_time_us[new_slots] = self.event_time.micros(update.new_key_values)
         for name, (values, valid) in update.values.items():
             column = self._columns[name]
             column.values[update.slots] = values
             column.valid[update.slots] = valid
         for name, pairs in update.seen_distinct.items():
-            self._distinct[name] |= pairs
+            seen = self._distinct[name]
+            for key, value in pairs:
+                seen.setdefault(key, set()).add(value)
 
     def rows(self, slots: np.ndarray) -> pa.Table:
         """The state rows at these slots: key columns, then partial columns."""
@@ -204,18 +239,22 @@ class KeyedState:
             self._capacity *= 2
         for column in [*self._keys, *self._columns.values()]:
             column.grow(self._capacity)
+        extra = self._capacity - len(self._live)
+        self._key_at = np.concatenate([self._key_at, np.full(extra, None)])
+        self._live = np.concatenate([self._live, np.zeros(extra, dtype=bool)])
+        self._event_time_us = np.concatenate([self._event_time_us, np.zeros(extra, dtype=np.int64)])
 
     def _distinct_counts(self, name: str, keys: list, distinct: dict[str, pa.Table],
                          seen: dict[str, set]) -> tuple[np.ndarray, np.ndarray]:
         """How many values each key sees for the first time in this batch (count(DISTINCT x))."""
         pairs_table = distinct[name]
-        pair_keys = _key_tuples(pairs_table, self.key_names)
+        pair_keys = hashable_keys(pairs_table, self.key_names)
         values = pairs_table.column(pairs_table.num_columns - 1).to_pylist()
         known, fresh = self._distinct[name], seen[name]
         increments: dict = {}
         for key, value in zip(pair_keys, values):
             pair = (key, value)
-            if pair not in known and pair not in fresh:
+            if value not in known.get(key, ()) and pair not in fresh:
                 fresh.add(pair)
                 increments[key] = increments.get(key, 0) + 1
         counts = np.array([increments.get(key, 0) for key in keys], dtype=np.int64)
@@ -242,29 +281,6 @@ class KeyedState:
             merged[m_spec.name] = (mean, n > 0)
             merged[q_spec.name] = (m2, ok)
         return merged
-
-
-def _key_tuples(table: pa.Table, key_names: list[str]) -> list[Hashable]:
-    """Hashable keys, one per row: the value itself for one key, a tuple for several, () for none."""
-    if not key_names:
-        return [()] * table.num_rows
-    columns = [_hashable(table.column(k)) for k in key_names]
-    return columns[0] if len(columns) == 1 else list(zip(*columns))
-
-
-def _hashable(column: pa.ChunkedArray) -> list:
-    values = column.to_pylist()
-    if pa.types.is_struct(column.type) or pa.types.is_list(column.type):
-        return [_freeze(v) for v in values]
-    return values
-
-
-def _freeze(value):
-    if isinstance(value, dict):
-        return tuple((k, _freeze(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
-    return value
 
 
 def _merge(rule: str, old: tuple[np.ndarray, np.ndarray], new: tuple[np.ndarray, np.ndarray],

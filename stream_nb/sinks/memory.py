@@ -10,7 +10,7 @@ import threading
 import pandas as pd
 import pyarrow as pa
 
-from stream_nb.types import to_pandas
+from stream_nb.types import hashable_keys, to_pandas
 
 
 class MemorySink:
@@ -58,9 +58,7 @@ class MemorySink:
             self._cached = None
 
     def _remember_positions(self, table: pa.Table, keys: pa.Table) -> None:
-        columns = [keys.column(i).to_pylist() for i in range(keys.num_columns)]
-        key_rows = zip(*columns) if columns else [()] * table.num_rows
-        for offset, key in enumerate(key_rows, start=self._rows):
+        for offset, key in enumerate(hashable_keys(keys, keys.column_names), start=self._rows):
             self._position[key] = offset
 
     def _compact(self) -> None:

@@ -28,12 +28,15 @@ from sqlglot.optimizer.qualify import qualify
 
 from stream_nb.sql.aggregates import Aggregate, aggregate_argument, make_aggregate
 from stream_nb.sql.dialect import DIALECT, Watermark, parse
-from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.errors import OutputModeError, StreamSQLError
+from stream_nb.sql.event_time import EventTime, EventTimeKey, resolve_event_time
 from stream_nb.sql.output_modes import choose_output_mode
 from stream_nb.sql.positions import keyword_start, start_of
 from stream_nb.sql.resolve import Bindings, resolve
 from stream_nb.sql.rewrites import name_select_items, spark_casts
 from stream_nb.sql.validate import refuse_unsupported
+from stream_nb.sql.windows import (WindowSpec, contains_row, explode_for_sliding, is_window_call, window_spec,
+                                   window_struct)
 
 BATCH = "__batch"  # the name the batch's rows have in DuckDB
 AGG = "__agg"
@@ -50,6 +53,7 @@ class AggregatePlan:
     pre_sql: str                    # per batch: keys and aggregate arguments, over __batch
     pre_projection: dict[str, str] | None  # when pre only picks columns: {pre column: stream column}
     final_sql: str                  # over the changed state rows (__state): the user's columns, then __k*
+    event_time_key: EventTimeKey | None = None  # the key the watermark follows (state eviction, late rows)
 
     @property
     def partials(self):
@@ -72,6 +76,8 @@ class Plan:
     stateless_sql: str | None = None        # queries without aggregation: the whole query over __batch
     aggregate: AggregatePlan | None = None
     watermarks: list[Watermark] = field(default_factory=list)
+    event_time: EventTime | None = None     # the stream's watermark, if declared
+    window: WindowSpec | None = None
 
     @property
     def stream(self):
@@ -97,9 +103,12 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     tree, watermarks = parse(sql)
     bindings = resolve(tree, sql, namespaces)
     refuse_unsupported(tree, sql, bindings.stream.name)
+    event_time = resolve_event_time(watermarks, watermark, bindings.stream.name, bindings.stream.source.schema,
+                                    sql)
     name_select_items(tree)
     tree = _qualify(tree, sql, bindings)
     spark_casts(tree)
+    window = _the_window(tree, sql)
     chain = _select_chain(tree, bindings.stream.name)
     aggregating = [s for s in chain if _aggregates_in(s) or s.args.get("group")]
     if len(aggregating) > 1:
@@ -111,11 +120,45 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     mode = choose_output_mode(output_mode, aggregating=bool(aggregating), sql=sql, tree=tree,
                               watermarks=watermarks, watermark_option=watermark)
     _refuse_ordering(tree, sql, mode, aggregating[0] if aggregating else None)
+    common = dict(watermarks=watermarks, event_time=event_time, window=window)
     if not aggregating:
+        _apply_window(tree, window, bindings.stream.name)
         _replace_stream(tree, bindings.stream.name)
-        return Plan(sql, bindings, mode, columns, stateless_sql=_duckdb(tree), watermarks=watermarks)
-    aggregate = _split(tree, aggregating[0], chain, sql, bindings)
-    return Plan(sql, bindings, mode, columns, aggregate=aggregate, watermarks=watermarks)
+        return Plan(sql, bindings, mode, columns, stateless_sql=_duckdb(tree), **common)
+    aggregate = _split(tree, aggregating[0], chain, sql, bindings, window, event_time)
+    if mode == "append" and aggregate.event_time_key is None:
+        raise OutputModeError(
+            f"append output mode with an aggregation needs the watermark's column ({event_time.column}) among "
+            "the GROUP BY keys, directly or through window(): only then does a group ever become final "
+            "(as in Spark)", sql=sql,
+            hint=f"GROUP BY window({event_time.column}, '10 seconds'), ... or use output_mode='update'")
+    return Plan(sql, bindings, mode, columns, aggregate=aggregate, **common)
+
+
+def _the_window(tree: exp.Query, sql: str) -> WindowSpec | None:
+    """The query's window(), if any: one window per query (it may be written in several places)."""
+    calls = [node for node in tree.find_all(exp.Anonymous) if is_window_call(node)]
+    specs = {window_spec(call, sql) for call in calls}
+    if len(specs) > 1:
+        second = calls[[window_spec(c, sql) for c in calls].index(list(specs)[1])]
+        raise StreamSQLError("a query can use one window() only; write the same window(...) everywhere",
+                             sql=sql, start=start_of(second, sql))
+    return specs.pop() if specs else None
+
+
+def _apply_window(node: exp.Expression, window: WindowSpec | None, stream: str) -> None:
+    """Rewrite window() calls into DuckDB structs; for sliding windows, repeat each row per window."""
+    if window is None:
+        return
+    struct = window_struct(window)
+    for call in [n for n in node.find_all(exp.Anonymous) if is_window_call(n)]:
+        call.replace(struct.copy())
+    if not window.sliding:
+        return
+    for table in [t for t in node.find_all(exp.Table) if t.name == stream]:
+        owner = table.find_ancestor(exp.Select)
+        table.replace(explode_for_sliding(table, window))
+        owner.where(contains_row(window, struct), copy=False)
 
 
 def _qualify(tree: exp.Query, sql: str, bindings: Bindings) -> exp.Query:
@@ -209,7 +252,7 @@ def _duckdb(tree: exp.Expression) -> str:
 
 
 def _split(tree: exp.Query, select: exp.Select, chain: list[exp.Select], sql: str,
-           bindings: Bindings) -> AggregatePlan:
+           bindings: Bindings, window: WindowSpec | None, event_time: EventTime | None) -> AggregatePlan:
     """Cut the aggregating SELECT into pre / partial / final, and keep the SELECTs above it in final."""
     group = select.args.get("group")
     keys = list(group.expressions) if group else []
@@ -238,6 +281,7 @@ def _split(tree: exp.Query, select: exp.Select, chain: list[exp.Select], sql: st
     if not pre.expressions:  # count(*) alone: the rows matter, not their columns
         pre.select(exp.Literal.number(1).as_("__one"), copy=False)
     projection = _plain_projection(pre, bindings.stream.name)
+    _apply_window(pre, window, bindings.stream.name)
     _replace_stream(pre, bindings.stream.name)
     key_names = [f"__k{i}" for i in range(len(keys))]
 
@@ -249,8 +293,21 @@ def _split(tree: exp.Query, select: exp.Select, chain: list[exp.Select], sql: st
         select.replace(final)
     plan = AggregatePlan(
         keys=key_names, key_texts=[k.sql("spark") for k in keys], aggregates=aggregates,
-        pre_sql=_duckdb(pre), pre_projection=projection, final_sql=_duckdb(tree))
+        pre_sql=_duckdb(pre), pre_projection=projection, final_sql=_duckdb(tree),
+        event_time_key=_event_time_key(keys, event_time))
     return plan
+
+
+def _event_time_key(keys: list[exp.Expression], event_time: EventTime | None) -> EventTimeKey | None:
+    """The group key the watermark follows: its column, or a window over it (whose end counts)."""
+    if event_time is None:
+        return None
+    for index, key in enumerate(keys):
+        if is_window_call(key) and key.expressions[0].name == event_time.column:
+            return EventTimeKey(index, "end")
+        if isinstance(key, exp.Column) and key.name == event_time.column:
+            return EventTimeKey(index)
+    return None
 
 
 def _final_select(select: exp.Select, keys: list[exp.Expression], calls: dict[str, exp.AggFunc],

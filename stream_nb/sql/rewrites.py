@@ -18,6 +18,8 @@ def spark_name(node: exp.Expression) -> str:
     """
     if isinstance(node, exp.Column):
         return node.name
+    if isinstance(node, exp.Anonymous) and node.name.lower() in ("window", "session_window"):
+        return node.name.lower()  # Spark names the struct column after the function
     if isinstance(node, exp.Count) and (node.this is None or isinstance(node.this, exp.Star)):
         return "count(1)"
     text = node.sql(dialect="spark", normalize_functions="lower")

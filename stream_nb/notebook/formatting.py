@@ -1,0 +1,87 @@
+"""How values look in the notebook: one place formats timestamps, rates and table cells for the views."""
+
+from __future__ import annotations
+
+import datetime
+import html
+import math
+from typing import Any
+
+import pandas as pd
+
+_EPOCH = pd.Timestamp(0, tz="UTC")
+
+
+def as_timestamp(value: Any) -> pd.Timestamp | None:
+    """A UTC timestamp from a Timestamp, a datetime or an ISO string (Spark's progress format); else None.
+
+    >>> as_timestamp("2026-11-24T10:00:05.250Z")
+    Timestamp('2026-11-24 10:00:05.250000+0000', tz='UTC')
+    >>> as_timestamp(None) is None
+    True
+    """
+    if value is None or value is pd.NaT:
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        return None
+    if stamp is pd.NaT:
+        return None
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def format_time(value: Any) -> str:
+    """A timestamp as a person reads it: ``2026-11-24 10:00:05`` (milliseconds only when there are some).
+
+    >>> format_time("2026-11-24T10:00:05.000Z"), format_time("2026-11-24T10:00:05.250Z")
+    ('2026-11-24 10:00:05', '2026-11-24 10:00:05.250')
+    """
+    stamp = as_timestamp(value)
+    if stamp is None:
+        return "—"
+    text = stamp.strftime("%Y-%m-%d %H:%M:%S")
+    return text + f".{stamp.microsecond // 1000:03d}" if stamp.microsecond >= 1000 else text
+
+
+def watermark_time(progress: dict | None) -> pd.Timestamp | None:
+    """The watermark a progress report gives, if event time has landed (Spark reports the epoch before)."""
+    stamp = as_timestamp(((progress or {}).get("eventTime") or {}).get("watermark"))
+    return None if stamp is None or stamp == _EPOCH else stamp
+
+
+def format_rate(rows_per_second: float | None) -> str:
+    """Rows a second, short: ``1.2 k``.
+
+    >>> format_rate(1234.5), format_rate(12.34), format_rate(None)
+    ('1.2 k', '12.3', '—')
+    """
+    if rows_per_second is None or (isinstance(rows_per_second, float) and math.isnan(rows_per_second)):
+        return "—"
+    for scale, suffix in ((1e6, " M"), (1e3, " k")):
+        if rows_per_second >= scale:
+            return f"{rows_per_second / scale:.1f}{suffix}"
+    return f"{rows_per_second:.1f}"
+
+
+def format_cell(value: Any) -> str:
+    """One table cell as escaped HTML text.
+
+    >>> format_cell(0.123456789), format_cell(None), format_cell("<b>")
+    ('0.1235', '', '&lt;b&gt;')
+    """
+    if value is None or value is pd.NaT:
+        return ""
+    if isinstance(value, pd.Timestamp | datetime.datetime):
+        return format_time(value)
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    if isinstance(value, dict):
+        return html.escape("{" + ", ".join(f"{k}: {format_cell(v)}" for k, v in value.items()) + "}")
+    return html.escape(str(value))
+
+
+def epoch_ms(values: pd.Series) -> pd.Series:
+    """Timestamps as float milliseconds since the epoch (UTC): what a bokeh datetime axis plots."""
+    stamps = pd.to_datetime(values, utc=True)
+    return (stamps - _EPOCH) / pd.Timedelta(milliseconds=1)

@@ -1,0 +1,67 @@
+"""Event time: which column the watermark follows, and which group key carries it.
+
+The watermark is declared in SQL (``FROM events WATERMARK ts DELAY OF INTERVAL 10 SECONDS``) or with
+``watermark={"events": ("ts", "10 seconds")}``. State and late rows follow it through a group key that is
+the column itself or a window over it (then the window's end counts, as in Spark).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from stream_nb.intervals import parse_interval
+from stream_nb.sql.errors import StreamSQLError
+
+
+@dataclass(frozen=True)
+class EventTime:
+    """The stream's watermark: ``column`` minus ``delay_us`` behind the latest event time seen."""
+
+    column: str
+    delay_us: int
+
+    def describe(self) -> str:
+        return f"{self.column} - {self.delay_us / 1e6:g} seconds"
+
+
+@dataclass(frozen=True)
+class EventTimeKey:
+    """Which state key holds event time: key number ``index``; ``field`` "end" for a window struct."""
+
+    index: int
+    field: str | None = None
+
+    def of(self, keys: list[pa.ChunkedArray] | pa.Table, key_names: list[str] | None = None) -> pa.ChunkedArray:
+        """The event time of each row, from the key columns (a list, or a table with ``key_names``)."""
+        column = keys[self.index] if key_names is None else keys.column(key_names[self.index])
+        return pc.struct_field(column, self.field) if self.field is not None else column
+
+    def micros(self, keys: list[pa.ChunkedArray]) -> np.ndarray:
+        return self.of(keys).cast(pa.int64()).to_numpy(zero_copy_only=False)
+
+
+def resolve_event_time(watermarks: list, option: Mapping[str, tuple[str, str]] | None, stream: str,
+                       schema: pa.Schema, sql: str) -> EventTime | None:
+    """The stream's watermark from the WATERMARK clause or the ``watermark=`` option, checked."""
+    declared = [(w.table, w.column, w.delay, w.start) for w in watermarks]
+    declared += [(table, column, parse_interval(delay), None) for table, (column, delay) in (option or {}).items()]
+    if not declared:
+        return None
+    for table, column, delay, start in declared:
+        if table != stream:
+            raise StreamSQLError(f"a watermark goes on the stream ({stream!r}), not on {table!r}",
+                                 sql=sql, start=start)
+        if column not in schema.names:
+            raise StreamSQLError(f"watermark column {column!r} is not a column of {stream!r} "
+                                 f"(columns: {', '.join(schema.names)})", sql=sql, start=start)
+        if not pa.types.is_timestamp(schema.field(column).type):
+            raise StreamSQLError(f"watermark column {column!r} must be a timestamp", sql=sql, start=start)
+    if len({(c, d) for _, c, d, _ in declared}) > 1:
+        raise StreamSQLError("the stream has two different watermarks; declare one", sql=sql)
+    _, column, delay, _ = declared[0]
+    return EventTime(column=column, delay_us=int(round(delay.total_seconds() * 1_000_000)))

@@ -1,0 +1,107 @@
+"""Event-time windows: ``window(ts, size[, slide[, start]])`` as DuckDB SQL, with Spark's alignment.
+
+A window is a struct ``{start, end}``. Windows are aligned to the epoch (plus ``start``), as in Spark:
+``start = ts - ((ts - offset) mod slide)``, computed on microseconds. A tumbling window gives each row one
+window; a sliding one gives it ``ceil(size / slide)`` candidate windows (the row is repeated, one per window,
+by ``unnest(range(n))`` over the stream), of which those that contain ``ts`` are kept.
+
+``session_window(ts, gap)`` is not a per-row rewrite: sessions merge across rows and batches, so the planner
+hands it to the session operator (``engine/sessions.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+
+from stream_nb.intervals import parse_interval
+from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.positions import start_of
+
+SLIDE_INDEX = "__wk"  # the column that numbers a row's candidate sliding windows
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """One window() of the query."""
+
+    column: exp.Column   # the event-time column, qualified
+    size_us: int
+    slide_us: int
+    offset_us: int
+
+    @property
+    def sliding(self) -> bool:
+        return self.slide_us != self.size_us
+
+    @property
+    def copies(self) -> int:
+        """How many windows a row may fall in."""
+        return math.ceil(self.size_us / self.slide_us)
+
+
+def is_window_call(node: exp.Expression, name: str = "window") -> bool:
+    return isinstance(node, exp.Anonymous) and node.name.lower() == name
+
+
+def window_spec(call: exp.Anonymous, sql: str) -> WindowSpec:
+    """Read and check ``window(ts, size[, slide[, start]])``."""
+    args = call.expressions
+    if not 2 <= len(args) <= 4 or not isinstance(args[0], exp.Column):
+        raise StreamSQLError("window() takes an event-time column and a size, e.g. window(ts, '10 seconds') "
+                             "or window(ts, '10 seconds', '5 seconds')", sql=sql, start=start_of(call, sql))
+    size, slide, offset = (_interval_us(arg, call, sql) for arg in (*args[1:], None, None)[:3])
+    slide = slide or size
+    if size <= 0 or slide <= 0:
+        raise StreamSQLError("a window's size and slide must be positive", sql=sql, start=start_of(call, sql))
+    if slide > size:
+        raise StreamSQLError("a window's slide must not be longer than its size (as in Spark)",
+                             sql=sql, start=start_of(call, sql))
+    return WindowSpec(column=args[0], size_us=size, slide_us=slide, offset_us=offset or 0)
+
+
+def window_struct(spec: WindowSpec) -> exp.Expression:
+    """The DuckDB expression of the window ``{start, end}`` a row falls in (one of them, when sliding)."""
+    ts = f"epoch_us({spec.column.sql(dialect='duckdb')})"
+    last_start = f"({ts} - ((({ts} - {spec.offset_us}) % {spec.slide_us}) + {spec.slide_us}) % {spec.slide_us})"
+    start = last_start
+    if spec.sliding:
+        index = exp.column(SLIDE_INDEX, table=spec.column.table).sql(dialect="duckdb")
+        start = f"({last_start} - {index} * {spec.slide_us})"
+    text = (f"{{'start': CAST(make_timestamp({start}) AS TIMESTAMPTZ), "
+            f"'end': CAST(make_timestamp({start} + {spec.size_us}) AS TIMESTAMPTZ)}}")
+    return sqlglot.parse_one(text, read="duckdb")
+
+
+def contains_row(spec: WindowSpec, struct: exp.Expression) -> exp.Expression:
+    """For sliding windows: keep only the candidate windows that contain the row's time."""
+    return sqlglot.parse_one(
+        f"({struct.sql(dialect='duckdb')}).\"end\" > {spec.column.sql(dialect='duckdb')}", read="duckdb")
+
+
+def explode_for_sliding(table: exp.Table, spec: WindowSpec) -> exp.Expression:
+    """``__batch AS t`` becomes ``(SELECT *, unnest(range(n)) AS __wk FROM __batch) AS t``."""
+    alias = table.alias_or_name
+    inner = exp.select("*", f"unnest(range({spec.copies})) AS {SLIDE_INDEX}", dialect="duckdb").from_(
+        exp.Table(this=table.this.copy()))
+    return inner.subquery(alias)
+
+
+def _interval_us(arg: exp.Expression | None, call: exp.Anonymous, sql: str) -> int | None:
+    if arg is None:
+        return None
+    if isinstance(arg, exp.Literal) and arg.is_string:
+        text = arg.this
+    elif isinstance(arg, exp.Interval):
+        text = f"{arg.this.name} {arg.unit.name if arg.unit else ''}"
+    else:
+        raise StreamSQLError("window sizes are interval strings such as '10 seconds'",
+                             sql=sql, start=start_of(arg, sql) or start_of(call, sql))
+    try:
+        delta = parse_interval(text)
+    except ValueError as err:
+        raise StreamSQLError(f"window(): {err}", sql=sql, start=start_of(arg, sql)) from None
+    return int(round(delta.total_seconds() * 1_000_000))
