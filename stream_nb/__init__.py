@@ -13,6 +13,7 @@ The whole public API is on this page; everything else can move.
 from stream_nb import sinks, sources
 from stream_nb.api import start
 from stream_nb.engine import StreamingQuery, StreamingQueryException, get, queries, stop_all
+from stream_nb.notebook import load_ipython_extension
 from stream_nb.sql import OutputModeError, StreamSQLError
 from stream_nb.types import SchemaError
 
@@ -23,6 +24,7 @@ __all__ = [
     "StreamingQuery",
     "StreamingQueryException",
     "get",
+    "load_ipython_extension",
     "queries",
     "sinks",
     "sources",

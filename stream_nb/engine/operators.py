@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stream_nb.engine.partials import distinct_pairs, partial_aggregates
+from stream_nb.engine.partials import distinct_pairs, first_rows, partial_aggregates
 from stream_nb.engine.state import KeyedState, Update
 from stream_nb.sql.plan import BATCH, STATE, Plan
 
@@ -123,3 +123,61 @@ class AggregateOperator:
         """Every key in state, as result rows (the final projection over the whole state)."""
         con.register(STATE, self.state.rows(self.state.all_slots()))
         return con.sql(self.aggregate.final_sql).to_arrow_table().drop_columns(self.aggregate.keys)
+
+
+class DedupOperator:
+    """Deduplication (Spark's dropDuplicates): emit the first row of each key, never the key again.
+
+    State is the set of keys seen; with the watermark's column among the keys, keys behind the watermark
+    are evicted and rows behind it dropped as late, so state stays bounded.
+    """
+
+    name = "dedupe"
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.dedup = plan.dedup
+        self.state = KeyedState(self.dedup.keys, [], event_time=self.dedup.event_time_key)
+        self._follows_watermark = self.dedup.event_time_key is not None
+
+    @property
+    def state_rows(self) -> int:
+        return self.state.num_rows
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.state.memory_bytes
+
+    def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0) -> Output:
+        con.register(BATCH, batch)
+        rows = con.sql(self.dedup.pre_sql).to_arrow_table()
+        late = rows.schema.empty_table()
+        if self._follows_watermark and rows.num_rows:
+            on_time = pc.greater(self.dedup.event_time_key.of(rows, self.dedup.keys).cast(pa.int64()), watermark_us)
+            rows, late = rows.filter(on_time), rows.filter(pc.invert(on_time))
+        firsts = first_rows(rows, self.dedup.keys)
+        update = self.state.prepare(firsts.select(self.dedup.keys))
+        fresh = firsts.filter(pa.array(~update.existed))
+        expired = self.state.expired(watermark_us) if self._follows_watermark else None
+        return Output(fresh.drop_columns(self.dedup.keys), late=late.drop_columns(self.dedup.keys),
+                      pending=update, state_rows_updated=fresh.num_rows, expired=expired)
+
+    def commit(self, output: Output) -> None:
+        self.state.apply(output.pending)
+        if output.expired is not None and len(output.expired):
+            self.state.evict(output.expired)
+
+    def has_expired(self, watermark_us: int) -> bool:
+        return self._follows_watermark and len(self.state.expired(watermark_us)) > 0
+
+    def snapshot(self, con: duckdb.DuckDBPyConnection) -> pa.Table:
+        return self.state.rows(self.state.all_slots()).rename_columns(self.dedup.key_texts)
+
+
+def make_operator(plan: Plan):
+    """The stateful (or stateless) operator a plan needs."""
+    if plan.aggregate is not None:
+        return AggregateOperator(plan)
+    if plan.dedup is not None:
+        return DedupOperator(plan)
+    return StatelessOperator(plan)

@@ -110,3 +110,11 @@ def _with_double_arguments(pre: pa.Table, partials: list[Partial]) -> pa.Table:
     for argument in sorted({p.argument for p in partials if p.function == "sum_double"}):
         pre = pre.append_column(f"{argument}__double", pc.cast(pre.column(argument), pa.float64()))
     return pre
+
+
+def first_rows(table: pa.Table, keys: list[str]) -> pa.Table:
+    """The first row of each key, in arrival order (dropDuplicates within one batch)."""
+    numbered = table.append_column("__i", pa.array(range(table.num_rows), pa.int64()))
+    flat, group_by = _flatten_keys(numbered, keys)
+    firsts = flat.group_by(group_by, use_threads=False).aggregate([("__i", "min")]).column("__i_min")
+    return table.take(pc.take(firsts, pc.sort_indices(firsts)))

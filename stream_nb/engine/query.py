@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from stream_nb.engine import loop, registry
 from stream_nb.engine.history import STATE_LIMIT, BatchTrace, sample
-from stream_nb.engine.operators import AggregateOperator, StatelessOperator, connect
+from stream_nb.engine.operators import connect, make_operator
 from stream_nb.engine.progress import batch_progress, event_time_stats, now_iso
 from stream_nb.engine.triggers import Trigger
 from stream_nb.sql.errors import StreamSQLError
@@ -48,7 +48,7 @@ class StreamingQuery:
         self.sink = sink
         self.trigger = trigger
         self.source = plan.stream.source
-        self._operator = AggregateOperator(plan) if plan.aggregate else StatelessOperator(plan)
+        self._operator = make_operator(plan)
         self._con = connect(plan)
         self.schema = self._output_schema()
         if hasattr(sink, "bind"):
@@ -167,6 +167,14 @@ class StreamingQuery:
     def explain(self) -> None:
         """Print the incremental plan: the stateless part, the state and its partial aggregates, the output."""
         print(self.plan.explain())
+
+    def show(self, chart=None, *, x=None, y=None, by=None, table=None, rows=10, explain=False) -> None:
+        """Display a live view in the notebook: status, controls, a chart (line | bar | scatter | area of
+        ``y`` over ``x``, one series per ``by``), a table of the latest rows, and with ``explain=True`` the
+        teaching view. See ``stream_nb.notebook.show``."""
+        from stream_nb.notebook import show
+
+        show(self, chart, x=x, y=y, by=by, table=table, rows=rows, explain=explain)
 
     def as_source(self):
         """This query's output, as a stream another query can read (``FROM <this query's name>``)."""
@@ -312,7 +320,7 @@ class StreamingQuery:
     def _output_schema(self) -> pa.Schema:
         """Run the plan once over no rows: the output's schema, and DuckDB's verdict on the SQL, up front."""
         empty = self.source.schema.empty_table()
-        probe = AggregateOperator(self.plan) if self.plan.aggregate else StatelessOperator(self.plan)
+        probe = make_operator(self.plan)
         try:
             return probe.process(self._con, empty).table.schema
         except duckdb.Error as err:

@@ -75,6 +75,7 @@ class Update:
 
     slots: np.ndarray                       # the slot of each partial row (new keys get fresh slots)
     keys: pa.Table                          # the key columns of each partial row
+    existed: np.ndarray                     # per partial row: whether its key was in state before
     new_keys: list[tuple[Hashable, int]]    # (key, slot) of keys first seen in this batch
     new_key_values: list[pa.ChunkedArray]   # per key column, the values of the new keys
     values: dict[str, tuple[np.ndarray, np.ndarray]]  # partial name -> (values, valid) for `slots`
@@ -175,7 +176,8 @@ class KeyedState:
                 new = _to_numpy(partial.column(partial_spec.name), column.storage)
             values[partial_spec.name] = _merge(partial_spec.merge, old, new, existed)
         values.update(self._merge_moments(partial, slots, existed))
-        return Update(slots, partial.select(self.key_names), new_keys, new_key_values, values, seen_distinct)
+        return Update(slots, partial.select(self.key_names), existed, new_keys, new_key_values, values,
+                      seen_distinct)
 
     def apply(self, update: Update) -> None:
         """Write a prepared update: the batch is committed."""

@@ -16,9 +16,18 @@ def explain(plan) -> str:
     ]
     lines += [f"static     {name}: {s.table.num_rows} rows ({describe_schema(s.table.schema)})"
               for name, s in plan.bindings.statics.items()]
-    lines += [f"watermark  {w.column} on {w.table}, delay {w.delay}" for w in plan.watermarks]
+    if plan.event_time is not None:
+        lines.append(f"watermark  max({plan.event_time.column}) seen - {plan.event_time.delay_us / 1e6:g} seconds, "
+                     "computed after each batch, used from the next")
     lines.append(f"output     {plan.output_mode} mode")
     lines.append("")
+    if plan.dedup is not None:
+        dedup = plan.dedup
+        lines += ["== 1. Stateless, per batch (DuckDB): rows and their keys ==", dedup.pre_sql, "",
+                  "== 2. Deduplication: the first row of each key, never the key again ==",
+                  "keys       " + ", ".join(f"{k} = {t}" for k, t in zip(dedup.keys, dedup.key_texts))]
+        lines.append(_eviction(dedup.event_time_key, dedup.key_texts))
+        return "\n".join(lines)
     if plan.aggregate is None:
         lines += ["== Stateless: runs per batch over the batch's rows (DuckDB) ==", plan.stateless_sql]
         return "\n".join(lines)
@@ -35,5 +44,15 @@ def explain(plan) -> str:
     for a in agg.aggregates:
         merges = ", ".join(f"{p.name} [{p.merge}]" for p in a.partials)
         lines.append(f"aggregate  {a.column} = {a.text}: {merges}")
-    lines += ["", "== 4. Final, over the keys a batch changed (DuckDB) ==", agg.final_sql]
+    lines.append(_eviction(agg.event_time_key, agg.key_texts, plan.output_mode))
+    emitted = {"append": "the groups the watermark has closed", "update": "the keys a batch changed",
+               "complete": "every key"}[plan.output_mode]
+    lines += ["", f"== 4. Final, over {emitted} (DuckDB) ==", agg.final_sql]
     return "\n".join(lines)
+
+
+def _eviction(key, texts: list[str], mode: str = "append") -> str:
+    if key is None or mode == "complete":
+        return "eviction   none: state keeps every key" + (" (complete mode)" if mode == "complete" else "")
+    what = f"{texts[key.index]}{'.' + key.field if key.field else ''}"
+    return f"eviction   keys with {what} <= watermark; rows with {what} <= watermark are late and dropped"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlglot
@@ -68,6 +68,16 @@ class AggregatePlan:
 
 
 @dataclass(frozen=True)
+class DedupPlan:
+    """Deduplication (Spark's dropDuplicates): the first row per key, then never that key again."""
+
+    keys: list[str]                 # key columns of the pre table: __d0, __d1, ...
+    key_texts: list[str]            # the keys as written
+    pre_sql: str                    # per batch: the query's rows plus their keys, over __batch
+    event_time_key: EventTimeKey | None = None
+
+
+@dataclass(frozen=True)
 class Plan:
     sql: str
     bindings: Bindings
@@ -75,6 +85,7 @@ class Plan:
     columns: list[str]
     stateless_sql: str | None = None        # queries without aggregation: the whole query over __batch
     aggregate: AggregatePlan | None = None
+    dedup: DedupPlan | None = None
     watermarks: list[Watermark] = field(default_factory=list)
     event_time: EventTime | None = None     # the stream's watermark, if declared
     window: WindowSpec | None = None
@@ -115,12 +126,17 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
         raise StreamSQLError("multiple streaming aggregations (an aggregate over an aggregate) are not "
                              "supported, as in Spark; aggregate once, then compute over the result in pandas",
                              sql=sql, start=start_of(_aggregates_in(aggregating[0])[0], sql))
-    _refuse_distinct(tree, sql)
+    _refuse_distinct(tree, sql, bool(aggregating))
     columns = [s.alias_or_name for s in tree.selects]
     mode = choose_output_mode(output_mode, aggregating=bool(aggregating), sql=sql, tree=tree,
                               watermarks=watermarks, watermark_option=watermark)
     _refuse_ordering(tree, sql, mode, aggregating[0] if aggregating else None)
     common = dict(watermarks=watermarks, event_time=event_time, window=window)
+    if not aggregating and tree.args.get("distinct"):
+        dedup = _dedup(tree, event_time)
+        _apply_window(tree, window, bindings.stream.name)
+        _replace_stream(tree, bindings.stream.name)
+        return Plan(sql, bindings, mode, columns, dedup=replace(dedup, pre_sql=_duckdb(tree)), **common)
     if not aggregating:
         _apply_window(tree, window, bindings.stream.name)
         _replace_stream(tree, bindings.stream.name)
@@ -220,11 +236,36 @@ def _aggregates_in(select: exp.Select) -> list[exp.AggFunc]:
     return found
 
 
-def _refuse_distinct(tree: exp.Query, sql: str) -> None:
+def _refuse_distinct(tree: exp.Query, sql: str, aggregating: bool) -> None:
+    """SELECT DISTINCT is deduplication: a stateful operator of its own, so only on the outermost SELECT of
+    a query without aggregation (one stateful operator per query, for now)."""
     for select in tree.find_all(exp.Select):
-        if select.args.get("distinct"):
-            raise StreamSQLError("SELECT DISTINCT on a stream is deduplication, which is not supported yet; "
-                                 "GROUP BY the columns instead", sql=sql, start=keyword_start(sql, "DISTINCT"))
+        if not select.args.get("distinct"):
+            continue
+        if select is not tree:
+            raise StreamSQLError("SELECT DISTINCT (deduplication) is supported on the outermost SELECT only",
+                                 sql=sql, start=keyword_start(sql, "DISTINCT"))
+        if aggregating:
+            raise StreamSQLError("deduplication and aggregation in one query are two stateful operators, "
+                                 "which is not supported yet; GROUP BY the columns instead of DISTINCT",
+                                 sql=sql, start=keyword_start(sql, "DISTINCT"))
+
+
+def _dedup(tree: exp.Select, event_time: EventTime | None) -> DedupPlan:
+    """Turn SELECT DISTINCT [ON (keys)] into a plain SELECT that also outputs the keys (__d0, ...)."""
+    distinct = tree.args["distinct"]
+    on = distinct.args.get("on")
+    keys = list(on.expressions) if on is not None else [s.unalias() if isinstance(s, exp.Alias) else s
+                                                        for s in tree.selects]
+    names = [f"__d{i}" for i in range(len(keys))]
+    texts = [k.sql("spark") for k in keys]
+    tree.set("distinct", None)
+    tree.select(*(k.copy().as_(n) for k, n in zip(keys, names)), copy=False)
+    event_time_key = None
+    if event_time is not None:
+        event_time_key = next((EventTimeKey(i) for i, k in enumerate(keys)
+                               if isinstance(k, exp.Column) and k.name == event_time.column), None)
+    return DedupPlan(keys=names, key_texts=texts, pre_sql="", event_time_key=event_time_key)
 
 
 def _refuse_ordering(tree: exp.Query, sql: str, mode: str, aggregate: exp.Select | None) -> None:

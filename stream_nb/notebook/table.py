@@ -1,0 +1,72 @@
+"""The table of the latest rows: a light ``ipywidgets.HTML``, re-rendered (a few rows) when the result changes.
+
+append: the last rows emitted; update: the rows most recently changed, newest first; complete: the table.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from stream_nb.notebook.formatting import format_cell
+from stream_nb.notebook.results import ResultDelta
+
+_CELL = "padding:2px 8px;border-bottom:1px solid #e0e0e0;text-align:right;white-space:nowrap"
+_HEAD = _CELL + ";font-weight:600;border-bottom:1px solid #999"
+
+
+def rows_html(frame: pd.DataFrame, caption: str = "", max_rows: int = 10) -> str:
+    """A small HTML table of the first ``max_rows`` rows, formatted for people.
+
+    >>> "<td" in rows_html(pd.DataFrame({"n": [1]}))
+    True
+    """
+    head = "".join(f'<th style="{_HEAD}">{format_cell(c)}</th>' for c in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(f'<td style="{_CELL}">{format_cell(v)}</td>' for v in row) + "</tr>"
+        for row in frame.head(max_rows).itertuples(index=False, name=None))
+    if frame.empty:
+        body = f'<tr><td style="{_CELL};color:#888" colspan="{max(1, len(frame.columns))}">no rows yet</td></tr>'
+    title = f'<caption style="caption-side:top;text-align:left;color:#666;font-size:90%">{caption}</caption>' \
+        if caption else ""
+    return (f'<table style="border-collapse:collapse;font-size:12px;font-family:var(--jp-code-font-family,'
+            f'monospace)">{title}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
+
+
+class Table:
+    """The latest rows of a query's result."""
+
+    def __init__(self, output_mode: str, rows: int = 10):
+        import ipywidgets as widgets
+
+        self.mode = output_mode
+        self.rows = rows
+        self._recent: pd.DataFrame | None = None   # update mode: latest changed rows, newest first
+        self._recent_keys: list[tuple] = []
+        self.widget = widgets.HTML(rows_html(pd.DataFrame(), "no rows yet", rows))
+
+    def apply(self, delta: ResultDelta) -> None:
+        frame = delta.frame
+        total = len(frame)
+        if self.mode == "append":
+            shown = frame.tail(self.rows).iloc[::-1]
+            caption = f"latest {len(shown)} of {total:,} rows emitted, newest first"
+        elif self.mode == "update" and not delta.replace:
+            shown = self._latest_changes(delta)
+            caption = f"{len(shown)} most recently updated of {total:,} rows, newest first"
+        else:
+            shown = frame.head(self.rows)
+            caption = f"the result table: {total:,} rows" + (f" (first {self.rows})" if total > self.rows else "")
+        self.widget.value = rows_html(shown, caption, self.rows)
+
+    def _latest_changes(self, delta: ResultDelta) -> pd.DataFrame:
+        fresh = pd.concat([delta.changed, delta.new])
+        fresh_keys = delta.changed_keys + delta.new_keys
+        if self._recent is None:
+            self._recent, self._recent_keys = fresh.iloc[::-1], fresh_keys[::-1]
+        else:
+            seen = set(fresh_keys)
+            keep = [i for i, k in enumerate(self._recent_keys) if k not in seen]
+            self._recent = pd.concat([fresh.iloc[::-1], self._recent.iloc[keep]])
+            self._recent_keys = fresh_keys[::-1] + [self._recent_keys[i] for i in keep]
+        self._recent, self._recent_keys = self._recent.head(self.rows), self._recent_keys[: self.rows]
+        return self._recent

@@ -1,0 +1,185 @@
+"""The live view of a query: status bar, controls, chart, table and teaching panel in one ipywidgets VBox.
+
+The view keeps itself up to date with a small task on the engine's loop (``engine/loop.py``), never the
+kernel's main thread: every ``INTERVAL`` it reads the status, and when a new batch has committed it reads the
+result once and sends the delta (coalesced: at most ten updates a second, the latest state wins). Comm
+messages sent from that thread go out on the kernel's IOPub at once, so the view moves while a cell blocks.
+A view that is displayed nowhere any more (its output cleared, the notebook closed) does no work; the task
+ends when the query has stopped and the view has shown it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+
+import anyio
+
+from stream_nb.engine import loop
+from stream_nb.notebook.chart import Chart, ChartSpec
+from stream_nb.notebook.controls import Controls
+from stream_nb.notebook.results import ResultTracker, column_kinds, flatten, key_columns
+from stream_nb.notebook.status import late_rows, state_of, status_html
+from stream_nb.notebook.table import Table
+from stream_nb.notebook.teaching import TeachingPanel
+
+INTERVAL = 0.1     # seconds between looks: at most ten updates a second per view
+_views: list[LiveView] = []
+_views_lock = threading.Lock()
+
+
+class LiveView:
+    """One displayed view of a query. Build it with ``q.show(...)`` or ``%%stream``."""
+
+    def __init__(self, query, *, chart: ChartSpec | None = None, table: bool = False, rows: int = 10,
+                 explain: bool = False):
+        import ipywidgets as widgets
+
+        self.query = query
+        kinds = column_kinds(query.schema)
+        spec = chart.resolve(kinds, query.name) if chart is not None else None
+        mode = query.plan.output_mode
+        self._has_result = hasattr(query.sink, "result")
+        self._tracker = ResultTracker(mode, key_columns(query) if mode == "update" else None)
+        self.status = widgets.HTML()
+        self.controls = Controls(query, on_action=self.refresh)
+        # the chart is built by the first update, on the engine's thread: a bokeh figure takes a few
+        # hundred milliseconds to build and serialise, and the cell should return at once
+        self._chart_spec = (spec, kinds, mode) if spec is not None and self._has_result else None
+        self.chart: Chart | None = None
+        self._chart_box = widgets.Box(layout=widgets.Layout(width="100%")) if self._chart_spec else None
+        self.table = Table(mode, rows) if table and self._has_result else None
+        self.teaching = TeachingPanel(query) if explain else None
+        parts = [self.status, self.controls.widget]
+        parts += [p if isinstance(p, widgets.Widget) else p.widget
+                  for p in (self._chart_box, self.table, self.teaching) if p is not None]
+        self.widget = widgets.VBox(parts)
+        self.widget._view_count = 0   # let the front end tell how many places show the view
+        self.widget.observe(self._on_views, "_view_count")
+        # (monotonic time, batch id, chart points or result rows) per update sent: for tests and benchmarks
+        self.updates: deque[tuple[float, int, int]] = deque(maxlen=10_000)
+        self.error: BaseException | None = None
+        self._note = "" if self._has_result else "no chart or table: this query writes to " + \
+            getattr(query.sink, "description", type(query.sink).__name__)
+        self._lock = threading.Lock()
+        self._shown_batch: int | None = None
+        self._late_total = 0
+        self._late_counted = -1
+        self._ever_shown = False
+        self._closed = False
+        self._ticking = False
+        self.refresh(status_only=True)  # the rows come with the first tick, off the kernel's main thread
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self) -> LiveView:
+        """Start the view's updates on the engine loop."""
+        if not self._ticking:
+            self._ticking = True
+            loop.portal().start_task_soon(self._tick)
+        with _views_lock:
+            _views.append(self)
+        return self
+
+    def close(self) -> None:
+        """Stop updating and close the widgets (the query goes on)."""
+        self._closed = True
+        with _views_lock:
+            if self in _views:
+                _views.remove(self)
+        for part in (self.chart, self.table, self.teaching):
+            if part is not None:
+                part.widget.close()
+        if self._chart_box is not None:
+            self._chart_box.close()
+        self.widget.close()
+
+    @property
+    def hidden(self) -> bool:
+        """Shown once and displayed nowhere now (front ends that count views say so)."""
+        return self._ever_shown and not self.widget._view_count
+
+    def _on_views(self, change) -> None:
+        if change["new"]:
+            again = self._ever_shown and not change["old"]
+            self._ever_shown = True
+            if again:  # it missed what happened while nowhere on screen: send all of it
+                if self.chart is not None:
+                    self.chart.resync()
+                self._shown_batch = None
+                if not self._ticking:
+                    self.refresh()
+
+    async def _tick(self) -> None:
+        try:
+            while not self._closed:
+                over = not self.query.is_active
+                if not self.hidden:
+                    await anyio.to_thread.run_sync(self.refresh)
+                if over:
+                    return
+                await anyio.sleep(INTERVAL)
+        except Exception as err:  # noqa: BLE001 - a view must not take the engine loop down
+            self.error = err
+            self.status.value += f'<div style="color:#c62828">the view stopped updating: {err!r}</div>'
+        finally:
+            self._ticking = False
+
+    # -- one update ------------------------------------------------------------------------------------
+
+    def refresh(self, status_only: bool = False) -> None:
+        """Bring the view up to date: status always, result parts when a new batch has committed."""
+        with self._lock:
+            query = self.query
+            progress = query.last_progress
+            batch = progress["batchId"] if progress else -1
+            self._count_late()
+            state, _ = state_of(query)
+            self.status.value = status_html(query, late_total=self._late_total, note=self._note_text())
+            self.controls.sync(state)
+            if status_only or batch == self._shown_batch:
+                return
+            self._shown_batch = batch
+            if self.teaching is not None:
+                self.teaching.refresh()
+            if self._chart_spec is not None and self.chart is None:
+                self.chart = Chart(*self._chart_spec)
+                self._chart_box.children = (self.chart.widget,)
+            if self.chart is None and self.table is None:
+                self.updates.append((time.monotonic(), batch, 0))
+                return
+            delta = self._tracker.advance(flatten(query.result))
+            if self.chart is not None:
+                self.chart.apply(delta)
+            if self.table is not None:
+                self.table.apply(delta)
+            points = self.chart.points if self.chart is not None else len(delta.frame)
+            self.updates.append((time.monotonic(), batch, points))
+
+    def _count_late(self) -> None:
+        for progress in self.query.recent_progress:
+            if progress["batchId"] > self._late_counted:
+                self._late_total += late_rows(progress)
+                self._late_counted = progress["batchId"]
+
+    def _note_text(self) -> str:
+        if self.chart is not None and self.chart.left_out:
+            return f"chart: first {len(self.chart.series)} series of {len(self.chart.series) + len(self.chart.left_out)}"
+        return self._note
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def views(query=None) -> list[LiveView]:
+    """The views opened in this kernel, oldest first; only those of ``query`` (a query or its name) if given."""
+    with _views_lock:
+        found = list(_views)
+    if query is None:
+        return found
+    if isinstance(query, str):
+        return [v for v in found if v.query.name == query]
+    return [v for v in found if v.query is query]
