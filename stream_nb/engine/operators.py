@@ -176,6 +176,10 @@ class DedupOperator:
 
 def make_operator(plan: Plan):
     """The stateful (or stateless) operator a plan needs."""
+    if plan.aggregate is not None and plan.aggregate.session is not None:
+        from stream_nb.engine.sessions import SessionOperator  # sessions build on this module's Output
+
+        return SessionOperator(plan)
     if plan.aggregate is not None:
         return AggregateOperator(plan)
     if plan.dedup is not None:

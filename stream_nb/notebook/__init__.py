@@ -16,14 +16,14 @@ def load_ipython_extension(ipython) -> None:
 
 def show(query, chart=None, **options) -> None:
     """Display a live view of ``query`` (see ``StreamingQuery.show``)."""
-    from stream_nb.notebook.show import show as _show
+    from stream_nb.notebook.live import show as _show
 
     _show(query, chart, **options)
 
 
 def side_by_side(*queries, rows: int = 10, explain: bool = False) -> None:
     """Display the tables of several queries next to each other."""
-    from stream_nb.notebook.show import side_by_side as _side_by_side
+    from stream_nb.notebook.live import side_by_side as _side_by_side
 
     _side_by_side(*queries, rows=rows, explain=explain)
 

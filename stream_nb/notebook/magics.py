@@ -18,8 +18,8 @@ import stream_nb as sn
 from stream_nb.notebook.bokehjs import load_bokehjs, warm_up
 from stream_nb.notebook.chart import KINDS, ChartOptionError
 from stream_nb.notebook.messages import show_error, show_text
-from stream_nb.notebook.show import open_view
-from stream_nb.notebook.status import state_of
+from stream_nb.notebook.live import open_view
+from stream_nb.notebook.status import state_label, state_of
 from stream_nb.types import SchemaError
 
 SUBCOMMANDS = "list | stop NAME | stop --all | pause NAME | resume NAME | step NAME | explain NAME | progress NAME"
@@ -94,13 +94,13 @@ class StreamMagics(Magics):
                              checkpoint=args.checkpoint)
         except _USER_ERRORS as err:
             return show_error(_message(err))
-        self.shell.user_ns[args.name] = query
         try:
             view = open_view(query, args.chart, x=args.x, y=args.y, by=args.by,
                              table=args.table or None, rows=args.rows, explain=args.explain)
         except ChartOptionError as err:
             query.stop()
             return show_error(_message(err))
+        self.shell.user_ns[args.name] = query
         if view.chart is not None:
             load_bokehjs()
         from IPython.display import display
@@ -160,7 +160,7 @@ class StreamMagics(Magics):
         for q in active:
             progress = q.last_progress or {}
             state, message = state_of(q)
-            cells = [q.name, state, str(progress.get("batchId", "—")), q.plan.output_mode, q.trigger.describe(),
+            cells = [q.name, state_label(state), str(progress.get("batchId", "—")), q.plan.output_mode, q.trigger.describe(),
                      message]
             rows.append("<tr>" + "".join(f'<td style="padding:2px 8px">{html.escape(c)}</td>' for c in cells)
                         + "</tr>")

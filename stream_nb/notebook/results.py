@@ -41,25 +41,34 @@ def _kind(dtype: pa.DataType) -> str:
     return CATEGORY
 
 
-def flatten(frame: pd.DataFrame) -> pd.DataFrame:
+def struct_fields(schema: pa.Schema) -> dict[str, list[str]]:
+    """The struct columns of a schema (a window is one) and their fields: what the views flatten."""
+    return {f.name: [sub.name for sub in f.type] for f in schema if pa.types.is_struct(f.type)}
+
+
+def flatten(frame: pd.DataFrame, structs: dict[str, list[str]]) -> pd.DataFrame:
     """Struct columns (dicts, e.g. a window) become one column per field: ``w.start``, ``w.end``.
 
-    >>> flatten(pd.DataFrame({"w": [{"start": 1, "end": 2}], "n": [5]})).columns.tolist()
+    >>> flatten(pd.DataFrame({"w": [{"start": 1, "end": 2}], "n": [5]}), {"w": ["start", "end"]}).columns.tolist()
     ['w.start', 'w.end', 'n']
     """
-    structs = [c for c in frame.columns if frame[c].map(lambda v: isinstance(v, dict)).any()]
-    if not structs:
+    if not any(c in frame.columns for c in structs):
         return frame
     parts = []
     for column in frame.columns:
-        if column in structs:
-            values = frame[column].map(lambda v: v if isinstance(v, dict) else {})
-            fields = list(dict.fromkeys(k for v in values for k in v))
-            parts += [pd.Series([v.get(k) for v in values], index=frame.index, name=f"{column}.{k}")
-                      for k in fields]
-        else:
+        if column not in structs:
             parts.append(frame[column])
-    return pd.concat(parts, axis=1)
+            continue
+        values = [v if isinstance(v, dict) else {} for v in frame[column]]
+        parts += [pd.Series([v.get(k) for v in values], index=frame.index, name=f"{column}.{k}", dtype=object)
+                  for k in structs[column]]
+    flat = pd.concat(parts, axis=1)
+    for column in structs:  # timestamps back to datetime columns (they came out of dicts as objects)
+        for k in structs[column]:
+            name = f"{column}.{k}"
+            if len(flat) and isinstance(flat[name].iloc[0], pd.Timestamp):
+                flat[name] = pd.to_datetime(flat[name], utc=True)
+    return flat
 
 
 def key_columns(query) -> list[str] | None:
@@ -77,9 +86,12 @@ def key_columns(query) -> list[str] | None:
         for item in final.selects:
             inner = item.this if isinstance(item, exp.Alias) else item
             name = item.alias_or_name
-            if isinstance(inner, exp.Column) and re.fullmatch(r"__k\d+", inner.name) \
-                    and not name.startswith("__"):
+            if not isinstance(inner, exp.Column) or name.startswith("__"):
+                continue
+            if re.fullmatch(r"__k\d+", inner.name):
                 shown.setdefault(inner.name, name)
+            elif re.fullmatch(r"__k\d+", inner.table):  # a window's start or end: it names the window
+                shown.setdefault(inner.table, name)
         if any(k not in shown for k in aggregate.keys):
             return None
         names = [shown[k] for k in aggregate.keys]

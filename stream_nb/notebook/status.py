@@ -26,6 +26,11 @@ def state_of(query) -> tuple[str, str]:
     return "waiting", message
 
 
+def state_label(state: str) -> str:
+    """How a state reads in the view: waiting for data is still running."""
+    return {"waiting": "running", "step": "waiting for step"}.get(state, state)
+
+
 def late_rows(progress: dict | None) -> int:
     """Input rows the watermark dropped in the batch of this progress report (0 when stateless)."""
     operators = (progress or {}).get("stateOperators") or []
@@ -36,7 +41,7 @@ def status_html(query, *, late_total: int, note: str = "") -> str:
     """The status bar's HTML: state, batch, rates, duration, watermark, state rows, late rows dropped."""
     state, message = state_of(query)
     progress = query.last_progress
-    label = {"waiting": "running", "step": "waiting for step"}.get(state, state)
+    label = state_label(state)
     badge = (f'<span style="background:{_COLORS[state]};color:white;border-radius:3px;padding:1px 6px;'
              f'font-weight:600">{label}</span>')
     parts = [f"<b>{html.escape(query.name)}</b>", badge]

@@ -19,7 +19,7 @@ import anyio
 from stream_nb.engine import loop
 from stream_nb.notebook.chart import Chart, ChartSpec
 from stream_nb.notebook.controls import Controls
-from stream_nb.notebook.results import ResultTracker, column_kinds, flatten, key_columns
+from stream_nb.notebook.results import ResultTracker, column_kinds, flatten, key_columns, struct_fields
 from stream_nb.notebook.status import late_rows, state_of, status_html
 from stream_nb.notebook.table import Table
 from stream_nb.notebook.teaching import TeachingPanel
@@ -41,6 +41,7 @@ class LiveView:
         spec = chart.resolve(kinds, query.name) if chart is not None else None
         mode = query.plan.output_mode
         self._has_result = hasattr(query.sink, "result")
+        self._structs = struct_fields(query.schema)
         self._tracker = ResultTracker(mode, key_columns(query) if mode == "update" else None)
         self.status = widgets.HTML()
         self.controls = Controls(query, on_action=self.refresh)
@@ -149,7 +150,7 @@ class LiveView:
             if self.chart is None and self.table is None:
                 self.updates.append((time.monotonic(), batch, 0))
                 return
-            delta = self._tracker.advance(flatten(query.result))
+            delta = self._tracker.advance(flatten(query.result, self._structs))
             if self.chart is not None:
                 self.chart.apply(delta)
             if self.table is not None:

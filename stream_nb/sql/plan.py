@@ -33,10 +33,10 @@ from stream_nb.sql.event_time import EventTime, EventTimeKey, resolve_event_time
 from stream_nb.sql.output_modes import choose_output_mode
 from stream_nb.sql.positions import keyword_start, start_of
 from stream_nb.sql.resolve import Bindings, resolve
-from stream_nb.sql.rewrites import name_select_items, spark_casts
+from stream_nb.sql.rewrites import name_select_items, spark_casts, window_fields
 from stream_nb.sql.validate import refuse_unsupported
-from stream_nb.sql.windows import (WindowSpec, contains_row, explode_for_sliding, is_window_call, window_spec,
-                                   window_struct)
+from stream_nb.sql.windows import (SessionSpec, WindowSpec, contains_row, explode_for_sliding, is_window_call,
+                                   session_spec, window_spec, window_struct)
 
 BATCH = "__batch"  # the name the batch's rows have in DuckDB
 AGG = "__agg"
@@ -54,6 +54,7 @@ class AggregatePlan:
     pre_projection: dict[str, str] | None  # when pre only picks columns: {pre column: stream column}
     final_sql: str                  # over the changed state rows (__state): the user's columns, then __k*
     event_time_key: EventTimeKey | None = None  # the key the watermark follows (state eviction, late rows)
+    session: SessionSpec | None = None  # session_window(): that key holds the event time in pre
 
     @property
     def partials(self):
@@ -117,6 +118,7 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     event_time = resolve_event_time(watermarks, watermark, bindings.stream.name, bindings.stream.source.schema,
                                     sql)
     name_select_items(tree)
+    window_fields(tree)
     tree = _qualify(tree, sql, bindings)
     spark_casts(tree)
     window = _the_window(tree, sql)
@@ -132,6 +134,8 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
                               watermarks=watermarks, watermark_option=watermark)
     _refuse_ordering(tree, sql, mode, aggregating[0] if aggregating else None)
     common = dict(watermarks=watermarks, event_time=event_time, window=window)
+    if not aggregating:
+        _refuse_stray_sessions(tree, None, sql)
     if not aggregating and tree.args.get("distinct"):
         dedup = _dedup(tree, event_time)
         _apply_window(tree, window, bindings.stream.name)
@@ -141,7 +145,12 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
         _apply_window(tree, window, bindings.stream.name)
         _replace_stream(tree, bindings.stream.name)
         return Plan(sql, bindings, mode, columns, stateless_sql=_duckdb(tree), **common)
+    _refuse_stray_sessions(tree, aggregating[0] if aggregating else None, sql)
     aggregate = _split(tree, aggregating[0], chain, sql, bindings, window, event_time)
+    if aggregate.session is not None and mode == "update":
+        raise OutputModeError("session windows are not supported in update output mode (as in Spark): a "
+                              "session's start moves when sessions merge, so its rows cannot be upserted",
+                              sql=sql, hint="use output_mode='append' (with a watermark) or 'complete'")
     if mode == "append" and aggregate.event_time_key is None:
         raise OutputModeError(
             f"append output mode with an aggregation needs the watermark's column ({event_time.column}) among "
@@ -315,7 +324,17 @@ def _split(tree: exp.Query, select: exp.Select, chain: list[exp.Select], sql: st
     arguments = [aggregate_argument(n).copy().as_(arguments[aggregate_argument(n).sql()])
                  for n in {aggregate_argument(n).sql(): n for n in calls.values()
                            if aggregate_argument(n) is not None}.values()]
-    pre = exp.Select(expressions=[k.copy().as_(f"__k{i}") for i, k in enumerate(keys)] + arguments)
+    session = next((session_spec(k, i, sql) for i, k in enumerate(keys) if is_window_call(k, "session_window")),
+                   None)
+    if session is not None and window is not None:
+        raise StreamSQLError("a query groups by window() or by session_window(), not both", sql=sql,
+                             start=start_of(keys[session.index], sql))
+    if session is not None and any(p.merge == "distinct" for a in aggregates for p in a.partials):
+        raise StreamSQLError("count(DISTINCT ...) over session windows is not supported yet", sql=sql,
+                             start=start_of(keys[session.index], sql))
+    # In pre a session key is the row's event time: the session operator turns it into {start, end}.
+    pre_keys = [k.expressions[0] if session and i == session.index else k for i, k in enumerate(keys)]
+    pre = exp.Select(expressions=[k.copy().as_(f"__k{i}") for i, k in enumerate(pre_keys)] + arguments)
     for part in ("from_", "joins", "where"):
         if select.args.get(part) is not None:
             pre.set(part, select.args[part].copy())
@@ -335,8 +354,19 @@ def _split(tree: exp.Query, select: exp.Select, chain: list[exp.Select], sql: st
     plan = AggregatePlan(
         keys=key_names, key_texts=[k.sql("spark") for k in keys], aggregates=aggregates,
         pre_sql=_duckdb(pre), pre_projection=projection, final_sql=_duckdb(tree),
-        event_time_key=_event_time_key(keys, event_time))
+        event_time_key=_event_time_key(keys, event_time), session=session)
     return plan
+
+
+def _refuse_stray_sessions(tree: exp.Query, aggregate: exp.Select | None, sql: str) -> None:
+    """session_window() is a grouping: it belongs in the GROUP BY (and the SELECT) of the aggregation."""
+    group = aggregate.args.get("group") if aggregate is not None else None
+    grouped = [n for n in (group.find_all(exp.Anonymous) if group else []) if is_window_call(n, "session_window")]
+    for call in tree.find_all(exp.Anonymous):
+        if is_window_call(call, "session_window") and not any(call == g for g in grouped):
+            raise StreamSQLError("session_window() groups rows into sessions: put it in GROUP BY "
+                                 "(e.g. GROUP BY session_window(ts, '30 seconds'), device)",
+                                 sql=sql, start=start_of(call, sql))
 
 
 def _event_time_key(keys: list[exp.Expression], event_time: EventTime | None) -> EventTimeKey | None:
@@ -344,7 +374,8 @@ def _event_time_key(keys: list[exp.Expression], event_time: EventTime | None) ->
     if event_time is None:
         return None
     for index, key in enumerate(keys):
-        if is_window_call(key) and key.expressions[0].name == event_time.column:
+        if (is_window_call(key) or is_window_call(key, "session_window")) and \
+                key.expressions[0].name == event_time.column:
             return EventTimeKey(index, "end")
         if isinstance(key, exp.Column) and key.name == event_time.column:
             return EventTimeKey(index)

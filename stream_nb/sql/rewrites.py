@@ -43,3 +43,16 @@ def spark_casts(tree: exp.Expression) -> None:
             continue
         if operand.type.this in _FRACTIONAL:
             operand.replace(exp.Anonymous(this="trunc", expressions=[operand.copy()]))
+
+
+def window_fields(tree: exp.Expression) -> None:
+    """``window.start`` and ``window.end`` name the fields of the SELECT's window(...), as in Spark (where the
+    struct column of an unaliased window() is called ``window``; likewise ``session_window``)."""
+    for select in tree.find_all(exp.Select):
+        calls = {n.name.lower(): n for n in select.find_all(exp.Anonymous)
+                 if n.name.lower() in ("window", "session_window") and n.find_ancestor(exp.Select) is select}
+        for column in list(select.find_all(exp.Column)):
+            call = calls.get(column.table.lower()) if column.table else None
+            if call is not None and column.name.lower() in ("start", "end") and \
+                    column.find_ancestor(exp.Select) is select:
+                column.replace(exp.Dot(this=call.copy(), expression=exp.to_identifier(column.name.lower())))

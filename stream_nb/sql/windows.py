@@ -105,3 +105,22 @@ def _interval_us(arg: exp.Expression | None, call: exp.Anonymous, sql: str) -> i
     except ValueError as err:
         raise StreamSQLError(f"window(): {err}", sql=sql, start=start_of(arg, sql)) from None
     return int(round(delta.total_seconds() * 1_000_000))
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """``session_window(ts, gap)`` as the group key number ``index``."""
+
+    index: int
+    gap_us: int
+
+
+def session_spec(call: exp.Anonymous, index: int, sql: str) -> SessionSpec:
+    args = call.expressions
+    if len(args) != 2 or not isinstance(args[0], exp.Column):
+        raise StreamSQLError("session_window() takes an event-time column and a gap, e.g. "
+                             "session_window(ts, '30 seconds')", sql=sql, start=start_of(call, sql))
+    gap = _interval_us(args[1], call, sql)
+    if gap <= 0:
+        raise StreamSQLError("a session gap must be positive", sql=sql, start=start_of(call, sql))
+    return SessionSpec(index=index, gap_us=gap)

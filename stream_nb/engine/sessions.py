@@ -1,0 +1,110 @@
+"""Session windows: ``GROUP BY session_window(ts, gap), key``.
+
+A session is a run of a key's events, each less than ``gap`` after the one before; it spans from its first
+event to its last event plus ``gap``. Sessions merge when a row falls between them, so a session's start can
+move: rather than partial aggregates per session, the state keeps the rows of the sessions still open. Each
+batch re-forms the sessions of those rows and the new ones (DuckDB window functions), aggregates each session
+with the same Arrow partial aggregates as any grouping, emits, and keeps the rows of sessions still open.
+
+Spark's semantics: a row is late when its own session ``[ts, ts + gap)`` ends at or before the watermark;
+append emits a session once the watermark reaches its end; complete keeps and emits every session.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from stream_nb.engine.operators import Output
+from stream_nb.engine.partials import partial_aggregates
+from stream_nb.sql.plan import STATE, Plan
+
+BUFFER = "__sessions"
+SESSION = "__session"
+SEQ = "__seq"  # arrival order: breaks ties between equal event times the same way every time
+
+
+class SessionOperator:
+    name = "sessionWindowStateStoreSaveExec"
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.aggregate = plan.aggregate
+        self.session = plan.aggregate.session
+        self._time = self.aggregate.keys[self.session.index]
+        self._others = [k for k in self.aggregate.keys if k != self._time]
+        self._mode = plan.output_mode
+        self._follows_watermark = self.aggregate.event_time_key is not None and self._mode != "complete"
+        self._rows: pa.Table | None = None      # rows of the open sessions (pre columns + __seq)
+        self._next_end_us: int | None = None    # when the first open session ends
+        self._seq = 0
+
+    @property
+    def state_rows(self) -> int:
+        return 0 if self._rows is None else self._rows.num_rows
+
+    @property
+    def memory_bytes(self) -> int:
+        return 0 if self._rows is None else self._rows.nbytes
+
+    def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0) -> Output:
+        agg = self.aggregate
+        pre = agg.pre(con, batch)
+        late = pre.schema.empty_table()
+        if self._follows_watermark and pre.num_rows:
+            ends = pc.add(pre.column(self._time).cast(pa.int64()), self.session.gap_us)
+            on_time = pc.greater(ends, watermark_us)
+            pre, late = pre.filter(on_time), pre.filter(pc.invert(on_time))
+        numbered = pre.append_column(SEQ, pa.array(range(self._seq, self._seq + pre.num_rows), pa.int64()))
+        rows = numbered if self._rows is None else pa.concat_tables([self._rows, numbered])
+        sessions = self._sessionize(con, rows)
+        grouped = sessions.drop_columns([self._time]).rename_columns(
+            [self._time if name == SESSION else name for name in sessions.drop_columns([self._time]).column_names])
+        partial = partial_aggregates(grouped, agg.keys, agg.partials)
+        ends = pc.struct_field(partial.column(self._time), "end").cast(pa.int64())
+        closed = pc.less_equal(ends, watermark_us) if self._follows_watermark else None
+        emitted = partial if self._mode == "complete" else partial.filter(closed) if closed is not None \
+            else partial.slice(0, 0)
+        con.register(STATE, emitted.drop_columns(["__rows"]))
+        result = con.sql(agg.final_sql).to_arrow_table()
+        row_ends = pc.struct_field(sessions.column(SESSION), "end").cast(pa.int64())
+        keep = pc.greater(row_ends, watermark_us) if self._follows_watermark else None
+        still_open = sessions if keep is None else sessions.filter(keep)
+        pending = (still_open.drop_columns([SESSION]), row_ends if keep is None else row_ends.filter(keep),
+                   pre.num_rows)
+        return Output(result.drop_columns(agg.keys), late=late, pending=pending,
+                      state_rows_updated=partial.num_rows, expired=None)
+
+    def commit(self, output: Output) -> None:
+        rows, ends, added = output.pending
+        self._rows = rows
+        self._seq += added
+        self._next_end_us = pc.min(ends).as_py() if len(ends) else None
+
+    def has_expired(self, watermark_us: int) -> bool:
+        return self._follows_watermark and self._next_end_us is not None and self._next_end_us <= watermark_us
+
+    def snapshot(self, con: duckdb.DuckDBPyConnection) -> pa.Table | None:
+        return None if self._rows is None else self._rows.drop_columns([SEQ])
+
+    def _sessionize(self, con: duckdb.DuckDBPyConnection, rows: pa.Table) -> pa.Table:
+        """Each row with the session it belongs to (``__session``: {start, end}), in DuckDB."""
+        con.register(BUFFER, rows)
+        t, gap = self._time, self.session.gap_us
+        partition = f"PARTITION BY {', '.join(self._others)}" if self._others else ""
+        order = f"ORDER BY {t}, {SEQ}"
+        return con.sql(f"""
+            WITH marked AS (
+                SELECT *, CASE WHEN epoch_us({t}) < max(epoch_us({t}) + {gap}) OVER (
+                    {partition} {order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) THEN 0 ELSE 1 END AS __new
+                FROM {BUFFER}),
+            numbered AS (
+                SELECT *, sum(__new) OVER ({partition} {order} ROWS UNBOUNDED PRECEDING) AS __sid FROM marked)
+            SELECT * EXCLUDE (__new, __sid),
+                   {{'start': min({t}) OVER w,
+                     'end': CAST(make_timestamp(max(epoch_us({t})) OVER w + {gap}) AS TIMESTAMPTZ)}} AS {SESSION}
+            FROM numbered
+            WINDOW w AS ({partition}{',' if self._others else 'PARTITION BY'} __sid)
+            ORDER BY {SEQ}
+        """).to_arrow_table()
