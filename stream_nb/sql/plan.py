@@ -163,12 +163,12 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
 def _the_window(tree: exp.Query, sql: str) -> WindowSpec | None:
     """The query's window(), if any: one window per query (it may be written in several places)."""
     calls = [node for node in tree.find_all(exp.Anonymous) if is_window_call(node)]
-    specs = {window_spec(call, sql) for call in calls}
-    if len(specs) > 1:
-        second = calls[[window_spec(c, sql) for c in calls].index(list(specs)[1])]
-        raise StreamSQLError("a query can use one window() only; write the same window(...) everywhere",
-                             sql=sql, start=start_of(second, sql))
-    return specs.pop() if specs else None
+    specs = [window_spec(call, sql) for call in calls]
+    for call, spec in zip(calls, specs):
+        if spec != specs[0]:
+            raise StreamSQLError("a query can use one window() only; write the same window(...) everywhere",
+                                 sql=sql, start=start_of(call, sql))
+    return specs[0] if specs else None
 
 
 def _apply_window(node: exp.Expression, window: WindowSpec | None, stream: str) -> None:

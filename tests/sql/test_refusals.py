@@ -36,7 +36,6 @@ def refusal(sql: str, mode: str | None = None) -> StreamSQLError:
          "FULL OUTER JOIN with a stream is not supported", "JOIN"),
         ("SELECT * FROM dim LEFT JOIN events ON events.device = dim.device", None,
          "LEFT OUTER JOIN must keep the stream's rows", "JOIN"),
-        ("SELECT DISTINCT device FROM events", None, "SELECT DISTINCT on a stream is deduplication", "DISTINCT"),
         ("SELECT max(c) FROM (SELECT device, count(*) AS c FROM events GROUP BY device) s", None,
          "multiple streaming aggregations", "max"),
         ("SELECT device, percentile(temp, 0.5) FROM events GROUP BY device", None,
@@ -109,3 +108,36 @@ class TestOutputModes:
         with pytest.raises(OutputModeError):
             sn.start("SELECT device FROM events", sources={"events": EVENTS}, output_mode="complete")
         assert sn.queries() == []
+
+
+class TestEventTimeRefusals:
+    def test_session_windows_in_update_mode_are_refused_as_in_spark(self):
+        with pytest.raises(OutputModeError, match="session windows are not supported in update output mode"):
+            plan_query("SELECT session_window(ts, '5 seconds'), count(*) FROM events "
+                       "GROUP BY session_window(ts, '5 seconds')", namespaces=NAMES, output_mode="update")
+
+    def test_append_needs_the_watermark_column_among_the_keys(self):
+        with pytest.raises(OutputModeError, match=r"needs the watermark's column \(ts\) among the GROUP BY keys"):
+            plan_query("SELECT device, count(*) FROM events WATERMARK ts DELAY OF INTERVAL 5 SECONDS "
+                       "GROUP BY device", namespaces=NAMES, output_mode="append")
+
+    @pytest.mark.parametrize(("sql", "message", "points_at"), [
+        ("SELECT session_window(ts, '5 seconds') AS s, device FROM events", "put it in GROUP BY", "session_window"),
+        ("SELECT window(ts, '10 seconds'), window(ts, '5 seconds'), count(*) FROM events "
+         "GROUP BY window(ts, '10 seconds'), window(ts, '5 seconds')", "one window() only", "window(ts, '5"),
+        ("SELECT window(ts, '5 seconds', '10 seconds') AS w, count(*) FROM events "
+         "GROUP BY window(ts, '5 seconds', '10 seconds')", "slide must not be longer than its size", "window"),
+        ("SELECT window(ts, 'ten seconds') AS w, count(*) FROM events GROUP BY window(ts, 'ten seconds')",
+         "window(): cannot read 'ten seconds'", "'ten"),
+        ("SELECT device FROM events WATERMARK device DELAY OF INTERVAL 5 SECONDS",
+         "watermark column 'device' must be a timestamp", "WATERMARK"),
+        ("SELECT device FROM events WATERMARK tss DELAY OF INTERVAL 5 SECONDS",
+         "watermark column 'tss' is not a column of 'events'", "WATERMARK"),
+        ("SELECT device FROM events WATERMARK ts DELAY 5 SECONDS", "expected OF in the WATERMARK clause", "5"),
+        ("SELECT count(*) FROM (SELECT DISTINCT device FROM events) d", "outermost SELECT only", "DISTINCT"),
+        ("SELECT DISTINCT device, count(*) FROM events GROUP BY device", "two stateful operators", "DISTINCT"),
+    ])
+    def test_event_time_mistakes_are_named_with_their_position(self, sql, message, points_at):
+        error = refusal(sql)
+        assert message in str(error)
+        assert sql[error.start:].startswith(points_at), str(error)
