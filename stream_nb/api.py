@@ -33,13 +33,10 @@ def start(sql: str, *, name: str | None = None, sources: Mapping[str, Any] | Non
     0      a     22.0
     >>> q.stop()
     """
-    if checkpoint is not None:
-        raise NotImplementedError("checkpoint= is not available yet in this version of stream_nb; "
-                                  "run without it (the query then starts from the beginning of its source)")
     namespaces = [dict(sources or {}), *_caller_namespaces()]
     plan = plan_query(sql, namespaces=namespaces, output_mode=output_mode, watermark=watermark)
     return StreamingQuery(plan, sink=sink if sink is not None else MemorySink(),
-                          trigger=Trigger.parse(trigger), name=name)
+                          trigger=Trigger.parse(trigger), name=name, checkpoint=checkpoint)
 
 
 def _caller_namespaces() -> list[Mapping[str, Any]]:

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stream_nb.engine.partials import distinct_pairs, first_rows, partial_aggregates
+from stream_nb.checkpoint.state_store import REMOVED
 from stream_nb.engine.state import KeyedState, Update
 from stream_nb.sql.plan import BATCH, STATE, Plan
 
@@ -45,6 +46,7 @@ class StatelessOperator:
     """Filters, projections and stream-static joins: the whole query over the batch's rows."""
 
     name = "stateless"
+    stateful = False
 
     def __init__(self, plan: Plan):
         self.plan = plan
@@ -66,7 +68,58 @@ class StatelessOperator:
     memory_bytes = 0
 
 
-class AggregateOperator:
+class KeyedOperator:
+    """What aggregation and deduplication share: keyed state, committed, evicted and checkpointed alike."""
+
+    stateful = True
+    state: KeyedState
+    _follows_watermark: bool
+
+    @property
+    def state_rows(self) -> int:
+        return self.state.num_rows
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.state.memory_bytes
+
+    def commit(self, output: Output) -> None:
+        self.state.apply(output.pending)
+        self._removed = None
+        if output.expired is not None and len(output.expired):
+            self._removed = self.state.rows(output.expired).select(self.state.key_names)
+            self.state.evict(output.expired)
+
+    def has_expired(self, watermark_us: int) -> bool:
+        """Whether a batch with no data would emit or evict something (Spark's no-data batch)."""
+        return self._follows_watermark and len(self.state.expired(watermark_us)) > 0
+
+    def changes(self, output: Output) -> pa.Table:
+        """The committed batch's delta for the checkpoint: the rows it changed, the keys it removed."""
+        changed = self.state.export(output.pending.slots)
+        changed = changed.append_column(REMOVED, pa.array(np.zeros(changed.num_rows, dtype=bool)))
+        if self._removed is None:
+            return changed
+        removed = pa.table({name: self._removed.column(name) if name in self._removed.column_names
+                            else pa.nulls(self._removed.num_rows, changed.schema.field(name).type)
+                            for name in changed.column_names if name != REMOVED})
+        removed = removed.append_column(REMOVED, pa.array(np.ones(removed.num_rows, dtype=bool)))
+        return pa.concat_tables([changed, removed.cast(changed.schema)])
+
+    def dump(self) -> pa.Table:
+        return self.state.export(self.state.all_slots())
+
+    def restore(self, tables: list[pa.Table]) -> None:
+        """Rebuild state from a checkpoint: a snapshot, then deltas, in order."""
+        for table in tables:
+            removed = None
+            if REMOVED in table.column_names:
+                removed = table.column(REMOVED).to_numpy(zero_copy_only=False)
+                table = table.drop_columns([REMOVED])
+            self.state.load(table, removed)
+
+
+class AggregateOperator(KeyedOperator):
     """Grouped or global aggregation: partial aggregates per batch merged into keyed state."""
 
     name = "stateStoreSave"
@@ -79,14 +132,6 @@ class AggregateOperator:
         self._mode = plan.output_mode
         # Complete mode keeps every group, so it neither drops late rows nor evicts (as in Spark).
         self._follows_watermark = self.aggregate.event_time_key is not None and self._mode != "complete"
-
-    @property
-    def state_rows(self) -> int:
-        return self.state.num_rows
-
-    @property
-    def memory_bytes(self) -> int:
-        return self.state.memory_bytes
 
     def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0) -> Output:
         agg = self.aggregate
@@ -110,22 +155,18 @@ class AggregateOperator:
         return Output(result.drop_columns(agg.keys), late=late, keys=keys, pending=update,
                       state_rows_updated=len(update.slots), expired=expired)
 
-    def commit(self, output: Output) -> None:
-        self.state.apply(output.pending)
-        if output.expired is not None and len(output.expired):
-            self.state.evict(output.expired)
-
-    def has_expired(self, watermark_us: int) -> bool:
-        """Whether a batch with no data would emit or evict something (Spark's no-data batch)."""
-        return self._follows_watermark and len(self.state.expired(watermark_us)) > 0
-
     def snapshot(self, con: duckdb.DuckDBPyConnection) -> pa.Table:
         """Every key in state, as result rows (the final projection over the whole state)."""
+        return self.result_rows(con).table
+
+    def result_rows(self, con: duckdb.DuckDBPyConnection) -> Output:
         con.register(STATE, self.state.rows(self.state.all_slots()))
-        return con.sql(self.aggregate.final_sql).to_arrow_table().drop_columns(self.aggregate.keys)
+        result = con.sql(self.aggregate.final_sql).to_arrow_table()
+        return Output(result.drop_columns(self.aggregate.keys), late=pa.table({}),
+                      keys=result.select(self.aggregate.keys))
 
 
-class DedupOperator:
+class DedupOperator(KeyedOperator):
     """Deduplication (Spark's dropDuplicates): emit the first row of each key, never the key again.
 
     State is the set of keys seen; with the watermark's column among the keys, keys behind the watermark
@@ -140,14 +181,6 @@ class DedupOperator:
         self.state = KeyedState(self.dedup.keys, [], event_time=self.dedup.event_time_key)
         self._follows_watermark = self.dedup.event_time_key is not None
 
-    @property
-    def state_rows(self) -> int:
-        return self.state.num_rows
-
-    @property
-    def memory_bytes(self) -> int:
-        return self.state.memory_bytes
-
     def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0) -> Output:
         con.register(BATCH, batch)
         rows = con.sql(self.dedup.pre_sql).to_arrow_table()
@@ -161,14 +194,6 @@ class DedupOperator:
         expired = self.state.expired(watermark_us) if self._follows_watermark else None
         return Output(fresh.drop_columns(self.dedup.keys), late=late.drop_columns(self.dedup.keys),
                       pending=update, state_rows_updated=fresh.num_rows, expired=expired)
-
-    def commit(self, output: Output) -> None:
-        self.state.apply(output.pending)
-        if output.expired is not None and len(output.expired):
-            self.state.evict(output.expired)
-
-    def has_expired(self, watermark_us: int) -> bool:
-        return self._follows_watermark and len(self.state.expired(watermark_us)) > 0
 
     def snapshot(self, con: duckdb.DuckDBPyConnection) -> pa.Table:
         return self.state.rows(self.state.all_slots()).rename_columns(self.dedup.key_texts)

@@ -21,12 +21,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stream_nb.checkpoint import Checkpoint
+from stream_nb.checkpoint.logs import OffsetEntry
 from stream_nb.engine import loop, registry
 from stream_nb.engine.history import STATE_LIMIT, BatchTrace, sample
 from stream_nb.engine.operators import connect, make_operator
 from stream_nb.engine.progress import batch_progress, event_time_stats, now_iso
 from stream_nb.engine.triggers import Trigger
 from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sinks.memory import MemorySink
 from stream_nb.sql.plan import Plan
 
 _POLL_SECONDS = 0.01  # how often an idle query looks for new data
@@ -40,10 +43,10 @@ class StreamingQueryException(Exception):
 class StreamingQuery:
     """A running streaming query (Spark's StreamingQuery). Start one with ``sn.start(...)``."""
 
-    def __init__(self, plan: Plan, *, sink: Any, trigger: Trigger, name: str | None = None):
+    def __init__(self, plan: Plan, *, sink: Any, trigger: Trigger, name: str | None = None,
+                 checkpoint: str | None = None):
         self.plan = plan
         self.name = name or f"query{next(_names)}"
-        self.id = str(uuid.uuid4())
         self.run_id = str(uuid.uuid4())
         self.sink = sink
         self.trigger = trigger
@@ -67,8 +70,37 @@ class StreamingQuery:
         self._exception: StreamingQueryException | None = None
         self._last_batch_start: float | None = None
         self._downstream: list = []
+        self._redo = None         # an uncommitted batch from before a restart, to run again as it was
+        self._checkpoint = None
+        self.id = str(uuid.uuid4())
         registry.register(self)
+        try:
+            if checkpoint is not None:
+                self._recover(Checkpoint(checkpoint, query_name=self.name, plan=plan))
+        except BaseException:
+            registry.unregister(self)
+            raise
         self._task = loop.spawn(self._run)
+
+    def _recover(self, checkpoint: Checkpoint) -> None:
+        """Go on where the checkpoint says: state, offsets, watermark, and the batch to redo if any."""
+        try:
+            recovery = checkpoint.recover(self.source)
+            self._operator.restore(recovery.state) if self._operator.stateful else None
+        except BaseException:
+            checkpoint.close()
+            raise
+        self._checkpoint = checkpoint
+        self.id = checkpoint.id
+        self._offset = recovery.offset
+        self._next_batch_id = recovery.next_batch_id
+        self._watermark_us = recovery.watermark_us
+        self._redo = recovery.redo
+        self._no_data_batch_due = self._operator.has_expired(self._watermark_us)
+        if recovery.next_batch_id and isinstance(self.sink, MemorySink) and self.plan.output_mode != "append":
+            # q.result in update and complete mode is the state's result table: rebuild it from the state.
+            rows = self._operator.result_rows(self._con)
+            self.sink.add_batch(recovery.next_batch_id - 1, rows.table, rows.keys)
 
     # -- the public handle -----------------------------------------------------------------------------
 
@@ -223,6 +255,10 @@ class StreamingQuery:
             started = time.perf_counter()
             try:
                 latest = self.source.latest_offset()
+                if self._redo is not None:  # a batch planned before a restart runs again as it was
+                    redo, self._redo = self._redo, None
+                    self._run_batch(redo.start, redo.end, latest, started, planned=True)
+                    return True
                 end = latest if limit is None else min(latest, limit)
                 cap = getattr(self.source, "max_per_trigger", None)
                 if cap:
@@ -235,22 +271,29 @@ class StreamingQuery:
                 self._fail(err)
                 return False
 
-    def _run_batch(self, start: int, end: int, latest: int, started: float) -> None:
+    def _run_batch(self, start: int, end: int, latest: int, started: float, planned: bool = False) -> None:
         batch_id = self._next_batch_id
         timestamp = now_iso()
+        watermark = self._watermark_us
+        if self._checkpoint is not None and not planned:
+            self._checkpoint.plan_batch(self.source, OffsetEntry(batch_id, start, end, watermark))
+        logged = time.perf_counter()
         batch = self.source.read(start, end) if end > start else self.source.schema.empty_table()
         got = time.perf_counter()
-        watermark = self._watermark_us
         output = self._operator.process(self._con, batch, watermark)
         processed = time.perf_counter()
         self.sink.add_batch(batch_id, output.table, output.keys)
         for source in self._downstream:
             source.add_data(output.table)
         self._operator.commit(output)
+        next_watermark = self._next_watermark(batch)
+        committed = time.perf_counter()
+        if self._checkpoint is not None:
+            self._checkpoint.commit_batch(batch_id, self._operator, output, next_watermark)
         done = time.perf_counter()
-        durations = {"getBatch": _ms(got - started), "addBatch": _ms(done - got),
-                     "queryPlanning": 0, "walCommit": 0, "triggerExecution": _ms(done - started),
-                     "processing": _ms(processed - got)}
+        durations = {"latestOffset": _ms(logged - started), "getBatch": _ms(got - logged),
+                     "addBatch": _ms(committed - got), "walCommit": _ms(done - committed),
+                     "triggerExecution": _ms(done - started)}
         since_last = None if self._last_batch_start is None else started - self._last_batch_start
         self._last_batch_start = started
         progress = batch_progress(
@@ -259,7 +302,6 @@ class StreamingQuery:
             rows_updated=output.state_rows_updated, since_last_s=since_last, timestamp=timestamp,
             event_time=event_time_stats(batch, self.plan.event_time, watermark), late_rows=output.late.num_rows,
             rows_removed=0 if output.expired is None else len(output.expired))
-        next_watermark = self._next_watermark(batch)
         state_rows = self._operator.state_rows
         trace = BatchTrace(
             batch_id=batch_id, input=sample(batch), num_input_rows=batch.num_rows,
@@ -303,6 +345,8 @@ class StreamingQuery:
 
     def _terminate(self) -> None:
         registry.unregister(self)
+        if self._checkpoint is not None:
+            self._checkpoint.close()
         with self._changed:
             self._terminated.set()
             self._changed.notify_all()

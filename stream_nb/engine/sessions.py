@@ -27,6 +27,7 @@ SEQ = "__seq"  # arrival order: breaks ties between equal event times the same w
 
 class SessionOperator:
     name = "sessionWindowStateStoreSaveExec"
+    stateful = True
 
     def __init__(self, plan: Plan):
         self.plan = plan
@@ -84,6 +85,21 @@ class SessionOperator:
 
     def has_expired(self, watermark_us: int) -> bool:
         return self._follows_watermark and self._next_end_us is not None and self._next_end_us <= watermark_us
+
+    def changes(self, output: Output) -> pa.Table:
+        """The open sessions' rows: small (bounded by the watermark), so each version stores them whole."""
+        return self.dump()
+
+    def dump(self) -> pa.Table:
+        return self._rows if self._rows is not None else pa.table({SEQ: pa.array([], pa.int64())})
+
+    def restore(self, tables: list[pa.Table]) -> None:
+        if tables and tables[-1].num_rows:
+            self._rows = tables[-1]  # every version holds all open rows: the last one is the state
+            self._seq = pc.max(self._rows.column(SEQ)).as_py() + 1
+            # a lower bound of the first session's end: at worst one no-data batch that emits nothing
+            self._next_end_us = pc.min(pc.add(self._rows.column(self._time).cast(pa.int64()),
+                                              self.session.gap_us)).as_py()
 
     def snapshot(self, con: duckdb.DuckDBPyConnection) -> pa.Table | None:
         return None if self._rows is None else self._rows.drop_columns([SEQ])

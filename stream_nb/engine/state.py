@@ -224,10 +224,59 @@ class KeyedState:
         untouched = np.setdiff1d(self.all_slots(), update.slots, assume_unique=True)
         return pa.concat_tables([self.rows(untouched), touched.cast(self.rows(untouched[:0]).schema)])
 
+    # -- checkpoints: rows out, rows back in ---------------------------------------------------------------
+
+    def export(self, slots: np.ndarray) -> pa.Table:
+        """The rows at these slots as they are, with each count(DISTINCT) key's values as a list column."""
+        table = self.rows(slots)
+        for name, seen in self._distinct.items():
+            keys = self._key_at[slots]
+            table = table.append_column(f"__distinct.{name}", pa.array(
+                [sorted(seen.get(key, ()), key=repr) for key in keys]))
+        return table
+
+    def load(self, table: pa.Table, removed: np.ndarray | None = None) -> None:
+        """Put rows back as they were exported (not merged); rows flagged ``removed`` delete their key."""
+        if not table.num_rows:
+            return
+        removed = np.zeros(table.num_rows, dtype=bool) if removed is None else removed
+        keys = hashable_keys(table, self.key_names)
+        gone = [self._slot_of[k] for k, r in zip(keys, removed) if r and k in self._slot_of]
+        if gone:
+            self.evict(np.array(gone, dtype=np.int64))
+        kept = table.filter(pa.array(~removed))
+        if not kept.num_rows:
+            return
+        self._ensure_columns(kept)
+        kept_keys = [k for k, r in zip(keys, removed) if not r]
+        slots = np.empty(len(kept_keys), dtype=np.int64)
+        new_positions = []
+        for i, key in enumerate(kept_keys):
+            slot = self._slot_of.get(key)
+            if slot is None:
+                slot = self._free.pop() if self._free else self._end
+                self._end = max(self._end, slot + 1)
+                self._reserve(self._end)
+                self._slot_of[key] = slot
+                self._key_at[slot] = key
+                new_positions.append(i)
+            slots[i] = slot
+        self._live[slots] = True
+        for column, name in zip(self._keys, self.key_names):
+            column.values[slots], column.valid[slots] = _to_numpy(kept.column(name), column.storage)
+        if self.event_time is not None:
+            self._event_time_us[slots] = self.event_time.micros([kept.column(k) for k in self.key_names])
+        for partial in self.partials:
+            column = self._columns[partial.name]
+            column.values[slots], column.valid[slots] = _to_numpy(kept.column(partial.name), column.storage)
+        for name, seen in self._distinct.items():
+            for key, values in zip(kept_keys, kept.column(f"__distinct.{name}").to_pylist()):
+                seen[key] = set(values)
+
     # -- internals -------------------------------------------------------------------------------------
 
     def _ensure_columns(self, partial: pa.Table) -> None:
-        if self._columns:
+        if self._keys or self._columns:
             return
         self._keys = [_Column(partial.schema.field(k).type, self._capacity) for k in self.key_names]
         for p in self.partials:

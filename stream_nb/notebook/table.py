@@ -40,8 +40,7 @@ class Table:
 
         self.mode = output_mode
         self.rows = rows
-        self._recent: pd.DataFrame | None = None   # update mode: latest changed rows, newest first
-        self._recent_keys: list[tuple] = []
+        self._recent: dict[tuple, tuple] = {}   # update mode: key -> row, most recently changed last
         self.widget = widgets.HTML(rows_html(pd.DataFrame(), "no rows yet", rows))
 
     def apply(self, delta: ResultDelta) -> None:
@@ -51,6 +50,8 @@ class Table:
             shown = frame.tail(self.rows).iloc[::-1]
             caption = f"latest {len(shown)} of {total:,} rows emitted, newest first"
         elif self.mode == "update" and not delta.replace:
+            if delta.empty and self._recent:
+                return
             shown = self._latest_changes(delta)
             caption = f"{len(shown)} most recently updated of {total:,} rows, newest first"
         else:
@@ -59,14 +60,11 @@ class Table:
         self.widget.value = rows_html(shown, caption, self.rows)
 
     def _latest_changes(self, delta: ResultDelta) -> pd.DataFrame:
-        fresh = pd.concat([delta.changed, delta.new])
-        fresh_keys = delta.changed_keys + delta.new_keys
-        if self._recent is None:
-            self._recent, self._recent_keys = fresh.iloc[::-1], fresh_keys[::-1]
-        else:
-            seen = set(fresh_keys)
-            keep = [i for i, k in enumerate(self._recent_keys) if k not in seen]
-            self._recent = pd.concat([fresh.iloc[::-1], self._recent.iloc[keep]])
-            self._recent_keys = fresh_keys[::-1] + [self._recent_keys[i] for i in keep]
-        self._recent, self._recent_keys = self._recent.head(self.rows), self._recent_keys[: self.rows]
-        return self._recent
+        for part, keys in ((delta.changed, delta.changed_keys), (delta.new, delta.new_keys)):
+            for key, row in zip(keys, part.itertuples(index=False, name=None)):
+                self._recent.pop(key, None)
+                self._recent[key] = row
+        while len(self._recent) > self.rows:
+            del self._recent[next(iter(self._recent))]
+        newest_first = list(self._recent.values())[::-1]
+        return pd.DataFrame.from_records(newest_first, columns=list(delta.frame.columns))

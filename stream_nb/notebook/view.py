@@ -150,13 +150,18 @@ class LiveView:
             if self.chart is None and self.table is None:
                 self.updates.append((time.monotonic(), batch, 0))
                 return
-            delta = self._tracker.advance(flatten(query.result, self._structs))
+            delta = self._tracker.advance(flatten(self._read_result(), self._structs))
             if self.chart is not None:
                 self.chart.apply(delta)
             if self.table is not None:
                 self.table.apply(delta)
             points = self.chart.points if self.chart is not None else len(delta.frame)
             self.updates.append((time.monotonic(), batch, points))
+
+    def _read_result(self):
+        # q.result is the memory sink's table; read it from the sink once (q.result checks for the sink with
+        # hasattr, which builds the table a second time)
+        return self.query.sink.result
 
     def _count_late(self) -> None:
         for progress in self.query.recent_progress:

@@ -19,6 +19,11 @@ class Source(Protocol):
     Optional attributes the engine reads when present:
     ``max_per_trigger`` (int | None): at most this many offsets in one batch;
     ``description`` (str): what Spark's progress calls the source's description.
+
+    Optional methods a checkpoint uses, so offsets mean the same rows after a restart:
+    ``checkpoint_metadata() -> dict`` / ``restore_checkpoint_metadata(dict)``: fixed facts (a start time);
+    ``checkpoint_log(start, end) -> list[str]`` / ``restore_checkpoint_log(list)``: what offsets stood for
+    (the files source's files).
     """
 
     schema: pa.Schema

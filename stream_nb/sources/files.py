@@ -79,6 +79,15 @@ class FilesSource:
             self._seen = [os.fspath(p) for p in paths]
             self._seen_set = set(self._seen)
 
+    def checkpoint_log(self, start: int, end: int) -> list[str]:
+        """What a checkpoint keeps of offsets ``start`` to ``end``: the files they stand for."""
+        with self._lock:
+            return self._seen[start:end]
+
+    def restore_checkpoint_log(self, paths: list[str]) -> None:
+        """Offsets mean the files they meant before the restart (files listed since come after them)."""
+        self.seen_files = paths
+
     def latest_offset(self) -> int:
         """Lists ``path``, appends the files not seen before, and returns how many files have been seen."""
         listed = self._list_files()

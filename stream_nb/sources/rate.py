@@ -41,6 +41,11 @@ class Schedule:
         self._start_us = (self.start_time - _EPOCH) // _MICROSECOND
         self._ramp_us = self.ramp_up_time // _MICROSECOND
 
+    def rebase(self, start_time) -> None:
+        """Start at ``start_time`` (restored from a checkpoint), so that offsets mean the same rows again."""
+        self.start_time = _utc_start_time(start_time, self.clock)
+        self._start_us = (self.start_time - _EPOCH) // _MICROSECOND
+
     def timestamps_us(self, index: np.ndarray) -> np.ndarray:
         """Microseconds since the epoch at which rows ``index`` (int64 array) are due."""
         i = index.astype(np.float64)
@@ -93,7 +98,20 @@ def timestamp_array(micros: np.ndarray) -> pa.Array:
     return pa.array(micros, type=pa.int64()).view(TIMESTAMP)
 
 
-class RateSource:
+class Scheduled:
+    """What a checkpoint keeps of a generated source: its ``start_time``, which fixes what each offset means."""
+
+    _schedule: Schedule
+
+    def checkpoint_metadata(self) -> dict:
+        return {"start_time": self._schedule.start_time.isoformat()}
+
+    def restore_checkpoint_metadata(self, metadata: dict) -> None:
+        self._schedule.rebase(metadata["start_time"])
+        self.start_time = self._schedule.start_time
+
+
+class RateSource(Scheduled):
     """Spark's rate source: columns ``timestamp`` and ``value``; offsets are row numbers."""
 
     max_per_trigger = None

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from stream_nb.intervals import parse_interval
 from stream_nb.sources.errors import check_offsets
-from stream_nb.sources.rate import Clock, Schedule, timestamp_array
+from stream_nb.sources.rate import Clock, Schedule, Scheduled, timestamp_array
 from stream_nb.types import TIMESTAMP
 
 DEFAULT_SEED = 42
@@ -45,7 +45,7 @@ def _uniform(seed: int, stream: int, index: np.ndarray) -> np.ndarray:
     return (bits >> _U64(11)).astype(np.float64) * 2.0**-53
 
 
-class SensorsSource:
+class SensorsSource(Scheduled):
     """Simulated readings from ``devices`` sensors; offsets are row numbers (see ``sensors``)."""
 
     max_per_trigger = None

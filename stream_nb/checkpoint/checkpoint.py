@@ -1,0 +1,159 @@
+"""A query's checkpoint directory, in Spark's layout:
+
+    metadata          the query id and what its offsets and state depend on (JSON)
+    offsets/N         written before batch N runs (logs.py)
+    commits/N         written after batch N's sink committed
+    state/0/...       the operator's versioned state (state_store.py)
+    sources/0/...     what the source's offsets stand for (the files source's files), and its start time
+    lock              one writer at a time (lock.py)
+
+Recovery: if ``commits/N`` exists, run N + 1; else run N again with the offsets of ``offsets/N``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from stream_nb.checkpoint import logs
+from stream_nb.checkpoint.compatibility import check_compatible, fingerprint
+from stream_nb.checkpoint.files import CheckpointError, numbered, read_json, write_json
+from stream_nb.checkpoint.lock import WriterLock
+from stream_nb.checkpoint.state_store import StateStore
+
+COMPACT_EVERY = 10  # batches between compactions of the source log
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """Where a restarted query goes on from."""
+
+    next_batch_id: int
+    offset: int                    # end offset of the last committed batch
+    watermark_us: int              # the watermark the next batch runs with
+    redo: logs.OffsetEntry | None  # an uncommitted batch to run again with the same offsets
+    state: list[pa.Table]          # the operator's state: a snapshot and deltas to apply in order
+
+
+class Checkpoint:
+    def __init__(self, directory: str | Path, *, query_name: str, plan, retention: int = 100,
+                 snapshot_every: int = 10):
+        self.directory = Path(directory).expanduser().absolute()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.retention = retention
+        self._lock = WriterLock(self.directory, query_name)
+        try:
+            self.id = self._metadata(plan)
+        except BaseException:
+            self._lock.release()
+            raise
+        self.state = StateStore(self.directory / "state" / "0", snapshot_every)
+        self._sources = self.directory / "sources" / "0"
+
+    def _metadata(self, plan) -> str:
+        path = self.directory / "metadata"
+        current = fingerprint(plan)
+        if path.exists():
+            stored = read_json(path)
+            if not isinstance(stored, dict) or "id" not in stored:
+                raise CheckpointError(f"checkpoint file {path} is corrupt: it has no query id")
+            check_compatible(stored.get("query", {}), current, self.directory)
+            if stored.get("query") != current:  # a compatible change: remember the query as it is now
+                write_json(path, {"id": stored["id"], "query": current})
+            return stored["id"]
+        query_id = str(uuid.uuid4())
+        write_json(path, {"id": query_id, "query": current})
+        return query_id
+
+    # -- recovery ----------------------------------------------------------------------------------------
+
+    def recover(self, source) -> Recovery:
+        """Read the logs, restore the source's meaning of offsets, and say where to go on from."""
+        self._restore_source_metadata(source)
+        committed = logs.batches(self.directory, "commits")
+        last = committed[-1] if committed else -1
+        offset, watermark = 0, 0
+        if last >= 0:
+            offset = logs.read_offsets(self.directory, last).end
+            watermark = logs.read_commit(self.directory, last)
+        redo = None
+        planned = [b for b in logs.batches(self.directory, "offsets") if b > last]
+        if planned:
+            try:
+                redo = logs.read_offsets(self.directory, last + 1)
+            except (CheckpointError, FileNotFoundError):
+                redo = None  # the uncommitted last batch's offsets are torn: it is simply planned again
+        self._restore_source_log(source, last + 1 if redo else last)
+        return Recovery(next_batch_id=last + 1, offset=offset, watermark_us=redo.watermark_us if redo else watermark,
+                        redo=redo, state=self.state.read(last + 1))
+
+    def _restore_source_metadata(self, source) -> None:
+        path = self._sources / "metadata"
+        if not hasattr(source, "checkpoint_metadata"):
+            return
+        if path.exists():
+            source.restore_checkpoint_metadata(read_json(path))
+        else:
+            write_json(path, source.checkpoint_metadata())
+
+    def _restore_source_log(self, source, through_batch: int) -> None:
+        if not hasattr(source, "restore_checkpoint_log") or through_batch < 0:
+            return
+        entries: list[str] = []
+        compacts = [b for b in numbered(self._sources, ".compact") if b <= through_batch]
+        start = 0
+        if compacts:
+            entries = list(read_json(self._sources / f"{compacts[-1]}.compact"))
+            start = compacts[-1] + 1
+        for batch_id in range(start, through_batch + 1):
+            path = self._sources / str(batch_id)
+            if path.exists():
+                entries += read_json(path)
+        source.restore_checkpoint_log(entries)
+
+    # -- a batch -----------------------------------------------------------------------------------------
+
+    def plan_batch(self, source, entry: logs.OffsetEntry) -> None:
+        """Before batch N runs: what its offsets stand for, then the offsets themselves."""
+        if hasattr(source, "checkpoint_log"):
+            write_json(self._sources / str(entry.batch_id), source.checkpoint_log(entry.start, entry.end))
+        logs.write_offsets(self.directory, entry, int(time.time() * 1000))
+
+    def commit_batch(self, batch_id: int, operator, output, next_watermark_us: int) -> None:
+        """After batch N's sink committed: its state, then ``commits/N``; then retention."""
+        if operator.stateful:
+            self.state.write(batch_id + 1, lambda: operator.changes(output), operator.dump)
+        logs.write_commit(self.directory, batch_id, next_watermark_us)
+        self._retain(batch_id)
+
+    def _retain(self, batch_id: int) -> None:
+        self.state.purge(batch_id + 1)
+        logs.purge(self.directory, batch_id - self.retention + 1)
+        if batch_id % COMPACT_EVERY == COMPACT_EVERY - 1 and self._sources.is_dir():
+            self._compact_source_log(batch_id)
+
+    def _compact_source_log(self, batch_id: int) -> None:
+        """One file with every entry through ``batch_id``, replacing the per-batch files (as Spark compacts)."""
+        entries: list[str] = []
+        compacts = numbered(self._sources, ".compact")
+        start = 0
+        if compacts:
+            entries = list(read_json(self._sources / f"{compacts[-1]}.compact"))
+            start = compacts[-1] + 1
+        singles = [b for b in numbered(self._sources) if start <= b <= batch_id]
+        if not singles:
+            return
+        for b in singles:
+            entries += read_json(self._sources / str(b))
+        write_json(self._sources / f"{batch_id}.compact", entries)
+        for b in singles:
+            (self._sources / str(b)).unlink(missing_ok=True)
+        for b in compacts:
+            (self._sources / f"{b}.compact").unlink(missing_ok=True)
+
+    def close(self) -> None:
+        self._lock.release()

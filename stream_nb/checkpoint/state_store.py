@@ -1,0 +1,60 @@
+"""Versioned operator state on disk: ``state/<operator>/<version>.delta`` and ``<version>.snapshot``.
+
+Version v is the state after batch v - 1 committed. A delta holds the rows a batch changed (and the keys it
+removed, flagged ``__removed``), so checkpointing costs what the batch changed; every ``snapshot_every``
+versions a snapshot holds every row, so a restore reads one snapshot and at most that many deltas. Files are
+Arrow IPC (never pickle), written atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+
+from stream_nb.checkpoint.files import CheckpointError, numbered, read_table, write_table
+
+REMOVED = "__removed"
+
+
+class StateStore:
+    def __init__(self, directory: Path, snapshot_every: int = 10):
+        self.directory = directory
+        self.snapshot_every = snapshot_every
+
+    def write(self, version: int, changes: Callable[[], pa.Table], everything: Callable[[], pa.Table]) -> None:
+        """Store version ``version``: a snapshot every ``snapshot_every`` versions, else a delta."""
+        if version % self.snapshot_every == 0:
+            write_table(self._path(version, "snapshot"), everything())
+        else:
+            write_table(self._path(version, "delta"), changes())
+
+    def read(self, version: int) -> list[pa.Table]:
+        """The tables to apply, in order, to rebuild version ``version``: a snapshot (or nothing, from
+        version 0), then the deltas after it."""
+        if version == 0:
+            return []
+        snapshots = [v for v in numbered(self.directory, ".snapshot") if v <= version]
+        base = snapshots[-1] if snapshots else 0
+        tables = [read_table(self._path(base, "snapshot"))] if snapshots else []
+        for v in range(base + 1, version + 1):
+            path = self._path(v, "delta")
+            if not path.exists():
+                raise CheckpointError(f"state file {path} is missing: the checkpoint cannot restore "
+                                      f"version {version} of {self.directory}; use a new checkpoint directory")
+            tables.append(read_table(path))
+        return tables
+
+    def purge(self, committed: int) -> None:
+        """Delete files no restore of ``committed`` (or later) needs: those before its latest snapshot."""
+        snapshots = [v for v in numbered(self.directory, ".snapshot") if v <= committed]
+        if not snapshots:
+            return
+        for kind in ("delta", "snapshot"):
+            for v in numbered(self.directory, f".{kind}"):
+                if v < snapshots[-1]:
+                    self._path(v, kind).unlink(missing_ok=True)
+
+    def _path(self, version: int, kind: str) -> Path:
+        return self.directory / f"{version}.{kind}"
