@@ -14,10 +14,13 @@ from stream_nb import sinks, sources
 from stream_nb.api import start
 from stream_nb.engine import StreamingQuery, StreamingQueryException, get, queries, stop_all
 from stream_nb.notebook import load_ipython_extension
+from stream_nb.checkpoint import CheckpointError
+from stream_nb.sinks.files import read_files_sink
 from stream_nb.sql import OutputModeError, StreamSQLError
 from stream_nb.types import SchemaError
 
 __all__ = [
+    "CheckpointError",
     "OutputModeError",
     "SchemaError",
     "StreamSQLError",
@@ -26,6 +29,7 @@ __all__ = [
     "get",
     "load_ipython_extension",
     "queries",
+    "read_files_sink",
     "sinks",
     "sources",
     "start",

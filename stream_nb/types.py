@@ -196,7 +196,12 @@ def _cast_column(column: pa.ChunkedArray, field: pa.Field) -> pa.ChunkedArray:
 
 
 def _describe(schema: pa.Schema) -> str:
-    return "(" + ", ".join(f"{f.name} {spark_type_name(f.type)}" for f in schema) + ")"
+    return "(" + ", ".join(f"{_name(f.name)} {spark_type_name(f.type)}" for f in schema) + ")"
+
+
+def _name(name: str) -> str:
+    """A column name as DDL writes it: backquoted unless it is a plain identifier."""
+    return name if name.isidentifier() else "`" + name.replace("`", "``") + "`"
 
 
 def describe_schema(schema: pa.Schema) -> str:

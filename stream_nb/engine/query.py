@@ -55,7 +55,7 @@ class StreamingQuery:
         self._con = connect(plan)
         self.schema = self._output_schema()
         if hasattr(sink, "bind"):
-            sink.bind(self.schema, plan.output_mode)
+            sink.bind(self.schema, plan.output_mode, plan.aggregate.key_columns if plan.aggregate else None)
         self._offset = 0          # end offset of the last committed batch
         self._next_batch_id = 0
         self._watermark_us = 0    # as in Spark: the epoch until event time has been seen
@@ -345,6 +345,8 @@ class StreamingQuery:
 
     def _terminate(self) -> None:
         registry.unregister(self)
+        if hasattr(self.sink, "close"):
+            self.sink.close()
         if self._checkpoint is not None:
             self._checkpoint.close()
         with self._changed:

@@ -1,7 +1,9 @@
 """Sinks: where each batch's output goes. One module each; see ``_protocol.py``."""
 
 from stream_nb.sinks._protocol import Sink
+from stream_nb.sinks.duckdb import duckdb_sink as duckdb
+from stream_nb.sinks.files import files, read_files_sink
 from stream_nb.sinks.foreach_batch import foreach_batch
 from stream_nb.sinks.memory import memory
 
-__all__ = ["Sink", "foreach_batch", "memory"]
+__all__ = ["Sink", "duckdb", "files", "foreach_batch", "memory", "read_files_sink"]

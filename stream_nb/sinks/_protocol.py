@@ -3,7 +3,9 @@
 ``add_batch(batch_id, table, keys=None)`` must be idempotent on ``batch_id``: after a failure the engine may
 hand the same batch again, and it must not be written twice. ``keys`` holds, in update mode, the group keys of
 each output row (the state's keys, which the output's columns need not show), so a sink can upsert.
-Optional: ``bind(schema, output_mode)`` is called once when the query starts; ``description`` names it.
+Optional: ``bind(schema, output_mode, key_columns)`` is called once when the query starts (``key_columns``:
+in update mode, the output column showing each group key, None where the query does not show it);
+``close()`` when it stops; ``description`` names it.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ class MemorySink:
         self._last_batch_id = -1
         self._cached: pd.DataFrame | None = None
 
-    def bind(self, schema: pa.Schema, output_mode: str) -> None:
+    def bind(self, schema: pa.Schema, output_mode: str, key_columns: list | None = None) -> None:
         self._schema, self._mode = schema, output_mode
 
     def add_batch(self, batch_id: int, table: pa.Table, keys: pa.Table | None = None) -> None:

@@ -55,6 +55,7 @@ class AggregatePlan:
     final_sql: str                  # over the changed state rows (__state): the user's columns, then __k*
     event_time_key: EventTimeKey | None = None  # the key the watermark follows (state eviction, late rows)
     session: SessionSpec | None = None  # session_window(): that key holds the event time in pre
+    key_columns: list[str | None] = field(default_factory=list)  # the output column showing each key
 
     @property
     def partials(self):
@@ -354,8 +355,19 @@ def _split(tree: exp.Query, select: exp.Select, chain: list[exp.Select], sql: st
     plan = AggregatePlan(
         keys=key_names, key_texts=[k.sql("spark") for k in keys], aggregates=aggregates,
         pre_sql=_duckdb(pre), pre_projection=projection, final_sql=_duckdb(tree),
-        event_time_key=_event_time_key(keys, event_time), session=session)
+        event_time_key=_event_time_key(keys, event_time), session=session,
+        # through outer SELECTs the names may change: there, the keys count as not shown
+        key_columns=[_shown_as(final, name) if tree is final else None for name in key_names])
     return plan
+
+
+def _shown_as(final: exp.Select, key: str) -> str | None:
+    """The output column that is exactly state key ``key``, if the query shows it."""
+    for item in final.expressions:
+        if isinstance(item, exp.Alias) and isinstance(item.this, exp.Column) and item.this.name == key \
+                and item.alias != key:
+            return item.alias
+    return None
 
 
 def _refuse_stray_sessions(tree: exp.Query, aggregate: exp.Select | None, sql: str) -> None:
