@@ -71,7 +71,7 @@ class Checkpoint:
 
     # -- recovery ----------------------------------------------------------------------------------------
 
-    def recover(self, source) -> Recovery:
+    def recover(self, source, stateful: bool) -> Recovery:
         """Read the logs, restore the source's meaning of offsets, and say where to go on from."""
         self._restore_source_metadata(source)
         committed = logs.batches(self.directory, "commits")
@@ -89,7 +89,7 @@ class Checkpoint:
                 redo = None  # the uncommitted last batch's offsets are torn: it is simply planned again
         self._restore_source_log(source, last + 1 if redo else last)
         return Recovery(next_batch_id=last + 1, offset=offset, watermark_us=redo.watermark_us if redo else watermark,
-                        redo=redo, state=self.state.read(last + 1))
+                        redo=redo, state=self.state.read(last + 1) if stateful else [])
 
     def _restore_source_metadata(self, source) -> None:
         path = self._sources / "metadata"

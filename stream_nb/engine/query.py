@@ -62,7 +62,8 @@ class StreamingQuery:
         self._no_data_batch_due = False  # the watermark passed some state: a batch must emit or evict it
         self._progress: deque[dict] = deque(maxlen=100)
         self._history: deque[BatchTrace] = deque(maxlen=20)
-        self._lock = threading.Lock()        # one batch at a time
+        self._lock = threading.RLock()       # one batch at a time (re-entered when a failing batch stops)
+        self._busy = False
         self._changed = threading.Condition()
         self._terminated = threading.Event()
         self._stopping = False
@@ -85,8 +86,9 @@ class StreamingQuery:
     def _recover(self, checkpoint: Checkpoint) -> None:
         """Go on where the checkpoint says: state, offsets, watermark, and the batch to redo if any."""
         try:
-            recovery = checkpoint.recover(self.source)
-            self._operator.restore(recovery.state) if self._operator.stateful else None
+            recovery = checkpoint.recover(self.source, self._operator.stateful)
+            if self._operator.stateful:
+                self._operator.restore(recovery.state)
         except BaseException:
             checkpoint.close()
             raise
@@ -115,7 +117,7 @@ class StreamingQuery:
     @property
     def status(self) -> dict:
         """Spark's status: what the query is doing now."""
-        busy = self._lock.locked()
+        busy = self._busy
         if self._exception is not None:
             message = f"Failed: {self._exception.__cause__}"
         elif self._terminated.is_set():
@@ -252,6 +254,7 @@ class StreamingQuery:
         with self._lock:
             if self._exception is not None or self._terminated.is_set():
                 return False
+            self._busy = True
             started = time.perf_counter()
             try:
                 latest = self.source.latest_offset()
@@ -270,6 +273,8 @@ class StreamingQuery:
             except Exception as err:  # the batch failed: keep the error, stop, commit nothing
                 self._fail(err)
                 return False
+            finally:
+                self._busy = False
 
     def _run_batch(self, start: int, end: int, latest: int, started: float, planned: bool = False) -> None:
         batch_id = self._next_batch_id
@@ -345,10 +350,11 @@ class StreamingQuery:
 
     def _terminate(self) -> None:
         registry.unregister(self)
-        if hasattr(self.sink, "close"):
-            self.sink.close()
-        if self._checkpoint is not None:
-            self._checkpoint.close()
+        with self._lock:  # after the batch in flight, if any
+            if hasattr(self.sink, "close"):
+                self.sink.close()
+            if self._checkpoint is not None:
+                self._checkpoint.close()
         with self._changed:
             self._terminated.set()
             self._changed.notify_all()

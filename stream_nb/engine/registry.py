@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 
 _lock = threading.Lock()
@@ -46,3 +47,8 @@ def stop_all() -> None:
     """Stop every active query."""
     for query in queries():
         query.stop()
+
+
+# A kernel or script that exits stops its queries first, so no batch is cut off mid-write by the interpreter
+# tearing down under the engine's threads (a checkpoint would survive that, but cleanly is better).
+atexit.register(stop_all)

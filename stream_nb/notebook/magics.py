@@ -101,7 +101,7 @@ class StreamMagics(Magics):
             query.stop()
             return show_error(_message(err))
         self.shell.user_ns[args.name] = query
-        if view.chart is not None:
+        if view.has_chart:
             load_bokehjs()
         from IPython.display import display
 

@@ -97,6 +97,11 @@ class LiveView:
         self.widget.close()
 
     @property
+    def has_chart(self) -> bool:
+        """Whether the view draws a chart (built by its first update)."""
+        return self._chart_spec is not None
+
+    @property
     def hidden(self) -> bool:
         """Shown once and displayed nowhere now (front ends that count views say so)."""
         return self._ever_shown and not self.widget._view_count
