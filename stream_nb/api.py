@@ -15,11 +15,13 @@ from stream_nb.sql.plan import plan_query
 def start(sql: str, *, name: str | None = None, sources: Mapping[str, Any] | None = None,
           output_mode: str | None = None, trigger: str | None = None,
           watermark: Mapping[str, tuple[str, str]] | None = None, checkpoint: str | None = None,
-          sink: Any = None) -> StreamingQuery:
+          sink: Any = None, checkpoint_retention: int = 100) -> StreamingQuery:
     """Start a streaming query: SQL (Spark dialect) over a stream, run incrementally in micro-batches.
 
     ``FROM x`` resolves ``x`` in ``sources`` first, then in the notebook's namespace (the caller's
-    globals outside IPython).
+    globals outside IPython). With ``checkpoint=DIR`` the query's offsets and state are kept there, and a
+    query started again on it goes on exactly where it stopped; ``checkpoint_retention`` batches of logs
+    are kept.
 
     >>> import stream_nb as sn
     >>> events = sn.sources.memory("device string, temp double")
@@ -36,7 +38,8 @@ def start(sql: str, *, name: str | None = None, sources: Mapping[str, Any] | Non
     namespaces = [dict(sources or {}), *_caller_namespaces()]
     plan = plan_query(sql, namespaces=namespaces, output_mode=output_mode, watermark=watermark)
     return StreamingQuery(plan, sink=sink if sink is not None else MemorySink(),
-                          trigger=Trigger.parse(trigger), name=name, checkpoint=checkpoint)
+                          trigger=Trigger.parse(trigger), name=name, checkpoint=checkpoint,
+                          checkpoint_retention=checkpoint_retention)
 
 
 def _caller_namespaces() -> list[Mapping[str, Any]]:

@@ -44,7 +44,7 @@ class StreamingQuery:
     """A running streaming query (Spark's StreamingQuery). Start one with ``sn.start(...)``."""
 
     def __init__(self, plan: Plan, *, sink: Any, trigger: Trigger, name: str | None = None,
-                 checkpoint: str | None = None):
+                 checkpoint: str | None = None, checkpoint_retention: int = 100):
         self.plan = plan
         self.name = name or f"query{next(_names)}"
         self.run_id = str(uuid.uuid4())
@@ -77,7 +77,8 @@ class StreamingQuery:
         registry.register(self)
         try:
             if checkpoint is not None:
-                self._recover(Checkpoint(checkpoint, query_name=self.name, plan=plan))
+                self._recover(Checkpoint(checkpoint, query_name=self.name, plan=plan,
+                                         retention=checkpoint_retention))
         except BaseException:
             registry.unregister(self)
             raise

@@ -65,13 +65,15 @@ class ChartSpec:
                                    f"its columns are {', '.join(kinds)}")
         bad = [c for c in y if kinds[c] != NUMBER]
         if bad:
+            numeric = ", ".join(c for c, k in kinds.items() if k == NUMBER)
             raise ChartOptionError(f"--y: column {bad[0]!r} is not a number ({kinds[bad[0]]}); "
-                                   f"numeric columns: {', '.join(c for c, k in kinds.items() if k == NUMBER)}")
+                                   f"numeric columns: {numeric}")
         return replace(self, x=x, y=y)
 
 
 def _unknown_column(option: str, column: str, kinds: dict[str, str], query_name: str) -> str:
-    message = f"{option}: the output of {query_name!r} has no column {column!r}; its columns are {', '.join(kinds)}"
+    message = (f"{option}: the output of {query_name!r} has no column {column!r}; "
+               f"its columns are {', '.join(kinds)}")
     fields = [c for c in kinds if c.startswith(column + ".")]
     if fields:
         message += f" ({column!r} is a struct, e.g. a window: use {' or '.join(fields)})"
@@ -164,15 +166,14 @@ class Chart:
             old_x = series.source.data["x"]
             backwards = self.kind_is_connected and len(old_x) and self.x_kind != CATEGORY \
                 and np.min(columns["x"]) < np.max(old_x)
-            too_long = len(series) + len(columns["x"]) > self.spec.rollover
-            if row_keys is not None and (backwards or too_long):
-                self._rebuild(series, columns, row_keys)  # keep rows sorted and the key map true
+            if row_keys is not None and backwards:  # a late key: put it in its place, keep the key map true
+                self._rebuild(series, columns, row_keys)
                 continue
             if backwards:  # append mode: sort within what arrives; rows already drawn stay
                 columns = _sorted(columns)
             series.source.stream(columns, rollover=self.spec.rollover)
-            if row_keys is not None:
-                series.reindex(series.keys + row_keys)
+            if row_keys is not None:  # the rollover drops the oldest rows, and their keys with them
+                series.reindex((series.keys + row_keys)[-self.spec.rollover:])
 
     def _patch(self, rows: pd.DataFrame, keys: list[tuple]) -> None:
         missing_at = []
@@ -196,7 +197,8 @@ class Chart:
 
     def _rebuild(self, series: _Series, columns: dict[str, Any], keys: list[tuple]) -> None:
         old = series.source.data
-        merged = {name: np.concatenate([np.asarray(old[name]), np.asarray(columns[name])]) for name in columns}
+        merged = {name: np.concatenate([np.asarray(old[name]), np.asarray(values)])
+                  for name, values in columns.items()}
         all_keys = series.keys + keys
         order = np.argsort(merged["x"], kind="stable") if self.kind_is_connected else np.arange(len(all_keys))
         order = order[-self.spec.rollover:]
@@ -312,7 +314,8 @@ class Chart:
 
     def _add_factors(self, xs: np.ndarray) -> None:
         known = list(self.figure.x_range.factors)
-        new = [x for x in dict.fromkeys(xs.tolist()) if x not in set(known)]
+        seen = set(known)
+        new = [x for x in dict.fromkeys(xs.tolist()) if x not in seen]
         if new:
             self.figure.x_range.factors = sorted(known + new)
 

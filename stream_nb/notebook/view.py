@@ -44,7 +44,7 @@ class LiveView:
         self._structs = struct_fields(query.schema)
         self._tracker = ResultTracker(mode, key_columns(query) if mode == "update" else None)
         self.status = widgets.HTML()
-        self.controls = Controls(query, on_action=self.refresh)
+        self.controls = Controls(query, on_action=lambda: self.refresh(status_only=True))
         # the chart is built by the first update, on the engine's thread: a bokeh figure takes a few
         # hundred milliseconds to build and serialise, and the cell should return at once
         self._chart_spec = (spec, kinds, mode) if spec is not None and self._has_result else None
@@ -80,6 +80,8 @@ class LiveView:
             self._ticking = True
             loop.portal().start_task_soon(self._tick)
         with _views_lock:
+            # views of an earlier query of the same name (a cell run again) are done with
+            _views[:] = [v for v in _views if v.query.name != self.query.name or v.query.is_active]
             _views.append(self)
         return self
 
@@ -111,9 +113,10 @@ class LiveView:
             again = self._ever_shown and not change["old"]
             self._ever_shown = True
             if again:  # it missed what happened while nowhere on screen: send all of it
-                if self.chart is not None:
-                    self.chart.resync()
-                self._shown_batch = None
+                with self._lock:
+                    if self.chart is not None:
+                        self.chart.resync()
+                    self._shown_batch = None
                 if not self._ticking:
                     self.refresh()
 
@@ -176,7 +179,8 @@ class LiveView:
 
     def _note_text(self) -> str:
         if self.chart is not None and self.chart.left_out:
-            return f"chart: first {len(self.chart.series)} series of {len(self.chart.series) + len(self.chart.left_out)}"
+            drawn = len(self.chart.series)
+            return f"chart: the first {drawn} series of {drawn + len(self.chart.left_out)}"
         return self._note
 
     def _ipython_display_(self) -> None:
@@ -186,7 +190,7 @@ class LiveView:
 
 
 def views(query=None) -> list[LiveView]:
-    """The views opened in this kernel, oldest first; only those of ``query`` (a query or its name) if given."""
+    """The views opened in this kernel, oldest first; those of ``query`` (a query or its name) if given."""
     with _views_lock:
         found = list(_views)
     if query is None:

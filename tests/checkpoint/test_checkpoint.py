@@ -1,0 +1,191 @@
+"""Checkpoints: Spark's layout, recovery, one writer, compatible and incompatible restarts, retention."""
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import stream_nb as sn
+
+WINDOWED = ("SELECT window(ts, '10 seconds') AS w, device, count(*) AS n FROM events "
+            "WATERMARK ts DELAY OF INTERVAL 5 SECONDS GROUP BY window(ts, '10 seconds'), device")
+
+
+def rows(*seconds, device="a"):
+    return [{"ts": f"2026-01-01T00:{s // 60:02d}:{s % 60:02d}", "device": device, "temp": 1.0} for s in seconds]
+
+
+@pytest.fixture
+def events():
+    return sn.sources.memory("ts timestamp, device string, temp double")
+
+
+def start(events, checkpoint, sql=WINDOWED, **options):
+    options.setdefault("trigger", "manual")
+    return sn.start(sql, sources={"events": events}, checkpoint=checkpoint, **options)
+
+
+def test_the_layout_is_sparks_and_readable(events, tmp_path):
+    q = start(events, tmp_path / "cp")
+    events.add_data(rows(1, 12))
+    q.step()
+    cp = tmp_path / "cp"
+    assert json.loads((cp / "metadata").read_text())["id"] == q.id
+    offsets = (cp / "offsets" / "0").read_text().splitlines()
+    assert offsets[0] == "v1" and json.loads(offsets[2]) == {"startOffset": 0, "endOffset": 2}
+    assert json.loads((cp / "commits" / "0").read_text().splitlines()[1])["nextBatchWatermarkMs"] > 0
+    assert (cp / "state" / "0" / "1.delta").exists() and (cp / "lock").exists()
+
+
+def test_a_restarted_query_goes_on_where_it_stopped(events, tmp_path):
+    seen = []
+    sink = sn.sinks.foreach_batch(lambda df, batch_id: seen.extend(
+        (w["start"].second, n) for w, n in zip(df["w"], df["n"])))
+    q = start(events, tmp_path / "cp", output_mode="append", sink=sink)
+    events.add_data(rows(1, 2, 12))
+    q.process_all_available()
+    q.stop()
+    events.add_data(rows(30))
+    again = start(events, tmp_path / "cp", output_mode="append", sink=sink)
+    again.process_all_available()
+    assert again.id == q.id and again.run_id != q.run_id
+    assert again.recent_progress[0]["batchId"] == q.last_progress["batchId"] + 1
+    assert again.recent_progress[0]["sources"][0]["startOffset"] == 3  # nothing read twice
+    assert again.watermark.isoformat() == "2026-01-01T00:00:25+00:00"
+    assert sorted(seen) == [(0, 2), (10, 1)]  # each window emitted once, none lost across the restart
+
+
+def test_an_uncommitted_batch_is_run_again_with_the_same_offsets(events, tmp_path):
+    q = start(events, tmp_path / "cp", output_mode="complete")
+    events.add_data(rows(1))
+    q.step()
+    events.add_data(rows(2))
+    q.step()
+    q.stop()
+    (tmp_path / "cp" / "commits" / "1").unlink()  # as if the process died before batch 1 committed
+    events.add_data(rows(3, 4))                    # more data arrived meanwhile
+    again = start(events, tmp_path / "cp", output_mode="complete")
+    again.step()
+    redo = again.last_progress
+    assert redo["batchId"] == 1 and redo["sources"][0]["endOffset"] == 2
+    again.step()
+    assert again.result["n"].tolist() == [4]
+
+
+def test_q_result_in_update_mode_is_rebuilt_from_state(events, tmp_path):
+    q = start(events, tmp_path / "cp", sql="SELECT device, count(*) AS n FROM events GROUP BY device")
+    events.add_data(rows(1, 2) + rows(3, device="b"))
+    q.step()
+    q.stop()
+    again = start(events, tmp_path / "cp", sql="SELECT device, count(*) AS n FROM events GROUP BY device")
+    assert again.result.to_dict("records") == [{"device": "a", "n": 2}, {"device": "b", "n": 1}]
+
+
+class TestOneWriter:
+    def test_a_second_query_on_a_checkpoint_in_use_is_refused(self, events, tmp_path):
+        start(events, tmp_path / "cp", name="first")
+        with pytest.raises(sn.CheckpointError, match=r"is in use by query 'first' \(process \d+"):
+            start(events, tmp_path / "cp", name="second")
+
+    def test_a_query_in_another_process_holds_it_and_a_dead_ones_lock_is_taken_over(self, events, tmp_path):
+        holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+            import time, stream_nb as sn
+            events = sn.sources.memory("ts timestamp, device string, temp double")
+            sn.start({WINDOWED!r}, sources={{"events": events}}, checkpoint={str(tmp_path / "cp")!r},
+                     trigger="manual", name="elsewhere")
+            print("holding", flush=True)
+            time.sleep(60)
+        """)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "holding"
+            with pytest.raises(sn.CheckpointError, match=f"query 'elsewhere' \\(process {holder.pid}"):
+                start(events, tmp_path / "cp")
+        finally:
+            holder.send_signal(signal.SIGKILL)
+            holder.wait()
+        assert start(events, tmp_path / "cp").is_active  # the dead process's lock is free
+
+
+class TestChangedQuery:
+    def test_a_new_filter_is_a_compatible_change(self, events, tmp_path):
+        start(events, tmp_path / "cp").stop()
+        changed = WINDOWED.replace("GROUP BY", "WHERE temp > 0 GROUP BY")
+        assert start(events, tmp_path / "cp", sql=changed).is_active
+
+    @pytest.mark.parametrize(("change", "message"), [
+        (lambda sql: sql.replace("device, count(*)", "device, max(temp) AS hottest, count(*)"),
+         "the state's aggregates were"),
+        (lambda sql: sql.replace("window(ts, '10 seconds'), device", "window(ts, '10 seconds')")
+                        .replace("AS w, device,", "AS w,"), "the state's keys were"),
+    ])
+    def test_other_state_is_refused_with_what_changed(self, events, tmp_path, change, message):
+        start(events, tmp_path / "cp").stop()
+        with pytest.raises(sn.CheckpointError, match=message) as caught:
+            start(events, tmp_path / "cp", sql=change(WINDOWED))
+        assert "new checkpoint directory" in str(caught.value)
+
+    def test_another_output_mode_is_refused(self, events, tmp_path):
+        start(events, tmp_path / "cp").stop()
+        with pytest.raises(sn.CheckpointError, match="the output mode was 'update', now 'complete'"):
+            start(events, tmp_path / "cp", output_mode="complete")
+
+    def test_another_source_is_refused(self, events, tmp_path):
+        start(events, tmp_path / "cp").stop()
+        other = sn.sources.memory("ts timestamp, device string, temp double, site string")
+        with pytest.raises(sn.CheckpointError, match="the source's description was"):
+            start(other, tmp_path / "cp")
+
+
+class TestCorruptFiles:
+    @pytest.fixture
+    def checkpoint(self, events, tmp_path):
+        q = start(events, tmp_path / "cp")
+        for second in (1, 12, 24):
+            events.add_data(rows(second))
+            q.step()
+        q.stop()
+        return tmp_path / "cp"
+
+    @pytest.mark.parametrize(("path", "garbage", "message"), [
+        ("offsets/2", "v1\n{not json\n{}", "checkpoint log .*offsets/2 is corrupt"),
+        ("offsets/2", "v1\n{}", "offsets/2 is truncated: 1 of 2 lines"),
+        ("offsets/2", "", "offsets/2 is empty"),
+        ("commits/2", "v9\n{}", "commits/2 is corrupt or from another version"),
+        ("state/0/2.delta", "ARROW1\x00\x00trunc", "state file .*2.delta is corrupt or truncated"),
+        ("metadata", "{", "metadata is corrupt"),
+    ])
+    def test_a_corrupt_file_is_named(self, events, checkpoint, path, garbage, message):
+        (checkpoint / path).write_text(garbage)
+        with pytest.raises(sn.CheckpointError, match=message):
+            start(events, checkpoint)
+
+    def test_a_torn_uncommitted_last_batch_is_simply_redone(self, events, checkpoint):
+        (checkpoint / "commits" / "2").unlink()
+        (checkpoint / "offsets" / "2").write_text("v1\n{\"batchWat")
+        again = start(events, checkpoint)
+        again.step()
+        assert again.last_progress["batchId"] == 2 and again.last_progress["numInputRows"] == 1
+
+
+def test_retention_keeps_the_last_batches_and_compacts_the_files_log(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    source = sn.sources.files(folder, format="json", schema="v bigint", max_files_per_trigger=1)
+    q = sn.start("SELECT v FROM s", sources={"s": source}, checkpoint=tmp_path / "cp", trigger="manual",
+                 checkpoint_retention=5)
+    for i in range(23):
+        (folder / f"{i:03d}.json").write_text(json.dumps({"v": i}) + "\n")
+        time.sleep(0.01)
+        q.step()
+    assert sorted(int(p.name) for p in (tmp_path / "cp" / "offsets").iterdir()) == [18, 19, 20, 21, 22]
+    assert sorted(p.name for p in (tmp_path / "cp" / "sources" / "0").iterdir()) == ["19.compact", "20", "21", "22"]
+    q.stop()
+    again = sn.sources.files(folder, format="json", schema="v bigint", max_files_per_trigger=1)
+    resumed = sn.start("SELECT v FROM s", sources={"s": again}, checkpoint=tmp_path / "cp", trigger="manual")
+    (folder / "999.json").write_text(json.dumps({"v": 999}) + "\n")
+    resumed.step()
+    assert resumed.result["v"].tolist() == [999]  # the 23 files before are known: none read twice
