@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
@@ -225,12 +226,20 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
     Int64Dtype()
     """
     frame = table.to_pandas(types_mapper=_nullable_ints, ignore_metadata=True)
-    for field in table.schema:
+    for index, field in enumerate(table.schema):
         if pa.types.is_struct(field.type):
-            frame[field.name] = [_struct_value(v) for v in table.column(field.name).to_pylist()]
+            frame[field.name] = _struct_values(table.column(index))
         elif pa.types.is_timestamp(field.type) and field.type.tz is None:
             frame[field.name] = frame[field.name].dt.tz_localize("UTC")
     return frame
+
+
+def _struct_values(column: pa.ChunkedArray) -> list[dict | None]:
+    """A struct column as dicts, its fields converted column by column (timestamps as UTC pandas Timestamps)."""
+    names = [f.name for f in column.type]
+    fields = [to_pandas(pa.table({"v": pc.struct_field(column, i)}))["v"].tolist() for i in range(len(names))]
+    valid = column.is_valid().to_pylist()
+    return [dict(zip(names, values)) if ok else None for values, ok in zip(zip(*fields), valid)]
 
 
 _PANDAS_INTS = {
@@ -245,18 +254,13 @@ def _nullable_ints(dtype: pa.DataType):
     return _PANDAS_INTS.get(dtype)
 
 
-def _struct_value(value: dict | None) -> dict | None:
-    if value is None:
-        return None
-    return {k: (pd.Timestamp(v) if hasattr(v, "tzinfo") and v is not None else v) for k, v in value.items()}
-
-
 def hashable_keys(table: pa.Table, names: list[str]) -> list:
     """One hashable key per row of these columns: the value itself for one column, a tuple for several,
-    ``()`` for none; structs (windows) and lists become tuples.
+    ``()`` for none. Times are their integer microseconds and structs (windows) tuples of their fields,
+    which hash fast and never need a Python datetime.
 
     >>> hashable_keys(pa.table({"w": [{"start": 1, "end": 2}]}), ["w"])
-    [(('start', 1), ('end', 2))]
+    [(1, 2)]
     """
     if not names:
         return [()] * table.num_rows
@@ -264,16 +268,14 @@ def hashable_keys(table: pa.Table, names: list[str]) -> list:
     return columns[0] if len(columns) == 1 else list(zip(*columns))
 
 
-def _hashable(column: pa.ChunkedArray) -> list:
-    values = column.to_pylist()
-    if pa.types.is_struct(column.type) or pa.types.is_list(column.type):
-        return [_freeze(v) for v in values]
-    return values
-
-
-def _freeze(value):
-    if isinstance(value, dict):
-        return tuple((k, _freeze(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
-    return value
+def _hashable(column: pa.ChunkedArray | pa.Array) -> list:
+    dtype = column.type
+    if pa.types.is_struct(dtype):
+        fields = [_hashable(pc.struct_field(column, i)) for i in range(dtype.num_fields)]
+        valid = column.is_valid().to_pylist()
+        return [values if ok else None for values, ok in zip(zip(*fields), valid)]
+    if pa.types.is_timestamp(dtype) or pa.types.is_date(dtype) or pa.types.is_duration(dtype):
+        return column.cast(pa.int64()).to_pylist()
+    if pa.types.is_list(dtype):
+        return [tuple(v) if v is not None else None for v in column.to_pylist()]
+    return column.to_pylist()

@@ -16,7 +16,9 @@ import pyarrow.compute as pc
 
 from stream_nb.engine.partials import distinct_pairs, first_rows, partial_aggregates
 from stream_nb.checkpoint.state_store import REMOVED
+from stream_nb.engine import duck
 from stream_nb.engine.state import KeyedState, Update
+from stream_nb.engine.windowing import assign_windows
 from stream_nb.sql.plan import BATCH, STATE, Plan
 
 
@@ -34,11 +36,10 @@ class Output:
 
 
 def connect(plan: Plan) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection for one query: UTC session time zone, static tables registered."""
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")  # Spark's session time zone, as our timestamps are UTC
+    """A DuckDB connection for one query, with its static tables registered."""
+    con = duck.connect()
     for name, static in plan.bindings.statics.items():
-        con.register(name, static.table)
+        duck.register(con, name, static.table)
     return con
 
 
@@ -52,8 +53,8 @@ class StatelessOperator:
         self.plan = plan
 
     def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0) -> Output:
-        con.register(BATCH, batch)
-        return Output(con.sql(self.plan.stateless_sql).to_arrow_table(), late=batch.schema.empty_table())
+        duck.register(con, BATCH, batch)
+        return Output(duck.query(con, self.plan.stateless_sql), late=batch.schema.empty_table())
 
     def commit(self, output: Output) -> None:
         pass
@@ -136,6 +137,9 @@ class AggregateOperator(KeyedOperator):
     def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0) -> Output:
         agg = self.aggregate
         pre = agg.pre(con, batch)
+        if agg.window is not None:
+            index, spec = agg.window
+            pre = assign_windows(pre, agg.keys[index], spec)
         late = pre.schema.empty_table()
         if self._follows_watermark and pre.num_rows:
             on_time = pc.greater(agg.event_time_key.of(pre, agg.keys).cast(pa.int64()), watermark_us)
@@ -149,8 +153,8 @@ class AggregateOperator(KeyedOperator):
             emitted = self.state.rows(expired)  # a window is final once the watermark passes its end
         else:
             emitted = self.state.rows_after(update, everything=self._mode == "complete")
-        con.register(STATE, emitted)
-        result = con.sql(agg.final_sql).to_arrow_table()
+        duck.register(con, STATE, emitted)
+        result = duck.query(con, agg.final_sql)
         keys = result.select(agg.keys) if self._mode == "update" else None
         return Output(result.drop_columns(agg.keys), late=late, keys=keys, pending=update,
                       state_rows_updated=len(update.slots), expired=expired)
@@ -160,8 +164,8 @@ class AggregateOperator(KeyedOperator):
         return self.result_rows(con).table
 
     def result_rows(self, con: duckdb.DuckDBPyConnection) -> Output:
-        con.register(STATE, self.state.rows(self.state.all_slots()))
-        result = con.sql(self.aggregate.final_sql).to_arrow_table()
+        duck.register(con, STATE, self.state.rows(self.state.all_slots()))
+        result = duck.query(con, self.aggregate.final_sql)
         return Output(result.drop_columns(self.aggregate.keys), late=pa.table({}),
                       keys=result.select(self.aggregate.keys))
 
@@ -182,8 +186,8 @@ class DedupOperator(KeyedOperator):
         self._follows_watermark = self.dedup.event_time_key is not None
 
     def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0) -> Output:
-        con.register(BATCH, batch)
-        rows = con.sql(self.dedup.pre_sql).to_arrow_table()
+        duck.register(con, BATCH, batch)
+        rows = duck.query(con, self.dedup.pre_sql)
         late = rows.schema.empty_table()
         if self._follows_watermark and rows.num_rows:
             on_time = pc.greater(self.dedup.event_time_key.of(rows, self.dedup.keys).cast(pa.int64()), watermark_us)

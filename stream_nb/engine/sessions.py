@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stream_nb.engine import duck
 from stream_nb.engine.operators import Output
 from stream_nb.engine.partials import partial_aggregates
 from stream_nb.sql.plan import STATE, Plan
@@ -67,8 +68,8 @@ class SessionOperator:
         closed = pc.less_equal(ends, watermark_us) if self._follows_watermark else None
         emitted = partial if self._mode == "complete" else partial.filter(closed) if closed is not None \
             else partial.slice(0, 0)
-        con.register(STATE, emitted.drop_columns(["__rows"]))
-        result = con.sql(agg.final_sql).to_arrow_table()
+        duck.register(con, STATE, emitted.drop_columns(["__rows"]))
+        result = duck.query(con, agg.final_sql)
         row_ends = pc.struct_field(sessions.column(SESSION), "end").cast(pa.int64())
         keep = pc.greater(row_ends, watermark_us) if self._follows_watermark else None
         still_open = sessions if keep is None else sessions.filter(keep)
@@ -106,11 +107,11 @@ class SessionOperator:
 
     def _sessionize(self, con: duckdb.DuckDBPyConnection, rows: pa.Table) -> pa.Table:
         """Each row with the session it belongs to (``__session``: {start, end}), in DuckDB."""
-        con.register(BUFFER, rows)
+        duck.register(con, BUFFER, rows)
         t, gap = self._time, self.session.gap_us
         partition = f"PARTITION BY {', '.join(self._others)}" if self._others else ""
         order = f"ORDER BY {t}, {SEQ}"
-        return con.sql(f"""
+        return duck.query(con, f"""
             WITH marked AS (
                 SELECT *, CASE WHEN epoch_us({t}) < max(epoch_us({t}) + {gap}) OVER (
                     {partition} {order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) THEN 0 ELSE 1 END AS __new
@@ -119,8 +120,8 @@ class SessionOperator:
                 SELECT *, sum(__new) OVER ({partition} {order} ROWS UNBOUNDED PRECEDING) AS __sid FROM marked)
             SELECT * EXCLUDE (__new, __sid),
                    {{'start': min({t}) OVER w,
-                     'end': CAST(make_timestamp(max(epoch_us({t})) OVER w + {gap}) AS TIMESTAMPTZ)}} AS {SESSION}
+                     'end': make_timestamp(max(epoch_us({t})) OVER w + {gap})}} AS {SESSION}
             FROM numbered
             WINDOW w AS ({partition}{',' if self._others else 'PARTITION BY'} __sid)
             ORDER BY {SEQ}
-        """).to_arrow_table()
+        """)

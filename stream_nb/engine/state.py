@@ -24,10 +24,14 @@ from stream_nb.types import hashable_keys
 
 
 class _Column:
-    """A growable column: numpy values, a validity mask, and the Arrow type to give back."""
+    """A growable column: numpy values, a validity mask, and the Arrow type to give back.
+
+    A struct (a window) keeps one child column per field, so its values stay numbers, not Python objects.
+    """
 
     def __init__(self, arrow_type: pa.DataType, capacity: int):
         self.type = arrow_type
+        self.children = [_Column(f.type, capacity) for f in arrow_type] if pa.types.is_struct(arrow_type) else []
         self.storage = _storage_type(arrow_type)
         dtype = self.storage.to_pandas_dtype() if self.storage is not None else object
         self.values = np.zeros(capacity, dtype=dtype) if self.storage is not None else np.full(capacity, None)
@@ -38,8 +42,22 @@ class _Column:
         filler = np.zeros(extra, dtype=self.values.dtype) if self.storage is not None else np.full(extra, None)
         self.values = np.concatenate([self.values, filler])
         self.valid = np.concatenate([self.valid, np.zeros(extra, dtype=bool)])
+        for child in self.children:
+            child.grow(capacity)
+
+    def set(self, slots: np.ndarray, array: pa.ChunkedArray | pa.Array) -> None:
+        """Write an Arrow array's values at these slots."""
+        if self.children:
+            for index, child in enumerate(self.children):
+                child.set(slots, pc.struct_field(array, index))
+            self.valid[slots] = array.is_valid().to_numpy(zero_copy_only=False)
+        else:
+            self.values[slots], self.valid[slots] = _to_numpy(array, self.storage)
 
     def to_arrow(self, slots: np.ndarray) -> pa.Array:
+        if self.children:
+            return pa.StructArray.from_arrays([c.to_arrow(slots) for c in self.children], fields=list(self.type),
+                                              mask=pa.array(~self.valid[slots]))
         return self.arrow_from(self.values[slots], self.valid[slots])
 
     def arrow_from(self, values: np.ndarray, valid: np.ndarray) -> pa.Array:
@@ -191,7 +209,7 @@ class KeyedState:
             new_slots = np.array([slot for _, slot in update.new_keys], dtype=np.int64)
             self._live[new_slots] = True
             for column, values in zip(self._keys, update.new_key_values):
-                column.values[new_slots], column.valid[new_slots] = _to_numpy(values, column.storage)
+                column.set(new_slots, values)
             if self.event_time is not None:
                 self._event_time_us[new_slots] = self.event_time.micros(update.new_key_values)
         for name, (values, valid) in update.values.items():
@@ -249,26 +267,31 @@ class KeyedState:
             return
         self._ensure_columns(kept)
         kept_keys = [k for k, r in zip(keys, removed) if not r]
-        slots = np.empty(len(kept_keys), dtype=np.int64)
-        new_positions = []
-        for i, key in enumerate(kept_keys):
-            slot = self._slot_of.get(key)
-            if slot is None:
-                slot = self._free.pop() if self._free else self._end
-                self._end = max(self._end, slot + 1)
-                self._reserve(self._end)
-                self._slot_of[key] = slot
-                self._key_at[slot] = key
-                new_positions.append(i)
-            slots[i] = slot
+        get = self._slot_of.get
+        found = [get(key) for key in kept_keys]
+        new = [i for i, slot in enumerate(found) if slot is None]
+        if new:
+            reused = self._free[len(self._free) - min(len(self._free), len(new)):]
+            del self._free[len(self._free) - len(reused):]
+            fresh = list(range(self._end, self._end + len(new) - len(reused)))
+            self._end += len(fresh)
+            self._reserve(self._end)
+            new_slots = reused + fresh
+            new_keys = [kept_keys[i] for i in new]
+            for i, slot in zip(new, new_slots):
+                found[i] = slot
+            self._slot_of.update(zip(new_keys, new_slots))
+            self._key_at[np.array(new_slots, dtype=np.int64)] = np.fromiter(new_keys, dtype=object,
+                                                                              count=len(new_keys))
+        slots = np.array(found, dtype=np.int64)
         self._live[slots] = True
         for column, name in zip(self._keys, self.key_names):
-            column.values[slots], column.valid[slots] = _to_numpy(kept.column(name), column.storage)
+            column.set(slots, kept.column(name))
         if self.event_time is not None:
             self._event_time_us[slots] = self.event_time.micros([kept.column(k) for k in self.key_names])
         for partial in self.partials:
             column = self._columns[partial.name]
-            column.values[slots], column.valid[slots] = _to_numpy(kept.column(partial.name), column.storage)
+            column.set(slots, kept.column(partial.name))
         for name, seen in self._distinct.items():
             for key, values in zip(kept_keys, kept.column(f"__distinct.{name}").to_pylist()):
                 seen[key] = set(values)

@@ -9,7 +9,7 @@ _loaded = False
 
 
 def load_bokehjs() -> None:
-    """Display BokehJS inline once per kernel: jupyter_bokeh's widget draws with the page's ``window.Bokeh``."""
+    """Display BokehJS inline once per kernel: jupyter_bokeh's widget draws with the page's BokehJS."""
     global _loaded
     with _lock:
         if _loaded:
@@ -38,7 +38,8 @@ def warm_up() -> None:
         document.add_root(p)
         standalone_docs_json_and_render_items([p], suppress_callback_warning=True)
         document.on_change(lambda event: Protocol().create("PATCH-DOC", [event]))
-        source = ColumnDataSource(data={"x": ["a"] if categorical else np.array([1.0]), "y0": np.array([1.0])})
+        x = ["a"] if categorical else np.array([1.0])
+        source = ColumnDataSource(data={"x": x, "y0": np.array([1.0])})
         p.line("x", "y0", source=source, legend_label="a")
         p.scatter("x", "y0", source=source, legend_label="b")
         p.vbar(x="x", top="y0", width=1, source=source)

@@ -43,7 +43,7 @@ class Controls:
     def _step(self, _button) -> None:
         try:
             self.query.step()
-        except Exception:  # noqa: BLE001 - a failed batch shows in the status bar; a stopped query is just over
+        except Exception:  # noqa: BLE001 - a failed batch shows in the status bar; a stopped one is over
             pass
         self._on_action()
 

@@ -31,7 +31,8 @@ def show(query, chart: str | None = None, *, x: str | None = None, y: str | list
     """
     from IPython.display import display
 
-    view = open_view(query, chart, x=x, y=y, by=by, table=table, rows=rows, explain=explain, rollover=rollover)
+    view = open_view(query, chart, x=x, y=y, by=by, table=table, rows=rows, explain=explain,
+                     rollover=rollover)
     if view.has_chart:
         load_bokehjs()
     display(view.widget)

@@ -20,12 +20,13 @@ from stream_nb.notebook.chart import KINDS, ChartOptionError
 from stream_nb.notebook.messages import show_error, show_text
 from stream_nb.notebook.live import open_view
 from stream_nb.notebook.status import state_label, state_of
-from stream_nb.types import SchemaError
 
-SUBCOMMANDS = "list | stop NAME | stop --all | pause NAME | resume NAME | step NAME | explain NAME | progress NAME"
+SUBCOMMANDS = ("list | stop NAME | stop --all | pause NAME | resume NAME | step NAME | explain NAME | "
+               "progress NAME")
 
-# Errors that are the user's to fix: shown as one message. Anything else is a bug and keeps its traceback.
-_USER_ERRORS = (sn.StreamSQLError, SchemaError, ChartOptionError, ValueError, KeyError, NotImplementedError)
+# Errors that are the user's to fix (the SQL, a schema, an option, a checkpoint that does not fit the query):
+# shown as one message. Anything else is a bug and keeps its traceback.
+_USER_ERRORS = (sn.StreamSQLError, sn.SchemaError, sn.CheckpointError, ValueError, NotImplementedError)
 
 
 @magics_class
@@ -93,13 +94,13 @@ class StreamMagics(Magics):
             query = sn.start(cell, name=args.name, output_mode=args.mode, trigger=args.trigger,
                              checkpoint=args.checkpoint)
         except _USER_ERRORS as err:
-            return show_error(_message(err))
+            return show_error(str(err))
         try:
             view = open_view(query, args.chart, x=args.x, y=args.y, by=args.by,
                              table=args.table or None, rows=args.rows, explain=args.explain)
         except ChartOptionError as err:
             query.stop()
-            return show_error(_message(err))
+            return show_error(str(err))
         self.shell.user_ns[args.name] = query
         if view.has_chart:
             load_bokehjs()
@@ -155,13 +156,14 @@ class StreamMagics(Magics):
     def _list(self) -> None:
         active = sn.queries()
         if not active:
-            return show_text('<div style="font-size:12px;color:#666">no active queries</div>', "no active queries")
+            return show_text('<div style="font-size:12px;color:#666">no active queries</div>',
+                             "no active queries")
         rows, lines = [], []
         for q in active:
             progress = q.last_progress or {}
             state, message = state_of(q)
-            cells = [q.name, state_label(state), str(progress.get("batchId", "—")), q.plan.output_mode, q.trigger.describe(),
-                     message]
+            cells = [q.name, state_label(state), str(progress.get("batchId", "—")), q.plan.output_mode,
+                     q.trigger.describe(), message]
             rows.append("<tr>" + "".join(f'<td style="padding:2px 8px">{html.escape(c)}</td>' for c in cells)
                         + "</tr>")
             lines.append("  ".join(cells))
@@ -209,13 +211,6 @@ class StreamMagics(Magics):
     def _require_active(query) -> None:
         if not query.is_active:
             raise RuntimeError(f"query {query.name!r} is stopped; run its cell again to start it anew")
-
-
-def _message(err: BaseException) -> str:
-    """The error's text for people (KeyError's str() would add quotes)."""
-    if isinstance(err, KeyError) and err.args:
-        return str(err.args[0])
-    return str(err)
 
 
 def register(ipython) -> None:

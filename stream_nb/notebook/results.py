@@ -49,7 +49,8 @@ def struct_fields(schema: pa.Schema) -> dict[str, list[str]]:
 def flatten(frame: pd.DataFrame, structs: dict[str, list[str]]) -> pd.DataFrame:
     """Struct columns (dicts, e.g. a window) become one column per field: ``w.start``, ``w.end``.
 
-    >>> flatten(pd.DataFrame({"w": [{"start": 1, "end": 2}], "n": [5]}), {"w": ["start", "end"]}).columns.tolist()
+    >>> windows = pd.DataFrame({"w": [{"start": 1, "end": 2}], "n": [5]})
+    >>> flatten(windows, {"w": ["start", "end"]}).columns.tolist()
     ['w.start', 'w.end', 'n']
     """
     if not any(c in frame.columns for c in structs):

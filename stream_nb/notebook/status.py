@@ -1,4 +1,4 @@
-"""The status bar: what the stream is doing now, in one line (Spark's status and last progress, for people)."""
+"""The status bar: what the stream is doing now, in one line (Spark's status and last progress)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The table of the latest rows: a light ``ipywidgets.HTML``, re-rendered (a few rows) when the result changes.
+"""The table of the latest rows: a light ``ipywidgets.HTML``, re-rendered (a few rows) on each change.
 
 append: the last rows emitted; update: the rows most recently changed, newest first; complete: the table.
 """
@@ -25,9 +25,10 @@ def rows_html(frame: pd.DataFrame, caption: str = "", max_rows: int = 10) -> str
         "<tr>" + "".join(f'<td style="{_CELL}">{format_cell(v)}</td>' for v in row) + "</tr>"
         for row in frame.head(max_rows).itertuples(index=False, name=None))
     if frame.empty:
-        body = f'<tr><td style="{_CELL};color:#888" colspan="{max(1, len(frame.columns))}">no rows yet</td></tr>'
-    title = f'<caption style="caption-side:top;text-align:left;color:#666;font-size:90%">{caption}</caption>' \
-        if caption else ""
+        span = max(1, len(frame.columns))
+        body = f'<tr><td style="{_CELL};color:#888" colspan="{span}">no rows yet</td></tr>'
+    title = (f'<caption style="caption-side:top;text-align:left;color:#666;font-size:90%">{caption}'
+             '</caption>') if caption else ""
     return (f'<table style="border-collapse:collapse;font-size:12px;font-family:var(--jp-code-font-family,'
             f'monospace)">{title}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
 
@@ -56,7 +57,8 @@ class Table:
             caption = f"{len(shown)} most recently updated of {total:,} rows, newest first"
         else:
             shown = frame.head(self.rows)
-            caption = f"the result table: {total:,} rows" + (f" (first {self.rows})" if total > self.rows else "")
+            caption = f"the result table: {total:,} rows" + \
+                (f" (first {self.rows})" if total > self.rows else "")
         self.widget.value = rows_html(shown, caption, self.rows)
 
     def _latest_changes(self, delta: ResultDelta) -> pd.DataFrame:

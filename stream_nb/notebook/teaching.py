@@ -1,4 +1,4 @@
-"""The teaching view: the unbounded-table picture of the Spark guide, batch by batch, with a slider to step back.
+"""The teaching view: the unbounded-table picture of the Spark guide, batch by batch, with a slider.
 
 For each of the last batches: what came in (a sample), which rows were late (dropped behind the watermark),
 what the state held after the batch, what the batch emitted, and where the watermark stood; built from
@@ -13,7 +13,7 @@ from stream_nb.notebook.formatting import format_time, watermark_time
 from stream_nb.notebook.table import rows_html
 from stream_nb.types import to_pandas
 
-KEEP = 50          # batches the slider reaches back over (the engine keeps fewer; these are what the view saw)
+KEEP = 50          # batches the slider reaches back over (those the view has seen)
 SAMPLE_ROWS = 8    # rows shown of each table
 
 _BOX = ("flex:1 1 220px;min-width:200px;border:1px solid #ddd;border-radius:4px;padding:4px 6px;"
@@ -85,7 +85,8 @@ def picture(trace, progress: dict | None, output_mode: str) -> str:
     else:
         state = rows_html(to_pandas(trace.state), max_rows=SAMPLE_ROWS)
     boxes = [
-        _box(f"1 · came in: {trace.num_input_rows:,} rows", rows_html(to_pandas(trace.input), max_rows=SAMPLE_ROWS)),
+        _box(f"1 · came in: {trace.num_input_rows:,} rows",
+             rows_html(to_pandas(trace.input), max_rows=SAMPLE_ROWS)),
         _box(f"2 · late, dropped: {trace.num_late_rows:,} rows",
              rows_html(to_pandas(trace.late), max_rows=SAMPLE_ROWS) if trace.num_late_rows else
              '<div style="color:#888">none</div>'),
@@ -102,4 +103,5 @@ def _box(title: str, body: str) -> str:
 
 
 def _waiting() -> str:
-    return '<div style="font-size:12px;color:#888">no batch yet: the picture appears after the first batch</div>'
+    return ('<div style="font-size:12px;color:#888">no batch yet: the picture appears after the first batch'
+            '</div>')

@@ -34,7 +34,9 @@ def explain(plan) -> str:
     agg = plan.aggregate
     lines += [
         "== 1. Stateless, per batch (DuckDB): keys and aggregate inputs ==", agg.pre_sql,
-        *(["(only picks columns: run as an Arrow column selection)"] if agg.pre_projection else []), "",
+        *(["(only picks columns: run as an Arrow column selection)"] if agg.pre_projection else []),
+        *([f"then {agg.keys[agg.window[0]]} = {agg.key_texts[agg.window[0]]}: each row's window "
+           "{start, end} (several when sliding), assigned in Arrow"] if agg.window else []), "",
         "== 2. Partial aggregates per key, per batch, over 1. (Arrow hash aggregation) ==",
         "GROUP BY " + (", ".join(agg.keys) or "()") + ": " + ", ".join(
             f"{p.name} = {p.describe()}" for p in agg.partials), "",

@@ -55,6 +55,7 @@ class AggregatePlan:
     final_sql: str                  # over the changed state rows (__state): the user's columns, then __k*
     event_time_key: EventTimeKey | None = None  # the key the watermark follows (state eviction, late rows)
     session: SessionSpec | None = None  # session_window(): that key holds the event time in pre
+    window: tuple[int, WindowSpec] | None = None  # window(): that key holds the event time in pre
     key_columns: list[str | None] = field(default_factory=list)  # the output column showing each key
 
     @property
@@ -65,8 +66,10 @@ class AggregatePlan:
         """The batch's keys and aggregate arguments: a column pick when that is all it is, else DuckDB."""
         if self.pre_projection is not None:
             return batch.select(list(self.pre_projection.values())).rename_columns(list(self.pre_projection))
-        con.register(BATCH, batch)
-        return con.sql(self.pre_sql).to_arrow_table()
+        from stream_nb.engine import duck  # the engine's door into DuckDB
+
+        duck.register(con, BATCH, batch)
+        return duck.query(con, self.pre_sql)
 
 
 @dataclass(frozen=True)
@@ -333,8 +336,13 @@ def _split(tree: exp.Query, select: exp.Select, chain: list[exp.Select], sql: st
     if session is not None and any(p.merge == "distinct" for a in aggregates for p in a.partials):
         raise StreamSQLError("count(DISTINCT ...) over session windows is not supported yet", sql=sql,
                              start=start_of(keys[session.index], sql))
-    # In pre a session key is the row's event time: the session operator turns it into {start, end}.
-    pre_keys = [k.expressions[0] if session and i == session.index else k for i, k in enumerate(keys)]
+    # In pre a window or session key is the row's event time: the engine turns it into {start, end}
+    # (windows in Arrow, engine/windowing.py; sessions in the session operator).
+    window_index = next((i for i, k in enumerate(keys) if is_window_call(k)), None)
+    if window_index is not None and _window_calls_outside(select, keys[window_index]):
+        window_index = None  # window() used beyond the GROUP BY: let DuckDB compute it everywhere
+    timed = {session.index if session else None, window_index} - {None}
+    pre_keys = [k.expressions[0] if i in timed else k for i, k in enumerate(keys)]
     pre = exp.Select(expressions=[k.copy().as_(f"__k{i}") for i, k in enumerate(pre_keys)] + arguments)
     for part in ("from_", "joins", "where"):
         if select.args.get(part) is not None:
@@ -356,6 +364,7 @@ def _split(tree: exp.Query, select: exp.Select, chain: list[exp.Select], sql: st
         keys=key_names, key_texts=[k.sql("spark") for k in keys], aggregates=aggregates,
         pre_sql=_duckdb(pre), pre_projection=projection, final_sql=_duckdb(tree),
         event_time_key=_event_time_key(keys, event_time), session=session,
+        window=(window_index, window) if window_index is not None else None,
         # through outer SELECTs the names may change: there, the keys count as not shown
         key_columns=[_shown_as(final, name) if tree is final else None for name in key_names])
     return plan
@@ -368,6 +377,13 @@ def _shown_as(final: exp.Select, key: str) -> str | None:
                 and item.alias != key:
             return item.alias
     return None
+
+
+def _window_calls_outside(select: exp.Select, key: exp.Expression) -> bool:
+    """Whether window() appears in the aggregating SELECT's input beyond its GROUP BY key (e.g. in WHERE)."""
+    parts = [select.args.get("where"), *(select.args.get("joins") or []),
+             *(a for a in select.find_all(exp.AggFunc) if a.find_ancestor(exp.Select) is select)]
+    return any(is_window_call(call) for part in parts if part is not None for call in part.find_all(exp.Anonymous))
 
 
 def _refuse_stray_sessions(tree: exp.Query, aggregate: exp.Select | None, sql: str) -> None:

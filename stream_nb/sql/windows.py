@@ -71,8 +71,8 @@ def window_struct(spec: WindowSpec) -> exp.Expression:
     if spec.sliding:
         index = exp.column(SLIDE_INDEX, table=spec.column.table).sql(dialect="duckdb")
         start = f"({last_start} - {index} * {spec.slide_us})"
-    text = (f"{{'start': CAST(make_timestamp({start}) AS TIMESTAMPTZ), "
-            f"'end': CAST(make_timestamp({start} + {spec.size_us}) AS TIMESTAMPTZ)}}")
+    # naive timestamps: the engine hands DuckDB UTC values without the tag (engine/duck.py)
+    text = f"{{'start': make_timestamp({start}), 'end': make_timestamp({start} + {spec.size_us})}}"
     return sqlglot.parse_one(text, read="duckdb")
 
 
