@@ -12,9 +12,9 @@ The whole public API is on this page; everything else can move.
 
 from stream_nb import sinks, sources
 from stream_nb.api import start
+from stream_nb.checkpoint import CheckpointError
 from stream_nb.engine import StreamingQuery, StreamingQueryException, get, queries, stop_all
 from stream_nb.notebook import load_ipython_extension
-from stream_nb.checkpoint import CheckpointError
 from stream_nb.sinks.files import read_files_sink
 from stream_nb.sql import OutputModeError, StreamSQLError
 from stream_nb.types import SchemaError

@@ -14,9 +14,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stream_nb.engine.partials import distinct_pairs, first_rows, partial_aggregates
 from stream_nb.checkpoint.state_store import REMOVED
 from stream_nb.engine import duck
+from stream_nb.engine.partials import distinct_pairs, first_rows, partial_aggregates
 from stream_nb.engine.state import KeyedState, Update
 from stream_nb.engine.windowing import assign_windows
 from stream_nb.sql.plan import BATCH, STATE, Plan

@@ -28,8 +28,8 @@ from stream_nb.engine.history import STATE_LIMIT, BatchTrace, sample
 from stream_nb.engine.operators import connect, make_operator
 from stream_nb.engine.progress import batch_progress, event_time_stats, now_iso
 from stream_nb.engine.triggers import Trigger
-from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sinks.memory import MemorySink
+from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.plan import Plan
 
 _POLL_SECONDS = 0.01  # how often an idle query looks for new data
@@ -287,7 +287,6 @@ class StreamingQuery:
         batch = self.source.read(start, end) if end > start else self.source.schema.empty_table()
         got = time.perf_counter()
         output = self._operator.process(self._con, batch, watermark)
-        processed = time.perf_counter()
         self.sink.add_batch(batch_id, output.table, output.keys)
         for source in self._downstream:
             source.add_data(output.table)

@@ -17,8 +17,8 @@ from sqlglot import exp
 from sqlglot.dialects.spark import Spark
 from sqlglot.tokens import Token, TokenType
 
-from stream_nb.sql.errors import StreamSQLError
 from stream_nb.intervals import parse_interval
+from stream_nb.sql.errors import StreamSQLError
 
 
 class StreamSpark(Spark):

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
+from crash import kill_at_random, run_to_completion  # noqa: I001  (tests/checkpoint is on sys.path)
 
 import stream_nb as sn
-from crash import kill_at_random, run_to_completion  # noqa: I001  (tests/checkpoint is on sys.path)
 
 FILES = 60
 ROWS = 40

@@ -7,7 +7,6 @@ import pytest
 
 import stream_nb as sn
 
-
 START = pd.Timestamp("2026-01-01", tz="UTC")
 
 

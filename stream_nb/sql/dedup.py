@@ -1,0 +1,57 @@
+"""Deduplication in SQL: ``SELECT DISTINCT cols`` and ``SELECT DISTINCT ON (keys) ...`` are Spark's
+``dropDuplicates``: the first row of each key, never that key again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.event_time import EventTime, EventTimeKey
+from stream_nb.sql.positions import keyword_start
+
+
+@dataclass(frozen=True)
+class DedupPlan:
+    """Deduplication (Spark's dropDuplicates): the first row per key, then never that key again."""
+
+    keys: list[str]                 # key columns of the pre table: __d0, __d1, ...
+    key_texts: list[str]            # the keys as written
+    pre_sql: str                    # per batch: the query's rows plus their keys, over __batch
+    event_time_key: EventTimeKey | None = None
+
+
+
+
+def refuse_distinct(tree: exp.Query, sql: str, aggregating: bool) -> None:
+    """SELECT DISTINCT is deduplication: a stateful operator of its own, so only on the outermost SELECT of
+    a query without aggregation (one stateful operator per query, for now)."""
+    for select in tree.find_all(exp.Select):
+        if not select.args.get("distinct"):
+            continue
+        if select is not tree:
+            raise StreamSQLError("SELECT DISTINCT (deduplication) is supported on the outermost SELECT only",
+                                 sql=sql, start=keyword_start(sql, "DISTINCT"))
+        if aggregating:
+            raise StreamSQLError("deduplication and aggregation in one query are two stateful operators, "
+                                 "which is not supported yet; GROUP BY the columns instead of DISTINCT",
+                                 sql=sql, start=keyword_start(sql, "DISTINCT"))
+
+
+
+def plan_dedup(tree: exp.Select, event_time: EventTime | None) -> DedupPlan:
+    """Turn SELECT DISTINCT [ON (keys)] into a plain SELECT that also outputs the keys (__d0, ...)."""
+    distinct = tree.args["distinct"]
+    on = distinct.args.get("on")
+    keys = list(on.expressions) if on is not None else [s.unalias() if isinstance(s, exp.Alias) else s
+                                                        for s in tree.selects]
+    names = [f"__d{i}" for i in range(len(keys))]
+    texts = [k.sql("spark") for k in keys]
+    tree.set("distinct", None)
+    tree.select(*(k.copy().as_(n) for k, n in zip(keys, names)), copy=False)
+    event_time_key = None
+    if event_time is not None:
+        event_time_key = next((EventTimeKey(i) for i, k in enumerate(keys)
+                               if isinstance(k, exp.Column) and k.name == event_time.column), None)
+    return DedupPlan(keys=names, key_texts=texts, pre_sql="", event_time_key=event_time_key)

@@ -1,0 +1,231 @@
+"""Split an aggregating query into what runs per batch, what state keeps, and what runs last.
+
+    SELECT device, round(avg(temp), 1) AS t FROM events WHERE temp > 0 GROUP BY device HAVING count(*) > 2
+
+* ``pre``      per batch, stateless, DuckDB: ``SELECT device AS __k0, temp AS __x0 FROM __batch AS events
+               WHERE temp > 0`` (a window or session key is the row's event time here)
+* ``partial``  per batch, Arrow hash aggregation of ``pre`` by ``__k0``: ``sum_double(__x0)``, ``count(__x0)``,
+               ``count_all()`` — merged by key into state (``engine/state.py``)
+* ``final``    DuckDB, over the state rows a batch emits: ``SELECT __k0 AS device, round(__a0, 1) AS t ...
+               WHERE __a1 > 2``; SELECTs above the aggregation stay around it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+
+from stream_nb.sql.aggregates import Aggregate, aggregate_argument, make_aggregate
+from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.event_time import EventTime, EventTimeKey
+from stream_nb.sql.positions import start_of
+from stream_nb.sql.resolve import Bindings
+from stream_nb.sql.tree import AGG, BATCH, STATE, aggregates_in, apply_window, replace_stream, to_duckdb
+from stream_nb.sql.windows import SessionSpec, WindowSpec, is_window_call, session_spec
+
+
+@dataclass(frozen=True)
+class AggregatePlan:
+    """The stateful part: group keys, partial aggregates, and the queries around the state."""
+
+    keys: list[str]                 # state key columns: __k0, __k1, ...
+    key_texts: list[str]            # the GROUP BY expressions as written
+    aggregates: list[Aggregate]
+    pre_sql: str                    # per batch: keys and aggregate arguments, over __batch
+    pre_projection: dict[str, str] | None  # when pre only picks columns: {pre column: stream column}
+    final_sql: str                  # over the changed state rows (__state): the user's columns, then __k*
+    event_time_key: EventTimeKey | None = None  # the key the watermark follows (state eviction, late rows)
+    session: SessionSpec | None = None  # session_window(): that key holds the event time in pre
+    window: tuple[int, WindowSpec] | None = None  # window(): that key holds the event time in pre
+    key_columns: list[str | None] = field(default_factory=list)  # the output column showing each key
+
+    @property
+    def partials(self):
+        return [p for a in self.aggregates for p in a.partials]
+
+    def pre(self, con, batch):
+        """The batch's keys and aggregate arguments: a column pick when that is all it is, else DuckDB."""
+        if self.pre_projection is not None:
+            return batch.select(list(self.pre_projection.values())).rename_columns(list(self.pre_projection))
+        from stream_nb.engine import duck  # the engine's door into DuckDB
+
+        duck.register(con, BATCH, batch)
+        return duck.query(con, self.pre_sql)
+
+
+
+
+def split_aggregates(tree: exp.Query, select: exp.Select, chain: list[exp.Select], sql: str,
+           bindings: Bindings, window: WindowSpec | None, event_time: EventTime | None) -> AggregatePlan:
+    """Cut the aggregating SELECT into pre / partial / final, and keep the SELECTs above it in final."""
+    group = select.args.get("group")
+    keys = list(group.expressions) if group else []
+    calls: dict[str, exp.AggFunc] = {}
+    for node in aggregates_in(select):
+        if node.find(exp.AggFunc) is not node or any(inner is not node for inner in node.find_all(exp.AggFunc)):
+            raise StreamSQLError("an aggregate inside another aggregate is not allowed", sql=sql,
+                                 start=start_of(node, sql))
+        calls.setdefault(node.sql(), node)
+    aggregates, arguments = [], {}
+    for index, node in enumerate(calls.values()):
+        argument = aggregate_argument(node)
+        if isinstance(node.this, exp.Distinct) and argument is None:
+            raise StreamSQLError("count(DISTINCT ...) takes one column here", sql=sql, start=start_of(node, sql))
+        name = None
+        if argument is not None:
+            name = arguments.setdefault(argument.sql(), f"__x{len(arguments)}")
+        aggregates.append(make_aggregate(node, index, name, sql))
+    arguments = [aggregate_argument(n).copy().as_(arguments[aggregate_argument(n).sql()])
+                 for n in {aggregate_argument(n).sql(): n for n in calls.values()
+                           if aggregate_argument(n) is not None}.values()]
+    session = next((session_spec(k, i, sql) for i, k in enumerate(keys) if is_window_call(k, "session_window")),
+                   None)
+    if session is not None and window is not None:
+        raise StreamSQLError("a query groups by window() or by session_window(), not both", sql=sql,
+                             start=start_of(keys[session.index], sql))
+    if session is not None and any(p.merge == "distinct" for a in aggregates for p in a.partials):
+        raise StreamSQLError("count(DISTINCT ...) over session windows is not supported yet", sql=sql,
+                             start=start_of(keys[session.index], sql))
+    # In pre a window or session key is the row's event time: the engine turns it into {start, end}
+    # (windows in Arrow, engine/windowing.py; sessions in the session operator).
+    window_index = next((i for i, k in enumerate(keys) if is_window_call(k)), None)
+    if window_index is not None and _window_calls_outside(select, keys[window_index]):
+        window_index = None  # window() used beyond the GROUP BY: let DuckDB compute it everywhere
+    timed = {session.index if session else None, window_index} - {None}
+    pre_keys = [k.expressions[0] if i in timed else k for i, k in enumerate(keys)]
+    pre = exp.Select(expressions=[k.copy().as_(f"__k{i}") for i, k in enumerate(pre_keys)] + arguments)
+    for part in ("from_", "joins", "where"):
+        if select.args.get(part) is not None:
+            pre.set(part, select.args[part].copy())
+    if not pre.expressions:  # count(*) alone: the rows matter, not their columns
+        pre.select(exp.Literal.number(1).as_("__one"), copy=False)
+    projection = _plain_projection(pre, bindings.stream.name)
+    apply_window(pre, window, bindings.stream.name)
+    replace_stream(pre, bindings.stream.name)
+    key_names = [f"__k{i}" for i in range(len(keys))]
+
+    final = _final_select(select, keys, calls, aggregates, key_names, sql)
+    _carry_keys(select, chain, key_names)
+    if select is tree:
+        tree = final
+    else:
+        select.replace(final)
+    plan = AggregatePlan(
+        keys=key_names, key_texts=[k.sql("spark") for k in keys], aggregates=aggregates,
+        pre_sql=to_duckdb(pre), pre_projection=projection, final_sql=to_duckdb(tree),
+        event_time_key=_event_time_key(keys, event_time), session=session,
+        window=(window_index, window) if window_index is not None else None,
+        # through outer SELECTs the names may change: there, the keys count as not shown
+        key_columns=[_shown_as(final, name) if tree is final else None for name in key_names])
+    return plan
+
+
+
+def _shown_as(final: exp.Select, key: str) -> str | None:
+    """The output column that is exactly state key ``key``, if the query shows it."""
+    for item in final.expressions:
+        if isinstance(item, exp.Alias) and isinstance(item.this, exp.Column) and item.this.name == key \
+                and item.alias != key:
+            return item.alias
+    return None
+
+
+
+def _window_calls_outside(select: exp.Select, key: exp.Expression) -> bool:
+    """Whether window() appears in the aggregating SELECT's input beyond its GROUP BY key (e.g. in WHERE)."""
+    parts = [select.args.get("where"), *(select.args.get("joins") or []),
+             *(a for a in select.find_all(exp.AggFunc) if a.find_ancestor(exp.Select) is select)]
+    return any(is_window_call(call) for part in parts if part is not None for call in part.find_all(exp.Anonymous))
+
+
+
+def refuse_stray_sessions(tree: exp.Query, aggregate: exp.Select | None, sql: str) -> None:
+    """session_window() is a grouping: it belongs in the GROUP BY (and the SELECT) of the aggregation."""
+    group = aggregate.args.get("group") if aggregate is not None else None
+    grouped = [n for n in (group.find_all(exp.Anonymous) if group else []) if is_window_call(n, "session_window")]
+    for call in tree.find_all(exp.Anonymous):
+        if is_window_call(call, "session_window") and not any(call == g for g in grouped):
+            raise StreamSQLError("session_window() groups rows into sessions: put it in GROUP BY "
+                                 "(e.g. GROUP BY session_window(ts, '30 seconds'), device)",
+                                 sql=sql, start=start_of(call, sql))
+
+
+
+def _event_time_key(keys: list[exp.Expression], event_time: EventTime | None) -> EventTimeKey | None:
+    """The group key the watermark follows: its column, or a window over it (whose end counts)."""
+    if event_time is None:
+        return None
+    for index, key in enumerate(keys):
+        if (is_window_call(key) or is_window_call(key, "session_window")) and \
+                key.expressions[0].name == event_time.column:
+            return EventTimeKey(index, "end")
+        if isinstance(key, exp.Column) and key.name == event_time.column:
+            return EventTimeKey(index)
+    return None
+
+
+
+def _final_select(select: exp.Select, keys: list[exp.Expression], calls: dict[str, exp.AggFunc],
+                  aggregates: list[Aggregate], key_names: list[str], sql: str) -> exp.Select:
+    by_call = {text: exp.column(a.column, table=AGG) for text, a in zip(calls, aggregates)}
+
+    def to_state(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.AggFunc) and node.sql() in by_call:
+            return by_call[node.sql()].copy()
+        for key, name in zip(keys, key_names):
+            if node == key:
+                return exp.column(name, table=AGG)
+        return node
+
+    outputs = {s.alias_or_name for s in select.expressions}
+    final = exp.Select(expressions=[e.copy().transform(to_state) for e in select.expressions])
+    final.set("from_", exp.From(this=exp.Subquery(this=_finish_select(aggregates, key_names),
+                                                  alias=exp.TableAlias(this=exp.to_identifier(AGG)))))
+    if select.args.get("having") is not None:
+        final.set("where", exp.Where(this=select.args["having"].this.copy().transform(to_state)))
+    for part in ("order", "limit"):
+        if select.args.get(part) is not None:
+            final.set(part, select.args[part].copy().transform(to_state))
+    for column in final.find_all(exp.Column):
+        if column.find_ancestor(exp.Select) is not final:
+            continue
+        if column.table != AGG and not (not column.table and column.name in outputs):
+            raise StreamSQLError(
+                f"column {column.name!r} is neither in GROUP BY nor inside an aggregate",
+                sql=sql, start=start_of(column),
+                hint=f"add it to GROUP BY, or aggregate it, e.g. max({column.name})")
+    final.select(*(exp.column(k, table=AGG).as_(k) for k in key_names), copy=False)
+    return final
+
+
+
+def _finish_select(aggregates: list[Aggregate], key_names: list[str]) -> exp.Select:
+    columns = [exp.column(k) for k in key_names]
+    columns += [sqlglot.parse_one(a.finish, read="duckdb").as_(a.column) for a in aggregates]
+    return exp.Select(expressions=columns).from_(STATE)
+
+
+
+def _carry_keys(select: exp.Select, chain: list[exp.Select], key_names: list[str]) -> None:
+    """SELECTs above the aggregation pass the state keys through, so update mode can upsert by them."""
+    index = next(i for i, s in enumerate(chain) if s is select)
+    for outer, inner in zip(reversed(chain[:index]), reversed(chain[1:index + 1])):
+        alias = inner.parent.alias_or_name if isinstance(inner.parent, exp.Subquery) else None
+        outer.select(*(exp.column(k, table=alias).as_(k) for k in key_names), copy=False)
+
+
+
+def _plain_projection(pre: exp.Select, stream: str) -> dict[str, str] | None:
+    """{output: stream column} when pre only renames the stream's columns (no filter, join or expression)."""
+    from_ = pre.args.get("from_")
+    if pre.args.get("where") or pre.args.get("joins") or not from_ or not isinstance(from_.this, exp.Table) \
+            or from_.this.name != stream:
+        return None
+    picked = {}
+    for item in pre.expressions:
+        if not isinstance(item, exp.Alias) or not isinstance(item.this, exp.Column):
+            return None
+        picked[item.alias] = item.this.name
+    return picked

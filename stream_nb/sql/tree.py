@@ -1,0 +1,60 @@
+"""Small helpers over the query's syntax tree, shared by the planner's rewrites."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from stream_nb.sql.windows import WindowSpec, contains_row, explode_for_sliding, is_window_call, window_struct
+
+BATCH = "__batch"  # the name the batch's rows have in DuckDB
+AGG = "__agg"      # the finished aggregates, in the final query
+STATE = "__state"  # the state rows a batch emits, in DuckDB
+
+
+def sources_of(select: exp.Select) -> list[exp.Expression]:
+    from_ = select.args.get("from_")
+    return ([from_.this] if from_ else []) + [join.this for join in select.args.get("joins") or []]
+
+
+
+def reads(node: exp.Expression, stream: str) -> bool:
+    return any(t.name == stream for t in node.find_all(exp.Table))
+
+
+
+def aggregates_in(select: exp.Select) -> list[exp.AggFunc]:
+    found = []
+    for part in [*select.expressions, select.args.get("having"), select.args.get("order")]:
+        if part is not None:
+            found.extend(n for n in part.find_all(exp.AggFunc) if n.find_ancestor(exp.Select) is select)
+    return found
+
+
+
+def replace_stream(tree: exp.Expression, stream: str) -> None:
+    for table in tree.find_all(exp.Table):
+        if table.name == stream:
+            table.set("this", exp.to_identifier(BATCH))
+            table.set("db", None)
+            table.set("catalog", None)
+
+
+
+def to_duckdb(tree: exp.Expression) -> str:
+    return tree.sql(dialect="duckdb")
+
+
+
+def apply_window(node: exp.Expression, window: WindowSpec | None, stream: str) -> None:
+    """Rewrite window() calls into DuckDB structs; for sliding windows, repeat each row per window."""
+    if window is None:
+        return
+    struct = window_struct(window)
+    for call in [n for n in node.find_all(exp.Anonymous) if is_window_call(n)]:
+        call.replace(struct.copy())
+    if not window.sliding:
+        return
+    for table in [t for t in node.find_all(exp.Table) if t.name == stream]:
+        owner = table.find_ancestor(exp.Select)
+        table.replace(explode_for_sliding(table, window))
+        owner.where(contains_row(window, struct), copy=False)
