@@ -15,6 +15,7 @@ from stream_nb.api import start
 from stream_nb.checkpoint import CheckpointError
 from stream_nb.engine import StreamingQuery, StreamingQueryException, get, queries, stop_all
 from stream_nb.notebook import load_ipython_extension
+from stream_nb.notebook import panel as _panel
 from stream_nb.sinks.files import read_files_sink
 from stream_nb.sql import OutputModeError, StreamSQLError
 from stream_nb.types import SchemaError
@@ -36,3 +37,5 @@ __all__ = [
     "stop_all",
 ]
 __version__ = "0.1.0"
+
+_panel.register()  # in an IPython kernel: the comm of JupyterLab's Streams panel; elsewhere nothing

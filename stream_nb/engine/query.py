@@ -134,6 +134,10 @@ class StreamingQuery:
         return {"message": message, "isDataAvailable": self._data_available(), "isTriggerActive": busy}
 
     @property
+    def is_paused(self) -> bool:
+        return self._paused
+
+    @property
     def last_progress(self) -> dict | None:
         return self._progress[-1] if self._progress else None
 
@@ -149,7 +153,7 @@ class StreamingQuery:
     @property
     def result(self) -> pd.DataFrame:
         """The result table as of the last committed batch (from the memory sink)."""
-        if not hasattr(self.sink, "result"):
+        if not isinstance(self.sink, MemorySink):
             raise AttributeError(f"q.result comes from the memory sink; {self.name!r} writes to "
                                  f"{getattr(self.sink, 'description', type(self.sink).__name__)}")
         return self.sink.result
@@ -255,12 +259,12 @@ class StreamingQuery:
         with self._lock:
             if self._exception is not None or self._terminated.is_set():
                 return False
-            self._busy = True
             started = time.perf_counter()
             try:
                 latest = self.source.latest_offset()
                 if self._redo is not None:  # a batch planned before a restart runs again as it was
                     redo, self._redo = self._redo, None
+                    self._busy = True
                     self._run_batch(redo.start, redo.end, latest, started, planned=True)
                     return True
                 end = latest if limit is None else min(latest, limit)
@@ -269,6 +273,7 @@ class StreamingQuery:
                     end = min(end, self._offset + cap)
                 if end <= self._offset and not self._no_data_batch_due:
                     return False
+                self._busy = True
                 self._run_batch(self._offset, max(end, self._offset), latest, started)
                 return True
             except Exception as err:  # the batch failed: keep the error, stop, commit nothing

@@ -7,7 +7,6 @@ second, and a ``ResultTracker`` turns consecutive reads into the deltas the char
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -76,30 +75,10 @@ def key_columns(query) -> list[str] | None:
     """The output columns that identify a row of the result in update mode (the GROUP BY keys, flattened),
     or None when they are not all among the output columns (the views then replace rather than patch)."""
     aggregate = getattr(query.plan, "aggregate", None)
-    if aggregate is None:
-        return None
-    try:
-        import sqlglot
-        from sqlglot import exp
-
-        final = sqlglot.parse_one(aggregate.final_sql, read="duckdb")
-        shown: dict[str, str] = {}
-        for item in final.selects:
-            inner = item.this if isinstance(item, exp.Alias) else item
-            name = item.alias_or_name
-            if not isinstance(inner, exp.Column) or name.startswith("__"):
-                continue
-            if re.fullmatch(r"__k\d+", inner.name):
-                shown.setdefault(inner.name, name)
-            elif re.fullmatch(r"__k\d+", inner.table):  # a window's start or end: it names the window
-                shown.setdefault(inner.table, name)
-        if any(k not in shown for k in aggregate.keys):
-            return None
-        names = [shown[k] for k in aggregate.keys]
-    except Exception:  # noqa: BLE001 - the plan's shape is the planner's business; fall back to replacing
+    if aggregate is None or None in aggregate.key_columns:
         return None
     flat = column_kinds(query.schema)
-    return [c for name in names for c in flat if c == name or c.startswith(name + ".")]
+    return [c for name in aggregate.key_columns for c in flat if c == name or c.startswith(name + ".")]
 
 
 @dataclass

@@ -75,10 +75,15 @@ class MemorySink:
 
     @property
     def result(self) -> pd.DataFrame:
-        with self._lock:
-            if self._cached is None:
-                self._cached = to_pandas(self._live())
-            return self._cached.copy()
+        with self._lock:  # take the table under the lock; convert it outside, so batches need not wait
+            cached, batch_id = self._cached, self._last_batch_id
+            table = self._live() if cached is None else None
+        if cached is None:
+            cached = to_pandas(table)
+            with self._lock:
+                if self._last_batch_id == batch_id:
+                    self._cached = cached
+        return cached.copy()
 
 
 def memory() -> MemorySink:

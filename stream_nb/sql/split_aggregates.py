@@ -124,13 +124,17 @@ def split_aggregates(tree: exp.Query, select: exp.Select, chain: list[exp.Select
 
 
 def _shown_as(final: exp.Select, key: str) -> str | None:
-    """The output column that is exactly state key ``key``, if the query shows it."""
+    """The output column that shows state key ``key``: the key itself, or a window key's start or end (a
+    query's windows all have one size, so either field identifies the window)."""
     for item in final.expressions:
-        if isinstance(item, exp.Alias) and isinstance(item.this, exp.Column) and item.this.name == key \
-                and item.alias != key:
+        if not isinstance(item, exp.Alias) or item.alias == key:
+            continue
+        shown = item.this
+        if isinstance(shown, exp.Dot) and shown.name in ("start", "end"):
+            shown = shown.this
+        if isinstance(shown, exp.Column) and shown.name == key:
             return item.alias
     return None
-
 
 
 def _window_calls_outside(select: exp.Select, key: exp.Expression) -> bool:

@@ -1,0 +1,142 @@
+"""The chart turns result deltas into bokeh updates by output mode: append streams, update patches changed
+keys and streams new ones, complete replaces. In-process: the widgets need no kernel to hold their state."""
+
+import warnings
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from bokeh.document.events import ColumnDataChangedEvent, ColumnsPatchedEvent, ColumnsStreamedEvent
+
+from stream_nb.notebook.chart import Chart, ChartOptionError, ChartSpec
+from stream_nb.notebook.results import ResultTracker, column_kinds, flatten, struct_fields
+from stream_nb.types import TIMESTAMP, to_pandas
+
+WINDOWED = pa.schema([("w", pa.struct([("start", TIMESTAMP), ("end", TIMESTAMP)])), ("device", pa.string()),
+                      ("avg_temp", pa.float64())])
+KINDS = column_kinds(WINDOWED)
+
+
+def windows(*rows):
+    """The result table as the memory sink gives it (a window is a dict), flattened as the view does."""
+    table = pa.Table.from_pylist([{"w": {"start": pd.Timestamp(f"2026-11-24 10:00:{s:02d}", tz="UTC"),
+                                         "end": pd.Timestamp(f"2026-11-24 10:00:{s + 10:02d}", tz="UTC")},
+                                   "device": d, "avg_temp": v} for s, d, v in rows], schema=WINDOWED)
+    return flatten(to_pandas(table), struct_fields(WINDOWED))
+
+
+class Events:
+    """The document events the chart causes: what jupyter_bokeh sends to the browser."""
+
+    def __init__(self, chart):
+        self.seen = []
+        chart.figure.document.on_change(lambda event: self.seen.append(type(event)))
+
+    def take(self):
+        seen, self.seen = self.seen, []
+        return seen
+
+
+def chart(kind="line", mode="update", keys=("w.start", "w.end", "device"), **options):
+    options = {"x": "w.start", "y": "avg_temp", "by": "device", **options}
+    spec = ChartSpec.parse(kind, **options).resolve(KINDS, "averages")
+    return Chart(spec, KINDS, mode), ResultTracker(mode, list(keys) if mode == "update" else None)
+
+
+def series_data(c):
+    return {k: (pd.to_datetime(list(s.source.data["x"]), unit="ms").strftime("%S").tolist(),
+                [float(v) for v in s.source.data["y0"]]) for k, s in c.series.items()}
+
+
+def test_update_mode_patches_changed_keys_and_streams_new_ones():
+    c, tracker = chart()
+    c.apply(tracker.advance(windows((0, "a", 1.0), (0, "b", 2.0))))
+    events = Events(c)
+    c.apply(tracker.advance(windows((0, "a", 1.5), (0, "b", 2.0), (10, "a", 3.0))))
+    assert ColumnsPatchedEvent in events.take()  # a's first window changed: patched in place
+    assert series_data(c) == {"a": (["00", "10"], [1.5, 3.0]), "b": (["00"], [2.0])}
+    c.apply(tracker.advance(windows((0, "a", 1.5), (0, "b", 2.0), (10, "a", 3.0))))
+    assert events.take() == []  # nothing changed, nothing sent
+
+
+def test_update_mode_keeps_a_line_in_time_order_when_a_late_window_arrives():
+    c, tracker = chart()
+    c.apply(tracker.advance(windows((10, "a", 1.0), (20, "a", 2.0))))
+    c.apply(tracker.advance(windows((10, "a", 1.0), (20, "a", 2.5), (0, "a", 9.0))))
+    assert series_data(c) == {"a": (["00", "10", "20"], [9.0, 1.0, 2.5])}
+    c.apply(tracker.advance(windows((10, "a", 1.1), (20, "a", 2.5), (0, "a", 9.0))))
+    assert series_data(c) == {"a": (["00", "10", "20"], [9.0, 1.1, 2.5])}  # the key map followed the sort
+
+
+def test_append_mode_streams_only_new_rows_with_a_rollover():
+    c, tracker = chart("scatter", mode="append", rollover=3)
+    first = windows((0, "a", 1.0), (0, "b", 2.0))
+    c.apply(tracker.advance(first))
+    events = Events(c)
+    c.apply(tracker.advance(pd.concat([first, windows((10, "a", 3.0), (20, "a", 4.0), (30, "a", 5.0))])))
+    assert set(events.take()) == {ColumnsStreamedEvent}
+    assert series_data(c) == {"a": (["10", "20", "30"], [3.0, 4.0, 5.0]), "b": (["00"], [2.0])}
+
+
+def test_complete_mode_replaces_the_data():
+    c, tracker = chart(mode="complete")
+    c.apply(tracker.advance(windows((0, "a", 1.0), (10, "a", 2.0))))
+    events = Events(c)
+    c.apply(tracker.advance(windows((10, "a", 2.5))))
+    assert ColumnDataChangedEvent in events.take()
+    assert series_data(c) == {"a": (["10"], [2.5])}
+
+
+def test_several_y_columns_one_glyph_each_and_bars_side_by_side_on_categories():
+    schema = pa.schema([("device", pa.string()), ("avg_temp", pa.float64()), ("n", pa.int64())])
+    kinds = column_kinds(schema)
+    c = Chart(ChartSpec.parse("bar", x="device", y="avg_temp,n").resolve(kinds, "q"), kinds, "update")
+    tracker = ResultTracker("update", ["device"])
+    c.apply(tracker.advance(pd.DataFrame({"device": ["b", "a"], "avg_temp": [1.0, 2.0], "n": [1, 2]})))
+    c.apply(tracker.advance(pd.DataFrame({"device": ["b", "a", "c"], "avg_temp": [1.0, 2.5, 3.0],
+                                          "n": [1, 3, 1]})))
+    assert list(c.figure.x_range.factors) == ["a", "b", "c"]
+    (series,) = c.series.values()
+    assert len(series.glyphs) == 2
+    assert [r.glyph.width for r in series.glyphs] == [0.4, 0.4]
+    assert dict(zip(series.source.data["x"], series.source.data["y1"])) == {"b": 1, "a": 3, "c": 1}
+
+
+def test_window_bars_are_as_wide_as_the_window_and_the_axis_is_a_time_axis():
+    c, tracker = chart("bar")
+    c.apply(tracker.advance(windows((0, "a", 1.0), (0, "b", 2.0))))
+    assert c.figure.xaxis[0].__class__.__name__ == "DatetimeAxis"
+    assert [s.glyphs[0].glyph.width for s in c.series.values()] == [4000.0, 4000.0]  # 0.8 x 10 s, 2 bars
+
+
+def test_patching_arrays_from_pandas_does_not_warn():
+    c, tracker = chart(by=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c.apply(tracker.advance(windows((0, "a", 1.0))))
+        c.apply(tracker.advance(windows((0, "a", 2.0))))
+
+
+@pytest.mark.parametrize(("options", "says"), [
+    ({"x": "w"}, "'w' is a struct, e.g. a window: use w.start or w.end"),
+    ({"x": "ts"}, "has no column 'ts'; its columns are w.start, w.end, device, avg_temp"),
+    ({"y": "device"}, "column 'device' is not a number"),
+])
+def test_chart_options_that_do_not_fit_the_output_say_why(options, says):
+    with pytest.raises(ChartOptionError, match=None) as error:
+        ChartSpec.parse("line", **options).resolve(KINDS, "averages")
+    assert says in str(error.value)
+
+
+def test_unknown_chart_kind():
+    with pytest.raises(ChartOptionError, match="line, bar, scatter, area"):
+        ChartSpec.parse("pie")
+
+
+def test_update_mode_rollover_keeps_the_key_map_true():
+    c, tracker = chart(rollover=2)
+    c.apply(tracker.advance(windows((0, "a", 1.0), (10, "a", 2.0))))
+    c.apply(tracker.advance(windows((0, "a", 1.0), (10, "a", 2.0), (20, "a", 3.0))))
+    assert series_data(c) == {"a": (["10", "20"], [2.0, 3.0])}
+    c.apply(tracker.advance(windows((0, "a", 1.0), (10, "a", 2.5), (20, "a", 3.0))))
+    assert series_data(c) == {"a": (["10", "20"], [2.5, 3.0])}
