@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[test,spark]"
 	touch $(STAMP)
 
 lab: $(STAMP)
@@ -20,9 +20,11 @@ lab: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto stream_nb tests
 
+# Every case at full size (minutes; run it on a quiet machine); the tables also go to benchmarks/results.md.
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks --output benchmarks/results.md
 
+# Every case at small sizes, a minute or two: CI runs it so that the harness keeps working.
 bench-quick: $(STAMP)
 	$(BIN)/python -m benchmarks --quick
 

@@ -23,14 +23,14 @@ import pyarrow.compute as pc
 
 from stream_nb.checkpoint import Checkpoint
 from stream_nb.checkpoint.logs import OffsetEntry
-from stream_nb.engine import loop, registry
+from stream_nb.engine import duck, loop, registry
 from stream_nb.engine.history import STATE_LIMIT, BatchTrace, sample
 from stream_nb.engine.operators import connect, make_operator
 from stream_nb.engine.progress import batch_progress, event_time_stats, now_iso
 from stream_nb.engine.triggers import Trigger
 from stream_nb.sinks.memory import MemorySink
 from stream_nb.sql.errors import StreamSQLError
-from stream_nb.sql.plan import Plan
+from stream_nb.sql.plan import BATCH, Plan
 
 _POLL_SECONDS = 0.01  # how often an idle query looks for new data
 _names = itertools.count(1)
@@ -333,7 +333,11 @@ class StreamingQuery:
         event_time = self.plan.event_time
         if event_time is None or batch.num_rows == 0:
             return self._watermark_us
-        latest = pc.max(batch.column(event_time.column)).cast(pa.int64()).as_py()
+        if event_time.max_sql is not None:  # only the rows the pushed-down filters keep count
+            duck.register(self._con, BATCH, batch)
+            latest = duck.query(self._con, event_time.max_sql).column(0).cast(pa.int64())[0].as_py()
+        else:
+            latest = pc.max(batch.column(event_time.column)).cast(pa.int64()).as_py()
         if latest is None:
             return self._watermark_us
         return max(self._watermark_us, latest - event_time.delay_us)

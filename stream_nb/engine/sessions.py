@@ -1,7 +1,7 @@
 """Session windows: ``GROUP BY session_window(ts, gap), key``.
 
-A session is a run of a key's events, each less than ``gap`` after the one before; it spans from its first
-event to its last event plus ``gap``. Sessions merge when a row falls between them, so a session's start can
+A session is a run of a key's events, each at most ``gap`` after the one before (sessions that touch merge,
+as in Spark); it spans from its first event to its last event plus ``gap``. Sessions merge when a row falls between them, so a session's start can
 move: rather than partial aggregates per session, the state keeps the rows of the sessions still open. Each
 batch re-forms the sessions of those rows and the new ones (DuckDB window functions), aggregates each session
 with the same Arrow partial aggregates as any grouping, emits, and keeps the rows of sessions still open.
@@ -53,6 +53,9 @@ class SessionOperator:
     def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0) -> Output:
         agg = self.aggregate
         pre = agg.pre(con, batch)
+        times = pre.column(self._time)
+        if times.null_count:  # as Spark's session_window(): a row without an event time is in no session
+            pre = pre.filter(pc.is_valid(times))
         late = pre.schema.empty_table()
         if self._follows_watermark and pre.num_rows:
             ends = pc.add(pre.column(self._time).cast(pa.int64()), self.session.gap_us)
@@ -113,7 +116,7 @@ class SessionOperator:
         order = f"ORDER BY {t}, {SEQ}"
         return duck.query(con, f"""
             WITH marked AS (
-                SELECT *, CASE WHEN epoch_us({t}) < max(epoch_us({t}) + {gap}) OVER (
+                SELECT *, CASE WHEN epoch_us({t}) <= max(epoch_us({t}) + {gap}) OVER (
                     {partition} {order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) THEN 0 ELSE 1 END AS __new
                 FROM {BUFFER}),
             numbered AS (

@@ -16,7 +16,8 @@ WINDOW = pa.struct([pa.field("start", TIMESTAMP), pa.field("end", TIMESTAMP)])
 
 
 def assign_windows(table: pa.Table, column: str, spec: WindowSpec) -> pa.Table:
-    """Replace the event times in ``column`` by their windows (one row per window when sliding).
+    """Replace the event times in ``column`` by their windows (one row per window when sliding); rows with
+    no event time are dropped, as Spark's ``window()`` drops them.
 
     >>> from stream_nb.sql.windows import WindowSpec
     >>> t = pa.table({"ts": pa.array([12_000_000], TIMESTAMP)})
@@ -25,6 +26,9 @@ def assign_windows(table: pa.Table, column: str, spec: WindowSpec) -> pa.Table:
     [(10, 20), (5, 15)]
     """
     times = table.column(column).combine_chunks()
+    if times.null_count:  # as Spark's window(): a row without an event time is in no window
+        table = table.filter(times.is_valid())
+        times = table.column(column).combine_chunks()
     valid = times.is_valid().to_numpy(zero_copy_only=False)
     us = times.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
     last_start = us - ((us - spec.offset_us) % spec.slide_us + spec.slide_us) % spec.slide_us

@@ -209,6 +209,7 @@ def register() -> None:
         return
     try:
         import comm
+
         from stream_nb import __version__
 
         manager = comm.get_comm_manager()

@@ -1,5 +1,9 @@
-"""Deduplication in SQL: ``SELECT DISTINCT cols`` and ``SELECT DISTINCT ON (keys) ...`` are Spark's
-``dropDuplicates``: the first row of each key, never that key again."""
+"""DISTINCT on a stream, as Spark means it.
+
+``SELECT DISTINCT cols`` is an aggregation over the selected columns (Spark plans it as one): it follows the
+output modes and watermarks of any GROUP BY. ``SELECT DISTINCT ON (keys) ...`` is Spark's ``dropDuplicates``,
+which Spark SQL has no words for: the first row of each key, emitted at once, never that key again.
+"""
 
 from __future__ import annotations
 
@@ -24,9 +28,19 @@ class DedupPlan:
 
 
 
+def distinct_as_group_by(select: exp.Select) -> None:
+    """``SELECT DISTINCT a, b`` is ``SELECT a, b ... GROUP BY a, b``, as Spark plans it."""
+    distinct = select.args.get("distinct")
+    if distinct is None or distinct.args.get("on") is not None or select.args.get("group") is not None \
+            or select.find(exp.AggFunc):
+        return
+    select.set("distinct", None)
+    select.set("group", exp.Group(expressions=[item.unalias().copy() for item in select.selects]))
+
+
 def refuse_distinct(tree: exp.Query, sql: str, aggregating: bool) -> None:
-    """SELECT DISTINCT is deduplication: a stateful operator of its own, so only on the outermost SELECT of
-    a query without aggregation (one stateful operator per query, for now)."""
+    """What DISTINCT is left after ``distinct_as_group_by`` is deduplication, a stateful operator of its own:
+    only on the outermost SELECT of a query without aggregation (one stateful operator per query, for now)."""
     for select in tree.find_all(exp.Select):
         if not select.args.get("distinct"):
             continue

@@ -8,11 +8,12 @@ the column itself or a window over it (then the window's end counts, as in Spark
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlglot import exp
 
 from stream_nb.intervals import parse_interval
 from stream_nb.sql.errors import StreamSQLError
@@ -24,6 +25,24 @@ class EventTime:
 
     column: str
     delay_us: int
+    max_sql: str | None = None  # the batch's max event time over the rows Spark lets reach the watermark
+
+    def pushed_filters(self, select: exp.Select, stream: str, to_duckdb) -> EventTime:
+        """Spark pushes the WHERE conditions that only read the stream, and not its event time, below the
+        watermark: rows they drop never move it. The max event time is taken over the rows they keep."""
+        source = next((t for t in select.find_all(exp.Table) if t.name == stream), None)
+        where = select.args.get("where")
+        if source is None or where is None:
+            return self
+        alias = source.alias_or_name
+        kept = [c for c in where.this.flatten() if _stream_only(c, alias, self.column)] \
+            if isinstance(where.this, exp.And) else [where.this] if _stream_only(where.this, alias, self.column) else []
+        if not kept:
+            return self
+        query = exp.select(exp.Max(this=exp.column(self.column, table=alias))).from_(
+            exp.Table(this=exp.to_identifier("__batch"), alias=exp.TableAlias(this=exp.to_identifier(alias))))
+        query = query.where(exp.and_(*(c.copy() for c in kept)), copy=False)
+        return replace(self, max_sql=to_duckdb(query))
 
     def describe(self) -> str:
         return f"{self.column} - {self.delay_us / 1e6:g} seconds"
@@ -65,3 +84,9 @@ def resolve_event_time(watermarks: list, option: Mapping[str, tuple[str, str]] |
         raise StreamSQLError("the stream has two different watermarks; declare one", sql=sql)
     _, column, delay, _ = declared[0]
     return EventTime(column=column, delay_us=int(round(delay.total_seconds() * 1_000_000)))
+
+
+def _stream_only(condition: exp.Expression, alias: str, event_time: str) -> bool:
+    columns = list(condition.find_all(exp.Column))
+    return bool(columns) and not condition.find(exp.Subquery, exp.AggFunc) and all(
+        c.table == alias and c.name != event_time for c in columns)

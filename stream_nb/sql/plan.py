@@ -17,7 +17,7 @@ from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
-from stream_nb.sql.dedup import DedupPlan, plan_dedup, refuse_distinct
+from stream_nb.sql.dedup import DedupPlan, distinct_as_group_by, plan_dedup, refuse_distinct
 from stream_nb.sql.dialect import DIALECT, Watermark, parse
 from stream_nb.sql.errors import OutputModeError, StreamSQLError
 from stream_nb.sql.event_time import EventTime, resolve_event_time
@@ -87,12 +87,16 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     tree = _qualify(tree, sql, bindings)
     spark_casts(tree)
     window = _the_window(tree, sql)
+    if isinstance(tree, exp.Select):
+        distinct_as_group_by(tree)
     chain = _select_chain(tree, bindings.stream.name)
+    if event_time is not None and chain:
+        event_time = event_time.pushed_filters(chain[-1], bindings.stream.name, to_duckdb)
     aggregating = [s for s in chain if aggregates_in(s) or s.args.get("group")]
     if len(aggregating) > 1:
         raise StreamSQLError("multiple streaming aggregations (an aggregate over an aggregate) are not "
                              "supported, as in Spark; aggregate once, then compute over the result in pandas",
-                             sql=sql, start=start_of(aggregates_in(aggregating[0])[0], sql))
+                             sql=sql, start=start_of((aggregates_in(aggregating[0]) or [aggregating[0]])[0], sql))
     refuse_distinct(tree, sql, bool(aggregating))
     columns = [s.alias_or_name for s in tree.selects]
     mode = choose_output_mode(output_mode, aggregating=bool(aggregating), sql=sql, tree=tree,
@@ -184,9 +188,11 @@ def _refuse_ordering(tree: exp.Query, sql: str, mode: str, aggregate: exp.Select
         owner = node.parent
         over_aggregate = aggregate is not None and any(s is aggregate for s in owner.find_all(exp.Select))
         if mode != "complete" or not over_aggregate:
+            why = ("(as in Spark): a stream has no last row to sort up to" if word == "ORDER BY" else
+                   "yet (Spark keeps the first rows of an append-mode stream; stream_nb does not do that yet)")
             raise StreamSQLError(
-                f"{word} is not supported on a stream, except over an aggregation in complete output mode "
-                "(as in Spark): a stream has no last row to sort up to", sql=sql, start=keyword_start(sql, word),
-                hint="aggregate with GROUP BY and use output_mode='complete', or sort q.result in pandas")
+                f"{word} is not supported on a stream, except over an aggregation in complete output mode {why}",
+                sql=sql, start=keyword_start(sql, word),
+                hint="aggregate with GROUP BY and use output_mode='complete', or sort and cut q.result in pandas")
 
 

@@ -82,6 +82,11 @@ def split_aggregates(tree: exp.Query, select: exp.Select, chain: list[exp.Select
                            if aggregate_argument(n) is not None}.values()]
     session = next((session_spec(k, i, sql) for i, k in enumerate(keys) if is_window_call(k, "session_window")),
                    None)
+    if session is not None and len(keys) == 1:
+        raise StreamSQLError("a session window needs another grouping key besides session_window() (Spark "
+                             "refuses a global aggregation over session windows)", sql=sql,
+                             start=start_of(keys[session.index], sql),
+                             hint="GROUP BY session_window(ts, '30 seconds'), device")
     if session is not None and window is not None:
         raise StreamSQLError("a query groups by window() or by session_window(), not both", sql=sql,
                              start=start_of(keys[session.index], sql))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from stream_nb.sql.windows import WindowSpec, contains_row, explode_for_sliding, is_window_call, window_struct
+from stream_nb.sql.windows import (WindowSpec, contains_row, explode_for_sliding, has_event_time, is_window_call,
+                                   window_struct)
 
 BATCH = "__batch"  # the name the batch's rows have in DuckDB
 AGG = "__agg"      # the finished aggregates, in the final query
@@ -52,9 +53,9 @@ def apply_window(node: exp.Expression, window: WindowSpec | None, stream: str) -
     struct = window_struct(window)
     for call in [n for n in node.find_all(exp.Anonymous) if is_window_call(n)]:
         call.replace(struct.copy())
-    if not window.sliding:
-        return
     for table in [t for t in node.find_all(exp.Table) if t.name == stream]:
         owner = table.find_ancestor(exp.Select)
-        table.replace(explode_for_sliding(table, window))
-        owner.where(contains_row(window, struct), copy=False)
+        owner.where(has_event_time(window), copy=False)
+        if window.sliding:
+            table.replace(explode_for_sliding(table, window))
+            owner.where(contains_row(window, struct), copy=False)

@@ -76,6 +76,11 @@ def window_struct(spec: WindowSpec) -> exp.Expression:
     return sqlglot.parse_one(text, read="duckdb")
 
 
+def has_event_time(spec: WindowSpec) -> exp.Expression:
+    """Spark's window() keeps only rows with an event time."""
+    return exp.Not(this=exp.Is(this=spec.column.copy(), expression=exp.Null()))
+
+
 def contains_row(spec: WindowSpec, struct: exp.Expression) -> exp.Expression:
     """For sliding windows: keep only the candidate windows that contain the row's time."""
     return sqlglot.parse_one(

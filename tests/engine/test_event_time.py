@@ -137,11 +137,12 @@ class TestDeduplication:
         q.step()
         assert q.result[["id", "v"]].to_dict("records") == [{"id": 1, "v": 1.0}, {"id": 2, "v": 4.0}]
 
-    def test_select_distinct_deduplicates_the_selected_columns(self):
+    def test_select_distinct_is_an_aggregation_over_the_selected_columns_as_in_spark(self):
         src = sn.sources.memory("id bigint, v double")
         q = sn.start("SELECT DISTINCT id FROM src", trigger="manual")
         src.add_data([{"id": 1, "v": 1.0}, {"id": 1, "v": 2.0}, {"id": 2, "v": 2.0}])
         q.step()
+        assert q.plan.output_mode == "update" and q.plan.aggregate.key_texts == ["src.id"]
         assert q.result["id"].tolist() == [1, 2]
 
     def test_state_is_bounded_by_the_watermark_when_event_time_is_a_key(self):

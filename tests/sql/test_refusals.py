@@ -113,8 +113,13 @@ class TestOutputModes:
 class TestEventTimeRefusals:
     def test_session_windows_in_update_mode_are_refused_as_in_spark(self):
         with pytest.raises(OutputModeError, match="session windows are not supported in update output mode"):
-            plan_query("SELECT session_window(ts, '5 seconds'), count(*) FROM events "
-                       "GROUP BY session_window(ts, '5 seconds')", namespaces=NAMES, output_mode="update")
+            plan_query("SELECT session_window(ts, '5 seconds'), device, count(*) FROM events "
+                       "GROUP BY session_window(ts, '5 seconds'), device", namespaces=NAMES, output_mode="update")
+
+    def test_a_global_session_window_is_refused_as_in_spark(self):
+        error = refusal("SELECT session_window(ts, '5 seconds'), count(*) FROM events "
+                        "GROUP BY session_window(ts, '5 seconds')")
+        assert "needs another grouping key besides session_window()" in str(error)
 
     def test_append_needs_the_watermark_column_among_the_keys(self):
         with pytest.raises(OutputModeError, match=r"needs the watermark's column \(ts\) among the GROUP BY keys"):

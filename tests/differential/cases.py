@@ -1,0 +1,586 @@
+"""The queries of the Spark differential suite, each with its input as micro-batches.
+
+Event times are seconds after 2024-01-01 00:00:00 UTC (``t(7)`` is 00:00:07). Batches arrive out of order
+and, where a case has a watermark, later batches carry rows behind it. Spark's rules that the comments
+lean on (Spark is the reference; a comment that disagrees with Spark is the comment's bug):
+
+* the watermark is max(event time) - delay, computed at the end of a batch and used from the next one;
+* a stateful operator drops an input row when the *window* it falls in has closed (window end <= watermark),
+  so a row older than the watermark still counts while its window is open; stateless queries drop nothing;
+* append emits a window once, when the watermark passes its end; update emits the rows a batch changed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tests.differential.spark_runner import Case
+
+_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def t(seconds: float) -> datetime:
+    """The event time ``seconds`` after 2024-01-01 00:00:00 UTC."""
+    return _EPOCH + timedelta(seconds=seconds)
+
+
+SITES = "ts timestamp, site string, device string, temp double"
+READINGS = "ts timestamp, device string, reading bigint"
+
+TUMBLING = "window(ts, '10 seconds')"
+SLIDING = "window(ts, '10 seconds', '5 seconds')"
+SESSION = "session_window(ts, '5 seconds')"
+
+# Three batches used by several tumbling cases: out of order, with a 5-second watermark in mind
+# (watermark after batch 0: 7 s; after batch 1: 20 s; after batch 2: 26 s).
+_LATE_TUMBLING = (
+    ((t(1), "a", 20.0), (t(12), "a", 21.0), (t(4), "b", 19.0), (t(8), "a", 22.0)),
+    ((t(3), "a", 23.0),            # older than the watermark (7 s) but its window [0, 10) is open: counted
+     (t(25), "b", 18.0), (t(14), "b", 20.0)),
+    ((t(9), "a", 30.0),            # window [0, 10) closed (end 10 <= 20): dropped
+     (t(19.5), "a", 31.0),         # window [10, 20) closed (end 20 <= 20): dropped
+     (t(22), "a", 24.0), (t(31), "b", 25.0)),
+)
+
+CASES: list[Case] = [
+    # -- tumbling windows -------------------------------------------------------------------------------
+    Case(
+        name="tumbling_count_append",
+        sql=f"SELECT {TUMBLING} AS w, device, count(*) AS n FROM events GROUP BY {TUMBLING}, device",
+        output_mode="append", watermark=("ts", "5 seconds"), batches=_LATE_TUMBLING,
+        why="a window is emitted once, after the watermark passes its end; rows of closed windows dropped",
+    ),
+    Case(
+        name="tumbling_watermark_clause_append",
+        sql=f"SELECT {TUMBLING} AS w, device, max(temp) AS hottest FROM events GROUP BY {TUMBLING}, device",
+        output_mode="append", watermark=("ts", "5 seconds"), watermark_in_sql=True, batches=_LATE_TUMBLING,
+        why="the watermark declared in SQL on stream_nb's side (FROM events WATERMARK ts DELAY OF ...)",
+    ),
+    Case(
+        name="tumbling_aggregates_update",
+        sql=f"SELECT {TUMBLING} AS w, device, count(*) AS n, count(temp) AS n_temp, sum(temp) AS total, "
+            f"avg(temp) AS mean, min(temp) AS lo, max(temp) AS hi FROM events GROUP BY {TUMBLING}, device",
+        output_mode="update", watermark=("ts", "10 seconds"), key=("w", "device"),
+        batches=(
+            ((t(2), "a", 20.0), (t(7), "b", None), (t(15), "a", 22.5), (t(4), "a", 21.0), (t(11), "b", 19.0)),
+            ((t(1), "a", 30.0), (t(28), "b", 18.0), (t(9), "b", 17.5), (t(16), "a", None)),   # wm 5 → 18
+            ((t(8), "a", 40.0),            # [0, 10) closed at 18: dropped
+             (t(17), "a", 23.0),           # behind the watermark (18) but [10, 20) is open: counted
+             (t(35), "a", 25.0)),          # wm 25
+            ((t(19), "b", 50.0), (t(26), "b", 21.0), (t(41), "b", 20.0)),
+        ),
+        why="every aggregate, nulls included; update upserts each window's latest row",
+    ),
+    Case(
+        name="tumbling_count_complete_no_watermark",
+        sql=f"SELECT {TUMBLING} AS w, device, count(*) AS n, avg(temp) AS mean FROM events "
+            f"GROUP BY {TUMBLING}, device",
+        output_mode="complete", batches=_LATE_TUMBLING,
+        why="without a watermark nothing is late: every row counts, every window stays",
+    ),
+    Case(
+        name="tumbling_complete_with_watermark",
+        sql=f"SELECT {TUMBLING} AS w, count(*) AS n, sum(temp) AS total FROM events GROUP BY {TUMBLING}",
+        output_mode="complete", watermark=("ts", "2 seconds"), batches=_LATE_TUMBLING,
+        why="complete mode keeps all state; whether late rows still count is Spark's call",
+    ),
+    Case(
+        name="tumbling_tight_watermark_update",
+        sql=f"SELECT {TUMBLING} AS w, device, count(*) AS n, max(temp) AS hi FROM events "
+            f"GROUP BY {TUMBLING}, device",
+        output_mode="update", watermark=("ts", "0 seconds"), key=("w", "device"),
+        batches=(
+            ((t(5), "a", 1.0), (t(13), "b", 2.0), (t(9), "a", 3.0)),                  # wm 13
+            ((t(11), "a", 4.0),            # [10, 20) open: counted
+             (t(2), "b", 5.0),             # [0, 10) closed: dropped
+             (t(21), "a", 6.0)),                                                      # wm 21
+            ((t(19.999), "b", 7.0), (t(20), "b", 8.0), (t(29), "a", 9.0)),            # wm 29
+            ((t(25), "a", 10.0), (t(30), "a", 11.0)),
+        ),
+        why="a 0-second watermark: anything in a window that ended at or before the max event time is late",
+    ),
+    Case(
+        name="tumbling_loose_watermark_append",
+        sql=f"SELECT {TUMBLING} AS w, device, count(*) AS n, sum(temp) AS total FROM events "
+            f"GROUP BY {TUMBLING}, device",
+        output_mode="append", watermark=("ts", "45 seconds"),
+        batches=(
+            ((t(50), "a", 1.0), (t(12), "b", 2.0), (t(31), "a", 3.0)),                 # wm 5
+            ((t(8), "a", 4.0),             # 42 s behind the max, [0, 10) still open (wm 5): counted
+             (t(61), "b", 5.0), (t(15), "b", 6.0)),                                   # wm 16
+            ((t(9), "b", 7.0),             # [0, 10) closed at 16: dropped
+             (t(18), "a", 8.0),            # [10, 20) open: counted
+             (t(95), "a", 9.0)),                                                      # wm 50
+            ((t(44), "b", 10.0),           # [40, 50) closed at 50: dropped
+             (t(52), "a", 11.0), (t(130), "b", 12.0)),                                # wm 85
+        ),
+        why="a loose watermark keeps windows open long; they come out only once it passes",
+    ),
+    Case(
+        name="tumbling_minute_window_append",
+        sql="SELECT window(ts, '1 minute') AS w, device, avg(temp) AS mean, count(*) AS n FROM events "
+            "GROUP BY window(ts, '1 minute'), device",
+        output_mode="append", watermark=("ts", "30 seconds"),
+        batches=(
+            ((t(10), "a", 20.0), (t(75), "a", 21.0), (t(40), "b", 22.0)),              # wm 45
+            ((t(59), "a", 23.0), (t(130), "b", 24.0), (t(100), "a", 25.0)),            # wm 100
+            ((t(30), "b", 26.0),           # [0, 60) closed: dropped
+             (t(119), "b", 27.0), (t(200), "a", 28.0)),                               # wm 170
+            ((t(150), "a", 29.0), (t(185), "b", 30.0)),
+        ),
+        why="one-minute windows, half-minute watermark",
+    ),
+    Case(
+        name="tumbling_boundary_append",
+        sql=f"SELECT {TUMBLING} AS w, count(*) AS n FROM events GROUP BY {TUMBLING}",
+        output_mode="append", watermark=("ts", "0 seconds"),
+        batches=(
+            ((t(0), "a", 1.0), (t(9.999999), "a", 2.0), (t(10), "a", 3.0)),            # wm 10: [0, 10) ends
+            ((t(9.5), "a", 4.0),           # its window ended exactly at the watermark: dropped
+             (t(10), "b", 5.0), (t(19.999999), "b", 6.0)),                            # wm 19.999999
+            ((t(19.9), "a", 7.0),          # [10, 20) still open (20 > 19.999999): counted
+             (t(20), "a", 8.0)),                                                      # wm 20
+        ),
+        why="a row at a window's end belongs to the next window; a window ends when watermark >= end",
+    ),
+    Case(
+        name="tumbling_timestamps_update",
+        sql=f"SELECT {TUMBLING} AS w, device, min(ts) AS first_seen, max(ts) AS last_seen FROM events "
+            f"GROUP BY {TUMBLING}, device",
+        output_mode="update", watermark=("ts", "5 seconds"), key=("w", "device"),
+        batches=(
+            ((t(3.25), "a", 1.0), (t(7.5), "a", 2.0), (t(12.125), "b", 3.0)),           # wm 7.125
+            ((t(1.000001), "a", 4.0), (t(18), "b", 5.0), (t(10.5), "b", 6.0)),         # wm 13
+            ((t(9), "a", 7.0), (t(14), "b", 8.0), (t(26), "a", 9.0)),
+        ),
+        why="min and max of a timestamp column, with microseconds",
+    ),
+    Case(
+        name="tumbling_integer_sums_complete",
+        schema=READINGS,
+        sql=f"SELECT {TUMBLING} AS w, device, sum(reading) AS total, avg(reading) AS mean, "
+            f"min(reading) AS lo, max(reading) AS hi, count(reading) AS n FROM events "
+            f"GROUP BY {TUMBLING}, device",
+        output_mode="complete",
+        batches=(
+            ((t(1), "a", 3), (t(2), "a", 4), (t(11), "b", None), (t(5), "b", 9_000_000_000)),
+            ((t(3), "a", -7), (t(12), "b", 2), (t(21), "a", 1)),
+            ((t(4), "b", 1), (t(15), "b", None)),
+        ),
+        why="bigint sums stay exact, avg of integers is a double, null-only groups sum to null",
+    ),
+    # -- sliding windows --------------------------------------------------------------------------------
+    Case(
+        name="sliding_count_append",
+        sql=f"SELECT {SLIDING} AS w, device, count(*) AS n FROM events GROUP BY {SLIDING}, device",
+        output_mode="append", watermark=("ts", "5 seconds"), batches=_LATE_TUMBLING,
+        why="each row falls in two windows; a window is emitted once the watermark passes its end",
+    ),
+    Case(
+        name="sliding_avg_update",
+        sql=f"SELECT {SLIDING} AS w, device, avg(temp) AS mean, max(temp) AS hi FROM events "
+            f"GROUP BY {SLIDING}, device",
+        output_mode="update", watermark=("ts", "10 seconds"), key=("w", "device"),
+        batches=(
+            ((t(6), "a", 20.0), (t(2), "b", 21.0), (t(14), "a", 22.0)),                # wm 4
+            ((t(3), "a", 23.0),            # [-5, 5) and [0, 10) both open at watermark 4: counted
+             (t(27), "b", 24.0), (t(11), "b", 25.0)),                                 # wm 17
+            ((t(7), "a", 26.0),            # [0, 10) closed; [5, 15) closed (15 <= 17): dropped
+             (t(13), "a", 27.0),           # [5, 15) closed, [10, 20) open: counted in [10, 20) only
+             (t(33), "a", 28.0)),                                                     # wm 23
+        ),
+        why="a late row may be dropped from one sliding window and counted in the other",
+    ),
+    Case(
+        name="sliding_complete",
+        sql="SELECT window(ts, '20 seconds', '5 seconds') AS w, count(*) AS n, sum(temp) AS total "
+            "FROM events GROUP BY window(ts, '20 seconds', '5 seconds')",
+        output_mode="complete",
+        batches=(
+            ((t(1), "a", 1.0), (t(17), "b", 2.0)),
+            ((t(6), "a", 3.0), (t(33), "a", 4.0), (t(0), "b", 5.0)),
+            ((t(22.5), "b", 6.0),),
+        ),
+        why="a 20-second window sliding by 5: each row in four windows",
+    ),
+    Case(
+        name="sliding_tight_watermark_append",
+        sql="SELECT window(ts, '6 seconds', '2 seconds') AS w, device, count(*) AS n FROM events "
+            "GROUP BY window(ts, '6 seconds', '2 seconds'), device",
+        output_mode="append", watermark=("ts", "1 second"),
+        batches=(
+            ((t(4), "a", 1.0), (t(9), "a", 2.0), (t(7), "b", 3.0)),                    # wm 8
+            ((t(5), "a", 4.0),             # windows ending 6 and 8 closed, [4, 10) open
+             (t(12), "b", 5.0), (t(8.5), "b", 6.0)),                                  # wm 11
+            ((t(6), "a", 7.0), (t(16), "a", 8.0)),                                    # wm 15
+        ),
+        why="three overlapping windows per row, a 1-second watermark",
+    ),
+    # -- session windows --------------------------------------------------------------------------------
+    Case(
+        name="session_append",
+        sql=f"SELECT {SESSION} AS s, device, count(*) AS n, min(ts) AS first_seen, max(ts) AS last_seen "
+            f"FROM events GROUP BY {SESSION}, device",
+        output_mode="append", watermark=("ts", "5 seconds"),
+        batches=(
+            ((t(1), "a", 1.0), (t(3), "a", 2.0), (t(11), "a", 3.0), (t(2), "b", 4.0)),  # wm 6
+            ((t(7), "a", 5.0),             # bridges a's sessions [1, 8) and [11, 16) into one
+             (t(20), "b", 6.0), (t(24), "b", 7.0)),                                   # wm 19
+            ((t(30), "a", 8.0), (t(27), "b", 9.0), (t(40), "b", 10.0)),               # wm 35
+        ),
+        why="sessions grow and merge across batches; one is emitted when the watermark passes its end",
+    ),
+    Case(
+        name="session_complete",
+        sql=f"SELECT {SESSION} AS s, device, count(*) AS n, avg(temp) AS mean FROM events "
+            f"GROUP BY {SESSION}, device",
+        output_mode="complete",
+        batches=(
+            ((t(1), "a", 1.0), (t(12), "a", 2.0), (t(2), "b", 3.0)),
+            ((t(9), "a", 4.0), (t(5), "a", 5.0), (t(30), "b", 6.0)),    # 5 and 9 join [1, 6) and [12, 17)
+            ((t(26), "b", 7.0), (t(0), "b", 8.0)),
+        ),
+        why="without a watermark every session stays; late rows merge sessions",
+    ),
+    Case(
+        name="session_tight_watermark_append",
+        sql=f"SELECT {SESSION} AS s, device, count(*) AS n FROM events GROUP BY {SESSION}, device",
+        output_mode="append", watermark=("ts", "0 seconds"),
+        batches=(
+            ((t(10), "a", 1.0), (t(2), "a", 2.0), (t(13), "b", 3.0)),                  # wm 13
+            ((t(4), "a", 4.0),             # its session would end at 9 <= 13: late
+             (t(9), "a", 5.0),             # [9, 14) reaches a's open session [10, 15)
+             (t(30), "b", 6.0)),                                                      # wm 30
+            ((t(26), "b", 7.0), (t(31), "a", 8.0)),                                   # wm 31
+        ),
+        why="a 0-second watermark on sessions: which late rows still join a session is Spark's call",
+    ),
+    Case(
+        name="session_projection_append",
+        sql=f"SELECT s.start AS start, s.end AS end, device, n FROM "
+            f"(SELECT {SESSION} AS s, device, count(*) AS n FROM events GROUP BY {SESSION}, device)",
+        output_mode="append", watermark=("ts", "5 seconds"),
+        batches=(
+            ((t(1), "a", 1.0), (t(4), "a", 2.0), (t(8), "b", 3.0)),                   # wm 3
+            ((t(6), "b", 4.0), (t(20), "a", 5.0)),                                    # wm 15
+            ((t(30), "b", 6.0), (t(22), "a", 7.0)),                                   # wm 25
+        ),
+        why="the session's start and end projected through a subquery",
+    ),
+    Case(
+        name="session_touching_rows_complete",
+        sql="SELECT session_window(ts, '3 seconds') AS s, device, count(*) AS n FROM events "
+            "GROUP BY session_window(ts, '3 seconds'), device",
+        output_mode="complete",
+        batches=(
+            ((t(1), "a", 1.0), (t(4), "a", 2.0),          # 4 is exactly one gap after 1: one session [1, 7)
+             (t(10), "b", 3.0), (t(13.000001), "b", 4.0)),  # a microsecond more than a gap: two sessions
+        ),
+        why="a row exactly one gap after the last joins its session (Spark merges sessions that touch)",
+    ),
+    Case(
+        name="session_two_keys_complete",
+        schema=SITES,
+        sql="SELECT session_window(ts, '3 seconds') AS s, site, device, count(*) AS n, max(temp) AS hi "
+            "FROM events GROUP BY session_window(ts, '3 seconds'), site, device",
+        output_mode="complete",
+        batches=(
+            ((t(0), "n", "a", 1.0), (t(2), "n", "a", 2.0), (t(10), "n", "a", 3.0), (t(1), "s", "a", 4.0)),
+            ((t(6), "n", "a", 5.0),        # [6, 9): a gap after [0, 5)
+             (t(4), "s", "a", 6.0)),       # [4, 7) touches [1, 4) at 4: Spark merges them into [1, 7)
+            ((t(8), "n", "a", 7.0),        # [8, 11) bridges [6, 9) and [10, 13) into [6, 13)
+             (t(20), "s", "a", 8.0)),      # a session of its own
+        ),
+        why="sessions per (site, device) merge when they overlap or touch (Spark refuses a session window "
+            "as the only grouping key in a stream)",
+    ),
+    Case(
+        name="filtered_rows_do_not_move_watermark_append",
+        sql=f"SELECT {TUMBLING} AS w, count(*) AS n FROM events WHERE device <> 'x' GROUP BY {TUMBLING}",
+        output_mode="append", watermark=("ts", "5 seconds"),
+        batches=(
+            ((t(1), "a", 1.0), (t(30), "x", 2.0), (t(3), "b", 3.0)),   # x is filtered out: wm -2, not 25
+            ((t(12), "a", 4.0),            # [10, 20) is open: counted
+             (t(26), "a", 5.0)),                                                      # wm 21
+            ((t(41), "x", 6.0),),                                                     # wm stays 21
+        ),
+        why="Spark runs a WHERE that does not read the event time before the watermark (it pushes the "
+            "filter below it): rows filtered out do not move the watermark",
+    ),
+    Case(
+        name="filter_on_event_time_moves_watermark_append",
+        sql=f"SELECT {TUMBLING} AS w, count(*) AS n FROM events "
+            f"WHERE NOT (device = 'x' AND ts > TIMESTAMP '2024-01-01 00:00:20') GROUP BY {TUMBLING}",
+        output_mode="append", watermark=("ts", "5 seconds"),
+        batches=(
+            ((t(1), "a", 1.0), (t(30), "x", 2.0), (t(3), "b", 3.0)),   # x filtered out, yet wm 25
+            ((t(12), "a", 4.0),            # [10, 20) closed at 25: dropped
+             (t(26), "a", 5.0)),
+            ((t(41), "x", 6.0),),                                                     # wm 36
+        ),
+        why="a WHERE that reads the event time stays above the watermark: the rows it drops still move it",
+    ),
+    Case(
+        name="null_event_times_complete",
+        sql=f"SELECT {TUMBLING} AS w, device, count(*) AS n FROM events GROUP BY {TUMBLING}, device",
+        output_mode="complete",
+        batches=(
+            ((t(1), "a", 1.0), (None, "a", 2.0), (t(12), "b", 3.0)),
+            ((None, "b", 4.0), (t(4), "b", 5.0)),
+        ),
+        why="a row without an event time falls in no window",
+    ),
+    Case(
+        name="subsecond_window_append",
+        sql="SELECT window(ts, '500 milliseconds') AS w, count(*) AS n, max(temp) AS hi FROM events "
+            "GROUP BY window(ts, '500 milliseconds')",
+        output_mode="append", watermark=("ts", "1 second"),
+        batches=(
+            ((t(0.1), "a", 1.0), (t(0.499999), "a", 2.0), (t(0.5), "a", 3.0), (t(1.75), "b", 4.0)),  # wm 0.75
+            ((t(0.6), "a", 5.0),           # [0.5, 1) still open at 0.75: counted
+             (t(0.2), "b", 6.0),           # [0, 0.5) closed: dropped
+             (t(3.2), "a", 7.0)),                                                     # wm 2.2
+            ((t(2.3), "b", 8.0), (t(9), "a", 9.0)),                                   # wm 8
+        ),
+        why="half-second windows and microsecond boundaries",
+    ),
+    Case(
+        name="keys_after_aggregates_update",
+        sql=f"SELECT device, count(*) AS n, sum(CASE WHEN temp > 20 THEN 1 ELSE 0 END) AS hot, "
+            f"avg(temp * 2) AS doubled, {TUMBLING} AS w FROM events GROUP BY device, {TUMBLING}",
+        output_mode="update", watermark=("ts", "10 seconds"), key=("device", "w"),
+        batches=_LATE_TUMBLING,
+        why="aggregates over expressions, and the keys in another order than the GROUP BY",
+    ),
+    # -- several keys, many aggregates ------------------------------------------------------------------
+    Case(
+        name="two_keys_window_update",
+        schema=SITES,
+        sql=f"SELECT {TUMBLING} AS w, site, device, count(*) AS n, avg(temp) AS mean FROM events "
+            f"GROUP BY {TUMBLING}, site, device",
+        output_mode="update", watermark=("ts", "10 seconds"), key=("w", "site", "device"),
+        batches=(
+            ((t(1), "north", "a", 20.0), (t(2), "south", "a", 21.0), (t(3), "north", "b", 22.0),
+             (t(14), "north", "a", 23.0)),                                            # wm 4
+            ((t(5), "north", "a", 24.0), (t(26), "south", "b", 25.0), (t(9), "south", "a", None)),  # wm 16
+            ((t(8), "north", "b", 26.0),   # [0, 10) closed: dropped
+             (t(19), "north", "a", 27.0), (t(31), "south", "a", 28.0)),              # wm 21
+        ),
+        why="three grouping keys, one of them a window",
+    ),
+    Case(
+        name="two_keys_no_window_update",
+        schema=SITES,
+        sql="SELECT site, device, count(*) AS n, sum(temp) AS total, avg(temp) AS mean, min(temp) AS lo, "
+            "max(temp) AS hi FROM events GROUP BY site, device",
+        output_mode="update", key=("site", "device"),
+        batches=(
+            ((t(1), "north", "a", 20.0), (t(2), "south", "a", None), (t(3), "north", "a", 22.0)),
+            ((t(4), "south", "a", 21.0), (t(5), "north", "b", 19.5)),
+            ((t(6), "north", "a", -3.0),),
+        ),
+        why="a plain group-by: each batch emits the groups it changed",
+    ),
+    Case(
+        name="watermark_without_window_update",
+        sql="SELECT device, count(*) AS n, max(temp) AS hi FROM events GROUP BY device",
+        output_mode="update", watermark=("ts", "5 seconds"), key=("device",),
+        batches=(
+            ((t(10), "a", 1.0), (t(30), "b", 2.0)),                                   # wm 25
+            ((t(1), "a", 3.0), (t(2), "b", 4.0)),          # far behind the watermark
+            ((t(40), "a", 5.0), (t(3), "a", 6.0)),
+        ),
+        why="the event time is not a grouping key, so the watermark drops nothing",
+    ),
+    Case(
+        name="group_by_device_complete",
+        sql="SELECT device, count(*) AS n, count(temp) AS n_temp, sum(temp) AS total, avg(temp) AS mean "
+            "FROM events GROUP BY device",
+        output_mode="complete",
+        batches=(
+            ((t(1), "a", 1.5), (t(2), "b", None), (t(3), "a", 2.5)),
+            ((t(4), "c", 10.0), (t(5), "b", None)),
+            ((t(6), "a", None), (t(7), "b", 4.0)),
+        ),
+        why="null temperatures: count(*) counts them, count(temp), sum and avg skip them",
+    ),
+    # -- HAVING -----------------------------------------------------------------------------------------
+    Case(
+        name="having_count_append",
+        sql=f"SELECT {TUMBLING} AS w, device, count(*) AS n FROM events GROUP BY {TUMBLING}, device "
+            f"HAVING count(*) >= 2",
+        output_mode="append", watermark=("ts", "5 seconds"), batches=_LATE_TUMBLING,
+        why="HAVING filters the windows as they are emitted",
+    ),
+    Case(
+        name="having_avg_update",
+        sql=f"SELECT {TUMBLING} AS w, device, avg(temp) AS mean, count(*) AS n FROM events "
+            f"GROUP BY {TUMBLING}, device HAVING avg(temp) > 20",
+        output_mode="update", watermark=("ts", "10 seconds"), key=("w", "device"),
+        batches=(
+            ((t(1), "a", 25.0), (t(2), "b", 15.0), (t(11), "a", 30.0)),                # a passes, b fails
+            ((t(3), "a", 5.0),             # a's mean 15: fails now, its earlier row stands in the table
+             (t(4), "b", 35.0)),           # b's mean 25: passes
+            ((t(5), "a", 50.0), (t(12), "a", 1.0)),                                   # a passes again
+        ),
+        why="a group that stops passing HAVING emits nothing; the upserted table keeps its last row",
+    ),
+    Case(
+        name="having_sum_complete",
+        sql=f"SELECT {TUMBLING} AS w, sum(temp) AS total FROM events GROUP BY {TUMBLING} "
+            f"HAVING sum(temp) > 50",
+        output_mode="complete",
+        batches=(
+            ((t(1), "a", 30.0), (t(12), "a", 60.0), (t(25), "b", 10.0)),
+            ((t(2), "b", 25.0), (t(27), "a", 20.0)),
+            ((t(14), "a", -20.0), (t(21), "b", 30.0)),
+        ),
+        why="complete mode with HAVING: windows enter and leave the table",
+    ),
+    # -- projections over windows -----------------------------------------------------------------------
+    Case(
+        name="window_start_end_projection_append",
+        sql=f"SELECT window.start AS start, window.end AS end, device, avg(temp) AS mean FROM events "
+            f"GROUP BY {TUMBLING}, device",
+        output_mode="append", watermark=("ts", "5 seconds"), batches=_LATE_TUMBLING,
+        why="Spark names the struct of an unaliased window() `window`, so window.start reads it",
+    ),
+    Case(
+        name="window_subquery_projection_update",
+        sql=f"SELECT w.start AS start, w.end AS end, device, n, hi - lo AS spread FROM "
+            f"(SELECT {TUMBLING} AS w, device, count(*) AS n, max(temp) AS hi, min(temp) AS lo "
+            f"FROM events GROUP BY {TUMBLING}, device)",
+        output_mode="update", watermark=("ts", "10 seconds"), key=("start", "device"),
+        batches=(
+            ((t(1), "a", 20.0), (t(5), "a", 24.0), (t(12), "b", 19.0)),
+            ((t(8), "a", 18.5), (t(15), "b", 23.0), (t(29), "a", 21.0)),              # wm 19
+            ((t(3), "a", 40.0),            # closed: dropped
+             (t(31), "b", 20.0), (t(25), "a", 30.0)),
+        ),
+        why="w.start, w.end and an expression over aggregates, in an outer query",
+    ),
+    Case(
+        name="window_field_expression_complete",
+        sql=f"SELECT {TUMBLING}.end AS end, count(*) AS n FROM events GROUP BY {TUMBLING}",
+        output_mode="complete", batches=_LATE_TUMBLING,
+        why="a field of the grouping expression itself: window(ts, ...).end",
+    ),
+    Case(
+        name="unaliased_window_column_append",
+        sql=f"SELECT {TUMBLING}, device, count(*) AS n FROM events GROUP BY {TUMBLING}, device",
+        output_mode="append", watermark=("ts", "5 seconds"), batches=_LATE_TUMBLING,
+        why="an unaliased window() is the column `window`",
+    ),
+    # -- stateless queries ------------------------------------------------------------------------------
+    Case(
+        name="stateless_filter_project_append",
+        sql="SELECT ts, device, temp * 1.8 + 32 AS temp_f FROM events WHERE temp > 20",
+        output_mode="append",
+        batches=(
+            ((t(5), "a", 21.0), (t(1), "b", 19.0), (t(3), "a", None)),
+            ((t(2), "b", 25.5), (t(9), "a", 20.0)),
+        ),
+        why="filter and projection, batch by batch; null comparisons filter the row out",
+    ),
+    Case(
+        name="stateless_with_watermark_keeps_late_rows",
+        sql="SELECT ts, device, temp FROM events WHERE device <> 'c'",
+        output_mode="append", watermark=("ts", "0 seconds"),
+        batches=(
+            ((t(30), "a", 1.0), (t(10), "b", 2.0)),                                   # wm 30
+            ((t(1), "a", 3.0), (t(2), "c", 4.0)),          # behind the watermark, but nothing holds state
+            ((t(5), "b", 5.0),),
+        ),
+        why="a watermark only drops rows in stateful operators",
+    ),
+    Case(
+        name="stateless_expressions_append",
+        sql="SELECT upper(device) AS device, CASE WHEN temp IS NULL THEN 'missing' WHEN temp > 25 THEN 'hot' "
+            "ELSE 'ok' END AS status, coalesce(temp, -1.0) AS temp, ts FROM events",
+        output_mode="append",
+        batches=(
+            ((t(1), "a", 30.0), (t(2), "b", None)),
+            ((t(3), "c", 25.0), (t(0.5), "a", 12.25)),
+        ),
+        why="CASE, coalesce and a string function",
+    ),
+    # -- SELECT DISTINCT: in Spark SQL an aggregation over all its columns (not dropDuplicates) -----------
+    Case(
+        name="select_distinct_append",
+        sql="SELECT DISTINCT device, ts FROM events",
+        output_mode="append", watermark=("ts", "5 seconds"), batches=_LATE_TUMBLING,
+        why="a distinct row comes out once the watermark passes its event time, as a group does",
+    ),
+    Case(
+        name="select_distinct_update",
+        sql="SELECT DISTINCT device FROM events",
+        output_mode="update", key=("device",), batches=_LATE_TUMBLING,
+        why="update mode emits each distinct value again in every batch that sees it",
+    ),
+    Case(
+        name="select_distinct_complete",
+        sql="SELECT DISTINCT device FROM events WHERE temp > 20",
+        output_mode="complete", batches=_LATE_TUMBLING,
+        why="complete mode: every distinct value so far",
+    ),
+    # -- global aggregation -----------------------------------------------------------------------------
+    Case(
+        name="global_aggregate_complete",
+        sql="SELECT count(*) AS n, count(temp) AS n_temp, sum(temp) AS total, avg(temp) AS mean, "
+            "min(temp) AS lo, max(temp) AS hi, min(ts) AS first_seen FROM events",
+        output_mode="complete",
+        batches=(
+            ((t(5), "a", 1.5), (t(1), "b", None)),
+            ((t(3), "a", -2.0), (t(0.25), "c", 7.0)),
+            ((t(9), "b", None),),
+        ),
+        why="one row over the whole stream",
+    ),
+    Case(
+        name="global_aggregate_update",
+        sql="SELECT count(*) AS n, sum(temp) AS total, max(temp) AS hi FROM events",
+        output_mode="update", key=(),
+        batches=(
+            ((t(5), "a", 1.5), (t(1), "b", 2.5)),
+            ((t(3), "a", None),),
+            ((t(0.25), "c", 7.0), (t(9), "b", 0.5)),
+        ),
+        why="update mode with no grouping key: the one row, re-emitted each batch",
+    ),
+]
+
+
+# -- queries Spark refuses: stream_nb must refuse them too, with a StreamSQLError ---------------------------
+_ONE_BATCH = (((t(1), "a", 1.0), (t(12), "b", 2.0)),)
+
+REFUSALS: list[Case] = [
+    Case(name="refuse_append_aggregation_without_watermark",
+         sql="SELECT device, count(*) AS n FROM events GROUP BY device", output_mode="append",
+         batches=_ONE_BATCH),
+    Case(name="refuse_append_window_without_watermark",
+         sql=f"SELECT {TUMBLING} AS w, count(*) AS n FROM events GROUP BY {TUMBLING}", output_mode="append",
+         batches=_ONE_BATCH),
+    Case(name="refuse_complete_without_aggregation", sql="SELECT ts, device FROM events",
+         output_mode="complete", batches=_ONE_BATCH),
+    Case(name="refuse_session_window_update",
+         sql=f"SELECT {SESSION} AS s, device, count(*) AS n FROM events GROUP BY {SESSION}, device",
+         output_mode="update", watermark=("ts", "5 seconds"), batches=_ONE_BATCH),
+    Case(name="refuse_session_window_as_only_key",
+         sql=f"SELECT {SESSION} AS s, count(*) AS n FROM events GROUP BY {SESSION}",
+         output_mode="append", watermark=("ts", "5 seconds"), batches=_ONE_BATCH),
+    Case(name="refuse_order_by_without_complete", sql="SELECT ts, device FROM events ORDER BY ts",
+         output_mode="append", batches=_ONE_BATCH),
+    Case(name="refuse_select_distinct_append_without_watermark", sql="SELECT DISTINCT device FROM events",
+         output_mode="append", batches=_ONE_BATCH),
+]
+
+
+# -- where stream_nb deliberately goes beyond Spark (README, "where stream_nb chooses") -----------------------
+# Spark refuses count(DISTINCT x) on a stream ("Distinct aggregations are not supported"); stream_nb keeps each
+# key's distinct values in state and counts them exactly, so the same query runs here. Checked against DuckDB
+# over all rows in tests/engine/test_incremental_equals_batch.py, not against Spark.
+EXTENSIONS: list[Case] = [
+    Case(name="count_distinct_is_an_extension",
+         sql=f"SELECT {TUMBLING} AS w, count(DISTINCT device) AS n FROM events GROUP BY {TUMBLING}",
+         output_mode="update", watermark=("ts", "5 seconds"), batches=_ONE_BATCH),
+]
