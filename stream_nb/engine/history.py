@@ -3,8 +3,10 @@ guide (rows in, rows late, state held, rows out, where the watermark stood), bat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 import pyarrow as pa
 
@@ -19,12 +21,19 @@ class BatchTrace:
     num_input_rows: int
     late: pa.Table              # rows dropped as later than the watermark (first ones)
     num_late_rows: int
-    state: pa.Table | None      # the state after the batch, as result rows (None: too big to keep)
+    state_source: Callable[[], pa.Table] | None  # gives the state after the batch (None: too big to keep)
     num_state_rows: int
     output: pa.Table            # what the batch emitted (first rows)
     num_output_rows: int
     watermark: datetime | None  # the watermark this batch ran with
 
 
+    @cached_property
+    def state(self) -> pa.Table | None:
+        """The state after the batch, as result rows: computed when first looked at, which is rare."""
+        return None if self.state_source is None else self.state_source()
+
+
 def sample(table: pa.Table) -> pa.Table:
-    return table.slice(0, SAMPLE_ROWS)
+    """The first rows, copied: a slice would keep the whole batch's memory alive."""
+    return table.take(pa.array(range(min(SAMPLE_ROWS, table.num_rows)), pa.int64()))

@@ -7,6 +7,7 @@ Arrow tables between the steps and merges partial aggregates into state with num
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -62,7 +63,7 @@ class StatelessOperator:
     def has_expired(self, watermark_us: int) -> bool:
         return False
 
-    def snapshot(self, con: duckdb.DuckDBPyConnection) -> None:
+    def state_view(self) -> None:
         return None
 
     state_rows = 0
@@ -159,9 +160,15 @@ class AggregateOperator(KeyedOperator):
         return Output(result.drop_columns(agg.keys), late=late, keys=keys, pending=update,
                       state_rows_updated=len(update.slots), expired=expired)
 
-    def snapshot(self, con: duckdb.DuckDBPyConnection) -> pa.Table:
-        """Every key in state, as result rows (the final projection over the whole state)."""
-        return self.result_rows(con).table
+    def state_view(self) -> Callable[[], pa.Table]:
+        """A copy of the state now; the final projection makes it result rows only when asked for."""
+        rows = self.state.rows(self.state.all_slots())
+
+        def finish() -> pa.Table:
+            con = duck.connect()
+            duck.register(con, STATE, rows)
+            return duck.query(con, self.aggregate.final_sql).drop_columns(self.aggregate.keys)
+        return finish
 
     def result_rows(self, con: duckdb.DuckDBPyConnection) -> Output:
         duck.register(con, STATE, self.state.rows(self.state.all_slots()))
@@ -199,8 +206,9 @@ class DedupOperator(KeyedOperator):
         return Output(fresh.drop_columns(self.dedup.keys), late=late.drop_columns(self.dedup.keys),
                       pending=update, state_rows_updated=fresh.num_rows, expired=expired)
 
-    def snapshot(self, con: duckdb.DuckDBPyConnection) -> pa.Table:
-        return self.state.rows(self.state.all_slots()).rename_columns(self.dedup.key_texts)
+    def state_view(self) -> Callable[[], pa.Table]:
+        rows = self.state.rows(self.state.all_slots()).rename_columns(self.dedup.key_texts)
+        return lambda: rows
 
 
 def make_operator(plan: Plan):

@@ -163,7 +163,7 @@ class StreamingQuery:
         self._raise_if_failed()
         if not self.is_active:
             raise RuntimeError(f"query {self.name!r} is stopped")
-        ran = loop.portal().call(anyio.to_thread.run_sync, self._try_batch)
+        ran = loop.portal().call(anyio.to_thread.run_sync, self._try_batch, None, True)
         self._raise_if_failed()
         return self.last_progress if ran else None
 
@@ -254,10 +254,11 @@ class StreamingQuery:
         while not self._stopping and time.monotonic() < deadline:
             await anyio.sleep(min(_POLL_SECONDS * 5, max(0.0, deadline - time.monotonic())))
 
-    def _try_batch(self, limit: int | None = None) -> bool:
-        """Run one batch if new data is there (in a worker thread). True if a batch committed."""
+    def _try_batch(self, limit: int | None = None, stepped: bool = False) -> bool:
+        """Run one batch if new data is there (in a worker thread). True if a batch committed.
+        A paused query runs batches only when stepped."""
         with self._lock:
-            if self._exception is not None or self._terminated.is_set():
+            if self._exception is not None or self._terminated.is_set() or (self._paused and not stepped):
                 return False
             started = time.perf_counter()
             try:
@@ -316,7 +317,7 @@ class StreamingQuery:
         trace = BatchTrace(
             batch_id=batch_id, input=sample(batch), num_input_rows=batch.num_rows,
             late=sample(output.late), num_late_rows=output.late.num_rows,
-            state=self._operator.snapshot(self._con) if state_rows <= STATE_LIMIT else None,
+            state_source=self._operator.state_view() if state_rows <= STATE_LIMIT else None,
             num_state_rows=state_rows, output=sample(output.table), num_output_rows=output.table.num_rows,
             watermark=_datetime(watermark) if self.plan.event_time else None)
         with self._changed:

@@ -105,8 +105,9 @@ class SessionOperator:
             self._next_end_us = pc.min(pc.add(self._rows.column(self._time).cast(pa.int64()),
                                               self.session.gap_us)).as_py()
 
-    def snapshot(self, con: duckdb.DuckDBPyConnection) -> pa.Table | None:
-        return None if self._rows is None else self._rows.drop_columns([SEQ])
+    def state_view(self):
+        rows = None if self._rows is None else self._rows.drop_columns([SEQ])
+        return lambda: rows
 
     def _sessionize(self, con: duckdb.DuckDBPyConnection, rows: pa.Table) -> pa.Table:
         """Each row with the session it belongs to (``__session``: {start, end}), in DuckDB."""

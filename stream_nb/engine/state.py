@@ -94,7 +94,8 @@ class Update:
     slots: np.ndarray                       # the slot of each partial row (new keys get fresh slots)
     keys: pa.Table                          # the key columns of each partial row
     existed: np.ndarray                     # per partial row: whether its key was in state before
-    new_keys: list[tuple[Hashable, int]]    # (key, slot) of keys first seen in this batch
+    new_keys: list[Hashable]                # keys first seen in this batch...
+    new_slots: np.ndarray                   # ...and the slots they get
     new_key_values: list[pa.ChunkedArray]   # per key column, the values of the new keys
     values: dict[str, tuple[np.ndarray, np.ndarray]]  # partial name -> (values, valid) for `slots`
     seen_distinct: dict[str, set] = field(default_factory=dict)  # count(DISTINCT): pairs new to the state
@@ -166,19 +167,7 @@ class KeyedState:
         """Merge a batch's partial aggregates (one row per key) with the state, without writing."""
         self._ensure_columns(partial)
         keys = hashable_keys(partial, self.key_names)
-        slots = np.empty(len(keys), dtype=np.int64)
-        new_keys, next_slot, free = [], self._end, list(self._free)
-        existed = np.ones(len(keys), dtype=bool)
-        for i, key in enumerate(keys):
-            slot = self._slot_of.get(key)
-            if slot is None:
-                slot = free.pop() if free else next_slot
-                next_slot += slot == next_slot
-                new_keys.append((key, slot))
-                existed[i] = False
-            slots[i] = slot
-        self._reserve(next_slot)
-        new_positions = [i for i in range(len(keys)) if not existed[i]]
+        slots, existed, new_positions, new_slots = self._slots_for(keys)
         taken = pa.array(new_positions, type=pa.int64())
         new_key_values = [partial.column(k).take(taken) for k in self.key_names]
         seen_distinct = {name: set() for name in self._distinct}
@@ -194,19 +183,14 @@ class KeyedState:
                 new = _to_numpy(partial.column(partial_spec.name), column.storage)
             values[partial_spec.name] = _merge(partial_spec.merge, old, new, existed)
         values.update(self._merge_moments(partial, slots, existed))
-        return Update(slots, partial.select(self.key_names), existed, new_keys, new_key_values, values,
-                      seen_distinct)
+        return Update(slots, partial.select(self.key_names), existed, [keys[i] for i in new_positions],
+                      new_slots, new_key_values, values, seen_distinct)
 
     def apply(self, update: Update) -> None:
         """Write a prepared update: the batch is committed."""
-        for (key, slot) in update.new_keys:
-            self._slot_of[key] = slot
-            self._key_at[slot] = key
-            self._end = max(self._end, slot + 1)
         if update.new_keys:
-            reused = {slot for _, slot in update.new_keys}
-            self._free = [slot for slot in self._free if slot not in reused]
-            new_slots = np.array([slot for _, slot in update.new_keys], dtype=np.int64)
+            new_slots = update.new_slots
+            self._claim(update.new_keys, new_slots)
             self._live[new_slots] = True
             for column, values in zip(self._keys, update.new_key_values):
                 column.set(new_slots, values)
@@ -267,23 +251,8 @@ class KeyedState:
             return
         self._ensure_columns(kept)
         kept_keys = [k for k, r in zip(keys, removed) if not r]
-        get = self._slot_of.get
-        found = [get(key) for key in kept_keys]
-        new = [i for i, slot in enumerate(found) if slot is None]
-        if new:
-            reused = self._free[len(self._free) - min(len(self._free), len(new)):]
-            del self._free[len(self._free) - len(reused):]
-            fresh = list(range(self._end, self._end + len(new) - len(reused)))
-            self._end += len(fresh)
-            self._reserve(self._end)
-            new_slots = reused + fresh
-            new_keys = [kept_keys[i] for i in new]
-            for i, slot in zip(new, new_slots):
-                found[i] = slot
-            self._slot_of.update(zip(new_keys, new_slots))
-            self._key_at[np.array(new_slots, dtype=np.int64)] = np.fromiter(new_keys, dtype=object,
-                                                                              count=len(new_keys))
-        slots = np.array(found, dtype=np.int64)
+        slots, _, new_positions, new_slots = self._slots_for(kept_keys)
+        self._claim([kept_keys[i] for i in new_positions], new_slots)
         self._live[slots] = True
         for column, name in zip(self._keys, self.key_names):
             column.set(slots, kept.column(name))
@@ -297,6 +266,33 @@ class KeyedState:
                 seen[key] = set(values)
 
     # -- internals -------------------------------------------------------------------------------------
+
+    def _slots_for(self, keys: list) -> tuple[np.ndarray, np.ndarray, list[int], np.ndarray]:
+        """Each key's slot: its own if in state, else a free or fresh one (claimed later, by ``_claim``).
+        Returns the slots, whether each key existed, the positions of the new keys, and their slots."""
+        get = self._slot_of.get
+        found = [get(key) for key in keys]
+        new = [i for i, slot in enumerate(found) if slot is None]
+        reused = min(len(self._free), len(new))
+        new_slots = np.array(self._free[len(self._free) - reused:] + list(range(self._end, self._end + len(new) - reused)),
+                             dtype=np.int64)
+        for i, slot in zip(new, new_slots.tolist()):
+            found[i] = slot
+        existed = np.ones(len(keys), dtype=bool)
+        existed[new] = False
+        if len(new_slots):
+            self._reserve(int(new_slots.max()) + 1)
+        return np.array(found, dtype=np.int64), existed, new, new_slots
+
+    def _claim(self, keys: list, slots: np.ndarray) -> None:
+        """Give new keys the slots ``_slots_for`` chose for them."""
+        if not keys:
+            return
+        reused = int((slots < self._end).sum())  # free slots come from the end of the free list
+        del self._free[len(self._free) - reused:]
+        self._end = max(self._end, int(slots.max()) + 1)
+        self._slot_of.update(zip(keys, slots.tolist()))
+        self._key_at[slots] = np.fromiter(keys, dtype=object, count=len(keys))
 
     def _ensure_columns(self, partial: pa.Table) -> None:
         if self._keys or self._columns:

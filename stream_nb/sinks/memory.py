@@ -58,8 +58,8 @@ class MemorySink:
             self._cached = None
 
     def _remember_positions(self, table: pa.Table, keys: pa.Table) -> None:
-        for offset, key in enumerate(hashable_keys(keys, keys.column_names), start=self._rows):
-            self._position[key] = offset
+        found = hashable_keys(keys, keys.column_names)
+        self._position.update(zip(found, range(self._rows, self._rows + len(found))))
 
     def _compact(self) -> None:
         """Drop superseded rows, so memory follows the live keys, not all rows ever emitted."""
