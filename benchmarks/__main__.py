@@ -7,14 +7,25 @@ import datetime as dt
 import sys
 import time
 
-from . import harness, state_growth, throughput
+from . import (
+    harness,
+    kernel_latency,
+    latency,
+    spark_throughput,
+    state_bounded,
+    state_growth,
+    state_scaling,
+    throughput,
+)
 
-CASES = {case.NAME: case for case in (throughput, state_growth)}  # run in this order
+CASES = {case.NAME: case for case in (  # run in this order
+    throughput, state_growth, kernel_latency, spark_throughput, latency, state_bounded, state_scaling)}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks", description="stream_nb side by side with one-shot DuckDB and pandas."
+        prog="python -m benchmarks",
+        description="stream_nb side by side with PySpark and with one-shot DuckDB and pandas.",
     )
     parser.add_argument("--quick", action="store_true", help="small sizes that run in a minute or two (CI)")
     parser.add_argument("--case", action="append", choices=list(CASES), metavar="NAME",
