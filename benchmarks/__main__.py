@@ -8,6 +8,7 @@ import sys
 import time
 
 from . import (
+    checkpoint,
     harness,
     kernel_latency,
     latency,
@@ -19,7 +20,7 @@ from . import (
 )
 
 CASES = {case.NAME: case for case in (  # run in this order
-    throughput, state_growth, kernel_latency, spark_throughput, latency, state_bounded, state_scaling)}
+    throughput, state_growth, checkpoint, kernel_latency, spark_throughput, latency, state_bounded, state_scaling)}
 
 
 def main(argv: list[str] | None = None) -> int:
