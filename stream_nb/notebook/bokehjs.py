@@ -9,15 +9,22 @@ _loaded = False
 
 
 def load_bokehjs() -> None:
-    """Display BokehJS inline once per kernel: jupyter_bokeh's widget draws with the page's BokehJS."""
+    """Make sure the page has BokehJS once per kernel: jupyter_bokeh's widget draws with the page's BokehJS.
+
+    Under a Jupyter server with stream_nb's server extension, the front end loads it from the installed
+    bokeh package already, so nothing goes into the notebook; elsewhere (nbclient, another front end) it is
+    displayed inline, which works offline but makes the saved notebook large."""
     global _loaded
     with _lock:
         if _loaded:
             return
-        from bokeh.io.notebook import load_notebook
-        from bokeh.resources import INLINE
+        from stream_nb.server import page_has_bokehjs
 
-        load_notebook(resources=INLINE, hide_banner=True)
+        if not page_has_bokehjs():
+            from bokeh.io.notebook import load_notebook
+            from bokeh.resources import INLINE
+
+            load_notebook(resources=INLINE, hide_banner=True)
         _loaded = True
 
 

@@ -104,6 +104,7 @@ class Chart:
     def __init__(self, spec: ChartSpec, kinds: dict[str, str], output_mode: str):
         from bokeh.models import FactorRange
         from bokeh.plotting import figure
+        from ipywidgets import Layout
         from jupyter_bokeh.widgets import BokehModel
 
         self.spec = spec
@@ -120,7 +121,7 @@ class Chart:
         self.series: dict[Any, _Series] = {}
         self.left_out: set = set()       # by-values beyond MAX_SERIES
         self._bar_span: float | None = None
-        self.widget = BokehModel(self.figure)
+        self.widget = BokehModel(self.figure, layout=Layout(width="100%"))  # else it gets no width in a box
 
     @property
     def points(self) -> int:

@@ -34,9 +34,8 @@ def kill_at_random(input_dir: Path, output_dir: Path, rng: random.Random, most_s
         _, err = child.communicate()
         raise AssertionError(f"pipeline did not start:\n{line}{err[-3000:]}")
     time.sleep(rng.uniform(0, most_seconds))
-    finished = child.poll() is not None
-    if not finished:
-        os.kill(child.pid, signal.SIGKILL)
-    child.communicate()
-    assert finished or child.returncode == -signal.SIGKILL
-    return not finished
+    child.send_signal(signal.SIGKILL)  # a child that has just finished by itself is not killed
+    _, err = child.communicate()
+    killed = child.returncode == -signal.SIGKILL
+    assert killed or child.returncode == 0, f"pipeline failed (exit {child.returncode}):\n{err[-3000:]}"
+    return killed

@@ -3,6 +3,7 @@ while the kernel is idle and while another cell blocks, stop stops, re-running r
 message and no traceback."""
 
 import json
+import time
 
 import pytest
 
@@ -99,9 +100,13 @@ def test_update_mode_sends_patches_for_changed_keys(kernel):
                    "SELECT device, max(temp) AS top FROM events GROUP BY device")
     kernel.execute("events.add_data([{'device': 'a', 'temp': 1.0}, {'device': 'b', 'temp': 2.0}]); "
                    "hottest.step()")
-    kernel.idle_for(0.5)
+    deadline = time.monotonic() + 20  # the first update shows both keys; wait for it, however busy the machine
+    shown = "sum(len(s.source.data['x']) for s in getattr(views('hottest')[0].chart, 'series', {}).values())"
+    while kernel.value(shown) != 2:
+        assert time.monotonic() < deadline, "the first update never reached the chart"
+        kernel.idle_for(0.1)
     kernel.execute("events.add_data([{'device': 'a', 'temp': 5.0}]); hottest.step()")
-    later = kernel.idle_for(0.5)
+    later = kernel.idle_for(2.0)
     model = bokeh_model(kernel)
     payloads = " ".join(str(m["content"]["data"]) for _, m in later if m["content"].get("comm_id") == model)
     assert "ColumnsPatched" in payloads and "ColumnsStreamed" not in payloads

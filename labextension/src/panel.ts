@@ -1,0 +1,168 @@
+/**
+ * The Streams side panel: every query of the current notebook's kernel with its state, batch, rows a second
+ * (and a sparkline), watermark, state rows and last error, and buttons to pause, resume, step and stop it.
+ */
+
+import { Widget } from '@lumino/widgets';
+
+import { formatCount, formatRate, formatTime } from './format';
+import { StreamsModel } from './model';
+import { Action, IQuery, isActive } from './protocol';
+import { sparkline } from './sparkline';
+
+export class StreamsPanel extends Widget {
+  constructor(readonly model: StreamsModel) {
+    super();
+    this.addClass('sn-StreamsPanel');
+    this._heading = append(this.node, 'div', 'sn-heading');
+    this._note = append(this.node, 'div', 'sn-note');
+    this._list = append(this.node, 'div', 'sn-queries');
+    this._error = append(this.node, 'div', 'sn-action-error');
+    model.changed.connect(this._render, this);
+    this._render();
+  }
+
+  dispose(): void {
+    this.model.changed.disconnect(this._render, this);
+    super.dispose();
+  }
+
+  private _render(): void {
+    const link = this.model.current;
+    this._heading.textContent = this.model.title
+      ? `Streams · ${this.model.title}`
+      : 'Streams';
+    const queries = link ? link.queries : [];
+    this._note.textContent = !link
+      ? 'Open a notebook to see its streams.'
+      : !link.connected
+        ? 'No stream_nb in this notebook\u2019s kernel yet: run %load_ext stream_nb or import stream_nb.'
+        : queries.length === 0
+          ? 'No queries yet: a %%stream cell starts one.'
+          : '';
+    this._note.hidden = this._note.textContent === '';
+    const seen = new Set<string>();
+    queries.forEach((query, index) => {
+      seen.add(query.name);
+      let row = this._rows.get(query.name);
+      if (!row) {
+        row = new QueryRow((action, name) => this.model.current?.act(action, name));
+        this._rows.set(query.name, row);
+      }
+      row.update(query);
+      if (this._list.children[index] !== row.node) {
+        this._list.insertBefore(row.node, this._list.children[index] ?? null);
+      }
+    });
+    for (const [name, row] of this._rows) {
+      if (!seen.has(name)) {
+        row.node.remove();
+        this._rows.delete(name);
+      }
+    }
+    const error = link?.lastError;
+    this._error.textContent = error
+      ? `${error.action} ${error.name}: ${error.error}`
+      : '';
+    this._error.hidden = !error;
+  }
+
+  private _heading: HTMLElement;
+  private _note: HTMLElement;
+  private _list: HTMLElement;
+  private _error: HTMLElement;
+  private _rows = new Map<string, QueryRow>();
+}
+
+/** One query's row; updated in place, so a button under the pointer stays the same element. */
+class QueryRow {
+  constructor(act: (action: Action, name: string) => void) {
+    this.node = document.createElement('div');
+    this.node.className = 'sn-query';
+    const head = append(this.node, 'div', 'sn-query-head');
+    this._name = append(head, 'span', 'sn-name');
+    this._badge = append(head, 'span', 'sn-badge');
+    const rate = append(this.node, 'div', 'sn-line');
+    this._batch = append(rate, 'span', 'sn-batch');
+    this._rate = append(rate, 'span', 'sn-rate');
+    this._spark = append(rate, 'span', 'sn-spark');
+    const more = append(this.node, 'div', 'sn-line');
+    this._watermark = append(more, 'span', 'sn-watermark');
+    this._state = append(more, 'span', 'sn-state-rows');
+    this._message = append(this.node, 'div', 'sn-message');
+    this._errorText = append(this.node, 'pre', 'sn-query-error');
+    const actions = append(this.node, 'div', 'sn-actions');
+    for (const action of ['pause', 'step', 'stop'] as const) {
+      const button = append(actions, 'button', 'jp-Button sn-button');
+      button.dataset.action = action;
+      button.textContent = action;
+      button.addEventListener('click', () => {
+        const chosen = button.dataset.action as Action;
+        if (this._query) {
+          act(chosen, this._query.name);
+        }
+      });
+      this._buttons[action] = button as HTMLButtonElement;
+    }
+  }
+
+  readonly node: HTMLElement;
+
+  update(query: IQuery): void {
+    this._query = query;
+    this.node.dataset.name = query.name;
+    this.node.dataset.state = query.state;
+    this._name.textContent = query.name;
+    this._badge.textContent = query.label;
+    this._badge.dataset.state = query.state;
+    this._batch.textContent =
+      query.batchId === null ? 'no batch yet' : `batch ${query.batchId}`;
+    this._batch.dataset.batchId =
+      query.batchId === null ? '' : String(query.batchId);
+    this._rate.textContent = `${formatRate(query.inputRowsPerSecond)} rows/s in · ${formatRate(
+      query.processedRowsPerSecond
+    )} processed`;
+    this._rate.title =
+      'input rows a second; rows a second the last batch processed (the line: recent batches)';
+    this._spark.replaceChildren(sparkline(query.rates));
+    this._watermark.textContent = `watermark ${formatTime(query.watermark)}`;
+    this._state.textContent =
+      query.stateRows === null ? 'stateless' : `state ${formatCount(query.stateRows)} rows`;
+    this._message.textContent = query.message;
+    this._errorText.textContent = query.error ?? '';
+    this._errorText.hidden = !query.error;
+    // the same rules as the per-cell view's buttons (stream_nb/notebook/controls.py)
+    const over = !isActive(query);
+    const paused = query.state === 'paused';
+    const pause = this._buttons.pause;
+    pause.dataset.action = paused ? 'resume' : 'pause';
+    pause.textContent = paused ? 'resume' : 'pause';
+    pause.disabled = over || query.state === 'step';
+    this._buttons.step.disabled = over || !(paused || query.state === 'step');
+    this._buttons.stop.disabled = over;
+  }
+
+  private _query: IQuery | null = null;
+  private _name: HTMLElement;
+  private _badge: HTMLElement;
+  private _batch: HTMLElement;
+  private _rate: HTMLElement;
+  private _spark: HTMLElement;
+  private _watermark: HTMLElement;
+  private _state: HTMLElement;
+  private _message: HTMLElement;
+  private _errorText: HTMLElement;
+  private _buttons: Record<'pause' | 'step' | 'stop', HTMLButtonElement> =
+    {} as Record<'pause' | 'step' | 'stop', HTMLButtonElement>;
+}
+
+function append<K extends keyof HTMLElementTagNameMap>(
+  parent: HTMLElement,
+  tag: K,
+  className: string
+): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  element.className = className;
+  parent.appendChild(element);
+  return element;
+}

@@ -1,0 +1,39 @@
+/** The status bar item: how many queries run in the current notebook's kernel, and their rows a second. */
+
+import { Widget } from '@lumino/widgets';
+
+import { formatRate } from './format';
+import { StreamsModel } from './model';
+
+export class StreamsStatus extends Widget {
+  constructor(readonly model: StreamsModel) {
+    super();
+    this.addClass('sn-StreamsStatus');
+    this.node.title = 'stream_nb: queries running in this notebook\u2019s kernel';
+    model.changed.connect(this._render, this);
+    this._render();
+  }
+
+  /** Shown while the current notebook's kernel runs stream_nb. */
+  get active(): boolean {
+    return this.model.current?.connected ?? false;
+  }
+
+  dispose(): void {
+    this.model.changed.disconnect(this._render, this);
+    super.dispose();
+  }
+
+  private _render(): void {
+    const queries = this.model.current?.queries ?? [];
+    const running = queries.filter(
+      q => q.state === 'running' || q.state === 'waiting'
+    );
+    const rate = running.reduce((sum, q) => sum + (q.inputRowsPerSecond ?? 0), 0);
+    const count = running.length;
+    this.node.textContent =
+      `\u25B6 ${count} ${count === 1 ? 'stream' : 'streams'}` +
+      (count ? ` \u00B7 ${formatRate(rate)} rows/s` : '');
+    this.node.dataset.running = String(count);
+  }
+}

@@ -1,0 +1,144 @@
+"""A real JupyterLab on loopback and Debian's Chromium driven by Playwright, for the browser tests.
+
+``jupyter lab`` runs from this venv on a free port with a random token, in a temp root folder; its config, data
+and runtime folders are temp ones too, so nothing of the user's (settings, workspaces) leaks in, while the
+venv's own (the labextensions, stream_nb's server extension) is there as a user's would be. Chromium is
+Debian's (``apt-get install chromium``; .ci/run installs it); Playwright never downloads a browser here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@dataclass
+class Lab:
+    url: str          # http://127.0.0.1:PORT/
+    token: str
+    root: Path        # the server's root folder
+    runtime: Path     # its runtime folder (kernels' connection files)
+    log: Path         # the server's output
+
+    def page_url(self, path: str) -> str:
+        return f"{self.url}{path}?token={self.token}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def chromium_path() -> Path:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium (apt-get install -y chromium; "
+                    ".ci/run does it)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def artifacts(request) -> Path:
+    """Where the module's screenshots go (kept after the run; ignored by git)."""
+    folder = ARTIFACTS / Path(request.node.name).stem
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory) -> Lab:
+    """``jupyter lab`` on loopback, serving a temp folder with a copy of notebooks/."""
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "root"
+    shutil.copytree(Path(__file__).parents[2] / "notebooks", root)
+    env = dict(os.environ)
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR",
+                 "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR"):
+        env[name] = str(base / name.lower())
+    env.pop("STREAM_NB_BOKEHJS", None)   # the server extension sets it for its kernels
+    config = base / "jupyter_config_dir"
+    config.mkdir()
+    # no news feed, no update check: the page asks nothing of the internet (nor shows a toast about it)
+    (config / "jupyter_server_config.json").write_text(json.dumps({"LabApp": {
+        "news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}}))
+    settings = Path(env["JUPYTERLAB_SETTINGS_DIR"]) / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(json.dumps(
+        {"fetchNews": "false", "checkForUpdates": False}))
+    port, token = _free_port(), secrets.token_hex(16)
+    log = base / "server.log"
+    command = [sys.executable, "-m", "jupyter", "lab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+               "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+               "--ServerApp.open_browser=False", f"--ServerApp.root_dir={root}", "--ServerApp.allow_root=True",
+               "--LabApp.expose_app_in_browser=True"]   # lets the test run JupyterLab's commands
+    with log.open("wb") as out:
+        server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=root)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_for(f"{url}api/status?token={token}", server, log)
+        yield Lab(url=url, token=token, root=root, runtime=Path(env["JUPYTER_RUNTIME_DIR"]), log=log)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _wait_for(url: str, server: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"jupyter lab exited ({server.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"jupyter lab did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser, lab):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    messages: list[str] = []
+    page.on("console", lambda m: messages.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: messages.append(f"pageerror: {e}"))
+    page.console_messages = messages
+    try:
+        yield page
+    finally:
+        context.close()
