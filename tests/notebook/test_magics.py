@@ -5,7 +5,6 @@ message and no traceback."""
 import json
 import time
 
-import pytest
 
 from .conftest import WIDGET_VIEW, bokeh_patches, comm_models
 
