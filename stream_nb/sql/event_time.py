@@ -65,14 +65,14 @@ class EventTimeKey:
 
 
 def resolve_event_time(watermarks: list, option: Mapping[str, tuple[str, str]] | None, stream: str,
-                       schema: pa.Schema, sql: str) -> EventTime | None:
+                       schema: pa.Schema, sql: str, aliases: set[str] = frozenset()) -> EventTime | None:
     """The stream's watermark from the WATERMARK clause or the ``watermark=`` option, checked."""
     declared = [(w.table, w.column, w.delay, w.start) for w in watermarks]
     declared += [(table, column, parse_interval(delay), None) for table, (column, delay) in (option or {}).items()]
     if not declared:
         return None
     for table, column, delay, start in declared:
-        if table != stream:
+        if table != stream and table not in aliases:
             raise StreamSQLError(f"a watermark goes on the stream ({stream!r}), not on {table!r}",
                                  sql=sql, start=start)
         if column not in schema.names:

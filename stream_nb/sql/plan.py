@@ -80,8 +80,9 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     tree, watermarks = parse(sql)
     bindings = resolve(tree, sql, namespaces)
     refuse_unsupported(tree, sql, bindings.stream.name)
+    aliases = {t.alias for t in tree.find_all(exp.Table) if t.name == bindings.stream.name and t.alias}
     event_time = resolve_event_time(watermarks, watermark, bindings.stream.name, bindings.stream.source.schema,
-                                    sql)
+                                    sql, aliases)
     name_select_items(tree)
     window_fields(tree)
     tree = _qualify(tree, sql, bindings)

@@ -182,3 +182,10 @@ class TestSessions:
         assert q.result.empty
         feed(events, q, (20, "a", 1.0))  # watermark 18 > session end 8
         assert windows(q.result, "s") == [(ts(1), ts(8))] and q.result["n"].tolist() == [2]
+
+
+def test_the_watermark_clause_may_follow_the_streams_alias(events):
+    q = sn.start("SELECT window(e.ts, '10 seconds') AS w, count(*) AS n FROM events e "
+                 "WATERMARK ts DELAY OF INTERVAL 5 SECONDS GROUP BY window(e.ts, '10 seconds')", trigger="manual")
+    feed(events, q, (12, "a", 1.0))
+    assert q.watermark == ts(7)
