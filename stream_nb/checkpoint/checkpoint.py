@@ -101,19 +101,17 @@ class Checkpoint:
             write_json(path, source.checkpoint_metadata())
 
     def _restore_source_log(self, source, through_batch: int) -> None:
-        if not hasattr(source, "restore_checkpoint_log") or through_batch < 0:
-            return
-        entries: list[str] = []
+        if hasattr(source, "restore_checkpoint_log") and through_batch >= 0:
+            source.restore_checkpoint_log(self._source_log(through_batch)[0])
+
+    def _source_log(self, through_batch: int) -> tuple[list[str], list[Path]]:
+        """The source's entries through ``through_batch`` (the latest compaction, then the batches after it),
+        and the files they were read from."""
         compacts = [b for b in numbered(self._sources, ".compact") if b <= through_batch]
-        start = 0
-        if compacts:
-            entries = list(read_json(self._sources / f"{compacts[-1]}.compact"))
-            start = compacts[-1] + 1
-        for batch_id in range(start, through_batch + 1):
-            path = self._sources / str(batch_id)
-            if path.exists():
-                entries += read_json(path)
-        source.restore_checkpoint_log(entries)
+        files = [self._sources / f"{compacts[-1]}.compact"] if compacts else []
+        first = compacts[-1] + 1 if compacts else 0
+        files += [self._sources / str(b) for b in numbered(self._sources) if first <= b <= through_batch]
+        return [entry for path in files for entry in read_json(path)], files
 
     # -- a batch -----------------------------------------------------------------------------------------
 
@@ -138,22 +136,14 @@ class Checkpoint:
 
     def _compact_source_log(self, batch_id: int) -> None:
         """One file with every entry through ``batch_id``, replacing the per-batch files (as Spark compacts)."""
-        entries: list[str] = []
-        compacts = numbered(self._sources, ".compact")
-        start = 0
-        if compacts:
-            entries = list(read_json(self._sources / f"{compacts[-1]}.compact"))
-            start = compacts[-1] + 1
-        singles = [b for b in numbered(self._sources) if start <= b <= batch_id]
-        if not singles:
+        entries, files = self._source_log(batch_id)
+        if not any(path.suffix != ".compact" for path in files):
             return
-        for b in singles:
-            entries += read_json(self._sources / str(b))
-        write_json(self._sources / f"{batch_id}.compact", entries)
-        for b in singles:
-            (self._sources / str(b)).unlink(missing_ok=True)
-        for b in compacts:
-            (self._sources / f"{b}.compact").unlink(missing_ok=True)
+        target = self._sources / f"{batch_id}.compact"
+        write_json(target, entries)
+        for path in files:
+            if path != target:
+                path.unlink(missing_ok=True)
 
     def close(self) -> None:
         self._lock.release()

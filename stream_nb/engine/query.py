@@ -57,6 +57,7 @@ class StreamingQuery:
         if hasattr(sink, "bind"):
             sink.bind(self.schema, plan.output_mode, plan.aggregate.key_columns if plan.aggregate else None)
         self._offset = 0          # end offset of the last committed batch
+        self._latest = 0          # the source's latest offset when the last trigger looked
         self._next_batch_id = 0
         self._watermark_us = 0    # as in Spark: the epoch until event time has been seen
         self._no_data_batch_due = False  # the watermark passed some state: a batch must emit or evict it
@@ -131,7 +132,8 @@ class StreamingQuery:
             message = "Waiting for q.step()"
         else:
             message = "Waiting for data to arrive"
-        return {"message": message, "isDataAvailable": self._data_available(), "isTriggerActive": busy}
+        # what the last trigger saw, as in Spark: reading the status never lists the source
+        return {"message": message, "isDataAvailable": self._latest > self._offset, "isTriggerActive": busy}
 
     @property
     def is_paused(self) -> bool:
@@ -262,7 +264,7 @@ class StreamingQuery:
                 return False
             started = time.perf_counter()
             try:
-                latest = self.source.latest_offset()
+                latest = self._latest = self.source.latest_offset()
                 if self._redo is not None:  # a batch planned before a restart runs again as it was
                     redo, self._redo = self._redo, None
                     self._busy = True
@@ -372,12 +374,6 @@ class StreamingQuery:
     def _raise_if_failed(self) -> None:
         if self._exception is not None:
             raise self._exception
-
-    def _data_available(self) -> bool:
-        try:
-            return self.source.latest_offset() > self._offset
-        except Exception:
-            return False
 
     def _output_schema(self) -> pa.Schema:
         """Run the plan once over no rows: the output's schema, and DuckDB's verdict on the SQL, up front."""
