@@ -23,7 +23,8 @@ MAX_SAVED_BYTES = 500_000
 # page helpers, run in the browser (window.jupyterapp: the server runs with expose_app_in_browser)
 _NB = "window.jupyterapp.shell.currentWidget"
 _READY = f"""() => {{
-    const nb = {_NB};
+    // the app is exposed on window only once it has started, some time after the page's load event
+    const nb = window.jupyterapp && {_NB};
     const kernel = nb && nb.sessionContext && nb.sessionContext.session && nb.sessionContext.session.kernel;
     return !!(kernel && kernel.status === 'idle' && nb.content.widgets.length);
 }}"""
