@@ -264,14 +264,15 @@ def hashable_keys(table: pa.Table, names: list[str]) -> list:
     """
     if not names:
         return [()] * table.num_rows
-    columns = [_hashable(table.column(name)) for name in names]
+    columns = [hashable_column(table.column(name)) for name in names]
     return columns[0] if len(columns) == 1 else list(zip(*columns))
 
 
-def _hashable(column: pa.ChunkedArray | pa.Array) -> list:
+def hashable_column(column: pa.ChunkedArray | pa.Array) -> list:
+    """A column's values as hashable Python values (see ``hashable_keys``)."""
     dtype = column.type
     if pa.types.is_struct(dtype):
-        fields = [_hashable(pc.struct_field(column, i)) for i in range(dtype.num_fields)]
+        fields = [hashable_column(pc.struct_field(column, i)) for i in range(dtype.num_fields)]
         valid = column.is_valid().to_pylist()
         return [values if ok else None for values, ok in zip(zip(*fields), valid)]
     if pa.types.is_timestamp(dtype) or pa.types.is_date(dtype) or pa.types.is_duration(dtype):

@@ -89,7 +89,7 @@ class KeyedOperator:
         self.state.apply(output.pending)
         self._removed = None
         if output.expired is not None and len(output.expired):
-            self._removed = self.state.rows(output.expired).select(self.state.key_names)
+            self._removed = self.state.key_rows(output.expired)
             self.state.evict(output.expired)
 
     def has_expired(self, watermark_us: int) -> bool:

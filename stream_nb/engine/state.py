@@ -1,9 +1,13 @@
 """Keyed state for streaming aggregation: one row per group key, holding the partial aggregates so far.
 
-A key's row lives in a *slot*: a position in columnar numpy arrays (one per partial aggregate, plus a
-validity mask), found through a dict from key to slot. A batch's partial aggregates, already grouped by key
-in DuckDB, are merged with vectorised numpy operations over the slots they touch, so a batch costs what it
-changes, never the total state.
+A key's row lives in a *slot*: a position in columnar numpy arrays (one per key column and partial
+aggregate, each with a validity mask). A batch's partial aggregates, already grouped by key, are merged with
+vectorised numpy operations over the slots they touch, so a batch costs what it changes, never the total state.
+
+Keys find their slots through a 64-bit hash of the key row (``keyhash``), computed a column at a time, and a
+dict from hash to slot; a match is confirmed by comparing the key values stored at the slot, vectorised too.
+Keys whose hashes collide (about n² / 2⁶⁵ for n keys: practically never, but never wrong) are kept by their
+exact Python value in a second dict, and their hash is marked ``COLLIDED``.
 
 Merging is two steps so a failing batch changes nothing: ``prepare`` computes the new values of the touched
 slots without writing anything; ``apply`` writes them once the sink has committed the batch's output.
@@ -11,16 +15,22 @@ slots without writing anything; ``apply`` writes them once the sink has committe
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress, repeat
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stream_nb.engine.keyhash import key_hashes
 from stream_nb.sql.aggregates import Partial
 from stream_nb.sql.event_time import EventTimeKey
 from stream_nb.types import hashable_keys
+
+COLLIDED = -1  # in the hash -> slot dict: keys with this hash are kept by their exact value
+_ABSENT = -2
 
 
 class _Column:
@@ -60,6 +70,21 @@ class _Column:
                                               mask=pa.array(~self.valid[slots]))
         return self.arrow_from(self.values[slots], self.valid[slots])
 
+    def equals_at(self, slots: np.ndarray, array: pa.ChunkedArray | pa.Array) -> np.ndarray:
+        """Per row: whether the array's value equals the value stored at its slot (nulls equal nulls, NaN NaN)."""
+        if self.children:
+            valid = array.is_valid().to_numpy(zero_copy_only=False)
+            same = valid == self.valid[slots]
+            for index, child in enumerate(self.children):
+                same &= child.equals_at(slots, pc.struct_field(array, index)) | ~valid
+            return same
+        values, valid = _to_numpy(array, self.storage)
+        stored = self.values[slots]
+        equal = np.asarray(values == stored, dtype=bool)
+        if values.dtype.kind == "f":
+            equal |= np.isnan(values) & np.isnan(stored)
+        return (valid == self.valid[slots]) & (equal | ~valid)
+
     def arrow_from(self, values: np.ndarray, valid: np.ndarray) -> pa.Array:
         if self.storage is None:
             return pa.array(np.where(valid, values, None), type=self.type)
@@ -81,6 +106,8 @@ def _to_numpy(array: pa.ChunkedArray | pa.Array, storage: pa.DataType | None) ->
     array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
     valid = array.is_valid().to_numpy(zero_copy_only=False)
     if storage is None:
+        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+            return array.to_numpy(zero_copy_only=False), valid
         return np.array(array.to_pylist() + [None], dtype=object)[:-1], valid
     stored = array.cast(storage) if array.type != storage else array
     zero = False if pa.types.is_boolean(storage) else 0
@@ -88,17 +115,35 @@ def _to_numpy(array: pa.ChunkedArray | pa.Array, storage: pa.DataType | None) ->
 
 
 @dataclass
+class Found:
+    """Where a table's key rows (each key once) live in the state, or will live once claimed."""
+
+    slots: np.ndarray          # per row: its key's slot; new keys get a free or fresh one
+    existed: np.ndarray        # per row: whether its key was in state
+    hashes: np.ndarray         # per row: the key's hash
+    new_positions: np.ndarray  # the rows whose keys are new...
+    new_slots: np.ndarray      # ...and the slots they get
+    exact: dict[int, Hashable] = field(default_factory=dict)  # row -> exact key, for rows kept by value
+    collided: list[int] = field(default_factory=list)         # hashes to mark COLLIDED when claimed
+
+
+@dataclass
 class Update:
     """What one batch does to the state, computed but not yet written."""
 
-    slots: np.ndarray                       # the slot of each partial row (new keys get fresh slots)
+    found: Found                            # the slot of each partial row, and the keys new to the state
     keys: pa.Table                          # the key columns of each partial row
-    existed: np.ndarray                     # per partial row: whether its key was in state before
-    new_keys: list[Hashable]                # keys first seen in this batch...
-    new_slots: np.ndarray                   # ...and the slots they get
     new_key_values: list[pa.ChunkedArray]   # per key column, the values of the new keys
     values: dict[str, tuple[np.ndarray, np.ndarray]]  # partial name -> (values, valid) for `slots`
-    seen_distinct: dict[str, set] = field(default_factory=dict)  # count(DISTINCT): pairs new to the state
+    seen_distinct: dict[str, set] = field(default_factory=dict)  # count(DISTINCT): (slot, value) pairs new
+
+    @property
+    def slots(self) -> np.ndarray:
+        return self.found.slots
+
+    @property
+    def existed(self) -> np.ndarray:
+        return self.found.existed
 
 
 class KeyedState:
@@ -119,26 +164,29 @@ class KeyedState:
         self.partials = list(partials)
         self.event_time = event_time
         self._capacity = capacity
-        self._slot_of: dict[Hashable, int] = {}
-        self._key_at = np.full(capacity, None)              # slot -> key, to evict by slot
+        self._slot_of_hash: dict[int, int] = {}             # key hash -> slot, or COLLIDED
+        self._slot_of_key: dict[Hashable, int] = {}         # exact key -> slot, for keys whose hashes collide
+        self._hash_at = np.zeros(capacity, dtype=np.uint64)  # slot -> key hash, to evict by slot
         self._live = np.zeros(capacity, dtype=bool)
+        self._count = 0
         self._event_time_us = np.zeros(capacity, dtype=np.int64)  # per slot: when the watermark passes it
         self._keys: list[_Column] = []
         self._columns: dict[str, _Column] = {}
-        # count(DISTINCT x): per partial, per key, the values seen so far
-        self._distinct: dict[str, dict[Hashable, set]] = {p.name: {} for p in partials if p.merge == "distinct"}
+        # count(DISTINCT x): per partial, per slot, the values seen so far
+        self._distinct: dict[str, dict[int, set]] = {p.name: {} for p in partials if p.merge == "distinct"}
         self._free: list[int] = []
         self._end = 0  # slots in [0, _end) have been used
 
     @property
     def num_rows(self) -> int:
-        return len(self._slot_of)
+        return self._count
 
     @property
     def memory_bytes(self) -> int:
         arrays = sum(c.values.nbytes + c.valid.nbytes for c in [*self._keys, *self._columns.values()])
         pairs = sum(len(values) for seen in self._distinct.values() for values in seen.values())
-        return arrays + 100 * len(self._slot_of) + 100 * pairs
+        index = 100 * (len(self._slot_of_hash) + len(self._slot_of_key)) + self._hash_at.nbytes
+        return arrays + index + 100 * pairs
 
     def all_slots(self) -> np.ndarray:
         return np.flatnonzero(self._live)
@@ -151,24 +199,31 @@ class KeyedState:
 
     def evict(self, slots: np.ndarray) -> None:
         """Forget these keys: their slots are reused by new keys."""
-        gone = [self._key_at[slot] for slot in slots.tolist()]
-        for key in gone:
-            del self._slot_of[key]
-        self._key_at[slots] = None
+        if not len(slots):
+            return
+        hashes = self._hash_at[slots].tolist()
+        by_hash = self._slot_of_hash
+        direct = np.fromiter(map(by_hash.get, hashes, repeat(_ABSENT)), dtype=np.int64, count=len(hashes)) == slots
+        deque(map(by_hash.__delitem__, compress(hashes, direct)), maxlen=0)
+        if not direct.all():  # keys kept by their exact value
+            for key in hashable_keys(self.key_rows(slots[~direct]), self.key_names):
+                del self._slot_of_key[key]
         self._live[slots] = False
+        self._count -= len(slots)
         for column in [*self._keys, *self._columns.values()]:
             column.valid[slots] = False
-        self._free.extend(slots.tolist())
+        listed = slots.tolist()
+        self._free.extend(listed)
         for seen in self._distinct.values():
-            for key in gone:
-                seen.pop(key, None)
+            for slot in listed:
+                seen.pop(slot, None)
 
     def prepare(self, partial: pa.Table, distinct: dict[str, pa.Table] | None = None) -> Update:
         """Merge a batch's partial aggregates (one row per key) with the state, without writing."""
         self._ensure_columns(partial)
-        keys = hashable_keys(partial, self.key_names)
-        slots, existed, new_positions, new_slots = self._slots_for(keys)
-        taken = pa.array(new_positions, type=pa.int64())
+        found = self._slots_for(partial)
+        slots, existed = found.slots, found.existed
+        taken = pa.array(found.new_positions, type=pa.int64())
         new_key_values = [partial.column(k).take(taken) for k in self.key_names]
         seen_distinct = {name: set() for name in self._distinct}
         values = {}
@@ -178,20 +233,18 @@ class KeyedState:
             column = self._columns[partial_spec.name]
             old = (column.values[slots], column.valid[slots] & existed)
             if partial_spec.merge == "distinct":
-                new = self._distinct_counts(partial_spec.name, keys, distinct or {}, seen_distinct)
+                new = self._distinct_counts(partial_spec.name, partial, slots, distinct or {}, seen_distinct)
             else:
                 new = _to_numpy(partial.column(partial_spec.name), column.storage)
             values[partial_spec.name] = _merge(partial_spec.merge, old, new, existed)
         values.update(self._merge_moments(partial, slots, existed))
-        return Update(slots, partial.select(self.key_names), existed, [keys[i] for i in new_positions],
-                      new_slots, new_key_values, values, seen_distinct)
+        return Update(found, partial.select(self.key_names), new_key_values, values, seen_distinct)
 
     def apply(self, update: Update) -> None:
         """Write a prepared update: the batch is committed."""
-        if update.new_keys:
-            new_slots = update.new_slots
-            self._claim(update.new_keys, new_slots)
-            self._live[new_slots] = True
+        new_slots = update.found.new_slots
+        if len(new_slots):
+            self._claim(update.found)
             for column, values in zip(self._keys, update.new_key_values):
                 column.set(new_slots, values)
             if self.event_time is not None:
@@ -202,8 +255,12 @@ class KeyedState:
             column.valid[update.slots] = valid
         for name, pairs in update.seen_distinct.items():
             seen = self._distinct[name]
-            for key, value in pairs:
-                seen.setdefault(key, set()).add(value)
+            for slot, value in pairs:
+                seen.setdefault(slot, set()).add(value)
+
+    def key_rows(self, slots: np.ndarray) -> pa.Table:
+        """The key columns of the state rows at these slots."""
+        return pa.Table.from_arrays([c.to_arrow(slots) for c in self._keys], names=self.key_names)
 
     def rows(self, slots: np.ndarray) -> pa.Table:
         """The state rows at these slots: key columns, then partial columns."""
@@ -221,7 +278,7 @@ class KeyedState:
         if not names:
             return pa.table({})
         touched = pa.Table.from_arrays(arrays, names=names)
-        if not everything or not self._slot_of:
+        if not everything or not self._count:
             return touched
         untouched = np.setdiff1d(self.all_slots(), update.slots, assume_unique=True)
         return pa.concat_tables([self.rows(untouched), touched.cast(self.rows(untouched[:0]).schema)])
@@ -232,9 +289,8 @@ class KeyedState:
         """The rows at these slots as they are, with each count(DISTINCT) key's values as a list column."""
         table = self.rows(slots)
         for name, seen in self._distinct.items():
-            keys = self._key_at[slots]
             table = table.append_column(f"__distinct.{name}", pa.array(
-                [sorted(seen.get(key, ()), key=repr) for key in keys]))
+                [sorted(seen.get(slot, ()), key=repr) for slot in slots.tolist()]))
         return table
 
     def load(self, table: pa.Table, removed: np.ndarray | None = None) -> None:
@@ -242,18 +298,16 @@ class KeyedState:
         if not table.num_rows:
             return
         removed = np.zeros(table.num_rows, dtype=bool) if removed is None else removed
-        keys = hashable_keys(table, self.key_names)
-        gone = [self._slot_of[k] for k, r in zip(keys, removed) if r and k in self._slot_of]
-        if gone:
-            self.evict(np.array(gone, dtype=np.int64))
+        if removed.any() and self._count:
+            gone = self._slots_for(table.filter(pa.array(removed)))
+            self.evict(gone.slots[gone.existed])
         kept = table.filter(pa.array(~removed))
         if not kept.num_rows:
             return
         self._ensure_columns(kept)
-        kept_keys = [k for k, r in zip(keys, removed) if not r]
-        slots, _, new_positions, new_slots = self._slots_for(kept_keys)
-        self._claim([kept_keys[i] for i in new_positions], new_slots)
-        self._live[slots] = True
+        found = self._slots_for(kept)
+        slots = found.slots
+        self._claim(found)
         for column, name in zip(self._keys, self.key_names):
             column.set(slots, kept.column(name))
         if self.event_time is not None:
@@ -262,37 +316,80 @@ class KeyedState:
             column = self._columns[partial.name]
             column.set(slots, kept.column(partial.name))
         for name, seen in self._distinct.items():
-            for key, values in zip(kept_keys, kept.column(f"__distinct.{name}").to_pylist()):
-                seen[key] = set(values)
+            for slot, values in zip(slots.tolist(), kept.column(f"__distinct.{name}").to_pylist()):
+                seen[slot] = set(values)
 
     # -- internals -------------------------------------------------------------------------------------
 
-    def _slots_for(self, keys: list) -> tuple[np.ndarray, np.ndarray, list[int], np.ndarray]:
-        """Each key's slot: its own if in state, else a free or fresh one (claimed later, by ``_claim``).
-        Returns the slots, whether each key existed, the positions of the new keys, and their slots."""
-        get = self._slot_of.get
-        found = [get(key) for key in keys]
-        new = [i for i, slot in enumerate(found) if slot is None]
+    def _slots_for(self, table: pa.Table) -> Found:
+        """Each key row's slot: its own if in state, else a free or fresh one (claimed later, by ``_claim``).
+        The table holds each key once (a batch's partial aggregates, a checkpoint's rows)."""
+        n = table.num_rows
+        hashes = key_hashes(table, self.key_names)
+        listed = hashes.tolist()
+        found = np.fromiter(map(self._slot_of_hash.get, listed, repeat(_ABSENT)), dtype=np.int64, count=n)
+        by_value = found == COLLIDED
+        collided: list[int] = []
+        hits = np.flatnonzero(found >= 0)
+        if len(hits):  # a hash match is a key match only if the stored key is equal
+            other = hits[~self._same_keys(table, hits, found[hits])]
+            by_value[other] = True
+            collided += hashes[other].tolist()
+        absent = np.flatnonzero(found == _ABSENT)
+        if len(set(hashes[absent].tolist())) < len(absent):  # two new keys of this table with one hash
+            distinct, inverse, counts = np.unique(hashes[absent], return_inverse=True, return_counts=True)
+            by_value[absent[counts[inverse] > 1]] = True
+            collided += distinct[counts > 1].tolist()
+        exact: dict[int, Hashable] = {}
+        if by_value.any():
+            rows = np.flatnonzero(by_value)
+            keys = hashable_keys(table.take(pa.array(rows)), self.key_names)
+            for row, key in zip(rows.tolist(), keys):
+                exact[row] = key
+                found[row] = self._slot_of_key.get(key, _ABSENT)
+        new = np.flatnonzero(found < 0)
         reused = min(len(self._free), len(new))
         new_slots = np.array(self._free[len(self._free) - reused:] + list(range(self._end, self._end + len(new) - reused)),
                              dtype=np.int64)
-        for i, slot in zip(new, new_slots.tolist()):
-            found[i] = slot
-        existed = np.ones(len(keys), dtype=bool)
+        found[new] = new_slots
+        existed = np.ones(n, dtype=bool)
         existed[new] = False
         if len(new_slots):
             self._reserve(int(new_slots.max()) + 1)
-        return np.array(found, dtype=np.int64), existed, new, new_slots
+        return Found(found, existed, hashes, new, new_slots, exact, collided)
 
-    def _claim(self, keys: list, slots: np.ndarray) -> None:
+    def _same_keys(self, table: pa.Table, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        taken = table.take(pa.array(rows))
+        same = np.ones(len(rows), dtype=bool)
+        for column, name in zip(self._keys, self.key_names):
+            same &= column.equals_at(slots, taken.column(name))
+        return same
+
+    def _claim(self, found: Found) -> None:
         """Give new keys the slots ``_slots_for`` chose for them."""
-        if not keys:
+        slots = found.new_slots
+        if not len(slots):
             return
         reused = int((slots < self._end).sum())  # free slots come from the end of the free list
         del self._free[len(self._free) - reused:]
         self._end = max(self._end, int(slots.max()) + 1)
-        self._slot_of.update(zip(keys, slots.tolist()))
-        self._key_at[slots] = np.fromiter(keys, dtype=object, count=len(keys))
+        self._live[slots] = True
+        self._count += len(slots)
+        self._hash_at[slots] = found.hashes[found.new_positions]
+        for hash_ in found.collided:  # the key already under this hash is kept by its value from now on
+            slot = self._slot_of_hash.get(hash_, _ABSENT)
+            if slot >= 0:
+                self._slot_of_key[hashable_keys(self.key_rows(np.array([slot])), self.key_names)[0]] = slot
+            self._slot_of_hash[hash_] = COLLIDED
+        positions = found.new_positions.tolist()
+        if not found.exact:
+            self._slot_of_hash.update(zip(found.hashes[found.new_positions].tolist(), slots.tolist()))
+            return
+        for position, slot in zip(positions, slots.tolist()):
+            if position in found.exact:
+                self._slot_of_key[found.exact[position]] = slot
+            else:
+                self._slot_of_hash[int(found.hashes[position])] = slot
 
     def _ensure_columns(self, partial: pa.Table) -> None:
         if self._keys or self._columns:
@@ -310,25 +407,26 @@ class KeyedState:
         for column in [*self._keys, *self._columns.values()]:
             column.grow(self._capacity)
         extra = self._capacity - len(self._live)
-        self._key_at = np.concatenate([self._key_at, np.full(extra, None)])
+        self._hash_at = np.concatenate([self._hash_at, np.zeros(extra, dtype=np.uint64)])
         self._live = np.concatenate([self._live, np.zeros(extra, dtype=bool)])
         self._event_time_us = np.concatenate([self._event_time_us, np.zeros(extra, dtype=np.int64)])
 
-    def _distinct_counts(self, name: str, keys: list, distinct: dict[str, pa.Table],
+    def _distinct_counts(self, name: str, partial: pa.Table, slots: np.ndarray, distinct: dict[str, pa.Table],
                          seen: dict[str, set]) -> tuple[np.ndarray, np.ndarray]:
         """How many values each key sees for the first time in this batch (count(DISTINCT x))."""
+        slot_of = dict(zip(hashable_keys(partial, self.key_names), slots.tolist()))
         pairs_table = distinct[name]
-        pair_keys = hashable_keys(pairs_table, self.key_names)
+        pair_slots = [slot_of[key] for key in hashable_keys(pairs_table, self.key_names)]
         values = pairs_table.column(pairs_table.num_columns - 1).to_pylist()
         known, fresh = self._distinct[name], seen[name]
         increments: dict = {}
-        for key, value in zip(pair_keys, values):
-            pair = (key, value)
-            if value not in known.get(key, ()) and pair not in fresh:
+        for slot, value in zip(pair_slots, values):
+            pair = (slot, value)
+            if value not in known.get(slot, ()) and pair not in fresh:
                 fresh.add(pair)
-                increments[key] = increments.get(key, 0) + 1
-        counts = np.array([increments.get(key, 0) for key in keys], dtype=np.int64)
-        return counts, np.ones(len(keys), dtype=bool)
+                increments[slot] = increments.get(slot, 0) + 1
+        counts = np.array([increments.get(slot, 0) for slot in slots.tolist()], dtype=np.int64)
+        return counts, np.ones(len(slots), dtype=bool)
 
     def _merge_moments(self, partial: pa.Table, slots: np.ndarray, existed: np.ndarray) -> dict:
         """(count, mean, M2) triples merged with Chan et al.'s parallel formula."""

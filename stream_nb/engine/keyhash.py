@@ -1,0 +1,101 @@
+"""A 64-bit hash per key row, computed a column at a time with Arrow and numpy: no Python object per row.
+
+Keyed state finds a batch's keys through these hashes (see ``state.KeyIndex``). A hash is only a hint: the
+state compares the key values behind a match, so a collision costs a slower lookup, never a wrong group.
+Hashes live in memory only (a restored state hashes its keys again), so they need not be stable across
+processes or library versions.
+
+Equal keys hash equally as Spark groups them: nulls are equal to each other, ``-0.0`` equals ``0.0`` and
+every NaN equals every other NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from stream_nb.types import hashable_column
+
+_SEED = np.uint64(0x84222325CBF29CE4)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_NULL = np.uint64(0x6A09E667F3BCC909)  # the hash of a null value, of any type
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+def key_hashes(table: pa.Table, names: Sequence[str]) -> np.ndarray:
+    """One uint64 per row of ``table``, from the columns ``names`` (a struct by its fields and validity).
+
+    >>> t = pa.table({"k": ["a", "b", "a", None], "n": [1, 1, 1, None]})
+    >>> h = key_hashes(t, ["k", "n"])
+    >>> bool(h[0] == h[2]), bool(h[0] == h[1]), h.dtype.name
+    (True, False, 'uint64')
+    """
+    hashes = np.full(table.num_rows, _SEED, dtype=np.uint64)
+    for name in names:
+        for part in _parts(table.column(name)):
+            hashes = _mix(hashes * _GOLDEN + part)  # uint64 arithmetic wraps, as a hash wants
+    return hashes
+
+
+def _parts(column: pa.ChunkedArray | pa.Array) -> list[np.ndarray]:
+    """The per-row hashes a column contributes: one for a plain column; a struct's validity, then its fields."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_struct(array.type):
+        parts = [np.where(array.is_valid().to_numpy(zero_copy_only=False), np.uint64(1), _NULL)]
+        for index in range(array.type.num_fields):
+            parts += _parts(pc.struct_field(array, index))
+        return parts
+    return [_values(array)]
+
+
+def _values(array: pa.Array) -> np.ndarray:
+    dtype = array.type
+    if array.null_count == len(array):
+        return np.full(len(array), _NULL, dtype=np.uint64)
+    if pa.types.is_dictionary(dtype):
+        return _through_dictionary(array)
+    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype) or pa.types.is_binary(dtype) \
+            or pa.types.is_large_binary(dtype) or pa.types.is_string_view(dtype):
+        return _through_dictionary(array.dictionary_encode())
+    if pa.types.is_floating(dtype):
+        values = pc.fill_null(array.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False) + 0.0  # -0.0 -> 0.0
+        values = np.where(np.isnan(values), np.nan, values)  # one NaN for all
+        bits = values.view(np.uint64)
+    elif pa.types.is_boolean(dtype):
+        bits = pc.fill_null(array, False).to_numpy(zero_copy_only=False).astype(np.uint64)
+    elif pa.types.is_integer(dtype) or pa.types.is_temporal(dtype):
+        width = pa.int64() if dtype.bit_width == 64 else pa.int32() if dtype.bit_width == 32 else None
+        plain = array.view(width) if width is not None and not pa.types.is_integer(dtype) else array
+        bits = pc.fill_null(plain.cast(pa.int64(), safe=False), 0).to_numpy(zero_copy_only=False).view(np.uint64)
+    else:  # decimals, lists, maps...: rare as keys; hash their Python values
+        return _through_python(array)
+    if array.null_count:
+        return np.where(array.is_valid().to_numpy(zero_copy_only=False), _mix(bits), _NULL)
+    return _mix(bits)
+
+
+def _through_dictionary(array: pa.DictionaryArray) -> np.ndarray:
+    """Hash each distinct value once (pandas' vectorised hash), then spread the hashes by index."""
+    dictionary = array.dictionary.to_numpy(zero_copy_only=False)
+    distinct = pd.util.hash_array(dictionary, categorize=False) if len(dictionary) else np.empty(0, np.uint64)
+    distinct = np.append(distinct, _NULL)  # nulls point past the dictionary
+    indices = pc.fill_null(array.indices.cast(pa.int64()), len(dictionary)).to_numpy(zero_copy_only=False)
+    return distinct[indices]
+
+
+def _through_python(array: pa.Array) -> np.ndarray:
+    values = hashable_column(array)
+    hashes = np.fromiter((_NULL if v is None else hash(v) & 0xFFFFFFFFFFFFFFFF for v in values),
+                         dtype=np.uint64, count=len(values))
+    return _mix(hashes)
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: every input bit moves about half the output bits."""
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
