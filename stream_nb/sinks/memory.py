@@ -1,6 +1,10 @@
 """The memory sink: the result table, in memory, behind ``q.result``.
 
 append: every row emitted so far; complete: the last batch's table; update: upserted by the group key.
+
+In update mode a batch's rows are appended with their keys, and superseded rows are dropped in bulk (the
+latest row of each key, found by Arrow's hash aggregation) when they make up half the table or when the
+result is read: a batch costs the rows it emits, not the keys in the result.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import pandas as pd
 import pyarrow as pa
 
 from stream_nb.types import hashable_keys, to_pandas
+
+_COMPACT_AFTER = 4096  # superseded rows kept before a compaction, at the least
 
 
 class MemorySink:
@@ -31,8 +37,9 @@ class MemorySink:
         self._schema: pa.Schema | None = None
         self._mode = "append"
         self._chunks: list[pa.Table] = []        # append and update: the emitted rows; complete: the last table
+        self._keys: list[pa.Table] = []          # update: the key columns of each chunk's rows
         self._rows = 0                           # rows in _chunks
-        self._position: dict = {}                # update: key -> position of its latest row in _chunks
+        self._live_rows = 0                      # update: rows in _chunks after the last compaction (all live)
         self._last_batch_id = -1
         self._cached: pd.DataFrame | None = None
 
@@ -48,30 +55,31 @@ class MemorySink:
             if self._mode == "complete":
                 self._chunks, self._rows = [table], table.num_rows
             else:
-                if self._mode == "update" and keys is not None:
-                    self._remember_positions(table, keys)
                 self._chunks.append(table)
                 self._rows += table.num_rows
-                if self._mode == "update" and self._rows > 2 * len(self._position) + 4096:
-                    self._compact()
+                if self._mode == "update" and keys is not None:
+                    if not keys.num_columns:  # a global aggregate: one key for all rows
+                        keys = pa.table({"__global": pa.repeat(pa.scalar(0, pa.int8()), table.num_rows)})
+                    self._keys.append(keys)
+                    if self._rows > 2 * self._live_rows + _COMPACT_AFTER:
+                        self._compact()
             self._last_batch_id = batch_id
             self._cached = None
 
-    def _remember_positions(self, table: pa.Table, keys: pa.Table) -> None:
-        found = hashable_keys(keys, keys.column_names)
-        self._position.update(zip(found, range(self._rows, self._rows + len(found))))
-
     def _compact(self) -> None:
-        """Drop superseded rows, so memory follows the live keys, not all rows ever emitted."""
-        live = self._live()
-        self._position = dict(zip(self._position, range(live.num_rows)))
-        self._chunks, self._rows = [live], live.num_rows
+        """Keep each key's latest row only, in the order keys first appeared, so memory follows the live keys,
+        not all rows ever emitted."""
+        if len(self._chunks) > 1 or self._rows > self._live_rows:
+            rows, keys = pa.concat_tables(self._chunks), pa.concat_tables(self._keys)
+            latest = latest_rows(keys)
+            live = rows.take(latest)
+            self._chunks, self._keys = [live], [keys.take(latest)]
+            self._rows = self._live_rows = live.num_rows
 
     def _live(self) -> pa.Table:
-        rows = pa.concat_tables(self._chunks) if self._chunks else (self._schema or pa.schema([])).empty_table()
-        if self._mode != "update" or not self._position:
-            return rows
-        return rows.take(pa.array(list(self._position.values()), pa.int64()))
+        if self._mode == "update" and self._keys:
+            self._compact()
+        return pa.concat_tables(self._chunks) if self._chunks else (self._schema or pa.schema([])).empty_table()
 
     @property
     def result(self) -> pd.DataFrame:
@@ -84,6 +92,25 @@ class MemorySink:
                 if self._last_batch_id == batch_id:
                     self._cached = cached
         return cached.copy()
+
+
+def latest_rows(keys: pa.Table) -> pa.Array:
+    """The position of each key's last row, keys in the order of their first row.
+
+    >>> latest_rows(pa.table({"k": ["a", "b", "a"], "w": [{"s": 1}, {"s": 1}, {"s": 1}]})).to_pylist()
+    [2, 1]
+    """
+    flat = keys
+    while any(pa.types.is_struct(t) for t in flat.schema.types):
+        flat = flat.flatten()  # Arrow groups by plain columns: a window by its start and end
+    numbered = flat.rename_columns([f"k{i}" for i in range(flat.num_columns)]).append_column(
+        "position", pa.array(range(flat.num_rows), pa.int64()))
+    try:
+        grouped = numbered.group_by(numbered.column_names[:-1], use_threads=False).aggregate([("position", "max")])
+        return grouped.column("position_max")
+    except pa.ArrowNotImplementedError:  # keys Arrow cannot group by (lists, maps): by their Python values
+        latest = dict(zip(hashable_keys(keys, keys.column_names), range(keys.num_rows)))
+        return pa.array(list(latest.values()), pa.int64())
 
 
 def memory() -> MemorySink:

@@ -60,3 +60,27 @@ def test_update_compacts_superseded_rows_and_keeps_the_latest():
     result = s.result
     assert len(result) == 500 and set(result["n"]) == {29}
     assert s._rows < 2 * 500 + 4096 + 500  # superseded rows were dropped along the way
+
+
+def test_update_tells_windows_nulls_and_lists_apart_and_keeps_first_seen_order():
+    window = pa.struct([("start", pa.int64()), ("end", pa.int64())])
+    s = MemorySink()
+    s.bind(pa.schema([("n", pa.int64())]), "update")
+    keys = [({"start": 0, "end": 10}, "a", [1]), (None, "a", [1]), ({"start": 0, "end": 10}, None, [1]),
+            ({"start": 10, "end": 20}, "a", [2])]
+
+    def key_table(rows):
+        return pa.table({"__k0": pa.array([r[0] for r in rows], window), "__k1": [r[1] for r in rows],
+                         "__k2": [r[2] for r in rows]})
+
+    s.add_batch(0, pa.table({"n": [1, 2, 3, 4]}), keys=key_table(keys))
+    s.add_batch(1, pa.table({"n": [5, 6]}), keys=key_table([keys[2], keys[1]]))
+    assert s.result["n"].tolist() == [1, 6, 5, 4]
+
+
+def test_update_of_a_global_aggregate_keeps_one_row():
+    s = MemorySink()
+    s.bind(SCHEMA, "update")
+    for batch_id in range(3):
+        s.add_batch(batch_id, table(("all", batch_id)), keys=pa.table({"__k": [0]}).select([]))
+    assert s.result.to_dict("records") == [{"k": "all", "n": 2}]
