@@ -2,8 +2,9 @@
 
 10-second tumbling windows × 1,000 devices with a 10-second watermark, update mode. The rows are written once
 as parquet files, one file per micro-batch; stream_nb and Spark each read them through their own files source
-(one file a trigger), DuckDB and pandas aggregate all rows at once. Every contender's final table (update mode:
-the last row emitted for each window and device) must equal DuckDB's.
+(one file a trigger), DuckDB and pandas read all the files and aggregate all rows at once. Every contender is
+timed from its input files to its result table; every final table (update mode: the last row emitted for each
+window and device) must equal DuckDB's, compared outside the timing.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ SELECT = ("SELECT window(ts, '10 seconds') AS w, device, count(*) AS n, avg(temp
 SQL = SELECT.format(watermark=" WATERMARK ts DELAY OF INTERVAL 10 SECONDS")
 SPARK_SQL = SELECT.format(watermark="")  # the watermark goes on with withWatermark, as in the differential suite
 DUCKDB_SQL = ("SELECT time_bucket(INTERVAL 10 SECONDS, ts) AS window_start, device, count(*) AS n, "
-              "avg(temp) AS avg_temp, max(temp) AS max_temp FROM events GROUP BY ALL")
+              "avg(temp) AS avg_temp, max(temp) AS max_temp FROM read_parquet($files) GROUP BY ALL")
 
 STREAM_NB, SPARK = "stream_nb (files, 1 file a batch)", "spark local[2] (files, 1 file a batch)"
 DUCKDB, PANDAS = "duckdb one-shot", "pandas one-shot"
@@ -43,23 +44,25 @@ def run(quick: bool, repeats: int) -> Report:
     total, per_file = SIZES[quick]
     table = workload.events(total)
     parts = workload.batches(table, per_file)
-    frame = table.to_pandas()
     folder = tempfile.mkdtemp(prefix="stream_nb-bench-files-")
     inbox, warmup = _write_files(parts, os.path.join(folder, "all")), _write_files(parts[:WARMUP_FILES],
                                                                                       os.path.join(folder, "warmup"))
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
-    reference = _duckdb(connection, table)
+    files = sorted(os.path.join(inbox, name) for name in os.listdir(inbox))
+    reference = _final(_duckdb(connection, files).to_pandas())
     report = Report(NAME, f"{TITLE}: {total:,} rows in {len(parts)} parquet files of {per_file:,} rows",
                     baseline=DUCKDB)
     spark_batches: list[dict] = []
 
     def duckdb_run(clock: Stopwatch):
         with clock:
-            return _duckdb(connection, table)
+            result = _duckdb(connection, files)
+        return _final(result.to_pandas())
 
     def pandas_run(clock: Stopwatch):
         with clock:
+            frame = pd.read_parquet(inbox)
             grouped = frame.groupby([frame["ts"].dt.floor("10s"), "device"], sort=False).agg(
                 n=("temp", "size"), avg_temp=("temp", "mean"), max_temp=("temp", "max"))
         return _final(grouped.reset_index().rename(columns={"ts": "window_start"}))
@@ -128,6 +131,10 @@ def run(quick: bool, repeats: int) -> Report:
         Target("Spark / DuckDB one-shot (rows/s)", report.speed_ratio(SPARK, DUCKDB)),
     ]
     report.notes.append(
+        "DuckDB (`read_parquet` of all the files, its default threads) and pandas (`read_parquet` of the folder, "
+        "then `groupby`) are timed from the files to their result table, like the streaming engines; turning "
+        "each result into the comparable form checked against DuckDB's is not timed.")
+    report.notes.append(
         "Both engines are timed from the start of their first micro-batch to the moment the caller learns the "
         "last one has committed: stream_nb with `trigger=\"manual\"` and `q.process_all_available()`, Spark from "
         "the first batch's trigger timestamp in its progress to the return of `query.processAllAvailable()` "
@@ -151,13 +158,9 @@ def _write_files(parts: list[pa.Table], path: str) -> str:
     return path
 
 
-def _duckdb(connection: duckdb.DuckDBPyConnection, table: pa.Table) -> pd.DataFrame:
-    connection.register("events", table)
-    try:
-        result = connection.sql(DUCKDB_SQL).to_arrow_table()
-    finally:
-        connection.unregister("events")
-    return _final(result.to_pandas())
+def _duckdb(connection: duckdb.DuckDBPyConnection, files: list[str]) -> pa.Table:
+    """The query over all the files at once, as an Arrow table (what stream_nb's memory sink holds)."""
+    return connection.execute(DUCKDB_SQL, {"files": files}).to_arrow_table()
 
 
 def _spark_final(spark, view: str) -> pd.DataFrame:
