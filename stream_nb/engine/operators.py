@@ -76,6 +76,7 @@ class KeyedOperator:
     stateful = True
     state: KeyedState
     _follows_watermark: bool
+    checkpointed = False  # whether ``changes`` is asked for: only then are evicted keys kept for it
 
     @property
     def state_rows(self) -> int:
@@ -89,7 +90,8 @@ class KeyedOperator:
         self.state.apply(output.pending)
         self._removed = None
         if output.expired is not None and len(output.expired):
-            self._removed = self.state.key_rows(output.expired)
+            if self.checkpointed:
+                self._removed = self.state.key_rows(output.expired)
             self.state.evict(output.expired)
 
     def has_expired(self, watermark_us: int) -> bool:

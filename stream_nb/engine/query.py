@@ -95,6 +95,7 @@ class StreamingQuery:
             checkpoint.close()
             raise
         self._checkpoint = checkpoint
+        self._operator.checkpointed = True
         self.id = checkpoint.id
         self._offset = recovery.offset
         self._next_batch_id = recovery.next_batch_id

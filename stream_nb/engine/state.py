@@ -15,7 +15,6 @@ slots without writing anything; ``apply`` writes them once the sink has committe
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
@@ -203,9 +202,11 @@ class KeyedState:
             return
         hashes = self._hash_at[slots].tolist()
         by_hash = self._slot_of_hash
-        direct = np.fromiter(map(by_hash.get, hashes, repeat(_ABSENT)), dtype=np.int64, count=len(hashes)) == slots
-        deque(map(by_hash.__delitem__, compress(hashes, direct)), maxlen=0)
-        if not direct.all():  # keys kept by their exact value
+        popped = np.fromiter(map(by_hash.pop, hashes, repeat(_ABSENT)), dtype=np.int64, count=len(hashes))
+        direct = popped == slots
+        if not direct.all():  # keys kept by their exact value: their hash stays COLLIDED
+            for hash_ in compress(hashes, popped == COLLIDED):
+                by_hash[hash_] = COLLIDED
             for key in hashable_keys(self.key_rows(slots[~direct]), self.key_names):
                 del self._slot_of_key[key]
         self._live[slots] = False
