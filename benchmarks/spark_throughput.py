@@ -160,7 +160,7 @@ def _write_files(parts: list[pa.Table], path: str) -> str:
 
 def _duckdb(connection: duckdb.DuckDBPyConnection, files: list[str]) -> pa.Table:
     """The query over all the files at once, as an Arrow table (what stream_nb's memory sink holds)."""
-    return connection.execute(DUCKDB_SQL, {"files": files}).to_arrow_table()
+    return connection.sql(DUCKDB_SQL, params={"files": files}).to_arrow_table()
 
 
 def _spark_final(spark, view: str) -> pd.DataFrame:
