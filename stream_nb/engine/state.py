@@ -328,7 +328,10 @@ class KeyedState:
         n = table.num_rows
         hashes = key_hashes(table, self.key_names)
         listed = hashes.tolist()
-        found = np.fromiter(map(self._slot_of_hash.get, listed, repeat(_ABSENT)), dtype=np.int64, count=n)
+        if self._slot_of_hash:
+            found = np.fromiter(map(self._slot_of_hash.get, listed, repeat(_ABSENT)), dtype=np.int64, count=n)
+        else:  # an empty state (a first batch, a restore): every key is new
+            found = np.full(n, _ABSENT, dtype=np.int64)
         by_value = found == COLLIDED
         collided: list[int] = []
         hits = np.flatnonzero(found >= 0)

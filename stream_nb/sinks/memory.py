@@ -4,7 +4,8 @@ append: every row emitted so far; complete: the last batch's table; update: upse
 
 In update mode a batch's rows are appended with their keys, and superseded rows are dropped in bulk (the
 latest row of each key, found by Arrow's hash aggregation) when they make up half the table or when the
-result is read: a batch costs the rows it emits, not the keys in the result.
+result is read: a batch costs the rows it emits, not the keys in the result. (An update-mode batch emits
+each key once, so one batch alone never needs compacting.)
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class MemorySink:
         self._chunks: list[pa.Table] = []        # append and update: the emitted rows; complete: the last table
         self._keys: list[pa.Table] = []          # update: the key columns of each chunk's rows
         self._rows = 0                           # rows in _chunks
-        self._live_rows = 0                      # update: rows in _chunks after the last compaction (all live)
+        self._live_rows = 0                      # update: at least this many of _chunks' rows are live
         self._last_batch_id = -1
         self._cached: pd.DataFrame | None = None
 
@@ -61,6 +62,8 @@ class MemorySink:
                     if not keys.num_columns:  # a global aggregate: one key for all rows
                         keys = pa.table({"__global": pa.repeat(pa.scalar(0, pa.int8()), table.num_rows)})
                     self._keys.append(keys)
+                    # a batch emits each key once, so there are at least as many live rows as in this batch
+                    self._live_rows = max(self._live_rows, table.num_rows)
                     if self._rows > 2 * self._live_rows + _COMPACT_AFTER:
                         self._compact()
             self._last_batch_id = batch_id
@@ -69,7 +72,7 @@ class MemorySink:
     def _compact(self) -> None:
         """Keep each key's latest row only, in the order keys first appeared, so memory follows the live keys,
         not all rows ever emitted."""
-        if len(self._chunks) > 1 or self._rows > self._live_rows:
+        if len(self._chunks) > 1:
             rows, keys = pa.concat_tables(self._chunks), pa.concat_tables(self._keys)
             latest = latest_rows(keys)
             live = rows.take(latest)
