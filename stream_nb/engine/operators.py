@@ -34,6 +34,7 @@ class Output:
     pending: Update | None = None
     state_rows_updated: int = 0
     expired: np.ndarray | None = None    # state slots the watermark has passed: evicted at commit
+    replaced: int | None = None          # update mode: output rows whose key was emitted before
 
 
 def connect(plan: Plan) -> duckdb.DuckDBPyConnection:
@@ -140,15 +141,17 @@ class AggregateOperator(KeyedOperator):
     def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0) -> Output:
         agg = self.aggregate
         pre = agg.pre(con, batch)
+        window = None
         if agg.window is not None:
             index, spec = agg.window
             pre = assign_windows(pre, agg.keys[index], spec)
+            window = (agg.keys[index], spec.size_us)
         late = pre.schema.empty_table()
         if self._follows_watermark and pre.num_rows:
             on_time = pc.greater(agg.event_time_key.of(pre, agg.keys).cast(pa.int64()), watermark_us)
             pre, late = pre.filter(on_time), pre.filter(pc.invert(on_time))
         partials = agg.partials
-        partial = partial_aggregates(pre, agg.keys, partials)
+        partial = partial_aggregates(pre, agg.keys, partials, window)
         distinct = {p.name: distinct_pairs(pre, agg.keys, p.argument) for p in partials if p.function == "distinct"}
         update = self.state.prepare(partial, distinct)
         expired = self.state.expired(watermark_us) if self._follows_watermark else None
@@ -160,7 +163,8 @@ class AggregateOperator(KeyedOperator):
         result = duck.query(con, agg.final_sql)
         keys = result.select(agg.keys) if self._mode == "update" else None
         return Output(result.drop_columns(agg.keys), late=late, keys=keys, pending=update,
-                      state_rows_updated=len(update.slots), expired=expired)
+                      state_rows_updated=len(update.slots), expired=expired,
+                      replaced=int(update.existed.sum()) if keys is not None else None)
 
     def state_view(self) -> Callable[[], pa.Table]:
         """A copy of the state now; the final projection makes it result rows only when asked for."""

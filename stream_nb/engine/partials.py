@@ -25,9 +25,11 @@ _ARROW = {  # partial function -> (Arrow hash aggregate, options)
 }
 
 
-def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial]) -> pa.Table:
+def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
+                       window: tuple[str, int] | None = None) -> pa.Table:
     """One row per key of ``pre`` (one row in all for a global aggregate): the keys, the number of rows
-    (``__rows``), then each partial.
+    (``__rows``), then each partial. ``window``, (key, size in µs), names a window key whose end is its start
+    plus the size: it is grouped by its start alone, a key column less to hash.
 
     >>> from stream_nb.sql.aggregates import Partial
     >>> pre = pa.table({"__k0": ["a", "b", "a"], "__x0": [1.0, 2.0, None]})
@@ -50,11 +52,11 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial]) 
             requests.append((_argument(partial), function, options) if options else (_argument(partial), function))
         outputs.append(partial)
     ordered = any(p.function.startswith(("first", "last")) for p in partials)
-    flat, group_by = _flatten_keys(pre, keys)
+    flat, group_by = _flatten_keys(pre, keys, window)
     grouped = flat.group_by(group_by, use_threads=not ordered).aggregate(requests)
     # Arrow names results after their inputs (x_sum, ...): take them in request order, name them after the partials.
     results = iter(column for name, column in zip(grouped.column_names, grouped.columns) if name not in group_by)
-    columns = _key_columns(grouped, pre, keys) + [next(results)]
+    columns = _key_columns(grouped, pre, keys, window) + [next(results)]
     for partial in outputs:
         if partial.function == "m2":
             variance, count = next(results), next(results)
@@ -73,12 +75,16 @@ def distinct_pairs(pre: pa.Table, keys: list[str], argument: str) -> pa.Table:
     return pa.Table.from_arrays(columns, names=[*keys, argument])
 
 
-def _flatten_keys(table: pa.Table, keys: list[str]) -> tuple[pa.Table, list[str]]:
+def _flatten_keys(table: pa.Table, keys: list[str],
+                  window: tuple[str, int] | None = None) -> tuple[pa.Table, list[str]]:
     """Arrow groups by plain columns only: a struct key (a window) is grouped by its fields."""
     group_by = []
     for key in keys:
         column = table.column(key)
-        if pa.types.is_struct(column.type):
+        if window is not None and key == window[0]:
+            table = table.append_column(f"{key}.start", pc.struct_field(column, "start"))
+            group_by.append(f"{key}.start")
+        elif pa.types.is_struct(column.type):
             for field in column.type:
                 name = f"{key}.{field.name}"
                 table = table.append_column(name, pc.struct_field(column, field.name))
@@ -88,12 +94,17 @@ def _flatten_keys(table: pa.Table, keys: list[str]) -> tuple[pa.Table, list[str]
     return table, group_by
 
 
-def _key_columns(grouped: pa.Table, table: pa.Table, keys: list[str]) -> list[pa.Array]:
+def _key_columns(grouped: pa.Table, table: pa.Table, keys: list[str],
+                 window: tuple[str, int] | None = None) -> list[pa.Array]:
     """The key columns of a grouped table, with struct keys put back together from their fields."""
     columns = []
     for key in keys:
         key_type = table.schema.field(key).type
-        if pa.types.is_struct(key_type):
+        if window is not None and key == window[0]:
+            start = grouped.column(f"{key}.start").combine_chunks()
+            end = pc.add(start.cast(pa.int64()), window[1]).cast(key_type.field("end").type)
+            columns.append(pa.StructArray.from_arrays([start, end], fields=list(key_type)))
+        elif pa.types.is_struct(key_type):
             fields = [grouped.column(f"{key}.{f.name}").combine_chunks() for f in key_type]
             columns.append(pa.StructArray.from_arrays(fields, fields=list(key_type)))
         else:

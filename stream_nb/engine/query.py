@@ -296,7 +296,10 @@ class StreamingQuery:
         batch = self.source.read(start, end) if end > start else self.source.schema.empty_table()
         got = time.perf_counter()
         output = self._operator.process(self._con, batch, watermark)
-        self.sink.add_batch(batch_id, output.table, output.keys)
+        if isinstance(self.sink, MemorySink):  # q.result: told which rows replace others, it compacts less
+            self.sink.add_batch(batch_id, output.table, output.keys, replaced=output.replaced)
+        else:
+            self.sink.add_batch(batch_id, output.table, output.keys)
         for source in self._downstream:
             source.add_data(output.table)
         self._operator.commit(output)

@@ -4,8 +4,9 @@ append: every row emitted so far; complete: the last batch's table; update: upse
 
 In update mode a batch's rows are appended with their keys, and superseded rows are dropped in bulk (the
 latest row of each key, found by Arrow's hash aggregation) when they make up half the table or when the
-result is read: a batch costs the rows it emits, not the keys in the result. (An update-mode batch emits
-each key once, so one batch alone never needs compacting.)
+result is read: a batch costs the rows it emits, not the keys in the result. The engine says how many of a
+batch's rows replace an earlier one (``replaced``: the keys that were in state already); without that, every
+row is assumed to. An update-mode batch emits each key once, so one batch alone never needs compacting.
 """
 
 from __future__ import annotations
@@ -40,14 +41,15 @@ class MemorySink:
         self._chunks: list[pa.Table] = []        # append and update: the emitted rows; complete: the last table
         self._keys: list[pa.Table] = []          # update: the key columns of each chunk's rows
         self._rows = 0                           # rows in _chunks
-        self._live_rows = 0                      # update: at least this many of _chunks' rows are live
+        self._superseded = 0                     # update: rows of _chunks a later row replaces (at most)
         self._last_batch_id = -1
         self._cached: pd.DataFrame | None = None
 
     def bind(self, schema: pa.Schema, output_mode: str, key_columns: list | None = None) -> None:
         self._schema, self._mode = schema, output_mode
 
-    def add_batch(self, batch_id: int, table: pa.Table, keys: pa.Table | None = None) -> None:
+    def add_batch(self, batch_id: int, table: pa.Table, keys: pa.Table | None = None, *,
+                  replaced: int | None = None) -> None:
         with self._lock:
             if batch_id <= self._last_batch_id:
                 return  # already written: a replayed batch changes nothing
@@ -62,9 +64,10 @@ class MemorySink:
                     if not keys.num_columns:  # a global aggregate: one key for all rows
                         keys = pa.table({"__global": pa.repeat(pa.scalar(0, pa.int8()), table.num_rows)})
                     self._keys.append(keys)
-                    # a batch emits each key once, so there are at least as many live rows as in this batch
-                    self._live_rows = max(self._live_rows, table.num_rows)
-                    if self._rows > 2 * self._live_rows + _COMPACT_AFTER:
+                    self._superseded += table.num_rows if replaced is None else replaced
+                    if len(self._chunks) == 1:
+                        self._superseded = 0
+                    if self._superseded > self._rows - self._superseded + _COMPACT_AFTER:
                         self._compact()
             self._last_batch_id = batch_id
             self._cached = None
@@ -77,7 +80,7 @@ class MemorySink:
             latest = latest_rows(keys)
             live = rows.take(latest)
             self._chunks, self._keys = [live], [keys.take(latest)]
-            self._rows = self._live_rows = live.num_rows
+            self._rows, self._superseded = live.num_rows, 0
 
     def _live(self) -> pa.Table:
         if self._mode == "update" and self._keys:

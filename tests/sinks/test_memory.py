@@ -84,3 +84,20 @@ def test_update_of_a_global_aggregate_keeps_one_row():
     for batch_id in range(3):
         s.add_batch(batch_id, table(("all", batch_id)), keys=pa.table({"__k": [0]}).select([]))
     assert s.result.to_dict("records") == [{"k": "all", "n": 2}]
+
+
+def test_update_compacts_by_the_rows_the_engine_says_replace_earlier_ones():
+    s = MemorySink()
+    s.bind(SCHEMA, "update")
+    for batch_id in range(20):  # 20 batches of 500 new keys each: nothing to drop, so nothing is compacted
+        keys = [f"k{batch_id}-{i}" for i in range(500)]
+        s.add_batch(batch_id, pa.table({"k": keys, "n": [batch_id] * 500}, schema=SCHEMA),
+                    keys=pa.table({"__k0": keys}), replaced=0)
+    assert len(s._chunks) == 20
+    for batch_id in range(20, 60):  # the same 500 keys again and again: compacted along the way
+        keys = [f"k0-{i}" for i in range(500)]
+        s.add_batch(batch_id, pa.table({"k": keys, "n": [batch_id] * 500}, schema=SCHEMA),
+                    keys=pa.table({"__k0": keys}), replaced=500)
+    assert s._rows < 20 * 500 + 40 * 500  # superseded rows were dropped once they outnumbered the live ones
+    result = s.result
+    assert len(result) == 20 * 500 and result["n"].max() == 59 and (result["n"] == 59).sum() == 500
