@@ -5,7 +5,8 @@ aggregate, each with a validity mask). A batch's partial aggregates, already gro
 vectorised numpy operations over the slots they touch, so a batch costs what it changes, never the total state.
 
 Keys find their slots through a 64-bit hash of the key row (``keyhash``), computed a column at a time, and a
-dict from hash to slot; a match is confirmed by comparing the key values stored at the slot, vectorised too.
+numpy hash table from hash to slot (``hashslots``); a match is confirmed by comparing the key values stored
+at the slot, vectorised too. No Python object is made per key on this path.
 Keys whose hashes collide (about n² / 2⁶⁵ for n keys: practically never, but never wrong) are kept by their
 exact Python value in a second dict, and their hash is marked ``COLLIDED``.
 
@@ -17,19 +18,19 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, repeat
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stream_nb.engine.hashslots import ABSENT, HashSlots
 from stream_nb.engine.keyhash import key_hashes
 from stream_nb.sql.aggregates import Partial
 from stream_nb.sql.event_time import EventTimeKey
 from stream_nb.types import hashable_keys
 
 COLLIDED = -1  # in the hash -> slot dict: keys with this hash are kept by their exact value
-_ABSENT = -2
 
 
 class _Column:
@@ -163,7 +164,7 @@ class KeyedState:
         self.partials = list(partials)
         self.event_time = event_time
         self._capacity = capacity
-        self._slot_of_hash: dict[int, int] = {}             # key hash -> slot, or COLLIDED
+        self._slot_of_hash = HashSlots(capacity)             # key hash -> slot, or COLLIDED
         self._slot_of_key: dict[Hashable, int] = {}         # exact key -> slot, for keys whose hashes collide
         self._hash_at = np.zeros(capacity, dtype=np.uint64)  # slot -> key hash, to evict by slot
         self._live = np.zeros(capacity, dtype=bool)
@@ -184,7 +185,7 @@ class KeyedState:
     def memory_bytes(self) -> int:
         arrays = sum(c.values.nbytes + c.valid.nbytes for c in [*self._keys, *self._columns.values()])
         pairs = sum(len(values) for seen in self._distinct.values() for values in seen.values())
-        index = 100 * (len(self._slot_of_hash) + len(self._slot_of_key)) + self._hash_at.nbytes
+        index = self._slot_of_hash.nbytes + 100 * len(self._slot_of_key) + self._hash_at.nbytes
         return arrays + index + 100 * pairs
 
     def all_slots(self) -> np.ndarray:
@@ -200,13 +201,12 @@ class KeyedState:
         """Forget these keys: their slots are reused by new keys."""
         if not len(slots):
             return
-        hashes = self._hash_at[slots].tolist()
-        by_hash = self._slot_of_hash
-        popped = np.fromiter(map(by_hash.pop, hashes, repeat(_ABSENT)), dtype=np.int64, count=len(hashes))
+        hashes = self._hash_at[slots]
+        popped = self._slot_of_hash.pop(hashes)
         direct = popped == slots
         if not direct.all():  # keys kept by their exact value: their hash stays COLLIDED
-            for hash_ in compress(hashes, popped == COLLIDED):
-                by_hash[hash_] = COLLIDED
+            collided = np.unique(hashes[popped == COLLIDED])
+            self._slot_of_hash.put(collided, np.full(len(collided), COLLIDED))
             for key in hashable_keys(self.key_rows(slots[~direct]), self.key_names):
                 del self._slot_of_key[key]
         self._live[slots] = False
@@ -327,11 +327,10 @@ class KeyedState:
         The table holds each key once (a batch's partial aggregates, a checkpoint's rows)."""
         n = table.num_rows
         hashes = key_hashes(table, self.key_names)
-        listed = hashes.tolist()
-        if self._slot_of_hash:
-            found = np.fromiter(map(self._slot_of_hash.get, listed, repeat(_ABSENT)), dtype=np.int64, count=n)
+        if len(self._slot_of_hash):
+            found = self._slot_of_hash.get(hashes)
         else:  # an empty state (a first batch, a restore): every key is new
-            found = np.full(n, _ABSENT, dtype=np.int64)
+            found = np.full(n, ABSENT, dtype=np.int64)
         by_value = found == COLLIDED
         collided: list[int] = []
         hits = np.flatnonzero(found >= 0)
@@ -339,8 +338,8 @@ class KeyedState:
             other = hits[~self._same_keys(table, hits, found[hits])]
             by_value[other] = True
             collided += hashes[other].tolist()
-        absent = np.flatnonzero(found == _ABSENT)
-        if len(set(hashes[absent].tolist())) < len(absent):  # two new keys of this table with one hash
+        absent = np.flatnonzero(found == ABSENT)
+        if len(pd.unique(hashes[absent])) < len(absent):  # two new keys of this table with one hash
             distinct, inverse, counts = np.unique(hashes[absent], return_inverse=True, return_counts=True)
             by_value[absent[counts[inverse] > 1]] = True
             collided += distinct[counts > 1].tolist()
@@ -350,7 +349,7 @@ class KeyedState:
             keys = hashable_keys(table.take(pa.array(rows)), self.key_names)
             for row, key in zip(rows.tolist(), keys):
                 exact[row] = key
-                found[row] = self._slot_of_key.get(key, _ABSENT)
+                found[row] = self._slot_of_key.get(key, ABSENT)
         new = np.flatnonzero(found < 0)
         reused = min(len(self._free), len(new))
         new_slots = np.array(self._free[len(self._free) - reused:] + list(range(self._end, self._end + len(new) - reused)),
@@ -380,20 +379,19 @@ class KeyedState:
         self._live[slots] = True
         self._count += len(slots)
         self._hash_at[slots] = found.hashes[found.new_positions]
-        for hash_ in found.collided:  # the key already under this hash is kept by its value from now on
-            slot = self._slot_of_hash.get(hash_, _ABSENT)
-            if slot >= 0:
-                self._slot_of_key[hashable_keys(self.key_rows(np.array([slot])), self.key_names)[0]] = slot
-            self._slot_of_hash[hash_] = COLLIDED
-        positions = found.new_positions.tolist()
-        if not found.exact:
-            self._slot_of_hash.update(zip(found.hashes[found.new_positions].tolist(), slots.tolist()))
-            return
-        for position, slot in zip(positions, slots.tolist()):
-            if position in found.exact:
-                self._slot_of_key[found.exact[position]] = slot
-            else:
-                self._slot_of_hash[int(found.hashes[position])] = slot
+        if found.collided:  # the keys already under these hashes are kept by their value from now on
+            collided = np.unique(np.array(found.collided, dtype=np.uint64))
+            current = self._slot_of_hash.get(collided)
+            moved = current[current >= 0]
+            self._slot_of_key.update(zip(hashable_keys(self.key_rows(moved), self.key_names), moved.tolist()))
+            self._slot_of_hash.put(collided, np.full(len(collided), COLLIDED))
+        by_hash = np.ones(len(slots), dtype=bool)
+        if found.exact:
+            for index, position in enumerate(found.new_positions.tolist()):
+                if position in found.exact:
+                    self._slot_of_key[found.exact[position]] = int(slots[index])
+                    by_hash[index] = False
+        self._slot_of_hash.add(found.hashes[found.new_positions][by_hash], slots[by_hash])
 
     def _ensure_columns(self, partial: pa.Table) -> None:
         if self._keys or self._columns:

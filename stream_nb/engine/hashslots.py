@@ -1,0 +1,132 @@
+"""A hash table from 64-bit key hashes to slots, in numpy: a batch of keys is looked up, inserted or removed
+with a few vectorised passes instead of a Python dict operation per key.
+
+Open addressing with linear probing over two arrays (hashes, values); a removed entry leaves a tombstone so
+that probe chains stay intact, and the table is rebuilt (dropping tombstones, growing when needed) once live
+entries and tombstones fill half of it. Values are non-negative slots or any other int64 the caller chooses
+(the state marks collided hashes with -1); two values are reserved for empty and removed entries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ABSENT = np.iinfo(np.int64).min  # what ``get`` and ``pop`` give for a hash not in the table
+_EMPTY = np.iinfo(np.int64).min
+_REMOVED = np.iinfo(np.int64).min + 1
+
+
+class HashSlots:
+    """uint64 hash -> int64 value.
+
+    >>> table = HashSlots()
+    >>> table.put(np.array([7, 9], np.uint64), np.array([0, 1]))
+    >>> table.get(np.array([9, 8], np.uint64)).tolist() == [1, ABSENT]
+    True
+    >>> table.pop(np.array([7], np.uint64)).tolist(), len(table)
+    ([0], 1)
+    """
+
+    def __init__(self, capacity: int = 1024):
+        self._allocate(max(16, 1 << (max(capacity, 1) - 1).bit_length()))
+
+    def __len__(self) -> int:
+        return self._live
+
+    @property
+    def nbytes(self) -> int:
+        return self._hashes.nbytes + self._values.nbytes
+
+    def get(self, hashes: np.ndarray) -> np.ndarray:
+        """Each hash's value, ``ABSENT`` where it is not in the table."""
+        positions = self._find(hashes)
+        found = positions >= 0
+        values = np.full(len(hashes), ABSENT, dtype=np.int64)
+        values[found] = self._values[positions[found]]
+        return values
+
+    def put(self, hashes: np.ndarray, values: np.ndarray) -> None:
+        """Set each hash's value, adding the hashes not in the table (``hashes`` distinct)."""
+        hashes, values = np.asarray(hashes, np.uint64), np.asarray(values, np.int64)
+        positions = self._find(hashes)
+        found = positions >= 0
+        self._values[positions[found]] = values[found]
+        if not found.all():
+            self.add(hashes[~found], values[~found])
+
+    def add(self, hashes: np.ndarray, values: np.ndarray) -> None:
+        """Add hashes known to be distinct and not in the table (no lookup first)."""
+        if len(hashes):
+            self._reserve(len(hashes))
+            self._insert(np.asarray(hashes, np.uint64), np.asarray(values, np.int64))
+
+    def pop(self, hashes: np.ndarray) -> np.ndarray:
+        """Remove these hashes; their values, ``ABSENT`` for a hash that was not there."""
+        positions = self._find(hashes)
+        found = positions >= 0
+        values = np.full(len(hashes), ABSENT, dtype=np.int64)
+        values[found] = self._values[positions[found]]
+        self._values[positions[found]] = _REMOVED
+        self._live -= int(found.sum())
+        return values
+
+    # -- internals -------------------------------------------------------------------------------------
+
+    def _allocate(self, capacity: int) -> None:
+        self._mask = np.uint64(capacity - 1)
+        self._hashes = np.zeros(capacity, dtype=np.uint64)
+        self._values = np.full(capacity, _EMPTY, dtype=np.int64)
+        self._claims = np.zeros(capacity, dtype=np.int64)  # scratch: which insert takes a contested entry
+        self._live = 0
+        self._used = 0  # live entries and tombstones
+
+    def _find(self, hashes: np.ndarray) -> np.ndarray:
+        """Each hash's position in the arrays, -1 where it is not in the table."""
+        hashes = np.asarray(hashes, np.uint64)
+        result = np.full(len(hashes), -1, dtype=np.int64)
+        todo = np.arange(len(hashes))
+        probe = (hashes & self._mask).astype(np.int64)
+        mask = int(self._mask)
+        while len(todo):
+            at = probe[todo]
+            values = self._values[at]
+            hit = (values != _EMPTY) & (values != _REMOVED) & (self._hashes[at] == hashes[todo])
+            result[todo[hit]] = at[hit]
+            todo = todo[~hit & (values != _EMPTY)]  # an empty entry ends a probe chain
+            probe[todo] = (probe[todo] + 1) & mask
+        return result
+
+    def _insert(self, hashes: np.ndarray, values: np.ndarray) -> None:
+        """Add hashes known to be absent and distinct: each takes the first free entry of its chain."""
+        todo = np.arange(len(hashes))
+        probe = (hashes & self._mask).astype(np.int64)
+        mask = int(self._mask)
+        while len(todo):
+            at = probe[todo]
+            current = self._values[at]
+            free = (current == _EMPTY) | (current == _REMOVED)
+            contenders, spots = todo[free], at[free]
+            # several hashes may reach one free entry in this pass: each writes its claim, one claim stays
+            self._claims[spots] = contenders
+            won = self._claims[spots] == contenders
+            winners, taken = contenders[won], spots[won]
+            self._used += int((self._values[taken] == _EMPTY).sum())
+            self._hashes[taken], self._values[taken] = hashes[winners], values[winners]
+            placed = np.zeros(len(hashes), dtype=bool)
+            placed[winners] = True
+            todo = todo[~placed[todo]]
+            probe[todo] = (probe[todo] + 1) & mask
+        self._live += len(hashes)
+
+    def _reserve(self, more: int) -> None:
+        """Rebuild when live entries, tombstones and ``more`` would fill over half the table."""
+        capacity = len(self._hashes)
+        if 2 * (self._used + more) <= capacity:
+            return
+        live = (self._values != _EMPTY) & (self._values != _REMOVED)
+        hashes, values = self._hashes[live], self._values[live]
+        while 4 * (len(hashes) + more) > capacity:  # room to grow before the next rebuild
+            capacity *= 2
+        self._allocate(capacity)
+        self._insert(hashes, values)
+        self._used = self._live
