@@ -149,7 +149,8 @@ class AggregateOperator(KeyedOperator):
         late = pre.schema.empty_table()
         if self._follows_watermark and pre.num_rows:
             on_time = pc.greater(agg.event_time_key.of(pre, agg.keys).cast(pa.int64()), watermark_us)
-            pre, late = pre.filter(on_time), pre.filter(pc.invert(on_time))
+            if pc.all(on_time, skip_nulls=False).as_py() is not True:  # copy the rows only if some are late
+                pre, late = pre.filter(on_time), pre.filter(pc.invert(on_time))
         partials = agg.partials
         partial = partial_aggregates(pre, agg.keys, partials, window)
         distinct = {p.name: distinct_pairs(pre, agg.keys, p.argument) for p in partials if p.function == "distinct"}
