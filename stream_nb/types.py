@@ -7,8 +7,10 @@ This module is the one place that turns user rows into Arrow and Arrow into what
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from itertools import repeat
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -225,21 +227,36 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
     >>> to_pandas(pa.table({"n": [1, None]})).dtypes["n"]
     Int64Dtype()
     """
-    frame = table.to_pandas(types_mapper=_nullable_ints, ignore_metadata=True)
-    for index, field in enumerate(table.schema):
-        if pa.types.is_struct(field.type):
-            frame[field.name] = _struct_values(table.column(index))
-        elif pa.types.is_timestamp(field.type) and field.type.tz is None:
-            frame[field.name] = frame[field.name].dt.tz_localize("UTC")
+    structs = [i for i, field in enumerate(table.schema) if pa.types.is_struct(field.type)]
+    plain = table.select([i for i in range(table.num_columns) if i not in structs]) if structs else table
+    frame = plain.to_pandas(types_mapper=_nullable_ints, ignore_metadata=True)
+    for index, field in enumerate(plain.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz is None:
+            frame.isetitem(index, frame.iloc[:, index].dt.tz_localize("UTC"))
+    for index in structs:  # in column order, so each goes back where it was
+        frame.insert(index, table.schema[index].name, _struct_values(table.column(index)), allow_duplicates=True)
     return frame
 
 
 def _struct_values(column: pa.ChunkedArray) -> list[dict | None]:
     """A struct column as dicts, its fields converted column by column (timestamps as UTC pandas Timestamps)."""
     names = [f.name for f in column.type]
-    fields = [to_pandas(pa.table({"v": pc.struct_field(column, i)}))["v"].tolist() for i in range(len(names))]
-    valid = column.is_valid().to_pylist()
-    return [dict(zip(names, values)) if ok else None for values, ok in zip(zip(*fields), valid)]
+    fields = [_field_values(pc.struct_field(column, i)) for i in range(len(names))]
+    rows = list(map(dict, map(zip, repeat(names), zip(*fields))))
+    if column.null_count:
+        rows = [row if ok else None for row, ok in zip(rows, column.is_valid().to_pylist())]
+    return rows
+
+
+def _field_values(field: pa.ChunkedArray | pa.Array) -> list:
+    """A struct field's values as Python objects. Window bounds repeat across rows (a batch spans few windows):
+    a Timestamp is made once per distinct time and shared, as Timestamps are immutable."""
+    if pa.types.is_timestamp(field.type) and not field.null_count and len(field):
+        micros = field.cast(pa.int64()).to_numpy()
+        distinct, inverse = np.unique(micros, return_inverse=True)
+        made = to_pandas(pa.table({"v": pa.array(distinct).cast(field.type)}))["v"].to_numpy(dtype=object)
+        return made[inverse].tolist()
+    return to_pandas(pa.table({"v": field}))["v"].tolist()
 
 
 _PANDAS_INTS = {
