@@ -15,6 +15,7 @@ import time
 from collections import deque
 
 import anyio
+import pandas as pd
 
 from stream_nb.engine import loop
 from stream_nb.notebook.chart import Chart, ChartSpec
@@ -23,6 +24,8 @@ from stream_nb.notebook.results import ResultTracker, column_kinds, flatten, key
 from stream_nb.notebook.status import late_rows, state_of, status_html
 from stream_nb.notebook.table import Table
 from stream_nb.notebook.teaching import TeachingPanel
+from stream_nb.sinks.memory import MemorySink
+from stream_nb.types import to_pandas
 
 INTERVAL = 0.1     # seconds between looks: at most ten updates a second per view
 _views: list[LiveView] = []
@@ -158,7 +161,7 @@ class LiveView:
             if self.chart is None and self.table is None:
                 self.updates.append((time.monotonic(), batch, 0))
                 return
-            delta = self._tracker.advance(flatten(self._read_result(), self._structs))
+            delta = self._tracker.advance(self._read_result())
             if self.chart is not None:
                 self.chart.apply(delta)
             if self.table is not None:
@@ -166,10 +169,14 @@ class LiveView:
             points = self.chart.points if self.chart is not None else len(delta.frame)
             self.updates.append((time.monotonic(), batch, points))
 
-    def _read_result(self):
-        # q.result is the memory sink's table; read it from the sink once (q.result checks for the sink with
-        # hasattr, which builds the table a second time)
-        return self.query.sink.result
+    def _read_result(self) -> pd.DataFrame:
+        """The result with struct columns flattened (``w.start``, ``w.end``). From the memory sink's Arrow
+        table, flattened by Arrow, when it has one: no dict per row made and taken apart again."""
+        sink = self.query.sink
+        if isinstance(sink, MemorySink):
+            table = sink.table()
+            return to_pandas(table.flatten() if self._structs else table)
+        return flatten(sink.result, self._structs)
 
     def _count_late(self) -> None:
         for progress in self.query.recent_progress:

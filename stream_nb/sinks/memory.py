@@ -87,6 +87,11 @@ class MemorySink:
             self._compact()
         return pa.concat_tables(self._chunks) if self._chunks else (self._schema or pa.schema([])).empty_table()
 
+    def table(self) -> pa.Table:
+        """The result as of the last committed batch, as Arrow (what the live views read)."""
+        with self._lock:
+            return self._live()
+
     @property
     def result(self) -> pd.DataFrame:
         with self._lock:  # take the table under the lock; convert it outside, so batches need not wait
