@@ -67,11 +67,10 @@ def _values(array: pa.Array) -> np.ndarray:
         bits = values.view(np.uint64)
     elif pa.types.is_boolean(dtype):
         bits = pc.fill_null(array, False).to_numpy(zero_copy_only=False).astype(np.uint64)
-    elif pa.types.is_integer(dtype) or pa.types.is_temporal(dtype):
-        width = pa.int64() if dtype.bit_width == 64 else pa.int32() if dtype.bit_width == 32 else None
-        plain = array.view(width) if width is not None and not pa.types.is_integer(dtype) else array
+    elif pa.types.is_integer(dtype) or (pa.types.is_temporal(dtype) and dtype.bit_width in (32, 64)):
+        plain = array if pa.types.is_integer(dtype) else array.view(pa.int64() if dtype.bit_width == 64 else pa.int32())
         bits = pc.fill_null(plain.cast(pa.int64(), safe=False), 0).to_numpy(zero_copy_only=False).view(np.uint64)
-    else:  # decimals, lists, maps...: rare as keys; hash their Python values
+    else:  # decimals, intervals, lists, maps...: rare as keys; hash their Python values
         return _through_python(array)
     if array.null_count:
         return np.where(array.is_valid().to_numpy(zero_copy_only=False), _mix(bits), _NULL)

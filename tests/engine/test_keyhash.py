@@ -43,7 +43,8 @@ def test_columns_are_ordered_and_dates_lists_and_decimals_hash():
     dates = pa.array([datetime.date(2024, 1, 1), datetime.date(2024, 1, 1)])
     lists = pa.array([[1, 2], [1, 2]])
     decimals = pa.array([decimal.Decimal("1.5"), decimal.Decimal("1.5")])
-    for column in (dates, lists, decimals):
+    intervals = pa.array([pa.MonthDayNano([1, 2, 3]), pa.MonthDayNano([1, 2, 3])])
+    for column in (dates, lists, decimals, intervals):
         first, second = hashes(column)
         assert first == second
 
