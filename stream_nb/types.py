@@ -159,13 +159,21 @@ def _from_pandas(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
 def _from_records(records: list[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
     names = list(dict.fromkeys(name for record in records for name in record)) or schema.names
     data = {name: [record.get(name) for record in records] for name in names}
+    types = {}
     for field in schema:
         if field.name in data and pa.types.is_timestamp(field.type):
             data[field.name] = _utc(pd.Series(data[field.name], dtype=object), field.name)
-    return pa.table({name: _array(values, name) for name, values in data.items()})
+        elif pa.types.is_decimal(field.type):  # ints and Decimals straight into the declared precision
+            types[field.name] = field.type
+    return pa.table({name: _array(values, name, types.get(name)) for name, values in data.items()})
 
 
-def _array(values: Any, name: str) -> pa.Array:
+def _array(values: Any, name: str, dtype: pa.DataType | None = None) -> pa.Array:
+    if dtype is not None:
+        try:
+            return pa.array(values, type=dtype)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass  # inferred, then cast with a clear error about the column
     try:
         return pa.array(values) if not isinstance(values, pd.Series) else pa.Array.from_pandas(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
@@ -296,4 +304,10 @@ def hashable_column(column: pa.ChunkedArray | pa.Array) -> list:
         return column.cast(pa.int64()).to_pylist()
     if pa.types.is_list(dtype):
         return [tuple(v) if v is not None else None for v in column.to_pylist()]
+    if pa.types.is_floating(dtype) and pc.any(pc.is_nan(column)).as_py():
+        # one NaN object for all: dicts and tuples match a key by identity first, and NaN != NaN
+        return [_NAN if v != v else v for v in column.to_pylist()]
     return column.to_pylist()
+
+
+_NAN = float("nan")

@@ -61,13 +61,15 @@ class HashSlots:
             self._insert(np.asarray(hashes, np.uint64), np.asarray(values, np.int64))
 
     def pop(self, hashes: np.ndarray) -> np.ndarray:
-        """Remove these hashes; their values, ``ABSENT`` for a hash that was not there."""
+        """Remove these hashes; their values, ``ABSENT`` for a hash that was not there. A hash given
+        twice is removed once, and both get its value."""
         positions = self._find(hashes)
         found = positions >= 0
         values = np.full(len(hashes), ABSENT, dtype=np.int64)
         values[found] = self._values[positions[found]]
-        self._values[positions[found]] = _REMOVED
-        self._live -= int(found.sum())
+        removed = np.unique(positions[found])
+        self._values[removed] = _REMOVED
+        self._live -= len(removed)
         return values
 
     # -- internals -------------------------------------------------------------------------------------

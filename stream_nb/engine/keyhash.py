@@ -1,7 +1,9 @@
 """A 64-bit hash per key row, computed a column at a time with Arrow and numpy: no Python object per row.
 
-Keyed state finds a batch's keys through these hashes (see ``state.KeyIndex``). A hash is only a hint: the
-state compares the key values behind a match, so a collision costs a slower lookup, never a wrong group.
+Keyed state finds a batch's keys through these hashes (see ``state``). A hash is only a hint: the state
+compares the key values behind a match, so a collision costs a slower lookup, never a wrong group. Columns of
+numbers, times and strings hash well; other types (decimals, intervals, lists) go through Python's ``hash``,
+where some distinct values collide by design (``hash(-1) == hash(-2)``): correct, a little slower.
 Hashes live in memory only (a restored state hashes its keys again), so they need not be stable across
 processes or library versions.
 

@@ -81,17 +81,27 @@ def _flatten_keys(table: pa.Table, keys: list[str],
     group_by = []
     for key in keys:
         column = table.column(key)
+        if pa.types.is_floating(column.type):  # -0.0 groups with 0.0, as in Spark
+            table = table.set_column(table.schema.get_field_index(key), key, _zero_sign(column))
         if window is not None and key == window[0]:
             table = table.append_column(f"{key}.start", pc.struct_field(column, "start"))
             group_by.append(f"{key}.start")
         elif pa.types.is_struct(column.type):
             for field in column.type:
                 name = f"{key}.{field.name}"
-                table = table.append_column(name, pc.struct_field(column, field.name))
+                values = pc.struct_field(column, field.name)
+                if pa.types.is_floating(field.type):
+                    values = _zero_sign(values)
+                table = table.append_column(name, values)
                 group_by.append(name)
         else:
             group_by.append(key)
     return table, group_by
+
+
+def _zero_sign(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """-0.0 as 0.0 (IEEE: -0.0 + 0.0 is 0.0); every other value, NaN and null as they are."""
+    return pc.add(values, pa.scalar(0.0, values.type))
 
 
 def _key_columns(grouped: pa.Table, table: pa.Table, keys: list[str],

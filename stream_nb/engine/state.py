@@ -88,6 +88,8 @@ class _Column:
     def arrow_from(self, values: np.ndarray, valid: np.ndarray) -> pa.Array:
         if self.storage is None:
             return pa.array(np.where(valid, values, None), type=self.type)
+        if pa.types.is_temporal(self.type) and self.type.bit_width == 32:  # date32, time32: via their int32
+            return pa.array(values.astype(np.int32), type=pa.int32(), mask=~valid).view(self.type)
         return pa.array(values, type=self.storage, mask=~valid).cast(self.type)
 
 
@@ -109,6 +111,8 @@ def _to_numpy(array: pa.ChunkedArray | pa.Array, storage: pa.DataType | None) ->
         if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
             return array.to_numpy(zero_copy_only=False), valid
         return np.array(array.to_pylist() + [None], dtype=object)[:-1], valid
+    if pa.types.is_temporal(array.type) and array.type.bit_width == 32:  # date32, time32: via their int32
+        array = array.view(pa.int32())
     stored = array.cast(storage) if array.type != storage else array
     zero = False if pa.types.is_boolean(storage) else 0
     return pc.fill_null(stored, pa.scalar(zero, type=storage)).to_numpy(zero_copy_only=False), valid

@@ -3,6 +3,7 @@
 import math
 import statistics
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -137,3 +138,53 @@ def test_keys_whose_hashes_collide_stay_apart(monkeypatch, buckets):
     real = state_module.key_hashes
     monkeypatch.setattr(state_module, "key_hashes", lambda table, names: real(table, names) % np.uint64(buckets))
     assert run_all() == expected
+
+
+def test_keys_python_hashes_alike_stay_apart_through_eviction():
+    """Decimal keys hash through Python's hash(), where -1 and -2 collide: still four groups, each counted,
+    evicted once its window closes, and a later window's count keeps growing."""
+    src = sn.sources.memory("ts timestamp, a decimal(10,2), b decimal(10,2)")
+    q = sn.start("SELECT window(ts, '10 seconds') AS w, a, b, count(*) AS n FROM t "
+                 "WATERMARK ts DELAY OF INTERVAL 0 SECONDS GROUP BY window(ts, '10 seconds'), a, b",
+                 sources={"t": src}, trigger="manual", output_mode="update")
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    src.add_data([{"ts": t0 + pd.Timedelta(seconds=1), "a": a, "b": b} for a, b in
+                  [(-1, -1), (-1, -2), (-2, -1), (-2, -2)]])
+    q.step()
+    assert q.last_progress["stateOperators"][0]["numRowsTotal"] == 4
+    for second in (15, 16, 17):
+        src.add_data([{"ts": t0 + pd.Timedelta(seconds=second), "a": 5, "b": 5}])
+        q.process_all_available()
+    assert q.last_progress["stateOperators"][0]["numRowsTotal"] == 1  # the first window was evicted
+    result = q.result
+    assert result[result["a"] == 5]["n"].tolist() == [3]
+    assert sorted(result[result["a"] < 0]["n"].tolist()) == [1, 1, 1, 1]
+    q.stop()
+
+
+def test_nan_and_signed_zero_keys_are_one_group_each():
+    """As Spark: NaN groups with NaN, and -0.0 with 0.0 (also within one batch), count(DISTINCT) too."""
+    src = sn.sources.memory("x double, s string")
+    q = sn.start("SELECT x, count(*) AS n, count(DISTINCT s) AS d FROM t GROUP BY x", sources={"t": src},
+                 trigger="manual", output_mode="update")
+    for batch in ([(float("nan"), "a"), (-0.0, "a"), (0.0, "b")], [(float("nan"), "b"), (0.0, "a"), (-0.0, "c")]):
+        src.add_data([{"x": x, "s": s} for x, s in batch])
+        q.step()
+    rows = q.result.to_dict("records")
+    q.stop()
+    assert len(rows) == 2
+    nan, zero = sorted(rows, key=lambda r: r["x"] == 0)
+    assert math.isnan(nan["x"]) and (nan["n"], nan["d"]) == (2, 2)
+    assert zero["x"] == 0 and (zero["n"], zero["d"]) == (4, 3)
+
+
+def test_date_keys_are_kept_as_dates():
+    src = sn.sources.memory("ts timestamp, v double")
+    q = sn.start("SELECT CAST(ts AS DATE) AS day, count(*) AS n FROM t GROUP BY CAST(ts AS DATE)",
+                 sources={"t": src}, trigger="manual", output_mode="update")
+    src.add_data([{"ts": "2024-05-01 10:00:00", "v": 1.0}, {"ts": "2024-05-02 10:00:00", "v": 1.0}])
+    q.step()
+    src.add_data([{"ts": "2024-05-01 23:00:00", "v": 1.0}])
+    q.step()
+    assert {str(r["day"]): r["n"] for r in q.result.to_dict("records")} == {"2024-05-01": 2, "2024-05-02": 1}
+    q.stop()
