@@ -6,6 +6,7 @@ This module is the one place that turns user rows into Arrow and Arrow into what
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from itertools import repeat
 from typing import Any
@@ -301,13 +302,27 @@ def hashable_column(column: pa.ChunkedArray | pa.Array) -> list:
         valid = column.is_valid().to_pylist()
         return [values if ok else None for values, ok in zip(zip(*fields), valid)]
     if pa.types.is_timestamp(dtype) or pa.types.is_date(dtype) or pa.types.is_duration(dtype):
-        return column.cast(pa.int64()).to_pylist()
+        return temporal_integers(column).to_pylist()
     if pa.types.is_list(dtype):
         return [tuple(v) if v is not None else None for v in column.to_pylist()]
     if pa.types.is_floating(dtype) and pc.any(pc.is_nan(column)).as_py():
         # one NaN object for all: dicts and tuples match a key by identity first, and NaN != NaN
-        return [_NAN if v != v else v for v in column.to_pylist()]
+        return [_NAN if v is not None and math.isnan(v) else v for v in column.to_pylist()]
     return column.to_pylist()
+
+
+def temporal_integers(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A date, time, timestamp or duration column as the int64 it counts (days, µs, ...); date32 and time32,
+    which Arrow will not cast to int64 directly, by way of their int32. Other columns as they are.
+
+    >>> import datetime
+    >>> temporal_integers(pa.array([datetime.date(1970, 1, 3)])).to_pylist()
+    [2]
+    """
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not pa.types.is_temporal(array.type) or array.type.bit_width not in (32, 64):
+        return array
+    return array.view(pa.int32() if array.type.bit_width == 32 else pa.int64()).cast(pa.int64())
 
 
 _NAN = float("nan")

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stream_nb.types import hashable_column
+from stream_nb.types import hashable_column, temporal_integers
 
 _SEED = np.uint64(0x84222325CBF29CE4)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -70,8 +70,8 @@ def _values(array: pa.Array) -> np.ndarray:
     elif pa.types.is_boolean(dtype):
         bits = pc.fill_null(array, False).to_numpy(zero_copy_only=False).astype(np.uint64)
     elif pa.types.is_integer(dtype) or (pa.types.is_temporal(dtype) and dtype.bit_width in (32, 64)):
-        plain = array if pa.types.is_integer(dtype) else array.view(pa.int64() if dtype.bit_width == 64 else pa.int32())
-        bits = pc.fill_null(plain.cast(pa.int64(), safe=False), 0).to_numpy(zero_copy_only=False).view(np.uint64)
+        plain = temporal_integers(array).cast(pa.int64(), safe=False)
+        bits = pc.fill_null(plain, 0).to_numpy(zero_copy_only=False).view(np.uint64)
     else:  # decimals, intervals, lists, maps...: rare as keys; hash their Python values
         return _through_python(array)
     if array.null_count:

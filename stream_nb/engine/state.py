@@ -28,7 +28,7 @@ from stream_nb.engine.hashslots import ABSENT, HashSlots
 from stream_nb.engine.keyhash import key_hashes
 from stream_nb.sql.aggregates import Partial
 from stream_nb.sql.event_time import EventTimeKey
-from stream_nb.types import hashable_keys
+from stream_nb.types import hashable_keys, temporal_integers
 
 COLLIDED = -1  # in the hash -> slot dict: keys with this hash are kept by their exact value
 
@@ -111,8 +111,7 @@ def _to_numpy(array: pa.ChunkedArray | pa.Array, storage: pa.DataType | None) ->
         if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
             return array.to_numpy(zero_copy_only=False), valid
         return np.array(array.to_pylist() + [None], dtype=object)[:-1], valid
-    if pa.types.is_temporal(array.type) and array.type.bit_width == 32:  # date32, time32: via their int32
-        array = array.view(pa.int32())
+    array = temporal_integers(array)
     stored = array.cast(storage) if array.type != storage else array
     zero = False if pa.types.is_boolean(storage) else 0
     return pc.fill_null(stored, pa.scalar(zero, type=storage)).to_numpy(zero_copy_only=False), valid
