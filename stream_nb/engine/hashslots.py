@@ -67,9 +67,9 @@ class HashSlots:
         found = positions >= 0
         values = np.full(len(hashes), ABSENT, dtype=np.int64)
         values[found] = self._values[positions[found]]
-        removed = np.unique(positions[found])
+        removed = positions[found]
         self._values[removed] = _REMOVED
-        self._live -= len(removed)
+        self._live -= self._distinct_count(removed)
         return values
 
     # -- internals -------------------------------------------------------------------------------------
@@ -81,6 +81,13 @@ class HashSlots:
         self._claims = np.zeros(capacity, dtype=np.int64)  # scratch: which insert takes a contested entry
         self._live = 0
         self._used = 0  # live entries and tombstones
+
+    def _distinct_count(self, positions: np.ndarray) -> int:
+        """How many distinct positions there are, without sorting: each writes its index to the scratch
+        array, and of several writing one entry, exactly one reads its own index back."""
+        order = np.arange(len(positions))
+        self._claims[positions] = order
+        return int((self._claims[positions] == order).sum())
 
     def _find(self, hashes: np.ndarray) -> np.ndarray:
         """Each hash's position in the arrays, -1 where it is not in the table."""

@@ -19,7 +19,7 @@ from stream_nb.checkpoint.state_store import REMOVED
 from stream_nb.engine import duck
 from stream_nb.engine.partials import distinct_pairs, first_rows, partial_aggregates
 from stream_nb.engine.state import KeyedState, Update
-from stream_nb.engine.windowing import assign_windows
+from stream_nb.engine.windowing import window_starts, windows
 from stream_nb.sql.plan import BATCH, STATE, Plan
 
 
@@ -142,18 +142,22 @@ class AggregateOperator(KeyedOperator):
         agg = self.aggregate
         pre = agg.pre(con, batch)
         window = None
-        if agg.window is not None:
+        if agg.window is not None:  # the window key holds each row's window start until rows are grouped
             index, spec = agg.window
-            pre = assign_windows(pre, agg.keys[index], spec)
+            pre = window_starts(pre, agg.keys[index], spec)
             window = (agg.keys[index], spec.size_us)
         late = pre.schema.empty_table()
         if self._follows_watermark and pre.num_rows:
-            on_time = pc.greater(agg.event_time_key.of(pre, agg.keys).cast(pa.int64()), watermark_us)
+            on_time = pc.greater(self._event_times(pre, window), watermark_us)
             if pc.all(on_time, skip_nulls=False).as_py() is not True:  # copy the rows only if some are late
                 pre, late = pre.filter(on_time), pre.filter(pc.invert(on_time))
+        if window is not None:  # late rows are shown with their windows
+            late = late.set_column(late.schema.get_field_index(window[0]), window[0],
+                                   windows(late.column(window[0]), window[1]))
         partials = agg.partials
         partial = partial_aggregates(pre, agg.keys, partials, window)
-        distinct = {p.name: distinct_pairs(pre, agg.keys, p.argument) for p in partials if p.function == "distinct"}
+        distinct = {p.name: distinct_pairs(pre, agg.keys, p.argument, window)
+                    for p in partials if p.function == "distinct"}
         update = self.state.prepare(partial, distinct)
         expired = self.state.expired(watermark_us) if self._follows_watermark else None
         if self._mode == "append":
@@ -166,6 +170,13 @@ class AggregateOperator(KeyedOperator):
         return Output(result.drop_columns(agg.keys), late=late, keys=keys, pending=update,
                       state_rows_updated=len(update.slots), expired=expired,
                       replaced=int(update.existed.sum()) if keys is not None else None)
+
+    def _event_times(self, pre: pa.Table, window: tuple[str, int] | None) -> pa.Array:
+        """Each row's event time in µs, as the watermark sees it: a window's end, else the key itself."""
+        key = self.aggregate.event_time_key
+        if window is not None and self.aggregate.keys[key.index] == window[0]:
+            return pc.add(pre.column(window[0]).cast(pa.int64()), window[1])  # start + size: the end
+        return key.of(pre, self.aggregate.keys).cast(pa.int64())
 
     def state_view(self) -> Callable[[], pa.Table]:
         """A copy of the state now; the final projection makes it result rows only when asked for."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stream_nb.engine.windowing import windows
 from stream_nb.sql.aggregates import Partial
 
 _ARROW = {  # partial function -> (Arrow hash aggregate, options)
@@ -28,8 +29,8 @@ _ARROW = {  # partial function -> (Arrow hash aggregate, options)
 def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
                        window: tuple[str, int] | None = None) -> pa.Table:
     """One row per key of ``pre`` (one row in all for a global aggregate): the keys, the number of rows
-    (``__rows``), then each partial. ``window``, (key, size in µs), names a window key whose end is its start
-    plus the size: it is grouped by its start alone, a key column less to hash.
+    (``__rows``), then each partial. ``window``, (key, size in µs), names a window key that holds each row's
+    window start in ``pre`` (``windowing.window_starts``): grouped by it, it comes out as ``{start, end}``.
 
     >>> from stream_nb.sql.aggregates import Partial
     >>> pre = pa.table({"__k0": ["a", "b", "a"], "__x0": [1.0, 2.0, None]})
@@ -52,7 +53,7 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
             requests.append((_argument(partial), function, options) if options else (_argument(partial), function))
         outputs.append(partial)
     ordered = any(p.function.startswith(("first", "last")) for p in partials)
-    flat, group_by = _flatten_keys(pre, keys, window)
+    flat, group_by = _flatten_keys(pre, keys)
     grouped = flat.group_by(group_by, use_threads=not ordered).aggregate(requests)
     # Arrow names results after their inputs (x_sum, ...): take them in request order, name them after the partials.
     results = iter(column for name, column in zip(grouped.column_names, grouped.columns) if name not in group_by)
@@ -66,27 +67,24 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
     return pa.Table.from_arrays(columns, names=keys + ["__rows"] + [p.name for p in outputs])
 
 
-def distinct_pairs(pre: pa.Table, keys: list[str], argument: str) -> pa.Table:
+def distinct_pairs(pre: pa.Table, keys: list[str], argument: str,
+                   window: tuple[str, int] | None = None) -> pa.Table:
     """The batch's distinct (key..., value) pairs with a non-null value, for count(DISTINCT value)."""
     valid = pre.filter(pc.is_valid(pre.column(argument)))
     flat, group_by = _flatten_keys(valid, [*keys, argument])
     grouped = flat.group_by(group_by, use_threads=False).aggregate([])
-    columns = _key_columns(grouped, valid, [*keys, argument])
+    columns = _key_columns(grouped, valid, [*keys, argument], window)
     return pa.Table.from_arrays(columns, names=[*keys, argument])
 
 
-def _flatten_keys(table: pa.Table, keys: list[str],
-                  window: tuple[str, int] | None = None) -> tuple[pa.Table, list[str]]:
-    """Arrow groups by plain columns only: a struct key (a window) is grouped by its fields."""
+def _flatten_keys(table: pa.Table, keys: list[str]) -> tuple[pa.Table, list[str]]:
+    """Arrow groups by plain columns only: a struct key is grouped by its fields."""
     group_by = []
     for key in keys:
         column = table.column(key)
         if pa.types.is_floating(column.type):  # -0.0 groups with 0.0, as in Spark
             table = table.set_column(table.schema.get_field_index(key), key, _zero_sign(column))
-        if window is not None and key == window[0]:
-            table = table.append_column(f"{key}.start", pc.struct_field(column, "start"))
-            group_by.append(f"{key}.start")
-        elif pa.types.is_struct(column.type):
+        if pa.types.is_struct(column.type):
             for field in column.type:
                 name = f"{key}.{field.name}"
                 values = pc.struct_field(column, field.name)
@@ -106,14 +104,13 @@ def _zero_sign(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array
 
 def _key_columns(grouped: pa.Table, table: pa.Table, keys: list[str],
                  window: tuple[str, int] | None = None) -> list[pa.Array]:
-    """The key columns of a grouped table, with struct keys put back together from their fields."""
+    """The key columns of a grouped table, with struct keys put back together from their fields and a
+    window key's starts made windows."""
     columns = []
     for key in keys:
         key_type = table.schema.field(key).type
         if window is not None and key == window[0]:
-            start = grouped.column(f"{key}.start").combine_chunks()
-            end = pc.add(start.cast(pa.int64()), window[1]).cast(key_type.field("end").type)
-            columns.append(pa.StructArray.from_arrays([start, end], fields=list(key_type)))
+            columns.append(windows(grouped.column(key), window[1]))
         elif pa.types.is_struct(key_type):
             fields = [grouped.column(f"{key}.{f.name}").combine_chunks() for f in key_type]
             columns.append(pa.StructArray.from_arrays(fields, fields=list(key_type)))
