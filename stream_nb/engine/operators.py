@@ -20,7 +20,7 @@ from stream_nb.engine import duck
 from stream_nb.engine.partials import distinct_pairs, first_rows, partial_aggregates
 from stream_nb.engine.state import KeyedState, Update
 from stream_nb.engine.windowing import window_starts, windows
-from stream_nb.sql.plan import BATCH, STATE, Plan
+from stream_nb.sql.plan import BATCH, Plan
 
 
 @dataclass
@@ -164,8 +164,7 @@ class AggregateOperator(KeyedOperator):
             emitted = self.state.rows(expired)  # a window is final once the watermark passes its end
         else:
             emitted = self.state.rows_after(update, everything=self._mode == "complete")
-        duck.register(con, STATE, emitted)
-        result = duck.query(con, agg.final_sql)
+        result = agg.finish(con, emitted)
         keys = result.select(agg.keys) if self._mode == "update" else None
         return Output(result.drop_columns(agg.keys), late=late, keys=keys, pending=update,
                       state_rows_updated=len(update.slots), expired=expired,
@@ -183,14 +182,11 @@ class AggregateOperator(KeyedOperator):
         rows = self.state.rows(self.state.all_slots())
 
         def finish() -> pa.Table:
-            con = duck.connect()
-            duck.register(con, STATE, rows)
-            return duck.query(con, self.aggregate.final_sql).drop_columns(self.aggregate.keys)
+            return self.aggregate.finish(duck.connect(), rows).drop_columns(self.aggregate.keys)
         return finish
 
     def result_rows(self, con: duckdb.DuckDBPyConnection) -> Output:
-        duck.register(con, STATE, self.state.rows(self.state.all_slots()))
-        result = duck.query(con, self.aggregate.final_sql)
+        result = self.aggregate.finish(con, self.state.rows(self.state.all_slots()))
         return Output(result.drop_columns(self.aggregate.keys), late=pa.table({}),
                       keys=result.select(self.aggregate.keys))
 

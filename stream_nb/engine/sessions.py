@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from stream_nb.engine import duck
 from stream_nb.engine.operators import Output
 from stream_nb.engine.partials import partial_aggregates
-from stream_nb.sql.plan import STATE, Plan
+from stream_nb.sql.plan import Plan
 
 BUFFER = "__sessions"
 SESSION = "__session"
@@ -71,8 +71,7 @@ class SessionOperator:
         closed = pc.less_equal(ends, watermark_us) if self._follows_watermark else None
         emitted = partial if self._mode == "complete" else partial.filter(closed) if closed is not None \
             else partial.slice(0, 0)
-        duck.register(con, STATE, emitted.drop_columns(["__rows"]))
-        result = duck.query(con, agg.final_sql)
+        result = agg.finish(con, emitted.drop_columns(["__rows"]))
         row_ends = pc.struct_field(sessions.column(SESSION), "end").cast(pa.int64())
         keep = pc.greater(row_ends, watermark_us) if self._follows_watermark else None
         still_open = sessions if keep is None else sessions.filter(keep)

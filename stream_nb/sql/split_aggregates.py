@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
@@ -40,6 +41,7 @@ class AggregatePlan:
     session: SessionSpec | None = None  # session_window(): that key holds the event time in pre
     window: tuple[int, WindowSpec] | None = None  # window(): that key holds the event time in pre
     key_columns: list[str | None] = field(default_factory=list)  # the output column showing each key
+    final_pick: FinalPick | None = None  # when the final query is one row per state row: which columns it computes
 
     @property
     def partials(self):
@@ -53,6 +55,34 @@ class AggregatePlan:
 
         duck.register(con, BATCH, batch)
         return duck.query(con, self.pre_sql)
+
+    def finish(self, con, rows):
+        """The final query over state rows (keys, then partials): the user's columns, then the keys.
+        Columns that only pick a key or a partial are taken from ``rows`` as they are; DuckDB computes the
+        others, over the state columns they read."""
+        from stream_nb.engine import duck
+
+        pick = self.final_pick
+        if pick is None:
+            duck.register(con, STATE, rows)
+            return duck.query(con, self.final_sql)
+        computed = None
+        if pick.sql is not None:
+            duck.register(con, STATE, rows.select(pick.inputs))
+            computed = duck.query(con, pick.sql)  # a projection: DuckDB keeps the rows' order
+        return pa.Table.from_arrays(
+            [rows.column(source) if source is not None else computed.column(name) for name, source in pick.columns],
+            names=[name for name, _ in pick.columns])
+
+
+@dataclass(frozen=True)
+class FinalPick:
+    """A final query that maps each state row to one output row, in order (no filter, ordering, limit or
+    outer query): per output column, the state column it picks as it is, or None where it computes."""
+
+    columns: list[tuple[str, str | None]]  # (output name, state column or None), in output order
+    sql: str | None                        # the computed columns alone, over __state (None: none to compute)
+    inputs: list[str]                      # the state columns that sql reads
 
 
 
@@ -123,8 +153,41 @@ def split_aggregates(tree: exp.Query, select: exp.Select, chain: list[exp.Select
         event_time_key=_event_time_key(keys, event_time), session=session,
         window=(window_index, window) if window_index is not None else None,
         # through outer SELECTs the names may change: there, the keys count as not shown
-        key_columns=[_shown_as(final, name) if tree is final else None for name in key_names])
+        key_columns=[_shown_as(final, name) if tree is final else None for name in key_names],
+        final_pick=_final_pick(final) if tree is final else None)
     return plan
+
+
+def _final_pick(final: exp.Select) -> FinalPick | None:
+    """How the final query splits into picked and computed columns, or None when it is not row by row."""
+    if any(final.args.get(part) for part in ("where", "group", "having", "order", "limit", "offset", "distinct",
+                                             "joins", "qualify")) or final.find(exp.Window):
+        return None
+    inner = final.args["from_"].this.this  # (SELECT keys, finished aggregates FROM __state) AS __agg
+    finished = {item.alias_or_name: item.unalias() for item in inner.expressions}
+    columns, computed = [], []
+    for item in final.expressions:
+        value = item.unalias()
+        source = finished.get(value.name) if isinstance(value, exp.Column) and value.table == AGG else None
+        if isinstance(source, exp.Column):  # a key, or a partial the aggregate shows as it is
+            columns.append((item.alias_or_name, source.name))
+            continue
+        if any(column.table != AGG for column in value.find_all(exp.Column)):
+            return None  # refers to another output column by its name
+        columns.append((item.alias_or_name, None))
+        computed.append(item.copy())
+    if len({name for name, _ in columns}) < len(columns):
+        return None
+    if not computed:
+        return FinalPick(columns, None, [])
+    read = {column.name for item in computed for column in item.find_all(exp.Column)}
+    needed = [item.copy() for item in inner.expressions if item.alias_or_name in read]
+    if not needed:  # nothing from the state (constants): let DuckDB run it whole, so it sees every row
+        return None
+    inputs = sorted({column.name for item in needed for column in item.find_all(exp.Column)})
+    query = exp.Select(expressions=computed).from_(
+        exp.Subquery(this=exp.Select(expressions=needed).from_(STATE), alias=exp.TableAlias(this=exp.to_identifier(AGG))))
+    return FinalPick(columns, to_duckdb(query), inputs)
 
 
 
