@@ -177,7 +177,7 @@ class KeyedState:
         self._columns: dict[str, _Column] = {}
         # count(DISTINCT x): per partial, per slot, the values seen so far
         self._distinct: dict[str, dict[int, set]] = {p.name: {} for p in partials if p.merge == "distinct"}
-        self._free: list[int] = []
+        self._free = np.empty(0, dtype=np.int64)  # slots evicted keys left behind, reused from the end
         self._end = 0  # slots in [0, _end) have been used
 
     @property
@@ -216,10 +216,9 @@ class KeyedState:
         self._count -= len(slots)
         for column in [*self._keys, *self._columns.values()]:
             column.valid[slots] = False
-        listed = slots.tolist()
-        self._free.extend(listed)
+        self._free = np.concatenate([self._free, slots])
         for seen in self._distinct.values():
-            for slot in listed:
+            for slot in slots.tolist():
                 seen.pop(slot, None)
 
     def prepare(self, partial: pa.Table, distinct: dict[str, pa.Table] | None = None) -> Update:
@@ -355,8 +354,8 @@ class KeyedState:
                 found[row] = self._slot_of_key.get(key, ABSENT)
         new = np.flatnonzero(found < 0)
         reused = min(len(self._free), len(new))
-        new_slots = np.array(self._free[len(self._free) - reused:] + list(range(self._end, self._end + len(new) - reused)),
-                             dtype=np.int64)
+        new_slots = np.concatenate([self._free[len(self._free) - reused:],
+                                    np.arange(self._end, self._end + len(new) - reused, dtype=np.int64)])
         found[new] = new_slots
         existed = np.ones(n, dtype=bool)
         existed[new] = False
@@ -377,7 +376,7 @@ class KeyedState:
         if not len(slots):
             return
         reused = int((slots < self._end).sum())  # free slots come from the end of the free list
-        del self._free[len(self._free) - reused:]
+        self._free = self._free[:len(self._free) - reused]
         self._end = max(self._end, int(slots.max()) + 1)
         self._live[slots] = True
         self._count += len(slots)
