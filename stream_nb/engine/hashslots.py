@@ -93,39 +93,35 @@ class HashSlots:
         """Each hash's position in the arrays, -1 where it is not in the table."""
         hashes = np.asarray(hashes, np.uint64)
         result = np.full(len(hashes), -1, dtype=np.int64)
-        todo = np.arange(len(hashes))
+        rows = np.arange(len(hashes))
         probe = (hashes & self._mask).astype(np.int64)
         mask = int(self._mask)
-        while len(todo):
-            at = probe[todo]
-            values = self._values[at]
-            hit = (values != _EMPTY) & (values != _REMOVED) & (self._hashes[at] == hashes[todo])
-            result[todo[hit]] = at[hit]
-            todo = todo[~hit & (values != _EMPTY)]  # an empty entry ends a probe chain
-            probe[todo] = (probe[todo] + 1) & mask
+        while len(rows):  # each pass looks one entry further along the chains still open
+            values = self._values[probe]
+            hit = (values > _REMOVED) & (self._hashes[probe] == hashes)  # live: above the two reserved values
+            result[rows[hit]] = probe[hit]
+            going = ~hit & (values != _EMPTY)  # an empty entry ends a probe chain
+            rows, hashes, probe = rows[going], hashes[going], (probe[going] + 1) & mask
         return result
 
     def _insert(self, hashes: np.ndarray, values: np.ndarray) -> None:
         """Add hashes known to be absent and distinct: each takes the first free entry of its chain."""
-        todo = np.arange(len(hashes))
+        count = len(hashes)
         probe = (hashes & self._mask).astype(np.int64)
         mask = int(self._mask)
-        while len(todo):
-            at = probe[todo]
-            current = self._values[at]
-            free = (current == _EMPTY) | (current == _REMOVED)
-            contenders, spots = todo[free], at[free]
+        while len(hashes):
+            free = np.flatnonzero(self._values[probe] <= _REMOVED)  # empty or removed
+            spots = probe[free]
             # several hashes may reach one free entry in this pass: each writes its claim, one claim stays
-            self._claims[spots] = contenders
-            won = self._claims[spots] == contenders
-            winners, taken = contenders[won], spots[won]
+            self._claims[spots] = free
+            won = free[self._claims[spots] == free]
+            taken = probe[won]
             self._used += int((self._values[taken] == _EMPTY).sum())
-            self._hashes[taken], self._values[taken] = hashes[winners], values[winners]
-            placed = np.zeros(len(hashes), dtype=bool)
-            placed[winners] = True
-            todo = todo[~placed[todo]]
-            probe[todo] = (probe[todo] + 1) & mask
-        self._live += len(hashes)
+            self._hashes[taken], self._values[taken] = hashes[won], values[won]
+            left = np.ones(len(hashes), dtype=bool)
+            left[won] = False
+            hashes, values, probe = hashes[left], values[left], (probe[left] + 1) & mask
+        self._live += count
 
     def _reserve(self, more: int) -> None:
         """Rebuild when live entries, tombstones and ``more`` would fill over half the table."""
