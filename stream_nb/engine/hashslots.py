@@ -128,10 +128,14 @@ class HashSlots:
         capacity = len(self._hashes)
         if 2 * (self._used + more) <= capacity:
             return
-        live = (self._values != _EMPTY) & (self._values != _REMOVED)
+        live = self._values > _REMOVED
         hashes, values = self._hashes[live], self._values[live]
         while 4 * (len(hashes) + more) > capacity:  # room to grow before the next rebuild
             capacity *= 2
-        self._allocate(capacity)
+        if capacity == len(self._hashes):  # only tombstones to clear: reuse the arrays (fresh ones fault in)
+            self._values.fill(_EMPTY)
+            self._live = self._used = 0
+        else:
+            self._allocate(capacity)
         self._insert(hashes, values)
         self._used = self._live
