@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import duckdb
 import numpy as np
@@ -43,6 +44,14 @@ def connect(plan: Plan) -> duckdb.DuckDBPyConnection:
     for name, static in plan.bindings.statics.items():
         duck.register(con, name, static.table)
     return con
+
+
+class BatchPartials(NamedTuple):
+    """What an aggregation computes from a batch alone, before it merges into state."""
+
+    partial: pa.Table               # one row per key: the keys, then each partial aggregate
+    distinct: dict[str, pa.Table]   # count(DISTINCT): the batch's distinct (key..., value) pairs
+    late: pa.Table                  # rows the watermark drops
 
 
 class StatelessOperator:
@@ -138,7 +147,9 @@ class AggregateOperator(KeyedOperator):
         # Complete mode keeps every group, so it neither drops late rows nor evicts (as in Spark).
         self._follows_watermark = self.aggregate.event_time_key is not None and self._mode != "complete"
 
-    def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0) -> Output:
+    def aggregate_batch(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int) -> BatchPartials:
+        """The batch's partial aggregates and late rows. Reads no state, so it may run ahead of the batch
+        before it, on another thread (with its own DuckDB connection)."""
         agg = self.aggregate
         pre = agg.pre(con, batch)
         window = None
@@ -154,10 +165,16 @@ class AggregateOperator(KeyedOperator):
         if window is not None:  # late rows are shown with their windows
             late = late.set_column(late.schema.get_field_index(window[0]), window[0],
                                    windows(late.column(window[0]), window[1]))
-        partials = agg.partials
-        partial = partial_aggregates(pre, agg.keys, partials, window)
+        partial = partial_aggregates(pre, agg.keys, agg.partials, window)
         distinct = {p.name: distinct_pairs(pre, agg.keys, p.argument, window)
-                    for p in partials if p.function == "distinct"}
+                    for p in agg.partials if p.function == "distinct"}
+        return BatchPartials(partial, distinct, late)
+
+    def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0,
+                partials: BatchPartials | None = None) -> Output:
+        """``partials``: what ``aggregate_batch`` gave for this batch and watermark, if it ran ahead."""
+        agg = self.aggregate
+        partial, distinct, late = partials or self.aggregate_batch(con, batch, watermark_us)
         update = self.state.prepare(partial, distinct)
         expired = self.state.expired(watermark_us) if self._follows_watermark else None
         if self._mode == "append":

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from stream_nb.checkpoint import Checkpoint
 from stream_nb.checkpoint.logs import OffsetEntry
 from stream_nb.engine import duck, loop, registry
+from stream_nb.engine.ahead import LookAhead
 from stream_nb.engine.history import STATE_LIMIT, BatchTrace, sample
 from stream_nb.engine.operators import connect, make_operator
 from stream_nb.engine.progress import batch_progress, event_time_stats, now_iso
@@ -73,6 +74,7 @@ class StreamingQuery:
         self._last_batch_start: float | None = None
         self._downstream: list = []
         self._redo = None         # an uncommitted batch from before a restart, to run again as it was
+        self._ahead = LookAhead(plan, self.source, self._operator)  # the next batch, read and aggregated early
         self._checkpoint = None
         self.id = str(uuid.uuid4())
         registry.register(self)
@@ -293,9 +295,19 @@ class StreamingQuery:
         if self._checkpoint is not None and not planned:
             self._checkpoint.plan_batch(self.source, OffsetEntry(batch_id, start, end, watermark))
         logged = time.perf_counter()
-        batch = self.source.read(start, end) if end > start else self.source.schema.empty_table()
+        ahead = self._ahead.take(start, end, watermark)
+        if ahead is None:
+            batch = self.source.read(start, end) if end > start else self.source.schema.empty_table()
+        else:
+            batch = ahead[0]
         got = time.perf_counter()
-        output = self._operator.process(self._con, batch, watermark)
+        next_watermark = self._next_watermark(batch)
+        if not self._stopping:  # the next batch's rows and partial aggregates, while this one merges
+            self._ahead.start(end, latest, next_watermark)
+        if ahead is None:
+            output = self._operator.process(self._con, batch, watermark)
+        else:
+            output = self._operator.process(self._con, batch, watermark, ahead[1])
         if isinstance(self.sink, MemorySink):  # q.result: told which rows replace others, it compacts less
             self.sink.add_batch(batch_id, output.table, output.keys, replaced=output.replaced)
         else:
@@ -303,7 +315,6 @@ class StreamingQuery:
         for source in self._downstream:
             source.add_data(output.table)
         self._operator.commit(output)
-        next_watermark = self._next_watermark(batch)
         committed = time.perf_counter()
         if self._checkpoint is not None:
             self._checkpoint.commit_batch(batch_id, self._operator, output, next_watermark)
@@ -371,6 +382,7 @@ class StreamingQuery:
                 self.sink.close()
             if self._checkpoint is not None:
                 self._checkpoint.close()
+            self._ahead.close()
         with self._changed:
             self._terminated.set()
             self._changed.notify_all()
