@@ -52,6 +52,7 @@ class BatchPartials(NamedTuple):
     partial: pa.Table               # one row per key: the keys, then each partial aggregate
     distinct: dict[str, pa.Table]   # count(DISTINCT): the batch's distinct (key..., value) pairs
     late: pa.Table                  # rows the watermark drops
+    hashes: np.ndarray              # the partial rows' key hashes (KeyedState.hash_keys)
 
 
 class StatelessOperator:
@@ -168,14 +169,14 @@ class AggregateOperator(KeyedOperator):
         partial = partial_aggregates(pre, agg.keys, agg.partials, window)
         distinct = {p.name: distinct_pairs(pre, agg.keys, p.argument, window)
                     for p in agg.partials if p.function == "distinct"}
-        return BatchPartials(partial, distinct, late)
+        return BatchPartials(partial, distinct, late, self.state.hash_keys(partial))
 
     def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0,
                 partials: BatchPartials | None = None) -> Output:
         """``partials``: what ``aggregate_batch`` gave for this batch and watermark, if it ran ahead."""
         agg = self.aggregate
-        partial, distinct, late = partials or self.aggregate_batch(con, batch, watermark_us)
-        update = self.state.prepare(partial, distinct)
+        partial, distinct, late, hashes = partials or self.aggregate_batch(con, batch, watermark_us)
+        update = self.state.prepare(partial, distinct, hashes)
         expired = self.state.expired(watermark_us) if self._follows_watermark else None
         if self._mode == "append":
             emitted = self.state.rows(expired)  # a window is final once the watermark passes its end

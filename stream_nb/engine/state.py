@@ -221,10 +221,16 @@ class KeyedState:
             for slot in slots.tolist():
                 seen.pop(slot, None)
 
-    def prepare(self, partial: pa.Table, distinct: dict[str, pa.Table] | None = None) -> Update:
-        """Merge a batch's partial aggregates (one row per key) with the state, without writing."""
+    def hash_keys(self, table: pa.Table) -> np.ndarray:
+        """Each key row's hash, as ``prepare`` looks keys up by (it reads no state: any thread may ask)."""
+        return key_hashes(table, self.key_names)
+
+    def prepare(self, partial: pa.Table, distinct: dict[str, pa.Table] | None = None,
+                hashes: np.ndarray | None = None) -> Update:
+        """Merge a batch's partial aggregates (one row per key) with the state, without writing.
+        ``hashes``: the rows' ``hash_keys``, if computed already."""
         self._ensure_columns(partial)
-        found = self._slots_for(partial)
+        found = self._slots_for(partial, hashes)
         slots, existed = found.slots, found.existed
         taken = pa.array(found.new_positions, type=pa.int64())
         new_key_values = [partial.column(k).take(taken) for k in self.key_names]
@@ -324,11 +330,11 @@ class KeyedState:
 
     # -- internals -------------------------------------------------------------------------------------
 
-    def _slots_for(self, table: pa.Table) -> Found:
+    def _slots_for(self, table: pa.Table, hashes: np.ndarray | None = None) -> Found:
         """Each key row's slot: its own if in state, else a free or fresh one (claimed later, by ``_claim``).
         The table holds each key once (a batch's partial aggregates, a checkpoint's rows)."""
         n = table.num_rows
-        hashes = key_hashes(table, self.key_names)
+        hashes = self.hash_keys(table) if hashes is None else hashes
         if len(self._slot_of_hash):
             found = self._slot_of_hash.get(hashes)
         else:  # an empty state (a first batch, a restore): every key is new

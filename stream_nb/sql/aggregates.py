@@ -56,6 +56,7 @@ class Aggregate:
     argument: str | None        # pre-aggregation column holding its argument, e.g. __x0
     partials: tuple[Partial, ...]
     finish: str                 # DuckDB SQL over state columns
+    mean_of: tuple[str, str] | None = None  # avg: (sum, count) state columns, finished in Arrow as sum / count
 
 
 SUPPORTED = ("count(*)", "count(x)", "count(DISTINCT x)", "sum", "avg", "min", "max", "stddev",
@@ -79,7 +80,8 @@ def make_aggregate(node: exp.AggFunc, index: int, argument: str | None, sql: str
         return Aggregate(text, a, x, (Partial(f"{a}_s", "sum", x, "add"),), f"{a}_s")
     if kind == "Avg":
         partials = (Partial(f"{a}_s", "sum_double", x, "add"), Partial(f"{a}_n", "count", x, "add"))
-        return Aggregate(text, a, x, partials, f"CASE WHEN {a}_n > 0 THEN {a}_s / {a}_n END")
+        return Aggregate(text, a, x, partials, f"CASE WHEN {a}_n > 0 THEN {a}_s / {a}_n END",
+                         mean_of=(f"{a}_s", f"{a}_n"))
     if kind in ("Min", "Max"):
         return Aggregate(text, a, x, (Partial(f"{a}_v", kind.lower(), x, kind.lower()),), f"{a}_v")
     if kind in VARIANCES:

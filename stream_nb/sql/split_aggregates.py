@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
@@ -70,9 +71,17 @@ class AggregatePlan:
         if pick.sql is not None:
             duck.register(con, STATE, rows.select(pick.inputs))
             computed = duck.query(con, pick.sql)  # a projection: DuckDB keeps the rows' order
-        return pa.Table.from_arrays(
-            [rows.column(source) if source is not None else computed.column(name) for name, source in pick.columns],
-            names=[name for name, _ in pick.columns])
+        columns = []
+        for name, source in pick.columns:
+            if isinstance(source, str):
+                columns.append(rows.column(source))
+            elif isinstance(source, tuple):  # avg: its sum over its count, as its SQL finish says
+                total, count = rows.column(source[0]), rows.column(source[1])
+                columns.append(pc.if_else(pc.greater(count, 0), pc.divide(total, pc.cast(count, pa.float64())),
+                                          pa.scalar(None, pa.float64())))
+            else:
+                columns.append(computed.column(name))
+        return pa.Table.from_arrays(columns, names=[name for name, _ in pick.columns])
 
 
 @dataclass(frozen=True)
@@ -80,7 +89,9 @@ class FinalPick:
     """A final query that maps each state row to one output row, in order (no filter, ordering, limit or
     outer query): per output column, the state column it picks as it is, or None where it computes."""
 
-    columns: list[tuple[str, str | None]]  # (output name, state column or None), in output order
+    # (output name, source) in output order; the source is a state column, (sum, count) columns of an avg,
+    # or None: computed by ``sql``
+    columns: list[tuple[str, str | tuple[str, str] | None]]
     sql: str | None                        # the computed columns alone, over __state (None: none to compute)
     inputs: list[str]                      # the state columns that sql reads
 
@@ -154,23 +165,28 @@ def split_aggregates(tree: exp.Query, select: exp.Select, chain: list[exp.Select
         window=(window_index, window) if window_index is not None else None,
         # through outer SELECTs the names may change: there, the keys count as not shown
         key_columns=[_shown_as(final, name) if tree is final else None for name in key_names],
-        final_pick=_final_pick(final) if tree is final else None)
+        final_pick=_final_pick(final, aggregates) if tree is final else None)
     return plan
 
 
-def _final_pick(final: exp.Select) -> FinalPick | None:
+def _final_pick(final: exp.Select, aggregates: list[Aggregate]) -> FinalPick | None:
     """How the final query splits into picked and computed columns, or None when it is not row by row."""
     if any(final.args.get(part) for part in ("where", "group", "having", "order", "limit", "offset", "distinct",
                                              "joins", "qualify")) or final.find(exp.Window):
         return None
     inner = final.args["from_"].this.this  # (SELECT keys, finished aggregates FROM __state) AS __agg
     finished = {item.alias_or_name: item.unalias() for item in inner.expressions}
+    means = {a.column: a.mean_of for a in aggregates if a.mean_of is not None}
     columns, computed = [], []
     for item in final.expressions:
         value = item.unalias()
-        source = finished.get(value.name) if isinstance(value, exp.Column) and value.table == AGG else None
+        shown = value.name if isinstance(value, exp.Column) and value.table == AGG else None
+        source = finished.get(shown)
         if isinstance(source, exp.Column):  # a key, or a partial the aggregate shows as it is
             columns.append((item.alias_or_name, source.name))
+            continue
+        if shown in means:  # an avg as it is
+            columns.append((item.alias_or_name, means[shown]))
             continue
         if any(column.table != AGG for column in value.find_all(exp.Column)):
             return None  # refers to another output column by its name
