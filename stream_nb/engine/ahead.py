@@ -38,7 +38,8 @@ class LookAhead:
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stream_nb-ahead")
-            self._con = connect(self._plan)  # DuckDB connections are not shared between threads
+            if self._plan.aggregate.pre_projection is None:  # else the batch's columns are only picked
+                self._con = connect(self._plan)  # DuckDB connections are not shared between threads
         offsets = (end, end + self._cap)
         self._pending = (offsets, watermark_us, self._pool.submit(self._run, offsets, watermark_us))
 
@@ -59,7 +60,8 @@ class LookAhead:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-            self._con.close()
+            if self._con is not None:
+                self._con.close()
 
     def _run(self, offsets: tuple[int, int], watermark_us: int) -> tuple[pa.Table, Any]:
         batch = self._source.read(*offsets)
