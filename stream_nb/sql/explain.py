@@ -50,7 +50,28 @@ def explain(plan) -> str:
     emitted = {"append": "the groups the watermark has closed", "update": "the keys a batch changed",
                "complete": "every key"}[plan.output_mode]
     lines += ["", f"== 4. Final, over {emitted} (DuckDB) ==", agg.final_sql]
+    lines += _picked(agg.final_pick)
     return "\n".join(lines)
+
+
+def _picked(pick) -> list[str]:
+    """How the final query runs when it is row by row: which columns skip DuckDB."""
+    if pick is None:
+        return []
+    shown = [name for name, source in pick.columns if not name.startswith("__")]
+    as_is = [name for name, source in pick.columns if isinstance(source, str) and name in shown]
+    means = [f"{name} = {source[0]} / {source[1]}" for name, source in pick.columns
+             if isinstance(source, tuple) and name in shown]
+    lines = []
+    if as_is:
+        lines.append(f"(taken from the state rows as they are, in Arrow: {', '.join(as_is)})")
+    if means:
+        lines.append(f"(averages finished in Arrow: {'; '.join(means)})")
+    if pick.sql is None:
+        lines.append("(nothing left for DuckDB to compute: no DuckDB call)")
+    else:
+        lines.append(f"(DuckDB computes the rest: {pick.sql})")
+    return lines
 
 
 def _eviction(key, texts: list[str], mode: str = "append") -> str:
