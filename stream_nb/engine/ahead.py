@@ -2,8 +2,9 @@
 next batch's rows and computes their partial aggregates (which need no state), so the two halves of
 consecutive batches overlap on two cores. Arrow reads and aggregates outside the GIL.
 
-Only when the next batch is certain: the source caps a batch (``max_per_trigger``) and already has a whole
-batch more waiting, so the next trigger reads exactly those offsets whatever arrives meanwhile. The watermark
+Only when the next batch is certain: the source caps a batch (``max_per_trigger``), may be read on another
+thread while it is asked for its latest offset (``concurrent_reads``), and already has a whole batch more
+waiting, so the next trigger reads exactly those offsets whatever arrives meanwhile. The watermark
 that batch will run with is known too: it follows from the rows read so far. The work is used only if the
 batch that runs has the same offsets and watermark, and is dropped otherwise. Nothing is committed ahead:
 the batch is planned in the checkpoint, merged, written and committed like any other.
@@ -27,13 +28,14 @@ class LookAhead:
         self._plan = plan
         self._source = source
         self._aggregate = getattr(operator, "aggregate_batch", None)  # operators that can split a batch
-        self._cap = getattr(source, "max_per_trigger", None)
+        self._cap = getattr(source, "max_per_trigger", None) if getattr(source, "concurrent_reads", False) else None
         self._pool: ThreadPoolExecutor | None = None
         self._con = None
         self._pending: tuple[tuple[int, int], int, Future] | None = None
 
     def start(self, end: int, latest: int, watermark_us: int) -> None:
-        """Begin on the batch after offset ``end``, if a whole capped batch is waiting (``latest``)."""
+        """Begin on the batch after offset ``end``, if a whole capped batch is waiting before ``latest`` (the
+        source's latest offset, or the offset a trigger stops at)."""
         if self._aggregate is None or not self._cap or latest < end + self._cap:
             return
         if self._pool is None:

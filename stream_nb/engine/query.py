@@ -280,7 +280,7 @@ class StreamingQuery:
                 if end <= self._offset and not self._no_data_batch_due:
                     return False
                 self._busy = True
-                self._run_batch(self._offset, max(end, self._offset), latest, started)
+                self._run_batch(self._offset, max(end, self._offset), latest, started, limit=limit)
                 return True
             except Exception as err:  # the batch failed: keep the error, stop, commit nothing
                 self._fail(err)
@@ -288,7 +288,8 @@ class StreamingQuery:
             finally:
                 self._busy = False
 
-    def _run_batch(self, start: int, end: int, latest: int, started: float, planned: bool = False) -> None:
+    def _run_batch(self, start: int, end: int, latest: int, started: float, planned: bool = False,
+                   limit: int | None = None) -> None:
         batch_id = self._next_batch_id
         timestamp = now_iso()
         watermark = self._watermark_us
@@ -303,7 +304,7 @@ class StreamingQuery:
         got = time.perf_counter()
         next_watermark = self._next_watermark(batch)
         if not self._stopping:  # the next batch's rows and partial aggregates, while this one merges
-            self._ahead.start(end, latest, next_watermark)
+            self._ahead.start(end, latest if limit is None else min(latest, limit), next_watermark)
         if ahead is None:
             output = self._operator.process(self._con, batch, watermark)
         else:

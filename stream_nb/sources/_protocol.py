@@ -18,7 +18,9 @@ class Source(Protocol):
 
     Optional attributes the engine reads when present:
     ``max_per_trigger`` (int | None): at most this many offsets in one batch;
-    ``description`` (str): what Spark's progress calls the source's description.
+    ``description`` (str): what Spark's progress calls the source's description;
+    ``concurrent_reads`` (bool): ``read`` may run on another thread while ``latest_offset`` and
+    ``checkpoint_log`` run; with ``max_per_trigger``, it lets the engine read the next batch ahead.
 
     Optional methods a checkpoint uses, so offsets mean the same rows after a restart:
     ``checkpoint_metadata() -> dict`` / ``restore_checkpoint_metadata(dict)``: fixed facts (a start time);

@@ -48,6 +48,8 @@ Parser = Callable[[bytes, pa.Schema], pa.Table]
 class FilesSource:
     """New files under ``path`` as a stream (see ``files``); ``seen_files`` is what the offsets index."""
 
+    concurrent_reads = True  # the file list is behind a lock; reading files shares nothing
+
     def __init__(self, path: str | os.PathLike, *, format: str = "csv",
                  schema: str | Mapping[str, str] | pa.Schema | None = None,
                  max_files_per_trigger: int | None = None):

@@ -71,6 +71,9 @@ class AggregatePlan:
         if pick.sql is not None:
             duck.register(con, STATE, rows.select(pick.inputs))
             computed = duck.query(con, pick.sql)  # a projection: DuckDB keeps the rows' order
+            if computed.num_rows != rows.num_rows:  # not row by row after all: never zip mismatched rows
+                duck.register(con, STATE, rows)
+                return duck.query(con, self.final_sql)
         columns = []
         for name, source in pick.columns:
             if isinstance(source, str):
@@ -169,10 +172,14 @@ def split_aggregates(tree: exp.Query, select: exp.Select, chain: list[exp.Select
     return plan
 
 
+_ROW_MAKERS = (exp.UDTF, exp.Explode, exp.Posexplode, exp.Inline, exp.Unnest, exp.Stack, exp.GenerateSeries)
+"""Generators: a row in, any number out (explode(...) in the SELECT of an aggregation)."""
+
+
 def _final_pick(final: exp.Select, aggregates: list[Aggregate]) -> FinalPick | None:
     """How the final query splits into picked and computed columns, or None when it is not row by row."""
     if any(final.args.get(part) for part in ("where", "group", "having", "order", "limit", "offset", "distinct",
-                                             "joins", "qualify")) or final.find(exp.Window):
+                                             "joins", "qualify")) or final.find(exp.Window, *_ROW_MAKERS):
         return None
     inner = final.args["from_"].this.this  # (SELECT keys, finished aggregates FROM __state) AS __agg
     finished = {item.alias_or_name: item.unalias() for item in inner.expressions}

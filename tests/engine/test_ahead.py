@@ -25,6 +25,7 @@ class Chunks:
 
     description = "Chunks"
     schema = SCHEMA
+    concurrent_reads = True  # read() only appends to a list: safe beside latest_offset()
 
     def __init__(self, tables: list[pa.Table], cap: int = 1):
         self.tables, self.max_per_trigger = tables, cap
@@ -82,6 +83,18 @@ def test_nothing_is_read_ahead_unless_a_whole_capped_batch_is_waiting():
     q = sn.start(WINDOWED, sources={"events": source}, output_mode="update", trigger="manual")
     q.process_all_available(timeout=30)
     assert [(start, end) for start, end, _ in source.readers] == [(0, 2), (2, 3)]
+    assert not any(name.startswith("stream_nb-ahead") for _, _, name in source.readers)
+    q.stop()
+
+
+def test_a_source_that_does_not_say_it_may_be_read_concurrently_is_never_read_ahead():
+    class Serial(Chunks):
+        concurrent_reads = False
+
+    source = Serial(CHUNKS)
+    q = sn.start(WINDOWED, sources={"events": source}, output_mode="update", trigger="manual")
+    q.process_all_available(timeout=30)
+    assert len(source.readers) == len(CHUNKS)
     assert not any(name.startswith("stream_nb-ahead") for _, _, name in source.readers)
     q.stop()
 

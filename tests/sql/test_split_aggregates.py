@@ -48,6 +48,7 @@ def test_only_computed_columns_go_to_duckdb_over_the_state_columns_they_read():
     ("SELECT device, count(*) AS n FROM events GROUP BY device ORDER BY n DESC", "complete"),
     ("SELECT device, n * 2 AS m FROM (SELECT device, count(*) AS n FROM events GROUP BY device)", "update"),
     ("SELECT device, 1 AS one FROM events GROUP BY device", "update"),
+    ("SELECT device, explode(array(count(*), 1)) AS e FROM events GROUP BY device", "update"),
 ])
 def test_a_final_query_that_is_not_row_by_row_runs_whole_in_duckdb(sql, mode):
     assert aggregate_plan(sql, mode).final_pick is None
@@ -66,3 +67,13 @@ def test_finishing_in_arrow_gives_what_duckdb_gives_values_and_types():
     assert picked.schema == whole_in_duckdb(agg, rows).schema
     assert picked.to_pylist() == whole_in_duckdb(agg, rows).to_pylist()
     assert picked.column("t").to_pylist() == [2.5, -1.0, None]
+
+
+def test_a_generator_over_aggregates_gives_its_rows_for_each_group():
+    events = sn.sources.memory("device string, temp double")
+    q = sn.start("SELECT device, explode(CASE WHEN count(*) > 1 THEN array(1, 2) ELSE array() END) AS e "
+                 "FROM events GROUP BY device", sources={"events": events}, output_mode="update", trigger="manual")
+    events.add_data([{"device": "a", "temp": 1.0}, {"device": "a", "temp": 2.0}, {"device": "b", "temp": 3.0}])
+    q.step()
+    assert sorted(map(tuple, q.result.to_numpy().tolist())) == [("a", 1), ("a", 2)]
+    q.stop()
