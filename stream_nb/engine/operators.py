@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stream_nb.checkpoint.state_store import REMOVED
+from stream_nb.checkpoint.state_store import EVICTED_THROUGH, REMOVED
 from stream_nb.engine import duck
 from stream_nb.engine.partials import distinct_pairs, first_rows, partial_aggregates
 from stream_nb.engine.state import KeyedState, Update
@@ -35,6 +35,7 @@ class Output:
     pending: Update | None = None
     state_rows_updated: int = 0
     expired: np.ndarray | None = None    # state slots the watermark has passed: evicted at commit
+    evicted_through: int | None = None   # the watermark (µs) that ``expired`` is the keys at or before
     replaced: int | None = None          # update mode: output rows whose key was emitted before
 
 
@@ -99,10 +100,7 @@ class KeyedOperator:
 
     def commit(self, output: Output) -> None:
         self.state.apply(output.pending)
-        self._removed = None
         if output.expired is not None and len(output.expired):
-            if self.checkpointed:
-                self._removed = self.state.key_rows(output.expired)
             self.state.evict(output.expired)
 
     def has_expired(self, watermark_us: int) -> bool:
@@ -110,16 +108,14 @@ class KeyedOperator:
         return self._follows_watermark and len(self.state.expired(watermark_us)) > 0
 
     def changes(self, output: Output) -> pa.Table:
-        """The committed batch's delta for the checkpoint: the rows it changed, the keys it removed."""
-        changed = self.state.export(output.pending.slots)
-        changed = changed.append_column(REMOVED, pa.array(np.zeros(changed.num_rows, dtype=bool)))
-        if self._removed is None:
+        """The committed batch's delta for the checkpoint: the rows it changed, and the watermark whose
+        passing evicted keys (schema metadata): a restore evicts them the same way. That is exact, because
+        the keys a batch evicts are all the keys whose event time the watermark has passed: a row for
+        such a key is late and dropped, so no changed row is among them."""
+        changed = self.state.export(output.pending.slots, output.pending.keys)
+        if output.expired is None or not len(output.expired):
             return changed
-        removed = pa.table({name: self._removed.column(name) if name in self._removed.column_names
-                            else pa.nulls(self._removed.num_rows, changed.schema.field(name).type)
-                            for name in changed.column_names if name != REMOVED})
-        removed = removed.append_column(REMOVED, pa.array(np.ones(removed.num_rows, dtype=bool)))
-        return pa.concat_tables([changed, removed.cast(changed.schema)])
+        return changed.replace_schema_metadata({EVICTED_THROUGH: str(output.evicted_through)})
 
     def dump(self) -> pa.Table:
         return self.state.export(self.state.all_slots())
@@ -128,10 +124,13 @@ class KeyedOperator:
         """Rebuild state from a checkpoint: a snapshot, then deltas, in order."""
         for table in tables:
             removed = None
-            if REMOVED in table.column_names:
+            if REMOVED in table.column_names:  # checkpoints before 2026-11-24 listed the evicted keys
                 removed = table.column(REMOVED).to_numpy(zero_copy_only=False)
                 table = table.drop_columns([REMOVED])
             self.state.load(table, removed)
+            evicted_through = (table.schema.metadata or {}).get(EVICTED_THROUGH.encode())
+            if evicted_through is not None:
+                self.state.evict(self.state.expired(int(evicted_through)))
 
 
 class AggregateOperator(KeyedOperator):
@@ -185,7 +184,7 @@ class AggregateOperator(KeyedOperator):
         result = agg.finish(con, emitted)
         keys = result.select(agg.keys) if self._mode == "update" else None
         return Output(result.drop_columns(agg.keys), late=late, keys=keys, pending=update,
-                      state_rows_updated=len(update.slots), expired=expired,
+                      state_rows_updated=len(update.slots), expired=expired, evicted_through=watermark_us,
                       replaced=int(update.existed.sum()) if keys is not None else None)
 
     def _event_times(self, pre: pa.Table, window: tuple[str, int] | None) -> pa.Array:
@@ -236,7 +235,8 @@ class DedupOperator(KeyedOperator):
         fresh = firsts.filter(pa.array(~update.existed))
         expired = self.state.expired(watermark_us) if self._follows_watermark else None
         return Output(fresh.drop_columns(self.dedup.keys), late=late.drop_columns(self.dedup.keys),
-                      pending=update, state_rows_updated=fresh.num_rows, expired=expired)
+                      pending=update, state_rows_updated=fresh.num_rows, expired=expired,
+                      evicted_through=watermark_us)
 
     def state_view(self) -> Callable[[], pa.Table]:
         rows = self.state.rows(self.state.all_slots()).rename_columns(self.dedup.key_texts)

@@ -87,7 +87,7 @@ class _Column:
 
     def arrow_from(self, values: np.ndarray, valid: np.ndarray) -> pa.Array:
         if self.storage is None:
-            return pa.array(np.where(valid, values, None), type=self.type)
+            return pa.array(values, type=self.type, mask=~valid)
         if pa.types.is_temporal(self.type) and self.type.bit_width == 32:  # date32, time32: via their int32
             return pa.array(values.astype(np.int32), type=pa.int32(), mask=~valid).view(self.type)
         return pa.array(values, type=self.storage, mask=~valid).cast(self.type)
@@ -271,12 +271,15 @@ class KeyedState:
         """The key columns of the state rows at these slots."""
         return pa.Table.from_arrays([c.to_arrow(slots) for c in self._keys], names=self.key_names)
 
-    def rows(self, slots: np.ndarray) -> pa.Table:
-        """The state rows at these slots: key columns, then partial columns."""
+    def rows(self, slots: np.ndarray, keys: pa.Table | None = None) -> pa.Table:
+        """The state rows at these slots: key columns, then partial columns (``keys``: see ``export``)."""
         if not self._keys and not self._columns:
             return pa.table({})
-        arrays = [c.to_arrow(slots) for c in self._keys] + [self._columns[p.name].to_arrow(slots)
-                                                            for p in self.partials]
+        if keys is None:
+            arrays = [c.to_arrow(slots) for c in self._keys]
+        else:
+            arrays = [keys.column(name).cast(c.type) for name, c in zip(self.key_names, self._keys)]
+        arrays += [self._columns[p.name].to_arrow(slots) for p in self.partials]
         return pa.Table.from_arrays(arrays, names=self.key_names + [p.name for p in self.partials])
 
     def rows_after(self, update: Update, *, everything: bool = False) -> pa.Table:
@@ -294,9 +297,11 @@ class KeyedState:
 
     # -- checkpoints: rows out, rows back in ---------------------------------------------------------------
 
-    def export(self, slots: np.ndarray) -> pa.Table:
-        """The rows at these slots as they are, with each count(DISTINCT) key's values as a list column."""
-        table = self.rows(slots)
+    def export(self, slots: np.ndarray, keys: pa.Table | None = None) -> pa.Table:
+        """The rows at these slots as they are, with each count(DISTINCT) key's values as a list column.
+        ``keys``: the key columns of these slots, if the caller has them as Arrow already (a batch's
+        update does), which spares converting stored keys back."""
+        table = self.rows(slots, keys)
         for name, seen in self._distinct.items():
             table = table.append_column(f"__distinct.{name}", pa.array(
                 [sorted(seen.get(slot, ()), key=repr) for slot in slots.tolist()]))

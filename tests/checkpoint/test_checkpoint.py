@@ -7,6 +7,8 @@ import sys
 import textwrap
 import time
 
+import pyarrow as pa
+import pyarrow.ipc as pa_ipc
 import pytest
 
 import stream_nb as sn
@@ -83,6 +85,44 @@ def test_q_result_in_update_mode_is_rebuilt_from_state(events, tmp_path):
     q.stop()
     again = start(events, tmp_path / "cp", sql="SELECT device, count(*) AS n FROM events GROUP BY device")
     assert again.result.to_dict("records") == [{"device": "a", "n": 2}, {"device": "b", "n": 1}]
+
+
+def test_a_delta_keeps_the_watermark_that_evicted_keys_and_a_restore_evicts_them_again(events, tmp_path):
+    q = start(events, tmp_path / "cp", output_mode="update")
+    events.add_data(rows(1, 12))
+    q.step()
+    events.add_data(rows(31))  # the watermark passes window [0, 10) and [10, 20): next batch evicts them
+    q.step()
+    events.add_data(rows(33))
+    q.step()
+    assert q.last_progress["stateOperators"][0]["numRowsTotal"] == 1
+    delta = pa_ipc.open_file(tmp_path / "cp" / "state" / "0" / "3.delta").read_all()
+    assert delta.num_rows == 1 and delta.schema.metadata == {b"stream_nb.evicted_through_us": b"1767225626000000"}
+    q.stop()
+    again = start(events, tmp_path / "cp", output_mode="update")
+    assert again.recent_progress == [] and again._operator.state_rows == 1  # only window [30, 40) is left
+    events.add_data(rows(2))  # late for the evicted window: dropped, not counted into a revived key
+    again.step()
+    assert again.last_progress["stateOperators"][0]["numRowsDroppedByWatermark"] == 1
+
+
+def test_a_delta_written_before_evictions_were_kept_as_a_watermark_still_restores(events, tmp_path):
+    q = start(events, tmp_path / "cp", sql="SELECT device, count(*) AS n FROM events GROUP BY device")
+    events.add_data(rows(1, 2) + rows(3, device="b"))
+    q.step()
+    events.add_data(rows(4))
+    q.step()
+    q.stop()
+    # rewrite delta 2 as older versions wrote it: changed rows, then evicted keys flagged __removed
+    path = tmp_path / "cp" / "state" / "0" / "2.delta"
+    changed = pa_ipc.open_file(path).read_all()
+    removed = pa.table({"__k0": ["b"], "__a0_n": pa.array([None], pa.int64())})
+    old = pa.concat_tables([changed.append_column("__removed", pa.array([False] * changed.num_rows)),
+                            removed.append_column("__removed", pa.array([True]))])
+    with pa_ipc.new_file(path, old.schema) as writer:
+        writer.write_table(old)
+    again = start(events, tmp_path / "cp", sql="SELECT device, count(*) AS n FROM events GROUP BY device")
+    assert again.result.to_dict("records") == [{"device": "a", "n": 3}]
 
 
 class TestOneWriter:
