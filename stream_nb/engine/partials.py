@@ -38,33 +38,45 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
     [{'__k0': 'a', '__rows': 2, 's': 1.0}, {'__k0': 'b', '__rows': 1, 's': 2.0}]
     """
     pre = _with_double_arguments(pre, partials)
+    requests: list[tuple] = []
+    asked: dict[str, int] = {}
+
+    def ask(argument, function: str, options=None) -> int:
+        """The index of this aggregate among the requests; one request however many partials need it."""
+        request = (argument, function, options) if options is not None else (argument, function)
+        if repr(request) not in asked:
+            asked[repr(request)] = len(requests)
+            requests.append(request)
+        return asked[repr(request)]
+
     # Always count the rows: with no other request (count(DISTINCT) alone) Arrow would give no group at all.
-    requests, outputs = [([], "count_all")], []
+    wanted = [ask([], "count_all")]
+    outputs = []
     for partial in partials:
         if partial.function == "distinct":
             continue
-        if partial.function == "count_all":
-            requests.append(([], "count_all"))
-        elif partial.function == "m2":
-            requests += [(partial.argument, "variance", pc.VarianceOptions(ddof=0)),
-                         (partial.argument, "count", pc.CountOptions(mode="only_valid"))]
+        if partial.function == "m2":
+            wanted.append((ask(partial.argument, "variance", pc.VarianceOptions(ddof=0)),
+                           ask(partial.argument, "count", pc.CountOptions(mode="only_valid"))))
+        elif partial.function == "count_all":
+            wanted.append(ask([], "count_all"))
         else:
             function, options = _ARROW[partial.function]
-            requests.append((_argument(partial), function, options) if options else (_argument(partial), function))
+            wanted.append(ask(_argument(partial, pre), function, options))
         outputs.append(partial)
     flat, group_by = _flatten_keys(pre, keys)
     # One thread, in arrival order (what first and last need): on two cores Arrow's threaded aggregation
     # was no quicker alone and 3-4 ms a batch slower beside the files source reading the next batch.
     grouped = flat.group_by(group_by, use_threads=False).aggregate(requests)
     # Arrow names results after their inputs (x_sum, ...): take them in request order, name them after the partials.
-    results = iter(column for name, column in zip(grouped.column_names, grouped.columns) if name not in group_by)
-    columns = _key_columns(grouped, pre, keys, window) + [next(results)]
-    for partial in outputs:
-        if partial.function == "m2":
-            variance, count = next(results), next(results)
+    results = [column for name, column in zip(grouped.column_names, grouped.columns) if name not in group_by]
+    columns = _key_columns(grouped, pre, keys, window)
+    for index in wanted:
+        if isinstance(index, tuple):  # m2 = variance * count
+            variance, count = results[index[0]], results[index[1]]
             columns.append(pc.fill_null(pc.multiply(variance, pc.cast(count, pa.float64())), 0.0))
         else:
-            columns.append(next(results))
+            columns.append(results[index])
     return pa.Table.from_arrays(columns, names=keys + ["__rows"] + [p.name for p in outputs])
 
 
@@ -120,14 +132,17 @@ def _key_columns(grouped: pa.Table, table: pa.Table, keys: list[str],
     return columns
 
 
-def _argument(partial: Partial) -> str:
-    return f"{partial.argument}__double" if partial.function == "sum_double" else partial.argument
+def _argument(partial: Partial, pre: pa.Table) -> str:
+    double = f"{partial.argument}__double"
+    return double if partial.function == "sum_double" and double in pre.column_names else partial.argument
 
 
 def _with_double_arguments(pre: pa.Table, partials: list[Partial]) -> pa.Table:
-    """avg sums in double precision, as Spark does: add a double copy of each argument it sums."""
+    """avg sums in double precision, as Spark does: add a double copy of each argument it sums that is not
+    double already."""
     for argument in sorted({p.argument for p in partials if p.function == "sum_double"}):
-        pre = pre.append_column(f"{argument}__double", pc.cast(pre.column(argument), pa.float64()))
+        if pre.schema.field(argument).type != pa.float64():
+            pre = pre.append_column(f"{argument}__double", pc.cast(pre.column(argument), pa.float64()))
     return pre
 
 
