@@ -45,6 +45,7 @@ class Checkpoint:
         self.directory = Path(directory).expanduser().absolute()
         self.directory.mkdir(parents=True, exist_ok=True)
         self.retention = retention
+        self._logs_from: int | None = None  # no log entry before this batch is left (None: not known yet)
         self._lock = WriterLock(self.directory, query_name)
         try:
             self.id = self._metadata(plan)
@@ -130,7 +131,7 @@ class Checkpoint:
 
     def _retain(self, batch_id: int) -> None:
         self.state.purge(batch_id + 1)
-        logs.purge(self.directory, batch_id - self.retention + 1)
+        self._logs_from = logs.purge(self.directory, batch_id - self.retention + 1, self._logs_from)
         if batch_id % COMPACT_EVERY == COMPACT_EVERY - 1 and self._sources.is_dir():
             self._compact_source_log(batch_id)
 

@@ -64,12 +64,14 @@ def batches(directory: Path, log: str) -> list[int]:
     return numbered(directory / log)
 
 
-def purge(directory: Path, keep_from: int) -> None:
-    """Forget log entries of batches before ``keep_from`` (retention)."""
+def purge(directory: Path, keep_from: int, first: int | None = None) -> int:
+    """Forget log entries of batches before ``keep_from`` (retention). ``first``: what the last purge
+    returned (no entry before it is left), which spares listing the logs; returns the same for the next."""
     for log in ("offsets", "commits"):
-        for batch_id in batches(directory, log):
+        for batch_id in batches(directory, log) if first is None else range(first, keep_from):
             if batch_id < keep_from:
                 (directory / log / str(batch_id)).unlink(missing_ok=True)
+    return max(keep_from, 0 if first is None else first)
 
 
 def _write(path: Path, lines: list[dict]) -> None:

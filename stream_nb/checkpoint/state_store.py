@@ -25,6 +25,7 @@ class StateStore:
     def __init__(self, directory: Path, snapshot_every: int = 10):
         self.directory = directory
         self.snapshot_every = snapshot_every
+        self._purged = False  # purged once: after that only a new snapshot makes files obsolete
 
     def write(self, version: int, changes: Callable[[], pa.Table], everything: Callable[[], pa.Table]) -> None:
         """Store version ``version``: a snapshot every ``snapshot_every`` versions, else a delta."""
@@ -51,6 +52,9 @@ class StateStore:
 
     def purge(self, committed: int) -> None:
         """Delete files no restore of ``committed`` (or later) needs: those before its latest snapshot."""
+        if self._purged and committed % self.snapshot_every:
+            return  # no snapshot since the last purge: nothing became obsolete
+        self._purged = True
         snapshots = [v for v in numbered(self.directory, ".snapshot") if v <= committed]
         if not snapshots:
             return
