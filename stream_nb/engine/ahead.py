@@ -67,4 +67,4 @@ class LookAhead:
 
     def _run(self, offsets: tuple[int, int], watermark_us: int) -> tuple[pa.Table, Any]:
         batch = self._source.read(*offsets)
-        return batch, self._aggregate(self._con, batch, watermark_us)
+        return batch, self._aggregate(self._con, batch, watermark_us, parallel=False)

@@ -147,9 +147,11 @@ class AggregateOperator(KeyedOperator):
         # Complete mode keeps every group, so it neither drops late rows nor evicts (as in Spark).
         self._follows_watermark = self.aggregate.event_time_key is not None and self._mode != "complete"
 
-    def aggregate_batch(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int) -> BatchPartials:
+    def aggregate_batch(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int,
+                        parallel: bool = True) -> BatchPartials:
         """The batch's partial aggregates and late rows. Reads no state, so it may run ahead of the batch
-        before it, on another thread (with its own DuckDB connection)."""
+        before it, on another thread (with its own DuckDB connection, and ``parallel`` False: the batch
+        before it keeps the other core busy)."""
         agg = self.aggregate
         pre = agg.pre(con, batch)
         window = None
@@ -165,7 +167,7 @@ class AggregateOperator(KeyedOperator):
         if window is not None:  # late rows are shown with their windows
             late = late.set_column(late.schema.get_field_index(window[0]), window[0],
                                    windows(late.column(window[0]), window[1]))
-        partial = partial_aggregates(pre, agg.keys, agg.partials, window)
+        partial = partial_aggregates(pre, agg.keys, agg.partials, window, parallel=parallel)
         distinct = {p.name: distinct_pairs(pre, agg.keys, p.argument, window)
                     for p in agg.partials if p.function == "distinct"}
         return BatchPartials(partial, distinct, late, self.state.hash_keys(partial))

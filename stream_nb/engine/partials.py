@@ -12,6 +12,8 @@ import pyarrow.compute as pc
 from stream_nb.engine.windowing import windows
 from stream_nb.sql.aggregates import Partial
 
+PARALLEL_ROWS = 65_536  # below this, Arrow's threads cost more than they save (measured on two cores)
+
 _ARROW = {  # partial function -> (Arrow hash aggregate, options)
     "count": ("count", pc.CountOptions(mode="only_valid")),
     "sum": ("sum", None),
@@ -27,10 +29,11 @@ _ARROW = {  # partial function -> (Arrow hash aggregate, options)
 
 
 def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
-                       window: tuple[str, int] | None = None) -> pa.Table:
+                       window: tuple[str, int] | None = None, *, parallel: bool = False) -> pa.Table:
     """One row per key of ``pre`` (one row in all for a global aggregate): the keys, the number of rows
     (``__rows``), then each partial. ``window``, (key, size in µs), names a window key that holds each row's
     window start in ``pre`` (``windowing.window_starts``): grouped by it, it comes out as ``{start, end}``.
+    ``parallel``: a big batch may use every core (when no other thread of the query is busy meanwhile).
 
     >>> from stream_nb.sql.aggregates import Partial
     >>> pre = pa.table({"__k0": ["a", "b", "a"], "__x0": [1.0, 2.0, None]})
@@ -65,9 +68,16 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
             wanted.append(ask(_argument(partial, pre), function, options))
         outputs.append(partial)
     flat, group_by = _flatten_keys(pre, keys)
-    # One thread, in arrival order (what first and last need): on two cores Arrow's threaded aggregation
-    # was no quicker alone and 3-4 ms a batch slower beside the files source reading the next batch.
-    grouped = flat.group_by(group_by, use_threads=False).aggregate(requests)
+    # Arrow aggregates the chunks of a table on its threads, in no set order: for a big batch, when no
+    # partial needs arrival order (first, last), cut it into a chunk per core (slices: no copy). Otherwise
+    # one thread: for a small batch threads cost more than they give, and beside another busy thread of
+    # the query (the look-ahead, the files source's read-ahead) they only take its core.
+    ordered = any(p.function.startswith(("first", "last")) for p in partials)
+    threads = parallel and not ordered and flat.num_rows >= PARALLEL_ROWS and pa.cpu_count() > 1
+    if threads:
+        step = -(-flat.num_rows // pa.cpu_count())
+        flat = pa.concat_tables([flat.slice(offset, step) for offset in range(0, flat.num_rows, step)])
+    grouped = flat.group_by(group_by, use_threads=threads).aggregate(requests)
     # Arrow names results after their inputs (x_sum, ...): take them in request order, name them after the partials.
     results = [column for name, column in zip(grouped.column_names, grouped.columns) if name not in group_by]
     columns = _key_columns(grouped, pre, keys, window)
