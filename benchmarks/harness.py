@@ -33,6 +33,10 @@ class ResultMismatch(AssertionError):
     """A contender computed a different answer from the reference: its timing means nothing."""
 
 
+STEADY_SECONDS = 3.0  # timed work, over all contenders, that a case's rounds add up to at least...
+MAX_ROUNDS = 15       # ...unless it would take more rounds than this
+
+
 class Stopwatch:
     """Accumulates the time spent inside ``with clock:`` blocks; each block is one lap."""
 
@@ -147,11 +151,18 @@ class Report:
     failures: list[Failure] = field(default_factory=list)
 
     def run(self, contenders: list[Contender], repeats: int) -> dict[str, Measurement]:
-        """Warm up, time ``repeats`` rounds, check; adds a row per contender, in order. A contender that fails
-        is recorded (and shown) and drops out; the others go on."""
+        """Warm up, time at least ``repeats`` rounds, check; adds a row per contender, in order. A contender
+        that fails is recorded (and shown) and drops out; the others go on.
+
+        A round where every contender runs once can take a fraction of a second, and the median of three
+        such runs moves a lot on a shared machine: short cases run more rounds, until their timed work adds
+        up to ``STEADY_SECONDS`` (at most ``MAX_ROUNDS``). Every contender runs the same number of rounds."""
         clocks = {c.name: [] for c in contenders if self._attempt(c.name, _warm_up, c)[0]}
         outputs: dict[str, Any] = {}
-        for _ in range(repeats):
+        rounds = 0
+        while clocks and (rounds < repeats or (rounds < MAX_ROUNDS and sum(
+                clock.seconds for laps in clocks.values() for clock in laps) < STEADY_SECONDS)):
+            rounds += 1
             for c in (c for c in contenders if c.name in clocks):
                 gc.collect()  # so one run's garbage is not collected inside another's timing
                 clock = Stopwatch()
