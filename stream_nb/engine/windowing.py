@@ -45,14 +45,13 @@ def window_starts(table: pa.Table, column: str, spec: WindowSpec) -> pa.Table:
     return table.set_column(table.schema.get_field_index(column), column, pa.array(starts, TIMESTAMP))
 
 
-def windows(starts: pa.Array | pa.ChunkedArray, size_us: int, window_type: pa.DataType = WINDOW) -> pa.Array:
+def windows(starts: pa.Array | pa.ChunkedArray, size_us: int) -> pa.Array:
     """The ``{start, end}`` windows that start at ``starts`` (nulls stay null).
 
     >>> windows(pa.array([10_000_000], TIMESTAMP), 10_000_000).to_pylist()[0]["end"].second
     20
     """
     starts = starts.combine_chunks() if isinstance(starts, pa.ChunkedArray) else starts
-    start_type, end_type = window_type.field("start").type, window_type.field("end").type
-    ends = pc.add(starts.cast(pa.int64()), size_us).cast(end_type)
+    ends = pc.add(starts.cast(pa.int64()), size_us).cast(TIMESTAMP)
     mask = starts.is_null() if starts.null_count else None
-    return pa.StructArray.from_arrays([starts.cast(start_type), ends], fields=list(window_type), mask=mask)
+    return pa.StructArray.from_arrays([starts.cast(TIMESTAMP), ends], fields=list(WINDOW), mask=mask)

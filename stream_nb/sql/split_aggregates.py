@@ -63,17 +63,18 @@ class AggregatePlan:
         others, over the state columns they read."""
         from stream_nb.engine import duck
 
+        def whole(sql: str, table: pa.Table) -> pa.Table:
+            duck.register(con, STATE, table)
+            return duck.query(con, sql)
+
         pick = self.final_pick
         if pick is None:
-            duck.register(con, STATE, rows)
-            return duck.query(con, self.final_sql)
+            return whole(self.final_sql, rows)
         computed = None
         if pick.sql is not None:
-            duck.register(con, STATE, rows.select(pick.inputs))
-            computed = duck.query(con, pick.sql)  # a projection: DuckDB keeps the rows' order
+            computed = whole(pick.sql, rows.select(pick.inputs))  # a projection: DuckDB keeps the rows' order
             if computed.num_rows != rows.num_rows:  # not row by row after all: never zip mismatched rows
-                duck.register(con, STATE, rows)
-                return duck.query(con, self.final_sql)
+                return whole(self.final_sql, rows)
         columns = []
         for name, source in pick.columns:
             if isinstance(source, str):
@@ -172,14 +173,10 @@ def split_aggregates(tree: exp.Query, select: exp.Select, chain: list[exp.Select
     return plan
 
 
-_ROW_MAKERS = (exp.UDTF, exp.Explode, exp.Posexplode, exp.Inline, exp.Unnest, exp.Stack, exp.GenerateSeries)
-"""Generators: a row in, any number out (explode(...) in the SELECT of an aggregation)."""
-
-
 def _final_pick(final: exp.Select, aggregates: list[Aggregate]) -> FinalPick | None:
     """How the final query splits into picked and computed columns, or None when it is not row by row."""
     if any(final.args.get(part) for part in ("where", "group", "having", "order", "limit", "offset", "distinct",
-                                             "joins", "qualify")) or final.find(exp.Window, *_ROW_MAKERS):
+                                             "joins", "qualify")) or final.find(exp.Window, exp.UDTF):  # UDTF: explode() and other generators
         return None
     inner = final.args["from_"].this.this  # (SELECT keys, finished aggregates FROM __state) AS __agg
     finished = {item.alias_or_name: item.unalias() for item in inner.expressions}
