@@ -14,8 +14,10 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test,spark]"
 	touch $(STAMP)
 
+# As root (the usual case in a container) Jupyter wants --allow-root; the server listens on localhost only.
+# LAB_ARGS passes more options (e.g. LAB_ARGS="--port 9999 --no-browser").
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto stream_nb tests
