@@ -149,10 +149,11 @@ def _argument(partial: Partial, pre: pa.Table) -> str:
 
 def _with_double_arguments(pre: pa.Table, partials: list[Partial]) -> pa.Table:
     """avg sums in double precision, as Spark does: add a double copy of each argument it sums that is not
-    double already."""
+    double already. The cast is Spark's too: a long beyond 2^53 becomes the nearest double, not an error."""
     for argument in sorted({p.argument for p in partials if p.function == "sum_double"}):
         if pre.schema.field(argument).type != pa.float64():
-            pre = pre.append_column(f"{argument}__double", pc.cast(pre.column(argument), pa.float64()))
+            double = pc.cast(pre.column(argument), pa.float64(), safe=False)
+            pre = pre.append_column(f"{argument}__double", double)
     return pre
 
 
