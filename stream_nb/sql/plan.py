@@ -21,6 +21,7 @@ from stream_nb.sql.dedup import DedupPlan, distinct_as_group_by, plan_dedup, ref
 from stream_nb.sql.dialect import DIALECT, Watermark, parse
 from stream_nb.sql.errors import OutputModeError, StreamSQLError
 from stream_nb.sql.event_time import EventTime, resolve_event_time
+from stream_nb.sql.non_ansi import non_ansi
 from stream_nb.sql.output_modes import choose_output_mode
 from stream_nb.sql.positions import keyword_start, start_of
 from stream_nb.sql.resolve import Bindings, resolve
@@ -87,6 +88,7 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     window_fields(tree)
     tree = _qualify(tree, sql, bindings)
     spark_casts(tree)
+    non_ansi(tree)
     window = _the_window(tree, sql)
     if isinstance(tree, exp.Select):
         distinct_as_group_by(tree)

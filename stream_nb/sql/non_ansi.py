@@ -1,0 +1,110 @@
+"""Spark's non-ANSI mode, run by DuckDB: where Spark gives NULL or wraps around, DuckDB raises and kills the query.
+
+Each rule rewrites the typed tree (after ``annotate_types``), tree in, tree out:
+
+* ``null_not_error``: a zero divisor of ``%``, ``mod`` or ``DIV`` gives NULL; a string that does not parse as the
+  cast's type, or as a timestamp (``to_timestamp``, ``unix_timestamp``), gives NULL;
+* ``wrap_integer_overflow``: ``+``, ``-``, ``*`` and negation on integers wrap around at the result type's
+  width (Java's arithmetic), computed in a wider type and cut back;
+* ``date_results``: ``date_add``, ``date_sub`` and ``add_months`` return a DATE (DuckDB's date + interval is a
+  timestamp).
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+_WIDTH = {exp.DataType.Type.TINYINT: 8, exp.DataType.Type.SMALLINT: 16, exp.DataType.Type.INT: 32,
+          exp.DataType.Type.BIGINT: 64}
+_TEMPORAL = {exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.DATE}
+_CAST_FUNCTIONS = {"bigint", "smallint", "tinyint", "binary"}  # Spark's casts that sqlglot reads as calls
+_SPARK_DEFAULT_FORMAT = "%Y-%m-%d %H:%M:%S"  # unix_timestamp's 'yyyy-MM-dd HH:mm:ss'
+
+
+def non_ansi(tree: exp.Expression) -> exp.Expression:
+    """All three rules, in order.
+
+    >>> import sqlglot
+    >>> from sqlglot.optimizer.annotate_types import annotate_types
+    >>> tree = annotate_types(sqlglot.parse_one("SELECT n % 0, int(s) FROM t", read="spark"),
+    ...                       schema={"t": {"n": "INT", "s": "STRING"}})
+    >>> non_ansi(tree).sql("duckdb")
+    'SELECT n % NULLIF(0, 0), TRY_CAST(s AS INT) FROM t'
+    """
+    null_not_error(tree)
+    wrap_integer_overflow(tree)
+    date_results(tree)
+    return tree
+
+
+def null_not_error(tree: exp.Expression) -> None:
+    for node in _bottom_up(tree, exp.Mod, exp.IntDiv, exp.Cast, exp.StrToTime, exp.StrToUnix, exp.Anonymous):
+        if isinstance(node, exp.Anonymous):
+            if node.name.lower() in _CAST_FUNCTIONS and len(node.expressions) == 1:
+                to = exp.DataType.build(node.name.upper())
+                node.type = to
+                _replace(node, lambda call, to=to: exp.TryCast(this=call.expressions[0], to=to))
+        elif isinstance(node, (exp.Mod, exp.IntDiv)):
+            divisor = node.expression
+            divisor.replace(exp.Nullif(this=divisor.copy(), expression=exp.Literal.number(0)))
+        elif isinstance(node, exp.StrToTime):
+            node.set("safe", True)
+        elif isinstance(node, exp.StrToUnix):
+            _replace(node, _unix_seconds)
+        elif type(node) is exp.Cast:  # TryCast is a Cast too: it is already safe
+            _replace(node, lambda cast: exp.TryCast(this=cast.this, to=cast.args["to"]))
+
+
+def _unix_seconds(node: exp.StrToUnix) -> exp.Expression:
+    """Seconds since the epoch, floored as Spark does, NULL for a string that does not match the format."""
+    value = node.this
+    if value.type is not None and value.type.this in _TEMPORAL:
+        instant = exp.Cast(this=value, to=exp.DataType.build("TIMESTAMP"))
+    else:
+        fmt = node.args.get("format") or exp.Literal.string(_SPARK_DEFAULT_FORMAT)
+        instant = exp.StrToTime(this=value, format=fmt, safe=True)
+    return exp.Cast(this=exp.Floor(this=exp.TimeToUnix(this=instant)), to=exp.DataType.build("BIGINT"))
+
+
+def wrap_integer_overflow(tree: exp.Expression) -> None:
+    for node in _bottom_up(tree, exp.Add, exp.Sub, exp.Mul, exp.Neg):
+        width = _WIDTH.get(node.type.this) if node.type is not None else None
+        if width is None:
+            continue
+        _replace(node, lambda op, width=width: _wrapped(op, width))
+
+
+def _wrapped(op: exp.Expression, width: int) -> exp.Expression:
+    wide = "BIGINT" if width <= 32 else "INT128"  # wide enough for any sum or product of two operands
+    operands = {k: exp.Cast(this=v, to=exp.DataType.build(wide))
+                for k, v in op.args.items() if k in ("this", "expression")}
+    return exp.Cast(this=_wrap(type(op)(**operands), width), to=op.type.copy())
+
+
+def _wrap(value: exp.Expression, width: int) -> exp.Expression:
+    """Two's complement at ``width`` bits: ((v + 2^(w-1)) & (2^w - 1)) - 2^(w-1)."""
+    half = exp.Literal.number(2 ** (width - 1))
+    low_bits = exp.BitwiseAnd(this=exp.paren(exp.Add(this=value, expression=half), copy=False),
+                              expression=exp.Literal.number(2 ** width - 1))
+    return exp.Sub(this=exp.paren(low_bits, copy=False), expression=half.copy())
+
+
+def date_results(tree: exp.Expression) -> None:
+    for node in _bottom_up(tree, exp.TsOrDsAdd, exp.AddMonths):
+        if node.type is not None and node.type.this == exp.DataType.Type.DATE:
+            _replace(node, lambda call: exp.Cast(this=call, to=exp.DataType.build("DATE")))
+
+
+def _replace(node: exp.Expression, build) -> None:
+    """Put ``build(node)`` where ``node`` was (it may hold ``node`` itself), with the type Spark gives ``node``."""
+    kind = node.type
+    placeholder = exp.Null()
+    node.replace(placeholder)
+    new = build(node)
+    new.type = kind
+    placeholder.replace(new)
+
+
+def _bottom_up(tree: exp.Expression, *kinds: type[exp.Expression]) -> list[exp.Expression]:
+    """The nodes of those kinds, every node after the nodes inside it, so rewriting one leaves the rest valid."""
+    return [node for node in reversed(list(tree.walk(bfs=False))) if isinstance(node, kinds)]

@@ -1,0 +1,96 @@
+"""Spark's non-ANSI answers where DuckDB would raise: NULL for a zero divisor or a string that does not parse,
+integers that wrap around, and date functions that return dates (issue 12, cases 8 and 10)."""
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+import stream_nb as sn
+from stream_nb.sql import plan_query
+
+SCHEMA = "n int, b bigint, t tinyint, d double, s string, day string, ts timestamp"
+ROW = {"n": 5, "b": 2**62, "t": 100, "d": 1.5, "s": "abc", "day": "2024-01-31",
+       "ts": pd.Timestamp("2024-01-02 00:00:10.750", tz="UTC")}
+
+
+def value_of(expression: str, **row):
+    """``expression`` over one row of the stream, as ``q.result`` holds it after one batch."""
+    src = sn.sources.memory(SCHEMA)
+    q = sn.start(f"SELECT {expression} AS x FROM src", sources={"src": src}, trigger="manual")
+    src.add_data([{**ROW, **row}])
+    q.step()
+    assert q.exception is None, q.exception
+    result = q.result
+    q.stop()
+    return result["x"].iloc[0], result["x"].dtype
+
+
+@pytest.mark.parametrize("expression", [
+    "n % 0", "mod(n, 0)", "n DIV 0", "d % 0", "b % 0", "n % (n - 5)",
+    "to_timestamp('garbage')", "to_timestamp(s, 'yyyy-MM-dd')", "int(s)", "double(s)", "bigint(s)",
+    "timestamp(s)", "date(s)", "unix_timestamp('2024-01-02')", "unix_timestamp(s, 'yyyy-MM-dd')",
+    "to_unix_timestamp(s)",
+])
+def test_case_8_runtime_errors_are_null_as_in_spark(expression):
+    value, _ = value_of(expression)
+    assert pd.isna(value), f"{expression} gave {value!r}, Spark gives NULL"
+
+
+@pytest.mark.parametrize(("expression", "row", "expected"), [
+    ("n + 2147483647", {"n": 5}, -2147483644),
+    ("n * n", {"n": 2147483647}, 1),
+    ("n - 1", {"n": -2147483648}, 2147483647),
+    ("-n", {"n": -2147483648}, -2147483648),
+    ("b * 2", {"b": 2**62}, -(2**63)),
+    ("b + b + b", {"b": 2**62}, -(2**62)),
+    ("t + t", {"t": 100}, -56),            # tinyint + tinyint is a tinyint in Spark, and wraps at 8 bits
+    ("t + 100", {"t": 100}, 200),          # tinyint + int is an int
+    ("n + b", {"n": 1, "b": 2**63 - 1}, -(2**63)),
+])
+def test_case_8_integer_overflow_wraps_as_in_spark(expression, row, expected):
+    value, _ = value_of(expression, **row)
+    assert value == expected
+
+
+@pytest.mark.parametrize(("expression", "expected"), [
+    ("unix_timestamp('2024-01-02 00:00:10')", 1704153610),
+    ("unix_timestamp(ts)", 1704153610),  # floored, as Spark does, not rounded
+    ("int('12')", 12),
+    ("n % 3", 2),
+    ("n DIV 2", 2),
+])
+def test_case_8_valid_input_keeps_its_value(expression, expected):
+    value, _ = value_of(expression)
+    assert value == expected
+
+
+@pytest.mark.parametrize(("expression", "expected"), [
+    ("date_add(to_date(day), 1)", date(2024, 2, 1)),
+    ("date_sub(to_date(day), 1)", date(2024, 1, 30)),
+    ("date_add(ts, 1)", date(2024, 1, 3)),
+    ("add_months(to_date(day), 1)", date(2024, 2, 29)),
+    ("add_months(ts, 1)", date(2024, 2, 2)),
+    ("next_day(to_date(day), 'Mon')", date(2024, 2, 5)),
+    ("last_day(to_date('2024-02-10'))", date(2024, 2, 29)),
+])
+def test_case_10_date_functions_return_dates(expression, expected):
+    value, dtype = value_of(expression)
+    assert value == expected and not isinstance(value, pd.Timestamp), f"{expression} gave {value!r} ({dtype})"
+
+
+def test_the_plan_says_what_duckdb_runs():
+    src = sn.sources.memory("n int, s string")
+    plan = plan_query("SELECT n DIV 0 AS q, double(s) AS f, n + 1 AS m FROM t", namespaces=[{"t": src}])
+    assert plan.stateless_sql == (
+        "SELECT t.n // NULLIF(0, 0) AS q, TRY_CAST(t.s AS DOUBLE) AS f, CAST(((CAST(t.n AS BIGINT) + "
+        "CAST(1 AS BIGINT) + 2147483648) & 4294967295) - 2147483648 AS INT) AS m FROM __batch AS t")
+
+
+def test_integer_arithmetic_inside_an_aggregate_wraps_too():
+    src = sn.sources.memory("k string, n int")
+    q = sn.start("SELECT k, sum(n + 2147483647) AS total, count(*) * 2 AS twice FROM src GROUP BY k",
+                 sources={"src": src}, trigger="manual")
+    src.add_data([{"k": "a", "n": 1}, {"k": "a", "n": 2}])
+    q.step()
+    assert q.result.to_dict("records") == [{"k": "a", "total": -2147483648 - 2147483647, "twice": 4}]
