@@ -1,5 +1,10 @@
 """What each recent batch did, kept small, for the teaching view: the unbounded-table picture of the Spark
-guide (rows in, rows late, state held, rows out, where the watermark stood), batch by batch."""
+guide (rows in, rows late, state held, rows out, where the watermark stood), batch by batch.
+
+The picture needs, per batch, only each row's event time and whether it was late, and the windows the batch
+emitted: ``record`` keeps at most ``PICTURE_ROWS`` on-time and ``PICTURE_ROWS`` late event times (evenly
+sampled when there are more, and said so) and the emitted windows' counts, so a fast source stays cheap.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,44 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 SAMPLE_ROWS = 50        # rows kept of each table
 STATE_LIMIT = 1_000     # a state bigger than this is not snapshotted (the view is for teaching sizes)
+PICTURE_ROWS = 200      # event times kept per batch for the picture, on time and late each
+WINDOW_LIMIT = 200      # windows kept per batch for the picture
+
+
+@dataclass(frozen=True)
+class PictureSpec:
+    """Where a query's picture reads its numbers, worked out once from the plan.
+
+    ``event_time``: the stream column the dots stand at (the watermark's, else the window's, else the first
+    timestamp column); ``window``: (size, slide, offset) in µs when rows are late by their window's end;
+    ``window_column`` / ``count_column``: the output columns holding the window struct and ``count(*)``.
+    """
+
+    event_time: str | None
+    window: tuple[int, int, int] | None = None
+    window_column: str | None = None
+    count_column: str | None = None
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One batch's rows as the picture draws them: event times in µs, in arrival order."""
+
+    on_time: np.ndarray
+    late: np.ndarray
+    num_on_time: int            # before sampling
+    num_late: int
+    windows: pa.Table | None    # the windows the batch emitted: start, end (µs), count; None if not known
+
+    @property
+    def sampled(self) -> bool:
+        return self.num_on_time > len(self.on_time) or self.num_late > len(self.late)
 
 
 @dataclass(frozen=True)
@@ -26,7 +65,8 @@ class BatchTrace:
     output: pa.Table            # what the batch emitted (first rows)
     num_output_rows: int
     watermark: datetime | None  # the watermark this batch ran with
-
+    picture: Picture | None = None
+    late_input: pa.Table | None = None  # the late rows as they came in (first ones), with all their columns
 
     @cached_property
     def state(self) -> pa.Table | None:
@@ -39,3 +79,81 @@ def sample(table: pa.Table) -> pa.Table:
     if table.num_rows <= SAMPLE_ROWS:
         return table
     return table.take(pa.array(range(SAMPLE_ROWS), pa.int64()))
+
+
+def picture_spec(plan) -> PictureSpec:
+    """What the picture of ``plan``'s batches reads (see ``PictureSpec``)."""
+    from stream_nb.sql.explain import shown_as
+
+    schema = plan.stream.source.schema
+    timestamps = [f.name for f in schema if pa.types.is_timestamp(f.type)]
+    agg = plan.aggregate
+    window = agg.window if agg is not None else None
+    column = plan.event_time.column if plan.event_time is not None else \
+        window[1].column.name if window is not None else next(iter(timestamps), None)
+    if column not in timestamps:
+        column = None
+    spec = PictureSpec(column)
+    if window is None:
+        return spec
+    index, w = window
+    late_by_end = agg.event_time_key is not None and agg.event_time_key.index == index and \
+        w.column.name == column
+    counts = [name for name, text in shown_as(plan).items() if text.lower() == "count(*)"]
+    return PictureSpec(column, (w.size_us, w.slide_us, w.offset_us) if late_by_end else None,
+                       agg.key_columns[index] if index < len(agg.key_columns) else None, next(iter(counts), None))
+
+
+def record(spec: PictureSpec, batch_id: int, batch: pa.Table, output, watermark_us: int,
+           watermark: datetime | None, state_source, state_rows: int) -> BatchTrace:
+    """The trace of a committed batch: samples of its tables and what its picture needs."""
+    picture, late_input = None, None
+    if spec.event_time is not None:
+        column = batch.column(spec.event_time)
+        times = column.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+        valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
+        late = valid & _late(spec, times, watermark_us) if output.late.num_rows else np.zeros(len(times), bool)
+        if late.any():
+            late_input = sample(batch.filter(pa.array(late)))
+        picture = Picture(_spread(times[valid & ~late]), _spread(times[late]), int((valid & ~late).sum()),
+                          int(late.sum()), emitted_windows(output.table, spec))
+    return BatchTrace(
+        batch_id=batch_id, input=sample(batch), num_input_rows=batch.num_rows,
+        late=sample(output.late), num_late_rows=output.late.num_rows,
+        state_source=state_source, num_state_rows=state_rows, output=sample(output.table),
+        num_output_rows=output.table.num_rows, watermark=watermark, picture=picture, late_input=late_input)
+
+
+def emitted_windows(table: pa.Table, spec: PictureSpec) -> pa.Table | None:
+    """The windows in ``table`` (a batch's output, or the state as result rows), one row each: ``start``,
+    ``end`` (µs) and ``count`` (the sum of ``count(*)``, else the number of rows: groups). At most
+    ``WINDOW_LIMIT`` of them, the latest."""
+    if spec.window_column is None or spec.window_column not in table.column_names:
+        return None
+    column = table.column(spec.window_column)
+    if not pa.types.is_struct(column.type) or {"start", "end"} - {f.name for f in column.type}:
+        return None
+    parts = {"start": pc.struct_field(column, "start").cast(pa.int64()),
+             "end": pc.struct_field(column, "end").cast(pa.int64())}
+    counted = spec.count_column is not None and spec.count_column in table.column_names
+    parts["n"] = table.column(spec.count_column).cast(pa.int64()) if counted else pa.repeat(1, table.num_rows)
+    grouped = pa.table(parts).group_by(["start", "end"]).aggregate([("n", "sum")])
+    grouped = grouped.rename_columns(["start", "end", "count"]).sort_by([("start", "ascending")])
+    return grouped.slice(max(0, grouped.num_rows - WINDOW_LIMIT))
+
+
+def _late(spec: PictureSpec, times: np.ndarray, watermark_us: int) -> np.ndarray:
+    """Which event times the watermark drops: a row is late when its event time, or with a window the end
+    of the last window holding it, is at or before the watermark (as ``engine/operators.py`` filters)."""
+    if spec.window is None:
+        return times <= watermark_us
+    size, slide, offset = spec.window
+    last_end = (times - offset) // slide * slide + offset + size
+    return last_end <= watermark_us
+
+
+def _spread(times: np.ndarray) -> np.ndarray:
+    """At most ``PICTURE_ROWS`` of them, evenly spaced, in arrival order (a copy: the batch may go)."""
+    if len(times) <= PICTURE_ROWS:
+        return np.array(times, dtype=np.int64)
+    return np.array(times[np.linspace(0, len(times) - 1, PICTURE_ROWS).astype(np.int64)], dtype=np.int64)

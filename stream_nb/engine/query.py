@@ -25,7 +25,7 @@ from stream_nb.checkpoint import Checkpoint
 from stream_nb.checkpoint.logs import OffsetEntry
 from stream_nb.engine import duck, loop, registry
 from stream_nb.engine.ahead import LookAhead
-from stream_nb.engine.history import STATE_LIMIT, BatchTrace, sample
+from stream_nb.engine.history import STATE_LIMIT, BatchTrace, picture_spec, record
 from stream_nb.engine.operators import connect, make_operator
 from stream_nb.engine.progress import batch_progress, event_time_stats, now_iso
 from stream_nb.engine.triggers import Trigger
@@ -64,6 +64,7 @@ class StreamingQuery:
         self._no_data_batch_due = False  # the watermark passed some state: a batch must emit or evict it
         self._progress: deque[dict] = deque(maxlen=100)
         self._history: deque[BatchTrace] = deque(maxlen=20)
+        self._picture = picture_spec(plan)   # what the teaching view's picture reads of each batch
         self._lock = threading.RLock()       # one batch at a time (re-entered when a failing batch stops)
         self._busy = False
         self._changed = threading.Condition()
@@ -332,12 +333,9 @@ class StreamingQuery:
             event_time=event_time_stats(batch, self.plan.event_time, watermark), late_rows=output.late.num_rows,
             rows_removed=0 if output.expired is None else len(output.expired))
         state_rows = self._operator.state_rows
-        trace = BatchTrace(
-            batch_id=batch_id, input=sample(batch), num_input_rows=batch.num_rows,
-            late=sample(output.late), num_late_rows=output.late.num_rows,
-            state_source=self._operator.state_view() if state_rows <= STATE_LIMIT else None,
-            num_state_rows=state_rows, output=sample(output.table), num_output_rows=output.table.num_rows,
-            watermark=_datetime(watermark) if self.plan.event_time else None)
+        trace = record(self._picture, batch_id, batch, output, watermark,
+                       _datetime(watermark) if self.plan.event_time else None,
+                       self._operator.state_view() if state_rows <= STATE_LIMIT else None, state_rows)
         with self._changed:
             self._offset = end
             self._next_batch_id += 1

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import sqlglot
+from sqlglot import exp
+
+from stream_nb.intervals import format_interval
+from stream_nb.sql.dialect import parse
 from stream_nb.types import describe_schema
 
 
@@ -79,3 +86,135 @@ def _eviction(key, texts: list[str], mode: str = "append") -> str:
         return "eviction   none: state keeps every key" + (" (complete mode)" if mode == "complete" else "")
     what = f"{texts[key.index]}{'.' + key.field if key.field else ''}"
     return f"eviction   keys with {what} <= watermark; rows with {what} <= watermark are late and dropped"
+
+
+# -- for students: the same plan as steps in the Spark guide's words ----------------------------------------
+
+_KEPT = {"count_all": "a running count of rows", "count": "a running count of {x} values",
+         "sum": "a running sum of {x}", "sum_double": "a running sum of {x}", "mean": "a running mean of {x}",
+         "m2": "the spread of {x} (sum of squared deviations)", "min": "the smallest {x} so far", "max": "the largest {x} so far",
+         "first": "the first {x} seen", "first_nonnull": "the first {x} seen", "last": "the latest {x}",
+         "last_nonnull": "the latest {x}", "distinct": "the set of distinct {x} values seen"}
+_EMITTED = {"append": "each group once, when the watermark passes its end (it can no longer change); "
+                      "then its state is dropped",
+            "update": "the groups this batch changed (added to or created), with their new values",
+            "complete": "the whole result table, every group, after every batch"}
+
+
+def shown_as(plan) -> dict[str, str]:
+    """Each output column and the expression it shows, as written (unqualified, functions in lower case).
+
+    >>> import stream_nb as sn
+    >>> from stream_nb.sql.plan import plan_query
+    >>> src = sn.sources.memory("device string, temp double")
+    >>> shown_as(plan_query("SELECT device, avg(s.temp) AS t FROM s GROUP BY device", namespaces=[{"s": src}]))
+    {'device': 'device', 't': 'avg(temp)'}
+    """
+    select = _outer_select(plan)
+    if select is None or any(isinstance(item, exp.Star) for item in select.selects):
+        return {}
+    return {name: _text(item.unalias()) for name, item in zip(plan.columns, select.selects)}
+
+
+def student_steps(plan) -> list[tuple[str, list[str]]]:
+    """The plan as a student follows it: what runs per batch, what is kept in state, what is emitted, and the
+    watermark; each a heading and its steps, with the query's own expressions and column names."""
+    select = _outer_select(plan)
+    stream = plan.stream.name
+    where = select.args.get("where") if select is not None else None
+    per_batch = [f"read the rows that arrived in {stream} since the last batch (its offsets, from the last "
+                 "committed one to the latest)"]
+    if where is not None:
+        per_batch.append(f"keep the rows where {_text(where.this)}")
+    agg = plan.aggregate
+    delay = None if plan.event_time is None else format_interval(timedelta(microseconds=plan.event_time.delay_us))
+    watermark = [] if plan.event_time is None else [
+        f"after each batch: the latest {plan.event_time.column} seen minus {delay}; it never goes back",
+        "the next batch uses it: rows behind it are late" + (
+            "; complete mode keeps every group, so nothing is dropped" if plan.output_mode == "complete" else "")]
+    if agg is None and plan.dedup is None:
+        per_batch.append("run the query over these rows alone: " + ", ".join(
+            f"{n} = {t}" if n != t else n for n, t in shown_as(plan).items()) if shown_as(plan) else
+            "run the query over these rows alone")
+        return [("each batch", per_batch), ("kept in state", ["nothing: each row is handled once"]),
+                (f"emitted ({plan.output_mode} mode)", ["every row the batch produced, once"]),
+                *([("the watermark", watermark)] if watermark else [])]
+    if plan.dedup is not None:
+        keys = ", ".join(_plain(t) for t in plan.dedup.key_texts)
+        if plan.dedup.event_time_key is not None:
+            per_batch.append(f"drop the late rows: those whose {plan.event_time.column} is at or before the "
+                             "watermark (counted as numRowsDroppedByWatermark)")
+        per_batch.append(f"keep the first row of each {keys} not seen before")
+        state = [f"every {keys} seen so far" + (", until the watermark passes it" if
+                                               plan.dedup.event_time_key is not None else "")]
+        return [("each batch", per_batch), ("kept in state", state),
+                (f"emitted ({plan.output_mode} mode)", ["the rows whose key is new, once"]),
+                *([("the watermark", watermark)] if watermark else [])]
+    groups = ", ".join(_plain(t) for t in agg.key_texts) or "the whole stream (one group)"
+    if agg.window is not None:
+        spec = agg.window[1]
+        size = format_interval(timedelta(microseconds=spec.size_us))
+        sliding = (f", every {format_interval(timedelta(microseconds=spec.slide_us))} (a row falls in "
+                   f"{spec.copies} windows)") if spec.sliding else ""
+        per_batch.append(f"put each row in its window of {size} by {spec.column.name}{sliding}")
+    if agg.event_time_key is not None and plan.output_mode != "complete":
+        field = agg.event_time_key.field
+        what = f"whose window ended" if field == "end" else f"whose {plan.event_time.column} is"
+        per_batch.append(f"drop the late rows: those {what} at or before the watermark (counted as "
+                         "numRowsDroppedByWatermark, never used)")
+    texts = [_plain(a.text) for a in agg.aggregates]
+    if texts:
+        per_batch.append(f"aggregate the batch's rows per group ({groups}): {', '.join(texts)}")
+        per_batch.append("merge these into the state: each group's values are added to what it held")
+    else:
+        per_batch.append(f"find the batch's groups ({groups}) and add the new ones to the state")
+    kept = [f"one row per group ({groups})" + (", holding " if texts else "") + "; ".join(
+        f"for {t}: {' and '.join(_KEPT.get(p.function, 'a running {x}') for p in a.partials)}".replace(
+            "{x}", _argument(a.text)) for t, a in zip(texts, agg.aggregates))]
+    passes = "its end" if agg.event_time_key is not None and agg.event_time_key.field == "end" else \
+        f"its {plan.event_time.column if plan.event_time else 'event time'}"
+    if agg.event_time_key is not None and plan.output_mode != "complete":
+        kept.append(f"a group is dropped from state once the watermark passes {passes}: it can no longer change")
+    elif plan.output_mode == "complete":
+        kept.append("every group, forever (complete mode): state grows with the number of groups")
+    having = select.args.get("having") if select is not None else None
+    emitted = [_EMITTED[plan.output_mode].replace("its end", passes), "as " + ", ".join(
+        f"{n} = {t}" if n != t else n for n, t in shown_as(plan).items())]
+    if having is not None:
+        emitted.append(f"only the groups where {_text(having.this)}")
+    return [("each batch", per_batch), ("kept in state", kept), (f"emitted ({plan.output_mode} mode)", emitted),
+            *([("the watermark", watermark)] if watermark else [])]
+
+
+def explain_for_students(plan) -> str:
+    """``student_steps`` as plain text: a heading, then its steps numbered."""
+    lines = []
+    for heading, steps in student_steps(plan):
+        lines.append(heading[0].upper() + heading[1:] + ":")
+        lines += [f"  {i}. {step}" for i, step in enumerate(steps, 1)]
+    return "\n".join(lines)
+
+
+def _outer_select(plan) -> exp.Select | None:
+    tree, _ = parse(plan.sql)
+    return tree if isinstance(tree, exp.Select) else None
+
+
+def _text(node: exp.Expression) -> str:
+    node = node.copy()
+    for column in node.find_all(exp.Column):
+        column.set("table", None)
+    return node.sql("spark", normalize_functions="lower")
+
+
+def _plain(text: str) -> str:
+    """A planner's expression text (qualified, upper case) as a student wrote it."""
+    return _text(sqlglot.parse_one(text, read="spark"))
+
+
+def _argument(text: str) -> str:
+    node = sqlglot.parse_one(text, read="spark")
+    inner = node.this if isinstance(node.this, exp.Expression) else None
+    if isinstance(inner, exp.Distinct):
+        inner = inner.expressions[0] if inner.expressions else None
+    return _text(inner) if inner is not None else "*"
