@@ -1,9 +1,13 @@
-"""The live chart: a bokeh figure in a ``jupyter_bokeh.BokehModel``, fed with deltas of the result table.
+"""The live chart: a bokeh figure in a one-way ``jupyter_bokeh`` widget, fed with deltas of the result table.
 
-One ``ColumnDataSource`` per series (a value of ``--by``; the whole result without it), with columns ``x``,
-``y0``, ``y1``, ... (one per ``--y``) and one glyph per ``--y`` column. Updates follow the output mode:
-append streams the new rows (``source.stream`` with a rollover), update patches the rows of changed keys
-(``source.patch``, through a key -> row index map) and streams new keys, complete replaces ``source.data``.
+Every model is made before the figure is displayed: ``MAX_SERIES`` series slots (one per value of ``--by``; one
+slot without it), each a ``ColumnDataSource`` with columns ``x``, ``y0``, ``y1``, ... (one per ``--y``), one
+glyph per ``--y`` column and a hidden legend item. A series that appears takes the next free slot; what changes
+after display are properties and data of those models, never the set of models (adding models to a displayed
+document is a fragile path in bokeh + jupyter_bokeh, bokeh/bokeh#7590). Updates follow the output mode: append
+streams the new rows (``source.stream`` with a rollover), update patches the rows of changed keys
+(``source.patch``, through a key -> row index map) and streams new keys, complete replaces ``source.data``; one
+update goes to the page as one message (``bokeh_widget.OneWayBokehModel``).
 This module is the one place that turns result rows into a chart update.
 """
 
@@ -20,7 +24,8 @@ from stream_nb.notebook.results import CATEGORY, NUMBER, TIME, ResultDelta
 
 KINDS = ("line", "bar", "scatter", "area")
 ROLLOVER = 2_000       # points kept per series
-MAX_SERIES = 20        # series drawn; keys beyond these are left out (and said so)
+MAX_SERIES = 20        # series slots made up front; keys beyond these are left out (and said so)
+DEFAULT_SPAN_MS = 10_000   # a time axis around a single x value spans this, so its ticks read as times
 
 
 class ChartOptionError(ValueError):
@@ -81,17 +86,24 @@ def _unknown_column(option: str, column: str, kinds: dict[str, str], query_name:
 
 
 class _Series:
-    """One series: its source, its glyphs, and (update mode) which key sits at which row."""
+    """One series slot: its source, its glyphs and legend items, and (update mode) which key sits at which row."""
 
-    def __init__(self, source, label: str):
+    def __init__(self, slot: int, source, renderers: list, items: list, dodges: list):
+        self.slot = slot
         self.source = source
-        self.label = label
-        self.glyphs: list = []
+        self.renderers = renderers
+        self.items = items
+        self.dodges = dodges
+        self.label: str | None = None
         self.keys: list[tuple] = []
         self.where: dict[tuple, int] = {}
 
     def __len__(self) -> int:
         return len(self.source.data["x"])
+
+    @property
+    def glyphs(self) -> list:
+        return self.renderers
 
     def reindex(self, keys: list[tuple]) -> None:
         self.keys = keys
@@ -102,26 +114,46 @@ class Chart:
     """A live chart of a query's result; ``apply(delta)`` sends the change, never the whole figure."""
 
     def __init__(self, spec: ChartSpec, kinds: dict[str, str], output_mode: str):
-        from bokeh.models import FactorRange
+        from bokeh.document import Document
+        from bokeh.models import DataRange1d, FactorRange, Legend
         from bokeh.plotting import figure
         from ipywidgets import Layout
-        from jupyter_bokeh.widgets import BokehModel
+
+        from stream_nb.notebook.bokeh_widget import OneWayBokehModel
 
         self.spec = spec
         self.mode = output_mode
         self.x_kind = kinds[spec.x]
         end = spec.x[: -len(".start")] + ".end" if spec.x.endswith(".start") else None
         self._end_column = end if end in kinds and kinds[end] == kinds[spec.x] else None
-        categorical = {"x_range": FactorRange()} if self.x_kind == CATEGORY else {}
-        self.figure = figure(
-            height=300, sizing_mode="stretch_width", tools="pan,wheel_zoom,box_zoom,reset,save",
-            x_axis_type="datetime" if self.x_kind == TIME else "linear", **categorical)
+        if self.x_kind == CATEGORY:  # the axis type follows the range: a categorical axis, labelled
+            axis = {"x_range": FactorRange(), "x_axis_type": "auto"}
+        elif self.x_kind == TIME:
+            axis = {"x_range": DataRange1d(default_span=DEFAULT_SPAN_MS), "x_axis_type": "datetime"}
+        else:
+            axis = {"x_axis_type": "linear"}
+        self.figure = figure(height=300, sizing_mode="stretch_width",
+                             tools="pan,wheel_zoom,box_zoom,reset,save", **axis)
         self.figure.xaxis.axis_label = spec.x
         self.figure.yaxis.axis_label = ", ".join(spec.y)
+        if self.x_kind == TIME:
+            self.figure.xaxis.formatter = _time_formatter()
+        slots = MAX_SERIES if spec.by is not None else 1
+        self._slots = [self._make_slot(slot) for slot in range(slots)]
+        self.legend = None
+        if spec.by is not None or len(spec.y) > 1:  # beside the plot, not over the data
+            items = [item for s in self._slots for item in s.items]
+            self.legend = Legend(items=items, click_policy="hide", visible=False)
+            self.figure.add_layout(self.legend, "right")
         self.series: dict[Any, _Series] = {}
         self.left_out: set = set()       # by-values beyond MAX_SERIES
         self._bar_span: float | None = None
-        self.widget = BokehModel(self.figure, layout=Layout(width="100%"))  # else it gets no width in a box
+        if spec.by is None:
+            self._take_slot(None)
+        document = Document()
+        document.add_root(self.figure)
+        OneWayBokehModel.make_one_way(document)
+        self.widget = OneWayBokehModel(self.figure, layout=Layout(width="100%"))  # else no width in a box
 
     @property
     def points(self) -> int:
@@ -129,15 +161,18 @@ class Chart:
         return sum(len(s) for s in self.series.values())
 
     def apply(self, delta: ResultDelta) -> None:
-        if self.spec.kind == "bar" and self._bar_span is None and not delta.frame.empty:
-            self._bar_span = self._span(delta.frame)
-        if delta.replace:
-            self._replace(delta.frame)
-        elif self.mode == "append":
-            self._stream(delta.new, None)
-        else:
-            self._patch(delta.changed, delta.changed_keys)
-            self._stream(delta.new, delta.new_keys)
+        """Draw one delta of the result: one message to the page, whatever it changes."""
+        with self.widget.combined():
+            if self.spec.kind == "bar" and self._bar_span is None and not delta.new.empty:
+                self._bar_span = self._span(delta.new)
+                self._lay_out_bars()
+            if delta.replace:
+                self._replace(delta.new)
+            elif self.mode == "append":
+                self._stream(delta.new, None)
+            else:
+                self._patch(delta.changed, delta.changed_keys)
+                self._stream(delta.new, delta.new_keys)
 
     def resync(self) -> None:
         """Send the whole figure again (a view displayed anew after the patches it missed)."""
@@ -156,7 +191,7 @@ class Chart:
             series.source.data = columns
         for value, series in self.series.items():
             if value not in seen and len(series):
-                series.source.data = {name: [] for name in series.source.data}
+                series.source.data = {name: values[:0] for name, values in series.source.data.items()}
 
     def _stream(self, rows: pd.DataFrame, keys: list[tuple] | None) -> None:
         for value, columns, positions in self._groups(rows, keys):
@@ -236,7 +271,35 @@ class Chart:
             return _writable(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
         return _writable(values.astype(str).to_numpy(dtype=object))
 
-    # -- series and glyphs -----------------------------------------------------------------------------
+    # -- series slots, made before display -------------------------------------------------------------
+
+    def _make_slot(self, slot: int) -> _Series:
+        from bokeh.models import ColumnDataSource, LegendItem
+        from bokeh.palettes import Category10_10, Category20_20
+        from bokeh.transform import dodge
+
+        x = np.array([], dtype=object) if self.x_kind == CATEGORY else np.array([], dtype=float)
+        data = {"x": x, **{f"y{i}": np.array([], dtype=float) for i in range(len(self.spec.y))}}
+        source = ColumnDataSource(data=data)
+        palette = Category10_10 + Category20_20[1::2]   # ten strong colours, then their light twins
+        renderers, items, dodges = [], [], []
+        for i in range(len(self.spec.y)):
+            color = palette[(slot * len(self.spec.y) + i) % len(palette)]
+            y = f"y{i}"
+            if self.spec.kind == "line":
+                renderer = self.figure.line("x", y, source=source, color=color, line_width=2)
+            elif self.spec.kind == "scatter":
+                renderer = self.figure.scatter("x", y, source=source, color=color, size=6, alpha=0.7)
+            elif self.spec.kind == "area":
+                renderer = self.figure.varea("x", y1=0, y2=y, source=source, color=color, alpha=0.35)
+            else:  # bars of several series stand side by side within each x: a dodge per glyph
+                x_dodged = dodge("x", 0, range=self.figure.x_range if self.x_kind == CATEGORY else None)
+                renderer = self.figure.vbar(x=x_dodged, top=y, width=0.8, source=source, color=color,
+                                            alpha=0.8)
+                dodges.append(x_dodged.transform)
+            renderers.append(renderer)
+            items.append(LegendItem(label="", renderers=[renderer], visible=False))
+        return _Series(slot, source, renderers, items, dodges)
 
     def _series(self, value, columns: dict[str, Any]) -> _Series | None:
         if self.x_kind == CATEGORY:
@@ -244,61 +307,35 @@ class Chart:
         series = self.series.get(value)
         if series is not None:
             return series
-        if len(self.series) >= MAX_SERIES:
+        if len(self.series) >= len(self._slots):
             self.left_out.add(value)
             return None
-        from bokeh.models import ColumnDataSource
+        return self._take_slot(value)
 
-        label = self._label(value)
-        empty = {name: (np.array([], dtype=object) if name == "x" and self.x_kind == CATEGORY
-                        else np.array([], dtype=float)) for name in columns}
-        series = self.series[value] = _Series(ColumnDataSource(data=empty), label)
-        self._draw(series, len(self.series) - 1)
+    def _take_slot(self, value) -> _Series:
+        from bokeh.core.properties import value as text
+
+        series = self.series[value] = self._slots[len(self.series)]
+        series.label = None if self.spec.by is None else (str(value) if value is not None else "null")
+        several_y = len(self.spec.y) > 1
+        for item, name in zip(series.items, self.spec.y, strict=True):
+            # a label, not a column name: a bare string set after construction would name a column
+            item.label = text(" · ".join(p for p in (series.label, name if several_y else None) if p))
+            item.visible = self.legend is not None
+        if self.legend is not None:
+            self.legend.visible = True
         if self.spec.kind == "bar":
             self._lay_out_bars()
         return series
 
-    def _label(self, value) -> str | None:
-        if self.spec.by is None:
-            return None
-        return str(value) if value is not None else "null"
-
-    def _draw(self, series: _Series, number: int) -> None:
-        from bokeh.palettes import Category10_10
-
-        several_y = len(self.spec.y) > 1
-        for i, name in enumerate(self.spec.y):
-            color = Category10_10[(number * len(self.spec.y) + i) % len(Category10_10)]
-            label = " · ".join(p for p in (series.label, name if several_y else None) if p)
-            legend = {"legend_label": label} if label else {}
-            y = f"y{i}"
-            if self.spec.kind == "line":
-                glyph = self.figure.line("x", y, source=series.source, color=color, line_width=2, **legend)
-            elif self.spec.kind == "scatter":
-                glyph = self.figure.scatter("x", y, source=series.source, color=color, size=6, alpha=0.7,
-                                            **legend)
-            elif self.spec.kind == "area":
-                glyph = self.figure.varea("x", y1=0, y2=y, source=series.source, color=color, alpha=0.35,
-                                          **legend)
-            else:
-                glyph = self.figure.vbar(x="x", top=y, width=1, source=series.source, color=color, alpha=0.8,
-                                         **legend)
-            series.glyphs.append(glyph)
-        if self.figure.legend:
-            self.figure.legend.click_policy = "hide"
-            self.figure.legend.location = "top_left"
-
     def _lay_out_bars(self) -> None:
-        """Bars of several series side by side within each x: one slot per glyph."""
-        from bokeh.transform import dodge
-
-        glyphs = [g for s in self.series.values() for g in s.glyphs]
+        """Bars of the series drawn so far side by side within each x: one slot of the width per glyph."""
+        dodges = [d for s in self.series.values() for d in s.dodges]
+        renderers = [r for s in self.series.values() for r in s.renderers]
         span = 1.0 if self.x_kind == CATEGORY else (self._bar_span or 1.0)
-        width = 0.8 * span / len(glyphs)
-        for slot, renderer in enumerate(glyphs):
-            offset = (slot - (len(glyphs) - 1) / 2) * width
-            target = self.figure.x_range if self.x_kind == CATEGORY else None
-            renderer.glyph.x = dodge("x", offset, range=target) if len(glyphs) > 1 else "x"
+        width = 0.8 * span / max(1, len(dodges))
+        for slot, (dodge, renderer) in enumerate(zip(dodges, renderers, strict=True)):
+            dodge.value = (slot - (len(dodges) - 1) / 2) * width
             renderer.glyph.width = width
 
     def _span(self, frame: pd.DataFrame) -> float:
@@ -319,6 +356,16 @@ class Chart:
         new = [x for x in dict.fromkeys(xs.tolist()) if x not in seen]
         if new:
             self.figure.x_range.factors = sorted(known + new)
+
+
+def _time_formatter():
+    """Tick labels that read as times at every zoom (bokeh's defaults show "999000us" around one point)."""
+    from bokeh.models import DatetimeTickFormatter
+
+    fine = "%H:%M:%S.%3N"
+    return DatetimeTickFormatter(microseconds=fine, milliseconds=fine, seconds="%H:%M:%S", minsec="%H:%M:%S",
+                                 minutes="%H:%M", hourmin="%H:%M", hours="%H:%M", days="%Y-%m-%d",
+                                 months="%Y-%m", years="%Y")
 
 
 def _sorted(columns: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 """The chart turns result deltas into bokeh updates by output mode: append streams, update patches changed
-keys and streams new ones, complete replaces. In-process: the widgets need no kernel to hold their state."""
+keys and streams new ones, complete replaces; every model exists before display (series take slots made up
+front), one update is one message, and nothing the page sends changes the chart. In-process: the widgets need
+no kernel to hold their state (tests/browser/test_chart_truth.py compares what the page draws)."""
 
 import warnings
 
@@ -99,7 +101,9 @@ def test_several_y_columns_one_glyph_each_and_bars_side_by_side_on_categories():
     (series,) = c.series.values()
     assert len(series.glyphs) == 2
     assert [r.glyph.width for r in series.glyphs] == [0.4, 0.4]
+    assert [r.glyph.x.transform.value for r in series.glyphs] == [-0.2, 0.2]
     assert dict(zip(series.source.data["x"], series.source.data["y1"])) == {"b": 1, "a": 3, "c": 1}
+    assert c.figure.xaxis[0].__class__.__name__ == "CategoricalAxis"   # the categories are labelled
 
 
 def test_window_bars_are_as_wide_as_the_window_and_the_axis_is_a_time_axis():
@@ -140,3 +144,78 @@ def test_update_mode_rollover_keeps_the_key_map_true():
     assert series_data(c) == {"a": (["10", "20"], [2.0, 3.0])}
     c.apply(tracker.advance(windows((0, "a", 1.0), (10, "a", 2.5), (20, "a", 3.0))))
     assert series_data(c) == {"a": (["10", "20"], [2.5, 3.0])}
+
+
+def model_ids(c):
+    return {m.id for m in c.figure.document.models}
+
+
+@pytest.mark.parametrize("kind", ["line", "scatter", "bar", "area"])
+@pytest.mark.parametrize("mode", ["update", "append", "complete"])
+def test_no_model_is_added_after_the_chart_is_built_whatever_the_series_do(kind, mode):
+    c, tracker = chart(kind, mode=mode)
+    before = model_ids(c)
+    rows = [(0, "a", 1.0)]
+    c.apply(tracker.advance(windows(*rows)))
+    rows += [(10, "a", 2.0), (10, "b", 3.0), (0, "c", 4.0)]       # two series appear late, one of them late
+    c.apply(tracker.advance(windows(*rows)))
+    rows = [(s, d, v + 1) for s, d, v in rows] + [(20, "d", 5.0)]   # every value changes, a fourth series
+    c.apply(tracker.advance(windows(*rows)))
+    assert model_ids(c) == before
+    assert sorted(c.series) == ["a", "b", "c", "d"]
+    visible = [item.label.value for item in c.legend.items if item.visible]
+    assert visible == ["a", "b", "c", "d"] and c.legend.visible
+
+
+def test_one_update_is_one_message_however_many_series_change():
+    c, tracker = chart()
+    five = [(0, d, 1.0) for d in "abcde"]
+    c.apply(tracker.advance(windows(*five)))
+    events, sent = Events(c), c.widget.patches_sent
+    c.apply(tracker.advance(windows(*[(s, d, 2.0) for s in (0, 10) for d in "abcde"])))
+    assert len(events.take()) == 10                       # a patch and a stream per series ...
+    assert c.widget.patches_sent == sent + 1              # ... sent as one PATCH-DOC
+
+
+def test_nothing_the_page_sends_changes_the_chart():
+    c, tracker = chart()
+    c.apply(tracker.advance(windows((0, "a", 1.0))))
+    source = c.series["a"].source
+    echo = {"event": "jsevent", "kind": "ColumnsStreamed", "model": {"id": source.id}, "attr": "data",
+            "data": {"type": "map", "entries": [["x", [1.0]], ["y0", [1.0]]]}, "rollover": None}
+    c.widget._sync_model(c.widget, echo, [])              # jupyter_bokeh's page echoes what it applied
+    assert series_data(c) == {"a": (["00"], [1.0])}
+    assert c.widget.messages_from_page == 1
+
+
+def test_the_page_is_told_to_send_nothing_once_its_document_is_ready():
+    from stream_nb.notebook.bokeh_widget import ONE_WAY_JS
+
+    c, _ = chart()
+    (document,) = c.widget.render_bundle["docs_json"].values()
+    (event, (callback,)), = document["callbacks"]["entries"]
+    assert event == "document_ready" and callback["attributes"]["code"] == ONE_WAY_JS
+
+
+def test_a_time_axis_reads_as_times_from_the_first_point():
+    c, tracker = chart()
+    c.apply(tracker.advance(windows((0, "a", 1.0))))       # one x value: the axis spans 10 s around it
+    assert c.figure.x_range.default_span == 10_000
+    formatter = c.figure.xaxis[0].formatter
+    assert "us" not in formatter.microseconds + formatter.milliseconds
+    assert formatter.seconds == "%H:%M:%S"
+
+
+def test_the_legend_sits_beside_the_plot_and_only_when_there_are_series_to_tell_apart():
+    c, _ = chart()
+    assert c.figure.right == [c.legend] and not c.figure.center[2:]
+    single, _ = chart(by=None)
+    assert single.legend is None and not single.figure.right
+
+
+def test_series_beyond_the_slots_are_left_out_and_counted():
+    from stream_nb.notebook.chart import MAX_SERIES
+
+    c, tracker = chart("scatter", mode="append")
+    c.apply(tracker.advance(windows(*[(0, f"d{i:02d}", float(i)) for i in range(MAX_SERIES + 2)])))
+    assert len(c.series) == MAX_SERIES and c.left_out == {f"d{MAX_SERIES}", f"d{MAX_SERIES + 1}"}
