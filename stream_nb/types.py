@@ -134,6 +134,10 @@ def to_arrow(rows: pd.DataFrame | Iterable[Mapping[str, Any]] | pa.Table, schema
     elif isinstance(rows, pd.DataFrame):
         table = _from_pandas(rows, schema)
     else:
+        if rows is None or isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
+            hint = " (one row? put it in a list: [row])" if isinstance(rows, Mapping) else ""
+            raise TypeError("rows are a pandas DataFrame, a list of dicts or an Arrow table, "
+                            f"not {type(rows).__name__}{hint}")
         records = list(rows)
         bad = next((r for r in records if not isinstance(r, Mapping)), None)
         if bad is not None:
@@ -150,16 +154,25 @@ def to_arrow(rows: pd.DataFrame | Iterable[Mapping[str, Any]] | pa.Table, schema
 
 
 def _from_pandas(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
-    frame = frame.copy(deep=False)
-    for field in schema:
-        if field.name in frame.columns and pa.types.is_timestamp(field.type):
-            frame[field.name] = _utc(frame[field.name], field.name)
-    return pa.Table.from_pandas(frame, preserve_index=False)
+    duplicated = frame.columns[frame.columns.duplicated()].tolist()
+    if duplicated:
+        raise SchemaError(f"rows have duplicate column name(s) {duplicated}")
+    arrays = {}
+    for name, values in frame.items():
+        field = schema.field(name) if name in schema.names else None
+        if field is not None and pa.types.is_timestamp(field.type):
+            values = _utc(values, name)
+        elif values.dtype == object:  # pd.NA is a null; NaN stays NaN (below)
+            values = pd.Series([None if v is pd.NA else v for v in values], dtype=object)
+        # pandas has no missing int but NaN: NaN is NULL in a column declared anything but floating point
+        nan_is_null = field is not None and not pa.types.is_floating(field.type)
+        arrays[str(name)] = _array(values, str(name), nan_is_null=nan_is_null)
+    return pa.table(arrays)
 
 
 def _from_records(records: list[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
     names = list(dict.fromkeys(name for record in records for name in record)) or schema.names
-    data = {name: [record.get(name) for record in records] for name in names}
+    data = {name: [_none_if_na(record.get(name)) for record in records] for name in names}
     types = {}
     for field in schema:
         if field.name in data and pa.types.is_timestamp(field.type):
@@ -169,15 +182,29 @@ def _from_records(records: list[Mapping[str, Any]], schema: pa.Schema) -> pa.Tab
     return pa.table({name: _array(values, name, types.get(name)) for name, values in data.items()})
 
 
-def _array(values: Any, name: str, dtype: pa.DataType | None = None) -> pa.Array:
+def _none_if_na(value: Any) -> Any:
+    return None if value is pd.NA or value is pd.NaT else value
+
+
+def _array(values: Any, name: str, dtype: pa.DataType | None = None, *, nan_is_null: bool = False) -> pa.Array:
+    """One column's values as Arrow: as inferred (``_cast_column`` casts them with a clear error), or of a
+    decimal ``dtype`` when given and they fit it (ints and Decimals straight into the declared precision).
+    As in Spark, a NaN in a double column is NaN, not NULL, whatever the input form (None, pd.NA and NaT
+    are NULL): a float64 pandas column holds None as NaN, so write a missing double with dtype "Float64"."""
     if dtype is not None:
         try:
-            return pa.array(values, type=dtype)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return pa.array(values, type=dtype, from_pandas=nan_is_null)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             pass  # inferred, then cast with a clear error about the column
     try:
-        return pa.array(values) if not isinstance(values, pd.Series) else pa.Array.from_pandas(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+        return pa.array(values, from_pandas=nan_is_null)
+    except (pa.ArrowInvalid, OverflowError) as err:
+        big = next((v for v in values if isinstance(v, int) and not -2**63 <= v < 2**63), None)
+        if big is not None:
+            raise SchemaError(f"column {name!r} holds the int {big}, outside bigint's range "
+                              "-2**63 to 2**63-1 (write a float for a double column)") from None
+        raise SchemaError(f"column {name!r}: values of mixed or unsupported types ({err})") from None
+    except pa.ArrowTypeError as err:
         raise SchemaError(f"column {name!r}: values of mixed or unsupported types ({err})") from None
 
 
@@ -192,7 +219,21 @@ def _utc(values: pd.Series, name: str) -> pd.Series:
     return parsed.dt.tz_convert("UTC")
 
 
+def utc_timestamps(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Any timestamp column as Spark keeps it: microseconds, UTC. A naive time is taken as UTC (the session
+    zone here); nanoseconds are truncated to the microsecond below, as Spark truncates the digits it drops.
+
+    >>> utc_timestamps(pa.array([1_500, -1], pa.timestamp("ns"))).to_pylist()[1].isoformat()
+    '1969-12-31T23:59:59.999999+00:00'
+    """
+    if column.type.unit == "ns":
+        column = pc.floor_temporal(column, unit="microsecond")
+    return column.cast(TIMESTAMP)
+
+
 def _cast_column(column: pa.ChunkedArray, field: pa.Field) -> pa.ChunkedArray:
+    if pa.types.is_timestamp(column.type) and pa.types.is_timestamp(field.type):
+        column = utc_timestamps(column)
     if column.type == field.type:
         return column
     if pa.types.is_null(column.type):

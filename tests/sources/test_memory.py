@@ -98,3 +98,43 @@ def test_memory_repr_and_description_say_schema_and_rows():
     src.add_data(rows(0, 2))
     assert src.description == "MemorySource[ts, device, temp]"
     assert repr(src) == "MemorySource('ts timestamp, device string, temp double', rows=2)"
+
+
+def test_memory_add_data_takes_ordinary_pandas_timestamps_truncated_to_microseconds():
+    """Issue 11.7 / 12.16: pandas makes nanoseconds (naive, or in any zone); the stream keeps Spark's microseconds."""
+    import stream_nb as sn
+
+    src = sources.memory(SCHEMA)
+    start = pd.Timestamp("2024-05-01 12:00:00.000000999")  # naive: UTC, the session zone
+    src.add_data(pd.DataFrame({"ts": [start, start + pd.Timedelta("10s")], "device": ["a", "a"], "temp": [1.0, 2.0]}))
+    src.add_data(pd.DataFrame({"ts": [pd.Timestamp("2024-05-01 14:00:05.5000009", tz="Europe/Paris")],
+                               "device": ["b"], "temp": [3.0]}))
+    q = sn.start("SELECT device, window(ts, '10 seconds') AS w, count(*) AS n, min(ts) AS first "
+                 "FROM src GROUP BY device, window(ts, '10 seconds')",
+                 sources={"src": src}, output_mode="complete", trigger="manual")
+    try:
+        q.step()
+        result = q.result.sort_values(["device", "first"]).reset_index(drop=True)
+    finally:
+        q.stop()
+    assert [(row.device, row.w["start"].isoformat(), row.n, row.first.isoformat()) for row in result.itertuples()] \
+        == [("a", "2024-05-01T12:00:00+00:00", 1, "2024-05-01T12:00:00+00:00"),
+            ("a", "2024-05-01T12:00:10+00:00", 1, "2024-05-01T12:00:10+00:00"),
+            ("b", "2024-05-01T12:00:00+00:00", 1, "2024-05-01T12:00:05.500000+00:00")]
+
+
+def test_memory_nan_from_pandas_stays_nan_and_none_in_dicts_is_null():
+    src = sources.memory("k string, d double")
+    src.add_data(pd.DataFrame({"k": ["pandas"], "d": [float("nan")]}))
+    src.add_data([{"k": "dicts", "d": float("nan")}, {"k": "none", "d": None}])
+    column = src.read(0, 3).column("d")
+    assert column.null_count == 1 and column.is_nan().to_pylist() == [True, True, None]
+
+
+def test_memory_add_data_none_is_refused_and_adds_nothing():
+    src = sources.memory(SCHEMA)
+    with pytest.raises(TypeError, match="rows are a pandas DataFrame, a list of dicts or an Arrow table, not NoneType"):
+        src.add_data(None)
+    with pytest.raises(SchemaError, match="column 'temp' holds the int 1180591620717411303424"):
+        src.add_data([{"ts": "2024-05-01 12:00:00", "device": "a", "temp": 2**70}])
+    assert src.latest_offset() == 0

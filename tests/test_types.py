@@ -1,0 +1,114 @@
+"""Rows in: user rows (pandas, dicts, Arrow) become Arrow tables of exactly the schema, as Spark would read them."""
+
+import datetime
+import math
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from stream_nb.types import TIMESTAMP, SchemaError, parse_schema, to_arrow, utc_timestamps
+
+SCHEMA = parse_schema("ts timestamp, d double, n bigint")
+UTC = datetime.UTC
+NANOS = "2024-05-01 12:00:00.123456789"
+MICROS = datetime.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def timestamps(rows):
+    table = to_arrow(rows, parse_schema("ts timestamp"))
+    assert table.schema.field("ts").type == TIMESTAMP
+    return table.column("ts").to_pylist()
+
+
+@pytest.mark.parametrize("form", ["aware", "naive", "other zone"])
+def test_pandas_nanosecond_timestamps_are_truncated_to_microseconds(form):
+    ts = pd.Timestamp(NANOS, tz="UTC")
+    value = {"aware": ts, "naive": ts.tz_localize(None), "other zone": ts.tz_convert("Europe/Paris")}[form]
+    frame = pd.DataFrame({"ts": [value]})
+    assert str(frame["ts"].dtype).startswith("datetime64[ns")  # what pandas makes by default
+    assert timestamps(frame) == [MICROS]
+
+
+@pytest.mark.parametrize("value", [
+    pd.Timestamp(NANOS), pd.Timestamp(NANOS, tz="UTC"), NANOS, NANOS.replace(" ", "T") + "Z",
+    "2024-05-01T14:00:00.1234567+02:00", datetime.datetime(2024, 5, 1, 12, 0, 0, 123456),
+])
+def test_dict_timestamps_with_up_to_nine_fractional_digits_are_truncated_to_microseconds(value):
+    assert timestamps([{"ts": value}]) == [MICROS]
+
+
+def test_nanoseconds_before_1970_truncate_to_the_earlier_microsecond():
+    """Truncating the digits of 23:59:59.999999999 gives .999999, not the next second."""
+    column = utc_timestamps(pa.array([-1, -1_001], pa.timestamp("ns")))
+    assert column.type == TIMESTAMP
+    assert column.cast(pa.int64()).to_pylist() == [-1, -2]
+
+
+def test_nan_in_a_double_column_stays_nan_whatever_the_input_form():
+    """Spark keeps NaN as a value distinct from NULL; only None, pd.NA and NaT are NULL."""
+    forms = {
+        "dicts": [{"d": math.nan}, {"d": None}, {"d": 1.0}],
+        "pandas float64": pd.DataFrame({"d": [np.nan, 2.0, 1.0]}),
+        "pandas object": pd.DataFrame({"d": pd.Series([math.nan, pd.NA, 1.0], dtype=object)}),
+    }
+    for form, rows in forms.items():
+        values = to_arrow(rows, parse_schema("d double")).column("d").to_pylist()
+        assert math.isnan(values[0]), form
+        assert values[2] == 1.0, form
+    nulls = {form: to_arrow(rows, parse_schema("d double")).column("d").null_count for form, rows in forms.items()}
+    assert nulls == {"dicts": 1, "pandas float64": 0, "pandas object": 1}
+    nullable = to_arrow(pd.DataFrame({"d": pd.array([pd.NA, 1.0], dtype="Float64")}), parse_schema("d double"))
+    assert nullable.column("d").to_pylist() == [None, 1.0]
+
+
+def test_pandas_nan_is_null_in_a_column_that_is_not_floating_point():
+    """pandas stores a missing int (or string) as NaN: there it can only mean NULL."""
+    frame = pd.DataFrame({"n": [None, 3], "s": pd.Series([np.nan, "x"], dtype=object)})
+    assert frame["n"].dtype == np.float64
+    table = to_arrow(frame, parse_schema("n bigint, s string"))
+    assert table.to_pylist() == [{"n": None, "s": None}, {"n": 3, "s": "x"}]
+
+
+def test_pandas_na_and_nat_in_dicts_are_null():
+    table = to_arrow([{"ts": pd.NaT, "d": pd.NA, "n": pd.NA}], SCHEMA)
+    assert table.to_pylist() == [{"ts": None, "d": None, "n": None}]
+
+
+@pytest.mark.parametrize("rows, what", [
+    (None, "not NoneType"),
+    ("ts,d,n", "not str"),
+    ({"ts": NANOS, "d": 1.0, "n": 1}, r"not dict \(one row\? put it in a list: \[row\]\)"),
+])
+def test_rows_that_are_not_rows_say_what_rows_are(rows, what):
+    with pytest.raises(TypeError, match=f"^rows are a pandas DataFrame, a list of dicts or an Arrow table, {what}"):
+        to_arrow(rows, SCHEMA)
+
+
+@pytest.mark.parametrize("rows", [[{"n": 2**70}], pd.DataFrame({"n": [2**70]})])
+def test_int_beyond_bigint_names_the_column_and_the_value(rows):
+    with pytest.raises(SchemaError, match=r"^column 'n' holds the int 1180591620717411303424, outside bigint's "
+                                          r"range -2\*\*63 to 2\*\*63-1 "):
+        to_arrow(rows, parse_schema("n bigint"))
+
+
+def test_int_beyond_bigint_in_a_double_column_says_to_write_a_float():
+    with pytest.raises(SchemaError, match=r"^column 'd' holds the int 1180591620717411303424, .*"
+                                          r"\(write a float for a double column\)$"):
+        to_arrow([{"d": 2**70}], parse_schema("d double"))
+
+
+def test_duplicate_pandas_column_names_are_refused():
+    frame = pd.DataFrame([[1, 2]], columns=["n", "n"])
+    with pytest.raises(SchemaError, match=r"duplicate column name\(s\) \['n'\]"):
+        to_arrow(frame, parse_schema("n bigint"))
+
+
+def test_values_are_cast_to_the_declared_type_only_when_nothing_is_lost():
+    schema = parse_schema("d double, m decimal(20,2), day date, b boolean")
+    table = to_arrow([{"d": 1, "m": 10**17, "day": "2024-05-01", "b": True}], schema)
+    assert table.schema == schema
+    assert table.to_pylist() == [{"d": 1.0, "m": 10**17, "day": datetime.date(2024, 5, 1), "b": True}]
+    with pytest.raises(SchemaError, match="column 'n' is declared bigint but holds double values such as"):
+        to_arrow([{"n": 1.5}], parse_schema("n bigint"))
