@@ -40,7 +40,7 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
     >>> partial_aggregates(pre, ["__k0"], [Partial("s", "sum", "__x0", "add")]).to_pylist()
     [{'__k0': 'a', '__rows': 2, 's': 1.0}, {'__k0': 'b', '__rows': 1, 's': 2.0}]
     """
-    pre = _with_double_arguments(pre, partials)
+    pre = _with_nan_flags(_with_double_arguments(pre, partials), partials)
     requests: list[tuple] = []
     asked: dict[str, int] = {}
 
@@ -59,8 +59,10 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
         if partial.function == "distinct":
             continue
         if partial.function == "m2":
-            wanted.append((ask(partial.argument, "variance", pc.VarianceOptions(ddof=0)),
+            wanted.append(("m2", ask(partial.argument, "variance", pc.VarianceOptions(ddof=0)),
                            ask(partial.argument, "count", pc.CountOptions(mode="only_valid"))))
+        elif partial.function == "max" and _nan_flag(partial.argument) in pre.column_names:
+            wanted.append(("nan_max", ask(partial.argument, "max"), ask(_nan_flag(partial.argument), "any")))
         elif partial.function == "count_all":
             wanted.append(ask([], "count_all"))
         else:
@@ -82,11 +84,14 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
     results = [column for name, column in zip(grouped.column_names, grouped.columns) if name not in group_by]
     columns = _key_columns(grouped, pre, keys, window)
     for index in wanted:
-        if isinstance(index, tuple):  # m2 = variance * count
-            variance, count = results[index[0]], results[index[1]]
-            columns.append(pc.fill_null(pc.multiply(variance, pc.cast(count, pa.float64())), 0.0))
-        else:
+        if not isinstance(index, tuple):
             columns.append(results[index])
+        elif index[0] == "m2":  # m2 = variance * count
+            variance, count = results[index[1]], results[index[2]]
+            columns.append(pc.fill_null(pc.multiply(variance, pc.cast(count, pa.float64())), 0.0))
+        else:  # Arrow's max skips NaN; in Spark NaN is the largest double
+            maximum, has_nan = results[index[1]], pc.fill_null(results[index[2]], False)
+            columns.append(pc.if_else(has_nan, pa.scalar(float("nan"), maximum.type), maximum))
     return pa.Table.from_arrays(columns, names=keys + ["__rows"] + [p.name for p in outputs])
 
 
@@ -154,6 +159,21 @@ def _with_double_arguments(pre: pa.Table, partials: list[Partial]) -> pa.Table:
         if pre.schema.field(argument).type != pa.float64():
             double = pc.cast(pre.column(argument), pa.float64(), safe=False)
             pre = pre.append_column(f"{argument}__double", double)
+    return pre
+
+
+def _nan_flag(argument: str) -> str:
+    return f"{argument}__nan"
+
+
+def _with_nan_flags(pre: pa.Table, partials: list[Partial]) -> pa.Table:
+    """For max over a float column, whether each row is NaN: Arrow's max ignores NaN, Spark's max is NaN
+    if any value is (NaN is larger than any other double there). Arrow's min already is Spark's: NaN only
+    when every value is."""
+    for argument in sorted({p.argument for p in partials if p.function == "max"}):
+        column = pre.column(argument)
+        if pa.types.is_floating(column.type):
+            pre = pre.append_column(_nan_flag(argument), pc.is_nan(column))
     return pre
 
 

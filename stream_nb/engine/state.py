@@ -331,7 +331,7 @@ class KeyedState:
             column.set(slots, kept.column(partial.name))
         for name, seen in self._distinct.items():
             for slot, values in zip(slots.tolist(), kept.column(f"__distinct.{name}").to_pylist()):
-                seen[slot] = set(values)
+                seen[slot] = set(_one_nan(values))
 
     # -- internals -------------------------------------------------------------------------------------
 
@@ -432,7 +432,7 @@ class KeyedState:
         slot_of = dict(zip(hashable_keys(partial, self.key_names), slots.tolist()))
         pairs_table = distinct[name]
         pair_slots = [slot_of[key] for key in hashable_keys(pairs_table, self.key_names)]
-        values = pairs_table.column(pairs_table.num_columns - 1).to_pylist()
+        values = _one_nan(pairs_table.column(pairs_table.num_columns - 1).to_pylist())
         known, fresh = self._distinct[name], seen[name]
         increments: dict = {}
         for slot, value in zip(pair_slots, values):
@@ -466,6 +466,15 @@ class KeyedState:
         return merged
 
 
+def _one_nan(values: list) -> list:
+    """NaN as one object: a set finds a value by identity first, and NaN != NaN, but count(DISTINCT) counts
+    NaN once, as Spark does."""
+    return [_NAN if isinstance(v, float) and v != v else v for v in values]
+
+
+_NAN = float("nan")
+
+
 def _merge(rule: str, old: tuple[np.ndarray, np.ndarray], new: tuple[np.ndarray, np.ndarray],
            existed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (old_v, old_ok), (new_v, new_ok) = old, new
@@ -481,6 +490,9 @@ def _merge(rule: str, old: tuple[np.ndarray, np.ndarray], new: tuple[np.ndarray,
                                for n, o, b in zip(new_v, old_v, both)], dtype=bool)
         else:
             better = (new_v < old_v) if rule == "min" else (new_v > old_v)
+            if old_v.dtype.kind == "f":  # Spark: NaN is larger than any other double
+                new_nan, old_nan = np.isnan(new_v), np.isnan(old_v)
+                better |= (old_nan & ~new_nan) if rule == "min" else (new_nan & ~old_nan)
         take_new = (new_ok & ~old_ok) | (both & better)
         return np.where(take_new, new_v, old_v), old_ok | new_ok
     if rule == "keep":

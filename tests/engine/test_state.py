@@ -188,3 +188,76 @@ def test_date_keys_are_kept_as_dates():
     q.step()
     assert {str(r["day"]): r["n"] for r in q.result.to_dict("records")} == {"2024-05-01": 2, "2024-05-02": 1}
     q.stop()
+
+
+NAN = float("nan")
+
+
+def _nan_run(sql, batches, mode="update", checkpoint=None):
+    """Run over batches of d values (one column, ``d double``, and a key ``k``); the result as records."""
+    src = sn.sources.memory("k string, d double")
+    q = sn.start(sql, sources={"t": src}, trigger="manual", output_mode=mode, checkpoint=checkpoint)
+    for batch in batches:
+        src.add_data([{"k": "a", "d": d} for d in batch])
+        q.step()
+    rows = q.result.to_dict("records")
+    q.stop()
+    return rows
+
+
+def _same(a, b):
+    return (math.isnan(a) and math.isnan(b)) if isinstance(a, float) and math.isnan(a) else a == b
+
+
+def test_case7_count_distinct_counts_nan_once_across_batches():
+    # one batch [NaN, 1.0, NaN, None] gives 2; spread over batches it must give 2 as well
+    one = _nan_run("SELECT count(DISTINCT d) AS n FROM t", [[NAN, 1.0, NAN, None]])
+    spread = _nan_run("SELECT count(DISTINCT d) AS n FROM t", [[NAN, 1.0], [NAN, None], [NAN]])
+    assert one == spread == [{"n": 2}]
+
+
+def test_case7_count_distinct_counts_nan_once_after_a_restart_on_the_checkpoint(tmp_path):
+    sql, src = "SELECT count(DISTINCT d) AS n FROM t", sn.sources.memory("k string, d double")
+    for batch in ([NAN, 1.0], [NAN, NAN, 2.0]):  # the second query restores the NaN seen from the checkpoint
+        q = sn.start(sql, sources={"t": src}, trigger="manual", output_mode="update", checkpoint=str(tmp_path))
+        src.add_data([{"k": "a", "d": d} for d in batch])
+        q.process_all_available()
+        q.stop()
+    assert q.result["n"].tolist() == [3]
+
+
+@pytest.mark.parametrize(("batches", "low", "high"), [
+    ([[1.0, NAN], [2.0]], 1.0, NAN),           # NaN in the first batch
+    ([[1.0, None], [NAN, 5.0]], 1.0, NAN),     # NaN arrives later
+    ([[NAN], [NAN]], NAN, NAN),                # only NaN: min is NaN too
+    ([[NAN], [3.0, None]], 3.0, NAN),          # min: any number is below NaN
+    ([[-1.0], [float("inf")]], -1.0, float("inf")),
+])
+def test_case7_max_is_nan_when_any_value_is_and_min_skips_nan_unless_all_are(batches, low, high):
+    """Spark orders NaN above every other double, +inf included: max is NaN, min the least number."""
+    for mode in ("update", "complete"):
+        [row] = _nan_run("SELECT min(d) AS lo, max(d) AS hi, max(d) > 1e308 AS hi_big FROM t", batches, mode)
+        assert _same(row["lo"], low) and _same(row["hi"], high), (mode, row)
+        assert row["hi_big"] == (high > 1e308 or math.isnan(high))  # DuckDB's NaN is the largest too
+
+
+def test_nan_keys_group_together_across_batches_and_windows():
+    src = sn.sources.memory("ts timestamp, d double")
+    q = sn.start("SELECT window(ts, '10 seconds') AS w, d, d = CAST('NaN' AS DOUBLE) AS is_nan, d IS NULL AS "
+                 "is_null, count(*) AS n FROM t GROUP BY window(ts, '10 seconds'), d", sources={"t": src},
+                 trigger="manual", output_mode="update")
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    for batch in ([(1, NAN), (2, None), (12, NAN)], [(3, NAN), (4, NAN), (13, -0.0), (14, None)]):
+        src.add_data([{"ts": t0 + pd.Timedelta(seconds=s), "d": d} for s, d in batch])
+        q.step()
+    rows = sorted((r["w"]["start"].second, "null" if r["is_null"] else "NaN" if r["is_nan"] else str(r["d"]),
+                   r["n"]) for r in q.result.to_dict("records"))
+    q.stop()
+    assert rows == [(0, "NaN", 3), (0, "null", 1), (10, "0.0", 1), (10, "NaN", 1), (10, "null", 1)]
+
+
+def test_first_and_last_keep_nan_as_a_value_not_a_null():
+    [row] = _nan_run("SELECT first(d) AS f, last(d) AS l, first(d, true) AS fn, last(d, true) AS ln FROM t",
+                     [[None, NAN], [2.0, NAN, None]])
+    assert row["f"] is None or math.isnan(row["f"])
+    assert math.isnan(row["fn"]) and math.isnan(row["ln"])  # NaN is a value: ignoring nulls does not skip it
