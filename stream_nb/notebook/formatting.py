@@ -85,3 +85,23 @@ def epoch_ms(values: pd.Series) -> pd.Series:
     """Timestamps as float milliseconds since the epoch (UTC): what a bokeh datetime axis plots."""
     stamps = pd.to_datetime(values, utc=True)
     return (stamps - _EPOCH) / pd.Timedelta(milliseconds=1)
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """A count with its noun, singular or plural as the count says.
+
+    >>> plural(1, "row"), plural(0, "row"), plural(12345, "row"), plural(2, "batch", "batches")
+    ('1 row', '0 rows', '12,345 rows', '2 batches')
+    """
+    return f"{count:,} {word if count == 1 else words or word + 's'}"
+
+
+def format_clock(value: Any) -> str:
+    """A timestamp's time of day, for a view that says the day once: ``10:00:05`` (``.250`` when there are
+    milliseconds).
+
+    >>> format_clock("2026-11-24T10:00:05Z"), format_clock("2026-11-24T10:00:05.250Z"), format_clock(None)
+    ('10:00:05', '10:00:05.250', '—')
+    """
+    text = format_time(value)
+    return text.split(" ", 1)[1] if " " in text else text

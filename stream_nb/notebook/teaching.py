@@ -1,27 +1,35 @@
-"""The teaching view: the unbounded-table picture of the Spark guide, batch by batch, with a slider.
+"""The teaching view: the Spark guide's picture of a stream, batch by batch, with a slider.
 
-For each of the last batches: what came in (a sample), which rows were late (dropped behind the watermark),
-what the state held after the batch, what the batch emitted, and where the watermark stood; built from
-``q.history`` (``engine/history.py``).
+For the chosen batch: a bokeh picture (``teaching_picture.py``: rows by event time and batch, late rows,
+the watermark, the windows with their counts), and beside it what came in, which rows were late, what the
+state held after the batch and what it emitted, as readable tables; below, the plan as steps. Built from
+``q.history`` (``engine/history.py``). The slider follows the newest batch until the user moves it, and
+follows again once they move it back to the newest.
 """
 
 from __future__ import annotations
 
 import html
+import threading
 
-from stream_nb.notebook.formatting import format_time, watermark_time
+import pandas as pd
+import pyarrow as pa
+
+from stream_nb.engine.history import emitted_windows, picture_spec
+from stream_nb.notebook.formatting import as_timestamp, format_clock, format_time, plural, watermark_time
 from stream_nb.notebook.table import rows_html
+from stream_nb.notebook.teaching_picture import TeachingPicture
+from stream_nb.sql.explain import student_steps
 from stream_nb.types import to_pandas
 
 KEEP = 50          # batches the slider reaches back over (those the view has seen)
 SAMPLE_ROWS = 8    # rows shown of each table
 
-_BOX = ("flex:1 1 220px;min-width:200px;border:1px solid #ddd;border-radius:4px;padding:4px 6px;"
-        "overflow-x:auto")
+_BOX = "flex:0 1 auto;border:1px solid #ddd;border-radius:4px;padding:4px 6px;max-width:100%;overflow-x:auto"
 
 
 class TeachingPanel:
-    """A slider over the last batches and, for the chosen one, input / late / state / output / watermark."""
+    """A slider over the last batches and, for the chosen one, the picture and its tables."""
 
     def __init__(self, query):
         import ipywidgets as widgets
@@ -29,77 +37,174 @@ class TeachingPanel:
         self.query = query
         self._traces: dict[int, object] = {}
         self._progress: dict[int, dict] = {}
+        self._lock = threading.RLock()   # the engine's thread refreshes, the kernel's moves the slider
+        self._moving = False             # the panel itself is setting the slider
+        self.following = True            # the slider stays on the newest batch
+        self.shown: int | None = None    # the batch the picture and the tables show
         self.slider = widgets.IntSlider(value=0, min=0, max=0, description="batch", disabled=True,
-                                        layout=widgets.Layout(width="420px"))
-        self.panel = widgets.HTML(_waiting())
-        plan = html.escape(query.plan.explain())
-        self.plan = widgets.HTML(f'<details><summary style="cursor:pointer;color:#555">the incremental plan'
-                                 f'</summary><pre style="font-size:11px">{plan}</pre></details>')
-        self.widget = widgets.VBox([self.slider, self.panel, self.plan])
-        self.slider.observe(lambda change: self.render(change["new"]), "value")
+                                        continuous_update=True, layout=widgets.Layout(width="420px"))
+        self.picture = TeachingPicture()
+        self.picture.widget.layout = widgets.Layout(flex="2 1 480px", min_width="360px")
+        self.panel = widgets.HTML(_waiting(), layout=widgets.Layout(flex="1 1 320px", min_width="260px"))
+        self.plan = widgets.HTML(_plan_html(query.plan))
+        body = widgets.Box([self.picture.widget, self.panel],
+                           layout=widgets.Layout(display="flex", flex_flow="row wrap", width="100%"))
+        self.widget = widgets.VBox([self.slider, body, self.plan])
+        self._spec = picture_spec(query.plan)
+        self._counted = "rows" if self._spec.count_column is not None else "groups"
+        if self._spec.event_time is None:
+            self.picture.widget.layout.display = "none"
+        self.slider.observe(self._on_slider, "value")
 
     @property
     def batch_ids(self) -> list[int]:
         return sorted(self._traces)
 
     def refresh(self) -> None:
-        """Take in the batches that ran since the last look; follow the newest unless the slider was moved."""
-        fresh = [t for t in self.query.history if t.batch_id not in self._traces]
-        if not fresh:
-            return
-        for progress in self.query.recent_progress:
-            self._progress[progress["batchId"]] = progress
-        following = self.slider.disabled or self.slider.value == self.slider.max
-        for trace in fresh:
-            self._traces[trace.batch_id] = trace
-        for old in self.batch_ids[:-KEEP]:
-            self._traces.pop(old)
-            self._progress.pop(old, None)
-        ids = self.batch_ids
-        with self.slider.hold_sync():
-            self.slider.max = ids[-1]
-            self.slider.min = ids[0]
-            self.slider.disabled = len(ids) < 2
-            if following and self.slider.value != ids[-1]:
-                self.slider.value = ids[-1]  # renders, through the observer
+        """Take in the batches that ran since the last look; show the newest while following."""
+        with self._lock:
+            fresh = [t for t in self.query.history if t.batch_id not in self._traces]
+            if not fresh:
                 return
-        self.render(self.slider.value)
+            for progress in self.query.recent_progress:
+                self._progress[progress["batchId"]] = progress
+            for trace in fresh:
+                self._traces[trace.batch_id] = trace
+            for old in self.batch_ids[:-KEEP]:
+                self._traces.pop(old)
+                self._progress.pop(old, None)
+            ids = self.batch_ids
+            target = ids[-1] if self.following else self.shown if self.shown in self._traces else ids[0]
+            self._set_slider(target, (ids[0], ids[-1]), disabled=len(ids) < 2)
+            self.render(target)
+
+    def _on_slider(self, change) -> None:
+        if self._moving:
+            return
+        with self._lock:  # the user moved it: follow again only at the newest
+            ids = self.batch_ids
+            if not ids:
+                return
+            chosen = max((i for i in ids if i <= change["new"]), default=ids[0])
+            self.following = chosen == ids[-1]
+            if chosen != change["new"]:  # a batch the view never saw: stand on the one before
+                self._set_slider(chosen)
+            self.render(chosen)
+
+    def _set_slider(self, value: int, bounds: tuple[int, int] | None = None, disabled: bool | None = None) -> None:
+        self._moving = True  # our own moves are not the user's
+        try:
+            with self.slider.hold_sync():
+                if bounds is not None:  # in an order that never puts min above max
+                    low, high = bounds
+                    if low > self.slider.max:
+                        self.slider.max, self.slider.min = high, low
+                    else:
+                        self.slider.min, self.slider.max = low, high
+                self.slider.value = value
+                if disabled is not None:
+                    self.slider.disabled = disabled
+        finally:
+            self._moving = False
 
     def render(self, batch_id: int) -> None:
-        ids = [i for i in self.batch_ids if i <= batch_id] or self.batch_ids
-        if not ids:
-            return
-        trace = self._traces[ids[-1]]
-        self.panel.value = picture(trace, self._progress.get(trace.batch_id), self.query.plan.output_mode)
+        """Show ``batch_id``: the picture up to it, its tables, labels that say it."""
+        with self._lock:
+            trace = self._traces.get(batch_id)
+            if trace is None:
+                return
+            self.shown = batch_id
+            traces = [self._traces[i] for i in self.batch_ids if i <= batch_id]
+            state = trace.state
+            self.picture.draw(traces, None if state is None else emitted_windows(state, self._spec), self._counted)
+            self.panel.value = tables(trace, self._progress.get(batch_id), self.query.plan.output_mode)
 
 
-def picture(trace, progress: dict | None, output_mode: str) -> str:
-    """One batch, as four tables side by side under a line that says where the watermark stood."""
+def flat(table: pa.Table | None) -> pd.DataFrame:
+    """A table for people: struct columns flattened (``w.start``, ``w.end``), every column kept."""
+    if table is None:
+        return pd.DataFrame()
+    while any(pa.types.is_struct(f.type) for f in table.schema):
+        table = table.flatten()
+    return to_pandas(table)
+
+
+def readable(frame: pd.DataFrame, clock: bool) -> pd.DataFrame:
+    """Times as text (time of day alone when the view says the day once), the rest as it is."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = [format_clock(v) if clock else format_time(v) for v in out[column]]
+    return out
+
+
+def tables(trace, progress: dict | None, output_mode: str) -> str:
+    """The chosen batch in words and four tables: came in, late, state after it, emitted."""
     watermark = trace.watermark if trace.watermark is not None else watermark_time(progress)
-    where = (f"watermark <b>{format_time(watermark)}</b>: rows with an event time before it are late"
-             if watermark is not None else "no watermark yet (no WATERMARK clause, or no event time seen)")
-    header = (f'<div style="font-size:12px;margin:2px 0 6px"><b>batch {trace.batch_id}</b> · {where}</div>')
-    state_rows = trace.num_state_rows
+    if watermark is not None and as_timestamp(watermark).value == 0:
+        watermark = None  # Spark's epoch: no event time seen yet
+    frames = {"input": flat(trace.input), "late": flat(trace.late_input if trace.late_input is not None
+                                                      else trace.late if trace.num_late_rows else None),
+              "state": flat(trace.state), "output": flat(trace.output)}
+    days = {as_timestamp(v).date() for f in frames.values() for c in f.columns
+            if pd.api.types.is_datetime64_any_dtype(f[c]) for v in f[c].dropna()}
+    if watermark is not None:
+        days.add(as_timestamp(watermark).date())
+    clock = len(days) == 1
+    day = f" · times are UTC on {next(iter(days))}" if clock else " · times are UTC"
+    where = (f"watermark <b>{format_clock(watermark) if clock else format_time(watermark)}</b>: rows with an "
+             "event time at or before it are late" if watermark is not None else
+             "no watermark yet (no WATERMARK clause, or no event time seen)")
+    picture = trace.picture
+    drawn = ""
+    if picture is not None and picture.sampled:
+        drawn = (f'<div style="color:#888">the picture draws a sample: {len(picture.on_time):,} of '
+                 f'{picture.num_on_time:,} rows on time, {len(picture.late):,} of {picture.num_late:,} late</div>')
+    header = (f'<div style="font-size:12px;margin:2px 0 6px"><b>batch {trace.batch_id}</b> · {where}{day}'
+              f'{drawn}</div>')
+    state_title = f"3 · state after the batch: {plural(trace.num_state_rows, 'row')}"
     if trace.state is None:
-        state = f'<div style="color:#888">{state_rows:,} rows: too many to show</div>'
+        state = f'<div style="color:#888">{plural(trace.num_state_rows, "row")}: too many to show</div>'
     else:
-        state = rows_html(to_pandas(trace.state), max_rows=SAMPLE_ROWS)
+        state = _table(frames["state"], clock)
     boxes = [
-        _box(f"1 · came in: {trace.num_input_rows:,} rows",
-             rows_html(to_pandas(trace.input), max_rows=SAMPLE_ROWS)),
-        _box(f"2 · late, dropped: {trace.num_late_rows:,} rows",
-             rows_html(to_pandas(trace.late), max_rows=SAMPLE_ROWS) if trace.num_late_rows else
+        _box(f"1 · came in: {plural(trace.num_input_rows, 'row')}", _table(frames["input"], clock,
+                                                                          trace.num_input_rows)),
+        _box(f"2 · late, dropped: {plural(trace.num_late_rows, 'row')}",
+             _table(frames["late"], clock, trace.num_late_rows) if trace.num_late_rows else
              '<div style="color:#888">none</div>'),
-        _box(f"3 · state after the batch: {state_rows:,} rows", state),
-        _box(f"4 · emitted ({output_mode} mode): {trace.num_output_rows:,} rows",
-             rows_html(to_pandas(trace.output), max_rows=SAMPLE_ROWS)),
+        _box(state_title, state),
+        _box(f"4 · emitted ({output_mode} mode): {plural(trace.num_output_rows, 'row')}",
+             _table(frames["output"], clock, trace.num_output_rows)),
     ]
     return header + '<div style="display:flex;flex-wrap:wrap;gap:6px">' + "".join(boxes) + "</div>"
+
+
+def _table(frame: pd.DataFrame, clock: bool, total: int | None = None) -> str:
+    total = len(frame) if total is None else total
+    if not total:
+        return '<div style="color:#888">none</div>'
+
+    caption = f"the first {SAMPLE_ROWS} of {total:,}" if total > SAMPLE_ROWS else ""
+    return rows_html(readable(frame.head(SAMPLE_ROWS), clock), caption, max_rows=SAMPLE_ROWS)
 
 
 def _box(title: str, body: str) -> str:
     return (f'<div style="{_BOX}"><div style="font-size:12px;font-weight:600;margin-bottom:3px">'
             f'{html.escape(title)}</div>{body}</div>')
+
+
+def _plan_html(plan) -> str:
+    steps = "".join(
+        f'<div style="font-weight:600;margin-top:4px">{html.escape(heading)}</div><ol style="margin:2px 0">'
+        + "".join(f"<li>{html.escape(step)}</li>" for step in items) + "</ol>"
+        for heading, items in student_steps(plan))
+    technical = html.escape(plan.explain())
+    return (f'<details><summary style="cursor:pointer;color:#555">the incremental plan</summary>'
+            f'<div style="font-size:12px">{steps}</div>'
+            f'<details style="margin-top:4px"><summary style="cursor:pointer;color:#777;font-size:11px">as the '
+            f'engine runs it (q.explain())</summary><pre style="font-size:11px">{technical}</pre></details>'
+            f'</details>')
 
 
 def _waiting() -> str:

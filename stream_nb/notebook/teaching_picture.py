@@ -1,0 +1,145 @@
+"""The Spark guide's picture of windowed aggregation with a watermark, drawn with bokeh, batch by batch.
+
+Processing time (the batch) runs along x, event time up y. Each row that came in is a dot at its event time
+in its batch's column (in arrival order across the column); late rows, dropped by the watermark, are red
+crosses; the watermark each batch ran with is a red step line; the windows held in state after the chosen
+batch are bands across the picture with their counts, those the batch emitted in green; the chosen batch is
+shaded. Every glyph and source is made up front and only the sources' ``data`` changes afterwards: adding
+models to a displayed document is the fragile path of bokeh/bokeh#7590.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from stream_nb.notebook.formatting import format_clock, format_time, plural
+
+_US_PER_MS = 1_000
+_COLUMN = 0.6         # the part of a batch's column the dots spread over
+_STATE, _EMITTED = "#1f77b4", "#2ca02c"
+
+
+class TeachingPicture:
+    """The figure and its sources; ``draw`` shows a list of traces up to a chosen batch."""
+
+    def __init__(self):
+        from bokeh.models import ColumnDataSource, HoverTool, LabelSet, Legend, LegendItem
+        from bokeh.plotting import figure
+        from ipywidgets import Layout
+        from jupyter_bokeh.widgets import BokehModel
+
+        self.on_time = ColumnDataSource(_empty("x", "y", "batch", "when"))
+        self.late = ColumnDataSource(_empty("x", "y", "batch", "when"))
+        self.watermark = ColumnDataSource(_empty("x", "y"))
+        self.windows = ColumnDataSource(_empty("left", "right", "bottom", "top", "start", "end", "count", "color",
+                                               "emitted", "label", "label_x"))
+        self.selected = ColumnDataSource(_empty("left", "right", "bottom", "top"))
+        p = figure(height=340, sizing_mode="stretch_width", x_axis_type="linear", y_axis_type="datetime",
+                   tools="pan,wheel_zoom,box_zoom,reset,save", toolbar_location="above")
+        p.xaxis.axis_label = "processing time: batch"
+        p.yaxis.axis_label = "event time (UTC)"
+        p.xaxis[0].ticker.min_interval = 1
+        p.xgrid.grid_line_color = None
+        shade = p.quad(left="left", right="right", bottom="bottom", top="top", source=self.selected,
+                       fill_color="#fff3c4", fill_alpha=0.6, line_color=None)
+        bands = p.quad(left="left", right="right", bottom="bottom", top="top", source=self.windows,
+                       fill_color="color", fill_alpha=0.14, line_color="color", line_alpha=0.6)
+        p.add_layout(LabelSet(x="label_x", y="bottom", text="label", source=self.windows, text_font_size="11px",
+                              text_align="right", text_color="color", x_offset=-3, y_offset=2))
+        line = p.line("x", "y", source=self.watermark, color="#d62728", line_width=2, line_dash="dashed")
+        dots = p.scatter("x", "y", source=self.on_time, size=8, color=_STATE, alpha=0.85)
+        crosses = p.scatter("x", "y", source=self.late, size=11, marker="x", color="#d62728", line_width=2)
+        p.y_range.renderers = [bands, line, dots, crosses]  # the shade follows the data, not the reverse
+        p.add_tools(HoverTool(renderers=[dots, crosses], tooltips=[("event time", "@when"), ("batch", "@batch")]))
+        p.add_tools(HoverTool(renderers=[bands], tooltips=[("window", "@start – @end"), ("count", "@count")]))
+        legend = Legend(items=[LegendItem(label="row, by event time", renderers=[dots]),
+                               LegendItem(label="late row, dropped", renderers=[crosses]),
+                               LegendItem(label="watermark", renderers=[line]),
+                               LegendItem(label="window: count", renderers=[bands]),
+                               LegendItem(label="chosen batch", renderers=[shade])],
+                        location="top_left", label_text_font_size="11px", spacing=2)
+        p.add_layout(legend, "right")  # beside the data, never over it
+        self.figure = p
+        self.widget = BokehModel(p, layout=Layout(width="100%"))
+
+    def draw(self, traces: list, state_windows: pa.Table | None, counted: str = "rows") -> None:
+        """Draw ``traces`` (oldest first; the last is the chosen batch) and the windows after the last:
+        ``state_windows`` (start, end, count; held in state) and the ones it emitted; ``counted`` says what
+        a window's count counts."""
+        on_time, late, watermark = _columns(), _columns(), {"x": [], "y": []}
+        for trace in traces:
+            picture, b = trace.picture, trace.batch_id
+            if picture is not None:
+                _dots(on_time, b, picture.on_time)
+                _dots(late, b, picture.late)
+            if trace.watermark is not None and trace.watermark.value > 0:  # the epoch: no event time yet
+                y = trace.watermark.value / 1e6  # ns -> ms
+                watermark["x"] += [b - 0.5, b + 0.5]
+                watermark["y"] += [y, y]
+            else:
+                watermark["x"].append(b)
+                watermark["y"].append(np.nan)  # a gap in the line
+        chosen = traces[-1] if traces else None
+        left = traces[0].batch_id - 0.5 if traces else 0.0
+        right = chosen.batch_id + 0.5 if traces else 1.0
+        windows = _windows(state_windows, chosen.picture.windows if chosen and chosen.picture else None,
+                           left, right, counted)
+        ys = [v for v in (*on_time["y"], *late["y"], *windows["bottom"], *windows["top"],
+                          *watermark["y"]) if v == v]
+        self.on_time.data = _arrays(on_time)
+        self.late.data = _arrays(late)
+        self.watermark.data = {k: np.array(v, dtype=float) for k, v in watermark.items()}
+        self.windows.data = windows
+        self.selected.data = {"left": [right - 1.0], "right": [right], "bottom": [min(ys) if ys else 0.0],
+                              "top": [max(ys) if ys else 1.0]} if chosen else _empty("left", "right", "bottom", "top")
+
+
+def _empty(*names: str) -> dict[str, list]:
+    return {name: [] for name in names}
+
+
+def _columns() -> dict[str, list]:
+    return {"x": [], "y": [], "batch": [], "when": []}
+
+
+def _dots(columns: dict[str, list], batch_id: int, times: np.ndarray) -> None:
+    """The batch's event times as dots across its column, in the order they arrived."""
+    n = len(times)
+    columns["x"] += (batch_id - _COLUMN / 2 + _COLUMN * (np.arange(n) + 0.5) / max(n, 1)).tolist()
+    columns["y"] += (times / _US_PER_MS).tolist()
+    columns["batch"] += [batch_id] * n
+    columns["when"] += [format_time(int(t) * 1000) for t in times]  # µs -> ns, as pandas reads an int
+
+
+def _arrays(columns: dict[str, list]) -> dict[str, np.ndarray]:
+    return {"x": np.array(columns["x"], dtype=float), "y": np.array(columns["y"], dtype=float),
+            "batch": np.array(columns["batch"], dtype=np.int64), "when": np.array(columns["when"], dtype=object)}
+
+
+def _windows(state: pa.Table | None, emitted: pa.Table | None, left: float, right: float,
+             counted: str) -> dict[str, list]:
+    """The windows after the chosen batch: those in state and those it emitted (emitted wins: in update mode
+    an emitted window is in state too)."""
+    found: dict[tuple[int, int], tuple[int, bool]] = {}
+    for table, was_emitted in ((state, False), (emitted, True)):
+        if table is None:
+            continue
+        for row in table.to_pylist():
+            found[(row["start"], row["end"])] = (row["count"], was_emitted)
+    columns: dict[str, list] = _empty("left", "right", "bottom", "top", "start", "end", "count", "color",
+                                      "emitted", "label", "label_x")
+    for (start, end), (count, was_emitted) in sorted(found.items()):
+        columns["left"].append(left)
+        columns["right"].append(right)
+        columns["bottom"].append(start / _US_PER_MS)
+        columns["top"].append(end / _US_PER_MS)
+        columns["start"].append(format_clock(start * 1000))
+        columns["end"].append(format_clock(end * 1000))
+        columns["count"].append(int(count))
+        columns["color"].append(_EMITTED if was_emitted else _STATE)
+        columns["emitted"].append(was_emitted)
+        columns["label"].append(f"{format_clock(start * 1000)}: {plural(int(count), counted[:-1], counted)}"
+                                + (", emitted" if was_emitted else ""))
+        columns["label_x"].append(right)
+    return columns
