@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +25,26 @@ from stream_nb.checkpoint.compatibility import check_compatible, fingerprint
 from stream_nb.checkpoint.files import CheckpointError, numbered, read_json, write_json
 from stream_nb.checkpoint.lock import WriterLock
 from stream_nb.checkpoint.state_store import StateStore
+from stream_nb.sources.memory import MemorySource
 
 COMPACT_EVERY = 10  # batches between compactions of the source log
+# A memory source's rows live in one object of one process; the checkpoint names the object it read from.
+_memory_sources: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def check_retention(retention) -> None:
+    """``checkpoint_retention`` is Spark's ``spark.sql.streaming.minBatchesToRetain``: a positive int.
+
+    >>> check_retention(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: checkpoint_retention must be a whole number of batches, at least 1 (as Spark's spark.sql.streaming.minBatchesToRetain), not 0: it is how many batches of offsets and commits the checkpoint keeps, and a restart needs at least the last one
+    """
+    if isinstance(retention, bool) or not isinstance(retention, int) or retention < 1:
+        raise ValueError(
+            "checkpoint_retention must be a whole number of batches, at least 1 (as Spark's "
+            f"spark.sql.streaming.minBatchesToRetain), not {retention!r}: it is how many batches of offsets and "
+            "commits the checkpoint keeps, and a restart needs at least the last one")
 
 
 @dataclass(frozen=True)
@@ -43,6 +62,7 @@ class Checkpoint:
     def __init__(self, directory: str | Path, *, query_name: str, plan, retention: int = 100,
                  snapshot_every: int = 10):
         self.directory = Path(directory).expanduser().absolute()
+        check_retention(retention)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.retention = retention
         self._logs_from: int | None = None  # no log entry before this batch is left (None: not known yet)
@@ -64,7 +84,7 @@ class Checkpoint:
                 raise CheckpointError(f"checkpoint file {path} is corrupt: it has no query id")
             check_compatible(stored.get("query", {}), current, self.directory)
             if stored.get("query") != current:  # a compatible change: remember the query as it is now
-                write_json(path, {"id": stored["id"], "query": current})
+                write_json(path, {**stored, "query": current})
             return stored["id"]
         query_id = str(uuid.uuid4())
         write_json(path, {"id": query_id, "query": current})
@@ -88,9 +108,28 @@ class Checkpoint:
                 redo = logs.read_offsets(self.directory, last + 1)
             except (CheckpointError, FileNotFoundError):
                 redo = None  # the uncommitted last batch's offsets are torn: it is simply planned again
+        self._check_replayable(source, max(offset, redo.end if redo else 0))
         self._restore_source_log(source, last + 1 if redo else last)
         return Recovery(next_batch_id=last + 1, offset=offset, watermark_us=redo.watermark_us if redo else watermark,
                         redo=redo, state=self.state.read(last + 1) if stateful else [])
+
+    def _check_replayable(self, source, end: int) -> None:
+        """A memory source can replay only rows added to the very object, in this process, that the checkpoint
+        read: another one (or any after a restart) would silently skip its first ``end`` rows. So say so."""
+        if not isinstance(source, MemorySource):
+            return
+        path = self.directory / "metadata"
+        token = _memory_sources.setdefault(source, str(uuid.uuid4()))
+        stored = read_json(path)
+        if end > 0 and stored.get("memorySource") != token:
+            raise CheckpointError(
+                f"checkpoint {self.directory} goes on from offset {end} of {source.description}, but a memory "
+                f"source cannot replay offsets [0, {end}): its rows lived in the source object (and the process) "
+                f"that the checkpoint read, and this is another one, so the query would skip its first {end} "
+                "rows. Give the query a new checkpoint directory (or delete this one) to start over, or read from "
+                "a source that can replay after a restart (sn.sources.files, rate, sensors)")
+        if stored.get("memorySource") != token:
+            write_json(path, {**stored, "memorySource": token})
 
     def _restore_source_metadata(self, source) -> None:
         path = self._sources / "metadata"

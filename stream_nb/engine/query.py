@@ -22,9 +22,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stream_nb.checkpoint import Checkpoint
+from stream_nb.checkpoint.checkpoint import check_retention
 from stream_nb.checkpoint.logs import OffsetEntry
 from stream_nb.engine import duck, loop, registry
 from stream_nb.engine.ahead import LookAhead
+from stream_nb.engine.chained import ResultStream
 from stream_nb.engine.history import STATE_LIMIT, BatchTrace, picture_spec, record
 from stream_nb.engine.operators import connect, make_operator
 from stream_nb.engine.progress import batch_progress, event_time_stats, now_iso
@@ -46,6 +48,7 @@ class StreamingQuery:
 
     def __init__(self, plan: Plan, *, sink: Any, trigger: Trigger, name: str | None = None,
                  checkpoint: str | None = None, checkpoint_retention: int = 100):
+        check_retention(checkpoint_retention)
         self.plan = plan
         self.name = name or f"query{next(_names)}"
         self.run_id = str(uuid.uuid4())
@@ -67,6 +70,7 @@ class StreamingQuery:
         self._picture = picture_spec(plan)   # what the teaching view's picture reads of each batch
         self._lock = threading.RLock()       # one batch at a time (re-entered when a failing batch stops)
         self._busy = False
+        self._batch_thread: int | None = None  # the thread running this query's batch, while one runs
         self._changed = threading.Condition()
         self._terminated = threading.Event()
         self._stopping = False
@@ -83,9 +87,15 @@ class StreamingQuery:
             if checkpoint is not None:
                 self._recover(Checkpoint(checkpoint, query_name=self.name, plan=plan,
                                          retention=checkpoint_retention))
+            if hasattr(sink, "open"):  # batches are committed as this query's (its checkpoint's id)
+                sink.open(self.id)
         except BaseException:
             registry.unregister(self)
+            if self._checkpoint is not None:
+                self._checkpoint.close()
             raise
+        if isinstance(self.source, ResultStream):  # only a started query is fed: a refused one leaves nothing
+            self.source.attach()
         self._task = loop.spawn(self._run)
 
     def _recover(self, checkpoint: Checkpoint) -> None:
@@ -166,6 +176,7 @@ class StreamingQuery:
 
     def step(self) -> dict | None:
         """Run one micro-batch now, over the data that has arrived; its progress, or None if there was none."""
+        self._refuse_in_own_batch("step()")
         self._raise_if_failed()
         if not self.is_active:
             raise RuntimeError(f"query {self.name!r} is stopped")
@@ -175,6 +186,7 @@ class StreamingQuery:
 
     def process_all_available(self, timeout: float | None = None) -> None:
         """Block until every row available now has been processed and committed."""
+        self._refuse_in_own_batch("process_all_available()")
         target = self.source.latest_offset()
         deadline = None if timeout is None else time.monotonic() + timeout
         if self.trigger.kind == "manual" or self._paused:
@@ -199,12 +211,15 @@ class StreamingQuery:
     def stop(self) -> None:
         """Stop the query after the batch in flight, if any, has committed."""
         self._stopping = True
+        if self._in_own_batch():
+            return  # called by this query's own batch (foreach_batch): it stops once that batch commits
         if not loop.in_loop_thread():
             self._task.result()
         self._terminate()
 
     def await_termination(self, timeout: float | None = None) -> bool:
         """Wait for the query to stop; True if it has. Raises the batch's error if it failed."""
+        self._refuse_in_own_batch("await_termination()")
         stopped = self._terminated.wait(timeout)
         self._raise_if_failed()
         return stopped
@@ -223,11 +238,13 @@ class StreamingQuery:
 
     def as_source(self):
         """This query's output, as a stream another query can read (``FROM <this query's name>``)."""
-        from stream_nb.sources import memory
+        return ResultStream(self)
 
-        source = memory(self.schema)
-        self._downstream.append(source)
-        return source
+    def _hook(self, stream: ResultStream) -> None:
+        self._downstream = [*self._downstream, stream]  # a new list: the batch thread iterates the old one
+
+    def _unhook(self, stream: ResultStream) -> None:
+        self._downstream = [s for s in self._downstream if s is not stream]
 
     def __repr__(self) -> str:
         state = "active" if self.is_active else ("failed" if self._exception else "stopped")
@@ -267,6 +284,7 @@ class StreamingQuery:
             if self._exception is not None or self._terminated.is_set() or (self._paused and not stepped):
                 return False
             started = time.perf_counter()
+            self._batch_thread = threading.get_ident()
             try:
                 latest = self._latest = self.source.latest_offset()
                 if self._redo is not None:  # a batch planned before a restart runs again as it was
@@ -288,6 +306,9 @@ class StreamingQuery:
                 return False
             finally:
                 self._busy = False
+                self._batch_thread = None
+                if self._stopping and not self._terminated.is_set():
+                    self._terminate()  # stopped from inside the batch: stopped as soon as it has committed
 
     def _run_batch(self, start: int, end: int, latest: int, started: float, planned: bool = False,
                    limit: int | None = None) -> None:
@@ -320,6 +341,8 @@ class StreamingQuery:
         committed = time.perf_counter()
         if self._checkpoint is not None:
             self._checkpoint.commit_batch(batch_id, self._operator, output, next_watermark)
+        if isinstance(self.source, ResultStream):  # read and committed: the buffer lets those rows go
+            self.source.commit(end)
         done = time.perf_counter()
         durations = {"latestOffset": _ms(logged - started), "getBatch": _ms(got - logged),
                      "addBatch": _ms(committed - got), "walCommit": _ms(done - committed),
@@ -376,6 +399,8 @@ class StreamingQuery:
 
     def _terminate(self) -> None:
         registry.unregister(self)
+        if isinstance(self.source, ResultStream):
+            self.source.detach()
         with self._lock:  # after the batch in flight, if any
             if hasattr(self.sink, "close"):
                 self.sink.close()
@@ -385,6 +410,16 @@ class StreamingQuery:
         with self._changed:
             self._terminated.set()
             self._changed.notify_all()
+
+    def _in_own_batch(self) -> bool:
+        return self._batch_thread == threading.get_ident()
+
+    def _refuse_in_own_batch(self, call: str) -> None:
+        if self._in_own_batch():
+            raise RuntimeError(
+                f"{call} was called inside a batch of query {self.name!r} (from its foreach_batch function): it "
+                "waits for batches, and this batch cannot finish before the call returns. Call it from outside "
+                "the batch; inside, q.stop() is allowed (the query stops once this batch commits)")
 
     def _raise_if_failed(self) -> None:
         if self._exception is not None:

@@ -2,15 +2,19 @@
 
     out/
       part-00003-<uuid>.parquet     the rows of batch 3
-      _manifest/3                   written last, atomically: batch 3 is committed
+      _manifest/<query id>/3        written last, atomically: batch 3 of that query is committed
 
 A batch that is replayed after a crash finds its manifest and writes nothing; data files a crashed attempt
-left without a manifest are never read. ``sn.read_files_sink(path)`` returns the committed rows.
+left without a manifest are never read. Manifests are kept per query (the checkpoint's query id, or a new one
+without a checkpoint), so a second run into the same folder adds its batches instead of finding "batch 0"
+committed by the first. ``sn.read_files_sink(path)`` returns the committed rows, runs in the order they
+committed; folders written before 2026-11-30 (``_manifest/N``, one run) still read, first.
 """
 
 from __future__ import annotations
 
 import io
+import time
 import uuid
 from pathlib import Path
 
@@ -34,13 +38,18 @@ class FilesSink:
         self.format = format
         self.description = f"FileSink[{self.path}]"
         self._mode = "append"
+        self._query_id = str(uuid.uuid4())  # used without a query (tests, scripts): a query of its own
 
     def bind(self, schema: pa.Schema, output_mode: str, key_columns=None) -> None:
         self._mode = output_mode
         self.path.mkdir(parents=True, exist_ok=True)
 
+    def open(self, query_id: str) -> None:
+        """Called when the query starts: its batches are committed under its id."""
+        self._query_id = query_id
+
     def add_batch(self, batch_id: int, table: pa.Table, keys: pa.Table | None = None) -> None:
-        manifest = self.path / MANIFESTS / str(batch_id)
+        manifest = self.path / MANIFESTS / self._query_id / str(batch_id)
         if manifest.exists():
             return  # committed before: a replayed batch writes nothing
         table = _flatten(table)
@@ -48,7 +57,8 @@ class FilesSink:
         write_atomically(self.path / name, _encode(table, self.format))
         write_json(manifest, {"batchId": batch_id, "files": [name], "numRows": table.num_rows,
                               "format": self.format, "outputMode": self._mode,
-                              "schema": describe_schema(table.schema)})
+                              "schema": describe_schema(table.schema), "queryId": self._query_id,
+                              "committedAtMs": int(time.time() * 1000)})
 
 
 def _flatten(table: pa.Table) -> pa.Table:
@@ -87,8 +97,7 @@ def read_files_sink(path: str | Path) -> pd.DataFrame:
     from stream_nb.sources.files import read_file
 
     root = Path(path).expanduser()
-    batches = numbered(root / MANIFESTS)
-    manifests = [read_json(root / MANIFESTS / str(b)) for b in batches]
+    manifests = _manifests(root / MANIFESTS)
     if manifests and manifests[-1].get("outputMode") == "complete":
         manifests = manifests[-1:]
     tables = [read_file(str(root / name), m["format"], parse_schema(m["schema"]))
@@ -97,6 +106,21 @@ def read_files_sink(path: str | Path) -> pd.DataFrame:
         schema = parse_schema(manifests[-1]["schema"]) if manifests else pa.schema([])
         return to_pandas(schema.empty_table())
     return to_pandas(pa.concat_tables(tables, promote_options="permissive"))
+
+
+def _manifests(directory: Path) -> list[dict]:
+    """Every committed batch's manifest: the old single-run ones first, then each query's, in batch order,
+    queries in the order their first batch committed."""
+    runs = [[read_json(directory / str(b)) for b in numbered(directory)]]
+    queries = [d for d in directory.iterdir() if d.is_dir() and not d.name.startswith(".")] \
+        if directory.is_dir() else []
+    started = []
+    for folder in queries:
+        run = [read_json(folder / str(b)) for b in numbered(folder)]
+        if run:
+            started.append((run[0].get("committedAtMs", 0), folder.name, run))
+    runs += [run for _, _, run in sorted(started, key=lambda s: s[:2])]
+    return [m for run in runs for m in run]
 
 
 __all__ = ["FilesSink", "files", "read_files_sink"]

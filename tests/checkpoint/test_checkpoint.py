@@ -229,3 +229,59 @@ def test_retention_keeps_the_last_batches_and_compacts_the_files_log(tmp_path):
     (folder / "999.json").write_text(json.dumps({"v": 999}) + "\n")
     resumed.step()
     assert resumed.result["v"].tolist() == [999]  # the 23 files before are known: none read twice
+
+
+class TestReplay:
+    """Case 2: a source that cannot replay what the checkpoint refers to says so at start, losing nothing."""
+
+    def test_case_2_a_memory_source_restarted_in_a_new_process_is_refused_naming_the_offsets(self, tmp_path):
+        first = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+            import stream_nb as sn
+            events = sn.sources.memory("ts timestamp, device string, temp double")
+            q = sn.start({WINDOWED!r}, sources={{"events": events}}, checkpoint={str(tmp_path / "cp")!r},
+                         trigger="manual")
+            events.add_data({rows(1, 2, 3)!r})
+            q.step()
+            q.stop()
+        """)], capture_output=True, text=True, timeout=120)
+        assert first.returncode == 0, first.stderr[-2000:]
+        events = sn.sources.memory("ts timestamp, device string, temp double")
+        events.add_data(rows(4, 5, 6, 7))
+        with pytest.raises(sn.CheckpointError, match=r"goes on from offset 3 of MemorySource\[ts, device, temp\], "
+                                                     r"but a memory source cannot replay offsets \[0, 3\)") as refused:
+            start(events, tmp_path / "cp")
+        assert "new checkpoint directory" in str(refused.value) and "sn.sources.files" in str(refused.value)
+        assert sn.queries() == [] and start(events, tmp_path / "cp-new").is_active  # the lock was let go too
+
+    def test_case_2_another_memory_source_object_in_the_same_process_is_refused(self, events, tmp_path):
+        q = start(events, tmp_path / "cp")
+        events.add_data(rows(1))
+        q.step()
+        q.stop()
+        with pytest.raises(sn.CheckpointError, match=r"cannot replay offsets \[0, 1\)"):
+            start(sn.sources.memory("ts timestamp, device string, temp double"), tmp_path / "cp")
+        assert start(events, tmp_path / "cp").is_active  # the source that holds the rows goes on
+
+
+class TestRetention:
+    """Case 3: checkpoint_retention is Spark's minBatchesToRetain, checked when the query starts."""
+
+    @pytest.mark.parametrize("retention", [0, -1, 2.5, "3", True, None])
+    def test_case_3_a_bad_retention_is_refused_at_start(self, events, tmp_path, retention):
+        with pytest.raises(ValueError, match=r"checkpoint_retention must be a whole number of batches, at least 1 "
+                                             rf"\(as Spark's spark.sql.streaming.minBatchesToRetain\), not "):
+            start(events, tmp_path / "cp", checkpoint_retention=retention)
+        assert sn.queries() == [] and not (tmp_path / "cp").exists()
+
+    def test_case_3_retention_1_keeps_the_last_batch_and_a_restart_loses_nothing(self, events, tmp_path):
+        sql = "SELECT device, count(*) AS n FROM events GROUP BY device"
+        q = start(events, tmp_path / "cp", sql=sql, checkpoint_retention=1)
+        for second in range(5):
+            events.add_data(rows(second))
+            q.step()
+        q.stop()
+        assert sorted(p.name for p in (tmp_path / "cp" / "offsets").iterdir()) == ["4"]
+        events.add_data(rows(9))
+        again = start(events, tmp_path / "cp", sql=sql, checkpoint_retention=1)
+        again.step()
+        assert again.result.to_dict("records") == [{"device": "a", "n": 6}]

@@ -1,5 +1,8 @@
 """The StreamingQuery handle: triggers, pause/resume/step/stop, failures, progress, and the registry."""
 
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
@@ -194,3 +197,100 @@ def test_a_running_query_is_a_stream_for_the_next_one(events):
 def test_repr_says_what_the_query_is_doing(events):
     q = sn.start("SELECT temp FROM events", sources={"events": events}, name="r", trigger="manual")
     assert "<StreamingQuery 'r' active" in repr(q) and "append mode" in repr(q)
+
+
+class TestCallsFromInsideABatch:
+    """Case 11: a foreach_batch function that calls back into its own query neither deadlocks nor hangs exit."""
+
+    def test_case_11_stop_inside_foreach_batch_stops_after_that_batch_commits(self, events):
+        handle = []
+        seen = []
+
+        def write(df, batch_id):
+            seen.append(batch_id)
+            handle[0].stop()
+
+        q = sn.start("SELECT temp FROM events", sources={"events": events}, sink=sn.sinks.foreach_batch(write))
+        handle.append(q)
+        events.add_data(rows(1.0))
+        assert q.await_termination(timeout=30)
+        assert not q.is_active and q.exception is None and seen == [0]
+        assert q.last_progress["batchId"] == 0  # the batch committed before the query stopped
+
+    def test_case_11_stop_inside_a_stepped_batch_leaves_the_query_stopped(self, events):
+        handle = []
+        q = sn.start("SELECT temp FROM events", sources={"events": events}, trigger="manual",
+                     sink=sn.sinks.foreach_batch(lambda df, batch_id: handle[0].stop()))
+        handle.append(q)
+        events.add_data(rows(1.0))
+        assert q.step()["batchId"] == 0
+        assert not q.is_active and sn.queries() == []
+
+    @pytest.mark.parametrize("call", ["process_all_available", "step", "await_termination"])
+    def test_case_11_a_waiting_call_inside_foreach_batch_fails_the_batch_with_a_clear_error(self, events, call):
+        handle = []
+        q = sn.start("SELECT temp FROM events", sources={"events": events}, trigger="manual",
+                     sink=sn.sinks.foreach_batch(lambda df, batch_id: getattr(handle[0], call)()))
+        handle.append(q)
+        events.add_data(rows(1.0))
+        with pytest.raises(sn.StreamingQueryException, match=rf"{call}\(\) was called inside a batch of query "
+                                                             rf"'{q.name}' \(from its foreach_batch function\)"):
+            q.step()
+        assert not q.is_active
+
+    def test_case_11_the_interpreter_exits_after_a_stop_inside_foreach_batch(self):
+        script = textwrap.dedent("""
+            import stream_nb as sn
+            events = sn.sources.memory("temp double")
+            handle = []
+            q = sn.start("SELECT temp FROM events", sources={"events": events},
+                         sink=sn.sinks.foreach_batch(lambda df, batch_id: handle[0].stop()))
+            handle.append(q)
+            events.add_data([{"temp": 1.0}])
+            q.await_termination()
+            print("stopped", flush=True)
+        """)
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and done.stdout.strip() == "stopped", done.stderr[-2000:]
+
+
+class TestChainedQueries:
+    """Case 12: a query over another's result holds a buffer on it only while it runs, trimmed as it commits."""
+
+    def test_case_12_a_refused_downstream_start_leaves_no_buffer_on_the_upstream(self, events):
+        up = sn.start("SELECT device, temp FROM events", sources={"events": events}, name="up", trigger="manual")
+        with pytest.raises(sn.StreamSQLError):
+            sn.start("SELECT device, count(*) AS n FROM up GROUP BY nope", trigger="manual")
+        with pytest.raises(ValueError, match="checkpoint_retention"):
+            sn.start("SELECT device FROM up", trigger="manual", checkpoint_retention=0)
+        assert up._downstream == []
+
+    def test_case_12_a_stopped_downstream_is_no_longer_fed(self, events):
+        up = sn.start("SELECT device, temp FROM events", sources={"events": events}, name="up", trigger="manual")
+        down = sn.start("SELECT device, temp FROM up", trigger="manual")
+        assert up._downstream == [down.source]
+        down.stop()
+        assert up._downstream == []
+        events.add_data(rows(1.0, 2.0))
+        up.step()
+        assert down.source.latest_offset() == 0  # nothing buffered for a query that is gone
+
+    def test_case_12_a_live_downstream_buffer_keeps_only_the_rows_not_yet_committed(self, events):
+        up = sn.start("SELECT device, temp FROM events", sources={"events": events}, name="up", trigger="manual")
+        down = sn.start("SELECT device, count(*) AS n FROM up GROUP BY device", trigger="manual")
+        for batch in range(3):
+            events.add_data(rows(1.0, 2.0))
+            up.step()
+            assert buffered(down.source) == 2
+            down.step()
+            assert buffered(down.source) == 0
+        events.add_data(rows(3.0))
+        up.step()
+        assert buffered(down.source) == 1
+        down.step()
+        assert down.result.to_dict("records") == [{"device": "a", "n": 7}]
+
+
+def buffered(stream) -> int:
+    """Rows a result stream holds in memory (read and committed ones are let go)."""
+    return sum(chunk.num_rows for chunk in stream._chunks)

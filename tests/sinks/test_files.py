@@ -1,0 +1,48 @@
+"""The files sink: a manifest per batch of each query, so readers see committed batches, each run's once."""
+
+import json
+
+import pyarrow as pa
+
+import stream_nb as sn
+from stream_nb.sinks.files import files
+
+
+def run(out, values, *, checkpoint=None):
+    src = sn.sources.memory("x bigint")
+    q = sn.start("SELECT x FROM src", sources={"src": src}, sink=sn.sinks.files(out), trigger="manual",
+                 checkpoint=checkpoint)
+    for v in values:
+        src.add_data([{"x": v}])
+        q.step()
+    q.stop()
+    return q
+
+
+def test_case_1_a_second_run_into_the_same_folder_adds_its_batches(tmp_path):
+    run(tmp_path / "out", [1, 2, 3])
+    run(tmp_path / "out", [10, 20, 30])
+    assert sn.read_files_sink(tmp_path / "out")["x"].tolist() == [1, 2, 3, 10, 20, 30]
+
+
+def test_case_1_a_replayed_batch_of_the_same_query_writes_nothing(tmp_path):
+    q = run(tmp_path / "out", [1, 2], checkpoint=tmp_path / "cp")
+    sink = files(tmp_path / "out")
+    sink.bind(q.schema, "append")
+    sink.open(q.id)
+    sink.add_batch(1, pa.table({"x": [2]}))
+    assert sn.read_files_sink(tmp_path / "out")["x"].tolist() == [1, 2]
+
+
+def test_a_folder_written_before_manifests_were_kept_per_query_still_reads(tmp_path):
+    out = tmp_path / "out"
+    run(out, [1, 2])
+    # as older versions wrote it: _manifest/N for one run, no query id
+    for manifest in sorted((out / "_manifest").glob("*/*")):
+        old = json.loads(manifest.read_text().split("\ncrc32 ")[0])
+        (out / "_manifest" / manifest.name).write_text(json.dumps({k: old[k] for k in (
+            "batchId", "files", "numRows", "format", "outputMode", "schema")}))
+        manifest.unlink()
+        manifest.parent.rmdir() if not any(manifest.parent.iterdir()) else None
+    run(out, [3])
+    assert sn.read_files_sink(out)["x"].tolist() == [1, 2, 3]
