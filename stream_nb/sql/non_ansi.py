@@ -16,6 +16,7 @@ from sqlglot import exp
 
 _WIDTH = {exp.DataType.Type.TINYINT: 8, exp.DataType.Type.SMALLINT: 16, exp.DataType.Type.INT: 32,
           exp.DataType.Type.BIGINT: 64}
+_TYPE_OF_WIDTH = {8: "TINYINT", 16: "SMALLINT", 32: "INT", 64: "BIGINT"}
 _TEMPORAL = {exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.DATE}
 _CAST_FUNCTIONS = {"bigint", "smallint", "tinyint", "binary"}  # Spark's casts that sqlglot reads as calls
 _SPARK_DEFAULT_FORMAT = "%Y-%m-%d %H:%M:%S"  # unix_timestamp's 'yyyy-MM-dd HH:mm:ss'
@@ -40,7 +41,9 @@ def non_ansi(tree: exp.Expression) -> exp.Expression:
 def null_not_error(tree: exp.Expression) -> None:
     for node in _bottom_up(tree, exp.Mod, exp.IntDiv, exp.Cast, exp.StrToTime, exp.StrToUnix, exp.Anonymous):
         if isinstance(node, exp.Anonymous):
-            if node.name.lower() in _CAST_FUNCTIONS and len(node.expressions) == 1:
+            if node.name.lower() == "pmod" and len(node.expressions) == 2:
+                _replace(node, _positive_modulus)
+            elif node.name.lower() in _CAST_FUNCTIONS and len(node.expressions) == 1:
                 to = exp.DataType.build(node.name.upper())
                 node.type = to
                 _replace(node, lambda call, to=to: exp.TryCast(this=call.expressions[0], to=to))
@@ -53,6 +56,17 @@ def null_not_error(tree: exp.Expression) -> None:
             _replace(node, _unix_seconds)
         elif type(node) is exp.Cast:  # TryCast is a Cast too: it is already safe
             _replace(node, lambda cast: exp.TryCast(this=cast.this, to=cast.args["to"]))
+
+
+def _positive_modulus(call: exp.Anonymous) -> exp.Expression:
+    """Spark's pmod(a, n): r = a % n, then (r + n) % n if r is negative; NULL when n is 0."""
+    a, n = call.expressions
+    divisor = exp.Nullif(this=n, expression=exp.Literal.number(0))
+    remainder = exp.paren(exp.Mod(this=a, expression=divisor), copy=False)
+    shifted = exp.Mod(this=exp.paren(exp.Add(this=remainder.copy(), expression=divisor.copy()), copy=False),
+                      expression=divisor.copy())
+    return exp.Case().when(exp.LT(this=remainder.copy(), expression=exp.Literal.number(0)), shifted,
+                           copy=False).else_(remainder, copy=False)
 
 
 def _unix_seconds(node: exp.StrToUnix) -> exp.Expression:
@@ -68,10 +82,42 @@ def _unix_seconds(node: exp.StrToUnix) -> exp.Expression:
 
 def wrap_integer_overflow(tree: exp.Expression) -> None:
     for node in _bottom_up(tree, exp.Add, exp.Sub, exp.Mul, exp.Neg):
-        width = _WIDTH.get(node.type.this) if node.type is not None else None
+        if _literal_width(node) != 0:
+            continue  # a negative literal: -2147483648 is a number, not an overflow
+        width = _result_width(node)
         if width is None:
             continue
+        node.type = exp.DataType.build(_TYPE_OF_WIDTH[width])
         _replace(node, lambda op, width=width: _wrapped(op, width))
+
+
+def _result_width(op: exp.Expression) -> int | None:
+    """The width of the integer type Spark gives ``op``, None if it is not an integer; an integer literal
+    beyond int's range is a bigint in Spark (sqlglot calls every integer literal an int)."""
+    width = _WIDTH.get(op.type.this) if op.type is not None else None
+    if width is None:
+        return None
+    for operand in (op.this, op.args.get("expression")):
+        if operand is None:
+            continue
+        literal = _literal_width(operand)
+        if literal is None:
+            return None  # beyond bigint: a decimal in Spark
+        inner = operand.unnest()  # an operand rewritten already carries its corrected type
+        width = max(width, literal, _WIDTH.get(inner.type.this, 0) if inner.type is not None else 0)
+    return width
+
+
+def _literal_width(node: exp.Expression) -> int | None:
+    """32 or 64 for an integer literal (or its negation) that fits an int or a bigint, None for a larger one,
+    0 for anything else."""
+    sign, literal = (-1, node.this) if isinstance(node, exp.Neg) else (1, node)
+    if not isinstance(literal, exp.Literal) or literal.is_string or not literal.is_int:
+        return 0
+    value = sign * int(literal.name)
+    if -(2**31) <= value < 2**31:
+        return 32
+    return 64 if -(2**63) <= value < 2**63 else None
 
 
 def _wrapped(op: exp.Expression, width: int) -> exp.Expression:

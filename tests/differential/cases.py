@@ -30,6 +30,7 @@ READINGS = "ts timestamp, device string, reading bigint"
 TUMBLING = "window(ts, '10 seconds')"
 SLIDING = "window(ts, '10 seconds', '5 seconds')"
 SESSION = "session_window(ts, '5 seconds')"
+NAN = "CAST('NaN' AS DOUBLE)"  # NaN = NaN is true in Spark (and DuckDB): shows NaN apart from NULL
 
 # Three batches used by several tumbling cases: out of order, with a 5-second watermark in mind
 # (watermark after batch 0: 7 s; after batch 1: 20 s; after batch 2: 26 s).
@@ -40,6 +41,15 @@ _LATE_TUMBLING = (
     ((t(9), "a", 30.0),            # window [0, 10) closed (end 10 <= 20): dropped
      (t(19.5), "a", 31.0),         # window [10, 20) closed (end 20 <= 20): dropped
      (t(22), "a", 24.0), (t(31), "b", 25.0)),
+)
+
+# For the non-ANSI cases: extreme integers, zero, NULLs, and strings that do and do not parse.
+NUMBERS = "ts timestamp, n int, b bigint, d double, s string"
+_NUMBER_BATCHES = (
+    ((t(1), 5, 2**62, 1.5, "abc"), (t(2), 2147483647, 9223372036854775807, -2.0, "2024-01-31"),
+     (t(3), -2147483648, -(2**63), 0.0, "2024-02-29 00:00:10")),
+    ((t(4), 0, 0, None, "12"), (t(5), None, None, 3.25, None), (t(6), -7, -3, -0.5, "2024-01-02"),
+     (t(7), 65536, 1, 2.0, " 42 ")),
 )
 
 CASES: list[Case] = [
@@ -471,6 +481,45 @@ CASES: list[Case] = [
         output_mode="append", watermark=("ts", "5 seconds"), batches=_LATE_TUMBLING,
         why="an unaliased window() is the column `window`",
     ),
+    # -- NaN (issue 12 case 7): NaN = NaN, NaN above every other double, NaN is not NULL ----------------
+    Case(
+        name="nan_min_max_sum_update",
+        sql=f"SELECT device, count(temp) AS n, max(temp) AS hi, min(temp) AS lo, sum(temp) AS total, "
+            f"avg(temp) AS mean, max(temp) = {NAN} AS hi_nan, min(temp) = {NAN} AS lo_nan, "
+            f"sum(temp) = {NAN} AS total_nan FROM events GROUP BY device",
+        output_mode="update", key=("device",),
+        batches=(
+            ((t(1), "a", 1.0), (t(2), "b", float("nan")), (t(3), "c", None), (t(4), "d", float("inf"))),
+            ((t(5), "a", float("nan")), (t(6), "b", 2.0), (t(7), "c", None), (t(8), "d", -1.0)),
+            ((t(9), "a", 3.0), (t(10), "b", None), (t(11), "c", float("nan")), (t(12), "d", float("nan"))),
+        ),
+        why="max is NaN once any value is (above +inf too), min skips NaN unless all are, sum and avg turn "
+            "NaN, count counts NaN (not NULL); NaN arriving before and after numbers in later batches",
+    ),
+    Case(
+        name="nan_group_keys_complete",
+        sql=f"SELECT temp, temp = {NAN} AS is_nan, temp IS NULL AS is_null, count(*) AS n, "
+            f"max(ts) AS latest FROM events GROUP BY temp",
+        output_mode="complete",
+        batches=(
+            ((t(1), "a", float("nan")), (t(2), "a", None), (t(3), "b", float("nan")), (t(4), "a", 0.0)),
+            ((t(5), "b", float("nan")), (t(6), "b", -0.0), (t(7), "a", None)),
+            ((t(8), "c", float("nan")), (t(9), "c", 1.5)),
+        ),
+        why="every NaN is one group across batches, apart from the NULL group; -0.0 groups with 0.0",
+    ),
+    Case(
+        name="nan_in_windows_append",
+        sql=f"SELECT {TUMBLING} AS w, max(temp) AS hi, max(temp) = {NAN} AS hi_nan, min(temp) AS lo, "
+            f"count(*) AS n FROM events GROUP BY {TUMBLING}",
+        output_mode="append", watermark=("ts", "5 seconds"),
+        batches=(
+            ((t(1), "a", 5.0), (t(12), "a", float("nan")), (t(3), "b", None)),
+            ((t(4), "a", float("nan")), (t(14), "b", 7.0), (t(25), "a", 1.0)),
+            ((t(35), "b", 2.0),),
+        ),
+        why="a window's max turns NaN when a later batch brings a NaN; emitted once, when it closes",
+    ),
     # -- stateless queries ------------------------------------------------------------------------------
     Case(
         name="stateless_filter_project_append",
@@ -546,6 +595,49 @@ CASES: list[Case] = [
             ((t(0.25), "c", 7.0), (t(9), "b", 0.5)),
         ),
         why="update mode with no grouping key: the one row, re-emitted each batch",
+    ),
+    # -- non-ANSI answers (issue 12 case 8): NULL where ANSI mode would raise, integers that wrap around --------
+    Case(
+        name="non_ansi_null_on_zero_divisor_append",
+        schema=NUMBERS,
+        sql="SELECT n, n % 0 AS rem, mod(n, 0) AS modulo, n DIV 0 AS quotient, d % 0 AS drem, b % 0 AS brem, "
+            "n / 0 AS ratio, pmod(n, 3) AS pm FROM events",
+        output_mode="append", batches=_NUMBER_BATCHES,
+        why="a zero divisor gives NULL, in every integer and floating-point form of division",
+    ),
+    Case(
+        name="non_ansi_integer_overflow_wraps_append",
+        schema=NUMBERS,
+        sql="SELECT n, n + 2147483647 AS plus, n * 65536 AS times, n - 2147483647 AS minus, -n AS neg, "
+            "b * 4 AS long_times, b + n AS mixed, n + 2147483648 AS widened FROM events",
+        output_mode="append", batches=_NUMBER_BATCHES,
+        why="int and bigint arithmetic wraps around at the result type's width (Java's arithmetic)",
+    ),
+    Case(
+        name="non_ansi_unparsable_strings_are_null_append",
+        schema=NUMBERS,
+        sql="SELECT s, int(s) AS i, double(s) AS f, bigint(s) AS l, to_timestamp(s) AS t, "
+            "to_timestamp(s, 'yyyy-MM-dd') AS day_t, unix_timestamp(s) AS u, to_date(s) AS day FROM events",
+        output_mode="append", batches=_NUMBER_BATCHES,
+        why="a cast or a timestamp parse that fails gives NULL, not an error",
+    ),
+    Case(
+        name="date_functions_return_dates_append",
+        schema=NUMBERS,
+        sql="SELECT s, date_add(to_date(s), 1) AS next, date_sub(to_date(s), 1) AS prev, "
+            "add_months(to_date(s), 1) AS month_on, next_day(to_date(s), 'Mon') AS monday, "
+            "last_day(to_date(s)) AS month_end, date_add(ts, 1) AS ts_next, add_months(ts, 1) AS ts_month_on "
+            "FROM events",
+        output_mode="append", batches=_NUMBER_BATCHES,
+        why="date arithmetic returns a DATE (issue 12 case 10), also over a timestamp",
+    ),
+    Case(
+        name="non_ansi_in_an_aggregate_complete",
+        schema=NUMBERS,
+        sql="SELECT n % 2 AS parity, sum(n + 2147483647) AS total, count(int(s)) AS numeric_strings, "
+            "max(b % 0) AS none FROM events GROUP BY n % 2",
+        output_mode="complete", batches=_NUMBER_BATCHES,
+        why="the same rules inside aggregate arguments and group keys",
     ),
 ]
 

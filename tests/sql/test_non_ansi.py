@@ -27,7 +27,7 @@ def value_of(expression: str, **row):
 
 
 @pytest.mark.parametrize("expression", [
-    "n % 0", "mod(n, 0)", "n DIV 0", "d % 0", "b % 0", "n % (n - 5)",
+    "n % 0", "mod(n, 0)", "n DIV 0", "d % 0", "b % 0", "n % (n - 5)", "pmod(n, 0)",
     "to_timestamp('garbage')", "to_timestamp(s, 'yyyy-MM-dd')", "int(s)", "double(s)", "bigint(s)",
     "timestamp(s)", "date(s)", "unix_timestamp('2024-01-02')", "unix_timestamp(s, 'yyyy-MM-dd')",
     "to_unix_timestamp(s)",
@@ -47,6 +47,9 @@ def test_case_8_runtime_errors_are_null_as_in_spark(expression):
     ("t + t", {"t": 100}, -56),            # tinyint + tinyint is a tinyint in Spark, and wraps at 8 bits
     ("t + 100", {"t": 100}, 200),          # tinyint + int is an int
     ("n + b", {"n": 1, "b": 2**63 - 1}, -(2**63)),
+    ("n + 2147483648", {"n": 5}, 2147483653),      # a literal beyond int's range is a bigint
+    ("(n + 2147483648) * 2", {"n": 5}, 4294967306),
+    ("n + -2147483648", {"n": -1}, 2147483647),
 ])
 def test_case_8_integer_overflow_wraps_as_in_spark(expression, row, expected):
     value, _ = value_of(expression, **row)
@@ -59,6 +62,8 @@ def test_case_8_integer_overflow_wraps_as_in_spark(expression, row, expected):
     ("int('12')", 12),
     ("n % 3", 2),
     ("n DIV 2", 2),
+    ("pmod(-n, 3)", 1),
+    ("pmod(n, -3)", 2),
 ])
 def test_case_8_valid_input_keeps_its_value(expression, expected):
     value, _ = value_of(expression)
