@@ -14,6 +14,7 @@ from stream_nb import sinks, sources
 from stream_nb.api import start
 from stream_nb.checkpoint import CheckpointError
 from stream_nb.engine import StreamingQuery, StreamingQueryException, get, queries, stop_all
+from stream_nb.engine.lifecycle import QueryState
 from stream_nb.notebook import load_ipython_extension
 from stream_nb.notebook import panel as _panel
 from stream_nb.sinks.files import read_files_sink
@@ -23,6 +24,7 @@ from stream_nb.types import SchemaError
 __all__ = [
     "CheckpointError",
     "OutputModeError",
+    "QueryState",
     "SchemaError",
     "StreamSQLError",
     "StreamingQuery",

@@ -28,6 +28,7 @@ from stream_nb.engine import duck, loop, registry
 from stream_nb.engine.ahead import LookAhead
 from stream_nb.engine.chained import ResultStream
 from stream_nb.engine.history import STATE_LIMIT, BatchTrace, picture_spec, record
+from stream_nb.engine.lifecycle import QueryState, state_of
 from stream_nb.engine.operators import connect, make_operator
 from stream_nb.engine.progress import batch_progress, event_time_stats, now_iso
 from stream_nb.engine.triggers import Trigger
@@ -134,20 +135,16 @@ class StreamingQuery:
     def status(self) -> dict:
         """Spark's status: what the query is doing now."""
         busy = self._busy
-        if self._exception is not None:
-            message = f"Failed: {self._exception.__cause__}"
-        elif self._terminated.is_set():
-            message = "Stopped"
-        elif busy:
-            message = "Processing new data"
-        elif self._paused:
-            message = "Paused"
-        elif self.trigger.kind == "manual":
-            message = "Waiting for q.step()"
-        else:
-            message = "Waiting for data to arrive"
+        state = self.state
+        message = f"Failed: {self._exception.__cause__}" if state is QueryState.FAILED else state.message
         # what the last trigger saw, as in Spark: reading the status never lists the source
         return {"message": message, "isDataAvailable": self._latest > self._offset, "isTriggerActive": busy}
+
+    @property
+    def state(self) -> QueryState:
+        """What the query is doing now, one of ``QueryState`` (the panel, the view and the magics read it)."""
+        return state_of(failed=self._exception is not None, stopped=self._terminated.is_set(),
+                        paused=self._paused, manual=self.trigger.kind == "manual", busy=self._busy)
 
     @property
     def is_paused(self) -> bool:
@@ -202,8 +199,12 @@ class StreamingQuery:
                                f"within {timeout} s (at {self._offset})")
 
     def pause(self) -> None:
-        """Stop starting batches (the current one finishes); ``resume()`` goes on where it paused."""
+        """Stop starting batches; returns once the batch in flight, if any, has committed. ``resume()`` goes on
+        where it paused."""
         self._paused = True
+        if not loop.in_loop_thread():
+            with self._lock:  # the batch in flight ends first, so "paused at batch N" is what the user sees
+                pass
 
     def resume(self) -> None:
         self._paused = False

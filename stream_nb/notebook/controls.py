@@ -1,12 +1,23 @@
-"""The view's buttons: pause / resume, step (one micro-batch, when paused or on a manual trigger), stop."""
+"""The view's buttons: pause / resume, step, stop, as ``q.state`` allows (``engine/lifecycle.buttons``), and a
+line saying what the last click did."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
+
+from stream_nb.engine.lifecycle import QueryState, buttons
+from stream_nb.notebook.actions import perform
+
+_TOOLTIPS = {"pause": "stop starting batches; resume goes on from here",
+             "resume": "start batches again, from where it paused",
+             "step": "run one micro-batch over the data that has arrived",
+             "stop": "stop the query after the batch in flight"}
+_ICONS = {"pause": "pause", "resume": "play", "step": "step-forward", "stop": "stop"}
 
 
 class Controls:
-    """Buttons acting on a query; ``sync(state)`` sets what they offer (``status.state_of``'s states)."""
+    """Buttons acting on a query; ``sync(state)`` shows the buttons that state allows."""
 
     def __init__(self, query, on_action: Callable[[], None]):
         import ipywidgets as widgets
@@ -14,39 +25,29 @@ class Controls:
         self.query = query
         self._on_action = on_action
         small = widgets.Layout(width="auto")
-        self.pause = widgets.Button(description="pause", icon="pause", layout=small,
-                                    tooltip="stop starting batches; resume goes on from here")
-        self.step = widgets.Button(description="step", icon="step-forward", layout=small, disabled=True,
-                                   tooltip="run one micro-batch over the data that has arrived")
-        self.stop = widgets.Button(description="stop", icon="stop", layout=small,
-                                   tooltip="stop the query after the batch in flight")
-        self.pause.on_click(self._toggle)
-        self.step.on_click(self._step)
-        self.stop.on_click(self._stop)
-        self.widget = widgets.HBox([self.pause, self.step, self.stop])
+        self.pause = widgets.Button(description="pause", icon="pause", layout=small)
+        self.step = widgets.Button(description="step", icon="step-forward", layout=small, disabled=True)
+        self.stop = widgets.Button(description="stop", icon="stop", layout=small)
+        self.said = widgets.HTML(layout=widgets.Layout(margin="0 0 0 8px"))  # what the last click did
+        self._buttons = (self.pause, self.step, self.stop)
+        self._actions = ["pause", "step", "stop"]
+        for index, button in enumerate(self._buttons):
+            button.on_click(lambda _button, i=index: self._click(self._actions[i]))
+        self.sync(query.state)
+        self.widget = widgets.HBox([*self._buttons, self.said])
 
-    def sync(self, state: str) -> None:
-        over = state in ("stopped", "failed")
-        paused = state == "paused"
-        self.pause.description, self.pause.icon = ("resume", "play") if paused else ("pause", "pause")
-        self.pause.disabled = over or state == "step"
-        self.step.disabled = over or state not in ("paused", "step")
-        self.stop.disabled = over
+    def sync(self, state: QueryState) -> None:
+        for index, (button, (action, enabled)) in enumerate(zip(self._buttons, buttons(state), strict=True)):
+            self._actions[index] = action
+            if button.description != action:
+                button.description, button.icon = action, _ICONS[action]
+            button.tooltip = _TOOLTIPS[action]
+            button.disabled = not enabled
 
-    def _toggle(self, _button) -> None:
-        if self.pause.description == "resume":  # what the view last saw: paused
-            self.query.resume()
-        else:
-            self.query.pause()
-        self._on_action()
-
-    def _step(self, _button) -> None:
+    def _click(self, action: str) -> None:
         try:
-            self.query.step()
-        except Exception:  # noqa: BLE001 - a failed batch shows in the status bar; a stopped one is over
-            pass
-        self._on_action()
-
-    def _stop(self, _button) -> None:
-        self.query.stop()
+            said, color = perform(self.query, action), "#666"
+        except Exception as err:  # noqa: BLE001 - refused, or a step whose batch failed: said under the buttons
+            said, color = str(err), "#c62828"
+        self.said.value = f'<span style="font-size:12px;color:{color}">{html.escape(said)}</span>'
         self._on_action()

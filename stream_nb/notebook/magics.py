@@ -15,11 +15,13 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 import stream_nb as sn
+from stream_nb.engine.lifecycle import ACTIONS
+from stream_nb.notebook.actions import ActionRefused, perform
 from stream_nb.notebook.bokehjs import load_bokehjs, warm_up
 from stream_nb.notebook.chart import KINDS, ChartOptionError
 from stream_nb.notebook.messages import show_error, show_text
 from stream_nb.notebook.live import open_view
-from stream_nb.notebook.status import state_label, state_of
+from stream_nb.notebook.status import state_of
 
 SUBCOMMANDS = ("list | stop NAME | stop --all | pause NAME | resume NAME | step NAME | explain NAME | "
                "progress NAME")
@@ -128,11 +130,10 @@ class StreamMagics(Magics):
         if command == "list":
             return self._list()
         if command == "stop" and rest == ["--all"]:
-            sn.stop_all()
-            return None
-        actions = {"stop": self._stop, "pause": self._pause, "resume": self._resume, "step": self._step,
-                   "explain": self._explain, "progress": self._progress}
-        if command not in actions:
+            said = "; ".join(perform(q, "stop") for q in sn.queries()) or "no active queries to stop"
+            return show_text(f'<div style="font-size:12px">{html.escape(said)}</div>', said)
+        actions = {"explain": self._explain, "progress": self._progress}
+        if command not in actions and command not in ACTIONS:
             return show_error(f"%stream: unknown subcommand {command!r}; use {SUBCOMMANDS}")
         if len(rest) != 1:
             return show_error(f"%stream {command} takes one query name: %stream {command} NAME"
@@ -141,10 +142,13 @@ class StreamMagics(Magics):
         if query is None:
             active = ", ".join(q.name for q in sn.queries()) or "none"
             return show_error(f"no query named {rest[0]!r} (active queries: {active})")
-        try:
+        if command in actions:
             return actions[command](query)
-        except (sn.StreamingQueryException, RuntimeError) as err:
+        try:
+            said = perform(query, command)
+        except (ActionRefused, sn.StreamingQueryException, RuntimeError) as err:
             return show_error(str(err))
+        return show_text(f'<div style="font-size:12px">{html.escape(said)}</div>', said)
 
     def _find(self, name: str):
         running = {q.name: q for q in sn.queries()}.get(name)
@@ -162,7 +166,7 @@ class StreamMagics(Magics):
         for q in active:
             progress = q.last_progress or {}
             state, message = state_of(q)
-            cells = [q.name, state_label(state), str(progress.get("batchId", "—")), q.plan.output_mode,
+            cells = [q.name, state.label, str(progress.get("batchId", "—")), q.plan.output_mode,
                      q.trigger.describe(), message]
             rows.append("<tr>" + "".join(f'<td style="padding:2px 8px">{html.escape(c)}</td>' for c in cells)
                         + "</tr>")
@@ -170,28 +174,6 @@ class StreamMagics(Magics):
         head = "".join(f'<th style="padding:2px 8px;text-align:left">{h}</th>'
                        for h in ("name", "state", "batch", "mode", "trigger", "status"))
         show_text(f'<table style="font-size:12px"><tr>{head}</tr>{"".join(rows)}</table>', "\n".join(lines))
-
-    def _stop(self, query) -> None:
-        query.stop()
-        show_text(f'<div style="font-size:12px">stopped <b>{html.escape(query.name)}</b></div>',
-                  f"stopped {query.name}")
-
-    def _pause(self, query) -> None:
-        self._require_active(query)
-        query.pause()
-
-    def _resume(self, query) -> None:
-        self._require_active(query)
-        query.resume()
-
-    def _step(self, query) -> None:
-        self._require_active(query)
-        progress = query.step()
-        text = "no new data: no batch ran" if progress is None else \
-            f"batch {progress['batchId']}: {progress['numInputRows']:,} rows in, " \
-            f"{progress['sink']['numOutputRows']:,} rows out, {progress['durationMs']['triggerExecution']} ms"
-        show_text(f'<div style="font-size:12px">{html.escape(query.name)} · {html.escape(text)}</div>',
-                  f"{query.name}: {text}")
 
     def _explain(self, query) -> None:
         view = open_view(query, explain=True)
@@ -206,11 +188,6 @@ class StreamMagics(Magics):
             return show_text('<div style="font-size:12px;color:#666">no batch has run yet</div>',
                              f"{query.name}: no batch has run yet")
         print(json.dumps(progress, indent=2, default=str))
-
-    @staticmethod
-    def _require_active(query) -> None:
-        if not query.is_active:
-            raise RuntimeError(f"query {query.name!r} is stopped; run its cell again to start it anew")
 
 
 def register(ipython) -> None:

@@ -15,7 +15,8 @@ kernel (elsewhere this module does nothing). The protocol, all JSON:
   replies on that comm with ``{"error": MESSAGE, "name": NAME, "action": ACTION}``; either way the
   queries follow at once.
 
-A QUERY is ``record(query)``: name, id, state (``status.state_of``), label, message, batchId, input and
+A QUERY is ``record(query)``: name, id, state (``q.state``'s value), label, message, running (batches run by
+themselves), buttons (what the panel shows: ``engine/lifecycle.buttons``), batchId, input and
 processed rows a second, watermark (ISO, or None before event time has landed), stateRows, error, and
 ``rates``, the processed rows a second of the recent batches (oldest first) for the panel's sparkline.
 Queries that ended stay listed (stopped or failed, with their error) until a query of the same name
@@ -48,12 +49,15 @@ def record(query) -> dict[str, Any]:
     >>> _ = readings.add_data([{"ts": "2026-11-24 10:00:00", "device": "a", "temp": 20.0}]); _ = q.step()
     >>> r = record(q)
     >>> r["name"], r["state"], r["batchId"], r["stateRows"], r["watermark"], len(r["rates"])
-    ('per_device_doc', 'step', 0, 1, None, 1)
-    >>> q.stop(); record(q)["state"]
-    'stopped'
+    ('per_device_doc', 'manual', 0, 1, None, 1)
+    >>> r["buttons"]
+    [{'action': 'pause', 'enabled': False}, {'action': 'step', 'enabled': True}, {'action': 'stop', 'enabled': True}]
+    >>> q.stop(); record(q)["state"], record(q)["running"]
+    ('stopped', False)
     """
+    from stream_nb.engine.lifecycle import QueryState, buttons
     from stream_nb.notebook.formatting import watermark_time
-    from stream_nb.notebook.status import state_label, state_of
+    from stream_nb.notebook.status import state_of
 
     state, message = state_of(query)
     recent = query.recent_progress
@@ -64,9 +68,11 @@ def record(query) -> dict[str, Any]:
     return {
         "name": query.name,
         "id": query.id,
-        "state": state,
-        "label": state_label(state),
+        "state": state.value,
+        "label": state.label,
         "message": message,
+        "running": state in (QueryState.RUNNING, QueryState.WAITING),   # the status bar counts these
+        "buttons": [{"action": action, "enabled": enabled} for action, enabled in buttons(state)],
         "batchId": progress["batchId"] if progress else None,
         "inputRowsPerSecond": _rate((progress or {}).get("inputRowsPerSecond")),
         "processedRowsPerSecond": _rate((progress or {}).get("processedRowsPerSecond")),

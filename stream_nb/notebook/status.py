@@ -4,31 +4,17 @@ from __future__ import annotations
 
 import html
 
+from stream_nb.engine.lifecycle import QueryState
 from stream_nb.notebook.formatting import format_rate, format_time, watermark_time
 
-_COLORS = {"running": "#2e7d32", "waiting": "#2e7d32", "paused": "#ef6c00", "stopped": "#616161",
-           "failed": "#c62828", "step": "#1565c0"}
+_COLORS = {QueryState.RUNNING: "#2e7d32", QueryState.WAITING: "#2e7d32", QueryState.PAUSED: "#ef6c00",
+           QueryState.STOPPED: "#616161", QueryState.FAILED: "#c62828", QueryState.MANUAL: "#1565c0"}
 
 
-def state_of(query) -> tuple[str, str]:
-    """(state, detail): running | waiting | step | paused | stopped | failed, and Spark's status message."""
-    message = query.status["message"]
-    if query.exception is not None or message.startswith("Failed"):
-        return "failed", message
-    if not query.is_active:
-        return "stopped", message
-    if message == "Paused":
-        return "paused", message
-    if message == "Waiting for q.step()":
-        return "step", message
-    if message == "Processing new data":
-        return "running", message
-    return "waiting", message
-
-
-def state_label(state: str) -> str:
-    """How a state reads in the view: waiting for data is still running."""
-    return {"waiting": "running", "step": "waiting for step"}.get(state, state)
+def state_of(query) -> tuple[QueryState, str]:
+    """(``q.state``, Spark's status message): what the status bar shows and the controls follow."""
+    state = query.state  # read once: the message says the same as the state
+    return state, query.status["message"] if state is QueryState.FAILED else state.message
 
 
 def late_rows(progress: dict | None) -> int:
@@ -41,7 +27,7 @@ def status_html(query, *, late_total: int, note: str = "") -> str:
     """The status bar's HTML: state, batch, rates, duration, watermark, state rows, late rows dropped."""
     state, message = state_of(query)
     progress = query.last_progress
-    label = state_label(state)
+    label = state.label
     badge = (f'<span style="background:{_COLORS[state]};color:white;border-radius:3px;padding:1px 6px;'
              f'font-weight:600">{label}</span>')
     parts = [f"<b>{html.escape(query.name)}</b>", badge]
@@ -62,12 +48,12 @@ def status_html(query, *, late_total: int, note: str = "") -> str:
         if operators:
             parts.append(f"state {int(operators[0].get('numRowsTotal') or 0):,} rows")
             parts.append(f"late rows dropped {late_total:,}")
-    if state != "failed" and message not in ("Stopped", "Paused") and state != "step":
+    if state in (QueryState.RUNNING, QueryState.WAITING):  # the others say it all in the badge
         parts.append(f'<span style="color:#888">{html.escape(message.lower())}</span>')
     line = " · ".join(parts)
     if note:
         line += f' · <span style="color:#888">{html.escape(note)}</span>'
-    if state == "failed":
+    if state is QueryState.FAILED:
         error = query.exception or message
         line += ('<pre style="color:#c62828;background:#fdecea;padding:4px 8px;margin:4px 0 0;'
                  f'white-space:pre-wrap">{html.escape(str(error))}</pre>')

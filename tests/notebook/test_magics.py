@@ -63,7 +63,7 @@ def test_stop_stops_and_running_the_cell_again_replaces_the_query(kernel):
     assert "temps" in listed.text() and "running" in listed.text()
 
     stopped = kernel.execute("%stream stop temps")
-    assert "stopped temps" in stopped.text()
+    assert "stopped temps at batch" in stopped.text()
     assert kernel.value("(temps.is_active, sn.queries())") == [False, []]
     kernel.idle_for(0.5)
     assert kernel.value("'stopped' in views('temps')[-1].status.value")
@@ -76,21 +76,45 @@ def test_controls_from_the_line_magic_and_the_progress_report(kernel):
                    "SELECT device, count(*) AS n FROM events GROUP BY device")
     kernel.execute("events.add_data([{'device': 'a', 'temp': 1.0}, {'device': 'b', 'temp': 2.0}])")
     step = kernel.execute("%stream step counts")
-    assert "batch 0: 2 rows in, 2 rows out" in step.text()
+    assert "counts ran batch 0: 2 rows in, 2 rows out" in step.text()
     assert "no new data" in kernel.execute("%stream step counts").text()
     progress = json.loads(kernel.execute("%stream progress counts").stdout)
     assert progress["batchId"] == 0 and progress["numInputRows"] == 2
-    kernel.execute("%stream pause counts")
-    assert kernel.value("counts.status['message']") == "Paused"
-    kernel.execute("%stream resume counts")
-    assert kernel.value("counts.status['message']") == "Waiting for q.step()"
+    refused = kernel.execute("%stream pause counts")   # a manual trigger runs batches only on step
+    assert "counts runs on a manual trigger: it only runs a batch on step; nothing to pause" in refused.text()
+    assert kernel.value("(counts.state.value, counts.status['message'])") == ["manual", "Waiting for q.step()"]
     explain = kernel.execute("%stream explain counts")
     assert any(WIDGET_VIEW in d for d in explain.displays)
     kernel.idle_for(0.5)
     assert kernel.value("views('counts')[-1].teaching.slider.max") == 0
     assert "came in: 2 rows" in kernel.value("views('counts')[-1].teaching.panel.value")
-    kernel.execute("%stream stop --all")
+    assert kernel.execute("%stream stop --all").text().strip() == "stopped counts at batch 0"
     assert kernel.value("sn.queries()") == []
+
+
+def test_the_magics_say_what_they_did_and_list_reads_the_same_state(kernel):
+    kernel.execute(SETUP)
+    kernel.execute("averages = sn.start('SELECT device, avg(temperature) AS t FROM readings GROUP BY device', "
+                   "name='averages'); averages.process_all_available()")
+    paused = kernel.execute("%stream pause averages").text().strip()
+    batch = kernel.value("averages.last_progress['batchId']")
+    assert paused == f"paused averages at batch {batch}"
+    listed = kernel.execute("%stream list").text()
+    assert "averages  paused  " + str(batch) in listed, listed      # right after the pause: paused
+    assert kernel.execute("%stream pause averages").text().strip() == "stream_nb: averages is already paused"
+    stepped = kernel.execute("%stream step averages").text().strip()
+    assert stepped.startswith(f"averages ran batch {batch + 1}: ") and " rows in, " in stepped, stepped
+    assert kernel.value("(averages.state.value, averages.last_progress['batchId'])") == ["paused", batch + 1]
+    assert kernel.execute("%stream resume averages").text().strip() == \
+        f"resumed averages after batch {batch + 1}"
+    assert "running" in kernel.execute("%stream list").text()
+    refused = kernel.execute("%stream step averages").text().strip()
+    assert refused == "stream_nb: averages is running: pause it first to run one batch at a time"
+    stopped = kernel.execute("%stream stop averages").text().strip()
+    last = kernel.value("averages.last_progress['batchId']")
+    assert stopped == f"stopped averages at batch {last}"
+    assert kernel.execute("%stream resume averages").text().strip() == \
+        "stream_nb: averages is stopped; run its cell again to start it anew"
 
 
 def test_update_mode_sends_patches_for_changed_keys(kernel):
