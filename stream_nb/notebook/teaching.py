@@ -196,7 +196,7 @@ def _box(title: str, body: str) -> str:
 
 def _plan_html(plan) -> str:
     steps = "".join(
-        f'<div style="font-weight:600;margin-top:4px">{html.escape(heading)}</div><ol style="margin:2px 0">'
+        f'<div style="font-weight:600;margin-top:4px">{html.escape(heading[:1].upper() + heading[1:])}</div><ol style="margin:2px 0">'
         + "".join(f"<li>{html.escape(step)}</li>" for step in items) + "</ol>"
         for heading, items in student_steps(plan))
     technical = html.escape(plan.explain())
