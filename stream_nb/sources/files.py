@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import json
 import os
 import re
 import stat
@@ -28,7 +29,9 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from stream_nb.sources.errors import SourceError, check_offsets
-from stream_nb.types import TIMESTAMP, SchemaError, describe_schema, parse_schema, spark_type_name, to_arrow
+from stream_nb.types import (
+    TIMESTAMP, SchemaError, describe_schema, parse_schema, spark_type_name, to_arrow, utc_timestamps,
+)
 
 _EXTENSIONS = {
     "csv": (".csv", ".csv.gz", ".csv.bz2"),
@@ -41,6 +44,8 @@ _BAD_DATA = (pa.ArrowException, SchemaError)
 _ISO_HINT = "write ISO 8601 like '2024-05-01 12:00:00' (UTC) or '2024-05-01T12:00:00+02:00'"
 # An ISO 8601 time that carries its own zone (Z, +02:00, -0500); all others are taken as UTC.
 _ZONED = r"\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:[Zz]|[+-]\d\d(?::?\d\d)?)$"
+# Fractional seconds past the microsecond, which Spark drops (it keeps microseconds).
+_SUBMICROS = r"(:\d\d\.\d{6})\d+"
 
 Parser = Callable[[bytes, pa.Schema], pa.Table]
 
@@ -182,8 +187,11 @@ def files(path: str | os.PathLike, *, format: str = "csv",
 
     Files whose name starts with ``.`` or ``_``, or that lack the format's extension, are ignored. Columns are
     matched by name; columns not in the schema are ignored, schema columns missing from a json row are null.
-    Timestamps are ISO 8601; those without a zone are taken as UTC. A malformed file fails the read with a
-    ``SourceError`` naming the file and line; it is never skipped.
+    Timestamps are ISO 8601; those without a zone are taken as UTC. Digits past the microsecond (ISO text
+    with 7-9 fractional digits, nanosecond parquet) are dropped, as Spark keeps microseconds: the same
+    instant reads the same from every format and from ``add_data``. Dates are ISO (``2024-05-01``). csv and
+    json are UTF-8. A malformed file fails the read with a ``SourceError`` naming the file and line; it is
+    never skipped (where Spark's PERMISSIVE mode would make a field NULL, such as 2.7 for an int column).
 
     Args:
         path: a directory, or a glob like ``"data/*.csv"``.
@@ -216,17 +224,45 @@ def read_file(path: str, format: str, schema: pa.Schema) -> pa.Table:
         raise SourceError.at(path, None, gone) from None
     except (*_BAD_DATA, OSError) as err:
         raise SourceError.at(path, None, _explain(err)) from None
+    _check_utf8(path, data)
     parse = _parse_csv if format == "csv" else _parse_json
     try:
         return parse(data, schema)
     except _BAD_DATA as err:
         line = _first_bad_line(data, parse, schema, header=format == "csv")
-        header = _csv_header(data) if format == "csv" else []
-        raise SourceError.at(path, line, _explain(err, header)) from None
+        if format == "csv":
+            what = _explain(err, _csv_header(data))
+        else:
+            what = _json_number(err, data.splitlines()[line - 1] if line else b"", schema) or _explain(err)
+        raise SourceError.at(path, line, what) from None
 
 
 def _load(path: str) -> bytes:
     return pa.input_stream(path, compression="detect").read()  # .gz and .bz2 by extension
+
+
+def _check_utf8(path: str, data: bytes) -> None:
+    """Text files are UTF-8, as Spark reads them by default: refuse other bytes with their line and column
+    (Arrow's JSON reader would pass them on into strings that nothing downstream can read)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line_start = data.rfind(b"\n", 0, err.start) + 1
+        line = data.count(b"\n", 0, err.start) + 1
+        raise SourceError.at(path, line, f"invalid UTF-8 (byte 0x{data[err.start]:02x} at byte "
+                                         f"{err.start - line_start + 1} of the line); text files must be "
+                                         "UTF-8") from None
+
+
+def _whole_lines(read: Callable[[int | None], pa.Table], data: bytes) -> pa.Table:
+    """``read(block_size)``: Arrow reads in blocks that a line may not straddle (1 MB by default), so a file
+    with a longer line is read again as one block rather than refused."""
+    try:
+        return read(None)
+    except pa.ArrowInvalid as err:
+        if "straddl" not in str(err):
+            raise
+    return read(min(len(data) + 1, 2**31 - 1))
 
 
 def _parse_csv(data: bytes, schema: pa.Schema) -> pa.Table:
@@ -235,14 +271,31 @@ def _parse_csv(data: bytes, schema: pa.Schema) -> pa.Table:
     # Timestamps come in as text: Arrow's own parser rejects a column that mixes naive and zoned times.
     types = {f.name: pa.string() if pa.types.is_timestamp(f.type) else f.type for f in schema}
     options = pa_csv.ConvertOptions(column_types=types, **_CSV_NULLS)
-    return _conform(pa_csv.read_csv(pa.BufferReader(data), convert_options=options), schema)
+
+    def read(block_size: int | None) -> pa.Table:
+        blocks = pa_csv.ReadOptions(block_size=block_size) if block_size else None
+        return pa_csv.read_csv(pa.BufferReader(data), read_options=blocks, convert_options=options)
+
+    return _conform(_whole_lines(read, data), schema)
 
 
 def _parse_json(data: bytes, schema: pa.Schema) -> pa.Table:
     if not data.strip():
         return schema.empty_table()
-    options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
-    return _conform(pa_json.read_json(pa.BufferReader(data), parse_options=options), schema)
+    # Times and dates come in as text, parsed by _conform: Arrow's JSON reader takes neither 7-9 fractional
+    # digits nor dates.
+    types = pa.schema([pa.field(f.name, pa.string()) if _is_time(f.type) else f for f in schema])
+    options = pa_json.ParseOptions(explicit_schema=types, unexpected_field_behavior="ignore")
+
+    def read(block_size: int | None) -> pa.Table:
+        blocks = pa_json.ReadOptions(block_size=block_size) if block_size else None
+        return pa_json.read_json(pa.BufferReader(data), read_options=blocks, parse_options=options)
+
+    return _conform(_whole_lines(read, data), schema)
+
+
+def _is_time(dtype: pa.DataType) -> bool:
+    return pa.types.is_timestamp(dtype) or pa.types.is_date(dtype)
 
 
 def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -253,26 +306,48 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
             column = table.column(field.name)
             if pa.types.is_timestamp(field.type):
                 column = _timestamps(column, field.name)
+            elif pa.types.is_date(field.type) and pa.types.is_string(column.type):
+                column = _dates(column, field)
             columns[field.name] = column
     return to_arrow(pa.table(columns), schema)
 
 
 def _timestamps(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
-    """ISO 8601 text (or any timestamp) as timestamp[us, UTC]; times without a zone are UTC, as in Spark."""
+    """ISO 8601 text (or any timestamp) as timestamp[us, UTC]; times without a zone are UTC, and digits past
+    the microsecond are dropped, as in Spark (which keeps microseconds)."""
     if pa.types.is_timestamp(column.type):
-        return column.cast(TIMESTAMP, safe=False)  # a naive time becomes UTC; nanoseconds are truncated
+        return utc_timestamps(column)  # a naive time is UTC; nanoseconds (parquet) are truncated
     if not pa.types.is_string(column.type):
         return column
-    zoned = pc.match_substring_regex(column, _ZONED)
-    nothing = pa.scalar(None, column.type)
     try:
-        naive = pc.if_else(zoned, nothing, column).cast(pa.timestamp("us")).cast(TIMESTAMP)
-        aware = pc.if_else(zoned, column, nothing).cast(TIMESTAMP)
+        return _parse_timestamps(column)
+    except pa.ArrowInvalid:  # rare, so the common case skips the regex: 7-9 fractional digits
+        truncated = pc.replace_substring_regex(column, _SUBMICROS, r"\1")
+    try:
+        return _parse_timestamps(truncated)
     except pa.ArrowInvalid as err:
         value = re.search(r"'(.*?)'", str(err))
         held = value.group(0) if value else "a value"
         raise SchemaError(f"column {name!r} is a timestamp but holds {held}; {_ISO_HINT}") from None
+
+
+def _parse_timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    zoned = pc.match_substring_regex(column, _ZONED)
+    nothing = pa.scalar(None, column.type)
+    naive = pc.if_else(zoned, nothing, column).cast(pa.timestamp("us")).cast(TIMESTAMP)
+    aware = pc.if_else(zoned, column, nothing).cast(TIMESTAMP)
     return pc.if_else(zoned, aware, naive)
+
+
+def _dates(column: pa.ChunkedArray, field: pa.Field) -> pa.ChunkedArray:
+    """ISO dates (``2024-05-01``) as a date column: JSON has no date type, so they come as text."""
+    try:
+        return column.cast(field.type)
+    except pa.ArrowInvalid as err:
+        value = re.search(r"'(.*?)'", str(err))
+        held = value.group(0) if value else "a value"
+        raise SchemaError(f"column {field.name!r} is a date but holds {held}; write ISO 8601 like "
+                          "'2024-05-01'") from None
 
 
 def _first_bad_line(data: bytes, parse: Parser, schema: pa.Schema, *, header: bool) -> int | None:
@@ -304,7 +379,7 @@ def _first_bad_line(data: bytes, parse: Parser, schema: pa.Schema, *, header: bo
 _CSV_CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to (.+?): invalid value (.*)$",
                              re.S)
 _JSON_CHANGED = re.compile(r"JSON parse error: Column\(/?(.*?)\) changed from (\w+) to (\w+)")
-_JSON_TIMESTAMP = re.compile(r"Failed to convert JSON to timestamp.*couldn't parse:(.*)$", re.S)
+_JSON_NUMBER = re.compile(r"Failed to convert JSON to (\w+), couldn't parse:(.*)$", re.S)
 
 
 def _explain(err: Exception, csv_header: Sequence[str] = ()) -> str:
@@ -321,10 +396,31 @@ def _explain(err: Exception, csv_header: Sequence[str] = ()) -> str:
         if not name:
             return f"each line must be a JSON object, not {_a(found)}"
         return f"column {name!r}: expected {_a(expected)}, found {_a(found)}"
-    timestamp = _JSON_TIMESTAMP.match(text)
-    if timestamp:
-        return f"cannot read {timestamp.group(1)!r} as a timestamp; {_ISO_HINT}"
     return text
+
+
+def _json_number(err: Exception, line: bytes, schema: pa.Schema) -> str | None:
+    """A JSON number that does not fit its column (2.7 or 2**70 for an int), with the column named: Arrow's
+    message names only the type. Spark's PERMISSIVE reader would make it NULL; a file is never half-read
+    here, so it is refused instead, with the way to keep it."""
+    number = _JSON_NUMBER.match(str(err))
+    if not number:
+        return None
+    value = number.group(2).strip()
+    try:  # numbers as their text, to find the one Arrow quotes
+        row = json.loads(line, parse_float=str, parse_int=str)
+    except ValueError:
+        return None
+    field = next((f for f in schema if isinstance(row, dict) and row.get(f.name) == value
+                  and not pa.types.is_string(f.type)), None)
+    if field is None:
+        return None
+    type_name = spark_type_name(field.type)
+    if pa.types.is_integer(field.type) and not re.fullmatch(r"-?\d+", value):
+        keep = "an int column takes numbers written without a fraction or exponent; declare it double"
+    else:
+        keep = f"outside {type_name}'s range; declare it double"
+    return f"column {field.name!r} is {type_name} but holds {value} ({keep})"
 
 
 def _csv_header(data: bytes) -> list[str]:

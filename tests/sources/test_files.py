@@ -132,7 +132,7 @@ def test_files_malformed_csv_row_names_file_and_line(tmp_path):
     ("type.json", '{"temp": 1}\n{"temp": "hot"}\n', 2, "column 'temp': expected a number, found a string"),
     ("broken.json", '{"temp": 1}\n{"temp": 2,\n', 2, "JSON parse error"),
     ("time.json", '{"ts": "2024-05-01 12:00:00"}\n{"ts": "never"}\n', 2,
-     "cannot read 'never' as a timestamp"),
+     "column 'ts' is a timestamp but holds 'never'; write ISO 8601"),
 ])
 def test_files_malformed_file_names_file_line_and_what(tmp_path, name, text, line, what):
     path = write(tmp_path, name, text)
@@ -222,4 +222,90 @@ def test_files_read_past_the_files_seen_is_an_error(tmp_path):
     src = sources.files(tmp_path, schema=SCHEMA)
     assert src.read(0, 0).schema == src.schema
     with pytest.raises(SourceError, match="only 0 are available"):
+        src.read(0, 1)
+
+
+def read_one(folder, name, text, schema):
+    """The rows of one file, read by a files source over ``folder`` (holding only that file)."""
+    write(folder, name, text)
+    src = sources.files(folder, format=name.split(".")[1], schema=schema)
+    assert src.latest_offset() == 1
+    return src.read(0, 1)
+
+
+@pytest.mark.parametrize("name, text", [
+    ("a.csv", "ts\n2024-05-01 12:00:00.1234567\n2024-05-01T12:00:00.123456789Z\n2024-05-01T14:00:00.12345678+02:00\n"),
+    ("a.json", '{"ts": "2024-05-01 12:00:00.1234567"}\n{"ts": "2024-05-01T12:00:00.123456789Z"}\n'
+               '{"ts": "2024-05-01T14:00:00.12345678+02:00"}\n'),
+])
+def test_files_iso_timestamps_with_seven_to_nine_fractional_digits_are_truncated_to_microseconds(tmp_path, name, text):
+    table = read_one(tmp_path, name, text, "ts timestamp")
+    assert table.column("ts").to_pylist() == [datetime.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)] * 3
+
+
+def test_files_json_date_strings_fill_a_date_column(tmp_path):
+    table = read_one(tmp_path, "a.json", '{"day": "2024-05-01", "n": 1}\n{"day": null, "n": 2}\n', "day date, n int")
+    assert table.to_pylist() == [{"day": datetime.date(2024, 5, 1), "n": 1}, {"day": None, "n": 2}]
+    bad = write(tmp_path, "b.json", '{"day": "2024-05-01"}\n{"day": "May 1st"}\n')
+    src = sources.files(tmp_path, format="json", schema="day date")
+    src.seen_files = [bad]
+    with pytest.raises(SourceError, match=f"^file: {re.escape(bad)}, line 2: column 'day' is a date but holds "
+                                          "'May 1st'; write ISO 8601 like '2024-05-01'$"):
+        src.read(0, 1)
+
+
+def test_files_nanosecond_parquet_is_truncated_to_microseconds_as_every_other_path(tmp_path):
+    """Documented in files(): all paths drop the digits past the microsecond, also before 1970."""
+    nanos = [1_714_564_800_123_456_789, -1]  # 2024-05-01 12:00:00.123456789 and 1969-12-31 23:59:59.999999999
+    pq.write_table(pa.table({"ts": pa.array(nanos, pa.timestamp("ns"))}), tmp_path / "a.parquet")
+    src = sources.files(tmp_path, format="parquet", schema="ts timestamp")
+    src.latest_offset()
+    from_parquet = src.read(0, 1).column("ts")
+    (tmp_path / "csv").mkdir()
+    from_csv = read_one(tmp_path / "csv", "a.csv",
+                        "ts\n2024-05-01 12:00:00.123456789\n1969-12-31 23:59:59.999999999\n", "ts timestamp")
+    memory = sources.memory("ts timestamp")
+    memory.add_data(pd.DataFrame({"ts": pd.to_datetime(nanos, unit="ns")}))
+    expected = [datetime.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC),
+                datetime.datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)]
+    assert from_parquet.type == TIMESTAMP
+    assert from_parquet.to_pylist() == from_csv.column("ts").to_pylist() == \
+        memory.read(0, 2).column("ts").to_pylist() == expected
+
+
+@pytest.mark.parametrize("name, text, line, column", [
+    ("a.json", b'{"name": "ok"}\n{"name": "caf\xe9"}\n', 2, 14),
+    ("a.csv", b"name\nok\ncaf\xe9\n", 3, 4),
+])
+def test_files_invalid_utf8_is_refused_with_file_and_line(tmp_path, name, text, line, column):
+    path = write(tmp_path, name, text)
+    src = sources.files(tmp_path, format=name.split(".")[1], schema="name string")
+    src.latest_offset()
+    with pytest.raises(SourceError, match=f"^file: {re.escape(path)}, line {line}: invalid UTF-8 \\(byte 0xe9 at "
+                                          f"byte {column} of the line\\); text files must be UTF-8$") as err:
+        src.read(0, 1)
+    assert (err.value.file, err.value.line) == (path, line)
+
+
+@pytest.mark.parametrize("name, text", [
+    ("a.json", '{"s": "short"}\n{"s": "' + "x" * 5_000_000 + '"}\n'),
+    ("a.csv", "s\nshort\n" + "x" * 5_000_000 + "\n"),
+])
+def test_files_line_over_4_mb_is_read_whole(tmp_path, name, text):
+    table = read_one(tmp_path, name, text, "s string")
+    assert [len(s) for s in table.column("s").to_pylist()] == [5, 5_000_000]
+
+
+@pytest.mark.parametrize("value, what", [
+    ("2.7", "column 'n' is int but holds 2.7 \\(an int column takes numbers written without a fraction or "
+            "exponent; declare it double\\)"),
+    ("1180591620717411303424", "column 'n' is int but holds 1180591620717411303424 \\(outside int's range; "
+                               "declare it double\\)"),
+])
+def test_files_json_number_that_does_not_fit_an_int_column_names_the_column(tmp_path, value, what):
+    """Spark's PERMISSIVE JSON reader would make it NULL; a file is never half-read here, so it is refused."""
+    path = write(tmp_path, "a.json", f'{{"n": 1, "s": "{value}"}}\n{{"s": "{value}", "n": {value}}}\n')
+    src = sources.files(tmp_path, format="json", schema="s string, n int")
+    src.latest_offset()
+    with pytest.raises(SourceError, match=f"^file: {re.escape(path)}, line 2: {what}$"):
         src.read(0, 1)
