@@ -1,6 +1,8 @@
 """The table of the latest rows: a light ``ipywidgets.HTML``, re-rendered (a few rows) on each change.
 
-append: the last rows emitted; update: the rows most recently changed, newest first; complete: the table.
+append: the last rows emitted (and how many rows the memory sink dropped, if its ``max_rows`` did); update:
+the rows most recently changed, newest first; complete: the table. Kept from the deltas alone: a refresh costs
+the rows a batch changed, not the size of the result.
 """
 
 from __future__ import annotations
@@ -34,39 +36,49 @@ def rows_html(frame: pd.DataFrame, caption: str = "", max_rows: int = 10) -> str
 
 
 class Table:
-    """The latest rows of a query's result."""
+    """The latest rows of a query's result, kept from the deltas alone (a few rows, not the whole result)."""
 
     def __init__(self, output_mode: str, rows: int = 10):
         import ipywidgets as widgets
 
         self.mode = output_mode
         self.rows = rows
-        self._recent: dict[tuple, tuple] = {}   # update mode: key -> row, most recently changed last
+        self._latest = pd.DataFrame()            # append: the newest rows, oldest first
+        self._recent: dict[tuple, tuple] = {}    # update: key -> row, most recently changed last
+        self._columns: list[str] = []
         self.widget = widgets.HTML(rows_html(pd.DataFrame(), "no rows yet", rows))
 
     def apply(self, delta: ResultDelta) -> None:
-        frame = delta.frame
-        total = len(frame)
         if self.mode == "append":
-            shown = frame.tail(self.rows).iloc[::-1]
-            caption = f"latest {len(shown)} of {total:,} rows emitted, newest first"
+            if delta.replace or self._latest.empty:
+                self._latest = delta.new.tail(self.rows)
+            elif not delta.new.empty:
+                self._latest = pd.concat([self._latest, delta.new.tail(self.rows)]).tail(self.rows)
+            shown = self._latest.iloc[::-1]
+            caption = f"latest {len(shown)} of {delta.total + delta.dropped:,} rows emitted, newest first"
+            if delta.dropped:
+                caption += (f" (q.result keeps the newest {delta.total:,}: "
+                            f"{delta.dropped:,} older rows dropped)")
         elif self.mode == "update" and not delta.replace:
             if delta.empty and self._recent:
                 return
             shown = self._latest_changes(delta)
-            caption = f"{len(shown)} most recently updated of {total:,} rows, newest first"
-        else:
-            shown = frame.head(self.rows)
-            caption = f"the result table: {total:,} rows" + \
-                (f" (first {self.rows})" if total > self.rows else "")
+            caption = f"{len(shown)} most recently updated of {delta.total:,} rows, newest first"
+        else:  # complete mode, or an update-mode result read whole: the table itself
+            self._recent.clear()
+            shown = delta.new.head(self.rows)
+            caption = f"the result table: {len(delta.new):,} rows" + \
+                (f" (first {self.rows})" if len(delta.new) > self.rows else "")
         self.widget.value = rows_html(shown, caption, self.rows)
 
     def _latest_changes(self, delta: ResultDelta) -> pd.DataFrame:
+        self._columns = list(delta.new.columns) or list(delta.changed.columns) or self._columns
         for part, keys in ((delta.changed, delta.changed_keys), (delta.new, delta.new_keys)):
-            for key, row in zip(keys, part.itertuples(index=False, name=None)):
+            newest = part.tail(self.rows)  # only the last few can still be shown
+            for key, row in zip(keys[len(part) - len(newest):], newest.itertuples(index=False, name=None)):
                 self._recent.pop(key, None)
                 self._recent[key] = row
         while len(self._recent) > self.rows:
             del self._recent[next(iter(self._recent))]
         newest_first = list(self._recent.values())[::-1]
-        return pd.DataFrame.from_records(newest_first, columns=list(delta.frame.columns))
+        return pd.DataFrame.from_records(newest_first, columns=self._columns)

@@ -1,8 +1,9 @@
 """The live view of a query: status bar, controls, chart, table and teaching panel in one ipywidgets VBox.
 
 The view keeps itself up to date with a small task on the engine's loop (``engine/loop.py``), never the
-kernel's main thread: every ``INTERVAL`` it reads the status, and when a new batch has committed it reads the
-result once and sends the delta (coalesced: at most ten updates a second, the latest state wins). Comm
+kernel's main thread: every ``INTERVAL`` it reads the status, and when a new batch has committed it reads what
+the batches since its last update changed (the memory sink's ``changes_since``, made a delta by
+``ResultTracker``) and sends that (coalesced: at most ten updates a second, the latest state wins). Comm
 messages sent from that thread go out on the kernel's IOPub at once, so the view moves while a cell blocks.
 A view that is displayed nowhere any more (its output cleared, the notebook closed) does no work; the task
 ends when the query has stopped and the view has shown it.
@@ -15,17 +16,16 @@ import time
 from collections import deque
 
 import anyio
-import pandas as pd
 
 from stream_nb.engine import loop
 from stream_nb.notebook.chart import Chart, ChartSpec
 from stream_nb.notebook.controls import Controls
-from stream_nb.notebook.results import ResultTracker, column_kinds, flatten, key_columns, struct_fields
+from stream_nb.notebook.results import (ResultDelta, ResultTracker, column_kinds, flat_frame, flatten,
+                                        key_columns, struct_fields)
 from stream_nb.notebook.status import late_rows, state_of, status_html
 from stream_nb.notebook.table import Table
 from stream_nb.notebook.teaching import TeachingPanel
 from stream_nb.sinks.memory import MemorySink
-from stream_nb.types import to_pandas
 
 INTERVAL = 0.1     # seconds between looks: at most ten updates a second per view
 _views: list[LiveView] = []
@@ -161,22 +161,22 @@ class LiveView:
             if self.chart is None and self.table is None:
                 self.updates.append((time.monotonic(), batch, 0))
                 return
-            delta = self._tracker.advance(self._read_result())
+            delta = self._read_delta()
             if self.chart is not None:
                 self.chart.apply(delta)
             if self.table is not None:
                 self.table.apply(delta)
-            points = self.chart.points if self.chart is not None else len(delta.frame)
+            points = self.chart.points if self.chart is not None else delta.total
             self.updates.append((time.monotonic(), batch, points))
 
-    def _read_result(self) -> pd.DataFrame:
-        """The result with struct columns flattened (``w.start``, ``w.end``). From the memory sink's Arrow
-        table, flattened by Arrow, when it has one: no dict per row made and taken apart again."""
+    def _read_delta(self) -> ResultDelta:
+        """What changed since the last update: from the memory sink, the rows the batches emitted since the
+        batch shown last (what they cost, not the result's size); from another sink, its whole result."""
         sink = self.query.sink
         if isinstance(sink, MemorySink):
-            table = sink.table()
-            return to_pandas(table.flatten() if self._structs else table)
-        return flatten(sink.result, self._structs)
+            return self._tracker.advance(sink.changes_since(self._tracker.batch_id),
+                                         whole=lambda: flat_frame(sink.table()))
+        return self._tracker.advance(flatten(sink.result, self._structs))
 
     def _count_late(self) -> None:
         for progress in self.query.recent_progress:
@@ -185,10 +185,16 @@ class LiveView:
                 self._late_counted = progress["batchId"]
 
     def _note_text(self) -> str:
-        if self.chart is not None and self.chart.left_out:
+        notes = [self._note] if self._note else []
+        if self.chart is not None and getattr(self.chart, "left_out", None):
             drawn = len(self.chart.series)
-            return f"chart: the first {drawn} series of {drawn + len(self.chart.left_out)}"
-        return self._note
+            notes.append(f"chart: the first {drawn} series of {drawn + len(self.chart.left_out)}")
+        sink = self.query.sink
+        if isinstance(sink, MemorySink) and sink.dropped_rows:  # its row limit: say what q.result lost
+            dropped = sink.dropped_rows
+            notes.append(f"q.result keeps the newest {sink.max_rows:,} rows: {dropped:,} older rows "
+                         "dropped (sn.sinks.memory(max_rows=...))")
+        return "; ".join(notes)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -123,3 +123,36 @@ def test_buttons_pause_step_resume_and_stop(events):
     view.controls.stop.click()
     assert not q.is_active
     wait_for(lambda: "stopped" in view.status.value and view.controls.stop.disabled)
+
+
+def test_case_14_the_view_says_when_the_memory_sinks_row_limit_dropped_rows():
+    events = sn.sources.memory("n bigint")
+    q = sn.start("SELECT n FROM events", sources={"events": events}, sink=sn.sinks.memory(max_rows=5),
+                 trigger="manual")
+    view = started(open_view(q, rows=3))
+    for start in (0, 4, 8):
+        events.add_data([{"n": n} for n in range(start, start + 4)])
+        q.step()
+        batch = q.last_progress["batchId"]
+        wait_for(lambda: view.updates and view.updates[-1][1] == batch)
+    assert "q.result keeps the newest 5 rows: 7 older rows dropped" in view.status.value
+    table = view.table.widget.value
+    assert "latest 3 of 12 rows emitted" in table and "7 older rows dropped" in table
+    assert table.index(">11<") < table.index(">10<") < table.index(">9<") and ">8<" not in table
+
+
+def test_an_update_view_reads_each_batchs_change_and_leaves_the_result_uncompacted(events):
+    q = sn.start("SELECT device, count(*) AS n FROM events GROUP BY device", sources={"events": events},
+                 trigger="manual")
+    view = started(open_view(q, "bar", x="device", y="n", table=True, rows=2))
+    events.add_data([{"device": f"d{i}", "temp": 1.0} for i in range(100)])
+    q.step()
+    wait_for(lambda: view.updates and view.updates[-1][1] == 0)
+    for batch in (1, 2):
+        events.add_data([{"device": "d7", "temp": 1.0}])
+        q.step()
+        wait_for(lambda: view.updates[-1][1] == batch)
+    assert len(q.sink._chunks) == 3  # the view read three changes, and compacted nothing to do so
+    assert "2 most recently updated of 100 rows" in view.table.widget.value
+    assert view.chart.points == 100
+    assert q.result.set_index("device")["n"].to_dict() == {**{f"d{i}": 1 for i in range(100)}, "d7": 3}
