@@ -3,17 +3,23 @@
 The comm's target is ``stream_nb.panel``; ``import stream_nb`` registers it when it runs inside an IPython
 kernel (elsewhere this module does nothing). The protocol, all JSON:
 
-* kernel → front end, at registration: a comm opened with ``{"hello": VERSION}`` and closed at once. A front
-  end that registered the target on its side hears that stream_nb is loaded, and opens its own comm.
-* front end → kernel: open a comm with ``{"action": "subscribe"}``. The kernel answers with the queries at
-  once, then whenever something changed, coalesced (at most ``1 / INTERVAL`` a second, latest state wins):
-  ``{"queries": [QUERY, ...]}``. IOPub goes to every client of the kernel, so the kernel sends each update on
-  one comm (the newest) and every front end reads it from the IOPub stream: two tabs or a reloaded page cost
-  no second copy. A reloaded page finds a kernel that already runs stream_nb by the comms it lists
-  (``comm_info``), and subscribes again.
-* front end → kernel: ``{"action": "pause" | "resume" | "step" | "stop", "name": NAME}``; on failure the kernel
-  replies on that comm with ``{"error": MESSAGE, "name": NAME, "action": ACTION}``; either way the
-  queries follow at once.
+* kernel → front end: at ``import stream_nb`` the kernel opens a comm of its own, with
+  ``{"hello": VERSION, "queries": [QUERY, ...]}``, and keeps it open. On it go the queries whenever something
+  changed, coalesced (at most ``1 / INTERVAL`` a second, latest state wins): ``{"queries": [QUERY, ...]}``.
+  Nothing of this waits for the kernel's main thread: the comm is opened and the updates are sent from the
+  engine's loop (``engine/loop.py``) over IOPub, which reaches every client of the kernel, so the panel fills
+  while a cell (or Run All) keeps the kernel busy. Two tabs or a reloaded page read the same updates from IOPub
+  (by their shape, whatever the comm): no second copy.
+* front end → kernel: a comm of the front end's own, opened with ``{"action": "subscribe"}`` (when it hears the
+  hello, or sees an update, or finds the kernel's comm with ``comm_info`` after a reload). The kernel sends
+  the queries again on its comm. Then ``{"action": "pause" | "resume" | "step" | "stop", "name": NAME}`` on
+  it; the kernel replies on that comm with ``{"done": ACTION, "name": NAME, "message": "paused averages at
+  batch 438"}`` or ``{"error": MESSAGE, "name": NAME, "action": ACTION}`` (``notebook/actions.py`` says
+  which), and the queries follow at once. The kernel only ever replies on a front end's comm from the handler
+  of its message: ipykernel 7 routes a comm's next messages to the thread the comm last spoke from, and a
+  front end that opens its comm on a subshell (JupyterLab 4.4+ does, per comm target) thus keeps getting its
+  clicks handled while the main thread runs a cell. Without subshells a click waits for the cell to end; the
+  panel says so.
 
 A QUERY is ``record(query)``: name, id, state (``q.state``'s value), label, message, running (batches run by
 themselves), buttons (what the panel shows: ``engine/lifecycle.buttons``), batchId, input and
@@ -21,9 +27,6 @@ processed rows a second, watermark (ISO, or None before event time has landed), 
 ``rates``, the processed rows a second of the recent batches (oldest first) for the panel's sparkline.
 Queries that ended stay listed (stopped or failed, with their error) until a query of the same name
 replaces them; the ``KEEP_ENDED`` most recent ones are kept.
-
-The updates are computed and sent from a task on the engine's loop (``engine/loop.py``), never the kernel's
-main thread, so the panel moves while a cell blocks.
 """
 
 from __future__ import annotations
@@ -90,35 +93,60 @@ def _rate(value) -> float | None:
 
 
 class PanelLink:
-    """This kernel's end of the comm: the subscribed comms, the queries seen, the updater on the engine loop."""
+    """This kernel's end of the panel: its own comm (updates out), the front ends' comms (actions in), the
+    queries seen, the updater on the engine loop."""
 
-    def __init__(self):
+    def __init__(self, version: str):
+        self._version = version
         self._lock = threading.RLock()
-        self._comms: dict[str, Any] = {}          # comm id -> comm, oldest first
+        self._own = None                          # the comm this kernel opened; updates go out on it
+        self._comms: dict[str, Any] = {}          # comm id -> a front end's comm, for its actions
         self._active: dict[str, Any] = {}         # query id -> query, as of the last look
         self._ended: dict[str, dict] = {}         # name -> the record of an ended query, oldest first
         self._last_sent: list[dict] | None = None
         self._updating = False
 
-    # -- the comm --------------------------------------------------------------------------------------
+    # -- the comms -------------------------------------------------------------------------------------
+
+    def announce(self) -> None:
+        """Open the kernel's comm with the queries as they are, and start the updates on the engine loop."""
+        import comm
+
+        with self._lock:
+            queries = self.snapshot()
+            self._own = comm.create_comm(target_name=TARGET, data={"hello": self._version, "queries": queries})
+            self._last_sent = queries
+            own = self._own
+        own.on_close(lambda msg: self._lost(own))
+        self._start_updates()
+
+    def _lost(self, own) -> None:
+        # a front end that does not know the target closed it: updates wait until a panel subscribes again
+        with self._lock:
+            if self._own is own:
+                self._own = None
 
     def open(self, comm, message: dict) -> None:
-        """The comm target: a front end subscribes."""
+        """The comm target: a front end subscribes; its comm carries its actions."""
         with self._lock:
             self._comms[comm.comm_id] = comm
             self._last_sent = None       # the new subscriber needs everything
+            reopen = self._own is None
         comm.on_msg(lambda msg: self.on_message(comm, msg["content"]["data"]))
         comm.on_close(lambda msg: self._drop(comm))
+        if reopen:
+            self.announce()
         self.publish()
-        self._start_updates()
 
     def _drop(self, comm) -> None:
         with self._lock:
             self._comms.pop(comm.comm_id, None)
 
     def on_message(self, comm, data: dict) -> None:
-        """An action from the panel's buttons, run at once (the comm's messages come on a shell thread)."""
+        """An action from the panel's buttons, run at once, on the thread the message came in on (a subshell's
+        while a cell runs, when the front end opened its comm on one). The reply goes on the same comm."""
         from stream_nb.engine import registry
+        from stream_nb.notebook.actions import perform
 
         action, name = data.get("action"), data.get("name")
         if action == "subscribe":
@@ -128,11 +156,9 @@ class PanelLink:
             return
         query = registry.active_query(name) if isinstance(name, str) else None
         try:
-            if action not in ("pause", "resume", "step", "stop"):
-                raise ValueError(f"unknown action {action!r}: pause, resume, step or stop")
             if query is None:
                 raise KeyError(f"no active query named {name!r}")
-            getattr(query, action)()
+            comm.send({"done": action, "name": name, "message": perform(query, action)})
         except Exception as err:  # noqa: BLE001 - the panel shows the error; the kernel goes on
             message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
             comm.send({"error": message, "name": name, "action": action})
@@ -159,16 +185,16 @@ class PanelLink:
             return [record(q) for q in active.values()] + list(self._ended.values())
 
     def publish(self) -> None:
-        """Send the queries if they changed since the last update, on the newest comm (IOPub reaches all)."""
+        """Send the queries on the kernel's comm if they changed since the last update (IOPub reaches all)."""
         with self._lock:
-            if not self._comms:
+            if self._own is None:
                 return
             queries = self.snapshot()
             if queries == self._last_sent:
                 return
-            comm = next(reversed(self._comms.values()))
+            own = self._own
             self._last_sent = queries
-        comm.send({"queries": queries})
+        own.send({"queries": queries})
 
     def _start_updates(self) -> None:
         from stream_nb.engine import loop
@@ -185,7 +211,7 @@ class PanelLink:
         try:
             while True:
                 with self._lock:
-                    if not self._comms:
+                    if self._own is None:
                         return
                 await anyio.to_thread.run_sync(self.publish)
                 await anyio.sleep(INTERVAL)
@@ -200,7 +226,7 @@ _link: PanelLink | None = None
 
 
 def register() -> None:
-    """In an IPython kernel: register the comm target and tell the front ends that stream_nb is here.
+    """In an IPython kernel: register the comm target and open the kernel's comm to the front ends.
 
     Elsewhere (a script, a plain ``python``, IPython in a terminal) it does nothing, and IPython is not
     imported for it.
@@ -219,9 +245,9 @@ def register() -> None:
         from stream_nb import __version__
 
         manager = comm.get_comm_manager()
-        _link = PanelLink()
+        _link = PanelLink(__version__)
         manager.register_target(TARGET, _link.open)
-        comm.create_comm(target_name=TARGET, data={"hello": __version__}).close()
+        _link.announce()
     except Exception as err:  # noqa: BLE001 - without the panel, everything else still works
         print(f"stream_nb: the Streams panel is not available in this kernel: {err!r}", file=sys.__stderr__)
 

@@ -1,6 +1,7 @@
 """The kernel side of the Streams panel (``stream_nb/notebook/panel.py``), driven through a real kernel the way
-the front end drives it: the hello at ``import stream_nb``, a subscription, the queries pushed as they change,
-the buttons' actions. No browser: jupyter_client plays the front end.
+the front end drives it: the kernel's own comm opened at ``import stream_nb``, the queries pushed on it as they
+change (also while a cell blocks), a subscription, the buttons' actions (also while a cell blocks, from a
+subshell). No browser: jupyter_client plays the front end.
 """
 
 from __future__ import annotations
@@ -24,18 +25,30 @@ class FrontEnd:
         self.client = client
         self.comm_id: str | None = None
         self.updates: list[tuple[float, list[dict]]] = []   # (arrival, queries), from any comm
-        self.replies: list[dict] = []                       # errors on our comm
+        self.replies: list[dict] = []                       # replies to our actions, on our comm
         self.hellos: list[dict] = []                        # comms the kernel opened to say hello
+        self.kernel_comms: list[str] = []
+        self.subshell: str | None = None                    # where our comm's messages go, if not the main shell
 
     def run(self, code: str, timeout: float = 60) -> None:
-        msg_id = self.client.execute(code)
+        self.finish(self.client.execute(code), timeout)
+
+    def finish(self, msg_id: str, timeout: float = 60) -> float:
+        """Listen until the cell of ``msg_id`` has run; when its idle status came. Raise its error if it failed."""
         while True:
             message = self._take(timeout)
             if message["parent_header"].get("msg_id") == msg_id and message["msg_type"] == "error":
                 raise AssertionError("\n".join(message["content"]["traceback"]))
             if (message["parent_header"].get("msg_id") == msg_id and message["msg_type"] == "status"
                     and message["content"]["execution_state"] == "idle"):
-                return
+                return time.monotonic()
+
+    def on_a_subshell(self) -> None:
+        """Send our comm's messages to a subshell of their own, as JupyterLab 4.4+ does per comm target."""
+        self.client.control_channel.send(self.client.session.msg("create_subshell_request", {}))
+        reply = self.client.get_control_msg(timeout=10)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        self.subshell = reply["content"]["subshell_id"]
 
     def subscribe(self) -> None:
         self.comm_id = uuid.uuid4().hex
@@ -71,7 +84,10 @@ class FrontEnd:
         return next((q for q in self.updates[-1][1] if q["name"] == name), None) if self.updates else None
 
     def _send(self, msg_type: str, content: dict) -> None:
-        self.client.shell_channel.send(self.client.session.msg(msg_type, content))
+        message = self.client.session.msg(msg_type, content)
+        if self.subshell is not None:
+            message["header"]["subshell_id"] = self.subshell
+        self.client.shell_channel.send(message)
 
     def _take(self, timeout: float) -> dict:
         try:
@@ -81,11 +97,12 @@ class FrontEnd:
         content = message["content"]
         if message["msg_type"] == "comm_open" and content.get("target_name") == TARGET:
             self.hellos.append(content["data"])
+            self.kernel_comms.append(content["comm_id"])
         elif message["msg_type"] == "comm_msg":
             data = content.get("data", {})
             if "queries" in data:
                 self.updates.append((time.monotonic(), data["queries"]))
-            elif "error" in data and content["comm_id"] == self.comm_id:
+            elif content["comm_id"] == self.comm_id:
                 self.replies.append(data)
         return message
 
@@ -106,15 +123,44 @@ SENSORS = "import stream_nb as sn\nreadings = sn.sources.sensors(devices=3, rows
 COUNTS = "q = sn.start('SELECT device, count(*) AS n FROM readings GROUP BY device', name='counts')"
 
 
-def test_import_says_hello_and_registers_the_target(front_end):
+def test_import_opens_the_kernels_comm_and_keeps_it_open(front_end):
     front_end.run("import stream_nb")
-    assert front_end.hellos == [{"hello": stream_nb.__version__}]
+    assert front_end.hellos == [{"hello": stream_nb.__version__, "queries": []}]
     comms = front_end.client.comm_info(target_name=TARGET, reply=True, timeout=10)["content"]["comms"]
-    assert comms == {}           # the hello comm is closed at once: nothing dangles for a front end to close
+    assert list(comms) == front_end.kernel_comms      # what a reloaded page finds
     front_end.subscribe()
     front_end.run("from stream_nb.notebook import panel; assert len(panel.link()._comms) == 1")
     comms = front_end.client.comm_info(target_name=TARGET, reply=True, timeout=10)["content"]["comms"]
-    assert list(comms) == [front_end.comm_id]   # what a reloaded page looks for
+    assert sorted(comms) == sorted([*front_end.kernel_comms, front_end.comm_id])
+
+
+def test_queries_are_pushed_from_their_start_while_the_cell_that_started_them_blocks(front_end):
+    # no subscription, and the kernel's main thread busy all along (a long cell): the updates come anyway
+    cell = front_end.client.execute(SENSORS + "\n" + COUNTS + "\nimport time\ntime.sleep(3)")
+    seen = front_end.wait_for(lambda queries: queries and (queries[0]["batchId"] or 0) >= 1)
+    arrived = front_end.updates[-1][0]
+    ended = front_end.finish(cell)
+    assert seen[0]["name"] == "counts" and seen[0]["running"] is True
+    assert arrived < ended, "the queries came only once the cell had ended"
+
+
+def test_a_click_from_a_subshell_is_done_while_a_cell_blocks(front_end):
+    front_end.run(SENSORS + "\n" + COUNTS)
+    front_end.on_a_subshell()
+    front_end.subscribe()
+    front_end.wait_for(lambda queries: queries and queries[0]["batchId"] is not None)
+    # the cell ends only once the query is paused: the pause must be done while the main thread runs it
+    blocked = front_end.client.execute("import time\ndeadline = time.monotonic() + 60\n"
+                                       "while q.state is not sn.QueryState.PAUSED and time.monotonic() < deadline:\n"
+                                       "    time.sleep(0.02)\n"
+                                       "assert q.state is sn.QueryState.PAUSED, 'the pause never came'")
+    front_end.act("pause", "counts")
+    paused = front_end.wait_for(lambda queries: queries[0]["state"] == "paused")[0]
+    front_end.finish(blocked)
+    assert front_end.replies == [{"done": "pause", "name": "counts",
+                                  "message": f"paused counts at batch {paused['batchId']}"}]
+    assert paused["buttons"] == [{"action": "resume", "enabled": True}, {"action": "step", "enabled": True},
+                                 {"action": "stop", "enabled": True}]
 
 
 def test_queries_are_pushed_as_they_change_coalesced(front_end):
@@ -123,7 +169,7 @@ def test_queries_are_pushed_as_they_change_coalesced(front_end):
     assert front_end.wait_for(lambda queries: queries == []) == []   # the answer to subscribing: no queries
     front_end.run(COUNTS)
     first = front_end.wait_for(lambda queries: queries and queries[0]["batchId"] is not None)[0]
-    assert first["name"] == "counts" and first["state"] in ("running", "waiting")
+    assert first["name"] == "counts" and first["state"] in ("running", "waiting") and first["running"]
     assert first["stateRows"] is not None and first["watermark"] is None and first["error"] is None
     front_end.updates.clear()
     front_end.listen(2.0)
@@ -151,10 +197,18 @@ def test_actions_pause_step_resume_stop(front_end):
     front_end.run("assert not q.is_active")
     assert stopped["name"] == "counts"       # an ended query stays listed, stopped
     front_end.act("stop", "counts")
-    front_end.act("rewind", "counts")
     front_end.listen(1.0)
-    assert [r["error"] for r in front_end.replies] == [
-        "no active query named 'counts'", "unknown action 'rewind': pause, resume, step or stop"]
+    said = [r.get("message") or r.get("error") for r in front_end.replies]
+    assert said[:2] == [f"paused counts at batch {paused['batchId']}",
+                        f"counts ran batch {paused['batchId'] + 1}: " + said[1].split(": ", 1)[1]]
+    assert said[2].startswith("resumed counts after batch ") and said[3].startswith("stopped counts at batch ")
+    assert said[4:] == ["no active query named 'counts'"]
+    front_end.run(COUNTS.replace("name='counts'", "name='again'"))
+    front_end.act("resume", "again")
+    front_end.act("rewind", "again")
+    front_end.listen(1.0)
+    assert [r.get("error") for r in front_end.replies[5:]] == [
+        "again is not paused: it is running", "unknown action 'rewind': pause, resume, step or stop"]
 
 
 def test_a_failed_query_shows_its_error_and_a_new_one_replaces_it(front_end):
