@@ -153,6 +153,20 @@ def to_arrow(rows: pd.DataFrame | Iterable[Mapping[str, Any]] | pa.Table, schema
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+def static_table(value: pd.DataFrame | pa.Table) -> pa.Table:
+    """A static table (the other side of a stream-static join) read as ``add_data`` reads rows: NaN stays
+    NaN in a floating-point column (pandas NaN is NULL elsewhere), timestamps are microseconds in UTC.
+
+    >>> static_table(pd.DataFrame({"t": [pd.Timestamp("2024-05-01 12:00:00.123456789")]})).schema
+    t: timestamp[us, tz=UTC]
+    """
+    table = value if isinstance(value, pa.Table) else _from_pandas(value, pa.schema([]))
+    for index, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type) and field.type != TIMESTAMP:
+            table = table.set_column(index, field.name, utc_timestamps(table.column(index)))
+    return table
+
+
 def _from_pandas(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
     duplicated = frame.columns[frame.columns.duplicated()].tolist()
     if duplicated:
@@ -164,8 +178,8 @@ def _from_pandas(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
             values = _utc(values, name)
         elif values.dtype == object:  # pd.NA is a null; NaN stays NaN (below)
             values = pd.Series([None if v is pd.NA else v for v in values], dtype=object)
-        # pandas has no missing int but NaN: NaN is NULL in a column declared anything but floating point
-        nan_is_null = field is not None and not pa.types.is_floating(field.type)
+        # pandas has no missing int but NaN: NaN is NULL in a column that is not floating point
+        nan_is_null = not pa.types.is_floating(field.type) if field is not None else values.dtype.kind != "f"
         arrays[str(name)] = _array(values, str(name), nan_is_null=nan_is_null)
     return pa.table(arrays)
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from stream_nb.types import TIMESTAMP, SchemaError, parse_schema, to_arrow, utc_timestamps
+from stream_nb.types import TIMESTAMP, SchemaError, parse_schema, static_table, to_arrow, utc_timestamps
 
 SCHEMA = parse_schema("ts timestamp, d double, n bigint")
 UTC = datetime.UTC
@@ -112,3 +112,36 @@ def test_values_are_cast_to_the_declared_type_only_when_nothing_is_lost():
     assert table.to_pylist() == [{"d": 1.0, "m": 10**17, "day": datetime.date(2024, 5, 1), "b": True}]
     with pytest.raises(SchemaError, match="column 'n' is declared bigint but holds double values such as"):
         to_arrow([{"n": 1.5}], parse_schema("n bigint"))
+
+
+def test_static_table_reads_pandas_as_rows_are_read():
+    frame = pd.DataFrame({"since": [pd.Timestamp(NANOS), pd.NaT], "w": [np.nan, 1.0], "n": [None, 2],
+                          "s": pd.Series(["x", np.nan], dtype=object)})
+    table = static_table(frame)
+    assert table.schema == pa.schema([("since", TIMESTAMP), ("w", pa.float64()), ("n", pa.float64()),
+                                      ("s", pa.string())])
+    rows = table.to_pylist()
+    assert rows[0]["since"] == MICROS and rows[1]["since"] is None
+    assert math.isnan(rows[0]["w"]) and math.isnan(rows[0]["n"])  # float64 columns: NaN is a value
+    assert rows[1]["s"] is None
+    arrow = static_table(pa.table({"t": pa.array([-1], pa.timestamp("ns"))}))
+    assert arrow.column("t").type == TIMESTAMP and arrow.column("t").cast(pa.int64()).to_pylist() == [-1]
+
+
+def test_stream_static_join_takes_pandas_nanosecond_timestamps():
+    """Issue 11.7: the static side of a join holds timestamps as the stream does (microseconds, UTC)."""
+    import stream_nb as sn
+
+    src = sn.sources.memory("ts timestamp, device string")
+    devices = pd.DataFrame({"device": ["a", "b"], "since": [pd.Timestamp(NANOS), pd.Timestamp("2024-05-01 13:00")]})
+    src.add_data([{"ts": "2024-05-01 12:00:00.123456", "device": "a"}, {"ts": "2024-05-01 12:30", "device": "b"}])
+    q = sn.start("SELECT s.device, d.since, s.ts >= d.since AS installed FROM src s JOIN devices d "
+                 "ON s.device = d.device", sources={"src": src, "devices": devices}, trigger="manual")
+    try:
+        q.step()
+        result = q.result.sort_values("device").reset_index(drop=True)
+    finally:
+        q.stop()
+    assert q.schema.field("since").type == TIMESTAMP
+    assert [(r.device, r.since.isoformat(), r.installed) for r in result.itertuples()] == [
+        ("a", "2024-05-01T12:00:00.123456+00:00", True), ("b", "2024-05-01T13:00:00+00:00", False)]

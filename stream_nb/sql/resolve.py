@@ -17,6 +17,7 @@ from sqlglot import exp
 
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.positions import start_of
+from stream_nb.types import static_table
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,8 @@ def resolve(tree: exp.Query, sql: str, namespaces: list[Mapping[str, Any]]) -> B
             streams[name] = Stream(name, value)
         elif _is_query(value):
             streams[name] = Stream(name, value.as_source())
-        elif isinstance(value, pd.DataFrame):
-            statics[name] = Static(name, pa.Table.from_pandas(value, preserve_index=False))
-        elif isinstance(value, pa.Table):
-            statics[name] = Static(name, value)
+        elif isinstance(value, (pd.DataFrame, pa.Table)):  # read as add_data reads rows (timestamps, NaN)
+            statics[name] = Static(name, static_table(value))
         else:
             raise StreamSQLError(
                 f"{name!r} is a {type(value).__name__}, not a table: FROM takes a stream source "
