@@ -17,10 +17,12 @@ from . import (
     state_growth,
     state_scaling,
     throughput,
+    view_update,
 )
 
 CASES = {case.NAME: case for case in (  # run in this order
-    throughput, state_growth, checkpoint, kernel_latency, spark_throughput, latency, state_bounded, state_scaling)}
+    throughput, state_growth, checkpoint, kernel_latency, spark_throughput, latency, state_bounded, state_scaling,
+    view_update)}
 
 
 def main(argv: list[str] | None = None) -> int:
