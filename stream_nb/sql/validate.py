@@ -36,6 +36,38 @@ def refuse_unsupported(tree: exp.Query, sql: str, stream: str) -> None:
         if isinstance(node, exp.Select):
             for join in node.args.get("joins") or []:
                 _check_join(node, join, sql, stream)
+    _refuse_second_reference(tree, sql, stream)
+
+
+def _refuse_second_reference(tree: exp.Query, sql: str, stream: str) -> None:
+    """The stream is read once: a subquery expression or a self-join over it would see only this batch's rows,
+    not the stream so far (issue 12 case 5)."""
+    references = [t for t in tree.find_all(exp.Table) if t.name == stream]
+    for table in references:
+        if _in_subquery_expression(table, tree):
+            raise StreamSQLError(
+                f"the stream {stream!r} cannot be read in a subquery expression (as in Spark: \"Streaming query "
+                "is not allowed in subquery expressions\"): per batch it would see only that batch's rows",
+                sql=sql, start=start_of(table),
+                hint="read a static table (a pandas DataFrame) in the subquery, or aggregate the stream in one "
+                     "query and compare in pandas over q.result")
+    if len(references) > 1:
+        raise StreamSQLError(
+            f"the stream {stream!r} is read twice (a self-join): that is a stream-stream join, which is not "
+            "supported yet; per batch it would join only that batch's rows, not the stream so far",
+            sql=sql, start=start_of(references[1]),
+            hint="join the stream with a static pandas DataFrame, or run one query and join its q.result in pandas")
+
+
+def _in_subquery_expression(table: exp.Table, root: exp.Expression) -> bool:
+    """True when ``table`` is read by a subquery inside an expression (WHERE x IN (...), a scalar subquery,
+    EXISTS), not by the FROM/JOIN chain of the query and its derived tables."""
+    node = table.parent
+    while node is not None and node is not root:
+        if not isinstance(node, (exp.From, exp.Join, exp.Subquery, exp.Select, exp.Table, exp.CTE, exp.With)):
+            return True
+        node = node.parent
+    return False
 
 
 def _check_join(select: exp.Select, join: exp.Join, sql: str, stream: str) -> None:
@@ -44,6 +76,8 @@ def _check_join(select: exp.Select, join: exp.Join, sql: str, stream: str) -> No
     where = keyword_start(sql, "JOIN", after=max(0, (start_of(join) or 0) - 40)) or start_of(join)
     stream_on_right = _reads(join.this, stream)
     stream_on_left = _reads(select.args.get("from_") or select.args.get("from"), stream)
+    if stream_on_left and stream_on_right:
+        return  # a self-join: refused as a second reference to the stream
     if kind in ("SEMI", "ANTI"):
         raise StreamSQLError(f"{kind} JOIN is not supported yet in a streaming query; "
                              "use an INNER join or a WHERE ... IN (...) over a static table", sql=sql, start=where)

@@ -664,6 +664,13 @@ REFUSALS: list[Case] = [
          output_mode="append", batches=_ONE_BATCH),
     Case(name="refuse_select_distinct_append_without_watermark", sql="SELECT DISTINCT device FROM events",
          output_mode="append", batches=_ONE_BATCH),
+    # issue 12 case 5: Spark says "Streaming query is not allowed in subquery expressions"
+    Case(name="refuse_stream_in_scalar_subquery",
+         sql="SELECT device, temp FROM events WHERE temp = (SELECT max(temp) FROM events)", output_mode="append",
+         batches=_ONE_BATCH),
+    Case(name="refuse_stream_in_in_subquery",
+         sql="SELECT device FROM events WHERE device IN (SELECT device FROM events WHERE temp > 1)",
+         output_mode="append", batches=_ONE_BATCH),
 ]
 
 

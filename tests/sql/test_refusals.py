@@ -48,6 +48,19 @@ def refusal(sql: str, mode: str | None = None) -> StreamSQLError:
         ("SELECT devce FROM events", None, "unknown column 'devce'", "devce"),
         ("SELECT device FROM dim", None, "this query reads no stream", "SELECT"),
         ("SELECT device FROM events WHERE", None, "SQL syntax error", None),
+        # issue 12 case 5: a second reference to the stream would see one batch, not the stream so far
+        ("SELECT a.device, b.temp FROM events a JOIN events b ON a.device = b.device", None,
+         "the stream 'events' is read twice (a self-join)", "events b"),
+        ("SELECT a.device FROM events a LEFT JOIN events b ON a.device = b.device", None,
+         "the stream 'events' is read twice (a self-join)", "events b"),
+        ("SELECT device, n FROM events WHERE n = (SELECT max(n) FROM events)", None,
+         "cannot be read in a subquery expression", "events)"),
+        ("SELECT device, (SELECT max(n) FROM events) AS top FROM events", None,
+         "cannot be read in a subquery expression", "events) AS top"),
+        ("SELECT device FROM events WHERE device IN (SELECT device FROM events WHERE temp > 30)", None,
+         "cannot be read in a subquery expression", "events WHERE temp"),
+        ("SELECT device FROM dim WHERE EXISTS (SELECT 1 FROM events e WHERE e.device = dim.device)", None,
+         "cannot be read in a subquery expression", "events e"),
     ],
 )
 def test_refused_construct_is_named_with_its_position(sql, mode, message, points_at):
@@ -57,6 +70,12 @@ def test_refused_construct_is_named_with_its_position(sql, mode, message, points
         assert error.start is not None, str(error)
         assert sql[error.start:].lower().startswith(points_at.lower()), str(error)
         assert f"line {error.line}, column {error.column}" in str(error)
+
+
+def test_case_5_a_subquery_over_a_static_table_and_a_derived_table_over_the_stream_still_plan():
+    plan_query("SELECT device FROM events WHERE device IN (SELECT device FROM dim)", namespaces=NAMES)
+    plan_query("SELECT s.device, dim.site FROM (SELECT device FROM events) s JOIN dim ON s.device = dim.device",
+               namespaces=NAMES)
 
 
 def test_syntax_error_points_at_the_offending_token():
@@ -146,3 +165,11 @@ class TestEventTimeRefusals:
         error = refusal(sql)
         assert message in str(error)
         assert sql[error.start:].startswith(points_at), str(error)
+
+
+def test_case_5_a_self_join_is_refused_at_start_not_run_per_batch():
+    ev = sn.sources.memory("k bigint, n bigint")
+    with pytest.raises(StreamSQLError, match="read twice") as caught:
+        sn.start("SELECT a.k, b.n FROM ev a JOIN ev b ON a.k = b.k", sources={"ev": ev})
+    assert caught.value.hint and "static pandas DataFrame" in caught.value.hint
+    assert sn.queries() == []
