@@ -291,6 +291,11 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
     >>> to_pandas(pa.table({"n": [1, None]})).dtypes["n"]
     Int64Dtype()
     """
+    names = table.column_names
+    if len(set(names)) < len(names):  # pyarrow makes duplicate names one string block: convert by position
+        frame = to_pandas(table.rename_columns([f"_{i}" for i in range(len(names))]))
+        frame.columns = names
+        return frame
     structs = [i for i, field in enumerate(table.schema) if pa.types.is_struct(field.type)]
     plain = table.select([i for i in range(table.num_columns) if i not in structs]) if structs else table
     frame = plain.to_pandas(types_mapper=_nullable_ints, ignore_metadata=True)
