@@ -12,6 +12,8 @@ Recovery: if ``commits/N`` exists, run N + 1; else run N again with the offsets 
 
 from __future__ import annotations
 
+import glob
+import os
 import time
 import uuid
 import weakref
@@ -99,6 +101,11 @@ class Checkpoint:
         last = committed[-1] if committed else -1
         offset, watermark = 0, 0
         if last >= 0:
+            if not (self.directory / "offsets" / str(last)).exists():
+                raise CheckpointError(
+                    f"offset log {self.directory / 'offsets' / str(last)} is missing: batch {last} is committed "
+                    f"(commits/{last}) but the offsets it read are gone, so where batch {last + 1} starts is "
+                    "unknown. Restore the file from a backup, or start over with a new checkpoint directory")
             offset = logs.read_offsets(self.directory, last).end
             watermark = logs.read_commit(self.directory, last)
         redo = None
@@ -142,7 +149,10 @@ class Checkpoint:
 
     def _restore_source_log(self, source, through_batch: int) -> None:
         if hasattr(source, "restore_checkpoint_log") and through_batch >= 0:
-            source.restore_checkpoint_log(self._source_log(through_batch)[0])
+            entries, files = self._source_log(through_batch)
+            if isinstance(getattr(source, "path", None), str):
+                _check_inside(source.path, files)
+            source.restore_checkpoint_log(entries)
 
     def _source_log(self, through_batch: int) -> tuple[list[str], list[Path]]:
         """The source's entries through ``through_batch`` (the latest compaction, then the batches after it),
@@ -187,3 +197,18 @@ class Checkpoint:
 
     def close(self) -> None:
         self._lock.release()
+
+
+def _check_inside(path: str, logs: list[Path]) -> None:
+    """A files source's log lists only files the source found under its path: an entry elsewhere (an edited
+    or foreign log) would make the query read any file on the machine, so it is refused, naming the log."""
+    parts = Path(os.path.abspath(path)).parts
+    plain = next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts))
+    root = os.path.realpath(Path(*parts[:plain]))
+    for log in logs:
+        for entry in read_json(log):
+            if not isinstance(entry, str) or os.path.commonpath([root, os.path.realpath(entry)]) != root:
+                raise CheckpointError(
+                    f"checkpoint file {log} lists {entry!r}, which is not under the files source's path {path!r}: "
+                    "a checkpoint lists only files the source found there, so this log was edited or belongs to "
+                    "another source. The query will not read it: use a new checkpoint directory")

@@ -8,6 +8,9 @@ a batch with offsets but no commit is run again with the same offsets.
     v1
     {"batchTimestampMs": 1767225600000, "batchWatermarkMs": 7000, "batchWatermarkUs": 7000000}
     {"endOffset": 400, "startOffset": 300}
+    crc32 61e59fca
+
+The last line is the checksum of the lines before it (``files.seal``); logs written without one still read.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from stream_nb.checkpoint.files import CheckpointError, numbered, write_atomically
+from stream_nb.checkpoint.files import CheckpointError, numbered, read_text, seal, write_atomically
 
 VERSION = "v1"
 
@@ -76,14 +79,11 @@ def purge(directory: Path, keep_from: int, first: int | None = None) -> int:
 
 def _write(path: Path, lines: list[dict]) -> None:
     text = "\n".join([VERSION, *(json.dumps(line, sort_keys=True) for line in lines)]) + "\n"
-    write_atomically(path, text.encode())
+    write_atomically(path, seal(text))
 
 
 def _read(path: Path, lines: int) -> list[dict]:
-    try:
-        text = path.read_text()
-    except UnicodeDecodeError:
-        raise CheckpointError(f"checkpoint log {path} is corrupt (not text)") from None
+    text = read_text(path, "checkpoint log")
     parts = text.splitlines()
     if not parts or parts[0] != VERSION:
         raise CheckpointError(f"checkpoint log {path} is corrupt or from another version: it should start "

@@ -1,6 +1,7 @@
 """Checkpoints: Spark's layout, recovery, one writer, compatible and incompatible restarts, retention."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pyarrow.ipc as pa_ipc
 import pytest
 
 import stream_nb as sn
+from stream_nb.checkpoint.files import write_json
 
 WINDOWED = ("SELECT window(ts, '10 seconds') AS w, device, count(*) AS n FROM events "
             "WATERMARK ts DELAY OF INTERVAL 5 SECONDS GROUP BY window(ts, '10 seconds'), device")
@@ -36,7 +38,9 @@ def test_the_layout_is_sparks_and_readable(events, tmp_path):
     events.add_data(rows(1, 12))
     q.step()
     cp = tmp_path / "cp"
-    assert json.loads((cp / "metadata").read_text())["id"] == q.id
+    metadata = (cp / "metadata").read_text()
+    assert json.loads(metadata.rsplit("crc32 ", 1)[0])["id"] == q.id
+    assert re.fullmatch(r"crc32 [0-9a-f]{8}", metadata.splitlines()[-1])  # every file carries its checksum
     offsets = (cp / "offsets" / "0").read_text().splitlines()
     assert offsets[0] == "v1" and json.loads(offsets[2]) == {"startOffset": 0, "endOffset": 2}
     assert json.loads((cp / "commits" / "0").read_text().splitlines()[1])["nextBatchWatermarkMs"] > 0
@@ -285,3 +289,88 @@ class TestRetention:
         again = start(events, tmp_path / "cp", sql=sql, checkpoint_retention=1)
         again.step()
         assert again.result.to_dict("records") == [{"device": "a", "n": 6}]
+
+
+class TestChecksums:
+    """Case 17: every checkpoint file carries a checksum; a changed byte is found and the file named."""
+
+    @pytest.fixture
+    def checkpoint(self, events, tmp_path):
+        q = start(events, tmp_path / "cp")
+        for second in (1, 12, 24):
+            events.add_data(rows(second))
+            q.step()
+        q.stop()
+        return tmp_path / "cp"
+
+    def test_case_17_eight_flipped_bytes_in_a_delta_are_found_and_the_file_named(self, events, checkpoint):
+        path = checkpoint / "state" / "0" / "3.delta"
+        data = bytearray(path.read_bytes())
+        body = pa_ipc.open_file(path).read_all()
+        assert body.num_rows == 1
+        for i in range(8):  # inside the record batch's buffers, before the footer
+            data[len(data) // 2 + i] ^= 0xFF
+        path.write_bytes(bytes(data))
+        with pytest.raises(sn.CheckpointError, match=r"state file .*3\.delta is corrupt: its content does not match "
+                                                     r"its checksum"):
+            start(events, checkpoint)
+
+    @pytest.mark.parametrize("name", ["offsets/2", "commits/2", "metadata"])
+    def test_case_17_a_changed_digit_in_a_log_or_metadata_is_found_and_the_file_named(self, events, checkpoint, name):
+        path = checkpoint / name
+        text = path.read_text()
+        digit = re.search(r"(?<=\n)[^\n]*?(\d)", text).start(1)  # a digit after the first line: still valid JSON
+        path.write_text(text[:digit] + str((int(text[digit]) + 1) % 10) + text[digit + 1:])
+        with pytest.raises(sn.CheckpointError, match=rf"checkpoint file .*{name} is corrupt: its content does not "
+                                                     r"match its checksum"):
+            start(events, checkpoint)
+
+    def test_case_17_a_changed_files_source_log_is_found_and_named(self, tmp_path):
+        folder, cp = tmp_path / "in", tmp_path / "cp"
+        folder.mkdir()
+        (folder / "a.json").write_text('{"v": 1}\n')
+        q = sn.start("SELECT v FROM s", sources={"s": sn.sources.files(folder, format="json", schema="v bigint")},
+                     checkpoint=cp, trigger="manual")
+        q.step()
+        q.stop()
+        log = cp / "sources" / "0" / "0"
+        log.write_text(log.read_text().replace("a.json", "b.json"))
+        with pytest.raises(sn.CheckpointError, match=r"checkpoint file .*sources/0/0 is corrupt"):
+            sn.start("SELECT v FROM s", sources={"s": sn.sources.files(folder, format="json", schema="v bigint")},
+                     checkpoint=cp, trigger="manual")
+
+    def test_case_17_a_checkpoint_written_without_checksums_still_restores(self, events, checkpoint):
+        for path in [p for p in checkpoint.rglob("*") if p.is_file() and p.name != "lock"]:
+            if path.suffix in (".delta", ".snapshot"):
+                table = pa_ipc.open_file(path).read_all()
+                with pa_ipc.new_file(path, table.schema) as writer:  # no footer metadata, as before
+                    writer.write_table(table)
+            else:
+                path.write_text(path.read_text().rsplit("crc32 ", 1)[0])
+        again = start(events, checkpoint)
+        events.add_data(rows(25))
+        again.step()
+        assert again.last_progress["batchId"] == 3 and again._operator.state_rows == 2
+
+    def test_case_17_a_missing_offsets_file_says_which_and_what_it_means(self, events, checkpoint):
+        (checkpoint / "offsets" / "2").unlink()
+        with pytest.raises(sn.CheckpointError, match=r"offset log .*offsets/2 is missing: batch 2 is committed "
+                                                     r"\(commits/2\) but the offsets it read are gone, so where "
+                                                     r"batch 3 starts is unknown"):
+            start(events, checkpoint)
+
+    def test_case_17_a_source_log_pointing_outside_the_folder_is_refused(self, tmp_path):
+        folder, cp = tmp_path / "in", tmp_path / "cp"
+        folder.mkdir()
+        (folder / "a.json").write_text('{"v": 1}\n')
+        (tmp_path / "secret.json").write_text('{"v": 42}\n')
+        q = sn.start("SELECT v FROM s", sources={"s": sn.sources.files(folder, format="json", schema="v bigint")},
+                     checkpoint=cp, trigger="manual")
+        q.step()
+        q.stop()
+        # a log rewritten to point elsewhere, checksum and all, as a hand-edited or foreign checkpoint would be
+        write_json(cp / "sources" / "0" / "0", [str(tmp_path / "secret.json")])
+        with pytest.raises(sn.CheckpointError, match=r"checkpoint file .*sources/0/0 lists '.*secret.json', which "
+                                                     r"is not under the files source's path"):
+            sn.start("SELECT v FROM s", sources={"s": sn.sources.files(folder, format="json", schema="v bigint")},
+                     checkpoint=cp, trigger="manual")

@@ -46,6 +46,7 @@ def test_disk_full_fails_the_batch_and_leaves_the_checkpoint_valid(events, tmp_p
                 feed(events, batch)
                 q.step()
         assert failed.value.__cause__.errno == errno.ENOSPC and not q.is_active
+        assert f"No space left on device: '{small / 'cp'}/" in str(failed.value)  # case 17: it names the file
         assert not [p for p in (small / "cp").rglob("*") if p.name.endswith(".tmp")]  # no half-written file
         mount("-o", "remount,size=64m", str(small))
         again = sn.start(SQL, sources={"events": events}, checkpoint=small / "cp", output_mode="complete",
