@@ -12,6 +12,7 @@ from . import (
     harness,
     kernel_latency,
     latency,
+    soak,
     spark_throughput,
     state_bounded,
     state_growth,
@@ -22,7 +23,7 @@ from . import (
 
 CASES = {case.NAME: case for case in (  # run in this order
     throughput, state_growth, checkpoint, kernel_latency, spark_throughput, latency, state_bounded, state_scaling,
-    view_update)}
+    view_update, soak)}
 
 
 def main(argv: list[str] | None = None) -> int:
