@@ -27,14 +27,20 @@ class Trigger:
             return cls("asap")
         if isinstance(trigger, Trigger):
             return trigger
-        if isinstance(trigger, str) and trigger.strip().lower().replace("-", "_") in ("available_now", "once"):
+        if isinstance(trigger, str):
+            trigger = _unquoted(trigger)  # a magic's --trigger "2 seconds" arrives with its quotes
+        if isinstance(trigger, str) and trigger.lower().replace("-", "_") in ("available_now", "once"):
             return cls("available_now")
-        if isinstance(trigger, str) and trigger.strip().lower() == "manual":
+        if isinstance(trigger, str) and trigger.lower() == "manual":
             return cls("manual")
         try:
             seconds = parse_interval(trigger).total_seconds()
         except (ValueError, TypeError):
-            raise ValueError(f"unknown trigger {trigger!r}: use None (as fast as possible), an interval such "
+            shown = f"'{trigger}'" if isinstance(trigger, str) else repr(trigger)
+            if isinstance(trigger, str) and trigger.lower().startswith("every "):
+                raise ValueError(f"unknown trigger {shown}: write the interval alone, as Spark's processingTime "
+                                 f"does: '{trigger[6:].strip()}'") from None
+            raise ValueError(f"unknown trigger {shown}: use None (as fast as possible), an interval such "
                              "as '2 seconds', 'available_now', or 'manual' (only q.step() runs batches)") from None
         if seconds <= 0:
             return cls("asap")
@@ -43,3 +49,15 @@ class Trigger:
     def describe(self) -> str:
         return {"asap": "as soon as data arrives", "interval": f"every {self.seconds:g} s",
                 "available_now": "available now, then stop", "manual": "manual (q.step())"}[self.kind]
+
+
+def _unquoted(text: str) -> str:
+    """``text`` without surrounding whitespace and one pair of matching quotes.
+
+    >>> _unquoted('"2 seconds" ')
+    '2 seconds'
+    """
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1].strip()
+    return text

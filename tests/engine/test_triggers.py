@@ -1,0 +1,27 @@
+"""Triggers as users write them, in Python or in a magic's --trigger (which keeps the quotes)."""
+
+import pytest
+
+from stream_nb.engine.triggers import Trigger
+
+
+@pytest.mark.parametrize(("written", "kind", "seconds"), [
+    ('"2 seconds"', "interval", 2.0),
+    ("'2 seconds'", "interval", 2.0),
+    ('"manual"', "manual", 0.0),
+    (' "available_now" ', "available_now", 0.0),
+    (None, "asap", 0.0),
+])
+def test_a_quoted_trigger_is_read_without_its_quotes(written, kind, seconds):
+    assert Trigger.parse(written) == Trigger(kind, seconds)
+
+
+def test_case_18_an_unknown_trigger_is_named_without_the_quotes_it_came_with():
+    with pytest.raises(ValueError) as caught:
+        Trigger.parse('"often"')
+    assert str(caught.value).startswith("unknown trigger 'often': use None")
+
+
+def test_case_18_every_before_the_interval_is_named_and_the_interval_suggested():
+    with pytest.raises(ValueError, match=r"unknown trigger 'every 2 seconds': write the interval alone.*'2 seconds'"):
+        Trigger.parse('"every 2 seconds"')
