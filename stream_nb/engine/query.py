@@ -408,6 +408,9 @@ class StreamingQuery:
             if self._checkpoint is not None:
                 self._checkpoint.close()
             self._ahead.close()
+            close = getattr(self.source, "close", None)  # optional in the Source protocol: its threads end
+            if close is not None:
+                close()
         with self._changed:
             self._terminated.set()
             self._changed.notify_all()

@@ -26,6 +26,10 @@ class Source(Protocol):
     ``checkpoint_metadata() -> dict`` / ``restore_checkpoint_metadata(dict)``: fixed facts (a start time);
     ``checkpoint_log(start, end) -> list[str]`` / ``restore_checkpoint_log(list)``: what offsets stood for
     (the files source's files).
+
+    Optional method a query calls when it stops: ``close()`` ends what the source runs for it (the files
+    source's read-ahead thread). A source may serve several queries, and other queries go on reading it, so
+    ``close`` must leave it readable (starting its threads again if a read needs them).
     """
 
     schema: pa.Schema

@@ -16,7 +16,6 @@ import glob
 import json
 import os
 import re
-import stat
 import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +28,7 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from stream_nb.sources.errors import SourceError, check_offsets
+from stream_nb.sources.listing import NewFiles
 from stream_nb.types import (
     TIMESTAMP, SchemaError, describe_schema, parse_schema, spark_type_name, to_arrow, utc_timestamps,
 )
@@ -74,6 +74,8 @@ class FilesSource:
                               "(it may stay empty until files arrive), or give a glob like 'data/*.csv'",
                               file=self.path)
         self._lock = threading.Lock()
+        self._listing_lock = threading.Lock()
+        self._new_files = NewFiles(self.path, self._is_input)
         self._seen: list[str] = []
         self._seen_set: set[str] = set()
         self._ahead: dict[str, Future] = {}  # the next batch's files, being read
@@ -89,9 +91,10 @@ class FilesSource:
 
     @seen_files.setter
     def seen_files(self, paths: list[str]) -> None:
-        with self._lock:
+        with self._listing_lock, self._lock:
             self._seen = [os.fspath(p) for p in paths]
             self._seen_set = set(self._seen)
+            self._new_files.forget()  # list everything again: files not in the restored list are new
 
     def checkpoint_log(self, start: int, end: int) -> list[str]:
         """What a checkpoint keeps of offsets ``start`` to ``end``: the files they stand for."""
@@ -103,14 +106,19 @@ class FilesSource:
         self.seen_files = paths
 
     def latest_offset(self) -> int:
-        """Lists ``path``, appends the files not seen before, and returns how many files have been seen."""
-        listed = self._list_files()
-        with self._lock:
-            for path in listed:
-                if path not in self._seen_set:
-                    self._seen.append(path)
-                    self._seen_set.add(path)
-            return len(self._seen)
+        """Appends the files not seen before (see ``listing.py``: an idle poll lists no directory and stats no
+        file already seen) and returns how many files have been seen."""
+        with self._listing_lock:  # one lister at a time: a second caller waits and sees the first one's files
+            try:
+                listed = self._new_files(lambda path: path in self._seen_set)
+            except OSError as err:
+                raise SourceError(f"files source: cannot list {self.path!r}: {err}", file=self.path) from None
+            with self._lock:
+                for path in listed:
+                    if path not in self._seen_set:
+                        self._seen.append(path)
+                        self._seen_set.add(path)
+                return len(self._seen)
 
     def read(self, start: int, end: int) -> pa.Table:
         """The rows of files ``seen_files[start:end]``, with exactly ``schema``."""
@@ -126,34 +134,31 @@ class FilesSource:
                   for path, future in zip(paths, ahead)]
         return pa.concat_tables(tables) if tables else self.schema.empty_table()
 
+    def close(self) -> None:
+        """Stop reading ahead and end the read-ahead thread (a query calls this when it stops). The source can
+        still be read, by another query or after a restart: a later read ahead starts a thread again."""
+        with self._lock:
+            for future in self._ahead.values():
+                future.cancel()
+            self._ahead = {}
+            reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.shutdown(wait=True)  # a file being read is finished (another query may be waiting on it)
+
     def _read_ahead(self, path: str) -> Future:
         if self._reader is None:
             self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stream_nb-files")
         return self._reader.submit(read_file, path, self.format, self.schema)
 
-    def _list_files(self) -> list[str]:
-        """Input files under ``path``, oldest first (modification time, then name); hidden ones skipped."""
-        found = []
-        try:
-            for match in sorted(glob.glob(self.path)) if glob.has_magic(self.path) else [self.path]:
-                is_dir = os.path.isdir(match)
-                names = [os.path.join(match, n) for n in os.listdir(match)] if is_dir else [match]
-                for name in names:
-                    base = os.path.basename(name)
-                    if base.startswith((".", "_")) or not base.lower().endswith(_EXTENSIONS[self.format]):
-                        continue
-                    try:
-                        info = os.stat(name)
-                    except FileNotFoundError:  # removed while we were listing
-                        continue
-                    if stat.S_ISREG(info.st_mode):
-                        found.append((info.st_mtime_ns, os.path.abspath(name)))
-        except OSError as err:
-            raise SourceError(f"files source: cannot list {self.path!r}: {err}", file=self.path) from None
-        return [path for _, path in sorted(found)]
+    def _is_input(self, name: str) -> bool:
+        """Input files have the format's extension; names starting with ``.`` or ``_`` are hidden, as in Spark."""
+        return not name.startswith((".", "_")) and name.lower().endswith(_EXTENSIONS[self.format])
 
     def _infer_schema(self) -> pa.Schema:
-        files = self._list_files()
+        try:
+            files = NewFiles(self.path, self._is_input)(lambda path: False)
+        except OSError as err:
+            raise SourceError(f"files source: cannot list {self.path!r}: {err}", file=self.path) from None
         if not files:
             raise SourceError(f"files source: no schema given, and no {self.format} file in {self.path!r} to "
                               f"infer one from; pass schema=\"col type, ...\"", file=self.path)

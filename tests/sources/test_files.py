@@ -309,3 +309,27 @@ def test_files_json_number_that_does_not_fit_an_int_column_names_the_column(tmp_
     src.latest_offset()
     with pytest.raises(SourceError, match=f"^file: {re.escape(path)}, line 2: {what}$"):
         src.read(0, 1)
+
+
+def test_files_read_ahead_thread_ends_when_its_query_stops(tmp_path):
+    """Issue 12 case 13: the read-ahead thread of each files source outlived its query."""
+    import threading
+
+    import stream_nb as sn
+
+    for i in range(4):
+        write(tmp_path, f"{i}.csv", csv_rows((f"d{i}", i)), mtime=1000 + i)
+    src = sources.files(tmp_path, schema=SCHEMA, max_files_per_trigger=1)
+    q = sn.start("SELECT device FROM src", sources={"src": src}, trigger="manual")
+
+    def readers():
+        return [t for t in threading.enumerate() if t.name.startswith("stream_nb-files")]
+
+    try:
+        q.step()
+        assert readers()  # the next batch's file is being read ahead
+    finally:
+        q.stop()
+    assert readers() == []
+    assert src.read(1, 3).column("device").to_pylist() == ["d1", "d2"]  # still readable (by another query)
+    src.close()
