@@ -102,7 +102,7 @@ def _take_watermarks(tokens: list[Token], sql: str) -> tuple[list[Token], list[W
 
 def _take_column(tokens: list[Token], i: int, sql: str, clause: Token) -> tuple[int, str]:
     parts = []
-    while i < len(tokens) and tokens[i].token_type in (TokenType.VAR, TokenType.IDENTIFIER):
+    while i < len(tokens) and _is_name(tokens[i]):
         parts.append(tokens[i].text)
         i += 1
         if i < len(tokens) and tokens[i].token_type == TokenType.DOT:
@@ -113,6 +113,14 @@ def _take_column(tokens: list[Token], i: int, sql: str, clause: Token) -> tuple[
         raise StreamSQLError("WATERMARK needs the event-time column: WATERMARK ts DELAY OF INTERVAL 10 SECONDS",
                              sql=sql, start=clause.start)
     return i, parts[-1]
+
+
+def _is_name(token: Token) -> bool:
+    """A column name: also a word that is a keyword elsewhere (the rate source's ``timestamp``), but not the
+    clause's own DELAY unquoted."""
+    if token.token_type == TokenType.IDENTIFIER:
+        return True  # quoted: `delay` is a column too
+    return token.text.isidentifier() and token.text.upper() != "DELAY"
 
 
 def _expect_words(tokens: list[Token], i: int, words: tuple[str, ...], sql: str, clause: Token) -> int:

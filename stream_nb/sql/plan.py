@@ -145,15 +145,17 @@ def _the_window(tree: exp.Query, sql: str) -> WindowSpec | None:
 
 def _qualify(tree: exp.Query, sql: str, bindings: Bindings) -> exp.Query:
     schema = bindings.schema()
+    read = [(t.name, t.alias_or_name) for t in tree.find_all(exp.Table) if t.name in schema]
     try:
         tree = qualify(tree, schema=schema, dialect=DIALECT, quote_identifiers=False, identify=False,
                        validate_qualify_columns=True)
         return annotate_types(tree, schema=schema, dialect=DIALECT)
     except sqlglot.errors.OptimizeError as err:
-        raise _unknown_column(str(err), sql, schema) from None
+        raise _unknown_column(str(err), sql, schema, read) from None
 
 
-def _unknown_column(message: str, sql: str, schema: dict[str, dict[str, str]]) -> StreamSQLError:
+def _unknown_column(message: str, sql: str, schema: dict[str, dict[str, str]],
+                    read: list[tuple[str, str]]) -> StreamSQLError:
     # sqlglot says "Column 'tmp' could not be resolved. Line: 1, Col: 10": point the caret there.
     name, start = None, None
     if "'" in message:
@@ -166,6 +168,10 @@ def _unknown_column(message: str, sql: str, schema: dict[str, dict[str, str]]) -
     columns = sorted({c for table in schema.values() for c in table})
     if name is None:
         return StreamSQLError(message, sql=sql)
+    having = [alias for table, alias in read if name in schema[table]]
+    if len(having) > 1:
+        return StreamSQLError(f"column {name!r} is ambiguous: {' and '.join(having)} both have it", sql=sql,
+                              start=start, hint=f"say which one: {' or '.join(f'{a}.{name}' for a in having)}")
     close = difflib.get_close_matches(name, columns, n=1)
     hint = f"did you mean {close[0]!r}?" if close else f"columns: {', '.join(columns)}"
     return StreamSQLError(f"unknown column {name!r}", sql=sql, start=start, hint=hint)

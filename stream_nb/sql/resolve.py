@@ -55,6 +55,13 @@ def resolve(tree: exp.Query, sql: str, namespaces: list[Mapping[str, Any]]) -> B
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     for table in tree.find_all(exp.Table):
         name = table.name
+        if not isinstance(table.this, exp.Identifier):
+            _refuse_table_function(table, sql)
+        if table.db.lower() in _FILE_FORMATS and table.this.quoted:
+            raise StreamSQLError(
+                f"FROM {table.db}.`{name}` reads files in Spark; here files are a stream source",
+                sql=sql, start=start_of(table), hint=f"src = sn.sources.files({name!r}, format={table.db.lower()!r}), "
+                                                     "then FROM src")
         if name in ctes or name in streams or name in statics:
             continue
         value = _lookup(name, namespaces, table, sql)
@@ -86,18 +93,34 @@ def _lookup(name: str, namespaces: list[Mapping[str, Any]], table: exp.Table, sq
     for namespace in namespaces:
         if name in namespace:
             return namespace[name]
-    from stream_nb.engine.registry import active_query  # a running query's result is a stream too
+    from stream_nb.engine.registry import active_query, queries  # a running query's result is a stream too
 
     query = active_query(name)
     if query is not None:
         return query
-    known = sorted({k for ns in namespaces for k, v in ns.items()
-                    if _is_source(v) or isinstance(v, (pd.DataFrame, pa.Table))})
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f"did you mean {close[0]!r}?" if close else (
-        f"known tables: {', '.join(known)}" if known else
+    # IPython keeps every shown DataFrame as _, __, _2, ...: those are history, not tables anyone names
+    tables = sorted({k for ns in namespaces for k, v in ns.items()
+                     if (_is_source(v) or isinstance(v, (pd.DataFrame, pa.Table))) and not k.startswith("_")})
+    running = sorted(q.name for q in queries())
+    close = difflib.get_close_matches(name, tables + running, n=1)
+    known = "; ".join(part for part in (f"known tables: {', '.join(tables)}" if tables else "",
+                                        f"running queries: {', '.join(running)}" if running else "") if part)
+    hint = f"did you mean {close[0]!r}?" if close else known or (
         "pass it with sources={...} or define it in the notebook, e.g. events = sn.sources.memory(...)")
     raise StreamSQLError(f"unknown table {name!r}", sql=sql, start=start_of(table), hint=hint)
+
+
+_FILE_FORMATS = {"csv", "json", "parquet", "text", "orc"}  # Spark's FROM json.`/path` syntax
+
+
+def _refuse_table_function(table: exp.Table, sql: str) -> None:
+    start = start_of(table.this, sql)
+    name = sql[start:].split("(")[0].strip() if start is not None else table.this.sql(dialect="spark")
+    raise StreamSQLError(
+        f"FROM {name}(...) is a table function, which a streaming query cannot read: FROM takes a stream, "
+        "a pandas DataFrame or a running query, by name", sql=sql, start=start,
+        hint="read files as a stream with sn.sources.files(path, format='csv'), or load them into a pandas "
+             "DataFrame, and name it in FROM")
 
 
 def _is_source(value: Any) -> bool:

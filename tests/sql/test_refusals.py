@@ -173,3 +173,45 @@ def test_case_5_a_self_join_is_refused_at_start_not_run_per_batch():
         sn.start("SELECT a.k, b.n FROM ev a JOIN ev b ON a.k = b.k", sources={"ev": ev})
     assert caught.value.hint and "static pandas DataFrame" in caught.value.hint
     assert sn.queries() == []
+
+
+class TestCase18Messages:
+    """Issue 12 case 18: each message says what is wrong and where."""
+
+    def test_an_ambiguous_column_names_the_tables_that_have_it(self):
+        error = refusal("SELECT device FROM events e JOIN dim d ON e.device = d.device")
+        assert str(error).startswith("column 'device' is ambiguous: e and d both have it (line 1, column 8)")
+        assert error.hint == "say which one: e.device or d.device"
+
+    def test_watermark_on_the_rate_sources_timestamp_column_is_accepted(self):
+        rate = sn.sources.rate(1)
+        plan = plan_query("SELECT window(timestamp, '10 seconds') AS w, count(*) AS n FROM r "
+                          "WATERMARK timestamp DELAY OF INTERVAL 5 SECONDS GROUP BY window(timestamp, '10 seconds')",
+                          namespaces=[{"r": rate}], output_mode="append")
+        assert plan.event_time.column == "timestamp" and plan.event_time.delay_us == 5_000_000
+
+    def test_watermark_without_a_column_still_says_it_needs_one(self):
+        error = refusal("SELECT device FROM events WATERMARK DELAY OF INTERVAL 5 SECONDS")
+        assert "WATERMARK needs the event-time column" in str(error)
+
+    @pytest.mark.parametrize(("sql", "says", "points_at"), [
+        ("SELECT * FROM read_csv('/etc/passwd')", "FROM read_csv(...) is a table function", "read_csv"),
+        ("SELECT * FROM events JOIN range(10) r ON r.id = events.n", "FROM range(...) is a table function",
+         "range"),
+        ("SELECT * FROM json.`/tmp/in`", "FROM json.`/tmp/in` reads files in Spark", "json"),
+    ])
+    def test_a_table_function_or_a_file_path_in_from_is_refused_by_name(self, sql, says, points_at):
+        error = refusal(sql)
+        assert str(error).startswith(says) and "unknown table ''" not in str(error)
+        assert sql[error.start:].startswith(points_at), str(error)
+        assert "sn.sources.files" in error.hint
+
+    def test_the_unknown_table_hint_lists_running_queries_not_ipython_history(self):
+        names = {"events": EVENTS, "_": DIM, "__": DIM, "_2": DIM, "dim": DIM}
+        q = sn.start("SELECT device FROM events", name="hot_devices", sources={"events": EVENTS})
+        try:
+            with pytest.raises(StreamSQLError) as caught:
+                plan_query("SELECT * FROM zzz", namespaces=[names])
+        finally:
+            q.stop()
+        assert caught.value.hint == "known tables: dim, events; running queries: hot_devices"
