@@ -202,12 +202,12 @@ class Checkpoint:
 def _check_inside(path: str, logs: list[Path]) -> None:
     """A files source's log lists only files the source found under its path: an entry elsewhere (an edited
     or foreign log) would make the query read any file on the machine, so it is refused, naming the log."""
-    parts = Path(os.path.abspath(path)).parts
+    parts = Path(os.path.abspath(path)).parts  # as the source lists them: absolute, symlinks kept
     plain = next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts))
-    root = os.path.realpath(Path(*parts[:plain]))
+    root = os.path.normpath(Path(*parts[:plain]))
     for log in logs:
         for entry in read_json(log):
-            if not isinstance(entry, str) or os.path.commonpath([root, os.path.realpath(entry)]) != root:
+            if not isinstance(entry, str) or os.path.commonpath([root, os.path.abspath(entry)]) != root:
                 raise CheckpointError(
                     f"checkpoint file {log} lists {entry!r}, which is not under the files source's path {path!r}: "
                     "a checkpoint lists only files the source found there, so this log was edited or belongs to "

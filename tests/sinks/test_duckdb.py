@@ -1,6 +1,7 @@
 """The duckdb sink: one transaction per batch, exactly once per query, columns by name, any identifier."""
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 import stream_nb as sn
@@ -36,7 +37,6 @@ def test_case_1_a_replayed_batch_of_the_same_query_is_still_written_once(tmp_pat
     sink = sn.sinks.duckdb(db, "t")
     sink.bind(first.schema, "append")
     sink.open(first.id)  # the checkpoint's query id: batch 1 is that query's, committed already
-    import pyarrow as pa
     sink.add_batch(1, pa.table({"x": [2]}))
     sink.close()
     assert [x for (x,) in select(db, "SELECT x FROM t ORDER BY x")] == [1, 2]

@@ -38,11 +38,12 @@ def test_a_folder_written_before_manifests_were_kept_per_query_still_reads(tmp_p
     out = tmp_path / "out"
     run(out, [1, 2])
     # as older versions wrote it: _manifest/N for one run, no query id
-    for manifest in sorted((out / "_manifest").glob("*/*")):
-        old = json.loads(manifest.read_text().split("\ncrc32 ")[0])
-        (out / "_manifest" / manifest.name).write_text(json.dumps({k: old[k] for k in (
+    (query,) = (out / "_manifest").iterdir()
+    for manifest in sorted(query.iterdir()):
+        new = json.loads(manifest.read_text().rsplit("crc32 ", 1)[0])
+        (out / "_manifest" / manifest.name).write_text(json.dumps({k: new[k] for k in (
             "batchId", "files", "numRows", "format", "outputMode", "schema")}))
         manifest.unlink()
-        manifest.parent.rmdir() if not any(manifest.parent.iterdir()) else None
+    query.rmdir()
     run(out, [3])
     assert sn.read_files_sink(out)["x"].tolist() == [1, 2, 3]
