@@ -10,6 +10,7 @@ import time
 from . import (
     checkpoint,
     harness,
+    idle_files,
     kernel_latency,
     latency,
     soak,
@@ -23,7 +24,7 @@ from . import (
 
 CASES = {case.NAME: case for case in (  # run in this order
     throughput, state_growth, checkpoint, kernel_latency, spark_throughput, latency, state_bounded, state_scaling,
-    view_update, soak)}
+    view_update, soak, idle_files)}
 
 
 def main(argv: list[str] | None = None) -> int:
