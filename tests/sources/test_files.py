@@ -333,3 +333,21 @@ def test_files_read_ahead_thread_ends_when_its_query_stops(tmp_path):
     assert readers() == []
     assert src.read(1, 3).column("device").to_pylist() == ["d1", "d2"]  # still readable (by another query)
     src.close()
+
+
+def test_files_invalid_utf8_json_fails_its_batch_naming_the_file_and_commits_nothing_of_it(tmp_path):
+    """Issue 12 case 15: the bytes went on into q.result (UnicodeDecodeError) and upper() (a DuckDB INTERNAL
+    error), and a files sink committed them."""
+    import stream_nb as sn
+
+    write(tmp_path, "a.json", '{"name": "ok"}\n', mtime=1000)
+    bad = write(tmp_path, "b.json", b'{"name": "ok"}\n{"name": "caf\xe9"}\n', mtime=2000)
+    src = sources.files(tmp_path, format="json", schema="name string", max_files_per_trigger=1)
+    q = sn.start("SELECT upper(name) AS name FROM src", sources={"src": src}, trigger="manual")
+    try:
+        q.step()
+        with pytest.raises(sn.StreamingQueryException, match=f"file: {re.escape(bad)}, line 2: invalid UTF-8"):
+            q.step()
+    finally:
+        q.stop()
+    assert q.result["name"].tolist() == ["OK"]
