@@ -25,7 +25,8 @@ from stream_nb.sql.non_ansi import non_ansi
 from stream_nb.sql.output_modes import choose_output_mode
 from stream_nb.sql.positions import keyword_start, start_of
 from stream_nb.sql.resolve import Bindings, resolve
-from stream_nb.sql.rewrites import name_select_items, spark_casts, window_fields
+from stream_nb.sql.rewrites import (keep_alias_case, name_select_items, spark_casts, window_fields,
+                                    written_aliases)
 from stream_nb.sql.split_aggregates import AggregatePlan, refuse_stray_sessions, split_aggregates
 from stream_nb.sql.tree import (
     AGG,
@@ -86,7 +87,9 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
                                     sql, aliases)
     name_select_items(tree)
     window_fields(tree)
+    written = written_aliases(tree)
     tree = _qualify(tree, sql, bindings)
+    keep_alias_case(tree, written)
     spark_casts(tree)
     non_ansi(tree)
     window = _the_window(tree, sql)

@@ -34,6 +34,31 @@ def name_select_items(tree: exp.Expression) -> None:
                 item.replace(exp.alias_(item.copy(), spark_name(item), quoted=True))
 
 
+def written_aliases(tree: exp.Expression) -> list[str | None]:
+    """The output aliases of the outermost SELECT as written (None for an item without one), read before the
+    optimizer lowercases them."""
+    if not isinstance(tree, exp.Select) or any(isinstance(item, exp.Star) for item in tree.expressions):
+        return []
+    return [item.alias if isinstance(item, exp.Alias) else None for item in tree.expressions]
+
+
+def keep_alias_case(tree: exp.Expression, written: list[str | None]) -> None:
+    """``SELECT k AS Key`` gives a column ``Key``, as in Spark, which resolves names case-insensitively but
+    keeps them as written. (DuckDB, too, matches a quoted "Key" to ``key``.)"""
+    if not written or len(written) != len(tree.selects):
+        return
+    renamed = {}
+    for item, alias in zip(tree.selects, written):
+        if alias is not None and isinstance(item, exp.Alias) and item.alias.lower() == alias.lower() \
+                and item.alias != alias:
+            renamed.setdefault(item.alias, alias)
+            item.set("alias", exp.to_identifier(alias, quoted=True))
+    order = tree.args.get("order")
+    for column in list(order.find_all(exp.Column)) if order is not None and renamed else []:
+        if not column.table and column.name in renamed:  # ORDER BY names an output column
+            column.set("this", exp.to_identifier(renamed[column.name], quoted=True))
+
+
 def spark_casts(tree: exp.Expression) -> None:
     """``CAST(2.7 AS INT)`` is 2 in Spark (truncation) but 3 in DuckDB (rounding): truncate first."""
     for cast in list(tree.find_all(exp.Cast)):

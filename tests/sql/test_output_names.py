@@ -25,3 +25,22 @@ def test_case_10_duplicate_output_names_keep_each_column_and_its_type(sql, value
     assert result.iloc[0].tolist() == values
     double = values.index(1.5)
     assert pd.api.types.is_float_dtype(result.dtypes.iloc[double]), result.dtypes.tolist()
+
+
+def test_an_alias_keeps_its_case_as_written():
+    result = result_of("SELECT device AS Key, temp AS Temp_C FROM src", [{"device": "a", "temp": 1.5}])
+    assert list(result.columns) == ["Key", "Temp_C"]
+
+
+def test_aliases_differing_only_in_case_are_two_columns():
+    result = result_of("SELECT device AS Key, temp AS key FROM src", [{"device": "a", "temp": 1.5}])
+    assert list(result.columns) == ["Key", "key"] and result.iloc[0].tolist() == ["a", 1.5]
+
+
+def test_order_by_and_having_find_an_alias_in_any_case():
+    src = sn.sources.memory("device string, temp double")
+    q = sn.start("SELECT device AS Dev, count(*) AS N FROM src GROUP BY dev HAVING n > 1 ORDER BY n DESC, DEV",
+                 sources={"src": src}, output_mode="complete", trigger="manual")
+    src.add_data([{"device": d, "temp": 1.0} for d in "abbccc"])
+    q.step()
+    assert q.result.to_dict("records") == [{"Dev": "c", "N": 3}, {"Dev": "b", "N": 2}]
