@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from stream_nb.sinks.memory import Changes, latest_rows
+from stream_nb.sinks.memory import Changes
 from stream_nb.types import hashable_keys, to_pandas
 
 TIME, NUMBER, CATEGORY = "time", "number", "category"
@@ -163,7 +163,7 @@ class ResultTracker:
             return self._from_whole(read)
         self.batch_id = read.batch_id
         if read.keys is not None:
-            return self._upserts(read.rows, read.keys, read.replace, whole)
+            return self._upserts(read.rows, read.keys, whole)
         frame = flat_frame(read.rows)
         if read.replace:
             self._seen_rows = read.total_rows + read.dropped_rows
@@ -176,18 +176,18 @@ class ResultTracker:
         return ResultDelta(frame, frame.iloc[0:0], new_keys=numbers, total=read.total_rows,
                            dropped=read.dropped_rows, whole=whole)
 
-    def _upserts(self, rows: pa.Table, keys: pa.Table, whole_result: bool, whole) -> ResultDelta:
-        """Rows of the sink's keys: new keys are added, known keys changed. The whole result (a view that fell
-        behind the sink's log) goes the same way: a key it knows is patched, a key it missed is added."""
-        if rows.num_rows and not whole_result:  # a key emitted by several batches: its last row is its value
-            latest = latest_rows(keys)
-            if len(latest) < rows.num_rows:
-                rows, keys = rows.take(latest), keys.take(latest)
+    def _upserts(self, rows: pa.Table, keys: pa.Table, whole) -> ResultDelta:
+        """Rows of the sink's keys, each key once: new keys are added, known keys changed. The whole result (a
+        view that fell behind the sink's log) goes the same way: a key it knows is patched, one it missed added."""
         row_keys = [k if isinstance(k, tuple) else (k,) for k in hashable_keys(keys, keys.column_names)] \
             if keys.num_columns else [()] * rows.num_rows
         is_new = [k not in self._known for k in row_keys]
         self._known.update(row_keys)
         frame = flat_frame(rows)
+        if all(is_new) or not any(is_new):  # (the usual batch: no rows to pick apart)
+            new, changed = (frame, frame.iloc[0:0]) if all(is_new) else (frame.iloc[0:0], frame)
+            return ResultDelta(new, changed, new_keys=row_keys if len(new) else [],
+                               changed_keys=row_keys if len(changed) else [], total=len(self._known), whole=whole)
         new_at = [i for i, fresh in enumerate(is_new) if fresh]
         changed_at = [i for i, fresh in enumerate(is_new) if not fresh]
         return ResultDelta(frame.iloc[new_at], frame.iloc[changed_at], new_keys=[row_keys[i] for i in new_at],

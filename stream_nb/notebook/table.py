@@ -22,12 +22,19 @@ def rows_html(frame: pd.DataFrame, caption: str = "", max_rows: int = 10) -> str
     >>> "<td" in rows_html(pd.DataFrame({"n": [1]}))
     True
     """
-    head = "".join(f'<th style="{_HEAD}">{format_cell(c)}</th>' for c in frame.columns)
+    return _html(list(frame.columns), _rows(frame.head(max_rows)), caption)
+
+
+def _rows(frame: pd.DataFrame) -> list[list]:
+    return frame.to_numpy(dtype=object).tolist()
+
+
+def _html(columns: list[str], rows: list, caption: str) -> str:
+    head = "".join(f'<th style="{_HEAD}">{format_cell(c)}</th>' for c in columns)
     body = "".join(
-        "<tr>" + "".join(f'<td style="{_CELL}">{format_cell(v)}</td>' for v in row) + "</tr>"
-        for row in frame.head(max_rows).itertuples(index=False, name=None))
-    if frame.empty:
-        span = max(1, len(frame.columns))
+        "<tr>" + "".join(f'<td style="{_CELL}">{format_cell(v)}</td>' for v in row) + "</tr>" for row in rows)
+    if not rows:
+        span = max(1, len(columns))
         body = f'<tr><td style="{_CELL};color:#888" colspan="{span}">no rows yet</td></tr>'
     title = (f'<caption style="caption-side:top;text-align:left;color:#666;font-size:90%">{caption}'
              '</caption>') if caption else ""
@@ -43,18 +50,18 @@ class Table:
 
         self.mode = output_mode
         self.rows = rows
-        self._latest = pd.DataFrame()            # append: the newest rows, oldest first
-        self._recent: dict[tuple, tuple] = {}    # update: key -> row, most recently changed last
+        self._latest: list[list] = []            # append: the newest rows, oldest first
+        self._recent: dict[tuple, list] = {}     # update: key -> row, most recently changed last
         self._columns: list[str] = []
-        self.widget = widgets.HTML(rows_html(pd.DataFrame(), "no rows yet", rows))
+        self.widget = widgets.HTML(_html([], [], "no rows yet"))
 
     def apply(self, delta: ResultDelta) -> None:
+        self._columns = list(delta.new.columns) or list(delta.changed.columns) or self._columns
         if self.mode == "append":
-            if delta.replace or self._latest.empty:
-                self._latest = delta.new.tail(self.rows)
-            elif not delta.new.empty:
-                self._latest = pd.concat([self._latest, delta.new.tail(self.rows)]).tail(self.rows)
-            shown = self._latest.iloc[::-1]
+            if delta.replace:
+                self._latest = []
+            self._latest = (self._latest + _rows(delta.new.tail(self.rows)))[-self.rows:]
+            shown = self._latest[::-1]
             caption = f"latest {len(shown)} of {delta.total + delta.dropped:,} rows emitted, newest first"
             if delta.dropped:
                 caption += (f" (q.result keeps the newest {delta.total:,}: "
@@ -66,19 +73,19 @@ class Table:
             caption = f"{len(shown)} most recently updated of {delta.total:,} rows, newest first"
         else:  # complete mode, or an update-mode result read whole: the table itself
             self._recent.clear()
-            shown = delta.new.head(self.rows)
+            shown = _rows(delta.new.head(self.rows))
             caption = f"the result table: {len(delta.new):,} rows" + \
                 (f" (first {self.rows})" if len(delta.new) > self.rows else "")
-        self.widget.value = rows_html(shown, caption, self.rows)
+        self.widget.value = _html(self._columns, shown, caption)
 
-    def _latest_changes(self, delta: ResultDelta) -> pd.DataFrame:
-        self._columns = list(delta.new.columns) or list(delta.changed.columns) or self._columns
+    def _latest_changes(self, delta: ResultDelta) -> list[list]:
         for part, keys in ((delta.changed, delta.changed_keys), (delta.new, delta.new_keys)):
+            if part.empty:
+                continue
             newest = part.tail(self.rows)  # only the last few can still be shown
-            for key, row in zip(keys[len(part) - len(newest):], newest.itertuples(index=False, name=None)):
+            for key, row in zip(keys[len(part) - len(newest):], _rows(newest)):
                 self._recent.pop(key, None)
                 self._recent[key] = row
         while len(self._recent) > self.rows:
             del self._recent[next(iter(self._recent))]
-        newest_first = list(self._recent.values())[::-1]
-        return pd.DataFrame.from_records(newest_first, columns=self._columns)
+        return list(self._recent.values())[::-1]

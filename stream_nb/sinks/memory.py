@@ -38,8 +38,8 @@ _COMPACT_AFTER = 4096         # superseded rows kept before a compaction, at the
 class Changes:
     """What the result gained after the batch a reader last saw, up to ``batch_id`` (the last committed one).
 
-    ``rows``: the rows the batches emitted, oldest first (update mode: a key may come more than once, the last
-    is its value now), or, with ``replace``, the whole result. ``keys``: in update mode, each row's group key.
+    ``rows``: the rows the batches emitted, oldest first (update mode: each key once, its latest row, in the
+    order keys first came), or, with ``replace``, the whole result. ``keys``: in update mode, each row's group key.
     ``total_rows``: rows in the result now (update mode: an upper bound until compacted); ``dropped_rows``:
     rows the append-mode limit has dropped so far, oldest first.
     """
@@ -176,8 +176,12 @@ class MemorySink:
                     return Changes(last, self._empty(), no_keys, False, self._rows)
                 if self._log and self._log[0][0] <= batch_id + 1:
                     since = [entry for entry in self._log if entry[0] > batch_id]
-                    return Changes(last, pa.concat_tables([rows for _, rows, _ in since]),
-                                   pa.concat_tables([keys for _, _, keys in since]), False, self._rows)
+                    rows = pa.concat_tables([rows for _, rows, _ in since])
+                    keys = pa.concat_tables([keys for _, _, keys in since])
+                    if len(since) > 1:  # a key several batches emitted: its last row is its value now
+                        latest = latest_rows(keys)
+                        rows, keys = rows.take(latest), keys.take(latest)
+                    return Changes(last, rows, keys, False, self._rows)
                 whole = self._live()
                 return Changes(last, whole, pa.concat_tables(self._keys), True, self._rows)
             if self._dropped_batch > batch_id:  # rows it has not seen are gone: here is what is kept
