@@ -1,9 +1,9 @@
 """Case ``idle_files``: what an idle files-source query costs once it has processed many files.
 
-20,000 small CSV files (quick: 2,000) are processed by ``SELECT device, count(*) FROM src GROUP BY device`` with
-the default trigger (a batch as soon as data is there; the engine polls the source every 10 ms). Then no file
-arrives, and the process's CPU time (all its threads: the engine's loop, its polls) is measured over an idle
-window: CPU seconds per wall second, as a share of one core. Beside it, the same idle query over a memory
+20,000 small CSV files (quick: 2,000) are processed by ``SELECT device, count(*) FROM src GROUP BY device``
+with the default trigger (a batch as soon as data is there; the engine polls the source every 10 ms). Then
+no file arrives, and the process's CPU time (all its threads: the engine's loop, its polls) is measured over
+an idle window: CPU seconds per wall second, as a share of one core. Beside it, the same idle query over a memory
 source (the engine's own polling, the floor), and the cost of the method used before (list the directory and
 stat every file at each poll), timed here over the same files and multiplied by 100 polls a second.
 
@@ -81,7 +81,8 @@ def run(quick: bool, repeats: int) -> Report:
                 raise ResultMismatch(f"the query counted {total:,} rows, the {count:,} files hold {count:,}")
 
         # one query at a time, so that each window holds one query's polling only
-        measured = report.run([Contender(FILES, idle(FILES), count, check_files, warmup=start_files)], repeats)
+        files_query = Contender(FILES, idle(FILES), count, check_files, warmup=start_files)
+        measured = report.run([files_query], repeats)
         if FILES in queries:
             queries.pop(FILES).stop()
         measured |= report.run([Contender(MEMORY, idle(MEMORY), 1, warmup=start_memory)], repeats)
@@ -103,7 +104,8 @@ def run(quick: bool, repeats: int) -> Report:
     files_share = share.get(FILES)
     report.targets = [Target("idle files query, share of a core", files_share, goal=TARGET, at_least=False)]
     if files_share is not None and share.get(MEMORY):
-        report.targets.append(Target("idle files query / idle memory query (CPU)", files_share / share[MEMORY]))
+        ratio = files_share / share[MEMORY]
+        report.targets.append(Target("idle files query / idle memory query (CPU)", ratio))
     if files_share and relist is not None:
         report.targets.append(Target("before (estimate) / idle files query (CPU)", relist / files_share))
     report.notes.append(

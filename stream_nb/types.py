@@ -115,6 +115,8 @@ def spark_type_name(dtype: pa.DataType) -> str:
     if pa.types.is_struct(dtype):
         inner = ", ".join(f"{f.name}: {spark_type_name(f.type)}" for f in dtype)
         return f"struct<{inner}>"
+    if pa.types.is_decimal(dtype):  # DDL that parse_schema reads back (a files sink's manifest)
+        return f"decimal({dtype.precision},{dtype.scale})"
     names = {
         pa.string(): "string", pa.large_string(): "string", pa.int8(): "tinyint", pa.int16(): "smallint",
         pa.int32(): "int", pa.int64(): "bigint", pa.float32(): "float", pa.float64(): "double",
@@ -200,7 +202,8 @@ def _none_if_na(value: Any) -> Any:
     return None if value is pd.NA or value is pd.NaT else value
 
 
-def _array(values: Any, name: str, dtype: pa.DataType | None = None, *, nan_is_null: bool = False) -> pa.Array:
+def _array(values: Any, name: str, dtype: pa.DataType | None = None, *,
+           nan_is_null: bool = False) -> pa.Array:
     """One column's values as Arrow: as inferred (``_cast_column`` casts them with a clear error), or of a
     decimal ``dtype`` when given and they fit it (ints and Decimals straight into the declared precision).
     As in Spark, a NaN in a double column is NaN, not NULL, whatever the input form (None, pd.NA and NaT

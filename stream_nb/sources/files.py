@@ -11,45 +11,27 @@ overlaps the batch's work on the other core. A file's errors still surface in th
 
 from __future__ import annotations
 
-import csv
 import glob
-import json
 import os
-import re
 import threading
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
-import pyarrow.json as pa_json
-import pyarrow.parquet as pq
 
 from stream_nb.sources.errors import SourceError, check_offsets
+from stream_nb.sources.formats import file_schema, read_file
 from stream_nb.sources.listing import NewFiles
-from stream_nb.types import (
-    TIMESTAMP, SchemaError, describe_schema, parse_schema, spark_type_name, to_arrow, utc_timestamps,
-)
+from stream_nb.types import describe_schema, parse_schema
+
+__all__ = ["FilesSource", "files", "read_file"]
 
 _EXTENSIONS = {
     "csv": (".csv", ".csv.gz", ".csv.bz2"),
     "json": (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz"),
     "parquet": (".parquet", ".pq"),
 }
-# As Spark's CSV reader: an empty field is null, a quoted empty field "" is the empty string.
-_CSV_NULLS = {"strings_can_be_null": True, "null_values": [""], "quoted_strings_can_be_null": False}
-_BAD_DATA = (pa.ArrowException, SchemaError)
-_ISO_HINT = "write ISO 8601 like '2024-05-01 12:00:00' (UTC) or '2024-05-01T12:00:00+02:00'"
-# An ISO 8601 time that carries its own zone (Z, +02:00, -0500); all others are taken as UTC.
-_ZONED = r"\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:[Zz]|[+-]\d\d(?::?\d\d)?)$"
-# Fractional seconds past the microsecond, which Spark drops (it keeps microseconds).
-_SUBMICROS = r"(:\d\d\.\d{6})\d+"
-
-Parser = Callable[[bytes, pa.Schema], pa.Table]
-
-
 class FilesSource:
     """New files under ``path`` as a stream (see ``files``); ``seen_files`` is what the offsets index."""
 
@@ -151,7 +133,7 @@ class FilesSource:
         return self._reader.submit(read_file, path, self.format, self.schema)
 
     def _is_input(self, name: str) -> bool:
-        """Input files have the format's extension; names starting with ``.`` or ``_`` are hidden, as in Spark."""
+        """Input files have the format's extension; names starting with ``.`` or ``_`` are hidden (Spark)."""
         return not name.startswith((".", "_")) and name.lower().endswith(_EXTENSIONS[self.format])
 
     def _infer_schema(self) -> pa.Schema:
@@ -163,17 +145,7 @@ class FilesSource:
             raise SourceError(f"files source: no schema given, and no {self.format} file in {self.path!r} to "
                               f"infer one from; pass schema=\"col type, ...\"", file=self.path)
         first = files[0]
-        try:
-            if self.format == "parquet":
-                found = pq.read_schema(first)
-            elif self.format == "csv":
-                found = pa_csv.open_csv(pa.BufferReader(_load(first)),
-                                        convert_options=pa_csv.ConvertOptions(**_CSV_NULLS)).schema
-            else:
-                found = pa_json.read_json(pa.BufferReader(_load(first))).schema
-        except (pa.ArrowException, OSError) as err:
-            raise SourceError.at(first, None, f"cannot infer a schema from it: {_explain(err)}") from None
-        schema = pa.schema([pa.field(f.name, _spark_type(f.type)) for f in found])
+        schema = file_schema(first, self.format)
         if self.format != "parquet":
             ddl = describe_schema(schema)
             warnings.warn(f"files source: no schema given, so it was inferred from {first}: {ddl}. "
@@ -215,241 +187,3 @@ def files(path: str | os.PathLike, *, format: str = "csv",
     20.5
     """
     return FilesSource(path, format=format, schema=schema, max_files_per_trigger=max_files_per_trigger)
-
-
-def read_file(path: str, format: str, schema: pa.Schema) -> pa.Table:
-    """One input file as a table of exactly ``schema``; a SourceError names the file and line if it is bad."""
-    try:
-        if format == "parquet":
-            with pq.ParquetFile(path) as parquet:  # one file: quicker than read_table's dataset machinery
-                return _conform(parquet.read(), schema)
-        data = _load(path)
-    except FileNotFoundError:
-        gone = "the file is gone; input files must stay until a query has read them"
-        raise SourceError.at(path, None, gone) from None
-    except (*_BAD_DATA, OSError) as err:
-        raise SourceError.at(path, None, _explain(err)) from None
-    _check_utf8(path, data)
-    parse = _parse_csv if format == "csv" else _parse_json
-    try:
-        return parse(data, schema)
-    except _BAD_DATA as err:
-        line = _first_bad_line(data, parse, schema, header=format == "csv")
-        if format == "csv":
-            what = _explain(err, _csv_header(data))
-        else:
-            what = _json_number(err, data.splitlines()[line - 1] if line else b"", schema) or _explain(err)
-        raise SourceError.at(path, line, what) from None
-
-
-def _load(path: str) -> bytes:
-    return pa.input_stream(path, compression="detect").read()  # .gz and .bz2 by extension
-
-
-def _check_utf8(path: str, data: bytes) -> None:
-    """Text files are UTF-8, as Spark reads them by default: refuse other bytes with their line and column
-    (Arrow's JSON reader would pass them on into strings that nothing downstream can read)."""
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line_start = data.rfind(b"\n", 0, err.start) + 1
-        line = data.count(b"\n", 0, err.start) + 1
-        raise SourceError.at(path, line, f"invalid UTF-8 (byte 0x{data[err.start]:02x} at byte "
-                                         f"{err.start - line_start + 1} of the line); text files must be "
-                                         "UTF-8") from None
-
-
-def _whole_lines(read: Callable[[int | None], pa.Table], data: bytes) -> pa.Table:
-    """``read(block_size)``: Arrow reads in blocks that a line may not straddle (1 MB by default), so a file
-    with a longer line is read again as one block rather than refused."""
-    try:
-        return read(None)
-    except pa.ArrowInvalid as err:
-        if "straddl" not in str(err):
-            raise
-    return read(min(len(data) + 1, 2**31 - 1))
-
-
-def _parse_csv(data: bytes, schema: pa.Schema) -> pa.Table:
-    if not data.strip():
-        return schema.empty_table()
-    # Timestamps come in as text: Arrow's own parser rejects a column that mixes naive and zoned times.
-    types = {f.name: pa.string() if pa.types.is_timestamp(f.type) else f.type for f in schema}
-    options = pa_csv.ConvertOptions(column_types=types, **_CSV_NULLS)
-
-    def read(block_size: int | None) -> pa.Table:
-        blocks = pa_csv.ReadOptions(block_size=block_size) if block_size else None
-        return pa_csv.read_csv(pa.BufferReader(data), read_options=blocks, convert_options=options)
-
-    return _conform(_whole_lines(read, data), schema)
-
-
-def _parse_json(data: bytes, schema: pa.Schema) -> pa.Table:
-    if not data.strip():
-        return schema.empty_table()
-    # Times and dates come in as text, parsed by _conform: Arrow's JSON reader takes neither 7-9 fractional
-    # digits nor dates.
-    types = pa.schema([pa.field(f.name, pa.string()) if _is_time(f.type) else f for f in schema])
-    options = pa_json.ParseOptions(explicit_schema=types, unexpected_field_behavior="ignore")
-
-    def read(block_size: int | None) -> pa.Table:
-        blocks = pa_json.ReadOptions(block_size=block_size) if block_size else None
-        return pa_json.read_json(pa.BufferReader(data), read_options=blocks, parse_options=options)
-
-    return _conform(_whole_lines(read, data), schema)
-
-
-def _is_time(dtype: pa.DataType) -> bool:
-    return pa.types.is_timestamp(dtype) or pa.types.is_date(dtype)
-
-
-def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """The schema's columns of ``table``, cast to it (``to_arrow`` names a missing or ill-typed column)."""
-    columns = {}
-    for field in schema:
-        if field.name in table.column_names:
-            column = table.column(field.name)
-            if pa.types.is_timestamp(field.type):
-                column = _timestamps(column, field.name)
-            elif pa.types.is_date(field.type) and pa.types.is_string(column.type):
-                column = _dates(column, field)
-            columns[field.name] = column
-    return to_arrow(pa.table(columns), schema)
-
-
-def _timestamps(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
-    """ISO 8601 text (or any timestamp) as timestamp[us, UTC]; times without a zone are UTC, and digits past
-    the microsecond are dropped, as in Spark (which keeps microseconds)."""
-    if pa.types.is_timestamp(column.type):
-        return utc_timestamps(column)  # a naive time is UTC; nanoseconds (parquet) are truncated
-    if not pa.types.is_string(column.type):
-        return column
-    try:
-        return _parse_timestamps(column)
-    except pa.ArrowInvalid:  # rare, so the common case skips the regex: 7-9 fractional digits
-        truncated = pc.replace_substring_regex(column, _SUBMICROS, r"\1")
-    try:
-        return _parse_timestamps(truncated)
-    except pa.ArrowInvalid as err:
-        value = re.search(r"'(.*?)'", str(err))
-        held = value.group(0) if value else "a value"
-        raise SchemaError(f"column {name!r} is a timestamp but holds {held}; {_ISO_HINT}") from None
-
-
-def _parse_timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    zoned = pc.match_substring_regex(column, _ZONED)
-    nothing = pa.scalar(None, column.type)
-    naive = pc.if_else(zoned, nothing, column).cast(pa.timestamp("us")).cast(TIMESTAMP)
-    aware = pc.if_else(zoned, column, nothing).cast(TIMESTAMP)
-    return pc.if_else(zoned, aware, naive)
-
-
-def _dates(column: pa.ChunkedArray, field: pa.Field) -> pa.ChunkedArray:
-    """ISO dates (``2024-05-01``) as a date column: JSON has no date type, so they come as text."""
-    try:
-        return column.cast(field.type)
-    except pa.ArrowInvalid as err:
-        value = re.search(r"'(.*?)'", str(err))
-        held = value.group(0) if value else "a value"
-        raise SchemaError(f"column {field.name!r} is a date but holds {held}; write ISO 8601 like "
-                          "'2024-05-01'") from None
-
-
-def _first_bad_line(data: bytes, parse: Parser, schema: pa.Schema, *, header: bool) -> int | None:
-    """The 1-based line where parsing first fails: the shortest failing prefix of lines, by bisection."""
-    lines = data.splitlines(keepends=True)
-    skip = next((k for k, line in enumerate(lines) if line.strip()), len(lines)) + 1 if header else 0
-
-    def fails(count: int) -> bool:
-        try:
-            parse(b"".join(lines[:skip + count]), schema)
-        except _BAD_DATA:
-            return True
-        return False
-
-    if header and fails(0):
-        return skip  # the header itself, e.g. a column of the schema is missing
-    low, high = 1, len(lines) - skip
-    if high < low or not fails(high):
-        return None
-    while low < high:
-        middle = (low + high) // 2
-        if fails(middle):
-            high = middle
-        else:
-            low = middle + 1
-    return skip + low
-
-
-_CSV_CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to (.+?): invalid value (.*)$",
-                             re.S)
-_JSON_CHANGED = re.compile(r"JSON parse error: Column\(/?(.*?)\) changed from (\w+) to (\w+)")
-_JSON_NUMBER = re.compile(r"Failed to convert JSON to (\w+), couldn't parse:(.*)$", re.S)
-
-
-def _explain(err: Exception, csv_header: Sequence[str] = ()) -> str:
-    """Arrow's message in the words of the schema: which column, what was expected, what was there."""
-    text = re.sub(r" in row \d+$", "", str(err))  # Arrow counts rows per block, not per file: misleading
-    conversion = _CSV_CONVERSION.match(text)
-    if conversion:
-        index, type_name, value = int(conversion.group(1)), conversion.group(2), conversion.group(3)
-        name = csv_header[index] if index < len(csv_header) else f"#{index + 1}"
-        return f"column {name!r} is {_type_name(type_name)} but holds {value}"
-    changed = _JSON_CHANGED.match(text)
-    if changed:
-        name, expected, found = changed.groups()
-        if not name:
-            return f"each line must be a JSON object, not {_a(found)}"
-        return f"column {name!r}: expected {_a(expected)}, found {_a(found)}"
-    return text
-
-
-def _json_number(err: Exception, line: bytes, schema: pa.Schema) -> str | None:
-    """A JSON number that does not fit its column (2.7 or 2**70 for an int), with the column named: Arrow's
-    message names only the type. Spark's PERMISSIVE reader would make it NULL; a file is never half-read
-    here, so it is refused instead, with the way to keep it."""
-    number = _JSON_NUMBER.match(str(err))
-    if not number:
-        return None
-    value = number.group(2).strip()
-    try:  # numbers as their text, to find the one Arrow quotes
-        row = json.loads(line, parse_float=str, parse_int=str)
-    except ValueError:
-        return None
-    field = next((f for f in schema if isinstance(row, dict) and row.get(f.name) == value
-                  and not pa.types.is_string(f.type)), None)
-    if field is None:
-        return None
-    type_name = spark_type_name(field.type)
-    if pa.types.is_integer(field.type) and not re.fullmatch(r"-?\d+", value):
-        keep = "an int column takes numbers written without a fraction or exponent; declare it double"
-    else:
-        keep = f"outside {type_name}'s range; declare it double"
-    return f"column {field.name!r} is {type_name} but holds {value} ({keep})"
-
-
-def _csv_header(data: bytes) -> list[str]:
-    first = next((line for line in data.splitlines() if line.strip()), b"")
-    return next(csv.reader([first.decode("utf-8", errors="replace")]), [])
-
-
-def _type_name(arrow_name: str) -> str:
-    try:
-        return spark_type_name(pa.type_for_alias(arrow_name))
-    except ValueError:
-        return arrow_name
-
-
-def _a(word: str) -> str:
-    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
-
-
-def _spark_type(dtype: pa.DataType) -> pa.DataType:
-    """An inferred Arrow type as the Spark type it stands for."""
-    if pa.types.is_timestamp(dtype):
-        return TIMESTAMP
-    if pa.types.is_dictionary(dtype):
-        return _spark_type(dtype.value_type)
-    if pa.types.is_null(dtype) or pa.types.is_time(dtype) or pa.types.is_large_string(dtype):
-        return pa.string()
-    return dtype

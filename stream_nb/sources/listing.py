@@ -26,12 +26,12 @@ SETTLE_NS = 1_000_000_000
 @dataclass
 class _Listing:
     mtime_ns: int
-    settled: bool           # listed over SETTLE_NS after its last change: an unchanged mtime means no new entry
+    settled: bool           # listed SETTLE_NS after its last change: an unchanged mtime means no new entry
     subdirs: list[str]      # a glob's matches that are directories, listed in turn
 
 
 class NewFiles:
-    """The files under a directory or glob that are not yet known, oldest first (modification time, then path).
+    """The files under a directory or glob not yet known, oldest first (modification time, then path).
 
     ``wanted(name)`` says which names are input files (extension, not hidden); ``known(path)`` which absolute
     paths were found before. Directories are remembered between calls; ``forget()`` lists everything again.
@@ -88,8 +88,8 @@ class NewFiles:
         with os.scandir(directory) as entries:
             for entry in entries:
                 name = entry.name
-                if pattern is not None and not (fnmatch.fnmatch(name, pattern) and (
-                        pattern.startswith(".") or not name.startswith("."))):  # as glob: * skips hidden names
+                hidden = name.startswith(".") and not pattern.startswith(".") if pattern else False
+                if pattern is not None and (hidden or not fnmatch.fnmatch(name, pattern)):  # as glob does
                     continue
                 path = os.path.join(absolute, name)
                 if pattern is not None and entry.is_dir():
