@@ -243,6 +243,8 @@ def utc_timestamps(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.A
     >>> utc_timestamps(pa.array([1_500, -1], pa.timestamp("ns"))).to_pylist()[1].isoformat()
     '1969-12-31T23:59:59.999999+00:00'
     """
+    if column.type == TIMESTAMP:
+        return column
     if column.type.unit == "ns":
         column = pc.floor_temporal(column, unit="microsecond")
     return column.cast(TIMESTAMP)
