@@ -1,6 +1,9 @@
 /**
- * The link to one notebook's kernel: the `stream_nb.panel` comm, opened when the kernel has stream_nb, and the
- * queries it last reported. No timers: the kernel pushes; the link follows the kernel's own events.
+ * The link to one notebook's kernel. The kernel opens the `stream_nb.panel` comm itself at `import stream_nb`
+ * and sends the queries on it from its engine thread, so they arrive while a cell keeps the kernel busy; the
+ * link takes them from IOPub. Clicks go on a comm of the link's own, which JupyterLab opens on a kernel
+ * subshell when the kernel has them (ipykernel 7), so they are done while a cell runs; without subshells they
+ * wait for the cell to end, and `waitsForCell` says so. No timers: the kernel pushes.
  */
 
 import { ISessionContext } from '@jupyterlab/apputils';
@@ -8,14 +11,7 @@ import { IChangedArgs } from '@jupyterlab/coreutils';
 import { Kernel, KernelMessage } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import {
-  Action,
-  IActionError,
-  IQuery,
-  TARGET,
-  isActionError,
-  isUpdate
-} from './protocol';
+import { Action, IActionReply, IQuery, TARGET, isActionReply, isUpdate } from './protocol';
 
 /** Kernel statuses after which the kernel's comms are gone (a restart, a new kernel, a dead one). */
 const GONE: ReadonlySet<Kernel.Status> = new Set<Kernel.Status>([
@@ -26,10 +22,30 @@ const GONE: ReadonlySet<Kernel.Status> = new Set<Kernel.Status>([
   'unknown'
 ]);
 
+/** How long to wait for a subshell before opening the comm on the main shell anyway. */
+const SUBSHELL_WAIT_MS = 5000;
+
+/** What JupyterLab 4.4+'s comms add for subshells (`CommHandler`; not in `Kernel.IComm`). */
+interface ISubshellComm {
+  readonly subshellId?: string | null;
+  readonly subshellStarted?: Promise<void>;
+}
+
+/** The subshell a comm's messages go to; null for the main shell. */
+function subshellOf(comm: Kernel.IComm): string | null {
+  return (comm as Kernel.IComm & ISubshellComm).subshellId ?? null;
+}
+
+/** An action sent, not answered yet. */
+export interface IPending {
+  action: Action;
+  name: string;
+}
+
 export class KernelLink {
   /**
-   * `subscribe: false` only hears the kernel's hello, so that a front end without the panel (Notebook 7)
-   * takes it quietly instead of refusing an unknown comm target.
+   * `subscribe: false` only takes the kernel's comm, quietly, so that a front end without the panel
+   * (Notebook 7) does not refuse it as an unknown comm target.
    */
   constructor(
     readonly sessionContext: ISessionContext,
@@ -45,17 +61,35 @@ export class KernelLink {
     return this._queries;
   }
 
-  /** Whether the kernel runs stream_nb and the comm is open. */
+  /** Whether stream_nb runs in the kernel (its comm or its updates have been seen). */
   get connected(): boolean {
-    return this._comm !== null;
+    return this._present;
   }
 
-  /** The last action that failed, with the kernel's message; cleared by the next action. */
-  get lastError(): IActionError | null {
-    return this._error;
+  /** The kernel's answer to the last action: what was done, or why not. */
+  get lastReply(): IActionReply | null {
+    return this._reply;
   }
 
-  /** Emitted when the queries, the connection or the last error change. */
+  /** The action sent and not answered yet. */
+  get pending(): IPending | null {
+    return this._pending;
+  }
+
+  /**
+   * Whether a click waits for the running cell to end: the kernel is busy and the link's comm is not on a
+   * subshell (the kernel has none, or the comm is still being opened).
+   */
+  get waitsForCell(): boolean {
+    const kernel = this._kernel;
+    return (
+      kernel !== null &&
+      kernel.status === 'busy' &&
+      (this._comm === null || subshellOf(this._comm) === null)
+    );
+  }
+
+  /** Emitted when the queries, the connection, a reply or a pending action change. */
   get changed(): ISignal<this, void> {
     return this._changed;
   }
@@ -64,13 +98,21 @@ export class KernelLink {
     return this._disposed;
   }
 
-  /** Ask the kernel to pause, resume, step or stop a query. */
+  /** Ask the kernel to pause, resume, step or stop a query; the answer comes as `lastReply`. */
   act(action: Action, name: string): void {
-    this._error = null;
-    if (!this._comm || this._comm.isDisposed) {
+    this._reply = null;
+    if (!this._comm || this._comm.isDisposed || !this._opened) {
+      this._reply = {
+        name,
+        action,
+        error: 'not connected to the kernel yet: try again in a moment'
+      };
+      this._changed.emit();
       return;
     }
+    this._pending = { action, name };
     this._comm.send({ action, name });
+    this._changed.emit();
   }
 
   dispose(): void {
@@ -91,11 +133,9 @@ export class KernelLink {
 
   private _onStatus(_: ISessionContext, status: Kernel.Status): void {
     if (GONE.has(status)) {
-      // the comms died with the kernel's state; the target must be registered again afterwards
-      this._registered = false;
-      this._forget();
-    } else if (!this._registered && this._kernel && status === 'idle') {
-      this._register(this._kernel);
+      this._forget(); // the comms died with the kernel; the next `import stream_nb` opens a new one
+    } else if (this._pending) {
+      this._changed.emit(); // busy or idle changes what the panel says of a pending click
     }
   }
 
@@ -106,26 +146,12 @@ export class KernelLink {
       return;
     }
     kernel.iopubMessage.connect(this._onIOPub, this);
-    this._register(kernel);
-  }
-
-  private _detach(): void {
-    if (this._kernel && !this._kernel.isDisposed) {
-      this._kernel.iopubMessage.disconnect(this._onIOPub, this);
-      this._kernel.removeCommTarget(TARGET, this._onHello);
-    }
-    this._kernel = null;
-    this._registered = false;
-    this._forget();
-  }
-
-  /** Hear the kernel's hello (at `import stream_nb`), and subscribe now if stream_nb already runs there. */
-  private _register(kernel: Kernel.IKernelConnection): void {
-    this._registered = true;
-    kernel.registerCommTarget(TARGET, this._onHello);
+    // registered before any cell runs, so the kernel's comm is never refused; a restart keeps it registered
+    kernel.registerCommTarget(TARGET, this._onKernelComm);
     if (!this.subscribe) {
       return;
     }
+    // a kernel that runs stream_nb already (a reloaded page): its comm is listed
     void kernel
       .requestCommInfo({ target_name: TARGET })
       .then(reply => {
@@ -135,73 +161,118 @@ export class KernelLink {
           Object.keys(content.comms).length > 0 &&
           kernel === this._kernel
         ) {
-          this._subscribe(kernel);
+          this._found(kernel);
         }
       })
-      .catch(() => undefined); // a kernel that goes away meanwhile: its next start registers again
+      .catch(() => undefined); // a kernel that goes away meanwhile: its next import opens the comm again
   }
 
-  private _onHello = (): void => {
-    if (this._kernel && this.subscribe) {
-      this._subscribe(this._kernel);
+  private _detach(): void {
+    if (this._kernel && !this._kernel.isDisposed) {
+      this._kernel.iopubMessage.disconnect(this._onIOPub, this);
+      this._kernel.removeCommTarget(TARGET, this._onKernelComm);
     }
+    this._kernel = null;
+    this._forget();
+  }
+
+  /** The kernel opened its comm (`import stream_nb`): the queries it had, then its updates on IOPub. */
+  private _onKernelComm = (
+    comm: Kernel.IComm,
+    msg: KernelMessage.ICommOpenMsg
+  ): void => {
+    if (!this.subscribe || !this._kernel) {
+      return; // kept open and unread: Notebook 7 shows no panel
+    }
+    const data = msg.content.data;
+    if (isUpdate(data)) {
+      this._queries = data.queries;
+    }
+    this._found(this._kernel);
   };
-
-  private _subscribe(kernel: Kernel.IKernelConnection): void {
-    if (this._comm && !this._comm.isDisposed) {
-      return;
-    }
-    const comm = kernel.createComm(TARGET);
-    comm.onMsg = msg => {
-      // updates are read from IOPub (they may come on another front end's comm); errors are ours
-      const data = msg.content.data;
-      if (isActionError(data)) {
-        this._error = data;
-        this._changed.emit();
-      }
-    };
-    comm.onClose = () => {
-      if (this._comm === comm) {
-        this._forget();
-      }
-    };
-    this._comm = comm;
-    comm.open({ action: 'subscribe' });
-    this._changed.emit();
-  }
 
   private _onIOPub(
     _: Kernel.IKernelConnection,
     msg: KernelMessage.IIOPubMessage
   ): void {
-    if (msg.header.msg_type !== 'comm_msg' || !this._comm) {
+    if (msg.header.msg_type !== 'comm_msg' || !this.subscribe || !this._kernel) {
       return;
     }
+    // updates come on the kernel's comm, which a reloaded page does not know: read them by their shape
     const data = (msg as KernelMessage.ICommMsgMsg).content.data;
     if (isUpdate(data)) {
       this._queries = data.queries;
-      this._changed.emit();
+      this._found(this._kernel);
     }
   }
 
+  /** stream_nb runs in the kernel: show it, and open the comm for clicks if there is none yet. */
+  private _found(kernel: Kernel.IKernelConnection): void {
+    this._present = true;
+    this._changed.emit();
+    if (!this._comm || this._comm.isDisposed) {
+      void this._subscribe(kernel);
+    }
+  }
+
+  private async _subscribe(kernel: Kernel.IKernelConnection): Promise<void> {
+    const comm = kernel.createComm(TARGET);
+    this._comm = comm;
+    this._opened = false;
+    comm.onMsg = msg => {
+      const data = msg.content.data;
+      if (isActionReply(data)) {
+        this._reply = data;
+        this._pending = null;
+        this._changed.emit();
+      }
+    };
+    comm.onClose = () => {
+      if (this._comm === comm) {
+        this._comm = null;
+        this._opened = false;
+      }
+    };
+    // on a subshell, when the kernel has them, so that clicks are done while a cell runs
+    await kernel.info;
+    const started = (comm as Kernel.IComm & ISubshellComm).subshellStarted;
+    if (kernel.supportsSubshells && started) {
+      await Promise.race([
+        started.catch(() => undefined),
+        new Promise(resolve => setTimeout(resolve, SUBSHELL_WAIT_MS))
+      ]);
+    }
+    if (this._comm !== comm || comm.isDisposed || kernel !== this._kernel) {
+      return;
+    }
+    comm.open({ action: 'subscribe' });
+    this._opened = true;
+    this._changed.emit();
+  }
+
   private _forget(): void {
-    const had = this._comm !== null || this._queries.length > 0;
+    const had = this._present || this._comm !== null;
     if (this._comm && !this._comm.isDisposed) {
       this._comm.dispose();
     }
     this._comm = null;
+    this._opened = false;
+    this._present = false;
     this._queries = [];
-    this._error = null;
+    this._reply = null;
+    this._pending = null;
     if (had) {
       this._changed.emit();
     }
   }
 
   private _kernel: Kernel.IKernelConnection | null = null;
-  private _registered = false;
   private _comm: Kernel.IComm | null = null;
+  private _opened = false;
+  private _present = false;
   private _queries: IQuery[] = [];
-  private _error: IActionError | null = null;
+  private _reply: IActionReply | null = null;
+  private _pending: IPending | null = null;
   private _disposed = false;
   private _changed = new Signal<this, void>(this);
 }

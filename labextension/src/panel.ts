@@ -1,13 +1,14 @@
 /**
  * The Streams side panel: every query of the current notebook's kernel with its state, batch, rows a second
  * (and a sparkline), watermark, state rows and last error, and buttons to pause, resume, step and stop it.
+ * The kernel says what each query shows, buttons included (`stream_nb/engine/lifecycle.py`); this renders it.
  */
 
 import { Widget } from '@lumino/widgets';
 
 import { formatCount, formatRate, formatTime } from './format';
 import { StreamsModel } from './model';
-import { Action, IQuery, isActive } from './protocol';
+import { Action, IQuery } from './protocol';
 import { sparkline } from './sparkline';
 
 export class StreamsPanel extends Widget {
@@ -17,7 +18,7 @@ export class StreamsPanel extends Widget {
     this._heading = append(this.node, 'div', 'sn-heading');
     this._note = append(this.node, 'div', 'sn-note');
     this._list = append(this.node, 'div', 'sn-queries');
-    this._error = append(this.node, 'div', 'sn-action-error');
+    this._reply = append(this.node, 'div', 'sn-action-reply');
     model.changed.connect(this._render, this);
     this._render();
   }
@@ -60,17 +61,39 @@ export class StreamsPanel extends Widget {
         this._rows.delete(name);
       }
     }
-    const error = link?.lastError;
-    this._error.textContent = error
-      ? `${error.action} ${error.name}: ${error.error}`
-      : '';
-    this._error.hidden = !error;
+    this._renderReply();
+  }
+
+  /** What the last click did, or why not; while it waits for the kernel, why it waits. */
+  private _renderReply(): void {
+    const link = this.model.current;
+    const pending = link?.pending;
+    const reply = link?.lastReply;
+    let text = '';
+    let failed = false;
+    if (pending) {
+      text = `${pending.action} ${pending.name}: sent`;
+      if (link?.waitsForCell) {
+        text +=
+          '; the kernel is running a cell and takes the click when the cell ends ' +
+          '(this kernel has no subshells to take it meanwhile)';
+      }
+    } else if (reply) {
+      failed = reply.error !== undefined;
+      text = failed
+        ? `${reply.action} ${reply.name}: ${reply.error}`
+        : (reply.message ?? '');
+    }
+    this._reply.textContent = text;
+    this._reply.dataset.outcome = pending ? 'pending' : failed ? 'error' : 'done';
+    this._reply.classList.toggle('sn-action-error', failed);
+    this._reply.hidden = text === '';
   }
 
   private _heading: HTMLElement;
   private _note: HTMLElement;
   private _list: HTMLElement;
-  private _error: HTMLElement;
+  private _reply: HTMLElement;
   private _rows = new Map<string, QueryRow>();
 }
 
@@ -102,7 +125,7 @@ class QueryRow {
           act(chosen, this._query.name);
         }
       });
-      this._buttons[action] = button as HTMLButtonElement;
+      this._buttons.push(button);
     }
   }
 
@@ -131,15 +154,13 @@ class QueryRow {
     this._message.textContent = query.message;
     this._errorText.textContent = query.error ?? '';
     this._errorText.hidden = !query.error;
-    // the same rules as the per-cell view's buttons (stream_nb/notebook/controls.py)
-    const over = !isActive(query);
-    const paused = query.state === 'paused';
-    const pause = this._buttons.pause;
-    pause.dataset.action = paused ? 'resume' : 'pause';
-    pause.textContent = paused ? 'resume' : 'pause';
-    pause.disabled = over || query.state === 'step';
-    this._buttons.step.disabled = over || !(paused || query.state === 'step');
-    this._buttons.stop.disabled = over;
+    // the kernel says which buttons to show and which may be clicked
+    query.buttons.forEach((shown, index) => {
+      const button = this._buttons[index];
+      button.dataset.action = shown.action;
+      button.textContent = shown.action;
+      button.disabled = !shown.enabled;
+    });
   }
 
   private _query: IQuery | null = null;
@@ -152,8 +173,7 @@ class QueryRow {
   private _state: HTMLElement;
   private _message: HTMLElement;
   private _errorText: HTMLElement;
-  private _buttons: Record<'pause' | 'step' | 'stop', HTMLButtonElement> =
-    {} as Record<'pause' | 'step' | 'stop', HTMLButtonElement>;
+  private _buttons: HTMLButtonElement[] = [];
 }
 
 function append<K extends keyof HTMLElementTagNameMap>(

@@ -1,31 +1,38 @@
 /**
- * The messages of the `stream_nb.panel` comm (the kernel side is `stream_nb/notebook/panel.py`).
+ * The messages of the `stream_nb.panel` comm (the kernel side, and the whole protocol, is
+ * `stream_nb/notebook/panel.py`). The kernel decides everything a query shows: its state, its label and which
+ * buttons it offers; the front end only renders it.
  *
- * kernel -> front end: `{ queries: IQuery[] }`, sent on one comm and read by every front end from the
- * kernel's IOPub stream; `{ error, name, action }` when an action failed; at `import stream_nb`, a comm
- * opened with `{ hello: version }` and closed at once.
- * front end -> kernel: open a comm with `{ action: 'subscribe' }`; then `{ action, name }`.
+ * kernel -> front end: at `import stream_nb`, the kernel opens a comm with `{ hello: version, queries }` and
+ * keeps it; then `{ queries }` on it whenever something changed (every front end reads it from IOPub).
+ * front end -> kernel: a comm of its own, opened with `{ action: 'subscribe' }`; then `{ action, name }`, which
+ * the kernel answers on that comm with `{ done, name, message }` or `{ error, name, action }`.
  */
 
 /** The comm target, on both sides. */
 export const TARGET = 'stream_nb.panel';
 
-/** What a query is doing (`stream_nb.notebook.status.state_of`). */
-export type QueryState =
-  | 'running'
-  | 'waiting'
-  | 'step'
-  | 'paused'
-  | 'stopped'
-  | 'failed';
+/** What the panel's buttons ask of a query. */
+export type Action = 'pause' | 'resume' | 'step' | 'stop';
+
+/** One button as the kernel says to show it (`stream_nb.engine.lifecycle.buttons`). */
+export interface IButton {
+  action: Action;
+  enabled: boolean;
+}
 
 /** One query, as the kernel describes it (`panel.record`). */
 export interface IQuery {
   name: string;
   id: string;
-  state: QueryState;
+  /** `q.state`'s value: running, waiting, manual, paused, stopped or failed (for styling). */
+  state: string;
   label: string;
   message: string;
+  /** Whether its batches run by themselves (what the status bar counts). */
+  running: boolean;
+  /** The three buttons, in order: pause or resume, step, stop. */
+  buttons: IButton[];
   batchId: number | null;
   inputRowsPerSecond: number | null;
   processedRowsPerSecond: number | null;
@@ -36,17 +43,17 @@ export interface IQuery {
   rates: number[];
 }
 
-/** What the panel's buttons ask of a query. */
-export type Action = 'pause' | 'resume' | 'step' | 'stop';
-
 export interface IUpdate {
   queries: IQuery[];
 }
 
-export interface IActionError {
-  error: string;
+/** The kernel's answer to an action: what was done, or why not. */
+export interface IActionReply {
   name: string;
-  action: Action;
+  done?: Action;
+  message?: string;
+  action?: Action;
+  error?: string;
 }
 
 export function isUpdate(data: unknown): data is IUpdate {
@@ -57,15 +64,10 @@ export function isUpdate(data: unknown): data is IUpdate {
   );
 }
 
-export function isActionError(data: unknown): data is IActionError {
-  return (
-    typeof data === 'object' &&
-    data !== null &&
-    typeof (data as IActionError).error === 'string'
-  );
-}
-
-/** Whether a query's batches still run (or can be stepped). */
-export function isActive(query: IQuery): boolean {
-  return query.state !== 'stopped' && query.state !== 'failed';
+export function isActionReply(data: unknown): data is IActionReply {
+  if (typeof data !== 'object' || data === null) {
+    return false;
+  }
+  const reply = data as IActionReply;
+  return typeof reply.error === 'string' || typeof reply.message === 'string';
 }

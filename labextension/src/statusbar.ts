@@ -26,9 +26,7 @@ export class StreamsStatus extends Widget {
 
   private _render(): void {
     const queries = this.model.current?.queries ?? [];
-    const running = queries.filter(
-      q => q.state === 'running' || q.state === 'waiting'
-    );
+    const running = queries.filter(q => q.running); // the kernel says which run
     const rate = running.reduce((sum, q) => sum + (q.inputRowsPerSecond ?? 0), 0);
     const count = running.length;
     this.node.textContent =

@@ -7,6 +7,12 @@ import threading
 
 _lock = threading.Lock()
 _active: dict[str, object] = {}
+_started: list = []   # called with each query as it registers: the Streams panel lists even a short-lived one
+
+
+def on_start(listener) -> None:
+    """Call ``listener(query)`` whenever a query registers (from the thread that starts it)."""
+    _started.append(listener)
 
 
 def register(query) -> None:
@@ -15,6 +21,8 @@ def register(query) -> None:
             raise ValueError(f"a query named {query.name!r} is already running: stop it first "
                              f"(sn.get({query.name!r}).stop()) or choose another name")
         _active[query.name] = query
+    for listener in _started:
+        listener(query)
 
 
 def unregister(query) -> None:

@@ -120,6 +120,11 @@ class PanelLink:
         own.on_close(lambda msg: self._lost(own))
         self._start_updates()
 
+    def started(self, query) -> None:
+        """A query registered: the next look lists it, even if it has ended by then (``available_now``)."""
+        with self._lock:
+            self._active[query.id] = query
+
     def _lost(self, own) -> None:
         # a front end that does not know the target closed it: updates wait until a panel subscribes again
         with self._lock:
@@ -173,7 +178,9 @@ class PanelLink:
         with self._lock:
             active = {q.id: q for q in registry.queries()}
             for query_id, query in self._active.items():
-                if query_id not in active:  # ended since the last look: keep its last word
+                # ended since the last look (or started after it and already over): keep its last word; a
+                # query refused while it started was never active
+                if query_id not in active and not query.is_active:
                     self._ended.pop(query.name, None)
                     self._ended[query.name] = record(query)
             self._active = active
@@ -245,8 +252,11 @@ def register() -> None:
         from stream_nb import __version__
 
         manager = comm.get_comm_manager()
+        from stream_nb.engine import registry
+
         _link = PanelLink(__version__)
         manager.register_target(TARGET, _link.open)
+        registry.on_start(_link.started)
         _link.announce()
     except Exception as err:  # noqa: BLE001 - without the panel, everything else still works
         print(f"stream_nb: the Streams panel is not available in this kernel: {err!r}", file=sys.__stderr__)

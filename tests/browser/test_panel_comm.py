@@ -228,3 +228,12 @@ def test_a_failed_query_shows_its_error_and_a_new_one_replaces_it(front_end):
 def test_nothing_happens_outside_a_kernel():
     # this test process imported stream_nb without an IPython kernel: no comm, no IPython import for it
     assert panel.link() is None
+
+
+def test_a_query_that_ended_between_two_looks_is_listed_as_stopped(front_end):
+    # available_now reads what is there and stops, well within one update interval
+    front_end.run("import stream_nb as sn\nsrc = sn.sources.memory('x long')\nsrc.add_data([{'x': 1}])\n"
+                  "q = sn.start('SELECT x FROM src', name='once', trigger='available_now')\n"
+                  "assert q.await_termination(30)")
+    (once,) = front_end.wait_for(lambda queries: [q["state"] for q in queries] == ["stopped"])
+    assert once["name"] == "once" and once["batchId"] == 0 and once["running"] is False

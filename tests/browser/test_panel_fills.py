@@ -1,0 +1,143 @@
+"""The Streams panel and the status bar list queries from the moment they start, whatever the kernel is doing:
+Run All on every notebook in ``notebooks/`` fills the panel while cells are still running, and a click on the
+panel's pause button is done while a cell blocks the kernel's main thread (the kernel's comm speaks from the
+engine's thread; the panel's clicks go to a kernel subshell).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+NOTEBOOKS = sorted(p.name for p in (Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
+
+_NB = "window.jupyterapp.shell.currentWidget"
+_READY = f"""() => {{
+    const nb = window.jupyterapp && {_NB};
+    const kernel = nb && nb.sessionContext && nb.sessionContext.session && nb.sessionContext.session.kernel;
+    return !!(kernel && kernel.status === 'idle' && nb.content.widgets.length);
+}}"""
+# Run All, and meanwhile note when each query first shows in the panel: the kernel's status then, how many
+# cells were still to run, and what the status bar said. Every 20 ms, and on every change of the panel.
+_RUN_ALL_WATCHING = f"""async () => {{
+    const nb = {_NB};
+    const kernel = nb.sessionContext.session.kernel;
+    const seen = {{}};
+    const look = () => {{
+        for (const row of document.querySelectorAll('.sn-StreamsPanel .sn-query')) {{
+            const name = row.dataset.name;
+            if (name in seen) continue;
+            const pending = nb.content.widgets.filter(
+                c => c.model.type === 'code' && c.model.executionState === 'running').length;
+            const status = document.querySelector('.sn-StreamsStatus');
+            seen[name] = {{kernel: kernel.status, pending, state: row.dataset.state,
+                           statusBar: status ? status.textContent : null}};
+        }}
+    }};
+    const observer = new MutationObserver(look);
+    observer.observe(document.querySelector('.sn-StreamsPanel'), {{childList: true, subtree: true}});
+    const timer = setInterval(look, 20);
+    let ok;
+    try {{
+        ok = await window.jupyterapp.commands.execute('notebook:run-all-cells');
+    }} finally {{
+        clearInterval(timer);
+        observer.disconnect();
+    }}
+    look();
+    return {{ok, seen}};
+}}"""
+_ERRORS = f"""() => {{
+    const found = [];
+    {_NB}.content.widgets.forEach((cell, i) => {{
+        if (cell.model.type !== 'code') return;
+        for (const out of cell.model.outputs.toJSON()) {{
+            const text = String((out.data || {{}})['text/plain'] || '');
+            if (out.output_type === 'error' || text.startsWith('stream_nb:')) found.push([i, out.ename || text]);
+        }}
+    }});
+    return found;
+}}"""
+_RUN_ALL = "() => { window._runAll = window.jupyterapp.commands.execute('notebook:run-all-cells'); }"
+_RUN_ALL_DONE = "async () => await window._runAll"
+_KERNEL_BUSY = f"() => {_NB}.sessionContext.session.kernel.status === 'busy'"
+
+
+def _open(page, lab, name: str) -> None:
+    page.goto(lab.page_url(f"lab/workspaces/{Path(name).stem}-fills/tree/{name}"))
+    page.wait_for_function(_READY, timeout=90_000)
+    page.evaluate("() => window.jupyterapp.shell.activateById('stream-nb-streams')")
+    page.locator(".sn-StreamsPanel").wait_for(state="visible")
+
+
+def _started_queries(notebook: Path) -> set[str]:
+    """The names of the queries a notebook starts: ``%%stream NAME`` cells and ``name="..."`` arguments."""
+    import nbformat
+
+    text = "\n".join(c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code")
+    return set(re.findall(r"%%stream (\w+)", text)) | set(re.findall(r"name=[\"'](\w+)[\"']", text))
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_run_all_fills_the_panel_while_the_cells_run(lab, page, notebook):
+    _open(page, lab, notebook)
+    result = page.evaluate(_RUN_ALL_WATCHING)
+    assert result["ok"] is True, f"a cell of {notebook} failed"
+    assert page.evaluate(_ERRORS) == []
+    seen = result["seen"]
+    print(f"{notebook}: {seen}")
+    expected = _started_queries(lab.root / notebook)
+    assert expected and expected <= set(seen), (expected, seen)
+    # each query showed while Run All still had cells to run (the kernel goes idle for a moment between two
+    # cells; what counts is that the panel did not wait for the last one)
+    late = {name: s for name, s in seen.items() if s["pending"] == 0}
+    assert not late, f"queries that showed only once Run All had ended: {late}"
+    assert all(s["statusBar"] and s["statusBar"].startswith("\u25b6") for s in seen.values()), seen
+
+
+BLOCKING = """import time
+import stream_nb as sn
+readings = sn.sources.sensors(devices=2, rows_per_second=20, seed=1)
+counts = sn.start("SELECT device, count(*) AS n FROM readings GROUP BY device", name="counts")"""
+# the cell ends only once the query is paused: the panel's click has to be done while it runs
+WAIT_FOR_PAUSE = """deadline = time.monotonic() + 90
+while counts.state is not sn.QueryState.PAUSED and time.monotonic() < deadline:
+    time.sleep(0.05)
+assert counts.state is sn.QueryState.PAUSED, "the pause from the panel never came"
+paused_at = counts.last_progress["batchId"]"""
+
+
+def test_a_pause_click_is_done_while_a_cell_blocks(lab, page):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(BLOCKING),
+                                               nbformat.v4.new_code_cell(WAIT_FOR_PAUSE)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, lab.root / "blocking.ipynb")
+    _open(page, lab, "blocking.ipynb")
+    page.evaluate(_RUN_ALL)
+    row = page.locator('.sn-StreamsPanel .sn-query[data-name="counts"]')
+    row.wait_for(state="visible", timeout=30_000)
+    page.wait_for_selector('.sn-query[data-name="counts"] .sn-batch[data-batch-id]:not([data-batch-id=""])',
+                           timeout=30_000)
+    assert page.evaluate(_KERNEL_BUSY), "the blocking cell should be running"
+    row.locator('button[data-action="pause"]').click()
+    page.wait_for_selector('.sn-query[data-name="counts"][data-state="paused"]', timeout=30_000)
+    reply = page.locator('.sn-StreamsPanel .sn-action-reply[data-outcome="done"]')
+    reply.wait_for(state="visible", timeout=30_000)
+    assert re.fullmatch(r"paused counts at batch \d+", reply.inner_text()), reply.inner_text()
+    assert page.evaluate(_RUN_ALL_DONE) is True           # the cell saw the pause and ended
+    assert page.evaluate(_ERRORS) == []
+    batch = int(re.search(r"\d+$", reply.inner_text()).group())
+    assert row.locator(".sn-batch").get_attribute("data-batch-id") == str(batch)
+    # the kernel decides the buttons: resume in the pause button's place, step allowed
+    assert row.locator('button[data-action="resume"]').is_enabled()
+    assert row.locator('button[data-action="step"]').is_enabled()
+    row.locator('button[data-action="stop"]').click()
+    page.wait_for_selector('.sn-query[data-name="counts"][data-state="stopped"]', timeout=30_000)
+    assert reply.inner_text() == f"stopped counts at batch {batch}"
+    assert row.locator('button[data-action="stop"]').is_disabled()
