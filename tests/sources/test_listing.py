@@ -93,3 +93,19 @@ def test_files_restored_seen_files_list_the_directory_again(tmp_path):
     assert src.latest_offset() == 2
     src.seen_files = src.seen_files[:1]  # as a checkpoint restore would: b.csv was never in a batch
     assert src.latest_offset() == 2
+
+
+def test_files_directory_whose_mtime_lies_is_still_listed_again_after_a_while(tmp_path, monkeypatch):
+    """A network mount may keep a stale mtime: every directory is listed again after RELIST_NS regardless."""
+    from stream_nb.sources import listing
+
+    write(tmp_path, "a.csv")
+    settle(tmp_path)
+    src = sources.files(tmp_path, schema=SCHEMA)
+    assert src.latest_offset() == 1
+    stale = os.stat(tmp_path).st_mtime_ns
+    write(tmp_path, "b.csv")
+    os.utime(tmp_path, ns=(stale, stale))
+    assert src.latest_offset() == 1  # within RELIST_NS the (stale) mtime is trusted
+    monkeypatch.setattr(listing, "RELIST_NS", 0)  # as if RELIST_NS had passed
+    assert src.latest_offset() == 2
