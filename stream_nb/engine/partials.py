@@ -6,9 +6,11 @@ Arrow needs), and in arrival order, which is what ``first`` and ``last`` mean he
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stream_nb.engine import decimals
 from stream_nb.engine.windowing import windows
 from stream_nb.sql.aggregates import Partial
 
@@ -40,7 +42,7 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
     >>> partial_aggregates(pre, ["__k0"], [Partial("s", "sum", "__x0", "add")]).to_pylist()
     [{'__k0': 'a', '__rows': 2, 's': 1.0}, {'__k0': 'b', '__rows': 1, 's': 2.0}]
     """
-    pre = _with_nan_flags(_with_double_arguments(pre, partials), partials)
+    pre = _with_row_positions(_with_nan_flags(_with_double_arguments(pre, partials), partials), partials)
     requests: list[tuple] = []
     asked: dict[str, int] = {}
 
@@ -59,22 +61,35 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
         if partial.function == "distinct":
             continue
         if partial.function == "m2":
-            wanted.append(("m2", ask(partial.argument, "variance", pc.VarianceOptions(ddof=0)),
-                           ask(partial.argument, "count", pc.CountOptions(mode="only_valid"))))
+            argument = _argument(partial, pre)
+            wanted.append(("m2", ask(argument, "variance", pc.VarianceOptions(ddof=0)),
+                           ask(argument, "count", pc.CountOptions(mode="only_valid"))))
         elif partial.function == "max" and _nan_flag(partial.argument) in pre.column_names:
             wanted.append(("nan_max", ask(partial.argument, "max"), ask(_nan_flag(partial.argument), "any")))
         elif partial.function == "count_all":
             wanted.append(ask([], "count_all"))
+        elif partial.function in ("sum", "sum_double") and _is_decimal(pre, partial.argument):
+            # Spark sums decimal(p, s) as decimal(p + 10, s), exactly (Arrow gives decimal(38, s))
+            total_type = decimals.sum_type(pre.schema.field(partial.argument).type)
+            wanted.append(("decimal_sum", ask(partial.argument, "sum"), total_type))
+        elif partial.function.startswith(("first", "last")) and not _has_first_last(pre, partial.argument):
+            # Arrow's first/last take no decimals (nor nested types): find the row, then take its value
+            rows = _valid_rows(partial.argument) if partial.function.endswith("_nonnull") else _ROW
+            wanted.append(("take", ask(rows, "min" if partial.function.startswith("first") else "max"),
+                           partial.argument))
         else:
             function, options = _ARROW[partial.function]
             wanted.append(ask(_argument(partial, pre), function, options))
         outputs.append(partial)
     flat, group_by = _flatten_keys(pre, keys)
+    ordered = any(p.function.startswith(("first", "last")) for p in partials)
+    if ordered and not group_by and flat.num_rows:
+        # Arrow's aggregate without keys ignores first/last's skip_nulls=False (it skips nulls): one group
+        flat, group_by = flat.append_column("__global", pa.repeat(0, flat.num_rows)), ["__global"]
     # Arrow aggregates the chunks of a table on its threads, in no set order: for a big batch, when no
     # partial needs arrival order (first, last), cut it into a chunk per core (slices: no copy). Otherwise
     # one thread: for a small batch threads cost more than they give, and beside another busy thread of
     # the query (the look-ahead, the files source's read-ahead) they only take its core.
-    ordered = any(p.function.startswith(("first", "last")) for p in partials)
     threads = parallel and not ordered and flat.num_rows >= PARALLEL_ROWS and pa.cpu_count() > 1
     if threads:
         step = -(-flat.num_rows // pa.cpu_count())
@@ -89,6 +104,10 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
         elif index[0] == "m2":  # m2 = variance * count
             variance, count = results[index[1]], results[index[2]]
             columns.append(pc.fill_null(pc.multiply(variance, pc.cast(count, pa.float64())), 0.0))
+        elif index[0] == "decimal_sum":
+            columns.append(decimals.fit(results[index[1]], index[2]))
+        elif index[0] == "take":
+            columns.append(pre.column(index[2]).take(results[index[1]]))
         else:  # Arrow's max skips NaN; in Spark NaN is the largest double
             maximum, has_nan = results[index[1]], pc.fill_null(results[index[2]], False)
             columns.append(pc.if_else(has_nan, pa.scalar(float("nan"), maximum.type), maximum))
@@ -147,18 +166,58 @@ def _key_columns(grouped: pa.Table, table: pa.Table, keys: list[str],
     return columns
 
 
+def _is_decimal(pre: pa.Table, argument: str) -> bool:
+    return pa.types.is_decimal(pre.schema.field(argument).type)
+
+
 def _argument(partial: Partial, pre: pa.Table) -> str:
     double = f"{partial.argument}__double"
-    return double if partial.function == "sum_double" and double in pre.column_names else partial.argument
+    if partial.function not in _IN_DOUBLES or double not in pre.column_names:
+        return partial.argument
+    exact = partial.function == "sum_double" and _is_decimal(pre, partial.argument)  # avg of decimals
+    return partial.argument if exact else double
+
+
+_IN_DOUBLES = ("sum_double", "mean", "m2")  # avg's sum, and the moments of stddev and variance
 
 
 def _with_double_arguments(pre: pa.Table, partials: list[Partial]) -> pa.Table:
-    """avg sums in double precision, as Spark does: add a double copy of each argument it sums that is not
-    double already. The cast is Spark's too: a long beyond 2^53 becomes the nearest double, not an error."""
-    for argument in sorted({p.argument for p in partials if p.function == "sum_double"}):
-        if pre.schema.field(argument).type != pa.float64():
+    """avg sums in double precision, as Spark does, and stddev and variance work in doubles: add a double
+    copy of each argument that is not double already. The cast is Spark's too: a long beyond 2^53 becomes
+    the nearest double, not an error. avg sums a decimal as a decimal (Spark's avg of decimals is exact)."""
+    moments = {p.argument for p in partials if p.function in ("mean", "m2")}
+    for argument in sorted({p.argument for p in partials if p.function in _IN_DOUBLES}):
+        kind = pre.schema.field(argument).type
+        if kind != pa.float64() and (argument in moments or not pa.types.is_decimal(kind)):
             double = pc.cast(pre.column(argument), pa.float64(), safe=False)
             pre = pre.append_column(f"{argument}__double", double)
+    return pre
+
+
+_ROW = "__row"  # each row's position in the batch: first and last by position, for types Arrow's lack
+
+
+def _has_first_last(pre: pa.Table, argument: str) -> bool:
+    kind = pre.schema.field(argument).type
+    return not (pa.types.is_decimal(kind) or pa.types.is_nested(kind))
+
+
+def _valid_rows(argument: str) -> str:
+    return f"{argument}__valid_row"
+
+
+def _with_row_positions(pre: pa.Table, partials: list[Partial]) -> pa.Table:
+    """For first and last over a type Arrow's first/last lack: each row's position (``_ROW``), and for the
+    forms that ignore nulls, the position only where the argument is not null."""
+    ordered = [p for p in partials
+               if p.function.startswith(("first", "last")) and not _has_first_last(pre, p.argument)]
+    if not ordered:
+        return pre
+    positions = pa.array(np.arange(pre.num_rows, dtype=np.int64))
+    pre = pre.append_column(_ROW, positions)
+    for argument in sorted({p.argument for p in ordered if p.function.endswith("_nonnull")}):
+        valid = pre.column(argument).is_valid()
+        pre = pre.append_column(_valid_rows(argument), pc.if_else(valid, positions, pa.scalar(None, pa.int64())))
     return pre
 
 

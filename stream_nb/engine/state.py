@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stream_nb.engine import decimals
 from stream_nb.engine.hashslots import ABSENT, HashSlots
 from stream_nb.engine.keyhash import key_hashes
 from stream_nb.sql.aggregates import Partial
@@ -97,8 +98,6 @@ def _storage_type(arrow_type: pa.DataType) -> pa.DataType | None:
     """How values are kept in numpy: int64 for times, native numbers, None (Python objects) otherwise."""
     if pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type) or pa.types.is_duration(arrow_type):
         return pa.int64()
-    if pa.types.is_decimal(arrow_type) and arrow_type.scale == 0:
-        return pa.int64()  # DuckDB's sum of integers is HUGEINT; Spark's is bigint
     if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or pa.types.is_boolean(arrow_type):
         return arrow_type
     return None
@@ -245,6 +244,9 @@ class KeyedState:
                 new = self._distinct_counts(partial_spec.name, partial, slots, distinct or {}, seen_distinct)
             else:
                 new = _to_numpy(partial.column(partial_spec.name), column.storage)
+            if partial_spec.merge == "add" and pa.types.is_decimal(column.type):  # exact, NULL on overflow
+                values[partial_spec.name] = decimals.add(*old, *new, column.type)
+                continue
             values[partial_spec.name] = _merge(partial_spec.merge, old, new, existed)
         values.update(self._merge_moments(partial, slots, existed))
         return Update(found, partial.select(self.key_names), new_key_values, values, seen_distinct)

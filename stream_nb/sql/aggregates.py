@@ -25,7 +25,8 @@ from stream_nb.sql.positions import start_of
 #   distinct count(DISTINCT): the engine counts values new to the key's set of seen values
 #
 # Partial functions, implemented by engine/partials.py: Arrow's hash aggregates count_all, count, sum, min,
-# max, mean, first, last (rows in arrival order), plus sum_double (sum as double), m2 (the sum of squared
+# max, mean, first, last (rows in arrival order), plus sum_double (avg's sum: as double, as decimal(p + 10, s)
+# for decimal(p, s), as Spark's Average keeps it), m2 (the sum of squared
 # deviations from the mean: variance * count), first_nonnull / last_nonnull, and distinct (the batch's
 # distinct values per key, for count(DISTINCT x)).
 
@@ -57,6 +58,7 @@ class Aggregate:
     partials: tuple[Partial, ...]
     finish: str                 # DuckDB SQL over state columns
     mean_of: tuple[str, str] | None = None  # avg: (sum, count) state columns, finished in Arrow as sum / count
+                                            # into ``column`` (AggregatePlan.with_means)
 
 
 SUPPORTED = ("count(*)", "count(x)", "count(DISTINCT x)", "sum", "avg", "min", "max", "stddev",
@@ -79,9 +81,10 @@ def make_aggregate(node: exp.AggFunc, index: int, argument: str | None, sql: str
     if kind == "Sum":
         return Aggregate(text, a, x, (Partial(f"{a}_s", "sum", x, "add"),), f"{a}_s")
     if kind == "Avg":
+        # Finished as sum / count before the final SQL, which reads it as a column: Spark's avg of
+        # decimals is an exact decimal, where DuckDB divides decimals as doubles.
         partials = (Partial(f"{a}_s", "sum_double", x, "add"), Partial(f"{a}_n", "count", x, "add"))
-        return Aggregate(text, a, x, partials, f"CASE WHEN {a}_n > 0 THEN {a}_s / {a}_n END",
-                         mean_of=(f"{a}_s", f"{a}_n"))
+        return Aggregate(text, a, x, partials, a, mean_of=(f"{a}_s", f"{a}_n"))
     if kind in ("Min", "Max"):
         return Aggregate(text, a, x, (Partial(f"{a}_v", kind.lower(), x, kind.lower()),), f"{a}_v")
     if kind in VARIANCES:

@@ -68,6 +68,8 @@ class AggregatePlan:
             return duck.query(con, sql)
 
         pick = self.final_pick
+        if pick is None or pick.sql is not None:
+            rows = self.with_means(rows)
         if pick is None:
             return whole(self.final_sql, rows)
         computed = None
@@ -80,12 +82,29 @@ class AggregatePlan:
             if isinstance(source, str):
                 columns.append(rows.column(source))
             elif isinstance(source, tuple):  # avg: its sum over its count, as its SQL finish says
-                total, count = rows.column(source[0]), rows.column(source[1])
-                columns.append(pc.if_else(pc.greater(count, 0), pc.divide(total, pc.cast(count, pa.float64())),
-                                          pa.scalar(None, pa.float64())))
+                columns.append(_mean(rows.column(source[0]), rows.column(source[1])))
             else:
                 columns.append(computed.column(name))
         return pa.Table.from_arrays(columns, names=[name for name, _ in pick.columns])
+
+    def with_means(self, rows: pa.Table) -> pa.Table:
+        """State rows with each avg finished (its column, e.g. ``__a0``), which the final SQL reads."""
+        for aggregate in self.aggregates:
+            if aggregate.mean_of is not None:
+                total, count = aggregate.mean_of
+                rows = rows.append_column(aggregate.column, _mean(rows.column(total), rows.column(count)))
+        return rows
+
+
+def _mean(total: pa.ChunkedArray, count: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """avg from its sum and count: a double, or for decimals Spark's exact decimal (DuckDB would divide
+    decimals as doubles)."""
+    if pa.types.is_decimal(total.type):
+        from stream_nb.engine import decimals
+
+        return decimals.mean(total.combine_chunks(), count.combine_chunks())
+    return pc.if_else(pc.greater(count, 0), pc.divide(total, pc.cast(count, pa.float64())),
+                      pa.scalar(None, pa.float64()))
 
 
 @dataclass(frozen=True)
@@ -112,7 +131,7 @@ def split_aggregates(tree: exp.Query, select: exp.Select, chain: list[exp.Select
         if node.find(exp.AggFunc) is not node or any(inner is not node for inner in node.find_all(exp.AggFunc)):
             raise StreamSQLError("an aggregate inside another aggregate is not allowed", sql=sql,
                                  start=start_of(node, sql))
-        calls.setdefault(node.sql(), node)
+        calls.setdefault(_call_text(node), node)
     aggregates, arguments = [], {}
     for index, node in enumerate(calls.values()):
         argument = aggregate_argument(node)
@@ -186,11 +205,11 @@ def _final_pick(final: exp.Select, aggregates: list[Aggregate]) -> FinalPick | N
         value = item.unalias()
         shown = value.name if isinstance(value, exp.Column) and value.table == AGG else None
         source = finished.get(shown)
-        if isinstance(source, exp.Column):  # a key, or a partial the aggregate shows as it is
-            columns.append((item.alias_or_name, source.name))
-            continue
         if shown in means:  # an avg as it is
             columns.append((item.alias_or_name, means[shown]))
+            continue
+        if isinstance(source, exp.Column):  # a key, or a partial the aggregate shows as it is
+            columns.append((item.alias_or_name, source.name))
             continue
         if any(column.table != AGG for column in value.find_all(exp.Column)):
             return None  # refers to another output column by its name
@@ -264,8 +283,8 @@ def _final_select(select: exp.Select, keys: list[exp.Expression], calls: dict[st
     by_call = {text: exp.column(a.column, table=AGG) for text, a in zip(calls, aggregates)}
 
     def to_state(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.AggFunc) and node.sql() in by_call:
-            return by_call[node.sql()].copy()
+        if isinstance(node, exp.AggFunc) and _call_text(node) in by_call:
+            return by_call[_call_text(node)].copy()
         for key, name in zip(keys, key_names):
             if node == key:
                 return exp.column(name, table=AGG)
@@ -291,6 +310,12 @@ def _final_select(select: exp.Select, keys: list[exp.Expression], calls: dict[st
     final.select(*(exp.column(k, table=AGG).as_(k) for k in key_names), copy=False)
     return final
 
+
+
+def _call_text(node: exp.AggFunc) -> str:
+    """An aggregate call as text, telling first(x) from first(x, true): sqlglot wraps the latter in
+    IgnoreNulls, outside the call."""
+    return node.parent.sql() if isinstance(node.parent, exp.IgnoreNulls) else node.sql()
 
 
 def _finish_select(aggregates: list[Aggregate], key_names: list[str]) -> exp.Select:

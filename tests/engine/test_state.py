@@ -261,3 +261,12 @@ def test_first_and_last_keep_nan_as_a_value_not_a_null():
                      [[None, NAN], [2.0, NAN, None]])
     assert row["f"] is None or math.isnan(row["f"])
     assert math.isnan(row["fn"]) and math.isnan(row["ln"])  # NaN is a value: ignoring nulls does not skip it
+
+
+def test_first_and_first_ignoring_nulls_in_one_query_stay_apart():
+    """first(x) and first(x, true) are two aggregates (they once shared one column: the null-keeping one)."""
+    [row] = _nan_run("SELECT first(d) AS f, first(d, true) AS fn, last(d) AS l, last(d, true) AS ln FROM t",
+                     [[None, 1.5], [2.5, None]])
+    assert row["f"] is None or math.isnan(row["f"])
+    assert (row["fn"], row["ln"]) == (1.5, 2.5)
+    assert row["l"] is None or math.isnan(row["l"])
