@@ -43,17 +43,17 @@ class TeachingPanel:
         self.shown: int | None = None    # the batch the picture and the tables show
         self.slider = widgets.IntSlider(value=0, min=0, max=0, description="batch", disabled=True,
                                         continuous_update=True, layout=widgets.Layout(width="420px"))
-        self.picture = TeachingPicture()
-        self.picture.widget.layout = widgets.Layout(flex="2 1 480px", min_width="360px")
+        self.picture: TeachingPicture | None = None   # built by the first batch, drawn before it is shown
+        self._picture_box = widgets.Box(layout=widgets.Layout(flex="2 1 480px", min_width="360px"))
         self.panel = widgets.HTML(_waiting(), layout=widgets.Layout(flex="1 1 320px", min_width="260px"))
         self.plan = widgets.HTML(_plan_html(query.plan))
-        body = widgets.Box([self.picture.widget, self.panel],
+        body = widgets.Box([self._picture_box, self.panel],
                            layout=widgets.Layout(display="flex", flex_flow="row wrap", width="100%"))
         self.widget = widgets.VBox([self.slider, body, self.plan])
         self._spec = picture_spec(query.plan)
         self._counted = "rows" if self._spec.count_column is not None else "groups"
-        if self._spec.event_time is None:
-            self.picture.widget.layout.display = "none"
+        if self._spec.event_time is None:  # nothing to place rows by
+            self._picture_box.layout.display = "none"
         self.slider.observe(self._on_slider, "value")
 
     @property
@@ -116,7 +116,14 @@ class TeachingPanel:
             self.shown = batch_id
             traces = [self._traces[i] for i in self.batch_ids if i <= batch_id]
             state = trace.state
+            first = self.picture is None
+            if first:
+                self.picture = TeachingPicture()
             self.picture.draw(traces, None if state is None else emitted_windows(state, self._spec), self._counted)
+            if first:
+                import ipywidgets as widgets
+
+                self._picture_box.children = (self.picture.show(widgets.Layout(width="100%")),)
             self.panel.value = tables(trace, self._progress.get(batch_id), self.query.plan.output_mode)
 
 

@@ -21,20 +21,20 @@ _STATE, _EMITTED = "#1f77b4", "#2ca02c"
 
 
 class TeachingPicture:
-    """The figure and its sources; ``draw`` shows a list of traces up to a chosen batch."""
+    """The figure and its sources; ``draw`` shows a list of traces up to a chosen batch, ``show`` gives the
+    widget once the first batch is drawn."""
 
     def __init__(self):
         from bokeh.models import ColumnDataSource, HoverTool, LabelSet, Legend, LegendItem
         from bokeh.plotting import figure
-        from ipywidgets import Layout
-        from jupyter_bokeh.widgets import BokehModel
 
-        self.on_time = ColumnDataSource(_empty("x", "y", "batch", "when"))
-        self.late = ColumnDataSource(_empty("x", "y", "batch", "when"))
-        self.watermark = ColumnDataSource(_empty("x", "y"))
+        # named, so that a page (and a browser test) can find them in the figure's document
+        self.on_time = ColumnDataSource(_empty("x", "y", "batch", "when"), name="teaching_on_time")
+        self.late = ColumnDataSource(_empty("x", "y", "batch", "when"), name="teaching_late")
+        self.watermark = ColumnDataSource(_empty("x", "y"), name="teaching_watermark")
         self.windows = ColumnDataSource(_empty("left", "right", "bottom", "top", "start", "end", "count", "color",
-                                               "emitted", "label", "label_x"))
-        self.selected = ColumnDataSource(_empty("left", "right", "bottom", "top"))
+                                               "emitted", "label", "label_x"), name="teaching_windows")
+        self.selected = ColumnDataSource(_empty("left", "right", "bottom", "top"), name="teaching_selected")
         p = figure(height=340, sizing_mode="stretch_width", x_axis_type="linear", y_axis_type="datetime",
                    tools="pan,wheel_zoom,box_zoom,reset,save", toolbar_location="above")
         p.xaxis.axis_label = "processing time: batch"
@@ -50,7 +50,6 @@ class TeachingPicture:
         line = p.line("x", "y", source=self.watermark, color="#d62728", line_width=2, line_dash="dashed")
         dots = p.scatter("x", "y", source=self.on_time, size=8, color=_STATE, alpha=0.85)
         crosses = p.scatter("x", "y", source=self.late, size=11, marker="x", color="#d62728", line_width=2)
-        p.y_range.renderers = [bands, line, dots, crosses]  # the shade follows the data, not the reverse
         p.add_tools(HoverTool(renderers=[dots, crosses], tooltips=[("event time", "@when"), ("batch", "@batch")]))
         p.add_tools(HoverTool(renderers=[bands], tooltips=[("window", "@start – @end"), ("count", "@count")]))
         legend = Legend(items=[LegendItem(label="row, by event time", renderers=[dots]),
@@ -61,7 +60,16 @@ class TeachingPicture:
                         location="top_left", label_text_font_size="11px", spacing=2)
         p.add_layout(legend, "right")  # beside the data, never over it
         self.figure = p
-        self.widget = BokehModel(p, layout=Layout(width="100%"))
+        self.widget = None
+
+    def show(self, layout):
+        """The widget that displays the figure: made after the first ``draw``, so that the page never draws
+        it empty (bokeh warns that it could not set initial ranges)."""
+        from jupyter_bokeh.widgets import BokehModel
+
+        if self.widget is None:
+            self.widget = BokehModel(self.figure, layout=layout)
+        return self.widget
 
     def draw(self, traces: list, state_windows: pa.Table | None, counted: str = "rows") -> None:
         """Draw ``traces`` (oldest first; the last is the chosen batch) and the windows after the last:
@@ -91,8 +99,9 @@ class TeachingPicture:
         self.late.data = _arrays(late)
         self.watermark.data = {k: np.array(v, dtype=float) for k, v in watermark.items()}
         self.windows.data = windows
+        # always somewhere, so that the ranges have bounds before any event time is seen
         self.selected.data = {"left": [right - 1.0], "right": [right], "bottom": [min(ys) if ys else 0.0],
-                              "top": [max(ys) if ys else 1.0]} if chosen else _empty("left", "right", "bottom", "top")
+                              "top": [max(ys) if ys else 1000.0]}
 
 
 def _empty(*names: str) -> dict[str, list]:

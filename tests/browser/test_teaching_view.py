@@ -1,0 +1,169 @@
+"""The teaching view in a real JupyterLab: the page draws the picture, and BokehJS holds exactly the data the
+kernel's picture holds (dots, late crosses, watermark steps, windows with counts, the chosen batch), before
+and after the slider moves back; nothing is logged as an error in the console or the server's log.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CELLS = ["""%load_ext stream_nb
+import json
+import stream_nb as sn
+from stream_nb.notebook import views
+
+events = sn.sources.memory("ts timestamp, device string, temp double")
+
+def feed(*rows):
+    events.add_data([{"ts": f"2026-11-24 {t}", "device": d, "temp": v} for t, d, v in rows])
+    taught.step()
+
+def held():
+    # what the kernel's picture holds, source by source (NaN as None, as JSON has no NaN)
+    picture = views("taught")[-1].teaching.picture
+    def plain(values):
+        values = values.tolist() if hasattr(values, "tolist") else list(values)
+        return [None if isinstance(v, float) and v != v else v for v in values]
+    return {name: {column: plain(values) for column, values in getattr(picture, name).data.items()}
+            for name in ("on_time", "late", "watermark", "windows", "selected")}
+
+def settled(batch):
+    teaching = views("taught")[-1].teaching
+    return teaching.shown == batch and teaching.slider.value == batch""",
+         """%%stream taught --mode append --trigger manual --explain
+SELECT window(ts, '10 seconds') AS w, count(*) AS readings
+FROM events WATERMARK ts DELAY OF INTERVAL 10 SECONDS
+GROUP BY window(ts, '10 seconds')""",
+         """feed(("10:00:01", "a", 20.0), ("10:00:04", "b", 22.0), ("10:00:12", "a", 24.0))
+feed(("10:00:25", "a", 21.0), ("10:00:07", "b", 23.0))
+feed(("10:00:03", "c", 30.0), ("10:00:31", "b", 25.0))
+taught.step()"""]
+
+_NB = "window.jupyterapp.shell.currentWidget"
+_READY = f"""() => {{
+    const nb = window.jupyterapp && {_NB};
+    const kernel = nb && nb.sessionContext && nb.sessionContext.session && nb.sessionContext.session.kernel;
+    return !!(kernel && kernel.status === 'idle' && nb.content.widgets.length);
+}}"""
+_RUN_ALL = "async () => await window.jupyterapp.commands.execute('notebook:run-all-cells')"
+_KERNEL_VALUE = f"""async (expression) => {{
+    const kernel = {_NB}.sessionContext.session.kernel;
+    const future = kernel.requestExecute({{
+        code: 'print(json.dumps(' + expression + '))', silent: false, store_history: false}});
+    let text = '';
+    future.onIOPub = msg => {{
+        if (msg.header.msg_type === 'stream') text += msg.content.text;
+        if (msg.header.msg_type === 'error') text += 'ERROR ' + msg.content.ename + ': ' + msg.content.evalue;
+    }};
+    await future.done;
+    return text;
+}}"""
+# The teaching picture's sources as BokehJS holds them: the document of the root views in the %%stream cell's
+# output that has the picture's named sources (NaN as null, as in the kernel's JSON).
+_PAGE_HELD = f"""() => {{
+    const cell = {_NB}.content.widgets.find(c => c.model.sharedModel.getSource().startsWith('%%stream taught'));
+    const docs = new Set(window.Bokeh.index.roots.filter(view => cell.node.contains(view.el))
+        .map(view => view.model.document).filter(doc => doc.get_model_by_name('teaching_on_time')));
+    if (docs.size !== 1) return {{error: `${{docs.size}} teaching pictures in the cell`}};
+    const doc = [...docs][0];
+    const held = {{}};
+    for (const name of ['on_time', 'late', 'watermark', 'windows', 'selected']) {{
+        const data = doc.get_model_by_name('teaching_' + name).data;
+        const columns = data instanceof Map ? [...data.keys()] : Object.keys(data);
+        held[name] = {{}};
+        for (const column of columns) {{
+            const values = Array.from(data instanceof Map ? data.get(column) : data[column]);
+            held[name][column] = values.map(v => typeof v === 'number' && isNaN(v) ? null : v);
+        }}
+    }}
+    // bokeh draws in shadow roots: look for a canvas with pixels through them
+    const canvases = node => [...node.querySelectorAll('*')].reduce((n, el) =>
+        n + (el.tagName === 'CANVAS' && el.width > 0) + (el.shadowRoot ? canvases(el.shadowRoot) : 0), 0);
+    return {{held, drawn: canvases(cell.node) > 0}};
+}}"""
+_ERRORS = re.compile(r"Traceback|UnknownReferenceError|Exception in comm|^\[E ", re.MULTILINE)
+
+
+def _kernel(page, expression: str):
+    text = page.evaluate(_KERNEL_VALUE, expression)
+    assert not text.startswith("ERROR"), f"{expression}: {text}"
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def _same(page_value, kernel_value) -> bool:
+    if isinstance(kernel_value, float) and isinstance(page_value, (int, float)):
+        return math.isclose(page_value, kernel_value, rel_tol=1e-12, abs_tol=1e-9)
+    return page_value == kernel_value
+
+
+def _mismatch(page) -> str | None:
+    found = page.evaluate(_PAGE_HELD)
+    if "error" in found:
+        return found["error"]
+    if not found["drawn"]:
+        return "no canvas drawn in the cell's output"
+    kernel = _kernel(page, "held()")
+    for name, columns in kernel.items():
+        for column, values in columns.items():
+            drawn = found["held"][name].get(column)
+            if drawn is None or len(drawn) != len(values) or not all(map(_same, drawn, values)):
+                return f"{name}.{column}: the page holds {drawn}, the kernel {values}"
+    return None
+
+
+def _wait_same(page, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while (problem := _mismatch(page)) is not None:  # the page may lag behind the kernel a little
+        assert time.monotonic() < deadline, f"{what}: {problem}"
+        time.sleep(0.2)
+
+
+def test_the_page_draws_the_teaching_picture_with_the_kernels_data(lab, browser, artifacts):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, lab.root / "teaching.ipynb")
+    log_start = lab.log.stat().st_size
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+    try:
+        page.goto(lab.page_url("lab/workspaces/teaching/tree/teaching.ipynb"))
+        page.wait_for_function(_READY, timeout=90_000)
+        page.wait_for_function("() => window.Bokeh !== undefined", timeout=30_000)
+        assert page.evaluate(_RUN_ALL) is True
+        deadline = time.monotonic() + 30
+        while not _kernel(page, "settled(3)"):  # the view follows the newest batch (it draws on the engine's loop)
+            assert time.monotonic() < deadline, "the teaching view did not reach batch 3"
+            time.sleep(0.2)
+        _wait_same(page, "at the newest batch")
+        newest = _kernel(page, "held()")
+        assert newest["late"]["batch"] == [2] and len(newest["on_time"]["y"]) == 6
+        assert [c for c, e in zip(newest["windows"]["count"], newest["windows"]["emitted"]) if e] == [1]
+        page.locator(".jp-OutputArea canvas").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "newest.png"), full_page=True)
+
+        _kernel(page, 'setattr(views("taught")[-1].teaching.slider, "value", 2) or None')  # as a drag would
+        _wait_same(page, "after the slider moved back to batch 2")
+        back = _kernel(page, "held()")
+        assert back["selected"]["left"] == [1.5]
+        assert [(s, c) for s, c, e in zip(back["windows"]["start"], back["windows"]["count"],
+                                          back["windows"]["emitted"]) if e] == [("10:00:00", 3)]
+        page.screenshot(path=str(artifacts / "batch2.png"), full_page=True)
+    finally:
+        context.close()
+    problems = [m for m in console if m.startswith(("error", "pageerror"))
+                or (m.startswith("warning") and re.search(r"bokeh|stream_nb", m, re.IGNORECASE))]
+    assert problems == [], "\n".join(problems)
+    server = lab.log.read_bytes()[log_start:].decode(errors="replace")
+    assert not _ERRORS.search(server), server[-4000:]
