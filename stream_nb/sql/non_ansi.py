@@ -4,9 +4,11 @@ Each rule rewrites the typed tree (after ``annotate_types``), tree in, tree out:
 
 * ``null_not_error``: a zero divisor of ``%``, ``mod`` or ``DIV`` gives NULL; a string that does not parse as the
   cast's type, or as a timestamp (``to_timestamp``, ``unix_timestamp``), gives NULL;
+* ``strings_into_dates``: a string given to a date or time function is cast to a date or timestamp, NULL if
+  it does not parse;
 * ``wrap_integer_overflow``: ``+``, ``-``, ``*`` and negation on integers wrap around at the result type's
   width (Java's arithmetic), computed in a wider type and cut back;
-* ``date_results``: ``date_add``, ``date_sub`` and ``add_months`` return a DATE (DuckDB's date + interval is a
+* ``date_results``: ``date_add``, ``date_sub``, ``add_months`` and ``trunc`` return a DATE (DuckDB's date + interval is a
   timestamp).
 """
 
@@ -32,10 +34,49 @@ def non_ansi(tree: exp.Expression) -> exp.Expression:
     >>> non_ansi(tree).sql("duckdb")
     'SELECT n % NULLIF(0, 0), TRY_CAST(s AS INT) FROM t'
     """
+    strings_into_dates(tree)
     null_not_error(tree)
     wrap_integer_overflow(tree)
     date_results(tree)
     return tree
+
+
+# Date and time functions given a string: Spark casts it (NULL if it does not parse); DuckDB casts strictly or
+# finds no function for a VARCHAR.
+_DATE_INPUT = (exp.LastDay, exp.NextDay, exp.AddMonths, exp.TsOrDsAdd, exp.DateTrunc, exp.Quarter, exp.UnixDate,
+               exp.MonthsBetween)
+_TRUNC_UNITS = {"year": "year", "yyyy": "year", "yy": "year", "quarter": "quarter", "month": "month",
+                "mon": "month", "mm": "month", "week": "week"}
+_TIMESTAMP_INPUT = (exp.Hour, exp.Minute, exp.Second, exp.TimestampTrunc)
+
+
+def strings_into_dates(tree: exp.Expression) -> None:
+    for node in _bottom_up(tree, *_DATE_INPUT, *_TIMESTAMP_INPUT, exp.TsOrDsToDate, exp.TimeStrToTime):
+        if isinstance(node, exp.TsOrDsToDate):
+            node.set("safe", True)  # to_date(), and the date argument of year(), datediff(), ...
+        elif isinstance(node, exp.TimeStrToTime):
+            if _is_text(node.this):
+                _replace(node, lambda call: exp.TryCast(this=call.this, to=exp.DataType.build("TIMESTAMP")))
+        else:
+            to = "DATE" if isinstance(node, _DATE_INPUT) else "TIMESTAMP"
+            for argument in (node.this, node.expression if isinstance(node, exp.MonthsBetween) else None):
+                if _is_text(argument):
+                    argument.replace(exp.TryCast(this=argument.copy(), to=exp.DataType.build(to)))
+            if isinstance(node, exp.DateTrunc):
+                _spark_trunc_unit(node)
+
+
+def _spark_trunc_unit(node: exp.DateTrunc) -> None:
+    """trunc(d, 'MM'): Spark's unit names ('yy', 'mon', 'mm', ...) in DuckDB's words."""
+    unit = node.args.get("unit")
+    if isinstance(unit, exp.Literal) and unit.is_string:
+        word = _TRUNC_UNITS.get(unit.name.lower())
+        if word is not None:
+            node.set("unit", exp.Literal.string(word))
+
+
+def _is_text(node: exp.Expression) -> bool:
+    return node is not None and node.type is not None and node.type.this in exp.DataType.TEXT_TYPES
 
 
 def null_not_error(tree: exp.Expression) -> None:
@@ -43,6 +84,8 @@ def null_not_error(tree: exp.Expression) -> None:
         if isinstance(node, exp.Anonymous):
             if node.name.lower() == "pmod" and len(node.expressions) == 2:
                 _replace(node, _positive_modulus)
+            elif node.name.lower() == "make_date":  # 2024-02-30 is NULL in Spark
+                _replace(node, lambda call: exp.Anonymous(this="TRY", expressions=[call]))
             elif node.name.lower() in _CAST_FUNCTIONS and len(node.expressions) == 1:
                 to = exp.DataType.build(node.name.upper())
                 node.type = to
@@ -136,8 +179,8 @@ def _wrap(value: exp.Expression, width: int) -> exp.Expression:
 
 
 def date_results(tree: exp.Expression) -> None:
-    for node in _bottom_up(tree, exp.TsOrDsAdd, exp.AddMonths):
-        if node.type is not None and node.type.this == exp.DataType.Type.DATE:
+    for node in _bottom_up(tree, exp.TsOrDsAdd, exp.AddMonths, exp.DateTrunc):
+        if isinstance(node, exp.DateTrunc) or node.type is not None and node.type.this == exp.DataType.Type.DATE:
             _replace(node, lambda call: exp.Cast(this=call, to=exp.DataType.build("DATE")))
 
 

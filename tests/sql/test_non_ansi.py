@@ -84,6 +84,28 @@ def test_case_10_date_functions_return_dates(expression, expected):
     assert value == expected and not isinstance(value, pd.Timestamp), f"{expression} gave {value!r} ({dtype})"
 
 
+@pytest.mark.parametrize("expression", [
+    "date_add(s, 1)", "datediff(s, day)", "date_format(s, 'yyyy')", "dayofweek(s)", "year(s)", "hour(s)",
+    "date_trunc('month', s)", "trunc(s, 'MM')", "last_day(s)", "next_day(s, 'Mon')", "add_months(s, 1)",
+    "weekofyear(s)", "months_between(s, day)", "make_date(2024, 2, 30)",
+])
+def test_case_8_a_string_that_is_not_a_date_gives_null_in_date_functions(expression):
+    value, _ = value_of(expression)
+    assert pd.isna(value), f"{expression} gave {value!r}, Spark gives NULL"
+
+
+@pytest.mark.parametrize(("expression", "expected"), [
+    ("date_add(day, 1)", date(2024, 2, 1)),
+    ("trunc(day, 'MM')", date(2024, 1, 1)),
+    ("trunc(ts, 'year')", date(2024, 1, 1)),
+    ("year(day)", 2024),
+    ("hour('2024-01-02 07:30:00')", 7),
+])
+def test_a_string_that_is_a_date_is_read_as_one(expression, expected):
+    value, _ = value_of(expression)
+    assert value == expected and not isinstance(value, pd.Timestamp), f"{expression} gave {value!r}"
+
+
 def test_the_plan_says_what_duckdb_runs():
     src = sn.sources.memory("n int, s string")
     plan = plan_query("SELECT n DIV 0 AS q, double(s) AS f, n + 1 AS m FROM t", namespaces=[{"t": src}])
