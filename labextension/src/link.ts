@@ -236,7 +236,7 @@ export class KernelLink {
     // on a subshell, when the kernel has them, so that clicks are done while a cell runs
     await kernel.info;
     const started = (comm as Kernel.IComm & ISubshellComm).subshellStarted;
-    if (kernel.supportsSubshells && started) {
+    if (kernel.supportsSubshells && started && comm.commsOverSubshells !== 'disabled') {
       await Promise.race([
         started.catch(() => undefined),
         new Promise(resolve => setTimeout(resolve, SUBSHELL_WAIT_MS))

@@ -141,3 +141,38 @@ def test_a_pause_click_is_done_while_a_cell_blocks(lab, page):
     page.wait_for_selector('.sn-query[data-name="counts"][data-state="stopped"]', timeout=30_000)
     assert reply.inner_text() == f"stopped counts at batch {batch}"
     assert row.locator('button[data-action="stop"]').is_disabled()
+
+
+# the cell blocks for a few seconds, watching for a pause that cannot come while it runs
+WAIT_A_WHILE = """deadline = time.monotonic() + 6
+while counts.state is not sn.QueryState.PAUSED and time.monotonic() < deadline:
+    time.sleep(0.05)
+assert counts.state is not sn.QueryState.PAUSED, "without subshells the click came while the cell ran?"
+"""
+
+
+def test_without_subshells_a_click_says_it_waits_for_the_cell_then_is_done(lab, page):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(BLOCKING),
+                                               nbformat.v4.new_code_cell(WAIT_A_WHILE)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, lab.root / "no_subshells.ipynb")
+    _open(page, lab, "no_subshells.ipynb")
+    # as with a kernel that has no subshells (ipykernel < 7): every comm message goes to the main shell
+    page.evaluate(f"() => {{ {_NB}.sessionContext.session.kernel.commsOverSubshells = 'disabled'; }}")
+    page.evaluate(_RUN_ALL)
+    row = page.locator('.sn-StreamsPanel .sn-query[data-name="counts"]')
+    row.wait_for(state="visible", timeout=30_000)
+    assert page.evaluate(_KERNEL_BUSY), "the blocking cell should be running"
+    row.locator('button[data-action="pause"]').click()
+    pending = page.locator('.sn-StreamsPanel .sn-action-reply[data-outcome="pending"]')
+    pending.wait_for(state="visible", timeout=10_000)
+    assert pending.inner_text() == ("pause counts: sent; the kernel is running a cell and takes the click when "
+                                    "the cell ends (this kernel has no subshells to take it meanwhile)")
+    assert page.evaluate(_RUN_ALL_DONE) is True      # the cell ended without the pause, as it says
+    assert page.evaluate(_ERRORS) == []
+    done = page.locator('.sn-StreamsPanel .sn-action-reply[data-outcome="done"]')
+    done.wait_for(state="visible", timeout=30_000)
+    assert re.fullmatch(r"paused counts at batch \d+", done.inner_text()), done.inner_text()
+    page.wait_for_selector('.sn-query[data-name="counts"][data-state="paused"]', timeout=30_000)
