@@ -19,8 +19,8 @@ from stream_nb.engine.lifecycle import ACTIONS
 from stream_nb.notebook.actions import ActionRefused, perform
 from stream_nb.notebook.bokehjs import load_bokehjs, warm_up
 from stream_nb.notebook.chart import KINDS, ChartOptionError
-from stream_nb.notebook.messages import show_error, show_text
 from stream_nb.notebook.live import open_view
+from stream_nb.notebook.messages import show_error, show_text
 from stream_nb.notebook.status import state_of
 
 SUBCOMMANDS = ("list | stop NAME | stop --all | pause NAME | resume NAME | step NAME | explain NAME | "

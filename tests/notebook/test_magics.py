@@ -5,7 +5,6 @@ message and no traceback."""
 import json
 import time
 
-
 from .conftest import WIDGET_VIEW, bokeh_patches, comm_models
 
 BOKEHJS_LOAD = "application/vnd.bokehjs_load.v0+json"
