@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -84,7 +85,7 @@ class Case:
 
     @property
     def columns(self) -> list[str]:
-        return [part.split()[0] for part in self.schema.split(",")]
+        return [part.split()[0] for part in re.split(r",(?![^()]*\))", self.schema)]  # not decimal(10,2)'s comma
 
     def rows(self, batch: tuple[tuple, ...]) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row, strict=True)) for row in batch]
