@@ -26,6 +26,7 @@ def t(seconds: float) -> datetime:
 
 SITES = "ts timestamp, site string, device string, temp double"
 READINGS = "ts timestamp, device string, reading bigint"
+AMOUNTS = "ts timestamp, device string, amount decimal(10,2)"
 
 TUMBLING = "window(ts, '10 seconds')"
 SLIDING = "window(ts, '10 seconds', '5 seconds')"
@@ -519,6 +520,44 @@ CASES: list[Case] = [
             ((t(35), "b", 2.0),),
         ),
         why="a window's max turns NaN when a later batch brings a NaN; emitted once, when it closes",
+    ),
+    # -- decimals (issue 12 case 9): exact sums and averages, Spark's result types ---------------------
+    Case(
+        name="decimal_sum_avg_update",
+        schema=AMOUNTS,
+        sql="SELECT device, sum(amount) AS total, avg(amount) AS mean, min(amount) AS lo, max(amount) AS hi, "
+            "count(amount) AS n FROM events GROUP BY device",
+        output_mode="update", key=("device",),
+        batches=(
+            ((t(1), "a", 1.0), (t(2), "a", None), (t(3), "b", -3.75), (t(4), "c", 0.25)),
+            ((t(5), "a", 2.0), (t(6), "b", 100.5), (t(7), "c", None)),
+            ((t(8), "a", 2.0), (t(9), "b", -0.25), (t(10), "c", 0.5)),
+        ),
+        why="sum exact, avg an exact decimal rounded half up at scale s + 4 (5.00 / 3 = 1.666667, not a "
+            "double's 1.6666666666666667); NULLs skipped",
+    ),
+    Case(
+        name="decimal_window_append",
+        schema=AMOUNTS,
+        sql=f"SELECT {TUMBLING} AS w, device, sum(amount) AS total, avg(amount) AS mean FROM events "
+            f"GROUP BY {TUMBLING}, device",
+        output_mode="append", watermark=("ts", "5 seconds"), batches=(
+            ((t(1), "a", 0.5), (t(2), "a", 0.25), (t(12), "b", 1.5)),
+            ((t(3), "a", 0.25), (t(16), "b", 99999999.75), (t(26), "a", 7.0)),
+            ((t(40), "a", 1.0),),
+        ),
+        why="decimal partials merged across batches into one window, emitted once when it closes",
+    ),
+    Case(
+        name="decimal_expressions_complete",
+        schema=AMOUNTS,
+        sql="SELECT device, round(avg(amount), 2) AS r, sum(amount) * 2 AS twice, avg(amount) - 1 AS less "
+            "FROM events GROUP BY device HAVING avg(amount) > 0",
+        output_mode="complete", batches=(
+            ((t(1), "a", 1.0), (t(2), "b", -2.5), (t(3), "a", 2.0)),
+            ((t(4), "a", 2.0), (t(5), "b", 0.5), (t(6), "c", 0.25), (t(7), "c", 0.5)),  # c: 0.375 -> 0.38
+        ),
+        why="expressions and HAVING over a decimal avg see the exact decimal, not a double",
     ),
     # -- stateless queries ------------------------------------------------------------------------------
     Case(
