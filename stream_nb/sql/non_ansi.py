@@ -3,7 +3,7 @@
 Each rule rewrites the typed tree (after ``annotate_types``), tree in, tree out:
 
 * ``null_not_error``: a zero divisor of ``%``, ``mod`` or ``DIV`` gives NULL; a string that does not parse as the
-  cast's type, or as a timestamp (``to_timestamp``, ``unix_timestamp``), gives NULL;
+  cast's type (as Spark parses it), or as a timestamp (``to_timestamp``, ``unix_timestamp``), gives NULL;
 * ``strings_into_dates``: a string given to a date or time function is cast to a date or timestamp, NULL if
   it does not parse;
 * ``wrap_integer_overflow``: ``+``, ``-``, ``*`` and negation on integers wrap around at the result type's
@@ -99,6 +99,19 @@ def null_not_error(tree: exp.Expression) -> None:
             _replace(node, _unix_seconds)
         elif type(node) is exp.Cast:  # TryCast is a Cast too: it is already safe
             _replace(node, lambda cast: exp.TryCast(this=cast.this, to=cast.args["to"]))
+    _spark_integer_strings(tree)
+
+
+def _spark_integer_strings(tree: exp.Expression) -> None:
+    """A string cast to an integer as Spark reads it: sign and digits, a fraction cut off ('1.5' is 1), nothing
+    else ('1e3', '0x10', '1_000' are NULL), where DuckDB would round, read exponents, hex and underscores."""
+    for cast in _bottom_up(tree, exp.TryCast):
+        target = cast.args["to"]
+        if target.this in _WIDTH and _is_text(cast.this):
+            digits = exp.RegexpExtract(this=exp.Trim(this=cast.this.copy()),
+                                       expression=exp.Literal.string(r"^([+-]?[0-9]+)(\.[0-9]*)?$"),
+                                       group=exp.Literal.number(1))
+            cast.this.replace(digits)
 
 
 def _positive_modulus(call: exp.Anonymous) -> exp.Expression:

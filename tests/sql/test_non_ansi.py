@@ -30,7 +30,7 @@ def value_of(expression: str, **row):
     "n % 0", "mod(n, 0)", "n DIV 0", "d % 0", "b % 0", "n % (n - 5)", "pmod(n, 0)",
     "to_timestamp('garbage')", "to_timestamp(s, 'yyyy-MM-dd')", "int(s)", "double(s)", "bigint(s)",
     "timestamp(s)", "date(s)", "unix_timestamp('2024-01-02')", "unix_timestamp(s, 'yyyy-MM-dd')",
-    "to_unix_timestamp(s)",
+    "to_unix_timestamp(s)", "int('1e3')", "int('0x10')", "int('1_000')", "int('99999999999')",
 ])
 def test_case_8_runtime_errors_are_null_as_in_spark(expression):
     value, _ = value_of(expression)
@@ -60,6 +60,9 @@ def test_case_8_integer_overflow_wraps_as_in_spark(expression, row, expected):
     ("unix_timestamp('2024-01-02 00:00:10')", 1704153610),
     ("unix_timestamp(ts)", 1704153610),  # floored, as Spark does, not rounded
     ("int('12')", 12),
+    ("int(' 42 ')", 42),
+    ("int('1.5')", 1),                   # Spark cuts the fraction off; DuckDB would round to 2
+    ("bigint('-1.9')", -1),
     ("n % 3", 2),
     ("n DIV 2", 2),
     ("pmod(-n, 3)", 1),
