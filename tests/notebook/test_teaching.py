@@ -202,3 +202,13 @@ def test_drawing_adds_no_bokeh_model_after_display(events):
     assert all(m == models[0] for m in models)
     assert panel._picture_box.children == (panel.picture.widget,)
     q.stop()
+
+
+def test_without_count_a_windows_count_is_its_groups(events):
+    sql = """SELECT window(ts, '10 seconds') AS w, device, max(temp) AS hottest
+    FROM events WATERMARK ts DELAY OF INTERVAL 10 SECONDS GROUP BY window(ts, '10 seconds'), device"""
+    q, panel = run(events, batches=BATCHES[:1], sql=sql)
+    data = panel.picture.windows.data
+    assert list(zip(data["start"], data["count"])) == [("10:00:00", 2), ("10:00:10", 1)]
+    assert data["label"] == ["10:00:00: 2 groups, emitted", "10:00:10: 1 group, emitted"]
+    q.stop()
