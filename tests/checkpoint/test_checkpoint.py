@@ -374,3 +374,18 @@ class TestChecksums:
                                                      r"is not under the files source's path"):
             sn.start("SELECT v FROM s", sources={"s": sn.sources.files(folder, format="json", schema="v bigint")},
                      checkpoint=cp, trigger="manual")
+
+    def test_case_17_a_symlinked_file_inside_the_folder_still_restores(self, tmp_path):
+        folder, cp = tmp_path / "in", tmp_path / "cp"
+        folder.mkdir()
+        (tmp_path / "elsewhere.json").write_text('{"v": 1}\n')
+        (folder / "a.json").symlink_to(tmp_path / "elsewhere.json")  # listed as in/a.json, as the source sees it
+        q = sn.start("SELECT v FROM s", sources={"s": sn.sources.files(folder, format="json", schema="v bigint")},
+                     checkpoint=cp, trigger="manual")
+        q.step()
+        q.stop()
+        (folder / "b.json").write_text('{"v": 2}\n')
+        again = sn.start("SELECT v FROM s", sources={"s": sn.sources.files(folder, format="json", schema="v bigint")},
+                         checkpoint=cp, trigger="manual")
+        again.step()
+        assert again.result["v"].tolist() == [2]

@@ -47,3 +47,15 @@ def test_a_folder_written_before_manifests_were_kept_per_query_still_reads(tmp_p
     query.rmdir()
     run(out, [3])
     assert sn.read_files_sink(out)["x"].tolist() == [1, 2, 3]
+
+
+def test_case_1_in_complete_mode_the_folder_holds_the_last_runs_last_table(tmp_path):
+    for values in ([1, 2], [5]):
+        src = sn.sources.memory("x bigint")
+        q = sn.start("SELECT count(*) AS n, sum(x) AS total FROM src", sources={"src": src}, output_mode="complete",
+                     sink=sn.sinks.files(tmp_path / "out"), trigger="manual")
+        for v in values:
+            src.add_data([{"x": v}])
+            q.step()
+        q.stop()
+    assert sn.read_files_sink(tmp_path / "out").to_dict("records") == [{"n": 1, "total": 5}]
