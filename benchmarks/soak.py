@@ -97,8 +97,8 @@ def run(quick: bool, repeats: int) -> Report:
     report.notes.append(
         f"Rows processed: {', '.join(f'{name} {rows:,}' for name, rows in out['rows'].items())}; behind their "
         f"source at the end: {', '.join(f'{name} {lag:,}' for name, lag in out['lag'].items())} rows. "
-        f"`down` counted {out['down_total']:,} rows, all that `up` emitted since `down` started; its buffer held at most "
-        f"{max(s['buffered'] for s in samples):,} rows (one trigger's worth: it is trimmed as `down` commits), "
+        f"`down` counted {out['down_total']:,} rows, all that `up` emitted since `down` started; its buffer "
+        f"held at most {max(s['buffered'] for s in samples):,} rows (one trigger's worth: it is trimmed as `down` commits), "
         f"and nothing is hooked onto `up` once `down` has stopped.")
     report.notes.append(_milestones(samples, seconds))
     return report

@@ -40,7 +40,7 @@ def check_retention(retention) -> None:
     >>> check_retention(0)
     Traceback (most recent call last):
     ...
-    ValueError: checkpoint_retention must be a whole number of batches, at least 1 (as Spark's spark.sql.streaming.minBatchesToRetain), not 0: it is how many batches of offsets and commits the checkpoint keeps, and a restart needs at least the last one
+    ValueError: checkpoint_retention must be a whole number of batches, at least 1 (as Spark's ...), not 0: ...
     """
     if isinstance(retention, bool) or not isinstance(retention, int) or retention < 1:
         raise ValueError(
