@@ -29,8 +29,9 @@ class PictureSpec:
     """Where a query's picture reads its numbers, worked out once from the plan.
 
     ``event_time``: the stream column the dots stand at (the watermark's, else the window's, else the first
-    timestamp column); ``window``: (size, slide, offset) in µs when rows are late by their window's end;
-    ``window_column`` / ``count_column``: the output columns holding the window struct and ``count(*)``.
+    timestamp column); ``window``: (size, slide, offset) in µs when rows are late by their window's end (a
+    session's: (gap, 1, 0)); ``window_column`` / ``count_column``: the output columns holding the window (or
+    session) struct and ``count(*)``.
     """
 
     event_time: str | None
@@ -95,15 +96,18 @@ def picture_spec(plan) -> PictureSpec:
         window[1].column.name if window is not None else next(iter(timestamps), None)
     if column not in timestamps:
         column = None
-    spec = PictureSpec(column)
-    if window is None:
-        return spec
-    index, w = window
-    late_by_end = agg.event_time_key is not None and agg.event_time_key.index == index and \
-        w.column.name == column
+    if agg is None or (window is None and agg.session is None):
+        return PictureSpec(column)
     counts = [name for name, text in shown_as(plan).items() if text.lower() == "count(*)"]
-    return PictureSpec(column, (w.size_us, w.slide_us, w.offset_us) if late_by_end else None,
-                       agg.key_columns[index] if index < len(agg.key_columns) else None, next(iter(counts), None))
+    if agg.session is not None:  # a row is late when its own session [ts, ts + gap) has ended
+        index, late = agg.session.index, (agg.session.gap_us, 1, 0)
+    else:
+        index, w = window
+        late = (w.size_us, w.slide_us, w.offset_us) if w.column.name == column else None
+    if agg.event_time_key is None or agg.event_time_key.index != index:
+        late = None
+    shown = agg.key_columns[index] if index < len(agg.key_columns) else None
+    return PictureSpec(column, late, shown, next(iter(counts), None))
 
 
 def record(spec: PictureSpec, batch_id: int, batch: pa.Table, output, watermark_us: int,

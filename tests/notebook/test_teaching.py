@@ -212,3 +212,18 @@ def test_without_count_a_windows_count_is_its_groups(events):
     assert list(zip(data["start"], data["count"])) == [("10:00:00", 2), ("10:00:10", 1)]
     assert data["label"] == ["10:00:00: 2 groups, emitted", "10:00:10: 1 group, emitted"]
     q.stop()
+
+
+def test_session_windows_are_bands_and_a_row_whose_own_session_ended_is_late(events):
+    sql = """SELECT session_window(ts, '5 seconds') AS s, device, count(*) AS n
+    FROM events WATERMARK ts DELAY OF INTERVAL 5 SECONDS GROUP BY session_window(ts, '5 seconds'), device"""
+    batches = [[("10:00:01", "a", 1.0), ("10:00:03", "a", 1.0), ("10:00:20", "a", 1.0)],
+               [("10:00:04", "a", 1.0)]]          # watermark 10:00:15: its session would end at 10:00:09
+    q, panel = run(events, "append", batches, sql)
+    assert points(panel.picture.late, 1) == [ms("10:00:04")]
+    assert q.recent_progress[1]["stateOperators"][0]["numRowsDroppedByWatermark"] == 1
+    data = panel.picture.windows.data
+    bands = {(s, e): (n, was) for s, e, n, was in zip(data["start"], data["end"], data["count"], data["emitted"])}
+    assert bands == {("10:00:01", "10:00:08"): (2, True)}  # (the session operator's state is its rows, not
+    #                                                         sessions: open sessions are not drawn)
+    q.stop()
