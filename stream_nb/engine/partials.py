@@ -232,7 +232,9 @@ def _with_nan_flags(pre: pa.Table, partials: list[Partial]) -> pa.Table:
     for argument in sorted({p.argument for p in partials if p.function == "max"}):
         column = pre.column(argument)
         if pa.types.is_floating(column.type):
-            pre = pre.append_column(_nan_flag(argument), pc.is_nan(column))
+            nan = pc.is_nan(column)
+            if pc.any(nan).as_py():  # only then: a batch without NaN needs no second aggregate
+                pre = pre.append_column(_nan_flag(argument), nan)
     return pre
 
 
