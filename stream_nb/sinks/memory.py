@@ -30,7 +30,7 @@ from stream_nb.types import hashable_keys, to_pandas
 
 DEFAULT_MAX_ROWS = 1_000_000  # append mode: rows kept for q.result (about 100 MB of a few plain columns)
 LOG_BATCHES = 64              # update mode: batches whose changes a view can catch up from
-_LOG_ROWS = 2_000_000         # ... and at most this many of their rows
+_LOG_ROWS = 1_000_000         # ... and at most this many of their rows
 _COMPACT_AFTER = 4096         # superseded rows kept before a compaction, at the least
 
 
