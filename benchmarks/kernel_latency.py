@@ -212,8 +212,8 @@ def run(quick: bool, repeats: int) -> Report:
         f"`{ONE_CHART}` and `{FOUR_CHARTS}`: quickstart-like queries (a 5-second windowed average of "
         "`sensors(devices=5, rows_per_second=200)` per device, a line chart `--by device` and a table), all "
         "in one kernel; `view updates/s` and `batches/s` are summed over the views and queries, "
-        "`kernel msgs/s` counts every IOPub message the kernel sent meanwhile that was not the cell's own (the views' updates, as a page would get "
-        "them). No page answers them here.",
+        "`kernel msgs/s` counts every IOPub message the kernel sent meanwhile that was not the cell's own "
+        "(the views' updates, as a page would get them). No page answers them here.",
     ]
     return report
 

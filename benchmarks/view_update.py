@@ -2,8 +2,8 @@
 
 ``SELECT k, count(*) AS n, sum(v) AS total FROM events GROUP BY k`` in update mode, its result grown (untimed)
 to 2,000 and to 200,000 keys; then each timed batch changes the same number of keys, 1,000 drawn at random
-from the result, and what is timed is one update of the query's live view (``LiveView.refresh``, as its task on
-the engine's loop runs it): read the batch's change from the memory sink, turn it into a delta, patch the
+from the result, and what is timed is one update of the query's live view (``LiveView.refresh``, as its task
+on the engine's loop runs it): read the batch's change from the memory sink, turn it into a delta, patch the
 bokeh chart (a scatter of every key) and re-render the table. The batch itself (``q.step()``) is not timed.
 
 The view is built in this process, not displayed: the chart's document events are made (what jupyter_bokeh
@@ -106,8 +106,8 @@ def run(quick: bool, repeats: int) -> Report:
         Target(f"update over {large:,} rows, p50 ms", per_update.get(large), goal=TARGET_MS, at_least=False),
     ]
     report.notes = [
-        "`rows` and `rows/s` count view updates. An update reads the memory sink's change since the batch the "
-        "view showed last (`changes_since`), makes it a delta (`ResultTracker`), patches the chart and "
+        "`rows` and `rows/s` count view updates. An update reads the memory sink's change since the batch "
+        "the view showed last (`changes_since`), makes it a delta (`ResultTracker`), patches the chart and "
         "re-renders the table's few rows; the sink is not compacted to do it.",
     ]
     return report

@@ -94,7 +94,8 @@ class ResultDelta:
     ``new``: the rows to add (append: the rows emitted since; update: the rows of keys not seen before; all
     rows when ``replace``); ``changed`` (update): the rows of known keys that a batch emitted again;
     ``replace``: the whole table is new (complete mode; append mode after the memory sink dropped rows the
-    view had not shown; update mode without visible keys, read whole). ``new_keys`` / ``changed_keys`` hold
+    view had not shown; update mode without visible keys when the result is read whole, not from the memory
+    sink's changes). ``new_keys`` / ``changed_keys`` hold
     each row's key (update mode). ``total``: rows in the result after the change (update: its keys);
     ``dropped``: rows the memory sink's ``max_rows`` has dropped so far (append). ``frame``, the whole result,
     is read only when asked for (it costs the result's size).
@@ -177,8 +178,9 @@ class ResultTracker:
                            dropped=read.dropped_rows, whole=whole)
 
     def _upserts(self, rows: pa.Table, keys: pa.Table, whole) -> ResultDelta:
-        """Rows of the sink's keys, each key once: new keys are added, known keys changed. The whole result (a
-        view that fell behind the sink's log) goes the same way: a key it knows is patched, one it missed added."""
+        """Rows of the sink's keys, each key once: new keys are added, known keys changed. The whole result
+        (a view that fell behind the sink's log) goes the same way: a key it knows is patched, one it missed
+        is added. The keys are the sink's (the state's), so a result that does not show them patches too."""
         row_keys = [k if isinstance(k, tuple) else (k,) for k in hashable_keys(keys, keys.column_names)] \
             if keys.num_columns else [()] * rows.num_rows
         is_new = [k not in self._known for k in row_keys]
@@ -187,11 +189,13 @@ class ResultTracker:
         if all(is_new) or not any(is_new):  # (the usual batch: no rows to pick apart)
             new, changed = (frame, frame.iloc[0:0]) if all(is_new) else (frame.iloc[0:0], frame)
             return ResultDelta(new, changed, new_keys=row_keys if len(new) else [],
-                               changed_keys=row_keys if len(changed) else [], total=len(self._known), whole=whole)
+                               changed_keys=row_keys if len(changed) else [], total=len(self._known),
+                               whole=whole)
         new_at = [i for i, fresh in enumerate(is_new) if fresh]
         changed_at = [i for i, fresh in enumerate(is_new) if not fresh]
         return ResultDelta(frame.iloc[new_at], frame.iloc[changed_at], new_keys=[row_keys[i] for i in new_at],
-                           changed_keys=[row_keys[i] for i in changed_at], total=len(self._known), whole=whole)
+                           changed_keys=[row_keys[i] for i in changed_at], total=len(self._known),
+                           whole=whole)
 
     def _from_whole(self, frame: pd.DataFrame) -> ResultDelta:
         nothing = frame.iloc[0:0]
