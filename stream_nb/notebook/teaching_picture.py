@@ -10,6 +10,8 @@ models to a displayed document is the fragile path of bokeh/bokeh#7590.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 import pyarrow as pa
 
@@ -65,10 +67,15 @@ class TeachingPicture:
     def show(self, layout):
         """The widget that displays the figure: made after the first ``draw``, so that the page never draws
         it empty (bokeh warns that it could not set initial ranges)."""
-        from jupyter_bokeh.widgets import BokehModel
+        from bokeh.document import Document
 
-        if self.widget is None:
-            self.widget = BokehModel(self.figure, layout=layout)
+        from stream_nb.notebook.bokeh_widget import OneWayBokehModel
+
+        if self.widget is None:  # one way, as the live chart: the page's echoes of our changes are not applied
+            document = Document()
+            document.add_root(self.figure)
+            OneWayBokehModel.make_one_way(document)
+            self.widget = OneWayBokehModel(self.figure, layout=layout)
         return self.widget
 
     def draw(self, traces: list, state_windows: pa.Table | None, counted: str = "rows") -> None:
@@ -95,6 +102,10 @@ class TeachingPicture:
                            left, right, counted)
         ys = [v for v in (*on_time["y"], *late["y"], *windows["bottom"], *windows["top"],
                           *watermark["y"]) if v == v]
+        with self.widget.combined() if self.widget is not None else nullcontext():  # one message to the page
+            self._set(on_time, late, watermark, windows, ys, right)
+
+    def _set(self, on_time, late, watermark, windows, ys: list[float], right: float) -> None:
         self.on_time.data = _arrays(on_time)
         self.late.data = _arrays(late)
         self.watermark.data = {k: np.array(v, dtype=float) for k, v in watermark.items()}
