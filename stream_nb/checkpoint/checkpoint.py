@@ -149,19 +149,19 @@ class Checkpoint:
 
     def _restore_source_log(self, source, through_batch: int) -> None:
         if hasattr(source, "restore_checkpoint_log") and through_batch >= 0:
-            entries, files = self._source_log(through_batch)
+            logged = self._source_log(through_batch)
             if isinstance(getattr(source, "path", None), str):
-                _check_inside(source.path, files)
-            source.restore_checkpoint_log(entries)
+                _check_inside(source.path, logged)
+            source.restore_checkpoint_log([entry for entries in logged.values() for entry in entries])
 
-    def _source_log(self, through_batch: int) -> tuple[list[str], list[Path]]:
+    def _source_log(self, through_batch: int) -> dict[Path, list[str]]:
         """The source's entries through ``through_batch`` (the latest compaction, then the batches after it),
-        and the files they were read from."""
+        by the file they were read from, in order."""
         compacts = [b for b in numbered(self._sources, ".compact") if b <= through_batch]
         files = [self._sources / f"{compacts[-1]}.compact"] if compacts else []
         first = compacts[-1] + 1 if compacts else 0
         files += [self._sources / str(b) for b in numbered(self._sources) if first <= b <= through_batch]
-        return [entry for path in files for entry in read_json(path)], files
+        return {path: read_json(path) for path in files}
 
     # -- a batch -----------------------------------------------------------------------------------------
 
@@ -186,12 +186,12 @@ class Checkpoint:
 
     def _compact_source_log(self, batch_id: int) -> None:
         """One file with every entry through ``batch_id``, replacing the per-batch files (as Spark compacts)."""
-        entries, files = self._source_log(batch_id)
-        if not any(path.suffix != ".compact" for path in files):
+        logged = self._source_log(batch_id)
+        if not any(path.suffix != ".compact" for path in logged):
             return
         target = self._sources / f"{batch_id}.compact"
-        write_json(target, entries)
-        for path in files:
+        write_json(target, [entry for entries in logged.values() for entry in entries])
+        for path in logged:
             if path != target:
                 path.unlink(missing_ok=True)
 
@@ -199,14 +199,14 @@ class Checkpoint:
         self._lock.release()
 
 
-def _check_inside(path: str, logs: list[Path]) -> None:
+def _check_inside(path: str, logged: dict[Path, list[str]]) -> None:
     """A files source's log lists only files the source found under its path: an entry elsewhere (an edited
     or foreign log) would make the query read any file on the machine, so it is refused, naming the log."""
     parts = Path(os.path.abspath(path)).parts  # as the source lists them: absolute, symlinks kept
     plain = next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts))
     root = os.path.normpath(Path(*parts[:plain]))
-    for log in logs:
-        for entry in read_json(log):
+    for log, entries in logged.items():
+        for entry in entries:
             if not isinstance(entry, str) or os.path.commonpath([root, os.path.abspath(entry)]) != root:
                 raise CheckpointError(
                     f"checkpoint file {log} lists {entry!r}, which is not under the files source's path {path!r}: "
