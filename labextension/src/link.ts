@@ -102,10 +102,14 @@ export class KernelLink {
   act(action: Action, name: string): void {
     this._reply = null;
     if (!this._comm || this._comm.isDisposed || !this._opened) {
+      // a page loaded while a cell runs hears the queries at once (IOPub), but its comm for clicks opens only
+      // once the kernel answers (kernel_info, on the busy main shell), that is when the cell has ended
       this._reply = {
         name,
         action,
-        error: 'not connected to the kernel yet: try again in a moment'
+        error:
+          'the kernel has not answered this page yet (a cell is running?): ' +
+          'the panel can act once it does; try again then'
       };
       this._changed.emit();
       return;

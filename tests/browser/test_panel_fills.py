@@ -176,3 +176,43 @@ def test_without_subshells_a_click_says_it_waits_for_the_cell_then_is_done(lab, 
     done.wait_for(state="visible", timeout=30_000)
     assert re.fullmatch(r"paused counts at batch \d+", done.inner_text()), done.inner_text()
     page.wait_for_selector('.sn-query[data-name="counts"][data-state="paused"]', timeout=30_000)
+
+
+_LOADED = f"""() => {{
+    const nb = window.jupyterapp && {_NB};
+    const kernel = nb && nb.sessionContext && nb.sessionContext.session && nb.sessionContext.session.kernel;
+    return !!(kernel && nb.content.widgets.length);
+}}"""
+
+
+def _kernel_states(lab) -> list[str]:
+    """What the server knows of its kernels (from their IOPub status): busy or idle."""
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{lab.url}api/kernels?token={lab.token}", timeout=10) as response:
+        return [k["execution_state"] for k in json.load(response)]
+
+
+def test_a_page_reloaded_while_a_cell_runs_lists_the_queries_and_says_why_a_click_waits(lab, page):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(BLOCKING),
+                                               nbformat.v4.new_code_cell("time.sleep(12)  # a long cell")])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, lab.root / "reload_busy.ipynb")
+    _open(page, lab, "reload_busy.ipynb")
+    page.evaluate(_RUN_ALL)
+    page.locator('.sn-StreamsPanel .sn-query[data-name="counts"]').wait_for(state="visible", timeout=30_000)
+    page.reload()
+    page.wait_for_function(_LOADED, timeout=60_000)
+    page.evaluate("() => window.jupyterapp.shell.activateById('stream-nb-streams')")
+    row = page.locator('.sn-StreamsPanel .sn-query[data-name="counts"]')
+    row.wait_for(state="visible", timeout=10_000)     # from the kernel's updates on IOPub, cell or no cell
+    assert _kernel_states(lab) == ["busy"], "the long cell should still be running"
+    row.locator('button[data-action="pause"]').click()
+    reply = page.locator('.sn-StreamsPanel .sn-action-reply[data-outcome="error"]')
+    reply.wait_for(state="visible", timeout=10_000)
+    assert reply.inner_text() == ("pause counts: the kernel has not answered this page yet (a cell is running?): "
+                                  "the panel can act once it does; try again then")
+    assert _kernel_states(lab) == ["busy"]
