@@ -156,3 +156,17 @@ def test_an_update_view_reads_each_batchs_change_and_leaves_the_result_uncompact
     assert "2 most recently updated of 100 rows" in view.table.widget.value
     assert view.chart.points == 100
     assert q.result.set_index("device")["n"].to_dict() == {**{f"d{i}": 1 for i in range(100)}, "d7": 3}
+
+
+def test_an_update_view_patches_by_the_state_key_even_when_the_result_does_not_show_it(events):
+    q = sn.start("SELECT upper(device) AS d, count(*) AS n FROM events GROUP BY device",
+                 sources={"events": events}, trigger="manual")
+    view = started(open_view(q, rows=5))
+    for batch, device in enumerate("aba"):
+        events.add_data([{"device": device, "temp": 1.0}])
+        q.step()
+        wait_for(lambda: view.updates and view.updates[-1][1] == batch)
+    table = view.table.widget.value
+    assert "2 most recently updated of 2 rows" in table  # patched in place, not a new row per batch
+    assert table.index(">A<") < table.index(">B<")      # a changed last: shown first, with its count
+    assert ">2<" in table[table.index(">A<"):table.index(">B<")]
