@@ -1,6 +1,8 @@
 """``foreach_batch(fn)``: call ``fn(df, batch_id)`` with each batch's output, as Spark's foreachBatch does.
 
 The engine may call ``fn`` again with the same ``batch_id`` after a failure: use the id to write idempotently.
+Inside ``fn``, ``q.stop()`` stops the query once this batch has committed; the calls that wait for batches
+(``q.process_all_available()``, ``q.step()``, ``q.await_termination()``) raise there instead of waiting forever.
 """
 
 from __future__ import annotations
