@@ -147,3 +147,13 @@ def test_windows_are_flattened_and_keyed_by_the_sinks_key():
     delta = look(tracker, sink)
     assert list(delta.new.columns) == ["w.start", "w.end", "n"] and delta.new["n"].tolist() == [2]
     assert str(delta.new["w.start"].iloc[0]) == "1970-01-01 00:00:00+00:00" and len(delta.new_keys) == 1
+
+
+def test_a_result_rebuilt_from_a_checkpoint_is_shown_whole_then_batch_by_batch():
+    sink, tracker = MemorySink(), ResultTracker("update", ["k"])
+    sink.bind(pa.schema([("k", pa.string()), ("v", pa.int64())]), "update")
+    add(sink, 6, [("a", 1), ("b", 2)])  # a restart: the state's rows, as batch 6, the last one committed
+    first = look(tracker, sink)
+    assert first.new_keys == [("a",), ("b",)] and first.total == 2 and tracker.batch_id == 6
+    add(sink, 7, [("b", 3)])
+    assert look(tracker, sink).changed.to_dict("records") == [{"k": "b", "v": 3}]
