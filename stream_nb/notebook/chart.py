@@ -7,12 +7,15 @@ after display are properties and data of those models, never the set of models (
 document is a fragile path in bokeh + jupyter_bokeh, bokeh/bokeh#7590). Updates follow the output mode: append
 streams the new rows (``source.stream`` with a rollover), update patches the rows of changed keys
 (``source.patch``, through a key -> row index map) and streams new keys, complete replaces ``source.data``; one
-update goes to the page as one message (``bokeh_widget.OneWayBokehModel``).
+update goes to the page as one message (``bokeh_widget.OneWayBokehModel``). While the chart holds no point, a
+hidden anchor point keeps its ranges valid (an empty DataRange1d is NaN: BokehJS warns and the axes go blank).
 This module is the one place that turns result rows into a chart update.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,6 +28,7 @@ from stream_nb.notebook.results import CATEGORY, NUMBER, TIME, ResultDelta
 KINDS = ("line", "bar", "scatter", "area")
 ROLLOVER = 2_000       # points kept per series
 MAX_SERIES = 20        # series slots made up front; keys beyond these are left out (and said so)
+ANCHOR = "stream_nb-empty-anchor"   # the hidden renderer that keeps an empty chart's ranges valid
 DEFAULT_SPAN_MS = 10_000   # a time axis around a single x value spans this, so its ticks read as times
 
 
@@ -150,10 +154,19 @@ class Chart:
         self._bar_span: float | None = None
         if spec.by is None:
             self._take_slot(None)
+        from bokeh.models import ColumnDataSource
+
+        self._anchor = self.figure.scatter("x", "y", source=ColumnDataSource(data=self._anchor_point()), size=0,
+                                           visible=False, name=ANCHOR)
+        self._lock = threading.RLock()   # apply on the engine's thread, a resync on the kernel's
         document = Document()
         document.add_root(self.figure)
         OneWayBokehModel.make_one_way(document)
         self.widget = OneWayBokehModel(self.figure, layout=Layout(width="100%"))  # else no width in a box
+        # patches sent before the page has made the widget's view are lost (jupyter_bokeh keeps none): the
+        # first view gets the whole figure again
+        self.widget._view_count = 0
+        self.widget.observe(self._on_views, "_view_count")
 
     @property
     def points(self) -> int:
@@ -162,7 +175,7 @@ class Chart:
 
     def apply(self, delta: ResultDelta) -> None:
         """Draw one delta of the result: one message to the page, whatever it changes."""
-        with self.widget.combined():
+        with self._lock, self.widget.combined():
             if self.spec.kind == "bar" and self._bar_span is None and not delta.new.empty:
                 self._bar_span = self._span(delta.new)
                 self._lay_out_bars()
@@ -173,10 +186,23 @@ class Chart:
             else:
                 self._patch(delta.changed, delta.changed_keys)
                 self._stream(delta.new, delta.new_keys)
+            anchored = len(self._anchor.data_source.data["x"]) > 0
+            if anchored != (self.points == 0):
+                self._anchor.data_source.data = {"x": [], "y": []} if anchored else self._anchor_point()
 
     def resync(self) -> None:
         """Send the whole figure again (a view displayed anew after the patches it missed)."""
-        self.widget.update_from_model(self.figure)
+        with self._lock:
+            self.widget.update_from_model(self.figure)
+
+    def _on_views(self, change) -> None:
+        if change["new"] and not change["old"]:
+            self.resync()
+
+    def _anchor_point(self) -> dict[str, list]:
+        """One point where the first data is likely: now on a time axis, 0 on others (a number is a place on
+        a categorical axis too)."""
+        return {"x": [time.time() * 1000 if self.x_kind == TIME else 0.0], "y": [0.0]}
 
     # -- the three kinds of update ---------------------------------------------------------------------
 

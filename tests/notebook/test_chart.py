@@ -3,6 +3,7 @@ keys and streams new ones, complete replaces; every model exists before display 
 front), one update is one message, and nothing the page sends changes the chart. In-process: the widgets need
 no kernel to hold their state (tests/browser/test_chart_truth.py compares what the page draws)."""
 
+import json
 import warnings
 
 import pandas as pd
@@ -10,7 +11,7 @@ import pyarrow as pa
 import pytest
 from bokeh.document.events import ColumnDataChangedEvent, ColumnsPatchedEvent, ColumnsStreamedEvent
 
-from stream_nb.notebook.chart import Chart, ChartOptionError, ChartSpec
+from stream_nb.notebook.chart import ANCHOR, Chart, ChartOptionError, ChartSpec
 from stream_nb.notebook.results import ResultTracker, column_kinds, flatten, struct_fields
 from stream_nb.types import TIMESTAMP, to_pandas
 
@@ -219,3 +220,21 @@ def test_series_beyond_the_slots_are_left_out_and_counted():
     c, tracker = chart("scatter", mode="append")
     c.apply(tracker.advance(windows(*[(0, f"d{i:02d}", float(i)) for i in range(MAX_SERIES + 2)])))
     assert len(c.series) == MAX_SERIES and c.left_out == {f"d{MAX_SERIES}", f"d{MAX_SERIES + 1}"}
+
+
+def test_an_empty_chart_keeps_valid_ranges_with_a_hidden_anchor_point_until_the_first_point():
+    c, tracker = chart(mode="complete")
+    anchor = c.figure.select_one({"name": ANCHOR})
+    assert not anchor.visible and len(anchor.data_source.data["x"]) == 1 and c.points == 0
+    c.apply(tracker.advance(windows((0, "a", 1.0))))
+    assert anchor.data_source.data == {"x": [], "y": []}
+    c.apply(tracker.advance(windows()))                   # complete mode: the result is empty again
+    assert c.points == 0 and len(anchor.data_source.data["x"]) == 1
+
+
+def test_the_first_view_in_the_page_gets_the_whole_figure_again():
+    c, tracker = chart()
+    c.apply(tracker.advance(windows((0, "a", 1.0))))      # sent before the page had a view: lost there
+    assert '"a"' not in json.dumps(c.widget.render_bundle)
+    c.widget._view_count = 1                              # the page made the widget's view
+    assert '"a"' in json.dumps(c.widget.render_bundle)
