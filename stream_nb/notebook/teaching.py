@@ -124,7 +124,19 @@ class TeachingPanel:
                 import ipywidgets as widgets
 
                 self._picture_box.children = (self.picture.show(widgets.Layout(width="100%")),)
-            self.panel.value = tables(trace, self._progress.get(batch_id), self.query.plan.output_mode)
+            self.panel.value = tables(trace, self._progress.get(batch_id), self.query.plan.output_mode,
+                                      self._left_out(trace))
+
+    def _left_out(self, trace) -> list[str]:
+        """What the picture leaves out of this batch, to say so (kept small so that a fast source stays cheap)."""
+        if self._spec.window_column is None:
+            return []
+        notes = []
+        if trace.state is None:
+            notes.append(f"the windows in state are not drawn: the state holds {plural(trace.num_state_rows, 'row')}")
+        if trace.picture is not None and trace.picture.windows is None and trace.num_output_rows:
+            notes.append(f"the emitted windows are not drawn: {plural(trace.num_output_rows, 'row')} emitted")
+        return notes
 
 
 def flat(table: pa.Table | None) -> pd.DataFrame:
@@ -145,8 +157,9 @@ def readable(frame: pd.DataFrame, clock: bool) -> pd.DataFrame:
     return out
 
 
-def tables(trace, progress: dict | None, output_mode: str) -> str:
-    """The chosen batch in words and four tables: came in, late, state after it, emitted."""
+def tables(trace, progress: dict | None, output_mode: str, notes: list[str] = ()) -> str:
+    """The chosen batch in words and four tables: came in, late, state after it, emitted; ``notes`` say what
+    the picture leaves out."""
     watermark = trace.watermark if trace.watermark is not None else watermark_time(progress)
     if watermark is not None and as_timestamp(watermark).value == 0:
         watermark = None  # Spark's epoch: no event time seen yet
@@ -163,10 +176,11 @@ def tables(trace, progress: dict | None, output_mode: str) -> str:
              "event time at or before it are late" if watermark is not None else
              "no watermark yet (no WATERMARK clause, or no event time seen)")
     picture = trace.picture
-    drawn = ""
+    notes = list(notes)
     if picture is not None and picture.sampled:
-        drawn = (f'<div style="color:#888">the picture draws a sample: {len(picture.on_time):,} of '
-                 f'{picture.num_on_time:,} rows on time, {len(picture.late):,} of {picture.num_late:,} late</div>')
+        notes.insert(0, f"the picture draws a sample: {len(picture.on_time):,} of {picture.num_on_time:,} rows on "
+                        f"time, {len(picture.late):,} of {picture.num_late:,} late")
+    drawn = "".join(f'<div style="color:#888">{html.escape(note)}</div>' for note in notes)
     header = (f'<div style="font-size:12px;margin:2px 0 6px"><b>batch {trace.batch_id}</b> · {where}{day}'
               f'{drawn}</div>')
     state_title = f"3 · state after the batch: {plural(trace.num_state_rows, 'row')}"

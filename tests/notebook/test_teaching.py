@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import stream_nb as sn
-from stream_nb.engine.history import PICTURE_ROWS
+from stream_nb.engine.history import PICTURE_ROWS, STATE_LIMIT
 from stream_nb.notebook.teaching import TeachingPanel
 from stream_nb.sql.explain import explain_for_students
 
@@ -52,7 +52,8 @@ def points(source, batch=None) -> list[float]:
 
 
 def header(panel) -> str:
-    return re.sub(r"<[^>]+>", "", panel.panel.value.split("</div>", 1)[0])
+    """The words above the tables: the batch, the watermark, what the picture leaves out (one line each)."""
+    return " ".join(re.sub(r"<[^>]+>", " ", panel.panel.value.split('<div style="display:flex', 1)[0]).split())
 
 
 def test_each_row_is_a_dot_at_its_event_time_in_its_batchs_column(events):
@@ -226,4 +227,16 @@ def test_session_windows_are_bands_and_a_row_whose_own_session_ended_is_late(eve
     bands = {(s, e): (n, was) for s, e, n, was in zip(data["start"], data["end"], data["count"], data["emitted"])}
     assert bands == {("10:00:01", "10:00:08"): (2, True)}  # (the session operator's state is its rows, not
     #                                                         sessions: open sessions are not drawn)
+    q.stop()
+
+
+def test_a_state_too_big_to_keep_leaves_its_windows_out_and_says_so(events):
+    sql = """SELECT window(ts, '10 seconds') AS w, device, count(*) AS n
+    FROM events WATERMARK ts DELAY OF INTERVAL 10 SECONDS GROUP BY window(ts, '10 seconds'), device"""
+    rows = [("10:00:01", f"d{i}", 1.0) for i in range(STATE_LIMIT + 1)]
+    q, panel = run(events, batches=[rows], sql=sql)
+    assert "the windows in state are not drawn: the state holds 1,001 rows" in header(panel)
+    assert "3 · state after the batch: 1,001 rows" in panel.panel.value
+    data = panel.picture.windows.data
+    assert list(zip(data["start"], data["count"], data["emitted"])) == [("10:00:00", 1001, True)]
     q.stop()
