@@ -38,10 +38,10 @@ class Trigger:
         except (ValueError, TypeError):
             shown = f"'{trigger}'" if isinstance(trigger, str) else repr(trigger)
             if isinstance(trigger, str) and trigger.lower().startswith("every "):
-                raise ValueError(f"unknown trigger {shown}: write the interval alone, as Spark's processingTime "
-                                 f"does: '{trigger[6:].strip()}'") from None
-            raise ValueError(f"unknown trigger {shown}: use None (as fast as possible), an interval such "
-                             "as '2 seconds', 'available_now', or 'manual' (only q.step() runs batches)") from None
+                raise ValueError(f"unknown trigger {shown}: write the interval alone, as Spark's "
+                                 f"processingTime does: '{trigger[6:].strip()}'") from None
+            raise ValueError(f"unknown trigger {shown}: use None (as fast as possible), an interval such as "
+                             "'2 seconds', 'available_now', or 'manual' (only q.step() runs batches)") from None
         if seconds <= 0:
             return cls("asap")
         return cls("interval", seconds)

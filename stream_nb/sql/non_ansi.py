@@ -1,15 +1,16 @@
-"""Spark's non-ANSI mode, run by DuckDB: where Spark gives NULL or wraps around, DuckDB raises and kills the query.
+"""Spark's non-ANSI mode, run by DuckDB: where Spark gives NULL or wraps around, DuckDB raises (and the query
+dies).
 
 Each rule rewrites the typed tree (after ``annotate_types``), tree in, tree out:
 
-* ``null_not_error``: a zero divisor of ``%``, ``mod`` or ``DIV`` gives NULL; a string that does not parse as the
-  cast's type (as Spark parses it), or as a timestamp (``to_timestamp``, ``unix_timestamp``), gives NULL;
+* ``null_not_error``: a zero divisor of ``%``, ``mod`` or ``DIV`` gives NULL; a string that does not parse as
+  the cast's type (as Spark parses it), or as a timestamp (``to_timestamp``, ``unix_timestamp``), gives NULL;
 * ``strings_into_dates``: a string given to a date or time function is cast to a date or timestamp, NULL if
   it does not parse;
 * ``wrap_integer_overflow``: ``+``, ``-``, ``*`` and negation on integers wrap around at the result type's
   width (Java's arithmetic), computed in a wider type and cut back;
-* ``date_results``: ``date_add``, ``date_sub``, ``add_months`` and ``trunc`` return a DATE (DuckDB's date + interval is a
-  timestamp).
+* ``date_results``: ``date_add``, ``date_sub``, ``add_months`` and ``trunc`` return a DATE (DuckDB's
+  date + interval is a timestamp); ``dayofweek`` counts from Sunday = 1, ``weekday`` from Monday = 0.
 """
 
 from __future__ import annotations
@@ -43,16 +44,20 @@ def non_ansi(tree: exp.Expression) -> exp.Expression:
 
 # Date and time functions given a string: Spark casts it (NULL if it does not parse); DuckDB casts strictly or
 # finds no function for a VARCHAR.
-_DATE_INPUT = (exp.LastDay, exp.NextDay, exp.AddMonths, exp.TsOrDsAdd, exp.DateTrunc, exp.Quarter, exp.UnixDate,
-               exp.MonthsBetween)
+_DATE_INPUT = (exp.LastDay, exp.NextDay, exp.AddMonths, exp.TsOrDsAdd, exp.DateTrunc, exp.Quarter,
+               exp.UnixDate, exp.MonthsBetween)
 _TRUNC_UNITS = {"year": "year", "yyyy": "year", "yy": "year", "quarter": "quarter", "month": "month",
                 "mon": "month", "mm": "month", "week": "week"}
 _TIMESTAMP_INPUT = (exp.Hour, exp.Minute, exp.Second, exp.TimestampTrunc)
 
 
 def strings_into_dates(tree: exp.Expression) -> None:
-    for node in _bottom_up(tree, *_DATE_INPUT, *_TIMESTAMP_INPUT, exp.TsOrDsToDate, exp.TimeStrToTime):
-        if isinstance(node, exp.TsOrDsToDate):
+    for node in _bottom_up(tree, *_DATE_INPUT, *_TIMESTAMP_INPUT, exp.TsOrDsToDate, exp.TimeStrToTime,
+                           exp.Anonymous):
+        if isinstance(node, exp.Anonymous):
+            if node.name.lower() == "weekday" and len(node.expressions) == 1:  # Spark: Monday 0 ... Sunday 6
+                _replace(node, _weekday)
+        elif isinstance(node, exp.TsOrDsToDate):
             node.set("safe", True)  # to_date(), and the date argument of year(), datediff(), ...
         elif isinstance(node, exp.TimeStrToTime):
             if _is_text(node.this):
@@ -64,6 +69,12 @@ def strings_into_dates(tree: exp.Expression) -> None:
                     argument.replace(exp.TryCast(this=argument.copy(), to=exp.DataType.build(to)))
             if isinstance(node, exp.DateTrunc):
                 _spark_trunc_unit(node)
+
+
+def _weekday(call: exp.Anonymous) -> exp.Expression:
+    day = call.expressions[0]
+    day = exp.TryCast(this=day, to=exp.DataType.build("DATE")) if _is_text(day) else day
+    return exp.Sub(this=exp.Anonymous(this="ISODOW", expressions=[day]), expression=exp.Literal.number(1))
 
 
 def _spark_trunc_unit(node: exp.DateTrunc) -> None:
@@ -103,8 +114,9 @@ def null_not_error(tree: exp.Expression) -> None:
 
 
 def _spark_integer_strings(tree: exp.Expression) -> None:
-    """A string cast to an integer as Spark reads it: sign and digits, a fraction cut off ('1.5' is 1), nothing
-    else ('1e3', '0x10', '1_000' are NULL), where DuckDB would round, read exponents, hex and underscores."""
+    """A string cast to an integer as Spark reads it: sign and digits, a fraction cut off ('1.5' is 1),
+    nothing else ('1e3', '0x10', '1_000' are NULL), where DuckDB would round, read exponents, hex and
+    underscores."""
     for cast in _bottom_up(tree, exp.TryCast):
         target = cast.args["to"]
         if target.this in _WIDTH and _is_text(cast.this):
@@ -192,13 +204,16 @@ def _wrap(value: exp.Expression, width: int) -> exp.Expression:
 
 
 def date_results(tree: exp.Expression) -> None:
-    for node in _bottom_up(tree, exp.TsOrDsAdd, exp.AddMonths, exp.DateTrunc):
-        if isinstance(node, exp.DateTrunc) or node.type is not None and node.type.this == exp.DataType.Type.DATE:
+    for node in _bottom_up(tree, exp.TsOrDsAdd, exp.AddMonths, exp.DateTrunc, exp.DayOfWeek):
+        if isinstance(node, exp.DayOfWeek):  # Spark: Sunday 1 ... Saturday 7; DuckDB counts from 0
+            _replace(node, lambda call: exp.Add(this=call, expression=exp.Literal.number(1)))
+        elif isinstance(node, exp.DateTrunc) or (node.type is not None
+                                                 and node.type.this == exp.DataType.Type.DATE):
             _replace(node, lambda call: exp.Cast(this=call, to=exp.DataType.build("DATE")))
 
 
 def _replace(node: exp.Expression, build) -> None:
-    """Put ``build(node)`` where ``node`` was (it may hold ``node`` itself), with the type Spark gives ``node``."""
+    """Put ``build(node)`` where ``node`` was (it may hold ``node`` itself), typed as Spark types ``node``."""
     kind = node.type
     placeholder = exp.Null()
     node.replace(placeholder)
@@ -208,5 +223,5 @@ def _replace(node: exp.Expression, build) -> None:
 
 
 def _bottom_up(tree: exp.Expression, *kinds: type[exp.Expression]) -> list[exp.Expression]:
-    """The nodes of those kinds, every node after the nodes inside it, so rewriting one leaves the rest valid."""
+    """The nodes of those kinds, each after the nodes inside it, so rewriting one leaves the rest valid."""
     return [node for node in reversed(list(tree.walk(bfs=False))) if isinstance(node, kinds)]

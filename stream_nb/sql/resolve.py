@@ -60,8 +60,8 @@ def resolve(tree: exp.Query, sql: str, namespaces: list[Mapping[str, Any]]) -> B
         if table.db.lower() in _FILE_FORMATS and table.this.quoted:
             raise StreamSQLError(
                 f"FROM {table.db}.`{name}` reads files in Spark; here files are a stream source",
-                sql=sql, start=start_of(table), hint=f"src = sn.sources.files({name!r}, format={table.db.lower()!r}), "
-                                                     "then FROM src")
+                sql=sql, start=start_of(table),
+                hint=f"src = sn.sources.files({name!r}, format={table.db.lower()!r}), then FROM src")
         if name in ctes or name in streams or name in statics:
             continue
         value = _lookup(name, namespaces, table, sql)

@@ -46,17 +46,19 @@ def _refuse_second_reference(tree: exp.Query, sql: str, stream: str) -> None:
     for table in references:
         if _in_subquery_expression(table, tree):
             raise StreamSQLError(
-                f"the stream {stream!r} cannot be read in a subquery expression (as in Spark: \"Streaming query "
-                "is not allowed in subquery expressions\"): per batch it would see only that batch's rows",
+                f"the stream {stream!r} cannot be read in a subquery expression (as in Spark: "
+                "\"Streaming query is not allowed in subquery expressions\"): per batch it would see only that "
+                "batch's rows",
                 sql=sql, start=start_of(table),
-                hint="read a static table (a pandas DataFrame) in the subquery, or aggregate the stream in one "
-                     "query and compare in pandas over q.result")
+                hint="read a static table (a pandas DataFrame) in the subquery, or aggregate the stream in "
+                     "one query and compare in pandas over q.result")
     if len(references) > 1:
         raise StreamSQLError(
             f"the stream {stream!r} is read twice (a self-join): that is a stream-stream join, which is not "
             "supported yet; per batch it would join only that batch's rows, not the stream so far",
             sql=sql, start=start_of(references[1]),
-            hint="join the stream with a static pandas DataFrame, or run one query and join its q.result in pandas")
+            hint="join the stream with a static pandas DataFrame, or run one query and join its q.result in "
+                 "pandas")
 
 
 def _in_subquery_expression(table: exp.Table, root: exp.Expression) -> bool:

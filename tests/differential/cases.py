@@ -50,7 +50,7 @@ _NUMBER_BATCHES = (
     ((t(1), 5, 2**62, 1.5, "abc"), (t(2), 2147483647, 9223372036854775807, -2.0, "2024-01-31"),
      (t(3), -2147483648, -(2**63), 0.0, "2024-02-29 00:00:10")),
     ((t(4), 0, 0, None, "12"), (t(5), None, None, 3.25, None), (t(6), -7, -3, -0.5, "2024-01-02"),
-     (t(7), 65536, 1, 2.0, " 42 ")),
+     (t(7), 65536, 1, 2.0, " 42 "), (t(8), 3, 3, 3.0, "1.5")),
 )
 
 CASES: list[Case] = [
@@ -669,6 +669,21 @@ CASES: list[Case] = [
             "FROM events",
         output_mode="append", batches=_NUMBER_BATCHES,
         why="date arithmetic returns a DATE (issue 12 case 10), also over a timestamp",
+    ),
+    Case(
+        name="date_parts_append",
+        schema="ts timestamp, day string",
+        sql="SELECT day, dayofweek(day) AS dow, weekday(day) AS wd, weekofyear(day) AS week, "
+            "dayofyear(day) AS doy, quarter(day) AS q, dayofmonth(day) AS dom, hour(ts) AS h, "
+            "date_format(ts, 'yyyy-MM-dd HH:mm:ss') AS shown, datediff(day, '2024-01-01') AS days, "
+            "trunc(day, 'MM') AS month_start, trunc(ts, 'year') AS year_start, "
+            "date_trunc('hour', ts) AS hour_start, to_date(day, 'yyyy-MM-dd') AS parsed FROM events",
+        output_mode="append",
+        batches=(
+            ((t(0), "2024-01-01"), (t(3600 * 30 + 5), "2024-02-29"), (t(86400 * 6 + 59), "2023-12-31")),
+            ((t(86400 * 200), "2024-03-03"), (t(1.5), "garbage"), (t(7), None)),
+        ),
+        why="date parts and formats on strings and timestamps (Spark counts dayofweek from Sunday = 1)",
     ),
     Case(
         name="non_ansi_in_an_aggregate_complete",

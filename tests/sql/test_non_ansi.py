@@ -103,6 +103,8 @@ def test_case_8_a_string_that_is_not_a_date_gives_null_in_date_functions(express
     ("trunc(ts, 'year')", date(2024, 1, 1)),
     ("year(day)", 2024),
     ("hour('2024-01-02 07:30:00')", 7),
+    ("dayofweek('2024-01-07')", 1),      # a Sunday: Spark counts from Sunday = 1
+    ("weekday('2024-01-07')", 6),        # and weekday() from Monday = 0
 ])
 def test_a_string_that_is_a_date_is_read_as_one(expression, expected):
     value, _ = value_of(expression)
