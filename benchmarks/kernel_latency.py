@@ -27,7 +27,7 @@ SIZES = {False: 200, True: 60}  # quick -> round trips per run
 TARGET_P95_MS = 50.0
 
 IDLE, STREAMING = "idle kernel", "streaming flat out + live view"
-ONE_CHART, FOUR_CHARTS = "1 live chart", "4 live charts"
+ONE_CHART, FOUR_CHARTS, FOUR_QUERIES = "1 live chart", "4 live charts", "the 4 queries, no view"
 
 SETUP = """
 %load_ext stream_nb
@@ -53,16 +53,19 @@ print(len([u for u in _v.updates if u[0] >= _mark]) / _span,
 CHART_SOURCE = ("readings_{i} = sn.sources.sensors(devices=5, rows_per_second=200, disorder='1 second', "
                 "seed={i})")
 CHART = """%%stream averages_{i} --chart line --x w.start --y avg_temp --by device --table --rows 6
-SELECT window(ts, '5 seconds') AS w, device, round(avg(temperature), 2) AS avg_temp, count(*) AS readings
+{sql}"""
+CHART_SQL = """SELECT window(ts, '5 seconds') AS w, device, round(avg(temperature), 2) AS avg_temp,
+       count(*) AS readings
 FROM readings_{i} WATERMARK ts DELAY OF INTERVAL 5 SECONDS
 GROUP BY window(ts, '5 seconds'), device
 """
+NO_VIEW = "averages_{i} = sn.start({sql!r}, name='averages_{i}')"
 CHARTS_MARK = """
 _qs = [sn.get(f'averages_{{i}}') for i in range({n})]
 _mark, _mark_batches = time.monotonic(), [q.last_progress['batchId'] for q in _qs]
 """
 CHARTS_STATS = """
-_vs, _span = [views(q)[-1] for q in _qs], time.monotonic() - _mark
+_vs, _span = [v for q in _qs for v in views(q)[-1:]], time.monotonic() - _mark
 print(sum(len([u for u in v.updates if u[0] >= _mark]) for v in _vs) / _span,
       sum(q.last_progress['batchId'] - b for q, b in zip(_qs, _mark_batches)) / _span)
 """
@@ -125,7 +128,8 @@ def run(quick: bool, repeats: int) -> Report:
         report.failures.append(_skipped(err))
         return report
     stream_stats: list[list[float]] = []
-    chart_stats: dict[str, list[tuple[float, float, float]]] = {ONE_CHART: [], FOUR_CHARTS: []}
+    chart_stats: dict[str, list[tuple[float, float, float]]] = {n: [] for n in (ONE_CHART, FOUR_CHARTS,
+                                                                                FOUR_QUERIES)}
     try:
         kernel.run(SETUP)
 
@@ -148,10 +152,12 @@ def run(quick: bool, repeats: int) -> Report:
             stream_stats.append([float(v) for v in kernel.run(STATS).split()])
             kernel.run("%stream stop flat_out")
 
-        def charts(clock: Stopwatch, n: int, count: int = trips) -> None:
+        def charts(clock: Stopwatch, n: int, count: int = trips, name: str = "") -> None:
             for i in range(n):
                 kernel.run(CHART_SOURCE.format(i=i))
-                kernel.run(CHART.format(i=i))
+                sql = CHART_SQL.format(i=i)
+                kernel.run(NO_VIEW.format(sql=sql, i=i) if name == FOUR_QUERIES else
+                           CHART.format(i=i, sql=sql))
             kernel.run(f"[averages_{i}.process_all_available(timeout=30) for i in range({n})]")
             kernel.drain(1.5)  # the charts built and streaming
             kernel.run(CHARTS_MARK.format(n=n))
@@ -159,20 +165,24 @@ def run(quick: bool, repeats: int) -> Report:
             round_trips(clock, count)
             messages = (kernel.sent - sent) / (time.monotonic() - started)
             updates, batches = (float(v) for v in kernel.run(CHARTS_STATS.format(n=n)).split())
-            chart_stats[ONE_CHART if n == 1 else FOUR_CHARTS].append((updates, messages, batches))
+            chart_stats[name].append((updates, messages, batches))
             kernel.run("%stream stop --all")
 
         def one(clock: Stopwatch, count: int = trips) -> None:
-            charts(clock, 1, count)
+            charts(clock, 1, count, ONE_CHART)
 
         def four(clock: Stopwatch, count: int = trips) -> None:
-            charts(clock, 4, count)
+            charts(clock, 4, count, FOUR_CHARTS)
+
+        def four_bare(clock: Stopwatch, count: int = trips) -> None:
+            charts(clock, 4, count, FOUR_QUERIES)
 
         measured = report.run([
             Contender(IDLE, idle, trips, warmup=lambda: idle(Stopwatch(), 10)),
             Contender(STREAMING, streaming, trips, warmup=lambda: streaming(Stopwatch(), 10)),
             Contender(ONE_CHART, one, trips, warmup=lambda: one(Stopwatch(), 10)),
             Contender(FOUR_CHARTS, four, trips, warmup=lambda: four(Stopwatch(), 10)),
+            Contender(FOUR_QUERIES, four_bare, trips, warmup=lambda: four_bare(Stopwatch(), 10)),
         ], repeats)
     finally:
         kernel.close()
@@ -213,7 +223,8 @@ def run(quick: bool, repeats: int) -> Report:
         "`sensors(devices=5, rows_per_second=200)` per device, a line chart `--by device` and a table), all "
         "in one kernel; `view updates/s` and `batches/s` are summed over the views and queries, "
         "`kernel msgs/s` counts every IOPub message the kernel sent meanwhile that was not the cell's own "
-        "(the views' updates, as a page would get them). No page answers them here.",
+        "(the views' updates, as a page would get them). No page answers them here. "
+        f"`{FOUR_QUERIES}` runs the same four queries without views: what the batches alone cost.",
     ]
     return report
 
