@@ -5,6 +5,8 @@
 * precisions are capped at 38, and a value that does not fit its type is NULL (Spark's ``CheckOverflow``).
 
 Arithmetic is Python's ``decimal`` with a context wide enough never to round, so partial sums merge exactly.
+A sum that overflows its type is NULL; a later batch then starts it again from its own values (state keeps
+no mark that it overflowed, and Spark may keep it NULL: an edge this far out is left as is).
 """
 
 from __future__ import annotations

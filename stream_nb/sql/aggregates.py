@@ -25,10 +25,10 @@ from stream_nb.sql.positions import start_of
 #   distinct count(DISTINCT): the engine counts values new to the key's set of seen values
 #
 # Partial functions, implemented by engine/partials.py: Arrow's hash aggregates count_all, count, sum, min,
-# max, mean, first, last (rows in arrival order), plus sum_double (avg's sum: as double, as decimal(p + 10, s)
-# for decimal(p, s), as Spark's Average keeps it), m2 (the sum of squared
-# deviations from the mean: variance * count), first_nonnull / last_nonnull, and distinct (the batch's
-# distinct values per key, for count(DISTINCT x)).
+# max, mean, first, last (rows in arrival order), plus sum_double (avg's sum: a double, or decimal(p + 10, s)
+# for decimal(p, s), as Spark's Average keeps it), m2 (the sum of squared deviations from the mean:
+# variance * count), first_nonnull / last_nonnull, and distinct (the batch's distinct values per key, for
+# count(DISTINCT x)). Decimal and NaN rules: engine/decimals.py, engine/partials.py.
 
 VARIANCES = {
     "Variance": ("M2 / (n - 1)", 1), "VariancePop": ("M2 / n", 0),
