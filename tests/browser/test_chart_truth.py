@@ -28,15 +28,25 @@ import pandas as pd
 import stream_nb as sn
 from stream_nb.notebook import views
 
-readings = sn.sources.sensors(devices=4, rows_per_second=40, disorder="2 seconds", late_fraction=0.05, seed=11)
+readings = sn.sources.sensors(devices=4, rows_per_second=60, disorder="2 seconds", late_fraction=0.05, seed=11)
 events = sn.sources.memory("ts timestamp, device string, v double")
 fed = 0
+halfway, go_on = threading.Event(), threading.Event()
+NAMES = ["per_window", "raw", "counts", "sums", "per_window_bars"]
 
-def feed(rounds=160, every=0.25):
-    # devices a and b from the start, c after 2 s, d after 7.5 s; from round 35 on, a row for a window long past
+def feed(rounds=100, every=0.2):
+    # devices a and b from the start, c from round 8, d from round 30; from round 35 on, a row for a window
+    # long past; at round 50 every query pauses until the test has compared the page with the results
     global fed
     start = datetime.datetime(2026, 11, 30, tzinfo=datetime.timezone.utc)
     for k in range(rounds):
+        if k == rounds // 2:
+            for name in NAMES:
+                sn.get(name).pause()
+            halfway.set()
+            go_on.wait()
+            for name in NAMES:
+                sn.get(name).resume()
         devices = ["a", "b"] + (["c"] if k >= 8 else []) + (["d"] if k >= 30 else [])
         rows = [{"ts": start + datetime.timedelta(seconds=k), "device": d, "v": float(k % 7 + i)}
                 for i, d in enumerate(devices)]
@@ -228,30 +238,31 @@ def test_every_chart_holds_exactly_the_result_series_by_series(lab, browser, art
     page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
     try:
+        opened = time.monotonic()
         page.goto(lab.page_url("lab/workspaces/truth/tree/truth.ipynb"))
         page.wait_for_function(_READY, timeout=90_000)
         page.wait_for_function("() => window.Bokeh !== undefined", timeout=30_000)
         started = time.monotonic()
+        print(f"the notebook opened, its kernel idle, in {started - opened:.1f} s")
         assert page.evaluate(_RUN_ALL) is True, page.evaluate(_CELL_ERRORS)
         print(f"ran all cells in {time.monotonic() - started:.1f} s")
 
-        # halfway: every series has appeared (d at round 30) and late keys have come (from round 35)
-        _wait_kernel(page, "fed >= 80", "the memory source to be fed 80 rounds")
+        # halfway (the feeder pauses every query): every series has appeared and late keys have come
+        _wait_kernel(page, "halfway.is_set() or not feeder.is_alive()", "the feeder's halfway pause")
         first_load = _load(page)
-        failed = _kernel(page, "{n: repr(views(n)[0].query.exception) for n in " + repr(list(CHARTS))
-                         + " if not views(n)[0].query.is_active}")
+        failed = _kernel(page, "{n: repr(views(n)[0].query.exception) for n in NAMES"
+                               " if not views(n)[0].query.is_active}")
         assert failed == {}, failed
-        _kernel(page, "[sn.get(n).pause() for n in " + repr(list(CHARTS)) + "] and None")
+        assert _kernel(page, "halfway.is_set()"), "the feeder ended before its halfway pause"
         paused = _compare_all(page, "paused")
-        page.screenshot(path=str(artifacts / "paused.png"), full_page=True)
-        _kernel(page, "[sn.get(n).resume() for n in " + repr(list(CHARTS)) + "] and None")
+        _kernel(page, "go_on.set()")
 
         _wait_kernel(page, "not feeder.is_alive()", "the feeder to finish", timeout=90)
         _kernel(page, "[sn.get(n).process_all_available() for n in ('sums', 'per_window_bars')] and None")
-        _kernel(page, "[sn.get(n).stop() for n in " + repr(list(CHARTS)) + "] and None")
+        _kernel(page, "[sn.get(n).stop() for n in NAMES] and None")
         stopped = _compare_all(page, "stopped")
         streaming = time.monotonic() - started
-        page.screenshot(path=str(artifacts / "stopped.png"), full_page=True)
+        page.screenshot(path=str(artifacts / "stopped.png"))
         load = _load(page)
     finally:
         context.close()
@@ -262,6 +273,7 @@ def test_every_chart_holds_exactly_the_result_series_by_series(lab, browser, art
     sensors = {"sensor-01", "sensor-02", "sensor-03", "sensor-04"}
     assert set(stopped["per_window"]) == set(stopped["raw"]) == sensors and set(stopped["counts"]) == {""}
     assert max(stopped["raw"].values()) == 300          # the scatter's rollover was reached and held
+    assert stopped["sums"] != paused["sums"] and stopped["per_window_bars"] != paused["per_window_bars"]
     for name, (from_page, patches, updates) in load.items():
         assert patches <= updates, f"{name}: {patches} patches for {updates} updates (one each at most)"
         assert from_page == first_load[name][0], f"{name}: the page sent the kernel {from_page} messages"
