@@ -111,6 +111,7 @@ def null_not_error(tree: exp.Expression) -> None:
         elif type(node) is exp.Cast:  # TryCast is a Cast too: it is already safe
             _replace(node, lambda cast: exp.TryCast(this=cast.this, to=cast.args["to"]))
     _spark_integer_strings(tree)
+    _java_narrowing(tree)
 
 
 def _spark_integer_strings(tree: exp.Expression) -> None:
@@ -124,6 +125,40 @@ def _spark_integer_strings(tree: exp.Expression) -> None:
                                        expression=exp.Literal.string(r"^([+-]?[0-9]+)(\.[0-9]*)?$"),
                                        group=exp.Literal.number(1))
             cast.this.replace(digits)
+
+
+def _java_narrowing(tree: exp.Expression) -> None:
+    """A number cast to a narrower integer as Spark (the JVM) does it: an integer wraps around, a fraction
+    saturates at the type's bounds (NaN is 0), where DuckDB's TRY_CAST gives NULL."""
+    for cast in _bottom_up(tree, exp.TryCast):
+        width = _WIDTH.get(cast.args["to"].this)
+        operand = cast.this
+        if width is None or operand.type is None:
+            truncated = _truncated(operand)
+            if width is not None and truncated is not None:
+                operand.replace(_saturated(operand.copy(), truncated, width))
+            continue
+        if _WIDTH.get(operand.type.this, 0) > width:
+            widened = exp.Cast(this=operand.copy(), to=exp.DataType.build("INT128"))
+            operand.replace(_wrap(widened, width))
+
+
+def _truncated(node: exp.Expression) -> exp.Expression | None:
+    """The fractional number inside ``trunc(x)`` (how ``spark_casts`` writes a fraction cast to an integer)."""
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "trunc" and len(node.expressions) == 1:
+        inner = node.expressions[0]
+        if inner.type is not None and inner.type.this in (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT):
+            return inner
+    return None
+
+
+def _saturated(truncated: exp.Expression, value: exp.Expression, width: int) -> exp.Expression:
+    low, high = exp.Literal.number(-(2 ** (width - 1))), exp.Literal.number(2 ** (width - 1) - 1)
+    return (exp.Case()
+            .when(exp.Anonymous(this="isnan", expressions=[value.copy()]), exp.Literal.number(0), copy=False)
+            .when(exp.GTE(this=value.copy(), expression=high), high.copy(), copy=False)
+            .when(exp.LTE(this=value.copy(), expression=low), low.copy(), copy=False)
+            .else_(truncated, copy=False))
 
 
 def _positive_modulus(call: exp.Anonymous) -> exp.Expression:

@@ -648,9 +648,12 @@ CASES: list[Case] = [
         name="non_ansi_integer_overflow_wraps_append",
         schema=NUMBERS,
         sql="SELECT n, n + 2147483647 AS plus, n * 65536 AS times, n - 2147483647 AS minus, -n AS neg, "
-            "b * 4 AS long_times, b + n AS mixed, n + 2147483648 AS widened FROM events",
+            "b * 4 AS long_times, b + n AS mixed, n + 2147483648 AS widened, int(b) AS narrowed, "
+            "cast(n AS tinyint) AS tiny, cast(d * 1e10 AS int) AS saturated, int(double('NaN')) AS nan_int "
+            "FROM events",
         output_mode="append", batches=_NUMBER_BATCHES,
-        why="int and bigint arithmetic wraps around at the result type's width (Java's arithmetic)",
+        why="int and bigint arithmetic and narrowing casts wrap around at the type's width, a fraction cast to "
+            "an int saturates (the JVM's arithmetic and casts)",
     ),
     Case(
         name="non_ansi_unparsable_strings_are_null_append",

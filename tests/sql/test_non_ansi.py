@@ -50,6 +50,11 @@ def test_case_8_runtime_errors_are_null_as_in_spark(expression):
     ("n + 2147483648", {"n": 5}, 2147483653),      # a literal beyond int's range is a bigint
     ("(n + 2147483648) * 2", {"n": 5}, 4294967306),
     ("n + -2147483648", {"n": -1}, 2147483647),
+    ("int(b)", {"b": 3000000000}, -1294967296),    # a narrowing cast wraps, as the JVM's (int) long does
+    ("cast(n AS tinyint)", {"n": 300}, 44),
+    ("int(d * 1e10)", {"d": 1.5}, 2147483647),       # a fraction beyond the range saturates
+    ("int(d * 1e10)", {"d": -1.5}, -2147483648),
+    ("int(double('NaN'))", {}, 0),
 ])
 def test_case_8_integer_overflow_wraps_as_in_spark(expression, row, expected):
     value, _ = value_of(expression, **row)
