@@ -119,7 +119,7 @@ class Chart:
 
     def __init__(self, spec: ChartSpec, kinds: dict[str, str], output_mode: str):
         from bokeh.document import Document
-        from bokeh.models import DataRange1d, FactorRange, Legend
+        from bokeh.models import ColumnDataSource, DataRange1d, FactorRange, Legend
         from bokeh.plotting import figure
         from ipywidgets import Layout
 
@@ -154,8 +154,6 @@ class Chart:
         self._bar_span: float | None = None
         if spec.by is None:
             self._take_slot(None)
-        from bokeh.models import ColumnDataSource
-
         self._anchor = self.figure.scatter("x", "y", source=ColumnDataSource(data=self._anchor_point()), size=0,
                                            visible=False, name=ANCHOR)
         self._lock = threading.RLock()   # apply on the engine's thread, a resync on the kernel's
