@@ -41,8 +41,10 @@ class TeachingPanel:
         self._moving = False             # the panel itself is setting the slider
         self.following = True            # the slider stays on the newest batch
         self.shown: int | None = None    # the batch the picture and the tables show
+        # continuous_update off: with it on, the page's slider sends back the value it clamps to while the
+        # kernel moves min, max and value (one batch behind the newest), which read as the user's move
         self.slider = widgets.IntSlider(value=0, min=0, max=0, description="batch", disabled=True,
-                                        continuous_update=True, layout=widgets.Layout(width="420px"))
+                                        continuous_update=False, layout=widgets.Layout(width="420px"))
         self.picture: TeachingPicture | None = None   # built by the first batch, drawn before it is shown
         self._picture_box = widgets.Box(layout=widgets.Layout(flex="2 1 480px", min_width="360px"))
         self.panel = widgets.HTML(_waiting(), layout=widgets.Layout(flex="1 1 320px", min_width="260px"))

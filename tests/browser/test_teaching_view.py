@@ -1,7 +1,7 @@
 """The teaching view in a real JupyterLab: the page draws the picture, and BokehJS holds exactly the data the
-kernel's picture holds (dots, late crosses, watermark steps, windows with counts, the chosen batch), before
-and after the slider moves back; the page sends nothing back; nothing is logged as an error in the console or
-the server's log.
+kernel's picture holds (dots, late crosses, watermark steps, windows with counts, the chosen batch) while the
+slider follows the batches one by one (in the page too) and after it moves back; the page sends nothing back;
+nothing is logged as an error in the console or the server's log.
 """
 
 from __future__ import annotations
@@ -89,6 +89,12 @@ _PAGE_HELD = f"""() => {{
         n + (el.tagName === 'CANVAS' && el.width > 0) + (el.shadowRoot ? canvases(el.shadowRoot) : 0), 0);
     return {{held, drawn: canvases(cell.node) > 0}};
 }}"""
+# the slider's readout in the page (the front end's own model of the widget, not the kernel's)
+_SLIDER_AT = f"""(value) => {{
+    const cell = {_NB}.content.widgets.find(c => c.model.sharedModel.getSource().startsWith('%%stream taught'));
+    const readout = cell && cell.node.querySelector('.widget-slider .widget-readout');
+    return !!readout && readout.textContent.trim() === value;
+}}"""
 _ERRORS = re.compile(r"Traceback|UnknownReferenceError|Exception in comm|^\[E ", re.MULTILINE)
 
 
@@ -96,6 +102,13 @@ def _kernel(page, expression: str):
     text = page.evaluate(_KERNEL_VALUE, expression)
     assert not text.startswith("ERROR"), f"{expression}: {text}"
     return json.loads(text.strip().splitlines()[-1])
+
+
+def _wait_kernel(page, expression: str, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not _kernel(page, expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
 
 
 def _same(page_value, kernel_value) -> bool:
@@ -143,22 +156,26 @@ def test_the_page_draws_the_teaching_picture_with_the_kernels_data(lab, browser,
         page.wait_for_function(_READY, timeout=90_000)
         page.wait_for_function("() => window.Bokeh !== undefined", timeout=30_000)
         assert page.evaluate(_RUN_ALL) is True
-        deadline = time.monotonic() + 30
-        while not _kernel(page, "settled(3)"):  # the view follows the newest batch (it draws on the engine's loop)
-            assert time.monotonic() < deadline, "the teaching view did not reach batch 3"
-            time.sleep(0.2)
+        _wait_kernel(page, "settled(3)", "the teaching view to reach batch 3")  # it draws on the engine's loop
         _wait_same(page, "at the newest batch")
         newest = _kernel(page, "held()")
         assert newest["late"]["batch"] == [2] and len(newest["on_time"]["y"]) == 6
         assert [c for c, e in zip(newest["windows"]["count"], newest["windows"]["emitted"]) if e] == [1]
-        page.locator(".jp-OutputArea canvas").first.scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts / "newest.png"), full_page=True)
+
+        for batch, clock in ((4, "10:00:41"), (5, "10:00:52")):  # one at a time: the page's slider follows
+            _kernel(page, f'feed(("{clock}", "a", 1.0)) or None')
+            _wait_kernel(page, f"settled({batch})", f"the teaching view to follow batch {batch}")
+            _wait_same(page, f"following, at batch {batch}")
+            page.wait_for_function(_SLIDER_AT, arg=str(batch), timeout=10_000)
+        assert _kernel(page, 'views("taught")[-1].teaching.following') is True
 
         from_page = _kernel(page, 'views("taught")[-1].teaching.picture.widget.messages_from_page')
         _kernel(page, 'setattr(views("taught")[-1].teaching.slider, "value", 2) or None')  # as a drag would
         _wait_same(page, "after the slider moved back to batch 2")
         back = _kernel(page, "held()")
         assert back["selected"]["left"] == [1.5]
+        page.wait_for_function(_SLIDER_AT, arg="2", timeout=10_000)
         assert [(s, c) for s, c, e in zip(back["windows"]["start"], back["windows"]["count"],
                                           back["windows"]["emitted"]) if e] == [("10:00:00", 3)]
         page.screenshot(path=str(artifacts / "batch2.png"), full_page=True)
