@@ -1,21 +1,20 @@
 """Spark's non-ANSI mode, run by DuckDB: where Spark gives NULL or wraps around, DuckDB raises (and the query
 dies).
 
-Each rule rewrites the typed tree (after ``annotate_types``), tree in, tree out:
+Each rule rewrites the typed tree (after ``annotate_types``), tree in, tree out (dates: ``spark_dates.py``):
 
 * ``null_not_error``: a zero divisor of ``%``, ``mod`` or ``DIV`` gives NULL; a string that does not parse as
   the cast's type (as Spark parses it), or as a timestamp (``to_timestamp``, ``unix_timestamp``), gives NULL;
-* ``strings_into_dates``: a string given to a date or time function is cast to a date or timestamp, NULL if
-  it does not parse;
+  a number cast to a narrower integer wraps or saturates as on the JVM;
 * ``wrap_integer_overflow``: ``+``, ``-``, ``*`` and negation on integers wrap around at the result type's
-  width (Java's arithmetic), computed in a wider type and cut back;
-* ``date_results``: ``date_add``, ``date_sub``, ``add_months`` and ``trunc`` return a DATE (DuckDB's
-  date + interval is a timestamp); ``dayofweek`` counts from Sunday = 1, ``weekday`` from Monday = 0.
+  width (Java's arithmetic), computed in a wider type and cut back.
 """
 
 from __future__ import annotations
 
 from sqlglot import exp
+
+from stream_nb.sql.tree import bottom_up, is_text, replace_typed
 
 _WIDTH = {exp.DataType.Type.TINYINT: 8, exp.DataType.Type.SMALLINT: 16, exp.DataType.Type.INT: 32,
           exp.DataType.Type.BIGINT: 64}
@@ -26,7 +25,7 @@ _SPARK_DEFAULT_FORMAT = "%Y-%m-%d %H:%M:%S"  # unix_timestamp's 'yyyy-MM-dd HH:m
 
 
 def non_ansi(tree: exp.Expression) -> exp.Expression:
-    """All three rules, in order.
+    """Both rules, in order.
 
     >>> import sqlglot
     >>> from sqlglot.optimizer.annotate_types import annotate_types
@@ -35,81 +34,31 @@ def non_ansi(tree: exp.Expression) -> exp.Expression:
     >>> non_ansi(tree).sql("duckdb")
     'SELECT n % NULLIF(0, 0), TRY_CAST(s AS INT) FROM t'
     """
-    strings_into_dates(tree)
     null_not_error(tree)
     wrap_integer_overflow(tree)
-    date_results(tree)
     return tree
 
 
-# Date and time functions given a string: Spark casts it (NULL if it does not parse); DuckDB casts strictly or
-# finds no function for a VARCHAR.
-_DATE_INPUT = (exp.LastDay, exp.NextDay, exp.AddMonths, exp.TsOrDsAdd, exp.DateTrunc, exp.Quarter,
-               exp.UnixDate, exp.MonthsBetween)
-_TRUNC_UNITS = {"year": "year", "yyyy": "year", "yy": "year", "quarter": "quarter", "month": "month",
-                "mon": "month", "mm": "month", "week": "week"}
-_TIMESTAMP_INPUT = (exp.Hour, exp.Minute, exp.Second, exp.TimestampTrunc)
-
-
-def strings_into_dates(tree: exp.Expression) -> None:
-    for node in _bottom_up(tree, *_DATE_INPUT, *_TIMESTAMP_INPUT, exp.TsOrDsToDate, exp.TimeStrToTime,
-                           exp.Anonymous):
-        if isinstance(node, exp.Anonymous):
-            if node.name.lower() == "weekday" and len(node.expressions) == 1:  # Spark: Monday 0 ... Sunday 6
-                _replace(node, _weekday)
-        elif isinstance(node, exp.TsOrDsToDate):
-            node.set("safe", True)  # to_date(), and the date argument of year(), datediff(), ...
-        elif isinstance(node, exp.TimeStrToTime):
-            if _is_text(node.this):
-                _replace(node, lambda call: exp.TryCast(this=call.this, to=exp.DataType.build("TIMESTAMP")))
-        else:
-            to = "DATE" if isinstance(node, _DATE_INPUT) else "TIMESTAMP"
-            for argument in (node.this, node.expression if isinstance(node, exp.MonthsBetween) else None):
-                if _is_text(argument):
-                    argument.replace(exp.TryCast(this=argument.copy(), to=exp.DataType.build(to)))
-            if isinstance(node, exp.DateTrunc):
-                _spark_trunc_unit(node)
-
-
-def _weekday(call: exp.Anonymous) -> exp.Expression:
-    day = call.expressions[0]
-    day = exp.TryCast(this=day, to=exp.DataType.build("DATE")) if _is_text(day) else day
-    return exp.Sub(this=exp.Anonymous(this="ISODOW", expressions=[day]), expression=exp.Literal.number(1))
-
-
-def _spark_trunc_unit(node: exp.DateTrunc) -> None:
-    """trunc(d, 'MM'): Spark's unit names ('yy', 'mon', 'mm', ...) in DuckDB's words."""
-    unit = node.args.get("unit")
-    if isinstance(unit, exp.Literal) and unit.is_string:
-        word = _TRUNC_UNITS.get(unit.name.lower())
-        if word is not None:
-            node.set("unit", exp.Literal.string(word))
-
-
-def _is_text(node: exp.Expression) -> bool:
-    return node is not None and node.type is not None and node.type.this in exp.DataType.TEXT_TYPES
-
-
 def null_not_error(tree: exp.Expression) -> None:
-    for node in _bottom_up(tree, exp.Mod, exp.IntDiv, exp.Cast, exp.StrToTime, exp.StrToUnix, exp.Anonymous):
+    for node in bottom_up(tree, exp.Mod, exp.IntDiv, exp.Cast, exp.StrToTime, exp.StrToUnix, exp.Anonymous):
         if isinstance(node, exp.Anonymous):
             if node.name.lower() == "pmod" and len(node.expressions) == 2:
-                _replace(node, _positive_modulus)
+                replace_typed(node, _positive_modulus)
             elif node.name.lower() == "make_date":  # 2024-02-30 is NULL in Spark
-                _replace(node, lambda call: exp.Anonymous(this="TRY", expressions=[call]))
+                replace_typed(node, lambda call: exp.Anonymous(this="TRY", expressions=[call]))
             elif node.name.lower() in _CAST_FUNCTIONS and len(node.expressions) == 1:
                 to = exp.DataType.build(node.name.upper())
                 node.type = to
-                _replace(node, lambda call, to=to: exp.TryCast(this=call.expressions[0], to=to))
+                replace_typed(node, lambda call, to=to: exp.TryCast(this=call.expressions[0], to=to))
         elif isinstance(node, (exp.Mod, exp.IntDiv)):
             divisor = node.expression
             divisor.replace(exp.Nullif(this=divisor.copy(), expression=exp.Literal.number(0)))
         elif isinstance(node, exp.StrToTime):
             node.set("safe", True)
         elif isinstance(node, exp.StrToUnix):
-            _replace(node, _unix_seconds)
+            replace_typed(node, _unix_seconds)
         elif type(node) is exp.Cast:  # TryCast is a Cast too: it is already safe
-            _replace(node, lambda cast: exp.TryCast(this=cast.this, to=cast.args["to"]))
+            replace_typed(node, lambda cast: exp.TryCast(this=cast.this, to=cast.args["to"]))
     _spark_integer_strings(tree)
     _java_narrowing(tree)
 
@@ -118,9 +67,9 @@ def _spark_integer_strings(tree: exp.Expression) -> None:
     """A string cast to an integer as Spark reads it: sign and digits, a fraction cut off ('1.5' is 1),
     nothing else ('1e3', '0x10', '1_000' are NULL), where DuckDB would round, read exponents, hex and
     underscores."""
-    for cast in _bottom_up(tree, exp.TryCast):
+    for cast in bottom_up(tree, exp.TryCast):
         target = cast.args["to"]
-        if target.this in _WIDTH and _is_text(cast.this):
+        if target.this in _WIDTH and is_text(cast.this):
             digits = exp.RegexpExtract(this=exp.Trim(this=cast.this.copy()),
                                        expression=exp.Literal.string(r"^([+-]?[0-9]+)(\.[0-9]*)?$"),
                                        group=exp.Literal.number(1))
@@ -130,7 +79,7 @@ def _spark_integer_strings(tree: exp.Expression) -> None:
 def _java_narrowing(tree: exp.Expression) -> None:
     """A number cast to a narrower integer as Spark (the JVM) does it: an integer wraps around, a fraction
     saturates at the type's bounds (NaN is 0), where DuckDB's TRY_CAST gives NULL."""
-    for cast in _bottom_up(tree, exp.TryCast):
+    for cast in bottom_up(tree, exp.TryCast):
         width = _WIDTH.get(cast.args["to"].this)
         operand = cast.this
         if width is None or operand.type is None:
@@ -184,14 +133,14 @@ def _unix_seconds(node: exp.StrToUnix) -> exp.Expression:
 
 
 def wrap_integer_overflow(tree: exp.Expression) -> None:
-    for node in _bottom_up(tree, exp.Add, exp.Sub, exp.Mul, exp.Neg):
+    for node in bottom_up(tree, exp.Add, exp.Sub, exp.Mul, exp.Neg):
         if _literal_width(node) != 0:
             continue  # a negative literal: -2147483648 is a number, not an overflow
         width = _result_width(node)
         if width is None:
             continue
         node.type = exp.DataType.build(_TYPE_OF_WIDTH[width])
-        _replace(node, lambda op, width=width: _wrapped(op, width))
+        replace_typed(node, lambda op, width=width: _wrapped(op, width))
 
 
 def _result_width(op: exp.Expression) -> int | None:
@@ -236,27 +185,3 @@ def _wrap(value: exp.Expression, width: int) -> exp.Expression:
     low_bits = exp.BitwiseAnd(this=exp.paren(exp.Add(this=value, expression=half), copy=False),
                               expression=exp.Literal.number(2 ** width - 1))
     return exp.Sub(this=exp.paren(low_bits, copy=False), expression=half.copy())
-
-
-def date_results(tree: exp.Expression) -> None:
-    for node in _bottom_up(tree, exp.TsOrDsAdd, exp.AddMonths, exp.DateTrunc, exp.DayOfWeek):
-        if isinstance(node, exp.DayOfWeek):  # Spark: Sunday 1 ... Saturday 7; DuckDB counts from 0
-            _replace(node, lambda call: exp.Add(this=call, expression=exp.Literal.number(1)))
-        elif isinstance(node, exp.DateTrunc) or (node.type is not None
-                                                 and node.type.this == exp.DataType.Type.DATE):
-            _replace(node, lambda call: exp.Cast(this=call, to=exp.DataType.build("DATE")))
-
-
-def _replace(node: exp.Expression, build) -> None:
-    """Put ``build(node)`` where ``node`` was (it may hold ``node`` itself), typed as Spark types ``node``."""
-    kind = node.type
-    placeholder = exp.Null()
-    node.replace(placeholder)
-    new = build(node)
-    new.type = kind
-    placeholder.replace(new)
-
-
-def _bottom_up(tree: exp.Expression, *kinds: type[exp.Expression]) -> list[exp.Expression]:
-    """The nodes of those kinds, each after the nodes inside it, so rewriting one leaves the rest valid."""
-    return [node for node in reversed(list(tree.walk(bfs=False))) if isinstance(node, kinds)]

@@ -27,6 +27,7 @@ from stream_nb.sql.positions import keyword_start, start_of
 from stream_nb.sql.resolve import Bindings, resolve
 from stream_nb.sql.rewrites import (keep_alias_case, name_select_items, spark_casts, window_fields,
                                     written_aliases)
+from stream_nb.sql.spark_dates import spark_dates
 from stream_nb.sql.split_aggregates import AggregatePlan, refuse_stray_sessions, split_aggregates
 from stream_nb.sql.tree import (
     AGG,
@@ -91,6 +92,7 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     tree = _qualify(tree, sql, bindings)
     keep_alias_case(tree, written)
     spark_casts(tree)
+    spark_dates(tree)
     non_ansi(tree)
     window = _the_window(tree, sql)
     if isinstance(tree, exp.Select):

@@ -59,3 +59,22 @@ def apply_window(node: exp.Expression, window: WindowSpec | None, stream: str) -
         if window.sliding:
             table.replace(explode_for_sliding(table, window))
             owner.where(contains_row(window, struct), copy=False)
+
+
+def replace_typed(node: exp.Expression, build) -> None:
+    """Put ``build(node)`` where ``node`` was (it may hold ``node`` itself), typed as Spark types ``node``."""
+    kind = node.type
+    placeholder = exp.Null()
+    node.replace(placeholder)
+    new = build(node)
+    new.type = kind
+    placeholder.replace(new)
+
+
+def bottom_up(tree: exp.Expression, *kinds: type[exp.Expression]) -> list[exp.Expression]:
+    """The nodes of those kinds, each after the nodes inside it, so rewriting one leaves the rest valid."""
+    return [node for node in reversed(list(tree.walk(bfs=False))) if isinstance(node, kinds)]
+
+
+def is_text(node: exp.Expression) -> bool:
+    return node is not None and node.type is not None and node.type.this in exp.DataType.TEXT_TYPES

@@ -1,7 +1,5 @@
 """Spark's non-ANSI answers where DuckDB would raise: NULL for a zero divisor or a string that does not parse,
-integers that wrap around, and date functions that return dates (issue 12, cases 8 and 10)."""
-
-from datetime import date
+integers that wrap around (issue 12, case 8). Date functions: test_spark_dates.py."""
 
 import pandas as pd
 import pytest
@@ -76,44 +74,6 @@ def test_case_8_integer_overflow_wraps_as_in_spark(expression, row, expected):
 def test_case_8_valid_input_keeps_its_value(expression, expected):
     value, _ = value_of(expression)
     assert value == expected
-
-
-@pytest.mark.parametrize(("expression", "expected"), [
-    ("date_add(to_date(day), 1)", date(2024, 2, 1)),
-    ("date_sub(to_date(day), 1)", date(2024, 1, 30)),
-    ("date_add(ts, 1)", date(2024, 1, 3)),
-    ("add_months(to_date(day), 1)", date(2024, 2, 29)),
-    ("add_months(ts, 1)", date(2024, 2, 2)),
-    ("next_day(to_date(day), 'Mon')", date(2024, 2, 5)),
-    ("last_day(to_date('2024-02-10'))", date(2024, 2, 29)),
-])
-def test_case_10_date_functions_return_dates(expression, expected):
-    value, dtype = value_of(expression)
-    assert value == expected and not isinstance(value, pd.Timestamp), f"{expression} gave {value!r} ({dtype})"
-
-
-@pytest.mark.parametrize("expression", [
-    "date_add(s, 1)", "datediff(s, day)", "date_format(s, 'yyyy')", "dayofweek(s)", "year(s)", "hour(s)",
-    "date_trunc('month', s)", "trunc(s, 'MM')", "last_day(s)", "next_day(s, 'Mon')", "add_months(s, 1)",
-    "weekofyear(s)", "months_between(s, day)", "make_date(2024, 2, 30)",
-])
-def test_case_8_a_string_that_is_not_a_date_gives_null_in_date_functions(expression):
-    value, _ = value_of(expression)
-    assert pd.isna(value), f"{expression} gave {value!r}, Spark gives NULL"
-
-
-@pytest.mark.parametrize(("expression", "expected"), [
-    ("date_add(day, 1)", date(2024, 2, 1)),
-    ("trunc(day, 'MM')", date(2024, 1, 1)),
-    ("trunc(ts, 'year')", date(2024, 1, 1)),
-    ("year(day)", 2024),
-    ("hour('2024-01-02 07:30:00')", 7),
-    ("dayofweek('2024-01-07')", 1),      # a Sunday: Spark counts from Sunday = 1
-    ("weekday('2024-01-07')", 6),        # and weekday() from Monday = 0
-])
-def test_a_string_that_is_a_date_is_read_as_one(expression, expected):
-    value, _ = value_of(expression)
-    assert value == expected and not isinstance(value, pd.Timestamp), f"{expression} gave {value!r}"
 
 
 def test_the_plan_says_what_duckdb_runs():

@@ -1,0 +1,81 @@
+"""Spark's date and time functions, run by DuckDB: each rule rewrites the typed tree, tree in, tree out.
+
+* ``strings_into_dates``: a string given to a date or time function is cast to a date or timestamp, NULL if
+  it does not parse (DuckDB casts strictly, or finds no function for a VARCHAR);
+* ``date_results``: ``date_add``, ``date_sub``, ``add_months`` and ``trunc`` return a DATE (DuckDB's
+  date + interval is a timestamp); ``dayofweek`` counts from Sunday = 1, ``weekday`` from Monday = 0.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from stream_nb.sql.tree import bottom_up, is_text, replace_typed
+
+
+def spark_dates(tree: exp.Expression) -> exp.Expression:
+    """Both rules.
+
+    >>> import sqlglot
+    >>> from sqlglot.optimizer.annotate_types import annotate_types
+    >>> tree = annotate_types(sqlglot.parse_one("SELECT trunc(d, 'MM') FROM t", read="spark"),
+    ...                       schema={"t": {"d": "DATE"}})
+    >>> spark_dates(tree).sql("duckdb")
+    "SELECT CAST(DATE_TRUNC('month', d) AS DATE) FROM t"
+    """
+    strings_into_dates(tree)
+    date_results(tree)
+    return tree
+
+
+_DATE_INPUT = (exp.LastDay, exp.NextDay, exp.AddMonths, exp.TsOrDsAdd, exp.DateTrunc, exp.Quarter,
+               exp.UnixDate, exp.MonthsBetween)
+_TRUNC_UNITS = {"year": "year", "yyyy": "year", "yy": "year", "quarter": "quarter", "month": "month",
+                "mon": "month", "mm": "month", "week": "week"}
+_TIMESTAMP_INPUT = (exp.Hour, exp.Minute, exp.Second, exp.TimestampTrunc)
+
+
+def strings_into_dates(tree: exp.Expression) -> None:
+    for node in bottom_up(tree, *_DATE_INPUT, *_TIMESTAMP_INPUT, exp.TsOrDsToDate, exp.TimeStrToTime,
+                          exp.Anonymous):
+        if isinstance(node, exp.Anonymous):
+            if node.name.lower() == "weekday" and len(node.expressions) == 1:  # Spark: Monday 0 ... Sunday 6
+                replace_typed(node, _weekday)
+        elif isinstance(node, exp.TsOrDsToDate):
+            node.set("safe", True)  # to_date(), and the date argument of year(), datediff(), ...
+        elif isinstance(node, exp.TimeStrToTime):
+            if is_text(node.this):
+                replace_typed(node, lambda call: exp.TryCast(this=call.this, to=exp.DataType.build("TIMESTAMP")))
+        else:
+            to = "DATE" if isinstance(node, _DATE_INPUT) else "TIMESTAMP"
+            for argument in (node.this, node.expression if isinstance(node, exp.MonthsBetween) else None):
+                if is_text(argument):
+                    argument.replace(exp.TryCast(this=argument.copy(), to=exp.DataType.build(to)))
+            if isinstance(node, exp.DateTrunc):
+                _spark_trunc_unit(node)
+
+
+def _weekday(call: exp.Anonymous) -> exp.Expression:
+    day = call.expressions[0]
+    day = exp.TryCast(this=day, to=exp.DataType.build("DATE")) if is_text(day) else day
+    return exp.Sub(this=exp.Anonymous(this="ISODOW", expressions=[day]), expression=exp.Literal.number(1))
+
+
+def _spark_trunc_unit(node: exp.DateTrunc) -> None:
+    """trunc(d, 'MM'): Spark's unit names ('yy', 'mon', 'mm', ...) in DuckDB's words."""
+    unit = node.args.get("unit")
+    if isinstance(unit, exp.Literal) and unit.is_string:
+        word = _TRUNC_UNITS.get(unit.name.lower())
+        if word is not None:
+            node.set("unit", exp.Literal.string(word))
+
+
+
+def date_results(tree: exp.Expression) -> None:
+    for node in bottom_up(tree, exp.TsOrDsAdd, exp.AddMonths, exp.DateTrunc, exp.DayOfWeek):
+        if isinstance(node, exp.DayOfWeek):  # Spark: Sunday 1 ... Saturday 7; DuckDB counts from 0
+            replace_typed(node, lambda call: exp.Add(this=call, expression=exp.Literal.number(1)))
+            node.parent.type = None  # 1 to 7: nothing for the integer-overflow rule to wrap
+        elif isinstance(node, exp.DateTrunc) or (node.type is not None
+                                                 and node.type.this == exp.DataType.Type.DATE):
+            replace_typed(node, lambda call: exp.Cast(this=call, to=exp.DataType.build("DATE")))
