@@ -19,7 +19,7 @@ from stream_nb.engine.history import emitted_windows, picture_spec
 from stream_nb.notebook.formatting import as_timestamp, format_clock, format_time, plural, watermark_time
 from stream_nb.notebook.table import rows_html
 from stream_nb.notebook.teaching_picture import TeachingPicture
-from stream_nb.sql.explain import student_steps
+from stream_nb.sql.explain import internal_names, student_steps
 from stream_nb.types import to_pandas
 
 KEEP = 50          # batches the slider reaches back over (those the view has seen)
@@ -53,6 +53,7 @@ class TeachingPanel:
                            layout=widgets.Layout(display="flex", flex_flow="row wrap", width="100%"))
         self.widget = widgets.VBox([self.slider, body, self.plan])
         self._spec = picture_spec(query.plan)
+        self._names = internal_names(query.plan)
         self._counted = "rows" if self._spec.count_column is not None else "groups"
         if self._spec.event_time is None:  # nothing to place rows by
             self._picture_box.layout.display = "none"
@@ -127,7 +128,7 @@ class TeachingPanel:
 
                 self._picture_box.children = (self.picture.show(widgets.Layout(width="100%")),)
             self.panel.value = tables(trace, self._progress.get(batch_id), self.query.plan.output_mode,
-                                      self._left_out(trace))
+                                      self._left_out(trace), self._names)
 
     def _left_out(self, trace) -> list[str]:
         """What the picture leaves out of this batch, to say so (kept small so that a fast source stays cheap)."""
@@ -150,6 +151,14 @@ def flat(table: pa.Table | None) -> pd.DataFrame:
     return to_pandas(table)
 
 
+def _as_written(frame: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """Columns named by the planner (``__k0``, ``__k0.start``) renamed to what they hold, as written."""
+    def name(column: str) -> str:
+        head, dot, rest = column.partition(".")
+        return names[head] + dot + rest if head in names else column
+    return frame.rename(columns=name) if any(c.partition(".")[0] in names for c in frame.columns) else frame
+
+
 def readable(frame: pd.DataFrame, clock: bool) -> pd.DataFrame:
     """Times as text (time of day alone when the view says the day once), the rest as it is."""
     out = frame.copy()
@@ -159,15 +168,17 @@ def readable(frame: pd.DataFrame, clock: bool) -> pd.DataFrame:
     return out
 
 
-def tables(trace, progress: dict | None, output_mode: str, notes: list[str] = ()) -> str:
+def tables(trace, progress: dict | None, output_mode: str, notes: list[str] = (),
+           names: dict[str, str] | None = None) -> str:
     """The chosen batch in words and four tables: came in, late, state after it, emitted; ``notes`` say what
-    the picture leaves out."""
+    the picture leaves out; ``names`` the planner's column names as written (``internal_names``)."""
     watermark = trace.watermark if trace.watermark is not None else watermark_time(progress)
     if watermark is not None and as_timestamp(watermark).value == 0:
         watermark = None  # Spark's epoch: no event time seen yet
     frames = {"input": flat(trace.input), "late": flat(trace.late_input if trace.late_input is not None
                                                       else trace.late if trace.num_late_rows else None),
               "state": flat(trace.state), "output": flat(trace.output)}
+    frames = {part: _as_written(frame, names or {}) for part, frame in frames.items()}
     days = {as_timestamp(v).date() for f in frames.values() for c in f.columns
             if pd.api.types.is_datetime64_any_dtype(f[c]) for v in f[c].dropna()}
     if watermark is not None:

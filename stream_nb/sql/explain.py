@@ -218,3 +218,26 @@ def _argument(text: str) -> str:
     if isinstance(inner, exp.Distinct):
         inner = inner.expressions[0] if inner.expressions else None
     return _text(inner) if inner is not None else "*"
+
+
+def internal_names(plan) -> dict[str, str]:
+    """The planner's column names (``__k0``, ``__x0``, ``__d0``) and what they hold, as written: for showing a
+    stateful operator's own rows (late rows by key, a session's buffered rows) to people.
+
+    >>> import stream_nb as sn
+    >>> from stream_nb.sql.plan import plan_query
+    >>> src = sn.sources.memory("device string, temp double")
+    >>> internal_names(plan_query("SELECT device, avg(temp) AS t FROM s GROUP BY device", namespaces=[{"s": src}]))
+    {'__k0': 'device', '__x0': 'temp'}
+    """
+    if plan.aggregate is not None:
+        agg = plan.aggregate
+        names = {k: _plain(t) for k, t in zip(agg.keys, agg.key_texts)}
+        names.update({a.argument: _argument(a.text) for a in agg.aggregates if a.argument is not None})
+        if agg.session is not None:  # the session operator keeps rows: that key holds each row's event time
+            call = sqlglot.parse_one(agg.key_texts[agg.session.index], read="spark")
+            names[agg.keys[agg.session.index]] = _text((call.expressions or [call.this])[0])
+        return names
+    if plan.dedup is not None:
+        return {k: _plain(t) for k, t in zip(plan.dedup.keys, plan.dedup.key_texts)}
+    return {}

@@ -240,3 +240,13 @@ def test_a_state_too_big_to_keep_leaves_its_windows_out_and_says_so(events):
     data = panel.picture.windows.data
     assert list(zip(data["start"], data["count"], data["emitted"])) == [("10:00:00", 1001, True)]
     q.stop()
+
+
+def test_a_sessions_state_shows_its_rows_by_the_names_they_were_written_with(events):
+    sql = """SELECT session_window(ts, '5 seconds') AS s, device, count(*) AS n
+    FROM events WATERMARK ts DELAY OF INTERVAL 5 SECONDS GROUP BY session_window(ts, '5 seconds'), device"""
+    q, panel = run(events, "append", [[("10:00:01", "a", 1.0), ("10:00:03", "b", 1.0)]], sql)
+    state = panel.panel.value.split("3 · state after the batch")[1].split("4 · emitted")[0]
+    assert re.findall(r"<th[^>]*>([^<]*)</th>", state) == ["ts", "device"]  # its rows, until sessions close
+    assert "__" not in panel.panel.value
+    q.stop()
