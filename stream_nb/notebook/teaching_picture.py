@@ -20,6 +20,7 @@ from stream_nb.notebook.formatting import format_clock, format_time, plural
 _US_PER_MS = 1_000
 _COLUMN = 0.6         # the part of a batch's column the dots spread over
 _STATE, _EMITTED = "#1f77b4", "#2ca02c"
+LABELLED = 8          # windows labelled with their counts; with more, only the hover says them
 
 
 class TeachingPicture:
@@ -161,5 +162,7 @@ def _windows(state: pa.Table | None, emitted: pa.Table | None, left: float, righ
         columns["emitted"].append(was_emitted)
         columns["label"].append(f"{format_clock(start * 1000)}: {plural(int(count), counted[:-1], counted)}"
                                 + (", emitted" if was_emitted else ""))
+    if len(found) > LABELLED:  # labels of many thin bands overprint each other: the hover tells them
+        columns["label"] = [""] * len(found)
         columns["label_x"].append(right)
     return columns

@@ -250,3 +250,12 @@ def test_a_sessions_state_shows_its_rows_by_the_names_they_were_written_with(eve
     assert re.findall(r"<th[^>]*>([^<]*)</th>", state) == ["ts", "device"]  # its rows, until sessions close
     assert "__" not in panel.panel.value
     q.stop()
+
+
+def test_many_windows_are_told_by_the_hover_not_by_overprinted_labels(events):
+    rows = [(f"10:0{m}:{s}0", "a", 1.0) for m in range(2) for s in range(6)]  # twelve 10-second windows
+    q, panel = run(events, batches=[rows])
+    data = panel.picture.windows.data
+    assert len(data["count"]) == 12 and data["count"] == [1] * 12
+    assert data["label"] == [""] * 12
+    q.stop()
