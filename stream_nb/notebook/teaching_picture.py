@@ -162,7 +162,7 @@ def _windows(state: pa.Table | None, emitted: pa.Table | None, left: float, righ
         columns["emitted"].append(was_emitted)
         columns["label"].append(f"{format_clock(start * 1000)}: {plural(int(count), counted[:-1], counted)}"
                                 + (", emitted" if was_emitted else ""))
+        columns["label_x"].append(right)
     if len(found) > LABELLED:  # labels of many thin bands overprint each other: the hover tells them
         columns["label"] = [""] * len(found)
-        columns["label_x"].append(right)
     return columns
