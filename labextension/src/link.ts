@@ -220,6 +220,9 @@ export class KernelLink {
   }
 
   private async _subscribe(kernel: Kernel.IKernelConnection): Promise<void> {
+    if (kernel.isDisposed || !kernel.handleComms) {
+      return;
+    }
     const comm = kernel.createComm(TARGET);
     this._comm = comm;
     this._opened = false;
@@ -237,21 +240,28 @@ export class KernelLink {
         this._opened = false;
       }
     };
-    // on a subshell, when the kernel has them, so that clicks are done while a cell runs
-    await kernel.info;
-    const started = (comm as Kernel.IComm & ISubshellComm).subshellStarted;
-    if (kernel.supportsSubshells && started && comm.commsOverSubshells !== 'disabled') {
-      await Promise.race([
-        started.catch(() => undefined),
-        new Promise(resolve => setTimeout(resolve, SUBSHELL_WAIT_MS))
-      ]);
+    try {
+      // on a subshell, when the kernel has them, so that clicks are done while a cell runs
+      await kernel.info;
+      const started = (comm as Kernel.IComm & ISubshellComm).subshellStarted;
+      if (kernel.supportsSubshells && started && comm.commsOverSubshells !== 'disabled') {
+        await Promise.race([
+          started.catch(() => undefined),
+          new Promise(resolve => setTimeout(resolve, SUBSHELL_WAIT_MS))
+        ]);
+      }
+      if (this._comm !== comm || comm.isDisposed || kernel !== this._kernel) {
+        return;
+      }
+      comm.open({ action: 'subscribe' });
+      this._opened = true;
+      this._changed.emit();
+    } catch {
+      // the kernel went away meanwhile: its next start and `import stream_nb` open everything again
+      if (this._comm === comm) {
+        this._comm = null;
+      }
     }
-    if (this._comm !== comm || comm.isDisposed || kernel !== this._kernel) {
-      return;
-    }
-    comm.open({ action: 'subscribe' });
-    this._opened = true;
-    this._changed.emit();
   }
 
   private _forget(): void {

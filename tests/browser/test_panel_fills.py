@@ -97,6 +97,9 @@ def test_run_all_fills_the_panel_while_the_cells_run(lab, page, notebook):
     late = {name: s for name, s in seen.items() if s["pending"] == 0}
     assert not late, f"queries that showed only once Run All had ended: {late}"
     assert all(s["statusBar"] and s["statusBar"].startswith("\u25b6") for s in seen.values()), seen
+    ours = [m for m in page.console_messages if m.startswith(("error", "pageerror"))
+            and any(word in m.lower() for word in ("stream_nb", "stream-nb", "comm"))]
+    assert not ours, ours      # the panel's comms logged nothing in the browser
 
 
 BLOCKING = """import time
