@@ -82,10 +82,10 @@ class TeachingPanel:
             self.render(target)
 
     def _on_slider(self, change) -> None:
-        if self._moving:
-            return
         with self._lock:  # the user moved it: follow again only at the newest
             ids = self.batch_ids
+            if self._moving:
+                return
             if not ids:
                 return
             chosen = max((i for i in ids if i <= change["new"]), default=ids[0])
@@ -118,17 +118,20 @@ class TeachingPanel:
                 return
             self.shown = batch_id
             traces = [self._traces[i] for i in self.batch_ids if i <= batch_id]
-            state = trace.state
-            first = self.picture is None
-            if first:
-                self.picture = TeachingPicture()
-            self.picture.draw(traces, None if state is None else emitted_windows(state, self._spec), self._counted)
-            if first:
-                import ipywidgets as widgets
-
-                self._picture_box.children = (self.picture.show(widgets.Layout(width="100%")),)
+            if self._spec.event_time is not None:
+                self._draw(traces, trace.state)
             self.panel.value = tables(trace, self._progress.get(batch_id), self.query.plan.output_mode,
                                       self._left_out(trace), self._names)
+
+    def _draw(self, traces: list, state: pa.Table | None) -> None:
+        first = self.picture is None
+        if first:
+            self.picture = TeachingPicture()
+        self.picture.draw(traces, None if state is None else emitted_windows(state, self._spec), self._counted)
+        if first:
+            import ipywidgets as widgets
+
+            self._picture_box.children = (self.picture.show(widgets.Layout(width="100%")),)
 
     def _left_out(self, trace) -> list[str]:
         """What the picture leaves out of this batch, to say so (kept small so that a fast source stays cheap)."""

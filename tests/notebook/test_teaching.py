@@ -261,3 +261,16 @@ def test_many_windows_are_told_by_the_hover_not_by_overprinted_labels(events):
     assert len(data["count"]) == 12 and data["count"] == [1] * 12
     assert data["label"] == [""] * 12 and len(data["label_x"]) == 12
     q.stop()
+
+
+def test_a_query_without_event_time_has_tables_and_no_picture():
+    readings = sn.sources.memory("device string, temp double")
+    q = sn.start("SELECT device, count(*) AS n FROM readings GROUP BY device", sources={"readings": readings},
+                 trigger="manual")
+    panel = TeachingPanel(q)
+    readings.add_data([{"device": "a", "temp": 1.0}])
+    q.step()
+    panel.refresh()
+    assert panel.picture is None and panel._picture_box.layout.display == "none"
+    assert "1 · came in: 1 row<" in panel.panel.value and "no watermark yet" in header(panel)
+    q.stop()
