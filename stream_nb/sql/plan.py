@@ -90,7 +90,7 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     window_fields(tree)
     written = written_aliases(tree)
     tree = _qualify(tree, sql, bindings)
-    keep_alias_case(tree, written)
+    keep_alias_case(tree, written, [c for table in bindings.schema().values() for c in table])
     spark_casts(tree)
     spark_dates(tree)
     non_ansi(tree)
@@ -124,6 +124,7 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
         return Plan(sql, bindings, mode, columns, stateless_sql=to_duckdb(tree), **common)
     refuse_stray_sessions(tree, aggregating[0] if aggregating else None, sql)
     aggregate = split_aggregates(tree, aggregating[0], chain, sql, bindings, window, event_time)
+    aggregate = _picked_as_the_stream_spells_them(aggregate, bindings.stream.source.schema.names)
     if aggregate.session is not None and mode == "update":
         raise OutputModeError("session windows are not supported in update output mode (as in Spark): a "
                               "session's start moves when sessions merge, so its rows cannot be upserted",
@@ -135,6 +136,16 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
             "(as in Spark)", sql=sql,
             hint=f"GROUP BY window({event_time.column}, '10 seconds'), ... or use output_mode='update'")
     return Plan(sql, bindings, mode, columns, aggregate=aggregate, **common)
+
+
+def _picked_as_the_stream_spells_them(aggregate: AggregatePlan, names: list[str]) -> AggregatePlan:
+    """The planner's column names are lowercased (Spark resolves them case-insensitively); a column picked
+    straight from the batch is named as the stream's schema spells it (``Dev``, not ``dev``)."""
+    if aggregate.pre_projection is None:
+        return aggregate
+    spelled = {name.lower(): name for name in names}
+    projection = {pre: spelled.get(column.lower(), column) for pre, column in aggregate.pre_projection.items()}
+    return replace(aggregate, pre_projection=projection)
 
 
 def _the_window(tree: exp.Query, sql: str) -> WindowSpec | None:

@@ -36,21 +36,30 @@ def name_select_items(tree: exp.Expression) -> None:
 
 def written_aliases(tree: exp.Expression) -> list[str | None]:
     """The output aliases of the outermost SELECT as written (None for an item without one), read before the
-    optimizer lowercases them."""
+    optimizer lowercases them; empty when ``*`` makes the positions unknown."""
     if not isinstance(tree, exp.Select) or any(isinstance(item, exp.Star) for item in tree.expressions):
         return []
     return [item.alias if isinstance(item, exp.Alias) else None for item in tree.expressions]
 
 
-def keep_alias_case(tree: exp.Expression, written: list[str | None]) -> None:
-    """``SELECT k AS Key`` gives a column ``Key``, as in Spark, which resolves names case-insensitively but
-    keeps them as written. (DuckDB, too, matches a quoted "Key" to ``key``.)"""
-    if not written or len(written) != len(tree.selects):
+def keep_alias_case(tree: exp.Expression, written: list[str | None], columns: list[str] = ()) -> None:
+    """``SELECT k AS Key`` gives a column ``Key``, and ``SELECT Dev`` of a column ``Dev`` gives ``Dev``, as in
+    Spark, which resolves names case-insensitively but keeps them as written (an alias) or as the table has
+    them (a column). DuckDB, too, matches a quoted "Key" to ``key``."""
+    if not isinstance(tree, exp.Select):
         return
+    written = written if len(written) == len(tree.selects) else [None] * len(tree.selects)
+    spelled: dict[str, set[str]] = {}
+    for name in columns:
+        spelled.setdefault(name.lower(), set()).add(name)
     renamed = {}
     for item, alias in zip(tree.selects, written):
-        if alias is not None and isinstance(item, exp.Alias) and item.alias.lower() == alias.lower() \
-                and item.alias != alias:
+        if not isinstance(item, exp.Alias):
+            continue
+        if alias is None and isinstance(item.this, exp.Column) and item.alias == item.this.name:
+            names = spelled.get(item.alias, set())
+            alias = next(iter(names)) if len(names) == 1 else None
+        if alias is not None and item.alias.lower() == alias.lower() and item.alias != alias:
             renamed.setdefault(item.alias, alias)
             item.set("alias", exp.to_identifier(alias, quoted=True))
     order = tree.args.get("order")

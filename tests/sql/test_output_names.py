@@ -44,3 +44,21 @@ def test_order_by_and_having_find_an_alias_in_any_case():
     src.add_data([{"device": d, "temp": 1.0} for d in "abbccc"])
     q.step()
     assert q.result.to_dict("records") == [{"Dev": "c", "N": 3}, {"Dev": "b", "N": 2}]
+
+
+def test_a_column_keeps_the_case_its_stream_spells_it_with():
+    src = sn.sources.memory("Dev string, Temp double")
+    q = sn.start("SELECT dev, temp AS t FROM src", sources={"src": src}, trigger="manual")
+    src.add_data([{"Dev": "a", "Temp": 1.5}])
+    q.step()
+    assert q.result.to_dict("records") == [{"Dev": "a", "t": 1.5}]
+
+
+def test_a_query_over_a_query_keeps_its_column_names_and_can_aggregate_them():
+    src = sn.sources.memory("device string, temp double")
+    up = sn.start("SELECT device AS Dev, temp AS Temp FROM src", sources={"src": src}, trigger="manual")
+    down = sn.start(f"SELECT dev, max(temp) AS hottest FROM {up.name} GROUP BY dev", trigger="manual")
+    src.add_data([{"device": "a", "temp": 1.5}, {"device": "a", "temp": 2.5}])
+    up.step()
+    down.step()
+    assert down.result.to_dict("records") == [{"Dev": "a", "hottest": 2.5}]
