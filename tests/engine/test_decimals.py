@@ -103,3 +103,11 @@ def test_types_follow_sparks_decimal_rules_capped_at_38():
     assert decimals.sum_type(pa.decimal128(30, 5)) == pa.decimal128(38, 5)
     assert decimals.mean_type(decimals.sum_type(pa.decimal128(10, 0))) == pa.decimal128(14, 4)
     assert decimals.mean_type(decimals.sum_type(pa.decimal128(38, 36))) == pa.decimal128(38, 38)
+
+
+def test_case9_avg_of_decimals_under_a_function_next_to_columns_shown_as_they_are():
+    # the final projection computes round(avg) in DuckDB over the finished avg, and picks sum as it is
+    rows, schema = run("SELECT k, round(avg(x), 1) AS r, sum(x) AS s, avg(x) AS a FROM t GROUP BY k")
+    assert rows == [{"k": "a", "r": D("1.5"), "s": D("4.50"), "a": D("1.500000")},
+                    {"k": "b", "r": D("-1.1"), "s": D("-2.24"), "a": D("-1.120000")}]
+    assert pa.types.is_decimal(schema.field("r").type)
