@@ -3,7 +3,8 @@ guide (rows in, rows late, state held, rows out, where the watermark stood), bat
 
 The picture needs, per batch, only each row's event time and whether it was late, and the windows the batch
 emitted: ``record`` keeps at most ``PICTURE_ROWS`` on-time and ``PICTURE_ROWS`` late event times (evenly
-sampled when there are more, and said so) and the emitted windows' counts, so a fast source stays cheap.
+sampled when there are more, and said so) and the emitted windows' counts, so a fast source stays cheap: a
+200k-row batch costs one Arrow comparison when some rows were late, a 200-row take when none were.
 """
 
 from __future__ import annotations
@@ -115,19 +116,16 @@ def record(spec: PictureSpec, batch_id: int, batch: pa.Table, output, watermark_
     """The trace of a committed batch: samples of its tables and what its picture needs."""
     picture, late_input = None, None
     if spec.event_time is not None:
-        column = batch.column(spec.event_time)
-        if output.late.num_rows:  # which rows are late needs every row's event time
-            times, known = _micros(column)
-            late = known & _late(spec, times, watermark_us)
-            late_input = sample(batch.filter(pa.array(late)))
-            on_time, late_times = times[known & ~late], times[late]
-            num_on_time = len(on_time)
-        else:  # none late: only the rows drawn are read
-            times, known = _micros(column.take(_evenly(batch.num_rows)))
-            on_time, late_times = times[known], np.array([], np.int64)
-            num_on_time = batch.num_rows - column.null_count
+        column = batch.column(spec.event_time).cast(pa.int64())
+        drawn = _evenly(batch.num_rows)  # the on-time rows drawn: an even sample, late ones left out
+        on_time, late_times = column.take(drawn), column.slice(0, 0)
+        if output.late.num_rows:  # which rows are late: one comparison in Arrow over the batch
+            late = pc.fill_null(pc.less(column, _late_before(spec, watermark_us)), False)
+            late_input, late_times = sample(batch.filter(late)), column.filter(late)
+            on_time = on_time.filter(pc.invert(late.take(drawn)))
         windows = emitted_windows(output.table, spec) if output.table.num_rows <= EMITTED_LIMIT else None
-        picture = Picture(_spread(on_time), _spread(late_times), num_on_time, len(late_times), windows)
+        picture = Picture(_known(on_time), _spread(_known(late_times)),
+                          batch.num_rows - column.null_count - len(late_times), len(late_times), windows)
     return BatchTrace(
         batch_id=batch_id, input=sample(batch), num_input_rows=batch.num_rows,
         late=sample(output.late), num_late_rows=output.late.num_rows,
@@ -163,20 +161,24 @@ def emitted_windows(table: pa.Table, spec: PictureSpec) -> pa.Table | None:
     return pa.table({"start": starts[first], "end": ends[first], "count": counts.astype(np.int64)})
 
 
-def _late(spec: PictureSpec, times: np.ndarray, watermark_us: int) -> np.ndarray:
-    """Which event times the watermark drops: a row is late when its event time, or with a window the end
-    of the last window holding it, is at or before the watermark (as ``engine/operators.py`` filters)."""
+def _late_before(spec: PictureSpec, watermark_us: int) -> int:
+    """The event time (µs) before which a row is late: its own, or with windows the end of the last window
+    holding it, is at or before the watermark (as ``engine/operators.py`` filters). For windows of ``size``
+    every ``slide`` from ``offset``: last_end(t) <= wm exactly when t < ((wm - size - offset) // slide + 1)
+    * slide + offset.
+
+    >>> _late_before(PictureSpec("ts"), 100), _late_before(PictureSpec("ts", (10, 10, 0)), 100)
+    (101, 100)
+    """
     if spec.window is None:
-        return times <= watermark_us
+        return watermark_us + 1
     size, slide, offset = spec.window
-    last_end = (times - offset) // slide * slide + offset + size
-    return last_end <= watermark_us
+    return ((watermark_us - size - offset) // slide + 1) * slide + offset
 
 
-def _micros(column) -> tuple[np.ndarray, np.ndarray]:
-    """Event times in µs, and which are known (not null)."""
-    known = pc.is_valid(column).to_numpy(zero_copy_only=False)
-    return column.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), known
+def _known(times) -> np.ndarray:
+    """The event times that are not null, as µs (a copy: the batch may go)."""
+    return np.array(times.drop_null().to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _evenly(rows: int) -> pa.Array:
