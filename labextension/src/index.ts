@@ -77,7 +77,7 @@ const streams: JupyterFrontEndPlugin<void> = {
     statusBar: IStatusBar | null
   ): void => {
     if (!labShell) {
-      // Notebook 7: the per-cell views are there; the panel is JupyterLab's. Take the kernels' hello quietly.
+      // Notebook 7: the per-cell views are there; the panel is JupyterLab's. Take the kernels' comms quietly.
       new StreamsModel(tracker, false);
       return;
     }

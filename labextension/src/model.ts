@@ -7,7 +7,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { KernelLink } from './link';
 
 export class StreamsModel {
-  /** `subscribe: false`: the links only hear the kernels' hello (see `KernelLink`). */
+  /** `subscribe: false`: the links only take the kernels' comms, quietly (see `KernelLink`). */
   constructor(
     tracker: INotebookTracker,
     readonly subscribe = true
