@@ -135,9 +135,14 @@ class TeachingPanel:
 
     def _left_out(self, trace) -> list[str]:
         """What the picture leaves out of this batch, to say so (kept small so that a fast source stays cheap)."""
-        if self._spec.window_column is None:
-            return []
         notes = []
+        picture = trace.picture
+        if picture is not None and picture.num_late != trace.num_late_rows:
+            notes.append(f"sliding windows: a row is dropped from each window the watermark has passed "
+                         f"({plural(trace.num_late_rows, 'drop')}); {plural(picture.num_late, 'row')} dropped "
+                         "from all their windows are the red crosses")
+        if self._spec.window_column is None:
+            return notes
         if trace.state is None:
             notes.append(f"the windows in state are not drawn: the state holds {plural(trace.num_state_rows, 'row')}")
         if trace.picture is not None and trace.picture.windows is None and trace.num_output_rows:

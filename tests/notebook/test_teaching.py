@@ -274,3 +274,16 @@ def test_a_query_without_event_time_has_tables_and_no_picture():
     assert panel.picture is None and panel._picture_box.layout.display == "none"
     assert "1 · came in: 1 row<" in panel.panel.value and "no watermark yet" in header(panel)
     q.stop()
+
+
+def test_with_sliding_windows_a_cross_is_a_row_dropped_from_all_its_windows(events):
+    sql = """SELECT window(ts, '10 seconds', '5 seconds') AS w, count(*) AS n
+    FROM events WATERMARK ts DELAY OF INTERVAL 5 SECONDS GROUP BY window(ts, '10 seconds', '5 seconds')"""
+    batches = [[("10:00:20", "a", 1.0)],                         # the watermark moves to 10:00:15
+               [("10:00:12", "b", 1.0), ("10:00:04", "c", 1.0)]]  # 12: late for [05, 15) only; 04: for both
+    q, panel = run(events, batches=batches, sql=sql)
+    assert points(panel.picture.on_time, 1) == [ms("10:00:12")]
+    assert points(panel.picture.late, 1) == [ms("10:00:04")]
+    assert q.recent_progress[1]["stateOperators"][0]["numRowsDroppedByWatermark"] == 3
+    assert "(3 drops); 1 row dropped from all their windows are the red crosses" in header(panel)
+    q.stop()
