@@ -94,7 +94,8 @@ class TeachingPanel:
                 self._set_slider(chosen)
             self.render(chosen)
 
-    def _set_slider(self, value: int, bounds: tuple[int, int] | None = None, disabled: bool | None = None) -> None:
+    def _set_slider(self, value: int, bounds: tuple[int, int] | None = None,
+                    disabled: bool | None = None) -> None:
         self._moving = True  # our own moves are not the user's
         try:
             with self.slider.hold_sync():
@@ -127,24 +128,26 @@ class TeachingPanel:
         first = self.picture is None
         if first:
             self.picture = TeachingPicture()
-        self.picture.draw(traces, None if state is None else emitted_windows(state, self._spec), self._counted)
+        in_state = None if state is None else emitted_windows(state, self._spec)
+        self.picture.draw(traces, in_state, self._counted)
         if first:
             import ipywidgets as widgets
 
             self._picture_box.children = (self.picture.show(widgets.Layout(width="100%")),)
 
     def _left_out(self, trace) -> list[str]:
-        """What the picture leaves out of this batch, to say so (kept small so that a fast source stays cheap)."""
+        """What the picture leaves out of this batch, to say so (it stays small so a fast source is cheap)."""
         notes = []
         picture = trace.picture
         if picture is not None and picture.num_late != trace.num_late_rows:
             notes.append(f"sliding windows: a row is dropped from each window the watermark has passed "
-                         f"({plural(trace.num_late_rows, 'drop')}); {plural(picture.num_late, 'row')} dropped "
-                         "from all their windows are the red crosses")
+                         f"({plural(trace.num_late_rows, 'drop')}); {plural(picture.num_late, 'row')} "
+                         "dropped from all their windows are the red crosses")
         if self._spec.window_column is None:
             return notes
         if trace.state is None:
-            notes.append(f"the windows in state are not drawn: the state holds {plural(trace.num_state_rows, 'row')}")
+            held = plural(trace.num_state_rows, "row")
+            notes.append(f"the windows in state are not drawn: the state holds {held}")
         if trace.picture is not None and trace.picture.windows is None and trace.num_output_rows:
             notes.append(f"the emitted windows are not drawn: {plural(trace.num_output_rows, 'row')} emitted")
         return notes
@@ -199,8 +202,8 @@ def tables(trace, progress: dict | None, output_mode: str, notes: list[str] = ()
     picture = trace.picture
     notes = list(notes)
     if picture is not None and picture.sampled:
-        notes.insert(0, f"the picture draws a sample: {len(picture.on_time):,} of {picture.num_on_time:,} rows on "
-                        f"time, {len(picture.late):,} of {picture.num_late:,} late")
+        notes.insert(0, f"the picture draws a sample: {len(picture.on_time):,} of {picture.num_on_time:,} "
+                        f"rows on time, {len(picture.late):,} of {picture.num_late:,} late")
     drawn = "".join(f'<div style="color:#888">{html.escape(note)}</div>' for note in notes)
     header = (f'<div style="font-size:12px;margin:2px 0 6px"><b>batch {trace.batch_id}</b> · {where}{day}'
               f'{drawn}</div>')
@@ -238,15 +241,15 @@ def _box(title: str, body: str) -> str:
 
 def _plan_html(plan) -> str:
     steps = "".join(
-        f'<div style="font-weight:600;margin-top:4px">{html.escape(heading[:1].upper() + heading[1:])}</div><ol style="margin:2px 0">'
-        + "".join(f"<li>{html.escape(step)}</li>" for step in items) + "</ol>"
+        f'<div style="font-weight:600;margin-top:4px">{html.escape(heading[:1].upper() + heading[1:])}</div>'
+        '<ol style="margin:2px 0">' + "".join(f"<li>{html.escape(step)}</li>" for step in items) + "</ol>"
         for heading, items in student_steps(plan))
     technical = html.escape(plan.explain())
     return (f'<details><summary style="cursor:pointer;color:#555">the incremental plan</summary>'
             f'<div style="font-size:12px">{steps}</div>'
-            f'<details style="margin-top:4px"><summary style="cursor:pointer;color:#777;font-size:11px">as the '
-            f'engine runs it (q.explain())</summary><pre style="font-size:11px">{technical}</pre></details>'
-            f'</details>')
+            '<details style="margin-top:4px"><summary style="cursor:pointer;color:#777;font-size:11px">'
+            f'as the engine runs it (q.explain())</summary><pre style="font-size:11px">{technical}</pre>'
+            '</details></details>')
 
 
 def _waiting() -> str:

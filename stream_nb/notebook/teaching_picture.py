@@ -10,6 +10,7 @@ models to a displayed document is the fragile path of bokeh/bokeh#7590.
 
 from __future__ import annotations
 
+import math
 from contextlib import nullcontext
 
 import numpy as np
@@ -20,6 +21,8 @@ from stream_nb.notebook.formatting import format_clock, format_time, plural
 _US_PER_MS = 1_000
 _COLUMN = 0.6         # the part of a batch's column the dots spread over
 _STATE, _EMITTED = "#1f77b4", "#2ca02c"
+_WINDOW_COLUMNS = ("left", "right", "bottom", "top", "start", "end", "count", "color", "emitted", "label",
+                   "label_x")
 LABELLED = 8          # windows labelled with their counts; with more, only the hover says them
 
 
@@ -35,8 +38,7 @@ class TeachingPicture:
         self.on_time = ColumnDataSource(_empty("x", "y", "batch", "when"), name="teaching_on_time")
         self.late = ColumnDataSource(_empty("x", "y", "batch", "when"), name="teaching_late")
         self.watermark = ColumnDataSource(_empty("x", "y"), name="teaching_watermark")
-        self.windows = ColumnDataSource(_empty("left", "right", "bottom", "top", "start", "end", "count", "color",
-                                               "emitted", "label", "label_x"), name="teaching_windows")
+        self.windows = ColumnDataSource(_empty(*_WINDOW_COLUMNS), name="teaching_windows")
         self.selected = ColumnDataSource(_empty("left", "right", "bottom", "top"), name="teaching_selected")
         p = figure(height=340, sizing_mode="stretch_width", x_axis_type="linear", y_axis_type="datetime",
                    tools="pan,wheel_zoom,box_zoom,reset,save", toolbar_location="above")
@@ -48,12 +50,14 @@ class TeachingPicture:
                        fill_color="#fff3c4", fill_alpha=0.6, line_color=None)
         bands = p.quad(left="left", right="right", bottom="bottom", top="top", source=self.windows,
                        fill_color="color", fill_alpha=0.14, line_color="color", line_alpha=0.6)
-        p.add_layout(LabelSet(x="label_x", y="bottom", text="label", source=self.windows, text_font_size="11px",
-                              text_align="right", text_color="color", x_offset=-3, y_offset=2))
+        p.add_layout(LabelSet(x="label_x", y="bottom", text="label", source=self.windows,
+                              text_font_size="11px", text_align="right", text_color="color", x_offset=-3,
+                              y_offset=2))
         line = p.line("x", "y", source=self.watermark, color="#d62728", line_width=2, line_dash="dashed")
         dots = p.scatter("x", "y", source=self.on_time, size=8, color=_STATE, alpha=0.85)
         crosses = p.scatter("x", "y", source=self.late, size=11, marker="x", color="#d62728", line_width=2)
-        p.add_tools(HoverTool(renderers=[dots, crosses], tooltips=[("event time", "@when"), ("batch", "@batch")]))
+        p.add_tools(HoverTool(renderers=[dots, crosses],
+                              tooltips=[("event time", "@when"), ("batch", "@batch")]))
         p.add_tools(HoverTool(renderers=[bands], tooltips=[("window", "@start – @end"), ("count", "@count")]))
         legend = Legend(items=[LegendItem(label="row, by event time", renderers=[dots]),
                                LegendItem(label="late row, dropped", renderers=[crosses]),
@@ -72,7 +76,7 @@ class TeachingPicture:
 
         from stream_nb.notebook.bokeh_widget import OneWayBokehModel
 
-        if self.widget is None:  # one way, as the live chart: the page's echoes of our changes are not applied
+        if self.widget is None:  # one way, as the live chart: the page's echoes are not applied
             document = Document()
             document.add_root(self.figure)
             OneWayBokehModel.make_one_way(document)
@@ -102,7 +106,7 @@ class TeachingPicture:
         windows = _windows(state_windows, chosen.picture.windows if chosen and chosen.picture else None,
                            left, right, counted)
         ys = [v for v in (*on_time["y"], *late["y"], *windows["bottom"], *windows["top"],
-                          *watermark["y"]) if v == v]
+                          *watermark["y"]) if not math.isnan(v)]
         with self.widget.combined() if self.widget is not None else nullcontext():  # one message to the page
             self._set(on_time, late, watermark, windows, ys, right)
 
@@ -135,7 +139,8 @@ def _dots(columns: dict[str, list], batch_id: int, times: np.ndarray) -> None:
 
 def _arrays(columns: dict[str, list]) -> dict[str, np.ndarray]:
     return {"x": np.array(columns["x"], dtype=float), "y": np.array(columns["y"], dtype=float),
-            "batch": np.array(columns["batch"], dtype=np.int64), "when": np.array(columns["when"], dtype=object)}
+            "batch": np.array(columns["batch"], dtype=np.int64),
+            "when": np.array(columns["when"], dtype=object)}
 
 
 def _windows(state: pa.Table | None, emitted: pa.Table | None, left: float, right: float,
@@ -148,8 +153,7 @@ def _windows(state: pa.Table | None, emitted: pa.Table | None, left: float, righ
             continue
         for row in table.to_pylist():
             found[(row["start"], row["end"])] = (row["count"], was_emitted)
-    columns: dict[str, list] = _empty("left", "right", "bottom", "top", "start", "end", "count", "color",
-                                      "emitted", "label", "label_x")
+    columns: dict[str, list] = _empty(*_WINDOW_COLUMNS)
     for (start, end), (count, was_emitted) in sorted(found.items()):
         columns["left"].append(left)
         columns["right"].append(right)

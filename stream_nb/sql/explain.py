@@ -92,7 +92,8 @@ def _eviction(key, texts: list[str], mode: str = "append") -> str:
 
 _KEPT = {"count_all": "a running count of rows", "count": "a running count of {x} values",
          "sum": "a running sum of {x}", "sum_double": "a running sum of {x}", "mean": "a running mean of {x}",
-         "m2": "the spread of {x} (sum of squared deviations)", "min": "the smallest {x} so far", "max": "the largest {x} so far",
+         "m2": "the spread of {x} (sum of squared deviations)", "min": "the smallest {x} so far",
+         "max": "the largest {x} so far",
          "first": "the first {x} seen", "first_nonnull": "the first {x} seen", "last": "the latest {x}",
          "last_nonnull": "the latest {x}", "distinct": "the set of distinct {x} values seen"}
 _EMITTED = {"append": "each group once, when the watermark passes its end (it can no longer change); "
@@ -107,7 +108,8 @@ def shown_as(plan) -> dict[str, str]:
     >>> import stream_nb as sn
     >>> from stream_nb.sql.plan import plan_query
     >>> src = sn.sources.memory("device string, temp double")
-    >>> shown_as(plan_query("SELECT device, avg(s.temp) AS t FROM s GROUP BY device", namespaces=[{"s": src}]))
+    >>> plan = plan_query("SELECT device, avg(s.temp) AS t FROM s GROUP BY device", namespaces=[{"s": src}])
+    >>> shown_as(plan)
     {'device': 'device', 't': 'avg(temp)'}
     """
     select = _outer_select(plan)
@@ -122,20 +124,21 @@ def student_steps(plan) -> list[tuple[str, list[str]]]:
     select = _outer_select(plan)
     stream = plan.stream.name
     where = select.args.get("where") if select is not None else None
-    per_batch = [f"read the rows that arrived in {stream} since the last batch (its offsets, from the last "
-                 "committed one to the latest)"]
+    per_batch = [(f"read the rows that arrived in {stream} since the last batch (its offsets, from the last "
+                  "committed one to the latest)")]
     if where is not None:
         per_batch.append(f"keep the rows where {_text(where.this)}")
     agg = plan.aggregate
-    delay = None if plan.event_time is None else format_interval(timedelta(microseconds=plan.event_time.delay_us))
+    delay = None if plan.event_time is None else \
+        format_interval(timedelta(microseconds=plan.event_time.delay_us))
     watermark = [] if plan.event_time is None else [
         f"after each batch: the latest {plan.event_time.column} seen minus {delay}; it never goes back",
         "the next batch uses it: rows behind it are late" + (
-            "; complete mode keeps every group, so nothing is dropped" if plan.output_mode == "complete" else "")]
+            "; complete mode keeps every group, so nothing is dropped" if plan.output_mode == "complete"
+            else "")]
     if agg is None and plan.dedup is None:
-        per_batch.append("run the query over these rows alone: " + ", ".join(
-            f"{n} = {t}" if n != t else n for n, t in shown_as(plan).items()) if shown_as(plan) else
-            "run the query over these rows alone")
+        shown = ", ".join(f"{n} = {t}" if n != t else n for n, t in shown_as(plan).items())
+        per_batch.append("run the query over these rows alone" + (f": {shown}" if shown else ""))
         return [("each batch", per_batch), ("kept in state", ["nothing: each row is handled once"]),
                 (f"emitted ({plan.output_mode} mode)", ["every row the batch produced, once"]),
                 *([("the watermark", watermark)] if watermark else [])]
@@ -159,7 +162,7 @@ def student_steps(plan) -> list[tuple[str, list[str]]]:
         per_batch.append(f"put each row in its window of {size} by {spec.column.name}{sliding}")
     if agg.event_time_key is not None and plan.output_mode != "complete":
         field = agg.event_time_key.field
-        what = f"whose window ended" if field == "end" else f"whose {plan.event_time.column} is"
+        what = "whose window ended" if field == "end" else f"whose {plan.event_time.column} is"
         per_batch.append(f"drop the late rows: those {what} at or before the watermark (counted as "
                          "numRowsDroppedByWatermark, never used)")
     texts = [_plain(a.text) for a in agg.aggregates]
@@ -174,7 +177,8 @@ def student_steps(plan) -> list[tuple[str, list[str]]]:
     passes = "its end" if agg.event_time_key is not None and agg.event_time_key.field == "end" else \
         f"its {plan.event_time.column if plan.event_time else 'event time'}"
     if agg.event_time_key is not None and plan.output_mode != "complete":
-        kept.append(f"a group is dropped from state once the watermark passes {passes}: it can no longer change")
+        kept.append(f"a group is dropped from state once the watermark passes {passes}: "
+                    "it can no longer change")
     elif plan.output_mode == "complete":
         kept.append("every group, forever (complete mode): state grows with the number of groups")
     having = select.args.get("having") if select is not None else None
@@ -182,7 +186,8 @@ def student_steps(plan) -> list[tuple[str, list[str]]]:
         f"{n} = {t}" if n != t else n for n, t in shown_as(plan).items())]
     if having is not None:
         emitted.append(f"only the groups where {_text(having.this)}")
-    return [("each batch", per_batch), ("kept in state", kept), (f"emitted ({plan.output_mode} mode)", emitted),
+    mode = f"emitted ({plan.output_mode} mode)"
+    return [("each batch", per_batch), ("kept in state", kept), (mode, emitted),
             *([("the watermark", watermark)] if watermark else [])]
 
 
@@ -227,7 +232,8 @@ def internal_names(plan) -> dict[str, str]:
     >>> import stream_nb as sn
     >>> from stream_nb.sql.plan import plan_query
     >>> src = sn.sources.memory("device string, temp double")
-    >>> internal_names(plan_query("SELECT device, avg(temp) AS t FROM s GROUP BY device", namespaces=[{"s": src}]))
+    >>> plan = plan_query("SELECT device, avg(temp) AS t FROM s GROUP BY device", namespaces=[{"s": src}])
+    >>> internal_names(plan)
     {'__k0': 'device', '__x0': 'temp'}
     """
     if plan.aggregate is not None:

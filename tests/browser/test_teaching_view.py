@@ -69,7 +69,8 @@ _KERNEL_VALUE = f"""async (expression) => {{
 # The teaching picture's sources as BokehJS holds them: the document of the root views in the %%stream cell's
 # output that has the picture's named sources (NaN as null, as in the kernel's JSON).
 _PAGE_HELD = f"""() => {{
-    const cell = {_NB}.content.widgets.find(c => c.model.sharedModel.getSource().startsWith('%%stream taught'));
+    const cell = {_NB}.content.widgets.find(
+        c => c.model.sharedModel.getSource().startsWith('%%stream taught'));
     const docs = new Set(window.Bokeh.index.roots.filter(view => cell.node.contains(view.el))
         .map(view => view.model.document).filter(doc => doc.get_model_by_name('teaching_on_time')));
     if (docs.size !== 1) return {{error: `${{docs.size}} teaching pictures in the cell`}};
@@ -91,7 +92,8 @@ _PAGE_HELD = f"""() => {{
 }}"""
 # the slider's readout in the page (the front end's own model of the widget, not the kernel's)
 _SLIDER_AT = f"""(value) => {{
-    const cell = {_NB}.content.widgets.find(c => c.model.sharedModel.getSource().startsWith('%%stream taught'));
+    const cell = {_NB}.content.widgets.find(
+        c => c.model.sharedModel.getSource().startsWith('%%stream taught'));
     const readout = cell && cell.node.querySelector('.widget-slider .widget-readout');
     return !!readout && readout.textContent.trim() === value;
 }}"""
@@ -156,7 +158,7 @@ def test_the_page_draws_the_teaching_picture_with_the_kernels_data(lab, browser,
         page.wait_for_function(_READY, timeout=90_000)
         page.wait_for_function("() => window.Bokeh !== undefined", timeout=30_000)
         assert page.evaluate(_RUN_ALL) is True
-        _wait_kernel(page, "settled(3)", "the teaching view to reach batch 3")  # it draws on the engine's loop
+        _wait_kernel(page, "settled(3)", "the teaching view to reach batch 3")  # drawn on the engine's loop
         _wait_same(page, "at the newest batch")
         newest = _kernel(page, "held()")
         assert newest["late"]["batch"] == [2] and len(newest["on_time"]["y"]) == 6
