@@ -28,8 +28,8 @@ def steps(sql: str, mode: str | None = None) -> str:
                 "Emitted (append mode):", "each group once, when the watermark passes its end",
                 "as w = window(ts, '10 seconds'), n = count(*)",
                 "The watermark:", "the latest ts seen minus 10 seconds; it never goes back"]),
-    (f"SELECT window(ts, '10 seconds', '5 seconds') AS w, avg(temp) AS t {WATERMARK} "
-     "GROUP BY window(ts, '10 seconds', '5 seconds')", "update",
+    ((f"SELECT window(ts, '10 seconds', '5 seconds') AS w, avg(temp) AS t {WATERMARK} "
+      "GROUP BY window(ts, '10 seconds', '5 seconds')"), "update",
      ["every 5 seconds (a row falls in 2 windows)", "for avg(temp): a running sum of temp and a running count",
       "Emitted (update mode):", "the groups this batch changed"]),
     ("SELECT device, max(temp) AS hi FROM events WHERE temp > 0 GROUP BY device HAVING max(temp) > 1",
