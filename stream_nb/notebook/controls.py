@@ -33,6 +33,7 @@ class Controls:
         self._actions = ["pause", "step", "stop"]
         for index, button in enumerate(self._buttons):
             button.on_click(lambda _button, i=index: self._click(self._actions[i]))
+            _clicks_where_sent(button)
         self.sync(query.state)
         self.widget = widgets.HBox([*self._buttons, self.said])
 
@@ -51,3 +52,16 @@ class Controls:
             said, color = str(err), "#c62828"
         self.said.value = f'<span style="font-size:12px;color:{color}">{html.escape(said)}</span>'
         self._on_action()
+
+
+def _clicks_where_sent(widget) -> None:
+    """Let a button's clicks run on the thread the front end sent them to.
+
+    ipykernel 7 hands a comm's incoming messages to the shell that comm last spoke from, for replies to find
+    their request; a button last spoke from the cell that displayed it or from the engine's thread, both the
+    main shell, so a click would wait for the running cell. A click answers no request: JupyterLab 4.4+ sends
+    it on a subshell, and there it is done while a cell runs. (Elsewhere this changes nothing.)
+    """
+    comm = getattr(widget, "comm", None)
+    if comm is not None and hasattr(comm, "_reply_subshell_for"):
+        comm._reply_subshell_for = lambda data, default: default

@@ -1,0 +1,65 @@
+"""The live view's buttons in JupyterLab: a click on pause is done while a cell blocks the kernel's main thread
+(JupyterLab sends it on a kernel subshell, and the kernel runs it there), and the view says what it did."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+_NB = "window.jupyterapp.shell.currentWidget"
+_READY = f"""() => {{
+    const nb = window.jupyterapp && {_NB};
+    const kernel = nb && nb.sessionContext && nb.sessionContext.session && nb.sessionContext.session.kernel;
+    return !!(kernel && kernel.status === 'idle' && nb.content.widgets.length);
+}}"""
+_RUN_ALL = "() => { window._runAll = window.jupyterapp.commands.execute('notebook:run-all-cells'); }"
+_RUN_ALL_DONE = "async () => await window._runAll"
+_KERNEL_BUSY = f"() => {_NB}.sessionContext.session.kernel.status === 'busy'"
+_ERRORS = f"""() => {{
+    const found = [];
+    {_NB}.content.widgets.forEach((cell, i) => {{
+        if (cell.model.type !== 'code') return;
+        for (const out of cell.model.outputs.toJSON()) {{
+            if (out.output_type === 'error') found.push([i, out.ename, out.evalue]);
+        }}
+    }});
+    return found;
+}}"""
+
+VIEW = """import time
+import stream_nb as sn
+readings = sn.sources.sensors(devices=2, rows_per_second=20, seed=1)
+counts = sn.start("SELECT device, count(*) AS n FROM readings GROUP BY device", name="counts")
+counts.show(table=True)"""
+# the cell ends only once the query is paused: the view's click has to be done while it runs
+WAIT_FOR_PAUSE = """deadline = time.monotonic() + 90
+while counts.state is not sn.QueryState.PAUSED and time.monotonic() < deadline:
+    time.sleep(0.05)
+assert counts.state is sn.QueryState.PAUSED, "the pause from the view never came"
+"""
+
+
+def test_the_views_pause_button_works_while_a_cell_blocks(lab, page):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(VIEW),
+                                               nbformat.v4.new_code_cell(WAIT_FOR_PAUSE)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, lab.root / "view_controls.ipynb")
+    page.goto(lab.page_url("lab/workspaces/view-controls/tree/view_controls.ipynb"))
+    page.wait_for_function(_READY, timeout=90_000)
+    page.evaluate(_RUN_ALL)
+    pause = page.locator(".jp-OutputArea .widget-button", has_text="pause").first
+    pause.wait_for(state="visible", timeout=60_000)
+    page.wait_for_function(_KERNEL_BUSY, timeout=30_000)   # the second cell runs
+    pause.click()
+    said = page.locator(".jp-OutputArea .widget-html", has_text="paused counts at batch")
+    said.wait_for(state="visible", timeout=30_000)
+    assert page.evaluate(_RUN_ALL_DONE) is True            # the cell saw the pause and ended
+    assert page.evaluate(_ERRORS) == []
+    assert re.search(r"paused counts at batch \d+", said.inner_text())
+    resume = page.locator(".jp-OutputArea .widget-button", has_text="resume").first
+    resume.wait_for(state="visible", timeout=30_000)       # the kernel's buttons for a paused query
