@@ -1,10 +1,12 @@
 """Aggregates over decimals as Spark computes them (issue 12 case 9): exact values, Spark's result types
 (sum: decimal(p + 10, s); avg: decimal(p + 4, s + 4), rounded half up), NULL on overflow."""
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import stream_nb as sn
 from stream_nb.engine import decimals
@@ -111,3 +113,29 @@ def test_case9_avg_of_decimals_under_a_function_next_to_columns_shown_as_they_ar
     assert rows == [{"k": "a", "r": D("1.5"), "s": D("4.50"), "a": D("1.500000")},
                     {"k": "b", "r": D("-1.1"), "s": D("-2.24"), "a": D("-1.120000")}]
     assert pa.types.is_decimal(schema.field("r").type)
+
+
+_AMOUNTS = st.one_of(st.none(), st.integers(-10**8, 10**8).map(lambda cents: D(cents).scaleb(-2)))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(st.tuples(st.sampled_from(["a", "b"]), _AMOUNTS), max_size=8), min_size=1, max_size=4))
+def test_case9_decimal_sum_and_avg_over_batches_equal_exact_arithmetic_over_all_rows(batches):
+    src = sn.sources.memory("k string, x decimal(10,2)")
+    q = sn.start("SELECT k, sum(x) AS s, avg(x) AS a, min(x) AS lo, max(x) AS hi FROM t GROUP BY k",
+                 sources={"t": src}, trigger="manual", output_mode="update")
+    try:
+        for batch in batches:
+            src.add_data([{"k": k, "x": x} for k, x in batch])
+            q.step()
+        got = {r["k"]: (r["s"], r["a"], r["lo"], r["hi"]) for r in q.result.to_dict("records")}
+    finally:
+        q.stop()
+    values = {}
+    for k, x in (row for batch in batches for row in batch):
+        values.setdefault(k, [])
+        if x is not None:
+            values[k].append(x)
+    expected = {k: (sum(xs), (sum(xs) / len(xs)).quantize(D("0.000001"), rounding=ROUND_HALF_UP), min(xs), max(xs))
+                if xs else (None, None, None, None) for k, xs in values.items()}
+    assert got == expected
