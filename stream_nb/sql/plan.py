@@ -25,8 +25,13 @@ from stream_nb.sql.non_ansi import non_ansi
 from stream_nb.sql.output_modes import choose_output_mode
 from stream_nb.sql.positions import keyword_start, start_of
 from stream_nb.sql.resolve import Bindings, resolve
-from stream_nb.sql.rewrites import (keep_alias_case, name_select_items, spark_casts, window_fields,
-                                    written_aliases)
+from stream_nb.sql.rewrites import (
+    keep_alias_case,
+    name_select_items,
+    spark_casts,
+    window_fields,
+    written_aliases,
+)
 from stream_nb.sql.spark_dates import spark_dates
 from stream_nb.sql.split_aggregates import AggregatePlan, refuse_stray_sessions, split_aggregates
 from stream_nb.sql.tree import (

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from stream_nb.sql.windows import (WindowSpec, contains_row, explode_for_sliding, has_event_time, is_window_call,
-                                   window_struct)
+from stream_nb.sql.windows import (
+    WindowSpec,
+    contains_row,
+    explode_for_sliding,
+    has_event_time,
+    is_window_call,
+    window_struct,
+)
 
 BATCH = "__batch"  # the name the batch's rows have in DuckDB
 AGG = "__agg"      # the finished aggregates, in the final query

@@ -8,6 +8,7 @@ import pytest
 
 from tests.sql.test_non_ansi import value_of
 
+
 @pytest.mark.parametrize(("expression", "expected"), [
     ("date_add(to_date(day), 1)", date(2024, 2, 1)),
     ("date_sub(to_date(day), 1)", date(2024, 1, 30)),
