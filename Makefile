@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test bench bench-quick clean
+.PHONY: lab test check bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,18 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto stream_nb tests
+
+# Lint: ruff with the config in pyproject.toml, pinned because a new ruff enables new rules by default.
+# The extension's TypeScript linter (jlpm lint:check, once labextension/ defines it) is reported but does
+# not fail the target yet.
+RUFF_VERSION := 0.17.6
+
+$(BIN)/ruff: $(BIN)/python
+	$(BIN)/pip install --quiet "ruff==$(RUFF_VERSION)"
+
+check: $(BIN)/ruff
+	$(BIN)/ruff check stream_nb tests benchmarks
+	-cd labextension && if grep -q '"lint:check"' package.json; then jlpm run lint:check; fi
 
 # Every case at full size (minutes; run it on a quiet machine); the tables also go to benchmarks/results.md.
 bench: $(STAMP)
