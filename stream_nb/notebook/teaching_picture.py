@@ -10,13 +10,12 @@ models to a displayed document is the fragile path of bokeh/bokeh#7590.
 
 from __future__ import annotations
 
-import math
 from contextlib import nullcontext
 
 import numpy as np
 import pyarrow as pa
 
-from stream_nb.notebook.formatting import format_clock, format_time, plural
+from stream_nb.notebook.formatting import format_clock, plural
 
 _US_PER_MS = 1_000
 _COLUMN = 0.6         # the part of a batch's column the dots spread over
@@ -35,8 +34,8 @@ class TeachingPicture:
         from bokeh.plotting import figure
 
         # named, so that a page (and a browser test) can find them in the figure's document
-        self.on_time = ColumnDataSource(_empty("x", "y", "batch", "when"), name="teaching_on_time")
-        self.late = ColumnDataSource(_empty("x", "y", "batch", "when"), name="teaching_late")
+        self.on_time = ColumnDataSource(_empty("x", "y", "batch"), name="teaching_on_time")
+        self.late = ColumnDataSource(_empty("x", "y", "batch"), name="teaching_late")
         self.watermark = ColumnDataSource(_empty("x", "y"), name="teaching_watermark")
         self.windows = ColumnDataSource(_empty(*_WINDOW_COLUMNS), name="teaching_windows")
         self.selected = ColumnDataSource(_empty("left", "right", "bottom", "top"), name="teaching_selected")
@@ -57,7 +56,8 @@ class TeachingPicture:
         dots = p.scatter("x", "y", source=self.on_time, size=8, color=_STATE, alpha=0.85)
         crosses = p.scatter("x", "y", source=self.late, size=11, marker="x", color="#d62728", line_width=2)
         p.add_tools(HoverTool(renderers=[dots, crosses],
-                              tooltips=[("event time", "@when"), ("batch", "@batch")]))
+                              tooltips=[("event time", "@y{%F %T.%3N}"), ("batch", "@batch")],
+                              formatters={"@y": "datetime"}))  # the page formats: no string per dot
         p.add_tools(HoverTool(renderers=[bands], tooltips=[("window", "@start – @end"), ("count", "@count")]))
         legend = Legend(items=[LegendItem(label="row, by event time", renderers=[dots]),
                                LegendItem(label="late row, dropped", renderers=[crosses]),
@@ -87,12 +87,11 @@ class TeachingPicture:
         """Draw ``traces`` (oldest first; the last is the chosen batch) and the windows after the last:
         ``state_windows`` (start, end, count; held in state) and the ones it emitted; ``counted`` says what
         a window's count counts."""
-        on_time, late, watermark = _columns(), _columns(), {"x": [], "y": []}
+        on_time = _dots([(t.batch_id, t.picture.on_time) for t in traces if t.picture is not None])
+        late = _dots([(t.batch_id, t.picture.late) for t in traces if t.picture is not None])
+        watermark = {"x": [], "y": []}
         for trace in traces:
-            picture, b = trace.picture, trace.batch_id
-            if picture is not None:
-                _dots(on_time, b, picture.on_time)
-                _dots(late, b, picture.late)
+            b = trace.batch_id
             if trace.watermark is not None and trace.watermark.value > 0:  # the epoch: no event time yet
                 y = trace.watermark.value / 1e6  # ns -> ms
                 watermark["x"] += [b - 0.5, b + 0.5]
@@ -105,42 +104,34 @@ class TeachingPicture:
         right = chosen.batch_id + 0.5 if traces else 1.0
         windows = _windows(state_windows, chosen.picture.windows if chosen and chosen.picture else None,
                            left, right, counted)
-        ys = [v for v in (*on_time["y"], *late["y"], *windows["bottom"], *windows["top"],
-                          *watermark["y"]) if not math.isnan(v)]
+        ys = np.concatenate([on_time["y"], late["y"], windows["bottom"], windows["top"], watermark["y"]])
+        ys = ys[~np.isnan(ys)]
         with self.widget.combined() if self.widget is not None else nullcontext():  # one message to the page
             self._set(on_time, late, watermark, windows, ys, right)
 
-    def _set(self, on_time, late, watermark, windows, ys: list[float], right: float) -> None:
-        self.on_time.data = _arrays(on_time)
-        self.late.data = _arrays(late)
+    def _set(self, on_time, late, watermark, windows, ys: np.ndarray, right: float) -> None:
+        self.on_time.data = on_time
+        self.late.data = late
         self.watermark.data = {k: np.array(v, dtype=float) for k, v in watermark.items()}
         self.windows.data = windows
         # always somewhere, so that the ranges have bounds before any event time is seen
-        self.selected.data = {"left": [right - 1.0], "right": [right], "bottom": [min(ys) if ys else 0.0],
-                              "top": [max(ys) if ys else 1000.0]}
+        low, high = (ys.min(), ys.max()) if len(ys) else (0.0, 1000.0)
+        self.selected.data = {"left": [right - 1.0], "right": [right], "bottom": [low], "top": [high]}
 
 
 def _empty(*names: str) -> dict[str, list]:
     return {name: [] for name in names}
 
 
-def _columns() -> dict[str, list]:
-    return {"x": [], "y": [], "batch": [], "when": []}
-
-
-def _dots(columns: dict[str, list], batch_id: int, times: np.ndarray) -> None:
-    """The batch's event times as dots across its column, in the order they arrived."""
-    n = len(times)
-    columns["x"] += (batch_id - _COLUMN / 2 + _COLUMN * (np.arange(n) + 0.5) / max(n, 1)).tolist()
-    columns["y"] += (times / _US_PER_MS).tolist()
-    columns["batch"] += [batch_id] * n
-    columns["when"] += [format_time(int(t) * 1000) for t in times]  # µs -> ns, as pandas reads an int
-
-
-def _arrays(columns: dict[str, list]) -> dict[str, np.ndarray]:
-    return {"x": np.array(columns["x"], dtype=float), "y": np.array(columns["y"], dtype=float),
-            "batch": np.array(columns["batch"], dtype=np.int64),
-            "when": np.array(columns["when"], dtype=object)}
+def _dots(batches: list[tuple[int, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Each batch's event times (µs) as dots across its column, in arrival order: x, y (ms) and batch."""
+    xs, ys, ids = [np.array([], float)], [np.array([], float)], [np.array([], np.int64)]
+    for batch_id, times in batches:
+        n = len(times)
+        xs.append(batch_id - _COLUMN / 2 + _COLUMN * (np.arange(n) + 0.5) / max(n, 1))
+        ys.append(times / _US_PER_MS)
+        ids.append(np.full(n, batch_id, np.int64))
+    return {"x": np.concatenate(xs), "y": np.concatenate(ys), "batch": np.concatenate(ids)}
 
 
 def _windows(state: pa.Table | None, emitted: pa.Table | None, left: float, right: float,
