@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import Any, Self
 
 import pandas as pd
 
@@ -44,7 +44,7 @@ class Stopwatch:
         self.laps: list[float] = []
         self._started: float | None = None
 
-    def __enter__(self) -> Stopwatch:
+    def __enter__(self) -> Self:
         self._started = time.perf_counter()
         return self
 
@@ -335,7 +335,7 @@ class Neighbours:
     """How busy the rest of the machine was while a case ran: CPU time of other processes (and time stolen by
     the hypervisor) as a share of all cores, from /proc/stat; None where that is not available."""
 
-    def __enter__(self) -> Neighbours:
+    def __enter__(self) -> Self:
         self._start = self._sample()
         return self
 

@@ -214,17 +214,17 @@ def run(quick: bool, repeats: int) -> Report:
                at_least=False),
     ]
     report.notes = [
-        "`seconds` is the time of all the round trips of a run; `rows/s` there counts round trips. The "
-        "query reads `sensors(devices=100, rows_per_second=200_000)`, so batches run back to back on the "
-        "engine's thread while the view sends at most ten updates a second (a bar chart patch and a table "
-        "of the latest rows). `view updates/s`, `stream rows/s` and `batches/s` are over the timed round "
-        "trips, measured in the kernel.",
-        f"`{ONE_CHART}` and `{FOUR_CHARTS}`: quickstart-like queries (a 5-second windowed average of "
-        "`sensors(devices=5, rows_per_second=200)` per device, a line chart `--by device` and a table), all "
-        "in one kernel; `view updates/s` and `batches/s` are summed over the views and queries, "
-        "`kernel msgs/s` counts every IOPub message the kernel sent meanwhile that was not the cell's own "
-        "(the views' updates, as a page would get them). No page answers them here. "
-        f"`{FOUR_QUERIES}` runs the same four queries without views: what the batches alone cost.",
+        ("`seconds` is the time of all the round trips of a run; `rows/s` there counts round trips. The "
+         "query reads `sensors(devices=100, rows_per_second=200_000)`, so batches run back to back on the "
+         "engine's thread while the view sends at most ten updates a second (a bar chart patch and a table "
+         "of the latest rows). `view updates/s`, `stream rows/s` and `batches/s` are over the timed round "
+         "trips, measured in the kernel."),
+        (f"`{ONE_CHART}` and `{FOUR_CHARTS}`: quickstart-like queries (a 5-second windowed average of "
+         "`sensors(devices=5, rows_per_second=200)` per device, a line chart `--by device` and a table), all "
+         "in one kernel; `view updates/s` and `batches/s` are summed over the views and queries, "
+         "`kernel msgs/s` counts every IOPub message the kernel sent meanwhile that was not the cell's own "
+         "(the views' updates, as a page would get them). No page answers them here. "
+         f"`{FOUR_QUERIES}` runs the same four queries without views: what the batches alone cost."),
     ]
     return report
 

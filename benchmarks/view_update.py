@@ -106,9 +106,9 @@ def run(quick: bool, repeats: int) -> Report:
         Target(f"update over {large:,} rows, p50 ms", per_update.get(large), goal=TARGET_MS, at_least=False),
     ]
     report.notes = [
-        "`rows` and `rows/s` count view updates. An update reads the memory sink's change since the batch "
-        "the view showed last (`changes_since`), makes it a delta (`ResultTracker`), patches the chart and "
-        "re-renders the table's few rows; the sink is not compacted to do it.",
+        ("`rows` and `rows/s` count view updates. An update reads the memory sink's change since the batch "
+         "the view showed last (`changes_since`), makes it a delta (`ResultTracker`), patches the chart and "
+         "re-renders the table's few rows; the sink is not compacted to do it."),
     ]
     return report
 

@@ -28,7 +28,7 @@ _ACCEPTED = "us, ms, s, m (minutes), h, d, w, or spelled out (seconds, minutes, 
 _PART = re.compile(r"\s*'?(\d+(?:\.\d*)?|\.\d+)'?\s*([a-z]+)\s*")
 
 
-def parse_interval(text: str | datetime.timedelta | int | float) -> datetime.timedelta:
+def parse_interval(text: str | datetime.timedelta | float) -> datetime.timedelta:
     """A duration from text like ``"2 seconds"``, ``"500 ms"`` or ``"INTERVAL 1 minute 30 seconds"``;
     a number alone is seconds.
 
@@ -43,7 +43,7 @@ def parse_interval(text: str | datetime.timedelta | int | float) -> datetime.tim
     if isinstance(text, (int, float)) and not isinstance(text, bool) and text >= 0:
         return datetime.timedelta(seconds=text)
     if not isinstance(text, str):
-        raise ValueError(f"a duration is text like '10 seconds' or a datetime.timedelta, not {text!r}")
+        raise TypeError(f"a duration is text like '10 seconds' or a datetime.timedelta, not {text!r}")
     body = re.sub(r"^\s*interval\b", "", text.strip().strip("'\"").lower()).strip().strip("'\"")
     total, position = datetime.timedelta(0), 0
     while position < len(body):

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.ipc as ipc
-
+from pyarrow import ipc
 
 CHECKSUM = "crc32 "  # a text file's last line
 FOOTER_CHECKSUM = b"stream_nb.crc32"  # an Arrow file's footer metadata

@@ -198,9 +198,9 @@ def _first_bad_line(data: bytes, parse: Parser, schema: pa.Schema, *, header: bo
 
 
 _CSV_CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error to (.+?): invalid value (.*)$",
-                             re.S)
+                             re.DOTALL)
 _JSON_CHANGED = re.compile(r"JSON parse error: Column\(/?(.*?)\) changed from (\w+) to (\w+)")
-_JSON_NUMBER = re.compile(r"Failed to convert JSON to (\w+), couldn't parse:(.*)$", re.S)
+_JSON_NUMBER = re.compile(r"Failed to convert JSON to (\w+), couldn't parse:(.*)$", re.DOTALL)
 
 
 def _explain(err: Exception, csv_header: Sequence[str] = ()) -> str:

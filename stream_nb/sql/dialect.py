@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import ClassVar
 
 import sqlglot
 from sqlglot import exp
@@ -25,7 +26,7 @@ class StreamSpark(Spark):
     """Spark SQL with ``window`` as an ordinary function name."""
 
     class Tokenizer(Spark.Tokenizer):
-        KEYWORDS = {k: v for k, v in Spark.Tokenizer.KEYWORDS.items() if k != "WINDOW"}
+        KEYWORDS: ClassVar = {k: v for k, v in Spark.Tokenizer.KEYWORDS.items() if k != "WINDOW"}
 
 
 DIALECT = StreamSpark()

@@ -83,7 +83,7 @@ def resolve_event_time(watermarks: list, option: Mapping[str, tuple[str, str]] |
     if len({(c, d) for _, c, d, _ in declared}) > 1:
         raise StreamSQLError("the stream has two different watermarks; declare one", sql=sql)
     _, column, delay, _ = declared[0]
-    return EventTime(column=column, delay_us=int(round(delay.total_seconds() * 1_000_000)))
+    return EventTime(column=column, delay_us=round(delay.total_seconds() * 1_000_000))
 
 
 def _stream_only(condition: exp.Expression, alias: str, event_time: str) -> bool:

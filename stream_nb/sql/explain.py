@@ -18,8 +18,8 @@ def explain(plan) -> str:
         "== Streaming query ==",
         plan.sql.strip(),
         "",
-        f"stream     {stream.name}: {getattr(stream.source, 'description', type(stream.source).__name__)} "
-        f"({describe_schema(stream.source.schema)})",
+        (f"stream     {stream.name}: {getattr(stream.source, 'description', type(stream.source).__name__)} "
+         f"({describe_schema(stream.source.schema)})"),
     ]
     lines += [f"static     {name}: {s.table.num_rows} rows ({describe_schema(s.table.schema)})"
               for name, s in plan.bindings.statics.items()]
@@ -42,8 +42,8 @@ def explain(plan) -> str:
     lines += [
         "== 1. Stateless, per batch (DuckDB): keys and aggregate inputs ==", agg.pre_sql,
         *(["(only picks columns: run as an Arrow column selection)"] if agg.pre_projection else []),
-        *([f"then {agg.keys[agg.window[0]]} = {agg.key_texts[agg.window[0]]}: each row's window "
-           "{start, end} (several when sliding), assigned in Arrow"] if agg.window else []), "",
+        *([(f"then {agg.keys[agg.window[0]]} = {agg.key_texts[agg.window[0]]}: each row's window "
+            "{start, end} (several when sliding), assigned in Arrow")] if agg.window else []), "",
         "== 2. Partial aggregates per key, per batch, over 1. (Arrow hash aggregation) ==",
         "GROUP BY " + (", ".join(agg.keys) or "()") + ": " + ", ".join(
             f"{p.name} = {p.describe()}" for p in agg.partials), "",

@@ -115,7 +115,7 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     mode = choose_output_mode(output_mode, aggregating=bool(aggregating), sql=sql, tree=tree,
                               watermarks=watermarks, watermark_option=watermark)
     _refuse_ordering(tree, sql, mode, aggregating[0] if aggregating else None)
-    common = dict(watermarks=watermarks, event_time=event_time, window=window)
+    common = {"watermarks": watermarks, "event_time": event_time, "window": window}
     if not aggregating:
         refuse_stray_sessions(tree, None, sql)
     if not aggregating and tree.args.get("distinct"):

@@ -81,7 +81,7 @@ def resolve(tree: exp.Query, sql: str, namespaces: list[Mapping[str, Any]]) -> B
             "this query reads no stream, only static tables: run it with pandas or DuckDB directly, "
             "or read from a source such as sn.sources.memory(...)", sql=sql, start=0)
     if len(streams) > 1:
-        second = [t for t in tree.find_all(exp.Table) if t.name == list(streams)[1]][0]
+        second = next(t for t in tree.find_all(exp.Table) if t.name == list(streams)[1])
         raise StreamSQLError(
             f"stream-stream joins are not supported yet: {', '.join(streams)} are all streams; "
             "join a stream with a static pandas DataFrame instead", sql=sql, start=start_of(second))

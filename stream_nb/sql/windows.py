@@ -109,7 +109,7 @@ def _interval_us(arg: exp.Expression | None, call: exp.Anonymous, sql: str) -> i
         delta = parse_interval(text)
     except ValueError as err:
         raise StreamSQLError(f"window(): {err}", sql=sql, start=start_of(arg, sql)) from None
-    return int(round(delta.total_seconds() * 1_000_000))
+    return round(delta.total_seconds() * 1_000_000)
 
 
 @dataclass(frozen=True)
