@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
-from crash import kill_at_random, run_to_completion  # noqa: I001  (tests/checkpoint is on sys.path)
+from crash import kill_at_random, run_to_completion
 
 import stream_nb as sn
 

@@ -15,6 +15,7 @@ A few hand-written examples at the end pin the most important cases in plain sig
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -103,7 +104,7 @@ def batches(draw) -> list[list[dict]]:
     rows = draw(ROWS)
     cuts = sorted(draw(st.lists(st.integers(0, len(rows)), max_size=5)))
     bounds = [0, *cuts, len(rows)]
-    return [rows[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [rows[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 # ------------------------------------------------------------------------------------------ queries

@@ -12,8 +12,8 @@ from stream_nb.sinks.memory import LOG_BATCHES, MemorySink
 
 @pytest.mark.parametrize(("sql", "keys"), [
     ("SELECT device, count(*) AS n FROM events GROUP BY device", ["device"]),
-    ("SELECT window(ts, '10 seconds') AS w, device, avg(temp) AS t FROM events "
-     "GROUP BY window(ts, '10 seconds'), device", ["w.start", "w.end", "device"]),
+    (("SELECT window(ts, '10 seconds') AS w, device, avg(temp) AS t FROM events "
+      "GROUP BY window(ts, '10 seconds'), device"), ["w.start", "w.end", "device"]),
     ("SELECT window(ts, '10 seconds').start AS s, count(*) AS n FROM events GROUP BY window(ts, '10 seconds')",
      ["s"]),
     ("SELECT avg(temp) AS t FROM events", []),                                       # one row: the empty key

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import stream_nb.sources as sources
+from stream_nb import sources
 from stream_nb.sources import SourceError
 from stream_nb.types import TIMESTAMP
 
@@ -235,8 +235,8 @@ def read_one(folder, name, text, schema):
 
 @pytest.mark.parametrize("name, text", [
     ("a.csv", "ts\n2024-05-01 12:00:00.1234567\n2024-05-01T12:00:00.123456789Z\n2024-05-01T14:00:00.12345678+02:00\n"),
-    ("a.json", '{"ts": "2024-05-01 12:00:00.1234567"}\n{"ts": "2024-05-01T12:00:00.123456789Z"}\n'
-               '{"ts": "2024-05-01T14:00:00.12345678+02:00"}\n'),
+    ("a.json", ('{"ts": "2024-05-01 12:00:00.1234567"}\n{"ts": "2024-05-01T12:00:00.123456789Z"}\n'
+                '{"ts": "2024-05-01T14:00:00.12345678+02:00"}\n')),
 ])
 def test_files_iso_timestamps_with_seven_to_nine_fractional_digits_are_truncated_to_microseconds(tmp_path, name, text):
     table = read_one(tmp_path, name, text, "ts timestamp")
@@ -297,10 +297,10 @@ def test_files_line_over_4_mb_is_read_whole(tmp_path, name, text):
 
 
 @pytest.mark.parametrize("value, what", [
-    ("2.7", "column 'n' is int but holds 2.7 \\(an int column takes numbers written without a fraction or "
-            "exponent; declare it double\\)"),
-    ("1180591620717411303424", "column 'n' is int but holds 1180591620717411303424 \\(outside int's range; "
-                               "declare it double\\)"),
+    ("2.7", ("column 'n' is int but holds 2.7 \\(an int column takes numbers written without a fraction or "
+             "exponent; declare it double\\)")),
+    ("1180591620717411303424", ("column 'n' is int but holds 1180591620717411303424 \\(outside int's range; "
+                                "declare it double\\)")),
 ])
 def test_files_json_number_that_does_not_fit_an_int_column_names_the_column(tmp_path, value, what):
     """Spark's PERMISSIVE JSON reader would make it NULL; a file is never half-read here, so it is refused."""

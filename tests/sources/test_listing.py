@@ -4,7 +4,7 @@ import os
 import sys
 import time
 
-import stream_nb.sources as sources
+from stream_nb import sources
 
 SCHEMA = "device string"
 _listings = []

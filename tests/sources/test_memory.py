@@ -6,7 +6,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-import stream_nb.sources as sources
+from stream_nb import sources
 from stream_nb.sources import Source, SourceError
 from stream_nb.types import TIMESTAMP, SchemaError
 

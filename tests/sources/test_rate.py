@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-import stream_nb.sources as sources
+from stream_nb import sources
 from stream_nb.types import TIMESTAMP
 
 START = datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.UTC)

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-import stream_nb.sources as sources
+from stream_nb import sources
 from stream_nb.sources.sensors import DEFAULT_SEED
 from stream_nb.types import TIMESTAMP
 

@@ -147,10 +147,10 @@ class TestEventTimeRefusals:
 
     @pytest.mark.parametrize(("sql", "message", "points_at"), [
         ("SELECT session_window(ts, '5 seconds') AS s, device FROM events", "put it in GROUP BY", "session_window"),
-        ("SELECT window(ts, '10 seconds'), window(ts, '5 seconds'), count(*) FROM events "
-         "GROUP BY window(ts, '10 seconds'), window(ts, '5 seconds')", "one window() only", "window(ts, '5"),
-        ("SELECT window(ts, '5 seconds', '10 seconds') AS w, count(*) FROM events "
-         "GROUP BY window(ts, '5 seconds', '10 seconds')", "slide must not be longer than its size", "window"),
+        (("SELECT window(ts, '10 seconds'), window(ts, '5 seconds'), count(*) FROM events "
+          "GROUP BY window(ts, '10 seconds'), window(ts, '5 seconds')"), "one window() only", "window(ts, '5"),
+        (("SELECT window(ts, '5 seconds', '10 seconds') AS w, count(*) FROM events "
+          "GROUP BY window(ts, '5 seconds', '10 seconds')"), "slide must not be longer than its size", "window"),
         ("SELECT window(ts, 'ten seconds') AS w, count(*) FROM events GROUP BY window(ts, 'ten seconds')",
          "window(): cannot read 'ten seconds'", "'ten"),
         ("SELECT device FROM events WATERMARK device DELAY OF INTERVAL 5 SECONDS",
