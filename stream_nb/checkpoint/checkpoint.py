@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from stream_nb.checkpoint import logs
+from stream_nb.checkpoint import logs, phases
 from stream_nb.checkpoint.compatibility import check_compatible, fingerprint
 from stream_nb.checkpoint.files import CheckpointError, numbered, read_json, write_json
 from stream_nb.checkpoint.lock import WriterLock
@@ -175,7 +175,9 @@ class Checkpoint:
         """After batch N's sink committed: its state, then ``commits/N``; then retention."""
         if operator.stateful:
             self.state.write(batch_id + 1, lambda: operator.changes(output), operator.dump)
+        phases.reached(phases.STATE_WRITTEN, batch_id)
         logs.write_commit(self.directory, batch_id, next_watermark_us)
+        phases.reached(phases.COMMIT_WRITTEN, batch_id)
         self._retain(batch_id)
 
     def _retain(self, batch_id: int) -> None:

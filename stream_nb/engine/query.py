@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stream_nb.checkpoint import Checkpoint
+from stream_nb.checkpoint import Checkpoint, phases
 from stream_nb.checkpoint.checkpoint import check_retention
 from stream_nb.checkpoint.logs import OffsetEntry
 from stream_nb.engine import duck, loop, registry
@@ -318,6 +318,7 @@ class StreamingQuery:
         watermark = self._watermark_us
         if self._checkpoint is not None and not planned:
             self._checkpoint.plan_batch(self.source, OffsetEntry(batch_id, start, end, watermark))
+        phases.reached(phases.OFFSETS_WRITTEN, batch_id)
         logged = time.perf_counter()
         ahead = self._ahead.take(start, end, watermark)
         if ahead is None:
@@ -336,6 +337,7 @@ class StreamingQuery:
             self.sink.add_batch(batch_id, output.table, output.keys, replaced=output.replaced)
         else:
             self.sink.add_batch(batch_id, output.table, output.keys)
+        phases.reached(phases.SINK_COMMITTED, batch_id)
         for source in self._downstream:
             source.add_data(output.table)
         self._operator.commit(output)
