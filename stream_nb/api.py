@@ -8,7 +8,7 @@ from typing import Any
 
 from stream_nb.engine.query import StreamingQuery
 from stream_nb.engine.triggers import Trigger
-from stream_nb.sinks.memory import MemorySink
+from stream_nb.sinks.memory import memory
 from stream_nb.sql.plan import plan_query
 
 
@@ -37,7 +37,7 @@ def start(sql: str, *, name: str | None = None, sources: Mapping[str, Any] | Non
     """
     namespaces = [dict(sources or {}), *_caller_namespaces()]
     plan = plan_query(sql, namespaces=namespaces, output_mode=output_mode, watermark=watermark)
-    return StreamingQuery(plan, sink=sink if sink is not None else MemorySink(),
+    return StreamingQuery(plan, sink=sink if sink is not None else memory(),
                           trigger=Trigger.parse(trigger), name=name, checkpoint=checkpoint,
                           checkpoint_retention=checkpoint_retention)
 

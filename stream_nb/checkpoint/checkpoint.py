@@ -27,6 +27,7 @@ from stream_nb.checkpoint.compatibility import check_compatible, fingerprint
 from stream_nb.checkpoint.files import CheckpointError, numbered, read_json, write_json
 from stream_nb.checkpoint.lock import WriterLock
 from stream_nb.checkpoint.state_store import StateStore
+from stream_nb.sources._protocol import source_traits
 from stream_nb.sources.memory import MemorySource
 
 COMPACT_EVERY = 10  # batches between compactions of the source log
@@ -140,7 +141,7 @@ class Checkpoint:
 
     def _restore_source_metadata(self, source) -> None:
         path = self._sources / "metadata"
-        if not hasattr(source, "checkpoint_metadata"):
+        if not source_traits(source).checkpoint_metadata:
             return
         if path.exists():
             source.restore_checkpoint_metadata(read_json(path))
@@ -148,7 +149,7 @@ class Checkpoint:
             write_json(path, source.checkpoint_metadata())
 
     def _restore_source_log(self, source, through_batch: int) -> None:
-        if hasattr(source, "restore_checkpoint_log") and through_batch >= 0:
+        if source_traits(source).checkpoint_log and through_batch >= 0:
             logged = self._source_log(through_batch)
             if isinstance(getattr(source, "path", None), str):
                 _check_inside(source.path, logged)
@@ -167,7 +168,7 @@ class Checkpoint:
 
     def plan_batch(self, source, entry: logs.OffsetEntry) -> None:
         """Before batch N runs: what its offsets stand for, then the offsets themselves."""
-        if hasattr(source, "checkpoint_log"):
+        if source_traits(source).checkpoint_log:
             write_json(self._sources / str(entry.batch_id), source.checkpoint_log(entry.start, entry.end))
         logs.write_offsets(self.directory, entry, int(time.time() * 1000))
 

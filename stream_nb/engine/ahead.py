@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from stream_nb.engine.operators import connect
+from stream_nb.sources._protocol import source_traits
 from stream_nb.sql.plan import Plan
 
 
@@ -28,7 +29,8 @@ class LookAhead:
         self._plan = plan
         self._source = source
         self._aggregate = getattr(operator, "aggregate_batch", None)  # operators that can split a batch
-        self._cap = getattr(source, "max_per_trigger", None) if getattr(source, "concurrent_reads", False) else None
+        can = source_traits(source)
+        self._cap = can.max_per_trigger if can.concurrent_reads else None
         self._pool: ThreadPoolExecutor | None = None
         self._con = None
         self._pending: tuple[tuple[int, int], int, Future] | None = None

@@ -7,11 +7,14 @@ What the reader has committed is trimmed away (``commit``), so a live buffer hol
 
 from __future__ import annotations
 
+from stream_nb.sources._protocol import ATTACH, COMMIT
 from stream_nb.sources.errors import SourceError
 from stream_nb.sources.memory import MemorySource
 
 
 class ResultStream(MemorySource):
+    capabilities = frozenset({ATTACH, COMMIT})  # fed while its reader runs; trimmed as the reader commits
+
     def __init__(self, upstream):
         super().__init__(upstream.schema)
         self.upstream = upstream

@@ -32,7 +32,8 @@ from stream_nb.engine.lifecycle import QueryState, state_of
 from stream_nb.engine.operators import connect, make_operator
 from stream_nb.engine.progress import batch_progress, event_time_stats, now_iso
 from stream_nb.engine.triggers import Trigger
-from stream_nb.sinks.memory import MemorySink
+from stream_nb.sinks._protocol import sink_traits
+from stream_nb.sources._protocol import source_traits
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.plan import BATCH, Plan
 
@@ -56,10 +57,12 @@ class StreamingQuery:
         self.sink = sink
         self.trigger = trigger
         self.source = plan.stream.source
+        self._sink_can = sink_traits(sink)  # what each declares it can do; a missing required method fails here
+        self._source_can = source_traits(self.source, plan.stream.name)
         self._operator = make_operator(plan)
         self._con = connect(plan)
         self.schema = self._output_schema()
-        if hasattr(sink, "bind"):
+        if self._sink_can.bind:
             sink.bind(self.schema, plan.output_mode, plan.aggregate.key_columns if plan.aggregate else None)
         self._offset = 0          # end offset of the last committed batch
         self._latest = 0          # the source's latest offset when the last trigger looked
@@ -88,14 +91,14 @@ class StreamingQuery:
             if checkpoint is not None:
                 self._recover(Checkpoint(checkpoint, query_name=self.name, plan=plan,
                                          retention=checkpoint_retention))
-            if hasattr(sink, "open"):  # batches are committed as this query's (its checkpoint's id)
+            if self._sink_can.open:  # batches are committed as this query's (its checkpoint's id)
                 sink.open(self.id)
         except BaseException:
             registry.unregister(self)
             if self._checkpoint is not None:
                 self._checkpoint.close()
             raise
-        if isinstance(self.source, ResultStream):  # only a started query is fed: a refused one leaves nothing
+        if self._source_can.attach:  # only a started query is fed (FROM up): a refused one leaves nothing
             self.source.attach()
         self._task = loop.spawn(self._run)
 
@@ -116,7 +119,7 @@ class StreamingQuery:
         self._watermark_us = recovery.watermark_us
         self._redo = recovery.redo
         self._no_data_batch_due = self._operator.has_expired(self._watermark_us)
-        if recovery.next_batch_id and isinstance(self.sink, MemorySink) and self.plan.output_mode != "append":
+        if recovery.next_batch_id and self._sink_can.rebuilt_from_state and self.plan.output_mode != "append":
             # q.result in update and complete mode is the state's result table: rebuild it from the state.
             rows = self._operator.result_rows(self._con)
             self.sink.add_batch(recovery.next_batch_id - 1, rows.table, rows.keys)
@@ -165,10 +168,10 @@ class StreamingQuery:
 
     @property
     def result(self) -> pd.DataFrame:
-        """The result table as of the last committed batch (from the memory sink)."""
-        if not isinstance(self.sink, MemorySink):
-            raise AttributeError(f"q.result comes from the memory sink; {self.name!r} writes to "
-                                 f"{getattr(self.sink, 'description', type(self.sink).__name__)}")
+        """The result table as of the last committed batch (from a sink that keeps one: the memory sink)."""
+        if not self._sink_can.result:
+            raise AttributeError(f"q.result comes from a sink that keeps the result (the memory sink); "
+                                 f"{self.name!r} writes to {self._sink_can.description}")
         return self.sink.result
 
     def step(self) -> dict | None:
@@ -294,7 +297,7 @@ class StreamingQuery:
                     self._run_batch(redo.start, redo.end, latest, started, planned=True)
                     return True
                 end = latest if limit is None else min(latest, limit)
-                cap = getattr(self.source, "max_per_trigger", None)
+                cap = self._source_can.max_per_trigger
                 if cap:
                     end = min(end, self._offset + cap)
                 if end <= self._offset and not self._no_data_batch_due:
@@ -333,7 +336,7 @@ class StreamingQuery:
             output = self._operator.process(self._con, batch, watermark)
         else:
             output = self._operator.process(self._con, batch, watermark, ahead[1])
-        if isinstance(self.sink, MemorySink):  # q.result: told which rows replace others, it compacts less
+        if self._sink_can.replaced:  # q.result: told which rows replace others, it compacts less
             self.sink.add_batch(batch_id, output.table, output.keys, replaced=output.replaced)
         else:
             self.sink.add_batch(batch_id, output.table, output.keys)
@@ -344,7 +347,7 @@ class StreamingQuery:
         committed = time.perf_counter()
         if self._checkpoint is not None:
             self._checkpoint.commit_batch(batch_id, self._operator, output, next_watermark)
-        if isinstance(self.source, ResultStream):  # read and committed: the buffer lets those rows go
+        if self._source_can.commit:  # read and committed: the source may let those rows go (FROM up's buffer)
             self.source.commit(end)
         done = time.perf_counter()
         durations = {"latestOffset": _ms(logged - started), "getBatch": _ms(got - logged),
@@ -402,17 +405,16 @@ class StreamingQuery:
 
     def _terminate(self) -> None:
         registry.unregister(self)
-        if isinstance(self.source, ResultStream):
+        if self._source_can.attach:
             self.source.detach()
         with self._lock:  # after the batch in flight, if any
-            if hasattr(self.sink, "close"):
+            if self._sink_can.close:
                 self.sink.close()
             if self._checkpoint is not None:
                 self._checkpoint.close()
             self._ahead.close()
-            close = getattr(self.source, "close", None)  # optional in the Source protocol: its threads end
-            if close is not None:
-                close()
+            if self._source_can.close:  # its threads end
+                self.source.close()
         with self._changed:
             self._terminated.set()
             self._changed.notify_all()

@@ -25,7 +25,7 @@ from stream_nb.notebook.results import (ResultDelta, ResultTracker, column_kinds
 from stream_nb.notebook.status import late_rows, state_of, status_html
 from stream_nb.notebook.table import Table
 from stream_nb.notebook.teaching import TeachingPanel
-from stream_nb.sinks.memory import MemorySink
+from stream_nb.sinks._protocol import sink_traits
 
 INTERVAL = 0.1     # seconds between looks: at most ten updates a second per view
 _views: list[LiveView] = []
@@ -43,7 +43,8 @@ class LiveView:
         kinds = column_kinds(query.schema)
         spec = chart.resolve(kinds, query.name) if chart is not None else None
         mode = query.plan.output_mode
-        self._has_result = hasattr(query.sink, "result")
+        self._sink_can = sink_traits(query.sink)  # what the sink declares: a result, its changes, a row limit
+        self._has_result = self._sink_can.result
         self._structs = struct_fields(query.schema)
         self._tracker = ResultTracker(mode, key_columns(query) if mode == "update" else None)
         self.status = widgets.HTML()
@@ -173,7 +174,7 @@ class LiveView:
         """What changed since the last update: from the memory sink, the rows the batches emitted since the
         batch shown last (what they cost, not the result's size); from another sink, its whole result."""
         sink = self.query.sink
-        if isinstance(sink, MemorySink):
+        if self._sink_can.changes:
             return self._tracker.advance(sink.changes_since(self._tracker.batch_id),
                                          whole=lambda: flat_frame(sink.table()))
         return self._tracker.advance(flatten(sink.result, self._structs))
@@ -190,7 +191,7 @@ class LiveView:
             drawn = len(self.chart.series)
             notes.append(f"chart: the first {drawn} series of {drawn + len(self.chart.left_out)}")
         sink = self.query.sink
-        if isinstance(sink, MemorySink) and sink.dropped_rows:  # its row limit: say what q.result lost
+        if self._sink_can.row_limit and sink.dropped_rows:  # its row limit: say what q.result lost
             dropped = sink.dropped_rows
             notes.append(f"q.result keeps the newest {sink.max_rows:,} rows: {dropped:,} older rows "
                          "dropped (sn.sinks.memory(max_rows=...))")

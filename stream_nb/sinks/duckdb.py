@@ -19,6 +19,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from stream_nb.sinks._protocol import BIND, CLOSE, OPEN
+
 COMMITS = "_stream_nb_commits"
 
 
@@ -32,6 +34,8 @@ def quote(name: str) -> str:
 
 
 class DuckDBSink:
+    capabilities = frozenset({BIND, OPEN, CLOSE})
+
     def __init__(self, database: str | Path, table: str):
         if not table.replace("_", "").isalnum():
             raise ValueError(f"duckdb sink: table name {table!r} must be a plain identifier (letters, digits, _)")

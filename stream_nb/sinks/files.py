@@ -24,6 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from stream_nb.checkpoint.files import numbered, read_json, write_atomically, write_json
+from stream_nb.sinks._protocol import BIND, OPEN
 from stream_nb.types import describe_schema, parse_schema, to_pandas
 
 FORMATS = ("parquet", "csv", "json")
@@ -31,6 +32,8 @@ MANIFESTS = "_manifest"
 
 
 class FilesSink:
+    capabilities = frozenset({BIND, OPEN})
+
     def __init__(self, path: str | Path, format: str = "parquet"):
         if format not in FORMATS:
             raise ValueError(f"files sink: format must be one of {', '.join(FORMATS)}, not {format!r}")

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pyarrow as pa
 
+from stream_nb.sinks._protocol import BIND, CHANGES, REBUILT_FROM_STATE, REPLACED, RESULT, ROW_LIMIT
 from stream_nb.types import hashable_keys, to_pandas
 
 DEFAULT_MAX_ROWS = 1_000_000  # append mode: rows kept for q.result (about 100 MB of a few plain columns)
@@ -66,6 +67,7 @@ class MemorySink:
     """
 
     description = "MemorySink"
+    capabilities = frozenset({BIND, RESULT, CHANGES, ROW_LIMIT, REPLACED, REBUILT_FROM_STATE})
 
     def __init__(self, max_rows: int | None = DEFAULT_MAX_ROWS):
         if max_rows is not None and (type(max_rows) is not int or max_rows < 1):  # (True is an int too)

@@ -3,33 +3,57 @@
 An offset is an int that only grows: rows for memory, rate and sensors, files for the files source.
 ``read(start, end)`` must be deterministic — the same offsets give the same rows — so that a batch can be
 replayed after a failure, which is what makes exactly-once possible.
+
+Required: ``schema``, ``latest_offset()``, ``read(start, end)``. Everything else a source may do is a
+capability it declares by name in ``capabilities`` (a frozenset of the names below; a class without it
+declares none). The engine asks the declaration, once, at ``sn.start`` (``source_traits``), and checks that
+each declared capability's members are there; it never looks for a method to decide what a source can do.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+import inspect
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
+
+MAX_PER_TRIGGER = "max_per_trigger"
+CONCURRENT_READS = "concurrent_reads"
+CHECKPOINT_METADATA = "checkpoint_metadata"
+CHECKPOINT_LOG = "checkpoint_log"
+COMMIT = "commit"
+ATTACH = "attach"
+CLOSE = "close"
+
+# capability -> (the members it needs, what it means): the one list of what a source may declare
+CAPABILITIES: dict[str, tuple[tuple[str, ...], str]] = {
+    MAX_PER_TRIGGER: (("max_per_trigger",), ("attribute max_per_trigger (int | None): at most this many offsets "
+                      "in one batch")),
+    CONCURRENT_READS: ((), ("read may run on another thread while latest_offset and checkpoint_log run; with "
+                       "max_per_trigger, the engine reads the next batch ahead")),
+    CHECKPOINT_METADATA: (("checkpoint_metadata", "restore_checkpoint_metadata"),
+                          ("checkpoint_metadata() -> dict / restore_checkpoint_metadata(dict): fixed facts that "
+                          "give offsets their meaning (a start time), kept in the checkpoint")),
+    CHECKPOINT_LOG: (("checkpoint_log", "restore_checkpoint_log"),
+                     ("checkpoint_log(start, end) -> list[str] / restore_checkpoint_log(list): what offsets stood "
+                     "for (the files source's files), kept in the checkpoint")),
+    COMMIT: (("commit",), ("commit(end): the query has committed every offset before end and will not read "
+             "them again (Spark's Source.commit), so the source may let them go")),
+    ATTACH: (("attach", "detach"), "attach() once the query has started, detach() when it stops"),
+    CLOSE: (("close",), ("close() when a query reading it stops: ends what the source runs for it (threads); "
+            "other queries may go on reading, so it must leave the source readable (and may be called twice)")),
+}
+
+_REQUIRED = {"schema": "schema (a pyarrow.Schema)", "latest_offset": "latest_offset()",
+             "read": "read(start, end)"}
 
 
 @runtime_checkable
 class Source(Protocol):
     """A replayable stream of rows (see ``sources/memory.py`` for the smallest one).
 
-    Optional attributes the engine reads when present:
-    ``max_per_trigger`` (int | None): at most this many offsets in one batch;
-    ``description`` (str): what Spark's progress calls the source's description;
-    ``concurrent_reads`` (bool): ``read`` may run on another thread while ``latest_offset`` and
-    ``checkpoint_log`` run; with ``max_per_trigger``, it lets the engine read the next batch ahead.
-
-    Optional methods a checkpoint uses, so offsets mean the same rows after a restart:
-    ``checkpoint_metadata() -> dict`` / ``restore_checkpoint_metadata(dict)``: fixed facts (a start time);
-    ``checkpoint_log(start, end) -> list[str]`` / ``restore_checkpoint_log(list)``: what offsets stood for
-    (the files source's files).
-
-    Optional method a query calls when it stops: ``close()`` ends what the source runs for it (the files
-    source's read-ahead thread). A source may serve several queries, and other queries go on reading it, so
-    ``close`` must leave it readable (starting its threads again if a read needs them).
+    ``description`` (str), optional, is what Spark's progress calls the source's description.
     """
 
     schema: pa.Schema
@@ -41,3 +65,73 @@ class Source(Protocol):
     def read(self, start: int, end: int) -> pa.Table:
         """The rows between two offsets, ``start`` inclusive and ``end`` exclusive, with exactly ``schema``."""
         ...
+
+
+@dataclass(frozen=True)
+class SourceTraits:
+    """What a source declared it can do, read once when a query starts (each flag: the capability's name)."""
+
+    max_per_trigger: int | None = None
+    concurrent_reads: bool = False
+    checkpoint_metadata: bool = False
+    checkpoint_log: bool = False
+    commit: bool = False
+    attach: bool = False
+    close: bool = False
+
+
+def missing_members(source: Any) -> list[str]:
+    """The required members ``source`` lacks, as the protocol writes them (empty for a source)."""
+    return [shown for name, shown in _REQUIRED.items() if not has_member(source, name)]
+
+
+def source_traits(source: Any, name: str | None = None) -> SourceTraits:
+    """Check ``source`` against the protocol and read its declared capabilities.
+
+    >>> class Numbers:
+    ...     schema = pa.schema([("n", pa.int64())])
+    ...     capabilities = frozenset({"max_per_trigger"})
+    ...     max_per_trigger = 10
+    ...     def latest_offset(self): return 100
+    ...     def read(self, start, end): return pa.table({"n": list(range(start, end))})
+    >>> traits = source_traits(Numbers())
+    >>> traits.max_per_trigger, traits.concurrent_reads
+    (10, False)
+    """
+    what = f"source {name!r} ({type(source).__name__})" if name else f"source {type(source).__name__}"
+    missing = missing_members(source)
+    if missing:
+        raise TypeError(f"{what} lacks {', '.join(missing)}, which a source needs (the Source protocol in "
+                        "stream_nb/sources/_protocol.py)")
+    capabilities = declared(source, CAPABILITIES, what)
+    cap = source.max_per_trigger if MAX_PER_TRIGGER in capabilities else None
+    if cap is not None and (type(cap) is not int or cap < 1):
+        raise ValueError(f"{what}: max_per_trigger is at most how many offsets one batch reads, a positive int "
+                         f"or None; got {cap!r}")
+    return SourceTraits(max_per_trigger=cap, **{c: True for c in capabilities if c != MAX_PER_TRIGGER})
+
+
+def declared(obj: Any, known: dict[str, tuple[tuple[str, ...], str]], what: str) -> frozenset[str]:
+    """``obj.capabilities``, checked: each name is one of ``known`` and has the members it needs."""
+    capabilities = inspect.getattr_static(obj, "capabilities", frozenset())
+    if isinstance(capabilities, str) or not isinstance(capabilities, (set, frozenset, tuple, list)):
+        raise TypeError(f"{what}: capabilities is a frozenset of capability names, e.g. "
+                        f"frozenset({{{next(iter(known))!r}}}); got {capabilities!r}")
+    for capability in capabilities:
+        if capability not in known:
+            raise ValueError(f"{what} declares the capability {capability!r}, which is not one of: "
+                             f"{', '.join(sorted(known))}")
+        members, meaning = known[capability]
+        lacking = [m for m in members if not has_member(obj, m)]
+        if lacking:
+            raise TypeError(f"{what} declares the capability {capability!r} but lacks {', '.join(lacking)}: "
+                            f"{meaning}")
+    return frozenset(capabilities)
+
+
+def has_member(obj: Any, member: str) -> bool:
+    """Whether ``obj`` has ``member``, without running a property (a sink's ``result`` may be costly)."""
+    return inspect.getattr_static(obj, member, _ABSENT) is not _ABSENT
+
+
+_ABSENT = object()

@@ -20,6 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import pyarrow as pa
 
+from stream_nb.sources._protocol import CHECKPOINT_LOG, CLOSE, CONCURRENT_READS, MAX_PER_TRIGGER
 from stream_nb.sources.errors import SourceError, check_offsets
 from stream_nb.sources.formats import file_schema, read_file
 from stream_nb.sources.listing import NewFiles
@@ -35,7 +36,8 @@ _EXTENSIONS = {
 class FilesSource:
     """New files under ``path`` as a stream (see ``files``); ``seen_files`` is what the offsets index."""
 
-    concurrent_reads = True  # the file list is behind a lock; reading files shares nothing
+    # concurrent reads: the file list is behind a lock, and reading files shares nothing
+    capabilities = frozenset({MAX_PER_TRIGGER, CONCURRENT_READS, CHECKPOINT_LOG, CLOSE})
 
     def __init__(self, path: str | os.PathLike, *, format: str = "csv",
                  schema: str | Mapping[str, str] | pa.Schema | None = None,

@@ -21,8 +21,6 @@ class MemorySource:
     ``add_data`` (notebook thread) and ``read`` (engine thread) may run at the same time.
     """
 
-    max_per_trigger = None
-
     def __init__(self, schema: str | Mapping[str, str] | pa.Schema):
         self.schema = parse_schema(schema)
         self.description = f"MemorySource[{', '.join(self.schema.names)}]"

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from stream_nb.intervals import parse_interval
+from stream_nb.sources._protocol import CHECKPOINT_METADATA
 from stream_nb.sources.errors import check_offsets
 from stream_nb.types import TIMESTAMP
 
@@ -102,6 +103,7 @@ class Scheduled:
     """What a checkpoint keeps of a generated source: its ``start_time``, which fixes what each offset means."""
 
     _schedule: Schedule
+    capabilities = frozenset({CHECKPOINT_METADATA})
 
     def checkpoint_metadata(self) -> dict:
         return {"start_time": self._schedule.start_time.isoformat()}
@@ -113,8 +115,6 @@ class Scheduled:
 
 class RateSource(Scheduled):
     """Spark's rate source: columns ``timestamp`` and ``value``; offsets are row numbers."""
-
-    max_per_trigger = None
 
     def __init__(self, rows_per_second: float = 1, *, ramp_up_time=None, start_time=None,
                  clock: Clock | None = None):

@@ -48,8 +48,6 @@ def _uniform(seed: int, stream: int, index: np.ndarray) -> np.ndarray:
 class SensorsSource(Scheduled):
     """Simulated readings from ``devices`` sensors; offsets are row numbers (see ``sensors``)."""
 
-    max_per_trigger = None
-
     def __init__(self, devices: int = 5, rows_per_second: float = 20, *, disorder="0 seconds",
                  late_fraction: float = 0.0, seed: int | None = None, start_time=None,
                  clock: Clock | None = None):

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlglot import exp
 
+from stream_nb.sources._protocol import missing_members
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.positions import start_of
 from stream_nb.types import static_table
@@ -72,10 +73,13 @@ def resolve(tree: exp.Query, sql: str, namespaces: list[Mapping[str, Any]]) -> B
         elif isinstance(value, (pd.DataFrame, pa.Table)):  # read as add_data reads rows (timestamps, NaN)
             statics[name] = Static(name, static_table(value))
         else:
+            missing = missing_members(value)  # some but not all of a source's members: a source of one's own
             raise StreamSQLError(
                 f"{name!r} is a {type(value).__name__}, not a table: FROM takes a stream source "
                 "(sn.sources...), a pandas DataFrame or a running query's name",
-                sql=sql, start=start_of(table))
+                sql=sql, start=start_of(table),
+                hint=f"a source of your own lacks {', '.join(missing)} (the Source protocol in "
+                     "stream_nb/sources/_protocol.py)" if len(missing) < 3 else None)
     if not streams:
         raise StreamSQLError(
             "this query reads no stream, only static tables: run it with pandas or DuckDB directly, "

@@ -25,7 +25,8 @@ class Chunks:
 
     description = "Chunks"
     schema = SCHEMA
-    concurrent_reads = True  # read() only appends to a list: safe beside latest_offset()
+    # concurrent reads: read() only appends to a list, safe beside latest_offset()
+    capabilities = frozenset({"max_per_trigger", "concurrent_reads"})
 
     def __init__(self, tables: list[pa.Table], cap: int = 1):
         self.tables, self.max_per_trigger = tables, cap
@@ -89,7 +90,7 @@ def test_nothing_is_read_ahead_unless_a_whole_capped_batch_is_waiting():
 
 def test_a_source_that_does_not_say_it_may_be_read_concurrently_is_never_read_ahead():
     class Serial(Chunks):
-        concurrent_reads = False
+        capabilities = frozenset({"max_per_trigger"})
 
     source = Serial(CHUNKS)
     q = sn.start(WINDOWED, sources={"events": source}, output_mode="update", trigger="manual")

@@ -63,6 +63,7 @@ def test_available_now_processes_what_is_there_then_stops(events):
 def test_max_per_trigger_caps_a_batch():
     class Capped:
         schema = pa.schema([("v", pa.int64())])
+        capabilities = frozenset({"max_per_trigger"})
         max_per_trigger = 2
         description = "Capped"
 
