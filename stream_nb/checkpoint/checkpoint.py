@@ -81,6 +81,12 @@ class Checkpoint:
     def _metadata(self, plan) -> str:
         path = self.directory / "metadata"
         current = fingerprint(plan)
+        if not path.exists() and self._has_batches():
+            # the query id keys the sinks' "already committed": a new one would write a redone batch twice
+            raise CheckpointError(
+                f"checkpoint file {path} is missing, but {self.directory} holds batches (offsets/, commits/): "
+                "the query id it kept is what the sinks know its batches by. Restore the file from a backup, or "
+                "start over with a new checkpoint directory")
         if path.exists():
             stored = read_json(path)
             if not isinstance(stored, dict) or "id" not in stored:
@@ -92,6 +98,9 @@ class Checkpoint:
         query_id = str(uuid.uuid4())
         write_json(path, {"id": query_id, "query": current})
         return query_id
+
+    def _has_batches(self) -> bool:
+        return bool(logs.batches(self.directory, "offsets") or logs.batches(self.directory, "commits"))
 
     # -- recovery ----------------------------------------------------------------------------------------
 
@@ -144,7 +153,18 @@ class Checkpoint:
         if not source_traits(source).checkpoint_metadata:
             return
         if path.exists():
-            source.restore_checkpoint_metadata(read_json(path))
+            stored = read_json(path)
+            try:
+                source.restore_checkpoint_metadata(stored)
+            except (KeyError, TypeError, ValueError) as err:
+                raise CheckpointError(f"checkpoint file {path} is corrupt ({type(err).__name__}: {err}): it does "
+                                      f"not hold what {source.description} needs; restore it from a backup or "
+                                      "start over with a new checkpoint directory") from None
+        elif self._has_batches():  # a new start time would move every row the offsets stand for
+            raise CheckpointError(
+                f"checkpoint file {path} is missing, but {self.directory} holds batches: what "
+                f"{source.description}'s offsets stand for (its start time) is gone. Restore the file from a "
+                "backup, or start over with a new checkpoint directory")
         else:
             write_json(path, source.checkpoint_metadata())
 
@@ -161,7 +181,15 @@ class Checkpoint:
         compacts = [b for b in numbered(self._sources, ".compact") if b <= through_batch]
         files = [self._sources / f"{compacts[-1]}.compact"] if compacts else []
         first = compacts[-1] + 1 if compacts else 0
-        files += [self._sources / str(b) for b in numbered(self._sources) if first <= b <= through_batch]
+        logged = [b for b in numbered(self._sources) if first <= b <= through_batch]
+        missing = sorted(set(range(first, through_batch + 1)) - set(logged))
+        if missing:  # offsets count files: a gap would read its batches' files again, or shift every offset
+            raise CheckpointError(
+                f"checkpoint file {self._sources / str(missing[0])} is missing (and no <N>.compact in "
+                f"{self._sources} covers batch {missing[0]}): the files source's log must list the files of every "
+                f"batch through {through_batch}, or the query would read them again. Restore it from a backup, or "
+                "start over with a new checkpoint directory")
+        files += [self._sources / str(b) for b in logged]
         return {path: read_json(path) for path in files}
 
     # -- a batch -----------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Checkpoints: Spark's layout, recovery, one writer, compatible and incompatible restarts, retention."""
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -389,3 +390,67 @@ class TestChecksums:
                          checkpoint=cp, trigger="manual")
         again.step()
         assert again.result["v"].tolist() == [2]
+
+
+class TestMissingFiles:
+    """Case 17: a file the restart needs that is gone is refused, naming it, rather than restarting differently
+    (a files source reading its files again, a sink seeing a new query, a rate source a new start time)."""
+
+    @staticmethod
+    def files_query(folder, cp):
+        source = sn.sources.files(folder, format="json", schema="v bigint", max_files_per_trigger=1)
+        return sn.start("SELECT count(*) AS n FROM s", sources={"s": source}, checkpoint=cp, trigger="manual",
+                        output_mode="complete")
+
+    @pytest.fixture
+    def files_checkpoint(self, tmp_path):
+        folder, cp = tmp_path / "in", tmp_path / "cp"
+        folder.mkdir()
+        q = self.files_query(folder, cp)
+        for i in range(12):  # batches 0-11: sources/0/9.compact, 10, 11
+            (folder / f"{i:03d}.json").write_text(json.dumps({"v": i}) + "\n")
+            os.utime(folder / f"{i:03d}.json", (1000 + i, 1000 + i))
+            q.step()
+        q.stop()
+        return folder, cp
+
+    @pytest.mark.parametrize(("name", "named"), [("10", "sources/0/10"), ("9.compact", "sources/0/0")])
+    def test_case_17_a_missing_files_source_log_is_named_not_read_again(self, files_checkpoint, name, named):
+        folder, cp = files_checkpoint
+        (cp / "sources" / "0" / name).unlink()
+        with pytest.raises(sn.CheckpointError, match=rf"checkpoint file .*{named} is missing .*the files source's "
+                                                     r"log must list the files of every batch through 11"):
+            self.files_query(folder, cp)
+        assert sn.queries() == []
+
+    def test_case_17_the_files_source_log_intact_restores_counting_each_file_once(self, files_checkpoint):
+        folder, cp = files_checkpoint
+        again = self.files_query(folder, cp)
+        (folder / "999.json").write_text(json.dumps({"v": 999}) + "\n")
+        again.process_all_available()
+        assert again.result["n"].tolist() == [13]
+
+    def test_case_17_a_missing_metadata_with_batches_is_refused_not_given_a_new_query_id(self, events, tmp_path):
+        q = start(events, tmp_path / "cp")
+        events.add_data(rows(1))
+        q.step()
+        q.stop()
+        (tmp_path / "cp" / "metadata").unlink()
+        with pytest.raises(sn.CheckpointError, match=r"checkpoint file .*cp/metadata is missing, but .* holds "
+                                                     r"batches .*the query id"):
+            start(events, tmp_path / "cp")
+
+    @pytest.mark.parametrize(("damage", "message"), [
+        (lambda path: path.unlink(), r"sources/0/metadata is missing, but .* holds batches: what RateSource"),
+        (lambda path: write_json(path, {"start": 1}), r"sources/0/metadata is corrupt \(KeyError"),
+    ])
+    def test_case_17_a_rate_sources_missing_or_bad_start_time_is_named(self, tmp_path, damage, message):
+        def rate_query():
+            return sn.start("SELECT value FROM r", sources={"r": sn.sources.rate(1000)}, checkpoint=tmp_path / "cp",
+                            trigger="available_now")
+        q = rate_query()
+        q.await_termination()
+        assert (tmp_path / "cp" / "commits").is_dir()
+        damage(tmp_path / "cp" / "sources" / "0" / "metadata")
+        with pytest.raises(sn.CheckpointError, match=message):
+            rate_query()
