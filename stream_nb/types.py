@@ -226,14 +226,16 @@ def _array(values: Any, name: str, dtype: pa.DataType | None = None, *,
 
 
 def _utc(values: pd.Series, name: str) -> pd.Series:
-    """Timestamps as UTC; naive ones are taken to be UTC already (as Spark does with its session zone UTC)."""
+    """Timestamps as UTC; naive ones are taken to be UTC already (as Spark does with its session zone UTC).
+    ``utc=True`` does both per value, so one call may mix zones, offsets and naive times.
+
+    >>> _utc(pd.Series(["2024-01-01 00:00:00", "2024-01-01T00:00:00+02:00"]), "ts").astype(str).tolist()
+    ['2024-01-01 00:00:00+00:00', '2023-12-31 22:00:00+00:00']
+    """
     try:
-        parsed = pd.to_datetime(values, utc=False, format="ISO8601")
+        return pd.to_datetime(values, utc=True, format="ISO8601")
     except (ValueError, TypeError) as err:
         raise SchemaError(f"column {name!r}: cannot read {values.tolist()[:3]} as timestamps ({err})") from None
-    if parsed.dt.tz is None:
-        return parsed.dt.tz_localize("UTC")
-    return parsed.dt.tz_convert("UTC")
 
 
 def utc_timestamps(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:

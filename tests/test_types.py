@@ -39,6 +39,22 @@ def test_dict_timestamps_with_up_to_nine_fractional_digits_are_truncated_to_micr
     assert timestamps([{"ts": value}]) == [MICROS]
 
 
+@pytest.mark.parametrize("values", [
+    ["2024-05-01T14:00:00+02:00", "2024-05-01T07:00:00-05:00"],
+    ["2024-05-01 12:00:00", "2024-05-01T12:00:00Z"],
+    [pd.Timestamp("2024-05-01 12:00", tz="UTC"), pd.Timestamp("2024-05-01 12:00")],
+    [datetime.datetime(2024, 5, 1, 12), datetime.datetime(2024, 5, 1, 21, tzinfo=datetime.timezone(
+        datetime.timedelta(hours=9)))],
+    [pd.Timestamp("2024-05-01 14:00", tz="Europe/Paris"), pd.Timestamp("2024-05-01 21:00", tz="Asia/Tokyo")],
+])
+@pytest.mark.parametrize("form", ["dicts", "pandas"])
+def test_one_add_data_may_mix_zones_offsets_and_naive_times(values, form):
+    """Each value is read in its own zone (naive: UTC); pandas refused a column mixing them."""
+    rows = [{"ts": v} for v in values] if form == "dicts" else pd.DataFrame({"ts": pd.Series(values, dtype=object)})
+    noon = datetime.datetime(2024, 5, 1, 12, tzinfo=UTC)
+    assert timestamps(rows) == [noon, noon]
+
+
 def test_nanoseconds_before_1970_truncate_to_the_earlier_microsecond():
     """Truncating the digits of 23:59:59.999999999 gives .999999, not the next second."""
     column = utc_timestamps(pa.array([-1, -1_001], pa.timestamp("ns")))
