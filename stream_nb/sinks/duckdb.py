@@ -76,7 +76,8 @@ class DuckDBSink:
             target = quote(self.table)
             con.begin()
             try:
-                if con.execute(f"SELECT 1 FROM {COMMITS} WHERE sink_table = ? AND query_id = ? AND batch_id = ?",
+                if con.execute(f"SELECT 1 FROM {COMMITS} WHERE lower(sink_table) = lower(?) AND query_id = ? "
+                               "AND batch_id = ?",
                                [self.table, self._query_id, batch_id]).fetchone():
                     con.rollback()
                     return  # committed before: a replayed batch changes nothing
@@ -118,13 +119,15 @@ class DuckDBSink:
     def _check_fits(self, con: duckdb.DuckDBPyConnection, wanted: list[tuple[str, str]]) -> None:
         """The table's columns must be the query's, by name and type (in any order)."""
         have = [(c[0], c[1]) for c in con.execute(f"DESCRIBE {quote(self.table)}").fetchall()]
-        have_types, wanted_types = dict(have), dict(wanted)
+        # DuckDB (as Spark) matches column names whatever their case, INSERT BY NAME too: X fills x
+        have_types = {name.lower(): kind for name, kind in have}
+        wanted_types = {name.lower(): kind for name, kind in wanted}
         changes = [f"the query has {name!r} ({kind}), the table has not" for name, kind in wanted
-                   if name not in have_types]
+                   if name.lower() not in have_types]
         changes += [f"the table has {name!r} ({kind}), the query has not" for name, kind in have
-                    if name not in wanted_types]
-        changes += [f"{name!r} is {have_types[name]} in the table, {kind} in the query" for name, kind in wanted
-                    if name in have_types and have_types[name] != kind]
+                    if name.lower() not in wanted_types]
+        changes += [f"{name!r} is {have_types[name.lower()]} in the table, {kind} in the query"
+                    for name, kind in wanted if have_types.get(name.lower(), kind) != kind]
         if changes:
             raise ValueError(
                 f"duckdb sink: table {self.table!r} in {self.database} does not fit the query's columns ("
@@ -139,8 +142,9 @@ class DuckDBSink:
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ? AND schema_name = current_schema()",
-                       [table]).fetchone() is not None
+    # names match whatever their case, as DuckDB resolves them: an existing Events is the table events
+    return con.execute("SELECT 1 FROM duckdb_tables() WHERE lower(table_name) = lower(?) "
+                       "AND schema_name = current_schema()", [table]).fetchone() is not None
 
 
 def _columns(columns: list[tuple[str, str]]) -> str:

@@ -75,3 +75,13 @@ def test_case_18_a_quoted_group_key_upserts(tmp_path):
     q.step()
     q.stop()
     assert select(db, 'SELECT "my""key", total FROM totals ORDER BY 1') == [("a", 6), ("b", 2)]
+
+
+def test_an_existing_table_and_its_columns_are_matched_whatever_their_case_as_duckdb_does(tmp_path):
+    db = tmp_path / "out.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE Events (X BIGINT)")
+        con.execute("INSERT INTO Events VALUES (1)")
+    run("SELECT x FROM src", db, "events", [[{"x": 2}]])
+    run("SELECT x AS X FROM src", db, "EVENTS", [[{"x": 3}]])
+    assert [x for (x,) in select(db, "SELECT X FROM Events ORDER BY 1")] == [1, 2, 3]
