@@ -12,7 +12,6 @@ each declared capability's members are there; it never looks for a method to dec
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -113,7 +112,7 @@ def source_traits(source: Any, name: str | None = None) -> SourceTraits:
 
 def declared(obj: Any, known: dict[str, tuple[tuple[str, ...], str]], what: str) -> frozenset[str]:
     """``obj.capabilities``, checked: each name is one of ``known`` and has the members it needs."""
-    capabilities = inspect.getattr_static(obj, "capabilities", frozenset())
+    capabilities = getattr(obj, "capabilities", frozenset())  # the declaration itself (none without)
     if isinstance(capabilities, str) or not isinstance(capabilities, (set, frozenset, tuple, list)):
         raise TypeError(f"{what}: capabilities is a frozenset of capability names, e.g. "
                         f"frozenset({{{next(iter(known))!r}}}); got {capabilities!r}")
@@ -131,7 +130,4 @@ def declared(obj: Any, known: dict[str, tuple[tuple[str, ...], str]], what: str)
 
 def has_member(obj: Any, member: str) -> bool:
     """Whether ``obj`` has ``member``, without running a property (a sink's ``result`` may be costly)."""
-    return inspect.getattr_static(obj, member, _ABSENT) is not _ABSENT
-
-
-_ABSENT = object()
+    return member in getattr(obj, "__dict__", ()) or any(member in vars(k) for k in type(obj).__mro__)
