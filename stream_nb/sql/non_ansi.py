@@ -6,7 +6,7 @@ Each rule rewrites the typed tree (after ``annotate_types``), tree in, tree out 
 * ``null_not_error``: a zero divisor of ``%``, ``mod`` or ``DIV`` gives NULL; a string that does not parse as
   the cast's type (as Spark parses it), or as a timestamp (``to_timestamp``, ``unix_timestamp``), gives NULL;
   a number cast to a narrower integer wraps or saturates as on the JVM;
-* ``wrap_integer_overflow``: ``+``, ``-``, ``*`` and negation on integers wrap around at the result type's
+* ``wrap_integer_overflow``: ``+``, ``-``, ``*``, negation and ``abs`` on integers wrap around at the result type's
   width (Java's arithmetic), computed in a wider type and cut back.
 """
 
@@ -133,7 +133,11 @@ def _unix_seconds(node: exp.StrToUnix) -> exp.Expression:
 
 
 def wrap_integer_overflow(tree: exp.Expression) -> None:
-    for node in bottom_up(tree, exp.Add, exp.Sub, exp.Mul, exp.Neg):
+    for node in bottom_up(tree, exp.Add, exp.Sub, exp.Mul, exp.Neg, exp.Abs):
+        if isinstance(node, exp.Abs):  # abs(-2147483648) is -2147483648 on the JVM; sqlglot leaves it untyped
+            operand = node.this.unnest()
+            if operand.type is not None and operand.type.this in _WIDTH:
+                node.type = operand.type.copy()
         if _literal_width(node) != 0:
             continue  # a negative literal: -2147483648 is a number, not an overflow
         width = _result_width(node)

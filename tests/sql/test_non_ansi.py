@@ -53,6 +53,9 @@ def test_case_8_runtime_errors_are_null_as_in_spark(expression):
     ("int(d * 1e10)", {"d": 1.5}, 2147483647),       # a fraction beyond the range saturates
     ("int(d * 1e10)", {"d": -1.5}, -2147483648),
     ("int(double('NaN'))", {}, 0),
+    ("abs(n)", {"n": -2147483648}, -2147483648),   # Math.abs of the smallest int is itself on the JVM
+    ("abs(b)", {"b": -(2**63)}, -(2**63)),
+    ("abs(n)", {"n": -7}, 7),
 ])
 def test_case_8_integer_overflow_wraps_as_in_spark(expression, row, expected):
     value, _ = value_of(expression, **row)
