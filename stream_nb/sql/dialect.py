@@ -23,7 +23,10 @@ from stream_nb.sql.errors import StreamSQLError
 
 
 class StreamSpark(Spark):
-    """Spark SQL with ``window`` as an ordinary function name."""
+    """Spark SQL with ``window`` as an ordinary function name, and ``SSS`` (milliseconds) in date formats."""
+
+    # sqlglot maps only SSSSSS (micros): date_format(ts, 'HH:mm:ss.SSS') printed a literal 'SSS'.
+    TIME_MAPPING: ClassVar = {**Spark.TIME_MAPPING, "SSS": "%g"}
 
     class Tokenizer(Spark.Tokenizer):
         KEYWORDS: ClassVar = {k: v for k, v in Spark.Tokenizer.KEYWORDS.items() if k != "WINDOW"}

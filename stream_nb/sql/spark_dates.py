@@ -2,6 +2,9 @@
 
 * ``strings_into_dates``: a string given to a date or time function is cast to a date or timestamp, NULL if
   it does not parse (DuckDB casts strictly, or finds no function for a VARCHAR);
+* ``spark_date_strings``: a string becomes a date or timestamp only in Spark's forms ('2024', '2024-1',
+  '2024-01-02', then a space or 'T' and a time), NULL otherwise (DuckDB reads '2024/01/02' and 'infinity', a
+  date no Python or pandas value can hold, and refuses '2024-01');
 * ``date_results``: ``date_add``, ``date_sub``, ``add_months`` and ``trunc`` return a DATE (DuckDB's
   date + interval is a timestamp); ``dayofweek`` counts from Sunday = 1, ``weekday`` from Monday = 0.
 """
@@ -24,6 +27,7 @@ def spark_dates(tree: exp.Expression) -> exp.Expression:
     "SELECT CAST(DATE_TRUNC('month', d) AS DATE) FROM t"
     """
     strings_into_dates(tree)
+    spark_date_strings(tree)
     date_results(tree)
     return tree
 
@@ -53,6 +57,49 @@ def strings_into_dates(tree: exp.Expression) -> None:
                     argument.replace(exp.TryCast(this=argument.copy(), to=exp.DataType.build(to)))
             if isinstance(node, exp.DateTrunc):
                 _spark_trunc_unit(node)
+
+
+# Spark's stringToDate / stringToTimestamp prefix: year (4 digits, an optional '+'), then month and day of 1 or
+# 2 digits; a date ends there or goes on with ' ' or 'T' (a timestamp's time, which DuckDB then reads).
+_SPARK_DATE = r"^\+?([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2})(?:[ T](.*))?)?)?$"
+_TEMPORAL_TYPES = {exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ}
+
+
+def spark_date_strings(tree: exp.Expression) -> None:
+    for node in bottom_up(tree, exp.Cast, exp.TsOrDsToDate):
+        if isinstance(node, exp.TsOrDsToDate):
+            if is_text(node.this) and node.args.get("format") is None:
+                replace_typed(node, lambda call: _spark_date_string(call.this, exp.DataType.build("DATE")))
+        elif node.args["to"].this in _TEMPORAL_TYPES and is_text(node.this):
+            replace_typed(node, lambda cast: _spark_date_string(cast.this, cast.args["to"]))
+
+
+def _spark_date_string(text: exp.Expression, to: exp.DataType) -> exp.Expression:
+    """CASE WHEN trim(s) has Spark's form THEN the date from its parts (plus the time, read by DuckDB) END."""
+    trimmed = exp.Trim(this=text)
+    pattern = exp.Literal.string(_SPARK_DATE)
+
+    def part(group: int, default: int | None = None) -> exp.Expression:
+        digits = exp.RegexpExtract(this=trimmed.copy(), expression=pattern.copy(), group=exp.Literal.number(group))
+        number = exp.TryCast(this=exp.Nullif(this=digits, expression=exp.Literal.string("")),
+                             to=exp.DataType.build("INT"))
+        return number if default is None else exp.Coalesce(this=number, expressions=[exp.Literal.number(default)])
+
+    day = exp.Anonymous(this="TRY", expressions=[
+        exp.Anonymous(this="make_date", expressions=[part(1), part(2, 1), part(3, 1)])])
+    if to.this == exp.DataType.Type.DATE:
+        value: exp.Expression = day
+    else:
+        time = exp.RegexpExtract(this=trimmed.copy(), expression=pattern.copy(), group=exp.Literal.number(4))
+        with_time = exp.TryCast(this=exp.DPipe(this=exp.Cast(this=day.copy(), to=exp.DataType.build("TEXT")),
+                                               expression=exp.DPipe(this=exp.Literal.string(" "), expression=time)),
+                                to=exp.DataType.build("TIMESTAMP"))
+        value = exp.Case().when(exp.EQ(this=time.copy(), expression=exp.Literal.string("")),
+                                exp.Cast(this=day.copy(), to=exp.DataType.build("TIMESTAMP")),
+                                copy=False).else_(with_time, copy=False)
+        value = exp.Cast(this=value, to=to.copy())
+    matches = exp.RegexpLike(this=trimmed.copy(), expression=pattern.copy())
+    return exp.Case().when(matches, value, copy=False)
 
 
 def _weekday(call: exp.Anonymous) -> exp.Expression:
