@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from stream_nb.checkpoint.state_store import EVICTED_THROUGH, REMOVED
 from stream_nb.engine import duck
+from stream_nb.engine.operator import Operator
 from stream_nb.engine.partials import distinct_pairs, first_rows, partial_aggregates
 from stream_nb.engine.state import KeyedState, Update
 from stream_nb.engine.windowing import window_starts, windows
@@ -61,6 +62,9 @@ class StatelessOperator:
 
     name = "stateless"
     stateful = False
+    checkpointed = False
+    state_rows = 0
+    memory_bytes = 0
 
     def __init__(self, plan: Plan):
         self.plan = plan
@@ -75,11 +79,20 @@ class StatelessOperator:
     def has_expired(self, watermark_us: int) -> bool:
         return False
 
+    def changes(self, output: Output) -> pa.Table:
+        return pa.table({})
+
+    def dump(self) -> pa.Table:
+        return pa.table({})
+
+    def restore(self, tables: list[pa.Table]) -> None:
+        pass
+
+    def result_rows(self, con: duckdb.DuckDBPyConnection) -> None:
+        """None: no state, no result table; the sink holds what this run emits."""
+
     def state_view(self) -> None:
         return None
-
-    state_rows = 0
-    memory_bytes = 0
 
 
 class KeyedOperator:
@@ -204,7 +217,9 @@ class AggregateOperator(KeyedOperator):
             return self.aggregate.finish(duck.connect(), rows).drop_columns(self.aggregate.keys)
         return finish
 
-    def result_rows(self, con: duckdb.DuckDBPyConnection) -> Output:
+    def result_rows(self, con: duckdb.DuckDBPyConnection) -> Output | None:
+        if not self.state.num_rows:  # no group yet (a restored state may not even have its columns)
+            return None
         result = self.aggregate.finish(con, self.state.rows(self.state.all_slots()))
         return Output(result.drop_columns(self.aggregate.keys), late=pa.table({}),
                       keys=result.select(self.aggregate.keys))
@@ -240,12 +255,16 @@ class DedupOperator(KeyedOperator):
                       pending=update, state_rows_updated=fresh.num_rows, expired=expired,
                       evicted_through=watermark_us)
 
+    def result_rows(self, con: duckdb.DuckDBPyConnection) -> None:
+        """None: the state keeps the keys seen, not the rows emitted, and the output has no keys to upsert
+        by, so a memory sink appends in every mode (as Spark's): it holds what this run emits."""
+
     def state_view(self) -> Callable[[], pa.Table]:
         rows = self.state.rows(self.state.all_slots()).rename_columns(self.dedup.key_texts)
         return lambda: rows
 
 
-def make_operator(plan: Plan):
+def make_operator(plan: Plan) -> Operator:
     """The stateful (or stateless) operator a plan needs."""
     if plan.aggregate is not None and plan.aggregate.session is not None:
         from stream_nb.engine.sessions import SessionOperator  # sessions build on this module's Output

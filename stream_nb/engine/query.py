@@ -122,7 +122,8 @@ class StreamingQuery:
         if recovery.next_batch_id and self._sink_can.rebuilt_from_state and self.plan.output_mode != "append":
             # q.result in update and complete mode is the state's result table: rebuild it from the state.
             rows = self._operator.result_rows(self._con)
-            self.sink.add_batch(recovery.next_batch_id - 1, rows.table, rows.keys)
+            if rows is not None:  # None: the state holds no result rows (deduplication, stateless)
+                self.sink.add_batch(recovery.next_batch_id - 1, rows.table, rows.keys)
 
     # -- the public handle -----------------------------------------------------------------------------
 

@@ -27,8 +27,11 @@ SEQ = "__seq"  # arrival order: breaks ties between equal event times the same w
 
 
 class SessionOperator:
+    """Session windows (see the module's text); implements ``engine.operator.Operator``."""
+
     name = "sessionWindowStateStoreSaveExec"
     stateful = True
+    checkpointed = False  # every version stores the open rows whole: nothing extra is kept for it
 
     def __init__(self, plan: Plan):
         self.plan = plan
@@ -63,10 +66,7 @@ class SessionOperator:
             pre, late = pre.filter(on_time), pre.filter(pc.invert(on_time))
         numbered = pre.append_column(SEQ, pa.array(range(self._seq, self._seq + pre.num_rows), pa.int64()))
         rows = numbered if self._rows is None else pa.concat_tables([self._rows, numbered])
-        sessions = self._sessionize(con, rows)
-        grouped = sessions.drop_columns([self._time]).rename_columns(
-            [self._time if name == SESSION else name for name in sessions.drop_columns([self._time]).column_names])
-        partial = partial_aggregates(grouped, agg.keys, agg.partials)
+        sessions, partial = self._sessions(con, rows)
         ends = pc.struct_field(partial.column(self._time), "end").cast(pa.int64())
         closed = pc.less_equal(ends, watermark_us) if self._follows_watermark else None
         emitted = partial if self._mode == "complete" else partial.filter(closed) if closed is not None \
@@ -104,9 +104,26 @@ class SessionOperator:
             self._next_end_us = pc.min(pc.add(self._rows.column(self._time).cast(pa.int64()),
                                               self.session.gap_us)).as_py()
 
+    def result_rows(self, con: duckdb.DuckDBPyConnection) -> Output | None:
+        """Every session of the rows held: in complete mode that is the whole result table (nothing is
+        evicted); in append mode the memory sink holds what this run emits and this is not asked for."""
+        if self._rows is None or not self._rows.num_rows:
+            return None
+        _, partial = self._sessions(con, self._rows)
+        result = self.aggregate.finish(con, partial.drop_columns(["__rows"]))
+        return Output(result.drop_columns(self.aggregate.keys), late=pa.table({}),
+                      keys=result.select(self.aggregate.keys))
+
     def state_view(self):
         rows = None if self._rows is None else self._rows.drop_columns([SEQ])
         return lambda: rows
+
+    def _sessions(self, con: duckdb.DuckDBPyConnection, rows: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """Each row with its session, and each session's partial aggregates (grouped by the session)."""
+        sessions = self._sessionize(con, rows)
+        grouped = sessions.drop_columns([self._time])
+        grouped = grouped.rename_columns([self._time if name == SESSION else name for name in grouped.column_names])
+        return sessions, partial_aggregates(grouped, self.aggregate.keys, self.aggregate.partials)
 
     def _sessionize(self, con: duckdb.DuckDBPyConnection, rows: pa.Table) -> pa.Table:
         """Each row with the session it belongs to (``__session``: {start, end}), in DuckDB."""
