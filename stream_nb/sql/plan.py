@@ -26,6 +26,7 @@ from stream_nb.sql.output_modes import choose_output_mode
 from stream_nb.sql.positions import keyword_start, start_of
 from stream_nb.sql.resolve import Bindings, resolve
 from stream_nb.sql.rewrites import (
+    inner_aliases,
     keep_alias_case,
     name_select_items,
     spark_casts,
@@ -94,8 +95,9 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     name_select_items(tree)
     window_fields(tree)
     written = written_aliases(tree)
+    inner = inner_aliases(tree)
     tree = _qualify(tree, sql, bindings)
-    keep_alias_case(tree, written, [c for table in bindings.schema().values() for c in table])
+    keep_alias_case(tree, written, [c for table in bindings.schema().values() for c in table] + inner)
     spark_casts(tree)
     spark_dates(tree)
     non_ansi(tree)

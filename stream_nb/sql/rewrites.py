@@ -42,6 +42,13 @@ def written_aliases(tree: exp.Expression) -> list[str | None]:
     return [item.alias if isinstance(item, exp.Alias) else None for item in tree.expressions]
 
 
+def inner_aliases(tree: exp.Expression) -> list[str]:
+    """The aliases of the subqueries' select items as written: ``SELECT * FROM (SELECT d AS Dev ...)`` and
+    ``SELECT w.start, N FROM (SELECT ... count(*) AS N ...)`` give ``Dev`` and ``N``, as in Spark."""
+    return [item.alias for select in tree.find_all(exp.Select) if select is not tree
+            for item in select.expressions if isinstance(item, exp.Alias)]
+
+
 def keep_alias_case(tree: exp.Expression, written: list[str | None], columns: list[str] = ()) -> None:
     """``SELECT k AS Key`` gives a column ``Key``, and ``SELECT Dev`` of a column ``Dev`` gives ``Dev``, as in
     Spark, which resolves names case-insensitively but keeps them as written (an alias) or as the table has

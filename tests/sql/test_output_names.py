@@ -46,6 +46,14 @@ def test_order_by_and_having_find_an_alias_in_any_case():
     assert q.result.to_dict("records") == [{"Dev": "c", "N": 3}, {"Dev": "b", "N": 2}]
 
 
+@pytest.mark.parametrize(("sql", "columns"), [
+    ("SELECT * FROM (SELECT device AS DEV, temp * 2 AS Twice FROM src)", ["DEV", "Twice"]),
+    ("SELECT dev, twice FROM (SELECT device AS DEV, temp * 2 AS Twice FROM src)", ["DEV", "Twice"]),
+])
+def test_a_subquerys_alias_keeps_its_case_through_the_outer_select(sql, columns):
+    assert list(result_of(sql, [{"device": "a", "temp": 1.5}]).columns) == columns
+
+
 def test_a_column_keeps_the_case_its_stream_spells_it_with():
     src = sn.sources.memory("Dev string, Temp double")
     q = sn.start("SELECT dev, temp AS t FROM src", sources={"src": src}, trigger="manual")
