@@ -90,8 +90,11 @@ class DuckDBSink:
                 con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM __batch_rows")
                 con.execute(f"INSERT INTO {COMMITS} VALUES (?, ?, ?, now())", [self.table, self._query_id, batch_id])
                 con.commit()
-            except BaseException:
-                con.rollback()
+            except BaseException as err:
+                _rollback(con)  # a failed commit (a full disk) has ended the transaction already
+                if isinstance(err, duckdb.Error):  # say which database; DuckDB's text keeps what went wrong
+                    raise type(err)(f"duckdb sink {self.database} (table {self.table!r}), batch {batch_id}: "
+                                    f"{err}") from err
                 raise
             finally:
                 con.unregister("__batch_rows")
@@ -139,6 +142,13 @@ class DuckDBSink:
             if self._con is not None:
                 self._con.close()
                 self._con = None
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.rollback()
+    except duckdb.TransactionException:
+        pass  # no transaction is active: nothing of the batch was committed
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -1,5 +1,8 @@
 """The duckdb sink: one transaction per batch, exactly once per query, columns by name, any identifier."""
 
+import os
+import subprocess
+
 import duckdb
 import pyarrow as pa
 import pytest
@@ -85,3 +88,30 @@ def test_an_existing_table_and_its_columns_are_matched_whatever_their_case_as_du
     run("SELECT x FROM src", db, "events", [[{"x": 2}]])
     run("SELECT x AS X FROM src", db, "EVENTS", [[{"x": 3}]])
     assert [x for (x,) in select(db, "SELECT X FROM Events ORDER BY 1")] == [1, 2, 3]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a filesystem needs root")
+def test_a_full_disk_fails_the_batch_naming_the_database_and_a_restart_writes_each_row_once(tmp_path):
+    """DuckDB's failed commit ends the transaction itself: the sink's rollback must not hide why it failed."""
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(small)], check=True)
+    src = sn.sources.memory("s string, n bigint")
+    try:
+        q = sn.start("SELECT s, n FROM src", sources={"src": src}, sink=sn.sinks.duckdb(small / "out.duckdb", "t"),
+                     trigger="manual", checkpoint=tmp_path / "cp")
+        with pytest.raises(sn.StreamingQueryException) as failed:
+            for batch in range(200):
+                src.add_data([{"s": "x" * 1000, "n": batch * 20 + i} for i in range(20)])
+                q.step()
+        assert f"duckdb sink {small / 'out.duckdb'} (table 't'), batch {batch}: " in str(failed.value)
+        assert "No space left on device" in str(failed.value) and not q.is_active
+        subprocess.run(["mount", "-o", "remount,size=64m", str(small)], check=True)
+        again = sn.start("SELECT s, n FROM src", sources={"src": src}, sink=sn.sinks.duckdb(small / "out.duckdb", "t"),
+                         trigger="manual", checkpoint=tmp_path / "cp")
+        again.process_all_available()
+        again.stop()
+        assert [n for (n,) in select(small / "out.duckdb", "SELECT n FROM t ORDER BY n")] == list(range(batch * 20 + 20))
+    finally:
+        sn.stop_all()
+        subprocess.run(["umount", str(small)], check=False)
