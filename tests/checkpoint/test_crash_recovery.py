@@ -1,5 +1,6 @@
-"""Exactly once across crashes: a pipeline killed with SIGKILL 30 times, restarted each time, ends with
-sinks holding exactly what an uninterrupted run holds — nothing lost, nothing twice."""
+"""Exactly once across crashes: a pipeline killed with SIGKILL 30 times, or made to die between any two steps
+of a batch, restarted each time, ends with sinks holding exactly what an uninterrupted run holds — nothing
+lost, nothing twice."""
 
 import json
 import random
@@ -7,23 +8,22 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
-from crash import kill_at_random, run_to_completion
+from crash import fail_at, kill_at_random, run_to_completion
 
 import stream_nb as sn
+from stream_nb.checkpoint import phases
 
 FILES = 60
 ROWS = 40
 
 
-@pytest.fixture
-def input_dir(tmp_path):
-    """60 files of readings, out of order within a few seconds, with some rows far behind (late)."""
+def write_readings(folder, files):
+    """Files of readings, out of order within a few seconds, with some rows far behind (late)."""
     rng = random.Random(7)
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    folder = tmp_path / "input"
     folder.mkdir()
     row_id = 0
-    for f in range(FILES):
+    for f in range(files):
         lines = []
         for _ in range(ROWS):
             seconds = f * 3 + rng.uniform(-4, 4) - (rng.random() < 0.05) * 40
@@ -33,6 +33,11 @@ def input_dir(tmp_path):
             row_id += 1
         (folder / f"part-{f:03d}.json").write_text("\n".join(lines) + "\n")
     return folder
+
+
+@pytest.fixture
+def input_dir(tmp_path):
+    return write_readings(tmp_path / "input", FILES)
 
 
 def windows(output_dir):
@@ -65,3 +70,44 @@ def test_sigkill_at_random_moments_loses_nothing_and_writes_nothing_twice(input_
     assert len(expected_rows) > FILES * ROWS / 2
     assert got_rows == expected_rows
     assert len({row[0] for row in got_rows}) == len(got_rows)  # every id once
+
+
+CRASH_BATCH = 3  # a batch with state behind it and batches after it
+SINKS = {"duckdb": ("windowed", windows), "files": ("stateless", projected)}  # the query each sink is fed by
+
+
+@pytest.fixture(scope="module")
+def few_files(tmp_path_factory):
+    return write_readings(tmp_path_factory.mktemp("crash-steps") / "input", 10)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(few_files, tmp_path_factory):
+    """What each sink holds after a run without a crash, by sink (run once for all the phases)."""
+    runs = {}
+
+    def rows(sink):
+        if sink not in runs:
+            query, sink_rows = SINKS[sink]
+            out = tmp_path_factory.mktemp(f"uninterrupted-{sink}")
+            run_to_completion(few_files, out, only=query)
+            runs[sink] = sink_rows(out)
+        return runs[sink]
+    return rows
+
+
+@pytest.mark.parametrize("phase", phases.PHASES)
+@pytest.mark.parametrize("sink", SINKS)
+def test_a_crash_at_each_step_of_a_batch_ends_as_an_uninterrupted_run(sink, phase, few_files, uninterrupted,
+                                                                     tmp_path):
+    query, sink_rows = SINKS[sink]
+    fail_at(phase, CRASH_BATCH, few_files, tmp_path, only=query)
+    checkpoint = tmp_path / f"checkpoint-{query}"
+    assert (checkpoint / "offsets" / str(CRASH_BATCH)).exists()  # the process died inside the batch it names
+    assert (checkpoint / "commits" / str(CRASH_BATCH)).exists() == (phase == phases.COMMIT_WRITTEN)
+    assert not (checkpoint / "offsets" / str(CRASH_BATCH + 1)).exists()
+    run_to_completion(few_files, tmp_path, only=query)
+
+    expected = uninterrupted(sink)
+    assert len(expected) > 10
+    assert sink_rows(tmp_path) == expected
