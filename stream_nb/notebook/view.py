@@ -66,7 +66,7 @@ class LiveView:
         self.updates: deque[tuple[float, int, int]] = deque(maxlen=10_000)
         self.error: BaseException | None = None
         self._note = "" if self._has_result else "no chart or table: this query writes to " + \
-            getattr(query.sink, "description", type(query.sink).__name__)
+            self._sink_can.description
         self._lock = threading.Lock()
         self._shown_batch: int | None = None
         self._late_total = 0

@@ -128,7 +128,7 @@ def _refuse_table_function(table: exp.Table, sql: str) -> None:
 
 
 def _is_source(value: Any) -> bool:
-    return hasattr(value, "latest_offset") and hasattr(value, "read") and hasattr(value, "schema")
+    return not missing_members(value)
 
 
 def _is_query(value: Any) -> bool:

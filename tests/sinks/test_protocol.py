@@ -101,3 +101,38 @@ def test_the_memory_sink_declares_it_keeps_a_result_and_its_changes_and_other_si
                   sn.sinks.foreach_batch(print)):
         assert not sink_traits(other).result and not sink_traits(other).changes
     assert sink_traits(sn.sinks.duckdb(tmp_path / "db.duckdb", "t")).close
+
+
+def test_the_live_view_shows_the_result_of_a_sink_of_ones_own_that_declares_it():
+    from stream_nb.notebook.live import open_view
+
+    class Latest(Collect):
+        capabilities = frozenset({"result"})
+
+        @property
+        def result(self) -> pd.DataFrame:
+            return pd.DataFrame([row for rows in self.batches.values() for row in rows], columns=["n"])
+
+    events = sn.sources.memory("n bigint")
+    q = sn.start("SELECT n FROM events", sources={"events": events}, sink=Latest(), trigger="manual")
+    view = open_view(q, table=True)
+    events.add_data([{"n": 41}, {"n": 42}])
+    q.step()
+    view.refresh()
+    assert view.updates[-1][1:] == (0, 2)
+    assert ">41<" in view.table.widget.value and ">42<" in view.table.widget.value
+    q.stop()
+
+
+def test_the_live_view_of_a_sink_without_a_result_says_where_the_rows_go():
+    from stream_nb.notebook.live import open_view
+
+    events = sn.sources.memory("n bigint")
+    q = sn.start("SELECT n FROM events", sources={"events": events}, sink=Collect(), trigger="manual")
+    view = open_view(q, table=True)
+    events.add_data([{"n": 1}])
+    q.step()
+    view.refresh()
+    assert view.table is None
+    assert "no chart or table: this query writes to Collect" in view.status.value
+    q.stop()
