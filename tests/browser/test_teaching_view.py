@@ -106,7 +106,7 @@ def _kernel(page, expression: str):
     return json.loads(text.strip().splitlines()[-1])
 
 
-def _wait_kernel(page, expression: str, what: str, timeout: float = 30) -> None:
+def _wait_kernel(page, expression: str, what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not _kernel(page, expression):
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
@@ -134,7 +134,7 @@ def _mismatch(page) -> str | None:
     return None
 
 
-def _wait_same(page, what: str, timeout: float = 30) -> None:
+def _wait_same(page, what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while (problem := _mismatch(page)) is not None:  # the page may lag behind the kernel a little
         assert time.monotonic() < deadline, f"{what}: {problem}"
@@ -169,7 +169,7 @@ def test_the_page_draws_the_teaching_picture_with_the_kernels_data(lab, browser,
             _kernel(page, f'feed(("{clock}", "a", 1.0)) or None')
             _wait_kernel(page, f"settled({batch})", f"the teaching view to follow batch {batch}")
             _wait_same(page, f"following, at batch {batch}")
-            page.wait_for_function(_SLIDER_AT, arg=str(batch), timeout=10_000)
+            page.wait_for_function(_SLIDER_AT, arg=str(batch), timeout=30_000)
         assert _kernel(page, 'views("taught")[-1].teaching.following') is True
 
         from_page = _kernel(page, 'views("taught")[-1].teaching.picture.widget.messages_from_page')
@@ -177,7 +177,7 @@ def test_the_page_draws_the_teaching_picture_with_the_kernels_data(lab, browser,
         _wait_same(page, "after the slider moved back to batch 2")
         back = _kernel(page, "held()")
         assert back["selected"]["left"] == [1.5]
-        page.wait_for_function(_SLIDER_AT, arg="2", timeout=10_000)
+        page.wait_for_function(_SLIDER_AT, arg="2", timeout=30_000)
         assert [(s, c) for s, c, e in zip(back["windows"]["start"], back["windows"]["count"],
                                           back["windows"]["emitted"]) if e] == [("10:00:00", 3)]
         page.screenshot(path=str(artifacts / "batch2.png"), full_page=True)
