@@ -21,10 +21,19 @@ def rows(*temps, device="a"):
     return [{"device": device, "temp": t} for t in temps]
 
 
+def engine_has_run_over(events):
+    """Wait until the engine has run a batch over everything in ``events`` (instead of sleeping): a query on its
+    default trigger over the same source, on the same engine loop, catches up, then stops."""
+    witness = sn.start("SELECT temp FROM events", sources={"events": events})
+    witness.process_all_available(timeout=10)
+    assert witness.last_progress is not None
+    witness.stop()
+
+
 def test_manual_trigger_runs_batches_only_on_step(events):
     q = sn.start("SELECT device, temp FROM events", sources={"events": events}, trigger="manual")
     events.add_data(rows(1.0, 2.0))
-    time.sleep(0.1)
+    engine_has_run_over(events)
     assert q.last_progress is None and q.result.empty
     assert q.step()["numInputRows"] == 2
     assert q.step() is None  # nothing new: no batch
@@ -83,7 +92,7 @@ def test_pause_holds_batches_and_resume_catches_up(events):
     q = sn.start("SELECT temp FROM events", sources={"events": events})
     q.pause()
     events.add_data(rows(1.0))
-    time.sleep(0.2)
+    engine_has_run_over(events)
     assert q.result.empty and q.status["message"] == "Paused"
     q.resume()
     q.process_all_available(timeout=10)
@@ -136,10 +145,14 @@ def test_batches_run_on_the_engine_thread_not_the_callers(events):
 
 
 def test_a_query_keeps_running_while_the_caller_blocks(events):
-    q = sn.start("SELECT temp FROM events", sources={"events": events})
+    delivered = threading.Event()
+    temps = []
+    q = sn.start("SELECT temp FROM events", sources={"events": events},
+                 sink=sn.sinks.foreach_batch(lambda df, i: (temps.extend(df["temp"]), delivered.set())))
     events.add_data(rows(1.0))
-    time.sleep(0.5)  # a cell that blocks: the engine goes on without it
-    assert q.result["temp"].tolist() == [1.0]
+    assert delivered.wait(timeout=10)  # a cell that blocks, calling nothing: the engine goes on without it
+    q.process_all_available(timeout=10)
+    assert temps == [1.0]
 
 
 def test_progress_has_sparks_field_names(events):
@@ -160,8 +173,9 @@ def test_progress_has_sparks_field_names(events):
 
 def test_process_all_available_raises_when_it_times_out():
     stuck = sn.sources.memory("v bigint")
+    stuck.add_data([{"v": 0}])
     q = sn.start("SELECT v FROM s", sources={"s": stuck}, trigger="5 seconds")
-    time.sleep(0.3)  # past the first tick: the next one is seconds away
+    q.process_all_available(timeout=10)  # the first tick's batch committed: the next tick is seconds away
     stuck.add_data([{"v": 1}])
     with pytest.raises(TimeoutError, match="has not caught up"):
         q.process_all_available(timeout=0.01)
