@@ -64,16 +64,27 @@ def null_not_error(tree: exp.Expression) -> None:
 
 
 def _spark_integer_strings(tree: exp.Expression) -> None:
-    """A string cast to an integer as Spark reads it: sign and digits, a fraction cut off ('1.5' is 1),
-    nothing else ('1e3', '0x10', '1_000' are NULL), where DuckDB would round, read exponents, hex and
-    underscores."""
+    """A string cast to a number as Spark reads it. An integer: sign and digits, a fraction cut off ('1.5' is
+    1, '.5' is 0), nothing else ('1e3', '0x10', '1_000' are NULL), where DuckDB would round, read exponents, hex
+    and underscores. A fraction may end in Java's d or f ('1d' is 1.0). A boolean is trimmed (' true ')."""
     for cast in bottom_up(tree, exp.TryCast):
-        target = cast.args["to"]
-        if target.this in _WIDTH and is_text(cast.this):
-            digits = exp.RegexpExtract(this=exp.Trim(this=cast.this.copy()),
-                                       expression=exp.Literal.string(r"^([+-]?[0-9]+)(\.[0-9]*)?$"),
+        target = cast.args["to"].this
+        if not is_text(cast.this):
+            continue
+        text = exp.Trim(this=cast.this.copy())
+        if target in _WIDTH:
+            digits = exp.RegexpExtract(this=text, expression=exp.Literal.string(r"^([+-]?[0-9]+)(\.[0-9]*)?$"),
                                        group=exp.Literal.number(1))
-            cast.this.replace(digits)
+            fraction_only = exp.RegexpLike(this=text.copy(), expression=exp.Literal.string(r"^[+-]?\.[0-9]*$"))
+            cast.this.replace(exp.Case().when(fraction_only, exp.Literal.string("0"), copy=False)
+                              .else_(digits, copy=False))
+        elif target in (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT, exp.DataType.Type.DECIMAL):
+            java = text if target == exp.DataType.Type.DECIMAL else exp.RegexpReplace(
+                this=text, expression=exp.Literal.string(r"([0-9.])[dDfF]$"), replacement=exp.Literal.string(r"\1"))
+            underscore = exp.Anonymous(this="contains", expressions=[text.copy(), exp.Literal.string("_")])
+            cast.this.replace(exp.Case().when(underscore, exp.Null(), copy=False).else_(java, copy=False))
+        elif target == exp.DataType.Type.BOOLEAN:
+            cast.this.replace(text)
 
 
 def _java_narrowing(tree: exp.Expression) -> None:

@@ -29,6 +29,7 @@ def value_of(expression: str, **row):
     "to_timestamp('garbage')", "to_timestamp(s, 'yyyy-MM-dd')", "int(s)", "double(s)", "bigint(s)",
     "timestamp(s)", "date(s)", "unix_timestamp('2024-01-02')", "unix_timestamp(s, 'yyyy-MM-dd')",
     "to_unix_timestamp(s)", "int('1e3')", "int('0x10')", "int('1_000')", "int('99999999999')",
+    "double('1_0')", "cast('1_0' AS decimal(10, 2))", "int('')", "int('-')", "double('1e')",
 ])
 def test_case_8_runtime_errors_are_null_as_in_spark(expression):
     value, _ = value_of(expression)
@@ -69,6 +70,12 @@ def test_case_8_integer_overflow_wraps_as_in_spark(expression, row, expected):
     ("int(' 42 ')", 42),
     ("int('1.5')", 1),                   # Spark cuts the fraction off; DuckDB would round to 2
     ("bigint('-1.9')", -1),
+    ("int('.5')", 0),                    # Spark reads a bare fraction as 0
+    ("int('-.5')", 0),
+    ("int('5.')", 5),
+    ("double('1d')", 1.0),               # Java's Double.parseDouble takes a d or f suffix
+    ("double(' 2.5F ')", 2.5),
+    ("cast(' true ' AS boolean)", True),  # trimmed, as Spark does
     ("n % 3", 2),
     ("n DIV 2", 2),
     ("pmod(-n, 3)", 1),
@@ -83,8 +90,10 @@ def test_the_plan_says_what_duckdb_runs():
     src = sn.sources.memory("n int, s string")
     plan = plan_query("SELECT n DIV 0 AS q, double(s) AS f, n + 1 AS m FROM t", namespaces=[{"t": src}])
     assert plan.stateless_sql == (
-        "SELECT t.n // NULLIF(0, 0) AS q, TRY_CAST(t.s AS DOUBLE) AS f, CAST(((CAST(t.n AS BIGINT) + "
-        "CAST(1 AS BIGINT) + 2147483648) & 4294967295) - 2147483648 AS INT) AS m FROM __batch AS t")
+        "SELECT t.n // NULLIF(0, 0) AS q, TRY_CAST(CASE WHEN CONTAINS(TRIM(t.s), '_') THEN NULL "
+        "ELSE REGEXP_REPLACE(TRIM(t.s), '([0-9.])[dDfF]$', '\\1', 'g') END AS DOUBLE) AS f, "
+        "CAST(((CAST(t.n AS BIGINT) + CAST(1 AS BIGINT) + 2147483648) & 4294967295) - 2147483648 AS INT) AS m "
+        "FROM __batch AS t")
 
 
 def test_integer_arithmetic_inside_an_aggregate_wraps_too():
