@@ -85,7 +85,7 @@ def test_the_table_shows_the_latest_rows_by_output_mode(events):
         for q in (update, append):
             q.step()
         batch = update.last_progress["batchId"]
-        wait_for(lambda: all(v.updates and v.updates[-1][1] == batch for v in views))
+        wait_for(lambda batch=batch: all(v.updates and v.updates[-1][1] == batch for v in views))
     update_table, append_table = (v.table.widget.value for v in views)
     assert "2 most recently updated of 3 rows" in update_table
     assert update_table.index(">a<") < update_table.index(">c<") and ">b<" not in update_table
@@ -114,7 +114,9 @@ def test_buttons_pause_step_resume_and_stop(events):
     wait_for(lambda: q.status["message"] == "Paused")  # (not while it looks for data: "Processing")
     wait_for(lambda: view.controls.pause.description == "resume" and not view.controls.step.disabled)
     events.add_data([{"device": "a", "temp": 1.0}])
-    time.sleep(0.1)
+    witness = sn.start("SELECT temp FROM events", sources={"events": events})  # the engine ran over the row
+    witness.process_all_available(timeout=10)
+    witness.stop()
     assert q.last_progress is None              # paused: no batch ran
     view.controls.step.click()
     assert q.last_progress["batchId"] == 0
@@ -134,7 +136,7 @@ def test_case_14_the_view_says_when_the_memory_sinks_row_limit_dropped_rows():
         events.add_data([{"n": n} for n in range(start, start + 4)])
         q.step()
         batch = q.last_progress["batchId"]
-        wait_for(lambda: view.updates and view.updates[-1][1] == batch)
+        wait_for(lambda batch=batch: view.updates and view.updates[-1][1] == batch)
     assert "q.result keeps the newest 5 rows: 7 older rows dropped" in view.status.value
     table = view.table.widget.value
     assert "latest 3 of 12 rows emitted" in table and "7 older rows dropped" in table
@@ -151,7 +153,7 @@ def test_an_update_view_reads_each_batchs_change_and_leaves_the_result_uncompact
     for batch in (1, 2):
         events.add_data([{"device": "d7", "temp": 1.0}])
         q.step()
-        wait_for(lambda: view.updates[-1][1] == batch)
+        wait_for(lambda batch=batch: view.updates[-1][1] == batch)
     assert len(q.sink._chunks) == 3  # the view read three changes, and compacted nothing to do so
     assert "2 most recently updated of 100 rows" in view.table.widget.value
     assert view.chart.points == 100
@@ -165,7 +167,7 @@ def test_an_update_view_patches_by_the_state_key_even_when_the_result_does_not_s
     for batch, device in enumerate("aba"):
         events.add_data([{"device": device, "temp": 1.0}])
         q.step()
-        wait_for(lambda: view.updates and view.updates[-1][1] == batch)
+        wait_for(lambda batch=batch: view.updates and view.updates[-1][1] == batch)
     table = view.table.widget.value
     assert "2 most recently updated of 2 rows" in table  # patched in place, not a new row per batch
     assert table.index(">A<") < table.index(">B<")      # a changed last: shown first, with its count
