@@ -97,18 +97,33 @@ def files(path: str | Path, *, format: str = "parquet") -> FilesSink:
 
 def read_files_sink(path: str | Path) -> pd.DataFrame:
     """The committed rows of a files sink: every committed batch's rows (complete mode: the last batch's)."""
-    from stream_nb.sources.files import read_file
-
     root = Path(path).expanduser()
+    if not root.is_dir():  # a mistyped path is not an empty result
+        raise FileNotFoundError(f"read_files_sink: {str(root)!r} is not a folder (no files sink wrote there)")
     manifests = _manifests(root / MANIFESTS)
     if manifests and manifests[-1].get("outputMode") == "complete":
         manifests = manifests[-1:]
-    tables = [read_file(str(root / name), m["format"], parse_schema(m["schema"]))
-              for m in manifests for name in m["files"] if m["numRows"]]
+    tables = [_committed_file(root, name, m) for m in manifests for name in m["files"] if m["numRows"]]
     if not tables:
         schema = parse_schema(manifests[-1]["schema"]) if manifests else pa.schema([])
         return to_pandas(schema.empty_table())
-    return to_pandas(pa.concat_tables(tables, promote_options="permissive"))
+    try:
+        return to_pandas(pa.concat_tables(tables, promote_options="permissive"))
+    except (pa.ArrowTypeError, pa.ArrowInvalid) as err:
+        schemas = sorted({m["schema"] for m in manifests})
+        raise ValueError(f"read_files_sink: the runs written to {root} have columns that do not fit together "
+                         f"({err}): {' / '.join(schemas)}. Read each run with its own sink folder") from None
+
+
+def _committed_file(root: Path, name: str, manifest: dict) -> pa.Table:
+    from stream_nb.sources.files import read_file
+
+    path = root / name
+    if not path.exists():  # the manifest says it committed: its rows are lost, so do not read on without them
+        raise FileNotFoundError(f"read_files_sink: {path} is missing: batch {manifest['batchId']} of query "
+                                f"{manifest.get('queryId', '?')} committed it ({manifest['numRows']} rows), "
+                                "and a files sink's data files must stay beside their manifest")
+    return read_file(str(path), manifest["format"], parse_schema(manifest["schema"]))
 
 
 def _manifests(directory: Path) -> list[dict]:

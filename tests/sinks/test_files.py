@@ -3,6 +3,7 @@
 import json
 
 import pyarrow as pa
+import pytest
 
 import stream_nb as sn
 from stream_nb.sinks.files import files
@@ -59,3 +60,29 @@ def test_case_1_in_complete_mode_the_folder_holds_the_last_runs_last_table(tmp_p
             q.step()
         q.stop()
     assert sn.read_files_sink(tmp_path / "out").to_dict("records") == [{"n": 1, "total": 5}]
+
+
+def test_reading_a_folder_no_files_sink_wrote_is_an_error_not_an_empty_result(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"read_files_sink: '.*/typo' is not a folder"):
+        sn.read_files_sink(tmp_path / "typo")
+
+
+def test_a_committed_data_file_that_is_gone_is_named_with_its_batch(tmp_path):
+    run(tmp_path / "out", [1, 2])
+    (part,) = [p for p in (tmp_path / "out").iterdir() if p.name.startswith("part-00001-")]
+    part.unlink()
+    with pytest.raises(FileNotFoundError, match=rf"{part} is missing: batch 1 of query .* committed it \(1 rows\)"):
+        sn.read_files_sink(tmp_path / "out")
+
+
+def test_runs_whose_columns_do_not_fit_together_say_so_with_each_runs_schema(tmp_path):
+    run(tmp_path / "out", [1])
+    src = sn.sources.memory("x bigint")
+    q = sn.start("SELECT CAST(x AS string) AS x FROM src", sources={"src": src}, sink=sn.sinks.files(tmp_path / "out"),
+                 trigger="manual")
+    src.add_data([{"x": 2}])
+    q.step()
+    q.stop()
+    with pytest.raises(ValueError, match=r"runs written to .*out have columns that do not fit together .*: "
+                                         r"x bigint / x string"):
+        sn.read_files_sink(tmp_path / "out")
