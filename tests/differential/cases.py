@@ -696,6 +696,90 @@ CASES: list[Case] = [
         output_mode="complete", batches=_NUMBER_BATCHES,
         why="the same rules inside aggregate arguments and group keys",
     ),
+    Case(
+        name="non_ansi_modulus_signs_and_nulls_append",
+        schema=NUMBERS,
+        sql="SELECT n, b, n % -3 AS a1, -7 % 3 AS a2, mod(n, -3) AS a3, pmod(n, -3) AS a4, pmod(-7, 3) AS a5, "
+            "n DIV -2 AS a6, b DIV 3 AS a7, pmod(b, 0) AS a8, n % NULL AS a9, pmod(n, NULL) AS a10, d % 2 AS a11, "
+            "pmod(d, 2) AS a12, -n % 3 AS a13, pmod(d, -1.5) AS a14 FROM events",
+        output_mode="append", batches=_NUMBER_BATCHES,
+        why="% keeps the dividend's sign, pmod the divisor's; DIV truncates toward zero; a NULL operand is NULL",
+    ),
+    Case(
+        name="non_ansi_abs_and_negation_wrap_append",
+        schema=NUMBERS,
+        sql="SELECT n, b, -b AS a1, abs(n) AS a2, abs(b) AS a3, b - 1 AS a4, b * b AS a5, n * n AS a6, "
+            "b + 9223372036854775807 AS a7, -(-n) AS a8, n - (-2147483648) AS a9, 2147483647 + 1 AS a10 "
+            "FROM events",
+        output_mode="append", batches=_NUMBER_BATCHES,
+        why="abs() of the smallest int is itself on the JVM (DuckDB raised 'Overflow on abs')",
+    ),
+    Case(
+        name="non_ansi_strings_cast_as_spark_reads_them_append",
+        schema="ts timestamp, s string",
+        sql="SELECT s, cast(s AS int) AS i, cast(s AS double) AS f, cast(s AS bigint) AS l, float(s) AS r, "
+            "cast(s AS smallint) AS h, tinyint(s) AS y, cast(s AS decimal(10,2)) AS m, cast(s AS boolean) AS t, "
+            "cast(s AS date) AS day, cast(s AS timestamp) AS at, to_date(s) AS parsed FROM events",
+        output_mode="append",
+        batches=(
+            ((t(1), "+1"), (t(2), " 12 "), (t(3), "NaN"), (t(4), "Infinity"), (t(5), "1e3"), (t(6), "-0"),
+             (t(7), "-Infinity"), (t(8), "  -5  "), (t(9), ".5"), (t(10), "1d"), (t(11), "1_0"), (t(12), "0x1A")),
+            ((t(13), "2024/01/02"), (t(14), "2024-1-2"), (t(15), "2024-01-02T03:04:05"), (t(16), "2024"),
+             (t(17), "2024-01-02 03:04:05.123456"), (t(18), "  true "), (t(19), "yes"), (t(20), "2024-01"),
+             (t(21), "2147483648"), (t(22), "99999999999999999999"), (t(23), "2024-02-30"), (t(24), "-inf"),
+             (t(25), "+2024-01-02"), (t(26), "2024-01-02 garbage"), (t(27), None)),
+        ),
+        why="signs, spaces, exponents, Java's 1d, underscores, infinities (DuckDB read 'Infinity' as a date no "
+            "pandas value holds), partial dates ('2024-01')",
+    ),
+    Case(
+        name="date_strings_with_formats_append",
+        schema="ts timestamp, s string",
+        sql="SELECT s, to_date(s, 'dd/MM/yyyy') AS a1, to_timestamp(s, 'dd/MM/yyyy HH:mm') AS a2, "
+            "unix_timestamp(s, 'dd/MM/yyyy') AS a3, to_date(s) AS a4, to_timestamp(s) AS a5, "
+            "date_format(to_timestamp(s), 'dd.MM.yy HH:mm') AS a6, date_format(ts, 'HH:mm:ss.SSS') AS a7, "
+            "date_format(ts, 'EEE, d MMM yyyy hh a') AS a8 FROM events",
+        output_mode="append",
+        batches=(((t(1.25), "02/01/2024"), (t(2), "02/01/2024 13:45"), (t(3), "2024-01-02"),
+                  (t(86400 * 59 + 3600 * 15), "2024-01-02 03:04:05"), (t(5), None), (t(6), "31/02/2024"),
+                  (t(7), "2024-01-02 03:04"), (t(8), "2024-01")),),
+        why="explicit formats, partial dates, and SSS (milliseconds) in date_format",
+    ),
+    Case(
+        name="date_functions_at_month_ends_append",
+        schema="ts timestamp, s string",
+        sql="SELECT s, add_months(to_date(s), 1) AS a1, add_months(to_date(s), -1) AS a2, "
+            "add_months(to_date(s), 12) AS a3, date_add(to_date(s), -1) AS a4, date_sub(to_date(s), -1) AS a5, "
+            "last_day(s) AS a6, datediff(s, '2024-03-01') AS a7, months_between(s, '2024-01-31') AS a8, "
+            "date_add(s, 1) AS a9, dayofyear(s) AS a10, weekofyear(s) AS a11, trunc(s, 'week') AS a12, "
+            "trunc(s, 'quarter') AS a13 FROM events",
+        output_mode="append",
+        batches=(((t(1), "2024-01-31"), (t(2), "2024-02-29"), (t(3), "2023-02-28"), (t(4), "2024-03-31"),
+                  (t(5), "2023-12-31"), (t(6), "2100-02-28"), (t(7), "2000-02-29"), (t(8), None), (t(9), "bad")),),
+        why="month ends and leap years in add_months, last_day, months_between; negative days in date_add",
+    ),
+    Case(
+        name="non_ansi_in_where_and_group_keys_complete",
+        schema=NUMBERS,
+        sql="SELECT n % 3 AS k, count(*) AS c, sum(b) AS sb, sum(n) AS sn, max(int(s)) AS mi, min(abs(n)) AS ma "
+            "FROM events WHERE n DIV 0 IS NULL AND int(s) IS NULL OR n % 0 IS NULL GROUP BY n % 3",
+        output_mode="complete", batches=_NUMBER_BATCHES,
+        why="NULL-not-error and wrap-around in WHERE, in a group key and in aggregate arguments (sum of ints "
+            "wraps in Spark's bigint)",
+    ),
+    Case(
+        name="alias_case_through_subqueries_append",
+        sql="SELECT * FROM (SELECT Device AS DEV, temp * 2 AS Twice FROM events)",
+        output_mode="append", batches=(((t(1), "a", 1.0), (t(12), "B", 2.0)),),
+        why="a subquery's alias keeps its case through SELECT * (Spark: DEV, Twice)",
+    ),
+    Case(
+        name="alias_case_of_window_fields_complete",
+        sql="SELECT W.start AS Start, W.END AS Ends, N FROM (SELECT window(ts, '10 seconds') AS W, "
+            "count(*) AS N FROM events GROUP BY window(ts, '10 seconds'))",
+        output_mode="complete", batches=(((t(1), "a", 1.0), (t(12), "b", 2.0)), ((t(13), "a", 3.0),)),
+        why="window fields named in any case; an aggregate's alias keeps its case through the outer SELECT",
+    ),
 ]
 
 
@@ -725,6 +809,17 @@ REFUSALS: list[Case] = [
     Case(name="refuse_stream_in_scalar_subquery",
          sql="SELECT device, temp FROM events WHERE temp = (SELECT max(temp) FROM events)", output_mode="append",
          batches=_ONE_BATCH),
+    Case(name="refuse_stream_in_exists", sql="SELECT device FROM events e WHERE EXISTS "
+         "(SELECT 1 FROM events f WHERE f.device = e.device)", output_mode="append", batches=_ONE_BATCH),
+    Case(name="refuse_stream_in_scalar_subquery_in_select",
+         sql="SELECT device, (SELECT max(temp) FROM events) AS m FROM events", output_mode="append",
+         batches=_ONE_BATCH),
+    Case(name="refuse_stream_in_not_in_subquery",
+         sql="SELECT device FROM events WHERE device NOT IN (SELECT device FROM events)", output_mode="append",
+         batches=_ONE_BATCH),
+    Case(name="refuse_stream_in_having_subquery",
+         sql="SELECT device, count(*) AS n FROM events GROUP BY device HAVING count(*) > "
+             "(SELECT count(*) FROM events)", output_mode="complete", batches=_ONE_BATCH),
     Case(name="refuse_stream_in_in_subquery",
          sql="SELECT device FROM events WHERE device IN (SELECT device FROM events WHERE temp > 1)",
          output_mode="append", batches=_ONE_BATCH),
