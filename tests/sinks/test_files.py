@@ -1,6 +1,7 @@
 """The files sink: a manifest per batch of each query, so readers see committed batches, each run's once."""
 
 import json
+import math
 
 import pyarrow as pa
 import pytest
@@ -86,3 +87,18 @@ def test_runs_whose_columns_do_not_fit_together_say_so_with_each_runs_schema(tmp
     with pytest.raises(ValueError, match=r"runs written to .*out have columns that do not fit together .*: "
                                          r"x bigint / x string"):
         sn.read_files_sink(tmp_path / "out")
+
+
+def test_json_files_keep_every_double_exactly_and_nan_and_infinity_apart_from_null(tmp_path):
+    """pandas' to_json wrote 10 digits (0.30000000000000004 came back 0.3) and NaN and Infinity as null."""
+    values = [0.1 + 0.2, 1234.5678901234567, 1e-300, float("nan"), float("inf"), float("-inf"), None]
+    src = sn.sources.memory("d double")
+    q = sn.start("SELECT d FROM src", sources={"src": src}, sink=sn.sinks.files(tmp_path / "out", format="json"),
+                 trigger="manual")
+    src.add_data([{"d": v} for v in values])
+    q.step()
+    q.stop()
+    (part,) = (tmp_path / "out").glob("part-*.json")
+    assert part.read_text().splitlines()[3:] == ['{"d":NaN}', '{"d":Infinity}', '{"d":-Infinity}', '{"d":null}']
+    back = sn.read_files_sink(tmp_path / "out")["d"].tolist()
+    assert back[:3] == values[:3] and math.isnan(back[3]) and back[4:6] == values[4:6]
