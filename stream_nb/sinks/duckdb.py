@@ -52,6 +52,11 @@ class DuckDBSink:
     def bind(self, schema: pa.Schema, output_mode: str, key_columns: list | None = None) -> None:
         self._mode = output_mode
         self._schema = schema
+        lowered = [name.lower() for name in schema.names]  # DuckDB's names are case-insensitive
+        twice = [name for i, name in enumerate(schema.names) if name.lower() in lowered[:i]]
+        if twice:  # DuckDB would rename the second to x_1, silently; Spark's table sinks refuse
+            raise ValueError(f"the duckdb sink stores columns by name, and the query's output has {twice[0]!r} "
+                             f"more than once (columns {schema.names}): give each column an alias of its own")
         if output_mode == "update":
             if not key_columns or any(k is None for k in key_columns):
                 raise ValueError(

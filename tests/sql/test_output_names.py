@@ -27,6 +27,13 @@ def test_case_10_duplicate_output_names_keep_each_column_and_its_type(sql, value
     assert pd.api.types.is_float_dtype(result.dtypes.iloc[double]), result.dtypes.tolist()
 
 
+def test_case_10_duplicate_output_names_are_refused_at_start_by_the_duckdb_sink(tmp_path):
+    src = sn.sources.memory("device string, temp double")
+    sink = sn.sinks.duckdb(tmp_path / "out.db", "t")
+    with pytest.raises(ValueError, match="'X' more than once"):  # a table cannot hold x twice: not x_1 silently
+        sn.start("SELECT temp AS x, device AS X FROM src", sources={"src": src}, sink=sink, trigger="manual")
+
+
 def test_an_alias_keeps_its_case_as_written():
     result = result_of("SELECT device AS Key, temp AS Temp_C FROM src", [{"device": "a", "temp": 1.5}])
     assert list(result.columns) == ["Key", "Temp_C"]
