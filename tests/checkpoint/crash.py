@@ -14,10 +14,13 @@ from pathlib import Path
 from pipeline import FAIL_EXIT
 
 PIPELINE = Path(__file__).with_name("pipeline.py")
+REPO = Path(__file__).parents[2]
 
 
 def start(input_dir: Path, output_dir: Path, *options: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # the child imports stream_nb from the tree these tests are in (not whatever copy is installed)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     return subprocess.Popen([sys.executable, str(PIPELINE), str(input_dir), str(output_dir), *options],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
