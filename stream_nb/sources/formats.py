@@ -112,7 +112,33 @@ def _parse_json(data: bytes, schema: pa.Schema) -> pa.Table:
         blocks = pa_json.ReadOptions(block_size=block_size) if block_size else None
         return pa_json.read_json(pa.BufferReader(data), read_options=blocks, parse_options=options)
 
-    return _conform(_whole_lines(read, data), schema)
+    try:
+        return _conform(_whole_lines(read, data), schema)
+    except pa.ArrowInvalid:
+        unquoted = _unquote_non_finite(data, schema)
+        if unquoted is data:
+            raise
+        return _parse_json(unquoted, schema)
+
+
+def _unquote_non_finite(data: bytes, schema: pa.Schema) -> bytes:
+    """Spark writes a double's NaN and infinities as strings ("NaN", "Infinity", "-Infinity") and reads them
+    back, as it reads the bare words; Arrow takes only the bare words, so a float column's strings become them.
+
+    >>> _unquote_non_finite(b'{"d": "NaN", "s": "NaN"}', pa.schema([("d", pa.float64()), ("s", pa.string())]))
+    b'{"d": NaN, "s": "NaN"}'
+    """
+    names = [re.escape(f.name.encode()) for f in schema if pa.types.is_floating(f.type)]
+    if not names:
+        return data
+    pattern = rb'("(?:' + b"|".join(names) + rb')"\s*:\s*)"([+-]?)(NaN|Infinity|INF)"'
+
+    def bare(match: re.Match) -> bytes:
+        sign = b"-" if match.group(2) == b"-" and match.group(3) != b"NaN" else b""
+        return match.group(1) + sign + (b"NaN" if match.group(3) == b"NaN" else b"Infinity")
+
+    unquoted = re.sub(pattern, bare, data)
+    return data if unquoted == data else unquoted
 
 
 def _is_time(dtype: pa.DataType) -> bool:

@@ -2,6 +2,7 @@
 
 import datetime
 import gzip
+import math
 import os
 import re
 
@@ -351,3 +352,12 @@ def test_files_invalid_utf8_json_fails_its_batch_naming_the_file_and_commits_not
     finally:
         q.stop()
     assert q.result["name"].tolist() == ["OK"]
+
+
+def test_files_json_double_takes_nan_and_infinity_as_spark_writes_them_quoted_or_bare(tmp_path):
+    text = ('{"d": "NaN", "s": "NaN"}\n{"d": "Infinity", "s": "x"}\n{"d":"-Infinity","s":null}\n'
+            '{"d": -Infinity, "s": "Infinity"}\n{"d": 1.5, "s": "y"}\n{"d": null, "s": "z"}\n')
+    table = read_one(tmp_path, "a.json", text, "d double, s string")
+    d = table.column("d").to_pylist()
+    assert math.isnan(d[0]) and d[1:] == [math.inf, -math.inf, -math.inf, 1.5, None]
+    assert table.column("s").to_pylist() == ["NaN", "x", None, "Infinity", "y", "z"]  # strings stay strings
