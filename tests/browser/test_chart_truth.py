@@ -1,7 +1,7 @@
 """The live chart tells the truth: in a real JupyterLab, the points BokehJS holds are, series by series, the
 points of ``q.result`` (within each chart's rollover).
 
-Five live charts stream at once for about forty seconds — line, scatter, bar (over a category and over windows)
+Five live charts stream at once for close to a minute — line, scatter, bar (over a category and over windows)
 and area; ``--by`` with several series, two of which appear late; update, append and complete mode; a memory
 source fed with late keys (rows for windows drawn long before). Halfway the queries are paused and the page is
 compared with the kernel, then again after they stop. Any error logged by bokeh, jupyter_bokeh or stream_nb in
@@ -34,9 +34,9 @@ fed = 0
 halfway, go_on = threading.Event(), threading.Event()
 NAMES = ["per_window", "raw", "counts", "sums", "per_window_bars"]
 
-def feed(rounds=100, every=0.2):
+def feed(rounds=140, every=0.2):
     # devices a and b from the start, c from round 8, d from round 30; from round 35 on, a row for a window
-    # long past; at round 50 every query pauses until the test has compared the page with the results
+    # long past; at round 70 every query pauses until the test has compared the page with the results
     global fed
     start = datetime.datetime(2026, 11, 30, tzinfo=datetime.timezone.utc)
     for k in range(rounds):
