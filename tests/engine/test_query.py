@@ -21,16 +21,7 @@ def rows(*temps, device="a"):
     return [{"device": device, "temp": t} for t in temps]
 
 
-def engine_has_run_over(events):
-    """Wait until the engine has run a batch over everything in ``events`` (instead of sleeping): a query on its
-    default trigger over the same source, on the same engine loop, catches up, then stops."""
-    witness = sn.start("SELECT temp FROM events", sources={"events": events})
-    witness.process_all_available(timeout=10)
-    assert witness.last_progress is not None
-    witness.stop()
-
-
-def test_manual_trigger_runs_batches_only_on_step(events):
+def test_manual_trigger_runs_batches_only_on_step(events, engine_has_run_over):
     q = sn.start("SELECT device, temp FROM events", sources={"events": events}, trigger="manual")
     events.add_data(rows(1.0, 2.0))
     engine_has_run_over(events)
@@ -88,7 +79,7 @@ def test_max_per_trigger_caps_a_batch():
     assert q.result["v"].tolist() == [0, 1, 2, 3, 4]
 
 
-def test_pause_holds_batches_and_resume_catches_up(events):
+def test_pause_holds_batches_and_resume_catches_up(events, engine_has_run_over):
     q = sn.start("SELECT temp FROM events", sources={"events": events})
     q.pause()
     events.add_data(rows(1.0))

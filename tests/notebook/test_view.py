@@ -107,16 +107,14 @@ def test_the_teaching_panel_follows_the_batches_and_steps_back(events):
     assert "the incremental plan" in view.teaching.plan.value
 
 
-def test_buttons_pause_step_resume_and_stop(events):
+def test_buttons_pause_step_resume_and_stop(events, engine_has_run_over):
     q = sn.start("SELECT device, temp FROM events", sources={"events": events})
     view = started(open_view(q))
     view.controls.pause.click()
     wait_for(lambda: q.status["message"] == "Paused")  # (not while it looks for data: "Processing")
     wait_for(lambda: view.controls.pause.description == "resume" and not view.controls.step.disabled)
     events.add_data([{"device": "a", "temp": 1.0}])
-    witness = sn.start("SELECT temp FROM events", sources={"events": events})  # the engine ran over the row
-    witness.process_all_available(timeout=10)
-    witness.stop()
+    engine_has_run_over(events)
     assert q.last_progress is None              # paused: no batch ran
     view.controls.step.click()
     assert q.last_progress["batchId"] == 0
