@@ -45,8 +45,12 @@ class StateStore:
         for v in range(base + 1, version + 1):
             path = self._path(v, "delta")
             if not path.exists():
+                # deltas before the latest snapshot are purged: a missing early one means the snapshot went
+                found = f"from snapshot {base}" if snapshots else "with no snapshot at or before it"
                 raise CheckpointError(f"state file {path} is missing: the checkpoint cannot restore "
-                                      f"version {version} of {self.directory}; use a new checkpoint directory")
+                                      f"version {version} of {self.directory} ({found}, so every delta "
+                                      f"from version {base + 1} is needed; a lost snapshot leaves the same "
+                                      "gap); use a new checkpoint directory")
             tables.append(read_table(path))
         return tables
 

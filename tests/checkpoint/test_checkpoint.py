@@ -430,6 +430,14 @@ class TestMissingFiles:
         again.process_all_available()
         assert again.result["n"].tolist() == [13]
 
+    def test_case_17_a_missing_snapshot_says_the_restore_found_none_to_start_from(self, files_checkpoint):
+        folder, cp = files_checkpoint
+        (cp / "state" / "0" / "10.snapshot").unlink()  # the deltas before it were purged
+        with pytest.raises(sn.CheckpointError, match=r"state file .*1\.delta is missing: the checkpoint cannot "
+                                                     r"restore version 12 .*\(with no snapshot at or before it.*a "
+                                                     r"lost snapshot leaves the same gap\)"):
+            self.files_query(folder, cp)
+
     def test_case_17_a_missing_metadata_with_batches_is_refused_not_given_a_new_query_id(self, events, tmp_path):
         q = start(events, tmp_path / "cp")
         events.add_data(rows(1))
