@@ -91,9 +91,11 @@ def _spark_date_string(text: exp.Expression, to: exp.DataType) -> exp.Expression
         value: exp.Expression = day
     else:
         time = exp.RegexpExtract(this=trimmed.copy(), expression=pattern.copy(), group=exp.Literal.number(4))
-        with_time = exp.TryCast(this=exp.DPipe(this=exp.Cast(this=day.copy(), to=exp.DataType.build("TEXT")),
-                                               expression=exp.DPipe(this=exp.Literal.string(" "), expression=time)),
-                                to=exp.DataType.build("TIMESTAMP"))
+        # Read as an instant (a '+02:00' or 'Z' moves it) and shown in UTC, the session time zone DuckDB runs in.
+        with_time = exp.Cast(this=exp.TryCast(
+            this=exp.DPipe(this=exp.Cast(this=day.copy(), to=exp.DataType.build("TEXT")),
+                           expression=exp.DPipe(this=exp.Literal.string(" "), expression=time)),
+            to=exp.DataType.build("TIMESTAMPTZ")), to=exp.DataType.build("TIMESTAMP"))
         value = exp.Case().when(exp.EQ(this=time.copy(), expression=exp.Literal.string("")),
                                 exp.Cast(this=day.copy(), to=exp.DataType.build("TIMESTAMP")),
                                 copy=False).else_(with_time, copy=False)
