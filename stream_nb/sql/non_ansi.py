@@ -144,6 +144,16 @@ def _unix_seconds(node: exp.StrToUnix) -> exp.Expression:
 
 
 def wrap_integer_overflow(tree: exp.Expression) -> None:
+    for call in bottom_up(tree, exp.Negative, exp.Anonymous):  # Spark's negative(x), positive(x): not DuckDB's
+        if isinstance(call, exp.Negative):
+            sign = exp.Neg(this=exp.paren(call.this, copy=False))
+        elif call.name.lower() == "positive" and len(call.expressions) == 1:
+            sign = call.expressions[0]
+        else:
+            continue
+        if isinstance(sign, exp.Neg):
+            sign.type = sign.this.unnest().type  # an integer: wrapped below, as -x is
+        call.replace(sign)
     for node in bottom_up(tree, exp.Add, exp.Sub, exp.Mul, exp.Neg, exp.Abs):
         if isinstance(node, exp.Abs):  # abs(-2147483648) is -2147483648 on the JVM; sqlglot leaves it untyped
             operand = node.this.unnest()

@@ -57,6 +57,8 @@ def test_case_8_runtime_errors_are_null_as_in_spark(expression):
     ("abs(n)", {"n": -2147483648}, -2147483648),   # Math.abs of the smallest int is itself on the JVM
     ("abs(b)", {"b": -(2**63)}, -(2**63)),
     ("abs(n)", {"n": -7}, 7),
+    ("negative(n)", {"n": -2147483648}, -2147483648),
+    ("positive(n)", {"n": -5}, -5),
 ])
 def test_case_8_integer_overflow_wraps_as_in_spark(expression, row, expected):
     value, _ = value_of(expression, **row)
