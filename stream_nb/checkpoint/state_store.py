@@ -1,7 +1,7 @@
 """Versioned operator state on disk: ``state/<operator>/<version>.delta`` and ``<version>.snapshot``.
 
 Version v is the state after batch v - 1 committed. A delta holds the rows a batch changed, and the
-watermark through which it evicted keys (schema metadata ``stream_nb.evicted_through_us``; checkpoints
+watermark through which it evicted keys (schema metadata, written and read by ``engine/watermark.py``; checkpoints
 written before 2026-11-24 list the evicted keys instead, flagged ``__removed``, and still restore), so
 checkpointing costs what the batch changed; every ``snapshot_every``
 versions a snapshot holds every row, so a restore reads one snapshot and at most that many deltas. Files are
@@ -18,7 +18,6 @@ import pyarrow as pa
 from stream_nb.checkpoint.files import CheckpointError, numbered, read_table, write_table
 
 REMOVED = "__removed"  # older deltas: rows that delete their key
-EVICTED_THROUGH = "stream_nb.evicted_through_us"  # a delta's metadata: keys with event time <= this are evicted
 
 
 class StateStore:

@@ -16,11 +16,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stream_nb.checkpoint.state_store import EVICTED_THROUGH, REMOVED
+from stream_nb.checkpoint.state_store import REMOVED
 from stream_nb.engine import duck
 from stream_nb.engine.operator import Operator
 from stream_nb.engine.partials import distinct_pairs, first_rows, partial_aggregates
 from stream_nb.engine.state import KeyedState, Update
+from stream_nb.engine.watermark import evicted_through, on_time, record_eviction
 from stream_nb.engine.windowing import window_starts, windows
 from stream_nb.sql.plan import BATCH, Plan
 
@@ -128,7 +129,7 @@ class KeyedOperator:
         changed = self.state.export(output.pending.slots, output.pending.keys)
         if output.expired is None or not len(output.expired):
             return changed
-        return changed.replace_schema_metadata({EVICTED_THROUGH: str(output.evicted_through)})
+        return record_eviction(changed, output.evicted_through)
 
     def dump(self) -> pa.Table:
         return self.state.export(self.state.all_slots())
@@ -141,9 +142,9 @@ class KeyedOperator:
                 removed = table.column(REMOVED).to_numpy(zero_copy_only=False)
                 table = table.drop_columns([REMOVED])
             self.state.load(table, removed)
-            evicted_through = (table.schema.metadata or {}).get(EVICTED_THROUGH.encode())
-            if evicted_through is not None:
-                self.state.evict(self.state.expired(int(evicted_through)))
+            through = evicted_through(table)
+            if through is not None:
+                self.state.evict(self.state.expired(through))
 
 
 class AggregateOperator(KeyedOperator):
@@ -174,9 +175,9 @@ class AggregateOperator(KeyedOperator):
             window = (agg.keys[index], spec.size_us)
         late = pre.schema.empty_table()
         if self._follows_watermark and pre.num_rows:
-            on_time = pc.greater(self._event_times(pre, window), watermark_us)
-            if pc.all(on_time, skip_nulls=False).as_py() is not True:  # copy the rows only if some are late
-                pre, late = pre.filter(on_time), pre.filter(pc.invert(on_time))
+            kept = on_time(self._event_times(pre, window), watermark_us)
+            if pc.all(kept, skip_nulls=False).as_py() is not True:  # copy the rows only if some are late
+                pre, late = pre.filter(kept), pre.filter(pc.invert(kept))
         if window is not None:  # late rows are shown with their windows
             late = late.set_column(late.schema.get_field_index(window[0]), window[0],
                                    windows(late.column(window[0]), window[1]))
@@ -245,8 +246,8 @@ class DedupOperator(KeyedOperator):
         rows = duck.query(con, self.dedup.pre_sql)
         late = rows.schema.empty_table()
         if self._follows_watermark and rows.num_rows:
-            on_time = pc.greater(self.dedup.event_time_key.of(rows, self.dedup.keys).cast(pa.int64()), watermark_us)
-            rows, late = rows.filter(on_time), rows.filter(pc.invert(on_time))
+            kept = on_time(self.dedup.event_time_key.of(rows, self.dedup.keys).cast(pa.int64()), watermark_us)
+            rows, late = rows.filter(kept), rows.filter(pc.invert(kept))
         firsts = first_rows(rows, self.dedup.keys)
         update = self.state.prepare(firsts.select(self.dedup.keys))
         fresh = firsts.filter(pa.array(~update.existed))

@@ -32,6 +32,7 @@ from stream_nb.engine.lifecycle import QueryState, state_of
 from stream_nb.engine.operators import connect, make_operator
 from stream_nb.engine.progress import batch_progress, event_time_stats, now_iso
 from stream_nb.engine.triggers import Trigger
+from stream_nb.engine.watermark import EPOCH_US, advance
 from stream_nb.sinks._protocol import sink_traits
 from stream_nb.sources._protocol import source_traits
 from stream_nb.sql.errors import StreamSQLError
@@ -67,7 +68,7 @@ class StreamingQuery:
         self._offset = 0          # end offset of the last committed batch
         self._latest = 0          # the source's latest offset when the last trigger looked
         self._next_batch_id = 0
-        self._watermark_us = 0    # as in Spark: the epoch until event time has been seen
+        self._watermark_us = EPOCH_US  # as in Spark: the epoch until event time has been seen
         self._no_data_batch_due = False  # the watermark passed some state: a batch must emit or evict it
         self._progress: deque[dict] = deque(maxlen=100)
         self._history: deque[BatchTrace] = deque(maxlen=20)
@@ -385,9 +386,7 @@ class StreamingQuery:
             latest = duck.query(self._con, event_time.max_sql).column(0).cast(pa.int64())[0].as_py()
         else:
             latest = pc.max(batch.column(event_time.column)).cast(pa.int64()).as_py()
-        if latest is None:
-            return self._watermark_us
-        return max(self._watermark_us, latest - event_time.delay_us)
+        return advance(self._watermark_us, latest, event_time.delay_us)
 
     def _behind(self, target: int) -> bool:
         return self._offset < target or self._no_data_batch_due

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from stream_nb.engine import duck
 from stream_nb.engine.operators import Output
 from stream_nb.engine.partials import partial_aggregates
+from stream_nb.engine.watermark import expired, on_time
 from stream_nb.sql.plan import Plan
 
 BUFFER = "__sessions"
@@ -62,18 +63,18 @@ class SessionOperator:
         late = pre.schema.empty_table()
         if self._follows_watermark and pre.num_rows:
             ends = pc.add(pre.column(self._time).cast(pa.int64()), self.session.gap_us)
-            on_time = pc.greater(ends, watermark_us)
-            pre, late = pre.filter(on_time), pre.filter(pc.invert(on_time))
+            kept = on_time(ends, watermark_us)  # a row's own session [ts, ts + gap) is its event time
+            pre, late = pre.filter(kept), pre.filter(pc.invert(kept))
         numbered = pre.append_column(SEQ, pa.array(range(self._seq, self._seq + pre.num_rows), pa.int64()))
         rows = numbered if self._rows is None else pa.concat_tables([self._rows, numbered])
         sessions, partial = self._sessions(con, rows)
         ends = pc.struct_field(partial.column(self._time), "end").cast(pa.int64())
-        closed = pc.less_equal(ends, watermark_us) if self._follows_watermark else None
+        closed = expired(ends, watermark_us) if self._follows_watermark else None
         emitted = partial if self._mode == "complete" else partial.filter(closed) if closed is not None \
             else partial.slice(0, 0)
         result = agg.finish(con, emitted.drop_columns(["__rows"]))
         row_ends = pc.struct_field(sessions.column(SESSION), "end").cast(pa.int64())
-        keep = pc.greater(row_ends, watermark_us) if self._follows_watermark else None
+        keep = pc.invert(expired(row_ends, watermark_us)) if self._follows_watermark else None
         still_open = sessions if keep is None else sessions.filter(keep)
         pending = (still_open.drop_columns([SESSION]), row_ends if keep is None else row_ends.filter(keep),
                    pre.num_rows)
@@ -87,7 +88,7 @@ class SessionOperator:
         self._next_end_us = pc.min(ends).as_py() if len(ends) else None
 
     def has_expired(self, watermark_us: int) -> bool:
-        return self._follows_watermark and self._next_end_us is not None and self._next_end_us <= watermark_us
+        return self._follows_watermark and self._next_end_us is not None and expired(self._next_end_us, watermark_us)
 
     def changes(self, output: Output) -> pa.Table:
         """The open sessions' rows: small (bounded by the watermark), so each version stores them whole."""

@@ -16,6 +16,7 @@ slots without writing anything; ``apply`` writes them once the sink has committe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ import pyarrow.compute as pc
 from stream_nb.engine import decimals
 from stream_nb.engine.hashslots import ABSENT, HashSlots
 from stream_nb.engine.keyhash import key_hashes
+from stream_nb.engine.watermark import expired
 from stream_nb.sql.aggregates import Partial
 from stream_nb.sql.event_time import EventTimeKey
 from stream_nb.types import hashable_keys, temporal_integers
@@ -197,7 +199,7 @@ class KeyedState:
         """The slots of keys whose event time the watermark has reached (Spark: ``end <= watermark``)."""
         if self.event_time is None:
             return np.empty(0, dtype=np.int64)
-        return np.flatnonzero(self._live & (self._event_time_us <= watermark_us))
+        return np.flatnonzero(self._live & expired(self._event_time_us, watermark_us))
 
     def evict(self, slots: np.ndarray) -> None:
         """Forget these keys: their slots are reused by new keys."""
@@ -471,7 +473,7 @@ class KeyedState:
 def _one_nan(values: list) -> list:
     """NaN as one object: a set finds a value by identity first, and NaN != NaN, but count(DISTINCT) counts
     NaN once, as Spark does."""
-    return [_NAN if isinstance(v, float) and v != v else v for v in values]
+    return [_NAN if isinstance(v, float) and math.isnan(v) else v for v in values]
 
 
 _NAN = float("nan")
