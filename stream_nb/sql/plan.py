@@ -30,6 +30,7 @@ from stream_nb.sql.rewrites import (
     keep_alias_case,
     name_select_items,
     spark_casts,
+    spark_functions,
     window_fields,
     written_aliases,
 )
@@ -99,6 +100,7 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     tree = _qualify(tree, sql, bindings)
     keep_alias_case(tree, written, [c for table in bindings.schema().values() for c in table] + inner)
     spark_casts(tree)
+    spark_functions(tree)
     spark_dates(tree)
     non_ansi(tree)
     window = _the_window(tree, sql)

@@ -97,3 +97,20 @@ def window_fields(tree: exp.Expression) -> None:
             if call is not None and column.name.lower() in ("start", "end") and \
                     column.find_ancestor(exp.Select) is select:
                 column.replace(exp.Dot(this=call.copy(), expression=exp.to_identifier(column.name.lower())))
+
+
+def spark_functions(tree: exp.Expression) -> None:
+    """Spark functions DuckDB reads otherwise: ``substring(s, 0, n)`` starts at the first character as
+    ``substring(s, 1, n)`` does (DuckDB's position 0 is before it, one character short); ``bround(x, d)`` rounds
+    half to even (DuckDB's ``round_even``; it has no ``bround``)."""
+    for node in list(tree.find_all(exp.Substring, exp.Anonymous)):
+        if isinstance(node, exp.Substring):
+            start = node.args.get("start")
+            if isinstance(start, exp.Literal) and not start.is_string and start.name == "0":
+                start.replace(exp.Literal.number(1))
+            elif start is not None and not isinstance(start, exp.Literal):
+                start.replace(exp.If(this=exp.EQ(this=start.copy(), expression=exp.Literal.number(0)),
+                                     true=exp.Literal.number(1), false=start.copy()))
+        elif node.name.lower() == "bround" and 1 <= len(node.expressions) <= 2:
+            digits = node.expressions[1] if len(node.expressions) == 2 else exp.Literal.number(0)
+            node.replace(exp.Anonymous(this="round_even", expressions=[node.expressions[0], digits]))
