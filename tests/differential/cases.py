@@ -768,6 +768,20 @@ CASES: list[Case] = [
             "wraps in Spark's bigint)",
     ),
     Case(
+        name="string_functions_and_rounding_append",
+        schema=NUMBERS,
+        sql="SELECT s, length(s) AS a1, substring(s, -3) AS a2, substring(s, 0, 2) AS a3, locate('2', s) AS a4, "
+            "rpad(s, 3, 'x') AS a5, lpad(s, 12, 'ab') AS a6, initcap(s) AS a7, regexp_extract(s, '([0-9]+)', 1) "
+            "AS a8, regexp_replace(s, '[0-9]', '#') AS a9, split_part(s, '-', 2) AS a10, s LIKE '%2%' AS a11, "
+            "CASE WHEN n % 0 IS NULL THEN 'z' END AS a12, if(n > 0, n * 2147483647, -n) AS a13, "
+            "coalesce(int(s), -1) AS a14, nvl(n DIV 0, 0) AS a15, round(d, 0) AS a16, round(-2.5) AS a17, "
+            "bround(2.5) AS a18, ceil(d) AS a19, floor(d) AS a20, negative(n) AS a21, "
+            "to_timestamp(concat('2024-01-02 03:04:05', '+02:00')) AS a22 FROM events",
+        output_mode="append", batches=_NUMBER_BATCHES,
+        why="string functions over NULL and odd positions (substring from 0), rounding modes, negative(), a "
+            "timestamp string's offset",
+    ),
+    Case(
         name="alias_case_through_subqueries_append",
         sql="SELECT * FROM (SELECT Device AS DEV, temp * 2 AS Twice FROM events)",
         output_mode="append", batches=(((t(1), "a", 1.0), (t(12), "B", 2.0)),),
