@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -142,3 +143,53 @@ def page(browser, lab):
         yield page
     finally:
         context.close()
+
+
+# What the browser tests ask the page, shared by them (JupyterLab's app is exposed: --LabApp.expose_app_in_browser).
+NB = "window.jupyterapp.shell.currentWidget"
+# the notebook is open, its kernel started and idle
+READY = f"""() => {{
+    const nb = window.jupyterapp && {NB};
+    const kernel = nb && nb.sessionContext && nb.sessionContext.session && nb.sessionContext.session.kernel;
+    return !!(kernel && kernel.status === 'idle' && nb.content.widgets.length);
+}}"""
+RUN_ALL = "async () => await window.jupyterapp.commands.execute('notebook:run-all-cells')"
+# Run All without waiting for it (so the test can look at the page while cells run), then wait for it
+RUN_ALL_START = "() => { window._runAll = window.jupyterapp.commands.execute('notebook:run-all-cells'); }"
+RUN_ALL_DONE = "async () => await window._runAll"
+# the second cell runs: the first has its reply, the second not yet. (Not the kernel's status: with subshells,
+# ipykernel 7 publishes "idle" after each subshell message, also while the main shell runs a cell.)
+SECOND_CELL_RUNS = f"""() => {{
+    const cells = {NB}.content.widgets;
+    return cells[0].model.executionState === 'idle' && cells[1].model.executionState === 'running';
+}}"""
+# an expression's value in the notebook's kernel, printed as JSON (the kernel's namespace has json imported)
+KERNEL_VALUE = f"""async (expression) => {{
+    const kernel = {NB}.sessionContext.session.kernel;
+    const future = kernel.requestExecute({{
+        code: 'print(json.dumps(' + expression + '))', silent: false, store_history: false}});
+    let text = '';
+    future.onIOPub = msg => {{
+        if (msg.header.msg_type === 'stream') text += msg.content.text;
+        if (msg.header.msg_type === 'error') text += 'ERROR ' + msg.content.ename + ': ' + msg.content.evalue;
+    }};
+    await future.done;
+    return text;
+}}"""
+# what in the server's log is an error: a traceback, bokeh's lost reference, a comm's failure, an [E ...] line
+SERVER_ERRORS = re.compile(r"Traceback|UnknownReferenceError|Exception in comm|^\[E ", re.MULTILINE)
+
+
+def kernel_value(page, expression: str):
+    """``expression``'s value in the open notebook's kernel (JSON), asked as the page would ask it."""
+    text = page.evaluate(KERNEL_VALUE, expression)
+    assert not text.startswith("ERROR"), f"{expression}: {text}"
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def wait_kernel(page, expression: str, what: str, timeout: float = 60, every: float = 0.2) -> None:
+    """Until ``expression`` is true in the kernel: the test waits on the engine's state, asked again and again."""
+    deadline = time.monotonic() + timeout
+    while not kernel_value(page, expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(every)

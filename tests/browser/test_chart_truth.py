@@ -19,6 +19,7 @@ import time
 import pytest
 
 from stream_nb.notebook.chart import ANCHOR
+from tests.browser.conftest import NB, READY, RUN_ALL, SERVER_ERRORS, kernel_value, wait_kernel
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -99,29 +100,10 @@ GROUP BY window(ts, '5 seconds'), device""", "w.start", "n", "device", 2000),
 }
 FEED = "feeder = threading.Thread(target=feed, daemon=True); feeder.start()"
 
-_NB = "window.jupyterapp.shell.currentWidget"
-_READY = f"""() => {{
-    const nb = window.jupyterapp && {_NB};
-    const kernel = nb && nb.sessionContext && nb.sessionContext.session && nb.sessionContext.session.kernel;
-    return !!(kernel && kernel.status === 'idle' && nb.content.widgets.length);
-}}"""
-_RUN_ALL = "async () => await window.jupyterapp.commands.execute('notebook:run-all-cells')"
-_KERNEL_VALUE = f"""async (expression) => {{
-    const kernel = {_NB}.sessionContext.session.kernel;
-    const future = kernel.requestExecute({{
-        code: 'print(json.dumps(' + expression + '))', silent: false, store_history: false}});
-    let text = '';
-    future.onIOPub = msg => {{
-        if (msg.header.msg_type === 'stream') text += msg.content.text;
-        if (msg.header.msg_type === 'error') text += 'ERROR ' + msg.content.ename + ': ' + msg.content.evalue;
-    }};
-    await future.done;
-    return text;
-}}"""
 # The points each series holds in BokehJS: the page's view of the chart in the cell whose source starts with
 # the prefix (Bokeh.index holds the root views), a series named by its visible legend item.
 _PAGE_POINTS = f"""(prefix) => {{
-    const cell = {_NB}.content.widgets.find(c => c.model.sharedModel.getSource().startsWith(prefix));
+    const cell = {NB}.content.widgets.find(c => c.model.sharedModel.getSource().startsWith(prefix));
     // (each document also has a Notifications root, which draws no data)
     const roots = window.Bokeh.index.roots.filter(view => cell.node.contains(view.el) && 'renderers' in view.model);
     if (roots.length !== 1) return {{error: `${{roots.length}} bokeh roots in the cell: ` + roots.map(
@@ -153,23 +135,9 @@ _PAGE_POINTS = f"""(prefix) => {{
     }}
     return {{series}};
 }}"""
-_CELL_ERRORS = f"""() => {_NB}.content.widgets.flatMap(cell => cell.model.type !== 'code' ? [] :
+_CELL_ERRORS = f"""() => {NB}.content.widgets.flatMap(cell => cell.model.type !== 'code' ? [] :
     cell.model.outputs.toJSON().filter(out => out.output_type === 'error')
         .map(out => `${{cell.model.sharedModel.getSource().slice(0, 60)}}: ${{out.ename}}: ${{out.evalue}}`))"""
-_ERRORS = re.compile(r"Traceback|UnknownReferenceError|Exception in comm|^\[E ", re.MULTILINE)
-
-
-def _kernel(page, expression: str):
-    text = page.evaluate(_KERNEL_VALUE, expression)
-    assert not text.startswith("ERROR"), f"{expression}: {text}"
-    return json.loads(text.strip().splitlines()[-1])
-
-
-def _wait_kernel(page, expression: str, what: str, timeout: float = 60):
-    deadline = time.monotonic() + timeout
-    while not _kernel(page, expression):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.5)
 
 
 def _mismatch(page, truth: dict, prefix: str) -> str | None:
@@ -195,11 +163,11 @@ def _compare_all(page, phase: str) -> dict:
     """Each chart against its query's result, once every view has drawn its last batch; series counts."""
     names = list(CHARTS)
     t0 = time.monotonic()
-    _wait_kernel(page, f"settled({names!r})", f"the views to draw their last batch ({phase})")
+    wait_kernel(page, f"settled({names!r})", f"the views to draw their last batch ({phase})")
     print(f"{phase}: settled in {time.monotonic() - t0:.1f} s")
     counts = {}
     for name, (cell, x, y, by, rollover) in CHARTS.items():
-        truth = _kernel(page, f"truth(views({name!r})[0].query, {x!r}, {y!r}, {by!r}, {rollover})")
+        truth = kernel_value(page, f"truth(views({name!r})[0].query, {x!r}, {y!r}, {by!r}, {rollover})")
         assert truth, f"{name}: the result is empty ({phase})"
         deadline = time.monotonic() + 30
         while (problem := _mismatch(page, truth, cell.splitlines()[0] + "\n")) is not None:  # the page may lag
@@ -211,7 +179,7 @@ def _compare_all(page, phase: str) -> dict:
 
 
 def _load(page) -> dict:
-    return _kernel(page, "{v.query.name: [v.chart.widget.messages_from_page, v.chart.widget.patches_sent, "
+    return kernel_value(page, "{v.query.name: [v.chart.widget.messages_from_page, v.chart.widget.patches_sent, "
                          "len(v.updates)] for v in views() if v.chart is not None}")
 
 
@@ -240,26 +208,26 @@ def test_every_chart_holds_exactly_the_result_series_by_series(lab, browser, art
     try:
         opened = time.monotonic()
         page.goto(lab.page_url("lab/workspaces/truth/tree/truth.ipynb"))
-        page.wait_for_function(_READY, timeout=90_000)
+        page.wait_for_function(READY, timeout=90_000)
         page.wait_for_function("() => window.Bokeh !== undefined", timeout=30_000)
         started = time.monotonic()
         print(f"the notebook opened, its kernel idle, in {started - opened:.1f} s")
-        assert page.evaluate(_RUN_ALL) is True, page.evaluate(_CELL_ERRORS)
+        assert page.evaluate(RUN_ALL) is True, page.evaluate(_CELL_ERRORS)
         print(f"ran all cells in {time.monotonic() - started:.1f} s")
 
         # halfway (the feeder pauses every query): every series has appeared and late keys have come
-        _wait_kernel(page, "halfway.is_set() or not feeder.is_alive()", "the feeder's halfway pause")
+        wait_kernel(page, "halfway.is_set() or not feeder.is_alive()", "the feeder's halfway pause")
         first_load = _load(page)
-        failed = _kernel(page, "{n: repr(views(n)[0].query.exception) for n in NAMES"
+        failed = kernel_value(page, "{n: repr(views(n)[0].query.exception) for n in NAMES"
                                " if not views(n)[0].query.is_active}")
         assert failed == {}, failed
-        assert _kernel(page, "halfway.is_set()"), "the feeder ended before its halfway pause"
+        assert kernel_value(page, "halfway.is_set()"), "the feeder ended before its halfway pause"
         paused = _compare_all(page, "paused")
-        _kernel(page, "go_on.set()")
+        kernel_value(page, "go_on.set()")
 
-        _wait_kernel(page, "not feeder.is_alive()", "the feeder to finish", timeout=90)
-        _kernel(page, "[sn.get(n).process_all_available() for n in ('sums', 'per_window_bars')] and None")
-        _kernel(page, "[sn.get(n).stop() for n in NAMES] and None")
+        wait_kernel(page, "not feeder.is_alive()", "the feeder to finish", timeout=90)
+        kernel_value(page, "[sn.get(n).process_all_available() for n in ('sums', 'per_window_bars')] and None")
+        kernel_value(page, "[sn.get(n).stop() for n in NAMES] and None")
         stopped = _compare_all(page, "stopped")
         streaming = time.monotonic() - started
         page.screenshot(path=str(artifacts / "stopped.png"))
@@ -281,4 +249,4 @@ def test_every_chart_holds_exactly_the_result_series_by_series(lab, browser, art
                 or (m.startswith("warning") and re.search(r"bokeh|stream_nb", m, re.IGNORECASE))]
     assert problems == [], "\n".join(problems)
     server = lab.log.read_bytes()[log_start:].decode(errors="replace")
-    assert not _ERRORS.search(server), server[-4000:]
+    assert not SERVER_ERRORS.search(server), server[-4000:]

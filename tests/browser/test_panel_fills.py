@@ -11,20 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import NB, READY, RUN_ALL_DONE, RUN_ALL_START, SECOND_CELL_RUNS
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NOTEBOOKS = sorted(p.name for p in (Path(__file__).parents[2] / "notebooks").glob("*.ipynb"))
 
-_NB = "window.jupyterapp.shell.currentWidget"
-_READY = f"""() => {{
-    const nb = window.jupyterapp && {_NB};
-    const kernel = nb && nb.sessionContext && nb.sessionContext.session && nb.sessionContext.session.kernel;
-    return !!(kernel && kernel.status === 'idle' && nb.content.widgets.length);
-}}"""
 # Run All, and meanwhile note when each query first shows in the panel: the kernel's status then, how many
 # cells were still to run, and what the status bar said. Every 20 ms, and on every change of the panel.
 _RUN_ALL_WATCHING = f"""async () => {{
-    const nb = {_NB};
+    const nb = {NB};
     const kernel = nb.sessionContext.session.kernel;
     const seen = {{}};
     const look = () => {{
@@ -53,7 +49,7 @@ _RUN_ALL_WATCHING = f"""async () => {{
 }}"""
 _ERRORS = f"""() => {{
     const found = [];
-    {_NB}.content.widgets.forEach((cell, i) => {{
+    {NB}.content.widgets.forEach((cell, i) => {{
         if (cell.model.type !== 'code') return;
         for (const out of cell.model.outputs.toJSON()) {{
             const text = String((out.data || {{}})['text/plain'] || '');
@@ -62,19 +58,11 @@ _ERRORS = f"""() => {{
     }});
     return found;
 }}"""
-_RUN_ALL = "() => { window._runAll = window.jupyterapp.commands.execute('notebook:run-all-cells'); }"
-_RUN_ALL_DONE = "async () => await window._runAll"
-# the second cell runs: the first has its reply, the second not yet. (Not the kernel's status: with subshells,
-# ipykernel 7 publishes "idle" after each subshell message, also while the main shell runs a cell.)
-_SECOND_CELL_RUNS = f"""() => {{
-    const cells = {_NB}.content.widgets;
-    return cells[0].model.executionState === 'idle' && cells[1].model.executionState === 'running';
-}}"""
 
 
 def _open(page, lab, name: str) -> None:
     page.goto(lab.page_url(f"lab/workspaces/{Path(name).stem}-fills/tree/{name}"))
-    page.wait_for_function(_READY, timeout=90_000)
+    page.wait_for_function(READY, timeout=90_000)
     page.evaluate("() => window.jupyterapp.shell.activateById('stream-nb-streams')")
     page.locator(".sn-StreamsPanel").wait_for(state="visible")
 
@@ -127,18 +115,18 @@ def test_a_pause_click_is_done_while_a_cell_blocks(lab, page):
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, lab.root / "blocking.ipynb")
     _open(page, lab, "blocking.ipynb")
-    page.evaluate(_RUN_ALL)
+    page.evaluate(RUN_ALL_START)
     row = page.locator('.sn-StreamsPanel .sn-query[data-name="counts"]')
     row.wait_for(state="visible", timeout=30_000)
     page.wait_for_selector('.sn-query[data-name="counts"] .sn-batch[data-batch-id]:not([data-batch-id=""])',
                            timeout=30_000)
-    page.wait_for_function(_SECOND_CELL_RUNS, timeout=30_000)
+    page.wait_for_function(SECOND_CELL_RUNS, timeout=30_000)
     row.locator('button[data-action="pause"]').click()
     page.wait_for_selector('.sn-query[data-name="counts"][data-state="paused"]', timeout=30_000)
     reply = page.locator('.sn-StreamsPanel .sn-action-reply[data-outcome="done"]')
     reply.wait_for(state="visible", timeout=30_000)
     assert re.fullmatch(r"paused counts at batch \d+", reply.inner_text()), reply.inner_text()
-    assert page.evaluate(_RUN_ALL_DONE) is True           # the cell saw the pause and ended
+    assert page.evaluate(RUN_ALL_DONE) is True           # the cell saw the pause and ended
     assert page.evaluate(_ERRORS) == []
     batch = int(re.search(r"\d+$", reply.inner_text()).group())
     assert row.locator(".sn-batch").get_attribute("data-batch-id") == str(batch)
@@ -168,17 +156,17 @@ def test_without_subshells_a_click_says_it_waits_for_the_cell_then_is_done(lab, 
     nbformat.write(notebook, lab.root / "no_subshells.ipynb")
     _open(page, lab, "no_subshells.ipynb")
     # as with a kernel that has no subshells (ipykernel < 7): every comm message goes to the main shell
-    page.evaluate(f"() => {{ {_NB}.sessionContext.session.kernel.commsOverSubshells = 'disabled'; }}")
-    page.evaluate(_RUN_ALL)
+    page.evaluate(f"() => {{ {NB}.sessionContext.session.kernel.commsOverSubshells = 'disabled'; }}")
+    page.evaluate(RUN_ALL_START)
     row = page.locator('.sn-StreamsPanel .sn-query[data-name="counts"]')
     row.wait_for(state="visible", timeout=30_000)
-    page.wait_for_function(_SECOND_CELL_RUNS, timeout=30_000)
+    page.wait_for_function(SECOND_CELL_RUNS, timeout=30_000)
     row.locator('button[data-action="pause"]').click()
     pending = page.locator('.sn-StreamsPanel .sn-action-reply[data-outcome="pending"]')
     pending.wait_for(state="visible", timeout=10_000)
     assert pending.inner_text() == ("pause counts: sent; the kernel is running a cell and takes the click when "
                                     "the cell ends (this kernel has no subshells to take it meanwhile)")
-    assert page.evaluate(_RUN_ALL_DONE) is True      # the cell ended without the pause, as it says
+    assert page.evaluate(RUN_ALL_DONE) is True      # the cell ended without the pause, as it says
     assert page.evaluate(_ERRORS) == []
     done = page.locator('.sn-StreamsPanel .sn-action-reply[data-outcome="done"]')
     done.wait_for(state="visible", timeout=30_000)
@@ -187,7 +175,7 @@ def test_without_subshells_a_click_says_it_waits_for_the_cell_then_is_done(lab, 
 
 
 _LOADED = f"""() => {{
-    const nb = window.jupyterapp && {_NB};
+    const nb = window.jupyterapp && {NB};
     const kernel = nb && nb.sessionContext && nb.sessionContext.session && nb.sessionContext.session.kernel;
     return !!(kernel && nb.content.widgets.length);
 }}"""
@@ -198,7 +186,7 @@ def _kernel_state(lab, page) -> str:
     import json
     import urllib.request
 
-    kernel_id = page.evaluate(f"() => {_NB}.sessionContext.session.kernel.id")
+    kernel_id = page.evaluate(f"() => {NB}.sessionContext.session.kernel.id")
     with urllib.request.urlopen(f"{lab.url}api/kernels/{kernel_id}?token={lab.token}", timeout=10) as response:
         return json.load(response)["execution_state"]
 
@@ -211,7 +199,7 @@ def test_a_page_reloaded_while_a_cell_runs_lists_the_queries_and_says_why_a_clic
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, lab.root / "reload_busy.ipynb")
     _open(page, lab, "reload_busy.ipynb")
-    page.evaluate(_RUN_ALL)
+    page.evaluate(RUN_ALL_START)
     page.locator('.sn-StreamsPanel .sn-query[data-name="counts"]').wait_for(state="visible", timeout=30_000)
     page.reload()
     page.wait_for_function(_LOADED, timeout=60_000)

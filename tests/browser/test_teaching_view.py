@@ -6,12 +6,13 @@ nothing is logged as an error in the console or the server's log.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
 
 import pytest
+
+from tests.browser.conftest import NB, READY, RUN_ALL, SERVER_ERRORS, kernel_value, wait_kernel
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -47,29 +48,10 @@ feed(("10:00:25", "a", 21.0), ("10:00:07", "b", 23.0))
 feed(("10:00:03", "c", 30.0), ("10:00:31", "b", 25.0))
 taught.step()"""]
 
-_NB = "window.jupyterapp.shell.currentWidget"
-_READY = f"""() => {{
-    const nb = window.jupyterapp && {_NB};
-    const kernel = nb && nb.sessionContext && nb.sessionContext.session && nb.sessionContext.session.kernel;
-    return !!(kernel && kernel.status === 'idle' && nb.content.widgets.length);
-}}"""
-_RUN_ALL = "async () => await window.jupyterapp.commands.execute('notebook:run-all-cells')"
-_KERNEL_VALUE = f"""async (expression) => {{
-    const kernel = {_NB}.sessionContext.session.kernel;
-    const future = kernel.requestExecute({{
-        code: 'print(json.dumps(' + expression + '))', silent: false, store_history: false}});
-    let text = '';
-    future.onIOPub = msg => {{
-        if (msg.header.msg_type === 'stream') text += msg.content.text;
-        if (msg.header.msg_type === 'error') text += 'ERROR ' + msg.content.ename + ': ' + msg.content.evalue;
-    }};
-    await future.done;
-    return text;
-}}"""
 # The teaching picture's sources as BokehJS holds them: the document of the root views in the %%stream cell's
 # output that has the picture's named sources (NaN as null, as in the kernel's JSON).
 _PAGE_HELD = f"""() => {{
-    const cell = {_NB}.content.widgets.find(
+    const cell = {NB}.content.widgets.find(
         c => c.model.sharedModel.getSource().startsWith('%%stream taught'));
     const docs = new Set(window.Bokeh.index.roots.filter(view => cell.node.contains(view.el))
         .map(view => view.model.document).filter(doc => doc.get_model_by_name('teaching_on_time')));
@@ -92,25 +74,11 @@ _PAGE_HELD = f"""() => {{
 }}"""
 # the slider's readout in the page (the front end's own model of the widget, not the kernel's)
 _SLIDER_AT = f"""(value) => {{
-    const cell = {_NB}.content.widgets.find(
+    const cell = {NB}.content.widgets.find(
         c => c.model.sharedModel.getSource().startsWith('%%stream taught'));
     const readout = cell && cell.node.querySelector('.widget-slider .widget-readout');
     return !!readout && readout.textContent.trim() === value;
 }}"""
-_ERRORS = re.compile(r"Traceback|UnknownReferenceError|Exception in comm|^\[E ", re.MULTILINE)
-
-
-def _kernel(page, expression: str):
-    text = page.evaluate(_KERNEL_VALUE, expression)
-    assert not text.startswith("ERROR"), f"{expression}: {text}"
-    return json.loads(text.strip().splitlines()[-1])
-
-
-def _wait_kernel(page, expression: str, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not _kernel(page, expression):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def _same(page_value, kernel_value) -> bool:
@@ -125,7 +93,7 @@ def _mismatch(page) -> str | None:
         return found["error"]
     if not found["drawn"]:
         return "no canvas drawn in the cell's output"
-    kernel = _kernel(page, "held()")
+    kernel = kernel_value(page, "held()")
     for name, columns in kernel.items():
         for column, values in columns.items():
             drawn = found["held"][name].get(column)
@@ -155,38 +123,38 @@ def test_the_page_draws_the_teaching_picture_with_the_kernels_data(lab, browser,
     page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
     try:
         page.goto(lab.page_url("lab/workspaces/teaching/tree/teaching.ipynb"))
-        page.wait_for_function(_READY, timeout=90_000)
+        page.wait_for_function(READY, timeout=90_000)
         page.wait_for_function("() => window.Bokeh !== undefined", timeout=30_000)
-        assert page.evaluate(_RUN_ALL) is True
-        _wait_kernel(page, "settled(3)", "the teaching view to reach batch 3")  # drawn on the engine's loop
+        assert page.evaluate(RUN_ALL) is True
+        wait_kernel(page, "settled(3)", "the teaching view to reach batch 3")  # drawn on the engine's loop
         _wait_same(page, "at the newest batch")
-        newest = _kernel(page, "held()")
+        newest = kernel_value(page, "held()")
         assert newest["late"]["batch"] == [2] and len(newest["on_time"]["y"]) == 6
         assert [c for c, e in zip(newest["windows"]["count"], newest["windows"]["emitted"]) if e] == [1]
         page.screenshot(path=str(artifacts / "newest.png"), full_page=True)
 
         for batch, clock in ((4, "10:00:41"), (5, "10:00:52")):  # one at a time: the page's slider follows
-            _kernel(page, f'feed(("{clock}", "a", 1.0)) or None')
-            _wait_kernel(page, f"settled({batch})", f"the teaching view to follow batch {batch}")
+            kernel_value(page, f'feed(("{clock}", "a", 1.0)) or None')
+            wait_kernel(page, f"settled({batch})", f"the teaching view to follow batch {batch}")
             _wait_same(page, f"following, at batch {batch}")
             page.wait_for_function(_SLIDER_AT, arg=str(batch), timeout=30_000)
-        assert _kernel(page, 'views("taught")[-1].teaching.following') is True
+        assert kernel_value(page, 'views("taught")[-1].teaching.following') is True
 
-        from_page = _kernel(page, 'views("taught")[-1].teaching.picture.widget.messages_from_page')
-        _kernel(page, 'setattr(views("taught")[-1].teaching.slider, "value", 2) or None')  # as a drag would
+        from_page = kernel_value(page, 'views("taught")[-1].teaching.picture.widget.messages_from_page')
+        kernel_value(page, 'setattr(views("taught")[-1].teaching.slider, "value", 2) or None')  # as a drag would
         _wait_same(page, "after the slider moved back to batch 2")
-        back = _kernel(page, "held()")
+        back = kernel_value(page, "held()")
         assert back["selected"]["left"] == [1.5]
         page.wait_for_function(_SLIDER_AT, arg="2", timeout=30_000)
         assert [(s, c) for s, c, e in zip(back["windows"]["start"], back["windows"]["count"],
                                           back["windows"]["emitted"]) if e] == [("10:00:00", 3)]
         page.screenshot(path=str(artifacts / "batch2.png"), full_page=True)
         # one way: the page sent the kernel nothing back for the redraw (jupyter_bokeh would echo it)
-        assert _kernel(page, 'views("taught")[-1].teaching.picture.widget.messages_from_page') == from_page
+        assert kernel_value(page, 'views("taught")[-1].teaching.picture.widget.messages_from_page') == from_page
     finally:
         context.close()
     problems = [m for m in console if m.startswith(("error", "pageerror"))
                 or (m.startswith("warning") and re.search(r"bokeh|stream_nb", m, re.IGNORECASE))]
     assert problems == [], "\n".join(problems)
     server = lab.log.read_bytes()[log_start:].decode(errors="replace")
-    assert not _ERRORS.search(server), server[-4000:]
+    assert not SERVER_ERRORS.search(server), server[-4000:]

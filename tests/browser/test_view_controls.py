@@ -7,25 +7,13 @@ import re
 
 import pytest
 
+from tests.browser.conftest import NB, READY, RUN_ALL_DONE, RUN_ALL_START, SECOND_CELL_RUNS
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-_NB = "window.jupyterapp.shell.currentWidget"
-_READY = f"""() => {{
-    const nb = window.jupyterapp && {_NB};
-    const kernel = nb && nb.sessionContext && nb.sessionContext.session && nb.sessionContext.session.kernel;
-    return !!(kernel && kernel.status === 'idle' && nb.content.widgets.length);
-}}"""
-_RUN_ALL = "() => { window._runAll = window.jupyterapp.commands.execute('notebook:run-all-cells'); }"
-_RUN_ALL_DONE = "async () => await window._runAll"
-# the second cell runs: the first has its reply, the second not yet. (Not the kernel's status: with subshells,
-# ipykernel 7 publishes "idle" after each subshell message, also while the main shell runs a cell.)
-_SECOND_CELL_RUNS = f"""() => {{
-    const cells = {_NB}.content.widgets;
-    return cells[0].model.executionState === 'idle' && cells[1].model.executionState === 'running';
-}}"""
 _ERRORS = f"""() => {{
     const found = [];
-    {_NB}.content.widgets.forEach((cell, i) => {{
+    {NB}.content.widgets.forEach((cell, i) => {{
         if (cell.model.type !== 'code') return;
         for (const out of cell.model.outputs.toJSON()) {{
             if (out.output_type === 'error') found.push([i, out.ename, out.evalue]);
@@ -55,15 +43,15 @@ def test_the_views_pause_button_works_while_a_cell_blocks(lab, page):
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, lab.root / "view_controls.ipynb")
     page.goto(lab.page_url("lab/workspaces/view-controls/tree/view_controls.ipynb"))
-    page.wait_for_function(_READY, timeout=90_000)
-    page.evaluate(_RUN_ALL)
+    page.wait_for_function(READY, timeout=90_000)
+    page.evaluate(RUN_ALL_START)
     pause = page.locator(".jp-OutputArea .widget-button", has_text="pause").first
     pause.wait_for(state="visible", timeout=60_000)
-    page.wait_for_function(_SECOND_CELL_RUNS, timeout=30_000)
+    page.wait_for_function(SECOND_CELL_RUNS, timeout=30_000)
     pause.click()
     said = page.locator(".jp-OutputArea .widget-html", has_text="paused counts at batch")
     said.wait_for(state="visible", timeout=30_000)
-    assert page.evaluate(_RUN_ALL_DONE) is True            # the cell saw the pause and ended
+    assert page.evaluate(RUN_ALL_DONE) is True            # the cell saw the pause and ended
     assert page.evaluate(_ERRORS) == []
     assert re.search(r"paused counts at batch \d+", said.inner_text())
     resume = page.locator(".jp-OutputArea .widget-button", has_text="resume").first
