@@ -26,6 +26,7 @@ from stream_nb.sql.output_modes import choose_output_mode
 from stream_nb.sql.positions import keyword_start, start_of
 from stream_nb.sql.resolve import Bindings, resolve
 from stream_nb.sql.rewrites import (
+    inline_ctes,
     inner_aliases,
     keep_alias_case,
     name_select_items,
@@ -88,6 +89,7 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     ('update', ['__k0'], ['device', 't'])
     """
     tree, watermarks = parse(sql)
+    tree = inline_ctes(tree)
     bindings = resolve(tree, sql, namespaces)
     refuse_unsupported(tree, sql, bindings.stream.name)
     aliases = {t.alias for t in tree.find_all(exp.Table) if t.name == bindings.stream.name and t.alias}

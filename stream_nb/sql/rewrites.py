@@ -9,6 +9,23 @@ _INTEGRAL = {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT, exp.DataType
 _FRACTIONAL = {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT, exp.DataType.Type.DECIMAL}
 
 
+def inline_ctes(tree: exp.Expression) -> exp.Expression:
+    """``WITH e AS (q) SELECT ... FROM e``: each reference to ``e`` becomes the subquery ``(q) AS e``, so the
+    planner sees one query over the stream (a CTE read twice reads the stream twice: refused as a self-join).
+    A recursive CTE is left as it is, for validate.py to refuse."""
+    with_ = tree.args.get("with_") or tree.args.get("with")
+    if with_ is None or with_.args.get("recursive"):
+        return tree
+    for cte in list(with_.expressions):
+        name = cte.alias_or_name.lower()
+        for table in list(tree.find_all(exp.Table)):
+            if table.name.lower() == name and not table.db and not table.find_ancestor(exp.CTE) is cte:
+                alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(cte.alias_or_name))
+                table.replace(exp.Subquery(this=cte.this.copy(), alias=alias.copy()))
+    with_.pop()
+    return tree
+
+
 def spark_name(node: exp.Expression) -> str:
     """The column name Spark gives an unaliased select item.
 

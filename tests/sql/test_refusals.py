@@ -30,8 +30,11 @@ def refusal(sql: str, mode: str | None = None) -> StreamSQLError:
         ("SELECT device, avg(temp) OVER (PARTITION BY device) FROM events", None,
          "OVER (...) windows are not supported", "OVER"),
         ("SELECT device FROM events UNION SELECT device FROM dim", None, "UNION", "UNION"),
-        ("WITH hot AS (SELECT * FROM events WHERE temp > 30) SELECT * FROM hot", None,
+        ("WITH RECURSIVE hot AS (SELECT * FROM events WHERE temp > 30) SELECT * FROM hot", None,
          "WITH (common table expressions) is not supported yet", "WITH"),
+        # a CTE read twice reads the stream twice (Spark would run a stream-stream join)
+        ("WITH hot AS (SELECT * FROM events) SELECT a.device FROM hot a JOIN hot b ON a.device = b.device",
+         None, "the stream 'events' is read twice (a self-join)", "events)"),
         ("SELECT * FROM events FULL OUTER JOIN dim ON events.device = dim.device", None,
          "FULL OUTER JOIN with a stream is not supported", "JOIN"),
         ("SELECT * FROM dim LEFT JOIN events ON events.device = dim.device", None,

@@ -2,6 +2,7 @@
 
 import pytest
 
+import stream_nb as sn
 from tests.sql.test_non_ansi import value_of
 
 
@@ -17,3 +18,23 @@ from tests.sql.test_non_ansi import value_of
 def test_spark_functions_read_their_arguments_as_spark_does(expression, expected):
     value, _ = value_of(expression)
     assert value == expected, f"{expression} gave {value!r}"
+
+
+@pytest.mark.parametrize(("sql", "mode", "expected"), [
+    ("WITH hot AS (SELECT device, temp FROM src WHERE temp > 1) SELECT device, temp FROM hot", "append",
+     [{"device": "a", "temp": 2.0}, {"device": "a", "temp": 3.0}]),
+    (("WITH e AS (SELECT * FROM src), hot AS (SELECT * FROM e WHERE temp > 1) "
+     "SELECT device, count(*) AS n FROM hot GROUP BY device"), "complete", [{"device": "a", "n": 2}]),
+    (("WITH names AS (SELECT 'a' AS device, 'first' AS label) "
+     "SELECT s.device, n.label FROM src s JOIN names n ON s.device = n.device WHERE s.temp < 3"), "append",
+     [{"device": "a", "label": "first"}]),
+])
+def test_a_cte_runs_as_the_subquery_it_names_as_in_spark(sql, mode, expected):
+    src = sn.sources.memory("device string, temp double")
+    q = sn.start(sql, sources={"src": src}, output_mode=mode, trigger="manual")
+    src.add_data([{"device": "a", "temp": 2.0}, {"device": "b", "temp": 0.5}])
+    q.step()
+    src.add_data([{"device": "a", "temp": 3.0}])
+    q.step()
+    assert q.exception is None, q.exception
+    assert q.result.to_dict("records") == expected
