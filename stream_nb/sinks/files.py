@@ -154,7 +154,7 @@ def _committed_file(root: Path, name: str, manifest: dict) -> pa.Table:
         raise FileNotFoundError(f"read_files_sink: {path} is missing: batch {manifest['batchId']} of query "
                                 f"{manifest.get('queryId', '?')} committed it ({manifest['numRows']} rows), "
                                 "and a files sink's data files must stay beside their manifest")
-    return read_file(str(path), manifest["format"], parse_schema(manifest["schema"]))
+    return read_file(str(path), manifest["format"], parse_schema(manifest["schema"]), blank_line_is_null=True)
 
 
 def _manifests(directory: Path) -> list[dict]:

@@ -11,6 +11,7 @@ import csv
 import json
 import re
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -33,8 +34,11 @@ _SUBMICROS = r"(:\d\d\.\d{6})\d+"
 Parser = Callable[[bytes, pa.Schema], pa.Table]
 
 
-def read_file(path: str, format: str, schema: pa.Schema) -> pa.Table:
-    """One input file as a table of exactly ``schema``; a SourceError names the file and line if it is bad."""
+def read_file(path: str, format: str, schema: pa.Schema, *, blank_line_is_null: bool = False) -> pa.Table:
+    """One input file as a table of exactly ``schema``; a SourceError names the file and line if it is bad.
+
+    ``blank_line_is_null``: in a CSV file of one column, a blank line is a row holding NULL (that is how a CSV
+    writer, the files sink's included, writes such a row); otherwise blank lines are skipped, as Spark does."""
     try:
         if format == "parquet":
             with pq.ParquetFile(path) as parquet:  # one file: quicker than read_table's dataset machinery
@@ -46,7 +50,10 @@ def read_file(path: str, format: str, schema: pa.Schema) -> pa.Table:
     except (*_BAD_DATA, OSError) as err:
         raise SourceError.at(path, None, _explain(err)) from None
     _check_utf8(path, data)
-    parse = _parse_csv if format == "csv" else _parse_json
+    if format == "csv":
+        parse = partial(_parse_csv, keep_blank_lines=blank_line_is_null and len(schema) == 1)
+    else:
+        parse = _parse_json
     try:
         return parse(data, schema)
     except _BAD_DATA as err:
@@ -86,7 +93,7 @@ def _whole_lines(read: Callable[[int | None], pa.Table], data: bytes) -> pa.Tabl
     return read(min(len(data) + 1, 2**31 - 1))
 
 
-def _parse_csv(data: bytes, schema: pa.Schema) -> pa.Table:
+def _parse_csv(data: bytes, schema: pa.Schema, keep_blank_lines: bool = False) -> pa.Table:
     if not data.strip():
         return schema.empty_table()
     # Timestamps come in as text: Arrow's own parser rejects a column that mixes naive and zoned times.
@@ -95,7 +102,9 @@ def _parse_csv(data: bytes, schema: pa.Schema) -> pa.Table:
 
     def read(block_size: int | None) -> pa.Table:
         blocks = pa_csv.ReadOptions(block_size=block_size) if block_size else None
-        return pa_csv.read_csv(pa.BufferReader(data), read_options=blocks, convert_options=options)
+        lines = pa_csv.ParseOptions(ignore_empty_lines=not keep_blank_lines)
+        return pa_csv.read_csv(pa.BufferReader(data), read_options=blocks, parse_options=lines,
+                               convert_options=options)
 
     return _conform(_whole_lines(read, data), schema)
 
