@@ -782,6 +782,14 @@ CASES: list[Case] = [
             "timestamp string's offset",
     ),
     Case(
+        name="cte_over_the_stream_complete",
+        sql="WITH warm AS (SELECT ts, device, temp FROM events WHERE temp > 1), "
+            "tagged AS (SELECT upper(device) AS Dev, temp FROM warm) "
+            "SELECT Dev, count(*) AS n, max(temp) AS hi FROM tagged GROUP BY Dev",
+        output_mode="complete", batches=(((t(1), "a", 1.0), (t(12), "b", 2.0)), ((t(13), "a", 3.0),)),
+        why="a CTE (and one over another) is the subquery it names; stream_nb refused WITH",
+    ),
+    Case(
         name="alias_case_through_subqueries_append",
         sql="SELECT * FROM (SELECT Device AS DEV, temp * 2 AS Twice FROM events)",
         output_mode="append", batches=(((t(1), "a", 1.0), (t(12), "B", 2.0)),),
