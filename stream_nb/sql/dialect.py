@@ -9,6 +9,7 @@ Two additions to sqlglot's Spark dialect:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import ClassVar
@@ -16,6 +17,7 @@ from typing import ClassVar
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.spark import Spark
+from sqlglot.time import format_time
 from sqlglot.tokens import Token, TokenType
 
 from stream_nb.intervals import parse_interval
@@ -26,7 +28,23 @@ class StreamSpark(Spark):
     """Spark SQL with ``window`` as an ordinary function name, and ``SSS`` (milliseconds) in date formats."""
 
     # sqlglot maps only SSSSSS (micros): date_format(ts, 'HH:mm:ss.SSS') printed a literal 'SSS'.
-    TIME_MAPPING: ClassVar = {**Spark.TIME_MAPPING, "SSS": "%g"}
+    TIME_MAPPING: ClassVar = {**Spark.TIME_MAPPING, "SSS": "%g", "DDD": "%j"}
+
+    @classmethod
+    def format_time(cls, expression):
+        """A Spark date pattern as a strftime format, its quoted text ('T' in yyyy-MM-dd'T'HH:mm) kept as
+        text: sqlglot kept the quotes, so to_timestamp(s, "yyyy-MM-dd'T'HH:mm:ss") matched nothing."""
+        text = expression[1:-1] if isinstance(expression, str) else (
+            expression.this if isinstance(expression, exp.Literal) and expression.is_string else None)
+        if text is None or "'" not in text:
+            return super().format_time(expression)
+        parts = []
+        for i, part in enumerate(re.split(r"'([^']*)'", text)):
+            if i % 2:  # quoted text, '' being a quote itself
+                parts.append((part or "'").replace("%", "%%"))
+            else:
+                parts.append(format_time(part, cls.TIME_MAPPING, cls.TIME_TRIE) if part else "")
+        return exp.Literal.string("".join(parts))
 
     class Tokenizer(Spark.Tokenizer):
         KEYWORDS: ClassVar = {k: v for k, v in Spark.Tokenizer.KEYWORDS.items() if k != "WINDOW"}

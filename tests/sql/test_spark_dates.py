@@ -75,3 +75,14 @@ def test_a_string_becomes_a_timestamp_only_in_sparks_forms(text, expected):
 def test_date_format_shows_milliseconds_for_sss():
     value, _ = value_of("date_format(ts, 'HH:mm:ss.SSS')")
     assert value == "00:00:10.750"
+
+
+@pytest.mark.parametrize(("expression", "expected"), [
+    ("""to_timestamp('2024-01-02T03:04:05', "yyyy-MM-dd'T'HH:mm:ss")""", pd.Timestamp("2024-01-02 03:04:05", tz="UTC")),
+    ("""unix_timestamp('2024-01-02T03:04:05', "yyyy-MM-dd'T'HH:mm:ss")""", 1704164645),
+    ("""date_format(ts, "yyyy-MM-dd'T'HH 'at' h a")""", "2024-01-02T00 at 12 AM"),
+    ("""date_format(ts, "'100%' DDD ''")""", "100% 002 '"),   # quoted text as text, '' a quote
+])
+def test_quoted_text_in_a_date_pattern_is_text(expression, expected):
+    value, _ = value_of(expression)
+    assert value == expected, f"{expression} gave {value!r}"
