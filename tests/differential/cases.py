@@ -746,6 +746,21 @@ CASES: list[Case] = [
         why="explicit formats, partial dates, and SSS (milliseconds) in date_format",
     ),
     Case(
+        name="date_patterns_with_quoted_text_append",
+        schema="ts timestamp, s string",
+        sql="SELECT s, to_timestamp(s, \"yyyy-MM-dd'T'HH:mm:ss\") AS a1, "
+            "unix_timestamp(s, \"yyyy-MM-dd'T'HH:mm:ss\") AS a2, to_date(s, 'yyyyMMdd') AS a3, "
+            "date_format(ts, \"yyyy-MM-dd'T'HH:mm\") AS a4, date_format(ts, 'MMMM') AS a5, "
+            "date_format(ts, 'E') AS a6, date_format(ts, 'yy/M/d') AS a7, date_format(ts, 'EEEE') AS a8, "
+            "date_format(ts, 'h:mm a') AS a9, date_format(ts, 'DDD') AS a10, "
+            "from_unixtime(unix_timestamp(ts), 'yyyy-MM-dd HH') AS a11 FROM events",
+        output_mode="append",
+        batches=(((t(1.25), "2024-01-02T03:04:05"), (t(86400 * 59 + 3600 * 15 + 61), "20240229"),
+                  (t(86400 * 300 + 7), "2024-12-31T23:59:59"), (t(4), None)),),
+        why="a quoted 'T' in a pattern is text (the quotes were kept and nothing matched); names of months and "
+            "days, 12-hour clocks, day of the year",
+    ),
+    Case(
         name="date_functions_at_month_ends_append",
         schema="ts timestamp, s string",
         sql="SELECT s, add_months(to_date(s), 1) AS a1, add_months(to_date(s), -1) AS a2, "
