@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,18 +132,42 @@ def browser(chromium_path):
             browser.close()
 
 
-@pytest.fixture
-def page(browser, lab):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+@contextmanager
+def watched_page(browser, height: int = 1000):
+    """A page in a context of its own whose console messages, errors and a crash are kept in
+    ``page.console_messages`` (a crash said as such: Playwright would only say TargetClosedError)."""
+    context = browser.new_context(viewport={"width": 1400, "height": height})
     page = context.new_page()
     messages: list[str] = []
     page.on("console", lambda m: messages.append(f"{m.type}: {m.text}"))
     page.on("pageerror", lambda e: messages.append(f"pageerror: {e}"))
+    page.on("crash", lambda _: messages.append("pageerror: the page crashed (Chromium's renderer died)"))
     page.console_messages = messages
     try:
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser, lab):
+    with watched_page(browser) as page:
+        yield page
+
+
+def write_notebook(lab: Lab, name: str, cells: list[str]) -> None:
+    """A notebook of code cells on the python3 kernel, in the server's root folder."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, lab.root / name)
+
+
+def logged_problems(messages: list[str]) -> list[str]:
+    """The console messages that fail a test: errors, and warnings from bokeh or stream_nb."""
+    return [m for m in messages if m.startswith(("error", "pageerror"))
+            or (m.startswith("warning") and re.search(r"bokeh|stream_nb", m, re.IGNORECASE))]
 
 
 # What the browser tests ask the page, shared by them (JupyterLab's app is exposed: --LabApp.expose_app_in_browser).

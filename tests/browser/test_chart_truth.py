@@ -13,13 +13,22 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 
 import pytest
 
 from stream_nb.notebook.chart import ANCHOR
-from tests.browser.conftest import NB, READY, RUN_ALL, SERVER_ERRORS, kernel_value, wait_kernel
+from tests.browser.conftest import (
+    NB,
+    READY,
+    RUN_ALL,
+    SERVER_ERRORS,
+    kernel_value,
+    logged_problems,
+    wait_kernel,
+    watched_page,
+    write_notebook,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -180,13 +189,11 @@ def _compare_all(page, phase: str) -> dict:
 
 def _load(page) -> dict:
     return kernel_value(page, "{v.query.name: [v.chart.widget.messages_from_page, v.chart.widget.patches_sent, "
-                         "len(v.updates)] for v in views() if v.chart is not None}")
+                              "len(v.updates)] for v in views() if v.chart is not None}")
 
 
 def test_every_chart_holds_exactly_the_result_series_by_series(lab, browser, artifacts):
     import urllib.request
-
-    import nbformat
 
     # every cell rendered, on screen or not (JupyterLab's windowing would leave far cells' outputs undrawn)
     request = urllib.request.Request(
@@ -194,18 +201,9 @@ def test_every_chart_holds_exactly_the_result_series_by_series(lab, browser, art
         data=json.dumps({"raw": json.dumps({"windowingMode": "none"})}).encode(),
         headers={"Content-Type": "application/json"})
     urllib.request.urlopen(request, timeout=10).close()
-    cells = [SETUP, *(cell for cell, *_ in CHARTS.values()), FEED]
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, lab.root / "truth.ipynb")
+    write_notebook(lab, "truth.ipynb", [SETUP, *(cell for cell, *_ in CHARTS.values()), FEED])
     log_start = lab.log.stat().st_size
-
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    console: list[str] = []
-    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
-    try:
+    with watched_page(browser) as page:
         opened = time.monotonic()
         page.goto(lab.page_url("lab/workspaces/truth/tree/truth.ipynb"))
         page.wait_for_function(READY, timeout=90_000)
@@ -219,7 +217,7 @@ def test_every_chart_holds_exactly_the_result_series_by_series(lab, browser, art
         wait_kernel(page, "halfway.is_set() or not feeder.is_alive()", "the feeder's halfway pause")
         first_load = _load(page)
         failed = kernel_value(page, "{n: repr(views(n)[0].query.exception) for n in NAMES"
-                               " if not views(n)[0].query.is_active}")
+                                     " if not views(n)[0].query.is_active}")
         assert failed == {}, failed
         assert kernel_value(page, "halfway.is_set()"), "the feeder ended before its halfway pause"
         paused = _compare_all(page, "paused")
@@ -232,8 +230,6 @@ def test_every_chart_holds_exactly_the_result_series_by_series(lab, browser, art
         streaming = time.monotonic() - started
         page.screenshot(path=str(artifacts / "stopped.png"))
         load = _load(page)
-    finally:
-        context.close()
 
     print(f"streamed {streaming:.0f} s; points per series when paused {paused}; when stopped {stopped}")
     print("per chart: [messages from the page, patches sent, updates] halfway", first_load, "at the end", load)
@@ -245,8 +241,7 @@ def test_every_chart_holds_exactly_the_result_series_by_series(lab, browser, art
     for name, (from_page, patches, updates) in load.items():
         assert patches <= updates, f"{name}: {patches} patches for {updates} updates (one each at most)"
         assert from_page == first_load[name][0], f"{name}: the page sent the kernel {from_page} messages"
-    problems = [m for m in console if m.startswith(("error", "pageerror"))
-                or (m.startswith("warning") and re.search(r"bokeh|stream_nb", m, re.IGNORECASE))]
+    problems = logged_problems(page.console_messages)
     assert problems == [], "\n".join(problems)
     server = lab.log.read_bytes()[log_start:].decode(errors="replace")
     assert not SERVER_ERRORS.search(server), server[-4000:]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import NB, READY, RUN_ALL_DONE, RUN_ALL_START, SECOND_CELL_RUNS
+from tests.browser.conftest import NB, READY, RUN_ALL_DONE, RUN_ALL_START, SECOND_CELL_RUNS, write_notebook
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -108,12 +108,7 @@ paused_at = counts.last_progress["batchId"]"""
 
 
 def test_a_pause_click_is_done_while_a_cell_blocks(lab, page):
-    import nbformat
-
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(BLOCKING),
-                                               nbformat.v4.new_code_cell(WAIT_FOR_PAUSE)])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, lab.root / "blocking.ipynb")
+    write_notebook(lab, "blocking.ipynb", [BLOCKING, WAIT_FOR_PAUSE])
     _open(page, lab, "blocking.ipynb")
     page.evaluate(RUN_ALL_START)
     row = page.locator('.sn-StreamsPanel .sn-query[data-name="counts"]')
@@ -148,12 +143,7 @@ assert counts.state is not sn.QueryState.PAUSED, "without subshells the click ca
 
 
 def test_without_subshells_a_click_says_it_waits_for_the_cell_then_is_done(lab, page):
-    import nbformat
-
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(BLOCKING),
-                                               nbformat.v4.new_code_cell(WAIT_A_WHILE)])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, lab.root / "no_subshells.ipynb")
+    write_notebook(lab, "no_subshells.ipynb", [BLOCKING, WAIT_A_WHILE])
     _open(page, lab, "no_subshells.ipynb")
     # as with a kernel that has no subshells (ipykernel < 7): every comm message goes to the main shell
     page.evaluate(f"() => {{ {NB}.sessionContext.session.kernel.commsOverSubshells = 'disabled'; }}")
@@ -192,12 +182,7 @@ def _kernel_state(lab, page) -> str:
 
 
 def test_a_page_reloaded_while_a_cell_runs_lists_the_queries_and_says_why_a_click_waits(lab, page):
-    import nbformat
-
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(BLOCKING),
-                                               nbformat.v4.new_code_cell("time.sleep(12)  # a long cell")])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, lab.root / "reload_busy.ipynb")
+    write_notebook(lab, "reload_busy.ipynb", [BLOCKING, "time.sleep(12)  # a long cell"])
     _open(page, lab, "reload_busy.ipynb")
     page.evaluate(RUN_ALL_START)
     page.locator('.sn-StreamsPanel .sn-query[data-name="counts"]').wait_for(state="visible", timeout=30_000)

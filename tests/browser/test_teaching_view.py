@@ -7,12 +7,21 @@ nothing is logged as an error in the console or the server's log.
 from __future__ import annotations
 
 import math
-import re
 import time
 
 import pytest
 
-from tests.browser.conftest import NB, READY, RUN_ALL, SERVER_ERRORS, kernel_value, wait_kernel
+from tests.browser.conftest import (
+    NB,
+    READY,
+    RUN_ALL,
+    SERVER_ERRORS,
+    kernel_value,
+    logged_problems,
+    wait_kernel,
+    watched_page,
+    write_notebook,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -110,18 +119,9 @@ def _wait_same(page, what: str, timeout: float = 60) -> None:
 
 
 def test_the_page_draws_the_teaching_picture_with_the_kernels_data(lab, browser, artifacts):
-    import nbformat
-
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, lab.root / "teaching.ipynb")
+    write_notebook(lab, "teaching.ipynb", CELLS)
     log_start = lab.log.stat().st_size
-    context = browser.new_context(viewport={"width": 1400, "height": 1100})
-    page = context.new_page()
-    console: list[str] = []
-    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
-    try:
+    with watched_page(browser, height=1100) as page:
         page.goto(lab.page_url("lab/workspaces/teaching/tree/teaching.ipynb"))
         page.wait_for_function(READY, timeout=90_000)
         page.wait_for_function("() => window.Bokeh !== undefined", timeout=30_000)
@@ -151,10 +151,7 @@ def test_the_page_draws_the_teaching_picture_with_the_kernels_data(lab, browser,
         page.screenshot(path=str(artifacts / "batch2.png"), full_page=True)
         # one way: the page sent the kernel nothing back for the redraw (jupyter_bokeh would echo it)
         assert kernel_value(page, 'views("taught")[-1].teaching.picture.widget.messages_from_page') == from_page
-    finally:
-        context.close()
-    problems = [m for m in console if m.startswith(("error", "pageerror"))
-                or (m.startswith("warning") and re.search(r"bokeh|stream_nb", m, re.IGNORECASE))]
+    problems = logged_problems(page.console_messages)
     assert problems == [], "\n".join(problems)
     server = lab.log.read_bytes()[log_start:].decode(errors="replace")
     assert not SERVER_ERRORS.search(server), server[-4000:]

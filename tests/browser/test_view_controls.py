@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import NB, READY, RUN_ALL_DONE, RUN_ALL_START, SECOND_CELL_RUNS
+from tests.browser.conftest import NB, READY, RUN_ALL_DONE, RUN_ALL_START, SECOND_CELL_RUNS, write_notebook
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -36,12 +36,7 @@ assert counts.state is sn.QueryState.PAUSED, "the pause from the view never came
 
 
 def test_the_views_pause_button_works_while_a_cell_blocks(lab, page):
-    import nbformat
-
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(VIEW),
-                                               nbformat.v4.new_code_cell(WAIT_FOR_PAUSE)])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, lab.root / "view_controls.ipynb")
+    write_notebook(lab, "view_controls.ipynb", [VIEW, WAIT_FOR_PAUSE])
     page.goto(lab.page_url("lab/workspaces/view-controls/tree/view_controls.ipynb"))
     page.wait_for_function(READY, timeout=90_000)
     page.evaluate(RUN_ALL_START)
