@@ -40,6 +40,11 @@ def non_ansi(tree: exp.Expression) -> exp.Expression:
 
 
 def null_not_error(tree: exp.Expression) -> None:
+    for node in bottom_up(tree, exp.StrToTime, exp.StrToUnix, exp.TsOrDsToDate):
+        if is_text(node.this):  # DuckDB's strptime reads 'infinity' (a time no pandas value holds) and 'epoch'
+            text = node.this
+            text.replace(exp.Case().when(exp.RegexpLike(this=text.copy(), expression=exp.Literal.string("[0-9]")),
+                                         text.copy(), copy=False))
     for node in bottom_up(tree, exp.Mod, exp.IntDiv, exp.Cast, exp.StrToTime, exp.StrToUnix, exp.Anonymous):
         if isinstance(node, exp.Anonymous):
             if node.name.lower() == "pmod" and len(node.expressions) == 2:
