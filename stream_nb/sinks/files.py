@@ -48,6 +48,11 @@ class FilesSink:
         self._query_id = str(uuid.uuid4())  # used without a query (tests, scripts): a query of its own
 
     def bind(self, schema: pa.Schema, output_mode: str, key_columns=None) -> None:
+        lowered = [name.lower() for name in schema.names]
+        twice = [name for i, name in enumerate(schema.names) if name.lower() in lowered[:i]]
+        if twice:  # as Spark's file sinks: a file with x twice cannot be read back by name
+            raise ValueError(f"the files sink stores columns by name, and the query's output has {twice[0]!r} "
+                             f"more than once (columns {schema.names}): give each column an alias of its own")
         self._mode = output_mode
         self.path.mkdir(parents=True, exist_ok=True)
 
