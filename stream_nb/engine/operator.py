@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 if TYPE_CHECKING:
-    from stream_nb.engine.operators import Output
+    from stream_nb.engine.output import Output
 
 
 @runtime_checkable

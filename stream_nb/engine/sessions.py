@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stream_nb.engine import duck
-from stream_nb.engine.operators import Output
+from stream_nb.engine.output import Output
 from stream_nb.engine.partials import partial_aggregates
 from stream_nb.engine.watermark import expired, on_time
 from stream_nb.sql.plan import Plan

@@ -1,0 +1,112 @@
+"""The aggregate operator: grouped, global and windowed aggregation (Spark's stateStoreSave).
+
+DuckDB runs the SQL and Arrow the hash aggregation, both vectorised and outside the GIL; Python only moves
+Arrow tables between the steps and merges partial aggregates into state with numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from stream_nb.engine import duck
+from stream_nb.engine.keyed import KeyedOperator
+from stream_nb.engine.output import Output
+from stream_nb.engine.partials import distinct_pairs, partial_aggregates
+from stream_nb.engine.state import KeyedState
+from stream_nb.engine.watermark import on_time
+from stream_nb.engine.windowing import window_starts, windows
+from stream_nb.sql.plan import Plan
+
+
+class BatchPartials(NamedTuple):
+    """What an aggregation computes from a batch alone, before it merges into state."""
+
+    partial: pa.Table               # one row per key: the keys, then each partial aggregate
+    distinct: dict[str, pa.Table]   # count(DISTINCT): the batch's distinct (key..., value) pairs
+    late: pa.Table                  # rows the watermark drops
+    hashes: np.ndarray              # the partial rows' key hashes (KeyedState.hash_keys)
+
+
+class AggregateOperator(KeyedOperator):
+    """Grouped or global aggregation: partial aggregates per batch merged into keyed state."""
+
+    name = "stateStoreSave"
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.aggregate = plan.aggregate
+        self.state = KeyedState(self.aggregate.keys, self.aggregate.partials,
+                                event_time=self.aggregate.event_time_key)
+        self._mode = plan.output_mode
+        # Complete mode keeps every group, so it neither drops late rows nor evicts (as in Spark).
+        self._follows_watermark = self.aggregate.event_time_key is not None and self._mode != "complete"
+
+    def aggregate_batch(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int,
+                        parallel: bool = True) -> BatchPartials:
+        """The batch's partial aggregates and late rows. Reads no state, so it may run ahead of the batch
+        before it, on another thread (with its own DuckDB connection, and ``parallel`` False: the batch
+        before it keeps the other core busy)."""
+        agg = self.aggregate
+        pre = agg.pre(con, batch)
+        window = None
+        if agg.window is not None:  # the window key holds each row's window start until rows are grouped
+            index, spec = agg.window
+            pre = window_starts(pre, agg.keys[index], spec)
+            window = (agg.keys[index], spec.size_us)
+        late = pre.schema.empty_table()
+        if self._follows_watermark and pre.num_rows:
+            kept = on_time(self._event_times(pre, window), watermark_us)
+            if pc.all(kept, skip_nulls=False).as_py() is not True:  # copy the rows only if some are late
+                pre, late = pre.filter(kept), pre.filter(pc.invert(kept))
+        if window is not None:  # late rows are shown with their windows
+            late = late.set_column(late.schema.get_field_index(window[0]), window[0],
+                                   windows(late.column(window[0]), window[1]))
+        partial = partial_aggregates(pre, agg.keys, agg.partials, window, parallel=parallel)
+        distinct = {p.name: distinct_pairs(pre, agg.keys, p.argument, window)
+                    for p in agg.partials if p.function == "distinct"}
+        return BatchPartials(partial, distinct, late, self.state.hash_keys(partial))
+
+    def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0,
+                partials: BatchPartials | None = None) -> Output:
+        """``partials``: what ``aggregate_batch`` gave for this batch and watermark, if it ran ahead."""
+        agg = self.aggregate
+        partial, distinct, late, hashes = partials or self.aggregate_batch(con, batch, watermark_us)
+        update = self.state.prepare(partial, distinct, hashes)
+        expired = self.state.expired(watermark_us) if self._follows_watermark else None
+        if self._mode == "append":
+            emitted = self.state.rows(expired)  # a window is final once the watermark passes its end
+        else:
+            emitted = self.state.rows_after(update, everything=self._mode == "complete")
+        result = agg.finish(con, emitted)
+        keys = result.select(agg.keys) if self._mode == "update" else None
+        return Output(result.drop_columns(agg.keys), late=late, keys=keys, pending=update,
+                      state_rows_updated=len(update.slots), expired=expired, evicted_through=watermark_us,
+                      replaced=int(update.existed.sum()) if keys is not None else None)
+
+    def _event_times(self, pre: pa.Table, window: tuple[str, int] | None) -> pa.Array:
+        """Each row's event time in µs, as the watermark sees it: a window's end, else the key itself."""
+        key = self.aggregate.event_time_key
+        if window is not None and self.aggregate.keys[key.index] == window[0]:
+            return pc.add(pre.column(window[0]).cast(pa.int64()), window[1])  # start + size: the end
+        return key.of(pre, self.aggregate.keys).cast(pa.int64())
+
+    def state_view(self) -> Callable[[], pa.Table]:
+        """A copy of the state now; the final projection makes it result rows only when asked for."""
+        rows = self.state.rows(self.state.all_slots())
+
+        def finish() -> pa.Table:
+            return self.aggregate.finish(duck.connect(), rows).drop_columns(self.aggregate.keys)
+        return finish
+
+    def result_rows(self, con: duckdb.DuckDBPyConnection) -> Output | None:
+        if not self.state.num_rows:  # no group yet (a restored state may not even have its columns)
+            return None
+        result = self.aggregate.finish(con, self.state.rows(self.state.all_slots()))
+        return Output(result.drop_columns(self.aggregate.keys), late=pa.table({}),
+                      keys=result.select(self.aggregate.keys))
