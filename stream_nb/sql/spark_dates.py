@@ -91,6 +91,8 @@ def _spark_date_string(text: exp.Expression, to: exp.DataType) -> exp.Expression
         value: exp.Expression = day
     else:
         time = exp.RegexpExtract(this=trimmed.copy(), expression=pattern.copy(), group=exp.Literal.number(4))
+        time = exp.RegexpReplace(this=time, expression=exp.Literal.string(r"^([0-9]{1,2})$"),
+                                 replacement=exp.Literal.string(r"\1:00"))  # 'T03' is 03:00 in Spark
         # Read as an instant (a '+02:00' or 'Z' moves it) and shown in UTC, the session time zone DuckDB runs in.
         with_time = exp.Cast(this=exp.TryCast(
             this=exp.DPipe(this=exp.Cast(this=day.copy(), to=exp.DataType.build("TEXT")),

@@ -64,6 +64,7 @@ def test_a_string_becomes_a_date_only_in_sparks_forms(text, expected):
     ("2024", "2024-01-01 00:00:00"), ("2024-02", "2024-02-01 00:00:00"),
     ("2024-01-02T03:04:05.5", "2024-01-02 03:04:05.5"), ("Infinity", None), ("2024/01/02 03:04", None),
     ("2024-01-02 03:04:05+02:00", "2024-01-02 01:04:05"), ("2024-01-02T03:04:05Z", "2024-01-02 03:04:05"),
+    ("2024-01-02T03", "2024-01-02 03:00:00"),
 ])
 def test_a_string_becomes_a_timestamp_only_in_sparks_forms(text, expected):
     for expression in ("cast(s AS timestamp)", "timestamp(s)", "to_timestamp(s)"):
