@@ -3,6 +3,9 @@
 The watermark is declared in SQL (``FROM events WATERMARK ts DELAY OF INTERVAL 10 SECONDS``) or with
 ``watermark={"events": ("ts", "10 seconds")}``. State and late rows follow it through a group key that is
 the column itself or a window over it (then the window's end counts, as in Spark).
+
+This module only declares the watermark; its rules (how it advances, what is late, what is expired, what a
+checkpoint records) are ``stream_nb/engine/watermark.py``'s, which the engine applies at batch time.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from stream_nb.sql.errors import StreamSQLError
 
 @dataclass(frozen=True)
 class EventTime:
-    """The stream's watermark: ``column`` minus ``delay_us`` behind the latest event time seen."""
+    """The stream's watermark declaration: ``column``, ``delay_us`` behind its latest event time
+    (``engine.watermark.advance``)."""
 
     column: str
     delay_us: int
