@@ -7,6 +7,9 @@ two mean the same: so the tag comes off on the way in and goes back on on the wa
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
+
 import duckdb
 import pyarrow as pa
 
@@ -14,7 +17,31 @@ import pyarrow as pa
 def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")  # for current_timestamp and friends
+    con.create_function("spark_double_text", _spark_double_texts, ["DOUBLE"], "VARCHAR", type="arrow",
+                        side_effects=False)
     return con
+
+
+def _spark_double_texts(values: pa.Array) -> pa.Array:
+    """A double as Spark (Java's Double.toString) writes it: 1.5E10 and 1.0E-4 where DuckDB writes
+    15000000000.0 and 0.0001 (the non_ansi rewrite sends CAST(double AS STRING) here)."""
+    return pa.array([None if v is None else java_double_text(v) for v in values.to_pylist()], pa.string())
+
+
+def java_double_text(value: float) -> str:
+    """>>> [java_double_text(v) for v in (1.5e10, 1234567.0, 0.001, 1e-4, -2.5e300, 0.0, float("nan"))]
+    ['1.5E10', '1234567.0', '0.001', '1.0E-4', '-2.5E300', '0.0', 'NaN']"""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    magnitude = abs(value)
+    if value == 0 or 1e-3 <= magnitude < 1e7:
+        return repr(value)  # the shortest digits that read back, in plain notation in this range
+    _, digits, exponent = Decimal(repr(magnitude)).as_tuple()
+    text = "".join(map(str, digits)).rstrip("0") or "0"
+    power = len(digits) - 1 + exponent
+    return f"{'-' if value < 0 else ''}{text[0]}.{text[1:] or '0'}E{power}"
 
 
 def register(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:

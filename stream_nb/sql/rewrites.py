@@ -119,9 +119,16 @@ def window_fields(tree: exp.Expression) -> None:
 def spark_functions(tree: exp.Expression) -> None:
     """Spark functions DuckDB reads otherwise: ``substring(s, 0, n)`` starts at the first character as
     ``substring(s, 1, n)`` does (DuckDB's position 0 is before it, one character short); ``bround(x, d)`` rounds
-    half to even (DuckDB's ``round_even``; it has no ``bround``)."""
-    for node in list(tree.find_all(exp.Substring, exp.Anonymous)):
-        if isinstance(node, exp.Substring):
+    half to even (DuckDB's ``round_even``; it has no ``bround``); a double cast to a string is written as Java
+    writes it (``1.5E10``)."""
+    for node in list(tree.find_all(exp.Substring, exp.Anonymous, exp.Cast)):
+        if isinstance(node, exp.Cast):
+            if node.to.this in exp.DataType.TEXT_TYPES and node.this.type is not None and \
+                    node.this.type.this == exp.DataType.Type.DOUBLE:  # 1.5E10 as Java writes it (engine/duck.py)
+                text = exp.Anonymous(this="spark_double_text", expressions=[node.this.copy()])
+                text.type = node.to.copy()
+                node.replace(text)
+        elif isinstance(node, exp.Substring):
             start = node.args.get("start")
             if isinstance(start, exp.Literal) and not start.is_string and start.name == "0":
                 start.replace(exp.Literal.number(1))

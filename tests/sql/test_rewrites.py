@@ -38,3 +38,12 @@ def test_a_cte_runs_as_the_subquery_it_names_as_in_spark(sql, mode, expected):
     q.step()
     assert q.exception is None, q.exception
     assert q.result.to_dict("records") == expected
+
+
+@pytest.mark.parametrize(("d", "expected"), [
+    (1.5e10, "1.5E10"), (1e7, "1.0E7"), (1234567.0, "1234567.0"), (0.001, "0.001"), (1e-4, "1.0E-4"),
+    (-2.5e300, "-2.5E300"), (0.1 + 0.2, "0.30000000000000004"), (float("inf"), "Infinity"),
+])
+def test_a_double_cast_to_a_string_is_written_as_java_writes_it(d, expected):
+    value, _ = value_of("cast(d AS string)", d=d)
+    assert value == expected
