@@ -805,6 +805,15 @@ CASES: list[Case] = [
         why="a CTE (and one over another) is the subquery it names; stream_nb refused WITH",
     ),
     Case(
+        name="values_cast_to_strings_append",
+        schema=NUMBERS,
+        sql="SELECT n, cast(n AS string) AS a1, cast(d AS string) AS a2, cast(b AS string) AS a3, "
+            "string(d * 1e10) AS a4, cast(ts AS string) AS a5, cast(to_date(s) AS string) AS a6, "
+            "cast(d > 1 AS string) AS a7, cast(d / 3 AS string) AS a8, cast(d / 1e5 AS string) AS a9 FROM events",
+        output_mode="append", batches=_NUMBER_BATCHES,
+        why="numbers, times and booleans as text: a double as Java writes it (1.5E10, 1.0E-5)",
+    ),
+    Case(
         name="alias_case_through_subqueries_append",
         sql="SELECT * FROM (SELECT Device AS DEV, temp * 2 AS Twice FROM events)",
         output_mode="append", batches=(((t(1), "a", 1.0), (t(12), "B", 2.0)),),
