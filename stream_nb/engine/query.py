@@ -307,7 +307,7 @@ class StreamingQuery:
                 self._busy = True
                 self._run_batch(self._offset, max(end, self._offset), latest, started, limit=limit)
                 return True
-            except Exception as err:  # the batch failed: keep the error, stop, commit nothing
+            except Exception as err:  # noqa: BLE001 - the batch failed: keep the error, stop, commit nothing
                 self._fail(err)
                 return False
             finally:
@@ -448,4 +448,4 @@ def _datetime(micros: int) -> pd.Timestamp:
 
 
 def _ms(seconds: float) -> int:
-    return int(round(seconds * 1000))
+    return round(seconds * 1000)

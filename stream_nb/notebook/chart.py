@@ -248,8 +248,8 @@ class Chart:
                 if index is None:
                     missing_at.append(position)
                     continue
-                for name in patches:
-                    patches[name].append((index, _plain(columns[name][i])))
+                for name, patch in patches.items():
+                    patch.append((index, _plain(columns[name][i])))
             if any(patches.values()):
                 series.source.patch({k: v for k, v in patches.items() if v})
         if missing_at:  # keys that moved series or rolled out: draw them as new rows

@@ -69,8 +69,8 @@ def flatten(frame: pd.DataFrame, structs: dict[str, list[str]]) -> pd.DataFrame:
         parts += [pd.Series([v.get(k) for v in values], index=frame.index, name=f"{column}.{k}", dtype=object)
                   for k in structs[column]]
     flat = pd.concat(parts, axis=1)
-    for column in structs:  # timestamps back to datetime columns (they came out of dicts as objects)
-        for k in structs[column]:
+    for column, fields in structs.items():  # timestamps back to datetime columns (they came out of dicts)
+        for k in fields:
             name = f"{column}.{k}"
             if len(flat) and isinstance(flat[name].iloc[0], pd.Timestamp):
                 flat[name] = pd.to_datetime(flat[name], utc=True)

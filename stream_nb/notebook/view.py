@@ -20,8 +20,15 @@ import anyio
 from stream_nb.engine import loop
 from stream_nb.notebook.chart import Chart, ChartSpec
 from stream_nb.notebook.controls import Controls
-from stream_nb.notebook.results import (ResultDelta, ResultTracker, column_kinds, flat_frame, flatten,
-                                        key_columns, struct_fields)
+from stream_nb.notebook.results import (
+    ResultDelta,
+    ResultTracker,
+    column_kinds,
+    flat_frame,
+    flatten,
+    key_columns,
+    struct_fields,
+)
 from stream_nb.notebook.status import late_rows, state_of, status_html
 from stream_nb.notebook.table import Table
 from stream_nb.notebook.teaching import TeachingPanel
