@@ -37,9 +37,12 @@ class Trigger:
             seconds = parse_interval(trigger).total_seconds()
         except (ValueError, TypeError):
             shown = f"'{trigger}'" if isinstance(trigger, str) else repr(trigger)
-            if isinstance(trigger, str) and trigger.lower().startswith("every "):
+            if isinstance(trigger, str) and trigger.lower().startswith("every ") and _is_interval(trigger[6:]):
                 raise ValueError(f"unknown trigger {shown}: write the interval alone, as Spark's "
                                  f"processingTime does: '{trigger[6:].strip()}'") from None
+            if isinstance(trigger, (int, float, str)) and str(trigger).lstrip().startswith("-"):
+                raise ValueError(f"trigger {shown}: an interval cannot be negative (as in Spark); use a positive "
+                                 "interval such as '2 seconds', or None for as fast as possible") from None
             raise ValueError(f"unknown trigger {shown}: use None (as fast as possible), an interval such as "
                              "'2 seconds', 'available_now', or 'manual' (only q.step() runs batches)") from None
         if seconds <= 0:
@@ -49,6 +52,13 @@ class Trigger:
     def describe(self) -> str:
         return {"asap": "as soon as data arrives", "interval": f"every {self.seconds:g} s",
                 "available_now": "available now, then stop", "manual": "manual (q.step())"}[self.kind]
+
+
+def _is_interval(text: str) -> bool:
+    try:
+        return parse_interval(text.strip()).total_seconds() >= 0
+    except (ValueError, TypeError):
+        return False
 
 
 def _unquoted(text: str) -> str:

@@ -25,3 +25,15 @@ def test_case_18_an_unknown_trigger_is_named_without_the_quotes_it_came_with():
 def test_case_18_every_before_the_interval_is_named_and_the_interval_suggested():
     with pytest.raises(ValueError, match=r"unknown trigger 'every 2 seconds': write the interval alone.*'2 seconds'"):
         Trigger.parse('"every 2 seconds"')
+
+
+@pytest.mark.parametrize("written", ["-1 seconds", -1, -0.5, '"-2 seconds"'])
+def test_a_negative_interval_is_refused_as_negative(written):
+    with pytest.raises(ValueError, match="an interval cannot be negative"):
+        Trigger.parse(written)
+
+
+def test_every_before_a_negative_interval_suggests_nothing_that_would_fail_too():
+    with pytest.raises(ValueError) as caught:
+        Trigger.parse("every -1 seconds")
+    assert "write the interval alone" not in str(caught.value)
