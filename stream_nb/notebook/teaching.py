@@ -222,7 +222,11 @@ def tables(trace, progress: dict | None, output_mode: str, notes: list[str] = ()
         _box(f"4 · emitted ({output_mode} mode): {plural(trace.num_output_rows, 'row')}",
              _table(frames["output"], clock, trace.num_output_rows)),
     ]
-    return header + '<div style="display:flex;flex-wrap:wrap;gap:6px">' + "".join(boxes) + "</div>"
+    # contain:inline-size: the panel's width is the room the row leaves it, not its widest table's (the
+    # ipywidgets HTML content is a flex item sized by its content: wide tables ran past the output, cut off
+    # with no scrollbar); each box then scrolls sideways within it
+    return (f'<div style="contain:inline-size">{header}<div style="display:flex;flex-wrap:wrap;gap:6px">'
+            + "".join(boxes) + "</div></div>")
 
 
 def _table(frame: pd.DataFrame, clock: bool, total: int | None = None) -> str:

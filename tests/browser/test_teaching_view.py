@@ -155,3 +155,50 @@ def test_the_page_draws_the_teaching_picture_with_the_kernels_data(lab, browser,
     assert problems == [], "\n".join(problems)
     server = lab.log.read_bytes()[log_start:].decode(errors="replace")
     assert not SERVER_ERRORS.search(server), server[-4000:]
+
+
+WIDE = ["""%load_ext stream_nb
+import datetime, json
+import stream_nb as sn
+from stream_nb.notebook import views
+events = sn.sources.memory("ts timestamp, device string, temperature double, humidity double, site string")""",
+        """%%stream wide --trigger manual --explain
+SELECT window(ts, '5 seconds') AS w, device, site, round(avg(temperature), 2) AS avg_temp,
+       round(avg(humidity), 2) AS avg_humidity, count(*) AS readings
+FROM events WATERMARK ts DELAY OF INTERVAL 5 SECONDS GROUP BY window(ts, '5 seconds'), device, site""",
+        """start = datetime.datetime(2026, 11, 30, 10, tzinfo=datetime.timezone.utc)
+for k in range(3):
+    events.add_data([{"ts": start + datetime.timedelta(seconds=3 * k + i), "device": f"sensor-0{i}",
+                      "temperature": 20.5 + i, "humidity": 40.25, "site": "north-building"} for i in range(3)])
+    wide.step()"""]
+# what of the teaching view's tables lies past the right edge of the cell's output (cut off, out of reach),
+# and which tables scroll sideways (their columns reachable)
+_PAST_THE_EDGE = f"""() => {{
+    const cell = {NB}.content.widgets[1];
+    const edge = cell.node.querySelector('.jp-OutputArea-output').getBoundingClientRect().right;
+    const tables = [...cell.node.querySelectorAll('.widget-html table')];
+    return {{
+        past: tables.filter(t => t.parentElement.getBoundingClientRect().right > edge + 1)
+            .map(t => t.textContent.slice(0, 50)),
+        scrolling: tables.filter(t => t.parentElement.scrollWidth > t.parentElement.clientWidth).length,
+        tables: tables.length}};
+}}"""
+
+
+def test_a_wide_results_tables_stay_within_the_output_and_scroll(lab, browser, artifacts):
+    # six columns of state beside the picture: the panel had the width of its widest table, ran past the
+    # output's edge and its last columns were cut off with no scrollbar
+    write_notebook(lab, "wide.ipynb", WIDE)
+    with watched_page(browser) as page:
+        page.goto(lab.page_url("lab/workspaces/wide/tree/wide.ipynb"))
+        page.wait_for_function(READY, timeout=90_000)
+        assert page.evaluate(RUN_ALL) is True
+        wait_kernel(page, 'views("wide")[-1].teaching.shown == 2', "the teaching view to show batch 2")
+        page.wait_for_function(f"() => {NB}.content.widgets[1].node.querySelectorAll('.widget-html table')"
+                               ".length >= 3", timeout=30_000)
+        found = page.evaluate(_PAST_THE_EDGE)
+        page.locator(".jp-Cell").nth(1).screenshot(path=str(artifacts / "wide.png"))
+    assert found["tables"] >= 3 and found["past"] == [], found
+    assert found["scrolling"] >= 1, found     # the wide ones scroll within their box
+    problems = logged_problems(page.console_messages)
+    assert problems == [], "\n".join(problems)
