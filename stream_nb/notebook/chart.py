@@ -310,8 +310,11 @@ class Chart:
         for i in range(len(self.spec.y)):
             color = palette[(slot * len(self.spec.y) + i) % len(palette)]
             y = f"y{i}"
+            drawn_with = []
             if self.spec.kind == "line":
                 renderer = self.figure.line("x", y, source=source, color=color, line_width=2)
+                # a line needs two points: markers show a series from its first point (a first window)
+                drawn_with.append(self.figure.scatter("x", y, source=source, color=color, size=5))
             elif self.spec.kind == "scatter":
                 renderer = self.figure.scatter("x", y, source=source, color=color, size=6, alpha=0.7)
             elif self.spec.kind == "area":
@@ -322,7 +325,7 @@ class Chart:
                                             alpha=0.8)
                 dodges.append(x_dodged.transform)
             renderers.append(renderer)
-            items.append(LegendItem(label="", renderers=[renderer], visible=False))
+            items.append(LegendItem(label="", renderers=[renderer, *drawn_with], visible=False))
         return _Series(slot, source, renderers, items, dodges)
 
     def _series(self, value, columns: dict[str, Any]) -> _Series | None:

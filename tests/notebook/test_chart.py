@@ -238,3 +238,16 @@ def test_the_first_view_in_the_page_gets_the_whole_figure_again():
     assert '"a"' not in json.dumps(c.widget.render_bundle)
     c.widget._view_count = 1                              # the page made the widget's view
     assert '"a"' in json.dumps(c.widget.render_bundle)
+
+
+def test_a_line_series_with_one_point_is_drawn_as_a_marker():
+    """A line needs two points: a series' first window shows as a marker on the line's own data."""
+    from bokeh.models import Scatter
+
+    c, tracker = chart("line")
+    c.apply(tracker.advance(windows((0, "a", 1.0))))
+    series = c.series["a"]
+    markers = [r for r in c.figure.renderers
+               if isinstance(r.glyph, Scatter) and r.data_source is series.source]
+    assert len(markers) == 1 and markers[0].visible
+    assert markers[0] in series.items[0].renderers  # the legend entry stands for line and markers together
