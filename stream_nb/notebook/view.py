@@ -144,12 +144,19 @@ class LiveView:
                     took = time.perf_counter() - started - self._built_in
                 if over:
                     return
-                await anyio.sleep(pause_after(took, busy_views()))
+                await self._wait(pause_after(took, busy_views()))
         except Exception as err:  # noqa: BLE001 - a view must not take the engine loop down
             self.error = err
             self.status.value += f'<div style="color:#c62828">the view stopped updating: {err!r}</div>'
         finally:
             self._ticking = False
+
+    async def _wait(self, seconds: float) -> None:
+        """Wait before the next look, but look at once when the query's state changes (a stop, a pause):
+        the budget spaces out result updates, never what the buttons did."""
+        shown, deadline = self.query.state.label, time.monotonic() + seconds  # running: batch or not
+        while not self._closed and self.query.state.label == shown and time.monotonic() < deadline:
+            await anyio.sleep(min(INTERVAL, max(0.0, deadline - time.monotonic())))
 
     # -- one update ------------------------------------------------------------------------------------
 

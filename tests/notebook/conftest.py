@@ -90,6 +90,17 @@ class Kernel:
         out = self.execute(f"import json as _json; print(_json.dumps({expression}, default=str))", timeout)
         return json.loads(out.stdout.strip().splitlines()[-1])
 
+    def until(self, expression: str, timeout: float = 30) -> bool:
+        """Whether a Python expression becomes true in the kernel within ``timeout`` seconds (asked again every
+        tenth of a second: for what the views do on the engine's thread, which no cell waits for)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.value(f"bool({expression})"):
+                return True
+            if time.monotonic() > deadline:
+                return False
+            self.idle_for(0.1)
+
     def idle_for(self, seconds: float) -> list[tuple[float, dict]]:
         """Collect what the kernel sends while no cell runs."""
         until = time.monotonic() + seconds

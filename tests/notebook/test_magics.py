@@ -64,8 +64,7 @@ def test_stop_stops_and_running_the_cell_again_replaces_the_query(kernel):
     stopped = kernel.execute("%stream stop temps")
     assert "stopped temps at batch" in stopped.text()
     assert kernel.value("(temps.is_active, sn.queries())") == [False, []]
-    kernel.idle_for(0.5)
-    assert kernel.value("'stopped' in views('temps')[-1].status.value")
+    assert kernel.until("'stopped' in views('temps')[-1].status.value")  # the view shows it, once it has looked
     assert "no active queries" in kernel.execute("%stream list").text()
 
 

@@ -323,8 +323,10 @@ def test_files_read_ahead_thread_ends_when_its_query_stops(tmp_path):
     src = sources.files(tmp_path, schema=SCHEMA, max_files_per_trigger=1)
     q = sn.start("SELECT device FROM src", sources={"src": src}, trigger="manual")
 
+    others = set(threading.enumerate())  # other tests' sources, read without a query, may keep theirs
+
     def readers():
-        return [t for t in threading.enumerate() if t.name.startswith("stream_nb-files")]
+        return [t for t in threading.enumerate() if t.name.startswith("stream_nb-files") and t not in others]
 
     try:
         q.step()
