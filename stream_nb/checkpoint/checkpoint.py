@@ -68,6 +68,7 @@ class Checkpoint:
         check_retention(retention)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.retention = retention
+        self._source_keeps_log = False       # whether the source's checkpoint_log is kept (known at recover)
         self._logs_from: int | None = None  # no log entry before this batch is left (None: not known yet)
         self._lock = WriterLock(self.directory, query_name)
         try:
@@ -106,6 +107,7 @@ class Checkpoint:
 
     def recover(self, source, stateful: bool) -> Recovery:
         """Read the logs, restore the source's meaning of offsets, and say where to go on from."""
+        self._source_keeps_log = source_traits(source).checkpoint_log  # read once, not at every batch
         self._restore_source_metadata(source)
         committed = logs.batches(self.directory, "commits")
         last = committed[-1] if committed else -1
@@ -169,7 +171,7 @@ class Checkpoint:
             write_json(path, source.checkpoint_metadata())
 
     def _restore_source_log(self, source, through_batch: int) -> None:
-        if source_traits(source).checkpoint_log and through_batch >= 0:
+        if self._source_keeps_log and through_batch >= 0:
             logged = self._source_log(through_batch)
             if isinstance(getattr(source, "path", None), str):
                 _check_inside(source.path, logged)
@@ -195,8 +197,8 @@ class Checkpoint:
     # -- a batch -----------------------------------------------------------------------------------------
 
     def plan_batch(self, source, entry: logs.OffsetEntry) -> None:
-        """Before batch N runs: what its offsets stand for, then the offsets themselves."""
-        if source_traits(source).checkpoint_log:
+        """Before batch N runs (after ``recover``): what its offsets stand for, then the offsets themselves."""
+        if self._source_keeps_log:
             write_json(self._sources / str(entry.batch_id), source.checkpoint_log(entry.start, entry.end))
         logs.write_offsets(self.directory, entry, int(time.time() * 1000))
 

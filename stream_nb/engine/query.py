@@ -408,6 +408,8 @@ class StreamingQuery:
         if self._source_can.attach:
             self.source.detach()
         with self._lock:  # after the batch in flight, if any
+            if self._terminated.is_set():  # stop() after the loop's task ended it, or a stop inside a batch
+                return
             if self._sink_can.close:
                 self.sink.close()
             if self._checkpoint is not None:
@@ -415,9 +417,9 @@ class StreamingQuery:
             self._ahead.close()
             if self._source_can.close:  # its threads end
                 self.source.close()
-        with self._changed:
-            self._terminated.set()
-            self._changed.notify_all()
+            with self._changed:  # under the batch lock (as a batch takes them): one caller closes
+                self._terminated.set()
+                self._changed.notify_all()
 
     def _in_own_batch(self) -> bool:
         return self._batch_thread == threading.get_ident()
