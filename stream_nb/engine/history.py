@@ -18,6 +18,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stream_nb.engine.watermark import late_before
+
 SAMPLE_ROWS = 50        # rows kept of each table
 STATE_LIMIT = 1_000     # a state bigger than this is not snapshotted (the view is for teaching sizes)
 PICTURE_ROWS = 200      # event times kept per batch for the picture, on time and late each
@@ -120,7 +122,7 @@ def record(spec: PictureSpec, batch_id: int, batch: pa.Table, output, watermark_
         drawn = _evenly(batch.num_rows)  # the on-time rows drawn: an even sample, late ones left out
         on_time, late_times = column.take(drawn), column.slice(0, 0)
         if output.late.num_rows:  # which rows are late: one comparison in Arrow over the batch
-            late = pc.fill_null(pc.less(column, _late_before(spec, watermark_us)), False)
+            late = pc.fill_null(pc.less(column, late_before(watermark_us, spec.window)), False)
             late_input, late_times = sample(batch.filter(late)), column.filter(late)
             on_time = on_time.filter(pc.invert(late.take(drawn)))
         windows = emitted_windows(output.table, spec) if output.table.num_rows <= EMITTED_LIMIT else None
@@ -159,21 +161,6 @@ def emitted_windows(table: pa.Table, spec: PictureSpec) -> pa.Table | None:
     first = first[:len(counts)]
     first, counts = first[-WINDOW_LIMIT:], counts[-WINDOW_LIMIT:]
     return pa.table({"start": starts[first], "end": ends[first], "count": counts.astype(np.int64)})
-
-
-def _late_before(spec: PictureSpec, watermark_us: int) -> int:
-    """The event time (µs) before which a row is late: its own, or with windows the end of the last window
-    holding it, is at or before the watermark (as ``engine/operators.py`` filters). For windows of ``size``
-    every ``slide`` from ``offset``: last_end(t) <= wm exactly when t < ((wm - size - offset) // slide + 1)
-    * slide + offset.
-
-    >>> _late_before(PictureSpec("ts"), 100), _late_before(PictureSpec("ts", (10, 10, 0)), 100)
-    (101, 100)
-    """
-    if spec.window is None:
-        return watermark_us + 1
-    size, slide, offset = spec.window
-    return ((watermark_us - size - offset) // slide + 1) * slide + offset
 
 
 def _known(times) -> np.ndarray:

@@ -103,6 +103,21 @@ def on_time(event_times_us: Times, watermark_us: int) -> Times:
     return pc.greater(event_times_us, watermark_us)
 
 
+def late_before(watermark_us: int, window: tuple[int, int, int] | None = None) -> int:
+    """The event time (µs) before which an input row is late: its own time, or with windows of ``size`` every
+    ``slide`` from ``offset`` (``window``) the end of the last window holding it, is at or behind the
+    watermark. For windows, last_end(t) <= wm exactly when t < ((wm - size - offset) // slide + 1) * slide +
+    offset. (The teaching view places late rows by their own event time with it.)
+
+    >>> late_before(100), late_before(100, (10, 10, 0)), late_before(100, (10, 5, 0))
+    (101, 100, 95)
+    """
+    if window is None:
+        return watermark_us + 1
+    size, slide, offset = window
+    return ((watermark_us - size - offset) // slide + 1) * slide + offset
+
+
 def expired(ends_us: Times, watermark_us: int) -> Times:
     """Whether each window, session or key is expired: its end (event time) is at or behind the watermark.
 
