@@ -1,8 +1,9 @@
 """Keyed state for streaming aggregation: one row per group key, holding the partial aggregates so far.
 
-A key's row lives in a *slot*: a position in columnar numpy arrays (one per key column and partial
-aggregate, each with a validity mask). A batch's partial aggregates, already grouped by key, are merged with
-vectorised numpy operations over the slots they touch, so a batch costs what it changes, never the total state.
+A key's row lives in a *slot*: a position in columnar numpy arrays (``slot_columns``: one per key column
+and partial aggregate, each with a validity mask). A batch's partial aggregates, already grouped by key, are
+merged with vectorised numpy operations over the slots they touch (``merges``), so a batch costs what it
+changes, never the total state.
 
 Keys find their slots through a 64-bit hash of the key row (``keyhash``), computed a column at a time, and a
 numpy hash table from hash to slot (``hashslots``); a match is confirmed by comparing the key values stored
@@ -16,106 +17,24 @@ slots without writing anything; ``apply`` writes them once the sink has committe
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from stream_nb.engine import decimals
 from stream_nb.engine.hashslots import ABSENT, HashSlots
 from stream_nb.engine.keyhash import key_hashes
+from stream_nb.engine.merges import merge, merge_moments, one_nan
+from stream_nb.engine.slot_columns import SlotColumn, to_numpy
 from stream_nb.engine.watermark import expired
 from stream_nb.sql.aggregates import Partial
 from stream_nb.sql.event_time import EventTimeKey
-from stream_nb.types import hashable_keys, temporal_integers
+from stream_nb.types import hashable_keys
 
 COLLIDED = -1  # in the hash -> slot dict: keys with this hash are kept by their exact value
-
-
-class _Column:
-    """A growable column: numpy values, a validity mask, and the Arrow type to give back.
-
-    A struct (a window) keeps one child column per field, so its values stay numbers, not Python objects.
-    """
-
-    def __init__(self, arrow_type: pa.DataType, capacity: int):
-        self.type = arrow_type
-        self.children = [_Column(f.type, capacity) for f in arrow_type] if pa.types.is_struct(arrow_type) else []
-        self.storage = _storage_type(arrow_type)
-        dtype = self.storage.to_pandas_dtype() if self.storage is not None else object
-        self.values = np.zeros(capacity, dtype=dtype) if self.storage is not None else np.full(capacity, None)
-        self.valid = np.zeros(capacity, dtype=bool)
-
-    def grow(self, capacity: int) -> None:
-        extra = capacity - len(self.values)
-        filler = np.zeros(extra, dtype=self.values.dtype) if self.storage is not None else np.full(extra, None)
-        self.values = np.concatenate([self.values, filler])
-        self.valid = np.concatenate([self.valid, np.zeros(extra, dtype=bool)])
-        for child in self.children:
-            child.grow(capacity)
-
-    def set(self, slots: np.ndarray, array: pa.ChunkedArray | pa.Array) -> None:
-        """Write an Arrow array's values at these slots."""
-        if self.children:
-            for index, child in enumerate(self.children):
-                child.set(slots, pc.struct_field(array, index))
-            self.valid[slots] = array.is_valid().to_numpy(zero_copy_only=False)
-        else:
-            self.values[slots], self.valid[slots] = _to_numpy(array, self.storage)
-
-    def to_arrow(self, slots: np.ndarray) -> pa.Array:
-        if self.children:
-            return pa.StructArray.from_arrays([c.to_arrow(slots) for c in self.children], fields=list(self.type),
-                                              mask=pa.array(~self.valid[slots]))
-        return self.arrow_from(self.values[slots], self.valid[slots])
-
-    def equals_at(self, slots: np.ndarray, array: pa.ChunkedArray | pa.Array) -> np.ndarray:
-        """Per row: whether the array's value equals the value stored at its slot (nulls equal nulls, NaN NaN)."""
-        if self.children:
-            valid = array.is_valid().to_numpy(zero_copy_only=False)
-            same = valid == self.valid[slots]
-            for index, child in enumerate(self.children):
-                same &= child.equals_at(slots, pc.struct_field(array, index)) | ~valid
-            return same
-        values, valid = _to_numpy(array, self.storage)
-        stored = self.values[slots]
-        equal = np.asarray(values == stored, dtype=bool)
-        if values.dtype.kind == "f":
-            equal |= np.isnan(values) & np.isnan(stored)
-        return (valid == self.valid[slots]) & (equal | ~valid)
-
-    def arrow_from(self, values: np.ndarray, valid: np.ndarray) -> pa.Array:
-        if self.storage is None:
-            return pa.array(values, type=self.type, mask=~valid)
-        if pa.types.is_temporal(self.type) and self.type.bit_width == 32:  # date32, time32: via their int32
-            return pa.array(values.astype(np.int32), type=pa.int32(), mask=~valid).view(self.type)
-        return pa.array(values, type=self.storage, mask=~valid).cast(self.type)
-
-
-def _storage_type(arrow_type: pa.DataType) -> pa.DataType | None:
-    """How values are kept in numpy: int64 for times, native numbers, None (Python objects) otherwise."""
-    if pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type) or pa.types.is_duration(arrow_type):
-        return pa.int64()
-    if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or pa.types.is_boolean(arrow_type):
-        return arrow_type
-    return None
-
-
-def _to_numpy(array: pa.ChunkedArray | pa.Array, storage: pa.DataType | None) -> tuple[np.ndarray, np.ndarray]:
-    array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-    valid = array.is_valid().to_numpy(zero_copy_only=False)
-    if storage is None:
-        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-            return array.to_numpy(zero_copy_only=False), valid
-        return np.array(array.to_pylist() + [None], dtype=object)[:-1], valid
-    array = temporal_integers(array)
-    stored = array.cast(storage) if array.type != storage else array
-    zero = False if pa.types.is_boolean(storage) else 0
-    return pc.fill_null(stored, pa.scalar(zero, type=storage)).to_numpy(zero_copy_only=False), valid
 
 
 @dataclass
@@ -174,8 +93,8 @@ class KeyedState:
         self._live = np.zeros(capacity, dtype=bool)
         self._count = 0
         self._event_time_us = np.zeros(capacity, dtype=np.int64)  # per slot: when the watermark passes it
-        self._keys: list[_Column] = []
-        self._columns: dict[str, _Column] = {}
+        self._keys: list[SlotColumn] = []
+        self._columns: dict[str, SlotColumn] = {}
         # count(DISTINCT x): per partial, per slot, the values seen so far
         self._distinct: dict[str, dict[int, set]] = {p.name: {} for p in partials if p.merge == "distinct"}
         self._free = np.empty(0, dtype=np.int64)  # slots evicted keys left behind, reused from the end
@@ -245,11 +164,11 @@ class KeyedState:
             if partial_spec.merge == "distinct":
                 new = self._distinct_counts(partial_spec.name, partial, slots, distinct or {}, seen_distinct)
             else:
-                new = _to_numpy(partial.column(partial_spec.name), column.storage)
+                new = to_numpy(partial.column(partial_spec.name), column.storage)
             if partial_spec.merge == "add" and pa.types.is_decimal(column.type):  # exact, NULL on overflow
                 values[partial_spec.name] = decimals.add(*old, *new, column.type)
                 continue
-            values[partial_spec.name] = _merge(partial_spec.merge, old, new, existed)
+            values[partial_spec.name] = merge(partial_spec.merge, old, new, existed)
         values.update(self._merge_moments(partial, slots, existed))
         return Update(found, partial.select(self.key_names), new_key_values, values, seen_distinct)
 
@@ -335,7 +254,7 @@ class KeyedState:
             column.set(slots, kept.column(partial.name))
         for name, seen in self._distinct.items():
             for slot, values in zip(slots.tolist(), kept.column(f"__distinct.{name}").to_pylist()):
-                seen[slot] = set(_one_nan(values))
+                seen[slot] = set(one_nan(values))
 
     # -- internals -------------------------------------------------------------------------------------
 
@@ -413,10 +332,10 @@ class KeyedState:
     def _ensure_columns(self, partial: pa.Table) -> None:
         if self._keys or self._columns:
             return
-        self._keys = [_Column(partial.schema.field(k).type, self._capacity) for k in self.key_names]
+        self._keys = [SlotColumn(partial.schema.field(k).type, self._capacity) for k in self.key_names]
         for p in self.partials:
             arrow_type = pa.int64() if p.merge == "distinct" else partial.schema.field(p.name).type
-            self._columns[p.name] = _Column(arrow_type, self._capacity)
+            self._columns[p.name] = SlotColumn(arrow_type, self._capacity)
 
     def _reserve(self, end: int) -> None:
         if end <= self._capacity:
@@ -436,7 +355,7 @@ class KeyedState:
         slot_of = dict(zip(hashable_keys(partial, self.key_names), slots.tolist()))
         pairs_table = distinct[name]
         pair_slots = [slot_of[key] for key in hashable_keys(pairs_table, self.key_names)]
-        values = _one_nan(pairs_table.column(pairs_table.num_columns - 1).to_pylist())
+        values = one_nan(pairs_table.column(pairs_table.num_columns - 1).to_pylist())
         known, fresh = self._distinct[name], seen[name]
         increments: dict = {}
         for slot, value in zip(pair_slots, values):
@@ -448,63 +367,19 @@ class KeyedState:
         return counts, np.ones(len(slots), dtype=bool)
 
     def _merge_moments(self, partial: pa.Table, slots: np.ndarray, existed: np.ndarray) -> dict:
-        """(count, mean, M2) triples merged with Chan et al.'s parallel formula."""
+        """The state's and the batch's (count, mean, M2) triples, merged (``merges.merge_moments``)."""
         merged = {}
         triples = [p for p in self.partials if p.merge == "moments"]
         for n_spec, m_spec, q_spec in zip(triples[0::3], triples[1::3], triples[2::3]):
             n_a = np.where(existed, self._columns[n_spec.name].values[slots], 0).astype(np.float64)
             m_a = np.where(existed, self._columns[m_spec.name].values[slots], 0.0)
             q_a = np.where(existed, self._columns[q_spec.name].values[slots], 0.0)
-            n_b = _to_numpy(partial.column(n_spec.name), pa.float64())[0]
-            m_b = _to_numpy(partial.column(m_spec.name), pa.float64())[0]
-            q_b = _to_numpy(partial.column(q_spec.name), pa.float64())[0]
-            n = n_a + n_b
-            safe_n = np.where(n > 0, n, 1.0)
-            delta = m_b - m_a
-            mean = np.where(n > 0, m_a + delta * n_b / safe_n, 0.0)
-            m2 = q_a + q_b + np.where(n > 0, delta * delta * n_a * n_b / safe_n, 0.0)
+            n_b = to_numpy(partial.column(n_spec.name), pa.float64())[0]
+            m_b = to_numpy(partial.column(m_spec.name), pa.float64())[0]
+            q_b = to_numpy(partial.column(q_spec.name), pa.float64())[0]
+            n, mean, m2 = merge_moments((n_a, m_a, q_a), (n_b, m_b, q_b))
             ok = np.ones(len(slots), dtype=bool)
             merged[n_spec.name] = (n.astype(self._columns[n_spec.name].values.dtype), ok)
             merged[m_spec.name] = (mean, n > 0)
             merged[q_spec.name] = (m2, ok)
         return merged
-
-
-def _one_nan(values: list) -> list:
-    """NaN as one object: a set finds a value by identity first, and NaN != NaN, but count(DISTINCT) counts
-    NaN once, as Spark does."""
-    return [_NAN if isinstance(v, float) and math.isnan(v) else v for v in values]
-
-
-_NAN = float("nan")
-
-
-def _merge(rule: str, old: tuple[np.ndarray, np.ndarray], new: tuple[np.ndarray, np.ndarray],
-           existed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    (old_v, old_ok), (new_v, new_ok) = old, new
-    if rule in ("add", "distinct"):
-        if old_v.dtype == object:
-            raise TypeError("sum over non-numeric values")
-        zero = old_v.dtype.type(0)
-        return np.where(old_ok, old_v, zero) + np.where(new_ok, new_v, zero), old_ok | new_ok
-    if rule in ("min", "max"):
-        both = old_ok & new_ok
-        if old_v.dtype == object:
-            better = np.array([b and ((n < o) if rule == "min" else (n > o))
-                               for n, o, b in zip(new_v, old_v, both)], dtype=bool)
-        else:
-            better = (new_v < old_v) if rule == "min" else (new_v > old_v)
-            if old_v.dtype.kind == "f":  # Spark: NaN is larger than any other double
-                new_nan, old_nan = np.isnan(new_v), np.isnan(old_v)
-                better |= (old_nan & ~new_nan) if rule == "min" else (new_nan & ~old_nan)
-        take_new = (new_ok & ~old_ok) | (both & better)
-        return np.where(take_new, new_v, old_v), old_ok | new_ok
-    if rule == "keep":
-        return np.where(existed, old_v, new_v), np.where(existed, old_ok, new_ok)
-    if rule == "replace":
-        return new_v, new_ok
-    if rule == "keep_nonnull":
-        return np.where(old_ok, old_v, new_v), old_ok | new_ok
-    if rule == "replace_nonnull":
-        return np.where(new_ok, new_v, old_v), old_ok | new_ok
-    raise ValueError(f"unknown merge rule {rule!r}")
