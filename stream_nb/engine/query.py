@@ -94,13 +94,13 @@ class StreamingQuery:
                                          retention=checkpoint_retention))
             if self._sink_can.open:  # batches are committed as this query's (its checkpoint's id)
                 sink.open(self.id)
+            if self._source_can.attach:  # only a started query is fed (FROM up); one that cannot (a broker
+                self.source.attach()     # out of reach) refuses the start, leaving nothing
         except BaseException:
             registry.unregister(self)
             if self._checkpoint is not None:
                 self._checkpoint.close()
             raise
-        if self._source_can.attach:  # only a started query is fed (FROM up): a refused one leaves nothing
-            self.source.attach()
         self._task = loop.spawn(self._run)
 
     def _recover(self, checkpoint: Checkpoint) -> None:
@@ -113,6 +113,8 @@ class StreamingQuery:
             checkpoint.close()
             raise
         self._checkpoint = checkpoint
+        if self._source_can.checkpoint_dir:  # e.g. the MQTT source's write-ahead log
+            self.source.open_checkpoint(checkpoint.directory / "sources" / "0")
         self._operator.checkpointed = True
         self.id = checkpoint.id
         self._offset = recovery.offset

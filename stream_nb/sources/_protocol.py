@@ -24,6 +24,7 @@ CHECKPOINT_LOG = "checkpoint_log"
 COMMIT = "commit"
 ATTACH = "attach"
 CLOSE = "close"
+CHECKPOINT_DIR = "checkpoint_dir"
 
 # capability -> (the members it needs, what it means): the one list of what a source may declare
 CAPABILITIES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -42,6 +43,9 @@ CAPABILITIES: dict[str, tuple[tuple[str, ...], str]] = {
     ATTACH: (("attach", "detach"), "attach() once the query has started, detach() when it stops"),
     CLOSE: (("close",), ("close() when a query reading it stops: ends what the source runs for it (threads); "
             "other queries may go on reading, so it must leave the source readable (and may be called twice)")),
+    CHECKPOINT_DIR: (("open_checkpoint",), ("open_checkpoint(directory: Path): a directory of the source's own "
+                     "in the checkpoint (<checkpoint>/sources/<i>/, e.g. the MQTT source's write-ahead log), "
+                     "given once when a checkpointed query starts, after recovery and before the first batch")),
 }
 
 _REQUIRED = {"schema": "schema (a pyarrow.Schema)", "latest_offset": "latest_offset()",
@@ -77,6 +81,7 @@ class SourceTraits:
     commit: bool = False
     attach: bool = False
     close: bool = False
+    checkpoint_dir: bool = False
 
 
 def missing_members(source: Any) -> list[str]:

@@ -97,8 +97,51 @@ def test_an_unknown_capability_is_refused_with_the_known_ones():
     class Typo(Counter):
         capabilities = frozenset({"concurent_reads"})
 
-    with pytest.raises(ValueError, match="'concurent_reads', which is not one of: attach, checkpoint_log"):
+    with pytest.raises(ValueError, match="'concurent_reads', which is not one of: attach, checkpoint_dir, checkpoint_log"):
         sn.start("SELECT n FROM c", sources={"c": Typo(1)})
+
+
+def test_checkpoint_dir_gives_the_source_its_directory_in_the_checkpoint_before_the_first_batch(tmp_path):
+    class Logged(Counter):
+        capabilities = frozenset({"checkpoint_dir"})
+        opened: list = []
+
+        def open_checkpoint(self, directory):
+            self.opened = [*self.opened, directory]
+
+        def read(self, start, end):
+            assert self.opened, "read before open_checkpoint"
+            return super().read(start, end)
+
+    source = Logged(3)
+    q = sn.start("SELECT n FROM c", sources={"c": source}, trigger="manual", checkpoint=tmp_path / "cp")
+    q.process_all_available(timeout=30)
+    q.stop()
+    assert source.opened == [tmp_path / "cp" / "sources" / "0"]
+    unchecked = Logged(3)
+    sn.start("SELECT n FROM c", sources={"c": unchecked}, trigger="manual").stop()
+    assert unchecked.opened == []  # without a checkpoint there is no directory to give
+
+
+def test_a_source_whose_attach_fails_refuses_the_start_and_leaves_the_checkpoint_free(tmp_path):
+    class Unreachable(Counter):
+        capabilities = frozenset({"attach"})
+        reachable = False
+
+        def attach(self):
+            if not self.reachable:
+                raise ConnectionError("broker 127.0.0.1:9 refused the connection")
+
+        def detach(self):
+            pass
+
+    source = Unreachable(1)
+    with pytest.raises(ConnectionError, match="127.0.0.1:9"):
+        sn.start("SELECT n FROM c", sources={"c": source}, name="refused", checkpoint=tmp_path / "cp")
+    assert "refused" not in [q.name for q in sn.queries()]
+    source.reachable = True
+    q = sn.start("SELECT n FROM c", sources={"c": source}, trigger="manual", checkpoint=tmp_path / "cp")
+    q.stop()  # the checkpoint's writer lock was released by the refused start
 
 
 def test_capabilities_must_be_a_set_of_names_not_one_string():
