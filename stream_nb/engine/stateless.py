@@ -22,7 +22,12 @@ class StatelessOperator:
     def __init__(self, plan: Plan):
         self.plan = plan
 
-    def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0) -> Output:
+    def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table | dict[str, pa.Table],
+                watermark_us: int = 0) -> Output:
+        if isinstance(batch, dict):  # a multi-input plan (a UNION ALL): each input under its own batch table
+            for name, rows in batch.items():
+                duck.register(con, self.plan.batch_table(name), rows)
+            return Output(duck.query(con, self.plan.stateless_sql), late=pa.table({}))
         duck.register(con, BATCH, batch)
         return Output(duck.query(con, self.plan.stateless_sql), late=batch.schema.empty_table())
 

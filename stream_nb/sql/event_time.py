@@ -31,9 +31,10 @@ class EventTime:
     delay_us: int
     max_sql: str | None = None  # the batch's max event time over the rows Spark lets reach the watermark
 
-    def pushed_filters(self, select: exp.Select, stream: str, to_duckdb) -> EventTime:
+    def pushed_filters(self, select: exp.Select, stream: str, to_duckdb, batch: str = "__batch") -> EventTime:
         """Spark pushes the WHERE conditions that only read the stream, and not its event time, below the
-        watermark: rows they drop never move it. The max event time is taken over the rows they keep."""
+        watermark: rows they drop never move it. The max event time is taken over the rows they keep, read
+        from the batch table ``batch`` (``tree.batch_table``)."""
         source = next((t for t in select.find_all(exp.Table) if t.name == stream), None)
         where = select.args.get("where")
         if source is None or where is None:
@@ -44,7 +45,7 @@ class EventTime:
         if not kept:
             return self
         query = exp.select(exp.Max(this=exp.column(self.column, table=alias))).from_(
-            exp.Table(this=exp.to_identifier("__batch"), alias=exp.TableAlias(this=exp.to_identifier(alias))))
+            exp.Table(this=exp.to_identifier(batch), alias=exp.TableAlias(this=exp.to_identifier(alias))))
         query = query.where(exp.and_(*(c.copy() for c in kept)), copy=False)
         return replace(self, max_sql=to_duckdb(query))
 
@@ -68,26 +69,43 @@ class EventTimeKey:
         return self.of(keys).cast(pa.int64()).to_numpy(zero_copy_only=False)
 
 
-def resolve_event_time(watermarks: list, option: Mapping[str, tuple[str, str]] | None, stream: str,
-                       schema: pa.Schema, sql: str, aliases: set[str] = frozenset()) -> EventTime | None:
-    """The stream's watermark from the WATERMARK clause or the ``watermark=`` option, checked."""
+def resolve_event_times(watermarks: list, option: Mapping[str, tuple[str, str]] | tuple[str, str] | None,
+                        schemas: Mapping[str, pa.Schema], sql: str,
+                        aliases: Mapping[str, str] | None = None) -> dict[str, EventTime]:
+    """Each input's watermark, from its WATERMARK clause or the ``watermark=`` option, checked.
+
+    ``schemas`` maps each stream to its schema, ``aliases`` each alias written in FROM to its stream. The
+    option is ``{"clicks": ("ts", "20 seconds"), ...}`` by stream (or alias), or ``("ts", "10 seconds")`` for
+    a query of one stream.
+    """
+    aliases = dict(aliases or {})
+    if isinstance(option, tuple):
+        if len(schemas) != 1:
+            raise StreamSQLError(f"the query reads {len(schemas)} streams ({', '.join(schemas)}): say which "
+                                 "one the watermark is on", sql=sql,
+                                 hint=f"watermark={{{next(iter(schemas))!r}: {option!r}, ...}}")
+        option = {next(iter(schemas)): option}
     declared = [(w.table, w.column, w.delay, w.start) for w in watermarks]
     declared += [(table, column, parse_interval(delay), None) for table, (column, delay) in (option or {}).items()]
-    if not declared:
-        return None
+    found: dict[str, tuple[str, int]] = {}
     for table, column, delay, start in declared:
-        if table != stream and table not in aliases:
-            raise StreamSQLError(f"a watermark goes on the stream ({stream!r}), not on {table!r}",
-                                 sql=sql, start=start)
+        stream = table if table in schemas else aliases.get(table)
+        if stream is None:
+            on = f"the stream ({next(iter(schemas))!r})" if len(schemas) == 1 else \
+                f"a stream ({', '.join(map(repr, schemas))})"
+            raise StreamSQLError(f"a watermark goes on {on}, not on {table!r}", sql=sql, start=start)
+        schema = schemas[stream]
         if column not in schema.names:
             raise StreamSQLError(f"watermark column {column!r} is not a column of {stream!r} "
                                  f"(columns: {', '.join(schema.names)})", sql=sql, start=start)
         if not pa.types.is_timestamp(schema.field(column).type):
             raise StreamSQLError(f"watermark column {column!r} must be a timestamp", sql=sql, start=start)
-    if len({(c, d) for _, c, d, _ in declared}) > 1:
-        raise StreamSQLError("the stream has two different watermarks; declare one", sql=sql)
-    _, column, delay, _ = declared[0]
-    return EventTime(column=column, delay_us=round(delay.total_seconds() * 1_000_000))
+        delay_us = round(delay.total_seconds() * 1_000_000)
+        if found.setdefault(stream, (column, delay_us)) != (column, delay_us):
+            raise StreamSQLError(f"the stream {stream!r} has two different watermarks; declare one", sql=sql,
+                                 start=start)
+    return {stream: EventTime(column=column, delay_us=delay_us)
+            for stream in schemas if stream in found for column, delay_us in [found[stream]]}
 
 
 def _stream_only(condition: exp.Expression, alias: str, event_time: str) -> bool:

@@ -2,7 +2,8 @@
 
 A query without aggregation is stateless: the whole query runs per batch over the batch's rows. With
 aggregation it is split into per-batch SQL, keyed state and a final projection (``split_aggregates.py``);
-with SELECT DISTINCT it deduplicates (``dedup.py``). ``q.explain()`` shows the result.
+with SELECT DISTINCT it deduplicates (``dedup.py``). A UNION ALL of streams is stateless over several inputs,
+each SELECT over its own input's batch table (``tree.batch_table``). ``q.explain()`` shows the result.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlglot
 from sqlglot import exp
@@ -20,11 +21,11 @@ from sqlglot.optimizer.qualify import qualify
 from stream_nb.sql.dedup import DedupPlan, distinct_as_group_by, plan_dedup, refuse_distinct
 from stream_nb.sql.dialect import DIALECT, Watermark, parse
 from stream_nb.sql.errors import OutputModeError, StreamSQLError
-from stream_nb.sql.event_time import EventTime, resolve_event_time
+from stream_nb.sql.event_time import EventTime, resolve_event_times
 from stream_nb.sql.non_ansi import non_ansi
 from stream_nb.sql.output_modes import choose_output_mode
 from stream_nb.sql.positions import keyword_start, start_of
-from stream_nb.sql.resolve import Bindings, resolve
+from stream_nb.sql.resolve import Bindings, resolve, union_selects
 from stream_nb.sql.rewrites import (
     inline_ctes,
     inner_aliases,
@@ -43,6 +44,7 @@ from stream_nb.sql.tree import (
     STATE,
     aggregates_in,
     apply_window,
+    batch_table,
     reads,
     replace_stream,
     sources_of,
@@ -51,7 +53,13 @@ from stream_nb.sql.tree import (
 from stream_nb.sql.validate import refuse_unsupported
 from stream_nb.sql.windows import WindowSpec, is_window_call, window_spec
 
-__all__ = ["AGG", "BATCH", "STATE", "AggregatePlan", "DedupPlan", "Plan", "plan_query"]
+if TYPE_CHECKING:
+    from stream_nb.sql.chain import ChainPlan  # C's
+    from stream_nb.sql.joins import JoinPlan  # J's
+
+__all__ = ["AGG", "BATCH", "STATE", "AggregatePlan", "DedupPlan", "Plan", "batch_table", "plan_query"]
+
+WATERMARK_POLICIES = ("min", "max")  # spark.sql.streaming.multipleWatermarkPolicy
 
 
 @dataclass(frozen=True)
@@ -60,16 +68,29 @@ class Plan:
     bindings: Bindings
     output_mode: str
     columns: list[str]
-    stateless_sql: str | None = None        # queries without aggregation: the whole query over __batch
+    stateless_sql: str | None = None        # queries without aggregation: the whole query over the batch tables
     aggregate: AggregatePlan | None = None
     dedup: DedupPlan | None = None
     watermarks: list[Watermark] = field(default_factory=list)
-    event_time: EventTime | None = None     # the stream's watermark, if declared
+    event_time: EventTime | None = None     # the single input's watermark, if declared (None: multi-input)
     window: WindowSpec | None = None
+    inputs: list[str] = field(default_factory=list)  # the streams' names: the order of the offset log's lines
+    event_times: dict[str, EventTime] = field(default_factory=dict)  # each input's declared watermark
+    watermark_policy: str = "min"           # the global watermark: min (Spark's default) or max over inputs
+    join: JoinPlan | None = None            # a stream-stream join (sql/joins.py)
+    chain: ChainPlan | None = None          # chained stateful operators (sql/chain.py)
 
     @property
     def stream(self):
+        """The only stream of a single-input plan (``ValueError`` on a multi-input one)."""
         return self.bindings.stream
+
+    def batch_table(self, input_name: str) -> str:
+        """The table an input's batch rows are read from in this plan's SQL: ``__batch`` for a single-input
+        plan, ``__batch_<input name>`` for each input of a multi-input one."""
+        if input_name not in self.inputs:
+            raise KeyError(f"{input_name!r} is not an input of this query (inputs: {', '.join(self.inputs)})")
+        return batch_table(None if len(self.inputs) == 1 else input_name)
 
     def explain(self) -> str:
         """The incremental plan in words and SQL, for ``q.explain()``."""
@@ -79,7 +100,8 @@ class Plan:
 
 
 def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: str | None = None,
-               watermark: Mapping[str, tuple[str, str]] | None = None) -> Plan:
+               watermark: Mapping[str, tuple[str, str]] | tuple[str, str] | None = None,
+               watermark_policy: str = "min") -> Plan:
     """Parse, resolve, validate and split a query.
 
     >>> import stream_nb as sn
@@ -91,10 +113,14 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     tree, watermarks = parse(sql)
     tree = inline_ctes(tree)
     bindings = resolve(tree, sql, namespaces)
-    refuse_unsupported(tree, sql, bindings.stream.name)
-    aliases = {t.alias for t in tree.find_all(exp.Table) if t.name == bindings.stream.name and t.alias}
-    event_time = resolve_event_time(watermarks, watermark, bindings.stream.name, bindings.stream.source.schema,
-                                    sql, aliases)
+    refuse_unsupported(tree, sql, list(bindings.streams))
+    aliases = {t.alias: t.name for t in tree.find_all(exp.Table) if t.name in bindings.streams and t.alias}
+    event_times = resolve_event_times(watermarks, watermark, {name: stream.source.schema for name, stream
+                                                              in bindings.streams.items()}, sql, aliases)
+    policy = str(watermark_policy).strip().lower()
+    if policy not in WATERMARK_POLICIES:
+        raise StreamSQLError(f"unknown watermark policy {watermark_policy!r}; use 'min' (Spark's default: "
+                             "the slowest input holds the watermark back) or 'max'")
     name_select_items(tree)
     window_fields(tree)
     written = written_aliases(tree)
@@ -106,11 +132,16 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     spark_dates(tree)
     non_ansi(tree)
     window = _the_window(tree, sql)
+    inputs = {"inputs": list(bindings.streams), "event_times": event_times, "watermark_policy": policy}
+    if isinstance(tree, exp.Union):
+        return _plan_union(tree, sql, bindings, output_mode, watermarks, watermark, window, inputs)
+    event_time = event_times.get(bindings.stream.name)
     if isinstance(tree, exp.Select):
         distinct_as_group_by(tree)
     chain = _select_chain(tree, bindings.stream.name)
     if event_time is not None and chain:
         event_time = event_time.pushed_filters(chain[-1], bindings.stream.name, to_duckdb)
+        inputs["event_times"] = {bindings.stream.name: event_time}
     aggregating = [s for s in chain if aggregates_in(s) or s.args.get("group")]
     if len(aggregating) > 1:
         raise StreamSQLError("multiple streaming aggregations (an aggregate over an aggregate) are not "
@@ -121,7 +152,7 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     mode = choose_output_mode(output_mode, aggregating=bool(aggregating), sql=sql, tree=tree,
                               watermarks=watermarks, watermark_option=watermark)
     _refuse_ordering(tree, sql, mode, aggregating[0] if aggregating else None)
-    common = {"watermarks": watermarks, "event_time": event_time, "window": window}
+    common = {"watermarks": watermarks, "event_time": event_time, "window": window, **inputs}
     if not aggregating:
         refuse_stray_sessions(tree, None, sql)
     if not aggregating and tree.args.get("distinct"):
@@ -147,6 +178,42 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
             "(as in Spark)", sql=sql,
             hint=f"GROUP BY window({event_time.column}, '10 seconds'), ... or use output_mode='update'")
     return Plan(sql, bindings, mode, columns, aggregate=aggregate, **common)
+
+
+def _plan_union(tree: exp.Union, sql: str, bindings: Bindings, output_mode: str | None, watermarks: list,
+                watermark: Any, window: WindowSpec | None, inputs: dict[str, Any]) -> Plan:
+    """A UNION ALL of streams (Spark allows it): stateless, each SELECT over its own input's batch table.
+    A stream read by one SELECT only has the WHERE conditions of that SELECT pushed below its watermark."""
+    branches = union_selects(tree)
+    widths = {len(branch.selects) for branch in branches}
+    if len(widths) > 1:
+        raise StreamSQLError("every SELECT of a UNION ALL must have the same number of columns (as in Spark)",
+                             sql=sql, start=keyword_start(sql, "UNION"))
+    read = [next(t.name for t in branch.find_all(exp.Table) if t.name in bindings.streams) for branch in branches]
+    single = len(bindings.streams) == 1
+    event_times = dict(inputs["event_times"])
+    for branch, stream in zip(branches, read):
+        select = branch.this if isinstance(branch, exp.Subquery) else branch
+        chain = _select_chain(select, stream) if isinstance(select, exp.Select) else []
+        grouping = [s for s in chain if aggregates_in(s) or s.args.get("group") or s.args.get("distinct")]
+        if grouping:
+            raise StreamSQLError("an aggregation or DISTINCT inside a UNION ALL of streams is not supported yet; "
+                                 "run one query per stream, or union the streams in a subquery first",
+                                 sql=sql, start=start_of((aggregates_in(grouping[0]) or [grouping[0]])[0], sql))
+        refuse_stray_sessions(branch, None, sql)
+        if stream in event_times and chain and read.count(stream) == 1:
+            event_times[stream] = event_times[stream].pushed_filters(
+                chain[-1], stream, to_duckdb, batch_table(None if single else stream))
+    columns = [s.alias_or_name for s in tree.selects]
+    mode = choose_output_mode(output_mode, aggregating=False, sql=sql, tree=tree, watermarks=watermarks,
+                              watermark_option=watermark)
+    _refuse_ordering(tree, sql, mode, None)
+    for branch, stream in zip(branches, read):
+        apply_window(branch, window, stream)
+        replace_stream(branch, stream, batch_table(None if single else stream))
+    return Plan(sql, bindings, mode, columns, stateless_sql=to_duckdb(tree), watermarks=watermarks,
+                event_time=event_times.get(read[0]) if single else None, window=window,
+                **{**inputs, "event_times": event_times})
 
 
 def _picked_as_the_stream_spells_them(aggregate: AggregatePlan, names: list[str]) -> AggregatePlan:

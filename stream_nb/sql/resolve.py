@@ -23,7 +23,7 @@ from stream_nb.types import static_table
 
 @dataclass(frozen=True)
 class Stream:
-    """The one stream a query reads: its name in the SQL and the source behind it."""
+    """A stream the query reads: its name in the SQL and the source behind it."""
 
     name: str
     source: Any  # a stream_nb.sources.Source
@@ -39,22 +39,32 @@ class Static:
 
 @dataclass(frozen=True)
 class Bindings:
-    stream: Stream
+    streams: dict[str, Stream]  # every stream the query reads, in the order they first appear in the SQL
     statics: dict[str, Static]
+
+    @property
+    def stream(self) -> Stream:
+        """The only stream of a single-input query; a multi-input query has no one stream to pick."""
+        if len(self.streams) != 1:
+            raise ValueError(f"the query reads {len(self.streams)} streams ({', '.join(self.streams)}): "
+                             "use Bindings.streams")
+        (stream,) = self.streams.values()
+        return stream
 
     def schema(self) -> dict[str, dict[str, str]]:
         """Every table's columns and types, as sqlglot's optimizer wants them."""
-        tables = {self.stream.name: self.stream.source.schema}
+        tables = {name: stream.source.schema for name, stream in self.streams.items()}
         tables.update({name: static.table.schema for name, static in self.statics.items()})
         return {name: {f.name: _sql_type(f.type) for f in schema} for name, schema in tables.items()}
 
 
 def resolve(tree: exp.Query, sql: str, namespaces: list[Mapping[str, Any]]) -> Bindings:
-    """Bind every table the query reads; exactly one of them must be a stream."""
+    """Bind every table the query reads; at least one must be a stream, and several only in a UNION ALL
+    (a JOIN of two streams is a stream-stream join: refused until its planner rule lands)."""
     streams: dict[str, Stream] = {}
     statics: dict[str, Static] = {}
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
-    for table in tree.find_all(exp.Table):
+    for table in tree.find_all(exp.Table, bfs=False):  # depth first: in the order the SQL names them
         name = table.name
         if not isinstance(table.this, exp.Identifier):
             _refuse_table_function(table, sql)
@@ -84,13 +94,26 @@ def resolve(tree: exp.Query, sql: str, namespaces: list[Mapping[str, Any]]) -> B
         raise StreamSQLError(
             "this query reads no stream, only static tables: run it with pandas or DuckDB directly, "
             "or read from a source such as sn.sources.memory(...)", sql=sql, start=0)
-    if len(streams) > 1:
+    if len(streams) > 1 and not _union_of_streams(tree, streams):
         second = next(t for t in tree.find_all(exp.Table) if t.name == list(streams)[1])
         raise StreamSQLError(
             f"stream-stream joins are not supported yet: {', '.join(streams)} are all streams; "
             "join a stream with a static pandas DataFrame instead", sql=sql, start=start_of(second))
-    (stream,) = streams.values()
-    return Bindings(stream=stream, statics=statics)
+    return Bindings(streams=streams, statics=statics)
+
+
+def _union_of_streams(tree: exp.Query, streams: dict[str, Stream]) -> bool:
+    """A UNION at the top whose SELECTs each read one stream: each input's rows pass through on their own
+    (validate.py checks the rest)."""
+    return isinstance(tree, exp.SetOperation) and all(
+        len({t.name for t in select.find_all(exp.Table)} & set(streams)) <= 1 for select in union_selects(tree))
+
+
+def union_selects(tree: exp.Expression) -> list[exp.Expression]:
+    """The SELECTs of a chain of set operations, left to right (a single query: itself)."""
+    if isinstance(tree, exp.SetOperation):
+        return union_selects(tree.left) + union_selects(tree.right)
+    return [tree]
 
 
 def _lookup(name: str, namespaces: list[Mapping[str, Any]], table: exp.Table, sql: str) -> Any:

@@ -13,9 +13,19 @@ from stream_nb.sql.windows import (
     window_struct,
 )
 
-BATCH = "__batch"  # the name the batch's rows have in DuckDB
+BATCH = "__batch"  # the name the batch's rows have in DuckDB (a single-input plan)
 AGG = "__agg"      # the finished aggregates, in the final query
 STATE = "__state"  # the state rows a batch emits, in DuckDB
+
+
+def batch_table(input_name: str | None = None) -> str:
+    """The name an input's batch rows have in the plan's SQL: ``__batch`` for the one input of a single-input
+    plan (``input_name`` None), ``__batch_<input name>`` for each input of a multi-input plan.
+
+    >>> batch_table(), batch_table("clicks")
+    ('__batch', '__batch_clicks')
+    """
+    return BATCH if input_name is None else f"{BATCH}_{input_name}"
 
 
 def sources_of(select: exp.Select) -> list[exp.Expression]:
@@ -38,10 +48,11 @@ def aggregates_in(select: exp.Select) -> list[exp.AggFunc]:
 
 
 
-def replace_stream(tree: exp.Expression, stream: str) -> None:
+def replace_stream(tree: exp.Expression, stream: str, batch: str = BATCH) -> None:
+    """Read the stream's rows from the batch table ``batch`` (``batch_table``) instead."""
     for table in tree.find_all(exp.Table):
         if table.name == stream:
-            table.set("this", exp.to_identifier(BATCH))
+            table.set("this", exp.to_identifier(batch))
             table.set("db", None)
             table.set("catalog", None)
 

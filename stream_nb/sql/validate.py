@@ -11,12 +11,46 @@ from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.positions import keyword_start, start_of
 
 
-def refuse_unsupported(tree: exp.Query, sql: str, stream: str) -> None:
-    """Raise a StreamSQLError for the first construct a streaming query cannot have."""
+def refuse_unsupported(tree: exp.Query, sql: str, streams: list[str] | str) -> None:
+    """Raise a StreamSQLError for the first construct a streaming query cannot have. ``streams``: the streams
+    it reads (a UNION ALL reads one per SELECT)."""
+    streams = [streams] if isinstance(streams, str) else list(streams)
+    branches = [tree]
     if isinstance(tree, exp.SetOperation):
+        branches = _union_branches(tree, sql, streams)
+    for branch in branches:
+        stream = next((t.name for t in branch.find_all(exp.Table) if t.name in streams), streams[0])
+        _refuse_in(branch, sql, stream)
+        _refuse_second_reference(branch, sql, stream)
+
+
+def _union_branches(tree: exp.SetOperation, sql: str, streams: list[str]) -> list[exp.Expression]:
+    """The SELECTs of a UNION ALL of streams, as Spark allows it: each reads a stream (Spark refuses a union
+    of a stream with a static table), and UNION without ALL, INTERSECT and EXCEPT are refused."""
+    if not isinstance(tree, exp.Union) or tree.args.get("distinct"):
         kind = type(tree).__name__.upper()
-        raise StreamSQLError(f"{kind} of streams is not supported yet; run one query per stream",
-                             sql=sql, start=keyword_start(sql, kind))
+        hint = "UNION ALL keeps every row of each stream" if kind == "UNION" else "run one query per stream"
+        raise StreamSQLError(f"{kind}{'' if kind != 'UNION' else ' (without ALL)'} of streams is not supported "
+                             "yet: it would compare rows across batches", sql=sql,
+                             start=keyword_start(sql, kind), hint=hint)
+    if isinstance(tree.left, exp.SetOperation):
+        left = _union_branches(tree.left, sql, streams)
+    else:
+        left = [tree.left]
+    branches = [*left, tree.right]
+    for branch in branches:
+        if isinstance(branch, exp.SetOperation):  # a union inside parentheses: refused with set operations
+            continue
+        tables = list(branch.find_all(exp.Table))
+        if not any(t.name in streams for t in tables):
+            raise StreamSQLError("a UNION ALL of a stream and a static table is not supported (as in Spark): "
+                                 "every SELECT of the union reads a stream", sql=sql,
+                                 start=start_of(tables[0] if tables else branch, sql),
+                                 hint="join the static table to the stream instead, or union in pandas")
+    return branches
+
+
+def _refuse_in(tree: exp.Expression, sql: str, stream: str) -> None:
     for node in tree.walk():
         if isinstance(node, exp.Window):
             raise StreamSQLError(
@@ -36,7 +70,6 @@ def refuse_unsupported(tree: exp.Query, sql: str, stream: str) -> None:
         if isinstance(node, exp.Select):
             for join in node.args.get("joins") or []:
                 _check_join(node, join, sql, stream)
-    _refuse_second_reference(tree, sql, stream)
 
 
 def _refuse_second_reference(tree: exp.Query, sql: str, stream: str) -> None:
