@@ -8,8 +8,9 @@ protocol of ``_protocol.py``; every ``read`` returns exactly the source's ``sche
 from stream_nb.sources._protocol import Source
 from stream_nb.sources.errors import SourceError
 from stream_nb.sources.files import files
+from stream_nb.sources.kafka import kafka
 from stream_nb.sources.memory import memory
 from stream_nb.sources.rate import rate
 from stream_nb.sources.sensors import sensors
 
-__all__ = ["Source", "SourceError", "files", "memory", "rate", "sensors"]
+__all__ = ["Source", "SourceError", "files", "kafka", "memory", "rate", "sensors"]

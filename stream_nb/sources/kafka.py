@@ -1,0 +1,337 @@
+"""The Kafka source: a topic's messages as a stream, read by offset range (Spark's Kafka source).
+
+The checkpoint is the truth, as in Spark: the source joins no consumer group and commits nothing to Kafka. Each
+batch's per-partition offset ranges are planned and logged before it runs (``kafka_offsets.py``), then read
+with the consumer's assign and seek, so a restart reads exactly the same messages again: exactly once end to end
+with the files and duckdb sinks.
+
+The broker is asked for each partition's end offset (its high watermark); messages up to it are read, and no
+further. A broker that is down when the query starts is an error at once, naming the address; one that goes
+down while the query runs is waited for (the query reads nothing new meanwhile) for up to ``OUTAGE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Mapping
+
+import pyarrow as pa
+
+from stream_nb.sources import _protocol
+from stream_nb.sources._protocol import (
+    ATTACH,
+    CHECKPOINT_LOG,
+    CHECKPOINT_METADATA,
+    CLOSE,
+    CONCURRENT_READS,
+    MAX_PER_TRIGGER,
+)
+from stream_nb.sources.errors import SourceError, check_offsets
+from stream_nb.sources.kafka_offsets import (
+    EARLIEST,
+    LATEST,
+    Offsets,
+    data_lost,
+    parse_starting_offsets,
+    spark_json,
+    split_backlog,
+    step_from_json,
+    step_json,
+)
+from stream_nb.sources.kafka_records import source_schema, to_table
+from stream_nb.types import parse_schema
+
+__all__ = ["KafkaSource", "kafka"]
+
+CONNECT_SECONDS = 5     # how long the first contact with the broker may take before the query is refused
+OUTAGE_SECONDS = 120    # how long a running query waits for a broker that went away before it fails
+_POLL_SECONDS = 0.2
+_MOST_MESSAGES = 100_000  # messages asked of the consumer at a time
+_LOG = logging.getLogger("stream_nb.sources.kafka")
+# M's engine writes Spark's per-partition JSON beside the int offsets for a source declaring spark_offsets
+_SPARK_OFFSETS = frozenset({"spark_offsets"} & set(_protocol.CAPABILITIES))
+
+
+def _client():
+    try:
+        import confluent_kafka
+    except ImportError:
+        raise ImportError("the Kafka source and sink need confluent-kafka: pip install 'stream_nb[kafka]' "
+                          "(or pip install confluent-kafka)") from None
+    return confluent_kafka
+
+
+class KafkaSource:
+    """A Kafka topic as a stream (see ``kafka``). Offset n is the n-th planned step (``kafka_offsets.py``)."""
+
+    capabilities = frozenset({MAX_PER_TRIGGER, CONCURRENT_READS, CHECKPOINT_METADATA, CHECKPOINT_LOG, ATTACH,
+                              CLOSE, *_SPARK_OFFSETS})
+
+    def __init__(self, servers: str, topic: str, *, starting_offsets: str | Mapping = "earliest",
+                 schema=None, max_offsets_per_trigger: int | None = None, options: Mapping | None = None):
+        if not isinstance(servers, str) or not servers.strip():
+            raise ValueError(f"kafka source: servers is the brokers' 'host:port[,host:port]', not {servers!r}")
+        if not isinstance(topic, str) or not topic:
+            raise ValueError(f"kafka source: topic is a topic's name, not {topic!r}")
+        if max_offsets_per_trigger is not None and (isinstance(max_offsets_per_trigger, bool) or not isinstance(
+                max_offsets_per_trigger, int) or max_offsets_per_trigger < 1):
+            raise ValueError("kafka source: max_offsets_per_trigger must be a positive int or None, "
+                             f"not {max_offsets_per_trigger!r}")
+        _client()
+        self.servers, self.topic = servers, topic
+        self.value_schema = parse_schema(schema) if schema is not None else None
+        self.schema = source_schema(self.value_schema)
+        self.description = f"KafkaV2[Subscribe[{topic}]]"
+        self.max_offsets_per_trigger = max_offsets_per_trigger
+        # each step already holds at most max_offsets_per_trigger offsets: one step per batch
+        self.max_per_trigger = 1 if max_offsets_per_trigger else None
+        self._starting = parse_starting_offsets(starting_offsets, topic)
+        self._config = {
+            "bootstrap.servers": servers,
+            "group.id": f"stream_nb-{uuid.uuid4()}",  # librdkafka needs one; nothing is ever committed to it
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "enable.partition.eof": True,
+            "auto.offset.reset": "error",             # an offset gone from the broker is reported, not skipped
+            "isolation.level": "read_uncommitted",    # as Spark's Kafka source
+            "reconnect.backoff.max.ms": 1000,         # back soon after a broker restart
+            **{k.removeprefix("kafka."): v for k, v in (options or {}).items()},
+        }
+        self._lock = threading.Lock()        # the steps
+        self._meta_lock = threading.Lock()   # the client asking for partitions and their offsets
+        self._read_lock = threading.Lock()   # the client reading messages
+        self._meta = self._reader = None
+        self._starts: Offsets | None = None  # where offset 0 begins in each partition
+        self._steps: list[tuple[Offsets, Offsets]] = []  # (end, new partitions' starts) of each offset
+        self._reached = False
+        self._away_since: float | None = None
+
+    # -- what offsets mean, kept in the checkpoint ---------------------------------------------------------
+
+    def checkpoint_metadata(self) -> dict:
+        """The topic and the starting offsets, resolved against the broker once ("latest" is then fixed)."""
+        with self._lock:
+            return {"topic": self.topic, "startingOffsets": spark_json(self.topic, self._resolve_starts())}
+
+    def restore_checkpoint_metadata(self, stored: dict) -> None:
+        if stored["topic"] != self.topic:
+            raise ValueError(f"the checkpoint read topic {stored['topic']!r}, and this source reads "
+                             f"{self.topic!r}; give a query on another topic a new checkpoint directory")
+        with self._lock:
+            self._starts = {int(p): o for p, o in stored["startingOffsets"][self.topic].items()}
+
+    def checkpoint_log(self, start: int, end: int) -> list[dict]:
+        """The steps that offsets ``start`` to ``end`` stand for: each partition's end offset after each."""
+        with self._lock:
+            return [step_json(*step) for step in self._steps[start:end]]
+
+    def restore_checkpoint_log(self, steps: list) -> None:
+        with self._lock:
+            self._steps = [step_from_json(step) for step in steps]
+
+    def spark_offset(self, end: int) -> dict:
+        """Offset ``end`` as Spark writes a Kafka source's offset: ``{"topic": {"0": 23, "1": 5}}``."""
+        with self._lock:
+            return spark_json(self.topic, self._ends(end))
+
+    def attach(self) -> None:
+        """A query starts: the starting offsets are resolved now, as Spark does ("latest" is the end at the
+        start), and a broker out of reach refuses the start, naming its address."""
+        with self._lock:
+            self._resolve_starts()
+
+    def detach(self) -> None:
+        pass
+
+    # -- the Source protocol -----------------------------------------------------------------------------
+
+    def latest_offset(self) -> int:
+        """Plans steps up to each partition's end offset now (split by ``max_offsets_per_trigger``)."""
+        with self._lock:
+            self._resolve_starts()
+            found = self._watermarks()
+            if found is None:
+                return len(self._steps)  # the broker is away: nothing new until it is back
+            previous = self._ends(len(self._steps))
+            for partition, offset in previous.items():
+                low, high = found.get(partition, (None, None))
+                if high is None:
+                    raise data_lost(self.topic, partition, "the partition is gone (was the topic deleted?)")
+                if high < offset:
+                    raise data_lost(self.topic, partition, f"its end offset went back from {offset} to {high}")
+                if low > offset:
+                    raise data_lost(self.topic, partition, f"offsets {offset} to {low - 1} were deleted before "
+                                                           f"the query read them (its earliest offset is {low})")
+            new = {p: low for p, (low, high) in found.items() if p not in previous and high > low}
+            target = {**previous, **{p: high for p, (_, high) in found.items() if p in previous or p in new}}
+            for k, end in enumerate(split_backlog({**previous, **new}, target, self.max_offsets_per_trigger)):
+                if end != previous or (new and k == 0):
+                    self._steps.append((end, new if k == 0 else {}))
+            return len(self._steps)
+
+    def read(self, start: int, end: int) -> pa.Table:
+        """The messages of steps ``start`` to ``end``, in partition then offset order."""
+        with self._lock:
+            check_offsets(start, end, len(self._steps), self.description)
+            begin = self._ends(start)
+            for _, new_starts in self._steps[start:end]:
+                begin.update(new_starts)
+            until = self._ends(end)
+        ranges = {p: (begin[p], until[p]) for p in sorted(until) if until[p] > begin[p]}
+        return to_table(self.topic, self._fetch(ranges) if ranges else [], self.value_schema)
+
+    def close(self) -> None:
+        """Close the broker connections; a later call opens them again."""
+        with self._meta_lock:
+            meta, self._meta = self._meta, None
+        with self._read_lock:
+            reader, self._reader = self._reader, None
+        for client in (meta, reader):
+            if client is not None:
+                client.close()
+
+    # -- the broker ----------------------------------------------------------------------------------------
+
+    def _ends(self, offset: int) -> Offsets:
+        """Each partition's end after ``offset`` steps (the starting offsets for 0)."""
+        return dict(self._steps[offset - 1][0]) if offset else dict(self._starts or {})
+
+    def _resolve_starts(self) -> Offsets:
+        if self._starts is None:
+            found = self._watermarks()
+            if isinstance(self._starting, dict):
+                self._starts = self._specific_starts(found)
+            else:
+                self._starts = {p: lh[0 if self._starting == "earliest" else 1] for p, lh in found.items()}
+        return self._starts
+
+    def _specific_starts(self, found: dict[int, tuple[int, int]]) -> Offsets:
+        if set(self._starting) != set(found):  # as Spark: every partition, or none
+            raise SourceError(
+                f"kafka source: starting_offsets names partitions {sorted(self._starting)} of topic "
+                f"{self.topic!r}, which has partitions {sorted(found)}; give every partition (-2 for earliest, "
+                "-1 for latest)")
+        starts = {}
+        for p, offset in self._starting.items():
+            low, high = found[p]
+            starts[p] = low if offset == EARLIEST else high if offset == LATEST else offset
+            if not low <= starts[p] <= high:
+                raise SourceError(f"kafka source: starting offset {offset} of topic {self.topic!r} partition {p} "
+                                  f"is outside what the broker holds, offsets {low} to {high}")
+        return starts
+
+    def _watermarks(self) -> dict[int, tuple[int, int]] | None:
+        """Each partition's (earliest, end) offset; a topic that does not exist yet has none. None while a
+        broker reached before is away (not for longer than OUTAGE_SECONDS: then, or at first contact, an
+        error naming its address)."""
+        kafka = _client()
+        with self._meta_lock:
+            if self._meta is None:
+                self._meta = kafka.Consumer(self._config, logger=_LOG)
+            try:
+                topics = self._meta.list_topics(self.topic, timeout=CONNECT_SECONDS).topics
+                topic = topics.get(self.topic)
+                partitions = sorted(topic.partitions) if topic is not None and topic.error is None else []
+                found = {p: self._meta.get_watermark_offsets(kafka.TopicPartition(self.topic, p),
+                                                             timeout=CONNECT_SECONDS, cached=False)
+                         for p in partitions}
+            except kafka.KafkaException as err:
+                return self._away(err)
+        self._reached, self._away_since = True, None
+        return found
+
+    def _away(self, err) -> None:
+        now = time.monotonic()
+        if self._reached and self._away_since is None:
+            self._away_since = now
+            warnings.warn(f"kafka source: the broker at {self.servers} does not answer ({err.args[0].str()}); "
+                          f"the query waits for it up to {OUTAGE_SECONDS} s", stacklevel=2)
+        if self._reached and now - self._away_since < OUTAGE_SECONDS:
+            return None  # noqa: RET501 - None: away for now, as _watermarks says
+        waited = CONNECT_SECONDS if not self._reached else now - self._away_since
+        raise SourceError(f"kafka source: cannot reach the Kafka broker at {self.servers} (waited {waited:.0f} s): "
+                          f"{err.args[0].str()}. Is it running, and is that its host:port?") from None
+
+    def _fetch(self, ranges: dict[int, tuple[int, int]]) -> list:
+        """The messages of offsets ``[from, until)`` of each partition, by assign and seek."""
+        kafka = _client()
+        with self._read_lock:
+            if self._reader is None:
+                self._reader = kafka.Consumer(self._config, logger=_LOG)
+            reader = self._reader
+            reader.assign([kafka.TopicPartition(self.topic, p, first) for p, (first, _) in ranges.items()])
+            got: dict[int, list] = {p: [] for p in ranges}
+            at = {p: first for p, (first, _) in ranges.items()}
+            progressed = time.monotonic()
+            while pending := [p for p in ranges if at[p] < ranges[p][1]]:
+                left = sum(ranges[p][1] - at[p] for p in pending)
+                messages = reader.consume(min(left, _MOST_MESSAGES), timeout=_POLL_SECONDS)
+                for message in messages:
+                    p = message.partition()
+                    if message.error() is not None:
+                        self._fetch_error(message, ranges, at)
+                    elif p in ranges and at[p] <= message.offset() < ranges[p][1]:
+                        got[p].append(message)
+                        at[p] = message.offset() + 1
+                if messages:
+                    progressed = time.monotonic()
+                elif pending:  # offsets with no message (compaction, transaction markers): the position tells
+                    for position in reader.position([kafka.TopicPartition(self.topic, p) for p in pending]):
+                        if position.offset >= 0:
+                            at[position.partition] = max(at[position.partition], position.offset)
+                if time.monotonic() - progressed > OUTAGE_SECONDS:
+                    waiting = {p: f"{at[p]} of {ranges[p][1]}" for p in pending}
+                    raise SourceError(f"kafka source: topic {self.topic!r}: no message from the broker at "
+                                      f"{self.servers} for {OUTAGE_SECONDS} s while reading partitions (at offset "
+                                      f"of end) {waiting}")
+            return [message for p in sorted(got) for message in got[p]]
+
+    def _fetch_error(self, message, ranges, at) -> None:
+        kafka = _client()
+        err, p = message.error(), message.partition()
+        if err.code() == kafka.KafkaError._PARTITION_EOF:
+            if p in ranges and message.offset() < ranges[p][1]:  # ends before the planned end: ask again
+                high = (self._watermarks() or {}).get(p, (0, ranges[p][1]))[1]
+                if high < ranges[p][1]:
+                    raise data_lost(self.topic, p, f"it ends at offset {high}, before offset {ranges[p][1]} "
+                                                   "that the batch was planned to read up to")
+        elif err.code() == kafka.KafkaError._AUTO_OFFSET_RESET:
+            raise data_lost(self.topic, p, f"offset {at.get(p)} is not on the broker any more ({err.str()})")
+        elif err.fatal():
+            raise SourceError(f"kafka source: topic {self.topic!r} partition {p}: the broker at {self.servers} "
+                              f"says: {err.str()}")
+        else:
+            _LOG.info("kafka source: %s (retrying)", err.str())  # a broker restarting: librdkafka reconnects
+
+    def __repr__(self) -> str:
+        return f"{self.description} ({self.servers}, {len(self._steps)} steps planned)"
+
+
+def kafka(servers: str, topic: str, *, starting_offsets: str | Mapping = "earliest", schema=None,
+          max_offsets_per_trigger: int | None = None, options: Mapping | None = None) -> KafkaSource:
+    """A Kafka topic as a stream, with Spark's Kafka columns: ``key``, ``value`` (binary), ``topic``,
+    ``partition``, ``offset``, ``timestamp``, ``timestampType``.
+
+    Replayable: the checkpoint keeps each batch's offsets per partition, so a query started again on it reads
+    exactly the same messages (exactly once end to end with the files and duckdb sinks). Nothing is committed
+    to a consumer group. New partitions are read from their earliest offset. Offsets the query has not read that
+    are gone from the broker (retention, a deleted topic) stop the query with an error saying so, as Spark's
+    ``failOnDataLoss=true``.
+
+    Args:
+        servers: the brokers, ``"host:port[,host:port]"`` (Spark's ``kafka.bootstrap.servers``).
+        topic: the topic to read.
+        starting_offsets: where a new query begins: ``"earliest"``, ``"latest"``, or Spark's JSON
+            ``'{"topic": {"0": 23, "1": -2}}'`` naming every partition (-2 earliest, -1 latest).
+        schema: the JSON value's columns (a Spark DDL string or ``{"col": "type"}``): each value is parsed into
+            them, beside the Kafka columns. A value that is not such a JSON object stops the query with an error
+            naming its topic, partition and offset (its offsets stay uncommitted, so nothing is lost).
+        max_offsets_per_trigger: at most this many messages in one batch, shared among the partitions.
+        options: librdkafka settings for the consumer (``"kafka."`` in front, as Spark writes them, is dropped).
+    """
+    return KafkaSource(servers, topic, starting_offsets=starting_offsets, schema=schema,
+                       max_offsets_per_trigger=max_offsets_per_trigger, options=options)

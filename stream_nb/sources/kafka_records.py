@@ -1,0 +1,90 @@
+"""Kafka messages as Spark's Kafka columns, and their JSON values parsed into a schema's columns.
+
+Spark's Kafka source gives ``key`` and ``value`` as binary, ``topic``, ``partition``, ``offset``,
+``timestamp`` and ``timestampType`` (0 CreateTime, 1 LogAppendTime, -1 none). With ``schema=`` each value is
+read as one JSON object into the schema's columns too, by the files source's JSON reader (the same types and
+the same messages); a value that is not such an object stops the batch with an error naming its topic,
+partition and offset.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from stream_nb.sources.errors import SourceError
+from stream_nb.sources.formats import _BAD_DATA, _explain, _first_bad_line, _json_number, _parse_json
+from stream_nb.types import TIMESTAMP
+
+KAFKA_SCHEMA = pa.schema([
+    ("key", pa.binary()), ("value", pa.binary()), ("topic", pa.string()), ("partition", pa.int32()),
+    ("offset", pa.int64()), ("timestamp", TIMESTAMP), ("timestampType", pa.int32()),
+])
+
+
+def source_schema(schema: pa.Schema | None) -> pa.Schema:
+    """Spark's Kafka columns, then the parsed value's columns (which must not reuse a Kafka column's name)."""
+    if schema is None:
+        return KAFKA_SCHEMA
+    clash = [name for name in schema.names if name in KAFKA_SCHEMA.names]
+    if clash:
+        raise ValueError(f"kafka source: the value's schema has a column named {clash[0]!r}, which is one of the "
+                         f"Kafka columns ({', '.join(KAFKA_SCHEMA.names)}); rename it in schema= and in the JSON, "
+                         "or read the value yourself with from_json")
+    return pa.schema([*KAFKA_SCHEMA, *schema])
+
+
+def to_table(topic: str, messages: list, schema: pa.Schema | None) -> pa.Table:
+    """Messages (confluent_kafka.Message, in partition then offset order) as the source's table."""
+    values = [m.value() for m in messages]
+    times = [m.timestamp() for m in messages]
+    columns = [
+        pa.array([m.key() for m in messages], pa.binary()),
+        pa.array(values, pa.binary()),
+        pa.array([topic] * len(messages), pa.string()).dictionary_encode().cast(pa.string()),
+        pa.array([m.partition() for m in messages], pa.int32()),
+        pa.array([m.offset() for m in messages], pa.int64()),
+        # confluent_kafka counts its timestamp types from 1 (0: none), Kafka's Java client from 0 (-1: none)
+        pa.array([ms * 1000 if kind else None for kind, ms in times], pa.int64()).cast(TIMESTAMP),
+        pa.array([kind - 1 for kind, _ in times], pa.int32()),
+    ]
+    table = pa.Table.from_arrays(columns, schema=KAFKA_SCHEMA)
+    if schema is None:
+        return table
+    parsed = parse_values(topic, messages, values, schema)
+    for field in schema:
+        table = table.append_column(field, parsed.column(field.name))
+    return table
+
+
+def parse_values(topic: str, messages: list, values: list[bytes | None], schema: pa.Schema) -> pa.Table:
+    """Each value as one JSON object with ``schema``'s columns (a null value, a tombstone, gives nulls, as
+    Spark's ``from_json(null)``); a value that is not one raises a SourceError naming where it is."""
+    if not values:
+        return schema.empty_table()
+    # One value a line: a raw line break in JSON is only ever whitespace between tokens, so it can go.
+    lines = [b"{}" if v is None else v.replace(b"\r", b" ").replace(b"\n", b" ") for v in values]
+    for k, line in enumerate(lines):
+        if not line.strip():  # the JSON reader would skip a blank line, moving every later row up one
+            raise _at(topic, messages[k], "the value is empty, not a JSON object")
+    data = b"\n".join(lines) + b"\n"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise _at(topic, messages[data.count(b"\n", 0, err.start)], "the value is not UTF-8 text "
+                  f"(byte 0x{data[err.start]:02x}); JSON values are UTF-8") from None
+    try:
+        return _parse_json(data, schema)
+    except _BAD_DATA as err:
+        line = _first_bad_line(data, _parse_json, schema, header=False)
+        if line is None:
+            raise SourceError(f"kafka source: topic {topic!r}: the values of partitions "
+                              f"{sorted({m.partition() for m in messages})} do not parse as JSON with the "
+                              f"schema: {_explain(err)}") from None
+        what = _json_number(err, lines[line - 1], schema) or _explain(err)
+        raise _at(topic, messages[line - 1], what) from None
+
+
+def _at(topic: str, message, what: str) -> SourceError:
+    shown = message.value()[:120] if message.value() is not None else None
+    return SourceError(f"kafka source: topic {topic!r}, partition {message.partition()}, offset "
+                       f"{message.offset()}: malformed JSON value {shown!r}: {what}")

@@ -1,0 +1,185 @@
+"""The Kafka source against a real broker (Tansu on loopback): Spark's columns, JSON values, starting offsets,
+the per-trigger cap, new partitions, lost offsets, an unreachable broker, a broker restart, replay on restart."""
+
+import json
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from kafka_broker import Tansu
+
+import stream_nb as sn
+from stream_nb.checkpoint import logs
+from stream_nb.checkpoint.files import read_json
+from stream_nb.sources.errors import SourceError
+
+
+@pytest.fixture(scope="module")
+def kafka_broker(tmp_path_factory):
+    with Tansu.running(tmp_path_factory.mktemp("tansu")) as broker:
+        yield broker
+
+
+def new_topic(broker, partitions=1):
+    return broker.create_topic(f"t-{uuid.uuid4().hex[:8]}", partitions)
+
+
+def test_messages_arrive_with_sparks_kafka_columns(kafka_broker):
+    topic = new_topic(kafka_broker, partitions=2)
+    kafka_broker.produce(topic, [b"a", b"b"], partition=0, key=b"k0")
+    kafka_broker.produce(topic, [b"c"], partition=1)
+    q = sn.start("SELECT * FROM events", sources={"events": sn.sources.kafka(kafka_broker.servers, topic)})
+    q.process_all_available(timeout=30)
+    rows = q.result.sort_values(["partition", "offset"]).to_dict("records")
+    assert [(r["key"], r["value"], r["topic"], r["partition"], r["offset"], r["timestampType"]) for r in rows] == [
+        (b"k0", b"a", topic, 0, 0, 0), (b"k0", b"b", topic, 0, 1, 0), (None, b"c", topic, 1, 0, 0)]
+    assert all(abs((r["timestamp"] - datetime.now(UTC)).total_seconds()) < 600 for r in rows)
+    schema = sn.sources.kafka(kafka_broker.servers, topic).schema
+    assert [(f.name, str(f.type)) for f in schema] == [
+        ("key", "binary"), ("value", "binary"), ("topic", "string"), ("partition", "int32"), ("offset", "int64"),
+        ("timestamp", "timestamp[us, tz=UTC]"), ("timestampType", "int32")]
+
+
+def test_schema_parses_json_values_into_columns_beside_kafkas(kafka_broker):
+    topic = new_topic(kafka_broker)
+    kafka_broker.produce(topic, [{"device": "d1", "temp": 20.5, "ts": "2026-01-01 00:00:05"},
+                                 {"device": "d2", "temp": 21.0, "ts": "2026-01-01T00:00:07Z"}])
+    src = sn.sources.kafka(kafka_broker.servers, topic, schema="device string, temp double, ts timestamp")
+    q = sn.start("""SELECT window(ts, '10 seconds') AS w, count(*) AS n, round(avg(temp), 2) AS t, max(offset) AS o
+                    FROM events GROUP BY window(ts, '10 seconds')""", sources={"events": src})
+    q.process_all_available(timeout=30)
+    row = q.result.to_dict("records")[0]
+    assert (row["n"], row["t"], row["o"]) == (2, 20.75, 1)
+    assert row["w"]["start"] == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    (b'{"device": "d1", "temp": "warm"}', "column 'temp'"),
+    (b'{"device": "d1", "temp": 2', "malformed JSON value"),
+    (b"", "the value is empty"),
+    (b"[1, 2]", "must be a JSON object"),
+    (b'{"device": "\xff"}', "not UTF-8"),
+])
+def test_a_malformed_value_stops_the_query_naming_topic_partition_and_offset(kafka_broker, tmp_path, value, says):
+    topic = new_topic(kafka_broker, partitions=2)
+    kafka_broker.produce(topic, [{"device": "d0", "temp": 1.0}], partition=1)
+    kafka_broker.produce(topic, [{"device": "d0", "temp": 1.0}, value], partition=1)
+    src = sn.sources.kafka(kafka_broker.servers, topic, schema="device string, temp double")
+    q = sn.start("SELECT * FROM events", sources={"events": src}, checkpoint=tmp_path / "cp")
+    with pytest.raises(sn.StreamingQueryException) as failed:
+        q.process_all_available(timeout=30)
+    message = str(failed.value)
+    assert f"topic {topic!r}, partition 1, offset 2" in message and says in message
+    assert logs.batches(tmp_path / "cp", "commits") == []  # nothing committed: the messages will be read again
+
+
+def test_starting_offsets_latest_reads_only_what_comes_after_the_start(kafka_broker):
+    topic = new_topic(kafka_broker)
+    kafka_broker.produce(topic, [b"old"])
+    q = sn.start("SELECT value FROM events", trigger="manual",
+                 sources={"events": sn.sources.kafka(kafka_broker.servers, topic, starting_offsets="latest")})
+    kafka_broker.produce(topic, [b"new"])
+    q.process_all_available(timeout=30)
+    assert q.result["value"].tolist() == [b"new"]
+
+
+def test_starting_offsets_as_sparks_json_per_partition(kafka_broker):
+    topic = new_topic(kafka_broker, partitions=2)
+    kafka_broker.produce(topic, [b"a", b"b", b"c"], partition=0)
+    kafka_broker.produce(topic, [b"x", b"y"], partition=1)
+    src = sn.sources.kafka(kafka_broker.servers, topic, starting_offsets=json.dumps({topic: {"0": 2, "1": -2}}))
+    q = sn.start("SELECT value FROM events", sources={"events": src})
+    q.process_all_available(timeout=30)
+    assert sorted(q.result["value"]) == [b"c", b"x", b"y"]
+
+
+def test_starting_offsets_must_name_every_partition_as_in_spark(kafka_broker):
+    topic = new_topic(kafka_broker, partitions=2)
+    src = sn.sources.kafka(kafka_broker.servers, topic, starting_offsets={topic: {"0": 0}})
+    with pytest.raises(SourceError, match=r"names partitions \[0\].*has partitions \[0, 1\]"):
+        src.latest_offset()
+
+
+@pytest.mark.parametrize(("spec", "says"), [
+    ("newest", "neither 'earliest', 'latest' nor JSON"),
+    ('{"other": {"0": 1}}', "give the offsets of topic"),
+    ('{"T": {"zero": 1}}', "partition 'zero'"),
+    ('{"T": {"0": -3}}', "-2 for earliest, -1 for latest"),
+])
+def test_bad_starting_offsets_are_refused_saying_the_form(spec, says):
+    with pytest.raises(ValueError, match=says):
+        sn.sources.kafka("127.0.0.1:9", "T", starting_offsets=spec)
+
+
+def test_max_offsets_per_trigger_caps_each_batch_across_partitions(kafka_broker):
+    topic = new_topic(kafka_broker, partitions=3)
+    kafka_broker.produce_many(topic, {p: [b"%d-%d" % (p, i) for i in range(10 * (p + 1))] for p in range(3)})
+    src = sn.sources.kafka(kafka_broker.servers, topic, max_offsets_per_trigger=7)
+    q = sn.start("SELECT partition, offset FROM events", sources={"events": src})
+    q.process_all_available(timeout=30)
+    sizes = [p["numInputRows"] for p in q.recent_progress if p["numInputRows"]]
+    assert max(sizes) <= 7 and sum(sizes) == 60 and len(sizes) >= 60 // 7
+    assert len(q.result) == 60 and not q.result.duplicated().any()
+
+
+def test_new_partitions_are_picked_up_from_their_earliest_offset(kafka_broker):
+    # Tansu cannot add partitions to a topic (CreatePartitions), so the topic itself comes after the start
+    topic = f"t-{uuid.uuid4().hex[:8]}"
+    src = sn.sources.kafka(kafka_broker.servers, topic, starting_offsets="latest")
+    q = sn.start("SELECT value, partition FROM events", sources={"events": src})
+    q.process_all_available(timeout=30)
+    kafka_broker.create_topic(topic, 2)
+    kafka_broker.produce(topic, [b"a"], partition=0)
+    kafka_broker.produce(topic, [b"b", b"c"], partition=1)
+    q.process_all_available(timeout=30)
+    assert sorted(map(tuple, q.result.values.tolist())) == [(b"a", 0), (b"b", 1), (b"c", 1)]
+
+
+def test_an_unreachable_broker_is_reported_at_start_with_its_address():
+    src = sn.sources.kafka("127.0.0.1:9", "events")
+    with pytest.raises(SourceError, match=r"cannot reach the Kafka broker at 127\.0\.0\.1:9"):
+        sn.start("SELECT * FROM events", sources={"events": src})
+
+
+def test_a_restarted_query_reads_exactly_the_messages_after_its_checkpoint(kafka_broker, tmp_path):
+    topic = new_topic(kafka_broker, partitions=2)
+    kafka_broker.produce(topic, [b"a", b"b"], partition=0)
+    kafka_broker.produce(topic, [b"c"], partition=1)
+    checkpoint = tmp_path / "cp"
+
+    def run():
+        q = sn.start("SELECT value FROM events", checkpoint=checkpoint,
+                     sources={"events": sn.sources.kafka(kafka_broker.servers, topic)})
+        q.process_all_available(timeout=30)
+        values = sorted(q.result["value"])
+        q.stop()
+        return values
+
+    assert run() == [b"a", b"b", b"c"]
+    kafka_broker.produce(topic, [b"d"], partition=1)
+    assert run() == [b"d"]
+    offsets = read_json(checkpoint / "sources" / "0" / "1")
+    assert offsets == [{"end": {"0": 2, "1": 2}}]
+
+
+def test_offsets_gone_from_the_broker_stop_the_query_as_spark_fail_on_data_loss(kafka_broker, tmp_path):
+    # Tansu has no DeleteRecords (retention), so the offsets go with the topic: deleted and made again.
+    topic = new_topic(kafka_broker)
+    kafka_broker.produce(topic, [b"a", b"b", b"c"])
+    checkpoint = tmp_path / "cp"
+    q = sn.start("SELECT value FROM events", checkpoint=checkpoint,
+                 sources={"events": sn.sources.kafka(kafka_broker.servers, topic)})
+    q.process_all_available(timeout=30)
+    q.stop()
+    kafka_broker.delete_topic(topic)
+    kafka_broker.create_topic(topic, 1)
+    kafka_broker.produce(topic, [b"x"])
+    q = sn.start("SELECT value FROM events", checkpoint=checkpoint,
+                 sources={"events": sn.sources.kafka(kafka_broker.servers, topic)})
+    with pytest.raises((SourceError, sn.StreamingQueryException), match=rf"topic '{topic}' partition 0: its end offset went back from 3 to 1\. "
+                                          "Some data may have been lost"):
+        q.process_all_available(timeout=30)
