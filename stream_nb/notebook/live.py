@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stream_nb.notebook.bokehjs import load_bokehjs
-from stream_nb.notebook.chart import ROLLOVER, ChartOptionError, ChartSpec
+from stream_nb.notebook.chart_spec import ROLLOVER, ChartOptionError, ChartSpec
 from stream_nb.notebook.view import LiveView
 
 

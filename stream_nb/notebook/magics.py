@@ -18,7 +18,7 @@ import stream_nb as sn
 from stream_nb.engine.lifecycle import ACTIONS
 from stream_nb.notebook.actions import ActionRefused, perform
 from stream_nb.notebook.bokehjs import load_bokehjs, warm_up
-from stream_nb.notebook.chart import KINDS, ChartOptionError
+from stream_nb.notebook.chart_spec import KINDS, ChartOptionError
 from stream_nb.notebook.live import open_view
 from stream_nb.notebook.messages import show_error, show_text
 from stream_nb.notebook.status import state_of

@@ -18,7 +18,8 @@ from collections import deque
 import anyio
 
 from stream_nb.engine import loop
-from stream_nb.notebook.chart import Chart, ChartSpec
+from stream_nb.notebook.chart import Chart
+from stream_nb.notebook.chart_spec import ChartSpec
 from stream_nb.notebook.controls import Controls
 from stream_nb.notebook.results import (
     ResultDelta,

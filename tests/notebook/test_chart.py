@@ -11,7 +11,8 @@ import pyarrow as pa
 import pytest
 from bokeh.document.events import ColumnDataChangedEvent, ColumnsPatchedEvent, ColumnsStreamedEvent
 
-from stream_nb.notebook.chart import ANCHOR, Chart, ChartOptionError, ChartSpec
+from stream_nb.notebook.chart import ANCHOR, Chart
+from stream_nb.notebook.chart_spec import ChartSpec
 from stream_nb.notebook.results import ResultTracker, column_kinds, flatten, struct_fields
 from stream_nb.types import TIMESTAMP, to_pandas
 
@@ -120,22 +121,6 @@ def test_patching_arrays_from_pandas_does_not_warn():
         warnings.simplefilter("error")
         c.apply(tracker.advance(windows((0, "a", 1.0))))
         c.apply(tracker.advance(windows((0, "a", 2.0))))
-
-
-@pytest.mark.parametrize(("options", "says"), [
-    ({"x": "w"}, "'w' is a struct, e.g. a window: use w.start or w.end"),
-    ({"x": "ts"}, "has no column 'ts'; its columns are w.start, w.end, device, avg_temp"),
-    ({"y": "device"}, "column 'device' is not a number"),
-])
-def test_chart_options_that_do_not_fit_the_output_say_why(options, says):
-    with pytest.raises(ChartOptionError, match=None) as error:
-        ChartSpec.parse("line", **options).resolve(KINDS, "averages")
-    assert says in str(error.value)
-
-
-def test_unknown_chart_kind():
-    with pytest.raises(ChartOptionError, match="line, bar, scatter, area"):
-        ChartSpec.parse("pie")
 
 
 def test_update_mode_rollover_keeps_the_key_map_true():
