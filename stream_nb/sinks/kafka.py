@@ -1,0 +1,147 @@
+"""The Kafka sink: each output row becomes one message of a topic (Spark's Kafka sink).
+
+At least once, as Spark's Kafka sink: Kafka has no way to say "batch N of this query is already written", so a
+batch that was being written when the query died is written again when it restarts, and its messages can be
+there twice. (The producer is idempotent, so a retry inside one batch never repeats a message.) Read such a topic
+with that in mind: give each row an id and drop duplicates downstream (``SELECT DISTINCT ON (id) ...``).
+
+Values are the row as a JSON object, or, if the output has a ``value`` column (string or binary), that column as
+it is (as Spark writes it). ``key=`` names a column whose value becomes each message's key.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import json
+import logging
+import math
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from stream_nb.sinks._protocol import BIND, CLOSE
+
+__all__ = ["KafkaSink", "SinkError", "kafka"]
+
+DELIVERY_SECONDS = 60  # how long a batch's messages may take to be acknowledged before the query fails
+_LOG = logging.getLogger("stream_nb.sinks.kafka")
+
+
+class SinkError(RuntimeError):
+    """A sink could not write a batch (the Kafka broker refused a message: its message is in the text)."""
+
+
+class KafkaSink:
+    capabilities = frozenset({BIND, CLOSE})
+
+    def __init__(self, servers: str, topic: str, *, key: str | None = None, options: dict | None = None):
+        from stream_nb.sources.kafka import _client
+
+        if not isinstance(servers, str) or not servers.strip():
+            raise ValueError(f"kafka sink: servers is the brokers' 'host:port[,host:port]', not {servers!r}")
+        if not isinstance(topic, str) or not topic:
+            raise ValueError(f"kafka sink: topic is a topic's name, not {topic!r}")
+        self._kafka = _client()
+        self.servers, self.topic, self.key = servers, topic, key
+        self.description = f"KafkaSink[{topic}]"
+        self._config = {"bootstrap.servers": servers, "enable.idempotence": True, "acks": "all",
+                        "message.timeout.ms": DELIVERY_SECONDS * 1000,
+                        **{k.removeprefix("kafka."): v for k, v in (options or {}).items()}}
+        self._producer = None
+        self._as_is = False
+
+    def bind(self, schema: pa.Schema, output_mode: str, key_columns=None) -> None:
+        """Check the output's columns: the key column is there, a ``value`` column is text or bytes."""
+        if self.key is not None and self.key not in schema.names:
+            raise ValueError(f"kafka sink: key={self.key!r} is not a column of the query's output "
+                             f"({', '.join(schema.names)})")
+        if "value" in schema.names:
+            kind = schema.field("value").type
+            if not (pa.types.is_string(kind) or pa.types.is_binary(kind) or pa.types.is_large_string(kind)):
+                raise ValueError(f"kafka sink: the output's 'value' column is written as the message as it is, "
+                                 f"so it must be a string or binary, not {kind}; cast it, or name it otherwise to "
+                                 "have the row written as JSON")
+            self._as_is = True
+
+    def add_batch(self, batch_id: int, table: pa.Table, keys: pa.Table | None = None) -> None:
+        """Every row as one message; returns once the broker acknowledged them all, or raises its error."""
+        if self._producer is None:
+            self._producer = self._kafka.Producer(self._config, logger=_LOG)
+        values = _bytes(table.column("value")) if self._as_is else json_rows(table)
+        message_keys = _bytes(table.column(self.key)) if self.key is not None else [None] * len(values)
+        failed = []
+
+        def delivered(err, message) -> None:
+            if err is not None:
+                failed.append(err)
+
+        for value, key in zip(values, message_keys, strict=True):
+            while True:
+                try:
+                    self._producer.produce(self.topic, value=value, key=key, on_delivery=delivered)
+                    break
+                except BufferError:  # the producer's queue is full: let it send
+                    self._producer.poll(0.1)
+            if failed:
+                break
+        left = self._producer.flush(DELIVERY_SECONDS + 5)
+        if failed:
+            raise SinkError(f"kafka sink: the broker at {self.servers} did not take batch {batch_id}'s messages "
+                            f"to topic {self.topic!r}: {failed[0].str()}")
+        if left:
+            raise SinkError(f"kafka sink: {left} messages of batch {batch_id} to topic {self.topic!r} were not "
+                            f"acknowledged by the broker at {self.servers} within {DELIVERY_SECONDS} s")
+
+    def close(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            producer.flush(5)
+
+
+def _bytes(column: pa.ChunkedArray) -> list[bytes | None]:
+    if not pa.types.is_binary(column.type):
+        column = pc.cast(column, pa.string())
+    return [v.encode() if isinstance(v, str) else v for v in column.to_pylist()]
+
+
+def json_rows(table: pa.Table) -> list[bytes]:
+    """Each row as one JSON object: timestamps ISO 8601 in UTC, structs (a window) as objects, doubles exact.
+
+    >>> json_rows(pa.table({"n": [1], "w": [{"start": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)}]}))
+    [b'{"n":1,"w":{"start":"2026-01-01T00:00:00.000Z"}}']
+    """
+    names = table.column_names
+    return [_json(dict(zip(names, row, strict=True))).encode() for row in zip(*(c.to_pylist() for c in table.columns))]
+
+
+def _json(value) -> str:
+    if isinstance(value, dict):
+        return "{" + ",".join(json.dumps(str(k), ensure_ascii=False) + ":" + _json(v) for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_json(v) for v in value) + "]"
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else {"nan": '"NaN"', "inf": '"Infinity"'}.get(
+            repr(value), '"-Infinity"')  # as Spark's to_json writes them
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, datetime.datetime):  # as Spark's to_json writes a timestamp (UTC, milliseconds)
+        return f'"{value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]}Z"'
+    if isinstance(value, datetime.date):
+        return f'"{value.isoformat()}"'
+    if isinstance(value, bytes):
+        return json.dumps(value.decode("utf-8", errors="replace"), ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def kafka(servers: str, topic: str, *, key: str | None = None, options: dict | None = None) -> KafkaSink:
+    """A sink writing each output row as one message of ``topic``: at least once, as Spark's Kafka sink (a
+    batch replayed after a crash is written again; see the module's docstring).
+
+    Args:
+        servers: the brokers, ``"host:port[,host:port]"``.
+        topic: the topic to write to.
+        key: a column whose value is each message's key (as text); None: no key.
+        options: librdkafka settings for the producer (``"kafka."`` in front, as Spark writes them, is dropped).
+    """
+    return KafkaSink(servers, topic, key=key, options=options)

@@ -1,0 +1,95 @@
+"""The Kafka sink against a real broker (Tansu on loopback): rows as JSON values, a value column as it is, a key
+column, a delivery error stopping the query with the broker's message."""
+
+import json
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from kafka_broker import Tansu
+
+import stream_nb as sn
+
+
+@pytest.fixture(scope="module")
+def kafka_broker(tmp_path_factory):
+    with Tansu.running(tmp_path_factory.mktemp("tansu")) as broker:
+        yield broker
+
+
+# Tansu 0.6.0 shows a partition's end offset as the first offset of its last batch plus one: one message a batch
+ONE_A_BATCH = {"batch.num.messages": 1}
+
+
+def read_back(broker, topic):
+    """What the topic holds, read by the Kafka source: (key, value) in offset order."""
+    q = sn.start("SELECT key, value, offset FROM t", sources={"t": sn.sources.kafka(broker.servers, topic)})
+    q.process_all_available(timeout=30)
+    rows = q.result.sort_values("offset")
+    q.stop()
+    return list(zip(rows["key"], rows["value"]))
+
+
+def test_rows_are_written_as_json_values(kafka_broker):
+    topic = kafka_broker.create_topic(f"out-{uuid.uuid4().hex[:8]}")
+    src = sn.sources.memory("ts timestamp, device string, temp double")
+    q = sn.start("SELECT window(ts, '10 seconds') AS w, device, temp FROM readings", sources={"readings": src},
+                 sink=sn.sinks.kafka(kafka_broker.servers, topic, key="device", options=ONE_A_BATCH))
+    src.add_data([{"ts": "2026-01-01 00:00:03", "device": "d1", "temp": 20.5},
+                  {"ts": "2026-01-01 00:00:12", "device": "d2", "temp": float("nan")}])
+    q.process_all_available(timeout=30)
+    assert [(key, json.loads(value)) for key, value in read_back(kafka_broker, topic)] == [
+        (b"d1", {"w": {"start": "2026-01-01T00:00:00.000Z", "end": "2026-01-01T00:00:10.000Z"}, "device": "d1",
+                 "temp": 20.5}),
+        (b"d2", {"w": {"start": "2026-01-01T00:00:10.000Z", "end": "2026-01-01T00:00:20.000Z"}, "device": "d2",
+                 "temp": "NaN"}),
+    ]
+
+
+def test_a_value_column_is_written_as_it_is(kafka_broker):
+    topic = kafka_broker.create_topic(f"out-{uuid.uuid4().hex[:8]}")
+    src = sn.sources.memory("id bigint, line string")
+    q = sn.start("SELECT upper(line) AS value, id FROM lines", sources={"lines": src},
+                 sink=sn.sinks.kafka(kafka_broker.servers, topic, key="id", options=ONE_A_BATCH))
+    src.add_data([{"id": 7, "line": "hello"}, {"id": 8, "line": "{not json"}])
+    q.process_all_available(timeout=30)
+    assert read_back(kafka_broker, topic) == [(b"7", b"HELLO"), (b"8", b"{NOT JSON")]
+
+
+def test_an_aggregation_in_update_mode_writes_each_changed_row(kafka_broker):
+    topic = kafka_broker.create_topic(f"out-{uuid.uuid4().hex[:8]}")
+    src = sn.sources.memory("device string")
+    q = sn.start("SELECT device, count(*) AS n FROM s GROUP BY device", sources={"s": src}, trigger="manual",
+                 sink=sn.sinks.kafka(kafka_broker.servers, topic))
+    src.add_data([{"device": "a"}, {"device": "a"}])
+    q.step()
+    src.add_data([{"device": "a"}])
+    q.step()
+    assert [json.loads(value) for _, value in read_back(kafka_broker, topic)] == [
+        {"device": "a", "n": 2}, {"device": "a", "n": 3}]
+
+
+def test_a_delivery_error_stops_the_query_with_the_brokers_message(kafka_broker):
+    src = sn.sources.memory("n bigint")
+    q = sn.start("SELECT n FROM s", sources={"s": src},
+                 sink=sn.sinks.kafka(kafka_broker.servers, "no spaces allowed!"))
+    src.add_data([{"n": 1}])
+    with pytest.raises(sn.StreamingQueryException, match=r"kafka sink: the broker at 127\.0\.0\.1:\d+ did not "
+                                                        r"take batch 0's messages to topic 'no spaces allowed!': "
+                                                        r"Broker: Invalid topic"):
+        q.process_all_available(timeout=60)
+
+
+def test_a_key_that_is_not_an_output_column_is_refused_at_start(kafka_broker):
+    with pytest.raises(ValueError, match=r"key='id' is not a column of the query's output \(n\)"):
+        sn.start("SELECT n FROM s", sources={"s": sn.sources.memory("n bigint")},
+                 sink=sn.sinks.kafka(kafka_broker.servers, "t", key="id"))
+
+
+def test_a_value_column_that_is_not_text_is_refused_at_start(kafka_broker):
+    with pytest.raises(ValueError, match="'value' column .* must be a string or binary, not int64"):
+        sn.start("SELECT n AS value FROM s", sources={"s": sn.sources.memory("n bigint")},
+                 sink=sn.sinks.kafka(kafka_broker.servers, "t"))
