@@ -1,11 +1,13 @@
 """Sources: a stream is an unbounded table with a schema, read between two offsets.
 
 ``memory`` (rows added by hand), ``rate`` (Spark's load generator), ``sensors`` (simulated IoT readings with
-disorder and late data), ``files`` (new files in a directory). Each is one module filling the small ``Source``
-protocol of ``_protocol.py``; every ``read`` returns exactly the source's ``schema``.
+disorder and late data), ``ads`` (simulated ad impressions and their clicks: two streams to join), ``files``
+(new files in a directory). Each is one module filling the small ``Source`` protocol of ``_protocol.py``; every
+``read`` returns exactly the source's ``schema``.
 """
 
 from stream_nb.sources._protocol import Source
+from stream_nb.sources.ads import ads
 from stream_nb.sources.errors import SourceError
 from stream_nb.sources.files import files
 from stream_nb.sources.kafka import kafka
@@ -13,4 +15,4 @@ from stream_nb.sources.memory import memory
 from stream_nb.sources.rate import rate
 from stream_nb.sources.sensors import sensors
 
-__all__ = ["Source", "SourceError", "files", "kafka", "memory", "rate", "sensors"]
+__all__ = ["Source", "SourceError", "ads", "files", "kafka", "memory", "rate", "sensors"]
