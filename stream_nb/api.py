@@ -6,6 +6,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from stream_nb.engine import registry
 from stream_nb.engine.query import StreamingQuery
 from stream_nb.engine.triggers import Trigger
 from stream_nb.sinks.memory import memory
@@ -35,7 +36,7 @@ def start(sql: str, *, name: str | None = None, sources: Mapping[str, Any] | Non
     0      a     22.0
     >>> q.stop()
     """
-    namespaces = [dict(sources or {}), *_caller_namespaces()]
+    namespaces = [dict(sources or {}), *_caller_namespaces(), registry.namespace()]
     plan = plan_query(sql, namespaces=namespaces, output_mode=output_mode, watermark=watermark)
     return StreamingQuery(plan, sink=sink if sink is not None else memory(),
                           trigger=Trigger.parse(trigger), name=name, checkpoint=checkpoint,

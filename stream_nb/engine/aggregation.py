@@ -14,7 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stream_nb.engine import duck
+from stream_nb.engine import aggregate_queries, duck
+from stream_nb.engine.aggregate_queries import event_times, finish
 from stream_nb.engine.keyed import KeyedOperator
 from stream_nb.engine.output import Output
 from stream_nb.engine.partials import distinct_pairs, partial_aggregates
@@ -53,7 +54,7 @@ class AggregateOperator(KeyedOperator):
         before it, on another thread (with its own DuckDB connection, and ``parallel`` False: the batch
         before it keeps the other core busy)."""
         agg = self.aggregate
-        pre = agg.pre(con, batch)
+        pre = aggregate_queries.pre(con, agg, batch)
         window = None
         if agg.window is not None:  # the window key holds each row's window start until rows are grouped
             index, spec = agg.window
@@ -83,7 +84,7 @@ class AggregateOperator(KeyedOperator):
             emitted = self.state.rows(expired)  # a window is final once the watermark passes its end
         else:
             emitted = self.state.rows_after(update, everything=self._mode == "complete")
-        result = agg.finish(con, emitted)
+        result = finish(con, agg, emitted)
         keys = result.select(agg.keys) if self._mode == "update" else None
         return Output(result.drop_columns(agg.keys), late=late, keys=keys, pending=update,
                       state_rows_updated=len(update.slots), expired=expired, evicted_through=watermark_us,
@@ -94,19 +95,19 @@ class AggregateOperator(KeyedOperator):
         key = self.aggregate.event_time_key
         if window is not None and self.aggregate.keys[key.index] == window[0]:
             return pc.add(pre.column(window[0]).cast(pa.int64()), window[1])  # start + size: the end
-        return key.of(pre, self.aggregate.keys).cast(pa.int64())
+        return event_times(key, pre, self.aggregate.keys).cast(pa.int64())
 
     def state_view(self) -> Callable[[], pa.Table]:
         """A copy of the state now; the final projection makes it result rows only when asked for."""
         rows = self.state.rows(self.state.all_slots())
 
         def finish() -> pa.Table:
-            return self.aggregate.finish(duck.connect(), rows).drop_columns(self.aggregate.keys)
+            return finish(duck.connect(), self.aggregate, rows).drop_columns(self.aggregate.keys)
         return finish
 
     def result_rows(self, con: duckdb.DuckDBPyConnection) -> Output | None:
         if not self.state.num_rows:  # no group yet (a restored state may not even have its columns)
             return None
-        result = self.aggregate.finish(con, self.state.rows(self.state.all_slots()))
+        result = finish(con, self.aggregate, self.state.rows(self.state.all_slots()))
         return Output(result.drop_columns(self.aggregate.keys), late=pa.table({}),
                       keys=result.select(self.aggregate.keys))

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stream_nb.engine import duck
+from stream_nb.engine.aggregate_queries import event_times
 from stream_nb.engine.keyed import KeyedOperator
 from stream_nb.engine.output import Output
 from stream_nb.engine.partials import first_rows
@@ -37,7 +38,8 @@ class DedupOperator(KeyedOperator):
         rows = duck.query(con, self.dedup.pre_sql)
         late = rows.schema.empty_table()
         if self._follows_watermark and rows.num_rows:
-            kept = on_time(self.dedup.event_time_key.of(rows, self.dedup.keys).cast(pa.int64()), watermark_us)
+            kept = on_time(event_times(self.dedup.event_time_key, rows, self.dedup.keys).cast(pa.int64()),
+                           watermark_us)
             rows, late = rows.filter(kept), rows.filter(pc.invert(kept))
         firsts = first_rows(rows, self.dedup.keys)
         update = self.state.prepare(firsts.select(self.dedup.keys))

@@ -36,6 +36,12 @@ def active_query(name: str):
         return _active.get(name)
 
 
+def namespace() -> dict[str, object]:
+    """The active queries by name: the namespace in which the planner finds ``FROM <a running query>``."""
+    with _lock:
+        return dict(_active)
+
+
 def queries() -> list:
     """The active queries, oldest first."""
     with _lock:

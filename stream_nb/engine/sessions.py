@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stream_nb.engine import duck
+from stream_nb.engine import aggregate_queries, duck
 from stream_nb.engine.output import Output
 from stream_nb.engine.partials import partial_aggregates
 from stream_nb.engine.watermark import expired, on_time
@@ -56,7 +56,7 @@ class SessionOperator:
 
     def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0) -> Output:
         agg = self.aggregate
-        pre = agg.pre(con, batch)
+        pre = aggregate_queries.pre(con, agg, batch)
         times = pre.column(self._time)
         if times.null_count:  # as Spark's session_window(): a row without an event time is in no session
             pre = pre.filter(pc.is_valid(times))
@@ -72,7 +72,7 @@ class SessionOperator:
         closed = expired(ends, watermark_us) if self._follows_watermark else None
         emitted = partial if self._mode == "complete" else partial.filter(closed) if closed is not None \
             else partial.slice(0, 0)
-        result = agg.finish(con, emitted.drop_columns(["__rows"]))
+        result = aggregate_queries.finish(con, agg, emitted.drop_columns(["__rows"]))
         row_ends = pc.struct_field(sessions.column(SESSION), "end").cast(pa.int64())
         keep = pc.invert(expired(row_ends, watermark_us)) if self._follows_watermark else None
         still_open = sessions if keep is None else sessions.filter(keep)
@@ -111,7 +111,7 @@ class SessionOperator:
         if self._rows is None or not self._rows.num_rows:
             return None
         _, partial = self._sessions(con, self._rows)
-        result = self.aggregate.finish(con, partial.drop_columns(["__rows"]))
+        result = aggregate_queries.finish(con, self.aggregate, partial.drop_columns(["__rows"]))
         return Output(result.drop_columns(self.aggregate.keys), late=pa.table({}),
                       keys=result.select(self.aggregate.keys))
 

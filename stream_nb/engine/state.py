@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from stream_nb.engine import decimals
+from stream_nb.engine.aggregate_queries import event_time_micros
 from stream_nb.engine.hashslots import ABSENT, HashSlots
 from stream_nb.engine.keyhash import key_hashes
 from stream_nb.engine.merges import merge, merge_moments, one_nan
@@ -180,7 +181,7 @@ class KeyedState:
             for column, values in zip(self._keys, update.new_key_values):
                 column.set(new_slots, values)
             if self.event_time is not None:
-                self._event_time_us[new_slots] = self.event_time.micros(update.new_key_values)
+                self._event_time_us[new_slots] = event_time_micros(self.event_time, update.new_key_values)
         for name, (values, valid) in update.values.items():
             column = self._columns[name]
             column.values[update.slots] = values
@@ -248,7 +249,8 @@ class KeyedState:
         for column, name in zip(self._keys, self.key_names):
             column.set(slots, kept.column(name))
         if self.event_time is not None:
-            self._event_time_us[slots] = self.event_time.micros([kept.column(k) for k in self.key_names])
+            columns = [kept.column(k) for k in self.key_names]
+            self._event_time_us[slots] = event_time_micros(self.event_time, columns)
         for partial in self.partials:
             column = self._columns[partial.name]
             column.set(slots, kept.column(partial.name))

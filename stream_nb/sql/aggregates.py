@@ -58,7 +58,7 @@ class Aggregate:
     partials: tuple[Partial, ...]
     finish: str                 # DuckDB SQL over state columns
     mean_of: tuple[str, str] | None = None  # avg: (sum, count) state columns, finished in Arrow as sum / count
-                                            # into ``column`` (AggregatePlan.with_means)
+                                            # into ``column`` (engine.aggregate_queries.with_means)
 
 
 SUPPORTED = ("count(*)", "count(x)", "count(DISTINCT x)", "sum", "avg", "min", "max", "stddev",

@@ -13,9 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlglot import exp
 
 from stream_nb.intervals import parse_interval
@@ -55,18 +53,11 @@ class EventTime:
 
 @dataclass(frozen=True)
 class EventTimeKey:
-    """Which state key holds event time: key number ``index``; ``field`` "end" for a window struct."""
+    """Which state key holds event time: key number ``index``; ``field`` "end" for a window struct (read at
+    batch time by ``engine.aggregate_queries.event_times``)."""
 
     index: int
     field: str | None = None
-
-    def of(self, keys: list[pa.ChunkedArray] | pa.Table, key_names: list[str] | None = None) -> pa.ChunkedArray:
-        """The event time of each row, from the key columns (a list, or a table with ``key_names``)."""
-        column = keys[self.index] if key_names is None else keys.column(key_names[self.index])
-        return pc.struct_field(column, self.field) if self.field is not None else column
-
-    def micros(self, keys: list[pa.ChunkedArray]) -> np.ndarray:
-        return self.of(keys).cast(pa.int64()).to_numpy(zero_copy_only=False)
 
 
 def resolve_event_times(watermarks: list, option: Mapping[str, tuple[str, str]] | tuple[str, str] | None,

@@ -1,7 +1,8 @@
 """Name resolution: what each ``FROM x`` is (DESIGN §1).
 
-``x`` is looked up in ``sources=`` first, then in the notebook's namespace: a Source is a stream, a pandas
-DataFrame (or Arrow table) is a static table, a running query's name is its result stream.
+``x`` is looked up in the namespaces the caller passes, in order (``sn.start``: ``sources=``, the notebook's
+namespace, then the running queries by name, ``engine.registry.namespace()``): a Source is a stream, a pandas
+DataFrame (or Arrow table) is a static table, a running query is its result stream.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlglot import exp
 
 from stream_nb.sources._protocol import missing_members
 from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.joins import find_stream_join
 from stream_nb.sql.positions import start_of
 from stream_nb.types import static_table
 
@@ -94,7 +96,7 @@ def resolve(tree: exp.Query, sql: str, namespaces: list[Mapping[str, Any]]) -> B
         raise StreamSQLError(
             "this query reads no stream, only static tables: run it with pandas or DuckDB directly, "
             "or read from a source such as sn.sources.memory(...)", sql=sql, start=0)
-    if len(streams) > 1 and not _union_of_streams(tree, streams):
+    if len(streams) > 1 and not _union_of_streams(tree, streams) and find_stream_join(tree, streams) is None:
         second = next(t for t in tree.find_all(exp.Table) if t.name == list(streams)[1])
         raise StreamSQLError(
             f"stream-stream joins are not supported yet: {', '.join(streams)} are all streams; "
@@ -120,15 +122,10 @@ def _lookup(name: str, namespaces: list[Mapping[str, Any]], table: exp.Table, sq
     for namespace in namespaces:
         if name in namespace:
             return namespace[name]
-    from stream_nb.engine.registry import active_query, queries  # a running query's result is a stream too
-
-    query = active_query(name)
-    if query is not None:
-        return query
     # IPython keeps every shown DataFrame as _, __, _2, ...: those are history, not tables anyone names
     tables = sorted({k for ns in namespaces for k, v in ns.items()
                      if (_is_source(v) or isinstance(v, (pd.DataFrame, pa.Table))) and not k.startswith("_")})
-    running = sorted(q.name for q in queries())
+    running = sorted({k for ns in namespaces for k, v in ns.items() if _is_query(v) and k == _name_of(v)})
     close = difflib.get_close_matches(name, tables + running, n=1)
     known = "; ".join(part for part in (f"known tables: {', '.join(tables)}" if tables else "",
                                         f"running queries: {', '.join(running)}" if running else "") if part)
@@ -156,6 +153,12 @@ def _is_source(value: Any) -> bool:
 
 def _is_query(value: Any) -> bool:
     return hasattr(value, "as_source") and hasattr(value, "last_progress")
+
+
+def _name_of(query: Any) -> str | None:
+    """A query's own name: the running queries' namespace binds each under it (a notebook's ``q = ...`` does
+    not, and is a variable, not a running query's name)."""
+    return getattr(query, "name", None)
 
 
 def _sql_type(dtype: pa.DataType) -> str:

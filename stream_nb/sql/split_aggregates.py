@@ -8,14 +8,14 @@
                ``count_all()`` — merged by key into state (``engine/state.py``)
 * ``final``    DuckDB, over the state rows a batch emits: ``SELECT __k0 AS device, round(__a0, 1) AS t ...
                WHERE __a1 > 2``; SELECTs above the aggregation stay around it.
+
+The engine runs them (``engine/aggregate_queries.py``); this module only writes them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pyarrow as pa
-import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
@@ -24,7 +24,7 @@ from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.event_time import EventTime, EventTimeKey
 from stream_nb.sql.positions import start_of
 from stream_nb.sql.resolve import Bindings
-from stream_nb.sql.tree import AGG, BATCH, STATE, aggregates_in, apply_window, replace_stream, to_duckdb
+from stream_nb.sql.tree import AGG, STATE, aggregates_in, apply_window, replace_stream, to_duckdb
 from stream_nb.sql.windows import SessionSpec, WindowSpec, is_window_call, session_spec
 
 
@@ -47,64 +47,6 @@ class AggregatePlan:
     @property
     def partials(self):
         return [p for a in self.aggregates for p in a.partials]
-
-    def pre(self, con, batch):
-        """The batch's keys and aggregate arguments: a column pick when that is all it is, else DuckDB."""
-        if self.pre_projection is not None:
-            return batch.select(list(self.pre_projection.values())).rename_columns(list(self.pre_projection))
-        from stream_nb.engine import duck  # the engine's door into DuckDB
-
-        duck.register(con, BATCH, batch)
-        return duck.query(con, self.pre_sql)
-
-    def finish(self, con, rows):
-        """The final query over state rows (keys, then partials): the user's columns, then the keys.
-        Columns that only pick a key or a partial are taken from ``rows`` as they are; DuckDB computes the
-        others, over the state columns they read."""
-        from stream_nb.engine import duck
-
-        def whole(sql: str, table: pa.Table) -> pa.Table:
-            duck.register(con, STATE, table)
-            return duck.query(con, sql)
-
-        pick = self.final_pick
-        if pick is None or pick.sql is not None:
-            rows = self.with_means(rows)
-        if pick is None:
-            return whole(self.final_sql, rows)
-        computed = None
-        if pick.sql is not None:
-            computed = whole(pick.sql, rows.select(pick.inputs))  # a projection: DuckDB keeps the rows' order
-            if computed.num_rows != rows.num_rows:  # not row by row after all: never zip mismatched rows
-                return whole(self.final_sql, rows)
-        columns = []
-        for name, source in pick.columns:
-            if isinstance(source, str):
-                columns.append(rows.column(source))
-            elif isinstance(source, tuple):  # avg: its sum over its count, as its SQL finish says
-                columns.append(_mean(rows.column(source[0]), rows.column(source[1])))
-            else:
-                columns.append(computed.column(name))
-        return pa.Table.from_arrays(columns, names=[name for name, _ in pick.columns])
-
-    def with_means(self, rows: pa.Table) -> pa.Table:
-        """State rows with each avg finished (its column, e.g. ``__a0``), which the final SQL reads."""
-        for aggregate in self.aggregates:
-            if aggregate.mean_of is not None:
-                total, count = aggregate.mean_of
-                rows = rows.append_column(aggregate.column, _mean(rows.column(total), rows.column(count)))
-        return rows
-
-
-def _mean(total: pa.ChunkedArray, count: pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """avg from its sum and count: a double, or for decimals Spark's exact decimal (DuckDB would divide
-    decimals as doubles)."""
-    if pa.types.is_decimal(total.type):
-        from stream_nb.engine import decimals
-
-        return decimals.mean(total.combine_chunks(), count.combine_chunks())
-    return pc.if_else(pc.greater(count, 0), pc.divide(total, pc.cast(count, pa.float64())),
-                      pa.scalar(None, pa.float64()))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 import stream_nb as sn
+from stream_nb.engine import registry
 from stream_nb.sql import OutputModeError, StreamSQLError, plan_query
 
 EVENTS = sn.sources.memory("ts timestamp, device string, temp double, n bigint")
@@ -25,8 +26,8 @@ def refusal(sql: str, mode: str | None = None) -> StreamSQLError:
         ("SELECT device, temp FROM events LIMIT 5", None, "LIMIT is not supported", "LIMIT"),
         ("SELECT device, count(*) FROM events GROUP BY device ORDER BY device", "update",
          "ORDER BY is not supported", "ORDER BY"),
-        ("SELECT * FROM events JOIN other ON events.device = other.device", None,
-         "stream-stream joins are not supported yet", "other"),
+        ("SELECT * FROM events FULL JOIN other ON events.device = other.device", None,
+         "Stream-stream FullOuter join between two streaming DataFrame/Datasets is not supported", "FULL JOIN"),
         ("SELECT device, avg(temp) OVER (PARTITION BY device) FROM events", None,
          "OVER (...) windows are not supported", "OVER"),
         ("SELECT device FROM events UNION SELECT device FROM dim", None, "UNION", "UNION"),
@@ -214,7 +215,7 @@ class TestCase18Messages:
         q = sn.start("SELECT device FROM events", name="hot_devices", sources={"events": EVENTS})
         try:
             with pytest.raises(StreamSQLError) as caught:
-                plan_query("SELECT * FROM zzz", namespaces=[names])
+                plan_query("SELECT * FROM zzz", namespaces=[names, registry.namespace()])
         finally:
             q.stop()
         assert caught.value.hint == "known tables: dim, events; running queries: hot_devices"
