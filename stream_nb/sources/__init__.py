@@ -12,7 +12,11 @@ from stream_nb.sources.errors import SourceError
 from stream_nb.sources.files import files
 from stream_nb.sources.kafka import kafka
 from stream_nb.sources.memory import memory
+from stream_nb.sources.mosquitto import mqtt_broker
+from stream_nb.sources.mqtt import mqtt
 from stream_nb.sources.rate import rate
 from stream_nb.sources.sensors import sensors
+from stream_nb.sources.socket import socket
 
-__all__ = ["Source", "SourceError", "ads", "files", "kafka", "memory", "rate", "sensors"]
+__all__ = ["Source", "SourceError", "ads", "files", "kafka", "memory", "mqtt", "mqtt_broker", "rate", "sensors",
+           "socket"]

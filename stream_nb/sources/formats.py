@@ -65,6 +65,31 @@ def read_file(path: str, format: str, schema: pa.Schema, *, blank_line_is_null: 
         raise SourceError.at(path, line, what) from None
 
 
+def parse_json_values(values: Sequence[bytes], schema: pa.Schema) -> pa.Table:
+    """One JSON object per value (an MQTT payload, a Kafka record's value) as one row each of exactly
+    ``schema``. A bad value raises a SourceError whose ``line`` is its 1-based index among ``values``.
+
+    >>> parse_json_values([b'{"t": 1.5}', b'{"t": 2}'], pa.schema([("t", pa.float64())])).to_pylist()
+    [{'t': 1.5}, {'t': 2.0}]
+    """
+    for index, value in enumerate(values, 1):
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise SourceError(f"invalid UTF-8 (byte 0x{value[err.start]:02x} at byte {err.start + 1}); JSON is "
+                              "UTF-8", line=index) from None
+        if not value.strip():
+            raise SourceError("empty, not a JSON object", line=index)
+    # one value a line: a raw line break inside JSON can only be whitespace between tokens
+    data = b"\n".join(v.replace(b"\r", b" ").replace(b"\n", b" ") for v in values) + b"\n"
+    try:
+        return _parse_json(data, schema)
+    except _BAD_DATA as err:
+        line = _first_bad_line(data, _parse_json, schema, header=False)
+        what = _json_number(err, data.splitlines()[line - 1] if line else b"", schema) or _explain(err)
+        raise SourceError(what, line=line) from None
+
+
 def _load(path: str) -> bytes:
     return pa.input_stream(path, compression="detect").read()  # .gz and .bz2 by extension
 

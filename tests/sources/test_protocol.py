@@ -104,7 +104,7 @@ def test_an_unknown_capability_is_refused_with_the_known_ones():
 def test_checkpoint_dir_gives_the_source_its_directory_in_the_checkpoint_before_the_first_batch(tmp_path):
     class Logged(Counter):
         capabilities = frozenset({"checkpoint_dir"})
-        opened: list = []
+        opened = ()
 
         def open_checkpoint(self, directory):
             self.opened = [*self.opened, directory]
@@ -120,7 +120,7 @@ def test_checkpoint_dir_gives_the_source_its_directory_in_the_checkpoint_before_
     assert source.opened == [tmp_path / "cp" / "sources" / "0"]
     unchecked = Logged(3)
     sn.start("SELECT n FROM c", sources={"c": unchecked}, trigger="manual").stop()
-    assert unchecked.opened == []  # without a checkpoint there is no directory to give
+    assert not unchecked.opened  # without a checkpoint there is no directory to give
 
 
 def test_a_source_whose_attach_fails_refuses_the_start_and_leaves_the_checkpoint_free(tmp_path):

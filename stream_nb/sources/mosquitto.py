@@ -1,0 +1,111 @@
+"""A local MQTT broker for notebooks and tests: Debian's ``mosquitto``, started with a config of its own on
+a free loopback port (never the system's service), stopped when the process exits.
+
+It is the real broker, not a stand-in: what a query does against it, it does against any MQTT 5 broker.
+"""
+
+from __future__ import annotations
+
+import atexit
+import getpass
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+MOSQUITTO = "/usr/sbin/mosquitto"
+_CONFIG = """\
+listener {port} 127.0.0.1
+# started as root, mosquitto would turn into the user mosquitto, who cannot write this directory
+user {user}
+allow_anonymous true
+# sessions and their queued messages outlive a restart of the broker
+persistence true
+persistence_location {directory}/
+# a query that is down for a while finds everything published meanwhile (mosquitto keeps 1000 by default)
+max_queued_messages 1000000
+log_dest file {directory}/mosquitto.log
+"""
+
+
+class MosquittoBroker:
+    """A mosquitto process on ``127.0.0.1:port``; ``address`` is what ``sn.sources.mqtt`` takes."""
+
+    def __init__(self, port: int | None = None, directory: str | Path | None = None):
+        self.executable = shutil.which("mosquitto", path=f"/usr/sbin:/usr/local/sbin:{Path(MOSQUITTO).parent}")
+        if self.executable is None:
+            raise FileNotFoundError("mosquitto is not installed: on Debian or Ubuntu, apt-get install mosquitto "
+                                    "(or give sn.sources.mqtt the address of a broker you run)")
+        self.port = port or _free_port()
+        self.directory = Path(directory or tempfile.mkdtemp(prefix="mosquitto-"))
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.config = self.directory / "mosquitto.conf"
+        self.config.write_text(_CONFIG.format(port=self.port, directory=self.directory, user=getpass.getuser()))
+        self._process: subprocess.Popen | None = None
+        self.start()
+        atexit.register(self.stop)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, timeout: float = 10) -> None:
+        """Start the broker; returns once it accepts connections."""
+        if self.running:
+            return
+        self._process = subprocess.Popen([self.executable, "-c", str(self.config)], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"mosquitto on port {self.port} exited at start "
+                                   f"({self._process.stderr.read().decode(errors='replace').strip()}); see "
+                                   f"{self.directory / 'mosquitto.log'}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"mosquitto did not listen on 127.0.0.1:{self.port} within {timeout} s; "
+                                       f"see {self.directory / 'mosquitto.log'}") from None
+                time.sleep(0.05)  # a process starting up: nothing to wait on but its port
+
+    def stop(self) -> None:
+        """Stop the broker (SIGTERM: it saves its sessions and queued messages first)."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def __repr__(self) -> str:
+        return f"<mosquitto at {self.address}, {'running' if self.running else 'stopped'}>"
+
+
+def mqtt_broker(port: int | None = None) -> MosquittoBroker:
+    """Start a local MQTT broker (Debian's mosquitto) on a free port of 127.0.0.1, for a notebook or a test.
+
+    ``broker.address`` goes to ``sn.sources.mqtt`` and ``sensors(...).publish``; ``broker.stop()`` ends it (so
+    does the end of the process). Needs the ``mosquitto`` package (``apt-get install mosquitto``).
+    """
+    return MosquittoBroker(port)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
