@@ -10,6 +10,7 @@ import duckdb
 from stream_nb.engine import duck
 from stream_nb.engine.aggregation import AggregateOperator, BatchPartials
 from stream_nb.engine.dedup import DedupOperator
+from stream_nb.engine.join import JoinOperator
 from stream_nb.engine.keyed import KeyedOperator
 from stream_nb.engine.operator import Operator
 from stream_nb.engine.output import Output
@@ -31,6 +32,8 @@ def connect(plan: Plan) -> duckdb.DuckDBPyConnection:
 
 def make_operator(plan: Plan) -> Operator:
     """The stateful (or stateless) operator a plan needs."""
+    if plan.join is not None:
+        return JoinOperator(plan)
     if plan.aggregate is not None and plan.aggregate.session is not None:
         return SessionOperator(plan)
     if plan.aggregate is not None:

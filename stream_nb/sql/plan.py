@@ -22,6 +22,7 @@ from stream_nb.sql.dedup import DedupPlan, distinct_as_group_by, plan_dedup, ref
 from stream_nb.sql.dialect import DIALECT, Watermark, parse
 from stream_nb.sql.errors import OutputModeError, StreamSQLError
 from stream_nb.sql.event_time import EventTime, resolve_event_times
+from stream_nb.sql.joins import find_stream_join, plan_stream_join
 from stream_nb.sql.non_ansi import non_ansi
 from stream_nb.sql.output_modes import choose_output_mode
 from stream_nb.sql.positions import keyword_start, start_of
@@ -131,8 +132,10 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     spark_functions(tree)
     spark_dates(tree)
     non_ansi(tree)
-    window = _the_window(tree, sql)
     inputs = {"inputs": list(bindings.streams), "event_times": event_times, "watermark_policy": policy}
+    if find_stream_join(tree, bindings.streams) is not None:  # J's rule: a join of two streams (sql/joins.py)
+        return plan_stream_join(tree, sql, bindings, output_mode, watermarks, watermark, inputs)
+    window = _the_window(tree, sql)
     if isinstance(tree, exp.Union):
         return _plan_union(tree, sql, bindings, output_mode, watermarks, watermark, window, inputs)
     event_time = event_times.get(bindings.stream.name)

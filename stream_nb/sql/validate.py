@@ -20,7 +20,7 @@ def refuse_unsupported(tree: exp.Query, sql: str, streams: list[str] | str) -> N
         branches = _union_branches(tree, sql, streams)
     for branch in branches:
         stream = next((t.name for t in branch.find_all(exp.Table) if t.name in streams), streams[0])
-        _refuse_in(branch, sql, stream)
+        _refuse_in(branch, sql, stream, streams)
         _refuse_second_reference(branch, sql, stream)
 
 
@@ -50,7 +50,7 @@ def _union_branches(tree: exp.SetOperation, sql: str, streams: list[str]) -> lis
     return branches
 
 
-def _refuse_in(tree: exp.Expression, sql: str, stream: str) -> None:
+def _refuse_in(tree: exp.Expression, sql: str, stream: str, streams: list[str] = ()) -> None:
     for node in tree.walk():
         if isinstance(node, exp.Window):
             raise StreamSQLError(
@@ -69,7 +69,8 @@ def _refuse_in(tree: exp.Expression, sql: str, stream: str) -> None:
                                  sql=sql, start=keyword_start(sql, "GROUP BY"))
         if isinstance(node, exp.Select):
             for join in node.args.get("joins") or []:
-                _check_join(node, join, sql, stream)
+                if not _stream_stream(node, join, streams):  # a join of two streams: sql/joins.py checks it
+                    _check_join(node, join, sql, stream)
 
 
 def _refuse_second_reference(tree: exp.Query, sql: str, stream: str) -> None:
@@ -123,6 +124,12 @@ def _check_join(select: exp.Select, join: exp.Join, sql: str, stream: str) -> No
         raise StreamSQLError(f"{side} OUTER JOIN must keep the stream's rows: put the stream on the "
                              f"{'left' if side == 'LEFT' else 'right'} side (as Spark requires)",
                              sql=sql, start=where)
+
+
+def _stream_stream(select: exp.Select, join: exp.Join, streams: list[str]) -> bool:
+    left, right = select.args.get("from_") or select.args.get("from"), join.this
+    return any(_reads(left, s) for s in streams) and any(_reads(right, s) for s in streams) and \
+        {s for s in streams if _reads(left, s)} != {s for s in streams if _reads(right, s)}
 
 
 def _reads(node: exp.Expression | None, stream: str) -> bool:

@@ -1,0 +1,253 @@
+"""The stream-stream join operator: Spark's symmetric hash join (``StreamingSymmetricHashJoinExec``).
+
+Each side keeps the rows it has seen (its state) so that rows of the other side still to come can join them.
+A batch goes, as in Spark:
+
+1. each side's new rows: those at or behind the previous batch's watermark are late (dropped, counted);
+   those failing their side's own ON conjuncts never join (on an outer join's preserved side they come out
+   at once, NULL-padded);
+2. the new left rows join the right state, and are added to the left state (a left semi row that matched is
+   emitted once and not kept);
+3. the new right rows join the left state, which now holds the new left rows, so a pair in one batch joins
+   once; they are added to the right state unless the watermark evicts them at once (and no outer row waits
+   on them);
+4. each stored row carries ``matched``; the watermark evicts state per side (``sql/joins.py`` says by what),
+   and an outer join's evicted rows that never matched come out NULL-padded, in no-data batches too.
+
+All of it runs as DuckDB joins over Arrow tables (state per side, rows numbered by ``__rid``); the output is
+the query's SELECT over the batch's pairs of row numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from stream_nb.engine import duck
+from stream_nb.engine.join_state import (
+    SIDES,
+    empty_pairs,
+    from_checkpoint,
+    pairs_of,
+    state_view,
+    to_checkpoint,
+    upserts_and_removals,
+)
+from stream_nb.engine.output import Output
+from stream_nb.sql.join_watermark import state_watermark_ms
+from stream_nb.sql.joins import LEFT, LRID, MATCHED, NEW, PASS, RID, RIGHT, RRID, STATE, JoinPlan, JoinSide
+from stream_nb.sql.joins import PAIRS, batch_table
+
+
+@dataclass
+class JoinOutput(Output):
+    """A join batch's output, with what each side's state becomes and what each input dropped as late."""
+
+    states: dict[str, pa.Table] = field(default_factory=dict)     # "left"/"right" → state after the batch
+    before: dict[str, pa.Table] = field(default_factory=dict)     # the state the batch started from
+    late_by_input: dict[str, int] = field(default_factory=dict)
+    next_rid: int = 0
+    watermark_us: int = 0
+
+
+class JoinOperator:
+    """A stream-stream join: the protocol of ``engine/operator.py`` over ``plan.join``."""
+
+    name = "symmetricHashJoin"  # Spark's stateful operator name in progress
+    stateful = True
+    checkpointed = False
+
+    def __init__(self, plan):
+        self.plan = plan
+        self.join: JoinPlan = plan.join
+        self._states: dict[str, pa.Table | None] = {"left": None, "right": None}
+        self._next_rid = 0
+        self._late_watermark_us = 0  # Spark drops late rows by the previous batch's watermark
+        self._pair_sql = {side: self._pairs_query(side) for side in SIDES}
+
+    def _sides(self) -> dict[str, JoinSide]:
+        return {"left": self.join.left, "right": self.join.right}
+
+    def _pairs_query(self, new_side: str) -> str:
+        """The pairs of the new rows of ``new_side`` with the other side's state: (__lrid, __rrid)."""
+        left, right = self.join.left, self.join.right
+        tables = {"left": NEW, "right": STATE} if new_side == "left" else {"left": STATE, "right": NEW}
+        la, ra = (duck_name(s.alias) for s in (left, right))
+        on = [f"{la}.{k} = {ra}.{k}" for k in self.join.keys]
+        if self.join.condition_sql:
+            on.append(f"({self.join.condition_sql})")
+        return (f"SELECT {la}.{RID} AS {LRID}, {ra}.{RID} AS {RRID} FROM {tables['left']} AS {la} "
+                f"JOIN {tables['right']} AS {ra} ON {' AND '.join(on)}")
+
+    # -- a batch ------------------------------------------------------------------------------------------
+
+    def process(self, con: duckdb.DuckDBPyConnection, batch, watermark_us: int = 0) -> JoinOutput:
+        kind = self.join.join_type
+        rid = self._next_rid
+        passing, failing, late = {}, {}, {}
+        for name, side in self._sides().items():
+            rows, rid = self._new_rows(con, batch[side.input], side, rid)
+            if side.event_time is not None:
+                is_late = pc.fill_null(pc.less_equal(_times(rows, side, None), self._late_watermark_us // 1000 * 1000),
+                                       False)
+                late[name], rows = rows.filter(is_late), rows.filter(pc.invert(is_late))
+            else:
+                late[name] = rows.schema.empty_table()
+            ok = rows.column(PASS)
+            rows = rows.drop_columns([PASS])
+            passing[name], failing[name] = rows.filter(ok), rows.filter(pc.invert(ok))
+        before = {name: self._states[name] if self._states[name] is not None else
+                  passing[name].schema.empty_table() for name in SIDES}
+
+        # 2. new left rows × right state; 3. new right rows × left state (now with the new left rows)
+        first = self._pairs(con, "left", passing["left"], before["right"])
+        left_new = _mark(passing["left"], first.column(LRID))
+        right_state = _mark(before["right"], first.column(RRID))
+        semi_first = None
+        if kind == "LeftSemi":  # a new left row that matched is emitted now and never kept
+            semi_first = pc.unique(first.column(LRID))
+            left_new = left_new.filter(pc.invert(left_new.column(MATCHED)))
+        left_state = _concat(before["left"], left_new)
+        probe = left_state.filter(pc.invert(left_state.column(MATCHED))) if kind == "LeftSemi" else left_state
+        second = self._pairs(con, "right", passing["right"], probe)
+        left_state = _mark(left_state, second.column(LRID))
+        right_new = _mark(passing["right"], second.column(RRID))
+
+        wm_ms = watermark_us // 1000
+        evict_now = self._expired(right_new, self.join.right, wm_ms)
+        keep = pc.invert(evict_now)
+        if kind in ("RightOuter", "FullOuter"):  # an unmatched row stays for its NULL-padded output below
+            keep = pc.or_(keep, pc.invert(right_new.column(MATCHED)))
+        right_state = _concat(right_state, right_new.filter(keep))
+
+        # 4. eviction, and the outer rows it makes final
+        expired = {"left": self._expired(left_state, self.join.left, wm_ms),
+                   "right": self._expired(right_state, self.join.right, wm_ms)}
+        states = {"left": left_state, "right": right_state}
+        pairs = [pairs_of(first.column(LRID), first.column(RRID)) if kind != "LeftSemi" else None,
+                 pairs_of(second.column(LRID), second.column(RRID)) if kind != "LeftSemi" else None]
+        if kind == "LeftSemi":
+            pairs = [pairs_of(semi_first, None), pairs_of(pc.unique(second.column(LRID)), None)]
+        if kind in ("LeftOuter", "FullOuter"):
+            pairs.append(pairs_of(failing["left"].column(RID), None))
+            unmatched = pc.and_(expired["left"], pc.invert(left_state.column(MATCHED)))
+            pairs.append(pairs_of(left_state.filter(unmatched).column(RID), None))
+        if kind in ("RightOuter", "FullOuter"):
+            pairs.append(pairs_of(None, failing["right"].column(RID)))
+            unmatched = pc.and_(expired["right"], pc.invert(right_state.column(MATCHED)))
+            pairs.append(pairs_of(None, right_state.filter(unmatched).column(RID)))
+        removed = [states[n].filter(expired[n]).column(RID) for n in SIDES]
+        after = {n: states[n].filter(pc.invert(expired[n])) for n in SIDES}
+
+        duck.register(con, PAIRS, pa.concat_tables([p for p in pairs if p is not None] or [empty_pairs()]))
+        duck.register(con, LEFT, _concat(before["left"], passing["left"], failing["left"]))
+        duck.register(con, RIGHT, _concat(before["right"], passing["right"], failing["right"]))
+        table = duck.query(con, self.join.output_sql)
+        added = sum(t.num_rows for t in (left_new, right_new.filter(keep)))
+        return JoinOutput(
+            table, late=to_checkpoint(late, self.join), states=after, before=before,
+            late_by_input={s.input: late[n].num_rows for n, s in self._sides().items()},
+            next_rid=rid, watermark_us=watermark_us, state_rows_updated=added,
+            expired=np.concatenate([r.to_numpy() for r in removed]) if any(len(r) for r in removed) else None,
+            evicted_through=watermark_us)
+
+    def _new_rows(self, con, table: pa.Table, side: JoinSide, rid: int) -> tuple[pa.Table, int]:
+        duck.register(con, batch_table(side.input), table)
+        rows = duck.query(con, side.pre_sql)
+        rows = rows.append_column(RID, pa.array(np.arange(rid, rid + rows.num_rows, dtype=np.int64)))
+        rows = rows.append_column(MATCHED, pa.array(np.zeros(rows.num_rows, dtype=bool)))
+        return rows, rid + rows.num_rows
+
+    def _pairs(self, con, new_side: str, new: pa.Table, state: pa.Table) -> pa.Table:
+        if not new.num_rows or not state.num_rows:
+            return empty_pairs()
+        duck.register(con, NEW, new)
+        duck.register(con, STATE, state)
+        return duck.query(con, self._pair_sql[new_side])
+
+    def _expired(self, rows: pa.Table, side: JoinSide, watermark_ms: int) -> pa.ChunkedArray:
+        """Which rows of a side's state the watermark evicts (Spark's state key or value watermark)."""
+        if side.eviction == "key":
+            threshold = watermark_ms * 1000
+        elif side.eviction == "value":
+            threshold = state_watermark_ms(side.bounds, watermark_ms) * 1000
+        else:
+            return pa.chunked_array([np.zeros(rows.num_rows, dtype=bool)], pa.bool_())
+        times = _times(rows, side, self.join.keys[self.join.key_eviction] if side.eviction == "key" else None)
+        return pc.fill_null(pc.less_equal(times, threshold), False)  # no event time: never evicted, as in Spark
+
+    def commit(self, output: JoinOutput) -> None:
+        self._states = dict(output.states)
+        self._next_rid = output.next_rid
+        self._late_watermark_us = output.watermark_us
+
+    def has_expired(self, watermark_us: int) -> bool:
+        """Whether a batch without data would evict state (and so emit outer rows) at this watermark."""
+        return any(self._states[n] is not None and pc.any(self._expired(self._states[n], s, watermark_us // 1000))
+                   .as_py() for n, s in self._sides().items())
+
+    # -- checkpoint --------------------------------------------------------------------------------------
+
+    def changes(self, output: JoinOutput) -> pa.Table:
+        """The rows the batch added or marked matched, and those it evicted (``__evicted``)."""
+        upserts, removed = {}, {}
+        for name in SIDES:
+            upserts[name], removed[name] = upserts_and_removals(output.before[name], output.states[name])
+        return to_checkpoint(upserts, self.join, removed=removed, meta=self._meta())
+
+    def dump(self) -> pa.Table:
+        return to_checkpoint({n: t for n, t in self._states.items() if t is not None}, self.join, meta=self._meta())
+
+    def _meta(self) -> dict[str, str]:
+        return {"next_rid": str(self._next_rid), "late_watermark_us": str(self._late_watermark_us)}
+
+    def restore(self, tables: list[pa.Table]) -> None:
+        for table in tables:
+            self._states, meta = from_checkpoint(table, self._states, self.join)
+            self._next_rid = int(meta.get("next_rid", self._next_rid))
+            self._late_watermark_us = int(meta.get("late_watermark_us", self._late_watermark_us))
+
+    def result_rows(self, con: duckdb.DuckDBPyConnection) -> None:
+        """None: the state holds input rows, not result rows; the sink holds what this run emits."""
+
+    def state_view(self) -> Callable[[], pa.Table]:
+        states = dict(self._states)
+        return lambda: state_view(states, self.join)
+
+    @property
+    def state_rows(self) -> int:
+        return sum(t.num_rows for t in self._states.values() if t is not None)
+
+    @property
+    def memory_bytes(self) -> int:
+        return sum(t.nbytes for t in self._states.values() if t is not None)
+
+
+def duck_name(alias: str) -> str:
+    return '"' + alias.replace('"', '""') + '"'
+
+
+def _times(rows: pa.Table, side: JoinSide, key: str | None) -> pa.ChunkedArray:
+    """A side's event time per row (µs): its key column or its own time; a window's end."""
+    column = rows.column(key or side.event_time)
+    if pa.types.is_struct(column.type):
+        column = pc.struct_field(column, "end")
+    return column.cast(pa.int64())
+
+
+def _mark(rows: pa.Table, matched_rids: pa.ChunkedArray | pa.Array) -> pa.Table:
+    """The rows with ``matched`` set for those among ``matched_rids``."""
+    if not len(matched_rids) or not rows.num_rows:
+        return rows
+    rids = matched_rids.combine_chunks() if isinstance(matched_rids, pa.ChunkedArray) else matched_rids
+    flag = pc.or_(rows.column(MATCHED), pc.is_in(rows.column(RID), value_set=rids))
+    return rows.set_column(rows.schema.get_field_index(MATCHED), MATCHED, flag)
+
+
+def _concat(*tables: pa.Table) -> pa.Table:
+    return pa.concat_tables(tables, promote_options="permissive")

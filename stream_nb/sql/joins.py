@@ -1,0 +1,394 @@
+"""Stream-stream joins, planned as Spark plans them (``StreamingSymmetricHashJoinExec``).
+
+``FROM a [INNER | LEFT | RIGHT | FULL [OUTER] | LEFT SEMI] JOIN b ON ...`` between two streams, each side a
+stream (with an alias) or a subquery over one (e.g. computing a window). The ON condition is split as Spark
+splits it (``JoinConditionSplitPredicates``): equality keys between the sides (at least one), conjuncts that
+read one side only (pre-join filters: a row failing its own is never stored; on the preserved side of an outer
+join it comes out at once, NULL-padded), and the rest (checked on each joined pair). Each side's state is
+evicted by the watermark: by the join key when the key is an event-time column or window (both sides), else
+by the side's own time through the range condition (``join_watermark.py``). Queries Spark refuses are
+refused with Spark's words, pointing at the JOIN.
+
+The engine (``engine/join.py``) runs the plan: every SQL here is DuckDB's, over the batch and state tables
+named below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
+
+from sqlglot import exp
+
+from stream_nb.sql import tree as _tree
+from stream_nb.sql.errors import OutputModeError, StreamSQLError
+from stream_nb.sql.event_time import EventTime
+from stream_nb.sql.join_watermark import ValueBound, value_bounds
+from stream_nb.sql.positions import start_of
+from stream_nb.sql.windows import is_window_call, window_spec
+
+PAIRS = "__join_pairs"    # the batch's output pairs: __lrid, __rrid (NULL on the padded side)
+LEFT = "__join_left"      # every left row the pairs may name: state and new rows, by __rid
+RIGHT = "__join_right"
+NEW = "__join_new"        # one side's new rows, joined with the other side's state
+STATE = "__join_state"
+RID, MATCHED, PASS, LRID, RRID = "__rid", "__matched", "__pass", "__lrid", "__rrid"
+
+# Spark's names for the join types, as its messages and progress say them
+_TYPES = {("", ""): "Inner", ("", "INNER"): "Inner", ("LEFT", ""): "LeftOuter", ("LEFT", "OUTER"): "LeftOuter",
+          ("RIGHT", ""): "RightOuter", ("RIGHT", "OUTER"): "RightOuter", ("FULL", ""): "FullOuter",
+          ("FULL", "OUTER"): "FullOuter", ("LEFT", "SEMI"): "LeftSemi"}
+
+
+def batch_table(input_name: str) -> str:
+    """The DuckDB name of one input's batch rows (``sql/tree.py``'s, once the planner has several inputs)."""
+    named = getattr(_tree, "batch_table", None)
+    return named(input_name) if named is not None else f"__batch_{input_name}"
+
+
+@dataclass(frozen=True)
+class JoinSide:
+    """One side of the join: its rows per batch and how its state is evicted."""
+
+    input: str                       # the stream's name
+    alias: str                       # the side's name in ON and SELECT
+    pre_sql: str                     # over batch_table(input): the side's columns, keys __k0.., __pass
+    event_time: str | None = None    # the side's column the watermark follows (late rows, value eviction)
+    event_time_field: str | None = None  # "end" when that column is a window
+    eviction: str | None = None      # "key", "value" or None (state kept)
+    bounds: tuple[ValueBound, ...] = ()  # for "value": the range condition's bounds on event_time
+
+    def describe(self) -> str:
+        time = self.event_time + (f".{self.event_time_field}" if self.event_time_field else "") \
+            if self.event_time else None
+        if self.eviction == "key":
+            return "state evicted when the join key's event time is at or behind the watermark"
+        if self.eviction == "value":
+            return f"state evicted when {self.alias}.{time} is at or behind the watermark through the range condition"
+        return "state kept (no watermark bounds it)"
+
+
+@dataclass(frozen=True)
+class JoinPlan:
+    """A stream-stream join, for ``engine/join.py``."""
+
+    join_type: str                  # Spark's: Inner, LeftOuter, RightOuter, FullOuter, LeftSemi
+    left: JoinSide
+    right: JoinSide
+    keys: tuple[str, ...]           # the key columns both sides' pre_sql compute: __k0, __k1, ...
+    key_texts: tuple[str, ...]      # the keys as written: i.ad_id = c.ad_id
+    key_eviction: int | None        # the key that is an event time (its index), if any
+    condition_sql: str | None       # the conjuncts reading both sides, over the aliases
+    condition_text: str | None
+    output_sql: str                 # the SELECT over PAIRS joined to LEFT and RIGHT
+
+    @property
+    def outer_needs_watermark(self) -> bool:
+        """Whether rows come out only when the watermark passes (outer rows, NULL-padded)."""
+        return self.join_type in ("LeftOuter", "RightOuter", "FullOuter")
+
+    @property
+    def inputs(self) -> tuple[str, str]:
+        return self.left.input, self.right.input
+
+
+def find_stream_join(tree: exp.Expression, streams: Collection[str]) -> tuple[exp.Select, exp.Join] | None:
+    """The SELECT whose FROM joins two streams, and that JOIN; None when no join reads two streams."""
+    for select in tree.find_all(exp.Select):
+        for join in select.args.get("joins") or []:
+            left = _reads(select.args.get("from_") or select.args.get("from"), streams)
+            if left and _reads(join, streams):
+                return select, join
+    return None
+
+
+def plan_join(tree: exp.Select, sql: str, *, streams: Collection[str], event_times: Mapping[str, EventTime],
+              output_mode: str) -> JoinPlan | None:
+    """Plan the stream-stream join of the query (qualified by sqlglot), or None if it has none.
+
+    >>> import sqlglot
+    >>> on = "SELECT i.ad_id AS ad_id, c.ts AS clicked FROM impressions AS i JOIN clicks AS c " \\
+    ...      "ON i.ad_id = c.ad_id AND c.ts BETWEEN i.ts AND i.ts + INTERVAL 1 MINUTE"
+    >>> plan = plan_join(sqlglot.parse_one(on, read="spark"), on, streams={"impressions", "clicks"},
+    ...                  event_times={"impressions": EventTime("ts", 10_000_000),
+    ...                               "clicks": EventTime("ts", 20_000_000)}, output_mode="append")
+    >>> plan.join_type, plan.key_texts, plan.left.eviction, plan.right.eviction
+    ('Inner', ('i.ad_id = c.ad_id',), 'value', 'value')
+    >>> print(plan.left.pre_sql)
+    SELECT i.*, i.ad_id AS __k0, COALESCE(TRUE, FALSE) AS __pass FROM __batch_impressions AS i
+    """
+    found = find_stream_join(tree, streams)
+    if found is None:
+        return None
+    select, join = found
+    at = join_start(join, sql)
+    kind = _TYPES.get(((join.side or "").upper(), (join.kind or "").upper()))
+    if kind is None:
+        raise StreamSQLError(_join_type_refusal(join), sql=sql, start=at)
+    _refuse_shape(tree, select, join, sql, at)
+    if output_mode != "append" and kind != "Inner":
+        raise OutputModeError(f"{kind} join between two streaming DataFrames/Datasets is not supported in "
+                              f"{output_mode.capitalize()} output mode, only in Append output mode (as in Spark)",
+                              sql=sql, start=at, hint="use output_mode='append'")
+    left_node, right_node = (select.args.get("from_") or select.args.get("from")).this, join.this
+    left, right = (_side(node, sql, streams, event_times, at) for node in (left_node, right_node))
+    if left.input == right.input:
+        raise StreamSQLError(f"the stream {left.input!r} is joined with itself: a self-join of a stream is not "
+                             "supported yet", sql=sql, start=at)
+    on = join.args.get("on")
+    keys, left_only, right_only, both = _split(on, left.alias, right.alias)
+    if not keys:
+        raise StreamSQLError("Stream-stream join without equality predicate is not supported (as in Spark): "
+                             "the join needs a key that both sides have", sql=sql, start=at,
+                             hint=f"add an equality between the sides to ON, e.g. {left.alias}.id = {right.alias}.id")
+    key_eviction = _key_eviction(keys, left, right)
+    full = exp.and_(*(c.copy() for c in both)) if both else None
+    left = _with_eviction(left, right, key_eviction, full)
+    right = _with_eviction(right, left, key_eviction, full)
+    _refuse_unbounded(kind, left, right, key_eviction, full, sql, at)
+    key_names = tuple(f"__k{i}" for i in range(len(keys)))
+    left = _with_sql(left, left_node, [k[0] for k in keys], left_only, key_names, sql)
+    right = _with_sql(right, right_node, [k[1] for k in keys], right_only, key_names, sql)
+    return JoinPlan(
+        join_type=kind, left=left, right=right, keys=key_names,
+        key_texts=tuple(f"{a.sql('spark')} = {b.sql('spark')}" for a, b in keys), key_eviction=key_eviction,
+        condition_sql=full.sql(dialect="duckdb") if full is not None else None,
+        condition_text=full.sql(dialect="spark") if full is not None else None,
+        output_sql=_output_sql(select, left.alias, right.alias))
+
+
+def join_start(join: exp.Join, sql: str) -> int | None:
+    """Where the join clause starts in the SQL (its LEFT/RIGHT/FULL/INNER/JOIN word), for carets."""
+    from stream_nb.sql.dialect import DIALECT
+
+    table_at = start_of(join.this, sql)
+    if table_at is None:
+        return None
+    tokens = [t for t in DIALECT.tokenize(sql) if t.start < table_at]
+    index = max((i for i, t in enumerate(tokens) if t.text.upper() == "JOIN"), default=None)
+    if index is None:
+        return None
+    while index > 0 and tokens[index - 1].text.upper() in ("LEFT", "RIGHT", "FULL", "OUTER", "INNER", "SEMI",
+                                                             "ANTI", "CROSS"):
+        index -= 1
+    return tokens[index].start
+
+
+def _join_type_refusal(join: exp.Join) -> str:
+    side, kind = (join.side or "").upper(), (join.kind or "").upper()
+    if kind == "ANTI":
+        return "LeftAnti joins with a streaming DataFrame/Dataset on the right are not supported (as in Spark)"
+    if kind == "CROSS":
+        return "Stream-stream join without equality predicate is not supported (as in Spark): a CROSS JOIN has none"
+    return f"{' '.join(w for w in (side, kind) if w)} JOIN between two streams is not supported"
+
+
+def _refuse_shape(tree: exp.Expression, select: exp.Select, join: exp.Join, sql: str, at: int | None) -> None:
+    if len(select.args.get("joins") or []) > 1:
+        raise StreamSQLError("a stream-stream join with a third table in the same FROM is not supported yet; "
+                             "join a stream with a static table inside one side's subquery", sql=sql, start=at)
+    if join.args.get("using") or not join.args.get("on"):
+        raise StreamSQLError("a stream-stream join needs an ON condition with an equality between the sides "
+                             "(as in Spark)", sql=sql, start=at, hint="JOIN b ON a.id = b.id")
+    if select is not tree:
+        raise StreamSQLError("a stream-stream join is supported in the outermost SELECT only, for now",
+                             sql=sql, start=at)
+    for node in (select.args.get("group"), select.args.get("having"), select.args.get("distinct")):
+        if node is not None:
+            raise StreamSQLError("aggregating or deduplicating what a stream-stream join emits (two stateful "
+                                 "operators) is not supported yet", sql=sql, start=start_of(node, sql))
+    if any(isinstance(n, exp.AggFunc) for item in select.expressions for n in item.walk()) or \
+            any(is_window_call(n) for n in select.find_all(exp.Anonymous) if n.find_ancestor(exp.Select) is select):
+        raise StreamSQLError("aggregates and window() over a stream-stream join are not supported yet; compute "
+                             "the window in each side's subquery and join on it", sql=sql, start=at)
+
+
+def _reads(node: exp.Expression | None, streams: Collection[str]) -> list[str]:
+    return [] if node is None else [t.name for t in node.find_all(exp.Table) if t.name in streams]
+
+
+def _side(node: exp.Expression, sql: str, streams: Collection[str], event_times: Mapping[str, EventTime],
+          at: int | None) -> JoinSide:
+    read = _reads(node, streams)
+    if len(read) != 1:
+        raise StreamSQLError("each side of a stream-stream join reads one stream", sql=sql, start=at)
+    stream = read[0]
+    declared = event_times.get(stream)
+    alias = node.alias_or_name
+    if isinstance(node, exp.Table):
+        return JoinSide(stream, alias, "", event_time=declared.column if declared else None)
+    inner = node.this
+    if not isinstance(inner, exp.Select) or inner.args.get("group") or \
+            any(isinstance(n, exp.AggFunc) for item in inner.expressions for n in item.walk()):
+        raise StreamSQLError("a join after a streaming aggregation is not supported yet (Spark allows it only "
+                             "in append mode, as a chain of stateful operators)", sql=sql, start=_opening(node, sql))
+    if declared is None:
+        return JoinSide(stream, alias, "")
+    times = []  # the side's columns that carry the watermark: the event time itself, or a window over it
+    for item in inner.selects:
+        value = item.unalias()
+        if isinstance(value, exp.Column) and value.name == declared.column:
+            times.append((item.alias_or_name, None))
+        elif is_window_call(value) and isinstance(value.expressions[0], exp.Column) and \
+                value.expressions[0].name == declared.column:
+            times.append((item.alias_or_name, "end"))
+    if len(times) > 1:
+        raise StreamSQLError(
+            f"the side {alias!r} of the join outputs {' and '.join(t for t, _ in times)}, two columns that carry "
+            f"{stream}'s watermark: Spark refuses more than one event-time column per input of a stateful operator",
+            sql=sql, start=_opening(node, sql), hint=f"select only one of them in {alias!r}")
+    name, field = times[0] if times else (None, None)
+    return JoinSide(stream, alias, "", event_time=name, event_time_field=field)
+
+
+def _opening(node: exp.Expression, sql: str) -> int | None:
+    """Where a side's subquery opens: its parenthesis."""
+    first = start_of(node, sql)
+    return sql.rfind("(", 0, first) if first is not None and "(" in sql[:first] else first
+
+
+def _split(on: exp.Expression, left: str, right: str):
+    """Spark's split of the ON condition: equality keys, left-only, right-only, and both-sides conjuncts."""
+    keys, left_only, right_only, both = [], [], [], []
+    on = on.unnest()
+    for conjunct in ([c.unnest() for c in on.flatten()] if isinstance(on, exp.And) else [on]):
+        tables = {c.table for c in conjunct.find_all(exp.Column)}
+        if isinstance(conjunct, exp.EQ):
+            a, b = ({c.table for c in side.find_all(exp.Column)} for side in (conjunct.this, conjunct.expression))
+            if a == {left} and b == {right}:
+                keys.append((conjunct.this, conjunct.expression))
+                continue
+            if a == {right} and b == {left}:
+                keys.append((conjunct.expression, conjunct.this))
+                continue
+        if tables <= {left}:
+            left_only.append(conjunct)
+        if tables <= {right}:
+            right_only.append(conjunct)
+        if not tables <= {left} and not tables <= {right}:
+            both.append(conjunct)
+    return keys, left_only, right_only, both
+
+
+def _is_time(node: exp.Expression, side: JoinSide) -> bool:
+    return isinstance(node, exp.Column) and side.event_time is not None and node.name == side.event_time
+
+
+def _key_eviction(keys, left: JoinSide, right: JoinSide) -> int | None:
+    """The first key that is an event time (left keys first, as Spark's findJoinKeyOrdinalForWatermark)."""
+    for index, (a, _) in enumerate(keys):
+        if _is_time(a, left):
+            return index
+    for index, (_, b) in enumerate(keys):
+        if _is_time(b, right):
+            return index
+    return None
+
+
+def _columns_of(condition: exp.Expression | None, alias: str) -> set[str]:
+    if condition is None:
+        return set()
+    return {f"{c.table}.{c.name}" for c in condition.find_all(exp.Column) if c.table == alias}
+
+
+def _bounds(this: JoinSide, other: JoinSide, condition: exp.Expression | None) -> tuple[ValueBound, ...]:
+    watermarked = f"{other.alias}.{other.event_time}" if other.event_time and not other.event_time_field else None
+    return value_bounds(condition, _columns_of(condition, this.alias), _columns_of(condition, other.alias),
+                        watermarked)
+
+
+def _with_eviction(side: JoinSide, other: JoinSide, key_eviction: int | None,
+                   condition: exp.Expression | None) -> JoinSide:
+    if key_eviction is not None:
+        return replace(side, eviction="key")
+    if side.event_time is None:
+        return side
+    bounds = _bounds(side, other, condition)
+    return replace(side, eviction="value" if bounds else None, bounds=bounds)
+
+
+def _refuse_unbounded(kind: str, left: JoinSide, right: JoinSide, key_eviction: int | None,
+                      condition: exp.Expression | None, sql: str, at: int | None) -> None:
+    """Spark's checkForStreamStreamJoinWatermark: an outer or semi join must know when a row can no longer
+    match, from a watermarked join key or from the other side's watermark through a range condition."""
+    if kind == "Inner" or key_eviction is not None:
+        return
+    preserved = {"LeftOuter": [(left, right)], "LeftSemi": [(left, right)], "RightOuter": [(right, left)],
+                 "FullOuter": [(left, right), (right, left)]}[kind]
+    if any(_bounds(this, other, condition) for this, other in preserved):
+        return
+    this, other = preserved[0]
+    need = [f"a watermark on {other.input!r} (FROM {other.input} {other.alias} WATERMARK ts DELAY OF INTERVAL "
+            "20 SECONDS)"] if other.event_time is None else []
+    need.append(f"a time-range condition that bounds {this.alias}'s time from below by {other.alias}'s, e.g. "
+                f"{other.alias}.ts BETWEEN {this.alias}.ts AND {this.alias}.ts + INTERVAL 1 MINUTE")
+    raise StreamSQLError(
+        f"Stream-stream {kind} join between two streaming DataFrame/Datasets is not supported without a watermark "
+        "in the join keys, or a watermark on the nullable side and an appropriate range condition (as in Spark): "
+        f"without them no row of {this.input} is ever known to have no match", sql=sql, start=at,
+        hint="add " + " and ".join(need))
+
+
+def _with_sql(side: JoinSide, node: exp.Expression, keys: list[exp.Expression], only: list[exp.Expression],
+              key_names: tuple[str, ...], sql: str) -> JoinSide:
+    source = node.copy()
+    if isinstance(source, exp.Subquery):
+        inner = source.this
+        calls = [n for n in inner.find_all(exp.Anonymous) if is_window_call(n)]
+        if calls:
+            _tree.apply_window(inner, window_spec(calls[0], sql), side.input)
+    for table in [t for t in source.find_all(exp.Table) if t.name == side.input]:
+        alias = table.args.get("alias")
+        table.set("this", exp.to_identifier(batch_table(side.input)))
+        table.set("db", None)
+        table.set("catalog", None)
+        if alias is None:
+            table.set("alias", exp.TableAlias(this=exp.to_identifier(side.input)))
+    passing = exp.and_(*(c.copy() for c in only)) if only else exp.true()
+    query = exp.select(f"{side.alias}.*").from_(source)
+    query = query.select(*(k.copy().as_(n) for k, n in zip(keys, key_names)), copy=False)
+    query = query.select(exp.func("coalesce", passing, exp.false()).as_(PASS), copy=False)
+    return replace(side, pre_sql=query.sql(dialect="duckdb"))
+
+
+def _output_sql(select: exp.Select, left: str, right: str) -> str:
+    """The query's SELECT and WHERE over the batch's pairs, each side's row found by its __rid."""
+    output = select.copy()
+    output.set("joins", None)
+    output.set("from_", exp.From(this=exp.Table(this=exp.to_identifier(PAIRS), alias=exp.TableAlias(
+        this=exp.to_identifier("__p")))))
+    for table, alias, rid in ((LEFT, left, LRID), (RIGHT, right, RRID)):
+        output = output.join(exp.Table(this=exp.to_identifier(table), alias=exp.TableAlias(
+            this=exp.to_identifier(alias))), on=f"__p.{rid} = {alias}.{RID}", join_type="LEFT", copy=False)
+    return output.sql(dialect="duckdb")
+
+
+def plan_stream_join(tree: exp.Select, sql: str, bindings, output_mode: str | None, watermarks: list,
+                     watermark_option, inputs: dict):
+    """The planner's rule for a query whose FROM joins two streams: its ``Plan`` (``plan.join``)."""
+    from stream_nb.sql.output_modes import choose_output_mode
+    from stream_nb.sql.plan import Plan
+
+    mode = choose_output_mode(output_mode, aggregating=False, sql=sql, tree=tree, watermarks=watermarks,
+                              watermark_option=watermark_option)
+    event_times = dict(inputs["event_times"])
+    join = plan_join(tree, sql, streams=list(bindings.streams), event_times=event_times, output_mode=mode)
+    for side, preserved in ((join.left, join.join_type in ("Inner", "LeftOuter", "LeftSemi")),
+                            (join.right, join.join_type in ("Inner", "RightOuter"))):
+        if side.input in event_times:
+            event_times[side.input] = _pushed(event_times[side.input], tree, side, preserved)
+    return Plan(sql, bindings, mode, [s.alias_or_name for s in tree.selects], watermarks=watermarks,
+                **{**inputs, "event_times": event_times}, join=join)
+
+
+def _pushed(event_time: EventTime, tree: exp.Select, side: JoinSide, preserved: bool) -> EventTime:
+    """Spark pushes a side's own filters below its watermark (rows they drop never move it): the WHERE of
+    the side's subquery, and the outer WHERE's conjuncts on that side when the join keeps its rows."""
+    node = next(n for n in (tree.args["from_"].this, tree.args["joins"][0].this) if n.alias_or_name == side.alias)
+    if isinstance(node, exp.Subquery):
+        return event_time.pushed_filters(node.this, side.input, lambda t: t.sql(dialect="duckdb"),
+                                         batch=batch_table(side.input))
+    if not preserved:
+        return event_time
+    return event_time.pushed_filters(tree, side.input, lambda t: t.sql(dialect="duckdb"),
+                                     batch=batch_table(side.input))

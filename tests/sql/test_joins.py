@@ -1,0 +1,186 @@
+"""Planning stream-stream joins as Spark plans them: the ON condition's split, each side's state eviction (the
+state watermark Spark derives from the range condition), and every query Spark refuses, refused with its
+reason at the JOIN. Refusals and acceptances were checked against PySpark 4.3 (``writeStream.start()``)."""
+
+from __future__ import annotations
+
+import pytest
+
+import stream_nb as sn
+from stream_nb.sql import OutputModeError, StreamSQLError, plan_query
+from stream_nb.sql.join_watermark import ValueBound, state_watermark_ms
+
+IMPRESSIONS = sn.sources.memory("ad_id bigint, ts timestamp, campaign string")
+CLICKS = sn.sources.memory("ad_id bigint, ts timestamp, user string")
+NAMES = [{"impressions": IMPRESSIONS, "clicks": CLICKS}]
+BOTH = {"impressions": ("ts", "10 seconds"), "clicks": ("ts", "20 seconds")}
+RANGE = "c.ts BETWEEN i.ts AND i.ts + INTERVAL 1 MINUTE"
+
+
+def plan(sql: str, watermark=BOTH, mode: str | None = None):
+    return plan_query(sql, namespaces=NAMES, watermark=watermark, output_mode=mode)
+
+
+def join(sql: str, watermark=BOTH, mode: str | None = None):
+    return plan(sql, watermark, mode).join
+
+
+def refusal(sql: str, watermark=BOTH, mode: str | None = None) -> StreamSQLError:
+    with pytest.raises(StreamSQLError) as caught:
+        plan(sql, watermark, mode)
+    return caught.value
+
+
+@pytest.mark.parametrize(("written", "kind"), [
+    ("JOIN", "Inner"), ("INNER JOIN", "Inner"), ("LEFT JOIN", "LeftOuter"), ("LEFT OUTER JOIN", "LeftOuter"),
+    ("RIGHT JOIN", "RightOuter"), ("RIGHT OUTER JOIN", "RightOuter"), ("FULL JOIN", "FullOuter"),
+    ("FULL OUTER JOIN", "FullOuter"), ("LEFT SEMI JOIN", "LeftSemi"),
+])
+def test_each_join_type_plans_under_spark_s_name(written, kind):
+    planned = plan(f"SELECT i.ad_id FROM impressions i {written} clicks c ON i.ad_id = c.ad_id AND {RANGE}")
+    assert planned.join.join_type == kind
+    assert planned.inputs == ["impressions", "clicks"]
+    assert planned.output_mode == "append"
+    assert planned.join.outer_needs_watermark == (kind in ("LeftOuter", "RightOuter", "FullOuter"))
+
+
+def test_the_on_condition_splits_into_keys_pre_join_filters_and_a_post_join_condition():
+    planned = join("SELECT i.ad_id FROM impressions i LEFT JOIN clicks c ON c.ad_id = i.ad_id AND "
+                   "i.campaign = 'spring' AND c.user <> 'bot' AND c.ts > i.ts AND c.ts < i.ts + INTERVAL 1 MINUTE")
+    assert planned.key_texts == ("i.ad_id = c.ad_id",)  # oriented left = right, whichever way it was written
+    assert "i.ad_id AS __k0" in planned.left.pre_sql and "c.ad_id AS __k0" in planned.right.pre_sql
+    assert "COALESCE(i.campaign = 'spring', FALSE) AS __pass" in planned.left.pre_sql
+    assert """COALESCE(c."user" <> 'bot', FALSE) AS __pass""" in planned.right.pre_sql
+    assert planned.condition_text == "c.ts > i.ts AND c.ts < i.ts + INTERVAL '1' MINUTE"
+
+
+def test_a_range_condition_gives_each_side_a_state_watermark_as_spark_derives_it():
+    planned = join(f"SELECT * FROM impressions i JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}")
+    # an impression can match clicks up to a minute later: it is kept until the watermark passes ts + 1 min
+    assert planned.left.eviction == "value" and planned.left.event_time == "ts"
+    assert state_watermark_ms(planned.left.bounds, 100_000) == 100_000 - 60_000 - 1  # <=: one ms less
+    # a click matches impressions at or before it: kept until the watermark passes it
+    assert state_watermark_ms(planned.right.bounds, 100_000) == 100_000 - 1
+
+
+def test_strict_comparisons_evict_through_the_bound_itself():
+    planned = join("SELECT * FROM impressions i JOIN clicks c ON i.ad_id = c.ad_id "
+                   "AND c.ts > i.ts - INTERVAL 5 SECONDS AND c.ts < i.ts + INTERVAL 10 SECONDS")
+    assert planned.left.bounds == (ValueBound(1, -10_000_000.0, False),)
+    assert planned.right.bounds == (ValueBound(1, -5_000_000.0, False),)
+
+
+def test_a_side_without_a_bound_from_the_range_keeps_its_state():
+    planned = join("SELECT * FROM impressions i JOIN clicks c ON i.ad_id = c.ad_id AND c.ts >= i.ts")
+    assert planned.left.eviction is None      # c.ts >= i.ts bounds impressions from above only
+    assert planned.right.eviction == "value"  # clicks: c.ts >= i.ts > watermark
+
+
+def test_a_side_without_a_watermark_keeps_its_state_and_drops_no_late_rows():
+    planned = join(f"SELECT * FROM impressions i JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}",
+                   watermark={"clicks": ("ts", "20 seconds")})
+    assert planned.left.eviction is None and planned.left.event_time is None
+    assert planned.right.eviction is None     # its bound needs the impressions' watermark
+
+
+def test_a_window_equality_written_in_subqueries_evicts_by_the_window_key():
+    planned = join("SELECT x.ad_id, x.w FROM (SELECT ad_id, window(ts, '10 seconds') AS w FROM impressions) x "
+                   "LEFT JOIN (SELECT ad_id, window(ts, '10 seconds') AS w FROM clicks) y "
+                   "ON x.ad_id = y.ad_id AND x.w = y.w")
+    assert planned.key_eviction == 1
+    assert (planned.left.eviction, planned.right.eviction) == ("key", "key")
+    assert (planned.left.event_time, planned.left.event_time_field) == ("w", "end")
+    assert "__batch_impressions" in planned.left.pre_sql and "__batch_clicks" in planned.right.pre_sql
+
+
+def test_an_event_time_equality_key_evicts_both_sides_by_the_key():
+    planned = join("SELECT * FROM impressions i LEFT JOIN clicks c ON i.ad_id = c.ad_id AND i.ts = c.ts",
+                   watermark={"impressions": ("ts", "10 seconds")})
+    assert planned.key_eviction == 1 and planned.right.eviction == "key"
+
+
+def test_a_side_s_own_filters_move_its_watermark_as_spark_pushes_them():
+    planned = plan("SELECT * FROM impressions i JOIN (SELECT * FROM clicks WHERE user <> 'bot') c "
+                   f"ON i.ad_id = c.ad_id AND {RANGE} WHERE i.campaign = 'spring'")
+    assert """WHERE clicks."user" <> 'bot'""" in planned.event_times["clicks"].max_sql
+    assert "FROM __batch_impressions AS i WHERE i.campaign = 'spring'" in planned.event_times["impressions"].max_sql
+
+
+def test_the_output_is_the_select_over_the_pairs_with_where_after_the_join():
+    planned = join(f"SELECT i.ad_id, c.ts AS clicked FROM impressions i JOIN clicks c ON i.ad_id = c.ad_id "
+                   f"AND {RANGE} WHERE c.user IS NOT NULL")
+    assert planned.output_sql == (
+        "SELECT i.ad_id AS ad_id, c.ts AS clicked FROM __join_pairs AS __p "
+        "LEFT JOIN __join_left AS i ON __p.__lrid = i.__rid LEFT JOIN __join_right AS c ON __p.__rrid = c.__rid "
+        'WHERE NOT c."user" IS NULL')  # a DuckDB keyword, quoted
+
+
+def test_an_inner_join_runs_in_update_mode_as_spark_4_allows():
+    assert plan("SELECT * FROM impressions i JOIN clicks c ON i.ad_id = c.ad_id", mode="update").output_mode == \
+        "update"
+
+
+def test_a_left_semi_join_selects_the_left_side_only():
+    assert plan(f"SELECT * FROM impressions i LEFT SEMI JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}").columns \
+        == ["ad_id", "ts", "campaign"]
+
+
+def test_an_outer_join_needs_the_range_only_in_the_needed_direction():
+    join("SELECT * FROM impressions i RIGHT JOIN clicks c ON i.ad_id = c.ad_id AND c.ts >= i.ts")
+    join("SELECT * FROM impressions i FULL JOIN clicks c ON i.ad_id = c.ad_id AND c.ts >= i.ts")
+    join("SELECT * FROM impressions i LEFT JOIN clicks c ON i.ad_id = c.ad_id AND c.ts <= i.ts")
+
+
+@pytest.mark.parametrize(("sql", "watermark", "mode", "message", "points_at"), [
+    (f"SELECT * FROM impressions i LEFT JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}", BOTH, "update",
+     "LeftOuter join between two streaming DataFrames/Datasets is not supported in Update output mode, only in "
+     "Append output mode", "LEFT JOIN"),
+    ("SELECT * FROM impressions i JOIN clicks c ON i.ad_id = c.ad_id", BOTH, "complete",
+     "complete output mode needs an aggregation", None),
+    ("SELECT * FROM impressions i LEFT JOIN clicks c ON i.ad_id = c.ad_id", BOTH, None,
+     "Stream-stream LeftOuter join between two streaming DataFrame/Datasets is not supported without a watermark "
+     "in the join keys, or a watermark on the nullable side and an appropriate range condition", "LEFT JOIN"),
+    (f"SELECT * FROM impressions i LEFT JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}",
+     {"impressions": ("ts", "10 seconds")}, None, "Stream-stream LeftOuter join", "LEFT JOIN"),
+    ("SELECT * FROM impressions i LEFT JOIN clicks c ON i.ad_id = c.ad_id AND c.ts >= i.ts", BOTH, None,
+     "Stream-stream LeftOuter join", "LEFT JOIN"),
+    ("SELECT * FROM impressions i RIGHT JOIN clicks c ON i.ad_id = c.ad_id AND c.ts <= i.ts", BOTH, None,
+     "Stream-stream RightOuter join", "RIGHT JOIN"),
+    ("SELECT * FROM impressions i LEFT SEMI JOIN clicks c ON i.ad_id = c.ad_id", BOTH, None,
+     "Stream-stream LeftSemi join", "LEFT SEMI JOIN"),
+    ("SELECT * FROM impressions i FULL OUTER JOIN clicks c ON i.ad_id = c.ad_id", BOTH, None,
+     "Stream-stream FullOuter join", "FULL OUTER JOIN"),
+    (f"SELECT * FROM impressions i LEFT ANTI JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}", BOTH, None,
+     "LeftAnti joins with a streaming DataFrame/Dataset on the right are not supported", "LEFT ANTI JOIN"),
+    ("SELECT * FROM impressions i JOIN clicks c ON i.ad_id < c.ad_id", BOTH, None,
+     "Stream-stream join without equality predicate is not supported", "JOIN"),
+    (f"SELECT * FROM impressions i JOIN clicks c ON {RANGE}", BOTH, None,
+     "Stream-stream join without equality predicate is not supported", "JOIN"),
+    ("SELECT * FROM impressions i CROSS JOIN clicks c", BOTH, None,
+     "Stream-stream join without equality predicate is not supported", "CROSS JOIN"),
+    ("SELECT * FROM (SELECT ad_id, count(*) AS n FROM impressions GROUP BY ad_id) i JOIN clicks c "
+     "ON i.ad_id = c.ad_id", BOTH, None, "a join after a streaming aggregation is not supported yet", "(SELECT"),
+    ("SELECT * FROM (SELECT ad_id, ts, window(ts, '10 seconds') AS w FROM impressions) x JOIN clicks c "
+     "ON x.ad_id = c.ad_id", BOTH, None, "two columns that carry impressions's watermark", "(SELECT"),
+    ("SELECT i.ad_id, count(*) FROM impressions i JOIN clicks c ON i.ad_id = c.ad_id GROUP BY i.ad_id", BOTH,
+     "update", "aggregating or deduplicating what a stream-stream join emits", "i.ad_id"),
+])
+def test_what_spark_refuses_is_refused_with_its_reason_at_the_join(sql, watermark, mode, message, points_at):
+    error = refusal(sql, watermark, mode)
+    assert message in str(error)
+    if points_at is not None:
+        assert sql[error.start:].startswith(points_at), str(error)
+
+
+def test_an_outer_join_refusal_says_what_to_add():
+    error = refusal(f"SELECT * FROM impressions i LEFT JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}",
+                    watermark={"impressions": ("ts", "10 seconds")})
+    assert "a watermark on 'clicks'" in error.hint
+    assert "c.ts BETWEEN i.ts AND i.ts + INTERVAL 1 MINUTE" in error.hint
+    error = refusal("SELECT * FROM impressions i LEFT JOIN clicks c ON i.ad_id = c.ad_id")
+    assert "watermark on" not in error.hint and "a time-range condition" in error.hint
+
+
+def test_an_update_mode_outer_join_is_an_output_mode_error():
+    with pytest.raises(OutputModeError):
+        plan(f"SELECT * FROM impressions i FULL JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}", mode="update")
