@@ -95,9 +95,9 @@ class JoinOperator:
             if side.event_time is not None:
                 is_late = pc.fill_null(pc.less_equal(_times(rows, side, None), self._late_watermark_us // 1000 * 1000),
                                        False)
-                late[name], rows = rows.filter(is_late), rows.filter(pc.invert(is_late))
+                late[name], rows = rows.filter(is_late).drop_columns([PASS]), rows.filter(pc.invert(is_late))
             else:
-                late[name] = rows.schema.empty_table()
+                late[name] = rows.drop_columns([PASS]).schema.empty_table()
             ok = rows.column(PASS)
             rows = rows.drop_columns([PASS])
             passing[name], failing[name] = rows.filter(ok), rows.filter(pc.invert(ok))
@@ -182,7 +182,9 @@ class JoinOperator:
         return pc.fill_null(pc.less_equal(times, threshold), False)  # no event time: never evicted, as in Spark
 
     def commit(self, output: JoinOutput) -> None:
-        self._states = dict(output.states)
+        # each batch appends a chunk; a long run would join over thousands of small ones
+        self._states = {n: t.combine_chunks() if t.num_columns and t.column(0).num_chunks > 16 else t
+                        for n, t in output.states.items()}
         self._next_rid = output.next_rid
         self._late_watermark_us = output.watermark_us
 

@@ -184,3 +184,13 @@ def test_an_outer_join_refusal_says_what_to_add():
 def test_an_update_mode_outer_join_is_an_output_mode_error():
     with pytest.raises(OutputModeError):
         plan(f"SELECT * FROM impressions i FULL JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}", mode="update")
+
+
+def test_explain_shows_both_inputs_each_side_s_state_rule_and_when_outer_rows_come():
+    text = plan(f"SELECT i.ad_id, c.ts FROM impressions i LEFT JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}") \
+        .explain()
+    assert "stream     impressions (i)" in text and "stream     clicks (c)" in text
+    assert "watermark  clicks: max(ts) seen - 20 seconds" in text
+    assert "== Stream-stream join: LeftOuter" in text and "keys       i.ad_id = c.ad_id" in text
+    assert "a row is evicted when i.ts is at or behind the watermark - 60 seconds" in text
+    assert "the left side's rows that never matched, NULL-padded, when the watermark evicts them" in text
