@@ -13,6 +13,7 @@ from . import (
     idle_files,
     kernel_latency,
     latency,
+    mqtt_latency,
     soak,
     spark_throughput,
     state_bounded,
@@ -24,7 +25,7 @@ from . import (
 
 CASES = {case.NAME: case for case in (  # run in this order
     throughput, state_growth, checkpoint, kernel_latency, spark_throughput, latency, state_bounded, state_scaling,
-    view_update, soak, idle_files)}
+    view_update, soak, idle_files, mqtt_latency)}
 
 
 def main(argv: list[str] | None = None) -> int:
