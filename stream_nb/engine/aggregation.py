@@ -101,9 +101,9 @@ class AggregateOperator(KeyedOperator):
         """A copy of the state now; the final projection makes it result rows only when asked for."""
         rows = self.state.rows(self.state.all_slots())
 
-        def finish() -> pa.Table:
+        def view() -> pa.Table:  # not named finish: that is the final query it runs
             return finish(duck.connect(), self.aggregate, rows).drop_columns(self.aggregate.keys)
-        return finish
+        return view
 
     def result_rows(self, con: duckdb.DuckDBPyConnection) -> Output | None:
         if not self.state.num_rows:  # no group yet (a restored state may not even have its columns)

@@ -9,6 +9,7 @@ import duckdb
 
 from stream_nb.engine import duck
 from stream_nb.engine.aggregation import AggregateOperator, BatchPartials
+from stream_nb.engine.chain import ChainOperator
 from stream_nb.engine.dedup import DedupOperator
 from stream_nb.engine.join import JoinOperator
 from stream_nb.engine.keyed import KeyedOperator
@@ -34,6 +35,8 @@ def make_operator(plan: Plan) -> Operator:
     """The stateful (or stateless) operator a plan needs."""
     if plan.join is not None:
         return JoinOperator(plan)
+    if plan.chain is not None:
+        return ChainOperator(plan)
     if plan.aggregate is not None and plan.aggregate.session is not None:
         return SessionOperator(plan)
     if plan.aggregate is not None:

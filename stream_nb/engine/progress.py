@@ -47,7 +47,9 @@ def batch_progress(*, query, batch_id: int, start: int, end: int, latest: int, n
         "sink": {"description": getattr(query.sink, "description", type(query.sink).__name__),
                  "numOutputRows": output_rows},
     }
-    if operator.name != "stateless":
+    if operator.name == "chain":  # chained stateful operators: one entry each, as Spark (engine/chain.py)
+        progress["stateOperators"] = operator.state_operators()
+    elif operator.name != "stateless":
         progress["stateOperators"].append({
             "operatorName": operator.name,
             "numRowsTotal": operator.state_rows,

@@ -18,6 +18,7 @@ from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
+from stream_nb.sql.chain import plan_chain
 from stream_nb.sql.dedup import DedupPlan, distinct_as_group_by, plan_dedup, refuse_distinct
 from stream_nb.sql.dialect import DIALECT, Watermark, parse
 from stream_nb.sql.errors import OutputModeError, StreamSQLError
@@ -113,6 +114,10 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     """
     tree, watermarks = parse(sql)
     tree = inline_ctes(tree)
+    chained = plan_chain(sql, tree, namespaces=namespaces, output_mode=output_mode, watermark=watermark,
+                         watermark_policy=watermark_policy, plan=plan_query)
+    if chained is not None:  # several stateful operators: each planned as a query of its own (sql/chain.py)
+        return chained
     bindings = resolve(tree, sql, namespaces)
     refuse_unsupported(tree, sql, list(bindings.streams))
     aliases = {t.alias: t.name for t in tree.find_all(exp.Table) if t.name in bindings.streams and t.alias}

@@ -1,0 +1,416 @@
+"""Chained stateful operators, as Spark (3.4 and later) allows them: an aggregation over what another
+aggregation or a deduplication emits, in append mode.
+
+    SELECT window(window_time(w), '1 minute') AS w2, sum(n) AS total
+    FROM (SELECT window(ts, '10 seconds') AS w, device, count(*) AS n
+          FROM events GROUP BY window(ts, '10 seconds'), device)
+    GROUP BY window(window_time(w), '1 minute')
+
+is two operators, each planned as a query of its own: the inner SELECT over the stream, then the rest over
+the inner one's output as a stream (``__stage0``). Between them only event time links them: a window the
+inner aggregation emits is a row whose event time is ``window_time(w)``, the window's end minus 1
+microsecond (``window(w, ...)`` means the same), and each operator's watermark is the query's
+(``engine/chain.py`` applies Spark's WatermarkPropagator). The cut is made in the SQL text, so every error
+still points at the query as written.
+
+What Spark refuses is refused here with its reason (UnsupportedOperationChecker): an aggregation in update or
+complete mode followed by another stateful operator, and an append-mode aggregation whose keys hold no event
+time of what it reads.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+from sqlglot import exp
+from sqlglot.tokens import TokenType
+
+from stream_nb.sql.dialect import DIALECT, parse
+from stream_nb.sql.errors import OutputModeError, StreamSQLError
+from stream_nb.sql.positions import keyword_start, start_of
+from stream_nb.sql.resolve import resolve
+from stream_nb.sql.rewrites import inline_ctes, name_select_items, window_fields
+from stream_nb.sql.tree import aggregates_in
+from stream_nb.sql.windows import is_window_call
+from stream_nb.types import TIMESTAMP, SchemaError, arrow_type
+
+if TYPE_CHECKING:
+    from stream_nb.sql.plan import Plan
+
+STAGE = "__stage{}"              # the stream an operator reads: the output of the operator before it
+WINDOW_TIME = "__window_time_{}"  # window_time(<window column>), added to the output an operator reads
+WINDOW_TIME_US = 1                # window_time(w) = w.end - 1 microsecond, as in Spark
+
+
+@dataclass(frozen=True)
+class ChainPlan:
+    """Stateful operators one after another: ``stages[0]`` reads the query's stream, ``stages[i]`` the
+    output of ``stages[i - 1]`` plus the event-time columns ``window_times[i - 1]`` ({hidden column:
+    the window column whose end - 1 µs it holds})."""
+
+    stages: list[Plan]
+    window_times: list[dict[str, str]] = field(default_factory=list)
+
+    def follows_watermark(self, index: int) -> bool:
+        """Whether operator ``index`` drops late rows and evicts state behind the watermark."""
+        stage = self.stages[index]
+        if stage.aggregate is not None:
+            return stage.aggregate.event_time_key is not None and stage.output_mode != "complete"
+        return stage.dedup is not None and stage.dedup.event_time_key is not None
+
+
+@dataclass(frozen=True)
+class StageOutput:
+    """What one operator emits, as the stream the next one is planned over (never read: the engine hands
+    the next operator the rows themselves)."""
+
+    schema: pa.Schema
+    description: str = "the operator before"
+
+    def latest_offset(self) -> int:
+        return 0
+
+    def read(self, start: int, end: int) -> pa.Table:
+        return self.schema.empty_table()
+
+
+def plan_chain(sql: str, tree: exp.Query, *, namespaces: list[Mapping[str, Any]], output_mode: str | None,
+               watermark: Any, watermark_policy: str, plan: Callable[..., Plan]) -> Plan | None:
+    """The plan of a query with several stateful operators in its FROM path (None: it has one or none).
+    ``tree`` is the parsed query (CTEs inlined); ``plan`` plans one operator's SQL (``plan_query``)."""
+    path = _from_path(tree)
+    stateful = [i for i, select in enumerate(path) if _is_stateful(select)]
+    if len(stateful) < 2:
+        return None
+    upper, lower = path[stateful[-2]], path[stateful[-1]]
+    cut = path[stateful[-2] + 1]  # the SELECT the upper operator reads: the lower operator and above it
+    mode = _output_mode(output_mode, lower, upper)
+    if mode != "append" and _is_aggregation(lower) and _is_aggregation(upper):
+        raise _refuse_after_update(lower, upper, mode, sql)
+    declared = bool(watermark) or bool(parse(sql)[1])
+    if mode == "append" and _is_aggregation(upper) and not declared:
+        raise _refuse_without_watermark(lower, upper, sql)
+    opened, closed = _paren_span(cut, sql)
+    # a deduplication emits each new row whatever the mode, so it is planned as the append it is
+    first = _planned(plan, _Text.of(sql, _kept_ctes(sql, opened) + [(opened + 1, closed)]), namespaces=namespaces,
+                     output_mode=mode if _is_aggregation(lower) else "append", watermark=watermark,
+                     watermark_policy=watermark_policy)
+    times = _event_time_columns(first)
+    schema = _output_schema(first, sql, opened, closed, namespaces)
+    # The upper operator reads the lower one's output as a stream by name: the CTE's (its definition goes), or
+    # a free __stage<i> in place of the subquery (an operator further up is planned with the ones below it).
+    cte = _cte_definition(sql, opened, closed)
+    if cte is not None:
+        name, edits = cte[0], [cte[1]]
+    else:
+        name = next(STAGE.format(i) for i in itertools.count() if not any(STAGE.format(i) in n for n in namespaces))
+        edits = [(opened, closed + 1, name)]
+    hidden, used = {}, None
+    for call, column, whole in _window_time_calls(upper, times):
+        hidden_name = WINDOW_TIME.format(column.name.lower())
+        hidden[hidden_name] = times[column.name.lower()][0]
+        qualifier = f"{column.table}." if column.table and whole else ""
+        edits.append((*_span(call if whole else column, sql), qualifier + hidden_name))
+        used = used or hidden_name
+    used = used or _timestamp_key(upper, times)
+    if mode != "append" and _is_aggregation(lower) and used is not None:  # a dedup on event time: stateful
+        raise _refuse_after_update(lower, upper, mode, sql)
+    if mode == "append" and _is_aggregation(upper) and used is None:
+        raise _refuse_without_event_time(upper, times, sql)
+    for hidden_name, column in hidden.items():
+        schema = schema.append(pa.field(hidden_name, schema.field(column).type.field("end").type))
+    rest = _Text.edited(sql, edits)
+    second = _planned(plan, rest, namespaces=[{name: StageOutput(schema)}, *namespaces], output_mode=mode,
+                      watermark={name: (used, "0 seconds")} if used else None, watermark_policy="min")
+    stages, window_times = [first], [hidden]
+    if second.chain is not None:
+        stages += second.chain.stages
+        window_times += second.chain.window_times
+    else:
+        stages.append(second)
+    from stream_nb.sql.plan import Plan
+
+    return Plan(sql, first.bindings, mode, second.columns, chain=ChainPlan(stages, window_times),
+                watermarks=first.watermarks, event_time=first.event_time, inputs=first.inputs,
+                event_times=first.event_times, watermark_policy=first.watermark_policy)
+
+
+def _from_path(tree: exp.Query) -> list[exp.Select]:
+    """The SELECTs from the outermost down through the subqueries they read FROM."""
+    path, node = [], tree
+    while isinstance(node, exp.Select):
+        path.append(node)
+        from_ = node.args.get("from_")
+        node = from_.this.this if from_ is not None and isinstance(from_.this, exp.Subquery) else None
+    return path
+
+
+def _is_stateful(select: exp.Select) -> bool:
+    return bool(aggregates_in(select) or select.args.get("group") or select.args.get("distinct"))
+
+
+def _is_aggregation(select: exp.Select) -> bool:
+    """An aggregation, or a plain SELECT DISTINCT (Spark plans it as one); not DISTINCT ON (dropDuplicates)."""
+    distinct = select.args.get("distinct")
+    return bool(aggregates_in(select) or select.args.get("group")) or (
+        distinct is not None and distinct.args.get("on") is None)
+
+
+def _output_mode(requested: str | None, lower: exp.Select, upper: exp.Select) -> str:
+    """The chain's output mode: the requested one, else append after an aggregation (the only mode Spark
+    lets an aggregation be followed in), else the usual default (update over an aggregation)."""
+    if requested is not None:
+        return str(requested).strip().lower()
+    return "append" if _is_aggregation(lower) or not _is_aggregation(upper) else "update"
+
+
+def _refuse_without_watermark(lower: exp.Select, upper: exp.Select, sql: str) -> OutputModeError:
+    what = ("multiple streaming aggregations (an aggregation over what another one emits)" if _is_aggregation(lower)
+            else "an aggregation over what a deduplication emits")
+    return OutputModeError(
+        f"{what} run in append output mode here, as in Spark (an aggregation in update or complete mode cannot be "
+        "followed by another stateful operator), and append needs a watermark: without one no group is ever "
+        "final, so nothing would be emitted", sql=sql, start=_where(upper, sql),
+        hint="declare a watermark (FROM events WATERMARK ts DELAY OF INTERVAL 10 SECONDS), group the inner query "
+             "by window(ts, '10 seconds') and the outer one by window(window_time(w), '1 minute'); or "
+             "aggregate once and compute over q.result in pandas")
+
+
+def _refuse_after_update(lower: exp.Select, upper: exp.Select, mode: str, sql: str) -> OutputModeError:
+    what = "an aggregation" if _is_aggregation(upper) else "a deduplication on event time"
+    return OutputModeError(
+        f"an aggregation in {mode} output mode cannot be followed by another stateful operator (here {what}), as "
+        "in Spark: it emits a group again each time the group changes, so the next operator would get rows "
+        "older than the watermark and drop them as late (Spark's 'correctness' issue due to the global "
+        "watermark)", sql=sql, start=_where(upper, sql),
+        hint="use output_mode='append' (each window is emitted once, when the watermark passes its end), or "
+             "run the second step over q.result in pandas")
+
+
+def _refuse_without_event_time(upper: exp.Select, times: dict[str, tuple[str, str]], sql: str) -> OutputModeError:
+    windows = [name for name, (_, kind) in times.items() if kind == "struct"]
+    hint = (f"GROUP BY window(window_time({windows[0]}), '1 minute'), ... (the window's end - 1 microsecond "
+            "is its rows' event time)" if windows else
+            f"GROUP BY window({next(iter(times))}, '1 minute'), ..." if times else
+            "give the operator before it an event-time key: GROUP BY window(ts, '10 seconds'), ...")
+    return OutputModeError(
+        "append output mode with an aggregation needs an event-time column among its GROUP BY keys (as in "
+        "Spark): here it aggregates what another stateful operator emits, whose event-time columns are "
+        f"{', '.join(times) or 'none'}; without one no group is ever final", sql=sql,
+        start=_where(upper, sql, keys_first=True),
+        hint=hint)
+
+
+def _where(select: exp.Select, sql: str, keys_first: bool = False) -> int | None:
+    """Where a stateful SELECT shows itself: its first aggregate (or GROUP BY key, first if asked), else
+    DISTINCT."""
+    group = select.args.get("group")
+    keys = [start_of(group.expressions[0], sql)] if group is not None and group.expressions else []
+    aggregates = [start_of(a, sql) for a in aggregates_in(select)][:1]
+    found = keys + aggregates if keys_first else aggregates + keys
+    return found[0] if found else keyword_start(sql, "DISTINCT", start_of(select, sql) or 0)
+
+
+def _event_time_columns(stage: Plan) -> dict[str, tuple[str, str]]:
+    """{lowercased name: (output column, "struct" | "timestamp")}: the columns of an operator's output that
+    carry event time, as Spark's event-time metadata follows them (a window key, a plain event-time key, the
+    rows' own event time through a deduplication)."""
+    found = {}
+    if stage.aggregate is not None and stage.aggregate.event_time_key is not None:
+        key = stage.aggregate.event_time_key
+        shown = stage.aggregate.key_columns[key.index] if stage.aggregate.key_columns else None
+        if shown is not None and (key.field is None or stage.aggregate.key_texts[key.index].lower().startswith(
+                ("window(", "session_window("))):
+            found[shown.lower()] = (shown, "struct" if key.field is not None else "timestamp")
+    elif stage.dedup is not None and stage.event_time is not None:
+        shown = next((c for c in stage.columns if c.lower() == stage.event_time.column.lower()), None)
+        if shown is not None:
+            found[shown.lower()] = (shown, "timestamp")
+    return found
+
+
+def _window_time_calls(select: exp.Select, times: dict[str, tuple[str, str]]):
+    """``window_time(w)`` (whole: replaced by the hidden column) and ``window(w, ...)`` (the column replaced)
+    over a window column of the operator before, in the SELECT that reads it."""
+    for call in select.find_all(exp.Anonymous):
+        if call.find_ancestor(exp.Select) is not select or not call.expressions:
+            continue
+        column = call.expressions[0]
+        if not isinstance(column, exp.Column) or times.get(column.name.lower(), ("", ""))[1] != "struct":
+            continue
+        if call.name.lower() == "window_time" and len(call.expressions) == 1:
+            yield call, column, True
+        elif is_window_call(call):
+            yield call, column, False
+
+
+def _timestamp_key(upper: exp.Select, times: dict[str, tuple[str, str]]) -> str | None:
+    """The plain event-time column the upper operator keys on (GROUP BY ts, window(ts, ...), DISTINCT ON)."""
+    distinct = upper.args.get("distinct")
+    keys = [upper.args.get("group"), distinct.args.get("on") if distinct is not None else None]
+    for part in keys:
+        for column in part.find_all(exp.Column) if part is not None else []:
+            kind = times.get(column.name.lower())
+            if kind is not None and kind[1] == "timestamp":
+                return kind[0]
+    return None
+
+
+def _output_schema(stage: Plan, sql: str, opened: int, closed: int,
+                   namespaces: list[Mapping[str, Any]]) -> pa.Schema:
+    """The types of what an operator emits, as the planner types its SELECT (a window is a struct of two
+    timestamps); the names are the plan's."""
+    from stream_nb.sql.plan import _qualify  # the planner's own typing, run again over this operator's SQL
+
+    text = _Text.of(sql, _kept_ctes(sql, opened) + [(opened + 1, closed)])
+    try:
+        tree, _ = parse(text.text)
+        tree = inline_ctes(tree)
+        bindings = resolve(tree, text.text, namespaces)
+        name_select_items(tree)
+        window_fields(tree)
+        tree = _qualify(tree, text.text, bindings)
+    except StreamSQLError as err:
+        raise text.error(err, sql) from None
+    return pa.schema([pa.field(name, _arrow_type(item)) for name, item in zip(stage.columns, tree.selects)])
+
+
+def _arrow_type(item: exp.Expression) -> pa.DataType:
+    value = item.unalias()
+    if is_window_call(value) or is_window_call(value, "session_window"):
+        return pa.struct([pa.field("start", TIMESTAMP), pa.field("end", TIMESTAMP)])
+    if isinstance(value, exp.Anonymous) and value.name.lower() == "window_time":
+        return TIMESTAMP
+    try:
+        return arrow_type(item.type)
+    except (SchemaError, AttributeError):
+        return pa.string()  # a type the planner cannot tell: read as text, as static tables' unknowns are
+
+
+def _planned(plan: Callable[..., Plan], text: _Text, **options) -> Plan:
+    try:
+        return plan(text.text, **options)
+    except StreamSQLError as err:
+        raise text.error(err, text.original) from None
+
+
+def _paren_span(select: exp.Select, sql: str) -> tuple[int, int]:
+    """The positions of the parentheses around the subquery (or CTE body) ``select``: the innermost pair
+    that opens a SELECT and holds every position recorded in it."""
+    inside = [n.meta["start"] for n in select.walk() if n.meta and "start" in n.meta]
+    tokens = DIALECT.tokenize(sql)
+    best, opened = None, []
+    for i, token in enumerate(tokens):
+        if token.token_type == TokenType.L_PAREN:
+            opened.append(i)
+        elif token.token_type == TokenType.R_PAREN and opened:
+            j = opened.pop()
+            start, end = tokens[j].start, token.start
+            if tokens[j + 1].token_type in (TokenType.SELECT, TokenType.WITH) and \
+                    all(start < p < end for p in inside) and (best is None or start > best[0]):
+                best = (start, end)
+    if best is None:
+        raise StreamSQLError("cannot find this subquery in the SQL text", sql=sql, start=start_of(select, sql))
+    return best
+
+
+def _kept_ctes(sql: str, before: int) -> list[tuple[int, int] | str]:
+    """The query's leading WITH clause up to the CTEs that end before ``before`` (what the lower operator
+    may read), as text pieces; nothing without one."""
+    tokens = DIALECT.tokenize(sql)
+    if not tokens or tokens[0].token_type != TokenType.WITH:
+        return []
+    tree, _ = parse(sql)
+    ends = []
+    for cte in tree.find_all(exp.CTE):
+        try:
+            _, end = _paren_span(cte.this, sql)
+        except StreamSQLError:
+            continue
+        if end < before:
+            ends.append(end)
+    return [(tokens[0].start, max(ends) + 1), " "] if ends else []
+
+
+def _cte_definition(sql: str, opened: int, closed: int) -> tuple[str, tuple[int, int, str]] | None:
+    """When the parentheses at ``opened``/``closed`` hold a CTE's body: its name, and the edit that takes its
+    definition out of the WITH clause (with its comma, or the whole clause if it is the only one)."""
+    tree, _ = parse(sql)
+    with_ = tree.args.get("with_") or tree.args.get("with")
+    ctes = list(with_.expressions) if with_ is not None else []
+    spans = [_paren_span(cte.this, sql) for cte in ctes]
+    if (opened, closed) not in spans:
+        return None
+    index = spans.index((opened, closed))
+    starts = [start_of(cte.args["alias"], sql) for cte in ctes]
+    if len(ctes) == 1:
+        edit = (DIALECT.tokenize(sql)[0].start, closed + 1, "")
+    elif index == 0:
+        edit = (starts[0], starts[1], "")
+    else:
+        edit = (spans[index - 1][1] + 1, closed + 1, "")
+    return ctes[index].alias_or_name, edit
+
+
+def _span(node: exp.Expression, sql: str) -> tuple[int, int]:
+    """Where a column or a function call is in the SQL text: [start, end)."""
+    start = start_of(node, sql)
+    if isinstance(node, exp.Column):
+        return start, node.this.meta["end"] + 1
+    depth = 0
+    for token in DIALECT.tokenize(sql[start:]):
+        if token.token_type == TokenType.L_PAREN:
+            depth += 1
+        elif token.token_type == TokenType.R_PAREN:
+            depth -= 1
+            if depth == 0:
+                return start, start + token.end + 1
+    return start, len(sql)
+
+
+class _Text:
+    """One operator's SQL, cut from the query's: pieces of the original text (``(start, end)``) and new
+    text (``str``), with the way back to the original's positions for errors."""
+
+    def __init__(self, original: str, pieces: list[tuple[int, int] | str]):
+        self.original = original
+        self._pieces = pieces
+        self.text = "".join(p if isinstance(p, str) else original[p[0]:p[1]] for p in pieces)
+
+    @classmethod
+    def of(cls, sql: str, pieces: list[tuple[int, int] | str]) -> _Text:
+        return cls(sql, pieces)
+
+    @classmethod
+    def edited(cls, sql: str, edits: list[tuple[int, int, str]]) -> _Text:
+        """``sql`` with [start, end) spans replaced (spans that do not overlap)."""
+        pieces, at = [], 0
+        for start, end, text in sorted(edits):
+            pieces += [(at, start), text]
+            at = end
+        return cls(sql, [*pieces, (at, len(sql))])
+
+    def position(self, at: int | None) -> int | None:
+        """The original position of position ``at`` of this text; in new text, where the span it replaced
+        began."""
+        if at is None:
+            return None
+        offset, before = 0, 0
+        for piece in self._pieces:
+            length = len(piece) if isinstance(piece, str) else piece[1] - piece[0]
+            if at < offset + length:
+                return before if isinstance(piece, str) else piece[0] + at - offset
+            offset += length
+            before = before if isinstance(piece, str) else piece[1]
+        return before
+
+    def error(self, err: StreamSQLError, sql: str) -> StreamSQLError:
+        """The error as the query's: the same message and hint, pointing at the query as written."""
+        return type(err)(err.message, sql=sql, start=self.position(err.start), hint=err.hint)
+
+
+__all__ = ["STAGE", "WINDOW_TIME", "WINDOW_TIME_US", "ChainPlan", "StageOutput", "plan_chain"]

@@ -1,0 +1,172 @@
+"""Chained stateful operators emit what Spark emits, batch by batch.
+
+The cases are Spark's MultiStatefulOperatorsSuite (an event time of ``value`` seconds, a 0-second watermark
+unless said), written in SQL; each expectation was checked against PySpark 4.3 (the batch ids too: a window
+the first operator emits reaches the second one, and is emitted by it, in the same no-data batch).
+"""
+
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pytest
+
+import stream_nb as sn
+from stream_nb.engine.chain import ChainOperator
+from stream_nb.engine.operator import Operator
+
+SCHEMA = "value bigint, ts timestamp"
+
+
+def seconds(*values):
+    return [{"value": v, "ts": datetime.fromtimestamp(v, UTC)} for v in values]
+
+
+def window_agg(size, name="w", delay="0"):
+    return (f"SELECT window(ts, '{size} seconds') AS {name}, count(*) AS n FROM events "
+            f"WATERMARK ts DELAY OF INTERVAL {delay} SECONDS GROUP BY window(ts, '{size} seconds')")
+
+
+class Run:
+    """A query over a memory stream: feed it, then read each batch's new rows and each operator's progress."""
+
+    def __init__(self, sql, tmp_path=None, mode=None, events=None):
+        self.events = events or sn.sources.memory(SCHEMA)
+        self.emitted = []
+        self.q = sn.start(sql, sources={"events": self.events}, output_mode=mode, trigger="manual",
+                          checkpoint=None if tmp_path is None else str(tmp_path / "checkpoint"),
+                          sink=sn.sinks.foreach_batch(lambda df, batch: self.emitted.append((batch, df))))
+
+    def add(self, *values):
+        """The rows each batch emitted (batch id → rows as tuples), once these values are processed."""
+        self.emitted.clear()
+        self.events.add_data(seconds(*values))
+        self.q.process_all_available()
+        return {batch: [tuple(_plain(v) for v in row) for row in df.itertuples(index=False)]
+                for batch, df in self.emitted if len(df)}
+
+    def operators(self, field):
+        """One number per operator, first operator first (progress lists the last one first, as Spark)."""
+        return [entry[field] for entry in reversed(self.q.last_progress["stateOperators"])]
+
+
+def _plain(value):
+    if isinstance(value, dict):  # a window: its start and end in seconds
+        return tuple(int(t.timestamp()) for t in value.values())
+    return int(value.timestamp()) if hasattr(value, "timestamp") else value
+
+
+def test_a_window_aggregation_over_a_window_aggregation():
+    """Spark: "window agg -> window agg, append mode"."""
+    run = Run(f"SELECT window(w, '10 seconds') AS w2, count(*) AS count, sum(n) AS sum FROM ({window_agg(5)}) "
+              "GROUP BY window(w, '10 seconds')")
+    assert run.q.plan.output_mode == "append" and isinstance(run.q._operator, ChainOperator)
+    # [10, 15) and [15, 20) leave the first operator at watermark 21 and meet in [10, 20) of the second
+    assert run.add(*range(10, 22)) == {1: [((10, 20), 2, 10)]}
+    assert run.operators("numRowsTotal") == [1, 0]
+    # at watermark 21, 10..19 are late for the first operator; [20, 25) goes on to wait in the second's [20, 30)
+    assert run.add(*range(10, 30)) == {}
+    assert run.operators("numRowsTotal") == [1, 1]
+    assert [entry["numRowsDroppedByWatermark"] for entry in run.q.recent_progress[-2]["stateOperators"]] == [0, 10]
+    assert run.add(30, 31) == {5: [((20, 30), 2, 12)]}
+    assert run.operators("numRowsTotal") == [1, 0]
+    run.q.stop()
+
+
+def test_three_window_aggregations_cascade_in_one_batch():
+    """Spark: "agg -> agg -> agg, append mode", with window_time() as Spark writes it."""
+    second = (f"SELECT window(window_time(w), '10 seconds') AS w2, count(*) AS c2, sum(n) AS s2 "
+              f"FROM ({window_agg(5)}) GROUP BY window(window_time(w), '10 seconds')")
+    run = Run(f"SELECT window(window_time(w2), '20 seconds') AS w3, count(*) AS c3, sum(s2) AS s3 FROM ({second}) "
+              "GROUP BY window(window_time(w2), '20 seconds')")
+    assert run.add(*range(38)) == {1: [((0, 20), 2, 20)]}
+    assert run.operators("numRowsTotal") == [1, 1, 1]
+    emitted = run.add(*range(30, 61))
+    assert {batch: sorted(rows) for batch, rows in emitted.items()} == {3: [((20, 40), 2, 23), ((40, 60), 2, 20)]}
+    assert run.operators("numRowsTotal") == [1, 0, 0]
+    # 30..34 were late for the first operator (its [30, 35) had gone at watermark 37): 35..37 still counted
+    assert [e["numRowsDroppedByWatermark"] for e in run.q.recent_progress[-2]["stateOperators"]] == [0, 0, 5]
+    run.q.stop()
+
+
+def test_a_deduplication_before_a_window_aggregation():
+    """Spark: "stream deduplication -> aggregation, append mode" (a 10-second watermark)."""
+    run = Run("SELECT window(ts, '5 seconds') AS w, count(*) AS count FROM (SELECT DISTINCT ON (value, ts) * "
+              "FROM events WATERMARK ts DELAY OF INTERVAL 10 SECONDS) GROUP BY window(ts, '5 seconds')",
+              mode="append")
+    assert run.add(*range(1, 16)) == {1: [((0, 5), 4)]}
+    assert run.operators("numRowsTotal") == [10, 3]  # keys 1..5 evicted at watermark 5
+    assert run.operators("operatorName") == ["dedupe", "stateStoreSave"]
+    assert run.add(3, 16) == {}  # 3 is behind the watermark: late for the deduplication
+    assert run.operators("numRowsDroppedByWatermark") == [0, 0]  # the no-data batch after it
+    assert [e["numRowsDroppedByWatermark"] for e in run.q.recent_progress[-2]["stateOperators"]] == [0, 1]
+    run.q.stop()
+
+
+def test_a_deduplication_on_window_time_after_an_aggregation():
+    """Spark: "aggregation -> stream deduplication, append mode", the case with the event time."""
+    run = Run(f"SELECT DISTINCT ON (n, window_time(w)) w.end AS window_end, unix_micros(window_time(w)) AS wt, n "
+              f"FROM ({window_agg(5)})")
+    assert sorted(run.add(1, 5, 10, 15)[1]) == [(5, 4_999_999, 1), (10, 9_999_999, 1), (15, 14_999_999, 1)]
+    assert run.operators("numRowsTotal") == [1, 0]  # the deduplication's keys are behind the watermark: gone
+    run.q.stop()
+
+
+def test_select_distinct_then_aggregate_is_two_aggregations():
+    run = Run("SELECT window(ts, '10 seconds') AS w, count(*) AS n FROM (SELECT DISTINCT value, ts FROM events "
+              "WATERMARK ts DELAY OF INTERVAL 5 SECONDS) GROUP BY window(ts, '10 seconds')")
+    assert run.add(1, 2, 2, 15) == {1: [((0, 10), 2)]}  # the second 2 is a duplicate: one group
+    run.q.stop()
+
+
+def test_a_restart_goes_on_with_every_operators_state_and_the_late_row_watermark(tmp_path):
+    sql = (f"SELECT window(w, '10 seconds') AS w2, count(*) AS count, sum(n) AS sum FROM ({window_agg(5)}) "
+           "GROUP BY window(w, '10 seconds')")
+    events = sn.sources.memory(SCHEMA)
+    first = Run(sql, tmp_path, events=events)
+    assert first.add(*range(10, 22)) == {1: [((10, 20), 2, 10)]}
+    assert first.add(*range(10, 30)) == {}
+    first.q.stop()
+    again = Run(sql, tmp_path, events=events)
+    assert again.q.id == first.q.id
+    assert [op.state_rows for op in again.q._operator.operators] == [1, 1]
+    assert again.q._operator._ran_with_us == 29_000_000  # the next batch's late rows are judged by it
+    assert again.add(30, 31) == {5: [((20, 30), 2, 12)]}
+    again.q.stop()
+
+
+def test_the_state_of_every_operator_is_one_table_that_restores():
+    run = Run(f"SELECT window(w, '10 seconds') AS w2, count(*) AS count FROM ({window_agg(5)}) "
+              "GROUP BY window(w, '10 seconds')")
+    run.add(*range(10, 22))
+    run.add(27)
+    operator = run.q._operator
+    table = operator.dump()
+    assert table.column_names == ["__operator", "operator0", "operator1"]
+    assert pa.types.is_struct(table.schema.field("operator0").type)
+    assert table.column("__operator").to_pylist() == [0, 1]  # [25, 30) in the first; [20, 30) in the second
+    fresh = ChainOperator(run.q.plan)
+    assert isinstance(fresh, Operator)
+    fresh.restore([table])
+    assert [op.state_rows for op in fresh.operators] == [1, 1] and fresh._ran_with_us == operator._ran_with_us
+    view = operator.state_view()()
+    assert view.column("operator").to_pylist() == ["0: stateStoreSave", "1: stateStoreSave"]
+    run.q.stop()
+
+
+@pytest.mark.parametrize("mode", ["update", "complete"])
+def test_a_dedup_then_aggregation_keeps_its_result_table_across_a_restart(mode, tmp_path):
+    sql = ("SELECT window(ts, '10 seconds') AS w, count(*) AS n FROM (SELECT DISTINCT ON (value) * FROM events "
+           "WATERMARK ts DELAY OF INTERVAL 5 SECONDS) GROUP BY window(ts, '10 seconds')")
+    events = sn.sources.memory(SCHEMA)
+    first = sn.start(sql, sources={"events": events}, output_mode=mode, trigger="manual",
+                     checkpoint=str(tmp_path / "cp"))
+    events.add_data(seconds(1, 2, 2, 11))
+    first.process_all_available()
+    first.stop()
+    again = sn.start(sql, sources={"events": events}, output_mode=mode, trigger="manual",
+                     checkpoint=str(tmp_path / "cp"))
+    events.add_data(seconds(3, 1))  # 1 is a duplicate value
+    again.process_all_available()
+    counts = sorted((int(w["start"].timestamp()), n) for w, n in again.result.itertuples(index=False))
+    assert counts == [(0, 3), (10, 1)]
+    again.stop()

@@ -1,0 +1,134 @@
+"""Chained stateful operators are planned operator by operator; what Spark refuses is refused, pointing at it."""
+
+import pytest
+
+import stream_nb as sn
+from stream_nb.sql import OutputModeError, StreamSQLError, plan_query
+from stream_nb.sql.chain import ChainPlan
+
+EVENTS = sn.sources.memory("ts timestamp, device string, temp double")
+NAMES = [{"events": EVENTS}]
+WATERMARK = "WATERMARK ts DELAY OF INTERVAL 5 SECONDS"
+INNER = (f"SELECT window(ts, '10 seconds') AS w, device, count(*) AS n FROM events {WATERMARK} "
+         "GROUP BY window(ts, '10 seconds'), device")
+OUTER = "SELECT window(window_time(w), '1 minute') AS w2, sum(n) AS total FROM ({}) GROUP BY window(window_time(w), '1 minute')"
+
+
+def plan(sql, mode=None):
+    return plan_query(sql, namespaces=NAMES, output_mode=mode)
+
+
+def refusal(sql, mode=None) -> StreamSQLError:
+    with pytest.raises(StreamSQLError) as caught:
+        plan(sql, mode)
+    return caught.value
+
+
+@pytest.mark.parametrize("sql", [
+    OUTER.format(INNER),
+    f"WITH minute AS ({INNER}) " + OUTER.replace("({})", "minute"),
+    # Spark's own form: window() over a window column means window(window_time(w), ...)
+    f"SELECT window(w, '1 minute') AS w2, sum(n) AS total FROM ({INNER}) GROUP BY window(w, '1 minute')",
+], ids=["subquery", "cte", "window over a window"])
+def test_a_window_aggregation_over_a_window_aggregation_is_two_operators_in_append_mode(sql):
+    planned = plan(sql)
+    assert isinstance(planned.chain, ChainPlan) and planned.output_mode == "append"
+    first, second = planned.chain.stages
+    assert [k.lower() for k in first.aggregate.key_texts] == ["window(events.ts, '10 seconds')", "events.device"]
+    assert first.event_time.column == "ts" and first.event_time.delay_us == 5_000_000
+    # the second operator reads window_time(w) = w.end - 1 microsecond, its only event time, with no delay
+    assert planned.chain.window_times == [{"__window_time_w": "w"}]
+    assert second.event_time.column == "__window_time_w" and second.event_time.delay_us == 0
+    assert second.aggregate.event_time_key is not None
+    assert planned.columns == ["w2", "total"] and planned.inputs == ["events"]
+
+
+def test_three_aggregations_are_three_operators():
+    inner2 = (f"SELECT window(window_time(w), '1 minute') AS m, sum(n) AS total FROM ({INNER}) "
+              "GROUP BY window(window_time(w), '1 minute')")
+    planned = plan(f"SELECT window(window_time(m), '1 hour') AS h, max(total) AS peak FROM ({inner2}) "
+                   "GROUP BY window(window_time(m), '1 hour')")
+    assert len(planned.chain.stages) == 3
+    assert planned.chain.window_times == [{"__window_time_w": "w"}, {"__window_time_m": "m"}]
+    keys = [s.aggregate.key_texts[0].lower() for s in planned.chain.stages]
+    assert keys == ["window(events.ts, '10 seconds')", "window(__stage0.__window_time_w, '1 minute')",
+                    "window(__stage1.__window_time_m, '1 hour')"]
+
+
+def test_a_deduplication_before_an_aggregation_keeps_the_rows_event_time():
+    planned = plan(f"SELECT window(ts, '10 seconds') AS w, count(*) AS n FROM (SELECT DISTINCT ON (device, ts) * "
+                   f"FROM events {WATERMARK}) GROUP BY window(ts, '10 seconds')", "append")
+    dedup, aggregate = planned.chain.stages
+    assert dedup.dedup.event_time_key is not None and dedup.columns == ["ts", "device", "temp"]
+    assert aggregate.event_time.column == "ts" and planned.chain.window_times == [{}]
+
+
+def test_select_distinct_is_an_aggregation_as_in_spark():
+    planned = plan(f"SELECT window(ts, '10 seconds') AS w, count(*) AS n FROM (SELECT DISTINCT device, ts "
+                   f"FROM events {WATERMARK}) GROUP BY window(ts, '10 seconds')")
+    assert [s.aggregate is not None for s in planned.chain.stages] == [True, True]
+
+
+def test_a_deduplication_over_an_aggregation_keys_on_window_time():
+    planned = plan(f"SELECT DISTINCT ON (n, window_time(w)) w.end AS window_end, n FROM ({INNER})")
+    aggregate, dedup = planned.chain.stages
+    assert aggregate.aggregate is not None and dedup.dedup.event_time_key is not None
+    assert dedup.event_time.column == "__window_time_w"
+
+
+def test_dedup_before_an_aggregation_runs_in_update_mode_too_as_in_spark():
+    planned = plan(f"SELECT device, count(*) AS n FROM (SELECT DISTINCT ON (device, ts) * FROM events {WATERMARK}) "
+                   "GROUP BY device")
+    assert planned.output_mode == "update"
+    # the deduplication emits each new row in any mode: it is planned as the append it is
+    assert [s.output_mode for s in planned.chain.stages] == ["append", "update"]
+
+
+@pytest.mark.parametrize("mode", ["update", "complete"])
+def test_an_aggregation_in_update_or_complete_mode_followed_by_an_aggregation_is_refused(mode):
+    sql = OUTER.format(INNER)
+    error = refusal(sql, mode)
+    assert isinstance(error, OutputModeError)
+    assert f"an aggregation in {mode} output mode cannot be followed by another stateful operator" in str(error)
+    assert "'correctness' issue due to the global watermark" in str(error)
+    assert "output_mode='append'" in error.hint
+    assert sql[error.start:].startswith("sum(n)")  # the operator that cannot follow
+
+
+def test_an_aggregation_in_update_mode_followed_by_a_dedup_on_event_time_is_refused():
+    sql = f"SELECT DISTINCT ON (n, window_time(w)) n FROM ({INNER})"
+    error = refusal(sql, "update")
+    assert "(here a deduplication on event time)" in str(error)
+
+
+def test_an_aggregation_in_update_mode_followed_by_a_dedup_without_event_time_runs_as_in_spark():
+    planned = plan(f"SELECT DISTINCT ON (device, n) device, n FROM ({INNER})", "update")
+    assert planned.output_mode == "update" and planned.chain.stages[1].dedup.event_time_key is None
+
+
+def test_an_outer_aggregation_without_an_event_time_key_is_refused_in_append_mode():
+    sql = f"SELECT device, sum(n) AS total FROM ({INNER}) GROUP BY device"
+    error = refusal(sql)
+    assert "needs an event-time column among its GROUP BY keys" in str(error)
+    assert "event-time columns are w" in str(error) and "window(window_time(w)" in error.hint
+    assert sql[error.start:].startswith("device")  # the outer GROUP BY
+
+
+def test_chained_aggregations_without_a_watermark_are_refused():
+    sql = "SELECT max(c) AS m FROM (SELECT device, count(*) AS c FROM events GROUP BY device) s"
+    error = refusal(sql)
+    assert "multiple streaming aggregations" in str(error) and "append needs a watermark" in str(error)
+    assert sql[error.start:].startswith("max(c)")
+
+
+@pytest.mark.parametrize(("sql", "message", "points_at"), [
+    (OUTER.format(INNER).replace("sum(n)", "sum(nn)"), "unknown column 'nn'", "nn)"),
+    (OUTER.format(INNER.replace("count(*)", "count(tmp)")), "unknown column 'tmp'", "tmp)"),
+    (OUTER.format(INNER.replace("WATERMARK ts", "WATERMARK tss")), "watermark column 'tss'", "WATERMARK"),
+    ((f"WITH m AS ({INNER}) SELECT window(window_time(w), '1 minute') AS w2, sum(x) FROM m "
+     "GROUP BY window(window_time(w), '1 minute')"), "unknown column 'x'", "x)"),
+], ids=["outer operator", "inner operator", "inner watermark", "cte"])
+def test_a_mistake_in_either_operator_points_at_the_query_as_written(sql, message, points_at):
+    error = refusal(sql)
+    assert message in str(error) and error.sql == sql
+    assert sql[error.start:].startswith(points_at), str(error)
