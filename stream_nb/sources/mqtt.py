@@ -25,10 +25,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pyarrow as pa
-from paho.mqtt import client as paho
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from stream_nb.checkpoint.files import read_json, write_json
 from stream_nb.sources.errors import SourceError, check_offsets
@@ -55,6 +51,7 @@ class MqttSource:
 
     def __init__(self, broker: str, topic: str, *, qos: int = 1, schema: str | Mapping[str, str] | None = None,
                  connect_timeout: float = 5.0):
+        _paho()  # missing, said now rather than when the query starts
         self.host, self.port = _address(broker)
         self.broker = f"{self.host}:{self.port}"
         if qos not in (0, 1):
@@ -72,7 +69,7 @@ class MqttSource:
         self.schema = pa.schema([*COLUMNS, *extra])
         self.description = f"MqttSource[{self.broker}, topic={topic}, qos={qos}]"
         self._log: WriteAheadLog | MemoryLog | None = None
-        self._client: paho.Client | None = None
+        self._client = None  # a paho.mqtt.client.Client while attached
         self._client_id: str | None = None
         self._tail: collections.deque = collections.deque(maxlen=DEDUP_WINDOW)  # (packet id, topic, crc)
         self._pending: list[tuple[int, int]] = []  # written, to acknowledge once synced
@@ -120,6 +117,8 @@ class MqttSource:
             self._log, self._client_id = MemoryLog(), f"stream_nb-{uuid.uuid4().hex}"
         self._closing, self._refused, self._error = False, None, None
         self._ready.clear()
+        paho, Properties, PacketTypes, SubscribeOptions = _paho()
+        self._options = SubscribeOptions(qos=self.qos, retainHandling=1)
         client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=self._client_id,
                              protocol=paho.MQTTv5, manual_ack=self.durable)
         client.on_connect, client.on_subscribe, client.on_message = self._connected, self._subscribed, self._message
@@ -153,7 +152,7 @@ class MqttSource:
             return
         # Subscribed again at every connection (a broker that lost the session forgot it); retained messages
         # come only with a new subscription (MQTT 5 retain handling 1), not at each reconnection.
-        client.subscribe(self.topic, options=SubscribeOptions(qos=self.qos, retainHandling=1))
+        client.subscribe(self.topic, options=self._options)
 
     def _subscribed(self, client, userdata, mid, reasons, properties) -> None:
         failed = [r for r in reasons if r.is_failure]
@@ -283,6 +282,19 @@ class MqttSource:
 
     def __repr__(self) -> str:
         return f"{self.description} ({'write-ahead log' if self.durable else 'at most once'})"
+
+
+def _paho():
+    """paho-mqtt's client and MQTT 5 pieces, imported when a query first connects (the ``mqtt`` extra)."""
+    try:
+        from paho.mqtt import client
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+        from paho.mqtt.subscribeoptions import SubscribeOptions
+    except ImportError:
+        raise ImportError("the MQTT source needs paho-mqtt: pip install 'stream_nb[mqtt]' (or pip install "
+                          "paho-mqtt)") from None
+    return client, Properties, PacketTypes, SubscribeOptions
 
 
 def _fingerprint(record: bytes) -> tuple:

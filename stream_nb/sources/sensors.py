@@ -115,6 +115,15 @@ class SensorsSource(Scheduled):
         humidity = base_h - 4 * swing * wave + 2 * (_uniform(seed, _NOISE_H, index) - 0.5)
         return np.round(temperature, 2), np.round(np.clip(humidity, 0, 100), 1)
 
+    def publish(self, broker: str, topic: str = "sensors/{device}", *, qos: int = 1, limit: int | None = None):
+        """Publish these readings to an MQTT broker as they come due, each a JSON object on ``topic`` (by
+        default one topic per device), from a thread; returns the ``Publisher`` (``stop()``, ``published``).
+        ``limit``: stop after that many rows. For a whole IoT pipeline on one machine, with
+        ``sn.sources.mqtt_broker()`` and ``sn.sources.mqtt(broker.address, "sensors/#", schema=...)``."""
+        from stream_nb.sources.publish import Publisher  # paho-mqtt, only for those who publish
+
+        return Publisher(self, broker, topic, qos=qos, limit=limit)
+
     def __repr__(self) -> str:
         return f"{self.description} from {self.start_time.isoformat()}"
 
