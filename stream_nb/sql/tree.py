@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlglot import exp
 
 from stream_nb.sql.windows import (
@@ -63,19 +65,34 @@ def to_duckdb(tree: exp.Expression) -> str:
 
 
 
-def apply_window(node: exp.Expression, window: WindowSpec | None, stream: str) -> None:
-    """Rewrite window() calls into DuckDB structs; for sliding windows, repeat each row per window."""
+def apply_window(node: exp.Expression, window: WindowSpec | None, stream: str | None = None) -> None:
+    """Rewrite window() calls into DuckDB structs; for sliding windows, repeat each row per window.
+
+    Each call is computed in the SELECT that holds it, over the FROM source its column names (the stream, or
+    a subquery over it): that SELECT keeps only rows with an event time and, when sliding, reads its source
+    repeated once per candidate window. A SELECT without a window() call is left as it is (a window that
+    the engine assigns in Arrow needs neither). ``stream`` is no longer needed: kept for callers."""
     if window is None:
         return
-    struct = window_struct(window)
+    owners: dict[int, tuple[exp.Select, WindowSpec, exp.Expression]] = {}
     for call in [n for n in node.find_all(exp.Anonymous) if is_window_call(n)]:
+        spec = replace(window, column=call.expressions[0].copy())  # qualified as its own SELECT reads it
+        struct = window_struct(spec)
+        owner = call.find_ancestor(exp.Select)
         call.replace(struct.copy())
-    for table in [t for t in node.find_all(exp.Table) if t.name == stream]:
-        owner = table.find_ancestor(exp.Select)
-        owner.where(has_event_time(window), copy=False)
-        if window.sliding:
-            table.replace(explode_for_sliding(table, window))
-            owner.where(contains_row(window, struct), copy=False)
+        if owner is not None:
+            owners.setdefault(id(owner), (owner, spec, struct))
+    for owner, spec, struct in owners.values():
+        owner.where(has_event_time(spec), copy=False)
+        source = _source_named(owner, spec.column.table)
+        if spec.sliding and source is not None:
+            source.replace(explode_for_sliding(source, spec))
+            owner.where(contains_row(spec, struct), copy=False)
+
+
+def _source_named(select: exp.Select, name: str) -> exp.Expression | None:
+    """The table or subquery in ``select``'s FROM or JOINs that is called ``name``."""
+    return next((source for source in sources_of(select) if source.alias_or_name == name), None)
 
 
 def replace_typed(node: exp.Expression, build) -> None:

@@ -87,12 +87,12 @@ def contains_row(spec: WindowSpec, struct: exp.Expression) -> exp.Expression:
         f"({struct.sql(dialect='duckdb')}).\"end\" > {spec.column.sql(dialect='duckdb')}", read="duckdb")
 
 
-def explode_for_sliding(table: exp.Table, spec: WindowSpec) -> exp.Expression:
-    """``__batch AS t`` becomes ``(SELECT *, unnest(range(n)) AS __wk FROM __batch) AS t``."""
-    alias = table.alias_or_name
+def explode_for_sliding(source: exp.Expression, spec: WindowSpec) -> exp.Expression:
+    """``__batch AS t`` (or a subquery ``(...) AS t``) becomes
+    ``(SELECT *, unnest(range(n)) AS __wk FROM __batch AS t) AS t``."""
     inner = exp.select("*", f"unnest(range({spec.copies})) AS {SLIDE_INDEX}", dialect="duckdb").from_(
-        exp.Table(this=table.this.copy()))
-    return inner.subquery(alias)
+        source.copy())
+    return inner.subquery(source.alias_or_name)
 
 
 def _interval_us(arg: exp.Expression | None, call: exp.Anonymous, sql: str) -> int | None:
