@@ -40,8 +40,21 @@ from stream_nb.engine.join_state import (
 )
 from stream_nb.engine.output import Output
 from stream_nb.sql.join_watermark import state_watermark_ms
-from stream_nb.sql.joins import LEFT, LRID, MATCHED, NEW, PASS, RID, RIGHT, RRID, STATE, JoinPlan, JoinSide
-from stream_nb.sql.joins import PAIRS, batch_table
+from stream_nb.sql.joins import (
+    LEFT,
+    LRID,
+    MATCHED,
+    NEW,
+    PAIRS,
+    PASS,
+    RID,
+    RIGHT,
+    RRID,
+    STATE,
+    JoinPlan,
+    JoinSide,
+    batch_table,
+)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from stream_nb.types import describe_schema
 
 def explain(plan) -> str:
     if getattr(plan, "join", None) is not None:  # a stream-stream join explains itself (sql/joins.py)
-        from stream_nb.sql.joins import explain_join
+        from stream_nb.sql.join_explain import explain_join
 
         return explain_join(plan)
     stream = plan.stream

@@ -318,8 +318,8 @@ def _refuse_unbounded(kind: str, left: JoinSide, right: JoinSide, key_eviction: 
     if any(_bounds(this, other, condition) for this, other in preserved):
         return
     this, other = preserved[0]
-    need = [f"a watermark on {other.input!r} (FROM {other.input} {other.alias} WATERMARK ts DELAY OF INTERVAL "
-            "20 SECONDS)"] if other.event_time is None else []
+    need = [(f"a watermark on {other.input!r} (FROM {other.input} {other.alias} WATERMARK ts DELAY OF INTERVAL "
+            "20 SECONDS)")] if other.event_time is None else []
     need.append(f"a time-range condition that bounds {this.alias}'s time from below by {other.alias}'s, e.g. "
                 f"{other.alias}.ts BETWEEN {this.alias}.ts AND {this.alias}.ts + INTERVAL 1 MINUTE")
     raise StreamSQLError(
@@ -393,51 +393,3 @@ def _pushed(event_time: EventTime, tree: exp.Select, side: JoinSide, preserved: 
     return event_time.pushed_filters(tree, side.input, lambda t: t.sql(dialect="duckdb"),
                                      batch=batch_table(side.input))
 
-
-def explain_join(plan) -> str:
-    """``q.explain()`` of a stream-stream join: both inputs, each side's rows per batch and state, the output."""
-    from stream_nb.types import describe_schema
-
-    join = plan.join
-    lines = ["== Streaming query ==", plan.sql.strip(), ""]
-    for side in (join.left, join.right):
-        source = plan.bindings.streams[side.input].source
-        lines.append(f"stream     {side.input} ({side.alias}): {getattr(source, 'description', type(source).__name__)}"
-                     f" ({describe_schema(source.schema)})")
-        event_time = plan.event_times.get(side.input)
-        if event_time is not None:
-            lines.append(f"watermark  {side.input}: max({event_time.column}) seen - {event_time.delay_us / 1e6:g} "
-                         "seconds")
-    if plan.event_times:
-        lines.append(f"           the query's watermark: the {plan.watermark_policy} of the inputs', computed after "
-                     "each batch, used from the next")
-    lines += [f"output     {plan.output_mode} mode", "",
-              f"== Stream-stream join: {join.join_type} (Spark's symmetric hash join) ==",
-              "keys       " + ", ".join(join.key_texts),
-              f"condition  {join.condition_text or '(none beyond the keys)'}", ""]
-    for number, side in enumerate((join.left, join.right), start=1):
-        lines += [f"== {number}. {side.input} ({side.alias}): its new rows per batch (DuckDB); __pass = its own "
-                  "conditions ==", side.pre_sql, f"state      {_state_rule(join, side)}", ""]
-    outer = {"LeftOuter": "left", "RightOuter": "right", "FullOuter": "either"}.get(join.join_type)
-    lines.append("== 3. Output: new rows of each side joined with the other side's state ==")
-    if outer:
-        lines.append(f"           and the {outer} side's rows that never matched, NULL-padded, when the watermark "
-                     "evicts them from the state")
-    if join.join_type == "LeftSemi":
-        lines.append("           each left row once, at its first match")
-    lines.append(join.output_sql)
-    return "\n".join(lines)
-
-
-def _state_rule(join: JoinPlan, side: JoinSide) -> str:
-    if side.eviction == "key":
-        return (f"evicted when the join key {join.key_texts[join.key_eviction]} (its end, for a window) is at or "
-                "behind the watermark")
-    if side.eviction == "value":
-        bound = min(side.bounds, key=lambda b: b.constant_us - (1000 if b.inclusive else 0))
-        offset = -bound.constant_us / 1e6
-        when = f"watermark {'+' if offset < 0 else '-'} {abs(offset):g} seconds" if offset else "watermark"
-        return (f"a row is evicted when {side.alias}.{side.event_time} is at or behind the {when}"
-                f"{' (minus 1 ms: the bound is inclusive)' if bound.inclusive else ''}: the range condition "
-                "proves no row still to come can match it")
-    return "kept: no watermark bounds it (it grows with the stream)"

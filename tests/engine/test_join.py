@@ -177,9 +177,9 @@ def test_a_window_equality_join_evicts_by_the_window_and_emits_outer_rows_after_
 
 def test_a_restart_from_the_checkpoint_mid_stream_gives_what_an_uninterrupted_run_gives():
     sql = f"{SELECT} FULL JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}"
-    batches = [dict(impressions=[(1, 0), (2, 0)], clicks=[(1, 2)]), dict(clicks=[(1, 4), (3, 5)], watermark=3),
-               dict(impressions=[(3, 1)], watermark=6), dict(impressions=[(4, 20)], clicks=[(3, 9)], watermark=12),
-               dict(watermark=40)]
+    batches = [{"impressions": [(1, 0), (2, 0)], "clicks": [(1, 2)]}, {"clicks": [(1, 4), (3, 5)], "watermark": 3},
+               {"impressions": [(3, 1)], "watermark": 6}, {"impressions": [(4, 20)], "clicks": [(3, 9)], "watermark": 12},
+               {"watermark": 40}]
     straight = Join(sql)
     expected = [straight.batch(**b) for b in batches]
     first = Join(sql)

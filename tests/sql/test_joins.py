@@ -133,13 +133,13 @@ def test_an_outer_join_needs_the_range_only_in_the_needed_direction():
 
 @pytest.mark.parametrize(("sql", "watermark", "mode", "message", "points_at"), [
     (f"SELECT * FROM impressions i LEFT JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}", BOTH, "update",
-     "LeftOuter join between two streaming DataFrames/Datasets is not supported in Update output mode, only in "
-     "Append output mode", "LEFT JOIN"),
+     ("LeftOuter join between two streaming DataFrames/Datasets is not supported in Update output mode, only in "
+     "Append output mode"), "LEFT JOIN"),
     ("SELECT * FROM impressions i JOIN clicks c ON i.ad_id = c.ad_id", BOTH, "complete",
      "complete output mode needs an aggregation", None),
     ("SELECT * FROM impressions i LEFT JOIN clicks c ON i.ad_id = c.ad_id", BOTH, None,
-     "Stream-stream LeftOuter join between two streaming DataFrame/Datasets is not supported without a watermark "
-     "in the join keys, or a watermark on the nullable side and an appropriate range condition", "LEFT JOIN"),
+     ("Stream-stream LeftOuter join between two streaming DataFrame/Datasets is not supported without a watermark "
+     "in the join keys, or a watermark on the nullable side and an appropriate range condition"), "LEFT JOIN"),
     (f"SELECT * FROM impressions i LEFT JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}",
      {"impressions": ("ts", "10 seconds")}, None, "Stream-stream LeftOuter join", "LEFT JOIN"),
     ("SELECT * FROM impressions i LEFT JOIN clicks c ON i.ad_id = c.ad_id AND c.ts >= i.ts", BOTH, None,
@@ -158,10 +158,10 @@ def test_an_outer_join_needs_the_range_only_in_the_needed_direction():
      "Stream-stream join without equality predicate is not supported", "JOIN"),
     ("SELECT * FROM impressions i CROSS JOIN clicks c", BOTH, None,
      "Stream-stream join without equality predicate is not supported", "CROSS JOIN"),
-    ("SELECT * FROM (SELECT ad_id, count(*) AS n FROM impressions GROUP BY ad_id) i JOIN clicks c "
-     "ON i.ad_id = c.ad_id", BOTH, None, "a join after a streaming aggregation is not supported yet", "(SELECT"),
-    ("SELECT * FROM (SELECT ad_id, ts, window(ts, '10 seconds') AS w FROM impressions) x JOIN clicks c "
-     "ON x.ad_id = c.ad_id", BOTH, None, "two columns that carry impressions's watermark", "(SELECT"),
+    (("SELECT * FROM (SELECT ad_id, count(*) AS n FROM impressions GROUP BY ad_id) i JOIN clicks c "
+     "ON i.ad_id = c.ad_id"), BOTH, None, "a join after a streaming aggregation is not supported yet", "(SELECT"),
+    (("SELECT * FROM (SELECT ad_id, ts, window(ts, '10 seconds') AS w FROM impressions) x JOIN clicks c "
+     "ON x.ad_id = c.ad_id"), BOTH, None, "two columns that carry impressions's watermark", "(SELECT"),
     ("SELECT i.ad_id, count(*) FROM impressions i JOIN clicks c ON i.ad_id = c.ad_id GROUP BY i.ad_id", BOTH,
      "update", "aggregating or deduplicating what a stream-stream join emits", "i.ad_id"),
 ])
