@@ -202,9 +202,11 @@ class JoinOperator:
         self._late_watermark_us = output.watermark_us
 
     def has_expired(self, watermark_us: int) -> bool:
-        """Whether a batch without data would evict state (and so emit outer rows) at this watermark."""
-        return any(self._states[n] is not None and pc.any(self._expired(self._states[n], s, watermark_us // 1000))
-                   .as_py() for n, s in self._sides().items())
+        """Whether a batch without data is due: as Spark's ``shouldRunAnotherBatch``, whenever the watermark
+        has moved past the last batch's and the join evicts state by it (so outer rows come out, and the next
+        batch's late rows are judged by this watermark, as in Spark)."""
+        evicts = any(s.eviction is not None for s in self._sides().values())
+        return evicts and watermark_us > self._late_watermark_us
 
     # -- checkpoint --------------------------------------------------------------------------------------
 

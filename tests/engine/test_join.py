@@ -119,11 +119,14 @@ def test_state_stays_bounded_as_the_watermark_passes():
     assert join.op.state_rows == 0
 
 
-def test_has_expired_says_when_a_no_data_batch_would_evict():
+def test_a_no_data_batch_is_due_whenever_the_watermark_moves_as_spark_runs_one():
     join = Join(f"{SELECT} LEFT JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}")
-    join.batch(impressions=[(1, 0)])
-    assert not join.op.has_expired(micros(10))   # impression at 0 matches clicks up to 10 s: kept at 10
-    assert join.op.has_expired(micros(10.001))
+    join.batch(impressions=[(1, 0)], watermark=3)
+    assert not join.op.has_expired(micros(3))   # the watermark the last batch ran with
+    assert join.op.has_expired(micros(4))       # moved: Spark runs a batch (it evicts, and judges late rows)
+    unbounded = Join(f"{SELECT} JOIN clicks c ON i.ad_id = c.ad_id", watermark=None)
+    unbounded.batch(impressions=[(1, 0)])
+    assert not unbounded.op.has_expired(micros(100))  # no state is evicted by the watermark: no batch
 
 
 def test_left_outer_rows_come_out_null_padded_when_the_watermark_passes_in_a_no_data_batch():
