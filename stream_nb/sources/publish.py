@@ -26,6 +26,7 @@ class Publisher:
         self.published = 0
         self._placeholders = placeholders
         self._stop = threading.Event()
+        self._unacknowledged: list = []  # paho's MQTTMessageInfo of each message the broker has not acknowledged
         self.error: Exception | None = None
         paho = _paho()[0]
         self._client = paho.Client(paho.CallbackAPIVersion.VERSION2)
@@ -53,17 +54,18 @@ class Publisher:
         except Exception as err:  # noqa: BLE001 - kept for the notebook to see (publisher.error)
             self.error = err
         finally:
-            self._client.loop_stop()
+            for info in self._unacknowledged:  # what was handed to the client reaches the broker first
+                info.wait_for_publish(timeout=10)
             self._client.disconnect()
+            self._client.loop_stop()
 
     def _send(self, rows: pa.Table) -> None:
         times = {f.name for f in rows.schema if pa.types.is_timestamp(f.type)}
         for row in rows.to_pylist():
             message = {k: v.isoformat() if k in times and v is not None else v for k, v in row.items()}
             topic = self.topic.format(**{k: row[k] for k in self._placeholders}) if self._placeholders else self.topic
-            info = self._client.publish(topic, json.dumps(message), qos=self.qos)
-            if self.limit is not None and self.published + 1 >= self.limit:
-                info.wait_for_publish(timeout=30)
+            self._unacknowledged.append(self._client.publish(topic, json.dumps(message), qos=self.qos))
+        self._unacknowledged = [info for info in self._unacknowledged if not info.is_published()]
 
     @property
     def is_alive(self) -> bool:
@@ -74,6 +76,7 @@ class Publisher:
         self._thread.join(timeout)
 
     def stop(self) -> None:
+        """Stop publishing; returns once the broker has every row published so far (``published``)."""
         self._stop.set()
         self._thread.join()
 
