@@ -25,7 +25,8 @@ from stream_nb.sinks._protocol import BIND, CLOSE
 __all__ = ["KafkaSink", "SinkError", "kafka"]
 
 DELIVERY_SECONDS = 60  # how long a batch's messages may take to be acknowledged before the query fails
-_LOG = logging.getLogger("stream_nb.sinks.kafka")
+_LOG = logging.getLogger("stream_nb.sinks.kafka.librdkafka")  # librdkafka's own log, never printed
+_LOG.addHandler(logging.NullHandler())
 
 
 class SinkError(RuntimeError):

@@ -51,7 +51,9 @@ CONNECT_SECONDS = 5     # how long the first contact with the broker may take be
 OUTAGE_SECONDS = 120    # how long a running query waits for a broker that went away before it fails
 _POLL_SECONDS = 0.2
 _MOST_MESSAGES = 100_000  # messages asked of the consumer at a time
-_LOG = logging.getLogger("stream_nb.sources.kafka")
+# librdkafka's own log (a connection refused while a broker restarts...): there for who looks, never printed
+_LOG = logging.getLogger("stream_nb.sources.kafka.librdkafka")
+_LOG.addHandler(logging.NullHandler())
 # M's engine writes Spark's per-partition JSON beside the int offsets for a source declaring spark_offsets
 _SPARK_OFFSETS = frozenset({"spark_offsets"} & set(_protocol.CAPABILITIES))
 
