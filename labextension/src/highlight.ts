@@ -18,7 +18,8 @@ const MAGIC = /^%%stream(\s|$)/;
 
 /** Whether a cell's text is a `%%stream` cell. */
 export function isStreamCell(doc: Text | string): boolean {
-  const first = typeof doc === 'string' ? doc.split('\n', 1)[0] : doc.line(1).text;
+  const first =
+    typeof doc === 'string' ? doc.split('\n', 1)[0] : doc.line(1).text;
   return MAGIC.test(first);
 }
 

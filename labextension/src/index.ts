@@ -18,6 +18,7 @@ import {
 } from '@jupyterlab/codemirror';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IStatusBar } from '@jupyterlab/statusbar';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { loadBokehJS } from './bokehjs';
 import { isStreamCell, streamSql } from './highlight';
@@ -49,7 +50,9 @@ const sql: JupyterFrontEndPlugin<void> = {
     const found = languages.findByMIME('text/x-sql');
     const language = found ? await languages.getLanguage(found) : null;
     if (!language?.support) {
-      console.warn('stream_nb: JupyterLab has no SQL language to highlight %%stream cells');
+      console.warn(
+        'stream_nb: JupyterLab has no SQL language to highlight %%stream cells'
+      );
       return;
     }
     const sql = language.support.language;
@@ -69,26 +72,28 @@ const streams: JupyterFrontEndPlugin<void> = {
     'The Streams side panel and status bar item: the queries of the current notebook\u2019s kernel.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ILabShell, IStatusBar],
+  optional: [ILabShell, IStatusBar, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
     labShell: ILabShell | null,
-    statusBar: IStatusBar | null
+    statusBar: IStatusBar | null,
+    translator: ITranslator | null
   ): void => {
     if (!labShell) {
       // Notebook 7: the per-cell views are there; the panel is JupyterLab's. Take the kernels' comms quietly.
       new StreamsModel(tracker, false);
       return;
     }
+    const trans = (translator ?? nullTranslator).load('stream_nb');
     const model = new StreamsModel(tracker);
-    const panel = new StreamsPanel(model);
+    const panel = new StreamsPanel(model, trans);
     panel.id = 'stream-nb-streams';
     panel.title.icon = streamsIcon;
-    panel.title.caption = 'Streams';
+    panel.title.caption = trans.__('Streams');
     labShell.add(panel, 'left', { rank: 600 });
     if (statusBar) {
-      const status = new StreamsStatus(model);
+      const status = new StreamsStatus(model, trans);
       statusBar.registerStatusItem('stream-nb:status', {
         item: status,
         align: 'left',

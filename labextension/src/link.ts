@@ -11,7 +11,14 @@ import { IChangedArgs } from '@jupyterlab/coreutils';
 import { Kernel, KernelMessage } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { Action, IActionReply, IQuery, TARGET, isActionReply, isUpdate } from './protocol';
+import {
+  Action,
+  IActionReply,
+  IQuery,
+  TARGET,
+  isActionReply,
+  isUpdate
+} from './protocol';
 
 /** Kernel statuses after which the kernel's comms are gone (a restart, a new kernel, a dead one). */
 const GONE: ReadonlySet<Kernel.Status> = new Set<Kernel.Status>([
@@ -199,7 +206,11 @@ export class KernelLink {
     _: Kernel.IKernelConnection,
     msg: KernelMessage.IIOPubMessage
   ): void {
-    if (msg.header.msg_type !== 'comm_msg' || !this.subscribe || !this._kernel) {
+    if (
+      msg.header.msg_type !== 'comm_msg' ||
+      !this.subscribe ||
+      !this._kernel
+    ) {
       return;
     }
     // updates come on the kernel's comm, which a reloaded page does not know: read them by their shape
@@ -244,7 +255,11 @@ export class KernelLink {
       // on a subshell, when the kernel has them, so that clicks are done while a cell runs
       await kernel.info;
       const started = (comm as Kernel.IComm & ISubshellComm).subshellStarted;
-      if (kernel.supportsSubshells && started && comm.commsOverSubshells !== 'disabled') {
+      if (
+        kernel.supportsSubshells &&
+        started &&
+        comm.commsOverSubshells !== 'disabled'
+      ) {
         await Promise.race([
           started.catch(() => undefined),
           new Promise(resolve => setTimeout(resolve, SUBSHELL_WAIT_MS))

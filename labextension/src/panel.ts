@@ -4,6 +4,7 @@
  * The kernel says what each query shows, buttons included (`stream_nb/engine/lifecycle.py`); this renders it.
  */
 
+import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import { formatCount, formatRate, formatTime } from './format';
@@ -12,7 +13,10 @@ import { Action, IQuery } from './protocol';
 import { sparkline } from './sparkline';
 
 export class StreamsPanel extends Widget {
-  constructor(readonly model: StreamsModel) {
+  constructor(
+    readonly model: StreamsModel,
+    private readonly _trans: TranslationBundle
+  ) {
     super();
     this.addClass('sn-StreamsPanel');
     this._heading = append(this.node, 'div', 'sn-heading');
@@ -30,16 +34,19 @@ export class StreamsPanel extends Widget {
 
   private _render(): void {
     const link = this.model.current;
+    const trans = this._trans;
     this._heading.textContent = this.model.title
-      ? `Streams · ${this.model.title}`
-      : 'Streams';
+      ? trans.__('Streams · %1', this.model.title)
+      : trans.__('Streams');
     const queries = link ? link.queries : [];
     this._note.textContent = !link
-      ? 'Open a notebook to see its streams.'
+      ? trans.__('Open a notebook to see its streams.')
       : !link.connected
-        ? 'No stream_nb in this notebook\u2019s kernel yet: run %load_ext stream_nb or import stream_nb.'
+        ? trans.__(
+            'No stream_nb in this notebook\u2019s kernel yet: run %load_ext stream_nb or import stream_nb.'
+          )
         : queries.length === 0
-          ? 'No queries yet: a %%stream cell starts one.'
+          ? trans.__('No queries yet: a %%%%stream cell starts one.')
           : '';
     this._note.hidden = this._note.textContent === '';
     const seen = new Set<string>();
@@ -47,7 +54,10 @@ export class StreamsPanel extends Widget {
       seen.add(query.name);
       let row = this._rows.get(query.name);
       if (!row) {
-        row = new QueryRow((action, name) => this.model.current?.act(action, name));
+        row = new QueryRow(
+          (action, name) => this.model.current?.act(action, name),
+          trans
+        );
         this._rows.set(query.name, row);
       }
       row.update(query);
@@ -72,12 +82,14 @@ export class StreamsPanel extends Widget {
     let text = '';
     let failed = false;
     if (pending) {
-      text = `${pending.action} ${pending.name}: sent`;
-      if (link?.waitsForCell) {
-        text +=
-          '; the kernel is running a cell and takes the click when the cell ends ' +
-          '(this kernel has no subshells to take it meanwhile)';
-      }
+      text = link?.waitsForCell
+        ? this._trans.__(
+            '%1 %2: sent; the kernel is running a cell and takes the click when the cell ends ' +
+              '(this kernel has no subshells to take it meanwhile)',
+            pending.action,
+            pending.name
+          )
+        : this._trans.__('%1 %2: sent', pending.action, pending.name);
     } else if (reply) {
       failed = reply.error !== undefined;
       text = failed
@@ -85,7 +97,11 @@ export class StreamsPanel extends Widget {
         : (reply.message ?? '');
     }
     this._reply.textContent = text;
-    this._reply.dataset.outcome = pending ? 'pending' : failed ? 'error' : 'done';
+    this._reply.dataset.outcome = pending
+      ? 'pending'
+      : failed
+        ? 'error'
+        : 'done';
     this._reply.classList.toggle('sn-action-error', failed);
     this._reply.hidden = text === '';
   }
@@ -99,7 +115,10 @@ export class StreamsPanel extends Widget {
 
 /** One query's row; updated in place, so a button under the pointer stays the same element. */
 class QueryRow {
-  constructor(act: (action: Action, name: string) => void) {
+  constructor(
+    act: (action: Action, name: string) => void,
+    private readonly _trans: TranslationBundle
+  ) {
     this.node = document.createElement('div');
     this.node.className = 'sn-query';
     const head = append(this.node, 'div', 'sn-query-head');
@@ -138,19 +157,30 @@ class QueryRow {
     this._name.textContent = query.name;
     this._badge.textContent = query.label;
     this._badge.dataset.state = query.state;
+    const trans = this._trans;
     this._batch.textContent =
-      query.batchId === null ? 'no batch yet' : `batch ${query.batchId}`;
+      query.batchId === null
+        ? trans.__('no batch yet')
+        : trans.__('batch %1', query.batchId);
     this._batch.dataset.batchId =
       query.batchId === null ? '' : String(query.batchId);
-    this._rate.textContent = `${formatRate(query.inputRowsPerSecond)} rows/s in · ${formatRate(
-      query.processedRowsPerSecond
-    )} processed`;
-    this._rate.title =
-      'input rows a second; rows a second the last batch processed (the line: recent batches)';
+    this._rate.textContent = trans.__(
+      '%1 rows/s in · %2 processed',
+      formatRate(query.inputRowsPerSecond),
+      formatRate(query.processedRowsPerSecond)
+    );
+    this._rate.title = trans.__(
+      'input rows a second; rows a second the last batch processed (the line: recent batches)'
+    );
     this._spark.replaceChildren(sparkline(query.rates));
-    this._watermark.textContent = `watermark ${formatTime(query.watermark)}`;
+    this._watermark.textContent = trans.__(
+      'watermark %1',
+      formatTime(query.watermark)
+    );
     this._state.textContent =
-      query.stateRows === null ? 'stateless' : `state ${formatCount(query.stateRows)} rows`;
+      query.stateRows === null
+        ? trans.__('stateless')
+        : trans.__('state %1 rows', formatCount(query.stateRows));
     this._message.textContent = query.message;
     this._errorText.textContent = query.error ?? '';
     this._errorText.hidden = !query.error;

@@ -22,7 +22,11 @@ export function sparkline(
 }
 
 /** The polyline's points, with one pixel of margin; a single value is a flat line across. */
-export function points(values: number[], width: number, height: number): string {
+export function points(
+  values: number[],
+  width: number,
+  height: number
+): string {
   if (!values.length) {
     return '';
   }
