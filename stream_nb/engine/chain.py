@@ -2,11 +2,11 @@
 same batch, so a window the first aggregation emits is in the second one's state by the batch's end.
 
 Watermarks follow Spark's WatermarkPropagator: every operator of a chain of aggregations and deduplications
-gets the query's watermark (an aggregation or a deduplication emits nothing older than its input watermark),
-and, as in Spark since 3.5, late rows are those behind the watermark of the previous batch while state is
-emitted and evicted by this batch's. So a window the first operator emits in this batch is not late for
-the next one. As Spark does, a batch runs whenever the watermark has moved (``has_expired``), which makes
-"the previous batch's watermark" the one a batch with data would run with in Spark too.
+gets the query's watermark (an aggregation or a deduplication emits nothing older than its input watermark).
+State is emitted and evicted by this batch's watermark; an operator after the first judges late rows by the
+previous batch's, as Spark does since 3.5, so a window the operator before emits in this batch is not late
+for it. (The first operator judges late rows by this batch's watermark, as a query of one operator does:
+Spark would too, having run a no-data batch when the watermark moved.)
 
 The state of every operator is one table for the checkpoint: an ``__operator`` column, and per operator a
 struct column ``operator<i>`` holding its own state rows (null in the other operators' rows); each
@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from stream_nb.engine.aggregation import AggregateOperator
 from stream_nb.engine.dedup import DedupOperator
+from stream_nb.engine.keyed import KeyedOperator
 from stream_nb.engine.output import Output
 from stream_nb.engine.sessions import SessionOperator
 from stream_nb.engine.watermark import EPOCH_US, expired, record_eviction
@@ -55,7 +56,6 @@ class ChainOperator:
         self.plan = plan
         self.chain = plan.chain
         self.operators = [_operator(stage) for stage in self.chain.stages]
-        self._follows = any(self.chain.follows_watermark(i) for i in range(len(self.operators)))
         self._ran_with_us = EPOCH_US  # the watermark the last committed batch evicted with
         self._checkpointed = False
         self._committed: ChainOutput | None = None
@@ -71,10 +71,12 @@ class ChainOperator:
             operator.checkpointed = value
 
     def process(self, con: duckdb.DuckDBPyConnection, batch, watermark_us: int = 0) -> ChainOutput:
-        late_us = min(self._ran_with_us, watermark_us)  # Spark: late rows by the previous batch's watermark
+        # Spark: an operator after the first judges late rows by the previous batch's watermark, so that what
+        # the one before emits now (all of it ahead of that watermark) is never late for it
+        late_us = min(self._ran_with_us, watermark_us)
         outputs, rows = [], batch
         for index, operator in enumerate(self.operators):
-            output = _run(operator, con, rows, late_us, watermark_us)
+            output = _run(operator, con, rows, late_us if index else watermark_us, watermark_us)
             outputs.append(output)
             rows = output.table
             if index < len(self.chain.window_times):
@@ -87,22 +89,21 @@ class ChainOperator:
     def commit(self, output: ChainOutput) -> None:
         for index, (operator, stage) in enumerate(zip(self.operators, output.stages)):
             operator.commit(stage)
-            if self.chain.follows_watermark(index):  # groups this batch made and closed (_with_closed_windows)
+            if self._keyed(index):  # groups this batch made and closed (_with_closed_windows) go too
                 operator.state.evict(operator.state.expired(output.evicted_through))
         self._ran_with_us = output.evicted_through
         self._committed = output  # what progress reports of the batch
 
     def has_expired(self, watermark_us: int) -> bool:
-        """Spark's rule for a no-data batch: the watermark has moved past the one the last batch evicted with
-        (so that the next batch with data runs with it for late rows as well), or some state is due."""
-        return (self._follows and watermark_us > self._ran_with_us) or \
-            any(operator.has_expired(watermark_us) for operator in self.operators)
+        """Whether some operator would emit or evict: its no-data batch cascades, each operator taking what
+        the one before emits."""
+        return any(operator.has_expired(watermark_us) for operator in self.operators)
 
     def changes(self, output: ChainOutput) -> pa.Table:
         """Each operator's delta; one that follows the watermark says it evicted through this batch's, so a
         restore evicts what commit did (groups made and closed in the batch too)."""
         deltas = [operator.changes(stage) for operator, stage in zip(self.operators, output.stages)]
-        deltas = [record_eviction(delta, output.evicted_through) if self.chain.follows_watermark(i) else delta
+        deltas = [record_eviction(delta, output.evicted_through) if self._keyed(i) else delta
                   for i, delta in enumerate(deltas)]
         return self._one_table(deltas, output.evicted_through)
 
@@ -150,6 +151,10 @@ class ChainOperator:
                 "memoryUsedBytes": operator.memory_bytes,
             })
         return entries[::-1]
+
+    def _keyed(self, index: int) -> bool:
+        """Whether operator ``index`` keeps keyed state evicted behind the watermark (not sessions)."""
+        return isinstance(self.operators[index], KeyedOperator) and self.chain.follows_watermark(index)
 
     @property
     def state_rows(self) -> int:

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 STAGE = "__stage{}"              # the stream an operator reads: the output of the operator before it
 WINDOW_TIME = "__window_time_{}"  # window_time(<window column>), added to the output an operator reads
 WINDOW_TIME_US = 1                # window_time(w) = w.end - 1 microsecond, as in Spark
+_WINDOW = pa.struct([pa.field("start", TIMESTAMP), pa.field("end", TIMESTAMP)])
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,8 @@ def plan_chain(sql: str, tree: exp.Query, *, namespaces: list[Mapping[str, Any]]
     first = _planned(plan, _Text.of(sql, _kept_ctes(sql, opened) + [(opened + 1, closed)]), namespaces=namespaces,
                      output_mode=mode if _is_aggregation(lower) else "append", watermark=watermark,
                      watermark_policy=watermark_policy)
-    times = _event_time_columns(first)
     schema = _output_schema(first, sql, opened, closed, namespaces)
+    times = _event_time_columns(first, schema)
     # The upper operator reads the lower one's output as a stream by name: the CTE's (its definition goes), or
     # a free __stage<i> in place of the subquery (an operator further up is planned with the ones below it).
     cte = _cte_definition(sql, opened, closed)
@@ -126,6 +127,10 @@ def plan_chain(sql: str, tree: exp.Query, *, namespaces: list[Mapping[str, Any]]
     rest = _Text.edited(sql, edits)
     second = _planned(plan, rest, namespaces=[{name: StageOutput(schema)}, *namespaces], output_mode=mode,
                       watermark={name: (used, "0 seconds")} if used else None, watermark_policy="min")
+    if second.aggregate is not None and second.aggregate.session is not None:
+        raise StreamSQLError("session_window() over what another stateful operator emits is not supported yet; "
+                             "session windows can come first in a chain", sql=sql,
+                             start=_where(upper, sql, keys_first=True))
     stages, window_times = [first], [hidden]
     if second.chain is not None:
         stages += second.chain.stages
@@ -215,17 +220,19 @@ def _where(select: exp.Select, sql: str, keys_first: bool = False) -> int | None
     return found[0] if found else keyword_start(sql, "DISTINCT", start_of(select, sql) or 0)
 
 
-def _event_time_columns(stage: Plan) -> dict[str, tuple[str, str]]:
+def _event_time_columns(stage: Plan, schema: pa.Schema) -> dict[str, tuple[str, str]]:
     """{lowercased name: (output column, "struct" | "timestamp")}: the columns of an operator's output that
-    carry event time, as Spark's event-time metadata follows them (a window key, a plain event-time key, the
-    rows' own event time through a deduplication)."""
+    carry event time, as Spark's event-time metadata follows them: a window key (through outer SELECTs too,
+    as the struct of two timestamps it is), a plain event-time key, the rows' own event time through a
+    deduplication."""
     found = {}
-    if stage.aggregate is not None and stage.aggregate.event_time_key is not None:
-        key = stage.aggregate.event_time_key
+    key = stage.aggregate.event_time_key if stage.aggregate is not None else None
+    if key is not None:
         shown = stage.aggregate.key_columns[key.index] if stage.aggregate.key_columns else None
-        if shown is not None and (key.field is None or stage.aggregate.key_texts[key.index].lower().startswith(
-                ("window(", "session_window("))):
-            found[shown.lower()] = (shown, "struct" if key.field is not None else "timestamp")
+        if key.field is not None:
+            found = {f.name.lower(): (f.name, "struct") for f in schema if f.type == _WINDOW}
+        elif shown is not None:
+            found[shown.lower()] = (shown, "timestamp")
     elif stage.dedup is not None and stage.event_time is not None:
         shown = next((c for c in stage.columns if c.lower() == stage.event_time.column.lower()), None)
         if shown is not None:
@@ -276,13 +283,18 @@ def _output_schema(stage: Plan, sql: str, opened: int, closed: int,
         tree = _qualify(tree, text.text, bindings)
     except StreamSQLError as err:
         raise text.error(err, sql) from None
-    return pa.schema([pa.field(name, _arrow_type(item)) for name, item in zip(stage.columns, tree.selects)])
+    # a window picked through outer SELECTs is a column of unknown type there: the window() it names is typed
+    windows = {item.alias_or_name.lower() for item in tree.find_all(exp.Alias)
+               if is_window_call(item.this) or is_window_call(item.this, "session_window")}
+    return pa.schema([pa.field(name, _arrow_type(item, windows)) for name, item in zip(stage.columns, tree.selects)])
 
 
-def _arrow_type(item: exp.Expression) -> pa.DataType:
+def _arrow_type(item: exp.Expression, windows: set[str]) -> pa.DataType:
     value = item.unalias()
+    if isinstance(value, exp.Column) and value.name.lower() in windows:
+        return _WINDOW
     if is_window_call(value) or is_window_call(value, "session_window"):
-        return pa.struct([pa.field("start", TIMESTAMP), pa.field("end", TIMESTAMP)])
+        return _WINDOW
     if isinstance(value, exp.Anonymous) and value.name.lower() == "window_time":
         return TIMESTAMP
     try:

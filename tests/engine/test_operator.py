@@ -14,13 +14,20 @@ KINDS = {
                       "GROUP BY session_window(ts, '5 seconds'), device",
     "dedup": f"SELECT DISTINCT ON (device, ts) device, ts, temp FROM events {WATERMARK}",
     "stateless": "SELECT device, temp * 2 AS t2 FROM events WHERE temp > 0",
+    "chained aggregates": "SELECT window(window_time(w), '20 seconds') AS w2, sum(n) AS n FROM (SELECT window(ts, "
+                          f"'10 seconds') AS w, device, count(*) AS n FROM events {WATERMARK} GROUP BY window(ts, "
+                          "'10 seconds'), device) GROUP BY window(window_time(w), '20 seconds')",
+    "dedup then aggregate": "SELECT window(ts, '10 seconds') AS w, count(*) AS n FROM (SELECT DISTINCT ON (device, ts) "
+                            f"* FROM events {WATERMARK}) GROUP BY window(ts, '10 seconds')",
 }
 # Each kind in every output mode it allows (the others are refused at start, as in Spark).
 CASES = [("aggregate", "update"), ("aggregate", "complete"),
          ("windowed aggregate", "append"), ("windowed aggregate", "update"), ("windowed aggregate", "complete"),
          ("session window", "append"), ("session window", "complete"),
          ("dedup", "append"), ("dedup", "update"),
-         ("stateless", "append"), ("stateless", "update")]
+         ("stateless", "append"), ("stateless", "update"),
+         ("chained aggregates", "append"),
+         ("dedup then aggregate", "append"), ("dedup then aggregate", "update"), ("dedup then aggregate", "complete")]
 
 # Before the restart no key's event time is behind the watermark yet (12 s - 5 s = 7 s < 10 s), so the
 # rebuilt result (which has no evicted groups, as the README says) can equal the uninterrupted one.
