@@ -235,8 +235,8 @@ def internal_names(plan) -> dict[str, str]:
 
     >>> import stream_nb as sn
     >>> from stream_nb.sql.plan import plan_query
-    >>> src = sn.sources.memory("device string, temp double")
-    >>> plan = plan_query("SELECT device, avg(temp) AS t FROM s GROUP BY device", namespaces=[{"s": src}])
+    >>> plan = plan_query("SELECT device, avg(temp) AS t FROM s GROUP BY device",
+    ...                   namespaces=[{"s": sn.sources.memory("device string, temp double")}])
     >>> internal_names(plan)
     {'__k0': 'device', '__x0': 'temp'}
     """
