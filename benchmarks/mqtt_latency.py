@@ -1,6 +1,6 @@
 """Case ``mqtt_latency``: from an MQTT publish to the sink holding the message, at 1,000 messages/s.
 
-A publisher (paho, QoS 1) sends 1,000 messages a second to a local mosquitto, each stamped with the wall time
+A publisher (paho, QoS 1, in a process of its own) sends 1,000 messages a second to a local mosquitto, each stamped with the wall time
 at which it was published. The query reads them with ``sn.sources.mqtt`` (schema= parses the stamp),
 ``trigger=None``, into a foreachBatch function that notes the wall time at which it holds each batch's rows;
 a message's latency is that time minus its stamp. Side by side: with a checkpoint (each message in the
@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,29 +33,54 @@ WARMUP_SHARE = 0.2  # messages of the first fifth of a run are not counted (conn
 RATE = 1_000
 TARGET_P99_MS = 50.0
 SQL = "SELECT seq, sent FROM m"
+_REPO = Path(__file__).parents[1]
 WAL, MEMORY = "stream_nb mqtt, checkpoint (write-ahead log)", "stream_nb mqtt, no checkpoint (memory)"
 
 
-def _publish(broker, seconds: float, stamps: list) -> None:
-    """Publish RATE messages a second for ``seconds``, each stamped with its publish time."""
+def publish(port: int, seconds: float) -> None:
+    """Connect, say ``ready``, wait for a line on stdin, then publish RATE messages a second for ``seconds``,
+    each stamped with its publish time, and print how many once the broker has them all. Run in a process of
+    its own (``Publisher``), so that it takes nothing from the query's process."""
     from paho.mqtt import client as paho
 
     client = paho.Client(paho.CallbackAPIVersion.VERSION2)
     client.max_inflight_messages_set(1000)
-    client.connect("127.0.0.1", broker.port)
+    client.connect("127.0.0.1", port)
     client.loop_start()
+    print("ready", flush=True)
+    sys.stdin.readline()
     started = time.perf_counter()
-    try:
-        for seq in range(int(seconds * RATE)):
-            due = started + seq / RATE
-            while (wait := due - time.perf_counter()) > 0:
-                time.sleep(min(wait, 0.001))
-            sent = time.time()
-            client.publish("bench/readings", json.dumps({"seq": seq, "sent": sent}), qos=1)
-            stamps.append(sent)
-    finally:
-        client.loop_stop()
-        client.disconnect()
+    count = int(seconds * RATE)
+    for seq in range(count):
+        due = started + seq / RATE
+        while (wait := due - time.perf_counter()) > 0:
+            time.sleep(min(wait, 0.001))
+        info = client.publish("bench/readings", json.dumps({"seq": seq, "sent": time.time()}), qos=1)
+    info.wait_for_publish(timeout=60)
+    client.disconnect()
+    client.loop_stop()
+    print(count, flush=True)
+
+
+class Publisher:
+    """``publish`` in a child process, started (and connected) before the timed part."""
+
+    def __init__(self, broker, seconds: float):
+        code = f"from benchmarks.mqtt_latency import publish; publish({broker.port}, {seconds})"
+        self._child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True, cwd=_REPO)
+        if self._child.stdout.readline().strip() != "ready":
+            self._child.kill()
+            raise RuntimeError(f"the publisher did not start:\n{self._child.stderr.read()[-2000:]}")
+
+    def run(self) -> int:
+        """Publish; how many messages the broker acknowledged."""
+        self._child.stdin.write("go\n")
+        self._child.stdin.flush()
+        out, err = self._child.communicate(timeout=300)
+        if self._child.returncode:
+            raise RuntimeError(f"the publisher failed:\n{err[-2000:]}")
+        return int(out.split()[-1])
 
 
 def run(quick: bool, repeats: int) -> Report:
@@ -80,22 +108,22 @@ def run(quick: bool, repeats: int) -> Report:
         with tempfile.TemporaryDirectory() as scratch, _quiet():
             q = sn.start(SQL, sources={"m": src}, trigger=None, sink=sn.sinks.foreach_batch(sink),
                          checkpoint=f"{scratch}/cp" if checkpoint else None)
-            stamps: list[float] = []
             try:
+                publisher = Publisher(broker, seconds)
                 with clock:
-                    _publish(broker, seconds, stamps)
+                    published = publisher.run()
                 deadline = time.monotonic() + 60
-                while sum(len(s) for _, s, _ in received) < len(stamps) and time.monotonic() < deadline:
+                while sum(len(s) for _, s, _ in received) < published and time.monotonic() < deadline:
                     time.sleep(0.05)  # the last messages cross the broker and the engine
             finally:
                 q.stop()
         if q.exception is not None:
             raise q.exception
         seqs = np.concatenate([s for _, s, _ in received]) if received else np.empty(0, np.int64)
-        if len(seqs) != len(stamps) or len(np.unique(seqs)) != len(stamps):
-            raise ResultMismatch(f"{len(stamps):,} messages published, {len(seqs):,} reached the sink "
+        if len(seqs) != published or len(np.unique(seqs)) != published:
+            raise ResultMismatch(f"{published:,} messages published, {len(seqs):,} reached the sink "
                                  f"({len(np.unique(seqs)):,} distinct)")
-        first = stamps[0] + WARMUP_SHARE * seconds
+        first = min(sent.min() for _, _, sent in received if len(sent)) + WARMUP_SHARE * seconds
         latencies = np.concatenate([(at - sent[sent >= first]) * 1e3 for at, _, sent in received])
         return {"latencies": latencies, "batches/s": len(received) / seconds,
                 "trigger_ms": statistics.median(p["durationMs"]["triggerExecution"] for p in q.recent_progress
