@@ -17,6 +17,10 @@ def explain(plan) -> str:
         from stream_nb.sql.join_explain import explain_join
 
         return explain_join(plan)
+    if getattr(plan, "chain", None) is not None:  # chained stateful operators, each explained (sql/chain_explain.py)
+        from stream_nb.sql.chain_explain import explain_chain
+
+        return explain_chain(plan)
     stream = plan.stream
     lines = [
         "== Streaming query ==",
@@ -125,6 +129,10 @@ def shown_as(plan) -> dict[str, str]:
 def student_steps(plan) -> list[tuple[str, list[str]]]:
     """The plan as a student follows it: what runs per batch, what is kept in state, what is emitted, and the
     watermark; each a heading and its steps, with the query's own expressions and column names."""
+    if getattr(plan, "chain", None) is not None:
+        from stream_nb.sql.chain_explain import chain_steps
+
+        return chain_steps(plan, student_steps)
     select = _outer_select(plan)
     stream = plan.stream.name
     where = select.args.get("where") if select is not None else None

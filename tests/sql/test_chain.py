@@ -132,3 +132,21 @@ def test_a_mistake_in_either_operator_points_at_the_query_as_written(sql, messag
     error = refusal(sql)
     assert message in str(error) and error.sql == sql
     assert sql[error.start:].startswith(points_at), str(error)
+
+
+def test_explain_shows_each_operator_and_the_watermark_they_share():
+    text = plan(OUTER.format(INNER)).explain()
+    assert "2 stateful operators, one after another in each batch" in text
+    assert "======== Operator 0: aggregation (stateStoreSave), over the stream ========" in text
+    assert "Operator 1: aggregation (stateStoreSave), over what operator 0 emits" in text
+    assert "__window_time_w is window_time(w): the window's end - 1 microsecond" in text
+    assert text.count("watermark  max(") == 1  # only the stream's; the later operators run with the query's
+
+
+def test_the_teaching_steps_go_operator_by_operator():
+    from stream_nb.sql.explain import student_steps
+
+    steps = dict(student_steps(plan(OUTER.format(INNER))))
+    assert steps["operator 1 (aggregate): each batch"][0] == "take the rows operator 0 emits in this batch"
+    assert "put each row in its window of 60 seconds by window_time(w)" in steps["operator 1 (aggregate): each batch"]
+    assert "operator 1 (aggregate): the watermark" not in steps
