@@ -130,15 +130,17 @@ class MqttSource:
         try:
             client.connect(self.host, self.port, keepalive=30, clean_start=not self.durable, properties=properties)
         except (OSError, ValueError) as err:
+            self.close()  # a later start opens its log again
             raise SourceError(f"cannot reach the MQTT broker at {self.broker}: {err}") from None
         self._client = client
         if self.durable:
-            self._flusher = threading.Thread(target=self._flush, name=f"mqtt-wal {self.topic}", daemon=True)
+            self._flusher = threading.Thread(target=self._flush, args=(client,), name=f"mqtt-wal {self.topic}",
+                                             daemon=True)
             self._flusher.start()
         client.loop_start()
         if not self._ready.wait(self.connect_timeout) or self._refused:
             why = self._refused or f"no answer within {self.connect_timeout:g} s"
-            self.detach()
+            self.close()
             raise SourceError(f"the MQTT broker at {self.broker} did not let {self.description} subscribe: {why}")
         if at_most_once:
             warnings.warn(f"{self.description} without a checkpoint delivers at most once: messages are "
@@ -197,7 +199,7 @@ class MqttSource:
             self._pending.append((message.mid, message.qos))
             self._wake.notify()
 
-    def _flush(self) -> None:
+    def _flush(self, client) -> None:
         """Group commit: one fsync for every message written since the last, then their acknowledgements."""
         while True:
             with self._wake:
@@ -213,7 +215,7 @@ class MqttSource:
             if synced_hook is not None:  # the crash tests die here: synced, not yet acknowledged
                 synced_hook(synced)
             for mid, qos in pending:
-                self._client.ack(mid, qos)
+                client.ack(mid, qos)
 
     # -- the Source protocol ---------------------------------------------------------------------------
 
