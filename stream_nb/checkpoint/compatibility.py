@@ -21,6 +21,10 @@ def fingerprint(plan) -> dict:
                  "aggregates": [a.text for a in agg.aggregates]}
     elif plan.dedup is not None:
         state = {"operator": "dedup", "keys": plan.dedup.key_texts}
+    elif plan.chain is not None:  # chained operators: each one's state, in order (sql/chain.py)
+        stages = [fingerprint(stage)["state"] for stage in plan.chain.stages]
+        state = {"operator": "chain of " + ", ".join(s["operator"] for s in stages),
+                 "keys": [s["keys"] for s in stages], "aggregates": [s.get("aggregates") for s in stages]}
     return {
         "sql": plan.sql,
         "source": {"name": plan.stream.name, "description": getattr(source, "description", type(source).__name__),

@@ -170,3 +170,14 @@ def test_a_dedup_then_aggregation_keeps_its_result_table_across_a_restart(mode, 
     counts = sorted((int(w["start"].timestamp()), n) for w, n in again.result.itertuples(index=False))
     assert counts == [(0, 3), (10, 1)]
     again.stop()
+
+
+def test_a_restart_with_another_chain_is_refused_as_an_incompatible_change(tmp_path):
+    sql = (f"SELECT window(w, '10 seconds') AS w2, count(*) AS count FROM ({window_agg(5)}) "
+           "GROUP BY window(w, '10 seconds')")
+    events = sn.sources.memory(SCHEMA)
+    first = Run(sql, tmp_path, events=events)
+    first.add(1, 2, 12)
+    first.q.stop()
+    with pytest.raises(Exception, match=r"the state's keys were .*'5 seconds'.*now .*'6 seconds'"):
+        Run(sql.replace("'5 seconds'", "'6 seconds'"), tmp_path, events=events)
