@@ -15,12 +15,16 @@ from stream_nb.sql.plan import plan_query
 
 def start(sql: str, *, name: str | None = None, sources: Mapping[str, Any] | None = None,
           output_mode: str | None = None, trigger: str | None = None,
-          watermark: Mapping[str, tuple[str, str]] | None = None, checkpoint: str | None = None,
-          sink: Any = None, checkpoint_retention: int = 100) -> StreamingQuery:
+          watermark: Mapping[str, tuple[str, str]] | tuple[str, str] | None = None,
+          watermark_policy: str = "min", checkpoint: str | None = None, sink: Any = None,
+          checkpoint_retention: int = 100) -> StreamingQuery:
     """Start a streaming query: SQL (Spark dialect) over a stream, run incrementally in micro-batches.
 
     ``FROM x`` resolves ``x`` in ``sources`` first, then in the notebook's namespace (the caller's
-    globals outside IPython). With ``checkpoint=DIR`` the query's offsets and state are kept there, and a
+    globals outside IPython). A query over several streams (a UNION ALL) has a watermark per stream
+    (``watermark={name: (column, delay)}``); ``watermark_policy`` combines them as Spark's
+    ``spark.sql.streaming.multipleWatermarkPolicy``: "min" (the slowest input holds it back) or "max". With
+    ``checkpoint=DIR`` the query's offsets and state are kept there, and a
     query started again on it goes on exactly where it stopped; ``checkpoint_retention`` batches of logs
     are kept.
 
@@ -37,7 +41,8 @@ def start(sql: str, *, name: str | None = None, sources: Mapping[str, Any] | Non
     >>> q.stop()
     """
     namespaces = [dict(sources or {}), *_caller_namespaces(), registry.namespace()]
-    plan = plan_query(sql, namespaces=namespaces, output_mode=output_mode, watermark=watermark)
+    plan = plan_query(sql, namespaces=namespaces, output_mode=output_mode, watermark=watermark,
+                      watermark_policy=watermark_policy)
     return StreamingQuery(plan, sink=sink if sink is not None else memory(),
                           trigger=Trigger.parse(trigger), name=name, checkpoint=checkpoint,
                           checkpoint_retention=checkpoint_retention)

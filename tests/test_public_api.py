@@ -31,7 +31,7 @@ def test_sources_and_sinks_keep_their_names_and_options():
 
 def test_start_takes_the_documented_options():
     assert list(inspect.signature(sn.start).parameters) == [
-        "sql", "name", "sources", "output_mode", "trigger", "watermark", "checkpoint", "sink",
+        "sql", "name", "sources", "output_mode", "trigger", "watermark", "watermark_policy", "checkpoint", "sink",
         "checkpoint_retention"]
 
 

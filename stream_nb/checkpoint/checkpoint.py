@@ -4,7 +4,7 @@
     offsets/N         written before batch N runs (logs.py)
     commits/N         written after batch N's sink committed
     state/0/...       the operator's versioned state (state_store.py)
-    sources/0/...     what the source's offsets stand for (the files source's files), and its start time
+    sources/<i>/...   what input i's offsets stand for (the files source's files), and its start time
     lock              one writer at a time (lock.py)
 
 Recovery: if ``commits/N`` exists, run N + 1; else run N again with the offsets of ``offsets/N``.
@@ -55,8 +55,9 @@ class Recovery:
     """Where a restarted query goes on from."""
 
     next_batch_id: int
-    offset: int                    # end offset of the last committed batch
+    offsets: tuple[int, ...]       # per input (the plan's order): end offset of the last committed batch
     watermark_us: int              # the watermark the next batch runs with
+    input_watermarks_us: dict[str, int | None] | None  # each input's, if the commit log keeps them
     redo: logs.OffsetEntry | None  # an uncommitted batch to run again with the same offsets
     state: list[pa.Table]          # the operator's state: a snapshot and deltas to apply in order
 
@@ -68,7 +69,7 @@ class Checkpoint:
         check_retention(retention)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.retention = retention
-        self._source_keeps_log = False       # whether the source's checkpoint_log is kept (known at recover)
+        self._keeps_log: list[bool] = []     # per input: whether its source's checkpoint_log is kept (at recover)
         self._logs_from: int | None = None  # no log entry before this batch is left (None: not known yet)
         self._lock = WriterLock(self.directory, query_name)
         try:
@@ -77,7 +78,10 @@ class Checkpoint:
             self._lock.release()
             raise
         self.state = StateStore(self.directory / "state" / "0", snapshot_every)
-        self._sources = self.directory / "sources" / "0"
+
+    def _sources(self, index: int) -> Path:
+        """Input ``index``'s directory (Spark's ``sources/<i>``)."""
+        return self.directory / "sources" / str(index)
 
     def _metadata(self, plan) -> str:
         path = self.directory / "metadata"
@@ -105,53 +109,58 @@ class Checkpoint:
 
     # -- recovery ----------------------------------------------------------------------------------------
 
-    def recover(self, source, stateful: bool) -> Recovery:
-        """Read the logs, restore the source's meaning of offsets, and say where to go on from."""
-        self._source_keeps_log = source_traits(source).checkpoint_log  # read once, not at every batch
-        self._restore_source_metadata(source)
+    def recover(self, sources: list, stateful: bool) -> Recovery:
+        """Read the logs, restore each input's meaning of offsets (``sources``: the plan's order), and say
+        where to go on from."""
+        self._keeps_log = [source_traits(source).checkpoint_log for source in sources]  # read once
+        for index, source in enumerate(sources):
+            self._restore_source_metadata(source, index)
         committed = logs.batches(self.directory, "commits")
         last = committed[-1] if committed else -1
-        offset, watermark = 0, 0
+        offsets, watermark, per_input = (0,) * len(sources), 0, None
         if last >= 0:
             if not (self.directory / "offsets" / str(last)).exists():
                 raise CheckpointError(
                     f"offset log {self.directory / 'offsets' / str(last)} is missing: batch {last} is committed "
                     f"(commits/{last}) but the offsets it read are gone, so where batch {last + 1} starts is "
                     "unknown. Restore the file from a backup, or start over with a new checkpoint directory")
-            offset = logs.read_offsets(self.directory, last).end
-            watermark = logs.read_commit(self.directory, last)
+            offsets = tuple(end for _, end in logs.read_offsets(self.directory, last, len(sources)).ranges)
+            watermark, per_input = logs.read_commit(self.directory, last)
         redo = None
         planned = [b for b in logs.batches(self.directory, "offsets") if b > last]
         if planned:
             try:
-                redo = logs.read_offsets(self.directory, last + 1)
+                redo = logs.read_offsets(self.directory, last + 1, len(sources))
             except (CheckpointError, FileNotFoundError):
                 redo = None  # the uncommitted last batch's offsets are torn: it is simply planned again
-        self._check_replayable(source, max(offset, redo.end if redo else 0))
-        self._restore_source_log(source, last + 1 if redo else last)
-        return Recovery(next_batch_id=last + 1, offset=offset, watermark_us=redo.watermark_us if redo else watermark,
+        for index, source in enumerate(sources):
+            self._check_replayable(source, index, max(offsets[index], redo.ranges[index][1] if redo else 0))
+            self._restore_source_log(source, index, last + 1 if redo else last)
+        return Recovery(next_batch_id=last + 1, offsets=offsets,
+                        watermark_us=redo.watermark_us if redo else watermark, input_watermarks_us=per_input,
                         redo=redo, state=self.state.read(last + 1) if stateful else [])
 
-    def _check_replayable(self, source, end: int) -> None:
+    def _check_replayable(self, source, index: int, end: int) -> None:
         """A memory source can replay only rows added to the very object, in this process, that the checkpoint
         read: another one (or any after a restart) would silently skip its first ``end`` rows. So say so."""
         if not isinstance(source, MemorySource):
             return
         path = self.directory / "metadata"
+        key = "memorySource" if index == 0 else f"memorySource{index}"  # input 0's as one input wrote it
         token = _memory_sources.setdefault(source, str(uuid.uuid4()))
         stored = read_json(path)
-        if end > 0 and stored.get("memorySource") != token:
+        if end > 0 and stored.get(key) != token:
             raise CheckpointError(
                 f"checkpoint {self.directory} goes on from offset {end} of {source.description}, but a memory "
                 f"source cannot replay offsets [0, {end}): its rows lived in the source object (and the process) "
                 f"that the checkpoint read, and this is another one, so the query would skip its first {end} "
                 "rows. Give the query a new checkpoint directory (or delete this one) to start over, or read from "
                 "a source that can replay after a restart (sn.sources.files, rate, sensors)")
-        if stored.get("memorySource") != token:
-            write_json(path, {**stored, "memorySource": token})
+        if stored.get(key) != token:
+            write_json(path, {**stored, key: token})
 
-    def _restore_source_metadata(self, source) -> None:
-        path = self._sources / "metadata"
+    def _restore_source_metadata(self, source, index: int) -> None:
+        path = self._sources(index) / "metadata"
         if not source_traits(source).checkpoint_metadata:
             return
         if path.exists():
@@ -170,59 +179,64 @@ class Checkpoint:
         else:
             write_json(path, source.checkpoint_metadata())
 
-    def _restore_source_log(self, source, through_batch: int) -> None:
-        if self._source_keeps_log and through_batch >= 0:
-            logged = self._source_log(through_batch)
+    def _restore_source_log(self, source, index: int, through_batch: int) -> None:
+        if self._keeps_log[index] and through_batch >= 0:
+            logged = self._source_log(index, through_batch)
             if isinstance(getattr(source, "path", None), str):
                 _check_inside(source.path, logged)
             source.restore_checkpoint_log([entry for entries in logged.values() for entry in entries])
 
-    def _source_log(self, through_batch: int) -> dict[Path, list[str]]:
-        """The source's entries through ``through_batch`` (the latest compaction, then the batches after it),
-        by the file they were read from, in order."""
-        compacts = [b for b in numbered(self._sources, ".compact") if b <= through_batch]
-        files = [self._sources / f"{compacts[-1]}.compact"] if compacts else []
+    def _source_log(self, index: int, through_batch: int) -> dict[Path, list[str]]:
+        """Input ``index``'s entries through ``through_batch`` (the latest compaction, then the batches after
+        it), by the file they were read from, in order."""
+        directory = self._sources(index)
+        compacts = [b for b in numbered(directory, ".compact") if b <= through_batch]
+        files = [directory / f"{compacts[-1]}.compact"] if compacts else []
         first = compacts[-1] + 1 if compacts else 0
-        logged = [b for b in numbered(self._sources) if first <= b <= through_batch]
+        logged = [b for b in numbered(directory) if first <= b <= through_batch]
         missing = sorted(set(range(first, through_batch + 1)) - set(logged))
         if missing:  # offsets count files: a gap would read its batches' files again, or shift every offset
             raise CheckpointError(
-                f"checkpoint file {self._sources / str(missing[0])} is missing (and no <N>.compact in "
-                f"{self._sources} covers batch {missing[0]}): the files source's log must list the files of every "
+                f"checkpoint file {directory / str(missing[0])} is missing (and no <N>.compact in "
+                f"{directory} covers batch {missing[0]}): the files source's log must list the files of every "
                 f"batch through {through_batch}, or the query would read them again. Restore it from a backup, or "
                 "start over with a new checkpoint directory")
-        files += [self._sources / str(b) for b in logged]
+        files += [directory / str(b) for b in logged]
         return {path: read_json(path) for path in files}
 
     # -- a batch -----------------------------------------------------------------------------------------
 
-    def plan_batch(self, source, entry: logs.OffsetEntry) -> None:
-        """Before batch N runs (after ``recover``): what its offsets stand for, then the offsets themselves."""
-        if self._source_keeps_log:
-            write_json(self._sources / str(entry.batch_id), source.checkpoint_log(entry.start, entry.end))
+    def plan_batch(self, sources: list, entry: logs.OffsetEntry) -> None:
+        """Before batch N runs (after ``recover``): what each input's offsets stand for, then the offsets."""
+        for index, (source, (start, end)) in enumerate(zip(sources, entry.ranges, strict=True)):
+            if self._keeps_log[index]:
+                write_json(self._sources(index) / str(entry.batch_id), source.checkpoint_log(start, end))
         logs.write_offsets(self.directory, entry, int(time.time() * 1000))
 
-    def commit_batch(self, batch_id: int, operator, output, next_watermark_us: int) -> None:
+    def commit_batch(self, batch_id: int, operator, output, next_watermark_us: int,
+                     input_watermarks_us: dict[str, int | None] | None = None) -> None:
         """After batch N's sink committed: its state, then ``commits/N``; then retention."""
         if operator.stateful:
             self.state.write(batch_id + 1, lambda: operator.changes(output), operator.dump)
         phases.reached(phases.STATE_WRITTEN, batch_id)
-        logs.write_commit(self.directory, batch_id, next_watermark_us)
+        logs.write_commit(self.directory, batch_id, next_watermark_us, input_watermarks_us)
         phases.reached(phases.COMMIT_WRITTEN, batch_id)
         self._retain(batch_id)
 
     def _retain(self, batch_id: int) -> None:
         self.state.purge(batch_id + 1)
         self._logs_from = logs.purge(self.directory, batch_id - self.retention + 1, self._logs_from)
-        if batch_id % COMPACT_EVERY == COMPACT_EVERY - 1 and self._sources.is_dir():
-            self._compact_source_log(batch_id)
+        if batch_id % COMPACT_EVERY == COMPACT_EVERY - 1:
+            for index, keeps in enumerate(self._keeps_log):
+                if keeps and self._sources(index).is_dir():
+                    self._compact_source_log(index, batch_id)
 
-    def _compact_source_log(self, batch_id: int) -> None:
+    def _compact_source_log(self, index: int, batch_id: int) -> None:
         """One file with every entry through ``batch_id``, replacing the per-batch files (as Spark compacts)."""
-        logged = self._source_log(batch_id)
+        logged = self._source_log(index, batch_id)
         if not any(path.suffix != ".compact" for path in logged):
             return
-        target = self._sources / f"{batch_id}.compact"
+        target = self._sources(index) / f"{batch_id}.compact"
         write_json(target, [entry for entries in logged.values() for entry in entries])
         for path in logged:
             if path != target:

@@ -12,8 +12,9 @@ from stream_nb.types import describe_schema
 
 
 def fingerprint(plan) -> dict:
-    """What a checkpoint's offsets and state depend on."""
-    source = plan.stream.source
+    """What a checkpoint's offsets and state depend on. One input is written as ``source`` (as checkpoints
+    always had it); several as ``sources``, in the plan's order of inputs (the offset log's lines)."""
+    inputs = [_input(stream.name, stream.source) for stream in streams_of(plan)]
     state = None
     if plan.aggregate is not None:
         agg = plan.aggregate
@@ -25,21 +26,38 @@ def fingerprint(plan) -> dict:
         stages = [fingerprint(stage)["state"] for stage in plan.chain.stages]
         state = {"operator": "chain of " + ", ".join(s["operator"] for s in stages),
                  "keys": [s["keys"] for s in stages], "aggregates": [s.get("aggregates") for s in stages]}
-    return {
-        "sql": plan.sql,
-        "source": {"name": plan.stream.name, "description": getattr(source, "description", type(source).__name__),
-                   "schema": describe_schema(source.schema)},
-        "outputMode": plan.output_mode,
-        "state": state,
-    }
+    found = {"sql": plan.sql, "outputMode": plan.output_mode, "state": state}
+    if len(inputs) == 1:
+        return {**found, "source": inputs[0]}
+    return {**found, "sources": inputs, "watermarkPolicy": plan.watermark_policy}
+
+
+def streams_of(plan) -> list:
+    """The plan's inputs (``Stream``: name and source), in its order of inputs."""
+    return [plan.bindings.streams[name] for name in plan.inputs]
+
+
+def _input(name: str, source) -> dict:
+    return {"name": name, "description": getattr(source, "description", type(source).__name__),
+            "schema": describe_schema(source.schema)}
 
 
 def check_compatible(stored: dict, current: dict, directory) -> None:
     changes = []
-    old_source, new_source = stored.get("source", {}), current["source"]
-    for field in ("name", "description", "schema"):
-        if old_source.get(field) != new_source[field]:
-            changes.append(f"the source's {field} was {old_source.get(field)!r}, now {new_source[field]!r}")
+    old_inputs = stored.get("sources") or [stored.get("source", {})]
+    new_inputs = current.get("sources") or [current["source"]]
+    if [i.get("name") for i in old_inputs] != [i["name"] for i in new_inputs]:
+        # the offset log has one line per input, in order: other inputs would read other inputs' offsets
+        changes.append(f"the query read {_names(old_inputs)}, now {_names(new_inputs)}")
+    else:
+        for old_source, new_source in zip(old_inputs, new_inputs):
+            what = "the source's" if len(new_inputs) == 1 else f"input {new_source['name']!r}'s"
+            for field in ("description", "schema"):
+                if old_source.get(field) != new_source[field]:
+                    changes.append(f"{what} {field} was {old_source.get(field)!r}, now {new_source[field]!r}")
+    if stored.get("watermarkPolicy", "min") != current.get("watermarkPolicy", "min"):
+        changes.append(f"the watermark policy was {stored.get('watermarkPolicy', 'min')!r}, "
+                       f"now {current.get('watermarkPolicy', 'min')!r}")
     if stored.get("outputMode") != current["outputMode"]:
         changes.append(f"the output mode was {stored.get('outputMode')!r}, now {current['outputMode']!r}")
     old_state, new_state = stored.get("state"), current["state"]
@@ -55,6 +73,11 @@ def check_compatible(stored: dict, current: dict, directory) -> None:
             f"this query cannot resume from checkpoint {directory}: it is not the query that wrote it ("
             + "; ".join(changes) + "). Its offsets and state would mean something else: give the changed "
             "query a new checkpoint directory (or delete this one to start over).")
+
+
+def _names(inputs: list[dict]) -> str:
+    names = [repr(i.get("name")) for i in inputs]
+    return f"{len(names)} input{'s' if len(names) != 1 else ''} ({', '.join(names)})"
 
 
 def _operator(state: dict | None) -> str:

@@ -1,8 +1,9 @@
 """The offset log and the commit log, in Spark's layout and format, readable with ``cat``.
 
-``offsets/N`` is written before batch N runs: which offsets it reads and the watermark it runs with.
-``commits/N`` is written once its sink has committed: the watermark for the next batch. On a restart,
-a batch with offsets but no commit is run again with the same offsets.
+``offsets/N`` is written before batch N runs: the watermark it runs with, then one line per input (in the
+plan's order of inputs) with the offsets it reads. ``commits/N`` is written once its sink has committed: the
+watermark for the next batch (and each input's, for a query with several). On a restart, a batch with
+offsets but no commit is run again with the same offsets.
 
     $ cat checkpoint/offsets/3
     v1
@@ -11,6 +12,7 @@ a batch with offsets but no commit is run again with the same offsets.
     crc32 61e59fca
 
 The last line is the checksum of the lines before it (``files.seal``); logs written without one still read.
+A source that declares ``spark_offsets`` has its offset as Spark writes it beside, under ``sparkOffset``.
 """
 
 from __future__ import annotations
@@ -26,40 +28,73 @@ VERSION = "v1"
 
 @dataclass(frozen=True)
 class OffsetEntry:
+    """One batch's offsets: ``ranges[i]`` is input i's ``(start, end)``, in the plan's order of inputs."""
+
     batch_id: int
-    start: int
-    end: int
+    ranges: tuple[tuple[int, int], ...]
     watermark_us: int
+    spark_offsets: tuple[dict | None, ...] = ()  # per input: Spark's form of its end offset, if it has one
+
+    @property
+    def start(self) -> int:
+        """The start offset of a query's only input."""
+        return self._only[0]
+
+    @property
+    def end(self) -> int:
+        """The end offset of a query's only input."""
+        return self._only[1]
+
+    @property
+    def _only(self) -> tuple[int, int]:
+        if len(self.ranges) != 1:
+            raise ValueError(f"batch {self.batch_id} reads {len(self.ranges)} inputs: ask ranges, not start/end")
+        return self.ranges[0]
 
 
 def write_offsets(directory: Path, entry: OffsetEntry, timestamp_ms: int) -> None:
     meta = {"batchWatermarkMs": entry.watermark_us // 1000, "batchWatermarkUs": entry.watermark_us,
             "batchTimestampMs": timestamp_ms}
-    _write(directory / "offsets" / str(entry.batch_id), [meta, {"startOffset": entry.start, "endOffset": entry.end}])
+    lines = []
+    for i, (start, end) in enumerate(entry.ranges):
+        line = {"startOffset": start, "endOffset": end}
+        spark = entry.spark_offsets[i] if i < len(entry.spark_offsets) else None
+        if spark is not None:
+            line["sparkOffset"] = spark
+        lines.append(line)
+    _write(directory / "offsets" / str(entry.batch_id), [meta, *lines])
 
 
-def read_offsets(directory: Path, batch_id: int) -> OffsetEntry:
+def read_offsets(directory: Path, batch_id: int, inputs: int = 1) -> OffsetEntry:
+    """Batch ``batch_id``'s offsets, for a query with ``inputs`` inputs."""
     path = directory / "offsets" / str(batch_id)
-    meta, offsets = _read(path, lines=2)
+    meta, *offsets = _read(path, lines=1 + inputs)
     try:
-        return OffsetEntry(batch_id, int(offsets["startOffset"]), int(offsets["endOffset"]),
-                           int(meta["batchWatermarkUs"]))
-    except (KeyError, TypeError, ValueError) as err:
+        return OffsetEntry(batch_id, tuple((int(o["startOffset"]), int(o["endOffset"])) for o in offsets),
+                           int(meta["batchWatermarkUs"]), tuple(o.get("sparkOffset") for o in offsets))
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise CheckpointError(f"offset log {path} is corrupt (missing or bad field: {err})") from None
 
 
-def write_commit(directory: Path, batch_id: int, next_watermark_us: int) -> None:
-    _write(directory / "commits" / str(batch_id),
-           [{"nextBatchWatermarkMs": next_watermark_us // 1000, "nextBatchWatermarkUs": next_watermark_us}])
+def write_commit(directory: Path, batch_id: int, next_watermark_us: int,
+                 input_watermarks_us: dict[str, int | None] | None = None) -> None:
+    """``input_watermarks_us``: each input's watermark, for a query with several (one input's is the query's)."""
+    meta = {"nextBatchWatermarkMs": next_watermark_us // 1000, "nextBatchWatermarkUs": next_watermark_us}
+    if input_watermarks_us is not None:
+        meta["inputWatermarksUs"] = input_watermarks_us
+    _write(directory / "commits" / str(batch_id), [meta])
 
 
-def read_commit(directory: Path, batch_id: int) -> int:
-    """The watermark the batch after ``batch_id`` runs with."""
+def read_commit(directory: Path, batch_id: int) -> tuple[int, dict[str, int | None] | None]:
+    """The watermark the batch after ``batch_id`` runs with, and each input's if the log keeps them."""
     path = directory / "commits" / str(batch_id)
     (meta,) = _read(path, lines=1)
     try:
-        return int(meta["nextBatchWatermarkUs"])
-    except (KeyError, TypeError, ValueError) as err:
+        inputs = meta.get("inputWatermarksUs")
+        if inputs is not None:
+            inputs = {str(name): None if us is None else int(us) for name, us in inputs.items()}
+        return int(meta["nextBatchWatermarkUs"]), inputs
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise CheckpointError(f"commit log {path} is corrupt (missing or bad field: {err})") from None
 
 

@@ -26,11 +26,12 @@ class LookAhead:
     """Reads and aggregates the batch after the current one, when its offsets are certain."""
 
     def __init__(self, plan: Plan, source: Any, operator: Any):
+        """``source``: the query's only input's (None for a query with several inputs: nothing runs ahead)."""
         self._plan = plan
         self._source = source
         self._aggregate = getattr(operator, "aggregate_batch", None)  # operators that can split a batch
-        can = source_traits(source)
-        self._cap = can.max_per_trigger if can.concurrent_reads else None
+        can = source_traits(source) if source is not None else None
+        self._cap = can.max_per_trigger if can is not None and can.concurrent_reads else None
         self._pool: ThreadPoolExecutor | None = None
         self._con = None
         self._pending: tuple[tuple[int, int], int, Future] | None = None

@@ -4,10 +4,10 @@ Every operator kind (stateless, aggregate, windowed aggregate, session window, d
 of it, so the query, the checkpoint, the progress report and the teaching view call one set of methods and
 never ask an operator what it can do.
 
-A batch goes: ``process`` (computes the output, changes nothing) → the sink takes the output → ``commit``
-(the state changes become permanent) → the checkpoint stores ``changes`` (the delta) or ``dump`` (a
-snapshot). A restart calls ``restore`` with the snapshot and deltas, then ``result_rows`` to rebuild a
-memory sink in update and complete mode.
+A batch goes: ``process`` (computes the output from the batch's rows, one table per input; changes nothing)
+→ the sink takes the output → ``commit`` (the state changes become permanent) → the checkpoint stores
+``changes`` (the delta) or ``dump`` (a snapshot). A restart calls ``restore`` with the snapshot and deltas,
+then ``result_rows`` to rebuild a memory sink in update and complete mode.
 """
 
 from __future__ import annotations
@@ -35,8 +35,12 @@ class Operator(Protocol):
     stateful: bool     # whether it holds state the checkpoint must keep
     checkpointed: bool  # set by the query when a checkpoint asks for ``changes``
 
-    def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0) -> Output:
-        """The batch's output at this watermark (rows, late rows, the pending state change); writes nothing."""
+    def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table | dict[str, pa.Table],
+                watermark_us: int = 0) -> Output:
+        """The batch's output at this watermark (rows, late rows, the pending state change); writes nothing.
+        ``batch``: a single-input plan's rows as one table; a multi-input plan's as a dict by input name
+        (``plan.inputs``), holding every input (an empty table with its schema when it had no new rows).
+        ``watermark_us`` is the query's (global) watermark, combined over the inputs by the plan's policy."""
 
     def commit(self, output: Output) -> None:
         """Make the pending state change of ``output`` permanent: its batch is in the sink."""

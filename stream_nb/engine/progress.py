@@ -15,14 +15,11 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def batch_progress(*, query, batch_id: int, start: int, end: int, latest: int, num_rows: int,
-                   durations_ms: dict[str, int], operator, output_rows: int, rows_updated: int,
-                   since_last_s: float | None, timestamp: str, event_time: dict, late_rows: int,
-                   rows_removed: int) -> dict:
-    seconds = max(durations_ms["triggerExecution"], 1) / 1000
-    input_rate = num_rows / since_last_s if since_last_s else 0.0
-    processed_rate = num_rows / seconds
-    source = query.source
+def batch_progress(*, query, batch_id: int, sources: list[dict], durations_ms: dict[str, int], operator,
+                   output_rows: int, rows_updated: int, since_last_s: float | None, timestamp: str,
+                   event_time: dict, late_rows: int, rows_removed: int) -> dict:
+    """A batch's progress. ``sources``: one ``source_progress`` per input, in the plan's order."""
+    num_rows = sum(source["numInputRows"] for source in sources)
     progress = {
         "id": query.id,
         "runId": query.run_id,
@@ -30,20 +27,12 @@ def batch_progress(*, query, batch_id: int, start: int, end: int, latest: int, n
         "timestamp": timestamp,
         "batchId": batch_id,
         "numInputRows": num_rows,
-        "inputRowsPerSecond": input_rate,
-        "processedRowsPerSecond": processed_rate,
+        "inputRowsPerSecond": num_rows / since_last_s if since_last_s else 0.0,
+        "processedRowsPerSecond": num_rows / _seconds(durations_ms),
         "durationMs": durations_ms,
         "eventTime": event_time,
         "stateOperators": [],
-        "sources": [{
-            "description": getattr(source, "description", type(source).__name__),
-            "startOffset": start,
-            "endOffset": end,
-            "latestOffset": latest,
-            "numInputRows": num_rows,
-            "inputRowsPerSecond": input_rate,
-            "processedRowsPerSecond": processed_rate,
-        }],
+        "sources": sources,
         "sink": {"description": getattr(query.sink, "description", type(query.sink).__name__),
                  "numOutputRows": output_rows},
     }
@@ -61,13 +50,34 @@ def batch_progress(*, query, batch_id: int, start: int, end: int, latest: int, n
     return progress
 
 
-def event_time_stats(batch: pa.Table, event_time, watermark_us: int) -> dict:
-    """Spark's ``eventTime``: min, max and avg of the batch's event times, and the watermark it ran with."""
-    if event_time is None:
+def source_progress(source, *, start, end, latest, num_rows: int, durations_ms: dict[str, int],
+                    since_last_s: float | None) -> dict:
+    """One input's entry in ``sources`` (Spark's SourceProgress)."""
+    return {
+        "description": getattr(source, "description", type(source).__name__),
+        "startOffset": start,
+        "endOffset": end,
+        "latestOffset": latest,
+        "numInputRows": num_rows,
+        "inputRowsPerSecond": num_rows / since_last_s if since_last_s else 0.0,
+        "processedRowsPerSecond": num_rows / _seconds(durations_ms),
+    }
+
+
+def _seconds(durations_ms: dict[str, int]) -> float:
+    return max(durations_ms["triggerExecution"], 1) / 1000
+
+
+def event_time_stats(columns: list[pa.ChunkedArray], watermark_us: int | None) -> dict:
+    """Spark's ``eventTime``: min, max and avg of the batch's event times (over every input with a watermark,
+    merged as Spark merges its watermark operators' stats), and the watermark it ran with (None: no input
+    declares a watermark, so no ``eventTime``)."""
+    if watermark_us is None:
         return {}
     stats = {"watermark": iso_utc(watermark_us)}
-    column = batch.column(event_time.column).cast(pa.int64())
-    if batch.num_rows and column.null_count < len(column):
+    times = [c.cast(pa.int64()) for c in columns if len(c) and c.null_count < len(c)]
+    if times:
+        column = times[0] if len(times) == 1 else pa.chunked_array([ch for c in times for ch in c.chunks])
         stats.update(min=iso_utc(pc.min(column).as_py()), max=iso_utc(pc.max(column).as_py()),
                      avg=iso_utc(int(pc.mean(column).as_py())))
     return stats

@@ -1,9 +1,9 @@
 """StreamingQuery: a running query, its micro-batch loop, and the handle a notebook holds.
 
-A batch is: read the rows between the last committed offset and the latest one, let the operator compute
-the output (DuckDB, in a worker thread), hand it to the sink, then commit the operator's state. Anything
-that fails before the commit leaves the query as it was after the previous batch: the query stops and keeps
-the error in ``q.exception``.
+A batch (``batch.py``) reads each input's rows between its last committed offset and its latest one
+(``inputs.py``), lets the operator compute the output (DuckDB, in a worker thread), hands it to the sink,
+then commits the operator's state. Anything that fails before the commit leaves the query as it was after
+the previous batch: the query stops and keeps the error in ``q.exception``.
 """
 
 from __future__ import annotations
@@ -16,27 +16,22 @@ from collections import deque
 from typing import Any
 
 import anyio
-import duckdb
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from stream_nb.checkpoint import Checkpoint, phases
+from stream_nb.checkpoint import Checkpoint
 from stream_nb.checkpoint.checkpoint import check_retention
-from stream_nb.checkpoint.logs import OffsetEntry
-from stream_nb.engine import duck, loop, registry
+from stream_nb.engine import loop, registry
 from stream_nb.engine.ahead import LookAhead
+from stream_nb.engine.batch import Done, datetime, output_schema, run_batch
 from stream_nb.engine.chained import ResultStream
-from stream_nb.engine.history import STATE_LIMIT, BatchTrace, picture_spec, record
+from stream_nb.engine.history import BatchTrace, PictureSpec, picture_spec
+from stream_nb.engine.inputs import Inputs
 from stream_nb.engine.lifecycle import QueryState, state_of
 from stream_nb.engine.operators import connect, make_operator
-from stream_nb.engine.progress import batch_progress, event_time_stats, now_iso
 from stream_nb.engine.triggers import Trigger
-from stream_nb.engine.watermark import EPOCH_US, advance
+from stream_nb.engine.watermark import EPOCH_US
 from stream_nb.sinks._protocol import sink_traits
-from stream_nb.sources._protocol import source_traits
-from stream_nb.sql.errors import StreamSQLError
-from stream_nb.sql.plan import BATCH, Plan
+from stream_nb.sql.plan import Plan
 
 _POLL_SECONDS = 0.01  # how often an idle query looks for new data
 _names = itertools.count(1)
@@ -57,22 +52,21 @@ class StreamingQuery:
         self.run_id = str(uuid.uuid4())
         self.sink = sink
         self.trigger = trigger
-        self.source = plan.stream.source
         self._sink_can = sink_traits(sink)  # what each declares it can do; a missing required method fails here
-        self._source_can = source_traits(self.source, plan.stream.name)
+        self._inputs = Inputs(plan)          # each input's source, capabilities and offsets
         self._operator = make_operator(plan)
         self._con = connect(plan)
-        self.schema = self._output_schema()
+        self.schema = output_schema(plan, self._con, self._inputs.empty())
         if self._sink_can.bind:
             sink.bind(self.schema, plan.output_mode, plan.aggregate.key_columns if plan.aggregate else None)
-        self._offset = 0          # end offset of the last committed batch
-        self._latest = 0          # the source's latest offset when the last trigger looked
         self._next_batch_id = 0
         self._watermark_us = EPOCH_US  # as in Spark: the epoch until event time has been seen
+        self._watermarks = self._inputs.watermarks(plan.watermark_policy)  # each input's, and the query's
         self._no_data_batch_due = False  # the watermark passed some state: a batch must emit or evict it
         self._progress: deque[dict] = deque(maxlen=100)
         self._history: deque[BatchTrace] = deque(maxlen=20)
-        self._picture = picture_spec(plan)   # what the teaching view's picture reads of each batch
+        # what the teaching view's picture reads of each batch (one input's event time; none for several)
+        self._picture = PictureSpec(None) if self._inputs.several else picture_spec(plan)
         self._lock = threading.RLock()       # one batch at a time (re-entered when a failing batch stops)
         self._busy = False
         self._batch_thread: int | None = None  # the thread running this query's batch, while one runs
@@ -84,7 +78,8 @@ class StreamingQuery:
         self._last_batch_start: float | None = None
         self._downstream: list = []
         self._redo = None         # an uncommitted batch from before a restart, to run again as it was
-        self._ahead = LookAhead(plan, self.source, self._operator)  # the next batch, read and aggregated early
+        # the next batch, read and aggregated early (one input's)
+        self._ahead = LookAhead(plan, None if self._inputs.several else self.source, self._operator)
         self._checkpoint = None
         self.id = str(uuid.uuid4())
         registry.register(self)
@@ -94,8 +89,9 @@ class StreamingQuery:
                                          retention=checkpoint_retention))
             if self._sink_can.open:  # batches are committed as this query's (its checkpoint's id)
                 sink.open(self.id)
-            if self._source_can.attach:  # only a started query is fed (FROM up); one that cannot (a broker
-                self.source.attach()     # out of reach) refuses the start, leaving nothing
+            for i in self._inputs.items:
+                if i.can.attach:  # only a started query is fed (FROM up); one that cannot (a broker out of
+                    i.source.attach()  # reach) refuses the start, leaving nothing
         except BaseException:
             registry.unregister(self)
             if self._checkpoint is not None:
@@ -106,20 +102,23 @@ class StreamingQuery:
     def _recover(self, checkpoint: Checkpoint) -> None:
         """Go on where the checkpoint says: state, offsets, watermark, and the batch to redo if any."""
         try:
-            recovery = checkpoint.recover(self.source, self._operator.stateful)
+            recovery = checkpoint.recover(self._inputs.sources, self._operator.stateful)
             if self._operator.stateful:
                 self._operator.restore(recovery.state)
         except BaseException:
             checkpoint.close()
             raise
         self._checkpoint = checkpoint
-        if self._source_can.checkpoint_dir:  # e.g. the MQTT source's write-ahead log
-            self.source.open_checkpoint(checkpoint.directory / "sources" / "0")
+        for index, i in enumerate(self._inputs.items):
+            if i.can.checkpoint_dir:  # e.g. the MQTT source's write-ahead log
+                i.source.open_checkpoint(checkpoint.directory / "sources" / str(index))
         self._operator.checkpointed = True
         self.id = checkpoint.id
-        self._offset = recovery.offset
+        self._inputs.offsets = dict(zip(self._inputs.names, recovery.offsets, strict=True))
         self._next_batch_id = recovery.next_batch_id
         self._watermark_us = recovery.watermark_us
+        self._watermarks = self._inputs.watermarks(self._watermarks.policy, recovery.watermark_us,
+                                                   recovery.input_watermarks_us)
         self._redo = recovery.redo
         self._no_data_batch_due = self._operator.has_expired(self._watermark_us)
         if recovery.next_batch_id and self._sink_can.rebuilt_from_state and self.plan.output_mode != "append":
@@ -129,6 +128,19 @@ class StreamingQuery:
                 self.sink.add_batch(recovery.next_batch_id - 1, rows.table, rows.keys)
 
     # -- the public handle -----------------------------------------------------------------------------
+
+    @property
+    def source(self):
+        """The source of a query's only input (``sources`` has every input's)."""
+        if self._inputs.several:
+            raise ValueError(f"query {self.name!r} reads {len(self._inputs.names)} inputs "
+                             f"({', '.join(self._inputs.names)}): ask q.sources[name]")
+        return self._inputs.items[0].source
+
+    @property
+    def sources(self) -> dict:
+        """Each input's source, by its name in the SQL, in the plan's order."""
+        return {i.name: i.source for i in self._inputs.items}
 
     @property
     def is_active(self) -> bool:
@@ -145,7 +157,7 @@ class StreamingQuery:
         state = self.state
         message = f"Failed: {self._exception.__cause__}" if state is QueryState.FAILED else state.message
         # what the last trigger saw, as in Spark: reading the status never lists the source
-        return {"message": message, "isDataAvailable": self._latest > self._offset, "isTriggerActive": busy}
+        return {"message": message, "isDataAvailable": self._inputs.data_available, "isTriggerActive": busy}
 
     @property
     def state(self) -> QueryState:
@@ -189,9 +201,10 @@ class StreamingQuery:
         return self.last_progress if ran else None
 
     def process_all_available(self, timeout: float | None = None) -> None:
-        """Block until every row available now has been processed and committed."""
+        """Block until every row available now, in every input, has been processed and committed, and the
+        batches without data that the watermark makes due have run (so outer rows come out)."""
         self._refuse_in_own_batch("process_all_available()")
-        target = self.source.latest_offset()
+        target = {i.name: i.source.latest_offset() for i in self._inputs.items}
         deadline = None if timeout is None else time.monotonic() + timeout
         if self.trigger.kind == "manual" or self._paused:
             while self._behind(target) and self.is_active:
@@ -202,8 +215,8 @@ class StreamingQuery:
                                           None if deadline is None else max(0.0, deadline - time.monotonic()))
         self._raise_if_failed()
         if not done:
-            raise TimeoutError(f"query {self.name!r} has not caught up with offset {target} "
-                               f"within {timeout} s (at {self._offset})")
+            raise TimeoutError(f"query {self.name!r} has not caught up with offset {self._inputs.shown(target)} "
+                               f"within {timeout} s (at {self._inputs.shown(self._inputs.offsets)})")
 
     def pause(self) -> None:
         """Stop starting batches; returns once the batch in flight, if any, has committed. ``resume()`` goes on
@@ -264,7 +277,7 @@ class StreamingQuery:
     async def _run(self) -> None:
         try:
             if self.trigger.kind == "available_now":
-                target = await anyio.to_thread.run_sync(self.source.latest_offset)
+                target = dict(await anyio.to_thread.run_sync(self._inputs.look))
                 while self._behind(target) and not self._stopping and \
                         await anyio.to_thread.run_sync(self._try_batch, target):
                     pass
@@ -285,7 +298,7 @@ class StreamingQuery:
         while not self._stopping and time.monotonic() < deadline:
             await anyio.sleep(min(_POLL_SECONDS * 5, max(0.0, deadline - time.monotonic())))
 
-    def _try_batch(self, limit: int | None = None, stepped: bool = False) -> bool:
+    def _try_batch(self, limit: dict[str, int] | None = None, stepped: bool = False) -> bool:
         """Run one batch if new data is there (in a worker thread). True if a batch committed.
         A paused query runs batches only when stepped."""
         with self._lock:
@@ -294,20 +307,20 @@ class StreamingQuery:
             started = time.perf_counter()
             self._batch_thread = threading.get_ident()
             try:
-                latest = self._latest = self.source.latest_offset()
+                latest = self._inputs.look()
                 if self._redo is not None:  # a batch planned before a restart runs again as it was
                     redo, self._redo = self._redo, None
                     self._busy = True
-                    self._run_batch(redo.start, redo.end, latest, started, planned=True)
+                    self._commit(run_batch(self, self._next_batch_id, self._inputs.ranges_of(redo), latest,
+                                           started, planned=True, ahead_limit=latest))
                     return True
-                end = latest if limit is None else min(latest, limit)
-                cap = self._source_can.max_per_trigger
-                if cap:
-                    end = min(end, self._offset + cap)
-                if end <= self._offset and not self._no_data_batch_due:
+                ranges = self._inputs.next_ranges(latest, limit)
+                if not self._inputs.has_rows(ranges) and not self._no_data_batch_due:
                     return False
                 self._busy = True
-                self._run_batch(self._offset, max(end, self._offset), latest, started, limit=limit)
+                ahead_limit = latest if limit is None else {n: min(latest[n], limit[n]) for n in latest}
+                self._commit(run_batch(self, self._next_batch_id, ranges, latest, started, planned=False,
+                                       ahead_limit=ahead_limit))
                 return True
             except Exception as err:  # noqa: BLE001 - the batch failed: keep the error, stop, commit nothing
                 self._fail(err)
@@ -318,85 +331,30 @@ class StreamingQuery:
                 if self._stopping and not self._terminated.is_set():
                     self._terminate()  # stopped from inside the batch: stopped as soon as it has committed
 
-    def _run_batch(self, start: int, end: int, latest: int, started: float, planned: bool = False,
-                   limit: int | None = None) -> None:
-        batch_id = self._next_batch_id
-        timestamp = now_iso()
-        watermark = self._watermark_us
-        if self._checkpoint is not None and not planned:
-            self._checkpoint.plan_batch(self.source, OffsetEntry(batch_id, start, end, watermark))
-        phases.reached(phases.OFFSETS_WRITTEN, batch_id)
-        logged = time.perf_counter()
-        ahead = self._ahead.take(start, end, watermark)
-        if ahead is None:
-            batch = self.source.read(start, end) if end > start else self.source.schema.empty_table()
-        else:
-            batch = ahead[0]
-        got = time.perf_counter()
-        next_watermark = self._next_watermark(batch)
-        if not self._stopping:  # the next batch's rows and partial aggregates, while this one merges
-            self._ahead.start(end, latest if limit is None else min(latest, limit), next_watermark)
-        if ahead is None:
-            output = self._operator.process(self._con, batch, watermark)
-        else:
-            output = self._operator.process(self._con, batch, watermark, ahead[1])
-        if self._sink_can.replaced:  # q.result: told which rows replace others, it compacts less
-            self.sink.add_batch(batch_id, output.table, output.keys, replaced=output.replaced)
-        else:
-            self.sink.add_batch(batch_id, output.table, output.keys)
-        phases.reached(phases.SINK_COMMITTED, batch_id)
-        for source in self._downstream:
-            source.add_data(output.table)
-        self._operator.commit(output)
-        committed = time.perf_counter()
-        if self._checkpoint is not None:
-            self._checkpoint.commit_batch(batch_id, self._operator, output, next_watermark)
-        if self._source_can.commit:  # read and committed: the source may let those rows go (FROM up's buffer)
-            self.source.commit(end)
-        done = time.perf_counter()
-        durations = {"latestOffset": _ms(logged - started), "getBatch": _ms(got - logged),
-                     "addBatch": _ms(committed - got), "walCommit": _ms(done - committed),
-                     "triggerExecution": _ms(done - started)}
-        since_last = None if self._last_batch_start is None else started - self._last_batch_start
-        self._last_batch_start = started
-        progress = batch_progress(
-            query=self, batch_id=batch_id, start=start, end=end, latest=latest, num_rows=batch.num_rows,
-            durations_ms=durations, operator=self._operator, output_rows=output.table.num_rows,
-            rows_updated=output.state_rows_updated, since_last_s=since_last, timestamp=timestamp,
-            event_time=event_time_stats(batch, self.plan.event_time, watermark), late_rows=output.late.num_rows,
-            rows_removed=0 if output.expired is None else len(output.expired))
-        state_rows = self._operator.state_rows
-        trace = record(self._picture, batch_id, batch, output, watermark,
-                       _datetime(watermark) if self.plan.event_time else None,
-                       self._operator.state_view() if state_rows <= STATE_LIMIT else None, state_rows)
+    def _commit(self, done: Done) -> None:
+        """A batch committed: the query goes on from its offsets and watermark."""
         with self._changed:
-            self._offset = end
+            self._inputs.offsets = {name: end for name, (_, end) in done.ranges.items()}
             self._next_batch_id += 1
-            self._watermark_us = next_watermark
-            self._no_data_batch_due = self._operator.has_expired(next_watermark)
-            self._progress.append(progress)
-            self._history.append(trace)
+            self._watermark_us = done.next_watermark_us
+            self._no_data_batch_due = self._operator.has_expired(done.next_watermark_us)
+            self._progress.append(done.progress)
+            self._history.append(done.trace)
             self._changed.notify_all()
 
-    def _next_watermark(self, batch: pa.Table) -> int:
-        """Max event time seen minus the delay, never going back; computed now, used from the next batch."""
-        event_time = self.plan.event_time
-        if event_time is None or batch.num_rows == 0:
-            return self._watermark_us
-        if event_time.max_sql is not None:  # only the rows the pushed-down filters keep count
-            duck.register(self._con, BATCH, batch)
-            latest = duck.query(self._con, event_time.max_sql).column(0).cast(pa.int64())[0].as_py()
-        else:
-            latest = pc.max(batch.column(event_time.column)).cast(pa.int64()).as_py()
-        return advance(self._watermark_us, latest, event_time.delay_us)
-
-    def _behind(self, target: int) -> bool:
-        return self._offset < target or self._no_data_batch_due
+    def _behind(self, target: dict[str, int]) -> bool:
+        return self._inputs.behind(target) or self._no_data_batch_due
 
     @property
     def watermark(self):
         """The current event-time watermark (a UTC timestamp), or None without a declared watermark."""
-        return _datetime(self._watermark_us) if self.plan.event_time else None
+        return datetime(self._watermark_us) if self._watermarks.delays_us else None
+
+    @property
+    def input_watermarks(self) -> dict:
+        """Each input's own watermark (a UTC timestamp; None until it has seen event time), by input name,
+        for the inputs that declare one; ``watermark`` combines them (``watermark_policy``)."""
+        return {name: None if us is None else datetime(us) for name, us in self._watermarks.per_input_us.items()}
 
     def _fail(self, err: Exception) -> None:
         error = StreamingQueryException(f"query {self.name!r} failed in batch {self._next_batch_id}: {err}")
@@ -407,8 +365,9 @@ class StreamingQuery:
 
     def _terminate(self) -> None:
         registry.unregister(self)
-        if self._source_can.attach:
-            self.source.detach()
+        for i in self._inputs.items:
+            if i.can.attach:
+                i.source.detach()
         with self._lock:  # after the batch in flight, if any
             if self._terminated.is_set():  # stop() after the loop's task ended it, or a stop inside a batch
                 return
@@ -417,8 +376,9 @@ class StreamingQuery:
             if self._checkpoint is not None:
                 self._checkpoint.close()
             self._ahead.close()
-            if self._source_can.close:  # its threads end
-                self.source.close()
+            for i in self._inputs.items:
+                if i.can.close:  # its threads end
+                    i.source.close()
             with self._changed:  # under the batch lock (as a batch takes them): one caller closes
                 self._terminated.set()
                 self._changed.notify_all()
@@ -436,20 +396,3 @@ class StreamingQuery:
     def _raise_if_failed(self) -> None:
         if self._exception is not None:
             raise self._exception
-
-    def _output_schema(self) -> pa.Schema:
-        """Run the plan once over no rows: the output's schema, and DuckDB's verdict on the SQL, up front."""
-        empty = self.source.schema.empty_table()
-        probe = make_operator(self.plan)
-        try:
-            return probe.process(self._con, empty).table.schema
-        except duckdb.Error as err:
-            raise StreamSQLError(f"the query cannot run: {str(err).splitlines()[0]}", sql=self.plan.sql) from None
-
-
-def _datetime(micros: int) -> pd.Timestamp:
-    return pd.Timestamp(micros, unit="us", tz="UTC")
-
-
-def _ms(seconds: float) -> int:
-    return round(seconds * 1000)

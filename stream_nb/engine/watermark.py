@@ -5,12 +5,14 @@ Spark's rules, with times as µs since the epoch (UTC):
 * each input's watermark is the latest event time seen minus its delay, computed at the end of a batch and
   used from the next one, never going back; it starts at the epoch (0);
 * several inputs give one watermark: the min of theirs (Spark's default ``multipleWatermarkPolicy``), or
-  the max if asked;
+  the max if asked; an input that has seen no event time yet counts as the epoch, and the query's watermark
+  never goes back (Spark's ``WatermarkTracker``);
 * a row is late when its event time (a window's end, for a row in a window) is at or behind the watermark;
 * state is expired when its event time (a window's or session's end) is at or behind the watermark: append
   emits it, and it is evicted;
-* a checkpoint records the watermark the next batch runs with (the commit log), and in each state delta the
-  watermark through which that batch evicted keys, so a restore evicts the same keys.
+* a checkpoint records the watermark the next batch runs with (the commit log; with several inputs each
+  input's too, ``inputWatermarksUs``, so a restart resumes them), and in each state delta the watermark
+  through which that batch evicted keys, so a restore evicts the same keys.
 """
 
 from __future__ import annotations
@@ -63,31 +65,47 @@ def combine(per_input_us: Mapping[str, int], policy: str = "min") -> int:
 
 
 class Watermarks:
-    """The watermarks of a query's inputs (input name → delay), advanced batch by batch.
+    """The watermarks of a query's inputs (input name → delay), advanced batch by batch, as Spark's
+    ``WatermarkTracker``: an input that has seen no event time yet counts as the epoch (so with policy "min"
+    the query's watermark waits until every input has data), and the query's watermark never goes back.
 
     >>> w = Watermarks({"clicks": 5_000_000, "views": 1_000_000})
+    >>> w.advance({"clicks": 12_000_000, "views": None})   # views has no rows yet: held at the epoch
+    0
     >>> w.advance({"clicks": 12_000_000, "views": 3_000_000})
     2000000
     >>> w.advance({"clicks": 10_000_000, "views": None}), w.per_input_us
     (2000000, {'clicks': 7000000, 'views': 2000000})
     """
 
-    def __init__(self, delays_us: Mapping[str, int], policy: str = "min", current_us: int = EPOCH_US):
+    def __init__(self, delays_us: Mapping[str, int], policy: str = "min", current_us: int = EPOCH_US,
+                 per_input_us: Mapping[str, int | None] | None = None):
         combine({}, policy)  # checks the policy
         self.delays_us = dict(delays_us)
         self.policy = policy
-        # A restart knows only the query's watermark (Spark's log keeps one): every input starts from it.
-        self.per_input_us = {name: current_us for name in self.delays_us}
+        self._current_us = current_us
+        # None: no event time seen yet. A checkpoint written with one input kept only the query's watermark,
+        # which is then that input's.
+        known = dict(per_input_us) if per_input_us is not None else \
+            {name: current_us for name in self.delays_us} if len(self.delays_us) == 1 and current_us else {}
+        self.per_input_us: dict[str, int | None] = {name: known.get(name) for name in self.delays_us}
 
     @property
     def current_us(self) -> int:
-        return combine(self.per_input_us, self.policy)
+        """The query's watermark: what the next batch runs with."""
+        return self._current_us
 
     def advance(self, latest_event_us: Mapping[str, int | None]) -> int:
-        """Each input's latest event time in the batch just run; returns the watermark for the next batch."""
+        """Each input's latest event time in the batch just run (None: none); returns the watermark for the
+        next batch."""
         for name, latest in latest_event_us.items():
-            self.per_input_us[name] = advance(self.per_input_us[name], latest, self.delays_us[name])
-        return self.current_us
+            if latest is None:
+                continue
+            previous, candidate = self.per_input_us[name], latest - self.delays_us[name]
+            self.per_input_us[name] = candidate if previous is None else max(previous, candidate)
+        chosen = combine({n: EPOCH_US if v is None else v for n, v in self.per_input_us.items()}, self.policy)
+        self._current_us = max(self._current_us, chosen)
+        return self._current_us
 
 
 def on_time(event_times_us: Times, watermark_us: int) -> Times:

@@ -25,6 +25,7 @@ COMMIT = "commit"
 ATTACH = "attach"
 CLOSE = "close"
 CHECKPOINT_DIR = "checkpoint_dir"
+SPARK_OFFSETS = "spark_offsets"
 
 # capability -> (the members it needs, what it means): the one list of what a source may declare
 CAPABILITIES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -46,6 +47,8 @@ CAPABILITIES: dict[str, tuple[tuple[str, ...], str]] = {
     CHECKPOINT_DIR: (("open_checkpoint",), ("open_checkpoint(directory: Path): a directory of the source's own "
                      "in the checkpoint (<checkpoint>/sources/<i>/, e.g. the MQTT source's write-ahead log), "
                      "given once when a checkpointed query starts, after recovery and before the first batch")),
+    SPARK_OFFSETS: (("spark_offset",), ("spark_offset(end) -> dict: the offset as Spark writes it (Kafka's "
+                    "{topic: {partition: offset}}), kept as sparkOffset in the input's line of the offset log")),
 }
 
 _REQUIRED = {"schema": "schema (a pyarrow.Schema)", "latest_offset": "latest_offset()",
@@ -82,6 +85,7 @@ class SourceTraits:
     attach: bool = False
     close: bool = False
     checkpoint_dir: bool = False
+    spark_offsets: bool = False
 
 
 def missing_members(source: Any) -> list[str]:

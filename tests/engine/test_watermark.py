@@ -58,3 +58,26 @@ def test_several_inputs_hold_the_query_at_the_slowest_by_default_or_the_fastest_
         assert marks.advance({"clicks": 12_000_000, "views": 3_000_000}) == expected
     with pytest.raises(ValueError, match="unknown watermark policy 'avg'; use one of: min, max"):
         Watermarks({"clicks": 0}, policy="avg")
+
+
+def test_an_input_without_event_time_yet_counts_as_the_epoch_as_in_sparks_tracker():
+    slowest = Watermarks({"clicks": 5_000_000, "views": 1_000_000})
+    assert slowest.advance({"clicks": 12_000_000, "views": None}) == 0
+    fastest = Watermarks({"clicks": 5_000_000, "views": 1_000_000}, policy="max")
+    assert fastest.advance({"clicks": 12_000_000, "views": None}) == 7_000_000
+    assert fastest.per_input_us == {"clicks": 7_000_000, "views": None}
+
+
+def test_the_query_watermark_never_goes_back_even_when_an_input_starts_behind_it():
+    marks = Watermarks({"clicks": 5_000_000, "views": 1_000_000}, policy="max")
+    marks.advance({"clicks": 12_000_000, "views": None})
+    assert marks.advance({"clicks": None, "views": 3_000_000}) == 7_000_000
+    assert marks.per_input_us["views"] == 2_000_000  # its own first watermark, behind the query's
+
+
+def test_a_restart_resumes_each_inputs_watermark_or_one_inputs_from_the_querys():
+    resumed = Watermarks({"clicks": 5_000_000, "views": 1_000_000}, current_us=2_000_000,
+                         per_input_us={"clicks": 7_000_000, "views": 2_000_000})
+    assert resumed.advance({"clicks": None, "views": 9_000_000}) == 7_000_000
+    one = Watermarks({"events": 5_000_000}, current_us=7_000_000)  # a log of one input keeps only the query's
+    assert one.per_input_us == {"events": 7_000_000} and one.advance({"events": 10_000_000}) == 7_000_000

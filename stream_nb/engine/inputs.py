@@ -1,0 +1,135 @@
+"""A query's inputs: each one's source, what it declared it can do, its offsets and its event time, in the
+plan's order of inputs (the order of the offset log's lines, Spark's ``OffsetSeq``).
+
+A batch reads, for each input, the rows between the offset the last committed batch ended at and the
+source's latest offset (at most ``max_per_trigger`` of them). A query with one input gives its operator the
+table itself; with several, a dict of tables by input name, holding every input (empty when it had no rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from stream_nb.checkpoint.compatibility import streams_of
+from stream_nb.checkpoint.logs import OffsetEntry
+from stream_nb.engine import duck
+from stream_nb.engine.watermark import EPOCH_US, Watermarks
+from stream_nb.sources._protocol import SourceTraits, source_traits
+from stream_nb.sql.event_time import EventTime
+from stream_nb.sql.plan import BATCH, Plan
+
+Ranges = dict[str, tuple[int, int]]  # input name -> (start, end) offsets of one batch
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    source: Any
+    can: SourceTraits
+    event_time: EventTime | None  # its declared watermark
+    table: str                    # the name its batch's rows have in the plan's SQL
+
+
+class Inputs:
+    """The inputs of one query and where each one is: ``offsets`` (end of the last committed batch) and
+    ``latest`` (the source's latest offset when the last trigger looked)."""
+
+    def __init__(self, plan: Plan):
+        streams = streams_of(plan)
+        event_times = plan.event_times
+        several = len(streams) > 1
+        self.items = [Input(s.name, s.source, source_traits(s.source, s.name), event_times.get(s.name),
+                            plan.batch_table(s.name) if several else BATCH)
+                      for s in streams]
+        self.names = [i.name for i in self.items]
+        self.several = several
+        self.offsets: dict[str, int] = dict.fromkeys(self.names, 0)
+        self.latest: dict[str, int] = dict.fromkeys(self.names, 0)
+
+    def watermarks(self, policy: str, current_us: int = EPOCH_US,
+                   per_input_us: dict[str, int | None] | None = None) -> Watermarks:
+        """A tracker of the watermarks of the inputs that declare one (``engine/watermark.py``)."""
+        return Watermarks({i.name: i.event_time.delay_us for i in self.items if i.event_time is not None},
+                          policy, current_us, per_input_us)
+
+    @property
+    def sources(self) -> list:
+        return [i.source for i in self.items]
+
+    def look(self) -> dict[str, int]:
+        """Ask every source for its latest offset (once per trigger)."""
+        self.latest = {i.name: i.source.latest_offset() for i in self.items}
+        return self.latest
+
+    def next_ranges(self, latest: dict[str, int], limit: dict[str, int] | None = None) -> Ranges:
+        """The next batch's offsets: up to ``latest`` (or ``limit``, where an available_now trigger stops),
+        at most each source's ``max_per_trigger``."""
+        ranges = {}
+        for i in self.items:
+            start = self.offsets[i.name]
+            end = latest[i.name] if limit is None else min(latest[i.name], limit[i.name])
+            if i.can.max_per_trigger:
+                end = min(end, start + i.can.max_per_trigger)
+            ranges[i.name] = (start, max(end, start))
+        return ranges
+
+    @staticmethod
+    def has_rows(ranges: Ranges) -> bool:
+        return any(end > start for start, end in ranges.values())
+
+    def behind(self, target: dict[str, int]) -> bool:
+        """Whether some input has not been read up to ``target`` yet."""
+        return any(self.offsets[name] < end for name, end in target.items())
+
+    def shown(self, offsets: dict[str, int]) -> str:
+        """Offsets as an error message says them: the number for one input, ``name offset, ...`` for several."""
+        if not self.several:
+            return str(offsets[self.names[0]])
+        return ", ".join(f"{name} {offsets[name]}" for name in self.names)
+
+    @property
+    def data_available(self) -> bool:
+        """What the last trigger saw: some input had rows not read yet (Spark's ``isDataAvailable``)."""
+        return any(self.latest[name] > offset for name, offset in self.offsets.items())
+
+    def read(self, ranges: Ranges) -> dict[str, pa.Table]:
+        return {i.name: i.source.read(*ranges[i.name]) if ranges[i.name][1] > ranges[i.name][0]
+                else i.source.schema.empty_table() for i in self.items}
+
+    def empty(self) -> pa.Table | dict[str, pa.Table]:
+        """A batch without rows, as the operator takes it."""
+        return self.for_operator({i.name: i.source.schema.empty_table() for i in self.items})
+
+    def for_operator(self, tables: dict[str, pa.Table]) -> pa.Table | dict[str, pa.Table]:
+        """The operator's batch: one input's table, or every input's table by name."""
+        return tables if self.several else tables[self.names[0]]
+
+    def entry(self, batch_id: int, ranges: Ranges, watermark_us: int) -> OffsetEntry:
+        """The offset log's entry for a batch."""
+        spark = tuple(i.source.spark_offset(ranges[i.name][1]) if i.can.spark_offsets else None for i in self.items)
+        return OffsetEntry(batch_id, tuple(ranges[name] for name in self.names), watermark_us,
+                           spark if any(s is not None for s in spark) else ())
+
+    def ranges_of(self, entry: OffsetEntry) -> Ranges:
+        return dict(zip(self.names, entry.ranges, strict=True))
+
+    def latest_event_times(self, con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table]) \
+            -> dict[str, int | None]:
+        """Each input's latest event time in a batch, over the rows its own pushed-down filters keep (Spark
+        computes the watermark below those filters); None for an input without rows or without a watermark."""
+        latest = {}
+        for i in self.items:
+            batch = tables[i.name]
+            if i.event_time is None or batch.num_rows == 0:
+                latest[i.name] = None
+            elif i.event_time.max_sql is not None:
+                duck.register(con, i.table, batch)
+                latest[i.name] = duck.query(con, i.event_time.max_sql).column(0).cast(pa.int64())[0].as_py()
+            else:
+                latest[i.name] = pc.max(batch.column(i.event_time.column)).cast(pa.int64()).as_py()
+        return latest

@@ -1,0 +1,217 @@
+"""A query with several inputs (a UNION ALL of two streams): each input read for its own range, its own entry
+in progress, its own watermark combined by Spark's policy, and its own line in the offset log."""
+
+import json
+
+import pytest
+
+import stream_nb as sn
+from stream_nb.checkpoint import phases
+
+UNION = "SELECT ts, ad, 'click' AS kind FROM clicks UNION ALL SELECT ts, ad, 'view' AS kind FROM views"
+WATERMARKS = {"clicks": ("ts", "5 seconds"), "views": ("ts", "1 second")}
+
+
+@pytest.fixture
+def clicks():
+    return sn.sources.memory("ts timestamp, ad string")
+
+
+@pytest.fixture
+def views():
+    return sn.sources.memory("ts timestamp, ad string")
+
+
+def at(*seconds, ad="a"):
+    return [{"ts": f"2026-01-01T00:00:{s:02d}", "ad": ad} for s in seconds]
+
+
+def start(clicks, views, sql=UNION, **options):
+    options.setdefault("trigger", "manual")
+    return sn.start(sql, sources={"clicks": clicks, "views": views}, **options)
+
+
+def offsets(progress):
+    return [(s["startOffset"], s["endOffset"], s["numInputRows"]) for s in progress["sources"]]
+
+
+def test_each_input_is_read_for_its_own_range_and_reported_as_its_own_source(clicks, views):
+    q = start(clicks, views)
+    clicks.add_data(at(1, 2, 3))
+    first = q.step()
+    assert offsets(first) == [(0, 3, 3), (0, 0, 0)] and first["numInputRows"] == 3
+    views.add_data(at(4, 5))
+    clicks.add_data(at(6))
+    second = q.step()
+    assert offsets(second) == [(3, 4, 1), (0, 2, 2)] and second["numInputRows"] == 3
+    assert [s["description"] for s in second["sources"]] == ["MemorySource[ts, ad]"] * 2
+    assert [s["latestOffset"] for s in second["sources"]] == [4, 2]
+    assert sorted(q.result["kind"]) == ["click"] * 4 + ["view"] * 2
+    assert q.step() is None  # neither input has new rows
+    q.stop()
+
+
+def test_process_all_available_waits_for_every_input(clicks, views):
+    q = start(clicks, views, trigger=None)
+    clicks.add_data(at(1))
+    views.add_data(at(2, 3))
+    q.process_all_available(timeout=30)
+    views.add_data(at(4))
+    q.process_all_available(timeout=30)
+    assert len(q.result) == 4 and sum(p["numInputRows"] for p in q.recent_progress) == 4
+    q.stop()
+
+
+def test_data_available_is_over_every_input(clicks, tmp_path):
+    (tmp_path / "1.json").write_text('{"ts": "2026-01-01T00:00:01", "ad": "f"}\n')
+    (tmp_path / "2.json").write_text('{"ts": "2026-01-01T00:00:02", "ad": "f"}\n')
+    files = sn.sources.files(str(tmp_path), format="json", schema="ts timestamp, ad string",
+                             max_files_per_trigger=1)
+    q = start(clicks, files, sql="SELECT ts, ad FROM clicks UNION ALL SELECT ts, ad FROM views")
+    clicks.add_data(at(1))
+    assert offsets(q.step()) == [(0, 1, 1), (0, 1, 1)]  # one file a batch: the second waits
+    assert q.status["isDataAvailable"]
+    assert offsets(q.step()) == [(1, 1, 0), (1, 2, 1)]
+    assert not q.status["isDataAvailable"]
+    q.stop()
+
+
+def test_the_watermark_is_the_slowest_inputs_by_default(clicks, views):
+    q = start(clicks, views, watermark=WATERMARKS)
+    clicks.add_data(at(20))
+    views.add_data(at(10))
+    q.step()
+    # clicks: 20 - 5 = 15, views: 10 - 1 = 9; min
+    assert q.watermark.isoformat() == "2026-01-01T00:00:09+00:00"
+    assert {k: v.second for k, v in q.input_watermarks.items()} == {"clicks": 15, "views": 9}
+    views.add_data(at(30))
+    assert q.step()["eventTime"]["watermark"] == "2026-01-01T00:00:09.000Z"  # a batch runs with the last one
+    assert q.watermark.second == 15
+    q.stop()
+
+
+def test_the_watermark_is_the_fastest_inputs_with_policy_max(clicks, views):
+    q = start(clicks, views, watermark=WATERMARKS, watermark_policy="max")
+    clicks.add_data(at(20))
+    views.add_data(at(10))
+    q.step()
+    assert q.watermark.second == 15
+    q.stop()
+
+
+def test_an_input_without_rows_yet_holds_the_min_watermark_at_the_epoch_as_in_spark(clicks, views):
+    q = start(clicks, views, watermark=WATERMARKS)
+    clicks.add_data(at(20, 30))
+    q.step()
+    assert q.watermark.isoformat() == "1970-01-01T00:00:00+00:00"
+    assert q.input_watermarks["views"] is None and q.input_watermarks["clicks"].second == 25
+    views.add_data(at(11))
+    q.step()
+    assert q.watermark.second == 10
+    q.stop()
+    fastest = start(clicks, views, watermark=WATERMARKS, watermark_policy="max")
+    fastest.step()  # clicks alone moves it with "max"
+    assert fastest.watermark.second == 25
+    fastest.stop()
+
+
+def test_the_watermark_never_goes_back(clicks, views):
+    q = start(clicks, views, watermark=WATERMARKS, watermark_policy="max")
+    clicks.add_data(at(20))
+    q.step()
+    views.add_data(at(3))  # views' own watermark (2) is behind: the query's stays at 15
+    q.step()
+    assert q.watermark.second == 15 and q.input_watermarks["views"].second == 2
+    q.stop()
+
+
+def test_an_inputs_own_filter_keeps_its_rows_from_moving_its_watermark(clicks, views):
+    sql = "SELECT ts, ad FROM clicks WHERE ad <> 'bot' UNION ALL SELECT ts, ad FROM views"
+    q = start(clicks, views, sql=sql, watermark=WATERMARKS)
+    clicks.add_data(at(10) + at(50, ad="bot"))
+    views.add_data(at(10))
+    q.step()
+    assert q.input_watermarks["clicks"].second == 5  # the bot's row at 50 is filtered out before
+    q.stop()
+
+
+def test_the_offset_log_has_one_line_per_input_in_the_order_of_the_sql(clicks, views, tmp_path):
+    q = start(clicks, views, watermark=WATERMARKS, checkpoint=tmp_path / "cp")
+    clicks.add_data(at(20))
+    views.add_data(at(10, 11))
+    q.step()
+    q.stop()
+    offsets_log = (tmp_path / "cp" / "offsets" / "0").read_text().splitlines()
+    assert [json.loads(line) for line in offsets_log[2:4]] == [{"startOffset": 0, "endOffset": 1},
+                                                                {"startOffset": 0, "endOffset": 2}]
+    assert offsets_log[4].startswith("crc32 ")
+    commit = json.loads((tmp_path / "cp" / "commits" / "0").read_text().splitlines()[1])
+    assert commit["inputWatermarksUs"] == {"clicks": 1767225615000000, "views": 1767225610000000}
+    assert commit["nextBatchWatermarkUs"] == 1767225610000000
+
+
+def test_a_restart_resumes_each_inputs_offsets_and_watermark(clicks, views, tmp_path):
+    q = start(clicks, views, watermark=WATERMARKS, checkpoint=tmp_path / "cp")
+    clicks.add_data(at(20))
+    views.add_data(at(10))
+    q.step()
+    q.stop()
+    again = start(clicks, views, watermark=WATERMARKS, checkpoint=tmp_path / "cp")
+    assert {k: v.second for k, v in again.input_watermarks.items()} == {"clicks": 15, "views": 9}
+    views.add_data(at(30))
+    assert offsets(again.step()) == [(1, 1, 0), (1, 2, 1)]
+    assert again.watermark.second == 15
+    again.stop()
+
+
+@pytest.mark.parametrize("phase", [phases.OFFSETS_WRITTEN, phases.SINK_COMMITTED])
+def test_a_batch_cut_short_between_its_offsets_and_its_commit_is_replayed_input_by_input(clicks, views, tmp_path,
+                                                                                        phase):
+    seen = []
+    sink = sn.sinks.foreach_batch(lambda df, batch_id: seen.append((batch_id, sorted(zip(df["kind"], df["ad"])))))
+    q = start(clicks, views, checkpoint=tmp_path / "cp", sink=sink)
+    clicks.add_data(at(1, ad="c0"))
+    q.step()
+    clicks.add_data(at(2, ad="c1"))
+    views.add_data(at(3, ad="v1"))
+
+    def crash(reached, batch_id):
+        if (reached, batch_id) == (phase, 1):
+            raise RuntimeError("the process dies here")
+
+    phases.hook = crash
+    try:
+        with pytest.raises(sn.StreamingQueryException, match="the process dies here"):
+            q.step()
+    finally:
+        phases.hook = None
+    clicks.add_data(at(4, ad="c2"))  # rows that arrive meanwhile wait for the batch after the redo
+    views.add_data(at(5, ad="v2"))
+    again = start(clicks, views, checkpoint=tmp_path / "cp", sink=sink)
+    redo = again.step()
+    assert redo["batchId"] == 1 and offsets(redo) == [(1, 2, 1), (0, 1, 1)]  # as logged, not the newer rows
+    assert offsets(again.step()) == [(2, 3, 1), (1, 2, 1)]
+    assert seen[-2:] == [(1, [("click", "c1"), ("view", "v1")]), (2, [("click", "c2"), ("view", "v2")])]
+    again.stop()
+
+
+def test_a_restart_with_other_inputs_is_refused_as_an_incompatible_change(clicks, views, tmp_path):
+    q = start(clicks, views, checkpoint=tmp_path / "cp")
+    clicks.add_data(at(1))
+    q.step()
+    q.stop()
+    with pytest.raises(sn.CheckpointError, match=r"the query read 2 inputs \('clicks', 'views'\), now 1 input "
+                                                 r"\('clicks'\)"):
+        sn.start("SELECT ts, ad FROM clicks", sources={"clicks": clicks}, trigger="manual",
+                 checkpoint=tmp_path / "cp")
+    other = sn.sources.memory("ts timestamp, ad string")
+    with pytest.raises(sn.CheckpointError, match=r"now 2 inputs \('clicks', 'shows'\)"):
+        sn.start("SELECT ts, ad FROM clicks UNION ALL SELECT ts, ad FROM shows",
+                 sources={"clicks": clicks, "shows": other}, trigger="manual", checkpoint=tmp_path / "cp")
+
+
+def test_a_restart_with_another_watermark_policy_is_refused(clicks, views, tmp_path):
+    q = start(clicks, views, watermark=WATERMARKS, checkpoint=tmp_path / "cp")
+    q.stop()
+    with pytest.raises(sn.CheckpointError, match="the watermark policy was 'min', now 'max'"):
+        start(clicks, views, watermark=WATERMARKS, watermark_policy="max", checkpoint=tmp_path / "cp")
