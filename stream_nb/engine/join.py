@@ -91,7 +91,8 @@ class JoinOperator:
         left, right = self.join.left, self.join.right
         tables = {"left": NEW, "right": STATE} if new_side == "left" else {"left": STATE, "right": NEW}
         la, ra = (duck_name(s.alias) for s in (left, right))
-        on = [f"{la}.{k} = {ra}.{k}" for k in self.join.keys]
+        # NULL matches NULL, as in Spark's state (keys compared as rows); sides Spark filters have no NULL key
+        on = [f"{la}.{k} IS NOT DISTINCT FROM {ra}.{k}" for k in self.join.keys]
         if self.join.condition_sql:
             on.append(f"({self.join.condition_sql})")
         return (f"SELECT {la}.{RID} AS {LRID}, {ra}.{RID} AS {RRID} FROM {tables['left']} AS {la} "

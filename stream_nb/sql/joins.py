@@ -115,7 +115,7 @@ def plan_join(tree: exp.Select, sql: str, *, streams: Collection[str], event_tim
     >>> plan.join_type, plan.key_texts, plan.left.eviction, plan.right.eviction
     ('Inner', ('i.ad_id = c.ad_id',), 'value', 'value')
     >>> print(plan.left.pre_sql)
-    SELECT i.*, i.ad_id AS __k0, COALESCE(TRUE, FALSE) AS __pass FROM __batch_impressions AS i
+    SELECT i.*, i.ad_id AS __k0, COALESCE(TRUE, FALSE) AS __pass FROM __batch_impressions AS i WHERE NOT i.ad_id IS NULL
     """
     found = find_stream_join(tree, streams)
     if found is None:
@@ -147,8 +147,9 @@ def plan_join(tree: exp.Select, sql: str, *, streams: Collection[str], event_tim
     right = _with_eviction(right, left, key_eviction, full)
     _refuse_unbounded(kind, left, right, key_eviction, full, sql, at)
     key_names = tuple(f"__k{i}" for i in range(len(keys)))
-    left = _with_sql(left, left_node, [k[0] for k in keys], left_only, key_names, sql)
-    right = _with_sql(right, right_node, [k[1] for k in keys], right_only, key_names, sql)
+    pushed = pushed_down(kind, keys, left_only, right_only)
+    left = _with_sql(left, left_node, [k[0] for k in keys], left_only, pushed[0], key_names, sql)
+    right = _with_sql(right, right_node, [k[1] for k in keys], right_only, pushed[1], key_names, sql)
     return JoinPlan(
         join_type=kind, left=left, right=right, keys=key_names,
         key_texts=tuple(f"{a.sql('spark')} = {b.sql('spark')}" for a, b in keys), key_eviction=key_eviction,
@@ -329,8 +330,27 @@ def _refuse_unbounded(kind: str, left: JoinSide, right: JoinSide, key_eviction: 
         hint="add " + " and ".join(need))
 
 
+# The sides whose rows Spark's optimizer filters below the join (PushPredicateThroughJoin, and the IS NOT NULL of
+# the join keys InferFiltersFromConstraints adds): never a side whose unmatched rows an outer join emits.
+_FILTERED = {"Inner": (True, True), "LeftSemi": (True, True), "LeftOuter": (False, True),
+             "RightOuter": (True, False), "FullOuter": (False, False)}
+
+
+def pushed_down(kind: str, keys, left_only: list[exp.Expression],
+                right_only: list[exp.Expression]) -> tuple[list[exp.Expression], list[exp.Expression]]:
+    """Each side's filters that Spark runs below the join, and so below the side's watermark: the rows they
+    drop are never stored, never emitted, and (unless they read the event time) never move the watermark. A
+    NULL key is filtered so on every side but an outer join's preserved ones (where, as in Spark's state, a
+    NULL key matches a NULL key)."""
+    sides = []
+    for index, (filtered, only) in enumerate(zip(_FILTERED[kind], (left_only, right_only))):
+        not_null = [exp.Not(this=exp.Is(this=pair[index].copy(), expression=exp.Null())) for pair in keys]
+        sides.append(not_null + [c.copy() for c in only] if filtered else [])
+    return sides[0], sides[1]
+
+
 def _with_sql(side: JoinSide, node: exp.Expression, keys: list[exp.Expression], only: list[exp.Expression],
-              key_names: tuple[str, ...], sql: str) -> JoinSide:
+              pushed: list[exp.Expression], key_names: tuple[str, ...], sql: str) -> JoinSide:
     source = node.copy()
     if isinstance(source, exp.Subquery):
         inner = source.this
@@ -348,6 +368,8 @@ def _with_sql(side: JoinSide, node: exp.Expression, keys: list[exp.Expression], 
     query = exp.select(f"{side.alias}.*").from_(source)
     query = query.select(*(k.copy().as_(n) for k, n in zip(keys, key_names)), copy=False)
     query = query.select(exp.func("coalesce", passing, exp.false()).as_(PASS), copy=False)
+    if pushed:
+        query = query.where(exp.and_(*pushed), copy=False)
     return replace(side, pre_sql=query.sql(dialect="duckdb"))
 
 
@@ -373,23 +395,33 @@ def plan_stream_join(tree: exp.Select, sql: str, bindings, output_mode: str | No
                               watermark_option=watermark_option)
     event_times = dict(inputs["event_times"])
     join = plan_join(tree, sql, streams=list(bindings.streams), event_times=event_times, output_mode=mode)
-    for side, preserved in ((join.left, join.join_type in ("Inner", "LeftOuter", "LeftSemi")),
-                            (join.right, join.join_type in ("Inner", "RightOuter"))):
+    _select, node = find_stream_join(tree, bindings.streams)
+    keys, left_only, right_only, _ = _split(node.args["on"], join.left.alias, join.right.alias)
+    pushed = pushed_down(join.join_type, keys, left_only, right_only)
+    for side, filters, kept in ((join.left, pushed[0], join.join_type in ("Inner", "LeftOuter", "LeftSemi")),
+                                (join.right, pushed[1], join.join_type in ("Inner", "RightOuter"))):
         if side.input in event_times:
-            event_times[side.input] = _pushed(event_times[side.input], tree, side, preserved)
+            event_times[side.input] = _pushed(event_times[side.input], tree, side, kept, filters)
     return Plan(sql, bindings, mode, [s.alias_or_name for s in tree.selects], watermarks=watermarks,
                 **{**inputs, "event_times": event_times}, join=join)
 
 
-def _pushed(event_time: EventTime, tree: exp.Select, side: JoinSide, preserved: bool) -> EventTime:
+def _pushed(event_time: EventTime, tree: exp.Select, side: JoinSide, kept: bool,
+            filters: list[exp.Expression]) -> EventTime:
     """Spark pushes a side's own filters below its watermark (rows they drop never move it): the WHERE of
-    the side's subquery, and the outer WHERE's conjuncts on that side when the join keeps its rows."""
+    the side's subquery; for a stream side, the filters the join pushes down (``pushed_down``) and the outer
+    WHERE's conjuncts on that side when the join keeps its rows."""
     node = next(n for n in (tree.args["from_"].this, tree.args["joins"][0].this) if n.alias_or_name == side.alias)
+    duckdb_sql = lambda t: t.sql(dialect="duckdb")
     if isinstance(node, exp.Subquery):
-        return event_time.pushed_filters(node.this, side.input, lambda t: t.sql(dialect="duckdb"),
-                                         batch=batch_table(side.input))
-    if not preserved:
+        return event_time.pushed_filters(node.this, side.input, duckdb_sql, batch=batch_table(side.input))
+    where = tree.args.get("where")
+    written = [] if where is None or not kept else \
+        list(where.this.flatten()) if isinstance(where.this, exp.And) else [where.this]
+    conjuncts = list(filters) + [c.copy() for c in written]
+    if not conjuncts:
         return event_time
-    return event_time.pushed_filters(tree, side.input, lambda t: t.sql(dialect="duckdb"),
+    alone = exp.select("*").from_(exp.Table(this=exp.to_identifier(side.input),
+                                            alias=exp.TableAlias(this=exp.to_identifier(side.alias))))
+    return event_time.pushed_filters(alone.where(exp.and_(*conjuncts), copy=False), side.input, duckdb_sql,
                                      batch=batch_table(side.input))
-
