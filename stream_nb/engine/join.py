@@ -155,7 +155,7 @@ class JoinOperator:
             pairs.append(pairs_of(None, failing["right"].column(RID)))
             unmatched = pc.and_(expired["right"], pc.invert(right_state.column(MATCHED)))
             pairs.append(pairs_of(None, right_state.filter(unmatched).column(RID)))
-        removed = [states[n].filter(expired[n]).column(RID) for n in SIDES]
+        removed = [pc.filter(states[n].column(RID), expired[n]) for n in SIDES]
         after = {n: states[n].filter(pc.invert(expired[n])) for n in SIDES}
 
         duck.register(con, PAIRS, pa.concat_tables([p for p in pairs if p is not None] or [empty_pairs()]))
@@ -197,7 +197,7 @@ class JoinOperator:
 
     def commit(self, output: JoinOutput) -> None:
         # each batch appends a chunk; a long run would join over thousands of small ones
-        self._states = {n: t.combine_chunks() if t.num_columns and t.column(0).num_chunks > 16 else t
+        self._states = {n: t.combine_chunks() if t.num_columns and t.column(0).num_chunks > 4 else t
                         for n, t in output.states.items()}
         self._next_rid = output.next_rid
         self._late_watermark_us = output.watermark_us
