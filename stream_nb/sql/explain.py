@@ -35,6 +35,8 @@ def explain(plan) -> str:
         lines.append(f"watermark  max({plan.event_time.column}) seen - {plan.event_time.delay_us / 1e6:g} seconds, "
                      "computed after each batch, used from the next")
     lines.append(f"output     {plan.output_mode} mode")
+    if plan.rules:  # the planner's rewrites that changed the query (sql/rules.py), in the order they ran
+        lines.append(f"rewritten  by {', '.join(plan.rules)}")
     lines.append("")
     if plan.dedup is not None:
         dedup = plan.dedup

@@ -1,4 +1,4 @@
-"""Plan a streaming query: parse, resolve names, validate, and pick its shape.
+"""Plan a streaming query: parse, then run the planner's rules (``rules.py``) until one picks its shape.
 
 A query without aggregation is stateless: the whole query runs per batch over the batch's rows. With
 aggregation it is split into per-batch SQL, keyed state and a final projection (``split_aggregates.py``);
@@ -8,37 +8,20 @@ each SELECT over its own input's batch table (``tree.batch_table``). ``q.explain
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-import sqlglot
 from sqlglot import exp
-from sqlglot.optimizer.annotate_types import annotate_types
-from sqlglot.optimizer.qualify import qualify
 
-from stream_nb.sql.chain import plan_chain
-from stream_nb.sql.dedup import DedupPlan, distinct_as_group_by, plan_dedup, refuse_distinct
-from stream_nb.sql.dialect import DIALECT, Watermark, parse
+from stream_nb.sql.dedup import DedupPlan, plan_dedup
+from stream_nb.sql.dialect import Watermark, parse
 from stream_nb.sql.errors import OutputModeError, StreamSQLError
-from stream_nb.sql.event_time import EventTime, resolve_event_times
-from stream_nb.sql.joins import find_stream_join, plan_stream_join
-from stream_nb.sql.non_ansi import non_ansi
+from stream_nb.sql.event_time import EventTime
 from stream_nb.sql.output_modes import choose_output_mode
 from stream_nb.sql.positions import keyword_start, start_of
-from stream_nb.sql.resolve import Bindings, resolve, union_selects
-from stream_nb.sql.rewrites import (
-    inline_ctes,
-    inner_aliases,
-    keep_alias_case,
-    name_select_items,
-    spark_casts,
-    spark_functions,
-    window_fields,
-    written_aliases,
-)
-from stream_nb.sql.spark_dates import spark_dates
+from stream_nb.sql.resolve import Bindings, union_selects
+from stream_nb.sql.resolve import qualify_columns as _qualify  # noqa: F401 (sql/chain.py reads it by this name)
 from stream_nb.sql.split_aggregates import AggregatePlan, refuse_stray_sessions, split_aggregates
 from stream_nb.sql.tree import (
     AGG,
@@ -47,21 +30,19 @@ from stream_nb.sql.tree import (
     aggregates_in,
     apply_window,
     batch_table,
-    reads,
     replace_stream,
-    sources_of,
+    select_chain,
     to_duckdb,
 )
-from stream_nb.sql.validate import refuse_unsupported
-from stream_nb.sql.windows import WindowSpec, is_window_call, window_spec
+from stream_nb.sql.validate import refuse_ordering
+from stream_nb.sql.windows import WindowSpec
 
 if TYPE_CHECKING:
     from stream_nb.sql.chain import ChainPlan  # C's
     from stream_nb.sql.joins import JoinPlan  # J's
+    from stream_nb.sql.rules import Planning
 
 __all__ = ["AGG", "BATCH", "STATE", "AggregatePlan", "DedupPlan", "Plan", "batch_table", "plan_query"]
-
-WATERMARK_POLICIES = ("min", "max")  # spark.sql.streaming.multipleWatermarkPolicy
 
 
 @dataclass(frozen=True)
@@ -81,6 +62,7 @@ class Plan:
     watermark_policy: str = "min"           # the global watermark: min (Spark's default) or max over inputs
     join: JoinPlan | None = None            # a stream-stream join (sql/joins.py)
     chain: ChainPlan | None = None          # chained stateful operators (sql/chain.py)
+    rules: list[str] = field(default_factory=list)  # the planner's rewrites that changed the query
 
     @property
     def stream(self):
@@ -104,7 +86,7 @@ class Plan:
 def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: str | None = None,
                watermark: Mapping[str, tuple[str, str]] | tuple[str, str] | None = None,
                watermark_policy: str = "min") -> Plan:
-    """Parse, resolve, validate and split a query.
+    """Parse the query and run the planner's rules over it (``rules.RULES``).
 
     >>> import stream_nb as sn
     >>> src = sn.sources.memory("device string, temp double")
@@ -112,68 +94,51 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     >>> plan.output_mode, plan.aggregate.keys, plan.columns
     ('update', ['__k0'], ['device', 't'])
     """
+    from stream_nb.sql import rules  # the rules call back into the planners below: imported when used
+
     tree, watermarks = parse(sql)
-    tree = inline_ctes(tree)
-    chained = plan_chain(sql, tree, namespaces=namespaces, output_mode=output_mode, watermark=watermark,
-                         watermark_policy=watermark_policy, plan=plan_query)
-    if chained is not None:  # several stateful operators: each planned as a query of its own (sql/chain.py)
-        return chained
-    bindings = resolve(tree, sql, namespaces)
-    refuse_unsupported(tree, sql, list(bindings.streams))
-    aliases = {t.alias: t.name for t in tree.find_all(exp.Table) if t.name in bindings.streams and t.alias}
-    event_times = resolve_event_times(watermarks, watermark, {name: stream.source.schema for name, stream
-                                                              in bindings.streams.items()}, sql, aliases)
-    policy = str(watermark_policy).strip().lower()
-    if policy not in WATERMARK_POLICIES:
-        raise StreamSQLError(f"unknown watermark policy {watermark_policy!r}; use 'min' (Spark's default: "
-                             "the slowest input holds the watermark back) or 'max'")
-    name_select_items(tree)
-    window_fields(tree)
-    written = written_aliases(tree)
-    inner = inner_aliases(tree)
-    tree = _qualify(tree, sql, bindings)
-    keep_alias_case(tree, written, [c for table in bindings.schema().values() for c in table] + inner)
-    spark_casts(tree)
-    spark_functions(tree)
-    spark_dates(tree)
-    non_ansi(tree)
-    inputs = {"inputs": list(bindings.streams), "event_times": event_times, "watermark_policy": policy}
-    if find_stream_join(tree, bindings.streams) is not None:  # J's rule: a join of two streams (sql/joins.py)
-        return plan_stream_join(tree, sql, bindings, output_mode, watermarks, watermark, inputs)
-    window = _the_window(tree, sql)
-    if isinstance(tree, exp.Union):
-        return _plan_union(tree, sql, bindings, output_mode, watermarks, watermark, window, inputs)
-    event_time = event_times.get(bindings.stream.name)
-    if isinstance(tree, exp.Select):
-        distinct_as_group_by(tree)
-    chain = _select_chain(tree, bindings.stream.name)
-    if event_time is not None and chain:
-        event_time = event_time.pushed_filters(chain[-1], bindings.stream.name, to_duckdb)
-        inputs["event_times"] = {bindings.stream.name: event_time}
-    aggregating = [s for s in chain if aggregates_in(s) or s.args.get("group")]
-    if len(aggregating) > 1:
-        raise StreamSQLError("multiple streaming aggregations (an aggregate over an aggregate) are not "
-                             "supported, as in Spark; aggregate once, then compute over the result in pandas",
-                             sql=sql, start=start_of((aggregates_in(aggregating[0]) or [aggregating[0]])[0], sql))
-    refuse_distinct(tree, sql, bool(aggregating))
-    columns = [s.alias_or_name for s in tree.selects]
-    mode = choose_output_mode(output_mode, aggregating=bool(aggregating), sql=sql, tree=tree,
-                              watermarks=watermarks, watermark_option=watermark)
-    _refuse_ordering(tree, sql, mode, aggregating[0] if aggregating else None)
-    common = {"watermarks": watermarks, "event_time": event_time, "window": window, **inputs}
-    if not aggregating:
-        refuse_stray_sessions(tree, None, sql)
-    if not aggregating and tree.args.get("distinct"):
-        dedup = plan_dedup(tree, event_time)
-        apply_window(tree, window, bindings.stream.name)
-        replace_stream(tree, bindings.stream.name)
-        return Plan(sql, bindings, mode, columns, dedup=replace(dedup, pre_sql=to_duckdb(tree)), **common)
-    if not aggregating:
-        apply_window(tree, window, bindings.stream.name)
-        replace_stream(tree, bindings.stream.name)
-        return Plan(sql, bindings, mode, columns, stateless_sql=to_duckdb(tree), **common)
-    refuse_stray_sessions(tree, aggregating[0] if aggregating else None, sql)
-    aggregate = split_aggregates(tree, aggregating[0], chain, sql, bindings, window, event_time)
+    planning = rules.Planning(sql, namespaces, output_mode, watermark, watermark_policy, watermarks)
+    plan = rules.run(tree, planning)
+    return plan if plan.rules else replace(plan, rules=list(planning.changed))
+
+
+def _common(q: Planning, event_time: EventTime | None) -> dict[str, Any]:
+    return {"watermarks": q.watermarks, "event_time": event_time, "window": q.window, **q.inputs(),
+            "rules": list(q.changed)}
+
+
+def plan_deduplicate(tree: exp.Query, q: Planning) -> Plan | None:
+    """SELECT DISTINCT without aggregation: each key's first row, once (``dedup.py``)."""
+    if q.aggregating or not tree.args.get("distinct"):
+        return None
+    stream = q.bindings.stream.name
+    event_time = q.event_times.get(stream)
+    columns = _columns(tree)
+    dedup = plan_dedup(tree, event_time)
+    apply_window(tree, q.window, stream)
+    replace_stream(tree, stream)
+    return Plan(q.sql, q.bindings, q.mode, columns, dedup=replace(dedup, pre_sql=to_duckdb(tree)),
+                **_common(q, event_time))
+
+
+def plan_stateless(tree: exp.Query, q: Planning) -> Plan | None:
+    """No aggregation: the whole query per batch, over the batch's rows."""
+    if q.aggregating:
+        return None
+    stream = q.bindings.stream.name
+    columns = _columns(tree)
+    apply_window(tree, q.window, stream)
+    replace_stream(tree, stream)
+    return Plan(q.sql, q.bindings, q.mode, columns, stateless_sql=to_duckdb(tree),
+                **_common(q, q.event_times.get(stream)))
+
+
+def plan_aggregate(tree: exp.Query, q: Planning) -> Plan:
+    """An aggregation: per-batch SQL, partial aggregates merged into keyed state, a final projection."""
+    sql, bindings, mode = q.sql, q.bindings, q.mode
+    event_time = q.event_times.get(bindings.stream.name)
+    columns = _columns(tree)
+    aggregate = split_aggregates(tree, q.aggregating[0], q.chain, sql, bindings, q.window, event_time)
     aggregate = _picked_as_the_stream_spells_them(aggregate, bindings.stream.source.schema.names)
     if aggregate.session is not None and mode == "update":
         raise OutputModeError("session windows are not supported in update output mode (as in Spark): a "
@@ -185,13 +150,13 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
             "the GROUP BY keys, directly or through window(): only then does a group ever become final "
             "(as in Spark)", sql=sql,
             hint=f"GROUP BY window({event_time.column}, '10 seconds'), ... or use output_mode='update'")
-    return Plan(sql, bindings, mode, columns, aggregate=aggregate, **common)
+    return Plan(sql, bindings, mode, columns, aggregate=aggregate, **_common(q, event_time))
 
 
-def _plan_union(tree: exp.Union, sql: str, bindings: Bindings, output_mode: str | None, watermarks: list,
-                watermark: Any, window: WindowSpec | None, inputs: dict[str, Any]) -> Plan:
+def plan_union(tree: exp.Union, q: Planning) -> Plan:
     """A UNION ALL of streams (Spark allows it): stateless, each SELECT over its own input's batch table.
     A stream read by one SELECT only has the WHERE conditions of that SELECT pushed below its watermark."""
+    sql, bindings = q.sql, q.bindings
     branches = union_selects(tree)
     widths = {len(branch.selects) for branch in branches}
     if len(widths) > 1:
@@ -199,29 +164,31 @@ def _plan_union(tree: exp.Union, sql: str, bindings: Bindings, output_mode: str 
                              sql=sql, start=keyword_start(sql, "UNION"))
     read = [next(t.name for t in branch.find_all(exp.Table) if t.name in bindings.streams) for branch in branches]
     single = len(bindings.streams) == 1
-    event_times = dict(inputs["event_times"])
     for branch, stream in zip(branches, read):
         select = branch.this if isinstance(branch, exp.Subquery) else branch
-        chain = _select_chain(select, stream) if isinstance(select, exp.Select) else []
+        chain = select_chain(select, stream) if isinstance(select, exp.Select) else []
         grouping = [s for s in chain if aggregates_in(s) or s.args.get("group") or s.args.get("distinct")]
         if grouping:
             raise StreamSQLError("an aggregation or DISTINCT inside a UNION ALL of streams is not supported yet; "
                                  "run one query per stream, or union the streams in a subquery first",
                                  sql=sql, start=start_of((aggregates_in(grouping[0]) or [grouping[0]])[0], sql))
         refuse_stray_sessions(branch, None, sql)
-        if stream in event_times and chain and read.count(stream) == 1:
-            event_times[stream] = event_times[stream].pushed_filters(
+        if stream in q.event_times and chain and read.count(stream) == 1:
+            q.event_times[stream] = q.event_times[stream].pushed_filters(
                 chain[-1], stream, to_duckdb, batch_table(None if single else stream))
-    columns = [s.alias_or_name for s in tree.selects]
-    mode = choose_output_mode(output_mode, aggregating=False, sql=sql, tree=tree, watermarks=watermarks,
-                              watermark_option=watermark)
-    _refuse_ordering(tree, sql, mode, None)
+    columns = _columns(tree)
+    q.mode = choose_output_mode(q.output_mode, aggregating=False, sql=sql, tree=tree, watermarks=q.watermarks,
+                                watermark_option=q.watermark)
+    refuse_ordering(tree, sql, q.mode, None)
     for branch, stream in zip(branches, read):
-        apply_window(branch, window, stream)
+        apply_window(branch, q.window, stream)
         replace_stream(branch, stream, batch_table(None if single else stream))
-    return Plan(sql, bindings, mode, columns, stateless_sql=to_duckdb(tree), watermarks=watermarks,
-                event_time=event_times.get(read[0]) if single else None, window=window,
-                **{**inputs, "event_times": event_times})
+    return Plan(sql, bindings, q.mode, columns, stateless_sql=to_duckdb(tree),
+                **_common(q, q.event_times.get(read[0]) if single else None))
+
+
+def _columns(tree: exp.Query) -> list[str]:
+    return [s.alias_or_name for s in tree.selects]
 
 
 def _picked_as_the_stream_spells_them(aggregate: AggregatePlan, names: list[str]) -> AggregatePlan:
@@ -232,78 +199,3 @@ def _picked_as_the_stream_spells_them(aggregate: AggregatePlan, names: list[str]
     spelled = {name.lower(): name for name in names}
     projection = {pre: spelled.get(column.lower(), column) for pre, column in aggregate.pre_projection.items()}
     return replace(aggregate, pre_projection=projection)
-
-
-def _the_window(tree: exp.Query, sql: str) -> WindowSpec | None:
-    """The query's window(), if any: one window per query (it may be written in several places)."""
-    calls = [node for node in tree.find_all(exp.Anonymous) if is_window_call(node)]
-    specs = [window_spec(call, sql) for call in calls]
-    for call, spec in zip(calls, specs):
-        if spec != specs[0]:
-            raise StreamSQLError("a query can use one window() only; write the same window(...) everywhere",
-                                 sql=sql, start=start_of(call, sql))
-    return specs[0] if specs else None
-
-
-def _qualify(tree: exp.Query, sql: str, bindings: Bindings) -> exp.Query:
-    schema = bindings.schema()
-    read = [(t.name, t.alias_or_name) for t in tree.find_all(exp.Table) if t.name in schema]
-    try:
-        tree = qualify(tree, schema=schema, dialect=DIALECT, quote_identifiers=False, identify=False,
-                       validate_qualify_columns=True)
-        return annotate_types(tree, schema=schema, dialect=DIALECT)
-    except sqlglot.errors.OptimizeError as err:
-        raise _unknown_column(str(err), sql, schema, read) from None
-
-
-def _unknown_column(message: str, sql: str, schema: dict[str, dict[str, str]],
-                    read: list[tuple[str, str]]) -> StreamSQLError:
-    # sqlglot says "Column 'tmp' could not be resolved. Line: 1, Col: 10": point the caret there.
-    name, start = None, None
-    if "'" in message:
-        name = message.split("'")[1]
-    if "Line:" in message and "Col:" in message:
-        line = int(message.split("Line:")[1].split(",")[0])
-        col = int(message.split("Col:")[1].split()[0].strip(". "))
-        lines = sql.splitlines(keepends=True)
-        start = sum(len(text) for text in lines[: line - 1]) + col - len(name or "x")
-    columns = sorted({c for table in schema.values() for c in table})
-    if name is None:
-        return StreamSQLError(message, sql=sql)
-    having = [alias for table, alias in read if name in schema[table]]
-    if len(having) > 1:
-        return StreamSQLError(f"column {name!r} is ambiguous: {' and '.join(having)} both have it", sql=sql,
-                              start=start, hint=f"say which one: {' or '.join(f'{a}.{name}' for a in having)}")
-    close = difflib.get_close_matches(name, columns, n=1)
-    hint = f"did you mean {close[0]!r}?" if close else f"columns: {', '.join(columns)}"
-    return StreamSQLError(f"unknown column {name!r}", sql=sql, start=start, hint=hint)
-
-
-def _select_chain(tree: exp.Query, stream: str) -> list[exp.Select]:
-    """The SELECTs from the outermost down to the one whose FROM (or JOIN) reads the stream directly."""
-    chain = []
-    node = tree
-    while isinstance(node, exp.Select):
-        chain.append(node)
-        node = next((_as_query(source) for source in sources_of(node) if reads(source, stream)), None)
-    return chain
-
-
-def _as_query(source: exp.Expression) -> exp.Expression | None:
-    return source.this if isinstance(source, exp.Subquery) else None
-
-
-def _refuse_ordering(tree: exp.Query, sql: str, mode: str, aggregate: exp.Select | None) -> None:
-    for node in tree.find_all(exp.Order, exp.Limit):
-        word = "ORDER BY" if isinstance(node, exp.Order) else "LIMIT"
-        owner = node.parent
-        over_aggregate = aggregate is not None and any(s is aggregate for s in owner.find_all(exp.Select))
-        if mode != "complete" or not over_aggregate:
-            why = ("(as in Spark): a stream has no last row to sort up to" if word == "ORDER BY" else
-                   "yet (Spark keeps the first rows of an append-mode stream; stream_nb does not do that yet)")
-            raise StreamSQLError(
-                f"{word} is not supported on a stream, except over an aggregation in complete output mode {why}",
-                sql=sql, start=keyword_start(sql, word),
-                hint="aggregate with GROUP BY and use output_mode='complete', or sort and cut q.result in pandas")
-
-

@@ -14,12 +14,17 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import sqlglot
 from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
 
 from stream_nb.sources._protocol import missing_members
+from stream_nb.sql.dialect import DIALECT
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.joins import find_stream_join
 from stream_nb.sql.positions import start_of
+from stream_nb.sql.validate import in_subquery_expression
 from stream_nb.types import static_table
 
 
@@ -98,9 +103,16 @@ def resolve(tree: exp.Query, sql: str, namespaces: list[Mapping[str, Any]]) -> B
             "or read from a source such as sn.sources.memory(...)", sql=sql, start=0)
     if len(streams) > 1 and not _union_of_streams(tree, streams) and find_stream_join(tree, streams) is None:
         second = next(t for t in tree.find_all(exp.Table) if t.name == list(streams)[1])
+        if in_subquery_expression(second, tree):
+            raise StreamSQLError(
+                f"the stream {second.name!r} cannot be read in a subquery expression (as in Spark: \"Streaming "
+                "query is not allowed in subquery expressions\")", sql=sql, start=start_of(second),
+                hint="join the two streams (FROM a JOIN b ON ...) instead")
         raise StreamSQLError(
-            f"stream-stream joins are not supported yet: {', '.join(streams)} are all streams; "
-            "join a stream with a static pandas DataFrame instead", sql=sql, start=start_of(second))
+            f"{', '.join(streams)} are all streams, read here other than by a JOIN or a UNION ALL of two of "
+            "them, which is not supported", sql=sql, start=start_of(second),
+            hint="join them (FROM a JOIN b ON ...), union them (... UNION ALL ...), or join a stream with a "
+                 "static pandas DataFrame")
     return Bindings(streams=streams, statics=statics)
 
 
@@ -172,3 +184,39 @@ def _sql_type(dtype: pa.DataType) -> str:
     if pa.types.is_decimal(dtype):
         return f"DECIMAL({dtype.precision}, {dtype.scale})"
     return names.get(dtype, "STRING")
+
+
+def qualify_columns(tree: exp.Query, sql: str, bindings: Bindings) -> exp.Query:
+    """Every column qualified with its table and typed, as sqlglot's optimizer does; an unknown or ambiguous
+    column is refused where it is written."""
+    schema = bindings.schema()
+    read = [(t.name, t.alias_or_name) for t in tree.find_all(exp.Table) if t.name in schema]
+    try:
+        tree = qualify(tree, schema=schema, dialect=DIALECT, quote_identifiers=False, identify=False,
+                       validate_qualify_columns=True)
+        return annotate_types(tree, schema=schema, dialect=DIALECT)
+    except sqlglot.errors.OptimizeError as err:
+        raise _unknown_column(str(err), sql, schema, read) from None
+
+
+def _unknown_column(message: str, sql: str, schema: dict[str, dict[str, str]],
+                    read: list[tuple[str, str]]) -> StreamSQLError:
+    # sqlglot says "Column 'tmp' could not be resolved. Line: 1, Col: 10": point the caret there.
+    name, start = None, None
+    if "'" in message:
+        name = message.split("'")[1]
+    if "Line:" in message and "Col:" in message:
+        line = int(message.split("Line:")[1].split(",")[0])
+        col = int(message.split("Col:")[1].split()[0].strip(". "))
+        lines = sql.splitlines(keepends=True)
+        start = sum(len(text) for text in lines[: line - 1]) + col - len(name or "x")
+    columns = sorted({c for table in schema.values() for c in table})
+    if name is None:
+        return StreamSQLError(message, sql=sql)
+    having = [alias for table, alias in read if name in schema[table]]
+    if len(having) > 1:
+        return StreamSQLError(f"column {name!r} is ambiguous: {' and '.join(having)} both have it", sql=sql,
+                              start=start, hint=f"say which one: {' or '.join(f'{a}.{name}' for a in having)}")
+    close = difflib.get_close_matches(name, columns, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"columns: {', '.join(columns)}"
+    return StreamSQLError(f"unknown column {name!r}", sql=sql, start=start, hint=hint)

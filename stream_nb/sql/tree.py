@@ -41,6 +41,20 @@ def reads(node: exp.Expression, stream: str) -> bool:
 
 
 
+def select_chain(tree: exp.Query, stream: str) -> list[exp.Select]:
+    """The SELECTs from the outermost down to the one whose FROM (or JOIN) reads the stream directly."""
+    chain = []
+    node = tree
+    while isinstance(node, exp.Select):
+        chain.append(node)
+        node = next((_as_query(source) for source in sources_of(node) if reads(source, stream)), None)
+    return chain
+
+
+def _as_query(source: exp.Expression) -> exp.Expression | None:
+    return source.this if isinstance(source, exp.Subquery) else None
+
+
 def aggregates_in(select: exp.Select) -> list[exp.AggFunc]:
     found = []
     for part in [*select.expressions, select.args.get("having"), select.args.get("order")]:

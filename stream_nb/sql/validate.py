@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.positions import keyword_start, start_of
+from stream_nb.sql.tree import aggregates_in
 
 
 def refuse_unsupported(tree: exp.Query, sql: str, streams: list[str] | str) -> None:
@@ -78,7 +79,7 @@ def _refuse_second_reference(tree: exp.Query, sql: str, stream: str) -> None:
     not the stream so far (issue 12 case 5)."""
     references = [t for t in tree.find_all(exp.Table) if t.name == stream]
     for table in references:
-        if _in_subquery_expression(table, tree):
+        if in_subquery_expression(table, tree):
             raise StreamSQLError(
                 f"the stream {stream!r} cannot be read in a subquery expression (as in Spark: "
                 "\"Streaming query is not allowed in subquery expressions\"): per batch it would see only that "
@@ -95,7 +96,7 @@ def _refuse_second_reference(tree: exp.Query, sql: str, stream: str) -> None:
                  "pandas")
 
 
-def _in_subquery_expression(table: exp.Table, root: exp.Expression) -> bool:
+def in_subquery_expression(table: exp.Table, root: exp.Expression) -> bool:
     """True when ``table`` is read by a subquery inside an expression (WHERE x IN (...), a scalar subquery,
     EXISTS), not by the FROM/JOIN chain of the query and its derived tables."""
     node = table.parent
@@ -134,3 +135,26 @@ def _stream_stream(select: exp.Select, join: exp.Join, streams: list[str]) -> bo
 
 def _reads(node: exp.Expression | None, stream: str) -> bool:
     return node is not None and any(t.name == stream for t in node.find_all(exp.Table))
+
+
+def refuse_multiple_aggregations(aggregating: list[exp.Select], sql: str) -> None:
+    """One aggregation per query: an aggregate over an aggregate is refused, as in Spark (before 3.4)."""
+    if len(aggregating) > 1:
+        raise StreamSQLError("multiple streaming aggregations (an aggregate over an aggregate) are not "
+                             "supported, as in Spark; aggregate once, then compute over the result in pandas",
+                             sql=sql, start=start_of((aggregates_in(aggregating[0]) or [aggregating[0]])[0], sql))
+
+
+def refuse_ordering(tree: exp.Query, sql: str, mode: str, aggregate: exp.Select | None) -> None:
+    """ORDER BY and LIMIT only over an aggregation in complete mode, as in Spark."""
+    for node in tree.find_all(exp.Order, exp.Limit):
+        word = "ORDER BY" if isinstance(node, exp.Order) else "LIMIT"
+        owner = node.parent
+        over_aggregate = aggregate is not None and any(s is aggregate for s in owner.find_all(exp.Select))
+        if mode != "complete" or not over_aggregate:
+            why = ("(as in Spark): a stream has no last row to sort up to" if word == "ORDER BY" else
+                   "yet (Spark keeps the first rows of an append-mode stream; stream_nb does not do that yet)")
+            raise StreamSQLError(
+                f"{word} is not supported on a stream, except over an aggregation in complete output mode {why}",
+                sql=sql, start=keyword_start(sql, word),
+                hint="aggregate with GROUP BY and use output_mode='complete', or sort and cut q.result in pandas")
