@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from stream_nb.checkpoint.files import read_json, write_json
+from stream_nb.checkpoint.files import CheckpointError, read_json, write_json
 from stream_nb.sources.errors import SourceError, check_offsets
 from stream_nb.sources.formats import parse_json_values
 from stream_nb.sources.wal import MemoryLog, WriteAheadLog
@@ -91,6 +91,11 @@ class MqttSource:
         session = directory / "mqtt.json"
         if session.exists():
             self._client_id = read_json(session)["clientId"]
+        elif any((directory / "wal").glob("*.wal")):  # a new session would not get what the broker queued
+            raise CheckpointError(
+                f"checkpoint file {session} is missing, but {directory / 'wal'} holds messages: the MQTT session "
+                "they came from (its client id, with what the broker queued for it) is unknown. Restore the file "
+                "from a backup, or start over with a new checkpoint directory")
         else:
             self._client_id = f"stream_nb-{uuid.uuid4().hex}"
             write_json(session, {"clientId": self._client_id})

@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 from mqtt_broker import publish, running_broker, wait_for
 
 import stream_nb as sn
+from stream_nb.checkpoint.files import CheckpointError
 from stream_nb.sources import wal
 from stream_nb.sources.errors import SourceError
 from stream_nb.sources.mqtt import DEDUP_WINDOW
@@ -180,3 +181,18 @@ def test_committed_messages_are_let_go_from_the_log_keeping_the_last_ones(broker
     first = min(int(p.stem) for p in (checkpoint / "sources" / "0" / "wal").iterdir())
     assert 0 < first <= total - DEDUP_WINDOW  # the segments before were deleted
     q.stop()
+
+
+def test_a_checkpoint_whose_session_file_is_gone_is_refused_naming_it(broker, tmp_path):
+    checkpoint = tmp_path / "cp"
+    src = sn.sources.mqtt(broker.address, "t")
+    q = sn.start("SELECT payload FROM m", sources={"m": src}, checkpoint=checkpoint)
+    publish(broker, "t", [b"a"])
+    wait_for(src, 1)
+    q.process_all_available(timeout=30)
+    q.stop()
+    session = checkpoint / "sources" / "0" / "mqtt.json"
+    session.unlink()
+    with pytest.raises(CheckpointError, match=f"checkpoint file {session} is missing, but .* holds messages"):
+        sn.start("SELECT payload FROM m", sources={"m": sn.sources.mqtt(broker.address, "t")},
+                 checkpoint=checkpoint)
