@@ -164,7 +164,7 @@ class JoinOperator:
         table = duck.query(con, self.join.output_sql)
         added = sum(t.num_rows for t in (left_new, right_new.filter(keep)))
         return JoinOutput(
-            table, late=to_checkpoint(late, self.join), states=after, before=before,
+            table, late=state_view(late, self.join).drop_columns(["matched"]), states=after, before=before,
             late_by_input={s.input: late[n].num_rows for n, s in self._sides().items()},
             next_rid=rid, watermark_us=watermark_us, state_rows_updated=added,
             expired=np.concatenate([r.to_numpy() for r in removed]) if any(len(r) for r in removed) else None,

@@ -118,7 +118,9 @@ def test_late_rows_are_dropped_per_side_by_the_previous_batch_s_watermark():
     assert join.output.late_by_input == {"impressions": 0, "clicks": 0}
     assert join.batch(impressions=[(3, 25), (4, 26)], clicks=[(2, 24), (5, 40)], watermark=25) == []
     assert join.output.late_by_input == {"impressions": 1, "clicks": 1}
-    assert join.output.late.num_rows == 2
+    assert join.output.late.num_rows == 2  # for the teaching view: which input each late row came from
+    assert join.output.late.column("side").to_pylist() == ["impressions", "clicks"]
+    assert join.output.late.column("i.ts").to_pylist()[0] == at(25)
 
 
 def test_state_stays_bounded_as_the_watermark_passes():
