@@ -5,11 +5,7 @@ and partial aggregate, each with a validity mask). A batch's partial aggregates,
 merged with vectorised numpy operations over the slots they touch (``merges``), so a batch costs what it
 changes, never the total state.
 
-Keys find their slots through a 64-bit hash of the key row (``keyhash``), computed a column at a time, and a
-numpy hash table from hash to slot (``hashslots``); a match is confirmed by comparing the key values stored
-at the slot, vectorised too. No Python object is made per key on this path.
-Keys whose hashes collide (about n² / 2⁶⁵ for n keys: practically never, but never wrong) are kept by their
-exact Python value in a second dict, and their hash is marked ``COLLIDED``.
+Keys find their slots through their 64-bit hashes (``key_slots``), with no Python object made per key.
 
 Merging is two steps so a failing batch changes nothing: ``prepare`` computes the new values of the touched
 slots without writing anything; ``apply`` writes them once the sink has committed the batch's output.
@@ -17,16 +13,15 @@ slots without writing anything; ``apply`` writes them once the sink has committe
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from stream_nb.engine import decimals
 from stream_nb.engine.aggregate_queries import event_time_micros
-from stream_nb.engine.hashslots import ABSENT, HashSlots
+from stream_nb.engine.key_slots import Found, KeySlots
 from stream_nb.engine.keyhash import key_hashes
 from stream_nb.engine.merges import merge, merge_moments, one_nan
 from stream_nb.engine.slot_columns import SlotColumn, to_numpy
@@ -34,21 +29,6 @@ from stream_nb.engine.watermark import expired
 from stream_nb.sql.aggregates import Partial
 from stream_nb.sql.event_time import EventTimeKey
 from stream_nb.types import hashable_keys
-
-COLLIDED = -1  # in the hash -> slot dict: keys with this hash are kept by their exact value
-
-
-@dataclass
-class Found:
-    """Where a table's key rows (each key once) live in the state, or will live once claimed."""
-
-    slots: np.ndarray          # per row: its key's slot; new keys get a free or fresh one
-    existed: np.ndarray        # per row: whether its key was in state
-    hashes: np.ndarray         # per row: the key's hash
-    new_positions: np.ndarray  # the rows whose keys are new...
-    new_slots: np.ndarray      # ...and the slots they get
-    exact: dict[int, Hashable] = field(default_factory=dict)  # row -> exact key, for rows kept by value
-    collided: list[int] = field(default_factory=list)         # hashes to mark COLLIDED when claimed
 
 
 @dataclass
@@ -88,56 +68,38 @@ class KeyedState:
         self.partials = list(partials)
         self.event_time = event_time
         self._capacity = capacity
-        self._slot_of_hash = HashSlots(capacity)             # key hash -> slot, or COLLIDED
-        self._slot_of_key: dict[Hashable, int] = {}         # exact key -> slot, for keys whose hashes collide
-        self._hash_at = np.zeros(capacity, dtype=np.uint64)  # slot -> key hash, to evict by slot
-        self._live = np.zeros(capacity, dtype=bool)
-        self._count = 0
+        self._keys = KeySlots(key_names, capacity)  # where each key lives, and its key columns
         self._event_time_us = np.zeros(capacity, dtype=np.int64)  # per slot: when the watermark passes it
-        self._keys: list[SlotColumn] = []
         self._columns: dict[str, SlotColumn] = {}
         # count(DISTINCT x): per partial, per slot, the values seen so far
         self._distinct: dict[str, dict[int, set]] = {p.name: {} for p in partials if p.merge == "distinct"}
-        self._free = np.empty(0, dtype=np.int64)  # slots evicted keys left behind, reused from the end
-        self._end = 0  # slots in [0, _end) have been used
 
     @property
     def num_rows(self) -> int:
-        return self._count
+        return self._keys.count
 
     @property
     def memory_bytes(self) -> int:
-        arrays = sum(c.values.nbytes + c.valid.nbytes for c in [*self._keys, *self._columns.values()])
+        arrays = sum(c.values.nbytes + c.valid.nbytes for c in [*self._keys.columns, *self._columns.values()])
         pairs = sum(len(values) for seen in self._distinct.values() for values in seen.values())
-        index = self._slot_of_hash.nbytes + 100 * len(self._slot_of_key) + self._hash_at.nbytes
-        return arrays + index + 100 * pairs
+        return arrays + self._keys.index_bytes + 100 * pairs
 
     def all_slots(self) -> np.ndarray:
-        return np.flatnonzero(self._live)
+        return np.flatnonzero(self._keys.live)
 
     def expired(self, watermark_us: int) -> np.ndarray:
         """The slots of keys whose event time the watermark has reached (Spark: ``end <= watermark``)."""
         if self.event_time is None:
             return np.empty(0, dtype=np.int64)
-        return np.flatnonzero(self._live & expired(self._event_time_us, watermark_us))
+        return np.flatnonzero(self._keys.live & expired(self._event_time_us, watermark_us))
 
     def evict(self, slots: np.ndarray) -> None:
         """Forget these keys: their slots are reused by new keys."""
         if not len(slots):
             return
-        hashes = self._hash_at[slots]
-        popped = self._slot_of_hash.pop(hashes)
-        direct = popped == slots
-        if not direct.all():  # keys kept by their exact value: their hash stays COLLIDED
-            collided = np.unique(hashes[popped == COLLIDED])
-            self._slot_of_hash.put(collided, np.full(len(collided), COLLIDED))
-            for key in hashable_keys(self.key_rows(slots[~direct]), self.key_names):
-                del self._slot_of_key[key]
-        self._live[slots] = False
-        self._count -= len(slots)
-        for column in [*self._keys, *self._columns.values()]:
+        self._keys.release(slots)
+        for column in self._columns.values():
             column.valid[slots] = False
-        self._free = np.concatenate([self._free, slots])
         for seen in self._distinct.values():
             for slot in slots.tolist():
                 seen.pop(slot, None)
@@ -177,8 +139,8 @@ class KeyedState:
         """Write a prepared update: the batch is committed."""
         new_slots = update.found.new_slots
         if len(new_slots):
-            self._claim(update.found)
-            for column, values in zip(self._keys, update.new_key_values):
+            self._keys.claim(update.found)
+            for column, values in zip(self._keys.columns, update.new_key_values):
                 column.set(new_slots, values)
             if self.event_time is not None:
                 self._event_time_us[new_slots] = event_time_micros(self.event_time, update.new_key_values)
@@ -193,16 +155,16 @@ class KeyedState:
 
     def key_rows(self, slots: np.ndarray) -> pa.Table:
         """The key columns of the state rows at these slots."""
-        return pa.Table.from_arrays([c.to_arrow(slots) for c in self._keys], names=self.key_names)
+        return self._keys.rows(slots)
 
     def rows(self, slots: np.ndarray, keys: pa.Table | None = None) -> pa.Table:
         """The state rows at these slots: key columns, then partial columns (``keys``: see ``export``)."""
-        if not self._keys and not self._columns:
+        if not self._keys.columns and not self._columns:
             return pa.table({})
         if keys is None:
-            arrays = [c.to_arrow(slots) for c in self._keys]
+            arrays = [c.to_arrow(slots) for c in self._keys.columns]
         else:
-            arrays = [keys.column(name).cast(c.type) for name, c in zip(self.key_names, self._keys)]
+            arrays = [keys.column(name).cast(c.type) for name, c in zip(self.key_names, self._keys.columns)]
         arrays += [self._columns[p.name].to_arrow(slots) for p in self.partials]
         return pa.Table.from_arrays(arrays, names=self.key_names + [p.name for p in self.partials])
 
@@ -214,7 +176,7 @@ class KeyedState:
         if not names:
             return pa.table({})
         touched = pa.Table.from_arrays(arrays, names=names)
-        if not everything or not self._count:
+        if not everything or not self._keys.count:
             return touched
         untouched = np.setdiff1d(self.all_slots(), update.slots, assume_unique=True)
         return pa.concat_tables([self.rows(untouched), touched.cast(self.rows(untouched[:0]).schema)])
@@ -236,7 +198,7 @@ class KeyedState:
         if not table.num_rows:
             return
         removed = np.zeros(table.num_rows, dtype=bool) if removed is None else removed
-        if removed.any() and self._count:
+        if removed.any() and self._keys.count:
             gone = self._slots_for(table.filter(pa.array(removed)))
             self.evict(gone.slots[gone.existed])
         kept = table.filter(pa.array(~removed))
@@ -245,8 +207,8 @@ class KeyedState:
         self._ensure_columns(kept)
         found = self._slots_for(kept)
         slots = found.slots
-        self._claim(found)
-        for column, name in zip(self._keys, self.key_names):
+        self._keys.claim(found)
+        for column, name in zip(self._keys.columns, self.key_names):
             column.set(slots, kept.column(name))
         if self.event_time is not None:
             columns = [kept.column(k) for k in self.key_names]
@@ -261,80 +223,16 @@ class KeyedState:
     # -- internals -------------------------------------------------------------------------------------
 
     def _slots_for(self, table: pa.Table, hashes: np.ndarray | None = None) -> Found:
-        """Each key row's slot: its own if in state, else a free or fresh one (claimed later, by ``_claim``).
-        The table holds each key once (a batch's partial aggregates, a checkpoint's rows)."""
-        n = table.num_rows
-        hashes = self.hash_keys(table) if hashes is None else hashes
-        if len(self._slot_of_hash):
-            found = self._slot_of_hash.get(hashes)
-        else:  # an empty state (a first batch, a restore): every key is new
-            found = np.full(n, ABSENT, dtype=np.int64)
-        by_value = found == COLLIDED
-        collided: list[int] = []
-        hits = np.flatnonzero(found >= 0)
-        if len(hits):  # a hash match is a key match only if the stored key is equal
-            other = hits[~self._same_keys(table, hits, found[hits])]
-            by_value[other] = True
-            collided += hashes[other].tolist()
-        absent = np.flatnonzero(found == ABSENT)
-        if len(pd.unique(hashes[absent])) < len(absent):  # two new keys of this table with one hash
-            distinct, inverse, counts = np.unique(hashes[absent], return_inverse=True, return_counts=True)
-            by_value[absent[counts[inverse] > 1]] = True
-            collided += distinct[counts > 1].tolist()
-        exact: dict[int, Hashable] = {}
-        if by_value.any():
-            rows = np.flatnonzero(by_value)
-            keys = hashable_keys(table.take(pa.array(rows)), self.key_names)
-            for row, key in zip(rows.tolist(), keys):
-                exact[row] = key
-                found[row] = self._slot_of_key.get(key, ABSENT)
-        new = np.flatnonzero(found < 0)
-        reused = min(len(self._free), len(new))
-        new_slots = np.concatenate([self._free[len(self._free) - reused:],
-                                    np.arange(self._end, self._end + len(new) - reused, dtype=np.int64)])
-        found[new] = new_slots
-        existed = np.ones(n, dtype=bool)
-        existed[new] = False
-        if len(new_slots):
-            self._reserve(int(new_slots.max()) + 1)
-        return Found(found, existed, hashes, new, new_slots, exact, collided)
-
-    def _same_keys(self, table: pa.Table, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
-        taken = table.take(pa.array(rows))
-        same = np.ones(len(rows), dtype=bool)
-        for column, name in zip(self._keys, self.key_names):
-            same &= column.equals_at(slots, taken.column(name))
-        return same
-
-    def _claim(self, found: Found) -> None:
-        """Give new keys the slots ``_slots_for`` chose for them."""
-        slots = found.new_slots
-        if not len(slots):
-            return
-        reused = int((slots < self._end).sum())  # free slots come from the end of the free list
-        self._free = self._free[:len(self._free) - reused]
-        self._end = max(self._end, int(slots.max()) + 1)
-        self._live[slots] = True
-        self._count += len(slots)
-        self._hash_at[slots] = found.hashes[found.new_positions]
-        if found.collided:  # the keys already under these hashes are kept by their value from now on
-            collided = np.unique(np.array(found.collided, dtype=np.uint64))
-            current = self._slot_of_hash.get(collided)
-            moved = current[current >= 0]
-            self._slot_of_key.update(zip(hashable_keys(self.key_rows(moved), self.key_names), moved.tolist()))
-            self._slot_of_hash.put(collided, np.full(len(collided), COLLIDED))
-        by_hash = np.ones(len(slots), dtype=bool)
-        if found.exact:
-            for index, position in enumerate(found.new_positions.tolist()):
-                if position in found.exact:
-                    self._slot_of_key[found.exact[position]] = int(slots[index])
-                    by_hash[index] = False
-        self._slot_of_hash.add(found.hashes[found.new_positions][by_hash], slots[by_hash])
+        """Each key row's slot (``KeySlots.find``), with room made for the new ones."""
+        found = self._keys.find(table, self.hash_keys(table) if hashes is None else hashes)
+        if len(found.new_slots):
+            self._reserve(int(found.new_slots.max()) + 1)
+        return found
 
     def _ensure_columns(self, partial: pa.Table) -> None:
-        if self._keys or self._columns:
+        if self._keys.columns or self._columns:
             return
-        self._keys = [SlotColumn(partial.schema.field(k).type, self._capacity) for k in self.key_names]
+        self._keys.make_columns(partial.schema, self._capacity)
         for p in self.partials:
             arrow_type = pa.int64() if p.merge == "distinct" else partial.schema.field(p.name).type
             self._columns[p.name] = SlotColumn(arrow_type, self._capacity)
@@ -344,11 +242,10 @@ class KeyedState:
             return
         while self._capacity < end:
             self._capacity *= 2
-        for column in [*self._keys, *self._columns.values()]:
+        self._keys.grow(self._capacity)
+        for column in self._columns.values():
             column.grow(self._capacity)
-        extra = self._capacity - len(self._live)
-        self._hash_at = np.concatenate([self._hash_at, np.zeros(extra, dtype=np.uint64)])
-        self._live = np.concatenate([self._live, np.zeros(extra, dtype=bool)])
+        extra = self._capacity - len(self._event_time_us)
         self._event_time_us = np.concatenate([self._event_time_us, np.zeros(extra, dtype=np.int64)])
 
     def _distinct_counts(self, name: str, partial: pa.Table, slots: np.ndarray, distinct: dict[str, pa.Table],

@@ -1,0 +1,158 @@
+"""Where each key of keyed state lives: its *slot*, and the key's values there (``KeySlots``).
+
+Keys find their slots through a 64-bit hash of the key row (``keyhash``), computed a column at a time, and a
+numpy hash table from hash to slot (``hashslots``); a match is confirmed by comparing the key values stored
+at the slot, vectorised too. No Python object is made per key on this path.
+Keys whose hashes collide (about n² / 2⁶⁵ for n keys: practically never, but never wrong) are kept by their
+exact Python value in a second dict, and their hash is marked ``COLLIDED``.
+
+Finding is apart from claiming, so that a failing batch changes nothing: ``find`` picks the slots of new keys
+(one an evicted key left behind, or a fresh one) without taking them; ``claim`` takes them once the batch is
+committed; ``release`` gives evicted keys' slots back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from stream_nb.engine.hashslots import ABSENT, HashSlots
+from stream_nb.engine.slot_columns import SlotColumn
+from stream_nb.types import hashable_keys
+
+COLLIDED = -1  # in the hash -> slot dict: keys with this hash are kept by their exact value
+
+
+@dataclass
+class Found:
+    """Where a table's key rows (each key once) live in the state, or will live once claimed."""
+
+    slots: np.ndarray          # per row: its key's slot; new keys get a free or fresh one
+    existed: np.ndarray        # per row: whether its key was in state
+    hashes: np.ndarray         # per row: the key's hash
+    new_positions: np.ndarray  # the rows whose keys are new...
+    new_slots: np.ndarray      # ...and the slots they get
+    exact: dict[int, Hashable] = field(default_factory=dict)  # row -> exact key, for rows kept by value
+    collided: list[int] = field(default_factory=list)         # hashes to mark COLLIDED when claimed
+
+
+class KeySlots:
+    """The key columns of keyed state, and the index from a key to its slot."""
+
+    def __init__(self, key_names: Sequence[str], capacity: int):
+        self.key_names = list(key_names)
+        self.columns: list[SlotColumn] = []                 # one per key column, made at the first table
+        self.live = np.zeros(capacity, dtype=bool)           # slot -> whether a key holds it
+        self.count = 0
+        self._slot_of_hash = HashSlots(capacity)             # key hash -> slot, or COLLIDED
+        self._slot_of_key: dict[Hashable, int] = {}         # exact key -> slot, for keys whose hashes collide
+        self._hash_at = np.zeros(capacity, dtype=np.uint64)  # slot -> key hash, to evict by slot
+        self._free = np.empty(0, dtype=np.int64)  # slots evicted keys left behind, reused from the end
+        self._end = 0  # slots in [0, _end) have been used
+
+    @property
+    def index_bytes(self) -> int:
+        return self._slot_of_hash.nbytes + 100 * len(self._slot_of_key) + self._hash_at.nbytes
+
+    def make_columns(self, schema: pa.Schema, capacity: int) -> None:
+        self.columns = [SlotColumn(schema.field(k).type, capacity) for k in self.key_names]
+
+    def grow(self, capacity: int) -> None:
+        for column in self.columns:
+            column.grow(capacity)
+        extra = capacity - len(self.live)
+        self._hash_at = np.concatenate([self._hash_at, np.zeros(extra, dtype=np.uint64)])
+        self.live = np.concatenate([self.live, np.zeros(extra, dtype=bool)])
+
+    def rows(self, slots: np.ndarray) -> pa.Table:
+        """The key columns at these slots."""
+        return pa.Table.from_arrays([c.to_arrow(slots) for c in self.columns], names=self.key_names)
+
+    def find(self, table: pa.Table, hashes: np.ndarray) -> Found:
+        """Each key row's slot: its own if in state, else a free or fresh one (taken later, by ``claim``).
+        The table holds each key once (a batch's partial aggregates, a checkpoint's rows); the caller makes
+        room for the new slots."""
+        n = table.num_rows
+        if len(self._slot_of_hash):
+            found = self._slot_of_hash.get(hashes)
+        else:  # an empty state (a first batch, a restore): every key is new
+            found = np.full(n, ABSENT, dtype=np.int64)
+        by_value = found == COLLIDED
+        collided: list[int] = []
+        hits = np.flatnonzero(found >= 0)
+        if len(hits):  # a hash match is a key match only if the stored key is equal
+            other = hits[~self._same_keys(table, hits, found[hits])]
+            by_value[other] = True
+            collided += hashes[other].tolist()
+        absent = np.flatnonzero(found == ABSENT)
+        if len(pd.unique(hashes[absent])) < len(absent):  # two new keys of this table with one hash
+            distinct, inverse, counts = np.unique(hashes[absent], return_inverse=True, return_counts=True)
+            by_value[absent[counts[inverse] > 1]] = True
+            collided += distinct[counts > 1].tolist()
+        exact: dict[int, Hashable] = {}
+        if by_value.any():
+            rows = np.flatnonzero(by_value)
+            keys = hashable_keys(table.take(pa.array(rows)), self.key_names)
+            for row, key in zip(rows.tolist(), keys):
+                exact[row] = key
+                found[row] = self._slot_of_key.get(key, ABSENT)
+        new = np.flatnonzero(found < 0)
+        reused = min(len(self._free), len(new))
+        new_slots = np.concatenate([self._free[len(self._free) - reused:],
+                                    np.arange(self._end, self._end + len(new) - reused, dtype=np.int64)])
+        found[new] = new_slots
+        existed = np.ones(n, dtype=bool)
+        existed[new] = False
+        return Found(found, existed, hashes, new, new_slots, exact, collided)
+
+    def claim(self, found: Found) -> None:
+        """Give new keys the slots ``find`` chose for them."""
+        slots = found.new_slots
+        if not len(slots):
+            return
+        reused = int((slots < self._end).sum())  # free slots come from the end of the free list
+        self._free = self._free[:len(self._free) - reused]
+        self._end = max(self._end, int(slots.max()) + 1)
+        self.live[slots] = True
+        self.count += len(slots)
+        self._hash_at[slots] = found.hashes[found.new_positions]
+        if found.collided:  # the keys already under these hashes are kept by their value from now on
+            collided = np.unique(np.array(found.collided, dtype=np.uint64))
+            current = self._slot_of_hash.get(collided)
+            moved = current[current >= 0]
+            self._slot_of_key.update(zip(hashable_keys(self.rows(moved), self.key_names), moved.tolist()))
+            self._slot_of_hash.put(collided, np.full(len(collided), COLLIDED))
+        by_hash = np.ones(len(slots), dtype=bool)
+        if found.exact:
+            for index, position in enumerate(found.new_positions.tolist()):
+                if position in found.exact:
+                    self._slot_of_key[found.exact[position]] = int(slots[index])
+                    by_hash[index] = False
+        self._slot_of_hash.add(found.hashes[found.new_positions][by_hash], slots[by_hash])
+
+    def release(self, slots: np.ndarray) -> None:
+        """Forget the keys at these slots: new keys reuse the slots."""
+        hashes = self._hash_at[slots]
+        popped = self._slot_of_hash.pop(hashes)
+        direct = popped == slots
+        if not direct.all():  # keys kept by their exact value: their hash stays COLLIDED
+            collided = np.unique(hashes[popped == COLLIDED])
+            self._slot_of_hash.put(collided, np.full(len(collided), COLLIDED))
+            for key in hashable_keys(self.rows(slots[~direct]), self.key_names):
+                del self._slot_of_key[key]
+        self.live[slots] = False
+        self.count -= len(slots)
+        for column in self.columns:
+            column.valid[slots] = False
+        self._free = np.concatenate([self._free, slots])
+
+    def _same_keys(self, table: pa.Table, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        taken = table.take(pa.array(rows))
+        same = np.ones(len(rows), dtype=bool)
+        for column, name in zip(self.columns, self.key_names):
+            same &= column.equals_at(slots, taken.column(name))
+        return same
