@@ -16,11 +16,11 @@ from paho.mqtt import client as paho
 from stream_nb.sources.mosquitto import MOSQUITTO, MosquittoBroker
 
 
-def running_broker(directory):
+def running_broker(directory, users=None):
     """A mosquitto for one test (a generator for a fixture); skipped where it is not installed, but not on CI."""
     if not os.path.exists(MOSQUITTO) and not os.environ.get("CI"):
         pytest.skip("the MQTT tests need Debian's mosquitto: apt-get install mosquitto")
-    broker = MosquittoBroker(directory=directory)
+    broker = MosquittoBroker(directory=directory, users=users)
     yield broker
     broker.stop()
 

@@ -20,7 +20,7 @@ _CONFIG = """\
 listener {port} 127.0.0.1
 # started as root, mosquitto would turn into the user mosquitto, who cannot write this directory
 user {user}
-allow_anonymous true
+{access}
 # sessions and their queued messages outlive a restart of the broker
 persistence true
 persistence_location {directory}/
@@ -33,7 +33,8 @@ log_dest file {directory}/mosquitto.log
 class MosquittoBroker:
     """A mosquitto process on ``127.0.0.1:port``; ``address`` is what ``sn.sources.mqtt`` takes."""
 
-    def __init__(self, port: int | None = None, directory: str | Path | None = None):
+    def __init__(self, port: int | None = None, directory: str | Path | None = None,
+                 users: dict[str, str] | None = None):
         self.executable = shutil.which("mosquitto", path=f"/usr/sbin:/usr/local/sbin:{Path(MOSQUITTO).parent}")
         if self.executable is None:
             raise FileNotFoundError("mosquitto is not installed: on Debian or Ubuntu, apt-get install mosquitto "
@@ -42,7 +43,15 @@ class MosquittoBroker:
         self.directory = Path(directory or tempfile.mkdtemp(prefix="mosquitto-"))
         self.directory.mkdir(parents=True, exist_ok=True)
         self.config = self.directory / "mosquitto.conf"
-        self.config.write_text(_CONFIG.format(port=self.port, directory=self.directory, user=getpass.getuser()))
+        access = "allow_anonymous true"
+        if users:  # clients must log in as one of them
+            passwords = self.directory / "passwords"
+            for i, (name, password) in enumerate(users.items()):
+                subprocess.run(["mosquitto_passwd", "-b", *(["-c"] if i == 0 else []), str(passwords), name,
+                                password], check=True, capture_output=True)
+            access = f"allow_anonymous false\npassword_file {passwords}"
+        self.config.write_text(_CONFIG.format(port=self.port, directory=self.directory, user=getpass.getuser(),
+                                              access=access))
         self._process: subprocess.Popen | None = None
         self.start()
         atexit.register(self.stop)
@@ -96,13 +105,14 @@ class MosquittoBroker:
         return f"<mosquitto at {self.address}, {'running' if self.running else 'stopped'}>"
 
 
-def mqtt_broker(port: int | None = None) -> MosquittoBroker:
-    """Start a local MQTT broker (Debian's mosquitto) on a free port of 127.0.0.1, for a notebook or a test.
+def mqtt_broker(port: int | None = None, *, users: dict[str, str] | None = None) -> MosquittoBroker:
+    """Start a local MQTT broker (Debian's mosquitto) on a free port of 127.0.0.1, for a notebook or a test;
+    with ``users`` ({name: password}), only they may connect.
 
     ``broker.address`` goes to ``sn.sources.mqtt`` and ``sensors(...).publish``; ``broker.stop()`` ends it (so
     does the end of the process). Needs the ``mosquitto`` package (``apt-get install mosquitto``).
     """
-    return MosquittoBroker(port)
+    return MosquittoBroker(port, users=users)
 
 
 def _free_port() -> int:

@@ -50,7 +50,7 @@ class MqttSource:
     capabilities = frozenset({"checkpoint_dir", "attach", "commit", "close"})
 
     def __init__(self, broker: str, topic: str, *, qos: int = 1, schema: str | Mapping[str, str] | None = None,
-                 connect_timeout: float = 5.0):
+                 connect_timeout: float = 5.0, username: str | None = None, password: str | None = None):
         _paho()  # missing, said now rather than when the query starts
         self.host, self.port = _address(broker)
         self.broker = f"{self.host}:{self.port}"
@@ -60,6 +60,7 @@ class MqttSource:
         if not isinstance(topic, str) or not topic:
             raise ValueError(f"topic is an MQTT topic filter like 'sensors/#', not {topic!r}")
         self.topic, self.qos, self.connect_timeout = topic, qos, connect_timeout
+        self._credentials = (username, password)  # never in the description, the progress or the checkpoint
         self.payload_schema = None if schema is None else parse_schema(schema)
         clash = [f.name for f in self.payload_schema or [] if f.name in COLUMNS.names]
         if clash:
@@ -128,6 +129,8 @@ class MqttSource:
                              protocol=paho.MQTTv5, manual_ack=self.durable)
         client.on_connect, client.on_subscribe, client.on_message = self._connected, self._subscribed, self._message
         client.reconnect_delay_set(1, 5)  # back soon after a broker restarts
+        if self._credentials[0] is not None:
+            client.username_pw_set(*self._credentials)
         client.connect_timeout = self.connect_timeout
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = _NEVER_EXPIRES if self.durable else 0
@@ -324,7 +327,7 @@ def _address(broker: str) -> tuple[str, int]:
 
 
 def mqtt(broker: str, topic: str, *, qos: int = 1, schema: str | Mapping[str, str] | None = None,
-         connect_timeout: float = 5.0) -> MqttSource:
+         connect_timeout: float = 5.0, username: str | None = None, password: str | None = None) -> MqttSource:
     """Messages of an MQTT topic: ``topic`` (string), ``payload`` (binary), ``qos`` (int), ``timestamp`` (when
     it was received, UTC); with ``schema=``, each payload's JSON object parsed into those columns too.
 
@@ -343,9 +346,11 @@ def mqtt(broker: str, topic: str, *, qos: int = 1, schema: str | Mapping[str, st
             or ``{"col": "type"}``. A payload that does not fit fails the batch, naming its topic and log
             position (it stays in the log).
         connect_timeout: seconds to wait for the broker at start.
+        username, password: for a broker that asks for them.
 
     >>> src = mqtt("localhost:1883", "sensors/#", schema="device string, temperature double")
     >>> src.schema.names
     ['topic', 'payload', 'qos', 'timestamp', 'device', 'temperature']
     """
-    return MqttSource(broker, topic, qos=qos, schema=schema, connect_timeout=connect_timeout)
+    return MqttSource(broker, topic, qos=qos, schema=schema, connect_timeout=connect_timeout, username=username,
+                      password=password)

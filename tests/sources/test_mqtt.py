@@ -5,6 +5,7 @@ persistent session across a restart of the query, a restart of the broker, and t
 import json
 import socket
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -211,3 +212,15 @@ def test_offsets_are_log_positions_that_read_the_same_messages_after_a_restart(b
     assert again.latest_offset() == 3
     assert again.read(0, 3).equals(before)  # receive times included: they are in the log
     assert again.read(1, 3).equals(before.slice(1))
+
+
+def test_a_broker_that_refuses_the_login_is_reported_naming_it_and_why(tmp_path):
+    with contextmanager(running_broker)(tmp_path / "mosquitto", users={"sensor": "s3cret"}) as broker:
+        wrong = sn.sources.mqtt(broker.address, "t", username="sensor", password="guess")
+        with pytest.raises(SourceError, match=f"the MQTT broker at {broker.address} did not let .* subscribe: it "
+                                              "refused the connection \\(Not authorized\\)"):
+            sn.start("SELECT payload FROM m", sources={"m": wrong}, checkpoint=tmp_path / "cp")
+        right = sn.sources.mqtt(broker.address, "t", username="sensor", password="s3cret")
+        q = sn.start("SELECT payload FROM m", sources={"m": right}, checkpoint=tmp_path / "cp")
+        assert "s3cret" not in right.description + repr(right)
+        q.stop()
