@@ -40,6 +40,8 @@ class StreamMagics(Magics):
     @argument("--trigger", "-t", metavar="T",
               help="when batches run: '2 seconds', available_now, manual (default: as soon as data arrives)")
     @argument("--checkpoint", metavar="DIR", help="checkpoint folder: a restarted kernel resumes from it")
+    @argument("--watermark-policy", choices=["min", "max"], default="min",
+              help="how the watermarks of several streams combine: min (Spark's default) or max")
     @argument("--chart", choices=KINDS, help="draw a live chart of the result")
     @argument("--x", metavar="COL", help="the chart's x column (a window's start: w.start)")
     @argument("--y", metavar="COL[,COL]", help="the chart's y column(s), comma separated")
@@ -94,7 +96,7 @@ class StreamMagics(Magics):
         self._stop_named(args.name)
         try:
             query = sn.start(cell, name=args.name, output_mode=args.mode, trigger=args.trigger,
-                             checkpoint=args.checkpoint)
+                             checkpoint=args.checkpoint, watermark_policy=args.watermark_policy)
         except _USER_ERRORS as err:
             return show_error(str(err))
         try:

@@ -6,6 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.ipc as pa_ipc
 
 import stream_nb as sn
@@ -73,3 +74,34 @@ def test_a_query_with_one_input_writes_its_logs_and_state_as_before(tmp_path):
         assert new.equals(before)
     metadata, before = (json.loads((d / "metadata").read_text().rsplit("crc32", 1)[0]) for d in (checkpoint, old))
     assert metadata["query"] == before["query"]
+
+
+class Numbers:
+    """A source of its own (the Source protocol), whose offsets Spark would write per partition."""
+
+    schema = pa.schema([("n", pa.int64())])
+    capabilities = frozenset({"spark_offsets"})
+    description = "Numbers"
+
+    def __init__(self):
+        self.end = 0
+
+    def latest_offset(self):
+        return self.end
+
+    def read(self, start, end):
+        return pa.table({"n": list(range(start, end))})
+
+    def spark_offset(self, end):
+        return {"numbers": {"0": end}}
+
+
+def test_a_source_with_spark_offsets_has_them_beside_its_offsets_in_its_line(tmp_path):
+    numbers = Numbers()
+    q = sn.start("SELECT n FROM numbers", sources={"numbers": numbers}, trigger="manual",
+                 checkpoint=str(tmp_path / "cp"))
+    numbers.end = 3
+    q.step()
+    q.stop()
+    assert lines(tmp_path / "cp" / "offsets" / "0")[2] == {"startOffset": 0, "endOffset": 3,
+                                                            "sparkOffset": {"numbers": {"0": 3}}}

@@ -62,6 +62,15 @@ def test_process_all_available_waits_for_every_input(clicks, views):
     q.stop()
 
 
+def test_available_now_reads_every_input_up_to_what_was_there_at_the_start(clicks, views):
+    clicks.add_data(at(1, 2))
+    views.add_data(at(3))
+    q = start(clicks, views, trigger="available_now")
+    assert q.await_termination(timeout=30)
+    assert sorted(q.result["kind"]) == ["click", "click", "view"]
+    assert [s["endOffset"] for s in q.last_progress["sources"]] == [2, 1]
+
+
 def test_data_available_is_over_every_input(clicks, tmp_path):
     (tmp_path / "1.json").write_text('{"ts": "2026-01-01T00:00:01", "ad": "f"}\n')
     (tmp_path / "2.json").write_text('{"ts": "2026-01-01T00:00:02", "ad": "f"}\n')

@@ -49,6 +49,17 @@ def test_the_cell_returns_at_once_and_the_chart_moves_while_idle_and_while_a_cel
     assert batches == sorted(batches) and len(set(batches)) == len(batches)
 
 
+def test_watermark_policy_max_lets_the_fastest_of_several_streams_move_the_watermark(kernel):
+    kernel.execute(SETUP)
+    kernel.execute('clicks = sn.sources.memory("ts timestamp, ad string")\n'
+                   'shows = sn.sources.memory("ts timestamp, ad string")')
+    kernel.execute("%%stream both --watermark-policy max --trigger manual --table\n"
+                   "SELECT ts, ad FROM clicks WATERMARK ts DELAY OF INTERVAL 5 SECONDS\n"
+                   "UNION ALL SELECT ts, ad FROM shows WATERMARK ts DELAY OF INTERVAL 1 SECONDS\n")
+    kernel.execute('clicks.add_data([{"ts": "2026-01-01T00:00:20", "ad": "a"}])\nboth.step()')
+    assert kernel.value("both.watermark.isoformat()") == "2026-01-01T00:00:15+00:00"  # shows has no rows yet
+    kernel.execute("both.stop()")
+
 def test_stop_stops_and_running_the_cell_again_replaces_the_query(kernel):
     kernel.execute(SETUP)
     kernel.execute(TEMPERATURES)
