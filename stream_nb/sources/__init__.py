@@ -16,8 +16,8 @@ from stream_nb.sources.mosquitto import mqtt_broker
 from stream_nb.sources.mqtt import mqtt
 from stream_nb.sources.rate import rate
 from stream_nb.sources.sensors import sensors
-from stream_nb.sources.tansu import kafka_broker
 from stream_nb.sources.socket import socket
+from stream_nb.sources.tansu import kafka_broker
 
 __all__ = ["Source", "SourceError", "ads", "files", "kafka", "kafka_broker", "memory", "mqtt", "mqtt_broker",
            "rate", "sensors", "socket"]
