@@ -25,11 +25,13 @@ import pyarrow.compute as pc
 
 from stream_nb.engine.aggregation import AggregateOperator
 from stream_nb.engine.dedup import DedupOperator
+from stream_nb.engine.join import JoinOperator
 from stream_nb.engine.keyed import KeyedOperator
 from stream_nb.engine.output import Output
 from stream_nb.engine.sessions import SessionOperator
 from stream_nb.engine.watermark import EPOCH_US, expired, record_eviction
 from stream_nb.sql.chain import WINDOW_TIME_US
+from stream_nb.sql.join_watermark import state_watermark_ms
 from stream_nb.sql.plan import Plan
 
 OPERATOR = "__operator"
@@ -43,7 +45,8 @@ class ChainOutput(Output):
     """A batch's output through the chain: the last operator's rows, and each operator's own output."""
 
     stages: list[Output] = field(default_factory=list)
-    late_watermark_us: int = EPOCH_US
+    watermarks: list[int] = field(default_factory=list)       # each operator's input watermark, for state
+    late_watermarks: list[int] = field(default_factory=list)  # ... and for late rows
 
 
 class ChainOperator:
@@ -71,12 +74,15 @@ class ChainOperator:
             operator.checkpointed = value
 
     def process(self, con: duckdb.DuckDBPyConnection, batch, watermark_us: int = 0) -> ChainOutput:
-        # Spark: an operator after the first judges late rows by the previous batch's watermark, so that what
-        # the one before emits now (all of it ahead of that watermark) is never late for it
-        late_us = min(self._ran_with_us, watermark_us)
+        # Each operator's input watermark is what the one before can still emit (Spark's WatermarkPropagator):
+        # for state, propagated from this batch's watermark; for late rows, from the previous batch's, so that
+        # what the operator before emits now is never late for the next. (The first operator judges late rows
+        # by this batch's watermark, as an operator alone does; a join keeps its own rule.)
+        evict = propagated(self.chain.stages, watermark_us)
+        late = propagated(self.chain.stages, min(self._ran_with_us, watermark_us))
         outputs, rows = [], batch
         for index, operator in enumerate(self.operators):
-            output = _run(operator, con, rows, late_us if index else watermark_us, watermark_us)
+            output = _run(operator, con, rows, late[index] if index else evict[0], evict[index])
             outputs.append(output)
             rows = output.table
             if index < len(self.chain.window_times):
@@ -84,26 +90,27 @@ class ChainOperator:
         last = outputs[-1]
         return ChainOutput(last.table, late=outputs[0].late, keys=last.keys, replaced=last.replaced,
                            state_rows_updated=sum(o.state_rows_updated for o in outputs),
-                           evicted_through=watermark_us, stages=outputs, late_watermark_us=late_us)
+                           evicted_through=watermark_us, stages=outputs, watermarks=evict, late_watermarks=late)
 
     def commit(self, output: ChainOutput) -> None:
         for index, (operator, stage) in enumerate(zip(self.operators, output.stages)):
             operator.commit(stage)
             if self._keyed(index):  # groups this batch made and closed (_with_closed_windows) go too
-                operator.state.evict(operator.state.expired(output.evicted_through))
+                operator.state.evict(operator.state.expired(output.watermarks[index]))
         self._ran_with_us = output.evicted_through
         self._committed = output  # what progress reports of the batch
 
     def has_expired(self, watermark_us: int) -> bool:
         """Whether some operator would emit or evict: its no-data batch cascades, each operator taking what
         the one before emits."""
-        return any(operator.has_expired(watermark_us) for operator in self.operators)
+        return any(operator.has_expired(input_us) for operator, input_us in
+                   zip(self.operators, propagated(self.chain.stages, watermark_us)))
 
     def changes(self, output: ChainOutput) -> pa.Table:
         """Each operator's delta; one that follows the watermark says it evicted through this batch's, so a
         restore evicts what commit did (groups made and closed in the batch too)."""
         deltas = [operator.changes(stage) for operator, stage in zip(self.operators, output.stages)]
-        deltas = [record_eviction(delta, output.evicted_through) if self._keyed(i) else delta
+        deltas = [record_eviction(delta, output.watermarks[i]) if self._keyed(i) else delta
                   for i, delta in enumerate(deltas)]
         return self._one_table(deltas, output.evicted_through)
 
@@ -181,6 +188,25 @@ class ChainOperator:
         return pa.table(columns).replace_schema_metadata(metadata)
 
 
+def propagated(stages: list[Plan], watermark_us: int) -> list[int]:
+    """Each operator's input watermark from the query's (Spark's PropagateWatermarkSimulator over a chain):
+    an aggregation or a deduplication emits nothing behind its input watermark, so it passes it on; a join
+    passes the least of it and each side's state watermark (a row waiting for a match may still come out).
+    Never below the epoch; the epoch everywhere while the query's is.
+
+    >>> propagated([], 7) == []
+    True
+    """
+    found, current = [], watermark_us
+    for stage in stages:
+        found.append(current)
+        if stage.join is not None and current > EPOCH_US:
+            bounded = [state_watermark_ms(side.bounds, current // 1000) for side in (stage.join.left, stage.join.right)
+                       if side.eviction == "value"]  # a side evicted by the join key waits for no later row
+            current = max(EPOCH_US, min([current] + [ms * 1000 for ms in bounded if ms is not None]))
+    return found
+
+
 def with_window_times(rows: pa.Table, window_times: dict[str, str]) -> pa.Table:
     """The rows with ``window_time(w)`` of each window column ``w`` added: its end minus 1 microsecond.
 
@@ -197,7 +223,9 @@ def with_window_times(rows: pa.Table, window_times: dict[str, str]) -> pa.Table:
 
 
 def _operator(stage: Plan):
-    """The operator of one stage: an aggregation (grouped, windowed or sessions) or a deduplication."""
+    """The operator of one stage: a join, an aggregation (grouped, windowed or sessions), a deduplication."""
+    if stage.join is not None:
+        return JoinOperator(stage)
     if stage.aggregate is not None and stage.aggregate.session is not None:
         return SessionOperator(stage)
     if stage.aggregate is not None:
@@ -215,7 +243,7 @@ def _run(operator, con: duckdb.DuckDBPyConnection, rows, late_us: int, evict_us:
         if output.expired is None or late_us == evict_us:
             return output
         return replace(output, expired=operator.state.expired(evict_us), evicted_through=evict_us)
-    return operator.process(con, rows, evict_us)  # sessions: one watermark for both, as the operator has
+    return operator.process(con, rows, evict_us)  # sessions and joins: as the operator judges late rows
 
 
 def _with_closed_windows(operator: AggregateOperator, con: duckdb.DuckDBPyConnection, output: Output,

@@ -84,7 +84,8 @@ def plan_chain(sql: str, tree: exp.Query, *, namespaces: list[Mapping[str, Any]]
     """The plan of a query with several stateful operators in its FROM path (None: it has one or none).
     ``tree`` is the parsed query (CTEs inlined); ``plan`` plans one operator's SQL (``plan_query``)."""
     path = _from_path(tree)
-    stateful = [i for i, select in enumerate(path) if _is_stateful(select)]
+    streams = _streams(tree, sql, namespaces)
+    stateful = [i for i, select in enumerate(path) if _is_stateful(select) or _joins_streams(select, streams)]
     if len(stateful) < 2:
         return None
     upper, lower = path[stateful[-2]], path[stateful[-1]]
@@ -100,8 +101,8 @@ def plan_chain(sql: str, tree: exp.Query, *, namespaces: list[Mapping[str, Any]]
     first = _planned(plan, _Text.of(sql, _kept_ctes(sql, opened) + [(opened + 1, closed)]), namespaces=namespaces,
                      output_mode=mode if _is_aggregation(lower) else "append", watermark=watermark,
                      watermark_policy=watermark_policy)
-    schema = _output_schema(first, sql, opened, closed, namespaces)
-    times = _event_time_columns(first, schema)
+    schema, timed = _output_schema(first, sql, opened, closed, namespaces)
+    times = _event_time_columns(first, schema) if first.join is None else timed
     # The upper operator reads the lower one's output as a stream by name: the CTE's (its definition goes), or
     # a free __stage<i> in place of the subquery (an operator further up is planned with the ones below it).
     cte = _cte_definition(sql, opened, closed)
@@ -152,6 +153,23 @@ def _from_path(tree: exp.Query) -> list[exp.Select]:
         from_ = node.args.get("from_")
         node = from_.this.this if from_ is not None and isinstance(from_.this, exp.Subquery) else None
     return path
+
+
+def _streams(tree: exp.Query, sql: str, namespaces: list[Mapping[str, Any]]) -> set[str]:
+    """The names of the streams the query reads (none when it cannot be resolved: the planner says why)."""
+    if not any(select.args.get("joins") for select in tree.find_all(exp.Select)):
+        return set()  # only a join of two streams needs to know them
+    try:
+        return set(resolve(tree.copy(), sql, namespaces).streams)
+    except StreamSQLError:
+        return set()
+
+
+def _joins_streams(select: exp.Select, streams: set[str]) -> bool:
+    """Whether the SELECT joins two streams (a stream-stream join, ``sql/joins.py``)."""
+    def reads(node):
+        return node is not None and any(t.name in streams for t in node.find_all(exp.Table))
+    return reads(select.args.get("from_")) and any(reads(join) for join in select.args.get("joins") or [])
 
 
 def _is_stateful(select: exp.Select) -> bool:
@@ -268,9 +286,10 @@ def _timestamp_key(upper: exp.Select, times: dict[str, tuple[str, str]]) -> str 
 
 
 def _output_schema(stage: Plan, sql: str, opened: int, closed: int,
-                   namespaces: list[Mapping[str, Any]]) -> pa.Schema:
+                   namespaces: list[Mapping[str, Any]]) -> tuple[pa.Schema, dict[str, tuple[str, str]]]:
     """The types of what an operator emits, as the planner types its SELECT (a window is a struct of two
-    timestamps); the names are the plan's."""
+    timestamps); the names are the plan's. With them, the output columns that are a stream's event-time
+    column as it is (through a join, both sides' keep it, as in Spark)."""
     from stream_nb.sql.plan import _qualify  # the planner's own typing, run again over this operator's SQL
 
     text = _Text.of(sql, _kept_ctes(sql, opened) + [(opened + 1, closed)])
@@ -286,7 +305,17 @@ def _output_schema(stage: Plan, sql: str, opened: int, closed: int,
     # a window picked through outer SELECTs is a column of unknown type there: the window() it names is typed
     windows = {item.alias_or_name.lower() for item in tree.find_all(exp.Alias)
                if is_window_call(item.this) or is_window_call(item.this, "session_window")}
-    return pa.schema([pa.field(name, _arrow_type(item, windows)) for name, item in zip(stage.columns, tree.selects)])
+    schema = pa.schema([pa.field(name, _arrow_type(item, windows)) for name, item in zip(stage.columns, tree.selects)])
+    streams = {t.alias_or_name: t.name for t in tree.find_all(exp.Table)}
+    timed = {}
+    for name, item in zip(stage.columns, tree.selects):
+        value = item.unalias()
+        event_time = stage.event_times.get(streams.get(value.table)) if isinstance(value, exp.Column) else None
+        if event_time is not None and value.name == event_time.column.lower():
+            timed[name.lower()] = (name, "timestamp")
+        elif schema.field(name).type == _WINDOW:
+            timed[name.lower()] = (name, "struct")
+    return schema, timed
 
 
 def _arrow_type(item: exp.Expression, windows: set[str]) -> pa.DataType:

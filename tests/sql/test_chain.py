@@ -150,3 +150,17 @@ def test_the_teaching_steps_go_operator_by_operator():
     assert steps["operator 1 (aggregate): each batch"][0] == "take the rows operator 0 emits in this batch"
     assert "put each row in its window of 60 seconds by window_time(w)" in steps["operator 1 (aggregate): each batch"]
     assert "operator 1 (aggregate): the watermark" not in steps
+
+
+def test_an_aggregation_over_a_stream_stream_join_in_a_subquery_is_two_operators():
+    impressions = sn.sources.memory("ad_id bigint, ts timestamp")
+    clicks = sn.sources.memory("ad_id bigint, cts timestamp")
+    planned = plan_query(
+        "SELECT window(shown, '1 minute') AS w, count(*) AS n FROM (SELECT i.ad_id, i.ts AS shown, c.cts AS clicked "
+        "FROM impressions i JOIN clicks c ON i.ad_id = c.ad_id AND c.cts BETWEEN i.ts AND i.ts + INTERVAL 1 MINUTE) "
+        "GROUP BY window(shown, '1 minute')", namespaces=[{"impressions": impressions, "clicks": clicks}],
+        watermark={"impressions": ("ts", "10 seconds"), "clicks": ("cts", "10 seconds")}, output_mode="append")
+    join, aggregate = planned.chain.stages
+    assert join.join.join_type == "Inner" and planned.inputs == ["impressions", "clicks"]
+    # both sides' event times pass through the join; the aggregation keys on the one it groups by
+    assert aggregate.event_time.column == "shown" and aggregate.aggregate.event_time_key is not None
