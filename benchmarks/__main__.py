@@ -11,6 +11,9 @@ from . import (
     checkpoint,
     harness,
     idle_files,
+    kafka_ingest,
+    join_state,
+    join_throughput,
     kernel_latency,
     latency,
     mqtt_latency,
@@ -24,8 +27,8 @@ from . import (
 )
 
 CASES = {case.NAME: case for case in (  # run in this order
-    throughput, state_growth, checkpoint, kernel_latency, spark_throughput, latency, state_bounded, state_scaling,
-    view_update, soak, idle_files, mqtt_latency)}
+    throughput, state_growth, checkpoint, kernel_latency, spark_throughput, join_throughput, latency, state_bounded,
+    join_state, state_scaling, view_update, soak, idle_files, mqtt_latency, kafka_ingest)}
 
 
 def main(argv: list[str] | None = None) -> int:
