@@ -91,6 +91,8 @@ def picture_spec(plan) -> PictureSpec:
     """What the picture of ``plan``'s batches reads (see ``PictureSpec``)."""
     from stream_nb.sql.explain import shown_as
 
+    if len(plan.inputs) > 1:  # the picture follows one input's event time; several inputs get none (yet)
+        return PictureSpec(None)
     schema = plan.stream.source.schema
     timestamps = [f.name for f in schema if pa.types.is_timestamp(f.type)]
     agg = plan.aggregate

@@ -24,7 +24,7 @@ from stream_nb.engine import loop, registry
 from stream_nb.engine.ahead import LookAhead
 from stream_nb.engine.batch import Done, datetime, output_schema, run_batch
 from stream_nb.engine.chained import ResultStream
-from stream_nb.engine.history import BatchTrace, PictureSpec, picture_spec
+from stream_nb.engine.history import BatchTrace, picture_spec
 from stream_nb.engine.inputs import Inputs
 from stream_nb.engine.lifecycle import QueryState, state_of
 from stream_nb.engine.operators import connect, make_operator
@@ -65,8 +65,7 @@ class StreamingQuery:
         self._no_data_batch_due = False  # the watermark passed some state: a batch must emit or evict it
         self._progress: deque[dict] = deque(maxlen=100)
         self._history: deque[BatchTrace] = deque(maxlen=20)
-        # what the teaching view's picture reads of each batch (one input's event time; none for several)
-        self._picture = PictureSpec(None) if self._inputs.several else picture_spec(plan)
+        self._picture = picture_spec(plan)   # what the teaching view's picture reads of each batch
         self._lock = threading.RLock()       # one batch at a time (re-entered when a failing batch stops)
         self._busy = False
         self._batch_thread: int | None = None  # the thread running this query's batch, while one runs

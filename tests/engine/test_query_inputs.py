@@ -224,3 +224,26 @@ def test_a_restart_with_another_watermark_policy_is_refused(clicks, views, tmp_p
     q.stop()
     with pytest.raises(sn.CheckpointError, match="the watermark policy was 'min', now 'max'"):
         start(clicks, views, watermark=WATERMARKS, watermark_policy="max", checkpoint=tmp_path / "cp")
+
+
+def test_a_batch_of_several_inputs_is_traced_with_every_inputs_rows_for_the_teaching_view(clicks, views):
+    from stream_nb.notebook.teaching import TeachingPanel
+
+    q = start(clicks, views, watermark=WATERMARKS)
+    panel = TeachingPanel(q)
+    clicks.add_data(at(1, 2))
+    views.add_data(at(3))
+    q.step()
+    panel.refresh()
+    trace = q.history[-1]
+    assert trace.num_input_rows == 3 and sorted(trace.input["ts"].dt.second) == [1, 2, 3]
+    assert panel.batch_ids == [0]
+    q.stop()
+
+
+def test_an_input_without_a_watermark_leaves_the_query_watermark_to_the_others(clicks, views):
+    q = start(clicks, views, watermark={"clicks": ("ts", "5 seconds")})
+    clicks.add_data(at(20))
+    q.step()
+    assert q.watermark.second == 15 and list(q.input_watermarks) == ["clicks"]
+    q.stop()
