@@ -1,14 +1,13 @@
 """The live chart: a bokeh figure in a one-way ``jupyter_bokeh`` widget, fed with deltas of the result table.
 
-Every model is made before the figure is displayed: ``MAX_SERIES`` series slots (one per value of ``--by``; one
-slot without it), each a ``ColumnDataSource`` with columns ``x``, ``y0``, ``y1``, ... (one per ``--y``), one
-glyph per ``--y`` column and a hidden legend item. A series that appears takes the next free slot; what changes
-after display are properties and data of those models, never the set of models (adding models to a displayed
-document is a fragile path in bokeh + jupyter_bokeh, bokeh/bokeh#7590). Updates follow the output mode: append
-streams the new rows (``source.stream`` with a rollover), update patches the rows of changed keys
-(``source.patch``, through a key -> row index map) and streams new keys, complete replaces ``source.data``; one
-update goes to the page as one message (``bokeh_widget.OneWayBokehModel``). While the chart holds no point, a
-hidden anchor point keeps its ranges valid (an empty DataRange1d is NaN: BokehJS warns and the axes go blank).
+Every model is made before the figure is displayed (``chart_slots``: a slot per series, taken as series
+appear), so what changes after display are properties and data of those models, never the set of models
+(adding models to a displayed document is a fragile path in bokeh + jupyter_bokeh, bokeh/bokeh#7590).
+Updates follow the output mode: append streams the new rows (``source.stream`` with a rollover), update
+patches the rows of changed keys (``source.patch``, through a key -> row index map) and streams new keys,
+complete replaces ``source.data``; one update goes to the page as one message
+(``bokeh_widget.OneWayBokehModel``). While the chart holds no point, a hidden anchor point keeps its ranges
+valid (an empty DataRange1d is NaN: BokehJS warns and the axes go blank).
 This module is the one place that turns result rows into a chart update.
 """
 
@@ -21,38 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stream_nb.notebook.chart_slots import Series, SeriesSlots
 from stream_nb.notebook.chart_spec import ChartSpec
 from stream_nb.notebook.formatting import epoch_ms
 from stream_nb.notebook.results import CATEGORY, NUMBER, TIME, ResultDelta
 
-MAX_SERIES = 20        # series slots made up front; keys beyond these are left out (and said so)
 ANCHOR = "stream_nb-empty-anchor"   # the hidden renderer that keeps an empty chart's ranges valid
 DEFAULT_SPAN_MS = 10_000   # a time axis around a single x value spans this, so its ticks read as times
-
-
-class _Series:
-    """One series slot: its source, its glyphs and legend items, and (update mode) which key sits at which row."""
-
-    def __init__(self, slot: int, source, renderers: list, items: list, dodges: list):
-        self.slot = slot
-        self.source = source
-        self.renderers = renderers
-        self.items = items
-        self.dodges = dodges
-        self.label: str | None = None
-        self.keys: list[tuple] = []
-        self.where: dict[tuple, int] = {}
-
-    def __len__(self) -> int:
-        return len(self.source.data["x"])
-
-    @property
-    def glyphs(self) -> list:
-        return self.renderers
-
-    def reindex(self, keys: list[tuple]) -> None:
-        self.keys = keys
-        self.where = {k: i for i, k in enumerate(keys)}
 
 
 class Chart:
@@ -60,7 +34,7 @@ class Chart:
 
     def __init__(self, spec: ChartSpec, kinds: dict[str, str], output_mode: str):
         from bokeh.document import Document
-        from bokeh.models import ColumnDataSource, DataRange1d, FactorRange, Legend
+        from bokeh.models import ColumnDataSource, DataRange1d, FactorRange
         from bokeh.plotting import figure
         from ipywidgets import Layout
 
@@ -83,18 +57,7 @@ class Chart:
         self.figure.yaxis.axis_label = ", ".join(spec.y)
         if self.x_kind == TIME:
             self.figure.xaxis.formatter = _time_formatter()
-        slots = MAX_SERIES if spec.by is not None else 1
-        self._slots = [self._make_slot(slot) for slot in range(slots)]
-        self.legend = None
-        if spec.by is not None or len(spec.y) > 1:  # beside the plot, not over the data
-            items = [item for s in self._slots for item in s.items]
-            self.legend = Legend(items=items, click_policy="hide", visible=False)
-            self.figure.add_layout(self.legend, "right")
-        self.series: dict[Any, _Series] = {}
-        self.left_out: set = set()       # by-values beyond MAX_SERIES
-        self._bar_span: float | None = None
-        if spec.by is None:
-            self._take_slot(None)
+        self.slots = SeriesSlots(self.figure, spec, self.x_kind)
         self._anchor = self.figure.scatter("x", "y", source=ColumnDataSource(data=self._anchor_point()), size=0,
                                            visible=False, name=ANCHOR)
         self._lock = threading.RLock()   # apply on the engine's thread, a resync on the kernel's
@@ -108,6 +71,20 @@ class Chart:
         self.widget.observe(self._on_views, "_view_count")
 
     @property
+    def series(self) -> dict[Any, Series]:
+        """The series drawn so far, by their --by value (None without --by)."""
+        return self.slots.series
+
+    @property
+    def left_out(self) -> set:
+        """The --by values beyond the slots, not drawn."""
+        return self.slots.left_out
+
+    @property
+    def legend(self):
+        return self.slots.legend
+
+    @property
     def points(self) -> int:
         """Points now held by the chart's sources (the browser holds the same)."""
         return sum(len(s) for s in self.series.values())
@@ -115,9 +92,9 @@ class Chart:
     def apply(self, delta: ResultDelta) -> None:
         """Draw one delta of the result: one message to the page, whatever it changes."""
         with self._lock, self.widget.combined():
-            if self.spec.kind == "bar" and self._bar_span is None and not delta.new.empty:
-                self._bar_span = self._span(delta.new)
-                self._lay_out_bars()
+            if self.spec.kind == "bar" and self.slots.bar_span is None and not delta.new.empty:
+                self.slots.bar_span = self._span(delta.new)
+                self.slots.lay_out_bars()
             if delta.replace:
                 self._replace(delta.new)
             elif self.mode == "append":
@@ -148,7 +125,7 @@ class Chart:
     def _replace(self, frame: pd.DataFrame) -> None:
         seen = set()
         for value, columns, _ in self._groups(frame, None):
-            series = self._series(value, columns)
+            series = self.slots.for_value(value, columns)
             if series is None:
                 continue
             seen.add(value)
@@ -160,7 +137,7 @@ class Chart:
 
     def _stream(self, rows: pd.DataFrame, keys: list[tuple] | None) -> None:
         for value, columns, positions in self._groups(rows, keys):
-            series = self._series(value, columns)
+            series = self.slots.for_value(value, columns)
             if series is None:
                 continue
             row_keys = None if keys is None else [keys[i] for i in positions]
@@ -196,7 +173,7 @@ class Chart:
         if missing_at:  # keys that moved series or rolled out: draw them as new rows
             self._stream(rows.iloc[missing_at], [keys[i] for i in missing_at])
 
-    def _rebuild(self, series: _Series, columns: dict[str, Any], keys: list[tuple]) -> None:
+    def _rebuild(self, series: Series, columns: dict[str, Any], keys: list[tuple]) -> None:
         old = series.source.data
         merged = {name: np.concatenate([np.asarray(old[name]), np.asarray(values)])
                   for name, values in columns.items()}
@@ -236,76 +213,6 @@ class Chart:
             return _writable(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
         return _writable(values.astype(str).to_numpy(dtype=object))
 
-    # -- series slots, made before display -------------------------------------------------------------
-
-    def _make_slot(self, slot: int) -> _Series:
-        from bokeh.models import ColumnDataSource, LegendItem
-        from bokeh.palettes import Category10_10, Category20_20
-        from bokeh.transform import dodge
-
-        x = np.array([], dtype=object) if self.x_kind == CATEGORY else np.array([], dtype=float)
-        data = {"x": x, **{f"y{i}": np.array([], dtype=float) for i in range(len(self.spec.y))}}
-        source = ColumnDataSource(data=data)
-        palette = Category10_10 + Category20_20[1::2]   # ten strong colours, then their light twins
-        renderers, items, dodges = [], [], []
-        for i in range(len(self.spec.y)):
-            color = palette[(slot * len(self.spec.y) + i) % len(palette)]
-            y = f"y{i}"
-            drawn_with = []
-            if self.spec.kind == "line":
-                renderer = self.figure.line("x", y, source=source, color=color, line_width=2)
-                # a line needs two points: markers show a series from its first point (a first window)
-                drawn_with.append(self.figure.scatter("x", y, source=source, color=color, size=5))
-            elif self.spec.kind == "scatter":
-                renderer = self.figure.scatter("x", y, source=source, color=color, size=6, alpha=0.7)
-            elif self.spec.kind == "area":
-                renderer = self.figure.varea("x", y1=0, y2=y, source=source, color=color, alpha=0.35)
-            else:  # bars of several series stand side by side within each x: a dodge per glyph
-                x_dodged = dodge("x", 0, range=self.figure.x_range if self.x_kind == CATEGORY else None)
-                renderer = self.figure.vbar(x=x_dodged, top=y, width=0.8, source=source, color=color,
-                                            alpha=0.8)
-                dodges.append(x_dodged.transform)
-            renderers.append(renderer)
-            items.append(LegendItem(label="", renderers=[renderer, *drawn_with], visible=False))
-        return _Series(slot, source, renderers, items, dodges)
-
-    def _series(self, value, columns: dict[str, Any]) -> _Series | None:
-        if self.x_kind == CATEGORY:
-            self._add_factors(columns["x"])
-        series = self.series.get(value)
-        if series is not None:
-            return series
-        if len(self.series) >= len(self._slots):
-            self.left_out.add(value)
-            return None
-        return self._take_slot(value)
-
-    def _take_slot(self, value) -> _Series:
-        from bokeh.core.properties import value as text
-
-        series = self.series[value] = self._slots[len(self.series)]
-        series.label = None if self.spec.by is None else (str(value) if value is not None else "null")
-        several_y = len(self.spec.y) > 1
-        for item, name in zip(series.items, self.spec.y, strict=True):
-            # a label, not a column name: a bare string set after construction would name a column
-            item.label = text(" · ".join(p for p in (series.label, name if several_y else None) if p))
-            item.visible = self.legend is not None
-        if self.legend is not None:
-            self.legend.visible = True
-        if self.spec.kind == "bar":
-            self._lay_out_bars()
-        return series
-
-    def _lay_out_bars(self) -> None:
-        """Bars of the series drawn so far side by side within each x: one slot of the width per glyph."""
-        dodges = [d for s in self.series.values() for d in s.dodges]
-        renderers = [r for s in self.series.values() for r in s.renderers]
-        span = 1.0 if self.x_kind == CATEGORY else (self._bar_span or 1.0)
-        width = 0.8 * span / max(1, len(dodges))
-        for slot, (dodge, renderer) in enumerate(zip(dodges, renderers, strict=True)):
-            dodge.value = (slot - (len(dodges) - 1) / 2) * width
-            renderer.glyph.width = width
-
     def _span(self, frame: pd.DataFrame) -> float:
         """The width a bar stands for: the window's length when x is its start; else the spacing of x."""
         if self.x_kind == CATEGORY:
@@ -317,13 +224,6 @@ class Chart:
                 return float(np.nanmedian(lengths))
         gaps = np.diff(np.unique(x[~np.isnan(x)]))
         return float(gaps.min()) if len(gaps) else (1000.0 if self.x_kind == TIME else 1.0)
-
-    def _add_factors(self, xs: np.ndarray) -> None:
-        known = list(self.figure.x_range.factors)
-        seen = set(known)
-        new = [x for x in dict.fromkeys(xs.tolist()) if x not in seen]
-        if new:
-            self.figure.x_range.factors = sorted(known + new)
 
 
 def _time_formatter():

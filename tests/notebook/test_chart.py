@@ -200,7 +200,7 @@ def test_the_legend_sits_beside_the_plot_and_only_when_there_are_series_to_tell_
 
 
 def test_series_beyond_the_slots_are_left_out_and_counted():
-    from stream_nb.notebook.chart import MAX_SERIES
+    from stream_nb.notebook.chart_slots import MAX_SERIES
 
     c, tracker = chart("scatter", mode="append")
     c.apply(tracker.advance(windows(*[(0, f"d{i:02d}", float(i)) for i in range(MAX_SERIES + 2)])))
