@@ -21,19 +21,17 @@ def explain(plan) -> str:
         from stream_nb.sql.chain_explain import explain_chain
 
         return explain_chain(plan)
-    stream = plan.stream
-    lines = [
-        "== Streaming query ==",
-        plan.sql.strip(),
-        "",
-        (f"stream     {stream.name}: {getattr(stream.source, 'description', type(stream.source).__name__)} "
-         f"({describe_schema(stream.source.schema)})"),
-    ]
+    lines = ["== Streaming query ==", plan.sql.strip(), ""]
+    lines += [(f"stream     {stream.name}: {getattr(stream.source, 'description', type(stream.source).__name__)} "
+               f"({describe_schema(stream.source.schema)})") for stream in plan.bindings.streams.values()]
     lines += [f"static     {name}: {s.table.num_rows} rows ({describe_schema(s.table.schema)})"
               for name, s in plan.bindings.statics.items()]
-    if plan.event_time is not None:
-        lines.append(f"watermark  max({plan.event_time.column}) seen - {plan.event_time.delay_us / 1e6:g} seconds, "
-                     "computed after each batch, used from the next")
+    several = len(plan.bindings.streams) > 1
+    for name, event_time in plan.event_times.items():  # one per input that declares a watermark
+        lines.append(f"watermark  {f'{name}: ' if several else ''}max({event_time.column}) seen - "
+                     f"{event_time.delay_us / 1e6:g} seconds, computed after each batch, used from the next")
+    if several and plan.event_times:
+        lines.append(f"watermark  the query's: the {plan.watermark_policy} of its inputs' watermarks")
     lines.append(f"output     {plan.output_mode} mode")
     if plan.rules:  # the planner's rewrites that changed the query (sql/rules.py), in the order they ran
         lines.append(f"rewritten  by {', '.join(plan.rules)}")
@@ -136,7 +134,7 @@ def student_steps(plan) -> list[tuple[str, list[str]]]:
 
         return chain_steps(plan, student_steps)
     select = _outer_select(plan)
-    stream = plan.stream.name
+    stream = " and ".join(plan.bindings.streams)
     where = select.args.get("where") if select is not None else None
     per_batch = [(f"read the rows that arrived in {stream} since the last batch (its offsets, from the last "
                   "committed one to the latest)")]

@@ -66,3 +66,16 @@ def test_q_explain_keeps_its_own_text():
     plan = plan_query(f"SELECT device, count(*) AS n {WATERMARK} GROUP BY device", namespaces=NAMES)
     text = plan.explain()
     assert text.startswith("== Streaming query ==") and "== 3. State: one row per key" in text
+
+
+def test_a_union_of_two_streams_explains_both_inputs_and_their_watermarks():
+    clicks = sn.sources.memory("ts timestamp, ad string")
+    plan = plan_query("SELECT ts, device FROM events WATERMARK ts DELAY OF INTERVAL 5 SECONDS UNION ALL "
+                      "SELECT ts, ad FROM clicks", namespaces=[{"events": EVENTS, "clicks": clicks}],
+                      watermark_policy="max")
+    text = plan.explain()
+    assert "stream     events: " in text and "stream     clicks: " in text
+    assert "watermark  events: max(ts) seen - 5 seconds" in text
+    assert "watermark  the query's: the max of its inputs' watermarks" in text
+    assert "FROM __batch_events AS events UNION ALL SELECT" in text
+    assert "read the rows that arrived in events and clicks since the last batch" in explain_for_students(plan)
