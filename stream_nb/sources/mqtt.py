@@ -194,7 +194,9 @@ class MqttSource:
 
     def _redelivered(self, key: tuple) -> bool:
         """Whether the last record with this packet id is this message (the broker keeps a resent message's
-        packet id, and uses one for one message in flight at a time)."""
+        packet id, and uses one for one message in flight at a time). The one case taken wrongly: a broker
+        that gives a new message the packet id of the one before it (mosquitto counts them up) with the very
+        same topic and payload, resent after a crash before it reached the log."""
         for held in reversed(self._tail):
             if held[0] == key[0]:
                 return held == key
