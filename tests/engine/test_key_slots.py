@@ -1,0 +1,65 @@
+"""Where keys live: a key found again keeps its slot, a new key is only placed once claimed, a released slot
+goes to the next new key, and keys whose hashes collide are still told apart by their values."""
+
+import numpy as np
+import pyarrow as pa
+
+from stream_nb.engine.key_slots import KeySlots
+from stream_nb.engine.keyhash import key_hashes
+
+
+def keys(*values):
+    return pa.table({"k": pa.array(list(values), pa.string())})
+
+
+def place(slots, table, hashes=None):
+    """Find the table's keys and claim the new ones, writing their key values as the state does."""
+    found = slots.find(table, key_hashes(table, ["k"]) if hashes is None else hashes)
+    new = table.take(pa.array(found.new_positions, type=pa.int64()))
+    slots.claim(found)
+    slots.columns[0].set(found.new_slots, new.column("k"))
+    return found
+
+
+def fresh():
+    slots = KeySlots(["k"], capacity=8)
+    slots.make_columns(keys().schema, 8)
+    return slots
+
+
+def test_a_key_found_again_keeps_its_slot_and_new_keys_take_fresh_ones():
+    slots = fresh()
+    first = place(slots, keys("a", "b"))
+    again = place(slots, keys("b", "c", "a"))
+    assert first.slots.tolist() == [0, 1] and not first.existed.any()
+    assert again.slots.tolist() == [1, 2, 0]
+    assert again.existed.tolist() == [True, False, True]
+    assert slots.count == 3 and slots.rows(np.array([0, 1, 2])).column("k").to_pylist() == ["a", "b", "c"]
+
+
+def test_a_key_found_but_not_claimed_is_not_in_state():
+    slots = fresh()
+    place(slots, keys("a"))
+    slots.find(keys("b"), key_hashes(keys("b"), ["k"]))   # a batch that failed before its commit
+    assert slots.count == 1 and np.flatnonzero(slots.live).tolist() == [0]
+    assert place(slots, keys("b")).slots.tolist() == [1]
+
+
+def test_a_released_slot_goes_to_the_next_new_key_and_its_key_is_forgotten():
+    slots = fresh()
+    place(slots, keys("a", "b", "c"))
+    slots.release(np.array([1]))
+    assert slots.count == 2 and not slots.columns[0].valid[1]
+    again = place(slots, keys("d", "b"))
+    assert again.slots.tolist() == [1, 3] and not again.existed.any()
+
+
+def test_keys_whose_hashes_collide_are_told_apart_by_value():
+    slots = fresh()
+    one_hash = np.zeros(3, dtype=np.uint64)
+    first = place(slots, keys("a", "b", "c"), one_hash)
+    again = place(slots, keys("c", "a", "d"), np.zeros(3, dtype=np.uint64))
+    assert first.slots.tolist() == [0, 1, 2]
+    assert again.slots.tolist() == [2, 0, 3] and again.existed.tolist() == [True, True, False]
+    slots.release(np.array([0]))
+    assert place(slots, keys("a", "b"), np.zeros(2, dtype=np.uint64)).existed.tolist() == [False, True]
