@@ -1,8 +1,10 @@
 """The pipeline the crash tests kill: run as a child process,
-``python pipeline.py INPUT OUTPUT [--only windowed|stateless] [--fail-at PHASE:BATCH]``.
+``python pipeline.py INPUT OUTPUT [--only windowed|stateless|union] [--fail-at PHASE:BATCH]``.
 
 Two checkpointed queries over a files source, one file a batch: a windowed aggregation with a watermark into
-the duckdb sink, and a stateless projection into the files sink (``--only`` runs one of them). It prints
+the duckdb sink, and a stateless projection into the files sink (``--only`` runs one of them). ``--only union``
+runs a third: a UNION ALL of two files sources (the even files and the odd ones, one file a batch each) into
+another files sink, so a batch has two inputs' offsets to replay. It prints
 ``running`` once they have started, and exits when they have processed every file (trigger available_now).
 ``--fail-at`` makes the process die (``os._exit``, no cleanup) the moment a batch reaches a step
 (``stream_nb.checkpoint.phases``).
@@ -23,10 +25,11 @@ WINDOWED = """
     GROUP BY window(ts, '10 seconds'), device
 """
 STATELESS = "SELECT id, device, ts, temp * 10 AS deci FROM readings WHERE temp > 0"
+UNION = "SELECT id, device, ts, temp FROM evens UNION ALL SELECT id, device, ts, temp * 10 AS temp FROM odds"
 
 
-def readings(input_dir: str):
-    return sn.sources.files(input_dir, format="json", schema=SCHEMA, max_files_per_trigger=1)
+def readings(path: str):
+    return sn.sources.files(path, format="json", schema=SCHEMA, max_files_per_trigger=1)
 
 
 def start(which: str, input_dir: str, out: Path):
@@ -34,6 +37,11 @@ def start(which: str, input_dir: str, out: Path):
         return sn.start(WINDOWED, name="windowed", output_mode="append", trigger="available_now",
                         sources={"readings": readings(input_dir)}, checkpoint=out / "checkpoint-windowed",
                         sink=sn.sinks.duckdb(out / "sink.duckdb", "windows"))
+    if which == "union":
+        return sn.start(UNION, name="union", trigger="available_now", checkpoint=out / "checkpoint-union",
+                        sources={"evens": readings(f"{input_dir}/part-*[02468].json"),
+                                 "odds": readings(f"{input_dir}/part-*[13579].json")},
+                        sink=sn.sinks.files(out / "union-sink"))
     return sn.start(STATELESS, name="stateless", trigger="available_now",
                     sources={"readings": readings(input_dir)}, checkpoint=out / "checkpoint-stateless", sink=sn.sinks.files(out / "files-sink"))
 
@@ -49,7 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("input_dir")
     parser.add_argument("output_dir", type=Path)
-    parser.add_argument("--only", choices=["windowed", "stateless"])
+    parser.add_argument("--only", choices=["windowed", "stateless", "union"])
     parser.add_argument("--fail-at", help="PHASE:BATCH")
     args = parser.parse_args()
     if args.fail_at:

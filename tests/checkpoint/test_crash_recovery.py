@@ -46,9 +46,13 @@ def windows(output_dir):
                        "ORDER BY ALL").fetchall()
 
 
-def projected(output_dir):
-    frame = sn.read_files_sink(output_dir / "files-sink")
+def projected(output_dir, sink="files-sink"):
+    frame = sn.read_files_sink(output_dir / sink)
     return sorted(frame.astype(str).itertuples(index=False, name=None))
+
+
+def unioned(output_dir):
+    return projected(output_dir, "union-sink")
 
 
 @pytest.mark.slow
@@ -73,7 +77,8 @@ def test_sigkill_at_random_moments_loses_nothing_and_writes_nothing_twice(input_
 
 
 CRASH_BATCH = 3  # a batch with state behind it and batches after it
-SINKS = {"duckdb": ("windowed", windows), "files": ("stateless", projected)}  # the query each sink is fed by
+# the query each sink is fed by; "union": a query of two inputs, each replayed for its own range
+SINKS = {"duckdb": ("windowed", windows), "files": ("stateless", projected), "union": ("union", unioned)}
 
 
 @pytest.fixture(scope="module")
