@@ -235,9 +235,10 @@ def _side(node: exp.Expression, sql: str, streams: Collection[str], event_times:
             times.append((item.alias_or_name, "end"))
     if len(times) > 1:
         raise StreamSQLError(
-            f"the side {alias!r} of the join outputs {' and '.join(t for t, _ in times)}, two columns that carry "
-            f"{stream}'s watermark: Spark refuses more than one event-time column per input of a stateful operator",
-            sql=sql, start=_opening(node, sql), hint=f"select only one of them in {alias!r}")
+            f"More than one event time columns are available (as Spark says, failing at the first batch): the "
+            f"side {alias!r} of the join outputs {' and '.join(t for t, _ in times)}, both carrying {stream}'s "
+            "watermark; a stream may have at most one event time column", sql=sql, start=_opening(node, sql),
+            hint=f"select only one of them in {alias!r}, e.g. the window")
     name, field = times[0] if times else (None, None)
     return JoinSide(stream, alias, "", event_time=name, event_time_field=field)
 
