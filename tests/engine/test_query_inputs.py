@@ -247,3 +247,25 @@ def test_an_input_without_a_watermark_leaves_the_query_watermark_to_the_others(c
     q.step()
     assert q.watermark.second == 15 and list(q.input_watermarks) == ["clicks"]
     q.stop()
+
+
+@pytest.mark.parametrize("trigger", [None, "manual"])
+def test_process_all_available_runs_the_no_data_batch_that_brings_out_outer_join_rows(trigger):
+    impressions = sn.sources.memory("ad bigint, ts timestamp")
+    clicks = sn.sources.memory("ad bigint, ts timestamp")
+    q = sn.start("SELECT i.ad, i.ts AS shown, c.ts AS clicked FROM impressions i LEFT JOIN clicks c "
+                 "ON i.ad = c.ad AND c.ts BETWEEN i.ts AND i.ts + INTERVAL 10 SECONDS",
+                 sources={"impressions": impressions, "clicks": clicks}, trigger=trigger,
+                 watermark={"impressions": ("ts", "5 seconds"), "clicks": ("ts", "5 seconds")})
+    impressions.add_data([{"ad": 1, "ts": "2026-01-01T00:00:00"}, {"ad": 2, "ts": "2026-01-01T00:00:00"}])
+    clicks.add_data([{"ad": 1, "ts": "2026-01-01T00:00:03"}])
+    q.process_all_available(timeout=30)
+    assert q.result["ad"].tolist() == [1]
+    impressions.add_data([{"ad": 3, "ts": "2026-01-01T00:01:00"}])
+    clicks.add_data([{"ad": 9, "ts": "2026-01-01T00:01:00"}])
+    q.process_all_available(timeout=30)  # the watermark (0:55) passes ad 2's range only after that batch
+    last = q.recent_progress[-1]
+    assert last["numInputRows"] == 0 and last["eventTime"]["watermark"] == "2026-01-01T00:00:55.000Z"
+    unmatched = q.result[q.result["clicked"].isna()]
+    assert unmatched["ad"].tolist() == [2]
+    q.stop()
