@@ -26,6 +26,10 @@ def fingerprint(plan) -> dict:
         stages = [fingerprint(stage)["state"] for stage in plan.chain.stages]
         state = {"operator": "chain of " + ", ".join(s["operator"] for s in stages),
                  "keys": [s["keys"] for s in stages], "aggregates": [s.get("aggregates") for s in stages]}
+    elif getattr(plan, "join", None) is not None:  # a stream-stream join: what each side keeps, and for what
+        join = plan.join
+        state = {"operator": f"stream-stream {join.join_type} join", "keys": list(join.key_texts),
+                 "condition": join.condition_text}
     found = {"sql": plan.sql, "outputMode": plan.output_mode, "state": state}
     if len(inputs) == 1:
         return {**found, "source": inputs[0]}
@@ -64,7 +68,7 @@ def check_compatible(stored: dict, current: dict, directory) -> None:
     if (old_state or {}).get("operator") != (new_state or {}).get("operator"):
         changes.append(f"the stateful operator was {_operator(old_state)}, now {_operator(new_state)}")
     else:
-        for field in ("keys", "aggregates"):
+        for field in ("keys", "aggregates", "condition"):
             if (old_state or {}).get(field) != (new_state or {}).get(field):
                 changes.append(f"the state's {field} were {(old_state or {}).get(field)}, "
                                f"now {(new_state or {}).get(field)}")
