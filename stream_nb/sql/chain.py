@@ -29,6 +29,7 @@ import pyarrow as pa
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
+from stream_nb.sql.chain_join import cut_join, join_output_name
 from stream_nb.sql.dialect import DIALECT, parse
 from stream_nb.sql.errors import OutputModeError, StreamSQLError
 from stream_nb.sql.positions import keyword_start, start_of
@@ -85,41 +86,48 @@ def plan_chain(sql: str, tree: exp.Query, *, namespaces: list[Mapping[str, Any]]
     ``tree`` is the parsed query (CTEs inlined); ``plan`` plans one operator's SQL (``plan_query``)."""
     path = _from_path(tree)
     streams = _streams(tree, sql, namespaces)
-    stateful = [i for i, select in enumerate(path) if _is_stateful(select) or _joins_streams(select, streams)]
-    if len(stateful) < 2:
+    joined = {i for i, select in enumerate(path) if _joins_streams(select, streams)}
+    stateful = [i for i, select in enumerate(path) if _is_stateful(select) or i in joined]
+    # the innermost operator may join two streams and aggregate what they give in one SELECT: two operators
+    together = bool(stateful) and stateful[-1] in joined and _is_stateful(path[stateful[-1]])
+    if len(stateful) < 2 and not together:
         return None
-    upper, lower = path[stateful[-2]], path[stateful[-1]]
-    cut = path[stateful[-2] + 1]  # the SELECT the upper operator reads: the lower operator and above it
-    mode = _output_mode(output_mode, lower, upper)
-    if mode != "append" and _is_aggregation(lower) and _is_aggregation(upper):
+    upper = path[stateful[-1]] if together else path[stateful[-2]]
+    lower = None if together else path[stateful[-1]]  # None: the join in the upper operator's own SELECT
+    aggregating = lower is not None and _is_aggregation(lower)
+    mode = _output_mode(output_mode, aggregating, upper)
+    if mode != "append" and aggregating and _is_aggregation(upper):
         raise _refuse_after_update(lower, upper, mode, sql)
     declared = bool(watermark) or bool(parse(sql)[1])
     if mode == "append" and _is_aggregation(upper) and not declared:
-        raise _refuse_without_watermark(lower, upper, sql)
-    opened, closed = _paren_span(cut, sql)
-    # a deduplication emits each new row whatever the mode, so it is planned as the append it is
-    first = _planned(plan, _Text.of(sql, _kept_ctes(sql, opened) + [(opened + 1, closed)]), namespaces=namespaces,
-                     output_mode=mode if _is_aggregation(lower) else "append", watermark=watermark,
-                     watermark_policy=watermark_policy)
-    schema, timed = _output_schema(first, sql, opened, closed, namespaces)
-    times = _event_time_columns(first, schema) if first.join is None else timed
+        raise _refuse_without_watermark(aggregating, upper, sql)
     # The upper operator reads the lower one's output as a stream by name: the CTE's (its definition goes), or
     # a free __stage<i> in place of the subquery (an operator further up is planned with the ones below it).
-    cte = _cte_definition(sql, opened, closed)
-    if cte is not None:
-        name, edits = cte[0], [cte[1]]
+    name = next(STAGE.format(i) for i in itertools.count() if not any(STAGE.format(i) in n for n in namespaces))
+    if together:
+        pieces, edits = cut_join(upper, sql, name, _span)
+        renamed = join_output_name
     else:
-        name = next(STAGE.format(i) for i in itertools.count() if not any(STAGE.format(i) in n for n in namespaces))
-        edits = [(opened, closed + 1, name)]
+        opened, closed = _paren_span(path[stateful[-2] + 1], sql)  # the lower operator and the SELECTs above it
+        pieces, edits, renamed = _kept_ctes(sql, opened) + [(opened + 1, closed)], [(opened, closed + 1, name)], None
+        cte = _cte_definition(sql, opened, closed)
+        if cte is not None:
+            name, edits = cte[0], [cte[1]]
+    lower_text = _Text.of(sql, pieces)
+    # a deduplication emits each new row whatever the mode, so it is planned as the append it is
+    first = _planned(plan, lower_text, namespaces=namespaces, output_mode=mode if aggregating else "append",
+                     watermark=watermark, watermark_policy=watermark_policy)
+    schema, timed = _output_schema(first, lower_text, sql, namespaces)
+    times = _event_time_columns(first, schema) if first.join is None else timed
     hidden, used = {}, None
-    for call, column, whole in _window_time_calls(upper, times):
+    for call, column, whole in _window_time_calls(upper, times) if not together else ():
         hidden_name = WINDOW_TIME.format(column.name.lower())
         hidden[hidden_name] = times[column.name.lower()][0]
         qualifier = f"{column.table}." if column.table and whole else ""
         edits.append((*_span(call if whole else column, sql), qualifier + hidden_name))
         used = used or hidden_name
-    used = used or _timestamp_key(upper, times)
-    if mode != "append" and _is_aggregation(lower) and used is not None:  # a dedup on event time: stateful
+    used = used or _timestamp_key(upper, times, renamed or (lambda column: column.name))
+    if mode != "append" and aggregating and used is not None:  # a dedup on event time: stateful
         raise _refuse_after_update(lower, upper, mode, sql)
     if mode == "append" and _is_aggregation(upper) and used is None:
         raise _refuse_without_event_time(upper, times, sql)
@@ -183,17 +191,17 @@ def _is_aggregation(select: exp.Select) -> bool:
         distinct is not None and distinct.args.get("on") is None)
 
 
-def _output_mode(requested: str | None, lower: exp.Select, upper: exp.Select) -> str:
+def _output_mode(requested: str | None, after_aggregation: bool, upper: exp.Select) -> str:
     """The chain's output mode: the requested one, else append after an aggregation (the only mode Spark
     lets an aggregation be followed in), else the usual default (update over an aggregation)."""
     if requested is not None:
         return str(requested).strip().lower()
-    return "append" if _is_aggregation(lower) or not _is_aggregation(upper) else "update"
+    return "append" if after_aggregation or not _is_aggregation(upper) else "update"
 
 
-def _refuse_without_watermark(lower: exp.Select, upper: exp.Select, sql: str) -> OutputModeError:
-    what = ("multiple streaming aggregations (an aggregation over what another one emits)" if _is_aggregation(lower)
-            else "an aggregation over what a deduplication emits")
+def _refuse_without_watermark(after_aggregation: bool, upper: exp.Select, sql: str) -> OutputModeError:
+    what = ("multiple streaming aggregations (an aggregation over what another one emits)" if after_aggregation
+            else "an aggregation over what another stateful operator emits")
     return OutputModeError(
         f"{what} run in append output mode here, as in Spark (an aggregation in update or complete mode cannot be "
         "followed by another stateful operator), and append needs a watermark: without one no group is ever "
@@ -273,26 +281,25 @@ def _window_time_calls(select: exp.Select, times: dict[str, tuple[str, str]]):
             yield call, column, False
 
 
-def _timestamp_key(upper: exp.Select, times: dict[str, tuple[str, str]]) -> str | None:
+def _timestamp_key(upper: exp.Select, times: dict[str, tuple[str, str]], renamed) -> str | None:
     """The plain event-time column the upper operator keys on (GROUP BY ts, window(ts, ...), DISTINCT ON)."""
     distinct = upper.args.get("distinct")
     keys = [upper.args.get("group"), distinct.args.get("on") if distinct is not None else None]
     for part in keys:
         for column in part.find_all(exp.Column) if part is not None else []:
-            kind = times.get(column.name.lower())
+            kind = times.get(renamed(column).lower())
             if kind is not None and kind[1] == "timestamp":
                 return kind[0]
     return None
 
 
-def _output_schema(stage: Plan, sql: str, opened: int, closed: int,
+def _output_schema(stage: Plan, text: _Text, sql: str,
                    namespaces: list[Mapping[str, Any]]) -> tuple[pa.Schema, dict[str, tuple[str, str]]]:
     """The types of what an operator emits, as the planner types its SELECT (a window is a struct of two
     timestamps); the names are the plan's. With them, the output columns that are a stream's event-time
     column as it is (through a join, both sides' keep it, as in Spark)."""
     from stream_nb.sql.plan import _qualify  # the planner's own typing, run again over this operator's SQL
 
-    text = _Text.of(sql, _kept_ctes(sql, opened) + [(opened + 1, closed)])
     try:
         tree, _ = parse(text.text)
         tree = inline_ctes(tree)

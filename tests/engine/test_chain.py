@@ -202,10 +202,14 @@ class TestAggregationAfterAStreamStreamJoin:
         self.q.process_all_available()
         return sorted(tuple(row) for df in self.emitted for row in df.itertuples(index=False))
 
-    def test_an_inner_join_on_event_time_then_a_window_aggregation(self):
-        self.start("SELECT window(time1, '5 seconds').start AS start, count(*) AS count FROM (SELECT * FROM s1 "
-                   "JOIN s2 ON s1.time1 = s2.time2) GROUP BY window(time1, '5 seconds')",
-                   "value1 bigint, time1 timestamp", "value2 bigint, time2 timestamp",
+    @pytest.mark.parametrize("sql", [
+        ("SELECT window(time1, '5 seconds').start AS start, count(*) AS count FROM (SELECT * FROM s1 JOIN s2 "
+        "ON s1.time1 = s2.time2) GROUP BY window(time1, '5 seconds')"),
+        ("SELECT window(s1.time1, '5 seconds').start AS start, count(*) AS count FROM s1 JOIN s2 "
+        "ON s1.time1 = s2.time2 GROUP BY window(s1.time1, '5 seconds')"),
+    ], ids=["join in a subquery", "join and aggregation in one SELECT"])
+    def test_an_inner_join_on_event_time_then_a_window_aggregation(self, sql):
+        self.start(sql, "value1 bigint, time1 timestamp", "value2 bigint, time2 timestamp",
                    {"s1": ("time1", "0 seconds"), "s2": ("time2", "0 seconds")})
         rows = [{"v": v, "t": datetime.fromtimestamp(v, UTC)} for v in range(1, 6)]
         assert self.add([{"value1": r["v"], "time1": r["t"]} for r in rows[:4]],

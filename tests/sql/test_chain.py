@@ -164,3 +164,18 @@ def test_an_aggregation_over_a_stream_stream_join_in_a_subquery_is_two_operators
     assert join.join.join_type == "Inner" and planned.inputs == ["impressions", "clicks"]
     # both sides' event times pass through the join; the aggregation keys on the one it groups by
     assert aggregate.event_time.column == "shown" and aggregate.aggregate.event_time_key is not None
+
+
+def test_a_join_and_an_aggregation_in_one_select_are_cut_into_two_operators():
+    impressions = sn.sources.memory("ad bigint, ts timestamp, campaign string")
+    clicks = sn.sources.memory("ad bigint, ts timestamp, cost double")
+    sql = ("SELECT window(i.ts, '10 seconds') AS w, i.campaign, count(*) AS clicks, sum(c.cost) AS spend "
+           "FROM impressions i JOIN clicks c ON i.ad = c.ad AND c.ts BETWEEN i.ts AND i.ts + INTERVAL 1 MINUTE "
+           "GROUP BY window(i.ts, '10 seconds'), i.campaign")
+    planned = plan_query(sql, namespaces=[{"impressions": impressions, "clicks": clicks}], output_mode="append",
+                         watermark={"impressions": ("ts", "10 seconds"), "clicks": ("ts", "10 seconds")})
+    join, aggregate = planned.chain.stages
+    # the join emits every column the aggregation reads, each side's under a name of its own
+    assert join.sql.startswith("SELECT i.ts AS __i_ts, i.campaign AS __i_campaign, c.cost AS __c_cost FROM ")
+    assert join.join.join_type == "Inner" and aggregate.event_time.column == "__i_ts"
+    assert planned.columns == ["w", "campaign", "clicks", "spend"]  # a column shown as it is keeps its name
