@@ -204,3 +204,9 @@ def test_explain_shows_both_inputs_each_side_s_state_rule_and_when_outer_rows_co
     assert "== Stream-stream join: LeftOuter" in text and "keys       i.ad_id = c.ad_id" in text
     assert "a row is evicted when i.ts is at or behind the watermark - 60 seconds" in text
     assert "the left side's rows that never matched, NULL-padded, when the watermark evicts them" in text
+
+
+def test_a_using_join_joins_on_the_named_columns_as_spark_does():
+    planned = plan("SELECT * FROM impressions i JOIN clicks c USING (ad_id)")
+    assert planned.join.key_texts == ("i.ad_id = c.ad_id",)
+    assert planned.columns == ["ad_id", "ts", "campaign", "ts", "user"]  # the key once, as in Spark
