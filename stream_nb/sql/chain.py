@@ -130,6 +130,9 @@ def plan_chain(sql: str, tree: exp.Query, *, namespaces: list[Mapping[str, Any]]
     if mode != "append" and aggregating and used is not None:  # a dedup on event time: stateful
         raise _refuse_after_update(lower, upper, mode, sql)
     if mode == "append" and _is_aggregation(upper) and used is None:
+        if together:  # the join's event times are its sides' watermarked columns, read or not
+            times = {f"{side.alias}.{first.event_times[side.input].column}": ("", "timestamp")
+                     for side in (first.join.left, first.join.right) if side.input in first.event_times}
         raise _refuse_without_event_time(upper, times, sql)
     for hidden_name, column in hidden.items():
         schema = schema.append(pa.field(hidden_name, schema.field(column).type.field("end").type))
@@ -285,6 +288,8 @@ def _timestamp_key(upper: exp.Select, times: dict[str, tuple[str, str]], renamed
     """The plain event-time column the upper operator keys on (GROUP BY ts, window(ts, ...), DISTINCT ON)."""
     distinct = upper.args.get("distinct")
     keys = [upper.args.get("group"), distinct.args.get("on") if distinct is not None else None]
+    if distinct is not None and distinct.args.get("on") is None:  # SELECT DISTINCT: grouped by every column
+        keys += upper.expressions
     for part in keys:
         for column in part.find_all(exp.Column) if part is not None else []:
             kind = times.get(renamed(column).lower())

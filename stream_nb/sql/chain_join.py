@@ -31,7 +31,8 @@ def cut_join(select: exp.Select, sql: str, stream: str, span) -> tuple[list, lis
     over the join's output, read as ``stream``. ``span`` is ``chain._span``."""
     sources = [select.args["from_"].this, *(join.this for join in select.args.get("joins") or [])]
     aliases = {source.alias_or_name.lower() for source in sources}
-    columns = [column for part in (*select.expressions, *(select.args.get(k) for k in ("group", "having", "order")))
+    parts = ("distinct", "group", "having", "order")
+    columns = [column for part in (*select.expressions, *(select.args.get(k) for k in parts))
                if part is not None for column in part.find_all(exp.Column)
                if column.find_ancestor(exp.Select) is select and column.table.lower() in aliases]
     picked = {}

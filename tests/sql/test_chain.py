@@ -179,3 +179,28 @@ def test_a_join_and_an_aggregation_in_one_select_are_cut_into_two_operators():
     assert join.sql.startswith("SELECT i.ts AS __i_ts, i.campaign AS __i_campaign, c.cost AS __c_cost FROM ")
     assert join.join.join_type == "Inner" and aggregate.event_time.column == "__i_ts"
     assert planned.columns == ["w", "campaign", "clicks", "spend"]  # a column shown as it is keeps its name
+
+
+ADS = {"impressions": sn.sources.memory("ad bigint, ts timestamp, campaign string"),
+       "clicks": sn.sources.memory("ad bigint, ts timestamp")}
+ADS_WATERMARK = {"impressions": ("ts", "10 seconds"), "clicks": ("ts", "10 seconds")}
+JOIN = "FROM impressions i JOIN clicks c ON i.ad = c.ad AND c.ts BETWEEN i.ts AND i.ts + INTERVAL 1 MINUTE"
+
+
+@pytest.mark.parametrize(("sql", "kinds"), [
+    (f"SELECT DISTINCT i.ad, i.ts {JOIN}", ["join", "aggregate"]),
+    (f"SELECT DISTINCT ON (i.ad) i.ad, i.ts {JOIN}", ["join", "dedup"]),
+], ids=["distinct", "distinct on"])
+def test_a_distinct_over_a_join_in_one_select_is_two_operators(sql, kinds):
+    planned = plan_query(sql, namespaces=[ADS], watermark=ADS_WATERMARK, output_mode="append")
+    found = ["join" if s.join else "aggregate" if s.aggregate else "dedup" for s in planned.chain.stages]
+    assert found == kinds and planned.columns == ["ad", "ts"]
+
+
+def test_an_aggregation_over_a_join_without_an_event_time_key_names_the_columns_as_written():
+    sql = f"SELECT i.campaign, count(*) AS n {JOIN} GROUP BY i.campaign"
+    with pytest.raises(OutputModeError) as caught:
+        plan_query(sql, namespaces=[ADS], watermark=ADS_WATERMARK, output_mode="append")
+    assert "whose event-time columns are i.ts, c.ts" in str(caught.value)
+    assert "GROUP BY window(i.ts, '1 minute')" in caught.value.hint
+    assert sql[caught.value.start:].startswith("i.campaign")
