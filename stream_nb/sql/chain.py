@@ -94,6 +94,12 @@ def plan_chain(sql: str, tree: exp.Query, *, namespaces: list[Mapping[str, Any]]
         return None
     upper = path[stateful[-1]] if together else path[stateful[-2]]
     lower = None if together else path[stateful[-1]]  # None: the join in the upper operator's own SELECT
+    if not together and stateful[-2] in joined:
+        raise StreamSQLError(
+            "a stream-stream join over what an aggregation or a deduplication emits is not supported yet (Spark "
+            "runs it in append mode): join the streams first, then aggregate what the join emits", sql=sql,
+            start=keyword_start(sql, "JOIN", start_of(upper, sql) or 0),
+            hint="run the aggregations as queries of their own and join their results in pandas")
     aggregating = lower is not None and _is_aggregation(lower)
     mode = _output_mode(output_mode, aggregating, upper)
     if mode != "append" and aggregating and _is_aggregation(upper):

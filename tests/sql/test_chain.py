@@ -204,3 +204,13 @@ def test_an_aggregation_over_a_join_without_an_event_time_key_names_the_columns_
     assert "whose event-time columns are i.ts, c.ts" in str(caught.value)
     assert "GROUP BY window(i.ts, '1 minute')" in caught.value.hint
     assert sql[caught.value.start:].startswith("i.campaign")
+
+
+def test_a_join_of_what_aggregations_emit_is_refused_at_the_join():
+    sql = ("SELECT x.w, y.ad FROM (SELECT window(ts, '5 seconds') AS w, count(*) AS n FROM impressions "
+           "GROUP BY window(ts, '5 seconds')) x JOIN clicks y ON x.w.end = y.ts")
+    with pytest.raises(StreamSQLError) as caught:
+        plan_query(sql, namespaces=[ADS], watermark=ADS_WATERMARK, output_mode="append")
+    assert "a stream-stream join over what an aggregation or a deduplication emits is not supported yet" in \
+        str(caught.value)
+    assert sql[caught.value.start:].startswith("JOIN clicks")
