@@ -39,8 +39,7 @@ from stream_nb.engine.join_state import (
     upserts_and_removals,
 )
 from stream_nb.engine.output import Output
-from stream_nb.sql.join_watermark import state_watermark_ms
-from stream_nb.sql.joins import (
+from stream_nb.sql.join_plan import (
     LEFT,
     LRID,
     MATCHED,
@@ -55,6 +54,7 @@ from stream_nb.sql.joins import (
     JoinSide,
     batch_table,
 )
+from stream_nb.sql.join_watermark import state_watermark_ms
 
 
 @dataclass

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stream_nb.sql.joins import LRID, MATCHED, RID, RRID, JoinPlan
+from stream_nb.sql.join_plan import LRID, MATCHED, RID, RRID, JoinPlan
 
 SIDES = ("left", "right")
 SIDE, EVICTED = "__side", "__evicted"

@@ -16,80 +16,29 @@ named below.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from sqlglot import exp
 
 from stream_nb.sql import tree as _tree
 from stream_nb.sql.errors import OutputModeError, StreamSQLError
 from stream_nb.sql.event_time import EventTime
+from stream_nb.sql.join_plan import (
+    LEFT,
+    LRID,
+    PAIRS,
+    PASS,
+    RID,
+    RIGHT,
+    RRID,
+    TYPES,
+    JoinPlan,
+    JoinSide,
+    batch_table,
+)
 from stream_nb.sql.join_watermark import ValueBound, value_bounds
 from stream_nb.sql.positions import start_of
 from stream_nb.sql.windows import is_window_call, window_spec
-
-PAIRS = "__join_pairs"    # the batch's output pairs: __lrid, __rrid (NULL on the padded side)
-LEFT = "__join_left"      # every left row the pairs may name: state and new rows, by __rid
-RIGHT = "__join_right"
-NEW = "__join_new"        # one side's new rows, joined with the other side's state
-STATE = "__join_state"
-RID, MATCHED, PASS, LRID, RRID = "__rid", "__matched", "__pass", "__lrid", "__rrid"
-
-# Spark's names for the join types, as its messages and progress say them
-_TYPES = {("", ""): "Inner", ("", "INNER"): "Inner", ("LEFT", ""): "LeftOuter", ("LEFT", "OUTER"): "LeftOuter",
-          ("RIGHT", ""): "RightOuter", ("RIGHT", "OUTER"): "RightOuter", ("FULL", ""): "FullOuter",
-          ("FULL", "OUTER"): "FullOuter", ("LEFT", "SEMI"): "LeftSemi"}
-
-
-def batch_table(input_name: str) -> str:
-    """The DuckDB name of one input's batch rows (``sql/tree.py``'s, once the planner has several inputs)."""
-    named = getattr(_tree, "batch_table", None)
-    return named(input_name) if named is not None else f"__batch_{input_name}"
-
-
-@dataclass(frozen=True)
-class JoinSide:
-    """One side of the join: its rows per batch and how its state is evicted."""
-
-    input: str                       # the stream's name
-    alias: str                       # the side's name in ON and SELECT
-    pre_sql: str                     # over batch_table(input): the side's columns, keys __k0.., __pass
-    event_time: str | None = None    # the side's column the watermark follows (late rows, value eviction)
-    event_time_field: str | None = None  # "end" when that column is a window
-    eviction: str | None = None      # "key", "value" or None (state kept)
-    bounds: tuple[ValueBound, ...] = ()  # for "value": the range condition's bounds on event_time
-
-    def describe(self) -> str:
-        time = self.event_time + (f".{self.event_time_field}" if self.event_time_field else "") \
-            if self.event_time else None
-        if self.eviction == "key":
-            return "state evicted when the join key's event time is at or behind the watermark"
-        if self.eviction == "value":
-            return f"state evicted when {self.alias}.{time} is at or behind the watermark through the range condition"
-        return "state kept (no watermark bounds it)"
-
-
-@dataclass(frozen=True)
-class JoinPlan:
-    """A stream-stream join, for ``engine/join.py``."""
-
-    join_type: str                  # Spark's: Inner, LeftOuter, RightOuter, FullOuter, LeftSemi
-    left: JoinSide
-    right: JoinSide
-    keys: tuple[str, ...]           # the key columns both sides' pre_sql compute: __k0, __k1, ...
-    key_texts: tuple[str, ...]      # the keys as written: i.ad_id = c.ad_id
-    key_eviction: int | None        # the key that is an event time (its index), if any
-    condition_sql: str | None       # the conjuncts reading both sides, over the aliases
-    condition_text: str | None
-    output_sql: str                 # the SELECT over PAIRS joined to LEFT and RIGHT
-
-    @property
-    def outer_needs_watermark(self) -> bool:
-        """Whether rows come out only when the watermark passes (outer rows, NULL-padded)."""
-        return self.join_type in ("LeftOuter", "RightOuter", "FullOuter")
-
-    @property
-    def inputs(self) -> tuple[str, str]:
-        return self.left.input, self.right.input
 
 
 def find_stream_join(tree: exp.Expression, streams: Collection[str]) -> tuple[exp.Select, exp.Join] | None:
@@ -122,7 +71,7 @@ def plan_join(tree: exp.Select, sql: str, *, streams: Collection[str], event_tim
         return None
     select, join = found
     at = join_start(join, sql)
-    kind = _TYPES.get(((join.side or "").upper(), (join.kind or "").upper()))
+    kind = TYPES.get(((join.side or "").upper(), (join.kind or "").upper()))
     if kind is None:
         raise StreamSQLError(_join_type_refusal(join), sql=sql, start=at)
     _refuse_shape(tree, select, join, sql, at)

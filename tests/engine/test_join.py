@@ -237,9 +237,9 @@ def test_a_changed_join_cannot_resume_from_the_old_one_s_checkpoint(tmp_path):
     sources["impressions"].add_data([{"ad_id": 1, "ts": at(1)}])
     sn.start(f"{SELECT} LEFT JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}", sources=sources, watermark=WATERMARKS,
              checkpoint=tmp_path, trigger="available_now").await_termination(60)
-    for changed, what in [(f"{SELECT} JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}", "the stateful operator was "
-                           "stream-stream LeftOuter join, now stream-stream Inner join"),
-                          (f"{SELECT} LEFT JOIN clicks c ON i.ad_id = c.ad_id AND c.ts BETWEEN i.ts AND i.ts + "
-                           "INTERVAL 20 SECONDS", "the state's condition were")]:
+    for changed, what in [(f"{SELECT} JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}", ("the stateful operator was "
+                           "stream-stream LeftOuter join, now stream-stream Inner join")),
+                          ((f"{SELECT} LEFT JOIN clicks c ON i.ad_id = c.ad_id AND c.ts BETWEEN i.ts AND i.ts + "
+                           "INTERVAL 20 SECONDS"), "the state's condition were")]:
         with pytest.raises(sn.CheckpointError, match=what):
             sn.start(changed, sources=sources, watermark=WATERMARKS, checkpoint=tmp_path, trigger="manual")

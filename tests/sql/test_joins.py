@@ -172,8 +172,8 @@ def test_an_outer_join_needs_the_range_only_in_the_needed_direction():
      "Stream-stream join without equality predicate is not supported", "JOIN"),
     ("SELECT * FROM impressions i CROSS JOIN clicks c", BOTH, None,
      "Stream-stream join without equality predicate is not supported", "CROSS JOIN"),
-    ("SELECT i.ad_id FROM impressions i JOIN clicks c ON i.ad_id = c.ad_id AND window(i.ts, '10 seconds') = "
-     "window(c.ts, '10 seconds')", BOTH, None, "compute the window in each side's subquery", "JOIN"),
+    (("SELECT i.ad_id FROM impressions i JOIN clicks c ON i.ad_id = c.ad_id AND window(i.ts, '10 seconds') = "
+     "window(c.ts, '10 seconds')"), BOTH, None, "compute the window in each side's subquery", "JOIN"),
     (("SELECT * FROM (SELECT ad_id, ts, window(ts, '10 seconds') AS w FROM impressions) x JOIN clicks c "
      "ON x.ad_id = c.ad_id"), BOTH, None, "More than one event time columns are available", "(SELECT"),
 ])
