@@ -19,6 +19,8 @@ def connect() -> duckdb.DuckDBPyConnection:
     con.execute("SET TimeZone = 'UTC'")  # for current_timestamp and friends
     con.create_function("spark_double_text", _spark_double_texts, ["DOUBLE"], "VARCHAR", type="arrow",
                         side_effects=False)
+    # Spark's window_time(w): the event time of a window's rows, its end minus 1 microsecond
+    con.execute("CREATE MACRO window_time(w) AS w['end'] - INTERVAL 1 MICROSECOND")
     return con
 
 

@@ -245,3 +245,10 @@ class TestAggregationAfterAStreamStreamJoin:
             ("2023-01-01 01:00:00", "2023-01-01 01:10:00", 2)]
         assert [e["numRowsTotal"] for e in self.q.last_progress["stateOperators"]] == [1, 2]
         self.q.stop()
+
+
+def test_window_time_is_the_windows_end_less_a_microsecond_in_any_query():
+    run = Run(f"SELECT window_time(w) AS wt, n FROM ({window_agg(10)})", mode="append")  # one operator
+    assert run.add(1, 2, 31) == {1: [(9, 2)]}
+    assert run.q.result["wt"][0] == datetime(1970, 1, 1, 0, 0, 9, 999_999, tzinfo=UTC)
+    run.q.stop()
