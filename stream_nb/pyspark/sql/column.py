@@ -1,0 +1,234 @@
+"""``Column``: a Spark SQL expression (a sqlglot tree) with the name Spark would give it.
+
+>>> from stream_nb.pyspark.sql import functions as F
+>>> c = F.col("temp") * 9 + 32
+>>> c._sql(), c._name
+('(`temp` * 9) + 32', '((temp * 9) + 32)')
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlglot import exp
+
+from stream_nb.pyspark.sql.types import DataType, _parse_datatype_string
+
+
+class Column:
+    def __init__(self, expr: exp.Expression, name: str | None = None):
+        self._expr = expr
+        self._name = name if name is not None else expr.sql("spark")
+
+    def _sql(self) -> str:
+        return self._expr.sql("spark")
+
+    def _unaliased(self) -> exp.Expression:
+        return self._expr.this if isinstance(self._expr, exp.Alias) else self._expr
+
+    def _named(self) -> exp.Expression:
+        """The expression as a SELECT item, named as Spark names it."""
+        if isinstance(self._expr, (exp.Alias, exp.Star)) or (
+                isinstance(self._expr, exp.Column) and self._expr.name == self._name):
+            return self._expr
+        return exp.alias_(self._expr, self._name, quoted=True)
+
+    # arithmetic and comparison: Spark names them "(a + 1)"
+    def _binary(self, kind: type, other: Any, symbol: str, swap: bool = False) -> Column:
+        right = _to_col(other)
+        left, right = (right, self) if swap else (self, right)
+        return Column(kind(this=exp.paren(left._unaliased(), copy=False)
+                           if _needs_paren(left) else left._unaliased(),
+                           expression=exp.paren(right._unaliased(), copy=False)
+                           if _needs_paren(right) else right._unaliased()),
+                      f"({left._name} {symbol} {right._name})")
+
+    def __add__(self, o): return self._binary(exp.Add, o, "+")
+    def __radd__(self, o): return self._binary(exp.Add, o, "+", True)
+    def __sub__(self, o): return self._binary(exp.Sub, o, "-")
+    def __rsub__(self, o): return self._binary(exp.Sub, o, "-", True)
+    def __mul__(self, o): return self._binary(exp.Mul, o, "*")
+    def __rmul__(self, o): return self._binary(exp.Mul, o, "*", True)
+    def __truediv__(self, o): return self._binary(exp.Div, o, "/")
+    def __rtruediv__(self, o): return self._binary(exp.Div, o, "/", True)
+    def __mod__(self, o): return self._binary(exp.Mod, o, "%")
+    def __rmod__(self, o): return self._binary(exp.Mod, o, "%", True)
+    def __eq__(self, o): return self._binary(exp.EQ, o, "=")  # type: ignore[override]
+    def __ne__(self, o): return self.__eq__(o).__invert__()  # type: ignore[override]
+    def __lt__(self, o): return self._binary(exp.LT, o, "<")
+    def __le__(self, o): return self._binary(exp.LTE, o, "<=")
+    def __gt__(self, o): return self._binary(exp.GT, o, ">")
+    def __ge__(self, o): return self._binary(exp.GTE, o, ">=")
+    def __and__(self, o): return self._binary(exp.And, o, "AND")
+    def __rand__(self, o): return self._binary(exp.And, o, "AND", True)
+    def __or__(self, o): return self._binary(exp.Or, o, "OR")
+    def __ror__(self, o): return self._binary(exp.Or, o, "OR", True)
+
+    def __invert__(self) -> Column:
+        return Column(exp.Not(this=exp.paren(self._unaliased())), f"(NOT {self._name})")
+
+    def __neg__(self) -> Column:
+        return Column(exp.Neg(this=exp.paren(self._unaliased())), f"(- {self._name})")
+
+    def eqNullSafe(self, other: Any) -> Column:
+        return self._binary(exp.NullSafeEQ, other, "<=>")
+
+    def __bool__(self) -> bool:
+        raise ValueError("[CANNOT_CONVERT_COLUMN_INTO_BOOL] Cannot convert column into bool: please use '&' for "
+                         "'and', '|' for 'or', '~' for 'not' when building DataFrame boolean expressions.")
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def alias(self, *alias: str, **kwargs: Any) -> Column:
+        return Column(exp.alias_(self._unaliased(), alias[0], quoted=True), alias[0])
+
+    name = alias
+
+    def cast(self, dataType: DataType | str) -> Column:
+        dtype = _parse_datatype_string(dataType) if isinstance(dataType, str) else dataType
+        return Column(exp.Cast(this=self._unaliased(), to=exp.DataType.build(dtype.simpleString(), dialect="spark")),
+                      self._name)
+
+    astype = cast
+
+    def isNull(self) -> Column:
+        return Column(exp.Is(this=self._unaliased(), expression=exp.Null()), f"({self._name} IS NULL)")
+
+    def isNotNull(self) -> Column:
+        return Column(exp.not_(exp.Is(this=self._unaliased(), expression=exp.Null())),
+                      f"({self._name} IS NOT NULL)")
+
+    def isin(self, *values: Any) -> Column:
+        items = values[0] if len(values) == 1 and isinstance(values[0], (list, tuple, set)) else values
+        cols = [_to_col(v) for v in items]
+        return Column(exp.In(this=self._unaliased(), expressions=[c._unaliased() for c in cols]),
+                      f"({self._name} IN ({', '.join(c._name for c in cols)}))")
+
+    def between(self, lowerBound: Any, upperBound: Any) -> Column:
+        lo, hi = _to_col(lowerBound), _to_col(upperBound)
+        return Column(exp.Between(this=self._unaliased(), low=lo._unaliased(), high=hi._unaliased()),
+                      f"(({self._name} >= {lo._name}) AND ({self._name} <= {hi._name}))")
+
+    def like(self, other: str) -> Column:
+        return Column(exp.Like(this=self._unaliased(), expression=exp.Literal.string(other)),
+                      f"{self._name} LIKE {other}")
+
+    def rlike(self, other: str) -> Column:
+        return Column(exp.RegexpLike(this=self._unaliased(), expression=exp.Literal.string(other)),
+                      f"RLIKE({self._name}, {other})")
+
+    def contains(self, other: Any) -> Column:
+        return _call("contains", "contains", self, _to_col(other))
+
+    def startswith(self, other: Any) -> Column:
+        return _call("startswith", "startswith", self, _to_col(other))
+
+    def endswith(self, other: Any) -> Column:
+        return _call("endswith", "endswith", self, _to_col(other))
+
+    def substr(self, startPos: Any, length: Any) -> Column:
+        return _call("substring", "substr", self, _to_col(startPos), _to_col(length))
+
+    def getField(self, name: str) -> Column:
+        return Column(exp.Dot(this=self._unaliased(), expression=exp.to_identifier(name, quoted=True)),
+                      f"{self._name}.{name}")
+
+    def getItem(self, key: Any) -> Column:
+        k = _to_col(key)
+        return Column(exp.Bracket(this=self._unaliased(), expressions=[k._unaliased()]),
+                      f"{self._name}[{k._name}]")
+
+    def __getitem__(self, key: Any) -> Column:
+        return self.getField(key) if isinstance(key, str) else self.getItem(key)
+
+    def __getattr__(self, item: str) -> Column:
+        if item.startswith("_"):
+            raise AttributeError(item)
+        return self.getField(item)
+
+    def when(self, condition: Column, value: Any) -> Column:
+        case = self._unaliased()
+        if not isinstance(case, exp.Case) or case.args.get("default") is not None:
+            raise TypeError("[INVALID_WHEN_USAGE] when() can only be applied on a Column previously generated "
+                            "by when() function, and cannot be applied once otherwise() is applied.")
+        v = _to_col(value)
+        new = case.copy().when(condition._unaliased(), v._unaliased(), copy=False)
+        return Column(new, self._name[:-4] + f" WHEN {condition._name} THEN {v._name} END")
+
+    def otherwise(self, value: Any) -> Column:
+        case = self._unaliased()
+        if not isinstance(case, exp.Case) or case.args.get("default") is not None:
+            raise TypeError("[INVALID_OTHERWISE_USAGE] otherwise() can only be applied on a Column previously "
+                            "generated by when() function, and cannot be applied once otherwise() is applied.")
+        v = _to_col(value)
+        return Column(case.copy().else_(v._unaliased(), copy=False), self._name[:-4] + f" ELSE {v._name} END")
+
+    def asc(self) -> Column:
+        return Column(exp.Ordered(this=self._unaliased(), desc=False, nulls_first=True), f"{self._name} ASC")
+
+    def desc(self) -> Column:
+        return Column(exp.Ordered(this=self._unaliased(), desc=True, nulls_first=False), f"{self._name} DESC")
+
+    def over(self, window: Any) -> Column:
+        raise NotImplementedError("Column.over: window functions over a stream are not supported by Spark "
+                                  "([NON_TIME_WINDOW_NOT_SUPPORTED_IN_STREAMING]) nor by stream_nb")
+
+    def __repr__(self) -> str:
+        return f"Column<'{self._name}'>"
+
+    def __iter__(self):
+        raise TypeError("Column is not iterable")
+
+
+def _needs_paren(c: Column) -> bool:
+    return isinstance(c._unaliased(), (exp.Binary, exp.Not, exp.Neg)) and not isinstance(
+        c._unaliased(), (exp.Dot, exp.Bracket))
+
+
+def _literal(value: Any) -> Column:
+    import datetime
+
+    if value is None:
+        return Column(exp.Null(), "NULL")
+    if isinstance(value, bool):
+        return Column(exp.Boolean(this=value), str(value).lower())
+    if isinstance(value, (int, float)):
+        node = exp.Literal.number(value)
+        return Column(exp.Neg(this=exp.Literal.number(-value)) if value < 0 else node, str(value))
+    if isinstance(value, str):
+        return Column(exp.Literal.string(value), value)
+    if isinstance(value, datetime.datetime):
+        text = value.isoformat(sep=" ")
+        return Column(exp.Cast(this=exp.Literal.string(text), to=exp.DataType.build("timestamp")),
+                      f"TIMESTAMP '{text}'")
+    if isinstance(value, datetime.date):
+        return Column(exp.Cast(this=exp.Literal.string(value.isoformat()), to=exp.DataType.build("date")),
+                      f"DATE '{value.isoformat()}'")
+    raise TypeError(f"[UNSUPPORTED_LITERAL] lit(): unsupported literal {value!r} of type {type(value).__name__}")
+
+
+def _column_ref(name: str) -> Column:
+    if name == "*":
+        return Column(exp.Star(), "*")
+    parts = name.split(".")
+    if len(parts) > 1 and parts[-1] == "*":
+        return Column(exp.Column(this=exp.Star(), table=exp.to_identifier(parts[0], quoted=True)), name)
+    node: exp.Expression = exp.column(parts[0], quoted=True)
+    for part in parts[1:]:
+        node = exp.Dot(this=node, expression=exp.to_identifier(part, quoted=True))
+    return Column(node, parts[-1])
+
+
+def _to_col(value: Any) -> Column:
+    """A Column as is; anything else a literal (Spark's ``lit``)."""
+    return value if isinstance(value, Column) else _literal(value)
+
+
+def _as_col(value: Column | str) -> Column:
+    """A Column as is; a string names a column (as functions' arguments do in PySpark)."""
+    return value if isinstance(value, Column) else _column_ref(value)
+
+
+def _call(sql_name: str, spark_name: str, *args: Column, name: str | None = None) -> Column:
+    node = exp.Anonymous(this=sql_name, expressions=[a._unaliased() for a in args])
+    return Column(node, name or f"{spark_name}({', '.join(a._name for a in args)})")

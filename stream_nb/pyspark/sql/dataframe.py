@@ -1,0 +1,321 @@
+"""``DataFrame``: a Spark SQL query (a sqlglot tree) over named inputs — streams, static tables, the memory
+sinks of running queries. Each transformation wraps the query it came from; ``writeStream.start()`` hands the
+SQL, its inputs and their watermarks to ``sn.start``; a static DataFrame runs on DuckDB when collected.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from sqlglot import exp
+
+from stream_nb.pyspark.errors import AnalysisException, not_supported
+from stream_nb.pyspark.sql import execution
+from stream_nb.pyspark.sql.column import Column, _as_col, _column_ref
+from stream_nb.pyspark.sql.types import Row, StructType, TimestampType, from_arrow_schema
+
+if TYPE_CHECKING:
+    from stream_nb.pyspark.sql.group import GroupedData
+    from stream_nb.pyspark.sql.session import SparkSession
+    from stream_nb.pyspark.sql.streaming.readwriter import DataStreamWriter
+
+_aliases = itertools.count(1)
+
+
+class DataFrame:
+    def __init__(self, session: SparkSession, query: exp.Query, inputs: dict[str, Any], *,
+                 streaming: bool, watermark: dict[str, tuple[str, str]] | None = None, alias: str | None = None):
+        self.sparkSession = session
+        self._query = query
+        self._inputs = inputs           # name in FROM -> a Source (stream), a table, or a memory sink's query
+        self._streaming = streaming
+        self._watermark = dict(watermark or {})
+        self._alias = alias
+        self._schema: StructType | None = None
+
+    # -- the SQL --------------------------------------------------------------------------------------------
+    def _sql(self) -> str:
+        return _spark_sql(self._query)
+
+    def _from(self) -> exp.Expression:
+        """This DataFrame as a FROM item: its table when it is one untouched input, else a subquery."""
+        table = _bare_table(self._query)
+        if table is not None and self._alias is None:
+            return table.copy()
+        if table is not None:
+            return exp.alias_(table.copy(), self._alias, table=True, quoted=True)
+        return self._query.subquery(self._alias or f"__t{next(_aliases)}", copy=True)
+
+    def _derive(self, query: exp.Query, **changes: Any) -> DataFrame:
+        args = {"streaming": self._streaming, "watermark": self._watermark, **changes}
+        return DataFrame(self.sparkSession, query, dict(self._inputs), **args)
+
+    def _select(self, items: list[exp.Expression]) -> DataFrame:
+        return self._derive(exp.select(*items).from_(self._from()))
+
+    # -- what it is -----------------------------------------------------------------------------------------
+    @property
+    def isStreaming(self) -> bool:
+        return self._streaming
+
+    @property
+    def schema(self) -> StructType:
+        if self._schema is None:
+            self._schema = from_arrow_schema(execution.schema_of(self))
+        return self._schema
+
+    @property
+    def columns(self) -> list[str]:
+        return self.schema.fieldNames()
+
+    @property
+    def dtypes(self) -> list[tuple[str, str]]:
+        return [(f.name, f.dataType.simpleString()) for f in self.schema.fields]
+
+    def printSchema(self, level: int | None = None) -> None:
+        print(self.schema.treeString(), end="")
+
+    def explain(self, extended: bool | str | None = None, mode: str | None = None) -> None:
+        print(execution.explain(self))
+
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, str):
+            return self.__getattr__(item) if self._alias is None else _column_ref(f"{self._alias}.{item}")
+        if isinstance(item, Column):
+            return self.filter(item)
+        if isinstance(item, (list, tuple)):
+            return self.select(*item)
+        raise TypeError(f"DataFrame[{item!r}]: expected a column name, a Column or a list")
+
+    def __getattr__(self, name: str) -> Column:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self.columns:
+            raise AttributeError(f"'DataFrame' object has no attribute '{name}'")
+        return _column_ref(f"{self._alias}.{name}" if self._alias else name)
+
+    def __repr__(self) -> str:
+        try:
+            return f"DataFrame[{', '.join(f'{n}: {t}' for n, t in self.dtypes)}]"
+        except Exception:  # a DataFrame that does not plan still shows what it is
+            return f"DataFrame<{self._sql()}>"
+
+    # -- transformations ------------------------------------------------------------------------------------
+    def select(self, *cols: Any) -> DataFrame:
+        return self._select([_as_col(c)._named() for c in _flat(cols)])
+
+    def selectExpr(self, *expr: str | list[str]) -> DataFrame:
+        from stream_nb.pyspark.sql.functions import expr as parse
+
+        return self._select([parse(e)._named() for e in _flat(expr)])
+
+    def filter(self, condition: Column | str) -> DataFrame:
+        from stream_nb.pyspark.sql.functions import expr as parse
+
+        cond = parse(condition) if isinstance(condition, str) else condition
+        return self._derive(exp.select(exp.Star()).from_(self._from()).where(cond._unaliased()))
+
+    where = filter
+
+    def withColumn(self, colName: str, col: Column) -> DataFrame:
+        return self.withColumns({colName: col})
+
+    def withColumns(self, *colsMap: dict[str, Column]) -> DataFrame:
+        new = dict(colsMap[0]) if colsMap else {}
+        for name, c in new.items():
+            if not isinstance(c, Column):
+                raise TypeError(f"[NOT_COLUMN] Argument `col` should be a Column, got {type(c).__name__}.")
+        items, seen = [], set()
+        for name in self.columns:
+            if name in new:
+                items.append(exp.alias_(new[name]._unaliased(), name, quoted=True))
+                seen.add(name)
+            else:
+                items.append(exp.column(name, quoted=True))
+        items += [exp.alias_(c._unaliased(), n, quoted=True) for n, c in new.items() if n not in seen]
+        return self._select(items)
+
+    def withColumnRenamed(self, existing: str, new: str) -> DataFrame:
+        return self.withColumnsRenamed({existing: new})
+
+    def withColumnsRenamed(self, colsMap: dict[str, str]) -> DataFrame:
+        return self._select([exp.alias_(exp.column(n, quoted=True), colsMap[n], quoted=True) if n in colsMap
+                             else exp.column(n, quoted=True) for n in self.columns])
+
+    def drop(self, *cols: Column | str) -> DataFrame:
+        gone = {c if isinstance(c, str) else c._name for c in cols}
+        return self._select([exp.column(n, quoted=True) for n in self.columns if n not in gone])
+
+    def alias(self, alias: str) -> DataFrame:
+        return DataFrame(self.sparkSession, self._query, dict(self._inputs), streaming=self._streaming,
+                         watermark=self._watermark, alias=alias)
+
+    def groupBy(self, *cols: Any) -> GroupedData:
+        from stream_nb.pyspark.sql.group import GroupedData
+
+        return GroupedData(self, [_as_col(c) for c in _flat(cols)])
+
+    groupby = groupBy
+
+    def agg(self, *exprs: Any) -> DataFrame:
+        return self.groupBy().agg(*exprs)
+
+    def withWatermark(self, eventTime: str, delayThreshold: str) -> DataFrame:
+        if not isinstance(delayThreshold, str) or not delayThreshold.strip():
+            raise AnalysisException(f"Invalid delayThreshold {delayThreshold!r}", "CANNOT_PARSE_INTERVAL")
+        field = self.schema[eventTime] if eventTime in self.columns else None
+        if field is None:
+            raise AnalysisException(f"A column or function parameter with name `{eventTime}` cannot be "
+                                    f"resolved. Did you mean one of the following? {self.columns}.",
+                                    "UNRESOLVED_COLUMN.WITH_SUGGESTION")
+        if not isinstance(field.dataType, TimestampType):
+            raise AnalysisException(f"Event time must be defined on a window or a timestamp, but {eventTime} is "
+                                    f"of type {field.dataType.simpleString()}", "EVENT_TIME_IS_NOT_ON_TIMESTAMP_TYPE")
+        if not self._streaming:
+            return self  # Spark ignores a watermark on a static DataFrame
+        return self._derive(self._query, watermark={**self._watermark,
+                                                     execution.watermark_input(self, eventTime):
+                                                         (eventTime, delayThreshold)})
+
+    def dropDuplicates(self, subset: list[str] | None = None) -> DataFrame:
+        keys = list(subset) if subset else self.columns
+        query = exp.select(exp.Star()).from_(self._from())
+        query.set("distinct", exp.Distinct(on=exp.Tuple(expressions=[exp.column(k, quoted=True) for k in keys])))
+        return self._derive(query)
+
+    drop_duplicates = dropDuplicates
+
+    def dropDuplicatesWithinWatermark(self, subset: list[str] | None = None) -> DataFrame:
+        raise not_supported("DataFrame.dropDuplicatesWithinWatermark")
+
+    def distinct(self) -> DataFrame:
+        return self._derive(exp.select(exp.Star()).from_(self._from()).distinct())
+
+    def join(self, other: DataFrame, on: Any = None, how: str | None = None) -> DataFrame:
+        from stream_nb.pyspark.sql.joins import join
+
+        return join(self, other, on, how)
+
+    def crossJoin(self, other: DataFrame) -> DataFrame:
+        return self.join(other, how="cross")
+
+    def union(self, other: DataFrame) -> DataFrame:
+        # the engine reads a UNION ALL of streams as the whole query, not in a subquery
+        query = exp.union(exp.select(exp.Star()).from_(self._from()),
+                          exp.select(exp.Star()).from_(other._from()), distinct=False)
+        return DataFrame(self.sparkSession, query,
+                         {**self._inputs, **other._inputs}, streaming=self._streaming or other._streaming,
+                         watermark={**self._watermark, **other._watermark})
+
+    unionAll = union
+
+    def unionByName(self, other: DataFrame, allowMissingColumns: bool = False) -> DataFrame:
+        return self.union(other.select(*self.columns))
+
+    def orderBy(self, *cols: Any, ascending: bool | list[bool] = True) -> DataFrame:
+        order = [_as_col(c) for c in _flat(cols)]
+        flags = ascending if isinstance(ascending, list) else [ascending] * len(order)
+        items = [c._unaliased() if isinstance(c._unaliased(), exp.Ordered)
+                 else exp.Ordered(this=c._unaliased(), desc=not up, nulls_first=up) for c, up in zip(order, flags)]
+        return self._derive(exp.select(exp.Star()).from_(self._from()).order_by(*items))
+
+    sort = orderBy
+
+    def limit(self, num: int) -> DataFrame:
+        return self._derive(exp.select(exp.Star()).from_(self._from()).limit(num))
+
+    def createOrReplaceTempView(self, name: str) -> None:
+        self.sparkSession._views[name] = self
+
+    def createTempView(self, name: str) -> None:
+        if name in self.sparkSession._views:
+            raise AnalysisException(f"Cannot create the temporary view `{name}` because it already exists.",
+                                    "TEMP_TABLE_OR_VIEW_ALREADY_EXISTS")
+        self.createOrReplaceTempView(name)
+
+    createOrReplaceGlobalTempView = createOrReplaceTempView
+
+    @property
+    def writeStream(self) -> DataStreamWriter:
+        from stream_nb.pyspark.sql.streaming.readwriter import DataStreamWriter
+
+        if not self._streaming:
+            raise AnalysisException("'writeStream' can be called only on streaming Dataset/DataFrame.",
+                                    "WRITE_STREAM_NOT_ALLOWED")
+        return DataStreamWriter(self)
+
+    # -- actions (static DataFrames only, as in Spark) ------------------------------------------------------
+    def toPandas(self) -> pd.DataFrame:
+        return execution.collect(self)
+
+    def collect(self) -> list[Row]:
+        frame = self.toPandas()
+        return [Row(**{k: _plain(v) for k, v in zip(frame.columns, row)})
+                for row in frame.itertuples(index=False, name=None)]
+
+    def count(self) -> int:
+        return len(self.toPandas())
+
+    def first(self) -> Row | None:
+        rows = self.limit(1).collect()
+        return rows[0] if rows else None
+
+    def head(self, n: int | None = None) -> Any:
+        return self.first() if n is None else self.limit(n).collect()
+
+    def take(self, num: int) -> list[Row]:
+        return self.limit(num).collect()
+
+    def show(self, n: int = 20, truncate: bool | int = True, vertical: bool = False) -> None:
+        from stream_nb.pyspark.sql.show import show_string
+
+        print(show_string(self.limit(n + 1).toPandas(), n, truncate), end="")
+
+    @property
+    def write(self):
+        raise not_supported("DataFrame.write")
+
+
+def _spark_sql(query: exp.Query) -> str:
+    """Spark SQL text for the engine. sqlglot's Spark writer turns ``DISTINCT ON`` (the engine's words for
+    dropDuplicates) into ROW_NUMBER() OVER, which a stream cannot run: those are written as they are."""
+    tree, keys = query.copy(), {}
+    for i, select in enumerate(tree.find_all(exp.Select)):
+        distinct = select.args.get("distinct")
+        if distinct is not None and distinct.args.get("on") is not None:
+            keys[f"__distinct_on_{i}"] = distinct.args["on"].sql("spark")
+            select.set("distinct", None)
+            select.set("expressions", [exp.column(f"__distinct_on_{i}"), *select.expressions])
+    text = tree.sql("spark")
+    for marker, on in keys.items():
+        text = text.replace(f"SELECT {marker}, ", f"SELECT DISTINCT ON {on} ")
+    return text
+
+
+def _bare_table(query: exp.Query) -> exp.Table | None:
+    """The table of ``SELECT * FROM t`` (nothing else in the query), else None."""
+    if not isinstance(query, exp.Select) or len(query.expressions) != 1 or not isinstance(query.expressions[0],
+                                                                                           exp.Star):
+        return None
+    if set(k for k, v in query.args.items() if v) != {"expressions", "from_" if "from_" in query.args else "from"}:
+        return None
+    source = query.args.get("from_") or query.args.get("from")
+    table = source.this if source is not None else None
+    return table if isinstance(table, exp.Table) and not table.alias else None
+
+
+def _flat(cols: tuple) -> list:
+    return list(cols[0]) if len(cols) == 1 and isinstance(cols[0], (list, tuple)) else list(cols)
+
+
+def _plain(value: Any) -> Any:
+    """A pandas cell as the Python value PySpark's Row holds (datetime, int, None for a null)."""
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, (list, dict, str)) or value is None:
+        return value
+    if pd.isna(value):
+        return None
+    return value.item() if hasattr(value, "item") else value

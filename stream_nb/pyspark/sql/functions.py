@@ -1,0 +1,257 @@
+"""``pyspark.sql.functions`` as Spark SQL expressions: each function builds the call the engine runs and
+names its column as Spark does (``avg(temp)``, ``count``, ``window``).
+
+>>> window("ts", "10 seconds")._sql()
+"WINDOW(`ts`, '10 seconds')"
+>>> sum("n")._name
+'sum(n)'
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from sqlglot import exp, parse_one
+
+from stream_nb.pyspark.sql.column import Column, _as_col, _call, _column_ref, _literal, _to_col
+from stream_nb.pyspark.sql.types import DataType, StructType, _parse_datatype_string
+
+
+def col(col: str) -> Column:
+    return _column_ref(col)
+
+
+column = col
+
+
+def lit(col: Any) -> Column:
+    return col if isinstance(col, Column) else _literal(col)
+
+
+def expr(str: str) -> Column:
+    node = parse_one(str, read="spark")
+    name = node.alias_or_name if isinstance(node, (exp.Alias, exp.Column)) else str
+    return Column(node, name)
+
+
+def when(condition: Column, value: Any) -> Column:
+    v = _to_col(value)
+    return Column(exp.Case(ifs=[exp.If(this=condition._unaliased(), true=v._unaliased())]),
+                  f"CASE WHEN {condition._name} THEN {v._name} END")
+
+
+def _f(name: str, *cols: Column | str, spark: str | None = None) -> Column:
+    return _call(name, spark or name, *[_as_col(c) for c in cols])
+
+
+# aggregates
+def count(col: Column | str) -> Column:
+    if isinstance(col, str) and col == "*":
+        return Column(exp.Count(this=exp.Star()), "count(1)")
+    c = _as_col(col)
+    return Column(exp.Count(this=c._unaliased()), f"count({c._name})")
+
+
+def countDistinct(col: Column | str, *cols: Column | str) -> Column:
+    cs = [_as_col(c) for c in (col, *cols)]
+    return Column(exp.Count(this=exp.Distinct(expressions=[c._unaliased() for c in cs])),
+                  f"count(DISTINCT {', '.join(c._name for c in cs)})")
+
+
+count_distinct = countDistinct
+
+
+def sum(col: Column | str) -> Column: return _f("sum", col)
+def avg(col: Column | str) -> Column: return _f("avg", col)
+def mean(col: Column | str) -> Column: return _f("avg", col, spark="avg")
+def min(col: Column | str) -> Column: return _f("min", col)
+def max(col: Column | str) -> Column: return _f("max", col)
+def first(col: Column | str, ignorenulls: bool = False) -> Column: return _f("first", col)
+def last(col: Column | str, ignorenulls: bool = False) -> Column: return _f("last", col)
+def collect_list(col: Column | str) -> Column: return _f("collect_list", col)
+def collect_set(col: Column | str) -> Column: return _f("collect_set", col)
+def stddev(col: Column | str) -> Column: return _f("stddev", col)
+def stddev_samp(col: Column | str) -> Column: return _f("stddev_samp", col)
+def stddev_pop(col: Column | str) -> Column: return _f("stddev_pop", col)
+def variance(col: Column | str) -> Column: return _f("variance", col)
+def var_samp(col: Column | str) -> Column: return _f("var_samp", col)
+def var_pop(col: Column | str) -> Column: return _f("var_pop", col)
+def sum_distinct(col: Column | str) -> Column:
+    c = _as_col(col)
+    return Column(exp.Sum(this=exp.Distinct(expressions=[c._unaliased()])), f"sum(DISTINCT {c._name})")
+
+
+def approx_count_distinct(col: Column | str, rsd: float | None = None) -> Column:
+    return _f("approx_count_distinct", col)
+
+
+# event-time windows
+def window(timeColumn: Column | str, windowDuration: str, slideDuration: str | None = None,
+           startTime: str | None = None) -> Column:
+    if startTime is not None:
+        raise NotImplementedError("functions.window(startTime=...) is not supported by stream_nb yet")
+    args = [_as_col(timeColumn), lit(windowDuration)] + ([lit(slideDuration)] if slideDuration else [])
+    return Column(exp.Anonymous(this="window", expressions=[a._unaliased() for a in args]), "window")
+
+
+def session_window(timeColumn: Column | str, gapDuration: Column | str) -> Column:
+    gap = gapDuration if isinstance(gapDuration, Column) else lit(gapDuration)
+    return Column(exp.Anonymous(this="session_window", expressions=[_as_col(timeColumn)._unaliased(),
+                                                                      gap._unaliased()]), "session_window")
+
+
+def window_time(windowColumn: Column | str) -> Column:
+    return _f("window_time", windowColumn)
+
+
+# collections and JSON
+def explode(col: Column | str) -> Column:
+    return _call("explode", "explode", _as_col(col), name="col")
+
+
+def split(str: Column | str, pattern: str, limit: int = -1) -> Column:
+    c = _as_col(str)
+    limits = [lit(limit)] if limit != -1 else []  # -1 (no limit) is split's default; the engine takes two args
+    return _call("split", "split", c, lit(pattern), *limits, name=f"split({c._name}, {pattern}, {limit})")
+
+
+def size(col: Column | str) -> Column: return _f("size", col)
+def array(*cols: Column | str) -> Column: return _f("array", *cols)
+def struct(*cols: Column | str) -> Column:
+    cs = [_as_col(c) for c in cols]
+    return Column(exp.Struct(expressions=[c._named() for c in cs]), f"struct({', '.join(c._name for c in cs)})")
+
+
+def from_json(col: Column | str, schema: StructType | DataType | str, options: dict | None = None) -> Column:
+    dtype = _parse_datatype_string(schema) if isinstance(schema, str) else schema
+    c = _as_col(col)
+    return _call("from_json", "from_json", c, lit(dtype.simpleString()[len("struct<"):-1]
+                                                  if isinstance(dtype, StructType) else dtype.simpleString()),
+                 name=f"from_json({c._name})")
+
+
+def to_json(col: Column | str, options: dict | None = None) -> Column: return _f("to_json", col)
+
+
+def get_json_object(col: Column | str, path: str) -> Column:
+    c = _as_col(col)
+    return _call("get_json_object", "get_json_object", c, lit(path))
+
+
+# strings
+def upper(col: Column | str) -> Column: return _f("upper", col)
+def lower(col: Column | str) -> Column: return _f("lower", col)
+def length(col: Column | str) -> Column: return _f("length", col)
+def trim(col: Column | str) -> Column: return _f("trim", col)
+def ltrim(col: Column | str) -> Column: return _f("ltrim", col)
+def rtrim(col: Column | str) -> Column: return _f("rtrim", col)
+def reverse(col: Column | str) -> Column: return _f("reverse", col)
+def initcap(col: Column | str) -> Column: return _f("initcap", col)
+def concat(*cols: Column | str) -> Column: return _f("concat", *cols)
+
+
+def concat_ws(sep: str, *cols: Column | str) -> Column:
+    cs = [_as_col(c) for c in cols]
+    return _call("concat_ws", "concat_ws", lit(sep), *cs)
+
+
+def substring(str: Column | str, pos: int, len: int) -> Column:
+    return _call("substring", "substring", _as_col(str), lit(pos), lit(len))
+
+
+def regexp_replace(string: Column | str, pattern: str, replacement: str) -> Column:
+    return _call("regexp_replace", "regexp_replace", _as_col(string), lit(pattern), lit(replacement))
+
+
+def regexp_extract(str: Column | str, pattern: str, idx: int) -> Column:
+    return _call("regexp_extract", "regexp_extract", _as_col(str), lit(pattern), lit(idx))
+
+
+def format_string(format: str, *cols: Column | str) -> Column:
+    return _call("format_string", "format_string", lit(format), *[_as_col(c) for c in cols])
+
+
+# null handling and math
+def coalesce(*cols: Column | str) -> Column: return _f("coalesce", *cols)
+def isnull(col: Column | str) -> Column: return _as_col(col).isNull()
+def abs(col: Column | str) -> Column: return _f("abs", col)
+def sqrt(col: Column | str) -> Column: return _f("sqrt", col, spark="SQRT")
+def floor(col: Column | str) -> Column: return _f("floor", col, spark="FLOOR")
+def ceil(col: Column | str) -> Column: return _f("ceil", col, spark="CEIL")
+def exp_(col: Column | str) -> Column: return _f("exp", col, spark="EXP")
+
+
+def round(col: Column | str, scale: int = 0) -> Column:
+    return _call("round", "round", _as_col(col), lit(scale))
+
+
+def greatest(*cols: Column | str) -> Column: return _f("greatest", *cols)
+def least(*cols: Column | str) -> Column: return _f("least", *cols)
+
+
+# dates and times (session time zone UTC)
+def current_timestamp() -> Column:
+    return Column(exp.CurrentTimestamp(), "current_timestamp()")
+
+
+def current_date() -> Column:
+    return Column(exp.CurrentDate(), "current_date()")
+
+
+def to_timestamp(col: Column | str, format: str | None = None) -> Column:
+    c = _as_col(col)
+    return _call("to_timestamp", "to_timestamp", c, *([lit(format)] if format else []))
+
+
+def to_date(col: Column | str, format: str | None = None) -> Column:
+    c = _as_col(col)
+    return _call("to_date", "to_date", c, *([lit(format)] if format else []))
+
+
+def date_format(date: Column | str, format: str) -> Column:
+    return _call("date_format", "date_format", _as_col(date), lit(format))
+
+
+def unix_timestamp(timestamp: Column | str | None = None, format: str = "yyyy-MM-dd HH:mm:ss") -> Column:
+    if timestamp is None:
+        return Column(exp.Anonymous(this="unix_timestamp", expressions=[]), "unix_timestamp()")
+    return _call("unix_timestamp", "unix_timestamp", _as_col(timestamp), lit(format))
+
+
+def from_unixtime(timestamp: Column | str, format: str = "yyyy-MM-dd HH:mm:ss") -> Column:
+    return _call("from_unixtime", "from_unixtime", _as_col(timestamp), lit(format))
+
+
+def timestamp_seconds(col: Column | str) -> Column: return _f("timestamp_seconds", col)
+def year(col: Column | str) -> Column: return _f("year", col)
+def month(col: Column | str) -> Column: return _f("month", col)
+def dayofmonth(col: Column | str) -> Column: return _f("dayofmonth", col)
+def dayofweek(col: Column | str) -> Column: return _f("dayofweek", col)
+def hour(col: Column | str) -> Column: return _f("hour", col)
+def minute(col: Column | str) -> Column: return _f("minute", col)
+def second(col: Column | str) -> Column: return _f("second", col)
+
+
+def date_add(start: Column | str, days: int) -> Column:
+    return _call("date_add", "date_add", _as_col(start), lit(days))
+
+
+def datediff(end: Column | str, start: Column | str) -> Column:
+    return _call("datediff", "datediff", _as_col(end), _as_col(start))
+
+
+def date_trunc(format: str, timestamp: Column | str) -> Column:
+    return _call("date_trunc", "date_trunc", lit(format), _as_col(timestamp))
+
+
+def asc(col: str) -> Column: return _as_col(col).asc()
+def desc(col: str) -> Column: return _as_col(col).desc()
+
+
+def udf(f: Any = None, returnType: Any = None, useArrow: Any = None) -> Any:
+    raise NotImplementedError("functions.udf is not supported by stream_nb.pyspark yet (sn.udf registers a "
+                              "Python function for SQL)")
+
+
+_ = builtins  # the names above shadow builtins, as in pyspark.sql.functions

@@ -1,0 +1,64 @@
+"""``GroupedData``: ``df.groupBy(...)`` and its aggregations, as one GROUP BY query."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from stream_nb.pyspark.sql import functions as F
+from stream_nb.pyspark.sql.column import Column
+
+if TYPE_CHECKING:
+    from stream_nb.pyspark.sql.dataframe import DataFrame
+
+
+class GroupedData:
+    def __init__(self, df: DataFrame, keys: list[Column]):
+        self._df, self._keys = df, keys
+
+    def agg(self, *exprs: Column | dict[str, str]) -> DataFrame:
+        if len(exprs) == 1 and isinstance(exprs[0], dict):
+            aggs = [_by_name(fn, c) for c, fn in exprs[0].items()]
+        else:
+            aggs = list(exprs)
+        if not aggs or not all(isinstance(a, Column) for a in aggs):
+            raise TypeError("[NOT_COLUMN] GroupedData.agg: give aggregate Columns or a dict {column: function}")
+        items = [k._named() for k in self._keys] + [a._named() for a in aggs]
+        query = exp.select(*items).from_(self._df._from())
+        if self._keys:
+            query = query.group_by(*[k._unaliased() for k in self._keys])
+        return self._df._derive(query)
+
+    def count(self) -> DataFrame:
+        return self.agg(Column(exp.Count(this=exp.Star()), "count"))
+
+    def _each(self, fn: str, cols: tuple[str, ...]) -> DataFrame:
+        names = list(cols) or self._numeric()
+        return self.agg(*[_by_name(fn, c) for c in names])
+
+    def sum(self, *cols: str) -> DataFrame: return self._each("sum", cols)
+    def avg(self, *cols: str) -> DataFrame: return self._each("avg", cols)
+    def mean(self, *cols: str) -> DataFrame: return self._each("avg", cols)
+    def min(self, *cols: str) -> DataFrame: return self._each("min", cols)
+    def max(self, *cols: str) -> DataFrame: return self._each("max", cols)
+
+    def _numeric(self) -> list[str]:
+        from stream_nb.pyspark.sql.types import (ByteType, DecimalType, DoubleType, FloatType, IntegerType,
+                                                 LongType, ShortType)
+
+        numeric = (ByteType, ShortType, IntegerType, LongType, FloatType, DoubleType, DecimalType)
+        keys = {k._name for k in self._keys}
+        return [f.name for f in self._df.schema if isinstance(f.dataType, numeric) and f.name not in keys]
+
+    def applyInPandasWithState(self, *args: Any, **kwargs: Any) -> DataFrame:
+        from stream_nb.pyspark.errors import not_supported
+
+        raise not_supported("GroupedData.applyInPandasWithState")
+
+
+def _by_name(fn: str, column: str) -> Column:
+    fn = {"mean": "avg", "average": "avg"}.get(fn.lower(), fn.lower())
+    if fn == "count":
+        return F.count(column if column != "*" else "*")
+    return getattr(F, fn)(column)

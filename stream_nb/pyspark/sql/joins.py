@@ -1,0 +1,75 @@
+"""``df.join(other, on, how)`` as a SQL join: keys given by name come out once, first, as in Spark; a Column
+condition keeps both sides' columns. Stream-static joins and (with watermarks) stream-stream joins are the
+engine's."""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from stream_nb.pyspark.errors import AnalysisException, PySparkValueError
+from stream_nb.pyspark.sql.column import Column
+
+if TYPE_CHECKING:
+    from stream_nb.pyspark.sql.dataframe import DataFrame
+
+_sides = itertools.count(1)
+_HOW = {
+    "inner": ("", "INNER"), "cross": ("", "CROSS"),
+    "outer": ("FULL", "OUTER"), "full": ("FULL", "OUTER"), "fullouter": ("FULL", "OUTER"),
+    "left": ("LEFT", "OUTER"), "leftouter": ("LEFT", "OUTER"),
+    "right": ("RIGHT", "OUTER"), "rightouter": ("RIGHT", "OUTER"),
+    "semi": ("LEFT", "SEMI"), "leftsemi": ("LEFT", "SEMI"),
+    "anti": ("LEFT", "ANTI"), "leftanti": ("LEFT", "ANTI"),
+}
+
+
+def join(left: DataFrame, right: DataFrame, on: Any, how: str | None) -> DataFrame:
+    from stream_nb.pyspark.sql.dataframe import DataFrame
+
+    kind = (how or "inner").lower().replace("_", "")
+    if kind not in _HOW:
+        raise PySparkValueError(f"Unsupported join type '{how}'. Supported join types include: 'inner', "
+                                "'outer', 'full', 'fullouter', 'full_outer', 'leftouter', 'left', 'left_outer', "
+                                "'rightouter', 'right', 'right_outer', 'leftsemi', 'left_semi', 'semi', "
+                                "'leftanti', 'left_anti', 'anti', 'cross'.", "UNSUPPORTED_JOIN_TYPE")
+    side, join_kind = _HOW[kind]
+    l = left if left._alias else left.alias(f"__l{next(_sides)}")
+    r = right if right._alias else right.alias(f"__r{next(_sides)}")
+    names = [on] if isinstance(on, str) else list(on) if isinstance(on, (list, tuple)) and on and all(
+        isinstance(k, str) for k in on) else None
+    if names is not None:
+        for name in names:
+            for df, what in ((left, "left"), (right, "right")):
+                if name not in df.columns:
+                    raise AnalysisException(f"USING column `{name}` cannot be resolved on the {what} side of "
+                                            f"the join. The {what}-side columns: {df.columns}.",
+                                            "UNRESOLVED_USING_COLUMN_FOR_JOIN")
+        condition = exp.and_(*[exp.EQ(this=exp.column(n, l._alias, quoted=True),
+                                      expression=exp.column(n, r._alias, quoted=True)) for n in names])
+        items = _using_items(l, r, names, side, join_kind)
+    else:
+        conditions = on if isinstance(on, (list, tuple)) else [on] if on is not None else []
+        if not all(isinstance(c, Column) for c in conditions):
+            raise TypeError("DataFrame.join: `on` is a column name, a list of names, or a Column condition")
+        condition = exp.and_(*[c._unaliased() for c in conditions]) if conditions else None
+        items = [exp.Star()] if join_kind not in ("SEMI", "ANTI") else [exp.column(exp.Star(), l._alias)]
+    query = exp.select(*items).from_(l._from()).join(r._from(), on=condition, join_type=f"{side} {join_kind}".strip())
+    return DataFrame(left.sparkSession, query, {**left._inputs, **right._inputs},
+                     streaming=left._streaming or right._streaming, watermark={**left._watermark,
+                                                                               **right._watermark})
+
+
+def _using_items(l: DataFrame, r: DataFrame, names: list[str], side: str, join_kind: str) -> list[exp.Expression]:
+    if side == "FULL":
+        keys = [exp.alias_(exp.func("coalesce", exp.column(n, l._alias, quoted=True),
+                                    exp.column(n, r._alias, quoted=True)), n, quoted=True) for n in names]
+    else:
+        owner = r._alias if side == "RIGHT" else l._alias
+        keys = [exp.alias_(exp.column(n, owner, quoted=True), n, quoted=True) for n in names]
+    rest = [exp.column(n, l._alias, quoted=True) for n in l.columns if n not in names]
+    if join_kind not in ("SEMI", "ANTI"):
+        rest += [exp.column(n, r._alias, quoted=True) for n in r.columns if n not in names]
+    return keys + rest

@@ -1,0 +1,38 @@
+"""``createDataFrame``'s inputs (pandas, rows, tuples, dicts) as a pandas table with Spark's column types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from stream_nb.pyspark.sql.types import Row, StructType, _parse_datatype_string, to_ddl
+from stream_nb.types import parse_schema, to_arrow, to_pandas
+
+
+def frame_of(data: Any, schema: StructType | str | list[str] | None) -> pd.DataFrame:
+    names = list(schema) if isinstance(schema, (list, tuple)) else None
+    struct = _parse_datatype_string(schema) if isinstance(schema, str) else (
+        schema if isinstance(schema, StructType) else None)
+    if isinstance(data, pd.DataFrame):
+        frame = data.copy()
+    else:
+        records = [_record(r) for r in data]
+        if names is None and struct is not None:
+            names = struct.fieldNames()
+        frame = pd.DataFrame([dict(zip(names, r)) if isinstance(r, tuple) and names else r for r in records])
+        if not records and struct is not None:
+            frame = pd.DataFrame(columns=struct.fieldNames())
+    if names is not None and isinstance(data, pd.DataFrame):
+        frame.columns = names
+    if struct is None:
+        return frame
+    return to_pandas(to_arrow(frame, parse_schema(to_ddl(struct))))
+
+
+def _record(row: Any) -> Any:
+    if isinstance(row, Row) and row.__fields__:
+        return row.asDict()
+    if isinstance(row, dict):
+        return row
+    return tuple(row) if isinstance(row, (list, tuple)) else (row,)

@@ -1,0 +1,133 @@
+"""``StreamingQuery`` with Spark's Python names over stream_nb's query; displayed, it is the live view."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from stream_nb.pyspark.errors import StreamingQueryException
+
+if TYPE_CHECKING:
+    import stream_nb
+
+
+class StreamingQuery:
+    def __init__(self, query: stream_nb.StreamingQuery, manager: StreamingQueryManager):
+        self._q = query
+        self._manager = manager
+
+    @property
+    def id(self) -> str:
+        return self._q.id
+
+    @property
+    def runId(self) -> str:
+        return self._q.run_id
+
+    @property
+    def name(self) -> str | None:
+        return self._q.name
+
+    @property
+    def isActive(self) -> bool:
+        return self._q.is_active
+
+    @property
+    def status(self) -> dict:
+        return self._q.status
+
+    @property
+    def lastProgress(self) -> dict | None:
+        return self._q.last_progress
+
+    @property
+    def recentProgress(self) -> list[dict]:
+        return self._q.recent_progress
+
+    def processAllAvailable(self) -> None:
+        self._q.process_all_available()
+        self._raise_if_failed()
+
+    def awaitTermination(self, timeout: float | None = None) -> bool | None:
+        try:
+            stopped = self._q.await_termination(timeout)
+        except Exception as err:
+            raise StreamingQueryException(str(err), "STREAM_FAILED") from err
+        return stopped if timeout is not None else None
+
+    def stop(self) -> None:
+        self._q.stop()
+        self._manager._stopped(self)
+
+    def exception(self) -> StreamingQueryException | None:
+        err = self._q.exception
+        return None if err is None else StreamingQueryException(str(err), "STREAM_FAILED")
+
+    def explain(self, extended: bool = False) -> None:
+        self._q.explain()
+
+    def _raise_if_failed(self) -> None:
+        err = self.exception()
+        if err is not None:
+            raise err
+
+    def _ipython_display_(self) -> None:
+        self._q.show()
+
+    def __repr__(self) -> str:
+        return f"<StreamingQuery {self.name} id={self.id} runId={self.runId} active={self.isActive}>"
+
+
+class StreamingQueryManager:
+    """``spark.streams``: this session's queries."""
+
+    def __init__(self, session: Any):
+        self._session = session
+        self._queries: list[StreamingQuery] = []
+        self._changed = threading.Condition()
+        self._terminated: list[StreamingQuery] = []
+
+    def _add(self, query: StreamingQuery) -> None:
+        with self._changed:
+            self._queries.append(query)
+        threading.Thread(target=self._watch, args=(query,), daemon=True).start()
+
+    def _watch(self, query: StreamingQuery) -> None:
+        try:
+            query._q.await_termination()
+        except Exception:  # a failed query has terminated too; its error stays in query.exception()
+            pass
+        self._stopped(query)
+
+    def _stopped(self, query: StreamingQuery) -> None:
+        with self._changed:
+            if query not in self._terminated:
+                self._terminated.append(query)
+            self._changed.notify_all()
+
+    def _by_name(self, name: str) -> StreamingQuery | None:
+        found = [q for q in self._queries if q.name == name]
+        return found[-1]._q if found else None
+
+    @property
+    def active(self) -> list[StreamingQuery]:
+        return [q for q in self._queries if q.isActive]
+
+    def get(self, id: str) -> StreamingQuery | None:
+        return next((q for q in self._queries if q.id == id and q.isActive), None)
+
+    def awaitAnyTermination(self, timeout: float | None = None) -> bool | None:
+        with self._changed:
+            done = self._changed.wait_for(lambda: self._terminated, timeout)
+        for q in self._terminated:
+            q._raise_if_failed()
+        return bool(done) if timeout is not None else None
+
+    def resetTerminated(self) -> None:
+        with self._changed:
+            self._terminated.clear()
+
+    def addListener(self, listener: Any) -> None:
+        from stream_nb.pyspark.errors import not_supported
+
+        raise not_supported("StreamingQueryManager.addListener")

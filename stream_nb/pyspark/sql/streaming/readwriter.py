@@ -1,0 +1,246 @@
+"""``spark.readStream`` / ``spark.read`` and ``df.writeStream``: Spark's options mapped onto stream_nb's
+sources, sinks and ``sn.start``."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Callable
+
+import pandas as pd
+import pyarrow as pa
+
+import stream_nb as sn
+from stream_nb.pyspark.errors import AnalysisException, IllegalArgumentException, not_supported
+from stream_nb.pyspark.sql.types import StructType, to_ddl
+
+if TYPE_CHECKING:
+    from stream_nb.pyspark.sql.dataframe import DataFrame
+    from stream_nb.pyspark.sql.session import SparkSession
+    from stream_nb.pyspark.sql.streaming.query import StreamingQuery
+
+_FILE_FORMATS = ("csv", "json", "parquet")
+
+
+class _Options:
+    def __init__(self):
+        self._format: str | None = None
+        self._options: dict[str, str] = {}
+
+    def format(self, source: str):
+        self._format = source.lower()
+        return self
+
+    def option(self, key: str, value: Any):
+        self._options[key.lower()] = value if not isinstance(value, bool) else str(value).lower()
+        return self
+
+    def options(self, **options: Any):
+        for k, v in options.items():
+            self.option(k, v)
+        return self
+
+    def _get(self, key: str, default: Any = None) -> Any:
+        return self._options.get(key.lower(), default)
+
+
+class DataStreamReader(_Options):
+    def __init__(self, session: SparkSession):
+        super().__init__()
+        self._session = session
+        self._schema: StructType | str | None = None
+
+    def schema(self, schema: StructType | str) -> DataStreamReader:
+        self._schema = schema
+        return self
+
+    def load(self, path: Any = None, format: str | None = None, schema: StructType | str | None = None,
+             **options: Any) -> DataFrame:
+        if format:
+            self.format(format)
+        if schema is not None:
+            self.schema(schema)
+        self.options(**options)
+        if isinstance(path, sn.sources.Source):  # stream_nb's own sources (memory...) as PySpark input
+            return self._session._input(self._format or "stream", path, streaming=True)
+        kind = self._format or "parquet"
+        if kind in _FILE_FORMATS:
+            return self._files(kind, path if path is not None else self._get("path"))
+        if kind == "rate":
+            source = sn.sources.rate(float(self._get("rowsPerSecond", 1)),
+                                     ramp_up_time=_seconds(self._get("rampUpTime")))
+        elif kind == "socket":
+            source = sn.sources.socket(self._get("host"), int(self._get("port")),
+                                       include_timestamp=str(self._get("includeTimestamp", "false")) == "true")
+        elif kind == "kafka":
+            source = self._kafka()
+        elif kind == "sensors":
+            source = sn.sources.sensors(int(self._get("devices", 5)), float(self._get("rowsPerSecond", 20)),
+                                        disorder=self._get("disorder", "0 seconds"),
+                                        late_fraction=float(self._get("lateFraction", 0.0)),
+                                        seed=None if self._get("seed") is None else int(self._get("seed")))
+        else:
+            raise not_supported(f"DataStreamReader.format('{kind}')",
+                                " (formats: csv, json, parquet, rate, socket, kafka, sensors)")
+        return self._session._input(kind, source, streaming=True)
+
+    def _files(self, kind: str, path: Any) -> DataFrame:
+        if path is None:
+            raise IllegalArgumentException("'path' is not specified", "_LEGACY_ERROR_TEMP_2203")
+        if self._schema is None and kind != "parquet":
+            raise IllegalArgumentException(
+                "Schema must be specified when creating a streaming source DataFrame. If some files already "
+                "exist in the directory, then depending on the file format you may be able to create a static "
+                "DataFrame on that directory with 'spark.read.load(directory)' and infer schema from it.",
+                "_LEGACY_ERROR_TEMP_3253")
+        per_trigger = self._get("maxFilesPerTrigger")
+        source = sn.sources.files(str(path), format=kind,
+                                  schema=None if self._schema is None else to_ddl(self._schema),
+                                  max_files_per_trigger=None if per_trigger is None else int(per_trigger))
+        return self._session._input("files", source, streaming=True)
+
+    def _kafka(self):
+        topic = self._get("subscribe")
+        if topic is None:
+            raise not_supported("DataStreamReader.format('kafka') without option('subscribe', topic)")
+        per_trigger = self._get("maxOffsetsPerTrigger")
+        return sn.sources.kafka(self._get("kafka.bootstrap.servers"), topic,
+                                starting_offsets=self._get("startingOffsets", "latest"),
+                                max_offsets_per_trigger=None if per_trigger is None else int(per_trigger))
+
+    def csv(self, path: str, schema: StructType | str | None = None, **options: Any) -> DataFrame:
+        return self.load(path, "csv", schema, **{k: v for k, v in options.items() if v is not None})
+
+    def json(self, path: str, schema: StructType | str | None = None, **options: Any) -> DataFrame:
+        return self.load(path, "json", schema, **{k: v for k, v in options.items() if v is not None})
+
+    def parquet(self, path: str, **options: Any) -> DataFrame:
+        return self.load(path, "parquet", **{k: v for k, v in options.items() if v is not None})
+
+    def text(self, path: str, **options: Any) -> DataFrame:
+        raise not_supported("DataStreamReader.text")
+
+    def table(self, tableName: str) -> DataFrame:
+        view = self._session._views.get(tableName)
+        if view is None or not view.isStreaming:
+            raise AnalysisException(f"The table or view `{tableName}` cannot be found.", "TABLE_OR_VIEW_NOT_FOUND")
+        return view
+
+
+class DataFrameReader(DataStreamReader):
+    """``spark.read``: a directory's files once, as a static table."""
+
+    def load(self, path: Any = None, format: str | None = None, schema: StructType | str | None = None,
+             **options: Any) -> DataFrame:
+        from stream_nb.sources.formats import file_schema, read_file
+        from stream_nb.types import parse_schema, to_pandas
+
+        kind = (format or self._format or "parquet").lower()
+        schema = schema if schema is not None else self._schema
+        if kind not in _FILE_FORMATS:
+            raise not_supported(f"DataFrameReader.format('{kind}')", " (formats: csv, json, parquet)")
+        path = str(path if path is not None else self._get("path"))
+        names = sorted(os.path.join(path, n) for n in os.listdir(path) if not n.startswith((".", "_"))) \
+            if os.path.isdir(path) else [path]
+        if not names and schema is None:
+            raise AnalysisException(f"Unable to infer schema for {kind.upper()}. It must be specified manually.",
+                                    "UNABLE_TO_INFER_SCHEMA")
+        arrow = parse_schema(to_ddl(schema)) if schema is not None else file_schema(names[0], kind)
+        tables = [read_file(n, kind, arrow) for n in names] or [arrow.empty_table()]
+        frame = to_pandas(pa.concat_tables(tables))
+        return self._session._input("static", frame, streaming=False)
+
+
+class DataStreamWriter(_Options):
+    def __init__(self, df: DataFrame):
+        super().__init__()
+        self._df = df
+        self._mode = "append"  # Spark's default output mode
+        self._trigger: str | None = None
+        self._name: str | None = None
+        self._partition: list[str] = []
+        self._batch_fn: Callable | None = None
+
+    def outputMode(self, outputMode: str) -> DataStreamWriter:
+        mode = outputMode.lower() if isinstance(outputMode, str) else outputMode
+        if mode not in ("append", "update", "complete"):
+            raise IllegalArgumentException(f"Unknown output mode {outputMode}. Accepted output modes are "
+                                           "'append', 'complete', 'update'", "_LEGACY_ERROR_TEMP_2121")
+        self._mode = mode
+        return self
+
+    def queryName(self, queryName: str) -> DataStreamWriter:
+        if not isinstance(queryName, str) or not queryName.strip():
+            raise ValueError(f"[VALUE_NOT_NON_EMPTY_STR] Value for `queryName` must be a non-empty string, "
+                             f"got '{queryName}'.")
+        self._name = queryName
+        return self
+
+    def trigger(self, *, processingTime: str | None = None, once: bool | None = None,
+                continuous: str | None = None, availableNow: bool | None = None) -> DataStreamWriter:
+        given = [k for k, v in (("processingTime", processingTime), ("once", once), ("continuous", continuous),
+                                ("availableNow", availableNow)) if v is not None]
+        if len(given) != 1:
+            raise ValueError("[ONLY_ALLOW_SINGLE_TRIGGER] Only a single trigger is allowed.")
+        if continuous is not None:
+            raise not_supported("DataStreamWriter.trigger(continuous=...)")
+        self._trigger = processingTime if processingTime is not None else "available_now"
+        return self
+
+    def partitionBy(self, *cols: str) -> DataStreamWriter:
+        self._partition = list(cols[0]) if len(cols) == 1 and isinstance(cols[0], (list, tuple)) else list(cols)
+        return self
+
+    def foreachBatch(self, func: Callable) -> DataStreamWriter:
+        self._format, self._batch_fn = "foreachbatch", func
+        return self
+
+    def foreach(self, f: Any) -> DataStreamWriter:
+        self._format, self._batch_fn = "foreach", f
+        return self
+
+    def toTable(self, tableName: str, **options: Any) -> StreamingQuery:
+        raise not_supported("DataStreamWriter.toTable", " (a memory sink with queryName is read by spark.sql)")
+
+    def start(self, path: str | None = None, format: str | None = None, outputMode: str | None = None,
+              partitionBy: Any = None, queryName: str | None = None, **options: Any) -> StreamingQuery:
+        from stream_nb.pyspark.sql import execution
+        from stream_nb.pyspark.sql.streaming.query import StreamingQuery
+        from stream_nb.pyspark.sql.streaming.sinks import make_sink
+
+        for value, setter in ((format, self.format), (outputMode, self.outputMode),
+                              (queryName, self.queryName)):
+            if value is not None:
+                setter(value)
+        if partitionBy is not None:
+            self.partitionBy(partitionBy)
+        self.options(**options)
+        if path is not None:
+            self.option("path", path)
+        session = self._df.sparkSession
+        checkpoint = self._get("checkpointLocation") or _default_checkpoint(session, self._name)
+        sink = make_sink(self, checkpoint)
+        try:
+            query = sn.start(self._df._sql(), name=self._name, sources=execution.namespace(self._df),
+                             output_mode=self._mode, trigger=self._trigger, watermark=self._df._watermark or None,
+                             watermark_policy=session.conf.get("spark.sql.streaming.multipleWatermarkPolicy",
+                                                               "min").lower(),
+                             checkpoint=checkpoint, sink=sink)
+        except sn.OutputModeError as err:
+            raise AnalysisException(str(err), "STREAMING_OUTPUT_MODE.UNSUPPORTED_OPERATION") from None
+        except sn.StreamSQLError as err:
+            raise AnalysisException(str(err), "STREAM_NB_PLAN") from None
+        handle = StreamingQuery(query, session.streams)
+        session.streams._add(handle)
+        return handle
+
+
+def _default_checkpoint(session: SparkSession, name: str | None) -> str | None:
+    root = session.conf.get("spark.sql.streaming.checkpointLocation")
+    return None if root is None or name is None else os.path.join(root, name)
+
+
+def _seconds(value: Any) -> Any:
+    return None if value is None else (f"{value} seconds" if str(value).isdigit() else value)
+
+
+_ = pd  # pandas frames are what foreachBatch and the console sink receive

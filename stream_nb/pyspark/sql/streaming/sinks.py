@@ -1,0 +1,87 @@
+"""``writeStream.format(...)``: Spark's sinks as stream_nb's (memory, files, kafka, foreach_batch)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+import stream_nb as sn
+from stream_nb.pyspark.errors import AnalysisException, IllegalArgumentException, not_supported
+
+if TYPE_CHECKING:
+    from stream_nb.pyspark.sql.streaming.readwriter import DataStreamWriter
+
+RULE = "-" * 43
+
+
+def make_sink(writer: DataStreamWriter, checkpoint: str | None) -> Any:
+    kind = writer._format or "parquet"  # Spark's default source, spark.sql.sources.default
+    session = writer._df.sparkSession
+    if writer._partition and kind not in ("parquet", "csv", "json"):
+        raise not_supported(f"DataStreamWriter.partitionBy with format('{kind}')")
+    if kind == "memory":
+        if writer._name is None:
+            raise AnalysisException("queryName must be specified for memory sink", "_LEGACY_ERROR_TEMP_1256")
+        return sn.sinks.memory()
+    if kind == "console":
+        rows, truncate = int(writer._get("numRows", 20)), str(writer._get("truncate", "true")) != "false"
+        return sn.sinks.foreach_batch(lambda frame, batch_id: _console(frame, batch_id, rows, truncate))
+    if kind == "noop":
+        return sn.sinks.foreach_batch(lambda frame, batch_id: None)
+    if kind in ("parquet", "csv", "json"):
+        if writer._partition:
+            raise not_supported("DataStreamWriter.partitionBy")
+        path = writer._get("path")
+        if path is None:
+            raise IllegalArgumentException("'path' is not specified", "_LEGACY_ERROR_TEMP_2203")
+        if checkpoint is None:
+            raise AnalysisException('checkpointLocation must be specified either through option'
+                                    '("checkpointLocation", ...) or SparkSession.conf.set("spark.sql.streaming.'
+                                    'checkpointLocation", ...)', "_LEGACY_ERROR_TEMP_1164")
+        return sn.sinks.files(path, format=kind)
+    if kind == "kafka":
+        topic = writer._get("topic")
+        if topic is None:
+            raise not_supported("DataStreamWriter.format('kafka') without option('topic', ...)")
+        return sn.sinks.kafka(writer._get("kafka.bootstrap.servers"), topic)
+    if kind == "foreachbatch":
+        fn = writer._batch_fn
+        return sn.sinks.foreach_batch(lambda frame, batch_id: fn(session.createDataFrame(frame), batch_id))
+    if kind == "foreach":
+        return sn.sinks.foreach_batch(_foreach(writer._batch_fn))
+    raise not_supported(f"DataStreamWriter.format('{kind}')",
+                        " (formats: memory, console, parquet, csv, json, kafka, noop, foreach, foreachBatch)")
+
+
+def _console(frame: pd.DataFrame, batch_id: int, rows: int, truncate: bool) -> None:
+    from stream_nb.pyspark.sql.show import show_string
+
+    print(f"{RULE}\nBatch: {batch_id}\n{RULE}\n{show_string(frame, rows, truncate)}", end="", flush=True)
+
+
+def _foreach(writer: Any):
+    from stream_nb.pyspark.sql.dataframe import _plain
+    from stream_nb.pyspark.sql.types import Row
+
+    def each_batch(frame: pd.DataFrame, batch_id: int) -> None:
+        rows = [Row(**{k: _plain(v) for k, v in zip(frame.columns, r)})
+                for r in frame.itertuples(index=False, name=None)]
+        if callable(writer) and not hasattr(writer, "process"):
+            for row in rows:
+                writer(row)
+            return
+        if getattr(writer, "open", None) and writer.open(0, batch_id) is False:
+            return
+        error = None
+        try:
+            for row in rows:
+                writer.process(row)
+        except Exception as err:
+            error = err
+            raise
+        finally:
+            if getattr(writer, "close", None):
+                writer.close(error)
+
+    return each_batch

@@ -1,0 +1,122 @@
+import pandas as pd
+import pytest
+
+from stream_nb.pyspark.errors import AnalysisException
+from stream_nb.pyspark.sql import functions as F
+
+
+def _at(seconds):
+    return pd.Timestamp("2024-01-01", tz="UTC") + pd.Timedelta(seconds=seconds)
+
+
+def _run(df, mode="append", name="out"):
+    q = df.writeStream.format("memory").queryName(name).outputMode(mode).start()
+    q.processAllAvailable()
+    return q
+
+
+def test_a_stream_read_through_the_reader_has_its_schema_and_is_streaming(spark, events):
+    df = spark.readStream.load(events)
+    assert df.isStreaming
+    assert df.columns == ["ts", "word", "n"]
+    assert [(f.name, f.dataType.simpleString()) for f in df.schema] == [("ts", "timestamp"), ("word", "string"),
+                                                                         ("n", "bigint")]
+
+
+def test_select_where_withcolumn_run_as_one_query(spark, events):
+    df = (spark.readStream.load(events).where(F.col("n") > 1).withColumn("twice", F.col("n") * 2)
+          .withColumnRenamed("word", "w").drop("ts"))
+    assert df.columns == ["w", "n", "twice"]
+    events.add_data([{"ts": _at(1), "word": "a", "n": 1}, {"ts": _at(2), "word": "b", "n": 3}])
+    q = _run(df)
+    assert spark.sql("SELECT * FROM out").toPandas().to_dict("records") == [{"w": "b", "n": 3, "twice": 6}]
+    q.stop()
+
+
+def test_word_count_in_complete_mode_names_the_count_column_count(spark, events):
+    lines = spark.readStream.load(events)
+    words = lines.select(F.explode(F.split(lines.word, " ")).alias("word"))
+    counts = words.groupBy("word").count()
+    assert "COUNT(*) AS `count`" in counts._sql()
+    events.add_data([{"ts": _at(1), "word": "a b a", "n": 1}])
+    q = _run(counts, "complete", "wc")
+    rows = spark.sql("SELECT * FROM wc ORDER BY word").collect()
+    assert [(r.word, r["count"]) for r in rows] == [("a", 2), ("b", 1)]
+    q.stop()
+
+
+def test_windowed_count_with_watermark_in_append_emits_a_window_once_the_watermark_passes_it(spark, events):
+    df = (spark.readStream.load(events).withWatermark("ts", "5 seconds")
+          .groupBy(F.window("ts", "10 seconds")).agg(F.sum("n").alias("total")))
+    q = df.writeStream.format("memory").queryName("win").outputMode("append").start()
+    events.add_data([{"ts": _at(1), "word": "a", "n": 1}, {"ts": _at(3), "word": "a", "n": 2}])
+    q.processAllAvailable()
+    events.add_data([{"ts": _at(30), "word": "b", "n": 5}])
+    q.processAllAvailable()
+    rows = spark.sql("SELECT * FROM win").collect()
+    assert [(r.window["start"], r.total) for r in rows] == [(_at(0).to_pydatetime(), 3)]
+    q.stop()
+
+
+def test_aggregate_names_follow_spark(spark, events):
+    df = spark.readStream.load(events).groupBy("word").agg(F.avg("n"), F.max("n"), F.count("*"))
+    assert df.columns == ["word", "avg(n)", "max(n)", "count(1)"]
+
+
+def test_drop_duplicates_keeps_the_first_row_of_each_key(spark, events):
+    df = spark.readStream.load(events).dropDuplicates(["word"])
+    events.add_data([{"ts": _at(1), "word": "a", "n": 1}, {"ts": _at(2), "word": "a", "n": 2},
+                     {"ts": _at(3), "word": "b", "n": 3}])
+    q = _run(df, name="dedup")
+    assert sorted(spark.sql("SELECT word FROM dedup").toPandas()["word"]) == ["a", "b"]
+    q.stop()
+
+
+def test_a_stream_joined_with_a_static_dataframe(spark, events):
+    names = spark.createDataFrame([("a", "alpha"), ("b", "beta")], "word string, name string")
+    df = spark.readStream.load(events).join(names, "word").select("word", "name", "n")
+    events.add_data([{"ts": _at(1), "word": "a", "n": 1}, {"ts": _at(2), "word": "c", "n": 2}])
+    q = _run(df, name="joined")
+    assert spark.sql("SELECT * FROM joined").toPandas().to_dict("records") == [
+        {"word": "a", "name": "alpha", "n": 1}]
+    q.stop()
+
+
+def test_union_of_two_streams(spark, events):
+    import stream_nb as sn
+
+    other = sn.sources.memory("ts timestamp, word string, n bigint")
+    df = spark.readStream.load(events).select("word").union(spark.readStream.load(other).select("word"))
+    events.add_data([{"ts": _at(1), "word": "a", "n": 1}])
+    other.add_data([{"ts": _at(1), "word": "b", "n": 1}])
+    q = _run(df, name="both")
+    assert sorted(spark.sql("SELECT * FROM both").toPandas()["word"]) == ["a", "b"]
+    q.stop()
+
+
+def test_collect_on_a_stream_is_refused_as_spark_refuses_it(spark, events):
+    with pytest.raises(AnalysisException, match="must be executed with writeStream.start"):
+        spark.readStream.load(events).collect()
+
+
+def test_a_watermark_on_a_string_column_is_refused(spark, events):
+    with pytest.raises(AnalysisException, match="EVENT_TIME_IS_NOT_ON_TIMESTAMP_TYPE"):
+        spark.readStream.load(events).withWatermark("word", "10 seconds")
+
+
+def test_an_aggregation_in_append_mode_without_watermark_is_refused_at_start(spark, events):
+    df = spark.readStream.load(events).groupBy("word").count()
+    with pytest.raises(AnalysisException, match="append"):
+        df.writeStream.format("memory").queryName("x").start()
+
+
+def test_write_stream_on_a_static_dataframe_is_refused(spark):
+    with pytest.raises(AnalysisException, match="WRITE_STREAM_NOT_ALLOWED"):
+        spark.createDataFrame([(1,)], "a int").writeStream
+
+
+def test_static_dataframes_run_on_duckdb(spark):
+    df = spark.createDataFrame([("a", 1), ("b", 2), ("a", 3)], ["k", "v"])
+    out = df.groupBy("k").agg(F.sum("v").alias("s")).orderBy("k").collect()
+    assert [(r.k, r.s) for r in out] == [("a", 4), ("b", 2)]
+    assert df.filter("v > 1").count() == 2
