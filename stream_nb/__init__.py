@@ -10,7 +10,7 @@ A stream is an unbounded table; a query over it runs incrementally in micro-batc
 The whole public API is on this page; everything else can move.
 """
 
-from stream_nb import sinks, sources
+from stream_nb import sinks, sources, spark
 from stream_nb.api import start
 from stream_nb.checkpoint import CheckpointError
 from stream_nb.engine import StreamingQuery, StreamingQueryException, get, queries, stop_all
@@ -35,6 +35,7 @@ __all__ = [
     "read_files_sink",
     "sinks",
     "sources",
+    "spark",
     "start",
     "stop_all",
 ]

@@ -17,7 +17,7 @@ def start(sql: str, *, name: str | None = None, sources: Mapping[str, Any] | Non
           output_mode: str | None = None, trigger: str | None = None,
           watermark: Mapping[str, tuple[str, str]] | tuple[str, str] | None = None,
           watermark_policy: str = "min", checkpoint: str | None = None, sink: Any = None,
-          checkpoint_retention: int = 100) -> StreamingQuery:
+          checkpoint_retention: int = 100, engine: str = "stream_nb", spark: Any = None) -> StreamingQuery:
     """Start a streaming query: SQL (Spark dialect) over a stream, run incrementally in micro-batches.
 
     ``FROM x`` resolves ``x`` in ``sources`` first, then in the notebook's namespace (the caller's
@@ -26,7 +26,8 @@ def start(sql: str, *, name: str | None = None, sources: Mapping[str, Any] | Non
     ``spark.sql.streaming.multipleWatermarkPolicy``: "min" (the slowest input holds it back) or "max". With
     ``checkpoint=DIR`` the query's offsets and state are kept there, and a
     query started again on it goes on exactly where it stopped; ``checkpoint_retention`` batches of logs
-    are kept.
+    are kept. ``engine="spark"`` runs the same query on Spark Structured Streaming (``spark``: a SparkSession or
+    a master URL such as ``local[2]`` or ``spark://host:7077``; see ``stream_nb.spark``).
 
     >>> import stream_nb as sn
     >>> events = sn.sources.memory("device string, temp double")
@@ -40,9 +41,16 @@ def start(sql: str, *, name: str | None = None, sources: Mapping[str, Any] | Non
     0      a     22.0
     >>> q.stop()
     """
+    if engine not in ("stream_nb", "spark"):
+        raise ValueError(f"engine must be 'stream_nb' (in the kernel) or 'spark', not {engine!r}")
     namespaces = [dict(sources or {}), *_caller_namespaces(), registry.namespace()]
     plan = plan_query(sql, namespaces=namespaces, output_mode=output_mode, watermark=watermark,
                       watermark_policy=watermark_policy)
+    if engine == "spark":
+        from stream_nb.spark.engine import SparkQuery
+
+        return SparkQuery(plan, spark=spark, sink=sink if sink is not None else memory(),
+                          trigger=Trigger.parse(trigger), name=name, checkpoint=checkpoint)
     return StreamingQuery(plan, sink=sink if sink is not None else memory(),
                           trigger=Trigger.parse(trigger), name=name, checkpoint=checkpoint,
                           checkpoint_retention=checkpoint_retention)

@@ -15,7 +15,7 @@ def test_the_module_exports_exactly_the_documented_names():
     assert sorted(sn.__all__) == sorted([
         "CheckpointError", "OutputModeError", "QueryState", "SchemaError", "StreamSQLError", "StreamingQuery",
         "StreamingQueryException", "get", "load_ipython_extension", "queries", "read_files_sink", "sinks",
-        "sources", "start", "stop_all"])
+        "sources", "spark", "start", "stop_all"])
     for name in sn.__all__:
         assert getattr(sn, name) is not None
 
@@ -32,7 +32,7 @@ def test_sources_and_sinks_keep_their_names_and_options():
 def test_start_takes_the_documented_options():
     assert list(inspect.signature(sn.start).parameters) == [
         "sql", "name", "sources", "output_mode", "trigger", "watermark", "watermark_policy", "checkpoint", "sink",
-        "checkpoint_retention"]
+        "checkpoint_retention", "engine", "spark"]
 
 
 def test_the_query_handle_has_every_documented_member():

@@ -1,0 +1,124 @@
+"""The same query on both engines, on a local two-worker Spark cluster: stream_nb in the kernel and
+``sn.start(..., engine="spark")`` get the same input batches and emit the same results (compared after every
+batch, as the differential suite compares stream_nb with plain PySpark). Then the handle, and a checkpointed
+Spark query stopped and started again."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import stream_nb as sn
+from stream_nb.spark.sources import feed
+from tests.differential import cases, cases_joins
+from tests.differential.spark_runner import Case, Emitted, compare, run_stream_nb
+from tests.differential.streams import StreamsCase
+from tests.differential.streams import run_stream_nb as run_streams_on_stream_nb
+
+pytestmark = pytest.mark.spark
+_TIMEOUT_S = 120
+
+_ONE_STREAM = [
+    "stateless_filter_project_append", "stateless_expressions_append",               # stateless
+    "group_by_device_complete", "two_keys_no_window_update", "global_aggregate_complete",  # grouped
+    "tumbling_count_append", "tumbling_watermark_clause_append", "tumbling_aggregates_update",  # windowed
+    "sliding_count_append", "having_count_append",
+    "session_append", "session_complete",                                            # sessions
+]
+_TWO_STREAMS = ["inner_range_between_append", "left_outer_range_append"]            # stream-stream joins
+
+SITES = pd.DataFrame({"device": ["a", "b"], "site": ["north", "south"]})
+STREAM_STATIC = Case(
+    name="stream_static_join_window_update",
+    sql=f"SELECT {cases.TUMBLING} AS w, s.site, count(*) AS n FROM events e JOIN sites s ON e.device = s.device "
+        f"GROUP BY {cases.TUMBLING}, s.site",
+    output_mode="update", watermark=("ts", "5 seconds"), key=("w", "site"), batches=cases._LATE_TUMBLING,
+    why="a stream joined with a static table (a pandas DataFrame), then counted per window and site")
+
+
+def by_name(table, names):
+    found = {case.name: case for case in table}
+    return [found[name] for name in names]
+
+
+def run_on_spark(case: Case, spark, statics=None) -> Emitted:
+    """``case`` through ``sn.start(..., engine="spark")``: a memory source fed batch by batch, Spark's
+    batches caught up after each."""
+    emitted = Emitted("stream_nb on Spark")
+
+    def collect(df: pd.DataFrame, batch_id: int) -> None:
+        emitted.add(batch_id, list(df.columns), list(df.itertuples(index=False, name=None)))
+
+    source = sn.sources.memory(case.schema)
+    watermark = {case.source: case.watermark} if case.watermark and not case.watermark_in_sql else None
+    query = sn.start(case.stream_nb_sql(), sources={case.source: source, **(statics or {})},
+                     output_mode=case.output_mode, watermark=watermark, sink=sn.sinks.foreach_batch(collect),
+                     engine="spark", spark=spark)
+    try:
+        for batch in case.batches:
+            source.add_data(case.rows(batch))
+            query.process_all_available(timeout=_TIMEOUT_S)
+            emitted.mark_fed()
+    finally:
+        query.stop()
+    return emitted
+
+
+def run_streams_on_spark(case: StreamsCase, spark) -> Emitted:
+    emitted = Emitted("stream_nb on Spark")
+
+    def collect(df: pd.DataFrame, batch_id: int) -> None:
+        emitted.add(batch_id, list(df.columns), list(df.itertuples(index=False, name=None)))
+
+    sources = {i.name: sn.sources.memory(i.schema) for i in case.inputs}
+    query = sn.start(case.sql, sources=sources, output_mode=case.output_mode, watermark=case.watermark or None,
+                     watermark_policy=case.watermark_policy, sink=sn.sinks.foreach_batch(collect),
+                     engine="spark", spark=spark)
+    try:
+        for batch in case.batches:
+            with feed().hold():  # one input batch is one Spark batch, whichever inputs it feeds
+                for name, source in sources.items():
+                    if batch.get(name):
+                        source.add_data(case.rows(batch, name))
+            query.process_all_available(timeout=_TIMEOUT_S)
+            emitted.mark_fed()
+    finally:
+        query.stop()
+    return emitted
+
+
+def test_a_dozen_queries_and_more_are_compared():
+    assert len(_ONE_STREAM) + len(_TWO_STREAMS) + 1 >= 12
+
+
+@pytest.mark.parametrize("case", by_name(cases.CASES, _ONE_STREAM), ids=_ONE_STREAM)
+def test_the_query_on_spark_emits_what_it_emits_in_the_kernel(case, cluster_spark):
+    report = compare(case, run_on_spark(case, cluster_spark), run_stream_nb(case))
+    if report:
+        pytest.fail(report, pytrace=False)
+
+
+def test_a_stream_static_join_on_spark_emits_what_it_emits_in_the_kernel(cluster_spark):
+    case = STREAM_STATIC
+    expected = run_on_spark(case, cluster_spark, statics={"sites": SITES})
+    got = Emitted("stream_nb")
+    source = sn.sources.memory(case.schema)
+    q = sn.start(case.sql, sources={"events": source, "sites": SITES}, output_mode=case.output_mode,
+                 watermark={"events": case.watermark}, trigger="manual",
+                 sink=sn.sinks.foreach_batch(lambda df, b: got.add(b, list(df.columns),
+                                                                   list(df.itertuples(index=False, name=None)))))
+    for batch in case.batches:
+        source.add_data(case.rows(batch))
+        q.process_all_available(timeout=_TIMEOUT_S)
+        got.mark_fed()
+    q.stop()
+    report = compare(case, expected, got)
+    if report:
+        pytest.fail(report, pytrace=False)
+
+
+@pytest.mark.parametrize("case", by_name(cases_joins.CASES, _TWO_STREAMS), ids=_TWO_STREAMS)
+def test_a_stream_stream_join_on_spark_emits_what_it_emits_in_the_kernel(case, cluster_spark):
+    report = compare(case, run_streams_on_spark(case, cluster_spark), run_streams_on_stream_nb(case))
+    if report:
+        pytest.fail(report, pytrace=False)
