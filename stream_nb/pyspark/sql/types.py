@@ -206,7 +206,7 @@ def _tree(struct: StructType, lines: list[str], depth: int) -> None:
 
 
 def _tree_type(dtype: DataType) -> str:
-    return dtype.typeName() if isinstance(dtype, (StructType, ArrayType, MapType)) else dtype.simpleString()
+    return dtype.simpleString() if isinstance(dtype, DecimalType) else dtype.typeName()  # Spark's printSchema
 
 
 StructType.typeName = classmethod(lambda cls: "struct")

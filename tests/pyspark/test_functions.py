@@ -1,0 +1,32 @@
+import pytest
+
+from stream_nb.pyspark.sql import functions as F
+
+
+@pytest.mark.parametrize(("column", "sql", "name"), [
+    (F.window("ts", "10 seconds", "5 seconds"), "WINDOW(`ts`, '10 seconds', '5 seconds')", "window"),
+    (F.count("*"), "COUNT(*)", "count(1)"),
+    (F.avg("n"), "AVG(`n`)", "avg(n)"),
+    (F.col("n") + 1, "`n` + 1", "(n + 1)"),
+    (F.when(F.col("n") > 1, "big").otherwise("small"), "CASE WHEN `n` > 1 THEN 'big' ELSE 'small' END",
+     "CASE WHEN (n > 1) THEN big ELSE small END"),
+    (F.explode(F.split("value", " ")), "EXPLODE(SPLIT(`value`, ' '))", "col"),
+    (F.col("w.start"), "`w`.`start`", "start"),
+    (F.upper("word").alias("u"), "UPPER(`word`) AS `u`", "u"),
+])
+def test_each_function_is_the_spark_sql_call_named_as_spark_names_it(column, sql, name):
+    assert (column._sql(), column._name) == (sql, name)
+
+
+def test_a_column_in_a_python_condition_is_refused_with_sparks_message():
+    with pytest.raises(ValueError, match="CANNOT_CONVERT_COLUMN_INTO_BOOL"):
+        bool(F.col("a") > 1)
+
+
+def test_string_and_date_functions_run_on_a_static_dataframe(spark):
+    import datetime
+
+    df = spark.createDataFrame([("Hello World", datetime.datetime(2024, 3, 5, 7, 8, 9))], "s string, t timestamp")
+    row = df.select(F.lower("s").alias("l"), F.length("s").alias("n"), F.year("t").alias("y"),
+                    F.hour("t").alias("h"), F.concat_ws("-", "s", "s").alias("c")).collect()[0]
+    assert (row.l, row.n, row.y, row.h, row.c) == ("hello world", 11, 2024, 7, "Hello World-Hello World")

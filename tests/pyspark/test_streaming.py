@@ -1,0 +1,87 @@
+import pandas as pd
+import pytest
+
+from stream_nb.pyspark.errors import AnalysisException, PySparkNotImplementedError
+from stream_nb.pyspark.sql import functions as F
+
+
+def _at(seconds):
+    return pd.Timestamp("2024-01-01", tz="UTC") + pd.Timedelta(seconds=seconds)
+
+
+def test_console_sink_prints_sparks_batch_header_and_table(spark, events, capsys):
+    q = spark.readStream.load(events).select("word", "n").writeStream.format("console").start()
+    events.add_data([{"ts": _at(1), "word": "a", "n": 1}])
+    q.processAllAvailable()
+    q.stop()
+    assert capsys.readouterr().out.startswith(
+        "-------------------------------------------\nBatch: 0\n-------------------------------------------\n"
+        "+----+---+\n|word|  n|\n+----+---+\n|   a|  1|\n+----+---+\n")
+
+
+def test_foreach_batch_gets_a_dataframe_and_the_batch_id(spark, events):
+    seen = []
+    q = (spark.readStream.load(events).writeStream
+         .foreachBatch(lambda df, batch_id: seen.append((batch_id, [r.word for r in df.collect()]))).start())
+    events.add_data([{"ts": _at(1), "word": "a", "n": 1}])
+    q.processAllAvailable()
+    q.stop()
+    assert seen == [(0, ["a"])]
+
+
+def test_query_has_sparks_python_names(spark, events):
+    q = spark.readStream.load(events).writeStream.format("memory").queryName("named").start()
+    events.add_data([{"ts": _at(1), "word": "a", "n": 1}])
+    q.processAllAvailable()
+    assert q.name == "named" and q.isActive and q.exception() is None
+    assert q.lastProgress["numInputRows"] == 1 and len(q.recentProgress) >= 1
+    assert set(q.status) == {"message", "isDataAvailable", "isTriggerActive"}
+    assert spark.streams.get(q.id) is q and q in spark.streams.active
+    q.stop()
+    assert not q.isActive
+    assert spark.streams.awaitAnyTermination(timeout=5)
+
+
+def test_available_now_trigger_runs_what_is_there_then_stops(spark, events):
+    events.add_data([{"ts": _at(1), "word": "a", "n": 1}])
+    q = (spark.readStream.load(events).writeStream.format("memory").queryName("once")
+         .trigger(availableNow=True).start())
+    q.awaitTermination()
+    assert spark.sql("SELECT count(*) AS c FROM once").collect()[0].c == 1
+
+
+def test_memory_sink_without_query_name_is_refused(spark, events):
+    with pytest.raises(AnalysisException, match="queryName must be specified for memory sink"):
+        spark.readStream.load(events).writeStream.format("memory").start()
+
+
+def test_file_sink_without_checkpoint_is_refused(spark, events, tmp_path):
+    with pytest.raises(AnalysisException, match="checkpointLocation must be specified"):
+        spark.readStream.load(events).writeStream.format("parquet").start(str(tmp_path))
+
+
+def test_a_file_stream_without_schema_is_refused(spark, tmp_path):
+    with pytest.raises(Exception, match="Schema must be specified"):
+        spark.readStream.json(str(tmp_path))
+
+
+def test_continuous_trigger_says_it_is_not_supported_and_names_the_method(spark, events):
+    with pytest.raises(PySparkNotImplementedError, match=r"trigger\(continuous=...\)"):
+        spark.readStream.load(events).writeStream.trigger(continuous="1 second")
+
+
+def test_files_in_files_out_with_a_checkpoint(spark, tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    (src / "a.json").write_text('{"word": "a", "n": 1}\n{"word": "b", "n": 2}\n')
+    df = spark.readStream.schema("word string, n bigint").json(str(src)).where(F.col("n") > 1)
+    q = (df.writeStream.format("parquet").option("checkpointLocation", str(tmp_path / "ck"))
+         .trigger(availableNow=True).start(str(out)))
+    q.awaitTermination()
+    import stream_nb as sn
+
+    assert sn.read_files_sink(str(out))["word"].tolist() == ["b"]
+
+
+def test_rate_source_has_timestamp_and_value(spark):
+    assert spark.readStream.format("rate").option("rowsPerSecond", 10).load().columns == ["timestamp", "value"]

@@ -1,0 +1,32 @@
+import pytest
+
+from stream_nb.pyspark.sql.types import (ArrayType, LongType, StringType, StructField, StructType, TimestampType,
+                                         _parse_datatype_string)
+
+
+def test_simple_string_and_field_names_as_spark():
+    schema = StructType([StructField("ts", TimestampType()), StructField("tags", ArrayType(StringType()))])
+    assert schema.simpleString() == "struct<ts:timestamp,tags:array<string>>"
+    assert schema.fieldNames() == ["ts", "tags"]
+
+
+def test_json_is_sparks_json():
+    assert StructType().add("n", LongType(), False).json() == (
+        '{"fields":[{"metadata":{},"name":"n","nullable":false,"type":"long"}],"type":"struct"}')
+
+
+def test_ddl_strings_parse_to_types():
+    assert _parse_datatype_string("a int, b string") == StructType(
+        [StructField("a", _parse_datatype_string("int")), StructField("b", StringType())])
+    assert _parse_datatype_string("bigint") == LongType()
+
+
+def test_bad_ddl_says_it_cannot_parse():
+    with pytest.raises(ValueError, match="PARSE_SYNTAX_ERROR"):
+        _parse_datatype_string("a int,, b")
+
+
+def test_print_schema_tree(spark):
+    df = spark.createDataFrame([("a", 1)], "word string, n bigint")
+    assert df.schema.treeString() == ("root\n |-- word: string (nullable = true)\n"
+                                      " |-- n: long (nullable = true)\n")
