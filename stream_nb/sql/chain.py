@@ -132,6 +132,16 @@ def plan_chain(sql: str, tree: exp.Query, *, namespaces: list[Mapping[str, Any]]
         qualifier = f"{column.table}." if column.table and whole else ""
         edits.append((*_span(call if whole else column, sql), qualifier + hidden_name))
         used = used or hidden_name
+    window = first.aggregate.window[1] if first.aggregate is not None and first.aggregate.window else None
+    for column in _window_keys(upper, times) if not together and window is not None and not window.sliding else ():
+        # GROUP BY w (Spark keys on the window column itself): the same window again, from its event time
+        hidden_name = WINDOW_TIME.format(column.name.lower())
+        hidden[hidden_name] = times[column.name.lower()][0]
+        shown = f" AS {column.name}" if isinstance(column.parent, exp.Select) else ""
+        edits.append((*_span(column, sql), f"window({hidden_name}, '{window.size_us} microseconds', "
+                                            f"'{window.slide_us} microseconds', '{window.offset_us} microseconds')"
+                                            + shown))
+        used = used or hidden_name
     used = used or _timestamp_key(upper, times, renamed or (lambda column: column.name))
     if mode != "append" and aggregating and used is not None:  # a dedup on event time: stateful
         raise _refuse_after_update(lower, upper, mode, sql)
@@ -288,6 +298,18 @@ def _window_time_calls(select: exp.Select, times: dict[str, tuple[str, str]]):
             yield call, column, True
         elif is_window_call(call):
             yield call, column, False
+
+
+def _window_keys(upper: exp.Select, times: dict[str, tuple[str, str]]) -> list[exp.Column]:
+    """The bare window columns of the operator before (``w``, not ``w.start``) among the upper operator's
+    GROUP BY keys, and their other uses in its SELECT and HAVING, when it groups by one."""
+    group = upper.args.get("group")
+    keyed = {c.name.lower() for c in (group.expressions if group is not None else [])
+             if isinstance(c, exp.Column) and not c.table and times.get(c.name.lower(), ("", ""))[1] == "struct"}
+    parts = [*upper.expressions, group, upper.args.get("having")]
+    return [c for part in parts if part is not None for c in part.find_all(exp.Column)
+            if c.name.lower() in keyed and not c.table and c.find_ancestor(exp.Select) is upper
+            and not isinstance(c.parent, exp.Anonymous)]
 
 
 def _timestamp_key(upper: exp.Select, times: dict[str, tuple[str, str]], renamed) -> str | None:

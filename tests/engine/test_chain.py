@@ -253,3 +253,11 @@ def test_window_time_is_the_windows_end_less_a_microsecond_in_any_query():
     emitted = next(df for _, df in run.emitted if len(df))
     assert emitted["wt"][0] == datetime(1970, 1, 1, 0, 0, 9, 999_999, tzinfo=UTC)
     run.q.stop()
+
+
+def test_grouping_by_the_window_column_itself_as_spark_allows():
+    """PySpark 4.3 emits each 10-second window's total once, keyed by the first operator's own window."""
+    run = Run(f"SELECT w, sum(n) AS total FROM ({window_agg(10, delay='5')}) GROUP BY w")
+    assert run.add(1, 2, 1, 15) == {1: [((0, 10), 3)]}
+    assert run.add(25, 5) == {3: [((10, 20), 1)]}
+    run.q.stop()

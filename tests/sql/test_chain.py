@@ -214,3 +214,10 @@ def test_a_join_of_what_aggregations_emit_is_refused_at_the_join():
     assert "a stream-stream join over what an aggregation or a deduplication emits is not supported yet" in \
         str(caught.value)
     assert sql[caught.value.start:].startswith("JOIN clicks")
+
+
+def test_group_by_the_window_column_is_the_same_window_again_from_its_event_time():
+    planned = plan(f"SELECT w, sum(n) AS total FROM ({INNER}) GROUP BY w")
+    assert planned.columns == ["w", "total"]
+    assert planned.chain.stages[1].aggregate.window[1].size_us == 10_000_000
+    assert planned.chain.stages[1].event_time.column == "__window_time_w"
