@@ -102,73 +102,74 @@ class JoinOperator:
 
     def process(self, con: duckdb.DuckDBPyConnection, batch, watermark_us: int = 0) -> JoinOutput:
         kind = self.join.join_type
-        rid = self._next_rid
-        passing, failing, late = {}, {}, {}
-        for name, side in self._sides().items():
-            rows, rid = self._new_rows(con, batch[side.input], side, rid)
-            if side.event_time is not None:
-                is_late = pc.fill_null(pc.less_equal(_times(rows, side, None), self._late_watermark_us // 1000 * 1000),
-                                       False)
-                late[name], rows = rows.filter(is_late).drop_columns([PASS]), rows.filter(pc.invert(is_late))
-            else:
-                late[name] = rows.drop_columns([PASS]).schema.empty_table()
-            ok = rows.column(PASS)
-            rows = rows.drop_columns([PASS])
-            passing[name], failing[name] = rows.filter(ok), rows.filter(pc.invert(ok))
+        passing, failing, late, rid = self._read(con, batch)
         before = {name: self._states[name] if self._states[name] is not None else
                   passing[name].schema.empty_table() for name in SIDES}
 
-        # 2. new left rows × right state; 3. new right rows × left state (now with the new left rows)
+        # 2. new left rows x right state; 3. new right rows x left state (now with the new left rows)
         first = self._pairs(con, "left", passing["left"], before["right"])
         left_new = _mark(passing["left"], first.column(LRID))
         right_state = _mark(before["right"], first.column(RRID))
-        semi_first = None
         if kind == "LeftSemi":  # a new left row that matched is emitted now and never kept
-            semi_first = pc.unique(first.column(LRID))
             left_new = left_new.filter(pc.invert(left_new.column(MATCHED)))
         left_state = _concat(before["left"], left_new)
         probe = left_state.filter(pc.invert(left_state.column(MATCHED))) if kind == "LeftSemi" else left_state
         second = self._pairs(con, "right", passing["right"], probe)
         left_state = _mark(left_state, second.column(LRID))
         right_new = _mark(passing["right"], second.column(RRID))
-
         wm_ms = watermark_us // 1000
-        evict_now = self._expired(right_new, self.join.right, wm_ms)
-        keep = pc.invert(evict_now)
-        if kind in ("RightOuter", "FullOuter"):  # an unmatched row stays for its NULL-padded output below
+        keep = pc.invert(self._expired(right_new, self.join.right, wm_ms))  # not kept if evicted at once...
+        if kind in ("RightOuter", "FullOuter"):  # ...unless unmatched: it stays for its NULL-padded row below
             keep = pc.or_(keep, pc.invert(right_new.column(MATCHED)))
-        right_state = _concat(right_state, right_new.filter(keep))
+        states = {"left": left_state, "right": _concat(right_state, right_new.filter(keep))}
 
         # 4. eviction, and the outer rows it makes final
-        expired = {"left": self._expired(left_state, self.join.left, wm_ms),
-                   "right": self._expired(right_state, self.join.right, wm_ms)}
-        states = {"left": left_state, "right": right_state}
-        pairs = [pairs_of(first.column(LRID), first.column(RRID)) if kind != "LeftSemi" else None,
-                 pairs_of(second.column(LRID), second.column(RRID)) if kind != "LeftSemi" else None]
-        if kind == "LeftSemi":
-            pairs = [pairs_of(semi_first, None), pairs_of(pc.unique(second.column(LRID)), None)]
-        if kind in ("LeftOuter", "FullOuter"):
-            pairs.append(pairs_of(failing["left"].column(RID), None))
-            unmatched = pc.and_(expired["left"], pc.invert(left_state.column(MATCHED)))
-            pairs.append(pairs_of(left_state.filter(unmatched).column(RID), None))
-        if kind in ("RightOuter", "FullOuter"):
-            pairs.append(pairs_of(None, failing["right"].column(RID)))
-            unmatched = pc.and_(expired["right"], pc.invert(right_state.column(MATCHED)))
-            pairs.append(pairs_of(None, right_state.filter(unmatched).column(RID)))
-        removed = [pc.filter(states[n].column(RID), expired[n]) for n in SIDES]
-        after = {n: states[n].filter(pc.invert(expired[n])) for n in SIDES}
-
-        duck.register(con, PAIRS, pa.concat_tables([p for p in pairs if p is not None] or [empty_pairs()]))
+        expired = {n: self._expired(states[n], side, wm_ms) for n, side in self._sides().items()}
+        pairs = self._output_pairs(first, second, failing, states, expired)
+        duck.register(con, PAIRS, pa.concat_tables(pairs or [empty_pairs()]))
         duck.register(con, LEFT, _concat(before["left"], passing["left"], failing["left"]))
         duck.register(con, RIGHT, _concat(before["right"], passing["right"], failing["right"]))
-        table = duck.query(con, self.join.output_sql)
-        added = sum(t.num_rows for t in (left_new, right_new.filter(keep)))
+        removed = [pc.filter(states[n].column(RID), expired[n]) for n in SIDES]
         return JoinOutput(
-            table, late=state_view(late, self.join).drop_columns(["matched"]), states=after, before=before,
+            duck.query(con, self.join.output_sql), late=state_view(late, self.join).drop_columns(["matched"]),
+            states={n: states[n].filter(pc.invert(expired[n])) for n in SIDES}, before=before,
             late_by_input={s.input: late[n].num_rows for n, s in self._sides().items()},
-            next_rid=rid, watermark_us=watermark_us, state_rows_updated=added,
+            next_rid=rid, watermark_us=watermark_us, state_rows_updated=left_new.num_rows + right_new.filter(keep).num_rows,
             expired=np.concatenate([r.to_numpy() for r in removed]) if any(len(r) for r in removed) else None,
             evicted_through=watermark_us)
+
+    def _read(self, con, batch) -> tuple[dict, dict, dict, int]:
+        """1. Each side's new rows, numbered: those passing their own conditions, those failing them, and the
+        late ones (at or behind the previous batch's watermark, as Spark judges late rows)."""
+        rid = self._next_rid
+        passing, failing, late = {}, {}, {}
+        for name, side in self._sides().items():
+            rows, rid = self._new_rows(con, batch[side.input], side, rid)
+            rows, ok = rows.drop_columns([PASS]), rows.column(PASS)
+            is_late = pa.chunked_array([np.zeros(rows.num_rows, dtype=bool)], pa.bool_())
+            if side.event_time is not None:
+                threshold = self._late_watermark_us // 1000 * 1000  # Spark's watermark is in ms
+                is_late = pc.fill_null(pc.less_equal(_times(rows, side, None), threshold), False)
+            late[name] = rows.filter(is_late)
+            passing[name] = rows.filter(pc.and_(pc.invert(is_late), ok))
+            failing[name] = rows.filter(pc.and_(pc.invert(is_late), pc.invert(ok)))
+        return passing, failing, late, rid
+
+    def _output_pairs(self, first: pa.Table, second: pa.Table, failing: dict, states: dict,
+                      expired: dict) -> list[pa.Table]:
+        """The batch's output as pairs of row numbers: the matches (a semi join: each left row once), the
+        preserved side's rows failing their own conditions, and its evicted rows that never matched."""
+        kind = self.join.join_type
+        if kind == "LeftSemi":
+            return [pairs_of(pc.unique(first.column(LRID)), None), pairs_of(pc.unique(second.column(LRID)), None)]
+        pairs = [pairs_of(first.column(LRID), first.column(RRID)), pairs_of(second.column(LRID), second.column(RRID))]
+        for name, preserved in (("left", ("LeftOuter", "FullOuter")), ("right", ("RightOuter", "FullOuter"))):
+            if kind not in preserved:
+                continue
+            unmatched = states[name].filter(pc.and_(expired[name], pc.invert(states[name].column(MATCHED))))
+            for rids in (failing[name].column(RID), unmatched.column(RID)):
+                pairs.append(pairs_of(rids, None) if name == "left" else pairs_of(None, rids))
+        return pairs
 
     def _new_rows(self, con, table: pa.Table, side: JoinSide, rid: int) -> tuple[pa.Table, int]:
         duck.register(con, batch_table(side.input), table)
