@@ -42,6 +42,7 @@ from stream_nb.sources.kafka_offsets import (
     step_from_json,
     step_json,
 )
+from stream_nb.sources.kafka_reader import RangeReader
 from stream_nb.sources.kafka_records import source_schema, to_table
 from stream_nb.types import parse_schema
 
@@ -49,8 +50,6 @@ __all__ = ["KafkaSource", "kafka"]
 
 CONNECT_SECONDS = 5     # how long the first contact with the broker may take before the query is refused
 OUTAGE_SECONDS = 120    # how long a running query waits for a broker that went away before it fails
-_POLL_SECONDS = 0.2
-_MOST_MESSAGES = 100_000  # messages asked of the consumer at a time
 # librdkafka's own log (a connection refused while a broker restarts...): there for who looks, never printed
 _LOG = logging.getLogger("stream_nb.sources.kafka.librdkafka")
 _LOG.addHandler(logging.NullHandler())
@@ -101,6 +100,8 @@ class KafkaSource:
             "auto.offset.reset": "error",             # an offset gone from the broker is reported, not skipped
             "isolation.level": "read_uncommitted",    # as Spark's Kafka source
             "reconnect.backoff.max.ms": 1000,         # back soon after a broker restart
+            "max.partition.fetch.bytes": 16 << 20,    # a batch's messages in few fetches
+            "fetch.max.bytes": 64 << 20,
             **{k.removeprefix("kafka."): v for k, v in (options or {}).items()},
         }
         self._lock = threading.Lock()        # the steps
@@ -183,8 +184,14 @@ class KafkaSource:
             for _, new_starts in self._steps[start:end]:
                 begin.update(new_starts)
             until = self._ends(end)
-        ranges = {p: (begin[p], until[p]) for p in sorted(until) if until[p] > begin[p]}
-        return to_table(self.topic, self._fetch(ranges) if ranges else [], self.value_schema)
+        if all(until[p] == begin[p] for p in until):
+            return self.schema.empty_table()
+        with self._read_lock:
+            if self._reader is None:
+                self._reader = RangeReader(_client(), self._config, self.topic, self.servers, logger=_LOG,
+                                           end_offset=self._end_offset, outage_seconds=OUTAGE_SECONDS)
+            messages = self._reader.fetch({p: (begin[p], until[p]) for p in sorted(until)})
+        return to_table(self.topic, messages, self.value_schema)
 
     def close(self) -> None:
         """Close the broker connections; a later call opens them again."""
@@ -226,6 +233,9 @@ class KafkaSource:
                                   f"is outside what the broker holds, offsets {low} to {high}")
         return starts
 
+    def _end_offset(self, partition: int) -> int | None:
+        return (self._watermarks() or {}).get(partition, (None, None))[1]
+
     def _watermarks(self) -> dict[int, tuple[int, int]] | None:
         """Each partition's (earliest, end) offset; a topic that does not exist yet has none. None while a
         broker reached before is away (not for longer than OUTAGE_SECONDS: then, or at first contact, an
@@ -257,57 +267,6 @@ class KafkaSource:
         waited = CONNECT_SECONDS if not self._reached else now - self._away_since
         raise SourceError(f"kafka source: cannot reach the Kafka broker at {self.servers} (waited {waited:.0f} s): "
                           f"{err.args[0].str()}. Is it running, and is that its host:port?") from None
-
-    def _fetch(self, ranges: dict[int, tuple[int, int]]) -> list:
-        """The messages of offsets ``[from, until)`` of each partition, by assign and seek."""
-        kafka = _client()
-        with self._read_lock:
-            if self._reader is None:
-                self._reader = kafka.Consumer(self._config, logger=_LOG)
-            reader = self._reader
-            reader.assign([kafka.TopicPartition(self.topic, p, first) for p, (first, _) in ranges.items()])
-            got: dict[int, list] = {p: [] for p in ranges}
-            at = {p: first for p, (first, _) in ranges.items()}
-            progressed = time.monotonic()
-            while pending := [p for p in ranges if at[p] < ranges[p][1]]:
-                left = sum(ranges[p][1] - at[p] for p in pending)
-                messages = reader.consume(min(left, _MOST_MESSAGES), timeout=_POLL_SECONDS)
-                for message in messages:
-                    p = message.partition()
-                    if message.error() is not None:
-                        self._fetch_error(message, ranges, at)
-                    elif p in ranges and at[p] <= message.offset() < ranges[p][1]:
-                        got[p].append(message)
-                        at[p] = message.offset() + 1
-                if messages:
-                    progressed = time.monotonic()
-                elif pending:  # offsets with no message (compaction, transaction markers): the position tells
-                    for position in reader.position([kafka.TopicPartition(self.topic, p) for p in pending]):
-                        if position.offset >= 0:
-                            at[position.partition] = max(at[position.partition], position.offset)
-                if time.monotonic() - progressed > OUTAGE_SECONDS:
-                    waiting = {p: f"{at[p]} of {ranges[p][1]}" for p in pending}
-                    raise SourceError(f"kafka source: topic {self.topic!r}: no message from the broker at "
-                                      f"{self.servers} for {OUTAGE_SECONDS} s while reading partitions (at offset "
-                                      f"of end) {waiting}")
-            return [message for p in sorted(got) for message in got[p]]
-
-    def _fetch_error(self, message, ranges, at) -> None:
-        kafka = _client()
-        err, p = message.error(), message.partition()
-        if err.code() == kafka.KafkaError._PARTITION_EOF:
-            if p in ranges and message.offset() < ranges[p][1]:  # ends before the planned end: ask again
-                high = (self._watermarks() or {}).get(p, (0, ranges[p][1]))[1]
-                if high < ranges[p][1]:
-                    raise data_lost(self.topic, p, f"it ends at offset {high}, before offset {ranges[p][1]} "
-                                                   "that the batch was planned to read up to")
-        elif err.code() == kafka.KafkaError._AUTO_OFFSET_RESET:
-            raise data_lost(self.topic, p, f"offset {at.get(p)} is not on the broker any more ({err.str()})")
-        elif err.fatal():
-            raise SourceError(f"kafka source: topic {self.topic!r} partition {p}: the broker at {self.servers} "
-                              f"says: {err.str()}")
-        else:
-            _LOG.info("kafka source: %s (retrying)", err.str())  # a broker restarting: librdkafka reconnects
 
     def __repr__(self) -> str:
         return f"{self.description} ({self.servers}, {len(self._steps)} steps planned)"
