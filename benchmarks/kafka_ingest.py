@@ -1,0 +1,109 @@
+"""Case ``kafka_ingest``: how fast does a query ingest from Kafka, against the files source on the same rows?
+
+The same rows (JSON objects: ts, device, temp) twice: as JSON-lines files read by ``sn.sources.files`` one file
+a batch, and as the messages of a 3-partition topic on a local Tansu broker (``sn.sources.kafka_broker()``)
+read by ``sn.sources.kafka(schema=...)`` with the same number of rows a batch. Each run is a fresh query, a
+windowed aggregation with trigger ``available_now``, from its start until it has read everything. The target:
+Kafka at least half the files source's rows/s.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from . import workload
+from .harness import Contender, Report, Stopwatch, Target, Unavailable, check_same
+
+NAME = "kafka_ingest"
+TITLE = "Kafka source vs files source into a windowed aggregation"
+SIZES = {False: (1_000_000, 50_000), True: (200_000, 50_000)}  # quick -> (rows, rows per batch)
+PARTITIONS = 3
+SQL = """SELECT window(ts, '10 seconds') AS w, device, count(*) AS n, avg(temp) AS avg_temp
+         FROM events GROUP BY window(ts, '10 seconds'), device"""
+
+FILES, KAFKA = "files source (JSON lines)", "kafka source (JSON values)"
+
+
+def json_lines(rows: int) -> list[bytes]:
+    """The workload's events as JSON objects, one per row."""
+    frame = workload.events(rows).to_pandas()
+    stamps = frame["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return [json.dumps({"ts": ts, "device": device, "temp": temp}).encode()
+            for ts, device, temp in zip(stamps, frame["device"], frame["temp"], strict=True)]
+
+
+def keyed(result: pd.DataFrame) -> pd.DataFrame:
+    """The result with one plain key column (the window's start and the device), for check_same."""
+    frame = result.copy()
+    frame["key"] = [f"{w['start'].isoformat()} {d}" for w, d in zip(frame.pop("w"), frame["device"], strict=True)]
+    return frame
+
+
+def run(quick: bool, repeats: int) -> Report:
+    total, per_batch = SIZES[quick]
+    sn = workload.stream_nb()
+    try:
+        broker = sn.sources.kafka_broker()
+    except (FileNotFoundError, AttributeError) as missing:
+        raise Unavailable(f"no Kafka broker: {missing}") from None
+    folder = Path(tempfile.mkdtemp(prefix="stream_nb-kafka-ingest-"))
+    report = Report(NAME, f"{TITLE}: {total:,} rows, {per_batch:,} a batch, {PARTITIONS} partitions",
+                    baseline=FILES)
+    try:
+        lines = json_lines(total)
+        for k in range(0, total, per_batch):
+            (folder / f"part-{k // per_batch:05d}.json").write_bytes(b"\n".join(lines[k:k + per_batch]) + b"\n")
+        topic = broker.create_topic("events", PARTITIONS)
+        _produce(broker.servers, topic, lines)
+
+        def files_run(clock: Stopwatch) -> pd.DataFrame:
+            source = sn.sources.files(folder, format="json", schema=workload.SCHEMA, max_files_per_trigger=1)
+            return _ingest(sn, source, clock)
+
+        def kafka_run(clock: Stopwatch) -> pd.DataFrame:
+            source = sn.sources.kafka(broker.servers, topic, schema=workload.SCHEMA,
+                                      max_offsets_per_trigger=per_batch)
+            return _ingest(sn, source, clock)
+
+        reference = keyed(files_run(Stopwatch()))
+
+        def agrees(result: pd.DataFrame) -> None:
+            check_same(keyed(result), reference, key="key", what=f"{KAFKA} vs {FILES}")
+
+        report.run([Contender(FILES, files_run, total), Contender(KAFKA, kafka_run, total, agrees)], repeats)
+        report.targets = [Target("kafka / files (rows/s)", report.speed_ratio(KAFKA, FILES), goal=0.5)]
+    finally:
+        broker.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    return report
+
+
+def _ingest(sn, source, clock: Stopwatch) -> pd.DataFrame:
+    with clock:
+        q = sn.start(SQL, sources={"events": source}, output_mode="update", trigger="available_now")
+        q.await_termination()
+    return q.result
+
+
+def _produce(servers: str, topic: str, lines: list[bytes]) -> None:
+    """Round robin over the partitions; the last message of each alone, as Tansu shows a partition's end as the
+    first offset of its last batch plus one."""
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": servers, "linger.ms": 20, "enable.idempotence": True})
+    for i, line in enumerate(lines[:-PARTITIONS]):
+        while True:
+            try:
+                producer.produce(topic, value=line, partition=i % PARTITIONS)
+                break
+            except BufferError:
+                producer.poll(0.1)
+    producer.flush(60)
+    for i in range(len(lines) - PARTITIONS, len(lines)):
+        producer.produce(topic, value=lines[i], partition=i % PARTITIONS)
+        producer.flush(15)
