@@ -244,8 +244,10 @@ def _columns_of(condition: exp.Expression | None, alias: str) -> set[str]:
 
 def _bounds(this: JoinSide, other: JoinSide, condition: exp.Expression | None) -> tuple[ValueBound, ...]:
     watermarked = f"{other.alias}.{other.event_time}" if other.event_time and not other.event_time_field else None
-    return value_bounds(condition, _columns_of(condition, this.alias), _columns_of(condition, other.alias),
-                        watermarked)
+    others = _columns_of(condition, other.alias)
+    # the condition's names may be spelled in another case than the watermark's (clickTime, clicktime)
+    watermarked = next((c for c in others if watermarked and c.lower() == watermarked.lower()), watermarked)
+    return value_bounds(condition, _columns_of(condition, this.alias), others, watermarked)
 
 
 def _with_eviction(side: JoinSide, other: JoinSide, key_eviction: int | None,
