@@ -120,3 +120,22 @@ def test_static_dataframes_run_on_duckdb(spark):
     out = df.groupBy("k").agg(F.sum("v").alias("s")).orderBy("k").collect()
     assert [(r.k, r.s) for r in out] == [("a", 4), ("b", 2)]
     assert df.filter("v > 1").count() == 2
+
+
+def test_stream_stream_left_outer_join_of_the_guide_with_differently_named_time_columns(spark):
+    import stream_nb as sn
+    from stream_nb.pyspark.sql.functions import expr
+
+    imps = sn.sources.memory("impressionAdId bigint, impressionTime timestamp")
+    clicks = sn.sources.memory("clickAdId bigint, clickTime timestamp")
+    i = spark.readStream.load(imps).withWatermark("impressionTime", "10 seconds")
+    c = spark.readStream.load(clicks).withWatermark("clickTime", "20 seconds")
+    joined = i.join(c, expr("clickAdId = impressionAdId AND clickTime >= impressionTime AND "
+                            "clickTime <= impressionTime + interval 1 minute"), "leftOuter")
+    q = _run(joined, name="guide_join")
+    imps.add_data([{"impressionAdId": 1, "impressionTime": _at(1)}, {"impressionAdId": 2, "impressionTime": _at(2)}])
+    clicks.add_data([{"clickAdId": 1, "clickTime": _at(5)}])
+    q.processAllAvailable()
+    rows = spark.sql("SELECT impressionAdId, clickAdId FROM guide_join").collect()
+    assert [(r.impressionAdId, r.clickAdId) for r in rows] == [(1, 1)]
+    q.stop()

@@ -54,7 +54,7 @@ def join(left: DataFrame, right: DataFrame, on: Any, how: str | None) -> DataFra
         conditions = on if isinstance(on, (list, tuple)) else [on] if on is not None else []
         if not all(isinstance(c, Column) for c in conditions):
             raise TypeError("DataFrame.join: `on` is a column name, a list of names, or a Column condition")
-        condition = exp.and_(*[c._unaliased() for c in conditions]) if conditions else None
+        condition = _qualified(exp.and_(*[c._unaliased() for c in conditions]), l, r) if conditions else None
         items = [exp.Star()] if join_kind not in ("SEMI", "ANTI") else [exp.column(exp.Star(), l._alias)]
     query = exp.select(*items).from_(l._from()).join(r._from(), on=condition, join_type=f"{side} {join_kind}".strip())
     return DataFrame(left.sparkSession, query, {**left._inputs, **right._inputs},
@@ -73,3 +73,20 @@ def _using_items(l: DataFrame, r: DataFrame, names: list[str], side: str, join_k
     if join_kind not in ("SEMI", "ANTI"):
         rest += [exp.column(n, r._alias, quoted=True) for n in r.columns if n not in names]
     return keys + rest
+
+
+def _qualified(condition: exp.Expression, l: DataFrame, r: DataFrame) -> exp.Expression:
+    """Each unqualified column of the condition named after the side it is on (the engine tells a join's
+    sides apart by their aliases; Spark resolves a name found on one side only to that side)."""
+    left, right = set(l.columns), set(r.columns)
+    condition = condition.copy()
+    for column in list(condition.find_all(exp.Column)):
+        if column.table or isinstance(column.this, exp.Star):
+            continue
+        name = column.name
+        if name in left and name in right:
+            raise AnalysisException(f"Reference `{name}` is ambiguous, could be: [`{l._alias}`.`{name}`, "
+                                    f"`{r._alias}`.`{name}`].", "AMBIGUOUS_REFERENCE")
+        if name in left or name in right:
+            column.set("table", exp.to_identifier(l._alias if name in left else r._alias, quoted=True))
+    return condition
