@@ -21,7 +21,6 @@ from collections.abc import Mapping
 
 import pyarrow as pa
 
-from stream_nb.sources import _protocol
 from stream_nb.sources._protocol import (
     ATTACH,
     CHECKPOINT_LOG,
@@ -29,6 +28,7 @@ from stream_nb.sources._protocol import (
     CLOSE,
     CONCURRENT_READS,
     MAX_PER_TRIGGER,
+    SPARK_OFFSETS,
 )
 from stream_nb.sources.errors import SourceError, check_offsets
 from stream_nb.sources.kafka_offsets import (
@@ -53,8 +53,6 @@ OUTAGE_SECONDS = 120    # how long a running query waits for a broker that went 
 # librdkafka's own log (a connection refused while a broker restarts...): there for who looks, never printed
 _LOG = logging.getLogger("stream_nb.sources.kafka.librdkafka")
 _LOG.addHandler(logging.NullHandler())
-# M's engine writes Spark's per-partition JSON beside the int offsets for a source declaring spark_offsets
-_SPARK_OFFSETS = frozenset({"spark_offsets"} & set(_protocol.CAPABILITIES))
 
 
 def _client():
@@ -70,7 +68,7 @@ class KafkaSource:
     """A Kafka topic as a stream (see ``kafka``). Offset n is the n-th planned step (``kafka_offsets.py``)."""
 
     capabilities = frozenset({MAX_PER_TRIGGER, CONCURRENT_READS, CHECKPOINT_METADATA, CHECKPOINT_LOG, ATTACH,
-                              CLOSE, *_SPARK_OFFSETS})
+                              CLOSE, SPARK_OFFSETS})
 
     def __init__(self, servers: str, topic: str, *, starting_offsets: str | Mapping = "earliest",
                  schema=None, max_offsets_per_trigger: int | None = None, options: Mapping | None = None):

@@ -164,6 +164,8 @@ def test_a_restarted_query_reads_exactly_the_messages_after_its_checkpoint(kafka
     assert run() == [b"d"]
     offsets = read_json(checkpoint / "sources" / "0" / "1")
     assert offsets == [{"end": {"0": 2, "1": 2}}]
+    source_line = json.loads((checkpoint / "offsets" / "1").read_text().splitlines()[2])
+    assert source_line["sparkOffset"] == {topic: {"0": 2, "1": 2}}  # the offset log shows Spark's JSON too
 
 
 def test_offsets_gone_from_the_broker_stop_the_query_as_spark_fail_on_data_loss(kafka_broker, tmp_path):
