@@ -1,3 +1,5 @@
+import datetime
+
 import pandas as pd
 import pytest
 
@@ -54,7 +56,9 @@ def test_windowed_count_with_watermark_in_append_emits_a_window_once_the_waterma
     events.add_data([{"ts": _at(30), "word": "b", "n": 5}])
     q.processAllAvailable()
     rows = spark.sql("SELECT * FROM win").collect()
-    assert [(r.window["start"], r.total) for r in rows] == [(_at(0).to_pydatetime(), 3)]
+    # as PySpark's collect(): the window a Row, its times naive in the session time zone (UTC)
+    assert [(r.window.start, r.window["end"], r.total) for r in rows] == [
+        (datetime.datetime(2024, 1, 1, 0, 0, 0), datetime.datetime(2024, 1, 1, 0, 0, 10), 3)]
     q.stop()
 
 
@@ -139,3 +143,22 @@ def test_stream_stream_left_outer_join_of_the_guide_with_differently_named_time_
     rows = spark.sql("SELECT impressionAdId, clickAdId FROM guide_join").collect()
     assert [(r.impressionAdId, r.clickAdId) for r in rows] == [(1, 1)]
     q.stop()
+
+
+def test_from_json_then_select_star_gives_the_schemas_columns(spark):
+    import stream_nb as sn
+    from stream_nb.pyspark.sql.types import IntegerType, StringType, StructField, StructType
+
+    raw = sn.sources.memory("value string")
+    schema = StructType([StructField("a", IntegerType()), StructField("b", StringType())])
+    df = spark.readStream.load(raw).select(F.from_json(F.col("value"), schema).alias("data")).select("data.*")
+    assert df.schema == schema
+    raw.add_data([{"value": '{"a": 1, "b": "x"}'}])
+    q = _run(df, name="parsed")
+    assert spark.sql("SELECT * FROM parsed").collect() == [(1, "x")]
+    q.stop()
+
+
+def test_select_star_of_a_column_that_is_not_a_struct_is_refused(spark, events):
+    with pytest.raises(AnalysisException, match="CANNOT_RESOLVE_STAR_EXPAND"):
+        spark.readStream.load(events).select("word.*")

@@ -104,7 +104,22 @@ class DataFrame:
 
     # -- transformations ------------------------------------------------------------------------------------
     def select(self, *cols: Any) -> DataFrame:
-        return self._select([_as_col(c)._named() for c in _flat(cols)])
+        items: list[exp.Expression] = []
+        for c in _flat(cols):
+            items += self._struct_fields(c) or [_as_col(c)._named()]
+        return self._select(items)
+
+    def _struct_fields(self, c: Any) -> list[exp.Expression]:
+        """``select("data.*")``: a struct column's fields, each a column of its own (as Spark expands it)."""
+        if not (isinstance(c, str) and c.endswith(".*") and c.count(".") == 1):
+            return []
+        name = c[:-2]
+        dtype = self.schema[name].dataType if name in self.columns else None
+        if not isinstance(dtype, StructType):
+            raise AnalysisException(f"Cannot resolve '{c}': `{name}` is not a struct column of {self.columns}",
+                                    "CANNOT_RESOLVE_STAR_EXPAND")
+        return [exp.alias_(exp.Dot(this=exp.column(name, quoted=True), expression=exp.to_identifier(f, quoted=True)),
+                           f, quoted=True) for f in dtype.fieldNames()]
 
     def selectExpr(self, *expr: str | list[str]) -> DataFrame:
         from stream_nb.pyspark.sql.functions import expr as parse
@@ -248,10 +263,18 @@ class DataFrame:
 
     # -- actions (static DataFrames only, as in Spark) ------------------------------------------------------
     def toPandas(self) -> pd.DataFrame:
-        return execution.collect(self)
+        """As PySpark's: timestamps naive in the session time zone (UTC), structs as Rows."""
+        frame = execution.collect(self)
+        for name in frame.columns:
+            column = frame[name]
+            if isinstance(column.dtype, pd.DatetimeTZDtype):
+                frame[name] = column.dt.tz_convert("UTC").dt.tz_localize(None)
+            elif column.dtype == object and any(isinstance(v, dict) for v in column):
+                frame[name] = [_plain(v) for v in column]
+        return frame
 
     def collect(self) -> list[Row]:
-        frame = self.toPandas()
+        frame = execution.collect(self)
         return [Row(**{k: _plain(v) for k, v in zip(frame.columns, row)})
                 for row in frame.itertuples(index=False, name=None)]
 
@@ -311,11 +334,18 @@ def _flat(cols: tuple) -> list:
 
 
 def _plain(value: Any) -> Any:
-    """A pandas cell as the Python value PySpark's Row holds (datetime, int, None for a null)."""
+    """A pandas cell as PySpark's Row holds it: a naive datetime in the session time zone (UTC), a struct as a
+    Row, an int, None for a null."""
     if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if isinstance(value, (list, dict, str)) or value is None:
+        return (value.tz_convert("UTC").tz_localize(None) if value.tzinfo else value).to_pydatetime()
+    if isinstance(value, dict):
+        return Row(**{k: _plain(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, str) or value is None:
         return value
+    if hasattr(value, "tolist") and getattr(value, "ndim", 0) == 1:  # an array column's numpy value
+        return [_plain(v) for v in value.tolist()]
     if pd.isna(value):
         return None
     return value.item() if hasattr(value, "item") else value

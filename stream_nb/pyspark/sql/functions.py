@@ -10,6 +10,7 @@ names its column as Spark does (``avg(temp)``, ``count``, ``window``).
 from __future__ import annotations
 
 import builtins
+import json
 from typing import Any
 
 from sqlglot import exp, parse_one
@@ -124,11 +125,28 @@ def struct(*cols: Column | str) -> Column:
 
 
 def from_json(col: Column | str, schema: StructType | DataType | str, options: dict | None = None) -> Column:
+    """Parsed by DuckDB's ``from_json``, which takes the structure as JSON of DuckDB type names."""
     dtype = _parse_datatype_string(schema) if isinstance(schema, str) else schema
     c = _as_col(col)
-    return _call("from_json", "from_json", c, lit(dtype.simpleString()[len("struct<"):-1]
-                                                  if isinstance(dtype, StructType) else dtype.simpleString()),
-                 name=f"from_json({c._name})")
+    structure = json.dumps(_duckdb_structure(dtype), separators=(",", ":"))
+    return _call("from_json", "from_json", c, lit(structure), name=f"from_json({c._name})")
+
+
+def _duckdb_structure(dtype: DataType) -> Any:
+    from stream_nb.pyspark.sql import types as T
+
+    if isinstance(dtype, StructType):
+        return {f.name: _duckdb_structure(f.dataType) for f in dtype.fields}
+    if isinstance(dtype, T.ArrayType):
+        return [_duckdb_structure(dtype.elementType)]
+    if isinstance(dtype, T.MapType):
+        return f"MAP(VARCHAR, {_duckdb_structure(dtype.valueType)})"
+    if isinstance(dtype, T.DecimalType):
+        return f"DECIMAL({dtype.precision},{dtype.scale})"
+    names = {"string": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT", "smallint": "SMALLINT",
+             "tinyint": "TINYINT", "double": "DOUBLE", "float": "FLOAT", "boolean": "BOOLEAN",
+             "timestamp": "TIMESTAMP", "timestamp_ntz": "TIMESTAMP", "date": "DATE", "binary": "BLOB"}
+    return names.get(dtype.simpleString(), "VARCHAR")
 
 
 def to_json(col: Column | str, options: dict | None = None) -> Column: return _f("to_json", col)
