@@ -27,11 +27,18 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from sqlglot import exp
-from sqlglot.tokens import TokenType
 
 from stream_nb.sql.chain_join import cut_join, join_output_name
-from stream_nb.sql.dialect import DIALECT, parse
-from stream_nb.sql.errors import OutputModeError, StreamSQLError
+from stream_nb.sql.chain_refusals import (
+    is_aggregation,
+    refuse_after_update,
+    refuse_without_event_time,
+    refuse_without_watermark,
+    where,
+)
+from stream_nb.sql.chain_text import Text, cte_definition, kept_ctes, paren_span, span
+from stream_nb.sql.dialect import parse
+from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.positions import keyword_start, start_of
 from stream_nb.sql.resolve import resolve
 from stream_nb.sql.rewrites import inline_ctes, name_select_items, window_fields
@@ -100,26 +107,26 @@ def plan_chain(sql: str, tree: exp.Query, *, namespaces: list[Mapping[str, Any]]
             "runs it in append mode): join the streams first, then aggregate what the join emits", sql=sql,
             start=keyword_start(sql, "JOIN", start_of(upper, sql) or 0),
             hint="run the aggregations as queries of their own and join their results in pandas")
-    aggregating = lower is not None and _is_aggregation(lower)
+    aggregating = lower is not None and is_aggregation(lower)
     mode = _output_mode(output_mode, aggregating, upper)
-    if mode != "append" and aggregating and _is_aggregation(upper):
-        raise _refuse_after_update(lower, upper, mode, sql)
+    if mode != "append" and aggregating and is_aggregation(upper):
+        raise refuse_after_update(lower, upper, mode, sql)
     declared = bool(watermark) or bool(parse(sql)[1])
-    if mode == "append" and _is_aggregation(upper) and not declared:
-        raise _refuse_without_watermark(aggregating, upper, sql)
+    if mode == "append" and is_aggregation(upper) and not declared:
+        raise refuse_without_watermark(aggregating, upper, sql)
     # The upper operator reads the lower one's output as a stream by name: the CTE's (its definition goes), or
     # a free __stage<i> in place of the subquery (an operator further up is planned with the ones below it).
     name = next(STAGE.format(i) for i in itertools.count() if not any(STAGE.format(i) in n for n in namespaces))
     if together:
-        pieces, edits = cut_join(upper, sql, name, _span)
+        pieces, edits = cut_join(upper, sql, name)
         renamed = join_output_name
     else:
-        opened, closed = _paren_span(path[stateful[-2] + 1], sql)  # the lower operator and the SELECTs above it
-        pieces, edits, renamed = _kept_ctes(sql, opened) + [(opened + 1, closed)], [(opened, closed + 1, name)], None
-        cte = _cte_definition(sql, opened, closed)
+        opened, closed = paren_span(path[stateful[-2] + 1], sql)  # the lower operator and the SELECTs above it
+        pieces, edits, renamed = kept_ctes(sql, opened) + [(opened + 1, closed)], [(opened, closed + 1, name)], None
+        cte = cte_definition(sql, opened, closed)
         if cte is not None:
             name, edits = cte[0], [cte[1]]
-    lower_text = _Text.of(sql, pieces)
+    lower_text = Text.of(sql, pieces)
     # a deduplication emits each new row whatever the mode, so it is planned as the append it is
     first = _planned(plan, lower_text, namespaces=namespaces, output_mode=mode if aggregating else "append",
                      watermark=watermark, watermark_policy=watermark_policy)
@@ -130,7 +137,7 @@ def plan_chain(sql: str, tree: exp.Query, *, namespaces: list[Mapping[str, Any]]
         hidden_name = WINDOW_TIME.format(column.name.lower())
         hidden[hidden_name] = times[column.name.lower()][0]
         qualifier = f"{column.table}." if column.table and whole else ""
-        edits.append((*_span(call if whole else column, sql), qualifier + hidden_name))
+        edits.append((*span(call if whole else column, sql), qualifier + hidden_name))
         used = used or hidden_name
     window = first.aggregate.window[1] if first.aggregate is not None and first.aggregate.window else None
     for column in _window_keys(upper, times) if not together and window is not None and not window.sliding else ():
@@ -138,27 +145,27 @@ def plan_chain(sql: str, tree: exp.Query, *, namespaces: list[Mapping[str, Any]]
         hidden_name = WINDOW_TIME.format(column.name.lower())
         hidden[hidden_name] = times[column.name.lower()][0]
         shown = f" AS {column.name}" if isinstance(column.parent, exp.Select) else ""
-        edits.append((*_span(column, sql), f"window({hidden_name}, '{window.size_us} microseconds', "
+        edits.append((*span(column, sql), f"window({hidden_name}, '{window.size_us} microseconds', "
                                             f"'{window.slide_us} microseconds', '{window.offset_us} microseconds')"
                                             + shown))
         used = used or hidden_name
     used = used or _timestamp_key(upper, times, renamed or (lambda column: column.name))
     if mode != "append" and aggregating and used is not None:  # a dedup on event time: stateful
-        raise _refuse_after_update(lower, upper, mode, sql)
-    if mode == "append" and _is_aggregation(upper) and used is None:
+        raise refuse_after_update(lower, upper, mode, sql)
+    if mode == "append" and is_aggregation(upper) and used is None:
         if together:  # the join's event times are its sides' watermarked columns, read or not
             times = {f"{side.alias}.{first.event_times[side.input].column}": ("", "timestamp")
                      for side in (first.join.left, first.join.right) if side.input in first.event_times}
-        raise _refuse_without_event_time(upper, times, sql)
+        raise refuse_without_event_time(upper, times, sql)
     for hidden_name, column in hidden.items():
         schema = schema.append(pa.field(hidden_name, schema.field(column).type.field("end").type))
-    rest = _Text.edited(sql, edits)
+    rest = Text.edited(sql, edits)
     second = _planned(plan, rest, namespaces=[{name: StageOutput(schema)}, *namespaces], output_mode=mode,
                       watermark={name: (used, "0 seconds")} if used else None, watermark_policy="min")
     if second.aggregate is not None and second.aggregate.session is not None:
         raise StreamSQLError("session_window() over what another stateful operator emits is not supported yet; "
                              "session windows can come first in a chain", sql=sql,
-                             start=_where(upper, sql, keys_first=True))
+                             start=where(upper, sql, keys_first=True))
     stages, window_times = [first], [hidden]
     if second.chain is not None:
         stages += second.chain.stages
@@ -203,66 +210,12 @@ def _is_stateful(select: exp.Select) -> bool:
     return bool(aggregates_in(select) or select.args.get("group") or select.args.get("distinct"))
 
 
-def _is_aggregation(select: exp.Select) -> bool:
-    """An aggregation, or a plain SELECT DISTINCT (Spark plans it as one); not DISTINCT ON (dropDuplicates)."""
-    distinct = select.args.get("distinct")
-    return bool(aggregates_in(select) or select.args.get("group")) or (
-        distinct is not None and distinct.args.get("on") is None)
-
-
 def _output_mode(requested: str | None, after_aggregation: bool, upper: exp.Select) -> str:
     """The chain's output mode: the requested one, else append after an aggregation (the only mode Spark
     lets an aggregation be followed in), else the usual default (update over an aggregation)."""
     if requested is not None:
         return str(requested).strip().lower()
-    return "append" if after_aggregation or not _is_aggregation(upper) else "update"
-
-
-def _refuse_without_watermark(after_aggregation: bool, upper: exp.Select, sql: str) -> OutputModeError:
-    what = ("multiple streaming aggregations (an aggregation over what another one emits)" if after_aggregation
-            else "an aggregation over what another stateful operator emits")
-    return OutputModeError(
-        f"{what} run in append output mode here, as in Spark (an aggregation in update or complete mode cannot be "
-        "followed by another stateful operator), and append needs a watermark: without one no group is ever "
-        "final, so nothing would be emitted", sql=sql, start=_where(upper, sql),
-        hint="declare a watermark (FROM events WATERMARK ts DELAY OF INTERVAL 10 SECONDS), group the inner query "
-             "by window(ts, '10 seconds') and the outer one by window(window_time(w), '1 minute'); or "
-             "aggregate once and compute over q.result in pandas")
-
-
-def _refuse_after_update(lower: exp.Select, upper: exp.Select, mode: str, sql: str) -> OutputModeError:
-    what = "an aggregation" if _is_aggregation(upper) else "a deduplication on event time"
-    return OutputModeError(
-        f"an aggregation in {mode} output mode cannot be followed by another stateful operator (here {what}), as "
-        "in Spark: it emits a group again each time the group changes, so the next operator would get rows "
-        "older than the watermark and drop them as late (Spark's 'correctness' issue due to the global "
-        "watermark)", sql=sql, start=_where(upper, sql),
-        hint="use output_mode='append' (each window is emitted once, when the watermark passes its end), or "
-             "run the second step over q.result in pandas")
-
-
-def _refuse_without_event_time(upper: exp.Select, times: dict[str, tuple[str, str]], sql: str) -> OutputModeError:
-    windows = [name for name, (_, kind) in times.items() if kind == "struct"]
-    hint = (f"GROUP BY window(window_time({windows[0]}), '1 minute'), ... (the window's end - 1 microsecond "
-            "is its rows' event time)" if windows else
-            f"GROUP BY window({next(iter(times))}, '1 minute'), ..." if times else
-            "give the operator before it an event-time key: GROUP BY window(ts, '10 seconds'), ...")
-    return OutputModeError(
-        "append output mode with an aggregation needs an event-time column among its GROUP BY keys (as in "
-        "Spark): here it aggregates what another stateful operator emits, whose event-time columns are "
-        f"{', '.join(times) or 'none'}; without one no group is ever final", sql=sql,
-        start=_where(upper, sql, keys_first=True),
-        hint=hint)
-
-
-def _where(select: exp.Select, sql: str, keys_first: bool = False) -> int | None:
-    """Where a stateful SELECT shows itself: its first aggregate (or GROUP BY key, first if asked), else
-    DISTINCT."""
-    group = select.args.get("group")
-    keys = [start_of(group.expressions[0], sql)] if group is not None and group.expressions else []
-    aggregates = [start_of(a, sql) for a in aggregates_in(select)][:1]
-    found = keys + aggregates if keys_first else aggregates + keys
-    return found[0] if found else keyword_start(sql, "DISTINCT", start_of(select, sql) or 0)
+    return "append" if after_aggregation or not is_aggregation(upper) else "update"
 
 
 def _event_time_columns(stage: Plan, schema: pa.Schema) -> dict[str, tuple[str, str]]:
@@ -326,7 +279,7 @@ def _timestamp_key(upper: exp.Select, times: dict[str, tuple[str, str]], renamed
     return None
 
 
-def _output_schema(stage: Plan, text: _Text, sql: str,
+def _output_schema(stage: Plan, text: Text, sql: str,
                    namespaces: list[Mapping[str, Any]]) -> tuple[pa.Schema, dict[str, tuple[str, str]]]:
     """The types of what an operator emits, as the planner types its SELECT (a window is a struct of two
     timestamps); the names are the plan's. With them, the output columns that are a stream's event-time
@@ -372,126 +325,12 @@ def _arrow_type(item: exp.Expression, windows: set[str]) -> pa.DataType:
         return pa.string()  # a type the planner cannot tell: read as text, as static tables' unknowns are
 
 
-def _planned(plan: Callable[..., Plan], text: _Text, **options) -> Plan:
+def _planned(plan: Callable[..., Plan], text: Text, **options) -> Plan:
     try:
         return plan(text.text, **options)
     except StreamSQLError as err:
         raise text.error(err, text.original) from None
 
-
-def _paren_span(select: exp.Select, sql: str) -> tuple[int, int]:
-    """The positions of the parentheses around the subquery (or CTE body) ``select``: the innermost pair
-    that opens a SELECT and holds every position recorded in it."""
-    inside = [n.meta["start"] for n in select.walk() if n.meta and "start" in n.meta]
-    tokens = DIALECT.tokenize(sql)
-    best, opened = None, []
-    for i, token in enumerate(tokens):
-        if token.token_type == TokenType.L_PAREN:
-            opened.append(i)
-        elif token.token_type == TokenType.R_PAREN and opened:
-            j = opened.pop()
-            start, end = tokens[j].start, token.start
-            if tokens[j + 1].token_type in (TokenType.SELECT, TokenType.WITH) and \
-                    all(start < p < end for p in inside) and (best is None or start > best[0]):
-                best = (start, end)
-    if best is None:
-        raise StreamSQLError("cannot find this subquery in the SQL text", sql=sql, start=start_of(select, sql))
-    return best
-
-
-def _kept_ctes(sql: str, before: int) -> list[tuple[int, int] | str]:
-    """The query's leading WITH clause up to the CTEs that end before ``before`` (what the lower operator
-    may read), as text pieces; nothing without one."""
-    tokens = DIALECT.tokenize(sql)
-    if not tokens or tokens[0].token_type != TokenType.WITH:
-        return []
-    tree, _ = parse(sql)
-    ends = []
-    for cte in tree.find_all(exp.CTE):
-        try:
-            _, end = _paren_span(cte.this, sql)
-        except StreamSQLError:
-            continue
-        if end < before:
-            ends.append(end)
-    return [(tokens[0].start, max(ends) + 1), " "] if ends else []
-
-
-def _cte_definition(sql: str, opened: int, closed: int) -> tuple[str, tuple[int, int, str]] | None:
-    """When the parentheses at ``opened``/``closed`` hold a CTE's body: its name, and the edit that takes its
-    definition out of the WITH clause (with its comma, or the whole clause if it is the only one)."""
-    tree, _ = parse(sql)
-    with_ = tree.args.get("with_") or tree.args.get("with")
-    ctes = list(with_.expressions) if with_ is not None else []
-    spans = [_paren_span(cte.this, sql) for cte in ctes]
-    if (opened, closed) not in spans:
-        return None
-    index = spans.index((opened, closed))
-    starts = [start_of(cte.args["alias"], sql) for cte in ctes]
-    if len(ctes) == 1:
-        edit = (DIALECT.tokenize(sql)[0].start, closed + 1, "")
-    elif index == 0:
-        edit = (starts[0], starts[1], "")
-    else:
-        edit = (spans[index - 1][1] + 1, closed + 1, "")
-    return ctes[index].alias_or_name, edit
-
-
-def _span(node: exp.Expression, sql: str) -> tuple[int, int]:
-    """Where a column or a function call is in the SQL text: [start, end)."""
-    start = start_of(node, sql)
-    if isinstance(node, exp.Column):
-        return start, node.this.meta["end"] + 1
-    depth = 0
-    for token in DIALECT.tokenize(sql[start:]):
-        if token.token_type == TokenType.L_PAREN:
-            depth += 1
-        elif token.token_type == TokenType.R_PAREN:
-            depth -= 1
-            if depth == 0:
-                return start, start + token.end + 1
-    return start, len(sql)
-
-
-class _Text:
-    """One operator's SQL, cut from the query's: pieces of the original text (``(start, end)``) and new
-    text (``str``), with the way back to the original's positions for errors."""
-
-    def __init__(self, original: str, pieces: list[tuple[int, int] | str]):
-        self.original = original
-        self._pieces = pieces
-        self.text = "".join(p if isinstance(p, str) else original[p[0]:p[1]] for p in pieces)
-
-    @classmethod
-    def of(cls, sql: str, pieces: list[tuple[int, int] | str]) -> _Text:
-        return cls(sql, pieces)
-
-    @classmethod
-    def edited(cls, sql: str, edits: list[tuple[int, int, str]]) -> _Text:
-        """``sql`` with [start, end) spans replaced (spans that do not overlap)."""
-        pieces, at = [], 0
-        for start, end, text in sorted(edits):
-            pieces += [(at, start), text]
-            at = end
-        return cls(sql, [*pieces, (at, len(sql))])
-
-    def position(self, at: int | None) -> int | None:
-        """The original position of position ``at`` of this text; in new text, where the span it replaced
-        began."""
-        if at is None:
-            return None
-        offset, before = 0, 0
-        for piece in self._pieces:
-            length = len(piece) if isinstance(piece, str) else piece[1] - piece[0]
-            if at < offset + length:
-                return before if isinstance(piece, str) else piece[0] + at - offset
-            offset += length
-            before = before if isinstance(piece, str) else piece[1]
-        return before
-
-    def error(self, err: StreamSQLError, sql: str) -> StreamSQLError:
-        """The error as the query's: the same message and hint, pointing at the query as written."""
-        return type(err)(err.message, sql=sql, start=self.position(err.start), hint=err.hint)
 
 
 __all__ = ["STAGE", "WINDOW_TIME", "WINDOW_TIME_US", "ChainPlan", "StageOutput", "plan_chain"]

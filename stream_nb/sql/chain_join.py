@@ -15,6 +15,7 @@ from __future__ import annotations
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
+from stream_nb.sql.chain_text import span
 from stream_nb.sql.dialect import DIALECT
 
 _AFTER_FROM = {TokenType.GROUP_BY, TokenType.HAVING, TokenType.ORDER_BY, TokenType.LIMIT, TokenType.QUALIFY,
@@ -26,9 +27,9 @@ def join_output_name(column: exp.Column) -> str:
     return f"__{column.table}_{column.name}" if column.table else column.name
 
 
-def cut_join(select: exp.Select, sql: str, stream: str, span) -> tuple[list, list[tuple[int, int, str]]]:
-    """The join's SQL (text pieces, ``chain._Text``) and the edits that make the query's text the aggregation
-    over the join's output, read as ``stream``. ``span`` is ``chain._span``."""
+def cut_join(select: exp.Select, sql: str, stream: str) -> tuple[list, list[tuple[int, int, str]]]:
+    """The join's SQL (text pieces, ``chain_text.Text``) and the edits that make the query's text the
+    aggregation over the join's output, read as ``stream``."""
     sources = [select.args["from_"].this, *(join.this for join in select.args.get("joins") or [])]
     aliases = {source.alias_or_name.lower() for source in sources}
     parts = ("distinct", "group", "having", "order")
