@@ -221,3 +221,15 @@ def test_group_by_the_window_column_is_the_same_window_again_from_its_event_time
     assert planned.columns == ["w", "total"]
     assert planned.chain.stages[1].aggregate.window[1].size_us == 10_000_000
     assert planned.chain.stages[1].event_time.column == "__window_time_w"
+
+
+def test_explain_and_the_teaching_steps_of_a_join_then_an_aggregation():
+    from stream_nb.sql.explain import student_steps
+
+    planned = plan_query(f"SELECT window(i.ts, '1 minute') AS w, count(*) AS n {JOIN} GROUP BY window(i.ts, '1 minute')",
+                         namespaces=[ADS], watermark=ADS_WATERMARK, output_mode="append")
+    assert "Operator 0: stream-stream join (symmetricHashJoin), over the stream" in planned.explain()
+    steps = dict(student_steps(planned))
+    assert steps["operator 0 (join): kept in state"][0].startswith("i's rows, until i.ts is at or behind")
+    assert "aggregate the batch's rows per group (window(i.ts, '1 minute')): count(*)" in \
+        steps["operator 1 (aggregate): each batch"]
