@@ -243,3 +243,23 @@ def test_a_changed_join_cannot_resume_from_the_old_one_s_checkpoint(tmp_path):
                            "INTERVAL 20 SECONDS"), "the state's condition were")]:
         with pytest.raises(sn.CheckpointError, match=what):
             sn.start(changed, sources=sources, watermark=WATERMARKS, checkpoint=tmp_path, trigger="manual")
+
+
+def test_progress_reports_the_join_as_one_stateful_operator_with_spark_s_fields():
+    sources = {"impressions": sn.sources.memory("ad_id bigint, ts timestamp"),
+               "clicks": sn.sources.memory("ad_id bigint, ts timestamp")}
+    q = sn.start(f"{SELECT} LEFT JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}", sources=sources,
+                 watermark=WATERMARKS, trigger="manual")
+    try:
+        sources["impressions"].add_data([{"ad_id": 1, "ts": at(1)}, {"ad_id": 2, "ts": at(30)}])
+        sources["clicks"].add_data([{"ad_id": 1, "ts": at(3)}, {"ad_id": 2, "ts": at(31)}])
+        q.process_all_available()
+        sources["impressions"].add_data([{"ad_id": 3, "ts": at(2)}])  # behind the watermark (31 - 5 = 26)
+        q.process_all_available()
+        (operator,) = [p["stateOperators"][0] for p in q.recent_progress if p["numInputRows"]][-1:]
+        assert operator["operatorName"] == "symmetricHashJoin"
+        assert operator["numRowsDroppedByWatermark"] == 1
+        assert operator["numRowsTotal"] == q._operator.state_rows and operator["memoryUsedBytes"] > 0
+        assert sorted(q.result["ad"]) == [1, 2]
+    finally:
+        q.stop()
