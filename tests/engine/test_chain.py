@@ -261,3 +261,37 @@ def test_grouping_by_the_window_column_itself_as_spark_allows():
     assert run.add(1, 2, 1, 15) == {1: [((0, 10), 3)]}
     assert run.add(25, 5) == {3: [((10, 20), 1)]}
     run.q.stop()
+
+
+def test_a_join_then_aggregation_restarts_with_both_operators_state(tmp_path):
+    """The join's two sides and the aggregation's windows share the chain's one state table: a run stopped
+    half way and started again on its checkpoint emits what an uninterrupted run does."""
+    sql = ("SELECT window(i.ts, '10 seconds') AS w, count(*) AS n FROM impressions i JOIN clicks c "
+           "ON i.ad = c.ad AND c.cts BETWEEN i.ts AND i.ts + INTERVAL 5 SECONDS GROUP BY window(i.ts, '10 seconds')")
+    steps = [([(1, 1), (2, 3)], [(1, 2)]), ([(3, 12)], [(2, 6), (3, 14)]), ([(4, 30)], [(4, 31)]),
+             ([(5, 60)], [(5, 61)])]
+
+    def run(checkpoint, sources, batches):
+        emitted = []
+        q = sn.start(sql, sources=sources, output_mode="append", trigger="manual", checkpoint=str(checkpoint),
+                     watermark={"impressions": ("ts", "2 seconds"), "clicks": ("cts", "2 seconds")},
+                     sink=sn.sinks.foreach_batch(lambda df, batch: emitted.extend(
+                         (int(w["start"].timestamp()), n) for w, n in df.itertuples(index=False))))
+        for shown, clicked in batches:
+            sources["impressions"].add_data(seconds_of("ad", "ts", shown))
+            sources["clicks"].add_data(seconds_of("ad", "cts", clicked))
+            q.process_all_available()
+        q.stop()
+        return emitted
+
+    def streams():
+        return {"impressions": sn.sources.memory("ad bigint, ts timestamp"),
+                "clicks": sn.sources.memory("ad bigint, cts timestamp")}
+
+    assert run(tmp_path / "whole", streams(), steps) == [(0, 2), (10, 1), (30, 1)]
+    cut = streams()
+    assert run(tmp_path / "cut", cut, steps[:2]) + run(tmp_path / "cut", cut, steps[2:]) == [(0, 2), (10, 1), (30, 1)]
+
+
+def seconds_of(key, time, rows):
+    return [{key: k, time: datetime.fromtimestamp(s, UTC)} for k, s in rows]
