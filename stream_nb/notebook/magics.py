@@ -42,6 +42,10 @@ class StreamMagics(Magics):
     @argument("--checkpoint", metavar="DIR", help="checkpoint folder: a restarted kernel resumes from it")
     @argument("--watermark-policy", choices=["min", "max"], default="min",
               help="how the watermarks of several streams combine: min (Spark's default) or max")
+    @argument("--engine", choices=["stream_nb", "spark"], default="stream_nb",
+              help="run in the kernel (stream_nb, the default) or on Spark Structured Streaming")
+    @argument("--master", metavar="URL", help="with --engine spark: local[N] or spark://host:port (default: the "
+              "kernel's active SparkSession, else local[*])")
     @argument("--chart", choices=KINDS, help="draw a live chart of the result")
     @argument("--x", metavar="COL", help="the chart's x column (a window's start: w.start)")
     @argument("--y", metavar="COL[,COL]", help="the chart's y column(s), comma separated")
@@ -85,6 +89,7 @@ class StreamMagics(Magics):
             args = parse_argstring(self.stream, line)
         except UsageError as err:
             return show_error(f"{err}\nusage: %%stream NAME [--mode M] [--trigger T] [--checkpoint DIR] "
+                              "[--engine stream_nb|spark [--master URL]] "
                               "[--chart line|bar|scatter|area --x COL --y COL[,COL] --by COL] [--table] "
                               "[--rows N] [--explain]   (%%stream? for more)")
         if not args.name or not args.name.isidentifier():
@@ -96,7 +101,8 @@ class StreamMagics(Magics):
         self._stop_named(args.name)
         try:
             query = sn.start(cell, name=args.name, output_mode=args.mode, trigger=args.trigger,
-                             checkpoint=args.checkpoint, watermark_policy=args.watermark_policy)
+                             checkpoint=args.checkpoint, watermark_policy=args.watermark_policy,
+                             engine=args.engine, spark=args.master)
         except _USER_ERRORS as err:
             return show_error(str(err))
         try:

@@ -18,7 +18,6 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 _HOST = "127.0.0.1"
@@ -40,37 +39,71 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextlib.contextmanager
-def local_cluster(workers: int = 2, cores: int = 1, memory: str = "1g") -> Iterator[str]:
-    """Start a standalone master and ``workers`` workers on loopback; yield the master URL; stop them.
+class LocalCluster:
+    """A standalone master and workers on this machine: ``with local_cluster() as master:`` or, in a notebook,
+    ``cluster = local_cluster().start()`` ... ``cluster.stop()``. ``master`` is the URL to give ``spark=``."""
+
+    def __init__(self, workers: int, cores: int, memory: str):
+        if workers < 1 or cores < 1:
+            raise ValueError(f"a local cluster needs at least one worker of one core (got workers={workers}, "
+                             f"cores={cores})")
+        self.workers, self.cores, self.memory = workers, cores, memory
+        self.master: str | None = None
+        self.logs: Path | None = None
+        self._processes: list[subprocess.Popen] = []
+
+    def start(self) -> LocalCluster:
+        """Start the master and the workers; returns once the master lists every worker ALIVE."""
+        home = pyspark_home()
+        if shutil.which("java") is None and "JAVA_HOME" not in os.environ:
+            raise RuntimeError("a Spark cluster needs Java (17 or later) on PATH or JAVA_HOME")
+        self.logs = Path(tempfile.mkdtemp(prefix="stream_nb-spark-cluster-"))
+        port, ui = free_port(), free_port()
+        master = f"spark://{_HOST}:{port}"
+        env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": _HOST, "SPARK_LOG_DIR": str(self.logs),
+               "SPARK_WORKER_DIR": str(self.logs / "work")}
+        try:
+            self._processes.append(_spawn(home, env, self.logs / "master.log",
+                                          "org.apache.spark.deploy.master.Master",
+                                          "--host", _HOST, "--port", str(port), "--webui-port", str(ui)))
+            for i in range(self.workers):
+                self._processes.append(_spawn(home, env, self.logs / f"worker-{i}.log",
+                                              "org.apache.spark.deploy.worker.Worker", master, "--host", _HOST,
+                                              "--cores", str(self.cores), "--memory", self.memory,
+                                              "--webui-port", str(free_port())))
+            _wait_alive(f"http://{_HOST}:{ui}/json/", self.workers, self._processes, self.logs)
+        except BaseException:
+            self.stop()
+            raise
+        self.master = master
+        return self
+
+    def stop(self) -> None:
+        """Stop the workers, then the master (it sees them leave)."""
+        processes, self._processes = self._processes, []
+        for process in reversed(processes):
+            _stop(process)
+        self.master = None
+
+    def __enter__(self) -> str:
+        return self.start().master
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.master or "stopped"
+        return f"<LocalCluster {where}: {self.workers} worker(s) × {self.cores} core(s), {self.memory}>"
+
+
+def local_cluster(workers: int = 2, cores: int = 1, memory: str = "1g") -> LocalCluster:
+    """A standalone master and ``workers`` workers on loopback; as a ``with`` block it yields the master URL and
+    stops them at the end.
 
     >>> with local_cluster(workers=2) as master:     # doctest: +SKIP
     ...     q = sn.start(sql, engine="spark", spark=master)
     """
-    if workers < 1 or cores < 1:
-        raise ValueError(f"a local cluster needs at least one worker of one core (got workers={workers}, "
-                         f"cores={cores})")
-    home = pyspark_home()
-    if shutil.which("java") is None and "JAVA_HOME" not in os.environ:
-        raise RuntimeError("a Spark cluster needs Java (17 or later) on PATH or JAVA_HOME")
-    logs = Path(tempfile.mkdtemp(prefix="stream_nb-spark-cluster-"))
-    port, ui = free_port(), free_port()
-    master = f"spark://{_HOST}:{port}"
-    env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": _HOST, "SPARK_LOG_DIR": str(logs),
-           "SPARK_WORKER_DIR": str(logs / "work")}
-    processes: list[subprocess.Popen] = []
-    try:
-        processes.append(_spawn(home, env, logs / "master.log", "org.apache.spark.deploy.master.Master",
-                                "--host", _HOST, "--port", str(port), "--webui-port", str(ui)))
-        for i in range(workers):
-            processes.append(_spawn(home, env, logs / f"worker-{i}.log", "org.apache.spark.deploy.worker.Worker",
-                                    master, "--host", _HOST, "--cores", str(cores), "--memory", memory,
-                                    "--webui-port", str(free_port())))
-        _wait_alive(f"http://{_HOST}:{ui}/json/", workers, processes, logs)
-        yield master
-    finally:
-        for process in reversed(processes):  # workers first: the master sees them leave
-            _stop(process)
+    return LocalCluster(workers, cores, memory)
 
 
 def _spawn(home: Path, env: dict, log: Path, main: str, *args: str) -> subprocess.Popen:

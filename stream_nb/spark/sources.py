@@ -91,7 +91,7 @@ class Feed:
             source = self._sources.get(token)
         try:
             if source is None:
-                raise KeyError(f"no source {token} in this kernel's feed (its query has stopped)")
+                raise LookupError(f"no source {token} in this kernel's feed (its query has stopped)")
             if what == "latest":  # start: where Spark's next batch begins (all before it is planned)
                 with self._held:
                     body = str(source.latest_offset()).encode()
@@ -106,7 +106,7 @@ class Feed:
                     source.commit(params["end"])
                 body = b"ok"
             else:
-                raise KeyError(f"unknown request {what!r}")
+                raise LookupError(f"unknown request {what!r}")
             request.send_response(200)
         except Exception as err:  # noqa: BLE001 - the reader in Spark raises it, named
             body = f"{type(err).__name__}: {err}".encode()
