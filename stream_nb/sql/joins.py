@@ -360,17 +360,28 @@ def plan_stream_join(tree: exp.Select, sql: str, bindings, output_mode: str | No
 
 def _pushed(event_time: EventTime, tree: exp.Select, side: JoinSide, kept: bool,
             filters: list[exp.Expression]) -> EventTime:
-    """Spark pushes a side's own filters below its watermark (rows they drop never move it): the WHERE of
-    the side's subquery; for a stream side, the filters the join pushes down (``pushed_down``) and the outer
-    WHERE's conjuncts on that side when the join keeps its rows."""
+    """Spark pushes a side's own filters below its watermark (rows they drop never move it): the filters the
+    join pushes down (``pushed_down``), the outer WHERE's conjuncts on that side when the join keeps its rows,
+    and a side subquery's own WHERE (the others reach its stream through its projection, when they read
+    columns it passes through as they are)."""
     node = next(n for n in (tree.args["from_"].this, tree.args["joins"][0].this) if n.alias_or_name == side.alias)
     duckdb_sql = lambda t: t.sql(dialect="duckdb")
-    if isinstance(node, exp.Subquery):
-        return event_time.pushed_filters(node.this, side.input, duckdb_sql, batch=batch_table(side.input))
     where = tree.args.get("where")
     written = [] if where is None or not kept else \
         list(where.this.flatten()) if isinstance(where.this, exp.And) else [where.this]
-    conjuncts = list(filters) + [c.copy() for c in written]
+    conjuncts = [c.copy() for c in [*filters, *written]]
+    if isinstance(node, exp.Subquery):
+        inner = node.this.copy()
+        passed = {item.alias_or_name: item.unalias() for item in inner.selects
+                  if isinstance(item.unalias(), exp.Column)}
+        for conjunct in conjuncts:
+            used = list(conjunct.find_all(exp.Column))
+            if used and not isinstance(conjunct, exp.Column) and \
+                    all(c.table == side.alias and c.name in passed for c in used):
+                for column in used:
+                    column.replace(passed[column.name].copy())
+                inner.where(conjunct, copy=False)
+        return event_time.pushed_filters(inner, side.input, duckdb_sql, batch=batch_table(side.input))
     if not conjuncts:
         return event_time
     alone = exp.select("*").from_(exp.Table(this=exp.to_identifier(side.input),

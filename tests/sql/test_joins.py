@@ -212,3 +212,11 @@ def test_a_using_join_joins_on_the_named_columns_as_spark_does():
     planned = plan("SELECT * FROM impressions i JOIN clicks c USING (ad_id)")
     assert planned.join.key_texts == ("i.ad_id = c.ad_id",)
     assert planned.columns == ["ad_id", "ts", "campaign", "ts", "user"]  # the key once, as in Spark
+
+
+def test_a_subquery_side_s_pushed_filters_reach_its_stream_s_watermark_through_its_projection():
+    planned = plan("SELECT * FROM impressions i JOIN (SELECT ad_id AS ad, user AS who, ts FROM clicks "
+                   "WHERE user <> 'bot') c ON i.ad_id = c.ad AND c.ts BETWEEN i.ts AND i.ts + INTERVAL 1 MINUTE")
+    assert planned.event_times["clicks"].max_sql == (
+        "SELECT MAX(clicks.ts) FROM __batch_clicks AS clicks "
+        """WHERE clicks."user" <> 'bot' AND NOT clicks.ad_id IS NULL""")
