@@ -44,6 +44,8 @@ class StreamingQueryException(Exception):
 class StreamingQuery:
     """A running streaming query (Spark's StreamingQuery). Start one with ``sn.start(...)``."""
 
+    engine = "stream_nb"  # where its batches run (stream_nb.spark.SparkQuery: "spark"), as the panel shows it
+
     def __init__(self, plan: Plan, *, sink: Any, trigger: Trigger, name: str | None = None,
                  checkpoint: str | None = None, checkpoint_retention: int = 100):
         check_retention(checkpoint_retention)

@@ -21,7 +21,7 @@ kernel (elsewhere this module does nothing). The protocol, all JSON:
   clicks handled while the main thread runs a cell. Without subshells a click waits for the cell to end; the
   panel says so.
 
-A QUERY is ``record(query)``: name, id, state (``q.state``'s value), label, message, running (batches run by
+A QUERY is ``record(query)``: name, id, engine (stream_nb or spark), state (``q.state``'s value), label, message, running (batches run by
 themselves), buttons (what the panel shows: ``engine/lifecycle.buttons``), batchId, input and
 processed rows a second, watermark (ISO, or None before event time has landed), stateRows, error, and
 ``rates``, the processed rows a second of the recent batches (oldest first) for the panel's sparkline.
@@ -71,6 +71,7 @@ def record(query) -> dict[str, Any]:
     return {
         "name": query.name,
         "id": query.id,
+        "engine": query.engine,   # "stream_nb" (in the kernel) or "spark"
         "state": state.value,
         "label": state.label,
         "message": message,
