@@ -53,6 +53,13 @@ class DataFrame:
         return DataFrame(self.sparkSession, query, dict(self._inputs), **args)
 
     def _select(self, items: list[exp.Expression]) -> DataFrame:
+        dedup = _dedup_of_all(self._query)
+        if dedup is not None and self._alias is None:
+            # the engine deduplicates in the outermost SELECT only: a projection of a deduplication is the
+            # same rows when it is written in the deduplicating SELECT itself
+            query = exp.select(*items).from_(dedup.args["from_"].copy())
+            query.set("distinct", dedup.args["distinct"].copy())
+            return self._derive(query)
         return self._derive(exp.select(*items).from_(self._from()))
 
     # -- what it is -----------------------------------------------------------------------------------------
@@ -315,6 +322,16 @@ def _spark_sql(query: exp.Query) -> str:
     for marker, on in keys.items():
         text = text.replace(f"SELECT {marker}, ", f"SELECT DISTINCT ON {on} ")
     return text
+
+
+def _dedup_of_all(query: exp.Query) -> exp.Select | None:
+    """``SELECT DISTINCT ON (keys) * FROM x`` (dropDuplicates and nothing else), else None."""
+    if not isinstance(query, exp.Select) or [type(e) for e in query.expressions] != [exp.Star]:
+        return None
+    distinct = query.args.get("distinct")
+    if distinct is None or distinct.args.get("on") is None:
+        return None
+    return query if set(k for k, v in query.args.items() if v) == {"expressions", "from_", "distinct"} else None
 
 
 def _bare_table(query: exp.Query) -> exp.Table | None:
