@@ -177,10 +177,10 @@ def _side(node: exp.Expression, sql: str, streams: Collection[str], event_times:
     times = []  # the side's columns that carry the watermark: the event time itself, or a window over it
     for item in inner.selects:
         value = item.unalias()
-        if isinstance(value, exp.Column) and value.name == declared.column:
+        if isinstance(value, exp.Column) and value.name.lower() == declared.column.lower():
             times.append((item.alias_or_name, None))
         elif is_window_call(value) and isinstance(value.expressions[0], exp.Column) and \
-                value.expressions[0].name == declared.column:
+                value.expressions[0].name.lower() == declared.column.lower():
             times.append((item.alias_or_name, "end"))
     if len(times) > 1:
         raise StreamSQLError(
@@ -222,7 +222,8 @@ def _split(on: exp.Expression, left: str, right: str):
 
 
 def _is_time(node: exp.Expression, side: JoinSide) -> bool:
-    return isinstance(node, exp.Column) and side.event_time is not None and node.name == side.event_time
+    return isinstance(node, exp.Column) and side.event_time is not None and \
+        node.name.lower() == side.event_time.lower()  # Spark's names are case-insensitive
 
 
 def _key_eviction(keys, left: JoinSide, right: JoinSide) -> int | None:

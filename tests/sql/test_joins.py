@@ -220,3 +220,14 @@ def test_a_subquery_side_s_pushed_filters_reach_its_stream_s_watermark_through_i
     assert planned.event_times["clicks"].max_sql == (
         "SELECT MAX(clicks.ts) FROM __batch_clicks AS clicks "
         """WHERE clicks."user" <> 'bot' AND NOT clicks.ad_id IS NULL""")
+
+
+def test_event_time_columns_are_found_whatever_their_case_as_spark_resolves_names():
+    impressions = sn.sources.memory("adId bigint, impressionTime timestamp")
+    clicks = sn.sources.memory("adId bigint, clickTime timestamp")
+    watermark = {"impressions": ("impressionTime", "10 seconds"), "clicks": ("clickTime", "20 seconds")}
+    planned = plan_query("SELECT * FROM (SELECT adId, window(impressionTime, '10 seconds') AS w FROM impressions) x "
+                         "LEFT JOIN (SELECT adId, window(clickTime, '10 seconds') AS w FROM clicks) y "
+                         "ON x.adId = y.adId AND x.w = y.w",
+                         namespaces=[{"impressions": impressions, "clicks": clicks}], watermark=watermark).join
+    assert (planned.left.event_time, planned.key_eviction, planned.left.eviction) == ("w", 1, "key")
