@@ -194,8 +194,9 @@ def propagated(stages: list[Plan], watermark_us: int) -> list[int]:
     passes the least of it and each side's state watermark (a row waiting for a match may still come out).
     Never below the epoch; the epoch everywhere while the query's is.
 
-    >>> propagated([], 7) == []
-    True
+    >>> from types import SimpleNamespace
+    >>> propagated([SimpleNamespace(join=None)] * 2, 7_000_000)  # an aggregation, then another
+    [7000000, 7000000]
     """
     found, current = [], watermark_us
     for stage in stages:

@@ -90,7 +90,17 @@ class StageOutput:
 def plan_chain(sql: str, tree: exp.Query, *, namespaces: list[Mapping[str, Any]], output_mode: str | None,
                watermark: Any, watermark_policy: str, plan: Callable[..., Plan]) -> Plan | None:
     """The plan of a query with several stateful operators in its FROM path (None: it has one or none).
-    ``tree`` is the parsed query (CTEs inlined); ``plan`` plans one operator's SQL (``plan_query``)."""
+    ``tree`` is the parsed query (CTEs inlined); ``plan`` plans one operator's SQL (``plan_query``).
+
+    >>> import stream_nb as sn
+    >>> from stream_nb.sql.plan import plan_query
+    >>> inner = ("SELECT window(ts, '10 seconds') AS w, count(*) AS n FROM s WATERMARK ts DELAY OF INTERVAL "
+    ...          "5 SECONDS GROUP BY window(ts, '10 seconds')")
+    >>> plan = plan_query(f"SELECT window(w, '1 minute') AS m, sum(n) AS n FROM ({inner}) GROUP BY window(w, '1 minute')",
+    ...                   namespaces=[{"s": sn.sources.memory("ts timestamp")}])
+    >>> plan.output_mode, [stage.sql for stage in plan.chain.stages][1]
+    ('append', "SELECT window(__window_time_w, '1 minute') AS m, sum(n) AS n FROM __stage0 GROUP BY window(__window_time_w, '1 minute')")
+    """
     path = _from_path(tree)
     streams = _streams(tree, sql, namespaces)
     joined = {i for i, select in enumerate(path) if _joins_streams(select, streams)}
