@@ -32,9 +32,10 @@ class Done:
 
 
 def run_batch(q, batch_id: int, ranges: Ranges, latest: dict[str, int], started: float, *, planned: bool,
-              ahead_limit: dict[str, int] | None) -> Done:
+              ahead_limit: dict[str, int]) -> Done:
     """Run batch ``batch_id`` of query ``q`` over ``ranges`` (``planned``: its offsets are in the log already,
-    a batch run again after a restart). Raises if any phase fails: nothing after that phase happened."""
+    a batch run again after a restart; ``ahead_limit``: where the next batch may read up to, for reading it
+    ahead). Raises if any phase fails: nothing after that phase happened."""
     inputs = q._inputs
     timestamp = now_iso()
     watermark = q._watermark_us  # the committed watermark: this batch runs with it
@@ -43,14 +44,14 @@ def run_batch(q, batch_id: int, ranges: Ranges, latest: dict[str, int], started:
     phases.reached(phases.OFFSETS_WRITTEN, batch_id)
     logged = time.perf_counter()
 
-    ahead = q._ahead.take(*ranges[inputs.names[0]], watermark) if not inputs.several else None
-    tables = inputs.read(ranges) if ahead is None else {inputs.names[0]: ahead[0]}
+    first = inputs.names[0]  # the one input a query reads ahead for (one input only)
+    ahead = None if inputs.several else q._ahead.take(*ranges[first], watermark)
+    tables = inputs.read(ranges) if ahead is None else {first: ahead[0]}
     got = time.perf_counter()
     latest_events = inputs.latest_event_times(q._con, tables)
     next_watermark = q._watermarks.advance(latest_events)
-    if not q._stopping and ahead_limit is not None:  # the next batch's rows and partials, while this one merges
-        name = inputs.names[0]
-        q._ahead.start(ranges[name][1], ahead_limit[name], next_watermark)
+    if not q._stopping and not inputs.several:  # the next batch's rows and partials, while this one merges
+        q._ahead.start(ranges[first][1], ahead_limit[first], next_watermark)
     batch = inputs.for_operator(tables)
     if ahead is None:
         output = q._operator.process(q._con, batch, watermark)
