@@ -60,7 +60,8 @@ class StreamingQuery:
         self._con = connect(plan)
         self.schema = output_schema(plan, self._con, self._inputs.empty())
         if self._sink_can.bind:
-            sink.bind(self.schema, plan.output_mode, plan.aggregate.key_columns if plan.aggregate else None)
+            last = plan.chain.stages[-1] if plan.chain is not None else plan  # a chain's result is its last's
+            sink.bind(self.schema, plan.output_mode, last.aggregate.key_columns if last.aggregate else None)
         self._next_batch_id = 0
         self._watermark_us = EPOCH_US  # as in Spark: the epoch until event time has been seen
         self._watermarks = self._inputs.watermarks(plan.watermark_policy)  # each input's, and the query's

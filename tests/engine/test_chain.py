@@ -7,6 +7,7 @@ the first operator emits reaches the second one, and is emitted by it, in the sa
 
 from datetime import UTC, datetime, timedelta
 
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -295,3 +296,18 @@ def test_a_join_then_aggregation_restarts_with_both_operators_state(tmp_path):
 
 def seconds_of(key, time, rows):
     return [{key: k, time: datetime.fromtimestamp(s, UTC)} for k, s in rows]
+
+
+def test_a_dedup_then_aggregation_in_update_mode_upserts_a_duckdb_table_by_its_keys(tmp_path):
+    database = tmp_path / "out.duckdb"
+    events = sn.sources.memory(SCHEMA)
+    q = sn.start("SELECT window(ts, '10 seconds') AS w, count(*) AS n FROM (SELECT DISTINCT ON (value) * FROM events "
+                 "WATERMARK ts DELAY OF INTERVAL 5 SECONDS) GROUP BY window(ts, '10 seconds')",
+                 sources={"events": events}, output_mode="update", trigger="manual",
+                 sink=sn.sinks.duckdb(str(database), "counts"))
+    for values in ((1, 2), (2, 3), (11,)):
+        events.add_data(seconds(*values))
+        q.process_all_available()
+    q.stop()
+    with duckdb.connect(str(database), read_only=True) as con:
+        assert sorted(con.sql("SELECT epoch(w['start'])::int, n FROM counts").fetchall()) == [(0, 3), (10, 1)]
