@@ -14,6 +14,9 @@ A batch goes, as in Spark:
 4. each stored row carries ``matched``; the watermark evicts state per side (``sql/joins.py`` says by what),
    and an outer join's evicted rows that never matched come out NULL-padded, in no-data batches too.
 
+Keys match as Spark's state matches them, a NULL key with a NULL key; the planner has already filtered NULL
+keys out of every side but an outer join's preserved ones, as Spark's optimizer does (``sql/joins.py``).
+
 All of it runs as DuckDB joins over Arrow tables (state per side, rows numbered by ``__rid``); the output is
 the query's SELECT over the batch's pairs of row numbers.
 """
