@@ -115,14 +115,32 @@ class SensorsSource(Scheduled):
         humidity = base_h - 4 * swing * wave + 2 * (_uniform(seed, _NOISE_H, index) - 0.5)
         return np.round(temperature, 2), np.round(np.clip(humidity, 0, 100), 1)
 
-    def publish(self, broker: str, topic: str = "sensors/{device}", *, qos: int = 1, limit: int | None = None):
-        """Publish these readings to an MQTT broker as they come due, each a JSON object on ``topic`` (by
-        default one topic per device), from a thread; returns the ``Publisher`` (``stop()``, ``published``).
-        ``limit``: stop after that many rows. For a whole IoT pipeline on one machine, with
-        ``sn.sources.mqtt_broker()`` and ``sn.sources.mqtt(broker.address, "sensors/#", schema=...)``."""
-        from stream_nb.sources.publish import Publisher  # paho-mqtt, only for those who publish
+    def publish(self, broker, topic: str | None = None, *, qos: int = 1, limit: int | None = None,
+                key: str | None = "device", options: dict | None = None):
+        """Publish these readings as they come due, each a JSON object, from a thread; returns the ``Publisher``
+        (``stop()``, ``published``, ``error``). ``limit``: stop after that many rows.
 
-        return Publisher(self, broker, topic, qos=qos, limit=limit)
+        To MQTT: ``broker`` is ``"host:port"`` (or ``"mqtt://host:port"``, or ``sn.sources.mqtt_broker()``
+        itself); ``topic`` defaults to one per device, ``"sensors/{device}"``, published with ``qos``.
+        To Kafka: ``broker`` is ``"kafka://host:port[,...]"`` (or ``sn.sources.kafka_broker()`` itself);
+        ``topic`` defaults to ``"sensors"`` (it must exist, or the broker create topics), each message keyed by
+        its ``key`` column (the device: one device's readings stay in order in one partition); ``options`` are
+        librdkafka producer settings. For a whole IoT pipeline on one machine, read them back with
+        ``sn.sources.mqtt(broker.address, "sensors/#", schema=...)`` or ``sn.sources.kafka(broker.servers,
+        "sensors", schema=...)``."""
+        # paho-mqtt or confluent-kafka: imported only by those who publish
+        from stream_nb.sources.publish import Publisher
+
+        if isinstance(broker, str) and broker.startswith("kafka://"):
+            protocol, broker = "kafka", broker.removeprefix("kafka://")
+        elif not isinstance(broker, str) and hasattr(broker, "servers"):  # a Kafka broker object (Tansu)
+            protocol, broker = "kafka", broker.servers
+        else:
+            protocol, broker = "mqtt", getattr(broker, "address", broker)
+        if topic is None:
+            topic = "sensors" if protocol == "kafka" else "sensors/{device}"
+        return Publisher(self, broker, topic, qos=qos, limit=limit, protocol=protocol,
+                         key=key if protocol == "kafka" else None, options=options)
 
     def __repr__(self) -> str:
         return f"{self.description} from {self.start_time.isoformat()}"
