@@ -1,12 +1,13 @@
 """Chained stateful operators (``sql/chain.py``): each operator's output is the next one's input, within the
 same batch, so a window the first aggregation emits is in the second one's state by the batch's end.
 
-Watermarks follow Spark's WatermarkPropagator: every operator of a chain of aggregations and deduplications
-gets the query's watermark (an aggregation or a deduplication emits nothing older than its input watermark).
-State is emitted and evicted by this batch's watermark; an operator after the first judges late rows by the
-previous batch's, as Spark does since 3.5, so a window the operator before emits in this batch is not late
-for it. (The first operator judges late rows by this batch's watermark, as a query of one operator does:
-Spark would too, having run a no-data batch when the watermark moved.)
+Watermarks follow Spark's WatermarkPropagator (``propagated``): an operator's input watermark is what the one
+before can still emit behind, the query's watermark after an aggregation or a deduplication, the least of
+it and the sides' state watermarks after a join. State is emitted and evicted by the input watermark
+propagated from this batch's; an operator after the first judges late rows by the one propagated from the
+previous batch's, as Spark does since 3.5, so what the operator before emits in this batch is not late for
+it. (The first operator judges late rows by this batch's watermark, as a query of one operator does: Spark
+would too, having run a no-data batch when the watermark moved; a join keeps its own rule.)
 
 The state of every operator is one table for the checkpoint: an ``__operator`` column, and per operator a
 struct column ``operator<i>`` holding its own state rows (null in the other operators' rows); each
