@@ -254,9 +254,8 @@ def _with_closed_windows(operator: AggregateOperator, con: duckdb.DuckDBPyConnec
     batch's rows are in: with late rows judged by the previous batch's watermark, a window the operator
     before emits now may close now. (An operator alone never sees that: such a row would be late.)"""
     aggregate, update = operator.aggregate, output.pending
-    if operator.plan.output_mode != "append" or aggregate.event_time_key is None or not len(update.slots) or \
-            any(p.function == "distinct" for p in aggregate.partials):
-        return output
+    if operator.plan.output_mode != "append" or aggregate.event_time_key is None or not len(update.slots):
+        return output  # (count(DISTINCT) never gets here: refused after another operator, sql/chain.py)
     due = expired(_event_times_us(aggregate.event_time_key, update.keys, aggregate.keys), evict_us)
     if not due.any():
         return output

@@ -176,6 +176,14 @@ def plan_chain(sql: str, tree: exp.Query, *, namespaces: list[Mapping[str, Any]]
         raise StreamSQLError("session_window() over what another stateful operator emits is not supported yet; "
                              "session windows can come first in a chain", sql=sql,
                              start=where(upper, sql, keys_first=True))
+    distinct = next((a for a in (second.aggregate.aggregates if second.aggregate is not None else [])
+                     if any(part.function == "distinct" for part in a.partials)), None)
+    if distinct is not None:  # its groups could not be emitted in the batch that closes them
+        raise StreamSQLError("count(DISTINCT ...) over what another stateful operator emits is not supported, as "
+                             "in Spark (distinct aggregations are not supported on streaming DataFrames)", sql=sql,
+                             start=keyword_start(sql, "DISTINCT", start_of(upper, sql) or 0),
+                             hint="count the distinct values in the operator before (GROUP BY them there), then "
+                                  "count its rows here")
     stages, window_times = [first], [hidden]
     if second.chain is not None:
         stages += second.chain.stages

@@ -233,3 +233,11 @@ def test_explain_and_the_teaching_steps_of_a_join_then_an_aggregation():
     assert steps["operator 0 (join): kept in state"][0].startswith("i's rows, until i.ts is at or behind")
     assert "aggregate the batch's rows per group (window(i.ts, '1 minute')): count(*)" in \
         steps["operator 1 (aggregate): each batch"]
+
+
+def test_count_distinct_over_another_operators_output_is_refused():
+    sql = ("SELECT window(window_time(w), '1 minute') AS w2, count(DISTINCT device) AS devices FROM "
+           f"({INNER}) GROUP BY window(window_time(w), '1 minute')")
+    error = refusal(sql)
+    assert "count(DISTINCT ...) over what another stateful operator emits is not supported" in str(error)
+    assert sql[error.start:].startswith("DISTINCT device")
