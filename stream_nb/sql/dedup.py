@@ -67,5 +67,5 @@ def plan_dedup(tree: exp.Select, event_time: EventTime | None) -> DedupPlan:
     event_time_key = None
     if event_time is not None:
         event_time_key = next((EventTimeKey(i) for i, k in enumerate(keys)
-                               if isinstance(k, exp.Column) and k.name == event_time.column), None)
+                               if isinstance(k, exp.Column) and k.name.lower() == event_time.column.lower()), None)
     return DedupPlan(keys=names, key_texts=texts, pre_sql="", event_time_key=event_time_key)

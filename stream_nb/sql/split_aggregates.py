@@ -210,11 +210,12 @@ def _event_time_key(keys: list[exp.Expression], event_time: EventTime | None) ->
     """The group key the watermark follows: its column, or a window over it (whose end counts)."""
     if event_time is None:
         return None
+    column = event_time.column.lower()  # the planner's names are lowercased (Spark resolves case-insensitively)
     for index, key in enumerate(keys):
         if (is_window_call(key) or is_window_call(key, "session_window")) and \
-                key.expressions[0].name == event_time.column:
+                key.expressions[0].name.lower() == column:
             return EventTimeKey(index, "end")
-        if isinstance(key, exp.Column) and key.name == event_time.column:
+        if isinstance(key, exp.Column) and key.name.lower() == column:
             return EventTimeKey(index)
     return None
 

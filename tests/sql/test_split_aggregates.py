@@ -41,3 +41,14 @@ def test_only_computed_columns_go_to_duckdb_over_the_state_columns_they_read():
 ])
 def test_a_final_query_that_is_not_row_by_row_runs_whole_in_duckdb(sql, mode):
     assert aggregate_plan(sql, mode).final_pick is None
+
+
+@pytest.mark.parametrize("key", ["window(eventTime, '10 seconds')", "eventTime"])
+def test_a_camel_case_event_time_column_is_the_group_key_the_watermark_follows(key):
+    # Spark resolves names case-insensitively, and the planner lowercases them: the watermark's column as
+    # written (eventTime) is still found among the GROUP BY keys, so append mode is allowed.
+    readings = sn.sources.memory("eventTime timestamp, word string")
+    plan = plan_query(f"SELECT {key} AS k, word, count(*) AS n FROM readings GROUP BY {key}, word",
+                      namespaces=[{"readings": readings}], output_mode="append",
+                      watermark=("eventTime", "5 seconds"))
+    assert plan.aggregate.event_time_key.index == 0
