@@ -37,7 +37,7 @@ from stream_nb.sql.join_plan import (
     batch_table,
 )
 from stream_nb.sql.join_watermark import ValueBound, value_bounds
-from stream_nb.sql.positions import start_of
+from stream_nb.sql.positions import keyword_start, start_of
 from stream_nb.sql.windows import is_window_call, window_spec
 
 
@@ -104,7 +104,7 @@ def plan_join(tree: exp.Select, sql: str, *, streams: Collection[str], event_tim
         key_texts=tuple(f"{a.sql('spark')} = {b.sql('spark')}" for a, b in keys), key_eviction=key_eviction,
         condition_sql=full.sql(dialect="duckdb") if full is not None else None,
         condition_text=full.sql(dialect="spark") if full is not None else None,
-        output_sql=_output_sql(select, left.alias, right.alias))
+        output_sql=_output_sql(tree, select, left.alias, right.alias))
 
 
 def join_start(join: exp.Join, sql: str) -> int | None:
@@ -140,17 +140,24 @@ def _refuse_shape(tree: exp.Expression, select: exp.Select, join: exp.Join, sql:
     if join.args.get("using") or not join.args.get("on"):
         raise StreamSQLError("a stream-stream join needs an ON condition with an equality between the sides "
                              "(as in Spark)", sql=sql, start=at, hint="JOIN b ON a.id = b.id")
-    if select is not tree:
-        raise StreamSQLError("a stream-stream join is supported in the outermost SELECT only, for now",
-                             sql=sql, start=at)
-    for node in (select.args.get("group"), select.args.get("having"), select.args.get("distinct")):
-        if node is not None:
-            raise StreamSQLError("aggregating or deduplicating what a stream-stream join emits (two stateful "
-                                 "operators) is not supported yet", sql=sql, start=start_of(node, sql))
-    if any(isinstance(n, exp.AggFunc) for item in select.expressions for n in item.walk()) or \
-            any(is_window_call(n) for n in select.find_all(exp.Anonymous) if n.find_ancestor(exp.Select) is select):
-        raise StreamSQLError("aggregates and window() over a stream-stream join are not supported yet; compute "
-                             "the window in each side's subquery and join on it", sql=sql, start=at)
+    path = [select]  # the join's SELECT and those over it: projections and filters of what it emits
+    while path[-1] is not tree and path[-1].parent is not None:
+        path.append(path[-1].parent)
+    for owner in [node for node in path if isinstance(node, exp.Select)]:
+        for node in (owner.args.get("group"), owner.args.get("having"), owner.args.get("distinct")):
+            if node is not None:
+                raise StreamSQLError("aggregating or deduplicating what a stream-stream join emits (two stateful "
+                                     "operators) is not supported yet", sql=sql, start=start_of(node, sql))
+        if any(isinstance(n, exp.AggFunc) for item in owner.expressions for n in item.walk()) or any(
+                is_window_call(n) for n in owner.find_all(exp.Anonymous) if n.find_ancestor(exp.Select) is owner):
+            raise StreamSQLError("aggregates and window() over a stream-stream join are not supported yet; "
+                                 "compute the window in each side's subquery and join on it", sql=sql, start=at)
+        for node, word in ((owner.args.get("order"), "ORDER BY"), (owner.args.get("limit"), "LIMIT")):
+            if node is not None:
+                raise StreamSQLError(f"{word} is not supported over a stream-stream join (as in Spark: a stream has "
+                                     "no last row to sort or count up to)", sql=sql,
+                                     start=keyword_start(sql, word) or start_of(node, sql),
+                                     hint="sort and cut q.result in pandas")
 
 
 def _reads(node: exp.Expression | None, streams: Collection[str]) -> list[str]:
@@ -326,16 +333,18 @@ def _with_sql(side: JoinSide, node: exp.Expression, keys: list[exp.Expression], 
     return replace(side, pre_sql=query.sql(dialect="duckdb"))
 
 
-def _output_sql(select: exp.Select, left: str, right: str) -> str:
-    """The query's SELECT and WHERE over the batch's pairs, each side's row found by its __rid."""
-    output = select.copy()
+def _output_sql(tree: exp.Select, select: exp.Select, left: str, right: str) -> str:
+    """The query over the batch's pairs: the join's SELECT (and those over it) with the join's FROM read from
+    the pairs, each side's row found by its __rid."""
+    whole = tree.copy()
+    output = next(copy for original, copy in zip(tree.walk(), whole.walk()) if original is select)
     output.set("joins", None)
     output.set("from_", exp.From(this=exp.Table(this=exp.to_identifier(PAIRS), alias=exp.TableAlias(
         this=exp.to_identifier("__p")))))
     for table, alias, rid in ((LEFT, left, LRID), (RIGHT, right, RRID)):
         output = output.join(exp.Table(this=exp.to_identifier(table), alias=exp.TableAlias(
             this=exp.to_identifier(alias))), on=f"__p.{rid} = {alias}.{RID}", join_type="LEFT", copy=False)
-    return output.sql(dialect="duckdb")
+    return whole.sql(dialect="duckdb")
 
 
 def plan_stream_join(tree: exp.Select, sql: str, bindings, output_mode: str | None, watermarks: list,
@@ -348,26 +357,26 @@ def plan_stream_join(tree: exp.Select, sql: str, bindings, output_mode: str | No
                               watermark_option=watermark_option)
     event_times = dict(inputs["event_times"])
     join = plan_join(tree, sql, streams=list(bindings.streams), event_times=event_times, output_mode=mode)
-    _select, node = find_stream_join(tree, bindings.streams)
+    select, node = find_stream_join(tree, bindings.streams)
     keys, left_only, right_only, _ = _split(node.args["on"], join.left.alias, join.right.alias)
     pushed = pushed_down(join.join_type, keys, left_only, right_only)
     for side, filters, kept in ((join.left, pushed[0], join.join_type in ("Inner", "LeftOuter", "LeftSemi")),
                                 (join.right, pushed[1], join.join_type in ("Inner", "RightOuter"))):
         if side.input in event_times:
-            event_times[side.input] = _pushed(event_times[side.input], tree, side, kept, filters)
+            event_times[side.input] = _pushed(event_times[side.input], select, side, kept, filters)
     return Plan(sql, bindings, mode, [s.alias_or_name for s in tree.selects], watermarks=watermarks,
                 **{**inputs, "event_times": event_times}, join=join)
 
 
-def _pushed(event_time: EventTime, tree: exp.Select, side: JoinSide, kept: bool,
+def _pushed(event_time: EventTime, select: exp.Select, side: JoinSide, kept: bool,
             filters: list[exp.Expression]) -> EventTime:
     """Spark pushes a side's own filters below its watermark (rows they drop never move it): the filters the
     join pushes down (``pushed_down``), the outer WHERE's conjuncts on that side when the join keeps its rows,
     and a side subquery's own WHERE (the others reach its stream through its projection, when they read
     columns it passes through as they are)."""
-    node = next(n for n in (tree.args["from_"].this, tree.args["joins"][0].this) if n.alias_or_name == side.alias)
+    node = next(n for n in (select.args["from_"].this, select.args["joins"][0].this) if n.alias_or_name == side.alias)
     duckdb_sql = lambda t: t.sql(dialect="duckdb")
-    where = tree.args.get("where")
+    where = select.args.get("where")
     written = [] if where is None or not kept else \
         list(where.this.flatten()) if isinstance(where.this, exp.And) else [where.this]
     conjuncts = [c.copy() for c in [*filters, *written]]

@@ -77,6 +77,12 @@ def test_inner_join_matches_rows_of_either_side_whichever_comes_first():
     assert join.batch(impressions=[(4, 6)], clicks=[(4, 7)]) == [(4, 6, 7)]  # a pair within one batch, once
 
 
+def test_a_join_in_a_subquery_emits_through_the_projection_and_filter_over_it():
+    join = Join(f"SELECT x.ad, x.clicked FROM ({SELECT} JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}) x "
+                "WHERE x.ad > 1")
+    assert join.batch(impressions=[(1, 0), (2, 1)], clicks=[(1, 2), (2, 3)]) == [(2, 3)]
+
+
 def test_duplicate_keys_join_every_pair():
     join = Join(f"{SELECT} JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}")
     join.batch(impressions=[(1, 0), (1, 1)])

@@ -231,3 +231,21 @@ def test_event_time_columns_are_found_whatever_their_case_as_spark_resolves_name
                          "ON x.adId = y.adId AND x.w = y.w",
                          namespaces=[{"impressions": impressions, "clicks": clicks}], watermark=watermark).join
     assert (planned.left.event_time, planned.key_eviction, planned.left.eviction) == ("w", 1, "key")
+
+
+def test_a_join_in_a_subquery_runs_with_the_projections_and_filters_over_it():
+    planned = plan(f"SELECT x.ad, x.clicked FROM (SELECT i.ad_id AS ad, c.ts AS clicked FROM impressions i "
+                   f"JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}) x WHERE x.ad > 0")
+    assert planned.columns == ["ad", "clicked"]
+    assert planned.join.output_sql == (
+        "SELECT x.ad AS ad, x.clicked AS clicked FROM (SELECT i.ad_id AS ad, c.ts AS clicked FROM __join_pairs AS "
+        "__p LEFT JOIN __join_left AS i ON __p.__lrid = i.__rid LEFT JOIN __join_right AS c ON __p.__rrid = "
+        "c.__rid) AS x WHERE x.ad > 0")
+
+
+@pytest.mark.parametrize(("written", "points_at"), [("ORDER BY i.ad_id", "ORDER BY"), ("LIMIT 3", "LIMIT")])
+def test_order_by_and_limit_over_a_join_are_refused(written, points_at):
+    sql = f"SELECT i.ad_id FROM impressions i JOIN clicks c ON i.ad_id = c.ad_id {written}"
+    error = refusal(sql)
+    assert f"{points_at} is not supported over a stream-stream join" in str(error)
+    assert sql[error.start:].startswith(points_at)
