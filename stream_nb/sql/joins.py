@@ -154,8 +154,9 @@ def _refuse_shape(tree: exp.Expression, select: exp.Select, join: exp.Join, sql:
                                  "compute the window in each side's subquery and join on it", sql=sql, start=at)
         for node, word in ((owner.args.get("order"), "ORDER BY"), (owner.args.get("limit"), "LIMIT")):
             if node is not None:
-                raise StreamSQLError(f"{word} is not supported over a stream-stream join (as in Spark: a stream has "
-                                     "no last row to sort or count up to)", sql=sql,
+                why = ("(as in Spark): a stream has no last row to sort up to" if word == "ORDER BY" else
+                       "yet (Spark keeps the first rows of an append-mode stream; stream_nb does not do that yet)")
+                raise StreamSQLError(f"{word} is not supported over a stream-stream join {why}", sql=sql,
                                      start=keyword_start(sql, word) or start_of(node, sql),
                                      hint="sort and cut q.result in pandas")
 
