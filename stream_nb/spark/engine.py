@@ -30,6 +30,8 @@ from stream_nb.sql.plan import Plan
 
 _names = itertools.count(1)
 _views = threading.Lock()  # temp views are per session: one query's views are made and read at a time
+_SLOW_WORKER = "Python worker failed to connect back"
+_RESTARTS = 5  # each costs the 10 s Spark waits for the worker
 
 
 class SparkQuery:
@@ -51,6 +53,7 @@ class SparkQuery:
         self.spark = session(spark)
         register_data_source(self.spark)
         self._tokens: list[str] = []
+        self._restarts = 0
         with _views:
             for view, frame in input_frames(self.spark, plan, self._tokens).items():
                 frame.createOrReplaceTempView(view)
@@ -60,14 +63,19 @@ class SparkQuery:
         self.schema: pa.Schema = arrow_schema(self.frame.schema)
         keys = plan.aggregate.key_columns if plan.aggregate is not None else None
         self._writer = BatchWriter(sink, self._sink_can, self.schema, plan.output_mode, keys)
-        registry.register(self)
+        if registry.active_query(self.name) is not None:
+            registry.register(self)  # raises: the name is taken, said as for any query
+        self._query = None
         try:
             self._query = self._start()
+            self.id = str(self._query.id)      # Spark's, kept in its checkpoint
+            self.run_id = str(self._query.runId)
+            registry.register(self)            # with its id: the Streams panel keys queries on it
         except BaseException:
+            if self._query is not None:
+                self._query.stop()
             self._release()
             raise
-        self.id = str(self._query.id)
-        self.run_id = str(self._query.runId)
         self._writer.open(self.id)
         self._ended = threading.Event()
         threading.Thread(target=self._watch, name=f"stream_nb-spark-{self.name}", daemon=True).start()
@@ -103,6 +111,8 @@ class SparkQuery:
 
     @property
     def exception(self) -> StreamingQueryException | None:
+        if self._restartable(self._query):
+            return None  # being started again
         cause = self._writer.error or self._query.exception()
         if cause is None:
             return None
@@ -157,33 +167,41 @@ class SparkQuery:
         deadline = None if timeout is None else time.monotonic() + timeout
         target = {token: feed().latest(token) for token in self._tokens}
         while True:
-            self._wait(self._query.processAllAvailable, deadline)
-            self._raise_if_failed()
+            self._caught_up(deadline)
             if all(feed().planned(token) >= end for token, end in target.items()):
                 break
-        self._wait(self._query.processAllAvailable, deadline)  # begins once that batch commits
-        self._raise_if_failed()
+        self._caught_up(deadline)  # begins once that batch commits: returns when a trigger finds no work
 
-    def _wait(self, call, deadline: float | None) -> None:
-        if deadline is None:
-            call()
+    def _caught_up(self, deadline: float | None) -> None:
+        """Spark's ``processAllAvailable`` (within the deadline), across a restart after a slow start."""
+        while True:
+            query = self._query
+            done, errors = threading.Event(), []
+
+            def run(query=query, done=done, errors=errors):
+                try:
+                    query.processAllAvailable()
+                except Exception as err:  # noqa: BLE001 - raised below, in the caller's thread
+                    errors.append(err)
+                finally:
+                    done.set()
+
+            threading.Thread(target=run, daemon=True).start()
+            if not done.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
+                raise TimeoutError(f"query {self.name!r} on Spark has not processed the available rows in time")
+            if errors and self._restartable(query):
+                self._swapped(query, deadline)  # _watch starts it again: wait for the new one
+                continue
+            self._raise_if_failed()
+            if errors:
+                raise errors[0]
             return
-        done = threading.Event()
-        errors = []
 
-        def run():
-            try:
-                call()
-            except Exception as err:  # noqa: BLE001 - raised below, in the caller's thread
-                errors.append(err)
-            finally:
-                done.set()
-
-        threading.Thread(target=run, daemon=True).start()
-        if not done.wait(max(0.0, deadline - time.monotonic())):
-            raise TimeoutError(f"query {self.name!r} on Spark has not processed the available rows in time")
-        if errors and self._query.isActive:
-            raise errors[0]
+    def _swapped(self, query, deadline: float | None) -> None:
+        while self._query is query and not self._ended.is_set():
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"query {self.name!r} on Spark did not start again in time")
+            time.sleep(0.05)
 
     def pause(self) -> None:
         raise NotImplementedError(f"query {self.name!r} runs on Spark, which cannot pause a streaming query: "
@@ -233,11 +251,30 @@ class SparkQuery:
     # -- the end ---------------------------------------------------------------------------------------
 
     def _watch(self) -> None:
-        """When the query ends (stopped, failed, or an available_now query done): let go of what it holds."""
-        with contextlib.suppress(Exception):  # a failed query: q.exception holds its error
-            self._query.awaitTermination()
+        """When the query ends (stopped, failed, or an available_now query done): let go of what it holds.
+        A query whose Python data source reader did not start in time is started again (see _restartable)."""
+        while True:
+            query = self._query
+            with contextlib.suppress(Exception):  # a failed query: q.exception holds its error
+                query.awaitTermination()
+            if not self._restartable(query):
+                break
+            self._restarts += 1
+            try:
+                self._query = self._start()
+            except Exception:  # noqa: BLE001 - it stays failed, with its first error
+                self._restarts = _RESTARTS
+                break
         self._release()
         self._ended.set()
+
+    def _restartable(self, query) -> bool:
+        """Spark gives the Python process of a data source reader a fixed 10 s to connect back; on a loaded
+        machine it can miss them before the first batch ("Python worker failed to connect back"). Nothing has
+        run then, so the query is started again, at most ``_RESTARTS`` times."""
+        error = query.exception()
+        return (error is not None and _SLOW_WORKER in str(error) and query.lastProgress is None
+                and self._restarts < _RESTARTS)
 
     def _release(self) -> None:
         registry.unregister(self)
