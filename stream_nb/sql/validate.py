@@ -89,11 +89,11 @@ def _refuse_second_reference(tree: exp.Query, sql: str, stream: str) -> None:
                      "one query and compare in pandas over q.result")
     if len(references) > 1:
         raise StreamSQLError(
-            f"the stream {stream!r} is read twice (a self-join): that is a stream-stream join, which is not "
-            "supported yet; per batch it would join only that batch's rows, not the stream so far",
+            f"the stream {stream!r} is read twice (a self-join): stream-stream joins are planned between two "
+            "different streams only, so a stream joined with itself is not supported yet (Spark runs it)",
             sql=sql, start=start_of(references[1]),
-            hint="join the stream with a static pandas DataFrame, or run one query and join its q.result in "
-                 "pandas")
+            hint="give the rows as two streams (two names in sources=, each fed the same rows) and join those, "
+                 "or join the stream with a static pandas DataFrame")
 
 
 def in_subquery_expression(table: exp.Table, root: exp.Expression) -> bool:
