@@ -100,6 +100,11 @@ class KafkaSource:
             "reconnect.backoff.max.ms": 1000,         # back soon after a broker restart
             "max.partition.fetch.bytes": 16 << 20,    # a batch's messages in few fetches
             "fetch.max.bytes": 64 << 20,
+            # librdkafka stops fetching a partition that has queued.min.messages waiting and then waits a whole
+            # second (fetch.queue.backoff.ms) before it looks again: a batch read while that second runs waits it
+            # out. Keep up to a few batches prefetched, and look again soon.
+            "queued.min.messages": 1_000_000,
+            "fetch.queue.backoff.ms": 10,
             **{k.removeprefix("kafka."): v for k, v in (options or {}).items()},
         }
         self._lock = threading.Lock()        # the steps
@@ -144,6 +149,9 @@ class KafkaSource:
         start), and a broker out of reach refuses the start, naming its address."""
         with self._lock:
             self._resolve_starts()
+            expected = self._ends(len(self._steps))  # where the next batch begins, unless it replays one
+        with self._read_lock:
+            self._open_reader().prefetch(expected)
 
     def detach(self) -> None:
         pass
@@ -185,10 +193,7 @@ class KafkaSource:
         if all(until[p] == begin[p] for p in until):
             return self.schema.empty_table()
         with self._read_lock:
-            if self._reader is None:
-                self._reader = RangeReader(_client(), self._config, self.topic, self.servers, logger=_LOG,
-                                           end_offset=self._end_offset, outage_seconds=OUTAGE_SECONDS)
-            messages = self._reader.fetch({p: (begin[p], until[p]) for p in sorted(until)})
+            messages = self._open_reader().fetch({p: (begin[p], until[p]) for p in sorted(until)})
         return to_table(self.topic, messages, self.value_schema)
 
     def close(self) -> None:
@@ -200,6 +205,12 @@ class KafkaSource:
         for client in (meta, reader):
             if client is not None:
                 client.close()
+
+    def _open_reader(self) -> RangeReader:
+        if self._reader is None:
+            self._reader = RangeReader(_client(), self._config, self.topic, self.servers, logger=_LOG,
+                                       end_offset=self._end_offset, outage_seconds=OUTAGE_SECONDS)
+        return self._reader
 
     # -- the broker ----------------------------------------------------------------------------------------
 

@@ -75,6 +75,16 @@ class RangeReader:
             self._assigned = set()  # a half-read range: seek again next time
             raise
 
+    def prefetch(self, starts: dict[int, int]) -> None:
+        """Connect and assign each partition at ``starts`` now, where the next range is expected to begin: the
+        client fetches in the background (a new consumer takes a second or so to its first message) while the
+        query plans, and ``fetch`` finds the messages there."""
+        if self._consumer is None:
+            self._consumer = self._kafka.Consumer(self._config, logger=self._logger)
+        if starts:
+            self._consumer.assign([self._kafka.TopicPartition(self.topic, p, o) for p, o in starts.items()])
+        self._assigned, self._ahead, self._next = set(starts), {}, dict(starts)
+
     def close(self) -> None:
         consumer, self._consumer = self._consumer, None
         self._assigned, self._ahead, self._next = set(), {}, {}
