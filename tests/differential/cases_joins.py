@@ -203,6 +203,14 @@ CASES: list[StreamsCase] = [
         output_mode="append", inputs=ads(), batches=DUPLICATES,
         why="SELECT * over a join: both sides' columns, left first, duplicate names kept",
     ),
+    StreamsCase(
+        name="inner_keyword_column_user_append",
+        sql="SELECT i.ad, c.user, c.ts AS clicked FROM impressions i JOIN "
+            "(SELECT ts, ad, concat('u', cast(cost * 100 AS int)) AS user FROM clicks) c"
+            + on(BETWEEN, "c.user <> 'u10'"),
+        output_mode="append", inputs=ads(), batches=ADS,
+        why="a column named user (a DuckDB keyword, a plain name in Spark) works unquoted",
+    ),
     # -- outer and semi joins -------------------------------------------------------------------------------
     StreamsCase(
         name="left_outer_range_append", sql=PAIRS + " LEFT JOIN clicks c" + on(BETWEEN), output_mode="append",
