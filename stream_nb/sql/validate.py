@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.joins import find_stream_join
 from stream_nb.sql.positions import keyword_start, start_of
 from stream_nb.sql.tree import aggregates_in
 
@@ -87,7 +88,7 @@ def _refuse_second_reference(tree: exp.Query, sql: str, stream: str) -> None:
                 sql=sql, start=start_of(table),
                 hint="read a static table (a pandas DataFrame) in the subquery, or aggregate the stream in "
                      "one query and compare in pandas over q.result")
-    if len(references) > 1:
+    if len(references) > 1 and not (len(references) == 2 and find_stream_join(tree, [stream])):  # joins.py's
         raise StreamSQLError(
             f"the stream {stream!r} is read twice (a self-join): stream-stream joins are planned between two "
             "different streams only, so a stream joined with itself is not supported yet (Spark runs it)",
@@ -116,8 +117,13 @@ def _check_join(select: exp.Select, join: exp.Join, sql: str, stream: str) -> No
     if stream_on_left and stream_on_right:
         return  # a self-join: refused as a second reference to the stream
     if kind in ("SEMI", "ANTI"):
-        raise StreamSQLError(f"{kind} JOIN is not supported yet in a streaming query; "
-                             "use an INNER join or a WHERE ... IN (...) over a static table", sql=sql, start=where)
+        # Per batch, the stream's rows with (or without) a match in the static table: stateless, as in Spark,
+        # which refuses only the static table on the left (it would have to know the whole stream).
+        if stream_on_right:
+            raise StreamSQLError(f"Left{kind.title()} join with a streaming DataFrame/Dataset on the right and a "
+                                 "static DataFrame/Dataset on the left is not supported (as in Spark): put the "
+                                 "stream on the left", sql=sql, start=where)
+        return
     if side == "FULL" and (stream_on_left or stream_on_right):
         raise StreamSQLError("FULL OUTER JOIN with a stream is not supported (as in Spark): "
                              "use LEFT OUTER JOIN with the stream on the left", sql=sql, start=where)
