@@ -19,6 +19,8 @@ def connect() -> duckdb.DuckDBPyConnection:
     con.execute("SET TimeZone = 'UTC'")  # for current_timestamp and friends
     con.create_function("spark_double_text", _spark_double_texts, ["DOUBLE"], "VARCHAR", type="arrow",
                         side_effects=False)
+    con.create_function("spark_binary_text", _spark_binary_texts, ["BLOB"], "VARCHAR", type="arrow",
+                        side_effects=False)
     # Spark's window_time(w): the event time of a window's rows, its end minus 1 microsecond
     con.execute("CREATE MACRO window_time(w) AS w['end'] - INTERVAL 1 MICROSECOND")
     return con
@@ -28,6 +30,16 @@ def _spark_double_texts(values: pa.Array) -> pa.Array:
     """A double as Spark (Java's Double.toString) writes it: 1.5E10 and 1.0E-4 where DuckDB writes
     15000000000.0 and 0.0001 (the non_ansi rewrite sends CAST(double AS STRING) here)."""
     return pa.array([None if v is None else java_double_text(v) for v in values.to_pylist()], pa.string())
+
+
+def _spark_binary_texts(values: pa.Array) -> pa.Array:
+    """Bytes as Spark's CAST(binary AS STRING) reads them, UTF-8 (a Kafka value, an MQTT payload), bytes that are
+    not UTF-8 as U+FFFD; DuckDB writes a BLOB cast to VARCHAR escaped (\\x22 for a double quote)."""
+    try:
+        return values.cast(pa.large_string() if pa.types.is_large_binary(values.type) else pa.string())
+    except pa.ArrowInvalid:  # not all UTF-8: each value on its own
+        return pa.array([None if v is None else v.decode("utf-8", "replace") for v in values.to_pylist()],
+                        pa.string())
 
 
 def java_double_text(value: float) -> str:

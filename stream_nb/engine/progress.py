@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stream_nb.sources._protocol import SPARK_OFFSETS
 from stream_nb.types import iso_utc
 
 
@@ -52,7 +53,10 @@ def batch_progress(*, query, batch_id: int, sources: list[dict], durations_ms: d
 
 def source_progress(source, *, start, end, latest, num_rows: int, durations_ms: dict[str, int],
                     since_last_s: float | None) -> dict:
-    """One input's entry in ``sources`` (Spark's SourceProgress)."""
+    """One input's entry in ``sources`` (Spark's SourceProgress); a source that writes its offsets as Spark does
+    (Kafka's per-partition JSON) shows them so."""
+    if SPARK_OFFSETS in getattr(source, "capabilities", ()):
+        start, end, latest = (source.spark_offset(offset) for offset in (start, end, latest))
     return {
         "description": getattr(source, "description", type(source).__name__),
         "startOffset": start,

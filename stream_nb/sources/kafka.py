@@ -13,6 +13,7 @@ down while the query runs is waited for (the query reads nothing new meanwhile) 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
@@ -48,11 +49,33 @@ from stream_nb.types import parse_schema
 
 __all__ = ["KafkaSource", "kafka"]
 
+_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")  # Kafka's legal topic names
+# Spark's DataStreamReader options that are not librdkafka settings: what each is here
+_SPARK_OPTIONS = {
+    "subscribe": "the topic argument", "subscribepattern": "not supported (one topic a source)",
+    "assign": "starting_offsets naming every partition", "startingoffsets": "starting_offsets=",
+    "maxoffsetspertrigger": "max_offsets_per_trigger=",
+    "failondataloss": "not supported: offsets lost before they were read always stop the query",
+}
 CONNECT_SECONDS = 5     # how long the first contact with the broker may take before the query is refused
 OUTAGE_SECONDS = 120    # how long a running query waits for a broker that went away before it fails
 # librdkafka's own log (a connection refused while a broker restarts...): there for who looks, never printed
 _LOG = logging.getLogger("stream_nb.sources.kafka.librdkafka")
 _LOG.addHandler(logging.NullHandler())
+
+
+def _check_options(config: dict) -> None:
+    """A Spark option or a setting librdkafka does not know, refused at once naming it (not at the start)."""
+    for name in config:
+        if name.lower() in _SPARK_OPTIONS:
+            raise ValueError(f"kafka source: options[{name!r}] is a Spark option, not a librdkafka setting; here "
+                             f"it is {_SPARK_OPTIONS[name.lower()]}")
+    kafka = _client()
+    try:
+        kafka.Consumer(config, logger=_LOG).close()
+    except kafka.KafkaException as err:
+        raise ValueError(f"kafka source: options: {err.args[0].str()} (options are librdkafka consumer settings, "
+                         "https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md)") from None
 
 
 def _client():
@@ -74,8 +97,11 @@ class KafkaSource:
                  schema=None, max_offsets_per_trigger: int | None = None, options: Mapping | None = None):
         if not isinstance(servers, str) or not servers.strip():
             raise ValueError(f"kafka source: servers is the brokers' 'host:port[,host:port]', not {servers!r}")
-        if not isinstance(topic, str) or not topic:
-            raise ValueError(f"kafka source: topic is a topic's name, not {topic!r}")
+        if not isinstance(topic, str) or not topic or not _TOPIC.fullmatch(topic):
+            raise ValueError(
+                f"kafka source: topic is one topic's name (letters, digits, '.', '_', '-'), not {topic!r}; "
+                "this source reads one topic (Spark's subscribe of several topics or subscribePattern are not "
+                "supported): read each with its own sn.sources.kafka and combine them with UNION ALL")
         if max_offsets_per_trigger is not None and (isinstance(max_offsets_per_trigger, bool) or not isinstance(
                 max_offsets_per_trigger, int) or max_offsets_per_trigger < 1):
             raise ValueError("kafka source: max_offsets_per_trigger must be a positive int or None, "
@@ -107,6 +133,7 @@ class KafkaSource:
             "fetch.queue.backoff.ms": 10,
             **{k.removeprefix("kafka."): v for k, v in (options or {}).items()},
         }
+        _check_options(self._config)
         self._lock = threading.Lock()        # the steps
         self._meta_lock = threading.Lock()   # the client asking for partitions and their offsets
         self._read_lock = threading.Lock()   # the client reading messages

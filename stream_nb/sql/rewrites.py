@@ -7,6 +7,7 @@ from sqlglot import exp
 _INTEGRAL = {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT, exp.DataType.Type.INT,
              exp.DataType.Type.BIGINT}
 _FRACTIONAL = {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT, exp.DataType.Type.DECIMAL}
+_BINARY = {exp.DataType.Type.BINARY, exp.DataType.Type.VARBINARY}
 
 
 def inline_ctes(tree: exp.Expression) -> exp.Expression:
@@ -126,6 +127,11 @@ def spark_functions(tree: exp.Expression) -> None:
             if node.to.this in exp.DataType.TEXT_TYPES and node.this.type is not None and \
                     node.this.type.this == exp.DataType.Type.DOUBLE:  # 1.5E10 as Java writes it (engine/duck.py)
                 text = exp.Anonymous(this="spark_double_text", expressions=[node.this.copy()])
+                text.type = node.to.copy()
+                node.replace(text)
+            elif node.to.this in exp.DataType.TEXT_TYPES and node.this.type is not None and \
+                    node.this.type.this in _BINARY:  # UTF-8 text as Spark reads it (engine/duck.py)
+                text = exp.Anonymous(this="spark_binary_text", expressions=[node.this.copy()])
                 text.type = node.to.copy()
                 node.replace(text)
         elif isinstance(node, exp.Substring):

@@ -211,3 +211,71 @@ def test_a_query_goes_on_after_the_broker_restarts(tmp_path):
         q.process_all_available(timeout=60)
         assert sorted(q.result["value"]) == [b"a", b"b", b"c"]
         assert q.exception is None
+
+
+def test_cast_of_key_and_value_as_string_reads_their_utf8_text_as_spark(kafka_broker):
+    topic = new_topic(kafka_broker)
+    kafka_broker.produce(topic, [b'{"device": "caf\xc3\xa9"}'], key=b"k-1")
+    kafka_broker.produce(topic, [b"\xffA"])  # not UTF-8: U+FFFD for the byte, as Java's new String(bytes, UTF_8)
+    q = sn.start("SELECT CAST(key AS STRING) AS k, CAST(value AS STRING) AS v FROM events",
+                 sources={"events": sn.sources.kafka(kafka_broker.servers, topic)})
+    q.process_all_available(timeout=30)
+    assert q.result.fillna("<null>").to_dict("list") == {"k": ["k-1", "<null>"],
+                                                         "v": ['{"device": "café"}', "\ufffdA"]}
+    q.stop()
+
+
+def test_a_json_value_with_nested_struct_array_timestamp_and_date_fields_is_parsed_into_them(kafka_broker):
+    topic = new_topic(kafka_broker)
+    kafka_broker.produce(topic, [{"id": 1, "ts": "2026-01-01T00:00:01.5Z", "d": "2026-01-02",
+                                  "loc": {"lat": 1.5, "tags": ["a", "b"]}}])
+    src = sn.sources.kafka(kafka_broker.servers, topic,
+                           schema="id int, ts timestamp, d date, loc struct<lat: double, tags: array<string>>")
+    q = sn.start("SELECT id, ts, d, loc.lat AS lat, loc.tags[1] AS first_tag FROM events", sources={"events": src})
+    q.process_all_available(timeout=30)
+    row = q.result.to_dict("records")[0]
+    assert (row["id"], row["ts"], str(row["d"]), row["lat"], row["first_tag"]) == (
+        1, datetime(2026, 1, 1, 0, 0, 1, 500000, tzinfo=UTC), "2026-01-02", 1.5, "a")
+    q.stop()
+
+
+@pytest.mark.parametrize("topic", ["a,b", ["a", "b"], "sensors.*", "sensors/#"])
+def test_several_topics_or_a_pattern_are_refused_saying_to_read_each_with_its_own_source(topic):
+    with pytest.raises(ValueError, match="reads one topic .* UNION ALL"):
+        sn.sources.kafka("127.0.0.1:9", topic)
+
+
+@pytest.mark.parametrize(("options", "says"), [
+    ({"failOnDataLoss": "false"}, r"options\['failOnDataLoss'\] is a Spark option"),
+    ({"startingOffsets": "latest"}, "starting_offsets="),
+    ({"kafka.no.such.setting": "1"}, 'No such configuration property: "no.such.setting"'),
+    ({"fetch.wait.max.ms": "soon"}, "fetch.wait.max.ms"),
+])
+def test_options_that_are_not_librdkafka_settings_are_refused_naming_them(options, says):
+    with pytest.raises(ValueError, match=says):
+        sn.sources.kafka("127.0.0.1:9", "events", options=options)
+
+
+def test_librdkafka_settings_in_options_reach_the_consumer(kafka_broker):
+    topic = new_topic(kafka_broker)
+    kafka_broker.produce(topic, [b"a"])
+    # a bootstrap address in options wins over servers, as Spark's kafka.bootstrap.servers is the address
+    src = sn.sources.kafka("127.0.0.1:9", topic, options={"kafka.bootstrap.servers": kafka_broker.servers,
+                                                          "client.id": "stream_nb-test"})
+    q = sn.start("SELECT value FROM events", sources={"events": src})
+    q.process_all_available(timeout=30)
+    assert q.result["value"].tolist() == [b"a"]
+    q.stop()
+
+
+def test_progress_shows_each_sources_offsets_per_partition_as_spark(kafka_broker):
+    topic = new_topic(kafka_broker, partitions=2)
+    kafka_broker.produce(topic, [b"a", b"b"], partition=0)
+    kafka_broker.produce(topic, [b"c"], partition=1)
+    q = sn.start("SELECT value FROM events", sources={"events": sn.sources.kafka(kafka_broker.servers, topic)})
+    q.process_all_available(timeout=30)
+    source = next(p for p in q.recent_progress if p["numInputRows"])["sources"][0]
+    assert (source["startOffset"], source["endOffset"], source["latestOffset"]) == (
+        {topic: {"0": 0, "1": 0}}, {topic: {"0": 2, "1": 1}}, {topic: {"0": 2, "1": 1}})
+    assert source["description"] == f"KafkaV2[Subscribe[{topic}]]"
+    q.stop()
