@@ -105,6 +105,8 @@ class JoinOperator:
 
     def process(self, con: duckdb.DuckDBPyConnection, batch, watermark_us: int = 0) -> JoinOutput:
         kind = self.join.join_type
+        if isinstance(batch, pa.Table):  # a stream joined with itself: the query's one input, read by both sides
+            batch = {self.join.left.input: batch}
         passing, failing, late, rid = self._read(con, batch)
         before = {name: self._states[name] if self._states[name] is not None else
                   passing[name].schema.empty_table() for name in SIDES}

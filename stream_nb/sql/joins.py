@@ -82,9 +82,6 @@ def plan_join(tree: exp.Select, sql: str, *, streams: Collection[str], event_tim
                               sql=sql, start=at, hint="use output_mode='append'")
     left_node, right_node = (select.args.get("from_") or select.args.get("from")).this, join.this
     left, right = (_side(node, sql, streams, event_times, at) for node in (left_node, right_node))
-    if left.input == right.input:
-        raise StreamSQLError(f"the stream {left.input!r} is joined with itself: a self-join of a stream is not "
-                             "supported yet", sql=sql, start=at)
     on = join.args.get("on")
     keys, left_only, right_only, both = _split(on, left.alias, right.alias)
     if not keys:
@@ -113,10 +110,11 @@ def join_start(join: exp.Join, sql: str) -> int | None:
     from stream_nb.sql.dialect import DIALECT
 
     table_at = start_of(join.this, sql)
-    if table_at is None:
-        return None
-    tokens = [t for t in DIALECT.tokenize(sql) if t.start < table_at]
-    index = max((i for i, t in enumerate(tokens) if t.text.upper() == "JOIN"), default=None)
+    tokens = DIALECT.tokenize(sql)
+    joins = [i for i, t in enumerate(tokens) if t.text.upper() == "JOIN"]
+    before = [i for i in joins if table_at is not None and tokens[i].start < table_at]
+    # a CTE's copy carries the CTE's positions, ahead of any JOIN: then the query's first JOIN
+    index = before[-1] if before else joins[0] if joins else None
     if index is None:
         return None
     while index > 0 and tokens[index - 1].text.upper() in ("LEFT", "RIGHT", "FULL", "OUTER", "INNER", "SEMI",
@@ -327,7 +325,9 @@ def plan_stream_join(tree: exp.Select, sql: str, bindings, output_mode: str | No
     pushed = pushed_down(join.join_type, keys, left_only, right_only)
     for side, filters, kept in ((join.left, pushed[0], join.join_type in ("Inner", "LeftOuter", "LeftSemi")),
                                 (join.right, pushed[1], join.join_type in ("Inner", "RightOuter"))):
-        if side.input in event_times:
+        # a stream joined with itself has one watermark here (Spark: one per side, the min of both): its
+        # sides' own filters are not pushed under it, so it follows all the stream's rows
+        if side.input in event_times and join.left.input != join.right.input:
             event_times[side.input] = _pushed(event_times[side.input], select, side, kept, filters)
     return Plan(sql, bindings, mode, [s.alias_or_name for s in tree.selects], watermarks=watermarks,
                 **{**inputs, "event_times": event_times}, join=join)

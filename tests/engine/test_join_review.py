@@ -68,9 +68,6 @@ def run(sql: str, batches, *, names=("impressions", "clicks"), tables=None, chec
 RANGE = "c.ts BETWEEN i.ts AND i.ts + INTERVAL 10 SECONDS"
 
 
-@pytest.mark.xfail(strict=True, raises=sn.StreamSQLError, reason=(
-    "RV14: a stream joined with itself is refused (sql/validate.py '_refuse_second_reference'); Spark runs a "
-    "self stream-stream join (the stream read twice, each side its own state)"))
 def test_a_stream_left_joined_with_itself_emits_what_two_copies_of_it_do():
     two = run("SELECT i.ad, c.ts AS next FROM impressions i LEFT JOIN clicks c ON i.ad = c.ad AND "
               "c.ts > i.ts AND c.ts < i.ts + INTERVAL 40 SECONDS",
