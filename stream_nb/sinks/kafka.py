@@ -11,6 +11,7 @@ it is (as Spark writes it). ``key=`` names a column whose value becomes each mes
 
 from __future__ import annotations
 
+import base64
 import datetime
 import decimal
 import json
@@ -49,7 +50,11 @@ class KafkaSink:
         self._config = {"bootstrap.servers": servers, "enable.idempotence": True, "acks": "all",
                         "message.timeout.ms": DELIVERY_SECONDS * 1000,
                         **{k.removeprefix("kafka."): v for k, v in (options or {}).items()}}
-        self._producer = None
+        try:  # a setting librdkafka does not take is refused here, naming it, not at the first batch
+            self._producer = self._kafka.Producer(self._config, logger=_LOG)
+        except self._kafka.KafkaException as err:
+            raise ValueError(f"kafka sink: options: {err.args[0].str()} (options are librdkafka producer "
+                             "settings)") from None
         self._as_is = False
 
     def bind(self, schema: pa.Schema, output_mode: str, key_columns=None) -> None:
@@ -107,13 +112,15 @@ def _bytes(column: pa.ChunkedArray) -> list[bytes | None]:
 
 
 def json_rows(table: pa.Table) -> list[bytes]:
-    """Each row as one JSON object: timestamps ISO 8601 in UTC, structs (a window) as objects, doubles exact.
+    """Each row as one JSON object, as Spark's ``to_json`` writes it: timestamps ISO 8601 in UTC, structs (a
+    window) and maps as objects, binary as base64, doubles exact (NaN as "NaN"); a null is written as null.
 
     >>> json_rows(pa.table({"n": [1], "w": [{"start": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)}]}))
     [b'{"n":1,"w":{"start":"2026-01-01T00:00:00.000Z"}}']
     """
     names = table.column_names
-    return [_json(dict(zip(names, row, strict=True))).encode() for row in zip(*(c.to_pylist() for c in table.columns))]
+    columns = (c.to_pylist(maps_as_pydicts="strict") for c in table.columns)  # a map as an object, as Spark
+    return [_json(dict(zip(names, row, strict=True))).encode() for row in zip(*columns)]
 
 
 def _json(value) -> str:
@@ -130,8 +137,8 @@ def _json(value) -> str:
         return f'"{value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]}Z"'
     if isinstance(value, datetime.date):
         return f'"{value.isoformat()}"'
-    if isinstance(value, bytes):
-        return json.dumps(value.decode("utf-8", errors="replace"), ensure_ascii=False)
+    if isinstance(value, bytes):  # base64, as Spark's to_json writes a binary (bytes need not be text)
+        return f'"{base64.b64encode(value).decode()}"'
     return json.dumps(value, ensure_ascii=False, default=str)
 
 

@@ -4,8 +4,11 @@ column, a delivery error stopping the query with the broker's message."""
 import json
 import sys
 import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
@@ -93,3 +96,23 @@ def test_a_value_column_that_is_not_text_is_refused_at_start(kafka_broker):
     with pytest.raises(ValueError, match="'value' column .* must be a string or binary, not int64"):
         sn.start("SELECT n AS value FROM s", sources={"s": sn.sources.memory("n bigint")},
                  sink=sn.sinks.kafka(kafka_broker.servers, "t"))
+
+
+def test_decimals_dates_binary_and_maps_are_written_as_sparks_to_json_writes_them(kafka_broker):
+    topic = kafka_broker.create_topic(f"out-{uuid.uuid4().hex[:8]}")
+    schema = pa.schema([("amount", pa.decimal128(10, 2)), ("day", pa.date32()), ("raw", pa.binary()),
+                        ("tags", pa.map_(pa.string(), pa.int64())), ("at", pa.timestamp("us", tz="UTC"))])
+    src = sn.sources.memory(schema)
+    q = sn.start("SELECT * FROM payments", sources={"payments": src},
+                 sink=sn.sinks.kafka(kafka_broker.servers, topic, options=ONE_A_BATCH))
+    src.add_data(pa.table({"amount": [Decimal("100.50")], "day": [date(2026, 1, 2)], "raw": [b"\xff\x00"],
+                           "tags": [[("a", 1)]], "at": [datetime(2026, 1, 1, 0, 0, 1, 123456, tzinfo=UTC)]},
+                          schema=schema))
+    q.process_all_available(timeout=30)
+    assert [json.loads(value) for _, value in read_back(kafka_broker, topic)] == [
+        {"amount": 100.5, "day": "2026-01-02", "raw": "/wA=", "tags": {"a": 1}, "at": "2026-01-01T00:00:01.123Z"}]
+
+
+def test_an_option_librdkafka_does_not_take_is_refused_naming_it():
+    with pytest.raises(ValueError, match='kafka sink: options: No such configuration property: "no.such"'):
+        sn.sinks.kafka("127.0.0.1:9", "out", options={"kafka.no.such": "1"})
