@@ -30,3 +30,25 @@ def test_string_and_date_functions_run_on_a_static_dataframe(spark):
     row = df.select(F.lower("s").alias("l"), F.length("s").alias("n"), F.year("t").alias("y"),
                     F.hour("t").alias("h"), F.concat_ws("-", "s", "s").alias("c")).collect()[0]
     assert (row.l, row.n, row.y, row.h, row.c) == ("hello world", 11, 2024, 7, "Hello World-Hello World")
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("n + 1", "(n + 1)"), ("upper(word) AS u", "u"), ("count(*)", "count(1)"), ("n > 1 AND n < 3", "((n > 1) AND (n < 3))"),
+])
+def test_expr_names_its_column_as_spark_does(text, name):
+    assert F.expr(text)._name == name
+
+
+def test_functions_spark_types_int_are_int(spark):
+    import datetime
+
+    df = spark.createDataFrame([("ab", datetime.datetime(2024, 1, 1))], "s string, t timestamp")
+    assert df.select(F.length("s"), F.year("t"), F.hour("t")).dtypes == [
+        ("length(s)", "int"), ("year(t)", "int"), ("hour(t)", "int")]
+
+
+def test_a_bad_expr_is_refused_with_its_text():
+    from stream_nb.pyspark.errors import AnalysisException
+
+    with pytest.raises(AnalysisException, match=r"PARSE_SYNTAX_ERROR.*n \+\)"):
+        F.expr("(n +)")

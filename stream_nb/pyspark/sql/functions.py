@@ -14,7 +14,9 @@ import json
 from typing import Any
 
 from sqlglot import exp, parse_one
+from sqlglot.errors import ParseError
 
+from stream_nb.pyspark.errors import AnalysisException
 from stream_nb.pyspark.sql.column import Column, _as_col, _call, _column_ref, _literal, _to_col
 from stream_nb.pyspark.sql.types import DataType, StructType, _parse_datatype_string
 
@@ -31,9 +33,35 @@ def lit(col: Any) -> Column:
 
 
 def expr(str: str) -> Column:
-    node = parse_one(str, read="spark")
-    name = node.alias_or_name if isinstance(node, (exp.Alias, exp.Column)) else str
-    return Column(node, name)
+    try:
+        node = parse_one(str, read="spark")
+    except ParseError as err:
+        raise AnalysisException(f"Syntax error in expr({str!r}): {err.errors[0]['description']}",
+                                "PARSE_SYNTAX_ERROR") from None
+    return Column(node, _auto_name(node))
+
+
+def _auto_name(node: exp.Expression) -> builtins.str:
+    """The name Spark gives an unaliased SQL expression: ``(n + 1)``, ``upper(word)``, ``count(1)``."""
+    if isinstance(node, exp.Alias):
+        return node.alias
+    if isinstance(node, (exp.Column, exp.Dot)):
+        return node.name if isinstance(node, exp.Column) else node.expression.name
+    if isinstance(node, exp.Literal):
+        return node.this
+    if isinstance(node, exp.Paren):
+        return _auto_name(node.this)
+    if isinstance(node, exp.Count) and isinstance(node.this, exp.Star):
+        return "count(1)"
+    if isinstance(node, exp.Binary) and not isinstance(node, (exp.Dot, exp.Bracket)):
+        op = node.sql("spark")[len(node.left.sql("spark")):-len(node.right.sql("spark")) or None].strip()
+        return f"({_auto_name(node.left)} {op} {_auto_name(node.right)})"
+    if isinstance(node, exp.Func):
+        args = [a for a in node.args.values() if isinstance(a, exp.Expression)]
+        args += [e for e in node.expressions if e not in args]
+        name = node.sql_name().lower() if not isinstance(node, exp.Anonymous) else node.name.lower()
+        return f"{name}({', '.join(_auto_name(a) for a in args)})"
+    return node.sql("spark")
 
 
 def when(condition: Column, value: Any) -> Column:
@@ -44,6 +72,11 @@ def when(condition: Column, value: Any) -> Column:
 
 def _f(name: str, *cols: Column | str, spark: str | None = None) -> Column:
     return _call(name, spark or name, *[_as_col(c) for c in cols])
+
+
+def _int(c: Column) -> Column:
+    """Spark types these functions int; DuckDB's give bigint."""
+    return Column(exp.Cast(this=c._expr, to=exp.DataType.build("int")), c._name)
 
 
 # aggregates
@@ -117,7 +150,7 @@ def split(str: Column | str, pattern: str, limit: int = -1) -> Column:
     return _call("split", "split", c, lit(pattern), *limits, name=f"split({c._name}, {pattern}, {limit})")
 
 
-def size(col: Column | str) -> Column: return _f("size", col)
+def size(col: Column | str) -> Column: return _int(_f("size", col))
 def array(*cols: Column | str) -> Column: return _f("array", *cols)
 def struct(*cols: Column | str) -> Column:
     cs = [_as_col(c) for c in cols]
@@ -160,7 +193,7 @@ def get_json_object(col: Column | str, path: str) -> Column:
 # strings
 def upper(col: Column | str) -> Column: return _f("upper", col)
 def lower(col: Column | str) -> Column: return _f("lower", col)
-def length(col: Column | str) -> Column: return _f("length", col)
+def length(col: Column | str) -> Column: return _int(_f("length", col))
 def trim(col: Column | str) -> Column: return _f("trim", col)
 def ltrim(col: Column | str) -> Column: return _f("ltrim", col)
 def rtrim(col: Column | str) -> Column: return _f("rtrim", col)
@@ -242,13 +275,13 @@ def from_unixtime(timestamp: Column | str, format: str = "yyyy-MM-dd HH:mm:ss") 
 
 
 def timestamp_seconds(col: Column | str) -> Column: return _f("timestamp_seconds", col)
-def year(col: Column | str) -> Column: return _f("year", col)
-def month(col: Column | str) -> Column: return _f("month", col)
-def dayofmonth(col: Column | str) -> Column: return _f("dayofmonth", col)
-def dayofweek(col: Column | str) -> Column: return _f("dayofweek", col)
-def hour(col: Column | str) -> Column: return _f("hour", col)
-def minute(col: Column | str) -> Column: return _f("minute", col)
-def second(col: Column | str) -> Column: return _f("second", col)
+def year(col: Column | str) -> Column: return _int(_f("year", col))
+def month(col: Column | str) -> Column: return _int(_f("month", col))
+def dayofmonth(col: Column | str) -> Column: return _int(_f("dayofmonth", col))
+def dayofweek(col: Column | str) -> Column: return _int(_f("dayofweek", col))
+def hour(col: Column | str) -> Column: return _int(_f("hour", col))
+def minute(col: Column | str) -> Column: return _int(_f("minute", col))
+def second(col: Column | str) -> Column: return _int(_f("second", col))
 
 
 def date_add(start: Column | str, days: int) -> Column:
