@@ -85,3 +85,27 @@ def test_files_in_files_out_with_a_checkpoint(spark, tmp_path):
 
 def test_rate_source_has_timestamp_and_value(spark):
     assert spark.readStream.format("rate").option("rowsPerSecond", 10).load().columns == ["timestamp", "value"]
+
+
+def test_memory_sink_in_update_mode_appends_each_batchs_updated_rows_as_spark(spark, events):
+    q = (spark.readStream.load(events).groupBy("word").count().writeStream.format("memory")
+         .queryName("updates").outputMode("update").start())
+    events.add_data([{"ts": _at(1), "word": "a", "n": 1}])
+    q.processAllAvailable()
+    events.add_data([{"ts": _at(2), "word": "a", "n": 1}])
+    q.processAllAvailable()
+    assert [tuple(r) for r in spark.sql("SELECT * FROM updates").collect()] == [("a", 1), ("a", 2)]
+    q.stop()
+
+
+def test_spark_sql_over_a_watermarked_view_with_a_window(spark, events):
+    spark.readStream.load(events).withWatermark("ts", "5 seconds").createOrReplaceTempView("watermarked")
+    df = spark.sql("SELECT window(ts, '10 seconds') AS w, sum(n) AS total FROM watermarked "
+                   "GROUP BY window(ts, '10 seconds')")
+    q = df.writeStream.format("memory").queryName("sql_windows").start()
+    events.add_data([{"ts": _at(1), "word": "a", "n": 2}, {"ts": _at(30), "word": "a", "n": 1}])
+    q.processAllAvailable()
+    events.add_data([{"ts": _at(40), "word": "a", "n": 1}])
+    q.processAllAvailable()
+    assert [r.total for r in spark.sql("SELECT * FROM sql_windows").collect()] == [2]
+    q.stop()

@@ -19,6 +19,7 @@ from sqlglot.errors import ParseError
 from stream_nb.pyspark.errors import AnalysisException
 from stream_nb.pyspark.sql.column import Column, _as_col, _call, _column_ref, _literal, _to_col
 from stream_nb.pyspark.sql.types import DataType, StructType, _parse_datatype_string
+from stream_nb.sql.dialect import StreamSpark
 
 
 def col(col: str) -> Column:
@@ -34,7 +35,7 @@ def lit(col: Any) -> Column:
 
 def expr(str: str) -> Column:
     try:
-        node = parse_one(str, read="spark")
+        node = parse_one(str, read=StreamSpark)  # the engine's Spark: window(...) is a call
     except ParseError as err:
         raise AnalysisException(f"Syntax error in expr({str!r}): {err.errors[0]['description']}",
                                 "PARSE_SYNTAX_ERROR") from None

@@ -14,6 +14,7 @@ from stream_nb.pyspark.errors import AnalysisException
 from stream_nb.pyspark.sql.dataframe import DataFrame
 from stream_nb.pyspark.sql.execution import Live
 from stream_nb.pyspark.sql.types import StructType, _parse_datatype_string
+from stream_nb.sql.dialect import StreamSpark
 
 _names = itertools.count(1)
 
@@ -135,7 +136,7 @@ class SparkSession:
     def sql(self, sqlQuery: str, args: Any = None, **kwargs: Any) -> DataFrame:
         """A query over temp views and the memory sinks of running queries (named by ``queryName``)."""
         try:
-            tree = sqlglot.parse_one(sqlQuery, read="spark")
+            tree = sqlglot.parse_one(sqlQuery, read=StreamSpark)  # the engine's Spark: window(...) is a call
         except sqlglot.errors.ParseError as err:
             raise AnalysisException(str(err), "PARSE_SYNTAX_ERROR") from None
         inputs: dict[str, Any] = {}

@@ -5,14 +5,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
 
 import stream_nb as sn
 from stream_nb.pyspark.errors import AnalysisException, IllegalArgumentException, not_supported
+from stream_nb.sinks.memory import MemorySink
 
 if TYPE_CHECKING:
     from stream_nb.pyspark.sql.streaming.readwriter import DataStreamWriter
 
 RULE = "-" * 43
+
+
+class SparkMemorySink(MemorySink):
+    """Spark's memory sink: in update mode it appends each batch's updated rows (stream_nb's upserts by key,
+    which a notebook wants, but a PySpark program reading ``SELECT * FROM name`` expects Spark's table)."""
+
+    def bind(self, schema: pa.Schema, output_mode: str, key_columns: list | None = None) -> None:
+        super().bind(schema, "append" if output_mode == "update" else output_mode, key_columns)
 
 
 def make_sink(writer: DataStreamWriter, checkpoint: str | None) -> Any:
@@ -23,7 +33,7 @@ def make_sink(writer: DataStreamWriter, checkpoint: str | None) -> Any:
     if kind == "memory":
         if writer._name is None:
             raise AnalysisException("queryName must be specified for memory sink", "_LEGACY_ERROR_TEMP_1256")
-        return sn.sinks.memory()
+        return SparkMemorySink()
     if kind == "console":
         rows, truncate = int(writer._get("numRows", 20)), str(writer._get("truncate", "true")) != "false"
         return sn.sinks.foreach_batch(lambda frame, batch_id: _console(frame, batch_id, rows, truncate))
