@@ -59,6 +59,12 @@ class MqttSource:
                              "once (QoS 2 adds nothing to it)")
         if not isinstance(topic, str) or not topic:
             raise ValueError(f"topic is an MQTT topic filter like 'sensors/#', not {topic!r}")
+        levels = topic.split("/")
+        misplaced = [level for k, level in enumerate(levels) if ("#" in level and (level != "#" or k < len(levels) - 1))
+                     or ("+" in level and level != "+")]
+        if misplaced:  # the broker would close the connection on it (MQTT 3.1.1, 4.7.1)
+            raise ValueError(f"topic filter {topic!r}: level {misplaced[0]!r} misplaces a wildcard; '+' is a whole "
+                             "level ('sensors/+/temp'), '#' the whole last level ('sensors/#')")
         self.topic, self.qos, self.connect_timeout = topic, qos, connect_timeout
         self._credentials = (username, password)  # never in the description, the progress or the checkpoint
         self.payload_schema = None if schema is None else parse_schema(schema)

@@ -3,6 +3,7 @@ payload named by topic and WAL position, an unreachable broker, at most once wit
 persistent session across a restart of the query, a restart of the broker, and the log let go once committed."""
 
 import json
+import re
 import socket
 import sys
 from contextlib import contextmanager
@@ -224,3 +225,23 @@ def test_a_broker_that_refuses_the_login_is_reported_naming_it_and_why(tmp_path)
         q = sn.start("SELECT payload FROM m", sources={"m": right}, checkpoint=tmp_path / "cp")
         assert "s3cret" not in right.description + repr(right)
         q.stop()
+
+
+def test_a_single_level_wildcard_reads_the_matching_topics_only_and_cast_payload_as_string_is_its_text(broker,
+                                                                                                         tmp_path):
+    src = sn.sources.mqtt(broker.address, "sensors/+/temp")
+    q = sn.start("SELECT topic, CAST(payload AS STRING) AS text FROM m", sources={"m": src},
+                 checkpoint=tmp_path / "cp")
+    publish(broker, "sensors/a/temp", ["20.5"])
+    publish(broker, "sensors/a/humidity", ["40"])
+    publish(broker, "sensors/b/temp", ["caf\u00e9"])
+    wait_for(src, 2)
+    q.process_all_available(timeout=30)
+    assert q.result.values.tolist() == [["sensors/a/temp", "20.5"], ["sensors/b/temp", "caf\u00e9"]]
+    q.stop()
+
+
+@pytest.mark.parametrize("topic", ["sensors/#/temp", "sensors/a#", "sensors/+a/temp"])
+def test_a_topic_filter_with_a_misplaced_wildcard_is_refused_naming_the_level(topic):
+    with pytest.raises(ValueError, match=re.escape(f"topic filter {topic!r}: level ") + ".* misplaces a wildcard"):
+        sn.sources.mqtt("localhost:1883", topic)

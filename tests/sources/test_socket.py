@@ -112,3 +112,16 @@ def test_a_checkpoint_that_read_no_line_yet_may_go_on(server, tmp_path):
     server.send(b"first\n")
     caught_up(q, src, 1)
     assert q.result["value"].tolist() == ["first"]
+
+
+def test_a_line_sent_in_pieces_is_one_row_once_its_end_arrives(server):
+    src = sn.sources.socket("127.0.0.1", server.port)
+    q = sn.start("SELECT value FROM lines", sources={"lines": src})
+    server.send(b"first\nsec")
+    caught_up(q, src, 1)
+    assert q.result["value"].tolist() == ["first"]  # "sec" waits for the rest of its line
+    server.send("ond caf\u00e9".encode()[:-1])  # the last character cut in the middle of its UTF-8 bytes
+    server.send("ond caf\u00e9".encode()[-1:] + b"\r")
+    server.send(b"\nthird\n")
+    caught_up(q, src, 3)
+    assert q.result["value"].tolist() == ["first", "second caf\u00e9", "third"]
