@@ -162,3 +162,11 @@ def test_from_json_then_select_star_gives_the_schemas_columns(spark):
 def test_select_star_of_a_column_that_is_not_a_struct_is_refused(spark, events):
     with pytest.raises(AnalysisException, match="CANNOT_RESOLVE_STAR_EXPAND"):
         spark.readStream.load(events).select("word.*")
+
+
+def test_where_on_a_column_the_select_dropped_filters_the_selects_input_as_spark(spark, events):
+    df = spark.readStream.load(events).select("word").where("n > 1")
+    events.add_data([{"ts": _at(1), "word": "a", "n": 1}, {"ts": _at(2), "word": "b", "n": 2}])
+    q = _run(df, name="dropped_where")
+    assert spark.sql("SELECT * FROM dropped_where").collect() == [("b",)]
+    q.stop()

@@ -137,6 +137,12 @@ class DataFrame:
         from stream_nb.pyspark.sql.functions import expr as parse
 
         cond = parse(condition) if isinstance(condition, str) else condition
+        missing = {c.name for c in cond._unaliased().find_all(exp.Column)} - set(self.columns)
+        projection = _plain_projection(self._query)
+        if missing and projection is not None and self._alias is None:
+            # Spark's analyzer resolves a column the select dropped from the select's input
+            # (the guide's df.select("device").where("signal > 10")): the filter goes under the projection
+            return self._derive(projection.copy().where(cond._unaliased()))
         return self._derive(exp.select(exp.Star()).from_(self._from()).where(cond._unaliased()))
 
     where = filter
@@ -322,6 +328,19 @@ def _spark_sql(query: exp.Query) -> str:
     for marker, on in keys.items():
         text = text.replace(f"SELECT {marker}, ", f"SELECT DISTINCT ON {on} ")
     return text
+
+
+def _plain_projection(query: exp.Query) -> exp.Select | None:
+    """A SELECT that only projects rows one to one (no aggregation, DISTINCT, generator, ORDER or LIMIT)."""
+    if not isinstance(query, exp.Select) or query.args.get("distinct") or query.args.get("group"):
+        return None
+    if any(query.args.get(k) for k in ("order", "limit", "having", "joins")):
+        return None
+    calls = [n for e in query.expressions for n in e.find_all(exp.AggFunc, exp.Explode, exp.Anonymous)]
+    if any(not isinstance(c, exp.Anonymous) or c.name.lower() in ("explode", "window", "session_window")
+           for c in calls):
+        return None
+    return query
 
 
 def _dedup_of_all(query: exp.Query) -> exp.Select | None:
