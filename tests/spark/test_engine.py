@@ -15,7 +15,7 @@ from tests.differential.spark_runner import Case, Emitted, compare, run_stream_n
 from tests.differential.streams import StreamsCase
 from tests.differential.streams import run_stream_nb as run_streams_on_stream_nb
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.timeout(900)]  # a loaded machine starts Spark slowly
 _TIMEOUT_S = 120
 
 _ONE_STREAM = [
