@@ -11,13 +11,14 @@ from . import (
     checkpoint,
     harness,
     idle_files,
-    kafka_ingest,
     join_state,
     join_throughput,
+    kafka_ingest,
     kernel_latency,
     latency,
     mqtt_latency,
     soak,
+    spark_engine,
     spark_throughput,
     state_bounded,
     state_growth,
@@ -27,7 +28,8 @@ from . import (
 )
 
 CASES = {case.NAME: case for case in (  # run in this order
-    throughput, state_growth, checkpoint, kernel_latency, spark_throughput, join_throughput, latency, state_bounded,
+    throughput, state_growth, checkpoint, kernel_latency, spark_throughput, spark_engine, join_throughput, latency,
+    state_bounded,
     join_state, state_scaling, view_update, soak, idle_files, mqtt_latency, kafka_ingest)}
 
 
