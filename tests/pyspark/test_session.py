@@ -1,0 +1,39 @@
+import pytest
+
+from stream_nb.pyspark.errors import AnalysisException
+from stream_nb.pyspark.sql import SparkSession
+
+
+def test_builder_returns_the_one_active_session_with_its_config():
+    spark = SparkSession.builder.appName("x").config("spark.sql.shuffle.partitions", 2).getOrCreate()
+    assert SparkSession.builder.getOrCreate() is spark is SparkSession.getActiveSession()
+    assert spark.conf.get("spark.sql.shuffle.partitions") == "2"
+    assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+
+
+def test_read_json_is_a_static_table(spark, tmp_path):
+    (tmp_path / "a.json").write_text('{"word": "a", "n": 1}\n{"word": "b", "n": 2}\n')
+    df = spark.read.schema("word string, n bigint").json(str(tmp_path))
+    assert not df.isStreaming
+    assert [tuple(r) for r in df.orderBy("n").collect()] == [("a", 1), ("b", 2)]
+
+
+def test_create_data_frame_from_rows_and_a_ddl_schema(spark):
+    df = spark.createDataFrame([("a", 1)], "word string, n int")
+    assert df.dtypes == [("word", "string"), ("n", "int")]
+    assert df.first().word == "a"
+
+
+def test_sql_over_an_unknown_table_is_refused_with_sparks_error_class(spark):
+    with pytest.raises(AnalysisException, match="TABLE_OR_VIEW_NOT_FOUND.*`nowhere`"):
+        spark.sql("SELECT * FROM nowhere")
+
+
+def test_sql_over_a_static_temp_view(spark):
+    spark.createDataFrame([("a", 1), ("b", 2)], "word string, n int").createOrReplaceTempView("small")
+    assert spark.sql("SELECT sum(n) AS s FROM small").collect()[0].s == 3
+
+
+def test_show_prints_sparks_table(spark, capsys):
+    spark.createDataFrame([("a", 1.5)], "word string, x double").show()
+    assert capsys.readouterr().out == "+----+---+\n|word|  x|\n+----+---+\n|   a|1.5|\n+----+---+\n\n"
