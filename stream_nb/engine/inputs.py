@@ -8,6 +8,7 @@ table itself; with several, a dict of tables by input name, holding every input 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,23 @@ class Inputs:
     def behind(self, target: dict[str, int]) -> bool:
         """Whether some input has not been read up to ``target`` yet."""
         return any(self.offsets[name] < end for name, end in target.items())
+
+    def catch_up(self, target: dict[str, int], now: Callable[[], tuple[int, bool]]) -> Callable[[], bool]:
+        """A test of whether every input has been processed up to ``target`` and the one batch the watermark
+        then made due has run (``now`` gives the next batch's id and whether a batch without data is due). Only that one:
+        while rows keep arriving each batch moves the watermark again, and waiting for a batch with nothing
+        due would wait for the stream to stop."""
+        reached = None  # the id of the first batch to run once every input had reached the target
+
+        def caught_up() -> bool:
+            nonlocal reached
+            next_batch_id, due = now()
+            if self.behind(target):
+                return False
+            if reached is None:
+                reached = next_batch_id
+            return not due or next_batch_id > reached
+        return caught_up
 
     def shown(self, offsets: dict[str, int]) -> str:
         """Offsets as an error message says them: the number for one input, ``name offset, ...`` for several."""

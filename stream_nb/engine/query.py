@@ -203,17 +203,17 @@ class StreamingQuery:
         return self.last_progress if ran else None
 
     def process_all_available(self, timeout: float | None = None) -> None:
-        """Block until every row available now, in every input, has been processed and committed, and the
-        batches without data that the watermark makes due have run (so outer rows come out)."""
+        """Block until every input's rows available now are committed, and the batch due then (outer rows)."""
         self._refuse_in_own_batch("process_all_available()")
         target = {i.name: i.source.latest_offset() for i in self._inputs.items}
         deadline = None if timeout is None else time.monotonic() + timeout
+        caught_up = self._inputs.catch_up(target, lambda: (self._next_batch_id, self._no_data_batch_due))
         if self.trigger.kind == "manual" or self._paused:
-            while self._behind(target) and self.is_active:
+            while not caught_up() and self.is_active:
                 if self.step() is None:
                     break
         with self._changed:
-            done = self._changed.wait_for(lambda: not self._behind(target) or not self.is_active,
+            done = self._changed.wait_for(lambda: caught_up() or not self.is_active,
                                           None if deadline is None else max(0.0, deadline - time.monotonic()))
         self._raise_if_failed()
         if not done:

@@ -2,6 +2,7 @@
 in progress, its own watermark combined by Spark's policy, and its own line in the offset log."""
 
 import json
+import threading
 
 import pytest
 
@@ -269,3 +270,37 @@ def test_process_all_available_runs_the_no_data_batch_that_brings_out_outer_join
     unmatched = q.result[q.result["clicked"].isna()]
     assert unmatched["ad"].tolist() == [2]
     q.stop()
+
+
+def test_process_all_available_returns_while_rows_keep_arriving_once_what_was_there_is_in():
+    # Each batch moves the watermark again while rows keep coming, so a batch is nearly always due: the call
+    # waits for the rows there when it was made, and the one batch their watermark makes due, not for a lull.
+    impressions = sn.sources.memory("ad bigint, ts timestamp")
+    clicks = sn.sources.memory("ad bigint, ts timestamp")
+    q = sn.start("SELECT i.ad, c.ts AS clicked FROM impressions i LEFT JOIN clicks c "
+                 "ON i.ad = c.ad AND c.ts BETWEEN i.ts AND i.ts + INTERVAL 1 SECOND",
+                 sources={"impressions": impressions, "clicks": clicks},
+                 watermark={"impressions": ("ts", "0 seconds"), "clicks": ("ts", "0 seconds")})
+    impressions.add_data([{"ad": n, "ts": f"2026-01-01T00:00:0{n}"} for n in range(5)])
+    clicks.add_data([{"ad": -n, "ts": f"2026-01-01T00:00:0{n}"} for n in range(5)])  # the watermark: 0:04
+    stop = threading.Event()
+
+    def feed():
+        n = 5
+        while not stop.is_set():
+            ts = f"2026-01-01T00:{n // 60 % 60:02d}:{n % 60:02d}"
+            impressions.add_data([{"ad": n, "ts": ts}])
+            clicks.add_data([{"ad": -n, "ts": ts}])
+            n += 1
+            q.last_progress  # noqa: B018 - a pause of a few bytecodes: rows arrive while batches run
+            stop.wait(0.002)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        q.process_all_available(timeout=120)
+        assert 0 in set(q.result["ad"])  # no click: out in the batch the watermark (0:04) made due, past 0:01
+    finally:
+        stop.set()
+        feeder.join()
+        q.stop()
