@@ -90,8 +90,8 @@ def _refuse_second_reference(tree: exp.Query, sql: str, stream: str) -> None:
                      "one query and compare in pandas over q.result")
     if len(references) > 1 and not (len(references) == 2 and find_stream_join(tree, [stream])):  # joins.py's
         raise StreamSQLError(
-            f"the stream {stream!r} is read twice (a self-join): stream-stream joins are planned between two "
-            "different streams only, so a stream joined with itself is not supported yet (Spark runs it)",
+            f"the stream {stream!r} is read twice (a self-join) where it is not one side each of one "
+            "stream-stream join (a third read of it, or a read besides the join), which is not supported yet",
             sql=sql, start=start_of(references[1]),
             hint="give the rows as two streams (two names in sources=, each fed the same rows) and join those, "
                  "or join the stream with a static pandas DataFrame")

@@ -125,3 +125,16 @@ def test_a_column_named_user_joins_unquoted_on_both_sides():
         q.stop()
     keyed = run(sql.replace("user", "ad").replace("ad_region", "user_region"), BATCHES)
     assert sorted(emitted) == sorted(keyed) and emitted
+
+
+@pytest.mark.xfail(strict=True, raises=sn.StreamSQLError, reason=(
+    "RV14: sql/chain.py refuses a stream-stream join over a deduplication ('a stream-stream join over what an "
+    "aggregation or a deduplication emits is not supported yet'); issue 14 item 4 and Spark run dedup before a "
+    "join in append mode"))
+def test_a_deduplicated_stream_joined_emits_what_the_join_of_its_distinct_rows_does():
+    once = run(f"SELECT i.ad, c.ts AS clicked FROM impressions i JOIN clicks c ON i.ad = c.ad AND {RANGE}", BATCHES)
+    assert once, "the join emitted nothing"
+    twice = [{**b, "impressions": b["impressions"] * 2} for b in BATCHES]  # each impression sent twice
+    deduplicated = run("SELECT i.ad, c.ts AS clicked FROM (SELECT DISTINCT ts, ad, campaign FROM impressions) i "
+                       f"JOIN clicks c ON i.ad = c.ad AND {RANGE}", twice)
+    assert deduplicated == once
