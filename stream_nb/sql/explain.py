@@ -133,6 +133,10 @@ def student_steps(plan) -> list[tuple[str, list[str]]]:
         from stream_nb.sql.chain_explain import chain_steps
 
         return chain_steps(plan, student_steps)
+    if getattr(plan, "join", None) is not None:
+        from stream_nb.sql.join_explain import join_steps
+
+        return join_steps(plan)
     select = _outer_select(plan)
     stream = " and ".join(plan.bindings.streams)
     where = select.args.get("where") if select is not None else None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from stream_nb.intervals import format_interval
 from stream_nb.sql.joins import JoinPlan, JoinSide
 from stream_nb.types import describe_schema
 
@@ -51,3 +54,30 @@ def _state_rule(join: JoinPlan, side: JoinSide) -> str:
                 f"{' (minus 1 ms: the bound is inclusive)' if bound.inclusive else ''}: the range condition "
                 "proves no row still to come can match it")
     return "kept: no watermark bounds it (it grows with the stream)"
+
+
+def join_steps(plan) -> list[tuple[str, list[str]]]:
+    """The teaching view's steps of a stream-stream join: each batch, what each side keeps, what comes out, and
+    the watermark."""
+    join = plan.join
+    on = " AND ".join([*join.key_texts, *([join.condition_text] if join.condition_text else [])])
+    per_batch = [f"read the rows that arrived in {join.left.input} and in {join.right.input} since the last batch",
+                 "drop each side's late rows: event time at or behind the previous batch's watermark",
+                 (f"join {join.left.alias}'s new rows with {join.right.alias}'s state, then {join.right.alias}'s "
+                  f"new rows with {join.left.alias}'s state and new rows: {on}")]
+    emitted = ["each joined pair once, in the batch its second row arrives"]
+    outer = {"LeftOuter": [join.left], "RightOuter": [join.right], "FullOuter": [join.left, join.right]}
+    for side in outer.get(join.join_type, []):
+        emitted.append(f"{side.alias}'s rows that never matched, NULL-padded, when the watermark evicts them "
+                       "(a batch without data runs for it)")
+    if join.join_type == "LeftSemi":
+        emitted = [f"each {join.left.alias} row once, at its first match"]
+    watermark = [f"{name}: the latest {event_time.column} seen minus "
+                 f"{format_interval(timedelta(microseconds=event_time.delay_us))}"
+                 for name, event_time in plan.event_times.items()]
+    if watermark:
+        watermark.append(f"the query's watermark: the {plan.watermark_policy} of the inputs', computed after each "
+                         "batch, used from the next; it never goes back")
+    return [("each batch", per_batch),
+            ("kept in state", [f"{side.alias}: {_state_rule(join, side)}" for side in (join.left, join.right)]),
+            (f"emitted ({plan.output_mode} mode)", emitted), *([("the watermark", watermark)] if watermark else [])]

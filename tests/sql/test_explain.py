@@ -79,3 +79,18 @@ def test_a_union_of_two_streams_explains_both_inputs_and_their_watermarks():
     assert "watermark  the query's: the max of its inputs' watermarks" in text
     assert "FROM __batch_events AS events UNION ALL SELECT" in text
     assert "read the rows that arrived in events and clicks since the last batch" in explain_for_students(plan)
+
+
+def test_the_steps_of_a_stream_stream_join_say_what_each_side_keeps_and_when_outer_rows_come():
+    impressions = sn.sources.memory("ad bigint, ts timestamp")
+    clicks = sn.sources.memory("ad bigint, ts timestamp")
+    plan = plan_query("SELECT i.ad, c.ts FROM impressions i LEFT JOIN clicks c "
+                      "ON i.ad = c.ad AND c.ts BETWEEN i.ts AND i.ts + INTERVAL 1 MINUTE",
+                      namespaces=[{"impressions": impressions, "clicks": clicks}],
+                      watermark={"impressions": ("ts", "10 seconds"), "clicks": ("ts", "20 seconds")})
+    steps = dict(student_steps(plan))
+    assert [line.split(":")[0] for line in steps["kept in state"]] == ["i", "c"]
+    assert "i.ts is at or behind the watermark - 60 seconds" in steps["kept in state"][0]
+    assert any("never matched, NULL-padded" in line for line in steps["emitted (append mode)"])
+    assert steps["the watermark"][:2] == ["impressions: the latest ts seen minus 10 seconds",
+                                          "clicks: the latest ts seen minus 20 seconds"]
