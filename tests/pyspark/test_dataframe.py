@@ -170,3 +170,18 @@ def test_where_on_a_column_the_select_dropped_filters_the_selects_input_as_spark
     q = _run(df, name="dropped_where")
     assert spark.sql("SELECT * FROM dropped_where").collect() == [("b",)]
     q.stop()
+
+
+def test_window_time_selected_between_two_aggregations_chains_them(spark, events):
+    per_word = (spark.readStream.load(events).withWatermark("ts", "5 seconds")
+                .groupBy(F.window("ts", "10 seconds"), "word").agg(F.sum("n").alias("total")))
+    df = (per_word.select(F.window_time("window").alias("t"), "word", "total")
+          .groupBy(F.window("t", "20 seconds")).agg(F.max("total").alias("best")))
+    q = _run(df, name="chained")
+    events.add_data([{"ts": _at(1), "word": "a", "n": 2}, {"ts": _at(12), "word": "b", "n": 5}])
+    q.processAllAvailable()
+    events.add_data([{"ts": _at(60), "word": "a", "n": 1}])
+    q.processAllAvailable()
+    rows = spark.sql("SELECT * FROM chained").collect()
+    assert [(r.window.start, r.best) for r in rows] == [(datetime.datetime(2024, 1, 1), 5)]
+    q.stop()

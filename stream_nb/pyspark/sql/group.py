@@ -24,10 +24,18 @@ class GroupedData:
             aggs = list(exprs)
         if not aggs or not all(isinstance(a, Column) for a in aggs):
             raise TypeError("[NOT_COLUMN] GroupedData.agg: give aggregate Columns or a dict {column: function}")
-        items = [k._named() for k in self._keys] + [a._named() for a in aggs]
-        query = exp.select(*items).from_(self._df._from())
-        if self._keys:
-            query = query.group_by(*[k._unaliased() for k in self._keys])
+        keys = self._keys
+        source = self._df._from()
+        inlined = _window_time_projection(self._df)
+        if inlined is not None:
+            # the engine chains two aggregations by window(window_time(w)) written in the second one: a
+            # projection naming window_time(w) between them is written into it
+            names, source = inlined
+            keys, aggs = [_substituted(k, names) for k in keys], [_substituted(a, names) for a in aggs]
+        items = [k._named() for k in keys] + [a._named() for a in aggs]
+        query = exp.select(*items).from_(source)
+        if keys:
+            query = query.group_by(*[k._unaliased() for k in keys])
         return self._df._derive(query)
 
     def count(self) -> DataFrame:
@@ -62,3 +70,27 @@ def _by_name(fn: str, column: str) -> Column:
     if fn == "count":
         return F.count(column if column != "*" else "*")
     return getattr(F, fn)(column)
+
+
+def _window_time_projection(df: DataFrame) -> tuple[dict[str, exp.Expression], exp.Expression] | None:
+    """``SELECT window_time(window) AS t, ... FROM (aggregation)``: each name's expression and the FROM."""
+    from stream_nb.pyspark.sql.dataframe import _plain_projection
+
+    query = _plain_projection(df._query)
+    if query is None or df._alias is not None or query.args.get("where") is not None:
+        return None
+    if not any(a.name.lower() == "window_time" for a in query.find_all(exp.Anonymous)):
+        return None
+    if any(isinstance(e, exp.Star) for e in query.expressions):
+        return None
+    return {e.alias_or_name: (e.this if isinstance(e, exp.Alias) else e) for e in query.expressions}, \
+        query.args["from_"].this.copy()
+
+
+def _substituted(column: Column, names: dict[str, exp.Expression]) -> Column:
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and not node.table and node.name in names:
+            return names[node.name].copy()
+        return node
+
+    return Column(column._expr.copy().transform(swap), column._name)
