@@ -116,7 +116,7 @@ def test_an_aggregation_in_append_mode_without_watermark_is_refused_at_start(spa
 
 def test_write_stream_on_a_static_dataframe_is_refused(spark):
     with pytest.raises(AnalysisException, match="WRITE_STREAM_NOT_ALLOWED"):
-        spark.createDataFrame([(1,)], "a int").writeStream
+        _ = spark.createDataFrame([(1,)], "a int").writeStream
 
 
 def test_static_dataframes_run_on_duckdb(spark):

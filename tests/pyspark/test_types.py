@@ -1,7 +1,14 @@
 import pytest
 
-from stream_nb.pyspark.sql.types import (ArrayType, LongType, StringType, StructField, StructType, TimestampType,
-                                         _parse_datatype_string)
+from stream_nb.pyspark.sql.types import (
+    ArrayType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+    _parse_datatype_string,
+)
 
 
 def test_simple_string_and_field_names_as_spark():

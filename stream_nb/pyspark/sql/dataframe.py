@@ -106,7 +106,7 @@ class DataFrame:
     def __repr__(self) -> str:
         try:
             return f"DataFrame[{', '.join(f'{n}: {t}' for n, t in self.dtypes)}]"
-        except Exception:  # a DataFrame that does not plan still shows what it is
+        except (AnalysisException, ValueError):  # a DataFrame that does not plan still shows what it is
             return f"DataFrame<{self._sql()}>"
 
     # -- transformations ------------------------------------------------------------------------------------
@@ -350,7 +350,7 @@ def _dedup_of_all(query: exp.Query) -> exp.Select | None:
     distinct = query.args.get("distinct")
     if distinct is None or distinct.args.get("on") is None:
         return None
-    return query if set(k for k, v in query.args.items() if v) == {"expressions", "from_", "distinct"} else None
+    return query if {k for k, v in query.args.items() if v} == {"expressions", "from_", "distinct"} else None
 
 
 def _bare_table(query: exp.Query) -> exp.Table | None:
@@ -358,7 +358,7 @@ def _bare_table(query: exp.Query) -> exp.Table | None:
     if not isinstance(query, exp.Select) or len(query.expressions) != 1 or not isinstance(query.expressions[0],
                                                                                            exp.Star):
         return None
-    if set(k for k, v in query.args.items() if v) != {"expressions", "from_" if "from_" in query.args else "from"}:
+    if {k for k, v in query.args.items() if v} != {"expressions", "from_"}:
         return None
     source = query.args.get("from_") or query.args.get("from")
     table = source.this if source is not None else None

@@ -52,8 +52,15 @@ class GroupedData:
     def max(self, *cols: str) -> DataFrame: return self._each("max", cols)
 
     def _numeric(self) -> list[str]:
-        from stream_nb.pyspark.sql.types import (ByteType, DecimalType, DoubleType, FloatType, IntegerType,
-                                                 LongType, ShortType)
+        from stream_nb.pyspark.sql.types import (
+            ByteType,
+            DecimalType,
+            DoubleType,
+            FloatType,
+            IntegerType,
+            LongType,
+            ShortType,
+        )
 
         numeric = (ByteType, ShortType, IntegerType, LongType, FloatType, DoubleType, DecimalType)
         keys = {k._name for k in self._keys}

@@ -97,10 +97,10 @@ class SparkSession:
         if SparkSession._active is self:
             SparkSession._active = None
 
-    def __enter__(self) -> SparkSession:
+    def __enter__(self) -> SparkSession:  # noqa: PYI034 (PySpark's signature)
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     @property

@@ -9,7 +9,8 @@
 from __future__ import annotations
 
 import json as _json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pyarrow as pa
 import sqlglot
@@ -299,7 +300,7 @@ def to_ddl(schema: StructType | str) -> str:
 class Row(tuple):
     """A result row: a tuple with named fields (``row.word``, ``row["word"]``, ``asDict()``)."""
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Row:
+    def __new__(cls, *args: Any, **kwargs: Any) -> Row:  # noqa: PYI034 (PySpark's signature)
         if kwargs:
             row = tuple.__new__(cls, list(kwargs.values()))
             row.__fields__ = list(kwargs)

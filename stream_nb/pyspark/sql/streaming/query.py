@@ -93,10 +93,12 @@ class StreamingQueryManager:
         threading.Thread(target=self._watch, args=(query,), daemon=True).start()
 
     def _watch(self, query: StreamingQuery) -> None:
+        from stream_nb import StreamingQueryException as Failed
+
         try:
             query._q.await_termination()
-        except Exception:  # a failed query has terminated too; its error stays in query.exception()
-            pass
+        except Failed:
+            pass  # a failed query has terminated too; its error stays in query.exception()
         self._stopped(query)
 
     def _stopped(self, query: StreamingQuery) -> None:
