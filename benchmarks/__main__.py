@@ -17,6 +17,7 @@ from . import (
     kernel_latency,
     latency,
     mqtt_latency,
+    pyspark_api,
     soak,
     spark_engine,
     spark_throughput,
@@ -28,8 +29,8 @@ from . import (
 )
 
 CASES = {case.NAME: case for case in (  # run in this order
-    throughput, state_growth, checkpoint, kernel_latency, spark_throughput, spark_engine, join_throughput, latency,
-    state_bounded,
+    throughput, state_growth, checkpoint, kernel_latency, spark_throughput, spark_engine, pyspark_api,
+    join_throughput, latency, state_bounded,
     join_state, state_scaling, view_update, soak, idle_files, mqtt_latency, kafka_ingest)}
 
 
