@@ -26,10 +26,8 @@ import pyarrow.compute as pc
 
 from stream_nb.engine.aggregation import AggregateOperator
 from stream_nb.engine.dedup import DedupOperator
-from stream_nb.engine.join import JoinOperator
 from stream_nb.engine.keyed import KeyedOperator
 from stream_nb.engine.output import Output
-from stream_nb.engine.sessions import SessionOperator
 from stream_nb.engine.watermark import EPOCH_US, expired, record_eviction
 from stream_nb.sql.chain import WINDOW_TIME_US
 from stream_nb.sql.join_watermark import state_watermark_ms
@@ -226,13 +224,9 @@ def with_window_times(rows: pa.Table, window_times: dict[str, str]) -> pa.Table:
 
 def _operator(stage: Plan):
     """The operator of one stage: a join, an aggregation (grouped, windowed or sessions), a deduplication."""
-    if stage.join is not None:
-        return JoinOperator(stage)
-    if stage.aggregate is not None and stage.aggregate.session is not None:
-        return SessionOperator(stage)
-    if stage.aggregate is not None:
-        return AggregateOperator(stage)
-    return DedupOperator(stage)
+    from stream_nb.engine.operators import make_operator  # it picks ChainOperator too: imported when used
+
+    return make_operator(stage)
 
 
 def _run(operator, con: duckdb.DuckDBPyConnection, rows, late_us: int, evict_us: int) -> Output:

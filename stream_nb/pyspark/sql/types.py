@@ -20,12 +20,14 @@ from sqlglot import exp
 class DataType:
     """The base of Spark's types; equal when their ``simpleString`` is."""
 
+    _simple: str | None = None  # Spark's SQL name when it is not the type name (int for IntegerType)
+
     @classmethod
     def typeName(cls) -> str:
         return cls.__name__[:-4].lower()
 
     def simpleString(self) -> str:
-        return self.typeName()
+        return self._simple or self.typeName()
 
     def jsonValue(self) -> Any:
         return self.typeName()
@@ -44,8 +46,7 @@ class DataType:
 
 
 class NullType(DataType):
-    def simpleString(self) -> str:
-        return "void"
+    _simple = "void"
 
 
 class StringType(DataType): pass
@@ -64,23 +65,19 @@ class TimestampNTZType(DataType):
 
 
 class ByteType(DataType):
-    def simpleString(self) -> str:
-        return "tinyint"
+    _simple = "tinyint"
 
 
 class ShortType(DataType):
-    def simpleString(self) -> str:
-        return "smallint"
+    _simple = "smallint"
 
 
 class IntegerType(DataType):
-    def simpleString(self) -> str:
-        return "int"
+    _simple = "int"
 
 
 class LongType(DataType):
-    def simpleString(self) -> str:
-        return "bigint"
+    _simple = "bigint"
 
 
 class DecimalType(DataType):

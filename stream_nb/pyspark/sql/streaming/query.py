@@ -11,38 +11,23 @@ if TYPE_CHECKING:
     import stream_nb
 
 
+def _of(member: str, doc: str) -> property:
+    return property(lambda self: getattr(self._q, member), doc=doc)
+
+
 class StreamingQuery:
     def __init__(self, query: stream_nb.StreamingQuery, manager: StreamingQueryManager):
         self._q = query
         self._manager = manager
 
-    @property
-    def id(self) -> str:
-        return self._q.id
-
-    @property
-    def runId(self) -> str:
-        return self._q.run_id
-
-    @property
-    def name(self) -> str | None:
-        return self._q.name
-
-    @property
-    def isActive(self) -> bool:
-        return self._q.is_active
-
-    @property
-    def status(self) -> dict:
-        return self._q.status
-
-    @property
-    def lastProgress(self) -> dict | None:
-        return self._q.last_progress
-
-    @property
-    def recentProgress(self) -> list[dict]:
-        return self._q.recent_progress
+    # Spark's read-only members, each the stream_nb query's member of the same meaning
+    id = _of("id", "The query's id, kept in its checkpoint: the same across restarts.")
+    runId = _of("run_id", "This run's id: a new one at every start.")
+    name = _of("name", "The query's name (queryName).")
+    isActive = _of("is_active", "Whether the query is running.")
+    status = _of("status", "What the query is doing now (message, isDataAvailable, isTriggerActive).")
+    lastProgress = _of("last_progress", "The last batch's progress, or None before the first.")
+    recentProgress = _of("recent_progress", "The last batches' progress, oldest first.")
 
     def processAllAvailable(self) -> None:
         self._q.process_all_available()
