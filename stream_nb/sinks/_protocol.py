@@ -12,40 +12,33 @@ at ``sn.start``; they never look at the sink's class or probe it for a method.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import make_dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
 from stream_nb.sources._protocol import declared, has_member
 
-BIND = "bind"
-OPEN = "open"
-CLOSE = "close"
-RESULT = "result"
-CHANGES = "changes"
-ROW_LIMIT = "row_limit"
-REPLACED = "replaced"
-REBUILT_FROM_STATE = "rebuilt_from_state"
-
 # capability -> (the members it needs, what it means): the one list of what a sink may declare
 CAPABILITIES: dict[str, tuple[tuple[str, ...], str]] = {
-    BIND: (("bind",), ("bind(schema, output_mode, key_columns) once the query is planned; key_columns: in "
-           "update mode, the output column showing each group key, None where the query does not show it")),
-    OPEN: (("open",), ("open(query_id) once the query starts, with its id (kept in its checkpoint; a new one "
-           "without): a sink that outlives the query (a table, a folder) keys 'already committed' on "
-           "(query id, batch id), since another query writing there later starts again at batch 0")),
-    CLOSE: (("close",), "close() when the query stops"),
-    RESULT: (("result",), ("result: the result table as of the last committed batch, a pandas DataFrame "
-             "(q.result and the live views read it)")),
-    CHANGES: (("changes_since", "table"), ("changes_since(batch_id) -> sinks.memory.Changes and table() -> "
-              "pyarrow.Table: the views read only what the batches after the one they showed changed")),
-    ROW_LIMIT: (("max_rows", "dropped_rows"), ("max_rows / dropped_rows: the result keeps at most max_rows rows "
-                "and has dropped this many (the view says so)")),
-    REPLACED: ((), "add_batch takes replaced=: how many of the batch's rows replace an earlier row"),
-    REBUILT_FROM_STATE: ((), ("the result lives only in memory: after a restart on a checkpoint, in update and "
-                         "complete mode, the engine hands it the state's result rows as the last batch")),
+    "bind": (("bind",), ("bind(schema, output_mode, key_columns) once the query is planned; key_columns: in "
+             "update mode, the output column showing each group key, None where the query does not show it")),
+    "open": (("open",), ("open(query_id) once the query starts, with its id (kept in its checkpoint; a new one "
+             "without): a sink that outlives the query (a table, a folder) keys 'already committed' on "
+             "(query id, batch id), since another query writing there later starts again at batch 0")),
+    "close": (("close",), "close() when the query stops"),
+    "result": (("result",), ("result: the result table as of the last committed batch, a pandas DataFrame "
+               "(q.result and the live views read it)")),
+    "changes": (("changes_since", "table"), ("changes_since(batch_id) -> sinks.memory.Changes and table() -> "
+                "pyarrow.Table: the views read only what the batches after the one they showed changed")),
+    "row_limit": (("max_rows", "dropped_rows"), ("max_rows / dropped_rows: the result keeps at most max_rows rows "
+                  "and has dropped this many (the view says so)")),
+    "replaced": ((), "add_batch takes replaced=: how many of the batch's rows replace an earlier row"),
+    "rebuilt_from_state": ((), ("the result lives only in memory: after a restart on a checkpoint, in update and "
+                           "complete mode, the engine hands it the state's result rows as the last batch")),
 }
+# the names, as constants for the classes that declare them
+(BIND, OPEN, CLOSE, RESULT, CHANGES, ROW_LIMIT, REPLACED, REBUILT_FROM_STATE) = CAPABILITIES
 
 
 @runtime_checkable
@@ -53,19 +46,9 @@ class Sink(Protocol):
     def add_batch(self, batch_id: int, table: pa.Table, keys: pa.Table | None = None) -> None: ...
 
 
-@dataclass(frozen=True)
-class SinkTraits:
-    """What a sink declared it can do (each flag: the capability's name)."""
-
-    description: str
-    bind: bool = False
-    open: bool = False
-    close: bool = False
-    result: bool = False
-    changes: bool = False
-    row_limit: bool = False
-    replaced: bool = False
-    rebuilt_from_state: bool = False
+# What a sink declared it can do: its description, and a flag per capability, by its name.
+SinkTraits = make_dataclass("SinkTraits", [("description", str), *((c, bool, False) for c in CAPABILITIES)],
+                            frozen=True)
 
 
 def sink_traits(sink: Any) -> SinkTraits:

@@ -12,44 +12,36 @@ each declared capability's members are there; it never looks for a method to dec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import make_dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
-MAX_PER_TRIGGER = "max_per_trigger"
-CONCURRENT_READS = "concurrent_reads"
-CHECKPOINT_METADATA = "checkpoint_metadata"
-CHECKPOINT_LOG = "checkpoint_log"
-COMMIT = "commit"
-ATTACH = "attach"
-CLOSE = "close"
-CHECKPOINT_DIR = "checkpoint_dir"
-SPARK_OFFSETS = "spark_offsets"
-
 # capability -> (the members it needs, what it means): the one list of what a source may declare
 CAPABILITIES: dict[str, tuple[tuple[str, ...], str]] = {
-    MAX_PER_TRIGGER: (("max_per_trigger",), ("attribute max_per_trigger (int | None): at most this many offsets "
-                      "in one batch")),
-    CONCURRENT_READS: ((), ("read may run on another thread while latest_offset and checkpoint_log run; with "
-                       "max_per_trigger, the engine reads the next batch ahead")),
-    CHECKPOINT_METADATA: (("checkpoint_metadata", "restore_checkpoint_metadata"),
-                          ("checkpoint_metadata() -> dict / restore_checkpoint_metadata(dict): fixed facts that "
-                          "give offsets their meaning (a start time), kept in the checkpoint")),
-    CHECKPOINT_LOG: (("checkpoint_log", "restore_checkpoint_log"),
-                     ("checkpoint_log(start, end) -> list[str] / restore_checkpoint_log(list): what offsets stood "
-                     "for (the files source's files), kept in the checkpoint")),
-    COMMIT: (("commit",), ("commit(end): the query has committed every offset before end and will not read "
-             "them again (Spark's Source.commit), so the source may let them go")),
-    ATTACH: (("attach", "detach"), "attach() once the query has started, detach() when it stops"),
-    CLOSE: (("close",), ("close() when a query reading it stops: ends what the source runs for it (threads); "
-            "other queries may go on reading, so it must leave the source readable (and may be called twice)")),
-    CHECKPOINT_DIR: (("open_checkpoint",), ("open_checkpoint(directory: Path): a directory of the source's own "
-                     "in the checkpoint (<checkpoint>/sources/<i>/, e.g. the MQTT source's write-ahead log), "
-                     "given once when a checkpointed query starts, after recovery and before the first batch")),
-    SPARK_OFFSETS: (("spark_offset",), ("spark_offset(end) -> dict: the offset as Spark writes it (Kafka's "
-                    "{topic: {partition: offset}}), kept as sparkOffset in the input's line of the offset log")),
+    "max_per_trigger": (("max_per_trigger",), ("attribute max_per_trigger (int | None): at most this many offsets "
+                        "in one batch")),
+    "concurrent_reads": ((), ("read may run on another thread while latest_offset and checkpoint_log run; with "
+                         "max_per_trigger, the engine reads the next batch ahead")),
+    "checkpoint_metadata": (("checkpoint_metadata", "restore_checkpoint_metadata"),
+                            ("checkpoint_metadata() -> dict / restore_checkpoint_metadata(dict): fixed facts that "
+                            "give offsets their meaning (a start time), kept in the checkpoint")),
+    "checkpoint_log": (("checkpoint_log", "restore_checkpoint_log"),
+                       ("checkpoint_log(start, end) -> list[str] / restore_checkpoint_log(list): what offsets stood "
+                       "for (the files source's files), kept in the checkpoint")),
+    "commit": (("commit",), ("commit(end): the query has committed every offset before end and will not read "
+               "them again (Spark's Source.commit), so the source may let them go")),
+    "attach": (("attach", "detach"), "attach() once the query has started, detach() when it stops"),
+    "close": (("close",), ("close() when a query reading it stops: ends what the source runs for it (threads); "
+              "other queries may go on reading, so it must leave the source readable (and may be called twice)")),
+    "checkpoint_dir": (("open_checkpoint",), ("open_checkpoint(directory: Path): a directory of the source's own "
+                       "in the checkpoint (<checkpoint>/sources/<i>/, e.g. the MQTT source's write-ahead log), "
+                       "given once when a checkpointed query starts, after recovery and before the first batch")),
+    "spark_offsets": (("spark_offset",), ("spark_offset(end) -> dict: the offset as Spark writes it (Kafka's "
+                      "{topic: {partition: offset}}), kept as sparkOffset in the input's line of the offset log")),
 }
+# the names, as constants for the classes that declare them
+(MAX_PER_TRIGGER, CONCURRENT_READS, CHECKPOINT_METADATA, CHECKPOINT_LOG, COMMIT, ATTACH, CLOSE, CHECKPOINT_DIR, SPARK_OFFSETS) = CAPABILITIES
 
 _REQUIRED = {"schema": "schema (a pyarrow.Schema)", "latest_offset": "latest_offset()",
              "read": "read(start, end)"}
@@ -73,19 +65,11 @@ class Source(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class SourceTraits:
-    """What a source declared it can do, read once when a query starts (each flag: the capability's name)."""
-
-    max_per_trigger: int | None = None
-    concurrent_reads: bool = False
-    checkpoint_metadata: bool = False
-    checkpoint_log: bool = False
-    commit: bool = False
-    attach: bool = False
-    close: bool = False
-    checkpoint_dir: bool = False
-    spark_offsets: bool = False
+# What a source declared it can do, read once when a query starts: a flag per capability, by its name
+# (max_per_trigger holds the source's cap, None without).
+SourceTraits = make_dataclass("SourceTraits", [("max_per_trigger", int | None, None),
+                                               *((c, bool, False) for c in CAPABILITIES if c != MAX_PER_TRIGGER)],
+                              frozen=True)
 
 
 def missing_members(source: Any) -> list[str]:
