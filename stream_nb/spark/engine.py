@@ -54,12 +54,18 @@ class SparkQuery:
         register_data_source(self.spark)
         self._tokens: list[str] = []
         self._restarts = 0
-        with _views:
-            for view, frame in input_frames(self.spark, plan, self._tokens).items():
-                frame.createOrReplaceTempView(view)
-            for view, static in plan.bindings.statics.items():
-                self.spark.createDataFrame(static.table).createOrReplaceTempView(view)
-            self.frame = self.spark.sql(self.spark_sql)
+        self._stopping = False
+        try:
+            with _views:
+                for view, frame in input_frames(self.spark, plan, self._tokens).items():
+                    frame.createOrReplaceTempView(view)
+                for view, static in plan.bindings.statics.items():
+                    self.spark.createDataFrame(static.table).createOrReplaceTempView(view)
+                self.frame = self.spark.sql(self.spark_sql)  # Spark's own refusal, if it has one, from here
+        except BaseException:
+            for token in self._tokens:
+                feed().remove(token)
+            raise
         self.schema: pa.Schema = arrow_schema(self.frame.schema)
         keys = plan.aggregate.key_columns if plan.aggregate is not None else None
         self._writer = BatchWriter(sink, self._sink_can, self.schema, plan.output_mode, keys)
@@ -215,6 +221,7 @@ class SparkQuery:
                                   "step(); run the query on stream_nb's engine (engine='stream_nb') to step")
 
     def stop(self) -> None:
+        self._stopping = True  # and not started again (_watch)
         self._query.stop()
         self._ended.wait(60)
         self._release()
@@ -273,8 +280,8 @@ class SparkQuery:
         machine it can miss them before the first batch ("Python worker failed to connect back"). Nothing has
         run then, so the query is started again, at most ``_RESTARTS`` times."""
         error = query.exception()
-        return (error is not None and _SLOW_WORKER in str(error) and query.lastProgress is None
-                and self._restarts < _RESTARTS)
+        return (not self._stopping and error is not None and _SLOW_WORKER in str(error)
+                and query.lastProgress is None and self._restarts < _RESTARTS)
 
     def _release(self) -> None:
         registry.unregister(self)
