@@ -100,9 +100,6 @@ def memory(df, name, mode="append"):
     return df.writeStream.format("memory").queryName(name).outputMode(mode).start()
 
 
-UPDATE_MEMORY = ("the memory sink in update mode: Spark's appends each batch's updated rows, stream_nb's keeps "
-                 "the table upserted by key")
-
 
 # -- projections and filters --------------------------------------------------------------------------------
 
@@ -124,8 +121,7 @@ def where_sql_string(spark, F, T, indir):
     return memory(events(spark, indir).where("temp > 20 AND device <> 'c'"), "where_sql_string")
 
 
-@program(EVENT_BATCHES, pending="where() on a column the select() before it dropped (the guide's "
-         "df.select('device').where('signal > 10'); Spark's analyzer resolves it): 'unknown column'")
+@program(EVENT_BATCHES)
 def where_on_a_column_the_select_dropped(spark, F, T, indir):
     return memory(events(spark, indir).select("device").where("temp > 20"), "where_on_a_column_the_select_dropped")
 
@@ -265,7 +261,7 @@ def group_by_agg_complete(spark, F, T, indir):
     return memory(df, "group_by_agg_complete", "complete")
 
 
-@program(EVENT_BATCHES, pending=UPDATE_MEMORY)
+@program(EVENT_BATCHES)
 def group_by_sum_update(spark, F, T, indir):
     return memory(events(spark, indir).groupBy("device").sum("n"), "group_by_sum_update", "update")
 
@@ -307,7 +303,7 @@ def tumbling_window_append(spark, F, T, indir):
     return memory(df, "tumbling_window_append")
 
 
-@program(EVENT_BATCHES, pending=UPDATE_MEMORY)
+@program(EVENT_BATCHES)
 def tumbling_window_update(spark, F, T, indir):
     df = watermarked(spark, indir).groupBy(F.window("ts", "10 seconds"), "device").agg(F.sum("n").alias("total"))
     return memory(df, "tumbling_window_update", "update")
@@ -332,7 +328,7 @@ def sliding_window_append(spark, F, T, indir):
     return memory(df, "sliding_window_append")
 
 
-@program(EVENT_BATCHES, pending=UPDATE_MEMORY)
+@program(EVENT_BATCHES)
 def sliding_window_update(spark, F, T, indir):
     df = watermarked(spark, indir).groupBy(F.window("ts", "20 seconds", "10 seconds"), "device").count()
     return memory(df, "sliding_window_update", "update")
@@ -474,7 +470,7 @@ def spark_sql_over_temp_view(spark, F, T, indir):
     return memory(df, "spark_sql_over_temp_view", "complete")
 
 
-@program(EVENT_BATCHES, pending="spark.sql: GROUP BY window(ts, '10 seconds') is a PARSE_SYNTAX_ERROR")
+@program(EVENT_BATCHES)
 def spark_sql_windowed_view(spark, F, T, indir):
     watermarked(spark, indir).createOrReplaceTempView("watermarked_events")
     df = spark.sql("SELECT window(ts, '10 seconds') AS w, sum(n) AS total FROM watermarked_events "
