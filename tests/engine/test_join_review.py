@@ -138,3 +138,32 @@ def test_a_deduplicated_stream_joined_emits_what_the_join_of_its_distinct_rows_d
     deduplicated = run("SELECT i.ad, c.ts AS clicked FROM (SELECT DISTINCT ts, ad, campaign FROM impressions) i "
                        f"JOIN clicks c ON i.ad = c.ad AND {RANGE}", twice)
     assert deduplicated == once
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "RV14: issue 14 item 7 asks the teaching view to show what the watermark evicted from a join's state; the "
+    "panel shows each side's state after the batch and the emitted outer rows, not the rows the watermark "
+    "evicted (a matched row leaves without a trace)"))
+def test_the_teaching_view_of_a_join_says_which_rows_the_watermark_evicted():
+    import re
+
+    from stream_nb.notebook.teaching import TeachingPanel
+
+    sources = {name: sn.sources.memory(SCHEMA) for name in ("impressions", "clicks")}
+    q = sn.start(f"SELECT i.ad, c.ts AS clicked FROM impressions i LEFT JOIN clicks c ON i.ad = c.ad AND {RANGE}",
+                 sources=sources, trigger="manual", watermark={name: WATERMARK for name in sources})
+    panel = TeachingPanel(q)
+    try:
+        for batch in ({"impressions": [(1, "a", "c1"), (2, "b", "c1")], "clicks": [(3, "a", "c1")]},
+                      {"impressions": [(40, "z", "c1")], "clicks": [(41, "y", "c1")]}, {}):
+            for name, source in sources.items():
+                source.add_data(rows(batch.get(name, [])))
+            q.step()
+            panel.refresh()
+        # the last batch (no data, watermark 35) evicted a (matched) and b (emitted NULL-padded) from the
+        # impressions' state (ts <= 35 - 10) and a's click from the clicks' (ts <= 35): three rows
+        assert q.history[-1].num_output_rows == 1
+        words = " ".join(re.sub(r"<[^>]+>", " ", panel.panel.value).split())
+        assert re.search(r"evicted[^·]*3 rows", words), words
+    finally:
+        q.stop()
