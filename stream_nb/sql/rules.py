@@ -27,6 +27,7 @@ from stream_nb.sql.dedup import distinct_as_group_by, refuse_distinct
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.event_time import EventTime, resolve_event_times
 from stream_nb.sql.joins import find_stream_join, plan_stream_join
+from stream_nb.sql.json_functions import json_functions
 from stream_nb.sql.non_ansi import non_ansi
 from stream_nb.sql.output_modes import choose_output_mode
 from stream_nb.sql.positions import start_of
@@ -228,6 +229,7 @@ RULES: list[Rule] = [
     Rule("spark_functions", "rewrite", _in_place(spark_functions)),
     Rule("spark_dates", "rewrite", _in_place(spark_dates)),
     Rule("non_ansi", "rewrite", _in_place(non_ansi)),
+    Rule("json_functions", "rewrite", lambda tree, q: json_functions(tree, q.sql)),
     # >>> J (stream-stream joins, sql/joins.py): its rules go here, over the qualified and typed tree
     Rule("stream_join", "plan", _stream_join),
     # <<< J

@@ -1,0 +1,168 @@
+"""Spark's JSON functions, run by DuckDB with Spark's non-ANSI (PERMISSIVE) answers, tree in, tree out.
+
+sqlglot writes ``from_json(s, 'a INT, b STRING')`` for DuckDB as DuckDB's ``from_json``, which reads the DDL as
+a JSON structure and fails; and DuckDB's ``->>`` raises on a malformed document where Spark gives NULL. Each
+call is rewritten into DuckDB's JSON functions (vectorised, no Python per row):
+
+* ``from_json(s, ddl)``: a struct of the DDL's fields; NULL for a NULL or empty ``s``, a struct of NULLs for a
+  malformed document or one that is not an object; a field missing, JSON null, or of the wrong JSON type (a
+  string for an INT, 3.7 or 2147483648 for an INT) is NULL, the other fields keep their values; a STRING field
+  holds any JSON value as its text (``5`` -> ``'5'``, an object minified); names match case-sensitively;
+* ``get_json_object(s, path)``: the value as text (a string unquoted), NULL when missing, JSON null or
+  malformed;
+* ``to_json(struct)``: the struct's JSON without its NULL fields (Spark's ``ignoreNullFields``), NULL for NULL;
+* ``json_tuple(s, 'k1', 'k2', ...)``, as a select item: columns ``c0``, ``c1``, ... as ``get_json_object``;
+* ``j.*`` of a struct column ``j`` (``from_json``'s): its fields as columns.
+
+Each expected value in ``tests/sql/test_json_functions.py`` is what PySpark 4.3 returns.
+"""
+
+from __future__ import annotations
+
+import sqlglot
+from sqlglot import exp
+
+from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.positions import start_of
+from stream_nb.sql.tree import bottom_up
+
+T = exp.DataType.Type
+_INTEGERS = {T.TINYINT, T.SMALLINT, T.INT, T.BIGINT}
+_NUMBERS = {T.FLOAT, T.DOUBLE, T.DECIMAL}
+_JSON_INTEGER = "json_type({v}) IN ('BIGINT', 'UBIGINT')"
+_JSON_NUMBER = "json_type({v}) IN ('BIGINT', 'UBIGINT', 'DOUBLE')"
+
+
+def json_functions(tree: exp.Expression, sql: str = "") -> exp.Expression:
+    """All four functions, rewritten where they are.
+
+    >>> import sqlglot
+    >>> tree = sqlglot.parse_one("SELECT get_json_object(s, '$.a') FROM t", read="spark")
+    >>> json_functions(tree).sql("duckdb")
+    "SELECT JSON_EXTRACT_STRING(CASE WHEN JSON_VALID(s) THEN s END, '$.a') FROM t"
+    """
+    for select in list(tree.find_all(exp.Select)):
+        _json_tuples(select)
+    for node in bottom_up(tree, exp.FromJson, exp.JSONExtractScalar, exp.JSONFormat, exp.Anonymous):
+        if isinstance(node, exp.FromJson):
+            _replace(node, _from_json(node.this, node.expression, sql))
+        elif isinstance(node, exp.JSONExtractScalar):
+            _replace(node, _get_json_object(node.this, node.expression))
+        elif isinstance(node, exp.JSONFormat):
+            _replace(node, _to_json(node.this))
+        elif node.name.lower() == "get_json_object" and len(node.expressions) == 2:
+            _replace(node, _get_json_object(*node.expressions))
+    for star in list(tree.find_all(exp.Dot)):
+        if isinstance(star.expression, exp.Star) and isinstance(star.this, exp.Column) and \
+                isinstance(star.parent, exp.Select):
+            # ``j.*`` of a struct column: DuckDB's unnest() of a struct is its fields as columns
+            star.replace(exp.Anonymous(this="unnest", expressions=[star.this.copy()]))
+    return tree
+
+
+def _replace(node: exp.Expression, new: exp.Expression) -> None:
+    new.type = node.type
+    node.replace(new)
+
+
+def _duck(template: str, **parts: exp.Expression) -> exp.Expression:
+    """DuckDB SQL with ``{name}`` standing for the expressions given (each put in as a copy)."""
+    names = {name: f"__json_{name}__" for name in parts}
+    tree = sqlglot.parse_one(template.format(**names), read="duckdb")
+    for column in list(tree.find_all(exp.Column)):
+        for name, marker in names.items():
+            if column.name == marker and not column.table:
+                column.replace(parts[name].copy())
+    return tree
+
+
+def _document(text: exp.Expression) -> exp.Expression:
+    """The text when it is a JSON document, else NULL: DuckDB's JSON functions raise on malformed text."""
+    return _duck("CASE WHEN json_valid({s}) THEN {s} END", s=text)
+
+
+def _get_json_object(text: exp.Expression, path: exp.Expression) -> exp.Expression:
+    call = exp.Anonymous(this="json_extract_string", expressions=[_document(text), _path_literal(path)])
+    return call
+
+
+def _path_literal(path: exp.Expression) -> exp.Expression:
+    if isinstance(path, exp.JSONPath):  # sqlglot parsed the literal path; DuckDB reads Spark's '$.a[1].b'
+        return exp.Literal.string(path.sql("duckdb").strip("'"))
+    return path.copy()
+
+
+def _to_json(struct: exp.Expression) -> exp.Expression:
+    # RFC 7396's merge patch onto {} drops the keys whose value is null, nested objects' included, as Spark
+    # does; arrays keep their nulls in both.
+    return _duck("CASE WHEN {x} IS NOT NULL THEN CAST(json_merge_patch('{{}}', to_json({x})) AS VARCHAR) END",
+                 x=struct)
+
+
+def _schema(ddl: exp.Expression, sql: str) -> exp.DataType:
+    if not (isinstance(ddl, exp.Literal) and ddl.is_string):
+        raise StreamSQLError("from_json's schema must be a DDL string literal, such as 'a INT, b STRING'",
+                             sql=sql or None, start=start_of(ddl, sql))
+    text = ddl.name.strip()
+    try:
+        struct = exp.DataType.build(text if text.lower().startswith("struct<") else f"STRUCT<{text}>",
+                                    dialect="spark")
+    except Exception:  # noqa: BLE001 -- sqlglot raises several kinds; the message says what is wrong
+        struct = None
+    if struct is None or struct.this != T.STRUCT or not struct.expressions:
+        raise StreamSQLError(f"from_json's schema {ddl.name!r} is not a DDL list of fields such as "
+                             "'a INT, b STRING'", sql=sql or None, start=start_of(ddl, sql))
+    return struct
+
+
+def _from_json(text: exp.Expression, ddl: exp.Expression, sql: str) -> exp.Expression:
+    struct = _schema(ddl, sql)
+    where = start_of(ddl, sql)
+    document = _duck("CASE WHEN json_valid({s}) THEN CASE WHEN json_type({s}) = 'OBJECT' THEN {s} END END",
+                     s=text)
+    fields = []
+    for field in struct.expressions:
+        name, kind = field.this.name, field.args["kind"]
+        path = exp.Literal.string('$."' + name.replace('"', '\\"') + '"')
+        value = exp.Anonymous(this="json_extract", expressions=[document, path])
+        fields.append(exp.PropertyEQ(this=exp.to_identifier(name, quoted=True),
+                                     expression=_field(value, kind, name, sql, where)))
+    packed = exp.Anonymous(this="struct_pack", expressions=fields)
+    # Spark: NULL for NULL or empty text; a struct (of NULLs when malformed) otherwise
+    return _duck("CASE WHEN {s} IS NULL OR trim({s}) = '' THEN NULL ELSE {packed} END", s=text, packed=packed)
+
+
+def _field(value: exp.Expression, kind: exp.DataType, name: str, sql: str, where: int | None) -> exp.Expression:
+    """One field's value from its JSON value: NULL unless the JSON type is one Spark's parser takes."""
+    duck = kind.sql("duckdb")
+    if kind.this in _INTEGERS:
+        return _duck(f"CASE WHEN {_JSON_INTEGER} THEN TRY_CAST({{v}} AS {duck}) END", v=value)
+    if kind.this in _NUMBERS:
+        return _duck(f"CASE WHEN {_JSON_NUMBER} THEN TRY_CAST({{v}} AS {duck}) END", v=value)
+    if kind.this == T.BOOLEAN:
+        return _duck("CASE WHEN json_type({v}) = 'BOOLEAN' THEN TRY_CAST({v} AS BOOLEAN) END", v=value)
+    if kind.this in exp.DataType.TEXT_TYPES:
+        return _duck("CASE json_type({v}) WHEN 'VARCHAR' THEN json_extract_string({v}, '$') WHEN 'NULL' THEN NULL "
+                     "ELSE CAST({v} AS VARCHAR) END", v=value)
+    raise StreamSQLError(f"from_json: field {name!r} of type {kind.sql('spark')} is not supported yet "
+                         "(numbers, booleans and strings are)", sql=sql or None, start=where)
+
+
+def _json_tuples(select: exp.Select) -> None:
+    """``json_tuple(s, 'a', 'b')`` in a SELECT list: one column a key, named c0, c1, ... as Spark names them."""
+    items = []
+    changed = False
+    for item in select.expressions:
+        call = item.this if isinstance(item, exp.Alias) else item
+        if isinstance(call, exp.Anonymous) and call.name.lower() == "json_tuple" and len(call.expressions) >= 2:
+            text, keys = call.expressions[0], call.expressions[1:]
+            for index, key in enumerate(keys):
+                path = exp.Literal.string('$."' + key.name.replace('"', '\\"') + '"') \
+                    if isinstance(key, exp.Literal) else exp.Concat(expressions=[exp.Literal.string('$."'),
+                                                                                 key.copy(), exp.Literal.string('"')])
+                items.append(exp.alias_(_get_json_object(text, path), f"c{index}"))
+            changed = True
+        else:
+            items.append(item)
+    if changed:
+        select.set("expressions", items)
