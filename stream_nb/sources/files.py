@@ -41,7 +41,7 @@ class FilesSource:
 
     def __init__(self, path: str | os.PathLike, *, format: str = "csv",
                  schema: str | Mapping[str, str] | pa.Schema | None = None,
-                 max_files_per_trigger: int | None = None):
+                 max_files_per_trigger: int | None = None, header: bool = True):
         if format not in _EXTENSIONS:
             raise ValueError(f"files source: format must be one of {', '.join(_EXTENSIONS)}, not {format!r}")
         if max_files_per_trigger is not None and (
@@ -51,6 +51,7 @@ class FilesSource:
                              f"not {max_files_per_trigger!r}")
         self.path = os.fspath(path)
         self.format = format
+        self.header = bool(header)
         self.max_per_trigger = max_files_per_trigger
         # As Spark: a plain path must exist when the stream is defined; a glob may match nothing yet.
         if not glob.has_magic(self.path) and not os.path.exists(self.path):
@@ -114,7 +115,7 @@ class FilesSource:
             for stale in self._ahead.values():  # read ahead for a batch that did not come (a redo, a stop)
                 stale.cancel()
             self._ahead = {path: self._read_ahead(path) for path in following}
-        tables = [future.result() if future is not None else read_file(path, self.format, self.schema)
+        tables = [future.result() if future is not None else self._read_file(path)
                   for path, future in zip(paths, ahead)]
         return pa.concat_tables(tables) if tables else self.schema.empty_table()
 
@@ -132,7 +133,10 @@ class FilesSource:
     def _read_ahead(self, path: str) -> Future:
         if self._reader is None:
             self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stream_nb-files")
-        return self._reader.submit(read_file, path, self.format, self.schema)
+        return self._reader.submit(self._read_file, path)
+
+    def _read_file(self, path: str) -> pa.Table:
+        return read_file(path, self.format, self.schema, header=self.header)
 
     def _is_input(self, name: str) -> bool:
         """Input files have the format's extension; names starting with ``.`` or ``_`` are hidden (Spark)."""
@@ -147,7 +151,7 @@ class FilesSource:
             raise SourceError(f"files source: no schema given, and no {self.format} file in {self.path!r} to "
                               f"infer one from; pass schema=\"col type, ...\"", file=self.path)
         first = files[0]
-        schema = file_schema(first, self.format)
+        schema = file_schema(first, self.format, header=self.header)
         if self.format != "parquet":
             ddl = describe_schema(schema)
             warnings.warn(f"files source: no schema given, so it was inferred from {first}: {ddl}. "
@@ -161,11 +165,13 @@ class FilesSource:
 
 def files(path: str | os.PathLike, *, format: str = "csv",
           schema: str | Mapping[str, str] | pa.Schema | None = None,
-          max_files_per_trigger: int | None = None) -> FilesSource:
-    """New files in a directory (or matching a glob) as a stream: csv (with a header), json lines, or parquet.
+          max_files_per_trigger: int | None = None, header: bool = True) -> FilesSource:
+    """New files in a directory (or matching a glob) as a stream: csv (with a header or not), json lines, or
+    parquet.
 
     Files whose name starts with ``.`` or ``_``, or that lack the format's extension, are ignored. Columns are
-    matched by name; columns not in the schema are ignored, schema columns missing from a json row are null.
+    matched by name (a headerless csv's by position); columns not in the schema are ignored, schema columns
+    missing from a json row are null.
     Timestamps are ISO 8601; those without a zone are taken as UTC. Digits past the microsecond (ISO text
     with 7-9 fractional digits, nanosecond parquet) are dropped, as Spark keeps microseconds: the same
     instant reads the same from every format and from ``add_data``. Dates are ISO (``2024-05-01``). csv and
@@ -178,6 +184,11 @@ def files(path: str | os.PathLike, *, format: str = "csv",
         schema: a Spark DDL string or ``{"col": "type"}``; if None, inferred from the first file (with a
             warning for csv and json, which Spark requires a schema for).
         max_files_per_trigger: at most this many new files in one batch.
+        header: csv only: the first line of each file names its columns. Without one (``header=False``) the
+            columns are the schema's in order (an inferred schema names them ``_c0``, ``_c1``, ...), and a line
+            with another number of fields is refused with its file and line. Spark's default is
+            ``header=false``; this source's is True (``spark.readStream.csv`` in ``stream_nb.pyspark`` passes
+            Spark's).
 
     >>> import pathlib, tempfile
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -188,4 +199,5 @@ def files(path: str | os.PathLike, *, format: str = "csv",
     >>> src.read(0, 1).to_pylist()[0]["temp"]
     20.5
     """
-    return FilesSource(path, format=format, schema=schema, max_files_per_trigger=max_files_per_trigger)
+    return FilesSource(path, format=format, schema=schema, max_files_per_trigger=max_files_per_trigger,
+                       header=header)

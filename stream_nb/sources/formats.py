@@ -1,4 +1,4 @@
-"""Reading one input file (csv with a header, json lines, parquet) as a table of exactly a schema.
+"""Reading one input file (csv, with a header or not; json lines; parquet) as a table of exactly a schema.
 
 Bad input never passes silently: a SourceError names the file and the line, and says in the schema's words
 which column holds what. Times come in as text and are parsed here, because Arrow's readers reject a column
@@ -34,11 +34,14 @@ _SUBMICROS = r"(:\d\d\.\d{6})\d+"
 Parser = Callable[[bytes, pa.Schema], pa.Table]
 
 
-def read_file(path: str, format: str, schema: pa.Schema, *, blank_line_is_null: bool = False) -> pa.Table:
+def read_file(path: str, format: str, schema: pa.Schema, *, blank_line_is_null: bool = False,
+              header: bool = True) -> pa.Table:
     """One input file as a table of exactly ``schema``; a SourceError names the file and line if it is bad.
 
     ``blank_line_is_null``: in a CSV file of one column, a blank line is a row holding NULL (that is how a CSV
-    writer, the files sink's included, writes such a row); otherwise blank lines are skipped, as Spark does."""
+    writer, the files sink's included, writes such a row); otherwise blank lines are skipped, as Spark does.
+    ``header``: a CSV file's first line names its columns; without one (Spark's ``header=false``) the columns
+    are the schema's, by position."""
     try:
         if format == "parquet":
             with pq.ParquetFile(path) as parquet:  # one file: quicker than read_table's dataset machinery
@@ -51,15 +54,15 @@ def read_file(path: str, format: str, schema: pa.Schema, *, blank_line_is_null: 
         raise SourceError.at(path, None, _explain(err)) from None
     _check_utf8(path, data)
     if format == "csv":
-        parse = partial(_parse_csv, keep_blank_lines=blank_line_is_null and len(schema) == 1)
+        parse = partial(_parse_csv, keep_blank_lines=blank_line_is_null and len(schema) == 1, header=header)
     else:
         parse = _parse_json
     try:
         return parse(data, schema)
     except _BAD_DATA as err:
-        line = _first_bad_line(data, parse, schema, header=format == "csv")
+        line = _first_bad_line(data, parse, schema, header=format == "csv" and header)
         if format == "csv":
-            what = _explain(err, _csv_header(data))
+            what = _explain(err, _csv_header(data) if header else schema.names)
         else:
             what = _json_number(err, data.splitlines()[line - 1] if line else b"", schema) or _explain(err)
         raise SourceError.at(path, line, what) from None
@@ -118,7 +121,7 @@ def _whole_lines(read: Callable[[int | None], pa.Table], data: bytes) -> pa.Tabl
     return read(min(len(data) + 1, 2**31 - 1))
 
 
-def _parse_csv(data: bytes, schema: pa.Schema, keep_blank_lines: bool = False) -> pa.Table:
+def _parse_csv(data: bytes, schema: pa.Schema, keep_blank_lines: bool = False, header: bool = True) -> pa.Table:
     if not data.strip():
         return schema.empty_table()
     # Timestamps come in as text: Arrow's own parser rejects a column that mixes naive and zoned times.
@@ -126,7 +129,8 @@ def _parse_csv(data: bytes, schema: pa.Schema, keep_blank_lines: bool = False) -
     options = pa_csv.ConvertOptions(column_types=types, **_CSV_NULLS)
 
     def read(block_size: int | None) -> pa.Table:
-        blocks = pa_csv.ReadOptions(block_size=block_size) if block_size else None
+        blocks = pa_csv.ReadOptions(**({"block_size": block_size} if block_size else {}),
+                                    **({} if header else {"column_names": schema.names}))
         lines = pa_csv.ParseOptions(ignore_empty_lines=not keep_blank_lines)
         return pa_csv.read_csv(pa.BufferReader(data), read_options=blocks, parse_options=lines,
                                convert_options=options)
@@ -331,14 +335,18 @@ def _spark_type(dtype: pa.DataType) -> pa.DataType:
     return dtype
 
 
-def file_schema(path: str, format: str) -> pa.Schema:
-    """The schema a file holds, as Spark types (what the files source infers without a schema)."""
+def file_schema(path: str, format: str, header: bool = True) -> pa.Schema:
+    """The schema a file holds, as Spark types (what the files source infers without a schema); a CSV file
+    without a header has Spark's column names ``_c0``, ``_c1``, ..."""
     try:
         if format == "parquet":
             found = pq.read_schema(path)
         elif format == "csv":
             found = pa_csv.open_csv(pa.BufferReader(_load(path)),
+                                    read_options=pa_csv.ReadOptions(autogenerate_column_names=not header),
                                     convert_options=pa_csv.ConvertOptions(**_CSV_NULLS)).schema
+            if not header:
+                found = pa.schema([pa.field(f"_c{index}", f.type) for index, f in enumerate(found)])
         else:
             found = pa_json.read_json(pa.BufferReader(_load(path))).schema
     except (pa.ArrowException, OSError) as err:

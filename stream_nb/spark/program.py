@@ -46,7 +46,7 @@ def pyspark_program(plan: Plan, sql: str, *, trigger: Trigger, checkpoint: str |
 def _read(source, name: str) -> str:
     """The readStream expression for one source."""
     if isinstance(source, FilesSource):
-        header = ".option('header', 'true')" if source.format == "csv" else ""
+        header = f".option('header', '{str(source.header).lower()}')" if source.format == "csv" else ""
         cap = (f".option('maxFilesPerTrigger', {source.max_per_trigger})"
                if source.max_per_trigger is not None else "")
         return (f"spark.readStream.format({source.format!r}).schema({describe_schema(source.schema)!r})"

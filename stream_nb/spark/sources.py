@@ -164,7 +164,7 @@ def read_stream(spark, source: Any, tokens: list[str]):
     if isinstance(source, FilesSource):
         reader = reader.format(source.format).schema(spark_schema(source.schema))
         if source.format == "csv":
-            reader = reader.option("header", "true")
+            reader = reader.option("header", str(source.header).lower())
         if source.max_per_trigger is not None:
             reader = reader.option("maxFilesPerTrigger", source.max_per_trigger)
         return reader.load(source.path)

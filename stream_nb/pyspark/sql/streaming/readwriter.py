@@ -96,8 +96,13 @@ class DataStreamReader(_Options):
         per_trigger = self._get("maxFilesPerTrigger")
         source = sn.sources.files(str(path), format=kind,
                                   schema=None if self._schema is None else to_ddl(self._schema),
-                                  max_files_per_trigger=None if per_trigger is None else int(per_trigger))
+                                  max_files_per_trigger=None if per_trigger is None else int(per_trigger),
+                                  header=self._header())
         return self._session._input("files", source, streaming=True)
+
+    def _header(self) -> bool:
+        """Spark's CSV default: no header line (columns by position) unless ``option("header", True)``."""
+        return str(self._get("header", "false")).strip().lower() == "true"
 
     def _kafka(self):
         topic = self._get("subscribe")
@@ -145,8 +150,11 @@ class DataFrameReader(DataStreamReader):
         if not names and schema is None:
             raise AnalysisException(f"Unable to infer schema for {kind.upper()}. It must be specified manually.",
                                     "UNABLE_TO_INFER_SCHEMA")
-        arrow = parse_schema(to_ddl(schema)) if schema is not None else file_schema(names[0], kind)
-        tables = [read_file(n, kind, arrow) for n in names] or [arrow.empty_table()]
+        arrow = parse_schema(to_ddl(schema)) if schema is not None else \
+            file_schema(names[0], kind, header=self._header())
+        if schema is None and kind == "csv" and str(self._get("inferSchema", "false")).lower() != "true":
+            arrow = pa.schema([pa.field(f.name, pa.string()) for f in arrow])  # Spark: strings unless inferSchema
+        tables = [read_file(n, kind, arrow, header=self._header()) for n in names] or [arrow.empty_table()]
         frame = to_pandas(pa.concat_tables(tables))
         return self._session._input("static", frame, streaming=False)
 
