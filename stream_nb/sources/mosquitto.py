@@ -6,14 +6,13 @@ It is the real broker, not a stand-in: what a query does against it, it does aga
 
 from __future__ import annotations
 
-import atexit
 import getpass
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
+
+from stream_nb.sources.local_server import LocalServer, free_port
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 _CONFIG = """\
@@ -30,8 +29,10 @@ log_dest file {directory}/mosquitto.log
 """
 
 
-class MosquittoBroker:
+class MosquittoBroker(LocalServer):
     """A mosquitto process on ``127.0.0.1:port``; ``address`` is what ``sn.sources.mqtt`` takes."""
+
+    name = "mosquitto"
 
     def __init__(self, port: int | None = None, directory: str | Path | None = None,
                  users: dict[str, str] | None = None):
@@ -39,7 +40,7 @@ class MosquittoBroker:
         if self.executable is None:
             raise FileNotFoundError("mosquitto is not installed: on Debian or Ubuntu, apt-get install mosquitto "
                                     "(or give sn.sources.mqtt the address of a broker you run)")
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.directory = Path(directory or tempfile.mkdtemp(prefix="mosquitto-"))
         self.directory.mkdir(parents=True, exist_ok=True)
         self.config = self.directory / "mosquitto.conf"
@@ -52,54 +53,21 @@ class MosquittoBroker:
             access = f"allow_anonymous false\npassword_file {passwords}"
         self.config.write_text(_CONFIG.format(port=self.port, directory=self.directory, user=getpass.getuser(),
                                               access=access))
-        self._process: subprocess.Popen | None = None
-        self.start()
-        atexit.register(self.stop)
+        super().__init__()
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+    def launch(self) -> subprocess.Popen:
+        return subprocess.Popen([self.executable, "-c", str(self.config)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
 
-    def start(self, timeout: float = 10) -> None:
-        """Start the broker; returns once it accepts connections."""
-        if self.running:
-            return
-        self._process = subprocess.Popen([self.executable, "-c", str(self.config)], stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.PIPE)
-        deadline = time.monotonic() + timeout
-        while True:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"mosquitto on port {self.port} exited at start "
-                                   f"({self._process.stderr.read().decode(errors='replace').strip()}); see "
-                                   f"{self.directory / 'mosquitto.log'}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"mosquitto did not listen on 127.0.0.1:{self.port} within {timeout} s; "
-                                       f"see {self.directory / 'mosquitto.log'}") from None
-                time.sleep(0.05)  # a process starting up: nothing to wait on but its port
+    def exit_details(self) -> str:
+        return self._process.stderr.read().decode(errors="replace").strip()
 
-    def stop(self) -> None:
-        """Stop the broker (SIGTERM: it saves its sessions and queued messages first)."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
+    def log_hint(self) -> str:
+        return f"; see {self.directory / 'mosquitto.log'}"
 
     def __repr__(self) -> str:
         return f"<mosquitto at {self.address}, {'running' if self.running else 'stopped'}>"
@@ -114,8 +82,3 @@ def mqtt_broker(port: int | None = None, *, users: dict[str, str] | None = None)
     """
     return MosquittoBroker(port, users=users)
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

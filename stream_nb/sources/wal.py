@@ -55,7 +55,7 @@ class WriteAheadLog:
         self._lock = threading.Lock()
         self._segments = self._open_segments()
         if self._segments:  # records a killed process wrote are in the OS's cache: on disk before they count
-            _fsync_file(self._segments[-1].path)
+            _fsync(self._segments[-1].path)
         self._durable = self.end
         self._fd: int | None = None
         self._dirty = False
@@ -104,7 +104,7 @@ class WriteAheadLog:
             os.close(self._fd)
         segment = _Segment(first, self.directory / f"{first:020d}{SUFFIX}")
         self._fd = os.open(segment.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        _fsync_directory(self.directory)  # the new file's name is durable too
+        _fsync(self.directory)  # the new file's name is durable too
         self._segments.append(segment)
         return segment
 
@@ -250,16 +250,9 @@ def _records(data: bytes, path: Path, offset: int, count: int) -> list[bytes]:
     return records
 
 
-def _fsync_file(path: Path) -> None:
+def _fsync(path: Path) -> None:
+    """fsync a file, or a directory (so that a file made or removed in it stays so)."""
     fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
