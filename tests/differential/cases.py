@@ -706,6 +706,18 @@ CASES: list[Case] = [
         why="% keeps the dividend's sign, pmod the divisor's; DIV truncates toward zero; a NULL operand is NULL",
     ),
     Case(
+        name="json_functions_permissive_append",
+        schema="ts timestamp, s string",
+        sql="SELECT s, from_json(s, 'a INT, b STRING').a AS a, from_json(s, 'a INT, b STRING').b AS b, "
+            "from_json(s, 'a DOUBLE').a AS d, get_json_object(s, '$.b.c') AS bc, "
+            "to_json(from_json(s, 'a INT, b STRING')) AS back FROM events",
+        output_mode="append",
+        batches=(((t(1), '{"a": 1, "b": "x"}'), (t(2), '{"a": "oops", "b": 5}'), (t(3), "not json")),
+                 ((t(4), None), (t(5), '{"b": {"c": 1}, "a": 3.5}'), (t(6), ""), (t(7), '[1, 2]'))),
+        why="from_json, get_json_object and to_json as Spark's PERMISSIVE mode: a malformed document or a field "
+            "of the wrong type is NULL, never an error",
+    ),
+    Case(
         name="non_ansi_abs_and_negation_wrap_append",
         schema=NUMBERS,
         sql="SELECT n, b, -b AS a1, abs(n) AS a2, abs(b) AS a3, b - 1 AS a4, b * b AS a5, n * n AS a6, "
