@@ -30,7 +30,7 @@ from stream_nb.engine.lifecycle import QueryState, state_of
 from stream_nb.engine.operators import connect, make_operator
 from stream_nb.engine.triggers import Trigger
 from stream_nb.engine.watermark import EPOCH_US
-from stream_nb.sinks._protocol import sink_traits
+from stream_nb.sinks._protocol import result_of, sink_traits
 from stream_nb.sql.plan import Plan
 
 _POLL_SECONDS = 0.01  # how often an idle query looks for new data
@@ -187,10 +187,7 @@ class StreamingQuery:
     @property
     def result(self) -> pd.DataFrame:
         """The result table as of the last committed batch (from a sink that keeps one: the memory sink)."""
-        if not self._sink_can.result:
-            raise AttributeError(f"q.result comes from a sink that keeps the result (the memory sink); "
-                                 f"{self.name!r} writes to {self._sink_can.description}")
-        return self.sink.result
+        return result_of(self.sink, self._sink_can, self.name)
 
     def step(self) -> dict | None:
         """Run one micro-batch now, over the data that has arrived; its progress, or None if there was none."""

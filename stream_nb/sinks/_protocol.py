@@ -68,3 +68,11 @@ def sink_traits(sink: Any) -> SinkTraits:
                         "protocol in stream_nb/sinks/_protocol.py)")
     capabilities = declared(sink, CAPABILITIES, what)
     return SinkTraits(str(getattr(sink, "description", type(sink).__name__)), **{c: True for c in capabilities})
+
+
+def result_of(sink: Any, traits: SinkTraits, query_name: str):
+    """``q.result``: the result table a sink keeps (the memory sink), or an error naming where the query writes."""
+    if not traits.result:
+        raise AttributeError(f"q.result comes from a sink that keeps the result (the memory sink); "
+                             f"{query_name!r} writes to {traits.description}")
+    return sink.result

@@ -22,7 +22,7 @@ from stream_nb.engine import registry
 from stream_nb.engine.lifecycle import QueryState, state_of
 from stream_nb.engine.query import StreamingQueryException
 from stream_nb.engine.triggers import Trigger
-from stream_nb.sinks._protocol import sink_traits
+from stream_nb.sinks._protocol import result_of, sink_traits
 from stream_nb.spark.session import session
 from stream_nb.spark.sinks import BatchWriter, arrow_schema
 from stream_nb.spark.sources import feed, input_frames, register_data_source, without_watermark_clauses
@@ -161,10 +161,7 @@ class SparkQuery:
 
     @property
     def result(self) -> pd.DataFrame:
-        if not self._sink_can.result:
-            raise AttributeError(f"q.result comes from a sink that keeps the result (the memory sink); "
-                                 f"{self.name!r} writes to {self._sink_can.description}")
-        return self.sink.result
+        return result_of(self.sink, self._sink_can, self.name)
 
     def process_all_available(self, timeout: float | None = None) -> None:
         """Block until Spark has processed every row available now (and the batches without data the watermark
