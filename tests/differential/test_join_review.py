@@ -3,7 +3,8 @@ PySpark and on stream_nb with the same batches (tests/differential/streams.py) a
 
 The Spark guide's impressions/clicks join verbatim (its column names, `interval 1 hour`, bounds written with >=
 and <=), joins on two keys with NULLs in either, a non-equi condition across both sides, three range bounds,
-Spark-legal names that are DuckDB keywords (`user`, `timestamp`) unquoted, and a deduplication after a join.
+Spark-legal names that are DuckDB keywords (`user`, `timestamp`) unquoted, a stream joined with itself, a full
+outer join under watermark_policy max, and a deduplication after a join.
 Run alone with ``python -m pytest -m spark tests/differential/test_join_review.py``.
 """
 
@@ -64,6 +65,18 @@ CASES = [
                 "SELECT user, count(*) AS n FROM (SELECT i.user, i.timestamp FROM impressions i LEFT JOIN clicks c "
                 "ON i.user = c.user AND c.timestamp BETWEEN i.timestamp AND i.timestamp + INTERVAL 10 SECONDS) "
                 "GROUP BY user, window(timestamp, '10 seconds')", "append", KEYWORDS, BATCHES),
+    StreamsCase("self_join_left_outer",
+                "SELECT a.ad, a.ts, b.ad AS other, b.ts AS later FROM impressions a LEFT JOIN impressions b ON "
+                "a.campaign = b.campaign AND b.ts > a.ts AND b.ts < a.ts + INTERVAL 10 SECONDS", "append",
+                (IMPRESSIONS,), tuple({"impressions": batch["impressions"]} for batch in BATCHES)),
+    StreamsCase("self_join_inner_then_where",
+                "SELECT a.ad, b.ad AS other FROM impressions a JOIN impressions b ON a.ad = b.ad AND b.ts >= a.ts "
+                "AND b.ts <= a.ts + INTERVAL 30 SECONDS WHERE a.campaign = 'x'", "append",
+                (IMPRESSIONS,), tuple({"impressions": batch["impressions"]} for batch in BATCHES)),
+    StreamsCase("full_outer_max_watermark_policy",
+                f"SELECT i.ad, c.ad AS clicked_ad, c.cost FROM impressions i FULL JOIN clicks c ON i.ad = c.ad AND {RANGE}",
+                "append", (IMPRESSIONS, Input("clicks", CLICKS.schema, ("ts", "30 seconds"))), BATCHES,
+                watermark_policy="max"),
     StreamsCase("inner_join_then_distinct",
                 f"SELECT DISTINCT i.ad, i.ts FROM impressions i JOIN clicks c ON i.ad = c.ad AND {RANGE}", "append",
                 (IMPRESSIONS, CLICKS), BATCHES),
