@@ -7,7 +7,9 @@ call is rewritten into DuckDB's JSON functions (vectorised, no Python per row):
 * ``from_json(s, ddl)``: a struct of the DDL's fields; NULL for a NULL or empty ``s``, a struct of NULLs for a
   malformed document or one that is not an object; a field missing, JSON null, or of the wrong JSON type (a
   string for an INT, 3.7 or 2147483648 for an INT) is NULL, the other fields keep their values; a STRING field
-  holds any JSON value as its text (``5`` -> ``'5'``, an object minified); names match case-sensitively;
+  holds any JSON value as its text (``5`` -> ``'5'``, an object minified); a DATE or TIMESTAMP field reads a
+  JSON string in the forms a cast reads (``spark_dates``); names match case-sensitively; fields of nested
+  types are refused by name for now;
 * ``get_json_object(s, path)``: the value as text (a string unquoted), NULL when missing, JSON null or
   malformed;
 * ``to_json(struct)``: the struct's JSON without its NULL fields (Spark's ``ignoreNullFields``), NULL for NULL;
@@ -24,11 +26,13 @@ from sqlglot import exp
 
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.positions import start_of
+from stream_nb.sql.spark_dates import spark_date_strings
 from stream_nb.sql.tree import bottom_up
 
 T = exp.DataType.Type
 _INTEGERS = {T.TINYINT, T.SMALLINT, T.INT, T.BIGINT}
 _NUMBERS = {T.FLOAT, T.DOUBLE, T.DECIMAL}
+_TIMES = {T.DATE, T.TIMESTAMP, T.TIMESTAMPTZ, T.TIMESTAMPLTZ}
 _JSON_INTEGER = "json_type({v}) IN ('BIGINT', 'UBIGINT')"
 _JSON_NUMBER = "json_type({v}) IN ('BIGINT', 'UBIGINT', 'DOUBLE')"
 
@@ -144,8 +148,14 @@ def _field(value: exp.Expression, kind: exp.DataType, name: str, sql: str, where
     if kind.this in exp.DataType.TEXT_TYPES:
         return _duck("CASE json_type({v}) WHEN 'VARCHAR' THEN json_extract_string({v}, '$') WHEN 'NULL' THEN NULL "
                      "ELSE CAST({v} AS VARCHAR) END", v=value)
+    if kind.this in _TIMES:  # a JSON string in Spark's date or timestamp forms, as a cast reads it
+        text = _duck("CASE WHEN json_type({v}) = 'VARCHAR' THEN json_extract_string({v}, '$') END", v=value)
+        text.type = exp.DataType.build("VARCHAR")
+        holder = exp.Paren(this=exp.Cast(this=text, to=kind.copy()))
+        spark_date_strings(holder)
+        return holder.this
     raise StreamSQLError(f"from_json: field {name!r} of type {kind.sql('spark')} is not supported yet "
-                         "(numbers, booleans and strings are)", sql=sql or None, start=where)
+                         "(numbers, booleans, strings, dates and timestamps are)", sql=sql or None, start=where)
 
 
 def _json_tuples(select: exp.Select) -> None:

@@ -3,6 +3,7 @@ what PySpark 4.3 returned for the same SQL over the same documents (spark.sql ov
 spark.sql.ansi.enabled=false, session time zone UTC), written here as literals."""
 
 import math
+from datetime import date
 
 import pandas as pd
 import pytest
@@ -80,6 +81,23 @@ def test_from_json_reads_a_boolean_field():
     q.step()
     assert [_plain(v) for v in q.result.sort_values("i")["a"]] == [True, None, None]
     q.stop()
+
+
+def test_from_json_reads_dates_and_timestamps_in_sparks_forms_null_otherwise():
+    documents = ['{"d": "2024-01-02", "t": "2024-01-02T03:04:05Z"}', '{"d": "2024/01/02", "t": "2024-01-02 03:04:05"}',
+                 '{"d": 5, "t": "garbage"}', '{"d": "2024-02-30", "t": "2024-01-02T03:04:05.123+01:00"}',
+                 '{"d": "2024-1-2", "t": "2024-01-02"}']
+    src = sn.sources.memory("i int, s string")
+    q = sn.start("SELECT i, from_json(s, 'd DATE, t TIMESTAMP') AS j FROM src", sources={"src": src},
+                 trigger="manual")
+    src.add_data([{"i": i, "s": d} for i, d in enumerate(documents)])
+    q.step()
+    found = [(i, _plain(j["d"]), None if pd.isna(j["t"]) else str(j["t"]))
+             for i, j in sorted(zip(q.result["i"], q.result["j"]))]
+    q.stop()
+    assert found == [(0, date(2024, 1, 2), "2024-01-02 03:04:05+00:00"), (1, None, "2024-01-02 03:04:05+00:00"),
+                     (2, None, None), (3, None, "2024-01-02 02:04:05.123000+00:00"),
+                     (4, date(2024, 1, 2), "2024-01-02 00:00:00+00:00")]
 
 
 def test_get_json_object_gives_text_and_null_where_missing_json_null_or_malformed():
