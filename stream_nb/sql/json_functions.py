@@ -49,7 +49,8 @@ def json_functions(tree: exp.Expression, sql: str = "") -> exp.Expression:
         _json_tuples(select)
     for node in bottom_up(tree, exp.FromJson, exp.JSONExtractScalar, exp.JSONFormat, exp.Anonymous):
         if isinstance(node, exp.FromJson):
-            _replace(node, _from_json(node.this, node.expression, sql))
+            if not _duckdb_structure(node.expression):
+                _replace(node, _from_json(node.this, node.expression, sql))
         elif isinstance(node, exp.JSONExtractScalar):
             _replace(node, _get_json_object(node.this, node.expression))
         elif isinstance(node, exp.JSONFormat):
@@ -101,6 +102,12 @@ def _to_json(struct: exp.Expression) -> exp.Expression:
     # does; arrays keep their nulls in both.
     return _duck("CASE WHEN {x} IS NOT NULL THEN CAST(json_merge_patch('{{}}', to_json({x})) AS VARCHAR) END",
                  x=struct)
+
+
+def _duckdb_structure(schema: exp.Expression) -> bool:
+    """A JSON structure of DuckDB type names (``{"a":"INTEGER"}``): stream_nb.pyspark's ``F.from_json`` writes
+    its schema so, for DuckDB's own ``from_json``; it is left to it."""
+    return isinstance(schema, exp.Literal) and schema.is_string and schema.name.lstrip().startswith("{")
 
 
 def _schema(ddl: exp.Expression, sql: str) -> exp.DataType:
