@@ -8,8 +8,9 @@ call is rewritten into DuckDB's JSON functions (vectorised, no Python per row):
   malformed document or one that is not an object; a field missing, JSON null, or of the wrong JSON type (a
   string for an INT, 3.7 or 2147483648 for an INT) is NULL, the other fields keep their values; a STRING field
   holds any JSON value as its text (``5`` -> ``'5'``, an object minified); a DATE or TIMESTAMP field reads a
-  JSON string in the forms a cast reads (``spark_dates``); names match case-sensitively; fields of nested
-  types are refused by name for now;
+  JSON string in the forms a cast reads (``spark_dates``); a STRUCT field is read as the top level is, an
+  ARRAY field is NULL when one of its elements does not read; names match case-sensitively; a MAP field is
+  refused by name for now;
 * ``get_json_object(s, path)``: the value as text (a string unquoted), NULL when missing, JSON null or
   malformed;
 * ``to_json(struct)``: the struct's JSON without its NULL fields (Spark's ``ignoreNullFields``), NULL for NULL;
@@ -131,6 +132,13 @@ def _from_json(text: exp.Expression, ddl: exp.Expression, sql: str) -> exp.Expre
     where = start_of(ddl, sql)
     document = _duck("CASE WHEN json_valid({s}) THEN CASE WHEN json_type({s}) = 'OBJECT' THEN {s} END END",
                      s=text)
+    packed = _object_fields(document, struct, sql, where)
+    # Spark: NULL for NULL or empty text; a struct (of NULLs when malformed) otherwise
+    return _duck("CASE WHEN {s} IS NULL OR trim({s}) = '' THEN NULL ELSE {packed} END", s=text, packed=packed)
+
+
+def _object_fields(document: exp.Expression, struct: exp.DataType, sql: str, where: int | None) -> exp.Expression:
+    """struct_pack of the struct's fields, each read from the object ``document`` by its name."""
     fields = []
     for field in struct.expressions:
         name, kind = field.this.name, field.args["kind"]
@@ -138,9 +146,7 @@ def _from_json(text: exp.Expression, ddl: exp.Expression, sql: str) -> exp.Expre
         value = exp.Anonymous(this="json_extract", expressions=[document, path])
         fields.append(exp.PropertyEQ(this=exp.to_identifier(name, quoted=True),
                                      expression=_field(value, kind, name, sql, where)))
-    packed = exp.Anonymous(this="struct_pack", expressions=fields)
-    # Spark: NULL for NULL or empty text; a struct (of NULLs when malformed) otherwise
-    return _duck("CASE WHEN {s} IS NULL OR trim({s}) = '' THEN NULL ELSE {packed} END", s=text, packed=packed)
+    return exp.Anonymous(this="struct_pack", expressions=fields)
 
 
 def _field(value: exp.Expression, kind: exp.DataType, name: str, sql: str, where: int | None) -> exp.Expression:
@@ -161,8 +167,18 @@ def _field(value: exp.Expression, kind: exp.DataType, name: str, sql: str, where
         holder = exp.Paren(this=exp.Cast(this=text, to=kind.copy()))
         spark_date_strings(holder)
         return holder.this
+    if kind.this == T.STRUCT:  # an object's fields, each as a field of the top level is read
+        inner = _object_fields(value, kind, sql, where)
+        return _duck("CASE WHEN json_type({v}) = 'OBJECT' THEN {inner} END", v=value, inner=inner)
+    if kind.this == T.ARRAY and kind.expressions:
+        # Spark: the whole array is NULL when one of its (non-null) elements does not read as the element type
+        element = _field(exp.column("__json_e"), kind.expressions[0], name, sql, where)
+        return _duck("CASE WHEN json_type({v}) = 'ARRAY' AND NOT coalesce(list_bool_or(list_transform("
+                     "CAST({v} AS JSON[]), lambda __json_e: json_type(__json_e) <> 'NULL' AND {element} IS NULL)), "
+                     "false) THEN list_transform(CAST({v} AS JSON[]), lambda __json_e: {element}) END",
+                     v=value, element=element)
     raise StreamSQLError(f"from_json: field {name!r} of type {kind.sql('spark')} is not supported yet "
-                         "(numbers, booleans, strings, dates and timestamps are)", sql=sql or None, start=where)
+                         "(numbers, booleans, strings, dates, timestamps, structs and arrays of them are)", sql=sql or None, start=where)
 
 
 def _json_tuples(select: exp.Select) -> None:

@@ -20,6 +20,8 @@ def _plain(value):
     """A value of q.result as Python: NULL (None, NaN, pd.NA) is None, structs are dicts."""
     if isinstance(value, dict):
         return {key: _plain(field) for key, field in value.items()}
+    if isinstance(value, (list, tuple)) or getattr(value, "ndim", 0) == 1:
+        return [_plain(element) for element in value]
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
     return value.item() if hasattr(value, "item") else value
@@ -100,6 +102,21 @@ def test_from_json_reads_dates_and_timestamps_in_sparks_forms_null_otherwise():
                      (4, date(2024, 1, 2), "2024-01-02 00:00:00+00:00")]
 
 
+def test_from_json_nested_struct_reads_what_it_can_and_an_array_with_a_bad_element_is_null():
+    documents = ['{"p": {"x": 1, "y": "a"}, "l": [1, 2, 3]}', '{"p": {"x": "bad", "y": 2}, "l": [1, "two", 3]}',
+                 '{"p": 5, "l": 7}', '{"p": null, "l": null}', '{"p": {}, "l": []}', '{"l": [1, null, 2.5]}']
+    src = sn.sources.memory("i int, s string")
+    q = sn.start("SELECT i, from_json(s, 'p STRUCT<x: INT, y: STRING>, l ARRAY<INT>') AS j FROM src",
+                 sources={"src": src}, trigger="manual")
+    src.add_data([{"i": i, "s": d} for i, d in enumerate(documents)])
+    q.step()
+    found = [(_plain(i), _plain(j)) for i, j in sorted(zip(q.result["i"], q.result["j"]), key=lambda r: r[0])]
+    q.stop()
+    assert found == [(0, {"p": {"x": 1, "y": "a"}, "l": [1, 2, 3]}), (1, {"p": {"x": None, "y": "2"}, "l": None}),
+                     (2, {"p": None, "l": None}), (3, {"p": None, "l": None}),
+                     (4, {"p": {"x": None, "y": None}, "l": []}), (5, {"p": None, "l": None})]
+
+
 def test_get_json_object_gives_text_and_null_where_missing_json_null_or_malformed():
     assert rows_of("SELECT i, get_json_object(s, '$.a') AS a, get_json_object(s, '$.b') AS b, "
                    "get_json_object(s, '$.b.c') AS bc FROM src") == [
@@ -144,7 +161,7 @@ def test_to_json_of_a_named_struct():
 
 @pytest.mark.parametrize(("schema", "says"), [
     ("not a schema (", "is not a DDL list of fields"),
-    ("a ARRAY<INT>", "field 'a' of type ARRAY<INT> is not supported yet"),
+    ("a MAP<STRING, INT>", "field 'a' of type MAP<STRING, INT> is not supported yet"),
 ])
 def test_a_from_json_schema_it_cannot_read_is_refused_by_name(schema, says):
     src = sn.sources.memory("i int, s string")
