@@ -348,9 +348,7 @@ def session_window_complete(spark, F, T, indir):
     return memory(df, "session_window_complete", "complete")
 
 
-@program(EVENT_BATCHES, pending="window_time(window) selected as a column between two aggregations is not taken "
-                                "as the event time: 'append output mode with an aggregation needs an event-time "
-                                "column'")
+@program(EVENT_BATCHES)
 def window_time_chain(spark, F, T, indir):
     per_device = watermarked(spark, indir).groupBy(F.window("ts", "10 seconds"), "device").agg(
         F.sum("n").alias("total"))
