@@ -14,7 +14,8 @@ call is rewritten into DuckDB's JSON functions (vectorised, no Python per row):
 * ``get_json_object(s, path)``: the value as text (a string unquoted), NULL when missing, JSON null or
   malformed;
 * ``to_json(struct)``: the struct's JSON without its NULL fields (Spark's ``ignoreNullFields``), NULL for NULL;
-* ``json_tuple(s, 'k1', 'k2', ...)``, as a select item: columns ``c0``, ``c1``, ... as ``get_json_object``;
+* ``json_tuple(s, 'k1', 'k2', ...)``, as a select item: columns ``c0``, ``c1``, ... (or ``AS (x, y)``) as
+  ``get_json_object``;
 * ``j.*`` of a struct column ``j`` (``from_json``'s): its fields as columns.
 
 Each expected value in ``tests/sql/test_json_functions.py`` is what PySpark 4.3 returns.
@@ -186,14 +187,18 @@ def _json_tuples(select: exp.Select) -> None:
     items = []
     changed = False
     for item in select.expressions:
-        call = item.this if isinstance(item, exp.Alias) else item
+        if isinstance(item, exp.Alias) and isinstance(item.this, exp.Aliases):
+            item = item.this  # name_select_items named the AS (x, y) item as a whole
+        call = item.this if isinstance(item, (exp.Alias, exp.Aliases)) else item
         if isinstance(call, exp.Anonymous) and call.name.lower() == "json_tuple" and len(call.expressions) >= 2:
             text, keys = call.expressions[0], call.expressions[1:]
+            names = [n.name for n in item.expressions] if isinstance(item, exp.Aliases) else []
             for index, key in enumerate(keys):
                 path = exp.Literal.string('$."' + key.name.replace('"', '\\"') + '"') \
                     if isinstance(key, exp.Literal) else exp.Concat(expressions=[exp.Literal.string('$."'),
                                                                                  key.copy(), exp.Literal.string('"')])
-                items.append(exp.alias_(_get_json_object(text, path), f"c{index}"))
+                name = names[index] if index < len(names) else f"c{index}"
+                items.append(exp.alias_(_get_json_object(text, path), name, quoted=True))
             changed = True
         else:
             items.append(item)

@@ -143,6 +143,8 @@ def test_json_tuple_gives_columns_c0_c1_as_get_json_object():
     q = sn.start("SELECT i, json_tuple(s, 'a', 'b') FROM src", sources={"src": src}, trigger="manual")
     assert list(q.schema.names) == ["i", "c0", "c1"]
     q.stop()
+    assert rows_of("SELECT i, json_tuple(s, 'b', 'a') AS (bee, ay) FROM src WHERE i < 2") == [
+        (0, "x", "1"), (1, "y", "oops")]
 
 
 def test_to_json_leaves_out_null_fields():
