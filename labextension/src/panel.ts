@@ -124,6 +124,7 @@ class QueryRow {
     const head = append(this.node, 'div', 'sn-query-head');
     this._name = append(head, 'span', 'sn-name');
     this._badge = append(head, 'span', 'sn-badge');
+    this._engine = append(head, 'span', 'sn-engine');
     const rate = append(this.node, 'div', 'sn-line');
     this._batch = append(rate, 'span', 'sn-batch');
     this._rate = append(rate, 'span', 'sn-rate');
@@ -158,6 +159,11 @@ class QueryRow {
     this._badge.textContent = query.label;
     this._badge.dataset.state = query.state;
     const trans = this._trans;
+    // a query in the kernel is the usual case; one on Spark says so
+    this.node.dataset.engine = query.engine;
+    this._engine.textContent =
+      query.engine === 'spark' ? trans.__('on Spark') : '';
+    this._engine.hidden = query.engine !== 'spark';
     this._batch.textContent =
       query.batchId === null
         ? trans.__('no batch yet')
@@ -196,6 +202,7 @@ class QueryRow {
   private _query: IQuery | null = null;
   private _name: HTMLElement;
   private _badge: HTMLElement;
+  private _engine: HTMLElement;
   private _batch: HTMLElement;
   private _rate: HTMLElement;
   private _spark: HTMLElement;

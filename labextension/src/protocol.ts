@@ -25,6 +25,8 @@ export interface IButton {
 export interface IQuery {
   name: string;
   id: string;
+  /** Where its batches run: "stream_nb" (in the kernel) or "spark" (`engine="spark"`). */
+  engine: string;
   /** `q.state`'s value: running, waiting, manual, paused, stopped or failed (for styling). */
   state: string;
   label: string;

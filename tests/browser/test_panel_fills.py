@@ -116,6 +116,8 @@ def test_a_pause_click_is_done_while_a_cell_blocks(lab, page):
     page.wait_for_selector('.sn-query[data-name="counts"] .sn-batch[data-batch-id]:not([data-batch-id=""])',
                            timeout=30_000)
     page.wait_for_function(SECOND_CELL_RUNS, timeout=30_000)
+    # a query in the kernel: the row says which engine, and only a query on Spark shows it as a badge
+    assert row.get_attribute("data-engine") == "stream_nb" and row.locator(".sn-engine").is_hidden()
     row.locator('button[data-action="pause"]').click()
     page.wait_for_selector('.sn-query[data-name="counts"][data-state="paused"]', timeout=30_000)
     reply = page.locator('.sn-StreamsPanel .sn-action-reply[data-outcome="done"]')
