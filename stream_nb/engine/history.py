@@ -73,6 +73,7 @@ class BatchTrace:
     watermark: datetime | None  # the watermark this batch ran with
     picture: Picture | None = None
     late_input: pa.Table | None = None  # the late rows as they came in (first ones), with all their columns
+    num_evicted_rows: int = 0   # state rows the watermark evicted in this batch (groups emitted, join rows gone)
 
     @cached_property
     def state(self) -> pa.Table | None:
@@ -134,7 +135,8 @@ def record(spec: PictureSpec, batch_id: int, batch: pa.Table, output, watermark_
         batch_id=batch_id, input=sample(batch), num_input_rows=batch.num_rows,
         late=sample(output.late), num_late_rows=output.late.num_rows,
         state_source=state_source, num_state_rows=state_rows, output=sample(output.table),
-        num_output_rows=output.table.num_rows, watermark=watermark, picture=picture, late_input=late_input)
+        num_output_rows=output.table.num_rows, watermark=watermark, picture=picture, late_input=late_input,
+        num_evicted_rows=0 if output.expired is None else len(output.expired))
 
 
 def emitted_windows(table: pa.Table, spec: PictureSpec) -> pa.Table | None:

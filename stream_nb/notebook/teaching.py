@@ -207,7 +207,8 @@ def tables(trace, progress: dict | None, output_mode: str, notes: list[str] = ()
     drawn = "".join(f'<div style="color:#888">{html.escape(note)}</div>' for note in notes)
     header = (f'<div style="font-size:12px;margin:2px 0 6px"><b>batch {trace.batch_id}</b> · {where}{day}'
               f'{drawn}</div>')
-    state_title = f"3 · state after the batch: {plural(trace.num_state_rows, 'row')}"
+    state_title = f"3 · state after the batch: {plural(trace.num_state_rows, 'row')}" + (
+        f" (the watermark evicted {plural(trace.num_evicted_rows, 'row')})" if trace.num_evicted_rows else "")
     if trace.state is None:
         state = f'<div style="color:#888">{plural(trace.num_state_rows, "row")}: too many to show</div>'
     else:

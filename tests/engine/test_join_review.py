@@ -140,10 +140,6 @@ def test_a_deduplicated_stream_joined_emits_what_the_join_of_its_distinct_rows_d
     assert deduplicated == once
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "RV14: issue 14 item 7 asks the teaching view to show what the watermark evicted from a join's state; the "
-    "panel shows each side's state after the batch and the emitted outer rows, not the rows the watermark "
-    "evicted (a matched row leaves without a trace)"))
 def test_the_teaching_view_of_a_join_says_which_rows_the_watermark_evicted():
     import re
 
