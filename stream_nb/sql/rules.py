@@ -26,6 +26,7 @@ from stream_nb.sql.chain import plan_chain
 from stream_nb.sql.dedup import distinct_as_group_by, refuse_distinct
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.event_time import EventTime, resolve_event_times
+from stream_nb.sql.join_statics import fold_statics_into_side
 from stream_nb.sql.joins import find_stream_join, plan_stream_join
 from stream_nb.sql.json_functions import json_functions
 from stream_nb.sql.non_ansi import non_ansi
@@ -231,6 +232,8 @@ RULES: list[Rule] = [
     Rule("non_ansi", "rewrite", _in_place(non_ansi)),
     Rule("json_functions", "rewrite", lambda tree, q: json_functions(tree, q.sql)),
     # >>> J (stream-stream joins, sql/joins.py): its rules go here, over the qualified and typed tree
+    Rule("fold_statics_into_join_side", "rewrite",
+         lambda tree, q: fold_statics_into_side(tree, q.bindings.streams, q.bindings.schema()) or tree),
     Rule("stream_join", "plan", _stream_join),
     # <<< J
     Rule("one_window", "check", _one_window),

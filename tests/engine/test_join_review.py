@@ -82,9 +82,6 @@ def test_a_stream_left_joined_with_itself_emits_what_two_copies_of_it_do():
 CAMPAIGNS = pd.DataFrame({"campaign": ["c1", "c2"], "owner": ["x", "y"]})
 
 
-@pytest.mark.xfail(strict=True, raises=sn.StreamSQLError, reason=(
-    "RV14: sql/joins.py _refuse_shape refuses a stream-stream join with a static table in the same FROM "
-    "('a third table ... not supported yet'); Spark plans stream JOIN static LEFT JOIN stream"))
 def test_a_stream_joined_with_a_static_table_then_a_stream_emits_what_the_subquery_form_does():
     subquery = run("SELECT i.ad, i.owner, c.ts AS clicked FROM (SELECT x.*, s.owner FROM impressions x JOIN "
                    f"campaigns s ON x.campaign = s.campaign) i LEFT JOIN clicks c ON i.ad = c.ad AND {RANGE}",
@@ -92,6 +89,19 @@ def test_a_stream_joined_with_a_static_table_then_a_stream_emits_what_the_subque
     assert subquery, "the subquery form emitted nothing"
     flat = run("SELECT i.ad, s.owner, c.ts AS clicked FROM impressions i JOIN campaigns s ON i.campaign = "
                f"s.campaign LEFT JOIN clicks c ON i.ad = c.ad AND {RANGE}", BATCHES, tables={"campaigns": CAMPAIGNS})
+    assert flat == subquery
+
+
+def test_a_static_column_named_as_a_stream_column_keeps_its_own_values_in_the_flat_form():
+    owners = pd.DataFrame({"campaign": ["c1"], "owner": ["x"]})  # c2 has no owner: NULL through the LEFT JOIN
+    subquery = run("SELECT i.ad, i.campaign, i.sc, i.owner, c.ts AS clicked FROM (SELECT x.*, s.campaign AS sc, "
+                   "s.owner FROM impressions x LEFT JOIN campaigns s ON x.campaign = s.campaign) i JOIN clicks c "
+                   f"ON i.ad = c.ad AND {RANGE} WHERE i.sc IS NULL OR c.campaign = i.sc", BATCHES,
+                   tables={"campaigns": owners})
+    assert any(row[2] is None for row in subquery) and any(row[2] == "c1" for row in subquery)
+    flat = run("SELECT i.ad, i.campaign, s.campaign AS sc, s.owner, c.ts AS clicked FROM impressions i LEFT JOIN "
+               f"campaigns s ON i.campaign = s.campaign JOIN clicks c ON i.ad = c.ad AND {RANGE} WHERE s.campaign "
+               "IS NULL OR c.campaign = s.campaign", BATCHES, tables={"campaigns": owners})
     assert flat == subquery
 
 
@@ -127,17 +137,21 @@ def test_a_column_named_user_joins_unquoted_on_both_sides():
     assert sorted(emitted) == sorted(keyed) and emitted
 
 
-@pytest.mark.xfail(strict=True, raises=sn.StreamSQLError, reason=(
-    "RV14: sql/chain.py refuses a stream-stream join over a deduplication ('a stream-stream join over what an "
-    "aggregation or a deduplication emits is not supported yet'); issue 14 item 4 and Spark run dedup before a "
-    "join in append mode"))
-def test_a_deduplicated_stream_joined_emits_what_the_join_of_its_distinct_rows_does():
-    once = run(f"SELECT i.ad, c.ts AS clicked FROM impressions i JOIN clicks c ON i.ad = c.ad AND {RANGE}", BATCHES)
+@pytest.mark.parametrize("deduplicated", ["SELECT DISTINCT ts, ad, campaign FROM impressions",
+                                          "SELECT ts, ad FROM impressions GROUP BY ad, ts"])
+def test_a_deduplicated_stream_joined_emits_what_the_join_of_its_distinct_rows_does(deduplicated, tmp_path):
+    # a last batch moves the watermark past every impression: a deduplication (an aggregation in append mode,
+    # as Spark plans SELECT DISTINCT) emits a row only once the watermark passes it, the join then pairs it
+    flushed = (*BATCHES, {"impressions": [(200, "e", "c1")], "clicks": [(200, "f", "c1")]})
+    once = run(f"SELECT i.ad, c.ts AS clicked FROM impressions i JOIN clicks c ON i.ad = c.ad AND {RANGE}", flushed)
     assert once, "the join emitted nothing"
-    twice = [{**b, "impressions": b["impressions"] * 2} for b in BATCHES]  # each impression sent twice
-    deduplicated = run("SELECT i.ad, c.ts AS clicked FROM (SELECT DISTINCT ts, ad, campaign FROM impressions) i "
-                       f"JOIN clicks c ON i.ad = c.ad AND {RANGE}", twice)
-    assert deduplicated == once
+    sql = f"SELECT i.ad, c.ts AS clicked FROM ({deduplicated}) i JOIN clicks c ON i.ad = c.ad AND {RANGE}"
+    twice = [{**b, "impressions": b["impressions"] * 2} for b in flushed]  # each impression sent twice
+    emitted = run(sql, twice)
+    assert sorted(emitted, key=str) == sorted(once, key=str)
+    assert emitted == run(sql, flushed)  # batch by batch, as if each impression came once
+    # the same across a restart: the deduplication's state and the join's come back from one checkpoint
+    assert run(sql, twice, checkpoint=str(tmp_path / "ckpt"), stop_after=1) == emitted
 
 
 def test_the_teaching_view_of_a_join_says_which_rows_the_watermark_evicted():
