@@ -1,6 +1,9 @@
 """Chained stateful operators (``sql/chain.py``): each operator's output is the next one's input, within the
 same batch, so a window the first aggregation emits is in the second one's state by the batch's end.
 
+When the first operator deduplicates one input of a join (``ChainPlan.joined``), it takes that input's rows
+and the join takes what it emits with the other inputs' rows.
+
 Watermarks follow Spark's WatermarkPropagator (``propagated``): an operator's input watermark is what the one
 before can still emit behind, the query's watermark after an aggregation or a deduplication, the least of
 it and the sides' state watermarks after a join. State is emitted and evicted by the input watermark
@@ -79,11 +82,15 @@ class ChainOperator:
         # by this batch's watermark, as an operator alone does; a join keeps its own rule.)
         evict = propagated(self.chain.stages, watermark_us)
         late = propagated(self.chain.stages, min(self._ran_with_us, watermark_us))
-        outputs, rows = [], batch
+        outputs, rows, joined = [], batch, self.chain.joined
+        if joined is not None:  # a deduplication of one input, then the join of its output with the others
+            rows = batch[self.chain.stages[0].inputs[0]]
         for index, operator in enumerate(self.operators):
             output = _run(operator, con, rows, late[index] if index else evict[0], evict[index])
             outputs.append(output)
             rows = output.table
+            if joined is not None and index == 0:
+                rows = {**{k: v for k, v in batch.items() if k not in self.chain.stages[0].inputs}, joined: rows}
             if index < len(self.chain.window_times):
                 rows = with_window_times(rows, self.chain.window_times[index])
         last = outputs[-1]

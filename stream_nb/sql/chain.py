@@ -13,6 +13,10 @@ microsecond (``window(w, ...)`` means the same), and each operator's watermark i
 (``engine/chain.py`` applies Spark's WatermarkPropagator). The cut is made in the SQL text, so every error
 still points at the query as written.
 
+A deduplication of one stream read by a join with another (``FROM (SELECT DISTINCT ts, ad FROM impressions) i
+JOIN clicks c ON ...``, or GROUP BY without aggregate functions, or DISTINCT ON) is two operators too: the join
+reads the deduplication's output as ``__stage0`` and the other stream as it is (``ChainPlan.joined``).
+
 What Spark refuses is refused here with its reason (UnsupportedOperationChecker): an aggregation in update or
 complete mode followed by another stateful operator, and an append-mode aggregation whose keys hold no event
 time of what it reads.
@@ -38,7 +42,7 @@ from stream_nb.sql.chain_refusals import (
 )
 from stream_nb.sql.chain_text import Text, cte_definition, kept_ctes, paren_span, span
 from stream_nb.sql.dialect import parse
-from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.errors import OutputModeError, StreamSQLError
 from stream_nb.sql.positions import keyword_start, start_of
 from stream_nb.sql.resolve import resolve
 from stream_nb.sql.rewrites import inline_ctes, name_select_items, window_fields
@@ -63,6 +67,7 @@ class ChainPlan:
 
     stages: list[Plan]
     window_times: list[dict[str, str]] = field(default_factory=list)
+    joined: str | None = None  # stage 0 deduplicates one input; the join of stage 1 reads its output by this name
 
     def follows_watermark(self, index: int) -> bool:
         """Whether operator ``index`` drops late rows and evicts state behind the watermark."""
@@ -111,9 +116,12 @@ def plan_chain(sql: str, tree: exp.Query, *, namespaces: list[Mapping[str, Any]]
         return None
     upper = path[stateful[-1]] if together else path[stateful[-2]]
     lower = None if together else path[stateful[-1]]  # None: the join in the upper operator's own SELECT
+    if not together and stateful[-2] in joined and _dedup_feeds_join(path, stateful):
+        return _plan_dedup_join(sql, tree, path[stateful[-1]], namespaces=namespaces, output_mode=output_mode,
+                                watermark=watermark, watermark_policy=watermark_policy, plan=plan)
     if not together and stateful[-2] in joined:
         raise StreamSQLError(
-            "a stream-stream join over what an aggregation or a deduplication emits is not supported yet (Spark "
+            "a stream-stream join over what an aggregation emits is not supported yet (Spark "
             "runs it in append mode): join the streams first, then aggregate what the join emits", sql=sql,
             start=keyword_start(sql, "JOIN", start_of(upper, sql) or 0),
             hint="run the aggregations as queries of their own and join their results in pandas")
@@ -195,6 +203,64 @@ def plan_chain(sql: str, tree: exp.Query, *, namespaces: list[Mapping[str, Any]]
     return Plan(sql, first.bindings, mode, second.columns, chain=ChainPlan(stages, window_times),
                 watermarks=first.watermarks, event_time=first.event_time, inputs=first.inputs,
                 event_times=first.event_times, watermark_policy=first.watermark_policy)
+
+
+def _dedup_feeds_join(path: list[exp.Select], stateful: list[int]) -> bool:
+    """Whether the query is a deduplication (DISTINCT, DISTINCT ON, a GROUP BY without aggregate functions)
+    read straight by a join of it with another stream, nothing stateful after:
+    ``FROM (SELECT DISTINCT ... FROM a) i JOIN b c ON ...``, which Spark runs in append mode."""
+    upper, lower = stateful[-2], stateful[-1]
+    return (len(stateful) == 2 and lower == upper + 1 and not aggregates_in(path[lower])
+            and not _is_stateful(path[upper]))
+
+
+def _plan_dedup_join(sql: str, tree: exp.Query, lower: exp.Select, *, namespaces: list[Mapping[str, Any]],
+                     output_mode: str | None, watermark: Any, watermark_policy: str,
+                     plan: Callable[..., Plan]) -> Plan:
+    """Two operators: the deduplication over its stream, then the join of what it emits (read as
+    ``__stage<i>``) with the other stream. The deduplication emits no row behind its input's watermark, so
+    its output carries that watermark on the same event-time column (Spark's EventTimeWatermark metadata
+    goes through it): the join bounds its state by it as by the stream's own."""
+    opened, closed = paren_span(lower, sql)
+    mode = str(output_mode).strip().lower() if output_mode is not None else "append"
+    if mode != "append" and is_aggregation(lower):
+        raise OutputModeError(
+            f"an aggregation in {mode} output mode cannot be followed by a stream-stream join, as in Spark: it "
+            "emits a group again each time the group changes, so the join would pair it again", sql=sql,
+            start=opened + 1, hint="use output_mode='append' (each distinct row is emitted once, when the "
+                                   "watermark passes its event time)")
+    name = next(STAGE.format(i) for i in itertools.count() if not any(STAGE.format(i) in n for n in namespaces))
+    lower_text = Text.of(sql, kept_ctes(sql, opened) + [(opened + 1, closed)])
+    edits = [(opened, closed + 1, name)]
+    cte = cte_definition(sql, opened, closed)  # WITH d AS (SELECT DISTINCT ...): the join reads d
+    if cte is not None:
+        name, edits = cte[0], [cte[1]]
+    read = {table.name for table in lower.find_all(exp.Table)}  # the other stream's watermark is the join's
+    first = _planned(plan, lower_text, namespaces=namespaces, output_mode="append", watermark_policy=watermark_policy,
+                     watermark={k: v for k, v in watermark.items() if k in read}
+                     if isinstance(watermark, Mapping) else watermark)
+    schema, _ = _output_schema(first, lower_text, sql, namespaces)
+    stream = first.inputs[0]
+    times = _event_time_columns(first, schema)
+    column = next(iter(times.values()))[0] if times else None
+    if isinstance(watermark, Mapping):
+        watermark = {key: value for key, value in watermark.items() if key != stream}
+    elif watermark is None:
+        watermark = {}
+    if column is not None:  # a tuple applies to every input, the stage's too
+        watermark = {**watermark, name: (column, "0 seconds")} if isinstance(watermark, Mapping) else watermark
+    rest = Text.edited(sql, edits)
+    second = _planned(plan, rest, namespaces=[{name: StageOutput(schema)}, *namespaces], output_mode=output_mode,
+                      watermark=watermark or None, watermark_policy=watermark_policy)
+    from stream_nb.sql.plan import Plan
+
+    inputs = [stream, *(i for i in second.inputs if i != name)]
+    event_times = {**first.event_times, **{k: v for k, v in second.event_times.items() if k != name}}
+    bindings = resolve(tree.copy(), sql, namespaces)  # the query's streams: both inputs
+    return Plan(sql, bindings, second.output_mode, second.columns,
+                chain=ChainPlan([first, second], [{}], joined=name),
+                watermarks=first.watermarks + second.watermarks, event_time=None, inputs=inputs,
+                event_times=event_times, watermark_policy=watermark_policy)
 
 
 def _from_path(tree: exp.Query) -> list[exp.Select]:

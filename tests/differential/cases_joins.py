@@ -67,6 +67,10 @@ DUPLICATES = (
     feed(impressions=((t(60), "c", "c1"),), clicks=((t(61), "c", 7.0),)),
 )
 
+# ADS_KEYED with each impression sent twice, and the first batch's again in the second (all duplicates)
+REPEATED = tuple({**batch, "impressions": batch["impressions"] * 2 + (ADS_KEYED[0]["impressions"] if k == 1 else ())}
+                 for k, batch in enumerate(ADS_KEYED))
+
 # Rows with NULL keys on both sides, interleaved with matching ones.
 NULL_KEYS = (
     feed(impressions=((t(1), None, "c1"), (t(2), "a", "c1"), (t(3), None, "c2")),
@@ -315,6 +319,21 @@ CASES: list[StreamsCase] = [
             f"(SELECT DISTINCT ts, device, temp FROM events) GROUP BY {TEN}",
         output_mode="append", inputs=events(), batches=READINGS,
         why="duplicate readings counted once: a deduplication (keyed with the event time) before the window",
+    ),
+    # -- a deduplication, then a join (issue 14 item 4) -------------------------------------------------------
+    StreamsCase(
+        name="dedup_then_inner_join_append",
+        sql="SELECT i.ad, i.ts AS shown, c.ts AS clicked, c.cost FROM (SELECT DISTINCT ts, ad, campaign FROM "
+            "impressions) i JOIN clicks c" + on(BETWEEN),
+        output_mode="append", inputs=ads(), batches=REPEATED,
+        why="each impression once: the deduplication emits a row when the watermark passes it, the join pairs it",
+    ),
+    StreamsCase(
+        name="group_by_dedup_then_left_join_append",
+        sql="SELECT i.ad, i.ts AS shown, c.ts AS clicked FROM (SELECT ts, ad FROM impressions GROUP BY ad, ts) i "
+            "LEFT JOIN clicks c" + on(BETWEEN),
+        output_mode="append", inputs=ads(), batches=REPEATED,
+        why="the deduplication as a GROUP BY without aggregates; an unmatched impression comes out NULL-padded",
     ),
     # -- unions of two streams ------------------------------------------------------------------------------
     StreamsCase(

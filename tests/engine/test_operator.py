@@ -102,6 +102,10 @@ JOINS = {kind: "SELECT e.device, e.ts AS seen, o.ts AS other, o.temp FROM events
                f"5 SECONDS {kind} others o WATERMARK ts DELAY OF INTERVAL 5 SECONDS ON e.device = o.device "
                "AND o.ts BETWEEN e.ts AND e.ts + INTERVAL 10 SECONDS"
          for kind in ("JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN", "LEFT SEMI JOIN")}
+# a deduplication, then the join of what it emits: both operators' state in the one checkpoint
+JOINS["dedup then JOIN"] = JOINS["LEFT JOIN"].replace(
+    "FROM events e WATERMARK ts DELAY OF INTERVAL 5 SECONDS",
+    "FROM (SELECT DISTINCT device, ts, temp FROM events WATERMARK ts DELAY OF INTERVAL 5 SECONDS) e")
 
 
 def run_join(sql, checkpoint, batches, events, others):

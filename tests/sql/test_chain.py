@@ -211,9 +211,42 @@ def test_a_join_of_what_aggregations_emit_is_refused_at_the_join():
            "GROUP BY window(ts, '5 seconds')) x JOIN clicks y ON x.w.end = y.ts")
     with pytest.raises(StreamSQLError) as caught:
         plan_query(sql, namespaces=[ADS], watermark=ADS_WATERMARK, output_mode="append")
-    assert "a stream-stream join over what an aggregation or a deduplication emits is not supported yet" in \
-        str(caught.value)
+    assert "a stream-stream join over what an aggregation emits is not supported yet" in str(caught.value)
     assert sql[caught.value.start:].startswith("JOIN clicks")
+
+
+@pytest.mark.parametrize(("deduplicated", "kind"), [
+    ("SELECT DISTINCT ts, ad, campaign FROM impressions", "aggregate"),
+    ("SELECT ts, ad FROM impressions GROUP BY ad, ts", "aggregate"),
+    ("SELECT DISTINCT ON (ad, ts) * FROM impressions", "dedup"),
+], ids=["distinct", "group by", "distinct on"])
+def test_a_deduplication_then_a_join_with_the_other_stream_is_two_operators(deduplicated, kind):
+    sql = f"SELECT i.ad, i.ts AS shown, c.ts AS clicked FROM ({deduplicated}) i JOIN clicks c ON i.ad = c.ad AND " \
+          "c.ts BETWEEN i.ts AND i.ts + INTERVAL 1 MINUTE"
+    planned = plan_query(sql, namespaces=[ADS], watermark=ADS_WATERMARK)
+    first, join = planned.chain.stages
+    assert ("aggregate" if first.aggregate else "dedup") == kind and first.inputs == ["impressions"]
+    # the join reads the deduplication's output by name, its watermark on the same event-time column
+    assert planned.chain.joined == "__stage0" and join.inputs == ["__stage0", "clicks"]
+    assert join.event_times["__stage0"].column == "ts" and join.join.join_type == "Inner"
+    assert planned.inputs == ["impressions", "clicks"] and planned.output_mode == "append"
+    assert planned.columns == ["ad", "shown", "clicked"]
+
+
+def test_a_deduplication_in_a_cte_then_a_join_reads_it_by_the_cte_name():
+    sql = ("WITH shown AS (SELECT DISTINCT ts, ad FROM impressions) SELECT i.ad FROM shown i JOIN clicks c ON "
+           "i.ad = c.ad AND c.ts BETWEEN i.ts AND i.ts + INTERVAL 1 MINUTE")
+    planned = plan_query(sql, namespaces=[ADS], watermark=ADS_WATERMARK)
+    assert planned.chain.joined == "shown" and planned.chain.stages[1].inputs == ["shown", "clicks"]
+
+
+def test_a_deduplication_in_update_mode_then_a_join_is_refused_at_the_deduplication():
+    sql = ("SELECT i.ad FROM (SELECT DISTINCT ts, ad FROM impressions) i JOIN clicks c ON i.ad = c.ad AND "
+           "c.ts BETWEEN i.ts AND i.ts + INTERVAL 1 MINUTE")
+    with pytest.raises(OutputModeError) as caught:
+        plan_query(sql, namespaces=[ADS], watermark=ADS_WATERMARK, output_mode="update")
+    assert "an aggregation in update output mode cannot be followed by a stream-stream join" in str(caught.value)
+    assert sql[caught.value.start:].startswith("SELECT DISTINCT ts, ad")
 
 
 def test_group_by_the_window_column_is_the_same_window_again_from_its_event_time():
