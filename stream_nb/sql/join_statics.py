@@ -26,8 +26,9 @@ def fold_statics_into_side(tree: exp.Expression, streams: Collection[str],
         if reading.count(True) != 1 or reading.index(True) == 0 or any(reading[reading.index(True) + 1:]):
             continue  # only statics right after the FROM's stream, then the other stream last
         statics = joins[:reading.index(True)]
-        if not all(isinstance(j.this, exp.Table) and j.args.get("on") is not None and not j.args.get("using")
-                   and ((j.side or "").upper(), (j.kind or "").upper()) in _KEPT for j in statics):
+        if not all(isinstance(j.this, (exp.Table, exp.Subquery)) and j.args.get("on") is not None and
+                   not j.args.get("using") and ((j.side or "").upper(), (j.kind or "").upper()) in _KEPT
+                   for j in statics):
             continue
         _fold(select, source.this, statics, schema)
 

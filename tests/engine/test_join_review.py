@@ -105,6 +105,17 @@ def test_a_static_column_named_as_a_stream_column_keeps_its_own_values_in_the_fl
     assert flat == subquery
 
 
+def test_a_stream_joined_with_a_static_subquery_then_a_stream_emits_what_the_subquery_form_does():
+    subquery = run("SELECT i.ad, i.owner, c.ts AS clicked FROM (SELECT x.*, s.owner FROM impressions x JOIN (SELECT * "
+                   "FROM campaigns WHERE owner = 'x') s ON x.campaign = s.campaign) i JOIN clicks c ON i.ad = c.ad "
+                   f"AND {RANGE}", BATCHES, tables={"campaigns": CAMPAIGNS})
+    assert subquery, "the subquery form emitted nothing"
+    flat = run("SELECT i.ad, s.owner, c.ts AS clicked FROM impressions i JOIN (SELECT * FROM campaigns WHERE owner = "
+               f"'x') s ON i.campaign = s.campaign JOIN clicks c ON i.ad = c.ad AND {RANGE}", BATCHES,
+               tables={"campaigns": CAMPAIGNS})
+    assert flat == subquery
+
+
 @pytest.mark.parametrize("join", ["LEFT", "RIGHT", "FULL OUTER"])
 def test_an_outer_join_restarted_with_outer_rows_pending_emits_each_of_them_once(join, tmp_path):
     sql = f"SELECT i.ad, i.ts AS shown, c.ad AS clicked_ad, c.ts AS clicked FROM impressions i {join} JOIN clicks c " \
