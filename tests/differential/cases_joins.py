@@ -358,6 +358,10 @@ _ONE_STREAM = (feed(events=((t(1), "a", 1.0), (t(12), "b", 2.0))),)
 
 # Queries Spark refuses; stream_nb must refuse each with a StreamSQLError whose message matches ``reason``.
 REFUSALS: list[StreamsCase] = [
+    StreamsCase(name="refuse_distinct_in_update_mode_then_join",
+                sql="SELECT i.ad, c.ts AS clicked FROM (SELECT DISTINCT ts, ad FROM impressions) i JOIN clicks c"
+                    + on(BETWEEN), output_mode="update", inputs=ads(), batches=_ONE,
+                reason="update output mode cannot be followed by a stream-stream join"),
     StreamsCase(name="refuse_left_outer_without_watermark", sql=PAIRS + " LEFT JOIN clicks c" + on(BETWEEN),
                 output_mode="append", inputs=ads(None, None), batches=_ONE, reason="watermark"),
     StreamsCase(name="refuse_left_outer_without_range", sql=PAIRS + " LEFT JOIN clicks c" + on(),
