@@ -142,6 +142,11 @@ def _side(node: exp.Expression, sql: str, streams: Collection[str], event_times:
             any(isinstance(n, exp.AggFunc) for item in inner.expressions for n in item.walk()):
         raise StreamSQLError("a join after a streaming aggregation is not supported yet (Spark allows it only "
                              "in append mode, as a chain of stateful operators)", sql=sql, start=_opening(node, sql))
+    if inner.args.get("distinct"):  # per batch it would be, not across batches: refused, not run wrong
+        raise StreamSQLError(
+            "a deduplication (SELECT DISTINCT) on the joined side of a stream-stream join is not supported yet; "
+            "stream_nb runs one before a join when it is the side in FROM", sql=sql, start=_opening(node, sql),
+            hint="put the deduplicated stream first: FROM (SELECT DISTINCT ...) c JOIN ... (LEFT becomes RIGHT)")
     if declared is None:
         return JoinSide(stream, alias, "")
     times = []  # the side's columns that carry the watermark: the event time itself, or a window over it

@@ -249,3 +249,11 @@ def test_order_by_and_limit_over_a_join_are_refused(written, points_at):
     error = refusal(sql)
     assert f"{points_at} is not supported over a stream-stream join" in str(error)
     assert sql[error.start:].startswith(points_at)
+
+
+def test_a_deduplication_on_the_joined_side_is_refused_rather_than_run_per_batch():
+    # A DISTINCT inside the JOIN's subquery would deduplicate each batch alone, not the stream: refused, with
+    # the form that runs (the deduplicated stream in FROM, a chain of two operators)
+    err = refusal(f"SELECT i.ad_id, c.ts FROM impressions i JOIN (SELECT DISTINCT ad_id, ts FROM clicks) c "
+                  f"ON i.ad_id = c.ad_id AND {RANGE}")
+    assert "SELECT DISTINCT" in str(err) and "FROM (SELECT DISTINCT ...) c JOIN" in err.hint
