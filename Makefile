@@ -20,7 +20,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto stream_nb tests
+	$(BIN)/python -m pytest -n auto --durations=30 stream_nb tests
 
 # Lint: ruff with the config in pyproject.toml, pinned because a new ruff enables new rules by default; then the
 # extension's linters as the JupyterLab extension template sets them up (stylelint, prettier, eslint with
