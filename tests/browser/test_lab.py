@@ -132,21 +132,21 @@ def test_quickstart_in_jupyterlab(lab, page, artifacts):
     page.wait_for_selector(f"{python_cell} .cm-content")
     assert page.get_attribute(f"{python_cell} .cm-content", "data-language") != "sql"
 
-    # -- the chart moves: its pixels change between two screenshots a second apart ---------------------------
+    # -- the chart moves: its pixels change between two screenshots -----------------------------------------
     page.evaluate(_SCROLL_TO, stream_cell)
     canvas = page.locator(f"{cell} .jp-OutputArea canvas").first
     canvas.wait_for(state="visible", timeout=30_000)
-    time.sleep(1)
-    shots = []
-    for attempt in range(3):  # a batch that changes nothing visible can fall between two shots: look again
-        before = _shot(canvas, artifacts / f"chart-{attempt}a.png")
-        time.sleep(1)
-        after = _shot(canvas, artifacts / f"chart-{attempt}b.png")
-        shots.append((before, after))
-        if before != after:
-            break
+    deadline = time.monotonic() + 30  # shots until the chart is drawn, then until it changes: 30 s at most
+    before = _shot(canvas, artifacts / "chart-a.png")
+    while _colors(before) <= 20 and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+        before = _shot(canvas, artifacts / "chart-a.png")
     assert _colors(before) > 20, "the chart is blank: did BokehJS load?"
-    assert before != after, "the chart did not change in three tries a second apart"
+    after, deadline = before, time.monotonic() + 30  # a batch that changes nothing visible may come first
+    while after == before and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+        after = _shot(canvas, artifacts / "chart-b.png")
+    assert before != after, "the chart did not change in 30 s"
 
     # -- the Streams panel lists the query; its batch id rises ---------------------------------------------
     _open_panel(page)
