@@ -68,11 +68,13 @@ def _open(page, lab, name: str) -> None:
 
 
 def _started_queries(notebook: Path) -> set[str]:
-    """The names of the queries a notebook starts: ``%%stream NAME`` cells and ``name="..."`` arguments."""
+    """The names of the queries a notebook starts: ``%%stream NAME`` cells, ``name="..."`` arguments and the
+    PySpark API's ``.queryName("...")``."""
     import nbformat
 
     text = "\n".join(c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code")
-    return set(re.findall(r"%%stream (\w+)", text)) | set(re.findall(r"name=[\"'](\w+)[\"']", text))
+    return (set(re.findall(r"%%stream (\w+)", text)) | set(re.findall(r"name=[\"'](\w+)[\"']", text))
+            | set(re.findall(r"queryName\([\"'](\w+)[\"']\)", text)))
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
