@@ -21,6 +21,11 @@ kernel (elsewhere this module does nothing). The protocol, all JSON:
   clicks handled while the main thread runs a cell. Without subshells a click waits for the cell to end; the
   panel says so.
 
+* kernel → front end, on the same comm: ``{"notify": {"query", "message", "type", "key"}}``, a row of a
+  ``sn.sinks.notify`` sink, sent only while a front end has subscribed; the extension shows it with JupyterLab's
+  Notification API (``type``: info, success, warning, error), updating the one it showed for the same ``key``
+  (a summary of held-back rows) instead of adding another.
+
 A QUERY is ``record(query)``: name, id, engine (stream_nb or spark), state (``q.state``'s value), label, message, running (batches run by
 themselves), buttons (what the panel shows: ``engine/lifecycle.buttons``), batchId, input and
 processed rows a second, watermark (ISO, or None before event time has landed), stateRows, error, and
@@ -169,6 +174,17 @@ class PanelLink:
             message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
             comm.send({"error": message, "name": name, "action": action})
         self.publish()
+
+    def notify(self, notice: dict) -> bool:
+        """Send a notification (``sinks/notify.py``) on the kernel's comm: ``{"notify": NOTICE}``, which the
+        extension shows with JupyterLab's Notification API. False when no panel has subscribed (no JupyterLab
+        with the extension listens): the caller logs it instead."""
+        with self._lock:
+            own = self._own if self._comms else None
+        if own is None:
+            return False
+        own.send({"notify": notice})
+        return True
 
     # -- updates ---------------------------------------------------------------------------------------
 

@@ -6,5 +6,6 @@ from stream_nb.sinks.files import files, read_files_sink
 from stream_nb.sinks.foreach_batch import foreach_batch
 from stream_nb.sinks.kafka import kafka
 from stream_nb.sinks.memory import memory
+from stream_nb.sinks.notify import notify
 
-__all__ = ["Sink", "duckdb", "files", "foreach_batch", "kafka", "memory", "read_files_sink"]
+__all__ = ["Sink", "duckdb", "files", "foreach_batch", "kafka", "memory", "notify", "read_files_sink"]

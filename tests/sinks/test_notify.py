@@ -1,0 +1,127 @@
+"""The notify sink: rows become notifications (log lines outside JupyterLab), at most max_per_minute a query in
+any 60 seconds, the rest held back and said in a summary; messages name the query and the row, short.
+(JupyterLab's side, through a real JupyterLab and Chromium: tests/browser/test_notify.py.)"""
+
+import datetime
+import logging
+
+import pyarrow as pa
+import pytest
+
+import stream_nb as sn
+from stream_nb.sinks.notify import MESSAGE_CHARS, NotifySink, RateLimit, format_row
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def rows(n, start=0):
+    return pa.table({"device": [f"d{i}" for i in range(start, start + n)],
+                     "temperature": [40.0 + i for i in range(start, start + n)]})
+
+
+def test_the_rate_limit_lets_max_per_minute_through_then_holds():
+    clock = Clock()
+    limit = RateLimit(3, clock)
+    assert [limit.take() for _ in range(5)] == [True, True, True, False, False]
+
+
+def test_the_rate_limit_is_a_sliding_window_not_a_fixed_minute():
+    clock = Clock()
+    limit = RateLimit(2, clock)
+    assert limit.take()             # at 0 s
+    clock.now += 30
+    assert limit.take()             # at 30 s
+    clock.now += 29.9
+    assert not limit.take()         # at 59.9 s both are still within the minute
+    clock.now += 0.1
+    assert limit.take()             # at 60 s the first has left the window: one slot, not two
+    assert not limit.take()
+
+
+def test_a_row_reads_as_column_value_pairs_headed_by_the_title():
+    message = format_row("alerts", {"ts": datetime.datetime(2026, 11, 24, 10, 0, 5, 250000), "device": "d2",
+                                    "score": 3.14159, "n": 7, "note": None,
+                                    "w": {"start": datetime.datetime(2026, 11, 24, 10, 0),
+                                          "end": datetime.datetime(2026, 11, 24, 10, 0, 10)}})
+    assert message == ("alerts: ts=2026-11-24 10:00:05.250, device=d2, score=3.142, n=7, note=null, "
+                       "w={start: 2026-11-24 10:00:00, end: 2026-11-24 10:00:10}")
+
+
+def test_a_long_row_is_cut_short_with_an_ellipsis():
+    message = format_row("alerts", {"text": "x" * 500, **{f"c{i}": i for i in range(60)}})
+    assert len(message) == MESSAGE_CHARS and message.endswith("…")
+    assert message.startswith("alerts: text=" + "x" * 39 + "…, c0=0")
+
+
+def test_a_burst_notifies_max_per_minute_rows_and_one_summary_of_the_rest(caplog):
+    sink = NotifySink("hot", max_per_minute=10, clock=Clock())
+    with caplog.at_level(logging.INFO, logger="stream_nb.notify"):
+        sink.add_batch(0, rows(25))
+    expected = [format_row("hot", r) for r in rows(10).to_pylist()] + ["hot: … and 15 more rows in this minute"]
+    assert list(sink.messages) == expected
+    assert (sink.notified, sink.held_back) == (10, 15)
+    assert [r.getMessage() for r in caplog.records] == expected   # outside JupyterLab: a log line each
+
+
+def test_rows_held_back_over_several_batches_are_counted_in_the_summary_until_a_row_gets_through():
+    clock = Clock()
+    sink = NotifySink("hot", max_per_minute=2, clock=clock)
+    sink.add_batch(0, rows(3))
+    clock.now += 10
+    sink.add_batch(1, rows(4, start=3))
+    assert list(sink.messages)[-1] == "hot: … and 5 more rows in this minute"
+    clock.now += 60                                     # the minute has passed: rows notify again
+    sink.add_batch(2, rows(3, start=7))
+    assert list(sink.messages)[-3:] == [format_row("hot", r) for r in rows(2, start=7).to_pylist()] + [
+        "hot: … and 1 more row in this minute"]         # a new run of held-back rows, counted from one
+    assert (sink.notified, sink.held_back) == (4, 6)
+
+
+def test_the_log_level_follows_the_notification_type(caplog):
+    sink = NotifySink("hot", level="error", clock=Clock())
+    with caplog.at_level(logging.INFO, logger="stream_nb.notify"):
+        sink.add_batch(0, rows(1))
+    assert [(r.name, r.levelno) for r in caplog.records] == [("stream_nb.notify", logging.ERROR)]
+
+
+def test_a_batch_handed_again_in_the_same_process_notifies_once():
+    sink = NotifySink("hot", clock=Clock())
+    sink.add_batch(0, rows(2))
+    sink.add_batch(0, rows(2))
+    assert sink.notified == 2 and len(sink.messages) == 2
+
+
+def test_a_query_names_its_notifications_and_a_title_of_its_own_still_names_the_query(caplog):
+    readings = sn.sources.memory("device string, temperature double")
+    plain = sn.start("SELECT device, temperature FROM readings WHERE temperature > 40", name="too_hot",
+                     sources={"readings": readings}, trigger="manual", sink=sn.sinks.notify())
+    titled = sn.start("SELECT device, temperature FROM readings WHERE temperature > 40", name="too_hot_titled",
+                      sources={"readings": readings}, trigger="manual", sink=sn.sinks.notify("Overheating"))
+    try:
+        readings.add_data([{"device": "d1", "temperature": 20.5}, {"device": "d2", "temperature": 41.5}])
+        with caplog.at_level(logging.INFO, logger="stream_nb.notify"):
+            plain.step()
+            titled.step()
+        assert sorted(r.getMessage() for r in caplog.records) == [
+            "Overheating (too_hot_titled): device=d2, temperature=41.5", "too_hot: device=d2, temperature=41.5"]
+    finally:
+        plain.stop()
+        titled.stop()
+
+
+@pytest.mark.parametrize(("options", "error", "says"), [
+    ({"max_per_minute": 0}, ValueError, "max_per_minute=...) is how many rows may notify in a minute"),
+    ({"max_per_minute": 2.5}, ValueError, "a positive whole number; got 2.5"),
+    ({"level": "loud"}, ValueError, "'info', 'success', 'warning', 'error'"),
+    ({"title": 3}, TypeError, "title=...) is the notifications' title, a string; got 3"),
+])
+def test_bad_options_are_refused_with_what_they_should_be(options, error, says):
+    with pytest.raises(error, match=None) as refused:
+        sn.sinks.notify(**options)
+    assert says in str(refused.value)
