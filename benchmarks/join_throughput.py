@@ -12,11 +12,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 
 from . import joins, spark_local, workload
 from .harness import Contender, Report, ResultMismatch, Stopwatch, Target
-from .spark_throughput import _epoch, _write_files
+from .spark_throughput import _write_files
 
 NAME = "join_throughput"
 TITLE = "stream-stream inner join (1-minute range, 10 s watermarks, append mode)"
@@ -81,14 +80,7 @@ def run(quick: bool, repeats: int) -> Report:
 
         query = (spark.sql(joins.SPARK_SQL).writeStream.outputMode("append").foreachBatch(count)
                  .option("checkpointLocation", spark_local.scratch()).trigger(processingTime="0 seconds").start())
-        try:
-            query.processAllAvailable()
-            done = time.time()
-        finally:
-            query.stop()
-        # Timed from the first batch's trigger (so the JVM's and the query's start are not counted) until
-        # processAllAvailable returned after the last batch's commit, as in spark_throughput.
-        clock.laps.append(done - _epoch(query.recentProgress[0]["timestamp"]))
+        spark_local.drain(query, clock)
         return out["rows"], out["sum"]
 
     def agrees(contender: str):

@@ -18,7 +18,7 @@ import duckdb
 
 from . import spark_local, workload
 from .harness import Contender, Report, Stopwatch, Target, Unavailable, check_same
-from .spark_throughput import _duckdb, _epoch, _final, _spark_final, _write_files
+from .spark_throughput import _duckdb, _final, _spark_final, _write_files
 
 NAME = "pyspark_api"
 TITLE = "a PySpark-API windowed aggregation (10 s windows × 1,000 devices, 10 s watermark, update mode)"
@@ -73,18 +73,8 @@ def run(quick: bool, repeats: int) -> Report:
             raise Unavailable(f"pyspark is not installed ({err})") from None
         spark = spark_local.session()
         name = f"bench_{time.time_ns()}"
-        query = program(spark, functions, path, name)
-        try:
-            query.processAllAvailable()
-            done = time.time()
-        finally:
-            query.stop()
-        # From the first batch's trigger (Spark's own timestamp): the JVM's and the query's start-up not counted.
-        clock.laps.append(done - _epoch(query.recentProgress[0]["timestamp"]))
-        try:
-            return _spark_final(spark, name)
-        finally:
-            spark.catalog.dropTempView(name)
+        spark_local.drain(program(spark, functions, path, name), clock)
+        return spark_local.read_view(spark, name, _spark_final)
 
     def agrees(contender: str):
         what = f"{contender}'s final table vs DuckDB over all rows"

@@ -25,7 +25,6 @@ from .spark_throughput import (
     SQL,
     WARMUP_FILES,
     _duckdb,
-    _epoch,
     _final,
     _spark_final,
     _write_files,
@@ -66,7 +65,7 @@ def run(quick: bool, repeats: int) -> Report:
             result = q.result
         finally:
             q.stop()
-        clock.laps.append(done - _epoch(first))
+        clock.laps.append(done - spark_local.epoch(first))
         return _final(result.assign(window_start=[w["start"] for w in result["w"]]))
 
     def plain(clock: Stopwatch, path: str = inbox):
@@ -77,16 +76,8 @@ def run(quick: bool, repeats: int) -> Report:
         stream.createOrReplaceTempView("events")
         query = (spark.sql(SPARK_SQL).writeStream.outputMode("update").format("memory").queryName(name)
                  .option("checkpointLocation", spark_local.scratch()).start())
-        try:
-            query.processAllAvailable()
-            done = time.time()
-        finally:
-            query.stop()
-        clock.laps.append(done - _epoch(query.recentProgress[0]["timestamp"]))
-        try:
-            return _spark_final(spark, name)
-        finally:
-            spark.catalog.dropTempView(name)
+        spark_local.drain(query, clock)
+        return spark_local.read_view(spark, name, _spark_final)
 
     def in_kernel(clock: Stopwatch, path: str = inbox):
         sn = workload.stream_nb()

@@ -11,7 +11,9 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+import time
 import warnings
+from datetime import datetime
 
 from .harness import Unavailable
 
@@ -79,3 +81,30 @@ def scratch() -> str:
     """A directory for checkpoints and results, removed with the session."""
     session()
     return tempfile.mkdtemp(dir=_scratch)
+
+
+def drain(query, clock) -> list[dict]:
+    """Run a started query until its input is used up, stop it, and add the run to ``clock``: timed from its
+    first batch's trigger (Spark's own timestamp, so that the JVM's and the query's start-up are not counted)
+    until ``processAllAvailable`` returned after the last batch's commit. Returns the query's progress."""
+    try:
+        query.processAllAvailable()
+        done = time.time()
+    finally:
+        query.stop()
+    progress = query.recentProgress
+    clock.laps.append(done - epoch(progress[0]["timestamp"]))
+    return progress
+
+
+def read_view(spark, name: str, read):
+    """``read(spark, name)`` over a memory sink's table, then drop the table so that runs do not pile up."""
+    try:
+        return read(spark, name)
+    finally:
+        spark.catalog.dropTempView(name)
+
+
+def epoch(timestamp: str) -> float:
+    """Seconds since the epoch of a progress timestamp like ``2026-11-24T01:22:42.652Z``."""
+    return datetime.fromisoformat(timestamp).timestamp()

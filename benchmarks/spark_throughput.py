@@ -13,7 +13,6 @@ import os
 import shutil
 import tempfile
 import time
-from datetime import datetime
 
 import duckdb
 import pandas as pd
@@ -88,20 +87,8 @@ def run(quick: bool, repeats: int) -> Report:
         query = (spark.sql(SPARK_SQL).writeStream.outputMode("update").format("memory").queryName(name)
                  .option("checkpointLocation", spark_local.scratch()).trigger(processingTime="0 seconds")
                  .start())
-        try:
-            query.processAllAvailable()
-            done = time.time()
-        finally:
-            query.stop()
-        progress = [p for p in query.recentProgress if p["numInputRows"]]
-        # Timed from the first batch's start (Spark's own trigger timestamp), so that query start-up, like
-        # the JVM's, is not counted; until processAllAvailable returned after the last batch's commit.
-        clock.laps.append(done - _epoch(query.recentProgress[0]["timestamp"]))
-        spark_batches[:] = progress
-        try:
-            return _spark_final(spark, name)
-        finally:
-            spark.catalog.dropTempView(name)
+        spark_batches[:] = [p for p in spark_local.drain(query, clock) if p["numInputRows"]]
+        return spark_local.read_view(spark, name, _spark_final)
 
     def agrees(contender: str):
         what = f"{contender}'s final table vs DuckDB over all rows"
@@ -182,11 +169,6 @@ def _final(frame: pd.DataFrame) -> pd.DataFrame:
         "avg_temp": frame["avg_temp"].astype("float64").to_numpy(),
         "max_temp": frame["max_temp"].astype("float64").to_numpy(),
     })
-
-
-def _epoch(timestamp: str) -> float:
-    """Seconds since the epoch of a progress timestamp like ``2026-11-24T01:22:42.652Z``."""
-    return datetime.fromisoformat(timestamp).timestamp()
 
 
 def _spark_breakdown(batches: list[dict]) -> str:
