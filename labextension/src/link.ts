@@ -19,6 +19,7 @@ import {
   isActionReply,
   isUpdate
 } from './protocol';
+import { isNotice, showNotice } from './notify';
 
 /** Kernel statuses after which the kernel's comms are gone (a restart, a new kernel, a dead one). */
 const GONE: ReadonlySet<Kernel.Status> = new Set<Kernel.Status>([
@@ -218,6 +219,8 @@ export class KernelLink {
     if (isUpdate(data)) {
       this._queries = data.queries;
       this._found(this._kernel);
+    } else if (isNotice(data)) {
+      showNotice(data.notify); // a notify sink's row (sent only once a link has subscribed)
     }
   }
 

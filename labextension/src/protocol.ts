@@ -7,6 +7,7 @@
  * keeps it; then `{ queries }` on it whenever something changed (every front end reads it from IOPub).
  * front end -> kernel: a comm of its own, opened with `{ action: 'subscribe' }`; then `{ action, name }`, which
  * the kernel answers on that comm with `{ done, name, message }` or `{ error, name, action }`.
+ * kernel -> front end, on its comm too: `{ notify: NOTICE }`, a row of an `sn.sinks.notify` sink (`notify.ts`).
  */
 
 /** The comm target, on both sides. */
