@@ -20,6 +20,7 @@ from stream_nb.notebook import panel as _panel
 from stream_nb.sinks.files import read_files_sink
 from stream_nb.sql import OutputModeError, StreamSQLError
 from stream_nb.types import SchemaError
+from stream_nb.udfs import UdfError, udf
 
 __all__ = [
     "CheckpointError",
@@ -29,6 +30,7 @@ __all__ = [
     "StreamSQLError",
     "StreamingQuery",
     "StreamingQueryException",
+    "UdfError",
     "get",
     "load_ipython_extension",
     "queries",
@@ -38,6 +40,7 @@ __all__ = [
     "spark",
     "start",
     "stop_all",
+    "udf",
 ]
 __version__ = "0.1.0"
 

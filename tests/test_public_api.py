@@ -14,8 +14,8 @@ DOCS = (Path(__file__).parent.parent / "docs" / "api.md").read_text()
 def test_the_module_exports_exactly_the_documented_names():
     assert sorted(sn.__all__) == sorted([
         "CheckpointError", "OutputModeError", "QueryState", "SchemaError", "StreamSQLError", "StreamingQuery",
-        "StreamingQueryException", "get", "load_ipython_extension", "queries", "read_files_sink", "sinks",
-        "sources", "spark", "start", "stop_all"])
+        "StreamingQueryException", "UdfError", "get", "load_ipython_extension", "queries", "read_files_sink",
+        "sinks", "sources", "spark", "start", "stop_all", "udf"])
     for name in sn.__all__:
         assert getattr(sn, name) is not None
 
@@ -33,6 +33,12 @@ def test_start_takes_the_documented_options():
     assert list(inspect.signature(sn.start).parameters) == [
         "sql", "name", "sources", "output_mode", "trigger", "watermark", "watermark_policy", "checkpoint", "sink",
         "checkpoint_retention", "engine", "spark"]
+
+
+def test_udf_takes_the_documented_options():
+    assert list(inspect.signature(sn.udf).parameters) == [
+        "name", "fn", "return_type", "vectorized", "deterministic"]
+    assert "sn.udf(name, fn, return_type, *, vectorized=False, deterministic=True)" in DOCS
 
 
 def test_the_query_handle_has_every_documented_member():

@@ -18,6 +18,7 @@ from stream_nb.engine.history import STATE_LIMIT, BatchTrace, record
 from stream_nb.engine.inputs import Ranges
 from stream_nb.engine.operators import make_operator
 from stream_nb.engine.progress import batch_progress, event_time_stats, now_iso, source_progress
+from stream_nb.engine.udf_calls import unknown_function
 from stream_nb.sql.errors import StreamSQLError
 
 
@@ -105,7 +106,8 @@ def output_schema(plan, con: duckdb.DuckDBPyConnection, empty) -> pa.Schema:
     try:
         return probe.process(con, empty).table.schema
     except duckdb.Error as err:
-        raise StreamSQLError(f"the query cannot run: {str(err).splitlines()[0]}", sql=plan.sql) from None
+        unknown = unknown_function(err, plan.sql)  # a name no function has: say how to make one
+        raise unknown or StreamSQLError(f"the query cannot run: {str(err).splitlines()[0]}", sql=plan.sql) from None
 
 
 def _one_table(tables: dict[str, pa.Table]) -> pa.Table:

@@ -17,6 +17,7 @@ from stream_nb.engine.operator import Operator
 from stream_nb.engine.output import Output
 from stream_nb.engine.sessions import SessionOperator
 from stream_nb.engine.stateless import StatelessOperator
+from stream_nb.engine.udf_calls import register_udfs
 from stream_nb.sql.plan import Plan
 
 __all__ = ["AggregateOperator", "BatchPartials", "DedupOperator", "KeyedOperator", "Output", "SessionOperator",
@@ -26,6 +27,7 @@ __all__ = ["AggregateOperator", "BatchPartials", "DedupOperator", "KeyedOperator
 def connect(plan: Plan) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection for one query, with its static tables registered."""
     con = duck.connect()
+    register_udfs(con, plan.udfs.values())
     for name, static in plan.bindings.statics.items():
         duck.register(con, name, static.table)
     return con

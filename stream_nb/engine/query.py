@@ -29,6 +29,7 @@ from stream_nb.engine.inputs import Inputs
 from stream_nb.engine.lifecycle import QueryState, state_of
 from stream_nb.engine.operators import connect, make_operator
 from stream_nb.engine.triggers import Trigger
+from stream_nb.engine.udf_calls import failure_of
 from stream_nb.engine.watermark import EPOCH_US
 from stream_nb.sinks._protocol import result_of, sink_traits
 from stream_nb.sql.plan import Plan
@@ -356,6 +357,7 @@ class StreamingQuery:
         return {name: None if us is None else datetime(us) for name, us in self._watermarks.per_input_us.items()}
 
     def _fail(self, err: Exception) -> None:
+        err = failure_of(err)  # a Python function's failure: its own message and traceback, not DuckDB's text
         error = StreamingQueryException(f"query {self.name!r} failed in batch {self._next_batch_id}: {err}")
         error.__cause__ = err
         self._exception = error

@@ -36,6 +36,7 @@ from stream_nb.sql.tree import (
 )
 from stream_nb.sql.validate import refuse_ordering
 from stream_nb.sql.windows import WindowSpec
+from stream_nb.udfs import registered
 
 if TYPE_CHECKING:
     from stream_nb.sql.chain import ChainPlan  # C's
@@ -63,6 +64,7 @@ class Plan:
     join: JoinPlan | None = None            # a stream-stream join (sql/joins.py)
     chain: ChainPlan | None = None          # chained stateful operators (sql/chain.py)
     rules: list[str] = field(default_factory=list)  # the planner's rewrites that changed the query
+    udfs: Mapping[str, Any] = field(default_factory=dict)  # the Python functions registered when it was planned
 
     @property
     def stream(self):
@@ -99,6 +101,7 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     tree, watermarks = parse(sql)
     planning = rules.Planning(sql, namespaces, output_mode, watermark, watermark_policy, watermarks)
     plan = rules.run(tree, planning)
+    plan = replace(plan, udfs=registered())  # a query runs with the functions registered as it starts
     return plan if plan.rules else replace(plan, rules=list(planning.changed))
 
 

@@ -1,0 +1,168 @@
+"""Python functions called from a query's SQL (``sn.udf``), as DuckDB functions on the query's connection.
+
+Both kinds are registered as Arrow functions: DuckDB hands over a whole vector of rows (2048 at a time) and
+this module loops over it in Python (scalar) or turns it into pandas Series (vectorised). Measured
+(``benchmarks/udfs.py``), that is faster than DuckDB's "native" form, which crosses into Python once per row,
+and it lets an error name the row that failed. NULL arguments reach the function as ``None`` (as in Spark):
+``null_handling="special"``.
+
+A failure inside the function reaches the engine as DuckDB's error text only (DuckDB keeps no Python
+exception); the ``UdfError`` with the function's own exception chained is kept here by its message, and
+``failure_of`` gives it back to the query that stops on it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from functools import cache
+from itertools import pairwise
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+from sqlglot.tokens import TokenType
+
+from stream_nb.engine.duck import _retype
+from stream_nb.sql.dialect import DIALECT
+from stream_nb.sql.errors import StreamSQLError
+from stream_nb.udfs import Udf, UdfError
+
+_DUCKDB_FAILURE = "Python exception occurred while executing the UDF: "
+_failures: OrderedDict[str, UdfError] = OrderedDict()  # recent failures by message, for failure_of
+_failures_lock = threading.Lock()
+_UNKNOWN = re.compile(r'Function with name "?(\w+)"? does not exist', re.IGNORECASE)
+_SAMPLE_CHARS = 200  # a sample row's arguments, at most this long in a message
+
+
+def register_udfs(con: duckdb.DuckDBPyConnection, udfs: Iterable[Udf]) -> None:
+    """Make each function callable by its name in SQL run on ``con``."""
+    for udf in udfs:
+        call = _vectorized(udf) if udf.vectorized else _scalar(udf)
+        con.create_function(udf.name, call, None, duckdb_type(udf.return_type), type="arrow",
+                            null_handling="special", side_effects=not udf.deterministic)
+
+
+def duckdb_type(ddl: str) -> str:
+    """A Spark DDL type in DuckDB's words, timestamps naive (the engine computes in UTC without the tag).
+
+    >>> duckdb_type("STRUCT<a: INT, b: TIMESTAMP>")
+    'STRUCT(a INT, b TIMESTAMP)'
+    """
+    dtype = exp.DataType.build(ddl, dialect="spark")
+    for node in dtype.find_all(exp.DataType):
+        if node.this in (exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMPLTZ):
+            node.set("this", exp.DataType.Type.TIMESTAMP)
+    return dtype.sql("duckdb")
+
+
+@cache
+def builtin_names() -> frozenset[str]:
+    """The names DuckDB (and the engine's own connection) already gives a function: a UDF cannot take them."""
+    from stream_nb.engine.duck import connect
+
+    con = connect()
+    try:
+        return frozenset(row[0].lower() for row in con.sql("SELECT function_name FROM duckdb_functions()").fetchall())
+    finally:
+        con.close()
+
+
+def failure_of(err: BaseException) -> BaseException:
+    """The ``UdfError`` behind a DuckDB error raised by a failing function (its cause chained), else ``err``."""
+    text = str(err)
+    if not isinstance(err, duckdb.Error) or _DUCKDB_FAILURE not in text:
+        return err
+    message = text.split(_DUCKDB_FAILURE, 1)[1].removeprefix(f"{UdfError.__name__}: ")
+    with _failures_lock:
+        return _failures.get(message, err)
+
+
+def _scalar(udf: Udf):
+    result_type = _retype(udf.arrow_type, None)
+
+    def call(*columns: pa.ChunkedArray) -> pa.Array:
+        rows = list(zip(*(_values(c) for c in columns))) if columns else []
+        results = []
+        for row in rows:
+            try:
+                results.append(udf.fn(*row))
+            except Exception as err:
+                raise _failed(udf, f"raised {type(err).__name__}: {err}", row) from err
+        try:
+            return pa.array(results, result_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as err:
+            bad = next((i for i, v in enumerate(results) if not _fits(v, result_type)), 0)
+            raise _failed(udf, f"returned {results[bad]!r}, which is not a {udf.return_type.lower()} "
+                               "(its return type)", rows[bad] if rows else ()) from err
+    return call
+
+
+def _vectorized(udf: Udf):
+    result_type = _retype(udf.arrow_type, None)
+
+    def call(*columns: pa.ChunkedArray) -> pa.Array:
+        series = [_utc(c).to_pandas() for c in columns]
+        length = len(columns[0]) if columns else 0
+        first = tuple(s.iloc[0] for s in series) if length else ()
+        try:
+            result = udf.fn(*series)
+        except Exception as err:
+            raise _failed(udf, f"raised {type(err).__name__}: {err} (on a batch of {length} rows; its first "
+                               "row's arguments follow)", first) from err
+        try:
+            values = pa.Array.from_pandas(result, type=result_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError) as err:
+            raise _failed(udf, f"returned values that are not {udf.return_type.lower()} (its return type): "
+                               f"{err}", first) from err
+        if len(values) != length:
+            raise _failed(udf, f"returned {len(values)} values for {length} rows: a vectorized function "
+                               "returns a Series as long as its arguments", first)
+        return values
+    return call
+
+
+def _values(column: pa.ChunkedArray) -> list:
+    return _utc(column).to_pylist()
+
+
+def _utc(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Timestamps as the function's user sees them everywhere else: tagged UTC."""
+    tagged = _retype(column.type, "UTC")
+    return column if tagged == column.type else column.cast(tagged)
+
+
+def _fits(value: object, dtype: pa.DataType) -> bool:
+    try:
+        pa.array([value], dtype)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return False
+    return True
+
+
+def _failed(udf: Udf, what: str, row: tuple) -> UdfError:
+    arguments = ", ".join(repr(v) for v in row)
+    if len(arguments) > _SAMPLE_CHARS:
+        arguments = arguments[:_SAMPLE_CHARS] + "..."
+    error = UdfError(f"the Python function {udf.name} {what}; arguments: ({arguments})")
+    with _failures_lock:
+        _failures[str(error)] = error
+        while len(_failures) > 32:
+            _failures.popitem(last=False)
+    return error
+
+
+def unknown_function(err: duckdb.Error, sql: str) -> StreamSQLError | None:
+    """DuckDB's "no such function" as the planner's error: the name, where it is in the SQL, what to do."""
+    found = _UNKNOWN.search(str(err))
+    if found is None:
+        return None
+    name = found.group(1)
+    tokens = DIALECT.tokenize(sql)
+    at = next((t.start for t, after in pairwise(tokens)
+               if t.text.lower() == name.lower() and after.token_type == TokenType.L_PAREN), None)
+    return StreamSQLError(f"no function {name}: register it with sn.udf(...)", sql=sql, start=at,
+                          hint=f"sn.udf({name!r}, fn, 'double') makes a Python function callable here "
+                               "(register it before the query starts)")
