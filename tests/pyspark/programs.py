@@ -225,6 +225,14 @@ def from_json_ddl_and_explode(spark, F, T, indir):
 
 
 @program(EVENT_BATCHES)
+def from_json_of_malformed_text_is_permissive(spark, F, T, indir):
+    # text is not JSON (and once NULL): PySpark's PERMISSIVE default gives a struct of NULL fields, no error
+    df = events(spark, indir).select("n", F.from_json("text", "kind STRING, v INT").alias("p"))
+    return memory(df.select("n", "p.kind", "p.v", F.col("p").isNull().alias("no_struct")),
+                  "from_json_of_malformed_text_is_permissive")
+
+
+@program(EVENT_BATCHES)
 def get_json_object_fields(spark, F, T, indir):
     df = events(spark, indir).select(F.get_json_object("payload", "$.kind").alias("kind"),
                                      F.get_json_object(F.col("payload"), "$.v").alias("v"))

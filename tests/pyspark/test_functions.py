@@ -52,3 +52,9 @@ def test_a_bad_expr_is_refused_with_its_text():
 
     with pytest.raises(AnalysisException, match=r"PARSE_SYNTAX_ERROR.*n \+\)"):
         F.expr("(n +)")
+
+
+def test_from_json_of_a_malformed_document_gives_null_fields_as_pysparks_permissive_mode(spark):
+    df = spark.createDataFrame([("not json",), ('{"v": 2, "kind": 3}',), (None,)], "s string")
+    rows = df.select(F.from_json("s", "kind STRING, v INT").alias("j")).collect()
+    assert [r.j if r.j is None else tuple(r.j) for r in rows] == [(None, None), ("3", 2), None]

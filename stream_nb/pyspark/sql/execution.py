@@ -16,6 +16,7 @@ import sqlglot
 
 from stream_nb.pyspark.errors import AnalysisException
 from stream_nb.sql import OutputModeError, StreamSQLError
+from stream_nb.sql.json_functions import json_functions
 from stream_nb.types import SchemaError, static_table, to_pandas
 
 if TYPE_CHECKING:
@@ -85,9 +86,12 @@ def collect(df: DataFrame) -> pd.DataFrame:
 def _run_static(df: DataFrame, limit_zero: bool = False) -> pa.Table:
     sql = df._sql() if not limit_zero else f"SELECT * FROM ({df._sql()}) LIMIT 0"
     try:
-        text = sqlglot.transpile(sql, read="spark", write="duckdb")[0]
+        # Spark's JSON functions with Spark's (PERMISSIVE) answers, as the engine runs them on a stream
+        text = json_functions(sqlglot.parse_one(sql, read="spark"), sql).sql("duckdb")
     except sqlglot.errors.ParseError as err:
         raise AnalysisException(str(err), "PARSE_SYNTAX_ERROR") from None
+    except StreamSQLError as err:
+        raise AnalysisException(str(err), "STREAM_NB_STATIC_QUERY") from None
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")

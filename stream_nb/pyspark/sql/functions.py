@@ -18,7 +18,7 @@ from sqlglot.errors import ParseError
 
 from stream_nb.pyspark.errors import AnalysisException
 from stream_nb.pyspark.sql.column import Column, _as_col, _call, _column_ref, _literal, _to_col
-from stream_nb.pyspark.sql.types import DataType, StructType, _parse_datatype_string
+from stream_nb.pyspark.sql.types import DataType, StructType, _parse_datatype_string, to_ddl
 from stream_nb.sql.dialect import StreamSpark
 
 
@@ -159,9 +159,13 @@ def struct(*cols: Column | str) -> Column:
 
 
 def from_json(col: Column | str, schema: StructType | DataType | str, options: dict | None = None) -> Column:
-    """Parsed by DuckDB's ``from_json``, which takes the structure as JSON of DuckDB type names."""
+    """A struct schema goes as DDL to the engine's from_json (``sql/json_functions.py``), which answers as
+    Spark's PERMISSIVE mode (NULL fields for a malformed document); one with a MAP field, which that does not
+    read yet, to DuckDB's ``from_json`` as JSON of DuckDB type names."""
     dtype = _parse_datatype_string(schema) if isinstance(schema, str) else schema
     c = _as_col(col)
+    if isinstance(dtype, StructType) and "map<" not in dtype.simpleString():
+        return _call("from_json", "from_json", c, lit(to_ddl(dtype)), name=f"from_json({c._name})")
     structure = json.dumps(_duckdb_structure(dtype), separators=(",", ":"))
     return _call("from_json", "from_json", c, lit(structure), name=f"from_json({c._name})")
 
