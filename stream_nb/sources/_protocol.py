@@ -39,9 +39,13 @@ CAPABILITIES: dict[str, tuple[tuple[str, ...], str]] = {
                        "given once when a checkpointed query starts, after recovery and before the first batch")),
     "spark_offsets": (("spark_offset",), ("spark_offset(end) -> dict: the offset as Spark writes it (Kafka's "
                       "{topic: {partition: offset}}), kept as sparkOffset in the input's line of the offset log")),
+    "push": (("wait_for_data",), ("wait_for_data(offset, timeout) -> (latest offset, arrival): block until rows "
+             "after offset are there (or timeout seconds pass); arrival is time.perf_counter() when the row at "
+             "offset arrived, None if unknown. Continuous processing hands each row on as it arrives")),
 }
 # the names, as constants for the classes that declare them
-(MAX_PER_TRIGGER, CONCURRENT_READS, CHECKPOINT_METADATA, CHECKPOINT_LOG, COMMIT, ATTACH, CLOSE, CHECKPOINT_DIR, SPARK_OFFSETS) = CAPABILITIES
+(MAX_PER_TRIGGER, CONCURRENT_READS, CHECKPOINT_METADATA, CHECKPOINT_LOG, COMMIT, ATTACH, CLOSE, CHECKPOINT_DIR, SPARK_OFFSETS,
+ PUSH) = CAPABILITIES
 
 _REQUIRED = {"schema": "schema (a pyarrow.Schema)", "latest_offset": "latest_offset()",
              "read": "read(start, end)"}

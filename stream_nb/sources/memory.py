@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import bisect
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
+from stream_nb.sources._protocol import PUSH
 from stream_nb.sources.errors import check_offsets
 from stream_nb.types import describe_schema, parse_schema, to_arrow
 
@@ -18,13 +20,18 @@ class MemorySource:
     """Rows added with ``add_data``; offset N is the N-th row ever added.
 
     Replayable within the process only: the rows live in memory, so a restarted kernel starts empty.
-    ``add_data`` (notebook thread) and ``read`` (engine thread) may run at the same time.
+    ``add_data`` (notebook thread) and ``read`` (engine thread) may run at the same time. It pushes: a
+    continuous query waiting in ``wait_for_data`` wakes as soon as ``add_data`` has added rows.
     """
+
+    capabilities = frozenset({PUSH})
 
     def __init__(self, schema: str | Mapping[str, str] | pa.Schema):
         self.schema = parse_schema(schema)
         self.description = f"MemorySource[{', '.join(self.schema.names)}]"
         self._lock = threading.Lock()
+        self._added = threading.Condition(self._lock)
+        self._arrivals: list[float] = []  # time.perf_counter() when each chunk was added
         # Each add_data call is one immutable chunk; _starts[k] is the offset of chunk k's first row.
         self._chunks: list[pa.Table] = []
         self._starts: list[int] = []
@@ -37,8 +44,20 @@ class MemorySource:
             if table.num_rows:
                 self._chunks.append(table)
                 self._starts.append(self._rows)
+                self._arrivals.append(time.perf_counter())
                 self._rows += table.num_rows
+                self._added.notify_all()
             return self._rows
+
+    def wait_for_data(self, offset: int, timeout: float) -> tuple[int, float | None]:
+        """Block until rows after ``offset`` are there or ``timeout`` s pass: the latest offset, and when the
+        row at ``offset`` was added (None if there is none yet)."""
+        with self._added:
+            if self._rows <= offset:
+                self._added.wait(timeout)
+            if self._rows <= offset:
+                return self._rows, None
+            return self._rows, self._arrivals[max(bisect.bisect_right(self._starts, offset) - 1, 0)]
 
     def latest_offset(self) -> int:
         """The number of rows added so far."""

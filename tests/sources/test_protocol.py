@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pyarrow as pa
 import pytest
 
@@ -162,7 +164,8 @@ def test_max_per_trigger_must_be_a_positive_int_or_none():
 
 
 def test_the_built_in_sources_declare_what_they_do():
-    assert source_traits(sn.sources.memory("n bigint")) == source_traits(Counter(0))  # nothing beyond reading
+    memory = source_traits(sn.sources.memory("n bigint"))  # reading, and pushing rows as they are added
+    assert memory.push and memory == replace(source_traits(Counter(0)), push=True)
     rate = source_traits(sn.sources.rate(10))
     assert rate.checkpoint_metadata and not rate.checkpoint_log and not rate.close
     assert source_traits(sn.sources.sensors()).checkpoint_metadata
