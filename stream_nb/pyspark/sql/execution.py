@@ -92,9 +92,13 @@ def _run_static(df: DataFrame, limit_zero: bool = False) -> pa.Table:
         raise AnalysisException(str(err), "PARSE_SYNTAX_ERROR") from None
     except StreamSQLError as err:
         raise AnalysisException(str(err), "STREAM_NB_STATIC_QUERY") from None
+    from stream_nb.engine.udf_calls import register_udfs
+    from stream_nb.udfs import registered
+
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
+        register_udfs(con, registered().values())  # the Python functions, as a streaming query has them
         for name, value in namespace(df).items():
             con.register(name, static_table(value) if isinstance(value, (pd.DataFrame, pa.Table)) else value)
         return con.sql(text).to_arrow_table()

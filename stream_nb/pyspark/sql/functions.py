@@ -19,6 +19,7 @@ from sqlglot.errors import ParseError
 from stream_nb.pyspark.errors import AnalysisException
 from stream_nb.pyspark.sql.column import Column, _as_col, _call, _column_ref, _literal, _to_col
 from stream_nb.pyspark.sql.types import DataType, StructType, _parse_datatype_string, to_ddl
+from stream_nb.pyspark.sql.udf import pandas_udf, udf  # noqa: F401 (pyspark.sql.functions has them)
 from stream_nb.sql.dialect import StreamSpark
 
 
@@ -303,11 +304,6 @@ def date_trunc(format: str, timestamp: Column | str) -> Column:
 
 def asc(col: str) -> Column: return _as_col(col).asc()
 def desc(col: str) -> Column: return _as_col(col).desc()
-
-
-def udf(f: Any = None, returnType: Any = None, useArrow: Any = None) -> Any:
-    raise NotImplementedError("functions.udf is not supported by stream_nb.pyspark yet (sn.udf registers a "
-                              "Python function for SQL)")
 
 
 _ = builtins  # the names above shadow builtins, as in pyspark.sql.functions

@@ -172,9 +172,9 @@ class SparkSession:
 
     @property
     def udf(self):
-        from stream_nb.pyspark.errors import not_supported
+        from stream_nb.pyspark.sql.udf import UDFRegistration
 
-        raise not_supported("SparkSession.udf")
+        return UDFRegistration(self)
 
 
 def _is_bare(view: DataFrame, name: str) -> bool:

@@ -1,0 +1,116 @@
+"""``functions.udf``, ``functions.pandas_udf`` and ``spark.udf.register`` as PySpark has them, on ``sn.udf``.
+
+A UDF object called on columns gives a Column calling the function by its SQL name; the function is registered
+(``stream_nb.udfs``) under that name when the first such Column is made, so a query started afterwards calls
+it. ``udf``'s functions run per row (NULL arrives as None), ``pandas_udf``'s per batch on pandas Series
+(Spark's Series-to-Series form).
+
+>>> from stream_nb.pyspark.sql import functions as F
+>>> to_f = F.udf(lambda c: c * 9 / 5 + 32, "double")
+>>> to_f("temp")._name, to_f.returnType
+('<lambda>(temp)', DoubleType())
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import re
+from collections.abc import Callable
+from typing import Any
+
+from stream_nb.pyspark.sql.column import Column, _as_col, _call
+from stream_nb.pyspark.sql.types import DataType, StringType, _parse_datatype_string
+from stream_nb.udfs import udf as register
+
+_ids = itertools.count(1)
+_STRING = StringType()  # udf's default return type, as PySpark's
+_SCALAR_PANDAS = 200  # PySpark's PandasUDFType.SCALAR: the one pandas_udf form stream_nb runs
+
+
+class UserDefinedFunction:
+    """A Python function callable on Columns (PySpark's ``UserDefinedFunction``)."""
+
+    def __init__(self, func: Callable[..., Any], returnType: DataType | str, name: str | None = None, *,
+                 vectorized: bool = False):
+        self.func = func
+        self.returnType = _parse_datatype_string(returnType) if isinstance(returnType, str) else returnType
+        self.vectorized = vectorized
+        self.deterministic = True
+        self._name = name or getattr(func, "__name__", type(func).__name__)
+        # spark.udf.register names it; F.udf's gets a name no one types, unique, from its own
+        self._sql_name = name or f"udf_{re.sub(r'[^A-Za-z0-9_]', '', self._name) or 'fn'}_{next(_ids)}"
+        self._registered = False
+
+    def __call__(self, *cols: Column | str) -> Column:
+        self._register()
+        return _call(self._sql_name, self._name, *(_as_col(c) for c in cols))
+
+    def asNondeterministic(self) -> UserDefinedFunction:
+        self.deterministic = False
+        self._registered = False  # registered again with the flag
+        return self
+
+    def _register(self) -> None:
+        if not self._registered:
+            register(self._sql_name, self.func, self.returnType, vectorized=self.vectorized,
+                     deterministic=self.deterministic)
+            self._registered = True
+
+
+class UDFRegistration:
+    """``spark.udf``: ``register(name, f, returnType=None)`` makes ``f`` callable as ``name`` in ``spark.sql``
+    and ``selectExpr``, and returns it as a UDF for DataFrames."""
+
+    def __init__(self, sparkSession: Any = None):
+        self.sparkSession = sparkSession
+
+    def register(self, name: str, f: Callable[..., Any] | UserDefinedFunction,
+                 returnType: DataType | str | None = None) -> UserDefinedFunction:
+        if isinstance(f, UserDefinedFunction):
+            if returnType is not None:
+                raise TypeError("Invalid return type: data type can not be specified when f is a user-defined "
+                                "function, but got " + repr(returnType))
+            named = UserDefinedFunction(f.func, f.returnType, name, vectorized=f.vectorized)
+            named.deterministic = f.deterministic
+        else:
+            named = UserDefinedFunction(f, returnType if returnType is not None else StringType(), name)
+        named._register()
+        return named
+
+
+def udf(f: Callable[..., Any] | DataType | str | None = None, returnType: DataType | str = _STRING,
+        *, useArrow: bool | None = None) -> Any:
+    """``@udf``, ``@udf("double")``, ``@udf(returnType=...)`` or ``udf(f, "double")``; string by default."""
+    if f is None or isinstance(f, (str, DataType)):
+        chosen = returnType if f is None else f
+        return lambda fn: UserDefinedFunction(fn, chosen)
+    return UserDefinedFunction(f, returnType)
+
+
+def pandas_udf(f: Callable[..., Any] | DataType | str | None = None, returnType: DataType | str | None = None,
+               functionType: int | None = None) -> Any:
+    """``@pandas_udf("double")`` over ``def f(s: pd.Series) -> pd.Series``, or ``pandas_udf(f, "double")``:
+    called per batch with a Series per argument, returning a Series as long."""
+    if functionType not in (None, _SCALAR_PANDAS):
+        raise NotImplementedError("pandas_udf: stream_nb runs the Series-to-Series form only (functionType "
+                                  f"{functionType} is not it)")
+    if f is None or isinstance(f, (str, DataType)):
+        chosen = returnType if f is None else f
+        if chosen is None:
+            raise ValueError("Invalid return type: returnType can not be None")  # as PySpark
+        return lambda fn: _pandas(fn, chosen)
+    if returnType is None:
+        raise ValueError("Invalid return type: returnType can not be None")
+    return _pandas(f, returnType)
+
+
+def _pandas(fn: Callable[..., Any], returnType: DataType | str) -> UserDefinedFunction:
+    hints = [str(p.annotation) for p in inspect.signature(fn).parameters.values()] if callable(fn) else []
+    if any("Iterator" in h or "DataFrame" in h for h in hints):
+        raise NotImplementedError(f"pandas_udf {getattr(fn, '__name__', fn)}: stream_nb runs the "
+                                  "Series-to-Series form only (def f(s: pd.Series) -> pd.Series)")
+    return UserDefinedFunction(fn, returnType, vectorized=True)
+
+
+__all__ = ["UDFRegistration", "UserDefinedFunction", "pandas_udf", "udf"]
