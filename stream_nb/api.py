@@ -10,6 +10,7 @@ from stream_nb.engine import registry
 from stream_nb.engine.query import StreamingQuery
 from stream_nb.engine.triggers import Trigger
 from stream_nb.sinks.memory import memory
+from stream_nb.sql.group_state import attach
 from stream_nb.sql.plan import plan_query
 
 
@@ -17,7 +18,8 @@ def start(sql: str, *, name: str | None = None, sources: Mapping[str, Any] | Non
           output_mode: str | None = None, trigger: str | None = None,
           watermark: Mapping[str, tuple[str, str]] | tuple[str, str] | None = None,
           watermark_policy: str = "min", checkpoint: str | None = None, sink: Any = None,
-          checkpoint_retention: int = 100, engine: str = "stream_nb", spark: Any = None) -> StreamingQuery:
+          checkpoint_retention: int = 100, engine: str = "stream_nb", spark: Any = None,
+          group_state: Any = None, clock: Any = None) -> StreamingQuery:
     """Start a streaming query: SQL (Spark dialect) over a stream, run incrementally in micro-batches.
 
     ``FROM x`` resolves ``x`` in ``sources`` first, then in the notebook's namespace (the caller's
@@ -27,7 +29,10 @@ def start(sql: str, *, name: str | None = None, sources: Mapping[str, Any] | Non
     ``checkpoint=DIR`` the query's offsets and state are kept there, and a
     query started again on it goes on exactly where it stopped; ``checkpoint_retention`` batches of logs
     are kept. ``engine="spark"`` runs the same query on Spark Structured Streaming (``spark``: a SparkSession or
-    a master URL such as ``local[2]`` or ``spark://host:7077``; see ``stream_nb.spark``).
+    a master URL such as ``local[2]`` or ``spark://host:7077``; see ``stream_nb.spark``). ``group_state`` puts
+    a Python function with state per group on top of the SQL (``applyInPandasWithState``: the PySpark API
+    passes it; ``sql/group_state.py``); ``clock`` is what its processing time is read from (``sn.ManualClock``
+    moves only when told; default: wall time).
 
     >>> import stream_nb as sn
     >>> events = sn.sources.memory("device string, temp double")
@@ -44,15 +49,26 @@ def start(sql: str, *, name: str | None = None, sources: Mapping[str, Any] | Non
     if engine not in ("stream_nb", "spark"):
         raise ValueError(f"engine must be 'stream_nb' (in the kernel) or 'spark', not {engine!r}")
     namespaces = [dict(sources or {}), *_caller_namespaces(), registry.namespace()]
-    plan = plan_query(sql, namespaces=namespaces, output_mode=output_mode, watermark=watermark,
-                      watermark_policy=watermark_policy)
+    plan = plan_query(sql, namespaces=namespaces, output_mode=None if group_state else output_mode,
+                      watermark=watermark, watermark_policy=watermark_policy)
+    if group_state is not None:
+        if engine == "spark":
+            raise ValueError("applyInPandasWithState runs on the stream_nb engine only (its function lives in "
+                             "this kernel); start it without engine='spark'")
+        plan = attach(plan, group_state, output_mode, clock)
     if engine == "spark":
         from stream_nb.spark.engine import SparkQuery
 
         return SparkQuery(plan, spark=spark, sink=sink if sink is not None else memory(),
                           trigger=Trigger.parse(trigger), name=name, checkpoint=checkpoint)
+    parsed = Trigger.parse(trigger)
+    if parsed.kind == "continuous":  # each row as it arrives (map-like queries only)
+        from stream_nb.engine.continuous import ContinuousQuery
+
+        return ContinuousQuery(plan, sink=sink if sink is not None else memory(), trigger=parsed, name=name,
+                               checkpoint=checkpoint, checkpoint_retention=checkpoint_retention)
     return StreamingQuery(plan, sink=sink if sink is not None else memory(),
-                          trigger=Trigger.parse(trigger), name=name, checkpoint=checkpoint,
+                          trigger=parsed, name=name, checkpoint=checkpoint,
                           checkpoint_retention=checkpoint_retention)
 
 

@@ -80,6 +80,8 @@ def _refusal(tree: exp.Expression, plan, sql: str) -> tuple[str, int | None] | N
             return "Generate", start_of(node, sql)
         if isinstance(node, _CLOCK) or (isinstance(node, exp.Anonymous) and node.name.upper() in _CLOCK_NAMES):
             return "current time", start_of(node, sql) or keyword_start(sql, node.sql("spark").split("(")[0])
+    if getattr(plan, "group_state", None) is not None:  # applyInPandasWithState: state per group
+        return "FlatMapGroupsInPandasWithState", None
     if plan.aggregate is not None or plan.chain is not None:
         return "Aggregate", None
     if plan.dedup is not None:

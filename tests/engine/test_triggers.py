@@ -37,3 +37,18 @@ def test_every_before_a_negative_interval_suggests_nothing_that_would_fail_too()
     with pytest.raises(ValueError) as caught:
         Trigger.parse("every -1 seconds")
     assert "write the interval alone" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("written", "seconds"), [
+    ("continuous", 1.0),                      # Spark's default checkpoint interval
+    ('"continuous 500 milliseconds"', 0.5),   # as a magic's --trigger gives it
+    (("continuous", "2 seconds"), 2.0),
+    ("Continuous 1 second", 1.0),
+])
+def test_a_continuous_trigger_carries_its_checkpoint_interval(written, seconds):
+    assert Trigger.parse(written) == Trigger("continuous", seconds)
+
+
+def test_a_continuous_trigger_without_a_positive_interval_is_refused():
+    with pytest.raises(ValueError, match="continuous trigger 'continuous soon': the checkpoint interval must be"):
+        Trigger.parse("continuous soon")
