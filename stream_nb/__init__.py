@@ -14,6 +14,7 @@ from stream_nb import sinks, sources, spark
 from stream_nb.api import start
 from stream_nb.checkpoint import CheckpointError
 from stream_nb.engine import StreamingQuery, StreamingQueryException, get, queries, stop_all
+from stream_nb.engine.clock import ManualClock
 from stream_nb.engine.lifecycle import QueryState
 from stream_nb.notebook import load_ipython_extension
 from stream_nb.notebook import panel as _panel
@@ -24,6 +25,7 @@ from stream_nb.udfs import UdfError, udf
 
 __all__ = [
     "CheckpointError",
+    "ManualClock",
     "OutputModeError",
     "QueryState",
     "SchemaError",

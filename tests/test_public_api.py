@@ -13,7 +13,7 @@ DOCS = (Path(__file__).parent.parent / "docs" / "api.md").read_text()
 
 def test_the_module_exports_exactly_the_documented_names():
     assert sorted(sn.__all__) == sorted([
-        "CheckpointError", "OutputModeError", "QueryState", "SchemaError", "StreamSQLError", "StreamingQuery",
+        "CheckpointError", "ManualClock", "OutputModeError", "QueryState", "SchemaError", "StreamSQLError", "StreamingQuery",
         "StreamingQueryException", "UdfError", "get", "load_ipython_extension", "queries", "read_files_sink",
         "sinks", "sources", "spark", "start", "stop_all", "udf"])
     for name in sn.__all__:
@@ -32,7 +32,7 @@ def test_sources_and_sinks_keep_their_names_and_options():
 def test_start_takes_the_documented_options():
     assert list(inspect.signature(sn.start).parameters) == [
         "sql", "name", "sources", "output_mode", "trigger", "watermark", "watermark_policy", "checkpoint", "sink",
-        "checkpoint_retention", "engine", "spark"]
+        "checkpoint_retention", "engine", "spark", "group_state", "clock"]
 
 
 def test_udf_takes_the_documented_options():

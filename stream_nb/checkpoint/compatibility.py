@@ -16,7 +16,11 @@ def fingerprint(plan) -> dict:
     always had it); several as ``sources``, in the plan's order of inputs (the offset log's lines)."""
     inputs = [_input(stream.name, stream.source) for stream in streams_of(plan)]
     state = None
-    if plan.aggregate is not None:
+    if getattr(plan, "group_state", None) is not None:  # applyInPandasWithState: the function and its state's type
+        gs = plan.group_state
+        state = {"operator": "applyInPandasWithState", "keys": gs.keys,
+                 "aggregates": [gs.func_name, describe_schema(gs.state_schema), gs.timeout]}
+    elif plan.aggregate is not None:
         agg = plan.aggregate
         state = {"operator": "session" if agg.session else "aggregate", "keys": agg.key_texts,
                  "aggregates": [a.text for a in agg.aggregates]}

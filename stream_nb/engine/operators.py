@@ -35,6 +35,10 @@ def connect(plan: Plan) -> duckdb.DuckDBPyConnection:
 
 def make_operator(plan: Plan) -> Operator:
     """The stateful (or stateless) operator a plan needs."""
+    if plan.group_state is not None:
+        from stream_nb.engine.group_state import GroupStateOperator  # imports the PySpark API's GroupState
+
+        return GroupStateOperator(plan)
     if plan.join is not None:
         return JoinOperator(plan)
     if plan.chain is not None:

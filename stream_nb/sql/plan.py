@@ -40,6 +40,7 @@ from stream_nb.udfs import registered
 
 if TYPE_CHECKING:
     from stream_nb.sql.chain import ChainPlan  # C's
+    from stream_nb.sql.group_state import GroupStatePlan  # G's
     from stream_nb.sql.joins import JoinPlan  # J's
     from stream_nb.sql.rules import Planning
 
@@ -64,6 +65,7 @@ class Plan:
     join: JoinPlan | None = None            # a stream-stream join (sql/joins.py)
     chain: ChainPlan | None = None          # chained stateful operators (sql/chain.py)
     rules: list[str] = field(default_factory=list)  # the planner's rewrites that changed the query
+    group_state: GroupStatePlan | None = None  # applyInPandasWithState on top of the stateless SQL (group_state.py)
     udfs: Mapping[str, Any] = field(default_factory=dict)  # the Python functions registered when it was planned
 
     @property

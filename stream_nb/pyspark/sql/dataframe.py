@@ -25,6 +25,8 @@ _aliases = itertools.count(1)
 
 
 class DataFrame:
+    _group_state = None  # applyInPandasWithState's function on top of this query (pyspark/sql/group_state.py)
+
     def __init__(self, session: SparkSession, query: exp.Query, inputs: dict[str, Any], *,
                  streaming: bool, watermark: dict[str, tuple[str, str]] | None = None, alias: str | None = None):
         self.sparkSession = session

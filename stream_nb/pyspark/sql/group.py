@@ -66,10 +66,12 @@ class GroupedData:
         keys = {k._name for k in self._keys}
         return [f.name for f in self._df.schema if isinstance(f.dataType, numeric) and f.name not in keys]
 
-    def applyInPandasWithState(self, *args: Any, **kwargs: Any) -> DataFrame:
-        from stream_nb.pyspark.errors import not_supported
+    def applyInPandasWithState(self, func: Any, outputStructType: Any, stateStructType: Any, outputMode: str,
+                               timeoutConf: str) -> DataFrame:
+        from stream_nb.pyspark.sql.group_state import apply_in_pandas_with_state
 
-        raise not_supported("GroupedData.applyInPandasWithState")
+        return apply_in_pandas_with_state(self._df, self._keys, func, outputStructType, stateStructType,
+                                          outputMode, timeoutConf)
 
 
 def _by_name(fn: str, column: str) -> Column:

@@ -233,7 +233,8 @@ class DataStreamWriter(_Options):
                              output_mode=self._mode, trigger=self._trigger, watermark=self._df._watermark or None,
                              watermark_policy=session.conf.get("spark.sql.streaming.multipleWatermarkPolicy",
                                                                "min").lower(),
-                             checkpoint=checkpoint, sink=sink)
+                             checkpoint=checkpoint, sink=sink, group_state=self._df._group_state,
+                             clock=self._get("stream_nb.clock"))  # a ManualClock, for processing-time timeouts
         except sn.OutputModeError as err:
             raise AnalysisException(str(err), "STREAMING_OUTPUT_MODE.UNSUPPORTED_OPERATION") from None
         except sn.StreamSQLError as err:

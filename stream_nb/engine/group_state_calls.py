@@ -1,0 +1,133 @@
+"""One call of an ``applyInPandasWithState`` function, as PySpark's worker makes it: the key as a tuple, the
+group's rows as an iterator of pandas DataFrames (one empty frame when the group timed out), a
+``GroupState``; its output checked against ``outputStructType`` and its state against ``stateStructType``.
+An error names the function and the key (the query adds the batch), and which column does not fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from stream_nb.pyspark.sql.streaming.state import GroupState
+from stream_nb.types import SchemaError, to_arrow
+
+NO_TIMESTAMP = GroupState.NO_TIMESTAMP
+
+
+class GroupFunctionError(RuntimeError):
+    """The function failed or returned what does not fit its declared schemas."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A group's state: its value (None: no value, though a timeout may still be set, as Spark keeps it)."""
+
+    value: tuple | None
+    timeout_ms: int = NO_TIMESTAMP
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a batch is: its processing time and watermark, the same for each call (Spark's GroupState)."""
+
+    batch_ms: int
+    watermark_ms: int
+    watermark_present: bool
+    timeout: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    output: list[pa.Table]
+    write: Entry | None    # the entry to store; None: remove the group
+    changed: bool          # whether the store changes (Spark writes only then)
+
+
+class GroupCaller:
+    """Calls the function for one group and reads back what it did."""
+
+    def __init__(self, func: Any, name: str, output_schema: pa.Schema, state_schema: pa.Schema):
+        self.func, self.name = func, name
+        self.output_schema = output_schema
+        self.state_type = pa.struct(list(state_schema))
+
+    def call(self, key: tuple, frames: list[pd.DataFrame], entry: Entry | None, batch: Call,
+             timed_out: bool) -> Outcome:
+        old = entry or Entry(None)
+        state = GroupState(old.value, batch_ms=batch.batch_ms, watermark_ms=batch.watermark_ms,
+                           timeout=batch.timeout, timed_out=timed_out, watermark_present=batch.watermark_present,
+                           timeout_ms=old.timeout_ms)
+        where = f"applyInPandasWithState function {self.name} for key {key!r}"
+        try:
+            returned = self.func(key, iter(frames), state)
+            results = list(returned) if returned is not None else None
+        except Exception as err:
+            raise GroupFunctionError(f"{where} raised {type(err).__name__}: {err}") from err
+        if results is None:
+            raise GroupFunctionError(f"{where} returned None: it must return (or yield) an iterator of pandas "
+                                     "DataFrames")
+        output = [self._table(r, where) for r in results]
+        if state.removed and state.timeout_ms == NO_TIMESTAMP:
+            return Outcome(output, None, entry is not None)
+        value = self._stored(state.value, where) if state.updated else state.value  # None once removed
+        changed = state.updated or state.removed or state.timeout_ms != old.timeout_ms
+        return Outcome(output, Entry(value, state.timeout_ms), changed)
+
+    def _table(self, result: Any, where: str) -> pa.Table:
+        if not isinstance(result, pd.DataFrame):
+            raise GroupFunctionError(f"{where} returned an iterator of {type(result).__name__}, not of pandas "
+                                     "DataFrames (yield the frames, or return [frame])")
+        names = self.output_schema.names
+        if not all(isinstance(c, str) for c in result.columns):  # PySpark: labels that are not names go by position
+            if len(result.columns) != len(names):
+                raise GroupFunctionError(f"{where} returned {len(result.columns)} columns by position; "
+                                         f"outputStructType has {len(names)}: {', '.join(names)}")
+            result = result.set_axis(names, axis=1)
+        try:
+            return to_arrow(result, self.output_schema)
+        except (SchemaError, TypeError, ValueError, pa.ArrowException) as err:
+            raise GroupFunctionError(f"{where} returned a frame that does not fit outputStructType: {err}") \
+                from None
+
+    def _stored(self, value: tuple | None, where: str) -> tuple:
+        """The value as the state schema types it (and as a restore will read it back)."""
+        fields = [f.name for f in self.state_type]
+        if len(value) != len(fields):
+            raise GroupFunctionError(f"{where}: state.update got {len(value)} values; stateStructType has "
+                                     f"{len(fields)}: {', '.join(fields)}")
+        for field, v in zip(self.state_type, value):
+            try:
+                pa.array([v], type=field.type)
+            except (pa.ArrowException, TypeError, ValueError) as err:
+                raise GroupFunctionError(f"{where}: state.update's value {v!r} for field '{field.name}' is not "
+                                         f"a {field.type}: {err}") from None
+        row = pa.array([dict(zip(fields, value))], type=self.state_type).to_pylist()[0]
+        return tuple(row[f] for f in fields)
+
+
+def group_frames(frame: pd.DataFrame, keys: list[str]) -> Iterator[tuple[tuple, tuple, pd.DataFrame]]:
+    """Each group's (key for the function, key for the store, rows), in key order."""
+    if frame.empty:
+        return
+    for _, index in sorted(frame.groupby(keys, sort=False, dropna=False).indices.items(),
+                           key=lambda item: _order(item[0])):
+        rows = frame.iloc[index].reset_index(drop=True)
+        key = tuple(rows[k].iloc[0] for k in keys)  # numpy scalars, as PySpark passes them
+        yield key, store_key(key), rows
+
+
+def store_key(key: tuple) -> tuple:
+    """A key as Python values (how the store, and a restore from Arrow, holds it)."""
+    return tuple(None if v is None or v is pd.NA or v is pd.NaT else
+                 v.to_pydatetime() if hasattr(v, "to_pydatetime") else
+                 v.item() if hasattr(v, "item") else v for v in key)
+
+
+def _order(key: Any) -> tuple:
+    parts = key if isinstance(key, tuple) else (key,)
+    return tuple((v is None or v != v, str(type(v)), v if v == v else 0) for v in parts)
