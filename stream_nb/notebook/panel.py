@@ -175,6 +175,12 @@ class PanelLink:
             comm.send({"error": message, "name": name, "action": action})
         self.publish()
 
+    @property
+    def subscribed(self) -> bool:
+        """Whether a front end with the panel (JupyterLab with the extension) has subscribed."""
+        with self._lock:
+            return bool(self._comms)
+
     def notify(self, notice: dict) -> bool:
         """Send a notification (``sinks/notify.py``) on the kernel's comm: ``{"notify": NOTICE}``, which the
         extension shows with JupyterLab's Notification API. False when no panel has subscribed (no JupyterLab
