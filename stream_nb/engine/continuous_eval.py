@@ -233,7 +233,7 @@ def _compile(node: exp.Expression, index: dict[str, int]) -> Fn:
 
 
 _INT_BITS = {exp.DataType.Type.TINYINT: 8, exp.DataType.Type.SMALLINT: 16, exp.DataType.Type.INT: 32,
-             exp.DataType.Type.BIGINT: 64}
+             exp.DataType.Type.BIGINT: 64, exp.DataType.Type.INT128: 128}
 _FLOATS = {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT}
 
 

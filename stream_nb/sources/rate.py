@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from stream_nb.intervals import parse_interval
-from stream_nb.sources._protocol import CHECKPOINT_METADATA
+from stream_nb.sources._protocol import CHECKPOINT_METADATA, PUSH
 from stream_nb.sources.errors import check_offsets
 from stream_nb.types import TIMESTAMP
 
@@ -103,7 +103,19 @@ class Scheduled:
     """What a checkpoint keeps of a generated source: its ``start_time``, which fixes what each offset means."""
 
     _schedule: Schedule
-    capabilities = frozenset({CHECKPOINT_METADATA})
+    capabilities = frozenset({CHECKPOINT_METADATA, PUSH})
+
+    def wait_for_data(self, offset: int, timeout: float) -> tuple[int, float | None]:
+        """Sleep until row ``offset`` is due (at most ``timeout`` s): the latest offset, and when that row
+        became available, on ``time.perf_counter()``'s scale (None if it is not due yet)."""
+        due_s = self._schedule._at(offset) / 1e6
+        wait = due_s - self._schedule.clock()
+        if wait > 0:
+            time.sleep(min(wait, timeout))
+        latest = self._schedule.due()
+        if latest <= offset:
+            return latest, None
+        return latest, time.perf_counter() - max(0.0, self._schedule.clock() - due_s)
 
     def checkpoint_metadata(self) -> dict:
         return {"start_time": self._schedule.start_time.isoformat()}

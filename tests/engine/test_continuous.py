@@ -52,6 +52,7 @@ CASES = [
     "SELECT n, CASE WHEN temp > 30 THEN 'hot' WHEN temp IS NULL THEN 'none' ELSE 'ok' END AS label FROM events",
     "SELECT n FROM events WHERE device IN ('a', NULL) OR temp BETWEEN 20 AND 22 OR NOT (n > 2)",
     "SELECT n, temp IS NULL AS missing, n = 3 AND temp > 1 AS both FROM events WHERE device <> 'b'",
+    "SELECT n * 2 AS twice, n + 2147483647 AS wrapped, CAST(n AS BIGINT) * 3 AS big FROM events",  # Spark's overflow
 ]
 
 
@@ -140,6 +141,20 @@ def test_a_source_that_cannot_push_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"does not support StreamingRelation operations: 'f'.*'push'") as caught:
         sn.start("SELECT n FROM f", sources={"f": files}, trigger="continuous")
     assert caught.value.column == len("SELECT n FROM ") + 1
+
+
+def test_the_rate_source_pushes_each_row_when_it_is_due():
+    rate = sn.sources.rate(200)
+    q = sn.start("SELECT value, value * 2 AS doubled FROM rate", sources={"rate": rate},
+                 trigger="continuous 100 milliseconds")
+    try:
+        progress = _wait_for_epoch(q, 2)
+        result = q.result
+        assert result["value"].tolist() == list(range(len(result)))
+        assert (result["doubled"] == result["value"] * 2).all() and q.duckdb_rows == 0
+        assert progress["sources"][0]["description"].startswith("RateSource")
+    finally:
+        q.stop()
 
 
 def test_each_epoch_reports_progress_with_latency_percentiles(events):
