@@ -25,13 +25,14 @@ from . import (
     state_growth,
     state_scaling,
     throughput,
+    udfs,
     view_update,
 )
 
 CASES = {case.NAME: case for case in (  # run in this order
     throughput, state_growth, checkpoint, kernel_latency, spark_throughput, spark_engine, pyspark_api,
     join_throughput, latency, state_bounded,
-    join_state, state_scaling, view_update, soak, idle_files, mqtt_latency, kafka_ingest)}
+    join_state, state_scaling, view_update, soak, idle_files, mqtt_latency, kafka_ingest, udfs)}
 
 
 def main(argv: list[str] | None = None) -> int:

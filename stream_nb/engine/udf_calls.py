@@ -1,10 +1,12 @@
 """Python functions called from a query's SQL (``sn.udf``), as DuckDB functions on the query's connection.
 
-Both kinds are registered as Arrow functions: DuckDB hands over a whole vector of rows (2048 at a time) and
-this module loops over it in Python (scalar) or turns it into pandas Series (vectorised). Measured
-(``benchmarks/udfs.py``), that is faster than DuckDB's "native" form, which crosses into Python once per row,
-and it lets an error name the row that failed. NULL arguments reach the function as ``None`` (as in Spark):
-``null_handling="special"``.
+Both kinds are registered as Arrow functions: DuckDB hands over a vector of rows (2048 at a time) and this
+module loops over it in Python (scalar: ``map`` over the column's values) or turns it into pandas Series
+(vectorised). NULL arguments reach the function as ``None`` (as in Spark): ``null_handling="special"``.
+Measured (``benchmarks/udfs.py``, one-shot over the same rows), DuckDB's ``type="native"`` form, which calls
+Python once per row, is as fast or up to 1.5x faster for a scalar function; the Arrow form is kept because
+it tags timestamps UTC once per vector rather than per value, names the value that does not fit the return
+type, and is one code path for both kinds.
 
 A failure inside the function reaches the engine as DuckDB's error text only (DuckDB keeps no Python
 exception); the ``UdfError`` with the function's own exception chained is kept here by its message, and
@@ -84,19 +86,18 @@ def _scalar(udf: Udf):
     result_type = _retype(udf.arrow_type, None)
 
     def call(*columns: pa.ChunkedArray) -> pa.Array:
-        rows = list(zip(*(_values(c) for c in columns))) if columns else []
-        results = []
-        for row in rows:
-            try:
-                results.append(udf.fn(*row))
-            except Exception as err:
-                raise _failed(udf, f"raised {type(err).__name__}: {err}", row) from err
+        values = [_values(c) for c in columns]
+        results: list = []
+        try:  # map's loop runs in C; extend keeps what came before a failing row, so its index is known
+            results.extend(map(udf.fn, *values))
+        except Exception as err:  # the function's own error: named, with its row, and chained
+            raise _failed(udf, f"raised {type(err).__name__}: {err}", _row(values, len(results))) from err
         try:
             return pa.array(results, result_type)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as err:
             bad = next((i for i, v in enumerate(results) if not _fits(v, result_type)), 0)
             raise _failed(udf, f"returned {results[bad]!r}, which is not a {udf.return_type.lower()} "
-                               "(its return type)", rows[bad] if rows else ()) from err
+                               "(its return type)", _row(values, bad)) from err
     return call
 
 
@@ -122,6 +123,10 @@ def _vectorized(udf: Udf):
                                "returns a Series as long as its arguments", first)
         return values
     return call
+
+
+def _row(values: list[list], index: int) -> tuple:
+    return tuple(column[index] for column in values)
 
 
 def _values(column: pa.ChunkedArray) -> list:
