@@ -89,6 +89,8 @@ def record(query) -> dict[str, Any]:
         "stateRows": int(operators[0].get("numRowsTotal") or 0) if operators else None,
         "error": str(error.__cause__ or error) if error is not None else None,
         "rates": [_rate(p.get("processedRowsPerSecond")) or 0.0 for p in recent[-RATES:]],
+        "continuous": query.trigger.kind == "continuous",  # rows as they arrive: epochs, no batches
+        "latencyMs": (progress or {}).get("latencyMs"),   # a continuous epoch's p50 / p99 / max (else None)
     }
 
 

@@ -23,6 +23,20 @@ def late_rows(progress: dict | None) -> int:
     return sum(int(op.get("numRowsDroppedByWatermark") or 0) for op in operators)
 
 
+def latency_text(progress: dict) -> str:
+    """A continuous query's arrival-to-sink latency in its last epoch, as the status bar says it.
+
+    >>> latency_text({"latencyMs": {"p50": 0.21, "p99": 0.8, "max": 2.0}})
+    'latency p50 0.21 ms, p99 0.8 ms'
+    >>> latency_text({"latencyMs": None})
+    'no rows this epoch'
+    """
+    latency = progress.get("latencyMs")
+    if not latency:
+        return "no rows this epoch"
+    return f"latency p50 {latency['p50']:.3g} ms, p99 {latency['p99']:.3g} ms"
+
+
 def status_html(query, *, late_total: int, note: str = "") -> str:
     """The status bar's HTML: state, batch, rates, duration, watermark, state rows, late rows dropped."""
     state, message = state_of(query)
@@ -36,12 +50,16 @@ def status_html(query, *, late_total: int, note: str = "") -> str:
     else:
         durations = progress.get("durationMs") or {}
         operators = progress.get("stateOperators") or []
-        parts += [
-            f"batch {progress.get('batchId')}",
-            f"in {format_rate(progress.get('inputRowsPerSecond'))} rows/s",
-            f"processed {format_rate(progress.get('processedRowsPerSecond'))} rows/s",
-            f"batch took {durations.get('triggerExecution', '—')} ms",
-        ]
+        if "latencyMs" in progress:  # a continuous query's epoch: no batches, each row's latency instead
+            parts += [f"epoch {progress.get('batchId')}",
+                      f"in {format_rate(progress.get('inputRowsPerSecond'))} rows/s", latency_text(progress)]
+        else:
+            parts += [
+                f"batch {progress.get('batchId')}",
+                f"in {format_rate(progress.get('inputRowsPerSecond'))} rows/s",
+                f"processed {format_rate(progress.get('processedRowsPerSecond'))} rows/s",
+                f"batch took {durations.get('triggerExecution', '—')} ms",
+            ]
         watermark = watermark_time(progress)
         if watermark is not None:
             parts.append(f"watermark {format_time(watermark)}")

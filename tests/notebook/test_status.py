@@ -1,0 +1,44 @@
+"""The status bar and the Streams panel's record of a continuous query: epochs, rows/s and latency percentiles
+instead of batch durations."""
+
+from __future__ import annotations
+
+import stream_nb as sn
+from stream_nb.notebook.panel import record
+from stream_nb.notebook.status import status_html
+
+
+def _committed_epoch_with_rows(q) -> dict:
+    with q._changed:  # the engine notifies each epoch it commits
+        q._changed.wait_for(lambda: any(p["numInputRows"] for p in q.recent_progress) or not q.is_active, 30)
+    return q.last_progress
+
+
+def test_a_continuous_query_shows_its_epoch_rate_and_latency_not_a_batch_duration():
+    events = sn.sources.memory("n int")
+    q = sn.start("SELECT n FROM events", sources={"events": events}, trigger="continuous 50 milliseconds",
+                 name="alerts")
+    try:
+        events.add_data([{"n": i} for i in range(20)])
+        q.process_all_available()
+        progress = _committed_epoch_with_rows(q)
+        bar = status_html(q, late_total=0)
+        assert "latency p50 " in bar and " ms, p99 " in bar and "batch took" not in bar
+        assert "epoch " in bar and "rows/s" in bar
+        shown = record(q)
+        assert shown["continuous"] is True and set(shown["latencyMs"]) == {"p50", "p99", "max"}
+        assert shown["batchId"] >= progress["batchId"]
+    finally:
+        q.stop()
+
+
+def test_a_micro_batch_query_keeps_its_batch_duration_and_no_latency():
+    events = sn.sources.memory("n int")
+    q = sn.start("SELECT n FROM events", sources={"events": events}, trigger="manual")
+    try:
+        events.add_data([{"n": 1}])
+        q.step()
+        assert "batch took" in status_html(q, late_total=0)
+        assert record(q)["continuous"] is False and record(q)["latencyMs"] is None
+    finally:
+        q.stop()
