@@ -27,6 +27,7 @@ def test_sources_and_sinks_keep_their_names_and_options():
         "devices", "rows_per_second", "disorder", "late_fraction", "seed", "start_time"]
     assert list(inspect.signature(sn.sources.files).parameters) == [
         "path", "format", "schema", "max_files_per_trigger", "header"]
+    assert list(inspect.signature(sn.sinks.notify).parameters) == ["title", "max_per_minute", "level"]
 
 
 def test_start_takes_the_documented_options():
