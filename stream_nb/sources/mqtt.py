@@ -47,7 +47,7 @@ synced_hook = None  # called with the log's durable end after each sync, before 
 class MqttSource:
     """Messages of ``topic`` on ``broker`` (see ``mqtt``). One query at a time reads it."""
 
-    capabilities = frozenset({"checkpoint_dir", "attach", "commit", "close"})
+    capabilities = frozenset({"checkpoint_dir", "attach", "commit", "close", "push"})
 
     def __init__(self, broker: str, topic: str, *, qos: int = 1, schema: str | Mapping[str, str] | None = None,
                  connect_timeout: float = 5.0, username: str | None = None, password: str | None = None):
@@ -210,6 +210,8 @@ class MqttSource:
 
     def _queue_ack(self, message) -> None:
         if not self.durable:
+            with self._wake:
+                self._wake.notify_all()  # readable now: a continuous query waiting for it wakes
             return  # acknowledged by paho on arrival
         with self._wake:
             self._pending.append((message.mid, message.qos))
@@ -230,6 +232,8 @@ class MqttSource:
                 return
             if synced_hook is not None:  # the crash tests die here: synced, not yet acknowledged
                 synced_hook(synced)
+            with self._wake:
+                self._wake.notify_all()  # durable, so readable: a continuous query waiting for it wakes
             for mid, qos in pending:
                 client.ack(mid, qos)
 
@@ -242,6 +246,14 @@ class MqttSource:
                               f"({type(self._error).__name__}: {self._error}); the broker keeps what was not "
                               "acknowledged") from self._error
         return 0 if self._log is None else self._log.durable
+
+    def wait_for_data(self, offset: int, timeout: float) -> tuple[int, None]:
+        """Block until a message after log position ``offset`` is durable (at most ``timeout`` s): continuous
+        processing reads a message once it is in the write-ahead log, never before. The latest offset, and
+        None for its arrival (the time is in the record, which only a read unpacks)."""
+        with self._wake:
+            self._wake.wait_for(lambda: self.latest_offset() > offset or self._closing, timeout)
+        return self.latest_offset(), None
 
     def read(self, start: int, end: int) -> pa.Table:
         """The messages at log positions ``[start, end)``, as they were received."""

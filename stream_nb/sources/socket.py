@@ -27,7 +27,7 @@ _MARK = "socket.json"  # in the checkpoint: this query has read lines from a soc
 class SocketSource:
     """Lines from ``host:port`` (see ``socket``). One query at a time reads it."""
 
-    capabilities = frozenset({"checkpoint_dir", "attach", "commit", "close"})
+    capabilities = frozenset({"checkpoint_dir", "attach", "commit", "close", "push"})
 
     def __init__(self, host: str, port: int, *, include_timestamp: bool = False, connect_timeout: float = 5.0):
         if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
@@ -38,6 +38,7 @@ class SocketSource:
         self.schema = pa.schema(fields)
         self.description = f"TextSocketV2[host: {host}, port: {port}]"  # as Spark's progress names it
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)  # a continuous query waits on it for the next line
         self._lines: list[str] = []
         self._received: list[int] = []  # µs since the epoch, per line
         self._first = 0                 # the offset of _lines[0] (those before were committed)
@@ -82,6 +83,7 @@ class SocketSource:
                     with self._lock:
                         self._lines.append(line.rstrip("\n"))
                         self._received.append(received)
+                        self._arrived.notify_all()
         except (OSError, ValueError) as err:  # ValueError: the file closed under the read by detach
             if self._socket is connection:  # not closed by detach: the connection broke
                 self._error = err
@@ -94,6 +96,19 @@ class SocketSource:
             write_json(self._mark, {"host": self.host, "port": self.port})
             self._mark = None
         return end
+
+    def wait_for_data(self, offset: int, timeout: float) -> tuple[int, float | None]:
+        """Block until a line after ``offset`` has come (at most ``timeout`` s): the latest offset, and when
+        line ``offset`` was received, on ``time.perf_counter()``'s scale (None if none has)."""
+        with self._arrived:
+            if self._first + len(self._lines) <= offset:
+                self._arrived.wait(timeout)
+        latest = self.latest_offset()
+        with self._lock:
+            if latest <= offset or offset < self._first:
+                return latest, None
+            received_s = self._received[offset - self._first] / 1e6
+        return latest, time.perf_counter() - max(0.0, time.time() - received_s)
 
     def read(self, start: int, end: int) -> pa.Table:
         """Lines ``start`` to ``end`` (exclusive), while they are held (until committed)."""

@@ -1,0 +1,57 @@
+"""Continuous processing over the push sources that live outside the process: each line of a socket and each
+MQTT message (once durable in the write-ahead log) reaches the sink as it arrives, against real servers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from mqtt_broker import publish, running_broker, wait_for
+from sources.test_socket import LineServer, caught_up
+
+import stream_nb as sn
+from stream_nb.checkpoint.logs import batches
+
+
+@pytest.fixture
+def server():
+    server = LineServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def broker(tmp_path):
+    yield from running_broker(tmp_path / "mosquitto")
+
+
+def test_each_socket_line_reaches_the_sink_as_it_arrives(server):
+    src = sn.sources.socket("127.0.0.1", server.port)
+    q = sn.start("SELECT upper(value) AS shout FROM lines WHERE value <> ''", sources={"lines": src},
+                 trigger="continuous")
+    try:
+        server.send(b"hello\n\nworld\n")
+        caught_up(q, src, 3)
+        assert q.result["shout"].tolist() == ["HELLO", "WORLD"]
+        assert q.compiled and q.duckdb_rows == 0
+    finally:
+        q.stop()
+
+
+def test_each_mqtt_message_is_processed_once_it_is_in_the_write_ahead_log(broker, tmp_path):
+    src = sn.sources.mqtt(broker.address, "sensors/#", schema="id bigint, temperature double")
+    cp = tmp_path / "cp"
+    q = sn.start("SELECT id, temperature * 9 / 5 + 32 AS f FROM m WHERE temperature > 20", sources={"m": src},
+                 trigger="continuous 100 milliseconds", checkpoint=cp)
+    try:
+        publish(broker, "sensors/a", [json.dumps({"id": i, "temperature": 19 + i}).encode() for i in range(4)])
+        wait_for(src, 4)
+        q.process_all_available(timeout=30)
+        assert q.result.values.tolist() == [[2, 69.8], [3, 71.6]]
+    finally:
+        q.stop()
+    assert batches(cp, "commits")  # its epochs are in the checkpoint, as a micro-batch query's batches
