@@ -9,6 +9,7 @@ import time
 
 from . import (
     checkpoint,
+    continuous,
     harness,
     idle_files,
     join_state,
@@ -32,7 +33,7 @@ from . import (
 CASES = {case.NAME: case for case in (  # run in this order
     throughput, state_growth, checkpoint, kernel_latency, spark_throughput, spark_engine, pyspark_api,
     join_throughput, latency, state_bounded,
-    join_state, state_scaling, view_update, soak, idle_files, mqtt_latency, kafka_ingest, udfs)}
+    join_state, state_scaling, view_update, soak, idle_files, mqtt_latency, kafka_ingest, udfs, continuous)}
 
 
 def main(argv: list[str] | None = None) -> int:
