@@ -26,6 +26,7 @@ from stream_nb.sinks._protocol import result_of, sink_traits
 from stream_nb.spark.session import session
 from stream_nb.spark.sinks import BatchWriter, arrow_schema
 from stream_nb.spark.sources import feed, input_frames, register_data_source, without_watermark_clauses
+from stream_nb.spark.udfs import register_on_spark
 from stream_nb.sql.plan import Plan
 
 _names = itertools.count(1)
@@ -61,6 +62,7 @@ class SparkQuery:
                     frame.createOrReplaceTempView(view)
                 for view, static in plan.bindings.statics.items():
                     self.spark.createDataFrame(static.table).createOrReplaceTempView(view)
+                register_on_spark(self.spark, plan.udfs.values())  # the sn.udf functions the SQL may call
                 self.frame = self.spark.sql(self.spark_sql)  # Spark's own refusal, if it has one, from here
         except BaseException:
             for token in self._tokens:
