@@ -93,8 +93,10 @@ def _scalar(udf: Udf):
         except Exception as err:  # the function's own error: named, with its row, and chained
             raise _failed(udf, f"raised {type(err).__name__}: {err}", _row(values, len(results))) from err
         try:
+            if pa.types.is_integer(result_type):  # pa.array(..., int) would truncate 1.5 to 1; a safe cast refuses
+                return pa.array(results).cast(result_type)
             return pa.array(results, result_type)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as err:
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, OverflowError) as err:
             bad = next((i for i, v in enumerate(results) if not _fits(v, result_type)), 0)
             raise _failed(udf, f"returned {results[bad]!r}, which is not a {udf.return_type.lower()} "
                                "(its return type)", _row(values, bad)) from err
@@ -141,8 +143,8 @@ def _utc(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 def _fits(value: object, dtype: pa.DataType) -> bool:
     try:
-        pa.array([value], dtype)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        pa.array([value]).cast(dtype) if pa.types.is_integer(dtype) else pa.array([value], dtype)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, OverflowError):
         return False
     return True
 

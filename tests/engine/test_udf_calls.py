@@ -158,15 +158,20 @@ def test_a_vectorized_function_returning_the_wrong_length_says_so(src):
         q.step()
 
 
-@pytest.mark.parametrize("vectorized", [False, True])
-def test_a_function_returning_values_its_type_cannot_hold_says_so(src, vectorized):
-    sn.udf("wrong_type", (lambda s: s.astype(str) + "x") if vectorized else (lambda c: f"{c}x"), "double",
-           vectorized=vectorized)
+@pytest.mark.parametrize(("vectorized", "fn", "rtype"), [
+    (False, lambda c: f"{c}x", "double"),
+    (False, lambda c: c / 7, "bigint"),  # 20.5 / 7 is not a whole number: not truncated to 2
+    (True, lambda s: s.astype(str) + "x", "double"),
+    (True, lambda s: s / 7, "bigint"),
+])
+def test_a_function_returning_values_its_type_cannot_hold_says_so(src, vectorized, fn, rtype):
+    sn.udf("wrong_type", fn, rtype, vectorized=vectorized)
     q = sn.start("SELECT wrong_type(temp) AS t FROM src", sources={"src": src}, trigger="manual")
     src.add_data(ROWS[:1])
     with pytest.raises(sn.StreamingQueryException) as err:
         q.step()
-    assert "the Python function wrong_type returned" in str(err.value) and "double (its return type)" in str(err.value)
+    assert "the Python function wrong_type returned" in str(err.value)
+    assert f"{rtype} (its return type)" in str(err.value)
 
 
 def test_a_restart_after_a_failing_function_runs_the_batch_again_exactly_once(src, tmp_path):
