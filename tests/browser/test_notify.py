@@ -62,3 +62,25 @@ def test_rows_become_notifications_within_the_rate_limit_and_a_summary_counts_th
     assert kernel_value(page, "[too_hot.sink.notified, too_hot.sink.held_back]") == [3, 12]
     page.screenshot(path=artifacts / "notifications.png")
     assert logged_problems(page.console_messages) == []
+
+
+def test_the_online_ml_notebooks_alerts_are_notifications_in_jupyterlab(lab, page, artifacts):
+    """notebooks/online_ml.ipynb run in JupyterLab: its anomaly alerts show as the sink's messages say."""
+    import nbformat
+
+    notebook = nbformat.read(lab.root / "online_ml.ipynb", as_version=4)
+    # first a cell that imports stream_nb (and json, for the test's questions): the page subscribes to the
+    # kernel then, before the notebook's alerts come (until a page subscribes, a notify sink logs)
+    notebook.cells.insert(0, nbformat.v4.new_code_cell("import json\nfrom stream_nb.notebook import panel"))
+    nbformat.write(notebook, lab.root / "online_ml_alerts.ipynb")
+    page.goto(lab.page_url("lab/workspaces/online-ml-alerts/tree/online_ml_alerts.ipynb"))
+    page.wait_for_function(READY, timeout=90_000)
+    page.evaluate("async () => await window.jupyterapp.commands.execute('notebook:run-cell')")
+    wait_kernel(page, "panel.link().subscribed", "the page's Streams panel to subscribe to the kernel")
+    assert page.evaluate(RUN_ALL) is True
+    said = kernel_value(page, "list(alerts.sink.messages)")
+    assert len(said) == 6 and said[-1].startswith("Anomaly (alerts): … and "), said   # 5 a minute, a summary
+    listed = _listed(page, len(said))
+    page.screenshot(path=artifacts / "online_ml_alerts.png")
+    assert sorted(listed) == sorted(said), listed
+    assert logged_problems(page.console_messages) == []
