@@ -20,6 +20,7 @@ from stream_nb.engine.keyed import KeyedOperator
 from stream_nb.engine.output import Output
 from stream_nb.engine.partials import distinct_pairs, partial_aggregates
 from stream_nb.engine.state import KeyedState
+from stream_nb.engine.udf_calls import register_udfs
 from stream_nb.engine.watermark import on_time
 from stream_nb.engine.windowing import window_starts, windows
 from stream_nb.sql.plan import Plan
@@ -102,7 +103,9 @@ class AggregateOperator(KeyedOperator):
         rows = self.state.rows(self.state.all_slots())
 
         def view() -> pa.Table:  # not named finish: that is the final query it runs
-            return finish(duck.connect(), self.aggregate, rows).drop_columns(self.aggregate.keys)
+            con = duck.connect()  # called from the view's thread: a connection of its own, with the functions
+            register_udfs(con, self.plan.udfs.values())
+            return finish(con, self.aggregate, rows).drop_columns(self.aggregate.keys)
         return view
 
     def result_rows(self, con: duckdb.DuckDBPyConnection) -> Output | None:

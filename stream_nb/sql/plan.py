@@ -103,7 +103,7 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     tree, watermarks = parse(sql)
     planning = rules.Planning(sql, namespaces, output_mode, watermark, watermark_policy, watermarks)
     plan = rules.run(tree, planning)
-    plan = replace(plan, udfs=registered())  # a query runs with the functions registered as it starts
+    plan = _with_udfs(plan, registered())  # a query runs with the functions registered as it starts
     return plan if plan.rules else replace(plan, rules=list(planning.changed))
 
 
@@ -190,6 +190,12 @@ def plan_union(tree: exp.Union, q: Planning) -> Plan:
         replace_stream(branch, stream, batch_table(None if single else stream))
     return Plan(sql, bindings, q.mode, columns, stateless_sql=to_duckdb(tree),
                 **_common(q, q.event_times.get(read[0]) if single else None))
+
+
+def _with_udfs(plan: Plan, udfs: Mapping[str, Any]) -> Plan:
+    """The plan, and each stage of a chain (its operators open connections of their own), with ``udfs``."""
+    chain = plan.chain and replace(plan.chain, stages=[_with_udfs(stage, udfs) for stage in plan.chain.stages])
+    return replace(plan, udfs=udfs, chain=chain)
 
 
 def _columns(tree: exp.Query) -> list[str]:

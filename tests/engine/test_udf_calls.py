@@ -191,3 +191,28 @@ def test_a_restart_after_a_failing_function_runs_the_batch_again_exactly_once(sr
     with duckdb.connect(str(db), read_only=True) as con:
         got = con.sql("SELECT device, t FROM out ORDER BY t NULLS FIRST").fetchall()
     assert got == [("b", None), ("a", -3.25), ("a", 20.5), (None, 100.0)]
+
+
+def test_a_function_over_an_aggregate_shows_in_the_teaching_views_state(src):
+    q = sn.start("SELECT device, fahrenheit(avg(temp)) AS f FROM src GROUP BY device", sources={"src": src},
+                 trigger="manual")
+    src.add_data(ROWS[:1])
+    q.step()
+    state = q.history[-1].state  # the final projection, run again on a connection of the view's own
+    assert state.column("f").to_pylist() == [20.5 * 9 / 5 + 32]
+
+
+def test_functions_run_in_every_stage_of_chained_aggregations(src):
+    inner = ("SELECT window(ts, '10 seconds') AS w, shout(device) AS who, count(*) AS n FROM src "
+             "WATERMARK ts DELAY OF INTERVAL 0 SECONDS GROUP BY window(ts, '10 seconds'), shout(device)")
+    q = sn.start(f"SELECT plus_one(count(*)) AS groups_plus_one, fahrenheit(sum(n)) AS f FROM ({inner}) "
+                 "GROUP BY window(window_time(w), '1 minute')", sources={"src": src}, trigger="manual",
+                 output_mode="append")
+    src.add_data(ROWS[:3])
+    q.step()
+    src.add_data([{**ROWS[0], "ts": T0 + dt.timedelta(minutes=5)}])  # moves the watermark past both windows
+    q.step()
+    q.step()
+    assert q.result.to_dict("records") == [{"groups_plus_one": 4, "f": 3 * 9 / 5 + 32}]
+    states = [trace.state for trace in q.history]  # each stage's state, its functions run again for the view
+    assert any(state is not None and state.num_rows for state in states)
