@@ -1,6 +1,6 @@
 """``notify(...)``: each output row becomes a notification, JupyterLab's (its Notification API, through the
 stream_nb extension) or, where no JupyterLab listens (plain python, classic notebook, no extension), a log line
-on the logger ``stream_nb.notify``.
+on the logger ``stream_nb.notify`` (on stderr, at any level, where logging is not set up).
 
 A message names the query and the row, short: ``alerts: device=d2, temperature=41.3``. At most
 ``max_per_minute`` rows a query notify in any 60 seconds (a sliding window); the rows past that are held back
@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime
 import logging
 import math
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
@@ -166,7 +167,16 @@ class NotifySink:
         link = panel.link()
         notice = {"query": self._query_name, "message": message, "type": self.level, "key": key}
         if link is None or not link.notify(notice):
-            log.log(LEVELS[self.level], message)
+            _log(LEVELS[self.level], message)
+
+
+def _log(level: int, message: str) -> None:
+    """A log line on ``stream_nb.notify``; where logging is not set up at all (a plain script), on stderr
+    whatever the level, as Python's last-resort handler says warnings: an ``info`` alert must not vanish."""
+    if log.hasHandlers():
+        log.log(level, message)
+    else:
+        print(f"{logging.getLevelName(level)}: {message}", file=sys.stderr)
 
 
 def notify(title: str | None = None, max_per_minute: int = 10, *, level: str = "warning") -> NotifySink:

@@ -4,6 +4,9 @@ any 60 seconds, the rest held back and said in a summary; messages name the quer
 
 import datetime
 import logging
+import subprocess
+import sys
+import textwrap
 
 import pyarrow as pa
 import pytest
@@ -113,6 +116,24 @@ def test_a_query_names_its_notifications_and_a_title_of_its_own_still_names_the_
     finally:
         plain.stop()
         titled.stop()
+
+
+def test_in_a_plain_python_without_logging_set_up_each_row_is_a_line_on_stderr_whatever_its_level():
+    script = textwrap.dedent("""
+        import stream_nb as sn
+        readings = sn.sources.memory("device string, temperature double")
+        q = sn.start("SELECT device, temperature FROM readings", name="seen", sources={"readings": readings},
+                     trigger="manual", sink=sn.sinks.notify(max_per_minute=2, level="info"))
+        readings.add_data([{"device": f"d{i}", "temperature": 20.5 + i} for i in range(5)])
+        q.step()
+        q.stop()
+    """)
+    run = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.splitlines() == ["INFO: seen: device=d0, temperature=20.5",
+                                       "INFO: seen: device=d1, temperature=21.5",
+                                       "INFO: seen: … and 3 more rows in this minute"]
 
 
 @pytest.mark.parametrize(("options", "error", "says"), [
