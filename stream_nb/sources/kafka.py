@@ -87,11 +87,14 @@ def _client():
     return confluent_kafka
 
 
+POLL_SECONDS = 0.001  # continuous processing: between two looks at the partitions' end offsets
+
+
 class KafkaSource:
     """A Kafka topic as a stream (see ``kafka``). Offset n is the n-th planned step (``kafka_offsets.py``)."""
 
     capabilities = frozenset({MAX_PER_TRIGGER, CONCURRENT_READS, CHECKPOINT_METADATA, CHECKPOINT_LOG, ATTACH,
-                              CLOSE, SPARK_OFFSETS})
+                              CLOSE, SPARK_OFFSETS, "push"})
 
     def __init__(self, servers: str, topic: str, *, starting_offsets: str | Mapping = "earliest",
                  schema=None, max_offsets_per_trigger: int | None = None, options: Mapping | None = None):
@@ -211,6 +214,17 @@ class KafkaSource:
                 if end != previous or (new and k == 0):
                     self._steps.append((end, new if k == 0 else {}))
             return len(self._steps)
+
+    def wait_for_data(self, offset: int, timeout: float) -> tuple[int, None]:
+        """Continuous processing's poll loop: ask the broker for the partitions' end offsets every
+        millisecond until there is a step after ``offset`` or ``timeout`` s pass. The latest offset, and None
+        for the arrival (a message's time is in the message)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            latest = self.latest_offset()
+            if latest > offset or time.monotonic() >= deadline:
+                return latest, None
+            time.sleep(POLL_SECONDS)
 
     def read(self, start: int, end: int) -> pa.Table:
         """The messages of steps ``start`` to ``end``, in partition then offset order."""

@@ -55,3 +55,26 @@ def test_each_mqtt_message_is_processed_once_it_is_in_the_write_ahead_log(broker
     finally:
         q.stop()
     assert batches(cp, "commits")  # its epochs are in the checkpoint, as a micro-batch query's batches
+
+
+@pytest.fixture(scope="module")
+def kafka_broker(tmp_path_factory):
+    from kafka_broker import Tansu
+
+    with Tansu.started(tmp_path_factory.mktemp("tansu")) as broker:
+        yield broker
+
+
+def test_each_kafka_message_reaches_the_sink_from_the_poll_loop(kafka_broker):
+    topic = kafka_broker.create_topic("continuous-in", 2)
+    src = sn.sources.kafka(kafka_broker.servers, topic)
+    q = sn.start("SELECT partition, CAST(value AS STRING) AS text FROM k", sources={"k": src},
+                 trigger="continuous 100 milliseconds")
+    try:
+        kafka_broker.produce(topic, [b"a", b"b"], partition=0)
+        kafka_broker.produce(topic, [b"c"], partition=1)
+        with q._changed:  # the engine notifies as rows reach the sink
+            q._changed.wait_for(lambda: q.sink.table().num_rows == 3 or not q.is_active, 60)
+        assert sorted(q.result["text"]) == ["a", "b", "c"]
+    finally:
+        q.stop()
