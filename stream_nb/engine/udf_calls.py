@@ -23,6 +23,7 @@ from functools import cache
 from itertools import pairwise
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 from sqlglot import exp
 from sqlglot.tokens import TokenType
@@ -43,6 +44,7 @@ def register_udfs(con: duckdb.DuckDBPyConnection, udfs: Iterable[Udf]) -> None:
     """Make each function callable by its name in SQL run on ``con``."""
     for udf in udfs:
         call = _vectorized(udf) if udf.vectorized else _scalar(udf)
+        # parameters None: any argument types (DuckDB's ANY), so one registration serves every call site
         con.create_function(udf.name, call, None, duckdb_type(udf.return_type), type="arrow",
                             null_handling="special", side_effects=not udf.deterministic)
 
@@ -116,8 +118,12 @@ def _vectorized(udf: Udf):
             raise _failed(udf, f"raised {type(err).__name__}: {err} (on a batch of {length} rows; its first "
                                "row's arguments follow)", first) from err
         try:
-            values = pa.Array.from_pandas(result, type=result_type)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError) as err:
+            if isinstance(result, pd.DataFrame):  # a struct, as Spark's pandas_udf returns one: a column a field
+                table = pa.Table.from_pandas(result, preserve_index=False)
+                values = table.to_struct_array().combine_chunks().cast(result_type)
+            else:
+                values = pa.Array.from_pandas(result, type=result_type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError, OverflowError) as err:
             raise _failed(udf, f"returned values that are not {udf.return_type.lower()} (its return type): "
                                f"{err}", first) from err
         if len(values) != length:

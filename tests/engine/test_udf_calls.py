@@ -42,10 +42,12 @@ VECTORIZED = {
     "scale": (lambda s: s * 2.0, "double", "temp * 2.0"),
     "v_shout": (lambda s: s.str.upper(), "string", "upper(device)"),
     "v_minute_later": (lambda t: t + pd.Timedelta(minutes=1), "timestamp", "ts + INTERVAL 1 MINUTE"),
+    "v_boxed": (lambda s, n: pd.DataFrame({"s": s, "n": n}), "struct<s:string,n:bigint>",  # as Spark's pandas_udf
+                "{'s': device, 'n': n}"),
 }
 ARGUMENTS = {"fahrenheit": "temp", "plus_one": "n", "shout": "device", "next_hour": "ts", "pair": "n",
              "boxed": "device, n", "is_missing": "temp", "scale": "temp", "v_shout": "device",
-             "v_minute_later": "ts"}
+             "v_minute_later": "ts", "v_boxed": "device, n"}
 
 
 @pytest.fixture
@@ -216,3 +218,11 @@ def test_functions_run_in_every_stage_of_chained_aggregations(src):
     assert q.result.to_dict("records") == [{"groups_plus_one": 4, "f": 3 * 9 / 5 + 32}]
     states = [trace.state for trace in q.history]  # each stage's state, its functions run again for the view
     assert any(state is not None and state.num_rows for state in states)
+
+
+def test_a_function_in_a_continuous_query(src):
+    q = sn.start("SELECT device, fahrenheit(temp) AS f FROM src WHERE fahrenheit(temp) > 60", sources={"src": src},
+                 trigger="continuous")
+    src.add_data(ROWS)
+    q.process_all_available(timeout=30)
+    assert sorted(q.result["f"]) == [20.5 * 9 / 5 + 32, 100.0 * 9 / 5 + 32]
