@@ -3,10 +3,12 @@ any 60 seconds, the rest held back and said in a summary; messages name the quer
 (JupyterLab's side, through a real JupyterLab and Chromium: tests/browser/test_notify.py.)"""
 
 import datetime
+import json
 import logging
 import subprocess
 import sys
 import textwrap
+import uuid
 
 import pyarrow as pa
 import pytest
@@ -146,3 +148,73 @@ def test_bad_options_are_refused_with_what_they_should_be(options, error, says):
     with pytest.raises(error, match=None) as refused:
         sn.sinks.notify(**options)
     assert says in str(refused.value)
+
+
+KERNEL_SETUP = """import stream_nb as sn
+readings = sn.sources.memory("device string, temperature double")
+q = sn.start("SELECT device, temperature FROM readings", name="seen", sources={"readings": readings},
+             trigger="manual", sink=sn.sinks.notify(max_per_minute=2))
+def burst(*devices):
+    readings.add_data([{"device": d, "temperature": 20.5} for d in devices])
+    q.step()"""
+
+
+def test_in_a_kernel_rows_go_to_a_subscribed_front_end_on_the_panels_comm_and_to_stderr_before(kernel):
+    kernel.run(KERNEL_SETUP)
+    assert kernel.run("burst('a')") == (["WARNING: seen: device=a, temperature=20.5\n"], [])  # no front end yet
+    kernel.subscribe()
+    stderr, notices = kernel.run("burst('b', 'c', 'd')")
+    assert stderr == []
+    assert notices == [
+        {"query": "seen", "message": "seen: device=b, temperature=20.5", "type": "warning", "key": None},
+        {"query": "seen", "message": "seen: … and 2 more rows in this minute", "type": "warning",
+         "key": f"{kernel.value('q.id')}:0"}]   # a summary has a key: the front end updates it in place
+
+
+class Kernel:
+    """A real kernel, and what a front end with the Streams panel sees of it: a cell's stderr, the notify
+    messages on IOPub."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def run(self, code: str) -> tuple[list[str], list[dict]]:
+        """Run a cell; its stderr and the notices that came while it ran (until it is idle)."""
+        msg_id = self.client.execute(code)
+        stderr, notices = [], []
+        while True:
+            message = self.client.get_iopub_msg(timeout=60)
+            content, mine = message["content"], message["parent_header"].get("msg_id") == msg_id
+            if message["msg_type"] == "comm_msg" and "notify" in content["data"]:
+                notices.append(content["data"]["notify"])
+            elif mine and message["msg_type"] == "stream" and content["name"] == "stderr":
+                stderr.append(content["text"])
+            elif mine and message["msg_type"] == "error":
+                raise AssertionError("\n".join(content["traceback"]))
+            elif mine and message["msg_type"] == "status" and content["execution_state"] == "idle":
+                return stderr, notices
+
+    def value(self, expression: str):
+        msg_id = self.client.execute(f"import json; print(json.dumps({expression}))")
+        while True:
+            message = self.client.get_iopub_msg(timeout=60)
+            if message["parent_header"].get("msg_id") == msg_id and message["msg_type"] == "stream":
+                return json.loads(message["content"]["text"])
+
+    def subscribe(self) -> None:
+        """What the Streams panel does when it finds stream_nb in the kernel."""
+        self.client.shell_channel.send(self.client.session.msg("comm_open", {
+            "comm_id": uuid.uuid4().hex, "target_name": "stream_nb.panel", "data": {"action": "subscribe"}}))
+        self.run("from stream_nb.notebook import panel\nassert panel.link().subscribed")
+
+
+@pytest.fixture
+def kernel():
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3", startup_timeout=60)
+    try:
+        yield Kernel(client)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
