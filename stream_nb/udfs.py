@@ -30,6 +30,9 @@ from sqlglot import exp
 from stream_nb.types import SchemaError, arrow_type
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Spark functions sqlglot does not know that the planner rewrites itself (sql/rewrites.py, non_ansi.py, ...)
+_PLANNER_FUNCTIONS = frozenset({"window", "session_window", "window_time", "json_tuple", "get_json_object", "bround",
+                                "pmod", "positive", "negative", "weekday", "make_date", "trunc"})
 _lock = threading.Lock()
 _registry: dict[str, Udf] = {}
 
@@ -110,9 +113,13 @@ def _refuse_builtin(name: str) -> None:
     the built-in's DuckDB spelling; DuckDB keeps its own function first): refused, so that never happens."""
     from stream_nb.sql.dialect import StreamSpark
 
-    node = sqlglot.parse_one(f"{name}(x)", read=StreamSpark)
-    if not isinstance(node, exp.Anonymous) or name.lower() in _builtin_names():
-        raise ValueError(f"sn.udf: {name!r} is a built-in SQL function; register the Python function under "
+    try:
+        node = sqlglot.parse_one(f"{name}(x)", read=StreamSpark)
+    except sqlglot.errors.ParseError:  # a keyword (CASE) or a built-in taking other arguments (from_json)
+        node = None
+    if (not isinstance(node, exp.Anonymous) or name.lower() in _PLANNER_FUNCTIONS
+            or name.lower() in _builtin_names()):
+        raise ValueError(f"sn.udf: {name!r} is a built-in SQL function or keyword; register the Python function under "
                          "another name")
 
 

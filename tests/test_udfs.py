@@ -40,6 +40,9 @@ def test_registering_a_name_again_replaces_it():
     ("has space", "is not a function name SQL can call"),
     ("upper", "'upper' is a built-in SQL function"),        # Spark's, as sqlglot knows it
     ("list_reverse", "'list_reverse' is a built-in SQL function"),  # DuckDB's own
+    ("window", "'window' is a built-in SQL function"),              # the planner's own
+    ("from_json", "'from_json' is a built-in SQL function"),        # sqlglot's, with other arguments
+    ("case", "'case' is a built-in SQL function or keyword"),
 ])
 def test_a_name_sql_cannot_call_or_a_builtin_is_refused(name, message):
     with pytest.raises(ValueError, match=message):
