@@ -50,7 +50,7 @@ class ContinuousQuery(StreamingQuery):
         self._per_epoch = sink_traits(sink).open  # a sink kept across runs: exact per epoch, not per row
         self._compiled = compile_select(plan.stateless_sql, plan.stream.source.schema.names)
         self._epoch_rows: list[pa.Table] = []  # an epoch sink's rows since the last epoch
-        self._latencies: list[np.ndarray] = []   # arrival-to-sink seconds of the rows since the last epoch
+        self._latencies: list[tuple[int, float]] = []  # (rows, arrival-to-sink s) since the last epoch
         self._epoch_started = time.perf_counter()
         self._epoch_start: int | None = None     # the offset the current epoch starts at
         self._busy_s = 0.0
@@ -143,7 +143,7 @@ class ContinuousQuery(StreamingQuery):
             done = time.perf_counter()
             self._busy_s += done - began
             if arrival is not None and not self._per_epoch:
-                self._latencies.append(np.full(table.num_rows, done - arrival))
+                self._latencies.append((table.num_rows, done - arrival))
             with self._changed:
                 self._inputs.offsets[self._inputs.names[0]] = end
                 self._changed.notify_all()
@@ -182,7 +182,7 @@ class ContinuousQuery(StreamingQuery):
             delivered = time.perf_counter()
             first = self.source.wait_for_data(start, 0)[1] if end > start else None  # when its first row came
             if first is not None:
-                latencies = [np.full(end - start, delivered - first)]
+                latencies = [(end - start, delivered - first)]
         if self._checkpoint is not None:
             self._checkpoint.commit_batch(epoch, self._operator, None, 0)
         for i in self._inputs.items:
@@ -191,7 +191,7 @@ class ContinuousQuery(StreamingQuery):
         self._report(epoch, (start, end), output_rows, began, busy_s + time.perf_counter() - wrote, latencies)
 
     def _report(self, epoch: int, offsets: tuple[int, int], output_rows: int, began: float, busy_s: float,
-                latencies: list[np.ndarray]) -> None:
+                latencies: list[tuple[int, float]]) -> None:
         start, end = offsets
         rows = end - start
         since_s = time.perf_counter() - began
@@ -225,14 +225,16 @@ class ContinuousQuery(StreamingQuery):
         return self.last_progress
 
 
-def latency_ms(latencies: list[np.ndarray]) -> dict[str, float] | None:
-    """Arrival-to-sink percentiles (ms) of an epoch's rows, None without rows.
+def latency_ms(latencies: list[tuple[int, float]]) -> dict[str, float] | None:
+    """Arrival-to-sink percentiles (ms) of an epoch's rows, None without rows. ``latencies``: (rows, seconds)
+    per group of rows handed on together (each row of a group counts as its first row's latency, the longest).
 
-    >>> latency_ms([np.array([0.001, 0.002]), np.array([0.003])])
-    {'p50': 2.0, 'p99': 2.98, 'max': 3.0}
+    >>> latency_ms([(2, 0.001), (1, 0.003)])
+    {'p50': 1.0, 'p99': 2.96, 'max': 3.0}
     """
     if not latencies:
         return None
-    seconds = np.concatenate(latencies) * 1000
+    counts, values = zip(*latencies, strict=True)
+    seconds = np.repeat(np.array(values) * 1000, counts)
     p50, p99 = np.percentile(seconds, [50, 99])
     return {"p50": round(float(p50), 3), "p99": round(float(p99), 3), "max": round(float(seconds.max()), 3)}

@@ -75,6 +75,8 @@ class MemorySource:
                 low, high = max(start - first, 0), min(end - first, chunk.num_rows)
                 pieces.append(chunk.slice(low, high - low))
                 k += 1
+        if len(pieces) == 1:  # a continuous query reads the one chunk just added: no copy
+            return pieces[0]
         return pa.concat_tables(pieces) if pieces else self.schema.empty_table()
 
     def __repr__(self) -> str:
