@@ -18,6 +18,7 @@ from . import (
     kernel_latency,
     latency,
     mqtt_latency,
+    peers,
     pyspark_api,
     soak,
     spark_engine,
@@ -31,7 +32,7 @@ from . import (
 )
 
 CASES = {case.NAME: case for case in (  # run in this order
-    throughput, state_growth, checkpoint, kernel_latency, spark_throughput, spark_engine, pyspark_api,
+    throughput, state_growth, checkpoint, kernel_latency, spark_throughput, peers, spark_engine, pyspark_api,
     join_throughput, latency, state_bounded,
     join_state, state_scaling, view_update, soak, idle_files, mqtt_latency, kafka_ingest, udfs, continuous)}
 
