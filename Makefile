@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test check bench bench-quick clean
+.PHONY: lab test check bench bench-quick peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,5 +48,10 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	$(BIN)/python -m benchmarks --quick
 
+# Pathway's and Bytewax's own environments (.venv-peers/, PyPI wheels) for the `peers` case, ahead of a run:
+# `make bench` makes a missing one itself; bench-quick never does, so CI skips those two contenders.
+peers: $(STAMP)
+	$(BIN)/python -m benchmarks.peers_env
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .venv-peers .pytest_cache
