@@ -3,10 +3,11 @@
 Both kinds are registered as Arrow functions: DuckDB hands over a vector of rows (2048 at a time) and this
 module loops over it in Python (scalar: ``map`` over the column's values) or turns it into pandas Series
 (vectorised). NULL arguments reach the function as ``None`` (as in Spark): ``null_handling="special"``.
-Measured (``benchmarks/udfs.py``, one-shot over the same rows), DuckDB's ``type="native"`` form, which calls
-Python once per row, is as fast or up to 1.5x faster for a scalar function; the Arrow form is kept because
+Measured (``benchmarks/udfs.py``, one-shot over 2M rows), DuckDB's ``type="native"`` form, which calls
+Python once per row, is 1.7x faster bare, but cannot say which row failed; wrapped in the Python frame that
+naming the row takes, it is about 1.1x faster (within the noise of a shared machine). The Arrow form is kept:
 it tags timestamps UTC once per vector rather than per value, names the value that does not fit the return
-type, and is one code path for both kinds.
+type instead of leaving it to DuckDB's conversion, and is one code path for both kinds.
 
 A failure inside the function reaches the engine as DuckDB's error text only (DuckDB keeps no Python
 exception); the ``UdfError`` with the function's own exception chained is kept here by its message, and
