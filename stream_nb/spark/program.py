@@ -11,6 +11,7 @@ from stream_nb.engine.triggers import Trigger
 from stream_nb.sources.files import FilesSource
 from stream_nb.sources.rate import RateSource
 from stream_nb.sources.socket import SocketSource
+from stream_nb.spark.udfs import program_lines
 from stream_nb.sql.plan import Plan
 from stream_nb.types import describe_schema
 
@@ -30,7 +31,7 @@ def pyspark_program(plan: Plan, sql: str, *, trigger: Trigger, checkpoint: str |
     for static in plan.bindings.statics:
         lines.append(f"spark.read.parquet('{static}.parquet').createOrReplaceTempView({static!r})"
                      "  # the static table, saved where the cluster can read it")
-    lines += ["", f"result = spark.sql('''{sql.strip()}''')", "",
+    lines += ["", *program_lines(plan.udfs.values(), sql), f"result = spark.sql('''{sql.strip()}''')", "",
               "query = (result.writeStream", f"         .outputMode({plan.output_mode!r})",
               f"         .queryName({name!r})"]
     if trigger.kind == "interval":
