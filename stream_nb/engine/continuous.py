@@ -78,7 +78,7 @@ class ContinuousQuery(StreamingQuery):
             self._epoch_start = self._offset
             if self._redo is not None and self._per_epoch:  # an epoch logged before a restart, redone as it was
                 redo, self._redo = self._redo, None
-                await anyio.to_thread.run_sync(self._take, *redo.ranges[0], None)
+                await anyio.to_thread.run_sync(self._take, *redo.ranges[0], None, True)
                 await anyio.to_thread.run_sync(self._commit_epoch, redo.ranges[0][1])
             self._redo = None
             async with anyio.create_task_group() as tasks:
@@ -120,11 +120,11 @@ class ContinuousQuery(StreamingQuery):
                 self._fail(err)
                 return
 
-    def _take(self, start: int, end: int, arrival: float | None) -> None:
+    def _take(self, start: int, end: int, arrival: float | None, stepped: bool = False) -> None:
         """Run rows ``start`` to ``end`` and hand the output on: to the sink now, or to the epoch's rows."""
         with self._lock:
-            if start != self._offset or self._terminated.is_set():
-                return  # a step() took them already
+            if start != self._offset or self._terminated.is_set() or (self._paused and not stepped):
+                return  # a step() took them already, or pause() came after the row thread looked
             began = time.perf_counter()
             self._busy = True
             self._batch_thread = threading.get_ident()
@@ -219,7 +219,7 @@ class ContinuousQuery(StreamingQuery):
         latest = self.source.latest_offset()
         if latest <= self._offset:
             return None
-        self._take(self._offset, latest, None)
+        self._take(self._offset, latest, None, True)
         self._commit_epoch()
         self._raise_if_failed()
         return self.last_progress
