@@ -67,6 +67,11 @@ class ContinuousQuery(StreamingQuery):
                 f"{'compiled' if self.compiled else 'DuckDB'}, trigger {self.trigger.describe()}>")
 
     @property
+    def deliveries(self) -> int:
+        """How many groups of rows the sink has been handed so far (the live view refreshes on each)."""
+        return self._delivered + 1
+
+    @property
     def compiled(self) -> bool:
         """Whether the query runs as compiled Python (else DuckDB runs each group of rows)."""
         return self._compiled is not None

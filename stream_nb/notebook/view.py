@@ -167,13 +167,15 @@ class LiveView:
             query = self.query
             progress = query.last_progress
             batch = progress["batchId"] if progress else -1
+            # a continuous query's rows reach the sink between epochs: show them as they come
+            seen = (batch, query.deliveries) if query.trigger.kind == "continuous" else batch
             self._count_late()
             state, _ = state_of(query)
             self.status.value = status_html(query, late_total=self._late_total, note=self._note_text())
             self.controls.sync(state)
-            if status_only or batch == self._shown_batch:
+            if status_only or seen == self._shown_batch:
                 return
-            self._shown_batch = batch
+            self._shown_batch = seen
             if self.teaching is not None:
                 self.teaching.refresh()
             if self._chart_spec is not None and self.chart is None:

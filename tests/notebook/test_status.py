@@ -42,3 +42,19 @@ def test_a_micro_batch_query_keeps_its_batch_duration_and_no_latency():
         assert record(q)["continuous"] is False and record(q)["latencyMs"] is None
     finally:
         q.stop()
+
+
+def test_the_live_view_shows_a_continuous_querys_rows_before_the_epoch_ends():
+    from stream_nb.notebook.live import open_view
+
+    events = sn.sources.memory("n int")
+    q = sn.start("SELECT n FROM events", sources={"events": events}, trigger="continuous 1 hour")
+    try:
+        view = open_view(q, rows=5)
+        view.refresh()
+        events.add_data([{"n": 7}, {"n": 8}])
+        q.process_all_available()  # the rows are in the sink; the epoch ends in an hour
+        view.refresh()
+        assert ">7<" in view.table.widget.value and ">8<" in view.table.widget.value
+    finally:
+        q.stop()
