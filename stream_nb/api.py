@@ -56,6 +56,10 @@ def start(sql: str, *, name: str | None = None, sources: Mapping[str, Any] | Non
             raise ValueError("applyInPandasWithState runs on the stream_nb engine only (its function lives in "
                              "this kernel); start it without engine='spark'")
         plan = attach(plan, group_state, output_mode, clock)
+    if engine == "spark" and Trigger.parse(trigger).kind == "continuous":
+        raise ValueError("trigger='continuous' runs on the stream_nb engine only: the Spark engine hands each "
+                         "batch to the kernel with foreachBatch, which Spark's continuous mode does not support; "
+                         "start it without engine='spark'")
     if engine == "spark":
         from stream_nb.spark.engine import SparkQuery
 

@@ -308,3 +308,8 @@ def test_kill_9_then_a_restart_leaves_each_row_once_in_the_files_sink(tmp_path):
         q.stop()
     values = sorted(read_files_sink(str(out))["value"])
     assert values == list(range(len(values))) and len(values) > 0
+
+
+def test_the_spark_engine_refuses_a_continuous_trigger_saying_why(events):
+    with pytest.raises(ValueError, match="runs on the stream_nb engine only.*foreachBatch"):
+        sn.start("SELECT n FROM events", sources={"events": events}, trigger="continuous", engine="spark")
