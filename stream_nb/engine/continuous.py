@@ -28,7 +28,6 @@ import anyio
 import numpy as np
 import pyarrow as pa
 
-from stream_nb.checkpoint.logs import OffsetEntry
 from stream_nb.engine.continuous_eval import Unsure, compile_select
 from stream_nb.engine.continuous_rules import check_continuous
 from stream_nb.engine.progress import batch_progress, now_iso, source_progress
@@ -180,7 +179,8 @@ class ContinuousQuery(StreamingQuery):
             began, self._epoch_started = self._epoch_started, time.perf_counter()
         wrote = time.perf_counter()
         if self._checkpoint is not None:
-            self._checkpoint.plan_batch(self._inputs.sources, OffsetEntry(epoch, ((start, end),), 0))
+            entry = self._inputs.entry(epoch, {self._inputs.names[0]: (start, end)}, 0)  # Kafka's in Spark's form too
+            self._checkpoint.plan_batch(self._inputs.sources, entry)
         if self._per_epoch:
             output = pa.concat_tables(rows) if rows else self.schema.empty_table()
             self.sink.add_batch(epoch, output)

@@ -65,11 +65,12 @@ def kafka_broker(tmp_path_factory):
         yield broker
 
 
-def test_each_kafka_message_reaches_the_sink_from_the_poll_loop(kafka_broker):
+def test_each_kafka_message_reaches_the_sink_from_the_poll_loop(kafka_broker, tmp_path):
     topic = kafka_broker.create_topic("continuous-in", 2)
     src = sn.sources.kafka(kafka_broker.servers, topic)
+    cp = tmp_path / "cp"
     q = sn.start("SELECT partition, CAST(value AS STRING) AS text FROM k", sources={"k": src},
-                 trigger="continuous 100 milliseconds")
+                 trigger="continuous 100 milliseconds", checkpoint=cp)
     try:
         kafka_broker.produce(topic, [b"a", b"b"], partition=0)
         kafka_broker.produce(topic, [b"c"], partition=1)
@@ -78,3 +79,5 @@ def test_each_kafka_message_reaches_the_sink_from_the_poll_loop(kafka_broker):
         assert sorted(q.result["text"]) == ["a", "b", "c"]
     finally:
         q.stop()
+    last = (cp / "offsets" / str(batches(cp, "commits")[-1])).read_text()
+    assert '"sparkOffset": {"' + topic + '": {"0": 2, "1": 1}}' in last  # the epoch's offsets as Spark writes them
