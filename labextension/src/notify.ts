@@ -38,8 +38,9 @@ export function showNotice(notice: INotice): void {
     Notification.update({ id, message: notice.message, type: notice.type });
     return;
   }
+  // an error stays on screen until dismissed; the others leave after 5 s (all stay under the bell)
   const made = Notification.emit(notice.message, notice.type, {
-    autoClose: 5000
+    autoClose: notice.type === 'error' ? false : 5000
   });
   if (notice.key !== null) {
     for (const [key, old] of shown) {
