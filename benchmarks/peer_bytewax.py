@@ -28,8 +28,9 @@ from bytewax.testing import run_main
 
 WINDOW = timedelta(seconds=10)
 DELAY = timedelta(seconds=10)
-ALIGN = datetime(1970, 1, 1, tzinfo=UTC)  # window starts at multiples of 10 s since the epoch, as Spark's
-FIXED_NOW = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ALIGN = EPOCH  # window starts at multiples of 10 s since the epoch, as Spark's
+FIXED_NOW = EPOCH
 clock = {"first": None, "last": None, "rows": 0}
 
 
@@ -54,8 +55,9 @@ class _FilesPartition(StatelessSourcePartition):
             clock["first"] = time.perf_counter()
         table = pq.read_table(self.paths.pop(0), columns=["ts", "device", "temp"])
         clock["rows"] += table.num_rows
-        columns = table.to_pydict()
-        return list(zip(columns["device"], columns["ts"], columns["temp"], strict=True))
+        # Arrow makes a zone-aware datetime 10 x slower than this (it looks the zone up for every value)
+        ts = [EPOCH + timedelta(microseconds=us) for us in table.column("ts").cast(pa.int64()).to_pylist()]
+        return list(zip(table.column("device").to_pylist(), ts, table.column("temp").to_pylist(), strict=True))
 
 
 class Rows(DynamicSink):

@@ -22,6 +22,7 @@ import pathway as pw
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 clock = {"first": None, "last": None, "rows": 0}
 
 
@@ -43,8 +44,10 @@ class Files(pw.io.python.ConnectorSubject):
         for path in self.paths:
             table = pq.read_table(path, columns=["ts", "device", "temp"])
             clock["rows"] += table.num_rows
-            columns = table.to_pydict()
-            for ts, device, temp in zip(columns["ts"], columns["device"], columns["temp"], strict=True):
+            # Arrow makes a zone-aware datetime 10 x slower than this (it looks the zone up for every value)
+            stamps = [EPOCH + timedelta(microseconds=us) for us in table.column("ts").cast(pa.int64()).to_pylist()]
+            for ts, device, temp in zip(stamps, table.column("device").to_pylist(), table.column("temp").to_pylist(),
+                                        strict=True):
                 self.next(ts=ts, device=device, temp=temp)
             self.commit()
 
@@ -54,7 +57,7 @@ def main(folder: str, target: str) -> None:
     events = pw.io.python.read(Files(paths), schema=Events, autocommit_duration_ms=None)
     windows = events.windowby(
         events.ts,
-        window=pw.temporal.tumbling(duration=timedelta(seconds=10), origin=datetime(1970, 1, 1, tzinfo=UTC)),
+        window=pw.temporal.tumbling(duration=timedelta(seconds=10), origin=EPOCH),
         instance=events.device,
         behavior=pw.temporal.common_behavior(cutoff=timedelta(seconds=10)),
     ).reduce(
@@ -66,7 +69,7 @@ def main(folder: str, target: str) -> None:
     )
     latest: dict = {}
 
-    def on_change(key, row: dict, time_: int, is_addition: bool) -> None:
+    def on_change(key, row: dict, time: int, is_addition: bool) -> None:  # Pathway passes these by name
         # an update is a retraction of the old row and an insertion of the new one, in either order
         if is_addition:
             latest[key] = row
