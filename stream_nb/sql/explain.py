@@ -43,6 +43,10 @@ def explain(plan) -> str:
                   "keys       " + ", ".join(f"{k} = {t}" for k, t in zip(dedup.keys, dedup.key_texts))]
         lines.append(_eviction(dedup.event_time_key, dedup.key_texts))
         return "\n".join(lines)
+    if plan.group_state is not None:  # applyInPandasWithState (group_state.py)
+        from stream_nb.sql.group_state import explain_lines
+
+        return "\n".join(lines + explain_lines(plan))
     if plan.aggregate is None:
         lines += ["== Stateless: runs per batch over the batch's rows (DuckDB) ==", plan.stateless_sql]
         return "\n".join(lines)

@@ -69,3 +69,19 @@ def attach(plan: Plan, group_state: GroupStatePlan, output_mode: str | None, clo
                              "not supported without watermark.")
     spec = replace(group_state, clock=clock if clock is not None else group_state.clock)
     return replace(plan, group_state=spec, output_mode=mode, columns=list(group_state.output_schema.names))
+
+
+def explain_lines(plan: Plan) -> list[str]:
+    """``q.explain()``'s steps for a plan with a function on top."""
+    gs = plan.group_state
+    when = {"NoTimeout": "never times out",
+            "ProcessingTimeTimeout": "times out when the batch's processing time passes setTimeoutDuration's",
+            "EventTimeTimeout": "times out when the watermark passes setTimeoutTimestamp's"}[gs.timeout]
+    from stream_nb.types import describe_schema
+
+    state = describe_schema(gs.state_schema)
+    return ["== 1. Stateless, per batch (DuckDB): the grouped DataFrame's rows ==", plan.stateless_sql, "",
+            f"== 2. applyInPandasWithState: {gs.func_name}(key, rows, state) per group of "
+            f"({', '.join(gs.keys)}) with new rows, then per timed-out group (no rows) ==",
+            f"state      one row per group: {state}; a group {when}",
+            f"output     {', '.join(gs.output_schema.names)} ({gs.function_mode} mode): the rows it returns"]

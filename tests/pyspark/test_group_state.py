@@ -256,3 +256,12 @@ def test_a_restart_with_another_state_schema_is_refused(spark, clicks, tmp_path)
     q.stop()
     with pytest.raises(Exception, match="cannot resume from checkpoint.*the state's aggregates"):
         start(df, running_count, checkpoint=checkpoint, name="second", state="count bigint, seen bigint")
+
+
+def test_explain_shows_the_per_batch_sql_and_the_function_on_top(spark, clicks):
+    q = start(spark.readStream.load(clicks).where("n > 0"), running_count, name="explained")
+    text = sn.get("explained").plan.explain()
+    q.stop()
+    assert "== 1. Stateless, per batch (DuckDB)" in text and "WHERE" in text
+    assert "applyInPandasWithState: running_count(key, rows, state) per group of (user)" in text
+    assert "state      one row per group: count bigint; a group never times out" in text
