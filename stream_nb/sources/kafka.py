@@ -1,4 +1,8 @@
-"""The Kafka source: a topic's messages as a stream, read by offset range (Spark's Kafka source).
+"""The Kafka source: topics' messages as a stream, read by offset range (Spark's Kafka source).
+
+It reads one topic, several (Spark's ``subscribe`` of ``"a,b"``), or every topic whose name matches a regular
+expression (Spark's ``subscribePattern``); topics and partitions that appear later are read from their earliest
+offset, as Spark reads them.
 
 The checkpoint is the truth, as in Spark: the source joins no consumer group and commits nothing to Kafka. Each
 batch's per-partition offset ranges are planned and logged before it runs (``kafka_offsets.py``), then read
@@ -36,8 +40,11 @@ from stream_nb.sources.kafka_offsets import (
     EARLIEST,
     LATEST,
     Offsets,
-    data_lost,
+    TopicPartition,
+    from_spark_json,
+    losses,
     parse_starting_offsets,
+    report_data_loss,
     spark_json,
     split_backlog,
     step_from_json,
@@ -52,10 +59,9 @@ __all__ = ["KafkaSource", "kafka"]
 _TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")  # Kafka's legal topic names
 # Spark's DataStreamReader options that are not librdkafka settings: what each is here
 _SPARK_OPTIONS = {
-    "subscribe": "the topic argument", "subscribepattern": "not supported (one topic a source)",
+    "subscribe": "the topic argument ('a' or 'a,b' or a list)", "subscribepattern": "pattern=",
     "assign": "starting_offsets naming every partition", "startingoffsets": "starting_offsets=",
-    "maxoffsetspertrigger": "max_offsets_per_trigger=",
-    "failondataloss": "not supported: offsets lost before they were read always stop the query",
+    "maxoffsetspertrigger": "max_offsets_per_trigger=", "failondataloss": "fail_on_data_loss=",
 }
 CONNECT_SECONDS = 5     # how long the first contact with the broker may take before the query is refused
 OUTAGE_SECONDS = 120    # how long a running query waits for a broker that went away before it fails
@@ -78,6 +84,28 @@ def _check_options(config: dict) -> None:
                          "https://github.com/confluentinc/librdkafka/blob/master/CONFIGURATION.md)") from None
 
 
+def _subscription(topic, pattern) -> tuple[tuple[str, ...], re.Pattern | None]:
+    """The topics named (Spark's ``subscribe``: one, ``"a,b"`` or a list), or the pattern (``subscribePattern``,
+    a regular expression a whole topic name must match, as Java's ``Matcher.matches``): exactly one of them."""
+    if (topic is None) == (pattern is None):
+        raise ValueError("kafka source: give the topics to read (topic='events', 'a,b' or a list), or a regular "
+                         f"expression their names match (pattern='sensors-.*'), not {'both' if topic else 'neither'}")
+    if pattern is not None:
+        try:
+            return (), re.compile(pattern)
+        except (re.error, TypeError) as err:
+            raise ValueError(f"kafka source: pattern {pattern!r} is not a regular expression: {err}") from None
+    names = topic.split(",") if isinstance(topic, str) else list(topic) if isinstance(topic, list | tuple) else None
+    names = [n.strip() if isinstance(n, str) else n for n in names] if names is not None else None
+    bad = [n for n in names if not isinstance(n, str) or not _TOPIC.fullmatch(n)] if names else [topic]
+    if bad:
+        raise ValueError(
+            f"kafka source: topic is a topic's name (letters, digits, '.', '_', '-'), several as 'a,b' or a list, "
+            f"not {bad[0]!r}; to read every topic whose name matches a regular expression, give pattern= instead "
+            "(Spark's subscribePattern)")
+    return tuple(dict.fromkeys(names)), None
+
+
 def _client():
     try:
         import confluent_kafka
@@ -91,33 +119,38 @@ POLL_SECONDS = 0.001  # continuous processing: between two looks at the partitio
 
 
 class KafkaSource:
-    """A Kafka topic as a stream (see ``kafka``). Offset n is the n-th planned step (``kafka_offsets.py``)."""
+    """Kafka topics as a stream (see ``kafka``). Offset n is the n-th planned step (``kafka_offsets.py``)."""
 
     capabilities = frozenset({MAX_PER_TRIGGER, CONCURRENT_READS, CHECKPOINT_METADATA, CHECKPOINT_LOG, ATTACH,
                               CLOSE, SPARK_OFFSETS, "push"})
 
-    def __init__(self, servers: str, topic: str, *, starting_offsets: str | Mapping = "earliest",
-                 schema=None, max_offsets_per_trigger: int | None = None, options: Mapping | None = None):
+    def __init__(self, servers: str, topic: str | list[str] | None = None, *, pattern: str | None = None,
+                 starting_offsets: str | Mapping = "earliest", schema=None,
+                 max_offsets_per_trigger: int | None = None, fail_on_data_loss: bool = True,
+                 options: Mapping | None = None):
         if not isinstance(servers, str) or not servers.strip():
             raise ValueError(f"kafka source: servers is the brokers' 'host:port[,host:port]', not {servers!r}")
-        if not isinstance(topic, str) or not topic or not _TOPIC.fullmatch(topic):
-            raise ValueError(
-                f"kafka source: topic is one topic's name (letters, digits, '.', '_', '-'), not {topic!r}; "
-                "this source reads one topic (Spark's subscribe of several topics or subscribePattern are not "
-                "supported): read each with its own sn.sources.kafka and combine them with UNION ALL")
+        self.topics, self._pattern = _subscription(topic, pattern)
+        if not isinstance(fail_on_data_loss, bool):
+            raise TypeError(f"kafka source: fail_on_data_loss is True or False, not {fail_on_data_loss!r}")
         if max_offsets_per_trigger is not None and (isinstance(max_offsets_per_trigger, bool) or not isinstance(
                 max_offsets_per_trigger, int) or max_offsets_per_trigger < 1):
             raise ValueError("kafka source: max_offsets_per_trigger must be a positive int or None, "
                              f"not {max_offsets_per_trigger!r}")
         _client()
-        self.servers, self.topic = servers, topic
+        self.servers, self.fail_on_data_loss = servers, fail_on_data_loss
+        # as Spark's options: the topics as subscribe's 'a,b' (None with a pattern), the pattern as given
+        self.topic = ",".join(self.topics) or None
+        self.pattern = pattern
         self.value_schema = parse_schema(schema) if schema is not None else None
         self.schema = source_schema(self.value_schema)
-        self.description = f"KafkaV2[Subscribe[{topic}]]"
+        self.description = (f"KafkaV2[Subscribe[{self.topic}]]" if self.topics
+                            else f"KafkaV2[SubscribePattern[{pattern}]]")
         self.max_offsets_per_trigger = max_offsets_per_trigger
         # each step already holds at most max_offsets_per_trigger offsets: one step per batch
         self.max_per_trigger = 1 if max_offsets_per_trigger else None
-        self._starting = parse_starting_offsets(starting_offsets, topic)
+        self._starting = parse_starting_offsets(starting_offsets, self.subscribed,
+                                                self.topics[0] if self.topics else "topic")
         self._config = {
             "bootstrap.servers": servers,
             "group.id": f"stream_nb-{uuid.uuid4()}",  # librdkafka needs one; nothing is ever committed to it
@@ -145,23 +178,38 @@ class KafkaSource:
         self._read_lock = threading.Lock()   # the client reading messages
         self._meta = self._reader = None
         self._starts: Offsets | None = None  # where offset 0 begins in each partition
-        self._steps: list[tuple[Offsets, Offsets]] = []  # (end, new partitions' starts) of each offset
+        self._steps: list[tuple[Offsets, Offsets]] = []  # (end, starts not where the last step ended)
         self._reached = False
         self._away_since: float | None = None
 
     # -- what offsets mean, kept in the checkpoint ---------------------------------------------------------
 
+    def subscribed(self, name: str) -> bool:
+        """Whether this source reads topic ``name`` (a pattern matches no internal topic, ``__``..., as Kafka's
+        consumer excludes them)."""
+        if self._pattern is None:
+            return name in self.topics
+        return not name.startswith("__") and self._pattern.fullmatch(name) is not None
+
+    def _subscription_json(self) -> dict:
+        if self._pattern is not None:
+            return {"pattern": self.pattern}
+        return {"topic": self.topics[0]} if len(self.topics) == 1 else {"topics": list(self.topics)}
+
     def checkpoint_metadata(self) -> dict:
-        """The topic and the starting offsets, resolved against the broker once ("latest" is then fixed)."""
+        """The topics (or pattern) and the starting offsets, resolved against the broker once ("latest" is then
+        fixed)."""
         with self._lock:
-            return {"topic": self.topic, "startingOffsets": spark_json(self.topic, self._resolve_starts())}
+            return {**self._subscription_json(), "startingOffsets": spark_json(self._resolve_starts())}
 
     def restore_checkpoint_metadata(self, stored: dict) -> None:
-        if stored["topic"] != self.topic:
-            raise ValueError(f"the checkpoint read topic {stored['topic']!r}, and this source reads "
-                             f"{self.topic!r}; give a query on another topic a new checkpoint directory")
+        kept = {k: stored[k] for k in ("topic", "topics", "pattern") if k in stored}
+        if kept != self._subscription_json():
+            raise ValueError(f"the checkpoint's query read {kept}, and this source reads "
+                             f"{self._subscription_json()}; as in Spark, changing the subscribed topics is not "
+                             "allowed: give a query on other topics a new checkpoint directory")
         with self._lock:
-            self._starts = {int(p): o for p, o in stored["startingOffsets"][self.topic].items()}
+            self._starts = from_spark_json(stored["startingOffsets"])
 
     def checkpoint_log(self, start: int, end: int) -> list[dict]:
         """The steps that offsets ``start`` to ``end`` stand for: each partition's end offset after each."""
@@ -169,13 +217,14 @@ class KafkaSource:
             return [step_json(*step) for step in self._steps[start:end]]
 
     def restore_checkpoint_log(self, steps: list) -> None:
-        with self._lock:
-            self._steps = [step_from_json(step) for step in steps]
+        with self._lock:  # (steps written when a source read one topic name no topic: they are that one's)
+            self._steps = [step_from_json(step, self.topics[0] if len(self.topics) == 1 else None)
+                           for step in steps]
 
     def spark_offset(self, end: int) -> dict:
         """Offset ``end`` as Spark writes a Kafka source's offset: ``{"topic": {"0": 23, "1": 5}}``."""
         with self._lock:
-            return spark_json(self.topic, self._ends(end))
+            return spark_json(self._ends(end))
 
     def attach(self) -> None:
         """A query starts: the starting offsets are resolved now, as Spark does ("latest" is the end at the
@@ -183,6 +232,8 @@ class KafkaSource:
         with self._lock:
             self._resolve_starts()
             expected = self._ends(len(self._steps))  # where the next batch begins, unless it replays one
+            found = self._watermarks() or {}  # (a partition gone is not assigned: latest_offset reports it)
+            expected = {tp: offset for tp, offset in expected.items() if tp in found}
         with self._read_lock:
             self._open_reader().prefetch(expected)
 
@@ -199,20 +250,22 @@ class KafkaSource:
             if found is None:
                 return len(self._steps)  # the broker is away: nothing new until it is back
             previous = self._ends(len(self._steps))
-            for partition, offset in previous.items():
-                low, high = found.get(partition, (None, None))
-                if high is None:
-                    raise data_lost(self.topic, partition, "the partition is gone (was the topic deleted?)")
-                if high < offset:
-                    raise data_lost(self.topic, partition, f"its end offset went back from {offset} to {high}")
-                if low > offset:
-                    raise data_lost(self.topic, partition, f"offsets {offset} to {low - 1} were deleted before "
-                                                           f"the query read them (its earliest offset is {low})")
-            new = {p: low for p, (low, high) in found.items() if p not in previous and high > low}
-            target = {**previous, **{p: high for p, (_, high) in found.items() if p in previous or p in new}}
-            for k, end in enumerate(split_backlog({**previous, **new}, target, self.max_offsets_per_trigger)):
-                if end != previous or (new and k == 0):
-                    self._steps.append((end, new if k == 0 else {}))
+            starts = losses(previous, found, self.fail_on_data_loss)
+            kept = {tp: o for tp, o in previous.items() if tp in found}  # a partition gone is read no more
+            new = {tp: low for tp, (low, high) in found.items() if tp not in previous and high > low}
+            for (topic, partition), low in new.items():
+                if low != 0:  # as Spark: what came before a new partition's earliest offset was not read
+                    report_data_loss(topic, partition, f"the partition was found with offsets from {low}, not 0",
+                                     self.fail_on_data_loss)
+            starts.update(new)
+            begin = {**kept, **starts}
+            target = {tp: found[tp][1] for tp in begin}
+            for k, end in enumerate(split_backlog(begin, target, self.max_offsets_per_trigger)):
+                if end != previous or (starts and k == 0):
+                    self._steps.append((end, starts if k == 0 else {}))
+                    starts = {}
+            if starts or kept.keys() != previous.keys():  # nothing to read, but where partitions are changed
+                self._steps.append((target, starts))
             return len(self._steps)
 
     def wait_for_data(self, offset: int, timeout: float) -> tuple[int, None]:
@@ -227,18 +280,19 @@ class KafkaSource:
             time.sleep(POLL_SECONDS)
 
     def read(self, start: int, end: int) -> pa.Table:
-        """The messages of steps ``start`` to ``end``, in partition then offset order."""
+        """The messages of steps ``start`` to ``end``, in topic, partition then offset order."""
         with self._lock:
             check_offsets(start, end, len(self._steps), self.description)
             begin = self._ends(start)
-            for _, new_starts in self._steps[start:end]:
-                begin.update(new_starts)
+            # a later step's start wins: offsets before it were gone from the broker when it was planned
+            for _, starts in self._steps[start:end]:
+                begin.update(starts)
             until = self._ends(end)
-        if all(until[p] == begin[p] for p in until):
+        if all(until[tp] == begin[tp] for tp in until):
             return self.schema.empty_table()
         with self._read_lock:
-            messages = self._open_reader().fetch({p: (begin[p], until[p]) for p in sorted(until)})
-        return to_table(self.topic, messages, self.value_schema)
+            messages = self._open_reader().fetch({tp: (begin[tp], until[tp]) for tp in sorted(until)})
+        return to_table(messages, self.value_schema)
 
     def close(self) -> None:
         """Close the broker connections; a later call opens them again."""
@@ -252,8 +306,9 @@ class KafkaSource:
 
     def _open_reader(self) -> RangeReader:
         if self._reader is None:
-            self._reader = RangeReader(_client(), self._config, self.topic, self.servers, logger=_LOG,
-                                       end_offset=self._end_offset, outage_seconds=OUTAGE_SECONDS)
+            self._reader = RangeReader(_client(), self._config, self.servers, logger=_LOG,
+                                       watermarks=self._partition_watermarks, outage_seconds=OUTAGE_SECONDS,
+                                       fail_on_data_loss=self.fail_on_data_loss)
         return self._reader
 
     # -- the broker ----------------------------------------------------------------------------------------
@@ -271,25 +326,25 @@ class KafkaSource:
                 self._starts = {p: lh[0 if self._starting == "earliest" else 1] for p, lh in found.items()}
         return self._starts
 
-    def _specific_starts(self, found: dict[int, tuple[int, int]]) -> Offsets:
+    def _specific_starts(self, found: dict[TopicPartition, tuple[int, int]]) -> Offsets:
         if set(self._starting) != set(found):  # as Spark: every partition, or none
             raise SourceError(
-                f"kafka source: starting_offsets names partitions {sorted(self._starting)} of topic "
-                f"{self.topic!r}, which has partitions {sorted(found)}; give every partition (-2 for earliest, "
-                "-1 for latest)")
+                f"kafka source: starting_offsets names partitions {spark_json(dict.fromkeys(self._starting, 0))} "
+                f"and the topics read have partitions {spark_json(dict.fromkeys(found, 0))} (offsets shown as 0); "
+                "give every partition (-2 for earliest, -1 for latest)")
         starts = {}
-        for p, offset in self._starting.items():
-            low, high = found[p]
-            starts[p] = low if offset == EARLIEST else high if offset == LATEST else offset
-            if not low <= starts[p] <= high:
-                raise SourceError(f"kafka source: starting offset {offset} of topic {self.topic!r} partition {p} "
+        for (topic, p), offset in self._starting.items():
+            low, high = found[topic, p]
+            starts[topic, p] = low if offset == EARLIEST else high if offset == LATEST else offset
+            if not low <= starts[topic, p] <= high:
+                raise SourceError(f"kafka source: starting offset {offset} of topic {topic!r} partition {p} "
                                   f"is outside what the broker holds, offsets {low} to {high}")
         return starts
 
-    def _end_offset(self, partition: int) -> int | None:
-        return (self._watermarks() or {}).get(partition, (None, None))[1]
+    def _partition_watermarks(self, tp: TopicPartition) -> tuple[int, int] | None:
+        return (self._watermarks() or {}).get(tp)
 
-    def _watermarks(self) -> dict[int, tuple[int, int]] | None:
+    def _watermarks(self) -> dict[TopicPartition, tuple[int, int]] | None:
         """Each partition's (earliest, end) offset; a topic that does not exist yet has none. None while a
         broker reached before is away (not for longer than OUTAGE_SECONDS: then, or at first contact, an
         error naming its address)."""
@@ -298,12 +353,14 @@ class KafkaSource:
             if self._meta is None:
                 self._meta = kafka.Consumer(self._config, logger=_LOG)
             try:
-                topics = self._meta.list_topics(self.topic, timeout=CONNECT_SECONDS).topics
-                topic = topics.get(self.topic)
-                partitions = sorted(topic.partitions) if topic is not None and topic.error is None else []
-                found = {p: self._meta.get_watermark_offsets(kafka.TopicPartition(self.topic, p),
-                                                             timeout=CONNECT_SECONDS, cached=False)
-                         for p in partitions}
+                # one topic: its metadata alone; several or a pattern: every topic's, to see new ones
+                one = self.topics[0] if len(self.topics) == 1 else None
+                topics = self._meta.list_topics(one, timeout=CONNECT_SECONDS).topics
+                partitions = [(name, p) for name in sorted(topics) if self.subscribed(name)
+                              and topics[name].error is None for p in sorted(topics[name].partitions)]
+                found = {(name, p): self._meta.get_watermark_offsets(kafka.TopicPartition(name, p),
+                                                                     timeout=CONNECT_SECONDS, cached=False)
+                         for name, p in partitions}
             except kafka.KafkaException as err:
                 return self._away(err)
         self._reached, self._away_since = True, None
@@ -325,27 +382,35 @@ class KafkaSource:
         return f"{self.description} ({self.servers}, {len(self._steps)} steps planned)"
 
 
-def kafka(servers: str, topic: str, *, starting_offsets: str | Mapping = "earliest", schema=None,
-          max_offsets_per_trigger: int | None = None, options: Mapping | None = None) -> KafkaSource:
-    """A Kafka topic as a stream, with Spark's Kafka columns: ``key``, ``value`` (binary), ``topic``,
+def kafka(servers: str, topic: str | list[str] | None = None, *, pattern: str | None = None,
+          starting_offsets: str | Mapping = "earliest", schema=None, max_offsets_per_trigger: int | None = None,
+          fail_on_data_loss: bool = True, options: Mapping | None = None) -> KafkaSource:
+    """Kafka topics as a stream, with Spark's Kafka columns: ``key``, ``value`` (binary), ``topic``,
     ``partition``, ``offset``, ``timestamp``, ``timestampType``.
 
-    Replayable: the checkpoint keeps each batch's offsets per partition, so a query started again on it reads
-    exactly the same messages (exactly once end to end with the files and duckdb sinks). Nothing is committed
-    to a consumer group. New partitions are read from their earliest offset. Offsets the query has not read that
-    are gone from the broker (retention, a deleted topic) stop the query with an error saying so, as Spark's
-    ``failOnDataLoss=true``.
+    Replayable: the checkpoint keeps each batch's offsets per topic and partition, so a query started again on
+    it reads exactly the same messages (exactly once end to end with the files and duckdb sinks). Nothing is
+    committed to a consumer group. Partitions (and, with several topics or a pattern, topics) that appear while
+    the query runs are read from their earliest offset. Offsets the query has not read that are gone from the
+    broker (retention, a deleted topic) stop the query with an error saying so, as Spark's
+    ``failOnDataLoss=true``; with ``fail_on_data_loss=False`` each is a warning and the query reads on.
 
     Args:
         servers: the brokers, ``"host:port[,host:port]"`` (Spark's ``kafka.bootstrap.servers``).
-        topic: the topic to read.
+        topic: the topic to read, or several: ``"a,b"`` or ``["a", "b"]`` (Spark's ``subscribe``).
+        pattern: instead of ``topic``, a regular expression: every topic whose whole name matches it is read,
+            those created later too (Spark's ``subscribePattern``; internal ``__`` topics never).
         starting_offsets: where a new query begins: ``"earliest"``, ``"latest"``, or Spark's JSON
-            ``'{"topic": {"0": 23, "1": -2}}'`` naming every partition (-2 earliest, -1 latest).
+            ``'{"topic": {"0": 23, "1": -2}}'`` naming every partition of every topic (-2 earliest, -1 latest).
         schema: the JSON value's columns (a Spark DDL string or ``{"col": "type"}``): each value is parsed into
             them, beside the Kafka columns. A value that is not such a JSON object stops the query with an error
             naming its topic, partition and offset (its offsets stay uncommitted, so nothing is lost).
         max_offsets_per_trigger: at most this many messages in one batch, shared among the partitions.
+        fail_on_data_loss: Spark's ``failOnDataLoss``. False: offsets gone before they were read are skipped
+            with a warning (from a partition's earliest offset after retention, from its new end when its end
+            went back, as Spark), instead of stopping the query.
         options: librdkafka settings for the consumer (``"kafka."`` in front, as Spark writes them, is dropped).
     """
-    return KafkaSource(servers, topic, starting_offsets=starting_offsets, schema=schema,
-                       max_offsets_per_trigger=max_offsets_per_trigger, options=options)
+    return KafkaSource(servers, topic, pattern=pattern, starting_offsets=starting_offsets, schema=schema,
+                       max_offsets_per_trigger=max_offsets_per_trigger, fail_on_data_loss=fail_on_data_loss,
+                       options=options)

@@ -36,9 +36,9 @@ def source_schema(schema: pa.Schema | None) -> pa.Schema:
     return pa.schema([*KAFKA_SCHEMA, *schema])
 
 
-def to_table(topic: str, fetched, schema: pa.Schema | None) -> pa.Table:
-    """What ``kafka_reader.RangeReader.fetch`` read (confluent_kafka messages, their partitions and offsets, in
-    partition then offset order) as the source's table."""
+def to_table(fetched, schema: pa.Schema | None) -> pa.Table:
+    """What ``kafka_reader.RangeReader.fetch`` read (confluent_kafka messages, their topics, partitions and
+    offsets, in topic, partition then offset order) as the source's table."""
     messages = fetched.messages
     Message = type(messages[0]) if messages else None  # confluent_kafka's, imported only with the client
     # map over the method, and no per-message Python beyond it: this is what a batch from Kafka costs
@@ -53,7 +53,7 @@ def to_table(topic: str, fetched, schema: pa.Schema | None) -> pa.Table:
         # pyarrow converts a list of nothing but None slowly (0.3 s for 50,000): the common unkeyed topic
         pa.nulls(n, pa.binary()) if keys.count(None) == n else pa.array(keys, pa.binary()),
         pa.array(values, pa.binary()),
-        pa.repeat(pa.scalar(topic, pa.string()), n),
+        _topics(fetched.topics),
         pa.array(fetched.partitions, pa.int32()),
         pa.array(fetched.offsets, pa.int64()),
         pa.array(times[:, 1] * 1000, TIMESTAMP, mask=kinds == 0),
@@ -62,13 +62,20 @@ def to_table(topic: str, fetched, schema: pa.Schema | None) -> pa.Table:
     table = pa.Table.from_arrays(columns, schema=KAFKA_SCHEMA)
     if schema is None:
         return table
-    parsed = parse_values(topic, messages, values, schema)
+    parsed = parse_values(messages, values, schema)
     for field in schema:
         table = table.append_column(field, parsed.column(field.name))
     return table
 
 
-def parse_values(topic: str, messages: list, values: list[bytes | None], schema: pa.Schema) -> pa.Table:
+def _topics(runs: list[tuple[str, int]]) -> pa.Array:
+    """The topic column from (topic, how many rows in a row) runs: one topic repeated, the common case."""
+    if len(runs) <= 1:
+        return pa.repeat(pa.scalar(runs[0][0] if runs else "", pa.string()), runs[0][1] if runs else 0)
+    return pa.array(np.repeat(np.array([t for t, _ in runs], object), [n for _, n in runs]), pa.string())
+
+
+def parse_values(messages: list, values: list[bytes | None], schema: pa.Schema) -> pa.Table:
     """Each value as one JSON object with ``schema``'s columns (a null value, a tombstone, gives nulls, as
     Spark's ``from_json(null)``); a value that is not one raises a SourceError naming where it is."""
     if not values:
@@ -83,31 +90,31 @@ def parse_values(topic: str, messages: list, values: list[bytes | None], schema:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise _at(topic, messages[data.count(b"\n", 0, err.start)], "the value is not UTF-8 text "
+        raise _at(messages[data.count(b"\n", 0, err.start)], "the value is not UTF-8 text "
                   f"(byte 0x{data[err.start]:02x}); JSON values are UTF-8") from None
     try:
         parsed = _parse_json(data, schema)
     except _BAD_DATA as err:
-        _refuse_blank(topic, messages, values)
+        _refuse_blank(messages, values)
         line = _first_bad_line(data, _parse_json, schema, header=False)
         if line is None:
-            raise SourceError(f"kafka source: topic {topic!r}: the values of partitions "
-                              f"{sorted({m.partition() for m in messages})} do not parse as JSON with the "
-                              f"schema: {_explain(err)}") from None
+            where = sorted({(m.topic(), m.partition()) for m in messages})
+            raise SourceError(f"kafka source: the values of (topic, partition) {where} do not parse as JSON "
+                              f"with the schema: {_explain(err)}") from None
         what = _json_number(err, values[line - 1], schema) or _explain(err)
-        raise _at(topic, messages[line - 1], what) from None
+        raise _at(messages[line - 1], what) from None
     if parsed.num_rows != len(values):  # the JSON reader skips a blank line, moving every later row up one
-        _refuse_blank(topic, messages, values)
+        _refuse_blank(messages, values)
     return parsed
 
 
-def _refuse_blank(topic: str, messages: list, values: list[bytes]) -> None:
+def _refuse_blank(messages: list, values: list[bytes]) -> None:
     for k, value in enumerate(values):
         if not value.strip():
-            raise _at(topic, messages[k], "the value is empty, not a JSON object")
+            raise _at(messages[k], "the value is empty, not a JSON object")
 
 
-def _at(topic: str, message, what: str) -> SourceError:
+def _at(message, what: str) -> SourceError:
     shown = message.value()[:120] if message.value() is not None else None
-    return SourceError(f"kafka source: topic {topic!r}, partition {message.partition()}, offset "
+    return SourceError(f"kafka source: topic {message.topic()!r}, partition {message.partition()}, offset "
                        f"{message.offset()}: malformed JSON value {shown!r}: {what}")
