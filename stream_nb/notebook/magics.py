@@ -44,8 +44,8 @@ class StreamMagics(Magics):
               help="how the watermarks of several streams combine: min (Spark's default) or max")
     @argument("--engine", choices=["stream_nb", "spark"], default="stream_nb",
               help="run in the kernel (stream_nb, the default) or on Spark Structured Streaming")
-    @argument("--master", metavar="URL", help="with --engine spark: local[N] or spark://host:port (default: the "
-              "kernel's active SparkSession, else local[*])")
+    @argument("--master", metavar="URL", help="with --engine spark: local[N], spark://host:port or sc://host:port "
+              "(default: the kernel's active SparkSession, else local[*])")
     @argument("--chart", choices=KINDS, help="draw a live chart of the result")
     @argument("--x", metavar="COL", help="the chart's x column (a window's start: w.start)")
     @argument("--y", metavar="COL[,COL]", help="the chart's y column(s), comma separated")
