@@ -313,3 +313,20 @@ def test_kill_9_then_a_restart_leaves_each_row_once_in_the_files_sink(tmp_path):
 def test_the_spark_engine_refuses_a_continuous_trigger_saying_why(events):
     with pytest.raises(ValueError, match="runs on the stream_nb engine only.*foreachBatch"):
         sn.start("SELECT n FROM events", sources={"events": events}, trigger="continuous", engine="spark")
+
+
+def test_rows_added_from_several_threads_at_once_each_arrive_once(events):
+    import threading
+
+    q = sn.start("SELECT n FROM events", sources={"events": events}, trigger="continuous")
+    try:
+        writers = [threading.Thread(target=lambda k=k: [events.add_data(_rows(1, k * 250 + i)) for i in range(250)])
+                   for k in range(4)]
+        for w in writers:
+            w.start()
+        for w in writers:
+            w.join()
+        q.process_all_available()
+        assert sorted(q.result["n"]) == list(range(1000))
+    finally:
+        q.stop()
