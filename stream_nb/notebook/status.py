@@ -28,11 +28,15 @@ def latency_text(progress: dict) -> str:
 
     >>> latency_text({"latencyMs": {"p50": 0.21, "p99": 0.8, "max": 2.0}})
     'latency p50 0.21 ms, p99 0.8 ms'
-    >>> latency_text({"latencyMs": None})
+    >>> latency_text({"latencyMs": None, "numInputRows": 0})
     'no rows this epoch'
+    >>> latency_text({"latencyMs": None, "numInputRows": 5})
+    'latency not measured (the source does not say when rows arrive)'
     """
     latency = progress.get("latencyMs")
     if not latency:
+        if progress.get("numInputRows"):  # MQTT and Kafka: the arrival time is inside the record
+            return "latency not measured (the source does not say when rows arrive)"
         return "no rows this epoch"
     return f"latency p50 {latency['p50']:.3g} ms, p99 {latency['p99']:.3g} ms"
 
