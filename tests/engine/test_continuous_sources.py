@@ -81,3 +81,21 @@ def test_each_kafka_message_reaches_the_sink_from_the_poll_loop(kafka_broker, tm
         q.stop()
     last = (cp / "offsets" / str(batches(cp, "commits")[-1])).read_text()
     assert '"sparkOffset": {"' + topic + '": {"0": 2, "1": 1}}' in last  # the epoch's offsets as Spark writes them
+
+
+def test_kafka_to_kafka_each_message_is_written_as_it_is_read(kafka_broker):
+    source_topic = kafka_broker.create_topic("continuous-from", 1)
+    sink_topic = kafka_broker.create_topic("continuous-to", 1)
+    q = sn.start("SELECT upper(CAST(value AS STRING)) AS value FROM k",
+                 sources={"k": sn.sources.kafka(kafka_broker.servers, source_topic)},
+                 sink=sn.sinks.kafka(kafka_broker.servers, sink_topic), trigger="continuous")
+    back = sn.start("SELECT CAST(value AS STRING) AS text FROM out",
+                    sources={"out": sn.sources.kafka(kafka_broker.servers, sink_topic)}, trigger="manual")
+    try:
+        kafka_broker.produce(source_topic, [b"x", b"y"])
+        q.process_all_available(timeout=60)  # both messages read and written to the sink topic
+        back.process_all_available(timeout=60)
+        assert sorted(back.result["text"]) == ["X", "Y"]
+    finally:
+        q.stop()
+        back.stop()
