@@ -6,7 +6,9 @@ It speaks the real Kafka protocol, so what a query does against it, it does agai
 Kafka: its topics live in memory (a restart loses them), and (0.6.0) it reports a partition's end offset as
 the first offset of the last batch a producer sent, plus one, so a batching producer's newest messages stay
 hidden until its next batch: produce with ``linger.ms`` 0 and flush, or one message a batch
-(``batch.num.messages`` 1), where every message must show at once.
+(``batch.num.messages`` 1), where every message must show at once. And it has no DeleteRecords, and a consumer
+assigned to a topic it deletes crashes librdkafka 2.16 (a segfault in its metadata cache): stop the queries
+reading a topic before deleting it.
 """
 
 from __future__ import annotations
