@@ -4,12 +4,13 @@
 It compiles the planner's per-batch SQL (``plan.stateless_sql``, already rewritten to Spark's non-ANSI
 semantics: ``x / NULLIF(y, 0)``) when it is ``SELECT <expressions> FROM __batch [WHERE <condition>]`` and every
 expression is one of: columns, literals, NULL, + - * / %, comparisons, AND / OR / NOT (three-valued), IS [NOT]
-NULL, IN (...), BETWEEN, CASE, COALESCE, NULLIF, UPPER, LOWER, LENGTH, ABS, ||. Anything else (casts, dates,
-UDFs, other functions) is run by DuckDB over the rows at hand (``Compiled`` is None). A compiled expression
-that meets a value it was not written for (a timestamp in arithmetic, a string compared with a number) raises
-``Unsure``, and those rows go to DuckDB too: the answer is DuckDB's wherever the two could differ.
+NULL, IN (...), BETWEEN, CASE, COALESCE, NULLIF, UPPER, LOWER, LENGTH, ABS, ||, the integer and double casts
+the planner writes (Spark's overflow), and Spark's binary and double to string (a Kafka value as text).
+Anything else (other casts, dates, UDFs, other functions) is run by DuckDB over the rows at hand
+(``compile_select`` gives None). A compiled expression that meets a value it was not written for (a timestamp in
+arithmetic, a string compared with a number) raises ``Unsure``, and those rows go to DuckDB too: the answer is
+DuckDB's wherever the two could differ.
 
->>> from sqlglot import parse_one
 >>> rows = compile_select("SELECT s.t * 9 / NULLIF(5, 0) + 32 AS f FROM __batch AS s WHERE s.t > 20", ["t"])
 >>> rows.run([(25.0,), (10.0,), (None,)])
 [(77.0,)]
@@ -25,6 +26,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
+from stream_nb.engine.duck import java_double_text
 from stream_nb.sql.plan import BATCH
 
 Row = Sequence[Any]
@@ -219,8 +221,11 @@ def _compile(node: exp.Expression, index: dict[str, int]) -> Fn:
         left, right = _compile(node.this, index), _compile(node.expression, index)
         eq = _COMPARE[exp.EQ]
         return lambda row: None if eq(v := left(row), right(row)) is True else v
-    if isinstance(node, exp.Cast):
+    if isinstance(node, exp.Cast):  # (TRY_CAST too)
         op, inner = _cast(node.to), _compile(node.this, index)
+        return lambda row: op(inner(row))
+    if isinstance(node, exp.Anonymous) and node.name.lower() in _TEXTS and len(node.expressions) == 1:
+        op, inner = _TEXTS[node.name.lower()], _compile(node.expressions[0], index)
         return lambda row: op(inner(row))
     if isinstance(node, (exp.BitwiseAnd, exp.BitwiseOr)):
         op = _bits(lambda a, b: a & b) if isinstance(node, exp.BitwiseAnd) else _bits(lambda a, b: a | b)
@@ -235,6 +240,7 @@ def _compile(node: exp.Expression, index: dict[str, int]) -> Fn:
 _INT_BITS = {exp.DataType.Type.TINYINT: 8, exp.DataType.Type.SMALLINT: 16, exp.DataType.Type.INT: 32,
              exp.DataType.Type.BIGINT: 64, exp.DataType.Type.INT128: 128}
 _FLOATS = {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT}
+_TEXT = {exp.DataType.Type.TEXT, exp.DataType.Type.VARCHAR}
 
 
 def _cast(to: exp.DataType) -> Callable[[Any], Any]:
@@ -250,6 +256,12 @@ def _cast(to: exp.DataType) -> Callable[[Any], Any]:
                 raise Unsure
             return value
         return to_int
+    if to.this in _TEXT:
+        def to_text(value: Any) -> Any:
+            if value is not None and not isinstance(value, str):
+                raise Unsure  # a number's or a date's text is the planner's rewrite's, run by DuckDB
+            return value
+        return to_text
     if to.this in _FLOATS:
         def to_float(value: Any) -> Any:
             if value is None:
@@ -259,6 +271,26 @@ def _cast(to: exp.DataType) -> Callable[[Any], Any]:
             return float(value)
         return to_float
     raise NotCompiled(to.sql("duckdb"))
+
+
+def _binary_text(value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, bytes):
+        raise Unsure
+    return value.decode("utf-8", "replace")  # as engine/duck.py's spark_binary_text: not UTF-8 is U+FFFD
+
+
+def _double_text(value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, float):
+        raise Unsure
+    return java_double_text(value)
+
+
+# the planner's Spark-semantics functions (engine/duck.py registers them in DuckDB), done the same way here
+_TEXTS = {"spark_binary_text": _binary_text, "spark_double_text": _double_text}
 
 
 def _bits(op: Callable[[int, int], int]) -> Callable[[Any, Any], Any]:

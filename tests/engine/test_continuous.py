@@ -53,6 +53,7 @@ CASES = [
     "SELECT n FROM events WHERE device IN ('a', NULL) OR temp BETWEEN 20 AND 22 OR NOT (n > 2)",
     "SELECT n, temp IS NULL AS missing, n = 3 AND temp > 1 AS both FROM events WHERE device <> 'b'",
     "SELECT n * 2 AS twice, n + 2147483647 AS wrapped, CAST(n AS BIGINT) * 3 AS big FROM events",  # Spark's overflow
+    "SELECT CAST(device AS STRING) AS d, CAST(temp AS STRING) AS t, CAST(n AS DOUBLE) / 4 AS q FROM events",
 ]
 
 
@@ -84,6 +85,22 @@ def test_what_is_not_compiled_runs_on_duckdb_with_the_same_answer(events):
         micro.process_all_available()
         pd.testing.assert_frame_equal(continuous.result, micro.result)
         assert continuous.duckdb_rows == 30
+    finally:
+        continuous.stop()
+        micro.stop()
+
+
+def test_a_kafka_value_cast_to_string_is_compiled_as_spark_reads_bytes():
+    messages = sn.sources.memory("value binary")
+    sql = "SELECT upper(CAST(value AS STRING)) AS text FROM messages"
+    continuous = sn.start(sql, sources={"messages": messages}, trigger="continuous")
+    micro = sn.start(sql, sources={"messages": messages}, trigger="manual")
+    try:
+        messages.add_data([{"value": b"caf\xc3\xa9"}, {"value": b"\xff ok"}, {"value": None}])
+        continuous.process_all_available()
+        micro.process_all_available()
+        pd.testing.assert_frame_equal(continuous.result, micro.result)
+        assert continuous.compiled and continuous.duckdb_rows == 0
     finally:
         continuous.stop()
         micro.stop()
