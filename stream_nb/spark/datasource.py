@@ -9,12 +9,16 @@ pyspark and pyarrow, not stream_nb (the module is pickled by value), and Spark s
 stream_nb source reads for the same offsets (``read(start, end)``). Offsets are ``{"offset": N}``, the
 stream_nb source's own int, so Spark's offset log reads as stream_nb's does.
 
+Over Spark Connect the query's foreachBatch function runs in the server's Python too: ``BatchPoster`` posts
+each batch's rows back to the feed, where the kernel's sink writes them.
+
 This module imports nothing of stream_nb: it is shipped to Spark's Python workers as it is.
 """
 
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -88,3 +92,29 @@ class FeedReader(DataSourceStreamReader):
             raise RuntimeError(f"stream_nb feed {self.url} is out of reach ({err}): the kernel that started the "
                                "query feeds its memory, sensors and other in-kernel sources to Spark, and must "
                                "run on the machine of Spark's driver") from err
+
+
+class BatchPoster:
+    """The foreachBatch function of a query over Spark Connect, run by the server's Python worker: it posts the
+    batch's rows to the kernel's feed (``/<token>/batch?id=N``, Arrow IPC), where the query's sink writes them;
+    an error of the sink comes back and fails the batch, as it would in the kernel."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def __call__(self, df, batch_id: int) -> None:
+        table = df.toArrow()
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        request = urllib.request.Request(f"{self.url}/batch?id={int(batch_id)}", data=sink.getvalue().to_pybytes(),
+                                         method="POST", headers={"Content-Type": "application/vnd.apache.arrow.stream"})
+        try:
+            with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response:
+                response.read()
+        except urllib.error.HTTPError as err:
+            raise RuntimeError(f"stream_nb sink {self.url}: batch {batch_id} failed: {err.read().decode()}") from err
+        except OSError as err:
+            raise RuntimeError(f"stream_nb sink {self.url} is out of reach ({err}): the Spark Connect server "
+                               "hands each batch to the kernel that started the query, and must run on its "
+                               "machine") from err

@@ -3,7 +3,10 @@
 The SQL goes to Spark as written (less the WATERMARK clauses, which become ``withWatermark``), over temp views
 of the inputs (``sources.input_frames``) and of the static tables. Each batch reaches the stream_nb sink
 through ``foreachBatch`` (``sinks.py``), so ``q.result``, the live view and the Streams panel read the query
-as they read one of the in-kernel engine. Checkpoints are Spark's own.
+as they read one of the in-kernel engine; over Spark Connect (``spark="sc://..."``) the server runs foreachBatch,
+and its Python posts each batch's rows back to the kernel's feed (``connect.py``). Checkpoints are Spark's own
+(with the memory sink's update or complete result kept beside them, ``sinks.py``); the teaching history comes
+from Spark's progress (``history.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from stream_nb.engine.lifecycle import QueryState, state_of
 from stream_nb.engine.query import StreamingQueryException
 from stream_nb.engine.triggers import Trigger
 from stream_nb.sinks._protocol import result_of, sink_traits
+from stream_nb.spark.connect import is_connect
+from stream_nb.spark.datasource import BatchPoster
+from stream_nb.spark.history import SparkHistory
 from stream_nb.spark.session import session
 from stream_nb.spark.sinks import BatchWriter, arrow_schema
 from stream_nb.spark.sources import feed, input_frames, register_data_source, without_watermark_clauses
@@ -52,13 +58,17 @@ class SparkQuery:
         self.checkpoint = checkpoint
         self._sink_can = sink_traits(sink)
         self.spark = session(spark)
+        self.connect = is_connect(self.spark)  # foreachBatch runs in the server: the rows come back by the feed
+        self.where = (spark if isinstance(spark, str) else "Spark Connect") if self.connect \
+            else self.spark.sparkContext.master
         register_data_source(self.spark)
         self._tokens: list[str] = []
+        self._fed: dict[str, str] = {}  # input name -> its feed token
         self._restarts = 0
         self._stopping = False
         try:
             with _views:
-                for view, frame in input_frames(self.spark, plan, self._tokens).items():
+                for view, frame in input_frames(self.spark, plan, self._tokens, self._fed).items():
                     frame.createOrReplaceTempView(view)
                 for view, static in plan.bindings.statics.items():
                     self.spark.createDataFrame(static.table).createOrReplaceTempView(view)
@@ -70,7 +80,15 @@ class SparkQuery:
             raise
         self.schema: pa.Schema = arrow_schema(self.frame.schema)
         keys = plan.aggregate.key_columns if plan.aggregate is not None else None
-        self._writer = BatchWriter(sink, self._sink_can, self.schema, plan.output_mode, keys)
+        self._writer = BatchWriter(sink, self._sink_can, self.schema, plan.output_mode, keys, checkpoint)
+        try:
+            self._writer.restore()  # q.result as the last run left it, before Spark's next batch
+        except BaseException:
+            for token in self._tokens:
+                feed().remove(token)
+            raise
+        self._writer.history = self._history = SparkHistory(plan, self._rows_read)
+        self._sink_token = feed().add_sink(self._writer) if self.connect else None
         if registry.active_query(self.name) is not None:
             registry.register(self)  # raises: the name is taken, said as for any query
         self._query = None
@@ -95,7 +113,8 @@ class SparkQuery:
 
     def _start(self):
         writer = (self.frame.writeStream.outputMode(self.plan.output_mode).queryName(self.name)
-                  .foreachBatch(self._writer.write))
+                  .foreachBatch(BatchPoster(f"{feed().url}/{self._sink_token}") if self.connect
+                                else self._writer.write))
         if self.checkpoint is not None:
             writer = writer.option("checkpointLocation", str(self.checkpoint))
         if self.trigger.kind == "interval":
@@ -158,8 +177,13 @@ class SparkQuery:
 
     @property
     def history(self) -> list:
-        """The teaching view's batch traces: Spark does not hand out a batch's input, state and output."""
-        return []
+        """The teaching view's batch traces, from Spark's progress and the rows the batches emitted (what Spark
+        does not hand out: ``spark/history.py``)."""
+        return self._history.traces(self.recent_progress)
+
+    def _rows_read(self, name: str, start: int | None, end: int | None):
+        token = self._fed.get(name)
+        return None if token is None or start is None or end is None else feed().rows_read(token, start, end)
 
     @property
     def result(self) -> pd.DataFrame:
@@ -252,7 +276,7 @@ class SparkQuery:
 
     def __repr__(self) -> str:
         state = "active" if self.is_active else ("failed" if self.exception else "stopped")
-        return f"<SparkQuery {self.name!r} {state} on {self.spark.sparkContext.master}, {self.plan.output_mode} mode>"
+        return f"<SparkQuery {self.name!r} {state} on {self.where}, {self.plan.output_mode} mode>"
 
     # -- the end ---------------------------------------------------------------------------------------
 
@@ -286,6 +310,8 @@ class SparkQuery:
         registry.unregister(self)
         for token in self._tokens:
             feed().remove(token)
+        if self._sink_token is not None:
+            feed().remove(self._sink_token)
         self._writer.close()
 
     def _raise_if_failed(self) -> None:

@@ -18,6 +18,8 @@ CONF = {
     "spark.pyspark.python": sys.executable,    # the Python data source's workers run this interpreter
     "spark.pyspark.driver.python": sys.executable,
 }
+# what a session may set for itself (over Spark Connect, the rest is the server's)
+_RUNTIME = ("spark.sql.session.timeZone", "spark.sql.ansi.enabled", "spark.sql.shuffle.partitions")
 
 
 def session(spark: Any = None):
@@ -31,10 +33,12 @@ def session(spark: Any = None):
             raise TypeError(f"spark= takes a SparkSession or a master URL, not {type(spark).__name__}")
         return spark
     if isinstance(spark, str) and spark.startswith("sc://"):
-        raise NotImplementedError(
-            f"spark={spark!r}: Spark Connect runs a query's foreachBatch function in the server's Python, "
-            "out of the kernel's reach, so q.result and in-kernel sources cannot work over it yet; connect "
-            "to the cluster's master (spark://host:7077) instead")
+        from stream_nb.spark.connect import connect_session
+
+        remote = connect_session(spark)
+        for key in _RUNTIME:  # the server's static settings (its Python, executors) are the server's own
+            remote.conf.set(key, CONF[key])
+        return remote
     active = SparkSession.getActiveSession()
     if active is not None:
         master = active.sparkContext.master

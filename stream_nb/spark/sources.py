@@ -18,6 +18,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from stream_nb.sources._protocol import source_traits
@@ -29,16 +30,22 @@ from stream_nb.sql.dialect import DIALECT, _take_watermarks
 from stream_nb.sql.plan import Plan
 
 _HOST = "127.0.0.1"
+_KEPT_READS = 20       # reads kept per source for the teaching view's history (as many batches as it keeps)
+_KEPT_ROWS = 5_000     # rows kept of each
 
 
 class Feed:
     """An HTTP server on loopback through which Spark's Python processes read sources living in the kernel:
     ``/<token>/latest`` (the latest offset), ``/<token>/read?start=S&end=E`` (the rows, Arrow IPC),
-    ``/<token>/commit?end=E`` (Spark committed up to E). One per kernel, started on first use."""
+    ``/<token>/commit?end=E`` (Spark committed up to E); and, for a query over Spark Connect, whose
+    foreachBatch runs in the server, ``POST /<token>/batch?id=N`` (a batch's rows for the query's sink, Arrow
+    IPC). One per kernel, started on first use."""
 
     def __init__(self):
         self._sources: dict[str, Any] = {}
+        self._sinks: dict[str, Any] = {}  # token -> a BatchWriter (write_table)
         self._planned: dict[str, int] = {}  # token -> the end offset of the last rows Spark planned a batch on
+        self._read: dict[str, dict[tuple[int, int], pa.Table]] = {}  # token -> recent reads, for q.history
         self._lock = threading.Lock()
         self._held = threading.Lock()  # while held, Spark's readers wait for the latest offsets (``hold``)
         feed = self
@@ -46,6 +53,9 @@ class Feed:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # http.server calls it so
                 feed._answer(self)
+
+            def do_POST(self):
+                feed._take_batch(self)
 
             def log_message(self, *args):  # every request would print to the notebook's stderr
                 pass
@@ -61,10 +71,18 @@ class Feed:
             self._sources[token] = source
         return token
 
+    def add_sink(self, writer: Any) -> str:
+        token = uuid.uuid4().hex
+        with self._lock:
+            self._sinks[token] = writer
+        return token
+
     def remove(self, token: str) -> None:
         with self._lock:
             self._sources.pop(token, None)
+            self._sinks.pop(token, None)
             self._planned.pop(token, None)
+            self._read.pop(token, None)
 
     def latest(self, token: str) -> int:
         with self._lock:
@@ -75,6 +93,12 @@ class Feed:
         """How far Spark has planned batches over the source (what its reader read), 0 before any."""
         with self._lock:
             return self._planned.get(token, 0)
+
+    def rows_read(self, token: str, start: int, end: int) -> pa.Table | None:
+        """The rows handed to Spark for offsets [start, end) of the source, if among the last ones (at most
+        ``_KEPT_ROWS`` of them, evenly spread: the teaching view draws a sample anyway)."""
+        with self._lock:
+            return self._read.get(token, {}).get((start, end))
 
     @contextlib.contextmanager
     def hold(self):
@@ -98,9 +122,14 @@ class Feed:
                 with self._lock:
                     self._planned[token] = max(self._planned.get(token, 0), params.get("start", 0))
             elif what == "read":
-                body = _ipc(source.read(params["start"], params["end"]))
+                rows = source.read(params["start"], params["end"])
+                body = _ipc(rows)
                 with self._lock:
                     self._planned[token] = max(self._planned.get(token, 0), params["end"])
+                    reads = self._read.setdefault(token, {})
+                    reads[(params["start"], params["end"])] = _kept(rows)
+                    for old in list(reads)[:-_KEPT_READS]:
+                        del reads[old]
             elif what == "commit":
                 if "commit" in getattr(source, "capabilities", ()):
                     source.commit(params["end"])
@@ -111,9 +140,32 @@ class Feed:
         except Exception as err:  # noqa: BLE001 - the reader in Spark raises it, named
             body = f"{type(err).__name__}: {err}".encode()
             request.send_response(500)
-        request.send_header("Content-Length", str(len(body)))
-        request.end_headers()
-        request.wfile.write(body)
+        _reply(request, body)
+
+    def _take_batch(self, request: BaseHTTPRequestHandler) -> None:
+        url = urllib.parse.urlsplit(request.path)
+        token, _, what = url.path.strip("/").partition("/")
+        data = request.rfile.read(int(request.headers.get("Content-Length", 0)))
+        with self._lock:
+            writer = self._sinks.get(token)
+        try:
+            if writer is None or what != "batch":
+                raise LookupError(f"no sink {token} in this kernel's feed (its query has stopped)")
+            with pa.ipc.open_stream(data) as reader:
+                table = reader.read_all()
+            writer.write_table(table, int(urllib.parse.parse_qs(url.query)["id"][0]))
+            body = b"ok"
+            request.send_response(200)
+        except Exception as err:  # noqa: BLE001 - the server's foreachBatch raises it, named
+            body = f"{type(err).__name__}: {err}".encode()
+            request.send_response(500)
+        _reply(request, body)
+
+
+def _reply(request: BaseHTTPRequestHandler, body: bytes) -> None:
+    request.send_header("Content-Length", str(len(body)))
+    request.end_headers()
+    request.wfile.write(body)
 
 
 _feed: Feed | None = None
@@ -126,6 +178,12 @@ def feed() -> Feed:
         if _feed is None:
             _feed = Feed()
         return _feed
+
+
+def _kept(rows: pa.Table) -> pa.Table:
+    if rows.num_rows <= _KEPT_ROWS:
+        return rows
+    return rows.take(pa.array(np.linspace(0, rows.num_rows - 1, _KEPT_ROWS).astype(np.int64)))
 
 
 def _ipc(table: pa.Table) -> bytes:
@@ -186,21 +244,38 @@ def read_stream(spark, source: Any, tokens: list[str]):
 
 
 def kafka_stream(reader, source: Any):
-    """Spark's own Kafka source, with the stream_nb source's servers, topic and options."""
-    starting = getattr(source, "starting_offsets", "earliest")
-    reader = (reader.format("kafka").option("kafka.bootstrap.servers", source.servers)
-              .option("subscribe", source.topic)
-              .option("startingOffsets", json.dumps(starting) if isinstance(starting, dict) else starting))
-    for key, value in (getattr(source, "options", None) or {}).items():
-        reader = reader.option(key, value)
-    return reader.load()
+    """Spark's own Kafka source, with the stream_nb source's servers, subscription and options."""
+    return reader.format("kafka").options(**kafka_options(source)).load()
 
 
-def input_frames(spark, plan: Plan, tokens: list[str]) -> dict[str, Any]:
-    """Each input's DataFrame, with its watermark (``withWatermark``), by its name in the SQL."""
+def kafka_options(source: Any) -> dict[str, str]:
+    """Spark's Kafka source options for a ``sn.sources.kafka`` source: servers, the topics or the pattern,
+    the starting offsets (Spark's JSON for given ones), ``maxOffsetsPerTrigger`` and ``failOnDataLoss``. The
+    source's librdkafka settings are its own client's, not passed (Spark's Kafka consumer refuses several)."""
+    from stream_nb.sources.kafka_offsets import spark_json
+
+    starting = source._starting  # as parsed by the source: 'earliest', 'latest' or {(topic, partition): n}
+    options = {"kafka.bootstrap.servers": source.servers,
+               "startingOffsets": starting if isinstance(starting, str) else json.dumps(spark_json(starting)),
+               "failOnDataLoss": str(source.fail_on_data_loss).lower()}
+    if source.topic is not None:
+        options["subscribe"] = source.topic
+    else:
+        options["subscribePattern"] = source.pattern
+    if source.max_offsets_per_trigger is not None:
+        options["maxOffsetsPerTrigger"] = str(source.max_offsets_per_trigger)
+    return options
+
+
+def input_frames(spark, plan: Plan, tokens: list[str], fed: dict[str, str] | None = None) -> dict[str, Any]:
+    """Each input's DataFrame, with its watermark (``withWatermark``), by its name in the SQL; ``fed`` gets the
+    feed's token of each input the kernel feeds."""
     frames = {}
     for name, stream in plan.bindings.streams.items():
+        before = len(tokens)
         frame = read_stream(spark, stream.source, tokens)
+        if fed is not None and len(tokens) > before:
+            fed[name] = tokens[-1]
         event_time = plan.event_times.get(name)
         if event_time is not None:
             frame = frame.withWatermark(event_time.column, f"{event_time.delay_us} microseconds")

@@ -196,3 +196,52 @@ def test_a_manual_trigger_is_refused_on_spark(cluster_spark):
     with pytest.raises(ValueError, match="trigger='manual' cannot run on Spark"):
         sn.start("SELECT * FROM events", sources={"events": events}, trigger="manual", engine="spark",
                  spark=cluster_spark)
+
+
+def test_an_update_query_started_again_on_its_checkpoint_shows_its_result_before_the_next_batch(cluster_spark,
+                                                                                              tmp_path):
+    events = sn.sources.memory(READINGS)
+
+    def start():
+        return sn.start("SELECT device, count(*) AS n FROM events GROUP BY device", sources={"events": events},
+                        output_mode="update", checkpoint=str(tmp_path / "checkpoint"), engine="spark",
+                        spark=cluster_spark, name="counts_on_spark")
+
+    q = start()
+    events.add_data(readings((1, "a", 20.0), (2, "b", 21.0), (3, "a", 22.0)))
+    q.process_all_available(timeout=_TIMEOUT_S)
+    before = sorted(q.result.itertuples(index=False, name=None))
+    q.stop()
+    q = start()
+    try:
+        assert before == [("a", 2), ("b", 1)]
+        assert sorted(q.result.itertuples(index=False, name=None)) == before   # kept beside Spark's files
+        events.add_data(readings((4, "b", 23.0)))
+        q.process_all_available(timeout=_TIMEOUT_S)
+        assert sorted(q.result.itertuples(index=False, name=None)) == [("a", 2), ("b", 2)]
+    finally:
+        q.stop()
+
+
+def test_the_teaching_history_on_spark_holds_each_batchs_input_late_rows_state_and_output(cluster_spark):
+    events = sn.sources.memory(READINGS)
+    q = sn.start(f"SELECT {cases.TUMBLING} AS w, device, count(*) AS n FROM events "
+                 "WATERMARK ts DELAY OF INTERVAL 5 SECONDS GROUP BY " + cases.TUMBLING + ", device",
+                 sources={"events": events}, output_mode="update", engine="spark", spark=cluster_spark,
+                 name="history_on_spark")
+    try:
+        events.add_data(readings((1, "a", 20.0), (16, "b", 21.0)))
+        q.process_all_available(timeout=_TIMEOUT_S)
+        events.add_data(readings((2, "a", 22.0), (14, "b", 23.0)))     # ts 2's window ends behind the watermark
+        q.process_all_available(timeout=_TIMEOUT_S)
+        traces = {t.batch_id: t for t in q.history}
+        with_rows = [t for t in traces.values() if t.num_input_rows]
+        assert [t.num_input_rows for t in with_rows] == [2, 2]
+        first, second = with_rows
+        assert first.input.to_pylist() == events.read(0, 2).to_pylist()            # the rows Spark read
+        assert second.watermark == pd.Timestamp("2024-01-01 00:00:11", tz="UTC")  # Spark's, for that batch
+        assert second.num_late_rows == 1 and [r["temp"] for r in second.late_input.to_pylist()] == [22.0]
+        assert second.num_state_rows == 1 and second.num_output_rows == 1          # Spark's counts
+        assert [(r["device"], r["n"]) for r in second.output.to_pylist()] == [("b", 2)]
+    finally:
+        q.stop()
