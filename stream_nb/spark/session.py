@@ -23,8 +23,9 @@ _RUNTIME = ("spark.sql.session.timeZone", "spark.sql.ansi.enabled", "spark.sql.s
 
 
 def session(spark: Any = None):
-    """``spark``: a SparkSession (used as it is), a master URL (``local[2]``, ``spark://host:7077``), or None
-    (the active session, else ``local[*]``)."""
+    """``spark``: a SparkSession (used as it is), a master URL (``local[2]``, ``spark://host:7077``), a Spark
+    Connect URL (``sc://host:15002``: a Connect session, beside any classic one), or None (the active session,
+    else ``local[*]``)."""
     pyspark_home()  # a clear message when pyspark is not installed
     from pyspark.sql import SparkSession
 
