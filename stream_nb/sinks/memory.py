@@ -33,6 +33,7 @@ DEFAULT_MAX_ROWS = 1_000_000  # append mode: rows kept for q.result (about 100 M
 LOG_BATCHES = 64              # update mode: batches whose changes a view can catch up from
 _LOG_ROWS = 1_000_000         # ... and at most this many of their rows
 _COMPACT_AFTER = 4096         # superseded rows kept before a compaction, at the least
+MERGE_CHUNKS = 256            # append: the newest batches kept apart; older ones are merged into one table
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ class MemorySink:
         self._mode = "append"
         self._chunks: list[pa.Table] = []        # append and update: the emitted rows; complete: the last table
         self._batch_ids: list[int] = []          # append: the batch of each chunk
+        self._merged = 0                         # append: _chunks[:_merged] hold several batches each
+        self._merged_through = -1                # append: the newest batch merged with others
         self._keys: list[pa.Table] = []          # update: the key columns of each chunk's rows
         self._rows = 0                           # rows in _chunks
         self._superseded = 0                     # update: rows of _chunks a later row replaces (at most)
@@ -110,16 +113,29 @@ class MemorySink:
         self._chunks.append(table)
         self._batch_ids.append(batch_id)
         self._rows += table.num_rows
+        if len(self._chunks) - self._merged > 2 * MERGE_CHUNKS:
+            self._merge()
         if self.max_rows is None or self._rows <= self.max_rows:
             return
         while self._rows - self._chunks[0].num_rows >= self.max_rows:  # whole batches first
             self._drop(self._chunks[0].num_rows)
             self._chunks.pop(0)
             self._batch_ids.pop(0)
+            self._merged = max(0, self._merged - 1)
         over = self._rows - self.max_rows
         if over:  # then the oldest rows of the oldest batch kept
             self._drop(over)
             self._chunks[0] = self._chunks[0].slice(over)
+
+    def _merge(self) -> None:
+        """The batches before the newest MERGE_CHUNKS, since the last merge, as one table: a continuous query hands
+        on a row at a time, and a table per row would make memory, q.result and a view's read follow how many
+        batches came, not the rows. A view that has not seen them all gets the whole result."""
+        start, end = self._merged, len(self._chunks) - MERGE_CHUNKS
+        self._chunks[start:end] = [pa.concat_tables(self._chunks[start:end]).combine_chunks()]
+        self._merged_through = self._batch_ids[end - 1]
+        self._batch_ids[start:end] = [self._merged_through]
+        self._merged = start + 1
 
     def _drop(self, rows: int) -> None:
         self._rows -= rows
@@ -186,7 +202,8 @@ class MemorySink:
                     return Changes(last, rows, keys, False, self._rows)
                 whole = self._live()
                 return Changes(last, whole, pa.concat_tables(self._keys), True, self._rows)
-            if self._dropped_batch > batch_id:  # rows it has not seen are gone: here is what is kept
+            # rows it has not seen are gone, or merged with rows it has: here is what is kept
+            if self._dropped_batch > batch_id or self._merged_through > batch_id:
                 return Changes(last, self._live(), None, True, self._rows, self.dropped_rows)
             since = [chunk for chunk, b in zip(self._chunks, self._batch_ids) if b > batch_id]
             rows = pa.concat_tables(since) if since else self._empty()

@@ -199,3 +199,16 @@ def test_complete_changes_are_always_the_whole_table():
     s.add_batch(1, table(("a", 2), ("b", 3)))
     changes = s.changes_since(0)
     assert changes.replace and changes.rows.num_rows == 2
+
+
+def test_a_row_a_batch_is_merged_so_the_sink_holds_few_tables_and_a_late_view_gets_the_whole_result():
+    from stream_nb.sinks.memory import MERGE_CHUNKS
+
+    sink = MemorySink(max_rows=5_000)
+    for i in range(10_000):  # continuous processing hands on a row at a time
+        sink.add_batch(i, pa.table({"n": [i]}))
+    assert len(sink._chunks) <= 2 * MERGE_CHUNKS + 10_000 // MERGE_CHUNKS
+    assert sink.result["n"].tolist() == list(range(5_000, 10_000)) and sink.dropped_rows == 5_000
+    assert sink.changes_since(9_997).rows.column("n").to_pylist() == [9_998, 9_999]  # a view at the head
+    behind = sink.changes_since(100)
+    assert behind.replace and behind.rows.column("n").to_pylist() == list(range(5_000, 10_000))
