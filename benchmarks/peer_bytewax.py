@@ -16,6 +16,7 @@ import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from importlib import metadata
 
 import bytewax.operators as op
 import pyarrow as pa
@@ -117,7 +118,8 @@ def main(folder: str, target: str) -> None:
         "avg_temp": [acc[1] / acc[0] for _, (_, acc) in out],
         "max_temp": [acc[2] for _, (_, acc) in out],
     }), target)
-    print(json.dumps({"seconds": seconds, "rows": clock["rows"], "emitted": len(out)}))
+    print(json.dumps({"seconds": seconds, "rows": clock["rows"], "emitted": len(out),
+                      "version": metadata.version("bytewax")}))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from importlib import metadata
 
 import pathway as pw
 import pyarrow as pa
@@ -89,7 +90,8 @@ def main(folder: str, target: str) -> None:
         "avg_temp": pa.array([r["avg_temp"] for r in rows], pa.float64()),
         "max_temp": pa.array([r["max_temp"] for r in rows], pa.float64()),
     }), target)
-    print(json.dumps({"seconds": clock["last"] - clock["first"], "rows": clock["rows"], "emitted": len(rows)}))
+    print(json.dumps({"seconds": clock["last"] - clock["first"], "rows": clock["rows"], "emitted": len(rows),
+                      "version": metadata.version("pathway")}))
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ def run(quick: bool, repeats: int) -> Report:
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
     reference = _final(_duckdb(connection, files).to_pandas())
+    versions: dict[str, str] = {}  # peer -> the version its subprocess ran
     report = Report(NAME, f"{TITLE}: {total:,} rows in {len(parts)} parquet files of {per_file:,} rows",
                     baseline=DUCKDB)
 
@@ -94,6 +95,7 @@ def run(quick: bool, repeats: int) -> Report:
         if done.returncode:
             raise RuntimeError(f"{peer} exited {done.returncode}:\n{done.stderr[-3000:]}")
         measured = json.loads(done.stdout.strip().splitlines()[-1])
+        versions[peer] = measured.get("version", "?")
         if clock is not None:  # timed inside the subprocess: from its first record to its last output
             clock.laps.append(measured["seconds"])
         return _final(pq.read_table(out).to_pandas())
@@ -139,6 +141,8 @@ def run(quick: bool, repeats: int) -> Report:
         "itself from reading its first file to its last output, so neither the interpreter's start nor the "
         "imports count (as the JVM's start does not for Spark); Bytewax emits a window when it closes (it has "
         "no update mode), Pathway updates it as rows arrive.")
+    if versions:
+        report.notes.append("Peers' versions: " + ", ".join(f"{p} {v}" for p, v in sorted(versions.items())) + ".")
     return report
 
 
