@@ -1,9 +1,9 @@
 """The ``applyInPandasWithState`` operator (Spark's ``FlatMapGroupsInPandasWithStateExec``).
 
-Per batch: the query's SQL runs over the batch's rows (stateless, DuckDB); rows at or behind the watermark
-are dropped as late; the function is called for each group with new rows, then for each group whose timeout
-has passed (processing time: the batch's time, from the query's clock; event time: the watermark), with one
-empty frame and ``hasTimedOut``. What the calls do to the state is kept aside until the batch commits.
+Per batch: the query's SQL runs over the batch's rows (stateless, DuckDB); under an event-time timeout, rows
+at or behind the watermark are dropped as late (as Spark drops them, and only then); the function is called
+for each group with new rows, then for each group whose timeout has passed (processing time: the batch's
+time, from the query's clock; event time: the watermark), with one empty frame and ``hasTimedOut``. What the calls do to the state is kept aside until the batch commits.
 
 State is one entry per group: the value (typed by ``stateStructType``) and its timeout. The checkpoint holds
 it as Arrow: a ``key`` struct, a ``state`` struct (null: no value), ``timeout_ms``, and in a delta ``removed``
@@ -42,7 +42,9 @@ class GroupStateOperator:
         self.caller = GroupCaller(spec.func, spec.func_name, spec.output_schema, spec.state_schema)
         self.state: dict[tuple, Entry] = {}
         self._key_type: pa.StructType | None = None  # known from the first batch's rows, or a restore
-        self._late_column = plan.event_time.column if plan.event_time is not None else None
+        # Spark drops late rows here only under EventTimeTimeout (FlatMapGroupsWithStateExecBase)
+        self._late_column = plan.event_time.column if plan.event_time is not None and \
+            spec.timeout == "EventTimeTimeout" else None
 
     # -- a batch ---------------------------------------------------------------------------------------
     def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0) -> Output:

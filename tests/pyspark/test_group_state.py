@@ -265,3 +265,21 @@ def test_explain_shows_the_per_batch_sql_and_the_function_on_top(spark, clicks):
     assert "== 1. Stateless, per batch (DuckDB)" in text and "WHERE" in text
     assert "applyInPandasWithState: running_count(key, rows, state) per group of (user)" in text
     assert "state      one row per group: count bigint; a group never times out" in text
+
+
+def rows_seen(key, frames, state):
+    yield pd.DataFrame({"user": [key[0]], "count": [sum(len(f) for f in frames)]})
+
+
+@pytest.mark.parametrize(("timeout", "counted"), [(GroupStateTimeout.EventTimeTimeout, 1),
+                                                  (GroupStateTimeout.NoTimeout, 2)])
+def test_late_rows_are_dropped_under_an_event_time_timeout_only_as_in_spark(spark, clicks, timeout, counted):
+    df = spark.readStream.load(clicks).withWatermark("ts", "5 seconds")
+    q = start(df, rows_seen, timeout=timeout, name="late")
+    clicks.add_data(rows((20, "a", 1)))        # the watermark becomes 15 s
+    q.processAllAvailable()
+    clicks.add_data(rows((10, "b", 1), (30, "b", 1)))  # 10 s is late
+    q.processAllAvailable()
+    q.stop()
+    assert table(spark, "late") == [("a", 1), ("b", counted)]
+    assert q.lastProgress["stateOperators"][0]["numRowsDroppedByWatermark"] == 2 - counted
