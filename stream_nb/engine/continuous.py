@@ -51,7 +51,7 @@ class ContinuousQuery(StreamingQuery):
         self._epoch_rows: list[pa.Table] = []  # an epoch sink's rows since the last epoch
         self._latencies: list[tuple[int, float]] = []  # (rows, arrival-to-sink s) since the last epoch
         self._epoch_started = time.perf_counter()
-        self._epoch_start: int | None = None     # the offset the current epoch starts at
+        self._epoch_start = 0                    # the offset the current epoch starts at (a restart's: _recover)
         self._busy_s = 0.0
         self._output_rows = 0                    # rows the sink got (or will, per epoch) since the last epoch
         self._delivered = -1                     # the number of the last group of rows handed to the sink
@@ -79,7 +79,6 @@ class ContinuousQuery(StreamingQuery):
 
     async def _run(self) -> None:
         try:
-            self._epoch_start = self._offset
             if self._redo is not None and self._per_epoch:  # an epoch logged before a restart, redone as it was
                 redo, self._redo = self._redo, None
                 await anyio.to_thread.run_sync(self._take, *redo.ranges[0], None, True)
@@ -104,6 +103,10 @@ class ContinuousQuery(StreamingQuery):
             except Exception as err:  # noqa: BLE001
                 self._fail(err)
                 return
+
+    def _recover(self, checkpoint) -> None:
+        super()._recover(checkpoint)
+        self._epoch_start = self._offset  # before the query's task runs: a step() may come first
 
     @property
     def _offset(self) -> int:
