@@ -179,6 +179,6 @@ def _flat(table: pa.Table) -> pa.Table:
     """The state as the teaching view shows it: key columns, state fields, timeout."""
     columns = {f.name: table.column("key").combine_chunks().field(f.name) for f in table.schema.field("key").type}
     state = table.column("state").combine_chunks()
-    columns |= {f.name: state.field(f.name) for f in state.type}
+    columns |= {(f"state.{f.name}" if f.name in columns else f.name): state.field(f.name) for f in state.type}
     columns["timeout_ms"] = table.column("timeout_ms")
     return pa.table(columns)

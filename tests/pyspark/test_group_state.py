@@ -283,3 +283,15 @@ def test_late_rows_are_dropped_under_an_event_time_timeout_only_as_in_spark(spar
     q.stop()
     assert table(spark, "late") == [("a", 1), ("b", counted)]
     assert q.lastProgress["stateOperators"][0]["numRowsDroppedByWatermark"] == 2 - counted
+
+
+def test_the_teaching_view_shows_each_groups_key_state_and_timeout(spark, clicks):
+    clock = ManualClock(1_000)
+    q = start(spark.readStream.load(clicks), processing_timeout, timeout=GroupStateTimeout.ProcessingTimeTimeout,
+              clock=clock, name="taught")
+    clicks.add_data(rows((1, "a", 1), (2, "a", 1)))
+    q.processAllAvailable()
+    q.stop()
+    shown = q._q.history[-1].state_source()
+    assert shown.column_names == ["user", "count", "timeout_ms"]
+    assert shown.to_pylist() == [{"user": "a", "count": 2, "timeout_ms": 11_000}]
