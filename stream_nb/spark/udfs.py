@@ -14,10 +14,15 @@ from stream_nb.udfs import Udf
 
 def register_on_spark(spark: Any, udfs: Iterable[Udf]) -> None:
     from pyspark.sql.functions import pandas_udf
+    from pyspark.sql.pandas.types import from_arrow_type
+
+    from stream_nb.spark.connect import is_connect
 
     for f in udfs:
-        function = pandas_udf(f.fn, f.return_type) if f.vectorized else f.fn
-        registered = spark.udf.register(f.name, function, None if f.vectorized else f.return_type)
+        # a Spark Connect client has no JVM to parse a DDL string with: the type as a DataType, from Arrow's
+        return_type = from_arrow_type(f.arrow_type) if is_connect(spark) else f.return_type
+        function = pandas_udf(f.fn, return_type) if f.vectorized else f.fn
+        registered = spark.udf.register(f.name, function, None if f.vectorized else return_type)
         if not f.deterministic:
             spark.udf.register(f.name, registered.asNondeterministic())
 
