@@ -117,8 +117,11 @@ class ContinuousQuery(StreamingQuery):
         source = self.source
         while not self._stopping and self._exception is None:
             latest, arrival = source.wait_for_data(self._offset, _WAKE_S)
+            self._inputs.latest[self._inputs.names[0]] = latest  # what q.status's isDataAvailable reads
             if self._paused or latest <= self._offset:
                 if self._paused:
+                    with self._changed:  # rows wait: q.status says data is available
+                        self._changed.notify_all()
                     time.sleep(_WAKE_S / 5)
                 continue
             try:

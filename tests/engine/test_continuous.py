@@ -347,3 +347,17 @@ def test_rows_added_from_several_threads_at_once_each_arrive_once(events):
         assert sorted(q.result["n"]) == list(range(1000))
     finally:
         q.stop()
+
+
+def test_the_status_says_data_is_available_while_a_paused_query_holds_rows(events):
+    q = sn.start("SELECT n FROM events", sources={"events": events}, trigger="continuous")
+    try:
+        q.pause()
+        events.add_data(_rows(2))
+        with q._changed:  # the row thread sees the rows, holds them while paused, and says so
+            q._changed.wait_for(lambda: q.status["isDataAvailable"], 30)
+        assert q.status["isDataAvailable"] and q.status["message"] == "Paused"
+        q.step()
+        assert not q.status["isDataAvailable"]
+    finally:
+        q.stop()
