@@ -1,10 +1,12 @@
-"""The deduplication operator: ``SELECT DISTINCT ON (keys)``, Spark's dropDuplicates."""
+"""The deduplication operator: ``SELECT DISTINCT ON (keys)``, Spark's dropDuplicates, and with the
+WITHIN_WATERMARK hint its dropDuplicatesWithinWatermark."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -14,8 +16,12 @@ from stream_nb.engine.keyed import KeyedOperator
 from stream_nb.engine.output import Output
 from stream_nb.engine.partials import first_rows
 from stream_nb.engine.state import KeyedState
-from stream_nb.engine.watermark import on_time
+from stream_nb.engine.watermark import expired, on_time
+from stream_nb.sql.aggregates import Partial
+from stream_nb.sql.dedup import EVENT_TIME
 from stream_nb.sql.plan import BATCH, Plan
+
+EXPIRES = "__expires_at_us"
 
 
 class DedupOperator(KeyedOperator):
@@ -30,22 +36,32 @@ class DedupOperator(KeyedOperator):
     def __init__(self, plan: Plan):
         self.plan = plan
         self.dedup = plan.dedup
-        self.state = KeyedState(self.dedup.keys, [], event_time=self.dedup.event_time_key)
-        self._follows_watermark = self.dedup.event_time_key is not None
+        self._within = self.dedup.expires_after_us is not None
+        if self._within:
+            self.state = ExpiringKeys(self.dedup.keys, [Partial(EXPIRES, "first", EXPIRES, "keep")])
+        else:
+            self.state = KeyedState(self.dedup.keys, [], event_time=self.dedup.event_time_key)
+        self._follows_watermark = self.dedup.event_time_key is not None or self._within
+        self._extra = [*self.dedup.keys, EVENT_TIME] if self._within else self.dedup.keys  # not output
 
     def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0) -> Output:
         duck.register(con, BATCH, batch)
         rows = duck.query(con, self.dedup.pre_sql)
         late = rows.schema.empty_table()
         if self._follows_watermark and rows.num_rows:
-            kept = on_time(event_times(self.dedup.event_time_key, rows, self.dedup.keys).cast(pa.int64()),
-                           watermark_us)
+            times = rows.column(EVENT_TIME) if self._within else \
+                event_times(self.dedup.event_time_key, rows, self.dedup.keys)
+            kept = on_time(times.cast(pa.int64()), watermark_us)
             rows, late = rows.filter(kept), rows.filter(pc.invert(kept))
         firsts = first_rows(rows, self.dedup.keys)
-        update = self.state.prepare(firsts.select(self.dedup.keys))
+        keys = firsts.select(self.dedup.keys)
+        if self._within:  # Spark's expiresAtMicros: the first row's event time plus the watermark's delay
+            expires = pc.add(firsts.column(EVENT_TIME).cast(pa.int64()), self.dedup.expires_after_us)
+            keys = keys.append_column(EXPIRES, expires)
+        update = self.state.prepare(keys)
         fresh = firsts.filter(pa.array(~update.existed))
         expired = self.state.expired(watermark_us) if self._follows_watermark else None
-        return Output(fresh.drop_columns(self.dedup.keys), late=late.drop_columns(self.dedup.keys),
+        return Output(fresh.drop_columns(self._extra), late=late.drop_columns(self._extra),
                       pending=update, state_rows_updated=fresh.num_rows, expired=expired,
                       evicted_through=watermark_us)
 
@@ -54,5 +70,19 @@ class DedupOperator(KeyedOperator):
         by, so a memory sink appends in every mode (as Spark's): it holds what this run emits."""
 
     def state_view(self) -> Callable[[], pa.Table]:
-        rows = self.state.rows(self.state.all_slots()).rename_columns(self.dedup.key_texts)
+        names = [*self.dedup.key_texts, "expiresAtMicros"] if self._within else self.dedup.key_texts
+        rows = self.state.rows(self.state.all_slots()).rename_columns(names)
         return lambda: rows
+
+
+class ExpiringKeys(KeyedState):
+    """dropDuplicatesWithinWatermark's state: each key with the time it expires at (column EXPIRES, set by its
+    first row, kept by its duplicates), evicted once the watermark reaches it (Spark: ``watermark >=
+    expiresAt``), as Spark's StreamingDeduplicateWithinWatermarkExec."""
+
+    def expired(self, watermark_us: int) -> np.ndarray:
+        slots = self.all_slots()
+        column = self._columns.get(EXPIRES)
+        if column is None or not len(slots):
+            return np.empty(0, dtype=np.int64)
+        return slots[column.valid[slots] & expired(column.values[slots], watermark_us)]

@@ -28,6 +28,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from stream_nb.checkpoint.files import numbered, read_json, write_atomically, write_json
+from stream_nb.sinks import partitions
 from stream_nb.sinks._protocol import BIND, OPEN
 from stream_nb.types import describe_schema, parse_schema, to_pandas
 
@@ -38,11 +39,12 @@ MANIFESTS = "_manifest"
 class FilesSink:
     capabilities = frozenset({BIND, OPEN})
 
-    def __init__(self, path: str | Path, format: str = "parquet"):
+    def __init__(self, path: str | Path, format: str = "parquet", partition_by: list[str] | None = None):
         if format not in FORMATS:
             raise ValueError(f"files sink: format must be one of {', '.join(FORMATS)}, not {format!r}")
         self.path = Path(path).expanduser().absolute()
         self.format = format
+        self.partition_by = list(partition_by or [])
         self.description = f"FileSink[{self.path}]"
         self._mode = "append"
         self._query_id = str(uuid.uuid4())  # used without a query (tests, scripts): a query of its own
@@ -53,6 +55,8 @@ class FilesSink:
         if twice:  # as Spark's file sinks: a file with x twice cannot be read back by name
             raise ValueError(f"the files sink stores columns by name, and the query's output has {twice[0]!r} "
                              f"more than once (columns {schema.names}): give each column an alias of its own")
+        if self.partition_by:
+            partitions.check(self.partition_by, _flatten(schema.empty_table()).schema)
         self._mode = output_mode
         self.path.mkdir(parents=True, exist_ok=True)
 
@@ -65,12 +69,18 @@ class FilesSink:
         if manifest.exists():
             return  # committed before: a replayed batch writes nothing
         table = _flatten(table)
-        name = f"part-{batch_id:05d}-{uuid.uuid4().hex[:12]}.{self.format}"
-        write_atomically(self.path / name, _encode(table, self.format))
-        write_json(manifest, {"batchId": batch_id, "files": [name], "numRows": table.num_rows,
+        # Spark's partitionBy: a folder per partition (col=value/), the data files without those columns
+        parts = partitions.split(table, self.partition_by) if self.partition_by else [("", table)]
+        names = []
+        for folder, rows in parts:
+            name = f"{folder}/" * bool(folder) + f"part-{batch_id:05d}-{uuid.uuid4().hex[:12]}.{self.format}"
+            write_atomically(self.path / name, _encode(rows, self.format))
+            names.append(name)
+        partitioned = {"partitionBy": self.partition_by} if self.partition_by else {}
+        write_json(manifest, {"batchId": batch_id, "files": names, "numRows": table.num_rows,
                               "format": self.format, "outputMode": self._mode,
                               "schema": describe_schema(table.schema), "queryId": self._query_id,
-                              "committedAtMs": int(time.time() * 1000)})
+                              "committedAtMs": int(time.time() * 1000), **partitioned})
 
 
 def _flatten(table: pa.Table) -> pa.Table:
@@ -116,8 +126,9 @@ def _json_value(value) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def files(path: str | Path, *, format: str = "parquet") -> FilesSink:
-    """A sink writing each batch as files under ``path``, exactly once (a manifest per batch).
+def files(path: str | Path, *, format: str = "parquet", partition_by: list[str] | None = None) -> FilesSink:
+    """A sink writing each batch as files under ``path``, exactly once (a manifest per batch); with
+    ``partition_by``, in Hive-style folders ``col=value/`` as Spark's ``partitionBy`` (``sinks/partitions.py``).
 
     >>> import tempfile
     >>> out = tempfile.mkdtemp()
@@ -128,7 +139,7 @@ def files(path: str | Path, *, format: str = "parquet") -> FilesSink:
     >>> read_files_sink(out)["n"].tolist()
     [1, 2]
     """
-    return FilesSink(path, format)
+    return FilesSink(path, format, partition_by)
 
 
 def read_files_sink(path: str | Path) -> pd.DataFrame:
@@ -155,11 +166,20 @@ def _committed_file(root: Path, name: str, manifest: dict) -> pa.Table:
     from stream_nb.sources.files import read_file
 
     path = root / name
+    columns = manifest.get("partitionBy", [])
     if not path.exists():  # the manifest says it committed: its rows are lost, so do not read on without them
         raise FileNotFoundError(f"read_files_sink: {path} is missing: batch {manifest['batchId']} of query "
                                 f"{manifest.get('queryId', '?')} committed it ({manifest['numRows']} rows), "
                                 "and a files sink's data files must stay beside their manifest")
-    return read_file(str(path), manifest["format"], parse_schema(manifest["schema"]), blank_line_is_null=True)
+    schema = parse_schema(manifest["schema"])
+    if not columns:
+        return read_file(str(path), manifest["format"], schema, blank_line_is_null=True)
+    # a partition's file holds the other columns; its folder says the partition's values (Spark puts them last)
+    data = pa.schema([f for f in schema if f.name not in columns])
+    rows = read_file(str(path), manifest["format"], data, blank_line_is_null=True)
+    values = partitions.values_of(str(Path(name).parent), columns, schema, rows.num_rows)
+    return pa.Table.from_arrays([*rows.columns, *values],
+                                schema=pa.schema([*data, *(schema.field(c) for c in columns)]))
 
 
 def _manifests(directory: Path) -> list[dict]:

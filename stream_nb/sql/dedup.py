@@ -24,6 +24,14 @@ class DedupPlan:
     key_texts: list[str]            # the keys as written
     pre_sql: str                    # per batch: the query's rows plus their keys, over __batch
     event_time_key: EventTimeKey | None = None
+    # dropDuplicatesWithinWatermark: a key is kept until the watermark passes its first row's event time (the
+    # pre table's EVENT_TIME) plus this delay; None: dropDuplicates, kept for good (or by an event-time key)
+    expires_after_us: int | None = None
+
+
+EVENT_TIME = "__et"
+WITHIN_WATERMARK = "WITHIN_WATERMARK"  # the hint that asks for dropDuplicatesWithinWatermark, which Spark SQL has
+                                       # no words for: SELECT /*+ WITHIN_WATERMARK */ DISTINCT ON (keys) ...
 
 
 
@@ -54,7 +62,7 @@ def refuse_distinct(tree: exp.Query, sql: str, aggregating: bool) -> None:
 
 
 
-def plan_dedup(tree: exp.Select, event_time: EventTime | None) -> DedupPlan:
+def plan_dedup(tree: exp.Select, event_time: EventTime | None, sql: str = "") -> DedupPlan:
     """Turn SELECT DISTINCT [ON (keys)] into a plain SELECT that also outputs the keys (__d0, ...)."""
     distinct = tree.args["distinct"]
     on = distinct.args.get("on")
@@ -64,8 +72,25 @@ def plan_dedup(tree: exp.Select, event_time: EventTime | None) -> DedupPlan:
     texts = [k.sql("spark") for k in keys]
     tree.set("distinct", None)
     tree.select(*(k.copy().as_(n) for k, n in zip(keys, names)), copy=False)
+    if _within_watermark(tree):
+        if event_time is None:
+            raise StreamSQLError("dropDuplicatesWithinWatermark needs a watermark: a key is kept until the "
+                                 "watermark passes its first row's event time plus the delay (as in Spark)",
+                                 sql=sql or None, start=keyword_start(sql, "DISTINCT") if sql else None,
+                                 hint="withWatermark('ts', '10 seconds') before it, or WATERMARK ts DELAY OF ...")
+        tree.select(exp.column(event_time.column).as_(EVENT_TIME), copy=False)
+        return DedupPlan(keys=names, key_texts=texts, pre_sql="", expires_after_us=event_time.delay_us)
     event_time_key = None
     if event_time is not None:
         event_time_key = next((EventTimeKey(i) for i, k in enumerate(keys)
                                if isinstance(k, exp.Column) and k.name.lower() == event_time.column.lower()), None)
     return DedupPlan(keys=names, key_texts=texts, pre_sql="", event_time_key=event_time_key)
+
+
+def _within_watermark(tree: exp.Select) -> bool:
+    """Whether the SELECT carries the WITHIN_WATERMARK hint (taken off: DuckDB runs the rest)."""
+    hint = tree.args.get("hint")
+    names = [e.name.upper() for e in hint.expressions] if hint is not None else []
+    if WITHIN_WATERMARK in names:
+        tree.set("hint", None)
+    return WITHIN_WATERMARK in names

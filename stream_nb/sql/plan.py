@@ -119,7 +119,7 @@ def plan_deduplicate(tree: exp.Query, q: Planning) -> Plan | None:
     stream = q.bindings.stream.name
     event_time = q.event_times.get(stream)
     columns = _columns(tree)
-    dedup = plan_dedup(tree, event_time)
+    dedup = plan_dedup(tree, event_time, q.sql)
     apply_window(tree, q.window, stream)
     replace_stream(tree, stream)
     return Plan(q.sql, q.bindings, q.mode, columns, dedup=replace(dedup, pre_sql=to_duckdb(tree)),

@@ -126,7 +126,7 @@ def split_aggregates(tree: exp.Query, select: exp.Select, chain: list[exp.Select
     plan = AggregatePlan(
         keys=key_names, key_texts=[k.sql("spark") for k in keys], aggregates=aggregates,
         pre_sql=to_duckdb(pre), pre_projection=projection, final_sql=to_duckdb(tree),
-        event_time_key=_event_time_key(keys, event_time), session=session,
+        event_time_key=_event_time_key(keys, event_time, select), session=session,
         window=(window_index, window) if window_index is not None else None,
         # through outer SELECTs the names may change: there, the keys count as not shown
         key_columns=[_shown_as(final, name) if tree is final else None for name in key_names],
@@ -206,18 +206,34 @@ def refuse_stray_sessions(tree: exp.Query, aggregate: exp.Select | None, sql: st
 
 
 
-def _event_time_key(keys: list[exp.Expression], event_time: EventTime | None) -> EventTimeKey | None:
-    """The group key the watermark follows: its column, or a window over it (whose end counts)."""
+def _event_time_key(keys: list[exp.Expression], event_time: EventTime | None,
+                    select: exp.Select) -> EventTimeKey | None:
+    """The group key the watermark follows: its column (or what a subquery renamed it to), or a window over
+    it (whose end counts)."""
     if event_time is None:
         return None
-    column = event_time.column.lower()  # the planner's names are lowercased (Spark resolves case-insensitively)
+    # the planner's names are lowercased (Spark resolves case-insensitively)
+    names = _names_of(event_time.column.lower(), select)
     for index, key in enumerate(keys):
         if (is_window_call(key) or is_window_call(key, "session_window")) and \
-                key.expressions[0].name.lower() == column:
+                key.expressions[0].name.lower() in names:
             return EventTimeKey(index, "end")
-        if isinstance(key, exp.Column) and key.name.lower() == column:
+        if isinstance(key, exp.Column) and key.name.lower() in names:
             return EventTimeKey(index)
     return None
+
+
+def _names_of(column: str, select: exp.Select) -> set[str]:
+    """The names the stream's ``column`` has where ``select`` reads it: its own, or the ones subqueries in its
+    FROM give it unchanged (``FROM (SELECT ts AS event_time ...)``, PySpark's withColumnRenamed)."""
+    source = select.args.get("from_")
+    inner = source.this if source is not None else None
+    if not (isinstance(inner, exp.Subquery) and isinstance(inner.this, exp.Select)):
+        return {column}
+    below = _names_of(column, inner.this)
+    names = {item.alias_or_name.lower() for item in inner.this.selects
+             if isinstance(item.unalias(), exp.Column) and item.unalias().name.lower() in below}
+    return names | below if any(isinstance(item, exp.Star) for item in inner.this.selects) else names
 
 
 

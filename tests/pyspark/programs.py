@@ -324,6 +324,20 @@ def tumbling_window_complete(spark, F, T, indir):
 
 
 @program(EVENT_BATCHES)
+def watermark_on_a_renamed_column(spark, F, T, indir):
+    df = events(spark, indir).withColumnRenamed("ts", "event_time").withWatermark("event_time", "5 seconds")
+    return memory(df.groupBy(F.window("event_time", "10 seconds")).agg(F.sum("n").alias("total")),
+                  "watermark_on_a_renamed_column")
+
+
+@program(EVENT_BATCHES)
+def watermark_on_a_select_alias(spark, F, T, indir):
+    df = events(spark, indir).where("n > 1").select(F.col("ts").alias("t"), "device", "n")
+    counts = df.withWatermark("t", "5 seconds").groupBy(F.window("t", "10 seconds"), "device").count()
+    return memory(counts, "watermark_on_a_select_alias", "update")
+
+
+@program(EVENT_BATCHES)
 def window_columns_selected(spark, F, T, indir):
     df = watermarked(spark, indir).groupBy(F.window("ts", "10 seconds").alias("w"), "device").count()
     return memory(df.select(F.col("w.start").alias("start"), F.col("w.end").alias("end"), "device", "count"),
@@ -387,10 +401,27 @@ def drop_duplicates_with_watermark(spark, F, T, indir):
     return memory(df, "drop_duplicates_with_watermark")
 
 
-@program(EVENT_BATCHES, pending="DataFrame.dropDuplicatesWithinWatermark is not supported yet")
+@program(EVENT_BATCHES)
 def drop_duplicates_within_watermark(spark, F, T, indir):
     df = watermarked(spark, indir).dropDuplicatesWithinWatermark(["text"]).select("text", "device", "n")
     return memory(df, "drop_duplicates_within_watermark")
+
+
+# One key again and again: a duplicate within the delay of its first row is dropped; once the watermark has
+# passed that row's time plus the delay the key is forgotten, and its next on-time row is emitted again.
+REPEAT_BATCHES = (
+    (_event(1, "a", 1.0, 1, "x", None), _event(2, "b", 1.0, 2, "x", None)),
+    (_event(4, "a", 1.0, 3, "x", None), _event(20, "c", 1.0, 4, "x", None)),
+    (_event(21, "a", 1.0, 5, "x", None), _event(3, "b", 1.0, 6, "x", None)),
+    (_event(22, "a", 1.0, 7, "x", None), _event(40, "c", 1.0, 8, "x", None)),
+    (_event(23, "a", 1.0, 9, "x", None), _event(41, "c", 1.0, 10, "x", None)),
+)
+
+
+@program(REPEAT_BATCHES)
+def drop_duplicates_within_watermark_forgets_a_key_after_the_delay(spark, F, T, indir):
+    df = watermarked(spark, indir).dropDuplicatesWithinWatermark(["device"]).select("device", "ts", "n")
+    return memory(df, "drop_duplicates_within_watermark_forgets_a_key_after_the_delay")
 
 
 # -- joins and unions ---------------------------------------------------------------------------------------
@@ -430,7 +461,7 @@ def impressions_and_clicks(spark, F, indir):
             clicks.withWatermark("clickTime", "5 seconds"))
 
 
-@program(AD_BATCHES, pending="withWatermark on a column renamed by a select (impressionTime from at): not on a derived one, yet")
+@program(AD_BATCHES)
 def stream_stream_inner_join_time_range(spark, F, T, indir):
     impressions, clicks = impressions_and_clicks(spark, F, indir)
     df = impressions.join(clicks, F.expr("clickAdId = impressionAdId AND clickTime >= impressionTime AND "
@@ -438,7 +469,7 @@ def stream_stream_inner_join_time_range(spark, F, T, indir):
     return memory(df, "stream_stream_inner_join_time_range")
 
 
-@program(AD_BATCHES, pending="withWatermark on a column renamed by a select (impressionTime from at): not on a derived one, yet")
+@program(AD_BATCHES)
 def stream_stream_left_outer_join(spark, F, T, indir):
     impressions, clicks = impressions_and_clicks(spark, F, indir)
     df = impressions.join(clicks, F.expr("clickAdId = impressionAdId AND clickTime >= impressionTime AND "
@@ -446,8 +477,7 @@ def stream_stream_left_outer_join(spark, F, T, indir):
     return memory(df, "stream_stream_left_outer_join")
 
 
-@program(AD_BATCHES, pending="a self-join of one stream through alias('i') and alias('c'): i.ad is 'ambiguous: "
-                             "files_N and files_N both have it'")
+@program(AD_BATCHES)
 def stream_stream_join_watermarked_before_the_split(spark, F, T, indir):
     both = ads(spark, indir).withWatermark("at", "5 seconds")
     impressions = both.where("kind = 'imp'").alias("i")

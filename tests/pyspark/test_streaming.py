@@ -109,3 +109,56 @@ def test_spark_sql_over_a_watermarked_view_with_a_window(spark, events):
     q.processAllAvailable()
     assert [r.total for r in spark.sql("SELECT * FROM sql_windows").collect()] == [2]
     q.stop()
+
+
+def _rows_of(spark, q, table):
+    """Batches until the rate source has given the query rows (a rate source makes them as time passes)."""
+    while not spark.sql(f"SELECT * FROM {table}").collect():
+        q.processAllAvailable()
+    return spark.sql(f"SELECT * FROM {table}").collect()
+
+
+def test_a_dataframe_started_twice_gives_each_query_a_reader_of_its_own(spark):
+    # Spark: each query reads its source independently; a rate source starts at value 0 when its query
+    # starts, so the second query's rows come after every row the first one read before it stopped
+    df = spark.readStream.format("rate").option("rowsPerSecond", 1000).load()
+    first = df.writeStream.format("memory").queryName("rate_first").start()
+    read_first = _rows_of(spark, first, "rate_first")
+    first.stop()
+    second = df.writeStream.format("memory").queryName("rate_second").start()
+    read_second = _rows_of(spark, second, "rate_second")
+    second.stop()
+    assert min(r.value for r in read_second) == 0
+    assert min(r.timestamp for r in read_second) > max(r.timestamp for r in read_first)
+
+
+def test_a_self_join_through_two_aliases_reads_the_stream_as_two_inputs(spark, events):
+    df = spark.readStream.load(events).withWatermark("ts", "5 seconds")
+    a, b = df.where("word = 'a'").alias("a"), df.where("word = 'b'").alias("b")
+    pairs = a.join(b, F.expr("a.n = b.n AND b.ts BETWEEN a.ts AND a.ts + interval 10 seconds"))
+    q = (pairs.select(F.col("a.n").alias("n"), F.col("a.ts").alias("shown"), F.col("b.ts").alias("seen"))
+         .writeStream.format("memory").queryName("self_join").start())
+    events.add_data([{"ts": _at(1), "word": "a", "n": 1}, {"ts": _at(2), "word": "a", "n": 2},
+                     {"ts": _at(4), "word": "b", "n": 1}, {"ts": _at(30), "word": "b", "n": 2}])
+    q.processAllAvailable()
+    q.stop()
+    assert [(r.n, r.shown, r.seen) for r in spark.sql("SELECT * FROM self_join").collect()] == [
+        (1, _at(1).to_pydatetime().replace(tzinfo=None), _at(4).to_pydatetime().replace(tzinfo=None))]
+
+
+def test_with_watermark_follows_a_renamed_column_to_the_stream(spark, events):
+    df = spark.readStream.load(events).withColumnRenamed("ts", "event_time").select("event_time", "n")
+    counts = df.withWatermark("event_time", "5 seconds").groupBy(F.window("event_time", "10 seconds")).count()
+    q = counts.writeStream.format("memory").queryName("renamed_watermark").outputMode("append").start()
+    events.add_data([{"ts": _at(1), "word": "a", "n": 1}, {"ts": _at(30), "word": "a", "n": 1}])
+    q.processAllAvailable()
+    events.add_data([{"ts": _at(2), "word": "late", "n": 1}])
+    q.processAllAvailable()
+    q.stop()
+    assert [r["count"] for r in spark.sql("SELECT * FROM renamed_watermark").collect()] == [1]
+
+
+def test_with_watermark_on_a_computed_column_says_it_is_not_supported_yet(spark, events):
+    df = spark.readStream.load(events).select((F.col("ts") + F.expr("interval 1 second")).alias("later"))
+    with pytest.raises(AnalysisException, match=r"withWatermark\('later', \.\.\.\).*not on a computed one"):
+        df.withWatermark("later", "5 seconds")

@@ -61,7 +61,13 @@ class DataFrame:
             # same rows when it is written in the deduplicating SELECT itself
             query = exp.select(*items).from_(dedup.args["from_"].copy())
             query.set("distinct", dedup.args["distinct"].copy())
+            query.set("hint", dedup.args["hint"].copy() if dedup.args.get("hint") else None)
             return self._derive(query)
+        if _star_of_rows(self._query) and self._alias is None:
+            # a projection of a filter or a join is their own SELECT list: a join's sides keep their aliases
+            # (df.select("i.ad", "c.at"), as Spark's resolver sees them) and the engine sees a side's filter
+            # next to its stream (Spark pushes it below the watermark)
+            return self._derive(self._query.copy().select(*items, append=False))
         return self._derive(exp.select(*items).from_(self._from()))
 
     # -- what it is -----------------------------------------------------------------------------------------
@@ -205,9 +211,8 @@ class DataFrame:
                                     f"of type {field.dataType.simpleString()}", "EVENT_TIME_IS_NOT_ON_TIMESTAMP_TYPE")
         if not self._streaming:
             return self  # Spark ignores a watermark on a static DataFrame
-        return self._derive(self._query, watermark={**self._watermark,
-                                                     execution.watermark_input(self, eventTime):
-                                                         (eventTime, delayThreshold)})
+        stream, column = execution.watermark_input(self, eventTime)
+        return self._derive(self._query, watermark={**self._watermark, stream: (column, delayThreshold)})
 
     def dropDuplicates(self, subset: list[str] | None = None) -> DataFrame:
         keys = list(subset) if subset else self.columns
@@ -218,7 +223,14 @@ class DataFrame:
     drop_duplicates = dropDuplicates
 
     def dropDuplicatesWithinWatermark(self, subset: list[str] | None = None) -> DataFrame:
-        raise not_supported("DataFrame.dropDuplicatesWithinWatermark")
+        """A key is kept until the watermark passes its first row's event time plus the delay (Spark 3.5+);
+        on a static DataFrame, dropDuplicates."""
+        from stream_nb.sql.dedup import WITHIN_WATERMARK
+
+        dedup = self.dropDuplicates(subset)
+        if self._streaming:
+            dedup._query.set("hint", exp.Hint(expressions=[exp.var(WITHIN_WATERMARK)]))
+        return dedup
 
     def distinct(self) -> DataFrame:
         return self._derive(exp.select(exp.Star()).from_(self._from()).distinct())
@@ -327,8 +339,8 @@ def _spark_sql(query: exp.Query) -> str:
             select.set("distinct", None)
             select.set("expressions", [exp.column(f"__distinct_on_{i}"), *select.expressions])
     text = tree.sql("spark")
-    for marker, on in keys.items():
-        text = text.replace(f"SELECT {marker}, ", f"SELECT DISTINCT ON {on} ")
+    for marker, on in keys.items():  # after SELECT, or after its hint (/*+ WITHIN_WATERMARK */)
+        text = text.replace(f" {marker}, ", f" DISTINCT ON {on} ")
     return text
 
 
@@ -352,7 +364,15 @@ def _dedup_of_all(query: exp.Query) -> exp.Select | None:
     distinct = query.args.get("distinct")
     if distinct is None or distinct.args.get("on") is None:
         return None
-    return query if {k for k, v in query.args.items() if v} == {"expressions", "from_", "distinct"} else None
+    return query if {k for k, v in query.args.items() if v} - {"hint"} == {"expressions", "from_", "distinct"} \
+        else None
+
+
+def _star_of_rows(query: exp.Query) -> bool:
+    """Whether ``query`` is ``SELECT * FROM a [JOIN b ON ...] [WHERE ...]`` with a join or a filter."""
+    used = {k for k, v in query.args.items() if v} if isinstance(query, exp.Select) else set()
+    return [type(e) for e in query.expressions] == [exp.Star] and \
+        {"expressions", "from_"} < used <= {"expressions", "from_", "joins", "where"}
 
 
 def _bare_table(query: exp.Query) -> exp.Table | None:

@@ -7,12 +7,15 @@ transpiled by sqlglot) over its tables.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 import sqlglot
+from sqlglot import exp
 
 from stream_nb.pyspark.errors import AnalysisException
 from stream_nb.sql import OutputModeError, StreamSQLError
@@ -33,9 +36,69 @@ class Live:
         return self.query.result
 
 
-def namespace(df: DataFrame) -> dict[str, Any]:
-    """The DataFrame's inputs as ``sn.start`` resolves FROM names: sources, and tables as pandas frames."""
-    return {name: value.table() if isinstance(value, Live) else value for name, value in df._inputs.items()}
+# A stream's input name -> how to build a reader of it. Spark reads a source once per query and once per scan
+# of it in a plan (a self-join scans it twice): a query started here gets a reader of its own for each input.
+_readers: dict[str, Callable[[], Any]] = {}
+_scans = itertools.count(2)
+
+
+def with_reader(df: DataFrame, make: Callable[[], Any]) -> DataFrame:
+    """``df`` (one stream, just read) with ``make`` as the way to build another reader of its source."""
+    (name,) = df._inputs
+    _readers[name] = make
+    return df
+
+
+# A scan's input name -> the input whose withWatermark it shares (a self-join split after one withWatermark)
+_same_watermark: dict[str, str] = {}
+
+
+def second_scan(name: str, same_watermark: bool = False) -> str:
+    """A new input name for another scan of the stream ``name``, read by a reader of its own (or, for a source
+    the user made, the same object: its reads are replayable by offsets). ``same_watermark``: both scans sit
+    under one withWatermark."""
+    scan = f"{name}_scan{next(_scans)}"
+    if name in _readers:
+        _readers[scan] = _readers[name]
+    if same_watermark:
+        _same_watermark[scan] = _same_watermark.get(name, name)
+    return scan
+
+
+def watermark_policy(df: DataFrame, policy: str) -> str:
+    """Spark 4 tracks a watermark per withWatermark node, the largest its scans saw (the two scans of a
+    self-join split after one withWatermark are one node), then takes ``policy`` across nodes: a query whose
+    watermarks all come from one node runs on the largest."""
+    nodes = {_same_watermark.get(name, name) for name in df._watermark}
+    return "max" if len(nodes) == 1 and len(df._watermark) > 1 else policy
+
+
+class Stored(Live):
+    """A table a query writes with ``toTable``: a DuckDB table, read when used."""
+
+    def __init__(self, database: str, name: str):
+        self.database, self.name = database, name
+
+    def table(self) -> pd.DataFrame:
+        from stream_nb.sinks.duckdb import quote
+
+        with duckdb.connect(self.database) as con:
+            return to_pandas(con.sql(f"SELECT * FROM {quote(self.name)}").to_arrow_table())
+
+
+def stored_table(session: Any, database: str, name: str) -> DataFrame:
+    """``spark.table(name)`` of a table written by ``toTable``: a static DataFrame over it."""
+    from stream_nb.pyspark.sql.dataframe import DataFrame
+
+    return DataFrame(session, sqlglot.exp.select(sqlglot.exp.Star()).from_(name), {name: Stored(database, name)},
+                     streaming=False)
+
+
+def namespace(df: DataFrame, fresh: bool = False) -> dict[str, Any]:
+    """The DataFrame's inputs as ``sn.start`` resolves FROM names: sources, and tables as pandas frames;
+    ``fresh``: each stream a reader of its own, for a query that starts."""
+    return {name: value.table() if isinstance(value, Live) else
+            _readers[name]() if fresh and name in _readers else value for name, value in df._inputs.items()}
 
 
 def plan(df: DataFrame, output_mode: str | None = None):
@@ -108,20 +171,54 @@ def _run_static(df: DataFrame, limit_zero: bool = False) -> pa.Table:
         con.close()
 
 
-def watermark_input(df: DataFrame, column: str) -> str:
-    """The stream a watermark on ``column`` belongs to: the engine keeps a watermark per input, on one of its
-    own columns (Spark lets it sit on any derived timestamp; stream_nb does not yet)."""
+def watermark_input(df: DataFrame, column: str) -> tuple[str, str]:
+    """The stream a watermark on ``column`` belongs to, and that stream's column it is: the engine keeps a
+    watermark per input, on one of its own columns, so a column renamed on the way (``withColumnRenamed``, a
+    select's alias) is followed back to the one it reads (a computed one is not, yet)."""
     from stream_nb.sources import Source
 
     streams = {n: v for n, v in df._inputs.items() if isinstance(v, Source)}
+    traced = _source_column(df._query, column, streams)
+    if traced is not None:
+        return traced
     owners = [n for n, s in streams.items() if column in s.schema.names]
     if len(owners) == 1:
-        return owners[0]
+        return owners[0], column
     if not owners:
         raise AnalysisException(
             f"DataFrame.withWatermark('{column}', ...): stream_nb needs the watermark on a column its stream "
-            f"reads as it is ({', '.join(f'{n}: {s.schema.names}' for n, s in streams.items())}), not on a "
-            "derived one, yet", "NOT_IMPLEMENTED")
+            f"reads, as it is or renamed ({', '.join(f'{n}: {s.schema.names}' for n, s in streams.items())}), "
+            "not on a computed one, yet", "NOT_IMPLEMENTED")
     raise AnalysisException(f"DataFrame.withWatermark('{column}', ...): several streams have '{column}' "
                             f"({', '.join(owners)}); call withWatermark on each stream before the union or join",
                             "AMBIGUOUS_REFERENCE")
+
+
+def _source_column(query: exp.Expression, column: str, streams: dict[str, Any],
+                   qualifier: str = "") -> tuple[str, str] | None:
+    """(input, its column) that ``column`` of ``query`` reads unchanged, through projections and subqueries;
+    None where it is computed or the query is not a plain SELECT chain."""
+    if isinstance(query, exp.Subquery):
+        query = query.this
+    if not isinstance(query, exp.Select):
+        return None
+    items = {e.alias_or_name: e.unalias() for e in query.expressions if not isinstance(e, exp.Star)}
+    if column in items:
+        item = items[column]
+        if not isinstance(item, exp.Column) or isinstance(item.this, exp.Star):
+            return None
+        column, qualifier = item.name, item.table
+    elif not any(isinstance(e, exp.Star) for e in query.expressions):
+        return None
+    sources = [query.args.get("from_") or query.args.get("from")] + list(query.args.get("joins") or [])
+    sides = [s.this for s in sources if s is not None]
+    if qualifier:
+        sides = [s for s in sides if s.alias_or_name == qualifier]
+    found = []
+    for side in sides:
+        if isinstance(side, exp.Table) and side.name in streams and column in streams[side.name].schema.names:
+            found.append((side.name, column))
+        elif isinstance(side, exp.Subquery):
+            traced = _source_column(side, column, streams)
+            found += [traced] if traced is not None else []
+    return found[0] if len(found) == 1 else None

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from stream_nb.pyspark.errors import AnalysisException, PySparkValueError
+from stream_nb.pyspark.sql import execution
 from stream_nb.pyspark.sql.column import Column
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ def join(left: DataFrame, right: DataFrame, on: Any, how: str | None) -> DataFra
                                 "'rightouter', 'right', 'right_outer', 'leftsemi', 'left_semi', 'semi', "
                                 "'leftanti', 'left_anti', 'anti', 'cross'.", "UNSUPPORTED_JOIN_TYPE")
     side, join_kind = _HOW[kind]
+    right = _second_scans(left, right)
     l = left if left._alias else left.alias(f"__l{next(_sides)}")
     r = right if right._alias else right.alias(f"__r{next(_sides)}")
     names = [on] if isinstance(on, str) else list(on) if isinstance(on, (list, tuple)) and on and all(
@@ -60,6 +62,27 @@ def join(left: DataFrame, right: DataFrame, on: Any, how: str | None) -> DataFra
     return DataFrame(left.sparkSession, query, {**left._inputs, **right._inputs},
                      streaming=left._streaming or right._streaming, watermark={**left._watermark,
                                                                                **right._watermark})
+
+
+def _second_scans(left: DataFrame, right: DataFrame) -> DataFrame:
+    """Spark plans a self-join (one stream on both sides, as in ``df.alias("a").join(df.alias("b"), ...)``)
+    as two scans of its source, each with its own watermark: the right side's copy of a shared stream becomes
+    an input of its own."""
+    from stream_nb.pyspark.sql.dataframe import DataFrame
+    from stream_nb.sources import Source
+
+    shared = {n: execution.second_scan(n, n in left._watermark and right._watermark.get(n) is left._watermark[n])
+              for n, v in right._inputs.items() if n in left._inputs and isinstance(v, Source)}
+    if not shared:
+        return right
+    query = right._query.copy()
+    for table in query.find_all(exp.Table):
+        if table.name in shared and not table.args.get("db"):
+            table.set("this", exp.to_identifier(shared[table.name]))
+    inputs = {shared.get(n, n): v for n, v in right._inputs.items()}
+    watermark = {shared.get(n, n): w for n, w in right._watermark.items()}
+    return DataFrame(right.sparkSession, query, inputs, streaming=right._streaming, watermark=watermark,
+                     alias=right._alias)
 
 
 def _using_items(l: DataFrame, r: DataFrame, names: list[str], side: str, join_kind: str) -> list[exp.Expression]:

@@ -3,6 +3,7 @@ sources, sinks and ``sn.start``."""
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ import pyarrow as pa
 
 import stream_nb as sn
 from stream_nb.pyspark.errors import AnalysisException, IllegalArgumentException, not_supported
+from stream_nb.pyspark.sql import execution
 from stream_nb.pyspark.sql.types import StructType, to_ddl
 
 if TYPE_CHECKING:
@@ -64,27 +66,35 @@ class DataStreamReader(_Options):
         if isinstance(path, sn.sources.Source):  # stream_nb's own sources (memory...) as PySpark input
             return self._session._input(self._format or "stream", path, streaming=True)
         kind = self._format or "parquet"
+        reader = copy.copy(self)  # the options as they are now: a later option() does not change this stream
+        reader._options = dict(self._options)
+
+        def make() -> Any:
+            return reader._source(kind, path)
+
+        df = self._session._input("files" if kind in _FILE_FORMATS else kind, make(), streaming=True)
+        return execution.with_reader(df, make)  # each query (and each side of a self-join) reads on its own
+
+    def _source(self, kind: str, path: Any) -> Any:
         if kind in _FILE_FORMATS:
             return self._files(kind, path if path is not None else self._get("path"))
         if kind == "rate":
-            source = sn.sources.rate(float(self._get("rowsPerSecond", 1)),
-                                     ramp_up_time=_seconds(self._get("rampUpTime")))
-        elif kind == "socket":
-            source = sn.sources.socket(self._get("host"), int(self._get("port")),
-                                       include_timestamp=str(self._get("includeTimestamp", "false")) == "true")
-        elif kind == "kafka":
-            source = self._kafka()
-        elif kind == "sensors":
-            source = sn.sources.sensors(int(self._get("devices", 5)), float(self._get("rowsPerSecond", 20)),
-                                        disorder=self._get("disorder", "0 seconds"),
-                                        late_fraction=float(self._get("lateFraction", 0.0)),
-                                        seed=None if self._get("seed") is None else int(self._get("seed")))
-        else:
-            raise not_supported(f"DataStreamReader.format('{kind}')",
-                                " (formats: csv, json, parquet, rate, socket, kafka, sensors)")
-        return self._session._input(kind, source, streaming=True)
+            return sn.sources.rate(float(self._get("rowsPerSecond", 1)),
+                                   ramp_up_time=_seconds(self._get("rampUpTime")))
+        if kind == "socket":
+            return sn.sources.socket(self._get("host"), int(self._get("port")),
+                                     include_timestamp=str(self._get("includeTimestamp", "false")) == "true")
+        if kind == "kafka":
+            return self._kafka()
+        if kind == "sensors":
+            return sn.sources.sensors(int(self._get("devices", 5)), float(self._get("rowsPerSecond", 20)),
+                                      disorder=self._get("disorder", "0 seconds"),
+                                      late_fraction=float(self._get("lateFraction", 0.0)),
+                                      seed=None if self._get("seed") is None else int(self._get("seed")))
+        raise not_supported(f"DataStreamReader.format('{kind}')",
+                            " (formats: csv, json, parquet, rate, socket, kafka, sensors)")
 
-    def _files(self, kind: str, path: Any) -> DataFrame:
+    def _files(self, kind: str, path: Any) -> Any:
         if path is None:
             raise IllegalArgumentException("'path' is not specified", "_LEGACY_ERROR_TEMP_2203")
         if self._schema is None and kind != "parquet":
@@ -94,11 +104,10 @@ class DataStreamReader(_Options):
                 "DataFrame on that directory with 'spark.read.load(directory)' and infer schema from it.",
                 "_LEGACY_ERROR_TEMP_3253")
         per_trigger = self._get("maxFilesPerTrigger")
-        source = sn.sources.files(str(path), format=kind,
-                                  schema=None if self._schema is None else to_ddl(self._schema),
-                                  max_files_per_trigger=None if per_trigger is None else int(per_trigger),
-                                  header=self._header())
-        return self._session._input("files", source, streaming=True)
+        return sn.sources.files(str(path), format=kind,
+                                schema=None if self._schema is None else to_ddl(self._schema),
+                                max_files_per_trigger=None if per_trigger is None else int(per_trigger),
+                                header=self._header())
 
     def _header(self) -> bool:
         """Spark's CSV default: no header line (columns by position) unless ``option("header", True)``."""
@@ -135,6 +144,9 @@ class DataStreamReader(_Options):
 class DataFrameReader(DataStreamReader):
     """``spark.read``: a directory's files once, as a static table."""
 
+    def table(self, tableName: str) -> DataFrame:
+        return self._session.table(tableName)
+
     def load(self, path: Any = None, format: str | None = None, schema: StructType | str | None = None,
              **options: Any) -> DataFrame:
         from stream_nb.sources.formats import file_schema, read_file
@@ -168,6 +180,7 @@ class DataStreamWriter(_Options):
         self._name: str | None = None
         self._partition: list[str] = []
         self._batch_fn: Callable | None = None
+        self._table: str | None = None  # toTable's name
 
     def outputMode(self, outputMode: str) -> DataStreamWriter:
         mode = outputMode.lower() if isinstance(outputMode, str) else outputMode
@@ -207,12 +220,22 @@ class DataStreamWriter(_Options):
         self._format, self._batch_fn = "foreach", f
         return self
 
-    def toTable(self, tableName: str, **options: Any) -> StreamingQuery:
-        raise not_supported("DataStreamWriter.toTable", " (a memory sink with queryName is read by spark.sql)")
+    def toTable(self, tableName: str, format: str | None = None, outputMode: str | None = None,
+                partitionBy: Any = None, queryName: str | None = None, **options: Any) -> StreamingQuery:
+        """Spark writes a catalog table; here a DuckDB table of that name in the session's warehouse
+        (``spark.sql.warehouse.dir``, ./spark-warehouse by default: its file stream_nb.duckdb), each batch in
+        one transaction, exactly once; ``spark.table(name)`` and ``spark.sql`` read it, while the query runs
+        and after it stops."""
+        if partitionBy is not None or self._partition:
+            raise not_supported("DataStreamWriter.toTable with partitionBy", " (a DuckDB table has no partitions)")
+        self._format, self._table = "table", tableName
+        query = self.start(outputMode=outputMode, queryName=queryName, **options)
+        session = self._df.sparkSession
+        session._views[tableName] = execution.stored_table(session, self._get("path"), tableName)
+        return query
 
     def start(self, path: str | None = None, format: str | None = None, outputMode: str | None = None,
               partitionBy: Any = None, queryName: str | None = None, **options: Any) -> StreamingQuery:
-        from stream_nb.pyspark.sql import execution
         from stream_nb.pyspark.sql.streaming.query import StreamingQuery
         from stream_nb.pyspark.sql.streaming.sinks import make_sink
 
@@ -229,10 +252,10 @@ class DataStreamWriter(_Options):
         checkpoint = self._get("checkpointLocation") or _default_checkpoint(session, self._name)
         sink = make_sink(self, checkpoint)
         try:
-            query = sn.start(self._df._sql(), name=self._name, sources=execution.namespace(self._df),
+            query = sn.start(self._df._sql(), name=self._name, sources=execution.namespace(self._df, fresh=True),
                              output_mode=self._mode, trigger=self._trigger, watermark=self._df._watermark or None,
-                             watermark_policy=session.conf.get("spark.sql.streaming.multipleWatermarkPolicy",
-                                                               "min").lower(),
+                             watermark_policy=execution.watermark_policy(self._df, session.conf.get(
+                                 "spark.sql.streaming.multipleWatermarkPolicy", "min").lower()),
                              checkpoint=checkpoint, sink=sink, group_state=self._df._group_state,
                              clock=self._get("stream_nb.clock"))  # a ManualClock, for processing-time timeouts
         except sn.OutputModeError as err:

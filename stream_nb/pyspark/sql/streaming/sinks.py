@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -40,8 +41,6 @@ def make_sink(writer: DataStreamWriter, checkpoint: str | None) -> Any:
     if kind == "noop":
         return sn.sinks.foreach_batch(lambda frame, batch_id: None)
     if kind in ("parquet", "csv", "json"):
-        if writer._partition:
-            raise not_supported("DataStreamWriter.partitionBy")
         path = writer._get("path")
         if path is None:
             raise IllegalArgumentException("'path' is not specified", "_LEGACY_ERROR_TEMP_2203")
@@ -49,7 +48,16 @@ def make_sink(writer: DataStreamWriter, checkpoint: str | None) -> Any:
             raise AnalysisException('checkpointLocation must be specified either through option'
                                     '("checkpointLocation", ...) or SparkSession.conf.set("spark.sql.streaming.'
                                     'checkpointLocation", ...)', "_LEGACY_ERROR_TEMP_1164")
-        return sn.sinks.files(path, format=kind)
+        return sn.sinks.files(path, format=kind, partition_by=writer._partition)
+    if kind == "table":
+        if checkpoint is None:
+            raise AnalysisException('checkpointLocation must be specified either through option'
+                                    '("checkpointLocation", ...) or SparkSession.conf.set("spark.sql.streaming.'
+                                    'checkpointLocation", ...)', "_LEGACY_ERROR_TEMP_1164")
+        warehouse = session.conf.get("spark.sql.warehouse.dir", "spark-warehouse")
+        os.makedirs(warehouse, exist_ok=True)
+        writer.option("path", os.path.join(warehouse, "stream_nb.duckdb"))  # where spark.table reads it
+        return sn.sinks.duckdb(writer._get("path"), writer._table)
     if kind == "kafka":
         topic = writer._get("topic")
         if topic is None:
