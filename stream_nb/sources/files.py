@@ -32,6 +32,7 @@ _EXTENSIONS = {
     "csv": (".csv", ".csv.gz", ".csv.bz2"),
     "json": (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz"),
     "parquet": (".parquet", ".pq"),
+    "text": ("",),  # any file, as Spark's text source reads them: a row per line, in one column (value)
 }
 class FilesSource:
     """New files under ``path`` as a stream (see ``files``); ``seen_files`` is what the offsets index."""
@@ -65,7 +66,12 @@ class FilesSource:
         self._seen_set: set[str] = set()
         self._ahead: dict[str, Future] = {}  # the next batch's files, being read
         self._reader: ThreadPoolExecutor | None = None
+        if format == "text" and schema is None:
+            schema = "value string"
         self.schema = parse_schema(schema) if schema is not None else self._infer_schema()
+        if format == "text" and [pa.types.is_string(f.type) for f in self.schema] != [True]:
+            raise ValueError(f"files source: the text format reads one string column (value), not "
+                             f"{describe_schema(self.schema)} (as Spark's text source)")
         self.description = f"FileStreamSource[{self.path}]"
 
     @property
@@ -180,7 +186,8 @@ def files(path: str | os.PathLike, *, format: str = "csv",
 
     Args:
         path: a directory, or a glob like ``"data/*.csv"``.
-        format: ``"csv"``, ``"json"`` (one object per line) or ``"parquet"``.
+        format: ``"csv"``, ``"json"`` (one object per line), ``"parquet"`` or ``"text"`` (every file, a row per
+            line in one string column ``value``, as Spark's text source).
         schema: a Spark DDL string or ``{"col": "type"}``; if None, inferred from the first file (with a
             warning for csv and json, which Spark requires a schema for).
         max_files_per_trigger: at most this many new files in one batch.

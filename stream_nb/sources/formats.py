@@ -53,6 +53,8 @@ def read_file(path: str, format: str, schema: pa.Schema, *, blank_line_is_null: 
     except (*_BAD_DATA, OSError) as err:
         raise SourceError.at(path, None, _explain(err)) from None
     _check_utf8(path, data)
+    if format == "text":
+        return _text_lines(data, schema)
     if format == "csv":
         parse = partial(_parse_csv, keep_blank_lines=blank_line_is_null and len(schema) == 1, header=header)
     else:
@@ -91,6 +93,18 @@ def parse_json_values(values: Sequence[bytes], schema: pa.Schema) -> pa.Table:
         line = _first_bad_line(data, _parse_json, schema, header=False)
         what = _json_number(err, data.splitlines()[line - 1] if line else b"", schema) or _explain(err)
         raise SourceError(what, line=line) from None
+
+
+def _text_lines(data: bytes, schema: pa.Schema) -> pa.Table:
+    r"""Spark's text source: a row per line (ended by \n, \r\n or \r), the line in the one string column.
+
+    >>> _text_lines(b"a b\r\n\nc\n", pa.schema([("value", pa.string())])).column("value").to_pylist()
+    ['a b', '', 'c']
+    """
+    lines = re.split(r"\r\n|\r|\n", data.decode("utf-8")) if data else []
+    if lines and lines[-1] == "":  # the last line's end makes no row of its own
+        lines.pop()
+    return pa.Table.from_arrays([pa.array(lines, type=schema.field(0).type)], schema=schema)
 
 
 def _load(path: str) -> bytes:
@@ -339,7 +353,9 @@ def file_schema(path: str, format: str, header: bool = True) -> pa.Schema:
     """The schema a file holds, as Spark types (what the files source infers without a schema); a CSV file
     without a header has Spark's column names ``_c0``, ``_c1``, ..."""
     try:
-        if format == "parquet":
+        if format == "text":
+            found = pa.schema([("value", pa.string())])
+        elif format == "parquet":
             found = pq.read_schema(path)
         elif format == "csv":
             found = pa_csv.open_csv(pa.BufferReader(_load(path)),

@@ -233,6 +233,15 @@ def from_json_of_malformed_text_is_permissive(spark, F, T, indir):
 
 
 @program(EVENT_BATCHES)
+def text_source_lines_counted(spark, F, T, indir):
+    # the text source reads each line (here a JSON document) into one string column, value
+    lines = spark.readStream.option("maxFilesPerTrigger", 1).text(indir)
+    devices = lines.select(F.get_json_object("value", "$.device").alias("device"), F.length("value").alias("len"))
+    return memory(devices.groupBy("device").agg(F.count("*").alias("lines"), F.max("len").alias("longest")),
+                  "text_source_lines_counted", "complete")
+
+
+@program(EVENT_BATCHES)
 def get_json_object_fields(spark, F, T, indir):
     df = events(spark, indir).select(F.get_json_object("payload", "$.kind").alias("kind"),
                                      F.get_json_object(F.col("payload"), "$.v").alias("v"))

@@ -162,3 +162,16 @@ def test_with_watermark_on_a_computed_column_says_it_is_not_supported_yet(spark,
     df = spark.readStream.load(events).select((F.col("ts") + F.expr("interval 1 second")).alias("later"))
     with pytest.raises(AnalysisException, match=r"withWatermark\('later', \.\.\.\).*not on a computed one"):
         df.withWatermark("later", "5 seconds")
+
+
+def test_read_stream_text_gives_a_row_per_line_in_value_as_spark(spark, tmp_path):
+    (tmp_path / "a.txt").write_text("apache spark\nspark streams\n")
+    lines = spark.readStream.text(str(tmp_path))
+    assert lines.columns == ["value"]
+    words = lines.select(F.explode(F.split(lines.value, " ")).alias("word")).groupBy("word").count()
+    q = words.writeStream.outputMode("complete").format("memory").queryName("text_words").start()
+    q.processAllAvailable()
+    q.stop()
+    assert sorted(tuple(r) for r in spark.sql("SELECT * FROM text_words").collect()) == [
+        ("apache", 1), ("spark", 2), ("streams", 1)]
+    assert [r.value for r in spark.read.text(str(tmp_path)).collect()] == ["apache spark", "spark streams"]

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from stream_nb.pyspark.sql.session import SparkSession
     from stream_nb.pyspark.sql.streaming.query import StreamingQuery
 
-_FILE_FORMATS = ("csv", "json", "parquet")
+_FILE_FORMATS = ("csv", "json", "parquet", "text")
 
 
 class _Options:
@@ -92,12 +92,12 @@ class DataStreamReader(_Options):
                                       late_fraction=float(self._get("lateFraction", 0.0)),
                                       seed=None if self._get("seed") is None else int(self._get("seed")))
         raise not_supported(f"DataStreamReader.format('{kind}')",
-                            " (formats: csv, json, parquet, rate, socket, kafka, sensors)")
+                            " (formats: csv, json, parquet, text, rate, socket, kafka, sensors)")
 
     def _files(self, kind: str, path: Any) -> Any:
         if path is None:
             raise IllegalArgumentException("'path' is not specified", "_LEGACY_ERROR_TEMP_2203")
-        if self._schema is None and kind != "parquet":
+        if self._schema is None and kind not in ("parquet", "text"):  # text: Spark's one value column
             raise IllegalArgumentException(
                 "Schema must be specified when creating a streaming source DataFrame. If some files already "
                 "exist in the directory, then depending on the file format you may be able to create a static "
@@ -132,7 +132,7 @@ class DataStreamReader(_Options):
         return self.load(path, "parquet", **{k: v for k, v in options.items() if v is not None})
 
     def text(self, path: str, **options: Any) -> DataFrame:
-        raise not_supported("DataStreamReader.text")
+        return self.load(path, "text", **{k: v for k, v in options.items() if v is not None})
 
     def table(self, tableName: str) -> DataFrame:
         view = self._session._views.get(tableName)
@@ -155,7 +155,7 @@ class DataFrameReader(DataStreamReader):
         kind = (format or self._format or "parquet").lower()
         schema = schema if schema is not None else self._schema
         if kind not in _FILE_FORMATS:
-            raise not_supported(f"DataFrameReader.format('{kind}')", " (formats: csv, json, parquet)")
+            raise not_supported(f"DataFrameReader.format('{kind}')", " (formats: csv, json, parquet, text)")
         path = str(path if path is not None else self._get("path"))
         names = sorted(os.path.join(path, n) for n in os.listdir(path) if not n.startswith((".", "_"))) \
             if os.path.isdir(path) else [path]
