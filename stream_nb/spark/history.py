@@ -72,7 +72,9 @@ class SparkHistory:
         complete = self.plan.output_mode == "complete" and output.num_rows == num_output
         trace = record(self.spec, report["batchId"], batch, SimpleNamespace(table=output, late=late, expired=None),
                        watermark_us, watermark, (lambda: output) if complete else None, state_rows)
-        return replace(trace, num_input_rows=int(report.get("numInputRows", batch.num_rows)),
+        # (Spark's progress JSON counts input rows per source; the top-level numInputRows is not in it)
+        read = sum(int(source.get("numInputRows", 0)) for source in report.get("sources") or [])
+        return replace(trace, num_input_rows=read,
                        num_output_rows=num_output,
                        num_late_rows=sum(op.get("numRowsDroppedByWatermark", 0) for op in operators),
                        num_evicted_rows=sum(op.get("numRowsRemoved", 0) for op in operators))
