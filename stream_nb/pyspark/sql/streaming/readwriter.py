@@ -114,13 +114,15 @@ class DataStreamReader(_Options):
         return str(self._get("header", "false")).strip().lower() == "true"
 
     def _kafka(self):
-        topic = self._get("subscribe")
-        if topic is None:
-            raise not_supported("DataStreamReader.format('kafka') without option('subscribe', topic)")
+        topic, pattern = self._get("subscribe"), self._get("subscribePattern")
+        if topic is None and pattern is None:
+            raise not_supported("DataStreamReader.format('kafka') without option('subscribe', topics) or "
+                                "option('subscribePattern', regex)")
         per_trigger = self._get("maxOffsetsPerTrigger")
-        return sn.sources.kafka(self._get("kafka.bootstrap.servers"), topic,
+        return sn.sources.kafka(self._get("kafka.bootstrap.servers"), topic, pattern=pattern,
                                 starting_offsets=self._get("startingOffsets", "latest"),
-                                max_offsets_per_trigger=None if per_trigger is None else int(per_trigger))
+                                max_offsets_per_trigger=None if per_trigger is None else int(per_trigger),
+                                fail_on_data_loss=str(self._get("failOnDataLoss", "true")).lower() != "false")
 
     def csv(self, path: str, schema: StructType | str | None = None, **options: Any) -> DataFrame:
         return self.load(path, "csv", schema, **{k: v for k, v in options.items() if v is not None})
@@ -203,9 +205,10 @@ class DataStreamWriter(_Options):
                                 ("availableNow", availableNow)) if v is not None]
         if len(given) != 1:
             raise ValueError("[ONLY_ALLOW_SINGLE_TRIGGER] Only a single trigger is allowed.")
-        if continuous is not None:
-            raise not_supported("DataStreamWriter.trigger(continuous=...)")
-        self._trigger = processingTime if processingTime is not None else "available_now"
+        if continuous is not None:  # Spark's Trigger.Continuous: the interval is the checkpoint interval
+            self._trigger = ("continuous", continuous)
+        else:
+            self._trigger = processingTime if processingTime is not None else "available_now"
         return self
 
     def partitionBy(self, *cols: str) -> DataStreamWriter:
