@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -238,6 +240,8 @@ def spark_session():
     """The local[2] SparkSession the suite shares (one per test process)."""
     from pyspark.sql import SparkSession
 
+    # Python workers (pandas UDFs, applyInPandasWithState) run this interpreter, with pandas and pyarrow
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.master("local[2]").appName("stream_nb-differential")
     for k, v in SPARK_CONF.items():
         builder = builder.config(k, v)
