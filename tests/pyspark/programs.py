@@ -195,6 +195,20 @@ def date_functions(spark, F, T, indir):
 
 
 @program(EVENT_BATCHES)
+def more_string_date_and_array_functions(spark, F, T, indir):
+    t, ts = F.col("text"), F.col("ts")
+    df = events(spark, indir).select(
+        "n", F.instr(t, "fox").alias("fox_at"), F.lpad("device", 3, "*").alias("lp"),
+        F.rpad("device", 3, "-").alias("rp"), F.translate(t, "aeo", "AEO").alias("tr"), F.md5("device").alias("md5"),
+        F.date_sub(ts, 1).alias("day_before"), F.add_months(ts, 1).alias("month_on"), F.last_day(ts).alias("eom"),
+        F.weekofyear(ts).alias("week"), F.quarter(ts).alias("q"), F.dayofyear(ts).alias("doy"),
+        F.array_contains(F.split(t, " "), "fox").alias("has_fox"), F.element_at(F.split(t, " "), 1).alias("w1"),
+        F.signum(F.col("temp") - 21).alias("sign"), F.isnan("temp").alias("nan"), F.log("n").alias("ln_n"),
+        F.log(2.0, "n").alias("log2_n"), F.pow("n", 2).alias("n2"))
+    return memory(df, "more_string_date_and_array_functions")
+
+
+@program(EVENT_BATCHES)
 def numeric_functions(spark, F, T, indir):
     t = F.col("temp")
     df = events(spark, indir).select(

@@ -185,3 +185,16 @@ def test_window_time_selected_between_two_aggregations_chains_them(spark, events
     rows = spark.sql("SELECT * FROM chained").collect()
     assert [(r.window.start, r.best) for r in rows] == [(datetime.datetime(2024, 1, 1), 5)]
     q.stop()
+
+
+def test_to_df_renames_every_column_and_refuses_another_count(spark):
+    df = spark.createDataFrame([(1, "a")], "n bigint, s string")
+    assert df.toDF("x", "y").columns == ["x", "y"]
+    with pytest.raises(AnalysisException, match="the number of columns doesn't match"):
+        df.toDF("x")
+
+
+def test_repartition_coalesce_hint_and_transform_keep_the_rows(spark):
+    df = spark.createDataFrame([(1, "a"), (2, "b")], "n bigint, s string")
+    same = df.repartition(4, "s").coalesce(1).hint("broadcast").transform(lambda d, k: d.where(d.n > k), 1)
+    assert [tuple(r) for r in same.collect()] == [(2, "b")]

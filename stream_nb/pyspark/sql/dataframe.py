@@ -188,6 +188,25 @@ class DataFrame:
         return DataFrame(self.sparkSession, self._query, dict(self._inputs), streaming=self._streaming,
                          watermark=self._watermark, alias=alias)
 
+    def toDF(self, *cols: str) -> DataFrame:
+        if len(cols) != len(self.columns):
+            raise AnalysisException(f"toDF: the number of columns doesn't match. Old column names "
+                                    f"({len(self.columns)}): {', '.join(self.columns)}. New column names "
+                                    f"({len(cols)}): {', '.join(cols)}.", "_LEGACY_ERROR_TEMP_1186")
+        return self.withColumnsRenamed(dict(zip(self.columns, cols)))
+
+    def transform(self, func: Any, *args: Any, **kwargs: Any) -> DataFrame:
+        return func(self, *args, **kwargs)
+
+    def repartition(self, numPartitions: Any = None, *cols: Any) -> DataFrame:
+        return self  # one process reads every partition: the rows, and so the result, are the same
+
+    def coalesce(self, numPartitions: int) -> DataFrame:
+        return self
+
+    def hint(self, name: str, *parameters: Any) -> DataFrame:
+        return self  # a planning hint (broadcast, ...): DuckDB plans its joins itself
+
     def groupBy(self, *cols: Any) -> GroupedData:
         from stream_nb.pyspark.sql.group import GroupedData
 

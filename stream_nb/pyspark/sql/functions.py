@@ -153,6 +153,14 @@ def split(str: Column | str, pattern: str, limit: int = -1) -> Column:
 
 
 def size(col: Column | str) -> Column: return _int(_f("size", col))
+def array_contains(col: Column | str, value: Any) -> Column:
+    return _call("array_contains", "array_contains", _as_col(col), _to_col(value))
+
+
+def element_at(col: Column | str, extraction: Any) -> Column:
+    return _call("element_at", "element_at", _as_col(col), _to_col(extraction))
+
+
 def array(*cols: Column | str) -> Column: return _f("array", *cols)
 def struct(*cols: Column | str) -> Column:
     cs = [_as_col(c) for c in cols]
@@ -229,6 +237,25 @@ def format_string(format: str, *cols: Column | str) -> Column:
     return _call("format_string", "format_string", lit(format), *[_as_col(c) for c in cols])
 
 
+def instr(str: Column | str, substr: str) -> Column:
+    return _int(_call("instr", "instr", _as_col(str), lit(substr)))
+
+
+def lpad(col: Column | str, len: int, pad: str) -> Column:
+    return _call("lpad", "lpad", _as_col(col), lit(len), lit(pad))
+
+
+def rpad(col: Column | str, len: int, pad: str) -> Column:
+    return _call("rpad", "rpad", _as_col(col), lit(len), lit(pad))
+
+
+def translate(srcCol: Column | str, matching: str, replace: str) -> Column:
+    return _call("translate", "translate", _as_col(srcCol), lit(matching), lit(replace))
+
+
+def md5(col: Column | str) -> Column: return _f("md5", col)
+
+
 # null handling and math
 def coalesce(*cols: Column | str) -> Column: return _f("coalesce", *cols)
 def isnull(col: Column | str) -> Column: return _as_col(col).isNull()
@@ -237,6 +264,26 @@ def sqrt(col: Column | str) -> Column: return _f("sqrt", col, spark="SQRT")
 def floor(col: Column | str) -> Column: return _f("floor", col, spark="FLOOR")
 def ceil(col: Column | str) -> Column: return _f("ceil", col, spark="CEIL")
 def exp_(col: Column | str) -> Column: return _f("exp", col, spark="EXP")
+def signum(col: Column | str) -> Column:
+    c = _f("signum", col, spark="SIGNUM")
+    return Column(exp.Cast(this=c._expr, to=exp.DataType.build("double")), c._name)  # Spark's is a double
+
+
+def isnan(col: Column | str) -> Column:
+    c = _f("isnan", col)  # Spark: false for NULL
+    return Column(exp.Coalesce(this=c._expr, expressions=[exp.false()]), c._name)
+
+
+def log(arg1: Column | str | float, arg2: Column | str | None = None) -> Column:
+    """``log(col)``: the natural logarithm; ``log(base, col)``: in that base (Spark's argument order)."""
+    if arg2 is None:
+        return _f("ln", arg1, spark="ln")
+    return _call("log", "LOG", lit(arg1), _as_col(arg2))
+
+
+def pow(col1: Column | str | float, col2: Column | str | float) -> Column:
+    return _call("power", "POWER", _to_col(col1) if not isinstance(col1, str) else _as_col(col1),
+                 _to_col(col2) if not isinstance(col2, str) else _as_col(col2))
 
 
 def round(col: Column | str, scale: int = 0) -> Column:
@@ -292,6 +339,25 @@ def second(col: Column | str) -> Column: return _int(_f("second", col))
 
 def date_add(start: Column | str, days: int) -> Column:
     return _call("date_add", "date_add", _as_col(start), lit(days))
+
+
+def date_sub(start: Column | str, days: int) -> Column:
+    return _date(_call("date_sub", "date_sub", _as_col(start), lit(days)))
+
+
+def add_months(start: Column | str, months: int) -> Column:
+    return _date(_call("add_months", "add_months", _as_col(start), lit(months)))
+
+
+def _date(c: Column) -> Column:
+    """Spark types these functions date; DuckDB's keep a timestamp's type."""
+    return Column(exp.Cast(this=c._expr, to=exp.DataType.build("date")), c._name)
+
+
+def last_day(date: Column | str) -> Column: return _f("last_day", date)
+def weekofyear(col: Column | str) -> Column: return _int(_f("weekofyear", col))
+def quarter(col: Column | str) -> Column: return _int(_f("quarter", col))
+def dayofyear(col: Column | str) -> Column: return _int(_f("dayofyear", col))
 
 
 def datediff(end: Column | str, start: Column | str) -> Column:
