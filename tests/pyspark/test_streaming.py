@@ -1,7 +1,8 @@
 import pandas as pd
 import pytest
 
-from stream_nb.pyspark.errors import AnalysisException, PySparkNotImplementedError
+from stream_nb.engine.triggers import Trigger
+from stream_nb.pyspark.errors import AnalysisException
 from stream_nb.pyspark.sql import functions as F
 
 
@@ -65,9 +66,27 @@ def test_a_file_stream_without_schema_is_refused(spark, tmp_path):
         spark.readStream.json(str(tmp_path))
 
 
-def test_continuous_trigger_says_it_is_not_supported_and_names_the_method(spark, events):
-    with pytest.raises(PySparkNotImplementedError, match=r"trigger\(continuous=...\)"):
-        spark.readStream.load(events).writeStream.trigger(continuous="1 second")
+def test_continuous_trigger_runs_continuous_processing_with_its_checkpoint_interval(spark):
+    rate = spark.readStream.format("rate").option("rowsPerSecond", 200).load()
+    q = (rate.selectExpr("value", "value * 2 AS doubled").writeStream.format("memory").queryName("doubled")
+         .trigger(continuous="100 milliseconds").start())
+    try:
+        engine = q._q
+        assert engine.trigger == Trigger("continuous", 0.1)
+        with engine._changed:  # the engine notifies each epoch it commits
+            engine._changed.wait_for(lambda: len(engine.recent_progress) >= 2 or not engine.is_active, 30)
+        rows = spark.sql("SELECT * FROM doubled").toPandas()
+        assert len(rows) and (rows["doubled"] == rows["value"] * 2).all()
+        assert q.lastProgress["batchId"] >= 1 and "latencyMs" in q.lastProgress
+    finally:
+        q.stop()
+
+
+def test_continuous_trigger_refuses_an_aggregation_with_sparks_reason(spark):
+    rate = spark.readStream.format("rate").load()
+    with pytest.raises(AnalysisException, match=r"Continuous processing does not support Aggregate operations"):
+        (rate.groupBy("value").count().writeStream.format("memory").queryName("counts").outputMode("update")
+         .trigger(continuous="1 second").start())
 
 
 def test_files_in_files_out_with_a_checkpoint(spark, tmp_path):
