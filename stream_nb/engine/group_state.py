@@ -57,7 +57,7 @@ class GroupStateOperator:
             rows, late = rows.filter(kept), rows.filter(pc.invert(kept))
         call = Call(self.clock.now_ms(), watermark_us // 1000, self.plan.event_time is not None, self.spec.timeout)
         pending: dict[tuple, Entry | None] = {}
-        output: list[pa.Table] = []
+        output: list[tuple] = []  # (frame, whose) from each call
         frame = to_pandas(rows)
         for key, stored, group in group_frames(frame, self.spec.keys):
             self._apply(key, stored, [group], call, False, pending, output)
@@ -66,7 +66,7 @@ class GroupStateOperator:
             empty = [frame.iloc[0:0]]
             for stored, entry in self._timing_out(pending, threshold):
                 self._apply(stored, stored, empty, call, True, pending, output)
-        table = pa.concat_tables(output) if output else self.spec.output_schema.empty_table()
+        table = self.caller.table(output)
         removed = sum(1 for k, e in pending.items() if e is None and k in self.state)
         return Output(table, late=late, pending=pending,
                       state_rows_updated=sum(1 for e in pending.values() if e is not None),

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -43,7 +44,7 @@ class Call:
 
 @dataclass(frozen=True)
 class Outcome:
-    output: list[pa.Table]
+    output: list[tuple[pd.DataFrame, str]]  # each frame returned, and whose it is (for an error)
     write: Entry | None    # the entry to store; None: remove the group
     changed: bool          # whether the store changes (Spark writes only then)
 
@@ -71,14 +72,14 @@ class GroupCaller:
         if results is None:
             raise GroupFunctionError(f"{where} returned None: it must return (or yield) an iterator of pandas "
                                      "DataFrames")
-        output = [self._table(r, where) for r in results]
+        output = [(self._frame(r, where), where) for r in results]
         if state.removed and state.timeout_ms == NO_TIMESTAMP:
             return Outcome(output, None, entry is not None)
         value = self._stored(state.value, where) if state.updated else state.value  # None once removed
         changed = state.updated or state.removed or state.timeout_ms != old.timeout_ms
         return Outcome(output, Entry(value, state.timeout_ms), changed)
 
-    def _table(self, result: Any, where: str) -> pa.Table:
+    def _frame(self, result: Any, where: str) -> pd.DataFrame:
         if not isinstance(result, pd.DataFrame):
             raise GroupFunctionError(f"{where} returned an iterator of {type(result).__name__}, not of pandas "
                                      "DataFrames (yield the frames, or return [frame])")
@@ -87,7 +88,22 @@ class GroupCaller:
             if len(result.columns) != len(names):
                 raise GroupFunctionError(f"{where} returned {len(result.columns)} columns by position; "
                                          f"outputStructType has {len(names)}: {', '.join(names)}")
-            result = result.set_axis(names, axis=1)
+            return result.set_axis(names, axis=1)
+        if list(result.columns) != names:
+            self._table(result, where)  # raises, naming the column missing or extra
+        return result
+
+    def table(self, frames: list[tuple[pd.DataFrame, str]]) -> pa.Table:
+        """A batch's output as one table: converted at once (one call's frame at a time costs more than the call);
+        a frame that does not convert is found by converting each, so the error names its function and key."""
+        if not frames:
+            return self.output_schema.empty_table()
+        try:
+            return to_arrow(pd.concat([f for f, _ in frames], ignore_index=True), self.output_schema)
+        except (SchemaError, TypeError, ValueError, pa.ArrowException):
+            return pa.concat_tables([self._table(f, where) for f, where in frames])
+
+    def _table(self, result: pd.DataFrame, where: str) -> pa.Table:
         try:
             return to_arrow(result, self.output_schema)
         except (SchemaError, TypeError, ValueError, pa.ArrowException) as err:
@@ -114,9 +130,12 @@ def group_frames(frame: pd.DataFrame, keys: list[str]) -> Iterator[tuple[tuple, 
     """Each group's (key for the function, key for the store, rows), in key order."""
     if frame.empty:
         return
-    for _, index in sorted(frame.groupby(keys, sort=False, dropna=False).indices.items(),
-                           key=lambda item: _order(item[0])):
-        rows = frame.iloc[index].reset_index(drop=True)
+    groups = sorted(frame.groupby(keys, sort=False, dropna=False).indices.items(), key=lambda item: _order(item[0]))
+    ordered = frame.take(np.concatenate([index for _, index in groups])).reset_index(drop=True)
+    start = 0
+    for _, index in groups:  # one take for all groups, then a slice each (a take each costs more than the call)
+        rows = ordered.iloc[start:start + len(index)]
+        start += len(index)
         key = tuple(rows[k].iloc[0] for k in keys)  # numpy scalars, as PySpark passes them
         yield key, store_key(key), rows
 
