@@ -134,6 +134,12 @@ def last_text(key, frames, state):
         yield pd.DataFrame({"device": [key[0]], "count": [count], "text": [text]})
 
 
+def two_keys(key, frames, state):
+    count = (state.get[0] if state.exists else 0) + sum(len(f) for f in frames)
+    state.update((count,))
+    yield pd.DataFrame({"device": [key[0]], "parity": [int(key[1])], "count": [count]})
+
+
 def _ms(t) -> int:
     t = pd.Timestamp(t)
     t = t.tz_localize("UTC") if t.tzinfo is None else t
