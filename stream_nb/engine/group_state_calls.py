@@ -148,5 +148,7 @@ def store_key(key: tuple) -> tuple:
 
 
 def _order(key: Any) -> tuple:
+    """A sort key for group keys: nulls and NaN last, values of one type in their order."""
     parts = key if isinstance(key, tuple) else (key,)
-    return tuple((v is None or v != v, str(type(v)), v if v == v else 0) for v in parts)
+    return tuple((missing, str(type(v)), 0 if missing else v)
+                 for v, missing in ((v, v is None or bool(pd.isna(v))) for v in parts))

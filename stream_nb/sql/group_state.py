@@ -81,7 +81,7 @@ def explain_lines(plan: Plan) -> list[str]:
 
     state = describe_schema(gs.state_schema)
     return ["== 1. Stateless, per batch (DuckDB): the grouped DataFrame's rows ==", plan.stateless_sql, "",
-            f"== 2. applyInPandasWithState: {gs.func_name}(key, rows, state) per group of "
-            f"({', '.join(gs.keys)}) with new rows, then per timed-out group (no rows) ==",
+            (f"== 2. applyInPandasWithState: {gs.func_name}(key, rows, state) per group of "
+             f"({', '.join(gs.keys)}) with new rows, then per timed-out group (no rows) =="),
             f"state      one row per group: {state}; a group {when}",
             f"output     {', '.join(gs.output_schema.names)} ({gs.function_mode} mode): the rows it returns"]

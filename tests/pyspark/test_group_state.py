@@ -148,7 +148,7 @@ def test_state_rules_are_pysparks():
     state = GroupState(None, batch_ms=1000, watermark_ms=5000, timeout=GroupStateTimeout.EventTimeTimeout,
                        timed_out=False, watermark_present=True)
     with pytest.raises(PySparkValueError, match="STATE_NOT_EXISTS"):
-        state.get
+        _ = state.get  # a property in PySpark, raising when there is no state
     with pytest.raises(PySparkValueError, match="INVALID_TIMEOUT_TIMESTAMP.*4999.*5000"):
         state.setTimeoutTimestamp(4999)
     with pytest.raises(RuntimeError, match="CANNOT_WITHOUT.*timeout duration"):
