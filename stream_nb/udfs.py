@@ -48,6 +48,7 @@ class Udf:
     arrow_type: pa.DataType   # what the function's results become (timestamps in UTC)
     vectorized: bool = False
     deterministic: bool = True
+    naive_timestamps: bool = False  # PySpark's UDFs get naive datetimes in the session time zone (UTC)
 
     def __call__(self, *args: Any) -> Any:  # the plain function stays callable from Python
         return self.fn(*args)
@@ -73,13 +74,20 @@ def udf(name: str, fn: Callable[..., Any], return_type: Any, *, vectorized: bool
                          "not starting with a digit)")
     if not callable(fn):
         raise TypeError(f"sn.udf({name!r}, ...): the function must be callable, not {type(fn).__name__}")
+    return _register(name, fn, return_type, vectorized, deterministic)
+
+
+def _register(name: str, fn: Callable[..., Any], return_type: Any, vectorized: bool, deterministic: bool,
+              naive_timestamps: bool = False) -> Udf:
+    """``udf``'s work; the PySpark API's functions (``pyspark/sql/udf.py``) come here with
+    ``naive_timestamps``, as Spark hands a Python UDF its timestamps: naive, in the session time zone."""
     _refuse_builtin(name)
     ddl = _ddl(return_type, name)
     try:
         arrow = arrow_type(ddl)
     except SchemaError as err:
         raise SchemaError(f"sn.udf({name!r}, ...): return type {ddl!r}: {err}") from None
-    function = Udf(name.lower(), fn, ddl, arrow, vectorized, deterministic)
+    function = Udf(name.lower(), fn, ddl, arrow, vectorized, deterministic, naive_timestamps)
     with _lock:
         _registry[function.name] = function
     return function

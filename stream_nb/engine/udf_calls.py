@@ -89,7 +89,7 @@ def _scalar(udf: Udf):
     result_type = _retype(udf.arrow_type, None)
 
     def call(*columns: pa.ChunkedArray) -> pa.Array:
-        values = [_values(c) for c in columns]
+        values = [_arguments(c, udf).to_pylist() for c in columns]
         results: list = []
         try:  # map's loop runs in C; extend keeps what came before a failing row, so its index is known
             results.extend(map(udf.fn, *values))
@@ -110,7 +110,7 @@ def _vectorized(udf: Udf):
     result_type = _retype(udf.arrow_type, None)
 
     def call(*columns: pa.ChunkedArray) -> pa.Array:
-        series = [_utc(c).to_pandas() for c in columns]
+        series = [_arguments(c, udf).to_pandas() for c in columns]
         length = len(columns[0]) if columns else 0
         first = tuple(s.iloc[0] for s in series) if length else ()
         try:
@@ -138,13 +138,10 @@ def _row(values: list[list], index: int) -> tuple:
     return tuple(column[index] for column in values)
 
 
-def _values(column: pa.ChunkedArray) -> list:
-    return _utc(column).to_pylist()
-
-
-def _utc(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Timestamps as the function's user sees them everywhere else: tagged UTC."""
-    tagged = _retype(column.type, "UTC")
+def _arguments(column: pa.ChunkedArray, udf: Udf) -> pa.ChunkedArray:
+    """Timestamps as the function's user sees them everywhere else: tagged UTC; for the PySpark API's functions
+    naive, as Spark hands them over (in the session time zone, UTC: the values DuckDB holds)."""
+    tagged = _retype(column.type, None if udf.naive_timestamps else "UTC")
     return column if tagged == column.type else column.cast(tagged)
 
 

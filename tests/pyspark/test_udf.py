@@ -119,3 +119,20 @@ def test_an_unknown_function_in_spark_sql_says_how_to_register_one(spark, events
     spark.readStream.load(events).createOrReplaceTempView("udf_events2")
     with pytest.raises(AnalysisException, match=r"no function nosuch: register it with sn.udf"):
         spark.sql("SELECT nosuch(n) FROM udf_events2").schema  # noqa: B018
+
+
+def test_udfs_get_timestamps_naive_in_the_session_time_zone_as_pyspark_gives_them(spark, events):
+    # PySpark's workers hand a Python UDF naive datetimes (pandas_udf: naive datetime64) in the session time zone
+    seen = F.udf(lambda t: f"{t}|{t.tzinfo}", "string")
+    hour_on = F.udf(lambda t: t + pd.Timedelta(hours=1), "timestamp")  # naive back: read in UTC
+
+    @F.pandas_udf("string")
+    def seen_v(s: pd.Series) -> pd.Series:
+        return s.astype(str) + "|" + str(s.dt.tz)
+
+    result = collect_stream(spark, spark.readStream.load(events).select("ts", seen("ts").alias("row"), seen_v("ts").alias("batch"),
+                                                        hour_on("ts").alias("later")), events)
+    first = result.sort_values("ts").iloc[0]
+    assert first["row"] == f"{first['ts'].tz_localize(None)}|None"
+    assert first["batch"] == f"{first['ts'].tz_localize(None)}|None"
+    assert first["later"] == first["ts"] + pd.Timedelta(hours=1)

@@ -21,7 +21,7 @@ from typing import Any
 
 from stream_nb.pyspark.sql.column import Column, _as_col, _call
 from stream_nb.pyspark.sql.types import DataType, StringType, _parse_datatype_string
-from stream_nb.udfs import udf as register
+from stream_nb.udfs import _register
 
 _ids = itertools.count(1)
 _STRING = StringType()  # udf's default return type, as PySpark's
@@ -53,8 +53,8 @@ class UserDefinedFunction:
 
     def _register(self) -> None:
         if not self._registered:
-            register(self._sql_name, self.func, self.returnType, vectorized=self.vectorized,
-                     deterministic=self.deterministic)
+            _register(self._sql_name, self.func, self.returnType, self.vectorized, self.deterministic,
+                      naive_timestamps=True)  # as PySpark's workers give datetimes: naive, session time zone
             self._registered = True
 
 
