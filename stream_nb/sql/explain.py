@@ -41,7 +41,11 @@ def explain(plan) -> str:
         lines += ["== 1. Stateless, per batch (DuckDB): rows and their keys ==", dedup.pre_sql, "",
                   "== 2. Deduplication: the first row of each key, never the key again ==",
                   "keys       " + ", ".join(f"{k} = {t}" for k, t in zip(dedup.keys, dedup.key_texts))]
-        lines.append(_eviction(dedup.event_time_key, dedup.key_texts))
+        if dedup.expires_after_us is not None:  # dropDuplicatesWithinWatermark
+            lines.append(f"eviction   a key once the watermark reaches its first row's event time + "
+                         f"{dedup.expires_after_us / 1e6:g} seconds; rows at or behind the watermark are late")
+        else:
+            lines.append(_eviction(dedup.event_time_key, dedup.key_texts))
         return "\n".join(lines)
     if plan.group_state is not None:  # applyInPandasWithState (group_state.py)
         from stream_nb.sql.group_state import explain_lines

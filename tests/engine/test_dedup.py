@@ -68,3 +68,11 @@ def test_without_a_watermark_it_is_refused_pointing_at_distinct():
     with pytest.raises(sn.StreamSQLError, match="dropDuplicatesWithinWatermark needs a watermark") as err:
         sn.start(WITHIN, sources={"events": events}, trigger="manual")
     assert "^" in str(err.value) and "DISTINCT" in str(err.value)
+
+
+def test_explain_says_when_a_key_is_forgotten(capsys):
+    _, q = start()
+    q.explain()
+    q.stop()
+    assert "eviction   a key once the watermark reaches its first row's event time + 5 seconds" in \
+        capsys.readouterr().out
