@@ -21,11 +21,18 @@ import pyarrow.compute as pc
 
 from stream_nb.engine import duck
 from stream_nb.engine.clock import WallClock
-from stream_nb.engine.group_state_calls import NO_TIMESTAMP, Call, Entry, GroupCaller, group_frames
+from stream_nb.engine.group_state_calls import (
+    NO_TIMESTAMP,
+    Call,
+    Entry,
+    GroupCaller,
+    group_frames,
+    spark_frame,
+    state_value,
+)
 from stream_nb.engine.output import Output
 from stream_nb.engine.watermark import on_time
 from stream_nb.sql.plan import BATCH, Plan
-from stream_nb.types import to_pandas
 
 _ROW_BYTES = 64  # a rough size of one value in a Python tuple, for ``memory_bytes``
 
@@ -58,8 +65,8 @@ class GroupStateOperator:
         call = Call(self.clock.now_ms(), watermark_us // 1000, self.plan.event_time is not None, self.spec.timeout)
         pending: dict[tuple, Entry | None] = {}
         output: list[tuple] = []  # (frame, whose) from each call
-        frame = to_pandas(rows)
-        for key, stored, group in group_frames(frame, self.spec.keys):
+        frame, ints_with_nulls = spark_frame(rows)
+        for key, stored, group in group_frames(frame, self.spec.keys, ints_with_nulls):
             self._apply(key, stored, [group], call, False, pending, output)
         threshold = self._threshold(call)
         if threshold is not None:
@@ -132,7 +139,7 @@ class GroupStateOperator:
                 if removed:
                     self.state.pop(stored, None)
                 else:
-                    self.state[stored] = Entry(None if value is None else tuple(value[f] for f in fields), timeout)
+                    self.state[stored] = Entry(None if value is None else state_value(value, fields), timeout)
 
     def _export(self, items: list[tuple[tuple, Entry | None]]) -> pa.Table:
         key_type = self._key_type or pa.struct([])

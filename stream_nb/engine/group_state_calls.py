@@ -6,6 +6,7 @@ An error names the function and the key (the query adds the batch), and which co
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -123,10 +124,30 @@ class GroupCaller:
                 raise GroupFunctionError(f"{where}: state.update's value {v!r} for field '{field.name}' is not "
                                          f"a {field.type}: {err}") from None
         row = pa.array([dict(zip(fields, value))], type=self.state_type).to_pylist()[0]
-        return tuple(row[f] for f in fields)
+        return state_value(row, fields)
 
 
-def group_frames(frame: pd.DataFrame, keys: list[str]) -> Iterator[tuple[tuple, tuple, pd.DataFrame]]:
+def state_value(row: dict, fields: list[str]) -> tuple:
+    """A state row read from Arrow as ``state.get`` gives it in PySpark: timestamps naive in the session time
+    zone (UTC), as PySpark's rows hold them."""
+    return tuple(v.astimezone(datetime.UTC).replace(tzinfo=None) if isinstance(v, datetime.datetime) and v.tzinfo
+                 else v for v in (row[f] for f in fields))
+
+
+def spark_frame(table: pa.Table) -> tuple[pd.DataFrame, list[str]]:
+    """A batch's rows as PySpark's Arrow serializer hands them to the function: timestamps naive
+    ``datetime64[ns]`` in the session time zone (UTC), dates as ``datetime.date``, integers with nulls as
+    float64 with NaN; and the integer columns that hold nulls (a group without one gets them back as int64,
+    as PySpark converts each group on its own)."""
+    naive = pa.schema([f.with_type(pa.timestamp(f.type.unit)) if pa.types.is_timestamp(f.type) and f.type.tz
+                       else f for f in table.schema])
+    frame = table.cast(naive).to_pandas(date_as_object=True, coerce_temporal_nanoseconds=True,
+                                        ignore_metadata=True)
+    return frame, [f.name for f in table.schema if pa.types.is_integer(f.type) and table.column(f.name).null_count]
+
+
+def group_frames(frame: pd.DataFrame, keys: list[str],
+                 ints_with_nulls: list[str] = ()) -> Iterator[tuple[tuple, tuple, pd.DataFrame]]:
     """Each group's (key for the function, key for the store, rows), in key order."""
     if frame.empty:
         return
@@ -136,8 +157,14 @@ def group_frames(frame: pd.DataFrame, keys: list[str]) -> Iterator[tuple[tuple, 
     for _, index in groups:  # one take for all groups, then a slice each (a take each costs more than the call)
         rows = ordered.iloc[start:start + len(index)]
         start += len(index)
+        whole = [c for c in ints_with_nulls if not rows[c].isna().any()]
+        if whole:
+            rows = rows.astype(dict.fromkeys(whole, "int64"))
         key = tuple(rows[k].iloc[0] for k in keys)  # numpy scalars, as PySpark passes them
-        yield key, store_key(key), rows
+        stored = store_key(key)
+        if any(k in ints_with_nulls for k in keys):  # a null integer key came as NaN: stored as null
+            stored = tuple(None if k in ints_with_nulls and pd.isna(v) else v for k, v in zip(keys, stored))
+        yield key, stored, rows
 
 
 def store_key(key: tuple) -> tuple:

@@ -140,6 +140,25 @@ def two_keys(key, frames, state):
     yield pd.DataFrame({"device": [key[0]], "parity": [int(key[1])], "count": [count]})
 
 
+def types_per_group(key, frames, state):
+    """What PySpark hands the function: naive timestamps, an integer column with nulls as float64 in the groups
+    that have one, a null integer key as NaN."""
+    for frame in frames:
+        yield pd.DataFrame({"k": [None if pd.isna(key[0]) else int(key[0])], "big": [str(frame["big"].dtype)],
+                            "n": [str(frame["n"].dtype)], "sum": [float(frame["big"].sum())],
+                            "first": [str(frame.sort_values(["ts", "n"])["ts"].iloc[0])]})
+
+
+def latest_time(key, frames, state):
+    """A timestamp key and a timestamp state field, compared with the rows' times (all naive, as in PySpark)."""
+    latest = state.get[0] if state.exists else None
+    for frame in frames:
+        newest = frame["ts"].max()
+        latest = newest if latest is None else max(latest, newest)
+    state.update((latest,))
+    yield pd.DataFrame({"minute": [key[0]], "latest": [latest], "key": [str(key[0])]})
+
+
 def _ms(t) -> int:
     t = pd.Timestamp(t)
     t = t.tz_localize("UTC") if t.tzinfo is None else t
@@ -221,6 +240,22 @@ def gs_two_keys_after_a_projection_and_filter(spark, F, T, indir):
     df = events(spark, indir).where("temp IS NOT NULL").withColumn("parity", F.col("n") % 2)
     df = grouped(df, ["device", "parity"], two_keys, "device string, parity long, count long", "count long")
     return memory(df, "gs_two_keys_after_a_projection_and_filter", "update")
+
+
+@program(EVENT_BATCHES)
+def gs_rows_as_pyspark_types_them_per_group(spark, F, T, indir):
+    df = events(spark, indir).withColumn("big", F.when(F.col("n") > 3, F.col("n")))
+    df = df.withColumn("k", F.when(F.col("device") != "c", F.col("n") % 2))
+    df = grouped(df, ["k"], types_per_group, "k long, big string, n string, sum double, first string", "c long",
+                 mode="append")
+    return memory(df, "gs_rows_as_pyspark_types_them_per_group", "append")
+
+
+@program(EVENT_BATCHES)
+def gs_timestamp_key_and_state(spark, F, T, indir):
+    df = events(spark, indir).withColumn("minute", F.date_trunc("minute", "ts"))
+    df = grouped(df, ["minute"], latest_time, "minute timestamp, latest timestamp, key string", "latest timestamp")
+    return memory(df, "gs_timestamp_key_and_state", "update")
 
 
 _ = at  # the input's times are programs.py's

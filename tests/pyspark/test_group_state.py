@@ -295,3 +295,28 @@ def test_the_teaching_view_shows_each_groups_key_state_and_timeout(spark, clicks
     shown = q._q.history[-1].state_source()
     assert shown.column_names == ["user", "count", "timeout_ms"]
     assert shown.to_pylist() == [{"user": "a", "count": 2, "timeout_ms": 11_000}]
+
+
+def frame_and_state_types(key, frames, state):
+    seen = state.get[0] if state.exists else None
+    for frame in frames:
+        latest = frame["ts"].max()
+        seen = latest if seen is None else max(seen, latest)  # state and rows both naive: they compare
+        state.update((seen,))
+        yield pd.DataFrame({"user": [key[0]], "ts": [str(frame["ts"].dtype)], "n": [str(frame["n"].dtype)],
+                            "state": [f"{type(state.get[0]).__name__} {state.get[0].tzinfo}"]})
+
+
+def test_the_function_gets_rows_and_state_as_pyspark_hands_them(spark, clicks):
+    # PySpark: timestamps naive datetime64[ns] in the session time zone; an integer column with nulls float64,
+    # each group converted on its own (a group without a null keeps int64); a timestamp state field naive
+    q = start(spark.readStream.load(clicks), frame_and_state_types, mode="append",
+              output="user string, ts string, n string, state string", state="seen timestamp")
+    clicks.add_data(rows((1, "a", 1), (2, "b", None), (3, "b", 2)))
+    q.processAllAvailable()
+    clicks.add_data(rows((4, "a", 3)))
+    q.processAllAvailable()
+    assert table(spark, "out") == [("a", "datetime64[ns]", "int64", "datetime None"),
+                                   ("a", "datetime64[ns]", "int64", "datetime None"),
+                                   ("b", "datetime64[ns]", "float64", "datetime None")]
+    q.stop()
