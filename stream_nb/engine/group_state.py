@@ -60,7 +60,8 @@ class GroupStateOperator:
         self._key_type = self._key_type or pa.struct([rows.schema.field(k) for k in self.spec.keys])
         late = rows.schema.empty_table()
         if self._late_column in rows.column_names and rows.num_rows:
-            kept = pc.fill_null(on_time(rows.column(self._late_column).cast(pa.int64()), watermark_us), False)
+            # a row without an event time is not late: Spark's predicate (ts <= watermark) is null, not true, on it
+            kept = pc.fill_null(on_time(rows.column(self._late_column).cast(pa.int64()), watermark_us), True)
             rows, late = rows.filter(kept), rows.filter(pc.invert(kept))
         call = Call(self.clock.now_ms(), watermark_us // 1000, self.plan.event_time is not None, self.spec.timeout)
         pending: dict[tuple, Entry | None] = {}

@@ -159,6 +159,19 @@ def latest_time(key, frames, state):
     yield pd.DataFrame({"minute": [key[0]], "latest": [latest], "key": [str(key[0])]})
 
 
+def rows_seen(key, frames, state):
+    """Which rows reach the function under an event-time timeout: a row without an event time is not late."""
+    if state.hasTimedOut:
+        state.remove()
+        yield pd.DataFrame({"device": [key[0]], "count": [-1], "ns": ["timed out"]})
+        return
+    ns = sorted(int(n) for frame in frames for n in frame["n"])
+    count = (state.get[0] if state.exists else 0) + len(ns)
+    state.update((count,))
+    state.setTimeoutTimestamp(state.getCurrentWatermarkMs() + 5000)
+    yield pd.DataFrame({"device": [key[0]], "count": [count], "ns": [",".join(map(str, ns))]})
+
+
 def _ms(t) -> int:
     t = pd.Timestamp(t)
     t = t.tz_localize("UTC") if t.tzinfo is None else t
@@ -256,6 +269,22 @@ def gs_timestamp_key_and_state(spark, F, T, indir):
     df = events(spark, indir).withColumn("minute", F.date_trunc("minute", "ts"))
     df = grouped(df, ["minute"], latest_time, "minute timestamp, latest timestamp, key string", "latest timestamp")
     return memory(df, "gs_timestamp_key_and_state", "update")
+
+
+def _row(ts, device, n):
+    return {"ts": ts, "device": device, "temp": 1.0, "n": n, "text": None, "payload": None}
+
+
+NULL_TIME_BATCHES = ((_row(at(1), "a", 1), _row(None, "a", 2), _row(at(20), "b", 3)),
+                     (_row(None, "b", 4), _row(at(2), "a", 5)),
+                     (_row(at(40), "c", 6),))
+
+
+@program(NULL_TIME_BATCHES)
+def gs_rows_without_event_time_are_not_late(spark, F, T, indir):
+    df = grouped(events(spark, indir).withWatermark("ts", "1 second"), ["device"], rows_seen,
+                 "device string, count long, ns string", "count long", timeout="EventTimeTimeout")
+    return memory(df, "gs_rows_without_event_time_are_not_late", "update")
 
 
 _ = at  # the input's times are programs.py's
