@@ -16,6 +16,8 @@ exception); the ``UdfError`` with the function's own exception chained is kept h
 
 from __future__ import annotations
 
+import datetime
+import inspect
 import re
 import threading
 from collections import OrderedDict
@@ -44,6 +46,12 @@ _SAMPLE_CHARS = 200  # a sample row's arguments, at most this long in a message
 def register_udfs(con: duckdb.DuckDBPyConnection, udfs: Iterable[Udf]) -> None:
     """Make each function callable by its name in SQL run on ``con``."""
     for udf in udfs:
+        if not udf.vectorized and _takes_nothing(udf.fn):
+            # an Arrow function without arguments cannot know how many rows it is called for: a native one is
+            # called once a row (side effects: DuckDB must not fold it into one value, as Spark never does)
+            con.create_function(udf.name, _no_arguments(udf), [], duckdb_type(udf.return_type), type="native",
+                                side_effects=True)
+            continue
         call = _vectorized(udf) if udf.vectorized else _scalar(udf)
         # parameters None: any argument types (DuckDB's ANY), so one registration serves every call site
         con.create_function(udf.name, call, None, duckdb_type(udf.return_type), type="arrow",
@@ -103,6 +111,26 @@ def _scalar(udf: Udf):
             bad = next((i for i, v in enumerate(results) if not _fits(v, result_type)), 0)
             raise _failed(udf, f"returned {results[bad]!r}, which is not a {udf.return_type.lower()} "
                                "(its return type)", _row(values, bad)) from err
+    return call
+
+
+def _takes_nothing(fn) -> bool:
+    """Whether ``fn`` is called with no arguments (``F.udf(lambda: str(uuid.uuid4()))()``)."""
+    try:
+        return not inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: called with the arguments SQL gives
+        return False
+
+
+def _no_arguments(udf: Udf):
+    def call():
+        try:
+            value = udf.fn()
+        except Exception as err:
+            raise _failed(udf, f"raised {type(err).__name__}: {err}", ()) from err
+        if isinstance(value, datetime.datetime) and value.tzinfo is not None:  # DuckDB's TIMESTAMP is UTC, naive
+            value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+        return value
     return call
 
 

@@ -62,7 +62,7 @@ def _registered():
     for name, (fn, rtype, _) in VECTORIZED.items():
         sn.udf(name, fn, rtype, vectorized=True)
     yield
-    for name in [*SCALAR, *VECTORIZED, "hot", "flaky", "short", "wrong_type"]:
+    for name in [*SCALAR, *VECTORIZED, "hot", "flaky", "short", "wrong_type", "ticket", "broken"]:
         unregister(name)
 
 
@@ -226,3 +226,18 @@ def test_a_function_in_a_continuous_query(src):
     src.add_data(ROWS)
     q.process_all_available(timeout=30)
     assert sorted(q.result["f"]) == [20.5 * 9 / 5 + 32, 100.0 * 9 / 5 + 32]
+
+
+def test_a_function_without_arguments_is_called_once_a_row(src):
+    # Spark calls a UDF without arguments for each row (it never folds a Python function into a constant)
+    tickets = iter(range(100))
+    sn.udf("ticket", lambda: next(tickets), "bigint")
+    sn.udf("broken", lambda: 1 / 0, "double")
+    q = sn.start("SELECT device, ticket() AS t FROM src", sources={"src": src}, trigger="manual")
+    src.add_data(ROWS)
+    q.step()
+    assert sorted(q.result["t"].tolist()) == list(range(len(ROWS)))
+    failing = sn.start("SELECT broken() AS b FROM src", sources={"src": src}, trigger="manual")
+    with pytest.raises(sn.StreamingQueryException) as err:
+        failing.step()
+    assert "the Python function broken raised ZeroDivisionError" in str(err.value)

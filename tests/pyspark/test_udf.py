@@ -136,3 +136,9 @@ def test_udfs_get_timestamps_naive_in_the_session_time_zone_as_pyspark_gives_the
     assert first["row"] == f"{first['ts'].tz_localize(None)}|None"
     assert first["batch"] == f"{first['ts'].tz_localize(None)}|None"
     assert first["later"] == first["ts"] + pd.Timedelta(hours=1)
+
+
+def test_a_udf_without_arguments_gives_a_value_a_row(spark, events):
+    made = F.udf(lambda: "made", "string")
+    result = collect_stream(spark, spark.readStream.load(events).select("word", made()), events)
+    assert list(result.columns) == ["word", "<lambda>()"] and result["<lambda>()"].tolist() == ["made"] * len(ROWS)
