@@ -62,8 +62,7 @@ class GroupCaller:
              timed_out: bool) -> Outcome:
         old = entry or Entry(None)
         state = GroupState(old.value, batch_ms=batch.batch_ms, watermark_ms=batch.watermark_ms,
-                           timeout=batch.timeout, timed_out=timed_out, watermark_present=batch.watermark_present,
-                           timeout_ms=old.timeout_ms)
+                           timeout=batch.timeout, timed_out=timed_out, watermark_present=batch.watermark_present)
         where = f"applyInPandasWithState function {self.name} for key {key!r}"
         try:
             returned = self.func(key, iter(frames), state)

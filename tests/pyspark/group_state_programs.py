@@ -172,6 +172,20 @@ def rows_seen(key, frames, state):
     yield pd.DataFrame({"device": [key[0]], "count": [count], "ns": [",".join(map(str, ns))]})
 
 
+def timeout_set_once(key, frames, state):
+    """A timeout set on the first call only: a later call without one clears it (Spark resets it each call);
+    oldTimeoutTimestamp is what PySpark's worker gets, NO_TIMESTAMP."""
+    n = sum(len(f) for f in frames)
+    if state.hasTimedOut:
+        state.remove()
+        yield pd.DataFrame({"device": [key[0]], "n": [n], "old": [state.oldTimeoutTimestamp], "timed_out": [True]})
+        return
+    if not state.exists:
+        state.setTimeoutTimestamp(max(state.getCurrentWatermarkMs(), 0) + 3000)
+    state.update((n,))
+    yield pd.DataFrame({"device": [key[0]], "n": [n], "old": [state.oldTimeoutTimestamp], "timed_out": [False]})
+
+
 def _ms(t) -> int:
     t = pd.Timestamp(t)
     t = t.tz_localize("UTC") if t.tzinfo is None else t
@@ -285,6 +299,13 @@ def gs_rows_without_event_time_are_not_late(spark, F, T, indir):
     df = grouped(events(spark, indir).withWatermark("ts", "1 second"), ["device"], rows_seen,
                  "device string, count long, ns string", "count long", timeout="EventTimeTimeout")
     return memory(df, "gs_rows_without_event_time_are_not_late", "update")
+
+
+@program(EVENT_BATCHES)
+def gs_timeout_set_on_the_first_call_only(spark, F, T, indir):
+    df = grouped(events(spark, indir).withWatermark("ts", "2 seconds"), ["device"], timeout_set_once,
+                 "device string, n long, old long, timed_out boolean", "n long", timeout="EventTimeTimeout")
+    return memory(df, "gs_timeout_set_on_the_first_call_only", "update")
 
 
 _ = at  # the input's times are programs.py's

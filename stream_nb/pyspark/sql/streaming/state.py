@@ -107,7 +107,8 @@ class GroupState:
 
     @property
     def oldTimeoutTimestamp(self) -> int:
-        """The timeout the group had before this call (``NO_TIMESTAMP``: none); PySpark only."""
+        """PySpark's: the timeout the GroupState came with. Spark's JVM hands each call a fresh one (its
+        ``createForStreaming`` takes no timeout), so in a query it is always ``NO_TIMESTAMP``, as here."""
         return self._old_timeout_timestamp
 
     def update(self, newValue: tuple) -> None:
