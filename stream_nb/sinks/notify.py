@@ -135,6 +135,8 @@ class NotifySink:
     def open(self, query_id: str) -> None:
         from stream_nb.engine import registry
 
+        if query_id != self._query_id:  # a sink handed to a new query: its batches count from 0 again
+            self._last_batch_id = -1
         self._query_id = query_id
         # the query registers before its sink opens: its name is the notifications' default title
         self._query_name = next((q.name for q in registry.queries() if q.id == query_id), self._query_name)

@@ -102,6 +102,25 @@ def test_a_batch_handed_again_in_the_same_process_notifies_once():
     assert sink.notified == 2 and len(sink.messages) == 2
 
 
+def test_a_sink_handed_to_a_second_query_notifies_its_batches_from_batch_0(caplog):
+    readings = sn.sources.memory("device string, temperature double")
+    sink = sn.sinks.notify("hot", max_per_minute=100)
+    first = sn.start("SELECT * FROM readings", name="hot_first", sources={"readings": readings}, trigger="manual",
+                     sink=sink)
+    readings.add_data([{"device": "d1", "temperature": 41.5}])
+    first.step()
+    readings.add_data([{"device": "d2", "temperature": 42.5}])
+    first.step()
+    first.stop()
+    second = sn.start("SELECT * FROM readings WHERE device = 'd2'", name="hot_second", sources={"readings": readings},
+                      trigger="manual", sink=sink)
+    try:
+        second.step()
+        assert list(sink.messages)[-1] == "hot (hot_second): device=d2, temperature=42.5" and sink.notified == 3
+    finally:
+        second.stop()
+
+
 def test_a_query_names_its_notifications_and_a_title_of_its_own_still_names_the_query(caplog):
     readings = sn.sources.memory("device string, temperature double")
     plain = sn.start("SELECT device, temperature FROM readings WHERE temperature > 40", name="too_hot",
