@@ -29,6 +29,7 @@ from stream_nb.engine.group_state_calls import (
     group_frames,
     spark_frame,
     state_value,
+    store_key,
 )
 from stream_nb.engine.output import Output
 from stream_nb.engine.watermark import on_time
@@ -136,7 +137,7 @@ class GroupStateOperator:
             rows = zip(table.column("key").to_pylist(), table.column("state").to_pylist(),
                        table.column("timeout_ms").to_pylist(), table.column("removed").to_pylist())
             for key, value, timeout, removed in rows:
-                stored = tuple(key[n] for n in names)
+                stored = store_key(tuple(key[n] for n in names))
                 if removed:
                     self.state.pop(stored, None)
                 else:

@@ -129,8 +129,7 @@ class GroupCaller:
 def state_value(row: dict, fields: list[str]) -> tuple:
     """A state row read from Arrow as ``state.get`` gives it in PySpark: timestamps naive in the session time
     zone (UTC), as PySpark's rows hold them."""
-    return tuple(v.astimezone(datetime.UTC).replace(tzinfo=None) if isinstance(v, datetime.datetime) and v.tzinfo
-                 else v for v in (row[f] for f in fields))
+    return tuple(_naive(v) if isinstance(v, datetime.datetime) else v for v in (row[f] for f in fields))
 
 
 def spark_frame(table: pa.Table) -> tuple[pd.DataFrame, list[str]]:
@@ -167,10 +166,15 @@ def group_frames(frame: pd.DataFrame, keys: list[str],
 
 
 def store_key(key: tuple) -> tuple:
-    """A key as Python values (how the store, and a restore from Arrow, holds it)."""
-    return tuple(None if v is None or v is pd.NA or v is pd.NaT else
-                 v.to_pydatetime() if hasattr(v, "to_pydatetime") else
+    """A key as Python values, timestamps naive UTC: how the store holds it, from a batch's rows or from a
+    restore (Arrow gives a UTC-tagged timestamp back aware: it must find the same group)."""
+    return tuple(None if v is None or v is pd.NA or v is pd.NaT else _naive(v.to_pydatetime())
+                 if hasattr(v, "to_pydatetime") else _naive(v) if isinstance(v, datetime.datetime) else
                  v.item() if hasattr(v, "item") else v for v in key)
+
+
+def _naive(value: datetime.datetime) -> datetime.datetime:
+    return value.astimezone(datetime.UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 def _order(key: Any) -> tuple:

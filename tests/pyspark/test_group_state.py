@@ -320,3 +320,27 @@ def test_the_function_gets_rows_and_state_as_pyspark_hands_them(spark, clicks):
                                    ("a", "datetime64[ns]", "int64", "datetime None"),
                                    ("b", "datetime64[ns]", "float64", "datetime None")]
     q.stop()
+
+
+def count_per_minute(key, frames, state):
+    count = (state.get[0] if state.exists else 0) + sum(len(f) for f in frames)
+    state.update((count,))
+    yield pd.DataFrame({"minute": [key[0]], "count": [count]})
+
+
+def test_a_timestamp_key_finds_its_state_after_a_restart(spark, clicks, tmp_path):
+    checkpoint = str(tmp_path / "ckpt")
+    df = spark.readStream.load(clicks).selectExpr("date_trunc('minute', ts) AS minute", "user")
+    writer = (df.groupBy("minute").applyInPandasWithState(count_per_minute, "minute timestamp, count bigint",
+                                                          "count bigint", "update", GroupStateTimeout.NoTimeout)
+              .writeStream.outputMode("update").format("memory").option("checkpointLocation", checkpoint))
+    q = writer.queryName("minutes_before").start()
+    clicks.add_data(rows((1, "a", 1)))
+    q.processAllAvailable()
+    q.stop()
+    q = writer.queryName("minutes_after").start()
+    clicks.add_data(rows((5, "b", 2)))  # the same minute: the restored group, not a new one
+    q.processAllAvailable()
+    assert [c for _, c in table(spark, "minutes_after")] == [2]
+    assert q.lastProgress["stateOperators"][0]["numRowsTotal"] == 1
+    q.stop()
