@@ -31,3 +31,16 @@ export function formatTime(iso: string | null): string {
 export function formatCount(n: number | null): string {
   return n === null ? '—' : n.toLocaleString('en-US');
 }
+
+/** A continuous epoch's arrival-to-sink latency, as the kernel's status bar says it
+ * (`stream_nb/notebook/status.py: latency_text`): `latency p50 0.21 ms, p99 0.8 ms`. */
+export function formatLatency(
+  latency: { p50?: number | null; p99?: number | null } | null | undefined
+): string {
+  if (!latency || latency.p50 === null || latency.p50 === undefined) {
+    return 'latency —';
+  }
+  const ms = (value: number | null | undefined) =>
+    value === null || value === undefined ? '—' : Number(value.toPrecision(3));
+  return `latency p50 ${ms(latency.p50)} ms, p99 ${ms(latency.p99)} ms`;
+}

@@ -7,7 +7,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
-import { formatCount, formatRate, formatTime } from './format';
+import { formatCount, formatLatency, formatRate, formatTime } from './format';
 import { StreamsModel } from './model';
 import { Action, IQuery } from './protocol';
 import { sparkline } from './sparkline';
@@ -164,20 +164,39 @@ class QueryRow {
     this._engine.textContent =
       query.engine === 'spark' ? trans.__('on Spark') : '';
     this._engine.hidden = query.engine !== 'spark';
-    this._batch.textContent =
-      query.batchId === null
-        ? trans.__('no batch yet')
+    // a continuous query has epochs, not batches, and shows how long a row takes to reach the sink
+    const continuous = query.continuous === true;
+    this.node.dataset.continuous = continuous ? 'true' : 'false';
+    if (query.batchId === null) {
+      this._batch.textContent = continuous
+        ? trans.__('no epoch yet')
+        : trans.__('no batch yet');
+    } else {
+      this._batch.textContent = continuous
+        ? trans.__('epoch %1', query.batchId)
         : trans.__('batch %1', query.batchId);
+    }
     this._batch.dataset.batchId =
       query.batchId === null ? '' : String(query.batchId);
-    this._rate.textContent = trans.__(
-      '%1 rows/s in · %2 processed',
-      formatRate(query.inputRowsPerSecond),
-      formatRate(query.processedRowsPerSecond)
-    );
-    this._rate.title = trans.__(
-      'input rows a second; rows a second the last batch processed (the line: recent batches)'
-    );
+    if (continuous) {
+      this._rate.textContent = trans.__(
+        '%1 rows/s in · %2',
+        formatRate(query.inputRowsPerSecond),
+        formatLatency(query.latencyMs)
+      );
+      this._rate.title = trans.__(
+        'input rows a second; arrival-to-sink latency of the last epoch, p50 / p99 (the line: recent epochs)'
+      );
+    } else {
+      this._rate.textContent = trans.__(
+        '%1 rows/s in · %2 processed',
+        formatRate(query.inputRowsPerSecond),
+        formatRate(query.processedRowsPerSecond)
+      );
+      this._rate.title = trans.__(
+        'input rows a second; rows a second the last batch processed (the line: recent batches)'
+      );
+    }
     this._spark.replaceChildren(sparkline(query.rates));
     this._watermark.textContent = trans.__(
       'watermark %1',

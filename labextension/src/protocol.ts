@@ -42,8 +42,16 @@ export interface IQuery {
   watermark: string | null;
   stateRows: number | null;
   error: string | null;
-  /** Processed rows a second of the recent batches, oldest first. */
+  /** Processed rows a second of the recent batches (a continuous query: input rows of its epochs), oldest first. */
   rates: number[];
+  /** Rows processed as they arrive (`trigger="continuous"`): batchId is the epoch. */
+  continuous?: boolean;
+  /** A continuous query's last epoch: arrival-to-sink latency in ms (null where the source gives no arrival time). */
+  latencyMs?: {
+    p50?: number | null;
+    p99?: number | null;
+    max?: number | null;
+  } | null;
 }
 
 export interface IUpdate {

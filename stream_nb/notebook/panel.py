@@ -29,7 +29,9 @@ kernel (elsewhere this module does nothing). The protocol, all JSON:
 A QUERY is ``record(query)``: name, id, engine (stream_nb or spark), state (``q.state``'s value), label, message, running (batches run by
 themselves), buttons (what the panel shows: ``engine/lifecycle.buttons``), batchId, input and
 processed rows a second, watermark (ISO, or None before event time has landed), stateRows, error, and
-``rates``, the processed rows a second of the recent batches (oldest first) for the panel's sparkline.
+``rates``, the processed rows a second of the recent batches (oldest first) for the panel's sparkline; for a
+continuous query (``continuous``) batchId is its epoch, ``rates`` the input rows a second of the recent epochs,
+and ``latencyMs`` the last epoch's arrival-to-sink p50 / p99 / max.
 Queries that ended stay listed (stopped or failed, with their error) until a query of the same name
 replaces them; the ``KEEP_ENDED`` most recent ones are kept.
 """
@@ -73,6 +75,10 @@ def record(query) -> dict[str, Any]:
     operators = (progress or {}).get("stateOperators") or []
     watermark = watermark_time(progress)
     error = query.exception
+    continuous = query.trigger.kind == "continuous"
+    # a continuous query's "processed" rate is rows over busy time (the row thread idles between rows): its
+    # sparkline follows the rows arriving instead
+    shown_rate = "inputRowsPerSecond" if continuous else "processedRowsPerSecond"
     return {
         "name": query.name,
         "id": query.id,
@@ -88,8 +94,8 @@ def record(query) -> dict[str, Any]:
         "watermark": watermark.isoformat() if watermark is not None else None,
         "stateRows": int(operators[0].get("numRowsTotal") or 0) if operators else None,
         "error": str(error.__cause__ or error) if error is not None else None,
-        "rates": [_rate(p.get("processedRowsPerSecond")) or 0.0 for p in recent[-RATES:]],
-        "continuous": query.trigger.kind == "continuous",  # rows as they arrive: epochs, no batches
+        "rates": [_rate(p.get(shown_rate)) or 0.0 for p in recent[-RATES:]],
+        "continuous": continuous,                       # rows as they arrive: epochs, no batches
         "latencyMs": (progress or {}).get("latencyMs"),   # a continuous epoch's p50 / p99 / max (else None)
     }
 

@@ -11,7 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import NB, READY, RUN_ALL_DONE, RUN_ALL_START, SECOND_CELL_RUNS, write_notebook
+from tests.browser.conftest import (
+    NB,
+    READY,
+    RUN_ALL,
+    RUN_ALL_DONE,
+    RUN_ALL_START,
+    SECOND_CELL_RUNS,
+    kernel_value,
+    wait_kernel,
+    write_notebook,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -202,3 +212,36 @@ def test_a_page_reloaded_while_a_cell_runs_lists_the_queries_and_says_why_a_clic
     assert reply.inner_text() == ("pause counts: the kernel has not answered this page yet (a cell is running?): "
                                   "the panel can act once it does; try again then")
     assert _kernel_state(lab, page) == "busy"
+
+
+CONTINUOUS = """import json
+import stream_nb as sn
+from stream_nb.notebook.panel import record
+ticks = sn.sources.rate(rows_per_second=200)
+alarms = sn.start("SELECT value, value % 7 AS bucket FROM ticks WHERE value % 2 = 0", name="alarms",
+                  trigger="continuous 200 milliseconds")"""
+
+
+def test_a_continuous_query_shows_its_epoch_and_latency_instead_of_a_batch(lab, page):
+    write_notebook(lab, "continuous_panel.ipynb", [CONTINUOUS])
+    _open(page, lab, "continuous_panel.ipynb")
+    assert page.evaluate(RUN_ALL) is True
+    row = page.locator('.sn-StreamsPanel .sn-query[data-name="alarms"]')
+    row.wait_for(state="visible", timeout=30_000)
+    assert row.get_attribute("data-continuous") == "true"
+    wait_kernel(page, "(alarms.last_progress or {}).get('latencyMs') is not None "
+                      "and alarms.last_progress['batchId'] >= 1", "an epoch with measured latencies")
+    kernel_value(page, "alarms.stop() or True")
+    page.wait_for_selector('.sn-query[data-name="alarms"][data-state="stopped"]', timeout=30_000)
+    shown = kernel_value(page, "record(alarms)")
+    # the page shows what the kernel's record says: the epoch, input rows a second and the latency percentiles
+    page.wait_for_function("""(epoch) => {
+        const b = document.querySelector('.sn-query[data-name="alarms"] .sn-batch');
+        return b && b.dataset.batchId === String(epoch);
+    }""", arg=shown["batchId"], timeout=30_000)
+    assert row.locator(".sn-batch").inner_text() == f"epoch {shown['batchId']}"
+    p50, p99 = (float(f"{shown['latencyMs'][k]:.3g}") for k in ("p50", "p99"))
+    rate = row.locator(".sn-rate").inner_text()
+    assert re.fullmatch(r"\S+( k)? rows/s in · latency p50 \S+ ms, p99 \S+ ms", rate), rate
+    assert re.search(r"p50 (\S+) ms", rate).group(1) == f"{p50:g}", (rate, shown["latencyMs"])
+    assert re.search(r"p99 (\S+) ms", rate).group(1) == f"{p99:g}", (rate, shown["latencyMs"])
