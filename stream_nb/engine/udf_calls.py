@@ -138,7 +138,8 @@ def _vectorized(udf: Udf):
     result_type = _retype(udf.arrow_type, None)
 
     def call(*columns: pa.ChunkedArray) -> pa.Array:
-        series = [_arguments(c, udf).to_pandas() for c in columns]
+        # PySpark's Series: timestamps datetime64[ns] (its Arrow serializer coerces them to nanoseconds)
+        series = [_arguments(c, udf).to_pandas(coerce_temporal_nanoseconds=udf.naive_timestamps) for c in columns]
         length = len(columns[0]) if columns else 0
         first = tuple(s.iloc[0] for s in series) if length else ()
         try:
