@@ -97,7 +97,7 @@ def _scalar(udf: Udf):
     result_type = _retype(udf.arrow_type, None)
 
     def call(*columns: pa.ChunkedArray) -> pa.Array:
-        values = [_arguments(c, udf).to_pylist() for c in columns]
+        values = [_python_values(_arguments(c, udf), udf) for c in columns]
         results: list = []
         try:  # map's loop runs in C; extend keeps what came before a failing row, so its index is known
             results.extend(map(udf.fn, *values))
@@ -165,6 +165,33 @@ def _vectorized(udf: Udf):
 
 def _row(values: list[list], index: int) -> tuple:
     return tuple(column[index] for column in values)
+
+
+def _python_values(column: pa.ChunkedArray, udf: Udf) -> list:
+    """A column as a scalar function's values; for the PySpark API's functions a struct is a ``Row`` and a map a
+    dict, as PySpark hands them (``row.field``), where Arrow gives dicts and lists of pairs."""
+    values = column.to_pylist()
+    convert = _spark_converter(column.type) if udf.naive_timestamps else None
+    return values if convert is None else [convert(v) for v in values]
+
+
+def _spark_converter(dtype: pa.DataType):
+    """What turns Arrow's Python value of ``dtype`` into PySpark's; None: it is the same already."""
+    if pa.types.is_struct(dtype):
+        from stream_nb.pyspark.sql.types import Row
+
+        fields = [(f.name, _spark_converter(f.type)) for f in dtype]
+        return lambda v: None if v is None else Row(**{n: v[n] if c is None or v[n] is None else c(v[n])
+                                                       for n, c in fields})
+    if pa.types.is_map(dtype):
+        key, item = _spark_converter(dtype.key_type), _spark_converter(dtype.item_type)
+        return lambda v: None if v is None else {(k if key is None else key(k)): (i if item is None or i is None
+                                                                               else item(i)) for k, i in v}
+    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
+        inner = _spark_converter(dtype.value_type)
+        return None if inner is None else lambda v: None if v is None else [None if x is None else inner(x)
+                                                                             for x in v]
+    return None
 
 
 def _arguments(column: pa.ChunkedArray, udf: Udf) -> pa.ChunkedArray:

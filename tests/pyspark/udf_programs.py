@@ -87,6 +87,14 @@ def constant():
     return "made"
 
 
+def from_row(r):
+    return f"{r.device}:{r['n']}:{r[0]}"
+
+
+def window_start(w):
+    return w.start
+
+
 # -- the programs -------------------------------------------------------------------------------------------
 
 @program(EVENT_BATCHES)
@@ -146,3 +154,11 @@ def udf_registered_for_spark_sql_any_case(spark, F, T, indir):
 def udf_without_arguments(spark, F, T, indir):
     df = events(spark, indir).select("device", "n", F.udf(constant, "string")())
     return memory(df, "udf_without_arguments")
+
+
+@program(EVENT_BATCHES)
+def udf_gets_a_struct_as_a_row(spark, F, T, indir):
+    df = events(spark, indir).select(
+        F.udf(from_row, "string")(F.struct("device", "n")).alias("row"),
+        F.udf(window_start, "timestamp")(F.window("ts", "10 seconds")).alias("start"))
+    return memory(df, "udf_gets_a_struct_as_a_row")
