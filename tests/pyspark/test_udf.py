@@ -142,3 +142,22 @@ def test_a_udf_without_arguments_gives_a_value_a_row(spark, events):
     made = F.udf(lambda: "made", "string")
     result = collect_stream(spark, spark.readStream.load(events).select("word", made()), events)
     assert list(result.columns) == ["word", "<lambda>()"] and result["<lambda>()"].tolist() == ["made"] * len(ROWS)
+
+
+def test_pandas_udf_iterator_forms_give_what_the_series_form_gives(spark, events):
+    from collections.abc import Iterator
+
+    @F.pandas_udf("bigint")
+    def plus_one(batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
+        for s in batches:
+            yield s + 1
+
+    @F.pandas_udf("string")
+    def joined(batches: Iterator[tuple[pd.Series, pd.Series]]) -> Iterator[pd.Series]:
+        for words, ns in batches:
+            yield words.fillna("-") + ":" + ns.fillna(-1).astype("int64").astype(str)  # NULL: NaN, as PySpark
+
+    got = collect_stream(spark, spark.readStream.load(events).select(plus_one("n").alias("p"),
+                                                                      joined("word", "n").alias("j")), events)
+    assert got["p"].tolist()[::2] == [3, 6] and got["p"].isna().tolist() == [False, True, False]
+    assert got["j"].tolist() == ["ab:2", "-:-1", "c:5"] and plus_one("n")._name == "plus_one(n)"

@@ -10,6 +10,7 @@ values of its declared type: PySpark's row-at-a-time UDFs turn a value of anothe
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
 
 import pandas as pd
 
@@ -87,6 +88,17 @@ def constant():
     return "made"
 
 
+def scaled(batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
+    factor = 9 / 5  # set up once, as an iterator UDF's state is meant for
+    for s in batches:
+        yield s * factor + 32
+
+
+def labelled(batches: Iterator[tuple[pd.Series, pd.Series]]) -> Iterator[pd.Series]:
+    for devices, ns in batches:
+        yield devices + "#" + ns.astype(str)
+
+
 def from_row(r):
     return f"{r.device}:{r['n']}:{r[0]}"
 
@@ -162,3 +174,10 @@ def udf_gets_a_struct_as_a_row(spark, F, T, indir):
         F.udf(from_row, "string")(F.struct("device", "n")).alias("row"),
         F.udf(window_start, "timestamp")(F.window("ts", "10 seconds")).alias("start"))
     return memory(df, "udf_gets_a_struct_as_a_row")
+
+
+@program(EVENT_BATCHES)
+def pandas_udf_iterator_forms(spark, F, T, indir):
+    df = events(spark, indir).select("device", F.pandas_udf(scaled, "double")("temp").alias("f"),
+                                     F.pandas_udf(labelled, "string")("device", "n").alias("label"))
+    return memory(df, "pandas_udf_iterator_forms")

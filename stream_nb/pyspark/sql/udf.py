@@ -3,7 +3,7 @@
 A UDF object called on columns gives a Column calling the function by its SQL name; the function is registered
 (``stream_nb.udfs``) under that name when the first such Column is made, so a query started afterwards calls
 it. ``udf``'s functions run per row (NULL arrives as None), ``pandas_udf``'s per batch on pandas Series
-(Spark's Series-to-Series form).
+(Spark's Series-to-Series form, and its Iterator-of-Series forms).
 
 >>> from stream_nb.pyspark.sql import functions as F
 >>> to_f = F.udf(lambda c: c * 9 / 5 + 32, "double")
@@ -18,6 +18,8 @@ import itertools
 import re
 from collections.abc import Callable
 from typing import Any
+
+import pandas as pd
 
 from stream_nb.pyspark.sql.column import Column, _as_col, _call
 from stream_nb.pyspark.sql.types import DataType, StringType, _parse_datatype_string
@@ -107,10 +109,24 @@ def pandas_udf(f: Callable[..., Any] | DataType | str | None = None, returnType:
 
 def _pandas(fn: Callable[..., Any], returnType: DataType | str) -> UserDefinedFunction:
     hints = [str(p.annotation) for p in inspect.signature(fn).parameters.values()] if callable(fn) else []
-    if any("Iterator" in h or "DataFrame" in h for h in hints):
-        raise NotImplementedError(f"pandas_udf {getattr(fn, '__name__', fn)}: stream_nb runs the "
-                                  "Series-to-Series form only (def f(s: pd.Series) -> pd.Series)")
+    if any("DataFrame" in h for h in hints):
+        raise NotImplementedError(f"pandas_udf {getattr(fn, '__name__', fn)}: stream_nb runs the Series forms "
+                                  "only (Series to Series, Iterator of Series to Iterator of Series)")
+    if len(hints) == 1 and "Iterator" in hints[0]:
+        return UserDefinedFunction(_over_iterator(fn, "Tuple" in hints[0] or "tuple" in hints[0]), returnType,
+                                   vectorized=True)
     return UserDefinedFunction(fn, returnType, vectorized=True)
+
+
+def _over_iterator(fn: Callable[..., Any], tuples: bool) -> Callable[..., Any]:
+    """PySpark's Iterator-of-Series form (``Iterator[pd.Series]``, or ``Iterator[Tuple[pd.Series, ...]]`` for
+    several columns) as a Series function: the engine's batch is the iterator's one item (PySpark's are a
+    partition's Arrow batches: the same rows out, its set-up done once per batch here)."""
+    def call(*series: pd.Series) -> pd.Series:
+        parts = [p if isinstance(p, pd.Series) else pd.Series(p) for p in fn(iter([series if tuples else series[0]]))]
+        return pd.concat(parts, ignore_index=True) if parts else pd.Series([], dtype=object)
+    call.__name__ = getattr(fn, "__name__", "pandas_udf")
+    return call
 
 
 __all__ = ["UDFRegistration", "UserDefinedFunction", "pandas_udf", "udf"]
