@@ -1,11 +1,14 @@
 """Whether a changed query may go on from a checkpoint written by the old one.
 
-Compatible: what only changes rows going forward (a new filter, another projection). Incompatible: another
-source, other state keys or aggregates, another output mode — the state and offsets would mean something
-else. Then the error says what changed and that a new checkpoint directory is needed.
+Compatible: what only changes rows going forward (a new filter, another projection), and an input renamed in
+place (Spark knows sources by position). Incompatible: another source, other state keys or aggregates, another
+output mode — the state and offsets would mean something else. Then the error says what changed and that a new checkpoint directory is needed.
 """
 
 from __future__ import annotations
+
+import json
+import re
 
 from stream_nb.checkpoint.files import CheckpointError
 from stream_nb.types import describe_schema
@@ -54,7 +57,7 @@ def check_compatible(stored: dict, current: dict, directory) -> None:
     changes = []
     old_inputs = stored.get("sources") or [stored.get("source", {})]
     new_inputs = current.get("sources") or [current["source"]]
-    if [i.get("name") for i in old_inputs] != [i["name"] for i in new_inputs]:
+    if not _same_inputs(old_inputs, new_inputs):
         # the offset log has one line per input, in order: other inputs would read other inputs' offsets
         changes.append(f"the query read {_names(old_inputs)}, now {_names(new_inputs)}")
     else:
@@ -68,7 +71,7 @@ def check_compatible(stored: dict, current: dict, directory) -> None:
                        f"now {current.get('watermarkPolicy', 'min')!r}")
     if stored.get("outputMode") != current["outputMode"]:
         changes.append(f"the output mode was {stored.get('outputMode')!r}, now {current['outputMode']!r}")
-    old_state, new_state = stored.get("state"), current["state"]
+    old_state, new_state = _renamed(stored.get("state"), old_inputs, new_inputs), current["state"]
     if (old_state or {}).get("operator") != (new_state or {}).get("operator"):
         changes.append(f"the stateful operator was {_operator(old_state)}, now {_operator(new_state)}")
     else:
@@ -81,6 +84,38 @@ def check_compatible(stored: dict, current: dict, directory) -> None:
             f"this query cannot resume from checkpoint {directory}: it is not the query that wrote it ("
             + "; ".join(changes) + "). Its offsets and state would mean something else: give the changed "
             "query a new checkpoint directory (or delete this one to start over).")
+
+
+def _same_inputs(old: list[dict], new: list[dict]) -> bool:
+    """Whether the offset log's lines still belong to the same inputs. Spark knows a query's sources by their
+    position, so an input renamed in place (a temp view, or the name the PySpark API gives each
+    ``readStream`` afresh) is the same input when its source is (checked next); inputs that moved are not.
+
+    >>> a, b, c = ({"name": n} for n in "abc")
+    >>> _same_inputs([a, b], [a, b]), _same_inputs([a, b], [a, c]), _same_inputs([a, b], [b, a])
+    (True, True, False)
+    >>> _same_inputs([a], [a, b])
+    False
+    """
+    if len(old) != len(new):
+        return False
+    position = {i.get("name"): at for at, i in enumerate(new)}
+    return all(position.get(i.get("name"), at) == at for at, i in enumerate(old))
+
+
+def _renamed(state: dict | None, old: list[dict], new: list[dict]) -> dict | None:
+    """The stored state's description with the inputs' old names as the new ones (its keys and conditions name
+    columns by input, e.g. ``files_1.`word```), so that a renamed input compares equal.
+
+    >>> _renamed({"keys": ["files_1.`word`", "`files_1`.`n`"]}, [{"name": "files_1"}], [{"name": "files_2"}])
+    {'keys': ['files_2.`word`', '`files_2`.`n`']}
+    """
+    renames = {o.get("name"): n["name"] for o, n in zip(old, new) if o.get("name") not in (None, n["name"])}
+    if not state or not renames or len(old) != len(new):
+        return state
+    pattern = re.compile(r"(?<![\w`])(`?)(" + "|".join(map(re.escape, renames)) + r")\1(?=\.)")
+    text = pattern.sub(lambda m: m.group(1) + renames[m.group(2)] + m.group(1), json.dumps(state))
+    return json.loads(text)
 
 
 def _names(inputs: list[dict]) -> str:

@@ -194,3 +194,23 @@ def test_read_stream_text_gives_a_row_per_line_in_value_as_spark(spark, tmp_path
     assert sorted(tuple(r) for r in spark.sql("SELECT * FROM text_words").collect()) == [
         ("apache", 1), ("spark", 2), ("streams", 1)]
     assert [r.value for r in spark.read.text(str(tmp_path)).collect()] == ["apache spark", "spark streams"]
+
+
+def test_a_query_rebuilt_from_a_new_read_stream_resumes_from_its_checkpoint(spark, tmp_path):
+    # a notebook cell run again after a restart builds its DataFrame afresh: the input's internal name changes,
+    # the source does not, and the checkpoint (which knows inputs by position, as Spark's) carries on
+    inbox, checkpoint = tmp_path / "in", tmp_path / "ck"
+    inbox.mkdir()
+
+    def run():
+        words = spark.readStream.schema("word string").json(str(inbox))
+        q = (words.groupBy("word").count().writeStream.outputMode("complete").format("memory")
+             .queryName("word_counts").option("checkpointLocation", str(checkpoint)).start())
+        q.processAllAvailable()
+        q.stop()
+        return {r.word: r["count"] for r in spark.sql("SELECT * FROM word_counts").collect()}
+
+    (inbox / "a.json").write_text('{"word": "a"}\n{"word": "b"}\n')
+    assert run() == {"a": 1, "b": 1}
+    (inbox / "b.json").write_text('{"word": "a"}\n')
+    assert run() == {"a": 2, "b": 1}   # the first file is not read again, the counts carry on from the state
