@@ -249,6 +249,14 @@ class StreamingQuery:
         """Print the incremental plan: the stateless part, the state and its partial aggregates, the output."""
         print(self.plan.explain())
 
+    def to_pyspark(self) -> None:
+        """Print the PySpark program (readStream ... writeStream) that runs this query on a Spark cluster."""
+        from stream_nb.spark.program import pyspark_program
+        from stream_nb.spark.sources import without_watermark_clauses
+
+        print(pyspark_program(self.plan, without_watermark_clauses(self.plan.sql), trigger=self.trigger,
+                              checkpoint=self._checkpoint and str(self._checkpoint.directory), name=self.name))
+
     def show(self, chart=None, *, x=None, y=None, by=None, table=None, rows=10, explain=False) -> None:
         """Display a live view in the notebook: status, controls, a chart (line | bar | scatter | area of
         ``y`` over ``x``, one series per ``by``), a table of the latest rows, and with ``explain=True`` the

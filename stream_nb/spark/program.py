@@ -58,8 +58,10 @@ def _read(source, name: str) -> str:
         return (f"spark.readStream.format('socket').option('host', {source.host!r})"
                 f".option('port', {source.port}).load()")
     if type(source).__name__ == "KafkaSource":
-        return (f"spark.readStream.format('kafka').option('kafka.bootstrap.servers', {source.servers!r})"
-                f".option('subscribe', {source.topic!r}).load()")
+        from stream_nb.spark.sources import kafka_options
+
+        options = "".join(f".option({k!r}, {v!r})" for k, v in kafka_options(source).items())
+        return f"spark.readStream.format('kafka'){options}.load()"
     # an in-kernel source (memory, sensors, ...): on a cluster its rows come from files (or a broker)
     return (f"spark.readStream.format('json').schema({describe_schema(source.schema)!r})"
             f".load('input/{name}')  # {type(source).__name__} lives in the kernel: write its rows here")
