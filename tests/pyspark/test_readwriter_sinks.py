@@ -41,3 +41,20 @@ def test_to_table_writes_a_table_that_spark_table_and_spark_sql_read_after_the_q
 def test_to_table_without_a_checkpoint_location_is_refused_as_spark_refuses_it(spark, events):
     with pytest.raises(AnalysisException, match="checkpointLocation must be specified"):
         spark.readStream.load(events).writeStream.toTable("no_checkpoint")
+
+
+def test_a_memory_sink_of_a_tables_name_is_what_spark_sql_reads_then(spark, events, tmp_path):
+    # Spark's memory sink registers its result with createOrReplaceTempView: it shadows a table of that name
+    spark.conf.set("spark.sql.warehouse.dir", str(tmp_path / "warehouse"))
+    try:
+        stored = (spark.readStream.load(events).select("word").writeStream
+                  .option("checkpointLocation", str(tmp_path / "ck")).toTable("shadowed"))
+        events.add_data([{"ts": at(1), "word": "stored", "n": 1}])
+        stored.processAllAvailable()
+        stored.stop()
+        live = spark.readStream.load(events).select("n").writeStream.format("memory").queryName("shadowed").start()
+        live.processAllAvailable()
+        assert spark.sql("SELECT * FROM shadowed").columns == ["n"]
+        live.stop()
+    finally:
+        spark.conf.unset("spark.sql.warehouse.dir")

@@ -205,10 +205,10 @@ def test_a_query_rebuilt_from_a_new_read_stream_resumes_from_its_checkpoint(spar
     def run():
         words = spark.readStream.schema("word string").json(str(inbox))
         q = (words.groupBy("word").count().writeStream.outputMode("complete").format("memory")
-             .queryName("word_counts").option("checkpointLocation", str(checkpoint)).start())
+             .queryName("rebuilt_counts").option("checkpointLocation", str(checkpoint)).start())
         q.processAllAvailable()
         q.stop()
-        return {r.word: r["count"] for r in spark.sql("SELECT * FROM word_counts").collect()}
+        return {r.word: r["count"] for r in spark.sql("SELECT * FROM rebuilt_counts").collect()}
 
     (inbox / "a.json").write_text('{"word": "a"}\n{"word": "b"}\n')
     assert run() == {"a": 1, "b": 1}

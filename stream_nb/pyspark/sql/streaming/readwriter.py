@@ -265,6 +265,10 @@ class DataStreamWriter(_Options):
             raise AnalysisException(str(err), "STREAMING_OUTPUT_MODE.UNSUPPORTED_OPERATION") from None
         except sn.StreamSQLError as err:
             raise AnalysisException(str(err), "STREAM_NB_PLAN") from None
+        if (self._format or "").lower() == "memory" and self._name:
+            # Spark's memory sink is a temp view of the query's name, made with createOrReplaceTempView: it
+            # replaces a view of that name (a toTable table's included) for spark.sql and spark.table
+            session._views.pop(self._name, None)
         handle = StreamingQuery(query, session.streams)
         session.streams._add(handle)
         return handle
