@@ -2,9 +2,9 @@
 
 1. The windowed aggregation of DESIGN §4 (10-second windows x 1,000 devices, 10-second watermark, update mode)
    fed batch by batch, without and with ``checkpoint=DIR``: offsets, commits and state deltas written and
-   fsynced every batch. Target: with a checkpoint ≥ 0.8x the speed without.
-2. A restart over 1 M keys of state: the time ``sn.start(..., checkpoint=DIR)`` takes to read the checkpoint,
-   rebuild the state (a snapshot and its deltas) and the result table behind ``q.result``. Target: < 2 s.
+   fsynced every batch. Target (issue #20): with a checkpoint ≥ 0.85x the speed without.
+2. A restart over 5 M keys of state (quick: 500 k): the time ``sn.start(..., checkpoint=DIR)`` takes to read the
+   checkpoint, rebuild the state (its deltas) and the result table behind ``q.result``. Target: < 3 s.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from . import workload
 from .harness import Contender, Report, Stopwatch, Target
 
 NAME = "checkpoint"
-TITLE = "windowed aggregation with and without a checkpoint; restart over 1 M keys"
-SIZES = {False: (4_000_000, 200_000, 1_000_000), True: (400_000, 40_000, 100_000)}  # rows, batch, restart keys
+TITLE = "windowed aggregation with and without a checkpoint; restart over 5 M keys"
+SIZES = {False: (4_000_000, 200_000, 5_000_000), True: (400_000, 40_000, 500_000)}  # rows, batch, restart keys
 WINDOWED = ("SELECT window(ts, '10 seconds') AS w, device, avg(temp) AS avg_temp, count(*) AS n FROM events "
             "WATERMARK ts DELAY OF INTERVAL 10 SECONDS GROUP BY window(ts, '10 seconds'), device")
 KEYED = "SELECT k, count(*) AS n, sum(v) AS total FROM keyed GROUP BY k"
@@ -54,10 +54,10 @@ def run(quick: bool, repeats: int) -> Report:
                 Contender(ON, lambda clock: windowed(clock, True), total)], repeats)
     seconds, restored = restart(sn, keys)
     report.notes.append(f"restart over {restored:,} keys of state: **{seconds:.2f} s** "
-                        f"(read the checkpoint, rebuild the state and q.result; target < 2 s)")
+                        f"(read the checkpoint, rebuild the state and q.result; target < 3 s)")
     report.targets = [
-        Target("with checkpoint / without (rows/s)", report.speed_ratio(ON, OFF), goal=0.8),
-        Target(f"restart over {restored:,} keys (s)", seconds, goal=2.0, at_least=False),
+        Target("with checkpoint / without (rows/s)", report.speed_ratio(ON, OFF), goal=0.85),
+        Target(f"restart over {restored:,} keys (s)", seconds, goal=3.0, at_least=False),
     ]
     return report
 

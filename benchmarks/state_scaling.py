@@ -13,6 +13,9 @@ every batch would pay, in proportion to the state.
 Both write their output nowhere the state is held twice: stream_nb goes to a ``foreach_batch`` sink that counts
 rows (the memory sink would keep a second copy of every key, and compacts it, at a cost that follows the keys
 it holds; that is the sink's cost, not the state's).
+
+Then what a key of state costs in memory (``state_memory``, in a fresh process): RSS per key and the engine's
+``memoryUsedBytes`` per key for ``SELECT key, count(*) FROM events GROUP BY key`` over 5 M int64 keys (quick: 1 M).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from . import workload
+from . import state_memory, workload
 from .harness import Contender, Report, Stopwatch, Target, check_same, table
 
 NAME = "state_scaling"
@@ -33,6 +36,7 @@ SIZES = {False: (10_000, 100_000, 1_000_000, 5_000_000), True: (10_000, 100_000,
 ROWS, KEYS, NEW = 100_000, 10_000, 100   # a timed batch: rows, keys it touches, of which new
 STEPS = 5                                # timed batches at each state size
 GROW = 1_000_000                         # new keys per untimed batch while growing the state
+MEMORY_KEYS = {False: 5_000_000, True: 1_000_000}  # keys of the RSS-per-key measurement
 
 SCHEMA = "key bigint, value double"
 SQL = "SELECT key, count(*) AS n, sum(value) AS total FROM events GROUP BY key"
@@ -146,6 +150,16 @@ def run(quick: bool, repeats: int) -> Report:
         Target(f"stream_nb batch time at {_short(sizes[-1])} keys / at {_short(sizes[0])} keys "
                f"(state × {sizes[-1] // sizes[0]:,})", row and row["last / first ratio"]),
     ]
+    memory = state_memory.in_fresh_process(MEMORY_KEYS[quick])
+    report.targets += [
+        Target(f"RSS per key of state, one count(*) over {_short(memory['keys'])} int64 keys (bytes)",
+               memory["rss_per_key"], goal=150, at_least=False),
+        Target("the engine's memoryUsedBytes per key (bytes)", memory["engine_per_key"]),
+    ]
+    report.notes.append(
+        f"Memory: `{state_memory.SQL}` over {memory['keys']:,} int64 keys in batches of {state_memory.BATCH:,}, "
+        "in a fresh process with a foreach_batch sink: RSS after minus before (less the input rows the memory "
+        "source holds), per key; and the state's own `memoryUsedBytes` (lastProgress) per key.")
     report.notes.append(
         "`ms at N`: a timed batch's wall time with N keys in state, the median of its "
         f"{STEPS} batches there (each the median over the repeats). `rows/s` counts the timed batches' rows "
