@@ -1,6 +1,8 @@
-"""Rows in: user rows (pandas, dicts, Arrow) become Arrow tables of exactly the schema, as Spark would read them."""
+"""Rows in: user rows (pandas, dicts, Arrow) become Arrow tables of exactly the schema, as Spark would read them.
+Results out: ``to_pandas`` gives what DESIGN.md §1 promises (tz-aware UTC timestamps, structs as dicts)."""
 
 import datetime
+import gc
 import math
 
 import numpy as np
@@ -8,7 +10,15 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from stream_nb.types import TIMESTAMP, SchemaError, parse_schema, static_table, to_arrow, utc_timestamps
+from stream_nb.types import (
+    TIMESTAMP,
+    SchemaError,
+    parse_schema,
+    static_table,
+    to_arrow,
+    to_pandas,
+    utc_timestamps,
+)
 
 SCHEMA = parse_schema("ts timestamp, d double, n bigint")
 UTC = datetime.UTC
@@ -161,3 +171,92 @@ def test_stream_static_join_takes_pandas_nanosecond_timestamps():
     assert q.schema.field("since").type == TIMESTAMP
     assert [(r.device, r.since.isoformat(), r.installed) for r in result.itertuples()] == [
         ("a", "2024-05-01T12:00:00.123456+00:00", True), ("b", "2024-05-01T13:00:00+00:00", False)]
+
+
+WINDOW = pa.struct([("start", TIMESTAMP), ("end", TIMESTAMP)])
+
+
+def utc(text):
+    return pd.Timestamp(text, tz="UTC")
+
+
+def test_a_window_column_holds_one_dict_a_row_with_utc_timestamps():
+    starts = np.array([0, 10_000_000, 0])
+    bounds = [pa.array(starts).cast(TIMESTAMP), pa.array(starts + 10_000_000).cast(TIMESTAMP)]
+    windows = pa.StructArray.from_arrays(bounds, names=["start", "end"])
+    frame = to_pandas(pa.table({"w": windows, "n": [3, 1, 2]}))
+    assert frame["w"].tolist() == [
+        {"start": utc("1970-01-01 00:00:00"), "end": utc("1970-01-01 00:00:10")},
+        {"start": utc("1970-01-01 00:00:10"), "end": utc("1970-01-01 00:00:20")},
+        {"start": utc("1970-01-01 00:00:00"), "end": utc("1970-01-01 00:00:10")},
+    ]
+    assert frame["w"].dtype == object and str(frame["n"].dtype) == "Int64"
+    first, third = frame["w"][0], frame["w"][2]
+    assert first is not third  # a dict a row: a user may edit one without changing another
+    first["start"] = None
+    assert third["start"] == utc("1970-01-01 00:00:00")
+
+
+def test_a_null_struct_is_none_and_null_fields_are_missing_values_of_their_pandas_type():
+    kind = pa.struct([("n", pa.int64()), ("s", pa.string()), ("f", pa.float64()), ("t", TIMESTAMP),
+                      ("inner", pa.struct([("x", pa.int32())]))])
+    full = {"n": 1, "s": "x", "f": 1.5, "t": datetime.datetime(2024, 1, 1, tzinfo=UTC), "inner": {"x": 1}}
+    empty = {"n": None, "s": None, "f": None, "t": None, "inner": None}
+    frame = to_pandas(pa.table({"s": pa.array([full, None, empty, {**full, "inner": {"x": None}}], kind)}))
+    rows = frame["s"].tolist()
+    assert rows[0] == {"n": 1, "s": "x", "f": 1.5, "t": utc("2024-01-01"), "inner": {"x": 1}}
+    assert rows[1] is None
+    assert rows[2]["n"] is pd.NA and math.isnan(rows[2]["f"]) and rows[2]["t"] is pd.NaT
+    assert pd.isna(rows[2]["s"]) and rows[2]["inner"] is None
+    assert list(rows[3]["inner"]) == ["x"] and rows[3]["inner"]["x"] is pd.NA
+
+
+def test_a_struct_with_duplicate_field_names_keeps_the_last_value_as_a_dict_does():
+    twice = pa.StructArray.from_arrays([pa.array([1, 2]), pa.array(["a", "b"])], names=["k", "k"])
+    assert to_pandas(pa.table({"s": twice}))["s"].tolist() == [{"k": "a"}, {"k": "b"}]
+
+
+def test_a_struct_without_fields_is_an_empty_dict_a_row():
+    frame = to_pandas(pa.table({"s": pa.array([{}, None], pa.struct([]))}))
+    assert frame["s"].tolist() == [{}, None]
+
+
+def test_a_wide_struct_is_a_dict_of_all_its_fields_in_order():
+    names = [f"f{i}" for i in range(100)]
+    wide = pa.StructArray.from_arrays([pa.array([i, -i]) for i in range(100)], names=names)
+    rows = to_pandas(pa.table({"s": wide}))["s"].tolist()
+    assert list(rows[1]) == names and rows[1]["f99"] == -99 and rows[0]["f7"] == 7
+
+
+def test_timestamps_without_a_zone_are_utc_at_the_top_and_inside_a_struct():
+    naive = pa.array([0, None], pa.timestamp("us"))
+    frame = to_pandas(pa.table({"t": naive, "s": pa.StructArray.from_arrays([naive], names=["t"])}))
+    assert str(frame["t"].dtype) == "datetime64[us, UTC]"
+    assert frame["t"][0] == utc("1970-01-01") and frame["t"][1] is pd.NaT
+    assert frame["s"][0] == {"t": utc("1970-01-01")} and frame["s"][1]["t"] is pd.NaT
+
+
+def test_duplicate_column_names_convert_by_position():
+    table = pa.table([pa.array([1]), pa.StructArray.from_arrays([pa.array([2])], names=["x"]), pa.array(["q"])],
+                     names=["a", "a", "a"])
+    frame = to_pandas(table)
+    assert list(frame.columns) == ["a", "a", "a"]
+    assert frame.iloc[0].tolist() == [1, {"x": 2}, "q"]
+
+
+def test_an_empty_table_keeps_its_columns_and_their_dtypes():
+    schema = pa.schema([("w", WINDOW), ("device", pa.string()), ("n", pa.int64()), ("t", TIMESTAMP)])
+    frame = to_pandas(schema.empty_table())
+    assert list(frame.columns) == ["w", "device", "n", "t"] and len(frame) == 0
+    assert str(frame["n"].dtype) == "Int64" and str(frame["t"].dtype) == "datetime64[us, UTC]"
+
+
+def test_the_garbage_collector_is_on_again_after_a_conversion():
+    to_pandas(pa.table({"w": pa.array([{"start": 0, "end": 1}], WINDOW)}))
+    assert gc.isenabled()
+    gc.disable()
+    try:  # a user who turned it off keeps it off
+        to_pandas(pa.table({"w": pa.array([{"start": 0, "end": 1}], WINDOW)}))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
