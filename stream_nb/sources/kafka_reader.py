@@ -7,61 +7,55 @@ that starts elsewhere (a replay, a new partition, after an error) seeks.
 
 from __future__ import annotations
 
-import operator
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from itertools import pairwise, repeat
+from itertools import pairwise
 
 import numpy as np
 
 from stream_nb.sources.errors import SourceError
+from stream_nb.sources.kafka_bulk import open_consumer
 from stream_nb.sources.kafka_offsets import TopicPartition, report_data_loss
+from stream_nb.sources.kafka_records import Chunk, chunk_from_messages
 
 POLL_SECONDS = 0.2
 MOST_MESSAGES = 100_000  # messages asked of the consumer at a time
 
 Ranges = dict[TopicPartition, tuple[int, int]]  # (topic, partition) -> (first offset, end offset exclusive)
+Run = tuple[TopicPartition, Chunk]  # consecutive messages of one partition (offsets increasing)
 
 
-@dataclass
-class Run:
-    """Consecutive messages of one partition, with their offsets (increasing)."""
+class ConfluentConsumer:
+    """confluent-kafka's Consumer behind the interface of ``kafka_bulk.BulkConsumer``: where that cannot run."""
 
-    messages: list
-    offsets: np.ndarray
+    def __init__(self, kafka, config: dict, logger):
+        self._kafka, self._consumer = kafka, kafka.Consumer(config, logger=logger)
 
-    def slice(self, start: int, stop: int) -> Run:
-        return Run(self.messages[start:stop], self.offsets[start:stop])
+    def assign(self, starts: dict[TopicPartition, int]) -> None:
+        self._consumer.assign([self._kafka.TopicPartition(t, p, o) for (t, p), o in starts.items()])
+
+    def consume(self, most: int, timeout: float) -> tuple[Chunk, list]:
+        messages = self._consumer.consume(most, timeout=timeout)
+        errors = [m for m in messages if m.error() is not None]
+        good = [m for m in messages if m.error() is None] if errors else messages
+        return chunk_from_messages(good), errors
+
+    def position(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        found = self._consumer.position([self._kafka.TopicPartition(t, p) for t, p in partitions])
+        return {(tp.topic, tp.partition): tp.offset for tp in found}
+
+    def close(self) -> None:
+        self._consumer.close()
 
 
-@dataclass
-class Fetched:
-    """What ``fetch`` read, in topic, partition then offset order: the messages, their partitions and offsets,
-    and their topics as (topic, how many messages in a row) runs."""
-
-    messages: list
-    partitions: np.ndarray
-    offsets: np.ndarray
-    topics: list[tuple[str, int]]
-
-
-def _runs(messages: list, several_topics: bool) -> list[tuple[TopicPartition, Run]]:
+def _runs(chunk: Chunk) -> list[Run]:
     """The consumer hands over a fetch's messages partition by partition: cut them where the partition (or the
     topic) changes (in bulk: per-message Python is what reading costs here)."""
-    if not messages:
+    if not len(chunk):
         return []
-    message, n = type(messages[0]), len(messages)
-    partitions = np.fromiter(map(message.partition, messages), np.int32, n)
-    offsets = np.fromiter(map(message.offset, messages), np.int64, n)
-    keys = partitions.astype(np.int64)
-    if several_topics:
-        codes: dict[str, int] = {}
-        topic_codes = np.fromiter((codes.setdefault(t, len(codes)) for t in map(message.topic, messages)),
-                                  np.int64, n)
-        keys |= topic_codes << 32
-    cuts = [0, *(np.flatnonzero(np.diff(keys)) + 1).tolist(), n]
-    return [((messages[a].topic(), int(partitions[a])), Run(messages[a:b], offsets[a:b])) for a, b in pairwise(cuts)]
+    keys = chunk.partitions.astype(np.int64) | (chunk.codes.astype(np.int64) << 32)
+    cuts = [0, *(np.flatnonzero(np.diff(keys)) + 1).tolist(), len(chunk)]
+    return [((chunk.topics[chunk.codes[a]], int(chunk.partitions[a])), chunk.slice(a, b)) for a, b in pairwise(cuts)]
 
 
 class RangeReader:
@@ -75,10 +69,10 @@ class RangeReader:
         self._fail = fail_on_data_loss
         self._consumer = None
         self._assigned: set[TopicPartition] = set()
-        self._ahead: dict[TopicPartition, list[Run]] = {}  # messages handed over past the last range's end
+        self._ahead: dict[TopicPartition, list[Chunk]] = {}  # messages handed over past the last range's end
         self._next: dict[TopicPartition, int] = {}   # where each partition's next range must start to use them
 
-    def fetch(self, ranges: Ranges) -> Fetched:
+    def fetch(self, ranges: Ranges) -> list[Run]:
         try:
             return self._fetch({tp: (min(first, end), end) for tp, (first, end) in ranges.items()})
         except BaseException:
@@ -89,10 +83,10 @@ class RangeReader:
         """Connect and assign each partition at ``starts`` now, where the next range is expected to begin: the
         client fetches in the background (a new consumer takes a second or so to its first message) while the
         query plans, and ``fetch`` finds the messages there."""
-        if self._consumer is None:
-            self._consumer = self._kafka.Consumer(self._config, logger=self._logger)
         if starts:
-            self._consumer.assign([self._kafka.TopicPartition(t, p, o) for (t, p), o in starts.items()])
+            self._open().assign(starts)
+        else:
+            self._open()
         self._assigned, self._ahead, self._next = set(starts), {}, dict(starts)
 
     def close(self) -> None:
@@ -101,82 +95,67 @@ class RangeReader:
         if consumer is not None:
             consumer.close()
 
+    def _open(self):
+        if self._consumer is None:
+            self._consumer = open_consumer(self._config, self._logger, MOST_MESSAGES) or ConfluentConsumer(
+                self._kafka, self._config, self._logger)
+        return self._consumer
+
     def _assign(self, starts: dict[TopicPartition, int]) -> None:
-        self._consumer.assign([self._kafka.TopicPartition(t, p, o) for (t, p), o in starts.items()])
+        self._consumer.assign(starts)
         self._assigned, self._ahead = set(starts), {}
 
-    def _fetch(self, ranges: Ranges) -> Fetched:
-        kafka = self._kafka
-        if self._consumer is None:
-            self._consumer = kafka.Consumer(self._config, logger=self._logger)
-        consumer = self._consumer
+    def _fetch(self, ranges: Ranges) -> list[Run]:
+        consumer = self._open()
         if set(ranges) != self._assigned or any(self._next.get(tp) != first for tp, (first, _) in ranges.items()):
             self._assign({tp: first for tp, (first, _) in ranges.items()})
-        several_topics = len({t for t, _ in ranges}) > 1
-        got: dict[TopicPartition, list[Run]] = {tp: [] for tp in ranges}
+        got: dict[TopicPartition, list[Chunk]] = {tp: [] for tp in ranges}
         at = {tp: first for tp, (first, _) in ranges.items()}
         ahead = self._ahead
         self._ahead = self._take([(tp, run) for tp, runs in ahead.items() for run in runs], ranges, got, at)
         progressed = time.monotonic()
         while pending := [tp for tp in ranges if at[tp] < ranges[tp][1]]:
             left = sum(ranges[tp][1] - at[tp] for tp in pending)
-            messages = consumer.consume(min(left, MOST_MESSAGES), timeout=POLL_SECONDS)
-            errors = list(map(kafka.Message.error, messages))
-            if any(map(operator.is_not, errors, repeat(None))):  # (a KafkaError refuses == None)
-                seek = {}
-                for message, error in zip(messages, errors, strict=True):
-                    if error is not None:
-                        seek.update(self._error(message, ranges, at))
-                messages = [m for m, error in zip(messages, errors, strict=True) if error is None]
-                if seek:  # offsets gone, skipped (fail_on_data_loss=False): read on from what is there
-                    at.update(seek)
-                    self._assign({tp: at[tp] for tp in ranges})
-                    messages = []
-            for tp, past in self._take(_runs(messages, several_topics), ranges, got, at).items():
+            chunk, errors = consumer.consume(min(left, MOST_MESSAGES), POLL_SECONDS)
+            seek = {}
+            for message in errors:
+                seek.update(self._error(message, ranges, at))
+            if seek:  # offsets gone, skipped (fail_on_data_loss=False): read on from what is there
+                at.update(seek)
+                self._assign({tp: at[tp] for tp in ranges})
+                chunk = Chunk.empty()
+            for tp, past in self._take(_runs(chunk), ranges, got, at).items():
                 self._ahead.setdefault(tp, []).extend(past)
-            if messages:
+            if len(chunk):
                 progressed = time.monotonic()
             elif pending:  # offsets with no message (compaction, transaction markers): the position tells
-                for position in consumer.position([kafka.TopicPartition(t, p) for t, p in pending]):
-                    tp = (position.topic, position.partition)
-                    if position.offset >= 0 and tp in at:
-                        at[tp] = max(at[tp], position.offset)
+                for tp, offset in consumer.position(pending).items():
+                    if offset >= 0 and tp in at:
+                        at[tp] = max(at[tp], offset)
             if time.monotonic() - progressed > self._outage:
                 waiting = {f"{t}[{p}]": f"{at[t, p]} of {ranges[t, p][1]}" for t, p in pending}
                 raise SourceError(f"kafka source: no message from the broker at {self.servers} for "
                                   f"{self._outage:.0f} s while reading partitions (at offset of end) {waiting}")
         self._next = {tp: end for tp, (_, end) in ranges.items()}
-        order = [tp for tp in sorted(got) if any(run.messages for run in got[tp])]
-        runs = [run for tp in order for run in got[tp] if run.messages]
-        counts = [sum(len(run.messages) for run in got[tp]) for tp in order]
-        topics: list[tuple[str, int]] = []
-        for (t, _), count in zip(order, counts, strict=True):
-            if topics and topics[-1][0] == t:
-                topics[-1] = (t, topics[-1][1] + count)
-            else:
-                topics.append((t, count))
-        return Fetched([m for run in runs for m in run.messages],
-                       np.concatenate([np.full(len(run.messages), tp[1], np.int32) for tp in order
-                                       for run in got[tp] if run.messages] or [np.empty(0, np.int32)]),
-                       np.concatenate([run.offsets for run in runs] or [np.empty(0, np.int64)]), topics)
+        return [(tp, run) for tp in sorted(got) for run in got[tp] if len(run)]
 
     @staticmethod
-    def _take(runs: list[tuple[TopicPartition, Run]], ranges: Ranges, got: dict[TopicPartition, list[Run]],
-              at: dict[TopicPartition, int]) -> dict[TopicPartition, list[Run]]:
+    def _take(runs: list[Run], ranges: Ranges, got: dict[TopicPartition, list[Chunk]],
+              at: dict[TopicPartition, int]) -> dict[TopicPartition, list[Chunk]]:
         """Runs of one partition's messages (in offset order) into ``got`` up to each range's end; returns
         what is past the end, per partition."""
         past = {}
         for tp, run in runs:
-            if tp not in ranges or not run.messages:
+            if tp not in ranges or not len(run):
                 continue
             end = ranges[tp][1]
             start, stop = np.searchsorted(run.offsets, [at[tp], end])
             if stop > start:
                 got[tp].append(run.slice(start, stop))
                 at[tp] = min(int(run.offsets[stop - 1]) + 1, end)
-            if stop < len(run.messages):
+            if stop < len(run):
                 at[tp] = end
-                past.setdefault(tp, []).append(run.slice(stop, len(run.messages)))
+                past.setdefault(tp, []).append(run.slice(stop, len(run)))
         return past
 
     def _error(self, message, ranges: Ranges, at: dict[TopicPartition, int]) -> dict[TopicPartition, int]:

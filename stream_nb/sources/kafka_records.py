@@ -9,10 +9,12 @@ partition and offset.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import chain
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from stream_nb.sources.errors import SourceError
 from stream_nb.sources.formats import _BAD_DATA, _explain, _first_bad_line, _json_number, _parse_json
@@ -36,33 +38,100 @@ def source_schema(schema: pa.Schema | None) -> pa.Schema:
     return pa.schema([*KAFKA_SCHEMA, *schema])
 
 
-def to_table(fetched, schema: pa.Schema | None) -> pa.Table:
-    """What ``kafka_reader.RangeReader.fetch`` read (confluent_kafka messages, their topics, partitions and
-    offsets, in topic, partition then offset order) as the source's table."""
-    messages = fetched.messages
+@dataclass
+class Chunk:
+    """Consumed messages as columns: their topics (codes into ``topics``), partitions, offsets, timestamps
+    (milliseconds, and confluent-kafka's type codes: 0 none, 1 CreateTime, 2 LogAppendTime), keys and values
+    (large_binary, null where a message has none)."""
+
+    topics: list
+    codes: np.ndarray
+    partitions: np.ndarray
+    offsets: np.ndarray
+    times: np.ndarray
+    kinds: np.ndarray
+    keys: pa.Array
+    values: pa.Array
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def slice(self, start: int, stop: int) -> Chunk:
+        return Chunk(self.topics, self.codes[start:stop], self.partitions[start:stop], self.offsets[start:stop],
+                     self.times[start:stop], self.kinds[start:stop], self.keys[start:stop], self.values[start:stop])
+
+    @staticmethod
+    def empty() -> Chunk:
+        return chunk_from_messages([])
+
+
+def binary_array(offsets: np.ndarray, data: np.ndarray, valid: np.ndarray) -> pa.Array:
+    """A large_binary array over ``data`` cut at ``offsets`` (int64, one more than rows), null where not
+    ``valid``."""
+    validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(pa.large_binary(), len(valid), [validity, pa.py_buffer(offsets),
+                                                                  pa.py_buffer(data)])
+
+
+def chunk_from_messages(messages: list) -> Chunk:
+    """confluent-kafka's Message objects (no errors among them) as a Chunk."""
     Message = type(messages[0]) if messages else None  # confluent_kafka's, imported only with the client
-    # map over the method, and no per-message Python beyond it: this is what a batch from Kafka costs
-    values = list(map(Message.value, messages))
-    keys = list(map(Message.key, messages))
-    # (type, milliseconds) pairs straight into one array, without a list of tuples kept alive in between
     n = len(messages)
-    times = np.fromiter(chain.from_iterable(map(Message.timestamp, messages)), np.int64, 2 * n).reshape(n, 2)
+    # map over the method, and no per-message Python beyond it: this is what a batch from Kafka costs
+    keys = list(map(Message.key, messages)) if n else []
+    # (type, milliseconds) pairs straight into one array, without a list of tuples kept alive in between
+    times = (np.fromiter(chain.from_iterable(map(Message.timestamp, messages)), np.int64, 2 * n).reshape(n, 2)
+             if n else np.empty((0, 2), np.int64))
+    codes: dict[str, int] = {}
+    topics = np.fromiter((codes.setdefault(t, len(codes)) for t in map(Message.topic, messages)), np.int32, n) \
+        if n else np.empty(0, np.int32)
+    return Chunk(list(codes), topics,
+                 np.fromiter(map(Message.partition, messages), np.int32, n) if n else np.empty(0, np.int32),
+                 np.fromiter(map(Message.offset, messages), np.int64, n) if n else np.empty(0, np.int64),
+                 times[:, 1].copy(), times[:, 0].astype(np.int32),
+                 # pyarrow converts a list of nothing but None slowly (0.3 s for 50,000): the common unkeyed topic
+                 pa.nulls(n, pa.large_binary()) if keys.count(None) == n else pa.array(keys, pa.large_binary()),
+                 pa.array(list(map(Message.value, messages)) if n else [], pa.large_binary()))
+
+
+def to_table(runs: list, schema: pa.Schema | None) -> pa.Table:
+    """What ``kafka_reader.RangeReader.fetch`` read (runs of one partition's messages, ``((topic, partition),
+    Chunk)``, in topic, partition then offset order) as the source's table."""
+    runs = [(tp, chunk) for tp, chunk in runs if len(chunk)]
+    n = sum(len(chunk) for _, chunk in runs)
+    if not runs:
+        return source_schema(schema).empty_table()
+    times = np.concatenate([chunk.times for _, chunk in runs])
     # confluent_kafka counts its timestamp types from 1 (0: none), Kafka's Java client from 0 (-1: none)
-    kinds = times[:, 0]
+    kinds = np.concatenate([chunk.kinds for _, chunk in runs])
+    partitions = np.concatenate([np.full(len(chunk), tp[1], np.int32) for tp, chunk in runs])
+    offsets = np.concatenate([chunk.offsets for _, chunk in runs])
+    keys = pa.concat_arrays([chunk.keys for _, chunk in runs])
+    values = pa.concat_arrays([chunk.values for _, chunk in runs])
+    topics: list[tuple[str, int]] = []
+    for (t, _), chunk in runs:
+        if topics and topics[-1][0] == t:
+            topics[-1] = (t, topics[-1][1] + len(chunk))
+        else:
+            topics.append((t, len(chunk)))
     columns = [
-        # pyarrow converts a list of nothing but None slowly (0.3 s for 50,000): the common unkeyed topic
-        pa.nulls(n, pa.binary()) if keys.count(None) == n else pa.array(keys, pa.binary()),
-        pa.array(values, pa.binary()),
-        _topics(fetched.topics),
-        pa.array(fetched.partitions, pa.int32()),
-        pa.array(fetched.offsets, pa.int64()),
-        pa.array(times[:, 1] * 1000, TIMESTAMP, mask=kinds == 0),
-        pa.array((kinds - 1).astype(np.int32), pa.int32()),
+        pa.nulls(n, pa.binary()) if keys.null_count == n else keys.cast(pa.binary()),
+        values.cast(pa.binary()),
+        _topics(topics),
+        pa.array(partitions, pa.int32()),
+        pa.array(offsets, pa.int64()),
+        pa.array(times * 1000, TIMESTAMP, mask=kinds == 0),
+        pa.array(kinds - 1, pa.int32()),
     ]
     table = pa.Table.from_arrays(columns, schema=KAFKA_SCHEMA)
     if schema is None:
         return table
-    parsed = parse_values(messages, values, schema)
+    ends = np.cumsum([count for _, count in topics])
+
+    def where(k: int) -> tuple[str, int, int]:  # (only asked when a value is refused)
+        return topics[int(np.searchsorted(ends, k, side="right"))][0], int(partitions[k]), int(offsets[k])
+
+    parsed = parse_values(values, schema, where)
     for field in schema:
         table = table.append_column(field, parsed.column(field.name))
     return table
@@ -75,46 +144,56 @@ def _topics(runs: list[tuple[str, int]]) -> pa.Array:
     return pa.array(np.repeat(np.array([t for t, _ in runs], object), [n for _, n in runs]), pa.string())
 
 
-def parse_values(messages: list, values: list[bytes | None], schema: pa.Schema) -> pa.Table:
-    """Each value as one JSON object with ``schema``'s columns (a null value, a tombstone, gives nulls, as
-    Spark's ``from_json(null)``); a value that is not one raises a SourceError naming where it is."""
-    if not values:
+def parse_values(values: pa.Array, schema: pa.Schema, where) -> pa.Table:
+    """Each value (a binary array) as one JSON object with ``schema``'s columns (a null value, a tombstone,
+    gives nulls, as Spark's ``from_json(null)``); a value that is not one raises a SourceError naming where it
+    is: ``where(k)`` is row k's (topic, partition, offset)."""
+    n = len(values)
+    if not n:
         return schema.empty_table()
-    if None in values:
-        values = [b"{}" if v is None else v for v in values]
-    data = b"\n".join(values) + b"\n"
-    if data.count(b"\n") != len(values) or b"\r" in data:
+    values = values.fill_null(b"{}") if values.null_count else values
+    data = _lines(values)
+    if data.count(b"\n") != n or b"\r" in data:
         # One value a line: a raw line break in JSON is only ever whitespace between tokens, so it can go.
-        values = [v.replace(b"\r", b" ").replace(b"\n", b" ") for v in values]
-        data = b"\n".join(values) + b"\n"
+        data = b"".join(v.replace(b"\r", b" ").replace(b"\n", b" ") + b"\n" for v in values.to_pylist())
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise _at(messages[data.count(b"\n", 0, err.start)], "the value is not UTF-8 text "
+        k = data.count(b"\n", 0, err.start)
+        raise _at(where(k), values[k].as_py(), "the value is not UTF-8 text "
                   f"(byte 0x{data[err.start]:02x}); JSON values are UTF-8") from None
     try:
         parsed = _parse_json(data, schema)
     except _BAD_DATA as err:
-        _refuse_blank(messages, values)
+        _refuse_blank(values, where)
         line = _first_bad_line(data, _parse_json, schema, header=False)
         if line is None:
-            where = sorted({(m.topic(), m.partition()) for m in messages})
-            raise SourceError(f"kafka source: the values of (topic, partition) {where} do not parse as JSON "
+            places = sorted({where(k)[:2] for k in range(n)})
+            raise SourceError(f"kafka source: the values of (topic, partition) {places} do not parse as JSON "
                               f"with the schema: {_explain(err)}") from None
-        what = _json_number(err, values[line - 1], schema) or _explain(err)
-        raise _at(messages[line - 1], what) from None
-    if parsed.num_rows != len(values):  # the JSON reader skips a blank line, moving every later row up one
-        _refuse_blank(messages, values)
+        value = values[line - 1].as_py()
+        what = _json_number(err, value, schema) or _explain(err)
+        raise _at(where(line - 1), value, what) from None
+    if parsed.num_rows != n:  # the JSON reader skips a blank line, moving every later row up one
+        _refuse_blank(values, where)
     return parsed
 
 
-def _refuse_blank(messages: list, values: list[bytes]) -> None:
-    for k, value in enumerate(values):
+def _lines(values: pa.Array) -> bytes:
+    """The values one a line, each ended by a line break (one Arrow call, no Python object per value)."""
+    ended = pa.concat_arrays([values.cast(pa.large_binary()), pa.array([b""], pa.large_binary())])
+    lists = pa.LargeListArray.from_arrays(pa.array([0, len(ended)], pa.int64()), ended)
+    return pc.binary_join(lists, pa.scalar(b"\n", pa.large_binary()))[0].as_buffer().to_pybytes()
+
+
+def _refuse_blank(values: pa.Array, where) -> None:
+    for k, value in enumerate(values.to_pylist()):
         if not value.strip():
-            raise _at(messages[k], "the value is empty, not a JSON object")
+            raise _at(where(k), value, "the value is empty, not a JSON object")
 
 
-def _at(message, what: str) -> SourceError:
-    shown = message.value()[:120] if message.value() is not None else None
-    return SourceError(f"kafka source: topic {message.topic()!r}, partition {message.partition()}, offset "
-                       f"{message.offset()}: malformed JSON value {shown!r}: {what}")
+def _at(place: tuple[str, int, int], value: bytes | None, what: str) -> SourceError:
+    topic, partition, offset = place
+    shown = value[:120] if value is not None else None
+    return SourceError(f"kafka source: topic {topic!r}, partition {partition}, offset {offset}: malformed JSON "
+                       f"value {shown!r}: {what}")

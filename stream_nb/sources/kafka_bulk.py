@@ -1,0 +1,300 @@
+"""Messages from librdkafka as columns, without a Python object per message.
+
+confluent-kafka's ``consume()`` makes a Message object (and bytes for its value, key and topic) per message:
+~1.2 us a message, more than the files source spends on a whole row. librdkafka hands over a batch of messages
+for ~0.05 us each (``rd_kafka_consume_batch_queue``), so this consumer calls librdkafka itself, through ctypes,
+on the copy of the library that confluent-kafka ships (the same protocol code, settings and broker handling),
+and a compiled loop (numba) copies the messages' values and keys into Arrow buffers, asks each for its
+timestamp and frees it. Everything else (errors, end of partition, offsets gone) comes back as error messages
+for the reader to handle as it does confluent-kafka's.
+
+``open_consumer`` returns None where this cannot work (no such library found, a 32-bit or big-endian machine, a
+setting only confluent-kafka's Python layer knows): the reader then uses confluent-kafka's Consumer.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import glob
+import logging
+import os
+import sys
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from stream_nb.sources.kafka_records import Chunk, binary_array
+
+TopicPartition = tuple[str, int]
+_LEVELS = {0: logging.CRITICAL, 1: logging.CRITICAL, 2: logging.CRITICAL, 3: logging.ERROR, 4: logging.WARNING,
+           5: logging.INFO, 6: logging.INFO, 7: logging.DEBUG}  # syslog's levels, as confluent-kafka maps them
+_FATAL = -150  # RD_KAFKA_RESP_ERR__FATAL
+_P, _S = ctypes.c_void_p, ctypes.c_size_t
+
+
+class _Partition(ctypes.Structure):  # rd_kafka_topic_partition_t (public, stable since librdkafka 0.9)
+    _fields_ = [("topic", ctypes.c_char_p), ("partition", ctypes.c_int32), ("offset", ctypes.c_int64),
+                ("metadata", _P), ("metadata_size", _S), ("opaque", _P), ("err", ctypes.c_int), ("_private", _P)]
+
+
+class _PartitionList(ctypes.Structure):  # rd_kafka_topic_partition_list_t
+    _fields_ = [("cnt", ctypes.c_int), ("size", ctypes.c_int), ("elems", ctypes.POINTER(_Partition))]
+
+
+_LOG_CB = ctypes.CFUNCTYPE(None, _P, ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p)
+_lib = None  # (library, kernels), loaded once
+_OPEN: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    """Consumers still open at exit are closed while Python can still take their log callbacks."""
+    for consumer in list(_OPEN):
+        consumer.close()
+
+
+def _library_path() -> str | None:
+    """The librdkafka that confluent-kafka's extension is linked with: bundled in its wheel (Linux
+    ``confluent_kafka.libs``, macOS ``.dylibs``, Windows beside it)."""
+    try:
+        import confluent_kafka
+    except ImportError:
+        return None
+    here = os.path.dirname(confluent_kafka.__file__)
+    for pattern in ("../confluent_kafka.libs/librdkafka*.so*", ".dylibs/librdkafka*.dylib", "librdkafka*.dll"):
+        found = sorted(glob.glob(os.path.join(here, pattern)))
+        if found:
+            return found[0]
+    return None
+
+
+def _load():
+    global _lib
+    if _lib is None:
+        path = _library_path()
+        if path is None or sys.maxsize <= 2**32 or sys.byteorder != "little":
+            _lib = False
+            return _lib
+        try:
+            import numba  # noqa: F401 - the compiled loops need it
+        except ImportError:
+            _lib = False
+            return _lib
+        lib = ctypes.CDLL(path)
+        for name, result, args in [
+            ("rd_kafka_conf_new", _P, []), ("rd_kafka_conf_set", ctypes.c_int, [_P, ctypes.c_char_p,
+                                                                                 ctypes.c_char_p, _P, _S]),
+            ("rd_kafka_conf_set_log_cb", None, [_P, _LOG_CB]), ("rd_kafka_conf_destroy", None, [_P]),
+            ("rd_kafka_new", _P, [ctypes.c_int, _P, _P, _S]), ("rd_kafka_poll_set_consumer", ctypes.c_int, [_P]),
+            ("rd_kafka_topic_partition_list_new", ctypes.POINTER(_PartitionList), [ctypes.c_int]),
+            ("rd_kafka_topic_partition_list_add", ctypes.POINTER(_Partition), [_P, ctypes.c_char_p, ctypes.c_int32]),
+            ("rd_kafka_topic_partition_list_destroy", None, [_P]), ("rd_kafka_assign", ctypes.c_int, [_P, _P]),
+            ("rd_kafka_position", ctypes.c_int, [_P, _P]), ("rd_kafka_queue_get_consumer", _P, [_P]),
+            ("rd_kafka_consume_batch_queue", ctypes.c_ssize_t, [_P, ctypes.c_int, _P, _S]),
+            ("rd_kafka_queue_destroy", None, [_P]), ("rd_kafka_consumer_close", ctypes.c_int, [_P]),
+            ("rd_kafka_destroy", None, [_P]), ("rd_kafka_topic_name", ctypes.c_char_p, [_S]),
+            ("rd_kafka_message_errstr", ctypes.c_char_p, [_S]), ("rd_kafka_err2str", ctypes.c_char_p, [ctypes.c_int]),
+            ("rd_kafka_fatal_error", ctypes.c_int, [_P, _P, _S]),
+        ]:
+            function = getattr(lib, name)
+            function.restype, function.argtypes = result, args
+        _lib = (lib, _kernels(lib))
+    return _lib
+
+
+def _kernels(lib):
+    """The compiled loops, with the C functions they call passed in (so numba can cache them on disk)."""
+    import numba
+
+    def address(function) -> int:
+        return ctypes.cast(function, _P).value
+
+    memmove = ctypes.CFUNCTYPE(_S, _S, _S, _S)(address(ctypes.memmove))
+    timestamp = ctypes.CFUNCTYPE(ctypes.c_int64, _S, _S)(address(lib.rd_kafka_message_timestamp))
+    destroy = ctypes.CFUNCTYPE(None, _S)(address(lib.rd_kafka_message_destroy))
+
+    @numba.njit(cache=True, nogil=True)
+    def heads(memmove, timestamp, pointers, head, times, kinds):
+        """Each rd_kafka_message_t (9 words: err, rkt, partition, payload, len, key, key_len, offset, _private)
+        into ``head``, and its timestamp and timestamp type."""
+        kind = np.zeros(1, np.int32)
+        for i in range(pointers.shape[0]):
+            memmove(head[i:].ctypes.data, pointers[i], 72)
+            times[i] = timestamp(pointers[i], kind.ctypes.data)
+            kinds[i] = kind[0]
+
+    @numba.njit(cache=True, nogil=True)
+    def gather(memmove, rows, start, size, data, offsets):
+        """The bytes at ``start[rows]`` (``size`` long) one after the other into ``data``; ``offsets`` where
+        each begins (and the end)."""
+        at = 0
+        for k in range(rows.shape[0]):
+            i = rows[k]
+            offsets[k] = at
+            if size[i] > 0:
+                memmove(data[at:].ctypes.data, start[i], size[i])
+            at += size[i]
+        offsets[rows.shape[0]] = at
+
+    @numba.njit(cache=True, nogil=True)
+    def free(destroy, pointers):
+        for i in range(pointers.shape[0]):
+            destroy(pointers[i])
+
+    return (lambda *a: heads(memmove, timestamp, *a), lambda *a: gather(memmove, *a),
+            lambda pointers: free(destroy, pointers))
+
+
+@dataclass
+class ErrorMessage:
+    """An error librdkafka handed over in place of a message, shaped as confluent-kafka's Message for it."""
+
+    _topic: str | None
+    _partition: int
+    _offset: int
+    _error: object
+
+    def topic(self):
+        return self._topic
+
+    def partition(self):
+        return self._partition
+
+    def offset(self):
+        return self._offset
+
+    def error(self):
+        return self._error
+
+    def value(self):
+        return None
+
+
+def _text(value) -> bytes:
+    return (("true" if value else "false") if isinstance(value, bool) else str(value)).encode()
+
+
+def open_consumer(config: dict, logger: logging.Logger, most: int):
+    """A BulkConsumer with librdkafka ``config``, handing over at most ``most`` messages at a time, or None
+    where it cannot run (then confluent-kafka's Consumer reads)."""
+    loaded = _load()
+    if not loaded or any(callable(v) or isinstance(v, dict) for v in config.values()):
+        return None
+    lib = loaded[0]
+    conf, error = lib.rd_kafka_conf_new(), ctypes.create_string_buffer(512)
+    for name, value in config.items():
+        if lib.rd_kafka_conf_set(conf, name.encode(), _text(value), error, 512) != 0:
+            lib.rd_kafka_conf_destroy(conf)
+            return None  # a setting confluent-kafka takes itself: let it read
+    return BulkConsumer(loaded, conf, logger, most)
+
+
+class BulkConsumer:
+    """librdkafka's consumer (assign, batch consume, position) handing over messages as a ``Chunk``."""
+
+    def __init__(self, loaded, conf, logger: logging.Logger, most: int):
+        self._lib, (self._heads, self._gather, self._free) = loaded
+        self._logger = logger
+
+        def log(_client, level, facility, message):  # from librdkafka's threads: never printed, only logged
+            logger.log(_LEVELS.get(level, logging.DEBUG), "%s: %s", facility.decode(errors="replace"),
+                       message.decode(errors="replace"))
+
+        self._log = _LOG_CB(log)  # kept alive as long as the client
+        self._lib.rd_kafka_conf_set_log_cb(conf, self._log)
+        error = ctypes.create_string_buffer(512)
+        self._rk = self._lib.rd_kafka_new(1, conf, error, 512)  # 1: RD_KAFKA_CONSUMER; owns conf from here
+        if not self._rk:
+            self._lib.rd_kafka_conf_destroy(conf)
+            raise ValueError(f"kafka source: {error.value.decode(errors='replace')}")
+        self._lib.rd_kafka_poll_set_consumer(self._rk)
+        self._queue = self._lib.rd_kafka_queue_get_consumer(self._rk)
+        self._pointers = (_P * most)()
+        _OPEN.add(self)
+
+    def _partition_list(self, offsets: dict[TopicPartition, int]):
+        tps = self._lib.rd_kafka_topic_partition_list_new(max(1, len(offsets)))
+        for (topic, partition), offset in offsets.items():
+            self._lib.rd_kafka_topic_partition_list_add(tps, topic.encode(), partition).contents.offset = offset
+        return tps
+
+    def assign(self, starts: dict[TopicPartition, int]) -> None:
+        tps = self._partition_list(starts)
+        try:
+            err = self._lib.rd_kafka_assign(self._rk, tps)
+        finally:
+            self._lib.rd_kafka_topic_partition_list_destroy(tps)
+        if err:
+            raise ValueError(f"kafka source: assign: {self._lib.rd_kafka_err2str(err).decode()}")
+
+    def position(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        """Each partition's next offset to hand over (negative: not known yet)."""
+        tps = self._partition_list(dict.fromkeys(partitions, -1001))
+        try:
+            self._lib.rd_kafka_position(self._rk, tps)
+            listed = tps.contents
+            return {(listed.elems[k].topic.decode(), listed.elems[k].partition): listed.elems[k].offset
+                    for k in range(listed.cnt)}
+        finally:
+            self._lib.rd_kafka_topic_partition_list_destroy(tps)
+
+    def consume(self, most: int, timeout: float) -> tuple[Chunk, list[ErrorMessage]]:
+        """Up to ``most`` messages waiting within ``timeout`` s: the good ones as columns, the errors apart."""
+        n = self._lib.rd_kafka_consume_batch_queue(self._queue, int(timeout * 1000), self._pointers,
+                                                   min(most, len(self._pointers)))
+        if n <= 0:
+            return Chunk.empty(), []
+        pointers = np.frombuffer(self._pointers, np.uint64, n).copy()
+        try:
+            return self._columns(pointers)
+        finally:
+            self._free(pointers)
+
+    def _columns(self, pointers: np.ndarray) -> tuple[Chunk, list[ErrorMessage]]:
+        n = len(pointers)
+        head, times, kinds = np.empty((n, 9), np.uint64), np.empty(n, np.int64), np.empty(n, np.int32)
+        self._heads(pointers, head, times, kinds)
+        words = head.view(np.int32)  # (n, 18): err is word 0, partition word 4
+        errs, partitions, offsets = words[:, 0], words[:, 4].copy(), head[:, 7].view(np.int64)
+        rkts, codes = np.unique(head[:, 1], return_inverse=True)
+        names = [self._topic(int(t)) for t in rkts]
+        bad = np.flatnonzero(errs)
+        errors = [self._error(int(pointers[i]), names[codes[i]], int(partitions[i]), int(offsets[i]), int(errs[i]))
+                  for i in bad]
+        rows = np.flatnonzero(errs == 0) if len(bad) else np.arange(n)
+        return Chunk(names, codes[rows].astype(np.int32), partitions[rows], offsets[rows].copy(), times[rows],
+                     kinds[rows], self._binary(rows, head[:, 5], head[:, 6]),
+                     self._binary(rows, head[:, 3], head[:, 4])), errors
+
+    def _binary(self, rows, start: np.ndarray, size: np.ndarray) -> pa.Array:
+        """The bytes at ``start`` of each row as a large_binary array (null where ``start`` is NULL)."""
+        size = np.where(start[rows] == 0, 0, size[rows]).astype(np.int64)
+        full = np.zeros(len(start), np.int64)
+        full[rows] = size
+        data, offsets = np.empty(int(size.sum()), np.uint8), np.empty(len(rows) + 1, np.int64)
+        self._gather(rows.astype(np.int64), start, full, data, offsets)
+        return binary_array(offsets, data, start[rows] != 0)
+
+    def _topic(self, rkt: int) -> str | None:
+        name = self._lib.rd_kafka_topic_name(rkt) if rkt else None  # (asked while the messages hold the topic)
+        return name.decode() if name is not None else None
+
+    def _error(self, pointer: int, topic, partition: int, offset: int, code: int) -> ErrorMessage:
+        from confluent_kafka import KafkaError
+
+        text, fatal = (self._lib.rd_kafka_message_errstr(pointer) or b"").decode(errors="replace"), False
+        if code == _FATAL:  # the underlying error, as confluent-kafka reports it
+            buffer = ctypes.create_string_buffer(512)
+            code, text, fatal = self._lib.rd_kafka_fatal_error(self._rk, buffer, 512) or code, \
+                buffer.value.decode(errors="replace") or text, True
+        return ErrorMessage(topic, partition, offset, KafkaError(code, text, fatal=fatal))
+
+    def close(self) -> None:
+        rk, self._rk = self._rk, None
+        if rk:
+            self._lib.rd_kafka_queue_destroy(self._queue)
+            self._lib.rd_kafka_consumer_close(rk)
+            self._lib.rd_kafka_destroy(rk)
