@@ -51,8 +51,15 @@ class Picture:
     late: np.ndarray
     num_on_time: int            # before sampling
     num_late: int
-    windows: pa.Table | None    # the windows the batch emitted: start, end (µs), count; None if not known
-    #                             (no window in the output, or more than EMITTED_LIMIT rows emitted)
+    emitted: pa.Table | None = None  # the output's window (and count) columns, to find ``windows`` in
+    spec: PictureSpec | None = None
+
+    @cached_property
+    def windows(self) -> pa.Table | None:
+        """The windows the batch emitted: start, end (µs), count; None if not known (no window in the
+        output, or more than EMITTED_LIMIT rows emitted). Found when first looked at: most batches'
+        pictures are never drawn, and this costs a sort of the output's windows."""
+        return None if self.emitted is None else emitted_windows(self.emitted, self.spec)
 
     @property
     def sampled(self) -> bool:
@@ -128,9 +135,9 @@ def record(spec: PictureSpec, batch_id: int, batch: pa.Table, output, watermark_
             late = pc.fill_null(pc.less(column, late_before(watermark_us, spec.window)), False)
             late_input, late_times = sample(batch.filter(late)), column.filter(late)
             on_time = on_time.filter(pc.invert(late.take(drawn)))
-        windows = emitted_windows(output.table, spec) if output.table.num_rows <= EMITTED_LIMIT else None
         picture = Picture(_known(on_time), _spread(_known(late_times)),
-                          batch.num_rows - column.null_count - len(late_times), len(late_times), windows)
+                          batch.num_rows - column.null_count - len(late_times), len(late_times),
+                          _emitted(output.table, spec), spec)
     return BatchTrace(
         batch_id=batch_id, input=sample(batch), num_input_rows=batch.num_rows,
         late=sample(output.late), num_late_rows=output.late.num_rows,
@@ -165,6 +172,14 @@ def emitted_windows(table: pa.Table, spec: PictureSpec) -> pa.Table | None:
     first = first[:len(counts)]
     first, counts = first[-WINDOW_LIMIT:], counts[-WINDOW_LIMIT:]
     return pa.table({"start": starts[first], "end": ends[first], "count": counts.astype(np.int64)})
+
+
+def _emitted(table: pa.Table, spec: PictureSpec) -> pa.Table | None:
+    """The output's columns ``emitted_windows`` reads (the arrays themselves, not a copy: a batch's output
+    is its own), or None when it is not to be drawn."""
+    if table.num_rows > EMITTED_LIMIT or spec.window_column not in table.column_names:
+        return None
+    return table.select([c for c in (spec.window_column, spec.count_column) if c in table.column_names])
 
 
 def _known(times) -> np.ndarray:

@@ -82,6 +82,7 @@ def event_time_stats(columns: list[pa.ChunkedArray], watermark_us: int | None) -
     times = [c.cast(pa.int64()) for c in columns if len(c) and c.null_count < len(c)]
     if times:
         column = times[0] if len(times) == 1 else pa.chunked_array([ch for c in times for ch in c.chunks])
-        stats.update(min=iso_utc(pc.min(column).as_py()), max=iso_utc(pc.max(column).as_py()),
+        extremes = pc.min_max(column)  # one pass for both
+        stats.update(min=iso_utc(extremes["min"].as_py()), max=iso_utc(extremes["max"].as_py()),
                      avg=iso_utc(int(pc.mean(column).as_py())))
     return stats

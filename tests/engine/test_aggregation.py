@@ -1,0 +1,54 @@
+"""The aggregate operator's late rows: a batch is checked against the watermark by its earliest event time
+first, and row by row only when that one is late (engine/aggregation.py)."""
+
+import stream_nb as sn
+
+WATERMARK = "WATERMARK ts DELAY OF INTERVAL 5 SECONDS"
+
+
+def rows(*seconds, device="a"):
+    return [{"ts": f"2026-01-01T00:00:{s:02d}", "device": device} for s in seconds]
+
+
+def start(sql):
+    events = sn.sources.memory("ts timestamp, device string")
+    return events, sn.start(sql, sources={"events": events}, output_mode="update", trigger="manual")
+
+
+def dropped(q) -> int:
+    return q.last_progress["stateOperators"][0]["numRowsDroppedByWatermark"]
+
+
+def test_a_batch_whose_earliest_window_ends_after_the_watermark_drops_nothing():
+    events, q = start(f"SELECT window(ts, '10 seconds') AS w, count(*) AS n FROM events {WATERMARK} "
+                      "GROUP BY window(ts, '10 seconds')")
+    events.add_data(rows(25))
+    q.step()  # watermark 20: the window [10, 20) has ended, [20, 30) has not
+    events.add_data(rows(20, 29, 21))
+    q.step()
+    assert dropped(q) == 0
+    assert sorted(zip([w["start"].second for w in q.result["w"]], q.result["n"])) == [(20, 4)]
+    q.stop()
+
+
+def test_one_late_row_anywhere_in_a_batch_is_dropped_and_the_others_kept():
+    events, q = start(f"SELECT window(ts, '10 seconds') AS w, count(*) AS n FROM events {WATERMARK} "
+                      "GROUP BY window(ts, '10 seconds')")
+    events.add_data(rows(25))
+    q.step()
+    events.add_data(rows(22, 19, 28))  # 19 is in [10, 20), which ended at the watermark 20
+    q.step()
+    assert dropped(q) == 1
+    assert sorted(zip([w["start"].second for w in q.result["w"]], q.result["n"])) == [(20, 3)]
+    q.stop()
+
+
+def test_a_late_row_grouped_by_its_event_time_itself_is_dropped():
+    events, q = start(f"SELECT ts, count(*) AS n FROM events {WATERMARK} GROUP BY ts")
+    events.add_data(rows(25))
+    q.step()  # watermark 20: a row at 20 is late (at the watermark), one at 21 is not
+    events.add_data(rows(21, 20, 21))
+    q.step()
+    assert dropped(q) == 1
+    assert sorted(zip([t.second for t in q.result["ts"]], q.result["n"])) == [(21, 2), (25, 1)]
+    q.stop()
