@@ -64,8 +64,10 @@ def udf(name: str, fn: Callable[..., Any], return_type: Any, *, vectorized: bool
     """Register ``fn`` as the SQL function ``name`` returning ``return_type`` (a Spark DDL type string such as
     ``"double"``, ``"array<int>"``, ``"struct<a:int,b:string>"``, or a ``stream_nb.pyspark.sql.types`` type).
 
-    Scalar (the default): ``fn`` is called once per row with Python values; a NULL argument arrives as
-    ``None`` (as in Spark), timestamps as timezone-aware UTC datetimes. ``vectorized=True``: ``fn`` is called
+    Scalar (the default): ``fn`` is called with each row's Python values; a NULL argument arrives as
+    ``None`` (as in Spark), timestamps as timezone-aware UTC datetimes. As Spark may, a deterministic function
+    is called once for rows of a batch that repeat the same (non-float) arguments; ``deterministic=False``
+    calls it for every row. ``vectorized=True``: ``fn`` is called
     once per batch with a pandas Series per argument and returns a Series (or array) of the same length
     (Spark's Series-to-Series ``pandas_udf``). Registering a name again replaces it for queries started later.
     """

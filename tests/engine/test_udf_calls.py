@@ -241,3 +241,63 @@ def test_a_function_without_arguments_is_called_once_a_row(src):
     with pytest.raises(sn.StreamingQueryException) as err:
         failing.step()
     assert "the Python function broken raised ZeroDivisionError" in str(err.value)
+
+
+# A vector whose argument tuples repeat: Spark lets a deterministic function's duplicate calls be eliminated
+REPEATED = [dict(row, n=None if row["n"] is None else row["n"] + i % 3) for i in range(75) for row in ROWS]
+
+
+@pytest.mark.parametrize("name", [*SCALAR])
+def test_a_function_over_repeated_arguments_gives_each_row_what_the_builtin_gives(src, name):
+    q = sn.start(f"SELECT device, {name}({ARGUMENTS[name]}) AS out FROM src", sources={"src": src},
+                 trigger="manual")
+    src.add_data(REPEATED)
+    q.step()
+    expected = one_shot(f"SELECT device, {SCALAR[name][2]} AS out FROM src", REPEATED)
+    pd.testing.assert_frame_equal(q.result.reset_index(drop=True), expected, check_dtype=False)
+
+
+def _counting(calls: list, f):
+    def fn(*args):
+        calls.append(args)
+        return f(*args)
+    return fn
+
+
+def test_a_deterministic_function_is_called_once_per_distinct_arguments_of_a_vector(src):
+    calls = []
+    sn.udf("ticket", _counting(calls, lambda d, n: f"{d}:{n}"), "string")
+    q = sn.start("SELECT ticket(device, n) AS t FROM src", sources={"src": src}, trigger="manual")
+    src.add_data(REPEATED)
+    q.step()
+    distinct = {(r["device"], r["n"]) for r in REPEATED}
+    assert sorted(calls, key=repr) == sorted(distinct, key=repr)  # (None, -2..0) too: NULL reaches it as None
+    assert q.result["t"].tolist() == [f"{r['device']}:{r['n']}" for r in REPEATED]
+
+
+def test_a_nondeterministic_function_is_called_once_a_row(src):
+    calls = []
+    sn.udf("ticket", _counting(calls, lambda d: d), "string", deterministic=False)
+    q = sn.start("SELECT ticket(device) AS t FROM src", sources={"src": src}, trigger="manual")
+    src.add_data(REPEATED)
+    q.step()
+    assert len(calls) == len(REPEATED)
+
+
+def test_floats_equal_in_python_but_not_to_the_function_each_reach_it(src):
+    # -0.0 == 0.0 in Python, yet str() tells them apart: float arguments are never merged
+    sn.udf("ticket", str, "string")
+    q = sn.start("SELECT ticket(temp) AS t FROM src", sources={"src": src}, trigger="manual")
+    src.add_data([dict(ROWS[0], temp=-0.0 if i % 2 else 0.0) for i in range(200)])
+    q.step()
+    assert q.result["t"].tolist() == ["0.0", "-0.0"] * 100
+
+
+def test_a_failing_function_over_repeated_arguments_names_the_first_row_that_fails(src):
+    sn.udf("broken", lambda n: 1 / (n - 2) if n > 1 else 1 / (n + 2), "double")  # fails on n = 2, then on -2
+    q = sn.start("SELECT broken(n) AS b FROM src", sources={"src": src}, trigger="manual")
+    src.add_data([dict(ROWS[0], n=n) for n in [0, 1, 2, -2] * 50])
+    with pytest.raises(sn.StreamingQueryException) as err:
+        q.step()
+    assert "the Python function broken raised ZeroDivisionError" in str(err.value)
+    assert "arguments: (2)" in str(err.value)
