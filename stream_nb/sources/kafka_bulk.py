@@ -101,7 +101,12 @@ def _load():
         ]:
             function = getattr(lib, name)
             function.restype, function.argtypes = result, args
-        _lib = (lib, _kernels(lib))
+        try:
+            _lib = (lib, _kernels(lib))
+        except Exception:  # e.g. no writable cache for numba: confluent-kafka reads instead
+            logging.getLogger(__name__).warning("kafka source: reading through confluent-kafka (slower): the "
+                                                "compiled reader could not be set up", exc_info=True)
+            _lib = False
     return _lib
 
 
