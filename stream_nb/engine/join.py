@@ -17,8 +17,10 @@ A batch goes, as in Spark:
 Keys match as Spark's state matches them, a NULL key with a NULL key; the planner has already filtered NULL
 keys out of every side but an outer join's preserved ones, as Spark's optimizer does (``sql/joins.py``).
 
-All of it runs as DuckDB joins over Arrow tables (state per side, rows numbered by ``__rid``); the output is
-the query's SELECT over the batch's pairs of row numbers.
+The pairs are found by DuckDB joins over Arrow tables (state per side, rows numbered by ``__rid``); the output
+is the query's SELECT over each pair's two rows, taken by position and joined positionally. A side's state is
+kept in ``__rid`` order (new rows get higher numbers; eviction keeps the order), so a row number's position is a
+binary search, not a hash lookup over the state.
 """
 
 from __future__ import annotations
@@ -47,7 +49,6 @@ from stream_nb.sql.join_plan import (
     LRID,
     MATCHED,
     NEW,
-    PAIRS,
     PASS,
     RID,
     RIGHT,
@@ -107,7 +108,7 @@ class JoinOperator:
         kind = self.join.join_type
         if isinstance(batch, pa.Table):  # a stream joined with itself: the query's one input, read by both sides
             batch = {self.join.left.input: batch}
-        passing, failing, late, rid = self._read(con, batch)
+        fresh, passing, failing, late, rid = self._read(con, batch)
         before = {name: self._states[name] if self._states[name] is not None else
                   passing[name].schema.empty_table() for name in SIDES}
 
@@ -130,10 +131,10 @@ class JoinOperator:
 
         # 4. eviction, and the outer rows it makes final
         expired = {n: self._expired(states[n], side, wm_ms) for n, side in self._sides().items()}
-        pairs = self._output_pairs(first, second, failing, states, expired)
-        duck.register(con, PAIRS, pa.concat_tables(pairs or [empty_pairs()]))
-        duck.register(con, LEFT, _concat(before["left"], passing["left"], failing["left"]))
-        duck.register(con, RIGHT, _concat(before["right"], passing["right"], failing["right"]))
+        pairs = pa.concat_tables(self._output_pairs(first, second, failing, states, expired) or [empty_pairs()])
+        # each pair's two rows, side by side: the output SQL joins them positionally
+        for name, table, rids in (("left", LEFT, pairs.column(LRID)), ("right", RIGHT, pairs.column(RRID))):
+            duck.register(con, table, self._take(_concat(before[name], fresh[name]), rids))
         removed = [pc.filter(states[n].column(RID), expired[n]) for n in SIDES]
         return JoinOutput(
             duck.query(con, self.join.output_sql), late=state_view(late, self.join).drop_columns(["matched"]),
@@ -143,14 +144,15 @@ class JoinOperator:
             expired=np.concatenate([r.to_numpy() for r in removed]) if any(len(r) for r in removed) else None,
             evicted_through=watermark_us)
 
-    def _read(self, con, batch) -> tuple[dict, dict, dict, int]:
-        """1. Each side's new rows, numbered: those passing their own conditions, those failing them, and the
-        late ones (at or behind the previous batch's watermark, as Spark judges late rows)."""
+    def _read(self, con, batch) -> tuple[dict, dict, dict, dict, int]:
+        """1. Each side's new rows, numbered: all of them, those passing their own conditions, those failing them,
+        and the late ones (at or behind the previous batch's watermark, as Spark judges late rows)."""
         rid = self._next_rid
-        passing, failing, late = {}, {}, {}
+        fresh, passing, failing, late = {}, {}, {}, {}
         for name, side in self._sides().items():
             rows, rid = self._new_rows(con, batch[side.input], side, rid)
             rows, ok = rows.drop_columns([PASS]), rows.column(PASS)
+            fresh[name] = rows
             is_late = pa.chunked_array([np.zeros(rows.num_rows, dtype=bool)], pa.bool_())
             if side.event_time is not None:
                 threshold = self._late_watermark_us // 1000 * 1000  # Spark's watermark is in ms
@@ -158,7 +160,7 @@ class JoinOperator:
             late[name] = rows.filter(is_late)
             passing[name] = rows.filter(pc.and_(pc.invert(is_late), ok))
             failing[name] = rows.filter(pc.and_(pc.invert(is_late), pc.invert(ok)))
-        return passing, failing, late, rid
+        return fresh, passing, failing, late, rid
 
     def _output_pairs(self, first: pa.Table, second: pa.Table, failing: dict, states: dict,
                       expired: dict) -> list[pa.Table]:
@@ -189,6 +191,13 @@ class JoinOperator:
         duck.register(con, NEW, new)
         duck.register(con, STATE, state)
         return duck.query(con, self._pair_sql[new_side])
+
+    def _take(self, rows: pa.Table, rids: pa.ChunkedArray) -> pa.Table:
+        """The rows (in ``__rid`` order) that ``rids`` name, one per rid, with the columns the output reads; a
+        NULL rid gives a row of NULLs (an outer row's padded side)."""
+        positions = _positions(rows.column(RID), pc.fill_null(rids, 0))
+        missing = rids.is_null().to_numpy(zero_copy_only=False)
+        return rows.drop_columns([RID, MATCHED, *self.join.keys]).take(pa.array(positions, pa.int64(), mask=missing))
 
     def _expired(self, rows: pa.Table, side: JoinSide, watermark_ms: int) -> pa.ChunkedArray:
         """Which rows of a side's state the watermark evicts (Spark's state key or value watermark)."""
@@ -235,6 +244,8 @@ class JoinOperator:
             self._states, meta = from_checkpoint(table, self._states, self.join)
             self._next_rid = int(meta.get("next_rid", self._next_rid))
             self._late_watermark_us = int(meta.get("late_watermark_us", self._late_watermark_us))
+        # a delta re-stores the rows it marked matched after the rest: back to __rid order, which a batch keeps
+        self._states = {n: t if t is None else t.sort_by(RID) for n, t in self._states.items()}
 
     def result_rows(self, con: duckdb.DuckDBPyConnection) -> None:
         """None: the state holds input rows, not result rows; the sink holds what this run emits."""
@@ -265,12 +276,19 @@ def _times(rows: pa.Table, side: JoinSide, key: str | None) -> pa.ChunkedArray:
 
 
 def _mark(rows: pa.Table, matched_rids: pa.ChunkedArray | pa.Array) -> pa.Table:
-    """The rows with ``matched`` set for those among ``matched_rids``."""
+    """The rows (in ``__rid`` order) with ``matched`` set for those among ``matched_rids``."""
     if not len(matched_rids) or not rows.num_rows:
         return rows
-    rids = matched_rids.combine_chunks() if isinstance(matched_rids, pa.ChunkedArray) else matched_rids
-    flag = pc.or_(rows.column(MATCHED), pc.is_in(rows.column(RID), value_set=rids))
-    return rows.set_column(rows.schema.get_field_index(MATCHED), MATCHED, flag)
+    flags = rows.column(MATCHED).to_numpy()  # a copy (a bool column is bits), so ours to set
+    flags[_positions(rows.column(RID), matched_rids)] = True
+    return rows.set_column(rows.schema.get_field_index(MATCHED), MATCHED, pa.array(flags))
+
+
+
+
+def _positions(sorted_rids: pa.ChunkedArray, rids: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Where each of ``rids`` sits in ``sorted_rids`` (each is there)."""
+    return np.searchsorted(sorted_rids.to_numpy(), rids.to_numpy())
 
 
 def _concat(*tables: pa.Table) -> pa.Table:

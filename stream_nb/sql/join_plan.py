@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from stream_nb.sql.join_watermark import ValueBound
 from stream_nb.sql.tree import batch_table
 
-__all__ = ["LEFT", "LRID", "MATCHED", "NEW", "PAIRS", "PASS", "RID", "RIGHT", "RRID", "STATE", "TYPES", "JoinPlan",
+__all__ = ["LEFT", "LRID", "MATCHED", "NEW", "PASS", "RID", "RIGHT", "RRID", "STATE", "TYPES", "JoinPlan",
            "JoinSide", "batch_table"]
 
-PAIRS = "__join_pairs"    # the batch's output pairs: __lrid, __rrid (NULL on the padded side)
-LEFT = "__join_left"      # every left row the pairs may name: state and new rows, by __rid
-RIGHT = "__join_right"
+LEFT = "__join_left"      # the left row of each of the batch's output pairs (NULLs on a padded side), in order
+RIGHT = "__join_right"    # the right row of each, in the same order: the output joins them positionally
 NEW = "__join_new"        # one side's new rows, joined with the other side's state
 STATE = "__join_state"
 RID, MATCHED, PASS, LRID, RRID = "__rid", "__matched", "__pass", "__lrid", "__rrid"
@@ -50,7 +49,7 @@ class JoinPlan:
     key_eviction: int | None        # the key that is an event time (its index), if any
     condition_sql: str | None       # the conjuncts reading both sides, over the aliases
     condition_text: str | None
-    output_sql: str                 # the SELECT over PAIRS joined to LEFT and RIGHT
+    output_sql: str                 # the SELECT over LEFT and RIGHT, joined positionally
 
     @property
     def outer_needs_watermark(self) -> bool:

@@ -25,12 +25,8 @@ from stream_nb.sql.errors import OutputModeError, StreamSQLError
 from stream_nb.sql.event_time import EventTime
 from stream_nb.sql.join_plan import (
     LEFT,
-    LRID,
-    PAIRS,
     PASS,
-    RID,
     RIGHT,
-    RRID,
     TYPES,
     JoinPlan,
     JoinSide,
@@ -303,15 +299,14 @@ def _with_sql(side: JoinSide, node: exp.Expression, keys: list[exp.Expression], 
 
 def _output_sql(tree: exp.Select, select: exp.Select, left: str, right: str) -> str:
     """The query over the batch's pairs: the join's SELECT (and those over it) with the join's FROM read from
-    the pairs, each side's row found by its __rid."""
+    the pairs' rows, the n-th left row beside the n-th right row (the engine takes them by the pairs)."""
     whole = tree.copy()
     output = next(copy for original, copy in zip(tree.walk(), whole.walk()) if original is select)
     output.set("joins", None)
-    output.set("from_", exp.From(this=exp.Table(this=exp.to_identifier(PAIRS), alias=exp.TableAlias(
-        this=exp.to_identifier("__p")))))
-    for table, alias, rid in ((LEFT, left, LRID), (RIGHT, right, RRID)):
-        output = output.join(exp.Table(this=exp.to_identifier(table), alias=exp.TableAlias(
-            this=exp.to_identifier(alias))), on=f"__p.{rid} = {alias}.{RID}", join_type="LEFT", copy=False)
+    output.set("from_", exp.From(this=exp.Table(this=exp.to_identifier(LEFT), alias=exp.TableAlias(
+        this=exp.to_identifier(left)))))
+    output.append("joins", exp.Join(this=exp.Table(this=exp.to_identifier(RIGHT), alias=exp.TableAlias(
+        this=exp.to_identifier(right))), method="POSITIONAL"))
     return whole.sql(dialect="duckdb")
 
 

@@ -124,8 +124,7 @@ def test_the_output_is_the_select_over_the_pairs_with_where_after_the_join():
     planned = join(f"SELECT i.ad_id, c.ts AS clicked FROM impressions i JOIN clicks c ON i.ad_id = c.ad_id "
                    f"AND {RANGE} WHERE c.user IS NOT NULL")
     assert planned.output_sql == (
-        "SELECT i.ad_id AS ad_id, c.ts AS clicked FROM __join_pairs AS __p "
-        "LEFT JOIN __join_left AS i ON __p.__lrid = i.__rid LEFT JOIN __join_right AS c ON __p.__rrid = c.__rid "
+        "SELECT i.ad_id AS ad_id, c.ts AS clicked FROM __join_left AS i POSITIONAL JOIN __join_right AS c "
         'WHERE NOT c."user" IS NULL')  # a DuckDB keyword, quoted
 
 
@@ -238,9 +237,8 @@ def test_a_join_in_a_subquery_runs_with_the_projections_and_filters_over_it():
                    f"JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}) x WHERE x.ad > 0")
     assert planned.columns == ["ad", "clicked"]
     assert planned.join.output_sql == (
-        "SELECT x.ad AS ad, x.clicked AS clicked FROM (SELECT i.ad_id AS ad, c.ts AS clicked FROM __join_pairs AS "
-        "__p LEFT JOIN __join_left AS i ON __p.__lrid = i.__rid LEFT JOIN __join_right AS c ON __p.__rrid = "
-        "c.__rid) AS x WHERE x.ad > 0")
+        "SELECT x.ad AS ad, x.clicked AS clicked FROM (SELECT i.ad_id AS ad, c.ts AS clicked FROM __join_left AS "
+        "i POSITIONAL JOIN __join_right AS c) AS x WHERE x.ad > 0")
 
 
 @pytest.mark.parametrize(("written", "points_at"), [("ORDER BY i.ad_id", "ORDER BY"), ("LIMIT 3", "LIMIT")])
