@@ -18,7 +18,7 @@ import duckdb
 
 from . import spark_local, workload
 from .harness import Contender, Report, Stopwatch, Target, Unavailable, check_same
-from .spark_throughput import _duckdb, _final, _spark_final, _write_files
+from .spark_throughput import SQL, _duckdb, _final, _spark_final, _write_files
 
 NAME = "pyspark_api"
 TITLE = "a PySpark-API windowed aggregation (10 s windows × 1,000 devices, 10 s watermark, update mode)"
@@ -27,6 +27,7 @@ WARMUP_FILES = 3
 QUICK_REPEATS = 3
 
 STREAM_NB, SPARK = "stream_nb.pyspark (files, 1 file a batch)", "pyspark local[2] (files, 1 file a batch)"
+SN_START = "sn.start, the same query in SQL (files, 1 file a batch)"
 
 
 def program(spark, F, path: str, name: str):
@@ -66,6 +67,21 @@ def run(quick: bool, repeats: int) -> Report:
             query.stop()
         return _final(result.assign(window_start=[w["start"] for w in result["w"]]))
 
+    def sn_start_run(clock: Stopwatch, path: str = inbox):
+        import stream_nb as sn
+        from stream_nb.pyspark.sql.streaming.sinks import SparkMemorySink
+
+        with clock:  # as the PySpark program: planning included, the same sink (Spark's memory sink)
+            src = sn.sources.files(path, format="parquet", max_files_per_trigger=1)
+            query = sn.start(SQL, sources={"events": src}, output_mode="update", trigger="0 seconds",
+                             sink=SparkMemorySink())
+            query.process_all_available()
+        try:
+            result = query.result
+        finally:
+            query.stop()
+        return _final(result.assign(window_start=[w["start"] for w in result["w"]]))
+
     def spark_run(clock: Stopwatch, path: str = inbox):
         try:
             from pyspark.sql import functions
@@ -83,15 +99,21 @@ def run(quick: bool, repeats: int) -> Report:
     if quick:
         repeats = min(repeats, QUICK_REPEATS)
     try:
-        report.run([
+        measured = report.run([
             Contender(STREAM_NB, stream_nb_run, total, agrees(STREAM_NB),
                       warmup=lambda: stream_nb_run(Stopwatch(), warmup)),
+            Contender(SN_START, sn_start_run, total, agrees(SN_START), warmup=lambda: sn_start_run(Stopwatch(), warmup)),
             Contender(SPARK, spark_run, total, agrees(SPARK), warmup=lambda: spark_run(Stopwatch(), warmup)),
         ], repeats)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     report.targets = [Target("stream_nb.pyspark / PySpark local[2] (rows/s)", report.speed_ratio(STREAM_NB, SPARK),
-                             goal=10)]
+                             goal=10),
+                      Target("stream_nb.pyspark / sn.start (rows/s; 1: planned once, nothing added per batch)",
+                             report.speed_ratio(STREAM_NB, SN_START))]
+    for name in (STREAM_NB, SN_START):
+        if name in measured:
+            report.row(name)["ms/batch"] = 1000 * measured[name].seconds / len(parts)
     report.notes.append(
         "The same PySpark program (`benchmarks/pyspark_api.py: program`) on both, only the import differs. "
         "stream_nb is timed from `writeStream.start()` (planning included) to `processAllAvailable()`; Spark "
