@@ -48,6 +48,7 @@ class AggregateOperator(KeyedOperator):
         self._mode = plan.output_mode
         # Complete mode keeps every group, so it neither drops late rows nor evicts (as in Spark).
         self._follows_watermark = self.aggregate.event_time_key is not None and self._mode != "complete"
+        self._whole: tuple[pa.Table, np.ndarray] | None = None  # the last batch's rows, if all the state's
 
     def aggregate_batch(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int,
                         parallel: bool = True) -> BatchPartials:
@@ -89,7 +90,16 @@ class AggregateOperator(KeyedOperator):
         keys = result.select(agg.keys) if self._mode == "update" else None
         return Output(result.drop_columns(agg.keys), late=late, keys=keys, pending=update,
                       state_rows_updated=len(update.slots), expired=expired, evicted_through=watermark_us,
-                      replaced=int(update.existed.sum()) if keys is not None else None)
+                      replaced=int(update.existed.sum()) if keys is not None else None,
+                      touched=emitted if self._mode == "update" else None)
+
+    def commit(self, output: Output) -> None:
+        super().commit(output)
+        # A batch that touched every key (a few keys, all busy) holds the state's rows already, as Arrow:
+        # the teaching view's copy of the state is then those rows, kept as they are (see state_view).
+        evicted = output.expired is not None and len(output.expired)
+        whole = output.touched is not None and not evicted and output.touched.num_rows == self.state.num_rows
+        self._whole = (output.touched, output.pending.slots) if whole else None
 
     def _all_on_time(self, pre: pa.Table, window: tuple[str, int] | None, watermark_us: int) -> bool:
         """Whether no row is late, from the earliest event time alone: one pass over the rows and no mask,
@@ -113,12 +123,22 @@ class AggregateOperator(KeyedOperator):
 
     def state_view(self) -> Callable[[], pa.Table]:
         """A copy of the state now; the final projection makes it result rows only when asked for."""
-        rows = self.state.rows(self.state.all_slots())
+        if self._whole is not None and self._whole[0].num_rows == self.state.num_rows:
+            touched, slots = self._whole  # nothing evicted since: the last batch's rows are the whole state
+
+            def rows() -> pa.Table:  # in slot order, as the state lists its rows
+                ordered = touched.take(pa.array(np.argsort(slots, kind="stable")))
+                return ordered.cast(self.state.rows(slots[:0]).schema)
+        else:
+            copy = self.state.rows(self.state.all_slots())
+
+            def rows() -> pa.Table:
+                return copy
 
         def view() -> pa.Table:  # not named finish: that is the final query it runs
             con = duck.connect()  # called from the view's thread: a connection of its own, with the functions
             register_udfs(con, self.plan.udfs.values())
-            return finish(con, self.aggregate, rows).drop_columns(self.aggregate.keys)
+            return finish(con, self.aggregate, rows()).drop_columns(self.aggregate.keys)
         return view
 
     def result_rows(self, con: duckdb.DuckDBPyConnection) -> Output | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -88,11 +88,14 @@ class BatchTrace:
         return None if self.state_source is None else self.state_source()
 
 
+_FIRST_ROWS = pa.array(range(SAMPLE_ROWS), pa.int64())
+
+
 def sample(table: pa.Table) -> pa.Table:
     """The first rows, copied when there are more: a slice would keep the whole batch's memory alive."""
     if table.num_rows <= SAMPLE_ROWS:
         return table
-    return table.take(pa.array(range(SAMPLE_ROWS), pa.int64()))
+    return table.take(_FIRST_ROWS)
 
 
 def picture_spec(plan) -> PictureSpec:
@@ -187,6 +190,7 @@ def _known(times) -> np.ndarray:
     return np.array(times.drop_null().to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
+@lru_cache(maxsize=16)  # batches mostly have a few sizes (max_per_trigger, a file's rows)
 def _evenly(rows: int) -> pa.Array:
     """The positions of at most ``PICTURE_ROWS`` rows spread evenly over ``rows``."""
     if rows <= PICTURE_ROWS:

@@ -23,3 +23,4 @@ class Output:
     expired: np.ndarray | None = None    # state slots the watermark has passed: evicted at commit
     evicted_through: int | None = None   # the watermark (µs) that ``expired`` is the keys at or before
     replaced: int | None = None          # update mode: output rows whose key was emitted before
+    touched: pa.Table | None = None      # update mode: the state rows the batch changed, as committed

@@ -16,6 +16,8 @@ from stream_nb.sql.aggregates import Partial
 
 PARALLEL_ROWS = 65_536  # below this, Arrow's threads cost more than they save (measured on two cores)
 
+_VALID = pc.CountOptions(mode="only_valid")
+_POPULATION = pc.VarianceOptions(ddof=0)
 _ARROW = {  # partial function -> (Arrow hash aggregate, options)
     "sum": ("sum", None),
     "sum_double": ("sum", None),
@@ -43,22 +45,25 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
     """
     pre = _with_row_positions(_with_nan_flags(_with_double_arguments(pre, partials), partials), partials)
     requests: list[tuple] = []
-    asked: dict[str, int] = {}
+    asked: dict[tuple, int] = {}
 
     def ask(argument, function: str, options=None) -> int:
-        """The index of this aggregate among the requests; one request however many partials need it."""
+        """The index of this aggregate among the requests; one request however many partials need it.
+        Options are this module's constants, so one options object is one request's (not its repr: an
+        options object's repr costs more than the rest of this function)."""
         request = (argument, function, options) if options is not None else (argument, function)
-        if repr(request) not in asked:
-            asked[repr(request)] = len(requests)
+        key = (tuple(argument) if isinstance(argument, list) else argument, function, id(options))
+        if key not in asked:
+            asked[key] = len(requests)
             requests.append(request)
-        return asked[repr(request)]
+        return asked[key]
 
     def count(argument) -> int:
         """count(x): over a column without nulls in this batch, every row counts, which Arrow has counted
         already (an aggregate less: a pass over the batch's groups less)."""
         if pre.column(argument).null_count == 0:
             return ask([], "count_all")
-        return ask(argument, "count", pc.CountOptions(mode="only_valid"))
+        return ask(argument, "count", _VALID)
 
     # Always count the rows: with no other request (count(DISTINCT) alone) Arrow would give no group at all.
     wanted = [ask([], "count_all")]
@@ -68,7 +73,7 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
             continue
         if partial.function == "m2":
             argument = _argument(partial, pre)
-            wanted.append(("m2", ask(argument, "variance", pc.VarianceOptions(ddof=0)), count(argument)))
+            wanted.append(("m2", ask(argument, "variance", _POPULATION), count(argument)))
         elif partial.function == "count":
             wanted.append(count(_argument(partial, pre)))
         elif partial.function == "max" and _nan_flag(partial.argument) in pre.column_names:

@@ -52,3 +52,23 @@ def test_a_late_row_grouped_by_its_event_time_itself_is_dropped():
     assert dropped(q) == 1
     assert sorted(zip([t.second for t in q.result["ts"]], q.result["n"])) == [(21, 2), (25, 1)]
     q.stop()
+
+
+def test_each_batch_trace_keeps_the_state_as_it_was_after_that_batch():
+    # a batch that touches every key hands its own rows to the trace; one that touches some, a copy
+    events = sn.sources.memory("device string, temp double")
+    q = sn.start("SELECT device, count(*) AS n, max(temp) AS hi FROM events GROUP BY device",
+                 sources={"events": events}, output_mode="update", trigger="manual")
+    for batch in ([("b", 1.0), ("a", 2.0)], [("a", 5.0), ("b", 0.5)], [("c", 7.0)], [("b", 3.0), ("a", 1.0)]):
+        events.add_data([{"device": d, "temp": t} for d, t in batch])
+        q.step()
+    states = [trace.state.to_pylist() for trace in q.history]  # read after all four batches ran
+    q.stop()
+    def row(device, n, hi):
+        return {"device": device, "n": n, "hi": hi}
+    assert states == [
+        [row("b", 1, 1.0), row("a", 1, 2.0)],
+        [row("b", 2, 1.0), row("a", 2, 5.0)],
+        [row("b", 2, 1.0), row("a", 2, 5.0), row("c", 1, 7.0)],
+        [row("b", 3, 3.0), row("a", 3, 5.0), row("c", 1, 7.0)],
+    ]
