@@ -56,17 +56,19 @@ def test_partial_avg_sum_of_a_bigint_is_the_sum_of_doubles():
 def test_count_of_a_column_counts_its_non_null_values_whether_or_not_the_batch_has_nulls():
     # a batch without nulls in x takes count(x) from the row count; one with nulls counts them apart
     counts = [Partial("n", "count", "__x0", "add"), Partial("r", "count_all", None, "add")]
-    full = partial_aggregates(pa.table({"__k0": ["a", "b", "a"], "__x0": [1.0, float("nan"), 2.0]}), ["__k0"],
-                              counts)
-    holes = partial_aggregates(pa.table({"__k0": ["a", "b", "a"], "__x0": [None, None, 2.0]}), ["__k0"], counts)
-    assert full.select(["__k0", "n", "r"]).to_pylist() == [{"__k0": "a", "n": 2, "r": 2}, {"__k0": "b", "n": 1, "r": 1}]
-    assert holes.select(["__k0", "n", "r"]).to_pylist() == [{"__k0": "a", "n": 1, "r": 2}, {"__k0": "b", "n": 0, "r": 1}]
+    keys = ["a", "b", "a"]
+    full = partial_aggregates(pa.table({"__k0": keys, "__x0": [1.0, float("nan"), 2.0]}), ["__k0"], counts)
+    holes = partial_aggregates(pa.table({"__k0": keys, "__x0": [None, None, 2.0]}), ["__k0"], counts)
+    assert full.select(["__k0", "n", "r"]).to_pylist() == [{"__k0": "a", "n": 2, "r": 2},
+                                                           {"__k0": "b", "n": 1, "r": 1}]
+    assert holes.select(["__k0", "n", "r"]).to_pylist() == [{"__k0": "a", "n": 1, "r": 2},
+                                                            {"__k0": "b", "n": 0, "r": 1}]
     assert full.schema.field("n").type == holes.schema.field("n").type == pa.int64()
 
 
 def test_avg_and_stddev_over_batches_with_and_without_nulls_equal_spark_s():
-    result, _ = run("SELECT k, count(x) AS n, avg(x) AS a, stddev_pop(x) AS s FROM t GROUP BY k",
-                    [[{"k": "a", "x": 1.0}, {"k": "a", "x": 3.0}], [{"k": "a", "x": None}, {"k": "a", "x": 5.0}]],
+    batches = [[{"k": "a", "x": 1.0}, {"k": "a", "x": 3.0}], [{"k": "a", "x": None}, {"k": "a", "x": 5.0}]]
+    result, _ = run("SELECT k, count(x) AS n, avg(x) AS a, stddev_pop(x) AS s FROM t GROUP BY k", batches,
                     "k string, x double", "update")
     row = result.iloc[0]
     assert (row.n, row.a) == (3, 3.0)
