@@ -6,13 +6,19 @@ read by ``sn.sources.kafka(schema=...)`` with the same number of rows a batch. E
 windowed aggregation with trigger ``available_now``, from its start until it has read everything. The target:
 Kafka at least half the files source's rows/s.
 
-Where the Kafka contender's time goes (quick size, measured with thread CPU time around each phase, 2026-11-30):
-the whole files run costs ~0.19 s of CPU; the Kafka run ~0.69 s, of which confluent-kafka's ``consume()``
-(one Python Message object per message) ~0.25 s, librdkafka's fetch and decode threads ~0.10 s, turning the
-messages into Arrow columns ~0.05 s and parsing the JSON values (the files source's reader) ~0.07 s. Tansu
-itself ~0.07 s. The messages come in ~4.8 MB fetches, one partition each, and the consumer is already fetching
-when the first batch runs (it connects at attach). So the gap is the per-message client, not the broker or the
-fetch pattern; wall-clock ratios swing with how busy the machine is (more threads wait to be scheduled).
+Where the Kafka contender's time goes (2026-11-30 14:15 UTC, thread CPU time around each phase and py-spy,
+on a machine kept 70-80% busy by others). Before: confluent-kafka's ``consume()`` made a Python Message object
+per message (~1.2-1.5 us each: 1.5-1.7 s of the 3.1-3.6 s of CPU a full-size run cost), more than the files
+source spends on a whole row. Now the source calls librdkafka itself (``stream_nb/sources/kafka_bulk.py``:
+ctypes on the library confluent-kafka ships, ``rd_kafka_consume_batch_queue`` ~0.05 us a message, and a
+numba loop copying values and keys into Arrow buffers): a full-size run costs ~1.3 s of CPU, of which reading
+from librdkafka 0.16-0.2 s, the Arrow columns 0.03 s, the JSON values 0.17-0.2 s (the files source's reader,
+one call a batch), the rest the aggregation as for files (whose run costs 0.8-0.9 s). Quick size: Kafka
+0.31-0.47 s of CPU against files 0.18-0.21 s, and Tansu 0.05-0.08 s in its own process. What is left is mostly the
+wait for the broker's first fetch response (0.15-0.27 s before the first batch can run: Tansu builds a few MB
+per partition; smaller fetches, 256 KB to 2 MB a partition, did not shorten it) and librdkafka's and Tansu's
+threads competing for the 2 cores. A fresh process pays ~1 s once, at its first Kafka read, to import numba
+and load the compiled loop from its cache (the timed runs come after the warm-up).
 """
 
 from __future__ import annotations
