@@ -127,7 +127,8 @@ class JoinOperator:
         keep = pc.invert(self._expired(right_new, self.join.right, wm_ms))  # not kept if evicted at once...
         if kind in ("RightOuter", "FullOuter"):  # ...unless unmatched: it stays for its NULL-padded row below
             keep = pc.or_(keep, pc.invert(right_new.column(MATCHED)))
-        states = {"left": left_state, "right": _concat(right_state, right_new.filter(keep))}
+        right_kept = _where(right_new, keep)
+        states = {"left": left_state, "right": _concat(right_state, right_kept)}
 
         # 4. eviction, and the outer rows it makes final
         expired = {n: self._expired(states[n], side, wm_ms) for n, side in self._sides().items()}
@@ -138,9 +139,9 @@ class JoinOperator:
         removed = [pc.filter(states[n].column(RID), expired[n]) for n in SIDES]
         return JoinOutput(
             duck.query(con, self.join.output_sql), late=state_view(late, self.join).drop_columns(["matched"]),
-            states={n: states[n].filter(pc.invert(expired[n])) for n in SIDES}, before=before,
+            states={n: _where(states[n], pc.invert(expired[n])) for n in SIDES}, before=before,
             late_by_input={s.input: late[n].num_rows for n, s in self._sides().items()},
-            next_rid=rid, watermark_us=watermark_us, state_rows_updated=left_new.num_rows + right_new.filter(keep).num_rows,
+            next_rid=rid, watermark_us=watermark_us, state_rows_updated=left_new.num_rows + right_kept.num_rows,
             expired=np.concatenate([r.to_numpy() for r in removed]) if any(len(r) for r in removed) else None,
             evicted_through=watermark_us)
 
@@ -158,7 +159,7 @@ class JoinOperator:
                 threshold = self._late_watermark_us // 1000 * 1000  # Spark's watermark is in ms
                 is_late = pc.fill_null(pc.less_equal(_times(rows, side, None), threshold), False)
             late[name] = rows.filter(is_late)
-            passing[name] = rows.filter(pc.and_(pc.invert(is_late), ok))
+            passing[name] = _where(rows, pc.and_(pc.invert(is_late), ok))
             failing[name] = rows.filter(pc.and_(pc.invert(is_late), pc.invert(ok)))
         return fresh, passing, failing, late, rid
 
@@ -289,6 +290,11 @@ def _mark(rows: pa.Table, matched_rids: pa.ChunkedArray | pa.Array) -> pa.Table:
 def _positions(sorted_rids: pa.ChunkedArray, rids: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Where each of ``rids`` sits in ``sorted_rids`` (each is there)."""
     return np.searchsorted(sorted_rids.to_numpy(), rids.to_numpy())
+
+
+def _where(rows: pa.Table, keep: pa.ChunkedArray) -> pa.Table:
+    """``rows.filter(keep)``, without copying the rows when it keeps them all (most batches' new rows)."""
+    return rows if pc.all(keep, skip_nulls=False).as_py() is True else rows.filter(keep)
 
 
 def _concat(*tables: pa.Table) -> pa.Table:
