@@ -307,7 +307,8 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
         return frame
     structs = [i for i, field in enumerate(table.schema) if pa.types.is_struct(field.type)]
     plain = table.select([i for i in range(table.num_columns) if i not in structs]) if structs else table
-    frame = plain.to_pandas(types_mapper=_nullable_ints, ignore_metadata=True)
+    # one thread: a batch's few columns convert faster than Arrow's pool hands them out (0.25 vs 0.45 ms a batch)
+    frame = plain.to_pandas(types_mapper=_nullable_ints, ignore_metadata=True, use_threads=False)
     for index, field in enumerate(plain.schema):
         if pa.types.is_timestamp(field.type) and field.type.tz is None:
             frame.isetitem(index, frame.iloc[:, index].dt.tz_localize("UTC"))
@@ -362,8 +363,10 @@ def _field_values(field: pa.ChunkedArray | pa.Array) -> list:
     if pa.types.is_timestamp(field.type) and not field.null_count and len(field):
         micros = field.cast(pa.int64()).to_numpy()
         distinct, inverse = np.unique(micros, return_inverse=True)
-        made = to_pandas(pa.table({"v": pa.array(distinct).cast(field.type)}))["v"].to_numpy(dtype=object)
-        return made[inverse].tolist()
+        made = pa.array(distinct).cast(field.type).to_pandas()  # as to_pandas converts a column, without a frame
+        if field.type.tz is None:
+            made = made.dt.tz_localize("UTC")
+        return made.to_numpy(dtype=object)[inverse].tolist()
     return to_pandas(pa.table({"v": field}))["v"].tolist()
 
 
