@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping
 from itertools import repeat
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -361,12 +360,12 @@ def _field_values(field: pa.ChunkedArray | pa.Array) -> list:
     """A struct field's values as Python objects. Window bounds repeat across rows (a batch spans few windows):
     a Timestamp is made once per distinct time and shared, as Timestamps are immutable."""
     if pa.types.is_timestamp(field.type) and not field.null_count and len(field):
-        micros = field.cast(pa.int64()).to_numpy()
-        distinct, inverse = np.unique(micros, return_inverse=True)
-        made = pa.array(distinct).cast(field.type).to_pandas()  # as to_pandas converts a column, without a frame
+        # hashed, not sorted: a whole result's rows come in key order, and np.unique's sort cost 36 ms at 400 k
+        encoded = pc.dictionary_encode(field.combine_chunks() if isinstance(field, pa.ChunkedArray) else field)
+        made = encoded.dictionary.to_pandas()  # as to_pandas converts a column, without a frame
         if field.type.tz is None:
             made = made.dt.tz_localize("UTC")
-        return made.to_numpy(dtype=object)[inverse].tolist()
+        return made.to_numpy(dtype=object)[encoded.indices.to_numpy()].tolist()
     return to_pandas(pa.table({"v": field}))["v"].tolist()
 
 
