@@ -297,8 +297,11 @@ class BulkConsumer:
                 buffer.value.decode(errors="replace") or text, True
         return ErrorMessage(topic, partition, offset, KafkaError(code, text, fatal=fatal))
 
+    def __del__(self):  # as confluent-kafka's Consumer: a client dropped unclosed ends its threads
+        self.close()
+
     def close(self) -> None:
-        rk, self._rk = self._rk, None
+        rk, self._rk = getattr(self, "_rk", None), None
         if rk:
             self._lib.rd_kafka_queue_destroy(self._queue)
             self._lib.rd_kafka_consumer_close(rk)
