@@ -116,6 +116,14 @@ def plan(df: DataFrame, output_mode: str | None = None):
 def schema_of(df: DataFrame) -> pa.Schema:
     if not df._streaming:
         return _run_static(df, limit_zero=True).schema
+    scanned = _scanned_source(df)
+    if scanned is not None:  # a stream as read (withWatermark's usual subject): its source's columns, unplanned
+        return scanned.schema
+    return planned_schema(df)
+
+
+def planned_schema(df: DataFrame) -> pa.Schema:
+    """A streaming DataFrame's schema as the engine gives it: its plan's output over empty batches."""
     from stream_nb.engine.batch import output_schema
     from stream_nb.engine.inputs import Inputs
     from stream_nb.engine.operators import connect
@@ -125,6 +133,16 @@ def schema_of(df: DataFrame) -> pa.Schema:
         return output_schema(p, connect(p), Inputs(p).empty())
     except StreamSQLError as err:
         raise AnalysisException(str(err), "STREAM_NB_PLAN") from None
+
+
+def _scanned_source(df: DataFrame) -> Any:
+    """The source of a DataFrame that is one stream as read (``SELECT * FROM`` it), else None."""
+    from stream_nb.sources import Source
+
+    if len(df._inputs) != 1:
+        return None
+    ((name, value),) = df._inputs.items()
+    return value if isinstance(value, Source) and df._query == exp.select(exp.Star()).from_(name) else None
 
 
 def _aggregates(df: DataFrame) -> bool:
