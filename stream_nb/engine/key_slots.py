@@ -56,7 +56,7 @@ class KeySlots:
 
     @property
     def index_bytes(self) -> int:
-        return self._slot_of_hash.nbytes + 100 * len(self._slot_of_key) + self._hash_at.nbytes
+        return self._slot_of_hash.nbytes + 100 * len(self._slot_of_key) + self._hash_at.nbytes + self.live.nbytes
 
     def make_columns(self, schema: pa.Schema, capacity: int) -> None:
         self.columns = [SlotColumn(schema.field(k).type, capacity) for k in self.key_names]
@@ -134,6 +134,20 @@ class KeySlots:
                     by_hash[index] = False
         self._slot_of_hash.add(found.hashes[found.new_positions][by_hash], slots[by_hash])
 
+    def load(self, hashes: np.ndarray, repeats: bool = True) -> np.ndarray:
+        """Index the keys of an empty state in bulk (``HashSlots.load``): the last row of each hash gets slot
+        0, 1, ... in row order. Returns those rows; ``take_loaded`` then claims their slots once the state
+        has made room. Rows dropped as earlier ones of a hash must be checked to hold its key (``same_keys``);
+        ``repeats=False``: no hash repeats (the rows are one table's, each key once)."""
+        return self._slot_of_hash.load(hashes, repeats)
+
+    def take_loaded(self, hashes: np.ndarray) -> None:
+        """Claim slots 0 .. len(hashes) - 1 for the keys ``load`` indexed (``hashes``: theirs, in slot order)."""
+        count = len(hashes)
+        self.live[:count] = True
+        self._hash_at[:count] = hashes
+        self.count = self._end = count
+
     def release(self, slots: np.ndarray) -> None:
         """Forget the keys at these slots: new keys reuse the slots."""
         hashes = self._hash_at[slots]
@@ -149,6 +163,14 @@ class KeySlots:
         for column in self.columns:
             column.valid[slots] = False
         self._free = np.concatenate([self._free, slots])
+
+    def slots_of(self, hashes: np.ndarray) -> np.ndarray:
+        """The slot each hash's key holds (``ABSENT`` for a hash not in state; ``COLLIDED``: kept by value)."""
+        return self._slot_of_hash.get(hashes)
+
+    def same_keys(self, table: pa.Table, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """Per row of ``rows``: whether its key equals the key stored at its slot."""
+        return self._same_keys(table, rows, slots)
 
     def _same_keys(self, table: pa.Table, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
         taken = table.take(pa.array(rows))

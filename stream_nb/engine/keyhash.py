@@ -26,6 +26,7 @@ _SEED = np.uint64(0x84222325CBF29CE4)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _NULL = np.uint64(0x6A09E667F3BCC909)  # the hash of a null value, of any type
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_SAMPLE = 1024  # values looked at to tell a mostly distinct string column (hashed value by value)
 
 
 def key_hashes(table: pa.Table, names: Sequence[str]) -> np.ndarray:
@@ -62,6 +63,8 @@ def _values(array: pa.Array) -> np.ndarray:
         return _through_dictionary(array)
     if pa.types.is_string(dtype) or pa.types.is_large_string(dtype) or pa.types.is_binary(dtype) \
             or pa.types.is_large_binary(dtype) or pa.types.is_string_view(dtype):
+        if _mostly_distinct(array):  # encoding would only add a hash table of every value to the work
+            return _each_value(array)
         return _through_dictionary(array.dictionary_encode())
     if pa.types.is_floating(dtype):
         values = pc.fill_null(array.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False) + 0.0  # -0.0 -> 0.0
@@ -86,6 +89,22 @@ def _through_dictionary(array: pa.DictionaryArray) -> np.ndarray:
     distinct = np.append(distinct, _NULL)  # nulls point past the dictionary
     indices = pc.fill_null(array.indices.cast(pa.int64()), len(dictionary)).to_numpy(zero_copy_only=False)
     return distinct[indices]
+
+
+def _mostly_distinct(array: pa.Array) -> bool:
+    """Whether most values of a long array differ (judged on its first ``_SAMPLE``): then hashing each
+    value beats encoding them first. Either way a value gets the same hash, so this only picks the faster."""
+    if len(array) < 4 * _SAMPLE:
+        return False
+    return len(array.slice(0, _SAMPLE).dictionary_encode().dictionary) > _SAMPLE // 2
+
+
+def _each_value(array: pa.Array) -> np.ndarray:
+    """Hash every value as ``_through_dictionary`` hashes each distinct one (pandas' vectorised hash)."""
+    hashes = pd.util.hash_array(array.to_numpy(zero_copy_only=False), categorize=False)
+    if array.null_count:
+        return np.where(array.is_valid().to_numpy(zero_copy_only=False), hashes, _NULL)
+    return hashes
 
 
 def _through_python(array: pa.Array) -> np.ndarray:

@@ -67,10 +67,13 @@ class KeyedState:
         self.key_names = list(key_names)
         self.partials = list(partials)
         self.event_time = event_time
+        self._initial_capacity = capacity
         self._capacity = capacity
         self._keys = KeySlots(key_names, capacity)  # where each key lives, and its key columns
-        self._event_time_us = np.zeros(capacity, dtype=np.int64)  # per slot: when the watermark passes it
+        # per slot: when the watermark passes it (only a state with an event time has one)
+        self._event_time_us = np.zeros(capacity if event_time is not None else 0, dtype=np.int64)
         self._columns: dict[str, SlotColumn] = {}
+        self._loaded: pa.Table | None = None  # what ``load_all`` restored, as Arrow, until the state changes
         # count(DISTINCT x): per partial, per slot, the values seen so far
         self._distinct: dict[str, dict[int, set]] = {p.name: {} for p in partials if p.merge == "distinct"}
 
@@ -82,7 +85,7 @@ class KeyedState:
     def memory_bytes(self) -> int:
         arrays = sum(c.values.nbytes + c.valid.nbytes for c in [*self._keys.columns, *self._columns.values()])
         pairs = sum(len(values) for seen in self._distinct.values() for values in seen.values())
-        return arrays + self._keys.index_bytes + 100 * pairs
+        return arrays + self._keys.index_bytes + self._event_time_us.nbytes + 100 * pairs
 
     def all_slots(self) -> np.ndarray:
         return np.flatnonzero(self._keys.live)
@@ -97,6 +100,7 @@ class KeyedState:
         """Forget these keys: their slots are reused by new keys."""
         if not len(slots):
             return
+        self._loaded = None
         self._keys.release(slots)
         for column in self._columns.values():
             column.valid[slots] = False
@@ -137,6 +141,7 @@ class KeyedState:
 
     def apply(self, update: Update) -> None:
         """Write a prepared update: the batch is committed."""
+        self._loaded = None
         new_slots = update.found.new_slots
         if len(new_slots):
             self._keys.claim(update.found)
@@ -161,6 +166,9 @@ class KeyedState:
         """The state rows at these slots: key columns, then partial columns (``keys``: see ``export``)."""
         if not self._keys.columns and not self._columns:
             return pa.table({})
+        if keys is None and self._loaded is not None and len(slots) == self._loaded.num_rows \
+                and np.array_equal(slots, np.arange(len(slots))):  # every row as restored: no conversion back
+            return self._loaded
         if keys is None:
             arrays = [c.to_arrow(slots) for c in self._keys.columns]
         else:
@@ -197,6 +205,7 @@ class KeyedState:
         """Put rows back as they were exported (not merged); rows flagged ``removed`` delete their key."""
         if not table.num_rows:
             return
+        self._loaded = None
         removed = np.zeros(table.num_rows, dtype=bool) if removed is None else removed
         if removed.any() and self._keys.count:
             gone = self._slots_for(table.filter(pa.array(removed)))
@@ -213,6 +222,60 @@ class KeyedState:
         if self.event_time is not None:
             columns = [kept.column(k) for k in self.key_names]
             self._event_time_us[slots] = event_time_micros(self.event_time, columns)
+        self._load_values(kept, slots)
+
+    def load_all(self, tables: Sequence[pa.Table], evicted_through: Sequence[int | None]) -> bool:
+        """Rebuild an empty state from a checkpoint's tables (a snapshot, then deltas) in one pass, as ``load``
+        of each in turn, evicting the keys expired at its ``evicted_through`` watermark after it, would: every
+        row hashed once, each key's last row kept, inserted in bulk. A restart then costs one pass over the rows
+        instead of a lookup and an insert per table. Returns False, the state left empty, if that cannot be
+        done exactly (two keys share a hash, or the tables' schemas differ): the caller loads them one by one."""
+        tables = list(tables)
+        if self._keys.count or not any(t.num_rows for t in tables):
+            return not self._keys.count and not any(t.num_rows for t in tables)
+        filled = [t.replace_schema_metadata(None) for t in tables if t.num_rows]
+        try:
+            everything = pa.concat_tables(filled)
+        except pa.ArrowInvalid:
+            return False
+        hashes = self.hash_keys(everything)
+        # a key in several tables: its last row is its state (a later version); one table has each key once
+        kept = self._keys.load(hashes, repeats=len(filled) > 1)
+        rows = everything if len(kept) == everything.num_rows else everything.take(pa.array(kept))
+        self._reserve(len(kept), exact=True)  # sized to what is restored: the next new keys double it
+        self._ensure_columns(rows)
+        self._keys.take_loaded(hashes[kept])
+        slots = np.arange(len(kept), dtype=np.int64)
+        for column, name in zip(self._keys.columns, self.key_names):
+            column.set(slots, rows.column(name))
+        if len(kept) < everything.num_rows:  # an earlier row of a kept key: it must be that key, not a collision
+            dropped = np.ones(everything.num_rows, dtype=bool)
+            dropped[kept] = False
+            earlier = np.flatnonzero(dropped)
+            if not self._keys.same_keys(everything, earlier, self._keys.slots_of(hashes[earlier])).all():
+                self.__init__(self.key_names, self.partials, self._initial_capacity, self.event_time)
+                return False
+        if self.event_time is not None:
+            self._event_time_us[slots] = event_time_micros(self.event_time, [rows.column(k) for k in self.key_names])
+        self._load_values(rows, slots)
+        self._loaded = rows.select(self.key_names + [p.name for p in self.partials])
+        self._evict_as_loaded(tables, evicted_through, kept, slots)
+        return True
+
+    def _evict_as_loaded(self, tables: Sequence[pa.Table], evicted_through: Sequence[int | None],
+                         kept: np.ndarray, slots: np.ndarray) -> None:
+        """Evict what loading the tables one by one would have: a key whose last row is in table i is gone if
+        a table at or after i evicted through a watermark that has passed its event time."""
+        if self.event_time is None or all(w is None for w in evicted_through):
+            return
+        none = np.iinfo(np.int64).min
+        through = np.array([none if w is None else w for w in evicted_through], dtype=np.int64)
+        through = np.maximum.accumulate(through[::-1])[::-1]  # per table: the latest watermark at or after it
+        table_of = np.repeat(np.arange(len(tables)), [t.num_rows for t in tables])[kept]
+        watermark = through[table_of]
+        self.evict(slots[(watermark != none) & expired(self._event_time_us[slots], watermark)])
+
+    def _load_values(self, kept: pa.Table, slots: np.ndarray) -> None:
         for partial in self.partials:
             column = self._columns[partial.name]
             column.set(slots, kept.column(partial.name))
@@ -237,16 +300,18 @@ class KeyedState:
             arrow_type = pa.int64() if p.merge == "distinct" else partial.schema.field(p.name).type
             self._columns[p.name] = SlotColumn(arrow_type, self._capacity)
 
-    def _reserve(self, end: int) -> None:
+    def _reserve(self, end: int, exact: bool = False) -> None:
         if end <= self._capacity:
             return
-        while self._capacity < end:
+        while self._capacity < end and not exact:
             self._capacity *= 2
+        self._capacity = max(self._capacity, end)
         self._keys.grow(self._capacity)
         for column in self._columns.values():
             column.grow(self._capacity)
-        extra = self._capacity - len(self._event_time_us)
-        self._event_time_us = np.concatenate([self._event_time_us, np.zeros(extra, dtype=np.int64)])
+        if self.event_time is not None:
+            extra = self._capacity - len(self._event_time_us)
+            self._event_time_us = np.concatenate([self._event_time_us, np.zeros(extra, dtype=np.int64)])
 
     def _distinct_counts(self, name: str, partial: pa.Table, slots: np.ndarray, distinct: dict[str, pa.Table],
                          seen: dict[str, set]) -> tuple[np.ndarray, np.ndarray]:
