@@ -358,13 +358,26 @@ class KafkaSource:
                 topics = self._meta.list_topics(one, timeout=CONNECT_SECONDS).topics
                 partitions = [(name, p) for name in sorted(topics) if self.subscribed(name)
                               and topics[name].error is None for p in sorted(topics[name].partitions)]
-                found = {(name, p): self._meta.get_watermark_offsets(kafka.TopicPartition(name, p),
-                                                                     timeout=CONNECT_SECONDS, cached=False)
-                         for name, p in partitions}
+                found = self._offsets(kafka, partitions)
             except kafka.KafkaException as err:
                 return self._away(err)
         self._reached, self._away_since = True, None
         return found
+
+    def _offsets(self, kafka, partitions: list[TopicPartition]) -> dict[TopicPartition, tuple[int, int]]:
+        """Each partition's (earliest, end) offset: one ListOffsets request for all the partitions' earliest and
+        one for their ends (the watermark query asks two per partition, one partition after the other: a round
+        trip each, in every batch's latest_offset)."""
+        if not partitions:
+            return {}
+        asked = {}
+        for spec in (EARLIEST, LATEST):  # Kafka's -2 and -1 timestamps, as librdkafka's watermark query sends
+            for tp in self._meta.offsets_for_times([kafka.TopicPartition(t, p, spec) for t, p in partitions],
+                                                   timeout=CONNECT_SECONDS):
+                if tp.error is not None:
+                    raise kafka.KafkaException(tp.error)
+                asked.setdefault((tp.topic, tp.partition), []).append(tp.offset)
+        return {tp: tuple(asked[tp]) for tp in partitions}
 
     def _away(self, err) -> None:
         now = time.monotonic()
