@@ -236,6 +236,20 @@ def test_timestamps_without_a_zone_are_utc_at_the_top_and_inside_a_struct():
     assert frame["s"][0] == {"t": utc("1970-01-01")} and frame["s"][1]["t"] is pd.NaT
 
 
+def test_a_struct_timestamp_is_made_for_its_own_unit_and_zone_whatever_came_before_with_the_same_number():
+    for unit, zone, expected in [("us", "UTC", utc("1970-01-01 00:00:00.000007")),
+                                 ("ms", "UTC", utc("1970-01-01 00:00:00.007")),
+                                 ("s", None, utc("1970-01-01 00:00:07")),
+                                 ("us", "Asia/Tokyo", pd.Timestamp(7, unit="us", tz="Asia/Tokyo"))]:
+        kind = pa.timestamp(unit, tz=zone)
+        for _ in range(2):  # the second batch of the same type gets what the first did
+            made = to_pandas(pa.table({"s": pa.StructArray.from_arrays([pa.array([7, 7], kind)], names=["t"])}))
+            values = [row["t"] for row in made["s"]]
+            assert values == [expected, expected]
+            assert [(v.unit, str(v.tz)) for v in values] == [(unit, zone or "UTC")] * 2
+            assert values[0] == made["s"][1]["t"] and made["s"][0] is not made["s"][1]
+
+
 def test_duplicate_column_names_convert_by_position():
     table = pa.table([pa.array([1]), pa.StructArray.from_arrays([pa.array([2])], names=["x"]), pa.array(["q"])],
                      names=["a", "a", "a"])
