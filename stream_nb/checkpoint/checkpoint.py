@@ -17,6 +17,7 @@ import os
 import time
 import uuid
 import weakref
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import pyarrow as pa
 
 from stream_nb.checkpoint import logs, phases
 from stream_nb.checkpoint.compatibility import check_compatible, fingerprint
-from stream_nb.checkpoint.files import CheckpointError, numbered, read_json, write_json
+from stream_nb.checkpoint.files import CheckpointError, numbered, read_json, write_in_order, write_json
 from stream_nb.checkpoint.lock import WriterLock
 from stream_nb.checkpoint.state_store import StateStore
 from stream_nb.sources._protocol import source_traits
@@ -72,6 +73,8 @@ class Checkpoint:
         self._keeps_log: list[bool] = []     # per input: whether its source's checkpoint_log is kept (at recover)
         self._logs_from: int | None = None  # no log entry before this batch is left (None: not known yet)
         self._lock = WriterLock(self.directory, query_name)
+        self._writer: ThreadPoolExecutor | None = None  # writes a batch's offsets while it runs
+        self._planning: Future | None = None
         try:
             self.id = self._metadata(plan)
         except BaseException:
@@ -206,21 +209,47 @@ class Checkpoint:
 
     # -- a batch -----------------------------------------------------------------------------------------
 
-    def plan_batch(self, sources: list, entry: logs.OffsetEntry) -> None:
-        """Before batch N runs (after ``recover``): what each input's offsets stand for, then the offsets."""
-        for index, (source, (start, end)) in enumerate(zip(sources, entry.ranges, strict=True)):
-            if self._keeps_log[index]:
-                write_json(self._sources(index) / str(entry.batch_id), source.checkpoint_log(start, end))
-        logs.write_offsets(self.directory, entry, int(time.time() * 1000))
+    def plan_batch(self, sources: list, entry: logs.OffsetEntry, *, background: bool = False) -> None:
+        """Before batch N runs (after ``recover``): what each input's offsets stand for, then the offsets.
+        ``background``: the files are written (and fsynced) by a thread while the batch reads and computes,
+        which costs nothing of an fsync's wait; the engine calls ``planned`` before the sink sees any of the
+        batch, so its output still follows its offsets being durable (a crash before that finds batch N
+        unplanned or planned, never committed anywhere)."""
+        self.planned()
+        logged = [(self._sources(index) / str(entry.batch_id), source.checkpoint_log(start, end))
+                  for index, (source, (start, end)) in enumerate(zip(sources, entry.ranges, strict=True))
+                  if self._keeps_log[index]]  # asked of the sources here, on the engine's thread
+        timestamp = int(time.time() * 1000)
+
+        def write() -> None:
+            for path, value in logged:
+                write_json(path, value)
+            logs.write_offsets(self.directory, entry, timestamp)
+
+        if not background:
+            write()
+            return
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="stream_nb-checkpoint")
+        self._planning = self._writer.submit(write)
+
+    def planned(self) -> None:
+        """Wait for the offsets ``plan_batch`` writes in the background; raises what writing them raised."""
+        planning, self._planning = self._planning, None
+        if planning is not None:
+            planning.result()
 
     def commit_batch(self, batch_id: int, operator, output, next_watermark_us: int,
                      input_watermarks_us: dict[str, int | None] | None = None) -> None:
-        """After batch N's sink committed: its state, then ``commits/N``; then retention."""
-        if operator.stateful:
-            self.state.write(batch_id + 1, lambda: operator.changes(output), operator.dump)
-        phases.reached(phases.STATE_WRITTEN, batch_id)
-        logs.write_commit(self.directory, batch_id, next_watermark_us, input_watermarks_us)
-        phases.reached(phases.COMMIT_WRITTEN, batch_id)
+        """After batch N's sink committed: its state, then ``commits/N``; then retention. Both files are
+        written and fsynced together; the commit is renamed in only once the state is durable."""
+        files = [self.state.file(batch_id + 1, lambda: operator.changes(output), operator.dump)] \
+            if operator.stateful else []
+        files.append(logs.commit_file(self.directory, batch_id, next_watermark_us, input_watermarks_us))
+        if not operator.stateful:
+            phases.reached(phases.STATE_WRITTEN, batch_id)
+        phases_in_order = [phases.STATE_WRITTEN, phases.COMMIT_WRITTEN][-len(files):]
+        write_in_order(files, lambda index: phases.reached(phases_in_order[index], batch_id))
         self._retain(batch_id)
 
     def _retain(self, batch_id: int) -> None:
@@ -243,7 +272,14 @@ class Checkpoint:
                 path.unlink(missing_ok=True)
 
     def close(self) -> None:
-        self._lock.release()
+        try:
+            self.planned()
+        except Exception:  # noqa: BLE001 - the batch they were for failed already, and said so
+            pass
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown()
+            self._lock.release()
 
 
 def _check_inside(path: str, logged: dict[Path, list[str]]) -> None:

@@ -9,11 +9,14 @@ Every checkpoint file carries a CRC32 of its content, so a flipped byte is found
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import struct
 import tempfile
 import zlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,23 +35,73 @@ def write_atomically(path: Path, data: bytes | memoryview) -> None:
     """Write ``data`` to ``path`` so that a reader sees the old file or the whole new one, never a part:
     a temporary file in the same directory, fsync, rename over, fsync the directory. An OSError (a full
     disk, a read-only filesystem) keeps its errno and names ``path``."""
+    write_in_order([(path, data)])
+
+
+def write_in_order(files: Sequence[tuple[Path, bytes | memoryview]],
+                   reached: Callable[[int], None] | None = None) -> None:
+    """Write several files as ``write_atomically`` does, each one durable before the next appears (a batch's
+    commit after the state it commits): every temporary file is written and fsynced at once, their fsyncs
+    overlapping (one wait instead of one a file), then each is renamed in and its directory fsynced, in
+    order; ``reached(i)`` runs once file i is in. A failure leaves no temporary file behind."""
+    temps: list[tuple[Path, str]] = []
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        handles = []
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
+            for path, data in files:
+                _guarded(path, path.parent.mkdir, parents=True, exist_ok=True)
+                fd, temp = _guarded(path, tempfile.mkstemp, dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+                temps.append((path, temp))
+                handle = os.fdopen(fd, "wb")
+                handles.append(handle)
+                _guarded(path, handle.write, data)
+                _guarded(path, handle.flush)
+            _fsync_all([(path, handle.fileno()) for (path, _), handle in zip(temps, handles)])
         finally:
-            os.close(directory)
+            for handle in handles:
+                handle.close()
+        for index, (path, temp) in enumerate(list(temps)):
+            _guarded(path, os.replace, temp, path)
+            temps[index] = (path, "")
+            _fsync_directory(path)
+            if reached is not None:
+                reached(index)
+    finally:
+        for _, temp in temps:
+            if temp:
+                Path(temp).unlink(missing_ok=True)
+
+
+def _fsync_all(files: list[tuple[Path, int]]) -> None:
+    """fsync each file, all at once: the first here, the others on threads (an fsync releases the GIL)."""
+    if len(files) > 1:
+        futures = [_fsyncs().submit(_guarded, path, os.fsync, fd) for path, fd in files[1:]]
+        try:
+            _guarded(files[0][0], os.fsync, files[0][1])
+        finally:
+            for future in futures:
+                future.result()
+    elif files:
+        _guarded(files[0][0], os.fsync, files[0][1])
+
+
+def _fsync_directory(path: Path) -> None:
+    directory = _guarded(path, os.open, path.parent, os.O_RDONLY)
+    try:
+        _guarded(path, os.fsync, directory)
+    finally:
+        os.close(directory)
+
+
+@functools.cache
+def _fsyncs() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="stream_nb-fsync")
+
+
+def _guarded(path: Path, call, *args, **kwargs):
+    """``call(...)``, an OSError from it keeping its errno and naming ``path`` (the file being written)."""
+    try:
+        return call(*args, **kwargs)
     except OSError as err:
         if err.filename is not None and str(path) in str(err.filename):
             raise
@@ -105,12 +158,17 @@ def read_json(path: Path) -> Any:
 
 
 def write_table(path: Path, table: pa.Table) -> None:
-    """An Arrow table as an Arrow IPC file (what state files are: never pickle), its checksum in the footer.
-    The bytes before the footer do not depend on the footer's metadata, so a first pass gives their CRC."""
+    """An Arrow table as an Arrow IPC file (what state files are: never pickle), its checksum in the footer."""
+    write_atomically(path, table_file(table))
+
+
+def table_file(table: pa.Table) -> memoryview:
+    """The bytes ``write_table`` writes. The bytes before the footer do not depend on the footer's metadata,
+    so a first pass gives their CRC."""
     unsealed = _ipc_file(table)
     checksum = f"{zlib.crc32(memoryview(unsealed)[:_footer_start(unsealed)]):08x}"
     # written from Arrow's buffer as it is: a copy into Python bytes costs more than the checksum
-    write_atomically(path, memoryview(_ipc_file(table, {FOOTER_CHECKSUM: checksum.encode()})))
+    return memoryview(_ipc_file(table, {FOOTER_CHECKSUM: checksum.encode()}))
 
 
 def read_table(path: Path) -> pa.Table:

@@ -79,10 +79,16 @@ def read_offsets(directory: Path, batch_id: int, inputs: int = 1) -> OffsetEntry
 def write_commit(directory: Path, batch_id: int, next_watermark_us: int,
                  input_watermarks_us: dict[str, int | None] | None = None) -> None:
     """``input_watermarks_us``: each input's watermark, for a query with several (one input's is the query's)."""
+    write_atomically(*commit_file(directory, batch_id, next_watermark_us, input_watermarks_us))
+
+
+def commit_file(directory: Path, batch_id: int, next_watermark_us: int,
+                input_watermarks_us: dict[str, int | None] | None = None) -> tuple[Path, bytes]:
+    """Where ``commits/N`` goes and what it holds (``write_commit`` writes it)."""
     meta = {"nextBatchWatermarkMs": next_watermark_us // 1000, "nextBatchWatermarkUs": next_watermark_us}
     if input_watermarks_us is not None:
         meta["inputWatermarksUs"] = input_watermarks_us
-    _write(directory / "commits" / str(batch_id), [meta])
+    return directory / "commits" / str(batch_id), _sealed([meta])
 
 
 def read_commit(directory: Path, batch_id: int) -> tuple[int, dict[str, int | None] | None]:
@@ -113,8 +119,11 @@ def purge(directory: Path, keep_from: int, first: int | None = None) -> int:
 
 
 def _write(path: Path, lines: list[dict]) -> None:
-    text = "\n".join([VERSION, *(json.dumps(line, sort_keys=True) for line in lines)]) + "\n"
-    write_atomically(path, seal(text))
+    write_atomically(path, _sealed(lines))
+
+
+def _sealed(lines: list[dict]) -> bytes:
+    return seal("\n".join([VERSION, *(json.dumps(line, sort_keys=True) for line in lines)]) + "\n")
 
 
 def _read(path: Path, lines: int) -> list[dict]:

@@ -1,16 +1,16 @@
 """The steps of a batch, named, with a seam for the crash tests: the engine calls ``reached(phase, batch_id)``
 between them, and ``hook`` is None in production (a test process sets it to die on the spot, ``os._exit``).
 
-A batch N runs: offsets/N written -> rows read and processed -> the sink commits N -> the state for N+1 written
-(stateful queries) -> commits/N written. A crash between any two of these must end, after a restart, exactly as
-an uninterrupted run.
+A batch N runs: offsets/N written (while its rows are read and processed) -> the sink commits N -> the state for
+N+1 written (stateful queries) -> commits/N written. A crash between any two of these must end, after a restart,
+exactly as an uninterrupted run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-OFFSETS_WRITTEN = "offsets_written"  # offsets/N is on disk; nothing of batch N is read yet
+OFFSETS_WRITTEN = "offsets_written"  # offsets/N is on disk (written while N ran); nothing of N is in the sink
 SINK_COMMITTED = "sink_committed"    # the sink holds batch N; no state or commit of N is on disk
 STATE_WRITTEN = "state_written"      # the state for N+1 is on disk (if any); commits/N is not
 COMMIT_WRITTEN = "commit_written"    # commits/N is on disk: batch N is done

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from stream_nb.checkpoint.files import CheckpointError, numbered, read_table, write_table
+from stream_nb.checkpoint.files import CheckpointError, numbered, read_table, table_file, write_atomically
 
 REMOVED = "__removed"  # older deltas: rows that delete their key
 
@@ -28,10 +28,14 @@ class StateStore:
 
     def write(self, version: int, changes: Callable[[], pa.Table], everything: Callable[[], pa.Table]) -> None:
         """Store version ``version``: a snapshot every ``snapshot_every`` versions, else a delta."""
+        write_atomically(*self.file(version, changes, everything))
+
+    def file(self, version: int, changes: Callable[[], pa.Table],
+             everything: Callable[[], pa.Table]) -> tuple[Path, memoryview]:
+        """Where version ``version`` goes and its bytes (``write`` writes them)."""
         if version % self.snapshot_every == 0:
-            write_table(self._path(version, "snapshot"), everything())
-        else:
-            write_table(self._path(version, "delta"), changes())
+            return self._path(version, "snapshot"), table_file(everything())
+        return self._path(version, "delta"), table_file(changes())
 
     def read(self, version: int) -> list[pa.Table]:
         """The tables to apply, in order, to rebuild version ``version``: a snapshot (or nothing, from

@@ -40,9 +40,8 @@ def run_batch(q, batch_id: int, ranges: Ranges, latest: dict[str, int], started:
     inputs = q._inputs
     timestamp = now_iso()
     watermark = q._watermark_us  # the committed watermark: this batch runs with it
-    if q._checkpoint is not None and not planned:
-        q._checkpoint.plan_batch(inputs.sources, inputs.entry(batch_id, ranges, watermark))
-    phases.reached(phases.OFFSETS_WRITTEN, batch_id)
+    if q._checkpoint is not None and not planned:  # written while the batch runs: durable before the sink
+        q._checkpoint.plan_batch(inputs.sources, inputs.entry(batch_id, ranges, watermark), background=True)
     logged = time.perf_counter()
 
     first = inputs.names[0]  # the one input a query reads ahead for (one input only)
@@ -58,6 +57,9 @@ def run_batch(q, batch_id: int, ranges: Ranges, latest: dict[str, int], started:
         output = q._operator.process(q._con, batch, watermark)
     else:
         output = q._operator.process(q._con, batch, watermark, ahead[1])
+    if q._checkpoint is not None:
+        q._checkpoint.planned()
+    phases.reached(phases.OFFSETS_WRITTEN, batch_id)
     if q._sink_can.replaced:  # q.result: told which rows replace others, it compacts less
         q.sink.add_batch(batch_id, output.table, output.keys, replaced=output.replaced)
     else:
