@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anyio
@@ -81,6 +82,7 @@ class StreamingQuery:
         self._last_batch_start: float | None = None
         self._downstream: list = []
         self._redo = None         # an uncommitted batch from before a restart, to run again as it was
+        self._stepper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stream_nb-step")  # step()'s batches
         # the next batch, read and aggregated early (one input's)
         self._ahead = LookAhead(plan, None if self._inputs.several else self.source, self._operator)
         self._checkpoint = None
@@ -196,7 +198,12 @@ class StreamingQuery:
         self._raise_if_failed()
         if not self.is_active:
             raise RuntimeError(f"query {self.name!r} is stopped")
-        ran = loop.portal().call(anyio.to_thread.run_sync, self._try_batch, None, True)
+        try:  # on the query's own thread: two thread switches a step, where the loop's worker took four
+            ran = self._stepper.submit(self._try_batch, None, True).result()
+        except RuntimeError:  # stopped meanwhile: the thread takes no more batches
+            if self.is_active:
+                raise
+            raise RuntimeError(f"query {self.name!r} is stopped") from None
         self._raise_if_failed()
         return self.last_progress if ran else None
 
@@ -385,6 +392,7 @@ class StreamingQuery:
             if self._checkpoint is not None:
                 self._checkpoint.close()
             self._ahead.close()
+            self._stepper.shutdown(wait=False)  # not waited for: a step's own batch may be what stops the query
             for i in self._inputs.items:
                 if i.can.close:  # its threads end
                     i.source.close()
