@@ -20,6 +20,7 @@ import glob
 import logging
 import os
 import sys
+import threading
 import weakref
 from dataclasses import dataclass
 
@@ -218,6 +219,8 @@ class BulkConsumer:
         self._lib.rd_kafka_poll_set_consumer(self._rk)
         self._queue = self._lib.rd_kafka_queue_get_consumer(self._rk)
         self._pointers = (_P * most)()
+        # calls into the client one at a time: close (at exit, before the queries stop) waits for a consume
+        self._busy = threading.Lock()
         _OPEN.add(self)
 
     def _partition_list(self, offsets: dict[TopicPartition, int]):
@@ -226,10 +229,16 @@ class BulkConsumer:
             self._lib.rd_kafka_topic_partition_list_add(tps, topic.encode(), partition).contents.offset = offset
         return tps
 
+    def _open(self):
+        if not self._rk:
+            raise RuntimeError("kafka source: the reading client was closed (the process is ending)")
+        return self._rk
+
     def assign(self, starts: dict[TopicPartition, int]) -> None:
         tps = self._partition_list(starts)
         try:
-            err = self._lib.rd_kafka_assign(self._rk, tps)
+            with self._busy:
+                err = self._lib.rd_kafka_assign(self._open(), tps)
         finally:
             self._lib.rd_kafka_topic_partition_list_destroy(tps)
         if err:
@@ -239,7 +248,8 @@ class BulkConsumer:
         """Each partition's next offset to hand over (negative: not known yet)."""
         tps = self._partition_list(dict.fromkeys(partitions, -1001))
         try:
-            self._lib.rd_kafka_position(self._rk, tps)
+            with self._busy:
+                self._lib.rd_kafka_position(self._open(), tps)
             listed = tps.contents
             return {(listed.elems[k].topic.decode(), listed.elems[k].partition): listed.elems[k].offset
                     for k in range(listed.cnt)}
@@ -248,15 +258,17 @@ class BulkConsumer:
 
     def consume(self, most: int, timeout: float) -> tuple[Chunk, list[ErrorMessage]]:
         """Up to ``most`` messages waiting within ``timeout`` s: the good ones as columns, the errors apart."""
-        n = self._lib.rd_kafka_consume_batch_queue(self._queue, int(timeout * 1000), self._pointers,
-                                                   min(most, len(self._pointers)))
-        if n <= 0:
-            return Chunk.empty(), []
-        pointers = np.frombuffer(self._pointers, np.uint64, n).copy()
-        try:
-            return self._columns(pointers)
-        finally:
-            self._free(pointers)
+        with self._busy:
+            self._open()
+            n = self._lib.rd_kafka_consume_batch_queue(self._queue, int(timeout * 1000), self._pointers,
+                                                       min(most, len(self._pointers)))
+            if n <= 0:
+                return Chunk.empty(), []
+            pointers = np.frombuffer(self._pointers, np.uint64, n).copy()
+            try:
+                return self._columns(pointers)
+            finally:
+                self._free(pointers)
 
     def _columns(self, pointers: np.ndarray) -> tuple[Chunk, list[ErrorMessage]]:
         n = len(pointers)
@@ -301,8 +313,12 @@ class BulkConsumer:
         self.close()
 
     def close(self) -> None:
-        rk, self._rk = getattr(self, "_rk", None), None
-        if rk:
-            self._lib.rd_kafka_queue_destroy(self._queue)
-            self._lib.rd_kafka_consumer_close(rk)
-            self._lib.rd_kafka_destroy(rk)
+        busy = getattr(self, "_busy", None)
+        if busy is None:  # (made only partly: no client)
+            return
+        with busy:
+            rk, self._rk = self._rk, None
+            if rk:
+                self._lib.rd_kafka_queue_destroy(self._queue)
+                self._lib.rd_kafka_consumer_close(rk)
+                self._lib.rd_kafka_destroy(rk)
