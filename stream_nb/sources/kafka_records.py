@@ -20,6 +20,10 @@ from stream_nb.sources.errors import SourceError
 from stream_nb.sources.formats import _BAD_DATA, _explain, _first_bad_line, _json_number, _parse_json
 from stream_nb.types import TIMESTAMP
 
+# Arrow's binary type cuts values at 32-bit offsets: a batch's keys or values past this many bytes (a big backlog
+# read without maxOffsetsPerTrigger) go out as several binary chunks of one column, none longer (a test lowers it)
+BINARY_CHUNK_BYTES = 2**31 - 1
+
 KAFKA_SCHEMA = pa.schema([
     ("key", pa.binary()), ("value", pa.binary()), ("topic", pa.string()), ("partition", pa.int32()),
     ("offset", pa.int64()), ("timestamp", TIMESTAMP), ("timestampType", pa.int32()),
@@ -115,8 +119,8 @@ def to_table(runs: list, schema: pa.Schema | None) -> pa.Table:
         else:
             topics.append((t, len(chunk)))
     columns = [
-        pa.nulls(n, pa.binary()) if keys.null_count == n else keys.cast(pa.binary()),
-        values.cast(pa.binary()),
+        pa.nulls(n, pa.binary()) if keys.null_count == n else binary_column(keys),
+        binary_column(values),
         _topics(topics),
         pa.array(partitions, pa.int32()),
         pa.array(offsets, pa.int64()),
@@ -135,6 +139,33 @@ def to_table(runs: list, schema: pa.Schema | None) -> pa.Table:
     for field in schema:
         table = table.append_column(field, parsed.column(field.name))
     return table
+
+
+def binary_column(values: pa.Array) -> pa.Array | pa.ChunkedArray:
+    """A large_binary array as binary: one array, or chunks of at most ``BINARY_CHUNK_BYTES`` bytes each where
+    it holds more (a single value longer than that, which Kafka's int32 sizes keep under 2 GiB, is a chunk of its
+    own)."""
+    offsets = np.frombuffer(values.buffers()[1], np.int64, len(values) + 1, values.offset * 8)
+    if offsets[-1] - offsets[0] <= BINARY_CHUNK_BYTES:
+        return values.cast(pa.binary())
+    chunks, start = [], 0
+    while start < len(values):
+        stop = int(np.searchsorted(offsets, offsets[start] + BINARY_CHUNK_BYTES, side="right")) - 1
+        stop = min(max(stop, start + 1), len(values))
+        chunks.append(_binary_slice(values, offsets, start, stop))
+        start = stop
+    return pa.chunked_array(chunks, pa.binary())
+
+
+def _binary_slice(values: pa.Array, offsets: np.ndarray, start: int, stop: int) -> pa.Array:
+    """Rows ``[start, stop)`` of a large_binary array as a binary array of its own, offsets counted from its first
+    byte (a cast of the slice could still see the whole array's 64-bit offsets)."""
+    first, n = int(offsets[start]), stop - start
+    cut = pa.py_buffer((offsets[start:stop + 1] - first).astype(np.int32))
+    data = values.buffers()[2].slice(first, int(offsets[stop]) - first)
+    valid = values.slice(start, n).is_valid().to_numpy(zero_copy_only=False)
+    validity = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(pa.binary(), n, [validity, cut, data])
 
 
 def _topics(runs: list[tuple[str, int]]) -> pa.Array:

@@ -1,0 +1,47 @@
+"""Kafka messages as Spark's Kafka columns: keys and values past Arrow's 32-bit offsets go out as binary chunks
+(the limit lowered here, so the chunk boundaries are met with a few bytes instead of 2 GB)."""
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from stream_nb.sources import kafka_records
+from stream_nb.sources.kafka_records import Chunk, to_table
+
+
+def chunk(values, keys, first_offset):
+    n = len(values)
+    return Chunk(["t"], np.zeros(n, np.int32), np.zeros(n, np.int32), np.arange(first_offset, first_offset + n),
+                 np.full(n, 1_700_000_000_000, np.int64), np.ones(n, np.int32), pa.array(keys, pa.large_binary()),
+                 pa.array(values, pa.large_binary()))
+
+
+@pytest.mark.parametrize("limit", [1, 5, 7, 12, 1000])
+def test_keys_and_values_past_the_binary_limit_come_as_chunks_none_over_it(monkeypatch, limit):
+    monkeypatch.setattr(kafka_records, "BINARY_CHUNK_BYTES", limit)
+    values = [b"abc", None, b"", b"defgh", b"ij", None, b"klmnopq", b"r"]  # a tombstone is null, b"" empty
+    keys = [b"k0", b"k1", None, b"", b"k4", b"k5", None, b"k7"]
+    runs = [(("t", 0), chunk(values[:3], keys[:3], 10)), (("t", 0), chunk(values[3:], keys[3:], 13))]
+    table = to_table([(tp, c.slice(1, len(c)) if k else c) for k, (tp, c) in enumerate(runs)], None)
+    kept = [0, 1, 2, 4, 5, 6, 7]  # the second run read from its second message on
+    assert table.column("value").to_pylist() == [values[k] for k in kept]
+    assert table.column("key").to_pylist() == [keys[k] for k in kept]
+    assert table.column("offset").to_pylist() == [10, 11, 12, 14, 15, 16, 17]
+    for name in ("key", "value"):
+        column = table.column(name)
+        assert column.type == pa.binary()
+        for piece in column.chunks:  # each under the limit, unless one value alone is longer
+            size = sum(len(v) for v in piece.to_pylist() if v is not None)
+            assert size <= limit or len(piece) == 1
+        if sum(len(v or b"") for v in table.column(name).to_pylist()) > limit:
+            assert column.num_chunks > 1
+
+
+def test_values_past_the_binary_limit_still_parse_with_a_schema(monkeypatch):
+    monkeypatch.setattr(kafka_records, "BINARY_CHUNK_BYTES", 16)
+    values = [f'{{"n": {k}, "s": "{"x" * k}"}}'.encode() for k in range(12)]
+    table = to_table([(("t", 0), chunk(values, [None] * 12, 0))], pa.schema([("n", pa.int64()), ("s", pa.string())]))
+    assert table.column("value").num_chunks > 1
+    assert table.column("n").to_pylist() == list(range(12))
+    assert table.column("s").to_pylist() == ["x" * k for k in range(12)]
+    assert table.column("value").to_pylist() == values
