@@ -8,6 +8,7 @@ two mean the same: so the tag comes off on the way in and goes back on on the wa
 from __future__ import annotations
 
 import math
+import weakref
 from decimal import Decimal
 
 import duckdb
@@ -58,8 +59,17 @@ def java_double_text(value: float) -> str:
     return f"{'-' if value < 0 else ''}{text[0]}.{text[1:] or '0'}E{power}"
 
 
+# what each connection has registered under each name: the same table again is not registered again (a join's
+# inputs' batch tables are registered for the watermark's max event time, then read by the join's own queries)
+_registered: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def register(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    names = _registered.setdefault(con, {})
+    if names.get(name) is table:
+        return
     con.register(name, _retag(table, None))
+    names[name] = table
 
 
 def query(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
