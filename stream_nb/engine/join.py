@@ -60,6 +60,8 @@ from stream_nb.sql.join_plan import (
 )
 from stream_nb.sql.join_watermark import state_watermark_ms
 
+WHICH = "__which"  # in the query of both sides' pairs: 0 for step 2's, 1 for step 3's
+
 
 @dataclass
 class JoinOutput(Output):
@@ -86,14 +88,22 @@ class JoinOperator:
         self._next_rid = 0
         self._late_watermark_us = 0  # Spark drops late rows by the previous batch's watermark
         self._pair_sql = {side: self._pairs_query(side) for side in SIDES}
+        # both sides' pairs in one query (a query's fixed cost is most of a small batch's join): the new right
+        # rows meet the left state and the new left rows; a semi join's second probe needs the first's matches
+        self._both_sql = (f"SELECT 0 AS {WHICH}, * FROM ({self._pair_sql['left']}) UNION ALL "
+                          f"SELECT 1, * FROM ({self._pairs_query('right', both=True)})")
 
     def _sides(self) -> dict[str, JoinSide]:
         return {"left": self.join.left, "right": self.join.right}
 
-    def _pairs_query(self, new_side: str) -> str:
-        """The pairs of the new rows of ``new_side`` with the other side's state: (__lrid, __rrid)."""
+    def _pairs_query(self, new_side: str, both: bool = False) -> str:
+        """The pairs of the new rows of ``new_side`` with the other side's state (``both``: the left state and
+        the new left rows): (__lrid, __rrid)."""
         left, right = self.join.left, self.join.right
-        tables = {"left": NEW, "right": STATE} if new_side == "left" else {"left": STATE, "right": NEW}
+        other = "right" if new_side == "left" else "left"
+        tables = {new_side: f"{NEW}_{new_side}", other: f"{STATE}_{other}"}
+        if both:
+            tables["left"] = f"(SELECT * FROM {STATE}_left UNION ALL BY NAME SELECT * FROM {NEW}_left)"
         la, ra = (duck_name(s.alias) for s in (left, right))
         # NULL matches NULL, as in Spark's state (keys compared as rows); sides Spark filters have no NULL key
         on = [f"{la}.{k} IS NOT DISTINCT FROM {ra}.{k}" for k in self.join.keys]
@@ -113,14 +123,18 @@ class JoinOperator:
                   passing[name].schema.empty_table() for name in SIDES}
 
         # 2. new left rows x right state; 3. new right rows x left state (now with the new left rows)
-        first = self._pairs(con, "left", passing["left"], before["right"])
+        if kind != "LeftSemi":
+            first, second = self._both_pairs(con, passing, before)
+        else:
+            first = self._pairs(con, "left", passing["left"], before["right"])
         left_new = _mark(passing["left"], first.column(LRID))
         right_state = _mark(before["right"], first.column(RRID))
         if kind == "LeftSemi":  # a new left row that matched is emitted now and never kept
             left_new = left_new.filter(pc.invert(left_new.column(MATCHED)))
         left_state = _concat(before["left"], left_new)
-        probe = left_state.filter(pc.invert(left_state.column(MATCHED))) if kind == "LeftSemi" else left_state
-        second = self._pairs(con, "right", passing["right"], probe)
+        if kind == "LeftSemi":
+            second = self._pairs(con, "right", passing["right"],
+                                 left_state.filter(pc.invert(left_state.column(MATCHED))))
         left_state = _mark(left_state, second.column(LRID))
         right_new = _mark(passing["right"], second.column(RRID))
         wm_ms = watermark_us // 1000
@@ -189,9 +203,23 @@ class JoinOperator:
     def _pairs(self, con, new_side: str, new: pa.Table, state: pa.Table) -> pa.Table:
         if not new.num_rows or not state.num_rows:
             return empty_pairs()
-        duck.register(con, NEW, new)
-        duck.register(con, STATE, state)
+        other = "right" if new_side == "left" else "left"
+        duck.register(con, f"{NEW}_{new_side}", new)
+        duck.register(con, f"{STATE}_{other}", state)
         return duck.query(con, self._pair_sql[new_side])
+
+    def _both_pairs(self, con, new: dict[str, pa.Table], state: dict[str, pa.Table]) -> tuple[pa.Table, pa.Table]:
+        """Steps 2 and 3's pairs, from one query: the new left rows with the right state, the new right rows
+        with the left state and the new left rows."""
+        if not new["left"].num_rows and not new["right"].num_rows:
+            return empty_pairs(), empty_pairs()
+        for name in SIDES:
+            duck.register(con, f"{NEW}_{name}", new[name])
+            duck.register(con, f"{STATE}_{name}", state[name])
+        pairs = duck.query(con, self._both_sql)
+        second = pairs.column(WHICH).cast(pa.bool_())
+        return (pairs.filter(pc.invert(second)).drop_columns([WHICH]),
+                pairs.filter(second).drop_columns([WHICH]))
 
     def _take(self, rows: pa.Table, rids: pa.ChunkedArray) -> pa.Table:
         """The rows (in ``__rid`` order) that ``rids`` name, one per rid, with the columns the output reads; a

@@ -14,8 +14,8 @@ __all__ = ["LEFT", "LRID", "MATCHED", "NEW", "PASS", "RID", "RIGHT", "RRID", "ST
 
 LEFT = "__join_left"      # the left row of each of the batch's output pairs (NULLs on a padded side), in order
 RIGHT = "__join_right"    # the right row of each, in the same order: the output joins them positionally
-NEW = "__join_new"        # one side's new rows, joined with the other side's state
-STATE = "__join_state"
+NEW = "__join_new"        # a side's new rows (``__join_new_left``), joined with the other side's state
+STATE = "__join_state"    # a side's state (``__join_state_right``)
 RID, MATCHED, PASS, LRID, RRID = "__rid", "__matched", "__pass", "__lrid", "__rrid"
 
 # Spark's names for the join types, as its messages and progress say them
