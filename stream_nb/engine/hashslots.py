@@ -10,8 +10,9 @@ removed entries.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
-import pandas as pd
 
 ABSENT = np.iinfo(np.int64).min  # what ``get`` and ``pop`` give for a hash not in the table
 # Values are stored as int32 (a slot; memory per key of state is what this table costs most of): 12 bytes an
@@ -68,25 +69,39 @@ class HashSlots:
             self._reserve(len(hashes))
             self._insert(np.asarray(hashes, np.uint64), _stored(values))
 
-    def load(self, hashes: np.ndarray, repeats: bool = True) -> np.ndarray:
-        """Fill an empty table from ``hashes``: each distinct hash once, for its last occurrence, valued by
-        that occurrence's rank among the kept ones (0, 1, ...: the slots of a restored state). Returns the kept
-        positions of ``hashes``, ascending. ``repeats=False``: the caller knows no hash repeats.
+    def load(self, hashes: np.ndarray, starts: Sequence[int] = (0,)) -> np.ndarray:
+        """Fill an empty table from ``hashes``, parts that each hold a hash at most once (beginning at
+        ``starts``), where a later part may repeat an earlier one's: each distinct hash is added once, for its
+        last occurrence, and valued by that occurrence's rank among the kept ones (0, 1, ...: the slots of a
+        restored state). Returns the kept positions of ``hashes``, ascending.
+
+        The parts go in last to first, each looked up only against those after it.
 
         >>> table = HashSlots()
-        >>> table.load(np.array([5, 7, 5], np.uint64)).tolist(), table.get(np.array([5, 7], np.uint64)).tolist()
-        ([1, 2], [1, 0])
+        >>> table.load(np.array([9, 4, 9, 7, 4, 1], np.uint64), starts=[0, 2]).tolist()
+        [2, 3, 4, 5]
+        >>> table.get(np.array([9, 7, 4, 1], np.uint64)).tolist()
+        [0, 1, 2, 3]
         """
         if self._live or self._used:
             raise ValueError("HashSlots.load fills an empty table")
         hashes = np.asarray(hashes, np.uint64)
-        if repeats:
-            kept = np.flatnonzero(~pd.Series(hashes).duplicated(keep="last").to_numpy())
-            hashes = hashes[kept]
-        else:
-            kept = np.arange(len(hashes))
-        self.add(hashes, np.arange(len(hashes)))  # one allocation, of the size the rows need
-        return kept
+        self._reserve(len(hashes))  # one allocation, for every row (each key once: the size they need)
+        kept = np.ones(len(hashes), dtype=bool)
+        bounds = [*starts, len(hashes)]
+        for start, end in reversed(list(zip(bounds[:-1], bounds[1:]))):
+            new = np.arange(start, end)
+            if self._live:  # a hash a later part has is an older version of that key
+                seen = self._find(hashes[start:end]) >= 0
+                kept[start:end] = ~seen
+                new = new[~seen]
+            self._insert(hashes[new], _stored(new))  # valued by row for now
+        rows = np.flatnonzero(kept)
+        if len(rows) < len(hashes):  # rows to ranks among the kept
+            rank = (np.cumsum(kept) - 1).astype(_VALUE)
+            live = np.flatnonzero(self._values > _REMOVED)
+            self._values[live] = rank[self._values[live]]
+        return rows
 
     def pop(self, hashes: np.ndarray) -> np.ndarray:
         """Remove these hashes; their values, ``ABSENT`` for a hash that was not there. A hash given

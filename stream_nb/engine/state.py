@@ -239,8 +239,8 @@ class KeyedState:
         except pa.ArrowInvalid:
             return False
         hashes = self.hash_keys(everything)
-        # a key in several tables: its last row is its state (a later version); one table has each key once
-        kept = self._keys.load(hashes, repeats=len(filled) > 1)
+        # a key in several tables: its last row is its state (a later version); a table has each key once
+        kept = self._keys.load(hashes, np.cumsum([0] + [t.num_rows for t in filled[:-1]]).tolist())
         rows = everything if len(kept) == everything.num_rows else everything.take(pa.array(kept))
         self._reserve(len(kept), exact=True)  # sized to what is restored: the next new keys double it
         self._ensure_columns(rows)

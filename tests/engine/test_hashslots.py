@@ -62,13 +62,14 @@ def test_many_hashes_at_once_are_added_found_and_removed_in_chunks():
 
 
 def test_load_fills_an_empty_table_with_the_last_of_each_hash_numbered_in_order():
+    """Two parts (a snapshot, a delta), each hash once in each: the later part's row of a hash wins."""
     hashes = np.array([9, 4, 9, 7, 4, 1], np.uint64)
     table = HashSlots()
-    kept = table.load(hashes)
+    kept = table.load(hashes, starts=[0, 2])
     assert kept.tolist() == [2, 3, 4, 5]  # the last 9, the 7, the last 4, the 1
     assert table.get(np.array([9, 7, 4, 1], np.uint64)).tolist() == [0, 1, 2, 3] and len(table) == 4
     with pytest.raises(ValueError, match="empty table"):
-        table.load(hashes)
+        table.load(hashes, starts=[0, 2])
 
 
 def test_values_that_do_not_fit_the_table_are_refused():
@@ -76,3 +77,17 @@ def test_values_that_do_not_fit_the_table_are_refused():
     with pytest.raises(ValueError, match="int32"):
         table.put(np.array([1], np.uint64), np.array([2**40]))
     assert len(table) == 0
+
+
+def test_load_of_many_parts_equals_putting_them_in_turn():
+    rng = np.random.default_rng(5)
+    pool = rng.integers(0, 2**64 - 1, 50_000, dtype=np.uint64)
+    parts = [rng.choice(pool, size, replace=False) for size in (30_000, 8_000, 20_000, 1)]
+    hashes = np.concatenate(parts)
+    table = HashSlots()
+    kept = table.load(hashes, starts=np.cumsum([0] + [len(p) for p in parts[:-1]]).tolist())
+    last = {}
+    for row, h in enumerate(hashes.tolist()):
+        last[h] = row
+    assert kept.tolist() == sorted(last.values())
+    assert table.get(hashes[kept]).tolist() == list(range(len(kept))) and len(table) == len(kept)
