@@ -33,6 +33,9 @@ TopicPartition = tuple[str, int]
 _LEVELS = {0: logging.CRITICAL, 1: logging.CRITICAL, 2: logging.CRITICAL, 3: logging.ERROR, 4: logging.WARNING,
            5: logging.INFO, 6: logging.INFO, 7: logging.DEBUG}  # syslog's levels, as confluent-kafka maps them
 _FATAL = -150  # RD_KAFKA_RESP_ERR__FATAL
+# The structs below and rd_kafka_message_t's layout (read as 9 words in ``heads``) are those of rdkafka.h in
+# librdkafka 2.x (checked against 2.16): another major version may change them, so confluent-kafka reads there.
+_MAJOR = 2
 _P, _S = ctypes.c_void_p, ctypes.c_size_t
 
 
@@ -46,6 +49,7 @@ class _PartitionList(ctypes.Structure):  # rd_kafka_topic_partition_list_t
 
 
 _LOG_CB = ctypes.CFUNCTYPE(None, _P, ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p)
+assert ctypes.sizeof(_Partition) == 64 or sys.maxsize <= 2**32  # (as rdkafka.h lays it out on 64 bits)
 _lib = None  # (library, kernels), loaded once
 _OPEN: weakref.WeakSet = weakref.WeakSet()
 
@@ -84,7 +88,16 @@ def _load():
         except ImportError:
             _lib = False
             return _lib
-        lib = ctypes.CDLL(path)
+        lib = ctypes.CDLL(path, use_errno=True)
+        lib.rd_kafka_version.restype, lib.rd_kafka_version.argtypes = ctypes.c_int, []
+        version = lib.rd_kafka_version()
+        if version >> 24 != _MAJOR:
+            logging.getLogger(__name__).warning(
+                "kafka source: reading through confluent-kafka (slower): its librdkafka is version %d.%d, and the "
+                "compiled reader knows the message layout of version %d only", version >> 24,
+                (version >> 16) & 0xFF, _MAJOR)
+            _lib = False
+            return _lib
         for name, result, args in [
             ("rd_kafka_conf_new", _P, []), ("rd_kafka_conf_set", ctypes.c_int, [_P, ctypes.c_char_p,
                                                                                  ctypes.c_char_p, _P, _S]),
@@ -98,7 +111,8 @@ def _load():
             ("rd_kafka_queue_destroy", None, [_P]), ("rd_kafka_consumer_close", ctypes.c_int, [_P]),
             ("rd_kafka_destroy", None, [_P]), ("rd_kafka_topic_name", ctypes.c_char_p, [_S]),
             ("rd_kafka_message_errstr", ctypes.c_char_p, [_S]), ("rd_kafka_err2str", ctypes.c_char_p, [ctypes.c_int]),
-            ("rd_kafka_fatal_error", ctypes.c_int, [_P, _P, _S]),
+            ("rd_kafka_fatal_error", ctypes.c_int, [_P, _P, _S]), ("rd_kafka_last_error", ctypes.c_int, []),
+            ("rd_kafka_set_log_queue", ctypes.c_int, [_P, _P]),
         ]:
             function = getattr(lib, name)
             function.restype, function.argtypes = result, args
@@ -195,6 +209,10 @@ def open_consumer(config: dict, logger: logging.Logger, most: int):
         if lib.rd_kafka_conf_set(conf, name.encode(), _text(value), error, 512) != 0:
             lib.rd_kafka_conf_destroy(conf)
             return None  # a setting confluent-kafka takes itself: let it read
+    # librdkafka's log lines go to the consumer's queue, so the callback runs in consume (on the reader's thread),
+    # as confluent-kafka does with a logger: Python never runs on librdkafka's own threads (where a garbage
+    # collection could drop a client and call rd_kafka_destroy from one of that client's threads)
+    lib.rd_kafka_conf_set(conf, b"log.queue", b"true", error, 512)
     return BulkConsumer(loaded, conf, logger, most)
 
 
@@ -216,6 +234,8 @@ class BulkConsumer:
         if not self._rk:
             self._lib.rd_kafka_conf_destroy(conf)
             raise ValueError(f"kafka source: {error.value.decode(errors='replace')}")
+        self._pid = os.getpid()  # librdkafka's threads are not in a forked child
+        self._lib.rd_kafka_set_log_queue(self._rk, None)  # (None: the main queue, forwarded to the consumer's)
         self._lib.rd_kafka_poll_set_consumer(self._rk)
         self._queue = self._lib.rd_kafka_queue_get_consumer(self._rk)
         self._pointers = (_P * most)()
@@ -230,11 +250,16 @@ class BulkConsumer:
         return tps
 
     def _open(self):
+        if os.getpid() != self._pid:
+            raise RuntimeError(f"kafka source: the reading client was made in process {self._pid}, before this one "
+                               "was forked from it; librdkafka cannot be used across a fork: open the source in "
+                               "the process that reads it")
         if not self._rk:
             raise RuntimeError("kafka source: the reading client was closed (the process is ending)")
         return self._rk
 
     def assign(self, starts: dict[TopicPartition, int]) -> None:
+        self._open()  # (each call checks before the lock too: in a forked child a gone thread may hold it)
         tps = self._partition_list(starts)
         try:
             with self._busy:
@@ -246,6 +271,7 @@ class BulkConsumer:
 
     def position(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
         """Each partition's next offset to hand over (negative: not known yet)."""
+        self._open()
         tps = self._partition_list(dict.fromkeys(partitions, -1001))
         try:
             with self._busy:
@@ -258,15 +284,23 @@ class BulkConsumer:
 
     def consume(self, most: int, timeout: float) -> tuple[Chunk, list[ErrorMessage]]:
         """Up to ``most`` messages waiting within ``timeout`` s: the good ones as columns, the errors apart."""
+        self._open()
         with self._busy:
             self._open()
             n = self._lib.rd_kafka_consume_batch_queue(self._queue, int(timeout * 1000), self._pointers,
                                                        min(most, len(self._pointers)))
-            if n <= 0:
+            if n < 0:  # (librdkafka's own error code for this thread, and errno as it documents)
+                code, errno = self._lib.rd_kafka_last_error(), ctypes.get_errno()
+                raise RuntimeError(f"kafka source: reading a batch of messages failed: "
+                                   f"{self._lib.rd_kafka_err2str(code).decode(errors='replace')} "
+                                   f"(errno {errno}: {os.strerror(errno)})")
+            if n == 0:
                 return Chunk.empty(), []
-            pointers = np.frombuffer(self._pointers, np.uint64, n).copy()
+            # every message handed over is destroyed once, whatever fails on the way; nothing of it is read after
+            # (keys and values are copied into Arrow buffers of our own, topic names and errors into Python text)
+            pointers = np.frombuffer(self._pointers, np.uint64, n)
             try:
-                return self._columns(pointers)
+                return self._columns(pointers.copy())
             finally:
                 self._free(pointers)
 
@@ -315,6 +349,9 @@ class BulkConsumer:
     def close(self) -> None:
         busy = getattr(self, "_busy", None)
         if busy is None:  # (made only partly: no client)
+            return
+        if os.getpid() != self._pid:  # a forked child's copy: its threads are the parent's, which closes it
+            self._rk = None
             return
         with busy:
             rk, self._rk = self._rk, None
