@@ -45,3 +45,14 @@ def test_values_past_the_binary_limit_still_parse_with_a_schema(monkeypatch):
     assert table.column("n").to_pylist() == list(range(12))
     assert table.column("s").to_pylist() == ["x" * k for k in range(12)]
     assert table.column("value").to_pylist() == values
+
+
+def test_timestamp_types_map_as_confluent_kafka_counts_them_and_none_is_a_null_timestamp():
+    # confluent-kafka (and librdkafka's rd_kafka_message_timestamp, which the bulk consumer asks) give
+    # (0 NOT_AVAILABLE, -1) where a message has no timestamp, 1 CreateTime, 2 LogAppendTime
+    c = chunk([b"a", b"b", b"c"], [None] * 3, 0)
+    c.times[:], c.kinds[:] = [-1, 1_700_000_000_123, 1_700_000_000_124], [0, 1, 2]
+    table = to_table([(("t", 0), c)], None)
+    assert table.column("timestampType").to_pylist() == [-1, 0, 1]
+    stamps = table.column("timestamp").to_pylist()
+    assert stamps[0] is None and [s.timestamp() for s in stamps[1:]] == [1_700_000_000.123, 1_700_000_000.124]
