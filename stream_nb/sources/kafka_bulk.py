@@ -8,6 +8,12 @@ and a compiled loop (numba) copies the messages' values and keys into Arrow buff
 timestamp and frees it. Everything else (errors, end of partition, offsets gone) comes back as error messages
 for the reader to handle as it does confluent-kafka's.
 
+What keeps this safe (tests/sources/test_kafka_bulk.py pins each): every message handed over is destroyed once,
+whatever fails while it becomes columns, and its bytes are copied first (the columns own their buffers); calls into
+the client take turns (close waits for a consume on another thread; a call after close is an error); log lines are
+served on the consuming thread, never on librdkafka's; a forked child's copy is an error to use and is not destroyed;
+only librdkafka 2.x, whose rdkafka.h the structs here follow, is read this way.
+
 ``open_consumer`` returns None where this cannot work (no such library found, a 32-bit or big-endian machine, a
 setting only confluent-kafka's Python layer knows): the reader then uses confluent-kafka's Consumer.
 """
