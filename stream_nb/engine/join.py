@@ -88,6 +88,7 @@ class JoinOperator:
         self._next_rid = 0
         self._late_watermark_us = 0  # Spark drops late rows by the previous batch's watermark
         self._pair_sql = {side: self._pairs_query(side) for side in SIDES}
+        self._plain: dict[str, tuple[pa.Schema, list[str] | None]] = {}  # by side: batch schema -> Arrow's ok
         # both sides' pairs in one query (a query's fixed cost is most of a small batch's join): the new right
         # rows meet the left state and the new left rows; a semi join's second probe needs the first's matches
         self._both_sql = (f"SELECT 0 AS {WHICH}, * FROM ({self._pair_sql['left']}) UNION ALL "
@@ -194,11 +195,32 @@ class JoinOperator:
         return pairs
 
     def _new_rows(self, con, table: pa.Table, side: JoinSide, rid: int) -> tuple[pa.Table, int]:
-        duck.register(con, batch_table(side.input), table)
-        rows = duck.query(con, side.pre_sql)
+        rows = self._plain_rows(con, table, side)
+        if rows is None:
+            duck.register(con, batch_table(side.input), table)
+            rows = duck.query(con, side.pre_sql)
         rows = rows.append_column(RID, pa.array(np.arange(rid, rid + rows.num_rows, dtype=np.int64)))
         rows = rows.append_column(MATCHED, pa.array(np.zeros(rows.num_rows, dtype=bool)))
         return rows, rid + rows.num_rows
+
+    def _plain_rows(self, con, table: pa.Table, side: JoinSide) -> pa.Table | None:
+        """A side's ``pre_sql`` computed in Arrow where it only passes the batch's rows on (``plain_keys``): a
+        query's fixed cost is much of a small batch's. Checked against ``pre_sql`` once per batch schema (the
+        same rows, and DuckDB's types, else None: the query runs)."""
+        if side.plain_keys is None:
+            return None
+        known = self._plain.get(side.alias)
+        if known is not None and known[0].equals(table.schema):
+            return _plain(table, side, self.join.keys, known[1]) if known[1] is not None else None
+        lower = [name.lower() for name in table.column_names]
+        names = [table.column_names[lower.index(k.lower())] if lower.count(k.lower()) == 1 else None
+                 for k in side.plain_keys]
+        rows = _plain(table, side, self.join.keys, names) if None not in names else None
+        duck.register(con, batch_table(side.input), table)
+        expected = duck.query(con, side.pre_sql)
+        same = rows is not None and rows.schema.equals(expected.schema) and rows.equals(expected)
+        self._plain[side.alias] = (table.schema, names if same else None)
+        return expected
 
     def _pairs(self, con, new_side: str, new: pa.Table, state: pa.Table) -> pa.Table:
         if not new.num_rows or not state.num_rows:
@@ -294,6 +316,20 @@ class JoinOperator:
 
 def duck_name(alias: str) -> str:
     return '"' + alias.replace('"', '""') + '"'
+
+
+def _plain(table: pa.Table, side: JoinSide, keys: tuple[str, ...], names: list[str]) -> pa.Table:
+    """``pre_sql`` of a plain side in Arrow: the rows (without a NULL key, if the side drops them), the keys
+    as ``__k0``..., and every row passing."""
+    if side.drops_null_keys:
+        valid = [pc.is_valid(table.column(name)) for name in names]
+        keep = valid[0]
+        for more in valid[1:]:
+            keep = pc.and_(keep, more)
+        table = _where(table, keep)
+    for key, name in zip(keys, names, strict=True):
+        table = table.append_column(key, table.column(name))
+    return table.append_column(PASS, pa.array(np.ones(table.num_rows, dtype=bool)))
 
 
 def _times(rows: pa.Table, side: JoinSide, key: str | None) -> pa.ChunkedArray:

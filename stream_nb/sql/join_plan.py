@@ -35,6 +35,10 @@ class JoinSide:
     event_time_field: str | None = None  # "end" when that column is a window
     eviction: str | None = None      # "key", "value" or None (state kept)
     bounds: tuple[ValueBound, ...] = ()  # for "value": the range condition's bounds on event_time
+    # when pre_sql only passes the batch's rows on (a stream, no own conditions, each key one of its columns):
+    # the key columns' names as written, and whether rows with a NULL key are dropped (the engine may do it)
+    plain_keys: tuple[str, ...] | None = None
+    drops_null_keys: bool = False
 
 
 @dataclass(frozen=True)

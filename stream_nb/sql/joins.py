@@ -294,7 +294,10 @@ def _with_sql(side: JoinSide, node: exp.Expression, keys: list[exp.Expression], 
     query = query.select(exp.func("coalesce", passing, exp.false()).as_(PASS), copy=False)
     if pushed:
         query = query.where(exp.and_(*pushed), copy=False)
-    return replace(side, pre_sql=query.sql(dialect="duckdb"))
+    plain = isinstance(node, exp.Table) and node.name == side.input and not only and \
+        all(isinstance(k, exp.Column) and k.table == side.alias for k in keys)
+    return replace(side, pre_sql=query.sql(dialect="duckdb"), plain_keys=tuple(k.name for k in keys) if plain
+                   else None, drops_null_keys=bool(pushed))
 
 
 def _output_sql(tree: exp.Select, select: exp.Select, left: str, right: str) -> str:

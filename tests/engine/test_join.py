@@ -95,6 +95,35 @@ def test_null_keys_never_match():
     assert join.batch(clicks=[(None, 1), (1, 1)]) == [(1, 0, 1)]
 
 
+def test_null_keys_never_match_nor_wait_in_state_in_any_batch():
+    # the first batch of a side passed on as it is runs its SQL (and checks Arrow's rows against it); later
+    # batches are computed in Arrow: the same rows
+    join = Join(f"{SELECT} JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}")
+    join.batch(impressions=[(1, 0)], clicks=[(None, 0)])
+    join.batch(impressions=[(None, 1), (2, 1)])
+    assert join.batch(clicks=[(None, 2), (1, 2), (2, 3)]) == [(1, 0, 2), (2, 1, 3)]
+    assert join.op.state_rows == 4
+
+
+def test_a_side_whose_types_duckdb_changes_keeps_duckdb_s_types_in_every_batch():
+    strings = sn.sources.memory("ad_id string, ts timestamp")
+    plan = plan_query(f"{SELECT} JOIN clicks c ON i.ad_id = c.ad_id AND {RANGE}",
+                      namespaces=[{"impressions": strings, "clicks": strings}], watermark=WATERMARKS)
+    op, con = make_operator(plan), connect(plan)
+
+    def batch(impressions, clicks):
+        table = lambda pairs: pa.table({"ad_id": pa.array([p[0] for p in pairs], pa.large_string()),
+                                        "ts": pa.array([at(p[1]) for p in pairs], pa.timestamp("us", tz="UTC"))})
+        output = op.process(con, {"impressions": table(impressions), "clicks": table(clicks)}, micros(0))
+        op.commit(output)
+        return sorted(output.table.to_pylist(), key=lambda r: r["ad"])
+
+    assert batch([("a", 10)], [("b", 11)]) == []
+    assert batch([("b", 10)], [("a", 11)]) == [{"ad": "a", "shown": at(10), "clicked": at(11)},
+                                               {"ad": "b", "shown": at(10), "clicked": at(11)}]
+    assert op.dump().schema.field("left").type.field("ad_id").type == pa.string()  # as DuckDB gives it
+
+
 def test_null_keys_as_spark_runs_them_filtered_where_it_filters_them_matching_each_other_where_it_does_not():
     # checked against PySpark 4.3: Spark filters NULL keys below the join except on an outer join's preserved
     # sides, and its state compares keys as rows, so there a NULL key meets a NULL key
