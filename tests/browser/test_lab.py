@@ -13,6 +13,7 @@ import json
 import time
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -93,7 +94,16 @@ def _open_panel(page) -> None:
 
 
 def _shot(locator, path) -> bytes:
-    data = locator.screenshot(path=str(path))
+    """A screenshot of what ``locator`` finds now. BokehJS may replace a plot's canvas when it lays the view out
+    again, and the notebook's windowing may re-attach a cell, between finding the element and its shot: the
+    locator then finds the new one."""
+    for attempt in range(5):
+        try:
+            data = locator.screenshot(path=str(path))
+            break
+        except PlaywrightError as err:
+            if "not attached to the DOM" not in str(err) or attempt == 4:
+                raise
     print(f"screenshot: {path}")
     return data
 
