@@ -89,6 +89,9 @@ class KafkaSink:
                     break
                 except BufferError:  # the producer's queue is full: let it send
                     self._producer.poll(0.1)
+                except self._kafka.KafkaException as err:  # refused at once (the topic known to be unusable)
+                    failed.append(err.args[0])
+                    break
             if failed:
                 break
         left = self._producer.flush(DELIVERY_SECONDS + 5)

@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 from kafka_broker import Tansu
 
 import stream_nb as sn
+from stream_nb.sinks.kafka import SinkError
 
 
 @pytest.fixture(scope="module")
@@ -76,16 +77,30 @@ def test_an_aggregation_in_update_mode_writes_each_changed_row(kafka_broker):
 
 
 def test_a_delivery_error_stops_the_query_with_the_brokers_message(kafka_broker):
-    # librdkafka reports the broker's refusal of the topic either as the produce request's error or, when its
-    # metadata request is answered first, as the topic being unknown: both are the client's own words
+    # librdkafka reports the broker's refusal of the topic as the produce request's error, or, once its metadata
+    # answer came, as the topic being unknown: at delivery, or at once when the message is handed to it
     src = sn.sources.memory("n bigint")
     q = sn.start("SELECT n FROM s", sources={"s": src},
                  sink=sn.sinks.kafka(kafka_broker.servers, "no spaces allowed!"))
     src.add_data([{"n": 1}])
     with pytest.raises(sn.StreamingQueryException, match=r"kafka sink: the broker at 127\.0\.0\.1:\d+ did not "
                                                         r"take batch 0's messages to topic 'no spaces allowed!': "
-                                                        r"(Broker: Invalid topic|Local: Unknown topic)"):
+                                                        r"(Unable to produce message: )?(Broker: Invalid topic|Local: Unknown topic)"):
         q.process_all_available(timeout=60)
+
+
+def test_a_message_refused_at_once_fails_the_batch_with_the_sinks_message(kafka_broker):
+    # once librdkafka knows the topic is unusable, produce() itself raises: the batch fails as a refused delivery
+    sink = sn.sinks.kafka(kafka_broker.servers, "no spaces allowed!")
+    one = pa.table({"n": [1]})
+    try:
+        with pytest.raises(SinkError, match="batch 0's messages"):
+            sink.add_batch(0, one)
+        with pytest.raises(SinkError, match=r"did not take batch 1's messages to topic 'no spaces allowed!': "
+                                            r"Unable to produce message: Local: Unknown topic"):
+            sink.add_batch(1, one)
+    finally:
+        sink.close()
 
 
 def test_a_key_that_is_not_an_output_column_is_refused_at_start(kafka_broker):
