@@ -12,6 +12,7 @@ Recovery: if ``commits/N`` exists, run N + 1; else run N again with the offsets 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import time
@@ -273,9 +274,8 @@ class Checkpoint:
 
     def close(self) -> None:
         try:
-            self.planned()
-        except Exception:  # noqa: BLE001 - the batch they were for failed already, and said so
-            pass
+            with contextlib.suppress(Exception):  # the batch they were for failed already, and said so
+                self.planned()
         finally:
             if self._writer is not None:
                 self._writer.shutdown()

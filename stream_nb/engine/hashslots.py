@@ -11,6 +11,7 @@ removed entries.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -89,7 +90,7 @@ class HashSlots:
         self._reserve(len(hashes))  # one allocation, for every row (each key once: the size they need)
         kept = np.ones(len(hashes), dtype=bool)
         bounds = [*starts, len(hashes)]
-        for start, end in reversed(list(zip(bounds[:-1], bounds[1:]))):
+        for start, end in reversed(list(pairwise(bounds))):
             new = np.arange(start, end)
             if self._live:  # a hash a later part has is an older version of that key
                 seen = self._find(hashes[start:end]) >= 0

@@ -370,7 +370,6 @@ def test_a_restore_in_one_pass_gives_up_on_colliding_hashes_and_leaves_the_state
     import numpy as np
 
     from stream_nb.engine import state as state_module
-
     from stream_nb.engine.watermark import evicted_through
     from stream_nb.sql.event_time import EventTimeKey
 
