@@ -1,5 +1,6 @@
 """A hash table from 64-bit key hashes to slots, in numpy: a batch of keys is looked up, inserted or removed
-with a few vectorised passes instead of a Python dict operation per key.
+with a few vectorised passes instead of a Python dict operation per key, or, for a big batch once numba has
+loaded, one compiled pass (``hashslots_kernels``: the same table and results).
 
 Open addressing with linear probing over two arrays (hashes, values); a removed entry leaves a tombstone so
 that probe chains stay intact, and the table is rebuilt (dropping tombstones, growing when needed) once live
@@ -14,6 +15,8 @@ from collections.abc import Sequence
 from itertools import pairwise
 
 import numpy as np
+
+from stream_nb.engine import hashslots_kernels
 
 ABSENT = np.iinfo(np.int64).min  # what ``get`` and ``pop`` give for a hash not in the table
 # Values are stored as int32 (a slot; memory per key of state is what this table costs most of): 12 bytes an
@@ -38,6 +41,7 @@ class HashSlots:
     """
 
     def __init__(self, capacity: int = 1024):
+        self._loading = False  # in ``load``: compiled kernels are used if loaded, not loaded for it
         self._allocate(max(16, 1 << (max(capacity, 1) - 1).bit_length()))
 
     def __len__(self) -> int:
@@ -49,6 +53,11 @@ class HashSlots:
 
     def get(self, hashes: np.ndarray) -> np.ndarray:
         """Each hash's value, ``ABSENT`` where it is not in the table."""
+        kernels = hashslots_kernels.ready(len(hashes), not self._loading)
+        if kernels is not None:
+            values = np.empty(len(hashes), dtype=np.int64)
+            kernels.get(self._hashes, self._values, int(self._mask), _plain(hashes), values)
+            return values
         positions = self._find(hashes)
         found = positions >= 0
         values = np.full(len(hashes), ABSENT, dtype=np.int64)
@@ -87,6 +96,13 @@ class HashSlots:
         if self._live or self._used:
             raise ValueError("HashSlots.load fills an empty table")
         hashes = np.asarray(hashes, np.uint64)
+        self._loading = True
+        try:
+            return self._load(hashes, starts)
+        finally:
+            self._loading = False
+
+    def _load(self, hashes: np.ndarray, starts: Sequence[int]) -> np.ndarray:
         self._reserve(len(hashes))  # one allocation, for every row (each key once: the size they need)
         kept = np.ones(len(hashes), dtype=bool)
         bounds = [*starts, len(hashes)]
@@ -107,6 +123,11 @@ class HashSlots:
     def pop(self, hashes: np.ndarray) -> np.ndarray:
         """Remove these hashes; their values, ``ABSENT`` for a hash that was not there. A hash given
         twice is removed once, and both get its value."""
+        kernels = hashslots_kernels.ready(len(hashes), not self._loading)
+        if kernels is not None:
+            values, positions = np.empty(len(hashes), dtype=np.int64), np.empty(len(hashes), dtype=np.int64)
+            self._live -= kernels.pop(self._hashes, self._values, int(self._mask), _plain(hashes), values, positions)
+            return values
         positions = self._find(hashes)
         found = positions >= 0
         values = np.full(len(hashes), ABSENT, dtype=np.int64)
@@ -136,6 +157,11 @@ class HashSlots:
     def _find(self, hashes: np.ndarray) -> np.ndarray:
         """Each hash's position in the arrays, -1 where it is not in the table."""
         hashes = np.asarray(hashes, np.uint64)
+        kernels = hashslots_kernels.ready(len(hashes), not self._loading)
+        if kernels is not None:
+            positions = np.empty(len(hashes), dtype=np.int64)
+            kernels.find(self._hashes, self._values, int(self._mask), _plain(hashes), positions)
+            return positions
         if len(hashes) > _CHUNK:
             return np.concatenate([self._find(hashes[i:i + _CHUNK]) for i in range(0, len(hashes), _CHUNK)])
         result = np.full(len(hashes), -1, dtype=np.int64)
@@ -152,6 +178,12 @@ class HashSlots:
 
     def _insert(self, hashes: np.ndarray, values: np.ndarray) -> None:
         """Add hashes known to be absent and distinct: each takes the first free entry of its chain."""
+        kernels = hashslots_kernels.ready(len(hashes), not self._loading)
+        if kernels is not None:
+            self._used += kernels.insert(self._hashes, self._values, int(self._mask), _plain(hashes),
+                                         np.ascontiguousarray(values, dtype=_VALUE))
+            self._live += len(hashes)
+            return
         if len(hashes) > _CHUNK:
             for i in range(0, len(hashes), _CHUNK):
                 self._insert(hashes[i:i + _CHUNK], values[i:i + _CHUNK])
@@ -197,3 +229,8 @@ def _stored(values) -> np.ndarray:
     if len(values) and (values.min() <= _REMOVED or values.max() > np.iinfo(_VALUE).max):
         raise ValueError(f"HashSlots values must be int32 above {_REMOVED}: got {values.min()}..{values.max()}")
     return values.astype(_VALUE)
+
+
+def _plain(hashes) -> np.ndarray:
+    """Hashes as the kernels' one signature takes them: contiguous uint64."""
+    return np.ascontiguousarray(hashes, dtype=np.uint64)

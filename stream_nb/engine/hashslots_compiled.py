@@ -1,0 +1,73 @@
+"""The compiled loops of ``hashslots_kernels`` (imports numba: load it through that module, never at startup).
+
+Module-level functions, so that numba's disk cache finds them again in the next process (closures it
+compiles anew each time)."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+_EMPTY, _REMOVED = np.iinfo(np.int32).min, np.iinfo(np.int32).min + 1  # as hashslots stores them
+_ABSENT = np.iinfo(np.int64).min
+
+_jit = numba.njit(cache=True, nogil=True)
+
+
+@_jit
+def position(table_hashes, table_values, mask, h):
+    """Where hash ``h`` is, -1 if not in the table."""
+    p = np.int64(h & np.uint64(mask))
+    while True:
+        v = table_values[p]
+        if v == _EMPTY:  # an empty entry ends a probe chain
+            return -1
+        if v > _REMOVED and table_hashes[p] == h:
+            return p
+        p = (p + 1) & mask
+
+
+@_jit
+def find(table_hashes, table_values, mask, hashes, positions):
+    for i in range(hashes.shape[0]):
+        positions[i] = position(table_hashes, table_values, mask, hashes[i])
+
+
+@_jit
+def get(table_hashes, table_values, mask, hashes, values):
+    for i in range(hashes.shape[0]):
+        p = position(table_hashes, table_values, mask, hashes[i])
+        values[i] = table_values[p] if p >= 0 else _ABSENT
+
+
+@_jit
+def insert(table_hashes, table_values, mask, hashes, values):
+    """Add hashes known to be absent and distinct; returns how many empty entries they took."""
+    used = 0
+    for i in range(hashes.shape[0]):
+        h = hashes[i]
+        p = np.int64(h & np.uint64(mask))
+        while table_values[p] > _REMOVED:  # live: look further
+            p = (p + 1) & mask
+        if table_values[p] == _EMPTY:
+            used += 1
+        table_hashes[p] = h
+        table_values[p] = values[i]
+    return used
+
+
+@_jit
+def pop(table_hashes, table_values, mask, hashes, values, positions):
+    """Remove these hashes; returns how many entries that removed."""
+    # every hash found first, then removed: a hash given twice gets its value both times
+    for i in range(hashes.shape[0]):
+        p = position(table_hashes, table_values, mask, hashes[i])
+        positions[i] = p
+        values[i] = table_values[p] if p >= 0 else _ABSENT
+    gone = 0
+    for i in range(hashes.shape[0]):
+        p = positions[i]
+        if p >= 0 and table_values[p] != _REMOVED:
+            table_values[p] = _REMOVED
+            gone += 1
+    return gone
