@@ -139,10 +139,12 @@ class FilesSource:
     def _read_ahead(self, path: str) -> Future:
         if self._reader is None:
             self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stream_nb-files")
-        return self._reader.submit(self._read_file, path)
+        return self._reader.submit(self._read_file, path, False)
 
-    def _read_file(self, path: str) -> pa.Table:
-        return read_file(path, self.format, self.schema, header=self.header)
+    def _read_file(self, path: str, threads: bool = True) -> pa.Table:
+        """``threads``: a parquet file's columns decoded on Arrow's threads too (not when read ahead: the batch
+        keeps the other core busy, and the threads' hand-offs cost CPU)."""
+        return read_file(path, self.format, self.schema, header=self.header, threads=threads)
 
     def _is_input(self, name: str) -> bool:
         """Input files have the format's extension; names starting with ``.`` or ``_`` are hidden (Spark)."""

@@ -20,6 +20,7 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from stream_nb.sources.errors import SourceError
+from stream_nb.sources.parquet_files import read_parquet
 from stream_nb.types import TIMESTAMP, SchemaError, spark_type_name, to_arrow, utc_timestamps
 
 # As Spark's CSV reader: an empty field is null, a quoted empty field "" is the empty string.
@@ -35,17 +36,16 @@ Parser = Callable[[bytes, pa.Schema], pa.Table]
 
 
 def read_file(path: str, format: str, schema: pa.Schema, *, blank_line_is_null: bool = False,
-              header: bool = True) -> pa.Table:
+              header: bool = True, threads: bool = True) -> pa.Table:
     """One input file as a table of exactly ``schema``; a SourceError names the file and line if it is bad.
 
     ``blank_line_is_null``: in a CSV file of one column, a blank line is a row holding NULL (that is how a CSV
     writer, the files sink's included, writes such a row); otherwise blank lines are skipped, as Spark does.
     ``header``: a CSV file's first line names its columns; without one (Spark's ``header=false``) the columns
-    are the schema's, by position."""
+    are the schema's, by position. ``threads``: a parquet file's columns are decoded on Arrow's threads."""
     try:
-        if format == "parquet":
-            with pq.ParquetFile(path) as parquet:  # one file: quicker than read_table's dataset machinery
-                return _conform(parquet.read(), schema)
+        if format == "parquet":  # one file: quicker than read_table's dataset machinery
+            return _conform(read_parquet(path, schema.names, threads=threads), schema)
         data = _load(path)
     except FileNotFoundError:
         gone = "the file is gone; input files must stay until a query has read them"
