@@ -71,3 +71,31 @@ def pop(table_hashes, table_values, mask, hashes, values, positions):
             table_values[p] = _REMOVED
             gone += 1
     return gone
+
+
+# -- string key columns (``slot_strings``): bytes in a heap, by start and length ----------------------------
+
+@_jit
+def same_bytes(heap, starts, data, offsets, lengths, same):
+    """Per row: whether ``heap[starts[i]:][:lengths[i]]`` equals ``data[offsets[i]:][:lengths[i]]``."""
+    for i in range(lengths.shape[0]):
+        a, b = starts[i], offsets[i]
+        equal = True
+        for j in range(lengths[i]):
+            if heap[a + j] != data[b + j]:
+                equal = False
+                break
+        same[i] = equal
+
+
+@_jit
+def gather(source, starts, lengths, out, offsets):
+    """Each value's bytes one after the other into ``out``; ``offsets``: where each begins (and the end)."""
+    at = 0
+    for i in range(lengths.shape[0]):
+        offsets[i] = at
+        a = starts[i]
+        for j in range(lengths[i]):
+            out[at + j] = source[a + j]
+        at += lengths[i]
+    offsets[lengths.shape[0]] = at

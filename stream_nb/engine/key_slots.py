@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from stream_nb.engine.hashslots import ABSENT, HashSlots
 from stream_nb.engine.slot_columns import SlotColumn
+from stream_nb.engine.slot_strings import StringSlotColumn, is_string
 from stream_nb.types import hashable_keys
 
 COLLIDED = -1  # in the hash -> slot dict: keys with this hash are kept by their exact value
@@ -45,7 +46,7 @@ class KeySlots:
 
     def __init__(self, key_names: Sequence[str], capacity: int):
         self.key_names = list(key_names)
-        self.columns: list[SlotColumn] = []                 # one per key column, made at the first table
+        self.columns: list[SlotColumn | StringSlotColumn] = []  # one per key column, made at the first table
         self.live = np.zeros(capacity, dtype=bool)           # slot -> whether a key holds it
         self.count = 0
         self._slot_of_hash = HashSlots(capacity)             # key hash -> slot, or COLLIDED
@@ -59,7 +60,8 @@ class KeySlots:
         return self._slot_of_hash.nbytes + 100 * len(self._slot_of_key) + self._hash_at.nbytes + self.live.nbytes
 
     def make_columns(self, schema: pa.Schema, capacity: int) -> None:
-        self.columns = [SlotColumn(schema.field(k).type, capacity) for k in self.key_names]
+        self.columns = [StringSlotColumn(t, capacity) if is_string(t) else SlotColumn(t, capacity)
+                        for t in (schema.field(k).type for k in self.key_names)]
 
     def grow(self, capacity: int) -> None:
         for column in self.columns:

@@ -28,6 +28,10 @@ class SlotColumn:
         self.values = np.zeros(capacity, dtype=dtype) if self.storage is not None else np.full(capacity, None)
         self.valid = np.zeros(capacity, dtype=bool)
 
+    @property
+    def nbytes(self) -> int:
+        return self.values.nbytes + self.valid.nbytes
+
     def grow(self, capacity: int) -> None:
         extra = capacity - len(self.values)
         filler = np.zeros(extra, dtype=self.values.dtype) if self.storage is not None else np.full(extra, None)

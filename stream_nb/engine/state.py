@@ -83,7 +83,7 @@ class KeyedState:
 
     @property
     def memory_bytes(self) -> int:
-        arrays = sum(c.values.nbytes + c.valid.nbytes for c in [*self._keys.columns, *self._columns.values()])
+        arrays = sum(c.nbytes for c in [*self._keys.columns, *self._columns.values()])
         pairs = sum(len(values) for seen in self._distinct.values() for values in seen.values())
         return arrays + self._keys.index_bytes + self._event_time_us.nbytes + 100 * pairs
 

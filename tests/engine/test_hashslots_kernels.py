@@ -1,8 +1,6 @@
 """The hash table's two paths, numpy passes and compiled loops, agree: each behaves as a dict through growth,
 tombstones and crowded chains, and each reads the table the other wrote."""
 
-import functools
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,35 +8,16 @@ from hypothesis import strategies as st
 
 from stream_nb.engine import hashslots_kernels
 from stream_nb.engine.hashslots import ABSENT, HashSlots
+from tests.engine.kernel_paths import use
 
 HASHES = st.one_of(st.integers(0, 40), st.integers(0, 2**64 - 1))  # small ones crowd a few chains
 OPS = st.lists(st.tuples(st.sampled_from(["put", "add", "pop", "get"]), st.lists(HASHES, max_size=30, unique=True)),
                max_size=40)
 
 
-@pytest.fixture(params=["numpy", "compiled"])
-def path(request, monkeypatch):
-    """Every operation on one path: the compiled one from the first hash, or never."""
-    use(monkeypatch, request.param)
-    return request.param
-
-
-@functools.cache
-def loaded() -> hashslots_kernels.Kernels:
-    kernels = hashslots_kernels.load()
-    assert kernels is not None, "numba is a core dependency: its kernels must load"
-    return kernels
-
-
-def use(monkeypatch, which: str) -> None:
-    kernels = loaded()
-    monkeypatch.setattr(hashslots_kernels, "_kernels", kernels if which == "compiled" else None)
-    monkeypatch.setattr(hashslots_kernels, "threshold", 2**62)  # the numpy path does not start loading them
-
-
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=OPS)
-def test_each_path_behaves_like_a_dict(path, ops):  # the fixture only picks the path: nothing to reset
+def test_each_path_behaves_like_a_dict(kernel_path, ops):  # the fixture only picks the path: nothing to reset
     table, model = HashSlots(capacity=16), {}
     for step, (op, keys) in enumerate(ops):
         hashes = np.array(keys, dtype=np.uint64)
@@ -58,14 +37,14 @@ def test_each_path_behaves_like_a_dict(path, ops):  # the fixture only picks the
     assert table.get(np.array(list(model), dtype=np.uint64)).tolist() == list(model.values())
 
 
-def test_a_hash_popped_twice_in_one_call_is_removed_once_and_both_get_its_value(path):
+def test_a_hash_popped_twice_in_one_call_is_removed_once_and_both_get_its_value(kernel_path):
     table = HashSlots()
     table.add(np.array([5, 21], np.uint64), np.array([1, 2]))
     assert table.pop(np.array([5, 5, 8, 21], np.uint64)).tolist() == [1, 1, ABSENT, 2]
     assert len(table) == 0 and table.get(np.array([5, 21], np.uint64)).tolist() == [ABSENT, ABSENT]
 
 
-def test_one_chain_crowded_with_tombstones_keeps_finding_what_lies_past_them(path):
+def test_one_chain_crowded_with_tombstones_keeps_finding_what_lies_past_them(kernel_path):
     """Hashes equal modulo the table's size share one probe chain: removing the first ones leaves tombstones
     that lookups walk past and inserts reuse, until a rebuild clears them."""
     table = HashSlots(capacity=64)
@@ -84,7 +63,7 @@ def test_one_chain_crowded_with_tombstones_keeps_finding_what_lies_past_them(pat
     assert table.nbytes <= 16 * 128  # 6 live and 20 at a time: 128 entries of 16 bytes, whatever the churn
 
 
-def test_growth_keeps_every_value_and_the_extremes_of_uint64(path):
+def test_growth_keeps_every_value_and_the_extremes_of_uint64(kernel_path):
     hashes = np.concatenate([np.array([0, 2**64 - 1, 2**63], np.uint64),
                              np.random.default_rng(1).integers(1, 2**63, 20_000, dtype=np.uint64)])
     hashes = np.unique(hashes)
@@ -94,7 +73,7 @@ def test_growth_keeps_every_value_and_the_extremes_of_uint64(path):
     assert table.get(hashes).tolist() == list(range(len(hashes))) and len(table) == len(hashes)
 
 
-def test_load_gives_the_same_rows_and_ranks_on_both_paths(path):
+def test_load_gives_the_same_rows_and_ranks_on_both_paths(kernel_path):
     rng = np.random.default_rng(5)
     pool = rng.integers(0, 2**64 - 1, 30_000, dtype=np.uint64)
     parts = [rng.choice(pool, size, replace=False) for size in (20_000, 5_000, 12_000, 1)]
