@@ -52,3 +52,14 @@ def test_columns_are_ordered_and_dates_lists_and_decimals_hash():
 def test_a_million_distinct_keys_have_distinct_hashes():
     h = key_hashes(pa.table({"k": pa.array(np.arange(1_000_000))}), ["k"])
     assert len(np.unique(h)) == 1_000_000
+
+
+def test_a_long_column_hashes_each_value_as_a_short_one_whether_its_values_repeat_or_not():
+    # a partial aggregate's keys: each device once per window (first rows all distinct, the column not);
+    # and a column of distinct values: two ways of hashing, one hash per value
+    repeating = pa.array([f"d{i % 1000:04d}" for i in range(20_000)])
+    distinct = pa.array([f"key {i}" for i in range(20_000)])
+    for column in (repeating, distinct):
+        whole = hashes(column)
+        pieces = [h for start in range(0, 20_000, 1_000) for h in hashes(column.slice(start, 1_000))]
+        assert whole == pieces
