@@ -5,7 +5,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from stream_nb.sources import kafka_records
+from stream_nb.sources import formats, kafka_records
+from stream_nb.sources.errors import SourceError
 from stream_nb.sources.kafka_records import Chunk, to_table
 
 
@@ -56,3 +57,38 @@ def test_timestamp_types_map_as_confluent_kafka_counts_them_and_none_is_a_null_t
     assert table.column("timestampType").to_pylist() == [-1, 0, 1]
     stamps = table.column("timestamp").to_pylist()
     assert stamps[0] is None and [s.timestamp() for s in stamps[1:]] == [1_700_000_000.123, 1_700_000_000.124]
+
+
+VALUE_SCHEMA = pa.schema([("n", pa.int64()), ("s", pa.string())])
+
+
+def where(k):
+    return ("t", 0, 100 + k)
+
+
+@pytest.mark.parametrize("kind", [pa.binary(), pa.large_binary()])
+def test_values_parse_one_object_each_whatever_whitespace_and_line_breaks_they_hold(kind):
+    values = [b' {"n": 1, "s": "a"}', b'{"n":\n2,\r\n"s": "b"}\n', b'\r{"n": 3}\t', None, b'{"s": "\xc3\xa9"} ']
+    table = kafka_records.parse_values(pa.array([b"x", *values], kind).slice(1), VALUE_SCHEMA, where)
+    assert table.column("n").to_pylist() == [1, 2, 3, None, None]  # a tombstone (null value) gives nulls
+    assert table.column("s").to_pylist() == ["a", "b", None, None, "é"]
+
+
+@pytest.mark.parametrize(("values", "bad", "says"), [
+    ([b'{"n": 1}', b'{"n": 2}', b""], 2, "the value is empty"),
+    ([b"", b'{"n": 1}'], 0, "the value is empty"),
+    ([b'{"n": 1}', b"  \n ", b'{"n": 3}'], 1, "the value is empty"),
+    ([b'{"n": 1}', b'{"n": "two"}'], 1, "column 'n'"),
+    ([b'{"n": 1}', b'{"n": 2', b'{"n": 3}'], 1, "malformed JSON value"),
+    ([b'{"n": 1}', b'{"s": "\xff"}'], 1, "not UTF-8"),
+])
+def test_a_bad_value_is_refused_naming_its_offset(values, bad, says):
+    with pytest.raises(SourceError, match=rf"topic 't', partition 0, offset {100 + bad}: .*{says}"):
+        kafka_records.parse_values(pa.array(values, pa.large_binary()), VALUE_SCHEMA, where)
+
+
+def test_parsed_values_are_those_of_the_files_sources_json_reader():
+    values = [f'{{"n": {k}, "s": "{"x" * (k % 7)}"}}'.encode() for k in range(2_000)]
+    data = b"".join(v + b"\n" for v in values)
+    expected = formats._parse_json(data, VALUE_SCHEMA)
+    assert kafka_records.parse_values(pa.array(values, pa.large_binary()), VALUE_SCHEMA, where).equals(expected)
