@@ -83,7 +83,8 @@ class HashSlots:
         """Fill an empty table from ``hashes``, parts that each hold a hash at most once (beginning at
         ``starts``), where a later part may repeat an earlier one's: each distinct hash is added once, for its
         last occurrence, and valued by that occurrence's rank among the kept ones (0, 1, ...: the slots of a
-        restored state). Returns the kept positions of ``hashes``, ascending.
+        restored state). Returns the kept positions of ``hashes``, ascending; None, the table then unusable,
+        if a part holds a hash twice (two keys of one table with one hash: they need telling apart by value).
 
         The parts go in last to first, each looked up only against those after it.
 
@@ -112,7 +113,8 @@ class HashSlots:
                 seen = self._find(hashes[start:end]) >= 0
                 kept[start:end] = ~seen
                 new = new[~seen]
-            self._insert(hashes[new], _stored(new))  # valued by row for now
+            if self._insert(hashes[new], _stored(new), check=True):  # valued by row for now
+                return None
         rows = np.flatnonzero(kept)
         if len(rows) < len(hashes):  # rows to ranks among the kept
             rank = (np.cumsum(kept) - 1).astype(_VALUE)
@@ -176,23 +178,28 @@ class HashSlots:
             rows, hashes, probe = rows[going], hashes[going], (probe[going] + 1) & mask
         return result
 
-    def _insert(self, hashes: np.ndarray, values: np.ndarray) -> None:
-        """Add hashes known to be absent and distinct: each takes the first free entry of its chain."""
+    def _insert(self, hashes: np.ndarray, values: np.ndarray, check: bool = False) -> bool:
+        """Add hashes meant to be absent and distinct: each takes the first free entry of its chain. With
+        ``check`` (the compiled path always checks), returns whether one was not: it met its own hash."""
         kernels = hashslots_kernels.ready(len(hashes), not self._loading)
         if kernels is not None:
-            self._used += kernels.insert(self._hashes, self._values, int(self._mask), _plain(hashes),
-                                         np.ascontiguousarray(values, dtype=_VALUE))
+            used, repeated = kernels.insert(self._hashes, self._values, int(self._mask), _plain(hashes),
+                                            np.ascontiguousarray(values, dtype=_VALUE))
+            self._used += used
             self._live += len(hashes)
-            return
+            return bool(repeated)
         if len(hashes) > _CHUNK:
-            for i in range(0, len(hashes), _CHUNK):
-                self._insert(hashes[i:i + _CHUNK], values[i:i + _CHUNK])
-            return
-        count = len(hashes)
+            return any([self._insert(hashes[i:i + _CHUNK], values[i:i + _CHUNK], check)
+                        for i in range(0, len(hashes), _CHUNK)])
+        count, repeated = len(hashes), False
         probe = (hashes & self._mask).astype(np.int64)
         mask = int(self._mask)
         while len(hashes):
-            free = np.flatnonzero(self._values[probe] <= _REMOVED)  # empty or removed
+            at = self._values[probe]
+            free = np.flatnonzero(at <= _REMOVED)  # empty or removed
+            if check:  # a live entry on the way holding this very hash
+                busy = at > _REMOVED
+                repeated |= bool((self._hashes[probe[busy]] == hashes[busy]).any())
             spots = probe[free]
             # several hashes may reach one free entry in this pass: each writes its claim, one claim stays
             self._claims[spots] = free
@@ -200,10 +207,14 @@ class HashSlots:
             taken = probe[won]
             self._used += int((self._values[taken] == _EMPTY).sum())
             self._hashes[taken], self._values[taken] = hashes[won], values[won]
+            if check and len(won) < len(free):  # lost an entry to this very hash
+                lost = free[self._claims[spots] != free]
+                repeated |= bool((self._hashes[probe[lost]] == hashes[lost]).any())
             left = np.ones(len(hashes), dtype=bool)
             left[won] = False
             hashes, values, probe = hashes[left], values[left], (probe[left] + 1) & mask
         self._live += count
+        return repeated
 
     def _reserve(self, more: int) -> None:
         """Rebuild when live entries, tombstones and ``more`` would fill over half the table."""

@@ -42,18 +42,20 @@ def get(table_hashes, table_values, mask, hashes, values):
 
 @_jit
 def insert(table_hashes, table_values, mask, hashes, values):
-    """Add hashes known to be absent and distinct; returns how many empty entries they took."""
-    used = 0
+    """Add hashes meant to be absent and distinct; returns how many empty entries they took, and whether one
+    met its own hash on its way (it was not absent, or given twice)."""
+    used, repeated = 0, False
     for i in range(hashes.shape[0]):
         h = hashes[i]
         p = np.int64(h & np.uint64(mask))
         while table_values[p] > _REMOVED:  # live: look further
+            repeated |= table_hashes[p] == h
             p = (p + 1) & mask
         if table_values[p] == _EMPTY:
             used += 1
         table_hashes[p] = h
         table_values[p] = values[i]
-    return used
+    return used, repeated
 
 
 @_jit

@@ -31,7 +31,7 @@ _lock = threading.Lock()
 class Kernels(NamedTuple):
     find: object    # (table_hashes, table_values, mask, hashes, positions) -> None
     get: object     # (table_hashes, table_values, mask, hashes, values) -> None
-    insert: object  # (table_hashes, table_values, mask, hashes, values) -> entries newly used
+    insert: object  # (table_hashes, table_values, mask, hashes, values) -> (entries newly used, a hash met)
     pop: object     # (table_hashes, table_values, mask, hashes, values, positions) -> entries removed
     same_bytes: object  # (heap, starts, data, offsets, lengths, same) -> None (``slot_strings``)
     gather: object      # (source, starts, lengths, out, offsets) -> None (``slot_strings``)

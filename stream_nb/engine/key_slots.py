@@ -136,11 +136,12 @@ class KeySlots:
                     by_hash[index] = False
         self._slot_of_hash.add(found.hashes[found.new_positions][by_hash], slots[by_hash])
 
-    def load(self, hashes: np.ndarray, starts: Sequence[int] = (0,)) -> np.ndarray:
+    def load(self, hashes: np.ndarray, starts: Sequence[int] = (0,)) -> np.ndarray | None:
         """Index the keys of an empty state in bulk (``HashSlots.load``; ``starts``: where each table of
-        distinct keys begins): the last row of each hash gets slot 0, 1, ... in row order. Returns those rows;
-        ``take_loaded`` then claims their slots once the state has made room. Rows dropped as earlier ones
-        of a hash must be checked to hold its key (``same_keys``)."""
+        distinct keys begins): the last row of each hash gets slot 0, 1, ... in row order. Returns those rows
+        (None if one table has two keys of one hash: this index is then unusable); ``take_loaded`` then claims
+        their slots once the state has made room. Rows dropped as earlier ones of a hash must be checked to
+        hold its key (``same_keys``)."""
         return self._slot_of_hash.load(hashes, starts)
 
     def take_loaded(self, hashes: np.ndarray) -> None:

@@ -241,6 +241,9 @@ class KeyedState:
         hashes = self.hash_keys(everything)
         # a key in several tables: its last row is its state (a later version); a table has each key once
         kept = self._keys.load(hashes, np.cumsum([0] + [t.num_rows for t in filled[:-1]]).tolist())
+        if kept is None:  # two keys of one table share a hash
+            self.__init__(self.key_names, self.partials, self._initial_capacity, self.event_time)
+            return False
         rows = everything if len(kept) == everything.num_rows else everything.take(pa.array(kept))
         self._reserve(len(kept), exact=True)  # sized to what is restored: the next new keys double it
         self._ensure_columns(rows)

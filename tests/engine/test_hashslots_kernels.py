@@ -115,3 +115,14 @@ def test_kernels_start_loading_at_the_first_batch_of_the_threshold_size_and_serv
     assert loading is not None
     loading.join()
     assert hashslots_kernels.ready(1) is not None
+
+
+@pytest.mark.parametrize("crowded", [False, True])
+def test_load_says_when_one_part_holds_a_hash_twice(kernel_path, crowded):
+    """Two keys of one table with one hash cannot be told apart by a bulk load: it says so (None), whether the
+    two meet along a chain or contend for one entry in the same pass."""
+    spread = np.random.default_rng(2).integers(0, 2**63, 5_000, dtype=np.uint64)
+    base = np.arange(200, dtype=np.uint64) * np.uint64(2**20) if crowded else np.unique(spread)
+    twice = np.concatenate([base[:100], base[50:51], base[100:]])
+    assert HashSlots().load(twice, starts=[0]) is None
+    assert HashSlots().load(np.concatenate([base, base[:10]]), starts=[0, len(base)]) is not None  # across parts
