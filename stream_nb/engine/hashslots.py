@@ -189,8 +189,10 @@ class HashSlots:
             self._live += len(hashes)
             return bool(repeated)
         if len(hashes) > _CHUNK:
-            return any([self._insert(hashes[i:i + _CHUNK], values[i:i + _CHUNK], check)
-                        for i in range(0, len(hashes), _CHUNK)])
+            repeated = False
+            for i in range(0, len(hashes), _CHUNK):  # every chunk, whatever an earlier one found
+                repeated |= self._insert(hashes[i:i + _CHUNK], values[i:i + _CHUNK], check)
+            return repeated
         count, repeated = len(hashes), False
         probe = (hashes & self._mask).astype(np.int64)
         mask = int(self._mask)
