@@ -75,6 +75,26 @@ def pop(table_hashes, table_values, mask, hashes, values, positions):
     return gone
 
 
+@_jit
+def has_repeats(hashes):
+    """Whether a hash occurs twice: a throwaway open-addressing set, at most half full."""
+    size = 16
+    while size < 2 * hashes.shape[0]:
+        size *= 2
+    mask = size - 1
+    seen, used = np.empty(size, np.uint64), np.zeros(size, np.bool_)
+    for i in range(hashes.shape[0]):
+        h = hashes[i]
+        p = np.int64(h & np.uint64(mask))
+        while used[p]:
+            if seen[p] == h:
+                return True
+            p = (p + 1) & mask
+        used[p] = True
+        seen[p] = h
+    return False
+
+
 # -- string key columns (``slot_strings``): bytes in a heap, by start and length ----------------------------
 
 @_jit

@@ -33,6 +33,7 @@ class Kernels(NamedTuple):
     get: object     # (table_hashes, table_values, mask, hashes, values) -> None
     insert: object  # (table_hashes, table_values, mask, hashes, values) -> (entries newly used, a hash met)
     pop: object     # (table_hashes, table_values, mask, hashes, values, positions) -> entries removed
+    has_repeats: object  # (hashes) -> whether one occurs twice
     same_bytes: object  # (heap, starts, data, offsets, lengths, same) -> None (``slot_strings``)
     gather: object      # (source, starts, lengths, out, offsets) -> None (``slot_strings``)
 
@@ -84,6 +85,7 @@ def _warm(kernels: Kernels) -> None:
     kernels.find(hashes, values, 15, some, np.empty(3, np.int64))
     kernels.get(hashes, values, 15, some, np.empty(3, np.int64))
     kernels.pop(hashes, values, 15, some, np.empty(3, np.int64), np.empty(3, np.int64))
+    kernels.has_repeats(some)
     heap, starts = np.arange(8, dtype=np.uint8), np.array([0, 4], np.int64)
     kernels.same_bytes(heap, starts, heap, starts, np.array([2, 2], np.int64), np.empty(2, bool))
     kernels.gather(heap, starts, np.array([2, 2], np.int64), np.empty(4, np.uint8), np.empty(3, np.int64))
@@ -92,4 +94,4 @@ def _warm(kernels: Kernels) -> None:
 def _compile() -> Kernels:
     from stream_nb.engine import hashslots_compiled as c  # imports numba
 
-    return Kernels(c.find, c.get, c.insert, c.pop, c.same_bytes, c.gather)
+    return Kernels(c.find, c.get, c.insert, c.pop, c.has_repeats, c.same_bytes, c.gather)

@@ -74,6 +74,7 @@ class KeyedState:
         self._event_time_us = np.zeros(capacity if event_time is not None else 0, dtype=np.int64)
         self._columns: dict[str, SlotColumn] = {}
         self._loaded: pa.Table | None = None  # what ``load_all`` restored, as Arrow, until the state changes
+        self._expired_at: tuple[int, np.ndarray] | None = None  # the last ``expired``, until the state changes
         # count(DISTINCT x): per partial, per slot, the values seen so far
         self._distinct: dict[str, dict[int, set]] = {p.name: {} for p in partials if p.merge == "distinct"}
 
@@ -94,13 +95,19 @@ class KeyedState:
         """The slots of keys whose event time the watermark has reached (Spark: ``end <= watermark``)."""
         if self.event_time is None:
             return np.empty(0, dtype=np.int64)
-        return np.flatnonzero(self._keys.live & expired(self._event_time_us, watermark_us))
+        if self._expired_at is None or self._expired_at[0] != watermark_us:
+            # asked twice a batch for one watermark and state (has the next batch something to do; its
+            # process): one scan of the state
+            slots = np.flatnonzero(self._keys.live & expired(self._event_time_us, watermark_us))
+            slots.setflags(write=False)
+            self._expired_at = (watermark_us, slots)
+        return self._expired_at[1]
 
     def evict(self, slots: np.ndarray) -> None:
         """Forget these keys: their slots are reused by new keys."""
         if not len(slots):
             return
-        self._loaded = None
+        self._loaded = self._expired_at = None
         self._keys.release(slots)
         for column in self._columns.values():
             column.valid[slots] = False
@@ -141,7 +148,7 @@ class KeyedState:
 
     def apply(self, update: Update) -> None:
         """Write a prepared update: the batch is committed."""
-        self._loaded = None
+        self._loaded = self._expired_at = None
         new_slots = update.found.new_slots
         if len(new_slots):
             self._keys.claim(update.found)
@@ -205,7 +212,7 @@ class KeyedState:
         """Put rows back as they were exported (not merged); rows flagged ``removed`` delete their key."""
         if not table.num_rows:
             return
-        self._loaded = None
+        self._loaded = self._expired_at = None
         removed = np.zeros(table.num_rows, dtype=bool) if removed is None else removed
         if removed.any() and self._keys.count:
             gone = self._slots_for(table.filter(pa.array(removed)))
@@ -233,6 +240,7 @@ class KeyedState:
         tables = list(tables)
         if self._keys.count or not any(t.num_rows for t in tables):
             return not self._keys.count and not any(t.num_rows for t in tables)
+        self._expired_at = None
         filled = [t.replace_schema_metadata(None) for t in tables if t.num_rows]
         try:
             everything = pa.concat_tables(filled)

@@ -100,3 +100,24 @@ def test_a_restore_of_one_table_whose_keys_share_a_hash_keeps_them_apart(kernel_
     restored.apply(restored.prepare(pa.table({"d": keys[:2], "n": pa.array([10, 20], pa.int64())})))
     assert sorted((r["d"], r["n"]) for r in restored.rows(restored.all_slots()).to_pylist()) == [
         (decimal.Decimal(-2), 22), (decimal.Decimal(-1), 11), (decimal.Decimal(3), 3)]
+
+
+def test_expired_keys_asked_twice_for_one_watermark_follow_each_change_of_the_state():
+    """``expired`` scans the state once per watermark and state (the end of a batch and the next batch's process
+    both ask): a new key, an eviction or another watermark gives the answer for the state as it is."""
+    from stream_nb.sql.event_time import EventTimeKey
+
+    state = KeyedState(["t"], [Partial("n", "count_all", None, "add")], event_time=EventTimeKey(0))
+
+    def times(slots):
+        return sorted(state.key_rows(slots).column("t").to_pylist())
+
+    def add(*ts):
+        state.apply(state.prepare(pa.table({"t": pa.array(ts, pa.int64()), "n": pa.array([1] * len(ts))})))
+
+    add(5, 10, 30)
+    assert times(state.expired(10)) == [5, 10] and times(state.expired(10)) == [5, 10]
+    add(7)
+    assert times(state.expired(10)) == [5, 7, 10]
+    state.evict(state.expired(10))
+    assert times(state.expired(10)) == [] and times(state.expired(40)) == [30]
