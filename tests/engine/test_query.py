@@ -301,3 +301,27 @@ class TestChainedQueries:
 def buffered(stream) -> int:
     """Rows a result stream holds in memory (read and committed ones are let go)."""
     return sum(chunk.num_rows for chunk in stream._chunks)
+
+
+@pytest.mark.parametrize("ending", ["stop", "stop inside its batch", "a failing batch"])
+def test_a_manual_querys_loop_task_ends_with_the_query(events, ending):
+    # a manual query's task on the engine loop waits for the query to end (it has nothing to poll): every way
+    # of ending wakes it, so no task is left waiting on the loop
+    def sink(df, batch_id):
+        if ending == "stop inside its batch":
+            q.stop()
+        if ending == "a failing batch":
+            raise ValueError("the sink failed")
+
+    q = sn.start("SELECT device, temp FROM events", sources={"events": events}, trigger="manual",
+                 sink=sn.sinks.foreach_batch(sink))
+    events.add_data(rows(1.0))
+    if ending == "stop":
+        q.stop()
+    elif ending == "a failing batch":
+        with pytest.raises(sn.StreamingQueryException, match="the sink failed"):
+            q.step()
+    else:
+        q.step()
+    q._task.result(timeout=10)  # the task has returned (a task left waiting would time out here)
+    assert not q.is_active
