@@ -323,11 +323,46 @@ def _struct_values(column: pa.ChunkedArray) -> list[dict | None]:
     """A struct column as dicts, its fields converted column by column (timestamps as UTC pandas Timestamps)."""
     names = [f.name for f in column.type]
     # one array, its fields with the struct's nulls and offset applied (as pc.struct_field makes them, each)
-    fields = [_field_values(field) for field in column.combine_chunks().flatten()]
-    rows = _dict_rows(len(names))(names, fields) if names else [{} for _ in range(len(column))]
+    fields = column.combine_chunks().flatten()
+    rows = _repeated_rows(names, fields) if names else [{} for _ in range(len(column))]
+    if rows is None:
+        rows = _dict_rows(len(names))(names, [_field_values(field) for field in fields])
     if column.null_count:
         rows = [row if ok else None for row, ok in zip(rows, column.is_valid().to_pylist())]
     return rows
+
+
+def _repeated_rows(names: list[str], fields: list[pa.Array]) -> list[dict] | None:
+    """The dicts of a struct whose fields are timestamps without nulls (a window, a session) when its rows
+    repeat a few values (a batch spans a few windows): each distinct value's dict is made once and copied for
+    each of its rows (``dict.copy`` runs in C: 20 k rows 2.0-2.6 -> 1.0-1.3 ms). Every row still gets a dict of
+    its own. None for other fields, or values mostly distinct (then a dict is made a row).
+
+    >>> starts = pa.array([0, 0, 0, 10_000_000], pa.timestamp("us", "UTC"))
+    >>> rows = _repeated_rows(["start"], [starts])
+    >>> rows[0] == rows[1] and rows[0] is not rows[1], rows[3]["start"].second
+    (True, 10)
+    """
+    if not all(pa.types.is_timestamp(f.type) and not f.null_count for f in fields) or not len(fields[0]):
+        return None
+    combined, dictionaries, radix = np.zeros(len(fields[0]), np.int64), [], 1
+    for field in fields:  # each row's fields as one integer, in mixed radix (a field's index, a digit)
+        encoded = pc.dictionary_encode(field)
+        radix *= len(encoded.dictionary)
+        if radix >= 1 << 62:
+            return None
+        combined = combined * len(encoded.dictionary) + encoded.indices.to_numpy().astype(np.int64)
+        dictionaries.append(encoded.dictionary)
+    codes, distinct = pd.factorize(combined)  # hashed: a whole result's rows may span many windows
+    if 2 * len(distinct) > len(combined):
+        return None
+    values = []
+    for dictionary in reversed(dictionaries):  # the digits back, last field first
+        values.append(_timestamps(dictionary)[distinct % len(dictionary)].tolist())
+        distinct = distinct // len(dictionary)
+    made = np.empty(len(values[0]), dtype=object)
+    made[:] = _dict_rows(len(names))(names, values[::-1])
+    return list(map(dict.copy, made[codes].tolist()))
 
 
 _DICT_ROWS: dict[int, Any] = {}

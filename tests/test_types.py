@@ -274,3 +274,29 @@ def test_the_garbage_collector_is_on_again_after_a_conversion():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("rows", [4_000, 7])
+def test_windows_repeating_a_few_values_are_a_dict_of_their_own_a_row(rows):
+    # many rows, a few windows (a batch's output): the same dicts as one made a row at a time, each its own
+    index = np.arange(rows)
+    starts = (index % 3) * 10_000_000 + (index % 2) * 5_000_000  # six distinct (start, end) pairs
+    ends = starts + 10_000_000
+    marks = (index % 4) * 1_000
+    fields = [pa.array(starts).cast(TIMESTAMP), pa.array(ends).cast(TIMESTAMP),
+              pa.array(marks).cast(pa.timestamp("ms", "Asia/Tokyo"))]
+    windows = pa.StructArray.from_arrays(fields, names=["start", "end", "mark"])
+    values = to_pandas(pa.table({"w": windows}))["w"].tolist()
+    assert values == [{"start": pd.Timestamp(s, unit="us", tz="UTC"), "end": pd.Timestamp(e, unit="us", tz="UTC"),
+                       "mark": pd.Timestamp(m, unit="ms", tz="Asia/Tokyo")}
+                      for s, e, m in zip(starts.tolist(), ends.tolist(), marks.tolist())]
+    assert [list(v) for v in values[:2]] == [["start", "end", "mark"]] * 2
+    assert len({id(v) for v in values}) == rows  # never one dict shared by rows
+    values[0]["start"] = None
+    assert values[6]["start"] == pd.Timestamp(0, unit="us", tz="UTC")  # the same window as the first
+
+
+def test_a_repeated_timestamp_struct_with_duplicate_field_names_keeps_the_last_value():
+    first, last = pa.array([0] * 6).cast(TIMESTAMP), pa.array([10_000_000] * 6).cast(TIMESTAMP)
+    twice = pa.StructArray.from_arrays([first, last], names=["t", "t"])
+    assert to_pandas(pa.table({"s": twice}))["s"].tolist() == [{"t": utc("1970-01-01 00:00:10")}] * 6
