@@ -36,6 +36,7 @@ from stream_nb.sources._protocol import (
     SPARK_OFFSETS,
 )
 from stream_nb.sources.errors import SourceError, check_offsets
+from stream_nb.sources.kafka_ahead import StepAhead
 from stream_nb.sources.kafka_offsets import (
     EARLIEST,
     LATEST,
@@ -177,6 +178,7 @@ class KafkaSource:
         self._meta_lock = threading.Lock()   # the client asking for partitions and their offsets
         self._read_lock = threading.Lock()   # the client reading messages
         self._meta = self._reader = None
+        self._ahead = StepAhead()            # the next step, read while the engine aggregates this one
         self._starts: Offsets | None = None  # where offset 0 begins in each partition
         self._steps: list[tuple[Offsets, Offsets]] = []  # (end, starts not where the last step ended)
         self._reached = False
@@ -281,6 +283,20 @@ class KafkaSource:
 
     def read(self, start: int, end: int) -> pa.Table:
         """The messages of steps ``start`` to ``end``, in topic, partition then offset order."""
+        ranges = self._ranges(start, end)
+        table = self._ahead.take((start, end))
+        if table is None:
+            table = self._fetch(ranges) if ranges else self.schema.empty_table()
+        if self.max_per_trigger:  # one step a batch: the next one, if planned, is read now, on a thread
+            with self._lock:
+                planned = len(self._steps) > end
+            following = self._ranges(end, end + 1) if planned else None
+            if following:
+                self._ahead.start((end, end + 1), lambda cancel: self._fetch(following, cancel))
+        return table
+
+    def _ranges(self, start: int, end: int) -> dict[TopicPartition, tuple[int, int]]:
+        """Each partition's offsets ``[first, end)`` in steps ``start`` to ``end`` (none if nothing to read)."""
         with self._lock:
             check_offsets(start, end, len(self._steps), self.description)
             begin = self._ends(start)
@@ -289,13 +305,17 @@ class KafkaSource:
                 begin.update(starts)
             until = self._ends(end)
         if all(until[tp] == begin[tp] for tp in until):
-            return self.schema.empty_table()
+            return {}
+        return {tp: (begin[tp], until[tp]) for tp in sorted(until)}
+
+    def _fetch(self, ranges: dict[TopicPartition, tuple[int, int]], cancel=None) -> pa.Table:
         with self._read_lock:
-            messages = self._open_reader().fetch({tp: (begin[tp], until[tp]) for tp in sorted(until)})
+            messages = self._open_reader().fetch(ranges, cancel)
         return to_table(messages, self.value_schema)
 
     def close(self) -> None:
         """Close the broker connections; a later call opens them again."""
+        self._ahead.close()
         with self._meta_lock:
             meta, self._meta = self._meta, None
         with self._read_lock:

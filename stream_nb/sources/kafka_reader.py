@@ -7,6 +7,7 @@ that starts elsewhere (a replay, a new partition, after an error) seeks.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from itertools import pairwise
@@ -23,6 +24,10 @@ MOST_MESSAGES = 100_000  # messages asked of the consumer at a time
 
 Ranges = dict[TopicPartition, tuple[int, int]]  # (topic, partition) -> (first offset, end offset exclusive)
 Run = tuple[TopicPartition, Chunk]  # consecutive messages of one partition (offsets increasing)
+
+
+class Cancelled(Exception):
+    """A read ahead that nobody waits for any more, stopped."""
 
 
 class ConfluentConsumer:
@@ -72,9 +77,11 @@ class RangeReader:
         self._ahead: dict[TopicPartition, list[Chunk]] = {}  # messages handed over past the last range's end
         self._next: dict[TopicPartition, int] = {}   # where each partition's next range must start to use them
 
-    def fetch(self, ranges: Ranges) -> list[Run]:
+    def fetch(self, ranges: Ranges, cancel: threading.Event | None = None) -> list[Run]:
+        """``cancel``: set by another thread to end a read that nobody waits for any more (raises Cancelled
+        within ``POLL_SECONDS``; the next fetch seeks again)."""
         try:
-            return self._fetch({tp: (min(first, end), end) for tp, (first, end) in ranges.items()})
+            return self._fetch({tp: (min(first, end), end) for tp, (first, end) in ranges.items()}, cancel)
         except BaseException:
             self._assigned = set()  # a half-read range: seek again next time
             raise
@@ -105,7 +112,7 @@ class RangeReader:
         self._consumer.assign(starts)
         self._assigned, self._ahead = set(starts), {}
 
-    def _fetch(self, ranges: Ranges) -> list[Run]:
+    def _fetch(self, ranges: Ranges, cancel: threading.Event | None) -> list[Run]:
         consumer = self._open()
         if set(ranges) != self._assigned or any(self._next.get(tp) != first for tp, (first, _) in ranges.items()):
             self._assign({tp: first for tp, (first, _) in ranges.items()})
@@ -115,6 +122,8 @@ class RangeReader:
         self._ahead = self._take([(tp, run) for tp, runs in ahead.items() for run in runs], ranges, got, at)
         progressed = time.monotonic()
         while pending := [tp for tp in ranges if at[tp] < ranges[tp][1]]:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled
             left = sum(ranges[tp][1] - at[tp] for tp in pending)
             chunk, errors = consumer.consume(min(left, MOST_MESSAGES), POLL_SECONDS)
             seek = {}
