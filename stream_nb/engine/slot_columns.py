@@ -89,12 +89,17 @@ def storage_type(arrow_type: pa.DataType) -> pa.DataType | None:
 
 def to_numpy(array: pa.ChunkedArray | pa.Array, storage: pa.DataType | None) -> tuple[np.ndarray, np.ndarray]:
     array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-    valid = array.is_valid().to_numpy(zero_copy_only=False)
+    if array.null_count:
+        valid = array.is_valid().to_numpy(zero_copy_only=False)
+    else:  # (no bitmap to unpack)
+        valid = np.ones(len(array), dtype=bool)
     if storage is None:
         if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
             return array.to_numpy(zero_copy_only=False), valid
         return np.array(array.to_pylist() + [None], dtype=object)[:-1], valid
     array = temporal_integers(array)
     stored = array.cast(storage) if array.type != storage else array
+    if not array.null_count:
+        return stored.to_numpy(zero_copy_only=False), valid
     zero = False if pa.types.is_boolean(storage) else 0
     return pc.fill_null(stored, pa.scalar(zero, type=storage)).to_numpy(zero_copy_only=False), valid

@@ -126,8 +126,11 @@ class KeyedState:
         self._ensure_columns(partial)
         found = self._slots_for(partial, hashes)
         slots, existed = found.slots, found.existed
-        taken = pa.array(found.new_positions, type=pa.int64())
-        new_key_values = [partial.column(k).take(taken) for k in self.key_names]
+        if len(found.new_positions) == partial.num_rows:  # every key new (a window's first batch): no copy
+            new_key_values = [partial.column(k) for k in self.key_names]
+        else:
+            taken = pa.array(found.new_positions, type=pa.int64())
+            new_key_values = [partial.column(k).take(taken) for k in self.key_names]
         seen_distinct = {name: set() for name in self._distinct}
         values = {}
         for partial_spec in self.partials:
