@@ -76,6 +76,18 @@ def pop(table_hashes, table_values, mask, hashes, values, positions):
 
 
 @_jit
+def live_entries(table_hashes, table_values, hashes, values):
+    """The live entries' hashes and values, in table order, into ``hashes`` and ``values``; returns how many."""
+    k = 0
+    for p in range(table_values.shape[0]):
+        if table_values[p] > _REMOVED:
+            hashes[k] = table_hashes[p]
+            values[k] = table_values[p]
+            k += 1
+    return k
+
+
+@_jit
 def has_repeats(hashes):
     """Whether a hash occurs twice: a throwaway open-addressing set, at most half full."""
     size = 16

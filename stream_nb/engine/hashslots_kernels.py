@@ -33,6 +33,7 @@ class Kernels(NamedTuple):
     get: object     # (table_hashes, table_values, mask, hashes, values) -> None
     insert: object  # (table_hashes, table_values, mask, hashes, values) -> (entries newly used, a hash met)
     pop: object     # (table_hashes, table_values, mask, hashes, values, positions) -> entries removed
+    live_entries: object  # (table_hashes, table_values, hashes, values) -> how many live entries copied out
     has_repeats: object  # (hashes) -> whether one occurs twice
     same_bytes: object  # (heap, starts, data, offsets, lengths, same) -> None (``slot_strings``)
     gather: object      # (source, starts, lengths, out, offsets) -> None (``slot_strings``)
@@ -86,6 +87,7 @@ def _warm(kernels: Kernels) -> None:
     kernels.get(hashes, values, 15, some, np.empty(3, np.int64))
     kernels.pop(hashes, values, 15, some, np.empty(3, np.int64), np.empty(3, np.int64))
     kernels.has_repeats(some)
+    kernels.live_entries(hashes, values, np.empty(16, np.uint64), np.empty(16, np.int32))
     heap, starts = np.arange(8, dtype=np.uint8), np.array([0, 4], np.int64)
     kernels.same_bytes(heap, starts, heap, starts, np.array([2, 2], np.int64), np.empty(2, bool))
     kernels.gather(heap, starts, np.array([2, 2], np.int64), np.empty(4, np.uint8), np.empty(3, np.int64))
@@ -94,4 +96,4 @@ def _warm(kernels: Kernels) -> None:
 def _compile() -> Kernels:
     from stream_nb.engine import hashslots_compiled as c  # imports numba
 
-    return Kernels(c.find, c.get, c.insert, c.pop, c.has_repeats, c.same_bytes, c.gather)
+    return Kernels(c.find, c.get, c.insert, c.pop, c.live_entries, c.has_repeats, c.same_bytes, c.gather)
