@@ -273,6 +273,23 @@ def test_librdkafka_settings_in_options_reach_the_consumer(kafka_broker):
     q.stop()
 
 
+def test_a_message_larger_than_a_fetch_response_arrives_whole(kafka_broker):
+    # the source asks for ~1 MB a fetch response, so partitions take turns; the broker still hands over a
+    # message larger than that, alone (a larger message.max.bytes in options is taken as it is)
+    topic = new_topic(kafka_broker)
+    big = b"x" * (3 << 20)
+    producer = kafka_broker.producer(**{"message.max.bytes": 4 << 20})
+    for value in (b"a", big, b"b"):
+        producer.produce(topic, value=value)
+        assert producer.flush(15) == 0
+    for options in ({}, {"message.max.bytes": 4 << 20}):
+        src = sn.sources.kafka(kafka_broker.servers, topic, max_offsets_per_trigger=2, options=options)
+        q = sn.start("SELECT value FROM events", sources={"events": src})
+        q.process_all_available(timeout=30)
+        assert q.result["value"].tolist() == [b"a", big, b"b"]
+        q.stop()
+
+
 def test_progress_shows_each_sources_offsets_per_partition_as_spark(kafka_broker):
     topic = new_topic(kafka_broker, partitions=2)
     kafka_broker.produce(topic, [b"a", b"b"], partition=0)
