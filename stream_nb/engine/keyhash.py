@@ -26,6 +26,9 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _NULL = np.uint64(0x6A09E667F3BCC909)  # the hash of a null value, of any type
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _SAMPLE = 1024  # values looked at to tell a mostly distinct string column (hashed value by value)
+# where the sample's rows fall, as fractions of a column's length: drawn at random once (an even spread would
+# find every value of a column that repeats them in turn distinct, as no random draw does)
+_DRAWS = np.random.default_rng(0).random(_SAMPLE)
 
 
 def key_hashes(table: pa.Table, names: Sequence[str]) -> np.ndarray:
@@ -91,15 +94,16 @@ def _through_dictionary(array: pa.DictionaryArray) -> np.ndarray:
 
 
 def _mostly_distinct(array: pa.Array) -> bool:
-    """Whether most values of a long array differ (judged on ``_SAMPLE`` rows spread over it): then hashing
-    each value beats encoding them first. Either way a value gets the same hash, so this only picks the faster.
-    Spread, not the first rows: a batch's partial aggregate lists each key once per window, so its first rows
-    (one window's keys) all differ where the column repeats them 20 times. Sampling n of d equally common
-    values finds about d (1 - e^(-n/d)) distinct: 7/8 of the sample only when d is several times n."""
+    """Whether most values of a long array differ (judged on ``_SAMPLE`` rows drawn at random): then
+    hashing each value beats encoding them first. Either way a value gets the same hash, so this only picks
+    the faster. Not the first rows: a batch's partial aggregate lists each key once per window, so its first
+    rows (one window's keys) all differ where the column repeats them. Sampling n of d equally common values
+    finds about d (1 - e^(-n/d)) distinct: more than that for d = half the rows says most values differ."""
     if len(array) < 4 * _SAMPLE:
         return False
-    spread = array.take(pa.array(np.linspace(0, len(array) - 1, _SAMPLE).astype(np.int64)))
-    return len(spread.dictionary_encode().dictionary) > _SAMPLE * 7 // 8
+    sample = array.take(pa.array((_DRAWS * len(array)).astype(np.int64)))
+    half = len(array) / 2
+    return len(sample.dictionary_encode().dictionary) > half * -np.expm1(-_SAMPLE / half) - 2
 
 
 def _each_value(array: pa.Array) -> np.ndarray:

@@ -58,8 +58,9 @@ def test_a_long_column_hashes_each_value_as_a_short_one_whether_its_values_repea
     # a partial aggregate's keys: each device once per window (first rows all distinct, the column not);
     # and a column of distinct values: two ways of hashing, one hash per value
     repeating = pa.array([f"d{i % 1000:04d}" for i in range(20_000)])
+    in_turn = pa.array([f"d{i % 5000:04d}" for i in range(20_000)])  # every sample spread evenly differs
     distinct = pa.array([f"key {i}" for i in range(20_000)])
-    for column in (repeating, distinct):
+    for column in (repeating, in_turn, distinct):
         whole = hashes(column)
         pieces = [h for start in range(0, 20_000, 1_000) for h in hashes(column.slice(start, 1_000))]
         assert whole == pieces
