@@ -1,6 +1,6 @@
 """A hash table from 64-bit key hashes to slots, in numpy: a batch of keys is looked up, inserted or removed
-with a few vectorised passes instead of a Python dict operation per key, or, for a big batch once numba has
-loaded, one compiled pass (``hashslots_kernels``: the same table and results).
+with a few vectorised passes instead of a Python dict operation per key, or, once numba has loaded (a batch of
+10,000 keys starts loading it), one compiled pass (``hashslots_kernels``: the same table and results).
 
 Open addressing with linear probing over two arrays (hashes, values); a removed entry leaves a tombstone so
 that probe chains stay intact, and the table is rebuilt (dropping tombstones, growing when needed) once live
@@ -20,7 +20,7 @@ from stream_nb.engine import hashslots_kernels
 
 ABSENT = np.iinfo(np.int64).min  # what ``get`` and ``pop`` give for a hash not in the table
 # Values are stored as int32 (a slot; memory per key of state is what this table costs most of): 12 bytes an
-# entry with the scratch array, not 24.
+# entry, 16 with the numpy path's scratch array, not 24.
 _VALUE = np.int32
 _EMPTY = np.iinfo(_VALUE).min
 _REMOVED = np.iinfo(_VALUE).min + 1
@@ -49,7 +49,8 @@ class HashSlots:
 
     @property
     def nbytes(self) -> int:
-        return self._hashes.nbytes + self._values.nbytes + self._claims.nbytes
+        scratch = self._claims.nbytes if self._claims is not None else 0
+        return self._hashes.nbytes + self._values.nbytes + scratch
 
     def get(self, hashes: np.ndarray) -> np.ndarray:
         """Each hash's value, ``ABSENT`` where it is not in the table."""
@@ -145,16 +146,24 @@ class HashSlots:
         self._mask = np.uint64(capacity - 1)
         self._hashes = np.zeros(capacity, dtype=np.uint64)
         self._values = np.full(capacity, _EMPTY, dtype=_VALUE)
-        self._claims = np.zeros(capacity, dtype=np.int32)  # scratch: which insert takes a contested entry
+        # scratch of the numpy path: which insert takes a contested entry (made when first needed: a table
+        # the compiled kernels serve never needs it, 4 bytes an entry)
+        self._claims: np.ndarray | None = None
         self._live = 0
         self._used = 0  # live entries and tombstones
+
+    def _scratch(self) -> np.ndarray:
+        if self._claims is None:
+            self._claims = np.zeros(len(self._hashes), dtype=np.int32)
+        return self._claims
 
     def _distinct_count(self, positions: np.ndarray) -> int:
         """How many distinct positions there are, without sorting: each writes its index to the scratch
         array, and of several writing one entry, exactly one reads its own index back."""
         order = np.arange(len(positions), dtype=np.int32)
-        self._claims[positions] = order
-        return int((self._claims[positions] == order).sum())
+        claims = self._scratch()
+        claims[positions] = order
+        return int((claims[positions] == order).sum())
 
     def _find(self, hashes: np.ndarray) -> np.ndarray:
         """Each hash's position in the arrays, -1 where it is not in the table."""
@@ -204,13 +213,14 @@ class HashSlots:
                 repeated |= bool((self._hashes[probe[busy]] == hashes[busy]).any())
             spots = probe[free]
             # several hashes may reach one free entry in this pass: each writes its claim, one claim stays
-            self._claims[spots] = free
-            won = free[self._claims[spots] == free]
+            claims = self._scratch()
+            claims[spots] = free
+            won = free[claims[spots] == free]
             taken = probe[won]
             self._used += int((self._values[taken] == _EMPTY).sum())
             self._hashes[taken], self._values[taken] = hashes[won], values[won]
             if check and len(won) < len(free):  # lost an entry to this very hash
-                lost = free[self._claims[spots] != free]
+                lost = free[claims[spots] != free]
                 repeated |= bool((self._hashes[probe[lost]] == hashes[lost]).any())
             left = np.ones(len(hashes), dtype=bool)
             left[won] = False
