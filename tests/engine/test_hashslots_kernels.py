@@ -126,3 +126,31 @@ def test_load_says_when_one_part_holds_a_hash_twice(kernel_path, crowded):
     twice = np.concatenate([base[:100], base[50:51], base[100:]])
     assert HashSlots().load(twice, starts=[0]) is None
     assert HashSlots().load(np.concatenate([base, base[:10]]), starts=[0, len(base)]) is not None  # across parts
+
+
+def test_a_small_query_never_imports_numba_and_a_big_batch_starts_loading_it_in_the_background():
+    """In a fresh process (as a notebook's kernel): a query over a few keys runs on numpy without importing
+    numba; the first batch of ``threshold`` keys starts the background load, and its result is the same."""
+    import subprocess
+    import sys
+
+    program = """
+import sys
+import pyarrow as pa
+import stream_nb as sn
+from stream_nb.engine import hashslots_kernels
+src = sn.sources.memory("k bigint")
+q = sn.start("SELECT k, count(*) AS n FROM t GROUP BY k", sources={"t": src}, trigger="manual")
+src.add_data(pa.table({"k": pa.array([1, 2, 2, 3], pa.int64())}))
+q.step()
+print("small", "numba" in sys.modules, hashslots_kernels._loading is not None)
+src.add_data(pa.table({"k": pa.array(range(hashslots_kernels.threshold), pa.int64())}))
+q.step()
+print("big", hashslots_kernels._loading is not None, int(q.result["n"].sum()), len(q.result))
+q.stop()
+"""
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.split("\n")
+    assert "small False False" in lines
+    assert f"big True {4 + hashslots_kernels.threshold} {hashslots_kernels.threshold}" in lines
