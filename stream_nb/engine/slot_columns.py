@@ -73,9 +73,10 @@ class SlotColumn:
     def arrow_from(self, values: np.ndarray, valid: np.ndarray) -> pa.Array:
         if self.storage is None:
             return pa.array(values, type=self.type, mask=~valid)
+        mask = None if valid.all() else ~valid  # (building a bitmap of no nulls costs 10 times the copy)
         if pa.types.is_temporal(self.type) and self.type.bit_width == 32:  # date32, time32: via their int32
-            return pa.array(values.astype(np.int32), type=pa.int32(), mask=~valid).view(self.type)
-        return pa.array(values, type=self.storage, mask=~valid).cast(self.type)
+            return pa.array(values.astype(np.int32), type=pa.int32(), mask=mask).view(self.type)
+        return pa.array(values, type=self.storage, mask=mask).cast(self.type)
 
 
 def storage_type(arrow_type: pa.DataType) -> pa.DataType | None:
