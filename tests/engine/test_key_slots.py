@@ -63,3 +63,17 @@ def test_keys_whose_hashes_collide_are_told_apart_by_value():
     assert again.slots.tolist() == [2, 0, 3] and again.existed.tolist() == [True, True, False]
     slots.release(np.array([0]))
     assert place(slots, keys("a", "b"), np.zeros(2, dtype=np.uint64)).existed.tolist() == [False, True]
+
+
+def test_new_keys_sharing_a_hash_are_noticed_in_crowded_chains_and_spread_ones(kernel_path):
+    """Two new keys of one table with one hash must be told apart by value: the check finds such a pair
+    wherever it is, and finds none where there is none."""
+    from stream_nb.engine.key_slots import _repeats
+
+    rng = np.random.default_rng(8)
+    for round_ in range(30):
+        crowd = np.arange(300, dtype=np.uint64) * np.uint64(1 << 20) + np.uint64(round_)  # one chain
+        hashes = np.concatenate([crowd, rng.integers(0, 2**63, 300, dtype=np.uint64)])
+        if round_ % 3 == 0:
+            hashes[450] = hashes[int(rng.integers(0, 450))]
+        assert _repeats(hashes) == (round_ % 3 == 0)
