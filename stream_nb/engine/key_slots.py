@@ -1,8 +1,9 @@
 """Where each key of keyed state lives: its *slot*, and the key's values there (``KeySlots``).
 
 Keys find their slots through a 64-bit hash of the key row (``keyhash``), computed a column at a time, and a
-numpy hash table from hash to slot (``hashslots``); a match is confirmed by comparing the key values stored
-at the slot, vectorised too. No Python object is made per key on this path.
+hash table from hash to slot (``hashslots``: numpy passes, or compiled loops once loaded); a match is confirmed
+by comparing the key values stored at the slot, vectorised too (a string key column keeps its bytes:
+``slot_strings``). No Python object is made per key on this path.
 Keys whose hashes collide (about n² / 2⁶⁵ for n keys: practically never, but never wrong) are kept by their
 exact Python value in a second dict, and their hash is marked ``COLLIDED``.
 

@@ -1,7 +1,8 @@
 """The columns of keyed state: per key column and partial aggregate, numpy values at slots with a validity mask.
 
 A value is kept as a number where it is one (int64 for times, native numbers, booleans), as a Python object
-otherwise; a struct (a window) keeps one child column per field. ``to_numpy`` turns a batch's Arrow column into
+otherwise; a struct (a window) keeps one child column per field. (A string key column keeps its values' bytes
+instead: ``slot_strings``.) ``to_numpy`` turns a batch's Arrow column into
 the same (values, valid) pair, so a batch's values are compared and merged with the stored ones without Arrow.
 """
 
