@@ -1,9 +1,17 @@
-"""The collector is off while any conversion runs and back to what it was once the last one is done."""
+"""The collector is off while any conversion runs and back to what it was once the last one is done; a window
+column's dicts are left out of it."""
 
 import gc
+import sys
 import threading
 
-from stream_nb.gc_pause import paused
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from stream_nb.gc_pause import paused, untracked_template
+from stream_nb.types import to_pandas
 
 
 def test_the_collector_is_off_inside_and_on_again_after():
@@ -64,3 +72,23 @@ def test_two_threads_overlapping_leave_it_on_once_both_are_done():
         thread.join(10)
     assert seen == {"after the first left": False}
     assert gc.isenabled()
+
+
+@pytest.mark.skipif(sys.implementation.name != "cpython", reason="CPython's collector")
+def test_copies_of_an_untracked_template_stay_out_of_the_collector_until_they_hold_a_container():
+    template = untracked_template({"start": pd.Timestamp(0, tz="UTC"), "end": pd.Timestamp(1, tz="UTC")})
+    copies = [template.copy() for _ in range(3)]
+    assert copies[0] == template and not any(gc.is_tracked(row) for row in [template, *copies])
+    copies[0]["note"] = copies[0]  # a cycle a user makes: CPython tracks the dict again, so it can be collected
+    copies[1]["n"] = 1
+    assert gc.is_tracked(copies[0]) and not gc.is_tracked(copies[1])
+
+
+@pytest.mark.skipif(sys.implementation.name != "cpython", reason="CPython's collector")
+def test_a_window_batchs_dicts_are_not_walked_by_the_collector():
+    starts = pa.array([0, 0, 10_000_000, 10_000_000] * 50, pa.timestamp("us", "UTC"))
+    windows = pa.StructArray.from_arrays([starts, pc.add(starts, pa.scalar(10_000_000, pa.duration("us")))],
+                                         names=["start", "end"])
+    rows = to_pandas(pa.table({"w": windows}))["w"].tolist()
+    assert rows[0] == {"start": pd.Timestamp(0, tz="UTC"), "end": pd.Timestamp(10_000_000, unit="us", tz="UTC")}
+    assert not any(gc.is_tracked(row) for row in rows) and len({id(row) for row in rows}) == len(rows)
