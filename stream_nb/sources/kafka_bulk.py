@@ -316,24 +316,33 @@ class BulkConsumer:
         self._heads(pointers, head, times, kinds)
         words = head.view(np.int32)  # (n, 18): err is word 0, partition word 4
         errs, partitions, offsets = words[:, 0], words[:, 4].copy(), head[:, 7].view(np.int64)
-        rkts, codes = np.unique(head[:, 1], return_inverse=True)
+        topics = head[:, 1]
+        if topics[0] == topics[-1] and (topics == topics[0]).all():  # one topic, the common case: no sort
+            rkts, codes = topics[:1], np.zeros(n, np.int32)
+        else:
+            rkts, codes = np.unique(topics, return_inverse=True)
         names = [self._topic(int(t)) for t in rkts]
         bad = np.flatnonzero(errs)
         errors = [self._error(int(pointers[i]), names[codes[i]], int(partitions[i]), int(offsets[i]), int(errs[i]))
                   for i in bad]
-        rows = np.flatnonzero(errs == 0) if len(bad) else np.arange(n)
+        if not len(bad):  # (no message is an error: every row, without picking them)
+            return Chunk(names, codes.astype(np.int32, copy=False), partitions, offsets.copy(), times, kinds,
+                         self._binary(None, head[:, 5], head[:, 6]), self._binary(None, head[:, 3], head[:, 4])), []
+        rows = np.flatnonzero(errs == 0)
         return Chunk(names, codes[rows].astype(np.int32), partitions[rows], offsets[rows].copy(), times[rows],
                      kinds[rows], self._binary(rows, head[:, 5], head[:, 6]),
                      self._binary(rows, head[:, 3], head[:, 4])), errors
 
     def _binary(self, rows, start: np.ndarray, size: np.ndarray) -> pa.Array:
-        """The bytes at ``start`` of each row as a large_binary array (null where ``start`` is NULL)."""
-        size = np.where(start[rows] == 0, 0, size[rows]).astype(np.int64)
-        full = np.zeros(len(start), np.int64)
-        full[rows] = size
-        data, offsets = np.empty(int(size.sum()), np.uint8), np.empty(len(rows) + 1, np.int64)
-        self._gather(rows.astype(np.int64), start, full, data, offsets)
-        return binary_array(offsets, data, start[rows] != 0)
+        """The bytes at ``start`` of each row (``rows``, or None: every one) as a large_binary array (null where
+        ``start`` is NULL)."""
+        valid = start != 0
+        full = np.where(valid, size, 0).astype(np.int64)
+        picked = np.arange(len(start), dtype=np.int64) if rows is None else rows.astype(np.int64)
+        total = int(full.sum()) if rows is None else int(full[rows].sum())
+        data, offsets = np.empty(total, np.uint8), np.empty(len(picked) + 1, np.int64)
+        self._gather(picked, start, full, data, offsets)
+        return binary_array(offsets, data, valid if rows is None else valid[rows])
 
     def _topic(self, rkt: int) -> str | None:
         name = self._lib.rd_kafka_topic_name(rkt) if rkt else None  # (asked while the messages hold the topic)
