@@ -6,21 +6,30 @@ read by ``sn.sources.kafka(schema=...)`` with the same number of rows a batch. E
 windowed aggregation with trigger ``available_now``, from its start until it has read everything. The target:
 Kafka at least half the files source's rows/s.
 
-Where the Kafka contender's time goes (2026-11-30 14:15 UTC, thread CPU time around each phase and py-spy,
-on a machine kept 70-80% busy by others). Before: confluent-kafka's ``consume()`` made a Python Message object
-per message (~1.2-1.5 us each: 1.5-1.7 s of the 3.1-3.6 s of CPU a full-size run cost), more than the files
-source spends on a whole row. Now the source calls librdkafka itself (``stream_nb/sources/kafka_bulk.py``:
-ctypes on the library confluent-kafka ships, ``rd_kafka_consume_batch_queue`` ~0.05 us a message, and a
-numba loop copying values and keys into Arrow buffers): a full-size run costs ~1.3 s of CPU, of which reading
-from librdkafka 0.16-0.2 s, the Arrow columns 0.03 s, the JSON values 0.17-0.2 s (the files source's reader,
-one call a batch), the rest the aggregation as for files (whose run costs 0.8-0.9 s). Quick size: Kafka
-0.31-0.47 s of CPU against files 0.18-0.21 s, and Tansu 0.05-0.08 s in its own process. What is left is mostly the
-wait for the broker's first fetch response (0.15-0.27 s before the first batch can run: Tansu builds a few MB
-per partition; smaller fetches, 256 KB to 2 MB a partition, did not shorten it) and librdkafka's and Tansu's
-threads competing for the 2 cores (Tansu ~0.3 s of CPU a full run). Each batch's latest_offset asks the
-partitions' offsets in two ListOffsets requests (0.48 ms on 3 partitions; it was two requests per partition, one
-partition after the other, 0.88 ms). A fresh process pays ~1 s once, at its first Kafka read, to import numba
-and load the compiled loop from its cache (the timed runs come after the warm-up).
+Where the Kafka contender's time goes (2026-11-30 17:45 UTC, full size, thread CPU around each phase and each
+thread's CPU from /proc, on a machine kept 60-75% busy by others; per run of 1 M rows): the process 1.3-1.5 s of
+CPU (files 0.72-0.77 s), Tansu 0.3 s in its own process. Of the Kafka process: librdkafka's fetch thread
+(decoding fetch responses into messages) 0.22-0.29 s; taking the messages from librdkafka
+(``stream_nb/sources/kafka_bulk.py``: ``rd_kafka_consume_batch_queue``, a numba loop copying values and keys
+into Arrow buffers, destroying the messages) 0.16-0.21 s; the JSON values 0.17-0.2 s on the reading thread plus
+Arrow's threads (the files source's reader, one call a batch, ~22 ms of CPU a 50,000-row batch: the same cost
+as for files); the aggregation as for files. So the Kafka run costs ~0.6 s of CPU more than the files run (and
+Tansu's 0.3 s): on a busy machine the ratio cannot go far past 0.5.
+
+What the source does about it. A batch's values are joined one a line by one Arrow element-wise join (a list
+join and a copy were 5.8 of the 15.7 ms a 50,000-value batch took; now 11.6 ms). With one planned step a batch,
+the step after the one just read is read and parsed at once on a thread of its own (``kafka_ahead.py``), so
+reading and parsing overlap the engine's look-ahead (which aggregates) and the batch that merges (full size,
+same process, 60-70% busy: 2.64 -> 1.97 s). Taking messages from librdkafka skips a sort and the row picking
+when a batch has one topic and no error (148-170 -> 115-132 ns a message). Fetch responses are ~1 MB in all (they were 16 MB a partition):
+Tansu fills a response from one partition, so the first 50,000-message batch of a 3-partition backlog waited
+for ~130,000 messages; now the partitions take turns (the first read 113 -> 54 ms, median of 8), for ~3% more
+CPU over 1 M messages (more, smaller fetches). All of it, same process, runs interleaved (17:52 UTC, ~40%
+busy): full size Kafka 1.59 -> 1.42 s (files 0.72 s: 0.45 -> 0.51 x), its CPU 1.37 -> 1.21 s, first batch
+0.25 -> 0.19 s; quick 0.373 -> 0.372 s (files 0.170 s: 0.46 x both), first batch 0.22 -> 0.20 s. What is left: the first batch still waits ~50 ms for the
+broker (the files source reads its first file at once), and each batch asks the broker for the partitions'
+offsets (~1-4 ms). A fresh process pays ~1 s once, at its first Kafka read, to import numba and load the
+compiled loop from its cache (the timed runs come after the warm-up).
 
 Under the target a second line says when each source's first batch ended and the rows/s of the batches after
 it, so the first fetch's wait shows apart from the steady rate; the target stays on the whole run.
