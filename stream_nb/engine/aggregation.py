@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from stream_nb.engine import aggregate_queries, duck
 from stream_nb.engine.aggregate_queries import event_times, finish
 from stream_nb.engine.keyed import KeyedOperator
+from stream_nb.engine.keyhash import key_hashes
 from stream_nb.engine.output import Output
 from stream_nb.engine.partials import distinct_pairs, partial_aggregates
 from stream_nb.engine.state import KeyedState
@@ -73,7 +74,9 @@ class AggregateOperator(KeyedOperator):
         partial = partial_aggregates(pre, agg.keys, agg.partials, window, parallel=parallel)
         distinct = {p.name: distinct_pairs(pre, agg.keys, p.argument, window)
                     for p in agg.partials if p.function == "distinct"}
-        return BatchPartials(partial, distinct, late, self.state.hash_keys(partial))
+        # the state's hash_keys, told that a partial holds each key once (one string key: no encoding first)
+        hashes = key_hashes(partial, self.state.key_names, distinct_rows=True)
+        return BatchPartials(partial, distinct, late, hashes)
 
     def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0,
                 partials: BatchPartials | None = None) -> Output:

@@ -31,8 +31,10 @@ _SAMPLE = 1024  # values looked at to tell a mostly distinct string column (hash
 _DRAWS = np.random.default_rng(0).random(_SAMPLE)
 
 
-def key_hashes(table: pa.Table, names: Sequence[str]) -> np.ndarray:
+def key_hashes(table: pa.Table, names: Sequence[str], *, distinct_rows: bool = False) -> np.ndarray:
     """One uint64 per row of ``table``, from the columns ``names`` (a struct by its fields and validity).
+    ``distinct_rows``: no two rows hold the same key (a grouping's output), so a key of one plain column
+    holds each value once and is hashed value by value, without encoding it first (the same hashes).
 
     >>> t = pa.table({"k": ["a", "b", "a", None], "n": [1, 1, 1, None]})
     >>> h = key_hashes(t, ["k", "n"])
@@ -40,24 +42,26 @@ def key_hashes(table: pa.Table, names: Sequence[str]) -> np.ndarray:
     (True, False, 'uint64')
     """
     hashes = np.full(table.num_rows, _SEED, dtype=np.uint64)
+    distinct = distinct_rows and len(names) == 1
     for name in names:
-        for part in _parts(table.column(name)):
+        for part in _parts(table.column(name), distinct):
             hashes = _mix(hashes * _GOLDEN + part)  # uint64 arithmetic wraps, as a hash wants
     return hashes
 
 
-def _parts(column: pa.ChunkedArray | pa.Array) -> list[np.ndarray]:
-    """The per-row hashes a column contributes: one for a plain column; a struct's validity, then its fields."""
+def _parts(column: pa.ChunkedArray | pa.Array, distinct: bool = False) -> list[np.ndarray]:
+    """The per-row hashes a column contributes: one for a plain column; a struct's validity, then its fields
+    (``distinct``: the column's values all differ; a struct's fields need not)."""
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if pa.types.is_struct(array.type):
         parts = [np.where(array.is_valid().to_numpy(zero_copy_only=False), np.uint64(1), _NULL)]
         for index in range(array.type.num_fields):
             parts += _parts(pc.struct_field(array, index))
         return parts
-    return [_values(array)]
+    return [_values(array, distinct)]
 
 
-def _values(array: pa.Array) -> np.ndarray:
+def _values(array: pa.Array, distinct: bool = False) -> np.ndarray:
     dtype = array.type
     if array.null_count == len(array):
         return np.full(len(array), _NULL, dtype=np.uint64)
@@ -65,7 +69,7 @@ def _values(array: pa.Array) -> np.ndarray:
         return _through_dictionary(array)
     if pa.types.is_string(dtype) or pa.types.is_large_string(dtype) or pa.types.is_binary(dtype) \
             or pa.types.is_large_binary(dtype) or pa.types.is_string_view(dtype):
-        if _mostly_distinct(array):  # encoding would only add a hash table of every value to the work
+        if distinct or _mostly_distinct(array):  # encoding would only add a hash table of every value to the work
             return _each_value(array)
         return _through_dictionary(array.dictionary_encode())
     if pa.types.is_floating(dtype):

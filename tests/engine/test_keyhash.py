@@ -64,3 +64,14 @@ def test_a_long_column_hashes_each_value_as_a_short_one_whether_its_values_repea
         whole = hashes(column)
         pieces = [h for start in range(0, 20_000, 1_000) for h in hashes(column.slice(start, 1_000))]
         assert whole == pieces
+
+
+def test_rows_said_to_be_distinct_hash_as_any_other_rows():
+    # a grouping's output (each key once) skips encoding its one string column: the same hashes
+    one = pa.table({"k": pa.array([f"d{i:04d}" for i in range(1_000)] + [None])})
+    window = pa.struct([("start", pa.int64()), ("end", pa.int64())])
+    two = pa.table({"w": pa.array([{"start": i % 3, "end": i % 3 + 1} for i in range(300)], window),
+                    "k": pa.array([f"d{i // 3}" for i in range(300)])})
+    for table in (one, two, one.slice(500), pa.table({"k": one.column("k").dictionary_encode()})):
+        assert key_hashes(table, table.column_names, distinct_rows=True).tolist() == \
+            key_hashes(table, table.column_names).tolist()
