@@ -73,3 +73,24 @@ def test_avg_and_stddev_over_batches_with_and_without_nulls_equal_spark_s():
     row = result.iloc[0]
     assert (row.n, row.a) == (3, 3.0)
     assert row.s == pytest.approx((8 / 3) ** 0.5)
+
+
+MAXIMUM = [Partial("m", "max", "__x0", "max")]
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    ([1.0, float("nan"), 2.0], [float("nan"), 5.0]),                          # NaN is the largest double
+    ([float("inf"), float("-inf"), 2.0], [float("inf"), 5.0]),              # infinities sum to NaN, hold none
+    ([float("inf"), float("nan"), 2.0], [float("nan"), 5.0]),
+    ([1e308, 1e308, None], [1e308, 5.0]),                                    # a sum beyond doubles holds no NaN
+    ([None, None, None], [None, 5.0]),
+])
+def test_max_of_doubles_is_nan_where_a_key_has_a_nan_and_infinities_or_overflow_are_not_nan(values, expected):
+    pre = pa.table({"__k0": ["a", "a", "a", "b"], "__x0": pa.array([*values, 5.0], pa.float64())})
+    got = partial_aggregates(pre, ["__k0"], MAXIMUM).column("m").to_pylist()
+    assert [str(v) for v in got] == [str(v) for v in expected]
+
+
+def test_max_of_floats_is_nan_where_a_key_has_a_nan():
+    pre = pa.table({"__k0": ["a", "a", "b"], "__x0": pa.array([1.0, float("nan"), 5.0], pa.float32())})
+    assert [str(v) for v in partial_aggregates(pre, ["__k0"], MAXIMUM).column("m").to_pylist()] == ["nan", "5.0"]
