@@ -170,8 +170,10 @@ class KafkaSource:
             "fetch.max.bytes": 1 << 20,
             # librdkafka stops fetching a partition that has queued.min.messages waiting and then waits a whole
             # second (fetch.queue.backoff.ms) before it looks again: a batch read while that second runs waits it
-            # out. Keep up to a few batches prefetched, and look again soon.
-            "queued.min.messages": 1_000_000,
+            # out. Keep a few batches prefetched, and look again soon. Not more: 1,000,000 a partition fetched a
+            # whole backlog at once (memory, cold caches, the broker's and librdkafka's CPU spent before the
+            # batches need it): a 1 M-message backlog read 2.16 -> 1.73 s, 1.7 -> 1.3 s (same process, A/B).
+            "queued.min.messages": 50_000,
             "fetch.queue.backoff.ms": 10,
             # how long the broker may hold a fetch that finds little new: a batch (and a live view) waits on it;
             # librdkafka's 500 ms made a 200,000-message backlog read ~1.5x slower from a local broker
