@@ -26,7 +26,12 @@ Tansu fills a response from one partition, so the first 50,000-message batch of 
 for ~130,000 messages; now the partitions take turns (the first read 113 -> 54 ms, median of 8), for ~3% more
 CPU over 1 M messages (more, smaller fetches). All of it, same process, runs interleaved (17:52 UTC, ~40%
 busy): full size Kafka 1.59 -> 1.42 s (files 0.72 s: 0.45 -> 0.51 x), its CPU 1.37 -> 1.21 s, first batch
-0.25 -> 0.19 s; quick 0.373 -> 0.372 s (files 0.170 s: 0.46 x both), first batch 0.22 -> 0.20 s. What is left: the first batch still waits ~50 ms for the
+0.25 -> 0.19 s; quick 0.373 -> 0.372 s (files 0.170 s: 0.46 x both), first batch 0.22 -> 0.20 s. Then
+librdkafka's prefetch was cut from 1,000,000 messages a partition to 50,000 (it fetched the whole backlog at
+once: memory, cold caches, the broker's and librdkafka's CPU spent before the batches need it): full size 2.16
+-> 1.73 s and 1.70 -> 1.30 s, process CPU 1.38 -> 1.24 s; quick 0.52 -> 0.40 s (same process, A/B, 17:55 UTC,
+~50% busy). ``python -m benchmarks --case kafka_ingest`` then (17:58 UTC, 46-59% busy): quick 0.50 x and 0.50 x
+(first batch 0.17-0.18 s against 0.11 s), full 0.62 x (Kafka 1.59 s, files 0.98 s). What is left: the first batch still waits ~50 ms for the
 broker (the files source reads its first file at once), and each batch asks the broker for the partitions'
 offsets (~1-4 ms). A fresh process pays ~1 s once, at its first Kafka read, to import numba and load the
 compiled loop from its cache (the timed runs come after the warm-up).
