@@ -7,13 +7,15 @@
     sources/<i>/...   what input i's offsets stand for (the files source's files), and its start time
     lock              one writer at a time (lock.py)
 
-Recovery: if ``commits/N`` exists, run N + 1; else run N again with the offsets of ``offsets/N``.
+Recovery: if ``commits/N`` exists (and, for a stateful query, the state it commits), run N + 1; else run N again
+with the offsets of ``offsets/N``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import glob
+import logging
 import os
 import time
 import uuid
@@ -26,12 +28,13 @@ import pyarrow as pa
 
 from stream_nb.checkpoint import logs, phases
 from stream_nb.checkpoint.compatibility import check_compatible, fingerprint
-from stream_nb.checkpoint.files import CheckpointError, numbered, read_json, write_in_order, write_json
+from stream_nb.checkpoint.files import CheckpointError, numbered, read_json, write_json, write_together
 from stream_nb.checkpoint.lock import WriterLock
 from stream_nb.checkpoint.state_store import StateStore
 from stream_nb.sources._protocol import source_traits
 from stream_nb.sources.memory import MemorySource
 
+_log = logging.getLogger(__name__)
 COMPACT_EVERY = 10  # batches between compactions of the source log
 # A memory source's rows live in one object of one process; the checkpoint names the object it read from.
 _memory_sources: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -120,6 +123,8 @@ class Checkpoint:
         for index, source in enumerate(sources):
             self._restore_source_metadata(source, index)
         committed = logs.batches(self.directory, "commits")
+        if committed and stateful and not self.state.has(committed[-1] + 1):
+            self._uncommit(committed.pop())
         last = committed[-1] if committed else -1
         offsets, watermark, per_input = (0,) * len(sources), 0, None
         if last >= 0:
@@ -143,6 +148,17 @@ class Checkpoint:
         return Recovery(next_batch_id=last + 1, offsets=offsets,
                         watermark_us=redo.watermark_us if redo else watermark, input_watermarks_us=per_input,
                         redo=redo, state=self.state.read(last + 1) if stateful else [])
+
+    def _uncommit(self, batch_id: int) -> None:
+        """``commits/N`` without the state it commits (version N + 1): the process died (or the machine lost
+        power) between the two renames of ``commit_batch``, so batch N never finished. It is run again from
+        ``offsets/N`` over state N, as a batch that died before its commit (the sinks know it by its id):
+        the commit goes, and the restart says so."""
+        path = self.directory / "commits" / str(batch_id)
+        _log.warning("checkpoint %s: %s is there but not the state it commits (version %d in %s): batch %d did not "
+                     "finish (a crash between writing the two), so it runs again from offsets/%d", self.directory,
+                     path, batch_id + 1, self.state.directory, batch_id, batch_id)
+        path.unlink()
 
     def _check_replayable(self, source, index: int, end: int) -> None:
         """A memory source can replay only rows added to the very object, in this process, that the checkpoint
@@ -242,15 +258,18 @@ class Checkpoint:
 
     def commit_batch(self, batch_id: int, operator, output, next_watermark_us: int,
                      input_watermarks_us: dict[str, int | None] | None = None) -> None:
-        """After batch N's sink committed: its state, then ``commits/N``; then retention. Both files are
-        written and fsynced together; the commit is renamed in only once the state is durable."""
+        """After batch N's sink committed: its state and ``commits/N``, durable together on return (two fsync
+        waits: both files, then both directories); then retention. A commit whose state is missing is not a
+        commit (``recover``), so the two need no order on disk."""
         files = [self.state.file(batch_id + 1, lambda: operator.changes(output), operator.dump)] \
             if operator.stateful else []
         files.append(logs.commit_file(self.directory, batch_id, next_watermark_us, input_watermarks_us))
         if not operator.stateful:
             phases.reached(phases.STATE_WRITTEN, batch_id)
-        phases_in_order = [phases.STATE_WRITTEN, phases.COMMIT_WRITTEN][-len(files):]
-        write_in_order(files, lambda index: phases.reached(phases_in_order[index], batch_id))
+        named = [phases.STATE_WRITTEN, phases.COMMIT_WRITTEN][-len(files):]
+        if phases.commit_first:
+            files, named = files[::-1], named[::-1]
+        write_together(files, lambda index: phases.reached(named[index], batch_id))
         self._retain(batch_id)
 
     def _retain(self, batch_id: int) -> None:

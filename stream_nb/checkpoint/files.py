@@ -35,15 +35,17 @@ def write_atomically(path: Path, data: bytes | memoryview) -> None:
     """Write ``data`` to ``path`` so that a reader sees the old file or the whole new one, never a part:
     a temporary file in the same directory, fsync, rename over, fsync the directory. An OSError (a full
     disk, a read-only filesystem) keeps its errno and names ``path``."""
-    write_in_order([(path, data)])
+    write_together([(path, data)])
 
 
-def write_in_order(files: Sequence[tuple[Path, bytes | memoryview]],
+def write_together(files: Sequence[tuple[Path, bytes | memoryview]],
                    reached: Callable[[int], None] | None = None) -> None:
-    """Write several files as ``write_atomically`` does, each one durable before the next appears (a batch's
-    commit after the state it commits): every temporary file is written and fsynced at once, their fsyncs
-    overlapping (one wait instead of one a file), then each is renamed in and its directory fsynced, in
-    order; ``reached(i)`` runs once file i is in. A failure leaves no temporary file behind."""
+    """Write several files as ``write_atomically`` does, all durable on return, in two fsync waits instead of
+    two a file: every temporary file is written and fsynced at once (their fsyncs overlapping), each is renamed
+    in, in order (``reached(i)`` runs once file i is in), then their directories are fsynced at once. So until
+    it returns, a crash may leave any of the renames without the others (a power loss keeps any subset): a
+    caller whose files depend on each other tells that case apart when it reads them (a batch's commit without
+    its state: ``Checkpoint.recover``). A failure leaves no temporary file behind."""
     temps: list[tuple[Path, str]] = []
     try:
         handles = []
@@ -63,9 +65,12 @@ def write_in_order(files: Sequence[tuple[Path, bytes | memoryview]],
         for index, (path, temp) in enumerate(list(temps)):
             _guarded(path, os.replace, temp, path)
             temps[index] = (path, "")
-            _fsync_directory(path)
             if reached is not None:
                 reached(index)
+        directories = {}
+        for path, _ in files:
+            directories.setdefault(path.parent, path)  # each directory once, named by a file in it
+        _fsync_directories(list(directories.values()))
     finally:
         for _, temp in temps:
             if temp:
@@ -85,12 +90,16 @@ def _fsync_all(files: list[tuple[Path, int]]) -> None:
         _guarded(files[0][0], os.fsync, files[0][1])
 
 
-def _fsync_directory(path: Path) -> None:
-    directory = _guarded(path, os.open, path.parent, os.O_RDONLY)
+def _fsync_directories(paths: list[Path]) -> None:
+    """fsync the directory of each of ``paths`` (its rename made durable), all at once."""
+    directories: list[tuple[Path, int]] = []
     try:
-        _guarded(path, os.fsync, directory)
+        for path in paths:
+            directories.append((path, _guarded(path, os.open, path.parent, os.O_RDONLY)))
+        _fsync_all(directories)
     finally:
-        os.close(directory)
+        for _, directory in directories:
+            os.close(directory)
 
 
 @functools.cache
@@ -163,12 +172,32 @@ def write_table(path: Path, table: pa.Table) -> None:
 
 
 def table_file(table: pa.Table) -> memoryview:
-    """The bytes ``write_table`` writes. The bytes before the footer do not depend on the footer's metadata,
-    so a first pass gives their CRC."""
-    unsealed = _ipc_file(table)
-    checksum = f"{zlib.crc32(memoryview(unsealed)[:_footer_start(unsealed)]):08x}"
-    # written from Arrow's buffer as it is: a copy into Python bytes costs more than the checksum
-    return memoryview(_ipc_file(table, {FOOTER_CHECKSUM: checksum.encode()}))
+    """The bytes ``write_table`` writes, built once: the footer's metadata holds a placeholder of the checksum's
+    length, and since the bytes before the footer do not depend on it, their CRC is written over it in place
+    (were the placeholder found more than once in the footer, as a column's name, a second build is made)."""
+    data = _ipc_file(table, {FOOTER_CHECKSUM: _PLACEHOLDER})
+    footer = _footer_start(data)
+    view = memoryview(data).cast("B")  # Arrow's buffer exports signed chars
+    # a flatbuffers string: its length (uint32), its bytes, a NUL
+    found = _find_all(view[footer:], struct.pack("<I", len(_PLACEHOLDER)) + _PLACEHOLDER + b"\0")
+    checksum = f"{zlib.crc32(view[:footer]):08x}".encode()
+    if len(found) != 1 or not data.is_mutable:
+        return memoryview(_ipc_file(table, {FOOTER_CHECKSUM: checksum}))
+    at = footer + found[0] + 4
+    view[at:at + len(checksum)] = checksum  # written from Arrow's buffer as it is: no copy into Python bytes
+    return view
+
+
+_PLACEHOLDER = b"\0" * 8  # as long as the checksum's 8 hex digits, and no checksum's
+
+
+def _find_all(view: memoryview, pattern: bytes) -> list[int]:
+    data = view.tobytes()  # the footer: the schema and the blocks' places, small
+    found, at = [], data.find(pattern)
+    while at >= 0:
+        found.append(at)
+        at = data.find(pattern, at + 1)
+    return found
 
 
 def read_table(path: Path) -> pa.Table:

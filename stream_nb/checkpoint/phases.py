@@ -3,7 +3,10 @@ between them, and ``hook`` is None in production (a test process sets it to die 
 
 A batch N runs: offsets/N written (while its rows are read and processed) -> the sink commits N -> the state for
 N+1 written (stateful queries) -> commits/N written. A crash between any two of these must end, after a restart,
-exactly as an uninterrupted run.
+exactly as an uninterrupted run. The state and the commit are renamed in one after the other and made durable
+together (one wait for both directories' fsyncs), so a crash (or a power loss) may also leave the commit without
+the state: a restart finds that and runs N again (``Checkpoint.recover``). ``commit_first`` renames the commit first,
+for the crash tests of that case (False in production).
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from collections.abc import Callable
 
 OFFSETS_WRITTEN = "offsets_written"  # offsets/N is on disk (written while N ran); nothing of N is in the sink
 SINK_COMMITTED = "sink_committed"    # the sink holds batch N; no state or commit of N is on disk
-STATE_WRITTEN = "state_written"      # the state for N+1 is on disk (if any); commits/N is not
-COMMIT_WRITTEN = "commit_written"    # commits/N is on disk: batch N is done
+STATE_WRITTEN = "state_written"      # the state for N+1 is renamed in (if any)
+COMMIT_WRITTEN = "commit_written"    # commits/N is renamed in: with the state for N+1, batch N is done
 PHASES = (OFFSETS_WRITTEN, SINK_COMMITTED, STATE_WRITTEN, COMMIT_WRITTEN)
 
 hook: Callable[[str, int], None] | None = None
+commit_first = False
 
 
 def reached(phase: str, batch_id: int) -> None:

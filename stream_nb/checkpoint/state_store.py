@@ -37,6 +37,10 @@ class StateStore:
             return self._path(version, "snapshot"), table_file(everything())
         return self._path(version, "delta"), table_file(changes())
 
+    def has(self, version: int) -> bool:
+        """Whether version ``version`` is on disk (as a delta or a snapshot)."""
+        return self._path(version, "delta").exists() or self._path(version, "snapshot").exists()
+
     def read(self, version: int) -> list[pa.Table]:
         """The tables to apply, in order, to rebuild version ``version``: a snapshot (or nothing, from
         version 0), then the deltas after it."""

@@ -32,10 +32,11 @@ def run_to_completion(input_dir: Path, output_dir: Path, timeout: float = 120, o
 
 
 def fail_at(phase: str, batch_id: int, input_dir: Path, output_dir: Path, only: str | None = None,
-            timeout: float = 120) -> None:
+            timeout: float = 120, options: tuple[str, ...] = ()) -> None:
     """Run the pipeline until batch ``batch_id`` reaches ``phase`` (stream_nb.checkpoint.phases), where the
     process dies at once (``os._exit``: no cleanup, as a crash); fails if it ended any other way."""
-    child = start(input_dir, output_dir, "--fail-at", f"{phase}:{batch_id}", *(["--only", only] if only else []))
+    child = start(input_dir, output_dir, "--fail-at", f"{phase}:{batch_id}", *(["--only", only] if only else []),
+                  *options)
     out, err = child.communicate(timeout=timeout)
     assert child.returncode == FAIL_EXIT and "done" not in out, \
         f"pipeline did not die at {phase} of batch {batch_id} (exit {child.returncode}):\n{err[-3000:]}"

@@ -59,7 +59,9 @@ def main() -> None:
     parser.add_argument("output_dir", type=Path)
     parser.add_argument("--only", choices=["windowed", "stateless", "union"])
     parser.add_argument("--fail-at", help="PHASE:BATCH")
+    parser.add_argument("--commit-first", action="store_true", help="rename a batch's commit in before its state")
     args = parser.parse_args()
+    phases.commit_first = args.commit_first
     if args.fail_at:
         phase, batch = args.fail_at.split(":")
         assert phase in phases.PHASES, f"--fail-at: unknown phase {phase!r}; one of {phases.PHASES}"

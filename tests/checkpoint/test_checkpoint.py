@@ -83,6 +83,29 @@ def test_an_uncommitted_batch_is_run_again_with_the_same_offsets(events, tmp_pat
     assert again.result["n"].tolist() == [4]
 
 
+def test_a_commit_whose_state_is_missing_is_run_again_and_the_restart_says_so(events, tmp_path, caplog):
+    q = start(events, tmp_path / "cp", output_mode="complete")
+    events.add_data(rows(1))
+    q.step()
+    events.add_data(rows(2))
+    q.step()
+    q.stop()
+    # as if the process died (or the power went) after commits/1 was renamed in but before the state it commits
+    (tmp_path / "cp" / "state" / "0" / "2.delta").unlink()
+    events.add_data(rows(3, 4))
+    with caplog.at_level("WARNING", logger="stream_nb.checkpoint"):
+        again = start(events, tmp_path / "cp", output_mode="complete")
+    assert "commits/1 is there but not the state it commits (version 2" in caplog.text
+    assert "batch 1 did not finish" in caplog.text
+    assert not (tmp_path / "cp" / "commits" / "1").exists()
+    again.step()
+    redo = again.last_progress
+    assert redo["batchId"] == 1 and redo["sources"][0]["endOffset"] == 2
+    assert (tmp_path / "cp" / "commits" / "1").exists() and (tmp_path / "cp" / "state" / "0" / "2.delta").exists()
+    again.step()
+    assert again.result["n"].tolist() == [4]
+
+
 def test_q_result_in_update_mode_is_rebuilt_from_state(events, tmp_path):
     q = start(events, tmp_path / "cp", sql="SELECT device, count(*) AS n FROM events GROUP BY device")
     events.add_data(rows(1, 2) + rows(3, device="b"))

@@ -116,3 +116,23 @@ def test_a_crash_at_each_step_of_a_batch_ends_as_an_uninterrupted_run(sink, phas
     expected = uninterrupted(sink)
     assert len(expected) > 10
     assert sink_rows(tmp_path) == expected
+
+
+@pytest.mark.parametrize(("order", "phase"), [("state first", phases.STATE_WRITTEN),
+                                              ("commit first", phases.COMMIT_WRITTEN)])
+def test_a_crash_between_renaming_the_state_and_the_commit_in_either_order_ends_as_an_uninterrupted_run(
+        order, phase, few_files, uninterrupted, tmp_path):
+    """The state and commits/N are made durable together, so either rename may be on disk without the other:
+    a commit without its state is no commit, and batch N runs again."""
+    options = ("--commit-first",) if order == "commit first" else ()
+    fail_at(phase, CRASH_BATCH, few_files, tmp_path, only="windowed", options=options)
+    checkpoint = tmp_path / "checkpoint-windowed"
+    state = checkpoint / "state" / "0" / f"{CRASH_BATCH + 1}.delta"
+    assert state.exists() == (order == "state first")
+    assert (checkpoint / "commits" / str(CRASH_BATCH)).exists() == (order == "commit first")
+    run_to_completion(few_files, tmp_path, only="windowed")
+
+    assert (checkpoint / "commits" / str(CRASH_BATCH)).exists()
+    expected = uninterrupted("duckdb")
+    assert len(expected) > 10
+    assert windows(tmp_path) == expected
