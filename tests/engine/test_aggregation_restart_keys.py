@@ -40,3 +40,40 @@ def test_a_string_key_seen_again_after_a_restart_counts_in_its_restored_group(ke
     again.stop()
     assert len(got) == count  # one group a key, the null key's included
     pd.testing.assert_frame_equal(got[["k", "n", "total"]], expected, check_dtype=False)
+
+
+def test_windowed_string_keys_evicted_and_reused_come_out_once_each_with_their_counts(kernel_path, tmp_path):
+    """Windows close and their keys leave the state (slots reused by the next windows' keys, the byte heap
+    compacted under live ones), the process restarts in between: append mode emits each (window, key) once,
+    with the count of its rows."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    src = sn.sources.memory("ts timestamp, k string")
+    sql = ("SELECT window(ts, '10 seconds') AS w, k, count(*) AS n FROM t "
+           "WATERMARK ts DELAY OF INTERVAL 0 SECONDS GROUP BY window(ts, '10 seconds'), k")
+    checkpoint = str(tmp_path / "cp")
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    rows, emitted = [], []
+    q = sn.start(sql, sources={"t": src}, trigger="manual", output_mode="append", checkpoint=checkpoint)
+    for second in range(0, 200, 5):
+        if second == 100:  # a restart: the open windows' keys restored, then evicted in turn
+            emitted.append(q.result)  # (a sink of this run's rows: the next run's holds its own)
+            q.stop()
+            q = sn.start(sql, sources={"t": src}, trigger="manual", output_mode="append", checkpoint=checkpoint)
+        keys = [f"{'long-' * int(rng.integers(0, 30))}{int(i)}" for i in rng.integers(0, 300, 400)]
+        fed = [{"ts": t0 + pd.Timedelta(seconds=second + int(rng.integers(0, 5))), "k": k} for k in keys]
+        rows += fed
+        src.add_data(fed)
+        q.process_all_available()
+    src.add_data([{"ts": t0 + pd.Timedelta(seconds=10_000), "k": "end"}])
+    q.process_all_available()
+    got = pd.concat([*emitted, q.result], ignore_index=True)
+    q.stop()
+    frame = pd.DataFrame(rows)
+    frame["start"] = frame["ts"].dt.floor("10s")
+    expected = frame.groupby(["start", "k"]).size()
+    got_counts = pd.Series(got["n"].to_numpy(), index=pd.MultiIndex.from_arrays(
+        [pd.to_datetime([w["start"] for w in got["w"]], utc=True), got["k"]], names=["start", "k"]))
+    assert not got_counts.index.duplicated().any()  # each (window, key) emitted once
+    assert got_counts.sort_index().to_dict() == expected.sort_index().to_dict()
