@@ -188,6 +188,7 @@ def table_file(table: pa.Table) -> memoryview:
     return view
 
 
+_ONE_THREAD = ipc.IpcWriteOptions(use_threads=False)
 _PLACEHOLDER = b"\0" * 8  # as long as the checksum's 8 hex digits, and no checksum's
 
 
@@ -221,7 +222,8 @@ def read_table(path: Path) -> pa.Table:
 
 def _ipc_file(table: pa.Table, metadata: dict | None = None) -> pa.Buffer:
     sink = pa.BufferOutputStream()
-    with ipc.new_file(sink, table.schema, metadata=metadata) as writer:
+    # no thread pool: an uncompressed file has nothing to share out, and handing buffers round costs 3x the build
+    with ipc.new_file(sink, table.schema, metadata=metadata, options=_ONE_THREAD) as writer:
         writer.write_table(table)
     return sink.getvalue()
 
