@@ -14,6 +14,7 @@ numpy's 1.0 ms, add 0.66 against 2.1, pop 0.22 against 1.1; 200: 6 us against 96
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import NamedTuple
 
@@ -64,6 +65,20 @@ def _start_loading() -> None:
         if _loading is None and _kernels is None and not _failed:
             _loading = threading.Thread(target=_load, name="stream_nb-hashslots-kernels", daemon=True)
             _loading.start()
+
+
+def _finish_loading_before_fork() -> None:
+    """A process forked while the kernels load would copy numba's import half done, its module locks held by a
+    thread the child does not have: the child's next ``import numba`` (or of a module numba was importing) would
+    wait forever. So a fork waits for the load to end (a second or two, once a process); not forever, should
+    the forking thread hold what the load waits for."""
+    thread = _loading
+    if thread is not None and thread is not threading.current_thread():
+        thread.join(timeout=60)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_finish_loading_before_fork)
 
 
 def _load() -> None:
