@@ -105,6 +105,8 @@ def _mostly_distinct(array: pa.Array) -> bool:
     finds about d (1 - e^(-n/d)) distinct: more than that for d = half the rows says most values differ."""
     if len(array) < 4 * _SAMPLE:
         return False
+    if pa.types.is_string_view(array.type):  # (Arrow has no take for views: sampled from a plain copy)
+        array = array.cast(pa.large_string())
     sample = array.take(pa.array((_DRAWS * len(array)).astype(np.int64)))
     half = len(array) / 2
     return len(sample.dictionary_encode().dictionary) > half * -np.expm1(-_SAMPLE / half) - 2
