@@ -72,8 +72,12 @@ class StringSlotColumn:
         lengths = np.where(valid, self.lengths[slots], 0)
         data, offsets = _gather(self._heap, self.starts[slots], lengths)
         large = pa.types.is_large_string(self.type) or pa.types.is_large_binary(self.type)
-        offsets = offsets if large else offsets.astype(np.int32)
         bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+        if not large and offsets[-1] > np.iinfo(np.int32).max:  # 32-bit offsets would wrap: let Arrow refuse
+            wide = pa.large_binary() if pa.types.is_binary(self.type) else pa.large_string()
+            array = pa.Array.from_buffers(wide, len(slots), [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)])
+            return array.cast(self.type)  # raises ArrowInvalid (over 2 GB), never a wrapped offset
+        offsets = offsets if large else offsets.astype(np.int32)
         return pa.Array.from_buffers(self.type, len(slots), [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)])
 
     def equals_at(self, slots: np.ndarray, array: pa.ChunkedArray | pa.Array) -> np.ndarray:
