@@ -66,13 +66,17 @@ def test_a_restarted_query_goes_on_where_it_stopped(events, tmp_path):
     assert sorted(seen) == [(0, 2), (10, 1)]  # each window emitted once, none lost across the restart
 
 
-def test_an_uncommitted_batch_is_run_again_with_the_same_offsets(events, tmp_path):
-    q = start(events, tmp_path / "cp", output_mode="complete")
-    events.add_data(rows(1))
-    q.step()
-    events.add_data(rows(2))
-    q.step()
+def two_batches_then_stop(events, checkpoint):
+    """Batches 0 and 1 of a complete-mode count, committed, and the query stopped."""
+    q = start(events, checkpoint, output_mode="complete")
+    for second in (1, 2):
+        events.add_data(rows(second))
+        q.step()
     q.stop()
+
+
+def test_an_uncommitted_batch_is_run_again_with_the_same_offsets(events, tmp_path):
+    two_batches_then_stop(events, tmp_path / "cp")
     (tmp_path / "cp" / "commits" / "1").unlink()  # as if the process died before batch 1 committed
     events.add_data(rows(3, 4))                    # more data arrived meanwhile
     again = start(events, tmp_path / "cp", output_mode="complete")
@@ -84,12 +88,7 @@ def test_an_uncommitted_batch_is_run_again_with_the_same_offsets(events, tmp_pat
 
 
 def test_a_commit_whose_state_is_missing_is_run_again_and_the_restart_says_so(events, tmp_path, caplog):
-    q = start(events, tmp_path / "cp", output_mode="complete")
-    events.add_data(rows(1))
-    q.step()
-    events.add_data(rows(2))
-    q.step()
-    q.stop()
+    two_batches_then_stop(events, tmp_path / "cp")
     # as if the process died (or the power went) after commits/1 was renamed in but before the state it commits
     (tmp_path / "cp" / "state" / "0" / "2.delta").unlink()
     events.add_data(rows(3, 4))
