@@ -48,17 +48,3 @@ def test_values_that_do_not_fit_the_table_are_refused():
     with pytest.raises(ValueError, match="int32"):
         table.put(np.array([1], np.uint64), np.array([2**40]))
     assert len(table) == 0
-
-
-def test_load_of_many_parts_equals_putting_them_in_turn():
-    rng = np.random.default_rng(5)
-    pool = rng.integers(0, 2**64 - 1, 50_000, dtype=np.uint64)
-    parts = [rng.choice(pool, size, replace=False) for size in (30_000, 8_000, 20_000, 1)]
-    hashes = np.concatenate(parts)
-    table = HashSlots()
-    kept = table.load(hashes, starts=np.cumsum([0] + [len(p) for p in parts[:-1]]).tolist())
-    last = {}
-    for row, h in enumerate(hashes.tolist()):
-        last[h] = row
-    assert kept.tolist() == sorted(last.values())
-    assert table.get(hashes[kept]).tolist() == list(range(len(kept))) and len(table) == len(kept)

@@ -80,9 +80,9 @@ def test_load_gives_the_same_rows_and_ranks_on_both_paths(kernel_path):
     hashes = np.concatenate(parts)
     table = HashSlots()
     kept = table.load(hashes, starts=np.cumsum([0] + [len(p) for p in parts[:-1]]).tolist())
-    last = {h: row for row, h in enumerate(hashes.tolist())}
+    last = {h: row for row, h in enumerate(hashes.tolist())}  # as putting the parts in turn keeps them
     assert kept.tolist() == sorted(last.values())
-    assert table.get(hashes[kept]).tolist() == list(range(len(kept)))
+    assert table.get(hashes[kept]).tolist() == list(range(len(kept))) and len(table) == len(kept)
 
 
 @pytest.mark.parametrize("first, then", [("numpy", "compiled"), ("compiled", "numpy")])
