@@ -95,7 +95,7 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
             function, options = _ARROW[partial.function]
             wanted.append(ask(_argument(partial, pre), function, options))
         outputs.append(partial)
-    flat, group_by = _flatten_keys(pre, keys)
+    flat, group_by, dictionaries = _flatten_keys(pre, keys)
     ordered = any(p.function.startswith(("first", "last")) for p in partials)
     if ordered and not group_by and flat.num_rows:
         # Arrow's aggregate without keys ignores first/last's skip_nulls=False (it skips nulls): one group
@@ -111,7 +111,7 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
     grouped = flat.group_by(group_by, use_threads=threads).aggregate(requests)
     # Arrow names results after their inputs (x_sum, ...): take them in request order, name them after the partials.
     results = [column for name, column in zip(grouped.column_names, grouped.columns) if name not in group_by]
-    columns = _key_columns(grouped, pre, keys, window)
+    columns = _key_columns(grouped, pre, keys, window, dictionaries)
     for index in wanted:
         if not isinstance(index, tuple):
             columns.append(results[index])
@@ -132,17 +132,23 @@ def distinct_pairs(pre: pa.Table, keys: list[str], argument: str,
                    window: tuple[str, int] | None = None) -> pa.Table:
     """The batch's distinct (key..., value) pairs with a non-null value, for count(DISTINCT value)."""
     valid = pre.filter(pc.is_valid(pre.column(argument)))
-    flat, group_by = _flatten_keys(valid, [*keys, argument])
+    flat, group_by, dictionaries = _flatten_keys(valid, [*keys, argument])
     grouped = flat.group_by(group_by, use_threads=False).aggregate([])
-    columns = _key_columns(grouped, valid, [*keys, argument], window)
+    columns = _key_columns(grouped, valid, [*keys, argument], window, dictionaries)
     return pa.Table.from_arrays(columns, names=[*keys, argument])
 
 
-def _flatten_keys(table: pa.Table, keys: list[str]) -> tuple[pa.Table, list[str]]:
-    """Arrow groups by plain columns only: a struct key is grouped by its fields."""
-    group_by = []
+def _flatten_keys(table: pa.Table, keys: list[str]) -> tuple[pa.Table, list[str], dict[str, pa.Array]]:
+    """Arrow groups by plain columns only: a struct key is grouped by its fields, a dictionary-encoded key
+    (``encoded_keys``) by its indices into one dictionary of its chunks' values (returned by key name)."""
+    group_by, dictionaries = [], {}
     for key in keys:
         column = table.column(key)
+        if pa.types.is_dictionary(column.type):
+            column, dictionary = _indices(column)
+            table = table.set_column(table.schema.get_field_index(key), key, column)
+            if dictionary is not None:
+                dictionaries[key] = dictionary
         if pa.types.is_floating(column.type):  # -0.0 groups with 0.0, as in Spark
             table = table.set_column(table.schema.get_field_index(key), key, _zero_sign(column))
         if pa.types.is_struct(column.type):
@@ -155,7 +161,40 @@ def _flatten_keys(table: pa.Table, keys: list[str]) -> tuple[pa.Table, list[str]
                 group_by.append(name)
         else:
             group_by.append(key)
-    return table, group_by
+    return table, group_by, dictionaries
+
+
+def _indices(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.Array | None]:
+    """A dictionary column's indices into one dictionary (its chunks' unified: each file or row group has its
+    own, so equal strings meet under one index) and that dictionary; or the column's values, and None, when
+    the dictionary repeats a value or holds a null (two indices would then be one key)."""
+    unified = column.unify_dictionaries() if column.num_chunks > 1 else column
+    dictionary = unified.chunk(0).dictionary if unified.num_chunks else None
+    if dictionary is None or dictionary.null_count or \
+            pc.count_distinct(dictionary, mode="all").as_py() != len(dictionary):
+        return column.cast(column.type.value_type), None
+    return pa.chunked_array([chunk.indices for chunk in unified.chunks], column.type.index_type), dictionary
+
+
+def encoded_keys(pre: pa.Table, keys: list[str], projection: dict[str, str] | None,
+                 encoded: dict[str, pa.ChunkedArray]) -> pa.Table:
+    """``pre`` with each key column that only picks a batch column the source also gave dictionary-encoded
+    (``encoded``, by batch column: the same rows) swapped for that encoding: grouped by small integers,
+    decoded back for the distinct keys alone (``_key_columns``). Arguments keep the strings."""
+    if projection is None:  # pre ran SQL over the batch: its rows are not the batch's
+        return pre
+    for key in keys:
+        if projection.get(key) in encoded:
+            pre = pre.set_column(pre.schema.get_field_index(key), key, encoded[projection[key]])
+    return pre
+
+
+def decoded(table: pa.Table) -> pa.Table:
+    """``table`` with its dictionary-encoded columns (``encoded_keys``) as their values' type."""
+    for index, field in enumerate(table.schema):
+        if pa.types.is_dictionary(field.type):
+            table = table.set_column(index, field.name, table.column(index).cast(field.type.value_type))
+    return table
 
 
 def _zero_sign(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
@@ -163,14 +202,18 @@ def _zero_sign(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array
     return pc.add(values, pa.scalar(0.0, values.type))
 
 
-def _key_columns(grouped: pa.Table, table: pa.Table, keys: list[str],
-                 window: tuple[str, int] | None = None) -> list[pa.Array]:
-    """The key columns of a grouped table, with struct keys put back together from their fields and a
-    window key's starts made windows."""
+def _key_columns(grouped: pa.Table, table: pa.Table, keys: list[str], window: tuple[str, int] | None = None,
+                 dictionaries: dict[str, pa.Array] | None = None) -> list[pa.Array]:
+    """The key columns of a grouped table, with struct keys put back together from their fields, a window
+    key's starts made windows and a dictionary key's indices its values (``_flatten_keys``)."""
     columns = []
     for key in keys:
         key_type = table.schema.field(key).type
-        if window is not None and key == window[0]:
+        if dictionaries and key in dictionaries:
+            columns.append(dictionaries[key].take(grouped.column(key)))
+        elif pa.types.is_dictionary(key_type):  # grouped by its values (``_indices``)
+            columns.append(grouped.column(key))
+        elif window is not None and key == window[0]:
             columns.append(windows(grouped.column(key), window[1]))
         elif pa.types.is_struct(key_type):
             fields = [grouped.column(f"{key}.{f.name}").combine_chunks() for f in key_type]
@@ -264,6 +307,6 @@ def _may_hold_nan(column: pa.ChunkedArray) -> bool:
 def first_rows(table: pa.Table, keys: list[str]) -> pa.Table:
     """The first row of each key, in arrival order (dropDuplicates within one batch)."""
     numbered = table.append_column("__i", pa.array(range(table.num_rows), pa.int64()))
-    flat, group_by = _flatten_keys(numbered, keys)
+    flat, group_by, _ = _flatten_keys(numbered, keys)
     firsts = flat.group_by(group_by, use_threads=False).aggregate([("__i", "min")]).column("__i_min")
     return table.take(pc.take(firsts, pc.sort_indices(firsts)))

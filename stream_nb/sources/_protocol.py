@@ -42,10 +42,13 @@ CAPABILITIES: dict[str, tuple[tuple[str, ...], str]] = {
     "push": (("wait_for_data",), ("wait_for_data(offset, timeout) -> (latest offset, arrival): block until rows "
              "after offset are there (or timeout seconds pass); arrival is time.perf_counter() when the row at "
              "offset arrived, None if unknown. Continuous processing hands each row on as it arrives")),
+    "encoded_reads": (("read_encoded",), ("read_encoded(start, end) -> (table, {column: the same rows "
+                      "dictionary-encoded}): read's table, and string columns as the source holds them "
+                      "encoded (parquet's dictionaries), which an aggregation groups by their indices")),
 }
 # the names, as constants for the classes that declare them
 (MAX_PER_TRIGGER, CONCURRENT_READS, CHECKPOINT_METADATA, CHECKPOINT_LOG, COMMIT, ATTACH, CLOSE, CHECKPOINT_DIR, SPARK_OFFSETS,
- PUSH) = CAPABILITIES
+ PUSH, ENCODED_READS) = CAPABILITIES
 
 _REQUIRED = {"schema": "schema (a pyarrow.Schema)", "latest_offset": "latest_offset()",
              "read": "read(start, end)"}

@@ -20,9 +20,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import pyarrow as pa
 
-from stream_nb.sources._protocol import CHECKPOINT_LOG, CLOSE, CONCURRENT_READS, MAX_PER_TRIGGER
+from stream_nb.sources._protocol import (
+    CHECKPOINT_LOG,
+    CLOSE,
+    CONCURRENT_READS,
+    ENCODED_READS,
+    MAX_PER_TRIGGER,
+)
 from stream_nb.sources.errors import SourceError, check_offsets
-from stream_nb.sources.formats import file_schema, read_file
+from stream_nb.sources.formats import file_schema, read_file, read_parquet_file
 from stream_nb.sources.listing import NewFiles
 from stream_nb.types import describe_schema, parse_schema
 
@@ -38,7 +44,7 @@ class FilesSource:
     """New files under ``path`` as a stream (see ``files``); ``seen_files`` is what the offsets index."""
 
     # concurrent reads: the file list is behind a lock, and reading files shares nothing
-    capabilities = frozenset({MAX_PER_TRIGGER, CONCURRENT_READS, CHECKPOINT_LOG, CLOSE})
+    capabilities = frozenset({MAX_PER_TRIGGER, CONCURRENT_READS, CHECKPOINT_LOG, CLOSE, ENCODED_READS})
 
     def __init__(self, path: str | os.PathLike, *, format: str = "csv",
                  schema: str | Mapping[str, str] | pa.Schema | None = None,
@@ -111,8 +117,8 @@ class FilesSource:
                         self._seen_set.add(path)
                 return len(self._seen)
 
-    def read(self, start: int, end: int) -> pa.Table:
-        """The rows of files ``seen_files[start:end]``, with exactly ``schema``."""
+    def _read_files(self, start: int, end: int) -> list[tuple[pa.Table, dict[str, pa.ChunkedArray]]]:
+        """Each file of ``seen_files[start:end]``, as ``read_parquet_file`` gives it, read ahead or now."""
         with self._lock:
             check_offsets(start, end, len(self._seen), self.description)
             paths = self._seen[start:end]
@@ -121,9 +127,24 @@ class FilesSource:
             for stale in self._ahead.values():  # read ahead for a batch that did not come (a redo, a stop)
                 stale.cancel()
             self._ahead = {path: self._read_ahead(path) for path in following}
-        tables = [future.result() if future is not None else self._read_file(path)
-                  for path, future in zip(paths, ahead)]
-        return pa.concat_tables(tables) if tables else self.schema.empty_table()
+        return [future.result() if future is not None else self._read_file(path)
+                for path, future in zip(paths, ahead)]
+
+    def read(self, start: int, end: int) -> pa.Table:
+        """The rows of files ``seen_files[start:end]``, with exactly ``schema``."""
+        return self.read_encoded(start, end)[0]
+
+    def read_encoded(self, start: int, end: int) -> tuple[pa.Table, dict[str, pa.ChunkedArray]]:
+        """``read``'s table, and its string columns that every file held dictionary-encoded (parquet), as they
+        were read: the same rows, dictionary-encoded (a chunk per file or row group, each its own dictionary)."""
+        files = self._read_files(start, end)
+        if not files:
+            return self.schema.empty_table(), {}
+        table = pa.concat_tables([table for table, _ in files])
+        names = set.intersection(*(set(encoded) for _, encoded in files))
+        return table, {name: pa.chunked_array([chunk for _, encoded in files for chunk in encoded[name].chunks],
+                                              type=files[0][1][name].type)
+                       for name in sorted(names) if len({encoded[name].type for _, encoded in files}) == 1}
 
     def close(self) -> None:
         """Stop reading ahead and end the read-ahead thread (a query calls this when it stops). The source can
@@ -141,10 +162,12 @@ class FilesSource:
             self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stream_nb-files")
         return self._reader.submit(self._read_file, path, False)
 
-    def _read_file(self, path: str, threads: bool = True) -> pa.Table:
+    def _read_file(self, path: str, threads: bool = True) -> tuple[pa.Table, dict[str, pa.ChunkedArray]]:
         """``threads``: a parquet file's columns decoded on Arrow's threads too (not when read ahead: the batch
         keeps the other core busy, and the threads' hand-offs cost CPU)."""
-        return read_file(path, self.format, self.schema, header=self.header, threads=threads)
+        if self.format == "parquet":
+            return read_parquet_file(path, self.schema, threads=threads)
+        return read_file(path, self.format, self.schema, header=self.header, threads=threads), {}
 
     def _is_input(self, name: str) -> bool:
         """Input files have the format's extension; names starting with ``.`` or ``_`` are hidden (Spark)."""

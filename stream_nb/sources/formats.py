@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import partial
 
 import pyarrow as pa
@@ -20,7 +21,7 @@ import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from stream_nb.sources.errors import SourceError
-from stream_nb.sources.parquet_files import read_parquet
+from stream_nb.sources.parquet_files import read_parquet_encoded
 from stream_nb.types import TIMESTAMP, SchemaError, spark_type_name, to_arrow, utc_timestamps
 
 # As Spark's CSV reader: an empty field is null, a quoted empty field "" is the empty string.
@@ -43,15 +44,10 @@ def read_file(path: str, format: str, schema: pa.Schema, *, blank_line_is_null: 
     writer, the files sink's included, writes such a row); otherwise blank lines are skipped, as Spark does.
     ``header``: a CSV file's first line names its columns; without one (Spark's ``header=false``) the columns
     are the schema's, by position. ``threads``: a parquet file's columns are decoded on Arrow's threads."""
-    try:
-        if format == "parquet":  # one file: quicker than read_table's dataset machinery
-            return _conform(read_parquet(path, schema.names, threads=threads), schema)
+    if format == "parquet":
+        return read_parquet_file(path, schema, threads=threads)[0]
+    with _reading(path):
         data = _load(path)
-    except FileNotFoundError:
-        gone = "the file is gone; input files must stay until a query has read them"
-        raise SourceError.at(path, None, gone) from None
-    except (*_BAD_DATA, OSError) as err:
-        raise SourceError.at(path, None, _explain(err)) from None
     _check_utf8(path, data)
     if format == "text":
         return _text_lines(data, schema)
@@ -68,6 +64,35 @@ def read_file(path: str, format: str, schema: pa.Schema, *, blank_line_is_null: 
         else:
             what = _json_number(err, data.splitlines()[line - 1] if line else b"", schema) or _explain(err)
         raise SourceError.at(path, line, what) from None
+
+
+def read_parquet_file(path: str, schema: pa.Schema, *, threads: bool = True) \
+        -> tuple[pa.Table, dict[str, pa.ChunkedArray]]:
+    """A parquet file as ``read_file`` reads it, and the schema's string columns that were read through their
+    dictionary, still dictionary-encoded (values of the schema's type): the same rows, for an aggregation to
+    group by the indices (``engine/partials.py``)."""
+    with _reading(path):  # one file: quicker than read_table's dataset machinery
+        table, encoded = read_parquet_encoded(path, schema.names, threads=threads)
+        table = _conform(table, schema)
+    keys = {}
+    for name, column in encoded.items():
+        kind = schema.field(name).type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            keys[name] = column if column.type.value_type == kind else \
+                column.cast(pa.dictionary(column.type.index_type, kind))
+    return table, keys
+
+
+@contextmanager
+def _reading(path: str) -> Iterator[None]:
+    """A file that cannot be read as a SourceError naming it."""
+    try:
+        yield
+    except FileNotFoundError:
+        gone = "the file is gone; input files must stay until a query has read them"
+        raise SourceError.at(path, None, gone) from None
+    except (*_BAD_DATA, OSError) as err:
+        raise SourceError.at(path, None, _explain(err)) from None
 
 
 def parse_json_values(values: Sequence[bytes], schema: pa.Schema) -> pa.Table:

@@ -32,6 +32,21 @@ def read_parquet(path: str, names: list[str], *, threads: bool = True) -> pa.Tab
     >>> read_parquet(path, ["device", "temp"]).to_pydict()
     {'device': ['d1', 'd2', 'd1'], 'temp': [1.0, 2.0, 3.0]}
     """
+    return read_parquet_encoded(path, names, threads=threads)[0]
+
+
+def read_parquet_encoded(path: str, names: list[str], *, threads: bool = True) \
+        -> tuple[pa.Table, dict[str, pa.ChunkedArray]]:
+    """``read_parquet``'s table, and the string columns it read through their dictionary as they were read
+    (dictionary-encoded: an aggregation can group by their indices, see ``engine/partials.py``).
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.parquet")
+    >>> pq.write_table(pa.table({"device": ["d1", "d2", "d1"] * 100}), path)
+    >>> table, encoded = read_parquet_encoded(path, ["device"])
+    >>> table.column("device").type, encoded["device"].chunk(0).indices.to_pylist()[:3]
+    (DataType(string), [0, 1, 0])
+    """
     with pq.ParquetFile(path) as parquet:
         file_schema = parquet.schema_arrow
         # pyarrow picks columns by dotted path: a name with a dot (or a repeated one) reads every column
@@ -42,14 +57,16 @@ def read_parquet(path: str, names: list[str], *, threads: bool = True) -> pa.Tab
         decode = [name for name in dictionary_columns(parquet.metadata, file_schema) if name in wanted] \
             if plain_names else []
         if not decode:
-            return parquet.read(columns=columns, use_threads=threads)
+            return parquet.read(columns=columns, use_threads=threads), {}
         metadata = parquet.metadata
     with pq.ParquetFile(path, metadata=metadata, read_dictionary=decode) as parquet:
         table = parquet.read(columns=columns, use_threads=threads)
+    encoded = {}
     for name in decode:  # back to the file's string type: the column a plain read gives
         field, index = file_schema.field(name), table.schema.get_field_index(name)
-        table = table.set_column(index, field, table.column(index).cast(field.type))
-    return table
+        encoded[name] = table.column(index)
+        table = table.set_column(index, field, encoded[name].cast(field.type))
+    return table, encoded
 
 
 def dictionary_columns(metadata: pq.FileMetaData, schema: pa.Schema) -> list[str]:
