@@ -19,7 +19,7 @@ from stream_nb.engine.aggregate_queries import event_times, finish
 from stream_nb.engine.keyed import KeyedOperator
 from stream_nb.engine.keyhash import key_hashes
 from stream_nb.engine.output import Output
-from stream_nb.engine.partials import distinct_pairs, partial_aggregates
+from stream_nb.engine.partials import decoded, distinct_pairs, encoded_keys, partial_aggregates
 from stream_nb.engine.state import KeyedState
 from stream_nb.engine.udf_calls import register_udfs
 from stream_nb.engine.watermark import on_time
@@ -52,12 +52,15 @@ class AggregateOperator(KeyedOperator):
         self._whole: tuple[pa.Table, np.ndarray] | None = None  # the last batch's rows, if all the state's
 
     def aggregate_batch(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int,
-                        parallel: bool = True) -> BatchPartials:
+                        parallel: bool = True, encoded: dict[str, pa.ChunkedArray] | None = None) -> BatchPartials:
         """The batch's partial aggregates and late rows. Reads no state, so it may run ahead of the batch
         before it, on another thread (with its own DuckDB connection, and ``parallel`` False: the batch
-        before it keeps the other core busy)."""
+        before it keeps the other core busy). ``encoded``: string columns of the batch as the source read
+        them dictionary-encoded (``read_encoded``), for the keys to be grouped by their indices."""
         agg = self.aggregate
         pre = aggregate_queries.pre(con, agg, batch)
+        if encoded:
+            pre = encoded_keys(pre, agg.keys, agg.pre_projection, encoded)
         window = None
         if agg.window is not None:  # the window key holds each row's window start until rows are grouped
             index, spec = agg.window
@@ -71,6 +74,8 @@ class AggregateOperator(KeyedOperator):
         if window is not None:  # late rows are shown with their windows
             late = late.set_column(late.schema.get_field_index(window[0]), window[0],
                                    windows(late.column(window[0]), window[1]))
+        if encoded:  # the late rows are shown as the batch's
+            late = decoded(late)
         partial = partial_aggregates(pre, agg.keys, agg.partials, window, parallel=parallel)
         distinct = {p.name: distinct_pairs(pre, agg.keys, p.argument, window)
                     for p in agg.partials if p.function == "distinct"}
