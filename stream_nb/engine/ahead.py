@@ -32,6 +32,7 @@ class LookAhead:
         self._aggregate = getattr(operator, "aggregate_batch", None)  # operators that can split a batch
         can = source_traits(source) if source is not None else None
         self._cap = can.max_per_trigger if can is not None and can.concurrent_reads else None
+        self._encoded = can is not None and can.encoded_reads  # string keys grouped by their dictionary
         self._pool: ThreadPoolExecutor | None = None
         self._con = None
         self._pending: tuple[tuple[int, int], int, Future] | None = None
@@ -69,5 +70,8 @@ class LookAhead:
                 self._con.close()
 
     def _run(self, offsets: tuple[int, int], watermark_us: int) -> tuple[pa.Table, Any]:
-        batch = self._source.read(*offsets)
-        return batch, self._aggregate(self._con, batch, watermark_us, parallel=False)
+        if not self._encoded:
+            batch = self._source.read(*offsets)
+            return batch, self._aggregate(self._con, batch, watermark_us, parallel=False)
+        batch, encoded = self._source.read_encoded(*offsets)
+        return batch, self._aggregate(self._con, batch, watermark_us, parallel=False, encoded=encoded)
