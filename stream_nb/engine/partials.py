@@ -34,11 +34,14 @@ _ARROW = {  # partial function -> (Arrow hash aggregate, options)
 
 
 def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
-                       window: tuple[str, int] | None = None, *, parallel: bool = False) -> pa.Table:
+                       window: tuple[str, int] | None = None, *, parallel: bool = False,
+                       encoded: bool = False) -> pa.Table:
     """One row per key of ``pre`` (one row in all for a global aggregate): the keys, the number of rows
     (``__rows``), then each partial. ``window``, (key, size in µs), names a window key that holds each row's
     window start in ``pre`` (``windowing.window_starts``): grouped by it, it comes out as ``{start, end}``.
     ``parallel``: a big batch may use every core (when no other thread of the query is busy meanwhile).
+    ``encoded``: a dictionary-encoded key (``encoded_keys``) comes out dictionary-encoded too, its groups'
+    indices into one dictionary (``key_hashes`` hashes each value of it once; ``decoded`` makes it strings).
 
     >>> from stream_nb.sql.aggregates import Partial
     >>> pre = pa.table({"__k0": ["a", "b", "a"], "__x0": [1.0, 2.0, None]})
@@ -111,7 +114,7 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
     grouped = flat.group_by(group_by, use_threads=threads).aggregate(requests)
     # Arrow names results after their inputs (x_sum, ...): take them in request order, name them after the partials.
     results = [column for name, column in zip(grouped.column_names, grouped.columns) if name not in group_by]
-    columns = _key_columns(grouped, pre, keys, window, dictionaries)
+    columns = _key_columns(grouped, pre, keys, window, dictionaries, encoded)
     for index in wanted:
         if not isinstance(index, tuple):
             columns.append(results[index])
@@ -203,13 +206,17 @@ def _zero_sign(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array
 
 
 def _key_columns(grouped: pa.Table, table: pa.Table, keys: list[str], window: tuple[str, int] | None = None,
-                 dictionaries: dict[str, pa.Array] | None = None) -> list[pa.Array]:
+                 dictionaries: dict[str, pa.Array] | None = None, encoded: bool = False) -> list[pa.Array]:
     """The key columns of a grouped table, with struct keys put back together from their fields, a window
-    key's starts made windows and a dictionary key's indices its values (``_flatten_keys``)."""
+    key's starts made windows and a dictionary key's indices its values (``_flatten_keys``; ``encoded``:
+    the indices with their dictionary)."""
     columns = []
     for key in keys:
         key_type = table.schema.field(key).type
-        if dictionaries and key in dictionaries:
+        if dictionaries and key in dictionaries and encoded:
+            indices = grouped.column(key).combine_chunks()
+            columns.append(pa.DictionaryArray.from_arrays(indices, dictionaries[key]))
+        elif dictionaries and key in dictionaries:
             columns.append(dictionaries[key].take(grouped.column(key)))
         elif pa.types.is_dictionary(key_type):  # grouped by its values (``_indices``)
             columns.append(grouped.column(key))
