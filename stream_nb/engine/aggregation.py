@@ -76,11 +76,13 @@ class AggregateOperator(KeyedOperator):
                                    windows(late.column(window[0]), window[1]))
         if encoded:  # the late rows are shown as the batch's
             late = decoded(late)
-        partial = partial_aggregates(pre, agg.keys, agg.partials, window, parallel=parallel)
+        partial = partial_aggregates(pre, agg.keys, agg.partials, window, parallel=parallel, encoded=bool(encoded))
         distinct = {p.name: distinct_pairs(pre, agg.keys, p.argument, window)
                     for p in agg.partials if p.function == "distinct"}
         # the state's hash_keys, told that a partial holds each key once (one string key: no encoding first)
         hashes = key_hashes(partial, self.state.key_names, distinct_rows=True)
+        if encoded:  # hashed by dictionary (each string once), then the strings the state keeps
+            partial = decoded(partial)
         return BatchPartials(partial, distinct, late, hashes)
 
     def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0,
