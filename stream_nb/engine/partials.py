@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stream_nb.engine import decimals
+from stream_nb.engine.dense_groups import dense_aggregate
 from stream_nb.engine.windowing import windows
 from stream_nb.sql.aggregates import Partial
 
@@ -111,7 +112,10 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
     if threads:
         step = -(-flat.num_rows // pa.cpu_count())
         flat = pa.concat_tables([flat.slice(offset, step) for offset in range(0, flat.num_rows, step)])
-    grouped = flat.group_by(group_by, use_threads=threads).aggregate(requests)
+    steps = {window[0]: window[2]} if window is not None and len(window) > 2 else {}
+    grouped = None if threads else dense_aggregate(flat, group_by, requests, steps, _VALID)
+    if grouped is None:
+        grouped = flat.group_by(group_by, use_threads=threads).aggregate(requests)
     # Arrow names results after their inputs (x_sum, ...): take them in request order, name them after the partials.
     results = [column for name, column in zip(grouped.column_names, grouped.columns) if name not in group_by]
     columns = _key_columns(grouped, pre, keys, window, dictionaries, encoded)
