@@ -65,7 +65,7 @@ class AggregateOperator(KeyedOperator):
         if agg.window is not None:  # the window key holds each row's window start until rows are grouped
             index, spec = agg.window
             pre = window_starts(pre, agg.keys[index], spec)
-            window = (agg.keys[index], spec.size_us)
+            window = (agg.keys[index], spec.size_us, spec.slide_us)  # starts a slide apart (dense_groups)
         late = pre.schema.empty_table()
         if self._follows_watermark and pre.num_rows and not self._all_on_time(pre, window, watermark_us):
             kept = on_time(self._event_times(pre, window), watermark_us)
