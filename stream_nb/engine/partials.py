@@ -35,11 +35,12 @@ _ARROW = {  # partial function -> (Arrow hash aggregate, options)
 
 
 def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
-                       window: tuple[str, int] | None = None, *, parallel: bool = False,
+                       window: tuple[str, int] | tuple[str, int, int] | None = None, *, parallel: bool = False,
                        encoded: bool = False) -> pa.Table:
     """One row per key of ``pre`` (one row in all for a global aggregate): the keys, the number of rows
-    (``__rows``), then each partial. ``window``, (key, size in µs), names a window key that holds each row's
-    window start in ``pre`` (``windowing.window_starts``): grouped by it, it comes out as ``{start, end}``.
+    (``__rows``), then each partial. ``window``, (key, size in µs[, slide in µs]), names a window key that holds
+    each row's window start in ``pre`` (``windowing.window_starts``): grouped by it, it comes out as
+    ``{start, end}``; with the slide, its starts are known to be a slide apart (``dense_groups``).
     ``parallel``: a big batch may use every core (when no other thread of the query is busy meanwhile).
     ``encoded``: a dictionary-encoded key (``encoded_keys``) comes out dictionary-encoded too, its groups'
     indices into one dictionary (``key_hashes`` hashes each value of it once; ``decoded`` makes it strings).
