@@ -329,7 +329,7 @@ class StreamingQuery:
             started = time.perf_counter()
             self._batch_thread = threading.get_ident()
             try:
-                latest = self._inputs.look()
+                latest = self._inputs.look(limit)  # (available_now: asked once, at its start)
                 if self._redo is not None:  # a batch planned before a restart runs again as it was
                     redo, self._redo = self._redo, None
                     self._busy = True

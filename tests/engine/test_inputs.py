@@ -1,0 +1,46 @@
+"""When a query asks its sources for their latest offsets: once per trigger, and under available_now once at its
+start (as Spark's AvailableNow, which reads up to what was there then and asks no more)."""
+
+import pyarrow as pa
+
+import stream_nb as sn
+
+
+class Growing:
+    """A source whose latest offset grows by 4 rows each time it is asked (rows keep arriving), 2 rows a batch."""
+
+    schema = pa.schema([("v", pa.int64())])
+    capabilities = frozenset({"max_per_trigger"})
+    max_per_trigger = 2
+    description = "Growing"
+
+    def __init__(self):
+        self.asked = 0
+
+    def latest_offset(self):
+        self.asked += 1
+        return 4 * self.asked
+
+    def read(self, start, end):
+        return pa.table({"v": list(range(start, end))}, schema=self.schema)
+
+
+def test_available_now_asks_the_source_once_and_reads_what_was_there_at_the_start():
+    source = Growing()
+    q = sn.start("SELECT v FROM g", sources={"g": source}, trigger="available_now")
+    assert q.await_termination(timeout=30)
+    assert source.asked == 1
+    assert q.result["v"].tolist() == [0, 1, 2, 3]
+    assert [p["numInputRows"] for p in q.recent_progress] == [2, 2]
+    # each batch reports the latest offset the start saw, as Spark's AvailableNow does
+    assert [p["sources"][0]["latestOffset"] for p in q.recent_progress] == [4, 4]
+
+
+def test_other_triggers_ask_the_source_at_every_trigger():
+    source = Growing()
+    q = sn.start("SELECT v FROM g", sources={"g": source}, trigger="manual")
+    first, second = q.step(), q.step()
+    assert source.asked == 2
+    assert [first["sources"][0]["latestOffset"], second["sources"][0]["latestOffset"]] == [4, 8]
+    assert q.result["v"].tolist() == [0, 1, 2, 3]
+    q.stop()
