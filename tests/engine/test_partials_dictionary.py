@@ -137,3 +137,16 @@ def test_a_files_source_read_ahead_gives_what_the_same_rows_give_from_memory(tmp
 
 def _rows(frame, keys) -> list[dict]:
     return sorted(frame.to_dict("records"), key=lambda row: repr([row[k] for k in keys]))
+
+
+def test_a_column_some_file_held_without_a_small_dictionary_is_given_as_strings_only(tmp_path):
+    tables = _files(tmp_path)
+    many = pa.table({"ts": [T0 + timedelta(seconds=50 + 0.01 * i) for i in range(600)],
+                     "device": [f"unique-{i}" for i in range(600)], "site": ["s3"] * 600,
+                     "temp": [float(i) for i in range(600)]}, schema=SCHEMA)
+    pq.write_table(many, tmp_path / "part-99.parquet")  # a dictionary as big as its rows: read plain
+    source = sn.sources.files(tmp_path, format="parquet", schema=SCHEMA)
+    batch, encoded = source.read_encoded(0, source.latest_offset())
+    assert set(encoded) == {"site"}  # device: not dictionary-encoded in every file of the batch
+    assert batch.equals(pa.concat_tables([*tables, many]))
+    assert encoded["site"].cast(pa.string()).equals(batch.column("site"))
