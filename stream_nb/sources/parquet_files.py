@@ -5,7 +5,9 @@ A string column is mostly written dictionary-encoded (a device, a country, a sta
 Arrow's reader, asked for plain strings, appends value after value from the dictionary pages (200,000 rows of
 1,000 devices: 5.4 ms); read as its dictionary and then cast, the strings are gathered from the dictionary in
 one pass (1.0 + 1.4 ms). The cast gives back the very column a plain read gives, so nothing downstream sees the
-difference. A column whose writer gave up its dictionary part-way (too many distinct values) would be
+difference; the encoded column is handed on beside it (``read_parquet_encoded``) for an aggregation to group a
+string key by its indices (``engine/partials.py``: 200 k rows into 20 k groups, 6.5 ms by the strings, 5.0 by the
+indices). A column whose writer gave up its dictionary part-way (too many distinct values) would be
 dictionary-encoded again value by value (4 x slower than plain), so only a column chunk whose dictionary page
 is small for its rows is read so.
 """
