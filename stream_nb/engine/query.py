@@ -58,6 +58,9 @@ class StreamingQuery:
         self.trigger = trigger
         self._sink_can = sink_traits(sink)  # what each declares it can do; a missing required method fails here
         self._inputs = Inputs(plan)          # each input's source, capabilities and offsets
+        for i in self._inputs.items:  # e.g. a Kafka source connects and fetches beside DuckDB's start below
+            if i.can.prepare:
+                i.source.prepare()
         self._operator = make_operator(plan)
         self._con = connect(plan)
         self.schema = output_schema(plan, self._con, self._inputs.empty())

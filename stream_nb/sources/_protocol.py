@@ -32,6 +32,9 @@ CAPABILITIES: dict[str, tuple[tuple[str, ...], str]] = {
     "commit": (("commit",), ("commit(end): the query has committed every offset before end and will not read "
                "them again (Spark's Source.commit), so the source may let them go")),
     "attach": (("attach", "detach"), "attach() once the query has started, detach() when it stops"),
+    "prepare": (("prepare",), ("prepare() first thing when a query over it starts, before its DuckDB connection "
+                "and its checkpoint's recovery: begin what takes a while (a Kafka source connects and fetches from "
+                "where it will start), so the first batch finds it done; attach() still follows")),
     "close": (("close",), ("close() when a query reading it stops: ends what the source runs for it (threads); "
               "other queries may go on reading, so it must leave the source readable (and may be called twice)")),
     "checkpoint_dir": (("open_checkpoint",), ("open_checkpoint(directory: Path): a directory of the source's own "
@@ -47,8 +50,8 @@ CAPABILITIES: dict[str, tuple[tuple[str, ...], str]] = {
                       "encoded (parquet's dictionaries), which an aggregation groups by their indices")),
 }
 # the names, as constants for the classes that declare them
-(MAX_PER_TRIGGER, CONCURRENT_READS, CHECKPOINT_METADATA, CHECKPOINT_LOG, COMMIT, ATTACH, CLOSE, CHECKPOINT_DIR, SPARK_OFFSETS,
- PUSH, ENCODED_READS) = CAPABILITIES
+(MAX_PER_TRIGGER, CONCURRENT_READS, CHECKPOINT_METADATA, CHECKPOINT_LOG, COMMIT, ATTACH, PREPARE, CLOSE, CHECKPOINT_DIR,
+ SPARK_OFFSETS, PUSH, ENCODED_READS) = CAPABILITIES
 
 _REQUIRED = {"schema": "schema (a pyarrow.Schema)", "latest_offset": "latest_offset()",
              "read": "read(start, end)"}

@@ -89,7 +89,11 @@ class RangeReader:
     def prefetch(self, starts: dict[TopicPartition, int]) -> None:
         """Connect and assign each partition at ``starts`` now, where the next range is expected to begin: the
         client fetches in the background (a new consumer takes a second or so to its first message) while the
-        query plans, and ``fetch`` finds the messages there."""
+        query plans, and ``fetch`` finds the messages there. Assigned there already (the query's start asked
+        first, its attach again), what the client fetched meanwhile stays."""
+        if self._consumer is not None and set(starts) == self._assigned and \
+                all(self._next.get(tp) == offset for tp, offset in starts.items()):
+            return
         if starts:
             self._open().assign(starts)
         else:

@@ -171,6 +171,25 @@ def test_a_restarted_query_reads_exactly_the_messages_after_its_checkpoint(kafka
     assert source_line["sparkOffset"] == {topic: {"0": 2, "1": 2}}  # the offset log shows Spark's JSON too
 
 
+def test_a_restart_reads_on_from_its_checkpoint_whatever_starting_offsets_says_now(kafka_broker, tmp_path):
+    # as Spark: startingOffsets only place a new query; here the ones given at the restart are past the end
+    topic = new_topic(kafka_broker)
+    kafka_broker.produce(topic, [b"a", b"b", b"c"])
+    checkpoint = tmp_path / "cp"
+
+    def run(starting):
+        src = sn.sources.kafka(kafka_broker.servers, topic, starting_offsets=json.dumps({topic: {"0": starting}}))
+        q = sn.start("SELECT value FROM events", checkpoint=checkpoint, sources={"events": src})
+        q.process_all_available(timeout=30)
+        values = sorted(q.result["value"])
+        q.stop()
+        return values
+
+    assert run(1) == [b"b", b"c"]
+    kafka_broker.produce(topic, [b"d"])
+    assert run(7) == [b"d"]
+
+
 def test_offsets_gone_from_the_broker_stop_the_query_as_spark_fail_on_data_loss(kafka_broker, tmp_path):
     # Tansu has no DeleteRecords (retention), so the offsets go with the topic: deleted and made again.
     topic = new_topic(kafka_broker)
