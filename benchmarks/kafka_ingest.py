@@ -31,10 +31,31 @@ librdkafka's prefetch was cut from 1,000,000 messages a partition to 50,000 (it 
 once: memory, cold caches, the broker's and librdkafka's CPU spent before the batches need it): full size 2.16
 -> 1.73 s and 1.70 -> 1.30 s, process CPU 1.38 -> 1.24 s; quick 0.52 -> 0.40 s (same process, A/B, 17:55 UTC,
 ~50% busy). ``python -m benchmarks --case kafka_ingest`` then (17:58 UTC, 46-59% busy): quick 0.50 x and 0.50 x
-(first batch 0.17-0.18 s against 0.11 s), full 0.62 x (Kafka 1.59 s, files 0.98 s). What is left: the first batch still waits ~50 ms for the
-broker (the files source reads its first file at once), and each batch asks the broker for the partitions'
-offsets (~1-4 ms). A fresh process pays ~1 s once, at its first Kafka read, to import numba and load the
-compiled loop from its cache (the timed runs come after the warm-up).
+(first batch 0.17-0.18 s against 0.11 s), full 0.62 x (Kafka 1.59 s, files 0.98 s). A fresh process pays ~1 s
+once, at its first Kafka read, to import numba and load the compiled loop from its cache (the timed runs come
+after the warm-up).
+
+The first batch (2026-11-30 20:17-20:48 UTC, quick size, a timeline of perf_counter marks around each phase of
+one process's runs). It ended ~0.2 s after the start against ~0.1 s for files: the start's planning and DuckDB
+connection (~35 ms, as for files), then the source's attach 57 ms (median of 8), then two asks for the latest
+offsets (the trigger's target and the batch's own, 3 broker requests each), then the first fetch, which waited
+35-90 ms for 50,000 messages, then parsing them. The attach's 57 ms were librdkafka's: a new client picks a broker
+to connect to at most once per reconnect.backoff.ms / 2 (50 ms by default), and its first request (the metadata)
+waited that out in about half the starts; with reconnect.backoff.ms 10 the attach takes 4-20 ms, median 8. The
+attach also asked for the offsets twice (once to resolve the starting offsets, once for the partitions): once now.
+An available_now query now asks its sources once, at its start, as Spark's AvailableNow (its Kafka source keeps
+the offsets fetched then): first batch 152 -> 138 ms, whole run 293 -> 283 ms (medians of 12, same process, A/B).
+And the source starts fetching first thing in the query's start (``prepare``), beside the DuckDB connection and
+the checkpoint's recovery, instead of after them: whole run 326 -> 307 and 511 -> 455 ms (medians of 12 and 16,
+A/B). The fetch still takes 60-100 ms from the assignment to the 50,000th message on a busy machine (Tansu and
+librdkafka's fetch thread fill and decode ~1 MB responses), so the first batch waits for the broker less but
+still does; fetch responses of 3-6 MB were slower (first batch 153 -> 189-245 ms). The steady batches are
+CPU-bound: the Kafka process takes ~290 ms of CPU a quick run against ~180 ms for files, plus Tansu's, and on a
+machine kept 50-70% busy by others that sets the ratio near 0.5 whatever the order of the work.
+``python -m benchmarks --case kafka_ingest`` before and after these changes, alternately (20:48-20:52 UTC): full
+size 0.50, 0.35, 0.48 -> 0.56, 0.56, 0.53 x; quick on a quiet machine 0.47, 0.47, 0.48 -> 0.49, 0.50, 0.49 x
+(Kafka's first batch ends 0.13-0.18 -> 0.115-0.121 s, files' 0.08-0.09 s): there the steady batches run at
+~0.33 x the files source's rows/s, and that is what is left.
 
 Under the target a second line says when each source's first batch ended and the rows/s of the batches after
 it, so the first fetch's wait shows apart from the steady rate; the target stays on the whole run.
