@@ -93,7 +93,10 @@ class StringSlotColumn:
             same[rows] = result
         elif len(rows):
             ours, bounds = _gather(self._heap, self.starts[slots[rows]], lengths[rows])
-            theirs, _ = _gather(data, offsets[rows], lengths[rows])
+            if len(rows) == len(lengths):  # every row: an Arrow array's values lie one after the other already
+                theirs = data[offsets[0]:offsets[-1]]
+            else:
+                theirs, _ = _gather(data, offsets[rows], lengths[rows])
             same[rows] = np.logical_and.reduceat(ours == theirs, bounds[:-1])
         return same
 

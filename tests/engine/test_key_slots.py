@@ -65,6 +65,17 @@ def test_keys_whose_hashes_collide_are_told_apart_by_value():
     assert place(slots, keys("a", "b"), np.zeros(2, dtype=np.uint64)).existed.tolist() == [False, True]
 
 
+def test_a_table_whose_every_key_hash_is_in_state_is_still_checked_key_by_key(kernel_path):
+    """All rows match a stored hash (a steady batch): a row whose value differs from the stored key under its
+    hash is a new key, whatever the other columns of the table hold."""
+    slots = fresh()
+    hashes = np.array([11, 22, 33], dtype=np.uint64)
+    place(slots, keys("d0001", "d0002", "d0003"), hashes)
+    batch = keys("d0001", "d0009", "d0003").append_column("n", pa.array([1, 2, 3]))
+    found = slots.find(batch, hashes)
+    assert found.slots.tolist() == [0, 3, 2] and found.existed.tolist() == [True, False, True]
+
+
 def test_new_keys_sharing_a_hash_are_noticed_in_crowded_chains_and_spread_ones(kernel_path):
     """Two new keys of one table with one hash must be told apart by value: the check finds such a pair
     wherever it is, and finds none where there is none."""

@@ -73,3 +73,15 @@ def test_gathers_larger_than_one_pass_are_whole(kernel_path, monkeypatch):
 def test_only_string_and_binary_types_are_kept_as_bytes():
     assert all(is_string(t) for t in (pa.string(), pa.large_string(), pa.binary(), pa.large_binary()))
     assert not any(is_string(t) for t in (pa.int64(), pa.dictionary(pa.int32(), pa.string()), pa.string_view()))
+
+
+def test_a_whole_array_compared_row_by_row_tells_equal_lengths_apart(kernel_path):
+    """Every row holds bytes (no null, no empty value): the array's bytes are compared where they lie, also
+    from a slice whose first value does not start the data buffer."""
+    stored = ["d0001", "d0002", "日本", "🙂x", "long" * 40]
+    column = StringSlotColumn(pa.string(), 8)
+    slots = np.array([4, 0, 7, 2, 5])
+    column.set(slots, pa.array(stored))
+    asked = pa.array(["pad", "d0001", "d0003", "日本", "🙂y", "long" * 39 + "lonG"]).slice(1)
+    assert column.equals_at(slots, asked).tolist() == [True, False, True, False, False]
+    assert column.equals_at(slots[::-1], pa.array(stored[::-1])).all()
