@@ -57,6 +57,23 @@ size 0.50, 0.35, 0.48 -> 0.56, 0.56, 0.53 x; quick on a quiet machine 0.47, 0.47
 (Kafka's first batch ends 0.13-0.18 -> 0.115-0.121 s, files' 0.08-0.09 s): there the steady batches run at
 ~0.33 x the files source's rows/s, and that is what is left.
 
+The steady batches (2026-11-30 20:56-21:03 UTC, quick size, perf_counter and thread CPU around the step read
+ahead's phases). On the read-ahead thread, taking a step's 50,000 messages from librdkafka took 2-15 ms (its first
+30-70 ms), parsing them 36-90 ms of wall (12-30 ms of that thread's CPU, the rest on Arrow's JSON threads); the
+batch then waited 34-50 ms in ``take`` for it. So the read ahead is the path that sets the rate, and most of it is
+the parse. Reading the step after next too (two steps ahead, two threads: its messages taken from the client while
+the next one's values are parsed) could hide only the 2-15 ms, and cost CPU on two shared cores: same process,
+runs alternated, one step ahead against two (21:00-21:01 UTC, load average 5-8): quick 0.609 vs 0.614 s and 0.586
+vs 0.563 s (medians of 12 and 16; CPU 0.303 vs 0.352 s and 0.297 vs 0.303 s), full 1.562 vs 1.689 s (median of 6);
+``python -m benchmarks --case kafka_ingest`` alternated, one step ahead against two: quick (20:58-20:59 UTC, 52-71%
+busy) 0.47, 0.59, 0.54 x against 0.49, 0.55, 0.50 x, and (21:05-21:06, 50-52% busy) 0.56, 0.57, 0.54 x against
+0.54, 0.54, 0.53 x; full (21:03-21:05, 52-54% busy) 0.60, 0.51, 0.54 x against 0.50, 0.54, 0.56 x. No gain: not
+kept. A fresh process's first Kafka query (100 messages) took 0.75-0.83 s against 0.24-0.29 s for a files query
+(then 0.04-0.09 s and 0.03-0.04 s), numba's import 0.21-0.35 s of it, paid in ``prepare`` to open the reading
+client; the benchmark's timed runs come after its warm-up and do not pay it. Loading numba on a thread at ``prepare`` could only overlap the ~35 ms of the start after it (the first
+fetch needs the client, which needs the compiled loop): not done; a plain read for small batches while numba
+loads would be the way to spare a notebook's first query that wait.
+
 Under the target a second line says when each source's first batch ended and the rows/s of the batches after
 it, so the first fetch's wait shows apart from the steady rate; the target stays on the whole run.
 """
