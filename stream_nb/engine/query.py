@@ -407,6 +407,10 @@ class StreamingQuery:
             for i in self._inputs.items:
                 if i.can.close:  # its threads end
                     i.source.close()
+            # closed here, after the batch in flight and the look-ahead's thread: the last reference to an open
+            # connection may otherwise fall on the engine's daemon thread as the interpreter exits, and DuckDB's
+            # destructor, losing the GIL there, aborts the process ("terminate called ... not rethrown")
+            self._con.close()
             with self._changed:  # under the batch lock (as a batch takes them): one caller closes
                 self._terminated.set()
                 self._changed.notify_all()
