@@ -147,8 +147,11 @@ class AggregateOperator(KeyedOperator):
 
         def view() -> pa.Table:  # not named finish: that is the final query it runs
             con = duck.connect()  # called from the view's thread: a connection of its own, with the functions
-            register_udfs(con, self.plan.udfs.values())
-            return finish(con, self.aggregate, rows()).drop_columns(self.aggregate.keys)
+            try:
+                register_udfs(con, self.plan.udfs.values())
+                return finish(con, self.aggregate, rows()).drop_columns(self.aggregate.keys)
+            finally:  # closed on its own thread: never left open for a daemon thread to drop at exit
+                con.close()
         return view
 
     def result_rows(self, con: duckdb.DuckDBPyConnection) -> Output | None:
