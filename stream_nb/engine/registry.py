@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 
 _lock = threading.Lock()
@@ -65,4 +66,6 @@ def stop_all() -> None:
 
 # A kernel or script that exits stops its queries first, so no batch is cut off mid-write by the interpreter
 # tearing down under the engine's threads (a checkpoint would survive that, but cleanly is better).
-atexit.register(stop_all)
+# Only in the process that imported the engine: a forked child has none of its threads to stop them with.
+_pid = os.getpid()
+atexit.register(lambda: stop_all() if os.getpid() == _pid else None)
