@@ -33,7 +33,7 @@ def write_files(folder: Path, count: int = 6, rows: int = 200) -> None:
 def main() -> None:
     base, mode = Path(sys.argv[1]), sys.argv[2]
     write_files(base / "input")
-    files = lambda: sn.sources.files(str(base / "input"), format="parquet", max_files_per_trigger=1)  # noqa: E731
+    files = lambda: sn.sources.files(str(base / "input"), format="parquet", max_files_per_trigger=1)
     batches = []
     windowed = sn.start(WINDOWED, name="windowed", output_mode="complete", sources={"events": files()})
     each = sn.start(STATELESS, name="each", sources={"events": files()},
