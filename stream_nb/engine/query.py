@@ -61,12 +61,16 @@ class StreamingQuery:
         for i in self._inputs.items:  # e.g. a Kafka source connects and fetches beside DuckDB's start below
             if i.can.prepare:
                 i.source.prepare()
-        self._operator = make_operator(plan)
-        self._con = connect(plan)
-        self.schema = output_schema(plan, self._con, self._inputs.empty())
-        if self._sink_can.bind:
-            last = plan.chain.stages[-1] if plan.chain is not None else plan  # a chain's result is its last's
-            sink.bind(self.schema, plan.output_mode, last.aggregate.key_columns if last.aggregate else None)
+        try:
+            self._operator = make_operator(plan)
+            self._con = connect(plan)
+            self.schema = output_schema(plan, self._con, self._inputs.empty())
+            if self._sink_can.bind:
+                last = plan.chain.stages[-1] if plan.chain is not None else plan  # a chain's result is its last's
+                sink.bind(self.schema, plan.output_mode, last.aggregate.key_columns if last.aggregate else None)
+        except BaseException:  # e.g. SQL DuckDB refuses: a prepared source stops what it began
+            self._close_sources()
+            raise
         self._next_batch_id = 0
         self._watermark_us = EPOCH_US  # as in Spark: the epoch until event time has been seen
         self._watermarks = self._inputs.watermarks(plan.watermark_policy)  # each input's, and the query's
@@ -105,6 +109,7 @@ class StreamingQuery:
             registry.unregister(self)
             if self._checkpoint is not None:
                 self._checkpoint.close()
+            self._close_sources()
             raise
         self._task = loop.spawn(self._run)
 
@@ -404,9 +409,7 @@ class StreamingQuery:
                 self._checkpoint.close()
             self._ahead.close()
             self._stepper.shutdown(wait=False)  # not waited for: a step's own batch may be what stops the query
-            for i in self._inputs.items:
-                if i.can.close:  # its threads end
-                    i.source.close()
+            self._close_sources()
             # closed here, after the batch in flight and the look-ahead's thread: the last reference to an open
             # connection may otherwise fall on the engine's daemon thread as the interpreter exits, and DuckDB's
             # destructor, losing the GIL there, aborts the process ("terminate called ... not rethrown")
@@ -414,6 +417,11 @@ class StreamingQuery:
             with self._changed:  # under the batch lock (as a batch takes them): one caller closes
                 self._terminated.set()
                 self._changed.notify_all()
+
+    def _close_sources(self) -> None:
+        for i in self._inputs.items:
+            if i.can.close:  # its threads end (a Kafka source's clients: fetching since prepare)
+                i.source.close()
 
     def _wake_loop_task(self) -> None:
         """A manual query's loop task ends once it is woken (after ``_stopping`` is set: it checks that after

@@ -190,6 +190,19 @@ def test_a_restart_reads_on_from_its_checkpoint_whatever_starting_offsets_says_n
     assert run(7) == [b"d"]
 
 
+def test_a_start_the_sql_refuses_leaves_no_client_fetching_and_the_source_serves_the_next_query(kafka_broker):
+    topic = new_topic(kafka_broker)
+    kafka_broker.produce(topic, [b"a", b"b"])
+    src = sn.sources.kafka(kafka_broker.servers, topic)
+    with pytest.raises(Exception, match="no_such_function"):
+        sn.start("SELECT no_such_function(value) FROM events", sources={"events": src})
+    assert src._reader is None  # prepare() had connected and begun fetching; the failed start closed it
+    q = sn.start("SELECT value FROM events", sources={"events": src})
+    q.process_all_available(timeout=30)
+    assert sorted(q.result["value"]) == [b"a", b"b"]
+    q.stop()
+
+
 def test_offsets_gone_from_the_broker_stop_the_query_as_spark_fail_on_data_loss(kafka_broker, tmp_path):
     # Tansu has no DeleteRecords (retention), so the offsets go with the topic: deleted and made again.
     topic = new_topic(kafka_broker)
