@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import (
     NB,
@@ -98,9 +99,14 @@ def test_run_all_fills_the_panel_while_the_cells_run(lab, page, notebook):
     expected = _started_queries(lab.root / notebook)
     # every query is listed, also one started and stopped by the last cells between two of the panel's looks
     # (a quarter of a second apart): it is listed, stopped, on the next look
-    page.wait_for_function("""(names) => names.every(n =>
-        document.querySelector(`.sn-StreamsPanel .sn-query[data-name="${n}"]`))""",
-                           arg=sorted(expected), timeout=10_000)
+    try:
+        page.wait_for_function("""(names) => names.every(n =>
+            document.querySelector(`.sn-StreamsPanel .sn-query[data-name="${n}"]`))""",
+                               arg=sorted(expected), timeout=30_000)
+    except PlaywrightTimeout:
+        listed = page.evaluate("""() => [...document.querySelectorAll('.sn-StreamsPanel .sn-query')].map(
+            row => [row.dataset.name, row.dataset.state])""")
+        pytest.fail(f"{notebook}: the panel lists {listed}, not every one of {sorted(expected)}")
     assert expected and seen, (expected, seen)
     # each query showed while Run All still had cells to run (the kernel goes idle for a moment between two
     # cells; what counts is that the panel did not wait for the last one), but for one the last cells both
