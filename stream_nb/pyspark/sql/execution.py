@@ -130,7 +130,10 @@ def planned_schema(df: DataFrame) -> pa.Schema:
 
     p = plan(df, "complete" if _aggregates(df) else None)
     try:
-        return output_schema(p, connect(p), Inputs(p).empty())
+        # closed here, on the thread that opened it: a connection left to the garbage collector can be dropped
+        # by a daemon thread at exit, which aborts the process (as engine/query.py says where a query closes its own)
+        with connect(p) as con:
+            return output_schema(p, con, Inputs(p).empty())
     except StreamSQLError as err:
         raise AnalysisException(str(err), "STREAM_NB_PLAN") from None
 
