@@ -33,7 +33,7 @@ class BatchPartials(NamedTuple):
     partial: pa.Table               # one row per key: the keys, then each partial aggregate
     distinct: dict[str, pa.Table]   # count(DISTINCT): the batch's distinct (key..., value) pairs
     late: pa.Table                  # rows the watermark drops
-    hashes: np.ndarray              # the partial rows' key hashes (KeyedState.hash_keys)
+    hashes: np.ndarray | None       # the partial rows' key hashes (KeyedState.hash_keys), None: not needed
 
 
 class AggregateOperator(KeyedOperator):
@@ -79,8 +79,9 @@ class AggregateOperator(KeyedOperator):
         partial = partial_aggregates(pre, agg.keys, agg.partials, window, parallel=parallel, encoded=bool(encoded))
         distinct = {p.name: distinct_pairs(pre, agg.keys, p.argument, window)
                     for p in agg.partials if p.function == "distinct"}
-        # the state's hash_keys, told that a partial holds each key once (one string key: no encoding first)
-        hashes = key_hashes(partial, self.state.key_names, distinct_rows=True)
+        # the state's hash_keys, told that a partial holds each key once (one string key: no encoding first);
+        # none where the state finds keys by value: it hashes the few new ones itself
+        hashes = None if self.state.finds_by_value else key_hashes(partial, self.state.key_names, distinct_rows=True)
         if encoded:  # hashed by dictionary (each string once), then the strings the state keeps
             partial = decoded(partial)
         return BatchPartials(partial, distinct, late, hashes)

@@ -119,6 +119,12 @@ class KeyedState:
         """Each key row's hash, as ``prepare`` looks keys up by (it reads no state: any thread may ask)."""
         return key_hashes(table, self.key_names)
 
+    @property
+    def finds_by_value(self) -> bool:
+        """Whether ``prepare`` finds keys by their value (``KeySlots``' value index): then hashes given to it go
+        unused but for new keys, and hashing a batch's keys beforehand is work for nothing."""
+        return self._keys.finds_by_value
+
     def prepare(self, partial: pa.Table, distinct: dict[str, pa.Table] | None = None,
                 hashes: np.ndarray | None = None) -> Update:
         """Merge a batch's partial aggregates (one row per key) with the state, without writing.
@@ -301,7 +307,7 @@ class KeyedState:
 
     def _slots_for(self, table: pa.Table, hashes: np.ndarray | None = None) -> Found:
         """Each key row's slot (``KeySlots.find``), with room made for the new ones."""
-        found = self._keys.find(table, self.hash_keys(table) if hashes is None else hashes)
+        found = self._keys.find(table, self.hash_keys if hashes is None else hashes)  # (hashed only if need be)
         if len(found.new_slots):
             self._reserve(int(found.new_slots.max()) + 1)
         return found
