@@ -94,3 +94,63 @@ def test_max_of_doubles_is_nan_where_a_key_has_a_nan_and_infinities_or_overflow_
 def test_max_of_floats_is_nan_where_a_key_has_a_nan():
     pre = pa.table({"__k0": ["a", "a", "b"], "__x0": pa.array([1.0, float("nan"), 5.0], pa.float32())})
     assert [str(v) for v in partial_aggregates(pre, ["__k0"], MAXIMUM).column("m").to_pylist()] == ["nan", "5.0"]
+
+
+def _fixed_width_cases():
+    """String and binary keys of one width (sliced, in several chunks, multi-byte UTF-8), and ones that are not
+    (a null, two widths, empty strings): the same partial aggregates either way."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    names = [f"d{i:04d}" for i in range(300)]
+
+    def column(values, kind=pa.string()):
+        return pa.array(values, kind)
+
+    many = [names[i] for i in rng.integers(0, 300, 20_000)]
+    return {
+        "one width": pa.chunked_array([column(many)]),
+        "sliced, in chunks": pa.chunked_array([column(many).slice(3, 9_000), column(many[:12_000]).slice(7)]),
+        "large strings": pa.chunked_array([column(many, pa.large_string())]),
+        "binary": pa.chunked_array([column([n.encode() for n in many], pa.binary())]),
+        "multi-byte": pa.chunked_array([column([("é" if i % 2 else "ab") + n for i, n in enumerate(many)])]),
+        "a null": pa.chunked_array([column(many[:-1] + [None])]),
+        "two widths": pa.chunked_array([column(many[:-1] + ["d12345"])]),
+        "chunks of two widths": pa.chunked_array([column(many[:10_000]), column([n + "x" for n in many[:10_000]])]),
+        "empty strings": pa.chunked_array([column([""] * 20_000)]),
+    }
+
+
+@pytest.mark.parametrize("case", list(_fixed_width_cases()))
+@pytest.mark.parametrize("parallel", [False, True])
+def test_string_keys_of_one_width_group_as_fixed_width_bytes_into_the_same_partials(monkeypatch, case, parallel):
+    """A key of one width is grouped as fixed-size bytes (``_fixed_width``) and comes out with its own type and
+    values: every group, count, sum and max as when grouped as strings, whatever the batch's size or threads."""
+    from stream_nb.engine import partials
+
+    keys = _fixed_width_cases()[case]
+    pre = pa.table({"__k0": keys, "__x0": pa.array([float(i % 97) for i in range(len(keys))])})
+    wanted = [Partial("n", "count_all", None, "add"), Partial("s", "sum", "__x0", "add"),
+              Partial("m", "max", "__x0", "max")]
+
+    def groups():
+        table = partial_aggregates(pre, ["__k0"], wanted, parallel=parallel)
+        assert table.schema.field("__k0").type == keys.type
+        return sorted(table.to_pylist(), key=lambda row: (row["__k0"] is not None, row["__k0"]))
+
+    monkeypatch.setattr(partials, "FIXED_WIDTH_ROWS", 2**62)
+    as_strings = groups()
+    monkeypatch.setattr(partials, "FIXED_WIDTH_ROWS", 0)
+    assert groups() == as_strings
+    assert (partials._fixed_width(keys) is not None) == (case in ("one width", "sliced, in chunks", "large strings",
+                                                                  "binary", "multi-byte"))
+
+
+def test_count_distinct_of_a_fixed_width_string_counts_its_values(monkeypatch):
+    from stream_nb.engine import partials
+
+    monkeypatch.setattr(partials, "FIXED_WIDTH_ROWS", 0)
+    pre = pa.table({"__k0": ["a", "b", "a", "a"], "__x0": ["xy", "zz", "xy", "zq"]})
+    pairs = partials.distinct_pairs(pre, ["__k0"], "__x0")
+    assert pairs.schema == pre.schema
+    assert sorted(map(tuple, (r.values() for r in pairs.to_pylist()))) == [("a", "xy"), ("a", "zq"), ("b", "zz")]
