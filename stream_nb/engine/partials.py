@@ -361,7 +361,7 @@ def _may_hold_nan(column: pa.ChunkedArray) -> bool:
 
 def first_rows(table: pa.Table, keys: list[str]) -> pa.Table:
     """The first row of each key, in arrival order (dropDuplicates within one batch)."""
-    numbered = table.append_column("__i", pa.array(range(table.num_rows), pa.int64()))
+    numbered = table.append_column("__i", pa.array(np.arange(table.num_rows, dtype=np.int64)))  # (not a range: slow)
     flat, group_by, _ = _flatten_keys(numbered, keys)
     firsts = flat.group_by(group_by, use_threads=False).aggregate([("__i", "min")]).column("__i_min")
     return table.take(pc.take(firsts, pc.sort_indices(firsts)))
