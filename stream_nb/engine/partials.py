@@ -50,7 +50,17 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
     >>> partial_aggregates(pre, ["__k0"], [Partial("s", "sum", "__x0", "add")]).to_pylist()
     [{'__k0': 'a', '__rows': 2, 's': 1.0}, {'__k0': 'b', '__rows': 1, 's': 2.0}]
     """
-    pre = _with_row_positions(_with_nan_flags(_with_double_arguments(pre, partials), partials), partials)
+    pre = _with_row_positions(_with_double_arguments(pre, partials), partials)
+    by_sums = _nan_checked_by_sums(pre, partials)
+    table = _aggregate(_with_nan_flags(pre, partials, by_sums), keys, partials, window, parallel, encoded)
+    if by_sums and not all(_finite(table.column(total)) for total in by_sums.values()):  # a NaN, an infinity
+        table = _aggregate(_with_nan_flags(pre, partials), keys, partials, window, parallel, encoded)  # or overflow
+    return table
+
+
+def _aggregate(pre: pa.Table, keys: list[str], partials: list[Partial], window, parallel: bool,
+               encoded: bool) -> pa.Table:
+    """``partial_aggregates`` over ``pre`` with its helper columns (double copies, NaN flags, row positions)."""
     requests: list[tuple] = []
     asked: dict[tuple, int] = {}
 
@@ -337,11 +347,27 @@ def _nan_flag(argument: str) -> str:
     return f"{argument}__nan"
 
 
-def _with_nan_flags(pre: pa.Table, partials: list[Partial]) -> pa.Table:
+def _nan_checked_by_sums(pre: pa.Table, partials: list[Partial]) -> dict[str, str]:
+    """The max arguments (double columns) that the batch's grouping also sums (avg(x) beside max(x)), each with
+    that sum's partial: a NaN makes its group's sum NaN, so finite group sums say the column held none, found
+    from the few grouped values instead of a pass over the batch's (``_with_nan_flags``)."""
+    sums = {p.argument: p.name for p in partials
+            if p.function in ("sum", "sum_double") and pre.schema.field(p.argument).type == pa.float64()}
+    return {p.argument: sums[p.argument] for p in partials if p.function == "max" and p.argument in sums}
+
+
+def _finite(totals: pa.ChunkedArray) -> bool:
+    """Whether every value is finite (nulls aside), from their sum: NaN or an infinity makes it NaN or infinite
+    (and so does an overflow of finite ones, which only sends the caller the longer way)."""
+    total = pc.sum(totals).as_py()
+    return total is None or math.isfinite(total)
+
+
+def _with_nan_flags(pre: pa.Table, partials: list[Partial], checked: dict[str, str] | None = None) -> pa.Table:
     """For max over a float column, whether each row is NaN: Arrow's max ignores NaN, Spark's max is NaN
     if any value is (NaN is larger than any other double there). Arrow's min already is Spark's: NaN only
-    when every value is."""
-    for argument in sorted({p.argument for p in partials if p.function == "max"}):
+    when every value is. ``checked``: arguments left out, whose grouped sums will say whether they held NaN."""
+    for argument in sorted({p.argument for p in partials if p.function == "max"} - set(checked or ())):
         column = pre.column(argument)
         if pa.types.is_floating(column.type) and _may_hold_nan(column):
             nan = pc.is_nan(column)

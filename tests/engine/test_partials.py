@@ -91,6 +91,24 @@ def test_max_of_doubles_is_nan_where_a_key_has_a_nan_and_infinities_or_overflow_
     assert [str(v) for v in got] == [str(v) for v in expected]
 
 
+@pytest.mark.parametrize(("values", "expected"), [
+    ([1.0, float("nan"), 2.0], [float("nan"), 5.0]),
+    ([float("inf"), float("-inf"), 2.0], [float("inf"), 5.0]),
+    ([float("inf"), float("nan"), 2.0], [float("nan"), 5.0]),
+    ([1e308, 1e308, None], [1e308, 5.0]),
+    ([None, None, None], [None, 5.0]),
+    ([-0.0, 0.0, -1.0], [-0.0, 5.0]),
+])
+def test_max_beside_a_sum_of_the_column_finds_nan_from_the_grouped_sums(values, expected):
+    """avg(x) and max(x) together: the batch's group sums say whether x held a NaN (no pass over its rows
+    first); a NaN, an infinity or an overflow anywhere sends it the way max alone goes, with the same result."""
+    pre = pa.table({"__k0": ["a", "a", "a", "b"], "__x0": pa.array([*values, 5.0], pa.float64())})
+    both = [Partial("s", "sum_double", "__x0", "add"), *MAXIMUM]
+    got = partial_aggregates(pre, ["__k0"], both).column("m").to_pylist()
+    alone = partial_aggregates(pre, ["__k0"], MAXIMUM).column("m").to_pylist()
+    assert [str(v) for v in got] == [str(v) for v in alone] == [str(v) for v in expected]
+
+
 def test_max_of_floats_is_nan_where_a_key_has_a_nan():
     pre = pa.table({"__k0": ["a", "a", "b"], "__x0": pa.array([1.0, float("nan"), 5.0], pa.float32())})
     assert [str(v) for v in partial_aggregates(pre, ["__k0"], MAXIMUM).column("m").to_pylist()] == ["nan", "5.0"]
