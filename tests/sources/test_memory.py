@@ -138,3 +138,21 @@ def test_memory_add_data_none_is_refused_and_adds_nothing():
     with pytest.raises(SchemaError, match="column 'temp' holds the int 1180591620717411303424"):
         src.add_data([{"ts": "2024-05-01 12:00:00", "device": "a", "temp": 2**70}])
     assert src.latest_offset() == 0
+
+
+def test_memory_add_data_keeps_an_arrow_table_of_its_schema_as_it_is_and_casts_any_other():
+    src = sources.memory("device string, temp double")
+    exact = pa.table({"device": ["a"], "temp": [1.5]}, schema=src.schema)
+    src.add_data(exact)
+    def address(table):
+        return table.column("temp").chunk(0).buffers()[1].address
+
+    assert address(src.read(0, 1)) == address(exact)  # the table itself: no copy
+    src.add_data(pa.table({"device": ["b"], "temp": pa.array([2], pa.int64())}))  # cast, as before
+    tagged = exact.replace_schema_metadata({"from": "elsewhere"})  # another schema's metadata is not taken
+    src.add_data(tagged)
+    assert src.read(1, 3).schema.equals(src.schema, check_metadata=True)
+    assert src.read(0, 3).to_pylist() == [{"device": "a", "temp": 1.5}, {"device": "b", "temp": 2.0},
+                                          {"device": "a", "temp": 1.5}]
+    with pytest.raises(SchemaError, match="temp"):
+        src.add_data(pa.table({"device": ["c"], "temp": ["warm"]}))
