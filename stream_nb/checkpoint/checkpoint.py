@@ -28,7 +28,14 @@ import pyarrow as pa
 
 from stream_nb.checkpoint import logs, phases
 from stream_nb.checkpoint.compatibility import check_compatible, fingerprint
-from stream_nb.checkpoint.files import CheckpointError, numbered, read_json, write_json, write_together
+from stream_nb.checkpoint.files import (
+    CheckpointError,
+    Writing,
+    numbered,
+    read_json,
+    sync_directories,
+    write_json,
+)
 from stream_nb.checkpoint.lock import WriterLock
 from stream_nb.checkpoint.state_store import StateStore
 from stream_nb.sources._protocol import source_traits
@@ -79,6 +86,8 @@ class Checkpoint:
         self._lock = WriterLock(self.directory, query_name)
         self._writer: ThreadPoolExecutor | None = None  # writes a batch's offsets while it runs
         self._planning: Future | None = None
+        self._unsettled: tuple[list[Path], int] | None = None  # the last commit's renames, not yet made durable
+        self._committing: tuple[Writing, list[str], int] | None = None  # a commit's files, their fsyncs under way
         try:
             self.id = self._metadata(plan)
         except BaseException:
@@ -227,11 +236,12 @@ class Checkpoint:
     # -- a batch -----------------------------------------------------------------------------------------
 
     def plan_batch(self, sources: list, entry: logs.OffsetEntry, *, background: bool = False) -> None:
-        """Before batch N runs (after ``recover``): what each input's offsets stand for, then the offsets.
-        ``background``: the files are written (and fsynced) by a thread while the batch reads and computes,
-        which costs nothing of an fsync's wait; the engine calls ``planned`` before the sink sees any of the
-        batch, so its output still follows its offsets being durable (a crash before that finds batch N
-        unplanned or planned, never committed anywhere)."""
+        """Before batch N runs (after ``recover``): the last commit settled (``settle``), then what each input's
+        offsets stand for, then the offsets. ``background``: all of it is done (and fsynced) by a thread while
+        the batch reads and computes, which costs nothing of an fsync's wait; the engine calls ``planned``
+        before the sink sees any of the batch, so its output still follows its offsets being durable, and those
+        follow batch N - 1's commit being durable (a crash before that finds batch N unplanned or planned,
+        never committed anywhere; ``offsets/N`` on disk always means ``commits/N-1`` too)."""
         self.planned()
         logged = [(self._sources(index) / str(entry.batch_id), source.checkpoint_log(start, end))
                   for index, (source, (start, end)) in enumerate(zip(sources, entry.ranges, strict=True))
@@ -239,6 +249,7 @@ class Checkpoint:
         timestamp = int(time.time() * 1000)
 
         def write() -> None:
+            self.settle()
             for path, value in logged:
                 write_json(path, value)
             logs.write_offsets(self.directory, entry, timestamp)
@@ -261,6 +272,37 @@ class Checkpoint:
         """After batch N's sink committed: its state and ``commits/N``, durable together on return (two fsync
         waits: both files, then both directories); then retention. A commit whose state is missing is not a
         commit (``recover``), so the two need no order on disk."""
+        self.start_commit(batch_id, operator, output, next_watermark_us, input_watermarks_us)
+        self.finish_commit()
+        self.settle()
+
+    def start_commit(self, batch_id: int, operator, output, next_watermark_us: int,
+                     input_watermarks_us: dict[str, int | None] | None = None) -> None:
+        """``commit_batch`` in three steps, for a caller with work to do meanwhile: here the state and the
+        commit are made and written to temporary files, whose fsyncs start; ``finish_commit`` waits for them
+        and renames both in; ``settle`` makes the renames durable against a power loss (fsyncs their
+        directories) and applies retention.
+
+        The engine finishes a batch's commit before ``q.step()`` returns and leaves its settle to the next
+        batch's ``plan_batch``, which settles on its writing thread, before ``offsets/N+1``, while batch N + 1
+        computes (``close`` settles too, and the engine settles before a source may drop rows:
+        ``Source.commit``). Why exactly once holds:
+        - a process that dies (kill -9, an exception) loses nothing the kernel has: a rename is in the page
+          cache as soon as it returns, and a restart reads it. Only a power loss (or a kernel crash) can undo
+          a rename whose directory was not fsynced;
+        - a power loss before ``settle`` may undo either rename or both. Each file is whole (fsynced before
+          its rename), so a restart finds one of three cases that recovery already handles as a crash between
+          the phases of a commit: neither file (batch N runs again from ``offsets/N`` over state N), the commit
+          without its state (``_uncommit``: the same), the state without the commit (the same; the redone batch
+          writes its state again). The sink took batch N once more, as after a crash between
+          ``SINK_COMMITTED`` and ``COMMIT_WRITTEN``: it knows the batch by its id;
+        - nothing depends on commit N before it settles: batch N + 1's sink waits for ``planned``, and the
+          writing thread settles N before it writes ``offsets/N+1`` (so a restart never finds the offsets of
+          N + 1 over a commit of N that is gone); retention (deleting old files) runs after the settle, so a
+          power loss never keeps a deletion without the newer files it relies on; a source that drops rows
+          once they are committed (the MQTT source's write-ahead log) is handed ``commit`` only after
+          ``settle``; ``close`` (``q.stop()``) settles before it returns."""
+        self.settle()  # a commit left unsettled (none when a plan_batch came between)
         files = [self.state.file(batch_id + 1, lambda: operator.changes(output), operator.dump)] \
             if operator.stateful else []
         files.append(logs.commit_file(self.directory, batch_id, next_watermark_us, input_watermarks_us))
@@ -269,8 +311,24 @@ class Checkpoint:
         named = [phases.STATE_WRITTEN, phases.COMMIT_WRITTEN][-len(files):]
         if phases.commit_first:
             files, named = files[::-1], named[::-1]
-        write_together(files, lambda index: phases.reached(named[index], batch_id))
-        self._retain(batch_id)
+        self._committing = (Writing(files), named, batch_id)
+
+    def finish_commit(self) -> None:
+        """The commit ``start_commit`` began, renamed in (its fsyncs waited for); it settles later (``settle``)."""
+        committing, self._committing = self._committing, None
+        if committing is not None:
+            writing, named, batch_id = committing
+            unsynced = writing.finish(lambda index: phases.reached(named[index], batch_id))
+            self._unsettled = (unsynced, batch_id)
+
+    def settle(self) -> None:
+        """Make the last ``commit_batch``'s renames durable against a power loss (fsync their directories),
+        then apply retention (files no restart needs any more go). Does nothing if there is none left."""
+        unsettled, self._unsettled = self._unsettled, None
+        if unsettled is not None:
+            directories, batch_id = unsettled
+            sync_directories(directories)
+            self._retain(batch_id)
 
     def _retain(self, batch_id: int) -> None:
         self.state.purge(batch_id + 1)
@@ -292,9 +350,18 @@ class Checkpoint:
                 path.unlink(missing_ok=True)
 
     def close(self) -> None:
+        """Wait for the writing thread, settle the last commit (durable on return), release the lock."""
         try:
             with contextlib.suppress(Exception):  # the batch they were for failed already, and said so
                 self.planned()
+            committing, self._committing = self._committing, None
+            if committing is not None:  # a batch that failed before its commit was finished: none on disk
+                committing[0].abandon()
+            try:
+                self.settle()
+            except OSError as err:  # the query stops all the same; what a restart will do is said
+                _log.warning("checkpoint %s: the last commit could not be made durable (%s); a power loss now "
+                             "would have its batch run again after a restart", self.directory, err)
         finally:
             if self._writer is not None:
                 self._writer.shutdown()

@@ -9,11 +9,12 @@ Every checkpoint file carries a CRC32 of its content, so a flipped byte is found
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import struct
-import tempfile
+import threading
 import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -39,42 +40,135 @@ def write_atomically(path: Path, data: bytes | memoryview) -> None:
 
 
 def write_together(files: Sequence[tuple[Path, bytes | memoryview]],
-                   reached: Callable[[int], None] | None = None) -> None:
+                   reached: Callable[[int], None] | None = None, *, directories: bool = True) -> list[Path]:
     """Write several files as ``write_atomically`` does, all durable on return, in two fsync waits instead of
     two a file: every temporary file is written and fsynced at once (their fsyncs overlapping), each is renamed
     in, in order (``reached(i)`` runs once file i is in), then their directories are fsynced at once. So until
     it returns, a crash may leave any of the renames without the others (a power loss keeps any subset): a
     caller whose files depend on each other tells that case apart when it reads them (a batch's commit without
-    its state: ``Checkpoint.recover``). A failure leaves no temporary file behind."""
-    temps: list[tuple[Path, str]] = []
-    try:
-        handles = []
+    its state: ``Checkpoint.recover``). A failure leaves no temporary file behind.
+
+    ``directories=False``: the directories are not fsynced; their paths (a file in each) are returned for the
+    caller to hand to ``sync_directories`` before anything depends on the renames surviving a power loss (each
+    file is whole and durable under its temporary name or its own; only which name is not). Returns [] else."""
+    unsynced = Writing(files, here=True).finish(reached)
+    if not directories:
+        return unsynced
+    sync_directories(unsynced)
+    return []
+
+
+class Writing:
+    """Files being written as ``write_together`` writes them, in two halves: made here (each a temporary file
+    written, its fsync started), renamed in by ``finish`` once every fsync is done, so the caller does other
+    work while the disk syncs. ``here``: the first fsync runs in ``finish``'s thread (one thread handoff less,
+    for a caller that finishes at once); else every fsync starts now, on the fsync threads. A failure, here
+    or in ``finish``, leaves no temporary file behind; so does ``abandon``."""
+
+    def __init__(self, files: Sequence[tuple[Path, bytes | memoryview]], *, here: bool = False):
+        self._files = list(files)
+        self._temps: list[tuple[Path, str]] = []
+        self._descriptors: list[int] = []
+        self._syncs: list = []
+        self._here = here
         try:
-            for path, data in files:
-                _guarded(path, path.parent.mkdir, parents=True, exist_ok=True)
-                fd, temp = _guarded(path, tempfile.mkstemp, dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-                temps.append((path, temp))
-                handle = os.fdopen(fd, "wb")
-                handles.append(handle)
-                _guarded(path, handle.write, data)
-                _guarded(path, handle.flush)
-            _fsync_all([(path, handle.fileno()) for (path, _), handle in zip(temps, handles)])
+            for path, data in self._files:
+                temp, fd = _guarded(path, _create, path)
+                self._temps.append((path, temp))
+                self._descriptors.append(fd)
+                _guarded(path, _write_all, fd, data)
+            opened = list(zip((path for path, _ in self._temps), self._descriptors))
+            self._syncs = [_fsyncs().submit(_guarded, path, os.fsync, fd) for path, fd in opened[here:]]
+        except BaseException:
+            self.abandon()
+            raise
+
+    def finish(self, reached: Callable[[int], None] | None = None) -> list[Path]:
+        """Wait for the fsyncs, rename each file in, in order (``reached(i)`` once file i is in); returns a file
+        of each directory, whose fsync makes the renames durable (``sync_directories``)."""
+        try:
+            self._wait()
+            for index, (path, temp) in enumerate(list(self._temps)):
+                _guarded(path, os.replace, temp, path)
+                self._temps[index] = (path, "")
+                if reached is not None:
+                    reached(index)
         finally:
-            for handle in handles:
-                handle.close()
-        for index, (path, temp) in enumerate(list(temps)):
-            _guarded(path, os.replace, temp, path)
-            temps[index] = (path, "")
-            if reached is not None:
-                reached(index)
-        directories = {}
-        for path, _ in files:
-            directories.setdefault(path.parent, path)  # each directory once, named by a file in it
-        _fsync_directories(list(directories.values()))
+            self.abandon()  # whatever is not renamed in by now (a failure) goes
+        named: dict[Path, Path] = {}
+        for path, _ in self._files:
+            named.setdefault(path.parent, path)  # each directory once, named by a file in it
+        return list(named.values())
+
+    def abandon(self) -> None:
+        """Close the files and remove those not renamed in (after their fsyncs: none is left running)."""
+        try:
+            self._wait()
+        except OSError:
+            pass  # the write that failed says so (finish); abandoning only cleans up
+        finally:
+            for fd in self._descriptors:
+                os.close(fd)
+            self._descriptors = []
+            for _, temp in self._temps:
+                if temp:
+                    with contextlib.suppress(OSError):
+                        os.unlink(temp)
+            self._temps = [(path, "") for path, _ in self._temps]
+
+    def _wait(self) -> None:
+        """Every fsync done: the first here (``here``), the others on their threads; raises the first failure."""
+        syncs, self._syncs = self._syncs, []
+        failed: list[OSError] = []
+        if self._here and self._descriptors:
+            self._here = False
+            try:
+                _guarded(self._temps[0][0], os.fsync, self._descriptors[0])
+            except OSError as err:
+                failed.append(err)
+        for sync in syncs:
+            try:
+                sync.result()
+            except OSError as err:
+                failed.append(err)
+        if failed:
+            raise failed[0]
+
+
+def sync_directories(paths: Sequence[Path]) -> None:
+    """fsync the directory of each of ``paths`` (its renames made durable against a power loss), all at once."""
+    opened: list[tuple[Path, int]] = []
+    try:
+        for path in paths:
+            opened.append((path, _guarded(path, os.open, path.parent, os.O_RDONLY | os.O_CLOEXEC)))
+        _fsync_all(opened)
     finally:
-        for _, temp in temps:
-            if temp:
-                Path(temp).unlink(missing_ok=True)
+        for _, directory in opened:
+            os.close(directory)
+
+
+# The temporary file's name is unique to this process and thread (no two writers share one), so it is opened
+# with O_TRUNC, not searched for with O_EXCL as tempfile.mkstemp does (a leftover of a dead process with the
+# same pid is overwritten); O_NOFOLLOW refuses a symlink planted in its place. Mode 0o600, as mkstemp's.
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+
+
+def _create(path: Path) -> tuple[str, int]:
+    """A temporary file beside ``path``, open for writing (its directory made if missing): (its name, fd).
+    One open a file: the directory is made only when the open says it is missing, not asked for every time."""
+    temp = os.path.join(path.parent, f".{path.name}.{os.getpid()}-{threading.get_native_id()}.tmp")
+    try:
+        return temp, os.open(temp, _CREATE, 0o600)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return temp, os.open(temp, _CREATE, 0o600)
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    """``data`` written to ``fd`` straight from its buffer (no file object, no copy), a short write resumed."""
+    view = memoryview(data).cast("B")
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _fsync_all(files: list[tuple[Path, int]]) -> None:
@@ -88,18 +182,6 @@ def _fsync_all(files: list[tuple[Path, int]]) -> None:
                 future.result()
     elif files:
         _guarded(files[0][0], os.fsync, files[0][1])
-
-
-def _fsync_directories(paths: list[Path]) -> None:
-    """fsync the directory of each of ``paths`` (its rename made durable), all at once."""
-    directories: list[tuple[Path, int]] = []
-    try:
-        for path in paths:
-            directories.append((path, _guarded(path, os.open, path.parent, os.O_RDONLY)))
-        _fsync_all(directories)
-    finally:
-        for _, directory in directories:
-            os.close(directory)
 
 
 @functools.cache

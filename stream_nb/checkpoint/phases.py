@@ -3,9 +3,10 @@ between them, and ``hook`` is None in production (a test process sets it to die 
 
 A batch N runs: offsets/N written (while its rows are read and processed) -> the sink commits N -> the state for
 N+1 written (stateful queries) -> commits/N written. A crash between any two of these must end, after a restart,
-exactly as an uninterrupted run. The state and the commit are renamed in one after the other and made durable
-together (one wait for both directories' fsyncs), so a crash (or a power loss) may also leave the commit without
-the state: a restart finds that and runs N again (``Checkpoint.recover``). ``commit_first`` renames the commit first,
+exactly as an uninterrupted run. The state and the commit are renamed in one after the other, so a crash (or a
+power loss) may also leave the commit without the state: a restart finds that and runs N again
+(``Checkpoint.recover``). Their directories are fsynced later, on the thread that writes offsets/N+1, before it
+does (``Checkpoint.start_commit`` says why that keeps exactly once). ``commit_first`` renames the commit first,
 for the crash tests of that case (False in production).
 """
 

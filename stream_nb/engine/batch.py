@@ -70,11 +70,25 @@ def run_batch(q, batch_id: int, ranges: Ranges, latest: dict[str, int], started:
     q._operator.commit(output)
     committed = time.perf_counter()
 
-    if q._checkpoint is not None:
+    checkpoint = q._checkpoint
+    if checkpoint is not None:  # written and fsyncing while the batch's stats and trace are made; renamed in below
         per_input = dict(q._watermarks.per_input_us) if inputs.several else None
-        q._checkpoint.commit_batch(batch_id, q._operator, output, next_watermark, per_input)
+        checkpoint.start_commit(batch_id, q._operator, output, next_watermark, per_input)
+    try:
+        declared = [i for i in inputs.items if i.event_time is not None]
+        event_time = event_time_stats([tables[i.name].column(i.event_time.column) for i in declared],
+                                      watermark if declared else None)
+        state_rows = q._operator.state_rows
+        trace = record(q._picture, batch_id, _one_table(tables), output, watermark,
+                       datetime(watermark) if declared else None,
+                       q._operator.state_view() if state_rows <= STATE_LIMIT else None, state_rows)
+    finally:
+        if checkpoint is not None:  # in place when the batch returns; durable (settled) by the next one's thread
+            checkpoint.finish_commit()
     for i in inputs.items:
         if i.can.commit:  # read and committed: the source may let those rows go (FROM up's buffer)
+            if checkpoint is not None:  # only once the commit survives a power loss (MQTT's log)
+                checkpoint.settle()
             i.source.commit(ranges[i.name][1])
     done = time.perf_counter()
 
@@ -86,18 +100,11 @@ def run_batch(q, batch_id: int, ranges: Ranges, latest: dict[str, int], started:
     sources = [source_progress(i.source, start=ranges[i.name][0], end=ranges[i.name][1], latest=latest[i.name],
                                num_rows=tables[i.name].num_rows, durations_ms=durations, since_last_s=since_last)
                for i in inputs.items]
-    declared = [i for i in inputs.items if i.event_time is not None]
-    event_time = event_time_stats([tables[i.name].column(i.event_time.column) for i in declared],
-                                  watermark if declared else None)
     progress = batch_progress(
         query=q, batch_id=batch_id, sources=sources, durations_ms=durations, operator=q._operator,
         output_rows=output.table.num_rows, rows_updated=output.state_rows_updated, since_last_s=since_last,
         timestamp=timestamp, event_time=event_time, late_rows=output.late.num_rows,
         rows_removed=0 if output.expired is None else len(output.expired))
-    state_rows = q._operator.state_rows
-    trace = record(q._picture, batch_id, _one_table(tables), output, watermark,
-                   datetime(watermark) if declared else None,
-                   q._operator.state_view() if state_rows <= STATE_LIMIT else None, state_rows)
     return Done(ranges, next_watermark, progress, trace)
 
 

@@ -1,6 +1,7 @@
 """Checkpoint files: a state file built in one pass carries the CRC of its bytes; several files written together
 are all in place, and nothing temporary is left, on return."""
 
+import os
 import zlib
 
 import pyarrow as pa
@@ -62,3 +63,35 @@ def test_a_failed_write_names_its_file_and_leaves_no_temporary_file(tmp_path):
         files.write_together([(tmp_path / "state" / "2.delta", b"state"), (tmp_path / "commits" / "1", b"x")])
     assert not (tmp_path / "state" / "2.delta").exists()
     assert [p.name for p in (tmp_path / "state").iterdir()] == []
+
+
+def test_files_being_written_are_in_place_only_once_finished_and_their_directories_are_named(tmp_path):
+    targets = [(tmp_path / "state" / "2.delta", b"state"), (tmp_path / "commits" / "1", b"commit")]
+    writing = files.Writing(targets)  # written, their fsyncs under way: none renamed in yet
+    assert not any(path.exists() for path, _ in targets)
+    assert len([p for p in tmp_path.rglob("*.tmp")]) == 2
+    directories = writing.finish()
+    assert [path.read_bytes() for path, _ in targets] == [b"state", b"commit"]
+    assert directories == [tmp_path / "state" / "2.delta", tmp_path / "commits" / "1"]  # a file in each
+    files.sync_directories(directories)
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_abandoned_files_leave_nothing_behind(tmp_path):
+    (tmp_path / "commits").mkdir()
+    (tmp_path / "commits" / "0").write_bytes(b"the commit before")
+    writing = files.Writing([(tmp_path / "commits" / "0", b"never"), (tmp_path / "commits" / "1", b"never")])
+    writing.abandon()
+    assert sorted(p.name for p in (tmp_path / "commits").iterdir()) == ["0"]
+    assert (tmp_path / "commits" / "0").read_bytes() == b"the commit before"
+
+
+def test_a_file_written_over_a_leftover_temporary_file_of_the_same_name_is_whole(tmp_path):
+    # a process killed mid-write leaves its temporary file; one of the same name (pid and thread) is reused
+    files.write_atomically(tmp_path / "1", b"first")
+    leftover = files._create(tmp_path / "2")
+    os.write(leftover[1], b"a torn write, much longer than what follows")
+    os.close(leftover[1])
+    files.write_atomically(tmp_path / "2", b"second")
+    assert (tmp_path / "2").read_bytes() == b"second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1", "2"]

@@ -5,6 +5,7 @@ sink with the state's commit or the checkpoint's writes.)"""
 
 import threading
 
+import pyarrow as pa
 import pytest
 
 import stream_nb as sn
@@ -117,3 +118,55 @@ def test_q_stop_inside_the_function_stops_a_checkpointed_query_once_its_batch_co
         q.step()
     assert not q.is_active and q.exception is None
     assert (checkpoint / "commits" / "1").exists() and (checkpoint / "state" / "0" / "2.delta").exists()
+
+
+class Dropping:
+    """A source that lets rows go once the query commits them (as the MQTT source truncates its write-ahead log):
+    it notes, on each ``commit``, which offset and commit logs the checkpoint still holds."""
+
+    schema = pa.schema([("v", pa.int64())])
+    capabilities = frozenset({"commit"})
+    description = "Dropping"
+
+    def __init__(self, checkpoint):
+        self.checkpoint, self.end, self.seen = checkpoint, 0, []
+
+    def latest_offset(self):
+        return self.end
+
+    def read(self, start, end):
+        return pa.table({"v": list(range(start, end))}, schema=self.schema)
+
+    def commit(self, end):
+        self.seen.append((end, sorted(int(p.name) for p in (self.checkpoint / "offsets").iterdir())))
+
+
+def test_a_source_that_drops_committed_rows_is_told_only_once_the_commit_is_durable(tmp_path):
+    # retention 1: settling batch N (its renames fsynced) lets offsets/N-1 go; so the log the source sees at
+    # commit(end) shows whether batch N's commit had settled before the rows could go
+    source = Dropping(tmp_path / "cp")
+    q = sn.start("SELECT v FROM d", sources={"d": source}, checkpoint=tmp_path / "cp", trigger="manual",
+                 checkpoint_retention=1)
+    for end in (2, 5, 6):
+        source.end = end
+        q.step()
+    q.stop()
+    assert source.seen == [(2, [0]), (5, [1]), (6, [2])]
+
+
+def test_batch_n_plus_1_reaches_the_sink_only_once_batch_n_has_settled(events, tmp_path):
+    checkpoint = tmp_path / "cp"
+    kept = []  # per batch: the offsets the log holds while the function runs (retention 1)
+
+    def fn(df, batch_id):
+        kept.append((batch_id, sorted(int(p.name) for p in (checkpoint / "offsets").iterdir())))
+
+    q = start(events, checkpoint, fn, checkpoint_retention=1)
+    for batch in BATCHES:
+        events.add_data(batch)
+        q.step()
+    q.stop()
+    # batch N's retention (offsets/N-1 goes) runs once its commit settled: before offsets/N+1 is written,
+    # so before batch N + 1's sink; and at stop for the last
+    assert kept == [(0, [0]), (1, [0, 1]), (2, [1, 2]), (3, [2, 3])]
+    assert sorted(int(p.name) for p in (checkpoint / "offsets").iterdir()) == [3]
