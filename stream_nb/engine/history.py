@@ -138,7 +138,7 @@ def record(spec: PictureSpec, batch_id: int, batch: pa.Table, output, watermark_
             late = pc.fill_null(pc.less(column, late_before(watermark_us, spec.window)), False)
             late_input, late_times = sample(batch.filter(late)), column.filter(late)
             on_time = on_time.filter(pc.invert(late.take(drawn)))
-        picture = Picture(_known(on_time), _spread(_known(late_times)),
+        picture = Picture(_known(on_time), _spread(_known(late_times)) if len(late_times) else _NO_TIMES,
                           batch.num_rows - column.null_count - len(late_times), len(late_times),
                           _emitted(output.table, spec), spec)
     return BatchTrace(
@@ -187,7 +187,11 @@ def _emitted(table: pa.Table, spec: PictureSpec) -> pa.Table | None:
 
 def _known(times) -> np.ndarray:
     """The event times that are not null, as µs (a copy: the batch may go)."""
-    return np.array(times.drop_null().to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.array((times.drop_null() if times.null_count else times).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+_NO_TIMES = np.empty(0, dtype=np.int64)
+_NO_TIMES.setflags(write=False)  # shared by every picture without late rows
 
 
 @lru_cache(maxsize=16)  # batches mostly have a few sizes (max_per_trigger, a file's rows)

@@ -77,7 +77,8 @@ class SlotColumn:
         mask = None if valid.all() else ~valid  # (building a bitmap of no nulls costs 10 times the copy)
         if pa.types.is_temporal(self.type) and self.type.bit_width == 32:  # date32, time32: via their int32
             return pa.array(values.astype(np.int32), type=pa.int32(), mask=mask).view(self.type)
-        return pa.array(values, type=self.storage, mask=mask).cast(self.type)
+        array = pa.array(values, type=self.storage, mask=mask)
+        return array if self.storage == self.type else array.cast(self.type)  # (a cast to itself is a call)
 
 
 def storage_type(arrow_type: pa.DataType) -> pa.DataType | None:

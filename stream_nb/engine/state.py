@@ -134,6 +134,8 @@ class KeyedState:
         slots, existed = found.slots, found.existed
         if len(found.new_positions) == partial.num_rows:  # every key new (a window's first batch): no copy
             new_key_values = [partial.column(k) for k in self.key_names]
+        elif not len(found.new_positions):  # none new (a steady batch)
+            new_key_values = [partial.column(k).slice(0, 0) for k in self.key_names]
         else:
             taken = pa.array(found.new_positions, type=pa.int64())
             new_key_values = [partial.column(k).take(taken) for k in self.key_names]
