@@ -74,6 +74,30 @@ client; the benchmark's timed runs come after its warm-up and do not pay it. Loa
 fetch needs the client, which needs the compiled loop): not done; a plain read for small batches while numba
 loads would be the way to spare a notebook's first query that wait.
 
+Is the Kafka path's parse slower than the files source's? (2026-12-01 03:05-03:40 UTC.) No. The same 50,000
+values, no broker, median of 15 (process CPU, so Arrow's threads count): the files source's ``read_file``
+25.5-30.3 ms, the Kafka source's ``parse_values`` 26.8-31.5 ms; both call the same ``formats._parse_json``
+(1 MB blocks on Arrow's threads, the explicit schema with ts as text, the same ``_conform``) on the same bytes,
+24.6-26.3 ms either way, and the Kafka path adds only its line join (1.3-1.5 ms) and checks (~0.5 ms). Arrow's
+threads or not, 8 MB blocks or 256 KB: 19.2-21.7 ms of CPU for the JSON reader alone, and 5.7 ms for the ts
+column. Where the Kafka run's extra CPU goes instead (perf, 10 runs each at full size, ms a 1 M-row run): files
+826, Kafka 1,503 = Tansu 235 (167 of it in the kernel: page faults, clearing pages, socket copies), librdkafka's
+fetch thread 143 (decoding record batches, an op allocated and zeroed per message), and the reading process's
+own threads +300 over files, spread thin: copies of the values +39, librdkafka's consume and message destroy on
+the reading thread ~38, numpy +39 (the newline check 10), Arrow's line join ~19, malloc/free +17, page faults
++28, Python +38. Per 50,000-message batch on the read-ahead thread (thread CPU): taking the messages 7.7-9.6 ms
+(librdkafka's consume 1.5, destroying the messages 2.0, the compiled loops 1.7, laying out the columns ~1.5, the
+runs 0.5), then the values' preparation ~3.5 ms and the parse's own share. librdkafka settings (fetch sizes of
+256 KB to 2 MB, queued.min.messages 20,000 or 100,000, fetch.queue.backoff.ms 1, fetch.wait.max.ms 100; CRC
+checks are off by default) moved neither the process's CPU (1.12-1.29 s) nor Tansu's (0.18-0.23 s) out of the
+noise. Two cuts (an unkeyed topic's keys made nulls without the copy loop; ``isascii`` before the UTF-8 decode)
+measured 1.284 -> 1.298 s, CPU 1.230 -> 1.210 s (alternated, 10 runs each): not kept; a numba join of the lines
+was slower than Arrow's (1.9 against 1.4 ms). So the gap is librdkafka's and Tansu's per-message work and no
+single step of the source's: what would close it is reading fetch responses' record batches into columns
+without librdkafka's per-message ops (a Kafka fetch client of our own), not a faster parse. Some benchmark
+processes' Kafka runs took 1.6-2.3 s of CPU instead of 1.1-1.3 s throughout (once the read-ahead thread 1.26 s
+a run instead of 0.33 s, the compiled reader in use): not explained.
+
 Under the target a second line says when each source's first batch ended and the rows/s of the batches after
 it, so the first fetch's wait shows apart from the steady rate; the target stays on the whole run.
 """
