@@ -82,7 +82,8 @@ class KeySlots:
     @property
     def finds_by_value(self) -> bool:
         """Whether ``find`` looks keys up by value (then it hashes only the keys it does not find there)."""
-        return self._by_value_fits and self.count <= VALUE_INDEX_KEYS
+        return self._by_value_fits and self.count <= VALUE_INDEX_KEYS and \
+            (self._by_value is not None or self.count <= VALUE_INDEX_KEYS // 2)  # (else rebuilt only then)
 
     def make_columns(self, schema: pa.Schema, capacity: int) -> None:
         self.columns = [StringSlotColumn(t, capacity) if is_string(t) else SlotColumn(t, capacity)

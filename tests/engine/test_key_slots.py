@@ -128,7 +128,9 @@ def test_the_value_index_is_dropped_past_its_limit_and_rebuilt_when_the_state_is
     place(slots, keys("d", "e"))  # 5 keys: past the limit, found by hash from now on
     assert not slots.finds_by_value and slots.index_bytes < fresh().index_bytes + 150 * 5
     assert place(slots, keys("e", "a", "f")).slots.tolist() == [4, 0, 5]
-    slots.release(np.array([0, 1, 2, 5]))  # a, b, c, f gone: 2 keys, half the limit
+    slots.release(np.array([0, 5]))  # a, f gone: 4 keys, within the limit but not rebuilt before half of it
+    assert not slots.finds_by_value
+    slots.release(np.array([1, 2]))  # b, c gone: 2 keys, half the limit
     assert slots.finds_by_value
     again = place(slots, keys("d", "a", "e", None))
     assert again.existed.tolist() == [True, False, True, False] and again.slots.tolist()[0::2] == [3, 4]
