@@ -90,7 +90,9 @@ the reading thread ~38, numpy +39 (the newline check 10), Arrow's line join ~19,
 runs 0.5), then the values' preparation ~3.5 ms and the parse's own share. librdkafka settings (fetch sizes of
 256 KB to 2 MB, queued.min.messages 20,000 or 100,000, fetch.queue.backoff.ms 1, fetch.wait.max.ms 100; CRC
 checks are off by default) moved neither the process's CPU (1.12-1.29 s) nor Tansu's (0.18-0.23 s) out of the
-noise. Two cuts (an unkeyed topic's keys made nulls without the copy loop; ``isascii`` before the UTF-8 decode)
+noise; fetch responses of up to 3 MB in all, 1 MB a partition (so one response could hold a first batch from
+every partition): steady batches 1,099 -> 1,250 k rows/s at quick size, but the first batch 0.120 -> 0.145 s and
+the whole run 0.270 -> 0.277 s (12 runs each, alternated), full size 0.919 -> 0.919 s: not kept. Two cuts (an unkeyed topic's keys made nulls without the copy loop; ``isascii`` before the UTF-8 decode)
 measured 1.284 -> 1.298 s, CPU 1.230 -> 1.210 s (alternated, 10 runs each): not kept; a numba join of the lines
 was slower than Arrow's (1.9 against 1.4 ms). So the gap is librdkafka's and Tansu's per-message work and no
 single step of the source's: what would close it is reading fetch responses' record batches into columns
