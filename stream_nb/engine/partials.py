@@ -274,8 +274,10 @@ def _key_columns(grouped: pa.Table, table: pa.Table, keys: list[str], window: tu
             columns.append(pa.DictionaryArray.from_arrays(indices, dictionaries[key]))
         elif dictionaries and key in dictionaries:
             columns.append(dictionaries[key].take(grouped.column(key)))
-        elif pa.types.is_dictionary(key_type):  # grouped by its values (``_indices``)
-            columns.append(grouped.column(key))
+        elif pa.types.is_dictionary(key_type):  # grouped by its values (``_indices``), maybe as fixed-width bytes
+            column, values = grouped.column(key), key_type.value_type
+            fixed = column.type != values and values in _VARIABLE_WIDTH
+            columns.append(_variable_width(column, values) if fixed else column)
         elif window is not None and key == window[0]:
             columns.append(windows(grouped.column(key), window[1]))
         elif pa.types.is_struct(key_type):

@@ -104,6 +104,19 @@ def test_a_dictionary_that_repeats_a_value_groups_by_its_values():
     assert partial.schema.field("k").type == pa.string()
 
 
+def test_a_dictionary_that_repeats_a_value_groups_by_its_values_as_fixed_width_bytes_too(monkeypatch):
+    """Its values all of one width and no null: grouped as fixed-size bytes (``_fixed_width``), given back as
+    the dictionary's value type."""
+    from stream_nb.engine import partials
+
+    monkeypatch.setattr(partials, "FIXED_WIDTH_ROWS", 0)
+    repeats = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2, 1], pa.int32()), pa.array(["xa", "yb", "xa"]))
+    pre = pa.table({"k": pa.chunked_array([repeats]), "v": [1, 2, 3, 4]})
+    partial = partial_aggregates(pre, ["k"], [])
+    assert _by_keys(partial, ["k"]) == [{"k": "xa", "__rows": 2}, {"k": "yb", "__rows": 2}]
+    assert partial.schema.field("k").type == pa.string()
+
+
 def _memory_result(sql: str, tables: list[pa.Table]):
     source = sn.sources.memory(SCHEMA)
     q = sn.start(sql, sources={"events": source}, output_mode="update", trigger="manual")
