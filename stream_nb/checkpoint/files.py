@@ -32,14 +32,14 @@ class CheckpointError(RuntimeError):
     """A checkpoint that cannot be used: corrupt, incompatible, or in use. The message names the file."""
 
 
-def write_atomically(path: Path, data: bytes | memoryview) -> None:
+def write_atomically(path: Path, data: Data) -> None:
     """Write ``data`` to ``path`` so that a reader sees the old file or the whole new one, never a part:
     a temporary file in the same directory, fsync, rename over, fsync the directory. An OSError (a full
     disk, a read-only filesystem) keeps its errno and names ``path``."""
     write_together([(path, data)])
 
 
-def write_together(files: Sequence[tuple[Path, bytes | memoryview]],
+def write_together(files: Sequence[tuple[Path, Data]],
                    reached: Callable[[int], None] | None = None, *, directories: bool = True) -> list[Path]:
     """Write several files as ``write_atomically`` does, all durable on return, in two fsync waits instead of
     two a file: every temporary file is written and fsynced at once (their fsyncs overlapping), each is renamed
@@ -65,21 +65,30 @@ class Writing:
     for a caller that finishes at once); else every fsync starts now, on the fsync threads. A failure, here
     or in ``finish``, leaves no temporary file behind; so does ``abandon``."""
 
-    def __init__(self, files: Sequence[tuple[Path, bytes | memoryview]], *, here: bool = False):
+    def __init__(self, files: Sequence[tuple[Path, Data]], *, here: bool = False):
         self._files = list(files)
         self._temps: list[tuple[Path, str]] = []
         self._descriptors: list[int] = []
         self._syncs: list = []
         self._here = here
+        # an Unsealed file's CRC is computed on a thread (zlib releases the GIL) while the files are opened and
+        # the others written here; it is written in place, and its file, last
+        checksums = {index: _fsyncs().submit(data.checksum) for index, (_, data) in enumerate(self._files)
+                     if isinstance(data, Unsealed)}
         try:
-            for path, data in self._files:
+            for path, _ in self._files:
                 temp, fd = _guarded(path, _create, path)
                 self._temps.append((path, temp))
                 self._descriptors.append(fd)
-                _guarded(path, _write_all, fd, data)
+            for index, (path, data) in sorted(enumerate(self._files), key=lambda item: item[0] in checksums):
+                if index in checksums:
+                    data = data.sealed(checksums.pop(index).result())
+                _guarded(path, _write_all, self._descriptors[index], data)
             opened = list(zip((path for path, _ in self._temps), self._descriptors))
             self._syncs = [_fsyncs().submit(_guarded, path, os.fsync, fd) for path, fd in opened[here:]]
         except BaseException:
+            for checksum in checksums.values():  # none left running on a buffer that may go
+                checksum.result()
             self.abandon()
             raise
 
@@ -254,20 +263,42 @@ def write_table(path: Path, table: pa.Table) -> None:
 
 
 def table_file(table: pa.Table) -> memoryview:
-    """The bytes ``write_table`` writes, built once: the footer's metadata holds a placeholder of the checksum's
+    """The bytes ``write_table`` writes (``state_file``, sealed)."""
+    data = state_file(table)
+    return data.sealed(data.checksum()) if isinstance(data, Unsealed) else data
+
+
+def state_file(table: pa.Table) -> Unsealed | memoryview:
+    """An Arrow IPC file of ``table``, built once: the footer's metadata holds a placeholder of the checksum's
     length, and since the bytes before the footer do not depend on it, their CRC is written over it in place
-    (were the placeholder found more than once in the footer, as a column's name, a second build is made)."""
+    (``Unsealed``: ``Writing`` computes it on a thread while it opens the files; were the placeholder found more
+    than once in the footer, as a column's name, a second build is made, with the checksum)."""
     data = _ipc_file(table, {FOOTER_CHECKSUM: _PLACEHOLDER})
     footer = _footer_start(data)
     view = memoryview(data).cast("B")  # Arrow's buffer exports signed chars
     # a flatbuffers string: its length (uint32), its bytes, a NUL
     found = _find_all(view[footer:], struct.pack("<I", len(_PLACEHOLDER)) + _PLACEHOLDER + b"\0")
-    checksum = f"{zlib.crc32(view[:footer]):08x}".encode()
     if len(found) != 1 or not data.is_mutable:
-        return memoryview(_ipc_file(table, {FOOTER_CHECKSUM: checksum}))
-    at = footer + found[0] + 4
-    view[at:at + len(checksum)] = checksum  # written from Arrow's buffer as it is: no copy into Python bytes
-    return view
+        return memoryview(_ipc_file(table, {FOOTER_CHECKSUM: f"{zlib.crc32(view[:footer]):08x}".encode()}))
+    return Unsealed(view, footer, footer + found[0] + 4)
+
+
+class Unsealed:
+    """An Arrow state file whose footer's checksum is still its placeholder: ``checksum()`` is the CRC of the
+    bytes before the footer (any thread: zlib releases the GIL), ``sealed(checksum)`` the file with it."""
+
+    def __init__(self, view: memoryview, footer: int, at: int):
+        self._view, self._footer, self._at = view, footer, at
+
+    def checksum(self) -> bytes:
+        return f"{zlib.crc32(self._view[:self._footer]):08x}".encode()
+
+    def sealed(self, checksum: bytes) -> memoryview:
+        self._view[self._at:self._at + len(checksum)] = checksum  # in Arrow's buffer as it is: no copy
+        return self._view
+
+
+Data = bytes | memoryview | Unsealed  # a file's content
 
 
 _ONE_THREAD = ipc.IpcWriteOptions(use_threads=False)

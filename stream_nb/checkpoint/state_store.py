@@ -15,7 +15,14 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from stream_nb.checkpoint.files import CheckpointError, numbered, read_table, table_file, write_atomically
+from stream_nb.checkpoint.files import (
+    CheckpointError,
+    Unsealed,
+    numbered,
+    read_table,
+    state_file,
+    write_atomically,
+)
 
 REMOVED = "__removed"  # older deltas: rows that delete their key
 
@@ -31,11 +38,12 @@ class StateStore:
         write_atomically(*self.file(version, changes, everything))
 
     def file(self, version: int, changes: Callable[[], pa.Table],
-             everything: Callable[[], pa.Table]) -> tuple[Path, memoryview]:
-        """Where version ``version`` goes and its bytes (``write`` writes them)."""
+             everything: Callable[[], pa.Table]) -> tuple[Path, Unsealed | memoryview]:
+        """Where version ``version`` goes and its bytes (``write`` writes them; their checksum is computed as
+        they are written: ``files.state_file``)."""
         if version % self.snapshot_every == 0:
-            return self._path(version, "snapshot"), table_file(everything())
-        return self._path(version, "delta"), table_file(changes())
+            return self._path(version, "snapshot"), state_file(everything())
+        return self._path(version, "delta"), state_file(changes())
 
     def has(self, version: int) -> bool:
         """Whether version ``version`` is on disk (as a delta or a snapshot)."""

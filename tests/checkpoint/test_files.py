@@ -95,3 +95,12 @@ def test_a_file_written_over_a_leftover_temporary_file_of_the_same_name_is_whole
     files.write_atomically(tmp_path / "2", b"second")
     assert (tmp_path / "2").read_bytes() == b"second"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["1", "2"]
+
+
+def test_a_state_file_sealed_as_it_is_written_holds_the_crc_of_its_bytes(tmp_path):
+    files.write_together([(tmp_path / "state" / "1.delta", files.state_file(TABLE)), (tmp_path / "commits" / "0", b"c")])
+    data = (tmp_path / "state" / "1.delta").read_bytes()
+    stored, crc = footer_checksum(data)
+    assert stored == crc.encode() and data == two_pass(TABLE)
+    read = files.read_table(tmp_path / "state" / "1.delta")
+    assert repr(read.to_pydict()) == repr(TABLE.to_pydict())
