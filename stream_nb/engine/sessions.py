@@ -13,6 +13,7 @@ append emits a session once the watermark reaches its end; complete keeps and em
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -65,7 +66,7 @@ class SessionOperator:
             ends = pc.add(pre.column(self._time).cast(pa.int64()), self.session.gap_us)
             kept = on_time(ends, watermark_us)  # a row's own session [ts, ts + gap) is its event time
             pre, late = pre.filter(kept), pre.filter(pc.invert(kept))
-        numbered = pre.append_column(SEQ, pa.array(range(self._seq, self._seq + pre.num_rows), pa.int64()))
+        numbered = pre.append_column(SEQ, pa.array(np.arange(self._seq, self._seq + pre.num_rows, dtype=np.int64)))
         rows = numbered if self._rows is None else pa.concat_tables([self._rows, numbered])
         sessions, partial = self._sessions(con, rows)
         ends = pc.struct_field(partial.column(self._time), "end").cast(pa.int64())

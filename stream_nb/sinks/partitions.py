@@ -13,6 +13,7 @@ import datetime
 from collections.abc import Iterator
 from urllib.parse import unquote
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -63,7 +64,7 @@ def split(table: pa.Table, columns: list[str]) -> Iterator[tuple[str, pa.Table]]
     columns, partitions in the order their first row comes."""
     if not table.num_rows:
         return
-    numbered = table.append_column("__row", pa.array(range(table.num_rows), pa.int64()))
+    numbered = table.append_column("__row", pa.array(np.arange(table.num_rows, dtype=np.int64)))
     groups = numbered.group_by(columns, use_threads=False).aggregate([("__row", "min")])
     groups = groups.sort_by("__row_min")
     rest = [n for n in table.column_names if n not in columns]
