@@ -395,6 +395,7 @@ class StreamingQuery:
         self._terminate()
 
     def _terminate(self) -> None:
+        self._stopping = True  # stopping until it has ended (the Streams panel keeps listing it meanwhile)
         self._wake_loop_task()
         registry.unregister(self)
         for i in self._inputs.items:

@@ -208,12 +208,23 @@ class PanelLink:
 
         with self._lock:
             active = {q.id: q for q in registry.queries()}
+            closing = {}
             for query_id, query in self._active.items():
-                # ended since the last look (or started after it and already over): keep its last word; a
-                # query refused while it started was never active
-                if query_id not in active and not query.is_active:
+                if query_id in active:
+                    continue
+                if query.is_active:
+                    # unregistered but still closing (its sink, checkpoint and sources, after the batch in
+                    # flight): listed as it is, and looked at again until it has ended; a query refused while
+                    # it started (never stopping) was never active and goes
+                    if getattr(query, "_stopping", False):
+                        closing[query_id] = query
+                else:
+                    # ended since the last look (or started after it and already over): keep its last word; a
+                    # query refused while it started was never active
                     self._ended.pop(query.name, None)
                     self._ended[query.name] = record(query)
+            registered = {q.name for q in active.values()}
+            active.update((i, q) for i, q in closing.items() if q.name not in registered)  # (else replaced)
             self._active = active
             names = {q.name for q in active.values()}
             for name in [n for n in self._ended if n in names]:
