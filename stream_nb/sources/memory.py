@@ -39,10 +39,7 @@ class MemorySource:
 
     def add_data(self, rows: pd.DataFrame | Iterable[Mapping[str, Any]] | pa.Table) -> int:
         """Append rows (a pandas DataFrame or a list of dicts); returns the new end offset."""
-        if isinstance(rows, pa.Table) and rows.schema.equals(self.schema, check_metadata=True):
-            table = rows  # already what to_arrow would make (a column at a time, 0.05 ms a call)
-        else:
-            table = to_arrow(rows, self.schema)
+        table = to_arrow(rows, self.schema)
         with self._lock:
             if table.num_rows:
                 self._chunks.append(table)
