@@ -39,23 +39,15 @@ def write_atomically(path: Path, data: Data) -> None:
     write_together([(path, data)])
 
 
-def write_together(files: Sequence[tuple[Path, Data]],
-                   reached: Callable[[int], None] | None = None, *, directories: bool = True) -> list[Path]:
+def write_together(files: Sequence[tuple[Path, Data]], reached: Callable[[int], None] | None = None) -> None:
     """Write several files as ``write_atomically`` does, all durable on return, in two fsync waits instead of
     two a file: every temporary file is written and fsynced at once (their fsyncs overlapping), each is renamed
     in, in order (``reached(i)`` runs once file i is in), then their directories are fsynced at once. So until
     it returns, a crash may leave any of the renames without the others (a power loss keeps any subset): a
     caller whose files depend on each other tells that case apart when it reads them (a batch's commit without
-    its state: ``Checkpoint.recover``). A failure leaves no temporary file behind.
-
-    ``directories=False``: the directories are not fsynced; their paths (a file in each) are returned for the
-    caller to hand to ``sync_directories`` before anything depends on the renames surviving a power loss (each
-    file is whole and durable under its temporary name or its own; only which name is not). Returns [] else."""
-    unsynced = Writing(files, here=True).finish(reached)
-    if not directories:
-        return unsynced
-    sync_directories(unsynced)
-    return []
+    its state: ``Checkpoint.recover``). A failure leaves no temporary file behind. (``Writing`` does it in
+    halves, for a caller with work to do while the disk syncs.)"""
+    sync_directories(Writing(files, here=True).finish(reached))
 
 
 class Writing:
