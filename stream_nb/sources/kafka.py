@@ -200,6 +200,7 @@ class KafkaSource:
         self._reached = False
         self._away_since: float | None = None
         self._prepared: dict[TopicPartition, tuple[int, int]] | None = None  # what prepare found, for attach
+        self._queries = 0  # the queries reading it (prepared, not closed)
 
     # -- what offsets mean, kept in the checkpoint ---------------------------------------------------------
 
@@ -251,8 +252,16 @@ class KafkaSource:
         start, so the first batch finds its messages fetched (the first 50,000 of a backlog took ~40 ms to come,
         after the start's ~35 ms). A broker out of reach refuses the start here, naming its address. Starting
         offsets given per partition are resolved by attach only: a restart takes the checkpoint's instead, which
-        it has not read yet (and those given may not fit the topic any more)."""
+        it has not read yet (and those given may not fit the topic any more).
+
+        A query started on a source that no running query reads (the cell run again) plans anew, from its own
+        starting offsets, as Spark's new query would: "latest" is the end now, not where an earlier query began."""
+        with self._lock:
+            if not self._queries:
+                self._starts, self._steps = None, []
         self._prepared = self._start_reading(None, resolve=not isinstance(self._starting, dict))
+        with self._lock:
+            self._queries += 1
 
     def attach(self) -> None:
         """A query has started: the starting offsets are resolved now if they were not, as Spark does ("latest"
@@ -349,7 +358,9 @@ class KafkaSource:
         return to_table(messages, self.value_schema)
 
     def close(self) -> None:
-        """Close the broker connections; a later call opens them again."""
+        """Close the broker connections (a query that prepared it has stopped); a later call opens them again."""
+        with self._lock:
+            self._queries = max(0, self._queries - 1)
         self._ahead.close()
         self._prepared = None
         with self._meta_lock:

@@ -115,7 +115,7 @@ def _offsets(mapping: Mapping) -> dict[int, int]:
 def split_backlog(begin: Offsets, end: Offsets, cap: int | None) -> list[Offsets]:
     """The ends of steps that go from ``begin`` to ``end`` taking at most ``cap`` offsets each (one step
     without a cap). As Spark's ``maxOffsetsPerTrigger``, each step shares its cap among the partitions in
-    proportion to what each has left to read, so none is starved.
+    proportion to what each has left to read, and none is starved (``shares``).
 
     >>> split_backlog({("t", 0): 0, ("t", 1): 0}, {("t", 0): 6, ("t", 1): 2}, 4)
     [{('t', 0): 3, ('t', 1): 1}, {('t', 0): 6, ('t', 1): 2}]
@@ -133,13 +133,35 @@ def split_backlog(begin: Offsets, end: Offsets, cap: int | None) -> list[Offsets
         if total <= cap:
             at = dict(end)
         else:
-            share = {p: cap * n // total for p, n in left.items()}
-            for p in sorted(left, key=lambda p: (-left[p], p)):  # what rounding down left over: biggest backlog first
-                if sum(share.values()) >= cap:
-                    break
-                share[p] += share[p] < left[p]
+            share = shares(left, cap)
             at = {p: at[p] + share.get(p, 0) for p in end}
         steps.append(dict(at))
+
+
+def shares(left: Mapping, cap: int) -> dict:
+    """``cap`` offsets (fewer than the ``left`` to read in all) shared among the partitions: one each first, the
+    biggest backlogs first while the cap lasts, so that a small partition is not left behind the big ones for many
+    batches (Spark rounds a share under one up, for that, and then takes more than the cap); then the rest in
+    proportion to what each still has, rounded down, and what rounding left over to the biggest backlogs.
+
+    >>> shares({"a": 10, "b": 1, "c": 1}, 3)
+    {'a': 1, 'b': 1, 'c': 1}
+    >>> shares({"a": 10, "b": 20, "c": 30}, 7)
+    {'a': 1, 'b': 2, 'c': 4}
+    """
+    order = sorted(left, key=lambda p: (-left[p], p))
+    share = {p: int(k < cap) for k, p in enumerate(order)}
+    rest = cap - sum(share.values())
+    after = {p: left[p] - share[p] for p in left}
+    total = sum(after.values())
+    if rest and total:
+        for p in left:
+            share[p] += rest * after[p] // total
+        for p in order:  # what rounding down left over
+            if sum(share.values()) >= cap:
+                break
+            share[p] += share[p] < left[p]
+    return {p: share[p] for p in left}
 
 
 def data_lost(topic: str, partition: int, what: str) -> SourceError:

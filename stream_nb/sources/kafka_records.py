@@ -9,6 +9,7 @@ partition and offset.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain
 
@@ -188,7 +189,7 @@ def parse_values(values: pa.Array, schema: pa.Schema, where) -> pa.Table:
     data = _lines(values)
     if np.count_nonzero(np.frombuffer(data, np.uint8) == 10) != n - 1 or b"\r" in data:
         # One value a line: a raw line break in JSON is only ever whitespace between tokens, so it can go.
-        data = b"\n".join(v.replace(b"\r", b" ").replace(b"\n", b" ") for v in values.to_pylist())
+        data = _one_a_line(values.to_pylist())
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -207,9 +208,37 @@ def parse_values(values: pa.Array, schema: pa.Schema, where) -> pa.Table:
         value = values[line - 1].as_py()
         what = _json_number(err, value, schema) or _explain(err)
         raise _at(where(line - 1), value, what) from None
-    if parsed.num_rows != n:  # the JSON reader skips a blank line, moving every later row up one
+    if parsed.num_rows != n:  # the JSON reader skips a blank line, and makes a row of each object on a line
         _refuse_blank(values, where)
+        k = first_of_several(values.to_pylist(), lambda some: _parse_json(_one_a_line(some), schema).num_rows)
+        raise _at(where(k), values[k].as_py(), f"the value {SEVERAL}")
     return parsed
+
+
+SEVERAL = "holds more than one JSON object; one message is one object (one row)"
+
+
+def first_of_several(values: list[bytes], rows: Callable[[list[bytes]], int]) -> int:
+    """The index of the first value that parses into more than one row (``{"a": 1} {"a": 2}``: the JSON reader
+    makes a row of each object), ``rows(values[:m])`` being how many rows the first m make; by bisection, so a
+    large batch is parsed ~log2(n) times, only once it is known to hold such a value.
+
+    >>> first_of_several([b"{}", b"{} {}", b"{}"], lambda some: sum(v.count(b"{") for v in some))
+    1
+    """
+    low, high = 1, len(values)  # the first high values make more rows than values
+    while low < high:
+        middle = (low + high) // 2
+        if rows(values[:middle]) > middle:
+            high = middle
+        else:
+            low = middle + 1
+    return low - 1
+
+
+def _one_a_line(values: list[bytes]) -> bytes:
+    """Values one a line, their own line breaks (whitespace between JSON tokens) made spaces."""
+    return b"\n".join(v.replace(b"\r", b" ").replace(b"\n", b" ") for v in values)
 
 
 def _lines(values: pa.Array) -> bytes:

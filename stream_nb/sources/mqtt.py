@@ -29,6 +29,7 @@ import pyarrow as pa
 from stream_nb.checkpoint.files import CheckpointError, read_json, write_json
 from stream_nb.sources.errors import SourceError, check_offsets
 from stream_nb.sources.formats import parse_json_values
+from stream_nb.sources.kafka_records import SEVERAL, first_of_several
 from stream_nb.sources.wal import MemoryLog, WriteAheadLog
 from stream_nb.types import TIMESTAMP, parse_schema
 
@@ -274,15 +275,26 @@ class MqttSource:
         columns = [pa.array(topics, pa.string()), pa.array(payloads, pa.binary()), pa.array(qos, pa.int32()),
                    pa.array(received, pa.int64()).cast(TIMESTAMP)]
         if self.payload_schema is not None:
-            try:
-                columns += parse_json_values(payloads, self.payload_schema).columns
-            except SourceError as err:
-                position = start + err.line - 1
-                where = f"in {self._log.directory}" if self.durable else "in memory"
-                raise SourceError(f"MQTT topic {topics[err.line - 1]!r}, WAL position {position} ({where}): the "
-                                  f"payload does not fit schema=: {err}. It stays in the log; read the payload "
-                                  "column without schema= to see it") from None
+            columns += self._parse(payloads, topics, start).columns
         return pa.Table.from_arrays(columns, schema=self.schema)
+
+    def _parse(self, payloads: list[bytes], topics: list[str], start: int) -> pa.Table:
+        """The payloads (from log position ``start``) as rows of ``payload_schema``; one that is not one JSON
+        object of it fails the batch, naming its topic and log position."""
+        try:
+            parsed = parse_json_values(payloads, self.payload_schema)
+            if parsed.num_rows == len(payloads):
+                return parsed
+            # a payload holding several objects ({"a": 1} {"a": 2}) makes a row of each
+            line = 1 + first_of_several(payloads, lambda some: parse_json_values(some, self.payload_schema).num_rows)
+            what = f"it {SEVERAL}"
+        except SourceError as err:
+            line, what = err.line, str(err).rstrip(".")
+        where = f"in {self._log.directory}" if self.durable else "in memory"
+        place = (f"MQTT topic {topics[line - 1]!r}, WAL position {start + line - 1}" if line is not None
+                 else f"MQTT WAL positions {start} to {start + len(payloads) - 1}")
+        raise SourceError(f"{place} ({where}): the payload does not fit schema=: {what}. It stays in the log; read "
+                          "the payload column without schema= to see it") from None
 
     def commit(self, end: int) -> None:
         """Batches before ``end`` are committed: delete the log's segments behind them (keeping the last

@@ -60,10 +60,14 @@ class SocketSource:
         self._mark = mark
 
     def attach(self) -> None:
-        """Connect and start reading lines; a SourceError naming the address if no server answers."""
+        """Connect and start reading lines, numbered from 0 (a query started again, the cell run again, reads a
+        new connection's lines, as Spark's source made anew); a SourceError naming the address if no server
+        answers."""
         if self._socket is not None:
             raise SourceError(f"{self.description} is already read by a running query; give each query its own "
                               "sn.sources.socket(...)")
+        with self._lock:  # what an earlier query received and did not process is gone with its connection
+            self._lines, self._received, self._first = [], [], 0
         try:
             self._socket = sockets.create_connection((self.host, self.port), timeout=self.connect_timeout)
         except OSError as err:

@@ -65,6 +65,7 @@ def test_schema_parses_json_values_into_columns_beside_kafkas(kafka_broker):
     (b"", "the value is empty"),
     (b"[1, 2]", "must be a JSON object"),
     (b'{"device": "\xff"}', "not UTF-8"),
+    (b'{"device": "d1"} {"device": "d2"}', "holds more than one JSON object"),
 ])
 def test_a_malformed_value_stops_the_query_naming_topic_partition_and_offset(kafka_broker, tmp_path, value, says):
     topic = new_topic(kafka_broker, partitions=2)
@@ -87,6 +88,25 @@ def test_starting_offsets_latest_reads_only_what_comes_after_the_start(kafka_bro
     kafka_broker.produce(topic, [b"new"])
     q.process_all_available(timeout=30)
     assert q.result["value"].tolist() == [b"new"]
+
+
+def test_a_query_started_again_on_the_same_source_reads_from_latest_at_its_own_start(kafka_broker):
+    topic = new_topic(kafka_broker)
+    kafka_broker.produce(topic, [b"before"])
+    src = sn.sources.kafka(kafka_broker.servers, topic, starting_offsets="latest")
+    q = sn.start("SELECT value FROM events", sources={"events": src})
+    q.process_all_available(timeout=30)
+    kafka_broker.produce(topic, [b"first"])
+    q.process_all_available(timeout=30)
+    assert q.result["value"].tolist() == [b"first"]
+    q.stop()
+    kafka_broker.produce(topic, [b"between"])
+    q = sn.start("SELECT value FROM events", sources={"events": src})  # the notebook's cell run again
+    q.process_all_available(timeout=30)
+    kafka_broker.produce(topic, [b"second"])
+    q.process_all_available(timeout=30)
+    assert q.result["value"].tolist() == [b"second"]  # as a new Spark query: nothing from before its start
+    q.stop()
 
 
 def test_starting_offsets_as_sparks_json_per_partition(kafka_broker):
@@ -127,6 +147,20 @@ def test_max_offsets_per_trigger_caps_each_batch_across_partitions(kafka_broker)
     sizes = [p["numInputRows"] for p in q.recent_progress if p["numInputRows"]]
     assert max(sizes) <= 7 and sum(sizes) == 60 and len(sizes) >= 60 // 7
     assert len(q.result) == 60 and not q.result.duplicated().any()
+
+
+def test_max_offsets_per_trigger_over_uneven_partitions_reads_each_partitions_first_message_in_the_first_batch(
+        kafka_broker):
+    topic = new_topic(kafka_broker, partitions=3)
+    kafka_broker.produce_many(topic, {0: [b"%d" % i for i in range(40)], 1: [b"one"], 2: [b"two"]})
+    src = sn.sources.kafka(kafka_broker.servers, topic, max_offsets_per_trigger=5)
+    q = sn.start("SELECT partition, count(*) AS n FROM events GROUP BY partition", sources={"events": src},
+                 output_mode="update", trigger="manual")
+    q.step()
+    assert sorted(map(tuple, q.result.values.tolist())) == [(0, 3), (1, 1), (2, 1)]  # not 5 of partition 0
+    q.process_all_available(timeout=30)
+    sizes = [p["numInputRows"] for p in q.recent_progress if p["numInputRows"]]
+    assert max(sizes) <= 5 and sum(sizes) == 42
 
 
 def test_new_partitions_are_picked_up_from_their_earliest_offset(kafka_broker):

@@ -7,7 +7,7 @@ broker here: ``losses`` is the rule the source applies to what the broker answer
 import pytest
 
 from stream_nb.sources.errors import SourceError
-from stream_nb.sources.kafka_offsets import losses, spark_json, step_from_json, step_json
+from stream_nb.sources.kafka_offsets import losses, spark_json, split_backlog, step_from_json, step_json
 
 
 def test_offsets_are_written_per_topic_then_partition_as_spark_writes_them():
@@ -51,3 +51,12 @@ def test_without_fail_on_data_loss_a_partition_whose_end_went_back_goes_on_from_
 
 def test_offsets_the_query_is_at_that_are_still_there_are_no_loss():
     assert losses({("a", 0): 3, ("a", 1): 0}, {("a", 0): (3, 3), ("a", 1): (0, 9)}, fail=True) == {}
+
+
+def test_a_capped_backlog_is_shared_by_what_each_partition_has_left_and_no_partition_waits_behind_the_big_one():
+    steps = split_backlog({("t", 0): 0, ("t", 1): 0, ("t", 2): 0}, {("t", 0): 30, ("t", 1): 2, ("t", 2): 1}, 6)
+    sizes = [{p: step[t, p] - (before[t, p] if before else 0) for t, p in step}
+             for before, step in zip([None, *steps], steps, strict=False)]
+    assert all(sum(size.values()) == 6 for size in sizes[:-1]) and sum(map(sum, map(dict.values, sizes))) == 33
+    assert sizes[0] == {0: 4, 1: 1, 2: 1}  # each partition's first message in the first batch, the rest by backlog
+    assert sizes[1] == {0: 5, 1: 1, 2: 0} and steps[-1] == {("t", 0): 30, ("t", 1): 2, ("t", 2): 1}

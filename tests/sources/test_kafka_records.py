@@ -81,6 +81,10 @@ def test_values_parse_one_object_each_whatever_whitespace_and_line_breaks_they_h
     ([b'{"n": 1}', b'{"n": "two"}'], 1, "column 'n'"),
     ([b'{"n": 1}', b'{"n": 2', b'{"n": 3}'], 1, "malformed JSON value"),
     ([b'{"n": 1}', b'{"s": "\xff"}'], 1, "not UTF-8"),
+    # two objects in one value: the JSON reader would make a row of each, and every later row would move up one
+    ([b'{"n": 1}', b'{"n": 2}', b'{"n": 3} {"n": 4}', b'{"n": 5}'], 2, "holds more than one JSON object"),
+    ([b'{"n": 1}\n{"n": 2}', b'{"n": 3}'], 0, "holds more than one JSON object"),
+    ([b'{"n": 1}', b'{"n": 2}{"n": 3}'], 1, "holds more than one JSON object"),
 ])
 def test_a_bad_value_is_refused_naming_its_offset(values, bad, says):
     with pytest.raises(SourceError, match=rf"topic 't', partition 0, offset {100 + bad}: .*{says}"):

@@ -71,7 +71,8 @@ def test_a_schema_column_named_like_a_source_column_is_refused():
     (b'{"id": 2.5}', "column 'id' is bigint but holds 2.5"),
     (b"", "empty, not a JSON object"),
     (b'{"device": "\xff"}', "invalid UTF-8 (byte 0xff"),
-], ids=["not-json", "not-an-object", "wrong-type", "fraction-for-int", "empty", "not-utf8"])
+    (b'{"id": 2}\n{"id": 3}', "it holds more than one JSON object"),
+], ids=["not-json", "not-an-object", "wrong-type", "fraction-for-int", "empty", "not-utf8", "two-objects"])
 def test_a_bad_payload_fails_the_batch_naming_its_topic_and_wal_position_and_is_kept(broker, tmp_path,
                                                                                       payload, what):
     checkpoint = tmp_path / "cp"

@@ -125,3 +125,26 @@ def test_a_line_sent_in_pieces_is_one_row_once_its_end_arrives(server):
     server.send(b"\nthird\n")
     caught_up(q, src, 3)
     assert q.result["value"].tolist() == ["first", "second caf\u00e9", "third"]
+
+
+def test_a_query_started_again_on_the_same_source_reads_the_new_connections_lines(server):
+    src = sn.sources.socket("127.0.0.1", server.port)
+    q = sn.start("SELECT value FROM lines", sources={"lines": src})
+    server.send(b"a\nb\n")
+    caught_up(q, src, 2)
+    q.stop()  # the notebook's cell is run again: a new query, the same source
+    q = sn.start("SELECT value FROM lines", sources={"lines": src})
+    server.send(b"c\n")
+    caught_up(q, src, 1)
+    assert q.result["value"].tolist() == ["c"]
+    q.stop()
+
+
+def test_empty_lines_crlf_and_a_last_line_without_its_end_are_rows_as_javas_readline_gives_them(server):
+    src = sn.sources.socket("127.0.0.1", server.port)
+    q = sn.start("SELECT value FROM lines", sources={"lines": src})
+    server.send(b"a\r\n\r\n\nb\rc \xff\n  \nlast")
+    server.close()  # the peer closes: its last line ends there
+    caught_up(q, src, 7)
+    assert q.result["value"].tolist() == ["a", "", "", "b", "c \ufffd", "  ", "last"]
+    q.stop()
