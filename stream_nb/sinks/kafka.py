@@ -6,7 +6,8 @@ there twice. (The producer is idempotent, so a retry inside one batch never repe
 with that in mind: give each row an id and drop duplicates downstream (``SELECT DISTINCT ON (id) ...``).
 
 Values are the row as a JSON object, or, if the output has a ``value`` column (string or binary), that column as
-it is (as Spark writes it). ``key=`` names a column whose value becomes each message's key.
+it is (as Spark writes it). ``key=`` names a column whose value becomes each message's key; without it, an
+output of Spark's shape (a ``value`` column and a ``key`` column) has its ``key`` column as the key, as in Spark.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from stream_nb.sinks._protocol import BIND, CLOSE
 __all__ = ["KafkaSink", "SinkError", "kafka"]
 
 DELIVERY_SECONDS = 60  # how long a batch's messages may take to be acknowledged before the query fails
+CONNECT_SECONDS = 5    # how long the broker may take to answer at the query's start before it is refused
 _LOG = logging.getLogger("stream_nb.sinks.kafka.librdkafka")  # librdkafka's own log, never printed
 _LOG.addHandler(logging.NullHandler())
 
@@ -56,26 +58,48 @@ class KafkaSink:
             raise ValueError(f"kafka sink: options: {err.args[0].str()} (options are librdkafka producer "
                              "settings)") from None
         self._as_is = False
+        self._key = key  # the column of the messages' keys
 
     def bind(self, schema: pa.Schema, output_mode: str, key_columns=None) -> None:
-        """Check the output's columns: the key column is there, a ``value`` column is text or bytes."""
+        """Check the output's columns: the key column is there, a ``value`` column is text or bytes (and, as in
+        Spark, a ``key`` column beside it is the messages' key when ``key=`` names none)."""
         if self.key is not None and self.key not in schema.names:
             raise ValueError(f"kafka sink: key={self.key!r} is not a column of the query's output "
                              f"({', '.join(schema.names)})")
+        for name in {self.key, "key" if "value" in schema.names else None} & set(schema.names):
+            if pa.types.is_nested(schema.field(name).type):  # (a number, a date... is written as its text)
+                raise ValueError(f"kafka sink: the key column {name!r} is {schema.field(name).type}; a message's "
+                                 f"key is text or bytes: write CAST({name} AS STRING), or to_json({name})")
         if "value" in schema.names:
             kind = schema.field("value").type
-            if not (pa.types.is_string(kind) or pa.types.is_binary(kind) or pa.types.is_large_string(kind)):
+            if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or _is_binary(kind)):
                 raise ValueError(f"kafka sink: the output's 'value' column is written as the message as it is, "
                                  f"so it must be a string or binary, not {kind}; cast it, or name it otherwise to "
                                  "have the row written as JSON")
             self._as_is = True
+            if self.key is None and "key" in schema.names:  # Spark's shape: SELECT ... AS key, ... AS value
+                self._key = "key"
+        self._reach()
+
+    def _reach(self) -> None:
+        """Ask the broker for its topics, so that a broker out of reach refuses the query's start within
+        ``CONNECT_SECONDS``, naming its address (not a first batch failing a minute later, its messages timed
+        out). Not the topic's own metadata: that would create it on a broker that creates topics when asked."""
+        if self._producer is None:
+            self._producer = self._kafka.Producer(self._config, logger=_LOG)
+        try:
+            self._producer.list_topics(timeout=CONNECT_SECONDS)
+        except self._kafka.KafkaException as err:
+            raise SinkError(f"kafka sink: cannot reach the Kafka broker at {self.servers} (waited "
+                            f"{CONNECT_SECONDS} s): {err.args[0].str()}. Is it running, and is that its "
+                            "host:port?") from None
 
     def add_batch(self, batch_id: int, table: pa.Table, keys: pa.Table | None = None) -> None:
         """Every row as one message; returns once the broker acknowledged them all, or raises its error."""
         if self._producer is None:
             self._producer = self._kafka.Producer(self._config, logger=_LOG)
         values = _bytes(table.column("value")) if self._as_is else json_rows(table)
-        message_keys = _bytes(table.column(self.key)) if self.key is not None else [None] * len(values)
+        message_keys = _bytes(table.column(self._key)) if self._key is not None else [None] * len(values)
         failed = []
 
         def delivered(err, message) -> None:
@@ -96,8 +120,11 @@ class KafkaSink:
                 break
         left = self._producer.flush(DELIVERY_SECONDS + 5)
         if failed:
+            timed_out = failed[0].code() == self._kafka.KafkaError._MSG_TIMED_OUT
             raise SinkError(f"kafka sink: the broker at {self.servers} did not take batch {batch_id}'s messages "
-                            f"to topic {self.topic!r}: {failed[0].str()}")
+                            f"to topic {self.topic!r}: {failed[0].str()}"
+                            + (f" (not acknowledged within {DELIVERY_SECONDS} s: is the broker still running?)"
+                               if timed_out else ""))
         if left:
             raise SinkError(f"kafka sink: {left} messages of batch {batch_id} to topic {self.topic!r} were not "
                             f"acknowledged by the broker at {self.servers} within {DELIVERY_SECONDS} s")
@@ -108,8 +135,13 @@ class KafkaSink:
             producer.flush(5)
 
 
+def _is_binary(kind: pa.DataType) -> bool:
+    return pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_fixed_size_binary(kind)
+
+
 def _bytes(column: pa.ChunkedArray) -> list[bytes | None]:
-    if not pa.types.is_binary(column.type):
+    """A key or value column as each message's bytes: bytes as they are, anything else as its text in UTF-8."""
+    if not _is_binary(column.type):
         column = pc.cast(column, pa.string())
     return [v.encode() if isinstance(v, str) else v for v in column.to_pylist()]
 
@@ -122,8 +154,36 @@ def json_rows(table: pa.Table) -> list[bytes]:
     [b'{"n":1,"w":{"start":"2026-01-01T00:00:00.000Z"}}']
     """
     names = table.column_names
-    columns = (c.to_pylist(maps_as_pydicts="strict") for c in table.columns)  # a map as an object, as Spark
+    columns = (pa.chunked_array([_floats_as_written(chunk) for chunk in c.chunks], _widened(c.type))
+               .to_pylist(maps_as_pydicts="strict") for c in table.columns)  # a map as an object, as Spark
     return [_json(dict(zip(names, row, strict=True))).encode() for row in zip(*columns)]
+
+
+def _widened(kind: pa.DataType) -> pa.DataType:
+    """``kind`` with its float (32-bit) columns and struct fields as doubles."""
+    if pa.types.is_float32(kind):
+        return pa.float64()
+    if pa.types.is_struct(kind):
+        return pa.struct([field.with_type(_widened(field.type)) for field in kind])
+    return kind
+
+
+def _floats_as_written(array: pa.Array) -> pa.Array:
+    """Floats (32-bit) as the doubles their shortest text names, so that 0.1 is written 0.1 as Spark's to_json
+    writes a float (Java's Float.toString), not 0.10000000149011612 (the float's exact value); in a column or a
+    struct's field (a float in an array or a map is written as its exact value).
+
+    >>> json_rows(pa.table({"f": pa.array([0.1], pa.float32()), "s": [{"g": 2.5}]},
+    ...                    schema=pa.schema([("f", pa.float32()), ("s", pa.struct([("g", pa.float32())]))])))
+    [b'{"f":0.1,"s":{"g":2.5}}']
+    """
+    kind = array.type
+    if _widened(kind) == kind:
+        return array
+    if pa.types.is_float32(kind):
+        return pc.cast(pc.cast(array, pa.string()), pa.float64())
+    fields = [_floats_as_written(field) for field in array.flatten()]
+    return pa.StructArray.from_arrays(fields, fields=list(_widened(kind)), mask=array.is_null())
 
 
 def _json(value) -> str:
@@ -137,7 +197,9 @@ def _json(value) -> str:
     if isinstance(value, decimal.Decimal):
         return str(value)
     if isinstance(value, datetime.datetime):  # as Spark's to_json writes a timestamp (UTC, milliseconds)
-        return f'"{value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]}Z"'
+        # (a time without a zone is UTC here, not the kernel's local time)
+        utc = value.replace(tzinfo=datetime.UTC) if value.tzinfo is None else value.astimezone(datetime.UTC)
+        return f'"{utc.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]}Z"'
     if isinstance(value, datetime.date):
         return f'"{value.isoformat()}"'
     if isinstance(value, bytes):  # base64, as Spark's to_json writes a binary (bytes need not be text)
@@ -152,7 +214,8 @@ def kafka(servers: str, topic: str, *, key: str | None = None, options: dict | N
     Args:
         servers: the brokers, ``"host:port[,host:port]"``.
         topic: the topic to write to.
-        key: a column whose value is each message's key (as text); None: no key.
+        key: a column whose value is each message's key (as text); None: no key, unless the output has a
+            ``value`` column and a ``key`` column (Spark's Kafka sink's columns): then that ``key``.
         options: librdkafka settings for the producer (``"kafka."`` in front, as Spark writes them, is dropped).
     """
     return KafkaSink(servers, topic, key=key, options=options)

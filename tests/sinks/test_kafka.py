@@ -2,7 +2,9 @@
 column, a delivery error stopping the query with the broker's message."""
 
 import json
+import socket
 import sys
+import time
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -15,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 from kafka_broker import Tansu
 
 import stream_nb as sn
-from stream_nb.sinks.kafka import SinkError
+from stream_nb.sinks.kafka import SinkError, json_rows
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +65,17 @@ def test_a_value_column_is_written_as_it_is(kafka_broker):
     assert read_back(kafka_broker, topic) == [(b"7", b"HELLO"), (b"8", b"{NOT JSON")]
 
 
+def test_a_key_column_beside_a_value_column_is_the_messages_key_as_in_spark(kafka_broker):
+    topic = kafka_broker.create_topic(f"out-{uuid.uuid4().hex[:8]}")
+    src = sn.sources.memory("id bigint, line string")
+    # the Spark guide's shape: SELECT CAST(... AS STRING) AS key, ... AS value, with no key= given
+    q = sn.start("SELECT CAST(id AS STRING) AS key, upper(line) AS value FROM lines", sources={"lines": src},
+                 sink=sn.sinks.kafka(kafka_broker.servers, topic, options=ONE_A_BATCH))
+    src.add_data([{"id": 1, "line": "a"}, {"id": None, "line": "b"}])
+    q.process_all_available(timeout=30)
+    assert read_back(kafka_broker, topic) == [(b"1", b"A"), (None, b"B")]
+
+
 def test_an_aggregation_in_update_mode_writes_each_changed_row(kafka_broker):
     topic = kafka_broker.create_topic(f"out-{uuid.uuid4().hex[:8]}")
     src = sn.sources.memory("device string")
@@ -103,10 +116,42 @@ def test_a_message_refused_at_once_fails_the_batch_with_the_sinks_message(kafka_
         sink.close()
 
 
+def test_large_binary_keys_and_values_are_written_as_their_bytes(kafka_broker):
+    topic = kafka_broker.create_topic(f"out-{uuid.uuid4().hex[:8]}")
+    sink = sn.sinks.kafka(kafka_broker.servers, topic, key="k", options=ONE_A_BATCH)
+    rows = pa.table({"k": pa.array([b"\xfe", None], pa.large_binary()), "value": pa.array([b"\xff", b"b"],
+                                                                                          pa.large_binary())})
+    sink.bind(rows.schema, "append")
+    try:
+        sink.add_batch(0, rows)
+    finally:
+        sink.close()
+    assert read_back(kafka_broker, topic) == [(b"\xfe", b"\xff"), (None, b"b")]
+
+
+def test_an_unreachable_broker_refuses_the_start_within_seconds_naming_its_address():
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    began = time.monotonic()
+    with pytest.raises(SinkError, match=rf"kafka sink: cannot reach the Kafka broker at 127\.0\.0\.1:{port}"):
+        sn.start("SELECT n FROM s", sources={"s": sn.sources.memory("n bigint")},
+                 sink=sn.sinks.kafka(f"127.0.0.1:{port}", "out"))
+    assert time.monotonic() - began < 15  # not the minute a batch's messages may take to time out
+
+
 def test_a_key_that_is_not_an_output_column_is_refused_at_start(kafka_broker):
     with pytest.raises(ValueError, match=r"key='id' is not a column of the query's output \(n\)"):
         sn.start("SELECT n FROM s", sources={"s": sn.sources.memory("n bigint")},
                  sink=sn.sinks.kafka(kafka_broker.servers, "t", key="id"))
+
+
+def test_a_key_column_of_a_struct_is_refused_at_start_saying_how_to_make_it_text(kafka_broker):
+    with pytest.raises(ValueError, match=r"the key column 'w' is struct<.*a message's key is text or bytes: write "
+                                         r"CAST\(w AS STRING\), or to_json\(w\)"):
+        sn.start("SELECT window(ts, '1 minute') AS w, n FROM s",
+                 sources={"s": sn.sources.memory("ts timestamp, n bigint")},
+                 sink=sn.sinks.kafka(kafka_broker.servers, "t", key="w"))
 
 
 def test_a_value_column_that_is_not_text_is_refused_at_start(kafka_broker):
@@ -128,6 +173,29 @@ def test_decimals_dates_binary_and_maps_are_written_as_sparks_to_json_writes_the
     q.process_all_available(timeout=30)
     assert [json.loads(value) for _, value in read_back(kafka_broker, topic)] == [
         {"amount": 100.5, "day": "2026-01-02", "raw": "/wA=", "tags": {"a": 1}, "at": "2026-01-01T00:00:01.123Z"}]
+
+
+def test_floats_are_written_as_their_shortest_text_as_sparks_to_json_writes_them(kafka_broker):
+    topic = kafka_broker.create_topic(f"out-{uuid.uuid4().hex[:8]}")
+    src = sn.sources.memory("id bigint, temp float")
+    q = sn.start("SELECT id, temp, named_struct('t', temp) AS s, temp * 2 AS twice FROM readings",
+                 sources={"readings": src}, sink=sn.sinks.kafka(kafka_broker.servers, topic, options=ONE_A_BATCH))
+    src.add_data([{"id": 1, "temp": 0.1}, {"id": 2, "temp": None}])
+    q.process_all_available(timeout=30)
+    # Spark writes a float 0.1 as 0.1 (Float.toString), not as the float's exact value 0.10000000149011612
+    assert [value for _, value in read_back(kafka_broker, topic)] == [
+        b'{"id":1,"temp":0.1,"s":{"t":0.1},"twice":0.2}', b'{"id":2,"temp":null,"s":{"t":null},"twice":null}']
+
+
+def test_a_time_without_a_zone_is_written_as_utc_whatever_the_kernels_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        rows = json_rows(pa.table({"at": pa.array([datetime(2026, 1, 1)], pa.timestamp("us"))}))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert rows == [b'{"at":"2026-01-01T00:00:00.000Z"}']  # not 05:00, New York's midnight
 
 
 def test_an_option_librdkafka_does_not_take_is_refused_naming_it():
