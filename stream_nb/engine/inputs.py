@@ -73,14 +73,15 @@ class Inputs:
         self.latest = {i.name: i.source.latest_offset() for i in self.items}
         return self.latest
 
-    def next_ranges(self, latest: dict[str, int], limit: dict[str, int] | None = None) -> Ranges:
+    def next_ranges(self, latest: dict[str, int], limit: dict[str, int] | None = None, *,
+                    capped: bool = True) -> Ranges:
         """The next batch's offsets: up to ``latest`` (or ``limit``, where an available_now trigger stops),
-        at most each source's ``max_per_trigger``."""
+        at most each source's ``max_per_trigger`` (unless not ``capped``: a once trigger's one batch)."""
         ranges = {}
         for i in self.items:
             start = self.offsets[i.name]
             end = latest[i.name] if limit is None else min(latest[i.name], limit[i.name])
-            if i.can.max_per_trigger:
+            if capped and i.can.max_per_trigger:
                 end = min(end, start + i.can.max_per_trigger)
             ranges[i.name] = (start, max(end, start))
         return ranges

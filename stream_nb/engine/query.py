@@ -312,6 +312,11 @@ class StreamingQuery:
                         await anyio.to_thread.run_sync(self._try_batch, target):
                     pass
                 return
+            if self.trigger.kind == "once":  # one batch of all there is, read limits ignored (Spark's Trigger.Once)
+                target = dict(await anyio.to_thread.run_sync(self._inputs.look))
+                if not self._stopping:
+                    await anyio.to_thread.run_sync(self._try_batch, target, False, False)
+                return
             while not self._stopping:
                 started = time.monotonic()
                 ran = False
@@ -328,9 +333,9 @@ class StreamingQuery:
         while not self._stopping and time.monotonic() < deadline:
             await anyio.sleep(min(_POLL_SECONDS * 5, max(0.0, deadline - time.monotonic())))
 
-    def _try_batch(self, limit: dict[str, int] | None = None, stepped: bool = False) -> bool:
+    def _try_batch(self, limit: dict[str, int] | None = None, stepped: bool = False, capped: bool = True) -> bool:
         """Run one batch if new data is there (in a worker thread). True if a batch committed.
-        A paused query runs batches only when stepped."""
+        A paused query runs batches only when stepped; ``capped``: the sources' read limits hold."""
         with self._lock:
             if self._exception is not None or self._terminated.is_set() or (self._paused and not stepped):
                 return False
@@ -344,7 +349,7 @@ class StreamingQuery:
                     self._commit(run_batch(self, self._next_batch_id, self._inputs.ranges_of(redo), latest,
                                            started, planned=True, ahead_limit=latest))
                     return True
-                ranges = self._inputs.next_ranges(latest, limit)
+                ranges = self._inputs.next_ranges(latest, limit, capped=capped)
                 if not self._inputs.has_rows(ranges) and not self._no_data_batch_due:
                     return False
                 self._busy = True

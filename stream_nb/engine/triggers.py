@@ -10,7 +10,9 @@ from stream_nb.intervals import parse_interval
 @dataclass(frozen=True)
 class Trigger:
     """``kind`` is one of: ``asap`` (as soon as the last batch ends and data is there), ``interval``
-    (every ``seconds``), ``available_now`` (all that is there now, then stop), ``manual`` (only ``q.step()``),
+    (every ``seconds``), ``available_now`` (all that is there now, then stop, in as many batches as the sources'
+    read limits make), ``once`` (all that is there now in one batch, read limits ignored, then stop: Spark's
+    deprecated ``Trigger.Once``), ``manual`` (only ``q.step()``),
     ``continuous`` (each row as it arrives; ``seconds`` is the checkpoint interval, Spark's
     ``Trigger.Continuous``: "continuous", "continuous 500 milliseconds" or ("continuous", "1 second")).
 
@@ -18,8 +20,8 @@ class Trigger:
     Trigger(kind='interval', seconds=2.0)
     >>> Trigger.parse("continuous"), Trigger.parse(("continuous", "5 seconds")).seconds
     (Trigger(kind='continuous', seconds=1.0), 5.0)
-    >>> Trigger.parse(None).kind, Trigger.parse("available_now").kind
-    ('asap', 'available_now')
+    >>> Trigger.parse(None).kind, Trigger.parse("available_now").kind, Trigger.parse("once").kind
+    ('asap', 'available_now', 'once')
     """
 
     kind: str
@@ -36,8 +38,10 @@ class Trigger:
         continuous = _continuous(trigger)
         if continuous is not None:
             return cls("continuous", continuous)
-        if isinstance(trigger, str) and trigger.lower().replace("-", "_") in ("available_now", "once"):
+        if isinstance(trigger, str) and trigger.lower().replace("-", "_") == "available_now":
             return cls("available_now")
+        if isinstance(trigger, str) and trigger.lower() == "once":
+            return cls("once")
         if isinstance(trigger, str) and trigger.lower() == "manual":
             return cls("manual")
         try:
@@ -51,7 +55,7 @@ class Trigger:
                 raise ValueError(f"trigger {shown}: an interval cannot be negative (as in Spark); use a positive "
                                  "interval such as '2 seconds', or None for as fast as possible") from None
             raise ValueError(f"unknown trigger {shown}: use None (as fast as possible), an interval such as "
-                             "'2 seconds', 'available_now', 'manual' (only q.step() runs batches), or "
+                             "'2 seconds', 'available_now', 'once', 'manual' (only q.step() runs batches), or "
                              "'continuous' (each row as it arrives)") from None
         if seconds <= 0:
             return cls("asap")
@@ -59,7 +63,8 @@ class Trigger:
 
     def describe(self) -> str:
         return {"asap": "as soon as data arrives", "interval": f"every {self.seconds:g} s",
-                "available_now": "available now, then stop", "manual": "manual (q.step())",
+                "available_now": "available now, then stop", "once": "once: one batch of all there is, then stop",
+                "manual": "manual (q.step())",
                 "continuous": f"continuous, checkpoint every {self.seconds:g} s"}[self.kind]
 
 

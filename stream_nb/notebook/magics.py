@@ -38,7 +38,7 @@ class StreamMagics(Magics):
     @argument("--mode", "-m", choices=["append", "update", "complete"],
               help="output mode (default: append without aggregation, update with)")
     @argument("--trigger", "-t", metavar="T",
-              help="when batches run: '2 seconds', available_now, manual (default: as soon as data arrives)")
+              help="when batches run: '2 seconds', available_now, once, manual (default: as soon as data arrives)")
     @argument("--checkpoint", metavar="DIR", help="checkpoint folder: a restarted kernel resumes from it")
     @argument("--watermark-policy", choices=["min", "max"], default="min",
               help="how the watermarks of several streams combine: min (Spark's default) or max")

@@ -121,6 +121,8 @@ class SparkQuery:
             writer = writer.trigger(processingTime=f"{self.trigger.seconds} seconds")
         elif self.trigger.kind == "available_now":
             writer = writer.trigger(availableNow=True)
+        elif self.trigger.kind == "once":
+            writer = writer.trigger(once=True)
         # read when the query starts (and kept in its checkpoint): set for this start only
         policy = "spark.sql.streaming.multipleWatermarkPolicy"
         saved = self.spark.conf.get(policy, None)

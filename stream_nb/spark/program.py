@@ -38,6 +38,8 @@ def pyspark_program(plan: Plan, sql: str, *, trigger: Trigger, checkpoint: str |
         lines.append(f"         .trigger(processingTime='{trigger.seconds:g} seconds')")
     elif trigger.kind == "available_now":
         lines.append("         .trigger(availableNow=True)")
+    elif trigger.kind == "once":
+        lines.append("         .trigger(once=True)")
     lines += [f"         .option('checkpointLocation', {str(checkpoint or 'checkpoints/' + name)!r})",
               "         .format('console')  # or parquet, kafka, a foreachBatch function ...",
               "         .start())", "query.awaitTermination()"]

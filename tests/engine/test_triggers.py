@@ -2,6 +2,7 @@
 
 import pytest
 
+import stream_nb as sn
 from stream_nb.engine.triggers import Trigger
 
 
@@ -52,3 +53,23 @@ def test_a_continuous_trigger_carries_its_checkpoint_interval(written, seconds):
 def test_a_continuous_trigger_without_a_positive_interval_is_refused():
     with pytest.raises(ValueError, match="continuous trigger 'continuous soon': the checkpoint interval must be"):
         Trigger.parse("continuous soon")
+
+
+def _three_files(folder):
+    for i in range(3):
+        (folder / f"{i}.json").write_text(f'{{"n": {i}}}\n{{"n": {10 + i}}}\n')
+    return sn.sources.files(str(folder), format="json", schema="n bigint", max_files_per_trigger=1)
+
+
+def test_once_runs_one_batch_of_everything_there_read_limits_ignored_then_stops(tmp_path):
+    q = sn.start("SELECT n FROM events", sources={"events": _three_files(tmp_path)}, trigger="once")
+    assert q.await_termination(timeout=30)
+    assert [p["numInputRows"] for p in q.recent_progress] == [6]  # Spark's Trigger.Once: one batch, all files
+    assert sorted(q.result["n"]) == [0, 1, 2, 10, 11, 12]
+    assert q.trigger.describe() == "once: one batch of all there is, then stop"
+
+
+def test_available_now_keeps_the_read_limits_batch_by_batch(tmp_path):
+    q = sn.start("SELECT n FROM events", sources={"events": _three_files(tmp_path)}, trigger="available_now")
+    assert q.await_termination(timeout=30)
+    assert [p["numInputRows"] for p in q.recent_progress] == [2, 2, 2]
