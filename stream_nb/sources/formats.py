@@ -191,11 +191,44 @@ def _parse_json(data: bytes, schema: pa.Schema) -> pa.Table:
 
     try:
         return _conform(_whole_lines(read, data), schema)
-    except pa.ArrowInvalid:
-        unquoted = _unquote_non_finite(data, schema)
-        if unquoted is data:
+    except pa.ArrowInvalid as err:
+        fixed = _unquote_non_finite(data, schema)
+        if fixed is data and _NOT_A_STRING.search(str(err)):
+            fixed = _strings_as_written(data, schema)
+        if fixed is data:
             raise
-        return _parse_json(unquoted, schema)
+        return _parse_json(fixed, schema)
+
+
+_NOT_A_STRING = re.compile(r"expected a string, found an? (number|object|array|boolean)|changed from string to")
+
+
+def _strings_as_written(data: bytes, schema: pa.Schema) -> bytes:
+    """A string column given a JSON number, boolean, object or array takes its JSON text (``17``, ``true``,
+    ``{"a":1}``), as Spark's JSON reader does (Jackson copies the value's structure as text); Arrow refuses it.
+    Only when a parse has failed so: each line through Python's JSON, and back.
+
+    >>> json.loads(_strings_as_written(b'{"id": 17, "s": {"a": 1}, "t": "x"}',
+    ...                                pa.schema([("id", pa.string()), ("s", pa.string())])))
+    {'id': '17', 's': '{"a":1}', 't': 'x'}
+    """
+    names = {f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)}
+    if not names:
+        return data
+    lines = []
+    for line in data.split(b"\n"):
+        try:
+            row = json.loads(line) if line.strip() else None
+        except ValueError:
+            return data  # a malformed line: the first parse's error stands
+        if isinstance(row, dict) and any(k in names and not isinstance(v, str) and v is not None
+                                         for k, v in row.items()):
+            row = {k: json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+                   if k in names and not isinstance(v, str) and v is not None else v for k, v in row.items()}
+            line = json.dumps(row, ensure_ascii=False).encode()
+        lines.append(line)
+    fixed = b"\n".join(lines)
+    return data if fixed == data else fixed
 
 
 def _unquote_non_finite(data: bytes, schema: pa.Schema) -> bytes:

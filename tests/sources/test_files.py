@@ -363,3 +363,16 @@ def test_files_json_double_takes_nan_and_infinity_as_spark_writes_them_quoted_or
     d = table.column("d").to_pylist()
     assert math.isnan(d[0]) and d[1:] == [math.inf, -math.inf, -math.inf, 1.5, None]
     assert table.column("s").to_pylist() == ["NaN", "x", None, "Infinity", "y", "z"]  # strings stay strings
+
+
+def test_files_json_string_column_takes_other_json_values_as_their_text_as_spark(tmp_path):
+    text = ('{"id": 17, "meta": {"a": [1, true]}, "n": 1}\n{"id": "d2", "meta": false, "n": 2}\n'
+            '{"id": 2.5, "meta": null, "n": 3}\n')
+    table = read_one(tmp_path, "a.json", text, "id string, meta string, n int")
+    assert table.to_pylist() == [{"id": "17", "meta": '{"a":[1,true]}', "n": 1},
+                                 {"id": "d2", "meta": "false", "n": 2}, {"id": "2.5", "meta": None, "n": 3}]
+
+
+def test_files_json_a_string_where_a_number_belongs_is_still_refused_naming_the_column(tmp_path):
+    with pytest.raises(sources.SourceError, match=r"column 'n': expected a number, found a string"):
+        read_one(tmp_path, "a.json", '{"id": 17, "n": "x"}\n', "id string, n int")
