@@ -38,9 +38,9 @@ class Column:
         right = _to_col(other)
         left, right = (right, self) if swap else (self, right)
         return Column(kind(this=exp.paren(left._unaliased(), copy=False)
-                           if _needs_paren(left) else left._unaliased(),
+                           if _needs_paren(left, kind) else left._unaliased(),
                            expression=exp.paren(right._unaliased(), copy=False)
-                           if _needs_paren(right) else right._unaliased()),
+                           if _needs_paren(right, kind) else right._unaliased()),
                       f"({left._name} {symbol} {right._name})")
 
     def __add__(self, o): return self._binary(exp.Add, o, "+")
@@ -90,6 +90,7 @@ class Column:
                       self._name)
 
     astype = cast
+    try_cast = cast  # Spark's cast with ANSI off (stream_nb's dialect) already gives NULL where it cannot cast
 
     def isNull(self) -> Column:
         return Column(exp.Is(this=self._unaliased(), expression=exp.Null()), f"({self._name} IS NULL)")
@@ -112,6 +113,15 @@ class Column:
     def like(self, other: str) -> Column:
         return Column(exp.Like(this=self._unaliased(), expression=exp.Literal.string(other)),
                       f"{self._name} LIKE {other}")
+
+    def ilike(self, other: str) -> Column:
+        return Column(exp.ILike(this=self._unaliased(), expression=exp.Literal.string(other)),
+                      f"ilike({self._name}, {other})")
+
+    def isNaN(self) -> Column:
+        from stream_nb.pyspark.sql.functions import isnan
+
+        return isnan(self)
 
     def rlike(self, other: str) -> Column:
         return Column(exp.RegexpLike(this=self._unaliased(), expression=exp.Literal.string(other)),
@@ -169,6 +179,20 @@ class Column:
     def desc(self) -> Column:
         return Column(exp.Ordered(this=self._unaliased(), desc=True, nulls_first=False), f"{self._name} DESC")
 
+    def asc_nulls_first(self) -> Column:
+        return self.asc()
+
+    def asc_nulls_last(self) -> Column:
+        return Column(exp.Ordered(this=self._unaliased(), desc=False, nulls_first=False),
+                      f"{self._name} ASC NULLS LAST")
+
+    def desc_nulls_first(self) -> Column:
+        return Column(exp.Ordered(this=self._unaliased(), desc=True, nulls_first=True),
+                      f"{self._name} DESC NULLS FIRST")
+
+    def desc_nulls_last(self) -> Column:
+        return self.desc()
+
     def over(self, window: Any) -> Column:
         raise NotImplementedError("Column.over: window functions over a stream are not supported by Spark "
                                   "([NON_TIME_WINDOW_NOT_SUPPORTED_IN_STREAMING]) nor by stream_nb")
@@ -180,9 +204,17 @@ class Column:
         raise TypeError("Column is not iterable")
 
 
-def _needs_paren(c: Column) -> bool:
-    return isinstance(c._unaliased(), (exp.Binary, exp.Not, exp.Neg)) and not isinstance(
-        c._unaliased(), (exp.Dot, exp.Bracket))
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.NullSafeEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is, exp.Like, exp.Not)
+# what binds tighter than AND / OR, so needs no parentheses under it: a condition stays a flat conjunction
+# ((a = b) AND (c >= d) reads as a join key and a time range, as F.expr's text does)
+_LOOSER = {exp.And: (exp.And, *_COMPARISONS), exp.Or: (exp.Or, exp.And, *_COMPARISONS)}
+
+
+def _needs_paren(c: Column, parent: type | None = None) -> bool:
+    node = c._unaliased()
+    if isinstance(node, _LOOSER.get(parent, ())):
+        return False
+    return isinstance(node, (exp.Binary, exp.Not, exp.Neg)) and not isinstance(node, (exp.Dot, exp.Bracket))
 
 
 def _literal(value: Any) -> Column:

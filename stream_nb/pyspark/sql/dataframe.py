@@ -5,6 +5,7 @@ SQL, its inputs and their watermarks to ``sn.start``; a static DataFrame runs on
 
 from __future__ import annotations
 
+import datetime
 import itertools
 from typing import TYPE_CHECKING, Any
 
@@ -107,6 +108,9 @@ class DataFrame:
     def __getattr__(self, name: str) -> Column:
         if name.startswith("_"):
             raise AttributeError(name)
+        if name in _NOT_YET and name not in self.columns:
+            raise AttributeError(f"DataFrame.{name} is not supported by stream_nb.pyspark yet (it is PySpark's "
+                                 "DataFrame method, not a column of this DataFrame)")
         if name not in self.columns:
             raise AttributeError(f"'DataFrame' object has no attribute '{name}'")
         return _column_ref(f"{self._alias}.{name}" if self._alias else name)
@@ -230,8 +234,35 @@ class DataFrame:
                                     f"of type {field.dataType.simpleString()}", "EVENT_TIME_IS_NOT_ON_TIMESTAMP_TYPE")
         if not self._streaming:
             return self  # Spark ignores a watermark on a static DataFrame
-        stream, column = execution.watermark_input(self, eventTime)
+        try:
+            stream, column = execution.watermark_input(self, eventTime)
+        except AnalysisException as err:  # a computed column: its stream seen through this query, if it can be
+            stream = self._derived_stream() if err.getCondition() == "NOT_IMPLEMENTED" else None
+            if stream is None:
+                raise
+            return stream.withWatermark(eventTime, delayThreshold)
         return self._derive(self._query, watermark={**self._watermark, stream: (column, delayThreshold)})
+
+    def _derived_stream(self) -> DataFrame | None:
+        """This DataFrame as a stream of its own whose columns are what it computes (``sources/derived.py``), so
+        that a watermark may go on one of them as on any stream's: for a stateless query of one stream, before
+        any watermark (e.g. ``from_json(value).alias("data").select("data.*")`` over Kafka); else None."""
+        from stream_nb.sources import Source
+        from stream_nb.sources.derived import derived
+
+        (name, source), = self._inputs.items() if len(self._inputs) == 1 else ((None, None),)
+        if not isinstance(source, Source) or self._watermark or self._group_state is not None:
+            return None
+        sql = self._sql()
+        try:
+            stream = derived(source, sql, name)
+        except Exception:  # noqa: BLE001 - not a stateless query of that stream alone: refused as before
+            return None
+        inner = self._derive(self._query)  # a query that starts reads a fresh reader of the stream, through sql
+        input_name = execution.derived_input(name)
+        df = DataFrame(self.sparkSession, exp.select(exp.Star()).from_(input_name), {input_name: stream},
+                       streaming=True, alias=self._alias)
+        return execution.with_reader(df, lambda: derived(execution.namespace(inner, fresh=True)[name], sql, name))
 
     def dropDuplicates(self, subset: list[str] | None = None) -> DataFrame:
         keys = list(subset) if subset else self.columns
@@ -252,7 +283,26 @@ class DataFrame:
         return dedup
 
     def distinct(self) -> DataFrame:
+        if self._streaming:
+            return self.dropDuplicates()  # Spark's Dataset.distinct() is dropDuplicates(): a stream's runs in append
         return self._derive(exp.select(exp.Star()).from_(self._from()).distinct())
+
+    # -- missing values (pyspark/sql/na.py) ----------------------------------------------------------------
+    @property
+    def na(self):
+        from stream_nb.pyspark.sql.na import DataFrameNaFunctions
+
+        return DataFrameNaFunctions(self)
+
+    def fillna(self, value: Any, subset: Any = None) -> DataFrame:
+        from stream_nb.pyspark.sql.na import fill
+
+        return fill(self, value, subset)
+
+    def dropna(self, how: str = "any", thresh: int | None = None, subset: Any = None) -> DataFrame:
+        from stream_nb.pyspark.sql.na import drop
+
+        return drop(self, how, thresh, subset)
 
     def join(self, other: DataFrame, on: Any = None, how: str | None = None) -> DataFrame:
         from stream_nb.pyspark.sql.joins import join
@@ -272,6 +322,27 @@ class DataFrame:
 
     unionAll = union
 
+    # set operations of static DataFrames (a foreachBatch batch and a table, say), as Spark names them
+    def subtract(self, other: DataFrame) -> DataFrame:
+        return self._set_operation("subtract", exp.except_, other, distinct=True)
+
+    def exceptAll(self, other: DataFrame) -> DataFrame:
+        return self._set_operation("exceptAll", exp.except_, other, distinct=False)
+
+    def intersect(self, other: DataFrame) -> DataFrame:
+        return self._set_operation("intersect", exp.intersect, other, distinct=True)
+
+    def intersectAll(self, other: DataFrame) -> DataFrame:
+        return self._set_operation("intersectAll", exp.intersect, other, distinct=False)
+
+    def _set_operation(self, method: str, build: Any, other: DataFrame, distinct: bool) -> DataFrame:
+        if self._streaming or other._streaming:
+            raise not_supported(f"DataFrame.{method} of a streaming DataFrame",
+                                " (it is for static DataFrames, e.g. a foreachBatch batch)")
+        query = build(exp.select(exp.Star()).from_(self._from()), exp.select(exp.Star()).from_(other._from()),
+                      distinct=distinct)
+        return DataFrame(self.sparkSession, query, {**self._inputs, **other._inputs}, streaming=False)
+
     def unionByName(self, other: DataFrame, allowMissingColumns: bool = False) -> DataFrame:
         return self.union(other.select(*self.columns))
 
@@ -289,6 +360,8 @@ class DataFrame:
 
     def createOrReplaceTempView(self, name: str) -> None:
         self.sparkSession._views[name] = self
+
+    registerTempTable = createOrReplaceTempView
 
     def createTempView(self, name: str) -> None:
         if name in self.sparkSession._views:
@@ -320,12 +393,35 @@ class DataFrame:
         return frame
 
     def collect(self) -> list[Row]:
-        frame = execution.collect(self)
-        return [Row(**{k: _plain(v) for k, v in zip(frame.columns, row)})
-                for row in frame.itertuples(index=False, name=None)]
+        """PySpark's Rows, read from Arrow: a NULL is None and a NaN stays NaN (pandas would make both NaN)."""
+        table = execution.static_arrow(self)
+        columns = [[_from_arrow(v) for v in column.to_pylist()] for column in table.columns]
+        return [Row(**dict(zip(table.column_names, row))) for row in zip(*columns)] if columns else \
+            [Row() for _ in range(table.num_rows)]
 
     def count(self) -> int:
         return len(self.toPandas())
+
+    def isEmpty(self) -> bool:
+        return execution.static_arrow(self.limit(1)).num_rows == 0
+
+    def tail(self, num: int) -> list[Row]:
+        return self.collect()[-num:] if num > 0 else []
+
+    # caching: the rows are computed when collected, on DuckDB in this process; a hint Spark may ignore too
+    def cache(self) -> DataFrame:
+        return self
+
+    def persist(self, storageLevel: Any = None) -> DataFrame:
+        return self
+
+    def unpersist(self, blocking: bool = False) -> DataFrame:
+        return self
+
+    def checkpoint(self, eager: bool = True) -> DataFrame:
+        return self
+
+    localCheckpoint = checkpoint
 
     def first(self) -> Row | None:
         rows = self.limit(1).collect()
@@ -344,7 +440,22 @@ class DataFrame:
 
     @property
     def write(self):
-        raise not_supported("DataFrame.write")
+        from stream_nb.pyspark.sql.readwriter import DataFrameWriter
+
+        if self._streaming:
+            raise AnalysisException("'write' can not be called on streaming Dataset/DataFrame.",
+                                    "WRITE_STREAM_NOT_ALLOWED")
+        return DataFrameWriter(self)
+
+
+# PySpark's DataFrame methods stream_nb.pyspark does not have: df.<one of them> says so, rather than looking for
+# a column of that name
+_NOT_YET = frozenset((
+    "approxQuantile", "asTable", "colRegex", "corr", "cov", "createGlobalTempView", "crosstab", "cube", "describe",
+    "foreach", "foreachPartition", "freqItems", "groupingSets", "inputFiles", "isLocal", "lateralJoin", "mapInArrow", "mapInPandas", "melt", "mergeInto", "observe", "offset",
+    "pandas_api", "randomSplit", "rdd", "replace", "rollup", "sample", "sampleBy", "sortWithinPartitions", "stat",
+    "storageLevel", "summary", "toArrow", "toJSON", "toLocalIterator", "transpose", "unpivot",
+    "withMetadata", "writeTo"))
 
 
 def _spark_sql(query: exp.Query) -> str:
@@ -408,6 +519,18 @@ def _bare_table(query: exp.Query) -> exp.Table | None:
 
 def _flat(cols: tuple) -> list:
     return list(cols[0]) if len(cols) == 1 and isinstance(cols[0], (list, tuple)) else list(cols)
+
+
+def _from_arrow(value: Any) -> Any:
+    """An Arrow value as PySpark's Row holds it: a naive datetime in the session time zone (UTC), a struct as a
+    Row; a NULL is None and a NaN a NaN already."""
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        return value.astimezone(datetime.UTC).replace(tzinfo=None)
+    if isinstance(value, dict):
+        return Row(**{k: _from_arrow(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return [_from_arrow(v) for v in value]
+    return value
 
 
 def _plain(value: Any) -> Any:

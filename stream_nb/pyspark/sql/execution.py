@@ -65,6 +65,11 @@ def second_scan(name: str, same_watermark: bool = False) -> str:
     return scan
 
 
+def derived_input(name: str) -> str:
+    """A new input name for stream ``name`` seen through a query (``DataFrame._derived_stream``)."""
+    return f"{name}_derived{next(_scans)}"
+
+
 def watermark_policy(df: DataFrame, policy: str) -> str:
     """Spark 4 tracks a watermark per withWatermark node, the largest its scans saw (the two scans of a
     self-join split after one withWatermark are one node), then takes ``policy`` across nodes: a query whose
@@ -161,17 +166,22 @@ def explain(df: DataFrame) -> str:
 
 
 def collect(df: DataFrame) -> pd.DataFrame:
+    return to_pandas(static_arrow(df))
+
+
+def static_arrow(df: DataFrame) -> pa.Table:
+    """A static DataFrame's rows, run once; a streaming one is refused, as Spark refuses its actions."""
     if df._streaming:
         raise AnalysisException("Queries with streaming sources must be executed with writeStream.start();",
                                 "_LEGACY_ERROR_TEMP_3223")
-    return to_pandas(_run_static(df))
+    return _run_static(df)
 
 
 def _run_static(df: DataFrame, limit_zero: bool = False) -> pa.Table:
     sql = df._sql() if not limit_zero else f"SELECT * FROM ({df._sql()}) LIMIT 0"
     try:
         # Spark's JSON functions with Spark's (PERMISSIVE) answers, as the engine runs them on a stream
-        text = json_functions(sqlglot.parse_one(sql, read="spark"), sql).sql("duckdb")
+        text = json_functions(_named_fields(sqlglot.parse_one(sql, read="spark")), sql).sql("duckdb")
     except sqlglot.errors.ParseError as err:
         raise AnalysisException(str(err), "PARSE_SYNTAX_ERROR") from None
     except StreamSQLError as err:
@@ -190,6 +200,20 @@ def _run_static(df: DataFrame, limit_zero: bool = False) -> pa.Table:
         raise AnalysisException(str(err).splitlines()[0], "STREAM_NB_STATIC_QUERY") from None
     finally:
         con.close()
+
+
+def _named_fields(tree: exp.Expression) -> exp.Expression:
+    """``SELECT window.start ... ORDER BY start``: Spark names a struct's field (or a qualified column) after
+    itself, and ORDER BY may use that name; DuckDB binds ORDER BY to names a SELECT gives, so give them.
+
+    >>> _named_fields(sqlglot.parse_one("SELECT w.start, n FROM t ORDER BY start", read="spark")).sql("spark")
+    'SELECT w.start AS start, n FROM t ORDER BY start'
+    """
+    for select in tree.find_all(exp.Select):
+        for item in select.expressions:
+            if isinstance(item, exp.Column) and item.table and not isinstance(item.this, exp.Star):
+                item.replace(exp.alias_(item.copy(), item.name, quoted=item.this.quoted))
+    return tree
 
 
 def watermark_input(df: DataFrame, column: str) -> tuple[str, str]:

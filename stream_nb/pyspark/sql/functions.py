@@ -13,11 +13,13 @@ import builtins
 import json
 from typing import Any
 
-from sqlglot import exp, parse_one
+from sqlglot import exp as _exp  # not `exp`: that name is Spark's exponential below
+from sqlglot import parse_one
 from sqlglot.errors import ParseError
 
 from stream_nb.pyspark.errors import AnalysisException
 from stream_nb.pyspark.sql.column import Column, _as_col, _call, _column_ref, _literal, _to_col
+from stream_nb.pyspark.sql.names import spark_name
 from stream_nb.pyspark.sql.types import DataType, StructType, _parse_datatype_string, to_ddl
 from stream_nb.pyspark.sql.udf import pandas_udf, udf  # noqa: F401 (pyspark.sql.functions has them)
 from stream_nb.sql.dialect import StreamSpark
@@ -40,35 +42,12 @@ def expr(str: str) -> Column:
     except ParseError as err:
         raise AnalysisException(f"Syntax error in expr({str!r}): {err.errors[0]['description']}",
                                 "PARSE_SYNTAX_ERROR") from None
-    return Column(node, _auto_name(node))
-
-
-def _auto_name(node: exp.Expression) -> builtins.str:
-    """The name Spark gives an unaliased SQL expression: ``(n + 1)``, ``upper(word)``, ``count(1)``."""
-    if isinstance(node, exp.Alias):
-        return node.alias
-    if isinstance(node, (exp.Column, exp.Dot)):
-        return node.name if isinstance(node, exp.Column) else node.expression.name
-    if isinstance(node, exp.Literal):
-        return node.this
-    if isinstance(node, exp.Paren):
-        return _auto_name(node.this)
-    if isinstance(node, exp.Count) and isinstance(node.this, exp.Star):
-        return "count(1)"
-    if isinstance(node, exp.Binary) and not isinstance(node, (exp.Dot, exp.Bracket)):
-        op = node.sql("spark")[len(node.left.sql("spark")):-len(node.right.sql("spark")) or None].strip()
-        return f"({_auto_name(node.left)} {op} {_auto_name(node.right)})"
-    if isinstance(node, exp.Func):
-        args = [a for a in node.args.values() if isinstance(a, exp.Expression)]
-        args += [e for e in node.expressions if e not in args]
-        name = node.sql_name().lower() if not isinstance(node, exp.Anonymous) else node.name.lower()
-        return f"{name}({', '.join(_auto_name(a) for a in args)})"
-    return node.sql("spark")
+    return Column(node, spark_name(node, str))
 
 
 def when(condition: Column, value: Any) -> Column:
     v = _to_col(value)
-    return Column(exp.Case(ifs=[exp.If(this=condition._unaliased(), true=v._unaliased())]),
+    return Column(_exp.Case(ifs=[_exp.If(this=condition._unaliased(), true=v._unaliased())]),
                   f"CASE WHEN {condition._name} THEN {v._name} END")
 
 
@@ -78,20 +57,20 @@ def _f(name: str, *cols: Column | str, spark: str | None = None) -> Column:
 
 def _int(c: Column) -> Column:
     """Spark types these functions int; DuckDB's give bigint."""
-    return Column(exp.Cast(this=c._expr, to=exp.DataType.build("int")), c._name)
+    return Column(_exp.Cast(this=c._expr, to=_exp.DataType.build("int")), c._name)
 
 
 # aggregates
 def count(col: Column | str) -> Column:
     if isinstance(col, str) and col == "*":
-        return Column(exp.Count(this=exp.Star()), "count(1)")
+        return Column(_exp.Count(this=_exp.Star()), "count(1)")
     c = _as_col(col)
-    return Column(exp.Count(this=c._unaliased()), f"count({c._name})")
+    return Column(_exp.Count(this=c._unaliased()), f"count({c._name})")
 
 
 def countDistinct(col: Column | str, *cols: Column | str) -> Column:
     cs = [_as_col(c) for c in (col, *cols)]
-    return Column(exp.Count(this=exp.Distinct(expressions=[c._unaliased() for c in cs])),
+    return Column(_exp.Count(this=_exp.Distinct(expressions=[c._unaliased() for c in cs])),
                   f"count(DISTINCT {', '.join(c._name for c in cs)})")
 
 
@@ -103,8 +82,16 @@ def avg(col: Column | str) -> Column: return _f("avg", col)
 def mean(col: Column | str) -> Column: return _f("avg", col, spark="avg")
 def min(col: Column | str) -> Column: return _f("min", col)
 def max(col: Column | str) -> Column: return _f("max", col)
-def first(col: Column | str, ignorenulls: bool = False) -> Column: return _f("first", col)
-def last(col: Column | str, ignorenulls: bool = False) -> Column: return _f("last", col)
+def first(col: Column | str, ignorenulls: bool = False) -> Column: return _nulls("first", col, ignorenulls)
+def last(col: Column | str, ignorenulls: bool = False) -> Column: return _nulls("last", col, ignorenulls)
+
+
+def _nulls(fn: str, col: Column | str, ignorenulls: bool) -> Column:
+    """first / last: Spark's two-argument form skips NULLs; named as Spark names it either way."""
+    c = _as_col(col)
+    return _call(fn, fn, c, *([lit(True)] if ignorenulls else []), name=f"{fn}({c._name})")
+
+
 def collect_list(col: Column | str) -> Column: return _f("collect_list", col)
 def collect_set(col: Column | str) -> Column: return _f("collect_set", col)
 def stddev(col: Column | str) -> Column: return _f("stddev", col)
@@ -115,25 +102,30 @@ def var_samp(col: Column | str) -> Column: return _f("var_samp", col)
 def var_pop(col: Column | str) -> Column: return _f("var_pop", col)
 def sum_distinct(col: Column | str) -> Column:
     c = _as_col(col)
-    return Column(exp.Sum(this=exp.Distinct(expressions=[c._unaliased()])), f"sum(DISTINCT {c._name})")
+    return Column(_exp.Sum(this=_exp.Distinct(expressions=[c._unaliased()])), f"sum(DISTINCT {c._name})")
 
 
 def approx_count_distinct(col: Column | str, rsd: float | None = None) -> Column:
     return _f("approx_count_distinct", col)
 
 
+def broadcast(df: Any) -> Any:
+    """A join hint (ship the small side to every executor); DuckDB plans its joins itself: the DataFrame."""
+    return df
+
+
 # event-time windows
 def window(timeColumn: Column | str, windowDuration: str, slideDuration: str | None = None,
            startTime: str | None = None) -> Column:
-    if startTime is not None:
-        raise NotImplementedError("functions.window(startTime=...) is not supported by stream_nb yet")
     args = [_as_col(timeColumn), lit(windowDuration)] + ([lit(slideDuration)] if slideDuration else [])
-    return Column(exp.Anonymous(this="window", expressions=[a._unaliased() for a in args]), "window")
+    if startTime is not None:  # Spark's offset of the windows from the epoch; tumbling: the slide is the size
+        args += ([] if slideDuration else [lit(windowDuration)]) + [lit(startTime)]
+    return Column(_exp.Anonymous(this="window", expressions=[a._unaliased() for a in args]), "window")
 
 
 def session_window(timeColumn: Column | str, gapDuration: Column | str) -> Column:
     gap = gapDuration if isinstance(gapDuration, Column) else lit(gapDuration)
-    return Column(exp.Anonymous(this="session_window", expressions=[_as_col(timeColumn)._unaliased(),
+    return Column(_exp.Anonymous(this="session_window", expressions=[_as_col(timeColumn)._unaliased(),
                                                                       gap._unaliased()]), "session_window")
 
 
@@ -164,7 +156,7 @@ def element_at(col: Column | str, extraction: Any) -> Column:
 def array(*cols: Column | str) -> Column: return _f("array", *cols)
 def struct(*cols: Column | str) -> Column:
     cs = [_as_col(c) for c in cols]
-    return Column(exp.Struct(expressions=[c._named() for c in cs]), f"struct({', '.join(c._name for c in cs)})")
+    return Column(_exp.Struct(expressions=[c._named() for c in cs]), f"struct({', '.join(c._name for c in cs)})")
 
 
 def from_json(col: Column | str, schema: StructType | DataType | str, options: dict | None = None) -> Column:
@@ -254,6 +246,32 @@ def translate(srcCol: Column | str, matching: str, replace: str) -> Column:
 
 
 def md5(col: Column | str) -> Column: return _f("md5", col)
+def sha1(col: Column | str) -> Column: return _f("sha1", col)
+def sha2(col: Column | str, numBits: int) -> Column: return _call("sha2", "sha2", _as_col(col), lit(numBits))
+def ascii(col: Column | str) -> Column: return _f("ascii", col)
+def repeat(col: Column | str, n: int) -> Column: return _call("repeat", "repeat", _as_col(col), lit(n))
+def levenshtein(left: Column | str, right: Column | str) -> Column: return _f("levenshtein", left, right)
+
+
+def substring_index(str: Column | str, delim: str, count: int) -> Column:
+    return _call("substring_index", "substring_index", _as_col(str), lit(delim), lit(count))
+
+
+def locate(substr: str, str: Column | str, pos: int = 1) -> Column:
+    return _call("locate", "locate", lit(substr), _as_col(str), lit(pos))
+
+
+def array_join(col: Column | str, delimiter: str, null_replacement: str | None = None) -> Column:
+    extra = [lit(null_replacement)] if null_replacement is not None else []
+    return _call("array_join", "array_join", _as_col(col), lit(delimiter), *extra)
+
+
+def sort_array(col: Column | str, asc: bool = True) -> Column:
+    return _call("sort_array", "sort_array", _as_col(col), lit(asc))
+
+
+def array_max(col: Column | str) -> Column: return _f("array_max", col)
+def array_min(col: Column | str) -> Column: return _f("array_min", col)
 
 
 # null handling and math
@@ -263,15 +281,20 @@ def abs(col: Column | str) -> Column: return _f("abs", col)
 def sqrt(col: Column | str) -> Column: return _f("sqrt", col, spark="SQRT")
 def floor(col: Column | str) -> Column: return _f("floor", col, spark="FLOOR")
 def ceil(col: Column | str) -> Column: return _f("ceil", col, spark="CEIL")
-def exp_(col: Column | str) -> Column: return _f("exp", col, spark="EXP")
+def exp(col: Column | str) -> Column: return _f("exp", col, spark="EXP")
+
+
+exp_ = exp  # the name this module gave it before it could be exp
+
+
 def signum(col: Column | str) -> Column:
     c = _f("signum", col, spark="SIGNUM")
-    return Column(exp.Cast(this=c._expr, to=exp.DataType.build("double")), c._name)  # Spark's is a double
+    return Column(_exp.Cast(this=c._expr, to=_exp.DataType.build("double")), c._name)  # Spark's is a double
 
 
 def isnan(col: Column | str) -> Column:
     c = _f("isnan", col)  # Spark: false for NULL
-    return Column(exp.Coalesce(this=c._expr, expressions=[exp.false()]), c._name)
+    return Column(_exp.Coalesce(this=c._expr, expressions=[_exp.false()]), c._name)
 
 
 def log(arg1: Column | str | float, arg2: Column | str | None = None) -> Column:
@@ -291,16 +314,21 @@ def round(col: Column | str, scale: int = 0) -> Column:
 
 
 def greatest(*cols: Column | str) -> Column: return _f("greatest", *cols)
+def ifnull(col1: Column | str, col2: Column | str) -> Column: return _f("ifnull", col1, col2)
+def nvl(col1: Column | str, col2: Column | str) -> Column: return _f("nvl", col1, col2)
+def nullif(col1: Column | str, col2: Column | str) -> Column: return _f("nullif", col1, col2)
+def log10(col: Column | str) -> Column: return _f("log10", col, spark="LOG10")
+def log2(col: Column | str) -> Column: return _f("log2", col, spark="LOG2")
 def least(*cols: Column | str) -> Column: return _f("least", *cols)
 
 
 # dates and times (session time zone UTC)
 def current_timestamp() -> Column:
-    return Column(exp.CurrentTimestamp(), "current_timestamp()")
+    return Column(_exp.CurrentTimestamp(), "current_timestamp()")
 
 
 def current_date() -> Column:
-    return Column(exp.CurrentDate(), "current_date()")
+    return Column(_exp.CurrentDate(), "current_date()")
 
 
 def to_timestamp(col: Column | str, format: str | None = None) -> Column:
@@ -319,7 +347,7 @@ def date_format(date: Column | str, format: str) -> Column:
 
 def unix_timestamp(timestamp: Column | str | None = None, format: str = "yyyy-MM-dd HH:mm:ss") -> Column:
     if timestamp is None:
-        return Column(exp.Anonymous(this="unix_timestamp", expressions=[]), "unix_timestamp()")
+        return Column(_exp.Anonymous(this="unix_timestamp", expressions=[]), "unix_timestamp()")
     return _call("unix_timestamp", "unix_timestamp", _as_col(timestamp), lit(format))
 
 
@@ -351,13 +379,29 @@ def add_months(start: Column | str, months: int) -> Column:
 
 def _date(c: Column) -> Column:
     """Spark types these functions date; DuckDB's keep a timestamp's type."""
-    return Column(exp.Cast(this=c._expr, to=exp.DataType.build("date")), c._name)
+    return Column(_exp.Cast(this=c._expr, to=_exp.DataType.build("date")), c._name)
 
 
 def last_day(date: Column | str) -> Column: return _f("last_day", date)
 def weekofyear(col: Column | str) -> Column: return _int(_f("weekofyear", col))
 def quarter(col: Column | str) -> Column: return _int(_f("quarter", col))
 def dayofyear(col: Column | str) -> Column: return _int(_f("dayofyear", col))
+
+
+def months_between(date1: Column | str, date2: Column | str, roundOff: bool = True) -> Column:
+    return _call("months_between", "months_between", _as_col(date1), _as_col(date2), lit(roundOff))
+
+
+def trunc(date: Column | str, format: str) -> Column:
+    return _call("trunc", "trunc", _as_col(date), lit(format))
+
+
+def to_utc_timestamp(timestamp: Column | str, tz: str) -> Column:
+    return _call("to_utc_timestamp", "to_utc_timestamp", _as_col(timestamp), _to_col(tz))
+
+
+def from_utc_timestamp(timestamp: Column | str, tz: str) -> Column:
+    return _call("from_utc_timestamp", "from_utc_timestamp", _as_col(timestamp), _to_col(tz))
 
 
 def datediff(end: Column | str, start: Column | str) -> Column:
@@ -373,3 +417,17 @@ def desc(col: str) -> Column: return _as_col(col).desc()
 
 
 _ = builtins  # the names above shadow builtins, as in pyspark.sql.functions
+
+
+# what `from pyspark.sql.functions import *` brings in: the functions, not this module's imports
+__all__ = [name for name, value in list(globals().items()) if not name.startswith("_") and callable(value)
+           and getattr(value, "__module__", "").startswith("stream_nb.pyspark.sql")
+           and not isinstance(value, type)]
+
+
+def __getattr__(name: builtins.str) -> Any:
+    """A PySpark function not written here yet: say so, and how to call it as Spark SQL."""
+    if name.startswith("_"):
+        raise AttributeError(name)
+    raise AttributeError(f"pyspark.sql.functions.{name} is not in stream_nb.pyspark yet: call it as Spark SQL, "
+                         f"F.expr(\"{name}(...)\") or selectExpr (the engine runs the Spark SQL functions it knows)")

@@ -1,16 +1,18 @@
-"""``createDataFrame``'s inputs (pandas, rows, tuples, dicts) as a pandas table with Spark's column types."""
+"""``createDataFrame``'s inputs (pandas, rows, tuples, dicts) as a table with Spark's column types: an Arrow
+table of the schema when one is given (a None stays NULL in a double column), else a pandas frame."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from stream_nb.pyspark.sql.types import Row, StructType, _parse_datatype_string, to_ddl
-from stream_nb.types import parse_schema, to_arrow, to_pandas
+from stream_nb.types import parse_schema, to_arrow
 
 
-def frame_of(data: Any, schema: StructType | str | list[str] | None) -> pd.DataFrame:
+def frame_of(data: Any, schema: StructType | str | list[str] | None) -> pd.DataFrame | pa.Table:
     names = list(schema) if isinstance(schema, (list, tuple)) else None
     struct = _parse_datatype_string(schema) if isinstance(schema, str) else (
         schema if isinstance(schema, StructType) else None)
@@ -20,14 +22,16 @@ def frame_of(data: Any, schema: StructType | str | list[str] | None) -> pd.DataF
         records = [_record(r) for r in data]
         if names is None and struct is not None:
             names = struct.fieldNames()
-        frame = pd.DataFrame([dict(zip(names, r)) if isinstance(r, tuple) and names else r for r in records])
+        rows = [dict(zip(names, r)) if isinstance(r, tuple) and names else r for r in records]
+        # objects as given when a schema types them: pandas would make a None of a float column NaN
+        frame = pd.DataFrame(rows, dtype=object if struct is not None else None)
         if not records and struct is not None:
             frame = pd.DataFrame(columns=struct.fieldNames())
     if names is not None and isinstance(data, pd.DataFrame):
         frame.columns = names
     if struct is None:
         return frame
-    return to_pandas(to_arrow(frame, parse_schema(to_ddl(struct))))
+    return to_arrow(frame, parse_schema(to_ddl(struct)))
 
 
 def _record(row: Any) -> Any:

@@ -10,7 +10,7 @@ import pandas as pd
 import sqlglot
 from sqlglot import exp
 
-from stream_nb.pyspark.errors import AnalysisException
+from stream_nb.pyspark.errors import AnalysisException, IllegalArgumentException
 from stream_nb.pyspark.sql.dataframe import DataFrame
 from stream_nb.pyspark.sql.execution import Live
 from stream_nb.pyspark.sql.types import StructType, _parse_datatype_string
@@ -65,6 +65,40 @@ class RuntimeConfig:
         self._values.pop(key, None)
 
 
+class SparkContext:
+    """``spark.sparkContext``, for what scripts call on it first (``setLogLevel``): there is no cluster, so no
+    RDDs; the rest says so by name."""
+
+    _LEVELS = ("ALL", "DEBUG", "ERROR", "FATAL", "INFO", "OFF", "TRACE", "WARN")
+
+    def __init__(self, session: SparkSession):
+        self._session = session
+        self.defaultParallelism = 1  # one process runs every partition
+
+    @property
+    def appName(self) -> str:
+        return self._session.conf.get("spark.app.name", "stream_nb")
+
+    @property
+    def master(self) -> str:
+        return self._session.conf.get("spark.master", "local[*]")
+
+    @property
+    def version(self) -> str:
+        return self._session.version
+
+    def setLogLevel(self, logLevel: str) -> None:
+        if str(logLevel).upper() not in self._LEVELS:
+            raise IllegalArgumentException(f"Supplied level {logLevel} did not match one of: "
+                                           f"{','.join(self._LEVELS)}", "_LEGACY_ERROR_TEMP_3000")
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise AttributeError(f"SparkContext.{name} is not supported by stream_nb.pyspark (no cluster, no RDDs): "
+                             "use the DataFrame API")
+
+
 class _ClassProperty:
     def __get__(self, obj: Any, owner: type) -> _Builder:
         return _Builder()
@@ -81,6 +115,7 @@ class SparkSession:
         self._views: dict[str, DataFrame] = {}
         self.streams = StreamingQueryManager(self)
         self.version = "4.0.0 (stream_nb)"
+        self.sparkContext = SparkContext(self)
 
     @classmethod
     def getActiveSession(cls) -> SparkSession | None:

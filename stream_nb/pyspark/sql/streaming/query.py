@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -16,18 +17,33 @@ def _of(member: str, doc: str) -> property:
 
 
 class StreamingQuery:
-    def __init__(self, query: stream_nb.StreamingQuery, manager: StreamingQueryManager):
+    def __init__(self, query: stream_nb.StreamingQuery, manager: StreamingQueryManager, named: bool = True):
         self._q = query
         self._manager = manager
+        self._named = named  # queryName given: Spark's name is None without one (stream_nb's live view has one)
 
     # Spark's read-only members, each the stream_nb query's member of the same meaning
     id = _of("id", "The query's id, kept in its checkpoint: the same across restarts.")
     runId = _of("run_id", "This run's id: a new one at every start.")
-    name = _of("name", "The query's name (queryName).")
+
+    @property
+    def name(self) -> str | None:
+        """The query's name (queryName), None when it was started without one."""
+        return self._q.name if self._named else None
+
     isActive = _of("is_active", "Whether the query is running.")
     status = _of("status", "What the query is doing now (message, isDataAvailable, isTriggerActive).")
-    lastProgress = _of("last_progress", "The last batch's progress, or None before the first.")
-    recentProgress = _of("recent_progress", "The last batches' progress, oldest first.")
+
+    @property
+    def lastProgress(self) -> StreamingQueryProgress | None:
+        """The last batch's progress, or None before the first."""
+        progress = self._q.last_progress
+        return None if progress is None else StreamingQueryProgress(progress)
+
+    @property
+    def recentProgress(self) -> list[StreamingQueryProgress]:
+        """The last batches' progress, oldest first."""
+        return [StreamingQueryProgress(p) for p in self._q.recent_progress]
 
     def processAllAvailable(self) -> None:
         self._q.process_all_available()
@@ -61,6 +77,34 @@ class StreamingQuery:
 
     def __repr__(self) -> str:
         return f"<StreamingQuery {self.name} id={self.id} runId={self.runId} active={self.isActive}>"
+
+
+class StreamingQueryProgress(dict):
+    """PySpark 4's progress: a dict (``p["numInputRows"]``) whose fields read as attributes too
+    (``p.batchId``, ``p.sources[0].endOffset``), with ``json`` and ``prettyJson``.
+
+    >>> StreamingQueryProgress({"batchId": 3, "sources": [{"numInputRows": 2}]}).sources[0].numInputRows
+    2
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in self:
+            raise AttributeError(f"'StreamingQueryProgress' has no field '{name}' (fields: {', '.join(self)})")
+        return _progress(self[name])
+
+    @property
+    def json(self) -> str:
+        return json.dumps(self, default=str)
+
+    @property
+    def prettyJson(self) -> str:
+        return json.dumps(self, indent=4, default=str)
+
+
+def _progress(value: Any) -> Any:
+    if isinstance(value, dict):
+        return StreamingQueryProgress(value)
+    return [_progress(v) for v in value] if isinstance(value, list) else value
 
 
 class StreamingQueryManager:

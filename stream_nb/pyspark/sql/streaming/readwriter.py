@@ -208,7 +208,7 @@ class DataStreamWriter(_Options):
         if continuous is not None:  # Spark's Trigger.Continuous: the interval is the checkpoint interval
             self._trigger = ("continuous", continuous)
         else:
-            self._trigger = processingTime if processingTime is not None else "available_now"
+            self._trigger = processingTime if processingTime is not None else "once" if once else "available_now"
         return self
 
     def partitionBy(self, *cols: str) -> DataStreamWriter:
@@ -269,7 +269,7 @@ class DataStreamWriter(_Options):
             # Spark's memory sink is a temp view of the query's name, made with createOrReplaceTempView: it
             # replaces a view of that name (a toTable table's included) for spark.sql and spark.table
             session._views.pop(self._name, None)
-        handle = StreamingQuery(query, session.streams)
+        handle = StreamingQuery(query, session.streams, named=self._name is not None)
         session.streams._add(handle)
         return handle
 

@@ -10,6 +10,7 @@ import pyarrow as pa
 
 import stream_nb as sn
 from stream_nb.pyspark.errors import AnalysisException, IllegalArgumentException, not_supported
+from stream_nb.sinks.foreach_batch import ForeachBatchSink
 from stream_nb.sinks.memory import MemorySink
 
 if TYPE_CHECKING:
@@ -24,6 +25,18 @@ class SparkMemorySink(MemorySink):
 
     def bind(self, schema: pa.Schema, output_mode: str, key_columns: list | None = None) -> None:
         super().bind(schema, "append" if output_mode == "update" else output_mode, key_columns)
+
+
+class SparkForeachBatchSink(ForeachBatchSink):
+    """Spark's foreachBatch: the batch as a DataFrame over its Arrow table, so a NULL double stays NULL (through
+    pandas it would come back NaN, which ``temp > 20`` counts and ``isNull()`` does not)."""
+
+    def __init__(self, fn: Any, session: Any):
+        super().__init__(fn)
+        self._session = session
+
+    def add_batch(self, batch_id: int, table: pa.Table, keys: pa.Table | None = None) -> None:
+        self.fn(self._session._input("static", table, streaming=False), batch_id)
 
 
 def make_sink(writer: DataStreamWriter, checkpoint: str | None) -> Any:
@@ -64,8 +77,7 @@ def make_sink(writer: DataStreamWriter, checkpoint: str | None) -> Any:
             raise not_supported("DataStreamWriter.format('kafka') without option('topic', ...)")
         return sn.sinks.kafka(writer._get("kafka.bootstrap.servers"), topic)
     if kind == "foreachbatch":
-        fn = writer._batch_fn
-        return sn.sinks.foreach_batch(lambda frame, batch_id: fn(session.createDataFrame(frame), batch_id))
+        return SparkForeachBatchSink(writer._batch_fn, session)
     if kind == "foreach":
         return sn.sinks.foreach_batch(_foreach(writer._batch_fn))
     raise not_supported(f"DataStreamWriter.format('{kind}')",
