@@ -24,6 +24,17 @@ def connect() -> duckdb.DuckDBPyConnection:
                         side_effects=False)
     # Spark's window_time(w): the event time of a window's rows, its end minus 1 microsecond
     con.execute("CREATE MACRO window_time(w) AS w['end'] - INTERVAL 1 MICROSECOND")
+    # Spark's round(x, d) of a double: half up on the number as Java writes it (1.005 -> 1.01, where DuckDB
+    # rounds the binary 1.00499... to 1.0); the text fits DECIMAL(38, 18) below 1e20, above a double is whole
+    con.execute("CREATE MACRO spark_round(x, d) AS CASE WHEN abs(x) < 1e20 THEN "
+                "CAST(round(CAST(CAST(x AS VARCHAR) AS DECIMAL(38, 18)), d) AS DOUBLE) ELSE round(x, d) END")
+    # Spark functions DuckDB does not have: substring_index(s, delim, n) (the text before the n-th delimiter, or
+    # after the n-th from the end when n < 0), timestamp_seconds(x) (seconds since the epoch, truncated to micros)
+    con.execute("CREATE MACRO substring_index(s, delim, n) AS CASE WHEN delim = '' THEN '' "
+                "WHEN n > 0 THEN array_to_string(string_split(s, delim)[1:n], delim) "
+                "WHEN n < 0 THEN array_to_string(string_split(s, delim)[n:], delim) ELSE '' END")
+    con.execute("CREATE MACRO timestamp_seconds(x) AS CASE WHEN isfinite(CAST(x AS DOUBLE)) THEN "
+                "make_timestamp(CAST(trunc(CAST(x AS DOUBLE) * 1000000) AS BIGINT)) END")
     return con
 
 

@@ -45,7 +45,8 @@ from stream_nb.sql.dialect import parse
 from stream_nb.sql.errors import OutputModeError, StreamSQLError
 from stream_nb.sql.positions import keyword_start, start_of
 from stream_nb.sql.resolve import resolve
-from stream_nb.sql.rewrites import inline_ctes, name_select_items, window_fields
+from stream_nb.sql.rewrites import inline_ctes, window_fields
+from stream_nb.sql.spark_names import name_select_items
 from stream_nb.sql.tree import aggregates_in
 from stream_nb.sql.windows import is_window_call
 from stream_nb.types import TIMESTAMP, SchemaError, arrow_type
@@ -374,7 +375,7 @@ def _output_schema(stage: Plan, text: Text, sql: str,
         tree, _ = parse(text.text)
         tree = inline_ctes(tree)
         bindings = resolve(tree, text.text, namespaces)
-        name_select_items(tree)
+        name_select_items(tree, text.text)
         window_fields(tree)
         tree = _qualify(tree, text.text, bindings)
     except StreamSQLError as err:

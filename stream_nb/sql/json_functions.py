@@ -189,10 +189,13 @@ def _json_tuples(select: exp.Select) -> None:
     for item in select.expressions:
         if isinstance(item, exp.Alias) and isinstance(item.this, exp.Aliases):
             item = item.this  # name_select_items named the AS (x, y) item as a whole
+        if isinstance(item, exp.Alias) and item.meta.get("spark_name"):
+            item = item.this  # an unaliased json_tuple(...): its columns are c0, c1, ...
         call = item.this if isinstance(item, (exp.Alias, exp.Aliases)) else item
         if isinstance(call, exp.Anonymous) and call.name.lower() == "json_tuple" and len(call.expressions) >= 2:
             text, keys = call.expressions[0], call.expressions[1:]
-            names = [n.name for n in item.expressions] if isinstance(item, exp.Aliases) else []
+            names = [n.name for n in item.expressions] if isinstance(item, exp.Aliases) else \
+                [item.alias] if isinstance(item, exp.Alias) else []  # json_tuple(s, 'a') AS x
             for index, key in enumerate(keys):
                 path = exp.Literal.string('$."' + key.name.replace('"', '\\"') + '"') \
                     if isinstance(key, exp.Literal) else exp.Concat(expressions=[exp.Literal.string('$."'),

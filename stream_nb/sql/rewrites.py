@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from stream_nb.sql.tree import bottom_up
+
 _INTEGRAL = {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT, exp.DataType.Type.INT,
              exp.DataType.Type.BIGINT}
 _FRACTIONAL = {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT, exp.DataType.Type.DECIMAL}
 _BINARY = {exp.DataType.Type.BINARY, exp.DataType.Type.VARBINARY}
+_TIMESTAMPS = {exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMPLTZ,
+               exp.DataType.Type.TIMESTAMPNTZ}
 
 
 def inline_ctes(tree: exp.Expression) -> exp.Expression:
@@ -25,31 +29,6 @@ def inline_ctes(tree: exp.Expression) -> exp.Expression:
                 table.replace(exp.Subquery(this=cte.this.copy(), alias=alias.copy()))
     with_.pop()
     return tree
-
-
-def spark_name(node: exp.Expression) -> str:
-    """The column name Spark gives an unaliased select item.
-
-    >>> import sqlglot
-    >>> spark_name(sqlglot.parse_one("count(*)")), spark_name(sqlglot.parse_one("x * 2"))
-    ('count(1)', '(x * 2)')
-    """
-    if isinstance(node, exp.Column):
-        return node.name
-    if isinstance(node, exp.Anonymous) and node.name.lower() in ("window", "session_window"):
-        return node.name.lower()  # Spark names the struct column after the function
-    if isinstance(node, exp.Count) and (node.this is None or isinstance(node.this, exp.Star)):
-        return "count(1)"
-    text = node.sql(dialect="spark", normalize_functions="lower")
-    return f"({text})" if isinstance(node, exp.Binary) else text
-
-
-def name_select_items(tree: exp.Expression) -> None:
-    """Give every unaliased select item Spark's name for it, before the optimizer invents ``_col_1``."""
-    for select in tree.find_all(exp.Select):
-        for item in list(select.expressions):
-            if not isinstance(item, (exp.Alias, exp.Column, exp.Star)):
-                item.replace(exp.alias_(item.copy(), spark_name(item), quoted=True))
 
 
 def written_aliases(tree: exp.Expression) -> list[str | None]:
@@ -94,13 +73,26 @@ def keep_alias_case(tree: exp.Expression, written: list[str | None], columns: li
 
 
 def spark_casts(tree: exp.Expression) -> None:
-    """``CAST(2.7 AS INT)`` is 2 in Spark (truncation) but 3 in DuckDB (rounding): truncate first."""
-    for cast in list(tree.find_all(exp.Cast)):
+    """``CAST(2.7 AS INT)`` is 2 in Spark (truncation) but 3 in DuckDB (rounding): truncate first. A timestamp
+    cast to a number is its seconds since the epoch (whole seconds, rounded down, for an integer), a number
+    cast to a timestamp reads seconds since the epoch, as in Spark (DuckDB has no such casts: NULL)."""
+    for cast in bottom_up(tree, exp.Cast):  # inner casts first: an outer one copies its operand
         target = cast.args.get("to")
         operand = cast.this
-        if target is None or target.this not in _INTEGRAL or operand.type is None:
+        if target is None or operand.type is None:
             continue
-        if operand.type.this in _FRACTIONAL:
+        if operand.type.this in _TIMESTAMPS and target.this in _INTEGRAL | _FRACTIONAL - {exp.DataType.Type.DECIMAL}:
+            seconds = exp.Div(this=exp.Anonymous(this="epoch_us", expressions=[operand.copy()]),
+                              expression=exp.Literal.number("1000000.0"))
+            if target.this in _INTEGRAL:
+                seconds = exp.Floor(this=seconds)
+            seconds.type = exp.DataType.build("DOUBLE")
+            operand.replace(seconds)
+        elif target.this in _TIMESTAMPS and operand.type.this in _INTEGRAL | _FRACTIONAL:
+            instant = exp.Anonymous(this="timestamp_seconds", expressions=[operand.copy()])
+            instant.type = exp.DataType.build("TIMESTAMP")
+            cast.replace(instant)
+        elif target.this in _INTEGRAL and operand.type.this in _FRACTIONAL:
             operand.replace(exp.Anonymous(this="trunc", expressions=[operand.copy()]))
 
 
@@ -121,9 +113,13 @@ def spark_functions(tree: exp.Expression) -> None:
     """Spark functions DuckDB reads otherwise: ``substring(s, 0, n)`` starts at the first character as
     ``substring(s, 1, n)`` does (DuckDB's position 0 is before it, one character short); ``bround(x, d)`` rounds
     half to even (DuckDB's ``round_even``; it has no ``bround``); a double cast to a string is written as Java
-    writes it (``1.5E10``)."""
-    for node in list(tree.find_all(exp.Substring, exp.Anonymous, exp.Cast)):
-        if isinstance(node, exp.Cast):
+    writes it (``1.5E10``); ``round(x, d)`` of a double rounds half up its decimal text (``spark_round``)."""
+    for node in list(tree.find_all(exp.Substring, exp.Anonymous, exp.Cast, exp.Round, exp.ArraySize)):
+        if isinstance(node, exp.Round):
+            spark_round(node)
+        elif isinstance(node, exp.ArraySize):
+            _size_of_null(node)
+        elif isinstance(node, exp.Cast):
             if node.to.this in exp.DataType.TEXT_TYPES and node.this.type is not None and \
                     node.this.type.this == exp.DataType.Type.DOUBLE:  # 1.5E10 as Java writes it (engine/duck.py)
                 text = exp.Anonymous(this="spark_double_text", expressions=[node.this.copy()])
@@ -144,3 +140,45 @@ def spark_functions(tree: exp.Expression) -> None:
         elif node.name.lower() == "bround" and 1 <= len(node.expressions) <= 2:
             digits = node.expressions[1] if len(node.expressions) == 2 else exp.Literal.number(0)
             node.replace(exp.Anonymous(this="round_even", expressions=[node.expressions[0], digits]))
+
+
+def _size_of_null(node: exp.ArraySize) -> None:
+    """``size(NULL)`` is -1 in Spark's non-ANSI mode (``spark.sql.legacy.sizeOfNull``); ``array_size(NULL)``,
+    read as the same node, stays NULL: told apart by the name's length as written."""
+    meta = node.meta or {}
+    if "start" in meta and "end" in meta and meta["end"] - meta["start"] + 1 != len("size"):
+        return
+    sized = exp.Coalesce(this=node.copy(), expressions=[exp.Literal.number(-1)])
+    sized.type = exp.DataType.build("INT")
+    node.replace(sized)
+
+
+_DOUBLES = {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT}
+
+
+def spark_round(node: exp.Round) -> None:
+    """``round(x, d)`` of a double as Spark computes it, half up on the number as Java writes it
+    (``BigDecimal(x).setScale(d, HALF_UP)``): ``spark_round``, a macro of ``engine/duck.py``. ``round(1.005, 2)``
+    is 1.01 in Spark, where DuckDB, rounding the binary value 1.00499999..., gives 1.0. Only for a constant
+    ``d`` (DuckDB rounds a decimal to a constant scale).
+
+    >>> import sqlglot
+    >>> from sqlglot.optimizer.annotate_types import annotate_types
+    >>> tree = annotate_types(sqlglot.parse_one("SELECT round(t.x, 2) FROM t", read="spark"),
+    ...                       schema={"t": {"x": "DOUBLE"}})
+    >>> spark_round(tree.expressions[0]); tree.sql("duckdb")
+    'SELECT SPARK_ROUND(t.x, 2) FROM t'
+    """
+    value, digits = node.this, node.args.get("decimals")
+    if value.type is None or value.type.this not in _DOUBLES:
+        return
+    if any(n.type is not None and n.type.this == exp.DataType.Type.DECIMAL for n in value.walk()):
+        return  # sqlglot types avg(decimal) a double; the engine keeps it the exact decimal Spark has
+    constant = digits is None or (isinstance(digits, exp.Literal) and not digits.is_string) or (
+        isinstance(digits, exp.Neg) and isinstance(digits.this, exp.Literal) and not digits.this.is_string)
+    if not constant:
+        return
+    rounded = exp.Anonymous(this="spark_round", expressions=[
+        value.copy(), digits.copy() if digits is not None else exp.Literal.number(0)])
+    rounded.type = exp.DataType.build("DOUBLE")
+    node.replace(rounded)

@@ -23,6 +23,7 @@ from sqlglot import exp
 
 from stream_nb.sql import plan as planners
 from stream_nb.sql.chain import plan_chain
+from stream_nb.sql.coercions import spark_coercions
 from stream_nb.sql.dedup import distinct_as_group_by, refuse_distinct
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.event_time import EventTime, resolve_event_times
@@ -37,13 +38,15 @@ from stream_nb.sql.rewrites import (
     inline_ctes,
     inner_aliases,
     keep_alias_case,
-    name_select_items,
     spark_casts,
     spark_functions,
     window_fields,
     written_aliases,
 )
+from stream_nb.sql.spark_aggregates import spark_aggregates
 from stream_nb.sql.spark_dates import spark_dates
+from stream_nb.sql.spark_decimals import decimal_division
+from stream_nb.sql.spark_names import name_select_items
 from stream_nb.sql.split_aggregates import refuse_stray_sessions
 from stream_nb.sql.tree import aggregates_in, select_chain, to_duckdb
 from stream_nb.sql.validate import refuse_multiple_aggregations, refuse_ordering, refuse_unsupported
@@ -223,9 +226,12 @@ RULES: list[Rule] = [
     Rule("refuse_unsupported", "check", _refuse_unsupported),
     Rule("event_times", "check", _event_times),
     Rule("watermark_policy", "check", _watermark_policy),
-    Rule("name_select_items", "rewrite", _in_place(name_select_items)),
+    Rule("name_select_items", "rewrite", lambda tree, q: name_select_items(tree, q.sql) or tree),
+    Rule("spark_aggregates", "rewrite", lambda tree, q: spark_aggregates(tree, q.sql)),
     Rule("window_fields", "rewrite", _in_place(window_fields)),
     Rule("qualify", "rewrite", _qualify),
+    Rule("spark_coercions", "rewrite", _in_place(spark_coercions)),
+    Rule("decimal_division", "rewrite", _in_place(decimal_division)),
     Rule("spark_casts", "rewrite", _in_place(spark_casts)),
     Rule("spark_functions", "rewrite", _in_place(spark_functions)),
     Rule("spark_dates", "rewrite", _in_place(spark_dates)),

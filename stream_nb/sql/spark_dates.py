@@ -6,7 +6,9 @@
   '2024-01-02', then a space or 'T' and a time), NULL otherwise (DuckDB reads '2024/01/02' and 'infinity', a
   date no Python or pandas value can hold, and refuses '2024-01');
 * ``date_results``: ``date_add``, ``date_sub``, ``add_months`` and ``trunc`` return a DATE (DuckDB's
-  date + interval is a timestamp); ``dayofweek`` counts from Sunday = 1, ``weekday`` from Monday = 0.
+  date + interval is a timestamp); ``dayofweek`` counts from Sunday = 1, ``weekday`` from Monday = 0;
+  ``from_utc_timestamp(ts, tz)`` reads ``ts`` as UTC (DuckDB's ``ts AT TIME ZONE tz`` reads it as ``tz``'s
+  wall clock: Tokyo came out 9 hours early, not late).
 """
 
 from __future__ import annotations
@@ -123,8 +125,11 @@ def _spark_trunc_unit(node: exp.DateTrunc) -> None:
 
 
 def date_results(tree: exp.Expression) -> None:
-    for node in bottom_up(tree, exp.TsOrDsAdd, exp.AddMonths, exp.DateTrunc, exp.DayOfWeek):
-        if isinstance(node, exp.DayOfWeek):  # Spark: Sunday 1 ... Saturday 7; DuckDB counts from 0
+    for node in bottom_up(tree, exp.TsOrDsAdd, exp.AddMonths, exp.DateTrunc, exp.DayOfWeek, exp.AtTimeZone):
+        if isinstance(node, exp.AtTimeZone):  # from_utc_timestamp(ts, tz): ts read as UTC, shown in tz
+            utc = exp.AtTimeZone(this=node.this.copy(), zone=exp.Literal.string("UTC"))
+            node.set("this", utc)
+        elif isinstance(node, exp.DayOfWeek):  # Spark: Sunday 1 ... Saturday 7; DuckDB counts from 0
             replace_typed(node, lambda call: exp.Add(this=call, expression=exp.Literal.number(1)))
             node.parent.type = None  # 1 to 7: nothing for the integer-overflow rule to wrap
         elif isinstance(node, exp.DateTrunc) or (node.type is not None

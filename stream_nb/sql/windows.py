@@ -50,6 +50,8 @@ def is_window_call(node: exp.Expression, name: str = "window") -> bool:
 def window_spec(call: exp.Anonymous, sql: str) -> WindowSpec:
     """Read and check ``window(ts, size[, slide[, start]])``."""
     args = call.expressions
+    if 2 <= len(args) <= 4:
+        _refuse_time_expression(call, sql)
     if not 2 <= len(args) <= 4 or not isinstance(args[0], exp.Column):
         raise StreamSQLError("window() takes an event-time column and a size, e.g. window(ts, '10 seconds') "
                              "or window(ts, '10 seconds', '5 seconds')", sql=sql, start=start_of(call, sql))
@@ -122,6 +124,8 @@ class SessionSpec:
 
 def session_spec(call: exp.Anonymous, index: int, sql: str) -> SessionSpec:
     args = call.expressions
+    if len(args) == 2:
+        _refuse_time_expression(call, sql)
     if len(args) != 2 or not isinstance(args[0], exp.Column):
         raise StreamSQLError("session_window() takes an event-time column and a gap, e.g. "
                              "session_window(ts, '30 seconds')", sql=sql, start=start_of(call, sql))
@@ -129,3 +133,17 @@ def session_spec(call: exp.Anonymous, index: int, sql: str) -> SessionSpec:
     if gap <= 0:
         raise StreamSQLError("a session gap must be positive", sql=sql, start=start_of(call, sql))
     return SessionSpec(index=index, gap_us=gap)
+
+
+def _refuse_time_expression(call: exp.Anonymous, sql: str) -> None:
+    """Spark windows any timestamp expression; here the time is a column: say how to name it."""
+    time = call.expressions[0]
+    if isinstance(time, exp.Column):
+        return
+    name = call.name.lower()
+    start, after = start_of(time, sql), start_of(call.expressions[1], sql)
+    text = sql[start:after].strip().rstrip(",").strip() if start is not None and after is not None else "..."
+    raise StreamSQLError(f"{name}() over an expression ({text}) is not supported yet: its time must be a column",
+                         sql=sql, start=start if start is not None else start_of(call, sql),
+                         hint=f"name it in a subquery: SELECT {name}(t, ...) ... FROM (SELECT {text} AS t, ... "
+                              "FROM <stream>) GROUP BY ...")

@@ -174,8 +174,8 @@ def value(v: Any) -> Any:
         return float(v)
     if isinstance(v, Mapping):
         return tuple(value(x) for x in v.values())
-    if isinstance(v, (tuple, list)):  # a Spark Row is a tuple
-        return tuple(value(x) for x in v)
+    if isinstance(v, (tuple, list)) or (hasattr(v, "tolist") and getattr(v, "ndim", 0) == 1):
+        return tuple(value(x) for x in v)  # a Spark Row is a tuple; an array comes to pandas as a numpy array
     return v
 
 

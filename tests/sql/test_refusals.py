@@ -31,6 +31,20 @@ def refusal(sql: str, mode: str | None = None) -> StreamSQLError:
         ("SELECT device, avg(temp) OVER (PARTITION BY device) FROM events", None,
          "OVER (...) windows are not supported", "OVER"),
         ("SELECT device FROM events UNION SELECT device FROM dim", None, "UNION", "UNION"),
+        # ROLLUP(...) and CUBE(...) inside GROUP BY (as Spark writes them) were taken for grouping keys, and
+        # refused as "column 'device' is neither in GROUP BY nor inside an aggregate"
+        ("SELECT device, count(*) FROM events GROUP BY ROLLUP(device)", "complete",
+         "ROLLUP, CUBE and GROUPING SETS are not supported yet", "GROUP BY"),
+        ("SELECT device, count(*) FROM events GROUP BY CUBE(device)", "complete",
+         "ROLLUP, CUBE and GROUPING SETS are not supported yet", "GROUP BY"),
+        ("SELECT device, count(*) FROM events GROUP BY GROUPING SETS ((device), ())", "complete",
+         "ROLLUP, CUBE and GROUPING SETS are not supported yet", "GROUP BY"),
+        ("SELECT device, first(temp) FILTER (WHERE temp > 1) FROM events GROUP BY device", "complete",
+         "first() with FILTER (WHERE ...) is not supported yet", "first"),
+        # Spark windows any timestamp expression; the message said "window() takes an event-time column"
+        (("SELECT window(ts + INTERVAL 1 HOUR, '1 day') AS w, count(*) FROM events "
+          "GROUP BY window(ts + INTERVAL 1 HOUR, '1 day')"), "complete",
+         "window() over an expression (ts + INTERVAL 1 HOUR) is not supported yet", "ts + INTERVAL"),
         ("WITH RECURSIVE hot AS (SELECT * FROM events WHERE temp > 30) SELECT * FROM hot", None,
          "WITH (common table expressions) is not supported yet", "WITH"),
         # a CTE read twice reads the stream twice: a stream-stream self-join, refused here as Spark refuses an

@@ -1,0 +1,126 @@
+"""Spark's answers for the functions and aggregates the differential suite found stream_nb answering otherwise
+(tests/differential/cases_more.py runs each against PySpark; these pin the answers without a JVM)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+import stream_nb as sn
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def run(sql: str, rows: list[dict], mode: str | None = None) -> pd.DataFrame:
+    src = sn.sources.memory("ts timestamp, device string, temp double, s string")
+    q = sn.start(sql, sources={"events": src}, output_mode=mode, trigger="manual")
+    try:
+        src.add_data(rows)
+        q.process_all_available()
+        assert q.exception is None, q.exception
+        return q.result
+    finally:
+        q.stop()
+
+
+def row(seconds: float, device: str = "a", temp: float | None = 1.0, s: str | None = None) -> dict:
+    return {"ts": T0 + timedelta(seconds=seconds), "device": device, "temp": temp, "s": s}
+
+
+def test_round_of_a_double_rounds_half_up_its_decimal_text_as_spark():
+    result = run("SELECT round(temp, 2) AS r, round(temp * 100, -1) AS tens, round(temp) AS whole FROM events",
+                 [row(1, temp=1.005), row(2, temp=2.675), row(3, temp=-1.005), row(4, temp=None),
+                  row(5, temp=float("nan"))])
+    assert result["r"].tolist()[:3] == [1.01, 2.68, -1.01]  # DuckDB: 1.0, 2.67, -1.0
+    assert result["tens"].tolist()[:3] == [100.0, 270.0, -100.0]
+    assert result["whole"].tolist()[:3] == [1.0, 3.0, -1.0]
+    assert result["r"].isna().tolist()[3:] == [True, True]
+
+
+def test_a_timestamp_cast_to_a_number_is_its_epoch_seconds_and_back():
+    result = run("SELECT cast(ts AS bigint) AS l, cast(ts AS double) AS d, cast(cast(ts AS bigint) AS timestamp) "
+                 "AS back, cast(temp AS timestamp) AS t FROM events", [row(1.5, temp=2.25)])
+    assert result.iloc[0].tolist()[:2] == [1704067201, 1704067201.5]  # whole seconds round down
+    assert result["back"].iloc[0] == pd.Timestamp(T0 + timedelta(seconds=1))
+    assert result["t"].iloc[0] == pd.Timestamp("1970-01-01 00:00:02.25", tz="UTC")
+
+
+def test_from_utc_timestamp_shows_a_utc_time_in_the_zone():
+    result = run("SELECT from_utc_timestamp(ts, 'Asia/Tokyo') AS tokyo, to_utc_timestamp(ts, 'Asia/Tokyo') AS utc "
+                 "FROM events", [row(1)])
+    assert result["tokyo"].iloc[0] == pd.Timestamp(T0 + timedelta(hours=9, seconds=1))  # was 9 hours early
+    assert result["utc"].iloc[0] == pd.Timestamp(T0 - timedelta(hours=9) + timedelta(seconds=1))
+
+
+def test_size_of_null_is_minus_one_and_substring_index_and_timestamp_seconds_exist():
+    result = run("SELECT size(split(s, ',')) AS n, substring_index(s, ',', 2) AS head, "
+                 "substring_index(s, ',', -1) AS tail, timestamp_seconds(1.5) AS t FROM events",
+                 [row(1, s="x,y,z"), row(2, s=None)])
+    assert result["n"].tolist() == [3, -1]
+    assert result["head"].tolist()[0] == "x,y" and result["tail"].tolist()[0] == "z"
+    assert result["t"].iloc[0] == pd.Timestamp("1970-01-01 00:00:01.5", tz="UTC")
+
+
+def test_spark_aggregates_that_are_other_aggregates():
+    result = run("SELECT device, count(*) FILTER (WHERE temp > 1) AS warm, count_if(temp IS NULL) AS missing, "
+                 "bool_or(temp > 2) AS any_hot, every(temp > 0) AS all_positive, approx_count_distinct(temp) AS k, "
+                 "mean(temp) AS m, sum(temp) FILTER (WHERE temp < 3) AS low FROM events GROUP BY device",
+                 [row(1, temp=1.0), row(2, temp=2.5), row(3, temp=None), row(4, temp=2.5), row(5, "b", 0.5)],
+                 mode="complete").sort_values("device")
+    assert result.to_dict("records") == [
+        {"device": "a", "warm": 2, "missing": 1, "any_hot": True, "all_positive": True, "k": 2, "m": 2.0,
+         "low": 6.0},
+        {"device": "b", "warm": 0, "missing": 0, "any_hot": False, "all_positive": True, "k": 1, "m": 0.5,
+         "low": 0.5},
+    ]
+
+
+@pytest.mark.parametrize(("item", "name"), [
+    ("sum(temp * 2 + 1)", "sum(((temp * 2) + 1))"),
+    ("temp > 1 AND device = 'a'", "((temp > 1) AND (device = a))"),
+    ("cast(temp AS int)", "temp"),
+    ("-temp", "(- temp)"),
+    ("count(*) FILTER (WHERE temp > 20)", "count(1) FILTER (WHERE (temp > 20))"),
+    ("first(temp, true)", "first(temp)"),
+    ("nvl(temp, 0)", "nvl(temp, 0)"),
+    ("device LIKE 'a%'", "device LIKE a%"),
+])
+def test_an_unaliased_item_is_named_as_spark_names_it(item, name):
+    result = run(f"SELECT {item} FROM events GROUP BY device, temp", [row(1)], mode="complete")
+    assert list(result.columns) == [name]
+
+
+def test_strings_beside_numbers_are_cast_as_spark_casts_them():
+    result = run("SELECT s = 1 AS eq, s > 5 AS gt, s IN (7, 1) AS listed, coalesce(s, 0) AS filled, s + 1 AS plus, "
+                 "concat(device, 1e10) AS text FROM events",
+                 [row(1, s="1.005"), row(2, s="7"), row(3, s="x"), row(4, s=None), row(5, s=" 12 ")])
+    assert result["eq"].tolist() == [True, False, None, None, False]  # '1.005' as an int is 1
+    assert result["gt"].tolist() == [False, True, None, None, True]  # ' 12 ' is 12
+    assert result["listed"].tolist() == [False, True, False, None, False]  # compared as strings
+    assert result["filled"].tolist() == ["1.005", "7", "x", "0", " 12 "]
+    assert result["plus"].tolist()[:2] == [2.005, 8.0]
+    assert result["text"].tolist()[0] == "a1.0E10"
+
+
+def test_sum_of_a_string_column_reads_doubles():
+    result = run("SELECT device, sum(s) AS total FROM events GROUP BY device",
+                 [row(1, s="1.5"), row(2, s="x"), row(3, s=" 2 ")], mode="complete")
+    assert result.to_dict("records") == [{"device": "a", "total": 3.5}]
+
+
+def test_a_decimal_divided_is_an_exact_decimal_at_sparks_scale():
+    from decimal import Decimal
+
+    src = sn.sources.memory("amount decimal(10,2), qty int")
+    q = sn.start("SELECT amount / 3 AS third, amount / qty AS each, amount / 0 AS none FROM events",
+                 sources={"events": src}, trigger="manual")
+    try:
+        src.add_data([{"amount": Decimal("1.25"), "qty": 3}, {"amount": Decimal("10.01"), "qty": -7}])
+        q.process_all_available()
+        rows = q.result.to_dict("records")
+    finally:
+        q.stop()
+    # decimal(14,6) and decimal(23,13), rounded half up; DuckDB divided as doubles (0.4166666666666667)
+    assert [r["third"] for r in rows] == [Decimal("0.416667"), Decimal("3.336667")]
+    assert [r["each"] for r in rows] == [Decimal("0.4166666666667"), Decimal("-1.4300000000000")]
+    assert all(r["none"] is None for r in rows)
