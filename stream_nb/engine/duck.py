@@ -8,6 +8,7 @@ two mean the same: so the tag comes off on the way in and goes back on on the wa
 from __future__ import annotations
 
 import math
+import re
 import weakref
 from decimal import Decimal
 
@@ -21,6 +22,8 @@ def connect() -> duckdb.DuckDBPyConnection:
     con.create_function("spark_double_text", _spark_double_texts, ["DOUBLE"], "VARCHAR", type="arrow",
                         side_effects=False)
     con.create_function("spark_binary_text", _spark_binary_texts, ["BLOB"], "VARCHAR", type="arrow",
+                        side_effects=False)
+    con.create_function("spark_split", _spark_splits, ["VARCHAR", "VARCHAR", "INTEGER"], "VARCHAR[]", type="arrow",
                         side_effects=False)
     # Spark's window_time(w): the event time of a window's rows, its end minus 1 microsecond
     con.execute("CREATE MACRO window_time(w) AS w['end'] - INTERVAL 1 MICROSECOND")
@@ -52,6 +55,24 @@ def _spark_binary_texts(values: pa.Array) -> pa.Array:
     except pa.ArrowInvalid:  # not all UTF-8: each value on its own
         return pa.array([None if v is None else v.decode("utf-8", "replace") for v in values.to_pylist()],
                         pa.string())
+
+
+def _spark_splits(texts: pa.Array, patterns: pa.Array, limits: pa.Array) -> pa.Array:
+    """Spark's ``split(s, regex, limit)`` with a limit above 0: at most ``limit`` parts, the last holding the rest
+    of the text (DuckDB's regexp split takes no limit; the rewrite sends only this form here).
+
+    >>> _spark_splits(pa.array(["a,b,c", None]), pa.array([",", ","]), pa.array([2, 2], pa.int32())).to_pylist()
+    [['a', 'b,c'], None]
+    """
+    def split(text, pattern, limit):
+        if text is None or pattern is None or limit is None:
+            return None
+        if limit == 1:  # (maxsplit 0 is no limit to re.split)
+            return [text]
+        return re.split(pattern, text, maxsplit=limit - 1) if limit > 0 else re.split(pattern, text)
+
+    return pa.array([split(*row) for row in zip(texts.to_pylist(), patterns.to_pylist(), limits.to_pylist())],
+                    pa.list_(pa.string()))
 
 
 def java_double_text(value: float) -> str:

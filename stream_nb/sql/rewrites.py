@@ -114,8 +114,11 @@ def spark_functions(tree: exp.Expression) -> None:
     ``substring(s, 1, n)`` does (DuckDB's position 0 is before it, one character short); ``bround(x, d)`` rounds
     half to even (DuckDB's ``round_even``; it has no ``bround``); a double cast to a string is written as Java
     writes it (``1.5E10``); ``round(x, d)`` of a double rounds half up its decimal text (``spark_round``)."""
-    for node in list(tree.find_all(exp.Substring, exp.Anonymous, exp.Cast, exp.Round, exp.ArraySize)):
-        if isinstance(node, exp.Round):
+    for node in list(tree.find_all(exp.Substring, exp.Anonymous, exp.Cast, exp.Round, exp.ArraySize,
+                                   exp.RegexpSplit)):
+        if isinstance(node, exp.RegexpSplit):
+            _split_limit(node)
+        elif isinstance(node, exp.Round):
             spark_round(node)
         elif isinstance(node, exp.ArraySize):
             _size_of_null(node)
@@ -140,6 +143,21 @@ def spark_functions(tree: exp.Expression) -> None:
         elif node.name.lower() == "bround" and 1 <= len(node.expressions) <= 2:
             digits = node.expressions[1] if len(node.expressions) == 2 else exp.Literal.number(0)
             node.replace(exp.Anonymous(this="round_even", expressions=[node.expressions[0], digits]))
+
+
+def _split_limit(node: exp.RegexpSplit) -> None:
+    """Spark's ``split(s, regex, limit)``: a limit of 0 or less splits as two arguments do; above 0, at most
+    ``limit`` parts, the last holding the rest (``spark_split``, engine/duck.py: DuckDB's split takes no limit)."""
+    limit = node.args.get("limit")
+    if limit is None:
+        return
+    value = limit.this if isinstance(limit, exp.Neg) else limit
+    if isinstance(value, exp.Literal) and not value.is_string and (isinstance(limit, exp.Neg) or value.name == "0"):
+        node.set("limit", None)
+        return
+    split = exp.Anonymous(this="spark_split", expressions=[node.this.copy(), node.expression.copy(), limit.copy()])
+    split.type = exp.DataType.build("ARRAY<STRING>")
+    node.replace(split)
 
 
 def _size_of_null(node: exp.ArraySize) -> None:

@@ -124,3 +124,12 @@ def test_a_decimal_divided_is_an_exact_decimal_at_sparks_scale():
     assert [r["third"] for r in rows] == [Decimal("0.416667"), Decimal("3.336667")]
     assert [r["each"] for r in rows] == [Decimal("0.4166666666667"), Decimal("-1.4300000000000")]
     assert all(r["none"] is None for r in rows)
+
+
+def test_split_with_a_limit_keeps_the_rest_in_its_last_part_as_spark():
+    result = run("SELECT split(s, ',', 2) AS two, split(s, ',', 1) AS one, split(s, '[,;]', -1) AS every, "
+                 "split(s, ',', 0) AS zero FROM events", [row(1, s="a,b;c,,"), row(2, s=None)])
+    first = result.iloc[0]
+    assert [list(first[c]) for c in ("two", "one", "every", "zero")] == [
+        ["a", "b;c,,"], ["a,b;c,,"], ["a", "b", "c", "", ""], ["a", "b;c", "", ""]]
+    assert result.iloc[1].isna().all()
