@@ -346,6 +346,25 @@ def refusal(run, *args) -> Exception | None:
 # -- the comparison -----------------------------------------------------------------------------------------
 
 
+def emits_what_spark_emits(case: Case, spark, workdir: Path) -> str | None:
+    """The case run on Spark and on stream_nb: what differs, or None."""
+    return compare(case, run_spark(spark, case, workdir), run_stream_nb(case))
+
+
+def refuses_what_spark_refuses(case: Case, spark, workdir: Path) -> str | None:
+    """A case Spark refuses: None if stream_nb refuses it too (a StreamSQLError), else what it did."""
+    spark_error = refusal(run_spark, spark, case, workdir)
+    assert spark_error is not None, f"Spark runs {case.sql!r} in {case.output_mode} mode: not a refusal case"
+    error = refusal(run_stream_nb, case)
+    if isinstance(error, sn.StreamingQueryException):
+        error = error.__cause__
+    if isinstance(error, sn.StreamSQLError):
+        return None
+    spark_says = str(spark_error).strip().splitlines()[0]
+    return (f"case {case.name}: Spark refuses {case.sql!r} in {case.output_mode} mode ({spark_says}); stream_nb "
+            + (f"fails with {type(error).__name__}: {error}" if error else "runs it"))
+
+
 def compare(case: Case, spark: Emitted, mine: Emitted) -> str | None:
     """None when both sides emitted the same; else a report fit to paste into an issue.
 
