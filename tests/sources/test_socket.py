@@ -30,9 +30,10 @@ class LineServer:
                 return
             self._accepted.append(connection)
 
-    def send(self, data: bytes, timeout: float = 10) -> None:
+    def send(self, data: bytes, timeout: float = 10, connections: int = 1) -> None:
+        """To the newest connection, once ``connections`` have been accepted."""
         deadline = time.monotonic() + timeout
-        while not self._accepted:  # the query connects when it starts, on its own thread
+        while len(self._accepted) < connections:  # the query connects when it starts, on its own thread
             assert time.monotonic() < deadline, "no query connected"
             time.sleep(0.01)
         self._accepted[-1].sendall(data)
@@ -134,7 +135,7 @@ def test_a_query_started_again_on_the_same_source_reads_the_new_connections_line
     caught_up(q, src, 2)
     q.stop()  # the notebook's cell is run again: a new query, the same source
     q = sn.start("SELECT value FROM lines", sources={"lines": src})
-    server.send(b"c\n")
+    server.send(b"c\n", connections=2)  # to the new query's connection, not the stopped one's
     caught_up(q, src, 1)
     assert q.result["value"].tolist() == ["c"]
     q.stop()
