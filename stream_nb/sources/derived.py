@@ -40,8 +40,12 @@ class DerivedSource:
         self.source, self.sql, self.name = source, sql, name
         self._plan, self._operator = plan, make_operator(plan)
         self._lock = threading.Lock()  # one DuckDB connection: a read ahead and a batch's read take turns
-        self._con = connect(plan)
-        self.schema: pa.Schema = output_schema(plan, self._con, source.schema.empty_table())
+        self._con = None  # opened by the first read, closed by close()
+        probe = connect(plan)
+        try:  # closed here: a derived stream that is only planned over (a DataFrame's schema) holds none
+            self.schema: pa.Schema = output_schema(plan, probe, source.schema.empty_table())
+        finally:
+            probe.close()
         self._passed = declared(source, CAPABILITIES, f"source {name!r}") - _NOT_PASSED_ON
         self.capabilities = self._passed | {CLOSE}  # its own DuckDB connection, closed when a query stops
         self.description = getattr(source, "description", type(source).__name__)
