@@ -127,7 +127,8 @@ def to_table(runs: list, schema: pa.Schema | None) -> pa.Table:
         _topics(topics),
         pa.array(partitions, pa.int32()),
         pa.array(offsets, pa.int64()),
-        pa.array(times * 1000, TIMESTAMP, mask=kinds == 0),
+        # a message without one (type -1) has Kafka's -1 ms, which Spark shows as 1969-12-31 23:59:59.999 too
+        pa.array(times * 1000, TIMESTAMP),
         pa.array(kinds - 1, pa.int32()),
     ]
     table = pa.Table.from_arrays(columns, schema=KAFKA_SCHEMA)

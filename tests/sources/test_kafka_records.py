@@ -48,7 +48,7 @@ def test_values_past_the_binary_limit_still_parse_with_a_schema(monkeypatch):
     assert table.column("value").to_pylist() == values
 
 
-def test_timestamp_types_map_as_confluent_kafka_counts_them_and_none_is_a_null_timestamp():
+def test_timestamp_types_map_as_confluent_kafka_counts_them_and_none_keeps_kafkas_minus_one_ms_as_spark():
     # confluent-kafka (and librdkafka's rd_kafka_message_timestamp, which the bulk consumer asks) give
     # (0 NOT_AVAILABLE, -1) where a message has no timestamp, 1 CreateTime, 2 LogAppendTime
     c = chunk([b"a", b"b", b"c"], [None] * 3, 0)
@@ -56,7 +56,8 @@ def test_timestamp_types_map_as_confluent_kafka_counts_them_and_none_is_a_null_t
     table = to_table([(("t", 0), c)], None)
     assert table.column("timestampType").to_pylist() == [-1, 0, 1]
     stamps = table.column("timestamp").to_pylist()
-    assert stamps[0] is None and [s.timestamp() for s in stamps[1:]] == [1_700_000_000.123, 1_700_000_000.124]
+    # Spark's Kafka source makes a java.sql.Timestamp of the -1: one millisecond before the epoch
+    assert [s.timestamp() for s in stamps] == [-0.001, 1_700_000_000.123, 1_700_000_000.124]
 
 
 VALUE_SCHEMA = pa.schema([("n", pa.int64()), ("s", pa.string())])
