@@ -7,6 +7,7 @@ import html
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 _EPOCH = pd.Timestamp(0, tz="UTC")
@@ -65,20 +66,34 @@ def format_rate(rows_per_second: float | None) -> str:
 
 
 def format_cell(value: Any) -> str:
-    """One table cell as escaped HTML text.
+    """One table cell as escaped HTML text; arrays and maps as Spark's ``show()`` writes them.
 
     >>> format_cell(0.123456789), format_cell(None), format_cell("<b>")
     ('0.1235', '', '&lt;b&gt;')
+    >>> import numpy as np
+    >>> format_cell(np.array([1.0, 2.5])), format_cell(np.array(["x", None], dtype=object)), format_cell([("k", 1)])
+    ('[1, 2.5]', '[x, NULL]', '{k -&gt; 1}')
     """
-    if value is None or value is pd.NaT:
-        return ""
+    return html.escape(_cell_text(value))
+
+
+def _cell_text(value: Any, inner: bool = False) -> str:
+    """A value as text; ``inner``: an element of an array, map or struct, where a NULL is written ``NULL`` (a
+    NaN is one too: pandas gives a NULL double as NaN)."""
+    if value is None or value is pd.NaT or (isinstance(value, float | np.floating) and math.isnan(value)):
+        return "NULL" if inner else ""
     if isinstance(value, pd.Timestamp | datetime.datetime):
         return format_time(value)
-    if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    if isinstance(value, float | np.floating):
+        return f"{value:.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
     if isinstance(value, dict):
-        return html.escape("{" + ", ".join(f"{k}: {format_cell(v)}" for k, v in value.items()) + "}")
-    return html.escape(str(value))
+        return "{" + ", ".join(f"{k}: {_cell_text(v, True)}" for k, v in value.items()) + "}"
+    if isinstance(value, np.ndarray | list):
+        items = list(value)
+        if items and all(isinstance(item, tuple) and len(item) == 2 for item in items):  # a map's entries
+            return "{" + ", ".join(f"{_cell_text(k, True)} -> {_cell_text(v, True)}" for k, v in items) + "}"
+        return "[" + ", ".join(_cell_text(item, True) for item in items) + "]"
+    return str(value)
 
 
 def epoch_ms(values: pd.Series) -> pd.Series:
