@@ -54,7 +54,55 @@ def merge(rule: str, old: tuple[np.ndarray, np.ndarray], new: tuple[np.ndarray, 
         return np.where(old_ok, old_v, new_v), old_ok | new_ok
     if rule == "replace_nonnull":
         return np.where(new_ok, new_v, old_v), old_ok | new_ok
+    if rule == "concat":  # collect_list: the batch's values after the state's
+        kept = old_ok & existed
+        return _objects([o + n if k else n for o, n, k in zip(old_v, new_v, kept)]), kept | new_ok
+    if rule == "union":  # collect_set: the batch's values the state lacks, after the state's
+        kept = old_ok & existed
+        return _objects([union(o, n) if k else n for o, n, k in zip(old_v, new_v, kept)]), kept | new_ok
     raise ValueError(f"unknown merge rule {rule!r}")
+
+
+def union(old: list, new: list) -> list:
+    """``old`` and then the values of ``new`` it lacks (NaN is one value, as Spark's collect_set counts it)."""
+    seen = set(one_nan(old))
+    return old + [v for v in one_nan(new) if v not in seen and not seen.add(v)]
+
+
+def _objects(values: list) -> np.ndarray:
+    """A list of lists as a 1-d object array (numpy would make equal-length lists a 2-d array)."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+def merge_by(rule: str, old_ord: tuple[np.ndarray, np.ndarray], old_value: tuple[np.ndarray, np.ndarray],
+             new_ord: tuple[np.ndarray, np.ndarray], new_value: tuple[np.ndarray, np.ndarray]
+             ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """max_by/min_by: the state's (ord, value) pair or the batch's, per slot. The batch's wins unless the
+    state's ord is strictly better (Spark's MaxBy/MinBy keep theirs only on ``kept > new`` / ``kept < new``,
+    so a tie goes to the later row); a NULL ord never wins; NaN is larger than any other double.
+
+    >>> ok = np.array([True, True])
+    >>> (o, _), (v, _) = merge_by("max_by", (np.array([3.0, 5.0]), ok), (np.array([1, 2]), ok),
+    ...                           (np.array([3.0, 4.0]), ok), (np.array([7, 8]), ok))
+    >>> o.tolist(), v.tolist()
+    ([3.0, 5.0], [7, 2])
+    """
+    (old_o, old_ok), (new_o, new_ok) = old_ord, new_ord
+    both = old_ok & new_ok
+    if old_o.dtype == object:
+        ahead = np.array([b and ((n >= o) if rule == "max_by" else (n <= o))
+                          for n, o, b in zip(new_o, old_o, both)], dtype=bool)
+    else:
+        with np.errstate(invalid="ignore"):
+            ahead = (new_o >= old_o) if rule == "max_by" else (new_o <= old_o)
+        if old_o.dtype.kind == "f":  # NaN above all: a NaN ord is the max (ties with NaN), beaten by any for min
+            ahead |= np.isnan(new_o) if rule == "max_by" else np.isnan(old_o)
+    take = (new_ok & ~old_ok) | (both & ahead)
+    ords = np.where(take, new_o, old_o), old_ok | new_ok
+    values = np.where(take, new_value[0], old_value[0]), np.where(take, new_value[1], old_value[1])
+    return ords, values
 
 
 def merge_moments(old: tuple[np.ndarray, np.ndarray, np.ndarray], new: tuple[np.ndarray, np.ndarray, np.ndarray]

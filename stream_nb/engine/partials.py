@@ -31,7 +31,11 @@ _ARROW = {  # partial function -> (Arrow hash aggregate, options)
     "last": ("last", pc.ScalarAggregateOptions(skip_nulls=False)),
     "first_nonnull": ("first", pc.ScalarAggregateOptions(skip_nulls=True)),
     "last_nonnull": ("last", pc.ScalarAggregateOptions(skip_nulls=True)),
+    "list": ("list", None),      # nulls dropped after (``_without_nulls``): Arrow's list keeps them
+    "set": ("distinct", _VALID),
 }
+_BY = ("max_by_ord", "max_by_value", "min_by_ord", "min_by_value")  # max_by / min_by over a {v, o} pair
+_GROUPED_ONLY = ("list", "set", *_BY)  # Arrow has these only as hash aggregates: a global one needs a key
 
 
 def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
@@ -50,7 +54,7 @@ def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
     >>> partial_aggregates(pre, ["__k0"], [Partial("s", "sum", "__x0", "add")]).to_pylist()
     [{'__k0': 'a', '__rows': 2, 's': 1.0}, {'__k0': 'b', '__rows': 1, 's': 2.0}]
     """
-    pre = _with_row_positions(_with_double_arguments(pre, partials), partials)
+    pre = _with_by_ranks(_with_row_positions(_with_double_arguments(pre, partials), partials), partials)
     by_sums = _nan_checked_by_sums(pre, partials)
     table = _aggregate(_with_nan_flags(pre, partials, by_sums), keys, partials, window, parallel, encoded)
     if by_sums and not all(_finite(table.column(total)) for total in by_sums.values()):  # a NaN, an infinity
@@ -97,6 +101,14 @@ def _aggregate(pre: pa.Table, keys: list[str], partials: list[Partial], window, 
             wanted.append(("nan_max", ask(partial.argument, "max"), ask(_nan_flag(partial.argument), "any")))
         elif partial.function == "count_all":
             wanted.append(ask([], "count_all"))
+        elif partial.function in _BY:
+            # the group's row of the largest (smallest) rank: its ord and value (``_with_by_ranks``)
+            rank, _ = _by_rank(partial)
+            field = "o" if partial.function.endswith("_ord") else "v"
+            wanted.append(("by", ask(rank, "max" if partial.function.startswith("max") else "min"),
+                           partial.argument, field, f"{rank}_rows"))
+        elif partial.function == "list":
+            wanted.append(("list", ask(partial.argument, "list")))
         elif partial.function in ("sum", "sum_double") and _is_decimal(pre, partial.argument):
             # Spark sums decimal(p, s) as decimal(p + 10, s), exactly (Arrow gives decimal(38, s))
             total_type = decimals.sum_type(pre.schema.field(partial.argument).type)
@@ -111,8 +123,9 @@ def _aggregate(pre: pa.Table, keys: list[str], partials: list[Partial], window, 
             wanted.append(ask(_argument(partial, pre), function, options))
         outputs.append(partial)
     flat, group_by, dictionaries = _flatten_keys(pre, keys)
-    ordered = any(p.function.startswith(("first", "last")) for p in partials)
-    if ordered and not group_by and flat.num_rows:
+    ordered = any(p.function.startswith(("first", "last")) or p.function == "list" for p in partials)
+    grouped_only = any(p.function in _GROUPED_ONLY for p in partials)
+    if (ordered or grouped_only) and not group_by and flat.num_rows:
         # Arrow's aggregate without keys ignores first/last's skip_nulls=False (it skips nulls): one group
         flat, group_by = flat.append_column("__global", pa.repeat(0, flat.num_rows)), ["__global"]
     # Arrow aggregates the chunks of a table on its threads, in no set order: for a big batch, when no
@@ -125,6 +138,8 @@ def _aggregate(pre: pa.Table, keys: list[str], partials: list[Partial], window, 
         flat = pa.concat_tables([flat.slice(offset, step) for offset in range(0, flat.num_rows, step)])
     steps = {window[0]: window[2]} if window is not None and len(window) > 2 else {}
     grouped = None if threads else dense_aggregate(flat, group_by, requests, steps, _VALID)
+    if grouped is None and not group_by and grouped_only:  # an empty batch, global: one row, as without them
+        grouped = _empty_global(flat, requests)
     if grouped is None:
         grouped = flat.group_by(group_by, use_threads=threads).aggregate(requests)
     # Arrow names results after their inputs (x_sum, ...): take them in request order, name them after the partials.
@@ -140,6 +155,11 @@ def _aggregate(pre: pa.Table, keys: list[str], partials: list[Partial], window, 
             columns.append(decimals.fit(results[index[1]], index[2]))
         elif index[0] == "take":
             columns.append(pre.column(index[2]).take(results[index[1]]))
+        elif index[0] == "by":
+            rows = pc.take(pre.column(index[4]), results[index[1]])  # the rank's row (null: no ord in the group)
+            columns.append(pc.struct_field(pre.column(index[2]), index[3]).take(rows))
+        elif index[0] == "list":
+            columns.append(_without_nulls(results[index[1]]))
         else:  # Arrow's max skips NaN; in Spark NaN is the largest double
             maximum, has_nan = results[index[1]], pc.fill_null(results[index[2]], False)
             columns.append(pc.if_else(has_nan, pa.scalar(float("nan"), maximum.type), maximum))
@@ -343,6 +363,57 @@ def _with_row_positions(pre: pa.Table, partials: list[Partial]) -> pa.Table:
         valid = pre.column(argument).is_valid()
         pre = pre.append_column(_valid_rows(argument), pc.if_else(valid, positions, pa.scalar(None, pa.int64())))
     return pre
+
+
+def _by_rank(partial: Partial) -> tuple[str, bool]:
+    """max_by/min_by's rank column for this partial, and whether ties rank the later row higher."""
+    later_high = partial.function.startswith("max")
+    return f"{partial.argument}__{'max' if later_high else 'min'}_rank", later_high
+
+
+def _with_by_ranks(pre: pa.Table, partials: list[Partial]) -> pa.Table:
+    """For max_by/min_by: each row's rank among the batch's rows by (ord, position) (a NULL ord has none), so
+    the group's largest rank is max_by's row (the largest ord; on a tie the later row, as Spark's MaxBy takes
+    the new pair unless the kept ord is greater), the smallest min_by's (the smallest ord, on a tie the later
+    row). Arrow sorts NaN above every other number, as Spark orders it. Beside each rank column, its rows in
+    rank order (``<rank>_rows``): the row of rank r is at position r."""
+    wanted = {_by_rank(p): p.argument for p in partials if p.function in _BY}
+    positions = np.arange(pre.num_rows, dtype=np.int64)
+    for (rank, later_high), argument in sorted(wanted.items()):
+        ordering = pc.struct_field(pre.column(argument), "o")
+        table = pa.table({"o": ordering, "row": positions})
+        order = pc.sort_indices(table, [("o", "ascending"), ("row", "ascending" if later_high else "descending")]
+                                ).to_numpy()  # (where a NULL ord goes does not matter: it gets no rank)
+        ranks = np.empty(pre.num_rows, dtype=np.int64)
+        ranks[order] = positions
+        pre = pre.append_column(rank, pc.if_else(ordering.is_valid(), pa.array(ranks), pa.scalar(None, pa.int64())))
+        pre = pre.append_column(f"{rank}_rows", pa.array(order, pa.int64()))
+    return pre
+
+
+def _empty_global(flat: pa.Table, requests: list[tuple]) -> pa.Table:
+    """A global aggregate of no rows: one row, as Arrow's scalar aggregates give, with an empty list for
+    collect_list's and collect_set's requests (Arrow has those only as hash aggregates)."""
+    lists = {i for i, r in enumerate(requests) if r[1] in ("list", "distinct")}
+    scalar = [([], "count_all") if i in lists else r for i, r in enumerate(requests)]
+    table = flat.group_by([], use_threads=False).aggregate(scalar)
+    for i in sorted(lists):
+        kind = pa.list_(flat.schema.field(requests[i][0]).type)
+        table = table.set_column(i, table.column_names[i], pa.array([[]], kind))
+    return table
+
+
+def _without_nulls(lists: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Each list without its null elements (collect_list skips NULL, as Spark's does; NaN stays)."""
+    lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
+    values = pc.list_flatten(lists)
+    if not values.null_count:
+        return lists
+    parents = pc.list_parent_indices(lists).to_numpy()
+    valid = values.is_valid().to_numpy(zero_copy_only=False)
+    counts = np.bincount(parents[valid], minlength=len(lists))
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), values.filter(pa.array(valid)), type=lists.type)
 
 
 def _nan_flag(argument: str) -> str:

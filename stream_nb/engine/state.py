@@ -23,7 +23,7 @@ from stream_nb.engine import decimals
 from stream_nb.engine.aggregate_queries import event_time_micros
 from stream_nb.engine.key_slots import Found, KeySlots
 from stream_nb.engine.keyhash import key_hashes
-from stream_nb.engine.merges import merge, merge_moments, one_nan
+from stream_nb.engine.merges import merge, merge_by, merge_moments, one_nan
 from stream_nb.engine.slot_columns import SlotColumn, to_numpy
 from stream_nb.engine.watermark import expired
 from stream_nb.sql.aggregates import Partial
@@ -48,6 +48,9 @@ class Update:
     @property
     def existed(self) -> np.ndarray:
         return self.found.existed
+
+
+_PAIRED = ("moments", "max_by", "min_by")  # rules over several partial columns at once, merged apart
 
 
 class KeyedState:
@@ -142,7 +145,7 @@ class KeyedState:
         seen_distinct = {name: set() for name in self._distinct}
         values = {}
         for partial_spec in self.partials:
-            if partial_spec.merge == "moments":
+            if partial_spec.merge in _PAIRED:
                 continue
             column = self._columns[partial_spec.name]
             old = (column.values[slots], column.valid[slots] & existed)
@@ -155,6 +158,7 @@ class KeyedState:
                 continue
             values[partial_spec.name] = merge(partial_spec.merge, old, new, existed)
         values.update(self._merge_moments(partial, slots, existed))
+        values.update(self._merge_by(partial, slots, existed))
         return Update(found, partial.select(self.key_names), new_key_values, values, seen_distinct)
 
     def apply(self, update: Update) -> None:
@@ -351,6 +355,20 @@ class KeyedState:
                 increments[slot] = increments.get(slot, 0) + 1
         counts = np.array([increments.get(slot, 0) for slot in slots.tolist()], dtype=np.int64)
         return counts, np.ones(len(slots), dtype=bool)
+
+    def _merge_by(self, partial: pa.Table, slots: np.ndarray, existed: np.ndarray) -> dict:
+        """max_by/min_by: each (ord, value) pair of the state and of the batch, merged (``merges.merge_by``)."""
+        merged = {}
+        pairs = [p for p in self.partials if p.merge in ("max_by", "min_by")]
+        for ord_spec, value_spec in zip(pairs[0::2], pairs[1::2]):
+            olds, news = [], []
+            for spec in (ord_spec, value_spec):
+                column = self._columns[spec.name]
+                olds.append((column.values[slots], column.valid[slots] & existed))
+                news.append(to_numpy(partial.column(spec.name), column.storage))
+            ords, values = merge_by(ord_spec.merge, olds[0], olds[1], news[0], news[1])
+            merged[ord_spec.name], merged[value_spec.name] = ords, values
+        return merged
 
     def _merge_moments(self, partial: pa.Table, slots: np.ndarray, existed: np.ndarray) -> dict:
         """The state's and the batch's (count, mean, M2) triples, merged (``merges.merge_moments``)."""

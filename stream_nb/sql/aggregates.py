@@ -23,6 +23,10 @@ from stream_nb.sql.positions import start_of
 #   moments  (count, mean, M2) merged by Chan's formula, over three consecutive partial columns
 #   keep_nonnull / replace_nonnull   the same, but a null never wins over a value
 #   distinct count(DISTINCT): the engine counts values new to the key's set of seen values
+#   concat   lists appended in arrival order (collect_list, and the values percentile keeps)
+#   union    lists of distinct values merged, new values after the old (collect_set; NaN is one value)
+#   max_by / min_by   (ord, value) over two consecutive partial columns: the pair of the larger (smaller) ord
+#            wins, the later pair on a tie, as Spark's MaxBy/MinBy update (a NULL ord never wins)
 #
 # Partial functions, implemented by engine/partials.py: Arrow's hash aggregates count_all, count, sum, min,
 # max, mean, first, last (rows in arrival order), plus sum_double (avg's sum: a double, or decimal(p + 10, s)
@@ -62,7 +66,8 @@ class Aggregate:
 
 
 SUPPORTED = ("count(*)", "count(x)", "count(DISTINCT x)", "sum", "avg", "min", "max", "stddev",
-             "stddev_pop", "variance", "var_pop", "first", "last")
+             "stddev_pop", "variance", "var_pop", "first", "last", "collect_list", "collect_set", "max_by",
+             "min_by", "percentile_approx", "percentile", "median")
 
 
 def make_aggregate(node: exp.AggFunc, index: int, argument: str | None, sql: str) -> Aggregate:
@@ -93,6 +98,16 @@ def make_aggregate(node: exp.AggFunc, index: int, argument: str | None, sql: str
                     Partial(f"{a}_q", "m2", x, "moments"))
         value = formula.replace("M2", f"{a}_q").replace("n", f"{a}_n")
         return Aggregate(text, a, x, partials, f"CASE WHEN {a}_n > {min_n} THEN {value} END")
+    if kind in ("ArgMax", "ArgMin"):
+        rule = "max_by" if kind == "ArgMax" else "min_by"
+        partials = (Partial(f"{a}_o", f"{rule}_ord", x, rule), Partial(f"{a}_v", f"{rule}_value", x, rule))
+        return Aggregate(text, a, x, partials, f"{a}_v")
+    if kind == "ArrayAgg":  # collect_list
+        return Aggregate(text, a, x, (Partial(f"{a}_l", "list", x, "concat"),), f"{a}_l")
+    if kind == "ArrayUniqueAgg":  # collect_set
+        return Aggregate(text, a, x, (Partial(f"{a}_l", "set", x, "union"),), f"{a}_l")
+    if kind in ("ApproxQuantile", "Quantile", "Median"):
+        return Aggregate(text, a, x, (Partial(f"{a}_l", "list", x, "concat"),), _percentile(node, f"{a}_l", sql))
     if kind in ("First", "Last"):
         function, rule = ("first", "keep") if kind == "First" else ("last", "replace")
         if _ignore_nulls(node):
@@ -104,7 +119,9 @@ def make_aggregate(node: exp.AggFunc, index: int, argument: str | None, sql: str
 
 
 def aggregate_argument(node: exp.AggFunc) -> exp.Expression | None:
-    """The expression an aggregate reads (None for count(*))."""
+    """The expression an aggregate reads (None for count(*)); max_by/min_by read two, as one pair column."""
+    if isinstance(node, (exp.ArgMax, exp.ArgMin)) and node.expression is not None:
+        return by_pair(node.this, node.expression)
     inner = node.this
     if isinstance(inner, exp.Distinct):
         expressions = inner.expressions
@@ -112,6 +129,54 @@ def aggregate_argument(node: exp.AggFunc) -> exp.Expression | None:
     if inner is None or isinstance(inner, exp.Star):
         return None
     return inner
+
+
+def by_pair(value: exp.Expression, ordering: exp.Expression) -> exp.Expression:
+    """max_by(x, ord)'s two arguments as one pre-aggregation column, a struct {v: x, o: ord}: the planner
+    projects one column per aggregate argument, and the partials read its two fields."""
+    return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier("v"), expression=value.copy()),
+                                   exp.PropertyEQ(this=exp.to_identifier("o"), expression=ordering.copy())])
+
+
+def _percentile(node: exp.AggFunc, values: str, sql: str) -> str:
+    """The finish of percentile_approx / percentile / median over the group's kept values (a list column).
+
+    percentile_approx gives an input value, Spark's rule for a summary that holds every value: the sorted
+    values' ceil(p * n)-th (at least the first). percentile and median interpolate between the two values
+    around position (n - 1) * p, with Spark's formula (a value exactly at a position is that value)."""
+    kind = type(node).__name__
+    quantile = exp.Literal.number(0.5) if kind == "Median" else node.args.get("quantile")
+    points = quantile.expressions if isinstance(quantile, exp.Array) else [quantile]
+    for point in points:
+        number = _literal_number(point)
+        if number is None or not 0 <= number <= 1:
+            raise StreamSQLError(
+                f"{node.sql('spark').split('(')[0].lower()}()'s percentage must be a number literal between 0.0 "
+                f"and 1.0 (or an array of them), got {point.sql('spark') if point is not None else 'none'}",
+                sql=sql, start=start_of(node, sql), hint="e.g. percentile_approx(temp, 0.5) or "
+                                                          "percentile_approx(temp, array(0.25, 0.75))")
+    if kind == "ApproxQuantile":
+        pick = "s[greatest(CAST(ceil(p * len(s)) AS BIGINT), 1)]"
+    else:
+        pick = ("CASE WHEN floor((len(s) - 1) * p) = ceil((len(s) - 1) * p) "
+                "THEN CAST(s[CAST(floor((len(s) - 1) * p) AS BIGINT) + 1] AS DOUBLE) "
+                "ELSE (ceil((len(s) - 1) * p) - (len(s) - 1) * p) * s[CAST(floor((len(s) - 1) * p) AS BIGINT) + 1]"
+                " + ((len(s) - 1) * p - floor((len(s) - 1) * p)) * s[CAST(ceil((len(s) - 1) * p) AS BIGINT) + 1] "
+                "END")
+    ps = ", ".join(f"CAST({_literal_number(point)!r} AS DOUBLE)" for point in points)
+    each = f"list_transform([{ps}], lambda p: {pick})"
+    value = each if isinstance(quantile, exp.Array) else f"{each}[1]"
+    # bound once to the sorted values; no value: NULL (an empty list's element is NULL)
+    return f"CASE WHEN len({values}) > 0 THEN list_transform([list_sort({values})], lambda s: {value})[1] END"
+
+
+def _literal_number(node: exp.Expression | None) -> float | None:
+    if isinstance(node, exp.Neg):
+        inner = _literal_number(node.this)
+        return None if inner is None else -inner
+    if isinstance(node, exp.Literal) and not node.is_string:
+        return float(node.this)
+    return None
 
 
 def is_aggregate(node: exp.Expression) -> bool:

@@ -188,6 +188,15 @@ AGGREGATES = [
     # DuckDB rounds half away from zero, Spark HALF_UP on the decimal form: the same for these values.
     "round(avg(x), 3) AS rax",
     "sum(x) + count(*) AS sxn",
+    # Values kept per group. Scalars of them only (the oracle's lists would not compare as Spark's arrays):
+    # sizes (coalesced: DuckDB's list of no value is NULL, Spark's empty), max_by/min_by by an ord that
+    # decides the value (x is in quarters and -5 <= y <= 20: a tie has the same y), and median, which
+    # DuckDB interpolates as Spark does.
+    "coalesce(size(collect_set(y)), 0) AS csy",
+    "coalesce(size(collect_list(x)), 0) AS clx",
+    "max_by(y, x * 1000 + y) AS mby",
+    "min_by(y, x * 1000 + y) AS nby",
+    "median(y) AS mdy",
 ]
 
 # In complete mode the last table is the whole result, so any HAVING is compared exactly.
