@@ -109,6 +109,34 @@ def approx_count_distinct(col: Column | str, rsd: float | None = None) -> Column
     return _f("approx_count_distinct", col)
 
 
+def max_by(col: Column | str, ord: Column | str) -> Column: return _f("max_by", col, ord)
+def min_by(col: Column | str, ord: Column | str) -> Column: return _f("min_by", col, ord)
+def median(col: Column | str) -> Column: return _f("median", col)
+
+
+def percentile_approx(col: Column | str, percentage: Any, accuracy: Any = 10000) -> Column:
+    """Named as Spark names it, the accuracy shown (``percentile_approx(temp, 0.5, 10000)``); a list of
+    percentages is an array of them (and gives an array)."""
+    return _f("percentile_approx", col, _percentages(percentage), lit(accuracy))
+
+
+approx_percentile = percentile_approx
+
+
+def percentile(col: Column | str, percentage: Any, frequency: Any = 1) -> Column:
+    """Exact, interpolated; Spark's frequency column (each row counted that many times) is not supported."""
+    if not (isinstance(frequency, int) and frequency == 1):
+        raise AnalysisException("percentile() with a frequency other than 1 is not supported by stream_nb",
+                                "UNSUPPORTED_FEATURE")
+    return _f("percentile", col, _percentages(percentage), lit(frequency))
+
+
+def _percentages(percentage: Any) -> Column:
+    if isinstance(percentage, (list, tuple)):
+        return array(*[lit(p) for p in percentage])
+    return lit(percentage)
+
+
 def broadcast(df: Any) -> Any:
     """A join hint (ship the small side to every executor); DuckDB plans its joins itself: the DataFrame."""
     return df

@@ -1,0 +1,108 @@
+"""The Spark differential cases of the kept-values aggregates: collect_list, collect_set, max_by, min_by,
+percentile_approx, percentile and median, as streaming aggregates (update, complete, and append over windows
+with a watermark). Declared and run as cases_more.py's (``test_spark_collect.py``).
+
+collect_set's element order is not defined in Spark, so its cases read it through ``array_sort`` (or
+``size``): an order-insensitive comparison written in the query, which leaves the shared runner as it is.
+collect_list keeps arrival order in both (one input partition in the runner's Spark).
+"""
+
+from __future__ import annotations
+
+from tests.differential.cases import t
+from tests.differential.spark_runner import Case
+
+TUMBLING = "window(ts, '10 seconds')"
+NUMBERS = "ts timestamp, device string, n int, temp double"
+
+# Four devices over three batches: repeated values, NULLs, ties in temp, out-of-order times.
+_READINGS = (
+    ((t(1), "a", 20.0), (t(2), "b", None), (t(3), "a", 25.5), (t(14), "c", 18.0), (t(5), "b", 30.0),
+     (t(4), "a", 20.0)),
+    ((t(6), "a", 25.5), (t(17), "c", None), (t(8), "b", 19.5), (t(22), "a", 40.0), (t(9), "b", 30.0)),
+    ((t(11), "c", 17.25), (t(12), "a", None), (t(33), "b", 22.0), (t(13), "a", 20.0)),
+)
+
+# Integers and doubles for the percentiles: 1..10 spread over batches, out of order, with NULLs.
+_NUMBERS = (
+    ((t(1), "a", 3, 3.5), (t(2), "a", 1, None), (t(3), "b", None, 2.0), (t(4), "a", 2, 2.0)),
+    ((t(5), "a", 10, 10.0), (t(6), "b", 7, -1.5), (t(7), "a", 4, 4.0), (t(8), "a", 9, 9.25)),
+    ((t(9), "a", 5, 5.0), (t(10), "a", 8, 8.0), (t(11), "b", 7, 7.0), (t(12), "a", 6, 6.0), (t(13), "a", 7, 7.0)),
+)
+
+CASES: list[Case] = [
+    Case(
+        name="collect_list_update",
+        sql="SELECT device, collect_list(temp) AS temps, size(collect_list(temp)) AS n FROM events GROUP BY device",
+        output_mode="update", key=("device",), batches=_READINGS,
+        why="arrival order kept across batches, NULLs skipped, a group of NULLs only an empty array",
+    ),
+    Case(
+        name="collect_set_sorted_complete",
+        sql="SELECT device, array_sort(collect_set(temp)) AS temps, size(collect_set(temp)) AS n, "
+            "array_sort(collect_set(device)) AS ds FROM events GROUP BY device",
+        output_mode="complete", batches=_READINGS,
+        why="each value once across batches (array_sort: Spark's set order is not defined)",
+    ),
+    Case(
+        name="max_by_min_by_complete",
+        sql="SELECT device, max_by(temp, ts) AS latest, min_by(temp, ts) AS earliest, max_by(ts, temp) AS "
+            "hottest_at, min_by(ts, temp) AS coldest_at FROM events GROUP BY device",
+        output_mode="complete", batches=_READINGS,
+        why="the value at the largest/smallest ord; NULL ords skipped; ties in temp across batches go to "
+            "the later row; a NULL value at the extreme ord is NULL",
+    ),
+    Case(
+        name="max_by_of_strings_global_unaliased_complete",
+        sql="SELECT max_by(device, temp), min_by(device, temp), collect_list(device) FROM events",
+        output_mode="complete", batches=_READINGS,
+        why="a global aggregate, Spark's column names for the calls, strings as values",
+    ),
+    Case(
+        name="collect_and_max_by_over_windows_append",
+        sql=f"SELECT {TUMBLING} AS w, collect_list(device) AS ds, array_sort(collect_set(device)) AS dset, "
+            f"max_by(device, temp) AS hottest FROM events GROUP BY {TUMBLING}",
+        output_mode="append", watermark=("ts", "5 seconds"), batches=_READINGS,
+        why="each window once when the watermark passes its end, its state then dropped; late rows never in it",
+    ),
+    Case(
+        name="collect_list_over_windows_update",
+        sql=f"SELECT {TUMBLING} AS w, device, collect_list(temp) AS temps, min_by(temp, ts) AS first_temp "
+            f"FROM events GROUP BY {TUMBLING}, device",
+        output_mode="update", key=("w", "device"), watermark=("ts", "5 seconds"), batches=_READINGS,
+        why="update mode with a watermark: changed groups each batch, late rows dropped",
+    ),
+    Case(
+        name="percentiles_complete",
+        schema=NUMBERS,
+        sql="SELECT device, percentile_approx(n, 0.5) AS pa, percentile_approx(n, array(0.1, 0.25, 0.9)) AS pas, "
+            "percentile_approx(temp, 0.33) AS pt, percentile(n, 0.15) AS p, percentile(temp, array(0.5, 1.0)) AS "
+            "ps, median(n) AS mn, median(temp) AS mt FROM events GROUP BY device",
+        output_mode="complete", batches=_NUMBERS,
+        why="percentile_approx gives an input value (its type), percentile and median interpolate (double)",
+    ),
+    Case(
+        name="percentile_approx_over_windows_append",
+        schema=NUMBERS,
+        sql=f"SELECT {TUMBLING} AS w, percentile_approx(n, 0.5) AS pa, median(temp) AS m FROM events "
+            f"GROUP BY {TUMBLING}",
+        output_mode="append", watermark=("ts", "2 seconds"), batches=_NUMBERS,
+        why="values kept per window until the watermark closes it",
+    ),
+    Case(
+        name="collect_list_of_expressions_and_having_complete",
+        sql="SELECT upper(device) AS d, collect_list(temp * 2) AS doubled, max_by(upper(device), temp + 1) AS top "
+            "FROM events WHERE temp IS NOT NULL GROUP BY upper(device) HAVING size(collect_list(temp)) >= 2",
+        output_mode="complete", batches=_READINGS,
+        why="arguments that are expressions, a HAVING over a collected array",
+    ),
+]
+
+REFUSALS: list[Case] = [
+    Case(name="refuse_collect_list_distinct",
+         sql="SELECT device, collect_list(DISTINCT temp) AS s FROM events GROUP BY device",
+         output_mode="complete", batches=_READINGS[:1]),
+    Case(name="refuse_percentile_approx_out_of_range",
+         sql="SELECT device, percentile_approx(temp, 1.5) AS p FROM events GROUP BY device",
+         output_mode="complete", batches=_READINGS[:1]),
+]
