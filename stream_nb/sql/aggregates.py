@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlglot import exp
+from sqlglot.tokens import Tokenizer, TokenType
 
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.positions import start_of
@@ -122,6 +123,9 @@ def aggregate_argument(node: exp.AggFunc) -> exp.Expression | None:
     """The expression an aggregate reads (None for count(*)); max_by/min_by read two, as one pair column."""
     if isinstance(node, (exp.ArgMax, exp.ArgMin)) and node.expression is not None:
         return by_pair(node.this, node.expression)
+    if isinstance(node, (exp.Quantile, exp.Median)) and node.this is not None:
+        # Spark's percentile works in doubles (a string is cast as its non-ANSI mode casts: NULL if no number)
+        return exp.TryCast(this=node.this.copy(), to=exp.DataType.build("double"))
     inner = node.this
     if isinstance(inner, exp.Distinct):
         expressions = inner.expressions
@@ -145,6 +149,9 @@ def _percentile(node: exp.AggFunc, values: str, sql: str) -> str:
     values' ceil(p * n)-th (at least the first). percentile and median interpolate between the two values
     around position (n - 1) * p, with Spark's formula (a value exactly at a position is that value)."""
     kind = type(node).__name__
+    if kind == "Quantile" and _written_arguments(node, sql) > 2:  # (sqlglot drops the third)
+        raise StreamSQLError("percentile() with a frequency argument is not supported yet", sql=sql,
+                             start=start_of(node, sql), hint="percentile(x, p) counts each row once")
     quantile = exp.Literal.number(0.5) if kind == "Median" else node.args.get("quantile")
     points = quantile.expressions if isinstance(quantile, exp.Array) else [quantile]
     for point in points:
@@ -155,6 +162,11 @@ def _percentile(node: exp.AggFunc, values: str, sql: str) -> str:
                 f"and 1.0 (or an array of them), got {point.sql('spark') if point is not None else 'none'}",
                 sql=sql, start=start_of(node, sql), hint="e.g. percentile_approx(temp, 0.5) or "
                                                           "percentile_approx(temp, array(0.25, 0.75))")
+    accuracy = node.args.get("accuracy")
+    if accuracy is not None and not (_literal_number(accuracy) or 0) >= 1:
+        raise StreamSQLError(f"percentile_approx()'s accuracy must be a positive integer literal, got "
+                             f"{accuracy.sql('spark')}", sql=sql, start=start_of(node, sql),
+                             hint="e.g. percentile_approx(temp, 0.5, 10000) (10000 is Spark's default)")
     if kind == "ApproxQuantile":
         pick = "s[greatest(CAST(ceil(p * len(s)) AS BIGINT), 1)]"
     else:
@@ -168,6 +180,25 @@ def _percentile(node: exp.AggFunc, values: str, sql: str) -> str:
     value = each if isinstance(quantile, exp.Array) else f"{each}[1]"
     # bound once to the sorted values; no value: NULL (an empty list's element is NULL)
     return f"CASE WHEN len({values}) > 0 THEN list_transform([list_sort({values})], lambda s: {value})[1] END"
+
+
+def _written_arguments(node: exp.Expression, sql: str) -> int:
+    """How many arguments the call at ``node`` has in the SQL text (0 if it cannot be told), for an argument
+    the parser drops: its commas at the call's own depth."""
+    start = start_of(node, sql)
+    if start is None:
+        return 0
+    depth, commas = 0, 0
+    for token in Tokenizer().tokenize(sql[start:]):
+        if token.token_type in (TokenType.L_PAREN, TokenType.L_BRACKET):
+            depth += 1
+        elif token.token_type in (TokenType.R_PAREN, TokenType.R_BRACKET):
+            depth -= 1
+            if depth == 0:
+                return commas + 1
+        elif token.token_type == TokenType.COMMA and depth == 1:
+            commas += 1
+    return 0
 
 
 def _literal_number(node: exp.Expression | None) -> float | None:

@@ -96,6 +96,15 @@ CASES: list[Case] = [
         output_mode="complete", batches=_READINGS,
         why="arguments that are expressions, a HAVING over a collected array",
     ),
+    Case(
+        name="percentile_of_strings_complete",
+        schema="ts timestamp, device string, s string",
+        sql="SELECT device, percentile(s, 0.5) AS p, median(s) AS m, array_sort(collect_set(s)) AS raw FROM events "
+            "GROUP BY device",
+        output_mode="complete",
+        batches=(((t(1), "a", "1.5"), (t(2), "a", "x"), (t(3), "b", None)), ((t(4), "a", " 4 "), (t(5), "b", "2"))),
+        why="percentile reads doubles: a string is cast as Spark's non-ANSI mode casts it (NULL if no number)",
+    ),
 ]
 
 REFUSALS: list[Case] = [
@@ -105,4 +114,8 @@ REFUSALS: list[Case] = [
     Case(name="refuse_percentile_approx_out_of_range",
          sql="SELECT device, percentile_approx(temp, 1.5) AS p FROM events GROUP BY device",
          output_mode="complete", batches=_READINGS[:1]),
+    Case(name="refuse_percentile_approx_zero_accuracy",
+         sql="SELECT device, percentile_approx(temp, 0.5, 0) AS p FROM events GROUP BY device",
+         output_mode="complete", batches=_READINGS[:1]),
+
 ]

@@ -179,6 +179,8 @@ def test_keyed_state_exports_and_loads_list_columns():
 @pytest.mark.parametrize(("sql", "message"), [
     ("SELECT percentile_approx(temp, 1.5) FROM events", "percentage must be a number literal between 0.0 and 1.0"),
     ("SELECT percentile(temp, o) FROM events", "percentage must be a number literal"),
+    ("SELECT percentile_approx(temp, 0.5, 0) FROM events", "accuracy must be a positive integer literal"),
+    ("SELECT percentile(temp, 0.5, o) FROM events", "percentile.. with a frequency argument is not supported"),
     ("SELECT collect_list(DISTINCT temp) FROM events", r"only count\(DISTINCT x\) is supported"),
 ])
 def test_refusals(sql, message):
