@@ -4,6 +4,8 @@ plan's order of inputs (the order of the offset log's lines, Spark's ``OffsetSeq
 A batch reads, for each input, the rows between the offset the last committed batch ended at and the
 source's latest offset (at most ``max_per_trigger`` of them). A query with one input gives its operator the
 table itself; with several, a dict of tables by input name, holding every input (empty when it had no rows).
+A query reading a UNION ALL of its inputs as a table (``sql/unions.py``) gives its operator the union's rows:
+the union's SQL over each input's batch table, as one table.
 """
 
 from __future__ import annotations
@@ -43,7 +45,10 @@ class Inputs:
     def __init__(self, plan: Plan):
         streams = streams_of(plan)
         event_times = plan.event_times
-        several = len(streams) > 1
+        # a union of one stream with itself is several inputs' batches too: never one input's rows as they are
+        several = len(streams) > 1 or plan.union is not None
+        self.plan = plan
+        self.con: duckdb.DuckDBPyConnection | None = None  # the query's (set by it): a union runs there
         self.items = [Input(s.name, s.source, source_traits(s.source, s.name), event_times.get(s.name),
                             plan.batch_table(s.name) if several else BATCH)
                       for s in streams]
@@ -131,8 +136,25 @@ class Inputs:
         return self.for_operator({i.name: i.source.schema.empty_table() for i in self.items})
 
     def for_operator(self, tables: dict[str, pa.Table]) -> pa.Table | dict[str, pa.Table]:
-        """The operator's batch: one input's table, or every input's table by name."""
+        """The operator's batch: one input's table, every input's table by name, or the union's rows."""
+        if self.plan.union is not None:
+            return self._union(tables)
         return tables if self.several else tables[self.names[0]]
+
+    def _union(self, tables: dict[str, pa.Table]) -> pa.Table:
+        """The rows of the UNION ALL the query reads, on the query's connection (its functions and static
+        tables are there); planning alone asks for none, on a connection of its own closed at once."""
+        if self.con is None:
+            from stream_nb.engine.operators import connect
+
+            with connect(self.plan) as con:
+                return self._union_on(con, tables)
+        return self._union_on(self.con, tables)
+
+    def _union_on(self, con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table]) -> pa.Table:
+        for i in self.items:
+            duck.register(con, i.table, tables[i.name])
+        return duck.query(con, self.plan.union.sql)
 
     def entry(self, batch_id: int, ranges: Ranges, watermark_us: int) -> OffsetEntry:
         """The offset log's entry for a batch."""

@@ -64,6 +64,7 @@ class StreamingQuery:
         try:
             self._operator = make_operator(plan)
             self._con = connect(plan)
+            self._inputs.con = self._con  # a UNION ALL of the inputs runs on it (inputs.py)
             self.schema = output_schema(plan, self._con, self._inputs.empty())
             if self._sink_can.bind:
                 last = plan.chain.stages[-1] if plan.chain is not None else plan  # a chain's result is its last's

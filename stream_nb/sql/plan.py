@@ -3,7 +3,9 @@
 A query without aggregation is stateless: the whole query runs per batch over the batch's rows. With
 aggregation it is split into per-batch SQL, keyed state and a final projection (``split_aggregates.py``);
 with SELECT DISTINCT it deduplicates (``dedup.py``). A UNION ALL of streams is stateless over several inputs,
-each SELECT over its own input's batch table (``tree.batch_table``). ``q.explain()`` shows the result.
+each SELECT over its own input's batch table (``tree.batch_table``); read as a table (``FROM (... UNION ALL
+...)``), its rows are the batch of the rest of the query, stateful or not (``unions.py``). ``q.explain()``
+shows the result.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from stream_nb.sql.group_state import GroupStatePlan  # G's
     from stream_nb.sql.joins import JoinPlan  # J's
     from stream_nb.sql.rules import Planning
+    from stream_nb.sql.unions import UnionInput
 
 __all__ = ["AGG", "BATCH", "STATE", "AggregatePlan", "DedupPlan", "Plan", "batch_table", "plan_query"]
 
@@ -67,6 +70,7 @@ class Plan:
     rules: list[str] = field(default_factory=list)  # the planner's rewrites that changed the query
     group_state: GroupStatePlan | None = None  # applyInPandasWithState on top of the stateless SQL (group_state.py)
     udfs: Mapping[str, Any] = field(default_factory=dict)  # the Python functions registered when it was planned
+    union: UnionInput | None = None         # the batch is a UNION ALL of the inputs' batches (unions.py)
 
     @property
     def stream(self):
@@ -84,7 +88,13 @@ class Plan:
         """The incremental plan in words and SQL, for ``q.explain()``."""
         from stream_nb.sql.explain import explain
 
-        return explain(self)
+        text = explain(self)
+        if self.union is None:
+            return text
+        at = text.index("\n== ", text.index("==", 2))  # after the query and its inputs: the union comes first
+        return (f"{text[:at]}\n== 0. Per batch (DuckDB): the UNION ALL of {', '.join(self.inputs)}, each SELECT over "
+                f"its own stream's batch; what follows reads its rows as {self.union.name} ==\n{self.union.sql}\n"
+                f"{text[at:]}")
 
 
 def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: str | None = None,
@@ -99,7 +109,12 @@ def plan_query(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: st
     ('update', ['__k0'], ['device', 't'])
     """
     from stream_nb.sql import rules  # the rules call back into the planners below: imported when used
+    from stream_nb.sql.unions import plan_union_input
 
+    union = plan_union_input(sql, namespaces=namespaces, output_mode=output_mode, watermark=watermark,
+                             watermark_policy=watermark_policy, plan=plan_query)
+    if union is not None:  # FROM (... UNION ALL ...): the union, then the rest over its rows
+        return _with_udfs(union, registered())
     tree, watermarks = parse(sql)
     planning = rules.Planning(sql, namespaces, output_mode, watermark, watermark_policy, watermarks)
     plan = rules.run(tree, planning)

@@ -125,7 +125,8 @@ def test_two_watermarks_on_one_input_are_refused_at_the_second():
 
 
 @pytest.mark.parametrize(("sql", "message", "points_at"), [
-    ("SELECT ad FROM impressions UNION SELECT ad FROM clicks", "UNION (without ALL) of streams", "UNION"),
+    ("SELECT ad FROM impressions UNION SELECT ad FROM clicks UNION ALL SELECT ad FROM impressions",
+     "UNION (without ALL) of streams is not supported yet", "UNION"),
     ("SELECT ad FROM impressions INTERSECT SELECT ad FROM clicks", "INTERSECT of streams", "INTERSECT"),
     ("SELECT ad FROM impressions EXCEPT SELECT ad FROM clicks", "EXCEPT of streams", "EXCEPT"),
     ("SELECT ad FROM impressions UNION ALL SELECT ad FROM dim", "a UNION ALL of a stream and a static table",

@@ -30,7 +30,10 @@ def refusal(sql: str, mode: str | None = None) -> StreamSQLError:
          "Stream-stream FullOuter join between two streaming DataFrame/Datasets is not supported", "FULL JOIN"),
         ("SELECT device, avg(temp) OVER (PARTITION BY device) FROM events", None,
          "OVER (...) windows are not supported", "OVER"),
-        ("SELECT device FROM events UNION SELECT device FROM dim", None, "UNION", "UNION"),
+        # UNION without ALL is the distinct rows of a UNION ALL (sql/unions.py): of a stream and a static table
+        # refused as Spark refuses that union
+        ("SELECT device FROM events UNION SELECT device FROM dim", None,
+         "a UNION ALL of a stream and a static table is not supported", "dim"),
         # ROLLUP(...) and CUBE(...) inside GROUP BY (as Spark writes them) were taken for grouping keys, and
         # refused as "column 'device' is neither in GROUP BY nor inside an aggregate"
         ("SELECT device, count(*) FROM events GROUP BY ROLLUP(device)", "complete",

@@ -1,0 +1,175 @@
+"""A UNION ALL of streams read as a table: the input of a stateful operator (or of any query over it), as
+Spark runs ``a.union(b).groupBy("k").count()``:
+
+    SELECT k, count(*) AS n FROM (SELECT k, ts FROM a UNION ALL SELECT k, ts FROM b) u GROUP BY k
+
+is planned in two parts, cut in the SQL text as ``sql/chain.py`` cuts chained operators (so an error in either
+part points at the query as written): the union itself, planned as the top-level UNION ALL it is
+(``plan.plan_union``: each SELECT over its own stream's batch table, the stream's own WHERE pushed below its
+watermark), and the rest of the query over the union's rows read as one stream (``__union0``). Per batch the
+engine runs the union's SQL over the inputs' batches and hands its rows to the operator as a single input's
+batch (``engine/inputs.py``).
+
+Watermarks are the streams' own (each input's max event time minus its delay, combined by the query's
+``watermark_policy``), as Spark's EventTimeWatermark sits in each branch. Which column of the union carries
+event time, for the operator to drop late rows and evict state by, is Spark's answer too: the union's output
+columns are its first SELECT's, with their metadata, so the column the first SELECT reads its stream's
+watermarked column into.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+from sqlglot.tokens import TokenType
+
+from stream_nb.sql.chain import StageOutput, _output_schema, _planned
+from stream_nb.sql.chain_text import Text, cte_definition, kept_ctes, paren_span
+from stream_nb.sql.dialect import DIALECT, parse
+from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.positions import keyword_start, start_of
+from stream_nb.sql.resolve import Bindings, _is_query, _is_source
+from stream_nb.sql.rewrites import inline_ctes
+
+if TYPE_CHECKING:
+    from stream_nb.sql.plan import Plan
+
+UNION = "__union{}"  # the stream the rest of the query reads the union's rows as
+
+
+@dataclass(frozen=True)
+class UnionInput:
+    """The union a query reads its rows from: ``sql`` computes them per batch from the inputs' batch tables
+    (``Plan.batch_table``); ``name`` is the stream the rest of the query reads them as; ``event_time`` the
+    union's column carrying event time (None: its first SELECT reads no watermarked column)."""
+
+    sql: str
+    name: str
+    event_time: str | None = None
+
+
+def plan_union_input(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: str | None, watermark: Any,
+                     watermark_policy: str, plan: Callable[..., Plan]) -> Plan | None:
+    """The plan of a query reading a set operation of streams as a table (None: it reads none).
+    ``plan`` plans one part's SQL (``plan_query``).
+
+    >>> import stream_nb as sn
+    >>> from stream_nb.sql.plan import plan_query
+    >>> a, b = sn.sources.memory("k string, ts timestamp"), sn.sources.memory("k string, ts timestamp")
+    >>> p = plan_query("SELECT k, count(*) AS n FROM (SELECT k, ts FROM a UNION ALL SELECT k, ts FROM b) GROUP BY k",
+    ...                namespaces=[{"a": a, "b": b}])
+    >>> p.inputs, p.union.sql, p.aggregate is not None
+    (['a', 'b'], 'SELECT a.k AS k, a.ts AS ts FROM __batch_a AS a UNION ALL SELECT b.k AS k, b.ts AS ts FROM __batch_b AS b', True)
+    """
+    tree, _ = parse(sql)
+    if isinstance(tree, exp.Union) and tree.args.get("distinct") and _reads_stream(tree, namespaces):
+        return _distinct_union(sql, namespaces=namespaces, output_mode=output_mode, watermark=watermark,
+                               watermark_policy=watermark_policy, plan=plan)
+    if not isinstance(tree, exp.Select):
+        return None  # a UNION ALL at the top is planned as it is (plan.plan_union)
+    found = _union_read(inline_ctes(tree), namespaces)
+    if found is None:
+        return None
+    operation = found.this
+    while isinstance(operation, exp.Subquery):
+        operation = operation.this
+    if isinstance(operation, exp.Union) and operation.args.get("distinct"):
+        raise StreamSQLError("UNION (without ALL) of streams in a subquery is not supported yet: it deduplicates "
+                             "the union's rows, a stateful operator the query over it would follow",
+                             sql=sql, start=keyword_start(sql, "UNION", after=start_of(operation, sql) or 0),
+                             hint="write UNION ALL there and SELECT DISTINCT (or GROUP BY) in the query over it")
+    ordered = next(found.find_all(exp.Order, exp.Limit), None)
+    if ordered is not None:  # per batch it would cut each batch's rows, not the stream's
+        word = "ORDER BY" if isinstance(ordered, exp.Order) else "LIMIT"
+        raise StreamSQLError(f"{word} inside a set operation of streams read as a table is not supported",
+                             sql=sql, start=keyword_start(sql, word, after=start_of(found, sql) or 0),
+                             hint=f"put the {word} on the query over it (an aggregation in complete mode)")
+    opened, closed = paren_span(found.this, sql)
+    lower = Text.of(sql, kept_ctes(sql, opened) + [(opened + 1, closed)])
+    name = next(UNION.format(i) for i in range(100) if not any(UNION.format(i) in n for n in namespaces))
+    edits = [(opened, closed + 1, name)]
+    cte = cte_definition(sql, opened, closed)  # WITH u AS (... UNION ALL ...) SELECT ... FROM u: u is the union
+    if cte is not None:
+        name, edits = cte[0], [cte[1]]
+    read = {n for t in found.find_all(exp.Table) for n in (t.name, t.alias_or_name)}
+    first = _planned(plan, lower, namespaces=namespaces, output_mode="append", watermark_policy=watermark_policy,
+                     watermark={k: v for k, v in watermark.items() if k in read}
+                     if isinstance(watermark, Mapping) else watermark)
+    if first.stateless_sql is None:
+        raise StreamSQLError("cannot plan this set operation of streams", sql=sql, start=opened + 1)
+    schema, timed = _output_schema(first, lower, sql, namespaces)
+    event_time = next((column for column, kind in timed.values() if kind == "timestamp"), None)
+    rest = Text.edited(sql, edits)
+    source = StageOutput(schema, description=f"the UNION ALL of {', '.join(first.inputs)}")
+    upper = _planned(plan, rest, namespaces=[{name: source}, *namespaces], output_mode=output_mode,
+                     watermark={name: (event_time, "0 seconds")} if event_time else None, watermark_policy="min")
+    others = [i for i in upper.inputs if i != name]
+    if others:
+        table = next(t for t in parse(sql)[0].find_all(exp.Table) if t.name == others[0])
+        raise StreamSQLError(f"a UNION ALL of streams read beside another stream ({others[0]!r}, by a join) is "
+                             "not supported yet", sql=sql, start=start_of(table),
+                             hint="union all the streams, or join them, in one query")
+    bindings = Bindings(dict(first.bindings.streams), {**first.bindings.statics, **upper.bindings.statics})
+    single = first.event_time if len(first.inputs) == 1 else None
+    return replace(upper, sql=sql, bindings=bindings, inputs=list(first.inputs), event_times=dict(first.event_times),
+                   watermark_policy=first.watermark_policy, watermarks=first.watermarks + upper.watermarks,
+                   event_time=single, union=UnionInput(first.stateless_sql, name, event_time),
+                   rules=list(dict.fromkeys(first.rules + upper.rules)))
+
+
+def _distinct_union(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: str | None, watermark: Any,
+                    watermark_policy: str, plan: Callable[..., Plan]) -> Plan | None:
+    """``a UNION b`` (without ALL) of streams, as Spark plans it: the distinct rows of the UNION ALL, an
+    aggregation over all its columns (``SELECT DISTINCT * FROM (a UNION ALL b)``), so update and complete mode
+    run it, and append mode once a watermarked column is among them. None when it is not a plain chain of
+    SELECTs at the top (a WITH first, a UNION inside parentheses): refused as before."""
+    tokens = DIALECT.tokenize(sql)
+    if not tokens or tokens[0].token_type != TokenType.SELECT:
+        return None
+    edits, depth, end = [], 0, tokens[-1].end + 1
+    for token, after in zip(tokens, [*tokens[1:], None]):
+        depth += (token.token_type == TokenType.L_PAREN) - (token.token_type == TokenType.R_PAREN)
+        if not depth and token.token_type in (TokenType.ORDER_BY, TokenType.LIMIT):
+            end = token.start  # ORDER BY and LIMIT after the last SELECT are the whole union's
+            break
+        if depth or token.token_type != TokenType.UNION:
+            continue
+        if after is not None and after.token_type == TokenType.DISTINCT:
+            edits.append((after.start, after.end + 1, "ALL"))
+        elif after is None or after.token_type != TokenType.ALL:
+            edits.append((token.end + 1, token.end + 1, " ALL"))
+    text = Text.edited(sql, [(0, 0, "SELECT DISTINCT * FROM ("), *edits, (end, end, ") ")])
+    return replace(_planned(plan, text, namespaces=namespaces, output_mode=output_mode, watermark=watermark,
+                            watermark_policy=watermark_policy), sql=sql)
+
+
+def _union_read(tree: exp.Select, namespaces: list[Mapping[str, Any]]) -> exp.Subquery | None:
+    """The first set operation reading a stream that the query reads as a table: in the FROM (or a JOIN) of
+    its SELECT, or of a SELECT it reads FROM, outermost first."""
+    selects = [tree]
+    while selects:
+        select = selects.pop(0)
+        tables = [select.args.get("from_") or select.args.get("from"), *(select.args.get("joins") or [])]
+        for part in tables:
+            node = part.this if part is not None else None
+            if not isinstance(node, exp.Subquery):
+                continue
+            inner = node.this
+            while isinstance(inner, exp.Subquery):  # ((SELECT ...) UNION ALL ...)
+                inner = inner.this
+            if isinstance(inner, exp.SetOperation) and _reads_stream(inner, namespaces):
+                return node
+            if isinstance(inner, exp.Select):
+                selects.append(inner)
+    return None
+
+
+def _reads_stream(node: exp.Expression, namespaces: list[Mapping[str, Any]]) -> bool:
+    for table in node.find_all(exp.Table):
+        value = next((ns[table.name] for ns in namespaces if table.name in ns), None)
+        if value is not None and (_is_source(value) or _is_query(value)):
+            return True
+    return False
