@@ -271,7 +271,7 @@ def stream_stream_join_with_select_expr(spark, F, T, indir):
     return memory(df.select("impressionAdId", "clickTime"), "stream_stream_join_with_select_expr")
 
 
-@guide(AD_BATCHES, pending="engine: a UNION ALL of streams is read only as the whole query, not under an aggregation")
+@guide(AD_BATCHES)
 def union_then_count(spark, F, T, indir):
     both = ads(spark, indir)
     imps = both.where("kind = 'imp'").select("ad", "at")

@@ -313,7 +313,8 @@ class DataFrame:
         return self.join(other, how="cross")
 
     def union(self, other: DataFrame) -> DataFrame:
-        # the engine reads a UNION ALL of streams as the whole query, not in a subquery
+        # by position, as Spark's; a UNION ALL of streams is a stream, and what is built on it reads it as a
+        # subquery (FROM (... UNION ALL ...): the input of groupBy, dropDuplicates, ...; sql/unions.py)
         query = exp.union(exp.select(exp.Star()).from_(self._from()),
                           exp.select(exp.Star()).from_(other._from()), distinct=False)
         return DataFrame(self.sparkSession, query,
@@ -344,7 +345,22 @@ class DataFrame:
         return DataFrame(self.sparkSession, query, {**self._inputs, **other._inputs}, streaming=False)
 
     def unionByName(self, other: DataFrame, allowMissingColumns: bool = False) -> DataFrame:
-        return self.union(other.select(*self.columns))
+        """By name (any case), as Spark's; with ``allowMissingColumns`` a column only one side has is NULL on the
+        other, the right side's extra columns after the left's."""
+        from stream_nb.pyspark.sql.functions import lit
+
+        mine, theirs = dict(self.dtypes), dict(other.dtypes)
+        named = {c.lower(): c for c in theirs}
+        missing = [c for c in mine if c.lower() not in named]
+        if missing and not allowMissingColumns:
+            raise AnalysisException(f"[UNRESOLVED_COLUMN] unionByName: the right side has no column `{missing[0]}` "
+                                    f"(its columns: {', '.join(theirs)}); pass allowMissingColumns=True for NULLs",
+                                    "UNRESOLVED_COLUMN")
+        extra = [c for c in theirs if c.lower() not in {m.lower() for m in mine}]
+        left = self.select(*mine, *[lit(None).cast(theirs[c]).alias(c) for c in extra]) if extra else self
+        right = other.select(*[named[c.lower()] if c.lower() in named else lit(None).cast(t).alias(c)
+                               for c, t in mine.items()], *extra)
+        return left.union(right)
 
     def orderBy(self, *cols: Any, ascending: bool | list[bool] = True) -> DataFrame:
         order = [_as_col(c) for c in _flat(cols)]

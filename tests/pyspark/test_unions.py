@@ -1,0 +1,74 @@
+"""PySpark's union of streams as the input of a stateful operator: ``a.union(b).groupBy(...)``,
+``unionByName``, ``dropDuplicates`` and windows over streams each with its own watermark (sql/unions.py)."""
+
+import pandas as pd
+import pytest
+
+import stream_nb as sn
+from stream_nb.pyspark.errors import AnalysisException
+from stream_nb.pyspark.sql import functions as F
+
+
+def _at(seconds):
+    return pd.Timestamp("2024-01-01", tz="UTC") + pd.Timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def a():
+    return sn.sources.memory("ts timestamp, k string, v double")
+
+
+@pytest.fixture
+def b():
+    return sn.sources.memory("ts timestamp, k string, v double")
+
+
+def run(spark, df, name, mode, feed):
+    q = df.writeStream.format("memory").queryName(name).outputMode(mode).start()
+    try:
+        for source, readings in feed:
+            source.add_data([{"ts": _at(s), "k": k, "v": v} for s, k, v in readings])
+            q.processAllAvailable()
+        return spark.sql(f"SELECT * FROM {name}").toPandas()
+    finally:
+        q.stop()
+
+
+def test_union_then_group_by_count(spark, a, b):
+    df = spark.readStream.load(a).union(spark.readStream.load(b)).groupBy("k").count()
+    got = run(spark, df, "union_counts", "complete", [(a, [(1, "x", 1.0), (2, "y", 1.0)]), (b, [(3, "x", 2.0)])])
+    assert sorted(got.itertuples(index=False, name=None)) == [("x", 2), ("y", 1)]
+
+
+def test_union_by_name_matches_columns_by_name(spark, a, b):
+    right = spark.readStream.load(b).select("v", "k", "ts")
+    df = spark.readStream.load(a).unionByName(right).groupBy("k").agg(F.sum("v").alias("total"))
+    got = run(spark, df, "union_by_name", "update", [(a, [(1, "x", 1.0)]), (b, [(2, "x", 2.0), (3, "y", 4.0)])])
+    assert sorted(got.itertuples(index=False, name=None)) == [("x", 1.0), ("x", 3.0), ("y", 4.0)]
+
+
+def test_union_by_name_fills_missing_columns_with_nulls_when_allowed(spark, a, b):
+    left = spark.readStream.load(a).select("k", "v")
+    right = spark.readStream.load(b).select("k", "ts")
+    with pytest.raises(AnalysisException, match="UNRESOLVED_COLUMN"):
+        left.unionByName(right)
+    df = left.unionByName(right, allowMissingColumns=True)
+    assert df.columns == ["k", "v", "ts"]
+    got = run(spark, df, "union_missing", "append", [(a, [(1, "x", 1.0)]), (b, [(2, "y", 2.0)])])
+    assert got["v"].isna().tolist() == [False, True] and got["ts"].isna().tolist() == [True, False]
+
+
+def test_union_then_drop_duplicates(spark, a, b):
+    df = spark.readStream.load(a).union(spark.readStream.load(b)).dropDuplicates(["k"])
+    got = run(spark, df, "union_dedup", "append", [(a, [(1, "x", 1.0)]), (b, [(2, "x", 2.0), (3, "y", 3.0)])])
+    assert sorted(got["k"]) == ["x", "y"]
+
+
+def test_union_of_watermarked_streams_then_window_in_append_mode(spark, a, b):
+    left = spark.readStream.load(a).withWatermark("ts", "5 seconds")
+    right = spark.readStream.load(b).withWatermark("ts", "5 seconds")
+    df = left.union(right).groupBy(F.window("ts", "10 seconds")).count()
+    got = run(spark, df, "union_windows", "append",
+              [(a, [(1, "x", 1.0), (31, "x", 1.0)]), (b, [(2, "y", 1.0), (33, "y", 1.0)]),
+               (a, [(4, "x", 1.0)])])  # late by then: the watermark is 26
+    assert [(w["start"].second, n) for w, n in got.itertuples(index=False, name=None)] == [(0, 2)]
