@@ -37,6 +37,8 @@ def fingerprint(plan) -> dict:
         join = plan.join
         state = {"operator": f"stream-stream {join.join_type} join", "keys": list(join.key_texts),
                  "condition": join.condition_text}
+    elif getattr(plan, "limit", None) is not None:  # LIMIT: the count of rows passed, whatever the limit now
+        state = {"operator": "globalLimit", "keys": []}
     found = {"sql": plan.sql, "outputMode": plan.output_mode, "state": state}
     if len(inputs) == 1:
         return {**found, "source": inputs[0]}
