@@ -127,10 +127,11 @@ REFUSED = [
     ("SELECT n, current_timestamp() AS at FROM events", "current time", "current_timestamp"),
     ("SELECT explode(array(n, n)) AS m FROM events", "Generate", "explode"),
     ("SELECT n FROM events WATERMARK ts DELAY OF INTERVAL 10 SECONDS", "EventTimeWatermark", "WATERMARK"),
+    ("SELECT n FROM events LIMIT 5", "GlobalLimit", "LIMIT"),  # a stream's LIMIT runs in micro-batches only
 ]
 
 
-@pytest.mark.parametrize("sql", ["SELECT n FROM events ORDER BY n", "SELECT n FROM events LIMIT 5",
+@pytest.mark.parametrize("sql", ["SELECT n FROM events ORDER BY n", "SELECT n FROM events LIMIT 5 OFFSET 1",
                                  "SELECT n, row_number() OVER (ORDER BY n) AS k FROM events"])
 def test_what_no_stream_may_do_is_refused_first_with_the_streaming_reason(sql):
     """Spark's checkForContinuous runs checkForStreaming first: sorting, LIMIT and OVER fail as on any stream."""
