@@ -145,6 +145,20 @@ CASES: list[StreamsCase] = [
         why="the distinct rows come out once the watermark passes their ts, as SELECT DISTINCT's do",
     ),
     StreamsCase(
+        name="union_session_windows_append",
+        sql="SELECT session_window(ts, '5 seconds') AS s, device, count(*) AS n FROM "
+            f"{BOTH} GROUP BY session_window(ts, '5 seconds'), device",
+        output_mode="append", inputs=sensors(), batches=READINGS,
+        why="sessions over both streams' rows: a row of b extends a session a's rows began",
+    ),
+    StreamsCase(
+        name="union_window_then_chained_window_append",
+        sql=f"SELECT window(w, '30 seconds') AS m, sum(n) AS n FROM (SELECT {TEN} AS w, count(*) AS n FROM {BOTH} "
+            f"GROUP BY {TEN}) GROUP BY window(w, '30 seconds')",
+        output_mode="append", inputs=sensors(), batches=READINGS,
+        why="two chained aggregations over the union, each window final once the watermark passes it",
+    ),
+    StreamsCase(
         name="union_then_stateless_append",
         sql=f"SELECT device, temp * 2 AS t2 FROM {BOTH} WHERE temp > 20",
         output_mode="append", inputs=sensors(None, None), batches=READINGS,
