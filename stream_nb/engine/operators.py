@@ -13,15 +13,17 @@ from stream_nb.engine.chain import ChainOperator
 from stream_nb.engine.dedup import DedupOperator
 from stream_nb.engine.join import JoinOperator
 from stream_nb.engine.keyed import KeyedOperator
+from stream_nb.engine.limit import LimitOperator
 from stream_nb.engine.operator import Operator
 from stream_nb.engine.output import Output
 from stream_nb.engine.sessions import SessionOperator
 from stream_nb.engine.stateless import StatelessOperator
 from stream_nb.engine.udf_calls import register_udfs
+from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.plan import Plan
 
-__all__ = ["AggregateOperator", "BatchPartials", "DedupOperator", "KeyedOperator", "Output", "SessionOperator",
-           "StatelessOperator", "connect", "make_operator"]
+__all__ = ["AggregateOperator", "BatchPartials", "DedupOperator", "KeyedOperator", "LimitOperator", "Output",
+           "SessionOperator", "StatelessOperator", "connect", "make_operator"]
 
 
 def connect(plan: Plan) -> duckdb.DuckDBPyConnection:
@@ -36,6 +38,9 @@ def connect(plan: Plan) -> duckdb.DuckDBPyConnection:
 def make_operator(plan: Plan) -> Operator:
     """The stateful (or stateless) operator a plan needs."""
     if plan.group_state is not None:
+        if plan.limit is not None:  # the function's operator reads the stateless SQL and would not count rows
+            raise StreamSQLError("applyInPandasWithState over a limited stream (DataFrame.limit) is not "
+                                 "supported yet", sql=plan.sql, hint="limit the rows inside the function")
         from stream_nb.engine.group_state import GroupStateOperator  # imports the PySpark API's GroupState
 
         return GroupStateOperator(plan)
@@ -49,4 +54,6 @@ def make_operator(plan: Plan) -> Operator:
         return AggregateOperator(plan)
     if plan.dedup is not None:
         return DedupOperator(plan)
+    if plan.limit is not None:
+        return LimitOperator(plan)
     return StatelessOperator(plan)

@@ -34,7 +34,7 @@ class DerivedSource:
         from stream_nb.sql.plan import plan_query
 
         plan = plan_query(sql, namespaces=[{name: source}])
-        if plan.stateless_sql is None or plan.inputs != [name]:
+        if plan.stateless_sql is None or plan.inputs != [name] or plan.limit is not None:  # a limit counts rows
             raise ValueError(f"a derived stream is a stateless query over {name!r} alone (a projection, a filter, "
                              f"from_json...), not: {sql}")
         self.source, self.sql, self.name = source, sql, name

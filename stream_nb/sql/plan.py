@@ -20,6 +20,7 @@ from stream_nb.sql.dedup import DedupPlan, plan_dedup
 from stream_nb.sql.dialect import Watermark, parse
 from stream_nb.sql.errors import OutputModeError, StreamSQLError
 from stream_nb.sql.event_time import EventTime
+from stream_nb.sql.limit import LimitPlan, plan_limit
 from stream_nb.sql.output_modes import choose_output_mode
 from stream_nb.sql.positions import keyword_start, start_of
 from stream_nb.sql.resolve import Bindings, union_selects
@@ -70,6 +71,7 @@ class Plan:
     rules: list[str] = field(default_factory=list)  # the planner's rewrites that changed the query
     group_state: GroupStatePlan | None = None  # applyInPandasWithState on top of the stateless SQL (group_state.py)
     udfs: Mapping[str, Any] = field(default_factory=dict)  # the Python functions registered when it was planned
+    limit: LimitPlan | None = None          # LIMIT in append mode: the stream's first rows, ever (limit.py)
     union: UnionInput | None = None         # the batch is a UNION ALL of the inputs' batches (unions.py)
 
     @property
@@ -149,7 +151,8 @@ def plan_stateless(tree: exp.Query, q: Planning) -> Plan | None:
     columns = _columns(tree)
     apply_window(tree, q.window, stream)
     replace_stream(tree, stream)
-    return Plan(q.sql, q.bindings, q.mode, columns, stateless_sql=to_duckdb(tree),
+    limit = plan_limit(tree, q.sql, to_duckdb)
+    return Plan(q.sql, q.bindings, q.mode, columns, stateless_sql=to_duckdb(tree), limit=limit,
                 **_common(q, q.event_times.get(stream)))
 
 
@@ -203,7 +206,8 @@ def plan_union(tree: exp.Union, q: Planning) -> Plan:
     for branch, stream in zip(branches, read):
         apply_window(branch, q.window, stream)
         replace_stream(branch, stream, batch_table(None if single else stream))
-    return Plan(sql, bindings, q.mode, columns, stateless_sql=to_duckdb(tree),
+    limit = plan_limit(tree, sql, to_duckdb)
+    return Plan(sql, bindings, q.mode, columns, stateless_sql=to_duckdb(tree), limit=limit,
                 **_common(q, q.event_times.get(read[0]) if single else None))
 
 

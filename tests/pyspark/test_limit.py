@@ -62,3 +62,11 @@ def test_apply_in_pandas_with_state_over_a_limited_stream_is_refused_not_run_wit
         count, "word string, c bigint", "c bigint", "append", GroupStateTimeout.NoTimeout)
     with pytest.raises(AnalysisException, match="applyInPandasWithState over a limited stream"):
         out.writeStream.format("memory").queryName("limited_state").start()
+
+
+def test_a_watermark_on_a_column_computed_after_a_limit_is_refused_not_run_per_batch(spark, events):
+    # a computed column's watermark reads the query below it as a stream of its own (sources/derived.py), which
+    # would cut each batch to the limit instead of the stream
+    limited = spark.readStream.load(events).limit(2).withColumn("t2", F.col("ts") + F.expr("INTERVAL 1 SECOND"))
+    with pytest.raises(AnalysisException, match="NOT_IMPLEMENTED"):
+        limited.withWatermark("t2", "1 second")
