@@ -173,3 +173,23 @@ def test_a_restart_with_another_limit_goes_on_from_the_count_and_one_without_sta
     plain.stop()
     with pytest.raises(sn.CheckpointError, match=r"the stateful operator was none \(stateless\), now globalLimit"):
         start(events=events, checkpoint=tmp_path / "plain")
+
+
+def test_a_new_process_on_the_same_files_and_checkpoint_emits_only_the_rest(tmp_path):
+    # as after a kill: new source and query objects, only the folder and the checkpoint are the same
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.json").write_text('{"n": 1}\n{"n": 2}\n')
+
+    def run():
+        q = sn.start("SELECT n FROM events LIMIT 3", sources={"events": sn.sources.files(folder, format="json",
+                     schema="n bigint")}, trigger="manual", checkpoint=tmp_path / "cp")
+        q.process_all_available()
+        emitted = ns(q.result)
+        q.stop()
+        return emitted
+
+    assert run() == [1, 2]
+    (folder / "b.json").write_text('{"n": 3}\n{"n": 4}\n')
+    (folder / "c.json").write_text('{"n": 5}\n')
+    assert run() == [3]
