@@ -97,6 +97,16 @@ CASES: list[Case] = [
         why="arguments that are expressions, a HAVING over a collected array",
     ),
     Case(
+        name="collect_over_chained_windows_append",
+        sql="SELECT window(window_time(w), '20 seconds') AS w2, array_sort(collect_list(n)) AS ns, "
+            "max_by(device, n * 1000 + ascii(device)) AS top FROM (SELECT window(ts, '10 seconds') AS w, device, "
+            "count(*) AS n FROM events GROUP BY window(ts, '10 seconds'), device) "
+            "GROUP BY window(window_time(w), '20 seconds')",
+        output_mode="append", watermark=("ts", "0 seconds"), batches=_READINGS,
+        why="over what a window aggregation emits (Spark 3.4+ chains): the first operator's row order is its "
+            "own, so the list is sorted and max_by's ord has no tie",
+    ),
+    Case(
         name="percentile_of_strings_complete",
         schema="ts timestamp, device string, s string",
         sql="SELECT device, percentile(s, 0.5) AS p, median(s) AS m, array_sort(collect_set(s)) AS raw FROM events "
