@@ -49,8 +49,9 @@ class Inputs:
         several = len(streams) > 1 or plan.union is not None
         self.plan = plan
         self.con: duckdb.DuckDBPyConnection | None = None  # the query's (set by it): a union runs there
+        unioned = plan.union.tables if plan.union is not None else {}  # as the union's SQL reads them
         self.items = [Input(s.name, s.source, source_traits(s.source, s.name), event_times.get(s.name),
-                            plan.batch_table(s.name) if several else BATCH)
+                            unioned.get(s.name) or (plan.batch_table(s.name) if several else BATCH))
                       for s in streams]
         self.names = [i.name for i in self.items]
         self.several = several
@@ -138,7 +139,8 @@ class Inputs:
     def for_operator(self, tables: dict[str, pa.Table]) -> pa.Table | dict[str, pa.Table]:
         """The operator's batch: one input's table, every input's table by name, or the union's rows."""
         if self.plan.union is not None:
-            return self._union(tables)
+            rows, beside = self._union(tables), self.plan.union.beside
+            return {self.plan.union.name: rows, **{name: tables[name] for name in beside}} if beside else rows
         return tables if self.several else tables[self.names[0]]
 
     def _union(self, tables: dict[str, pa.Table]) -> pa.Table:
@@ -152,8 +154,8 @@ class Inputs:
         return self._union_on(self.con, tables)
 
     def _union_on(self, con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table]) -> pa.Table:
-        for i in self.items:
-            duck.register(con, i.table, tables[i.name])
+        for name, table in self.plan.union.tables.items():
+            duck.register(con, table, tables[name])
         return duck.query(con, self.plan.union.sql)
 
     def entry(self, batch_id: int, ranges: Ranges, watermark_us: int) -> OffsetEntry:

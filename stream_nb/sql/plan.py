@@ -90,11 +90,15 @@ class Plan:
         """The incremental plan in words and SQL, for ``q.explain()``."""
         from stream_nb.sql.explain import explain
 
-        text = explain(self)
         if self.union is None:
-            return text
+            return explain(self)
+        if self.join is not None:  # the join explains its sides: the union is one of them
+            streams = {**self.bindings.streams, self.union.name: self.union.stream}
+            text = explain(replace(self, bindings=replace(self.bindings, streams=streams)))
+        else:
+            text = explain(self)
         at = text.index("\n== ", text.index("==", 2))  # after the query and its inputs: the union comes first
-        return (f"{text[:at]}\n== 0. Per batch (DuckDB): the UNION ALL of {', '.join(self.inputs)}, each SELECT over "
+        return (f"{text[:at]}\n== 0. Per batch (DuckDB): the UNION ALL of {', '.join(self.union.tables)}, each SELECT over "
                 f"its own stream's batch; what follows reads its rows as {self.union.name} ==\n{self.union.sql}\n"
                 f"{text[at:]}")
 

@@ -8,7 +8,8 @@ part points at the query as written): the union itself, planned as the top-level
 (``plan.plan_union``: each SELECT over its own stream's batch table, the stream's own WHERE pushed below its
 watermark), and the rest of the query over the union's rows read as one stream (``__union0``). Per batch the
 engine runs the union's SQL over the inputs' batches and hands its rows to the operator as a single input's
-batch (``engine/inputs.py``).
+batch (``engine/inputs.py``); a query joining the union with another stream gets both, by name, as the two
+inputs of a stream-stream join.
 
 Watermarks are the streams' own (each input's max event time minus its delay, combined by the query's
 ``watermark_policy``), as Spark's EventTimeWatermark sits in each branch. Which column of the union carries
@@ -20,7 +21,7 @@ watermarked column into.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
@@ -31,7 +32,7 @@ from stream_nb.sql.chain_text import Text, cte_definition, kept_ctes, paren_span
 from stream_nb.sql.dialect import DIALECT, parse
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.positions import keyword_start, start_of
-from stream_nb.sql.resolve import Bindings, _is_query, _is_source
+from stream_nb.sql.resolve import Bindings, Stream, _is_query, _is_source
 from stream_nb.sql.rewrites import inline_ctes
 
 if TYPE_CHECKING:
@@ -43,12 +44,16 @@ UNION = "__union{}"  # the stream the rest of the query reads the union's rows a
 @dataclass(frozen=True)
 class UnionInput:
     """The union a query reads its rows from: ``sql`` computes them per batch from the inputs' batch tables
-    (``Plan.batch_table``); ``name`` is the stream the rest of the query reads them as; ``event_time`` the
-    union's column carrying event time (None: its first SELECT reads no watermarked column)."""
+    (``tables``); ``name`` is the stream the rest of the query reads them as; ``event_time`` the union's column
+    carrying event time (None: its first SELECT reads no watermarked column). A query joining the union with
+    another stream (``beside``) gets both, by name, as a join's inputs."""
 
     sql: str
     name: str
     event_time: str | None = None
+    tables: Mapping[str, str] = field(default_factory=dict)  # each input of the union: the table ``sql`` reads it as
+    beside: tuple[str, ...] = ()  # the streams the query joins the union with, read as they are
+    stream: Stream | None = None  # the union as the stream the rest of the query reads (its schema; q.explain())
 
 
 def plan_union_input(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: str | None, watermark: Any,
@@ -70,7 +75,8 @@ def plan_union_input(sql: str, *, namespaces: list[Mapping[str, Any]], output_mo
                                watermark_policy=watermark_policy, plan=plan)
     if not isinstance(tree, exp.Select):
         return None  # a UNION ALL at the top is planned as it is (plan.plan_union)
-    found = _union_read(inline_ctes(tree), namespaces)
+    whole = inline_ctes(tree)
+    found = _union_read(whole, namespaces)
     if found is None:
         return None
     operation = found.this
@@ -104,20 +110,32 @@ def plan_union_input(sql: str, *, namespaces: list[Mapping[str, Any]], output_mo
     event_time = next((column for column, kind in timed.values() if kind == "timestamp"), None)
     rest = Text.edited(sql, edits)
     source = StageOutput(schema, description=f"the UNION ALL of {', '.join(first.inputs)}")
+    inside = {id(t) for t in found.find_all(exp.Table)}
+    outside = [t for t in whole.find_all(exp.Table) if id(t) not in inside and _reads_stream(t, namespaces)]
+    if isinstance(watermark, Mapping):  # the streams beside the union keep theirs
+        marks = {k: v for k, v in watermark.items() if k not in read}
+    else:
+        marks = {t.name: watermark for t in outside} if watermark is not None else {}
+    if event_time:
+        marks[name] = (event_time, "0 seconds")  # only says which column: the streams' own watermarks are the query's
     upper = _planned(plan, rest, namespaces=[{name: source}, *namespaces], output_mode=output_mode,
-                     watermark={name: (event_time, "0 seconds")} if event_time else None, watermark_policy="min")
-    others = [i for i in upper.inputs if i != name]
-    if others:
-        table = next(t for t in parse(sql)[0].find_all(exp.Table) if t.name == others[0])
-        raise StreamSQLError(f"a UNION ALL of streams read beside another stream ({others[0]!r}, by a join) is "
-                             "not supported yet", sql=sql, start=start_of(table),
-                             hint="union all the streams, or join them, in one query")
-    bindings = Bindings(dict(first.bindings.streams), {**first.bindings.statics, **upper.bindings.statics})
-    single = first.event_time if len(first.inputs) == 1 else None
-    return replace(upper, sql=sql, bindings=bindings, inputs=list(first.inputs), event_times=dict(first.event_times),
+                     watermark=marks or None, watermark_policy="min")
+    beside = [i for i in upper.inputs if i != name]
+    twice = next((t for t in outside if t.name in first.inputs), None)
+    if beside and (upper.join is None or twice is not None):
+        table = twice or next(t for t in outside if t.name == beside[0])
+        raise StreamSQLError(f"the stream {table.name!r} read both in a UNION ALL of streams and beside it is not "
+                             "supported yet", sql=sql, start=start_of(table),
+                             hint="give the rows as two streams (two names in sources=, each fed the same rows)")
+    bindings = Bindings({**first.bindings.streams, **{i: upper.bindings.streams[i] for i in beside}},
+                        {**first.bindings.statics, **upper.bindings.statics})
+    single = first.event_time if len(first.inputs) == 1 and not beside else None
+    union = UnionInput(first.stateless_sql, name, event_time, {i: first.batch_table(i) for i in first.inputs},
+                       tuple(beside), upper.bindings.streams[name])
+    return replace(upper, sql=sql, bindings=bindings, inputs=[*first.inputs, *beside],
+                   event_times={**first.event_times, **{i: e for i, e in upper.event_times.items() if i in beside}},
                    watermark_policy=first.watermark_policy, watermarks=first.watermarks + upper.watermarks,
-                   event_time=single, union=UnionInput(first.stateless_sql, name, event_time),
-                   rules=list(dict.fromkeys(first.rules + upper.rules)))
+                   event_time=single, union=union, rules=list(dict.fromkeys(first.rules + upper.rules)))
 
 
 def _distinct_union(sql: str, *, namespaces: list[Mapping[str, Any]], output_mode: str | None, watermark: Any,

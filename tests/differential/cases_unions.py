@@ -45,6 +45,23 @@ ONE = (
     feed(a=((t(40), "d3", 1.0),)),
 )
 
+# The union joined with a third stream ``c`` (readings to match within 5 seconds after a or b's).
+JOINED = (
+    feed(a=((t(1), "d1", 20.0), (t(2), "d2", 21.0)), b=((t(3), "d1", 19.0), (t(4), "d3", 18.0)),
+         c=((t(4), "d1", 1.0), (t(20), "d2", 2.0))),                       # -- wm a -3, b -1, c 15: query 0
+    feed(a=((t(15), "d2", 23.0),), b=((t(22), "d3", 25.0),), c=((t(18), "d2", 3.0), (t(24), "d3", 4.0))),
+    #                                                                         -- wm 10 / 17 / 19: query 10
+    feed(a=((t(40), "d1", 1.0),), b=((t(41), "d2", 2.0),), c=((t(45), "d1", 5.0), (t(12), "d2", 6.0))),
+    #                            c's 12: on time (the watermark is 10), but within 5 s after no row -- 35
+    feed(a=((t(90), "d1", 1.0),), b=((t(90), "d2", 2.0),), c=((t(95), "d3", 7.0),)),  # -- 85: flush
+)
+JOIN_ON = " ON u.device = c.device AND c.ts BETWEEN u.ts AND u.ts + INTERVAL 5 SECONDS"
+
+
+def three(delay: str = "5 seconds") -> tuple[Input, Input, Input]:
+    return (*sensors(delay, delay), Input("c", EVENTS, ("ts", delay)))
+
+
 CASES: list[StreamsCase] = [
     StreamsCase(
         name="union_then_group_count_update",
@@ -157,6 +174,18 @@ CASES: list[StreamsCase] = [
             f"GROUP BY {TEN}) GROUP BY window(w, '30 seconds')",
         output_mode="append", inputs=sensors(), batches=READINGS,
         why="two chained aggregations over the union, each window final once the watermark passes it",
+    ),
+    StreamsCase(
+        name="union_joined_with_a_third_stream_inner_append",
+        sql=f"SELECT u.device, u.ts AS t1, c.ts AS t2, c.temp FROM {BOTH} u JOIN c" + JOIN_ON,
+        output_mode="append", inputs=three(), batches=JOINED,
+        why="a stream-stream join whose left side is the union: a's and b's rows both meet c's",
+    ),
+    StreamsCase(
+        name="union_joined_with_a_third_stream_left_outer_append",
+        sql=f"SELECT u.device, u.ts AS t1, c.ts AS t2 FROM {BOTH} u LEFT JOIN c" + JOIN_ON,
+        output_mode="append", inputs=three(), batches=JOINED,
+        why="an unmatched row of either stream of the union comes out NULL-padded once the watermark passes it",
     ),
     StreamsCase(
         name="union_then_stateless_append",

@@ -134,3 +134,18 @@ def test_a_restart_from_the_checkpoint_goes_on_with_the_state_offsets_and_waterm
     got = {w["start"].second: (n, total) for w, n, total in again.result.itertuples(index=False, name=None)}
     assert got[10] == (2, 40.0)  # 16 s from before the restart, 12 s after
     again.stop()
+
+
+def test_a_union_joined_with_a_third_stream_reads_all_three_as_sources(a, b):
+    c = sn.sources.memory("ts timestamp, device string, temp double")
+    q = sn.start(f"SELECT u.device, u.ts AS t1, c.ts AS t2 FROM {BOTH} u JOIN c ON u.device = c.device AND "
+                 "c.ts BETWEEN u.ts AND u.ts + INTERVAL 5 SECONDS", sources={"a": a, "b": b, "c": c},
+                 watermark={**MARKS, "c": ("ts", "5 seconds")}, trigger="manual")
+    a.add_data(rows((1, "d1", 1.0)))
+    b.add_data(rows((2, "d1", 2.0), (3, "d2", 3.0)))
+    c.add_data(rows((4, "d1", 4.0)))
+    progress = q.step()
+    assert [s["numInputRows"] for s in progress["sources"]] == [1, 2, 1]
+    assert sorted((d, t1.second) for d, t1, _ in q.result.itertuples(index=False, name=None)) == [("d1", 1),
+                                                                                                   ("d1", 2)]
+    q.stop()

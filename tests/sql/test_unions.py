@@ -96,6 +96,16 @@ def test_a_static_table_joined_to_the_union_is_bound():
     assert list(p.bindings.statics) == ["dim"] and p.inputs == ["a", "b"]
 
 
+def test_a_union_joined_with_another_stream_is_one_side_of_a_stream_stream_join():
+    p = plan(f"SELECT u.device, c.temp FROM {BOTH} u JOIN c ON u.device = c.device AND c.ts BETWEEN u.ts AND "
+             "u.ts + INTERVAL 5 SECONDS", output_mode="append", watermark={**MARKS, "c": ("ts", "1 second")})
+    assert p.inputs == ["a", "b", "c"] and p.union.beside == ("c",) and p.join.left.input == p.union.name
+    assert {name: e.delay_us for name, e in p.event_times.items()} == {"a": 5_000_000, "b": 10_000_000,
+                                                                       "c": 1_000_000}
+    assert p.union.tables == {"a": "__batch_a", "b": "__batch_b"} and p.batch_table("c") == "__batch_c"
+    assert "stream     __union0 (u): the UNION ALL of a, b" in p.explain()
+
+
 def test_explain_shows_the_union_before_the_operator():
     text = plan(f"SELECT device, count(*) AS n FROM {BOTH} GROUP BY device").explain()
     assert "== 0. Per batch (DuckDB): the UNION ALL of a, b" in text
@@ -115,8 +125,8 @@ def test_an_error_in_the_outer_query_points_at_the_query_as_written():
      "INTERSECT of streams is not supported", "INTERSECT"),
     ("SELECT device, count(*) AS n FROM (SELECT device FROM a EXCEPT SELECT device FROM b) GROUP BY device",
      "EXCEPT of streams is not supported", "EXCEPT"),
-    (f"SELECT u.device FROM {BOTH} u JOIN c ON u.device = c.device AND u.ts = c.ts",
-     "a UNION ALL of streams read beside another stream ('c', by a join) is not supported yet", "c ON"),
+    (f"SELECT u.device FROM {BOTH} u JOIN a ON u.device = a.device AND u.ts = a.ts",
+     "the stream 'a' read both in a UNION ALL of streams and beside it is not supported yet", "a ON"),
     ("SELECT device FROM a WHERE device IN (SELECT device FROM b UNION ALL SELECT device FROM c)",
      "cannot be read in a subquery expression", "b UNION"),
     ("SELECT device, n FROM (SELECT device, count(*) AS n FROM a GROUP BY device UNION ALL SELECT device, 1 FROM b)",
