@@ -17,6 +17,7 @@ from sqlglot.tokens import Tokenizer, TokenType
 
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.positions import start_of
+from stream_nb.sql.windows import is_window_call
 
 # Merge rules, implemented by engine/state.py:
 #   add      null-aware addition (null + v = v)        min / max   ignoring nulls
@@ -104,6 +105,7 @@ def make_aggregate(node: exp.AggFunc, index: int, argument: str | None, sql: str
         partials = (Partial(f"{a}_o", f"{rule}_ord", x, rule), Partial(f"{a}_v", f"{rule}_value", x, rule))
         return Aggregate(text, a, x, partials, f"{a}_v")
     if kind == "ArrayAgg":  # collect_list
+        _refuse_over_sessions(node, sql)
         return Aggregate(text, a, x, (Partial(f"{a}_l", "list", x, "concat"),), f"{a}_l")
     if kind == "ArrayUniqueAgg":  # collect_set
         return Aggregate(text, a, x, (Partial(f"{a}_l", "set", x, "union"),), f"{a}_l")
@@ -180,6 +182,17 @@ def _percentile(node: exp.AggFunc, values: str, sql: str) -> str:
     value = each if isinstance(quantile, exp.Array) else f"{each}[1]"
     # bound once to the sorted values; no value: NULL (an empty list's element is NULL)
     return f"CASE WHEN len({values}) > 0 THEN list_transform([list_sort({values})], lambda s: {value})[1] END"
+
+
+def _refuse_over_sessions(node: exp.AggFunc, sql: str) -> None:
+    """collect_list over session windows: Spark lists a session's values in the order its pieces merge (by
+    their start, each stored session as a block), which the session operator's rows in arrival order are not."""
+    select = node.find_ancestor(exp.Select)
+    group = select.args.get("group") if select is not None else None
+    if group is not None and any(is_window_call(key, "session_window") for key in group.expressions):
+        raise StreamSQLError("collect_list() over session windows is not supported yet (Spark orders a session's "
+                             "values by event time as its sessions merge)", sql=sql, start=start_of(node, sql),
+                             hint="collect_set(x) where the order does not matter, or collect_list(x) over window()")
 
 
 def _written_arguments(node: exp.Expression, sql: str) -> int:

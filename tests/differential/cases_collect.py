@@ -30,6 +30,13 @@ _NUMBERS = (
     ((t(9), "a", 5, 5.0), (t(10), "a", 8, 8.0), (t(11), "b", 7, 7.0), (t(12), "a", 6, 6.0), (t(13), "a", 7, 7.0)),
 )
 
+# a's rows out of event-time order, one session across two batches; b's two rows at one time.
+_OUT_OF_ORDER = (
+    ((t(5), "a", 1.0), (t(3), "a", 2.0), (t(4), "a", 3.0), (t(4), "b", 1.0)),
+    ((t(2), "a", 4.0), (t(6), "a", 5.0), (t(4), "b", 2.0)),
+    ((t(30), "a", 6.0),),
+)
+
 CASES: list[Case] = [
     Case(
         name="collect_list_update",
@@ -105,6 +112,15 @@ CASES: list[Case] = [
         output_mode="append", watermark=("ts", "0 seconds"), batches=_READINGS,
         why="over what a window aggregation emits (Spark 3.4+ chains): the first operator's row order is its "
             "own, so the list is sorted and max_by's ord has no tie",
+    ),
+    Case(
+        name="by_set_and_median_over_sessions_append",
+        sql="SELECT session_window(ts, '4 seconds') AS s, device, max_by(temp, ts) AS last_t, min_by(temp, ts) AS "
+            "first_t, array_sort(collect_set(temp)) AS temps, median(temp) AS m FROM events "
+            "GROUP BY session_window(ts, '4 seconds'), device",
+        output_mode="append", watermark=("ts", "5 seconds"), batches=_OUT_OF_ORDER,
+        why="over sessions that merge across batches, rows out of event-time order (collect_list is refused "
+            "there: Spark's order follows how sessions merge)",
     ),
     Case(
         name="percentile_of_strings_complete",

@@ -181,6 +181,8 @@ def test_keyed_state_exports_and_loads_list_columns():
     ("SELECT percentile(temp, o) FROM events", "percentage must be a number literal"),
     ("SELECT percentile_approx(temp, 0.5, 0) FROM events", "accuracy must be a positive integer literal"),
     ("SELECT percentile(temp, 0.5, o) FROM events", "percentile.. with a frequency argument is not supported"),
+    ("SELECT device, collect_list(temp) FROM events GROUP BY session_window(ts, '5 seconds'), device",
+     r"collect_list\(\) over session windows is not supported yet"),
     ("SELECT collect_list(DISTINCT temp) FROM events", r"only count\(DISTINCT x\) is supported"),
 ])
 def test_refusals(sql, message):
