@@ -30,7 +30,7 @@ from sqlglot.tokens import TokenType
 from stream_nb.sql.chain import StageOutput, _output_schema, _planned
 from stream_nb.sql.chain_text import Text, cte_definition, kept_ctes, paren_span
 from stream_nb.sql.dialect import DIALECT, parse
-from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.errors import OutputModeError, StreamSQLError
 from stream_nb.sql.positions import keyword_start, start_of
 from stream_nb.sql.resolve import Bindings, Stream, _is_query, _is_source
 from stream_nb.sql.rewrites import inline_ctes
@@ -118,8 +118,19 @@ def plan_union_input(sql: str, *, namespaces: list[Mapping[str, Any]], output_mo
         marks = {t.name: watermark for t in outside} if watermark is not None else {}
     if event_time:
         marks[name] = (event_time, "0 seconds")  # only says which column: the streams' own watermarks are the query's
-    upper = _planned(plan, rest, namespaces=[{name: source}, *namespaces], output_mode=output_mode,
-                     watermark=marks or None, watermark_policy="min")
+    try:
+        upper = _planned(plan, rest, namespaces=[{name: source}, *namespaces], output_mode=output_mode,
+                         watermark=marks or None, watermark_policy="min")
+    except OutputModeError as err:
+        if event_time is not None or not first.event_times or "watermark" not in err.message:
+            raise
+        first_stream = first.inputs[0]
+        raise OutputModeError(
+            f"{err.message.rstrip('.')}; over a UNION ALL the event time is its first SELECT's column (as in "
+            f"Spark, a union's columns are its first SELECT's), and the first SELECT reads no watermarked column",
+            sql=sql, start=err.start,
+            hint=f"declare the watermark on {first_stream!r} too (the stream the first SELECT reads) and select its "
+                 "event-time column there") from None
     beside = [i for i in upper.inputs if i != name]
     twice = next((t for t in outside if t.name in first.inputs), None)
     if beside and (upper.join is None or twice is not None):

@@ -59,9 +59,10 @@ def test_the_event_time_column_is_the_one_the_first_select_reads_the_watermarked
 
 def test_append_with_the_watermark_on_the_second_stream_only_is_refused_as_spark_does():
     # the union's columns carry the first SELECT's metadata: its ts has no watermark
-    with pytest.raises(OutputModeError, match="watermark"):
+    with pytest.raises(OutputModeError, match="its first SELECT's column") as caught:
         plan(f"SELECT {TEN} AS w, count(*) AS n FROM {BOTH} GROUP BY {TEN}", output_mode="append",
              watermark={"b": ("ts", "5 seconds")})
+    assert "declare the watermark on 'a' too" in str(caught.value)
 
 
 def test_the_where_of_one_select_is_pushed_below_its_streams_watermark():
