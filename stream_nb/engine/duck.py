@@ -15,6 +15,8 @@ from decimal import Decimal
 import duckdb
 import pyarrow as pa
 
+from stream_nb.engine import spark_macros
+
 
 def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
@@ -38,6 +40,7 @@ def connect() -> duckdb.DuckDBPyConnection:
                 "WHEN n < 0 THEN array_to_string(string_split(s, delim)[n:], delim) ELSE '' END")
     con.execute("CREATE MACRO timestamp_seconds(x) AS CASE WHEN isfinite(CAST(x AS DOUBLE)) THEN "
                 "make_timestamp(CAST(trunc(CAST(x AS DOUBLE) * 1000000) AS BIGINT)) END")
+    spark_macros.register(con)  # Spark's scalar functions DuckDB lacks or computes otherwise
     return con
 
 

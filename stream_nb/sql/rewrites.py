@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from stream_nb.sql.spark_functions import spark_scalar_functions
 from stream_nb.sql.tree import bottom_up
 
 _INTEGRAL = {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT, exp.DataType.Type.INT,
@@ -113,7 +114,10 @@ def spark_functions(tree: exp.Expression) -> None:
     """Spark functions DuckDB reads otherwise: ``substring(s, 0, n)`` starts at the first character as
     ``substring(s, 1, n)`` does (DuckDB's position 0 is before it, one character short); ``bround(x, d)`` rounds
     half to even (DuckDB's ``round_even``; it has no ``bround``); a double cast to a string is written as Java
-    writes it (``1.5E10``); ``round(x, d)`` of a double rounds half up its decimal text (``spark_round``)."""
+    writes it (``1.5E10``); ``round(x, d)`` of a double rounds half up its decimal text (``spark_round``); a
+    string cast to binary is its UTF-8 bytes (DuckDB reads escapes, and NULL for non-ASCII text). The scalar
+    functions whose values differ otherwise are in ``spark_functions.py``."""
+    spark_scalar_functions(tree)
     for node in list(tree.find_all(exp.Substring, exp.Anonymous, exp.Cast, exp.Round, exp.ArraySize,
                                    exp.RegexpSplit)):
         if isinstance(node, exp.RegexpSplit):
@@ -133,6 +137,11 @@ def spark_functions(tree: exp.Expression) -> None:
                 text = exp.Anonymous(this="spark_binary_text", expressions=[node.this.copy()])
                 text.type = node.to.copy()
                 node.replace(text)
+            elif node.to.this in _BINARY and node.this.type is not None and \
+                    node.this.type.this in exp.DataType.TEXT_TYPES:  # UTF-8 bytes, as Spark's
+                data = exp.Anonymous(this="encode", expressions=[node.this.copy()])
+                data.type = node.to.copy()
+                node.replace(data)
         elif isinstance(node, exp.Substring):
             start = node.args.get("start")
             if isinstance(start, exp.Literal) and not start.is_string and start.name == "0":

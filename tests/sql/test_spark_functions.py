@@ -1,0 +1,97 @@
+"""Spark's values for its scalar functions, pinned without a JVM: each answer here is what PySpark gave for the
+same expression over the same rows (tests/differential/cases_functions.py runs them against PySpark)."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+import stream_nb as sn
+from stream_nb.engine.spark_macros import spark_conv
+from tests.differential.spark_runner import close, value
+
+ROWS = [
+    {"ts": datetime(2024, 1, 1, 0, 0, 1, tzinfo=UTC), "k": "straße", "v": 1.5, "i": 5},
+    {"ts": None, "k": None, "v": None, "i": None},
+    {"ts": datetime(2023, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), "k": "", "v": -2.5, "i": -3},
+    {"ts": datetime(2024, 3, 31, 1, 30, tzinfo=UTC), "k": "İstanbul ÀÉ ǅ", "v": float("nan"), "i": 0},
+    {"ts": datetime(2024, 2, 29, 12, 0, tzinfo=UTC), "k": "a,b;c:d", "v": 0.0, "i": 2147483647},
+    {"ts": datetime(2024, 10, 27, 23, 0, tzinfo=UTC), "k": "Hello World", "v": 1234.5678, "i": -2147483648},
+]
+
+
+def values(expression: str) -> list:
+    src = sn.sources.memory("ts timestamp, k string, v double, i int")
+    q = sn.start(f"SELECT {expression} AS x FROM s", sources={"s": src}, output_mode="append", trigger="manual")
+    try:
+        src.add_data(ROWS)
+        q.process_all_available()
+        assert q.exception is None, q.exception
+        return [value(x) for x in q.result["x"]]  # NaN as None, arrays as tuples
+    finally:
+        q.stop()
+
+
+SPARK = {
+    "upper(k)": ["STRASSE", None, "", "İSTANBUL ÀÉ Ǆ", "A,B;C:D", "HELLO WORLD"],
+    "lower(k)": ["straße", None, "", "i̇stanbul àé ǆ", "a,b;c:d", "hello world"],
+    "lower(upper(k))": ["straße", None, "", "i̇stanbul àé ǆ", "a,b;c:d", "hello world"],
+    "lower('ΟΔΟΣ ΣΑ Σ')": ["οδος σα σ"] * 6,
+    "upper('ﬁ ŉ')": ["FI ʼN"] * 6,
+    "isnan(v)": [False, False, False, True, False, False],
+    "sign(v)": [1.0, None, -1.0, None, 0.0, 1.0],
+    "ceil(v)": [2, None, -2, 0, 0, 1235],
+    "ln(v)": [0.4054651081081644, None, None, None, None, 7.118476228297786],
+    "nanvl(v, 0.0)": [1.5, None, -2.5, 0.0, 0.0, 1234.5678],
+    "try_add(i, i)": [10, None, -6, 0, None, None],
+    "octet_length(k)": [7, None, 0, 17, 7, 11],
+    "btrim(k, 'sae')": ["traß", None, "", "İstanbul ÀÉ ǅ", ",b;c:d", "Hello World"],
+    "regexp_substr(k, 's')": ["s", None, None, "s", None, None],
+    "width_bucket(v, 0, 10, 5)": [1, None, 0, None, 1, 6],
+    "zeroifnull(v)": [1.5, 0.0, -2.5, None, 0.0, 1234.5678],
+    "crc32(k)": [2285851341, None, 0, 2706381646, 570165422, 1243066710],
+    "format_number(v, 2)": ["1.50", None, "-2.50", "NaN", "0.00", "1,234.57"],
+    "conv(cast(i AS string), 10, 16)": ["5", None, "FFFFFFFFFFFFFFFD", "0", "7FFFFFFF", "FFFFFFFF80000000"],
+    "base64(k)": ["c3RyYcOfZQ==", None, "", "xLBzdGFuYnVsIMOAw4kgx4U=", "YSxiO2M6ZA==", "SGVsbG8gV29ybGQ="],
+    "months_between(ts, '2023-11-15 10:00:00')": [1.53494661, None, 1.53494586, 4.5047043, 3.45430108,
+                                                  11.40456989],
+    "timestampdiff(HOUR, ts, to_timestamp('2024-06-01'))": [3647, None, 3648, 1486, 2220, -3575],
+    "extract(dayofweek FROM ts)": [2, None, 1, 1, 5, 1],
+    "char(i)": ["\x05", None, "", "\x00", "ÿ", ""],
+    "current_timezone()": ["UTC"] * 6,
+    "isnull(k)": [False, True, False, False, False, False],
+}
+
+
+@pytest.mark.parametrize("expression", list(SPARK))
+def test_a_function_gives_sparks_values(expression):
+    got = values(expression)
+    assert len(got) == len(SPARK[expression]) and all(map(close, got, SPARK[expression])), got
+
+
+@pytest.mark.parametrize(("expression", "spark"), [
+    ("array_distinct(array(v, v, 1.0))", [[1.5, 1.0], [None, 1.0], [-2.5, 1.0]]),
+    ("array_except(array(1, 2, 2, 3), array(3))", [[1, 2]] * 3),
+    ("array_remove(array(1, NULL, 1), 1)", [[None]] * 3),
+    ("array_union(array(1, 2, NULL), array(2, 3, NULL))", [[1, 2, None, 3]] * 3),
+    ("sequence(1, i % 5)", [[1, 0], None, [1, 0, -1, -2, -3]]),
+    ("exists(array(1, NULL), x -> x > 1)", [None] * 3),
+    ("array_repeat(k, 2)", [["straße", "straße"], [None, None], ["", ""]]),
+])
+def test_an_array_function_gives_sparks_values(expression, spark):
+    got = values(expression)[:3]
+    assert [None if a is None else list(a) for a in got] == spark, got
+
+
+def test_a_function_spark_computes_otherwise_is_refused_by_name():
+    for expression, said in (("hash(k)", "function hash is not supported yet"),
+                             ("xxhash64(k)", "function xxhash64 is not supported yet"),
+                             ("monotonically_increasing_id()", "not supported with streaming queries")):
+        with pytest.raises(sn.StreamSQLError, match=said):
+            values(expression)
+
+
+def test_conv_as_sparks_number_converter():
+    assert spark_conv("99999999999999999999", 10, 10) == "18446744073709551615"  # overflow: all ones
+    assert spark_conv(" 12x4", 10, 10) == "12"  # up to the first character that is not a digit
+    assert spark_conv("9223372036854775808", 10, -10) == "-9223372036854775808"
+    assert spark_conv("1", 1, 10) is None
