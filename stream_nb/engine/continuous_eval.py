@@ -290,7 +290,9 @@ def _double_text(value: Any) -> Any:
 
 
 # the planner's Spark-semantics functions (engine/duck.py registers them in DuckDB), done the same way here
-_TEXTS = {"spark_binary_text": _binary_text, "spark_double_text": _double_text}
+_TEXTS = {"spark_binary_text": _binary_text, "spark_double_text": _double_text,
+          # Spark's upper/lower (sql/spark_functions.py): Python's full case mappings are Java's (ß -> SS, İ -> i̇)
+          "spark_upper": _string_fn(str.upper), "spark_lower": _string_fn(str.lower)}
 
 
 def _bits(op: Callable[[int, int], int]) -> Callable[[Any, Any], Any]:
