@@ -9,7 +9,7 @@ collect_list keeps arrival order in both (one input partition in the runner's Sp
 
 from __future__ import annotations
 
-from tests.differential.cases import t
+from tests.differential.cases import AMOUNTS, t
 from tests.differential.spark_runner import Case
 
 TUMBLING = "window(ts, '10 seconds')"
@@ -35,6 +35,12 @@ _OUT_OF_ORDER = (
     ((t(5), "a", 1.0), (t(3), "a", 2.0), (t(4), "a", 3.0), (t(4), "b", 1.0)),
     ((t(2), "a", 4.0), (t(6), "a", 5.0), (t(4), "b", 2.0)),
     ((t(30), "a", 6.0),),
+)
+
+# Decimal amounts and timestamps as values and ords.
+_AMOUNTS = (
+    ((t(1), "a", "10.50"), (t(2), "a", "-3.25"), (t(3), "b", None), (t(4), "a", "10.50")),
+    ((t(5), "b", "7.00"), (t(6), "a", "99.99"), (t(7), "b", "0.01")),
 )
 
 CASES: list[Case] = [
@@ -121,6 +127,16 @@ CASES: list[Case] = [
         output_mode="append", watermark=("ts", "5 seconds"), batches=_OUT_OF_ORDER,
         why="over sessions that merge across batches, rows out of event-time order (collect_list is refused "
             "there: Spark's order follows how sessions merge)",
+    ),
+    Case(
+        name="decimals_and_timestamps_complete",
+        schema=AMOUNTS,
+        sql="SELECT device, collect_list(amount) AS amounts, max_by(ts, amount) AS biggest_at, min_by(amount, ts) "
+            "AS first_amount, percentile_approx(amount, 0.5) AS mid, percentile(amount, 0.5) AS p, "
+            "array_sort(collect_set(ts)) AS times FROM events GROUP BY device",
+        output_mode="complete", batches=_AMOUNTS,
+        why="decimal values and ords (a tie at 10.50 goes to the later row), percentile_approx keeping the "
+            "decimal type, percentile a double, timestamps in a set",
     ),
     Case(
         name="percentile_of_strings_complete",
