@@ -89,7 +89,10 @@ class KeyedState:
     def memory_bytes(self) -> int:
         arrays = sum(c.nbytes for c in [*self._keys.columns, *self._columns.values()])
         pairs = sum(len(values) for seen in self._distinct.values() for values in seen.values())
-        return arrays + self._keys.index_bytes + self._event_time_us.nbytes + 100 * pairs
+        # collect_list / collect_set / the percentiles: each kept value a Python object in a list (~40 bytes)
+        kept = sum(len(values) for p in self.partials if p.merge in ("concat", "union") and p.name in self._columns
+                   for values in self._columns[p.name].values[self._columns[p.name].valid & self._keys.live])
+        return arrays + self._keys.index_bytes + self._event_time_us.nbytes + 100 * pairs + 40 * kept
 
     def all_slots(self) -> np.ndarray:
         return np.flatnonzero(self._keys.live)

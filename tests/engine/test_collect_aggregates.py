@@ -164,6 +164,16 @@ def test_merges():
     assert values.tolist() == [7, 2, 9]
 
 
+def test_memory_used_grows_with_the_kept_values():
+    state = KeyedState(["__k0"], [Partial("l", "list", "__x0", "concat")])
+    state.apply(state.prepare(pa.table({"__k0": ["a"], "l": [[1.0]]})))
+    before = state.memory_bytes
+    state.apply(state.prepare(pa.table({"__k0": ["a"], "l": [[2.0] * 100]})))
+    assert state.memory_bytes >= before + 100 * 40
+    state.evict(state.all_slots())
+    assert state.memory_bytes < before
+
+
 def test_keyed_state_exports_and_loads_list_columns():
     partials = [Partial("l", "list", "__x0", "concat")]
     state = KeyedState(["__k0"], partials)
