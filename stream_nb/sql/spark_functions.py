@@ -120,8 +120,8 @@ def _width_bucket(node: exp.WidthBucket) -> None:
 
 def _e(node: exp.Anonymous) -> None:
     if not node.expressions:
-        literal = exp.Literal.number(repr(math.e))
-        _typed(literal, node, "DOUBLE")
+        value = exp.Cast(this=exp.Literal.number(repr(math.e)), to=exp.DataType.build("DOUBLE"))  # not a DECIMAL
+        _typed(value, node, "DOUBLE")
 
 
 def _hypot(node: exp.Anonymous) -> None:

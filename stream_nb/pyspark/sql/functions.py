@@ -459,3 +459,72 @@ def __getattr__(name: builtins.str) -> Any:
         raise AttributeError(name)
     raise AttributeError(f"pyspark.sql.functions.{name} is not in stream_nb.pyspark yet: call it as Spark SQL, "
                          f"F.expr(\"{name}(...)\") or selectExpr (the engine runs the Spark SQL functions it knows)")
+
+
+# Spark's scalar functions the SQL engine computes as Spark does (sql/spark_functions.py)
+def nanvl(col1: Column | str, col2: Column | str) -> Column: return _f("nanvl", col1, col2)
+def try_add(left: Column | str, right: Column | str) -> Column: return _f("try_add", left, right)
+def try_subtract(left: Column | str, right: Column | str) -> Column: return _f("try_subtract", left, right)
+def try_multiply(left: Column | str, right: Column | str) -> Column: return _f("try_multiply", left, right)
+def octet_length(col: Column | str) -> Column: return _f("octet_length", col)
+def regexp_substr(str: Column | str, regexp: Column | str) -> Column: return _f("regexp_substr", str, regexp)
+def e() -> Column: return _call("e", "E")
+def hypot(col1: Column | str, col2: Column | str) -> Column: return _f("hypot", col1, col2, spark="HYPOT")
+def bitwise_not(col: Column | str) -> Column: return Column(_exp.BitwiseNot(this=_as_col(col)._unaliased()),
+                                                            f"~{_as_col(col)._name}")
+def zeroifnull(col: Column | str) -> Column: return _f("zeroifnull", col)
+def array_union(col1: Column | str, col2: Column | str) -> Column: return _f("array_union", col1, col2)
+def arrays_overlap(a1: Column | str, a2: Column | str) -> Column: return _f("arrays_overlap", a1, a2)
+def crc32(col: Column | str) -> Column: return _f("crc32", col)
+def current_timezone() -> Column: return _call("current_timezone", "current_timezone")
+
+
+def btrim(str: Column | str, trim: Column | str | None = None) -> Column:
+    return _f("btrim", str) if trim is None else _f("btrim", str, trim)
+
+
+def width_bucket(v: Column | str, min: Column | str, max: Column | str, numBucket: Column | str | int) -> Column:
+    return _call("width_bucket", "width_bucket", *(_as_col(c) for c in (v, min, max)), _to_col(numBucket))
+
+
+def array_repeat(col: Column | str, count: Column | str | int) -> Column:
+    return _call("array_repeat", "array_repeat", _as_col(col), _to_col(count))
+
+
+def format_number(col: Column | str, d: int) -> Column:
+    return _call("format_number", "format_number", _as_col(col), lit(d))
+
+
+def conv(col: Column | str, fromBase: int, toBase: int) -> Column:
+    return _call("conv", "conv", _as_col(col), lit(fromBase), lit(toBase))
+
+
+def str_to_map(text: Column | str, pairDelim: Column | str | None = None,
+               keyValueDelim: Column | str | None = None) -> Column:
+    pairs, kv = (lit(d) if d is None or isinstance(d, builtins.str) else d
+                 for d in (pairDelim if pairDelim is not None else ",", keyValueDelim if keyValueDelim is not None else ":"))
+    return _call("str_to_map", "str_to_map", _as_col(text), pairs, kv)
+
+
+__all__ += [
+    "array_repeat",
+    "array_union",
+    "arrays_overlap",
+    "bitwise_not",
+    "btrim",
+    "conv",
+    "crc32",
+    "current_timezone",
+    "e",
+    "format_number",
+    "hypot",
+    "nanvl",
+    "octet_length",
+    "regexp_substr",
+    "str_to_map",
+    "try_add",
+    "try_multiply",
+    "try_subtract",
+    "width_bucket",
+    "zeroifnull",
+]
