@@ -72,3 +72,30 @@ def test_union_of_watermarked_streams_then_window_in_append_mode(spark, a, b):
               [(a, [(1, "x", 1.0), (31, "x", 1.0)]), (b, [(2, "y", 1.0), (33, "y", 1.0)]),
                (a, [(4, "x", 1.0)])])  # late by then: the watermark is 26
     assert [(w["start"].second, n) for w, n in got.itertuples(index=False, name=None)] == [(0, 2)]
+
+
+def test_with_watermark_after_the_union_is_one_watermark_over_every_row_as_in_spark(spark, a, b):
+    # Spark (checked on PySpark, both streams' rows in one batch): one withWatermark node above the union, whose
+    # watermark is the latest event time of all its rows minus the delay; a's 31 s makes it 26 s though b has
+    # seen only 2 s
+    df = spark.readStream.load(a).union(spark.readStream.load(b)).withWatermark("ts", "5 seconds") \
+        .groupBy(F.window("ts", "10 seconds")).count()
+    q = df.writeStream.format("memory").queryName("union_one_watermark").outputMode("append") \
+        .trigger(processingTime="0 seconds").start()
+    q._q.pause()  # both streams' rows in one batch, as in the run on PySpark
+    a.add_data([{"ts": _at(1), "k": "x", "v": 1.0}, {"ts": _at(31), "k": "x", "v": 1.0}])
+    b.add_data([{"ts": _at(2), "k": "y", "v": 1.0}])
+    q._q.resume()
+    q.processAllAvailable()
+    got = spark.sql("SELECT * FROM union_one_watermark").toPandas()
+    q.stop()
+    assert q.lastProgress["eventTime"]["watermark"] == "2024-01-01T00:00:26.000Z"
+    assert [(w["start"].second, n) for w, n in got.itertuples(index=False, name=None)] == [(0, 2)]
+
+
+def test_with_watermark_on_each_stream_waits_for_the_slowest(spark, a, b):
+    left = spark.readStream.load(a).withWatermark("ts", "5 seconds")
+    right = spark.readStream.load(b).withWatermark("ts", "5 seconds")
+    df = left.union(right).groupBy(F.window("ts", "10 seconds")).count()
+    got = run(spark, df, "union_two_watermarks", "append", [(a, [(1, "x", 1.0), (31, "x", 1.0)]), (b, [(2, "y", 1.0)])])
+    assert got.empty  # b's watermark (-3 s) holds the query's back: [0, 10) is not final yet

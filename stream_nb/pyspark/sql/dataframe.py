@@ -234,6 +234,8 @@ class DataFrame:
                                     f"of type {field.dataType.simpleString()}", "EVENT_TIME_IS_NOT_ON_TIMESTAMP_TYPE")
         if not self._streaming:
             return self  # Spark ignores a watermark on a static DataFrame
+        if isinstance(self._query, exp.Union):
+            return self._union_watermark(eventTime, delayThreshold)
         try:
             stream, column = execution.watermark_input(self, eventTime)
         except AnalysisException as err:  # a computed column: its stream seen through this query, if it can be
@@ -242,6 +244,31 @@ class DataFrame:
                 raise
             return stream.withWatermark(eventTime, delayThreshold)
         return self._derive(self._query, watermark={**self._watermark, stream: (column, delayThreshold)})
+
+    def _union_watermark(self, column: str, delay: str) -> DataFrame:
+        """withWatermark over a union of streams: one watermark node above the union, as Spark's, whose watermark
+        is the latest event time of every row minus the delay. Each stream the union reads becomes a scan of
+        its own (``execution.second_scan``), its column read into ``column`` carrying the delay, and the scans
+        one node, so the query runs on the largest of their watermarks (``execution.watermark_policy``)."""
+        from stream_nb.sources import Source
+        from stream_nb.sql.resolve import union_selects
+
+        index, read = self.columns.index(column), {}
+        for branch in union_selects(self._query):
+            side = DataFrame(self.sparkSession, branch, dict(self._inputs), streaming=True)
+            stream, name = execution.watermark_input(side, side.columns[index])
+            read[stream] = name
+        scans = {s: execution.second_scan(s) for s in read if isinstance(self._inputs.get(s), Source)}
+        for scan in scans.values():  # fresh names: marking them one node changes no other DataFrame's
+            execution._same_watermark[scan] = next(iter(scans.values()))
+        query = self._query.copy()
+        for table in query.find_all(exp.Table):
+            if table.name in scans and not table.args.get("db"):
+                table.set("this", exp.to_identifier(scans[table.name]))
+        watermark = {scans.get(n, n): w for n, w in self._watermark.items()}
+        watermark.update({scans.get(s, s): (name, delay) for s, name in read.items()})
+        return DataFrame(self.sparkSession, query, {scans.get(n, n): v for n, v in self._inputs.items()},
+                         streaming=True, watermark=watermark, alias=self._alias)
 
     def _derived_stream(self) -> DataFrame | None:
         """This DataFrame as a stream of its own whose columns are what it computes (``sources/derived.py``), so
