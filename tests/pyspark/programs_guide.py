@@ -116,7 +116,7 @@ def agg_approx_count_distinct(spark, F, T, indir):
     return memory(df, "agg_approx_count_distinct", "complete")
 
 
-@guide(EVENT_BATCHES, pending="engine: collect_list / collect_set are not streaming aggregates of stream_nb yet")
+@guide(EVENT_BATCHES)
 def agg_collect_list_size(spark, F, T, indir):
     df = events(spark, indir).groupBy("device").agg(F.size(F.collect_list("n")).alias("ns"),
                                                     F.size(F.collect_set("device")).alias("one"))
@@ -277,6 +277,24 @@ def union_then_count(spark, F, T, indir):
     imps = both.where("kind = 'imp'").select("ad", "at")
     clicks = both.where("kind = 'click'").select("ad", "at")
     return memory(imps.union(clicks).groupBy("ad").count(), "union_then_count", "complete")
+
+
+@guide(AD_BATCHES)
+def union_then_watermark_then_window(spark, F, T, indir):
+    both = ads(spark, indir)
+    imps = both.where("kind = 'imp'").select("ad", "at")
+    clicks = both.where("kind = 'click'").select("ad", "at")
+    windows = imps.union(clicks).withWatermark("at", "5 seconds").groupBy(F.window("at", "10 seconds")).count()
+    return memory(windows, "union_then_watermark_then_window")
+
+
+@guide(AD_BATCHES)
+def union_by_name_of_watermarked_streams_then_drop_duplicates(spark, F, T, indir):
+    both = ads(spark, indir)
+    imps = both.where("kind = 'imp'").select("ad", "at").withWatermark("at", "5 seconds")
+    clicks = both.where("kind = 'click'").select("at", "ad").withWatermark("at", "5 seconds")
+    return memory(imps.unionByName(clicks).dropDuplicates(["ad", "at"]),
+                  "union_by_name_of_watermarked_streams_then_drop_duplicates")
 
 
 # -- SQL over views -----------------------------------------------------------------------------------------
