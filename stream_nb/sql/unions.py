@@ -32,7 +32,7 @@ from stream_nb.sql.chain_text import Text, cte_definition, kept_ctes, paren_span
 from stream_nb.sql.dialect import DIALECT, parse
 from stream_nb.sql.errors import OutputModeError, StreamSQLError
 from stream_nb.sql.positions import keyword_start, start_of
-from stream_nb.sql.resolve import Bindings, Stream, _is_query, _is_source
+from stream_nb.sql.resolve import Bindings, Stream, _is_query, _is_source, union_selects
 from stream_nb.sql.rewrites import inline_ctes
 
 if TYPE_CHECKING:
@@ -107,7 +107,9 @@ def plan_union_input(sql: str, *, namespaces: list[Mapping[str, Any]], output_mo
     if first.stateless_sql is None:
         raise StreamSQLError("cannot plan this set operation of streams", sql=sql, start=opened + 1)
     schema, timed = _output_schema(first, lower, sql, namespaces)
-    event_time = next((column for column, kind in timed.values() if kind == "timestamp"), None)
+    branch = union_selects(inline_ctes(parse(lower.text)[0]))[0]
+    event_time = next((column for column in first.columns if _event_time_of(branch, column, first.event_times)),
+                      next((column for column, kind in timed.values() if kind == "timestamp"), None))
     rest = Text.edited(sql, edits)
     source = StageOutput(schema, description=f"the UNION ALL of {', '.join(first.inputs)}")
     inside = {id(t) for t in found.find_all(exp.Table)}
@@ -173,6 +175,28 @@ def _distinct_union(sql: str, *, namespaces: list[Mapping[str, Any]], output_mod
     text = Text.edited(sql, [(0, 0, "SELECT DISTINCT * FROM ("), *edits, (end, end, ") ")])
     return replace(_planned(plan, text, namespaces=namespaces, output_mode=output_mode, watermark=watermark,
                             watermark_policy=watermark_policy), sql=sql)
+
+
+def _event_time_of(select: exp.Expression, column: str, event_times: Mapping[str, Any]) -> bool:
+    """Whether output ``column`` of ``select`` is its stream's watermarked column as it is, followed through
+    the subqueries it reads FROM (``SELECT * FROM (SELECT ad, at FROM s WHERE ...)``, as PySpark writes a
+    filtered stream)."""
+    if not isinstance(select, exp.Select):
+        return False
+    item = next((e for e in select.expressions if e.alias_or_name.lower() == column.lower()), None)
+    if item is None and not any(isinstance(e, exp.Star) for e in select.expressions):
+        return False
+    value = exp.column(column) if item is None else item.unalias()
+    if not isinstance(value, exp.Column) or isinstance(value.this, exp.Star):
+        return False
+    from_ = select.args.get("from_") or select.args.get("from")
+    sides = [part.this for part in [from_, *(select.args.get("joins") or [])] if part is not None]
+    side = next((s for s in sides if s.alias_or_name == value.table), None) if value.table else \
+        (sides[0] if sides else None)
+    if isinstance(side, exp.Table):
+        declared = event_times.get(side.name)
+        return declared is not None and declared.column.lower() == value.name.lower()
+    return isinstance(side, exp.Subquery) and _event_time_of(side.this, value.name, event_times)
 
 
 def _union_read(tree: exp.Select, namespaces: list[Mapping[str, Any]]) -> exp.Subquery | None:

@@ -57,6 +57,14 @@ def test_the_event_time_column_is_the_one_the_first_select_reads_the_watermarked
     assert p.union.event_time == "t"
 
 
+def test_the_event_time_column_is_followed_through_the_subqueries_the_first_select_reads():
+    # as PySpark writes a filtered stream: SELECT * FROM (SELECT ... FROM s WHERE ...)
+    p = plan("SELECT window(ts, '10 seconds') AS w, count(*) AS n FROM (SELECT * FROM (SELECT ts, device FROM a "
+             "WHERE temp > 1) UNION ALL SELECT ts, device FROM b) GROUP BY window(ts, '10 seconds')",
+             output_mode="append", watermark=MARKS)
+    assert p.union.event_time == "ts" and p.aggregate.event_time_key is not None
+
+
 def test_append_with_the_watermark_on_the_second_stream_only_is_refused_as_spark_does():
     # the union's columns carry the first SELECT's metadata: its ts has no watermark
     with pytest.raises(OutputModeError, match="its first SELECT's column") as caught:

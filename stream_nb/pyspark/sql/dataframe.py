@@ -341,7 +341,11 @@ class DataFrame:
 
     def union(self, other: DataFrame) -> DataFrame:
         # by position, as Spark's; a UNION ALL of streams is a stream, and what is built on it reads it as a
-        # subquery (FROM (... UNION ALL ...): the input of groupBy, dropDuplicates, ...; sql/unions.py)
+        # subquery (FROM (... UNION ALL ...): the input of groupBy, dropDuplicates, ...; sql/unions.py). A stream
+        # on both sides is two scans, as Spark plans it, each with its own withWatermark (as a self-join's)
+        from stream_nb.pyspark.sql.joins import _second_scans
+
+        other = _second_scans(self, other) if self._streaming and other._streaming else other
         query = exp.union(exp.select(exp.Star()).from_(self._from()),
                           exp.select(exp.Star()).from_(other._from()), distinct=False)
         return DataFrame(self.sparkSession, query,
