@@ -63,6 +63,11 @@ MACROS = [
     ("spark_until_months(a, e) AS CAST(trunc((((year(e) * 12 + month(e)) * 32 + day(e)) "
     "- ((year(a) * 12 + month(a)) * 32 + day(a))) / 32) AS BIGINT)"),
     "spark_months_diff(a, b) AS spark_until_months(a::DATE, spark_end_date(a, b))",
+    # find_in_set(s, list): s's 1-based place among list's comma-separated items, 0 if absent or s has a comma
+    ("spark_find_in_set(s, l) AS CASE WHEN s IS NULL OR l IS NULL THEN NULL WHEN contains(s, ',') THEN 0 "
+     "ELSE coalesce(list_position(string_split(l, ','), s), 0) END"),
+    # quote(s): in single quotes, a backslash before each quote and backslash
+    "spark_quote(s) AS '''' || replace(replace(s, '\\', '\\\\'), '''', '\\''') || ''''",
     # sequence(a, b) without a step counts down when a > b
     "spark_sequence(a, b) AS generate_series(a, b, CASE WHEN a <= b THEN 1 ELSE -1 END)",
     # chr(n): '' below 0, else the character n % 256 (Latin-1)

@@ -185,6 +185,27 @@ def _regexp_substr(node: exp.RegexpSubstr) -> None:
     _typed(_call("spark_regexp_substr", node.this, node.expression), node, "TEXT")
 
 
+def _regexp_replace(node: exp.RegexpReplace) -> None:
+    """The replacement as Java writes it, in RE2's words: ``$1`` is group 1 (RE2's ``\\1``), a backslash
+    quotes the next character (``\\$`` a dollar; RE2 gives a backslash meaning only before a digit)."""
+    replacement = node.args.get("replacement")
+    if not (isinstance(replacement, exp.Literal) and replacement.is_string):
+        return
+    text, out, i = replacement.this, [], 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            out.append("\\\\" if text[i + 1] == "\\" else text[i + 1])
+            i += 2
+        elif c == "$" and i + 1 < len(text) and text[i + 1].isdigit():
+            out.append("\\" + text[i + 1])
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    node.set("replacement", exp.Literal.string("".join(out)))
+
+
 def _crc32(node: exp.Anonymous) -> None:
     value = node.expressions[0]
     data = value if _kind(value) in _BINARY else _call("encode", value)
@@ -216,6 +237,33 @@ def _str_to_map(node: exp.StrToMap) -> None:
     _typed(_call("spark_str_to_map", node.this, pairs, kv), node, "MAP<TEXT, TEXT>")
 
 
+def _bit_count(node: exp.BitwiseCount) -> None:  # of the 64-bit long, as Spark's (bit_count(-3) is 63)
+    if _kind(node.this) in _RANK:
+        node.set("this", exp.Cast(this=node.this.copy(), to=exp.DataType.build("BIGINT")))
+
+
+def _elt(node: exp.Elt) -> None:  # elt(n, a, b, ...): the n-th, NULL out of range
+    case = exp.Case(this=node.this.copy())
+    for i, value in enumerate(node.expressions, start=1):
+        case = case.when(exp.Literal.number(i), value.copy(), copy=False)
+    _typed(case, node, "TEXT")
+
+
+def _find_in_set(node: exp.Anonymous) -> None:
+    _typed(_call("spark_find_in_set", *node.expressions), node, "INT")
+
+
+def _quote(node: exp.Anonymous) -> None:
+    _typed(_call("spark_quote", *node.expressions), node, "TEXT")
+
+
+def _division(node: exp.Div) -> None:  # Spark's / of a float is a double's (DuckDB divides floats as floats)
+    for side in ("this", "expression"):
+        operand = node.args.get(side)
+        if _kind(operand) == T.FLOAT:
+            node.set(side, exp.Cast(this=operand.copy(), to=exp.DataType.build("DOUBLE")))
+
+
 def _typeof(node: exp.Typeof) -> None:  # Spark's names: 'double', 'int', 'array<int>'
     kind = node.this.type
     if kind is not None and kind.this != T.UNKNOWN:
@@ -237,6 +285,14 @@ def _array_macro(name: str, arity: int):
 def _size(node: exp.ArraySize) -> None:  # size of a map: its entries (-1 for NULL, as size of an array)
     if _kind(node.this) == T.MAP:
         _typed(exp.Coalesce(this=_call("cardinality", node.this), expressions=[exp.Literal.number(-1)]), node, "INT")
+
+
+def _array_position(node: exp.ArrayPosition) -> None:  # 0 when absent (DuckDB: NULL)
+    array, element = node.this, node.expression
+    found = exp.Coalesce(this=node.copy(), expressions=[exp.Literal.number(0)])
+    absent = exp.Or(this=exp.Is(this=array.copy(), expression=exp.Null()),
+                    expression=exp.Is(this=element.copy(), expression=exp.Null()))
+    _typed(exp.Case().when(absent, exp.Null(), copy=False).else_(found, copy=False), node, "BIGINT")
 
 
 def _array_contains(node: exp.ArrayContains) -> None:
@@ -347,7 +403,8 @@ _BY_CLASS = {
     exp.Chr: _chr, exp.Hex: _hex, exp.StrToMap: _str_to_map, exp.Typeof: _typeof,
     exp.ArrayDistinct: _array_macro("spark_array_distinct", 1), exp.ArrayExcept: _array_macro(
         "spark_array_except", 2), exp.ArrayRemove: _array_macro("spark_array_remove", 2),
-    exp.ArrayContains: _array_contains, exp.ArraySize: _size, exp.Exists: _exists, exp.GenerateSeries: _sequence,
+    exp.ArrayContains: _array_contains, exp.ArrayPosition: _array_position, exp.BitwiseCount: _bit_count,
+    exp.Elt: _elt, exp.Div: _division, exp.RegexpReplace: _regexp_replace, exp.ArraySize: _size, exp.Exists: _exists, exp.GenerateSeries: _sequence,
     exp.MonthsBetween: _months_between, exp.TimestampDiff: _timestampdiff, exp.Extract: _extract,
     exp.DateFromUnixDate: _date_from_unix_date, exp.CurrentTimezone: _current_timezone,
 }
@@ -357,6 +414,6 @@ _BY_NAME = {
     "format_number": _format_number, "conv": _conv,
     "octet_length": _octet_length, "btrim": _btrim, "crc32": _crc32, "array_union": _array_macro(
         "spark_array_union", 2), "array_repeat": _array_macro("spark_array_repeat", 2),
-    "arrays_overlap": _arrays_overlap, "date_part": _date_part, "isnull": _isnull, "isnotnull": _isnotnull,
+    "arrays_overlap": _arrays_overlap, "find_in_set": _find_in_set, "quote": _quote, "date_part": _date_part, "isnull": _isnull, "isnotnull": _isnotnull,
     **dict.fromkeys(_REFUSED, _refuse),
 }

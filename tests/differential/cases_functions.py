@@ -115,6 +115,14 @@ ARRAYS = [
     "array_join(array('a', NULL, 'b'), ',', 'N')", "flatten(array(array(1), array(2)))",
 ]
 
+MORE = [
+    "regexp_replace(k, '(a)', '<$1>')", "regexp_replace(k, 'a', '\\\\$')", "regexp_replace(k, 'a', '\\\\1')",
+    "regexp_replace(k, '([a-z])([a-z])', '$2$1')", "array_position(array(3, 2, 1), i)", "array_position(array(5, 17), i)",
+    "bit_count(i)", "bit_count(cast(i AS bigint))", "elt(2, 'a', 'b', 'c')", "elt(i, 'a', 'b', 'c', 'd', 'e')",
+    "find_in_set('b', 'a,b,c')", "find_in_set('b', k)", "find_in_set(k, 'x,straße,ff')", "quote(k)",
+    "cast(i AS float) / 3", "cast(v AS float) / 2",
+]
+
 CASES: list[Case] = [
     _case("functions_numbers", NUMBERS, "math over NULL, NaN, infinity, 0 and the int range's ends: sign a double "
           "(NaN for NaN), ceil/floor a bigint, logarithms of 0 or less NULL, isnan(NULL) false, nanvl, e()"),
@@ -130,6 +138,8 @@ CASES: list[Case] = [
     _case("functions_arrays", ARRAYS, "first-occurrence order and NULLs kept by array_distinct/union/except/"
           "remove, three-valued array_contains/arrays_overlap/exists, sequence counting down, array_repeat, "
           "str_to_map (regex delimiters)"),
+    _case("functions_more", MORE, "regexp_replace's Java replacement ($1, a backslash quoting), array_position 0 "
+          "when absent, bit_count of the 64-bit long, elt, find_in_set, quote, a float divided as a double"),
 ]
 
 # What Spark refuses: so does stream_nb (bitwise_not is PySpark's name for ~, not a SQL function;

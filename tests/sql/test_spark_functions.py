@@ -59,6 +59,13 @@ SPARK = {
     "char(i)": ["\x05", None, "", "\x00", "ÿ", ""],
     "current_timezone()": ["UTC"] * 6,
     "isnull(k)": [False, True, False, False, False, False],
+    "regexp_replace(k, '(a)', '<$1>')": ["str<a>ße", None, "", "İst<a>nbul ÀÉ ǅ", "<a>,b;c:d", "Hello World"],
+    "regexp_replace(k, 'a', '\\\\$')": ["str$ße", None, "", "İst$nbul ÀÉ ǅ", "$,b;c:d", "Hello World"],
+    "bit_count(i)": [2, None, 63, 0, 31, 33],
+    "array_position(array(3, 2, 1), i)": [0, None, 0, 0, 0, 0],
+    "find_in_set('b', k)": [0, None, 0, 0, 0, 0],
+    "quote(k)": ["'straße'", None, "''", "'İstanbul ÀÉ ǅ'", "'a,b;c:d'", "'Hello World'"],
+    "cast(i AS float) / 3": [1.6666666666666667, None, -1.0, 0.0, 715827882.3333334, -715827882.6666666],
 }
 
 
