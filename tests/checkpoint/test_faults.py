@@ -56,7 +56,7 @@ def test_disk_full_fails_the_batch_and_leaves_the_checkpoint_valid(events, tmp_p
         again.stop()
     finally:
         sn.stop_all()
-        subprocess.run(["umount", str(small)], check=False)
+        subprocess.run(["umount", "--lazy", str(small)], check=False)  # detached even if a file is still open
 
 
 def test_a_filesystem_turned_read_only_fails_the_batch_and_leaves_the_checkpoint_valid(events, tmp_path):
@@ -72,7 +72,7 @@ def test_a_filesystem_turned_read_only_fails_the_batch_and_leaves_the_checkpoint
             q.step()
         assert not q.is_active
     finally:
-        subprocess.run(["umount", str(cp)], check=False)
+        subprocess.run(["umount", "--lazy", str(cp)], check=False)
     again = sn.start(SQL, sources={"events": events}, checkpoint=cp, output_mode="complete", trigger="manual")
     again.process_all_available()
     assert again.last_progress["batchId"] == 1
