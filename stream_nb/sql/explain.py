@@ -52,7 +52,14 @@ def explain(plan) -> str:
 
         return "\n".join(lines + explain_lines(plan))
     if plan.aggregate is None:
+        limit = getattr(plan, "limit", None)
+        if limit is not None and limit.pre_sql is not None:
+            lines += ["== 1. Stateless, per batch (DuckDB): the rows the LIMIT counts ==", limit.pre_sql, ""]
         lines += ["== Stateless: runs per batch over the batch's rows (DuckDB) ==", plan.stateless_sql]
+        if limit is not None:
+            lines += ["", f"== Global limit: the stream's first {limit.count} rows, ever ==",
+                      ("state      how many rows have passed so far (one count, checkpointed with each batch); "
+                       f"a batch lets through at most {limit.count} minus it, in its order, then nothing")]
         return "\n".join(lines)
     agg = plan.aggregate
     lines += [
@@ -111,7 +118,11 @@ _KEPT = {"count_all": "a running count of rows", "count": "a running count of {x
          "m2": "the spread of {x} (sum of squared deviations)", "min": "the smallest {x} so far",
          "max": "the largest {x} so far",
          "first": "the first {x} seen", "first_nonnull": "the first {x} seen", "last": "the latest {x}",
-         "last_nonnull": "the latest {x}", "distinct": "the set of distinct {x} values seen"}
+         "last_nonnull": "the latest {x}", "distinct": "the set of distinct {x} values seen",
+         "list": "every {x} value seen, in arrival order", "set": "each distinct {x} value seen, once",
+         "max_by_ord": "the row with the largest ordering value so far", "max_by_value": "its value",
+         "min_by_ord": "the row with the smallest ordering value so far", "min_by_value": "its value",
+         "m3": "the skew of {x} (sum of cubed deviations)", "m4": "the tails of {x} (sum of fourth powers)"}
 _EMITTED = {"append": "each group once, when the watermark passes its end (it can no longer change); "
                       "then its state is dropped",
             "update": "the groups this batch changed (added to or created), with their new values",
@@ -163,7 +174,13 @@ def student_steps(plan) -> list[tuple[str, list[str]]]:
     if agg is None and plan.dedup is None:
         shown = ", ".join(f"{n} = {t}" if n != t else n for n, t in shown_as(plan).items())
         per_batch.append("run the query over these rows alone" + (f": {shown}" if shown else ""))
-        return [("each batch", per_batch), ("kept in state", ["nothing: each row is handled once"]),
+        limit = getattr(plan, "limit", None)
+        if limit is not None:
+            per_batch.append(f"let through only as many rows as the LIMIT {limit.count} has left, in the "
+                             "batch's order")
+        kept = ["nothing: each row is handled once"] if limit is None else \
+            [f"how many rows have passed the LIMIT so far: once {limit.count}, nothing more, ever"]
+        return [("each batch", per_batch), ("kept in state", kept),
                 (f"emitted ({plan.output_mode} mode)", ["every row the batch produced, once"]),
                 *([("the watermark", watermark)] if watermark else [])]
     if plan.dedup is not None:

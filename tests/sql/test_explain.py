@@ -42,6 +42,14 @@ def steps(sql: str, mode: str | None = None) -> str:
     ("SELECT device, temp * 2 AS t2 FROM events WHERE temp > 1", None,
      ["keep the rows where temp > 1", "run the query over these rows alone: device, t2 = temp * 2",
       "Kept in state:", "nothing: each row is handled once", "Emitted (append mode):"]),
+    ("SELECT device, temp FROM events WHERE temp > 1 LIMIT 3", None,
+     ["keep the rows where temp > 1", "let through only as many rows as the LIMIT 3 has left",
+      "how many rows have passed the LIMIT so far: once 3, nothing more, ever"]),
+    (("SELECT device, max_by(temp, ts) AS latest, collect_list(temp) AS temps, collect_set(temp) AS seen "
+     "FROM events GROUP BY device"), "update",
+     ["for max_by(temp, ts): the row with the largest ordering value so far and its value",
+      "for collect_list(temp): every temp value seen, in arrival order",
+      "for collect_set(temp): each distinct temp value seen, once"]),
 ])
 def test_the_plan_reads_as_steps_in_the_guides_words(sql, mode, says):
     text = steps(sql, mode)
@@ -66,6 +74,12 @@ def test_q_explain_keeps_its_own_text():
     plan = plan_query(f"SELECT device, count(*) AS n {WATERMARK} GROUP BY device", namespaces=NAMES)
     text = plan.explain()
     assert text.startswith("== Streaming query ==") and "== 3. State: one row per key" in text
+
+
+def test_q_explain_shows_the_global_limit_and_its_state():
+    text = plan_query("SELECT device FROM events LIMIT 2", namespaces=NAMES).explain()
+    assert "== Global limit: the stream's first 2 rows, ever ==" in text
+    assert "how many rows have passed so far (one count, checkpointed with each batch)" in text
 
 
 def test_a_union_of_two_streams_explains_both_inputs_and_their_watermarks():
