@@ -41,7 +41,8 @@ def refuse_shape(tree: exp.Expression, select: exp.Select, join: exp.Join, sql: 
         for node, word in ((owner.args.get("order"), "ORDER BY"), (owner.args.get("limit"), "LIMIT")):
             if node is not None:
                 why = ("(as in Spark): a stream has no last row to sort up to" if word == "ORDER BY" else
-                       "yet (Spark keeps the first rows of an append-mode stream; stream_nb does not do that yet)")
+                       "yet (Spark keeps the join's first rows in append mode; stream_nb keeps a stream's first "
+                       "rows, not yet a join's)")
                 raise StreamSQLError(f"{word} is not supported over a stream-stream join {why}", sql=sql,
                                      start=keyword_start(sql, word) or start_of(node, sql),
                                      hint="sort and cut q.result in pandas")
