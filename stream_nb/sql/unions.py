@@ -69,7 +69,7 @@ def plan_union_input(sql: str, *, namespaces: list[Mapping[str, Any]], output_mo
     >>> p.inputs, p.union.sql, p.aggregate is not None
     (['a', 'b'], 'SELECT a.k AS k, a.ts AS ts FROM __batch_a AS a UNION ALL SELECT b.k AS k, b.ts AS ts FROM __batch_b AS b', True)
     """
-    tree, _ = parse(sql)
+    tree, clauses = parse(sql)
     if isinstance(tree, exp.Union) and tree.args.get("distinct") and _reads_stream(tree, namespaces):
         return _distinct_union(sql, namespaces=namespaces, output_mode=output_mode, watermark=watermark,
                                watermark_policy=watermark_policy, plan=plan)
@@ -87,6 +87,13 @@ def plan_union_input(sql: str, *, namespaces: list[Mapping[str, Any]], output_mo
                              "the union's rows, a stateful operator the query over it would follow",
                              sql=sql, start=keyword_start(sql, "UNION", after=start_of(operation, sql) or 0),
                              hint="write UNION ALL there and SELECT DISTINCT (or GROUP BY) in the query over it")
+    on_union = next((c for c in clauses if c.table in (found.alias_or_name, found.alias)), None)
+    if on_union is not None:  # one watermark over all the union's rows: not the per-stream ones this runs
+        raise StreamSQLError("a WATERMARK on a UNION ALL of streams read as a table is not supported yet",
+                             sql=sql, start=on_union.start,
+                             hint="declare it on each stream inside the union (SELECT ... FROM a WATERMARK ts DELAY "
+                                  "OF INTERVAL 10 SECONDS UNION ALL ...), or watermark={'a': ('ts', '10 seconds'), "
+                                  "...}: the query's watermark is then the slowest stream's")
     ordered = next(found.find_all(exp.Order, exp.Limit), None)
     if ordered is not None:  # per batch it would cut each batch's rows, not the stream's
         word = "ORDER BY" if isinstance(ordered, exp.Order) else "LIMIT"

@@ -136,6 +136,8 @@ def test_an_error_in_the_outer_query_points_at_the_query_as_written():
      "EXCEPT of streams is not supported", "EXCEPT"),
     (f"SELECT u.device FROM {BOTH} u JOIN a ON u.device = a.device AND u.ts = a.ts",
      "the stream 'a' read both in a UNION ALL of streams and beside it is not supported yet", "a ON"),
+    (f"SELECT count(*) AS n FROM {BOTH} u WATERMARK ts DELAY OF INTERVAL 5 SECONDS",
+     "a WATERMARK on a UNION ALL of streams read as a table is not supported yet", "WATERMARK"),
     ("SELECT device FROM a WHERE device IN (SELECT device FROM b UNION ALL SELECT device FROM c)",
      "cannot be read in a subquery expression", "b UNION"),
     ("SELECT device, n FROM (SELECT device, count(*) AS n FROM a GROUP BY device UNION ALL SELECT device, 1 FROM b)",
