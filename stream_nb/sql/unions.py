@@ -15,7 +15,9 @@ Watermarks are the streams' own (each input's max event time minus its delay, co
 ``watermark_policy``), as Spark's EventTimeWatermark sits in each branch. Which column of the union carries
 event time, for the operator to drop late rows and evict state by, is Spark's answer too: the union's output
 columns are its first SELECT's, with their metadata, so the column the first SELECT reads its stream's
-watermarked column into.
+watermarked column into. A watermark on the union itself (``FROM (...) u WATERMARK ts ...``) is one node over
+all its rows, as Spark's withWatermark above a union: each stream's column read into ``ts`` gets the delay,
+and the query runs on the largest of their watermarks (``_one_watermark``).
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+import sqlglot
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
+from stream_nb.intervals import parse_interval
 from stream_nb.sql.chain import StageOutput, _output_schema, _planned
 from stream_nb.sql.chain_text import Text, cte_definition, kept_ctes, paren_span
 from stream_nb.sql.dialect import DIALECT, parse
@@ -87,13 +91,11 @@ def plan_union_input(sql: str, *, namespaces: list[Mapping[str, Any]], output_mo
                              "the union's rows, a stateful operator the query over it would follow",
                              sql=sql, start=keyword_start(sql, "UNION", after=start_of(operation, sql) or 0),
                              hint="write UNION ALL there and SELECT DISTINCT (or GROUP BY) in the query over it")
-    on_union = next((c for c in clauses if c.table in (found.alias_or_name, found.alias)), None)
-    if on_union is not None:  # one watermark over all the union's rows: not the per-stream ones this runs
-        raise StreamSQLError("a WATERMARK on a UNION ALL of streams read as a table is not supported yet",
-                             sql=sql, start=on_union.start,
-                             hint="declare it on each stream inside the union (SELECT ... FROM a WATERMARK ts DELAY "
-                                  "OF INTERVAL 10 SECONDS UNION ALL ...), or watermark={'a': ('ts', '10 seconds'), "
-                                  "...}: the query's watermark is then the slowest stream's")
+    names = {found.alias_or_name, found.alias} - {""}
+    on_union = [(c.column, c.delay, c.start) for c in clauses if c.table in names]
+    if isinstance(watermark, Mapping):
+        on_union += [(column, parse_interval(delay), None) for key, (column, delay) in watermark.items()
+                     if key in names]
     ordered = next(found.find_all(exp.Order, exp.Limit), None)
     if ordered is not None:  # per batch it would cut each batch's rows, not the stream's
         word = "ORDER BY" if isinstance(ordered, exp.Order) else "LIMIT"
@@ -111,6 +113,8 @@ def plan_union_input(sql: str, *, namespaces: list[Mapping[str, Any]], output_mo
     first = _planned(plan, lower, namespaces=namespaces, output_mode="append", watermark_policy=watermark_policy,
                      watermark={k: v for k, v in watermark.items() if k in read}
                      if isinstance(watermark, Mapping) else watermark)
+    if on_union:
+        first = _one_watermark(first, on_union[0], lower, sql, plan, namespaces)
     if first.stateless_sql is None:
         raise StreamSQLError("cannot plan this set operation of streams", sql=sql, start=opened + 1)
     schema, timed = _output_schema(first, lower, sql, namespaces)
@@ -125,7 +129,7 @@ def plan_union_input(sql: str, *, namespaces: list[Mapping[str, Any]], output_mo
         marks = {k: v for k, v in watermark.items() if k not in read}
     else:
         marks = {t.name: watermark for t in outside} if watermark is not None else {}
-    if event_time:
+    if event_time and not on_union:  # (a watermark on the union itself says it)
         marks[name] = (event_time, "0 seconds")  # only says which column: the streams' own watermarks are the query's
     try:
         upper = _planned(plan, rest, namespaces=[{name: source}, *namespaces], output_mode=output_mode,
@@ -141,6 +145,9 @@ def plan_union_input(sql: str, *, namespaces: list[Mapping[str, Any]], output_mo
             hint=f"declare the watermark on {first_stream!r} too (the stream the first SELECT reads) and select its "
                  "event-time column there") from None
     beside = [i for i in upper.inputs if i != name]
+    if on_union and beside:
+        raise StreamSQLError("a watermark on a UNION ALL of streams joined with another stream is not supported "
+                             "yet", sql=sql, start=on_union[0][2], hint="declare it on each stream inside the union")
     twice = next((t for t in outside if t.name in first.inputs), None)
     if beside and (upper.join is None or twice is not None):
         table = twice or next(t for t in outside if t.name == beside[0])
@@ -184,26 +191,58 @@ def _distinct_union(sql: str, *, namespaces: list[Mapping[str, Any]], output_mod
                             watermark_policy=watermark_policy), sql=sql)
 
 
+def _one_watermark(first: Plan, mark: tuple, lower: Text, sql: str, plan: Callable[..., Plan],
+                   namespaces: list[Mapping[str, Any]]) -> Plan:
+    """A watermark on the union itself (``FROM (... UNION ALL ...) u WATERMARK ts ...``, PySpark's
+    ``a.union(b).withWatermark``): one watermark node over all its rows, as Spark's, whose watermark is the
+    latest event time of every row minus the delay. So each stream gets the delay on the column it reads into
+    the union's, with policy max (the largest of theirs); a stream's own WHERE still applies first."""
+    column, delay, start = mark
+    if first.event_times:
+        raise StreamSQLError("a watermark on a UNION ALL of streams and on its streams too is not supported yet",
+                             sql=sql, start=start, hint="declare it once: on the union, or on each stream")
+    index = next((i for i, c in enumerate(first.columns) if c.lower() == column.lower()), None)
+    if index is None:
+        raise StreamSQLError(f"watermark column {column!r} is not a column of the union (columns: "
+                             f"{', '.join(first.columns)})", sql=sql, start=start)
+    tables = {first.batch_table(i): i for i in first.inputs}
+    columns: dict[str, str] = {}
+    for branch in union_selects(sqlglot.parse_one(first.stateless_sql, read="duckdb")):
+        found = _read_from(branch, branch.selects[index].alias_or_name)
+        stream = tables.get(found[0]) if found else None
+        if stream is None or columns.setdefault(stream, found[1]) != found[1]:
+            raise StreamSQLError(f"the watermark column {column!r} of the union is not a column each SELECT reads "
+                                 "from its stream as it is", sql=sql, start=start,
+                                 hint="declare the watermark on each stream inside the union")
+    return _planned(plan, lower, namespaces=namespaces, output_mode="append", watermark_policy="max",
+                    watermark={stream: (read, delay) for stream, read in columns.items()})
+
+
 def _event_time_of(select: exp.Expression, column: str, event_times: Mapping[str, Any]) -> bool:
-    """Whether output ``column`` of ``select`` is its stream's watermarked column as it is, followed through
-    the subqueries it reads FROM (``SELECT * FROM (SELECT ad, at FROM s WHERE ...)``, as PySpark writes a
-    filtered stream)."""
+    """Whether output ``column`` of ``select`` is its stream's watermarked column as it is (``_read_from``)."""
+    found = _read_from(select, column)
+    return found is not None and found[0] in event_times and event_times[found[0]].column.lower() == found[1].lower()
+
+
+def _read_from(select: exp.Expression, column: str) -> tuple[str, str] | None:
+    """(table, its column) that output ``column`` of ``select`` reads as it is, followed through the subqueries
+    it reads FROM (``SELECT * FROM (SELECT ad, at FROM s WHERE ...)``, as PySpark writes a filtered stream);
+    None where it is computed."""
     if not isinstance(select, exp.Select):
-        return False
+        return None
     item = next((e for e in select.expressions if e.alias_or_name.lower() == column.lower()), None)
     if item is None and not any(isinstance(e, exp.Star) for e in select.expressions):
-        return False
+        return None
     value = exp.column(column) if item is None else item.unalias()
     if not isinstance(value, exp.Column) or isinstance(value.this, exp.Star):
-        return False
+        return None
     from_ = select.args.get("from_") or select.args.get("from")
     sides = [part.this for part in [from_, *(select.args.get("joins") or [])] if part is not None]
     side = next((s for s in sides if s.alias_or_name == value.table), None) if value.table else \
         (sides[0] if sides else None)
     if isinstance(side, exp.Table):
-        declared = event_times.get(side.name)
-        return declared is not None and declared.column.lower() == value.name.lower()
-    return isinstance(side, exp.Subquery) and _event_time_of(side.this, value.name, event_times)
+        return side.name, value.name
+    return _read_from(side.this, value.name) if isinstance(side, exp.Subquery) else None
 
 
 def _union_read(tree: exp.Select, namespaces: list[Mapping[str, Any]]) -> exp.Subquery | None:

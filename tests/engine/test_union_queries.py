@@ -149,3 +149,15 @@ def test_a_union_joined_with_a_third_stream_reads_all_three_as_sources(a, b):
     assert sorted((d, t1.second) for d, t1, _ in q.result.itertuples(index=False, name=None)) == [("d1", 1),
                                                                                                    ("d1", 2)]
     q.stop()
+
+
+def test_a_watermark_on_the_union_follows_the_latest_row_of_either_stream(a, b):
+    q = start(a, b, f"SELECT {TEN} AS w, count(*) AS n FROM {BOTH} u WATERMARK ts DELAY OF INTERVAL 5 SECONDS "
+                    f"GROUP BY {TEN}", output_mode="append")
+    a.add_data(rows((1, "d1", 1.0), (31, "d1", 1.0)))
+    b.add_data(rows((2, "d2", 1.0)))
+    q.step()
+    assert q.watermark.second == 26  # one node: 31 - 5, though b has seen only 2 s
+    q.step()  # the no-data batch the watermark made due: [0, 10) is final
+    assert [(w["start"].second, n) for w, n in q.result[["w", "n"]].itertuples(index=False)] == [(0, 2)]
+    q.stop()

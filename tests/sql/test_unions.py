@@ -65,6 +65,19 @@ def test_the_event_time_column_is_followed_through_the_subqueries_the_first_sele
     assert p.union.event_time == "ts" and p.aggregate.event_time_key is not None
 
 
+def test_a_watermark_on_the_union_itself_is_one_node_over_all_its_rows():
+    # as Spark's withWatermark above a union: each stream's column read into the union's carries the delay, and
+    # the query runs on the largest of their watermarks (the latest event time of any row, minus the delay)
+    p = plan("SELECT window(t, '10 seconds') AS w, count(*) AS n FROM (SELECT ts AS t FROM a WHERE temp > 1 "
+             "UNION ALL SELECT * FROM (SELECT ts FROM b)) u WATERMARK t DELAY OF INTERVAL 5 SECONDS "
+             "GROUP BY window(t, '10 seconds')", output_mode="append")
+    assert {k: (e.column, e.delay_us) for k, e in p.event_times.items()} == {"a": ("ts", 5_000_000),
+                                                                             "b": ("ts", 5_000_000)}
+    assert p.watermark_policy == "max" and p.union.event_time == "t" and "temp > 1" in p.event_times["a"].max_sql
+    same = plan(f"SELECT count(*) AS n FROM {BOTH} u", watermark={"u": ("ts", "5 seconds")})
+    assert set(same.event_times) == {"a", "b"} and same.watermark_policy == "max"
+
+
 def test_append_with_the_watermark_on_the_second_stream_only_is_refused_as_spark_does():
     # the union's columns carry the first SELECT's metadata: its ts has no watermark
     with pytest.raises(OutputModeError, match="its first SELECT's column") as caught:
@@ -136,8 +149,12 @@ def test_an_error_in_the_outer_query_points_at_the_query_as_written():
      "EXCEPT of streams is not supported", "EXCEPT"),
     (f"SELECT u.device FROM {BOTH} u JOIN a ON u.device = a.device AND u.ts = a.ts",
      "the stream 'a' read both in a UNION ALL of streams and beside it is not supported yet", "a ON"),
-    (f"SELECT count(*) AS n FROM {BOTH} u WATERMARK ts DELAY OF INTERVAL 5 SECONDS",
-     "a WATERMARK on a UNION ALL of streams read as a table is not supported yet", "WATERMARK"),
+    (("SELECT count(*) AS n FROM (SELECT ts FROM a UNION ALL SELECT ts + INTERVAL 1 SECOND FROM b) u WATERMARK ts "
+      "DELAY OF INTERVAL 5 SECONDS"), "the watermark column 'ts' of the union is not a column each SELECT reads",
+     "WATERMARK"),
+    (("SELECT count(*) AS n FROM (SELECT ts FROM a WATERMARK ts DELAY OF INTERVAL 1 SECOND UNION ALL SELECT ts "
+      "FROM b) u WATERMARK ts DELAY OF INTERVAL 5 SECONDS"), "a watermark on a UNION ALL of streams and on its streams too",
+     "WATERMARK ts DELAY OF INTERVAL 5"),
     ("SELECT device FROM a WHERE device IN (SELECT device FROM b UNION ALL SELECT device FROM c)",
      "cannot be read in a subquery expression", "b UNION"),
     ("SELECT device, n FROM (SELECT device, count(*) AS n FROM a GROUP BY device UNION ALL SELECT device, 1 FROM b)",
