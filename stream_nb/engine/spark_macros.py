@@ -68,6 +68,38 @@ MACROS = [
      "ELSE coalesce(list_position(string_split(l, ','), s), 0) END"),
     # quote(s): in single quotes, a backslash before each quote and backslash
     "spark_quote(s) AS '''' || replace(replace(s, '\\', '\\\\'), '''', '\\''') || ''''",
+    # log1p / expm1 accurate near 0 (Goldberg's correction; DuckDB has neither), log1p NULL at -1 or below
+    "spark_log1p(x) AS CASE WHEN x > -1 OR isnan(x) THEN (CASE WHEN 1 + x = 1 OR isinf(x) THEN x ELSE ln(1 + x) * x / ((1 + x) - 1) END) END",
+    ("spark_expm1(x) AS CASE WHEN exp(x) = 1 THEN x WHEN isinf(exp(x)) OR isnan(x) OR exp(x) - 1 = -1 THEN exp(x) - 1 "
+    "ELSE (exp(x) - 1) * x / ln(exp(x)) END"),
+    # parse_url(url, part[, key]) as java.net.URI splits it (RFC 3986's regex): NULL for a URL URI refuses (a
+    # space, a quote, <>\^`{|}); an opaque URI (mailto:x) has no path, query or host
+    # (a ':' before any '/', '?' or '#' ends a scheme, which must be one: 'a,b:c' is refused)
+    ("spark_url_ok(u) AS regexp_matches(u, '^[^\\s\"<>\\\\^`{|}]*$') AND (NOT regexp_matches(u, '^[^/?#:]*:') "
+     "OR regexp_matches(u, '^[a-zA-Z][a-zA-Z0-9+.-]*:'))"),
+    ("spark_url_group(u, n) AS regexp_extract(u, '^([a-zA-Z][a-zA-Z0-9+.-]*:)?(//[^/?#]*)?([^?#]*)(\\?[^#]*)?(#.*)?$', n)"),
+    # a host as URI reads one (a name of letters, digits and '-', an IPv4 or [IPv6] address; then a port of
+    # digits): else the authority is "registry-based", without host or user info ('straße', 'a_b' have none)
+    ("spark_url_host(a) AS CASE WHEN regexp_matches(a, '^(?:[^@]*@)?(\\[[0-9A-Fa-f:.]+\\]|[0-9]{1,3}(?:\\.[0-9]{1,3}){3}|"
+     "(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?\\.)*[a-zA-Z](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?\\.?)(?::[0-9]*)?$') "
+     "THEN regexp_extract(a, '^(?:[^@]*@)?(\\[[^\\]]*\\]|[^:]*)', 1) END"),
+    ("spark_url_hier(u) AS spark_url_ok(u) AND NOT (spark_url_group(u, 1) <> '' "
+     "AND spark_url_group(u, 2) = '' AND NOT starts_with(spark_url_group(u, 3), '/'))"),
+    ("spark_url_authority(u) AS CASE WHEN spark_url_ok(u) "
+     "AND length(spark_url_group(u, 2)) > 2 THEN substr(spark_url_group(u, 2), 3) END"),
+    ("spark_parse_url(u, part) AS CASE WHEN NOT spark_url_ok(u) THEN NULL "
+     "WHEN part = 'PROTOCOL' THEN nullif(rtrim(spark_url_group(u, 1), ':'), '') "
+     "WHEN part = 'AUTHORITY' THEN spark_url_authority(u) "
+     "WHEN part = 'USERINFO' THEN CASE WHEN spark_url_host(spark_url_authority(u)) IS NOT NULL "
+     "AND contains(spark_url_authority(u), '@') THEN regexp_extract(spark_url_authority(u), '^([^@]*)@', 1) END "
+     "WHEN part = 'HOST' THEN spark_url_host(spark_url_authority(u)) "
+     "WHEN part = 'REF' THEN CASE WHEN spark_url_group(u, 5) <> '' THEN substr(spark_url_group(u, 5), 2) END "
+     "WHEN NOT spark_url_hier(u) THEN NULL "
+     "WHEN part = 'PATH' THEN spark_url_group(u, 3) "
+     "WHEN part = 'QUERY' THEN CASE WHEN spark_url_group(u, 4) <> '' THEN substr(spark_url_group(u, 4), 2) END "
+     "WHEN part = 'FILE' THEN spark_url_group(u, 3) || spark_url_group(u, 4) END"),
+    ("spark_parse_url_key(u, part, k) AS CASE WHEN part = 'QUERY' AND regexp_matches(spark_parse_url(u, 'QUERY'), "
+     "'(&|^)' || k || '=([^&]*)') THEN regexp_extract(spark_parse_url(u, 'QUERY'), '(&|^)' || k || '=([^&]*)', 2) END"),
     # sequence(a, b) without a step counts down when a > b
     "spark_sequence(a, b) AS generate_series(a, b, CASE WHEN a <= b THEN 1 ELSE -1 END)",
     # chr(n): '' below 0, else the character n % 256 (Latin-1)

@@ -11,6 +11,7 @@ import math
 from sqlglot import exp
 
 from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.spark_format import java_format
 from stream_nb.sql.tree import bottom_up, is_text
 
 T = exp.DataType.Type
@@ -88,6 +89,18 @@ def _log(node: exp.Log) -> None:  # log(x) is ln(x); log(b, x); log10 and log2 c
         _typed(_call(f"spark_log{base.name}", _double(value)), node, "DOUBLE")
     else:
         _typed(_call("spark_log", _double(base), _double(value)), node, "DOUBLE")
+
+
+def _log1p_expm1(node: exp.Anonymous) -> None:
+    if len(node.expressions) == 1:
+        _typed(_call(f"spark_{node.name.lower()}", _double(node.expressions[0])), node, "DOUBLE")
+
+
+def _parse_url(node: exp.Expression) -> None:
+    args = node.expressions if isinstance(node, exp.Anonymous) else \
+        [a for a in (node.this, node.args.get("part_to_extract"), node.args.get("key")) if a is not None]
+    if len(args) in (2, 3):
+        _typed(_call("spark_parse_url" if len(args) == 2 else "spark_parse_url_key", *args), node, "TEXT")
 
 
 def _nanvl(node: exp.Nanvl) -> None:
@@ -212,8 +225,14 @@ def _crc32(node: exp.Anonymous) -> None:
     _typed(_call("spark_crc32", data), node, "BIGINT")
 
 
-def _format(node: exp.Format) -> None:  # format_string / printf: Java's %s %d %.2f, as printf reads them
-    _typed(_call("printf", node.this, *node.expressions), node, "TEXT")
+def _format(node: exp.Format) -> None:  # format_string / printf as Java's Formatter writes them (spark_format.py)
+    _typed(java_format(node), node, "TEXT")
+
+
+def _printf(node: exp.Anonymous) -> None:  # printf(fmt, ...) is format_string
+    if node.expressions:
+        _format_call = exp.Format(this=node.expressions[0].copy(), expressions=[a.copy() for a in node.expressions[1:]])
+        _typed(java_format(_format_call), node, "TEXT")
 
 
 def _to_base64(node: exp.ToBase64) -> None:  # base64 of a string: of its UTF-8 bytes
@@ -398,22 +417,27 @@ def _isnotnull(node: exp.Anonymous) -> None:
 _BY_CLASS = {
     exp.IsNan: _isnan, exp.Sign: _sign, exp.Ceil: _ceil_floor, exp.Floor: _ceil_floor, exp.Ln: _ln,
     exp.Log: _log, exp.Nanvl: _nanvl, exp.SafeAdd: _try_arithmetic, exp.SafeSubtract: _try_arithmetic,
-    exp.SafeMultiply: _try_arithmetic, exp.WidthBucket: _width_bucket, exp.Upper: _upper_lower,
-    exp.Lower: _upper_lower, exp.RegexpSubstr: _regexp_substr, exp.Format: _format, exp.ToBase64: _to_base64,
-    exp.Chr: _chr, exp.Hex: _hex, exp.StrToMap: _str_to_map, exp.Typeof: _typeof,
-    exp.ArrayDistinct: _array_macro("spark_array_distinct", 1), exp.ArrayExcept: _array_macro(
-        "spark_array_except", 2), exp.ArrayRemove: _array_macro("spark_array_remove", 2),
-    exp.ArrayContains: _array_contains, exp.ArrayPosition: _array_position, exp.BitwiseCount: _bit_count,
-    exp.Elt: _elt, exp.Div: _division, exp.RegexpReplace: _regexp_replace, exp.ArraySize: _size, exp.Exists: _exists, exp.GenerateSeries: _sequence,
+    exp.SafeMultiply: _try_arithmetic, exp.WidthBucket: _width_bucket, exp.Div: _division,
+    exp.BitwiseCount: _bit_count, exp.Hex: _hex, exp.Typeof: _typeof,
+    # text
+    exp.Upper: _upper_lower, exp.Lower: _upper_lower, exp.RegexpSubstr: _regexp_substr,
+    exp.RegexpReplace: _regexp_replace, exp.Format: _format, exp.ToBase64: _to_base64, exp.Chr: _chr,
+    exp.StrToMap: _str_to_map, exp.Elt: _elt, exp.ParseUrl: _parse_url,
+    # arrays
+    exp.ArrayDistinct: _array_macro("spark_array_distinct", 1),
+    exp.ArrayExcept: _array_macro("spark_array_except", 2), exp.ArrayRemove: _array_macro("spark_array_remove", 2),
+    exp.ArrayContains: _array_contains, exp.ArrayPosition: _array_position, exp.ArraySize: _size,
+    exp.Exists: _exists, exp.GenerateSeries: _sequence,
+    # dates
     exp.MonthsBetween: _months_between, exp.TimestampDiff: _timestampdiff, exp.Extract: _extract,
     exp.DateFromUnixDate: _date_from_unix_date, exp.CurrentTimezone: _current_timezone,
 }
 
 _BY_NAME = {
-    "e": _e, "hypot": _hypot, "zeroifnull": _zeroifnull,
-    "format_number": _format_number, "conv": _conv,
-    "octet_length": _octet_length, "btrim": _btrim, "crc32": _crc32, "array_union": _array_macro(
-        "spark_array_union", 2), "array_repeat": _array_macro("spark_array_repeat", 2),
-    "arrays_overlap": _arrays_overlap, "find_in_set": _find_in_set, "quote": _quote, "date_part": _date_part, "isnull": _isnull, "isnotnull": _isnotnull,
+    "e": _e, "hypot": _hypot, "zeroifnull": _zeroifnull, "log1p": _log1p_expm1, "expm1": _log1p_expm1,
+    "format_number": _format_number, "conv": _conv, "octet_length": _octet_length, "btrim": _btrim,
+    "crc32": _crc32, "find_in_set": _find_in_set, "quote": _quote, "isnull": _isnull, "isnotnull": _isnotnull,
+    "array_union": _array_macro("spark_array_union", 2), "array_repeat": _array_macro("spark_array_repeat", 2),
+    "arrays_overlap": _arrays_overlap, "date_part": _date_part, "printf": _printf,
     **dict.fromkeys(_REFUSED, _refuse),
 }

@@ -5,11 +5,11 @@ PySpark and on stream_nb (``test_spark_functions.py``). Spark starts a streaming
 functions are grouped by theme, ~40 to a case; a failure shows the rows that differ, with every column.
 
 Known differences, left out here (README, "SQL functions"): ``initcap`` of a titlecase digraph ('ǅ'),
-``split(s, '')`` of '' ([] here, [''] in Spark), ``format_string``/``printf`` of a NULL argument ('null' in
-Java) and of NaN ('nan' here), maps as output values (the runner shows them otherwise), and ``hash`` /
-``xxhash64`` (refused: Spark's own Murmur3 and xxHash64 encodings), ``log1p``, ``soundex``, ``mask``,
-``parse_url``, ``shuffle``, ``schema_of_json``, ``inline`` (not supported yet); CAST(Infinity AS BIGINT) (NULL
-here, Long.MAX_VALUE in Spark: a cast, spark_casts in rewrites.py).
+``split(s, '')`` of '' ([] here, [''] in Spark), maps as output values (the runner shows them otherwise),
+``hash`` / ``xxhash64`` (refused: Spark's own Murmur3 and xxHash64 encodings), ``soundex``, ``mask``,
+``shuffle``, ``schema_of_json``, ``inline`` (not supported yet); CAST(Infinity AS BIGINT) (NULL here,
+Long.MAX_VALUE in Spark: a cast, spark_casts in rewrites.py); 'a''b' (a quote in Spark, two strings here);
+%f of a double beyond 17 digits (Java pads the shortest digits with zeros, printf writes the binary value).
 """
 
 from __future__ import annotations
@@ -123,6 +123,24 @@ MORE = [
     "cast(i AS float) / 3", "cast(v AS float) / 2",
 ]
 
+# URLs as a click stream carries them: with user info, port, query and fragment; repeated keys; not a URL (a
+# space); an opaque URI; a ':' ending no scheme.
+_URLS = (
+    ((_ts(2024, 1, 1, 0, 0, 1), "http://user:pw@Example.com:8080/a/b.html?a=1&b=x%20y#frag", 1e-10, 7),
+     (_ts(2024, 1, 1, 0, 0, 2), "https://h/p?a=1&a=2", -0.5, -8), (None, None, None, None)),
+    ((_ts(2024, 1, 1, 0, 0, 3), "not a url", float("nan"), 0), (_ts(2024, 1, 1, 0, 0, 4), "mailto:x@y.z", 3.0, 10),
+     (_ts(2024, 1, 1, 0, 0, 5), "a,b;c:d", 1234.5678, 2147483647), (_ts(2024, 1, 1, 0, 0, 6), "", float("inf"), -1)),
+)
+
+URLS_AND_FORMATS = [
+    "parse_url(k, 'HOST')", "parse_url(k, 'PATH')", "parse_url(k, 'QUERY')", "parse_url(k, 'QUERY', 'a')",
+    "parse_url(k, 'QUERY', 'b')", "parse_url(k, 'PROTOCOL')", "parse_url(k, 'FILE')", "parse_url(k, 'REF')",
+    "parse_url(k, 'AUTHORITY')", "parse_url(k, 'USERINFO')", "parse_url(concat('https://', k, '/x'), 'HOST')",
+    "parse_url('http://u@a_b.com/', 'USERINFO')", "parse_url('http://[::1]:80/', 'HOST')", "log1p(v)", "log1p(-1)", "expm1(v)",
+    "format_string('%s=%d', k, i)", "format_string('[%5s|%-4d|%.2f|%05d]', k, i, v, i)",
+    "format_string('%s %%', v)", "format_string('%.3f %e', v, v)", "format_string('%x', i)", "printf('%.2f', v)",
+]
+
 CASES: list[Case] = [
     _case("functions_numbers", NUMBERS, "math over NULL, NaN, infinity, 0 and the int range's ends: sign a double "
           "(NaN for NaN), ceil/floor a bigint, logarithms of 0 or less NULL, isnan(NULL) false, nanvl, e()"),
@@ -138,6 +156,10 @@ CASES: list[Case] = [
     _case("functions_arrays", ARRAYS, "first-occurrence order and NULLs kept by array_distinct/union/except/"
           "remove, three-valued array_contains/arrays_overlap/exists, sequence counting down, array_repeat, "
           "str_to_map (regex delimiters)"),
+    Case(name="functions_urls_and_formats", schema=SCHEMA, batches=_URLS, output_mode="append",
+         sql="SELECT k, " + ", ".join(f"{e} AS c{n}" for n, e in enumerate(URLS_AND_FORMATS)) + " FROM events",
+         why="parse_url as java.net.URI splits a URL (NULL for one it refuses), log1p/expm1 near 0, "
+             "format_string/printf as Java's Formatter (null, NaN, Infinity, %s of a double, %x of an int)"),
     _case("functions_more", MORE, "regexp_replace's Java replacement ($1, a backslash quoting), array_position 0 "
           "when absent, bit_count of the 64-bit long, elt, find_in_set, quote, a float divided as a double"),
 ]

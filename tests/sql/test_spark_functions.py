@@ -65,6 +65,11 @@ SPARK = {
     "array_position(array(3, 2, 1), i)": [0, None, 0, 0, 0, 0],
     "find_in_set('b', k)": [0, None, 0, 0, 0, 0],
     "quote(k)": ["'straße'", None, "''", "'İstanbul ÀÉ ǅ'", "'a,b;c:d'", "'Hello World'"],
+    "format_string('%s=%d', k, i)": ["straße=5", "null=null", "=-3", "İstanbul ÀÉ ǅ=0", "a,b;c:d=2147483647",
+                                     "Hello World=-2147483648"],
+    "printf('%.2f', v)": ["1.50", "nu", "-2.50", "NaN", "0.00", "1234.57"],
+    "parse_url(concat('http://u@h.com:80/p?a=', k, '#f'), 'QUERY', 'a')": ["straße", None, "", None, "a,b;c:d", None],
+    "parse_url(concat('https://', k, '/x'), 'HOST')": [None, None, None, None, None, None],
     "cast(i AS float) / 3": [1.6666666666666667, None, -1.0, 0.0, 715827882.3333334, -715827882.6666666],
 }
 
