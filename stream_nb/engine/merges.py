@@ -120,3 +120,23 @@ def merge_moments(old: tuple[np.ndarray, np.ndarray, np.ndarray], new: tuple[np.
     mean = np.where(n > 0, m_a + delta * n_b / safe_n, 0.0)
     m2 = q_a + q_b + np.where(n > 0, delta * delta * n_a * n_b / safe_n, 0.0)
     return n, mean, m2
+
+
+def merge_moments4(old: tuple[np.ndarray, ...], new: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """Two (count, mean, M2, M3, M4) tuples as one, by Pébay's pairwise formulas (2008; Terriberry's form):
+    skewness and kurtosis kept exactly as a batch at a time, where Spark updates them a row at a time.
+
+    >>> [v.tolist() for v in merge_moments4((np.array([2.0]), np.array([1.0]), np.array([2.0]), np.array([0.0]),
+    ...                                      np.array([2.0])), (np.array([1.0]), np.array([5.0]), np.array([0.0]),
+    ...                                      np.array([0.0]), np.array([0.0])))]  # {0, 2} and {5}: {0, 2, 5}
+    [[3.0], [2.333333333333333], [12.666666666666666], [6.222222222222221], [80.22222222222221]]
+    """
+    (n_a, m_a, q_a, c_a, f_a), (n_b, m_b, q_b, c_b, f_b) = old, new
+    n, mean, m2 = merge_moments((n_a, m_a, q_a), (n_b, m_b, q_b))
+    safe_n = np.where(n > 0, n, 1.0)
+    delta = np.where(n > 0, m_b - m_a, 0.0)
+    d_n = delta / safe_n
+    m3 = c_a + c_b + d_n * d_n * delta * n_a * n_b * (n_a - n_b) + 3.0 * d_n * (n_a * q_b - n_b * q_a)
+    m4 = (f_a + f_b + d_n * d_n * d_n * delta * n_a * n_b * (n_a * n_a - n_a * n_b + n_b * n_b)
+          + 6.0 * d_n * d_n * (n_a * n_a * q_b + n_b * n_b * q_a) + 4.0 * d_n * (n_a * c_b - n_b * c_a))
+    return n, mean, m2, m3, m4

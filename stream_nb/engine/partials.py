@@ -21,6 +21,7 @@ PARALLEL_ROWS = 65_536  # below this, Arrow's threads cost more than they save (
 
 _VALID = pc.CountOptions(mode="only_valid")
 _POPULATION = pc.VarianceOptions(ddof=0)
+_BIASED = pc.SkewOptions(biased=True)  # the population forms: g1 = m3 / m2^1.5, g2 = m4 / m2^2 - 3
 _ARROW = {  # partial function -> (Arrow hash aggregate, options)
     "sum": ("sum", None),
     "sum_double": ("sum", None),
@@ -95,6 +96,10 @@ def _aggregate(pre: pa.Table, keys: list[str], partials: list[Partial], window, 
         if partial.function == "m2":
             argument = _argument(partial, pre)
             wanted.append(("m2", ask(argument, "variance", _POPULATION), count(argument)))
+        elif partial.function in ("m3", "m4"):
+            argument = _argument(partial, pre)
+            shape = ask(argument, "skew" if partial.function == "m3" else "kurtosis", _BIASED)
+            wanted.append((partial.function, shape, ask(argument, "variance", _POPULATION), count(argument)))
         elif partial.function == "count":
             wanted.append(count(_argument(partial, pre)))
         elif partial.function == "max" and _nan_flag(partial.argument) in pre.column_names:
@@ -151,6 +156,8 @@ def _aggregate(pre: pa.Table, keys: list[str], partials: list[Partial], window, 
         elif index[0] == "m2":  # m2 = variance * count
             variance, count = results[index[1]], results[index[2]]
             columns.append(pc.fill_null(pc.multiply(variance, pc.cast(count, pa.float64())), 0.0))
+        elif index[0] in ("m3", "m4"):
+            columns.append(_higher_moment(index[0], *(results[i] for i in index[1:])))
         elif index[0] == "decimal_sum":
             columns.append(decimals.fit(results[index[1]], index[2]))
         elif index[0] == "take":
@@ -164,6 +171,21 @@ def _aggregate(pre: pa.Table, keys: list[str], partials: list[Partial], window, 
             maximum, has_nan = results[index[1]], pc.fill_null(results[index[2]], False)
             columns.append(pc.if_else(has_nan, pa.scalar(float("nan"), maximum.type), maximum))
     return pa.Table.from_arrays(columns, names=keys + ["__rows"] + [p.name for p in outputs])
+
+
+def _higher_moment(which: str, shape, variance, count) -> pa.Array:
+    """M3 (M4), the sum of cubed (fourth-power) deviations from the mean, from Arrow's population skew g1
+    (kurtosis g2), variance and count: M3 = g1 * M2^1.5 / sqrt(n), M4 = (g2 + 3) * M2^2 / n, with M2 = variance
+    * n. A group of one value, or of equal values, has M2 = 0 and so M3 = M4 = 0 (Arrow's shape is NaN there);
+    no value: 0 too. A NaN among the values stays NaN, as in Spark."""
+    def numbers(column) -> np.ndarray:
+        return pc.fill_null(pc.cast(column, pa.float64()), 0.0).to_numpy()
+    g, n = numbers(shape), numbers(count)
+    m2 = numbers(variance) * n
+    safe_n = np.where(n > 0, n, 1.0)
+    with np.errstate(invalid="ignore"):
+        moment = g * m2 ** 1.5 / np.sqrt(safe_n) if which == "m3" else (g + 3.0) * m2 * m2 / safe_n
+    return pa.array(np.where((n > 0) & (m2 != 0), moment, 0.0), pa.float64())
 
 
 def distinct_pairs(pre: pa.Table, keys: list[str], argument: str,
@@ -322,14 +344,14 @@ def _argument(partial: Partial, pre: pa.Table) -> str:
     return partial.argument if exact else double
 
 
-_IN_DOUBLES = ("sum_double", "mean", "m2")  # avg's sum, and the moments of stddev and variance
+_IN_DOUBLES = ("sum_double", "mean", "m2", "m3", "m4")  # avg's sum, the moments of stddev, variance, skewness...
 
 
 def _with_double_arguments(pre: pa.Table, partials: list[Partial]) -> pa.Table:
     """avg sums in double precision, as Spark does, and stddev and variance work in doubles: add a double
     copy of each argument that is not double already. The cast is Spark's too: a long beyond 2^53 becomes
     the nearest double, not an error. avg sums a decimal as a decimal (Spark's avg of decimals is exact)."""
-    moments = {p.argument for p in partials if p.function in ("mean", "m2")}
+    moments = {p.argument for p in partials if p.function in ("mean", "m2", "m3", "m4")}
     for argument in sorted({p.argument for p in partials if p.function in _IN_DOUBLES}):
         kind = pre.schema.field(argument).type
         if kind != pa.float64() and (argument in moments or not pa.types.is_decimal(kind)):

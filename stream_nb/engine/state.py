@@ -23,7 +23,7 @@ from stream_nb.engine import decimals
 from stream_nb.engine.aggregate_queries import event_time_micros
 from stream_nb.engine.key_slots import Found, KeySlots
 from stream_nb.engine.keyhash import key_hashes
-from stream_nb.engine.merges import merge, merge_by, merge_moments, one_nan
+from stream_nb.engine.merges import merge, merge_by, merge_moments, merge_moments4, one_nan
 from stream_nb.engine.slot_columns import SlotColumn, to_numpy
 from stream_nb.engine.watermark import expired
 from stream_nb.sql.aggregates import Partial
@@ -50,7 +50,7 @@ class Update:
         return self.found.existed
 
 
-_PAIRED = ("moments", "max_by", "min_by")  # rules over several partial columns at once, merged apart
+_PAIRED = ("moments", "moments4", "max_by", "min_by")  # rules over several partial columns at once, merged apart
 
 
 class KeyedState:
@@ -389,4 +389,20 @@ class KeyedState:
             merged[n_spec.name] = (n.astype(self._columns[n_spec.name].values.dtype), ok)
             merged[m_spec.name] = (mean, n > 0)
             merged[q_spec.name] = (m2, ok)
+        merged.update(self._merge_moments4(partial, slots, existed))
+        return merged
+
+    def _merge_moments4(self, partial: pa.Table, slots: np.ndarray, existed: np.ndarray) -> dict:
+        """skewness's and kurtosis's (count, mean, M2, M3, M4), merged (``merges.merge_moments4``): five
+        columns of their own, so a stddev's three (and its old checkpoints) stay as they were."""
+        merged = {}
+        fives = [p for p in self.partials if p.merge == "moments4"]
+        for specs in zip(*(fives[i::5] for i in range(5))):
+            olds = tuple(np.where(existed, self._columns[s.name].values[slots], 0).astype(np.float64) for s in specs)
+            news = tuple(to_numpy(partial.column(s.name), pa.float64())[0] for s in specs)
+            n, mean, *higher = merge_moments4(olds, news)
+            ok = np.ones(len(slots), dtype=bool)
+            merged[specs[0].name] = (n.astype(self._columns[specs[0].name].values.dtype), ok)
+            merged[specs[1].name] = (mean, n > 0)
+            merged.update({spec.name: (value, ok) for spec, value in zip(specs[2:], higher)})
         return merged

@@ -23,6 +23,8 @@ from stream_nb.sql.windows import is_window_call
 #   add      null-aware addition (null + v = v)        min / max   ignoring nulls
 #   keep     the first value the key ever had           replace     the latest batch's value
 #   moments  (count, mean, M2) merged by Chan's formula, over three consecutive partial columns
+#   moments4 (count, mean, M2, M3, M4) merged by Pébay's pairwise formulas, over five consecutive partial
+#            columns (skewness, kurtosis; stddev's state keeps its three columns, so old checkpoints restore)
 #   keep_nonnull / replace_nonnull   the same, but a null never wins over a value
 #   distinct count(DISTINCT): the engine counts values new to the key's set of seen values
 #   concat   lists appended in arrival order (collect_list, and the values percentile keeps)
@@ -33,7 +35,7 @@ from stream_nb.sql.windows import is_window_call
 # Partial functions, implemented by engine/partials.py: Arrow's hash aggregates count_all, count, sum, min,
 # max, mean, first, last (rows in arrival order), plus sum_double (avg's sum: a double, or decimal(p + 10, s)
 # for decimal(p, s), as Spark's Average keeps it), m2 (the sum of squared deviations from the mean:
-# variance * count), first_nonnull / last_nonnull, and distinct (the batch's distinct values per key, for
+# variance * count), m3 / m4 (the sums of cubed / fourth-power deviations), first_nonnull / last_nonnull, and distinct (the batch's distinct values per key, for
 # count(DISTINCT x)). Decimal and NaN rules: engine/decimals.py, engine/partials.py.
 
 VARIANCES = {
@@ -41,6 +43,10 @@ VARIANCES = {
     "Stddev": ("sqrt(M2 / (n - 1))", 1), "StddevSamp": ("sqrt(M2 / (n - 1))", 1),
     "StddevPop": ("sqrt(M2 / n)", 0),
 }
+
+# Spark's CentralMomentAgg finishes, over the population moments: NULL with no value, and NULL where M2 is 0
+# (a constant group), as Spark 3.5 gives by default (spark.sql.legacy.statisticalAggregate=false; NaN if true).
+SHAPES = {"Skewness": "sqrt({n}) * {m3} / sqrt({m2} * {m2} * {m2})", "Kurtosis": "{n} * {m4} / ({m2} * {m2}) - 3.0"}
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,7 @@ class Aggregate:
 
 
 SUPPORTED = ("count(*)", "count(x)", "count(DISTINCT x)", "sum", "avg", "min", "max", "stddev",
-             "stddev_pop", "variance", "var_pop", "first", "last", "collect_list", "collect_set", "max_by",
+             "stddev_pop", "variance", "var_pop", "skewness", "kurtosis", "first", "last", "collect_list", "collect_set", "max_by",
              "min_by", "percentile_approx", "percentile", "median")
 
 
@@ -100,6 +106,11 @@ def make_aggregate(node: exp.AggFunc, index: int, argument: str | None, sql: str
                     Partial(f"{a}_q", "m2", x, "moments"))
         value = formula.replace("M2", f"{a}_q").replace("n", f"{a}_n")
         return Aggregate(text, a, x, partials, f"CASE WHEN {a}_n > {min_n} THEN {value} END")
+    if kind in SHAPES:
+        partials = tuple(Partial(f"{a}_{suffix}", function, x, "moments4") for suffix, function in
+                         (("n", "count"), ("m", "mean"), ("q", "m2"), ("c", "m3"), ("f", "m4")))
+        value = SHAPES[kind].format(n=f"CAST({a}_n AS DOUBLE)", m2=f"{a}_q", m3=f"{a}_c", m4=f"{a}_f")
+        return Aggregate(text, a, x, partials, f"CASE WHEN {a}_n > 0 AND {a}_q <> 0 THEN {value} END")
     if kind in ("ArgMax", "ArgMin"):
         rule = "max_by" if kind == "ArgMax" else "min_by"
         partials = (Partial(f"{a}_o", f"{rule}_ord", x, rule), Partial(f"{a}_v", f"{rule}_value", x, rule))

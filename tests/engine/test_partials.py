@@ -1,7 +1,9 @@
 """Partial aggregates of a batch, and what the queries built on them give, as Spark gives it."""
 
+import math
 from datetime import UTC, datetime
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -172,3 +174,41 @@ def test_count_distinct_of_a_fixed_width_string_counts_its_values(monkeypatch):
     pairs = partials.distinct_pairs(pre, ["__k0"], "__x0")
     assert pairs.schema == pre.schema
     assert sorted(map(tuple, (r.values() for r in pairs.to_pylist()))) == [("a", "xy"), ("a", "zq"), ("b", "zz")]
+
+
+SHAPE = [Partial("n", "count", "__x0", "moments4"), Partial("m", "mean", "__x0", "moments4"),
+         Partial("q", "m2", "__x0", "moments4"), Partial("c", "m3", "__x0", "moments4"),
+         Partial("f", "m4", "__x0", "moments4")]
+
+
+def _central(xs):
+    values = np.array(xs, float)
+    d = values - values.mean()
+    return [len(xs), values.mean(), (d ** 2).sum(), (d ** 3).sum(), (d ** 4).sum()]
+
+
+@pytest.mark.parametrize("kind", [pa.float64(), pa.int32(), pa.int64()])
+def test_m3_and_m4_partials_are_the_sums_of_cubed_and_fourth_power_deviations(kind):
+    """From Arrow's population skew and kurtosis (with variance and count): M3 = g1 * M2^1.5 / sqrt(n),
+    M4 = (g2 + 3) * M2^2 / n; a constant group and a group of one value have M2 = M3 = M4 = 0 (Arrow's shape
+    is NaN there), a group of NULLs only 0 everywhere, and NULLs are skipped."""
+    pre = pa.table({"__k0": ["a", "b", "a", "c", "a", "b", "d", "a"],
+                    "__x0": pa.array([1, 7, 5, None, 9, 7, 3, 2], kind)})
+    rows = {r["__k0"]: r for r in partial_aggregates(pre, ["__k0"], SHAPE).to_pylist()}
+    assert [rows["a"][p.name] for p in SHAPE] == pytest.approx(_central([1, 5, 9, 2]), rel=1e-12)
+    assert [rows["b"][p.name] for p in SHAPE] == [2, 7.0, 0.0, 0.0, 0.0]
+    assert [rows["d"][p.name] for p in SHAPE] == [1, 3.0, 0.0, 0.0, 0.0]
+    assert [rows["c"][p.name] for p in SHAPE[2:]] == [0.0, 0.0, 0.0] and rows["c"]["n"] == 0
+
+
+def test_m3_and_m4_partials_of_a_global_aggregate_and_of_an_empty_batch():
+    full = partial_aggregates(pa.table({"__x0": [1.0, 5.0, 9.0, 2.0]}), [], SHAPE).to_pylist()[0]
+    assert [full[p.name] for p in SHAPE] == pytest.approx(_central([1, 5, 9, 2]), rel=1e-12)
+    empty = partial_aggregates(pa.table({"__x0": pa.array([], pa.float64())}), [], SHAPE).to_pylist()[0]
+    assert (empty["n"], empty["c"], empty["f"]) == (0, 0.0, 0.0)
+
+
+def test_m3_and_m4_of_a_nan_are_nan_as_in_spark():
+    pre = pa.table({"__k0": ["a", "a", "b"], "__x0": [1.0, float("nan"), 2.0]})
+    rows = {r["__k0"]: r for r in partial_aggregates(pre, ["__k0"], SHAPE).to_pylist()}
+    assert math.isnan(rows["a"]["c"]) and math.isnan(rows["a"]["f"]) and rows["b"]["c"] == 0.0

@@ -9,10 +9,11 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlglot import parse_one
 
 import stream_nb as sn
 from stream_nb.engine.state import KeyedState
-from stream_nb.sql.aggregates import Partial
+from stream_nb.sql.aggregates import Partial, make_aggregate
 
 
 def run(sql, batches, schema="k string, x double, s string", mode=None):
@@ -56,6 +57,78 @@ def test_variance_and_stddev_merge_with_chans_formula():
     assert a.sd == pytest.approx(statistics.stdev(values("a")))
     assert a.vp == pytest.approx(statistics.pvariance(values("a")))
     assert a.sdp == pytest.approx(statistics.pstdev(values("a")))
+
+
+def _shape(xs):
+    """Spark's skewness and kurtosis of a list (population moments): sqrt(n) M3 / M2^1.5, n M4 / M2^2 - 3."""
+    n, mean = len(xs), sum(xs) / len(xs)
+    m2, m3, m4 = (sum((x - mean) ** k for x in xs) for k in (2, 3, 4))
+    return math.sqrt(n) * m3 / m2 ** 1.5, n * m4 / m2 ** 2 - 3.0
+
+
+SHAPE_SQL = "SELECT k, skewness(x) AS s, kurtosis(x) AS ku, stddev(x) AS sd FROM t GROUP BY k"
+SHAPE_BATCHES = BATCHES + [[{"k": "b", "x": 7.5, "s": None}, {"k": "d", "x": 3.0, "s": None}],
+                           [{"k": "a", "x": -4.0, "s": None}, {"k": "d", "x": 3.0, "s": None}]]
+
+
+def _shape_rows(q):
+    """The sink's rows from its Arrow table (a NULL stays None there, where pandas makes it NaN)."""
+    return {r["k"]: r for r in q.sink.table().to_pylist()}
+
+
+def test_skewness_and_kurtosis_merge_with_pebays_formulas_and_are_null_without_spread():
+    src = sn.sources.memory("k string, x double, s string")
+    q = sn.start(SHAPE_SQL, sources={"t": src}, trigger="manual", output_mode="complete")
+    for batch in SHAPE_BATCHES:
+        src.add_data(batch)
+        q.step()
+    rows = _shape_rows(q)
+    q.stop()
+    every = [r for batch in SHAPE_BATCHES for r in batch]
+    for key in ("a", "b"):
+        xs = [r["x"] for r in every if r["k"] == key and r["x"] is not None]
+        assert (rows[key]["s"], rows[key]["ku"]) == pytest.approx(_shape(xs), rel=1e-9)
+    assert (rows["c"]["s"], rows["c"]["ku"]) == (None, None)  # no value
+    assert (rows["d"]["s"], rows["d"]["ku"], rows["d"]["sd"]) == (None, None, 0.0)  # M2 = 0: Spark 3.5's NULL
+
+
+def test_skewness_and_kurtosis_state_restores_from_the_checkpoint(tmp_path):
+    """Five state columns each (count, mean, M2, M3, M4) checkpointed with the others: a restart after every
+    batch gives what one uninterrupted run gives."""
+    src = sn.sources.memory("k string, x double, s string")
+    for batch in SHAPE_BATCHES:
+        q = sn.start(SHAPE_SQL, sources={"t": src}, trigger="manual", output_mode="complete",
+                     checkpoint=str(tmp_path))
+        src.add_data(batch)
+        q.process_all_available()
+        restarted = _shape_rows(q)
+        q.stop()
+    fresh = sn.sources.memory("k string, x double, s string")
+    q = sn.start(SHAPE_SQL, sources={"t": fresh}, trigger="manual", output_mode="complete")
+    for batch in SHAPE_BATCHES:
+        fresh.add_data(batch)
+        q.step()
+    _assert_close(restarted, _shape_rows(q))
+    q.stop()
+
+
+def _assert_close(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        for column, value in a[key].items():
+            other = b[key][column]
+            if isinstance(value, float):
+                assert value == pytest.approx(other, rel=1e-12), (key, column)
+            else:
+                assert value == other, (key, column)
+
+
+def test_stddev_state_columns_are_unchanged_so_old_checkpoints_restore():
+    """stddev and variance keep their three (count, mean, M2) columns under the "moments" rule: a checkpoint
+    written before skewness and kurtosis existed holds exactly these."""
+    plan = make_aggregate(parse_one("stddev(x)", read="spark"), 0, "__x0", "stddev(x)")
+    assert [(p.name, p.function, p.merge) for p in plan.partials] == [
+        ("__a0_n", "count", "moments"), ("__a0_m", "mean", "moments"), ("__a0_q", "m2", "moments")]
 
 
 def test_count_distinct_counts_each_value_once_across_batches():
