@@ -100,6 +100,8 @@ def stddev_pop(col: Column | str) -> Column: return _f("stddev_pop", col)
 def variance(col: Column | str) -> Column: return _f("variance", col)
 def var_samp(col: Column | str) -> Column: return _f("var_samp", col)
 def var_pop(col: Column | str) -> Column: return _f("var_pop", col)
+def skewness(col: Column | str) -> Column: return _f("skewness", col)
+def kurtosis(col: Column | str) -> Column: return _f("kurtosis", col)
 def sum_distinct(col: Column | str) -> Column:
     c = _as_col(col)
     return Column(_exp.Sum(this=_exp.Distinct(expressions=[c._unaliased()])), f"sum(DISTINCT {c._name})")
