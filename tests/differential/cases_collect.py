@@ -43,6 +43,17 @@ _AMOUNTS = (
     ((t(5), "b", "7.00"), (t(6), "a", "99.99"), (t(7), "b", "0.01")),
 )
 
+# skewness / kurtosis: a spread group, a constant group (d: M2 = 0), a group of one value then more (c), a
+# group of NULLs only (e), integers beside doubles.
+_SHAPES = (
+    ((t(1), "a", 3, 20.0), (t(2), "b", None, None), (t(3), "a", 1, 25.5), (t(14), "c", 4, 18.0),
+     (t(5), "d", 2, 7.0), (t(5), "b", 7, 30.0), (t(4), "a", 2, 20.0), (t(6), "e", None, None)),
+    ((t(6), "a", 10, 25.5), (t(17), "c", None, None), (t(8), "b", 7, 19.5), (t(7), "d", 2, 7.0),
+     (t(22), "a", 4, 40.0), (t(9), "b", 1, 30.0), (t(8), "e", None, None)),
+    ((t(11), "c", 9, 17.25), (t(12), "a", None, None), (t(33), "b", 5, 22.0), (t(13), "a", 8, 20.0),
+     (t(9), "d", 2, 7.0), (t(28), "a", -3, -1.5)),
+)
+
 CASES: list[Case] = [
     Case(
         name="collect_list_update",
@@ -146,6 +157,53 @@ CASES: list[Case] = [
         output_mode="complete",
         batches=(((t(1), "a", "1.5"), (t(2), "a", "x"), (t(3), "b", None)), ((t(4), "a", " 4 "), (t(5), "b", "2"))),
         why="percentile reads doubles: a string is cast as Spark's non-ANSI mode casts it (NULL if no number)",
+    ),    Case(
+        name="skewness_kurtosis_update",
+        schema=NUMBERS,
+        sql="SELECT device, skewness(temp) AS s, kurtosis(temp) AS k, skewness(n) AS sn, kurtosis(n * 2 + 1) AS kn, "
+            "stddev(temp) AS sd FROM events GROUP BY device",
+        output_mode="update", key=("device",), batches=_SHAPES,
+        why="central moments merged batch by batch (Pébay); NULL for no value and for M2 = 0 (a constant "
+            "group, one value), Spark's default; integers as doubles",
+    ),
+    Case(
+        name="skewness_kurtosis_global_unaliased_complete",
+        schema=NUMBERS,
+        sql="SELECT skewness(temp), kurtosis(temp), kurtosis(n), count(*) FROM events",
+        output_mode="complete", batches=_SHAPES,
+        why="a global aggregate, Spark's column names for the calls",
+    ),
+    Case(
+        name="skewness_kurtosis_having_complete",
+        schema=NUMBERS,
+        sql="SELECT device, skewness(temp) AS s, kurtosis(temp) AS k FROM events GROUP BY device "
+            "HAVING kurtosis(temp) IS NULL OR skewness(temp) > -1",
+        output_mode="complete", batches=_SHAPES,
+        why="every group after every batch, NULL moments among them, a HAVING over the finished values",
+    ),
+    Case(
+        name="skewness_kurtosis_over_windows_append",
+        schema=NUMBERS,
+        sql=f"SELECT {TUMBLING} AS w, device, skewness(temp) AS s, kurtosis(n) AS k FROM events "
+            f"GROUP BY {TUMBLING}, device",
+        output_mode="append", watermark=("ts", "2 seconds"), batches=_SHAPES,
+        why="moments kept per window and key until the watermark closes the window",
+    ),
+    Case(
+        name="skewness_kurtosis_over_sessions_append",
+        schema=NUMBERS,
+        sql="SELECT session_window(ts, '4 seconds') AS s, device, skewness(temp) AS sk, kurtosis(temp) AS k, "
+            "count(*) AS rows FROM events GROUP BY session_window(ts, '4 seconds'), device",
+        output_mode="append", watermark=("ts", "3 seconds"), batches=_SHAPES,
+        why="sessions that merge across batches: their moments merged as the sessions are",
+    ),
+    Case(
+        name="skewness_kurtosis_over_sliding_windows_append",
+        schema=NUMBERS,
+        sql="SELECT window(ts, '10 seconds', '5 seconds') AS w, skewness(n) AS sn, kurtosis(temp) AS k "
+            "FROM events GROUP BY window(ts, '10 seconds', '5 seconds')",
+        output_mode="append", watermark=("ts", "0 seconds"), batches=_SHAPES,
+        why="each row in two windows, every device together",
     ),
 ]
 

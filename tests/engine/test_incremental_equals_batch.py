@@ -115,6 +115,7 @@ class Query:
     sql: str  # Spark SQL, as the engine reads it
     output_mode: str
     global_aggregate: bool = False
+    oracle_sql: str | None = None  # what DuckDB runs instead, where its functions are not Spark's
 
 
 def _where(draw, predicates: Sequence[str]) -> str:
@@ -246,6 +247,32 @@ def global_queries(draw) -> Query:
     mode = draw(st.sampled_from(["update", "complete"]))
     sql = f"SELECT {', '.join(aggregates)} FROM t{_where(draw, PREDICATES)}"
     return Query(sql, mode, global_aggregate=True)
+
+
+# skewness / kurtosis: DuckDB's are the sample-corrected versions, so the oracle is Spark's formula over the
+# population central moments, written out (two passes: the group's mean first), with Spark 3.5's NULL where
+# there is no value or M2 = 0. Quarters keep a constant group's M2 exactly 0 on both sides.
+SHAPES = {
+    "skewness": "CASE WHEN count({v}) > 0 AND sum(pow({v} - mu_{v}, 2)) <> 0 THEN sqrt(count({v})) * "
+                "sum(pow({v} - mu_{v}, 3)) / pow(sum(pow({v} - mu_{v}, 2)), 1.5) END",
+    "kurtosis": "CASE WHEN count({v}) > 0 AND sum(pow({v} - mu_{v}, 2)) <> 0 THEN count({v}) * "
+                "sum(pow({v} - mu_{v}, 4)) / pow(sum(pow({v} - mu_{v}, 2)), 2) - 3 END",
+}
+
+
+@st.composite
+def shape_queries(draw) -> Query:
+    key = draw(st.sampled_from([None, "k", "g"]))
+    calls = _pick(draw, [(f, v) for f in SHAPES for v in ("x", "y")], max_size=3)
+    where = _where(draw, PREDICATES)
+    mode = draw(st.sampled_from(["update", "complete"]))
+    keys, group_by = ([key], f" GROUP BY {key}") if key else ([], "")
+    partition = f"PARTITION BY {key}" if key else ""
+    engine = ", ".join(keys + [f"{f}({v}) AS {f}_{v}" for f, v in calls])
+    spark = ", ".join(keys + [f"{SHAPES[f].format(v=v)} AS {f}_{v}" for f, v in calls])
+    means = f"avg(x) OVER ({partition}) AS mu_x, avg(y) OVER ({partition}) AS mu_y"
+    return Query(f"SELECT {engine} FROM t{where}{group_by}", mode, global_aggregate=key is None,
+                 oracle_sql=f"SELECT {spark} FROM (SELECT *, {means} FROM t{where}) AS t{group_by}")
 
 
 JOIN_PROJECTIONS = [
@@ -406,7 +433,7 @@ def run_and_check(query: Query, fed: list[list[dict]], dim: pd.DataFrame | None 
                 # WHERE dropped every input row, like DuckDB's.
                 assert len(q.result) == 0, f"no batch ran yet, so no result row\n{context}\n{q.result}"
                 continue
-            assert_same_table(q.result, oracle(query.sql, so_far, dim), context)
+            assert_same_table(q.result, oracle(query.oracle_sql or query.sql, so_far, dim), context)
     finally:
         q.stop()
 
@@ -426,6 +453,12 @@ def test_grouped_aggregate(query, fed):
 @PBT
 @given(query=global_queries(), fed=batches())
 def test_global_aggregate(query, fed):
+    run_and_check(query, fed)
+
+
+@PBT
+@given(query=shape_queries(), fed=batches())
+def test_skewness_and_kurtosis_as_spark_computes_them(query, fed):
     run_and_check(query, fed)
 
 
