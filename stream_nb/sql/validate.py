@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.joins import find_stream_join
+from stream_nb.sql.limit import check_limit
 from stream_nb.sql.positions import keyword_start, start_of
 from stream_nb.sql.tree import aggregates_in
 
@@ -28,13 +29,18 @@ def refuse_unsupported(tree: exp.Query, sql: str, streams: list[str] | str) -> N
 
 def _union_branches(tree: exp.SetOperation, sql: str, streams: list[str]) -> list[exp.Expression]:
     """The SELECTs of a UNION ALL of streams, as Spark allows it: each reads a stream (Spark refuses a union
-    of a stream with a static table), and UNION without ALL, INTERSECT and EXCEPT are refused."""
-    if not isinstance(tree, exp.Union) or tree.args.get("distinct"):
+    of a stream with a static table), and INTERSECT and EXCEPT are refused (as Spark refuses them of two
+    streams). A UNION without ALL as the query's last set operation is a deduplication of them all
+    (``unions.py``); one inside a UNION ALL would deduplicate only some of its SELECTs, refused."""
+    if isinstance(tree, exp.Union) and tree.args.get("distinct"):
+        raise StreamSQLError("UNION (without ALL) of streams is not supported yet inside a UNION ALL: it would "
+                             "deduplicate the rows of only some of the SELECTs", sql=sql,
+                             start=keyword_start(sql, "UNION"),
+                             hint="write UNION ALL throughout, or end with UNION (the distinct rows of them all)")
+    if not isinstance(tree, exp.Union):
         kind = type(tree).__name__.upper()
-        hint = "UNION ALL keeps every row of each stream" if kind == "UNION" else "run one query per stream"
-        raise StreamSQLError(f"{kind}{'' if kind != 'UNION' else ' (without ALL)'} of streams is not supported "
-                             "yet: it would compare rows across batches", sql=sql,
-                             start=keyword_start(sql, kind), hint=hint)
+        raise StreamSQLError(f"{kind} of streams is not supported yet: it would compare rows across batches",
+                             sql=sql, start=keyword_start(sql, kind), hint="run one query per stream")
     if isinstance(tree.left, exp.SetOperation):
         left = _union_branches(tree.left, sql, streams)
     else:
@@ -104,7 +110,8 @@ def in_subquery_expression(table: exp.Table, root: exp.Expression) -> bool:
     EXISTS), not by the FROM/JOIN chain of the query and its derived tables."""
     node = table.parent
     while node is not None and node is not root:
-        if not isinstance(node, (exp.From, exp.Join, exp.Subquery, exp.Select, exp.Table, exp.CTE, exp.With)):
+        if not isinstance(node, (exp.From, exp.Join, exp.Subquery, exp.Select, exp.Table, exp.CTE, exp.With,
+                                 exp.SetOperation)):  # a SELECT of a union read in FROM is read as a table
             return True
         node = node.parent
     return False
@@ -154,15 +161,14 @@ def refuse_multiple_aggregations(aggregating: list[exp.Select], sql: str) -> Non
 
 
 def refuse_ordering(tree: exp.Query, sql: str, mode: str, aggregate: exp.Select | None) -> None:
-    """ORDER BY and LIMIT only over an aggregation in complete mode, as in Spark."""
-    for node in tree.find_all(exp.Order, exp.Limit):
-        word = "ORDER BY" if isinstance(node, exp.Order) else "LIMIT"
+    """ORDER BY only over an aggregation in complete mode, as in Spark; LIMIT as Spark allows it (``limit.py``)."""
+    for node in tree.find_all(exp.Order):
         owner = node.parent
         over_aggregate = aggregate is not None and any(s is aggregate for s in owner.find_all(exp.Select))
         if mode != "complete" or not over_aggregate:
-            why = ("(as in Spark): a stream has no last row to sort up to" if word == "ORDER BY" else
-                   "yet (Spark keeps the first rows of an append-mode stream; stream_nb does not do that yet)")
             raise StreamSQLError(
-                f"{word} is not supported on a stream, except over an aggregation in complete output mode {why}",
-                sql=sql, start=keyword_start(sql, word),
+                "ORDER BY is not supported on a stream, except over an aggregation in complete output mode (as in "
+                "Spark): a stream has no last row to sort up to",
+                sql=sql, start=keyword_start(sql, "ORDER BY"),
                 hint="aggregate with GROUP BY and use output_mode='complete', or sort and cut q.result in pandas")
+    check_limit(tree, sql, mode, aggregate)
