@@ -100,6 +100,9 @@ MACROS = [
      "WHEN part = 'FILE' THEN spark_url_group(u, 3) || spark_url_group(u, 4) END"),
     ("spark_parse_url_key(u, part, k) AS CASE WHEN part = 'QUERY' AND regexp_matches(spark_parse_url(u, 'QUERY'), "
      "'(&|^)' || k || '=([^&]*)') THEN regexp_extract(spark_parse_url(u, 'QUERY'), '(&|^)' || k || '=([^&]*)', 2) END"),
+    # mask(s): upper-case letters X, lower-case x, digits n, the rest as it is (Java's Character classes)
+    ("spark_mask(s) AS regexp_replace(regexp_replace(regexp_replace(s, '\\p{Lu}', 'X', 'g'), '\\p{Ll}', 'x', 'g'), "
+     "'\\p{Nd}', 'n', 'g')"),
     # sequence(a, b) without a step counts down when a > b
     "spark_sequence(a, b) AS generate_series(a, b, CASE WHEN a <= b THEN 1 ELSE -1 END)",
     # chr(n): '' below 0, else the character n % 256 (Latin-1)
@@ -130,6 +133,7 @@ def register(con) -> None:
     for macro in MACROS:
         con.execute(f"CREATE MACRO {macro}")
     con.create_function("spark_crc32", _crc32s, ["BLOB"], "BIGINT", type="arrow", side_effects=False)
+    con.create_function("spark_soundex", _soundexes, ["VARCHAR"], "VARCHAR", type="arrow", side_effects=False)
     con.create_function("spark_conv", _convs, ["VARCHAR", "INTEGER", "INTEGER"], "VARCHAR", type="arrow",
                         side_effects=False, null_handling="special")  # conv('', 10, 2) is NULL
 
@@ -143,6 +147,43 @@ def _convs(numbers: pa.Array, sources: pa.Array, targets: pa.Array) -> pa.Array:
     """Spark's conv(num, from_base, to_base), per row (no DuckDB function converts between any two bases)."""
     return pa.array([None if None in row else spark_conv(*row)
                      for row in zip(numbers.to_pylist(), sources.to_pylist(), targets.to_pylist())], pa.string())
+
+
+def _soundexes(texts: pa.Array) -> pa.Array:
+    """Spark's soundex, per row (DuckDB has none)."""
+    return pa.array([None if t is None else spark_soundex(t) for t in texts.to_pylist()], pa.string())
+
+
+_SOUNDEX_CODES = "01230127022455012623017202"  # A..Z: vowels 0, H and W 7 (skipped)
+
+
+def spark_soundex(text: str) -> str:
+    """Spark's UTF8String.soundex: a text not starting with an ASCII letter is its own soundex.
+
+    >>> [spark_soundex(t) for t in ("Robert", "Rupert", "Tymczak", "Pfister", "Ashcraft", "straße", "", "İx", "a1b")]
+    ['R163', 'R163', 'T522', 'P236', 'A261', 'S360', '', 'İx', 'A100']
+    """
+    data = text.encode()
+    if not data:
+        return text
+    first = data[0] - 32 if 97 <= data[0] <= 122 else data[0]
+    if not 65 <= first <= 90:
+        return text
+    out, last = [chr(first)], _SOUNDEX_CODES[first - 65]
+    for b in data[1:]:
+        b = b - 32 if 97 <= b <= 122 else b
+        if not 65 <= b <= 90:
+            last = "0"
+            continue
+        code = _SOUNDEX_CODES[b - 65]
+        if code == "7":
+            continue
+        if code != "0" and code != last:
+            out.append(code)
+            if len(out) > 3:
+                break
+        last = code
+    return "".join(out).ljust(4, "0")
 
 
 _MASK = (1 << 64) - 1

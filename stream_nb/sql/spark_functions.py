@@ -219,6 +219,15 @@ def _regexp_replace(node: exp.RegexpReplace) -> None:
     node.set("replacement", exp.Literal.string("".join(out)))
 
 
+def _soundex(node: exp.Soundex) -> None:  # Spark's (P236 for Pfister), per row in Python: DuckDB has none
+    _typed(_call("spark_soundex", node.this), node, "TEXT")
+
+
+def _mask(node: exp.Anonymous) -> None:  # only with Spark's default replacements
+    if len(node.expressions) == 1:
+        _typed(_call("spark_mask", node.expressions[0]), node, "TEXT")
+
+
 def _crc32(node: exp.Anonymous) -> None:
     value = node.expressions[0]
     data = value if _kind(value) in _BINARY else _call("encode", value)
@@ -422,7 +431,7 @@ _BY_CLASS = {
     # text
     exp.Upper: _upper_lower, exp.Lower: _upper_lower, exp.RegexpSubstr: _regexp_substr,
     exp.RegexpReplace: _regexp_replace, exp.Format: _format, exp.ToBase64: _to_base64, exp.Chr: _chr,
-    exp.StrToMap: _str_to_map, exp.Elt: _elt, exp.ParseUrl: _parse_url,
+    exp.StrToMap: _str_to_map, exp.Elt: _elt, exp.ParseUrl: _parse_url, exp.Soundex: _soundex,
     # arrays
     exp.ArrayDistinct: _array_macro("spark_array_distinct", 1),
     exp.ArrayExcept: _array_macro("spark_array_except", 2), exp.ArrayRemove: _array_macro("spark_array_remove", 2),
@@ -438,6 +447,6 @@ _BY_NAME = {
     "format_number": _format_number, "conv": _conv, "octet_length": _octet_length, "btrim": _btrim,
     "crc32": _crc32, "find_in_set": _find_in_set, "quote": _quote, "isnull": _isnull, "isnotnull": _isnotnull,
     "array_union": _array_macro("spark_array_union", 2), "array_repeat": _array_macro("spark_array_repeat", 2),
-    "arrays_overlap": _arrays_overlap, "date_part": _date_part, "printf": _printf,
+    "arrays_overlap": _arrays_overlap, "date_part": _date_part, "printf": _printf, "mask": _mask,
     **dict.fromkeys(_REFUSED, _refuse),
 }

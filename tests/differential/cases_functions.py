@@ -6,8 +6,8 @@ functions are grouped by theme, ~40 to a case; a failure shows the rows that dif
 
 Known differences, left out here (README, "SQL functions"): ``initcap`` of a titlecase digraph ('ǅ'),
 ``split(s, '')`` of '' ([] here, [''] in Spark), maps as output values (the runner shows them otherwise),
-``hash`` / ``xxhash64`` (refused: Spark's own Murmur3 and xxHash64 encodings), ``soundex``, ``mask``,
-``shuffle``, ``schema_of_json``, ``inline`` (not supported yet); CAST(Infinity AS BIGINT) (NULL here,
+``hash`` / ``xxhash64`` (refused: Spark's own Murmur3 and xxHash64 encodings), ``mask`` with replacements
+given, ``shuffle``, ``schema_of_json``, ``inline`` (not supported yet); CAST(Infinity AS BIGINT) (NULL here,
 Long.MAX_VALUE in Spark: a cast, spark_casts in rewrites.py); 'a''b' (a quote in Spark, two strings here);
 %f of a double beyond 17 digits (Java pads the shortest digits with zeros, printf writes the binary value).
 """
@@ -78,7 +78,7 @@ TEXT_2 = [
     "format_string('%s=%d', coalesce(k, ''), coalesce(i, 0))", "startswith(k, 's')", "endswith(k, 'e')",
     "contains(k, 'r')", "k LIKE '%ß%'", "ilike(k, 'S%')", "k RLIKE '^[a-z]'", "isnull(k)", "isnotnull(v)",
     "nullif(k, 'x')", "nvl(k, 'z')", "decode(k, 'straße', 1, 2)", "char(i)", "chr(321)", "current_timezone()",
-    "cast(k AS int)", "cast('  12 ' AS int)",
+    "cast(k AS int)", "cast('  12 ' AS int)", "soundex(k)", "soundex('Pfister')", "mask(k)", "mask('Ab1-ⅫⒶ٣')",
 ]
 
 DATES = [
@@ -148,7 +148,8 @@ CASES: list[Case] = [
           "zeroifnull, width_bucket, conv, format_number (rounded half even; a decimal literal as a decimal)"),
     _case("functions_text", TEXT, "upper/lower as Java's (ß -> SS, İ -> i̇, a final Σ -> ς; lower(upper(s)) "
           "simplified to lower(s) as Spark's optimizer does), octet_length, btrim, regexp_substr"),
-    _case("functions_text_more", TEXT_2, "crc32, base64 of a string's UTF-8 bytes (and CAST(s AS BINARY)), "
+    _case("functions_text_more", TEXT_2, "soundex (Spark's: P236 for Pfister), mask, crc32, base64 of a "
+          "string's UTF-8 bytes (and CAST(s AS BINARY)), "
           "isnull/isnotnull, chr below 0 and above 255, current_timezone"),
     _case("functions_dates", DATES, "months_between with the time of day, timestampdiff in whole units "
           "(months as Java counts them), extract(dayofweek) from Sunday = 1, extract(second) with its fraction, "

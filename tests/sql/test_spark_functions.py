@@ -70,6 +70,8 @@ SPARK = {
     "printf('%.2f', v)": ["1.50", "nu", "-2.50", "NaN", "0.00", "1234.57"],
     "parse_url(concat('http://u@h.com:80/p?a=', k, '#f'), 'QUERY', 'a')": ["straße", None, "", None, "a,b;c:d", None],
     "parse_url(concat('https://', k, '/x'), 'HOST')": [None, None, None, None, None, None],
+    "soundex(k)": ["S360", None, "", "İstanbul ÀÉ ǅ", "A123", "H464"],
+    "mask(k)": ["xxxxxx", None, "", "Xxxxxxxx XX ǅ", "x,x;x:x", "Xxxxx Xxxxx"],
     "cast(i AS float) / 3": [1.6666666666666667, None, -1.0, 0.0, 715827882.3333334, -715827882.6666666],
 }
 
