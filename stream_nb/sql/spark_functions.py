@@ -219,6 +219,16 @@ def _regexp_replace(node: exp.RegexpReplace) -> None:
     node.set("replacement", exp.Literal.string("".join(out)))
 
 
+def _pad(node: exp.Pad) -> None:  # lpad/rpad with '' to pad with: the text cut to the length (DuckDB raises)
+    fill = node.args.get("fill_pattern")
+    if fill is None or (isinstance(fill, exp.Literal) and fill.this != ""):
+        return
+    length = node.expression
+    cut = _call("substr", node.this, exp.Literal.number(1), _call("greatest", length, exp.Literal.number(0)))
+    empty = exp.EQ(this=fill.copy(), expression=exp.Literal.string(""))
+    _typed(exp.Case().when(empty, cut, copy=False).else_(node.copy(), copy=False), node, "TEXT")
+
+
 def _soundex(node: exp.Soundex) -> None:  # Spark's (P236 for Pfister), per row in Python: DuckDB has none
     _typed(_call("spark_soundex", node.this), node, "TEXT")
 
@@ -432,6 +442,7 @@ _BY_CLASS = {
     exp.Upper: _upper_lower, exp.Lower: _upper_lower, exp.RegexpSubstr: _regexp_substr,
     exp.RegexpReplace: _regexp_replace, exp.Format: _format, exp.ToBase64: _to_base64, exp.Chr: _chr,
     exp.StrToMap: _str_to_map, exp.Elt: _elt, exp.ParseUrl: _parse_url, exp.Soundex: _soundex,
+    exp.Pad: _pad,
     # arrays
     exp.ArrayDistinct: _array_macro("spark_array_distinct", 1),
     exp.ArrayExcept: _array_macro("spark_array_except", 2), exp.ArrayRemove: _array_macro("spark_array_remove", 2),

@@ -67,7 +67,8 @@ TEXT = [
     "btrim(k)", "btrim(concat('  ', k, ' '))", "btrim(k, 'sae')", "trim(BOTH 'x' FROM k)", "ltrim(k)",
     "regexp_substr(k, '[a-z]+')", "regexp_substr(k, 'z')", "regexp_extract(k, '([a-z]+)', 1)",
     "regexp_replace(k, '[a-z]', 'Z')", "regexp_like(k, 's')", "regexp_count(k, 's')", "instr(k, 'ß')",
-    "locate('l', k, 4)", "lpad(k, 3, 'xy')", "rpad(k, 8, 'xy')", "repeat(k, 2)", "reverse(k)", "left(k, 2)",
+    "locate('l', k, 4)", "lpad(k, 3, 'xy')", "rpad(k, 8, 'xy')", "lpad(k, 10, '')", "rpad(k, -1, '')",
+    "repeat(k, 2)", "reverse(k)", "left(k, 2)",
     "right(k, 2)", "substr(k, -3)", "substr(k, 2, 3)", "split_part(k, 'a', 1)", "translate(k, 'ab', 'xy')",
     "concat(k, '-', i)", "concat_ws('|', k, v)", "'a' || k",
 ]
