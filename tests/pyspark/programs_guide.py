@@ -208,8 +208,7 @@ def more_functions_blog_posts_use(spark, F, T, indir):
     return memory(df, "more_functions_blog_posts_use")
 
 
-@guide(EVENT_BATCHES, pending="engine: array_distinct loses the first-occurrence order (DuckDB's list_distinct); "
-                              "months_between ignores the time of day and Spark's rounding to 8 digits")
+@guide(EVENT_BATCHES)
 def array_distinct_and_months_between(spark, F, T, indir):
     df = events(spark, indir).select("n", F.expr("array_distinct(split(text, ' '))").alias("distinct"),
                                      F.months_between("ts", F.lit("2023-11-15 00:00:00").cast("timestamp"))
