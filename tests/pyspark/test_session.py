@@ -37,3 +37,21 @@ def test_sql_over_a_static_temp_view(spark):
 def test_show_prints_sparks_table(spark, capsys):
     spark.createDataFrame([("a", 1.5)], "word string, x double").show()
     assert capsys.readouterr().out == "+----+---+\n|word|  x|\n+----+---+\n|   a|1.5|\n+----+---+\n\n"
+
+
+def test_sql_over_a_memory_sink_keeps_null_doubles_null(spark):
+    import stream_nb as sn
+    from stream_nb.pyspark.sql import functions as F
+
+    readings = sn.sources.memory("device string, temp double")
+    q = (spark.readStream.load(readings).groupBy("device").agg(F.max("temp").alias("hi"))
+         .writeStream.format("memory").queryName("null_doubles").outputMode("complete").start())
+    try:
+        readings.add_data([{"device": "a", "temp": 1.5}, {"device": "b", "temp": None}])
+        q.processAllAvailable()
+        rows = spark.sql("SELECT * FROM null_doubles ORDER BY device").collect()
+        nulls = spark.sql("SELECT count(*) AS n FROM null_doubles WHERE hi IS NULL").collect()
+    finally:
+        q.stop()
+    assert [(r.device, r.hi) for r in rows] == [("a", 1.5), ("b", None)]  # None, as Spark's Row (not nan)
+    assert nulls[0].n == 1

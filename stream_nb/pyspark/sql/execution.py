@@ -18,6 +18,7 @@ import sqlglot
 from sqlglot import exp
 
 from stream_nb.pyspark.errors import AnalysisException
+from stream_nb.sinks.memory import MemorySink
 from stream_nb.sql import OutputModeError, StreamSQLError
 from stream_nb.sql.json_functions import json_functions
 from stream_nb.types import SchemaError, static_table, to_pandas
@@ -32,8 +33,11 @@ class Live:
     def __init__(self, query: Any):
         self.query = query
 
-    def table(self) -> pd.DataFrame:
-        return self.query.result
+    def table(self) -> pa.Table | pd.DataFrame:
+        """The memory sink's table as Arrow, so that a NULL stays NULL (pandas makes a NULL double NaN, which
+        ``collect()`` would give as nan where Spark gives None); another sink's result as ``q.result`` says."""
+        sink = self.query.sink
+        return sink.table() if isinstance(sink, MemorySink) else self.query.result
 
 
 # A stream's input name -> how to build a reader of it. Spark reads a source once per query and once per scan
