@@ -1,6 +1,6 @@
 """The Spark differential cases of the kept-values aggregates: collect_list, collect_set, max_by, min_by,
 percentile_approx, percentile and median, as streaming aggregates (update, complete, and append over windows
-with a watermark). Declared and run as cases_more.py's (``test_spark_collect.py``).
+with a watermark). Declared and run as cases_more.py's (``test_spark_cases.py``).
 
 collect_set's element order is not defined in Spark, so its cases read it through ``array_sort`` (or
 ``size``): an order-insensitive comparison written in the query, which leaves the shared runner as it is.

@@ -1,7 +1,7 @@
 """Spark's scalar functions, compared by value: a few wide queries, each selecting many functions over a small
 stream of awkward inputs (NULLs, '', negative numbers, NaN, the ends of the int range, non-ASCII text such as
 'straße', 'İ' and a final 'Σ', timestamps around midnight and on the days Europe changes its clocks), run on
-PySpark and on stream_nb (``test_spark_functions.py``). Spark starts a streaming query per case, so the
+PySpark and on stream_nb (``test_spark_cases.py``). Spark starts a streaming query per case, so the
 functions are grouped by theme, ~40 to a case; a failure shows the rows that differ, with every column.
 
 Known differences, left out here (README, "SQL functions"): ``initcap`` of a titlecase digraph ('ǅ'),

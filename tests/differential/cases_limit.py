@@ -1,4 +1,4 @@
-"""LIMIT on a stream, for the Spark differential suite (``test_spark_limit.py``): Spark's streaming global limit
+"""LIMIT on a stream, for the Spark differential suite (``test_spark_cases.py``): Spark's streaming global limit
 in append mode (the stream's first N rows, in the batch's order, then nothing), and what Spark refuses.
 
 Spark reads each batch as one JSON-lines file, one partition, rows in file order: the order stream_nb's memory

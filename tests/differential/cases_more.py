@@ -1,6 +1,6 @@
 """More queries for the Spark differential suite: the SQL a Spark user writes that cases.py does not try yet.
 
-Declared and run as cases.py's are (``test_spark_more.py``); event times are ``t(seconds)`` after
+Declared and run as cases.py's are (``test_spark_cases.py``); event times are ``t(seconds)`` after
 2024-01-01 00:00:00 UTC. Grouped by what they exercise: aggregates over expressions and of several types,
 grouping by an expression, windows with a start time, string, date and conditional functions, the shapes of a
 query (ordinals, aliases, LIMIT, UNION ALL, subqueries), and what Spark refuses.

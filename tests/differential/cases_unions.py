@@ -213,7 +213,7 @@ REFUSALS: list[StreamsCase] = [
                 sql="SELECT device, count(*) AS n FROM (SELECT device, count(*) AS c FROM a GROUP BY device "
                     "UNION ALL SELECT device, 1 FROM b) GROUP BY device", output_mode="update",
                 inputs=sensors(None, None), batches=_FIRST, reason="aggregation"),
-    StreamsCase(name="refuse_intersect_of_streams",
+    StreamsCase(name="refuse_intersect_of_two_streams_under_aggregation",
                 sql="SELECT device, count(*) AS n FROM (SELECT device FROM a INTERSECT SELECT device FROM b) "
                     "GROUP BY device", output_mode="update", inputs=sensors(None, None), batches=_FIRST,
                 reason="intersect"),
