@@ -41,6 +41,7 @@ from sqlglot import exp
 from sqlglot.tokens import TokenType
 
 from stream_nb.engine.duck import _retype
+from stream_nb.sql.aggregates import NOT_YET, not_yet
 from stream_nb.sql.dialect import DIALECT
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.udfs import Udf, UdfError
@@ -295,6 +296,8 @@ def unknown_function(err: duckdb.Error, sql: str) -> StreamSQLError | None:
     tokens = DIALECT.tokenize(sql)
     at = next((t.start for t, after in pairwise(tokens)
                if t.text.lower() == name.lower() and after.token_type == TokenType.L_PAREN), None)
+    if name.lower() in NOT_YET:  # a Spark aggregate over the whole stream, read as a plain call
+        return not_yet(name, sql, at)
     return StreamSQLError(f"no function {name}: register it with sn.udf(...)", sql=sql, start=at,
                           hint=f"sn.udf({name!r}, fn, 'double') makes a Python function callable here "
                                "(register it before the query starts)")

@@ -61,6 +61,13 @@ CASES: list[Case] = [
         why="min/max of strings (case-sensitive order), first/last with and without ignoreNulls",
     ),
     Case(
+        name="first_value_last_value_any_value_update",
+        sql="SELECT device, first_value(temp) AS f, first_value(temp, true) AS f_nn, last_value(temp) AS l, "
+            "last_value(temp, true) AS l_nn, any_value(temp, true) AS a_nn FROM events GROUP BY device",
+        output_mode="update", key=("device",), batches=_READINGS,
+        why="Spark's aliases of first and last (any_value is first), ignoreNulls as the second argument",
+    ),
+    Case(
         name="approx_count_distinct_and_bool_aggregates_update",
         sql="SELECT lower(device) AS d, approx_count_distinct(temp) AS distinct_temps, bool_or(temp > 25) AS any_hot, "
             "every(temp > 18) AS all_mild, some(temp IS NULL) AS any_missing, count_if(temp > 19) AS n_warm "

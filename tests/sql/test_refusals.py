@@ -62,6 +62,10 @@ def refusal(sql: str, mode: str | None = None) -> StreamSQLError:
          "multiple streaming aggregations", "max"),
         ("SELECT device, regr_slope(temp, n) FROM events GROUP BY device", None,
          "aggregate regr_slope() is not supported", "regr_slope"),
+        ("SELECT device, try_sum(temp) FROM events GROUP BY device", None,  # a plain call to the parser
+         "aggregate try_sum() is not supported", "try_sum"),
+        ("SELECT device, histogram_numeric(temp, 3) AS h FROM events GROUP BY device", None,
+         "aggregate histogram_numeric() is not supported", "histogram_numeric"),
         ("SELECT device, count(DISTINCT temp, n) FROM events GROUP BY device", None,
          "count(DISTINCT ...) takes one column", "count"),
         ("SELECT device, temp, count(*) FROM events GROUP BY device", None,
