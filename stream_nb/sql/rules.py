@@ -50,6 +50,7 @@ from stream_nb.sql.spark_names import name_select_items
 from stream_nb.sql.split_aggregates import refuse_stray_sessions
 from stream_nb.sql.tree import aggregates_in, select_chain, to_duckdb
 from stream_nb.sql.validate import refuse_multiple_aggregations, refuse_ordering, refuse_unsupported
+from stream_nb.sql.window_time import name_window_times
 from stream_nb.sql.windows import WindowSpec, is_window_call, window_spec
 
 WATERMARK_POLICIES = ("min", "max")  # spark.sql.streaming.multipleWatermarkPolicy
@@ -222,6 +223,7 @@ RULES: list[Rule] = [
     # >>> C (chained stateful operators, sql/chain.py): its rules go here, before names are bound
     Rule("chain", "plan", _chain),
     # <<< C
+    Rule("name_window_times", "rewrite", lambda tree, q: name_window_times(tree)),
     Rule("resolve", "check", _resolve),
     Rule("refuse_unsupported", "check", _refuse_unsupported),
     Rule("event_times", "check", _event_times),

@@ -143,6 +143,28 @@ CASES: list[Case] = [
         output_mode="complete", batches=_READINGS,
         why="window.start / window.end of the unaliased window in expressions",
     ),
+    Case(
+        name="window_over_an_expression_of_the_time_update",
+        sql="SELECT window(ts + INTERVAL 5 SECONDS, '10 seconds') AS w, lower(device) AS d, count(*) AS n "
+            "FROM events WHERE temp IS NOT NULL GROUP BY window(ts + INTERVAL 5 SECONDS, '10 seconds'), "
+            "lower(device)",
+        output_mode="update", key=("w", "d"), watermark=("ts", "5 seconds"), batches=_READINGS,
+        why="Spark windows any timestamp expression; its state is not evicted (the watermark is on ts)",
+    ),
+    Case(
+        name="window_and_session_over_a_parsed_string_complete",
+        sql="SELECT window(to_timestamp(s), '1 hour') AS w, count(*) AS n FROM events "
+            "GROUP BY window(to_timestamp(s), '1 hour')",
+        output_mode="complete", schema=TEXTS, batches=_TEXTS,
+        why="a window over text parsed as a time: rows whose text is no time (NULL) fall in no window",
+    ),
+    Case(
+        name="session_window_over_an_expression_complete",
+        sql="SELECT device, session_window(ts - INTERVAL 1 SECOND, '3 seconds') AS s, count(*) AS n "
+            "FROM events GROUP BY device, session_window(ts - INTERVAL 1 SECOND, '3 seconds')",
+        output_mode="complete", batches=_READINGS,
+        why="session windows over an expression of the time, merging across batches",
+    ),
     # -- conditional, string and date functions ---------------------------------------------------------
     Case(
         name="conditionals_in_lists_and_patterns_append",
