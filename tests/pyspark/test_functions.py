@@ -58,3 +58,24 @@ def test_from_json_of_a_malformed_document_gives_null_fields_as_pysparks_permiss
     df = spark.createDataFrame([("not json",), ('{"v": 2, "kind": 3}',), (None,)], "s string")
     rows = df.select(F.from_json("s", "kind STRING, v INT").alias("j")).collect()
     assert [r.j if r.j is None else tuple(r.j) for r in rows] == [(None, None), ("3", 2), None]
+
+
+def test_spark_35s_aggregate_aliases_on_a_stream_named_as_spark_names_them(spark):
+    import stream_nb as sn
+
+    rows = sn.sources.memory("k string, v double, b boolean")
+    out = spark.readStream.load(rows).groupBy("k").agg(
+        F.first_value("v"), F.first_value("v", F.lit(True)).alias("first_nn"), F.last_value("v"),
+        F.any_value("v", True).alias("any_nn"), F.count_if(F.col("v") > 0), F.bool_and("b"), F.some("b"),
+        F.array_agg("v"))
+    # as PySpark 3.5 names them (array_agg is collect_list)
+    assert out.columns == ["k", "first_value(v)", "first_nn", "last_value(v)", "any_nn", "count_if((v > 0))",
+                           "bool_and(b)", "some(b)", "collect_list(v)"]
+    q = out.writeStream.outputMode("complete").format("memory").queryName("aliases").start()
+    try:
+        rows.add_data([{"k": "a", "v": None, "b": True}, {"k": "a", "v": 1.0, "b": False}])
+        q.processAllAvailable()
+        (row,) = spark.sql("SELECT * FROM aliases").collect()
+    finally:
+        q.stop()
+    assert tuple(row) == ("a", None, 1.0, 1.0, 1.0, 1, False, True, [1.0])

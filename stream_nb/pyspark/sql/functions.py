@@ -530,3 +530,40 @@ __all__ += [
     "width_bucket",
     "zeroifnull",
 ]
+
+
+def _ignoring_nulls(fn: str, col: Column | str, ignoreNulls: bool | Column | None) -> Column:
+    """first_value / last_value / any_value: Spark's name leaves the flag out (``first_value(v)`` either way)."""
+    c = _as_col(col)
+    flag = [] if ignoreNulls is None or ignoreNulls is False else [_as_col(ignoreNulls) if isinstance(
+        ignoreNulls, Column) else lit(True)]
+    return _call(fn, fn, c, *flag, name=f"{fn}({c._name})")
+
+
+def first_value(col: Column | str, ignoreNulls: bool | Column | None = None) -> Column:
+    return _ignoring_nulls("first_value", col, ignoreNulls)
+
+
+def last_value(col: Column | str, ignoreNulls: bool | Column | None = None) -> Column:
+    return _ignoring_nulls("last_value", col, ignoreNulls)
+
+
+def any_value(col: Column | str, ignoreNulls: bool | Column | None = None) -> Column:
+    return _ignoring_nulls("any_value", col, ignoreNulls)
+
+
+def count_if(col: Column | str) -> Column: return _f("count_if", col)
+def bool_and(col: Column | str) -> Column: return _f("bool_and", col)
+def bool_or(col: Column | str) -> Column: return _f("bool_or", col)
+def every(col: Column | str) -> Column: return _f("every", col)
+def some(col: Column | str) -> Column: return _f("some", col)
+
+
+def array_agg(col: Column | str) -> Column:
+    """An alias of collect_list, named as Spark names it: ``collect_list(v)``."""
+    c = _as_col(col)
+    return _call("collect_list", "collect_list", c)
+
+
+__all__ += ["any_value", "array_agg", "bool_and", "bool_or", "count_if", "every", "first_value", "last_value",
+            "some"]
