@@ -110,7 +110,7 @@ def test_a_checkpoint_that_read_no_line_yet_may_go_on(server, tmp_path):
              checkpoint=checkpoint).stop()
     src = sn.sources.socket("127.0.0.1", server.port)
     q = sn.start("SELECT value FROM lines", sources={"lines": src}, checkpoint=checkpoint)
-    server.send(b"first\n")
+    server.send(b"first\n", connections=2)  # to the second query's connection, not the stopped one's
     caught_up(q, src, 1)
     assert q.result["value"].tolist() == ["first"]
 
