@@ -129,6 +129,8 @@ class Chart:
             if series is None:
                 continue
             seen.add(value)
+            if self.mode == "append":  # the rollover holds as when the rows came one batch at a time
+                columns = {name: values[-self.spec.rollover:] for name, values in columns.items()}
             columns = _sorted(columns) if self.kind_is_connected else columns
             series.source.data = columns
         for value, series in self.series.items():

@@ -82,6 +82,16 @@ def test_append_mode_streams_only_new_rows_with_a_rollover():
     assert series_data(c) == {"a": (["10", "20", "30"], [3.0, 4.0, 5.0]), "b": (["00"], [2.0])}
 
 
+def test_append_mode_keeps_its_rollover_when_a_view_that_fell_behind_draws_the_whole_result():
+    c, tracker = chart("scatter", mode="append", rollover=2)
+    c.apply(tracker.advance(windows((0, "a", 1.0), (5, "a", 1.5), (10, "a", 2.0), (20, "b", 3.0))))
+    # the memory sink dropped rows the view had not drawn (its max_rows): the view draws what it holds anew
+    delta = tracker.advance(windows((25, "a", 4.0), (30, "a", 5.0), (35, "a", 6.0)))
+    assert delta.replace
+    c.apply(delta)
+    assert series_data(c) == {"a": (["30", "35"], [5.0, 6.0]), "b": ([], [])}
+
+
 def test_complete_mode_replaces_the_data():
     c, tracker = chart(mode="complete")
     c.apply(tracker.advance(windows((0, "a", 1.0), (10, "a", 2.0))))
