@@ -46,8 +46,19 @@ class StreamSpark(Spark):
                 parts.append(format_time(part, cls.TIME_MAPPING, cls.TIME_TRIE) if part else "")
         return exp.Literal.string("".join(parts))
 
+    class Parser(Spark.Parser):
+        # Spark's cast functions sqlglot reads as plain calls (it knows int(x), double(x), ...): as casts, so
+        # that every cast rule applies to them (bigint(2.7) is 2, as CAST(2.7 AS BIGINT), not DuckDB's 3)
+        FUNCTIONS: ClassVar = {**Spark.Parser.FUNCTIONS, **{
+            name.upper(): (lambda args, name=name: exp.Cast(this=args[0], to=exp.DataType.build(name))
+                           if len(args) == 1 else exp.Anonymous(this=name, expressions=args))
+            for name in ("bigint", "smallint", "tinyint", "binary")}}
+
     class Tokenizer(Spark.Tokenizer):
         KEYWORDS: ClassVar = {k: v for k, v in Spark.Tokenizer.KEYWORDS.items() if k != "WINDOW"}
+        # Spark 4 reads a doubled quote inside a '...' string as one quote ('it''s' is it's); sqlglot read two
+        # strings there and concatenated them ("its"). Literals apart ('a' 'b') are still concatenated.
+        STRING_ESCAPES: ClassVar = [*Spark.Tokenizer.STRING_ESCAPES, "'"]
 
 
 DIALECT = StreamSpark()

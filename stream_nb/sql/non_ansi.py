@@ -20,7 +20,6 @@ _WIDTH = {exp.DataType.Type.TINYINT: 8, exp.DataType.Type.SMALLINT: 16, exp.Data
           exp.DataType.Type.BIGINT: 64}
 _TYPE_OF_WIDTH = {8: "TINYINT", 16: "SMALLINT", 32: "INT", 64: "BIGINT"}
 _TEMPORAL = {exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.DATE}
-_CAST_FUNCTIONS = {"bigint", "smallint", "tinyint", "binary"}  # Spark's casts that sqlglot reads as calls
 _SPARK_DEFAULT_FORMAT = "%Y-%m-%d %H:%M:%S"  # unix_timestamp's 'yyyy-MM-dd HH:mm:ss'
 
 
@@ -51,10 +50,6 @@ def null_not_error(tree: exp.Expression) -> None:
                 replace_typed(node, _positive_modulus)
             elif node.name.lower() == "make_date":  # 2024-02-30 is NULL in Spark
                 replace_typed(node, lambda call: exp.Anonymous(this="TRY", expressions=[call]))
-            elif node.name.lower() in _CAST_FUNCTIONS and len(node.expressions) == 1:
-                to = exp.DataType.build(node.name.upper())
-                node.type = to
-                replace_typed(node, lambda call, to=to: exp.TryCast(this=call.expressions[0], to=to))
         elif isinstance(node, (exp.Mod, exp.IntDiv)):
             divisor = node.expression
             divisor.replace(exp.Nullif(this=divisor.copy(), expression=exp.Literal.number(0)))
@@ -93,15 +88,17 @@ def _spark_integer_strings(tree: exp.Expression) -> None:
 
 
 def _java_narrowing(tree: exp.Expression) -> None:
-    """A number cast to a narrower integer as Spark (the JVM) does it: an integer wraps around, a fraction
-    saturates at the type's bounds (NaN is 0), where DuckDB's TRY_CAST gives NULL."""
+    """A number cast to a narrower integer as Spark (the JVM) does it: an integer wraps around; a fraction
+    saturates at the bounds of a long or an int (NaN is 0), and a smallint or tinyint is then that int's low
+    bits (Scala's ``d.toInt.toShort``), where DuckDB's TRY_CAST gives NULL."""
     for cast in bottom_up(tree, exp.TryCast):
         width = _WIDTH.get(cast.args["to"].this)
         operand = cast.this
         if width is None or operand.type is None:
             truncated = _truncated(operand)
             if width is not None and truncated is not None:
-                operand.replace(_saturated(operand.copy(), truncated, width))
+                saturated = _saturated(operand.copy(), truncated, max(width, 32))
+                operand.replace(saturated if width >= 32 else _wrap(saturated, width))
             continue
         if _WIDTH.get(operand.type.this, 0) > width:
             widened = exp.Cast(this=operand.copy(), to=exp.DataType.build("INT128"))
@@ -118,12 +115,14 @@ def _truncated(node: exp.Expression) -> exp.Expression | None:
 
 
 def _saturated(truncated: exp.Expression, value: exp.Expression, width: int) -> exp.Expression:
+    """An integer (BIGINT: a DOUBLE would round a long's bound up past it); ``truncated`` is in range where cast."""
     low, high = exp.Literal.number(-(2 ** (width - 1))), exp.Literal.number(2 ** (width - 1) - 1)
-    return (exp.Case()
-            .when(exp.Anonymous(this="isnan", expressions=[value.copy()]), exp.Literal.number(0), copy=False)
-            .when(exp.GTE(this=value.copy(), expression=high), high.copy(), copy=False)
-            .when(exp.LTE(this=value.copy(), expression=low), low.copy(), copy=False)
-            .else_(truncated, copy=False))
+    whole = exp.TryCast(this=truncated, to=exp.DataType.build("BIGINT"))
+    return exp.Cast(this=exp.Case()
+                    .when(exp.Anonymous(this="isnan", expressions=[value.copy()]), exp.Literal.number(0), copy=False)
+                    .when(exp.GTE(this=value.copy(), expression=high), high.copy(), copy=False)
+                    .when(exp.LTE(this=value.copy(), expression=low), low.copy(), copy=False)
+                    .else_(whole, copy=False), to=exp.DataType.build("BIGINT"))
 
 
 def _positive_modulus(call: exp.Anonymous) -> exp.Expression:

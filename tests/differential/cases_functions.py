@@ -7,8 +7,7 @@ functions are grouped by theme, ~40 to a case; a failure shows the rows that dif
 Known differences, left out here (README, "SQL functions"): ``initcap`` of a titlecase digraph ('ǅ'),
 ``split(s, '')`` of '' ([] here, [''] in Spark), maps as output values (the runner shows them otherwise),
 ``hash`` / ``xxhash64`` (refused: Spark's own Murmur3 and xxHash64 encodings), ``mask`` with replacements
-given, ``shuffle``, ``schema_of_json``, ``inline`` (not supported yet); CAST(Infinity AS BIGINT) (NULL here,
-Long.MAX_VALUE in Spark: a cast, spark_casts in rewrites.py); 'a''b' (a quote in Spark, two strings here);
+given, ``shuffle``, ``schema_of_json``, ``inline`` (not supported yet);
 %f of a double beyond 17 digits (Java pads the shortest digits with zeros, printf writes the binary value).
 """
 
@@ -58,7 +57,9 @@ NUMBERS_2 = [
     "conv('-15', 10, -16)", "conv('99999999999999999999', 10, 10)", "format_number(v, 3)",
     "format_number(i, 1)", "format_number(v, 0)", "format_number(2.675, 2)", "format_number(v, -1)",
     "cast(v AS int)", "cast(v AS string)", "cast(i AS string)", "cast(i AS boolean)",
-    "cast(v AS decimal(10, 2))", "~i",
+    "cast(v AS decimal(10, 2))", "~i", "cast(v * 1e20 AS bigint)", "cast(v * 3e4 AS smallint)",
+    "cast(v * 1e12 AS tinyint)", "cast(cast('Infinity' AS double) AS bigint)",
+    "cast(cast('-Infinity' AS double) AS smallint)",
 ]
 
 TEXT = [
@@ -70,7 +71,7 @@ TEXT = [
     "locate('l', k, 4)", "lpad(k, 3, 'xy')", "rpad(k, 8, 'xy')", "lpad(k, 10, '')", "rpad(k, -1, '')",
     "repeat(k, 2)", "reverse(k)", "left(k, 2)",
     "right(k, 2)", "substr(k, -3)", "substr(k, 2, 3)", "split_part(k, 'a', 1)", "translate(k, 'ab', 'xy')",
-    "concat(k, '-', i)", "concat_ws('|', k, v)", "'a' || k",
+    "concat(k, '-', i)", "concat_ws('|', k, v)", "'a' || k", "'it''s ' || k", "'a' 'b'", "\"say ''x''\"",
 ]
 
 TEXT_2 = [

@@ -56,6 +56,15 @@ def test_case_8_runtime_errors_are_null_as_in_spark(expression):
     ("int(d * 1e10)", {"d": 1.5}, 2147483647),       # a fraction beyond the range saturates
     ("int(d * 1e10)", {"d": -1.5}, -2147483648),
     ("int(double('NaN'))", {}, 0),
+    ("bigint(d * 1e20)", {"d": 1.5}, 2**63 - 1),        # a long's bound too (a double rounds it up past it)
+    ("bigint(double('Infinity'))", {}, 2**63 - 1),
+    ("bigint(double('-Infinity'))", {}, -(2**63)),
+    ("cast(d * 1e4 AS smallint)", {"d": 4.00007}, -25536),   # smallint, tinyint: the int's low bits
+    ("cast(d * 1e4 AS tinyint)", {"d": 4.00007}, 64),
+    ("cast(d * 1e12 AS smallint)", {"d": 1.5}, -1),            # Int.MaxValue.toShort
+    ("cast(d AS tinyint)", {"d": -3.7}, -3),
+    ("bigint(d * 1.8)", {"d": 1.5}, 2),            # Spark's cast functions truncate as the casts do (not 3)
+    ("smallint(d * -1.8)", {"d": 1.5}, -2),
     ("abs(n)", {"n": -2147483648}, -2147483648),   # Math.abs of the smallest int is itself on the JVM
     ("abs(b)", {"b": -(2**63)}, -(2**63)),
     ("abs(n)", {"n": -7}, 7),

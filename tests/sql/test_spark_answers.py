@@ -133,3 +133,8 @@ def test_split_with_a_limit_keeps_the_rest_in_its_last_part_as_spark():
     assert [list(first[c]) for c in ("two", "one", "every", "zero")] == [
         ["a", "b;c,,"], ["a,b;c,,"], ["a", "b", "c", "", ""], ["a", "b;c", "", ""]]
     assert result.iloc[1].isna().all()
+
+
+def test_a_doubled_quote_in_a_string_is_a_quote_as_spark_reads_it():
+    result = run("""SELECT 'it''s' AS a, 'a' 'b' AS b, 'x\\'y' AS c, "it's" AS d FROM events""", [row(1)])
+    assert result.iloc[0].tolist() == ["it's", "ab", "x'y", "it's"]
