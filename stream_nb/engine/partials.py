@@ -13,6 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stream_nb.engine import decimals
+from stream_nb.engine.comoments import FUNCTIONS as COMOMENTS
+from stream_nb.engine.comoments import comoments
 from stream_nb.engine.dense_groups import dense_aggregate
 from stream_nb.engine.windowing import windows
 from stream_nb.sql.aggregates import Partial
@@ -36,7 +38,8 @@ _ARROW = {  # partial function -> (Arrow hash aggregate, options)
     "set": ("distinct", _VALID),
 }
 _BY = ("max_by_ord", "max_by_value", "min_by_ord", "min_by_value")  # max_by / min_by over a {v, o} pair
-_GROUPED_ONLY = ("list", "set", *_BY)  # Arrow has these only as hash aggregates: a global one needs a key
+_GROUPED_ONLY = ("list", "set", *_BY, *COMOMENTS)  # Arrow has these only as hash aggregates (a global one
+# needs a key): the co-moments read each group's rows as a list of their positions
 
 
 def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
@@ -114,6 +117,8 @@ def _aggregate(pre: pa.Table, keys: list[str], partials: list[Partial], window, 
                            partial.argument, field, f"{rank}_rows"))
         elif partial.function == "list":
             wanted.append(("list", ask(partial.argument, "list")))
+        elif partial.function in COMOMENTS:  # each group's rows, for two passes over them (``comoments``)
+            wanted.append(("co", ask(_ROW, "list"), partial.argument, partial.function))
         elif partial.function in ("sum", "sum_double") and _is_decimal(pre, partial.argument):
             # Spark sums decimal(p, s) as decimal(p + 10, s), exactly (Arrow gives decimal(38, s))
             total_type = decimals.sum_type(pre.schema.field(partial.argument).type)
@@ -150,6 +155,7 @@ def _aggregate(pre: pa.Table, keys: list[str], partials: list[Partial], window, 
     # Arrow names results after their inputs (x_sum, ...): take them in request order, name them after the partials.
     results = [column for name, column in zip(grouped.column_names, grouped.columns) if name not in group_by]
     columns = _key_columns(grouped, pre, keys, window, dictionaries, encoded)
+    co: dict[str, dict[str, pa.Array]] = {}  # pair argument -> its co-moments per group
     for index in wanted:
         if not isinstance(index, tuple):
             columns.append(results[index])
@@ -167,6 +173,10 @@ def _aggregate(pre: pa.Table, keys: list[str], partials: list[Partial], window, 
             columns.append(pc.struct_field(pre.column(index[2]), index[3]).take(rows))
         elif index[0] == "list":
             columns.append(_without_nulls(results[index[1]]))
+        elif index[0] == "co":
+            if index[2] not in co:
+                co[index[2]] = comoments(pre.column(index[2]), results[index[1]])
+            columns.append(co[index[2]][index[3]])
         else:  # Arrow's max skips NaN; in Spark NaN is the largest double
             maximum, has_nan = results[index[1]], pc.fill_null(results[index[2]], False)
             columns.append(pc.if_else(has_nan, pa.scalar(float("nan"), maximum.type), maximum))
@@ -374,10 +384,11 @@ def _valid_rows(argument: str) -> str:
 
 def _with_row_positions(pre: pa.Table, partials: list[Partial]) -> pa.Table:
     """For first and last over a type Arrow's first/last lack: each row's position (``_ROW``), and for the
-    forms that ignore nulls, the position only where the argument is not null."""
+    forms that ignore nulls, the position only where the argument is not null. The co-moments list each
+    group's rows by position too."""
     ordered = [p for p in partials
                if p.function.startswith(("first", "last")) and not _has_first_last(pre, p.argument)]
-    if not ordered:
+    if not ordered and not any(p.function in COMOMENTS for p in partials):
         return pre
     positions = pa.array(np.arange(pre.num_rows, dtype=np.int64))
     pre = pre.append_column(_ROW, positions)

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from stream_nb.engine import decimals
 from stream_nb.engine.aggregate_queries import event_time_micros
+from stream_nb.engine.comoments import merge_comoments
 from stream_nb.engine.key_slots import Found, KeySlots
 from stream_nb.engine.keyhash import key_hashes
 from stream_nb.engine.merges import merge, merge_by, merge_moments, merge_moments4, one_nan
@@ -50,7 +51,8 @@ class Update:
         return self.found.existed
 
 
-_PAIRED = ("moments", "moments4", "max_by", "min_by")  # rules over several partial columns at once, merged apart
+_PAIRED = ("moments", "moments4", "comoments", "max_by", "min_by")  # rules over several partial columns at once,
+# merged apart
 
 
 class KeyedState:
@@ -390,6 +392,7 @@ class KeyedState:
             merged[m_spec.name] = (mean, n > 0)
             merged[q_spec.name] = (m2, ok)
         merged.update(self._merge_moments4(partial, slots, existed))
+        merged.update(self._merge_comoments(partial, slots, existed))
         return merged
 
     def _merge_moments4(self, partial: pa.Table, slots: np.ndarray, existed: np.ndarray) -> dict:
@@ -405,4 +408,17 @@ class KeyedState:
             merged[specs[0].name] = (n.astype(self._columns[specs[0].name].values.dtype), ok)
             merged[specs[1].name] = (mean, n > 0)
             merged.update({spec.name: (value, ok) for spec, value in zip(specs[2:], higher)})
+        return merged
+
+    def _merge_comoments(self, partial: pa.Table, slots: np.ndarray, existed: np.ndarray) -> dict:
+        """covar's, corr's and regr's (n, mean_a, mean_b, ck, m2a, m2b), merged (``comoments.merge_comoments``)."""
+        merged = {}
+        sixes = [p for p in self.partials if p.merge == "comoments"]
+        for specs in zip(*(sixes[i::6] for i in range(6))):
+            olds = tuple(np.where(existed, self._columns[s.name].values[slots], 0).astype(np.float64) for s in specs)
+            news = tuple(to_numpy(partial.column(s.name), pa.float64())[0] for s in specs)
+            n, *rest = merge_comoments(olds, news)
+            ok = np.ones(len(slots), dtype=bool)
+            merged[specs[0].name] = (n.astype(self._columns[specs[0].name].values.dtype), ok)
+            merged.update({spec.name: (value, ok) for spec, value in zip(specs[1:], rest)})
         return merged

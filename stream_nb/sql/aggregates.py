@@ -29,6 +29,8 @@ from stream_nb.sql.windows import is_window_call
 #   distinct count(DISTINCT): the engine counts values new to the key's set of seen values
 #   concat   lists appended in arrival order (collect_list, and the values percentile keeps)
 #   union    lists of distinct values merged, new values after the old (collect_set; NaN is one value)
+#   comoments (n, mean_a, mean_b, ck, m2a, m2b) of a pair of columns, merged by Chan's formulas, over six
+#            consecutive partial columns (covar_pop, covar_samp, corr, regr_*: ``engine/comoments.py``)
 #   max_by / min_by   (ord, value) over two consecutive partial columns: the pair of the larger (smaller) ord
 #            wins, the later pair on a tie, as Spark's MaxBy/MinBy update (a NULL ord never wins)
 #
@@ -36,7 +38,7 @@ from stream_nb.sql.windows import is_window_call
 # max, mean, first, last (rows in arrival order), plus sum_double (avg's sum: a double, or decimal(p + 10, s)
 # for decimal(p, s), as Spark's Average keeps it), m2 (the sum of squared deviations from the mean:
 # variance * count), m3 / m4 (the sums of cubed / fourth-power deviations), first_nonnull / last_nonnull, and distinct (the batch's distinct values per key, for
-# count(DISTINCT x)). Decimal and NaN rules: engine/decimals.py, engine/partials.py.
+# count(DISTINCT x)), and co_n ... co_m2b (``engine/comoments.py``). Decimal and NaN rules: engine/decimals.py, engine/partials.py.
 
 VARIANCES = {
     "Variance": ("M2 / (n - 1)", 1), "VariancePop": ("M2 / n", 0),
@@ -47,6 +49,26 @@ VARIANCES = {
 # Spark's CentralMomentAgg finishes, over the population moments: NULL with no value, and NULL where M2 is 0
 # (a constant group), as Spark 3.5 gives by default (spark.sql.legacy.statisticalAggregate=false; NaN if true).
 SHAPES = {"Skewness": "sqrt({n}) * {m3} / sqrt({m2} * {m2} * {m2})", "Kurtosis": "{n} * {m4} / ({m2} * {m2}) - 3.0"}
+
+# Spark's finishes of its Covariance / PearsonCorrelation buffers (n, xAvg, yAvg, ck, xMk, yMk), over the pair
+# (a, b) of the call's first and second argument: regr_*(y, x) reads a as y and b as x. A sample statistic of
+# one pair is NULL (spark.sql.legacy.statisticalAggregate=false), and a division by zero is NULL (Spark's
+# Divide outside ANSI mode).
+CO_MOMENTS = {
+    "CovarPop": "CASE WHEN {n} > 0 THEN {ck} / {n} END",
+    "CovarSamp": "CASE WHEN {n} > 1 THEN {ck} / ({n} - 1) END",
+    "Corr": "CASE WHEN {n} > 1 AND {m2a} * {m2b} <> 0 THEN {ck} / sqrt({m2a} * {m2b}) END",
+    "RegrCount": "{n}",
+    "RegrAvgx": "CASE WHEN {n} > 0 THEN {mb} END",
+    "RegrAvgy": "CASE WHEN {n} > 0 THEN {ma} END",
+    "RegrSxx": "CASE WHEN {n} > 0 THEN {m2b} END",
+    "RegrSyy": "CASE WHEN {n} > 0 THEN {m2a} END",
+    "RegrSxy": "CASE WHEN {n} > 0 THEN {ck} END",
+    "RegrSlope": "CASE WHEN {n} > 1 AND {m2b} <> 0 THEN {ck} / {m2b} END",
+    "RegrIntercept": "CASE WHEN {n} > 0 AND {m2b} <> 0 THEN {ma} - {ck} / {m2b} * {mb} END",
+    "RegrR2": "CASE WHEN {n} > 1 AND {m2b} <> 0 THEN CASE WHEN {m2a} = 0 THEN 1.0 "
+              "ELSE {ck} * {ck} / ({m2a} * {m2b}) END END",
+}
 
 
 @dataclass(frozen=True)
@@ -75,7 +97,8 @@ class Aggregate:
 
 SUPPORTED = ("count(*)", "count(x)", "count(DISTINCT x)", "sum", "avg", "min", "max", "stddev",
              "stddev_pop", "variance", "var_pop", "skewness", "kurtosis", "first", "last", "collect_list", "collect_set", "max_by",
-             "min_by", "percentile_approx", "percentile", "median")
+             "min_by", "percentile_approx", "percentile", "median", "covar_pop", "covar_samp", "corr", "regr_count",
+             "regr_avgx", "regr_avgy", "regr_sxx", "regr_syy", "regr_sxy", "regr_slope", "regr_intercept", "regr_r2")
 
 
 # Spark aggregates that the SQL parser reads as plain calls: named when refused, where the planner would
@@ -123,6 +146,10 @@ def make_aggregate(node: exp.AggFunc, index: int, argument: str | None, sql: str
                          (("n", "count"), ("m", "mean"), ("q", "m2"), ("c", "m3"), ("f", "m4")))
         value = SHAPES[kind].format(n=f"CAST({a}_n AS DOUBLE)", m2=f"{a}_q", m3=f"{a}_c", m4=f"{a}_f")
         return Aggregate(text, a, x, partials, f"CASE WHEN {a}_n > 0 AND {a}_q <> 0 THEN {value} END")
+    if kind in CO_MOMENTS:
+        names = {suffix: f"{a}_{suffix}" for suffix in ("n", "ma", "mb", "ck", "m2a", "m2b")}
+        partials = tuple(Partial(name, f"co_{suffix}", x, "comoments") for suffix, name in names.items())
+        return Aggregate(text, a, x, partials, CO_MOMENTS[kind].format(**names))
     if kind in ("ArgMax", "ArgMin"):
         rule = "max_by" if kind == "ArgMax" else "min_by"
         partials = (Partial(f"{a}_o", f"{rule}_ord", x, rule), Partial(f"{a}_v", f"{rule}_value", x, rule))
@@ -148,6 +175,8 @@ def aggregate_argument(node: exp.AggFunc) -> exp.Expression | None:
     """The expression an aggregate reads (None for count(*)); max_by/min_by read two, as one pair column."""
     if isinstance(node, (exp.ArgMax, exp.ArgMin)) and node.expression is not None:
         return by_pair(node.this, node.expression)
+    if type(node).__name__ in CO_MOMENTS and node.expression is not None:
+        return co_pair(node.this, node.expression)
     if isinstance(node, (exp.Quantile, exp.Median)) and node.this is not None:
         # Spark's percentile works in doubles (a string is cast as its non-ANSI mode casts: NULL if no number)
         return exp.TryCast(this=node.this.copy(), to=exp.DataType.build("double"))
@@ -165,6 +194,15 @@ def by_pair(value: exp.Expression, ordering: exp.Expression) -> exp.Expression:
     projects one column per aggregate argument, and the partials read its two fields."""
     return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier("v"), expression=value.copy()),
                                    exp.PropertyEQ(this=exp.to_identifier("o"), expression=ordering.copy())])
+
+
+def co_pair(first: exp.Expression, second: exp.Expression) -> exp.Expression:
+    """covar / corr / regr's two arguments as one pre-aggregation column, a struct {a: first, b: second} of
+    doubles (Spark casts them to double; a string as its non-ANSI cast does: NULL if no number)."""
+    def double(value: exp.Expression) -> exp.Expression:
+        return exp.TryCast(this=value.copy(), to=exp.DataType.build("double"))
+    return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier("a"), expression=double(first)),
+                                   exp.PropertyEQ(this=exp.to_identifier("b"), expression=double(second))])
 
 
 def _percentile(node: exp.AggFunc, values: str, sql: str) -> str:

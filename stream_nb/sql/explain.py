@@ -8,6 +8,7 @@ import sqlglot
 from sqlglot import exp
 
 from stream_nb.intervals import format_interval
+from stream_nb.sql.aggregates import CO_MOMENTS
 from stream_nb.sql.dialect import parse
 from stream_nb.types import describe_schema
 
@@ -122,7 +123,10 @@ _KEPT = {"count_all": "a running count of rows", "count": "a running count of {x
          "list": "every {x} value seen, in arrival order", "set": "each distinct {x} value seen, once",
          "max_by_ord": "the row with the largest ordering value so far", "max_by_value": "its value",
          "min_by_ord": "the row with the smallest ordering value so far", "min_by_value": "its value",
-         "m3": "the skew of {x} (sum of cubed deviations)", "m4": "the tails of {x} (sum of fourth powers)"}
+         "m3": "the skew of {x} (sum of cubed deviations)", "m4": "the tails of {x} (sum of fourth powers)",
+         "co_n": "the running count, means and spreads of the ({x}) pairs without NULL, and the sum of the "
+                 "products of their deviations",
+         "co_ma": "", "co_mb": "", "co_ck": "", "co_m2a": "", "co_m2b": ""}  # (said once, by co_n)
 _EMITTED = {"append": "each group once, when the watermark passes its end (it can no longer change); "
                       "then its state is dropped",
             "update": "the groups this batch changed (added to or created), with their new values",
@@ -213,7 +217,7 @@ def student_steps(plan) -> list[tuple[str, list[str]]]:
     else:
         per_batch.append(f"find the batch's groups ({groups}) and add the new ones to the state")
     kept = [f"one row per group ({groups})" + (", holding " if texts else "") + "; ".join(
-        f"for {t}: {' and '.join(_KEPT.get(p.function, 'a running {x}') for p in a.partials)}".replace(
+        f"for {t}: {' and '.join(filter(None, (_KEPT.get(p.function, 'a running {x}') for p in a.partials)))}".replace(
             "{x}", _argument(a.text)) for t, a in zip(texts, agg.aggregates))]
     passes = "its end" if agg.event_time_key is not None and agg.event_time_key.field == "end" else \
         f"its {plan.event_time.column if plan.event_time else 'event time'}"
@@ -261,6 +265,8 @@ def _plain(text: str) -> str:
 def _argument(text: str) -> str:
     node = sqlglot.parse_one(text, read="spark")
     inner = node.this if isinstance(node.this, exp.Expression) else None
+    if inner is not None and type(node).__name__ in CO_MOMENTS and isinstance(node.expression, exp.Expression):
+        return f"{_text(inner)}, {_text(node.expression)}"
     if isinstance(inner, exp.Distinct):
         inner = inner.expressions[0] if inner.expressions else None
     return _text(inner) if inner is not None else "*"

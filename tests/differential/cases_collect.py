@@ -1,5 +1,6 @@
 """The Spark differential cases of the kept-values aggregates: collect_list, collect_set, max_by, min_by,
-percentile_approx, percentile and median, as streaming aggregates (update, complete, and append over windows
+percentile_approx, percentile and median, skewness and kurtosis, and the co-moment family (covar_pop,
+covar_samp, corr, regr_*), as streaming aggregates (update, complete, and append over windows
 with a watermark). Declared and run as cases_more.py's (``test_spark_cases.py``).
 
 collect_set's element order is not defined in Spark, so its cases read it through ``array_sort`` (or
@@ -53,6 +54,21 @@ _SHAPES = (
     ((t(11), "c", 9, 17.25), (t(12), "a", None, None), (t(33), "b", 5, 22.0), (t(13), "a", 8, 20.0),
      (t(9), "d", 2, 7.0), (t(28), "a", -3, -1.5)),
 )
+
+# covar / corr / regr over (n, temp): pairs with one side NULL (skipped), a constant group (d: no spread, NULL
+# corr and slope, r2 1.0 where y is constant and x is not), a group of one pair (c, first batch), a group of
+# NULLs only (e), a perfectly correlated group (f), integers beside doubles.
+_PAIRS = (
+    ((t(1), "a", 3, 20.0), (t(2), "b", None, 4.0), (t(3), "a", 1, 25.5), (t(14), "c", 4, 18.0),
+     (t(5), "d", 2, 7.0), (t(5), "b", 7, 30.0), (t(4), "a", 2, None), (t(6), "e", None, None), (t(3), "f", 1, 2.5)),
+    ((t(6), "a", 10, 25.5), (t(17), "c", None, 3.0), (t(8), "b", 7, 19.5), (t(7), "d", 2, 7.0),
+     (t(22), "a", 4, 40.0), (t(9), "b", 1, 30.0), (t(8), "e", 5, None), (t(7), "f", 3, 6.5), (t(9), "g", 1, 5.0)),
+    ((t(11), "c", 9, 17.25), (t(12), "a", None, None), (t(33), "b", 5, 22.0), (t(13), "a", 8, 20.0),
+     (t(9), "d", 2, 7.0), (t(28), "a", -3, -1.5), (t(12), "f", 5, 10.5), (t(13), "g", 4, 5.0)),
+)
+_REGR = ("regr_count(temp, n) AS rc, regr_avgx(temp, n) AS ax, regr_avgy(temp, n) AS ay, regr_sxx(temp, n) AS sxx, "
+         "regr_syy(temp, n) AS syy, regr_sxy(temp, n) AS sxy, regr_slope(temp, n) AS slope, "
+         "regr_intercept(temp, n) AS icpt, regr_r2(temp, n) AS r2")
 
 CASES: list[Case] = [
     Case(
@@ -204,6 +220,47 @@ CASES: list[Case] = [
             "FROM events GROUP BY window(ts, '10 seconds', '5 seconds')",
         output_mode="append", watermark=("ts", "0 seconds"), batches=_SHAPES,
         why="each row in two windows, every device together",
+    ),
+    Case(
+        name="covar_corr_update",
+        schema=NUMBERS,
+        sql="SELECT device, covar_pop(n, temp) AS cp, covar_samp(n, temp) AS cs, corr(n, temp) AS c, "
+            "corr(temp, n) AS c2, covar_samp(temp, temp) AS v, corr(n * 2, n) AS self FROM events GROUP BY device",
+        output_mode="update", key=("device",), batches=_PAIRS,
+        why="co-moments merged batch by batch (Chan); a pair with a NULL skipped; NULL for no pair, for a sample "
+            "statistic of one pair and for a constant side's corr; integers as doubles",
+    ),
+    Case(
+        name="regr_family_complete",
+        schema=NUMBERS,
+        sql=f"SELECT device, {_REGR} FROM events GROUP BY device",
+        output_mode="complete", batches=_PAIRS,
+        why="regr_*(y, x): the dependent variable first; each finish's NULL rules (no pair, one pair, x "
+            "constant) and r2 1.0 for a constant y",
+    ),
+    Case(
+        name="covar_corr_regr_global_unaliased_complete",
+        schema=NUMBERS,
+        sql="SELECT corr(n, temp), covar_pop(temp, n), covar_samp(n, temp), regr_slope(temp, n), "
+            "regr_count(n, temp), count(*) FROM events",
+        output_mode="complete", batches=_PAIRS,
+        why="a global aggregate, Spark's column names for the two-argument calls",
+    ),
+    Case(
+        name="corr_regr_over_windows_append",
+        schema=NUMBERS,
+        sql=f"SELECT {TUMBLING} AS w, device, corr(n, temp) AS c, regr_intercept(temp, n) AS i, "
+            f"regr_r2(temp, n) AS r2 FROM events GROUP BY {TUMBLING}, device",
+        output_mode="append", watermark=("ts", "2 seconds"), batches=_PAIRS,
+        why="co-moments kept per window and key until the watermark closes the window",
+    ),
+    Case(
+        name="covar_corr_over_sessions_append",
+        schema=NUMBERS,
+        sql="SELECT session_window(ts, '4 seconds') AS s, device, covar_samp(n, temp) AS cs, corr(n, temp) AS c "
+            "FROM events GROUP BY session_window(ts, '4 seconds'), device",
+        output_mode="append", watermark=("ts", "3 seconds"), batches=_PAIRS,
+        why="sessions that merge across batches: their co-moments computed over the merged session's rows",
     ),
 ]
 

@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import stream_nb as sn
+from stream_nb.sql.aggregates import CO_MOMENTS
 
 SCHEMA = "k string, g bigint, x double, y bigint"
 ARROW_SCHEMA = pa.schema([("k", pa.string()), ("g", pa.int64()), ("x", pa.float64()), ("y", pa.int64())])
@@ -275,6 +276,41 @@ def shape_queries(draw) -> Query:
                  oracle_sql=f"SELECT {spark} FROM (SELECT *, {means} FROM t{where}) AS t{group_by}")
 
 
+# covar / corr / regr: the oracle is Spark's finish over the co-moments written out in two passes (the group's
+# means over its pairs without NULL first: ``a + 0 * b`` is NULL where either is), so what is checked is that
+# the moments merged batch by batch (Chan's formulas) equal those of all rows at once.
+COMOMENT_CALLS = ["covar_pop", "covar_samp", "corr", "regr_count", "regr_avgx", "regr_sxy", "regr_slope",
+                  "regr_intercept", "regr_r2"]
+PAIRS = [("x", "y"), ("y", "x"), ("x", "x")]
+
+
+def _comoment_oracle(call: str, a: str, b: str, suffix: str) -> str:
+    mean_a, mean_b = f"mu_a{suffix}", f"mu_b{suffix}"
+    parts = {"n": f"count({a} + {b})", "ma": f"avg({a} + 0 * {b})", "mb": f"avg({b} + 0 * {a})",
+             "ck": f"coalesce(sum(({a} - {mean_a}) * ({b} - {mean_b})), 0)",
+             "m2a": f"coalesce(sum(pow({a} - {mean_a}, 2) + 0 * {b}), 0)",
+             "m2b": f"coalesce(sum(pow({b} - {mean_b}, 2) + 0 * {a}), 0)"}
+    kind = {"covar_pop": "CovarPop", "covar_samp": "CovarSamp", "corr": "Corr"}.get(call) or \
+        "Regr" + call.removeprefix("regr_").capitalize()
+    return CO_MOMENTS[kind].format(**{name: f"({value})" for name, value in parts.items()})
+
+
+@st.composite
+def comoment_queries(draw) -> Query:
+    key = draw(st.sampled_from([None, "k", "g"]))
+    calls = _pick(draw, [(f, p) for f in COMOMENT_CALLS for p in range(len(PAIRS))], max_size=3)
+    where = _where(draw, PREDICATES)
+    mode = draw(st.sampled_from(["update", "complete"]))
+    keys, group_by = ([key], f" GROUP BY {key}") if key else ([], "")
+    partition = f"PARTITION BY {key}" if key else ""
+    engine = ", ".join(keys + [f"{f}({PAIRS[p][0]}, {PAIRS[p][1]}) AS {f}_{p}" for f, p in calls])
+    spark = ", ".join(keys + [f"{_comoment_oracle(f, *PAIRS[p], p)} AS {f}_{p}" for f, p in calls])
+    means = ", ".join(f"avg({a} + 0 * {b}) OVER ({partition}) AS mu_a{p}, avg({b} + 0 * {a}) OVER ({partition}) "
+                      f"AS mu_b{p}" for p, (a, b) in enumerate(PAIRS))
+    return Query(f"SELECT {engine} FROM t{where}{group_by}", mode, global_aggregate=key is None,
+                 oracle_sql=f"SELECT {spark} FROM (SELECT *, {means} FROM t{where}) AS t{group_by}")
+
+
 JOIN_PROJECTIONS = [
     "t.k AS k",
     "t.x AS x",
@@ -459,6 +495,12 @@ def test_global_aggregate(query, fed):
 @PBT
 @given(query=shape_queries(), fed=batches())
 def test_skewness_and_kurtosis_as_spark_computes_them(query, fed):
+    run_and_check(query, fed)
+
+
+@PBT
+@given(query=comoment_queries(), fed=batches())
+def test_covariance_correlation_and_regression_as_spark_computes_them(query, fed):
     run_and_check(query, fed)
 
 

@@ -112,6 +112,30 @@ def test_skewness_and_kurtosis_state_restores_from_the_checkpoint(tmp_path):
     q.stop()
 
 
+CO_SQL = ("SELECT k, corr(x, x * x) AS c, covar_samp(x, x * x) AS cs, regr_slope(x * x, x) AS slope, "
+          "regr_count(x, x) AS n FROM t GROUP BY k")
+
+
+def test_covariance_and_correlation_state_restores_from_the_checkpoint(tmp_path):
+    """Six state columns an aggregate (n, the two means, the co-moment, the two spreads), checkpointed with the
+    others: a restart after every batch gives what one uninterrupted run gives."""
+    src = sn.sources.memory("k string, x double, s string")
+    for batch in SHAPE_BATCHES:
+        q = sn.start(CO_SQL, sources={"t": src}, trigger="manual", output_mode="complete", checkpoint=str(tmp_path))
+        src.add_data(batch)
+        q.process_all_available()
+        restarted = _shape_rows(q)
+        q.stop()
+    fresh = sn.sources.memory("k string, x double, s string")
+    q = sn.start(CO_SQL, sources={"t": fresh}, trigger="manual", output_mode="complete")
+    for batch in SHAPE_BATCHES:
+        fresh.add_data(batch)
+        q.step()
+    _assert_close(restarted, _shape_rows(q))
+    assert restarted["a"]["n"] >= 3 and restarted["a"]["c"] is not None
+    q.stop()
+
+
 def _assert_close(a, b):
     assert a.keys() == b.keys()
     for key in a:

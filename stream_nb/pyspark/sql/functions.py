@@ -114,6 +114,18 @@ def approx_count_distinct(col: Column | str, rsd: float | None = None) -> Column
 def max_by(col: Column | str, ord: Column | str) -> Column: return _f("max_by", col, ord)
 def min_by(col: Column | str, ord: Column | str) -> Column: return _f("min_by", col, ord)
 def median(col: Column | str) -> Column: return _f("median", col)
+def corr(col1: Column | str, col2: Column | str) -> Column: return _f("corr", col1, col2)
+def covar_pop(col1: Column | str, col2: Column | str) -> Column: return _f("covar_pop", col1, col2)
+def covar_samp(col1: Column | str, col2: Column | str) -> Column: return _f("covar_samp", col1, col2)
+def regr_count(y: Column | str, x: Column | str) -> Column: return _f("regr_count", y, x)
+def regr_avgx(y: Column | str, x: Column | str) -> Column: return _f("regr_avgx", y, x)
+def regr_avgy(y: Column | str, x: Column | str) -> Column: return _f("regr_avgy", y, x)
+def regr_sxx(y: Column | str, x: Column | str) -> Column: return _f("regr_sxx", y, x)
+def regr_syy(y: Column | str, x: Column | str) -> Column: return _f("regr_syy", y, x)
+def regr_sxy(y: Column | str, x: Column | str) -> Column: return _f("regr_sxy", y, x)
+def regr_slope(y: Column | str, x: Column | str) -> Column: return _f("regr_slope", y, x)
+def regr_intercept(y: Column | str, x: Column | str) -> Column: return _f("regr_intercept", y, x)
+def regr_r2(y: Column | str, x: Column | str) -> Column: return _f("regr_r2", y, x)
 
 
 def percentile_approx(col: Column | str, percentage: Any, accuracy: Any = 10000) -> Column:
@@ -386,6 +398,9 @@ def from_unixtime(timestamp: Column | str, format: str = "yyyy-MM-dd HH:mm:ss") 
 
 
 def timestamp_seconds(col: Column | str) -> Column: return _f("timestamp_seconds", col)
+def unix_seconds(col: Column | str) -> Column: return _f("unix_seconds", col)
+def unix_millis(col: Column | str) -> Column: return _f("unix_millis", col)
+def unix_micros(col: Column | str) -> Column: return _f("unix_micros", col)
 def year(col: Column | str) -> Column: return _int(_f("year", col))
 def month(col: Column | str) -> Column: return _int(_f("month", col))
 def dayofmonth(col: Column | str) -> Column: return _int(_f("dayofmonth", col))
