@@ -12,7 +12,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stream_nb.engine import decimals, duck
+from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.event_time import EventTimeKey
+from stream_nb.sql.explain import as_written
 from stream_nb.sql.split_aggregates import AggregatePlan
 from stream_nb.sql.tree import BATCH, STATE
 
@@ -23,6 +25,35 @@ def pre(con: duckdb.DuckDBPyConnection, plan: AggregatePlan, batch: pa.Table) ->
         return batch.select(list(plan.pre_projection.values())).rename_columns(list(plan.pre_projection))
     duck.register(con, BATCH, batch)
     return duck.query(con, plan.pre_sql)
+
+
+# partial functions that compare or hash their values, which Arrow does not do for arrays, maps and structs
+_COMPARING = {"set": "collect_set", "distinct": "count(DISTINCT)", "min": "min", "max": "max"}
+
+
+def refuse_unsupported_values(plan: AggregatePlan, pre: pa.Table, sql: str) -> None:
+    """Grouping by an array or a map, and the aggregates that compare or hash an array, map or struct value,
+    refused by name (Arrow's grouping has no kernel for them), rather than Arrow's error in the middle of a
+    batch. Spark runs these; here they are not supported yet, and each message says what works instead."""
+    for text, key in zip(plan.key_texts, plan.keys):
+        kind = pre.schema.field(key).type
+        nested = [kind] if not pa.types.is_struct(kind) else [f.type for f in kind]
+        if any(pa.types.is_nested(k) for k in nested):
+            raise StreamSQLError(f"GROUP BY {as_written(text)}: grouping by {_kind(kind)} value is not supported yet",
+                                 sql=sql, hint="group by its text instead, e.g. GROUP BY to_json(...)")
+    for aggregate in plan.aggregates:
+        for partial in aggregate.partials:
+            if partial.function in _COMPARING and pa.types.is_nested(pre.schema.field(partial.argument).type):
+                kind = _kind(pre.schema.field(partial.argument).type).split()[1]
+                raise StreamSQLError(
+                    f"{as_written(aggregate.text)}: {_COMPARING[partial.function]} over {kind} values is not "
+                    "supported yet",
+                    sql=sql, hint="aggregate a field of it, or its text (to_json(...)); collect_list, first, last "
+                                  "and max_by / min_by take any value")
+
+
+def _kind(kind: pa.DataType) -> str:
+    return "a struct" if pa.types.is_struct(kind) else "a map" if pa.types.is_map(kind) else "an array"
 
 
 def finish(con: duckdb.DuckDBPyConnection, plan: AggregatePlan, rows: pa.Table) -> pa.Table:

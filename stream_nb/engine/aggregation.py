@@ -50,6 +50,7 @@ class AggregateOperator(KeyedOperator):
         # Complete mode keeps every group, so it neither drops late rows nor evicts (as in Spark).
         self._follows_watermark = self.aggregate.event_time_key is not None and self._mode != "complete"
         self._whole: tuple[pa.Table, np.ndarray] | None = None  # the last batch's rows, if all the state's
+        self._types_checked = False  # (``refuse_unsupported_values``, once: a stream's types do not change)
 
     def aggregate_batch(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int,
                         parallel: bool = True, encoded: dict[str, pa.ChunkedArray] | None = None) -> BatchPartials:
@@ -59,6 +60,9 @@ class AggregateOperator(KeyedOperator):
         them dictionary-encoded (``read_encoded``), for the keys to be grouped by their indices."""
         agg = self.aggregate
         pre = aggregate_queries.pre(con, agg, batch)
+        if not self._types_checked:
+            aggregate_queries.refuse_unsupported_values(agg, pre, self.plan.sql)
+            self._types_checked = True
         if encoded:
             pre = encoded_keys(pre, agg.keys, agg.pre_projection, encoded)
         window = None

@@ -115,6 +115,9 @@ def _aggregate(pre: pa.Table, keys: list[str], partials: list[Partial], window, 
             field = "o" if partial.function.endswith("_ord") else "v"
             wanted.append(("by", ask(rank, "max" if partial.function.startswith("max") else "min"),
                            partial.argument, field, f"{rank}_rows"))
+        elif partial.function == "list" and pa.types.is_nested(pre.schema.field(partial.argument).type):
+            # Arrow lists numbers and strings, not structs or arrays: list each group's rows, then take them
+            wanted.append(("list_rows", ask(_ROW, "list"), partial.argument))
         elif partial.function == "list":
             wanted.append(("list", ask(partial.argument, "list")))
         elif partial.function in COMOMENTS:  # each group's rows, for two passes over them (``comoments``)
@@ -173,6 +176,8 @@ def _aggregate(pre: pa.Table, keys: list[str], partials: list[Partial], window, 
             columns.append(pc.struct_field(pre.column(index[2]), index[3]).take(rows))
         elif index[0] == "list":
             columns.append(_without_nulls(results[index[1]]))
+        elif index[0] == "list_rows":
+            columns.append(_without_nulls(_taken_lists(results[index[1]], pre.column(index[2]))))
         elif index[0] == "co":
             if index[2] not in co:
                 co[index[2]] = comoments(pre.column(index[2]), results[index[1]])
@@ -388,7 +393,9 @@ def _with_row_positions(pre: pa.Table, partials: list[Partial]) -> pa.Table:
     group's rows by position too."""
     ordered = [p for p in partials
                if p.function.startswith(("first", "last")) and not _has_first_last(pre, p.argument)]
-    if not ordered and not any(p.function in COMOMENTS for p in partials):
+    listed = any(p.function in COMOMENTS or (p.function == "list" and _is_nested(pre, p.argument))
+                 for p in partials)
+    if not ordered and not listed:
         return pre
     positions = pa.array(np.arange(pre.num_rows, dtype=np.int64))
     pre = pre.append_column(_ROW, positions)
@@ -434,6 +441,18 @@ def _empty_global(flat: pa.Table, requests: list[tuple]) -> pa.Table:
         kind = pa.list_(flat.schema.field(requests[i][0]).type)
         table = table.set_column(i, table.column_names[i], pa.array([[]], kind))
     return table
+
+
+def _is_nested(pre: pa.Table, argument: str) -> bool:
+    return pa.types.is_nested(pre.schema.field(argument).type)
+
+
+def _taken_lists(rows: pa.ChunkedArray | pa.Array, values: pa.ChunkedArray) -> pa.Array:
+    """Each group's list of row positions (``hash_list`` of ``_ROW``) as the list of those rows' ``values``."""
+    rows = rows.combine_chunks() if isinstance(rows, pa.ChunkedArray) else rows
+    taken = values.take(pc.list_flatten(rows)).combine_chunks()
+    offsets = pc.subtract(rows.offsets, rows.offsets[0]) if len(rows) else pa.array([0], pa.int32())
+    return pa.ListArray.from_arrays(offsets, taken, type=pa.list_(values.type))
 
 
 def _without_nulls(lists: pa.ChunkedArray | pa.Array) -> pa.Array:

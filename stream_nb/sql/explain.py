@@ -257,9 +257,16 @@ def _text(node: exp.Expression) -> str:
     return node.sql("spark", normalize_functions="lower")
 
 
-def _plain(text: str) -> str:
-    """A planner's expression text (qualified, upper case) as a student wrote it."""
+def as_written(text: str) -> str:
+    """A planner's expression text (qualified, upper case) as a student wrote it.
+
+    >>> as_written("COLLECT_SET(STRUCT(s.temp AS temp))")
+    'collect_set(struct(temp AS temp))'
+    """
     return _text(sqlglot.parse_one(text, read="spark"))
+
+
+_plain = as_written
 
 
 def _argument(text: str) -> str:

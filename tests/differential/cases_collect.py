@@ -78,6 +78,14 @@ CASES: list[Case] = [
         why="arrival order kept across batches, NULLs skipped, a group of NULLs only an empty array",
     ),
     Case(
+        name="collect_list_of_structs_and_arrays_update",
+        sql="SELECT device, collect_list(struct(ts, temp)) AS readings, collect_list(array(temp, temp * 2)) AS pairs, "
+            "collect_list(named_struct('t', temp, 'tags', array(device))) AS nested FROM events GROUP BY device",
+        output_mode="update", key=("device",), batches=_READINGS,
+        why="values Arrow cannot list (structs, arrays), in arrival order across batches; a struct with a NULL "
+            "field is a value, kept",
+    ),
+    Case(
         name="collect_set_sorted_complete",
         sql="SELECT device, array_sort(collect_set(temp)) AS temps, size(collect_set(temp)) AS n, "
             "array_sort(collect_set(device)) AS ds FROM events GROUP BY device",
