@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from stream_nb.sql.generators import names_itself
+
 
 def spark_name(node: exp.Expression, sql: str | None = None) -> str:
     """The column name Spark gives an unaliased select item: the expression's text as Spark prints it
@@ -38,7 +40,7 @@ def name_select_items(tree: exp.Expression, sql: str | None = None) -> None:
     """Give every unaliased select item Spark's name for it, before the optimizer invents ``_col_1``."""
     for select in tree.find_all(exp.Select):
         for item in list(select.expressions):
-            if not isinstance(item, (exp.Alias, exp.Column, exp.Star)):
+            if not isinstance(item, (exp.Alias, exp.Column, exp.Star)) and not names_itself(item):
                 named = exp.alias_(item.copy(), spark_name(item, sql), quoted=True)
                 named.meta["spark_name"] = True  # not the user's alias (json_functions tells them apart)
                 item.replace(named)

@@ -327,6 +327,31 @@ CASES: list[Case] = [
         why="LATERAL VIEW explode(...): one row per element, none for a NULL array",
     ),
     Case(
+        name="explode_outer_posexplode_and_unnamed_generators_append",
+        schema=TEXTS,
+        sql="SELECT device, explode_outer(CASE WHEN s = '' THEN array() ELSE split(s, ',') END) FROM events",
+        output_mode="append", batches=_TEXTS,
+        why="explode_outer keeps a row (NULL) for a NULL or empty array; an unnamed generator's column is col",
+    ),
+    Case(
+        name="posexplode_named_and_unnamed_append",
+        schema=TEXTS,
+        sql="SELECT device, posexplode(split(s, ',')) FROM events UNION ALL "
+            "SELECT device, posexplode(split(upper(s), '-')) AS (i, part) FROM events WHERE s IS NOT NULL",
+        output_mode="append", batches=_TEXTS,
+        why="posexplode's two columns, pos (from 0) and col, or the names of AS (i, part)",
+    ),
+    Case(
+        name="lateral_views_outer_pos_and_chained_append",
+        schema=TEXTS,
+        sql="SELECT e.device, p.i, p.part, c.ch FROM events e LATERAL VIEW OUTER explode(split(s, ';')) o AS pair "
+            "LATERAL VIEW posexplode(split(o.pair, '=')) p AS i, part LATERAL VIEW OUTER explode(array()) c AS ch "
+            "WHERE p.i < 2",
+        output_mode="append", batches=_TEXTS,
+        why="LATERAL VIEW OUTER keeps rows with nothing to explode; a lateral view reads the one before it; "
+            "a view's columns read through its name",
+    ),
+    Case(
         name="constants_and_typed_literals_append",
         sql="SELECT 1 AS one, 'x' AS x, DATE '2024-01-01' AS d, device FROM events "
             "WHERE ts BETWEEN TIMESTAMP '2024-01-01 00:00:02' AND TIMESTAMP '2024-01-01 00:00:20'",

@@ -28,9 +28,9 @@ class Column:
 
     def _named(self) -> exp.Expression:
         """The expression as a SELECT item, named as Spark names it."""
-        if isinstance(self._expr, (exp.Alias, exp.Star)) or (
+        if isinstance(self._expr, (exp.Alias, exp.Aliases, exp.Star, exp.Posexplode)) or (
                 isinstance(self._expr, exp.Column) and self._expr.name == self._name):
-            return self._expr
+            return self._expr  # (posexplode names its two columns: pos and col)
         return exp.alias_(self._expr, self._name, quoted=True)
 
     # arithmetic and comparison: Spark names them "(a + 1)"
@@ -80,6 +80,9 @@ class Column:
     __hash__ = None  # type: ignore[assignment]
 
     def alias(self, *alias: str, **kwargs: Any) -> Column:
+        if len(alias) > 1:  # a generator's columns: posexplode(xs).alias("p", "x")
+            return Column(exp.Aliases(this=self._unaliased(), expressions=[exp.to_identifier(a, quoted=True)
+                                                                           for a in alias]), alias[0])
         return Column(exp.alias_(self._unaliased(), alias[0], quoted=True), alias[0])
 
     name = alias

@@ -180,6 +180,15 @@ def explode(col: Column | str) -> Column:
     return _call("explode", "explode", _as_col(col), name="col")
 
 
+def explode_outer(col: Column | str) -> Column:
+    return _call("explode_outer", "explode_outer", _as_col(col), name="col")
+
+
+def posexplode(col: Column | str) -> Column:
+    """Two columns, ``pos`` and ``col`` (``.alias("p", "x")`` names them)."""
+    return Column(_exp.Posexplode(this=_as_col(col)._unaliased()), "col")
+
+
 def split(str: Column | str, pattern: str, limit: int = -1) -> Column:
     c = _as_col(str)
     limits = [lit(limit)] if limit != -1 else []  # -1 (no limit) is split's default; the engine takes two args

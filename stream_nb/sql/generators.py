@@ -1,0 +1,107 @@
+"""Spark's generators beyond ``explode``: ``explode_outer``, ``posexplode``, and ``LATERAL VIEW [OUTER]``.
+
+Each becomes what the rest of the planner already runs (``explode`` is DuckDB's ``UNNEST``):
+
+* ``explode_outer(xs)`` is ``explode`` of ``xs``, or of one NULL where ``xs`` is NULL or empty (Spark keeps
+  such a row, with NULL for the element);
+* ``explode`` unnamed gives Spark's column ``col``, ``posexplode(xs)`` two: ``pos`` (from 0) and ``col``, or
+  the names of ``AS (p, x)``;
+* ``SELECT ... FROM t LATERAL VIEW [OUTER] explode(xs) v AS x`` is a SELECT over
+  ``(SELECT t.*, explode(xs) AS x FROM t)``, which keeps ``t``'s name, so ``v.x`` reads as ``t.x``; several
+  lateral views nest, each over the one before, as Spark applies them in order.
+
+``posexplode_outer``, ``inline`` and ``inline_outer`` are refused by name (not supported yet).
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.positions import start_of
+
+_REFUSED = {exp.PosexplodeOuter: "posexplode_outer", exp.Inline: "inline"}
+
+
+def spark_generators(tree: exp.Expression, sql: str) -> exp.Expression:
+    """``tree`` with its lateral views as subqueries and ``explode_outer`` as ``explode``.
+
+    >>> import sqlglot
+    >>> sql = "SELECT d, v.x FROM t LATERAL VIEW OUTER explode(xs) v AS x"
+    >>> spark_generators(sqlglot.parse_one(sql, read="spark"), sql).sql("spark")
+    'SELECT d, t.x FROM (SELECT t.*, EXPLODE(CASE WHEN SIZE(xs) > 0 THEN xs ELSE ARRAY(NULL) END) AS x FROM t) AS t'
+    """
+    for node in list(tree.find_all(*_REFUSED)):
+        name = _REFUSED[type(node)]
+        raise StreamSQLError(f"{name}() is not supported yet", sql=sql, start=start_of(node, sql),
+                             hint="explode, explode_outer and posexplode are, in SELECT or in a LATERAL VIEW")
+    for select in list(tree.find_all(exp.Select)):
+        if select.args.get("laterals"):
+            _unview(select, sql)
+    for select in list(tree.find_all(exp.Select)):
+        for item in list(select.expressions):  # Spark's names for a generator's columns
+            if isinstance(item, exp.Posexplode):
+                item.replace(exp.Aliases(this=item.copy(), expressions=[exp.to_identifier("pos"),
+                                                                        exp.to_identifier("col")]))
+            elif isinstance(item, exp.Explode):
+                item.replace(exp.alias_(item.copy(), "col"))
+    for node in list(tree.find_all(exp._ExplodeOuter, exp.ExplodeOuter)):
+        node.replace(_outer(node.this))
+    return tree
+
+
+def names_itself(item: exp.Expression) -> bool:
+    """A select item whose generator names its own columns (``posexplode(xs) AS (p, x)``)."""
+    return isinstance(item, exp.Aliases) and isinstance(item.this, exp.Posexplode)
+
+
+def _outer(values: exp.Expression) -> exp.Explode:
+    """``explode_outer(xs)``: explode ``xs``, or one NULL where it is NULL or empty (size -1 or 0)."""
+    kept = exp.GT(this=exp.ArraySize(this=values.copy()), expression=exp.Literal.number(0))
+    return exp.Explode(this=exp.Case(ifs=[exp.If(this=kept, true=values.copy())],
+                                     default=exp.Array(expressions=[exp.Null()])))
+
+
+def _unview(select: exp.Select, sql: str) -> None:
+    """``FROM t LATERAL VIEW g(...) v AS a, b ...`` as ``FROM (SELECT t.*, g(...) AS (a, b) FROM t) AS t``."""
+    source = select.args.get("from_")
+    laterals = select.args["laterals"]
+    if source is None or select.args.get("joins"):
+        raise StreamSQLError("LATERAL VIEW over a join is not supported yet", sql=sql,
+                             start=start_of(laterals[0], sql), hint="explode in a subquery of one side")
+    relation = source.this
+    name = relation.alias_or_name
+    views = {}
+    for lateral in laterals:
+        generator, alias = lateral.this, lateral.args.get("alias")
+        if not isinstance(generator, (exp.Explode, exp.Posexplode)) or alias is None:
+            raise StreamSQLError("LATERAL VIEW takes explode or posexplode, with a name and its columns", sql=sql,
+                                 start=start_of(lateral, sql), hint="LATERAL VIEW explode(tags) t AS tag")
+        columns = [column.copy() for column in alias.columns]
+        if lateral.args.get("outer"):
+            if isinstance(generator, exp.Posexplode):
+                raise StreamSQLError("LATERAL VIEW OUTER posexplode is not supported yet", sql=sql,
+                                     start=start_of(lateral, sql), hint="LATERAL VIEW OUTER explode(...) is")
+            generator = _outer(generator.this)
+        generator = _unqualified_views(generator.copy(), views, name)
+        item = exp.Aliases(this=generator, expressions=columns) if len(columns) > 1 else \
+            exp.alias_(generator, columns[0] if columns else exp.to_identifier("col"))
+        inner = exp.Select(expressions=[exp.Column(this=exp.Star(), table=exp.to_identifier(name)), item])
+        inner.set("from_", exp.From(this=relation))
+        relation = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(name)))
+        views[alias.name] = True
+    select.set("laterals", None)
+    select.set("from_", exp.From(this=relation))
+    for part in ("expressions", "where", "group", "having", "order", "qualify"):
+        value = select.args.get(part)
+        for node in (value if isinstance(value, list) else [value]):
+            if node is not None:
+                _unqualified_views(node, views, name)
+
+
+def _unqualified_views(node: exp.Expression, views: dict, name: str) -> exp.Expression:
+    """Columns read through a view's name (``v.x``) read through the source's (``t.x``)."""
+    for column in node.find_all(exp.Column):
+        if column.table in views:
+            column.set("table", exp.to_identifier(name))
+    return node

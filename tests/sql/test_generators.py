@@ -1,0 +1,59 @@
+"""Spark's generators beyond explode (sql/generators.py): explode_outer, posexplode, LATERAL VIEW [OUTER], with
+Spark's column names; what is not supported yet is refused by name, at its place in the SQL. (Spark's answers
+on the same rows: tests/differential/cases_more.py.)"""
+
+import datetime as dt
+
+import pytest
+
+import stream_nb as sn
+from stream_nb.sql.errors import StreamSQLError
+
+SCHEMA = "ts timestamp, device string, tags array<string>"
+ROWS = [{"ts": dt.datetime(2024, 1, 1, tzinfo=dt.UTC), "device": "a", "tags": ["x", "y"]},
+        {"ts": dt.datetime(2024, 1, 1, tzinfo=dt.UTC), "device": "b", "tags": None},
+        {"ts": dt.datetime(2024, 1, 1, tzinfo=dt.UTC), "device": "c", "tags": []}]
+
+
+def rows_of(sql: str) -> list[dict]:
+    src = sn.sources.memory(SCHEMA)
+    q = sn.start(sql, sources={"s": src}, trigger="manual")
+    try:
+        src.add_data(ROWS)
+        q.step()
+        return q.sink.table().to_pylist()
+    finally:
+        q.stop()
+
+
+def test_explode_outer_keeps_a_null_row_for_a_null_or_empty_array_and_is_named_col():
+    assert rows_of("SELECT device, explode_outer(tags) FROM s") == [
+        {"device": "a", "col": "x"}, {"device": "a", "col": "y"}, {"device": "b", "col": None},
+        {"device": "c", "col": None}]
+
+
+def test_posexplode_gives_pos_and_col_or_the_names_given():
+    assert rows_of("SELECT device, posexplode(tags) FROM s") == [
+        {"device": "a", "pos": 0, "col": "x"}, {"device": "a", "pos": 1, "col": "y"}]
+    assert rows_of("SELECT posexplode(tags) AS (i, tag) FROM s") == [{"i": 0, "tag": "x"}, {"i": 1, "tag": "y"}]
+
+
+def test_lateral_views_read_through_their_names_outer_keeps_every_row():
+    sql = "SELECT t.device, v.tag, w.c FROM s t LATERAL VIEW OUTER explode(tags) v AS tag " \
+          "LATERAL VIEW explode(array(v.tag, 'z')) w AS c WHERE w.c <> 'z'"
+    assert sorted(rows_of(sql), key=str) == sorted([{"device": "a", "tag": "x", "c": "x"},
+                                                    {"device": "a", "tag": "y", "c": "y"}], key=str)
+    outer = rows_of("SELECT device, tag FROM s LATERAL VIEW OUTER explode(tags) v AS tag")
+    assert [r["device"] for r in outer] == ["a", "a", "b", "c"]
+
+
+@pytest.mark.parametrize(("sql", "message", "at"), [
+    ("SELECT device, posexplode_outer(tags) FROM s", r"posexplode_outer\(\) is not supported yet", "posexplode_outer"),
+    ("SELECT inline(array(struct(1 AS a))) FROM s", r"inline\(\) is not supported yet", "inline"),
+    ("SELECT device, p FROM s LATERAL VIEW OUTER posexplode(tags) v AS i, p",
+     "LATERAL VIEW OUTER posexplode is not supported yet", "posexplode"),
+])
+def test_what_is_not_there_yet_is_refused_by_name(sql, message, at):
+    with pytest.raises(StreamSQLError, match=message) as caught:
+        sn.start(sql, sources={"s": sn.sources.memory(SCHEMA)}, trigger="manual")
+    assert caught.value.column == sql.index(at) + 1
