@@ -10,6 +10,7 @@ import math
 
 from sqlglot import exp
 
+from stream_nb.sql import spark_arrays
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.spark_format import java_format
 from stream_nb.sql.tree import bottom_up, is_text
@@ -447,7 +448,7 @@ _BY_CLASS = {
     exp.ArrayDistinct: _array_macro("spark_array_distinct", 1),
     exp.ArrayExcept: _array_macro("spark_array_except", 2), exp.ArrayRemove: _array_macro("spark_array_remove", 2),
     exp.ArrayContains: _array_contains, exp.ArrayPosition: _array_position, exp.ArraySize: _size,
-    exp.Exists: _exists, exp.GenerateSeries: _sequence,
+    exp.Exists: _exists, exp.GenerateSeries: _sequence, **spark_arrays.BY_CLASS,
     # dates
     exp.MonthsBetween: _months_between, exp.TimestampDiff: _timestampdiff, exp.Extract: _extract,
     exp.DateFromUnixDate: _date_from_unix_date, exp.CurrentTimezone: _current_timezone,
@@ -459,5 +460,6 @@ _BY_NAME = {
     "crc32": _crc32, "find_in_set": _find_in_set, "quote": _quote, "isnull": _isnull, "isnotnull": _isnotnull,
     "array_union": _array_macro("spark_array_union", 2), "array_repeat": _array_macro("spark_array_repeat", 2),
     "arrays_overlap": _arrays_overlap, "date_part": _date_part, "printf": _printf, "mask": _mask,
+    **spark_arrays.BY_NAME,
     **dict.fromkeys(_REFUSED, _refuse),
 }

@@ -143,6 +143,19 @@ URLS_AND_FORMATS = [
     "format_string('%s %%', v)", "format_string('%.3f %e', v, v)", "format_string('%x', i)", "printf('%.2f', v)",
 ]
 
+
+# Spark's higher-order functions' details: the lambda index from 0, forall three-valued, zip_with and
+# arrays_zip padding the shorter array with NULLs (arrays_zip's fields named after its arguments), reverse of an
+# array, get from 0 and NULL out of bounds.
+HIGHER_ORDER = [
+    "transform(split(k, ','), (x, j) -> concat(x, j))", "filter(array(i, 1, 2), (x, j) -> j > 0 AND x > 1)",
+    "forall(array(i, 1), x -> x > 0)", "forall(array(1, NULL), x -> x > 0)", "forall(array(1, NULL), x -> x > 1)",
+    "forall(split(k, ','), x -> length(x) > 1)", "zip_with(array(1, 2, 3), array(i % 100), (a, b) -> a + b)",
+    "zip_with(split(k, ','), array(i), (a, b) -> concat(a, b))", "arrays_zip(split(k, ','), array(i, 1))",
+    "size(arrays_zip(array(), array()))", "reverse(split(k, ','))", "reverse(array(i, NULL, 2))",
+    "get(split(k, ','), 1)", "get(array(i), -1)", "get(array(i, 7), i % 3)",
+]
+
 CASES: list[Case] = [
     _case("functions_numbers", NUMBERS, "math over NULL, NaN, infinity, 0 and the int range's ends: sign a double "
           "(NaN for NaN), ceil/floor a bigint, logarithms of 0 or less NULL, isnan(NULL) false, nanvl, e()"),
@@ -156,6 +169,8 @@ CASES: list[Case] = [
     _case("functions_dates", DATES, "months_between with the time of day, timestampdiff in whole units "
           "(months as Java counts them), extract(dayofweek) from Sunday = 1, extract(second) with its fraction, "
           "date_from_unix_date a date"),
+    _case("functions_higher_order", HIGHER_ORDER, "lambda indexes from 0, three-valued forall, zip_with and "
+          "arrays_zip padding with NULLs, arrays_zip's field names, reverse of an array, get out of bounds"),
     _case("functions_arrays", ARRAYS, "first-occurrence order and NULLs kept by array_distinct/union/except/"
           "remove, three-valued array_contains/arrays_overlap/exists, sequence counting down, array_repeat, "
           "str_to_map (regex delimiters)"),
