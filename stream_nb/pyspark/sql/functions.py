@@ -19,6 +19,26 @@ from sqlglot.errors import ParseError
 
 from stream_nb.pyspark.errors import AnalysisException
 from stream_nb.pyspark.sql.column import Column, _as_col, _call, _column_ref, _literal, _to_col
+from stream_nb.pyspark.sql.higher_order import (  # noqa: F401 (pyspark.sql.functions has them)
+    aggregate,
+    array_distinct,
+    array_except,
+    array_intersect,
+    array_position,
+    array_remove,
+    array_sort,
+    arrays_zip,
+    exists,
+    filter,
+    flatten,
+    forall,
+    get,
+    reduce,
+    sequence,
+    slice,
+    transform,
+    zip_with,
+)
 from stream_nb.pyspark.sql.names import spark_name
 from stream_nb.pyspark.sql.types import DataType, StructType, _parse_datatype_string, to_ddl
 from stream_nb.pyspark.sql.udf import pandas_udf, udf  # noqa: F401 (pyspark.sql.functions has them)

@@ -1,0 +1,36 @@
+"""PySpark's higher-order functions (stream_nb/pyspark/sql/higher_order.py): a Python function of Columns is a
+Spark SQL lambda, run as Spark runs it: the index from 0, forall three-valued, zip_with padding with NULL."""
+
+import pandas as pd
+
+from stream_nb.pyspark.sql import functions as F
+
+
+def test_a_python_function_is_a_lambda_named_as_spark_names_it():
+    assert F.transform("tags", lambda t: F.upper(t))._name == \
+        "transform(tags, lambdafunction(upper(namedlambdavariable()), namedlambdavariable()))"
+
+
+def test_higher_order_functions_on_a_stream(spark):
+    import stream_nb as sn
+
+    src = sn.sources.memory("ts timestamp, tags array<string>, n array<int>")
+    src.add_data([{"ts": pd.Timestamp("2024-01-01", tz="UTC"), "tags": ["x", "y"], "n": [1, None, 3]},
+                  {"ts": pd.Timestamp("2024-01-01", tz="UTC"), "tags": [], "n": None}])
+    df = spark.readStream.load(src).select(
+        F.transform("tags", lambda t, i: F.concat(t, i)).alias("indexed"),
+        F.filter("tags", lambda t: t != "x").alias("kept"),
+        F.exists("n", lambda x: x > 2).alias("any_big"), F.forall("n", lambda x: x > 0).alias("all_positive"),
+        F.aggregate("n", F.lit(0), lambda acc, x: acc + F.coalesce(x, F.lit(0))).alias("total"),
+        F.zip_with("tags", "n", lambda t, x: F.concat(t, x)).alias("zipped"),
+        F.get("tags", 1).alias("second"))
+    q = df.writeStream.format("memory").queryName("higher_order").start()
+    try:
+        q.processAllAvailable()
+        first, second = spark.sql("SELECT * FROM higher_order").collect()
+    finally:
+        q.stop()
+    assert first.indexed == ["x0", "y1"] and first.kept == ["y"] and first.second == "y"
+    assert (first.any_big, first.all_positive, first.total) == (True, None, 4)  # a NULL element: forall NULL
+    assert first.zipped == ["x1", None, None]  # tags padded with NULL to n's length; concat of NULL is NULL
+    assert second.indexed == [] and second.total is None and second.zipped is None and second.second is None
