@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes that run in a minute or two (CI)")
     parser.add_argument("--case", action="append", choices=list(CASES), metavar="NAME",
                         help=f"run only this case (repeatable; default: all of {', '.join(CASES)})")
+    parser.add_argument("--skip", action="append", choices=list(CASES), metavar="NAME", default=[],
+                        help="leave this case out (repeatable)")
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed runs per contender after one warm-up (default: 5 quick, 3 full)")
     parser.add_argument("--output", metavar="FILE", help="also write the results as markdown to FILE")
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print("\n".join(header), flush=True)
     sections, failed = [], False
-    for name in args.case or CASES:
+    for name in [name for name in args.case or CASES if name not in args.skip]:
         started = time.perf_counter()
         with harness.Neighbours() as neighbours:
             report = CASES[name].run(args.quick, repeats)

@@ -138,3 +138,19 @@ def test_split_with_a_limit_keeps_the_rest_in_its_last_part_as_spark():
 def test_a_doubled_quote_in_a_string_is_a_quote_as_spark_reads_it():
     result = run("""SELECT 'it''s' AS a, 'a' 'b' AS b, 'x\\'y' AS c, "it's" AS d FROM events""", [row(1)])
     assert result.iloc[0].tolist() == ["it's", "ab", "x'y", "it's"]
+
+
+def test_higher_order_functions_index_from_zero_and_pad_with_null_as_spark():
+    """transform's and filter's lambda index counts from 0 (DuckDB's from 1); forall is three-valued;
+    zip_with and arrays_zip pad the shorter array with NULL; arrays_zip names fields after its arguments."""
+    result = run("SELECT transform(split(s, ','), (x, i) -> concat(x, i)) AS t, "
+                 "filter(split(s, ','), (x, i) -> i > 0) AS f, forall(array(1, NULL), x -> x > 0) AS fa, "
+                 "forall(array(1, NULL), x -> x > 1) AS fb, zip_with(split(s, ','), array(1), (a, b) -> concat(a, b)) AS z, "
+                 "arrays_zip(split(s, ','), array(7)) AS az, get(split(s, ','), -1) AS g, "
+                 "reverse(split(s, ',')) AS r FROM events", [row(1, s="a,b")])
+    first = result.iloc[0]
+    assert list(first.t) == ["a0", "b1"] and list(first.f) == ["b"]
+    assert first.fa is None or pd.isna(first.fa)
+    assert not first.fb
+    assert list(first.z) == ["a1", None] and list(first.r) == ["b", "a"] and pd.isna(first.g)
+    assert [dict(x) for x in first.az] == [{"0": "a", "1": 7}, {"0": "b", "1": None}]  # fields: positions

@@ -384,6 +384,19 @@ def round(col: Column | str, scale: int = 0) -> Column:
     return _call("round", "round", _as_col(col), lit(scale))
 
 
+def bround(col: Column | str, scale: int = 0) -> Column:
+    return _call("bround", "bround", _as_col(col), lit(scale))
+
+
+def rand(seed: int | None = None) -> Column:
+    """Uniform in [0, 1), as Spark's; the numbers are not Spark's for the same seed (another generator)."""
+    return _call("rand", "rand", *([lit(seed)] if seed is not None else []))
+
+
+def monotonically_increasing_id() -> Column:  # refused on a stream when the query starts, as Spark refuses it
+    return _call("monotonically_increasing_id", "monotonically_increasing_id")
+
+
 def greatest(*cols: Column | str) -> Column: return _f("greatest", *cols)
 def ifnull(col1: Column | str, col2: Column | str) -> Column: return _f("ifnull", col1, col2)
 def nvl(col1: Column | str, col2: Column | str) -> Column: return _f("nvl", col1, col2)
