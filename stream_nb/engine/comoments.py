@@ -32,17 +32,17 @@ def comoments(pair: pa.ChunkedArray | pa.Array, groups: pa.ChunkedArray | pa.Arr
     pair = pair.combine_chunks() if isinstance(pair, pa.ChunkedArray) else pair
     groups = groups.combine_chunks() if isinstance(groups, pa.ChunkedArray) else groups
     count = len(groups)
-    codes = np.zeros(len(pair), dtype=np.int64)
-    rows = pc.list_flatten(groups).to_numpy(zero_copy_only=False)
-    codes[rows] = pc.list_parent_indices(groups).to_numpy(zero_copy_only=False)
+    codes = np.zeros(len(pair), dtype=np.intp)
+    codes[pc.list_flatten(groups).to_numpy(zero_copy_only=False)] = \
+        pc.list_parent_indices(groups).to_numpy(zero_copy_only=False)
     a, valid_a = _doubles(pc.struct_field(pair, "a"))
     b, valid_b = _doubles(pc.struct_field(pair, "b"))
     both = valid_a & valid_b & pair.is_valid().to_numpy(zero_copy_only=False)
-    codes, a, b = codes[both], a[both], b[both]
-    n = np.bincount(codes, minlength=count)
+    a, b = np.where(both, a, 0.0), np.where(both, b, 0.0)  # a pair with a NULL side adds nothing (a NaN either)
+    n = np.bincount(codes, both, count).astype(np.int64)
     safe = np.where(n > 0, n, 1)
     mean_a, mean_b = _sums(codes, a, count) / safe, _sums(codes, b, count) / safe
-    da, db = a - mean_a[codes], b - mean_b[codes]
+    da, db = np.where(both, a - mean_a[codes], 0.0), np.where(both, b - mean_b[codes], 0.0)
     return {"co_n": pa.array(n, pa.int64()), "co_ma": pa.array(mean_a), "co_mb": pa.array(mean_b),
             "co_ck": pa.array(_sums(codes, da * db, count)), "co_m2a": pa.array(_sums(codes, da * da, count)),
             "co_m2b": pa.array(_sums(codes, db * db, count))}

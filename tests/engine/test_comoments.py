@@ -48,3 +48,9 @@ def test_merged_halves_equal_the_whole_wherever_the_cut(cut):
 
     merged = merge_comoments(moments(range(cut)), moments(range(cut, 6)))
     assert [float(v[0]) for v in merged] == pytest.approx(_direct(a, b), rel=1e-12)
+
+
+def test_a_nan_beside_a_null_is_no_pair_and_a_nan_pair_makes_the_moments_nan():
+    result = comoments(_pairs([float("nan"), 1.0, 3.0, float("nan")], [None, 2.0, 4.0, 1.0]), pa.array([[0, 1, 2], [3]]))
+    assert [result[f][0].as_py() for f in FUNCTIONS] == pytest.approx([2, 2.0, 3.0, 2.0, 2.0, 2.0])
+    assert result["co_n"][1].as_py() == 1 and np.isnan(result["co_ma"][1].as_py())  # NaN is a value, as in Spark
