@@ -43,6 +43,10 @@ def refuse_unsupported_values(plan: AggregatePlan, pre: pa.Table, sql: str) -> N
                                  sql=sql, hint="group by its text instead, e.g. GROUP BY to_json(...)")
     for aggregate in plan.aggregates:
         for partial in aggregate.partials:
+            kind = pre.schema.field(partial.argument).type if partial.argument is not None else None
+            if partial.function in ("bit_and", "bit_or", "bit_xor") and not pa.types.is_integer(kind):
+                raise StreamSQLError(f"{as_written(aggregate.text)}: {partial.function} takes integers, not "
+                                     f"{kind}", sql=sql, hint=f"{partial.function}(CAST(x AS BIGINT))")
             if partial.function in _COMPARING and pa.types.is_nested(pre.schema.field(partial.argument).type):
                 kind = _kind(pre.schema.field(partial.argument).type).split()[1]
                 raise StreamSQLError(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from stream_nb.engine import decimals
+from stream_nb.engine import bitwise, decimals
 from stream_nb.engine.aggregate_queries import event_time_micros
 from stream_nb.engine.comoments import merge_comoments
 from stream_nb.engine.key_slots import Found, KeySlots
@@ -160,6 +160,9 @@ class KeyedState:
                 new = to_numpy(partial.column(partial_spec.name), column.storage)
             if partial_spec.merge == "add" and pa.types.is_decimal(column.type):  # exact, NULL on overflow
                 values[partial_spec.name] = decimals.add(*old, *new, column.type)
+                continue
+            if partial_spec.merge in bitwise.OPERATIONS:
+                values[partial_spec.name] = bitwise.merge(partial_spec.merge, old, new)
                 continue
             values[partial_spec.name] = merge(partial_spec.merge, old, new, existed)
         values.update(self._merge_moments(partial, slots, existed))

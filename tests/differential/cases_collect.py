@@ -1,5 +1,5 @@
 """The Spark differential cases of the kept-values aggregates: collect_list, collect_set, max_by, min_by,
-percentile_approx, percentile and median, skewness and kurtosis, and the co-moment family (covar_pop,
+percentile_approx, percentile and median, skewness and kurtosis, bit_and / bit_or / bit_xor, and the co-moment family (covar_pop,
 covar_samp, corr, regr_*), as streaming aggregates (update, complete, and append over windows
 with a watermark). Declared and run as cases_more.py's (``test_spark_cases.py``).
 
@@ -228,6 +228,15 @@ CASES: list[Case] = [
             "FROM events GROUP BY window(ts, '10 seconds', '5 seconds')",
         output_mode="append", watermark=("ts", "0 seconds"), batches=_SHAPES,
         why="each row in two windows, every device together",
+    ),
+    Case(
+        name="bit_and_or_xor_update",
+        schema=NUMBERS,
+        sql="SELECT device, bit_and(n) AS a, bit_or(n) AS o, bit_xor(n) AS x, bit_or(CAST(n AS BIGINT) * -3) AS neg "
+            "FROM events GROUP BY device",
+        output_mode="update", key=("device",), batches=_SHAPES,
+        why="bitwise aggregates merged batch by batch, in the argument's type; NULLs skipped, a group of NULLs "
+            "only NULL; negative numbers (two's complement)",
     ),
     Case(
         name="covar_corr_update",

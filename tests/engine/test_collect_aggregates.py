@@ -77,6 +77,7 @@ def test_collect_list_of_structs_and_arrays_keeps_them_whole_across_batches_and_
     ("SELECT device, max(array(o)) AS m FROM events GROUP BY device", "max over array values is not supported"),
     ("SELECT device, count(DISTINCT array(o)) AS n FROM events GROUP BY device",
      r"count\(DISTINCT\) over array values"),
+    ("SELECT device, bit_and(temp) AS b FROM events GROUP BY device", r"bit_and\(temp\): bit_and takes integers"),
     ("SELECT array(device) AS d, count(*) AS n FROM events GROUP BY array(device)",
      r"GROUP BY array\(device\): grouping by an array value is not supported yet"),
 ])
