@@ -103,7 +103,7 @@ SUPPORTED = ("count(*)", "count(x)", "count(DISTINCT x)", "sum", "avg", "min", "
              "stddev_pop", "variance", "var_pop", "skewness", "kurtosis", "first", "last", "collect_list", "collect_set", "max_by",
              "min_by", "percentile_approx", "percentile", "median", "covar_pop", "covar_samp", "corr", "regr_count",
              "regr_avgx", "regr_avgy", "regr_sxx", "regr_syy", "regr_sxy", "regr_slope", "regr_intercept", "regr_r2",
-             "bit_and", "bit_or", "bit_xor")
+             "bit_and", "bit_or", "bit_xor", "mode")
 
 
 # Spark aggregates that the SQL parser reads as plain calls: named when refused, where the planner would
@@ -167,6 +167,11 @@ def make_aggregate(node: exp.AggFunc, index: int, argument: str | None, sql: str
         return Aggregate(text, a, x, (Partial(f"{a}_l", "list", x, "concat"),), f"{a}_l")
     if kind == "ArrayUniqueAgg":  # collect_set
         return Aggregate(text, a, x, (Partial(f"{a}_l", "set", x, "union"),), f"{a}_l")
+    if kind == "Mode":  # the group's values kept, the most frequent one taken (on a tie any of them, as Spark's)
+        if _written_arguments(node, sql) > 1:
+            raise StreamSQLError("mode() with a deterministic argument is not supported yet", sql=sql,
+                                 start=start_of(node, sql), hint="mode(x): on a tie, any of the most frequent values")
+        return Aggregate(text, a, x, (Partial(f"{a}_l", "list", x, "concat"),), f"list_aggregate({a}_l, 'mode')")
     if kind in ("ApproxQuantile", "Quantile", "Median"):
         return Aggregate(text, a, x, (Partial(f"{a}_l", "list", x, "concat"),), _percentile(node, f"{a}_l", sql))
     if kind in ("First", "FirstValue", "AnyValue", "Last", "LastValue"):  # Spark's aliases of first and last

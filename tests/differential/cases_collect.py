@@ -1,5 +1,5 @@
 """The Spark differential cases of the kept-values aggregates: collect_list, collect_set, max_by, min_by,
-percentile_approx, percentile and median, skewness and kurtosis, bit_and / bit_or / bit_xor, and the co-moment family (covar_pop,
+percentile_approx, percentile and median, skewness and kurtosis, mode, bit_and / bit_or / bit_xor, and the co-moment family (covar_pop,
 covar_samp, corr, regr_*), as streaming aggregates (update, complete, and append over windows
 with a watermark). Declared and run as cases_more.py's (``test_spark_cases.py``).
 
@@ -228,6 +228,17 @@ CASES: list[Case] = [
             "FROM events GROUP BY window(ts, '10 seconds', '5 seconds')",
         output_mode="append", watermark=("ts", "0 seconds"), batches=_SHAPES,
         why="each row in two windows, every device together",
+    ),
+    Case(
+        name="mode_update",
+        schema=NUMBERS,
+        sql="SELECT device, mode(n) AS m, mode(temp) AS mt, mode(upper(device)) AS md FROM events GROUP BY device",
+        output_mode="update", key=("device",),
+        batches=(((t(1), "a", 1, 2.5), (t(2), "a", 1, 2.5), (t(3), "a", 2, 4.0), (t(4), "b", None, None)),
+                 ((t(5), "a", 2, 4.0), (t(6), "a", 2, 4.0), (t(7), "b", 7, None), (t(8), "c", 3, 1.0)),
+                 ((t(9), "c", 3, 1.0), (t(10), "c", 4, 5.0), (t(11), "a", 1, 2.5))),
+        why="the most frequent value across batches (no tie at any batch: Spark's pick among ties is its own); "
+            "NULLs skipped, a group of NULLs only NULL",
     ),
     Case(
         name="bit_and_or_xor_update",

@@ -87,6 +87,15 @@ def test_comparing_or_grouping_arrays_and_structs_is_refused_by_name(sql, messag
         run(sql, [[(1, "a", 2.0, 1)]])
 
 
+def test_mode_is_the_most_frequent_value_so_far_nulls_skipped():
+    sql = "SELECT device, mode(o) AS m FROM events GROUP BY device"
+    first, second = run(sql, [[(1, "a", 1.0, 1), (2, "a", 1.0, 1), (3, "a", 1.0, 2), (4, "b", None, None)],
+                              [(5, "a", 1.0, 2), (6, "a", 1.0, 2), (7, "b", 1.0, 7)]], mode="update")
+    modes = first.set_index("device")["m"]
+    assert modes["a"] == 1 and modes.isna()["b"]
+    assert dict(zip(second["device"], second["m"])) == {"a": 2, "b": 7}
+
+
 def test_collect_set_keeps_each_value_once_across_batches_nan_too():
     sql = "SELECT device, collect_set(temp) AS s FROM events GROUP BY device"
     *_, last = run(sql, [[(1, "a", 2.0, 1), (2, "a", NAN, 1), (3, "a", 2.0, 1)], [(4, "a", NAN, 1), (5, "a", 1.0, 1)]])

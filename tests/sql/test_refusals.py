@@ -60,8 +60,8 @@ def refusal(sql: str, mode: str | None = None) -> StreamSQLError:
          "LEFT OUTER JOIN must keep the stream's rows", "JOIN"),
         ("SELECT max(c) FROM (SELECT device, count(*) AS c FROM events GROUP BY device) s", None,
          "multiple streaming aggregations", "max"),
-        ("SELECT device, mode(temp) FROM events GROUP BY device", None,
-         "aggregate mode() is not supported", "mode"),
+        ("SELECT device, mode(temp, true) FROM events GROUP BY device", None,
+         "mode() with a deterministic argument is not supported yet", "mode"),
         ("SELECT device, try_sum(temp) FROM events GROUP BY device", None,  # a plain call to the parser
          "aggregate try_sum() is not supported", "try_sum"),
         ("SELECT device, histogram_numeric(temp, 3) AS h FROM events GROUP BY device", None,

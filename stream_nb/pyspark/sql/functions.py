@@ -136,6 +136,7 @@ def min_by(col: Column | str, ord: Column | str) -> Column: return _f("min_by", 
 def median(col: Column | str) -> Column: return _f("median", col)
 def corr(col1: Column | str, col2: Column | str) -> Column: return _f("corr", col1, col2)
 def bit_and(col: Column | str) -> Column: return _f("bit_and", col)
+def mode(col: Column | str) -> Column: return _f("mode", col)
 def bit_or(col: Column | str) -> Column: return _f("bit_or", col)
 def bit_xor(col: Column | str) -> Column: return _f("bit_xor", col)
 def covar_pop(col1: Column | str, col2: Column | str) -> Column: return _f("covar_pop", col1, col2)
