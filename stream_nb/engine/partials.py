@@ -13,11 +13,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stream_nb.engine import decimals
-from stream_nb.engine.bitwise import OPERATIONS as BITWISE
-from stream_nb.engine.bitwise import bitwise
 from stream_nb.engine.comoments import FUNCTIONS as COMOMENTS
 from stream_nb.engine.comoments import comoments
 from stream_nb.engine.dense_groups import dense_aggregate
+from stream_nb.engine.reductions import OPERATIONS as REDUCED
+from stream_nb.engine.reductions import reduced
 from stream_nb.engine.windowing import windows
 from stream_nb.sql.aggregates import Partial
 
@@ -40,7 +40,7 @@ _ARROW = {  # partial function -> (Arrow hash aggregate, options)
     "set": ("distinct", _VALID),
 }
 _BY = ("max_by_ord", "max_by_value", "min_by_ord", "min_by_value")  # max_by / min_by over a {v, o} pair
-_GROUPED_ONLY = ("list", "set", *_BY, *COMOMENTS, *BITWISE)  # Arrow has these only as hash aggregates (a global one
+_GROUPED_ONLY = ("list", "set", *_BY, *COMOMENTS, *REDUCED)  # Arrow has these only as hash aggregates (a global one
 # needs a key): the co-moments read each group's rows as a list of their positions
 
 
@@ -124,8 +124,8 @@ def _aggregate(pre: pa.Table, keys: list[str], partials: list[Partial], window, 
             wanted.append(("list", ask(partial.argument, "list")))
         elif partial.function in COMOMENTS:  # each group's rows, for two passes over them (``comoments``)
             wanted.append(("co", ask(_ROW, "list"), partial.argument, partial.function))
-        elif partial.function in BITWISE:  # each group's rows, for numpy's bitwise operations (``bitwise``)
-            wanted.append(("bits", ask(_ROW, "list"), partial.argument, partial.function))
+        elif partial.function in REDUCED:  # each group's rows, for numpy to reduce (``reductions``)
+            wanted.append(("reduced", ask(_ROW, "list"), partial.argument, partial.function))
         elif partial.function in ("sum", "sum_double") and _is_decimal(pre, partial.argument):
             # Spark sums decimal(p, s) as decimal(p + 10, s), exactly (Arrow gives decimal(38, s))
             total_type = decimals.sum_type(pre.schema.field(partial.argument).type)
@@ -182,8 +182,8 @@ def _aggregate(pre: pa.Table, keys: list[str], partials: list[Partial], window, 
             columns.append(_without_nulls(results[index[1]]))
         elif index[0] == "list_rows":
             columns.append(_without_nulls(_taken_lists(results[index[1]], pre.column(index[2]))))
-        elif index[0] == "bits":
-            columns.append(bitwise(index[3], pre.column(index[2]), results[index[1]]))
+        elif index[0] == "reduced":
+            columns.append(reduced(index[3], pre.column(index[2]), results[index[1]]))
         elif index[0] == "co":
             if index[2] not in co:
                 co[index[2]] = comoments(pre.column(index[2]), results[index[1]])
@@ -399,7 +399,7 @@ def _with_row_positions(pre: pa.Table, partials: list[Partial]) -> pa.Table:
     group's rows by position too."""
     ordered = [p for p in partials
                if p.function.startswith(("first", "last")) and not _has_first_last(pre, p.argument)]
-    listed = any(p.function in COMOMENTS or p.function in BITWISE or (p.function == "list" and _is_nested(
+    listed = any(p.function in COMOMENTS or p.function in REDUCED or (p.function == "list" and _is_nested(
         pre, p.argument)) for p in partials)
     if not ordered and not listed:
         return pre

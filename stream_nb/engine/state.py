@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from stream_nb.engine import bitwise, decimals
+from stream_nb.engine import decimals, reductions
 from stream_nb.engine.aggregate_queries import event_time_micros
 from stream_nb.engine.comoments import merge_comoments
 from stream_nb.engine.key_slots import Found, KeySlots
@@ -161,8 +161,8 @@ class KeyedState:
             if partial_spec.merge == "add" and pa.types.is_decimal(column.type):  # exact, NULL on overflow
                 values[partial_spec.name] = decimals.add(*old, *new, column.type)
                 continue
-            if partial_spec.merge in bitwise.OPERATIONS:
-                values[partial_spec.name] = bitwise.merge(partial_spec.merge, old, new)
+            if partial_spec.merge in reductions.OPERATIONS:
+                values[partial_spec.name] = reductions.merge(partial_spec.merge, old, new)
                 continue
             values[partial_spec.name] = merge(partial_spec.merge, old, new, existed)
         values.update(self._merge_moments(partial, slots, existed))

@@ -29,7 +29,7 @@ from stream_nb.sql.windows import is_window_call
 #   distinct count(DISTINCT): the engine counts values new to the key's set of seen values
 #   concat   lists appended in arrival order (collect_list, and the values percentile keeps)
 #   union    lists of distinct values merged, new values after the old (collect_set; NaN is one value)
-#   bit_and / bit_or / bit_xor   the operation, a NULL side giving the other (engine/bitwise.py)
+#   bit_and / bit_or / bit_xor / product   the operation, a NULL side giving the other (engine/reductions.py)
 #   comoments (n, mean_a, mean_b, ck, m2a, m2b) of a pair of columns, merged by Chan's formulas, over six
 #            consecutive partial columns (covar_pop, covar_samp, corr, regr_*: ``engine/comoments.py``)
 #   max_by / min_by   (ord, value) over two consecutive partial columns: the pair of the larger (smaller) ord
@@ -51,8 +51,18 @@ VARIANCES = {
 # (a constant group), as Spark 3.5 gives by default (spark.sql.legacy.statisticalAggregate=false; NaN if true).
 SHAPES = {"Skewness": "sqrt({n}) * {m3} / sqrt({m2} * {m2} * {m2})", "Kurtosis": "{n} * {m4} / ({m2} * {m2}) - 3.0"}
 
-# bit_and, bit_or, bit_xor: the operation over a group's non-null integers, merged by the same (engine/bitwise.py)
-BITWISE = {"BitwiseAndAgg": "bit_and", "BitwiseOrAgg": "bit_or", "BitwiseXorAgg": "bit_xor"}
+# bit_and, bit_or, bit_xor over a group's non-null integers, product over its doubles: merged by the same
+# operation (engine/reductions.py)
+REDUCED = {"BitwiseAndAgg": "bit_and", "BitwiseOrAgg": "bit_or", "BitwiseXorAgg": "bit_xor"}
+
+
+def product(value: exp.Expression) -> exp.AnonymousAggFunc:
+    """Spark's product(x), which sqlglot reads as a plain call, as the aggregate call ``make_aggregate`` plans."""
+    return exp.AnonymousAggFunc(this="product", expressions=[value.copy()])
+
+
+def _is_product(node: exp.Expression) -> bool:
+    return isinstance(node, exp.AnonymousAggFunc) and node.name.lower() == "product" and len(node.expressions) == 1
 
 # Spark's finishes of its Covariance / PearsonCorrelation buffers (n, xAvg, yAvg, ck, xMk, yMk), over the pair
 # (a, b) of the call's first and second argument: regr_*(y, x) reads a as y and b as x. A sample statistic of
@@ -103,12 +113,12 @@ SUPPORTED = ("count(*)", "count(x)", "count(DISTINCT x)", "sum", "avg", "min", "
              "stddev_pop", "variance", "var_pop", "skewness", "kurtosis", "first", "last", "collect_list", "collect_set", "max_by",
              "min_by", "percentile_approx", "percentile", "median", "covar_pop", "covar_samp", "corr", "regr_count",
              "regr_avgx", "regr_avgy", "regr_sxx", "regr_syy", "regr_sxy", "regr_slope", "regr_intercept", "regr_r2",
-             "bit_and", "bit_or", "bit_xor", "mode")
+             "bit_and", "bit_or", "bit_xor", "product", "mode")
 
 
 # Spark aggregates that the SQL parser reads as plain calls: named when refused, where the planner would
 # otherwise call their argument a column outside any aggregate, or the engine an unknown function.
-NOT_YET = frozenset({"try_sum", "try_avg", "product", "histogram_numeric", "count_min_sketch",
+NOT_YET = frozenset({"try_sum", "try_avg", "histogram_numeric", "count_min_sketch",
                      "bloom_filter_agg", "hll_sketch_agg", "hll_union_agg", "bitmap_construct_agg", "bitmap_or_agg"})
 
 
@@ -151,8 +161,8 @@ def make_aggregate(node: exp.AggFunc, index: int, argument: str | None, sql: str
                          (("n", "count"), ("m", "mean"), ("q", "m2"), ("c", "m3"), ("f", "m4")))
         value = SHAPES[kind].format(n=f"CAST({a}_n AS DOUBLE)", m2=f"{a}_q", m3=f"{a}_c", m4=f"{a}_f")
         return Aggregate(text, a, x, partials, f"CASE WHEN {a}_n > 0 AND {a}_q <> 0 THEN {value} END")
-    if kind in BITWISE:
-        function = BITWISE[kind]
+    if kind in REDUCED or _is_product(node):
+        function = REDUCED.get(kind, "product")
         return Aggregate(text, a, x, (Partial(f"{a}_v", function, x, function),), f"{a}_v")
     if kind in CO_MOMENTS:
         names = {suffix: f"{a}_{suffix}" for suffix in ("n", "ma", "mb", "ck", "m2a", "m2b")}
@@ -190,6 +200,8 @@ def aggregate_argument(node: exp.AggFunc) -> exp.Expression | None:
         return by_pair(node.this, node.expression)
     if type(node).__name__ in CO_MOMENTS and node.expression is not None:
         return co_pair(node.this, node.expression)
+    if _is_product(node):
+        return exp.TryCast(this=node.expressions[0].copy(), to=exp.DataType.build("double"))
     if isinstance(node, (exp.Quantile, exp.Median)) and node.this is not None:
         # Spark's percentile works in doubles (a string is cast as its non-ANSI mode casts: NULL if no number)
         return exp.TryCast(this=node.this.copy(), to=exp.DataType.build("double"))

@@ -7,6 +7,7 @@ Spark defines these by the same identities (they are ``RuntimeReplaceable``), so
 * ``count_if(c)`` is ``count(CASE WHEN c THEN 1 END)``;
 * ``bool_or`` / ``some`` / ``any`` are ``max`` of a boolean, ``bool_and`` / ``every`` its ``min``;
 * ``mean`` is ``avg``, ``std`` is ``stddev`` (Spark's other names for them);
+* ``product(x)``, a plain call to the parser, is the aggregate call state keeps (``aggregates.product``);
 * ``approx_count_distinct(x)`` is counted exactly, as ``count(DISTINCT x)`` (the answer an approximation
   aims at; Spark's own error for ``count(DISTINCT x)`` on a stream points users to it).
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from stream_nb.sql.aggregates import product
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.positions import start_of
 
@@ -66,6 +68,8 @@ def _replacement(node: exp.Expression) -> exp.Expression | None:
             return exp.Max(this=node.expressions[0].copy())
         if name in _AND:
             return exp.Min(this=node.expressions[0].copy())
+        if name == "product":
+            return product(node.expressions[0])
     return None
 
 

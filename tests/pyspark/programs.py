@@ -293,6 +293,26 @@ def group_by_agg_complete(spark, F, T, indir):
 
 
 @program(EVENT_BATCHES)
+def group_by_statistics_update(spark, F, T, indir):
+    """Aggregates only the DataFrame API names (product) beside the co-moments and the bitwise ones."""
+    df = events(spark, indir).groupBy("device").agg(
+        F.product("n").alias("prod"), F.corr("n", "temp").alias("r"), F.covar_samp("temp", "n").alias("cov"),
+        F.regr_slope("temp", "n").alias("slope"), F.bit_or("n").alias("bits"), F.bit_xor(F.col("n") * 3).alias("x"))
+    return memory(df, "group_by_statistics_update", "update")
+
+
+@program(EVENT_BATCHES)
+def higher_order_and_generators(spark, F, T, indir):
+    words = F.split(F.trim("text"), " ")
+    df = events(spark, indir).select(
+        "device", F.transform(words, lambda w, i: F.concat(w, i)).alias("indexed"),
+        F.forall(words, lambda w: F.length(w) > 2).alias("long_words"),
+        F.zip_with(words, F.array("device"), lambda w, d: F.concat(w, d)).alias("zipped"),
+        F.posexplode(words).alias("pos", "word"))
+    return memory(df, "higher_order_and_generators")
+
+
+@program(EVENT_BATCHES)
 def group_by_sum_update(spark, F, T, indir):
     return memory(events(spark, indir).groupBy("device").sum("n"), "group_by_sum_update", "update")
 

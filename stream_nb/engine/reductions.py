@@ -1,8 +1,9 @@
-"""bit_and, bit_or and bit_xor per group, over each group's rows (Arrow has no hash aggregate for them).
+"""bit_and, bit_or, bit_xor and product per group, over each group's rows (Arrow has no hash aggregate for
+them): numpy reduces each group's values with the operation.
 
-A group's value is the operation over its non-null integers, NULL for a group without one (Spark's
-BitAndAgg, BitOrAgg, BitXorAgg), in the argument's own integer type; state merges a batch's value into a
-key's with the same operation (``merge``).
+A group's value is the operation over its non-null values, NULL for a group without one (Spark's BitAndAgg,
+BitOrAgg, BitXorAgg over integers, in the argument's own type; Product over doubles); state merges a batch's
+value into a key's with the same operation (``merge``).
 """
 
 from __future__ import annotations
@@ -11,15 +12,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-OPERATIONS = {"bit_and": np.bitwise_and, "bit_or": np.bitwise_or, "bit_xor": np.bitwise_xor}
-_START = {"bit_and": -1, "bit_or": 0, "bit_xor": 0}  # each operation's identity (-1: every bit set)
+OPERATIONS = {"bit_and": np.bitwise_and, "bit_or": np.bitwise_or, "bit_xor": np.bitwise_xor,
+              "product": np.multiply}
+_START = {"bit_and": -1, "bit_or": 0, "bit_xor": 0, "product": 1}  # each one's identity (-1: every bit set)
 
 
-def bitwise(function: str, values: pa.ChunkedArray | pa.Array, groups: pa.ChunkedArray | pa.Array) -> pa.Array:
+def reduced(function: str, values: pa.ChunkedArray | pa.Array, groups: pa.ChunkedArray | pa.Array) -> pa.Array:
     """Per group, ``function`` over the values of its rows (``groups``: each group's row positions, Arrow's
     ``hash_list``), in the grouping's order.
 
-    >>> bitwise("bit_or", pa.array([1, 2, None, 4]), pa.array([[0, 1], [2], [3]])).to_pylist()
+    >>> reduced("bit_or", pa.array([1, 2, None, 4]), pa.array([[0, 1], [2], [3]])).to_pylist()
     [3, None, 4]
     """
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
