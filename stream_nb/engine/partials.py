@@ -40,8 +40,9 @@ _ARROW = {  # partial function -> (Arrow hash aggregate, options)
     "set": ("distinct", _VALID),
 }
 _BY = ("max_by_ord", "max_by_value", "min_by_ord", "min_by_value")  # max_by / min_by over a {v, o} pair
-_GROUPED_ONLY = ("list", "set", *_BY, *COMOMENTS, *REDUCED)  # Arrow has these only as hash aggregates (a global one
-# needs a key): the co-moments read each group's rows as a list of their positions
+# Arrow has these only as hash aggregates (a global one needs a key): the co-moments and the reductions read each
+# group's rows as a list of their positions
+_GROUPED_ONLY = ("list", "set", *_BY, *COMOMENTS, *REDUCED)
 
 
 def partial_aggregates(pre: pa.Table, keys: list[str], partials: list[Partial],
@@ -395,8 +396,8 @@ def _valid_rows(argument: str) -> str:
 
 def _with_row_positions(pre: pa.Table, partials: list[Partial]) -> pa.Table:
     """For first and last over a type Arrow's first/last lack: each row's position (``_ROW``), and for the
-    forms that ignore nulls, the position only where the argument is not null. The co-moments list each
-    group's rows by position too."""
+    forms that ignore nulls, the position only where the argument is not null. The co-moments, the reductions
+    (bit_and, ..., product) and collect_list of structs or arrays list each group's rows by position too."""
     ordered = [p for p in partials
                if p.function.startswith(("first", "last")) and not _has_first_last(pre, p.argument)]
     listed = any(p.function in COMOMENTS or p.function in REDUCED or (p.function == "list" and _is_nested(
