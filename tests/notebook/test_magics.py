@@ -34,7 +34,7 @@ def test_the_cell_returns_at_once_and_the_chart_moves_while_idle_and_while_a_cel
     assert any(WIDGET_VIEW in d for d in cell.displays)
     assert kernel.value("temps.is_active")
 
-    idle = kernel.idle_for(1.5)
+    idle = kernel.idle_for(3.0)  # (the first batches of a query just started: slower on a busy machine)
     model = bokeh_model(kernel)
     assert len(bokeh_patches(idle, model)) >= 3, "no chart updates while the kernel was idle"
 

@@ -302,7 +302,8 @@ def test_a_json_value_with_nested_struct_array_timestamp_and_date_fields_is_pars
                                   "loc": {"lat": 1.5, "tags": ["a", "b"]}}])
     src = sn.sources.kafka(kafka_broker.servers, topic,
                            schema="id int, ts timestamp, d date, loc struct<lat: double, tags: array<string>>")
-    q = sn.start("SELECT id, ts, d, loc.lat AS lat, loc.tags[1] AS first_tag FROM events", sources={"events": src})
+    # Spark's subscript counts from 0: tags[0] is the first tag
+    q = sn.start("SELECT id, ts, d, loc.lat AS lat, loc.tags[0] AS first_tag FROM events", sources={"events": src})
     q.process_all_available(timeout=30)
     row = q.result.to_dict("records")[0]
     assert (row["id"], row["ts"], str(row["d"]), row["lat"], row["first_tag"]) == (
