@@ -29,6 +29,7 @@ def pre(con: duckdb.DuckDBPyConnection, plan: AggregatePlan, batch: pa.Table) ->
 
 # partial functions that compare or hash their values, which Arrow does not do for arrays, maps and structs
 _COMPARING = {"set": "collect_set", "distinct": "count(DISTINCT)", "min": "min", "max": "max"}
+_INTEGERS_ONLY = ("bit_and", "bit_or", "bit_xor")
 
 
 def refuse_unsupported_values(plan: AggregatePlan, pre: pa.Table, sql: str) -> None:
@@ -43,15 +44,16 @@ def refuse_unsupported_values(plan: AggregatePlan, pre: pa.Table, sql: str) -> N
                                  sql=sql, hint="group by its text instead, e.g. GROUP BY to_json(...)")
     for aggregate in plan.aggregates:
         for partial in aggregate.partials:
-            kind = pre.schema.field(partial.argument).type if partial.argument is not None else None
-            if partial.function in ("bit_and", "bit_or", "bit_xor") and not pa.types.is_integer(kind):
+            if partial.argument is None:
+                continue
+            kind = pre.schema.field(partial.argument).type
+            if partial.function in _INTEGERS_ONLY and not pa.types.is_integer(kind):
                 raise StreamSQLError(f"{as_written(aggregate.text)}: {partial.function} takes integers, not "
                                      f"{kind}", sql=sql, hint=f"{partial.function}(CAST(x AS BIGINT))")
-            if partial.function in _COMPARING and pa.types.is_nested(pre.schema.field(partial.argument).type):
-                kind = _kind(pre.schema.field(partial.argument).type).split()[1]
+            if partial.function in _COMPARING and pa.types.is_nested(kind):
                 raise StreamSQLError(
-                    f"{as_written(aggregate.text)}: {_COMPARING[partial.function]} over {kind} values is not "
-                    "supported yet",
+                    f"{as_written(aggregate.text)}: {_COMPARING[partial.function]} over {_kind(kind).split()[1]} "
+                    "values is not supported yet",
                     sql=sql, hint="aggregate a field of it, or its text (to_json(...)); collect_list, first, last "
                                   "and max_by / min_by take any value")
 

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from stream_nb.engine import reductions
+
 
 def one_nan(values: list) -> list:
     """NaN as one object: a set finds a value by identity first, and NaN != NaN, but count(DISTINCT) counts
@@ -29,6 +31,8 @@ def merge(rule: str, old: tuple[np.ndarray, np.ndarray], new: tuple[np.ndarray, 
     (array([5, 2]), array([ True,  True]))
     """
     (old_v, old_ok), (new_v, new_ok) = old, new
+    if rule in reductions.OPERATIONS:  # bit_and, bit_or, bit_xor, product
+        return reductions.merge(rule, old, new)
     if rule in ("add", "distinct"):
         if old_v.dtype == object:
             raise TypeError("sum over non-numeric values")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from stream_nb.engine import decimals, reductions
+from stream_nb.engine import decimals
 from stream_nb.engine.aggregate_queries import event_time_micros
 from stream_nb.engine.comoments import merge_comoments
 from stream_nb.engine.key_slots import Found, KeySlots
@@ -160,9 +160,6 @@ class KeyedState:
                 new = to_numpy(partial.column(partial_spec.name), column.storage)
             if partial_spec.merge == "add" and pa.types.is_decimal(column.type):  # exact, NULL on overflow
                 values[partial_spec.name] = decimals.add(*old, *new, column.type)
-                continue
-            if partial_spec.merge in reductions.OPERATIONS:
-                values[partial_spec.name] = reductions.merge(partial_spec.merge, old, new)
                 continue
             values[partial_spec.name] = merge(partial_spec.merge, old, new, existed)
         values.update(self._merge_moments(partial, slots, existed))
@@ -401,27 +398,26 @@ class KeyedState:
     def _merge_moments4(self, partial: pa.Table, slots: np.ndarray, existed: np.ndarray) -> dict:
         """skewness's and kurtosis's (count, mean, M2, M3, M4), merged (``merges.merge_moments4``): five
         columns of their own, so a stddev's three (and its old checkpoints) stay as they were."""
-        merged = {}
-        fives = [p for p in self.partials if p.merge == "moments4"]
-        for specs in zip(*(fives[i::5] for i in range(5))):
-            olds = tuple(np.where(existed, self._columns[s.name].values[slots], 0).astype(np.float64) for s in specs)
-            news = tuple(to_numpy(partial.column(s.name), pa.float64())[0] for s in specs)
-            n, mean, *higher = merge_moments4(olds, news)
-            ok = np.ones(len(slots), dtype=bool)
-            merged[specs[0].name] = (n.astype(self._columns[specs[0].name].values.dtype), ok)
-            merged[specs[1].name] = (mean, n > 0)
-            merged.update({spec.name: (value, ok) for spec, value in zip(specs[2:], higher)})
-        return merged
+        return self._merge_runs("moments4", 5, merge_moments4, partial, slots, existed, mean_needs_count=True)
 
     def _merge_comoments(self, partial: pa.Table, slots: np.ndarray, existed: np.ndarray) -> dict:
         """covar's, corr's and regr's (n, mean_a, mean_b, ck, m2a, m2b), merged (``comoments.merge_comoments``)."""
+        return self._merge_runs("comoments", 6, merge_comoments, partial, slots, existed, mean_needs_count=False)
+
+    def _merge_runs(self, rule: str, width: int, merger, partial: pa.Table, slots: np.ndarray, existed: np.ndarray,
+                    *, mean_needs_count: bool) -> dict:
+        """Each run of ``width`` consecutive partials merged by ``rule``, count first: the state's and the batch's
+        values as doubles, merged by ``merger``; the count back in its own type. ``mean_needs_count``: the
+        second value (a mean) is NULL where the count is 0."""
         merged = {}
-        sixes = [p for p in self.partials if p.merge == "comoments"]
-        for specs in zip(*(sixes[i::6] for i in range(6))):
+        specs_of_rule = [p for p in self.partials if p.merge == rule]
+        for specs in zip(*(specs_of_rule[i::width] for i in range(width))):
             olds = tuple(np.where(existed, self._columns[s.name].values[slots], 0).astype(np.float64) for s in specs)
             news = tuple(to_numpy(partial.column(s.name), pa.float64())[0] for s in specs)
-            n, *rest = merge_comoments(olds, news)
+            n, *rest = merger(olds, news)
             ok = np.ones(len(slots), dtype=bool)
             merged[specs[0].name] = (n.astype(self._columns[specs[0].name].values.dtype), ok)
             merged.update({spec.name: (value, ok) for spec, value in zip(specs[1:], rest)})
+            if mean_needs_count:
+                merged[specs[1].name] = (rest[0], n > 0)
         return merged

@@ -64,6 +64,7 @@ def product(value: exp.Expression) -> exp.AnonymousAggFunc:
 def _is_product(node: exp.Expression) -> bool:
     return isinstance(node, exp.AnonymousAggFunc) and node.name.lower() == "product" and len(node.expressions) == 1
 
+
 # Spark's finishes of its Covariance / PearsonCorrelation buffers (n, xAvg, yAvg, ck, xMk, yMk), over the pair
 # (a, b) of the call's first and second argument: regr_*(y, x) reads a as y and b as x. A sample statistic of
 # one pair is NULL (spark.sql.legacy.statisticalAggregate=false), and a division by zero is NULL (Spark's
