@@ -86,6 +86,8 @@ class StreamingQuery:
         self._terminated = threading.Event()
         self._stopping = False
         self._paused = False
+        self._in_flight = False   # a batch that started before a pause (not a step) runs: not paused yet
+        self._pausing = threading.Lock()   # pausing and starting a batch see each other whole
         self._exception: StreamingQueryException | None = None
         self._last_batch_start: float | None = None
         self._downstream: list = []
@@ -177,8 +179,10 @@ class StreamingQuery:
     @property
     def state(self) -> QueryState:
         """What the query is doing now, one of ``QueryState`` (the panel, the view and the magics read it)."""
+        with self._pausing:  # paused once the batch that was running when pause() came has committed
+            paused = self._paused and not self._in_flight
         return state_of(failed=self._exception is not None, stopped=self._terminated.is_set(),
-                        paused=self._paused, manual=self.trigger.kind == "manual", busy=self._busy)
+                        paused=paused, manual=self.trigger.kind == "manual", busy=self._busy)
 
     @property
     def is_paused(self) -> bool:
@@ -238,7 +242,8 @@ class StreamingQuery:
     def pause(self) -> None:
         """Stop starting batches; returns once the batch in flight, if any, has committed. ``resume()`` goes on
         where it paused."""
-        self._paused = True
+        with self._pausing:
+            self._paused = True
         if not loop.in_loop_thread():
             with self._lock:  # the batch in flight ends first, so "paused at batch N" is what the user sees
                 pass
@@ -338,8 +343,10 @@ class StreamingQuery:
         """Run one batch if new data is there (in a worker thread). True if a batch committed.
         A paused query runs batches only when stepped; ``capped``: the sources' read limits hold."""
         with self._lock:
-            if self._exception is not None or self._terminated.is_set() or (self._paused and not stepped):
-                return False
+            with self._pausing:
+                if self._exception is not None or self._terminated.is_set() or (self._paused and not stepped):
+                    return False
+                self._in_flight = not stepped
             started = time.perf_counter()
             self._batch_thread = threading.get_ident()
             try:
@@ -363,6 +370,8 @@ class StreamingQuery:
                 return False
             finally:
                 self._busy = False
+                with self._pausing:
+                    self._in_flight = False
                 self._batch_thread = None
                 if self._stopping and not self._terminated.is_set():
                     self._terminate()  # stopped from inside the batch: stopped as soon as it has committed

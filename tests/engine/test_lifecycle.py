@@ -73,7 +73,7 @@ def test_pause_returns_once_the_batch_in_flight_has_committed(events):
     pausing.start()
     pausing.join(0.3)
     assert pausing.is_alive(), "pause() returned while a batch was still in flight"
-    assert q.state is QueryState.PAUSED         # paused already: the buttons do not wait for the batch
+    assert q.state is QueryState.RUNNING        # still running: "paused" with a batch to come would be untrue
     release.set()
     pausing.join(30)
     assert q.last_progress["batchId"] == 0 and q.state is QueryState.PAUSED
