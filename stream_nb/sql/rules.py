@@ -28,6 +28,7 @@ from stream_nb.sql.dedup import distinct_as_group_by, refuse_distinct
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.event_time import EventTime, resolve_event_times
 from stream_nb.sql.generators import spark_generators
+from stream_nb.sql.grouping_sets import spark_grouping_sets
 from stream_nb.sql.join_statics import fold_statics_into_side
 from stream_nb.sql.joins import find_stream_join, plan_stream_join
 from stream_nb.sql.json_functions import json_functions
@@ -222,6 +223,7 @@ def _union(tree: exp.Query, q: Planning):
 RULES: list[Rule] = [
     Rule("inline_ctes", "rewrite", lambda tree, q: inline_ctes(tree)),
     Rule("spark_generators", "rewrite", lambda tree, q: spark_generators(tree, q.sql)),
+    Rule("spark_grouping_sets", "rewrite", lambda tree, q: spark_grouping_sets(tree, q.sql)),
     # >>> C (chained stateful operators, sql/chain.py): its rules go here, before names are bound
     Rule("chain", "plan", _chain),
     # <<< C

@@ -72,11 +72,6 @@ def _refuse_in(tree: exp.Expression, sql: str, stream: str, streams: list[str] =
             kind = type(node).__name__.upper()
             raise StreamSQLError(f"{kind} is not supported yet in a streaming query",
                                  sql=sql, start=keyword_start(sql, kind))
-        if isinstance(node, exp.Group) and (any(node.args.get(k) for k in ("rollup", "cube", "grouping_sets"))
-                                            or any(isinstance(e, (exp.Rollup, exp.Cube, exp.GroupingSets))
-                                                   for e in node.expressions)):  # GROUP BY ROLLUP(device)
-            raise StreamSQLError("ROLLUP, CUBE and GROUPING SETS are not supported yet in a streaming query",
-                                 sql=sql, start=keyword_start(sql, "GROUP BY"))
         if isinstance(node, exp.Select):
             for join in node.args.get("joins") or []:
                 if not _stream_stream(node, join, streams):  # a join of two streams: sql/joins.py checks it

@@ -3,7 +3,8 @@ output; and each query there that Spark refuses, stream_nb refuses too.
 
 One table a theme: ``cases_more.py`` (the SQL a Spark user writes beyond ``cases.py``), ``cases_collect.py``
 (aggregates that keep values: collect_list, max_by, percentiles, skewness), ``cases_limit.py`` (LIMIT, Spark's
-streaming global limit), ``cases_functions.py`` (scalar functions, by value). A test's id starts with its
+streaming global limit), ``cases_functions.py`` (scalar functions, by value), ``cases_grouping.py`` (ROLLUP,
+CUBE, GROUPING SETS). A test's id starts with its
 table's theme, so one table runs alone with, e.g., ``python -m pytest -m spark
 tests/differential/test_spark_cases.py -k collect/``.
 """
@@ -14,6 +15,7 @@ from tests.differential import (
     cases,
     cases_collect,
     cases_functions,
+    cases_grouping,
     cases_joins,
     cases_limit,
     cases_more,
@@ -26,7 +28,8 @@ from tests.differential.spark_runner import (
 
 pytestmark = pytest.mark.spark
 
-TABLES = {"more": cases_more, "collect": cases_collect, "limit": cases_limit, "functions": cases_functions}
+TABLES = {"more": cases_more, "collect": cases_collect, "limit": cases_limit, "functions": cases_functions,
+          "grouping": cases_grouping}
 CASES = [(f"{theme}/{case.name}", case) for theme, table in TABLES.items() for case in table.CASES]
 REFUSALS = [(f"{theme}/{case.name}", case) for theme, table in TABLES.items() for case in table.REFUSALS]
 

@@ -302,6 +302,25 @@ def group_by_statistics_update(spark, F, T, indir):
 
 
 @program(EVENT_BATCHES)
+def cube_with_grouping_id_complete(spark, F, T, indir):
+    df = events(spark, indir).withColumn("warm", F.col("temp") > 21).cube("device", "warm").agg(
+        F.count("*").alias("rows"), F.sum("n"), F.grouping_id().alias("g"))
+    return memory(df, "cube_with_grouping_id_complete", "complete")
+
+
+@program(EVENT_BATCHES)
+def rollup_update(spark, F, T, indir):
+    df = events(spark, indir).rollup("device").agg(F.max("temp").alias("hottest"), F.grouping("device"))
+    return memory(df, "rollup_update", "update")
+
+
+@program(EVENT_BATCHES)
+def grouping_sets_complete(spark, F, T, indir):
+    df = events(spark, indir).groupingSets([["device"], []], "device").agg(F.avg("temp").alias("mean"))
+    return memory(df, "grouping_sets_complete", "complete")
+
+
+@program(EVENT_BATCHES)
 def higher_order_and_generators(spark, F, T, indir):
     words = F.split(F.trim("text"), " ")
     df = events(spark, indir).select(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -217,6 +218,25 @@ class DataFrame:
         return GroupedData(self, [_as_col(c) for c in _flat(cols)])
 
     groupby = groupBy
+
+    def rollup(self, *cols: Any) -> GroupedData:
+        """A group per prefix of ``cols``: (a, b), (a), and one over all rows."""
+        from stream_nb.pyspark.sql.group import GroupedData
+
+        return GroupedData(self, [_as_col(c) for c in _flat(cols)], "rollup")
+
+    def cube(self, *cols: Any) -> GroupedData:
+        """A group per subset of ``cols``."""
+        from stream_nb.pyspark.sql.group import GroupedData
+
+        return GroupedData(self, [_as_col(c) for c in _flat(cols)], "cube")
+
+    def groupingSets(self, groupingSets: Sequence[Sequence[Any]], *cols: Any) -> GroupedData:
+        """A group per set of ``groupingSets``; ``cols`` are the grouping columns the result shows."""
+        from stream_nb.pyspark.sql.group import GroupedData
+
+        sets = [[_as_col(c) for c in _flat(tuple(s))] for s in groupingSets]
+        return GroupedData(self, [_as_col(c) for c in _flat(cols)], sets)
 
     def agg(self, *exprs: Any) -> DataFrame:
         return self.groupBy().agg(*exprs)
@@ -498,9 +518,9 @@ class DataFrame:
 # PySpark's DataFrame methods stream_nb.pyspark does not have: df.<one of them> says so, rather than looking for
 # a column of that name
 _NOT_YET = frozenset((
-    "approxQuantile", "asTable", "colRegex", "corr", "cov", "createGlobalTempView", "crosstab", "cube", "describe",
-    "foreach", "foreachPartition", "freqItems", "groupingSets", "inputFiles", "isLocal", "lateralJoin", "mapInArrow", "mapInPandas", "melt", "mergeInto", "observe", "offset",
-    "pandas_api", "randomSplit", "rdd", "replace", "rollup", "sample", "sampleBy", "sortWithinPartitions", "stat",
+    "approxQuantile", "asTable", "colRegex", "corr", "cov", "createGlobalTempView", "crosstab", "describe",
+    "foreach", "foreachPartition", "freqItems", "inputFiles", "isLocal", "lateralJoin", "mapInArrow", "mapInPandas", "melt", "mergeInto", "observe", "offset",
+    "pandas_api", "randomSplit", "rdd", "replace", "sample", "sampleBy", "sortWithinPartitions", "stat",
     "storageLevel", "summary", "toArrow", "toJSON", "toLocalIterator", "transpose", "unpivot",
     "withMetadata", "writeTo"))
 

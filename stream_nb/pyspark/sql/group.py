@@ -14,8 +14,11 @@ if TYPE_CHECKING:
 
 
 class GroupedData:
-    def __init__(self, df: DataFrame, keys: list[Column]):
-        self._df, self._keys = df, keys
+    """``sets``: how the keys group, Spark's ``df.rollup``, ``df.cube`` and ``df.groupingSets`` (``sql/
+    grouping_sets.py`` runs them): "rollup", "cube", or the grouping sets as lists of Columns."""
+
+    def __init__(self, df: DataFrame, keys: list[Column], sets: str | list[list[Column]] | None = None):
+        self._df, self._keys, self._sets = df, keys, sets
 
     def agg(self, *exprs: Column | dict[str, str]) -> DataFrame:
         if len(exprs) == 1 and isinstance(exprs[0], dict):
@@ -35,8 +38,19 @@ class GroupedData:
         items = [k._named() for k in keys] + [a._named() for a in aggs]
         query = exp.select(*items).from_(source)
         if keys:
-            query = query.group_by(*[k._unaliased() for k in keys])
+            grouping = self._grouping([k._unaliased() for k in keys])
+            query = query.group_by(*(grouping if isinstance(grouping, list) else [grouping]))
         return self._df._derive(query)
+
+    def _grouping(self, keys: list[exp.Expression]) -> exp.Expression | list[exp.Expression]:
+        if self._sets == "rollup":
+            return exp.Rollup(expressions=keys)
+        if self._sets == "cube":
+            return exp.Cube(expressions=keys)
+        if self._sets is not None:
+            return exp.GroupingSets(expressions=[exp.Tuple(expressions=[c._unaliased() for c in s])
+                                                 for s in self._sets])
+        return keys
 
     def count(self) -> DataFrame:
         return self.agg(Column(exp.Count(this=exp.Star()), "count"))

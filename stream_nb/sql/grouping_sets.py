@@ -1,0 +1,237 @@
+"""``GROUP BY ROLLUP``, ``CUBE`` and ``GROUPING SETS`` as Spark runs them: an Expand below one aggregation.
+
+Spark turns a query with grouping sets into an ``Expand`` that copies each input row once per grouping set,
+with the keys not in that set set to NULL and the set's number, ``spark_grouping_id``, beside them; one
+aggregation then groups by the keys and that number. A streaming aggregation is then an ordinary one, with
+state per (keys, set). This rule writes the same thing in SQL the planner already runs:
+
+* the keys are every grouping expression in the order written, each once: ``GROUP BY a, ROLLUP(b, c)`` has
+  the keys ``a, b, c`` and the sets ``(a, b, c), (a, b), (a)``;
+* a set's number has a bit per key, the first key's the highest, set where the key is *not* in the set (as
+  Spark's ``grouping_id()``): with three keys, ``(a)`` is ``0b011 = 3``;
+* ``FROM t [WHERE ...]`` becomes ``FROM (SELECT t.*, explode(array(<the sets' numbers>)) AS <id> FROM t
+  [WHERE ...]) AS t``, the source's name kept (the WHERE filters each row before it is copied);
+* a key that some set leaves out reads ``CASE WHEN <id> IN (<those sets>) THEN NULL ELSE key END`` in the
+  select list, HAVING and ORDER BY (an aggregate's argument still reads the row's own value, as in Spark);
+  ``GROUP BY`` is those keys and ``<id>``;
+* ``grouping(k)`` is 1 where the set leaves ``k`` out (Spark's tinyint), ``grouping_id()`` the set's number
+  (Spark's bigint; with arguments, they must be all the keys in order, as Spark requires).
+
+Every select item keeps Spark's name (the rule names them before it rewrites them). An event-time window or
+session window must be in every set (``GROUP BY window(ts, '1 minute'), ROLLUP(device)``): a set without it
+would hold a row the watermark never closes, so a window inside ``ROLLUP``/``CUBE``/``GROUPING SETS`` is
+refused, as is a grouping over a join (write the join in a subquery) and a repeated grouping set.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+from sqlglot import exp
+
+from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.positions import keyword_start, start_of
+from stream_nb.sql.spark_names import name_select_items
+from stream_nb.sql.windows import is_window_call
+
+GROUPING_ID = "__spark_grouping_id"   # the set's number, a column of the expanded rows only
+_SETS = (exp.Rollup, exp.Cube, exp.GroupingSets)
+
+
+def spark_grouping_sets(tree: exp.Expression, sql: str) -> exp.Expression:
+    """``tree`` with each grouping by ROLLUP, CUBE or GROUPING SETS written as the expansion Spark runs.
+
+    >>> import sqlglot
+    >>> sql = "SELECT device, sum(x) AS s FROM t GROUP BY ROLLUP(device)"
+    >>> print(spark_grouping_sets(sqlglot.parse_one(sql, read="spark"), sql).sql("spark", pretty=True))
+    SELECT
+      CASE WHEN __spark_grouping_id IN (1) THEN NULL ELSE device END AS device,
+      SUM(x) AS s
+    FROM (
+      SELECT
+        t.*,
+        EXPLODE(ARRAY(0, 1)) AS __spark_grouping_id
+      FROM t
+    ) AS t
+    GROUP BY
+      CASE WHEN __spark_grouping_id IN (1) THEN NULL ELSE device END,
+      __spark_grouping_id
+    """
+    for select in list(tree.find_all(exp.Select)):
+        group = select.args.get("group")
+        if group is not None and _has_sets(group):
+            _expand(select, group, sql)
+    return tree
+
+
+def _has_sets(group: exp.Group) -> bool:
+    return bool(group.args.get("rollup") or group.args.get("cube") or group.args.get("grouping_sets")) \
+        or any(isinstance(e, _SETS) for e in group.expressions)
+
+
+def _expand(select: exp.Select, group: exp.Group, sql: str) -> None:
+    at = keyword_start(sql, "GROUP BY", after=start_of(select, sql) or 0) or start_of(group, sql)
+    aliases = {item.alias.lower(): item.this for item in select.expressions
+               if isinstance(item, exp.Alias) and not (isinstance(item.this, exp.Column)
+                                                       and item.this.name.lower() == item.alias.lower())}
+    keys, sets = _keys_and_sets(group, sql, at, aliases)
+    _refuse_windows(group, sql)
+    source = select.args.get("from_")
+    if source is None or select.args.get("joins") or select.args.get("laterals"):
+        raise StreamSQLError("ROLLUP, CUBE and GROUPING SETS over a join are not supported yet", sql=sql,
+                             start=at, hint="join in a subquery, and group its rows: FROM (SELECT ... JOIN ...) AS j")
+    if len(set(sets)) < len(sets):
+        raise StreamSQLError("a grouping set is repeated: Spark gives its rows twice, stream_nb does not yet",
+                             sql=sql, start=at, hint="list each grouping set once")
+    width = len(keys)
+    numbers = [sum(1 << (width - 1 - i) for i in range(width) if i not in kept) for kept in sets]
+    left_out = {i: [n for n, kept in zip(numbers, sets) if i not in kept] for i in range(width)}
+
+    name_select_items(select, sql)  # Spark names an item as written, before its keys are rewritten
+    for item in list(select.expressions):
+        if isinstance(item, exp.Column) and _key_index(item, keys) is not None and left_out[_key_index(item, keys)]:
+            item.replace(exp.alias_(item.copy(), item.name))
+
+    def nulled(i: int) -> exp.Expression:
+        key = keys[i].copy()
+        if not left_out[i]:
+            return key
+        gone = exp.In(this=exp.column(GROUPING_ID), expressions=[exp.Literal.number(n) for n in left_out[i]])
+        return exp.Case(ifs=[exp.If(this=gone, true=exp.Null())], default=key)
+
+    def grouping_bits(call: exp.Expression) -> exp.Expression:
+        named = call.expressions
+        if isinstance(call, exp.Grouping) and len(named) != 1:
+            raise StreamSQLError("grouping() takes one grouping column", sql=sql, start=start_of(call, sql))
+        indices = [_key_index(e, keys) for e in named] if named else list(range(width))
+        for e, i in zip(named, indices):
+            if i is None:
+                raise StreamSQLError(f"{e.sql('spark')} is not a grouping column of this GROUP BY", sql=sql,
+                                     start=start_of(e, sql) or start_of(call, sql))
+        if isinstance(call, exp.GroupingId) and named and indices != list(range(width)):
+            raise StreamSQLError(  # Spark's GROUPING_ID_COLUMN_MISMATCH
+                f"the columns of grouping_id ({', '.join(e.sql('spark') for e in named)}) must be the grouping "
+                f"columns, in order: ({', '.join(k.sql('spark') for k in keys)})", sql=sql,
+                start=start_of(call, sql), hint="grouping_id() without arguments numbers them all")
+        values = {n: sum(((n >> (width - 1 - i)) & 1) << (len(indices) - 1 - j) for j, i in enumerate(indices))
+                  for n in numbers}
+        case = exp.Case(this=exp.column(GROUPING_ID),
+                        ifs=[exp.If(this=exp.Literal.number(n), true=exp.Literal.number(v))
+                             for n, v in values.items()])
+        kind = "TINYINT" if isinstance(call, exp.Grouping) else "BIGINT"
+        return exp.Cast(this=case, to=exp.DataType.build(kind))
+
+    def rewritten(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, (exp.Grouping, exp.GroupingId)):
+            return grouping_bits(node)
+        if isinstance(node, exp.AggFunc):
+            return node  # an aggregate reads each row's own values
+        i = _key_index(node, keys)
+        if i is not None:
+            return nulled(i)
+        for child in list(node.iter_expressions()):
+            replaced = rewritten(child)
+            if replaced is not child:
+                child.replace(replaced)
+        return node
+
+    for part in ("expressions", "having", "order"):
+        value = select.args.get(part)
+        for node in (value if isinstance(value, list) else [value]):
+            if node is None:
+                continue
+            replaced = rewritten(node)
+            if replaced is not node:
+                node.replace(replaced)
+
+    relation = source.this
+    name = relation.alias_or_name
+    ids = exp.Explode(this=exp.Array(expressions=[exp.Literal.number(n) for n in numbers]))
+    inner = exp.Select(expressions=[exp.Column(this=exp.Star(), table=exp.to_identifier(name)),
+                                    exp.alias_(ids, GROUPING_ID)])
+    inner.set("from_", exp.From(this=relation))
+    where = select.args.get("where")
+    if where is not None:
+        inner.set("where", where.copy())
+        select.set("where", None)
+    select.set("from_", exp.From(this=exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(name)))))
+    select.set("group", exp.Group(expressions=[nulled(i) for i in range(width)] + [exp.column(GROUPING_ID)]))
+
+
+def _keys_and_sets(group: exp.Group, sql: str, at: int | None, aliases: dict[str, exp.Expression]) \
+        -> tuple[list[exp.Expression], list[frozenset]]:
+    """The distinct grouping expressions in the order written, and each grouping set as the indices of its
+    keys: the cross product of the plain keys (in every set) and each ROLLUP, CUBE and GROUPING SETS. A key
+    that names a select item's alias is that item's expression (``SELECT upper(c) AS u ... ROLLUP(u)``)."""
+    keys: list[exp.Expression] = []
+
+    def index(e: exp.Expression) -> int:
+        e = e.this if isinstance(e, exp.Paren) else e
+        if isinstance(e, exp.Column) and not e.table and e.name.lower() in aliases:
+            e = aliases[e.name.lower()]
+        found = _key_index(e, keys)
+        if found is None:
+            keys.append(e.copy())
+            found = len(keys) - 1
+        return found
+
+    def element(e: exp.Expression) -> frozenset:  # (b, c) in ROLLUP(a, (b, c)) is one element of two keys
+        if isinstance(e, exp.Tuple):
+            return frozenset(index(x) for x in e.expressions)
+        if isinstance(e, _SETS):
+            raise StreamSQLError("ROLLUP, CUBE or GROUPING SETS inside another is not supported yet", sql=sql,
+                                 start=start_of(e, sql) or at)
+        return frozenset([index(e)])
+
+    factors: list[list[frozenset]] = []
+    plain = [e for e in group.expressions if not isinstance(e, _SETS)]
+    for e in group.expressions:
+        if isinstance(e, exp.Rollup):
+            parts = [element(x) for x in e.expressions]
+            factors.append([frozenset().union(*parts[:n]) for n in range(len(parts), -1, -1)])
+        elif isinstance(e, exp.Cube):
+            parts = [element(x) for x in e.expressions]
+            factors.append([frozenset().union(*chosen) for n in range(len(parts), -1, -1)
+                            for chosen in combinations(parts, n)])
+        elif isinstance(e, exp.GroupingSets):
+            factors.append([element(x) for x in e.expressions])
+        else:
+            factors.append([element(e)])
+    if group.args.get("rollup") or group.args.get("cube"):  # GROUP BY a, b WITH ROLLUP | WITH CUBE
+        parts = [element(e) for e in plain]
+        factors = [[frozenset().union(*parts[:n]) for n in range(len(parts), -1, -1)]
+                   if group.args.get("rollup") else
+                   [frozenset().union(*chosen) for n in range(len(parts), -1, -1)
+                    for chosen in combinations(parts, n)]]
+    sets = [frozenset()]
+    for factor in factors:
+        sets = [s | f for s in sets for f in factor]
+    return keys, sets
+
+
+def _key_index(node: exp.Expression, keys: list[exp.Expression]) -> int | None:
+    """The index of the grouping key ``node`` is (a column by its name, qualified or not), or None."""
+    if isinstance(node, exp.Column) and not isinstance(node.this, exp.Star):
+        for i, key in enumerate(keys):
+            if isinstance(key, exp.Column) and key.name.lower() == node.name.lower() \
+                    and (not key.table or not node.table or key.table == node.table):
+                return i
+        return None
+    if isinstance(node, (exp.Literal, exp.Null, exp.Boolean)):
+        return None  # a constant is no key, even where a set lists the same one
+    text = node.sql("spark").lower()
+    for i, key in enumerate(keys):
+        if not isinstance(key, exp.Column) and key.sql("spark").lower() == text:
+            return i
+    return None
+
+
+def _refuse_windows(group: exp.Group, sql: str) -> None:
+    for e in group.expressions:
+        if isinstance(e, _SETS) or group.args.get("rollup") or group.args.get("cube"):
+            for call in e.find_all(exp.Anonymous):
+                if is_window_call(call) or is_window_call(call, "session_window"):
+                    raise StreamSQLError(
+                        f"{call.name.lower()}() inside ROLLUP, CUBE or GROUPING SETS: a set without it would "
+                        "hold rows the watermark never closes", sql=sql, start=start_of(call, sql),
+                        hint="group by the window beside them: GROUP BY window(ts, '1 minute'), ROLLUP(device)")

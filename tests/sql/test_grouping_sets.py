@@ -1,0 +1,93 @@
+"""GROUP BY ROLLUP, CUBE and GROUPING SETS (sql/grouping_sets.py): a row per grouping set as Spark expands
+them, subtotals kept incrementally across batches, grouping() and grouping_id() as Spark numbers them; what is
+not supported yet is refused at its place in the SQL. (Spark's answers on the same rows:
+tests/differential/cases_grouping.py.)"""
+
+import re
+
+import pytest
+
+import stream_nb as sn
+from stream_nb.sql.errors import StreamSQLError
+
+SCHEMA = "ts timestamp, city string, device string, temp double"
+BATCHES = [
+    [{"ts": "2026-01-01 10:00:01", "city": "a", "device": "x", "temp": 1.0},
+     {"ts": "2026-01-01 10:00:02", "city": "a", "device": "y", "temp": 2.0}],
+    [{"ts": "2026-01-01 10:00:03", "city": "b", "device": "x", "temp": 3.0},
+     {"ts": "2026-01-01 10:00:04", "city": "b", "device": None, "temp": 4.0}],
+]
+
+
+def result_of(sql: str, mode: str = "complete") -> set[tuple]:
+    src = sn.sources.memory(SCHEMA)
+    q = sn.start(sql, sources={"s": src}, output_mode=mode, trigger="manual")
+    try:
+        for batch in BATCHES:
+            src.add_data(batch)
+            q.step()
+        return {tuple(row.values()) for row in q.sink.table().to_pylist()}
+    finally:
+        q.stop()
+
+
+def test_rollup_gives_each_prefix_and_a_grand_total_over_every_batch():
+    assert result_of("SELECT city, device, count(*) AS n, sum(temp) AS s, grouping_id() AS g "
+                     "FROM s GROUP BY ROLLUP(city, device)") == {
+        ("a", "x", 1, 1.0, 0), ("a", "y", 1, 2.0, 0), ("b", "x", 1, 3.0, 0), ("b", None, 1, 4.0, 0),
+        ("a", None, 2, 3.0, 1), ("b", None, 2, 7.0, 1),
+        (None, None, 4, 10.0, 3)}
+
+
+def test_cube_adds_the_sets_without_the_first_key_and_grouping_tells_a_subtotal_from_a_null():
+    rows = result_of("SELECT city, device, grouping(city) AS gc, grouping(device) AS gd, count(*) AS n "
+                     "FROM s GROUP BY CUBE(city, device)")
+    assert {r for r in rows if r[2] == 1} == {(None, "x", 1, 0, 2), (None, "y", 1, 0, 1), (None, None, 1, 0, 1),
+                                               (None, None, 1, 1, 4)}
+    assert ("b", None, 0, 0, 1) in rows and ("b", None, 0, 1, 2) in rows   # b's NULL device, and b's subtotal
+
+
+def test_grouping_sets_with_where_and_having():
+    rows = result_of("SELECT city, count(device) AS devices FROM s WHERE temp > 1 "
+                     "GROUP BY GROUPING SETS ((city), ()) HAVING count(*) > 1")
+    assert rows == {("b", 1), (None, 2)}   # a filtered out by HAVING; b's NULL device is not counted
+
+
+def test_a_plain_key_is_in_every_set_and_the_window_stays_a_window():
+    rows = result_of("SELECT window.start AS start, city, device, count(*) AS n "
+                     "FROM s GROUP BY window(ts, '1 minute'), city, ROLLUP(device)", mode="update")
+    assert {r[1:] for r in rows} == {("a", "x", 1), ("a", "y", 1), ("a", None, 2), ("b", "x", 1), ("b", None, 1),
+                                     ("b", None, 2)}
+
+
+def test_a_key_may_name_a_select_items_alias_and_be_an_expression():
+    assert result_of("SELECT upper(city) AS u, count(*) AS n FROM s GROUP BY ROLLUP(u)") == {
+        ("A", 2), ("B", 2), (None, 4)}
+    assert result_of("SELECT upper(city), count(*) AS n FROM s GROUP BY CUBE(upper(city))") == {
+        ("A", 2), ("B", 2), (None, 4)}
+
+
+def test_with_rollup_and_spark_names_for_unaliased_items():
+    src = sn.sources.memory(SCHEMA)
+    q = sn.start("SELECT upper(city), count(*) FROM s GROUP BY city WITH ROLLUP", sources={"s": src},
+                 output_mode="complete", trigger="manual")
+    try:
+        src.add_data(BATCHES[0])
+        q.step()
+        assert q.sink.table().column_names == ["upper(city)", "count(1)"]
+    finally:
+        q.stop()
+
+
+@pytest.mark.parametrize(("sql", "says", "at"), [
+    ("SELECT city, count(*) FROM s GROUP BY ROLLUP(window(ts, '1 minute'), city)",
+     "window() inside ROLLUP, CUBE or GROUPING SETS", "window(ts"),
+    ("SELECT city, count(*) FROM s GROUP BY GROUPING SETS ((city), (city))", "a grouping set is repeated",
+     "GROUP BY"),
+    ("SELECT city, grouping(device) FROM s GROUP BY ROLLUP(city)", "device is not a grouping column", "device)"),
+])
+def test_what_is_not_supported_yet_is_refused_where_it_is_written(sql, says, at):
+    src = sn.sources.memory(SCHEMA)
+    with pytest.raises(StreamSQLError, match=re.escape(says)) as refused:
+        sn.start(sql, sources={"s": src}, output_mode="complete", trigger="manual")
+    assert refused.value.start == sql.index(at)
