@@ -7,20 +7,21 @@ state per (keys, set). This rule writes the same thing in SQL the planner alread
 
 * the keys are every grouping expression in the order written, each once: ``GROUP BY a, ROLLUP(b, c)`` has
   the keys ``a, b, c`` and the sets ``(a, b, c), (a, b), (a)``;
-* a set's number has a bit per key, the first key's the highest, set where the key is *not* in the set (as
-  Spark's ``grouping_id()``): with three keys, ``(a)`` is ``0b011 = 3``;
-* ``FROM t [WHERE ...]`` becomes ``FROM (SELECT t.*, explode(array(<the sets' numbers>)) AS <id> FROM t
-  [WHERE ...]) AS t``, the source's name kept (the WHERE filters each row before it is copied);
-* a key that some set leaves out reads ``CASE WHEN <id> IN (<those sets>) THEN NULL ELSE key END`` in the
+* ``FROM t [WHERE ...]`` becomes ``FROM (SELECT t.*, explode(array(0, 1, ...)) AS <set> FROM t [WHERE ...])
+  AS t``, a copy of each row per set, numbered by the set's position (so a set listed twice gives its rows
+  twice, as in Spark), the source's name kept (the WHERE filters each row before it is copied);
+* a key that some set leaves out reads ``CASE WHEN <set> IN (<those sets>) THEN NULL ELSE key END`` in the
   select list, HAVING and ORDER BY (an aggregate's argument still reads the row's own value, as in Spark);
-  ``GROUP BY`` is those keys and ``<id>``;
-* ``grouping(k)`` is 1 where the set leaves ``k`` out (Spark's tinyint), ``grouping_id()`` the set's number
-  (Spark's bigint; with arguments, they must be all the keys in order, as Spark requires).
+  ``GROUP BY`` is those keys and ``<set>``;
+* ``grouping(k)`` is 1 where the set leaves ``k`` out (Spark's tinyint); ``grouping_id()`` is Spark's number
+  of the set, a bit per key, the first key's the highest, set where the key is *not* in the set (with three
+  keys, ``(a)`` is ``0b011 = 3``; Spark's bigint; with arguments, they must be all the keys in order, as
+  Spark requires).
 
 Every select item keeps Spark's name (the rule names them before it rewrites them). An event-time window or
-session window must be in every set (``GROUP BY window(ts, '1 minute'), ROLLUP(device)``): a set without it
-would hold a row the watermark never closes, so a window inside ``ROLLUP``/``CUBE``/``GROUPING SETS`` is
-refused, as is a grouping over a join (write the join in a subquery) and a repeated grouping set.
+session window in every set (``GROUP BY window(ts, '1 minute'), ROLLUP(device)``) stays a window; inside
+``ROLLUP``/``CUBE``/``GROUPING SETS`` (a set whose window is NULL, a row the watermark never closes: Spark
+runs it) it is refused as not supported yet, as are grouping sets over a join (write the join in a subquery).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from stream_nb.sql.positions import keyword_start, start_of
 from stream_nb.sql.spark_names import name_select_items
 from stream_nb.sql.windows import is_window_call
 
-GROUPING_ID = "__spark_grouping_id"   # the set's number, a column of the expanded rows only
+GROUPING_SET = "__spark_grouping_set"   # the set's position in the GROUP BY, a column of the expanded rows only
 _SETS = (exp.Rollup, exp.Cube, exp.GroupingSets)
 
 
@@ -45,17 +46,17 @@ def spark_grouping_sets(tree: exp.Expression, sql: str) -> exp.Expression:
     >>> sql = "SELECT device, sum(x) AS s FROM t GROUP BY ROLLUP(device)"
     >>> print(spark_grouping_sets(sqlglot.parse_one(sql, read="spark"), sql).sql("spark", pretty=True))
     SELECT
-      CASE WHEN __spark_grouping_id IN (1) THEN NULL ELSE device END AS device,
+      CASE WHEN __spark_grouping_set IN (1) THEN NULL ELSE device END AS device,
       SUM(x) AS s
     FROM (
       SELECT
         t.*,
-        EXPLODE(ARRAY(0, 1)) AS __spark_grouping_id
+        EXPLODE(ARRAY(0, 1)) AS __spark_grouping_set
       FROM t
     ) AS t
     GROUP BY
-      CASE WHEN __spark_grouping_id IN (1) THEN NULL ELSE device END,
-      __spark_grouping_id
+      CASE WHEN __spark_grouping_set IN (1) THEN NULL ELSE device END,
+      __spark_grouping_set
     """
     for select in list(tree.find_all(exp.Select)):
         group = select.args.get("group")
@@ -80,12 +81,9 @@ def _expand(select: exp.Select, group: exp.Group, sql: str) -> None:
     if source is None or select.args.get("joins") or select.args.get("laterals"):
         raise StreamSQLError("ROLLUP, CUBE and GROUPING SETS over a join are not supported yet", sql=sql,
                              start=at, hint="join in a subquery, and group its rows: FROM (SELECT ... JOIN ...) AS j")
-    if len(set(sets)) < len(sets):
-        raise StreamSQLError("a grouping set is repeated: Spark gives its rows twice, stream_nb does not yet",
-                             sql=sql, start=at, hint="list each grouping set once")
     width = len(keys)
     numbers = [sum(1 << (width - 1 - i) for i in range(width) if i not in kept) for kept in sets]
-    left_out = {i: [n for n, kept in zip(numbers, sets) if i not in kept] for i in range(width)}
+    left_out = {i: [p for p, kept in enumerate(sets) if i not in kept] for i in range(width)}
 
     name_select_items(select, sql)  # Spark names an item as written, before its keys are rewritten
     for item in list(select.expressions):
@@ -96,7 +94,7 @@ def _expand(select: exp.Select, group: exp.Group, sql: str) -> None:
         key = keys[i].copy()
         if not left_out[i]:
             return key
-        gone = exp.In(this=exp.column(GROUPING_ID), expressions=[exp.Literal.number(n) for n in left_out[i]])
+        gone = exp.In(this=exp.column(GROUPING_SET), expressions=[exp.Literal.number(p) for p in left_out[i]])
         return exp.Case(ifs=[exp.If(this=gone, true=exp.Null())], default=key)
 
     def grouping_bits(call: exp.Expression) -> exp.Expression:
@@ -113,11 +111,11 @@ def _expand(select: exp.Select, group: exp.Group, sql: str) -> None:
                 f"the columns of grouping_id ({', '.join(e.sql('spark') for e in named)}) must be the grouping "
                 f"columns, in order: ({', '.join(k.sql('spark') for k in keys)})", sql=sql,
                 start=start_of(call, sql), hint="grouping_id() without arguments numbers them all")
-        values = {n: sum(((n >> (width - 1 - i)) & 1) << (len(indices) - 1 - j) for j, i in enumerate(indices))
-                  for n in numbers}
-        case = exp.Case(this=exp.column(GROUPING_ID),
-                        ifs=[exp.If(this=exp.Literal.number(n), true=exp.Literal.number(v))
-                             for n, v in values.items()])
+        values = [sum(((n >> (width - 1 - i)) & 1) << (len(indices) - 1 - j) for j, i in enumerate(indices))
+                  for n in numbers]
+        case = exp.Case(this=exp.column(GROUPING_SET),
+                        ifs=[exp.If(this=exp.Literal.number(p), true=exp.Literal.number(v))
+                             for p, v in enumerate(values)])
         kind = "TINYINT" if isinstance(call, exp.Grouping) else "BIGINT"
         return exp.Cast(this=case, to=exp.DataType.build(kind))
 
@@ -146,16 +144,16 @@ def _expand(select: exp.Select, group: exp.Group, sql: str) -> None:
 
     relation = source.this
     name = relation.alias_or_name
-    ids = exp.Explode(this=exp.Array(expressions=[exp.Literal.number(n) for n in numbers]))
+    ids = exp.Explode(this=exp.Array(expressions=[exp.Literal.number(p) for p in range(len(sets))]))
     inner = exp.Select(expressions=[exp.Column(this=exp.Star(), table=exp.to_identifier(name)),
-                                    exp.alias_(ids, GROUPING_ID)])
+                                    exp.alias_(ids, GROUPING_SET)])
     inner.set("from_", exp.From(this=relation))
     where = select.args.get("where")
     if where is not None:
         inner.set("where", where.copy())
         select.set("where", None)
     select.set("from_", exp.From(this=exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(name)))))
-    select.set("group", exp.Group(expressions=[nulled(i) for i in range(width)] + [exp.column(GROUPING_ID)]))
+    select.set("group", exp.Group(expressions=[nulled(i) for i in range(width)] + [exp.column(GROUPING_SET)]))
 
 
 def _keys_and_sets(group: exp.Group, sql: str, at: int | None, aliases: dict[str, exp.Expression]) \
@@ -232,6 +230,6 @@ def _refuse_windows(group: exp.Group, sql: str) -> None:
             for call in e.find_all(exp.Anonymous):
                 if is_window_call(call) or is_window_call(call, "session_window"):
                     raise StreamSQLError(
-                        f"{call.name.lower()}() inside ROLLUP, CUBE or GROUPING SETS: a set without it would "
-                        "hold rows the watermark never closes", sql=sql, start=start_of(call, sql),
+                        f"{call.name.lower()}() inside ROLLUP, CUBE or GROUPING SETS is not supported yet (a set "
+                        "without it holds rows no watermark closes)", sql=sql, start=start_of(call, sql),
                         hint="group by the window beside them: GROUP BY window(ts, '1 minute'), ROLLUP(device)")

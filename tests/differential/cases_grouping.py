@@ -52,6 +52,12 @@ CASES: list[Case] = [
             "device in every set",
     ),
     Case(
+        name="a_set_listed_twice_complete",
+        sql="SELECT site, count(*) AS n, grouping_id() AS g FROM events GROUP BY GROUPING SETS ((site), (site), ())",
+        output_mode="complete", schema=SITES, batches=_READINGS,
+        why="Spark expands a row once per set as listed: a set listed twice gives its rows twice",
+    ),
+    Case(
         name="plain_key_beside_cube_update",
         sql="SELECT site, device, sum(temp) AS total, grouping_id() AS g FROM events GROUP BY site, CUBE(device)",
         output_mode="update", key=("site", "device", "g"), schema=SITES, batches=_READINGS,
