@@ -7,9 +7,9 @@ state per (keys, set). This rule writes the same thing in SQL the planner alread
 
 * the keys are every grouping expression in the order written, each once: ``GROUP BY a, ROLLUP(b, c)`` has
   the keys ``a, b, c`` and the sets ``(a, b, c), (a, b), (a)``;
-* ``FROM t [WHERE ...]`` becomes ``FROM (SELECT t.*, explode(array(0, 1, ...)) AS <set> FROM t [WHERE ...])
-  AS t``, a copy of each row per set, numbered by the set's position (so a set listed twice gives its rows
-  twice, as in Spark), the source's name kept (the WHERE filters each row before it is copied);
+* ``FROM ...`` gains ``CROSS JOIN VALUES (0), (1), ... AS __grouping_sets(<set>)``: a copy of each row per
+  set, numbered by the set's position (so a set listed twice gives its rows twice, as in Spark); a FROM with a
+  static table joined to the stream works alike;
 * a key that some set leaves out reads ``CASE WHEN <set> IN (<those sets>) THEN NULL ELSE key END`` in the
   select list, HAVING and ORDER BY (an aggregate's argument still reads the row's own value, as in Spark);
   ``GROUP BY`` is those keys and ``<set>``;
@@ -21,7 +21,7 @@ state per (keys, set). This rule writes the same thing in SQL the planner alread
 Every select item keeps Spark's name (the rule names them before it rewrites them). An event-time window or
 session window in every set (``GROUP BY window(ts, '1 minute'), ROLLUP(device)``) stays a window; inside
 ``ROLLUP``/``CUBE``/``GROUPING SETS`` (a set whose window is NULL, a row the watermark never closes: Spark
-runs it) it is refused as not supported yet, as are grouping sets over a join (write the join in a subquery).
+runs it) it is refused as not supported yet.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from stream_nb.sql.positions import keyword_start, start_of
 from stream_nb.sql.spark_names import name_select_items
 from stream_nb.sql.windows import is_window_call
 
-GROUPING_SET = "__spark_grouping_set"   # the set's position in the GROUP BY, a column of the expanded rows only
+SETS, GROUPING_SET = "__grouping_sets", "__spark_grouping_set"   # a row per grouping set: its position
 _SETS = (exp.Rollup, exp.Cube, exp.GroupingSets)
 
 
@@ -46,17 +46,15 @@ def spark_grouping_sets(tree: exp.Expression, sql: str) -> exp.Expression:
     >>> sql = "SELECT device, sum(x) AS s FROM t GROUP BY ROLLUP(device)"
     >>> print(spark_grouping_sets(sqlglot.parse_one(sql, read="spark"), sql).sql("spark", pretty=True))
     SELECT
-      CASE WHEN __spark_grouping_set IN (1) THEN NULL ELSE device END AS device,
+      CASE WHEN __grouping_sets.__spark_grouping_set IN (1) THEN NULL ELSE device END AS device,
       SUM(x) AS s
-    FROM (
-      SELECT
-        t.*,
-        EXPLODE(ARRAY(0, 1)) AS __spark_grouping_set
-      FROM t
-    ) AS t
+    FROM t
+    CROSS JOIN VALUES
+      (0),
+      (1) AS __grouping_sets(__spark_grouping_set)
     GROUP BY
-      CASE WHEN __spark_grouping_set IN (1) THEN NULL ELSE device END,
-      __spark_grouping_set
+      CASE WHEN __grouping_sets.__spark_grouping_set IN (1) THEN NULL ELSE device END,
+      __grouping_sets.__spark_grouping_set
     """
     for select in list(tree.find_all(exp.Select)):
         group = select.args.get("group")
@@ -78,9 +76,8 @@ def _expand(select: exp.Select, group: exp.Group, sql: str) -> None:
     keys, sets = _keys_and_sets(group, sql, at, aliases)
     _refuse_windows(group, sql)
     source = select.args.get("from_")
-    if source is None or select.args.get("joins") or select.args.get("laterals"):
-        raise StreamSQLError("ROLLUP, CUBE and GROUPING SETS over a join are not supported yet", sql=sql,
-                             start=at, hint="join in a subquery, and group its rows: FROM (SELECT ... JOIN ...) AS j")
+    if source is None:
+        raise StreamSQLError("ROLLUP, CUBE and GROUPING SETS need a FROM", sql=sql, start=at)
     width = len(keys)
     numbers = [sum(1 << (width - 1 - i) for i in range(width) if i not in kept) for kept in sets]
     left_out = {i: [p for p, kept in enumerate(sets) if i not in kept] for i in range(width)}
@@ -94,7 +91,7 @@ def _expand(select: exp.Select, group: exp.Group, sql: str) -> None:
         key = keys[i].copy()
         if not left_out[i]:
             return key
-        gone = exp.In(this=exp.column(GROUPING_SET), expressions=[exp.Literal.number(p) for p in left_out[i]])
+        gone = exp.In(this=_set_column(), expressions=[exp.Literal.number(p) for p in left_out[i]])
         return exp.Case(ifs=[exp.If(this=gone, true=exp.Null())], default=key)
 
     def grouping_bits(call: exp.Expression) -> exp.Expression:
@@ -113,7 +110,7 @@ def _expand(select: exp.Select, group: exp.Group, sql: str) -> None:
                 start=start_of(call, sql), hint="grouping_id() without arguments numbers them all")
         values = [sum(((n >> (width - 1 - i)) & 1) << (len(indices) - 1 - j) for j, i in enumerate(indices))
                   for n in numbers]
-        case = exp.Case(this=exp.column(GROUPING_SET),
+        case = exp.Case(this=_set_column(),
                         ifs=[exp.If(this=exp.Literal.number(p), true=exp.Literal.number(v))
                              for p, v in enumerate(values)])
         kind = "TINYINT" if isinstance(call, exp.Grouping) else "BIGINT"
@@ -142,18 +139,15 @@ def _expand(select: exp.Select, group: exp.Group, sql: str) -> None:
             if replaced is not node:
                 node.replace(replaced)
 
-    relation = source.this
-    name = relation.alias_or_name
-    ids = exp.Explode(this=exp.Array(expressions=[exp.Literal.number(p) for p in range(len(sets))]))
-    inner = exp.Select(expressions=[exp.Column(this=exp.Star(), table=exp.to_identifier(name)),
-                                    exp.alias_(ids, GROUPING_SET)])
-    inner.set("from_", exp.From(this=relation))
-    where = select.args.get("where")
-    if where is not None:
-        inner.set("where", where.copy())
-        select.set("where", None)
-    select.set("from_", exp.From(this=exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(name)))))
-    select.set("group", exp.Group(expressions=[nulled(i) for i in range(width)] + [exp.column(GROUPING_SET)]))
+    sets_table = exp.Values(expressions=[exp.Tuple(expressions=[exp.Literal.number(p)]) for p in range(len(sets))],
+                            alias=exp.TableAlias(this=exp.to_identifier(SETS),
+                                                 columns=[exp.to_identifier(GROUPING_SET)]))
+    select.set("joins", [*(select.args.get("joins") or []), exp.Join(this=sets_table, kind="CROSS")])
+    select.set("group", exp.Group(expressions=[nulled(i) for i in range(width)] + [_set_column()]))
+
+
+def _set_column() -> exp.Column:
+    return exp.column(GROUPING_SET, table=SETS)
 
 
 def _keys_and_sets(group: exp.Group, sql: str, at: int | None, aliases: dict[str, exp.Expression]) \

@@ -5,6 +5,7 @@ tests/differential/cases_grouping.py.)"""
 
 import re
 
+import pandas as pd
 import pytest
 
 import stream_nb as sn
@@ -69,6 +70,23 @@ def test_a_key_may_name_a_select_items_alias_and_be_an_expression():
         ("A", 2), ("B", 2), (None, 4)}
     assert result_of("SELECT upper(city), count(*) AS n FROM s GROUP BY CUBE(upper(city))") == {
         ("A", 2), ("B", 2), (None, 4)}
+
+
+def test_rollup_over_a_stream_static_join():
+    kinds = pd.DataFrame({"device": ["x", "y"], "kind": ["thermo", "hygro"]})
+    src = sn.sources.memory(SCHEMA)
+    q = sn.start("SELECT k.kind, s.city, count(*) AS n FROM s JOIN kinds k ON s.device = k.device "
+                 "GROUP BY ROLLUP(k.kind, s.city)", sources={"s": src, "kinds": kinds}, output_mode="complete",
+                 trigger="manual")
+    try:
+        for batch in BATCHES:
+            src.add_data(batch)
+            q.step()
+        assert {tuple(r.values()) for r in q.sink.table().to_pylist()} == {
+            ("thermo", "a", 1), ("thermo", "b", 1), ("hygro", "a", 1), ("thermo", None, 2), ("hygro", None, 1),
+            (None, None, 3)}
+    finally:
+        q.stop()
 
 
 def test_with_rollup_and_spark_names_for_unaliased_items():

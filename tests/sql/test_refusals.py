@@ -34,14 +34,6 @@ def refusal(sql: str, mode: str | None = None) -> StreamSQLError:
         # refused as Spark refuses that union
         ("SELECT device FROM events UNION SELECT device FROM dim", None,
          "a UNION ALL of a stream and a static table is not supported", "dim"),
-        # ROLLUP(...) and CUBE(...) inside GROUP BY (as Spark writes them) were taken for grouping keys, and
-        # refused as "column 'device' is neither in GROUP BY nor inside an aggregate"
-        ("SELECT device, count(*) FROM events GROUP BY ROLLUP(device)", "complete",
-         "ROLLUP, CUBE and GROUPING SETS are not supported yet", "GROUP BY"),
-        ("SELECT device, count(*) FROM events GROUP BY CUBE(device)", "complete",
-         "ROLLUP, CUBE and GROUPING SETS are not supported yet", "GROUP BY"),
-        ("SELECT device, count(*) FROM events GROUP BY GROUPING SETS ((device), ())", "complete",
-         "ROLLUP, CUBE and GROUPING SETS are not supported yet", "GROUP BY"),
         ("SELECT device, first(temp) FILTER (WHERE temp > 1) FROM events GROUP BY device", "complete",
          "first() with FILTER (WHERE ...) is not supported yet", "first"),
         # a window over an expression runs (sql/window_time.py), not yet in a SELECT that joins a static table
