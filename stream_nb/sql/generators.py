@@ -10,7 +10,11 @@ Each becomes what the rest of the planner already runs (``explode`` is DuckDB's 
   ``(SELECT t.*, explode(xs) AS x FROM t)``, which keeps ``t``'s name, so ``v.x`` reads as ``t.x``; several
   lateral views nest, each over the one before, as Spark applies them in order.
 
-``posexplode_outer``, ``inline`` and ``inline_outer`` are refused by name (not supported yet).
+* ``inline(xs)`` of an array of structs, a row per struct and a column per field (``inline_outer`` keeping a
+  row of NULLs, as ``explode_outer``), is DuckDB's ``UNNEST(xs, max_depth := 2)``, in a top-level select list
+  (in a subquery its columns would be known only when it runs: refused, with the explode to write instead).
+
+``posexplode_outer`` is refused by name (not supported yet).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from sqlglot import exp
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.positions import start_of
 
-_REFUSED = {exp.PosexplodeOuter: "posexplode_outer", exp.Inline: "inline"}
+_REFUSED = {exp.PosexplodeOuter: "posexplode_outer"}
 
 
 def spark_generators(tree: exp.Expression, sql: str) -> exp.Expression:
@@ -47,12 +51,37 @@ def spark_generators(tree: exp.Expression, sql: str) -> exp.Expression:
                 item.replace(exp.alias_(item.copy(), "col"))
     for node in list(tree.find_all(exp._ExplodeOuter, exp.ExplodeOuter)):
         node.replace(_outer(node.this))
+    for node in list(tree.find_all(exp.Inline, exp.Anonymous)):
+        if isinstance(node, exp.Inline) or node.name.lower() == "inline_outer":
+            _inline(node, sql)
     return tree
 
 
+def _inline(node: exp.Expression, sql: str) -> None:
+    """``inline(xs)``: a row per struct of ``xs``, a column per field, named as the fields (DuckDB's UNNEST of
+    the array and its structs, two levels down). ``inline_outer`` keeps a row of NULLs for a NULL or empty
+    array, as Spark."""
+    name = "inline" if isinstance(node, exp.Inline) else "inline_outer"
+    if not isinstance(node.parent, exp.Select):
+        raise StreamSQLError(f"{name}() goes alone in a select list, as Spark takes it", sql=sql,
+                             start=start_of(node, sql), hint="SELECT device, inline(readings) FROM s")
+    if node.parent.find_ancestor(exp.Subquery) is not None:  # its columns are the fields, known when it runs
+        raise StreamSQLError(f"{name}() in a subquery is not supported yet", sql=sql, start=start_of(node, sql),
+                             hint="explode the array in the subquery, SELECT explode(readings) AS r, and read "
+                                  "the fields outside it: r.t, r.tag")
+    values = node.this if isinstance(node, exp.Inline) else node.expressions[0]
+    if not isinstance(node, exp.Inline):
+        values = _outer(values).this
+    unnest = exp.Explode(this=values.copy(), expressions=[exp.PropertyEQ(this=exp.to_identifier("max_depth"),
+                                                                         expression=exp.Literal.number(2))])
+    unnest.meta["inline"] = True
+    node.replace(unnest)
+
+
 def names_itself(item: exp.Expression) -> bool:
-    """A select item whose generator names its own columns (``posexplode(xs) AS (p, x)``)."""
-    return isinstance(item, exp.Aliases) and isinstance(item.this, exp.Posexplode)
+    """A select item whose generator names its own columns (``posexplode(xs) AS (p, x)``, ``inline(xs)``)."""
+    return isinstance(item, exp.Aliases) and isinstance(item.this, exp.Posexplode) or \
+        isinstance(item, exp.Explode) and bool(item.meta.get("inline"))
 
 
 def _outer(values: exp.Expression) -> exp.Explode:

@@ -35,6 +35,13 @@ _JSON = (
     ((t(3), None), (t(25), '{"d": "b", "v": 2.25, "tags": []}'), (t(14), '{"d": "a"}')),
 )
 
+# JSON arrays of objects (a batch of readings in one message): good, empty, an object, malformed, NULL, a bad field.
+_JSON_ARRAYS = (
+    ((t(1), "a", '[{"t": 1.5, "tag": "x"}, {"t": 2, "tag": null}]'), (t(2), "b", "[]"),
+     (t(3), "b", '{"t": 1.0}'), (t(4), "a", "[1, 2, 3]")),
+    ((t(5), "b", None), (t(6), "b", "[{\"t\": oops"), (t(7), "a", '[{"tag": "only"}, {"t": "bad", "tag": "y"}]')),
+)
+
 CASES: list[Case] = [
     # -- aggregates over expressions, of several types --------------------------------------------------
     Case(
@@ -381,6 +388,24 @@ CASES: list[Case] = [
             "FROM events",
         output_mode="append", batches=_JSON,
         why="json_tuple with one key under an alias takes the alias (stream_nb named it c0)",
+    ),
+    Case(
+        name="inline_of_a_json_array_append",
+        schema="ts timestamp, device string, payload string",
+        sql="SELECT device, inline(from_json(payload, 'array<struct<t: double, tag: string>>')) FROM events "
+            "UNION ALL SELECT device, inline_outer(from_json(payload, 'ARRAY<STRUCT<t: DOUBLE, tag: STRING>>')) "
+            "FROM events WHERE device = 'b'",
+        output_mode="append", batches=_JSON_ARRAYS,
+        why="inline: a row per struct, a column per field; inline_outer a row of NULLs for a NULL, empty or "
+            "malformed array; from_json with an array schema",
+    ),
+    Case(
+        name="from_json_array_schema_append",
+        schema="ts timestamp, device string, payload string",
+        sql="SELECT device, from_json(payload, 'array<int>') AS xs, "
+            "size(from_json(payload, 'array<struct<t: double>>')) AS n FROM events",
+        output_mode="append", batches=_JSON_ARRAYS,
+        why="from_json of a top-level JSON array: NULL for an object, malformed text or NULL",
     ),
     Case(
         name="json_parsed_then_window_update",

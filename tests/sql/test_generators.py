@@ -47,9 +47,18 @@ def test_lateral_views_read_through_their_names_outer_keeps_every_row():
     assert [r["device"] for r in outer] == ["a", "a", "b", "c"]
 
 
+def test_inline_gives_a_row_per_struct_and_a_column_per_field_and_inline_outer_keeps_empty_arrays():
+    sql = "SELECT device, inline(transform(tags, t -> named_struct('tag', t, 'n', length(t)))) FROM s"
+    assert rows_of(sql) == [{"device": "a", "tag": "x", "n": 1}, {"device": "a", "tag": "y", "n": 1}]
+    outer = rows_of("SELECT device, inline_outer(transform(tags, t -> named_struct('tag', t))) FROM s")
+    assert outer == [{"device": "a", "tag": "x"}, {"device": "a", "tag": "y"}, {"device": "b", "tag": None},
+                     {"device": "c", "tag": None}]
+
+
 @pytest.mark.parametrize(("sql", "message", "at"), [
     ("SELECT device, posexplode_outer(tags) FROM s", r"posexplode_outer\(\) is not supported yet", "posexplode_outer"),
-    ("SELECT inline(array(struct(1 AS a))) FROM s", r"inline\(\) is not supported yet", "inline"),
+    ("SELECT n FROM (SELECT inline(array(struct(1 AS n))) FROM s)", r"inline\(\) in a subquery is not supported yet",
+     "inline"),
     ("SELECT device, p FROM s LATERAL VIEW OUTER posexplode(tags) v AS i, p",
      "LATERAL VIEW OUTER posexplode is not supported yet", "posexplode"),
 ])
