@@ -321,6 +321,16 @@ def grouping_sets_complete(spark, F, T, indir):
 
 
 @program(EVENT_BATCHES)
+def json_array_payload_exploded(spark, F, T, indir):
+    """A message holding an array of objects (here each holds one object: Spark reads it as an array of one)."""
+    reading = T.StructType([T.StructField("kind", T.StringType()), T.StructField("v", T.LongType())])
+    df = events(spark, indir).select(
+        "device", F.explode(F.from_json("payload", T.ArrayType(reading))).alias("r"),
+        F.from_json("payload", "array<bigint>").alias("numbers")).select("device", "r.kind", "r.v", "numbers")
+    return memory(df, "json_array_payload_exploded")
+
+
+@program(EVENT_BATCHES)
 def higher_order_and_generators(spark, F, T, indir):
     words = F.split(F.trim("text"), " ")
     df = events(spark, indir).select(

@@ -40,7 +40,7 @@ from stream_nb.pyspark.sql.higher_order import (  # noqa: F401 (pyspark.sql.func
     zip_with,
 )
 from stream_nb.pyspark.sql.names import spark_name
-from stream_nb.pyspark.sql.types import DataType, StructType, _parse_datatype_string, to_ddl
+from stream_nb.pyspark.sql.types import ArrayType, DataType, StructType, _parse_datatype_string, to_ddl
 from stream_nb.pyspark.sql.udf import pandas_udf, udf  # noqa: F401 (pyspark.sql.functions has them)
 from stream_nb.sql.dialect import StreamSpark
 
@@ -238,13 +238,15 @@ def struct(*cols: Column | str) -> Column:
 
 
 def from_json(col: Column | str, schema: StructType | DataType | str, options: dict | None = None) -> Column:
-    """A struct schema goes as DDL to the engine's from_json (``sql/json_functions.py``), which answers as
-    Spark's PERMISSIVE mode (NULL fields for a malformed document); one with a MAP field, which that does not
+    """A struct or array schema goes as DDL to the engine's from_json (``sql/json_functions.py``), which answers
+    as Spark's PERMISSIVE mode (NULL fields for a malformed document); one with a MAP field, which that does not
     read yet, to DuckDB's ``from_json`` as JSON of DuckDB type names."""
     dtype = _parse_datatype_string(schema) if isinstance(schema, str) else schema
     c = _as_col(col)
     if isinstance(dtype, StructType) and "map<" not in dtype.simpleString():
         return _call("from_json", "from_json", c, lit(to_ddl(dtype)), name=f"from_json({c._name})")
+    if isinstance(dtype, ArrayType) and "map<" not in dtype.simpleString():
+        return _call("from_json", "from_json", c, lit(dtype.simpleString()), name=f"from_json({c._name})")
     structure = json.dumps(_duckdb_structure(dtype), separators=(",", ":"))
     return _call("from_json", "from_json", c, lit(structure), name=f"from_json({c._name})")
 
