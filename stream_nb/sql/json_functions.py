@@ -113,49 +113,41 @@ def _duckdb_structure(schema: exp.Expression) -> bool:
 
 
 def _schema(ddl: exp.Expression, sql: str) -> exp.DataType:
+    """from_json's schema: a struct (``'a INT, b STRING'`` or ``'struct<...>'``) or an array (``'array<...>'``)."""
     if not (isinstance(ddl, exp.Literal) and ddl.is_string):
         raise StreamSQLError("from_json's schema must be a DDL string literal, such as 'a INT, b STRING'",
                              sql=sql or None, start=start_of(ddl, sql))
     text = ddl.name.strip()
+    array = text.lower().startswith("array<")
     try:
-        struct = exp.DataType.build(text if text.lower().startswith("struct<") else f"STRUCT<{text}>",
-                                    dialect="spark")
-    except Exception:  # noqa: BLE001 -- sqlglot raises several kinds; the message says what is wrong
-        struct = None
-    if struct is None or struct.this != T.STRUCT or not struct.expressions:
-        raise StreamSQLError(f"from_json's schema {ddl.name!r} is not a DDL list of fields such as "
-                             "'a INT, b STRING'", sql=sql or None, start=start_of(ddl, sql))
-    return struct
-
-
-def _array_schema(ddl: exp.Literal, sql: str) -> exp.DataType:
-    try:
-        kind = exp.DataType.build(ddl.name.strip(), dialect="spark")
+        kind = exp.DataType.build(text if array or text.lower().startswith("struct<") else f"STRUCT<{text}>",
+                                  dialect="spark")
     except Exception:  # noqa: BLE001 -- sqlglot raises several kinds; the message says what is wrong
         kind = None
-    if kind is None or kind.this != T.ARRAY or not kind.expressions:
-        raise StreamSQLError(f"from_json's schema {ddl.name!r} is not an array type such as "
-                             "'array<struct<a: int, b: string>>'", sql=sql or None, start=start_of(ddl, sql))
+    if kind is None or kind.this != (T.ARRAY if array else T.STRUCT) or not kind.expressions:
+        example = "an array type such as 'array<struct<a: int, b: string>>'" if array else \
+            "a DDL list of fields such as 'a INT, b STRING'"
+        raise StreamSQLError(f"from_json's schema {ddl.name!r} is not {example}", sql=sql or None,
+                             start=start_of(ddl, sql))
     return kind
 
 
 def _from_json(text: exp.Expression, ddl: exp.Expression, sql: str) -> exp.Expression:
     where = start_of(ddl, sql)
-    if isinstance(ddl, exp.Literal) and ddl.is_string and ddl.name.strip().lower().startswith("array<"):
+    kind = _schema(ddl, sql)
+    if kind.this == T.ARRAY:
         # a JSON array as an array (Spark's from_json with an ArrayType): NULL for malformed or other JSON; for
         # an array of structs, an object alone is an array of one (Spark's root converter takes both)
-        kind = _array_schema(ddl, sql)
         if kind.expressions[0].this == T.STRUCT:
             document = _duck("CASE WHEN json_valid({s}) THEN CASE WHEN json_type({s}) = 'OBJECT' "
                              "THEN '[' || {s} || ']' ELSE {s} END END", s=text)
         else:
             document = _duck("CASE WHEN json_valid({s}) THEN {s} END", s=text)
-        return _duck("CASE WHEN {s} IS NULL OR trim({s}) = '' THEN NULL ELSE {packed} END", s=text,
-                     packed=_field(document, kind, "", sql, where))
-    struct = _schema(ddl, sql)
-    document = _duck("CASE WHEN json_valid({s}) THEN CASE WHEN json_type({s}) = 'OBJECT' THEN {s} END END",
-                     s=text)
-    packed = _object_fields(document, struct, sql, where)
+        packed = _field(document, kind, "", sql, where)
+    else:
+        document = _duck("CASE WHEN json_valid({s}) THEN CASE WHEN json_type({s}) = 'OBJECT' THEN {s} END END",
+                         s=text)
+        packed = _object_fields(document, kind, sql, where)
     # Spark: NULL for NULL or empty text; a struct (of NULLs when malformed) otherwise
     return _duck("CASE WHEN {s} IS NULL OR trim({s}) = '' THEN NULL ELSE {packed} END", s=text, packed=packed)
 
