@@ -26,6 +26,7 @@ runs it) it is refused as not supported yet.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import combinations
 
 from sqlglot import exp
@@ -37,10 +38,15 @@ from stream_nb.sql.windows import is_window_call
 
 SETS, GROUPING_SET = "__grouping_sets", "__spark_grouping_set"   # a row per grouping set: its position
 _SETS = (exp.Rollup, exp.Cube, exp.GroupingSets)
+_AGGREGATES = (exp.AggFunc, exp.Filter, exp.Any)   # agg(x) FILTER (WHERE ...) reads the row's own values too
+_ANONYMOUS_AGGREGATES = frozenset({"mean", "std", "product", "every", "some"})   # sqlglot knows them by name only
 
 
-def spark_grouping_sets(tree: exp.Expression, sql: str) -> exp.Expression:
+def spark_grouping_sets(tree: exp.Expression, sql: str,
+                        source_columns: Callable[[], set[str]] = lambda: set()) -> exp.Expression:
     """``tree`` with each grouping by ROLLUP, CUBE or GROUPING SETS written as the expansion Spark runs.
+    ``source_columns``: the lower-case names the FROM clauses read, so that a key naming both a column and a
+    select item's alias is the column (as Spark resolves it).
 
     >>> import sqlglot
     >>> sql = "SELECT device, sum(x) AS s FROM t GROUP BY ROLLUP(device)"
@@ -59,7 +65,7 @@ def spark_grouping_sets(tree: exp.Expression, sql: str) -> exp.Expression:
     for select in list(tree.find_all(exp.Select)):
         group = select.args.get("group")
         if group is not None and _has_sets(group):
-            _expand(select, group, sql)
+            _expand(select, group, sql, source_columns)
     return tree
 
 
@@ -68,19 +74,23 @@ def _has_sets(group: exp.Group) -> bool:
         or any(isinstance(e, _SETS) for e in group.expressions)
 
 
-def _expand(select: exp.Select, group: exp.Group, sql: str) -> None:
+def _expand(select: exp.Select, group: exp.Group, sql: str, source_columns: Callable[[], set[str]]) -> None:
     at = keyword_start(sql, "GROUP BY", after=start_of(select, sql) or 0) or start_of(group, sql)
     aliases = {item.alias.lower(): item.this for item in select.expressions
                if isinstance(item, exp.Alias) and not (isinstance(item.this, exp.Column)
                                                        and item.this.name.lower() == item.alias.lower())}
-    keys, sets = _keys_and_sets(group, sql, at, aliases)
-    _refuse_windows(group, sql)
+    if aliases:
+        columns = source_columns()
+        aliases = {name: e for name, e in aliases.items() if name not in columns}
+    keys, sets = _keys_and_sets(group, sql, at, aliases, select)
     source = select.args.get("from_")
     if source is None:
         raise StreamSQLError("ROLLUP, CUBE and GROUPING SETS need a FROM", sql=sql, start=at)
     width = len(keys)
     numbers = [sum(1 << (width - 1 - i) for i in range(width) if i not in kept) for kept in sets]
     left_out = {i: [p for p, kept in enumerate(sets) if i not in kept] for i in range(width)}
+    for i, key in enumerate(keys):
+        _refuse_in_key(key, bool(left_out[i]), sql, at)
 
     name_select_items(select, sql)  # Spark names an item as written, before its keys are rewritten
     for item in list(select.expressions):
@@ -119,7 +129,7 @@ def _expand(select: exp.Select, group: exp.Group, sql: str) -> None:
     def rewritten(node: exp.Expression) -> exp.Expression:
         if isinstance(node, (exp.Grouping, exp.GroupingId)):
             return grouping_bits(node)
-        if isinstance(node, exp.AggFunc):
+        if _is_aggregate(node):
             return node  # an aggregate reads each row's own values
         i = _key_index(node, keys)
         if i is not None:
@@ -150,15 +160,24 @@ def _set_column() -> exp.Column:
     return exp.column(GROUPING_SET, table=SETS)
 
 
-def _keys_and_sets(group: exp.Group, sql: str, at: int | None, aliases: dict[str, exp.Expression]) \
-        -> tuple[list[exp.Expression], list[frozenset]]:
+def _keys_and_sets(group: exp.Group, sql: str, at: int | None, aliases: dict[str, exp.Expression],
+                   select: exp.Select) -> tuple[list[exp.Expression], list[frozenset]]:
     """The distinct grouping expressions in the order written, and each grouping set as the indices of its
-    keys: the cross product of the plain keys (in every set) and each ROLLUP, CUBE and GROUPING SETS. A key
-    that names a select item's alias is that item's expression (``SELECT upper(c) AS u ... ROLLUP(u)``)."""
+    keys: the cross product of the plain keys (in every set) and each ROLLUP, CUBE and GROUPING SETS; Hive's
+    ``GROUP BY a, b GROUPING SETS ((a), ())`` and ``WITH ROLLUP``/``WITH CUBE`` take the plain keys as theirs.
+    A key that names a select item's alias is that item's expression (``SELECT upper(c) AS u ... ROLLUP(u)``);
+    an ordinal (``ROLLUP(1, 2)``) is the select item at that place."""
     keys: list[exp.Expression] = []
+    items = select.expressions
 
     def index(e: exp.Expression) -> int:
         e = e.this if isinstance(e, exp.Paren) else e
+        if isinstance(e, exp.Literal) and e.is_int:
+            place = int(e.name)
+            if not 1 <= place <= len(items):
+                raise StreamSQLError(f"GROUP BY position {place} is not in the select list (1 to {len(items)})",
+                                     sql=sql, start=start_of(e, sql) or at)
+            e = items[place - 1].unalias()
         if isinstance(e, exp.Column) and not e.table and e.name.lower() in aliases:
             e = aliases[e.name.lower()]
         found = _key_index(e, keys)
@@ -175,30 +194,41 @@ def _keys_and_sets(group: exp.Group, sql: str, at: int | None, aliases: dict[str
                                  start=start_of(e, sql) or at)
         return frozenset([index(e)])
 
-    factors: list[list[frozenset]] = []
+    def rollup(parts: list[frozenset]) -> list[frozenset]:
+        return [frozenset().union(*parts[:n]) for n in range(len(parts), -1, -1)]
+
+    def cube(parts: list[frozenset]) -> list[frozenset]:
+        return [frozenset().union(*chosen) for n in range(len(parts), -1, -1) for chosen in combinations(parts, n)]
+
     plain = [e for e in group.expressions if not isinstance(e, _SETS)]
+    hive = group.args.get("rollup") or group.args.get("cube") or group.args.get("grouping_sets")
+    if hive:  # GROUP BY a, b WITH ROLLUP | WITH CUBE | GROUPING SETS ((a), ()): the plain keys are the sets'
+        parts = [element(e) for e in plain]
+        if group.args.get("grouping_sets"):
+            factors = [[element(x) for sets in group.args["grouping_sets"] for x in sets.expressions]]
+        else:
+            factors = [rollup(parts) if group.args.get("rollup") else cube(parts)]
+        plain = []
+    else:
+        factors = []
     for e in group.expressions:
         if isinstance(e, exp.Rollup):
-            parts = [element(x) for x in e.expressions]
-            factors.append([frozenset().union(*parts[:n]) for n in range(len(parts), -1, -1)])
+            factors.append(rollup([element(x) for x in e.expressions]))
         elif isinstance(e, exp.Cube):
-            parts = [element(x) for x in e.expressions]
-            factors.append([frozenset().union(*chosen) for n in range(len(parts), -1, -1)
-                            for chosen in combinations(parts, n)])
+            factors.append(cube([element(x) for x in e.expressions]))
         elif isinstance(e, exp.GroupingSets):
             factors.append([element(x) for x in e.expressions])
-        else:
+        elif e in plain:
             factors.append([element(e)])
-    if group.args.get("rollup") or group.args.get("cube"):  # GROUP BY a, b WITH ROLLUP | WITH CUBE
-        parts = [element(e) for e in plain]
-        factors = [[frozenset().union(*parts[:n]) for n in range(len(parts), -1, -1)]
-                   if group.args.get("rollup") else
-                   [frozenset().union(*chosen) for n in range(len(parts), -1, -1)
-                    for chosen in combinations(parts, n)]]
     sets = [frozenset()]
     for factor in factors:
         sets = [s | f for s in sets for f in factor]
     return keys, sets
+
+
+def _is_aggregate(node: exp.Expression) -> bool:
+    return isinstance(node, _AGGREGATES) or \
+        isinstance(node, exp.Anonymous) and node.name.lower() in _ANONYMOUS_AGGREGATES
 
 
 def _key_index(node: exp.Expression, keys: list[exp.Expression]) -> int | None:
@@ -206,7 +236,7 @@ def _key_index(node: exp.Expression, keys: list[exp.Expression]) -> int | None:
     if isinstance(node, exp.Column) and not isinstance(node.this, exp.Star):
         for i, key in enumerate(keys):
             if isinstance(key, exp.Column) and key.name.lower() == node.name.lower() \
-                    and (not key.table or not node.table or key.table == node.table):
+                    and (not key.table or not node.table or key.table.lower() == node.table.lower()):
                 return i
         return None
     if isinstance(node, (exp.Literal, exp.Null, exp.Boolean)):
@@ -218,12 +248,15 @@ def _key_index(node: exp.Expression, keys: list[exp.Expression]) -> int | None:
     return None
 
 
-def _refuse_windows(group: exp.Group, sql: str) -> None:
-    for e in group.expressions:
-        if isinstance(e, _SETS) or group.args.get("rollup") or group.args.get("cube"):
-            for call in e.find_all(exp.Anonymous):
-                if is_window_call(call) or is_window_call(call, "session_window"):
-                    raise StreamSQLError(
-                        f"{call.name.lower()}() inside ROLLUP, CUBE or GROUPING SETS is not supported yet (a set "
-                        "without it holds rows no watermark closes)", sql=sql, start=start_of(call, sql),
-                        hint="group by the window beside them: GROUP BY window(ts, '1 minute'), ROLLUP(device)")
+def _refuse_in_key(key: exp.Expression, left_out: bool, sql: str, at: int | None) -> None:
+    """An aggregate is no key (Spark's GROUP_BY_AGGREGATE); a window some set leaves out is not supported yet."""
+    for node in key.walk():
+        if _is_aggregate(node):
+            raise StreamSQLError(f"aggregate {node.sql('spark')} in GROUP BY: a grouping key cannot be an aggregate",
+                                 sql=sql, start=start_of(node, sql) or at)
+        if left_out and isinstance(node, exp.Anonymous) and \
+                (is_window_call(node) or is_window_call(node, "session_window")):
+            raise StreamSQLError(
+                f"{node.name.lower()}() inside ROLLUP, CUBE or GROUPING SETS is not supported yet (a set "
+                "without it holds rows no watermark closes)", sql=sql, start=start_of(node, sql) or at,
+                hint="group by the window beside them: GROUP BY window(ts, '1 minute'), ROLLUP(device)")

@@ -124,9 +124,12 @@ def _schema(ddl: exp.Expression, sql: str) -> exp.DataType:
                                   dialect="spark")
     except Exception:  # noqa: BLE001 -- sqlglot raises several kinds; the message says what is wrong
         kind = None
-    if kind is None or kind.this != (T.ARRAY if array else T.STRUCT) or not kind.expressions:
+    empty = kind is not None and any(t.this == T.STRUCT and not t.expressions for t in kind.find_all(exp.DataType))
+    if kind is None or kind.this != (T.ARRAY if array else T.STRUCT) or not kind.expressions or empty:
         example = "an array type such as 'array<struct<a: int, b: string>>'" if array else \
             "a DDL list of fields such as 'a INT, b STRING'"
+        if empty:  # sqlglot reads struct<select: int> as a struct of no fields
+            example += " (a field named by a keyword is quoted: `select`)"
         raise StreamSQLError(f"from_json's schema {ddl.name!r} is not {example}", sql=sql or None,
                              start=start_of(ddl, sql))
     return kind

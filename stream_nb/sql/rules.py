@@ -201,6 +201,19 @@ def _distinct_as_group_by(tree: exp.Query, q: Planning) -> exp.Query:
     return tree
 
 
+def _source_columns(tree: exp.Query, q: Planning) -> set[str]:
+    """The lower-case names of the columns the query's tables and subqueries give (before names are bound)."""
+    try:
+        schema = resolve(tree, q.sql, q.namespaces).schema()
+    except StreamSQLError:
+        return set()  # the resolve rule says what is wrong, in its place
+    names = {column.lower() for table in schema.values() for column in table}
+    for subquery in tree.find_all(exp.Subquery):
+        if isinstance(subquery.this, exp.Select):
+            names.update(item.alias_or_name.lower() for item in subquery.this.expressions)
+    return names
+
+
 # -- plans -------------------------------------------------------------------------------------------------
 
 
@@ -223,10 +236,11 @@ def _union(tree: exp.Query, q: Planning):
 RULES: list[Rule] = [
     Rule("inline_ctes", "rewrite", lambda tree, q: inline_ctes(tree)),
     Rule("spark_generators", "rewrite", lambda tree, q: spark_generators(tree, q.sql)),
-    Rule("spark_grouping_sets", "rewrite", lambda tree, q: spark_grouping_sets(tree, q.sql)),
     # >>> C (chained stateful operators, sql/chain.py): its rules go here, before names are bound
     Rule("chain", "plan", _chain),
     # <<< C
+    Rule("spark_grouping_sets", "rewrite",
+         lambda tree, q: spark_grouping_sets(tree, q.sql, lambda: _source_columns(tree, q))),
     Rule("name_window_times", "rewrite", lambda tree, q: name_window_times(tree)),
     Rule("resolve", "check", _resolve),
     Rule("refuse_unsupported", "check", _refuse_unsupported),

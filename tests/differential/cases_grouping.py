@@ -52,6 +52,14 @@ CASES: list[Case] = [
             "device in every set",
     ),
     Case(
+        name="hive_grouping_sets_filter_and_ordinal_complete",
+        sql="SELECT site, device, count(*) FILTER (WHERE temp > 20) AS warm, grouping_id() AS g "
+            "FROM events GROUP BY site, device GROUPING SETS ((2), ())",
+        output_mode="complete", schema=SITES, batches=_READINGS,
+        why="Hive's form (the sets after the keys, their order the keys'), an ordinal in a set, and FILTER "
+            "reading each row's own device in every set",
+    ),
+    Case(
         name="a_set_listed_twice_complete",
         sql="SELECT site, count(*) AS n, grouping_id() AS g FROM events GROUP BY GROUPING SETS ((site), (site), ())",
         output_mode="complete", schema=SITES, batches=_READINGS,

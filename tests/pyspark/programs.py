@@ -316,7 +316,8 @@ def rollup_update(spark, F, T, indir):
 
 @program(EVENT_BATCHES)
 def grouping_sets_complete(spark, F, T, indir):
-    df = events(spark, indir).groupingSets([["device"], []], "device").agg(F.avg("temp").alias("mean"))
+    df = events(spark, indir).withColumn("warm", F.col("temp") > 21).groupingSets(
+        [["warm"], ["device"], []], "device", "warm").agg(F.avg("temp").alias("mean"), F.grouping_id().alias("g"))
     return memory(df, "grouping_sets_complete", "complete")
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import stream_nb as sn
+from stream_nb.sql import plan_query
 from stream_nb.sql.errors import StreamSQLError
 
 SCHEMA = "ts timestamp, city string, device string, temp double"
@@ -89,6 +90,23 @@ def test_rollup_over_a_stream_static_join():
         q.stop()
 
 
+def test_an_aggregate_reads_each_rows_own_values_also_under_filter_and_product():
+    assert result_of("SELECT city, count(*) FILTER (WHERE device = 'x') AS nx, product(temp) AS p "
+                     "FROM s GROUP BY ROLLUP(city)") == {("a", 1, 2.0), ("b", 1, 12.0), (None, 2, 24.0)}
+
+
+def test_hives_grouping_sets_after_the_keys_and_ordinals():
+    assert result_of("SELECT city, device, count(*) AS n, grouping_id() AS g FROM s "
+                     "GROUP BY city, device GROUPING SETS ((device), ())") == {
+        (None, "x", 2, 2), (None, "y", 1, 2), (None, None, 1, 2), (None, None, 4, 3)}
+    assert result_of("SELECT city, count(*) AS n FROM s GROUP BY ROLLUP(1)") == {("a", 2), ("b", 2), (None, 4)}
+
+
+def test_a_key_naming_a_column_and_an_alias_is_the_column_as_in_spark():
+    assert result_of("SELECT upper(city) AS city, grouping(city) AS g, count(*) AS n FROM s "
+                     "GROUP BY ROLLUP(city)") == {("A", 0, 2), ("B", 0, 2), (None, 1, 4)}
+
+
 def test_with_rollup_and_spark_names_for_unaliased_items():
     src = sn.sources.memory(SCHEMA)
     q = sn.start("SELECT upper(city), count(*) FROM s GROUP BY city WITH ROLLUP", sources={"s": src},
@@ -111,9 +129,33 @@ def test_a_set_listed_twice_gives_its_rows_twice_as_in_spark():
     ("SELECT city, count(*) FROM s GROUP BY ROLLUP(window(ts, '1 minute'), city)",
      "window() inside ROLLUP, CUBE or GROUPING SETS is not supported yet", "window(ts"),
     ("SELECT city, grouping(device) FROM s GROUP BY ROLLUP(city)", "device is not a grouping column", "device)"),
+    ("SELECT window(ts, '1 minute') AS w, count(*) FROM s GROUP BY ROLLUP(w, city)",
+     "window() inside ROLLUP, CUBE or GROUPING SETS is not supported yet", "window(ts"),
+    ("SELECT city, count(*) AS n FROM s GROUP BY ROLLUP(city, n)", "a grouping key cannot be an aggregate",
+     "count(*)"),
 ])
 def test_what_is_not_supported_yet_is_refused_where_it_is_written(sql, says, at):
     src = sn.sources.memory(SCHEMA)
     with pytest.raises(StreamSQLError, match=re.escape(says)) as refused:
         sn.start(sql, sources={"s": src}, output_mode="complete", trigger="manual")
     assert refused.value.start == sql.index(at)
+
+
+JOINED = {"impressions": sn.sources.memory("ts timestamp, ad string, campaign string"),
+          "clicks": sn.sources.memory("ts timestamp, ad string")}
+
+
+@pytest.mark.parametrize("sql", [
+    # over a stream-stream join: the join, then the expansion in the aggregation above it
+    ("SELECT i.campaign, count(*) AS n FROM impressions i WATERMARK ts DELAY OF INTERVAL 5 SECONDS "
+    "JOIN clicks c WATERMARK ts DELAY OF INTERVAL 5 SECONDS ON i.ad = c.ad AND c.ts BETWEEN i.ts AND "
+    "i.ts + INTERVAL 10 SECONDS GROUP BY window(i.ts, '1 minute'), ROLLUP(i.campaign)"),
+    # the outer aggregation of a chain
+    ("SELECT window(window_time(w), '1 minute') AS w2, campaign, sum(n) AS n FROM (SELECT window(ts, "
+    "'10 seconds') AS w, campaign, count(*) AS n FROM impressions WATERMARK ts DELAY OF INTERVAL 5 SECONDS "
+    "GROUP BY window(ts, '10 seconds'), campaign) GROUP BY window(window_time(w), '1 minute'), ROLLUP(campaign)"),
+])
+def test_grouping_sets_plan_over_a_stream_stream_join_and_at_the_end_of_a_chain(sql):
+    plan = plan_query(sql, namespaces=[JOINED], output_mode="append")
+    last = plan.chain.stages[-1].aggregate   # the chain plans each stage from its own text, the sets' too
+    assert last.key_texts[-1] == "__grouping_sets.__spark_grouping_set" and last.window is not None

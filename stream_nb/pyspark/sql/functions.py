@@ -40,7 +40,14 @@ from stream_nb.pyspark.sql.higher_order import (  # noqa: F401 (pyspark.sql.func
     zip_with,
 )
 from stream_nb.pyspark.sql.names import spark_name
-from stream_nb.pyspark.sql.types import ArrayType, DataType, StructType, _parse_datatype_string, to_ddl
+from stream_nb.pyspark.sql.types import (
+    ArrayType,
+    DataType,
+    StructType,
+    _parse_datatype_string,
+    ddl_type,
+    to_ddl,
+)
 from stream_nb.pyspark.sql.udf import pandas_udf, udf  # noqa: F401 (pyspark.sql.functions has them)
 from stream_nb.sql.dialect import StreamSpark
 
@@ -246,7 +253,7 @@ def from_json(col: Column | str, schema: StructType | DataType | str, options: d
     if isinstance(dtype, StructType) and "map<" not in dtype.simpleString():
         return _call("from_json", "from_json", c, lit(to_ddl(dtype)), name=f"from_json({c._name})")
     if isinstance(dtype, ArrayType) and "map<" not in dtype.simpleString():
-        return _call("from_json", "from_json", c, lit(dtype.simpleString()), name=f"from_json({c._name})")
+        return _call("from_json", "from_json", c, lit(ddl_type(dtype)), name=f"from_json({c._name})")
     structure = json.dumps(_duckdb_structure(dtype), separators=(",", ":"))
     return _call("from_json", "from_json", c, lit(structure), name=f"from_json({c._name})")
 

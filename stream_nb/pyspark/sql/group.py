@@ -38,19 +38,19 @@ class GroupedData:
         items = [k._named() for k in keys] + [a._named() for a in aggs]
         query = exp.select(*items).from_(source)
         if keys:
-            grouping = self._grouping([k._unaliased() for k in keys])
-            query = query.group_by(*(grouping if isinstance(grouping, list) else [grouping]))
+            query.set("group", self._group([k._unaliased() for k in keys]))
         return self._df._derive(query)
 
-    def _grouping(self, keys: list[exp.Expression]) -> exp.Expression | list[exp.Expression]:
+    def _group(self, keys: list[exp.Expression]) -> exp.Group:
         if self._sets == "rollup":
-            return exp.Rollup(expressions=keys)
+            return exp.Group(expressions=[exp.Rollup(expressions=keys)])
         if self._sets == "cube":
-            return exp.Cube(expressions=keys)
-        if self._sets is not None:
-            return exp.GroupingSets(expressions=[exp.Tuple(expressions=[c._unaliased() for c in s])
+            return exp.Group(expressions=[exp.Cube(expressions=keys)])
+        if self._sets is not None:  # Hive's form: the keys in the order given, then the sets over them
+            sets = exp.GroupingSets(expressions=[exp.Tuple(expressions=[c._unaliased() for c in s])
                                                  for s in self._sets])
-        return keys
+            return exp.Group(expressions=keys, grouping_sets=[sets])
+        return exp.Group(expressions=keys)
 
     def count(self) -> DataFrame:
         return self.agg(Column(exp.Count(this=exp.Star()), "count"))

@@ -291,7 +291,22 @@ def to_ddl(schema: StructType | str) -> str:
     """A schema as the DDL string stream_nb's sources read."""
     if isinstance(schema, str):
         return schema
-    return ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in schema.fields)
+    return ", ".join(f"`{f.name}` {ddl_type(f.dataType)}" for f in schema.fields)
+
+
+def ddl_type(dtype: DataType) -> str:
+    """A type as DDL, every struct field's name quoted (``simpleString`` leaves ``select`` or ``a b`` bare).
+
+    >>> ddl_type(ArrayType(StructType([StructField("select", LongType())])))
+    'array<struct<`select`: bigint>>'
+    """
+    if isinstance(dtype, StructType):
+        return "struct<" + ", ".join(f"`{f.name}`: {ddl_type(f.dataType)}" for f in dtype.fields) + ">"
+    if isinstance(dtype, ArrayType):
+        return f"array<{ddl_type(dtype.elementType)}>"
+    if isinstance(dtype, MapType):
+        return f"map<{ddl_type(dtype.keyType)}, {ddl_type(dtype.valueType)}>"
+    return dtype.simpleString()
 
 
 class Row(tuple):
