@@ -244,12 +244,16 @@ def _flatten_keys(table: pa.Table, keys: list[str]) -> tuple[pa.Table, list[str]
                     values = _zero_sign(values)
                 table = table.append_column(name, values)
                 group_by.append(name)
+            if column.null_count:  # a NULL struct is a group of its own, not the one of a struct of NULLs
+                table = table.append_column(f"{key}.{_STRUCT_VALID}", pc.is_valid(column))
+                group_by.append(f"{key}.{_STRUCT_VALID}")
         else:
             group_by.append(key)
     return table, group_by, dictionaries
 
 
 FIXED_WIDTH_ROWS = 8_192  # below this, telling a string key's width costs about what its grouping would save
+_STRUCT_VALID = "__valid"   # beside a struct key's fields: whether the struct itself is there
 _VARIABLE_WIDTH = (pa.string(), pa.binary(), pa.large_string(), pa.large_binary())
 
 
@@ -346,7 +350,9 @@ def _key_columns(grouped: pa.Table, table: pa.Table, keys: list[str], window: tu
             columns.append(windows(grouped.column(key), window[1]))
         elif pa.types.is_struct(key_type):
             fields = [grouped.column(f"{key}.{f.name}").combine_chunks() for f in key_type]
-            columns.append(pa.StructArray.from_arrays(fields, fields=list(key_type)))
+            valid = f"{key}.{_STRUCT_VALID}"
+            mask = pc.invert(grouped.column(valid).combine_chunks()) if valid in grouped.column_names else None
+            columns.append(pa.StructArray.from_arrays(fields, fields=list(key_type), mask=mask))
         elif grouped.schema.field(key).type != key_type and key_type in _VARIABLE_WIDTH:  # (``_fixed_width``)
             columns.append(_variable_width(grouped.column(key), key_type))
         else:

@@ -60,6 +60,14 @@ CASES: list[Case] = [
             "reading each row's own device in every set",
     ),
     Case(
+        name="rollup_of_a_struct_key_complete",
+        sql="SELECT named_struct('site', site, 'device', device) AS place, count(*) AS n, grouping_id() AS g "
+            "FROM events GROUP BY ROLLUP(named_struct('site', site, 'device', device))",
+        output_mode="complete", schema=SITES, batches=_READINGS,
+        why="the grand total's key is a NULL struct, not a struct of NULLs (which a row of NULL site and "
+            "device would be)",
+    ),
+    Case(
         name="a_set_listed_twice_complete",
         sql="SELECT site, count(*) AS n, grouping_id() AS g FROM events GROUP BY GROUPING SETS ((site), (site), ())",
         output_mode="complete", schema=SITES, batches=_READINGS,

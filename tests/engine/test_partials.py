@@ -212,3 +212,20 @@ def test_m3_and_m4_of_a_nan_are_nan_as_in_spark():
     pre = pa.table({"__k0": ["a", "a", "b"], "__x0": [1.0, float("nan"), 2.0]})
     rows = {r["__k0"]: r for r in partial_aggregates(pre, ["__k0"], SHAPE).to_pylist()}
     assert math.isnan(rows["a"]["c"]) and math.isnan(rows["a"]["f"]) and rows["b"]["c"] == 0.0
+
+
+def test_a_null_struct_key_is_its_own_group_apart_from_a_struct_of_nulls_across_batches():
+    src = sn.sources.memory("loc struct<lat: double, lon: double>, x double")
+    q = sn.start("SELECT loc, count(*) AS n, sum(x) AS s FROM t GROUP BY loc", sources={"t": src},
+                 trigger="manual", output_mode="complete")
+    try:
+        for batch in ([{"loc": {"lat": None, "lon": None}, "x": 1.0}],
+                      [{"loc": None, "x": 2.0}, {"loc": {"lat": 1.0, "lon": 2.0}, "x": 4.0}],
+                      [{"loc": None, "x": 8.0}, {"loc": {"lat": None, "lon": None}, "x": 16.0}]):
+            src.add_data(batch)
+            q.step()
+        assert sorted(q.sink.table().to_pylist(), key=str) == [
+            {"loc": None, "n": 2, "s": 10.0}, {"loc": {"lat": 1.0, "lon": 2.0}, "n": 1, "s": 4.0},
+            {"loc": {"lat": None, "lon": None}, "n": 2, "s": 17.0}]
+    finally:
+        q.stop()
