@@ -62,6 +62,10 @@ def _inline(node: exp.Expression, sql: str) -> None:
     the array and its structs, two levels down). ``inline_outer`` keeps a row of NULLs for a NULL or empty
     array, as Spark."""
     name = "inline" if isinstance(node, exp.Inline) else "inline_outer"
+    if isinstance(node.parent, (exp.Aliases, exp.Alias)):
+        raise StreamSQLError(f"{name}(...) AS (...) is not supported yet: its columns are named by the structs' "
+                             "fields", sql=sql, start=start_of(node, sql),
+                             hint="name the fields in the structs, or rename the columns in an outer query")
     if not isinstance(node.parent, exp.Select):
         raise StreamSQLError(f"{name}() goes alone in a select list, as Spark takes it", sql=sql,
                              start=start_of(node, sql), hint="SELECT device, inline(readings) FROM s")
