@@ -40,6 +40,8 @@ def spark_generators(tree: exp.Expression, sql: str) -> exp.Expression:
         raise StreamSQLError(f"{name}() is not supported yet", sql=sql, start=start_of(node, sql),
                              hint="explode, explode_outer and posexplode are, in SELECT or in a LATERAL VIEW")
     for select in list(tree.find_all(exp.Select)):
+        _refuse_two_generators(select, sql)
+    for select in list(tree.find_all(exp.Select)):
         if select.args.get("laterals"):
             _unview(select, sql)
     for select in list(tree.find_all(exp.Select)):
@@ -80,6 +82,23 @@ def _inline(node: exp.Expression, sql: str) -> None:
                                                                          expression=exp.Literal.number(2))])
     unnest.meta["inline"] = True
     node.replace(unnest)
+
+
+_GENERATORS = (exp.Explode, exp.ExplodeOuter, exp.Posexplode, exp.Inline, exp.PosexplodeOuter)
+
+
+def _is_generator(node: exp.Expression) -> bool:
+    return isinstance(node, _GENERATORS) or isinstance(node, exp.Anonymous) and node.name.lower() == "inline_outer"
+
+
+def _refuse_two_generators(select: exp.Select, sql: str) -> None:
+    """Spark's UNSUPPORTED_GENERATOR.MULTI_GENERATOR: one generator per SELECT (DuckDB would zip two)."""
+    found = [node for item in select.expressions for node in item.walk()
+             if _is_generator(node) and node.find_ancestor(exp.Select) is select]
+    if len(found) > 1:
+        raise StreamSQLError(f"only one generator is allowed per SELECT, as in Spark; this one has {len(found)}",
+                             sql=sql, start=start_of(found[1], sql),
+                             hint="explode one in a subquery, the other above it, or use LATERAL VIEW for each")
 
 
 def names_itself(item: exp.Expression) -> bool:

@@ -57,6 +57,8 @@ def test_inline_gives_a_row_per_struct_and_a_column_per_field_and_inline_outer_k
 
 @pytest.mark.parametrize(("sql", "message", "at"), [
     ("SELECT device, posexplode_outer(tags) FROM s", r"posexplode_outer\(\) is not supported yet", "posexplode_outer"),
+    ("SELECT explode(tags) AS a, explode(tags) AS b FROM s", "only one generator is allowed per SELECT",
+     "explode(tags) AS b"),
     ("SELECT device, inline(array(struct(1 AS n))) AS (m) FROM s", r"inline\(...\) AS \(...\) is not supported yet",
      "inline"),
     ("SELECT n FROM (SELECT inline(array(struct(1 AS n))) FROM s)", r"inline\(\) in a subquery is not supported yet",

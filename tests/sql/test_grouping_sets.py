@@ -159,3 +159,17 @@ def test_grouping_sets_plan_over_a_stream_stream_join_and_at_the_end_of_a_chain(
     plan = plan_query(sql, namespaces=[JOINED], output_mode="append")
     last = plan.chain.stages[-1].aggregate   # the chain plans each stage from its own text, the sets' too
     assert last.key_texts[-1] == "__grouping_sets.__spark_grouping_set" and last.window is not None
+
+
+def test_a_restart_over_the_checkpoint_goes_on_with_every_sets_groups(tmp_path):
+    sql = ("SELECT city, device, count(*) AS n, grouping_id() AS g FROM s GROUP BY CUBE(city, device) "
+           "HAVING grouping(city) = 1 OR grouping(device) = 1")
+    src = sn.sources.memory(SCHEMA)
+    for batch in BATCHES:  # a query a batch, each started again on the checkpoint of the one before
+        q = sn.start(sql, sources={"s": src}, output_mode="complete", trigger="manual", checkpoint=str(tmp_path))
+        src.add_data(batch)
+        q.process_all_available()
+        q.stop()
+    assert {tuple(row.values()) for row in q.sink.table().to_pylist()} == {
+        ("a", None, 2, 1), ("b", None, 2, 1), (None, "x", 2, 2), (None, "y", 1, 2), (None, None, 1, 2),
+        (None, None, 4, 3)}
