@@ -25,7 +25,9 @@ step; nothing to pause
     >>> perform(q, "stop")
     'stopped doc_actions at batch 0'
     """
-    check(query.name, query.state, action)
+    pausing = action == "resume" and query.state.is_active and getattr(query, "is_paused", False)
+    if not pausing:  # resume right after pause, while the batch in flight finishes (the state reads running)
+        check(query.name, query.state, action)
     if action == "step":
         progress = query.step()
         if progress is None:

@@ -80,6 +80,27 @@ def test_pause_returns_once_the_batch_in_flight_has_committed(events):
     assert perform(q, "resume") == f"resumed {q.name} after batch 0"
 
 
+def test_resume_right_after_pause_is_taken_while_the_batch_in_flight_finishes(events):
+    inside, release = threading.Event(), threading.Event()
+
+    def slow(df, batch_id):
+        inside.set()
+        release.wait(30)
+
+    q = sn.start("SELECT device FROM events", sources={"events": events}, sink=sn.sinks.foreach_batch(slow))
+    events.add_data([{"device": "a", "temp": 1.0}])
+    assert inside.wait(30)
+    pausing = threading.Thread(target=q.pause)
+    pausing.start()
+    pausing.join(0.3)
+    assert q.state is QueryState.RUNNING and q.is_paused
+    assert perform(q, "resume").startswith(f"resumed {q.name}")
+    release.set()
+    pausing.join(30)
+    assert not q.is_paused and q.state in (QueryState.WAITING, QueryState.RUNNING)
+    q.stop()
+
+
 BUTTONS = [
     (QueryState.RUNNING, [("pause", True), ("step", False), ("stop", True)]),
     (QueryState.WAITING, [("pause", True), ("step", False), ("stop", True)]),
