@@ -7,7 +7,9 @@ with that in mind: give each row an id and drop duplicates downstream (``SELECT 
 
 Values are the row as a JSON object, or, if the output has a ``value`` column (string or binary), that column as
 it is (as Spark writes it). ``key=`` names a column whose value becomes each message's key; without it, an
-output of Spark's shape (a ``value`` column and a ``key`` column) has its ``key`` column as the key, as in Spark.
+output of Spark's shape (a ``value`` column and a ``key`` column) has its ``key`` column as the key, as in Spark,
+and a ``headers`` column beside ``value`` (``array<struct<key: string, value: binary>>``, as the source's
+``include_headers`` gives it) the messages' headers.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class KafkaSink:
             raise ValueError(f"kafka sink: options: {err.args[0].str()} (options are librdkafka producer "
                              "settings)") from None
         self._as_is = False
+        self._headers = False  # whether the output's headers column holds the messages' headers
         self._key = key  # the column of the messages' keys
 
     def bind(self, schema: pa.Schema, output_mode: str, key_columns=None) -> None:
@@ -79,6 +82,15 @@ class KafkaSink:
             self._as_is = True
             if self.key is None and "key" in schema.names:  # Spark's shape: SELECT ... AS key, ... AS value
                 self._key = "key"
+            if "headers" in schema.names:  # Spark's shape with headers: array<struct<key: string, value: binary>>
+                kind = schema.field("headers").type
+                fields = {f.name: f.type for f in kind.value_type} if pa.types.is_list(kind) and \
+                    pa.types.is_struct(kind.value_type) else {}
+                if set(fields) != {"key", "value"} or not pa.types.is_string(fields["key"]) or not (
+                        _is_binary(fields["value"]) or pa.types.is_string(fields["value"])):
+                    raise ValueError(f"kafka sink: the output's 'headers' column is written as the messages' "
+                                     f"headers, so it must be array<struct<key: string, value: binary>>, not {kind}")
+                self._headers = True
         self._reach()
 
     def _reach(self) -> None:
@@ -100,16 +112,18 @@ class KafkaSink:
             self._producer = self._kafka.Producer(self._config, logger=_LOG)
         values = _bytes(table.column("value")) if self._as_is else json_rows(table)
         message_keys = _bytes(table.column(self._key)) if self._key is not None else [None] * len(values)
+        headers = [None if row is None else [(h["key"], h["value"]) for h in row]
+                   for row in table.column("headers").to_pylist()] if self._headers else [None] * len(values)
         failed = []
 
         def delivered(err, message) -> None:
             if err is not None:
                 failed.append(err)
 
-        for value, key in zip(values, message_keys, strict=True):
+        for value, key, header in zip(values, message_keys, headers, strict=True):
             while True:
                 try:
-                    self._producer.produce(self.topic, value=value, key=key, on_delivery=delivered)
+                    self._producer.produce(self.topic, value=value, key=key, headers=header, on_delivery=delivered)
                     break
                 except BufferError:  # the producer's queue is full: let it send
                     self._producer.poll(0.1)

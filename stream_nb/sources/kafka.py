@@ -129,7 +129,7 @@ class KafkaSource:
     def __init__(self, servers: str, topic: str | list[str] | None = None, *, pattern: str | None = None,
                  starting_offsets: str | Mapping = "earliest", schema=None,
                  max_offsets_per_trigger: int | None = None, fail_on_data_loss: bool = True,
-                 options: Mapping | None = None):
+                 include_headers: bool = False, options: Mapping | None = None):
         if not isinstance(servers, str) or not servers.strip():
             raise ValueError(f"kafka source: servers is the brokers' 'host:port[,host:port]', not {servers!r}")
         self.topics, self._pattern = _subscription(topic, pattern)
@@ -144,8 +144,11 @@ class KafkaSource:
         # as Spark's options: the topics as subscribe's 'a,b' (None with a pattern), the pattern as given
         self.topic = ",".join(self.topics) or None
         self.pattern = pattern
+        if not isinstance(include_headers, bool):
+            raise TypeError(f"kafka source: include_headers is True or False, not {include_headers!r}")
+        self.include_headers = include_headers
         self.value_schema = parse_schema(schema) if schema is not None else None
-        self.schema = source_schema(self.value_schema)
+        self.schema = source_schema(self.value_schema, include_headers)
         self.description = (f"KafkaV2[Subscribe[{self.topic}]]" if self.topics
                             else f"KafkaV2[SubscribePattern[{pattern}]]")
         self.max_offsets_per_trigger = max_offsets_per_trigger
@@ -355,7 +358,7 @@ class KafkaSource:
     def _fetch(self, ranges: dict[TopicPartition, tuple[int, int]], cancel=None) -> pa.Table:
         with self._read_lock:
             messages = self._open_reader().fetch(ranges, cancel)
-        return to_table(messages, self.value_schema)
+        return to_table(messages, self.value_schema, self.include_headers)
 
     def close(self) -> None:
         """Close the broker connections (a query that prepared it has stopped); a later call opens them again."""
@@ -375,7 +378,7 @@ class KafkaSource:
         if self._reader is None:
             self._reader = RangeReader(_client(), self._config, self.servers, logger=_LOG,
                                        watermarks=self._partition_watermarks, outage_seconds=OUTAGE_SECONDS,
-                                       fail_on_data_loss=self.fail_on_data_loss)
+                                       fail_on_data_loss=self.fail_on_data_loss, headers=self.include_headers)
         return self._reader
 
     # -- the broker ----------------------------------------------------------------------------------------
@@ -465,7 +468,8 @@ class KafkaSource:
 
 def kafka(servers: str, topic: str | list[str] | None = None, *, pattern: str | None = None,
           starting_offsets: str | Mapping = "earliest", schema=None, max_offsets_per_trigger: int | None = None,
-          fail_on_data_loss: bool = True, options: Mapping | None = None) -> KafkaSource:
+          fail_on_data_loss: bool = True, include_headers: bool = False,
+          options: Mapping | None = None) -> KafkaSource:
     """Kafka topics as a stream, with Spark's Kafka columns: ``key``, ``value`` (binary), ``topic``,
     ``partition``, ``offset``, ``timestamp``, ``timestampType``.
 
@@ -490,8 +494,12 @@ def kafka(servers: str, topic: str | list[str] | None = None, *, pattern: str | 
         fail_on_data_loss: Spark's ``failOnDataLoss``. False: offsets gone before they were read are skipped
             with a warning (from a partition's earliest offset after retention, from its new end when its end
             went back, as Spark), instead of stopping the query.
+        include_headers: Spark's ``includeHeaders``: a ``headers`` column after ``timestampType``, each
+            message's headers in order as ``array<struct<key: string, value: binary>>`` (NULL for a message
+            without any). Read through confluent-kafka's Consumer, which hands them over (slower than the bulk
+            reader the source uses otherwise).
         options: librdkafka settings for the consumer (``"kafka."`` in front, as Spark writes them, is dropped).
     """
     return KafkaSource(servers, topic, pattern=pattern, starting_offsets=starting_offsets, schema=schema,
                        max_offsets_per_trigger=max_offsets_per_trigger, fail_on_data_loss=fail_on_data_loss,
-                       options=options)
+                       include_headers=include_headers, options=options)

@@ -33,8 +33,9 @@ class Cancelled(Exception):
 class ConfluentConsumer:
     """confluent-kafka's Consumer behind the interface of ``kafka_bulk.BulkConsumer``: where that cannot run."""
 
-    def __init__(self, kafka, config: dict, logger):
+    def __init__(self, kafka, config: dict, logger, headers: bool = False):
         self._kafka, self._consumer = kafka, kafka.Consumer(config, logger=logger)
+        self._headers = headers
 
     def assign(self, starts: dict[TopicPartition, int]) -> None:
         self._consumer.assign([self._kafka.TopicPartition(t, p, o) for (t, p), o in starts.items()])
@@ -43,7 +44,7 @@ class ConfluentConsumer:
         messages = self._consumer.consume(most, timeout=timeout)
         errors = [m for m in messages if m.error() is not None]
         good = [m for m in messages if m.error() is None] if errors else messages
-        return chunk_from_messages(good), errors
+        return chunk_from_messages(good, self._headers), errors
 
     def position(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
         found = self._consumer.position([self._kafka.TopicPartition(t, p) for t, p in partitions])
@@ -68,8 +69,9 @@ class RangeReader:
 
     def __init__(self, kafka, config: dict, servers: str, *, logger,
                  watermarks: Callable[[TopicPartition], tuple[int, int] | None], outage_seconds: float,
-                 fail_on_data_loss: bool = True):
+                 fail_on_data_loss: bool = True, headers: bool = False):
         self._kafka, self._config, self.servers = kafka, config, servers
+        self._headers = headers  # includeHeaders: read by confluent-kafka's Consumer, which hands them over
         self._logger, self._watermarks, self._outage = logger, watermarks, outage_seconds
         self._fail = fail_on_data_loss
         self._consumer = None
@@ -108,8 +110,8 @@ class RangeReader:
 
     def _open(self):
         if self._consumer is None:
-            self._consumer = open_consumer(self._config, self._logger, MOST_MESSAGES) or ConfluentConsumer(
-                self._kafka, self._config, self._logger)
+            bulk = None if self._headers else open_consumer(self._config, self._logger, MOST_MESSAGES)
+            self._consumer = bulk or ConfluentConsumer(self._kafka, self._config, self._logger, self._headers)
         return self._consumer
 
     def _assign(self, starts: dict[TopicPartition, int]) -> None:

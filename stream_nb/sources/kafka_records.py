@@ -31,18 +31,22 @@ KAFKA_SCHEMA = pa.schema([
     ("key", pa.binary()), ("value", pa.binary()), ("topic", pa.string()), ("partition", pa.int32()),
     ("offset", pa.int64()), ("timestamp", TIMESTAMP), ("timestampType", pa.int32()),
 ])
+# Spark's includeHeaders column: each message's headers in order (a key may repeat), NULL for a message without
+HEADERS = pa.field("headers", pa.list_(pa.struct([("key", pa.string()), ("value", pa.binary())])))
 
 
-def source_schema(schema: pa.Schema | None) -> pa.Schema:
-    """Spark's Kafka columns, then the parsed value's columns (which must not reuse a Kafka column's name)."""
+def source_schema(schema: pa.Schema | None, headers: bool = False) -> pa.Schema:
+    """Spark's Kafka columns (and ``headers`` with ``includeHeaders``), then the parsed value's columns (which
+    must not reuse a Kafka column's name)."""
+    kafka = pa.schema([*KAFKA_SCHEMA, HEADERS]) if headers else KAFKA_SCHEMA
     if schema is None:
-        return KAFKA_SCHEMA
-    clash = [name for name in schema.names if name in KAFKA_SCHEMA.names]
+        return kafka
+    clash = [name for name in schema.names if name in kafka.names]
     if clash:
         raise ValueError(f"kafka source: the value's schema has a column named {clash[0]!r}, which is one of the "
-                         f"Kafka columns ({', '.join(KAFKA_SCHEMA.names)}); rename it in schema= and in the JSON, "
+                         f"Kafka columns ({', '.join(kafka.names)}); rename it in schema= and in the JSON, "
                          "or read the value yourself with from_json")
-    return pa.schema([*KAFKA_SCHEMA, *schema])
+    return pa.schema([*kafka, *schema])
 
 
 @dataclass
@@ -59,17 +63,19 @@ class Chunk:
     kinds: np.ndarray
     keys: pa.Array
     values: pa.Array
+    headers: pa.Array | None = None   # read only for includeHeaders (HEADERS' type)
 
     def __len__(self) -> int:
         return len(self.offsets)
 
     def slice(self, start: int, stop: int) -> Chunk:
         return Chunk(self.topics, self.codes[start:stop], self.partitions[start:stop], self.offsets[start:stop],
-                     self.times[start:stop], self.kinds[start:stop], self.keys[start:stop], self.values[start:stop])
+                     self.times[start:stop], self.kinds[start:stop], self.keys[start:stop], self.values[start:stop],
+                     None if self.headers is None else self.headers[start:stop])
 
     @staticmethod
-    def empty() -> Chunk:
-        return chunk_from_messages([])
+    def empty(headers: bool = False) -> Chunk:
+        return chunk_from_messages([], headers)
 
 
 def binary_array(offsets: np.ndarray, data: np.ndarray, valid: np.ndarray) -> pa.Array:
@@ -80,8 +86,8 @@ def binary_array(offsets: np.ndarray, data: np.ndarray, valid: np.ndarray) -> pa
                                                                   pa.py_buffer(data)])
 
 
-def chunk_from_messages(messages: list) -> Chunk:
-    """confluent-kafka's Message objects (no errors among them) as a Chunk."""
+def chunk_from_messages(messages: list, headers: bool = False) -> Chunk:
+    """confluent-kafka's Message objects (no errors among them) as a Chunk; with ``headers``, theirs too."""
     Message = type(messages[0]) if messages else None  # confluent_kafka's, imported only with the client
     n = len(messages)
     # map over the method, and no per-message Python beyond it: this is what a batch from Kafka costs
@@ -98,16 +104,24 @@ def chunk_from_messages(messages: list) -> Chunk:
                  times[:, 1].copy(), times[:, 0].astype(np.int32),
                  # pyarrow converts a list of nothing but None slowly (0.3 s for 50,000): the common unkeyed topic
                  pa.nulls(n, pa.large_binary()) if keys.count(None) == n else pa.array(keys, pa.large_binary()),
-                 pa.array(list(map(Message.value, messages)) if n else [], pa.large_binary()))
+                 pa.array(list(map(Message.value, messages)) if n else [], pa.large_binary()),
+                 _headers(messages) if headers else None)
 
 
-def to_table(runs: list, schema: pa.Schema | None) -> pa.Table:
+def _headers(messages: list) -> pa.Array:
+    """Each message's headers as Spark gives them: [{key, value}, ...] in order, NULL where it has none."""
+    rows = [[{"key": k, "value": v} for k, v in found] if (found := m.headers()) else None for m in messages]
+    return pa.array(rows, HEADERS.type)
+
+
+def to_table(runs: list, schema: pa.Schema | None, headers: bool = False) -> pa.Table:
     """What ``kafka_reader.RangeReader.fetch`` read (runs of one partition's messages, ``((topic, partition),
-    Chunk)``, in topic, partition then offset order) as the source's table."""
+    Chunk)``, in topic, partition then offset order) as the source's table; ``headers``: with Spark's
+    ``headers`` column."""
     runs = [(tp, chunk) for tp, chunk in runs if len(chunk)]
     n = sum(len(chunk) for _, chunk in runs)
     if not runs:
-        return source_schema(schema).empty_table()
+        return source_schema(schema, headers).empty_table()
     times = np.concatenate([chunk.times for _, chunk in runs])
     # confluent_kafka counts its timestamp types from 1 (0: none), Kafka's Java client from 0 (-1: none)
     kinds = np.concatenate([chunk.kinds for _, chunk in runs])
@@ -132,6 +146,8 @@ def to_table(runs: list, schema: pa.Schema | None) -> pa.Table:
         pa.array(kinds - 1, pa.int32()),
     ]
     table = pa.Table.from_arrays(columns, schema=KAFKA_SCHEMA)
+    if headers:
+        table = table.append_column(HEADERS, pa.concat_arrays([chunk.headers for _, chunk in runs]))
     if schema is None:
         return table
     ends = np.cumsum([count for _, count in topics])

@@ -250,7 +250,8 @@ def kafka_stream(reader, source: Any):
 
 def kafka_options(source: Any) -> dict[str, str]:
     """Spark's Kafka source options for a ``sn.sources.kafka`` source: servers, the topics or the pattern,
-    the starting offsets (Spark's JSON for given ones), ``maxOffsetsPerTrigger`` and ``failOnDataLoss``. The
+    the starting offsets (Spark's JSON for given ones), ``maxOffsetsPerTrigger``, ``failOnDataLoss`` and
+    ``includeHeaders``. The
     source's librdkafka settings are its own client's, not passed (Spark's Kafka consumer refuses several)."""
     from stream_nb.sources.kafka_offsets import spark_json
 
@@ -264,6 +265,8 @@ def kafka_options(source: Any) -> dict[str, str]:
         options["subscribePattern"] = source.pattern
     if source.max_offsets_per_trigger is not None:
         options["maxOffsetsPerTrigger"] = str(source.max_offsets_per_trigger)
+    if getattr(source, "include_headers", False):
+        options["includeHeaders"] = "true"
     return options
 
 

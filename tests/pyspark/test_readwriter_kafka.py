@@ -1,5 +1,5 @@
-"""PySpark's kafka format reaching the Kafka source's options: subscribe of several topics, subscribePattern and
-failOnDataLoss, against a real broker (Tansu on loopback)."""
+"""PySpark's kafka format reaching the Kafka source's options: subscribe of several topics, subscribePattern,
+failOnDataLoss and includeHeaders, against a real broker (Tansu on loopback)."""
 
 import sys
 import uuid
@@ -66,3 +66,20 @@ def test_fail_on_data_loss_false_lets_the_query_go_on_past_a_deleted_topic(spark
     with pytest.warns(UserWarning, match=f"topic '{deleted}' partition 0: the partition is gone"):
         after = run("after")
     assert after == ["b"]
+
+
+def test_include_headers_adds_the_headers_column(spark, kafka_broker):
+    topic = kafka_broker.create_topic(f"t-{uuid.uuid4().hex[:8]}")
+    producer = kafka_broker.producer()
+    producer.produce(topic, value=b"a", headers=[("trace", b"t1")])
+    assert producer.flush(15) == 0
+    frame = (spark.readStream.format("kafka").option("kafka.bootstrap.servers", kafka_broker.servers)
+             .option("subscribe", topic).option("startingOffsets", "earliest").option("includeHeaders", "true")
+             .load())
+    assert frame.columns[-1] == "headers"
+    q = frame.selectExpr("headers[0].key AS k", "CAST(headers[0].value AS STRING) AS v").writeStream \
+        .format("memory").queryName("with_headers").start()
+    q.processAllAvailable()
+    found = [(r.k, r.v) for r in spark.sql("SELECT * FROM with_headers").collect()]
+    q.stop()
+    assert found == [("trace", "t1")]

@@ -76,6 +76,32 @@ def test_a_key_column_beside_a_value_column_is_the_messages_key_as_in_spark(kafk
     assert read_back(kafka_broker, topic) == [(b"1", b"A"), (None, b"B")]
 
 
+def test_a_headers_column_beside_value_is_written_as_the_messages_headers(kafka_broker):
+    topic = kafka_broker.create_topic(f"out-{uuid.uuid4().hex[:8]}")
+    src = sn.sources.memory("id bigint, line string")
+    q = sn.start("SELECT upper(line) AS value, CASE WHEN id > 1 THEN array(named_struct('key', 'id', 'value', "
+                 "CAST(CAST(id AS STRING) AS BINARY)), named_struct('key', 'src', 'value', CAST('lines' AS BINARY))) "
+                 "END AS headers FROM lines", sources={"lines": src},
+                 sink=sn.sinks.kafka(kafka_broker.servers, topic, options=ONE_A_BATCH))
+    src.add_data([{"id": 1, "line": "a"}, {"id": 2, "line": "b"}])
+    q.process_all_available(timeout=30)
+    q.stop()
+    back = sn.start("SELECT value, headers, offset FROM t",
+                    sources={"t": sn.sources.kafka(kafka_broker.servers, topic, include_headers=True)})
+    back.process_all_available(timeout=30)
+    rows = sorted(back.sink.table().to_pylist(), key=lambda r: r["offset"])
+    back.stop()
+    assert [(r["value"], r["headers"]) for r in rows] == [
+        (b"A", None), (b"B", [{"key": "id", "value": b"2"}, {"key": "src", "value": b"lines"}])]
+
+
+def test_a_headers_column_of_another_type_is_refused_at_start(kafka_broker):
+    src = sn.sources.memory("line string")
+    with pytest.raises(ValueError, match="must be array<struct<key: string, value: binary>>"):
+        sn.start("SELECT line AS value, line AS headers FROM lines", sources={"lines": src},
+                 sink=sn.sinks.kafka(kafka_broker.servers, "anything"))
+
+
 def test_an_aggregation_in_update_mode_writes_each_changed_row(kafka_broker):
     topic = kafka_broker.create_topic(f"out-{uuid.uuid4().hex[:8]}")
     src = sn.sources.memory("device string")

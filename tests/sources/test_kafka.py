@@ -46,6 +46,27 @@ def test_messages_arrive_with_sparks_kafka_columns(kafka_broker):
         ("timestamp", "timestamp[us, tz=UTC]"), ("timestampType", "int32")]
 
 
+def test_include_headers_gives_sparks_headers_column_in_order_and_null_without(kafka_broker):
+    topic = new_topic(kafka_broker)
+    producer = kafka_broker.producer()
+    for value, headers in [(b"a", [("trace", b"t1"), ("kind", b"x"), ("trace", b"t2")]), (b"b", None),
+                           (b"c", [("empty", b"")])]:
+        producer.produce(topic, value=value, partition=0, headers=headers)
+        assert producer.flush(15) == 0  # one at a time (Tansu shows a batch's last offset late: tests/kafka_broker)
+    src = sn.sources.kafka(kafka_broker.servers, topic, include_headers=True, schema=None)
+    assert [f.name for f in src.schema][-1] == "headers"
+    q = sn.start("SELECT value, headers, size(headers) AS n, headers[0].key AS first FROM events",
+                 sources={"events": src})
+    q.process_all_available(timeout=30)
+    rows = q.sink.table().to_pylist()
+    q.stop()
+    assert [(r["value"], r["headers"], r["n"], r["first"]) for r in rows] == [
+        (b"a", [{"key": "trace", "value": b"t1"}, {"key": "kind", "value": b"x"}, {"key": "trace", "value": b"t2"}],
+         3, "trace"),
+        (b"b", None, -1, None),
+        (b"c", [{"key": "empty", "value": b""}], 1, "empty")]
+
+
 def test_schema_parses_json_values_into_columns_beside_kafkas(kafka_broker):
     topic = new_topic(kafka_broker)
     kafka_broker.produce(topic, [{"device": "d1", "temp": 20.5, "ts": "2026-01-01 00:00:05"},

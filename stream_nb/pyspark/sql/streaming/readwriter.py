@@ -122,7 +122,8 @@ class DataStreamReader(_Options):
         return sn.sources.kafka(self._get("kafka.bootstrap.servers"), topic, pattern=pattern,
                                 starting_offsets=self._get("startingOffsets", "latest"),
                                 max_offsets_per_trigger=None if per_trigger is None else int(per_trigger),
-                                fail_on_data_loss=str(self._get("failOnDataLoss", "true")).lower() != "false")
+                                fail_on_data_loss=str(self._get("failOnDataLoss", "true")).lower() != "false",
+                                include_headers=str(self._get("includeHeaders", "false")).lower() == "true")
 
     def csv(self, path: str, schema: StructType | str | None = None, **options: Any) -> DataFrame:
         return self.load(path, "csv", schema, **{k: v for k, v in options.items() if v is not None})
