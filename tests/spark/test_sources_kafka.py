@@ -60,6 +60,8 @@ def test_with_the_connector_spark_reads_kafka_with_the_sources_options():
         "kafka.bootstrap.servers": "127.0.0.1:9092", "subscribe": "events",
         "startingOffsets": json.dumps({"events": {"0": 23, "1": -2}}), "failOnDataLoss": "false",
         "maxOffsetsPerTrigger": "100"}
-    pattern = sn.sources.kafka("127.0.0.1:9092", pattern="events-.*", starting_offsets="latest")
+    pattern = sn.sources.kafka("127.0.0.1:9092", pattern="events-.*", starting_offsets="latest",
+                               include_headers=True)
     assert kafka_options(pattern) == {"kafka.bootstrap.servers": "127.0.0.1:9092", "startingOffsets": "latest",
-                                      "failOnDataLoss": "true", "subscribePattern": "events-.*"}
+                                      "failOnDataLoss": "true", "subscribePattern": "events-.*",
+                                      "includeHeaders": "true"}
