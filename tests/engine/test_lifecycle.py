@@ -58,7 +58,9 @@ def test_a_failed_batch_leaves_the_query_failed(events):
     assert q.state is QueryState.FAILED and q.status["message"].startswith("Failed: the sink is full")
 
 
-def test_pause_returns_once_the_batch_in_flight_has_committed(events):
+def pause_in_flight(events):
+    """A query whose first batch is held in its sink, and a thread calling pause() meanwhile: (query, the
+    pausing thread, the event that lets the batch finish)."""
     inside, release = threading.Event(), threading.Event()
 
     def slow(df, batch_id):
@@ -72,6 +74,11 @@ def test_pause_returns_once_the_batch_in_flight_has_committed(events):
     pausing = threading.Thread(target=q.pause)
     pausing.start()
     pausing.join(0.3)
+    return q, pausing, release
+
+
+def test_pause_returns_once_the_batch_in_flight_has_committed(events):
+    q, pausing, release = pause_in_flight(events)
     assert pausing.is_alive(), "pause() returned while a batch was still in flight"
     assert q.state is QueryState.RUNNING        # still running: "paused" with a batch to come would be untrue
     release.set()
@@ -81,18 +88,7 @@ def test_pause_returns_once_the_batch_in_flight_has_committed(events):
 
 
 def test_resume_right_after_pause_is_taken_while_the_batch_in_flight_finishes(events):
-    inside, release = threading.Event(), threading.Event()
-
-    def slow(df, batch_id):
-        inside.set()
-        release.wait(30)
-
-    q = sn.start("SELECT device FROM events", sources={"events": events}, sink=sn.sinks.foreach_batch(slow))
-    events.add_data([{"device": "a", "temp": 1.0}])
-    assert inside.wait(30)
-    pausing = threading.Thread(target=q.pause)
-    pausing.start()
-    pausing.join(0.3)
+    q, pausing, release = pause_in_flight(events)
     assert q.state is QueryState.RUNNING and q.is_paused
     assert perform(q, "resume").startswith(f"resumed {q.name}")
     release.set()
