@@ -14,6 +14,9 @@ Each becomes what the rest of the planner already runs (``explode`` is DuckDB's 
   row of NULLs, as ``explode_outer``), is DuckDB's ``UNNEST(xs, max_depth := 2)``, in a top-level select list
   (in a subquery its columns would be known only when it runs: refused, with the explode to write instead).
 
+* several generators in one SELECT (Spark 4 takes them): every combination, left to right, as lateral views
+  one over the other (DuckDB's UNNESTs side by side would zip them).
+
 ``posexplode_outer`` is refused by name (not supported yet).
 """
 
@@ -40,7 +43,7 @@ def spark_generators(tree: exp.Expression, sql: str) -> exp.Expression:
         raise StreamSQLError(f"{name}() is not supported yet", sql=sql, start=start_of(node, sql),
                              hint="explode, explode_outer and posexplode are, in SELECT or in a LATERAL VIEW")
     for select in list(tree.find_all(exp.Select)):
-        _refuse_two_generators(select, sql)
+        _generators_as_views(select, sql)
     for select in list(tree.find_all(exp.Select)):
         if select.args.get("laterals"):
             _unview(select, sql)
@@ -91,14 +94,39 @@ def _is_generator(node: exp.Expression) -> bool:
     return isinstance(node, _GENERATORS) or isinstance(node, exp.Anonymous) and node.name.lower() == "inline_outer"
 
 
-def _refuse_two_generators(select: exp.Select, sql: str) -> None:
-    """Spark's UNSUPPORTED_GENERATOR.MULTI_GENERATOR: one generator per SELECT (DuckDB would zip two)."""
+def _generators_as_views(select: exp.Select, sql: str) -> None:
+    """Several generators in one SELECT: Spark 4 runs each over the rows of the one before (every combination,
+    left to right), as lateral views do; DuckDB would zip them. So each becomes a LATERAL VIEW, and its item the
+    columns it makes."""
     found = [node for item in select.expressions for node in item.walk()
              if _is_generator(node) and node.find_ancestor(exp.Select) is select]
-    if len(found) > 1:
-        raise StreamSQLError(f"only one generator is allowed per SELECT, as in Spark; this one has {len(found)}",
-                             sql=sql, start=start_of(found[1], sql),
-                             hint="explode one in a subquery, the other above it, or use LATERAL VIEW for each")
+    if len(found) < 2:
+        return
+    laterals, items, names = list(select.args.get("laterals") or []), [], []
+    for item in select.expressions:
+        call = item.this if isinstance(item, (exp.Alias, exp.Aliases)) else item
+        if not any(_is_generator(n) for n in item.walk()):
+            items.append(item)
+            continue
+        if not isinstance(call, (exp.Explode, exp.Posexplode)) or isinstance(call, exp.PosexplodeOuter):
+            raise StreamSQLError("several generators in one SELECT: each must be explode, explode_outer or "
+                                 "posexplode, alone in its item (not supported yet otherwise)", sql=sql,
+                                 start=start_of(call, sql), hint="explode in a subquery, the rest above it")
+        columns = [e.name for e in item.expressions] if isinstance(item, exp.Aliases) else \
+            [item.alias] if isinstance(item, exp.Alias) else \
+            ["pos", "col"] if isinstance(call, exp.Posexplode) else ["col"]
+        names += columns
+        view = exp.TableAlias(this=exp.to_identifier(f"__generated_{len(laterals)}"),
+                              columns=[exp.to_identifier(c) for c in columns])
+        laterals.append(exp.Lateral(this=call.copy(), view=True, alias=view))
+        items += [exp.column(c) for c in columns]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise StreamSQLError(f"several generators in one SELECT make columns of one name ({', '.join(twice)}): "
+                             "name them apart", sql=sql, start=start_of(found[1], sql),
+                             hint="explode(a) AS x, explode(b) AS y")
+    select.set("expressions", items)
+    select.set("laterals", laterals)
 
 
 def names_itself(item: exp.Expression) -> bool:
