@@ -253,7 +253,7 @@ def _flatten_keys(table: pa.Table, keys: list[str]) -> tuple[pa.Table, list[str]
 
 
 FIXED_WIDTH_ROWS = 8_192  # below this, telling a string key's width costs about what its grouping would save
-_STRUCT_VALID = "__valid"   # beside a struct key's fields: whether the struct itself is there
+_STRUCT_VALID = "\x00valid"   # beside a struct key's fields: whether the struct itself is there (no field name)
 _VARIABLE_WIDTH = (pa.string(), pa.binary(), pa.large_string(), pa.large_binary())
 
 

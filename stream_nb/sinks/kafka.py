@@ -82,6 +82,7 @@ class KafkaSink:
             self._as_is = True
             if self.key is None and "key" in schema.names:  # Spark's shape: SELECT ... AS key, ... AS value
                 self._key = "key"
+            self._headers = False
             if "headers" in schema.names:  # Spark's shape with headers: array<struct<key: string, value: binary>>
                 kind = schema.field("headers").type
                 fields = {f.name: f.type for f in kind.value_type} if pa.types.is_list(kind) and \

@@ -64,6 +64,7 @@ _SPARK_OPTIONS = {
     "subscribe": "the topic argument ('a' or 'a,b' or a list)", "subscribepattern": "pattern=",
     "assign": "starting_offsets naming every partition", "startingoffsets": "starting_offsets=",
     "maxoffsetspertrigger": "max_offsets_per_trigger=", "failondataloss": "fail_on_data_loss=",
+    "includeheaders": "include_headers=",
 }
 CONNECT_SECONDS = 5     # how long the first contact with the broker may take before the query is refused
 OUTAGE_SECONDS = 120    # how long a running query waits for a broker that went away before it fails

@@ -102,6 +102,14 @@ def _generators_as_views(select: exp.Select, sql: str) -> None:
              if _is_generator(node) and node.find_ancestor(exp.Select) is select]
     if len(found) < 2:
         return
+    aggregating = select.args.get("group") or any(n.find_ancestor(exp.Select) is select
+                                                  for item in select.expressions for n in item.find_all(exp.AggFunc))
+    star = any(isinstance(n, exp.Star) for item in select.expressions for n in item.walk()
+               if not isinstance(n.parent, exp.Count))
+    if aggregating or star or select.args.get("joins"):
+        what = "an aggregation" if aggregating else "*" if star else "a join"
+        raise StreamSQLError(f"several generators in one SELECT with {what} are not supported yet", sql=sql,
+                             start=start_of(found[1], sql), hint="explode in a subquery, the rest above it")
     laterals, items, names = list(select.args.get("laterals") or []), [], []
     for item in select.expressions:
         call = item.this if isinstance(item, (exp.Alias, exp.Aliases)) else item
@@ -116,10 +124,11 @@ def _generators_as_views(select: exp.Select, sql: str) -> None:
             [item.alias] if isinstance(item, exp.Alias) else \
             ["pos", "col"] if isinstance(call, exp.Posexplode) else ["col"]
         names += columns
+        inner = [f"__generated_{len(laterals)}_{i}" for i in range(len(columns))]  # no clash with t's columns
         view = exp.TableAlias(this=exp.to_identifier(f"__generated_{len(laterals)}"),
-                              columns=[exp.to_identifier(c) for c in columns])
+                              columns=[exp.to_identifier(c) for c in inner])
         laterals.append(exp.Lateral(this=call.copy(), view=True, alias=view))
-        items += [exp.column(c) for c in columns]
+        items += [exp.alias_(exp.column(c), name, quoted=True) for c, name in zip(inner, columns)]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise StreamSQLError(f"several generators in one SELECT make columns of one name ({', '.join(twice)}): "

@@ -229,3 +229,16 @@ def test_a_null_struct_key_is_its_own_group_apart_from_a_struct_of_nulls_across_
             {"loc": {"lat": None, "lon": None}, "n": 2, "s": 17.0}]
     finally:
         q.stop()
+
+
+def test_a_struct_key_with_a_field_named_like_the_validity_column_keeps_its_values():
+    src = sn.sources.memory("k struct<__valid: boolean, a: int>")
+    q = sn.start("SELECT k, count(*) AS n FROM t GROUP BY k", sources={"t": src}, trigger="manual",
+                 output_mode="complete")
+    try:
+        src.add_data([{"k": {"__valid": False, "a": 1}}, {"k": {"__valid": True, "a": 1}}, {"k": None}])
+        q.step()
+        assert sorted(q.sink.table().to_pylist(), key=str) == [
+            {"k": None, "n": 1}, {"k": {"__valid": False, "a": 1}, "n": 1}, {"k": {"__valid": True, "a": 1}, "n": 1}]
+    finally:
+        q.stop()

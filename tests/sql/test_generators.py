@@ -55,6 +55,11 @@ def test_inline_gives_a_row_per_struct_and_a_column_per_field_and_inline_outer_k
                      {"device": "c", "tag": None}]
 
 
+def test_a_generators_name_may_be_a_source_columns_and_the_next_generator_reads_the_source_column():
+    assert rows_of("SELECT device, explode(tags) AS tags, explode(array(size(tags))) AS n FROM s") == [
+        {"device": "a", "tags": "x", "n": 2}, {"device": "a", "tags": "y", "n": 2}]
+
+
 def test_two_generators_in_one_select_give_every_combination_as_spark_4():
     assert rows_of("SELECT device, explode(tags) AS a, posexplode(tags) AS (i, b) FROM s") == [
         {"device": "a", "a": "x", "i": 0, "b": "x"}, {"device": "a", "a": "x", "i": 1, "b": "y"},
@@ -64,6 +69,8 @@ def test_two_generators_in_one_select_give_every_combination_as_spark_4():
 @pytest.mark.parametrize(("sql", "message", "at"), [
     ("SELECT device, posexplode_outer(tags) FROM s", r"posexplode_outer\(\) is not supported yet", "posexplode_outer"),
     ("SELECT explode(tags), explode(tags) FROM s", "make columns of one name", "explode(tags) FROM"),
+    ("SELECT *, explode(tags) AS a, explode(tags) AS b FROM s", r"several generators in one SELECT with \* are",
+     "explode(tags) AS b"),
     ("SELECT device, inline(array(struct(1 AS n))) AS (m) FROM s", r"inline\(...\) AS \(...\) is not supported yet",
      "inline"),
     ("SELECT n FROM (SELECT inline(array(struct(1 AS n))) FROM s)", r"inline\(\) in a subquery is not supported yet",
