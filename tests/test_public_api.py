@@ -31,7 +31,7 @@ def test_sources_and_sinks_keep_their_names_and_options():
     assert list(inspect.signature(sn.sinks.files).parameters) == ["path", "format", "partition_by"]
     assert list(inspect.signature(sn.sources.kafka).parameters) == [
         "servers", "topic", "pattern", "starting_offsets", "schema", "max_offsets_per_trigger", "fail_on_data_loss",
-        "options"]
+        "include_headers", "options"]
 
 
 def test_start_takes_the_documented_options():
