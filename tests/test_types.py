@@ -300,3 +300,14 @@ def test_a_repeated_timestamp_struct_with_duplicate_field_names_keeps_the_last_v
     first, last = pa.array([0] * 6).cast(TIMESTAMP), pa.array([10_000_000] * 6).cast(TIMESTAMP)
     twice = pa.StructArray.from_arrays([first, last], names=["t", "t"])
     assert to_pandas(pa.table({"s": twice}))["s"].tolist() == [{"t": utc("1970-01-01 00:00:10")}] * 6
+
+
+def test_a_map_column_is_declared_in_ddl_read_from_dicts_or_pairs_and_shown_as_dicts_as_pyspark_shows_it():
+    schema = parse_schema("id int, m map<string, double>, s struct<tags: map<string, int>>")
+    assert schema.field("m").type == pa.map_(pa.string(), pa.float64())
+    table = to_arrow([{"id": 1, "m": {"a": 1.5}, "s": {"tags": {"x": 1}}},
+                      {"id": 2, "m": [("b", 2.0), ("c", None)], "s": None}, {"id": 3, "m": None, "s": {"tags": None}}],
+                     schema)
+    frame = to_pandas(table)
+    assert frame["m"].tolist() == [{"a": 1.5}, {"b": 2.0, "c": None}, None]
+    assert frame["s"].tolist() == [{"tags": {"x": 1}}, None, {"tags": None}]

@@ -182,7 +182,10 @@ def _parse_json(data: bytes, schema: pa.Schema) -> pa.Table:
         return schema.empty_table()
     # Times and dates come in as text, parsed by _conform: Arrow's JSON reader takes neither 7-9 fractional
     # digits nor dates.
-    types = pa.schema([pa.field(f.name, pa.string()) if _is_time(f.type) else f for f in schema])
+    # A map comes in as its JSON text (Arrow's reader has no maps; a string takes an object's text), read by
+    # _conform.
+    types = pa.schema([pa.field(f.name, pa.string()) if _is_time(f.type) or pa.types.is_map(f.type) else f
+                       for f in schema])
     options = pa_json.ParseOptions(explicit_schema=types, unexpected_field_behavior="ignore")
 
     def read(block_size: int | None) -> pa.Table:
@@ -194,7 +197,7 @@ def _parse_json(data: bytes, schema: pa.Schema) -> pa.Table:
     except pa.ArrowInvalid as err:
         fixed = _unquote_non_finite(data, schema)
         if fixed is data and _NOT_A_STRING.search(str(err)):
-            fixed = _strings_as_written(data, schema)
+            fixed = _strings_as_written(data, types)
         if fixed is data:
             raise
         return _parse_json(fixed, schema)
@@ -265,8 +268,40 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
                 column = _timestamps(column, field.name)
             elif pa.types.is_date(field.type) and pa.types.is_string(column.type):
                 column = _dates(column, field)
+            elif pa.types.is_map(field.type) and pa.types.is_string(column.type):
+                column = _json_maps(column, field)
             columns[field.name] = column
     return to_arrow(pa.table(columns), schema)
+
+
+def _json_maps(column: pa.ChunkedArray, field: pa.Field) -> pa.Array:
+    """JSON objects' text as a map column: an object's members as its entries, in order; NULL for JSON null
+    or a value that is not an object, or whose values are not of the map's value type (as Spark's reader
+    gives NULL for a field it cannot convert).
+
+    >>> _json_maps(pa.chunked_array([['{"a": 1.5, "b": 2}', None, '[1]', '{"a": "x"}']]),
+    ...            pa.field("m", pa.map_(pa.string(), pa.float64()))).to_pylist()
+    [[('a', 1.5), ('b', 2.0)], None, None, None]
+    """
+    entries = []
+    for text in column.to_pylist():
+        try:
+            value = json.loads(text) if text is not None else None
+        except ValueError:
+            value = None
+        entries.append(list(value.items()) if isinstance(value, dict) else None)
+    try:
+        return pa.array(entries, type=field.type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return pa.array([_one_map(e, field.type) for e in entries], type=field.type)
+
+
+def _one_map(entries: list | None, dtype: pa.MapType) -> list | None:
+    try:
+        pa.array([entries], type=dtype)
+        return entries
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return None
 
 
 def _timestamps(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:

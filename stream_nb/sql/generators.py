@@ -17,10 +17,15 @@ Each becomes what the rest of the planner already runs (``explode`` is DuckDB's 
 * several generators in one SELECT (Spark 4 takes them): every combination, left to right, as lateral views
   one over the other (DuckDB's UNNESTs side by side would zip them).
 
+* ``explode`` / ``explode_outer`` / ``posexplode`` of a map: a row per entry, in columns ``key`` and ``value``
+  (Spark's names), as two generators over its keys and its values, side by side.
+
 ``posexplode_outer`` is refused by name (not supported yet).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from sqlglot import exp
 
@@ -30,7 +35,8 @@ from stream_nb.sql.positions import start_of
 _REFUSED = {exp.PosexplodeOuter: "posexplode_outer"}
 
 
-def spark_generators(tree: exp.Expression, sql: str) -> exp.Expression:
+def spark_generators(tree: exp.Expression, sql: str,
+                     map_columns: Callable[[], set[str]] = frozenset) -> exp.Expression:
     """``tree`` with its lateral views as subqueries and ``explode_outer`` as ``explode``.
 
     >>> import sqlglot
@@ -47,6 +53,10 @@ def spark_generators(tree: exp.Expression, sql: str) -> exp.Expression:
     for select in list(tree.find_all(exp.Select)):
         if select.args.get("laterals"):
             _unview(select, sql)
+    maps = None
+    for node in list(tree.find_all(exp.Explode, exp.Posexplode, exp.ExplodeOuter, exp._ExplodeOuter)):
+        if _is_map(node.this, maps := map_columns() if maps is None else maps):
+            _explode_map(node, sql)
     for select in list(tree.find_all(exp.Select)):
         for item in list(select.expressions):  # Spark's names for a generator's columns
             if isinstance(item, exp.Posexplode):
@@ -60,6 +70,52 @@ def spark_generators(tree: exp.Expression, sql: str) -> exp.Expression:
         if isinstance(node, exp.Inline) or node.name.lower() == "inline_outer":
             _inline(node, sql)
     return tree
+
+
+_MAPS = (exp.VarMap, exp.Map, exp.StrToMap, exp.MapFromEntries)
+
+
+def _is_map(values: exp.Expression, map_columns: set[str]) -> bool:
+    """Whether a generator's argument is a map: a column of a map type (by name), or a call that makes one."""
+    if isinstance(values, exp.Column):
+        return values.name.lower() in map_columns
+    if isinstance(values, exp.Cast):
+        return values.to.this == exp.DataType.Type.MAP
+    return isinstance(values, _MAPS) or isinstance(values, exp.Anonymous) and values.name.lower() in (
+        "map_concat", "map_filter", "transform_values", "transform_keys")
+
+
+def _explode_map(node: exp.Expression, sql: str) -> None:
+    """``explode(m)`` of a map: a row per entry, in columns ``key`` and ``value`` (``pos`` first for
+    ``posexplode``), or the names of ``AS (k, v)``, as Spark. Written as two generators over
+    ``map_keys(m)`` and ``map_values(m)`` in one select list, which DuckDB runs side by side (zipped: same
+    length), so the outer query sees two named columns; ``explode_outer`` gives one row of NULLs for a NULL or
+    empty map, as each of the two does."""
+    item = node.parent
+    names = ["pos", "key", "value"] if isinstance(node, exp.Posexplode) else ["key", "value"]
+    if isinstance(item, (exp.Alias, exp.Aliases)):
+        given = [e.name for e in item.expressions] if isinstance(item, exp.Aliases) else [item.alias]
+        if len(given) != len(names):
+            name = "posexplode" if isinstance(node, exp.Posexplode) else "explode"
+            raise StreamSQLError(f"{name} of a map gives {len(names)} columns ({', '.join(names)}), and the AS "
+                                 f"clause names {len(given)}", sql=sql, start=start_of(item, sql),
+                                 hint=f"AS ({', '.join(names)}), or no AS for Spark's names")
+        names = given
+    else:
+        item = node
+    select = item.parent
+    if not isinstance(select, exp.Select) or item not in select.expressions:
+        raise StreamSQLError("explode of a map goes in a select list, as Spark takes it", sql=sql,
+                             start=start_of(node, sql), hint="SELECT id, explode(m) FROM s")
+    keys, values = (exp.Anonymous(this=f, expressions=[node.this.copy()]) for f in ("map_keys", "map_values"))
+    outer = type(node) if isinstance(node, (exp.ExplodeOuter, exp._ExplodeOuter)) else exp.Explode
+    if isinstance(node, exp.Posexplode):
+        first = exp.Aliases(this=exp.Posexplode(this=keys), expressions=[exp.to_identifier(n) for n in names[:2]])
+    else:
+        first = exp.alias_(outer(this=keys), names[0])
+    second = exp.alias_(outer(this=values), names[-1])
+    at = select.expressions.index(item)
+    select.set("expressions", [*select.expressions[:at], first, second, *select.expressions[at + 1:]])
 
 
 def _inline(node: exp.Expression, sql: str) -> None:
@@ -171,10 +227,10 @@ def _unview(select: exp.Select, sql: str) -> None:
             if isinstance(generator, exp.Posexplode):
                 raise StreamSQLError("LATERAL VIEW OUTER posexplode is not supported yet", sql=sql,
                                      start=start_of(lateral, sql), hint="LATERAL VIEW OUTER explode(...) is")
-            generator = _outer(generator.this)
+            generator = exp._ExplodeOuter(this=generator.this.copy())  # explode_outer, as written (a map's too)
         generator = _unqualified_views(generator.copy(), views, name)
         item = exp.Aliases(this=generator, expressions=columns) if len(columns) > 1 else \
-            exp.alias_(generator, columns[0] if columns else exp.to_identifier("col"))
+            exp.alias_(generator, columns[0]) if columns else generator  # unnamed: Spark's names, below
         inner = exp.Select(expressions=[exp.Column(this=exp.Star(), table=exp.to_identifier(name)), item])
         inner.set("from_", exp.From(this=relation))
         relation = exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier(name)))

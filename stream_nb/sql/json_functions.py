@@ -9,8 +9,9 @@ call is rewritten into DuckDB's JSON functions (vectorised, no Python per row):
   string for an INT, 3.7 or 2147483648 for an INT) is NULL, the other fields keep their values; a STRING field
   holds any JSON value as its text (``5`` -> ``'5'``, an object minified); a DATE or TIMESTAMP field reads a
   JSON string in the forms a cast reads (``spark_dates``); a STRUCT field is read as the top level is, an
-  ARRAY field is NULL when one of its elements does not read; names match case-sensitively; a MAP field is
-  refused by name for now;
+  ARRAY field is NULL when one of its elements does not read; names match case-sensitively; a MAP field (string
+  keys) holds an object's members, NULL when one of its values does not read (as an ARRAY); a MAP schema reads a
+  JSON object so;
 * ``get_json_object(s, path)``: the value as text (a string unquoted), NULL when missing, JSON null or
   malformed;
 * ``to_json(struct)``: the struct's JSON without its NULL fields (Spark's ``ignoreNullFields``), NULL for NULL;
@@ -118,14 +119,15 @@ def _schema(ddl: exp.Expression, sql: str) -> exp.DataType:
         raise StreamSQLError("from_json's schema must be a DDL string literal, such as 'a INT, b STRING'",
                              sql=sql or None, start=start_of(ddl, sql))
     text = ddl.name.strip()
-    array = text.lower().startswith("array<")
+    array = text.lower().startswith(("array<", "map<"))
     try:
         kind = exp.DataType.build(text if array or text.lower().startswith("struct<") else f"STRUCT<{text}>",
                                   dialect="spark")
     except Exception:  # noqa: BLE001 -- sqlglot raises several kinds; the message says what is wrong
         kind = None
     empty = kind is not None and any(t.this == T.STRUCT and not t.expressions for t in kind.find_all(exp.DataType))
-    if kind is None or kind.this != (T.ARRAY if array else T.STRUCT) or not kind.expressions or empty:
+    if kind is None or kind.this not in ((T.ARRAY, T.MAP) if array else (T.STRUCT,)) or not kind.expressions or \
+            empty:
         example = "an array type such as 'array<struct<a: int, b: string>>'" if array else \
             "a DDL list of fields such as 'a INT, b STRING'"
         if empty:  # sqlglot reads struct<select: int> as a struct of no fields
@@ -138,7 +140,9 @@ def _schema(ddl: exp.Expression, sql: str) -> exp.DataType:
 def _from_json(text: exp.Expression, ddl: exp.Expression, sql: str) -> exp.Expression:
     where = start_of(ddl, sql)
     kind = _schema(ddl, sql)
-    if kind.this == T.ARRAY:
+    if kind.this == T.MAP:  # a JSON object as a map; NULL for malformed or other JSON
+        packed = _field(_duck("CASE WHEN json_valid({s}) THEN {s} END", s=text), kind, "", sql, where)
+    elif kind.this == T.ARRAY:
         # a JSON array as an array (Spark's from_json with an ArrayType): NULL for malformed or other JSON; for
         # an array of structs, an object alone is an array of one (Spark's root converter takes both)
         if kind.expressions[0].this == T.STRUCT:
@@ -188,6 +192,14 @@ def _field(value: exp.Expression, kind: exp.DataType, name: str, sql: str, where
     if kind.this == T.STRUCT:  # an object's fields, each as a field of the top level is read
         inner = _object_fields(value, kind, sql, where)
         return _duck("CASE WHEN json_type({v}) = 'OBJECT' THEN {inner} END", v=value, inner=inner)
+    if kind.this == T.MAP and len(kind.expressions) == 2 and kind.expressions[0].this in exp.DataType.TEXT_TYPES:
+        # an object's members as entries; as an array, NULL when one of its (non-null) values does not read
+        element = _field(exp.column("value", table="__json_m"), kind.expressions[1], name, sql, where)
+        entries = "map_entries(CAST(CAST({v} AS JSON) AS MAP(VARCHAR, JSON)))"
+        return _duck(f"CASE WHEN json_type({{v}}) = 'OBJECT' AND NOT coalesce(list_bool_or(list_transform({entries}, "
+                     "lambda __json_m: __json_m.value IS NOT NULL AND {element} IS NULL)), false) THEN "
+                     f"map_from_entries(list_transform({entries}, lambda __json_m: struct_pack(key := __json_m.key, "
+                     "value := {element}))) END", v=value, element=element)
     if kind.this == T.ARRAY and kind.expressions:
         # Spark: the whole array is NULL when one of its (non-null) elements does not read as the element type
         element = _field(exp.column("__json_e"), kind.expressions[0], name, sql, where)

@@ -180,6 +180,8 @@ def _sql_type(dtype: pa.DataType) -> str:
         return "STRUCT<" + ", ".join(f"{f.name} {_sql_type(f.type)}" for f in dtype) + ">"
     if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
         return f"ARRAY<{_sql_type(dtype.value_type)}>"
+    if pa.types.is_map(dtype):
+        return f"MAP<{_sql_type(dtype.key_type)}, {_sql_type(dtype.item_type)}>"
     names = {pa.string(): "STRING", pa.large_string(): "STRING", pa.int8(): "TINYINT", pa.int16(): "SMALLINT",
              pa.int32(): "INT", pa.int64(): "BIGINT", pa.float32(): "FLOAT", pa.float64(): "DOUBLE",
              pa.bool_(): "BOOLEAN", pa.date32(): "DATE", pa.binary(): "BINARY"}

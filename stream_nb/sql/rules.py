@@ -214,6 +214,15 @@ def _source_columns(tree: exp.Query, q: Planning) -> set[str]:
     return names
 
 
+def _map_columns(tree: exp.Query, q: Planning) -> set[str]:
+    """The lower-case names of the map columns of the query's tables (before names are bound)."""
+    try:
+        schema = resolve(tree, q.sql, q.namespaces).schema()
+    except StreamSQLError:
+        return set()  # the resolve rule says what is wrong, in its place
+    return {column.lower() for table in schema.values() for column, kind in table.items() if kind.startswith("MAP<")}
+
+
 # -- plans -------------------------------------------------------------------------------------------------
 
 
@@ -235,7 +244,7 @@ def _union(tree: exp.Query, q: Planning):
 
 RULES: list[Rule] = [
     Rule("inline_ctes", "rewrite", lambda tree, q: inline_ctes(tree)),
-    Rule("spark_generators", "rewrite", lambda tree, q: spark_generators(tree, q.sql)),
+    Rule("spark_generators", "rewrite", lambda tree, q: spark_generators(tree, q.sql, lambda: _map_columns(tree, q))),
     # >>> C (chained stateful operators, sql/chain.py): its rules go here, before names are bound
     Rule("chain", "plan", _chain),
     # <<< C

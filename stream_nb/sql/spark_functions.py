@@ -323,7 +323,12 @@ def _array_macro(name: str, arity: int):
 
 def _size(node: exp.ArraySize) -> None:  # size of a map: its entries (-1 for NULL, as size of an array)
     if _kind(node.this) == T.MAP:
-        _typed(exp.Coalesce(this=_call("cardinality", node.this), expressions=[exp.Literal.number(-1)]), node, "INT")
+        entries = exp.Cast(this=_call("cardinality", node.this), to=exp.DataType.build("INT"))
+        _typed(exp.Coalesce(this=entries, expressions=[exp.Literal.number(-1)]), node, "INT")
+
+
+def _map_contains_key(node: exp.MapContainsKey) -> None:  # (sqlglot writes its arguments the other way round)
+    _typed(_call("map_contains", node.this, node.args["key"]), node, "BOOLEAN")
 
 
 def _array_position(node: exp.ArrayPosition) -> None:  # 0 when absent (DuckDB: NULL)
@@ -448,6 +453,7 @@ _BY_CLASS = {
     exp.ArrayDistinct: _array_macro("spark_array_distinct", 1),
     exp.ArrayExcept: _array_macro("spark_array_except", 2), exp.ArrayRemove: _array_macro("spark_array_remove", 2),
     exp.ArrayContains: _array_contains, exp.ArrayPosition: _array_position, exp.ArraySize: _size,
+    exp.MapContainsKey: _map_contains_key,
     exp.Exists: _exists, exp.GenerateSeries: _sequence, **spark_arrays.BY_CLASS,
     # dates
     exp.MonthsBetween: _months_between, exp.TimestampDiff: _timestampdiff, exp.Extract: _extract,

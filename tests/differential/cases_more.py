@@ -42,7 +42,52 @@ _JSON_ARRAYS = (
     ((t(5), "b", None), (t(6), "b", "[{\"t\": oops"), (t(7), "a", '[{"tag": "only"}, {"t": "bad", "tag": "y"}]')),
 )
 
+# Maps: tags by name, NULL, empty, a NULL value.
+MAPS = "ts timestamp, device string, attrs map<string, double>"
+_MAPS = (
+    ((t(1), "a", {"x": 1.5, "y": 2.0}), (t(2), "b", None), (t(3), "a", {}), (t(4), "c", {"x": None})),
+    ((t(5), "b", {"y": 4.0, "z": -1.0}), (t(6), "a", {"x": 3.0})),
+)
+
 CASES: list[Case] = [
+    # -- maps -------------------------------------------------------------------------------------------
+    Case(
+        name="map_column_explode_append",
+        schema=MAPS,
+        sql="SELECT device, explode(attrs) FROM events",
+        output_mode="append", batches=_MAPS,
+        why="explode of a map: a row per entry, Spark's columns key and value; none for NULL or empty",
+    ),
+    Case(
+        name="map_column_explode_outer_posexplode_append",
+        schema=MAPS,
+        sql="SELECT device, explode_outer(attrs) AS (k, v) FROM events",
+        output_mode="append", batches=_MAPS,
+        why="explode_outer of a map keeps a row of NULLs for a NULL or empty map; AS (k, v) names the columns",
+    ),
+    Case(
+        name="map_column_posexplode_and_lateral_view_append",
+        schema=MAPS,
+        sql="SELECT device, p, k, v FROM (SELECT device, posexplode(attrs) AS (p, k, v) FROM events) "
+            "UNION ALL SELECT device, -1 AS p, key, value FROM events LATERAL VIEW OUTER explode(attrs) e",
+        output_mode="append", batches=_MAPS,
+        why="posexplode of a map (pos, key, value) and a LATERAL VIEW of one with Spark's column names",
+    ),
+    Case(
+        name="map_column_functions_append",
+        schema=MAPS,
+        sql="SELECT device, attrs['x'] AS x, element_at(attrs, 'y') AS y, size(attrs) AS n, "
+            "map_keys(attrs) AS ks, map_values(attrs) AS vs, map_contains_key(attrs, 'x') AS has_x FROM events",
+        output_mode="append", batches=_MAPS,
+        why="reading a map: by key, its size (-1 for NULL), keys and values",
+    ),
+    Case(
+        name="map_column_summed_by_key_update",
+        schema=MAPS,
+        sql="SELECT key, sum(value) AS total, count(*) AS n FROM (SELECT explode(attrs) FROM events) GROUP BY key",
+        output_mode="update", key=("key",), batches=_MAPS,
+        why="a map's entries aggregated by key across batches",
+    ),
     # -- aggregates over expressions, of several types --------------------------------------------------
     Case(
         name="aggregate_filter_clause_and_count_if_complete",

@@ -87,7 +87,8 @@ class Case:
 
     @property
     def columns(self) -> list[str]:
-        return [part.split()[0] for part in re.split(r",(?![^()]*\))", self.schema)]  # not decimal(10,2)'s comma
+        return [part.split()[0] for part in re.split(r",(?![^()<>]*[)>])", self.schema)]  # not decimal(10,2)'s
+        # comma, nor map<string, double>'s
 
     def rows(self, batch: tuple[tuple, ...]) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row, strict=True)) for row in batch]

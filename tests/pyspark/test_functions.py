@@ -79,3 +79,28 @@ def test_spark_35s_aggregate_aliases_on_a_stream_named_as_spark_names_them(spark
     finally:
         q.stop()
     assert tuple(row) == ("a", None, 1.0, 1.0, 1.0, 1, False, True, [1.0])
+
+
+def test_a_map_column_is_a_dict_and_explodes_into_key_and_value_as_in_pyspark(spark, tmp_path):
+    from stream_nb.pyspark.sql.types import DoubleType, IntegerType, MapType, StringType, StructField, StructType
+
+    (tmp_path / "a.json").write_text('{"id": 1, "m": {"a": 2.5, "b": 1.0}}\n{"id": 2, "m": null}\n')
+    schema = StructType([StructField("id", IntegerType()), StructField("m", MapType(StringType(), DoubleType()))])
+    df = spark.readStream.schema(schema).json(str(tmp_path))
+    picked = df.select("id", "m", F.col("m")["a"].alias("a"), F.map_keys("m").alias("k"),
+                       F.map_contains_key("m", "b").alias("has_b"))
+    q = picked.writeStream.format("memory").queryName("maps").start()
+    exploded = df.select("id", F.explode("m")).writeStream.format("memory").queryName("entries").start()
+    try:
+        q.processAllAvailable()
+        exploded.processAllAvailable()
+        rows = sorted(spark.sql("SELECT * FROM maps").collect(), key=lambda r: r.id)
+        assert [r.asDict() for r in rows] == [
+            {"id": 1, "m": {"a": 2.5, "b": 1.0}, "a": 2.5, "k": ["a", "b"], "has_b": True},
+            {"id": 2, "m": None, "a": None, "k": None, "has_b": None}]
+        assert spark.sql("SELECT * FROM maps ORDER BY id").toPandas()["m"].tolist() == [{"a": 2.5, "b": 1.0}, None]
+        entries = spark.sql("SELECT * FROM entries").collect()
+        assert sorted((r.id, r.key, r.value) for r in entries) == [(1, "a", 2.5), (1, "b", 1.0)]
+    finally:
+        q.stop()
+        exploded.stop()

@@ -373,6 +373,16 @@ def test_files_json_string_column_takes_other_json_values_as_their_text_as_spark
                                  {"id": "d2", "meta": "false", "n": 2}, {"id": "2.5", "meta": None, "n": 3}]
 
 
+def test_files_json_map_column_holds_objects_and_is_null_where_spark_gives_null(tmp_path):
+    """As PySpark 4.3 reads these lines with the schema (checked there): a value of the wrong type makes the
+    map NULL, the rest of the row stays."""
+    text = ('{"id": 1, "m": {"a": 1.5, "b": 2}}\n{"id": 2, "m": null}\n{"id": 3}\n{"id": 4, "m": {"a": "bad"}}\n'
+            '{"id": 5, "m": {}}\n')
+    table = read_one(tmp_path, "a.json", text, "id int, m map<string, double>")
+    assert table.column("m").to_pylist() == [[("a", 1.5), ("b", 2.0)], None, None, None, []]
+    assert table.column("id").to_pylist() == [1, 2, 3, 4, 5]
+
+
 def test_files_json_a_string_where_a_number_belongs_is_still_refused_naming_the_column(tmp_path):
     with pytest.raises(sources.SourceError, match=r"column 'n': expected a number, found a string"):
         read_one(tmp_path, "a.json", '{"id": 17, "n": "x"}\n', "id string, n int")

@@ -55,6 +55,39 @@ def test_inline_gives_a_row_per_struct_and_a_column_per_field_and_inline_outer_k
                      {"device": "c", "tag": None}]
 
 
+MAPS = [{"device": "a", "attrs": {"x": 1.5, "y": 2.0}}, {"device": "b", "attrs": None}, {"device": "c", "attrs": {}}]
+
+
+def map_rows_of(sql: str) -> list[dict]:
+    src = sn.sources.memory("device string, attrs map<string, double>")
+    q = sn.start(sql, sources={"s": src}, trigger="manual")
+    try:
+        src.add_data(MAPS)
+        q.step()
+        return q.sink.table().to_pylist()
+    finally:
+        q.stop()
+
+
+def test_explode_of_a_map_gives_a_row_per_entry_in_key_and_value_or_the_names_given():
+    assert map_rows_of("SELECT device, explode(attrs) FROM s") == [
+        {"device": "a", "key": "x", "value": 1.5}, {"device": "a", "key": "y", "value": 2.0}]
+    assert map_rows_of("SELECT explode(attrs) AS (k, v) FROM s") == [{"k": "x", "v": 1.5}, {"k": "y", "v": 2.0}]
+    assert map_rows_of("SELECT device, posexplode(attrs) FROM s") == [
+        {"device": "a", "pos": 0, "key": "x", "value": 1.5}, {"device": "a", "pos": 1, "key": "y", "value": 2.0}]
+    assert [r["key"] for r in map_rows_of("SELECT device, explode_outer(attrs) FROM s")] == ["x", "y", None, None]
+    assert map_rows_of("SELECT device, key FROM s LATERAL VIEW OUTER explode(attrs) e WHERE value IS NULL") == [
+        {"device": "b", "key": None}, {"device": "c", "key": None}]
+    assert map_rows_of("SELECT k, v * 2 AS twice FROM (SELECT explode(attrs) AS (k, v) FROM s) WHERE k = 'y'") == [
+        {"k": "y", "twice": 4.0}]
+
+
+def test_one_name_for_a_maps_two_columns_is_refused_where_it_is_written():
+    with pytest.raises(StreamSQLError, match=r"explode of a map gives 2 columns \(key, value\)") as err:
+        map_rows_of("SELECT device, explode(attrs) AS entry FROM s")
+    assert err.value.start == len("SELECT device, ")
+
+
 def test_a_generators_name_may_be_a_source_columns_and_the_next_generator_reads_the_source_column():
     assert rows_of("SELECT device, explode(tags) AS tags, explode(array(size(tags))) AS n FROM s") == [
         {"device": "a", "tags": "x", "n": 2}, {"device": "a", "tags": "y", "n": 2}]

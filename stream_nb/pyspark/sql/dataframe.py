@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
 from sqlglot import exp
 
 from stream_nb.pyspark.errors import AnalysisException, not_supported
 from stream_nb.pyspark.sql import execution
 from stream_nb.pyspark.sql.column import Column, _as_col, _column_ref
-from stream_nb.pyspark.sql.types import Row, StructType, TimestampType, from_arrow_schema
+from stream_nb.pyspark.sql.types import MapType, Row, StructType, TimestampType, from_arrow_schema
 
 if TYPE_CHECKING:
     from stream_nb.pyspark.sql.group import GroupedData
@@ -69,6 +70,7 @@ class DataFrame:
             # a projection of a filter or a join is their own SELECT list: a join's sides keep their aliases
             # (df.select("i.ad", "c.at"), as Spark's resolver sees them) and the engine sees a side's filter
             # next to its stream (Spark pushes it below the watermark)
+            items = [_sides_named(self._query, item) for item in items]
             return self._derive(self._query.copy().select(*items, append=False))
         return self._derive(exp.select(*items).from_(self._from()))
 
@@ -114,7 +116,10 @@ class DataFrame:
                                  "DataFrame method, not a column of this DataFrame)")
         if name not in self.columns:
             raise AttributeError(f"'DataFrame' object has no attribute '{name}'")
-        return _column_ref(f"{self._alias}.{name}" if self._alias else name)
+        column = _column_ref(f"{self._alias}.{name}" if self._alias else name)
+        # where it comes from, as Spark's attribute ids tell: df.id == other.id in a join names each side's
+        column._expr.meta["inputs"] = frozenset(self._inputs)
+        return column
 
     def __repr__(self) -> str:
         try:
@@ -451,10 +456,13 @@ class DataFrame:
     def toPandas(self) -> pd.DataFrame:
         """As PySpark's: timestamps naive in the session time zone (UTC), structs as Rows."""
         frame = execution.collect(self)
+        maps = {f.name for f in self.schema.fields if isinstance(f.dataType, MapType)}
         for name in frame.columns:
             column = frame[name]
             if isinstance(column.dtype, pd.DatetimeTZDtype):
                 frame[name] = column.dt.tz_convert("UTC").dt.tz_localize(None)
+            elif name in maps:  # a map is a dict (a struct a Row)
+                frame[name] = [None if v is None else {k: _plain(x) for k, x in v.items()} for v in column]
             elif column.dtype == object and any(isinstance(v, dict) for v in column):
                 frame[name] = [_plain(v) for v in column]
         return frame
@@ -462,7 +470,7 @@ class DataFrame:
     def collect(self) -> list[Row]:
         """PySpark's Rows, read from Arrow: a NULL is None and a NaN stays NaN (pandas would make both NaN)."""
         table = execution.static_arrow(self)
-        columns = [[_from_arrow(v) for v in column.to_pylist()] for column in table.columns]
+        columns = [[_from_arrow(v, column.type) for v in column.to_pylist()] for column in table.columns]
         return [Row(**dict(zip(table.column_names, row))) for row in zip(*columns)] if columns else \
             [Row() for _ in range(table.num_rows)]
 
@@ -565,6 +573,23 @@ def _dedup_of_all(query: exp.Query) -> exp.Select | None:
         else None
 
 
+def _sides_named(query: exp.Select, item: exp.Expression) -> exp.Expression:
+    """``item`` with each ``df.x`` (a column that knows the inputs of the DataFrame it was taken from) read
+    through the one side of ``query``'s join that reads those inputs, as Spark resolves it by attribute id
+    (``a.join(b, a.k == b.k).select(a.k, b.v)``); a column of a self-join's input stays as written."""
+    joins = query.args.get("joins") or []
+    marked = [c for c in item.find_all(exp.Column) if c.meta.get("inputs") and not c.table]
+    if not joins or not marked:
+        return item
+    sides = [query.args["from_"].this, *(j.this for j in joins)]
+    reads = [(side.alias_or_name, {t.name for t in side.find_all(exp.Table)}) for side in sides]
+    for column in marked:
+        owners = [alias for alias, tables in reads if column.meta["inputs"] <= tables]
+        if len(owners) == 1 and owners[0]:
+            column.set("table", exp.to_identifier(owners[0], quoted=True))
+    return item
+
+
 def _star_of_rows(query: exp.Query) -> bool:
     """Whether ``query`` is ``SELECT * FROM a [JOIN b ON ...] [WHERE ...]`` with a join or a filter."""
     used = {k for k, v in query.args.items() if v} if isinstance(query, exp.Select) else set()
@@ -588,15 +613,19 @@ def _flat(cols: tuple) -> list:
     return list(cols[0]) if len(cols) == 1 and isinstance(cols[0], (list, tuple)) else list(cols)
 
 
-def _from_arrow(value: Any) -> Any:
-    """An Arrow value as PySpark's Row holds it: a naive datetime in the session time zone (UTC), a struct as a
-    Row; a NULL is None and a NaN a NaN already."""
+def _from_arrow(value: Any, dtype: pa.DataType | None = None) -> Any:
+    """An Arrow value (of type ``dtype``) as PySpark's Row holds it: a naive datetime in the session time zone
+    (UTC), a struct as a Row, a map as a dict; a NULL is None and a NaN a NaN already."""
     if isinstance(value, datetime.datetime) and value.tzinfo is not None:
         return value.astimezone(datetime.UTC).replace(tzinfo=None)
+    if value is not None and dtype is not None and pa.types.is_map(dtype):  # Arrow's (key, value) pairs
+        return {_from_arrow(k, dtype.key_type): _from_arrow(v, dtype.item_type) for k, v in value}
     if isinstance(value, dict):
-        return Row(**{k: _from_arrow(v) for k, v in value.items()})
+        types = {f.name: f.type for f in dtype} if dtype is not None and pa.types.is_struct(dtype) else {}
+        return Row(**{k: _from_arrow(v, types.get(k)) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
-        return [_from_arrow(v) for v in value]
+        inner = dtype.value_type if dtype is not None and pa.types.is_list(dtype) else None
+        return [_from_arrow(v, inner) for v in value]
     return value
 
 

@@ -357,6 +357,17 @@ def sort_array(col: Column | str, asc: bool = True) -> Column:
     return _call("sort_array", "sort_array", _as_col(col), lit(asc))
 
 
+def map_keys(col: Column | str) -> Column: return _f("map_keys", col)
+def map_values(col: Column | str) -> Column: return _f("map_values", col)
+def map_entries(col: Column | str) -> Column: return _f("map_entries", col)
+def map_from_arrays(col1: Column | str, col2: Column | str) -> Column: return _f("map_from_arrays", col1, col2)
+def create_map(*cols: Column | str) -> Column: return _f("map", *cols)
+
+
+def map_contains_key(col: Column | str, value: Any) -> Column:
+    return _call("map_contains_key", "map_contains_key", _as_col(col), _to_col(value))
+
+
 def array_max(col: Column | str) -> Column: return _f("array_max", col)
 def array_min(col: Column | str) -> Column: return _f("array_min", col)
 

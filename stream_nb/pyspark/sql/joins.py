@@ -107,6 +107,12 @@ def _qualified(condition: exp.Expression, l: DataFrame, r: DataFrame) -> exp.Exp
         if column.table or isinstance(column.this, exp.Star):
             continue
         name = column.name
+        origin = column.meta.get("inputs")  # df.x or df["x"]: the DataFrame it was taken from
+        if name in left and name in right and origin:
+            ours, theirs = origin <= set(l._inputs), origin <= set(r._inputs)
+            if ours != theirs:  # from one side only (a self-join reads one input on both: ambiguous, as Spark)
+                column.set("table", exp.to_identifier(l._alias if ours else r._alias, quoted=True))
+                continue
         if name in left and name in right:
             raise AnalysisException(f"Reference `{name}` is ambiguous, could be: [`{l._alias}`.`{name}`, "
                                     f"`{r._alias}`.`{name}`].", "AMBIGUOUS_REFERENCE")
