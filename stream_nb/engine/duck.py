@@ -7,6 +7,7 @@ two mean the same: so the tag comes off on the way in and goes back on on the wa
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import weakref
@@ -27,6 +28,9 @@ def connect() -> duckdb.DuckDBPyConnection:
                         side_effects=False)
     con.create_function("spark_split", _spark_splits, ["VARCHAR", "VARCHAR", "INTEGER"], "VARCHAR[]", type="arrow",
                         side_effects=False)
+    for name, kind in (("spark_sha2", "VARCHAR"), ("spark_sha2_binary", "BLOB")):
+        con.create_function(name, _spark_sha2, [kind, "INTEGER"], "VARCHAR", type="arrow", side_effects=False,
+                            null_handling="special")
     # Spark's window_time(w): the event time of a window's rows, its end minus 1 microsecond
     con.execute("CREATE MACRO window_time(w) AS w['end'] - INTERVAL 1 MICROSECOND")
     # Spark's round(x, d) of a double: half up on the number as Java writes it (1.005 -> 1.01, where DuckDB
@@ -42,6 +46,22 @@ def connect() -> duckdb.DuckDBPyConnection:
                 "make_timestamp(CAST(trunc(CAST(x AS DOUBLE) * 1000000) AS BIGINT)) END")
     spark_macros.register(con)  # Spark's scalar functions DuckDB lacks or computes otherwise
     return con
+
+
+_SHA2 = {0: hashlib.sha256, 224: hashlib.sha224, 256: hashlib.sha256, 384: hashlib.sha384, 512: hashlib.sha512}
+
+
+def _spark_sha2(values: pa.Array, lengths: pa.Array) -> pa.Array:
+    """Spark's sha2(x, bits): the hex digest of a string's UTF-8 bytes or of bytes; NULL for a length that is
+    not 0, 224, 256, 384 or 512."""
+    digests = []
+    for value, bits in zip(values.to_pylist(), lengths.to_pylist()):
+        digest = _SHA2.get(bits)
+        if value is None or digest is None:
+            digests.append(None)
+        else:
+            digests.append(digest(value.encode() if isinstance(value, str) else value).hexdigest())
+    return pa.array(digests, pa.string())
 
 
 def _spark_double_texts(values: pa.Array) -> pa.Array:

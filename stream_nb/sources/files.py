@@ -48,7 +48,7 @@ class FilesSource:
 
     def __init__(self, path: str | os.PathLike, *, format: str = "csv",
                  schema: str | Mapping[str, str] | pa.Schema | None = None,
-                 max_files_per_trigger: int | None = None, header: bool = True):
+                 max_files_per_trigger: int | None = None, header: bool | str = True, sep: str = ","):
         if format not in _EXTENSIONS:
             raise ValueError(f"files source: format must be one of {', '.join(_EXTENSIONS)}, not {format!r}")
         if max_files_per_trigger is not None and (
@@ -58,7 +58,12 @@ class FilesSource:
                              f"not {max_files_per_trigger!r}")
         self.path = os.fspath(path)
         self.format = format
-        self.header = bool(header)
+        if header not in (True, False, "skip"):
+            raise ValueError(f"files source: header is True, False or 'skip', not {header!r}")
+        self.header = header
+        if not isinstance(sep, str) or len(sep) != 1:
+            raise ValueError(f"files source: sep is one character, such as ';' or '\\t', not {sep!r}")
+        self.sep = sep
         self.max_per_trigger = max_files_per_trigger
         # As Spark: a plain path must exist when the stream is defined; a glob may match nothing yet.
         if not glob.has_magic(self.path) and not os.path.exists(self.path):
@@ -167,7 +172,7 @@ class FilesSource:
         keeps the other core busy, and the threads' hand-offs cost CPU)."""
         if self.format == "parquet":
             return read_parquet_file(path, self.schema, threads=threads)
-        return read_file(path, self.format, self.schema, header=self.header, threads=threads), {}
+        return read_file(path, self.format, self.schema, header=self.header, threads=threads, sep=self.sep), {}
 
     def _is_input(self, name: str) -> bool:
         """Input files have the format's extension; names starting with ``.`` or ``_`` are hidden (Spark)."""
@@ -182,7 +187,7 @@ class FilesSource:
             raise SourceError(f"files source: no schema given, and no {self.format} file in {self.path!r} to "
                               f"infer one from; pass schema=\"col type, ...\"", file=self.path)
         first = files[0]
-        schema = file_schema(first, self.format, header=self.header)
+        schema = file_schema(first, self.format, header=self.header, sep=self.sep)
         if self.format != "parquet":
             ddl = describe_schema(schema)
             warnings.warn(f"files source: no schema given, so it was inferred from {first}: {ddl}. "
@@ -196,7 +201,7 @@ class FilesSource:
 
 def files(path: str | os.PathLike, *, format: str = "csv",
           schema: str | Mapping[str, str] | pa.Schema | None = None,
-          max_files_per_trigger: int | None = None, header: bool = True) -> FilesSource:
+          max_files_per_trigger: int | None = None, header: bool | str = True, sep: str = ",") -> FilesSource:
     """New files in a directory (or matching a glob) as a stream: csv (with a header or not), json lines, or
     parquet.
 
@@ -218,9 +223,12 @@ def files(path: str | os.PathLike, *, format: str = "csv",
         max_files_per_trigger: at most this many new files in one batch.
         header: csv only: the first line of each file names its columns. Without one (``header=False``) the
             columns are the schema's in order (an inferred schema names them ``_c0``, ``_c1``, ...), and a line
-            with another number of fields is refused with its file and line. Spark's default is
+            with another number of fields is refused with its file and line. ``header="skip"``: a first line
+            that is skipped, the columns the schema's in order (Spark's ``header=true`` with a schema, whose
+            ``enforceSchema`` reads the columns by position, whatever the header names). Spark's default is
             ``header=false``; this source's is True (``spark.readStream.csv`` in ``stream_nb.pyspark`` passes
             Spark's).
+        sep: csv only: the character between fields (Spark's ``sep`` option), ``","`` by default.
 
     >>> import pathlib, tempfile
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -232,4 +240,4 @@ def files(path: str | os.PathLike, *, format: str = "csv",
     20.5
     """
     return FilesSource(path, format=format, schema=schema, max_files_per_trigger=max_files_per_trigger,
-                       header=header)
+                       header=header, sep=sep)

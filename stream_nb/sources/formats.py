@@ -37,7 +37,7 @@ Parser = Callable[[bytes, pa.Schema], pa.Table]
 
 
 def read_file(path: str, format: str, schema: pa.Schema, *, blank_line_is_null: bool = False,
-              header: bool = True, threads: bool = True) -> pa.Table:
+              header: bool | str = True, threads: bool = True, sep: str = ",") -> pa.Table:
     """One input file as a table of exactly ``schema``; a SourceError names the file and line if it is bad.
 
     ``blank_line_is_null``: in a CSV file of one column, a blank line is a row holding NULL (that is how a CSV
@@ -52,7 +52,8 @@ def read_file(path: str, format: str, schema: pa.Schema, *, blank_line_is_null: 
     if format == "text":
         return _text_lines(data, schema)
     if format == "csv":
-        parse = partial(_parse_csv, keep_blank_lines=blank_line_is_null and len(schema) == 1, header=header)
+        parse = partial(_parse_csv, keep_blank_lines=blank_line_is_null and len(schema) == 1, header=header,
+                        sep=sep)
     else:
         parse = _parse_json
     try:
@@ -60,7 +61,7 @@ def read_file(path: str, format: str, schema: pa.Schema, *, blank_line_is_null: 
     except _BAD_DATA as err:
         line = _first_bad_line(data, parse, schema, header=format == "csv" and header)
         if format == "csv":
-            what = _explain(err, _csv_header(data) if header else schema.names)
+            what = _explain(err, _csv_header(data, sep) if header is True else schema.names)
         else:
             what = _json_number(err, data.splitlines()[line - 1] if line else b"", schema) or _explain(err)
         raise SourceError.at(path, line, what) from None
@@ -160,7 +161,8 @@ def _whole_lines(read: Callable[[int | None], pa.Table], data: bytes) -> pa.Tabl
     return read(min(len(data) + 1, 2**31 - 1))
 
 
-def _parse_csv(data: bytes, schema: pa.Schema, keep_blank_lines: bool = False, header: bool = True) -> pa.Table:
+def _parse_csv(data: bytes, schema: pa.Schema, keep_blank_lines: bool = False,
+               header: bool | str = True, sep: str = ",") -> pa.Table:
     if not data.strip():
         return schema.empty_table()
     # Timestamps come in as text: Arrow's own parser rejects a column that mixes naive and zoned times.
@@ -168,9 +170,10 @@ def _parse_csv(data: bytes, schema: pa.Schema, keep_blank_lines: bool = False, h
     options = pa_csv.ConvertOptions(column_types=types, **_CSV_NULLS)
 
     def read(block_size: int | None) -> pa.Table:
-        blocks = pa_csv.ReadOptions(**({"block_size": block_size} if block_size else {}),
-                                    **({} if header else {"column_names": schema.names}))
-        lines = pa_csv.ParseOptions(ignore_empty_lines=not keep_blank_lines)
+        by_position = {"column_names": schema.names} if header is not True else {}  # (a header to skip)
+        blocks = pa_csv.ReadOptions(**({"block_size": block_size} if block_size else {}), **by_position,
+                                    skip_rows=1 if header == "skip" else 0)
+        lines = pa_csv.ParseOptions(ignore_empty_lines=not keep_blank_lines, delimiter=sep)
         return pa_csv.read_csv(pa.BufferReader(data), read_options=blocks, parse_options=lines,
                                convert_options=options)
 
@@ -415,9 +418,9 @@ def _json_number(err: Exception, line: bytes, schema: pa.Schema) -> str | None:
     return f"column {field.name!r} is {type_name} but holds {value} ({keep})"
 
 
-def _csv_header(data: bytes) -> list[str]:
+def _csv_header(data: bytes, sep: str = ",") -> list[str]:
     first = next((line for line in data.splitlines() if line.strip()), b"")
-    return next(csv.reader([first.decode("utf-8", errors="replace")]), [])
+    return next(csv.reader([first.decode("utf-8", errors="replace")], delimiter=sep), [])
 
 
 def _type_name(arrow_name: str) -> str:
@@ -442,7 +445,7 @@ def _spark_type(dtype: pa.DataType) -> pa.DataType:
     return dtype
 
 
-def file_schema(path: str, format: str, header: bool = True) -> pa.Schema:
+def file_schema(path: str, format: str, header: bool | str = True, sep: str = ",") -> pa.Schema:
     """The schema a file holds, as Spark types (what the files source infers without a schema); a CSV file
     without a header has Spark's column names ``_c0``, ``_c1``, ..."""
     try:
@@ -453,6 +456,7 @@ def file_schema(path: str, format: str, header: bool = True) -> pa.Schema:
         elif format == "csv":
             found = pa_csv.open_csv(pa.BufferReader(_load(path)),
                                     read_options=pa_csv.ReadOptions(autogenerate_column_names=not header),
+                                    parse_options=pa_csv.ParseOptions(delimiter=sep),
                                     convert_options=pa_csv.ConvertOptions(**_CSV_NULLS)).schema
             if not header:
                 found = pa.schema([pa.field(f"_c{index}", f.type) for index, f in enumerate(found)])

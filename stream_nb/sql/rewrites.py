@@ -117,6 +117,13 @@ def spark_functions(tree: exp.Expression) -> None:
     writes it (``1.5E10``); ``round(x, d)`` of a double rounds half up its decimal text (``spark_round``); a
     string cast to binary is its UTF-8 bytes (DuckDB reads escapes, and NULL for non-ASCII text). The scalar
     functions whose values differ otherwise are in ``spark_functions.py``."""
+    for node in list(tree.find_all(exp.Sub, exp.Neg)):  # ts - INTERVAL 1 HOUR 30 MINUTES: the parser's sum of
+        operand = node.expression if isinstance(node, exp.Sub) else node.this  # the units is written without
+        if isinstance(operand, (exp.Add, exp.Sub)):  # parentheses (ts - 1h + 30m); so is -INTERVAL's
+            operand.replace(exp.Paren(this=operand.copy()))
+    for node in list(tree.find_all(exp.Like, exp.ILike)):  # Spark's LIKE escapes with a backslash by default
+        if not isinstance(node.parent, exp.Escape):
+            node.replace(exp.Escape(this=node.copy(), expression=exp.Literal.string("\\")))
     spark_scalar_functions(tree)
     for node in list(tree.find_all(exp.Substring, exp.Anonymous, exp.Cast, exp.Round, exp.ArraySize,
                                    exp.RegexpSplit)):

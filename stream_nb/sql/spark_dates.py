@@ -59,6 +59,8 @@ def strings_into_dates(tree: exp.Expression) -> None:
                     argument.replace(exp.TryCast(this=argument.copy(), to=exp.DataType.build(to)))
             if isinstance(node, exp.DateTrunc):
                 _spark_trunc_unit(node)
+            elif isinstance(node, exp.TimestampTrunc):
+                _spark_date_trunc_unit(node)
 
 
 # Spark's stringToDate / stringToTimestamp prefix: year (4 digits, an optional '+'), then month and day of 1 or
@@ -115,12 +117,33 @@ def _weekday(call: exp.Anonymous) -> exp.Expression:
 
 
 def _spark_trunc_unit(node: exp.DateTrunc) -> None:
-    """trunc(d, 'MM'): Spark's unit names ('yy', 'mon', 'mm', ...) in DuckDB's words."""
+    """trunc(d, 'MM'): Spark's unit names ('yy', 'mon', 'mm', ...) in DuckDB's words; NULL for another unit
+    (trunc takes no 'Q', nor a day or finer), as Spark."""
     unit = node.args.get("unit")
     if isinstance(unit, exp.Literal) and unit.is_string:
         word = _TRUNC_UNITS.get(unit.name.lower())
         if word is not None:
             node.set("unit", exp.Literal.string(word))
+        else:
+            replace_typed(node, lambda call: exp.Cast(this=exp.Null(), to=exp.DataType.build("DATE")))
+
+
+_DATE_TRUNC_UNITS = {**_TRUNC_UNITS, "day": "day", "dd": "day", "hour": "hour", "minute": "minute",
+                     "second": "second", "millisecond": "millisecond", "microsecond": "microsecond"}
+
+
+def _spark_date_trunc_unit(node: exp.TimestampTrunc) -> None:
+    """date_trunc('MM', ts): Spark's unit names ('YY', 'MM', 'DD', ...) in DuckDB's words; NULL for another
+    unit, as Spark."""
+    unit = node.args.get("unit")
+    name = unit.name if isinstance(unit, (exp.Var, exp.Literal)) else None
+    if name is None:
+        return
+    word = _DATE_TRUNC_UNITS.get(name.lower())
+    if word is not None:
+        node.set("unit", exp.var(word.upper()))
+    else:
+        replace_typed(node, lambda call: exp.Cast(this=exp.Null(), to=exp.DataType.build("TIMESTAMP")))
 
 
 

@@ -265,6 +265,14 @@ def _chr(node: exp.Chr) -> None:
         _typed(_call("spark_chr", node.expressions[0]), node, "TEXT")
 
 
+def _sha2(node: exp.SHA2) -> None:  # SHA-224, -384 and -512 too (DuckDB has SHA-256 only); NULL for another length
+    length = node.args.get("length")
+    if length is None or (isinstance(length, exp.Literal) and length.name in ("0", "256")):
+        return
+    name = "spark_sha2_binary" if _kind(node.this) in (T.BINARY, T.VARBINARY) else "spark_sha2"
+    _typed(_call(name, node.this, exp.Cast(this=length.copy(), to=exp.DataType.build("INT"))), node, "TEXT")
+
+
 def _hex(node: exp.Hex) -> None:  # hex of a double: of the long it truncates to
     if _kind(node.this) in _DOUBLES:
         node.set("this", _call("spark_long", node.this, type_="BIGINT"))
@@ -443,7 +451,7 @@ _BY_CLASS = {
     exp.IsNan: _isnan, exp.Sign: _sign, exp.Ceil: _ceil_floor, exp.Floor: _ceil_floor, exp.Ln: _ln,
     exp.Log: _log, exp.Nanvl: _nanvl, exp.SafeAdd: _try_arithmetic, exp.SafeSubtract: _try_arithmetic,
     exp.SafeMultiply: _try_arithmetic, exp.WidthBucket: _width_bucket, exp.Div: _division,
-    exp.BitwiseCount: _bit_count, exp.Hex: _hex, exp.Typeof: _typeof,
+    exp.BitwiseCount: _bit_count, exp.Hex: _hex, exp.SHA2: _sha2, exp.Typeof: _typeof,
     # text
     exp.Upper: _upper_lower, exp.Lower: _upper_lower, exp.RegexpSubstr: _regexp_substr,
     exp.RegexpReplace: _regexp_replace, exp.Format: _format, exp.ToBase64: _to_base64, exp.Chr: _chr,
@@ -460,7 +468,14 @@ _BY_CLASS = {
     exp.DateFromUnixDate: _date_from_unix_date, exp.CurrentTimezone: _current_timezone,
 }
 
+def _cardinality(node: exp.Anonymous) -> None:  # size(): -1 for NULL
+    if len(node.expressions) == 1:
+        _typed(exp.Coalesce(this=exp.Cast(this=_call("cardinality", node.expressions[0]), to=exp.DataType.build("INT")),
+                            expressions=[exp.Literal.number(-1)]), node, "INT")
+
+
 _BY_NAME = {
+    "cardinality": _cardinality,
     "e": _e, "hypot": _hypot, "zeroifnull": _zeroifnull, "log1p": _log1p_expm1, "expm1": _log1p_expm1,
     "format_number": _format_number, "conv": _conv, "octet_length": _octet_length, "btrim": _btrim,
     "crc32": _crc32, "find_in_set": _find_in_set, "quote": _quote, "isnull": _isnull, "isnotnull": _isnotnull,

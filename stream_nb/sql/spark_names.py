@@ -31,6 +31,8 @@ def spark_name(node: exp.Expression, sql: str | None = None) -> str:
         return node.name
     if isinstance(node, exp.Anonymous) and node.name.lower() in ("window", "session_window"):
         return node.name.lower()  # Spark names the struct column after the function
+    if isinstance(node, (exp.CurrentDate, exp.CurrentTimestamp)) and not node.args:
+        return "current_date()" if isinstance(node, exp.CurrentDate) else "current_timestamp()"
     if isinstance(node, (exp.Cast, exp.TryCast)) and isinstance(node.this, exp.Column) and not _written(node, sql):
         return node.this.name  # Spark's ResolveAliases: a cast of a column is named after the column
     return _pretty(node, sql)

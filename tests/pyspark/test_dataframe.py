@@ -198,3 +198,33 @@ def test_repartition_coalesce_hint_and_transform_keep_the_rows(spark):
     df = spark.createDataFrame([(1, "a"), (2, "b")], "n bigint, s string")
     same = df.repartition(4, "s").coalesce(1).hint("broadcast").transform(lambda d, k: d.where(d.n > k), 1)
     assert [tuple(r) for r in same.collect()] == [(2, "b")]
+
+
+def test_a_static_dataframe_answers_as_spark_not_as_duckdb(spark):
+    """A foreachBatch batch, or spark.sql over a memory table, gets the rewrites a stream's expressions get
+    (each value as PySpark 4.3 gives it, non-ANSI)."""
+    df = spark.createDataFrame([(2.7, "3.9", 0.0, 1)], "x double, s string, z double, v int")
+    row = df.select(F.col("x").cast("int").alias("a"), F.col("s").cast("int").alias("b"), F.log("z").alias("c"),
+                    F.substring("s", 0, 2).alias("d"), (F.col("x") * 1e10).cast("string").alias("e"),
+                    F.round(F.lit(1.005), 2).alias("f")).collect()[0]
+    assert row.asDict() == {"a": 2, "b": 3, "c": None, "d": "3.", "e": "2.7E10", "f": 1.01}
+    total = df.agg(F.sum("v"))
+    assert total.collect()[0][0] == 1 and total.schema.fields[0].dataType.simpleString() == "bigint"
+    df.createOrReplaceTempView("static_answers")
+    assert spark.sql("SELECT sum(v) AS Total, max(x) FROM static_answers").collect()[0].asDict() == {
+        "Total": 1, "max(x)": 2.7}
+
+
+def test_a_join_on_a_column_both_sides_have_reads_each_sides_own_as_spark_does(spark):
+    import stream_nb as sn
+
+    payments = sn.sources.memory("uid int, amt int")
+    users = spark.createDataFrame([(1, "ann")], "uid INT, name STRING")
+    df = spark.readStream.load(payments)
+    joined = df.join(users, df.uid == users.uid, "left_outer").select(df.uid, users.name, "amt", users["uid"].alias("u"))
+    q = _run(joined, name="both_sides_uid")
+    payments.add_data([{"uid": 1, "amt": 5}, {"uid": 2, "amt": 7}])
+    q.processAllAvailable()
+    rows = sorted(tuple(r) for r in spark.sql("SELECT * FROM both_sides_uid").collect())
+    q.stop()
+    assert rows == [(1, "ann", 5, 1), (2, None, 7, None)]

@@ -82,7 +82,14 @@ def test_spark_35s_aggregate_aliases_on_a_stream_named_as_spark_names_them(spark
 
 
 def test_a_map_column_is_a_dict_and_explodes_into_key_and_value_as_in_pyspark(spark, tmp_path):
-    from stream_nb.pyspark.sql.types import DoubleType, IntegerType, MapType, StringType, StructField, StructType
+    from stream_nb.pyspark.sql.types import (
+        DoubleType,
+        IntegerType,
+        MapType,
+        StringType,
+        StructField,
+        StructType,
+    )
 
     (tmp_path / "a.json").write_text('{"id": 1, "m": {"a": 2.5, "b": 1.0}}\n{"id": 2, "m": null}\n')
     schema = StructType([StructField("id", IntegerType()), StructField("m", MapType(StringType(), DoubleType()))])

@@ -47,3 +47,22 @@ def test_static_read_csv_without_a_schema_names_columns_c0_c1_of_strings(spark, 
     assert named.columns == ["1", "x"] and [tuple(row) for row in named.collect()] == [("2", "y")]
     assert [tuple(row) for row in spark.read.option("inferSchema", True).csv(folder).collect()] == \
         [(1, "x"), (2, "y")]
+
+
+def test_a_header_line_is_skipped_and_the_schema_read_by_position_whatever_the_header_names(spark, tmp_path):
+    """Spark's enforceSchema (on by default): with header=true and a schema, the header's names are not
+    matched to the schema's; PySpark 4.3 gives these rows for these files."""
+    (tmp_path / "a.csv").write_text("b,a\n2,1\n")
+    (tmp_path / "b.csv").write_text("ID,Name\n3,zed\n")
+    df = spark.readStream.option("header", True).schema("a INT, b STRING").csv(str(tmp_path))
+    assert sorted(_rows(spark, df, "csv_by_position")) == [(2, "1"), (3, "zed")]
+    static = spark.read.option("header", True).schema("a INT, b STRING").csv(str(tmp_path))
+    assert sorted(tuple(row) for row in static.collect()) == [(2, "1"), (3, "zed")]
+
+
+def test_sep_splits_fields_on_another_character_as_sparks_option(spark, tmp_path):
+    (tmp_path / "a.csv").write_text("a;b\n1;x y\n2;z\n")
+    streamed = spark.readStream.option("header", True).option("sep", ";").schema("a INT, b STRING").csv(str(tmp_path))
+    assert _rows(spark, streamed, "csv_sep") == [(1, "x y"), (2, "z")]
+    static = spark.read.csv(str(tmp_path), sep=";", header=True)
+    assert [tuple(row) for row in static.collect()] == [("1", "x y"), ("2", "z")]

@@ -386,3 +386,14 @@ def test_files_json_map_column_holds_objects_and_is_null_where_spark_gives_null(
 def test_files_json_a_string_where_a_number_belongs_is_still_refused_naming_the_column(tmp_path):
     with pytest.raises(sources.SourceError, match=r"column 'n': expected a number, found a string"):
         read_one(tmp_path, "a.json", '{"id": 17, "n": "x"}\n', "id string, n int")
+
+
+def test_files_csv_sep_splits_on_another_character_and_a_bad_line_still_names_its_column(tmp_path):
+    (tmp_path / "a.csv").write_text("n\tname\n1\tann\n")
+    src = sources.files(tmp_path, schema="n int, name string", sep="\t")
+    assert src.read(0, src.latest_offset()).to_pylist() == [{"n": 1, "name": "ann"}]
+    (tmp_path / "b.csv").write_text("n\tname\nx\tbob\n")
+    with pytest.raises(sources.SourceError, match=r"b\.csv.*line 2.*'n'"):
+        src.read(1, src.latest_offset())
+    with pytest.raises(ValueError, match="sep is one character"):
+        sources.files(tmp_path, schema="n int", sep=";;")

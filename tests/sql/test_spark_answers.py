@@ -154,3 +154,41 @@ def test_higher_order_functions_index_from_zero_and_pad_with_null_as_spark():
     assert not first.fb
     assert list(first.z) == ["a1", None] and list(first.r) == ["b", "a"] and pd.isna(first.g)
     assert [dict(x) for x in first.az] == [{"0": "a", "1": 7}, {"0": "b", "1": None}]  # fields: positions
+
+
+def test_subtracting_an_interval_of_several_units_subtracts_all_of_them():
+    result = run("SELECT ts - INTERVAL 1 HOUR 30 MINUTES AS a, ts - INTERVAL 1 DAY 2 HOURS AS b, "
+                 "ts + -INTERVAL 1 MINUTE 30 SECONDS AS c, ts - INTERVAL 2 DAYS 1 SECOND AS d FROM events",
+                 [row(12 * 3600)])
+    noon = T0 + timedelta(hours=12)
+    assert [result[c][0].to_pydatetime() for c in "abcd"] == [
+        noon - timedelta(hours=1, minutes=30), noon - timedelta(days=1, hours=2),
+        noon - timedelta(minutes=1, seconds=30), noon - timedelta(days=2, seconds=1)]
+
+
+def test_like_escapes_with_a_backslash_by_default_as_spark():
+    result = run(r"SELECT s, s LIKE 'a\\%' AS pct, s LIKE 'a\\_b%' AS under, s LIKE 'x!%' ESCAPE '!' AS bang "
+                 "FROM events", [row(1, s="a%"), row(2, s="a_b%c"), row(3, s="ab"), row(4, s="x%")])
+    assert result[["pct", "under", "bang"]].values.tolist() == [
+        [True, False, False], [False, True, False], [False, False, False], [False, False, True]]
+
+
+def test_sha2_of_224_384_and_512_bits_and_null_for_another_length():
+    result = run("SELECT sha2(s, 512) AS a, sha2(s, 384) AS b, sha2(s, 224) AS c, sha2(s, 256) AS d, "
+                 "sha2(s, 100) AS e FROM events", [row(1, s="a")])
+    assert [result[c][0][:8] for c in "abcd"] == ["1f40fc92", "54a59b9f", "abd37534", "ca978112"]
+    assert result["e"].isna().all()
+
+
+def test_date_trunc_takes_sparks_short_unit_names():
+    result = run("SELECT date_trunc('MM', ts) AS m, date_trunc('YY', ts) AS y, date_trunc('DD', ts) AS d, "
+                 "date_trunc('MON', ts) AS mon FROM events", [row(135 * 86400 + 3600)])
+    assert [result[c][0].isoformat() for c in ("m", "y", "d", "mon")] == [
+        "2024-05-01T00:00:00+00:00", "2024-01-01T00:00:00+00:00", "2024-05-15T00:00:00+00:00",
+        "2024-05-01T00:00:00+00:00"]
+
+
+def test_current_date_unaliased_is_named_as_spark_names_it_and_cardinality_of_null_is_minus_one():
+    result = run("SELECT current_date(), cardinality(split(s, ',')) AS n FROM events", [row(1, s="a,b"), row(2)])
+    assert list(result.columns) == ["current_date()", "n"]
+    assert result["n"].tolist() == [2, -1]

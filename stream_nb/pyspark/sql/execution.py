@@ -183,27 +183,79 @@ def static_arrow(df: DataFrame) -> pa.Table:
 
 def _run_static(df: DataFrame, limit_zero: bool = False) -> pa.Table:
     sql = df._sql() if not limit_zero else f"SELECT * FROM ({df._sql()}) LIMIT 0"
+    tables = {name: static_table(value) if isinstance(value, (pd.DataFrame, pa.Table)) else value
+              for name, value in namespace(df).items()}
     try:
-        # Spark's JSON functions with Spark's (PERMISSIVE) answers, as the engine runs them on a stream
-        text = json_functions(_named_fields(sqlglot.parse_one(sql, read="spark")), sql).sql("duckdb")
+        text = _spark_static_sql(sql, tables)
     except sqlglot.errors.ParseError as err:
         raise AnalysisException(str(err), "PARSE_SYNTAX_ERROR") from None
     except StreamSQLError as err:
         raise AnalysisException(str(err), "STREAM_NB_STATIC_QUERY") from None
+    from stream_nb.engine.duck import connect
     from stream_nb.engine.udf_calls import register_udfs
     from stream_nb.udfs import registered
 
-    con = duckdb.connect()
+    con = connect()  # UTC, and the macros of Spark's functions, as a streaming query's connection
     try:
-        con.execute("SET TimeZone = 'UTC'")
         register_udfs(con, registered().values())  # the Python functions, as a streaming query has them
-        for name, value in namespace(df).items():
-            con.register(name, static_table(value) if isinstance(value, (pd.DataFrame, pa.Table)) else value)
+        for name, value in tables.items():
+            con.register(name, value)
         return con.sql(text).to_arrow_table()
     except duckdb.Error as err:
         raise AnalysisException(str(err).splitlines()[0], "STREAM_NB_STATIC_QUERY") from None
     finally:
         con.close()
+
+
+def _spark_static_sql(sql: str, tables: dict[str, Any]) -> str:
+    """A static query (a foreachBatch batch, ``spark.sql`` over a memory table) as DuckDB SQL with Spark's
+    answers, by the rewrites a streaming query's expressions get (``sql/rules.py``): non-ANSI casts (2.7 -> 2),
+    Spark's functions, dates and decimals, a sum of integers a bigint (DuckDB's is a 128-bit integer). A query
+    those cannot type (a shape only a static query has) keeps DuckDB's reading, with Spark's JSON functions."""
+    from sqlglot.optimizer.annotate_types import annotate_types
+    from sqlglot.optimizer.qualify import qualify
+
+    from stream_nb.sql.coercions import spark_coercions
+    from stream_nb.sql.non_ansi import non_ansi
+    from stream_nb.sql.resolve import _sql_type
+    from stream_nb.sql.rewrites import (
+        inner_aliases,
+        keep_alias_case,
+        spark_casts,
+        spark_functions,
+        written_aliases,
+    )
+    from stream_nb.sql.spark_dates import spark_dates
+    from stream_nb.sql.spark_decimals import decimal_division
+    from stream_nb.sql.spark_names import name_select_items
+
+    tree = _named_fields(sqlglot.parse_one(sql, read="spark"))
+    schemas = {name: value.schema for name, value in tables.items() if isinstance(value, pa.Table)}
+    if len(schemas) == len(tables) and all(len(set(s.names)) == len(s.names) for s in schemas.values()):
+        schema = {name: {f.name: _sql_type(f.type) for f in s} for name, s in schemas.items()}
+        try:
+            named = tree.copy()
+            name_select_items(named, sql)  # Spark's names for unnamed items (the optimizer's are _col_1)
+            typed = qualify(named, schema=schema, dialect="spark", quote_identifiers=True, identify=False,
+                            validate_qualify_columns=True)
+            typed = annotate_types(typed, schema=schema, dialect="spark")
+            # names as written or as the tables spell them (the optimizer lowercased them), as in Spark
+            keep_alias_case(typed, written_aliases(tree),
+                            [c for s in schemas.values() for c in s.names] + inner_aliases(tree))
+            spark_coercions(typed)
+            decimal_division(typed)
+            spark_casts(typed)
+            spark_functions(typed)
+            spark_dates(typed)
+            non_ansi(typed)
+            for total in list(typed.find_all(exp.Sum)):  # Spark: a sum of integers is a bigint
+                if total.this.type is not None and total.this.type.this in exp.DataType.INTEGER_TYPES:
+                    total.replace(exp.Cast(this=total.copy(), to=exp.DataType.build("BIGINT")))
+            return json_functions(typed, sql).sql("duckdb")
+        except (sqlglot.errors.SqlglotError, StreamSQLError, KeyError, ValueError, AttributeError):
+            pass  # DuckDB's reading below
+    # Spark's JSON functions with Spark's (PERMISSIVE) answers, as the engine runs them on a stream
+    return json_functions(tree, sql).sql("duckdb")
 
 
 def _named_fields(tree: exp.Expression) -> exp.Expression:

@@ -107,11 +107,17 @@ class DataStreamReader(_Options):
         return sn.sources.files(str(path), format=kind,
                                 schema=None if self._schema is None else to_ddl(self._schema),
                                 max_files_per_trigger=None if per_trigger is None else int(per_trigger),
-                                header=self._header())
+                                header=self._header(), sep=self._sep())
 
-    def _header(self) -> bool:
-        """Spark's CSV default: no header line (columns by position) unless ``option("header", True)``."""
-        return str(self._get("header", "false")).strip().lower() == "true"
+    def _sep(self) -> str:
+        """Spark's CSV ``sep`` option (or ``delimiter``), ``,`` by default."""
+        return str(self._get("sep", self._get("delimiter", ",")))
+
+    def _header(self) -> bool | str:
+        """Spark's CSV default: no header line (columns by position) unless ``option("header", True)``, and
+        then, with the schema given (always, for a stream), the header line is skipped and the columns are still
+        read by position (Spark's ``enforceSchema``, on by default), whatever the header names."""
+        return "skip" if str(self._get("header", "false")).strip().lower() == "true" else False
 
     def _kafka(self):
         topic, pattern = self._get("subscribe"), self._get("subscribePattern")
@@ -155,6 +161,7 @@ class DataFrameReader(DataStreamReader):
         from stream_nb.sources.formats import file_schema, read_file
         from stream_nb.types import parse_schema, to_pandas
 
+        self.options(**options)  # csv(path, header=True, sep=";") as option("header", True)...
         kind = (format or self._format or "parquet").lower()
         schema = schema if schema is not None else self._schema
         if kind not in _FILE_FORMATS:
@@ -166,10 +173,11 @@ class DataFrameReader(DataStreamReader):
             raise AnalysisException(f"Unable to infer schema for {kind.upper()}. It must be specified manually.",
                                     "UNABLE_TO_INFER_SCHEMA")
         arrow = parse_schema(to_ddl(schema)) if schema is not None else \
-            file_schema(names[0], kind, header=self._header())
+            file_schema(names[0], kind, header=self._header(), sep=self._sep())
         if schema is None and kind == "csv" and str(self._get("inferSchema", "false")).lower() != "true":
             arrow = pa.schema([pa.field(f.name, pa.string()) for f in arrow])  # Spark: strings unless inferSchema
-        tables = [read_file(n, kind, arrow, header=self._header()) for n in names] or [arrow.empty_table()]
+        tables = [read_file(n, kind, arrow, header=self._header(), sep=self._sep()) for n in names] or \
+            [arrow.empty_table()]
         frame = to_pandas(pa.concat_tables(tables))
         return self._session._input("static", frame, streaming=False)
 
