@@ -28,7 +28,10 @@ class StreamSpark(Spark):
     """Spark SQL with ``window`` as an ordinary function name, and ``SSS`` (milliseconds) in date formats."""
 
     # sqlglot maps only SSSSSS (micros): date_format(ts, 'HH:mm:ss.SSS') printed a literal 'SSS'.
-    TIME_MAPPING: ClassVar = {**Spark.TIME_MAPPING, "SSS": "%g", "DDD": "%j"}
+    # X, XX, XXX (an offset, or Z for UTC) as a marker of their own, so that spark_dates tells them from Z: both
+    # parse an offset, and a UTC time formats as 'Z' and '+0000' (sql/spark_dates.py: zone_patterns)
+    TIME_MAPPING: ClassVar = {**Spark.TIME_MAPPING, "SSS": "%g", "DDD": "%j", "XXX": "%:z", "XX": "%:z",
+                              "X": "%:z"}
 
     @classmethod
     def format_time(cls, expression):

@@ -28,10 +28,29 @@ def spark_dates(tree: exp.Expression) -> exp.Expression:
     >>> spark_dates(tree).sql("duckdb")
     "SELECT CAST(DATE_TRUNC('month', d) AS DATE) FROM t"
     """
+    zone_patterns(tree)
     strings_into_dates(tree)
     spark_date_strings(tree)
     date_results(tree)
     return tree
+
+
+def zone_patterns(tree: exp.Expression) -> None:
+    """A pattern's zone letters as Spark reads and writes them, in the session zone (UTC): ``date_format``
+    writes ``X``/``XX``/``XXX`` as ``Z``, ``Z`` as ``+0000`` and ``z`` as ``UTC``; ``to_timestamp`` and
+    ``unix_timestamp`` read an offset (``+02:00``, ``+0200``) for any of them, and ``Z`` for an ``X``."""
+    for node in list(tree.find_all(exp.TimeToStr, exp.StrToTime, exp.StrToUnix)):
+        fmt = node.args.get("format")
+        if not (isinstance(fmt, exp.Literal) and fmt.is_string and ("%:z" in fmt.name or "%z" in fmt.name
+                                                                    or "%Z" in fmt.name)):
+            continue
+        if isinstance(node, exp.TimeToStr):
+            text = fmt.name.replace("%:z", "Z").replace("%z", "+0000").replace("%Z", "UTC")
+            node.set("format", exp.Literal.string(text))
+        elif "%:z" in fmt.name:  # an offset, or the letter Z (read as +0000)
+            node.set("format", exp.Literal.string(fmt.name.replace("%:z", "%z")))
+            node.set("this", exp.Anonymous(this="regexp_replace", expressions=[
+                node.this.copy(), exp.Literal.string("Z$"), exp.Literal.string("+0000")]))
 
 
 _DATE_INPUT = (exp.LastDay, exp.NextDay, exp.AddMonths, exp.TsOrDsAdd, exp.DateTrunc, exp.Quarter,

@@ -192,3 +192,14 @@ def test_current_date_unaliased_is_named_as_spark_names_it_and_cardinality_of_nu
     result = run("SELECT current_date(), cardinality(split(s, ',')) AS n FROM events", [row(1, s="a,b"), row(2)])
     assert list(result.columns) == ["current_date()", "n"]
     assert result["n"].tolist() == [2, -1]
+
+
+def test_zone_letters_of_a_date_pattern_write_utc_as_spark_and_read_offsets_or_z():
+    result = run("SELECT date_format(ts, \"yyyy-MM-dd'T'HH:mm:ssXXX\") AS x, date_format(ts, 'HH:mm Z') AS z, "
+                 "date_format(ts, 'HH:mm z') AS name, to_timestamp(s, \"yyyy-MM-dd'T'HH:mm:ss.SSSXXX\") AS t, "
+                 "unix_timestamp(s, \"yyyy-MM-dd'T'HH:mm:ss.SSSX\") AS u FROM events",
+                 [row(30, s="2024-01-01T10:00:00.123+02:00"), row(31, s="2024-01-01T10:00:00.123Z")])
+    assert result[["x", "z", "name"]].values.tolist()[0] == ["2024-01-01T00:00:30Z", "00:00 +0000", "00:00 UTC"]
+    assert [t.isoformat() for t in result["t"]] == ["2024-01-01T08:00:00.123000+00:00",
+                                                     "2024-01-01T10:00:00.123000+00:00"]
+    assert result["u"].tolist() == [1704096000, 1704103200]

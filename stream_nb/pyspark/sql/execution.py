@@ -216,6 +216,7 @@ def _spark_static_sql(sql: str, tables: dict[str, Any]) -> str:
     from sqlglot.optimizer.qualify import qualify
 
     from stream_nb.sql.coercions import spark_coercions
+    from stream_nb.sql.dialect import DIALECT
     from stream_nb.sql.non_ansi import non_ansi
     from stream_nb.sql.resolve import _sql_type
     from stream_nb.sql.rewrites import (
@@ -229,16 +230,16 @@ def _spark_static_sql(sql: str, tables: dict[str, Any]) -> str:
     from stream_nb.sql.spark_decimals import decimal_division
     from stream_nb.sql.spark_names import name_select_items
 
-    tree = _named_fields(sqlglot.parse_one(sql, read="spark"))
+    tree = _named_fields(sqlglot.parse_one(sql, read=DIALECT))  # stream_nb's Spark (date patterns' SSS, ...)
     schemas = {name: value.schema for name, value in tables.items() if isinstance(value, pa.Table)}
     if len(schemas) == len(tables) and all(len(set(s.names)) == len(s.names) for s in schemas.values()):
         schema = {name: {f.name: _sql_type(f.type) for f in s} for name, s in schemas.items()}
         try:
             named = tree.copy()
             name_select_items(named, sql)  # Spark's names for unnamed items (the optimizer's are _col_1)
-            typed = qualify(named, schema=schema, dialect="spark", quote_identifiers=True, identify=False,
+            typed = qualify(named, schema=schema, dialect=DIALECT, quote_identifiers=True, identify=False,
                             validate_qualify_columns=True)
-            typed = annotate_types(typed, schema=schema, dialect="spark")
+            typed = annotate_types(typed, schema=schema, dialect=DIALECT)
             # names as written or as the tables spell them (the optimizer lowercased them), as in Spark
             keep_alias_case(typed, written_aliases(tree),
                             [c for s in schemas.values() for c in s.names] + inner_aliases(tree))
