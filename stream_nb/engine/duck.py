@@ -44,6 +44,8 @@ def connect() -> duckdb.DuckDBPyConnection:
                 "WHEN n < 0 THEN array_to_string(string_split(s, delim)[n:], delim) ELSE '' END")
     con.execute("CREATE MACRO timestamp_seconds(x) AS CASE WHEN isfinite(CAST(x AS DOUBLE)) THEN "
                 "make_timestamp(CAST(trunc(CAST(x AS DOUBLE) * 1000000) AS BIGINT)) END")
+    con.execute("CREATE MACRO timestamp_millis(x) AS make_timestamp(CAST(x AS BIGINT) * 1000)")
+    con.execute("CREATE MACRO timestamp_micros(x) AS make_timestamp(CAST(x AS BIGINT))")
     spark_macros.register(con)  # Spark's scalar functions DuckDB lacks or computes otherwise
     return con
 

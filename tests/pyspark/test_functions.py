@@ -111,3 +111,20 @@ def test_a_map_column_is_a_dict_and_explodes_into_key_and_value_as_in_pyspark(sp
     finally:
         q.stop()
         exploded.stop()
+
+
+def test_more_of_pysparks_functions_run_as_spark_sqls_of_their_name(spark):
+    import datetime
+
+    df = spark.createDataFrame([(2.0, 7, "hello", datetime.date(2024, 1, 3))], "a double, i int, s string, d date")
+    row = df.select(F.pmod("i", 3).alias("pmod"), F.power("a", 3).alias("pow"), F.sign(F.lit(-2.5)).alias("sign"),
+                    F.nvl2("s", "i", F.lit(0)).alias("nvl2"), F.try_divide("a", F.lit(0)).alias("div"),
+                    F.make_date(F.lit(2024), F.lit(2), "i").alias("day"), F.next_day("d", "Mon").alias("monday"),
+                    F.left("s", F.lit(2)).alias("left"), F.base64("s").alias("b64"),
+                    F.timestamp_millis(F.lit(1000)).alias("ms"),
+                    F.named_struct(F.lit("x"), "i").alias("st")).collect()[0]
+    assert row.asDict(recursive=True) == {
+        "pmod": 1, "pow": 8.0, "sign": -1.0, "nvl2": 7, "div": None, "day": datetime.date(2024, 2, 7),
+        "monday": datetime.date(2024, 1, 8), "left": "he", "b64": "aGVsbG8=", "ms": datetime.datetime(1970, 1, 1, 0, 0, 1),
+        "st": {"x": 7}}
+    assert F.power("a", 2)._name == "POWER(a, 2)" and F.sign("a")._name == "SIGNUM(a)"

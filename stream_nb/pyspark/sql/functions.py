@@ -651,3 +651,95 @@ def array_agg(col: Column | str) -> Column:
 
 __all__ += ["any_value", "array_agg", "bool_and", "bool_or", "count_if", "every", "first_value", "last_value",
             "some"]
+
+
+# More of PySpark's functions, each Spark SQL's of that name (a str names a column, a number is a literal)
+def _v(value: Any) -> Column:
+    return value if isinstance(value, Column) else _column_ref(value) if isinstance(value, builtins.str) \
+        else lit(value)
+
+
+def _g(name: builtins.str, *args: Any, spark: builtins.str | None = None) -> Column:
+    return _call(name, spark or name, *[_v(a) for a in args])
+
+
+def pmod(dividend: Column | str | float, divisor: Column | str | float) -> Column:
+    return _g("pmod", dividend, divisor)
+
+
+def power(col1: Column | str | float, col2: Column | str | float) -> Column:
+    return _g("power", col1, col2, spark="POWER")
+
+
+def sign(col: Column | str) -> Column: return _g("signum", col, spark="SIGNUM")
+def ln(col: Column | str) -> Column: return _g("ln", col)
+def log1p(col: Column | str) -> Column: return _g("log1p", col, spark="LOG1P")
+def cbrt(col: Column | str) -> Column: return _g("cbrt", col, spark="CBRT")
+def degrees(col: Column | str) -> Column: return _g("degrees", col, spark="DEGREES")
+def radians(col: Column | str) -> Column: return _g("radians", col, spark="RADIANS")
+def factorial(col: Column | str) -> Column: return _g("factorial", col)
+def sin(col: Column | str) -> Column: return _g("sin", col, spark="SIN")
+def cos(col: Column | str) -> Column: return _g("cos", col, spark="COS")
+def tan(col: Column | str) -> Column: return _g("tan", col, spark="TAN")
+def asin(col: Column | str) -> Column: return _g("asin", col, spark="ASIN")
+def acos(col: Column | str) -> Column: return _g("acos", col, spark="ACOS")
+def atan(col: Column | str) -> Column: return _g("atan", col, spark="ATAN")
+def sinh(col: Column | str) -> Column: return _g("sinh", col, spark="SINH")
+def cosh(col: Column | str) -> Column: return _g("cosh", col, spark="COSH")
+def tanh(col: Column | str) -> Column: return _g("tanh", col, spark="TANH")
+def atan2(col1: Column | str | float, col2: Column | str | float) -> Column: return _g("atan2", col1, col2, spark="ATAN2")
+def nvl2(col1: Column | str, col2: Column | str, col3: Column | str) -> Column: return _g("nvl2", col1, col2, col3)
+def try_divide(left: Column | str, right: Column | str) -> Column: return _g("try_divide", left, right)
+def make_date(year: Column | str, month: Column | str, day: Column | str) -> Column:
+    return _g("make_date", year, month, day)
+
+
+def next_day(date: Column | str, dayOfWeek: str) -> Column:
+    return _call("next_day", "next_day", _as_col(date), lit(dayOfWeek))
+
+
+def base64(col: Column | str) -> Column: return _g("base64", col)
+def unbase64(col: Column | str) -> Column: return _g("unbase64", col)
+def hex(col: Column | str) -> Column: return _g("hex", col)
+def unhex(col: Column | str) -> Column: return _g("unhex", col)
+def left(str: Column | str, len: Column | str) -> Column: return _g("left", str, len)
+def right(str: Column | str, len: Column | str) -> Column: return _g("right", str, len)
+def char_length(str: Column | str) -> Column: return _g("char_length", str)
+def character_length(str: Column | str) -> Column: return _g("character_length", str)
+def array_size(col: Column | str) -> Column: return _g("array_size", col)
+def timestamp_millis(col: Column | str) -> Column: return _g("timestamp_millis", col)
+def timestamp_micros(col: Column | str) -> Column: return _g("timestamp_micros", col)
+def typeof(col: Column | str) -> Column: return _g("typeof", col)
+def bin(col: Column | str) -> Column: return _g("bin", col)
+def soundex(col: Column | str) -> Column: return _g("soundex", col)
+def shiftleft(col: Column | str, numBits: int) -> Column: return _call("shiftleft", "shiftleft", _as_col(col), lit(numBits))
+def shiftright(col: Column | str, numBits: int) -> Column:
+    return _call("shiftright", "shiftright", _as_col(col), lit(numBits))
+
+
+def rlike(str: Column | str, regexp: Column | str) -> Column: return _g("rlike", str, regexp, spark="RLIKE")
+def map_from_entries(col: Column | str) -> Column: return _g("map_from_entries", col)
+
+
+def named_struct(*cols: Column | str) -> Column:
+    """``named_struct(lit("a"), col, ...)``: names and values in turn, as Spark's."""
+    return _call("named_struct", "named_struct", *[_v(c) for c in cols])
+
+
+sumDistinct = sum_distinct
+
+
+def asc_nulls_first(col: Column | str) -> Column: return _as_col(col).asc_nulls_first()
+def asc_nulls_last(col: Column | str) -> Column: return _as_col(col).asc_nulls_last()
+def desc_nulls_first(col: Column | str) -> Column: return _as_col(col).desc_nulls_first()
+def desc_nulls_last(col: Column | str) -> Column: return _as_col(col).desc_nulls_last()
+
+
+def date_part(field: Column | str, source: Column | str) -> Column:
+    return _call("date_part", "date_part", _to_col(field), _as_col(source))
+
+
+# (again, now that the module is whole)
+__all__ = [name for name, value in list(globals().items()) if not name.startswith("_") and callable(value)
+           and getattr(value, "__module__", "").startswith("stream_nb.pyspark.sql")
+           and not isinstance(value, type)]

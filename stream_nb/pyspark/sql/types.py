@@ -322,7 +322,19 @@ class Row(tuple):
         return row
 
     def asDict(self, recursive: bool = False) -> dict:
-        return dict(zip(self.__fields__ or [], self))
+        """The fields as a dict; ``recursive``: Rows inside (also in lists and dicts' values) as dicts too."""
+        if not recursive:
+            return dict(zip(self.__fields__ or [], self))
+
+        def plain(value: Any) -> Any:
+            if isinstance(value, Row):
+                return value.asDict(True)
+            if isinstance(value, list):
+                return [plain(v) for v in value]
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            return value
+        return {name: plain(value) for name, value in zip(self.__fields__ or [], self)}
 
     def __getitem__(self, item: Any) -> Any:
         if isinstance(item, str):
