@@ -17,6 +17,7 @@ import threading
 import warnings
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from urllib.parse import unquote
 
 import pyarrow as pa
 
@@ -80,6 +81,7 @@ class FilesSource:
         if format == "text" and schema is None:
             schema = "value string"
         self.schema = parse_schema(schema) if schema is not None else self._infer_schema()
+        self.schema = self._with_partition_columns(self.schema)
         if format == "text" and [pa.types.is_string(f.type) for f in self.schema] != [True]:
             raise ValueError(f"files source: the text format reads one string column (value), not "
                              f"{describe_schema(self.schema)} (as Spark's text source)")
@@ -169,10 +171,41 @@ class FilesSource:
 
     def _read_file(self, path: str, threads: bool = True) -> tuple[pa.Table, dict[str, pa.ChunkedArray]]:
         """``threads``: a parquet file's columns decoded on Arrow's threads too (not when read ahead: the batch
-        keeps the other core busy, and the threads' hand-offs cost CPU)."""
+        keeps the other core busy, and the threads' hand-offs cost CPU). A file under ``key=value`` directories
+        has the schema's column ``key`` filled with ``value`` (Spark's partition columns), the rest read."""
+        root = self.path if os.path.isdir(self.path) else None
+        partitions = {k: v for k, v in _partition_values(path, root).items() if k in self.schema.names}
+        schema = pa.schema([f for f in self.schema if f.name not in partitions]) if partitions else self.schema
         if self.format == "parquet":
-            return read_parquet_file(path, self.schema, threads=threads)
-        return read_file(path, self.format, self.schema, header=self.header, threads=threads, sep=self.sep), {}
+            table, encoded = read_parquet_file(path, schema, threads=threads)
+        else:
+            table, encoded = read_file(path, self.format, schema, header=self.header, threads=threads,
+                                       sep=self.sep), {}
+        if not partitions:
+            return table, encoded
+        columns = []
+        for field in self.schema:
+            if field.name not in partitions:
+                columns.append(table.column(field.name))
+                continue
+            try:
+                value = pa.scalar(partitions[field.name], pa.string()).cast(field.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                value = pa.scalar(None, field.type)  # Spark: NULL for a value that is not of the type
+            columns.append(pa.repeat(value, table.num_rows))
+        return pa.table(columns, schema=self.schema), encoded
+
+    def _with_partition_columns(self, schema: pa.Schema) -> pa.Schema:
+        """``schema`` and, after it, the partition columns (``key=value`` directories) of the files there now
+        that it lacks, as strings (as Spark adds them to a stream's schema)."""
+        if self.format == "text" or not os.path.isdir(self.path):
+            return schema
+        try:
+            files = NewFiles(self.path, self._is_input)(lambda path: False)
+        except OSError:
+            return schema
+        keys = dict.fromkeys(k for path in files for k in _partition_values(path, self.path))
+        return pa.schema([*schema, *(pa.field(k, pa.string()) for k in keys if k not in schema.names)])
 
     def _is_input(self, name: str) -> bool:
         """Input files have the format's extension; names starting with ``.`` or ``_`` are hidden (Spark)."""
@@ -197,6 +230,24 @@ class FilesSource:
 
     def __repr__(self) -> str:
         return f"{self.description} ({self.format}, {len(self._seen)} files seen)"
+
+
+def _partition_values(path: str, root: str | None = None) -> dict[str, str | None]:
+    """The ``key=value`` directories on a file's path (below ``root`` when given), as Spark reads them:
+    values URL-unescaped, ``__HIVE_DEFAULT_PARTITION__`` a NULL.
+
+    >>> _partition_values("/data/date=2024-01-01/device=a%2Fb/part-0.json")
+    {'date': '2024-01-01', 'device': 'a/b'}
+    """
+    directory = os.path.dirname(path)
+    if root is not None:
+        directory = os.path.relpath(directory, root)
+    values: dict[str, str | None] = {}
+    for part in directory.split(os.sep):
+        key, equals, value = part.partition("=")
+        if equals and key and not key.startswith((".", "_")):
+            values[unquote(key)] = None if value == "__HIVE_DEFAULT_PARTITION__" else unquote(value)
+    return values
 
 
 def files(path: str | os.PathLike, *, format: str = "csv",

@@ -99,6 +99,8 @@ class NewFiles:
                 path = os.path.join(absolute, name)
                 if pattern is not None and entry.is_dir():
                     subdirs.append(path)
+                elif pattern is None and "=" in name and not name.startswith((".", "_")) and entry.is_dir():
+                    subdirs.append(path)  # a partition (key=value), as Spark's partitionBy writes them
                 elif self.wanted(name) and not known(path):
                     self._add_file(path, known, found)
         listing = _Listing(mtime_ns, time.monotonic_ns(), settled, subdirs)

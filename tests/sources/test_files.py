@@ -397,3 +397,23 @@ def test_files_csv_sep_splits_on_another_character_and_a_bad_line_still_names_it
         src.read(1, src.latest_offset())
     with pytest.raises(ValueError, match="sep is one character"):
         sources.files(tmp_path, schema="n int", sep=";;")
+
+
+def test_files_in_partition_directories_are_read_with_their_partition_columns_as_spark(tmp_path):
+    """Spark's layout of partitionBy (key=value directories, values URL-escaped, NULL as
+    __HIVE_DEFAULT_PARTITION__): each file's rows get its directories' values; a key the schema lacks is added
+    after it, as a string."""
+    for directory, value in (("date=2024-01-01", 1), ("date=2024-01-02/device=a%2Fb", 2),
+                             ("date=__HIVE_DEFAULT_PARTITION__", 3)):
+        (tmp_path / directory).mkdir(parents=True)
+        (tmp_path / directory / "part-0.json").write_text(f'{{"v": {value}}}\n')
+    src = sources.files(tmp_path, format="json", schema="v int, date date")
+    assert src.schema.names == ["v", "date", "device"]
+    rows = sorted(src.read(0, src.latest_offset()).to_pylist(), key=lambda r: r["v"])
+    assert rows == [{"v": 1, "date": datetime.date(2024, 1, 1), "device": None},
+                    {"v": 2, "date": datetime.date(2024, 1, 2), "device": "a/b"},
+                    {"v": 3, "date": None, "device": None}]
+    (tmp_path / "date=2024-01-03").mkdir()
+    (tmp_path / "date=2024-01-03" / "part-0.json").write_text('{"v": 4}\n')
+    assert src.read(3, src.latest_offset()).to_pylist() == [{"v": 4, "date": datetime.date(2024, 1, 3),
+                                                             "device": None}]
