@@ -26,7 +26,7 @@ def test_sources_and_sinks_keep_their_names_and_options():
     assert list(inspect.signature(sn.sources.sensors).parameters)[:6] == [
         "devices", "rows_per_second", "disorder", "late_fraction", "seed", "start_time"]
     assert list(inspect.signature(sn.sources.files).parameters) == [
-        "path", "format", "schema", "max_files_per_trigger", "header"]
+        "path", "format", "schema", "max_files_per_trigger", "header", "sep"]
     assert list(inspect.signature(sn.sinks.notify).parameters) == ["title", "max_per_minute", "level"]
     assert list(inspect.signature(sn.sinks.files).parameters) == ["path", "format", "partition_by"]
     assert list(inspect.signature(sn.sources.kafka).parameters) == [
