@@ -228,3 +228,23 @@ def test_a_join_on_a_column_both_sides_have_reads_each_sides_own_as_spark_does(s
     rows = sorted(tuple(r) for r in spark.sql("SELECT * FROM both_sides_uid").collect())
     q.stop()
     assert rows == [(1, "ann", 5, 1), (2, None, 7, None)]
+
+
+def test_window_functions_run_on_a_batch_as_in_spark_and_are_refused_on_a_stream(spark):
+    import stream_nb as sn
+    from stream_nb.pyspark.sql import Window
+
+    df = spark.createDataFrame([("a", 1, 10.0), ("a", 2, 20.0), ("b", 1, 5.0), ("a", 3, 30.0)], "k string, t int, v double")
+    latest = Window.partitionBy("k").orderBy(F.desc("t"))
+    newest = df.withColumn("rn", F.row_number().over(latest)).filter("rn = 1").drop("rn").orderBy("k")
+    assert [tuple(r) for r in newest.collect()] == [("a", 3, 30.0), ("b", 1, 5.0)]
+    by_time = Window.partitionBy("k").orderBy("t")
+    rows = df.select("k", "t", F.rank().over(latest).alias("r"), F.lag("v").over(by_time).alias("prev"),
+                     F.sum("v").over(by_time.rowsBetween(Window.unboundedPreceding, Window.currentRow)).alias("run")
+                     ).orderBy("k", "t").collect()
+    assert [tuple(r) for r in rows] == [("a", 1, 3, None, 10.0), ("a", 2, 2, 10.0, 30.0), ("a", 3, 1, 20.0, 60.0),
+                                        ("b", 1, 1, None, 5.0)]
+    src = sn.sources.memory("k string, t int")
+    with pytest.raises(AnalysisException, match="OVER"):
+        spark.readStream.load(src).withColumn("rn", F.row_number().over(latest)).writeStream.format(
+            "memory").queryName("window_on_stream").start()

@@ -199,8 +199,9 @@ class Column:
         return self.desc()
 
     def over(self, window: Any) -> Column:
-        raise NotImplementedError("Column.over: window functions over a stream are not supported by Spark "
-                                  "([NON_TIME_WINDOW_NOT_SUPPORTED_IN_STREAMING]) nor by stream_nb")
+        """This function over ``window`` (``pyspark.sql.window.Window``): for static DataFrames, as Spark
+        (over a stream, Spark and stream_nb refuse it when the query starts)."""
+        return window._over(self)
 
     def __repr__(self) -> str:
         return f"Column<'{self._name}'>"

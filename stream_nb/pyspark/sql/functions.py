@@ -739,6 +739,25 @@ def date_part(field: Column | str, source: Column | str) -> Column:
     return _call("date_part", "date_part", _to_col(field), _as_col(source))
 
 
+# window functions (``.over(Window...)``), for static DataFrames as in Spark
+def row_number() -> Column: return _int(_call("row_number", "row_number"))
+def rank() -> Column: return _int(_call("rank", "RANK"))
+def dense_rank() -> Column: return _int(_call("dense_rank", "DENSE_RANK"))
+def percent_rank() -> Column: return _call("percent_rank", "PERCENT_RANK")
+def cume_dist() -> Column: return _call("cume_dist", "CUME_DIST")
+def ntile(n: int) -> Column: return _int(_call("ntile", "ntile", lit(n)))
+
+
+def lag(col: Column | str, offset: int = 1, default: Any = None) -> Column:
+    extra = [lit(default)] if default is not None else []
+    return _call("lag", "lag", _as_col(col), lit(offset), *extra)
+
+
+def lead(col: Column | str, offset: int = 1, default: Any = None) -> Column:
+    extra = [lit(default)] if default is not None else []
+    return _call("lead", "lead", _as_col(col), lit(offset), *extra)
+
+
 # (again, now that the module is whole)
 __all__ = [name for name, value in list(globals().items()) if not name.startswith("_") and callable(value)
            and getattr(value, "__module__", "").startswith("stream_nb.pyspark.sql")
