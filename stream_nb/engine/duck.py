@@ -37,6 +37,8 @@ def connect() -> duckdb.DuckDBPyConnection:
     # rounds the binary 1.00499... to 1.0); the text fits DECIMAL(38, 18) below 1e20, above a double is whole
     con.execute("CREATE MACRO spark_round(x, d) AS CASE WHEN abs(x) < 1e20 THEN "
                 "CAST(round(CAST(CAST(x AS VARCHAR) AS DECIMAL(38, 18)), d) AS DOUBLE) ELSE round(x, d) END")
+    con.execute("CREATE MACRO spark_bround(x, d) AS CASE WHEN abs(x) < 1e20 THEN "
+                "CAST(round_even(CAST(CAST(x AS VARCHAR) AS DECIMAL(38, 18)), d) AS DOUBLE) ELSE round_even(x, d) END")
     # Spark functions DuckDB does not have: substring_index(s, delim, n) (the text before the n-th delimiter, or
     # after the n-th from the end when n < 0), timestamp_seconds(x) (seconds since the epoch, truncated to micros)
     con.execute("CREATE MACRO substring_index(s, delim, n) AS CASE WHEN delim = '' THEN '' "

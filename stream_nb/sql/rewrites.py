@@ -158,7 +158,9 @@ def spark_functions(tree: exp.Expression) -> None:
                                      true=exp.Literal.number(1), false=start.copy()))
         elif node.name.lower() == "bround" and 1 <= len(node.expressions) <= 2:
             digits = node.expressions[1] if len(node.expressions) == 2 else exp.Literal.number(0)
-            node.replace(exp.Anonymous(this="round_even", expressions=[node.expressions[0], digits]))
+            value = node.expressions[0]  # a double: half even on its decimal text (1.015 -> 1.02), as round
+            double = value.type is not None and value.type.this in (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT)
+            node.replace(exp.Anonymous(this="spark_bround" if double else "round_even", expressions=[value, digits]))
 
 
 def _split_limit(node: exp.RegexpSplit) -> None:

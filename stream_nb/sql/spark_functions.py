@@ -273,6 +273,44 @@ def _sha2(node: exp.SHA2) -> None:  # SHA-224, -384 and -512 too (DuckDB has SHA
     _typed(_call(name, node.this, exp.Cast(this=length.copy(), to=exp.DataType.build("INT"))), node, "TEXT")
 
 
+def _no_error(node: exp.Expression) -> None:  # Spark (ANSI off) gives NULL where DuckDB raises: a 13th month,
+    _typed(exp.Anonymous(this="try", expressions=[node.copy()]), node)  # a negative number shifted left, ...
+
+
+def _reduce(node: exp.Reduce) -> None:  # aggregate(xs, zero, merge, finish): finish applied to the result
+    finish = node.args.get("finish")
+    if finish is None:
+        return
+    reduced = node.copy()
+    reduced.set("finish", None)
+    variable = finish.expressions[0]
+    body = finish.this.copy()
+    for column in list(body.find_all(exp.Column, exp.Identifier)):  # the variable (an identifier in a lambda)
+        if column.name == variable.name and not (isinstance(column, exp.Column) and column.table) and \
+                not isinstance(column.parent, exp.Column):
+            column.replace(exp.paren(reduced.copy()))
+    if isinstance(body, (exp.Column, exp.Identifier)) and body.name == variable.name:
+        body = exp.paren(reduced.copy())  # acc -> acc
+    _typed(body, node)
+
+
+def _array_sort(node: exp.ArraySort) -> None:
+    if node.args.get("expression") is not None:  # a comparator DuckDB's list_sort cannot take
+        raise StreamSQLError("array_sort with a comparator function is not supported yet (it would sort "
+                             "ascending, ignoring it)", hint="sort_array(xs, false) sorts descending; "
+                             "array_sort(xs) ascending, NULLs last")
+
+
+def _array_element(node: exp.Bracket) -> None:  # xs[i]: NULL for an index below 0, as Spark (DuckDB counts
+    if _kind(node.this) != T.ARRAY or len(node.expressions) != 1:  # from the end)
+        return
+    index = node.expressions[0]
+    if isinstance(index, exp.Literal) or (isinstance(index, exp.Neg) and isinstance(index.this, exp.Literal)):
+        return
+    kept = exp.GTE(this=exp.paren(index.copy()), expression=exp.Literal.number(0))
+    _typed(exp.Case(ifs=[exp.If(this=kept, true=node.copy())]), node)
+
+
 def _hex(node: exp.Hex) -> None:  # hex of a double: of the long it truncates to
     if _kind(node.this) in _DOUBLES:
         node.set("this", _call("spark_long", node.this, type_="BIGINT"))
@@ -451,7 +489,8 @@ _BY_CLASS = {
     exp.IsNan: _isnan, exp.Sign: _sign, exp.Ceil: _ceil_floor, exp.Floor: _ceil_floor, exp.Ln: _ln,
     exp.Log: _log, exp.Nanvl: _nanvl, exp.SafeAdd: _try_arithmetic, exp.SafeSubtract: _try_arithmetic,
     exp.SafeMultiply: _try_arithmetic, exp.WidthBucket: _width_bucket, exp.Div: _division,
-    exp.BitwiseCount: _bit_count, exp.Hex: _hex, exp.SHA2: _sha2, exp.Typeof: _typeof,
+    exp.BitwiseCount: _bit_count, exp.Hex: _hex, exp.SHA2: _sha2,
+    exp.TimestampFromParts: _no_error, exp.Reduce: _reduce, exp.ArraySort: _array_sort, exp.Bracket: _array_element, exp.Typeof: _typeof,
     # text
     exp.Upper: _upper_lower, exp.Lower: _upper_lower, exp.RegexpSubstr: _regexp_substr,
     exp.RegexpReplace: _regexp_replace, exp.Format: _format, exp.ToBase64: _to_base64, exp.Chr: _chr,

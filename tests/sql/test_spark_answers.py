@@ -203,3 +203,29 @@ def test_zone_letters_of_a_date_pattern_write_utc_as_spark_and_read_offsets_or_z
     assert [t.isoformat() for t in result["t"]] == ["2024-01-01T08:00:00.123000+00:00",
                                                      "2024-01-01T10:00:00.123000+00:00"]
     assert result["u"].tolist() == [1704096000, 1704103200]
+
+
+def arrays(sql: str, rows: list[dict]) -> list[dict]:
+    src = sn.sources.memory("i int, x double, a array<int>")
+    q = sn.start(sql, sources={"s": src}, trigger="manual")
+    try:
+        src.add_data(rows)
+        q.step()
+        return q.sink.table().to_pylist()
+    finally:
+        q.stop()
+
+
+def test_array_functions_as_spark_finish_of_aggregate_and_no_element_below_index_zero():
+    rows = arrays("SELECT aggregate(a, 0, (acc, x) -> acc + x, acc -> acc * 10) AS total, a[i] AS at, "
+                  "array(10, 20, 30)[i + 3] AS shifted FROM s", [{"i": -2, "x": 0.0, "a": [1, 2, 3]},
+                                                                  {"i": 1, "x": 0.0, "a": [1, 2, 3]}])
+    assert rows == [{"total": 60, "at": None, "shifted": 20}, {"total": 60, "at": 2, "shifted": None}]
+    with pytest.raises(sn.StreamSQLError, match="array_sort with a comparator"):
+        arrays("SELECT array_sort(a, (p, q) -> q - p) AS s FROM s", [])
+
+
+def test_bround_of_a_double_is_half_even_on_its_decimal_text_and_a_bad_make_timestamp_is_null():
+    rows = arrays("SELECT bround(x, 2) AS b, make_timestamp(2024, 13, 1, 0, 0, 0) AS bad, "
+                  "make_timestamp(2024, 2, 30, 0, 0, 0) AS feb30 FROM s", [{"i": 0, "x": 1.015, "a": []}])
+    assert rows == [{"b": 1.02, "bad": None, "feb30": None}]
