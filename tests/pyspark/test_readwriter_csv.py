@@ -66,3 +66,13 @@ def test_sep_splits_fields_on_another_character_as_sparks_option(spark, tmp_path
     assert _rows(spark, streamed, "csv_sep") == [(1, "x y"), (2, "z")]
     static = spark.read.csv(str(tmp_path), sep=";", header=True)
     assert [tuple(row) for row in static.collect()] == [("1", "x y"), ("2", "z")]
+
+
+@pytest.mark.parametrize(("option", "value"), [("multiLine", True), ("mode", "DROPMALFORMED"),
+                                               ("timestampFormat", "dd/MM/yyyy HH:mm"), ("nullValue", "NA")])
+def test_a_file_option_that_would_be_ignored_is_refused_naming_it(spark, folder, option, value):
+    from stream_nb.pyspark.errors import PySparkNotImplementedError
+
+    with pytest.raises(PySparkNotImplementedError, match=option.lower()):
+        spark.readStream.schema("a INT, b STRING").option(option, value).csv(folder)
+    spark.readStream.schema("a INT, b STRING").option("mode", "FAILFAST").option("multiLine", False).csv(folder)

@@ -46,6 +46,30 @@ class _Options:
         return self._options.get(key.lower(), default)
 
 
+# Spark's file options that change which rows are read, or how, and that stream_nb does not take yet: each is
+# refused (rather than ignored) unless it has Spark's default value (or one that reads the same here)
+_FILE_OPTION_DEFAULTS = {
+    "nullvalue": {""}, "emptyvalue": {""}, "timestampformat": set(), "timestampntzformat": set(),
+    "dateformat": set(), "mode": {"permissive", "failfast"}, "multiline": {"false"}, "latestfirst": {"false"},
+    "recursivefilelookup": {"false"}, "encoding": {"utf-8", "utf8"}, "charset": {"utf-8", "utf8"},
+    "quote": {'"'}, "escape": {"\\"}, "comment": {""}, "linesep": {"\n"}, "pathglobfilter": set(),
+    "columnnameofcorruptrecord": set(), "allowsinglequotes": {"true"}, "allowcomments": {"false"},
+    "samplingratio": {"1", "1.0"}, "cleansource": {"off"}, "modifiedbefore": set(), "modifiedafter": set(),
+    "maxfileage": set(), "locale": {"en-us"}, "nanvalue": {"nan"}, "positiveinf": {"inf"}, "negativeinf": {"-inf"},
+}
+
+
+def _refuse_file_options(kind: str, options: dict[str, Any]) -> None:
+    """A files option stream_nb would otherwise ignore (reading the rows as if it were not given) is refused,
+    naming it: silently other rows than Spark's would be a wrong answer."""
+    for name, value in options.items():
+        allowed = _FILE_OPTION_DEFAULTS.get(name)
+        if allowed is not None and str(value).strip().lower() not in allowed:
+            raise not_supported(f"DataStreamReader.option({name!r}, {value!r}) for {kind} files",
+                                " (stream_nb reads files with Spark's defaults for it; malformed rows stop the "
+                                "query, naming the file and line)")
+
+
 class DataStreamReader(_Options):
     def __init__(self, session: SparkSession):
         super().__init__()
@@ -95,6 +119,7 @@ class DataStreamReader(_Options):
                             " (formats: csv, json, parquet, text, rate, socket, kafka, sensors)")
 
     def _files(self, kind: str, path: Any) -> Any:
+        _refuse_file_options(kind, self._options)
         if path is None:
             raise IllegalArgumentException("'path' is not specified", "_LEGACY_ERROR_TEMP_2203")
         if self._schema is None and kind not in ("parquet", "text"):  # text: Spark's one value column
@@ -163,6 +188,7 @@ class DataFrameReader(DataStreamReader):
 
         self.options(**options)  # csv(path, header=True, sep=";") as option("header", True)...
         kind = (format or self._format or "parquet").lower()
+        _refuse_file_options(kind, self._options)
         schema = schema if schema is not None else self._schema
         if kind not in _FILE_FORMATS:
             raise not_supported(f"DataFrameReader.format('{kind}')", " (formats: csv, json, parquet, text)")
