@@ -33,6 +33,7 @@ def decimal_division(tree: exp.Expression) -> None:
     >>> decimal_division(tree); tree.selects[0].type.sql("spark")
     'DECIMAL(14, 6)'
     """
+    decimal_multiplication(tree)
     for node in bottom_up(tree, exp.Div):
         if not (_typed_for_sure(node.this) and _typed_for_sure(node.expression)):
             continue  # sqlglot's type of sum(x) or x * y is not Spark's: a wider value could overflow HUGEINT
@@ -56,6 +57,33 @@ def decimal_division(tree: exp.Expression) -> None:
         exact = sqlglot.parse_one(text, read="duckdb")
         exact.type = exp.DataType.build(f"DECIMAL({precision}, {scale})")
         node.replace(exact)
+
+
+def decimal_multiplication(tree: exp.Expression) -> None:
+    """Each ``*`` of decimals (or a decimal and an integer) at Spark's result type, ``decimal(p1 + p2 + 1,
+    s1 + s2)`` (above 38 digits the scale gives way, down to 6): DuckDB keeps the operands' width and failed on
+    a product wider than it (``decimal(10,2) * decimal(10,2)`` of 1e7 each), where Spark's type holds it."""
+    for node in bottom_up(tree, exp.Mul):
+        if not (_typed_for_sure(node.this) and _typed_for_sure(node.expression)):
+            continue
+        left, right = _decimal(node.this), _decimal(node.expression)
+        if left is None or right is None or not (_is_decimal(node.this) or _is_decimal(node.expression)):
+            continue
+        (p1, s1), (p2, s2) = left, right
+        precision, scale = _bounded(p1 + p2 + 1, s1 + s2)
+        wide = exp.Mul(this=exp.Cast(this=node.this.copy(), to=exp.DataType.build(f"DECIMAL(38, {s1})")),
+                       expression=exp.Cast(this=node.expression.copy(), to=exp.DataType.build(f"DECIMAL(38, {s2})")))
+        product = exp.Cast(this=wide, to=exp.DataType.build(f"DECIMAL({precision}, {scale})"))
+        product.type = exp.DataType.build(f"DECIMAL({precision}, {scale})")
+        node.replace(product)
+
+
+def _bounded(precision: int, scale: int) -> tuple[int, int]:
+    """Spark's ``DecimalType.adjustPrecisionScale``: above 38 digits the scale gives way, down to 6."""
+    if precision <= _MAX:
+        return precision, scale
+    whole = precision - scale
+    return _MAX, max(_MAX - whole, min(scale, 6))
 
 
 def _result_type(p1: int, s1: int, p2: int, s2: int) -> tuple[int, int]:

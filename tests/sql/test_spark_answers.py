@@ -229,3 +229,18 @@ def test_bround_of_a_double_is_half_even_on_its_decimal_text_and_a_bad_make_time
     rows = arrays("SELECT bround(x, 2) AS b, make_timestamp(2024, 13, 1, 0, 0, 0) AS bad, "
                   "make_timestamp(2024, 2, 30, 0, 0, 0) AS feb30 FROM s", [{"i": 0, "x": 1.015, "a": []}])
     assert rows == [{"b": 1.02, "bad": None, "feb30": None}]
+
+
+def test_a_product_of_decimals_has_sparks_wider_type_and_does_not_overflow():
+    from decimal import Decimal
+
+    src = sn.sources.memory("v double, i int, d decimal(10,2)")
+    q = sn.start("SELECT cast(v AS decimal(10,2)) * cast(v AS decimal(10,2)) AS a, "
+                 "cast(i AS decimal(10,0)) * 1000000000 AS b, d * 3 AS c FROM s", sources={"s": src},
+                 trigger="manual")
+    src.add_data([{"v": 1e7, "i": 2147483647, "d": Decimal("1.25")}])
+    q.step()
+    assert q.sink.table().to_pylist() == [{"a": Decimal("100000000000000.0000"), "b": Decimal(2147483647000000000),
+                                           "c": Decimal("3.75")}]
+    assert [str(t) for t in q.schema.types] == ["decimal128(21, 4)", "decimal128(21, 0)", "decimal128(12, 2)"]
+    q.stop()
