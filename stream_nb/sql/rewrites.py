@@ -32,6 +32,20 @@ def inline_ctes(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+def group_by_all(tree: exp.Expression) -> exp.Expression:
+    """``GROUP BY ALL`` (Spark 3.4+): by every select item without an aggregate in it, as written (none: one
+    group, a global aggregation)."""
+    for select in list(tree.find_all(exp.Select)):
+        group = select.args.get("group")
+        if group is None or not group.args.get("all"):
+            continue
+        keys = [(item.this if isinstance(item, exp.Alias) else item).copy() for item in select.expressions
+                if not any(n.find_ancestor(exp.Select) is select for n in item.find_all(exp.AggFunc))
+                and not isinstance(item, exp.Star)]
+        select.set("group", exp.Group(expressions=keys) if keys else None)
+    return tree
+
+
 def written_aliases(tree: exp.Expression) -> list[str | None]:
     """The output aliases of the outermost SELECT as written (None for an item without one), read before the
     optimizer lowercases them; empty when ``*`` makes the positions unknown."""

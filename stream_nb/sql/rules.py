@@ -37,6 +37,7 @@ from stream_nb.sql.output_modes import choose_output_mode
 from stream_nb.sql.positions import start_of
 from stream_nb.sql.resolve import Bindings, qualify_columns, resolve
 from stream_nb.sql.rewrites import (
+    group_by_all,
     inline_ctes,
     inner_aliases,
     keep_alias_case,
@@ -244,6 +245,7 @@ def _union(tree: exp.Query, q: Planning):
 
 RULES: list[Rule] = [
     Rule("inline_ctes", "rewrite", lambda tree, q: inline_ctes(tree)),
+    Rule("group_by_all", "rewrite", lambda tree, q: group_by_all(tree)),
     Rule("spark_generators", "rewrite", lambda tree, q: spark_generators(tree, q.sql, lambda: _map_columns(tree, q))),
     # >>> C (chained stateful operators, sql/chain.py): its rules go here, before names are bound
     Rule("chain", "plan", _chain),

@@ -50,6 +50,12 @@ _MAPS = (
 )
 
 CASES: list[Case] = [
+    Case(
+        name="group_by_all_complete",
+        sql="SELECT upper(device) AS d, count(*) AS n, max(temp) AS hottest FROM events GROUP BY ALL",
+        output_mode="complete", batches=_READINGS,
+        why="GROUP BY ALL: by every select item without an aggregate",
+    ),
     # -- maps -------------------------------------------------------------------------------------------
     Case(
         name="map_column_explode_append",

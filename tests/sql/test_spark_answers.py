@@ -244,3 +244,11 @@ def test_a_product_of_decimals_has_sparks_wider_type_and_does_not_overflow():
                                            "c": Decimal("3.75")}]
     assert [str(t) for t in q.schema.types] == ["decimal128(21, 4)", "decimal128(21, 0)", "decimal128(12, 2)"]
     q.stop()
+
+
+def test_group_by_all_groups_by_every_item_without_an_aggregate():
+    result = run("SELECT window(ts, '10 seconds') AS w, upper(device) AS d, count(*) AS n FROM events GROUP BY ALL",
+                 [row(1), row(2, device="b"), row(12)], mode="update")
+    assert sorted((r["w"]["start"].second, r["d"], r["n"]) for r in result.to_dict("records")) == [
+        (0, "A", 1), (0, "B", 1), (10, "A", 1)]
+    assert run("SELECT count(*) AS n FROM events GROUP BY ALL", [row(1), row(2)], mode="complete")["n"].tolist() == [2]
