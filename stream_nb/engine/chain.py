@@ -162,6 +162,9 @@ class ChainOperator:
                 "numRowsRemoved": 0 if stage.expired is None else len(stage.expired),
                 "numRowsDroppedByWatermark": stage.late.num_rows,
                 "memoryUsedBytes": operator.memory_bytes,
+                "numShufflePartitions": 1,
+                "numStateStoreInstances": 1,
+                "customMetrics": {},
             })
         return entries[::-1]
 

@@ -30,12 +30,14 @@ def batch_progress(*, query, batch_id: int, sources: list[dict], durations_ms: d
         "numInputRows": num_rows,
         "inputRowsPerSecond": num_rows / since_last_s if since_last_s else 0.0,
         "processedRowsPerSecond": num_rows / _seconds(durations_ms),
+        "batchDuration": durations_ms["triggerExecution"],
         "durationMs": durations_ms,
         "eventTime": event_time,
         "stateOperators": [],
         "sources": sources,
         "sink": {"description": getattr(query.sink, "description", type(query.sink).__name__),
-                 "numOutputRows": output_rows},
+                 "numOutputRows": output_rows, "metrics": {}},
+        "observedMetrics": {},
     }
     if operator.name == "chain":  # chained stateful operators: one entry each, as Spark (engine/chain.py)
         progress["stateOperators"] = operator.state_operators()
@@ -47,6 +49,9 @@ def batch_progress(*, query, batch_id: int, sources: list[dict], durations_ms: d
             "numRowsRemoved": rows_removed,
             "numRowsDroppedByWatermark": late_rows,
             "memoryUsedBytes": operator.memory_bytes,
+            "numShufflePartitions": 1,  # one partition of state, in this process
+            "numStateStoreInstances": 1,
+            "customMetrics": {},
         })
     return progress
 
@@ -65,6 +70,7 @@ def source_progress(source, *, start, end, latest, num_rows: int, durations_ms: 
         "numInputRows": num_rows,
         "inputRowsPerSecond": num_rows / since_last_s if since_last_s else 0.0,
         "processedRowsPerSecond": num_rows / _seconds(durations_ms),
+        "metrics": {},
     }
 
 

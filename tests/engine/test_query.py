@@ -325,3 +325,19 @@ def test_a_manual_querys_loop_task_ends_with_the_query(events, ending):
         q.step()
     q._task.result(timeout=10)  # the task has returned (a task left waiting would time out here)
     assert not q.is_active
+
+
+def test_progress_has_the_keys_of_sparks_streaming_query_progress():
+    src = sn.sources.memory("device string, temp double")
+    q = sn.start("SELECT device, count(*) AS n FROM s GROUP BY device", sources={"s": src}, trigger="manual")
+    src.add_data([{"device": "a", "temp": 1.0}])
+    q.step()
+    progress = q.last_progress
+    q.stop()
+    assert {"id", "runId", "name", "timestamp", "batchId", "batchDuration", "numInputRows", "inputRowsPerSecond",
+            "processedRowsPerSecond", "durationMs", "eventTime", "stateOperators", "sources", "sink",
+            "observedMetrics"} <= set(progress)
+    assert progress["batchDuration"] == progress["durationMs"]["triggerExecution"]
+    assert {"numRowsTotal", "numRowsUpdated", "numRowsRemoved", "numRowsDroppedByWatermark", "memoryUsedBytes",
+            "numShufflePartitions", "numStateStoreInstances", "customMetrics"} <= set(progress["stateOperators"][0])
+    assert "metrics" in progress["sources"][0] and "metrics" in progress["sink"]
