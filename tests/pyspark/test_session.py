@@ -55,3 +55,15 @@ def test_sql_over_a_memory_sink_keeps_null_doubles_null(spark):
         q.stop()
     assert [(r.device, r.hi) for r in rows] == [("a", 1.5), ("b", None)]  # None, as Spark's Row (not nan)
     assert nulls[0].n == 1
+
+
+def test_drop_view_removes_a_temp_view_and_if_exists_takes_a_missing_one(spark):
+    from stream_nb.pyspark.errors import AnalysisException
+
+    spark.createDataFrame([(1,)], "a int").createOrReplaceTempView("to_drop")
+    assert spark.sql("DROP VIEW IF EXISTS to_drop").collect() == []
+    assert spark.sql("DROP TABLE IF EXISTS never_there").collect() == []
+    with pytest.raises(AnalysisException, match="TABLE_OR_VIEW_NOT_FOUND"):
+        spark.sql("SELECT * FROM to_drop")
+    with pytest.raises(AnalysisException, match="TABLE_OR_VIEW_NOT_FOUND"):
+        spark.sql("DROP VIEW never_there")

@@ -168,12 +168,27 @@ class SparkSession:
     def table(self, tableName: str) -> DataFrame:
         return self.sql(f"SELECT * FROM {tableName}")
 
+    def _drop(self, tree: exp.Drop) -> DataFrame:
+        """``DROP VIEW [IF EXISTS] v`` (and ``DROP TABLE``) of a temp view: as Spark, an empty result; a name
+        that is not there is an error unless IF EXISTS."""
+        tables = tree.args.get("tables") or ([tree.this] if tree.this is not None else [])
+        for table in tables:
+            name = table.name
+            if name in self._views:
+                del self._views[name]
+            elif not tree.args.get("exists"):
+                raise AnalysisException(f"The table or view `{name}` cannot be found. Verify the spelling and "
+                                        "correctness of the schema and catalog.", "TABLE_OR_VIEW_NOT_FOUND")
+        return self.createDataFrame([], "x int").limit(0)  # (Spark's has no column; nothing reads it)
+
     def sql(self, sqlQuery: str, args: Any = None, **kwargs: Any) -> DataFrame:
         """A query over temp views and the memory sinks of running queries (named by ``queryName``)."""
         try:
             tree = sqlglot.parse_one(sqlQuery, read=StreamSpark)  # the engine's Spark: window(...) is a call
         except sqlglot.errors.ParseError as err:
             raise AnalysisException(str(err), "PARSE_SYNTAX_ERROR") from None
+        if isinstance(tree, exp.Drop) and str(tree.args.get("kind", "")).upper() in ("TABLE", "VIEW"):
+            return self._drop(tree)
         inputs: dict[str, Any] = {}
         streaming, watermark = False, {}
         ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
