@@ -320,6 +320,8 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
     for index, field in enumerate(plain.schema):
         if pa.types.is_timestamp(field.type) and field.type.tz is None:
             frame.isetitem(index, frame.iloc[:, index].dt.tz_localize("UTC"))
+        elif field.type == pa.month_day_nano_interval():  # a day-time interval (ts - ts) as a Timedelta,
+            frame.isetitem(index, _intervals(plain.column(index)))  # as PySpark gives it
     for index in structs:  # in column order, so each goes back where it was
         with gc_pause.paused():  # a dict a row: see gc_pause
             column = table.column(index)
@@ -327,6 +329,24 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
                 _struct_values(column)
         frame.insert(index, table.schema[index].name, values, allow_duplicates=True)
     return frame
+
+
+def _intervals(column: pa.ChunkedArray) -> pd.Series:
+    """Intervals without months as Timedeltas (Spark's day-time interval is a ``timedelta`` in PySpark); one
+    with months stays a DateOffset (a month has no fixed length).
+
+    >>> _intervals(pa.chunked_array([[pa.MonthDayNano([0, 1, 5_000_000_000]), None]])).tolist()
+    [Timedelta('1 days 00:00:05'), None]
+    """
+    values = []
+    for value in column.to_pylist():
+        if value is None:
+            values.append(None)
+        elif value.months:
+            values.append(pd.DateOffset(months=value.months, days=value.days, nanoseconds=value.nanoseconds))
+        else:
+            values.append(pd.Timedelta(days=value.days, nanoseconds=value.nanoseconds))
+    return pd.Series(values, dtype=object)
 
 
 def _has_map(dtype: pa.DataType) -> bool:

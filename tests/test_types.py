@@ -311,3 +311,10 @@ def test_a_map_column_is_declared_in_ddl_read_from_dicts_or_pairs_and_shown_as_d
     frame = to_pandas(table)
     assert frame["m"].tolist() == [{"a": 1.5}, {"b": 2.0, "c": None}, None]
     assert frame["s"].tolist() == [{"tags": {"x": 1}}, None, {"tags": None}]
+
+
+def test_a_day_time_interval_is_a_timedelta_as_pyspark_gives_it_and_one_of_months_a_dateoffset():
+    column = pa.array([pa.MonthDayNano([0, 0, 43_201_000_000_000]), None, pa.MonthDayNano([1, 0, 0])])
+    frame = to_pandas(pa.table({"d": column}))
+    assert frame["d"].tolist()[:2] == [pd.Timedelta(hours=12, seconds=1), None]
+    assert frame["d"][2] == pd.DateOffset(months=1)
