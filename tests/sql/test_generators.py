@@ -15,11 +15,11 @@ ROWS = [{"ts": dt.datetime(2024, 1, 1, tzinfo=dt.UTC), "device": "a", "tags": ["
         {"ts": dt.datetime(2024, 1, 1, tzinfo=dt.UTC), "device": "c", "tags": []}]
 
 
-def rows_of(sql: str) -> list[dict]:
-    src = sn.sources.memory(SCHEMA)
+def rows_of(sql: str, schema: str = SCHEMA, rows: list[dict] = ROWS) -> list[dict]:
+    src = sn.sources.memory(schema)
     q = sn.start(sql, sources={"s": src}, trigger="manual")
     try:
-        src.add_data(ROWS)
+        src.add_data(rows)
         q.step()
         return q.sink.table().to_pylist()
     finally:
@@ -59,14 +59,7 @@ MAPS = [{"device": "a", "attrs": {"x": 1.5, "y": 2.0}}, {"device": "b", "attrs":
 
 
 def map_rows_of(sql: str) -> list[dict]:
-    src = sn.sources.memory("device string, attrs map<string, double>")
-    q = sn.start(sql, sources={"s": src}, trigger="manual")
-    try:
-        src.add_data(MAPS)
-        q.step()
-        return q.sink.table().to_pylist()
-    finally:
-        q.stop()
+    return rows_of(sql, "device string, attrs map<string, double>", MAPS)
 
 
 def test_explode_of_a_map_gives_a_row_per_entry_in_key_and_value_or_the_names_given():
