@@ -173,8 +173,8 @@ class FilesSource:
         """``threads``: a parquet file's columns decoded on Arrow's threads too (not when read ahead: the batch
         keeps the other core busy, and the threads' hand-offs cost CPU). A file under ``key=value`` directories
         has the schema's column ``key`` filled with ``value`` (Spark's partition columns), the rest read."""
-        root = self.path if os.path.isdir(self.path) else None
-        partitions = {k: v for k, v in _partition_values(path, root).items() if k in self.schema.names}
+        partitions = {k: v for k, v in _partition_values(path, _root(self.path)).items()
+                      if k in self.schema.names} if self.format != "text" else {}
         schema = pa.schema([f for f in self.schema if f.name not in partitions]) if partitions else self.schema
         if self.format == "parquet":
             table, encoded = read_parquet_file(path, schema, threads=threads)
@@ -204,7 +204,7 @@ class FilesSource:
             files = NewFiles(self.path, self._is_input)(lambda path: False)
         except OSError:
             return schema
-        keys = dict.fromkeys(k for path in files for k in _partition_values(path, self.path))
+        keys = dict.fromkeys(k for path in files for k in _partition_values(path, _root(self.path)))
         return pa.schema([*schema, *(pa.field(k, pa.string()) for k in keys if k not in schema.names)])
 
     def _is_input(self, name: str) -> bool:
@@ -232,6 +232,14 @@ class FilesSource:
         return f"{self.description} ({self.format}, {len(self._seen)} files seen)"
 
 
+def _root(path: str) -> str:
+    """Where a source's partition directories start: its directory, or a glob's part before the first
+    wildcard (a ``k=v`` directory above it is not a partition of the source)."""
+    parts = os.path.abspath(path).split(os.sep)
+    fixed = next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts))
+    return os.sep.join(parts[:fixed]) or os.sep
+
+
 def _partition_values(path: str, root: str | None = None) -> dict[str, str | None]:
     """The ``key=value`` directories on a file's path (below ``root`` when given), as Spark reads them:
     values URL-unescaped, ``__HIVE_DEFAULT_PARTITION__`` a NULL.
@@ -242,6 +250,8 @@ def _partition_values(path: str, root: str | None = None) -> dict[str, str | Non
     directory = os.path.dirname(path)
     if root is not None:
         directory = os.path.relpath(directory, root)
+        if directory.startswith(".."):  # not under the root
+            return {}
     values: dict[str, str | None] = {}
     for part in directory.split(os.sep):
         key, equals, value = part.partition("=")

@@ -165,6 +165,8 @@ def _parse_csv(data: bytes, schema: pa.Schema, keep_blank_lines: bool = False,
                header: bool | str = True, sep: str = ",") -> pa.Table:
     if not data.strip():
         return schema.empty_table()
+    if header == "skip":  # the header is the first line that is not blank (blank lines are skipped)
+        data = data.lstrip(b"\r\n")
     # Timestamps come in as text: Arrow's own parser rejects a column that mixes naive and zoned times.
     types = {f.name: pa.string() if pa.types.is_timestamp(f.type) else f.type for f in schema}
     options = pa_csv.ConvertOptions(column_types=types, **_CSV_NULLS)

@@ -302,8 +302,8 @@ def _array_sort(node: exp.ArraySort) -> None:
 
 
 def _array_element(node: exp.Bracket) -> None:  # xs[i]: NULL for an index below 0, as Spark (DuckDB counts
-    if _kind(node.this) != T.ARRAY or len(node.expressions) != 1:  # from the end)
-        return
+    if _kind(node.this) != T.ARRAY or len(node.expressions) != 1 or node.args.get("offset"):  # from the end;
+        return  # element_at, 1-based, counts from the end below 0, as DuckDB)
     index = node.expressions[0]
     if isinstance(index, exp.Literal) or (isinstance(index, exp.Neg) and isinstance(index.this, exp.Literal)):
         return

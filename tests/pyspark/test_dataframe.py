@@ -248,3 +248,36 @@ def test_window_functions_run_on_a_batch_as_in_spark_and_are_refused_on_a_stream
     with pytest.raises(AnalysisException, match="OVER"):
         spark.readStream.load(src).withColumn("rn", F.row_number().over(latest)).writeStream.format(
             "memory").queryName("window_on_stream").start()
+
+
+def test_static_sums_over_a_window_or_a_filter_run_and_names_keep_their_case(spark):
+    from stream_nb.pyspark.sql import Window
+
+    df = spark.createDataFrame([(1, 5), (1, 7), (2, 9)], "k int, v int")
+    df.createOrReplaceTempView("sums")
+    assert [tuple(r) for r in spark.sql("SELECT k, sum(v) OVER (PARTITION BY k) AS s FROM sums ORDER BY k").collect()] \
+        == [(1, 12), (1, 12), (2, 9)]
+    assert [tuple(r) for r in spark.sql("SELECT k, sum(v) FILTER (WHERE v > 5) AS s FROM sums GROUP BY k "
+                                        "ORDER BY k").collect()] == [(1, 7), (2, 9)]
+    assert [r.s for r in df.select(F.sum("v").over(Window.partitionBy("k")).alias("s")).collect()] == [12, 12, 9]
+    assert spark.sql("SELECT upper('AbC'), max(V) FROM sums").columns == ["upper(AbC)", "max(V)"]
+
+
+def test_a_column_of_a_join_side_stays_the_users_and_a_filter_of_the_join_reads_that_side(spark):
+    a = spark.createDataFrame([(1, "a"), (2, "b")], "k int, v string")
+    b = spark.createDataFrame([(1, "x"), (3, "y")], "k int, w string")
+    ak = a.k
+    assert [tuple(r) for r in a.join(b, a.k == b.k).select(ak, b.w).collect()] == [(1, "x")]
+    assert [r.k for r in a.select(ak).collect()] == [1, 2]  # the Column was not changed by the join
+    joined = a.join(b, a.k == b.k, "left")
+    assert [r.k for r in joined.filter(b.k.isNull()).select(a.k).collect()] == [2]
+
+
+def test_maps_in_static_dataframes_stay_maps(spark, tmp_path):
+    rows = spark.createDataFrame([(1, {"a": 1}), (2, [("b", 2)]), (3, None)], "k int, m map<string,int>")
+    assert [r.m for r in rows.collect()] == [{"a": 1}, {"b": 2}, None]
+    assert [tuple(r) for r in rows.select("k", F.explode("m")).collect()] == [(1, "a", 1), (2, "b", 2)]
+    (tmp_path / "a.json").write_text('{"k": 1, "m": {"a": 1}}\n{"k": 2, "m": {"b": 2}}\n')
+    read = spark.read.schema("k int, m map<string,int>").json(str(tmp_path))
+    assert read.dtypes == [("k", "int"), ("m", "map<string,int>")]
+    assert [r.m for r in read.collect()] == [{"a": 1}, {"b": 2}]

@@ -417,3 +417,16 @@ def test_files_in_partition_directories_are_read_with_their_partition_columns_as
     (tmp_path / "date=2024-01-03" / "part-0.json").write_text('{"v": 4}\n')
     assert src.read(3, src.latest_offset()).to_pylist() == [{"v": 4, "date": datetime.date(2024, 1, 3),
                                                              "device": None}]
+
+
+def test_files_partition_directories_count_below_the_source_only_and_a_header_to_skip_may_follow_blank_lines(
+        tmp_path):
+    inner = tmp_path / "x=parent" / "in"
+    inner.mkdir(parents=True)
+    (inner / "a.csv").write_text("x,v\n7,1\n")
+    for path in (str(inner), str(inner / "*.csv")):
+        src = sources.files(path, schema="x string, v int")
+        assert src.read(0, src.latest_offset()).to_pylist() == [{"x": "7", "v": 1}]
+    (inner / "b.csv").write_text("\n\nb,a\n2,1\n")
+    src = sources.files(str(inner / "b.csv"), schema="a int, b string", header="skip")
+    assert src.read(0, src.latest_offset()).to_pylist() == [{"a": 2, "b": "1"}]

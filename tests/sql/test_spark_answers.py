@@ -252,3 +252,8 @@ def test_group_by_all_groups_by_every_item_without_an_aggregate():
     assert sorted((r["w"]["start"].second, r["d"], r["n"]) for r in result.to_dict("records")) == [
         (0, "A", 1), (0, "B", 1), (10, "A", 1)]
     assert run("SELECT count(*) AS n FROM events GROUP BY ALL", [row(1), row(2)], mode="complete")["n"].tolist() == [2]
+
+
+def test_element_at_counts_from_the_end_below_zero_while_a_subscript_gives_null():
+    rows = arrays("SELECT element_at(a, i) AS at, a[i] AS sub FROM s", [{"i": -1, "x": 0.0, "a": [1, 2, 3]}])
+    assert rows == [{"at": 3, "sub": None}]

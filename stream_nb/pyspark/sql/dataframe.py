@@ -70,7 +70,7 @@ class DataFrame:
             # a projection of a filter or a join is their own SELECT list: a join's sides keep their aliases
             # (df.select("i.ad", "c.at"), as Spark's resolver sees them) and the engine sees a side's filter
             # next to its stream (Spark pushes it below the watermark)
-            items = [_sides_named(self._query, item) for item in items]
+            items = [_sides_named(self._query, item.copy()) for item in items]  # (not the user's Column)
             return self._derive(self._query.copy().select(*items, append=False))
         return self._derive(exp.select(*items).from_(self._from()))
 
@@ -161,6 +161,9 @@ class DataFrame:
             # Spark's analyzer resolves a column the select dropped from the select's input
             # (the guide's df.select("device").where("signal > 10")): the filter goes under the projection
             return self._derive(projection.copy().where(cond._unaliased()))
+        if _star_of_rows(self._query) and self._query.args.get("joins") and self._alias is None:
+            # a filter of a join is its WHERE, where the sides keep their aliases: b.k reads b's k
+            return self._derive(self._query.copy().where(_sides_named(self._query, cond._unaliased().copy())))
         return self._derive(exp.select(exp.Star()).from_(self._from()).where(cond._unaliased()))
 
     where = filter

@@ -31,7 +31,10 @@ def frame_of(data: Any, schema: StructType | str | list[str] | None) -> pd.DataF
         frame.columns = names
     if struct is None:
         return frame
-    return to_arrow(frame, parse_schema(to_ddl(struct)))
+    arrow = parse_schema(to_ddl(struct))
+    if not isinstance(data, pd.DataFrame) and records and any(pa.types.is_map(t) for t in arrow.types):
+        return to_arrow(frame.to_dict("records"), arrow)  # rows as records: a map from a dict or pairs
+    return to_arrow(frame, arrow)
 
 
 def _record(row: Any) -> Any:

@@ -47,12 +47,13 @@ class _Options:
 
 
 # Spark's file options that change which rows are read, or how, and that stream_nb does not take yet: each is
-# refused (rather than ignored) unless it has Spark's default value (or one that reads the same here)
+# refused (rather than ignored) unless it has Spark's default value (or one that reads the same here; a quote
+# inside a quoted field is escaped by doubling it, '"', not Spark's backslash)
 _FILE_OPTION_DEFAULTS = {
     "nullvalue": {""}, "emptyvalue": {""}, "timestampformat": set(), "timestampntzformat": set(),
     "dateformat": set(), "mode": {"permissive", "failfast"}, "multiline": {"false"}, "latestfirst": {"false"},
     "recursivefilelookup": {"false"}, "encoding": {"utf-8", "utf8"}, "charset": {"utf-8", "utf8"},
-    "quote": {'"'}, "escape": {"\\"}, "comment": {""}, "linesep": {"\n"}, "pathglobfilter": set(),
+    "quote": {'"'}, "escape": {'"'}, "comment": {""}, "linesep": {"\n"}, "pathglobfilter": set(),
     "columnnameofcorruptrecord": set(), "allowsinglequotes": {"true"}, "allowcomments": {"false"},
     "samplingratio": {"1", "1.0"}, "cleansource": {"off"}, "modifiedbefore": set(), "modifiedafter": set(),
     "maxfileage": set(), "locale": {"en-us"}, "nanvalue": {"nan"}, "positiveinf": {"inf"}, "negativeinf": {"-inf"},
@@ -64,7 +65,7 @@ def _refuse_file_options(kind: str, options: dict[str, Any]) -> None:
     naming it: silently other rows than Spark's would be a wrong answer."""
     for name, value in options.items():
         allowed = _FILE_OPTION_DEFAULTS.get(name)
-        if allowed is not None and str(value).strip().lower() not in allowed:
+        if allowed is not None and str(value).lower() not in allowed:
             raise not_supported(f"DataStreamReader.option({name!r}, {value!r}) for {kind} files",
                                 " (stream_nb reads files with Spark's defaults for it; malformed rows stop the "
                                 "query, naming the file and line)")
@@ -184,7 +185,7 @@ class DataFrameReader(DataStreamReader):
     def load(self, path: Any = None, format: str | None = None, schema: StructType | str | None = None,
              **options: Any) -> DataFrame:
         from stream_nb.sources.formats import file_schema, read_file
-        from stream_nb.types import parse_schema, to_pandas
+        from stream_nb.types import _has_map, parse_schema, to_pandas
 
         self.options(**options)  # csv(path, header=True, sep=";") as option("header", True)...
         kind = (format or self._format or "parquet").lower()
@@ -204,8 +205,10 @@ class DataFrameReader(DataStreamReader):
             arrow = pa.schema([pa.field(f.name, pa.string()) for f in arrow])  # Spark: strings unless inferSchema
         tables = [read_file(n, kind, arrow, header=self._header(), sep=self._sep()) for n in names] or \
             [arrow.empty_table()]
-        frame = to_pandas(pa.concat_tables(tables))
-        return self._session._input("static", frame, streaming=False)
+        table = pa.concat_tables(tables)
+        # as Arrow, when pandas would lose a type (a map's dicts read back as a struct)
+        return self._session._input("static", table if any(_has_map(t) for t in table.schema.types)
+                                    else to_pandas(table), streaming=False)
 
 
 class DataStreamWriter(_Options):
