@@ -8,6 +8,7 @@ transpiled by sqlglot) over its tables.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -195,9 +196,13 @@ def _run_static(df: DataFrame, limit_zero: bool = False) -> pa.Table:
     from stream_nb.engine.udf_calls import register_udfs
     from stream_nb.udfs import registered
 
-    con = connect()  # UTC, and the macros of Spark's functions, as a streaming query's connection
+    udfs = list(registered().values())
+    # UTC, and the macros of Spark's functions, as a streaming query's connection: a cursor of one made once
+    # (a connection costs ~50 ms, a foreachBatch batch's collect() each time), or, for the Python functions
+    # (bound to the connection that registers them), one of its own
+    con = connect() if udfs else _static_connection().cursor()
     try:
-        register_udfs(con, registered().values())  # the Python functions, as a streaming query has them
+        register_udfs(con, udfs)  # the Python functions, as a streaming query has them
         for name, value in tables.items():
             con.register(name, value)
         return con.sql(text).to_arrow_table()
@@ -205,6 +210,20 @@ def _run_static(df: DataFrame, limit_zero: bool = False) -> pa.Table:
         raise AnalysisException(str(err).splitlines()[0], "STREAM_NB_STATIC_QUERY") from None
     finally:
         con.close()
+
+
+_static: list[duckdb.DuckDBPyConnection] = []
+_static_lock = threading.Lock()
+
+
+def _static_connection() -> duckdb.DuckDBPyConnection:
+    """The connection whose cursors run static queries (each cursor sees its own registered tables)."""
+    from stream_nb.engine.duck import connect
+
+    with _static_lock:
+        if not _static:
+            _static.append(connect())
+        return _static[0]
 
 
 def _spark_static_sql(sql: str, tables: dict[str, Any]) -> str:
