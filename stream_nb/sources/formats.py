@@ -287,18 +287,46 @@ def _json_maps(column: pa.ChunkedArray, field: pa.Field) -> pa.Array:
     >>> _json_maps(pa.chunked_array([['{"a": 1.5, "b": 2}', None, '[1]', '{"a": "x"}']]),
     ...            pa.field("m", pa.map_(pa.string(), pa.float64()))).to_pylist()
     [[('a', 1.5), ('b', 2.0)], None, None, None]
+    >>> _json_maps(pa.chunked_array([['{"a": 1.7}', '{"a": 1, "b": {"c": true}}']]),
+    ...            pa.field("m", pa.map_(pa.string(), pa.int32()))).to_pylist()
+    [None, None]
+    >>> _json_maps(pa.chunked_array([['{"a": 1, "b": {"c": true}}']]),
+    ...            pa.field("m", pa.map_(pa.string(), pa.string()))).to_pylist()
+    [[('a', '1'), ('b', '{"c":true}')]]
     """
     entries = []
+    item = field.type.item_type
     for text in column.to_pylist():
         try:
             value = json.loads(text) if text is not None else None
         except ValueError:
             value = None
-        entries.append(list(value.items()) if isinstance(value, dict) else None)
+        pairs = [(k, _json_map_value(v, item)) for k, v in value.items()] if isinstance(value, dict) else None
+        # a value that does not read as the map's type (1.7 for an int) makes the map NULL, as Spark's reader
+        entries.append(None if pairs is None or any(v is _UNREAD for _, v in pairs) else pairs)
     try:
         return pa.array(entries, type=field.type)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         return pa.array([_one_map(e, field.type) for e in entries], type=field.type)
+
+
+_UNREAD = object()
+
+
+def _json_map_value(value, dtype: pa.DataType):
+    """One JSON value of a map as its value type reads it: a string takes any JSON value as its text (as Spark),
+    an integer only a JSON integer, a boolean only a boolean; ``_UNREAD`` otherwise."""
+    if value is None:
+        return None
+    if pa.types.is_string(dtype):
+        return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if pa.types.is_integer(dtype):
+        return value if isinstance(value, int) and not isinstance(value, bool) else _UNREAD
+    if pa.types.is_floating(dtype) or pa.types.is_decimal(dtype):
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else _UNREAD
+    if pa.types.is_boolean(dtype):
+        return value if isinstance(value, bool) else _UNREAD
+    return value
 
 
 def _one_map(entries: list | None, dtype: pa.MapType) -> list | None:
