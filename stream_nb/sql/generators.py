@@ -53,9 +53,10 @@ def spark_generators(tree: exp.Expression, sql: str,
     for select in list(tree.find_all(exp.Select)):
         if select.args.get("laterals"):
             _unview(select, sql)
-    maps = None
-    for node in list(tree.find_all(exp.Explode, exp.Posexplode, exp.ExplodeOuter, exp._ExplodeOuter)):
-        if _is_map(node.this, maps := map_columns() if maps is None else maps):
+    generators = list(tree.find_all(exp.Explode, exp.Posexplode))  # explode_outer's class is an Explode
+    maps = map_columns() if any(isinstance(node.this, exp.Column) for node in generators) else set()
+    for node in generators:
+        if _is_map(node.this, maps):
             _explode_map(node, sql)
     for select in list(tree.find_all(exp.Select)):
         for item in list(select.expressions):  # Spark's names for a generator's columns
@@ -64,7 +65,7 @@ def spark_generators(tree: exp.Expression, sql: str,
                                                                         exp.to_identifier("col")]))
             elif isinstance(item, exp.Explode):
                 item.replace(exp.alias_(item.copy(), "col"))
-    for node in list(tree.find_all(exp._ExplodeOuter, exp.ExplodeOuter)):
+    for node in list(tree.find_all(exp.ExplodeOuter)):
         node.replace(_outer(node.this))
     for node in list(tree.find_all(exp.Inline, exp.Anonymous)):
         if isinstance(node, exp.Inline) or node.name.lower() == "inline_outer":
@@ -108,7 +109,7 @@ def _explode_map(node: exp.Expression, sql: str) -> None:
         raise StreamSQLError("explode of a map goes in a select list, as Spark takes it", sql=sql,
                              start=start_of(node, sql), hint="SELECT id, explode(m) FROM s")
     keys, values = (exp.Anonymous(this=f, expressions=[node.this.copy()]) for f in ("map_keys", "map_values"))
-    outer = type(node) if isinstance(node, (exp.ExplodeOuter, exp._ExplodeOuter)) else exp.Explode
+    outer = type(node) if isinstance(node, exp.ExplodeOuter) else exp.Explode
     if isinstance(node, exp.Posexplode):
         first = exp.Aliases(this=exp.Posexplode(this=keys), expressions=[exp.to_identifier(n) for n in names[:2]])
     else:

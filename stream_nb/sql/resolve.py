@@ -62,7 +62,12 @@ class Bindings:
         """Every table's columns and types, as sqlglot's optimizer wants them."""
         tables = {name: stream.source.schema for name, stream in self.streams.items()}
         tables.update({name: static.table.schema for name, static in self.statics.items()})
-        return {name: {f.name: _sql_type(f.type) for f in schema} for name, schema in tables.items()}
+        return optimizer_schema(tables)
+
+
+def optimizer_schema(tables: Mapping[str, pa.Schema]) -> dict[str, dict[str, str]]:
+    """Each table's columns and their SQL types, as sqlglot's optimizer takes a schema."""
+    return {name: {f.name: _sql_type(f.type) for f in schema} for name, schema in tables.items()}
 
 
 def resolve(tree: exp.Query, sql: str, namespaces: list[Mapping[str, Any]]) -> Bindings:

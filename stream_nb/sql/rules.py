@@ -187,6 +187,13 @@ def _qualify(tree: exp.Query, q: Planning) -> exp.Query:
     return tree
 
 
+# Spark's answers for a typed tree's expressions, in this order (a static query's SQL gets them too,
+# ``spark_static_sql``): implicit casts, decimal division's type, non-ANSI casts, functions, date patterns,
+# NULL where ANSI mode would raise.
+SPARK_EXPRESSIONS: tuple[Callable[[exp.Expression], None], ...] = (
+    spark_coercions, decimal_division, spark_casts, spark_functions, spark_dates, non_ansi)
+
+
 def _in_place(rewrite: Callable[[exp.Expression], None]) -> Callable[[exp.Query, Planning], exp.Query]:
     """A rewrite that edits the tree where it is, as a rule."""
 
@@ -261,12 +268,7 @@ RULES: list[Rule] = [
     Rule("spark_aggregates", "rewrite", lambda tree, q: spark_aggregates(tree, q.sql)),
     Rule("window_fields", "rewrite", _in_place(window_fields)),
     Rule("qualify", "rewrite", _qualify),
-    Rule("spark_coercions", "rewrite", _in_place(spark_coercions)),
-    Rule("decimal_division", "rewrite", _in_place(decimal_division)),
-    Rule("spark_casts", "rewrite", _in_place(spark_casts)),
-    Rule("spark_functions", "rewrite", _in_place(spark_functions)),
-    Rule("spark_dates", "rewrite", _in_place(spark_dates)),
-    Rule("non_ansi", "rewrite", _in_place(non_ansi)),
+    *[Rule(rewrite.__name__, "rewrite", _in_place(rewrite)) for rewrite in SPARK_EXPRESSIONS],
     Rule("json_functions", "rewrite", lambda tree, q: json_functions(tree, q.sql)),
     # >>> J (stream-stream joins, sql/joins.py): its rules go here, over the qualified and typed tree
     Rule("fold_statics_into_join_side", "rewrite",

@@ -21,7 +21,7 @@ from sqlglot import exp
 from stream_nb.pyspark.errors import AnalysisException
 from stream_nb.sinks.memory import MemorySink
 from stream_nb.sql import OutputModeError, StreamSQLError
-from stream_nb.sql.json_functions import json_functions
+from stream_nb.sql.static import spark_static_sql
 from stream_nb.types import SchemaError, static_table, to_pandas
 
 if TYPE_CHECKING:
@@ -187,7 +187,8 @@ def _run_static(df: DataFrame, limit_zero: bool = False) -> pa.Table:
     tables = {name: static_table(value) if isinstance(value, (pd.DataFrame, pa.Table)) else value
               for name, value in namespace(df).items()}
     try:
-        text = _spark_static_sql(sql, tables)
+        arrow = all(isinstance(value, pa.Table) for value in tables.values())
+        text = spark_static_sql(sql, {name: value.schema for name, value in tables.items()} if arrow else None)
     except sqlglot.errors.ParseError as err:
         raise AnalysisException(str(err), "PARSE_SYNTAX_ERROR") from None
     except StreamSQLError as err:
@@ -224,81 +225,6 @@ def _static_connection() -> duckdb.DuckDBPyConnection:
         if not _static:
             _static.append(connect())
         return _static[0]
-
-
-def _spark_static_sql(sql: str, tables: dict[str, Any]) -> str:
-    """A static query (a foreachBatch batch, ``spark.sql`` over a memory table) as DuckDB SQL with Spark's
-    answers, by the rewrites a streaming query's expressions get (``sql/rules.py``): non-ANSI casts (2.7 -> 2),
-    Spark's functions, dates and decimals, a sum of integers a bigint (DuckDB's is a 128-bit integer). A query
-    those cannot type (a shape only a static query has) keeps DuckDB's reading, with Spark's JSON functions."""
-    from sqlglot.optimizer.annotate_types import annotate_types
-    from sqlglot.optimizer.qualify import qualify
-
-    from stream_nb.sql.coercions import spark_coercions
-    from stream_nb.sql.dialect import DIALECT
-    from stream_nb.sql.generators import spark_generators
-    from stream_nb.sql.non_ansi import non_ansi
-    from stream_nb.sql.resolve import _sql_type
-    from stream_nb.sql.rewrites import (
-        inner_aliases,
-        keep_alias_case,
-        spark_casts,
-        spark_functions,
-        written_aliases,
-    )
-    from stream_nb.sql.spark_dates import spark_dates
-    from stream_nb.sql.spark_decimals import decimal_division
-    from stream_nb.sql.spark_names import name_select_items
-
-    tree = _named_fields(sqlglot.parse_one(sql, read=DIALECT))  # stream_nb's Spark (date patterns' SSS, ...)
-    schemas = {name: value.schema for name, value in tables.items() if isinstance(value, pa.Table)}
-    if len(schemas) == len(tables) and all(len(set(s.names)) == len(s.names) for s in schemas.values()):
-        schema = {name: {f.name: _sql_type(f.type) for f in s} for name, s in schemas.items()}
-        maps = {c.lower() for s in schemas.values() for c, t in zip(s.names, s.types) if pa.types.is_map(t)}
-        try:
-            named = spark_generators(tree.copy(), sql, lambda: maps)  # explode of a map, lateral views, ...
-            name_select_items(named, sql)  # Spark's names for unnamed items (the optimizer's are _col_1)
-            written, inner = written_aliases(named), inner_aliases(named)
-            typed = qualify(named, schema=schema, dialect=DIALECT, quote_identifiers=True, identify=False,
-                            validate_qualify_columns=True)
-            typed = annotate_types(typed, schema=schema, dialect=DIALECT)
-            # names as written or as the tables spell them (the optimizer lowercased them), as in Spark
-            keep_alias_case(typed, written, [c for s in schemas.values() for c in s.names] + inner)
-            spark_coercions(typed)
-            decimal_division(typed)
-            spark_casts(typed)
-            spark_functions(typed)
-            spark_dates(typed)
-            non_ansi(typed)
-            for total in list(typed.find_all(exp.Sum)):  # Spark: a sum of integers is a bigint
-                if total.this.type is not None and total.this.type.this in exp.DataType.INTEGER_TYPES:
-                    whole = total  # the cast goes around sum(v) FILTER (...) OVER (...)
-                    while isinstance(whole.parent, (exp.Filter, exp.Window, exp.IgnoreNulls)):
-                        whole = whole.parent
-                    whole.replace(exp.Cast(this=whole.copy(), to=exp.DataType.build("BIGINT")))
-            return json_functions(typed, sql).sql("duckdb")
-        except (sqlglot.errors.SqlglotError, KeyError, ValueError, AttributeError):
-            pass  # DuckDB's reading below (a refusal, StreamSQLError, stands: it says what would be wrong)
-    for node in tree.find_all(exp.ArraySort):  # what DuckDB would answer otherwise, refused as on a stream
-        if node.args.get("expression") is not None:
-            raise StreamSQLError("array_sort with a comparator function is not supported yet (it would sort "
-                                 "ascending, ignoring it)")
-    # Spark's JSON functions with Spark's (PERMISSIVE) answers, as the engine runs them on a stream
-    return json_functions(tree, sql).sql("duckdb")
-
-
-def _named_fields(tree: exp.Expression) -> exp.Expression:
-    """``SELECT window.start ... ORDER BY start``: Spark names a struct's field (or a qualified column) after
-    itself, and ORDER BY may use that name; DuckDB binds ORDER BY to names a SELECT gives, so give them.
-
-    >>> _named_fields(sqlglot.parse_one("SELECT w.start, n FROM t ORDER BY start", read="spark")).sql("spark")
-    'SELECT w.start AS start, n FROM t ORDER BY start'
-    """
-    for select in tree.find_all(exp.Select):
-        for item in select.expressions:
-            if isinstance(item, exp.Column) and item.table and not isinstance(item.this, exp.Star):
-                item.replace(exp.alias_(item.copy(), item.name, quoted=item.this.quoted))
-    return tree
 
 
 def watermark_input(df: DataFrame, column: str) -> tuple[str, str]:

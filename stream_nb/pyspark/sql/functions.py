@@ -78,8 +78,15 @@ def when(condition: Column, value: Any) -> Column:
                   f"CASE WHEN {condition._name} THEN {v._name} END")
 
 
-def _f(name: str, *cols: Column | str, spark: str | None = None) -> Column:
-    return _call(name, spark or name, *[_as_col(c) for c in cols])
+def _f(name: str, *args: Any, spark: str | None = None) -> Column:
+    """The SQL function ``name`` (``spark``: the name Spark shows) of columns, column names or literals."""
+    return _call(name, spark or name, *[_v(a) for a in args])
+
+
+def _v(value: Any) -> Column:
+    """A function's argument: a Column as is, a str names a column, anything else is a literal."""
+    return value if isinstance(value, Column) else _column_ref(value) if isinstance(value, builtins.str) \
+        else lit(value)
 
 
 def _int(c: Column) -> Column:
@@ -653,72 +660,63 @@ __all__ += ["any_value", "array_agg", "bool_and", "bool_or", "count_if", "every"
             "some"]
 
 
-# More of PySpark's functions, each Spark SQL's of that name (a str names a column, a number is a literal)
-def _v(value: Any) -> Column:
-    return value if isinstance(value, Column) else _column_ref(value) if isinstance(value, builtins.str) \
-        else lit(value)
-
-
-def _g(name: builtins.str, *args: Any, spark: builtins.str | None = None) -> Column:
-    return _call(name, spark or name, *[_v(a) for a in args])
-
-
+# More of PySpark's functions, each Spark SQL's of that name
 def pmod(dividend: Column | str | float, divisor: Column | str | float) -> Column:
-    return _g("pmod", dividend, divisor)
+    return _f("pmod", dividend, divisor)
 
 
 def power(col1: Column | str | float, col2: Column | str | float) -> Column:
-    return _g("power", col1, col2, spark="POWER")
+    return _f("power", col1, col2, spark="POWER")
 
 
-def sign(col: Column | str) -> Column: return _g("signum", col, spark="SIGNUM")
-def ln(col: Column | str) -> Column: return _g("ln", col)
-def log1p(col: Column | str) -> Column: return _g("log1p", col, spark="LOG1P")
-def cbrt(col: Column | str) -> Column: return _g("cbrt", col, spark="CBRT")
-def degrees(col: Column | str) -> Column: return _g("degrees", col, spark="DEGREES")
-def radians(col: Column | str) -> Column: return _g("radians", col, spark="RADIANS")
-def factorial(col: Column | str) -> Column: return _g("factorial", col)
-def sin(col: Column | str) -> Column: return _g("sin", col, spark="SIN")
-def cos(col: Column | str) -> Column: return _g("cos", col, spark="COS")
-def tan(col: Column | str) -> Column: return _g("tan", col, spark="TAN")
-def asin(col: Column | str) -> Column: return _g("asin", col, spark="ASIN")
-def acos(col: Column | str) -> Column: return _g("acos", col, spark="ACOS")
-def atan(col: Column | str) -> Column: return _g("atan", col, spark="ATAN")
-def sinh(col: Column | str) -> Column: return _g("sinh", col, spark="SINH")
-def cosh(col: Column | str) -> Column: return _g("cosh", col, spark="COSH")
-def tanh(col: Column | str) -> Column: return _g("tanh", col, spark="TANH")
-def atan2(col1: Column | str | float, col2: Column | str | float) -> Column: return _g("atan2", col1, col2, spark="ATAN2")
-def nvl2(col1: Column | str, col2: Column | str, col3: Column | str) -> Column: return _g("nvl2", col1, col2, col3)
-def try_divide(left: Column | str, right: Column | str) -> Column: return _g("try_divide", left, right)
+def sign(col: Column | str) -> Column: return _f("signum", col, spark="SIGNUM")
+def ln(col: Column | str) -> Column: return _f("ln", col)
+def log1p(col: Column | str) -> Column: return _f("log1p", col, spark="LOG1P")
+def cbrt(col: Column | str) -> Column: return _f("cbrt", col, spark="CBRT")
+def degrees(col: Column | str) -> Column: return _f("degrees", col, spark="DEGREES")
+def radians(col: Column | str) -> Column: return _f("radians", col, spark="RADIANS")
+def factorial(col: Column | str) -> Column: return _f("factorial", col)
+def sin(col: Column | str) -> Column: return _f("sin", col, spark="SIN")
+def cos(col: Column | str) -> Column: return _f("cos", col, spark="COS")
+def tan(col: Column | str) -> Column: return _f("tan", col, spark="TAN")
+def asin(col: Column | str) -> Column: return _f("asin", col, spark="ASIN")
+def acos(col: Column | str) -> Column: return _f("acos", col, spark="ACOS")
+def atan(col: Column | str) -> Column: return _f("atan", col, spark="ATAN")
+def sinh(col: Column | str) -> Column: return _f("sinh", col, spark="SINH")
+def cosh(col: Column | str) -> Column: return _f("cosh", col, spark="COSH")
+def tanh(col: Column | str) -> Column: return _f("tanh", col, spark="TANH")
+def atan2(col1: Column | str | float, col2: Column | str | float) -> Column: return _f("atan2", col1, col2, spark="ATAN2")
+def nvl2(col1: Column | str, col2: Column | str, col3: Column | str) -> Column: return _f("nvl2", col1, col2, col3)
+def try_divide(left: Column | str, right: Column | str) -> Column: return _f("try_divide", left, right)
 def make_date(year: Column | str, month: Column | str, day: Column | str) -> Column:
-    return _g("make_date", year, month, day)
+    return _f("make_date", year, month, day)
 
 
 def next_day(date: Column | str, dayOfWeek: str) -> Column:
     return _call("next_day", "next_day", _as_col(date), lit(dayOfWeek))
 
 
-def base64(col: Column | str) -> Column: return _g("base64", col)
-def unbase64(col: Column | str) -> Column: return _g("unbase64", col)
-def hex(col: Column | str) -> Column: return _g("hex", col)
-def unhex(col: Column | str) -> Column: return _g("unhex", col)
-def left(str: Column | str, len: Column | str) -> Column: return _g("left", str, len)
-def right(str: Column | str, len: Column | str) -> Column: return _g("right", str, len)
-def char_length(str: Column | str) -> Column: return _g("char_length", str)
-def character_length(str: Column | str) -> Column: return _g("character_length", str)
-def array_size(col: Column | str) -> Column: return _g("array_size", col)
-def timestamp_millis(col: Column | str) -> Column: return _g("timestamp_millis", col)
-def timestamp_micros(col: Column | str) -> Column: return _g("timestamp_micros", col)
-def typeof(col: Column | str) -> Column: return _g("typeof", col)
-def bin(col: Column | str) -> Column: return _g("bin", col)
-def soundex(col: Column | str) -> Column: return _g("soundex", col)
+def base64(col: Column | str) -> Column: return _f("base64", col)
+def unbase64(col: Column | str) -> Column: return _f("unbase64", col)
+def hex(col: Column | str) -> Column: return _f("hex", col)
+def unhex(col: Column | str) -> Column: return _f("unhex", col)
+def left(str: Column | str, len: Column | str) -> Column: return _f("left", str, len)
+def right(str: Column | str, len: Column | str) -> Column: return _f("right", str, len)
+def char_length(str: Column | str) -> Column: return _f("char_length", str)
+def character_length(str: Column | str) -> Column: return _f("character_length", str)
+def array_size(col: Column | str) -> Column: return _f("array_size", col)
+def timestamp_millis(col: Column | str) -> Column: return _f("timestamp_millis", col)
+def timestamp_micros(col: Column | str) -> Column: return _f("timestamp_micros", col)
+def typeof(col: Column | str) -> Column: return _f("typeof", col)
+def bin(col: Column | str) -> Column: return _f("bin", col)
+def soundex(col: Column | str) -> Column: return _f("soundex", col)
 def shiftleft(col: Column | str, numBits: int) -> Column: return _call("shiftleft", "shiftleft", _as_col(col), lit(numBits))
 def shiftright(col: Column | str, numBits: int) -> Column:
     return _call("shiftright", "shiftright", _as_col(col), lit(numBits))
 
 
-def rlike(str: Column | str, regexp: Column | str) -> Column: return _g("rlike", str, regexp, spark="RLIKE")
-def map_from_entries(col: Column | str) -> Column: return _g("map_from_entries", col)
+def rlike(str: Column | str, regexp: Column | str) -> Column: return _f("rlike", str, regexp, spark="RLIKE")
+def map_from_entries(col: Column | str) -> Column: return _f("map_from_entries", col)
 
 
 def named_struct(*cols: Column | str) -> Column:

@@ -1,0 +1,80 @@
+"""A static query's SQL (a foreachBatch batch, ``spark.sql`` over a memory table) as DuckDB runs it with Spark's
+answers: the rewrites a streaming query's expressions get (``rules.SPARK_EXPRESSIONS``), after the names and types
+a static query's tables give, and a sum of integers a bigint (DuckDB's is a 128-bit integer)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+
+from stream_nb.sql.dialect import DIALECT
+from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.generators import spark_generators
+from stream_nb.sql.json_functions import json_functions
+from stream_nb.sql.resolve import optimizer_schema
+from stream_nb.sql.rewrites import inner_aliases, keep_alias_case, written_aliases
+from stream_nb.sql.rules import SPARK_EXPRESSIONS
+from stream_nb.sql.spark_names import name_select_items
+
+
+def spark_static_sql(sql: str, schemas: Mapping[str, pa.Schema] | None) -> str:
+    """``sql`` (Spark's dialect) as DuckDB SQL. ``schemas``: each table's Arrow schema, or None when a table
+    has none (a pandas frame): then, as for a query those rewrites cannot type (a shape only a static query
+    has), DuckDB reads the SQL as it is, with Spark's JSON functions. A refusal (``StreamSQLError``) stands.
+
+    >>> spark_static_sql("SELECT k, sum(n) FROM t GROUP BY k", {"t": pa.schema([("k", pa.string()), ("n", pa.int32())])})
+    'SELECT t.k AS k, CAST(SUM(t.n) AS BIGINT) AS "sum(n)" FROM t AS t GROUP BY t.k'
+    """
+    tree = _named_fields(sqlglot.parse_one(sql, read=DIALECT))  # stream_nb's Spark (date patterns' SSS, ...)
+    if schemas is not None and all(len(set(s.names)) == len(s.names) for s in schemas.values()):
+        try:
+            return _typed(tree.copy(), sql, schemas).sql("duckdb")
+        except (sqlglot.errors.SqlglotError, KeyError, ValueError, AttributeError):
+            pass  # DuckDB's reading below (a refusal, StreamSQLError, stands: it says what would be wrong)
+    for node in tree.find_all(exp.ArraySort):  # what DuckDB would answer otherwise, refused as on a stream
+        if node.args.get("expression") is not None:
+            raise StreamSQLError("array_sort with a comparator function is not supported yet (it would sort "
+                                 "ascending, ignoring it)")
+    # Spark's JSON functions with Spark's (PERMISSIVE) answers, as the engine runs them on a stream
+    return json_functions(tree, sql).sql("duckdb")
+
+
+def _typed(tree: exp.Expression, sql: str, schemas: Mapping[str, pa.Schema]) -> exp.Expression:
+    schema = optimizer_schema(schemas)
+    maps = {c.lower() for s in schemas.values() for c, t in zip(s.names, s.types) if pa.types.is_map(t)}
+    named = spark_generators(tree, sql, lambda: maps)  # explode of a map, lateral views, ...
+    name_select_items(named, sql)  # Spark's names for unnamed items (the optimizer's are _col_1)
+    written, inner = written_aliases(named), inner_aliases(named)
+    typed = qualify(named, schema=schema, dialect=DIALECT, quote_identifiers=True, identify=False,
+                    validate_qualify_columns=True)
+    typed = annotate_types(typed, schema=schema, dialect=DIALECT)
+    # names as written or as the tables spell them (the optimizer lowercased them), as in Spark
+    keep_alias_case(typed, written, [c for s in schemas.values() for c in s.names] + inner)
+    for rewrite in SPARK_EXPRESSIONS:
+        rewrite(typed)
+    for total in list(typed.find_all(exp.Sum)):  # Spark: a sum of integers is a bigint
+        if total.this.type is not None and total.this.type.this in exp.DataType.INTEGER_TYPES:
+            whole = total  # the cast goes around sum(v) FILTER (...) OVER (...)
+            while isinstance(whole.parent, (exp.Filter, exp.Window, exp.IgnoreNulls)):
+                whole = whole.parent
+            whole.replace(exp.Cast(this=whole.copy(), to=exp.DataType.build("BIGINT")))
+    return json_functions(typed, sql)
+
+
+def _named_fields(tree: exp.Expression) -> exp.Expression:
+    """``SELECT window.start ... ORDER BY start``: Spark names a struct's field (or a qualified column) after
+    itself, and ORDER BY may use that name; DuckDB binds ORDER BY to names a SELECT gives, so give them.
+
+    >>> _named_fields(sqlglot.parse_one("SELECT w.start, n FROM t ORDER BY start", read="spark")).sql("spark")
+    'SELECT w.start AS start, n FROM t ORDER BY start'
+    """
+    for select in tree.find_all(exp.Select):
+        for item in select.expressions:
+            if isinstance(item, exp.Column) and item.table and not isinstance(item.this, exp.Star):
+                item.replace(exp.alias_(item.copy(), item.name, quoted=item.this.quoted))
+    return tree
