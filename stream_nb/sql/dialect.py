@@ -33,6 +33,11 @@ class StreamSpark(Spark):
     TIME_MAPPING: ClassVar = {**Spark.TIME_MAPPING, "SSS": "%g", "DDD": "%j", "XXX": "%:z", "XX": "%:z",
                               "X": "%:z"}
 
+    # from_json(s, 'a INT, m MAP<STRING, INT>') typed by its schema (sqlglot leaves it unknown), so that the
+    # typed rewrites see its fields: size(e.m) of a map, casts and dates of e.a
+    EXPRESSION_METADATA: ClassVar = {**Spark.EXPRESSION_METADATA,
+                                     exp.FromJson: {"annotator": lambda self, e: self._set_type(e, _from_json_type(e))}}
+
     @classmethod
     def format_time(cls, expression):
         """A Spark date pattern as a strftime format, its quoted text ('T' in yyyy-MM-dd'T'HH:mm) kept as
@@ -65,6 +70,15 @@ class StreamSpark(Spark):
 
 
 DIALECT = StreamSpark()
+
+
+def _from_json_type(node: exp.FromJson) -> exp.DataType | None:
+    from stream_nb.sql.json_functions import from_json_schema  # (the sql package imports this module first)
+
+    try:
+        return from_json_schema(node.expression, "")
+    except StreamSQLError:
+        return None  # unknown: json_functions says what is wrong with the schema, in its place
 
 
 @dataclass(frozen=True)

@@ -18,18 +18,22 @@ Each becomes what the rest of the planner already runs (``explode`` is DuckDB's 
   one over the other (DuckDB's UNNESTs side by side would zip them).
 
 * ``explode`` / ``explode_outer`` / ``posexplode`` of a map: a row per entry, in columns ``key`` and ``value``
-  (Spark's names), as two generators over its keys and its values, side by side.
+  (Spark's names), as two generators over its keys and its values, side by side. A map is known by its type
+  (``map_paths``: a column, a struct's field, a field of ``from_json``'s schema, a subquery's alias of one), by
+  the call that makes it, or by the two names of ``AS (k, v)`` (three for ``posexplode``), which only a map's
+  entries take.
 
 ``posexplode_outer`` is refused by name (not supported yet).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from sqlglot import exp
 
 from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.json_functions import from_json_schema
 from stream_nb.sql.positions import start_of
 
 _REFUSED = {exp.PosexplodeOuter: "posexplode_outer"}
@@ -56,7 +60,7 @@ def spark_generators(tree: exp.Expression, sql: str,
     generators = list(tree.find_all(exp.Explode, exp.Posexplode))  # explode_outer's class is an Explode
     maps = map_columns() if any(isinstance(node.this, exp.Column) for node in generators) else set()
     for node in generators:
-        if _is_map(node.this, maps):
+        if _is_map(node.this, maps) or _names_entries(node):
             _explode_map(node, sql)
     for select in list(tree.find_all(exp.Select)):
         for item in list(select.expressions):  # Spark's names for a generator's columns
@@ -76,10 +80,54 @@ def spark_generators(tree: exp.Expression, sql: str,
 _MAPS = (exp.VarMap, exp.Map, exp.StrToMap, exp.MapFromEntries)
 
 
+def map_paths(columns: Mapping[str, str], tree: exp.Expression) -> set[str]:
+    """The lower-case dotted paths a map may be read at, before names are bound: ``columns`` (a column's name
+    and its SQL type) of a map type or a struct with map fields (``s.m``), and in ``tree`` the aliases of
+    ``from_json`` with such a schema (``e.readings`` of ``from_json(value, 'readings map<...>') AS e``) or of a
+    path already found (a subquery's ``e.readings AS r``).
+
+    >>> import sqlglot
+    >>> sql = "SELECT r FROM (SELECT e.readings AS r FROM (SELECT from_json(v, 'readings map<string, int>') AS e))"
+    >>> sorted(map_paths({"m": "MAP<STRING, INT>", "s": "STRUCT<n INT, tags MAP<STRING, STRING>>"},
+    ...                  sqlglot.parse_one(sql, read="spark")))
+    ['e.readings', 'm', 'r', 's.tags']
+    """
+    paths: set[str] = set()
+    for name, kind in columns.items():
+        _map_fields(name.lower(), exp.DataType.build(kind, dialect="spark"), paths)
+    for alias in reversed(list(tree.find_all(exp.Alias))):  # the innermost subqueries' first
+        value, name = alias.this, alias.alias.lower()
+        if isinstance(value, exp.FromJson):
+            try:
+                _map_fields(name, from_json_schema(value.expression, ""), paths)
+            except StreamSQLError:
+                continue  # json_functions says what is wrong with the schema, in its place
+        elif _is_map(value, paths):
+            paths.add(name)
+    return paths
+
+
+def _map_fields(path: str, kind: exp.DataType, paths: set[str]) -> None:
+    if kind.this == exp.DataType.Type.MAP:
+        paths.add(path)
+    elif kind.this == exp.DataType.Type.STRUCT:
+        for field in kind.expressions:
+            if isinstance(field, exp.ColumnDef) and field.args.get("kind") is not None:
+                _map_fields(f"{path}.{field.name.lower()}", field.args["kind"], paths)
+
+
+def _names_entries(node: exp.Expression) -> bool:
+    """``explode(x) AS (k, v)``, ``posexplode(x) AS (p, k, v)``: names only a map's entries take."""
+    return isinstance(node.parent, exp.Aliases) and \
+        len(node.parent.expressions) == (3 if isinstance(node, exp.Posexplode) else 2)
+
+
 def _is_map(values: exp.Expression, map_columns: set[str]) -> bool:
-    """Whether a generator's argument is a map: a column of a map type (by name), or a call that makes one."""
+    """Whether a generator's argument is a map: at a path of ``map_paths`` (as written, or after a table's
+    name), or a call that makes one."""
     if isinstance(values, exp.Column):
-        return values.name.lower() in map_columns
+        parts = [part.name.lower() for part in values.parts]
+        return ".".join(parts) in map_columns or len(parts) > 1 and ".".join(parts[1:]) in map_columns
     if isinstance(values, exp.Cast):
         return values.to.this == exp.DataType.Type.MAP
     return isinstance(values, _MAPS) or isinstance(values, exp.Anonymous) and values.name.lower() in (
@@ -217,6 +265,9 @@ def _unview(select: exp.Select, sql: str) -> None:
                              start=start_of(laterals[0], sql), hint="explode in a subquery of one side")
     relation = source.this
     name = relation.alias_or_name
+    if not name:  # FROM (SELECT ...) LATERAL VIEW ...: the subquery named, to read its columns as name.*
+        name = "__lateral_source"
+        relation.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
     views = {}
     for lateral in laterals:
         generator, alias = lateral.this, lateral.args.get("alias")

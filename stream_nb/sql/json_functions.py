@@ -113,7 +113,7 @@ def _duckdb_structure(schema: exp.Expression) -> bool:
     return isinstance(schema, exp.Literal) and schema.is_string and schema.name.lstrip().startswith("{")
 
 
-def _schema(ddl: exp.Expression, sql: str) -> exp.DataType:
+def from_json_schema(ddl: exp.Expression, sql: str) -> exp.DataType:
     """from_json's schema: a struct (``'a INT, b STRING'`` or ``'struct<...>'``) or an array (``'array<...>'``)."""
     if not (isinstance(ddl, exp.Literal) and ddl.is_string):
         raise StreamSQLError("from_json's schema must be a DDL string literal, such as 'a INT, b STRING'",
@@ -139,7 +139,7 @@ def _schema(ddl: exp.Expression, sql: str) -> exp.DataType:
 
 def _from_json(text: exp.Expression, ddl: exp.Expression, sql: str) -> exp.Expression:
     where = start_of(ddl, sql)
-    kind = _schema(ddl, sql)
+    kind = from_json_schema(ddl, sql)
     if kind.this == T.MAP:  # a JSON object as a map; NULL for malformed or other JSON
         packed = _field(_duck("CASE WHEN json_valid({s}) THEN {s} END", s=text), kind, "", sql, where)
     elif kind.this == T.ARRAY:

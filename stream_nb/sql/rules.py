@@ -27,7 +27,7 @@ from stream_nb.sql.coercions import spark_coercions
 from stream_nb.sql.dedup import distinct_as_group_by, refuse_distinct
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.event_time import EventTime, resolve_event_times
-from stream_nb.sql.generators import spark_generators
+from stream_nb.sql.generators import map_paths, spark_generators
 from stream_nb.sql.grouping_sets import spark_grouping_sets
 from stream_nb.sql.join_statics import fold_statics_into_side
 from stream_nb.sql.joins import find_stream_join, plan_stream_join
@@ -223,12 +223,12 @@ def _source_columns(tree: exp.Query, q: Planning) -> set[str]:
 
 
 def _map_columns(tree: exp.Query, q: Planning) -> set[str]:
-    """The lower-case names of the map columns of the query's tables (before names are bound)."""
+    """Where the query reads maps (``generators.map_paths``), before names are bound."""
     try:
         schema = resolve(tree, q.sql, q.namespaces).schema()
     except StreamSQLError:
-        return set()  # the resolve rule says what is wrong, in its place
-    return {column.lower() for table in schema.values() for column, kind in table.items() if kind.startswith("MAP<")}
+        schema = {}  # the resolve rule says what is wrong, in its place
+    return map_paths({column: kind for table in schema.values() for column, kind in table.items()}, tree)
 
 
 # -- plans -------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from sqlglot.optimizer.qualify import qualify
 
 from stream_nb.sql.dialect import DIALECT
 from stream_nb.sql.errors import StreamSQLError
-from stream_nb.sql.generators import spark_generators
+from stream_nb.sql.generators import map_paths, spark_generators
 from stream_nb.sql.json_functions import json_functions
 from stream_nb.sql.resolve import optimizer_schema
 from stream_nb.sql.rewrites import inner_aliases, keep_alias_case, written_aliases
@@ -46,8 +46,8 @@ def spark_static_sql(sql: str, schemas: Mapping[str, pa.Schema] | None) -> str:
 
 def _typed(tree: exp.Expression, sql: str, schemas: Mapping[str, pa.Schema]) -> exp.Expression:
     schema = optimizer_schema(schemas)
-    maps = {c.lower() for s in schemas.values() for c, t in zip(s.names, s.types) if pa.types.is_map(t)}
-    named = spark_generators(tree, sql, lambda: maps)  # explode of a map, lateral views, ...
+    columns = {column: kind for table in schema.values() for column, kind in table.items()}
+    named = spark_generators(tree, sql, lambda: map_paths(columns, tree))  # explode of a map, lateral views, ...
     name_select_items(named, sql)  # Spark's names for unnamed items (the optimizer's are _col_1)
     written, inner = written_aliases(named), inner_aliases(named)
     typed = qualify(named, schema=schema, dialect=DIALECT, quote_identifiers=True, identify=False,

@@ -49,6 +49,15 @@ _MAPS = (
     ((t(5), "b", {"y": 4.0, "z": -1.0}), (t(6), "a", {"x": 3.0})),
 )
 
+# JSON messages whose readings vary by device (a map in the document), as an IoT payload: NULL, none, a bad value.
+_JSON_READINGS = (
+    ((t(1), '{"device": "a", "readings": {"temp": 21.5, "hum": 40}}'), (t(2), '{"device": "b", "readings": {}}'),
+     (t(3), '{"device": "b", "readings": {"temp": 8.0, "wind": 12.5}}'), (t(4), None)),
+    ((t(5), '{"device": "a", "readings": {"temp": 22.5, "hum": 42, "co2": 600}}'), (t(6), '{"device": "c"}'),
+     (t(7), '{"device": "c", "readings": {"temp": "warm"}}')),
+)
+_READINGS_SCHEMA = "device STRING, readings MAP<STRING, DOUBLE>"
+
 CASES: list[Case] = [
     Case(
         name="group_by_all_complete",
@@ -93,6 +102,25 @@ CASES: list[Case] = [
         sql="SELECT key, sum(value) AS total, count(*) AS n FROM (SELECT explode(attrs) FROM events) GROUP BY key",
         output_mode="update", key=("key",), batches=_MAPS,
         why="a map's entries aggregated by key across batches",
+    ),
+    Case(
+        name="map_from_json_field_exploded_update",
+        schema="ts timestamp, payload string",
+        sql=f"SELECT device, metric, avg(value) AS mean, count(*) AS n FROM (SELECT e.device, "
+            f"explode(e.readings) AS (metric, value) FROM (SELECT from_json(payload, '{_READINGS_SCHEMA}') AS e "
+            f"FROM events)) GROUP BY device, metric",
+        output_mode="update", key=("device", "metric"), batches=_JSON_READINGS,
+        why="a map field of from_json's struct, through a subquery's alias, exploded and aggregated by key",
+    ),
+    Case(
+        name="map_from_json_field_functions_and_lateral_view_append",
+        schema="ts timestamp, payload string",
+        sql=f"SELECT e.device, size(e.readings) AS n, e.readings['temp'] AS temp, map_keys(e.readings) AS ks, "
+            f"k, v FROM (SELECT from_json(payload, '{_READINGS_SCHEMA}') AS e FROM events) "
+            f"LATERAL VIEW OUTER explode(e.readings) r AS k, v",
+        output_mode="append", batches=_JSON_READINGS,
+        why="a from_json map field read by key, its size and keys, and a LATERAL VIEW of it over an unnamed "
+            "subquery",
     ),
     # -- aggregates over expressions, of several types --------------------------------------------------
     Case(

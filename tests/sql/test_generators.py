@@ -75,6 +75,23 @@ def test_explode_of_a_map_gives_a_row_per_entry_in_key_and_value_or_the_names_gi
         {"k": "y", "twice": 4.0}]
 
 
+def test_a_map_is_known_through_aliases_struct_fields_and_from_jsons_schema_or_by_the_names_of_its_entries():
+    assert map_rows_of("SELECT explode(m) FROM (SELECT attrs AS m FROM s)") == [
+        {"key": "x", "value": 1.5}, {"key": "y", "value": 2.0}]
+    assert rows_of("SELECT explode(e.m) FROM (SELECT from_json(j, 'm MAP<STRING, INT>') AS e FROM s)",
+                   "j string", [{"j": '{"m": {"a": 1, "b": 2}}'}]) == [{"key": "a", "value": 1}, {"key": "b", "value": 2}]
+    assert rows_of("SELECT explode(r.m) FROM s", "r struct<m: map<string, int>>", [{"r": {"m": [("a", 1)]}}]) == [
+        {"key": "a", "value": 1}]
+    # a CASE has no type before names are bound: the two names say it is a map's entries
+    assert map_rows_of("SELECT explode(CASE WHEN device = 'a' THEN attrs END) AS (k, v) FROM s") == [
+        {"k": "x", "v": 1.5}, {"k": "y", "v": 2.0}]
+
+
+def test_a_lateral_view_over_an_unnamed_subquery_reads_its_columns():
+    assert map_rows_of("SELECT device, k FROM (SELECT device, attrs FROM s) LATERAL VIEW explode(attrs) e AS k, v") \
+        == [{"device": "a", "k": "x"}, {"device": "a", "k": "y"}]
+
+
 def test_one_name_for_a_maps_two_columns_is_refused_where_it_is_written():
     with pytest.raises(StreamSQLError, match=r"explode of a map gives 2 columns \(key, value\)") as err:
         map_rows_of("SELECT device, explode(attrs) AS entry FROM s")
