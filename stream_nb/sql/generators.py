@@ -23,7 +23,8 @@ Each becomes what the rest of the planner already runs (``explode`` is DuckDB's 
   the call that makes it, or by the two names of ``AS (k, v)`` (three for ``posexplode``), which only a map's
   entries take.
 
-``posexplode_outer`` is refused by name (not supported yet).
+* ``posexplode_outer(xs)``: ``pos`` and ``col``, both NULL in the one row of a NULL or empty array, as two
+  ``explode_outer`` side by side, over the positions and over the elements.
 """
 
 from __future__ import annotations
@@ -36,8 +37,6 @@ from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.json_functions import from_json_schema
 from stream_nb.sql.positions import start_of
 
-_REFUSED = {exp.PosexplodeOuter: "posexplode_outer"}
-
 
 def spark_generators(tree: exp.Expression, sql: str,
                      map_columns: Callable[[], set[str]] = frozenset) -> exp.Expression:
@@ -48,10 +47,6 @@ def spark_generators(tree: exp.Expression, sql: str,
     >>> spark_generators(sqlglot.parse_one(sql, read="spark"), sql).sql("spark")
     'SELECT d, t.x FROM (SELECT t.*, EXPLODE(CASE WHEN SIZE(xs) > 0 THEN xs ELSE ARRAY(NULL) END) AS x FROM t) AS t'
     """
-    for node in list(tree.find_all(*_REFUSED)):
-        name = _REFUSED[type(node)]
-        raise StreamSQLError(f"{name}() is not supported yet", sql=sql, start=start_of(node, sql),
-                             hint="explode, explode_outer and posexplode are, in SELECT or in a LATERAL VIEW")
     for select in list(tree.find_all(exp.Select)):
         _generators_as_views(select, sql)
     for select in list(tree.find_all(exp.Select)):
@@ -62,6 +57,9 @@ def spark_generators(tree: exp.Expression, sql: str,
     for node in generators:
         if _is_map(node.this, maps) or _names_entries(node):
             _explode_map(node, sql)
+        elif isinstance(node, exp.PosexplodeOuter):
+            _side_by_side(node, sql, ["pos", "col"], "posexplode_outer",
+                          [exp._ExplodeOuter(this=_positions(node.this)), exp._ExplodeOuter(this=node.this.copy())])
     for select in list(tree.find_all(exp.Select)):
         for item in list(select.expressions):  # Spark's names for a generator's columns
             if isinstance(item, exp.Posexplode):
@@ -140,31 +138,55 @@ def _explode_map(node: exp.Expression, sql: str) -> None:
     ``map_keys(m)`` and ``map_values(m)`` in one select list, which DuckDB runs side by side (zipped: same
     length), so the outer query sees two named columns; ``explode_outer`` gives one row of NULLs for a NULL or
     empty map, as each of the two does."""
+    keys, values = (exp.Anonymous(this=f, expressions=[node.this.copy()]) for f in ("map_keys", "map_values"))
+    if isinstance(node, exp.PosexplodeOuter):
+        _side_by_side(node, sql, ["pos", "key", "value"], "posexplode_outer of a map",
+                      [exp._ExplodeOuter(this=_positions(keys)), exp._ExplodeOuter(this=keys.copy()),
+                       exp._ExplodeOuter(this=values)])
+    elif isinstance(node, exp.Posexplode):
+        _side_by_side(node, sql, ["pos", "key", "value"], "posexplode of a map",
+                      [exp.Posexplode(this=keys), exp.Explode(this=values)])
+    else:
+        outer = type(node) if isinstance(node, exp.ExplodeOuter) else exp.Explode
+        _side_by_side(node, sql, ["key", "value"], "explode of a map", [outer(this=keys), outer(this=values)])
+
+
+def _positions(values: exp.Expression) -> exp.Expression:
+    """The positions of an array's elements, 0 to its size - 1; NULL for a NULL or empty array (so that
+    ``explode_outer`` of it pads the row with NULL, as Spark's ``posexplode_outer`` does)."""
+    size = exp.ArraySize(this=values.copy())
+    last = exp.Sub(this=size.copy(), expression=exp.Literal.number(1))
+    return exp.Case(ifs=[exp.If(this=exp.GT(this=size, expression=exp.Literal.number(0)),
+                                true=exp.func("sequence", exp.Literal.number(0), last, dialect="spark"))])
+
+
+def _side_by_side(node: exp.Expression, sql: str, names: list[str], what: str,
+                  generators: list[exp.Expression]) -> None:
+    """``node``'s select item as ``generators`` side by side (DuckDB zips them: same length), named ``names``
+    (Spark's) or as its ``AS (...)`` names them; a posexplode among them names two columns itself."""
     item = node.parent
-    names = ["pos", "key", "value"] if isinstance(node, exp.Posexplode) else ["key", "value"]
     if isinstance(item, (exp.Alias, exp.Aliases)):
         given = [e.name for e in item.expressions] if isinstance(item, exp.Aliases) else [item.alias]
         if len(given) != len(names):
-            name = "posexplode" if isinstance(node, exp.Posexplode) else "explode"
-            raise StreamSQLError(f"{name} of a map gives {len(names)} columns ({', '.join(names)}), and the AS "
-                                 f"clause names {len(given)}", sql=sql, start=start_of(item, sql),
+            raise StreamSQLError(f"{what} gives {len(names)} columns ({', '.join(names)}), and the AS clause "
+                                 f"names {len(given)}", sql=sql, start=start_of(item, sql),
                                  hint=f"AS ({', '.join(names)}), or no AS for Spark's names")
         names = given
     else:
         item = node
     select = item.parent
     if not isinstance(select, exp.Select) or item not in select.expressions:
-        raise StreamSQLError("explode of a map goes in a select list, as Spark takes it", sql=sql,
+        raise StreamSQLError(f"{what} goes in a select list, as Spark takes it", sql=sql,
                              start=start_of(node, sql), hint="SELECT id, explode(m) FROM s")
-    keys, values = (exp.Anonymous(this=f, expressions=[node.this.copy()]) for f in ("map_keys", "map_values"))
-    outer = type(node) if isinstance(node, exp.ExplodeOuter) else exp.Explode
-    if isinstance(node, exp.Posexplode):
-        first = exp.Aliases(this=exp.Posexplode(this=keys), expressions=[exp.to_identifier(n) for n in names[:2]])
-    else:
-        first = exp.alias_(outer(this=keys), names[0])
-    second = exp.alias_(outer(this=values), names[-1])
+    items, rest = [], list(names)
+    for generator in generators:
+        if isinstance(generator, exp.Posexplode):
+            items.append(exp.Aliases(this=generator, expressions=[exp.to_identifier(n) for n in rest[:2]]))
+            rest = rest[2:]
+        else:
+            items.append(exp.alias_(generator, rest.pop(0)))
     at = select.expressions.index(item)
-    select.set("expressions", [*select.expressions[:at], first, second, *select.expressions[at + 1:]])
+    select.set("expressions", [*select.expressions[:at], *items, *select.expressions[at + 1:]])
 
 
 def _inline(node: exp.Expression, sql: str) -> None:
@@ -275,11 +297,9 @@ def _unview(select: exp.Select, sql: str) -> None:
             raise StreamSQLError("LATERAL VIEW takes explode or posexplode, with a name and its columns", sql=sql,
                                  start=start_of(lateral, sql), hint="LATERAL VIEW explode(tags) t AS tag")
         columns = [column.copy() for column in alias.columns]
-        if lateral.args.get("outer"):
-            if isinstance(generator, exp.Posexplode):
-                raise StreamSQLError("LATERAL VIEW OUTER posexplode is not supported yet", sql=sql,
-                                     start=start_of(lateral, sql), hint="LATERAL VIEW OUTER explode(...) is")
-            generator = exp._ExplodeOuter(this=generator.this.copy())  # explode_outer, as written (a map's too)
+        if lateral.args.get("outer"):  # explode_outer or posexplode_outer, as written (a map's too)
+            outer = exp.PosexplodeOuter if isinstance(generator, exp.Posexplode) else exp._ExplodeOuter
+            generator = outer(this=generator.this.copy())
         generator = _unqualified_views(generator.copy(), views, name)
         item = exp.Aliases(this=generator, expressions=columns) if len(columns) > 1 else \
             exp.alias_(generator, columns[0]) if columns else generator  # unnamed: Spark's names, below

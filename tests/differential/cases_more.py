@@ -89,6 +89,14 @@ CASES: list[Case] = [
         why="posexplode of a map (pos, key, value) and a LATERAL VIEW of one with Spark's column names",
     ),
     Case(
+        name="posexplode_outer_of_map_and_array_append",
+        schema=MAPS,
+        sql="SELECT device, posexplode_outer(attrs) FROM events UNION ALL "
+            "SELECT device, i, k, -1.0 AS v FROM events LATERAL VIEW OUTER posexplode(map_keys(attrs)) e AS i, k",
+        output_mode="append", batches=_MAPS,
+        why="posexplode_outer: pos, key and value (pos and col of an array) NULL for a NULL or empty map",
+    ),
+    Case(
         name="map_column_functions_append",
         schema=MAPS,
         sql="SELECT device, attrs['x'] AS x, element_at(attrs, 'y') AS y, size(attrs) AS n, "

@@ -38,6 +38,17 @@ def test_posexplode_gives_pos_and_col_or_the_names_given():
     assert rows_of("SELECT posexplode(tags) AS (i, tag) FROM s") == [{"i": 0, "tag": "x"}, {"i": 1, "tag": "y"}]
 
 
+def test_posexplode_outer_keeps_a_row_of_nulls_position_too_for_a_null_or_empty_array_or_map():
+    assert rows_of("SELECT device, posexplode_outer(tags) FROM s") == [
+        {"device": "a", "pos": 0, "col": "x"}, {"device": "a", "pos": 1, "col": "y"},
+        {"device": "b", "pos": None, "col": None}, {"device": "c", "pos": None, "col": None}]
+    assert rows_of("SELECT device, i, t FROM s LATERAL VIEW OUTER posexplode(tags) v AS i, t WHERE i IS NULL") == [
+        {"device": "b", "i": None, "t": None}, {"device": "c", "i": None, "t": None}]
+    assert map_rows_of("SELECT device, posexplode_outer(attrs) AS (p, k, v) FROM s") == [
+        {"device": "a", "p": 0, "k": "x", "v": 1.5}, {"device": "a", "p": 1, "k": "y", "v": 2.0},
+        {"device": "b", "p": None, "k": None, "v": None}, {"device": "c", "p": None, "k": None, "v": None}]
+
+
 def test_lateral_views_read_through_their_names_outer_keeps_every_row():
     sql = "SELECT t.device, v.tag, w.c FROM s t LATERAL VIEW OUTER explode(tags) v AS tag " \
           "LATERAL VIEW explode(array(v.tag, 'z')) w AS c WHERE w.c <> 'z'"
@@ -110,7 +121,6 @@ def test_two_generators_in_one_select_give_every_combination_as_spark_4():
 
 
 @pytest.mark.parametrize(("sql", "message", "at"), [
-    ("SELECT device, posexplode_outer(tags) FROM s", r"posexplode_outer\(\) is not supported yet", "posexplode_outer"),
     ("SELECT explode(tags), explode(tags) FROM s", "make columns of one name", "explode(tags) FROM"),
     ("SELECT *, explode(tags) AS a, explode(tags) AS b FROM s", r"several generators in one SELECT with \* are",
      "explode(tags) AS b"),
@@ -118,8 +128,6 @@ def test_two_generators_in_one_select_give_every_combination_as_spark_4():
      "inline"),
     ("SELECT n FROM (SELECT inline(array(struct(1 AS n))) FROM s)", r"inline\(\) in a subquery is not supported yet",
      "inline"),
-    ("SELECT device, p FROM s LATERAL VIEW OUTER posexplode(tags) v AS i, p",
-     "LATERAL VIEW OUTER posexplode is not supported yet", "posexplode"),
 ])
 def test_what_is_not_there_yet_is_refused_by_name(sql, message, at):
     with pytest.raises(StreamSQLError, match=message) as caught:
