@@ -7,12 +7,14 @@ Updates follow the output mode: append streams the new rows (``source.stream`` w
 patches the rows of changed keys (``source.patch``, through a key -> row index map) and streams new keys,
 complete replaces ``source.data``; one update goes to the page as one message
 (``bokeh_widget.OneWayBokehModel``). While the chart holds no point, a hidden anchor point keeps its ranges
-valid (an empty DataRange1d is NaN: BokehJS warns and the axes go blank).
+valid (an empty DataRange1d is NaN: BokehJS warns and the axes go blank). A duration (a day-time interval) is
+drawn in seconds, on an x or a y axis; a map (a dict) as an x category or a series is drawn as its table text.
 This module is the one place that turns result rows into a chart update.
 """
 
 from __future__ import annotations
 
+import datetime
 import threading
 import time
 from typing import Any
@@ -22,8 +24,8 @@ import pandas as pd
 
 from stream_nb.notebook.chart_slots import Series, SeriesSlots
 from stream_nb.notebook.chart_spec import ChartSpec
-from stream_nb.notebook.formatting import epoch_ms
-from stream_nb.notebook.results import CATEGORY, NUMBER, TIME, ResultDelta
+from stream_nb.notebook.formatting import cell_text, epoch_ms
+from stream_nb.notebook.results import CATEGORY, DURATION, NUMBER, TIME, ResultDelta
 
 ANCHOR = "stream_nb-empty-anchor"   # the hidden renderer that keeps an empty chart's ranges valid
 DEFAULT_SPAN_MS = 10_000   # a time axis around a single x value spans this, so its ticks read as times
@@ -42,6 +44,7 @@ class Chart:
 
         self.spec = spec
         self.mode = output_mode
+        self.kinds = kinds
         self.x_kind = kinds[spec.x]
         end = spec.x[: -len(".start")] + ".end" if spec.x.endswith(".start") else None
         self._end_column = end if end in kinds and kinds[end] == kinds[spec.x] else None
@@ -53,10 +56,13 @@ class Chart:
             axis = {"x_axis_type": "linear"}
         self.figure = figure(height=300, sizing_mode="stretch_width",
                              tools="pan,wheel_zoom,box_zoom,reset,save", **axis)
-        self.figure.xaxis.axis_label = spec.x
-        self.figure.yaxis.axis_label = ", ".join(spec.y)
+        self.figure.xaxis.axis_label = _axis_label(spec.x, kinds)
+        self.figure.yaxis.axis_label = ", ".join(_axis_label(name, kinds) for name in spec.y)
         if self.x_kind == TIME:
             self.figure.xaxis.formatter = _time_formatter()
+        for axis, columns in ((self.figure.xaxis, [spec.x]), (self.figure.yaxis, spec.y)):
+            if any(kinds[c] == DURATION for c in columns):
+                axis.formatter = _seconds_formatter()
         self.slots = SeriesSlots(self.figure, spec, self.x_kind)
         self._anchor = self.figure.scatter("x", "y", source=ColumnDataSource(data=self._anchor_point()), size=0,
                                            visible=False, name=ANCHOR)
@@ -197,12 +203,14 @@ class Chart:
             return
         columns = {"x": self._x(rows[self.spec.x])}
         for i, name in enumerate(self.spec.y):
-            columns[f"y{i}"] = _writable(pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype=float,
-                                                                                         na_value=np.nan))
+            columns[f"y{i}"] = _writable(_numbers(rows[name], self.kinds[name]))
         if self.spec.by is None:
             yield None, columns, list(range(len(rows)))
             return
-        by = rows[self.spec.by].astype(object).where(rows[self.spec.by].notna(), None).to_numpy()
+        # a map's series is named by its text (a dict is unhashable: no series value)
+        by = np.array([cell_text(v, True) if isinstance(v, _AS_TEXT) else v
+                       for v in rows[self.spec.by].astype(object).where(rows[self.spec.by].notna(), None)],
+                      dtype=object)
         for value in dict.fromkeys(by):
             positions = np.flatnonzero(by == value) if value is not None else \
                 np.flatnonzero(pd.isna(rows[self.spec.by]).to_numpy())
@@ -211,9 +219,9 @@ class Chart:
     def _x(self, values: pd.Series) -> np.ndarray:
         if self.x_kind == TIME:
             return _writable(epoch_ms(values).to_numpy(dtype=float, na_value=np.nan))
-        if self.x_kind == NUMBER:
-            return _writable(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
-        return _writable(values.astype(str).to_numpy(dtype=object))
+        if self.x_kind in (NUMBER, DURATION):
+            return _writable(_numbers(values, self.x_kind))
+        return _writable(np.array([_category(v) for v in values], dtype=object))
 
     def _span(self, frame: pd.DataFrame) -> float:
         """The width a bar stands for: the window's length when x is its start; else the spacing of x."""
@@ -236,6 +244,36 @@ def _time_formatter():
     return DatetimeTickFormatter(microseconds=fine, milliseconds=fine, seconds="%H:%M:%S", minsec="%H:%M:%S",
                                  minutes="%H:%M", hourmin="%H:%M", hours="%H:%M", days="%Y-%m-%d",
                                  months="%Y-%m", years="%Y")
+
+
+def _seconds_formatter():
+    """Seconds written out: 172,800, not bokeh's 1.728e+5."""
+    from bokeh.models import NumeralTickFormatter
+
+    return NumeralTickFormatter(format="0,0.[000]")
+
+
+_AS_TEXT = (dict, list, np.ndarray, pd.Timedelta, pd.DateOffset)   # values a category shows as the table does
+
+
+def _category(value) -> str:
+    """An x category or a series' value as text: a map (a dict) or an array as the table writes it, not Python's
+    repr (``{a: 1}``, not ``{'a': 1}``)."""
+    return cell_text(value, True) if isinstance(value, _AS_TEXT) else str(value)
+
+
+def _numbers(values: pd.Series, kind: str) -> np.ndarray:
+    """A column as floats: a duration in seconds (an interval with months, which has no length, as NaN)."""
+    if kind == DURATION:
+        seconds = [pd.Timedelta(v) / pd.Timedelta(seconds=1)
+                   if isinstance(v, datetime.timedelta | np.timedelta64) and not pd.isna(v) else np.nan
+                   for v in values]
+        return np.array(seconds, dtype=float)
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _axis_label(column: str, kinds: dict[str, str]) -> str:
+    return f"{column} (seconds)" if kinds[column] == DURATION else column
 
 
 def _sorted(columns: dict[str, Any]) -> dict[str, Any]:

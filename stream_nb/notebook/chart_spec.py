@@ -1,14 +1,15 @@
 """What a live chart draws: its kind, x, y columns and series (``--by``), checked against a query's output.
 
 The magic's options and ``q.show``'s arguments both become a ``ChartSpec``; ``resolve`` fills in what is left
-out and refuses a column that is not there (naming the columns that are) or is not a number.
+out and refuses a column that is not there (naming the columns that are) or is not a number (a duration is one:
+it is drawn in seconds).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from stream_nb.notebook.results import NUMBER, TIME
+from stream_nb.notebook.results import DURATION, NUMBER, TIME
 
 KINDS = ("line", "bar", "scatter", "area")
 ROLLOVER = 2_000       # points kept per series
@@ -50,13 +51,15 @@ class ChartSpec:
             if column is not None and column not in kinds:
                 raise ChartOptionError(_unknown_column(option, column, kinds, query_name))
         x = self.x or next((c for c, k in kinds.items() if k == TIME), None) or next(iter(kinds))
-        y = self.y or tuple(c for c, k in kinds.items() if k == NUMBER and c not in (x, self.by))[:1]
+        free = [c for c in kinds if c not in (x, self.by)]  # a number first, else a duration
+        y = self.y or tuple(c for c in free if kinds[c] == NUMBER)[:1] or \
+            tuple(c for c in free if kinds[c] == DURATION)[:1]
         if not y:
             raise ChartOptionError(f"--y: the output of {query_name!r} has no numeric column to plot; "
                                    f"its columns are {', '.join(kinds)}")
-        bad = [c for c in y if kinds[c] != NUMBER]
+        bad = [c for c in y if kinds[c] not in (NUMBER, DURATION)]
         if bad:
-            numeric = ", ".join(c for c, k in kinds.items() if k == NUMBER)
+            numeric = ", ".join(c for c, k in kinds.items() if k in (NUMBER, DURATION))
             raise ChartOptionError(f"--y: column {bad[0]!r} is not a number ({kinds[bad[0]]}); "
                                    f"numeric columns: {numeric}")
         return replace(self, x=x, y=y)

@@ -66,34 +66,86 @@ def format_rate(rows_per_second: float | None) -> str:
 
 
 def format_cell(value: Any) -> str:
-    """One table cell as escaped HTML text; arrays and maps as Spark's ``show()`` writes them.
+    """One table cell as escaped HTML text: an array as Spark's ``show()`` writes it (``[x, NULL]``); a map (a dict
+    in q.result) as ``{a: 1, b: NULL}``, the dict without its quotes (Spark writes ``{a -> 1, b -> NULL}``); a
+    day-time interval (a Timedelta) as a duration, ``1 min 30 s`` (``format_duration``).
 
     >>> format_cell(0.123456789), format_cell(None), format_cell("<b>")
     ('0.1235', '', '&lt;b&gt;')
     >>> import numpy as np
     >>> format_cell(np.array([1.0, 2.5])), format_cell(np.array(["x", None], dtype=object)), format_cell([("k", 1)])
-    ('[1, 2.5]', '[x, NULL]', '{k -&gt; 1}')
+    ('[1, 2.5]', '[x, NULL]', '{k: 1}')
+    >>> format_cell({"a": 1, "b": None}), format_cell({}), format_cell(pd.Timedelta(seconds=90))
+    ('{a: 1, b: NULL}', '{}', '1 min 30 s')
     """
-    return html.escape(_cell_text(value))
+    return html.escape(cell_text(value))
 
 
-def _cell_text(value: Any, inner: bool = False) -> str:
-    """A value as text; ``inner``: an element of an array, map or struct, where a NULL is written ``NULL`` (a
-    NaN is one too: pandas gives a NULL double as NaN)."""
-    if value is None or value is pd.NaT or (isinstance(value, float | np.floating) and math.isnan(value)):
+def cell_text(value: Any, inner: bool = False) -> str:
+    """A value as text (not escaped); ``inner``: an element of an array, map or struct, where a NULL is written
+    ``NULL`` (a NaN is one too: pandas gives a NULL double as NaN).
+
+    >>> cell_text({pd.Timestamp("2026-11-30 10:00:00", tz="UTC"): [pd.Timedelta(0)]})
+    '{2026-11-30 10:00:00: [0 s]}'
+    """
+    if value is None or value is pd.NaT or (isinstance(value, float | np.floating) and math.isnan(value)) \
+            or (isinstance(value, np.timedelta64 | np.datetime64) and np.isnat(value)):
         return "NULL" if inner else ""
     if isinstance(value, pd.Timestamp | datetime.datetime):
         return format_time(value)
+    if isinstance(value, pd.Timedelta | datetime.timedelta | np.timedelta64 | pd.DateOffset):
+        return format_duration(value)
     if isinstance(value, float | np.floating):
         return f"{value:.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_cell_text(v, True)}" for k, v in value.items()) + "}"
+    if isinstance(value, dict):  # a map (a struct in an array too: structs of a row are flattened)
+        return "{" + ", ".join(f"{cell_text(k, True)}: {cell_text(v, True)}" for k, v in value.items()) + "}"
     if isinstance(value, np.ndarray | list):
         items = list(value)
         if items and all(isinstance(item, tuple) and len(item) == 2 for item in items):  # a map's entries
-            return "{" + ", ".join(f"{_cell_text(k, True)} -> {_cell_text(v, True)}" for k, v in items) + "}"
-        return "[" + ", ".join(_cell_text(item, True) for item in items) + "]"
+            return "{" + ", ".join(f"{cell_text(k, True)}: {cell_text(v, True)}" for k, v in items) + "}"
+        return "[" + ", ".join(cell_text(item, True) for item in items) + "]"
     return str(value)
+
+
+_UNITS = ((86_400_000_000_000, "day"), (3_600_000_000_000, "h"), (60_000_000_000, "min"))
+
+
+def format_duration(value: Any) -> str:
+    """A day-time interval (``max(ts) - min(ts)``: a Timedelta in q.result) as a person reads a duration, its
+    parts that are not zero: ``1 min 30 s``, ``1 h 2 min 0.5 s``, ``2 days 5 s``; a negative one in
+    parentheses, ``-(1 min 30 s)`` (pandas writes ``-1 days +23:58:30``, Spark
+    ``INTERVAL '-0 00:01:30' DAY TO SECOND``). An interval with months (a DateOffset) says them first.
+
+    >>> format_duration(pd.Timedelta(seconds=90)), format_duration(pd.Timedelta(hours=1, minutes=2, seconds=0.5))
+    ('1 min 30 s', '1 h 2 min 0.5 s')
+    >>> format_duration(pd.Timedelta(days=2, seconds=5)), format_duration(pd.Timedelta(0))
+    ('2 days 5 s', '0 s')
+    >>> format_duration(pd.Timedelta(seconds=-90)), format_duration(pd.Timedelta(seconds=-3))
+    ('-(1 min 30 s)', '-3 s')
+    >>> format_duration(pd.Timedelta(microseconds=250)), format_duration(pd.DateOffset(months=14, days=1))
+    ('0.00025 s', '1 year 2 months 1 day')
+    """
+    if isinstance(value, pd.DateOffset):
+        kwds = value.kwds
+        months = 12 * kwds.get("years", 0) + kwds.get("months", 0)
+        rest = pd.Timedelta(days=kwds.get("days", 0), hours=kwds.get("hours", 0),
+                            minutes=kwds.get("minutes", 0), seconds=kwds.get("seconds", 0),
+                            microseconds=kwds.get("microseconds", 0), nanoseconds=kwds.get("nanoseconds", 0))
+        sign, (years, months) = "-" if months < 0 else "", divmod(abs(months), 12)
+        parts = [sign + plural(n, word) for n, word in ((years, "year"), (months, "month")) if n]
+        return " ".join(parts + ([format_duration(rest)] if rest or not parts else []))
+    nanoseconds = pd.Timedelta(value).value
+    left = abs(nanoseconds)
+    parts = []
+    for size, unit in _UNITS:
+        count, left = divmod(left, size)
+        if count:
+            parts.append(plural(count, unit) if unit == "day" else f"{count} {unit}")
+    if left or not parts:
+        whole, fraction = divmod(left, 1_000_000_000)
+        parts.append(f"{whole}" + (f".{fraction:09d}".rstrip("0") if fraction else "") + " s")
+    text = " ".join(parts)
+    return text if nanoseconds >= 0 else f"-({text})" if len(parts) > 1 else f"-{text}"
 
 
 def epoch_ms(values: pd.Series) -> pd.Series:

@@ -18,16 +18,19 @@ import pyarrow as pa
 from stream_nb.sinks.memory import Changes
 from stream_nb.types import hashable_keys, to_pandas
 
-TIME, NUMBER, CATEGORY = "time", "number", "category"
+TIME, NUMBER, DURATION, CATEGORY = "time", "number", "duration", "category"
 
 
 def column_kinds(schema: pa.Schema) -> dict[str, str]:
-    """The columns a view can plot, flattened, each with its kind: time, number or category.
+    """The columns a view can plot, flattened, each with its kind: time, number, duration (a day-time interval,
+    ``max(ts) - min(ts)``: plotted in seconds) or category (a map too: drawn as its text).
 
     >>> import pyarrow as pa
     >>> window = pa.struct([("start", pa.timestamp("us", tz="UTC")), ("end", pa.timestamp("us", tz="UTC"))])
     >>> column_kinds(pa.schema([("w", window), ("device", pa.string()), ("n", pa.int64())]))
     {'w.start': 'time', 'w.end': 'time', 'device': 'category', 'n': 'number'}
+    >>> column_kinds(pa.schema([("span", pa.month_day_nano_interval()), ("m", pa.map_(pa.string(), pa.int32()))]))
+    {'span': 'duration', 'm': 'category'}
     """
     kinds: dict[str, str] = {}
     for f in schema:
@@ -43,6 +46,8 @@ def _kind(dtype: pa.DataType) -> str:
         return TIME
     if pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype):
         return NUMBER
+    if pa.types.is_interval(dtype) or pa.types.is_duration(dtype):
+        return DURATION
     return CATEGORY
 
 
