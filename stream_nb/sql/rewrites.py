@@ -46,45 +46,50 @@ def group_by_all(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-def written_aliases(tree: exp.Expression) -> list[str | None]:
-    """The output aliases of the outermost SELECT as written (None for an item without one), read before the
-    optimizer lowercases them; empty when ``*`` makes the positions unknown."""
-    if not isinstance(tree, exp.Select) or any(isinstance(item, exp.Star) for item in tree.expressions):
-        return []
-    return [item.alias if isinstance(item, exp.Alias) else None for item in tree.expressions]
+def mark_written_aliases(tree: exp.Expression) -> exp.Expression:
+    """Each alias as written (``AS Key``), noted before the optimizer lowercases it, for ``keep_alias_case``."""
+    for alias in tree.find_all(exp.Alias):
+        alias.meta["written"] = alias.alias
+    return tree
 
 
-def inner_aliases(tree: exp.Expression) -> list[str]:
-    """The aliases of the subqueries' select items as written: ``SELECT * FROM (SELECT d AS Dev ...)`` and
-    ``SELECT w.start, N FROM (SELECT ... count(*) AS N ...)`` give ``Dev`` and ``N``, as in Spark."""
-    return [item.alias for select in tree.find_all(exp.Select) if select is not tree
-            for item in select.expressions if isinstance(item, exp.Alias)]
-
-
-def keep_alias_case(tree: exp.Expression, written: list[str | None], columns: list[str] = ()) -> None:
+def keep_alias_case(tree: exp.Expression, columns: list[str] = ()) -> None:
     """``SELECT k AS Key`` gives a column ``Key``, and ``SELECT Dev`` of a column ``Dev`` gives ``Dev``, as in
-    Spark, which resolves names case-insensitively but keeps them as written (an alias) or as the table has
-    them (a column). DuckDB, too, matches a quoted "Key" to ``key``."""
-    if not isinstance(tree, exp.Select):
-        return
-    written = written if len(written) == len(tree.selects) else [None] * len(tree.selects)
+    Spark, which resolves names case-insensitively but keeps them as written (an alias) or as their source
+    has them: a table's column (``columns``: the tables' names) or a subquery's item
+    (``SELECT * FROM (SELECT v AS V ...)`` gives ``V``). In every SELECT, the innermost first; DuckDB, too,
+    matches a quoted "Key" to ``key``. The aliases as written are ``mark_written_aliases``'s."""
     spelled: dict[str, set[str]] = {}
     for name in columns:
         spelled.setdefault(name.lower(), set()).add(name)
-    renamed = {}
-    for item, alias in zip(tree.selects, written):
-        if not isinstance(item, exp.Alias):
-            continue
-        if alias is None and isinstance(item.this, exp.Column) and item.alias == item.this.name:
-            names = spelled.get(item.alias, set())
-            alias = next(iter(names)) if len(names) == 1 else None
-        if alias is not None and item.alias.lower() == alias.lower() and item.alias != alias:
-            renamed.setdefault(item.alias, alias)
-            item.set("alias", exp.to_identifier(alias, quoted=True))
-    order = tree.args.get("order")
-    for column in list(order.find_all(exp.Column)) if order is not None and renamed else []:
-        if not column.table and column.name in renamed:  # ORDER BY names an output column
-            column.set("this", exp.to_identifier(renamed[column.name], quoted=True))
+    for select in reversed(list(tree.find_all(exp.Select))):  # a subquery's names before the query's over it
+        sources = {source.alias_or_name: source for source in _sources(select)}
+        renamed = {}
+        for item in select.selects:
+            if not isinstance(item, exp.Alias):
+                continue
+            alias = item.meta.get("written")
+            if alias is None and isinstance(item.this, exp.Column) and item.alias == item.this.name:
+                source = sources.get(item.this.table)
+                inner = source.this if isinstance(source, exp.Subquery) else None
+                while isinstance(inner, exp.SetOperation):  # a union's names are its first SELECT's
+                    inner = inner.this
+                names = {i.alias_or_name for i in inner.selects if i.alias_or_name.lower() == item.alias.lower()} \
+                    if isinstance(inner, exp.Select) else spelled.get(item.alias.lower(), set())
+                alias = next(iter(names)) if len(names) == 1 else None
+            if alias is not None and item.alias.lower() == alias.lower() and item.alias != alias:
+                renamed.setdefault(item.alias, alias)
+                item.set("alias", exp.to_identifier(alias, quoted=True))
+        order = select.args.get("order")
+        for column in list(order.find_all(exp.Column)) if order is not None and renamed else []:
+            if not column.table and column.name in renamed:  # ORDER BY names an output column
+                column.set("this", exp.to_identifier(renamed[column.name], quoted=True))
+
+
+def _sources(select: exp.Select) -> list[exp.Expression]:
+    """The tables and subqueries a SELECT reads (FROM and JOINs)."""
+    found = [select.args["from_"].this] if select.args.get("from_") is not None else []
+    return found + [join.this for join in select.args.get("joins") or []]
 
 
 def spark_casts(tree: exp.Expression) -> None:

@@ -39,12 +39,11 @@ from stream_nb.sql.resolve import Bindings, qualify_columns, resolve
 from stream_nb.sql.rewrites import (
     group_by_all,
     inline_ctes,
-    inner_aliases,
     keep_alias_case,
+    mark_written_aliases,
     spark_casts,
     spark_functions,
     window_fields,
-    written_aliases,
 )
 from stream_nb.sql.spark_aggregates import spark_aggregates
 from stream_nb.sql.spark_dates import spark_dates
@@ -181,9 +180,8 @@ def _refuse_stray_sessions(tree: exp.Query, q: Planning) -> None:
 def _qualify(tree: exp.Query, q: Planning) -> exp.Query:
     """Qualify and type every column; the output aliases keep the case they are written in (or the stream's
     schema spells them in), as in Spark."""
-    written, inner = written_aliases(tree), inner_aliases(tree)
-    tree = qualify_columns(tree, q.sql, q.bindings)
-    keep_alias_case(tree, written, [c for table in q.bindings.schema().values() for c in table] + inner)
+    tree = qualify_columns(mark_written_aliases(tree), q.sql, q.bindings)
+    keep_alias_case(tree, [c for table in q.bindings.schema().values() for c in table])
     return tree
 
 

@@ -17,23 +17,26 @@ from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.generators import map_paths, spark_generators
 from stream_nb.sql.json_functions import json_functions
 from stream_nb.sql.resolve import optimizer_schema
-from stream_nb.sql.rewrites import inner_aliases, keep_alias_case, written_aliases
+from stream_nb.sql.rewrites import keep_alias_case, mark_written_aliases
 from stream_nb.sql.rules import SPARK_EXPRESSIONS
 from stream_nb.sql.spark_names import name_select_items
 
 
-def spark_static_sql(sql: str, schemas: Mapping[str, pa.Schema] | None) -> str:
-    """``sql`` (Spark's dialect) as DuckDB SQL. ``schemas``: each table's Arrow schema, or None when a table
-    has none (a pandas frame): then, as for a query those rewrites cannot type (a shape only a static query
-    has), DuckDB reads the SQL as it is, with Spark's JSON functions. A refusal (``StreamSQLError``) stands.
+def spark_static_sql(sql: str, schemas: Mapping[str, pa.Schema] | None) -> tuple[str, list[str] | None]:
+    """``sql`` (Spark's dialect) as DuckDB SQL, and the names of its columns as Spark gives them when the
+    rewrites typed it (DuckDB renames a name that comes twice, as both sides' ``k`` of a join: ``k_1``).
+    ``schemas``: each table's Arrow schema, or None when a table has none (a pandas frame): then, as for a
+    query those rewrites cannot type (a shape only a static query has), DuckDB reads the SQL as it is, with
+    Spark's JSON functions, and the names are DuckDB's (None). A refusal (``StreamSQLError``) stands.
 
     >>> spark_static_sql("SELECT k, sum(n) FROM t GROUP BY k", {"t": pa.schema([("k", pa.string()), ("n", pa.int32())])})
-    'SELECT t.k AS k, CAST(SUM(t.n) AS BIGINT) AS "sum(n)" FROM t AS t GROUP BY t.k'
+    ('SELECT t.k AS k, CAST(SUM(t.n) AS BIGINT) AS "sum(n)" FROM t AS t GROUP BY t.k', ['k', 'sum(n)'])
     """
     tree = _named_fields(sqlglot.parse_one(sql, read=DIALECT))  # stream_nb's Spark (date patterns' SSS, ...)
     if schemas is not None and all(len(set(s.names)) == len(s.names) for s in schemas.values()):
         try:
-            return _typed(tree.copy(), sql, schemas).sql("duckdb")
+            typed = _typed(tree.copy(), sql, schemas)
+            return typed.sql("duckdb"), _output_names(typed)
         except (sqlglot.errors.SqlglotError, KeyError, ValueError, AttributeError):
             pass  # DuckDB's reading below (a refusal, StreamSQLError, stands: it says what would be wrong)
     for node in tree.find_all(exp.ArraySort):  # what DuckDB would answer otherwise, refused as on a stream
@@ -41,7 +44,7 @@ def spark_static_sql(sql: str, schemas: Mapping[str, pa.Schema] | None) -> str:
             raise StreamSQLError("array_sort with a comparator function is not supported yet (it would sort "
                                  "ascending, ignoring it)")
     # Spark's JSON functions with Spark's (PERMISSIVE) answers, as the engine runs them on a stream
-    return json_functions(tree, sql).sql("duckdb")
+    return json_functions(tree, sql).sql("duckdb"), None
 
 
 def _typed(tree: exp.Expression, sql: str, schemas: Mapping[str, pa.Schema]) -> exp.Expression:
@@ -49,12 +52,11 @@ def _typed(tree: exp.Expression, sql: str, schemas: Mapping[str, pa.Schema]) -> 
     columns = {column: kind for table in schema.values() for column, kind in table.items()}
     named = spark_generators(tree, sql, lambda: map_paths(columns, tree))  # explode of a map, lateral views, ...
     name_select_items(named, sql)  # Spark's names for unnamed items (the optimizer's are _col_1)
-    written, inner = written_aliases(named), inner_aliases(named)
-    typed = qualify(named, schema=schema, dialect=DIALECT, quote_identifiers=True, identify=False,
+    typed = qualify(mark_written_aliases(named), schema=schema, dialect=DIALECT, quote_identifiers=True, identify=False,
                     validate_qualify_columns=True)
     typed = annotate_types(typed, schema=schema, dialect=DIALECT)
     # names as written or as the tables spell them (the optimizer lowercased them), as in Spark
-    keep_alias_case(typed, written, [c for s in schemas.values() for c in s.names] + inner)
+    keep_alias_case(typed, [c for s in schemas.values() for c in s.names])
     for rewrite in SPARK_EXPRESSIONS:
         rewrite(typed)
     for total in list(typed.find_all(exp.Sum)):  # Spark: a sum of integers is a bigint
@@ -64,6 +66,28 @@ def _typed(tree: exp.Expression, sql: str, schemas: Mapping[str, pa.Schema]) -> 
                 whole = whole.parent
             whole.replace(exp.Cast(this=whole.copy(), to=exp.DataType.build("BIGINT")))
     return json_functions(typed, sql)
+
+
+def _output_names(query: exp.Expression) -> list[str] | None:
+    """The names of a typed query's columns; a ``*`` the optimizer left (over a subquery with a name twice:
+    ``SELECT * FROM (a join) ORDER BY ...``) is its subquery's; None where they are not known."""
+    while isinstance(query, exp.SetOperation):  # a union's names are its first SELECT's
+        query = query.this
+    if isinstance(query, exp.Subquery):
+        return _output_names(query.this)
+    if not isinstance(query, exp.Select):
+        return None
+    names: list[str] = []
+    for item in query.selects:
+        if not isinstance(item, exp.Star):
+            names.append(item.alias_or_name)
+            continue
+        source = query.args.get("from_")
+        inner = _output_names(source.this) if source is not None and not query.args.get("joins") else None
+        if inner is None:
+            return None
+        names += inner
+    return names
 
 
 def _named_fields(tree: exp.Expression) -> exp.Expression:

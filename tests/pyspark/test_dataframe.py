@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from stream_nb.pyspark.errors import AnalysisException
+from stream_nb.pyspark.sql import Row
 from stream_nb.pyspark.sql import functions as F
 
 
@@ -271,6 +272,24 @@ def test_a_column_of_a_join_side_stays_the_users_and_a_filter_of_the_join_reads_
     assert [r.k for r in a.select(ak).collect()] == [1, 2]  # the Column was not changed by the join
     joined = a.join(b, a.k == b.k, "left")
     assert [r.k for r in joined.filter(b.k.isNull()).select(a.k).collect()] == [2]
+
+
+def test_a_joins_columns_of_one_name_are_both_kept_and_dropped_renamed_or_replaced_as_in_spark(spark):
+    a = spark.createDataFrame([(1, "x", 10.0), (2, "y", 20.0)], "k int, name string, v double")
+    b = spark.createDataFrame([(1, "X"), (3, "Z")], "k int, label string")
+    joined = a.join(b, a.k == b.k)
+    assert joined.columns == ["k", "name", "v", "k", "label"]  # (PySpark 4.3's answers, each of them)
+    (row,) = joined.collect()
+    assert tuple(row) == (1, "x", 10.0, 1, "X") and row.__fields__ == joined.columns
+    assert [tuple(r) for r in joined.drop(b.k).collect()] == [(1, "x", 10.0, "X")]  # that side's k alone
+    assert joined.drop("k").columns == ["name", "v", "label"]  # by name: every k
+    assert [tuple(r) for r in a.join(b, a.k == b.k, "left").drop(b.k).orderBy("k").collect()] == [
+        (1, "x", 10.0, "X"), (2, "y", 20.0, None)]
+    wider = joined.withColumn("w", a.v + 1).withColumnRenamed("label", "Label")
+    assert wider.columns == ["k", "name", "v", "k", "Label", "w"]
+    assert [tuple(r) for r in wider.collect()] == [(1, "x", 10.0, 1, "X", 11.0)]
+    assert joined.orderBy(a.v.desc()).columns == ["k", "name", "v", "k", "label"]
+    assert Row("name", "age")("Alice", 11) == ("Alice", 11) and Row("name", "age")("Alice", 11).age == 11
 
 
 def test_maps_in_static_dataframes_stay_maps(spark, tmp_path):

@@ -58,6 +58,9 @@ def test_order_by_and_having_find_an_alias_in_any_case():
 @pytest.mark.parametrize(("sql", "columns"), [
     ("SELECT * FROM (SELECT device AS DEV, temp * 2 AS Twice FROM src)", ["DEV", "Twice"]),
     ("SELECT dev, twice FROM (SELECT device AS DEV, temp * 2 AS Twice FROM src)", ["DEV", "Twice"]),
+    # a subquery's alias that differs from its column only in case: the alias's (Spark's answers)
+    ("SELECT * FROM (SELECT device, temp AS Temp FROM src)", ["device", "Temp"]),
+    ("WITH t AS (SELECT device AS Device, temp FROM src) SELECT device, TEMP FROM t", ["Device", "temp"]),
 ])
 def test_a_subquerys_alias_keeps_its_case_through_the_outer_select(sql, columns):
     assert list(result_of(sql, [{"device": "a", "temp": 1.5}]).columns) == columns

@@ -173,16 +173,16 @@ class DataFrame:
 
     def withColumns(self, *colsMap: dict[str, Column]) -> DataFrame:
         new = dict(colsMap[0]) if colsMap else {}
-        for name, c in new.items():
+        for c in new.values():
             if not isinstance(c, Column):
                 raise TypeError(f"[NOT_COLUMN] Argument `col` should be a Column, got {type(c).__name__}.")
         items, seen = [], set()
-        for name in self.columns:
-            if name in new:
-                items.append(exp.alias_(new[name]._unaliased(), name, quoted=True))
-                seen.add(name)
+        for column in self._columns():  # every column of that name is replaced, as Spark's withColumns does
+            if column.name in new:
+                items.append(exp.alias_(new[column.name]._unaliased(), column.name, quoted=True))
+                seen.add(column.name)
             else:
-                items.append(exp.column(name, quoted=True))
+                items.append(column)
         items += [exp.alias_(c._unaliased(), n, quoted=True) for n, c in new.items() if n not in seen]
         return self._select(items)
 
@@ -190,12 +190,41 @@ class DataFrame:
         return self.withColumnsRenamed({existing: new})
 
     def withColumnsRenamed(self, colsMap: dict[str, str]) -> DataFrame:
-        return self._select([exp.alias_(exp.column(n, quoted=True), colsMap[n], quoted=True) if n in colsMap
-                             else exp.column(n, quoted=True) for n in self.columns])
+        return self._select([exp.alias_(c, colsMap[c.name], quoted=True) if c.name in colsMap else c
+                             for c in self._columns()])
 
     def drop(self, *cols: Column | str) -> DataFrame:
-        gone = {c if isinstance(c, str) else c._name for c in cols}
-        return self._select([exp.column(n, quoted=True) for n in self.columns if n not in gone])
+        """Columns dropped by name (every column of that name), or a Column taken from one side of a join
+        (``a.join(b, a.k == b.k).drop(b.k)``) only that side's, as Spark drops by attribute."""
+        columns = self._columns()
+        for c in cols:
+            if isinstance(c, str):
+                columns = [k for k in columns if k.name != c]
+                continue
+            named = _sides_named(self._query, c._unaliased().copy()) if len(columns) > len(
+                {k.name for k in columns}) else c._unaliased()
+            if isinstance(named, exp.Column) and named.table:
+                columns = [k for k in columns if (k.name, k.table) != (named.name, named.table)]
+            else:
+                columns = [k for k in columns if k.name != c._name]
+        return self._select(columns)
+
+    def _columns(self) -> list[exp.Column]:
+        """Each column, to select it again: a join's qualified by its side (``__l1.k``, ``__r2.k``), since
+        both sides may have a column of one name (Spark keeps both)."""
+        from stream_nb.sources import Source
+
+        if not (_star_of_rows(self._query) and self._query.args.get("joins") and self._alias is None):
+            return [exp.column(n, quoted=True) for n in self.columns]
+        columns = []
+        for side in [self._query.args["from_"].this, *(j.this for j in self._query.args["joins"])]:
+            reads = {t.name for t in side.find_all(exp.Table)}
+            inputs = {n: v for n, v in self._inputs.items() if n in reads}
+            alone = DataFrame(self.sparkSession, exp.select(exp.Star()).from_(side.copy()), inputs,
+                              streaming=any(isinstance(v, Source) for v in inputs.values()),
+                              watermark={n: w for n, w in self._watermark.items() if n in reads})
+            columns += [exp.column(n, side.alias_or_name, quoted=True) for n in alone.columns]
+        return columns
 
     def alias(self, alias: str) -> DataFrame:
         return DataFrame(self.sparkSession, self._query, dict(self._inputs), streaming=self._streaming,
@@ -474,7 +503,7 @@ class DataFrame:
         """PySpark's Rows, read from Arrow: a NULL is None and a NaN stays NaN (pandas would make both NaN)."""
         table = execution.static_arrow(self)
         columns = [[_from_arrow(v, column.type) for v in column.to_pylist()] for column in table.columns]
-        return [Row(**dict(zip(table.column_names, row))) for row in zip(*columns)] if columns else \
+        return [Row._of(table.column_names, row) for row in zip(*columns)] if columns else \
             [Row() for _ in range(table.num_rows)]
 
     def count(self) -> int:

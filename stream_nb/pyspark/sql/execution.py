@@ -183,12 +183,13 @@ def static_arrow(df: DataFrame) -> pa.Table:
 
 
 def _run_static(df: DataFrame, limit_zero: bool = False) -> pa.Table:
-    sql = df._sql() if not limit_zero else f"SELECT * FROM ({df._sql()}) LIMIT 0"
+    sql = df._sql()
     tables = {name: static_table(value) if isinstance(value, (pd.DataFrame, pa.Table)) else value
               for name, value in namespace(df).items()}
     try:
         arrow = all(isinstance(value, pa.Table) for value in tables.values())
-        text = spark_static_sql(sql, {name: value.schema for name, value in tables.items()} if arrow else None)
+        text, names = spark_static_sql(sql, {name: value.schema for name, value in tables.items()} if arrow else None)
+        text = f"SELECT * FROM ({text}) LIMIT 0" if limit_zero else text  # the columns alone
     except sqlglot.errors.ParseError as err:
         raise AnalysisException(str(err), "PARSE_SYNTAX_ERROR") from None
     except StreamSQLError as err:
@@ -206,7 +207,9 @@ def _run_static(df: DataFrame, limit_zero: bool = False) -> pa.Table:
         register_udfs(con, udfs)  # the Python functions, as a streaming query has them
         for name, value in tables.items():
             con.register(name, value)
-        return con.sql(text).to_arrow_table()
+        table = con.sql(text).to_arrow_table()
+        # Spark's names: a name that comes twice stays so (DuckDB's second k of a join is k_1)
+        return table.rename_columns(names) if names is not None and len(names) == table.num_columns else table
     except duckdb.Error as err:
         raise AnalysisException(str(err).splitlines()[0], "STREAM_NB_STATIC_QUERY") from None
     finally:

@@ -321,6 +321,20 @@ class Row(tuple):
         row.__fields__ = None
         return row
 
+    @classmethod
+    def _of(cls, fields: list[str], values: Any) -> Row:
+        """A Row of ``values`` named ``fields``, which may repeat a name (both sides' ``k`` of a join)."""
+        row = tuple.__new__(cls, values)
+        row.__fields__ = list(fields)
+        return row
+
+    def __call__(self, *values: Any) -> Row:
+        """``Row("name", "age")("Alice", 11)``: a Row of these field names (PySpark's row class)."""
+        if len(values) > len(self):
+            raise ValueError(f"Can not create Row with fields {self}, expected {len(self)} values but got "
+                             f"{len(values)}")
+        return Row._of(list(self), values)
+
     def asDict(self, recursive: bool = False) -> dict:
         """The fields as a dict; ``recursive``: Rows inside (also in lists and dicts' values) as dicts too."""
         if not recursive:
