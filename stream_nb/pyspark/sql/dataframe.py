@@ -543,7 +543,7 @@ class DataFrame:
     def show(self, n: int = 20, truncate: bool | int = True, vertical: bool = False) -> None:
         from stream_nb.pyspark.sql.show import show_string
 
-        print(show_string(self.limit(n + 1).toPandas(), n, truncate), end="")
+        print(show_string(execution.static_arrow(self.limit(n + 1)), n, truncate), end="")
 
     @property
     def write(self):

@@ -1,32 +1,44 @@
-"""``df.show()``'s table, as Spark prints it (also the console sink's).
+"""``df.show()``'s table, as Spark prints it (also the console sink's), from the Arrow rows: a struct as
+``{v1, v2}``, a map as ``{k -> v}``, an array as ``[x, y]``, NULL and NaN apart.
 
->>> import pandas as pd
->>> print(show_string(pd.DataFrame({"word": ["a"], "count": [2]})), end="")
+>>> import pyarrow as pa
+>>> print(show_string(pa.table({"word": ["a"], "count": [2]})), end="")
 +----+-----+
 |word|count|
 +----+-----+
 |   a|    2|
 +----+-----+
 <BLANKLINE>
+>>> m = pa.array([[("a", 2)]], pa.map_(pa.string(), pa.int64()))
+>>> print(show_string(pa.table({"m": m, "s": pa.array([{"x": 1.0, "y": None}]), "f": [float("nan")]})), end="")
++--------+-----------+---+
+|       m|          s|  f|
++--------+-----------+---+
+|{a -> 2}|{1.0, NULL}|NaN|
++--------+-----------+---+
+<BLANKLINE>
 """
 
 from __future__ import annotations
 
 import datetime
+import math
 from typing import Any
 
-import pandas as pd
+import pyarrow as pa
 
 
-def show_string(frame: pd.DataFrame, n: int = 20, truncate: bool | int = True) -> str:
+def show_string(table: pa.Table, n: int = 20, truncate: bool | int = True) -> str:
     width = 20 if truncate is True else int(truncate or 0)
-    cells = [[_cut(_cell(v), width) for v in row] for row in frame.head(n).itertuples(index=False, name=None)]
-    header = [_cut(str(c), width) for c in frame.columns]
+    shown = table.slice(0, n)
+    columns = [[_cut(_cell(v, column.type), width) for v in column.to_pylist()] for column in shown.columns]
+    cells = list(zip(*columns)) if columns else [() for _ in range(shown.num_rows)]
+    header = [_cut(str(c), width) for c in table.column_names]
     sizes = [max([3, len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(header)]
     rule = "+" + "+".join("-" * s for s in sizes) + "+"
     line = (lambda values: "|" + "|".join(v.rjust(s) if width else v.ljust(s) for v, s in zip(values, sizes)) + "|")
     out = [rule, line(header), rule, *[line(r) for r in cells], rule]
-    if len(frame) > n:
+    if table.num_rows > n:
         out.append(f"only showing top {n} row{'s' if n != 1 else ''}")
     return "\n".join(out) + "\n\n"
 
@@ -35,19 +47,23 @@ def _cut(text: str, width: int) -> str:
     return text if not width or len(text) <= width else (text[:width - 3] + "..." if width >= 4 else text[:width])
 
 
-def _cell(value: Any) -> str:
-    if value is None or (not isinstance(value, (list, dict, tuple, str)) and pd.isna(value)):
+def _cell(value: Any, dtype: pa.DataType) -> str:
+    if value is None:
         return "NULL"
-    if isinstance(value, dict):
-        return "{" + ", ".join(_cell(v) for v in value.values()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_cell(v) for v in value) + "]"
-    if isinstance(value, (pd.Timestamp, datetime.datetime)):
-        ts = pd.Timestamp(value).tz_convert("UTC") if pd.Timestamp(value).tzinfo else pd.Timestamp(value)
-        text = ts.strftime("%Y-%m-%d %H:%M:%S")
-        return text + (f".{ts.microsecond:06d}".rstrip("0") if ts.microsecond else "")
+    if pa.types.is_map(dtype):
+        return "{" + ", ".join(f"{_cell(k, dtype.key_type)} -> {_cell(v, dtype.item_type)}" for k, v in value) + "}"
+    if pa.types.is_struct(dtype):
+        return "{" + ", ".join(_cell(value[f.name], f.type) for f in dtype) + "}"
+    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
+        return "[" + ", ".join(_cell(v, dtype.value_type) for v in value) + "]"
+    if isinstance(value, datetime.datetime):
+        ts = value.astimezone(datetime.UTC) if value.tzinfo else value
+        return ts.strftime("%Y-%m-%d %H:%M:%S") + (f".{ts.microsecond:06d}".rstrip("0") if ts.microsecond else "")
     if isinstance(value, bool):
         return str(value).lower()
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e7:
-        return f"{value:.1f}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if value.is_integer() and abs(value) < 1e7:
+            return f"{value:.1f}"
     return str(value)

@@ -50,7 +50,7 @@ def make_sink(writer: DataStreamWriter, checkpoint: str | None) -> Any:
         return SparkMemorySink()
     if kind == "console":
         rows, truncate = int(writer._get("numRows", 20)), str(writer._get("truncate", "true")) != "false"
-        return sn.sinks.foreach_batch(lambda frame, batch_id: _console(frame, batch_id, rows, truncate))
+        return ConsoleSink(rows, truncate)
     if kind == "noop":
         return sn.sinks.foreach_batch(lambda frame, batch_id: None)
     if kind in ("parquet", "csv", "json"):
@@ -84,10 +84,22 @@ def make_sink(writer: DataStreamWriter, checkpoint: str | None) -> Any:
                         " (formats: memory, console, parquet, csv, json, kafka, noop, foreach, foreachBatch)")
 
 
-def _console(frame: pd.DataFrame, batch_id: int, rows: int, truncate: bool) -> None:
-    from stream_nb.pyspark.sql.show import show_string
+class ConsoleSink(ForeachBatchSink):
+    """Spark's console sink: each batch printed as ``show()`` prints a DataFrame, from its Arrow rows."""
 
-    print(f"{RULE}\nBatch: {batch_id}\n{RULE}\n{show_string(frame, rows, truncate)}", end="", flush=True)
+    def __init__(self, rows: int, truncate: bool):
+        super().__init__(self._print)
+        self.rows, self.truncate = rows, truncate
+        self.description = "ConsoleSink"
+
+    def add_batch(self, batch_id: int, table: pa.Table, keys: pa.Table | None = None) -> None:
+        self._print(table, batch_id)
+
+    def _print(self, table: pa.Table, batch_id: int) -> None:
+        from stream_nb.pyspark.sql.show import show_string
+
+        print(f"{RULE}\nBatch: {batch_id}\n{RULE}\n{show_string(table, self.rows, self.truncate)}", end="",
+              flush=True)
 
 
 def _foreach(writer: Any):
