@@ -259,7 +259,7 @@ def _final_select(select: exp.Select, keys: list[exp.Expression], calls: dict[st
         if select.args.get(part) is not None:
             final.set(part, select.args[part].copy().transform(to_state))
     for column in final.find_all(exp.Column):
-        if column.find_ancestor(exp.Select) is not final:
+        if column.find_ancestor(exp.Select) is not final or _bound_by_lambda(column):
             continue
         if column.table != AGG and not (not column.table and column.name in outputs):
             call = column.find_ancestor(exp.Anonymous)
@@ -274,6 +274,16 @@ def _final_select(select: exp.Select, keys: list[exp.Expression], calls: dict[st
     final.select(*(exp.column(k, table=AGG).as_(k) for k in key_names), copy=False)
     return final
 
+
+
+def _bound_by_lambda(column: exp.Column) -> bool:
+    """A lambda's parameter (``x`` of ``x -> x + 1``), or a field of one (``e.value`` of ``e -> e.value``)."""
+    lam = column.find_ancestor(exp.Lambda)
+    while lam is not None:
+        if {p.name for p in lam.expressions} & {column.table or column.name}:
+            return True
+        lam = lam.find_ancestor(exp.Lambda)
+    return False
 
 
 def _call_text(node: exp.AggFunc) -> str:

@@ -188,6 +188,17 @@ def test_from_json_reads_an_object_as_a_map_null_when_a_value_does_not_read():
     ]
 
 
+def test_from_json_of_an_aggregate_reads_a_map_per_group():
+    src = sn.sources.memory("k string, s string")
+    q = sn.start("SELECT k, from_json(max(s), 'map<string,int>') AS m FROM s GROUP BY k", sources={"s": src},
+                 trigger="manual")
+    src.add_data([{"k": "a", "s": '{"x": 1}'}, {"k": "a", "s": '{"y": 2}'}, {"k": "b", "s": "oops"}])
+    q.step()
+    rows = q.result.sort_values("k").to_dict("records")
+    q.stop()
+    assert rows == [{"k": "a", "m": {"y": 2}}, {"k": "b", "m": None}]
+
+
 @pytest.mark.parametrize(("schema", "says"), [
     ("not a schema (", "is not a DDL list of fields"),
     ("a MAP<INT, INT>", "field 'a' of type MAP<INT, INT> is not supported yet"),
