@@ -162,24 +162,44 @@ class Chart:
                 series.reindex((series.keys + row_keys)[-self.spec.rollover:])
 
     def _patch(self, rows: pd.DataFrame, keys: list[tuple]) -> None:
+        """Changed keys' points patched where they are: y, and x too (x need not be a key: a count, a latest
+        time), a line's points put back in x order if that moved; a key whose --by value changed leaves its
+        old series for its new one."""
         missing_at = []
         for value, columns, positions in self._groups(rows, keys):
             series = self.series.get(value)
             if series is None:
                 missing_at += positions
                 continue
-            patches: dict[str, list] = {name: [] for name in columns if name != "x"}
+            if self.x_kind == CATEGORY:
+                self.slots.for_value(value, columns)  # (a new x category joins the axis)
+            patches: dict[str, list] = {name: [] for name in columns}
+            old_x, moved = series.source.data["x"], False
             for i, position in enumerate(positions):
                 index = series.where.get(keys[position])
                 if index is None:
                     missing_at.append(position)
                     continue
+                moved = moved or old_x[index] != columns["x"][i]
                 for name, patch in patches.items():
                     patch.append((index, _plain(columns[name][i])))
             if any(patches.values()):
                 series.source.patch({k: v for k, v in patches.items() if v})
-        if missing_at:  # keys that moved series or rolled out: draw them as new rows
+            if moved and self.kind_is_connected:
+                self._rebuild(series, {name: values[:0] for name, values in columns.items()}, [])
+        if missing_at:  # keys that moved series or rolled out: out of the series they were in, drawn as new
+            for key in (keys[i] for i in missing_at):
+                for series in self.series.values():
+                    if key in series.where:
+                        self._leave(series, series.where[key])
+                        break
             self._stream(rows.iloc[missing_at], [keys[i] for i in missing_at])
+
+    def _leave(self, series: Series, index: int) -> None:
+        """The point at ``index`` out of ``series`` (its key's --by value is another series' now)."""
+        series.source.data = {name: np.delete(np.asarray(values), index)
+                              for name, values in series.source.data.items()}
+        series.reindex(series.keys[:index] + series.keys[index + 1:])
 
     def _rebuild(self, series: Series, columns: dict[str, Any], keys: list[tuple]) -> None:
         old = series.source.data

@@ -72,6 +72,35 @@ def test_update_mode_keeps_a_line_in_time_order_when_a_late_window_arrives():
     assert series_data(c) == {"a": (["00", "10", "20"], [9.0, 1.1, 2.5])}  # the key map followed the sort
 
 
+GROUPED = pa.schema([("device", pa.string()), ("site", pa.string()), ("n", pa.int64()), ("avg_temp", pa.float64())])
+
+
+def grouped(*rows):
+    return to_pandas(pa.Table.from_pylist([dict(zip(GROUPED.names, r)) for r in rows], schema=GROUPED))
+
+
+def drawn(c):
+    return {k: sorted(zip(s.source.data["x"].tolist() if hasattr(s.source.data["x"], "tolist") else
+                          list(s.source.data["x"]), [float(v) for v in s.source.data["y0"]]))
+            for k, s in c.series.items()}
+
+
+@pytest.mark.parametrize("kind", ["scatter", "line"])
+def test_update_mode_moves_a_keys_point_when_x_is_not_a_key_or_its_series_changes(kind):
+    """x a count and --by a column of the row, neither a key: the chart holds what the result holds."""
+    spec = ChartSpec.parse(kind, x="n", y="avg_temp", by="site").resolve(column_kinds(GROUPED), "per_device")
+    c, tracker = Chart(spec, column_kinds(GROUPED), "update"), ResultTracker("update", ["device"])
+    c.apply(tracker.advance(grouped(("a", "lab", 1, 20.0), ("b", "lab", 2, 21.0))))
+    c.apply(tracker.advance(grouped(("a", "lab", 3, 22.0), ("b", "roof", 2, 21.0))))
+    assert drawn(c) == {"lab": [(3.0, 22.0)], "roof": [(2.0, 21.0)]}
+    c.apply(tracker.advance(grouped(("a", "lab", 0, 19.0), ("b", "lab", 5, 25.0))))
+    assert drawn(c) == {"lab": [(0.0, 19.0), (5.0, 25.0)], "roof": []}
+    if kind == "line":  # a line's points stay in x order
+        assert list(c.series["lab"].source.data["x"]) == [0.0, 5.0]
+    c.apply(tracker.advance(grouped(("a", "lab", 9, 1.0), ("b", "lab", 5, 25.0))))
+    assert drawn(c) == {"lab": [(5.0, 25.0), (9.0, 1.0)], "roof": []}
+
+
 def test_append_mode_streams_only_new_rows_with_a_rollover():
     c, tracker = chart("scatter", mode="append", rollover=3)
     first = windows((0, "a", 1.0), (0, "b", 2.0))
