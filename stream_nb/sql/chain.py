@@ -128,6 +128,13 @@ def plan_chain(sql: str, tree: exp.Query, *, namespaces: list[Mapping[str, Any]]
             hint="run the aggregations as queries of their own and join their results in pandas")
     aggregating = lower is not None and is_aggregation(lower)
     mode = _output_mode(output_mode, aggregating, upper)
+    if stateful[-1] in joined:  # the operators over a stream-stream join take the modes the join takes
+        from stream_nb.sql.joins import refuse_join_output_mode
+
+        joining = path[stateful[-1]]
+        for join in joining.args.get("joins") or []:
+            if any(t.name in streams for t in join.find_all(exp.Table)):
+                refuse_join_output_mode(join, mode, sql)
     if mode != "append" and aggregating and is_aggregation(upper):
         raise refuse_after_update(lower, upper, mode, sql)
     declared = bool(watermark) or bool(parse(sql)[1])

@@ -72,10 +72,7 @@ def plan_join(tree: exp.Select, sql: str, *, streams: Collection[str], event_tim
     if kind is None:
         raise StreamSQLError(join_type_refusal(join), sql=sql, start=at)
     refuse_shape(tree, select, join, sql, at)
-    if output_mode != "append" and kind != "Inner":
-        raise OutputModeError(f"{kind} join between two streaming DataFrames/Datasets is not supported in "
-                              f"{output_mode.capitalize()} output mode, only in Append output mode (as in Spark)",
-                              sql=sql, start=at, hint="use output_mode='append'")
+    refuse_join_output_mode(join, output_mode, sql)
     left_node, right_node = (select.args.get("from_") or select.args.get("from")).this, join.this
     left, right = (_side(node, sql, streams, event_times, at) for node in (left_node, right_node))
     on = join.args.get("on")
@@ -99,6 +96,21 @@ def plan_join(tree: exp.Select, sql: str, *, streams: Collection[str], event_tim
         condition_sql=full.sql(dialect="duckdb") if full is not None else None,
         condition_text=full.sql(dialect="spark") if full is not None else None,
         output_sql=_output_sql(tree, select, left.alias, right.alias))
+
+
+def refuse_join_output_mode(join: exp.Join, output_mode: str, sql: str) -> None:
+    """Spark runs a stream-stream join in append mode, an inner one in update mode too, and none in complete
+    mode: also when an aggregation or a deduplication reads what the join emits (an outer join's NULL-padded
+    rows come once the watermark passes, into windows that may have been emitted already)."""
+    kind = TYPES.get(((join.side or "").upper(), (join.kind or "").upper()))
+    if output_mode == "append" or kind is None or (output_mode == "update" and kind == "Inner"):
+        return
+    raise OutputModeError(f"{kind} join between two streaming DataFrames/Datasets is not supported in "
+                          f"{output_mode.capitalize()} output mode, only in "
+                          f"{'Append and Update output modes' if kind == 'Inner' else 'Append output mode'} "
+                          "(as in Spark)",
+                          sql=sql, start=join_start(join, sql),
+                          hint="use output_mode='append' (an aggregation over the join needs a watermark)")
 
 
 def join_start(join: exp.Join, sql: str) -> int | None:

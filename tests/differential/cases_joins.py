@@ -377,6 +377,18 @@ REFUSALS: list[StreamsCase] = [
                 output_mode="update", inputs=ads(), batches=_ONE, reason="update"),
     StreamsCase(name="refuse_join_in_complete_mode", sql=PAIRS + " JOIN clicks c" + on(BETWEEN),
                 output_mode="complete", inputs=ads(), batches=_ONE, reason="complete"),
+    # the modes a join takes hold under what reads it: an outer join's late NULL rows would reopen windows
+    StreamsCase(name="refuse_left_outer_then_window_count_in_update_mode",
+                sql="SELECT window(i.ts, '10 seconds') AS w, count(*) AS n FROM impressions i LEFT JOIN clicks c"
+                    + on(BETWEEN) + " GROUP BY window(i.ts, '10 seconds')",
+                output_mode="update", inputs=ads(), batches=_ONE, reason="LeftOuter join .* Update output mode"),
+    StreamsCase(name="refuse_inner_join_then_count_in_complete_mode",
+                sql="SELECT i.campaign, count(*) AS n FROM impressions i JOIN clicks c" + on(BETWEEN)
+                    + " GROUP BY i.campaign",
+                output_mode="complete", inputs=ads(), batches=_ONE, reason="Inner join .* Complete output mode"),
+    StreamsCase(name="refuse_distinct_over_left_outer_join_in_update_mode",
+                sql="SELECT DISTINCT i.ad FROM impressions i LEFT JOIN clicks c" + on(BETWEEN),
+                output_mode="update", inputs=ads(), batches=_ONE, reason="LeftOuter join .* Update output mode"),
     StreamsCase(name="refuse_left_anti_join", sql="SELECT i.ad FROM impressions i LEFT ANTI JOIN clicks c"
                 + on(BETWEEN), output_mode="append", inputs=ads(), batches=_ONE,
                 reason="anti"),
