@@ -68,6 +68,7 @@ def plan_join(tree: exp.Select, sql: str, *, streams: Collection[str], event_tim
         return None
     select, join = found
     at = join_start(join, sql)
+    _where_into_on(select, join, sql)
     kind = TYPES.get(((join.side or "").upper(), (join.kind or "").upper()))
     if kind is None:
         raise StreamSQLError(join_type_refusal(join), sql=sql, start=at)
@@ -96,6 +97,31 @@ def plan_join(tree: exp.Select, sql: str, *, streams: Collection[str], event_tim
         condition_sql=full.sql(dialect="duckdb") if full is not None else None,
         condition_text=full.sql(dialect="spark") if full is not None else None,
         output_sql=_output_sql(tree, select, left.alias, right.alias))
+
+
+def _where_into_on(select: exp.Select, join: exp.Join, sql: str) -> None:
+    """``FROM a, b WHERE a.k = b.k AND ...`` or ``a JOIN b ON ... WHERE a.k = b.k``: Spark's optimizer moves the
+    WHERE's conditions on both sides of an inner join (a comma's is one) into its condition, where the join finds
+    its keys and time range. An explicit CROSS JOIN stays one (refused, as by Spark's checker)."""
+    where = select.args.get("where")
+    comma = (join.kind or "").upper() == "CROSS" and sql[:start_of(join.this, sql) or 0].rstrip().endswith(",")
+    inner = not join.side and (join.kind or "").upper() in ("", "INNER")
+    if where is None or not (comma or inner):
+        return
+    sides = {(select.args.get("from_") or select.args.get("from")).this.alias_or_name, join.this.alias_or_name}
+    body = where.this.unnest()
+    conjuncts = [c.unnest() for c in body.flatten()] if isinstance(body, exp.And) else [body]
+    moved = [c for c in conjuncts if {col.table for col in c.find_all(exp.Column)} == sides]
+    if not moved:
+        return
+    kept = [c for c in conjuncts if all(c is not m for m in moved)]
+    on = join.args.get("on")
+    on = None if on is None or (isinstance(on, exp.Boolean) and on.this) else on.unnest()
+    written = [c.unnest() for c in on.flatten()] if isinstance(on, exp.And) else [on] if on is not None else []
+    join.set("on", exp.and_(*(c.copy() for c in written + moved)))  # one flat AND, as _split reads it
+    if comma:
+        join.set("kind", None)
+    select.set("where", exp.Where(this=exp.and_(*(c.copy() for c in kept))) if kept else None)
 
 
 def refuse_join_output_mode(join: exp.Join, output_mode: str, sql: str) -> None:

@@ -117,6 +117,16 @@ CASES: list[StreamsCase] = [
         why="a click joins each impression of its ad within 10 s before it; late rows per side dropped",
     ),
     StreamsCase(
+        name="inner_comma_join_with_where_append", sql=PAIRS + ", clicks c WHERE i.ad = c.ad AND " + BETWEEN,
+        output_mode="append", inputs=ads(), batches=ADS,
+        why="FROM a, b WHERE ...: Spark's optimizer makes the WHERE the join's condition, keys and range",
+    ),
+    StreamsCase(
+        name="inner_key_in_where_range_in_on_append", sql=PAIRS + " JOIN clicks c ON " + BETWEEN +
+        " WHERE i.ad = c.ad AND c.cost > 0.2", output_mode="append", inputs=ads(), batches=ADS,
+        why="the key equality written in WHERE is the join's key, as Spark pushes it into the join",
+    ),
+    StreamsCase(
         name="inner_range_open_bounds_append", sql=PAIRS + " JOIN clicks c" + on(OPEN_RANGE),
         output_mode="append", inputs=ads(), batches=ADS,
         why="the range written with > and <: a click exactly 10 s later does not match",
