@@ -47,17 +47,23 @@ def group_by_all(tree: exp.Expression) -> exp.Expression:
 
 
 def mark_written_aliases(tree: exp.Expression) -> exp.Expression:
-    """Each alias as written (``AS Key``), noted before the optimizer lowercases it, for ``keep_alias_case``."""
+    """Each output name as written, noted before the optimizer lowercases it, for ``keep_alias_case``: an
+    alias (``AS Key``), and a select item that is a column as it is written (``SELECT dev``: Spark names it
+    ``dev`` whatever the table's spelling)."""
     for alias in tree.find_all(exp.Alias):
         alias.meta["written"] = alias.alias
+    for select in tree.find_all(exp.Select):
+        for item in select.expressions:
+            if isinstance(item, exp.Column) and not isinstance(item.this, exp.Star):
+                item.meta["written"] = item.name
     return tree
 
 
 def keep_alias_case(tree: exp.Expression, columns: list[str] = ()) -> None:
-    """``SELECT k AS Key`` gives a column ``Key``, and ``SELECT Dev`` of a column ``Dev`` gives ``Dev``, as in
-    Spark, which resolves names case-insensitively but keeps them as written (an alias) or as their source
-    has them: a table's column (``columns``: the tables' names) or a subquery's item
-    (``SELECT * FROM (SELECT v AS V ...)`` gives ``V``). In every SELECT, the innermost first; DuckDB, too,
+    """``SELECT k AS Key`` gives a column ``Key``, and ``SELECT dev`` of a column ``Dev`` gives ``dev``, as in
+    Spark, which resolves names case-insensitively but keeps them as written (an alias, a column named in the
+    select list) or, for what ``*`` expands to, as their source has them: a table's column (``columns``: the
+    tables' names) or a subquery's item (``SELECT * FROM (SELECT v AS V ...)`` gives ``V``). In every SELECT, the innermost first; DuckDB, too,
     matches a quoted "Key" to ``key``. The aliases as written are ``mark_written_aliases``'s."""
     spelled: dict[str, set[str]] = {}
     for name in columns:
@@ -68,7 +74,7 @@ def keep_alias_case(tree: exp.Expression, columns: list[str] = ()) -> None:
         for item in select.selects:
             if not isinstance(item, exp.Alias):
                 continue
-            alias = item.meta.get("written")
+            alias = item.meta.get("written") or item.this.meta.get("written")  # as written: an alias, a column
             if alias is None and isinstance(item.this, exp.Column) and item.alias == item.this.name:
                 source = sources.get(item.this.table)
                 inner = source.this if isinstance(source, exp.Subquery) else None
