@@ -104,7 +104,7 @@ def _where_into_on(select: exp.Select, join: exp.Join, sql: str) -> None:
     WHERE's conditions on both sides of an inner join (a comma's is one) into its condition, where the join finds
     its keys and time range. An explicit CROSS JOIN stays one (refused, as by Spark's checker)."""
     where = select.args.get("where")
-    comma = (join.kind or "").upper() == "CROSS" and sql[:start_of(join.this, sql) or 0].rstrip().endswith(",")
+    comma = _is_comma(join, sql)
     inner = not join.side and (join.kind or "").upper() in ("", "INNER")
     if where is None or not (comma or inner):
         return
@@ -124,11 +124,22 @@ def _where_into_on(select: exp.Select, join: exp.Join, sql: str) -> None:
     select.set("where", exp.Where(this=exp.and_(*(c.copy() for c in kept))) if kept else None)
 
 
+def _is_comma(join: exp.Join, sql: str) -> bool:
+    """``FROM a, b`` (sqlglot reads it as a CROSS JOIN; Spark as an inner join without a condition)."""
+    if (join.kind or "").upper() != "CROSS":
+        return False
+    from stream_nb.sql.dialect import DIALECT
+
+    if not any(t.text.upper() == "CROSS" for t in DIALECT.tokenize(sql)):
+        return True
+    return sql[:start_of(join.this, sql) or 0].rstrip().endswith(",")  # a table's, after its comma
+
+
 def refuse_join_output_mode(join: exp.Join, output_mode: str, sql: str) -> None:
     """Spark runs a stream-stream join in append mode, an inner one in update mode too, and none in complete
     mode: also when an aggregation or a deduplication reads what the join emits (an outer join's NULL-padded
     rows come once the watermark passes, into windows that may have been emitted already)."""
-    kind = TYPES.get(((join.side or "").upper(), (join.kind or "").upper()))
+    kind = "Inner" if _is_comma(join, sql) else TYPES.get(((join.side or "").upper(), (join.kind or "").upper()))
     if output_mode == "append" or kind is None or (output_mode == "update" and kind == "Inner"):
         return
     raise OutputModeError(f"{kind} join between two streaming DataFrames/Datasets is not supported in "
@@ -136,7 +147,7 @@ def refuse_join_output_mode(join: exp.Join, output_mode: str, sql: str) -> None:
                           f"{'Append and Update output modes' if kind == 'Inner' else 'Append output mode'} "
                           "(as in Spark)",
                           sql=sql, start=join_start(join, sql),
-                          hint="use output_mode='append' (an aggregation over the join needs a watermark)")
+                          hint="use output_mode='append'")
 
 
 def join_start(join: exp.Join, sql: str) -> int | None:

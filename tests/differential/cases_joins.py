@@ -122,6 +122,12 @@ CASES: list[StreamsCase] = [
         why="FROM a, b WHERE ...: Spark's optimizer makes the WHERE the join's condition, keys and range",
     ),
     StreamsCase(
+        name="inner_comma_join_of_a_subquery_append",
+        sql=PAIRS + ", (SELECT * FROM clicks WHERE cost > 0.1) c WHERE i.ad = c.ad AND " + BETWEEN,
+        output_mode="append", inputs=ads(), batches=ADS,
+        why="a comma join whose side is a subquery: an inner join too",
+    ),
+    StreamsCase(
         name="inner_key_in_where_range_in_on_append", sql=PAIRS + " JOIN clicks c ON " + BETWEEN +
         " WHERE i.ad = c.ad AND c.cost > 0.2", output_mode="append", inputs=ads(), batches=ADS,
         why="the key equality written in WHERE is the join's key, as Spark pushes it into the join",
@@ -395,6 +401,10 @@ REFUSALS: list[StreamsCase] = [
     StreamsCase(name="refuse_inner_join_then_count_in_complete_mode",
                 sql="SELECT i.campaign, count(*) AS n FROM impressions i JOIN clicks c" + on(BETWEEN)
                     + " GROUP BY i.campaign",
+                output_mode="complete", inputs=ads(), batches=_ONE, reason="Inner join .* Complete output mode"),
+    StreamsCase(name="refuse_comma_join_then_count_in_complete_mode",
+                sql="SELECT i.campaign, count(*) AS n FROM impressions i, clicks c WHERE i.ad = c.ad AND "
+                    + BETWEEN + " GROUP BY i.campaign",
                 output_mode="complete", inputs=ads(), batches=_ONE, reason="Inner join .* Complete output mode"),
     StreamsCase(name="refuse_distinct_over_left_outer_join_in_update_mode",
                 sql="SELECT DISTINCT i.ad FROM impressions i LEFT JOIN clicks c" + on(BETWEEN),
