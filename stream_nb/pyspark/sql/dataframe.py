@@ -201,12 +201,18 @@ class DataFrame:
             if isinstance(c, str):
                 columns = [k for k in columns if k.name != c]
                 continue
-            named = _sides_named(self._query, c._unaliased().copy()) if len(columns) > len(
-                {k.name for k in columns}) else c._unaliased()
-            if isinstance(named, exp.Column) and named.table:
-                columns = [k for k in columns if (k.name, k.table) != (named.name, named.table)]
+            named = _sides_named(self._query, c._unaliased().copy())
+            if isinstance(named, exp.Dot) and isinstance(named.this, exp.Column) and not named.this.table:
+                named = exp.column(named.name, named.this.name)  # col("y.k") of a side named y
+            name = named.name if isinstance(named, (exp.Column, exp.Dot)) else c._name
+            same = [k for k in columns if k.name == name]
+            if isinstance(named, exp.Column) and named.table and any(k.table == named.table for k in same):
+                columns = [k for k in columns if (k.name, k.table) != (name, named.table)]
+            elif len(same) > 1:  # which one, only a join's own SELECT * knows (Spark: by attribute)
+                raise AnalysisException(f"Reference `{name}` is ambiguous, could be: {[name] * len(same)}.",
+                                        "AMBIGUOUS_REFERENCE")
             else:
-                columns = [k for k in columns if k.name != c._name]
+                columns = [k for k in columns if k.name != name]
         return self._select(columns)
 
     def _columns(self) -> list[exp.Column]:
@@ -223,6 +229,8 @@ class DataFrame:
             alone = DataFrame(self.sparkSession, exp.select(exp.Star()).from_(side.copy()), inputs,
                               streaming=any(isinstance(v, Source) for v in inputs.values()),
                               watermark={n: w for n, w in self._watermark.items() if n in reads})
+            if len(set(alone.columns)) < len(alone.columns):  # a side that is a join itself: its k's are not
+                return [exp.column(n, quoted=True) for n in self.columns]  # told apart by the side's name
             columns += [exp.column(n, side.alias_or_name, quoted=True) for n in alone.columns]
         return columns
 
