@@ -1,5 +1,6 @@
-"""``df.show()``'s table, as Spark prints it (also the console sink's), from the Arrow rows: a struct as
-``{v1, v2}``, a map as ``{k -> v}``, an array as ``[x, y]``, NULL and NaN apart.
+"""``df.show()``'s table (also the console sink's), from the Arrow rows, in Spark's layout: a struct as
+``{v1, v2}``, a map as ``{k -> v}``, an array as ``[x, y]``, NULL and NaN apart (numbers are Python's text:
+Spark writes large doubles, decimals and binary otherwise).
 
 >>> import pyarrow as pa
 >>> print(show_string(pa.table({"word": ["a"], "count": [2]})), end="")
@@ -25,6 +26,7 @@ import datetime
 import math
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 
@@ -64,6 +66,8 @@ def _cell(value: Any, dtype: pa.DataType) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return "NaN"
+        if pa.types.is_float32(dtype):  # its shortest text as a float (0.1, not 0.10000000149011612)
+            value = float(str(np.float32(value)))
         if value.is_integer() and abs(value) < 1e7:
             return f"{value:.1f}"
     return str(value)
