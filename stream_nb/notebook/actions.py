@@ -34,9 +34,10 @@ step; nothing to pause
             return f"{query.name}: no new data, no batch ran"
         return (f"{query.name} ran batch {progress['batchId']}: {progress['numInputRows']:,} rows in, "
                 f"{progress['sink']['numOutputRows']:,} rows out, {progress['durationMs']['triggerExecution']} ms")
+    resumed_after = _where(query, action)  # read before resuming: the next batch may commit at once
     getattr(query, action)()
     done = {"pause": "paused", "resume": "resumed", "stop": "stopped"}[action]
-    return f"{done} {query.name} {_where(query, action)}"
+    return f"{done} {query.name} {resumed_after if action == 'resume' else _where(query, action)}"
 
 
 def _where(query, action: str) -> str:
