@@ -85,7 +85,7 @@ def run_batch(q, batch_id: int, ranges: Ranges, latest: dict[str, int], started:
     finally:
         if checkpoint is not None:  # in place when the batch returns; durable (settled) by the next one's thread
             checkpoint.finish_commit()
-    for i in inputs.items:
+    for _, i in inputs.distinct:
         if i.can.commit:  # read and committed: the source may let those rows go (FROM up's buffer)
             if checkpoint is not None:  # only once the commit survives a power loss (MQTT's log)
                 checkpoint.settle()

@@ -2,8 +2,10 @@
 plan's order of inputs (the order of the offset log's lines, Spark's ``OffsetSeq``).
 
 A batch reads, for each input, the rows between the offset the last committed batch ended at and the
-source's latest offset (at most ``max_per_trigger`` of them). A query with one input gives its operator the
-table itself; with several, a dict of tables by input name, holding every input (empty when it had no rows).
+source's latest offset (at most ``max_per_trigger`` of them). Scans of one stream (a union of a stream with itself, from
+``stream_nb.pyspark``) may share one source object: it is asked its latest offset once per trigger and read once
+per batch, so every scan of it reads the same rows, as Spark's one source under the union's branches. A query with
+one input gives its operator the table itself; with several, a dict of tables by input name, holding every input (empty when it had no rows).
 A query reading a UNION ALL of its inputs as a table (``sql/unions.py``) gives its operator the union's rows:
 the union's SQL over each input's batch table, as one table.
 """
@@ -68,6 +70,19 @@ class Inputs:
     def sources(self) -> list:
         return [i.source for i in self.items]
 
+    @property
+    def distinct(self) -> list[tuple[int, Input]]:
+        """Each source object once, with its first input and that input's index: what is done to a source
+        itself (prepare, attach, open its checkpoint, commit, close) is done once, however many scans read it."""
+        seen: set[int] = set()
+        return [(index, i) for index, i in enumerate(self.items)
+                if id(i.source) not in seen and not seen.add(id(i.source))]
+
+    def latest_offsets(self) -> dict[str, int]:
+        """Each input's source's latest offset, each source asked once: its scans see it at the same moment."""
+        latest = {id(i.source): i.source.latest_offset() for _, i in self.distinct}
+        return {i.name: latest[id(i.source)] for i in self.items}
+
     def look(self, limit: dict[str, int] | None = None) -> dict[str, int]:
         """Ask every source for its latest offset (once per trigger). ``limit``: where an available_now trigger
         stops; once every input's latest reached it, the sources are not asked again, as Spark's AvailableNow
@@ -76,7 +91,7 @@ class Inputs:
         (three requests) on each batch's path."""
         if limit is not None and all(self.latest[name] >= end for name, end in limit.items()):
             return dict(self.latest)
-        self.latest = {i.name: i.source.latest_offset() for i in self.items}
+        self.latest = self.latest_offsets()
         return self.latest
 
     def next_ranges(self, latest: dict[str, int], limit: dict[str, int] | None = None, *,
@@ -129,8 +144,13 @@ class Inputs:
         return any(self.latest[name] > offset for name, offset in self.offsets.items())
 
     def read(self, ranges: Ranges) -> dict[str, pa.Table]:
-        return {i.name: i.source.read(*ranges[i.name]) if ranges[i.name][1] > ranges[i.name][0]
-                else i.source.schema.empty_table() for i in self.items}
+        read: dict[tuple[int, int, int], pa.Table] = {}  # a source read by several scans is read once
+        for i in self.items:
+            start, end = ranges[i.name]
+            if (id(i.source), start, end) not in read:
+                read[id(i.source), start, end] = (i.source.read(start, end) if end > start
+                                                  else i.source.schema.empty_table())
+        return {i.name: read[id(i.source), *ranges[i.name]] for i in self.items}
 
     def empty(self) -> pa.Table | dict[str, pa.Table]:
         """A batch without rows, as the operator takes it."""

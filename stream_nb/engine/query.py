@@ -58,7 +58,7 @@ class StreamingQuery:
         self.trigger = trigger
         self._sink_can = sink_traits(sink)  # what each declares it can do; a missing required method fails here
         self._inputs = Inputs(plan)          # each input's source, capabilities and offsets
-        for i in self._inputs.items:  # e.g. a Kafka source connects and fetches beside DuckDB's start below
+        for _, i in self._inputs.distinct:  # e.g. a Kafka source connects and fetches beside DuckDB's start below
             if i.can.prepare:
                 i.source.prepare()
         try:
@@ -105,7 +105,7 @@ class StreamingQuery:
                                          retention=checkpoint_retention))
             if self._sink_can.open:  # batches are committed as this query's (its checkpoint's id)
                 sink.open(self.id)
-            for i in self._inputs.items:
+            for _, i in self._inputs.distinct:
                 if i.can.attach:  # only a started query is fed (FROM up); one that cannot (a broker out of
                     i.source.attach()  # reach) refuses the start, leaving nothing
         except BaseException:
@@ -126,7 +126,7 @@ class StreamingQuery:
             checkpoint.close()
             raise
         self._checkpoint = checkpoint
-        for index, i in enumerate(self._inputs.items):
+        for index, i in self._inputs.distinct:
             if i.can.checkpoint_dir:  # e.g. the MQTT source's write-ahead log
                 i.source.open_checkpoint(checkpoint.directory / "sources" / str(index))
         self._operator.checkpointed = True
@@ -224,7 +224,7 @@ class StreamingQuery:
     def process_all_available(self, timeout: float | None = None) -> None:
         """Block until every input's rows available now are committed, and the batch due then (outer rows)."""
         self._refuse_in_own_batch("process_all_available()")
-        target = {i.name: i.source.latest_offset() for i in self._inputs.items}
+        target = self._inputs.latest_offsets()
         deadline = None if timeout is None else time.monotonic() + timeout
         caught_up = self._inputs.catch_up(target, lambda: (self._next_batch_id, self._no_data_batch_due))
         if self.trigger.kind == "manual" or self._paused:
@@ -413,7 +413,7 @@ class StreamingQuery:
         self._stopping = True  # stopping until it has ended (the Streams panel keeps listing it meanwhile)
         self._wake_loop_task()
         registry.unregister(self)
-        for i in self._inputs.items:
+        for _, i in self._inputs.distinct:
             if i.can.attach:
                 i.source.detach()
         with self._lock:  # after the batch in flight, if any
@@ -435,7 +435,7 @@ class StreamingQuery:
                 self._changed.notify_all()
 
     def _close_sources(self) -> None:
-        for i in self._inputs.items:
+        for _, i in self._inputs.distinct:
             if i.can.close:  # its threads end (a Kafka source's clients: fetching since prepare)
                 i.source.close()
 

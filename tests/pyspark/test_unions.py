@@ -99,3 +99,22 @@ def test_with_watermark_on_each_stream_waits_for_the_slowest(spark, a, b):
     df = left.union(right).groupBy(F.window("ts", "10 seconds")).count()
     got = run(spark, df, "union_two_watermarks", "append", [(a, [(1, "x", 1.0), (31, "x", 1.0)]), (b, [(2, "y", 1.0)])])
     assert got.empty  # b's watermark (-3 s) holds the query's back: [0, 10) is not final yet
+
+
+def test_a_union_of_a_files_stream_with_itself_reads_one_reader_as_spark_reads_one_source(spark, tmp_path):
+    # Spark plans df.where(...).union(df.where(...)) over one FileStreamSource (its progress lists one source):
+    # each batch both branches see the same files. Two readers listing the folder one after the other could
+    # give a file to one branch a batch before the other, whose rows the first's watermark then drops as late
+    both = spark.readStream.schema("kind STRING, at TIMESTAMP").json(str(tmp_path))
+    imps, clicks = both.where("kind = 'imp'").select("at"), both.where("kind = 'click'").select("at")
+    counts = imps.union(clicks).withWatermark("at", "5 seconds").groupBy(F.window("at", "10 seconds")).count()
+    q = counts.writeStream.format("memory").queryName("self_union_files").outputMode("append").start()
+    try:
+        (tmp_path / "0.json").write_text('{"kind": "imp", "at": "2024-01-01T00:00:08"}\n'
+                                         '{"kind": "click", "at": "2024-01-01T00:00:20"}\n')
+        q.processAllAvailable()
+        assert len({id(i.source) for i in q._q._inputs.items}) == 1  # the two branches' inputs: one reader
+        assert [s["endOffset"] for s in q.lastProgress["sources"]] == [1, 1]
+        assert [r["count"] for r in spark.sql("SELECT * FROM self_union_files").collect()] == [1]
+    finally:
+        q.stop()

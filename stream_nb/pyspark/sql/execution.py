@@ -56,17 +56,22 @@ def with_reader(df: DataFrame, make: Callable[[], Any]) -> DataFrame:
 
 # A scan's input name -> the input whose withWatermark it shares (a self-join split after one withWatermark)
 _same_watermark: dict[str, str] = {}
+# A scan's input name -> the input whose reader it shares: the branches of a union of a stream with itself are
+# one source in Spark (a self-join's sides are two), read once a batch whatever each branch keeps of it
+_same_reader: dict[str, str] = {}
 
 
-def second_scan(name: str, same_watermark: bool = False) -> str:
+def second_scan(name: str, same_watermark: bool = False, same_reader: bool = False) -> str:
     """A new input name for another scan of the stream ``name``, read by a reader of its own (or, for a source
     the user made, the same object: its reads are replayable by offsets). ``same_watermark``: both scans sit
-    under one withWatermark."""
+    under one withWatermark; ``same_reader``: both read one reader of the source (a union's branches)."""
     scan = f"{name}_scan{next(_scans)}"
     if name in _readers:
         _readers[scan] = _readers[name]
     if same_watermark:
         _same_watermark[scan] = _same_watermark.get(name, name)
+    if same_reader:
+        _same_reader[scan] = _same_reader.get(name, name)
     return scan
 
 
@@ -107,8 +112,15 @@ def stored_table(session: Any, database: str, name: str) -> DataFrame:
 def namespace(df: DataFrame, fresh: bool = False) -> dict[str, Any]:
     """The DataFrame's inputs as ``sn.start`` resolves FROM names: sources, and tables as pandas frames;
     ``fresh``: each stream a reader of its own, for a query that starts."""
+    made: dict[str, Any] = {}  # a reader by the input whose reader it is: a union's branches share one
+
+    def reader(name: str) -> Any:
+        shared = _same_reader.get(name, name)
+        if shared not in made:
+            made[shared] = _readers[name]()
+        return made[shared]
     return {name: value.table() if isinstance(value, Live) else
-            _readers[name]() if fresh and name in _readers else value for name, value in df._inputs.items()}
+            reader(name) if fresh and name in _readers else value for name, value in df._inputs.items()}
 
 
 def plan(df: DataFrame, output_mode: str | None = None):
