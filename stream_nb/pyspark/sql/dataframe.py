@@ -323,8 +323,7 @@ class DataFrame:
             side = DataFrame(self.sparkSession, branch, dict(self._inputs), streaming=True)
             stream, name = execution.watermark_input(side, side.columns[index])
             read[stream] = name
-        scans = {s: execution.second_scan(s, same_reader=True) for s in read
-                 if isinstance(self._inputs.get(s), Source)}
+        scans = {s: execution.second_scan(s) for s in read if isinstance(self._inputs.get(s), Source)}
         for scan in scans.values():  # fresh names: marking them one node changes no other DataFrame's
             execution._same_watermark[scan] = next(iter(scans.values()))
         query = self._query.copy()
@@ -408,11 +407,11 @@ class DataFrame:
     def union(self, other: DataFrame) -> DataFrame:
         # by position, as Spark's; a UNION ALL of streams is a stream, and what is built on it reads it as a
         # subquery (FROM (... UNION ALL ...): the input of groupBy, dropDuplicates, ...; sql/unions.py). A stream
-        # on both sides is two inputs, each under its own withWatermark (Spark tracks one per node), reading one
-        # reader: Spark's one source under both branches, so both see the same rows each batch
+        # on both sides is two inputs, each under its own withWatermark (Spark tracks one per node), reading the
+        # stream's one reader (execution.second_scan)
         from stream_nb.pyspark.sql.joins import _second_scans
 
-        other = _second_scans(self, other, same_reader=True) if self._streaming and other._streaming else other
+        other = _second_scans(self, other) if self._streaming and other._streaming else other
         query = exp.union(exp.select(exp.Star()).from_(self._from()),
                           exp.select(exp.Star()).from_(other._from()), distinct=False)
         return DataFrame(self.sparkSession, query,

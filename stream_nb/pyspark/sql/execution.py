@@ -41,8 +41,7 @@ class Live:
         return sink.table() if isinstance(sink, MemorySink) else self.query.result
 
 
-# A stream's input name -> how to build a reader of it. Spark reads a source once per query and once per scan
-# of it in a plan (a self-join scans it twice): a query started here gets a reader of its own for each input.
+# A stream's input name -> how to build a reader of it: a query started here gets readers of its own.
 _readers: dict[str, Callable[[], Any]] = {}
 _scans = itertools.count(2)
 
@@ -56,22 +55,23 @@ def with_reader(df: DataFrame, make: Callable[[], Any]) -> DataFrame:
 
 # A scan's input name -> the input whose withWatermark it shares (a self-join split after one withWatermark)
 _same_watermark: dict[str, str] = {}
-# A scan's input name -> the input whose reader it shares: the branches of a union of a stream with itself are
-# one source in Spark (a self-join's sides are two), read once a batch whatever each branch keeps of it
+# A scan's input name -> the input whose reader it reads. Spark plans a union of a stream with itself over one
+# source and a self-join over two that list, fetch or poll one after the other, within microseconds; here
+# every scan of a stream reads one reader, which the engine asks once a trigger and reads once a batch
+# (``engine/inputs.py``): each batch, every scan sees the same rows, never a file or message a batch before
+# another scan, whose watermark would then drop the rest as late
 _same_reader: dict[str, str] = {}
 
 
-def second_scan(name: str, same_watermark: bool = False, same_reader: bool = False) -> str:
-    """A new input name for another scan of the stream ``name``, read by a reader of its own (or, for a source
-    the user made, the same object: its reads are replayable by offsets). ``same_watermark``: both scans sit
-    under one withWatermark; ``same_reader``: both read one reader of the source (a union's branches)."""
+def second_scan(name: str, same_watermark: bool = False) -> str:
+    """A new input name for another scan of the stream ``name`` (an input of its own, with its own watermark,
+    reading the stream's one reader in the query). ``same_watermark``: both scans sit under one withWatermark."""
     scan = f"{name}_scan{next(_scans)}"
     if name in _readers:
         _readers[scan] = _readers[name]
+        _same_reader[scan] = _same_reader.get(name, name)
     if same_watermark:
         _same_watermark[scan] = _same_watermark.get(name, name)
-    if same_reader:
-        _same_reader[scan] = _same_reader.get(name, name)
     return scan
 
 
@@ -111,8 +111,8 @@ def stored_table(session: Any, database: str, name: str) -> DataFrame:
 
 def namespace(df: DataFrame, fresh: bool = False) -> dict[str, Any]:
     """The DataFrame's inputs as ``sn.start`` resolves FROM names: sources, and tables as pandas frames;
-    ``fresh``: each stream a reader of its own, for a query that starts."""
-    made: dict[str, Any] = {}  # a reader by the input whose reader it is: a union's branches share one
+    ``fresh``: each stream a reader of its own, for a query that starts (one, read by all its scans)."""
+    made: dict[str, Any] = {}  # a stream's one reader, by the input first named: its scans share it
 
     def reader(name: str) -> Any:
         shared = _same_reader.get(name, name)

@@ -64,16 +64,14 @@ def join(left: DataFrame, right: DataFrame, on: Any, how: str | None) -> DataFra
                                                                                **right._watermark})
 
 
-def _second_scans(left: DataFrame, right: DataFrame, same_reader: bool = False) -> DataFrame:
+def _second_scans(left: DataFrame, right: DataFrame) -> DataFrame:
     """Spark plans a self-join (one stream on both sides, as in ``df.alias("a").join(df.alias("b"), ...)``)
     as two scans of its source, each with its own watermark: the right side's copy of a shared stream becomes
-    an input of its own. ``same_reader``: the two scans read one reader (a union's branches: one source in
-    Spark, each branch under its own withWatermark)."""
+    an input of its own (reading the stream's one reader: ``execution.second_scan``)."""
     from stream_nb.pyspark.sql.dataframe import DataFrame
     from stream_nb.sources import Source
 
-    shared = {n: execution.second_scan(n, n in left._watermark and right._watermark.get(n) is left._watermark[n],
-                                       same_reader)
+    shared = {n: execution.second_scan(n, n in left._watermark and right._watermark.get(n) is left._watermark[n])
               for n, v in right._inputs.items() if n in left._inputs and isinstance(v, Source)}
     if not shared:
         return right
