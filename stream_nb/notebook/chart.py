@@ -172,7 +172,7 @@ class Chart:
                 missing_at += positions
                 continue
             if self.x_kind == CATEGORY:
-                self.slots.for_value(value, columns)  # (a new x category joins the axis)
+                self.slots.add_factors(columns["x"])
             patches: dict[str, list] = {name: [] for name in columns}
             old_x, moved = series.source.data["x"], False
             for i, position in enumerate(positions):
@@ -186,7 +186,7 @@ class Chart:
             if any(patches.values()):
                 series.source.patch({k: v for k, v in patches.items() if v})
             if moved and self.kind_is_connected:
-                self._rebuild(series, {name: values[:0] for name, values in columns.items()}, [])
+                self._resort(series)
         if missing_at:  # keys that moved series or rolled out: out of the series they were in, drawn as new
             for key in (keys[i] for i in missing_at):
                 for series in self.series.values():
@@ -210,6 +210,13 @@ class Chart:
         order = order[-self.spec.rollover:]
         series.source.data = {name: values[order] for name, values in merged.items()}
         series.reindex([all_keys[i] for i in order])
+
+    def _resort(self, series: Series) -> None:
+        """A line's points back in x order after a patch moved some x."""
+        data = {name: np.asarray(values) for name, values in series.source.data.items()}
+        order = np.argsort(data["x"], kind="stable")
+        series.source.data = {name: values[order] for name, values in data.items()}
+        series.reindex([series.keys[i] for i in order])
 
     # -- rows to columns -------------------------------------------------------------------------------
 

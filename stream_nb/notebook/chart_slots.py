@@ -99,7 +99,7 @@ class SeriesSlots:
         """The series of this --by value (None without --by), taking the next free slot for a new one; None
         once every slot is taken (the value is left out, and counted)."""
         if self.x_kind == CATEGORY:
-            self._add_factors(columns["x"])
+            self.add_factors(columns["x"])
         series = self.series.get(value)
         if series is not None:
             return series
@@ -134,7 +134,8 @@ class SeriesSlots:
             dodge.value = (slot - (len(dodges) - 1) / 2) * width
             renderer.glyph.width = width
 
-    def _add_factors(self, xs: np.ndarray) -> None:
+    def add_factors(self, xs: np.ndarray) -> None:
+        """The x categories in ``xs`` the axis lacks joined to it, the axis kept sorted."""
         known = list(self.figure.x_range.factors)
         seen = set(known)
         new = [x for x in dict.fromkeys(xs.tolist()) if x not in seen]

@@ -43,6 +43,7 @@ from stream_nb.sql.chain_refusals import (
 from stream_nb.sql.chain_text import Text, cte_definition, kept_ctes, paren_span, span
 from stream_nb.sql.dialect import parse
 from stream_nb.sql.errors import OutputModeError, StreamSQLError
+from stream_nb.sql.joins import refuse_join_output_mode, streams_read
 from stream_nb.sql.positions import keyword_start, start_of
 from stream_nb.sql.resolve import resolve
 from stream_nb.sql.rewrites import inline_ctes, window_fields
@@ -129,11 +130,8 @@ def plan_chain(sql: str, tree: exp.Query, *, namespaces: list[Mapping[str, Any]]
     aggregating = lower is not None and is_aggregation(lower)
     mode = _output_mode(output_mode, aggregating, upper)
     if stateful[-1] in joined:  # the operators over a stream-stream join take the modes the join takes
-        from stream_nb.sql.joins import refuse_join_output_mode
-
-        joining = path[stateful[-1]]
-        for join in joining.args.get("joins") or []:
-            if any(t.name in streams for t in join.find_all(exp.Table)):
+        for join in path[stateful[-1]].args.get("joins") or []:
+            if streams_read(join, streams):
                 refuse_join_output_mode(join, mode, sql)
     if mode != "append" and aggregating and is_aggregation(upper):
         raise refuse_after_update(lower, upper, mode, sql)
@@ -293,9 +291,8 @@ def _streams(tree: exp.Query, sql: str, namespaces: list[Mapping[str, Any]]) -> 
 
 def _joins_streams(select: exp.Select, streams: set[str]) -> bool:
     """Whether the SELECT joins two streams (a stream-stream join, ``sql/joins.py``)."""
-    def reads(node):
-        return node is not None and any(t.name in streams for t in node.find_all(exp.Table))
-    return reads(select.args.get("from_")) and any(reads(join) for join in select.args.get("joins") or [])
+    return bool(streams_read(select.args.get("from_"), streams)) and \
+        any(streams_read(join, streams) for join in select.args.get("joins") or [])
 
 
 def _is_stateful(select: exp.Select) -> bool:

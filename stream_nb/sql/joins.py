@@ -42,8 +42,8 @@ def find_stream_join(tree: exp.Expression, streams: Collection[str]) -> tuple[ex
     """The SELECT whose FROM joins two streams, and that JOIN; None when no join reads two streams."""
     for select in tree.find_all(exp.Select):
         for join in select.args.get("joins") or []:
-            left = _reads(select.args.get("from_") or select.args.get("from"), streams)
-            if left and _reads(join, streams):
+            left = streams_read(select.args.get("from_") or select.args.get("from"), streams)
+            if left and streams_read(join, streams):
                 return select, join
     return None
 
@@ -168,13 +168,14 @@ def join_start(join: exp.Join, sql: str) -> int | None:
     return tokens[index].start
 
 
-def _reads(node: exp.Expression | None, streams: Collection[str]) -> list[str]:
+def streams_read(node: exp.Expression | None, streams: Collection[str]) -> list[str]:
+    """The streams a FROM, a JOIN or a subquery reads, by the tables it names."""
     return [] if node is None else [t.name for t in node.find_all(exp.Table) if t.name in streams]
 
 
 def _side(node: exp.Expression, sql: str, streams: Collection[str], event_times: Mapping[str, EventTime],
           at: int | None) -> JoinSide:
-    read = _reads(node, streams)
+    read = streams_read(node, streams)
     if len(read) != 1:
         raise StreamSQLError("each side of a stream-stream join reads one stream", sql=sql, start=at)
     stream = read[0]

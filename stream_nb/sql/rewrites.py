@@ -46,7 +46,7 @@ def group_by_all(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-def mark_written_aliases(tree: exp.Expression) -> exp.Expression:
+def mark_written_names(tree: exp.Expression) -> exp.Expression:
     """Each output name as written, noted before the optimizer lowercases it, for ``keep_alias_case``: an
     alias (``AS Key``), and a select item that is a column as it is written (``SELECT dev``: Spark names it
     ``dev`` whatever the table's spelling)."""
@@ -63,8 +63,9 @@ def keep_alias_case(tree: exp.Expression, columns: list[str] = ()) -> None:
     """``SELECT k AS Key`` gives a column ``Key``, and ``SELECT dev`` of a column ``Dev`` gives ``dev``, as in
     Spark, which resolves names case-insensitively but keeps them as written (an alias, a column named in the
     select list) or, for what ``*`` expands to, as their source has them: a table's column (``columns``: the
-    tables' names) or a subquery's item (``SELECT * FROM (SELECT v AS V ...)`` gives ``V``). In every SELECT, the innermost first; DuckDB, too,
-    matches a quoted "Key" to ``key``. The aliases as written are ``mark_written_aliases``'s."""
+    tables' names) or a subquery's item (``SELECT * FROM (SELECT v AS V ...)`` gives ``V``). In every SELECT,
+    the innermost first; DuckDB, too, matches a quoted "Key" to ``key``. The names as written are
+    ``mark_written_names``'s."""
     spelled: dict[str, set[str]] = {}
     for name in columns:
         spelled.setdefault(name.lower(), set()).add(name)

@@ -40,7 +40,7 @@ from stream_nb.sql.rewrites import (
     group_by_all,
     inline_ctes,
     keep_alias_case,
-    mark_written_aliases,
+    mark_written_names,
     spark_casts,
     spark_functions,
     window_fields,
@@ -180,7 +180,7 @@ def _refuse_stray_sessions(tree: exp.Query, q: Planning) -> None:
 def _qualify(tree: exp.Query, q: Planning) -> exp.Query:
     """Qualify and type every column; the output aliases keep the case they are written in (or the stream's
     schema spells them in), as in Spark."""
-    tree = qualify_columns(mark_written_aliases(tree), q.sql, q.bindings)
+    tree = qualify_columns(mark_written_names(tree), q.sql, q.bindings)
     keep_alias_case(tree, [c for table in q.bindings.schema().values() for c in table])
     return tree
 

@@ -17,7 +17,7 @@ from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.generators import map_paths, spark_generators
 from stream_nb.sql.json_functions import json_functions
 from stream_nb.sql.resolve import optimizer_schema
-from stream_nb.sql.rewrites import keep_alias_case, mark_written_aliases
+from stream_nb.sql.rewrites import keep_alias_case, mark_written_names
 from stream_nb.sql.rules import SPARK_EXPRESSIONS
 from stream_nb.sql.spark_names import name_select_items
 
@@ -52,7 +52,7 @@ def _typed(tree: exp.Expression, sql: str, schemas: Mapping[str, pa.Schema]) -> 
     columns = {column: kind for table in schema.values() for column, kind in table.items()}
     named = spark_generators(tree, sql, lambda: map_paths(columns, tree))  # explode of a map, lateral views, ...
     name_select_items(named, sql)  # Spark's names for unnamed items (the optimizer's are _col_1)
-    typed = qualify(mark_written_aliases(named), schema=schema, dialect=DIALECT, quote_identifiers=True, identify=False,
+    typed = qualify(mark_written_names(named), schema=schema, dialect=DIALECT, quote_identifiers=True, identify=False,
                     validate_qualify_columns=True)
     typed = annotate_types(typed, schema=schema, dialect=DIALECT)
     # names as written or as the tables spell them (the optimizer lowercased them), as in Spark

@@ -99,6 +99,9 @@ def test_update_mode_moves_a_keys_point_when_x_is_not_a_key_or_its_series_change
         assert list(c.series["lab"].source.data["x"]) == [0.0, 5.0]
     c.apply(tracker.advance(grouped(("a", "lab", 9, 1.0), ("b", "lab", 5, 25.0))))
     assert drawn(c) == {"lab": [(5.0, 25.0), (9.0, 1.0)], "roof": []}
+    if kind == "line":  # a's point patched from x 0 to x 9: put back after b's
+        assert list(c.series["lab"].source.data["x"]) == [5.0, 9.0]
+        assert c.series["lab"].where == {("a",): 1, ("b",): 0}
 
 
 def test_append_mode_streams_only_new_rows_with_a_rollover():
