@@ -39,6 +39,18 @@ def test_show_prints_sparks_table(spark, capsys):
     assert capsys.readouterr().out == "+----+---+\n|word|  x|\n+----+---+\n|   a|1.5|\n+----+---+\n\n"
 
 
+def test_show_writes_numbers_and_binary_as_spark_does(spark, capsys):
+    # the expected text is PySpark 4.3's show(truncate=False) of the same SELECT: Java's double text, a
+    # decimal's scale, binary in hex
+    spark.sql("SELECT 12345678.5D AS a, 1.0E7D AS b, 0.0001D AS c, 0.001D AS d, -0.0D AS e, "
+              "CAST(1e20 AS FLOAT) AS f, CAST(0.1 AS FLOAT) AS g, 1.50BD AS h, CAST(0 AS DECIMAL(12,10)) AS i, "
+              "X'0102FF' AS j, CAST('inf' AS DOUBLE) AS k, 123456789012.0D AS l, 1e-10D AS m, "
+              "CAST(12345678 AS FLOAT) AS n, array(1.0E8D) AS o").show(truncate=False)
+    row = capsys.readouterr().out.splitlines()[3]
+    assert row == ("|1.23456785E7|1.0E7|1.0E-4|0.001|-0.0|1.0E20|0.1|1.50|0.0000000000|[01 02 FF]|Infinity|"
+                   "1.23456789012E11|1.0E-10|1.2345678E7|[1.0E8]|")
+
+
 def test_sql_over_a_memory_sink_keeps_null_doubles_null(spark):
     import stream_nb as sn
     from stream_nb.pyspark.sql import functions as F

@@ -1,6 +1,6 @@
 """``df.show()``'s table (also the console sink's), from the Arrow rows, in Spark's layout: a struct as
-``{v1, v2}``, a map as ``{k -> v}``, an array as ``[x, y]``, NULL and NaN apart (numbers are Python's text:
-Spark writes large doubles, decimals and binary otherwise).
+``{v1, v2}``, a map as ``{k -> v}``, an array as ``[x, y]``, NULL and NaN apart, a double as Java writes it
+(``1.23456785E7``, ``1.0E-4``, ``Infinity``), a decimal with its scale's digits, binary as ``[01 02 FF]``.
 
 >>> import pyarrow as pa
 >>> print(show_string(pa.table({"word": ["a"], "count": [2]})), end="")
@@ -18,11 +18,14 @@ Spark writes large doubles, decimals and binary otherwise).
 |{a -> 2}|{1.0, NULL}|NaN|
 +--------+-----------+---+
 <BLANKLINE>
+>>> [_cell(x, pa.float64()) for x in (12345678.5, 1e7, 1e-4, 0.001, -0.0, float("inf"), 100.0)]
+['1.23456785E7', '1.0E7', '1.0E-4', '0.001', '-0.0', 'Infinity', '100.0']
 """
 
 from __future__ import annotations
 
 import datetime
+import decimal
 import math
 from typing import Any
 
@@ -64,10 +67,24 @@ def _cell(value: Any, dtype: pa.DataType) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if pa.types.is_float32(dtype):  # its shortest text as a float (0.1, not 0.10000000149011612)
-            value = float(str(np.float32(value)))
-        if value.is_integer() and abs(value) < 1e7:
-            return f"{value:.1f}"
+        return java_float_text(np.float32(value) if pa.types.is_float32(dtype) else value)
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f")  # its scale's digits, never an exponent (0E-10 is 0.0000000000)
+    if isinstance(value, bytes):
+        return "[" + " ".join(f"{b:02X}" for b in value) + "]"
     return str(value)
+
+
+def java_float_text(value: float | np.float32) -> str:
+    """A double (or a float: ``np.float32``, its own shortest digits) as Java's ``toString`` writes it, which
+    is how Spark shows one: plain from 0.001 up to 10^7, else ``1.0E7``; ``NaN``, ``Infinity``."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0:
+        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
+    if 1e-3 <= abs(value) < 1e7:
+        return np.format_float_positional(value, unique=True, trim="0")
+    mantissa, exponent = np.format_float_scientific(value, unique=True, trim="0").split("e")
+    return f"{mantissa}E{int(exponent)}"
