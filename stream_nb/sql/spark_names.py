@@ -41,11 +41,23 @@ def spark_name(node: exp.Expression, sql: str | None = None) -> str:
 def name_select_items(tree: exp.Expression, sql: str | None = None) -> None:
     """Give every unaliased select item Spark's name for it, before the optimizer invents ``_col_1``."""
     for select in tree.find_all(exp.Select):
+        sources = _source_names(select)
         for item in list(select.expressions):
             if not isinstance(item, (exp.Alias, exp.Column, exp.Star)) and not names_itself(item):
+                for column in item.find_all(exp.Column):  # e.readings of a struct column e: Spark says e.readings
+                    parts = [p.name for p in column.parts]
+                    column.meta["spark_path"] = ".".join(parts[1:] if parts[0].lower() in sources else parts)
                 named = exp.alias_(item.copy(), spark_name(item, sql), quoted=True)
                 named.meta["spark_name"] = True  # not the user's alias (json_functions tells them apart)
                 item.replace(named)
+
+
+def _source_names(select: exp.Select) -> set[str]:
+    """The names a SELECT's columns may be qualified by: its FROM's, its joins' and its lateral views'."""
+    sources = [select.args.get("from_") or select.args.get("from"), *(select.args.get("joins") or []),
+               *(select.args.get("laterals") or [])]
+    return {s.this.alias_or_name.lower() if isinstance(s, (exp.From, exp.Join)) else s.alias.lower()
+            for s in sources if s is not None}
 
 
 _BARE_BINARY = (exp.Like,)  # Spark prints other operators as (left op right), LIKE bare
@@ -66,7 +78,7 @@ def _pretty(node: exp.Expression, sql: str | None = None) -> str:
     """``node`` as Spark's ``Expression.sql`` prints it, for the kinds of node whose text Spark and sqlglot
     agree on apart from parentheses, quotes and names; any other node as sqlglot prints it."""
     if isinstance(node, exp.Column):
-        return node.name
+        return node.meta.get("spark_path") or node.name
     if isinstance(node, exp.Literal):
         return node.this
     if isinstance(node, exp.Boolean):
@@ -113,8 +125,20 @@ def _pretty(node: exp.Expression, sql: str | None = None) -> str:
         return f"concat({_pretty(node.this, sql)}, {_pretty(node.expression, sql)})"
     if isinstance(node, exp.Any) and not isinstance(node.this, (exp.Subquery, exp.Query)):
         return f"any({_pretty(node.this, sql)})"
-    if isinstance(node, exp.Dot):  # a struct's field: as sqlglot prints it
-        return node.sql(dialect="spark", normalize_functions="lower")
+    if isinstance(node, exp.Bracket) and not node.args.get("offset"):  # m['k'], a[0] (not element_at)
+        return f"{_pretty(node.this, sql)}[{', '.join(_pretty(e, sql) for e in node.expressions)}]"
+    if isinstance(node, exp.FromJson):  # Spark's name leaves the schema and options out
+        return f"from_json({_pretty(node.this, sql)})"
+    if isinstance(node, exp.Struct):
+        return _struct(node, written, sql)
+    if isinstance(node, exp.JSONExtractScalar) and written == "get_json_object":
+        path = node.expression.sql(dialect="spark")  # its path bare, as a string literal is
+        return f"get_json_object({_pretty(node.this, sql)}, {path[1:-1] if path.startswith(chr(39)) else path})"
+    if isinstance(node, exp.VarMap) and isinstance(node.args.get("keys"), exp.Array):
+        pairs = zip(node.args["keys"].expressions, node.args["values"].expressions, strict=True)
+        return f"map({', '.join(f'{_pretty(k, sql)}, {_pretty(v, sql)}' for k, v in pairs)})"
+    if isinstance(node, exp.Dot):  # a struct's field
+        return f"{_pretty(node.this, sql)}.{node.name}"
     if isinstance(node, exp.Connector) or (isinstance(node, exp.Binary) and not isinstance(node, exp.Func)
                                            and not isinstance(node, _BARE_BINARY)):
         return f"({_with_children_named(node, sql)})"  # AND and OR are functions too in sqlglot
@@ -130,6 +154,16 @@ def _pretty(node: exp.Expression, sql: str | None = None) -> str:
         text = _with_children_named(node, sql)
         return text if isinstance(node, _BARE_BINARY) else f"({text})"
     return node.sql(dialect="spark", normalize_functions="lower")
+
+
+def _struct(node: exp.Struct, written: str | None, sql: str | None) -> str:
+    """``struct(x, 1 AS b)`` (a field named after its column is the column alone), ``named_struct(a, 1)``."""
+    fields = [(f.this.name, f.expression) if isinstance(f, exp.PropertyEQ) else (None, f) for f in node.expressions]
+    if written == "named_struct":
+        return f"named_struct({', '.join(f'{name}, {_pretty(value, sql)}' for name, value in fields)})"
+    return "struct(" + ", ".join(
+        _pretty(value, sql) if name is None or (isinstance(value, exp.Column) and value.name == name)
+        else f"{_pretty(value, sql)} AS {name}" for name, value in fields) + ")"
 
 
 def _with_children_named(node: exp.Expression, sql: str | None) -> str:

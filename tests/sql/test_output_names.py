@@ -85,3 +85,23 @@ def test_a_query_over_a_query_keeps_its_column_names_and_can_aggregate_them():
     up.step()
     down.step()
     assert down.result.to_dict("records") == [{"dev": "a", "hottest": 2.5}]  # named as written, as in Spark
+
+
+@pytest.mark.parametrize(("sql", "columns"), [  # each expected name is PySpark 4.3's for the same SELECT
+    ("SELECT size(e.readings), e.s.x + 1, t.e.s.x * 2, e.readings['a'], e.s.x FROM t",
+     ["size(e.readings)", "(e.s.x + 1)", "(e.s.x * 2)", "e.readings[a]", "x"]),
+    ("SELECT struct(x), struct(x, 1 AS b), named_struct('a', x), named_struct('a', x).a FROM t",
+     ["struct(x)", "struct(x, 1 AS b)", "named_struct(a, x)", "named_struct(a, x).a"]),
+    ("SELECT map('k', x)['k'], arr[0], element_at(arr, 1), t.arr[1] + 1 FROM t",
+     ["map(k, x)[k]", "arr[0]", "element_at(arr, 1)", "(arr[1] + 1)"]),
+    ("SELECT from_json(s, 'a int').a, from_json(s, 'a int'), get_json_object(s, '$.a'), to_json(struct(x)) FROM t",
+     ["from_json(s).a", "from_json(s)", "get_json_object(s, $.a)", "to_json(struct(x))"]),
+])
+def test_an_expression_over_struct_fields_maps_and_json_is_named_as_spark_names_it(sql, columns):
+    # a struct's field keeps its path inside an expression (e.readings), a table's qualifier does not (t.arr);
+    # a subscript's literal and a JSON path are bare; from_json's name leaves its schema out
+    src = sn.sources.memory("x int, s string, arr array<int>, "
+                            "e struct<readings map<string, double>, s struct<x int>>")
+    q = sn.start(sql, sources={"t": src}, trigger="manual")
+    assert q.schema.names == columns
+    q.stop()
