@@ -207,8 +207,11 @@ def _kernel_state(lab, page) -> str:
         return json.load(response)["execution_state"]
 
 
-def test_a_page_reloaded_while_a_cell_runs_lists_the_queries_and_says_why_a_click_waits(lab, page):
-    write_notebook(lab, "reload_busy.ipynb", [BLOCKING, "time.sleep(12)  # a long cell"])
+def test_a_page_reloaded_while_a_cell_runs_lists_the_queries_and_says_why_a_click_waits(lab, page, tmp_path):
+    done = tmp_path / "done"  # the long cell runs until the test is through (a reload's time is not ours to bound)
+    long_cell = (f"import os, time  # a long cell\ndeadline = time.monotonic() + 300\n"
+                 f"while not os.path.exists({str(done)!r}) and time.monotonic() < deadline:\n    time.sleep(0.05)")
+    write_notebook(lab, "reload_busy.ipynb", [BLOCKING, long_cell])
     _open(page, lab, "reload_busy.ipynb")
     page.evaluate(RUN_ALL_START)
     page.locator('.sn-StreamsPanel .sn-query[data-name="counts"]').wait_for(state="visible", timeout=30_000)
@@ -224,6 +227,7 @@ def test_a_page_reloaded_while_a_cell_runs_lists_the_queries_and_says_why_a_clic
     assert reply.inner_text() == ("pause counts: the kernel has not answered this page yet (a cell is running?): "
                                   "the panel can act once it does; try again then")
     assert _kernel_state(lab, page) == "busy"
+    done.touch()
 
 
 CONTINUOUS = """import json
