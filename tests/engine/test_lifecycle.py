@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -73,7 +74,10 @@ def pause_in_flight(events):
     assert q.state is QueryState.RUNNING        # a batch is in flight
     pausing = threading.Thread(target=q.pause)
     pausing.start()
-    pausing.join(0.3)
+    deadline = time.monotonic() + 30
+    while not q.is_paused:  # pause() has asked, and waits for the batch in flight
+        assert time.monotonic() < deadline, "pause() never took"
+        time.sleep(0.01)
     return q, pausing, release
 
 
