@@ -2,6 +2,7 @@ import pytest
 
 from stream_nb.pyspark.errors import AnalysisException
 from stream_nb.pyspark.sql import SparkSession
+from stream_nb.pyspark.sql import functions as F
 
 
 def test_builder_returns_the_one_active_session_with_its_config():
@@ -79,3 +80,13 @@ def test_drop_view_removes_a_temp_view_and_if_exists_takes_a_missing_one(spark):
         spark.sql("SELECT * FROM to_drop")
     with pytest.raises(AnalysisException, match="TABLE_OR_VIEW_NOT_FOUND"):
         spark.sql("DROP VIEW never_there")
+
+
+def test_create_data_frame_without_a_schema_types_columns_as_spark_infers_them(spark):
+    # PySpark 4.3: a None is a NULL of its column's type (pandas would make an int column double, the None NaN)
+    df = spark.createDataFrame([(1, 2, "a"), (2, None, None)], ["a", "b", "c"])
+    assert df.dtypes == [("a", "bigint"), ("b", "bigint"), ("c", "string")]
+    assert df.where(F.col("b").isNull()).count() == 1
+    assert df.agg(F.count("b"), F.sum("b"), F.avg("b")).collect()[0] == (1, 2, 2.0)
+    unnamed = spark.createDataFrame([(1, "x", 2.5, True)])
+    assert unnamed.dtypes == [("_1", "bigint"), ("_2", "string"), ("_3", "double"), ("_4", "boolean")]

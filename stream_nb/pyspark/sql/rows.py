@@ -1,5 +1,6 @@
 """``createDataFrame``'s inputs (pandas, rows, tuples, dicts) as a table with Spark's column types: an Arrow
-table of the schema when one is given (a None stays NULL in a double column), else a pandas frame."""
+table of the schema when one is given (a None stays NULL in a double column), rows without one typed as Spark
+infers them, a pandas frame as it is."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ def frame_of(data: Any, schema: StructType | str | list[str] | None) -> pd.DataF
         records = [_record(r) for r in data]
         if names is None and struct is not None:
             names = struct.fieldNames()
+        if struct is None and records:
+            return _inferred(records, names)
         rows = [dict(zip(names, r)) if isinstance(r, tuple) and names else r for r in records]
         # objects as given when a schema types them: pandas would make a None of a float column NaN
         frame = pd.DataFrame(rows, dtype=object if struct is not None else None)
@@ -35,6 +38,21 @@ def frame_of(data: Any, schema: StructType | str | list[str] | None) -> pd.DataF
     if not isinstance(data, pd.DataFrame) and records and any(pa.types.is_map(t) for t in arrow.types):
         return to_arrow(frame.to_dict("records"), arrow)  # rows as records: a map from a dict or pairs
     return to_arrow(frame, arrow)
+
+
+def _inferred(records: list, names: list[str] | None) -> pa.Table:
+    """Rows without a schema, typed as Spark infers them: a Python int a long, a float a double, None a NULL of
+    its column's type (pandas would make an int column with a None doubles, the None NaN); tuples' columns named
+    ``_1``, ``_2``... unless named."""
+    if all(isinstance(r, tuple) for r in records):
+        width = max(len(r) for r in records)
+        names = list(names) if names else [f"_{i + 1}" for i in range(width)]
+        records = [dict(zip(names, r)) for r in records]
+    try:
+        return pa.Table.from_pylist(records)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+        raise TypeError(f"createDataFrame: cannot infer the columns' types from the rows ({err}); give a schema, "
+                        "e.g. \"a INT, b STRING\"") from None
 
 
 def _record(row: Any) -> Any:
