@@ -307,6 +307,8 @@ def _literal_number(node: exp.Expression | None) -> float | None:
         return None if inner is None else -inner
     if isinstance(node, exp.Literal) and not node.is_string:
         return float(node.this)
+    if isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.NUMERIC_TYPES):  # PySpark's lit(0.5)
+        return _literal_number(node.this)
     return None
 
 

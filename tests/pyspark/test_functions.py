@@ -128,3 +128,15 @@ def test_more_of_pysparks_functions_run_as_spark_sqls_of_their_name(spark):
         "monday": datetime.date(2024, 1, 8), "left": "he", "b64": "aGVsbG8=", "ms": datetime.datetime(1970, 1, 1, 0, 0, 1),
         "st": {"x": 7}}
     assert F.power("a", 2)._name == "POWER(a, 2)" and F.sign("a")._name == "SIGNUM(a)"
+
+
+def test_a_python_float_is_a_double_literal_named_as_spark_names_it(spark):
+    # PySpark 4.3's columns, types and values for the same select (1.5 written in SQL text is a decimal; a
+    # Python float given to lit or an operator is a double)
+    df = spark.createDataFrame([(1, 2.0)], "id int, x double")
+    out = df.select(F.lit(1.5), F.col("id") * 1.5, F.when(F.col("id") > 0, 1).otherwise(1.5),
+                    F.lit(0.1) + F.lit(0.2), F.lit(1e20), F.col("x") - (-1.5))
+    assert out.columns == ["1.5", "(id * 1.5)", "CASE WHEN (id > 0) THEN 1 ELSE 1.5 END", "(0.1 + 0.2)", "1.0E20",
+                           "(x - -1.5)"]
+    assert {kind for _, kind in out.dtypes} == {"double"}
+    assert tuple(out.collect()[0]) == (1.5, 1.5, 1.0, 0.30000000000000004, 1e20, 3.5)

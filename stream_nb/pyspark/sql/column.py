@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlglot import exp
@@ -223,14 +224,26 @@ def _needs_paren(c: Column, parent: type | None = None) -> bool:
     return isinstance(node, (exp.Binary, exp.Not, exp.Neg)) and not isinstance(node, (exp.Dot, exp.Bracket))
 
 
-def _literal(value: Any) -> Column:
+def _literal(value: Any, double: bool = True) -> Column:
+    """``value`` as a literal column, named as Spark names it. A float is a double (``double``; a function's
+    argument may be left a number literal, which the functions that take only literals, such as
+    percentile_approx's percentage, need)."""
     import datetime
 
     if value is None:
         return Column(exp.Null(), "NULL")
     if isinstance(value, bool):
         return Column(exp.Boolean(this=value), str(value).lower())
-    if isinstance(value, (int, float)):
+    if isinstance(value, float):  # a double, as PySpark's lit (1.5 in SQL text is a decimal), named as Java writes it
+        from stream_nb.pyspark.sql.show import java_float_text
+
+        if not math.isfinite(value):
+            return Column(exp.Cast(this=exp.Literal.string(java_float_text(value)), to=exp.DataType.build("double")),
+                          java_float_text(value))
+        node = exp.Neg(this=exp.Literal.number(repr(-value))) if value < 0 else exp.Literal.number(repr(value))
+        return Column(exp.Cast(this=node, to=exp.DataType.build("double")) if double else node,
+                      java_float_text(value))
+    if isinstance(value, int):
         node = exp.Literal.number(value)
         return Column(exp.Neg(this=exp.Literal.number(-value)) if value < 0 else node, str(value))
     if isinstance(value, str):

@@ -86,7 +86,7 @@ def _f(name: str, *args: Any, spark: str | None = None) -> Column:
 def _v(value: Any) -> Column:
     """A function's argument: a Column as is, a str names a column, anything else is a literal."""
     return value if isinstance(value, Column) else _column_ref(value) if isinstance(value, builtins.str) \
-        else lit(value)
+        else _literal(value, double=False)
 
 
 def _int(c: Column) -> Column:
