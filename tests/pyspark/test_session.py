@@ -40,6 +40,13 @@ def test_show_prints_sparks_table(spark, capsys):
     assert capsys.readouterr().out == "+----+---+\n|word|  x|\n+----+---+\n|   a|1.5|\n+----+---+\n\n"
 
 
+def test_show_never_cuts_a_header_and_ends_as_spark_after_only_showing(spark, capsys):
+    spark.range(5).select(F.col("id").alias("a_very_long_column_name")).show(2)
+    assert capsys.readouterr().out == ("+-----------------------+\n|a_very_long_column_name|\n+-----------------------+\n"
+                                       "|                      0|\n|                      1|\n+-----------------------+\n"
+                                       "only showing top 2 rows\n")
+
+
 def test_show_writes_numbers_and_binary_as_spark_does(spark, capsys):
     # the expected text is PySpark 4.3's show(truncate=False) of the same SELECT: Java's double text, a
     # decimal's scale, binary in hex

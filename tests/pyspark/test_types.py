@@ -37,3 +37,20 @@ def test_print_schema_tree(spark):
     df = spark.createDataFrame([("a", 1)], "word string, n bigint")
     assert df.schema.treeString() == ("root\n |-- word: string (nullable = true)\n"
                                       " |-- n: long (nullable = true)\n")
+
+
+def test_print_schema_shows_an_arrays_element_and_a_maps_key_and_value_as_spark(spark, capsys):
+    # PySpark 4.3's printSchema() of the same schema, the empty line after it included
+    df = spark.createDataFrame([], "tags array<string>, m map<string, int>, l array<struct<x: int>>")
+    df.printSchema()
+    assert capsys.readouterr().out == (
+        "root\n"
+        " |-- tags: array (nullable = true)\n"
+        " |    |-- element: string (containsNull = true)\n"
+        " |-- m: map (nullable = true)\n"
+        " |    |-- key: string\n"
+        " |    |-- value: integer (valueContainsNull = true)\n"
+        " |-- l: array (nullable = true)\n"
+        " |    |-- element: struct (containsNull = true)\n"
+        " |    |    |-- x: integer (nullable = true)\n"
+        "\n")

@@ -94,7 +94,7 @@ class DataFrame:
         return [(f.name, f.dataType.simpleString()) for f in self.schema.fields]
 
     def printSchema(self, level: int | None = None) -> None:
-        print(self.schema.treeString(), end="")
+        print(self.schema.treeString())  # (Spark's, too, ends with an empty line)
 
     def explain(self, extended: bool | str | None = None, mode: str | None = None) -> None:
         print(execution.explain(self))

@@ -38,13 +38,13 @@ def show_string(table: pa.Table, n: int = 20, truncate: bool | int = True) -> st
     shown = table.slice(0, n)
     columns = [[_cut(_cell(v, column.type), width) for v in column.to_pylist()] for column in shown.columns]
     cells = list(zip(*columns)) if columns else [() for _ in range(shown.num_rows)]
-    header = [_cut(str(c), width) for c in table.column_names]
+    header = [str(c) for c in table.column_names]  # a header is never cut, only cells
     sizes = [max([3, len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(header)]
     rule = "+" + "+".join("-" * s for s in sizes) + "+"
     line = (lambda values: "|" + "|".join(v.rjust(s) if width else v.ljust(s) for v, s in zip(values, sizes)) + "|")
     out = [rule, line(header), rule, *[line(r) for r in cells], rule]
-    if table.num_rows > n:
-        out.append(f"only showing top {n} row{'s' if n != 1 else ''}")
+    if table.num_rows > n:  # then no empty line after it, as Spark prints it
+        return "\n".join(out) + f"\nonly showing top {n} row{'s' if n != 1 else ''}\n"
     return "\n".join(out) + "\n\n"
 
 

@@ -174,7 +174,7 @@ class StructType(DataType):
 
     def treeString(self) -> str:
         lines = ["root"]
-        _tree(self, lines, 1)
+        _tree(self, lines, " |")
         return "\n".join(lines) + "\n"
 
     def __iter__(self) -> Iterator[StructField]:
@@ -195,12 +195,20 @@ class StructType(DataType):
         return f"StructType([{', '.join(repr(f) for f in self.fields)}])"
 
 
-def _tree(struct: StructType, lines: list[str], depth: int) -> None:
-    for f in struct.fields:
-        lines.append(f"{' |   ' * (depth - 1)} |-- {f.name}: {_tree_type(f.dataType)} (nullable = "
-                     f"{str(f.nullable).lower()})")
-        if isinstance(f.dataType, StructType):
-            _tree(f.dataType, lines, depth + 1)
+def _tree(dtype: DataType, lines: list[str], prefix: str) -> None:
+    """Spark's ``buildFormattedString``: a struct's fields, an array's element, a map's key and value, each a
+    line under ``prefix`` and its own type's lines one level in."""
+    def line(name: str, child: DataType, note: str) -> None:
+        lines.append(f"{prefix}-- {name}: {_tree_type(child)}{note}")
+        _tree(child, lines, prefix + "    |")
+    if isinstance(dtype, StructType):
+        for f in dtype.fields:
+            line(f.name, f.dataType, f" (nullable = {str(f.nullable).lower()})")
+    elif isinstance(dtype, ArrayType):
+        line("element", dtype.elementType, f" (containsNull = {str(dtype.containsNull).lower()})")
+    elif isinstance(dtype, MapType):
+        line("key", dtype.keyType, "")
+        line("value", dtype.valueType, f" (valueContainsNull = {str(dtype.valueContainsNull).lower()})")
 
 
 def _tree_type(dtype: DataType) -> str:
