@@ -140,3 +140,15 @@ def test_a_python_float_is_a_double_literal_named_as_spark_names_it(spark):
                            "(x - -1.5)"]
     assert {kind for _, kind in out.dtypes} == {"double"}
     assert tuple(out.collect()[0]) == (1.5, 1.5, 1.0, 0.30000000000000004, 1e20, 3.5)
+
+
+def test_operator_and_cast_names_are_pyspark_4s(spark):
+    # PySpark 4.3's names: 1 + c is c + 1, -c is negative(c), a cast is named after what it casts when that has
+    # a name (a column, an alias, through casts), else CAST(... AS T)
+    df = spark.createDataFrame([(1, 2.0)], "id int, x double")
+    out = df.select(1 + F.col("id"), 2 * F.col("x"), 10 - F.col("id"), -F.col("x"), (F.col("id") + 1).cast("double"),
+                    F.col("id").alias("k").cast("string"), F.col("x").cast("int").cast("string"),
+                    (F.col("x") * 2).cast("decimal(10,2)"))
+    assert out.columns == ["(id + 1)", "(x * 2)", "(10 - id)", "negative(x)", "CAST((id + 1) AS DOUBLE)", "k", "x",
+                           "CAST((x * 2) AS DECIMAL(10,2))"]
+    assert tuple(out.collect()[0])[:5] == (2, 4.0, 9, -2.0, 2.0)

@@ -31,6 +31,7 @@ def test_foreach_batch_gets_a_dataframe_and_the_batch_id(spark, events):
 
 
 def test_query_has_sparks_python_names(spark, events):
+    spark.streams.resetTerminated()  # a query an earlier test saw fail would make awaitAnyTermination raise
     q = spark.readStream.load(events).writeStream.format("memory").queryName("named").start()
     events.add_data([{"ts": _at(1), "word": "a", "n": 1}])
     q.processAllAvailable()

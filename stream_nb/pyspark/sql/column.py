@@ -47,11 +47,11 @@ class Column:
                       f"({left._name} {symbol} {right._name})")
 
     def __add__(self, o): return self._binary(exp.Add, o, "+")
-    def __radd__(self, o): return self._binary(exp.Add, o, "+", True)
+    def __radd__(self, o): return self._binary(exp.Add, o, "+")  # 1 + c is c + 1 in PySpark (its name too)
     def __sub__(self, o): return self._binary(exp.Sub, o, "-")
     def __rsub__(self, o): return self._binary(exp.Sub, o, "-", True)
     def __mul__(self, o): return self._binary(exp.Mul, o, "*")
-    def __rmul__(self, o): return self._binary(exp.Mul, o, "*", True)
+    def __rmul__(self, o): return self._binary(exp.Mul, o, "*")
     def __truediv__(self, o): return self._binary(exp.Div, o, "/")
     def __rtruediv__(self, o): return self._binary(exp.Div, o, "/", True)
     def __mod__(self, o): return self._binary(exp.Mod, o, "%")
@@ -63,15 +63,15 @@ class Column:
     def __gt__(self, o): return self._binary(exp.GT, o, ">")
     def __ge__(self, o): return self._binary(exp.GTE, o, ">=")
     def __and__(self, o): return self._binary(exp.And, o, "AND")
-    def __rand__(self, o): return self._binary(exp.And, o, "AND", True)
+    def __rand__(self, o): return self._binary(exp.And, o, "AND")
     def __or__(self, o): return self._binary(exp.Or, o, "OR")
-    def __ror__(self, o): return self._binary(exp.Or, o, "OR", True)
+    def __ror__(self, o): return self._binary(exp.Or, o, "OR")
 
     def __invert__(self) -> Column:
         return Column(exp.Not(this=exp.paren(self._unaliased())), f"(NOT {self._name})")
 
     def __neg__(self) -> Column:
-        return Column(exp.Neg(this=exp.paren(self._unaliased())), f"(- {self._name})")
+        return Column(exp.Neg(this=exp.paren(self._unaliased())), f"negative({self._name})")  # PySpark 4's name
 
     def eqNullSafe(self, other: Any) -> Column:
         return self._binary(exp.NullSafeEQ, other, "<=>")
@@ -92,8 +92,13 @@ class Column:
 
     def cast(self, dataType: DataType | str) -> Column:
         dtype = _parse_datatype_string(dataType) if isinstance(dataType, str) else dataType
+        # named after what it casts if that is named (a column, a field, an alias), else Spark's CAST(... AS T)
+        inner = self._expr
+        while isinstance(inner, exp.Cast):  # a cast of a cast of a column is named after the column too
+            inner = inner.this
+        named = isinstance(inner, (exp.Column, exp.Dot, exp.Alias))
         return Column(exp.Cast(this=self._unaliased(), to=exp.DataType.build(dtype.simpleString(), dialect="spark")),
-                      self._name)
+                      self._name if named else f"CAST({self._name} AS {dtype.simpleString().upper()})")
 
     astype = cast
     try_cast = cast  # Spark's cast with ANSI off (stream_nb's dialect) already gives NULL where it cannot cast
