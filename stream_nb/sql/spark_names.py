@@ -131,6 +131,9 @@ def _pretty(node: exp.Expression, sql: str | None = None) -> str:
         return f"from_json({_pretty(node.this, sql)})"
     if isinstance(node, exp.Struct):
         return _struct(node, written, sql)
+    if isinstance(node, exp.RegexpReplace) and node.args.get("position") is None:  # its default position shown
+        return f"regexp_replace({_pretty(node.this, sql)}, {_pretty(node.expression, sql)}, " \
+               f"{_pretty(node.args['replacement'], sql)}, 1)"
     if isinstance(node, exp.JSONExtractScalar) and written == "get_json_object":
         path = node.expression.sql(dialect="spark")  # its path bare, as a string literal is
         return f"get_json_object({_pretty(node.this, sql)}, {path[1:-1] if path.startswith(chr(39)) else path})"

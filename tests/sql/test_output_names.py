@@ -96,6 +96,8 @@ def test_a_query_over_a_query_keeps_its_column_names_and_can_aggregate_them():
      ["map(k, x)[k]", "arr[0]", "element_at(arr, 1)", "(arr[1] + 1)"]),
     ("SELECT from_json(s, 'a int').a, from_json(s, 'a int'), get_json_object(s, '$.a'), to_json(struct(x)) FROM t",
      ["from_json(s).a", "from_json(s)", "get_json_object(s, $.a)", "to_json(struct(x))"]),
+    ("SELECT regexp_replace(s, 'a', 'A'), regexp_replace(s, 'a', 'A', 2) FROM t",
+     ["regexp_replace(s, a, A, 1)", "regexp_replace(s, a, A, 2)"]),
 ])
 def test_an_expression_over_struct_fields_maps_and_json_is_named_as_spark_names_it(sql, columns):
     # a struct's field keeps its path inside an expression (e.readings), a table's qualifier does not (t.arr);
