@@ -45,8 +45,9 @@ def name_select_items(tree: exp.Expression, sql: str | None = None) -> None:
         for item in list(select.expressions):
             if not isinstance(item, (exp.Alias, exp.Column, exp.Star)) and not names_itself(item):
                 for column in item.find_all(exp.Column):  # e.readings of a struct column e: Spark says e.readings
-                    parts = [p.name for p in column.parts]
-                    column.meta["spark_path"] = ".".join(parts[1:] if parts[0].lower() in sources else parts)
+                    parts = [p.name for p in column.parts]  # (t.x and db.t.x: x, a table's column)
+                    table = max((i for i, p in enumerate(parts[:-1]) if p.lower() in sources), default=-1)
+                    column.meta["spark_path"] = ".".join(parts[table + 1:])
                 named = exp.alias_(item.copy(), spark_name(item, sql), quoted=True)
                 named.meta["spark_name"] = True  # not the user's alias (json_functions tells them apart)
                 item.replace(named)

@@ -212,22 +212,24 @@ def test_a_page_reloaded_while_a_cell_runs_lists_the_queries_and_says_why_a_clic
     long_cell = (f"import os, time  # a long cell\ndeadline = time.monotonic() + 300\n"
                  f"while not os.path.exists({str(done)!r}) and time.monotonic() < deadline:\n    time.sleep(0.05)")
     write_notebook(lab, "reload_busy.ipynb", [BLOCKING, long_cell])
-    _open(page, lab, "reload_busy.ipynb")
-    page.evaluate(RUN_ALL_START)
-    page.locator('.sn-StreamsPanel .sn-query[data-name="counts"]').wait_for(state="visible", timeout=30_000)
-    page.reload()
-    page.wait_for_function(_LOADED, timeout=60_000)
-    page.evaluate("() => window.jupyterapp.shell.activateById('stream-nb-streams')")
-    row = page.locator('.sn-StreamsPanel .sn-query[data-name="counts"]')
-    row.wait_for(state="visible", timeout=10_000)     # from the kernel's updates on IOPub, cell or no cell
-    assert _kernel_state(lab, page) == "busy", "the long cell should still be running"
-    row.locator('button[data-action="pause"]').click()
-    reply = page.locator('.sn-StreamsPanel .sn-action-reply[data-outcome="error"]')
-    reply.wait_for(state="visible", timeout=10_000)
-    assert reply.inner_text() == ("pause counts: the kernel has not answered this page yet (a cell is running?): "
-                                  "the panel can act once it does; try again then")
-    assert _kernel_state(lab, page) == "busy"
-    done.touch()
+    try:
+        _open(page, lab, "reload_busy.ipynb")
+        page.evaluate(RUN_ALL_START)
+        page.locator('.sn-StreamsPanel .sn-query[data-name="counts"]').wait_for(state="visible", timeout=30_000)
+        page.reload()
+        page.wait_for_function(_LOADED, timeout=60_000)
+        page.evaluate("() => window.jupyterapp.shell.activateById('stream-nb-streams')")
+        row = page.locator('.sn-StreamsPanel .sn-query[data-name="counts"]')
+        row.wait_for(state="visible", timeout=10_000)     # from the kernel's updates on IOPub, cell or no cell
+        assert _kernel_state(lab, page) == "busy", "the long cell should still be running"
+        row.locator('button[data-action="pause"]').click()
+        reply = page.locator('.sn-StreamsPanel .sn-action-reply[data-outcome="error"]')
+        reply.wait_for(state="visible", timeout=10_000)
+        assert reply.inner_text() == ("pause counts: the kernel has not answered this page yet (a cell is running?): "
+                                      "the panel can act once it does; try again then")
+        assert _kernel_state(lab, page) == "busy"
+    finally:
+        done.touch()  # the long cell ends
 
 
 CONTINUOUS = """import json

@@ -48,7 +48,7 @@ def test_interval_trigger_waits_between_batches(events):
     events.add_data(rows(2.0))
     q.process_all_available(timeout=10)
     first, second = (pd.Timestamp(p["timestamp"]) for p in q.recent_progress[-2:])
-    assert second - first >= pd.Timedelta(seconds=0.25)  # the second batch waited for the next tick
+    assert second - first >= pd.Timedelta(seconds=0.15)  # the second batch waited for the next tick
     assert len(q.result) == 2
 
 

@@ -145,9 +145,13 @@ def test_update_mode_sends_patches_for_changed_keys(kernel):
     data = "views('hottest')[0].chart.series[None].source.data"
     assert kernel.until(f"5.0 in [float(y) for y in {data}['y0']]")  # (drawn since the first step)
     model = bokeh_model(kernel)
-    payloads = " ".join(str(m["content"]["data"]) for _, m in kernel.log[since:]
-                        if m["content"].get("comm_id") == model)
-    assert "ColumnsPatched" in payloads and "ColumnsStreamed" not in payloads
+
+    def payloads() -> str:
+        return " ".join(str(m["content"]["data"]) for _, m in kernel.log[since:] if m["content"].get("comm_id") == model)
+    deadline = time.monotonic() + 20  # the message may leave the kernel just after the chart's data changed
+    while "ColumnsPatched" not in payloads() and time.monotonic() < deadline:
+        kernel.idle_for(0.1)
+    assert "ColumnsPatched" in payloads() and "ColumnsStreamed" not in payloads()
     kernel.execute("data = views('hottest')[0].chart.series[None].source.data")
     shown = kernel.value("{x: float(y) for x, y in zip(data['x'], data['y0'])}")
     assert shown == {"a": 5.0, "b": 2.0}

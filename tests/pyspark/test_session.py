@@ -97,3 +97,7 @@ def test_create_data_frame_without_a_schema_types_columns_as_spark_infers_them(s
     assert df.agg(F.count("b"), F.sum("b"), F.avg("b")).collect()[0] == (1, 2, 2.0)
     unnamed = spark.createDataFrame([(1, "x", 2.5, True)])
     assert unnamed.dtypes == [("_1", "bigint"), ("_2", "string"), ("_3", "double"), ("_4", "boolean")]
+    rows = spark.createDataFrame([{"a": 1}, {"b": 2.5}])  # every row's keys, as Spark merges their schemas
+    assert rows.dtypes == [("a", "bigint"), ("b", "double")] and rows.collect()[1] == (None, 2.5)
+    with pytest.raises(ValueError, match="as many values"):
+        spark.createDataFrame([(1,), (2, "b")])

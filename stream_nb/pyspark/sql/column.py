@@ -230,9 +230,9 @@ def _needs_paren(c: Column, parent: type | None = None) -> bool:
 
 
 def _literal(value: Any, double: bool = True) -> Column:
-    """``value`` as a literal column, named as Spark names it. A float is a double (``double``; a function's
-    argument may be left a number literal, which the functions that take only literals, such as
-    percentile_approx's percentage, need)."""
+    """``value`` as a literal column, named as Spark names it. A float is a double (``double``), or left a number
+    literal: a function's argument (``functions._v``), which the engine's checks of literal-only arguments
+    read as they are written (so ``F.pmod(c, 2.5)`` is a decimal's answer where PySpark's is a double)."""
     import datetime
 
     if value is None:

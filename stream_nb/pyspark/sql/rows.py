@@ -45,9 +45,17 @@ def _inferred(records: list, names: list[str] | None) -> pa.Table:
     its column's type (pandas would make an int column with a None doubles, the None NaN); tuples' columns named
     ``_1``, ``_2``... unless named."""
     if all(isinstance(r, tuple) for r in records):
-        width = max(len(r) for r in records)
-        names = list(names) if names else [f"_{i + 1}" for i in range(width)]
+        widths = {len(r) for r in records}
+        if len(widths) > 1:
+            raise ValueError(f"createDataFrame: rows of {sorted(widths)} values: every row needs as many values "
+                             "as the first")
+        names = list(names) if names else [f"_{i + 1}" for i in range(widths.pop())]
         records = [dict(zip(names, r)) for r in records]
+    elif not all(isinstance(r, dict) for r in records):
+        raise TypeError("createDataFrame: rows are all tuples (or lists, Rows) or all dicts, not a mix")
+    else:  # every row's keys, as Spark merges the rows' schemas (a key a row lacks is NULL there)
+        keys = list(dict.fromkeys(k for r in records for k in r))
+        records = [{k: r.get(k) for k in keys} for r in records]
     try:
         return pa.Table.from_pylist(records)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
