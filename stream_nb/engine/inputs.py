@@ -73,7 +73,8 @@ class Inputs:
     @property
     def distinct(self) -> list[tuple[int, Input]]:
         """Each source object once, with its first input and that input's index: what is done to a source
-        itself (prepare, attach, open its checkpoint, commit, close) is done once, however many scans read it."""
+        itself (prepare, attach, open its checkpoint directory, commit, close) is done once, however many scans
+        read it; each input keeps its own offsets and offset-log line (each reads the same range)."""
         seen: set[int] = set()
         return [(index, i) for index, i in enumerate(self.items)
                 if id(i.source) not in seen and not seen.add(id(i.source))]
