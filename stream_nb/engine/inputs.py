@@ -2,10 +2,11 @@
 plan's order of inputs (the order of the offset log's lines, Spark's ``OffsetSeq``).
 
 A batch reads, for each input, the rows between the offset the last committed batch ended at and the
-source's latest offset (at most ``max_per_trigger`` of them). Scans of one stream (a union of a stream with itself, from
-``stream_nb.pyspark``) may share one source object: it is asked its latest offset once per trigger and read once
-per batch, so every scan of it reads the same rows, as Spark's one source under the union's branches. A query with
-one input gives its operator the table itself; with several, a dict of tables by input name, holding every input (empty when it had no rows).
+source's latest offset (at most ``max_per_trigger`` of them). Scans of one stream (a union of a stream with
+itself, a self-join: ``stream_nb.pyspark`` makes them read one reader) share one source object: it is asked its
+latest offset once per trigger and read once per batch, so every scan of it reads the same rows. A query with
+one input gives its operator the table itself; with several, a dict of tables by input name, holding every
+input (empty when it had no rows).
 A query reading a UNION ALL of its inputs as a table (``sql/unions.py``) gives its operator the union's rows:
 the union's SQL over each input's batch table, as one table.
 """

@@ -312,14 +312,9 @@ def substring(str: Column | str, pos: int, len: int) -> Column:
 
 
 def regexp_replace(string: Column | str, pattern: str, replacement: str) -> Column:
-    string, pattern, replacement = _as_col(string), _v_text(pattern), _v_text(replacement)
+    string, pattern, replacement = _as_col(string), lit(pattern), lit(replacement)  # a str: its text
     return _call("regexp_replace", "regexp_replace", string, pattern, replacement,  # Spark shows position 1
                  name=f"regexp_replace({string._name}, {pattern._name}, {replacement._name}, 1)")
-
-
-def _v_text(value: Column | str) -> Column:
-    """A pattern or replacement: a Column as is, a str its text (not a column's name)."""
-    return value if isinstance(value, Column) else lit(value)
 
 
 def regexp_extract(str: Column | str, pattern: str, idx: int) -> Column:
