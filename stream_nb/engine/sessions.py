@@ -22,6 +22,7 @@ from stream_nb.engine.output import Output
 from stream_nb.engine.partials import partial_aggregates
 from stream_nb.engine.watermark import expired, on_time
 from stream_nb.sql.plan import Plan
+from stream_nb.sql.windows import sessions_sql
 
 BUFFER = "__sessions"
 SESSION = "__session"
@@ -130,20 +131,5 @@ class SessionOperator:
     def _sessionize(self, con: duckdb.DuckDBPyConnection, rows: pa.Table) -> pa.Table:
         """Each row with the session it belongs to (``__session``: {start, end}), in DuckDB."""
         duck.register(con, BUFFER, rows)
-        t, gap = self._time, self.session.gap_us
-        partition = f"PARTITION BY {', '.join(self._others)}" if self._others else ""
-        order = f"ORDER BY {t}, {SEQ}"
-        return duck.query(con, f"""
-            WITH marked AS (
-                SELECT *, CASE WHEN epoch_us({t}) <= max(epoch_us({t}) + {gap}) OVER (
-                    {partition} {order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) THEN 0 ELSE 1 END AS __new
-                FROM {BUFFER}),
-            numbered AS (
-                SELECT *, sum(__new) OVER ({partition} {order} ROWS UNBOUNDED PRECEDING) AS __sid FROM marked)
-            SELECT * EXCLUDE (__new, __sid),
-                   {{'start': min({t}) OVER w,
-                     'end': make_timestamp(max(epoch_us({t})) OVER w + {gap})}} AS {SESSION}
-            FROM numbered
-            WINDOW w AS ({partition}{',' if self._others else 'PARTITION BY'} __sid)
-            ORDER BY {SEQ}
-        """)
+        sessions = sessions_sql(BUFFER, self._time, self.session.gap_us, self._others, tiebreak=SEQ)
+        return duck.query(con, f"{sessions} ORDER BY {SEQ}")

@@ -16,10 +16,13 @@ from stream_nb.sql.dialect import DIALECT
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.generators import map_paths, spark_generators
 from stream_nb.sql.json_functions import json_functions
+from stream_nb.sql.positions import start_of
 from stream_nb.sql.resolve import optimizer_schema
-from stream_nb.sql.rewrites import keep_alias_case, mark_written_names
+from stream_nb.sql.rewrites import keep_alias_case, mark_written_names, window_fields
 from stream_nb.sql.rules import SPARK_EXPRESSIONS
 from stream_nb.sql.spark_names import name_select_items
+from stream_nb.sql.static_windows import static_windows
+from stream_nb.sql.windows import is_window_call
 
 
 def spark_static_sql(sql: str, schemas: Mapping[str, pa.Schema] | None) -> tuple[str, list[str] | None]:
@@ -37,8 +40,13 @@ def spark_static_sql(sql: str, schemas: Mapping[str, pa.Schema] | None) -> tuple
         try:
             typed = _typed(tree.copy(), sql, schemas)
             return typed.sql("duckdb"), _output_names(typed)
-        except (sqlglot.errors.SqlglotError, KeyError, ValueError, AttributeError):
-            pass  # DuckDB's reading below (a refusal, StreamSQLError, stands: it says what would be wrong)
+        except (sqlglot.errors.SqlglotError, KeyError, ValueError, AttributeError) as err:
+            if isinstance(err, StreamSQLError) and _windows(tree):
+                raise  # what is wrong with a window() (DuckDB would say nothing about it)
+            # else DuckDB's reading below (a refusal, StreamSQLError, stands: it says what would be wrong)
+    for node in _windows(tree):
+        raise StreamSQLError(f"{node.name.lower()}() is supported where the query's tables have a schema "
+                             "and each column one name", sql=sql, start=start_of(node, sql))
     for node in tree.find_all(exp.ArraySort):  # what DuckDB would answer otherwise, refused as on a stream
         if node.args.get("expression") is not None:
             raise StreamSQLError("array_sort with a comparator function is not supported yet (it would sort "
@@ -47,10 +55,15 @@ def spark_static_sql(sql: str, schemas: Mapping[str, pa.Schema] | None) -> tuple
     return json_functions(tree, sql).sql("duckdb"), None
 
 
+def _windows(tree: exp.Expression) -> list[exp.Anonymous]:
+    return [n for n in tree.find_all(exp.Anonymous) if is_window_call(n) or is_window_call(n, "session_window")]
+
+
 def _typed(tree: exp.Expression, sql: str, schemas: Mapping[str, pa.Schema]) -> exp.Expression:
     schema = optimizer_schema(schemas)
     columns = {column: kind for table in schema.values() for column, kind in table.items()}
     named = spark_generators(tree, sql, lambda: map_paths(columns, tree))  # explode of a map, lateral views, ...
+    window_fields(named)  # window.start of GROUP BY window(...)
     name_select_items(named, sql)  # Spark's names for unnamed items (the optimizer's are _col_1)
     typed = qualify(mark_written_names(named), schema=schema, dialect=DIALECT, quote_identifiers=True, identify=False,
                     validate_qualify_columns=True)
@@ -65,7 +78,7 @@ def _typed(tree: exp.Expression, sql: str, schemas: Mapping[str, pa.Schema]) -> 
             while isinstance(whole.parent, (exp.Filter, exp.Window, exp.IgnoreNulls)):
                 whole = whole.parent
             whole.replace(exp.Cast(this=whole.copy(), to=exp.DataType.build("BIGINT")))
-    return json_functions(typed, sql)
+    return json_functions(static_windows(typed, sql), sql)
 
 
 def _output_names(query: exp.Expression) -> list[str] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from sqlglot import exp
@@ -12,6 +13,7 @@ from stream_nb.sql.windows import (
     explode_for_sliding,
     has_event_time,
     is_window_call,
+    time_table,
     window_struct,
 )
 
@@ -86,19 +88,25 @@ def apply_window(node: exp.Expression, window: WindowSpec | None, stream: str | 
     a subquery over it): that SELECT keeps only rows with an event time and, when sliding, reads its source
     repeated once per candidate window. A SELECT without a window() call is left as it is (a window that
     the engine assigns in Arrow needs neither). ``stream`` is no longer needed: kept for callers."""
-    if window is None:
-        return
+    if window is not None:
+        apply_windows(node, lambda call: replace(window, column=call.expressions[0].copy()))
+
+
+def apply_windows(node: exp.Expression, spec_of: Callable[[exp.Anonymous], WindowSpec],
+                  struct_of: Callable[[WindowSpec], exp.Expression] = window_struct) -> None:
+    """``apply_window`` with each call's own spec (``spec_of(call)``, its time qualified as its SELECT reads
+    it) and struct (``struct_of(spec)``)."""
     owners: dict[int, tuple[exp.Select, WindowSpec, exp.Expression]] = {}
     for call in [n for n in node.find_all(exp.Anonymous) if is_window_call(n)]:
-        spec = replace(window, column=call.expressions[0].copy())  # qualified as its own SELECT reads it
-        struct = window_struct(spec)
+        spec = spec_of(call)
+        struct = struct_of(spec)
         owner = call.find_ancestor(exp.Select)
         call.replace(struct.copy())
         if owner is not None:
             owners.setdefault(id(owner), (owner, spec, struct))
     for owner, spec, struct in owners.values():
         owner.where(has_event_time(spec), copy=False)
-        source = _source_named(owner, spec.column.table)
+        source = _source_named(owner, time_table(spec))
         if spec.sliding and source is not None:
             source.replace(explode_for_sliding(source, spec))
             owner.where(contains_row(spec, struct), copy=False)

@@ -28,7 +28,7 @@ SLIDE_INDEX = "__wk"  # the column that numbers a row's candidate sliding window
 class WindowSpec:
     """One window() of the query."""
 
-    column: exp.Column   # the event-time column, qualified
+    column: exp.Expression   # the event-time column, qualified (for a static query, any expression)
     size_us: int
     slide_us: int
     offset_us: int
@@ -47,15 +47,16 @@ def is_window_call(node: exp.Expression, name: str = "window") -> bool:
     return isinstance(node, exp.Anonymous) and node.name.lower() == name
 
 
-def window_spec(call: exp.Anonymous, sql: str) -> WindowSpec:
-    """Read and check ``window(ts, size[, slide[, start]])``."""
+def window_spec(call: exp.Anonymous, sql: str, any_time: bool = False) -> WindowSpec:
+    """Read and check ``window(ts, size[, slide[, start]])``; its time is a column, or with ``any_time`` (a
+    static query, computed where it is) any expression."""
     args = call.expressions
-    if 2 <= len(args) <= 4:
+    if 2 <= len(args) <= 4 and not any_time:
         _refuse_time_expression(call, sql)
-    if not 2 <= len(args) <= 4 or not isinstance(args[0], exp.Column):
+    if not 2 <= len(args) <= 4 or not (any_time or isinstance(args[0], exp.Column)):
         raise StreamSQLError("window() takes an event-time column and a size, e.g. window(ts, '10 seconds') "
                              "or window(ts, '10 seconds', '5 seconds')", sql=sql, start=start_of(call, sql))
-    size, slide, offset = (_interval_us(arg, call, sql) for arg in (*args[1:], None, None)[:3])
+    size, slide, offset = (interval_us(arg, call, sql) for arg in (*args[1:], None, None)[:3])
     slide = slide or size
     if size <= 0 or slide <= 0:
         raise StreamSQLError("a window's size and slide must be positive", sql=sql, start=start_of(call, sql))
@@ -65,16 +66,26 @@ def window_spec(call: exp.Anonymous, sql: str) -> WindowSpec:
     return WindowSpec(column=args[0], size_us=size, slide_us=slide, offset_us=offset or 0)
 
 
-def window_struct(spec: WindowSpec) -> exp.Expression:
-    """The DuckDB expression of the window ``{start, end}`` a row falls in (one of them, when sliding)."""
+def time_table(spec: WindowSpec) -> str:
+    """The table (or subquery) the window's time is read from."""
+    column = spec.column if isinstance(spec.column, exp.Column) else spec.column.find(exp.Column)
+    return column.table if column is not None else ""
+
+
+def window_struct(spec: WindowSpec, kind: str = "TIMESTAMP") -> exp.Expression:
+    """The DuckDB expression of the window ``{start, end}`` a row falls in (one of them, when sliding), of
+    timestamps of type ``kind`` (the engine's are naive UTC; a static query's as its time column's)."""
     ts = f"epoch_us({spec.column.sql(dialect='duckdb')})"
     last_start = f"({ts} - ((({ts} - {spec.offset_us}) % {spec.slide_us}) + {spec.slide_us}) % {spec.slide_us})"
     start = last_start
     if spec.sliding:
-        index = exp.column(SLIDE_INDEX, table=spec.column.table).sql(dialect="duckdb")
+        index = exp.column(SLIDE_INDEX, table=time_table(spec)).sql(dialect="duckdb")
         start = f"({last_start} - {index} * {spec.slide_us})"
     # naive timestamps: the engine hands DuckDB UTC values without the tag (engine/duck.py)
-    text = f"{{'start': make_timestamp({start}), 'end': make_timestamp({start} + {spec.size_us})}}"
+    def stamp(us: str) -> str:
+        return f"make_timestamp({us})" if kind == "TIMESTAMP" else f"CAST(make_timestamp({us}) AS {kind})"
+
+    text = f"{{'start': {stamp(start)}, 'end': {stamp(f'{start} + {spec.size_us}')}}}"
     return sqlglot.parse_one(text, read="duckdb")
 
 
@@ -97,7 +108,7 @@ def explode_for_sliding(source: exp.Expression, spec: WindowSpec) -> exp.Express
     return inner.subquery(source.alias_or_name)
 
 
-def _interval_us(arg: exp.Expression | None, call: exp.Anonymous, sql: str) -> int | None:
+def interval_us(arg: exp.Expression | None, call: exp.Anonymous, sql: str) -> int | None:
     if arg is None:
         return None
     if isinstance(arg, exp.Literal) and arg.is_string:
@@ -129,7 +140,7 @@ def session_spec(call: exp.Anonymous, index: int, sql: str) -> SessionSpec:
     if len(args) != 2 or not isinstance(args[0], exp.Column):
         raise StreamSQLError("session_window() takes an event-time column and a gap, e.g. "
                              "session_window(ts, '30 seconds')", sql=sql, start=start_of(call, sql))
-    gap = _interval_us(args[1], call, sql)
+    gap = interval_us(args[1], call, sql)
     if gap <= 0:
         raise StreamSQLError("a session gap must be positive", sql=sql, start=start_of(call, sql))
     return SessionSpec(index=index, gap_us=gap)
@@ -147,3 +158,24 @@ def _refuse_time_expression(call: exp.Anonymous, sql: str) -> None:
                          sql=sql, start=start if start is not None else start_of(call, sql),
                          hint=f"name it in a subquery: SELECT {name}(t, ...) ... FROM (SELECT {text} AS t, ... "
                               "FROM <stream>) GROUP BY ...")
+
+
+def sessions_sql(source: str, time: str, gap_us: int, others: list[str], alias: str = "__rows",
+                 tiebreak: str = "", end_kind: str = "TIMESTAMP") -> str:
+    """DuckDB SQL of each row of ``source`` (a table or ``(SELECT ...)``) with its session, ``__session``
+    ``{start, end}``: within each group of ``others``, rows in ``time`` order start a new session where their
+    time is past the end (``max(time + gap)``) of the rows before them (sessions that touch merge, as in Spark);
+    a session spans from its first time to its last plus ``gap``. ``tiebreak`` orders rows of one time (else
+    the one that starts a session comes first); every layer is called ``alias``, so ``time`` and ``others``
+    may be qualified by it; ``end_kind`` is the type of the end (the start keeps the time's)."""
+    us = f"epoch_us({time})"
+    by = f"PARTITION BY {', '.join(others)} " if others else ""
+    first = f"ORDER BY {time}{', ' + tiebreak if tiebreak else ''}"
+    again = f"ORDER BY {time}, {tiebreak or '__new DESC'}"
+    end = f"make_timestamp(max({us}) OVER w + {gap_us})"
+    end = end if end_kind == "TIMESTAMP" else f"CAST({end} AS {end_kind})"
+    marked = (f"SELECT *, CASE WHEN {us} <= max({us} + {gap_us}) OVER ({by}{first} ROWS BETWEEN UNBOUNDED "
+              f"PRECEDING AND 1 PRECEDING) THEN 0 ELSE 1 END AS __new FROM {source} AS {alias}")
+    numbered = f"SELECT *, sum(__new) OVER ({by}{again} ROWS UNBOUNDED PRECEDING) AS __sid FROM ({marked}) AS {alias}"
+    return (f"SELECT * EXCLUDE (__new, __sid), {{'start': min({time}) OVER w, 'end': {end}}} AS __session "
+            f"FROM ({numbered}) AS {alias} WINDOW w AS (PARTITION BY {', '.join([*others, '__sid'])})")

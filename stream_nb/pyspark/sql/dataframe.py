@@ -552,7 +552,7 @@ class DataFrame:
     def show(self, n: int = 20, truncate: bool | int = True, vertical: bool = False) -> None:
         from stream_nb.pyspark.sql.show import show_string
 
-        print(show_string(execution.static_arrow(self.limit(n + 1)), n, truncate), end="")
+        print(show_string(execution.static_arrow(self.limit(n + 1)), n, truncate, vertical), end="")
 
     @property
     def write(self):

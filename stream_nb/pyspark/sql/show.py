@@ -10,6 +10,11 @@
 |   a|    2|
 +----+-----+
 <BLANKLINE>
+>>> print(show_string(pa.table({"word": ["a"], "count": [2]}), vertical=True), end="")
+-RECORD 0----
+ word  | a   
+ count | 2   
+<BLANKLINE>
 >>> m = pa.array([[("a", 2)]], pa.map_(pa.string(), pa.int64()))
 >>> print(show_string(pa.table({"m": m, "s": pa.array([{"x": 1.0, "y": None}]), "f": [float("nan")]})), end="")
 +--------+-----------+---+
@@ -33,12 +38,14 @@ import numpy as np
 import pyarrow as pa
 
 
-def show_string(table: pa.Table, n: int = 20, truncate: bool | int = True) -> str:
+def show_string(table: pa.Table, n: int = 20, truncate: bool | int = True, vertical: bool = False) -> str:
     width = 20 if truncate is True else int(truncate or 0)
     shown = table.slice(0, n)
     columns = [[_cut(_cell(v, column.type), width) for v in column.to_pylist()] for column in shown.columns]
     cells = list(zip(*columns)) if columns else [() for _ in range(shown.num_rows)]
     header = [str(c) for c in table.column_names]  # a header is never cut, only cells
+    if vertical:
+        return _vertical(header, cells, n, table.num_rows > n)
     sizes = [max([3, len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(header)]
     rule = "+" + "+".join("-" * s for s in sizes) + "+"
     line = (lambda values: "|" + "|".join(v.rjust(s) if width else v.ljust(s) for v, s in zip(values, sizes)) + "|")
@@ -46,6 +53,19 @@ def show_string(table: pa.Table, n: int = 20, truncate: bool | int = True) -> st
     if table.num_rows > n:  # then no empty line after it, as Spark prints it
         return "\n".join(out) + f"\nonly showing top {n} row{'s' if n != 1 else ''}\n"
     return "\n".join(out) + "\n\n"
+
+
+def _vertical(header: list[str], cells: list[tuple[str, ...]], n: int, more: bool) -> str:
+    """Spark's ``show(vertical=True)``: a ``-RECORD i---`` block of ``name | value`` lines a row."""
+    if not cells:
+        return "(0 rows)\n"
+    names = max([3, *map(len, header)])
+    values = max([3, *(len(v) for row in cells for v in row)])
+    out = []
+    for i, row in enumerate(cells):
+        out.append(f"-RECORD {i}".ljust(names + values + 5, "-"))
+        out.extend(f" {h.ljust(names)} | {v.ljust(values)} " for h, v in zip(header, row))
+    return "\n".join(out) + (f"\nonly showing top {n} row{'s' if n != 1 else ''}\n" if more else "\n\n")
 
 
 def _cut(text: str, width: int) -> str:
