@@ -119,7 +119,7 @@ SUPPORTED = ("count(*)", "count(x)", "count(DISTINCT x)", "sum", "avg", "min", "
 
 # Spark aggregates that the SQL parser reads as plain calls: named when refused, where the planner would
 # otherwise call their argument a column outside any aggregate, or the engine an unknown function.
-NOT_YET = frozenset({"try_sum", "try_avg", "histogram_numeric", "count_min_sketch",
+NOT_YET = frozenset({"histogram_numeric", "count_min_sketch",
                      "bloom_filter_agg", "hll_sketch_agg", "hll_union_agg", "bitmap_construct_agg", "bitmap_or_agg"})
 
 

@@ -6,7 +6,8 @@ Spark defines these by the same identities (they are ``RuntimeReplaceable``), so
   ``count(*) FILTER (WHERE c)`` counts ``CASE WHEN c THEN 1 END``);
 * ``count_if(c)`` is ``count(CASE WHEN c THEN 1 END)``;
 * ``bool_or`` / ``some`` / ``any`` are ``max`` of a boolean, ``bool_and`` / ``every`` its ``min``;
-* ``mean`` is ``avg``, ``std`` is ``stddev`` (Spark's other names for them);
+* ``mean`` is ``avg``, ``std`` is ``stddev`` (Spark's other names for them), ``try_sum`` and ``try_avg`` are
+  ``sum`` and ``avg`` (they differ on an overflow only);
 * ``product(x)``, a plain call to the parser, is the aggregate call state keeps (``aggregates.product``);
 * ``approx_count_distinct(x)`` is counted exactly, as ``count(DISTINCT x)`` (the answer an approximation
   aims at; Spark's own error for ``count(DISTINCT x)`` on a stream points users to it).
@@ -60,8 +61,10 @@ def _replacement(node: exp.Expression) -> exp.Expression | None:
         return exp.Max(this=node.this.copy())
     if isinstance(node, exp.Anonymous) and len(node.expressions) == 1:
         name = node.name.lower()
-        if name == "mean":
+        if name in ("mean", "try_avg"):  # try_: NULL on an overflow Spark's non-ANSI sum/avg would wrap
             return exp.Avg(this=node.expressions[0].copy())
+        if name == "try_sum":
+            return exp.Sum(this=node.expressions[0].copy())
         if name == "std":
             return exp.Stddev(this=node.expressions[0].copy())
         if name in _OR:

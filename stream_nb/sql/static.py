@@ -20,6 +20,7 @@ from stream_nb.sql.positions import start_of
 from stream_nb.sql.resolve import optimizer_schema
 from stream_nb.sql.rewrites import keep_alias_case, mark_written_names, window_fields
 from stream_nb.sql.rules import SPARK_EXPRESSIONS
+from stream_nb.sql.spark_aggregates import spark_aggregates
 from stream_nb.sql.spark_names import name_select_items
 from stream_nb.sql.static_windows import static_windows
 from stream_nb.sql.windows import is_window_call
@@ -65,6 +66,7 @@ def _typed(tree: exp.Expression, sql: str, schemas: Mapping[str, pa.Schema]) -> 
     named = spark_generators(tree, sql, lambda: map_paths(columns, tree))  # explode of a map, lateral views, ...
     window_fields(named)  # window.start of GROUP BY window(...)
     name_select_items(named, sql)  # Spark's names for unnamed items (the optimizer's are _col_1)
+    spark_aggregates(named, sql)  # count_if, try_sum, ... as the aggregates they are
     typed = qualify(mark_written_names(named), schema=schema, dialect=DIALECT, quote_identifiers=True, identify=False,
                     validate_qualify_columns=True)
     typed = annotate_types(typed, schema=schema, dialect=DIALECT)
@@ -72,13 +74,55 @@ def _typed(tree: exp.Expression, sql: str, schemas: Mapping[str, pa.Schema]) -> 
     keep_alias_case(typed, [c for s in schemas.values() for c in s.names])
     for rewrite in SPARK_EXPRESSIONS:
         rewrite(typed)
-    for total in list(typed.find_all(exp.Sum)):  # Spark: a sum of integers is a bigint
-        if total.this.type is not None and total.this.type.this in exp.DataType.INTEGER_TYPES:
-            whole = total  # the cast goes around sum(v) FILTER (...) OVER (...)
-            while isinstance(whole.parent, (exp.Filter, exp.Window, exp.IgnoreNulls)):
-                whole = whole.parent
-            whole.replace(exp.Cast(this=whole.copy(), to=exp.DataType.build("BIGINT")))
+    spark_aggregate_answers(typed)
     return json_functions(static_windows(typed, sql), sql)
+
+
+def spark_aggregate_answers(typed: exp.Expression) -> None:
+    """Spark's types and values where DuckDB's aggregates differ: a sum of integers is a bigint (DuckDB's a
+    128-bit integer), of a decimal(p, s) a decimal(p + 10, s), an average of one a decimal(p + 4, s + 4) (DuckDB's
+    a double); skewness and kurtosis are the population's (DuckDB's the sample's, and NULL under 3 rows); a
+    collected list or set of no values is empty, not NULL."""
+    for node in list(typed.find_all(exp.Sum, exp.Avg, exp.Skewness, exp.Kurtosis, exp.ArrayAgg,
+                                    exp.ArrayUniqueAgg)):
+        kind = node.this.type if isinstance(node.this, exp.Expression) else None
+        whole = node  # what goes around agg(v) FILTER (...) OVER (...)
+        while isinstance(whole.parent, (exp.Filter, exp.Window, exp.IgnoreNulls)):
+            whole = whole.parent
+        if isinstance(node, (exp.ArrayAgg, exp.ArrayUniqueAgg)):
+            whole.replace(exp.Coalesce(this=whole.copy(), expressions=[exp.Array(expressions=[])]))
+        elif isinstance(node, exp.Skewness):
+            whole.replace(_population_skewness(whole, node))
+        elif isinstance(node, exp.Kurtosis):
+            node.replace(exp.Anonymous(this="kurtosis_pop", expressions=[node.this.copy()]))
+        elif kind is None:
+            continue
+        elif isinstance(node, exp.Sum) and kind.this in exp.DataType.INTEGER_TYPES:
+            whole.replace(exp.Cast(this=whole.copy(), to=exp.DataType.build("BIGINT")))
+        elif kind.this == exp.DataType.Type.DECIMAL:
+            precision, scale = (int(e.this.name) for e in kind.expressions) if kind.expressions else (10, 0)
+            precision, scale = (precision + 10, scale) if isinstance(node, exp.Sum) else (precision + 4, scale + 4)
+            whole.replace(exp.Cast(this=whole.copy(),
+                                   to=exp.DataType.build(f"DECIMAL({min(precision, 38)}, {min(scale, 38)})")))
+
+
+def _population_skewness(whole: exp.Expression, node: exp.Skewness) -> exp.Expression:
+    """Spark's skewness, sqrt(n) m3 / m2^1.5, from DuckDB's sample skewness G1 = g1 sqrt(n (n - 1)) / (n - 2)
+    (NULL under 3 values: of two different values it is 0); NULL where the values do not vary, as in Spark."""
+    def over(call: exp.Expression) -> exp.Expression:  # the same FILTER / OVER as the call's
+        if whole is node:
+            return call
+        copy = whole.copy()
+        inner = next(n for n in copy.walk() if isinstance(n, exp.Skewness))
+        inner.replace(call)
+        return copy
+
+    x = node.this
+    n = f"CAST(({over(exp.Count(this=x.copy())).sql('duckdb')}) AS DOUBLE)"
+    spread = over(exp.Anonymous(this="var_pop", expressions=[x.copy()])).sql("duckdb")
+    sample = over(exp.Skewness(this=x.copy())).sql("duckdb")
+    return sqlglot.parse_one(f"CASE WHEN ({spread}) = 0 THEN NULL WHEN {n} = 2 THEN 0.0 "
+                             f"ELSE ({sample}) * ({n} - 2) / sqrt({n} * ({n} - 1)) END", read="duckdb")
 
 
 def _output_names(query: exp.Expression) -> list[str] | None:

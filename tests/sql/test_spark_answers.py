@@ -64,14 +64,15 @@ def test_size_of_null_is_minus_one_and_substring_index_and_timestamp_seconds_exi
 def test_spark_aggregates_that_are_other_aggregates():
     result = run("SELECT device, count(*) FILTER (WHERE temp > 1) AS warm, count_if(temp IS NULL) AS missing, "
                  "bool_or(temp > 2) AS any_hot, every(temp > 0) AS all_positive, approx_count_distinct(temp) AS k, "
-                 "mean(temp) AS m, sum(temp) FILTER (WHERE temp < 3) AS low FROM events GROUP BY device",
+                 "mean(temp) AS m, sum(temp) FILTER (WHERE temp < 3) AS low, try_sum(temp) AS ts, try_avg(temp) AS ta "
+                 "FROM events GROUP BY device",
                  [row(1, temp=1.0), row(2, temp=2.5), row(3, temp=None), row(4, temp=2.5), row(5, "b", 0.5)],
                  mode="complete").sort_values("device")
     assert result.to_dict("records") == [
         {"device": "a", "warm": 2, "missing": 1, "any_hot": True, "all_positive": True, "k": 2, "m": 2.0,
-         "low": 6.0},
+         "low": 6.0, "ts": 6.0, "ta": 2.0},
         {"device": "b", "warm": 0, "missing": 0, "any_hot": False, "all_positive": True, "k": 1, "m": 0.5,
-         "low": 0.5},
+         "low": 0.5, "ts": 0.5, "ta": 0.5},
     ]
 
 
