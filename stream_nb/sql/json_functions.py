@@ -75,12 +75,16 @@ def _replace(node: exp.Expression, new: exp.Expression) -> None:
 
 def _duck(template: str, **parts: exp.Expression) -> exp.Expression:
     """DuckDB SQL with ``{name}`` standing for the expressions given (each put in as a copy)."""
-    names = {name: f"__json_{name}__" for name in parts}
-    tree = sqlglot.parse_one(template.format(**names), read="duckdb")
+    return _marked(template.format(**{name: f"__json_{name}__" for name in parts}), **parts)
+
+
+def _marked(text: str, **parts: exp.Expression) -> exp.Expression:
+    """DuckDB SQL with ``__json_<name>__`` standing for the expressions given."""
+    tree = sqlglot.parse_one(text, read="duckdb")
     for column in list(tree.find_all(exp.Column)):
-        for name, marker in names.items():
-            if column.name == marker and not column.table:
-                column.replace(parts[name].copy())
+        for name, part in parts.items():
+            if column.name == f"__json_{name}__" and not column.table:
+                column.replace(part.copy())
     return tree
 
 
@@ -102,9 +106,34 @@ def _path_literal(path: exp.Expression) -> exp.Expression:
 
 def _to_json(struct: exp.Expression) -> exp.Expression:
     # RFC 7396's merge patch onto {} drops the keys whose value is null, nested objects' included, as Spark
-    # does; arrays keep their nulls in both.
-    return _duck("CASE WHEN {x} IS NOT NULL THEN CAST(json_merge_patch('{{}}', to_json({x})) AS VARCHAR) END",
-                 x=struct)
+    # does; arrays keep their nulls in both. Times are written as Spark writes them (``_json_times``).
+    x = "__json_x__"  # _duck's marker, written in: the text holds braces of its own (struct literals)
+    value = (_json_times(x, struct.type) if struct.type is not None else None) or x
+    return _marked(f"CASE WHEN {x} IS NOT NULL THEN CAST(json_merge_patch('{{}}', to_json({value})) AS VARCHAR) END",
+                   x=struct)
+
+
+def _json_times(value: str, kind: exp.DataType) -> str | None:
+    """DuckDB SQL of ``value`` (SQL text of type ``kind``) with each timestamp in it as the text Spark's JSON
+    holds, ``2024-01-01T01:02:03.450Z`` (a timestamp_ntz without the ``Z``; DuckDB's would be
+    ``2024-01-01 01:02:03.45+00``), through structs and arrays; None when it holds no timestamp."""
+    if kind.this in (T.TIMESTAMPTZ, T.TIMESTAMPLTZ, T.TIMESTAMP, T.TIMESTAMPNTZ):
+        zone = "Z" if kind.this in (T.TIMESTAMPTZ, T.TIMESTAMPLTZ) else ""
+        return f"strftime({value}, '%Y-%m-%dT%H:%M:%S.%g{zone}')"
+    if kind.this == T.ARRAY and kind.expressions:
+        element = _json_times("__e", kind.expressions[0])
+        return None if element is None else f"list_transform({value}, __e -> {element})"
+    if kind.this != T.STRUCT or not kind.expressions:
+        return None
+    fields = [(f.name, f.args.get("kind")) for f in kind.expressions]
+    if any(not name or field is None for name, field in fields):
+        return None
+    read = {name: f"struct_extract({value}, '{name.replace(chr(39), chr(39) * 2)}')" for name, _ in fields}
+    times = {name: _json_times(read[name], field) for name, field in fields}
+    if all(text is None for text in times.values()):
+        return None
+    items = ", ".join(f"'{name.replace(chr(39), chr(39) * 2)}': {times[name] or read[name]}" for name, _ in fields)
+    return f"CASE WHEN {value} IS NOT NULL THEN {{{items}}} END"
 
 
 def _duckdb_structure(schema: exp.Expression) -> bool:

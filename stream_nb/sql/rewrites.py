@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from sqlglot import exp
+from sqlglot.optimizer.qualify import qualify
 
+from stream_nb.sql.dialect import DIALECT
 from stream_nb.sql.spark_functions import spark_scalar_functions
 from stream_nb.sql.tree import bottom_up
 
@@ -244,3 +246,31 @@ def spark_round(node: exp.Round) -> None:
         value.copy(), digits.copy() if digits is not None else exp.Literal.number(0)])
     rounded.type = exp.DataType.build("DOUBLE")
     node.replace(rounded)
+
+
+def struct_stars(tree: exp.Expression, schema: dict) -> None:
+    """``struct(*)`` (``to_json(struct(*))``, the usual way to write a row to Kafka) is a struct of every column
+    the SELECT reads, named as they are, as in Spark; ``struct(t.*)`` of one source's. ``schema``: the tables'
+    columns, as the optimizer's qualify takes them."""
+    for struct in [s for s in tree.find_all(exp.Struct)
+                   if any(isinstance(e, exp.Star) or isinstance(e, exp.Column) and isinstance(e.this, exp.Star)
+                          for e in s.expressions)]:
+        select = struct.find_ancestor(exp.Select)
+        if select is None:
+            continue
+        probe = select.copy()
+        for part in ("where", "group", "having", "order", "limit", "qualify", "distinct"):
+            probe.set(part, None)
+        probe.set("expressions", [exp.Star()])
+        columns = [c.unalias() for c in qualify(probe, schema=schema, dialect=DIALECT, quote_identifiers=False,
+                                                identify=False).expressions]
+        fields = []
+        for item in struct.expressions:
+            star_of = item.table if isinstance(item, exp.Column) and isinstance(item.this, exp.Star) else None
+            if not isinstance(item, exp.Star) and star_of is None:
+                fields.append(item)
+                continue
+            for column in columns:
+                if isinstance(column, exp.Column) and (star_of is None or column.table == star_of):
+                    fields.append(exp.column(column.name, table=column.table))
+        struct.set("expressions", fields)

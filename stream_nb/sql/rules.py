@@ -43,6 +43,7 @@ from stream_nb.sql.rewrites import (
     mark_written_names,
     spark_casts,
     spark_functions,
+    struct_stars,
     window_fields,
 )
 from stream_nb.sql.spark_aggregates import spark_aggregates
@@ -180,6 +181,7 @@ def _refuse_stray_sessions(tree: exp.Query, q: Planning) -> None:
 def _qualify(tree: exp.Query, q: Planning) -> exp.Query:
     """Qualify and type every column; the output aliases keep the case they are written in (or the stream's
     schema spells them in), as in Spark."""
+    struct_stars(tree, q.bindings.schema())
     tree = qualify_columns(mark_written_names(tree), q.sql, q.bindings)
     keep_alias_case(tree, [c for table in q.bindings.schema().values() for c in table])
     return tree

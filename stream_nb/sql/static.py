@@ -18,7 +18,7 @@ from stream_nb.sql.generators import map_paths, spark_generators
 from stream_nb.sql.json_functions import json_functions
 from stream_nb.sql.positions import start_of
 from stream_nb.sql.resolve import optimizer_schema
-from stream_nb.sql.rewrites import keep_alias_case, mark_written_names, window_fields
+from stream_nb.sql.rewrites import keep_alias_case, mark_written_names, struct_stars, window_fields
 from stream_nb.sql.rules import SPARK_EXPRESSIONS
 from stream_nb.sql.spark_aggregates import spark_aggregates
 from stream_nb.sql.spark_names import name_select_items
@@ -67,6 +67,7 @@ def _typed(tree: exp.Expression, sql: str, schemas: Mapping[str, pa.Schema]) -> 
     window_fields(named)  # window.start of GROUP BY window(...)
     name_select_items(named, sql)  # Spark's names for unnamed items (the optimizer's are _col_1)
     spark_aggregates(named, sql)  # count_if, try_sum, ... as the aggregates they are
+    struct_stars(named, schema)
     typed = qualify(mark_written_names(named), schema=schema, dialect=DIALECT, quote_identifiers=True, identify=False,
                     validate_qualify_columns=True)
     typed = annotate_types(typed, schema=schema, dialect=DIALECT)

@@ -302,3 +302,12 @@ def test_maps_in_static_dataframes_stay_maps(spark, tmp_path):
     read = spark.read.schema("k int, m map<string,int>").json(str(tmp_path))
     assert read.dtypes == [("k", "int"), ("m", "map<string,int>")]
     assert [r.m for r in read.collect()] == [{"a": 1}, {"b": 2}]
+
+
+def test_to_json_of_struct_star_over_a_static_dataframe_as_a_kafka_value(spark):
+    df = spark.createDataFrame([(datetime.datetime(2024, 1, 1, 1, 2, 3, 450000), "x")], "ts timestamp, s string")
+    assert df.select(F.to_json(F.struct("*")).alias("value")).collect()[0].value == \
+        '{"ts":"2024-01-01T01:02:03.450Z","s":"x"}'
+    df.createOrReplaceTempView("readings")
+    assert spark.sql("SELECT to_json(struct(r.*)) AS v FROM readings AS r").collect()[0].v == \
+        '{"ts":"2024-01-01T01:02:03.450Z","s":"x"}'

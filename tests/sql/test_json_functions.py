@@ -161,6 +161,25 @@ def test_to_json_of_a_named_struct():
                    "AS t FROM src WHERE i = 0") == [(0, '{"x":1.5,"z":true,"w":"q\\""}')]
 
 
+def test_to_json_of_struct_star_is_every_column_read_and_writes_times_as_spark():
+    """``to_json(struct(*))``, the usual Kafka value: every column by its name; a timestamp as Spark's JSON writes
+    it (milliseconds, ``Z``), in arrays and nested structs too; a timestamp_ntz without the zone."""
+    src = sn.sources.memory("ts timestamp, s string, n int")
+    q = sn.start("SELECT to_json(struct(*)) AS a, to_json(named_struct('ntz', CAST(ts AS timestamp_ntz), "
+                 "'arr', array(ts), 'inner', named_struct('t', ts), 'none', CAST(NULL AS timestamp))) AS b FROM src",
+                 trigger="manual")
+    try:
+        src.add_data([{"ts": pd.Timestamp("2024-01-01 01:02:03.45", tz="UTC"), "s": "x", "n": None}])
+        q.step()
+        assert q.exception is None, q.exception
+        assert q.result.to_dict("records") == [{
+            "a": '{"ts":"2024-01-01T01:02:03.450Z","s":"x"}',
+            "b": '{"ntz":"2024-01-01T01:02:03.450","arr":["2024-01-01T01:02:03.450Z"],'
+                 '"inner":{"t":"2024-01-01T01:02:03.450Z"}}'}]
+    finally:
+        q.stop()
+
+
 def test_from_json_reads_an_object_as_a_map_null_when_a_value_does_not_read():
     """What PySpark 4.3 gives for these documents (checked there)."""
     docs = ['{"k": 1, "j": 2}', '{"k": 1, "j": "x"}', "[1]", "{}", "oops", None, "", '{"k": null, "z": 3}',
