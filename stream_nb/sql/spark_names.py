@@ -29,10 +29,10 @@ def spark_name(node: exp.Expression, sql: str | None = None) -> str:
     """
     if isinstance(node, exp.Column):
         return node.name
+    if isinstance(node, exp.Alias):  # F.expr("x + 1 AS y")
+        return node.alias
     if isinstance(node, exp.Anonymous) and node.name.lower() in ("window", "session_window"):
         return node.name.lower()  # Spark names the struct column after the function
-    if isinstance(node, (exp.CurrentDate, exp.CurrentTimestamp)) and not node.args:
-        return "current_date()" if isinstance(node, exp.CurrentDate) else "current_timestamp()"
     if isinstance(node, (exp.Cast, exp.TryCast)) and isinstance(node.this, exp.Column) and not _written(node, sql):
         return node.this.name  # Spark's ResolveAliases: a cast of a column is named after the column
     return _pretty(node, sql)
@@ -88,6 +88,8 @@ def _pretty(node: exp.Expression, sql: str | None = None) -> str:
         return _pretty(node.this, sql)
     if isinstance(node, exp.Count) and (node.this is None or isinstance(node.this, exp.Star)):
         return "count(1)"
+    if isinstance(node, (exp.CurrentDate, exp.CurrentTimestamp)) and not node.args:
+        return "current_date()" if isinstance(node, exp.CurrentDate) else "current_timestamp()"
     written = _written(node, sql)
     if isinstance(node, _IMPLIED) and not written:
         return _pretty(node.this, sql)
@@ -122,6 +124,20 @@ def _pretty(node: exp.Expression, sql: str | None = None) -> str:
         return f"ilike({_pretty(node.this, sql)}, {_pretty(node.expression, sql)})"
     if isinstance(node, exp.RegexpLike):
         return f"RLIKE({_pretty(node.this, sql)}, {_pretty(node.expression, sql)})"
+    if isinstance(node, exp.Like) and node.args.get("negate"):  # s NOT LIKE p
+        return f"(NOT {_pretty(node.this, sql)} LIKE {_pretty(node.expression, sql)})"
+    if isinstance(node, exp.NullSafeEQ):
+        return f"({_pretty(node.this, sql)} <=> {_pretty(node.expression, sql)})"
+    if isinstance(node, exp.IntDiv):
+        return f"({_pretty(node.this, sql)} div {_pretty(node.expression, sql)})"
+    if isinstance(node, exp.Anonymous) and node.name.lower() in ("isnull", "isnotnull") and len(node.expressions) == 1:
+        return f"({_pretty(node.expressions[0], sql)} IS {'NOT ' if node.name.lower() == 'isnotnull' else ''}NULL)"
+    if isinstance(node, exp.StrPosition) and node.args.get("substr") is not None:
+        text, part = _pretty(node.this, sql), _pretty(node.args["substr"], sql)
+        if written == "instr":
+            return f"instr({text}, {part})"
+        start = node.args.get("position")
+        return f"{written or 'locate'}({part}, {text}, {_pretty(start, sql) if start is not None else 1})"
     if isinstance(node, exp.DPipe):
         return f"concat({_pretty(node.this, sql)}, {_pretty(node.expression, sql)})"
     if isinstance(node, exp.Any) and not isinstance(node.this, (exp.Subquery, exp.Query)):

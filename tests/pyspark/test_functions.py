@@ -34,6 +34,10 @@ def test_string_and_date_functions_run_on_a_static_dataframe(spark):
 
 @pytest.mark.parametrize(("text", "name"), [
     ("n + 1", "(n + 1)"), ("upper(word) AS u", "u"), ("count(*)", "count(1)"), ("n > 1 AND n < 3", "((n > 1) AND (n < 3))"),
+    ("`s` || 'x'", "concat(s, x)"), ("instr(s, 'a')", "instr(s, a)"), ("locate('a', s)", "locate(a, s, 1)"),
+    ("isnull(x)", "(x IS NULL)"), ("a <=> b", "(a <=> b)"), ("a div b", "(a div b)"), ("s not like 'a'", "(NOT s LIKE a)"),
+    ("x between 1 and 2", "between(x, 1, 2)"), ("date_add(current_date(), 1)", "date_add(current_date(), 1)"),
+    ("struct(a, b)", "struct(a, b)"), ("from_json(j, 'a INT')", "from_json(j)"), ("ceil(x)", "CEIL(x)"),
 ])
 def test_expr_names_its_column_as_spark_does(text, name):
     assert F.expr(text)._name == name
@@ -152,3 +156,34 @@ def test_operator_and_cast_names_are_pyspark_4s(spark):
     assert out.columns == ["(id + 1)", "(x * 2)", "(10 - id)", "negative(x)", "CAST((id + 1) AS DOUBLE)", "k", "x",
                            "CAST((x * 2) AS DECIMAL(10,2))"]
     assert tuple(out.collect()[0])[:5] == (2, 4.0, 9, -2.0, 2.0)
+
+
+def test_a_backquoted_name_is_one_part_dots_and_all():
+    assert (F.col("`i`")._sql(), F.col("`i`")._name) == ("`i`", "i")
+    assert F.col("`a.b`")._sql() == "`a.b`" and F.col("s.`x.y`")._sql() == "`s`.`x.y`"
+    assert F.col("`x``y`")._name == "x`y"
+
+
+def test_a_window_function_is_named_with_its_ordering_and_its_frame_as_spark_names_it():
+    from stream_nb.pyspark.sql import Window
+
+    by_s = Window.partitionBy("s")
+    ordered = by_s.orderBy("i")
+    assert F.row_number().over(ordered)._name == \
+        "row_number() OVER (PARTITION BY s ORDER BY i ASC NULLS FIRST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+    assert F.sum("i").over(ordered)._name == \
+        "sum(i) OVER (PARTITION BY s ORDER BY i ASC NULLS FIRST RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+    assert F.lag("i").over(ordered)._name == \
+        "lag(i, 1, NULL) OVER (PARTITION BY s ORDER BY i ASC NULLS FIRST ROWS BETWEEN -1 FOLLOWING AND -1 FOLLOWING)"
+    assert F.lead("i", 2, 0).over(by_s.orderBy(F.desc("i")))._name == \
+        "lead(i, 2, 0) OVER (PARTITION BY s ORDER BY i DESC NULLS LAST ROWS BETWEEN 2 FOLLOWING AND 2 FOLLOWING)"
+    assert F.sum("i").over(by_s)._name == \
+        "sum(i) OVER (PARTITION BY s ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
+    assert F.avg("i").over(ordered.rowsBetween(-2, Window.currentRow))._name == \
+        "avg(i) OVER (PARTITION BY s ORDER BY i ASC NULLS FIRST ROWS BETWEEN -2 FOLLOWING AND CURRENT ROW)"
+
+
+def test_order_by_the_expression_a_group_by_grouped_by_sorts_by_its_column(spark):
+    df = spark.createDataFrame([("b",), ("a",), ("b",)], "s string")
+    result = df.groupBy(F.upper("s")).count().orderBy(F.upper("s").desc())
+    assert [tuple(r) for r in result.collect()] == [("B", 2), ("A", 1)]

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from stream_nb.pyspark.errors import AnalysisException
 from stream_nb.pyspark.sql.types import DataType, _parse_datatype_string
 
 
@@ -185,24 +186,31 @@ class Column:
         return Column(case.copy().else_(v._unaliased(), copy=False), self._name[:-4] + f" ELSE {v._name} END")
 
     def asc(self) -> Column:
-        return Column(exp.Ordered(this=self._unaliased(), desc=False, nulls_first=True), f"{self._name} ASC")
+        return self._ordered(desc=False, nulls_first=True)
 
     def desc(self) -> Column:
-        return Column(exp.Ordered(this=self._unaliased(), desc=True, nulls_first=False), f"{self._name} DESC")
+        return self._ordered(desc=True, nulls_first=False)
 
     def asc_nulls_first(self) -> Column:
         return self.asc()
 
     def asc_nulls_last(self) -> Column:
-        return Column(exp.Ordered(this=self._unaliased(), desc=False, nulls_first=False),
-                      f"{self._name} ASC NULLS LAST")
+        return self._ordered(desc=False, nulls_first=False)
 
     def desc_nulls_first(self) -> Column:
-        return Column(exp.Ordered(this=self._unaliased(), desc=True, nulls_first=True),
-                      f"{self._name} DESC NULLS FIRST")
+        return self._ordered(desc=True, nulls_first=True)
 
     def desc_nulls_last(self) -> Column:
         return self.desc()
+
+    def _ordered(self, desc: bool, nulls_first: bool) -> Column:
+        """An ordering, named as Spark names it: ``x DESC NULLS LAST``."""
+        return Column(exp.Ordered(this=self._unaliased(), desc=desc, nulls_first=nulls_first),
+                      f"{self._name} {'DESC' if desc else 'ASC'} NULLS {'FIRST' if nulls_first else 'LAST'}")
+
+    def _unordered_name(self) -> str:
+        """The name of what an ordering orders (``x`` of ``x DESC NULLS LAST``); a column's own otherwise."""
+        return self._name.rsplit(" ", 3)[0] if isinstance(self._unaliased(), exp.Ordered) else self._name
 
     def over(self, window: Any) -> Column:
         """This function over ``window`` (``pyspark.sql.window.Window``): for static DataFrames, as Spark
@@ -263,10 +271,36 @@ def _literal(value: Any, double: bool = True) -> Column:
     raise TypeError(f"[UNSUPPORTED_LITERAL] lit(): unsupported literal {value!r} of type {type(value).__name__}")
 
 
+def name_parts(name: str) -> list[str]:
+    """A column name's parts as Spark reads them: split at dots, except inside backquotes (``a.`b.c``` is a
+    column ``a``'s field ``b.c``; a doubled backquote inside is one).
+
+    >>> name_parts("a.b"), name_parts("`a.b`"), name_parts("`x``y`.z")
+    (['a', 'b'], ['a.b'], ['x`y', 'z'])
+    """
+    parts, part, quoted, i = [], "", False, 0
+    while i < len(name):
+        char = name[i]
+        if char == "`" and quoted and name[i + 1:i + 2] == "`":
+            part, i = part + "`", i + 2
+            continue
+        if char == "`":
+            quoted = not quoted
+        elif char == "." and not quoted:
+            parts.append(part)
+            part = ""
+        else:
+            part += char
+        i += 1
+    if quoted:
+        raise AnalysisException(f"Syntax error in attribute name: {name}", "PARSE_SYNTAX_ERROR")
+    return [*parts, part]
+
+
 def _column_ref(name: str) -> Column:
     if name == "*":
         return Column(exp.Star(), "*")
-    parts = name.split(".")
+    parts = name_parts(name)
     if len(parts) > 1 and parts[-1] == "*":
         return Column(exp.Column(this=exp.Star(), table=exp.to_identifier(parts[0], quoted=True)), name)
     node: exp.Expression = exp.column(parts[0], quoted=True)

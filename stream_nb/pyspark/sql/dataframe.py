@@ -464,6 +464,14 @@ class DataFrame:
         flags = ascending if isinstance(ascending, list) else [ascending] * len(order)
         items = [c._unaliased() if isinstance(c._unaliased(), exp.Ordered)
                  else exp.Ordered(this=c._unaliased(), desc=not up, nulls_first=up) for c, up in zip(order, flags)]
+        computed = [i for i, item in enumerate(items) if not isinstance(item.this, exp.Column)]
+        if computed:  # orderBy(upper(s)) after groupBy(upper(s)): Spark sorts by the column that expression is
+            columns = self.columns
+            for i in computed:
+                name = order[i]._unordered_name()
+                if name in columns and columns.count(name) == 1:
+                    items[i] = items[i].copy()
+                    items[i].set("this", exp.column(name, quoted=True))
         return self._derive(exp.select(exp.Star()).from_(self._from()).order_by(*items))
 
     sort = orderBy

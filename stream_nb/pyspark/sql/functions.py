@@ -39,7 +39,6 @@ from stream_nb.pyspark.sql.higher_order import (  # noqa: F401 (pyspark.sql.func
     transform,
     zip_with,
 )
-from stream_nb.pyspark.sql.names import spark_name
 from stream_nb.pyspark.sql.types import (
     ArrayType,
     DataType,
@@ -50,6 +49,7 @@ from stream_nb.pyspark.sql.types import (
 )
 from stream_nb.pyspark.sql.udf import pandas_udf, udf  # noqa: F401 (pyspark.sql.functions has them)
 from stream_nb.sql.dialect import StreamSpark
+from stream_nb.sql.spark_names import spark_name
 
 
 def col(col: str) -> Column:
@@ -749,13 +749,19 @@ def ntile(n: int) -> Column: return _int(_call("ntile", "ntile", lit(n)))
 
 
 def lag(col: Column | str, offset: int = 1, default: Any = None) -> Column:
-    extra = [lit(default)] if default is not None else []
-    return _call("lag", "lag", _as_col(col), lit(offset), *extra)
+    return _offset_call("lag", col, offset, default)
 
 
 def lead(col: Column | str, offset: int = 1, default: Any = None) -> Column:
+    return _offset_call("lead", col, offset, default)
+
+
+def _offset_call(name: str, col: Column | str, offset: int, default: Any) -> Column:
+    """lag / lead, named as Spark names them: ``lag(x, 1, NULL)``."""
     extra = [lit(default)] if default is not None else []
-    return _call("lead", "lead", _as_col(col), lit(offset), *extra)
+    column = _as_col(col)
+    return _call(name, name, column, lit(offset), *extra,
+                 name=f"{name}({column._name}, {offset}, {extra[0]._name if extra else 'NULL'})")
 
 
 # (again, now that the module is whole)

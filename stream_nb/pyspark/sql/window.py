@@ -46,15 +46,50 @@ class WindowSpec:
                             order=exp.Order(expressions=order) if order else None, spec=spec)
         if cast is not None:
             window = exp.Cast(this=window, to=cast.to.copy())
-        return Column(window, f"{function._name} OVER ({self._describe()})")
+        return Column(window, f"{function._name} OVER ({self._describe(function)})")
 
-    def _describe(self) -> str:
+    def _describe(self, function: Column) -> str:
+        """The window as Spark's name of the column writes it: its partitioning, its ordering with each
+        direction and NULLs' place, and its frame, the one it has by default included."""
         parts = []
         if self._partition:
             parts.append("PARTITION BY " + ", ".join(c._name for c in self._partition))
         if self._order:
-            parts.append("ORDER BY " + ", ".join(c._name for c in self._order))
-        return " ".join(parts)
+            parts.append("ORDER BY " + ", ".join(_ordered_name(c) for c in self._order))
+        return " ".join([*parts, self._frame_text(function)])
+
+    def _frame_text(self, function: Column) -> str:
+        if self._frame is not None:
+            kind, start, end = self._frame
+            return f"{kind} BETWEEN {_bound_text(start)} AND {_bound_text(end)}"
+        name = function._name.split("(")[0].lower()
+        if name in _RANKING:
+            return "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+        call = function._unaliased()
+        if name in ("lag", "lead") and isinstance(call, exp.Anonymous) and len(call.expressions) > 1 \
+                and isinstance(call.expressions[1], exp.Literal):
+            offset = int(call.expressions[1].this) * (-1 if name == "lag" else 1)
+            return f"ROWS BETWEEN {offset} FOLLOWING AND {offset} FOLLOWING"
+        if self._order:
+            return "RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+        return "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
+
+
+_RANKING = ("row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile")
+
+
+def _ordered_name(column: Column) -> str:
+    """``x ASC NULLS FIRST``, as Spark writes an ordering."""
+    return column._name if isinstance(column._unaliased(), exp.Ordered) else column.asc()._name
+
+
+def _bound_text(value: int) -> str:
+    """A frame's bound as Spark writes it: an offset n is ``n FOLLOWING``, negative or not."""
+    if value <= Window.unboundedPreceding:
+        return "UNBOUNDED PRECEDING"
+    if value >= Window.unboundedFollowing:
+        return "UNBOUNDED FOLLOWING"
+    return "CURRENT ROW" if value == 0 else f"{value} FOLLOWING"
 
 
 def _bound(side: str, value: int) -> dict[str, Any]:
