@@ -54,3 +54,26 @@ def test_print_schema_shows_an_arrays_element_and_a_maps_key_and_value_as_spark(
         " |    |-- element: struct (containsNull = true)\n"
         " |    |    |-- x: integer (nullable = true)\n"
         "\n")
+
+
+def test_print_schema_says_which_columns_are_never_null_as_sparks_analyzer_does(spark, capsys):
+    import datetime
+
+    import stream_nb as sn
+    from stream_nb.pyspark.sql import Window
+    from stream_nb.pyspark.sql import functions as F
+
+    df = spark.createDataFrame([(datetime.datetime(2024, 1, 1), "a")], "ts timestamp, s string")
+    counted = df.groupBy(F.window("ts", "10 seconds"), "s").agg(F.count("*").alias("n"), F.sum(F.lit(1)).alias("t"))
+    assert [(f.name, f.nullable) for f in counted.schema.fields] == \
+        [("window", False), ("s", True), ("n", False), ("t", True)]
+    sliding = df.groupBy(F.window("ts", "10 seconds", "5 seconds")).count()
+    assert [f.nullable for f in sliding.schema.fields] == [True, False]  # a sliding window's rows are filtered
+    ranked = df.select(F.lit(1).alias("one"), F.coalesce("s", F.lit("x")).alias("c"), F.upper("s").alias("u"),
+                       F.row_number().over(Window.orderBy("ts")).alias("r"))
+    assert [f.nullable for f in ranked.schema.fields] == [False, False, True, False]
+    stream = spark.readStream.load(sn.sources.memory("ts timestamp, s string"))
+    assert [f.nullable for f in stream.groupBy("s").count().schema.fields] == [True, True]  # as Spark's streams
+    assert [f.nullable for f in stream.select(F.lit(1).alias("one"), "s").schema.fields] == [False, True]
+    counted.printSchema()
+    assert " |-- n: long (nullable = false)" in capsys.readouterr().out.splitlines()

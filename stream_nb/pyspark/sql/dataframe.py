@@ -82,7 +82,13 @@ class DataFrame:
     @property
     def schema(self) -> StructType:
         if self._schema is None:
-            self._schema = from_arrow_schema(execution.schema_of(self))
+            from stream_nb.pyspark.sql.nullability import never_null
+
+            schema = from_arrow_schema(execution.schema_of(self))
+            never = never_null(self._query, self._streaming) if self._query is not None else set()
+            for field in schema.fields:
+                field.nullable = field.nullable and field.name not in never
+            self._schema = schema
         return self._schema
 
     @property
