@@ -24,6 +24,13 @@ SESSION = "__session"  # the column a session window is read from (sessions_sql'
 
 def static_windows(tree: exp.Expression, sql: str) -> exp.Expression:
     """Rewrite the window() and session_window() calls of a qualified, typed static query into DuckDB SQL."""
+    for call in tree.find_all(exp.Anonymous):  # a string time is cast, as Spark casts it (NULL if it is none)
+        time = call.expressions[0] if call.expressions else None
+        if (is_window_call(call) or is_window_call(call, "session_window")) and time is not None and \
+                time.type is not None and time.type.this in exp.DataType.TEXT_TYPES:
+            cast = exp.TryCast(this=time.copy(), to=exp.DataType.build("TIMESTAMPTZ"))
+            cast.type = exp.DataType.build("TIMESTAMPTZ")
+            time.replace(cast)
     apply_windows(tree, lambda call: window_spec(call, sql, any_time=True),
                   lambda spec: window_struct(spec, _timestamp_kind(spec.column)))
     for select in reversed(list(tree.find_all(exp.Select))):  # inner SELECTs first

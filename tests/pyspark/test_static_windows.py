@@ -101,3 +101,10 @@ def test_show_vertical_writes_a_record_per_row_as_spark(spark, capsys):
         " x                  | NULL                 \n"
         "only showing top 1 row\n"
         "(0 rows)\n")
+
+
+def test_a_string_time_is_cast_to_a_timestamp_as_spark_casts_it(spark, events):
+    df = events.groupBy(F.window("s", "20 seconds")).count().orderBy("window")
+    assert windows(df, "window") == [(at(0), at(20), 7), (at(20), at(40), 2), (at(40), dt.datetime(2024, 1, 1, 0, 1), 1)]
+    sessions = events.groupBy(F.session_window("s", "6 seconds")).count().orderBy("session_window")
+    assert windows(sessions, "session_window")[0] == (at(1), at(24), 7)
