@@ -26,6 +26,7 @@ from stream_nb.checkpoint.logs import OffsetEntry
 from stream_nb.engine import duck
 from stream_nb.engine.watermark import EPOCH_US, Watermarks
 from stream_nb.sources._protocol import SourceTraits, source_traits
+from stream_nb.sources.derived import underlying_source
 from stream_nb.sql.event_time import EventTime
 from stream_nb.sql.plan import BATCH, Plan
 
@@ -73,17 +74,18 @@ class Inputs:
 
     @property
     def distinct(self) -> list[tuple[int, Input]]:
-        """Each source object once, with its first input and that input's index: what is done to a source
-        itself (prepare, attach, open its checkpoint directory, commit, close) is done once, however many scans
-        read it; each input keeps its own offsets and offset-log line (each reads the same range)."""
+        """Each source once, with its first input and that input's index: what is done to a source itself
+        (prepare, attach, open its checkpoint directory, commit, close) is done once, however many scans read
+        it, as it is or through a stateless view (``sources/derived.py``, which passes each on to it); each input
+        keeps its own offsets and offset-log line (each reads the same range)."""
         seen: set[int] = set()
         return [(index, i) for index, i in enumerate(self.items)
-                if id(i.source) not in seen and not seen.add(id(i.source))]
+                if id(underlying_source(i.source)) not in seen and not seen.add(id(underlying_source(i.source)))]
 
     def latest_offsets(self) -> dict[str, int]:
         """Each input's source's latest offset, each source asked once: its scans see it at the same moment."""
-        latest = {id(i.source): i.source.latest_offset() for _, i in self.distinct}
-        return {i.name: latest[id(i.source)] for i in self.items}
+        latest = {id(underlying_source(i.source)): i.source.latest_offset() for _, i in self.distinct}
+        return {i.name: latest[id(underlying_source(i.source))] for i in self.items}
 
     def look(self, limit: dict[str, int] | None = None) -> dict[str, int]:
         """Ask every source for its latest offset (once per trigger). ``limit``: where an available_now trigger
@@ -146,13 +148,29 @@ class Inputs:
         return any(self.latest[name] > offset for name, offset in self.offsets.items())
 
     def read(self, ranges: Ranges) -> dict[str, pa.Table]:
-        read: dict[tuple[int, int, int], pa.Table] = {}  # a source read by several scans is read once
+        # a source read by several scans, as it is or through views of it, is read once; each view runs once
+        read: dict[tuple[int, int, int], pa.Table] = {}
+        tables = {}
         for i in self.items:
             start, end = ranges[i.name]
+            source = underlying_source(i.source)
             if (id(i.source), start, end) not in read:
-                read[id(i.source), start, end] = (i.source.read(start, end) if end > start
-                                                  else i.source.schema.empty_table())
-        return {i.name: read[id(i.source), *ranges[i.name]] for i in self.items}
+                if (id(source), start, end) not in read:
+                    read[id(source), start, end] = source.read(start, end) if end > start else None
+                rows = read[id(source), start, end]
+                read[id(i.source), start, end] = (i.source.schema.empty_table() if rows is None else
+                                                  rows if source is i.source else i.source.through(rows))
+            tables[i.name] = read[id(i.source), start, end]
+        return tables
+
+    def release_views(self) -> None:
+        """The stateless views of a source that are not its first input (``distinct``) let go of what is theirs
+        alone (a DuckDB connection); the source itself was closed once, through the first."""
+        first = {id(i.source) for _, i in self.distinct}
+        for i in self.items:
+            if id(i.source) not in first and hasattr(i.source, "release"):
+                first.add(id(i.source))
+                i.source.release()
 
     def empty(self) -> pa.Table | dict[str, pa.Table]:
         """A batch without rows, as the operator takes it."""

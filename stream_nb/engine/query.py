@@ -438,6 +438,7 @@ class StreamingQuery:
         for _, i in self._inputs.distinct:
             if i.can.close:  # its threads end (a Kafka source's clients: fetching since prepare)
                 i.source.close()
+        self._inputs.release_views()
 
     def _wake_loop_task(self) -> None:
         """A manual query's loop task ends once it is woken (after ``_stopping`` is set: it checks that after

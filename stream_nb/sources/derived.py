@@ -50,12 +50,23 @@ class DerivedSource:
         self.capabilities = self._passed | {CLOSE}  # its own DuckDB connection, closed when a query stops
         self.description = getattr(source, "description", type(source).__name__)
 
+    @property
+    def underlying(self) -> Any:
+        """The source read: a query that also reads it as it is (a union or join of a stream and a view of it)
+        asks it once a trigger and reads it once a batch for both (``engine/inputs.py``)."""
+        return self.source
+
     def latest_offset(self) -> int:
         return self.source.latest_offset()
 
     def read(self, start: int, end: int) -> pa.Table:
         """The source's rows ``[start, end)`` through the query."""
-        rows = self.source.read(start, end)
+        return self.through(underlying_source(self).read(start, end))
+
+    def through(self, rows: pa.Table) -> pa.Table:
+        """Rows read from the underlying source (the first one, for a view of a view) through the query."""
+        inner = getattr(self.source, "through", None)
+        rows = inner(rows) if inner is not None else rows
         with self._lock:
             if self._con is None:
                 from stream_nb.engine.operators import connect
@@ -97,6 +108,11 @@ class DerivedSource:
         (a read after opens another): left to the GC, its last reference could fall on a daemon thread at exit."""
         if CLOSE in self._passed:
             self.source.close()
+        self.release()
+
+    def release(self) -> None:
+        """Its own DuckDB connection closed, the source left as it is (a query closes that once, however many
+        of its inputs read it)."""
         with self._lock:
             con, self._con = self._con, None
         if con is not None:
@@ -110,6 +126,13 @@ class DerivedSource:
 
     def __repr__(self) -> str:
         return f"{self.description} through {self.sql}"
+
+
+def underlying_source(source: Any) -> Any:
+    """The source a derived stream (or a view of one) reads in the end; any other source itself."""
+    while getattr(source, "underlying", None) is not None:
+        source = source.underlying
+    return source
 
 
 def derived(source: Any, sql: str, name: str) -> DerivedSource:

@@ -62,3 +62,34 @@ def test_one_source_read_by_two_inputs_is_asked_once_a_trigger_and_both_read_the
     rows = sorted(zip(q.result["side"], q.result["v"]))
     assert rows == [("a", 0), ("a", 1), ("a", 2), ("a", 3), ("b", 0), ("b", 1), ("b", 2), ("b", 3)]
     q.stop()
+
+
+class Counted(Growing):
+    def __init__(self):
+        super().__init__()
+        self.reads = 0
+
+    def read(self, start, end):
+        self.reads += 1
+        return super().read(start, end)
+
+
+def test_a_source_and_a_view_of_it_in_one_query_are_asked_once_and_read_once_a_batch():
+    # a union of a stream with a view of it (stream_nb.pyspark's withWatermark on a computed column makes one):
+    # both read the rows of the same offsets, from one read
+    from stream_nb.sources.derived import derived
+
+    source = Counted()
+    view = derived(source, "SELECT v * 10 AS v FROM g", "g")
+    q = sn.start("SELECT v, 'raw' AS side FROM a UNION ALL SELECT v, 'view' AS side FROM b",
+                 sources={"a": source, "b": view}, trigger="manual")
+    first = q.step()
+    assert (source.asked, source.reads) == (1, 1)
+    assert [s["endOffset"] for s in first["sources"]] == [2, 2]
+    q.step()
+    assert (source.asked, source.reads) == (2, 2)
+    rows = sorted(zip(q.result["side"], q.result["v"]))
+    assert rows == [("raw", 0), ("raw", 1), ("raw", 2), ("raw", 3), ("view", 0), ("view", 10), ("view", 20),
+                    ("view", 30)]
+    q.stop()
+    assert view._con is None  # the view's own connection is closed with the query

@@ -118,3 +118,25 @@ def test_a_union_of_a_files_stream_with_itself_reads_one_reader_as_spark_reads_o
         assert [r["count"] for r in spark.sql("SELECT * FROM self_union_files").collect()] == [1]
     finally:
         q.stop()
+
+
+def test_a_stream_and_its_view_with_a_computed_watermark_read_one_reader(spark, tmp_path):
+    # withWatermark on a computed column reads the stream through a view of it (sources/derived.py); in a
+    # union with the stream as it is, both read the one reader: each batch, the same files
+    from stream_nb.sources.derived import underlying_source
+
+    raw = spark.readStream.schema("kind STRING, t STRING").json(str(tmp_path))
+    timed = raw.select(F.to_timestamp("t").alias("at"), "kind")
+    watched = timed.where("kind = 'imp'").withWatermark("at", "5 seconds")
+    both = watched.union(raw.where("kind = 'click'").select(F.to_timestamp("t").alias("at"), "kind"))
+    q = both.writeStream.format("memory").queryName("view_and_stream").start()
+    try:
+        (tmp_path / "0.json").write_text('{"kind": "imp", "t": "2024-01-01 00:00:08"}\n'
+                                         '{"kind": "click", "t": "2024-01-01 00:00:20"}\n')
+        q.processAllAvailable()
+        sources = [i.source for i in q._q._inputs.items]
+        assert len(sources) == 2 and len({id(underlying_source(s)) for s in sources}) == 1
+        assert [s["endOffset"] for s in q.lastProgress["sources"]] == [1, 1]
+        assert sorted(r.kind for r in spark.sql("SELECT * FROM view_and_stream").collect()) == ["click", "imp"]
+    finally:
+        q.stop()

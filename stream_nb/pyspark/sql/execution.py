@@ -111,16 +111,25 @@ def stored_table(session: Any, database: str, name: str) -> DataFrame:
 
 def namespace(df: DataFrame, fresh: bool = False) -> dict[str, Any]:
     """The DataFrame's inputs as ``sn.start`` resolves FROM names: sources, and tables as pandas frames;
-    ``fresh``: each stream a reader of its own, for a query that starts (one, read by all its scans)."""
-    made: dict[str, Any] = {}  # a stream's one reader, by the input first named: its scans share it
+    ``fresh``: each stream a reader of its own, for a query that starts (one, read by all its scans, and by
+    the views of it a computed watermark makes, ``DataFrame._derived_stream``, which build theirs in here)."""
+    outer = getattr(_making, "made", None)
+    made: dict[str, Any] = {} if outer is None else outer  # a stream's one reader, by the input first named
 
     def reader(name: str) -> Any:
         shared = _same_reader.get(name, name)
         if shared not in made:
             made[shared] = _readers[name]()
         return made[shared]
-    return {name: value.table() if isinstance(value, Live) else
-            reader(name) if fresh and name in _readers else value for name, value in df._inputs.items()}
+    _making.made = made
+    try:
+        return {name: value.table() if isinstance(value, Live) else
+                reader(name) if fresh and name in _readers else value for name, value in df._inputs.items()}
+    finally:
+        _making.made = outer
+
+
+_making = threading.local()  # the readers made so far for the query being started (see namespace)
 
 
 def plan(df: DataFrame, output_mode: str | None = None):
