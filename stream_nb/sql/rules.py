@@ -137,6 +137,14 @@ def _one_window(tree: exp.Query, q: Planning) -> None:
     """The query's window(), if any: one window per query (it may be written in several places)."""
     calls = [node for node in tree.find_all(exp.Anonymous) if is_window_call(node)]
     specs = [window_spec(call, q.sql) for call in calls]
+    for call in calls:
+        time = call.expressions[0]
+        if time.type is not None and time.type.this in exp.DataType.TEXT_TYPES:
+            raise StreamSQLError(
+                f"window() over {time.name!r}, a string column, is not supported on a stream yet (Spark casts it "
+                "to a timestamp)", sql=q.sql, start=start_of(time, q.sql),
+                hint=f"convert it first: SELECT window(t, ...) ... FROM (SELECT to_timestamp({time.name}) AS t, ... "
+                     f"FROM <stream>), or in PySpark withColumn('{time.name}', F.to_timestamp('{time.name}'))")
     for call, spec in zip(calls, specs):
         if spec != specs[0]:
             raise StreamSQLError("a query can use one window() only; write the same window(...) everywhere",

@@ -1,6 +1,7 @@
 import pandas as pd
 import pytest
 
+import stream_nb as sn
 from stream_nb.engine.triggers import Trigger
 from stream_nb.pyspark.errors import AnalysisException
 from stream_nb.pyspark.sql import functions as F
@@ -190,6 +191,29 @@ def test_with_watermark_on_a_computed_column_follows_that_column(spark, events):
     q.stop()
     rows = spark.sql("SELECT * FROM computed_watermark").collect()
     assert [(r["word"], r["count"]) for r in rows] == [("a", 1), ("a", 1)]  # "late" dropped, 00:30's window final
+
+
+def test_with_watermark_on_a_column_replaced_under_its_own_name_follows_the_new_column(spark):
+    # the usual JSON program: ts read as a string, replaced by its timestamp under the same name
+    texts = sn.sources.memory("ts string, word string")
+    df = spark.readStream.load(texts).withColumn("ts", F.to_timestamp("ts"))
+    counts = df.withWatermark("ts", "5 seconds").groupBy(F.window("ts", "10 seconds")).count()
+    q = counts.writeStream.format("memory").queryName("replaced_watermark").outputMode("append").start()
+    try:
+        texts.add_data([{"ts": "2024-01-01 00:00:01", "word": "a"}, {"ts": "2024-01-01 00:00:30", "word": "b"}])
+        q.processAllAvailable()
+        assert q.lastProgress["eventTime"]["watermark"] == "2024-01-01T00:00:25.000Z"
+        assert [r["count"] for r in spark.sql("SELECT * FROM replaced_watermark").collect()] == [1]
+    finally:
+        q.stop()
+
+
+def test_a_window_over_a_string_column_of_a_stream_says_how_to_convert_it(spark):
+    texts = sn.sources.memory("ts string, word string")
+    counts = spark.readStream.load(texts).groupBy(F.window("ts", "10 seconds")).count()
+    with pytest.raises(AnalysisException, match="window\\(\\) over 'ts', a string column") as err:
+        counts.writeStream.format("memory").queryName("string_window").outputMode("complete").start()
+    assert "F.to_timestamp('ts')" in str(err.value)
 
 
 def test_with_watermark_on_a_column_computed_after_another_watermark_says_it_is_not_supported_yet(spark, events):

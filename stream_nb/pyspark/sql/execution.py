@@ -259,9 +259,12 @@ def watermark_input(df: DataFrame, column: str) -> tuple[str, str]:
 
     streams = {n: v for n, v in df._inputs.items() if isinstance(v, Source)}
     traced = _source_column(df._query, column, streams)
-    if traced is not None:
+    if traced is COMPUTED:  # withColumn("ts", to_timestamp("ts")): not the stream's ts, though named so
+        owners = []
+    elif traced is not None:
         return traced
-    owners = [n for n, s in streams.items() if column in s.schema.names]
+    else:
+        owners = [n for n, s in streams.items() if column in s.schema.names]
     if len(owners) == 1:
         return owners[0], column
     if not owners:
@@ -274,10 +277,13 @@ def watermark_input(df: DataFrame, column: str) -> tuple[str, str]:
                             "AMBIGUOUS_REFERENCE")
 
 
+COMPUTED = ("", "")  # _source_column's answer for a column a projection computes
+
+
 def _source_column(query: exp.Expression, column: str, streams: dict[str, Any],
                    qualifier: str = "") -> tuple[str, str] | None:
     """(input, its column) that ``column`` of ``query`` reads unchanged, through projections and subqueries;
-    None where it is computed or the query is not a plain SELECT chain."""
+    ``COMPUTED`` where a projection computes it; None where the query is not a plain SELECT chain."""
     if isinstance(query, exp.Subquery):
         query = query.this
     if not isinstance(query, exp.Select):
@@ -286,7 +292,7 @@ def _source_column(query: exp.Expression, column: str, streams: dict[str, Any],
     if column in items:
         item = items[column]
         if not isinstance(item, exp.Column) or isinstance(item.this, exp.Star):
-            return None
+            return COMPUTED
         column, qualifier = item.name, item.table
     elif not any(isinstance(e, exp.Star) for e in query.expressions):
         return None
@@ -300,5 +306,7 @@ def _source_column(query: exp.Expression, column: str, streams: dict[str, Any],
             found.append((side.name, column))
         elif isinstance(side, exp.Subquery):
             traced = _source_column(side, column, streams)
+            if traced is COMPUTED:
+                return COMPUTED
             found += [traced] if traced is not None else []
     return found[0] if len(found) == 1 else None
