@@ -311,3 +311,9 @@ def test_to_json_of_struct_star_over_a_static_dataframe_as_a_kafka_value(spark):
     df.createOrReplaceTempView("readings")
     assert spark.sql("SELECT to_json(struct(r.*)) AS v FROM readings AS r").collect()[0].v == \
         '{"ts":"2024-01-01T01:02:03.450Z","s":"x"}'
+
+
+def test_with_column_renamed_and_drop_find_a_column_whatever_its_case_as_spark(spark):
+    df = spark.createDataFrame([(1, "a")], "id int, name string")
+    assert df.withColumnRenamed("NAME", "n").columns == ["id", "n"]
+    assert df.drop("ID").columns == ["name"]

@@ -77,3 +77,10 @@ def test_print_schema_says_which_columns_are_never_null_as_sparks_analyzer_does(
     assert [f.nullable for f in stream.select(F.lit(1).alias("one"), "s").schema.fields] == [False, True]
     counted.printSchema()
     assert " |-- n: long (nullable = false)" in capsys.readouterr().out.splitlines()
+
+
+def test_in_a_row_asks_for_a_field_name_as_pysparks_row():
+    from stream_nb.pyspark.sql import Row
+
+    assert "name" in Row(name="Alice", age=3) and "Alice" not in Row(name="Alice", age=3)
+    assert "Alice" in Row("Alice", 3)

@@ -196,7 +196,8 @@ class DataFrame:
         return self.withColumnsRenamed({existing: new})
 
     def withColumnsRenamed(self, colsMap: dict[str, str]) -> DataFrame:
-        return self._select([exp.alias_(c, colsMap[c.name], quoted=True) if c.name in colsMap else c
+        renames = {old.lower(): new for old, new in colsMap.items()}  # names match case-insensitively, as Spark's
+        return self._select([exp.alias_(c, renames[c.name.lower()], quoted=True) if c.name.lower() in renames else c
                              for c in self._columns()])
 
     def drop(self, *cols: Column | str) -> DataFrame:
@@ -204,8 +205,8 @@ class DataFrame:
         (``a.join(b, a.k == b.k).drop(b.k)``) only that side's, as Spark drops by attribute."""
         columns = self._columns()
         for c in cols:
-            if isinstance(c, str):
-                columns = [k for k in columns if k.name != c]
+            if isinstance(c, str):  # case-insensitively, as Spark's analyzer resolves names
+                columns = [k for k in columns if k.name.lower() != c.lower()]
                 continue
             named = _sides_named(self._query, c._unaliased().copy())
             if isinstance(named, exp.Dot) and isinstance(named.this, exp.Column) and not named.this.table:
@@ -483,6 +484,9 @@ class DataFrame:
     sort = orderBy
 
     def limit(self, num: int) -> DataFrame:
+        query = self._query
+        if isinstance(query, exp.Select) and query.args.get("order") and query.args.get("limit") is None:
+            return self._derive(query.copy().limit(num))  # the first rows of that order (a subquery's is lost)
         return self._derive(exp.select(exp.Star()).from_(self._from()).limit(num))
 
     def createOrReplaceTempView(self, name: str) -> None:

@@ -358,6 +358,10 @@ class Row(tuple):
             return value
         return {name: plain(value) for name, value in zip(self.__fields__ or [], self)}
 
+    def __contains__(self, item: Any) -> bool:
+        """``"name" in row``: a field of that name, as PySpark's Row (a Row of values alone: that value)."""
+        return item in self.__fields__ if self.__fields__ is not None else tuple.__contains__(self, item)
+
     def __getitem__(self, item: Any) -> Any:
         if isinstance(item, str):
             return tuple.__getitem__(self, self.__fields__.index(item))

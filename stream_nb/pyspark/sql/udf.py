@@ -13,8 +13,10 @@ it. ``udf``'s functions run per row (NULL arrives as None), ``pandas_udf``'s per
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -55,9 +57,42 @@ class UserDefinedFunction:
 
     def _register(self) -> None:
         if not self._registered:
-            _register(self._sql_name, self.func, self.returnType, self.vectorized, self.deterministic,
+            fn = self.func if self.vectorized else _coerced(self.func, self.returnType)
+            _register(self._sql_name, fn, self.returnType, self.vectorized, self.deterministic,
                       naive_timestamps=True)  # as PySpark's workers give datetimes: naive, session time zone
             self._registered = True
+
+
+def _coerced(fn: Callable[..., Any], kind: DataType) -> Callable[..., Any]:
+    """A row function's results as PySpark 4 converts them to its return type: for a string (the default, so
+    ``udf(lambda s: len(s))`` is common) any value's text (``5`` -> ``'5'``, ``True`` -> ``'true'``); for an
+    integer a float truncated or a numeric string read (``67.5`` -> 67, ``'12'`` -> 12); for a double an int or
+    a numeric string. Anything else is the engine's to check (it names a result that does not fit)."""
+    name = kind.typeName() if isinstance(kind, DataType) else ""
+    if name == "string":
+        def convert(v: Any) -> Any:
+            return v if v is None or isinstance(v, str) else ("true" if v else "false") if isinstance(v, bool) \
+                else str(v)
+    elif name in ("byte", "short", "integer", "long"):
+        def convert(v: Any) -> Any:
+            if isinstance(v, float) and math.isfinite(v):
+                return int(v)
+            return int(v) if isinstance(v, str) and v.strip().lstrip("+-").isdigit() else v
+    elif name in ("double", "float"):
+        def convert(v: Any) -> Any:
+            if isinstance(v, str):
+                try:
+                    return float(v)
+                except ValueError:
+                    return v
+            return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+    else:
+        return fn
+
+    @functools.wraps(fn)  # its signature too: the engine reads how many arguments it takes
+    def call(*args: Any) -> Any:
+        return convert(fn(*args))
+    return call
 
 
 class UDFRegistration:
