@@ -161,3 +161,16 @@ def test_pandas_udf_iterator_forms_give_what_the_series_form_gives(spark, events
                                                                       joined("word", "n").alias("j")), events)
     assert got["p"].tolist()[::2] == [3, 6] and got["p"].isna().tolist() == [False, True, False]
     assert got["j"].tolist() == ["ab:2", "-:-1", "c:5"] and plus_one("n")._name == "plus_one(n)"
+
+
+def test_a_udfs_results_are_converted_to_its_return_type_as_pyspark_converts_them(spark):
+    df = spark.createDataFrame([(1,)], "i int")
+
+    def const(value):
+        return lambda i: value
+
+    as_text = [F.udf(const(v)) for v in (5, True, [1, "a", None], 1.5, None)]  # string by default
+    row = df.select(*[f("i").alias(f"t{n}") for n, f in enumerate(as_text)],
+                    F.udf(lambda i: 67.5, "int")("i").alias("truncated"), F.udf(lambda i: "12", "int")("i").alias("read"),
+                    F.udf(lambda i: 2, "double")("i").alias("widened")).collect()[0]
+    assert tuple(row) == ("5", "true", "[1, 'a', None]", "1.5", None, 67, 12, 2.0)
