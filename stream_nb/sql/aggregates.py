@@ -184,7 +184,7 @@ def make_aggregate(node: exp.AggFunc, index: int, argument: str | None, sql: str
                                  start=start_of(node, sql), hint="mode(x): on a tie, any of the most frequent values")
         return Aggregate(text, a, x, (Partial(f"{a}_l", "list", x, "concat"),), f"list_aggregate({a}_l, 'mode')")
     if kind in ("ApproxQuantile", "Quantile", "Median"):
-        return Aggregate(text, a, x, (Partial(f"{a}_l", "list", x, "concat"),), _percentile(node, f"{a}_l", sql))
+        return Aggregate(text, a, x, (Partial(f"{a}_l", "list", x, "concat"),), percentile_finish(node, f"{a}_l", sql))
     if kind in ("First", "FirstValue", "AnyValue", "Last", "LastValue"):  # Spark's aliases of first and last
         function, rule = ("last", "replace") if kind.startswith("Last") else ("first", "keep")
         if _ignore_nulls(node):
@@ -231,7 +231,7 @@ def co_pair(first: exp.Expression, second: exp.Expression) -> exp.Expression:
                                    exp.PropertyEQ(this=exp.to_identifier("b"), expression=double(second))])
 
 
-def _percentile(node: exp.AggFunc, values: str, sql: str) -> str:
+def percentile_finish(node: exp.AggFunc, values: str, sql: str) -> str:
     """The finish of percentile_approx / percentile / median over the group's kept values (a list column).
 
     percentile_approx gives an input value, Spark's rule for a summary that holds every value: the sorted

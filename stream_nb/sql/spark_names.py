@@ -138,6 +138,12 @@ def _pretty(node: exp.Expression, sql: str | None = None) -> str:
             return f"instr({text}, {part})"
         start = node.args.get("position")
         return f"{written or 'locate'}({part}, {text}, {_pretty(start, sql) if start is not None else 1})"
+    if isinstance(node, exp.ApproxQuantile):  # its default accuracy shown
+        accuracy = node.args.get("accuracy")
+        return f"{written or 'percentile_approx'}({_pretty(node.this, sql)}, {_pretty(node.args['quantile'], sql)}, " \
+               f"{_pretty(accuracy, sql) if accuracy is not None else 10000})"
+    if isinstance(node, exp.Quantile) and written in (None, "percentile"):  # its default frequency shown
+        return f"percentile({_pretty(node.this, sql)}, {_pretty(node.args['quantile'], sql)}, 1)"
     if isinstance(node, exp.DPipe):
         return f"concat({_pretty(node.this, sql)}, {_pretty(node.expression, sql)})"
     if isinstance(node, exp.Any) and not isinstance(node.this, (exp.Subquery, exp.Query)):

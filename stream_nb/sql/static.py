@@ -12,6 +12,7 @@ from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
+from stream_nb.sql.aggregates import percentile_finish
 from stream_nb.sql.dialect import DIALECT
 from stream_nb.sql.errors import StreamSQLError
 from stream_nb.sql.generators import map_paths, spark_generators
@@ -83,7 +84,13 @@ def spark_aggregate_answers(typed: exp.Expression) -> None:
     """Spark's types and values where DuckDB's aggregates differ: a sum of integers is a bigint (DuckDB's a
     128-bit integer), of a decimal(p, s) a decimal(p + 10, s), an average of one a decimal(p + 4, s + 4) (DuckDB's
     a double); skewness and kurtosis are the population's (DuckDB's the sample's, and NULL under 3 rows); a
-    collected list or set of no values is empty, not NULL."""
+    collected list or set of no values is empty, not NULL; percentile_approx is one of the values, percentile and
+    median interpolate, by Spark's rules (the streaming aggregate's finish, over the values collected)."""
+    for node in list(typed.find_all(exp.ApproxQuantile, exp.Quantile, exp.Median)):
+        if node.find_ancestor(exp.Window) is None and isinstance(node.this, exp.Expression):
+            x = node.this.sql("duckdb")
+            node.replace(sqlglot.parse_one(percentile_finish(node, f"list({x}) FILTER (WHERE {x} IS NOT NULL)", ""),
+                                           read="duckdb"))
     for node in list(typed.find_all(exp.Sum, exp.Avg, exp.Skewness, exp.Kurtosis, exp.ArrayAgg,
                                     exp.ArrayUniqueAgg)):
         kind = node.this.type if isinstance(node.this, exp.Expression) else None

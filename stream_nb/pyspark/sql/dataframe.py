@@ -567,6 +567,20 @@ class DataFrame:
     def take(self, num: int) -> list[Row]:
         return self.limit(num).collect()
 
+    def describe(self, *cols: str | list[str]) -> DataFrame:
+        """count, mean, stddev, min and max of each column named (none: each numeric and string one), as
+        strings, a row each (PySpark's; ``summary.py``)."""
+        from stream_nb.pyspark.sql.summary import DESCRIBE, summarize
+
+        return summarize(self, _flat(cols), list(DESCRIBE))
+
+    def summary(self, *statistics: str) -> DataFrame:
+        """The statistics named (none: count, mean, stddev, min, 25%, 50%, 75%, max) of each numeric and
+        string column, as strings, a row each (PySpark's; ``summary.py``)."""
+        from stream_nb.pyspark.sql.summary import SUMMARY, summarize
+
+        return summarize(self, [], list(statistics) or list(SUMMARY))
+
     def show(self, n: int = 20, truncate: bool | int = True, vertical: bool = False) -> None:
         from stream_nb.pyspark.sql.show import show_string
 
@@ -585,10 +599,10 @@ class DataFrame:
 # PySpark's DataFrame methods stream_nb.pyspark does not have: df.<one of them> says so, rather than looking for
 # a column of that name
 _NOT_YET = frozenset((
-    "approxQuantile", "asTable", "colRegex", "corr", "cov", "createGlobalTempView", "crosstab", "describe",
+    "approxQuantile", "asTable", "colRegex", "corr", "cov", "createGlobalTempView", "crosstab",
     "foreach", "foreachPartition", "freqItems", "inputFiles", "isLocal", "lateralJoin", "mapInArrow", "mapInPandas", "melt", "mergeInto", "observe", "offset",
     "pandas_api", "randomSplit", "rdd", "replace", "sample", "sampleBy", "sortWithinPartitions", "stat",
-    "storageLevel", "summary", "toArrow", "toJSON", "toLocalIterator", "transpose", "unpivot",
+    "storageLevel", "toArrow", "toJSON", "toLocalIterator", "transpose", "unpivot",
     "withMetadata", "writeTo"))
 
 

@@ -49,13 +49,18 @@ class NullType(DataType):
     _simple = "void"
 
 
+class NumericType(DataType): pass      # PySpark's abstract kinds: isinstance(t, NumericType) asks for a number
+class IntegralType(NumericType): pass
+class FractionalType(NumericType): pass
+
+
 class StringType(DataType): pass
 class BinaryType(DataType): pass
 class BooleanType(DataType): pass
 class DateType(DataType): pass
 class TimestampType(DataType): pass
-class DoubleType(DataType): pass
-class FloatType(DataType): pass
+class DoubleType(FractionalType): pass
+class FloatType(FractionalType): pass
 
 
 class TimestampNTZType(DataType):
@@ -64,23 +69,23 @@ class TimestampNTZType(DataType):
         return "timestamp_ntz"
 
 
-class ByteType(DataType):
+class ByteType(IntegralType):
     _simple = "tinyint"
 
 
-class ShortType(DataType):
+class ShortType(IntegralType):
     _simple = "smallint"
 
 
-class IntegerType(DataType):
+class IntegerType(IntegralType):
     _simple = "int"
 
 
-class LongType(DataType):
+class LongType(IntegralType):
     _simple = "bigint"
 
 
-class DecimalType(DataType):
+class DecimalType(FractionalType):
     def __init__(self, precision: int = 10, scale: int = 0):
         self.precision, self.scale = precision, scale
 
