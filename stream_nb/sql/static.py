@@ -74,10 +74,25 @@ def _typed(tree: exp.Expression, sql: str, schemas: Mapping[str, pa.Schema]) -> 
     typed = annotate_types(typed, schema=schema, dialect=DIALECT)
     # names as written or as the tables spell them (the optimizer lowercased them), as in Spark
     keep_alias_case(typed, [c for s in schemas.values() for c in s.names])
+    zoned = _computed_timestamps(typed)  # read before the rewrites put untyped nodes in
     for rewrite in SPARK_EXPRESSIONS:
         rewrite(typed)
     spark_aggregate_answers(typed)
+    for item in zoned:
+        item.set("this", exp.Cast(this=item.this, to=exp.DataType.build("TIMESTAMPTZ")))
     return json_functions(static_windows(typed, sql), sql)
+
+
+def _computed_timestamps(typed: exp.Expression) -> list[exp.Alias]:
+    """The output columns the query computes as Spark's timestamp (``to_timestamp(s)``, ``date_trunc``, ``ts +
+    INTERVAL 1 HOUR``): DuckDB gives them naive, which would read as timestamp_ntz; cast to a zoned timestamp
+    (the connection's zone is UTC), they are Spark's. A column read as it is keeps its type."""
+    kinds = (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMPLTZ)
+    items = typed.expressions if isinstance(typed, exp.Select) else []
+    made = ("timestamp_seconds", "timestamp_millis", "timestamp_micros")  # calls the optimizer does not type
+    return [item for item in items if isinstance(item, exp.Alias) and not isinstance(item.this, exp.Column) and (
+        item.type is not None and item.type.this in kinds or
+        isinstance(item.this, exp.Anonymous) and item.this.name.lower() in made)]
 
 
 def spark_aggregate_answers(typed: exp.Expression) -> None:

@@ -187,3 +187,17 @@ def test_order_by_the_expression_a_group_by_grouped_by_sorts_by_its_column(spark
     df = spark.createDataFrame([("b",), ("a",), ("b",)], "s string")
     result = df.groupBy(F.upper("s")).count().orderBy(F.upper("s").desc())
     assert [tuple(r) for r in result.collect()] == [("B", 2), ("A", 1)]
+
+
+def test_a_timestamp_a_static_query_computes_is_sparks_timestamp_not_timestamp_ntz(spark):
+    import datetime
+
+    df = spark.createDataFrame([("2024-01-01 01:02:03", datetime.datetime(2024, 1, 1, 5), 1700000000)],
+                               "s string, t timestamp, e bigint")
+    made = df.select(F.to_timestamp("s").alias("a"), F.date_trunc("hour", "t").alias("b"),
+                     F.timestamp_seconds("e").alias("c"), (F.col("t") + F.expr("INTERVAL 1 HOUR")).alias("d"),
+                     F.col("s").cast("timestamp_ntz").alias("ntz"))
+    assert made.schema.simpleString() == "struct<a:timestamp,b:timestamp,c:timestamp,d:timestamp,ntz:timestamp_ntz>"
+    assert tuple(made.collect()[0]) == (datetime.datetime(2024, 1, 1, 1, 2, 3), datetime.datetime(2024, 1, 1, 5),
+                                        datetime.datetime(2023, 11, 14, 22, 13, 20), datetime.datetime(2024, 1, 1, 6),
+                                        datetime.datetime(2024, 1, 1, 1, 2, 3))
