@@ -317,3 +317,10 @@ def test_with_column_renamed_and_drop_find_a_column_whatever_its_case_as_spark(s
     df = spark.createDataFrame([(1, "a")], "id int, name string")
     assert df.withColumnRenamed("NAME", "n").columns == ["id", "n"]
     assert df.drop("ID").columns == ["name"]
+
+
+def test_to_pandas_gives_numpy_integers_and_float_where_one_is_null_as_pyspark(spark):
+    df = spark.createDataFrame([(1, 2, 3), (2, None, 4)], "i int, j int, l bigint")
+    frame = df.toPandas()
+    assert [str(t) for t in frame.dtypes] == ["int32", "float64", "int64"]
+    assert frame["j"].isna().tolist() == [False, True]

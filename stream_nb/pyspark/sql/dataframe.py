@@ -513,7 +513,8 @@ class DataFrame:
 
     # -- actions (static DataFrames only, as in Spark) ------------------------------------------------------
     def toPandas(self) -> pd.DataFrame:
-        """As PySpark's: timestamps naive in the session time zone (UTC), structs as Rows."""
+        """As PySpark's: timestamps naive in the session time zone (UTC), structs as Rows, integers numpy's
+        (float64 where one is NULL)."""
         frame = execution.collect(self)
         maps = {f.name for f in self.schema.fields if isinstance(f.dataType, MapType)}
         for name in frame.columns:
@@ -524,6 +525,8 @@ class DataFrame:
                 frame[name] = [None if v is None else {k: _plain(x) for k, x in v.items()} for v in column]
             elif column.dtype == object and any(isinstance(v, dict) for v in column):
                 frame[name] = [_plain(v) for v in column]
+            elif isinstance(column.dtype, pd.core.arrays.integer.IntegerDtype):  # PySpark's: numpy integers,
+                frame[name] = column.astype("float64" if column.hasnans else column.dtype.numpy_dtype)  # NaN a NULL
         return frame
 
     def collect(self) -> list[Row]:
