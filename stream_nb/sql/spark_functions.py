@@ -52,14 +52,29 @@ def _typed(new: exp.Expression, old: exp.Expression, type_: str | None = None) -
 
 
 def spark_scalar_functions(tree: exp.Expression) -> None:
-    """Every rewrite below, innermost calls first."""
-    for node in bottom_up(tree, *_BY_CLASS, exp.Anonymous):
+    """Every rewrite below, innermost calls first; then a function whose Spark type is narrower than DuckDB's
+    answer (``_RESULT_TYPES``) cast to it."""
+    for node in bottom_up(tree, *_BY_CLASS, *_RESULT_TYPES, exp.Anonymous):
         if isinstance(node, exp.Anonymous):
             handler = _BY_NAME.get(node.name.lower())
+            result = _RESULT_TYPES_BY_NAME.get(node.name.lower())
         else:
-            handler = next(h for kind, h in _BY_CLASS.items() if isinstance(node, kind))
+            handler = next((h for kind, h in _BY_CLASS.items() if isinstance(node, kind)), None)
+            result = next((t for kind, t in _RESULT_TYPES.items() if isinstance(node, kind)), None)
+            result = None if isinstance(node, exp.DateDiff) and node.args.get("unit") is not None else result
+        parent, key, index = node.parent, node.arg_key, node.index
         if handler is not None:
             handler(node)
+        if result is not None and parent is not None:
+            current = parent.args[key] if index is None else parent.args[key][index]
+            _typed(exp.Cast(this=current.copy(), to=exp.DataType.build(result)), current, result)
+
+
+# Spark's types where DuckDB's answer is a wider integer (the values are the same)
+_RESULT_TYPES = {exp.DateDiff: "INT", exp.Levenshtein: "INT", exp.Length: "INT", exp.BitLength: "INT",
+                 exp.StrPosition: "INT", exp.Factorial: "BIGINT", exp.ArrayPosition: "BIGINT", exp.ArraySize: "INT"}
+_RESULT_TYPES_BY_NAME = {"weekday": "INT", "octet_length": "INT", "char_length": "INT", "character_length": "INT",
+                         "find_in_set": "INT"}
 
 
 # -- numbers ------------------------------------------------------------------------------------------------
@@ -67,6 +82,10 @@ def spark_scalar_functions(tree: exp.Expression) -> None:
 
 def _isnan(node: exp.IsNan) -> None:  # isnan(NULL) is false in Spark
     _typed(exp.Coalesce(this=node.copy(), expressions=[exp.false()]), node, "BOOLEAN")
+
+
+def _rint(node: exp.Rint) -> None:  # the nearest whole double, a half to the even one (Java's Math.rint)
+    _typed(_call("round_even", _double(node.this), exp.Literal.number(0)), node, "DOUBLE")
 
 
 def _sign(node: exp.Sign) -> None:  # a double, NaN for NaN
@@ -486,7 +505,7 @@ def _isnotnull(node: exp.Anonymous) -> None:
 
 
 _BY_CLASS = {
-    exp.IsNan: _isnan, exp.Sign: _sign, exp.Ceil: _ceil_floor, exp.Floor: _ceil_floor, exp.Ln: _ln,
+    exp.IsNan: _isnan, exp.Rint: _rint, exp.Sign: _sign, exp.Ceil: _ceil_floor, exp.Floor: _ceil_floor, exp.Ln: _ln,
     exp.Log: _log, exp.Nanvl: _nanvl, exp.SafeAdd: _try_arithmetic, exp.SafeSubtract: _try_arithmetic,
     exp.SafeMultiply: _try_arithmetic, exp.WidthBucket: _width_bucket, exp.Div: _division,
     exp.BitwiseCount: _bit_count, exp.Hex: _hex, exp.SHA2: _sha2,

@@ -201,3 +201,18 @@ def test_a_timestamp_a_static_query_computes_is_sparks_timestamp_not_timestamp_n
     assert tuple(made.collect()[0]) == (datetime.datetime(2024, 1, 1, 1, 2, 3), datetime.datetime(2024, 1, 1, 5),
                                         datetime.datetime(2023, 11, 14, 22, 13, 20), datetime.datetime(2024, 1, 1, 6),
                                         datetime.datetime(2024, 1, 1, 1, 2, 3))
+
+
+def test_functions_have_sparks_result_types_and_the_ones_pyspark_has_are_there(spark):
+    import datetime
+
+    df = spark.createDataFrame([("abc", datetime.datetime(2024, 3, 5), datetime.date(2024, 1, 1), [1, 2, 3], 2.5)],
+                               "s string, t timestamp, d date, a array<int>, x double")
+    typed = df.select(F.datediff("t", "d").alias("dd"), F.locate("b", "s").alias("lo"), F.instr("s", "c").alias("ins"),
+                      F.levenshtein("s", F.lit("abd")).alias("lev"), F.octet_length("s").alias("oct"),
+                      F.array_size("a").alias("asz"), F.array_position("a", 2).alias("ap"),
+                      F.factorial(F.lit(5)).alias("fa"), F.weekday("t").alias("wd"), F.bit_length("s").alias("bl"),
+                      F.rint("x").alias("ri"), F.split_part("s", F.lit("b"), F.lit(2)).alias("sp"))
+    assert typed.schema.simpleString() == (
+        "struct<dd:int,lo:int,ins:int,lev:int,oct:int,asz:int,ap:bigint,fa:bigint,wd:int,bl:int,ri:double,sp:string>")
+    assert tuple(typed.collect()[0]) == (64, 2, 3, 1, 3, 3, 2, 120, 1, 24, 2.0, "c")
