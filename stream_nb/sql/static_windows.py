@@ -4,7 +4,7 @@
 A window is computed where it is written, as a streaming query's (``tree.apply_windows``), its timestamps of
 its time's type; a static query may window any time expression, not only a column. A session window has no
 per-row formula: over a bounded table Spark sorts each group's rows by time and starts a new session where a
-row's time is at or past the end (``max(time + gap)``) of the rows before it. Here that is three window-function
+row's time is past the end (``max(time + gap)``) of the rows before it (sessions that touch merge). Here that is three window-function
 layers under the SELECT that groups by it: a row's start-of-session flag, the running count of flags (the
 session's number within its group) and the session's ``{start, end}``.
 """
@@ -42,9 +42,9 @@ def static_windows(tree: exp.Expression, sql: str) -> exp.Expression:
 
 
 def _timestamp_kind(time: exp.Expression) -> str:
-    """A window of a timestamp_ntz is of timestamp_ntz, as in Spark; of anything else of Spark's timestamp."""
-    naive = (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ)
-    return "TIMESTAMP" if time.type is not None and time.type.this in naive else "TIMESTAMPTZ"
+    """A window of a timestamp_ntz is of timestamp_ntz, as in Spark; of anything else (a timestamp column, what
+    to_timestamp gives) of Spark's timestamp."""
+    return "TIMESTAMP" if time.type is not None and time.type.this == exp.DataType.Type.TIMESTAMPNTZ else "TIMESTAMPTZ"
 
 
 def _sessions(select: exp.Select, calls: list[exp.Anonymous], sql: str) -> None:
