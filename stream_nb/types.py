@@ -216,8 +216,10 @@ def _array(values: Any, name: str, dtype: pa.DataType | None = None, *,
            nan_is_null: bool = False) -> pa.Array:
     """One column's values as Arrow: as inferred (``_cast_column`` casts them with a clear error), or of a
     decimal ``dtype`` when given and they fit it (ints and Decimals straight into the declared precision).
-    As in Spark, a NaN in a double column is NaN, not NULL, whatever the input form (None, pd.NA and NaT
-    are NULL): a float64 pandas column holds None as NaN, so write a missing double with dtype "Float64"."""
+    A NaN in a double column stays NaN, not NULL, whatever the input form (None, pd.NA and NaT are NULL), as
+    Spark keeps a NaN its sources read: a float64 pandas column holds None as NaN, so write a missing double
+    with dtype "Float64". (PySpark's ``createDataFrame`` of a pandas frame makes NaN NULL: ``pyspark/sql/rows.py``
+    does so before it calls this.)"""
     if dtype is not None:
         try:
             return pa.array(values, type=dtype, from_pandas=nan_is_null)

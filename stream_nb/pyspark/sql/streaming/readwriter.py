@@ -185,7 +185,7 @@ class DataFrameReader(DataStreamReader):
     def load(self, path: Any = None, format: str | None = None, schema: StructType | str | None = None,
              **options: Any) -> DataFrame:
         from stream_nb.sources.formats import file_schema, read_file
-        from stream_nb.types import _has_map, parse_schema, to_pandas
+        from stream_nb.types import parse_schema
 
         self.options(**options)  # csv(path, header=True, sep=";") as option("header", True)...
         kind = (format or self._format or "parquet").lower()
@@ -205,10 +205,8 @@ class DataFrameReader(DataStreamReader):
             arrow = pa.schema([pa.field(f.name, pa.string()) for f in arrow])  # Spark: strings unless inferSchema
         tables = [read_file(n, kind, arrow, header=self._header(), sep=self._sep()) for n in names] or \
             [arrow.empty_table()]
-        table = pa.concat_tables(tables)
-        # as Arrow, when pandas would lose a type (a map's dicts read back as a struct)
-        return self._session._input("static", table if any(_has_map(t) for t in table.schema.types)
-                                    else to_pandas(table), streaming=False)
+        # as Arrow: through pandas a NULL double would be NaN (and a map's dicts read back as a struct)
+        return self._session._input("static", pa.concat_tables(tables), streaming=False)
 
 
 class DataStreamWriter(_Options):
