@@ -51,3 +51,18 @@ def test_a_nan_in_a_parquet_file_stays_nan_beside_a_null(spark, tmp_path):
     df = spark.read.parquet(str(tmp_path / "nan.parquet"))
     assert df.where(F.isnan("x")).count() == 1 and df.where(F.col("x").isNull()).count() == 1
     assert df.agg(F.count("x")).collect()[0][0] == 2
+
+
+def test_inferred_schemas_are_sparks_csv_ints_that_fit_are_int_json_fields_in_name_order_times_strings(spark,
+                                                                                                      tmp_path):
+    (tmp_path / "small.csv").write_text("a,b\n1,2.5\n2,\n")
+    (tmp_path / "big.csv").write_text("a,b\n1,2.5\n3000000000,3\n")
+    (tmp_path / "x.json").write_text('{"z": 1, "a": "2024-01-01T00:00:01", "m": {"y": 1, "b": 2}}\n')
+    read = spark.read.csv
+    assert read(str(tmp_path / "small.csv"), header=True, inferSchema=True).schema.simpleString() == \
+        "struct<a:int,b:double>"
+    assert read(str(tmp_path / "big.csv"), header=True, inferSchema=True).schema.simpleString() == \
+        "struct<a:bigint,b:double>"
+    json = spark.read.json(str(tmp_path / "x.json"))
+    assert json.schema.simpleString() == "struct<a:string,m:struct<b:bigint,y:bigint>,z:bigint>"
+    assert tuple(json.collect()[0]) == ("2024-01-01T00:00:01", (2, 1), 1)

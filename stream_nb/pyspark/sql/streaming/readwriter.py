@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 import stream_nb as sn
 from stream_nb.pyspark.errors import AnalysisException, IllegalArgumentException, not_supported
@@ -203,10 +204,39 @@ class DataFrameReader(DataStreamReader):
             file_schema(names[0], kind, header=self._header(), sep=self._sep())
         if schema is None and kind == "csv" and str(self._get("inferSchema", "false")).lower() != "true":
             arrow = pa.schema([pa.field(f.name, pa.string()) for f in arrow])  # Spark: strings unless inferSchema
+        elif schema is None and kind == "json":
+            arrow = _spark_json_schema(arrow)
         tables = [read_file(n, kind, arrow, header=self._header(), sep=self._sep()) for n in names] or \
             [arrow.empty_table()]
+        table = pa.concat_tables(tables)
+        if schema is None and kind == "csv":
+            table = _narrowed_ints(table)
         # as Arrow: through pandas a NULL double would be NaN (and a map's dicts read back as a struct)
-        return self._session._input("static", pa.concat_tables(tables), streaming=False)
+        return self._session._input("static", table, streaming=False)
+
+
+def _spark_json_schema(schema: pa.Schema) -> pa.Schema:
+    """The schema Spark infers from JSON: fields in name order at every level, and a string that looks like a
+    time kept a string (Spark's ``inferTimestamp`` is off by default)."""
+    def spark(kind: pa.DataType) -> pa.DataType:
+        if pa.types.is_struct(kind):
+            return pa.struct(sorted((pa.field(f.name, spark(f.type)) for f in kind), key=lambda f: f.name))
+        if pa.types.is_list(kind):
+            return pa.list_(spark(kind.value_type))
+        return pa.string() if pa.types.is_timestamp(kind) or pa.types.is_date(kind) else kind
+    return pa.schema(list(spark(pa.struct(list(schema)))))
+
+
+def _narrowed_ints(table: pa.Table) -> pa.Table:
+    """CSV's inferred integers as Spark infers them over every row: an int where every value fits one."""
+    int32 = pa.int32()
+    for index, field in enumerate(table.schema):
+        if pa.types.is_int64(field.type):
+            bounds = pc.min_max(table.column(index))
+            low, high = bounds["min"].as_py(), bounds["max"].as_py()
+            if low is not None and -2**31 <= low and high < 2**31:
+                table = table.set_column(index, pa.field(field.name, int32), table.column(index).cast(int32))
+    return table
 
 
 class DataStreamWriter(_Options):
