@@ -324,3 +324,14 @@ def test_to_pandas_gives_numpy_integers_and_float_where_one_is_null_as_pyspark(s
     frame = df.toPandas()
     assert [str(t) for t in frame.dtypes] == ["int32", "float64", "int64"]
     assert frame["j"].isna().tolist() == [False, True]
+
+
+def test_a_name_both_sides_of_a_join_have_is_ambiguous_unless_a_side_says_which(spark):
+    people = spark.createDataFrame([(1, "ann", 10)], "id int, name string, dept_id int")
+    depts = spark.createDataFrame([(10, "eng")], "dept_id int, dname string").withColumnRenamed("dname", "name")
+    joined = people.join(depts, "dept_id")
+    for select in (lambda: joined.select("name"), lambda: joined.select(joined.name),
+                   lambda: joined.selectExpr("upper(name)")):
+        with pytest.raises(AnalysisException, match=r"Reference `name` is ambiguous, could be: \[`name`, `name`\]"):
+            select()
+    assert [tuple(r) for r in joined.select(people.name, "id").collect()] == [("ann", 1)]

@@ -74,6 +74,21 @@ class DataFrame:
             return self._derive(self._query.copy().select(*items, append=False))
         return self._derive(exp.select(*items).from_(self._from()))
 
+    def _refuse_ambiguous(self, items: list[exp.Expression]) -> None:
+        """A name two of this DataFrame's columns have (both sides of a join), not said which (``select("name")``,
+        ``df.name`` of this DataFrame), is ambiguous, as Spark's analyzer says (DuckDB would read the first)."""
+        names = [n.lower() for n in self.columns]
+        if len(set(names)) == len(names):
+            return
+        for item in items:
+            for column in item.find_all(exp.Column):
+                name, inputs = column.name, column.meta.get("inputs")
+                if not column.table and isinstance(column.this, exp.Identifier) and names.count(name.lower()) > 1 \
+                        and (not inputs or inputs >= set(self._inputs)):
+                    could = ", ".join([f"`{name}`"] * names.count(name.lower()))
+                    raise AnalysisException(f"Reference `{name}` is ambiguous, could be: [{could}].",
+                                            "AMBIGUOUS_REFERENCE")
+
     # -- what it is -----------------------------------------------------------------------------------------
     @property
     def isStreaming(self) -> bool:
@@ -138,6 +153,7 @@ class DataFrame:
         items: list[exp.Expression] = []
         for c in _flat(cols):
             items += self._struct_fields(c) or [_as_col(c)._named()]
+        self._refuse_ambiguous(items)
         return self._select(items)
 
     def _struct_fields(self, c: Any) -> list[exp.Expression]:
@@ -155,7 +171,9 @@ class DataFrame:
     def selectExpr(self, *expr: str | list[str]) -> DataFrame:
         from stream_nb.pyspark.sql.functions import expr as parse
 
-        return self._select([parse(e)._named() for e in _flat(expr)])
+        items = [parse(e)._named() for e in _flat(expr)]
+        self._refuse_ambiguous(items)
+        return self._select(items)
 
     def filter(self, condition: Column | str) -> DataFrame:
         from stream_nb.pyspark.sql.functions import expr as parse
