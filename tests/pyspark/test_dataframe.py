@@ -335,3 +335,14 @@ def test_a_name_both_sides_of_a_join_have_is_ambiguous_unless_a_side_says_which(
         with pytest.raises(AnalysisException, match=r"Reference `name` is ambiguous, could be: \[`name`, `name`\]"):
             select()
     assert [tuple(r) for r in joined.select(people.name, "id").collect()] == [("ann", 1)]
+
+
+def test_columns_over_a_join_on_names_keep_each_sides_column_of_a_shared_name(spark):
+    people = spark.createDataFrame([(1, "ann", 10), (2, "bob", 20)], "id int, name string, dept_id int")
+    depts = spark.createDataFrame([(10, "eng")], "dept_id int, dname string")
+    joined = people.join(depts.withColumnRenamed("dname", "name"), "dept_id")
+    assert [tuple(r) for r in joined.withColumn("x", joined.id + 1).collect()] == [(10, 1, "ann", "eng", 2)]
+    assert [tuple(r) for r in joined.drop("id").collect()] == [(10, "ann", "eng")]
+    assert joined.withColumnRenamed("id", "ID").columns == ["dept_id", "ID", "name", "name"]
+    full = people.join(depts, "dept_id", "full").withColumn("y", F.lit(1))
+    assert sorted(tuple(r) for r in full.collect()) == [(10, 1, "ann", "eng", 1), (20, 2, "bob", None, 1)]

@@ -66,6 +66,12 @@ class DataFrame:
             query.set("distinct", dedup.args["distinct"].copy())
             query.set("hint", dedup.args["hint"].copy() if dedup.args.get("hint") else None)
             return self._derive(query)
+        projection = _join_projection(self._query) if self._alias is None else None
+        if projection is not None:
+            # a projection of join(other, on=[names]) (a list of each side's columns) is that projection
+            # replaced, each name it gives read as it gives it: both sides' columns of one name stay apart
+            items = [_sides_named(self._query, item.copy()) for item in items]  # people.name: that side's
+            return self._derive(self._query.copy().select(*_through(projection, items), append=False))
         if _star_of_rows(self._query) and self._alias is None:
             # a projection of a filter or a join is their own SELECT list: a join's sides keep their aliases
             # (df.select("i.ad", "c.at"), as Spark's resolver sees them) and the engine sees a side's filter
@@ -202,9 +208,10 @@ class DataFrame:
                 raise TypeError(f"[NOT_COLUMN] Argument `col` should be a Column, got {type(c).__name__}.")
         items, seen = [], set()
         for column in self._columns():  # every column of that name is replaced, as Spark's withColumns does
-            if column.name in new:
-                items.append(exp.alias_(new[column.name]._unaliased(), column.name, quoted=True))
-                seen.add(column.name)
+            name = column.alias_or_name
+            if name in new:
+                items.append(exp.alias_(new[name]._unaliased(), name, quoted=True))
+                seen.add(name)
             else:
                 items.append(column)
         items += [exp.alias_(c._unaliased(), n, quoted=True) for n, c in new.items() if n not in seen]
@@ -215,8 +222,8 @@ class DataFrame:
 
     def withColumnsRenamed(self, colsMap: dict[str, str]) -> DataFrame:
         renames = {old.lower(): new for old, new in colsMap.items()}  # names match case-insensitively, as Spark's
-        return self._select([exp.alias_(c, renames[c.name.lower()], quoted=True) if c.name.lower() in renames else c
-                             for c in self._columns()])
+        return self._select([exp.alias_(c.unalias(), renames[c.alias_or_name.lower()], quoted=True)
+                             if c.alias_or_name.lower() in renames else c for c in self._columns()])
 
     def drop(self, *cols: Column | str) -> DataFrame:
         """Columns dropped by name (every column of that name), or a Column taken from one side of a join
@@ -224,20 +231,20 @@ class DataFrame:
         columns = self._columns()
         for c in cols:
             if isinstance(c, str):  # case-insensitively, as Spark's analyzer resolves names
-                columns = [k for k in columns if k.name.lower() != c.lower()]
+                columns = [k for k in columns if k.alias_or_name.lower() != c.lower()]
                 continue
             named = _sides_named(self._query, c._unaliased().copy())
             if isinstance(named, exp.Dot) and isinstance(named.this, exp.Column) and not named.this.table:
                 named = exp.column(named.name, named.this.name)  # col("y.k") of a side named y
             name = named.name if isinstance(named, (exp.Column, exp.Dot)) else c._name
-            same = [k for k in columns if k.name == name]
-            if isinstance(named, exp.Column) and named.table and any(k.table == named.table for k in same):
-                columns = [k for k in columns if (k.name, k.table) != (name, named.table)]
+            same = [k for k in columns if k.alias_or_name == name]
+            if isinstance(named, exp.Column) and named.table and any(k.unalias().table == named.table for k in same):
+                columns = [k for k in columns if (k.alias_or_name, k.unalias().table) != (name, named.table)]
             elif len(same) > 1:  # which one, only a join's own SELECT * knows (Spark: by attribute)
                 raise AnalysisException(f"Reference `{name}` is ambiguous, could be: {[name] * len(same)}.",
                                         "AMBIGUOUS_REFERENCE")
             else:
-                columns = [k for k in columns if k.name != name]
+                columns = [k for k in columns if k.alias_or_name != name]
         return self._select(columns)
 
     def _columns(self) -> list[exp.Column]:
@@ -245,6 +252,9 @@ class DataFrame:
         both sides may have a column of one name (Spark keeps both)."""
         from stream_nb.sources import Source
 
+        projection = _join_projection(self._query) if self._alias is None else None
+        if projection is not None:
+            return [e.copy() for e in projection]  # each side's, as the join lists them
         if not (_star_of_rows(self._query) and self._query.args.get("joins") and self._alias is None):
             return [exp.column(n, quoted=True) for n in self.columns]
         columns = []
@@ -682,6 +692,42 @@ def _sides_named(query: exp.Select, item: exp.Expression) -> exp.Expression:
         if len(owners) == 1 and owners[0]:
             column.set("table", exp.to_identifier(owners[0], quoted=True))
     return item
+
+
+def _join_projection(query: exp.Query) -> list[exp.Expression] | None:
+    """The SELECT list of ``query`` when it is a list of columns over a join (``join(other, on=[names])``'s: the
+    keys, then each side's other columns, qualified by side), else None."""
+    if not isinstance(query, exp.Select) or not query.args.get("joins"):
+        return None
+    if not {k for k, v in query.args.items() if v} <= {"expressions", "from_", "joins", "where"}:
+        return None
+    items = query.expressions
+    return items if all(isinstance(e.unalias(), (exp.Column, exp.Coalesce)) and not isinstance(e.unalias().this,
+                                                                                              exp.Star)
+                        for e in items) else None
+
+
+def _through(projection: list[exp.Expression], items: list[exp.Expression]) -> list[exp.Expression]:
+    """``items`` over a join's ``projection``: ``*`` its list, a name it gives once its expression (a name it
+    gives twice is ambiguous, refused before), a side's qualified column as it is."""
+    given: dict[str, list[exp.Expression]] = {}
+    for e in projection:
+        given.setdefault(e.alias_or_name.lower(), []).append(e.unalias())
+    out = []
+    for item in items:
+        if isinstance(item, exp.Star):
+            out += [e.copy() for e in projection]
+            continue
+        item = item.copy()
+        if isinstance(item, exp.Column) and not item.table and len(given.get(item.name.lower(), [])) == 1:
+            out.append(exp.alias_(given[item.name.lower()][0].copy(), item.name, quoted=True))
+            continue
+        for column in list(item.find_all(exp.Column)):
+            found = given.get(column.name.lower(), [])
+            if not column.table and isinstance(column.this, exp.Identifier) and len(found) == 1:
+                column.replace(found[0].copy())
+        out.append(item)
+    return out
 
 
 def _star_of_rows(query: exp.Query) -> bool:
