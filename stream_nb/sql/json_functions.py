@@ -118,7 +118,7 @@ def _json_times(value: str, kind: exp.DataType) -> str | None:
     holds, ``2024-01-01T01:02:03.450Z`` (a timestamp_ntz without the ``Z``; DuckDB's would be
     ``2024-01-01 01:02:03.45+00``), through structs and arrays; None when it holds no timestamp."""
     if kind.this in (T.TIMESTAMPTZ, T.TIMESTAMPLTZ, T.TIMESTAMP, T.TIMESTAMPNTZ):
-        zone = "Z" if kind.this in (T.TIMESTAMPTZ, T.TIMESTAMPLTZ) else ""
+        zone = "" if kind.this == T.TIMESTAMPNTZ else "Z"  # (what to_timestamp gives is typed TIMESTAMP: Spark's)
         return f"strftime({value}, '%Y-%m-%dT%H:%M:%S.%g{zone}')"
     if kind.this == T.ARRAY and kind.expressions:
         element = _json_times("__e", kind.expressions[0])

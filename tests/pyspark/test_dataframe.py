@@ -311,6 +311,8 @@ def test_to_json_of_struct_star_over_a_static_dataframe_as_a_kafka_value(spark):
     df.createOrReplaceTempView("readings")
     assert spark.sql("SELECT to_json(struct(r.*)) AS v FROM readings AS r").collect()[0].v == \
         '{"ts":"2024-01-01T01:02:03.450Z","s":"x"}'
+    parsed = df.select(F.to_json(F.struct(F.to_timestamp(F.lit("2024-01-01 01:02:03")).alias("t"))).alias("v"))
+    assert parsed.collect()[0].v == '{"t":"2024-01-01T01:02:03.000Z"}'  # to_timestamp gives Spark's timestamp
 
 
 def test_with_column_renamed_and_drop_find_a_column_whatever_its_case_as_spark(spark):
