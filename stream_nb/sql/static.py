@@ -106,12 +106,18 @@ def spark_aggregate_answers(typed: exp.Expression) -> None:
             x = node.this.sql("duckdb")
             node.replace(sqlglot.parse_one(percentile_finish(node, f"list({x}) FILTER (WHERE {x} IS NOT NULL)", ""),
                                            read="duckdb"))
+    for node in list(typed.find_all(exp.Corr)):  # one pair, or a side that does not vary: NULL in Spark (its
+        whole = _outermost(node)                    # division by zero), NaN in DuckDB
+        x, y = node.this.sql("duckdb"), node.expression.sql("duckdb")
+        spreads = [_like(whole, node, sqlglot.parse_one(f"var_pop(CASE WHEN {b} IS NOT NULL THEN {a} END)",
+                                                        read="duckdb")).sql("duckdb") for a, b in ((x, y), (y, x))]
+        value = _like(whole, node, node.copy()).sql("duckdb")
+        whole.replace(sqlglot.parse_one(f"CASE WHEN ({spreads[0]}) = 0 OR ({spreads[1]}) = 0 THEN NULL "
+                                        f"ELSE {value} END", read="duckdb"))
     for node in list(typed.find_all(exp.Sum, exp.Avg, exp.Skewness, exp.Kurtosis, exp.ArrayAgg,
                                     exp.ArrayUniqueAgg)):
         kind = node.this.type if isinstance(node.this, exp.Expression) else None
-        whole = node  # what goes around agg(v) FILTER (...) OVER (...)
-        while isinstance(whole.parent, (exp.Filter, exp.Window, exp.IgnoreNulls)):
-            whole = whole.parent
+        whole = _outermost(node)
         if isinstance(node, (exp.ArrayAgg, exp.ArrayUniqueAgg)):
             whole.replace(exp.Coalesce(this=whole.copy(), expressions=[exp.Array(expressions=[])]))
         elif isinstance(node, exp.Skewness):
@@ -129,16 +135,27 @@ def spark_aggregate_answers(typed: exp.Expression) -> None:
                                    to=exp.DataType.build(f"DECIMAL({min(precision, 38)}, {min(scale, 38)})")))
 
 
+def _outermost(node: exp.Expression) -> exp.Expression:
+    """An aggregate call with what goes around it: agg(v) FILTER (...) OVER (...)."""
+    while isinstance(node.parent, (exp.Filter, exp.Window, exp.IgnoreNulls)):
+        node = node.parent
+    return node
+
+
+def _like(whole: exp.Expression, node: exp.Expression, call: exp.Expression) -> exp.Expression:
+    """``call`` with the FILTER and OVER that ``node``'s call has (``whole``: the call with them)."""
+    if whole is node:
+        return call
+    copy = whole.copy()
+    next(n for n in copy.walk() if type(n) is type(node) and n == node).replace(call)
+    return copy
+
+
 def _population_skewness(whole: exp.Expression, node: exp.Skewness) -> exp.Expression:
     """Spark's skewness, sqrt(n) m3 / m2^1.5, from DuckDB's sample skewness G1 = g1 sqrt(n (n - 1)) / (n - 2)
     (NULL under 3 values: of two different values it is 0); NULL where the values do not vary, as in Spark."""
     def over(call: exp.Expression) -> exp.Expression:  # the same FILTER / OVER as the call's
-        if whole is node:
-            return call
-        copy = whole.copy()
-        inner = next(n for n in copy.walk() if isinstance(n, exp.Skewness))
-        inner.replace(call)
-        return copy
+        return _like(whole, node, call)
 
     x = node.this
     n = f"CAST(({over(exp.Count(this=x.copy())).sql('duckdb')}) AS DOUBLE)"

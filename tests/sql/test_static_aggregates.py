@@ -2,6 +2,7 @@
 Spark's where DuckDB's would not (sql/static.py ``spark_aggregate_answers``); the values are PySpark 4's."""
 
 import decimal
+import math
 
 import pyarrow as pa
 import pytest
@@ -57,3 +58,12 @@ def test_the_sql_of_a_static_sum_says_the_types(spark):
     text, _ = spark_static_sql("SELECT sum(m), sum(i) FROM t", {"t": pa.schema([("m", pa.decimal128(6, 2)),
                                                                                  ("i", pa.int32())])})
     assert "AS DECIMAL(16, 2)" in text and "AS BIGINT" in text
+
+
+def test_corr_of_one_pair_or_a_side_that_does_not_vary_is_null_as_sparks_division_by_zero(spark):
+    rows = [(1.0, 2.0, 1), (1.0, 3.0, 2), (2.0, 5.0, 2), (float("nan"), 1.0, 3), (1.0, 1.0, 3)]
+    spark.createDataFrame(rows, "x double, y double, g int").createOrReplaceTempView("pairs")
+    _, grouped = answer(spark, "SELECT g, corr(x, y) FROM pairs GROUP BY g ORDER BY g")
+    assert grouped == [(1, None), (2, 1.0), (3, None)]
+    _, [(whole, filtered)] = answer(spark, "SELECT corr(x, y), corr(x, y) FILTER (WHERE g = 2) FROM pairs")
+    assert math.isnan(whole) and filtered == 1.0  # a NaN value makes it NaN
