@@ -91,9 +91,7 @@ class DataFrame:
                 name, inputs = column.name, column.meta.get("inputs")
                 if not column.table and isinstance(column.this, exp.Identifier) and names.count(name.lower()) > 1 \
                         and (not inputs or inputs >= set(self._inputs)):
-                    could = ", ".join([f"`{name}`"] * names.count(name.lower()))
-                    raise AnalysisException(f"Reference `{name}` is ambiguous, could be: [{could}].",
-                                            "AMBIGUOUS_REFERENCE")
+                    raise _ambiguous(name, names.count(name.lower()))
 
     # -- what it is -----------------------------------------------------------------------------------------
     @property
@@ -241,8 +239,7 @@ class DataFrame:
             if isinstance(named, exp.Column) and named.table and any(k.unalias().table == named.table for k in same):
                 columns = [k for k in columns if (k.alias_or_name, k.unalias().table) != (name, named.table)]
             elif len(same) > 1:  # which one, only a join's own SELECT * knows (Spark: by attribute)
-                raise AnalysisException(f"Reference `{name}` is ambiguous, could be: {[name] * len(same)}.",
-                                        "AMBIGUOUS_REFERENCE")
+                raise _ambiguous(name, len(same))
             else:
                 columns = [k for k in columns if k.alias_or_name != name]
         return self._select(columns)
@@ -692,6 +689,12 @@ def _sides_named(query: exp.Select, item: exp.Expression) -> exp.Expression:
         if len(owners) == 1 and owners[0]:
             column.set("table", exp.to_identifier(owners[0], quoted=True))
     return item
+
+
+def _ambiguous(name: str, count: int) -> AnalysisException:
+    """Spark's error for a name ``count`` columns have."""
+    could = ", ".join([f"`{name}`"] * count)
+    return AnalysisException(f"Reference `{name}` is ambiguous, could be: [{could}].", "AMBIGUOUS_REFERENCE")
 
 
 def _join_projection(query: exp.Query) -> list[exp.Expression] | None:
