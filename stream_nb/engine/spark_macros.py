@@ -8,6 +8,8 @@ import zlib
 
 import pyarrow as pa
 
+from stream_nb.engine import spark_hash
+
 MACROS = [
     # nanvl(a, b): b where a is NaN; a NULL stays NULL
     "spark_nanvl(a, b) AS CASE WHEN isnan(a) THEN b ELSE a END",
@@ -136,6 +138,7 @@ def register(con) -> None:
     con.create_function("spark_soundex", _soundexes, ["VARCHAR"], "VARCHAR", type="arrow", side_effects=False)
     con.create_function("spark_conv", _convs, ["VARCHAR", "INTEGER", "INTEGER"], "VARCHAR", type="arrow",
                         side_effects=False, null_handling="special")  # conv('', 10, 2) is NULL
+    spark_hash.register(con)
 
 
 def _crc32s(values: pa.Array) -> pa.Array:

@@ -37,6 +37,11 @@ class OutputModeError(StreamSQLError):
     """An output mode that Spark's rules do not allow for this query."""
 
 
+class UnsupportedValueError(StreamSQLError):
+    """A call this cannot give Spark's values for (DuckDB would answer other ones): refused in a static query
+    too, where what the rewrites cannot read otherwise goes to DuckDB as it is."""
+
+
 def _line_and_column(sql: str | None, start: int | None) -> tuple[int | None, int | None]:
     if sql is None or start is None:
         return None, None

@@ -11,7 +11,7 @@ import math
 from sqlglot import exp
 
 from stream_nb.sql import spark_arrays
-from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.errors import StreamSQLError, UnsupportedValueError
 from stream_nb.sql.spark_format import java_format
 from stream_nb.sql.tree import bottom_up, is_text
 
@@ -24,8 +24,6 @@ _TIMESTAMPS = {T.TIMESTAMP, T.TIMESTAMPTZ, T.TIMESTAMPLTZ, T.TIMESTAMPNTZ}
 # Spark functions that cannot be given Spark's exact values here and that DuckDB has under the same name (or
 # would run otherwise): refused by name, not run with other values. Those DuckDB lacks are refused as unknown.
 _REFUSED = {
-    "hash": "Spark's hash is its own Murmur3 variant (seed 42); DuckDB's hash() gives other numbers",
-    "xxhash64": "Spark's xxhash64 (seed 42) over its binary row encoding has no exact equivalent here",
     "monotonically_increasing_id": "Spark refuses it on a stream too (its ids are per partition and batch)",
 }
 
@@ -262,6 +260,52 @@ def _crc32(node: exp.Anonymous) -> None:
     value = node.expressions[0]
     data = value if _kind(value) in _BINARY else _call("encode", value)
     _typed(_call("spark_crc32", data), node, "BIGINT")
+
+
+# hash(...)'s and xxhash64(...)'s arguments by type: the hash function of that type (engine/spark_hash.py)
+_HASHES = {**dict.fromkeys((T.TINYINT, T.SMALLINT, T.INT, T.BOOLEAN, T.DATE), "int"),
+           **dict.fromkeys((T.BIGINT, *_TIMESTAMPS, T.DECIMAL), "long"), T.DOUBLE: "double", T.FLOAT: "float",
+           **dict.fromkeys(exp.DataType.TEXT_TYPES, "text"), **dict.fromkeys(_BINARY, "bytes")}
+
+
+def _hash(node: exp.Anonymous) -> None:
+    """Spark's hash(a, b, ...) (an int) and xxhash64(a, b, ...) (a bigint): each argument hashed with the hash
+    of those before as its seed (42 first); a NULL leaves the seed as it is."""
+    name = node.name.lower()
+    result = "INT" if name == "hash" else "BIGINT"
+    hashed: exp.Expression = exp.Literal.number(42)
+    for arg in node.expressions:
+        kind = _kind(arg)
+        if kind == T.NULL or isinstance(arg, exp.Null):
+            continue
+        if kind not in _HASHES:
+            kind_text = arg.type.sql("spark").lower() if arg.type is not None else "unknown"
+            raise UnsupportedValueError(f"{name}() of {arg.sql('spark')}, of type {kind_text}, is not supported yet: "
+                                        f"Spark's {name} is computed here for numbers, dates, timestamps, strings "
+                                        "and binary values", hint=f"{name} a cast of it, e.g. to string")
+        value = arg.copy()
+        if kind == T.DATE:  # its days since the epoch
+            value = _call("date_diff", exp.Literal.string("day"), exp.cast(exp.Literal.string("1970-01-01"), "DATE"),
+                          value)
+        elif kind in _TIMESTAMPS:  # its microseconds since the epoch
+            value = _call("epoch_us", value)
+        elif kind == T.DECIMAL and _decimal_digits(arg.type)[0] > 18:  # its text and scale (a BigInteger's bytes)
+            hashed = _call(f"spark_{name}_decimal", exp.Cast(this=value, to=exp.DataType.build("TEXT")),
+                           exp.Literal.number(_decimal_digits(arg.type)[1]), hashed)
+            continue
+        elif kind == T.DECIMAL:  # its unscaled value, exactly (a decimal times an integer stays a decimal)
+            value = exp.Cast(this=exp.Mul(this=exp.Paren(this=value),
+                                          expression=exp.Literal.number(10 ** _decimal_digits(arg.type)[1])),
+                             to=exp.DataType.build("BIGINT"))
+        if _HASHES[kind] == "int":  # a boolean is 1 or 0
+            value = exp.Cast(this=value, to=exp.DataType.build("INT"))
+        hashed = _call(f"spark_{name}_{_HASHES[kind]}", value, hashed)
+    _typed(exp.Cast(this=hashed, to=exp.DataType.build(result)), node, result)
+
+
+def _decimal_digits(kind: exp.DataType) -> tuple[int, int]:
+    """(precision, scale) of a decimal type, Spark's default (10, 0) where it says none."""
+    return tuple(int(e.this.name) for e in kind.expressions) if kind.expressions else (10, 0)
 
 
 def _format(node: exp.Format) -> None:  # format_string / printf as Java's Formatter writes them (spark_format.py)
@@ -536,7 +580,7 @@ _BY_NAME = {
     "cardinality": _cardinality,
     "e": _e, "hypot": _hypot, "zeroifnull": _zeroifnull, "log1p": _log1p_expm1, "expm1": _log1p_expm1,
     "format_number": _format_number, "conv": _conv, "octet_length": _octet_length, "btrim": _btrim,
-    "crc32": _crc32, "find_in_set": _find_in_set, "quote": _quote, "isnull": _isnull, "isnotnull": _isnotnull,
+    "crc32": _crc32, "hash": _hash, "xxhash64": _hash, "find_in_set": _find_in_set, "quote": _quote, "isnull": _isnull, "isnotnull": _isnotnull,
     "array_union": _array_macro("spark_array_union", 2), "array_repeat": _array_macro("spark_array_repeat", 2),
     "arrays_overlap": _arrays_overlap, "date_part": _date_part, "printf": _printf, "mask": _mask,
     **spark_arrays.BY_NAME,

@@ -14,7 +14,7 @@ from sqlglot.optimizer.qualify import qualify
 
 from stream_nb.sql.aggregates import percentile_finish
 from stream_nb.sql.dialect import DIALECT
-from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.errors import StreamSQLError, UnsupportedValueError
 from stream_nb.sql.generators import map_paths, spark_generators
 from stream_nb.sql.json_functions import json_functions
 from stream_nb.sql.positions import start_of
@@ -32,7 +32,8 @@ def spark_static_sql(sql: str, schemas: Mapping[str, pa.Schema] | None) -> tuple
     rewrites typed it (DuckDB renames a name that comes twice, as both sides' ``k`` of a join: ``k_1``).
     ``schemas``: each table's Arrow schema, or None when a table has none (a pandas frame): then, as for a
     query those rewrites cannot type (a shape only a static query has), DuckDB reads the SQL as it is, with
-    Spark's JSON functions, and the names are DuckDB's (None). A refusal (``StreamSQLError``) stands.
+    Spark's JSON functions, and the names are DuckDB's (None). A refusal of a call DuckDB would
+    answer otherwise (``UnsupportedValueError``) stands.
 
     >>> spark_static_sql("SELECT k, sum(n) FROM t GROUP BY k", {"t": pa.schema([("k", pa.string()), ("n", pa.int32())])})
     ('SELECT t.k AS k, CAST(SUM(t.n) AS BIGINT) AS "sum(n)" FROM t AS t GROUP BY t.k', ['k', 'sum(n)'])
@@ -43,8 +44,8 @@ def spark_static_sql(sql: str, schemas: Mapping[str, pa.Schema] | None) -> tuple
             typed = _typed(tree.copy(), sql, schemas)
             return typed.sql("duckdb"), _output_names(typed)
         except (sqlglot.errors.SqlglotError, KeyError, ValueError, AttributeError) as err:
-            if isinstance(err, StreamSQLError) and _windows(tree):
-                raise  # what is wrong with a window() (DuckDB would say nothing about it)
+            if isinstance(err, UnsupportedValueError) or isinstance(err, StreamSQLError) and _windows(tree):
+                raise  # what is wrong with a window() (DuckDB would say nothing about it), or DuckDB's other values
             # else DuckDB's reading below (a refusal, StreamSQLError, stands: it says what would be wrong)
     for node in _windows(tree):
         raise StreamSQLError(f"{node.name.lower()}() is supported where the query's tables have a schema "

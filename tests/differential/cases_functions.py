@@ -6,7 +6,7 @@ functions are grouped by theme, ~40 to a case; a failure shows the rows that dif
 
 Known differences, left out here (README, "SQL functions"): ``initcap`` of a titlecase digraph ('ǅ'),
 ``split(s, '')`` of '' ([] here, [''] in Spark), maps as output values (the runner shows them otherwise),
-``hash`` / ``xxhash64`` (refused: Spark's own Murmur3 and xxHash64 encodings), ``mask`` with replacements
+``hash`` / ``xxhash64`` of arrays, maps and structs (refused), ``mask`` with replacements
 given, ``shuffle``, ``schema_of_json``, ``inline`` (not supported yet);
 %f of a double beyond 17 digits (Java pads the shortest digits with zeros, printf writes the binary value).
 """
@@ -81,6 +81,9 @@ TEXT_2 = [
     "contains(k, 'r')", "k LIKE '%ß%'", "ilike(k, 'S%')", "k RLIKE '^[a-z]'", "isnull(k)", "isnotnull(v)",
     "nullif(k, 'x')", "nvl(k, 'z')", "decode(k, 'straße', 1, 2)", "char(i)", "chr(321)", "current_timezone()",
     "cast(k AS int)", "cast('  12 ' AS int)", "soundex(k)", "soundex('Pfister')", "mask(k)", "mask('Ab1-ⅫⒶ٣')",
+    "hash(k)", "hash(k, i, v, ts)", "hash(NULL, k)", "hash(to_date(ts), i > 0, cast(v AS float))",
+    "hash(cast(v AS decimal(10, 2)), cast(i AS decimal(30, 3)), cast(k AS binary))", "xxhash64(k, ts)",
+    "xxhash64(v, i, to_date(ts), i > 0)", "xxhash64(cast(i AS decimal(30, 3)), cast(i AS tinyint))",
 ]
 
 DATES = [
@@ -163,7 +166,8 @@ CASES: list[Case] = [
           "zeroifnull, width_bucket, conv, format_number (rounded half even; a decimal literal as a decimal)"),
     _case("functions_text", TEXT, "upper/lower as Java's (ß -> SS, İ -> i̇, a final Σ -> ς; lower(upper(s)) "
           "simplified to lower(s) as Spark's optimizer does), octet_length, btrim, regexp_substr"),
-    _case("functions_text_more", TEXT_2, "soundex (Spark's: P236 for Pfister), mask, crc32, base64 of a "
+    _case("functions_text_more", TEXT_2, "soundex (Spark's: P236 for Pfister), mask, crc32, hash and xxhash64 "
+          "(Spark's Murmur3 and XXH64 of each type's bytes, seeded 42, chained), base64 of a "
           "string's UTF-8 bytes (and CAST(s AS BINARY)), "
           "isnull/isnotnull, chr below 0 and above 255, current_timezone"),
     _case("functions_dates", DATES, "months_between with the time of day, timestampdiff in whole units "

@@ -571,6 +571,8 @@ def zeroifnull(col: Column | str) -> Column: return _f("zeroifnull", col)
 def array_union(col1: Column | str, col2: Column | str) -> Column: return _f("array_union", col1, col2)
 def arrays_overlap(a1: Column | str, a2: Column | str) -> Column: return _f("arrays_overlap", a1, a2)
 def crc32(col: Column | str) -> Column: return _f("crc32", col)
+def hash(*cols: Column | str) -> Column: return _f("hash", *cols)
+def xxhash64(*cols: Column | str) -> Column: return _f("xxhash64", *cols)
 def current_timezone() -> Column: return _call("current_timezone", "current_timezone")
 
 
@@ -612,6 +614,7 @@ __all__ += [
     "current_timezone",
     "e",
     "format_number",
+    "hash",
     "hypot",
     "nanvl",
     "octet_length",
@@ -621,6 +624,7 @@ __all__ += [
     "try_multiply",
     "try_subtract",
     "width_bucket",
+    "xxhash64",
     "zeroifnull",
 ]
 
