@@ -59,7 +59,11 @@ def spark_generators(tree: exp.Expression, sql: str,
             _explode_map(node, sql)
         elif isinstance(node, exp.PosexplodeOuter):
             _side_by_side(node, sql, ["pos", "col"], "posexplode_outer",
-                          [exp._ExplodeOuter(this=_positions(node.this)), exp._ExplodeOuter(this=node.this.copy())])
+                          [_int(exp._ExplodeOuter(this=_positions(node.this))),
+                           exp._ExplodeOuter(this=node.this.copy())])
+        elif isinstance(node, exp.Posexplode) and isinstance(node.parent, (exp.Select, exp.Aliases)):
+            _side_by_side(node, sql, ["pos", "col"], "posexplode",  # pos an int, as Spark's
+                          [_subscripts(node.this), exp.Explode(this=node.this.copy())])
     for select in list(tree.find_all(exp.Select)):
         for item in list(select.expressions):  # Spark's names for a generator's columns
             if isinstance(item, exp.Posexplode):
@@ -141,14 +145,25 @@ def _explode_map(node: exp.Expression, sql: str) -> None:
     keys, values = (exp.Anonymous(this=f, expressions=[node.this.copy()]) for f in ("map_keys", "map_values"))
     if isinstance(node, exp.PosexplodeOuter):
         _side_by_side(node, sql, ["pos", "key", "value"], "posexplode_outer of a map",
-                      [exp._ExplodeOuter(this=_positions(keys)), exp._ExplodeOuter(this=keys.copy()),
+                      [_int(exp._ExplodeOuter(this=_positions(keys))), exp._ExplodeOuter(this=keys.copy()),
                        exp._ExplodeOuter(this=values)])
     elif isinstance(node, exp.Posexplode):
         _side_by_side(node, sql, ["pos", "key", "value"], "posexplode of a map",
-                      [exp.Posexplode(this=keys), exp.Explode(this=values)])
+                      [_subscripts(keys), exp.Explode(this=keys.copy()),
+                       exp.Explode(this=values)])
     else:
         outer = type(node) if isinstance(node, exp.ExplodeOuter) else exp.Explode
         _side_by_side(node, sql, ["key", "value"], "explode of a map", [outer(this=keys), outer(this=values)])
+
+
+def _int(node: exp.Expression) -> exp.Expression:
+    return exp.Cast(this=node, to=exp.DataType.build("INT"))
+
+
+def _subscripts(values: exp.Expression) -> exp.Expression:
+    """The positions of an array's elements as a generator, 0 to its size - 1 (an int, as Spark's ``pos``)."""
+    call = exp.Anonymous(this="generate_subscripts", expressions=[values.copy(), exp.Literal.number(1)])
+    return _int(exp.Sub(this=call, expression=exp.Literal.number(1)))
 
 
 def _positions(values: exp.Expression) -> exp.Expression:
@@ -163,7 +178,7 @@ def _positions(values: exp.Expression) -> exp.Expression:
 def _side_by_side(node: exp.Expression, sql: str, names: list[str], what: str,
                   generators: list[exp.Expression]) -> None:
     """``node``'s select item as ``generators`` side by side (DuckDB zips them: same length), named ``names``
-    (Spark's) or as its ``AS (...)`` names them; a posexplode among them names two columns itself."""
+    (Spark's) or as its ``AS (...)`` names them."""
     item = node.parent
     if isinstance(item, (exp.Alias, exp.Aliases)):
         given = [e.name for e in item.expressions] if isinstance(item, exp.Aliases) else [item.alias]
@@ -178,13 +193,7 @@ def _side_by_side(node: exp.Expression, sql: str, names: list[str], what: str,
     if not isinstance(select, exp.Select) or item not in select.expressions:
         raise StreamSQLError(f"{what} goes in a select list, as Spark takes it", sql=sql,
                              start=start_of(node, sql), hint="SELECT id, explode(m) FROM s")
-    items, rest = [], list(names)
-    for generator in generators:
-        if isinstance(generator, exp.Posexplode):
-            items.append(exp.Aliases(this=generator, expressions=[exp.to_identifier(n) for n in rest[:2]]))
-            rest = rest[2:]
-        else:
-            items.append(exp.alias_(generator, rest.pop(0)))
+    items = [exp.alias_(generator, name) for generator, name in zip(generators, names, strict=True)]
     at = select.expressions.index(item)
     select.set("expressions", [*select.expressions[:at], *items, *select.expressions[at + 1:]])
 
