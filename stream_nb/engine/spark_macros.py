@@ -107,6 +107,8 @@ MACROS = [
      "'\\p{Nd}', 'n', 'g')"),
     # sequence(a, b) without a step counts down when a > b
     "spark_sequence(a, b) AS generate_series(a, b, CASE WHEN a <= b THEN 1 ELSE -1 END)",
+    # a double's shortest decimal text, DuckDB's (Java's Double.toString digits), which format_string rounds
+    "spark_shortest_text(x) AS CAST(x AS VARCHAR)",
     # chr(n): '' below 0, else the character n % 256 (Latin-1)
     "spark_chr(n) AS CASE WHEN n < 0 THEN '' ELSE chr(CAST(n % 256 AS INTEGER)) END",
     # format_number(x, d): grouped thousands, d decimals rounded half even on the binary value (Java's

@@ -1,6 +1,7 @@
 """``format_string`` / ``printf`` as Java's Formatter writes them, run by DuckDB's printf: each specifier of a
 literal format gets its argument already written as Java writes it, through ``%s`` (a NULL is ``null``, NaN is
-``NaN``, a double given to ``%s`` is ``1.0E-10``, ``%x`` of an int is its 32 bits), vectorised.
+``NaN``, a double given to ``%s`` is ``1.0E-10``, ``%x`` of an int is its 32 bits, ``%.2f`` of 2.675 is 2.68:
+half up on the shortest digits), vectorised.
 
 >>> import sqlglot
 >>> call = sqlglot.parse_one("SELECT format_string('%s=%d', k, i) FROM t", read="spark").expressions[0]
@@ -17,6 +18,7 @@ from sqlglot import exp
 _SPEC = re.compile(r"%(\d+\$)?([-#+ 0,(<]*)(\d+)?(\.\d+)?([a-zA-Z%])")
 _INT_BITS = {exp.DataType.Type.TINYINT: 8, exp.DataType.Type.SMALLINT: 16, exp.DataType.Type.INT: 32}
 _NUMBERS = "dxXofeE"
+_DOUBLES = (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT)
 
 
 def java_format(node: exp.Format) -> exp.Expression:
@@ -50,6 +52,23 @@ def _printf(spec: str, value: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this="printf", expressions=[exp.Literal.string(spec), value])
 
 
+def _half_up(value: exp.Expression, digits: int, kind) -> exp.Expression:
+    """A double rounded as Java's ``%.nf`` rounds it: half up (away from zero) on its shortest decimal digits, so
+    2.675 is 2.68 and 0.125 is 0.13 (printf rounds the binary value, half to even: 2.67, 0.12). A float is
+    widened to a double first, as Java's Formatter does. Beyond 15 digits before the point (or 17 after it) the
+    value goes to printf as it is; a negative one that rounds to zero keeps its sign (-0.00)."""
+    if digits > 17:
+        return value
+    double = value if kind == exp.DataType.Type.DOUBLE else exp.Cast(this=value, to=exp.DataType.build("DOUBLE"))
+    text = exp.Anonymous(this="spark_shortest_text", expressions=[double.copy()])
+    rounded = exp.Cast(this=exp.Cast(this=text, to=exp.DataType.build(f"DECIMAL(38, {digits})")),
+                       to=exp.DataType.build("DOUBLE"))
+    signed = exp.If(this=exp.Anonymous(this="signbit", expressions=[double.copy()]),
+                    true=exp.Neg(this=exp.Anonymous(this="abs", expressions=[rounded])), false=rounded.copy())
+    finite = exp.LT(this=exp.Anonymous(this="abs", expressions=[double.copy()]), expression=exp.Literal.number("1e15"))
+    return exp.Case().when(finite, signed, copy=False).else_(double, copy=False)
+
+
 def _argument(arg: exp.Expression, spec: str, flags: str, width: str, precision: str,
               conversion: str) -> exp.Expression:
     """One argument written as Java's specifier writes it (then read by ``%s``)."""
@@ -65,12 +84,14 @@ def _argument(arg: exp.Expression, spec: str, flags: str, width: str, precision:
     if conversion in "xXo" and kind in _INT_BITS:  # the two's complement of the int's own width
         value = exp.BitwiseAnd(this=exp.Cast(this=value, to=exp.DataType.build("BIGINT")),
                                expression=exp.Literal.number((1 << _INT_BITS[kind]) - 1))
+    if conversion == "f" and kind in _DOUBLES:
+        value = _half_up(value, int(precision[1:]) if precision else 6, kind)
     case = exp.Case().when(exp.Is(this=arg.copy(), expression=exp.Null()), null, copy=False)
     if conversion in "feE":
         special = f"%{left}{width}s"
         for test, text in ((exp.Anonymous(this="isnan", expressions=[arg.copy()]), "NaN"),
                            (exp.GT(this=arg.copy(), expression=exp.Literal.number("1.7976931348623157e308")),
-                            "Infinity"),
+                            ("+" if "+" in flags else " " if " " in flags else "") + "Infinity"),
                            (exp.LT(this=arg.copy(), expression=exp.Literal.number("-1.7976931348623157e308")),
                             "-Infinity")):
             case = case.when(test, _printf(special, exp.Literal.string(text)), copy=False)

@@ -49,6 +49,11 @@ SPARK = {
     "width_bucket(v, 0, 10, 5)": [1, None, 0, None, 1, 6],
     "zeroifnull(v)": [1.5, 0.0, -2.5, None, 0.0, 1234.5678],
     "crc32(k)": [2285851341, None, 0, 2706381646, 570165422, 1243066710],
+    # %f rounds half up on the double's shortest digits, as Java's Formatter (printf: half even on its bits)
+    "format_string('%.0f|%.1f|%+.2f|%08.3f', v, v / 4, v * -0.001, v / 1000)":
+        ["2|0.4|-0.00|0000.002", "|n|nu|     nul", "-3|-0.6|+0.00|-000.003",
+         "NaN|NaN|NaN|     NaN", "0|0.0|-0.00|0000.000", "1235|308.6|-1.23|0001.235"],
+    "printf('%.2f', v + 1.125)": ["2.63", "nu", "-1.38", "NaN", "1.13", "1235.69"],
     # Spark's Murmur3 (seed 42, each argument seeding the next; a NULL leaves the seed) and its XXH64
     "hash(k)": [-1357798123, 42, 142593372, 393837056, 812377649, 352365215],
     "hash(k, i, v)": [474566194, 42, -1795699766, -1838509165, -1614151595, -1741856854],
