@@ -68,6 +68,17 @@ def test_aggregate_names_follow_spark(spark, events):
     assert df.columns == ["word", "avg(n)", "max(n)", "count(1)"]
 
 
+def test_agg_of_a_dict_orders_its_columns_as_spark_does(spark):
+    """PySpark hands the dict to the JVM as a java.util.HashMap: its columns come in that map's order (PySpark
+    4's answers), not the dict's."""
+    df = spark.createDataFrame([("a", 1.0, 2, 3, "x")], "device string, temp double, humidity int, pressure int, "
+                                                         "zone string")
+    assert df.groupBy("device").agg({"temp": "avg", "device": "count", "humidity": "max"}).columns == \
+        ["device", "avg(temp)", "max(humidity)", "count(device)"]
+    assert df.agg({"pressure": "sum", "zone": "max", "temp": "min", "humidity": "avg"}).columns == \
+        ["min(temp)", "max(zone)", "avg(humidity)", "sum(pressure)"]
+
+
 def test_drop_duplicates_keeps_the_first_row_of_each_key(spark, events):
     df = spark.readStream.load(events).dropDuplicates(["word"]).select("word")
     events.add_data([{"ts": _at(1), "word": "a", "n": 1}, {"ts": _at(2), "word": "a", "n": 2},

@@ -22,7 +22,7 @@ class GroupedData:
 
     def agg(self, *exprs: Column | dict[str, str]) -> DataFrame:
         if len(exprs) == 1 and isinstance(exprs[0], dict):
-            aggs = [_by_name(fn, c) for c, fn in exprs[0].items()]
+            aggs = [_by_name(fn, c) for c, fn in _in_sparks_order(exprs[0])]
         else:
             aggs = list(exprs)
         if not aggs or not all(isinstance(a, Column) for a in aggs):
@@ -86,6 +86,27 @@ class GroupedData:
 
         return apply_in_pandas_with_state(self._df, self._keys, func, outputStructType, stateStructType,
                                           outputMode, timeoutConf)
+
+
+def _in_sparks_order(functions: dict[str, str]) -> list[tuple[str, str]]:
+    """The dict's items in the order Spark's agg(dict) gives its columns: PySpark hands the dict to the JVM as a
+    java.util.HashMap, whose iteration order is its buckets' (String.hashCode spread, 16 buckets; insertion order
+    within one), kept by Scala's Map of up to 4 entries. Larger dicts keep their own order (Scala's HashMap of 5
+    or more has a hash-trie order of its own).
+
+    >>> [c for c, _ in _in_sparks_order({"v": "max", "a": "min"})]
+    ['a', 'v']
+    """
+    if len(functions) > 4:
+        return list(functions.items())
+
+    def bucket(name: str) -> int:
+        h, units = 0, name.encode("utf-16-le")  # String.hashCode over Java's chars, UTF-16 code units
+        for low, high in zip(units[::2], units[1::2], strict=True):
+            h = (31 * h + (low | high << 8)) & 0xFFFFFFFF
+        return (h ^ (h >> 16)) & 15
+
+    return sorted(functions.items(), key=lambda item: bucket(item[0]))  # stable: insertion order in a bucket
 
 
 def _by_name(fn: str, column: str) -> Column:
