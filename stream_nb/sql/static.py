@@ -75,6 +75,7 @@ def _typed(tree: exp.Expression, sql: str, schemas: Mapping[str, pa.Schema]) -> 
     typed = annotate_types(typed, schema=schema, dialect=DIALECT)
     # names as written or as the tables spell them (the optimizer lowercased them), as in Spark
     keep_alias_case(typed, [c for s in schemas.values() for c in s.names])
+    _time_differences(typed)
     zoned = _computed_timestamps(typed)  # read before the rewrites put untyped nodes in
     for rewrite in SPARK_EXPRESSIONS:
         rewrite(typed)
@@ -82,6 +83,18 @@ def _typed(tree: exp.Expression, sql: str, schemas: Mapping[str, pa.Schema]) -> 
     for item in zoned:
         item.set("this", exp.Cast(this=item.this, to=exp.DataType.build("TIMESTAMPTZ")))
     return json_functions(static_windows(typed, sql), sql)
+
+
+def _time_differences(typed: exp.Expression) -> None:
+    """``ts - ts`` is an interval (Spark's interval day to second), where the optimizer types it a timestamp."""
+    times = (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMPLTZ,
+             exp.DataType.Type.TIMESTAMPNTZ)
+    for node in typed.find_all(exp.Sub):
+        if all(side.type is not None and side.type.this in times for side in (node.this, node.expression)):
+            node.type = exp.DataType.build("INTERVAL")
+            while isinstance(node.parent, (exp.Paren, exp.Alias)):  # and the (aliased) item it is
+                node = node.parent
+                node.type = exp.DataType.build("INTERVAL")
 
 
 def _computed_timestamps(typed: exp.Expression) -> list[exp.Alias]:

@@ -1,7 +1,10 @@
+import datetime
+
 import pytest
 
 from stream_nb.pyspark.sql.types import (
     ArrayType,
+    DayTimeIntervalType,
     LongType,
     StringType,
     StructField,
@@ -84,3 +87,17 @@ def test_in_a_row_asks_for_a_field_name_as_pysparks_row():
 
     assert "name" in Row(name="Alice", age=3) and "Alice" not in Row(name="Alice", age=3)
     assert "Alice" in Row("Alice", 3)
+
+
+def test_a_difference_of_timestamps_is_a_day_to_second_interval_as_spark(spark):
+    """ts - ts is Spark's interval day to second, a timedelta in a Row (PySpark 4's answers); the optimizer typed
+    it a timestamp, and the query failed casting it to one."""
+    at = [datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC),
+          datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)]
+    df = spark.createDataFrame([tuple(at), tuple(reversed(at))], "a timestamp, b timestamp")
+    late = df.selectExpr("b - a AS d", "b - (b - a) AS back", "b - a > INTERVAL 1 HOUR AS late")
+    assert late.schema.simpleString() == "struct<d:interval day to second,back:timestamp,late:boolean>"
+    assert [tuple(r) for r in late.collect()] == [
+        (datetime.timedelta(days=1, seconds=11045), datetime.datetime(2024, 1, 1), True),
+        (datetime.timedelta(days=-2, seconds=75355), datetime.datetime(2024, 1, 2, 3, 4, 5), False)]
+    assert DayTimeIntervalType().simpleString() == "interval day to second"

@@ -761,6 +761,8 @@ def _from_arrow(value: Any, dtype: pa.DataType | None = None) -> Any:
     (UTC), a struct as a Row, a map as a dict; a NULL is None and a NaN a NaN already."""
     if isinstance(value, datetime.datetime) and value.tzinfo is not None:
         return value.astimezone(datetime.UTC).replace(tzinfo=None)
+    if isinstance(value, pa.MonthDayNano):  # an interval (ts - ts): Spark's day-to-second one, a timedelta
+        return datetime.timedelta(days=value.months * 30 + value.days, microseconds=value.nanoseconds // 1000)
     if value is not None and dtype is not None and pa.types.is_map(dtype):  # Arrow's (key, value) pairs
         return {_from_arrow(k, dtype.key_type): _from_arrow(v, dtype.item_type) for k, v in value}
     if isinstance(value, dict):

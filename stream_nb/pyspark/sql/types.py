@@ -69,6 +69,30 @@ class TimestampNTZType(DataType):
         return "timestamp_ntz"
 
 
+class DayTimeIntervalType(DataType):
+    """Spark's ``interval day to second`` (what ``ts - ts`` gives; a ``datetime.timedelta`` in a Row)."""
+
+    DAY, HOUR, MINUTE, SECOND = 0, 1, 2, 3
+    _FIELDS = ("day", "hour", "minute", "second")
+
+    def __init__(self, startField: int = DAY, endField: int = SECOND):
+        self.startField, self.endField = startField, endField
+
+    @classmethod
+    def typeName(cls) -> str:
+        return "daytimeinterval"
+
+    def simpleString(self) -> str:
+        start, end = self._FIELDS[self.startField], self._FIELDS[self.endField]
+        return f"interval {start}" if start == end else f"interval {start} to {end}"
+
+    def jsonValue(self) -> Any:
+        return self.simpleString()
+
+    def __repr__(self) -> str:
+        return f"DayTimeIntervalType({self.startField}, {self.endField})"
+
+
 class ByteType(IntegralType):
     _simple = "tinyint"
 
@@ -280,6 +304,8 @@ def from_arrow(dtype: pa.DataType) -> DataType:
         return TimestampType() if dtype.tz else TimestampNTZType()
     if pa.types.is_decimal(dtype):
         return DecimalType(dtype.precision, dtype.scale)
+    if pa.types.is_interval(dtype) or pa.types.is_duration(dtype):
+        return DayTimeIntervalType()
     if pa.types.is_dictionary(dtype):
         return from_arrow(dtype.value_type)
     for check, kind in ((pa.types.is_string, StringType), (pa.types.is_large_string, StringType),
