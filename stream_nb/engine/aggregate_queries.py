@@ -30,6 +30,7 @@ def pre(con: duckdb.DuckDBPyConnection, plan: AggregatePlan, batch: pa.Table) ->
 # partial functions that compare or hash their values, which Arrow does not do for arrays, maps and structs
 _COMPARING = {"set": "collect_set", "distinct": "count(DISTINCT)", "min": "min", "max": "max"}
 _INTEGERS_ONLY = ("bit_and", "bit_or", "bit_xor")
+NEVER_US = np.iinfo(np.int64).max  # the event time of a key that has none: no watermark reaches it
 
 
 def refuse_unsupported_values(plan: AggregatePlan, pre: pa.Table, sql: str) -> None:
@@ -119,4 +120,6 @@ def event_times(key: EventTimeKey, keys: list[pa.ChunkedArray] | pa.Table,
 
 
 def event_time_micros(key: EventTimeKey, keys: list[pa.ChunkedArray]) -> np.ndarray:
-    return event_times(key, keys).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    """Each key's event time in µs; a NULL one as the latest time there is: as in Spark, whose watermark
+    predicate (``time <= watermark``) is never true of NULL, the watermark never passes that key."""
+    return pc.fill_null(event_times(key, keys).cast(pa.int64()), NEVER_US).to_numpy(zero_copy_only=False)

@@ -72,7 +72,8 @@ class AggregateOperator(KeyedOperator):
             window = (agg.keys[index], spec.size_us, spec.slide_us)  # starts a slide apart (dense_groups)
         late = pre.schema.empty_table()
         if self._follows_watermark and pre.num_rows and not self._all_on_time(pre, window, watermark_us):
-            kept = on_time(self._event_times(pre, window), watermark_us)
+            # a row without an event time is never late (Spark's predicate time <= watermark is NULL)
+            kept = pc.fill_null(on_time(self._event_times(pre, window), watermark_us), True)
             if pc.all(kept, skip_nulls=False).as_py() is not True:  # copy the rows only if some are late
                 pre, late = pre.filter(kept), pre.filter(pc.invert(kept))
         if window is not None:  # late rows are shown with their windows

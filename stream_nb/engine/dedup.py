@@ -52,6 +52,8 @@ class DedupOperator(KeyedOperator):
             times = rows.column(EVENT_TIME) if self._within else \
                 event_times(self.dedup.event_time_key, rows, self.dedup.keys)
             kept = on_time(times.cast(pa.int64()), watermark_us)
+            if not self._within:  # a key without an event time is never late (Spark: time <= watermark is NULL)
+                kept = pc.fill_null(kept, True)
             rows, late = rows.filter(kept), rows.filter(pc.invert(kept))
         firsts = first_rows(rows, self.dedup.keys)
         keys = firsts.select(self.dedup.keys)

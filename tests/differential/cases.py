@@ -341,6 +341,31 @@ CASES: list[Case] = [
         ),
         why="a row without an event time falls in no window",
     ),
+    # Found by the random cases (fuzz_aggregates, seeds 67 and 70). Grouped by the event time itself, a NULL
+    # time is a group of its own: Spark drops an input row when `ts <= watermark` is true and evicts a key when
+    # it is true, and for NULL it is neither, so that group is never late, never evicted, and updated (and
+    # emitted in update mode) by each batch that brings a NULL time. stream_nb dropped those rows.
+    Case(
+        name="null_event_time_key_update",
+        sql="SELECT ts, count(*) AS n, max(temp) AS hi FROM events GROUP BY ts",
+        output_mode="update", watermark=("ts", "5 seconds"), key=("ts",),
+        batches=(
+            ((t(1), "a", 1.0), (None, "a", 2.0), (t(12), "b", 3.0)),                    # wm 7
+            ((None, "b", 4.0), (t(4), "b", 5.0), (t(20), "a", 6.0)),  # t(4) late; wm 15
+            ((None, "c", 7.0), (t(30), "c", 8.0)),                    # the NULL group again, kept past wm 25
+        ),
+        why="a NULL event-time key is never late and never evicted: its group grows batch after batch",
+    ),
+    Case(
+        name="select_distinct_null_event_time_update",
+        sql="SELECT DISTINCT ts, device FROM events",
+        output_mode="update", watermark=("ts", "2 seconds"), key=("ts", "device"),
+        batches=(
+            ((None, "a", 1.0), (t(10), "a", 2.0)),
+            ((None, "a", 3.0), (None, "b", 4.0), (t(20), "b", 5.0)),
+        ),
+        why="SELECT DISTINCT over the event time is a GROUP BY of it: NULL times kept as their own rows",
+    ),
     Case(
         name="subsecond_window_append",
         sql="SELECT window(ts, '500 milliseconds') AS w, count(*) AS n, max(temp) AS hi FROM events "
