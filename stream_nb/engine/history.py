@@ -116,7 +116,7 @@ def picture_spec(plan) -> PictureSpec:
         return PictureSpec(column)
     counts = [name for name, text in shown_as(plan).items() if text.lower() == "count(*)"]
     if agg.session is not None:  # a row is late when its own session [ts, ts + gap) has ended
-        index, late = agg.session.index, (agg.session.gap_us, 1, 0)
+        index, late = agg.session.index, (agg.session.gap_us, 1, 0) if not agg.session.dynamic else None
     else:
         index, w = window
         late = (w.size_us, w.slide_us, w.offset_us) if w.column.name == column else None

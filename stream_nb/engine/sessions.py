@@ -7,7 +7,9 @@ batch re-forms the sessions of those rows and the new ones (DuckDB window functi
 with the same Arrow partial aggregates as any grouping, emits, and keeps the rows of sessions still open.
 
 Spark's semantics: a row is late when its own session ``[ts, ts + gap)`` ends at or before the watermark;
-append emits a session once the watermark reaches its end; complete keeps and emits every session.
+append emits a session once the watermark reaches its end; complete keeps and emits every session. With a
+gap computed per row (a dynamic gap), each row's own session has its own gap, a session ends at the latest
+``ts + gap`` of its rows, and a row whose gap is NULL or not positive is in no session (Spark filters it).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from stream_nb.engine.output import Output
 from stream_nb.engine.partials import partial_aggregates
 from stream_nb.engine.watermark import expired, on_time
 from stream_nb.sql.plan import Plan
-from stream_nb.sql.windows import sessions_sql
+from stream_nb.sql.windows import GAP, sessions_sql
 
 BUFFER = "__sessions"
 SESSION = "__session"
@@ -62,9 +64,11 @@ class SessionOperator:
         times = pre.column(self._time)
         if times.null_count:  # as Spark's session_window(): a row without an event time is in no session
             pre = pre.filter(pc.is_valid(times))
+        if self.session.dynamic:  # nor one whose gap is NULL or not positive
+            pre = pre.filter(pc.fill_null(pc.greater(pre.column(GAP), 0), False))
         late = pre.schema.empty_table()
         if self._follows_watermark and pre.num_rows:
-            ends = pc.add(pre.column(self._time).cast(pa.int64()), self.session.gap_us)
+            ends = pc.add(pre.column(self._time).cast(pa.int64()), self._gap(pre))
             kept = on_time(ends, watermark_us)  # a row's own session [ts, ts + gap) is its event time
             pre, late = pre.filter(kept), pre.filter(pc.invert(kept))
         numbered = pre.append_column(SEQ, pa.array(np.arange(self._seq, self._seq + pre.num_rows, dtype=np.int64)))
@@ -105,7 +109,7 @@ class SessionOperator:
             self._seq = pc.max(self._rows.column(SEQ)).as_py() + 1
             # a lower bound of the first session's end: at worst one no-data batch that emits nothing
             self._next_end_us = pc.min(pc.add(self._rows.column(self._time).cast(pa.int64()),
-                                              self.session.gap_us)).as_py()
+                                              self._gap(self._rows))).as_py()
 
     def result_rows(self, con: duckdb.DuckDBPyConnection) -> Output | None:
         """Every session of the rows held: in complete mode that is the whole result table (nothing is
@@ -124,12 +128,17 @@ class SessionOperator:
     def _sessions(self, con: duckdb.DuckDBPyConnection, rows: pa.Table) -> tuple[pa.Table, pa.Table]:
         """Each row with its session, and each session's partial aggregates (grouped by the session)."""
         sessions = self._sessionize(con, rows)
-        grouped = sessions.drop_columns([self._time])
+        grouped = sessions.drop_columns([self._time, *([GAP] if self.session.dynamic else [])])
         grouped = grouped.rename_columns([self._time if name == SESSION else name for name in grouped.column_names])
         return sessions, partial_aggregates(grouped, self.aggregate.keys, self.aggregate.partials)
+
+    def _gap(self, rows: pa.Table) -> int | pa.ChunkedArray:
+        """Each row's gap in µs: the one gap, or the row's own (a dynamic gap)."""
+        return rows.column(GAP) if self.session.dynamic else self.session.gap_us
 
     def _sessionize(self, con: duckdb.DuckDBPyConnection, rows: pa.Table) -> pa.Table:
         """Each row with the session it belongs to (``__session``: {start, end}), in DuckDB."""
         duck.register(con, BUFFER, rows)
-        sessions = sessions_sql(BUFFER, self._time, self.session.gap_us, self._others, tiebreak=SEQ)
+        gap = GAP if self.session.dynamic else self.session.gap_us
+        sessions = sessions_sql(BUFFER, self._time, gap, self._others, tiebreak=SEQ)
         return duck.query(con, f"{sessions} ORDER BY {SEQ}")

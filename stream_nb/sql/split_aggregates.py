@@ -107,6 +107,8 @@ def split_aggregates(tree: exp.Query, select: exp.Select, chain: list[exp.Select
     timed = {session.index if session else None, window_index} - {None}
     pre_keys = [k.expressions[0] if i in timed else k for i, k in enumerate(keys)]
     pre = exp.Select(expressions=[k.copy().as_(f"__k{i}") for i, k in enumerate(pre_keys)] + arguments)
+    if session is not None and session.dynamic:
+        pre.select(session.gap_column(), copy=False)
     for part in ("from_", "joins", "where"):
         if select.args.get(part) is not None:
             pre.set(part, select.args[part].copy())

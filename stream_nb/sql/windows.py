@@ -125,12 +125,29 @@ def interval_us(arg: exp.Expression | None, call: exp.Anonymous, sql: str) -> in
     return round(delta.total_seconds() * 1_000_000)
 
 
+GAP = "__gap"  # with a dynamic gap, the pre table's column of each row's gap in µs
+
+
 @dataclass(frozen=True)
 class SessionSpec:
-    """``session_window(ts, gap)`` as the group key number ``index``."""
+    """``session_window(ts, gap)`` as the group key number ``index``: ``gap_us`` when the gap is a constant
+    interval; with a gap computed per row (Spark's dynamic gap, e.g. ``CASE WHEN k = 'a' THEN '5 seconds'
+    ELSE '10 seconds' END``) ``gap_us`` is None, and ``gap`` (the expression) computes the pre table's column
+    ``GAP``: each row's gap in µs."""
 
     index: int
-    gap_us: int
+    gap_us: int | None
+    gap: exp.Expression | None = None
+
+    @property
+    def dynamic(self) -> bool:
+        return self.gap_us is None
+
+    def gap_column(self) -> exp.Expression:
+        """The pre table's column ``GAP``: the row's gap in µs, NULL where the gap is not an interval (Spark's
+        session_window is then NULL, and the row in no session, as where the gap is not positive)."""
+        as_interval = exp.TryCast(this=self.gap.copy(), to=exp.DataType.build("INTERVAL"))
+        return exp.Anonymous(this="epoch_us", expressions=[as_interval]).as_(GAP)
 
 
 def session_spec(call: exp.Anonymous, index: int, sql: str) -> SessionSpec:
@@ -140,7 +157,10 @@ def session_spec(call: exp.Anonymous, index: int, sql: str) -> SessionSpec:
     if len(args) != 2 or not isinstance(args[0], exp.Column):
         raise StreamSQLError("session_window() takes an event-time column and a gap, e.g. "
                              "session_window(ts, '30 seconds')", sql=sql, start=start_of(call, sql))
-    gap = interval_us(args[1], call, sql)
+    gap = args[1]
+    if not (isinstance(gap, exp.Literal) and gap.is_string) and not isinstance(gap, exp.Interval):
+        return SessionSpec(index=index, gap_us=None, gap=gap.copy())  # a gap per row
+    gap = interval_us(gap, call, sql)
     if gap <= 0:
         raise StreamSQLError("a session gap must be positive", sql=sql, start=start_of(call, sql))
     return SessionSpec(index=index, gap_us=gap)
@@ -160,19 +180,20 @@ def _refuse_time_expression(call: exp.Anonymous, sql: str) -> None:
                               "FROM <stream>) GROUP BY ...")
 
 
-def sessions_sql(source: str, time: str, gap_us: int, others: list[str], alias: str = "__rows",
+def sessions_sql(source: str, time: str, gap_us: int | str, others: list[str], alias: str = "__rows",
                  tiebreak: str = "", end_kind: str = "TIMESTAMP") -> str:
     """DuckDB SQL of each row of ``source`` (a table or ``(SELECT ...)``) with its session, ``__session``
     ``{start, end}``: within each group of ``others``, rows in ``time`` order start a new session where their
     time is past the end (``max(time + gap)``) of the rows before them (sessions that touch merge, as in Spark);
-    a session spans from its first time to its last plus ``gap``. ``tiebreak`` orders rows of one time (else
-    the one that starts a session comes first); every layer is called ``alias``, so ``time`` and ``others``
-    may be qualified by it; ``end_kind`` is the type of the end (the start keeps the time's)."""
+    a session spans from its first time to the latest ``time + gap`` of its rows. ``gap_us``: µs, or the name
+    of a column of them (a gap per row); ``tiebreak`` orders rows of one time (else the one that starts a
+    session comes first); every layer is called ``alias``, so ``time`` and ``others`` may be qualified by it;
+    ``end_kind`` is the type of the end (the start keeps the time's)."""
     us = f"epoch_us({time})"
     by = f"PARTITION BY {', '.join(others)} " if others else ""
     first = f"ORDER BY {time}{', ' + tiebreak if tiebreak else ''}"
     again = f"ORDER BY {time}, {tiebreak or '__new DESC'}"
-    end = f"make_timestamp(max({us}) OVER w + {gap_us})"
+    end = f"make_timestamp(max({us} + {gap_us}) OVER w)"
     end = end if end_kind == "TIMESTAMP" else f"CAST({end} AS {end_kind})"
     marked = (f"SELECT *, CASE WHEN {us} <= max({us} + {gap_us}) OVER ({by}{first} ROWS BETWEEN UNBOUNDED "
               f"PRECEDING AND 1 PRECEDING) THEN 0 ELSE 1 END AS __new FROM {source} AS {alias}")

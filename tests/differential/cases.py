@@ -31,6 +31,9 @@ AMOUNTS = "ts timestamp, device string, amount decimal(10,2)"
 TUMBLING = "window(ts, '10 seconds')"
 SLIDING = "window(ts, '10 seconds', '5 seconds')"
 SESSION = "session_window(ts, '5 seconds')"
+# Spark's dynamic session gap: a gap per row (device a: 6 s; others 2 s; a NULL or negative temp: none)
+_DYNAMIC_GAP = ("CASE WHEN temp < 0 THEN '0 seconds' WHEN device = 'a' AND temp < 10 THEN '6 seconds' "
+                "WHEN temp IS NOT NULL THEN '2 seconds' END")
 NAN = "CAST('NaN' AS DOUBLE)"  # NaN = NaN is true in Spark (and DuckDB): shows NaN apart from NULL
 
 # Three batches used by several tumbling cases: out of order, with a 5-second watermark in mind
@@ -288,6 +291,42 @@ CASES: list[Case] = [
              (t(10), "b", 3.0), (t(13.000001), "b", 4.0)),  # a microsecond more than a gap: two sessions
         ),
         why="a row exactly one gap after the last joins its session (Spark merges sessions that touch)",
+    ),
+    # Found by the random cases (fuzz_aggregates, seeds 20, 69, 118): Spark's dynamic gap, an expression
+    # computed per row, which stream_nb refused. Each row's own session is [ts, ts + its gap); sessions that
+    # overlap or touch merge, and a session ends at the latest ts + gap of its rows (not its last row's ts plus
+    # the gap); a row whose gap is NULL, zero or negative is in no session (Spark filters it); a row is late
+    # when its own session ends at or before the watermark.
+    Case(
+        name="session_dynamic_gap_complete",
+        sql=f"SELECT session_window(ts, {_DYNAMIC_GAP}) AS s, device, count(*) AS n, max(temp) AS hi "
+            f"FROM events GROUP BY session_window(ts, {_DYNAMIC_GAP}), device",
+        output_mode="complete",
+        batches=(
+            ((t(1), "a", 1.0),             # a: gap 6, its session [1, 7)
+             (t(5), "a", 2.0),             # [5, 11): merges, the session ends at 11
+             (t(1), "b", 3.0),             # b: gap 2, [1, 3)
+             (t(2), "b", -1.0),            # gap 0: in no session
+             (t(4), "b", None)),           # gap NULL: in no session
+            ((t(12), "a", 4.0),            # past 11: a new session
+             (t(3), "b", 5.0),             # touches [1, 3): one session [1, 5)
+             (t(9), "a", 20.0)),           # gap 2 (temp > 10): [9, 11) is inside [1, 11)
+        ),
+        why="a gap per row: sessions end at the latest ts + gap of their rows; NULL and 0 gaps drop the row",
+    ),
+    Case(
+        name="session_dynamic_gap_append",
+        sql=f"SELECT session_window(ts, {_DYNAMIC_GAP}) AS s, device, count(*) AS n FROM events "
+            f"GROUP BY session_window(ts, {_DYNAMIC_GAP}), device",
+        output_mode="append", watermark=("ts", "3 seconds"),
+        batches=(
+            ((t(1), "a", 1.0), (t(10), "b", 1.0), (t(11), "b", 20.0)),              # wm 8
+            ((t(4), "a", 2.0),             # [4, 10) is after the watermark (8): joins a's [1, 7)
+             (t(3), "b", 1.0),             # [3, 5): ended before the watermark: late
+             (t(20), "a", 1.0)),                                                     # wm 17
+            ((t(30), "b", 1.0),),                                                    # wm 27
+        ),
+        why="with a gap per row, a row is late by its own gap; a session is emitted when its latest end passes",
     ),
     Case(
         name="session_two_keys_complete",
