@@ -82,7 +82,33 @@ def _typed(tree: exp.Expression, sql: str, schemas: Mapping[str, pa.Schema]) -> 
     spark_aggregate_answers(typed)
     for item in zoned:
         item.set("this", exp.Cast(this=item.this, to=exp.DataType.build("TIMESTAMPTZ")))
-    return json_functions(static_windows(typed, sql), sql)
+    return _stable_orders(json_functions(static_windows(typed, sql), sql))
+
+
+_INPUT_ORDER = "__stable_order"
+
+
+def _stable_orders(tree: exp.Expression) -> exp.Expression:
+    """ORDER BY keeps rows that tie in the order they came, as Spark's sort of a partition (a stable TimSort):
+    DuckDB's sort is not stable (from ~100 rows two equal keys may swap), so a query that sorts the rows of one
+    table or subquery, without grouping them, sorts by their position in it last. The positions are the
+    input's order (DuckDB preserves it through a scan, a filter and a projection). A star the optimizer could
+    not expand (a name both sides of a join have) is left as it is: it would show the positions."""
+    for select in list(tree.find_all(exp.Select)):
+        source = select.args.get("from_")
+        relation = source.this if source is not None else None
+        if not select.args.get("order") or select.args.get("joins") or select.args.get("group") or \
+                select.args.get("distinct") or not isinstance(relation, (exp.Table, exp.Subquery)) or \
+                any(item.is_star for item in select.expressions) or \
+                any(node.find_ancestor(exp.Window) is None for node in select.find_all(exp.AggFunc)
+                    if node.parent_select is select):
+            continue
+        alias = relation.alias_or_name
+        numbered = exp.select(exp.Star(), exp.alias_(exp.Window(this=exp.RowNumber()), _INPUT_ORDER)) \
+            .from_(relation.copy())
+        relation.replace(exp.Subquery(this=numbered, alias=exp.TableAlias(this=exp.to_identifier(alias))))
+        select.args["order"].append("expressions", exp.Ordered(this=exp.column(_INPUT_ORDER, table=alias)))
+    return tree
 
 
 def _time_differences(typed: exp.Expression) -> None:

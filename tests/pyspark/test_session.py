@@ -101,3 +101,21 @@ def test_create_data_frame_without_a_schema_types_columns_as_spark_infers_them(s
     assert rows.dtypes == [("a", "bigint"), ("b", "double")] and rows.collect()[1] == (None, 2.5)
     with pytest.raises(ValueError, match="as many values"):
         spark.createDataFrame([(1,), (2, "b")])
+
+
+def test_a_sort_keeps_tied_rows_in_their_order_as_sparks_sort(spark):
+    """Spark sorts a partition with a stable sort; DuckDB's is not (two equal keys may swap from ~100 rows).
+    The orders below are PySpark 4's over the same rows (local[1])."""
+    rows = [(i * 7 % 4, i, ("a", "b", None)[i * 5 % 3]) for i in range(400)]
+    df = spark.createDataFrame(rows, "k int, i int, s string")
+    df.createOrReplaceTempView("ties")
+
+    def in_order(key, reverse=False):  # Python's sort is stable too, descending as well
+        return [r[1] for r in sorted(rows, key=key, reverse=reverse)]
+
+    assert [r.i for r in df.orderBy("k").collect()] == in_order(lambda r: r[0])
+    assert [r.i for r in df.orderBy(F.col("k").desc()).collect()] == in_order(lambda r: r[0], reverse=True)
+    assert [r.i for r in spark.sql("SELECT i FROM ties WHERE i % 3 = 0 ORDER BY k DESC").collect()] == \
+        [i for i in in_order(lambda r: r[0], reverse=True) if i % 3 == 0]
+    assert [r.i for r in df.select("i", (F.col("k") % 2).alias("m")).orderBy("m").collect()] == \
+        in_order(lambda r: r[0] % 2)
