@@ -105,11 +105,25 @@ def _typed_for_sure(node: exp.Expression) -> bool:
 
 
 def _is_decimal(node: exp.Expression) -> bool:
-    return node.type is not None and node.type.this == _T.DECIMAL
+    return node.type is not None and node.type.this == _T.DECIMAL or _literal_decimal(node) is not None
+
+
+def _literal_decimal(node: exp.Expression) -> tuple[int, int] | None:
+    """(precision, scale) of a number written with a point and no exponent, a decimal in Spark (0.5 is
+    decimal(1,1), 0.05 decimal(2,2), 12.50 decimal(4,2)); the optimizer may type it a double."""
+    if not isinstance(node, exp.Literal) or node.is_string or "." not in node.name:
+        return None
+    whole, _, fraction = node.name.partition(".")
+    if not (whole.isdigit() or whole == "") or not (fraction.isdigit() or fraction == ""):
+        return None
+    digits = (whole + fraction).lstrip("0")
+    return max(len(digits), len(fraction), 1), len(fraction)
 
 
 def _decimal(node: exp.Expression) -> tuple[int, int] | None:
     """(precision, scale) a decimal or integer operand takes part with; None for anything else."""
+    if _literal_decimal(node) is not None:
+        return _literal_decimal(node)
     kind = node.type
     if kind is None:
         return None

@@ -127,6 +127,25 @@ def test_a_decimal_divided_is_an_exact_decimal_at_sparks_scale():
     assert all(r["none"] is None for r in rows)
 
 
+def test_a_number_written_with_a_point_divides_and_multiplies_as_sparks_decimal():
+    """0.5 is decimal(1,1) in Spark, so i / 0.5 is an exact decimal(17,6), not a double (PySpark 4's answers)."""
+    from decimal import Decimal
+
+    src = sn.sources.memory("i int")
+    q = sn.start("SELECT i / 0.5 AS half, i / 0.3 AS third, i * 0.15 AS part, round(i * 0.15, 1) AS rounded, "
+                 "12.50 / i AS back FROM events", sources={"events": src}, trigger="manual")
+    try:
+        src.add_data([{"i": 3}, {"i": -7}])
+        q.process_all_available()
+        rows = [tuple(r) for r in q.result.itertuples(index=False)]
+    finally:
+        q.stop()
+    assert rows == [(Decimal("6.000000"), Decimal("10.000000"), Decimal("0.45"), Decimal("0.5"),
+                     Decimal("4.1666666666667")),
+                    (Decimal("-14.000000"), Decimal("-23.333333"), Decimal("-1.05"), Decimal("-1.1"),
+                     Decimal("-1.7857142857143"))]
+
+
 def test_split_with_a_limit_keeps_the_rest_in_its_last_part_as_spark():
     result = run("SELECT split(s, ',', 2) AS two, split(s, ',', 1) AS one, split(s, '[,;]', -1) AS every, "
                  "split(s, ',', 0) AS zero FROM events", [row(1, s="a,b;c,,"), row(2, s=None)])
