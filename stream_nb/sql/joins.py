@@ -136,15 +136,17 @@ def _is_comma(join: exp.Join, sql: str) -> bool:
 
 
 def refuse_join_output_mode(join: exp.Join, output_mode: str, sql: str) -> None:
-    """Spark runs a stream-stream join in append mode, an inner one in update mode too, and none in complete
-    mode: also when an aggregation or a deduplication reads what the join emits (an outer join's NULL-padded
-    rows come once the watermark passes, into windows that may have been emitted already)."""
+    """Spark runs a stream-stream join in append mode, an inner or a left semi one in update mode too (Spark
+    4's UnsupportedOperationChecker: InnerLike and LeftSemi take Append or Update), and none in complete mode:
+    also when an aggregation or a deduplication reads what the join emits (an outer join's NULL-padded rows
+    come once the watermark passes, into windows that may have been emitted already)."""
     kind = "Inner" if _is_comma(join, sql) else TYPES.get(((join.side or "").upper(), (join.kind or "").upper()))
-    if output_mode == "append" or kind is None or (output_mode == "update" and kind == "Inner"):
+    both = kind in ("Inner", "LeftSemi")
+    if output_mode == "append" or kind is None or (output_mode == "update" and both):
         return
     raise OutputModeError(f"{kind} join between two streaming DataFrames/Datasets is not supported in "
                           f"{output_mode.capitalize()} output mode, only in "
-                          f"{'Append and Update output modes' if kind == 'Inner' else 'Append output mode'} "
+                          f"{'Append and Update output modes' if both else 'Append output mode'} "
                           "(as in Spark)",
                           sql=sql, start=join_start(join, sql),
                           hint="use output_mode='append'")
@@ -203,6 +205,8 @@ def _side(node: exp.Expression, sql: str, streams: Collection[str], event_times:
         elif is_window_call(value) and isinstance(value.expressions[0], exp.Column) and \
                 value.expressions[0].name.lower() == declared.column.lower():
             times.append((item.alias_or_name, "end"))
+    if len(times) > 1:  # Spark prunes the ones the query never reads above the side before it looks
+        times = [t for t in times if _read_above(node, alias, t[0])]
     if len(times) > 1:
         raise StreamSQLError(
             f"More than one event time columns are available (as Spark says, failing at the first batch): the "
@@ -211,6 +215,25 @@ def _side(node: exp.Expression, sql: str, streams: Collection[str], event_times:
             hint=f"select only one of them in {alias!r}, e.g. the window")
     name, field = times[0] if times else (None, None)
     return JoinSide(stream, alias, "", event_time=name, event_time_field=field)
+
+
+def _read_above(node: exp.Expression, alias: str, name: str) -> bool:
+    """Whether the query reads column ``name`` of the join side ``node`` (aliased ``alias``) anywhere outside
+    it: by name (``alias.name`` or unqualified) or through a star (``*``, ``alias.*``)."""
+    select = node.find_ancestor(exp.Select)
+    if select is None:
+        return True
+    inside = {id(n) for n in node.walk()}
+    for found in select.walk():
+        if id(found) in inside:
+            continue
+        if isinstance(found, exp.Star) and (not isinstance(found.parent, exp.Column) or
+                                            found.parent.table.lower() == alias.lower()):
+            return True
+        if isinstance(found, exp.Column) and not isinstance(found.this, exp.Star) and \
+                found.name.lower() == name.lower() and found.table.lower() in ("", alias.lower()):
+            return True
+    return False
 
 
 def _opening(node: exp.Expression, sql: str) -> int | None:
@@ -323,6 +346,36 @@ def pushed_down(kind: str, keys, left_only: list[exp.Expression],
     return sides[0], sides[1]
 
 
+# what Spark's NullIntolerant marks (and what stream_nb's rewrites wrap them in: casts, the bit masks that wrap
+# integer overflow as the JVM does)
+_NULL_INTOLERANT = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.Add, exp.Sub, exp.Mul, exp.Div,
+                    exp.IntDiv, exp.Mod, exp.Neg, exp.Not, exp.Paren, exp.Cast, exp.BitwiseAnd, exp.BitwiseOr,
+                    exp.BitwiseXor, exp.BitwiseNot)
+
+
+def _inferred_not_null(conjuncts: list[exp.Expression], alias: str) -> list[exp.Expression]:
+    """``alias.col IS NOT NULL`` for each column of that side a conjunct over both sides reads through
+    null-intolerant operators only (comparisons, arithmetic, NOT): Spark's InferFiltersFromConstraints
+    (``scanNullIntolerantAttribute``) adds them as filters on each side the join filters, and pushes them below
+    the side's watermark, so a row they drop never moves it (``i.n <= c.m``: a click whose ``m`` is NULL)."""
+    found: dict[str, exp.Column] = {}
+
+    def scan(node: exp.Expression) -> None:
+        if isinstance(node, exp.Column):
+            if node.table == alias:
+                found.setdefault(node.name.lower(), node)
+        elif isinstance(node, _NULL_INTOLERANT):
+            for child in node.iter_expressions():
+                scan(child)
+        elif isinstance(node, exp.Between):  # Spark reads it as two comparisons
+            for child in (node.this, node.args["low"], node.args["high"]):
+                scan(child)
+
+    for conjunct in conjuncts:
+        scan(conjunct)
+    return [exp.Not(this=exp.Is(this=column.copy(), expression=exp.Null())) for column in found.values()]
+
+
 def _with_sql(side: JoinSide, node: exp.Expression, keys: list[exp.Expression], only: list[exp.Expression],
               pushed: list[exp.Expression], key_names: tuple[str, ...], sql: str) -> JoinSide:
     source = node.copy()
@@ -374,8 +427,10 @@ def plan_stream_join(tree: exp.Select, sql: str, bindings, output_mode: str | No
     event_times = dict(inputs["event_times"])
     join = plan_join(tree, sql, streams=list(bindings.streams), event_times=event_times, output_mode=mode)
     select, node = find_stream_join(tree, bindings.streams)
-    keys, left_only, right_only, _ = _split(node.args["on"], join.left.alias, join.right.alias)
+    keys, left_only, right_only, both = _split(node.args["on"], join.left.alias, join.right.alias)
     pushed = pushed_down(join.join_type, keys, left_only, right_only)
+    pushed = tuple([*filters, *_inferred_not_null(both, side.alias)] if filtered else filters
+                   for side, filters, filtered in zip((join.left, join.right), pushed, _FILTERED[join.join_type]))
     for side, filters, kept in ((join.left, pushed[0], join.join_type in ("Inner", "LeftOuter", "LeftSemi")),
                                 (join.right, pushed[1], join.join_type in ("Inner", "RightOuter"))):
         # a stream joined with itself has one watermark here (Spark: one per side, the min of both): its

@@ -297,6 +297,42 @@ CASES: list[StreamsCase] = [
         output_mode="append", inputs=ads(), batches=DUPLICATES,
         why="several clicks for one impression: the impression once",
     ),
+    # Found by the random join cases (fuzz_joins.py). Spark 4's checker takes a LeftSemi stream-stream join in
+    # Update mode as it takes an inner one (InnerLike and LeftSemi: Append or Update; outer joins: Append only).
+    StreamsCase(
+        name="left_semi_range_update_mode",
+        sql="SELECT i.ad, i.ts, i.campaign FROM impressions i LEFT SEMI JOIN clicks c" + on(BETWEEN),
+        output_mode="update", key=("ad", "ts", "campaign"), inputs=ads(), batches=ADS,
+        why="a left semi join runs in update mode too, emitting what append emits",
+    ),
+    # Found by the random join cases. Spark infers `c.cost IS NOT NULL` from a condition over both sides that
+    # reads c.cost through null-intolerant operators only (`c.cost * 10 >= length(i.ad)`: a comparison, a
+    # product), filters the side the join filters (here clicks, not the preserved impressions) with it, and
+    # pushes it below the watermark: a click without a cost never moves the clicks' watermark. The click at
+    # 16 s has none, so the global watermark stays at 7 after batch 1 (not 14): the impressions at 7 and 9 s
+    # come out NULL-padded after batch 2, not batch 1.
+    StreamsCase(
+        name="left_outer_inferred_not_null_below_the_watermark_append",
+        sql=PAIRS + " LEFT JOIN clicks c" + on("c.ts BETWEEN i.ts AND i.ts + INTERVAL 3 SECONDS",
+                                               "c.cost * 10 >= length(i.ad)"),
+        output_mode="append", inputs=ads("5 seconds", "2 seconds"),
+        batches=(feed(impressions=((t(7), "a", "c1"),), clicks=((t(9), "a", 2.0),)),
+                 feed(impressions=((t(9), "b", "c1"), (t(7), "c", "c2"), (t(19), "x", "c1")),
+                      clicks=((t(16), "y", None),)),
+                 feed(impressions=((t(33), "x", "c1"),), clicks=((t(26), "y", 0.5),))),
+        why="a row an inferred IS NOT NULL filter drops does not move its input's watermark",
+    ),
+    # Found by the random join cases. A side's subquery may output its event time and a window over it: Spark
+    # prunes the one the query never reads above the side before looking for the side's event time column, and
+    # fails (MULTIPLE_EVENT_TIME_COLUMNS) only when both are read (REFUSALS: refuse_join_side_reading_two_...).
+    StreamsCase(
+        name="left_outer_window_equality_sides_with_their_time_append",
+        sql="SELECT i.ad, i.w, i.campaign, c.cost FROM (SELECT ts, ad, campaign, window(ts, '10 seconds') AS w "
+            "FROM impressions) i LEFT JOIN (SELECT ts, ad, cost, window(ts, '10 seconds') AS w FROM clicks) c "
+            "ON i.ad = c.ad AND i.w = c.w",
+        output_mode="append", inputs=ads(), batches=ADS,
+        why="each side's ts is never read: its window is the side's event time, as if ts were not selected",
+    ),
     # -- joins followed by an aggregation -------------------------------------------------------------------
     StreamsCase(
         name="inner_join_then_window_count_append",
@@ -409,6 +445,10 @@ REFUSALS: list[StreamsCase] = [
     StreamsCase(name="refuse_distinct_over_left_outer_join_in_update_mode",
                 sql="SELECT DISTINCT i.ad FROM impressions i LEFT JOIN clicks c" + on(BETWEEN),
                 output_mode="update", inputs=ads(), batches=_ONE, reason="LeftOuter join .* Update output mode"),
+    StreamsCase(name="refuse_join_side_reading_two_event_time_columns",
+                sql="SELECT i.ad, i.ts, i.w, c.cost FROM (SELECT ts, ad, window(ts, '10 seconds') AS w FROM "
+                    "impressions) i JOIN clicks c" + on(), output_mode="append", inputs=ads(), batches=_ONE,
+                reason="More than one event time columns"),
     StreamsCase(name="refuse_left_anti_join", sql="SELECT i.ad FROM impressions i LEFT ANTI JOIN clicks c"
                 + on(BETWEEN), output_mode="append", inputs=ads(), batches=_ONE,
                 reason="anti"),
