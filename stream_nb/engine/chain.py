@@ -107,10 +107,20 @@ class ChainOperator:
         self._committed = output  # what progress reports of the batch
 
     def has_expired(self, watermark_us: int) -> bool:
-        """Whether some operator would emit or evict: its no-data batch cascades, each operator taking what
-        the one before emits."""
-        return any(operator.has_expired(input_us) for operator, input_us in
-                   zip(self.operators, propagated(self.chain.stages, watermark_us)))
+        """Whether a batch without data is due: whenever some operator would emit or evict (its no-data batch
+        cascades, each operator taking what the one before emits), and whenever the input watermark of an
+        aggregation or a deduplication after a join has moved past the one it last ran with, emitting or not,
+        as Spark's shouldRunAnotherBatch of those operators says: the next batch judges that operator's late
+        rows by it, and a join emits rows behind it (a new row paired with an old one in its state), which it
+        drops. (Before any join nothing reaches an operator behind its watermark: no need to run then.)"""
+        now = propagated(self.chain.stages, watermark_us)
+        before = propagated(self.chain.stages, self._ran_with_us)
+        after_join = False
+        for operator, stage, new, old in zip(self.operators, self.chain.stages, now, before):
+            if operator.has_expired(new) or (after_join and stage.join is None and new > old):
+                return True
+            after_join = after_join or stage.join is not None
+        return False
 
     def changes(self, output: ChainOutput) -> pa.Table:
         """Each operator's delta; one that follows the watermark says it evicted through this batch's, so a

@@ -348,6 +348,23 @@ CASES: list[StreamsCase] = [
         output_mode="append", inputs=ads(), batches=ADS,
         why="click-through per window: outer rows reach the aggregation before its window closes",
     ),
+    # Found by the random join cases. Clicks without a watermark: no state of the join follows the watermark,
+    # but the aggregation after it does, and Spark runs a batch without data whenever that aggregation's input
+    # watermark moves (its shouldRunAnotherBatch), emitting nothing or not; the next batch judges the
+    # aggregation's late rows by it. After batch 1 the watermark is 17: the no-data batch runs at 17, so in
+    # batch 2 the click at 13 s pairs with the impression at 4 s into window [0, 10), already behind 17: late,
+    # dropped. (Had the no-data batch not run, the late rows would be judged by batch 1's watermark, 1.)
+    StreamsCase(
+        name="inner_join_then_window_count_no_data_batch_moves_late_rows_append",
+        sql="SELECT window(i.ts, '10 seconds') AS w, count(*) AS clicks FROM impressions i JOIN clicks c"
+            + on("c.ts >= i.ts", "c.ts < i.ts + INTERVAL 10 SECONDS") + " GROUP BY window(i.ts, '10 seconds')",
+        output_mode="append", inputs=ads("10 seconds", None),
+        batches=(feed(impressions=((t(4), "a", "c1"), (t(11), "a", "c1"))),
+                 feed(impressions=((t(27), "c", "c1"),), clicks=((t(20), "a", 1.0),)),
+                 feed(impressions=((t(31), "b", "c2"),), clicks=((t(13), "a", 2.0),)),
+                 feed(impressions=((t(80), "z", "c1"),))),
+        why="a join's row behind the aggregation's watermark is late once a no-data batch has moved it",
+    ),
     # -- chains over one stream -----------------------------------------------------------------------------
     StreamsCase(
         name="window_over_window_time_append",
