@@ -171,6 +171,16 @@ def plan_aggregate(tree: exp.Query, q: Planning) -> Plan:
         raise OutputModeError("session windows are not supported in update output mode (as in Spark): a "
                               "session's start moves when sessions merge, so its rows cannot be upserted",
                               sql=sql, hint="use output_mode='append' (with a watermark) or 'complete'")
+    if len(aggregate.event_time_keys) > 1 and (mode != "complete" or aggregate.session is not None):
+        # Spark's stateful operators find one event-time column among the keys, else fail (its first batch
+        # raises MULTIPLE_EVENT_TIME_COLUMNS); only complete mode over window() never asks (nor evicts)
+        raise StreamSQLError(
+            f"{len(aggregate.event_time_keys)} GROUP BY keys carry the watermark's event time "
+            f"({event_time.column}, and a window over it): Spark allows one event-time column per stateful "
+            "operator (MULTIPLE_EVENT_TIME_COLUMNS)", sql=sql,
+            hint=f"group by one of them, or by an expression of the other (e.g. CAST({event_time.column} AS "
+                 "STRING)), or use output_mode='complete'" if aggregate.session is None else
+                 "group by one of them")
     if mode == "append" and aggregate.event_time_key is None:
         raise OutputModeError(
             f"append output mode with an aggregation needs the watermark's column ({event_time.column}) among "

@@ -39,6 +39,9 @@ class AggregatePlan:
     pre_projection: dict[str, str] | None  # when pre only picks columns: {pre column: stream column}
     final_sql: str                  # over the changed state rows (__state): the user's columns, then __k*
     event_time_key: EventTimeKey | None = None  # the key the watermark follows (state eviction, late rows)
+    # the grouping keys that carry the event time, written differently (``window(ts, ...)`` and ``ts``):
+    # Spark fails on more than one (MULTIPLE_EVENT_TIME_COLUMNS) wherever its state follows the watermark
+    event_time_keys: tuple[str, ...] = ()
     session: SessionSpec | None = None  # session_window(): that key holds the event time in pre
     window: tuple[int, WindowSpec] | None = None  # window(): that key holds the event time in pre
     key_columns: list[str | None] = field(default_factory=list)  # the output column showing each key
@@ -129,6 +132,7 @@ def split_aggregates(tree: exp.Query, select: exp.Select, chain: list[exp.Select
         keys=key_names, key_texts=[k.sql("spark") for k in keys], aggregates=aggregates,
         pre_sql=to_duckdb(pre), pre_projection=projection, final_sql=to_duckdb(tree),
         event_time_key=_event_time_key(keys, event_time, select), session=session,
+        event_time_keys=_event_time_keys(keys, event_time, select),
         window=(window_index, window) if window_index is not None else None,
         # through outer SELECTs the names may change: there, the keys count as not shown
         key_columns=[_shown_as(final, name) if tree is final else None for name in key_names],
@@ -223,6 +227,23 @@ def _event_time_key(keys: list[exp.Expression], event_time: EventTime | None,
         if isinstance(key, exp.Column) and key.name.lower() in names:
             return EventTimeKey(index)
     return None
+
+
+def _event_time_keys(keys: list[exp.Expression], event_time: EventTime | None,
+                     select: exp.Select) -> tuple[str, ...]:
+    """The grouping keys (as written, each once) that carry the watermark's column: the column itself (or what
+    a subquery renamed it to), or a window or session window over it."""
+    if event_time is None:
+        return ()
+    names = _names_of(event_time.column.lower(), select)
+    found = {}
+    for key in keys:
+        if (is_window_call(key) or is_window_call(key, "session_window")) and \
+                isinstance(key.expressions[0], exp.Column) and key.expressions[0].name.lower() in names:
+            found.setdefault(key.sql("spark"), None)
+        elif isinstance(key, exp.Column) and key.name.lower() in names:
+            found.setdefault(key.name.lower(), None)
+    return tuple(found)
 
 
 def _names_of(column: str, select: exp.Select) -> set[str]:

@@ -380,6 +380,13 @@ CASES: list[Case] = [
         ),
         why="a row without an event time falls in no window",
     ),
+    Case(
+        name="window_and_its_time_complete",
+        sql=f"SELECT {TUMBLING} AS w, ts, count(*) AS n FROM events GROUP BY {TUMBLING}, ts",
+        output_mode="complete", watermark=("ts", "2 seconds"),
+        batches=(((t(1), "a", 1.0), (t(1), "b", 2.0), (t(12), "b", 3.0)), ((t(3), "a", 4.0), (t(30), "a", 5.0))),
+        why="window(ts) and ts both keys: complete mode reads no watermark, so Spark runs it (cf. the refusals)",
+    ),
     # Found by the random cases (fuzz_aggregates, seeds 67 and 70). Grouped by the event time itself, a NULL
     # time is a group of its own: Spark drops an input row when `ts <= watermark` is true and evicts a key when
     # it is true, and for NULL it is neither, so that group is never late, never evicted, and updated (and
@@ -927,6 +934,19 @@ REFUSALS: list[Case] = [
          output_mode="append", batches=_ONE_BATCH),
     Case(name="refuse_select_distinct_append_without_watermark", sql="SELECT DISTINCT device FROM events",
          output_mode="append", batches=_ONE_BATCH),
+    # Found by the random cases (fuzz_aggregates, seeds 1069 and 1109). With a watermark on ts, window(ts) and
+    # ts as two grouping keys are two event-time columns: Spark's stateful operator fails on its first batch
+    # (MULTIPLE_EVENT_TIME_COLUMNS) in append and update mode, and over session windows in complete mode too
+    # (complete mode over window() never reads the watermark, and runs: window_and_its_time_complete).
+    Case(name="refuse_window_and_its_time_update",
+         sql=f"SELECT {TUMBLING} AS w, ts, count(*) AS n FROM events GROUP BY {TUMBLING}, ts",
+         output_mode="update", watermark=("ts", "2 seconds"), batches=_ONE_BATCH),
+    Case(name="refuse_distinct_window_and_its_time_append",
+         sql=f"SELECT DISTINCT {TUMBLING} AS w, ts FROM events",
+         output_mode="append", watermark=("ts", "2 seconds"), batches=_ONE_BATCH),
+    Case(name="refuse_session_and_its_time_complete",
+         sql=f"SELECT {SESSION} AS s, ts, count(*) AS n FROM events GROUP BY {SESSION}, ts",
+         output_mode="complete", watermark=("ts", "2 seconds"), batches=_ONE_BATCH),
     # issue 12 case 5: Spark says "Streaming query is not allowed in subquery expressions"
     Case(name="refuse_stream_in_scalar_subquery",
          sql="SELECT device, temp FROM events WHERE temp = (SELECT max(temp) FROM events)", output_mode="append",
