@@ -193,13 +193,20 @@ def spark_functions(tree: exp.Expression) -> None:
 
 def _split_limit(node: exp.RegexpSplit) -> None:
     """Spark's ``split(s, regex, limit)``: a limit of 0 or less splits as two arguments do; above 0, at most
-    ``limit`` parts, the last holding the rest (``spark_split``, engine/duck.py: DuckDB's split takes no limit)."""
+    ``limit`` parts, the last holding the rest (``spark_split``, engine/duck.py: DuckDB's split takes no limit).
+    An empty text split by an empty pattern is one empty part, as Spark's (DuckDB's has none)."""
     limit = node.args.get("limit")
-    if limit is None:
-        return
     value = limit.this if isinstance(limit, exp.Neg) else limit
-    if isinstance(value, exp.Literal) and not value.is_string and (isinstance(limit, exp.Neg) or value.name == "0"):
+    if limit is None or isinstance(value, exp.Literal) and not value.is_string and (
+            isinstance(limit, exp.Neg) or value.name == "0"):
         node.set("limit", None)
+        pattern = node.expression
+        if not (isinstance(pattern, exp.Literal) and pattern.is_string and pattern.this):  # '' split by '' is
+            empty = exp.EQ(this=node.this.copy(), expression=exp.Literal.string(""))  # [''] in Spark, [] in DuckDB
+            split = exp.Case(ifs=[exp.If(this=empty, true=exp.Array(expressions=[exp.Literal.string("")]))],
+                             default=node.copy())
+            split.type = exp.DataType.build("ARRAY<STRING>")
+            node.replace(split)
         return
     split = exp.Anonymous(this="spark_split", expressions=[node.this.copy(), node.expression.copy(), limit.copy()])
     split.type = exp.DataType.build("ARRAY<STRING>")

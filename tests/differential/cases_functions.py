@@ -5,7 +5,7 @@ PySpark and on stream_nb (``test_spark_cases.py``). Spark starts a streaming que
 functions are grouped by theme, ~40 to a case; a failure shows the rows that differ, with every column.
 
 Known differences, left out here (README, "SQL functions"): ``initcap`` of a titlecase digraph ('ǅ'),
-``split(s, '')`` of '' ([] here, [''] in Spark), maps as output values (the runner shows them otherwise),
+maps as output values (the runner shows them otherwise),
 ``hash`` / ``xxhash64`` of arrays, maps and structs (refused), ``mask`` with replacements
 given, ``shuffle``, ``schema_of_json``, ``inline`` (not supported yet);
 %f of a double beyond 17 digits (Java pads the shortest digits with zeros, printf writes the binary value).
