@@ -17,6 +17,7 @@ from sqlglot import exp
 from stream_nb.pyspark.errors import AnalysisException, not_supported
 from stream_nb.pyspark.sql import execution
 from stream_nb.pyspark.sql.column import Column, _as_col, _column_ref
+from stream_nb.pyspark.sql.na import NO_VALUE
 from stream_nb.pyspark.sql.types import MapType, Row, StructType, TimestampType, from_arrow_schema
 
 if TYPE_CHECKING:
@@ -417,6 +418,26 @@ class DataFrame:
         from stream_nb.pyspark.sql.na import DataFrameNaFunctions
 
         return DataFrameNaFunctions(self)
+
+    def replace(self, to_replace: Any, value: Any = NO_VALUE, subset: Any = None) -> DataFrame:
+        from stream_nb.pyspark.sql.na import replace
+
+        return replace(self, to_replace, value, subset)
+
+    @property
+    def stat(self):
+        from stream_nb.pyspark.sql.stat import DataFrameStatFunctions
+
+        return DataFrameStatFunctions(self)
+
+    def corr(self, col1: str, col2: str, method: str | None = None) -> float:
+        return self.stat.corr(col1, col2, method)
+
+    def cov(self, col1: str, col2: str) -> float:
+        return self.stat.cov(col1, col2)
+
+    def approxQuantile(self, col: Any, probabilities: Any, relativeError: float) -> list:
+        return self.stat.approxQuantile(col, probabilities, relativeError)
 
     def fillna(self, value: Any, subset: Any = None) -> DataFrame:
         from stream_nb.pyspark.sql.na import fill

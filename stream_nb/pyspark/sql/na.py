@@ -1,15 +1,19 @@
-"""Missing values: ``df.fillna`` / ``df.dropna`` and ``df.na.fill`` / ``df.na.drop``, with Spark's rules.
+"""Missing values: ``df.fillna`` / ``df.dropna`` / ``df.replace`` and ``df.na.fill`` / ``df.na.drop`` /
+``df.na.replace``, with Spark's rules.
 
 A value fills the columns of its kind only (a number the numeric columns, cast to each one's type; a string the
 string columns; a bool the boolean ones), NaN counts as missing in floating-point columns, and a column of
-another kind named in ``subset`` is left as it is, silently, as in Spark.
+another kind named in ``subset`` is left as it is, silently, as in Spark. ``replace`` works the same way: its
+values (all numbers, all strings or all booleans, None among them) replace in the columns of that kind, a
+replacement cast to each column's type.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
-from stream_nb.pyspark.errors import PySparkTypeError, PySparkValueError, not_supported
+from stream_nb.pyspark.errors import PySparkTypeError, PySparkValueError
 from stream_nb.pyspark.sql import types as T
 
 if TYPE_CHECKING:
@@ -79,8 +83,55 @@ def _filled(name: str, dtype: T.DataType, value: Any) -> Column:
     return F.when(_missing(column, dtype), F.lit(value).cast(dtype)).otherwise(column)
 
 
+NO_VALUE = object()  # replace(to_replace) without a value: only a dict says what replaces what
+
+
+def replace(df: DataFrame, to_replace: Any, value: Any = NO_VALUE, subset: Any = None) -> DataFrame:
+    """Spark's ``na.replace``: each value of ``to_replace`` (a value, a list, or a dict of old: new) by ``value``
+    (one for all, or a list as long), in the columns of their kind among ``subset`` (all: every column)."""
+    from stream_nb.pyspark.sql import functions as F
+
+    if isinstance(to_replace, dict):
+        pairs = list(to_replace.items())
+    elif value is NO_VALUE:
+        raise PySparkTypeError("Argument `value` is required when `to_replace` is dict.",  # (PySpark's words)
+                               "ARGUMENT_REQUIRED")
+    else:
+        olds = list(to_replace) if isinstance(to_replace, (list, tuple)) else [to_replace]
+        news = list(value) if isinstance(value, (list, tuple)) else [value] * len(olds)
+        if len(news) != len(olds):
+            raise PySparkValueError(f"to_replace and value lists should be of the same length. Got {len(olds)} "
+                                    f"and {len(news)}", "LENGTH_SHOULD_BE_THE_SAME")
+        pairs = list(zip(olds, news, strict=True))
+    for old, new in pairs:
+        if not isinstance(old, (bool, int, float, str)) or not (new is None or isinstance(new, (bool, int, float, str))):
+            raise PySparkTypeError("Argument `to_replace` and `value` should be bool, float, int, str (or None for "
+                                   f"value), got {type(old).__name__} and {type(new).__name__}.",
+                                   "NOT_BOOL_OR_DICT_OR_FLOAT_OR_INT_OR_LIST_OR_STR_OR_TUPLE")
+    kinds = {_kind(v) for pair in pairs for v in pair if v is not None}
+    if len(kinds) > 1:
+        raise PySparkValueError("Mixed type replacements are not supported.", "MIXED_TYPE_REPLACEMENT")
+    types = {f.name: f.dataType for f in df.schema.fields}
+    names = _names(subset) or df.columns
+    replaced = {}
+    for name in names:
+        dtype = types.get(name)
+        if dtype is None or not pairs or not _fits(pairs[0][0], dtype):
+            continue
+        column, case = F.col(name), None
+        for old, new in pairs:
+            test = F.isnan(column) if isinstance(old, float) and math.isnan(old) else column == F.lit(old)
+            case = (F.when if case is None else case.when)(test, F.lit(new).cast(dtype))
+        replaced[name] = case.otherwise(column)
+    return df.withColumns(replaced) if replaced else df
+
+
+def _kind(value: Any) -> str:
+    return "bool" if isinstance(value, bool) else "number" if isinstance(value, (int, float)) else "string"
+
+
 class DataFrameNaFunctions:
-    """``df.na``: ``fill``, ``drop`` (``replace`` is not there yet)."""
+    """``df.na``: ``fill``, ``drop``, ``replace``."""
 
     def __init__(self, df: DataFrame):
         self._df = df
@@ -91,6 +142,6 @@ class DataFrameNaFunctions:
     def drop(self, how: str = "any", thresh: int | None = None, subset: Any = None) -> DataFrame:
         return drop(self._df, how, thresh, subset)
 
-    def replace(self, *args: Any, **kwargs: Any) -> DataFrame:
-        raise not_supported("DataFrame.na.replace", "; F.when(...).otherwise(...) in withColumn does it")
+    def replace(self, to_replace: Any, value: Any = NO_VALUE, subset: Any = None) -> DataFrame:
+        return replace(self._df, to_replace, value, subset)
 

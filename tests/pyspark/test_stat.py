@@ -1,0 +1,64 @@
+"""df.replace / df.na.replace and df.stat (corr, cov, approxQuantile) on static DataFrames: each expected value
+is PySpark 4's over the same rows (local[1])."""
+
+import math
+
+import pytest
+
+from stream_nb.pyspark.errors import IllegalArgumentException, PySparkTypeError, PySparkValueError
+
+NAN = float("nan")
+
+
+@pytest.fixture
+def df(spark):
+    return spark.createDataFrame([("a", 1, 2.0, True), ("b", 2, NAN, False), (None, 3, None, None),
+                                  ("a", None, 4.5, True)], "k string, i int, v double, b boolean")
+
+
+def rows(df):
+    return [tuple("NaN" if isinstance(x, float) and math.isnan(x) else x for x in r) for r in df.collect()]
+
+
+def test_replace_puts_the_value_in_the_columns_of_its_kind_cast_to_each(df):
+    assert rows(df.replace(2, 9.7)) == [("a", 1, 9.7, True), ("b", 9, "NaN", False), (None, 3, None, None),
+                                        ("a", None, 4.5, True)]  # an int column takes 9
+    assert rows(df.replace([1, 3], [10, 30])) == [("a", 10, 2.0, True), ("b", 2, "NaN", False),
+                                                  (None, 30, None, None), ("a", None, 4.5, True)]
+    assert rows(df.replace(["a", "b"], "z"))[:2] == [("z", 1, 2.0, True), ("z", 2, "NaN", False)]
+    assert rows(df.replace("a", None))[0] == (None, 1, 2.0, True)
+    assert rows(df.replace({1: 100, 4.5: 0.5}))[::3] == [("a", 100, 2.0, True), ("a", None, 0.5, True)]
+    assert rows(df.replace(2, 5, subset=["v"]))[:2] == [("a", 1, 5.0, True), ("b", 2, "NaN", False)]
+    assert rows(df.replace(True, False))[0] == ("a", 1, 2.0, False)
+    assert rows(df.replace(NAN, 0.0))[1] == ("b", 2, 0.0, False)
+    assert rows(df.na.replace("a", "A", "k"))[0] == ("A", 1, 2.0, True)
+    assert df.replace(2, 20).schema == df.schema
+
+
+def test_replace_refuses_mixed_kinds_and_a_missing_value(df):
+    with pytest.raises(PySparkValueError, match="Mixed type replacements are not supported"):
+        df.replace({"a": 1})
+    with pytest.raises(PySparkTypeError, match="ARGUMENT_REQUIRED"):
+        df.replace(1)
+
+
+def test_corr_and_cov_read_a_null_as_zero_as_sparks_stat_functions(df, spark):
+    nulls = spark.createDataFrame([(1, 2.0), (2, None), (3, 1.5), (3, 4.0), (None, 0.5), (5, 2.0)], "i int, v double")
+    assert nulls.cov("i", "v") == pytest.approx(1.0333333333333332)
+    assert nulls.corr("i", "v") == pytest.approx(0.42076709959337494)
+    assert df.stat.cov("i", "i") == pytest.approx(1.6666666666666667)
+    assert math.isnan(df.corr("i", "v"))  # a NaN among the values
+    pair = spark.createDataFrame([(1.0, 2.0), (1.0, 3.0)], "x double, y double")
+    assert math.isnan(pair.corr("x", "y"))  # a side that does not vary: 0 / 0 (SQL's corr says NULL)
+    assert pair.limit(1).cov("x", "y") == 0.0 and pair.limit(0).cov("x", "y") == 0.0
+    with pytest.raises(IllegalArgumentException, match="correlation calculation for columns with dataType string"):
+        df.corr("k", "i")
+
+
+def test_approx_quantile_answers_the_value_of_each_rank_leaving_nulls_and_nan_out(df, spark):
+    assert df.approxQuantile(["i", "v"], [0.0, 0.25, 0.5, 1.0], 0.0) == [[1.0, 1.0, 2.0, 3.0], [2.0, 2.0, 2.0, 4.5]]
+    hundred = spark.createDataFrame([(float(x),) for x in range(100)], "x double")
+    assert hundred.approxQuantile("x", [0.33, 0.66], 0.0) == [32.0, 65.0]
+    assert spark.createDataFrame([], "x double").approxQuantile("x", [0.5], 0.1) == []
+    with pytest.raises(PySparkValueError, match="NEGATIVE_VALUE"):
+        hundred.approxQuantile("x", [0.5], -1.0)
