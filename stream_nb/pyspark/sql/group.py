@@ -17,8 +17,18 @@ class GroupedData:
     """``sets``: how the keys group, Spark's ``df.rollup``, ``df.cube`` and ``df.groupingSets`` (``sql/
     grouping_sets.py`` runs them): "rollup", "cube", or the grouping sets as lists of Columns."""
 
-    def __init__(self, df: DataFrame, keys: list[Column], sets: str | list[list[Column]] | None = None):
-        self._df, self._keys, self._sets = df, keys, sets
+    def __init__(self, df: DataFrame, keys: list[Column], sets: str | list[list[Column]] | None = None,
+                 pivot: tuple[Column, list[Any] | None] | None = None):
+        self._df, self._keys, self._sets, self._pivot = df, keys, sets, pivot
+
+    def pivot(self, pivot_col: str | Column, values: list[Any] | None = None) -> GroupedData:
+        """A column per value of ``pivot_col`` (each value given, or every value there is, sorted) for each
+        aggregation of ``agg``: see ``pivot.py``."""
+        from stream_nb.pyspark.sql.pivot import check_pivot
+
+        check_pivot(self._df, self._sets, self._pivot)
+        return GroupedData(self._df, self._keys, pivot=(F.col(pivot_col) if isinstance(pivot_col, str)
+                                                        else pivot_col, values))
 
     def agg(self, *exprs: Column | dict[str, str]) -> DataFrame:
         if len(exprs) == 1 and isinstance(exprs[0], dict):
@@ -27,6 +37,10 @@ class GroupedData:
             aggs = list(exprs)
         if not aggs or not all(isinstance(a, Column) for a in aggs):
             raise TypeError("[NOT_COLUMN] GroupedData.agg: give aggregate Columns or a dict {column: function}")
+        if self._pivot is not None:
+            from stream_nb.pyspark.sql.pivot import pivoted
+
+            return pivoted(self._df, self._keys, *self._pivot, aggs)
         keys = self._keys
         source = self._df._from()
         inlined = _window_time_projection(self._df)

@@ -1,0 +1,74 @@
+"""``df.groupBy(keys).pivot(col, values).agg(...)`` of a static DataFrame, as Spark pivots.
+
+Spark aggregates by the keys and the pivot column, then spreads each aggregate over one column per pivot
+value: a key without rows for a value has NULL there (a count too). Without ``values``, the values are every
+one the column holds, sorted (NULL first, its column named ``null``); more than 10,000 are refused, as Spark
+refuses them. One aggregate names each column by its value (``x``); several by value and aggregate
+(``x_sum(i)``, ``x_mx`` for an alias). Written as two GROUP BYs: the keys and the pivot value, then the keys
+alone, each value's aggregate taken from the row of that value.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from stream_nb.pyspark.errors import AnalysisException
+from stream_nb.pyspark.sql import functions as F
+from stream_nb.pyspark.sql.column import Column
+
+if TYPE_CHECKING:
+    from stream_nb.pyspark.sql.dataframe import DataFrame
+
+MAX_VALUES = 10_000  # spark.sql.pivotMaxValues
+_PIVOT = "__pivot"
+
+
+def check_pivot(df: DataFrame, sets: Any, pivot: Any) -> None:
+    if df._streaming:
+        raise AnalysisException("pivot of a streaming DataFrame is not supported by stream_nb.pyspark yet: "
+                                "the values it spreads into columns are those of the whole input",
+                                "NOT_IMPLEMENTED")
+    if sets is not None or pivot is not None:
+        raise AnalysisException("pivot follows groupBy (once); after rollup, cube or groupingSets it is not "
+                                "supported by stream_nb.pyspark yet", "NOT_IMPLEMENTED")
+
+
+def pivoted(df: DataFrame, keys: list[Column], column: Column, values: list[Any] | None,
+            aggs: list[Column]) -> DataFrame:
+    if values is None:
+        found = df.select(column.alias(_PIVOT)).distinct().orderBy(F.col(_PIVOT).asc_nulls_first()) \
+            .limit(MAX_VALUES + 1).collect()
+        if len(found) > MAX_VALUES:
+            raise AnalysisException(f"The pivot column {column._name} has more than {MAX_VALUES} distinct values, "
+                                    "this could indicate an error. If this was intended, give the values as "
+                                    "pivot's second argument", "PIVOT_VALUE_LIMIT_EXCEEDED")
+        values = [row[0] for row in found]
+    groups = [k._unaliased() for k in keys]
+    inner = exp.select(*[k._named() for k in keys], exp.alias_(column._unaliased(), _PIVOT),
+                       *[exp.alias_(a._unaliased(), f"__agg{i}") for i, a in enumerate(aggs)]) \
+        .from_(df._from()).group_by(*groups, column._unaliased())
+    items = [exp.column(k._name, quoted=True) for k in keys]
+    for value in values:
+        for i, agg in enumerate(aggs):
+            chosen = exp.If(this=exp.NullSafeEQ(this=exp.column(_PIVOT), expression=F.lit(value)._unaliased()),
+                            true=exp.column(f"__agg{i}"))
+            name = value_name(value) if len(aggs) == 1 else f"{value_name(value)}_{agg._name}"
+            items.append(exp.alias_(exp.Anonymous(this="any_value", expressions=[chosen]), name, quoted=True))
+    query = exp.select(*items).from_(inner.subquery("__pivoted"))
+    if keys:
+        query = query.group_by(*[exp.column(k._name, quoted=True) for k in keys])
+    return df._derive(query)
+
+
+def value_name(value: Any) -> str:
+    """A pivot value as Spark names its column: ``null``, ``true``, ``1.5``, ``2024-01-01``, text as it is."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(sep=" ")
+    return str(value)

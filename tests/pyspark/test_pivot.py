@@ -1,0 +1,43 @@
+"""groupBy(...).pivot(...) of a static DataFrame: each expected answer is PySpark 4's over the same rows."""
+
+import pytest
+
+from stream_nb.pyspark.errors import AnalysisException
+from stream_nb.pyspark.sql import functions as F
+
+
+@pytest.fixture
+def df(spark):
+    return spark.createDataFrame([("a", "x", 1, 2.0), ("a", "y", 2, None), ("b", "x", 3, 1.5), ("b", None, 4, 4.0),
+                                  ("c", "x", 5, 0.5), ("a", "x", 6, 1.0)], "k string, s string, i int, v double")
+
+
+def answer(df):
+    return df.columns, sorted((tuple(r) for r in df.collect()), key=str)
+
+
+def test_a_column_per_value_sorted_null_first_and_null_where_a_key_has_no_row(df):
+    assert answer(df.groupBy("k").pivot("s").count()) == (
+        ["k", "null", "x", "y"], [("a", None, 2, 1), ("b", 1, 1, None), ("c", None, 1, None)])
+    assert answer(df.groupBy("k").pivot("s").sum("i")) == (
+        ["k", "null", "x", "y"], [("a", None, 7, 2), ("b", 4, 3, None), ("c", None, 5, None)])
+    assert df.groupBy("k").pivot("s").agg(F.avg("v")).schema.simpleString() == \
+        "struct<k:string,null:double,x:double,y:double>"
+
+
+def test_several_aggregates_name_their_columns_by_value_and_aggregate(df):
+    assert answer(df.groupBy("k").pivot("s").agg(F.sum("i"), F.max("v").alias("mx"))) == (
+        ["k", "null_sum(i)", "null_mx", "x_sum(i)", "x_mx", "y_sum(i)", "y_mx"],
+        [("a", None, None, 7, 2.0, 2, None), ("b", 4, 4.0, 3, 1.5, None, None), ("c", None, None, 5, 0.5, None, None)])
+
+
+def test_the_values_given_in_their_order_and_a_number_pivot(df):
+    assert answer(df.groupBy("k").pivot("s", ["y", "x", "z"]).sum("i")) == (
+        ["k", "y", "x", "z"], [("a", 2, 7, None), ("b", None, 3, None), ("c", None, 5, None)])
+    assert df.groupBy("s").pivot("i").count().columns == ["s", "1", "2", "3", "4", "5", "6"]
+    assert answer(df.groupBy().pivot("s").sum("i")) == (["null", "x", "y"], [(4, 15, 2)])
+
+
+def test_pivot_of_a_stream_is_refused(spark, events):
+    with pytest.raises(AnalysisException, match="pivot of a streaming DataFrame"):
+        spark.readStream.load(events).groupBy("word").pivot("n")
