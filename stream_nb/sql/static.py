@@ -39,6 +39,7 @@ def spark_static_sql(sql: str, schemas: Mapping[str, pa.Schema] | None) -> tuple
     ('SELECT t.k AS k, CAST(SUM(t.n) AS BIGINT) AS "sum(n)" FROM t AS t GROUP BY t.k', ['k', 'sum(n)'])
     """
     tree = _named_fields(sqlglot.parse_one(sql, read=DIALECT))  # stream_nb's Spark (date patterns' SSS, ...)
+    _row_ids(tree)
     if schemas is not None and all(len(set(s.names)) == len(s.names) for s in schemas.values()):
         try:
             typed = _typed(tree.copy(), sql, schemas)
@@ -56,6 +57,16 @@ def spark_static_sql(sql: str, schemas: Mapping[str, pa.Schema] | None) -> tuple
                                  "ascending, ignoring it)")
     # Spark's JSON functions with Spark's (PERMISSIVE) answers, as the engine runs them on a stream
     return json_functions(tree, sql).sql("duckdb"), None
+
+
+def _row_ids(tree: exp.Expression) -> None:
+    """``monotonically_increasing_id()`` of a static query: 0, 1, 2... over the rows in their order, as Spark
+    numbers the rows of one partition (a stream's is refused, as Spark refuses it)."""
+    for node in list(tree.find_all(exp.Anonymous)):
+        if node.name.lower() == "monotonically_increasing_id" and not node.expressions:
+            number = exp.Window(this=exp.RowNumber())
+            node.replace(exp.Paren(this=exp.Sub(this=exp.Cast(this=number, to=exp.DataType.build("BIGINT")),
+                                                expression=exp.Literal.number(1))))
 
 
 def _windows(tree: exp.Expression) -> list[exp.Anonymous]:

@@ -41,3 +41,20 @@ def test_the_values_given_in_their_order_and_a_number_pivot(df):
 def test_pivot_of_a_stream_is_refused(spark, events):
     with pytest.raises(AnalysisException, match="pivot of a streaming DataFrame"):
         spark.readStream.load(events).groupBy("word").pivot("n")
+
+
+def test_crosstab_counts_each_pair_with_zero_for_none(spark):
+    df = spark.createDataFrame([("a", "x", 1), ("a", "y", 2), ("b", "x", 3), ("b", None, 4), (None, "x", 5),
+                                ("a", "x", 6)], "k string, s string, i int")
+    assert answer(df.crosstab("k", "s")) == (["k_s", "null", "x", "y"],
+                                             [("a", 0, 2, 1), ("b", 1, 1, 0), ("null", 0, 1, 0)])
+    assert df.stat.crosstab("s", "i").schema.simpleString() == \
+        "struct<s_i:string,1:bigint,2:bigint,3:bigint,4:bigint,5:bigint,6:bigint>"
+
+
+def test_monotonically_increasing_id_numbers_a_static_dataframes_rows_in_order(spark):
+    """As Spark numbers the rows of one partition (PySpark 4, local[1]): after the filter, in the rows' order."""
+    df = spark.createDataFrame([("a", 1), ("b", 3), ("c", 2), ("d", 5)], "k string, i int")
+    assert [tuple(r) for r in df.where("i > 1").select("k", F.monotonically_increasing_id().alias("id"))
+            .collect()] == [("b", 0), ("c", 1), ("d", 2)]
+    assert df.withColumn("id", F.monotonically_increasing_id()).schema["id"].dataType.simpleString() == "bigint"

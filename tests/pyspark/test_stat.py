@@ -62,3 +62,14 @@ def test_approx_quantile_answers_the_value_of_each_rank_leaving_nulls_and_nan_ou
     assert spark.createDataFrame([], "x double").approxQuantile("x", [0.5], 0.1) == []
     with pytest.raises(PySparkValueError, match="NEGATIVE_VALUE"):
         hundred.approxQuantile("x", [0.5], -1.0)
+
+
+def test_sample_keeps_about_the_fraction_and_the_same_rows_for_the_same_seed(spark):
+    df = spark.createDataFrame([(i,) for i in range(5000)], "id bigint")
+    kept = [r.id for r in df.sample(fraction=0.2, seed=11).collect()]
+    assert 800 < len(kept) < 1200 and kept == sorted(kept)  # rows keep their order
+    assert kept == [r.id for r in df.sample(0.2, 11).collect()] == [r.id for r in df.sample(False, 0.2, 11).collect()]
+    assert df.sample(0.0).count() == 0 and df.sample(1.0).count() == 5000
+    assert df.sample(0.5, 1).columns == ["id"]
+    with pytest.raises(PySparkValueError, match="must be <= 1.0"):
+        df.sample(1.5)

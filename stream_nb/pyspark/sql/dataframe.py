@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -435,6 +436,34 @@ class DataFrame:
 
     def cov(self, col1: str, col2: str) -> float:
         return self.stat.cov(col1, col2)
+
+    def sample(self, withReplacement: Any = None, fraction: Any = None, seed: int | None = None) -> DataFrame:
+        """About ``fraction`` of the rows, each kept or not by a hash of its position and the seed (the same seed,
+        the same rows; not the rows Spark's sampler picks). Sampling with replacement is not supported yet."""
+        from stream_nb.pyspark.errors import PySparkTypeError, PySparkValueError
+        from stream_nb.pyspark.sql import functions as F
+
+        if isinstance(withReplacement, (int, float)) and not isinstance(withReplacement, bool):  # sample(0.5[, 3])
+            withReplacement, fraction, seed = None, withReplacement, fraction if fraction is not None else seed
+        if not isinstance(fraction, (int, float)) or isinstance(fraction, bool):
+            raise PySparkTypeError(f"Argument `fraction` should be a float, got {type(fraction).__name__}.",
+                                   "NOT_FLOAT")
+        if withReplacement:
+            raise not_supported("DataFrame.sample(withReplacement=True)")
+        if not 0 <= fraction <= 1:
+            raise PySparkValueError(f"requirement failed: Upper bound ({fraction}) must be <= 1.0"
+                                    if fraction > 1 else f"requirement failed: Lower bound ({fraction}) must be "
+                                    ">= 0.0", "INVALID_VALUE")
+        if self._streaming:
+            raise not_supported("DataFrame.sample of a streaming DataFrame")
+        seed = random.randrange(2**31) if seed is None else int(seed)
+        numbered = self.withColumn("__sample_row", F.monotonically_increasing_id())
+        kept = numbered.where(F.expr(f"pmod(xxhash64(__sample_row, {seed}), 9007199254740992) < "
+                                     f"{float(fraction) * 2.0 ** 53!r}"))
+        return kept.drop("__sample_row")
+
+    def crosstab(self, col1: str, col2: str) -> DataFrame:
+        return self.stat.crosstab(col1, col2)
 
     def approxQuantile(self, col: Any, probabilities: Any, relativeError: float) -> list:
         return self.stat.approxQuantile(col, probabilities, relativeError)

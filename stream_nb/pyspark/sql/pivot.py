@@ -5,7 +5,7 @@ value: a key without rows for a value has NULL there (a count too). Without ``va
 one the column holds, sorted (NULL first, its column named ``null``); more than 10,000 are refused, as Spark
 refuses them. One aggregate names each column by its value (``x``); several by value and aggregate
 (``x_sum(i)``, ``x_mx`` for an alias). Written as two GROUP BYs: the keys and the pivot value, then the keys
-alone, each value's aggregate taken from the row of that value.
+alone, each value's aggregate taken from the row of that value. ``crosstab`` is a pivot of counts.
 """
 
 from __future__ import annotations
@@ -72,3 +72,12 @@ def value_name(value: Any) -> str:
     if isinstance(value, datetime.datetime):
         return value.isoformat(sep=" ")
     return str(value)
+
+
+def crosstab(df: DataFrame, col1: str, col2: str) -> DataFrame:
+    """Spark's ``df.crosstab(col1, col2)``: a row per value of ``col1`` (as text, ``null`` for NULL) in column
+    ``col1_col2``, a column per value of ``col2``, each cell the count of rows with both (0 for none)."""
+    first = f"{col1}_{col2}"
+    keyed = df.select(F.coalesce(F.col(col1).cast("string"), F.lit("null")).alias(first), F.col(col2))
+    table = keyed.groupBy(first).pivot(col2).count()
+    return table.fillna(0, subset=[c for c in table.columns if c != first])

@@ -30,7 +30,7 @@ _NUMERIC = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.D
 
 
 class DataFrameStatFunctions:
-    """``df.stat``: ``corr``, ``cov``, ``approxQuantile``."""
+    """``df.stat``: ``corr``, ``cov``, ``approxQuantile``, ``crosstab``."""
 
     def __init__(self, df: DataFrame):
         self._df = df
@@ -40,6 +40,11 @@ class DataFrameStatFunctions:
 
     def cov(self, col1: str, col2: str) -> float:
         return cov(self._df, col1, col2)
+
+    def crosstab(self, col1: str, col2: str) -> DataFrame:
+        from stream_nb.pyspark.sql.pivot import crosstab
+
+        return crosstab(self._df, col1, col2)
 
     def approxQuantile(self, col: str | list[str] | tuple[str, ...], probabilities: list[float] | tuple[float, ...],
                        relativeError: float) -> list[float] | list[list[float]]:
