@@ -376,6 +376,28 @@ def _inferred_not_null(conjuncts: list[exp.Expression], alias: str) -> list[exp.
     return [exp.Not(this=exp.Is(this=column.copy(), expression=exp.Null())) for column in found.values()]
 
 
+def _through_keys(conjuncts: list[exp.Expression], keys, other: int, this: int) -> list[exp.Expression]:
+    """The other side's own conjuncts that read its key columns only, each rewritten over this side's
+    counterparts of them: Spark infers them from the key equalities (``inferAdditionalConstraints``: ``i.ad =
+    c.ad AND i.ad <> 'b'`` gives ``c.ad <> 'b'``) for each side the join filters, and pushes them below its
+    watermark, as the side's own conjuncts are."""
+    pairs = {}
+    for pair in keys:
+        if isinstance(pair[other], exp.Column) and isinstance(pair[this], exp.Column):
+            pairs.setdefault(pair[other].name.lower(), pair[this])
+    inferred = []
+    for conjunct in conjuncts:
+        columns = list(conjunct.find_all(exp.Column))
+        if not columns or not all(c.name.lower() in pairs for c in columns) or \
+                any(isinstance(n, (exp.Subquery, exp.AggFunc)) for n in conjunct.walk()):
+            continue
+        copy = conjunct.copy()
+        for column in list(copy.find_all(exp.Column)):
+            column.replace(pairs[column.name.lower()].copy())
+        inferred.append(copy)
+    return inferred
+
+
 def _with_sql(side: JoinSide, node: exp.Expression, keys: list[exp.Expression], only: list[exp.Expression],
               pushed: list[exp.Expression], key_names: tuple[str, ...], sql: str) -> JoinSide:
     source = node.copy()
@@ -429,8 +451,10 @@ def plan_stream_join(tree: exp.Select, sql: str, bindings, output_mode: str | No
     select, node = find_stream_join(tree, bindings.streams)
     keys, left_only, right_only, both = _split(node.args["on"], join.left.alias, join.right.alias)
     pushed = pushed_down(join.join_type, keys, left_only, right_only)
-    pushed = tuple([*filters, *_inferred_not_null(both, side.alias)] if filtered else filters
-                   for side, filters, filtered in zip((join.left, join.right), pushed, _FILTERED[join.join_type]))
+    through_keys = (_through_keys(right_only, keys, 1, 0), _through_keys(left_only, keys, 0, 1))
+    pushed = tuple([*filters, *_inferred_not_null(both, side.alias), *inferred] if filtered else filters
+                   for side, filters, filtered, inferred in zip((join.left, join.right), pushed,
+                                                                _FILTERED[join.join_type], through_keys))
     for side, filters, kept in ((join.left, pushed[0], join.join_type in ("Inner", "LeftOuter", "LeftSemi")),
                                 (join.right, pushed[1], join.join_type in ("Inner", "RightOuter"))):
         # a stream joined with itself has one watermark here (Spark: one per side, the min of both): its

@@ -322,6 +322,21 @@ CASES: list[StreamsCase] = [
                  feed(impressions=((t(33), "x", "c1"),), clicks=((t(26), "y", 0.5),))),
         why="a row an inferred IS NOT NULL filter drops does not move its input's watermark",
     ),
+    # Found by the random join cases. From the key equality i.ad = c.ad and the impressions' own `i.ad <> 'b'`
+    # Spark infers `c.ad <> 'b'` for clicks (inferAdditionalConstraints; a left join filters its right side)
+    # and pushes it below the clicks' watermark: the click of b at 16 s never moves it, the global watermark
+    # stays 7 after batch 1, and the impressions at 7 and 9 s wait for batch 2's to come out NULL-padded.
+    StreamsCase(
+        name="left_outer_filter_inferred_through_the_key_below_the_watermark_append",
+        sql=PAIRS + " LEFT JOIN clicks c" + on("c.ts BETWEEN i.ts AND i.ts + INTERVAL 3 SECONDS", "i.ad <> 'b'"),
+        output_mode="append", inputs=ads("5 seconds", "2 seconds"),
+        batches=(feed(impressions=((t(7), "a", "c1"),), clicks=((t(9), "a", 2.0),)),
+                 feed(impressions=((t(9), "b", "c1"), (t(7), "c", "c2"), (t(19), "x", "c1")),
+                      clicks=((t(16), "b", 3.0),)),
+                 feed(impressions=((t(33), "x", "c1"), (t(10), "c", "c1")),
+                      clicks=((t(26), "y", 0.5), (t(12), "c", 1.0)))),
+        why="a filter Spark infers for one side through the key equality does not let its rows move the watermark",
+    ),
     # Found by the random join cases. A side's subquery may output its event time and a window over it: Spark
     # prunes the one the query never reads above the side before looking for the side's event time column, and
     # fails (MULTIPLE_EVENT_TIME_COLUMNS) only when both are read (REFUSALS: refuse_join_side_reading_two_...).
