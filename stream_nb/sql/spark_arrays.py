@@ -8,7 +8,9 @@ handlers for ``spark_functions.py``'s dispatch (run over the typed tree, innermo
 * ``zip_with(xs, ys, (x, y) -> ...)`` pads the shorter array with NULLs, NULL if either is;
 * ``arrays_zip(xs, ys)`` names its fields after the arguments (a column's name, else its position, as
   Spark), and zips two empty arrays into an empty one;
-* ``reverse`` of an array, and ``get(xs, i)`` (from 0, NULL out of bounds or below 0).
+* ``reverse`` of an array, and ``get(xs, i)`` (from 0, NULL out of bounds or below 0);
+* ``transform_keys(m, (k, v) -> ...)``, ``transform_values(m, (k, v) -> ...)`` and ``map_filter(m, (k, v) ->
+  ...)``, which DuckDB lacks: over the map's entries, then back to a map.
 """
 
 from __future__ import annotations
@@ -110,6 +112,35 @@ def _get(node: exp.Anonymous) -> None:
     _replace(node, exp.Case().when(below, exp.Null(), copy=False).else_(element, copy=False))
 
 
+_E = "__entry"  # the map entry a rewrite walks a map by
+
+
+def _map_lambda(node: exp.Anonymous) -> None:
+    """transform_keys / transform_values / map_filter over ``map_entries(m)``, each entry's key and value given
+    to the lambda's two parameters."""
+    if len(node.expressions) != 2 or not isinstance(node.expressions[1], exp.Lambda):
+        return
+    mapping, lambda_ = node.expressions
+    names = _params(lambda_)
+    if len(names) != 2:
+        return
+    key, value = (_call("struct_extract", exp.to_identifier(_E), exp.Literal.string(f)) for f in ("key", "value"))
+    body = _substitute(lambda_.this, {names[0]: key, names[1]: value})
+    entries = _call("map_entries", mapping)
+    name = node.name.lower()
+    if name == "map_filter":
+        kept = _call("list_filter", entries, exp.Lambda(this=body, expressions=[exp.to_identifier(_E)]))
+    else:
+        pair = {"key": body if name == "transform_keys" else key, "value": body if name == "transform_values" else value}
+        entry = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(f), expression=e)
+                                        for f, e in pair.items()])
+        kept = _call("list_transform", entries, exp.Lambda(this=entry, expressions=[exp.to_identifier(_E)]))
+    new = _call("map_from_entries", kept)
+    new.type = mapping.type.copy() if name == "map_filter" and mapping.type is not None else None  # (a filter
+    node.replace(new)                                                                 # keeps the map's type)
+
+
 BY_CLASS = {exp.Transform: _index_from_zero, exp.ArrayFilter: _index_from_zero, exp.ArraysZip: _arrays_zip,
             exp.Reverse: _reverse}
-BY_NAME = {"forall": _forall, "zip_with": _zip_with, "get": _get}
+BY_NAME = {"forall": _forall, "zip_with": _zip_with, "get": _get, "transform_keys": _map_lambda,
+           "transform_values": _map_lambda, "map_filter": _map_lambda}

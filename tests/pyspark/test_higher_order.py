@@ -34,3 +34,15 @@ def test_higher_order_functions_on_a_stream(spark):
     assert (first.any_big, first.all_positive, first.total) == (True, None, 4)  # a NULL element: forall NULL
     assert first.zipped == ["x1", None, None]  # tags padded with NULL to n's length; concat of NULL is NULL
     assert second.indexed == [] and second.total is None and second.zipped is None and second.second is None
+
+
+def test_the_map_functions_take_a_key_and_a_value_as_spark(spark):
+    """transform_values / transform_keys / map_filter (DuckDB has none): PySpark 4's answers and names."""
+    df = spark.createDataFrame([({"a": 1, "b": 2},), ({},), (None,)], "m map<string,int>")
+    out = df.select(F.transform_values("m", lambda k, v: v + 1).alias("tv"),
+                    F.transform_keys("m", lambda k, v: F.concat(k, F.lit("!"))).alias("tk"),
+                    F.map_filter("m", lambda k, v: v < 2).alias("mf"))
+    assert [tuple(r) for r in out.collect()] == [({"a": 2, "b": 3}, {"a!": 1, "b!": 2}, {"a": 1}), ({}, {}, {}),
+                                                 (None, None, None)]
+    assert df.select(F.map_filter("m", lambda k, v: v > 0)).columns == [
+        "map_filter(m, lambdafunction((namedlambdavariable() > 0), namedlambdavariable(), namedlambdavariable()))"]

@@ -33,10 +33,13 @@ from stream_nb.pyspark.sql.higher_order import (  # noqa: F401 (pyspark.sql.func
     flatten,
     forall,
     get,
+    map_filter,
     reduce,
     sequence,
     slice,
     transform,
+    transform_keys,
+    transform_values,
     zip_with,
 )
 from stream_nb.pyspark.sql.types import (

@@ -79,6 +79,18 @@ def zip_with(left: Column | str, right: Column | str, f: Callable[[Column, Colum
     return _hof("zip_with", _as_col(left), _as_col(right), _lambda(f, (2,)))
 
 
+def transform_keys(col: Column | str, f: Callable[[Column, Column], Column]) -> Column:
+    return _hof("transform_keys", _as_col(col), _lambda(f, (2,)))
+
+
+def transform_values(col: Column | str, f: Callable[[Column, Column], Column]) -> Column:
+    return _hof("transform_values", _as_col(col), _lambda(f, (2,)))
+
+
+def map_filter(col: Column | str, f: Callable[[Column, Column], Column]) -> Column:
+    return _hof("map_filter", _as_col(col), _lambda(f, (2,)))
+
+
 def arrays_zip(*cols: Column | str) -> Column:
     return _hof("arrays_zip", *[_as_col(c) for c in cols])
 
