@@ -6,8 +6,9 @@ move: rather than partial aggregates per session, the state keeps the rows of th
 batch re-forms the sessions of those rows and the new ones (DuckDB window functions), aggregates each session
 with the same Arrow partial aggregates as any grouping, emits, and keeps the rows of sessions still open.
 
-Spark's semantics: a row is late when its own session ``[ts, ts + gap)`` ends at or before the watermark;
-append emits a session once the watermark reaches its end; complete keeps and emits every session. With a
+Spark's semantics: a row is late when its own session ``[ts, ts + gap)`` ends at or before the watermark,
+and is dropped in every output mode (complete too, unlike a window's aggregation); append emits a session once
+the watermark reaches its end; complete keeps and emits every session. With a
 gap computed per row (a dynamic gap), each row's own session has its own gap, a session ends at the latest
 ``ts + gap`` of its rows, and a row whose gap is NULL or not positive is in no session (Spark filters it).
 """
@@ -46,6 +47,14 @@ class SessionOperator:
         self._others = [k for k in self.aggregate.keys if k != self._time]
         self._mode = plan.output_mode
         self._follows_watermark = self.aggregate.event_time_key is not None and self._mode != "complete"
+        # Late rows are dropped in every mode, complete too (unlike a window's aggregation): Spark's session
+        # operator filters its input by the watermark whatever the mode; complete mode then evicts nothing.
+        # Spark judges lateness by the watermark the batch before ran with (its watermark "for late events");
+        # in append mode a no-data batch follows each move of the watermark, so that is this batch's, but
+        # complete mode runs none: there a row is late by the watermark of the batch before (None: not known
+        # in this run, this batch's is taken).
+        self._drops_late = self.aggregate.event_time_key is not None
+        self._last_watermark_us: int | None = None
         self._rows: pa.Table | None = None      # rows of the open sessions (pre columns + __seq)
         self._next_end_us: int | None = None    # when the first open session ends
         self._seq = 0
@@ -67,9 +76,11 @@ class SessionOperator:
         if self.session.dynamic:  # nor one whose gap is NULL or not positive
             pre = pre.filter(pc.fill_null(pc.greater(pre.column(GAP), 0), False))
         late = pre.schema.empty_table()
-        if self._follows_watermark and pre.num_rows:
+        if self._drops_late and pre.num_rows:
             ends = pc.add(pre.column(self._time).cast(pa.int64()), self._gap(pre))
-            kept = on_time(ends, watermark_us)  # a row's own session [ts, ts + gap) is its event time
+            late_us = watermark_us if self._follows_watermark or self._last_watermark_us is None \
+                else self._last_watermark_us
+            kept = on_time(ends, late_us)  # a row's own session [ts, ts + gap) is its event time
             pre, late = pre.filter(kept), pre.filter(pc.invert(kept))
         numbered = pre.append_column(SEQ, pa.array(np.arange(self._seq, self._seq + pre.num_rows, dtype=np.int64)))
         rows = numbered if self._rows is None else pa.concat_tables([self._rows, numbered])
@@ -83,12 +94,12 @@ class SessionOperator:
         keep = pc.invert(expired(row_ends, watermark_us)) if self._follows_watermark else None
         still_open = sessions if keep is None else sessions.filter(keep)
         pending = (still_open.drop_columns([SESSION]), row_ends if keep is None else row_ends.filter(keep),
-                   pre.num_rows)
+                   pre.num_rows, watermark_us)
         return Output(result.drop_columns(agg.keys), late=late, pending=pending,
                       state_rows_updated=partial.num_rows, expired=None)
 
     def commit(self, output: Output) -> None:
-        rows, ends, added = output.pending
+        rows, ends, added, self._last_watermark_us = output.pending
         self._rows = rows
         self._seq += added
         self._next_end_us = pc.min(ends).as_py() if len(ends) else None

@@ -256,6 +256,29 @@ CASES: list[Case] = [
         ),
         why="without a watermark every session stays; late rows merge sessions",
     ),
+    # Found by the random cases (fuzz_aggregates, seed 1146). With a watermark, Spark's session operator drops
+    # a late row (its own session [ts, ts + gap) ends at or before the watermark) in complete mode too, where
+    # a window's aggregation keeps every row; complete still keeps (and emits) every session. Spark judges
+    # lateness by the watermark of the batch before (its watermark for late events); append and update run a
+    # no-data batch whenever the watermark moves, so there that is the watermark of the batch itself, but
+    # complete mode runs none, and lateness lags a batch. stream_nb kept every late row.
+    Case(
+        name="session_complete_drops_late_rows",
+        sql=f"SELECT {SESSION} AS s, device, count(*) AS n FROM events GROUP BY {SESSION}, device",
+        output_mode="complete", watermark=("ts", "5 seconds"),
+        batches=(
+            ((t(1), "a", 1.0), (t(20), "a", 2.0)),                                      # wm 15
+            ((t(3), "b", 1.0),             # [3, 8): late by wm 15, but judged by batch 0's (0): kept
+             (t(30), "b", 2.0)),                                                        # wm 25
+            ((t(3), "a", 3.0),             # [3, 8) ended before 15 (batch 1's): dropped
+             (t(12), "a", 4.0),            # [12, 17): behind the watermark, not late by 15
+             (t(18), "b", 5.0),            # [18, 23): late by this batch's 25, not by batch 1's 15: kept
+             (t(2), "c", 6.0)),            # late: no session for c
+            ((t(40), "b", 7.0), (t(19), "a", 8.0)),  # 19: [19, 24) ended before 25: dropped
+        ),
+        why="complete mode over sessions drops late rows, by the watermark of the batch before; keeps every "
+            "session",
+    ),
     Case(
         name="session_tight_watermark_append",
         sql=f"SELECT {SESSION} AS s, device, count(*) AS n FROM events GROUP BY {SESSION}, device",
