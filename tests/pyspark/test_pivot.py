@@ -58,3 +58,22 @@ def test_monotonically_increasing_id_numbers_a_static_dataframes_rows_in_order(s
     assert [tuple(r) for r in df.where("i > 1").select("k", F.monotonically_increasing_id().alias("id"))
             .collect()] == [("b", 0), ("c", 1), ("d", 2)]
     assert df.withColumn("id", F.monotonically_increasing_id()).schema["id"].dataType.simpleString() == "bigint"
+
+
+def test_unpivot_gives_a_row_per_id_and_value_column_on_a_stream_too(spark, events):
+    df = spark.createDataFrame([(1, 11, 1.1), (2, 12, None)], "id int, a int, b double")
+    assert answer(df.unpivot("id", ["a", "b"], "var", "val")) == (
+        ["id", "var", "val"], [(1, "a", 11.0), (1, "b", 1.1), (2, "a", 12.0), (2, "b", None)])  # PySpark 4's
+    assert df.melt([], None, "variable", "value").columns == ["variable", "value"]
+    with pytest.raises(AnalysisException, match="UNPIVOT_VALUE_DATA_TYPE_MISMATCH"):
+        spark.createDataFrame([(1, "x", 2)], "id int, s string, n int").unpivot("id", ["s", "n"], "k", "v")
+    stream = spark.readStream.load(events).unpivot(["word"], ["n"], "field", "amount")
+    q = stream.writeStream.format("memory").queryName("unpivoted").start()
+    try:
+        import pandas as pd
+
+        events.add_data([{"ts": pd.Timestamp("2024-01-01", tz="UTC"), "word": "a", "n": 3}])
+        q.processAllAvailable()
+        assert [tuple(r) for r in spark.sql("SELECT * FROM unpivoted").collect()] == [("a", "n", 3)]
+    finally:
+        q.stop()

@@ -19,7 +19,14 @@ from stream_nb.pyspark.errors import AnalysisException, not_supported
 from stream_nb.pyspark.sql import execution
 from stream_nb.pyspark.sql.column import Column, _as_col, _column_ref
 from stream_nb.pyspark.sql.na import NO_VALUE
-from stream_nb.pyspark.sql.types import MapType, Row, StructType, TimestampType, from_arrow_schema
+from stream_nb.pyspark.sql.types import (
+    MapType,
+    NumericType,
+    Row,
+    StructType,
+    TimestampType,
+    from_arrow_schema,
+)
 
 if TYPE_CHECKING:
     from stream_nb.pyspark.sql.group import GroupedData
@@ -462,6 +469,32 @@ class DataFrame:
                                      f"{float(fraction) * 2.0 ** 53!r}"))
         return kept.drop("__sample_row")
 
+    def unpivot(self, ids: Any, values: Any, variableColumnName: str, valueColumnName: str) -> DataFrame:
+        """A row per id and value column: the ids, the column's name in ``variableColumnName``, its value in
+        ``valueColumnName`` (values None: every column but the ids), as Spark's (a stream's rows too)."""
+        from stream_nb.pyspark.sql import functions as F
+
+        id_columns = [_as_col(c) for c in (ids if isinstance(ids, (list, tuple)) else [ids])]
+        named = {c._name for c in id_columns}
+        value_columns = [_as_col(c) for c in (values if isinstance(values, (list, tuple)) else [values])] \
+            if values is not None else [F.col(n) for n in self.columns if n not in named]
+        if not value_columns:
+            raise AnalysisException("At least one value column needs to be specified for UNPIVOT, all columns "
+                                    "specified as ids.", "UNPIVOT_REQUIRES_VALUE_COLUMNS")
+        kinds = [f.dataType for f in self.select(*value_columns).schema.fields]
+        if len({k.simpleString() for k in kinds}) > 1 and not all(isinstance(k, NumericType) for k in kinds):
+            listed = ", ".join(sorted(f'"{k.simpleString().upper()}" (`{c._name}`)'
+                                      for k, c in zip(kinds, value_columns, strict=True)))
+            raise AnalysisException(f"Unpivot value columns must share a least common type, some types do not: "
+                                    f"[{listed}].", "UNPIVOT_VALUE_DATA_TYPE_MISMATCH")
+        pairs = F.explode(F.array(*[F.struct(F.lit(c._name).alias(variableColumnName), c.alias(valueColumnName))
+                                    for c in value_columns]))
+        return self.select(*id_columns, pairs.alias("__unpivot")).select(
+            *[F.col(c._name) for c in id_columns], F.col(f"__unpivot.{variableColumnName}"),
+            F.col(f"__unpivot.{valueColumnName}"))
+
+    melt = unpivot
+
     def crosstab(self, col1: str, col2: str) -> DataFrame:
         return self.stat.crosstab(col1, col2)
 
@@ -677,11 +710,10 @@ class DataFrame:
 # PySpark's DataFrame methods stream_nb.pyspark does not have: df.<one of them> says so, rather than looking for
 # a column of that name
 _NOT_YET = frozenset((
-    "approxQuantile", "asTable", "colRegex", "corr", "cov", "createGlobalTempView", "crosstab",
-    "foreach", "foreachPartition", "freqItems", "inputFiles", "isLocal", "lateralJoin", "mapInArrow", "mapInPandas", "melt", "mergeInto", "observe", "offset",
-    "pandas_api", "randomSplit", "rdd", "replace", "sample", "sampleBy", "sortWithinPartitions", "stat",
-    "storageLevel", "toArrow", "toJSON", "toLocalIterator", "transpose", "unpivot",
-    "withMetadata", "writeTo"))
+    "asTable", "colRegex", "createGlobalTempView", "foreach", "foreachPartition", "freqItems", "inputFiles",
+    "isLocal", "lateralJoin", "mapInArrow", "mapInPandas", "mergeInto", "observe", "offset", "pandas_api",
+    "randomSplit", "rdd", "sampleBy", "sortWithinPartitions", "storageLevel", "toArrow", "toJSON",
+    "toLocalIterator", "transpose", "withMetadata", "writeTo"))
 
 
 def _spark_sql(query: exp.Query) -> str:
