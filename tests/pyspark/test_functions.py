@@ -216,3 +216,12 @@ def test_functions_have_sparks_result_types_and_the_ones_pyspark_has_are_there(s
     assert typed.schema.simpleString() == (
         "struct<dd:int,lo:int,ins:int,lev:int,oct:int,asz:int,ap:bigint,fa:bigint,wd:int,bl:int,ri:double,sp:string>")
     assert tuple(typed.collect()[0]) == (64, 2, 3, 1, 3, 3, 2, 120, 1, 24, 2.0, "c")
+
+
+def test_json_tuple_gives_a_string_column_per_field_as_spark(spark):
+    """PySpark 4's answers: c0, c1 ... (or the alias's names), NULL for an absent field or a value not JSON."""
+    df = spark.createDataFrame([('{"a": 1.50, "b": "x", "c": {"d": [1, 2]}}',), ("not json",), (None,)], "j string")
+    assert [tuple(r) for r in df.select(F.json_tuple("j", "a", "b", "c")).collect()] == [
+        ("1.5", "x", '{"d":[1,2]}'), (None, None, None), (None, None, None)]
+    assert df.select(F.json_tuple("j", "a", "b").alias("x", "y")).columns == ["x", "y"]
+    assert df.select("j", F.json_tuple("j", "b")).columns == ["j", "c0"]

@@ -33,8 +33,10 @@ class Column:
         if isinstance(self._expr, (exp.Alias, exp.Aliases, exp.Star, exp.Posexplode)) or (
                 isinstance(self._expr, exp.Column) and self._expr.name == self._name) or (
                 isinstance(self._expr, exp.Anonymous) and self._expr.name.lower() in ("explode", "explode_outer")
-                and self._name == "col"):
-            return self._expr  # (posexplode names its two columns: pos and col; explode col, a map's key, value)
+                and self._name == "col") or (
+                isinstance(self._expr, exp.Anonymous) and self._expr.name.lower() == "json_tuple"):
+            return self._expr  # (posexplode names its two columns: pos and col; explode col, a map's key, value;
+            #                    json_tuple c0, c1, ...)
         return exp.alias_(self._expr, self._name, quoted=True)
 
     # arithmetic and comparison: Spark names them "(a + 1)"

@@ -228,6 +228,14 @@ def explode_outer(col: Column | str) -> Column:
     return _call("explode_outer", "explode_outer", _as_col(col), name="col")
 
 
+def json_tuple(col: Column | str, *fields: str) -> Column:
+    """A column per field (``c0``, ``c1``, ...), its value in the JSON object as a string (NULL where absent)."""
+    if not fields:
+        raise AnalysisException("json_tuple requires at least one field name", "WRONG_NUM_ARGS")
+    return Column(_exp.Anonymous(this="json_tuple", expressions=[_as_col(col)._unaliased(),
+                                                                *(_exp.Literal.string(f) for f in fields)]), "c0")
+
+
 def posexplode(col: Column | str) -> Column:
     """Two columns, ``pos`` and ``col`` (``.alias("p", "x")`` names them)."""
     return Column(_exp.Posexplode(this=_as_col(col)._unaliased()), "col")
