@@ -49,7 +49,7 @@ from stream_nb.sql.resolve import resolve
 from stream_nb.sql.rewrites import inline_ctes, window_fields
 from stream_nb.sql.spark_names import name_select_items
 from stream_nb.sql.tree import aggregates_in
-from stream_nb.sql.windows import is_window_call
+from stream_nb.sql.windows import is_window_call, window_spec
 from stream_nb.types import TIMESTAMP, SchemaError, arrow_type
 
 if TYPE_CHECKING:
@@ -172,6 +172,17 @@ def plan_chain(sql: str, tree: exp.Query, *, namespaces: list[Mapping[str, Any]]
         edits.append((*span(column, sql), f"window({hidden_name}, '{window.size_us} microseconds', "
                                             f"'{window.slide_us} microseconds', '{window.offset_us} microseconds')"
                                             + shown))
+        used = used or hidden_name
+    for column, spec in _join_window_keys(upper, times, sql) if together else ():
+        # GROUP BY i.w, a window a side computes (a window column keeps its event time through the join, as
+        # in Spark): the same window again, from its window_time, in place of the join's own edit
+        hidden_name = WINDOW_TIME.format(join_output_name(column).lower())
+        hidden[hidden_name] = times[join_output_name(column).lower()][0]
+        at = span(column, sql)
+        edits = [edit for edit in edits if tuple(edit[:2]) != tuple(at)]
+        shown = f" AS {column.name}" if isinstance(column.parent, exp.Select) else ""
+        edits.append((*at, f"window({hidden_name}, '{spec.size_us} microseconds', '{spec.slide_us} microseconds', "
+                           f"'{spec.offset_us} microseconds')" + shown))
         used = used or hidden_name
     used = used or _timestamp_key(upper, times, renamed or (lambda column: column.name))
     if mode != "append" and aggregating and used is not None:  # a dedup on event time: stateful
@@ -352,6 +363,31 @@ def _window_keys(upper: exp.Select, times: dict[str, tuple[str, str]]) -> list[e
     return [c for part in parts if part is not None for c in part.find_all(exp.Column)
             if c.name.lower() in keyed and not c.table and c.find_ancestor(exp.Select) is upper
             and not isinstance(c.parent, exp.Anonymous)]
+
+
+def _join_window_keys(upper: exp.Select, times: dict[str, tuple[str, str]], sql: str) -> list[tuple[exp.Column, Any]]:
+    """The columns ``i.w`` of a join's sides that are a tumbling window the side's subquery computes, among the
+    GROUP BY keys of the SELECT that joins and aggregates, with their other uses in its SELECT and HAVING: each
+    with its window's spec."""
+    group = upper.args.get("group")
+    sources = [upper.args["from_"].this, *(join.this for join in upper.args.get("joins") or [])]
+    keyed = {}
+    for column in group.expressions if group is not None else []:
+        if not isinstance(column, exp.Column) or not column.table or \
+                times.get(join_output_name(column).lower(), ("", ""))[1] != "struct":
+            continue
+        side = next((s for s in sources if s.alias_or_name.lower() == column.table.lower()), None)
+        if not isinstance(side, exp.Subquery) or not isinstance(side.this, exp.Select):
+            continue
+        call = next((item.unalias() for item in side.this.selects if item.alias_or_name.lower() == column.name.lower()
+                     and is_window_call(item.unalias())), None)
+        spec = window_spec(call, sql) if call is not None else None
+        if spec is not None and not spec.sliding:
+            keyed[(column.table.lower(), column.name.lower())] = spec
+    parts = [*upper.expressions, group, upper.args.get("having")]
+    return [(c, keyed[c.table.lower(), c.name.lower()]) for part in parts if part is not None
+            for c in part.find_all(exp.Column) if (c.table.lower(), c.name.lower()) in keyed
+            and c.find_ancestor(exp.Select) is upper and not isinstance(c.parent, exp.Anonymous)]
 
 
 def _timestamp_key(upper: exp.Select, times: dict[str, tuple[str, str]], renamed) -> str | None:

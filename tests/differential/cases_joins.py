@@ -363,6 +363,16 @@ CASES: list[StreamsCase] = [
         output_mode="append", inputs=ads(), batches=ADS,
         why="click-through per window: outer rows reach the aggregation before its window closes",
     ),
+    # Found by the random join cases. A window column a side computes keeps its event time through the join
+    # (Spark's metadata on the attribute): an aggregation after the join may key on it, in append mode, each
+    # window emitted once the watermark passes its end.
+    StreamsCase(
+        name="window_equality_join_then_count_by_the_side_window_append",
+        sql="SELECT i.w, count(*) AS clicks, sum(c.cost) AS spend FROM " + WINDOWED_SIDES.format(join="JOIN")
+            + " GROUP BY i.w",
+        output_mode="append", inputs=ads(), batches=ADS,
+        why="GROUP BY the window of a side (not window(i.ts, ...)): the aggregation follows its end",
+    ),
     # Found by the random join cases. Clicks without a watermark: no state of the join follows the watermark,
     # but the aggregation after it does, and Spark runs a batch without data whenever that aggregation's input
     # watermark moves (its shouldRunAnotherBatch), emitting nothing or not; the next batch judges the
