@@ -167,10 +167,19 @@ def _spark_date_trunc_unit(node: exp.TimestampTrunc) -> None:
 
 
 def date_results(tree: exp.Expression) -> None:
-    for node in bottom_up(tree, exp.TsOrDsAdd, exp.AddMonths, exp.DateTrunc, exp.DayOfWeek, exp.AtTimeZone):
-        if isinstance(node, exp.AtTimeZone):  # from_utc_timestamp(ts, tz): ts read as UTC, shown in tz
-            utc = exp.AtTimeZone(this=node.this.copy(), zone=exp.Literal.string("UTC"))
-            node.set("this", utc)
+    for node in bottom_up(tree, exp.TsOrDsAdd, exp.AddMonths, exp.DateTrunc, exp.DayOfWeek, exp.AtTimeZone,
+                          exp.FromTimeZone):
+        if isinstance(node, (exp.AtTimeZone, exp.FromTimeZone)):
+            # from_utc_timestamp / to_utc_timestamp shift a wall clock: DuckDB's AT TIME ZONE reads a naive
+            # timestamp as a wall clock but a zoned one as an instant, so the operand is made naive (the
+            # session's zone is UTC); a computed one may come zoned (a Spark TIMESTAMP cast)
+            naive = node.this.copy()
+            if not (isinstance(naive, exp.Cast) and naive.to.this == exp.DataType.Type.TIMESTAMP):
+                naive = exp.Cast(this=naive, to=exp.DataType.build("TIMESTAMP"))
+            if isinstance(node, exp.AtTimeZone):  # from_utc_timestamp(ts, tz): ts read as UTC, shown in tz
+                node.set("this", exp.AtTimeZone(this=naive, zone=exp.Literal.string("UTC")))
+            else:
+                node.set("this", naive)
         elif isinstance(node, exp.DayOfWeek):  # Spark: Sunday 1 ... Saturday 7; DuckDB counts from 0
             replace_typed(node, lambda call: exp.Add(this=call, expression=exp.Literal.number(1)))
             node.parent.type = None  # 1 to 7: nothing for the integer-overflow rule to wrap

@@ -70,6 +70,7 @@ def spark_scalar_functions(tree: exp.Expression) -> None:
 
 # Spark's types where DuckDB's answer is a wider integer (the values are the same)
 _RESULT_TYPES = {exp.DateDiff: "INT", exp.Levenshtein: "INT", exp.Length: "INT", exp.BitLength: "INT",
+                 exp.RegexpInstr: "INT",
                  exp.StrPosition: "INT", exp.Factorial: "BIGINT", exp.ArrayPosition: "BIGINT", exp.ArraySize: "INT"}
 _RESULT_TYPES_BY_NAME = {"weekday": "INT", "octet_length": "INT", "char_length": "INT", "character_length": "INT",
                          "find_in_set": "INT"}
@@ -531,6 +532,29 @@ def _current_timezone(node: exp.CurrentTimezone) -> None:  # the session time zo
     _typed(exp.Literal.string("UTC"), node, "TEXT")
 
 
+def _short_name(node: exp.Dayname | exp.Monthname) -> None:  # Spark 4's dayname/monthname: 'Mon', 'Sep'
+    _typed(exp.Left(this=node.copy(), expression=exp.Literal.number(3)), node, "TEXT")
+
+
+def _url_encode(node: exp.Anonymous) -> None:
+    """java.net.URLEncoder's form: a space is '+', '*' stays, '~' is %7E (DuckDB's url_encode is RFC 3986's)."""
+    encoded = _call("url_encode", node.expressions[0])
+    for old, new in (("%20", "+"), ("~", "%7E"), ("%2A", "*")):
+        encoded = _call("replace", encoded, exp.Literal.string(old), exp.Literal.string(new))
+    _typed(encoded, node, "TEXT")
+
+
+def _url_decode(node: exp.Anonymous) -> None:  # java.net.URLDecoder: a '+' is a space
+    plus = _call("replace", node.expressions[0], exp.Literal.string("+"), exp.Literal.string("%20"))
+    _typed(_call("url_decode", plus), node, "TEXT")
+
+
+def _regexp(node: exp.Anonymous) -> None:  # regexp(s, p) is rlike
+    if len(node.expressions) == 2:
+        _typed(exp.RegexpLike(this=node.expressions[0].copy(), expression=node.expressions[1].copy()), node,
+               "BOOLEAN")
+
+
 def _refuse(node: exp.Anonymous) -> None:
     name = node.name.lower()
     if name == "monotonically_increasing_id":
@@ -568,6 +592,7 @@ _BY_CLASS = {
     # dates
     exp.MonthsBetween: _months_between, exp.TimestampDiff: _timestampdiff, exp.Extract: _extract,
     exp.DateFromUnixDate: _date_from_unix_date, exp.CurrentTimezone: _current_timezone,
+    exp.Dayname: _short_name, exp.Monthname: _short_name,
 }
 
 def _cardinality(node: exp.Anonymous) -> None:  # size(): -1 for NULL
@@ -580,6 +605,7 @@ _BY_NAME = {
     "cardinality": _cardinality,
     "e": _e, "hypot": _hypot, "zeroifnull": _zeroifnull, "log1p": _log1p_expm1, "expm1": _log1p_expm1,
     "format_number": _format_number, "conv": _conv, "octet_length": _octet_length, "btrim": _btrim,
+    "url_encode": _url_encode, "url_decode": _url_decode, "regexp": _regexp,
     "crc32": _crc32, "hash": _hash, "xxhash64": _hash, "find_in_set": _find_in_set, "quote": _quote, "isnull": _isnull, "isnotnull": _isnotnull,
     "array_union": _array_macro("spark_array_union", 2), "array_repeat": _array_macro("spark_array_repeat", 2),
     "arrays_overlap": _arrays_overlap, "date_part": _date_part, "printf": _printf, "mask": _mask,

@@ -30,3 +30,17 @@ def test_scalar_functions_on_a_stream_give_sparks_values(spark):
     assert (row.e, row.h, row.z, row.w) == (math.e, 5.0, 2147483647, 3)
     assert (list(row.au), list(row.ar), row.c) == ([1, 2, 3], ["straße", "straße"], 2285851341)
     assert (row.f, row.cv, row.tz, row.sm, row.bn) == ("1,234.57", "255", "UTC", "2", -2147483648)
+
+
+def test_utc_shifts_of_a_computed_timestamp_are_sparks(spark):
+    """from_utc_timestamp / to_utc_timestamp of to_timestamp(s) (PySpark 4's answers): the computed timestamp came
+    zoned into DuckDB's AT TIME ZONE, which read it as an instant and shifted the other way (19:34, not 05:34)."""
+    import datetime
+
+    df = spark.createDataFrame([("2024-03-10 12:34:56",)], "t string")
+    row = df.select(F.from_utc_timestamp(F.to_timestamp("t"), "America/Los_Angeles").alias("la"),
+                    F.to_utc_timestamp(F.to_timestamp("t"), "Asia/Tokyo").alias("tokyo")).collect()[0]
+    assert (row.la, row.tokyo) == (datetime.datetime(2024, 3, 10, 5, 34, 56), datetime.datetime(2024, 3, 10, 3, 34, 56))
+    df.createOrReplaceTempView("shift_times")
+    assert spark.sql("SELECT from_utc_timestamp(to_timestamp(t), 'America/Los_Angeles') AS la FROM shift_times") \
+        .collect()[0].la == datetime.datetime(2024, 3, 10, 5, 34, 56)

@@ -54,6 +54,14 @@ SPARK = {
         ["2|0.4|-0.00|0000.002", "|n|nu|     nul", "-3|-0.6|+0.00|-000.003",
          "NaN|NaN|NaN|     NaN", "0|0.0|-0.00|0000.000", "1235|308.6|-1.23|0001.235"],
     "printf('%.2f', v + 1.125)": ["2.63", "nu", "-1.38", "NaN", "1.13", "1235.69"],
+    # Spark 4's three-letter names; java.net.URLEncoder / URLDecoder ('+' for a space); regexp is rlike
+    "dayname(ts)": ["Mon", None, "Sun", "Sun", "Thu", "Sun"],
+    "monthname(ts)": ["Jan", None, "Dec", "Mar", "Feb", "Oct"],
+    "url_encode(k)": ["stra%C3%9Fe", None, "", "%C4%B0stanbul+%C3%80%C3%89+%C7%85", "a%2Cb%3Bc%3Ad", "Hello+World"],
+    "url_decode(concat('a+b%2A', coalesce(k, '')))": ["a b*straße", "a b*", "a b*", "a b*İstanbul ÀÉ ǅ",
+                                                      "a b*a,b;c:d", "a b*Hello World"],
+    "regexp(k, 's')": [True, None, False, True, False, False],
+    "regexp_instr(k, 's')": [1, None, 0, 2, 0, 0],
     # Spark's Murmur3 (seed 42, each argument seeding the next; a NULL leaves the seed) and its XXH64
     "hash(k)": [-1357798123, 42, 142593372, 393837056, 812377649, 352365215],
     "hash(k, i, v)": [474566194, 42, -1795699766, -1838509165, -1614151595, -1741856854],
