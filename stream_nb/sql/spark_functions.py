@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import sqlglot
 from sqlglot import exp
 
 from stream_nb.sql import spark_arrays
@@ -468,6 +469,15 @@ def _sequence(node: exp.GenerateSeries) -> None:  # sequence(5, 1) counts down, 
     start, end = node.args.get("start"), node.args.get("end")
     if node.args.get("step") is None and _kind(start) in _RANK and _kind(end) in _RANK:
         _typed(_call("spark_sequence", start, end), node)
+    elif _kind(start) == T.DATE and _kind(end) == T.DATE:  # of dates, dates (DuckDB's steps are timestamps),
+        series = node.copy()                                # a day apart by default, down too
+        if series.args.get("step") is None:
+            day = sqlglot.parse_one(f"CASE WHEN {start.sql('duckdb')} <= {end.sql('duckdb')} THEN INTERVAL 1 DAY "
+                                    "ELSE INTERVAL (-1) DAY END", read="duckdb")
+            series.set("step", day)
+        for side in ("start", "end"):
+            series.set(side, exp.Cast(this=series.args[side], to=exp.DataType.build("TIMESTAMP")))
+        _typed(exp.Cast(this=series, to=exp.DataType.build("ARRAY<DATE>")), node, "ARRAY<DATE>")
 
 
 # -- dates --------------------------------------------------------------------------------------------------
