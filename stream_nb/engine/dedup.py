@@ -42,23 +42,24 @@ class DedupOperator(KeyedOperator):
         else:
             self.state = KeyedState(self.dedup.keys, [], event_time=self.dedup.event_time_key)
         self._follows_watermark = self.dedup.event_time_key is not None or self._within
-        self._extra = [*self.dedup.keys, EVENT_TIME] if self._within else self.dedup.keys  # not output
+        self._drops_late = self._follows_watermark or self.dedup.drops_late
+        self._extra = [*self.dedup.keys, EVENT_TIME] if self.dedup.drops_late else self.dedup.keys  # not output
 
     def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0) -> Output:
         duck.register(con, BATCH, batch)
         rows = duck.query(con, self.dedup.pre_sql)
         late = rows.schema.empty_table()
-        if self._follows_watermark and rows.num_rows:
-            times = rows.column(EVENT_TIME) if self._within else \
+        if self._drops_late and rows.num_rows:
+            times = rows.column(EVENT_TIME) if self.dedup.drops_late else \
                 event_times(self.dedup.event_time_key, rows, self.dedup.keys)
-            kept = on_time(times.cast(pa.int64()), watermark_us)
-            if not self._within:  # a key without an event time is never late (Spark: time <= watermark is NULL)
-                kept = pc.fill_null(kept, True)
+            # a row without an event time is never late (Spark's predicate time <= watermark is NULL)
+            kept = pc.fill_null(on_time(times.cast(pa.int64()), watermark_us), True)
             rows, late = rows.filter(kept), rows.filter(pc.invert(kept))
         firsts = first_rows(rows, self.dedup.keys)
         keys = firsts.select(self.dedup.keys)
         if self._within:  # Spark's expiresAtMicros: the first row's event time plus the watermark's delay
-            expires = pc.add(firsts.column(EVENT_TIME).cast(pa.int64()), self.dedup.expires_after_us)
+            # (a NULL event time reads as 0 there, as Spark's row.getLong of a NULL: expires at the delay)
+            expires = pc.add(pc.fill_null(firsts.column(EVENT_TIME).cast(pa.int64()), 0), self.dedup.expires_after_us)
             keys = keys.append_column(EXPIRES, expires)
         update = self.state.prepare(keys)
         fresh = firsts.filter(pa.array(~update.existed))

@@ -27,6 +27,9 @@ class DedupPlan:
     # dropDuplicatesWithinWatermark: a key is kept until the watermark passes its first row's event time (the
     # pre table's EVENT_TIME) plus this delay; None: dropDuplicates, kept for good (or by an event-time key)
     expires_after_us: int | None = None
+    # the pre table has the rows' event time (EVENT_TIME): Spark's deduplication drops a row at or behind the
+    # watermark whenever its input has the watermarked column, a key or not (then no key is ever evicted)
+    drops_late: bool = False
 
 
 EVENT_TIME = "__et"
@@ -79,12 +82,30 @@ def plan_dedup(tree: exp.Select, event_time: EventTime | None, sql: str = "") ->
                                  sql=sql or None, start=keyword_start(sql, "DISTINCT") if sql else None,
                                  hint="withWatermark('ts', '10 seconds') before it, or WATERMARK ts DELAY OF ...")
         tree.select(exp.column(event_time.column).as_(EVENT_TIME), copy=False)
-        return DedupPlan(keys=names, key_texts=texts, pre_sql="", expires_after_us=event_time.delay_us)
+        return DedupPlan(keys=names, key_texts=texts, pre_sql="", expires_after_us=event_time.delay_us,
+                         drops_late=True)
     event_time_key = None
+    drops_late = False
     if event_time is not None:
         event_time_key = next((EventTimeKey(i) for i, k in enumerate(keys)
                                if isinstance(k, exp.Column) and k.name.lower() == event_time.column.lower()), None)
-    return DedupPlan(keys=names, key_texts=texts, pre_sql="", event_time_key=event_time_key)
+        drops_late = _reads_event_time(tree, event_time.column)
+        if drops_late:
+            tree.select(exp.column(event_time.column).as_(EVENT_TIME), copy=False)
+    return DedupPlan(keys=names, key_texts=texts, pre_sql="", event_time_key=event_time_key, drops_late=drops_late)
+
+
+def _reads_event_time(tree: exp.Select, column: str) -> bool:
+    """Whether the rows deduplicated have the watermarked column: read from the stream itself, or from a
+    subquery that keeps it (``*`` or the column by its name)."""
+    source = tree.args.get("from_")
+    inner = source.this if source is not None else None
+    if isinstance(inner, exp.Table):
+        return True
+    if isinstance(inner, exp.Subquery) and isinstance(inner.this, exp.Select):
+        return any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
+                   or e.alias_or_name.lower() == column.lower() for e in inner.this.selects)
+    return False
 
 
 def _within_watermark(tree: exp.Select) -> bool:
