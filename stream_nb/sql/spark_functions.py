@@ -197,8 +197,22 @@ def _upper_lower(node: exp.Upper | exp.Lower) -> None:
     inner = node.this
     if isinstance(inner, exp.Anonymous) and inner.name in ("spark_upper", "spark_lower"):
         node.set("this", inner.expressions[0])
-    if is_text(node.this):
-        _typed(_call("spark_upper" if isinstance(node, exp.Upper) else "spark_lower", node.this), node, "TEXT")
+    text = node.this if is_text(node.this) else exp.Cast(this=node.this.copy(), to=exp.DataType.build("TEXT")) \
+        if _lambda_parameter(node.this) else None  # (a lambda's parameter has no type here: its text)
+    if text is not None:
+        _typed(_call("spark_upper" if isinstance(node, exp.Upper) else "spark_lower", text), node, "TEXT")
+
+
+def _lambda_parameter(node: exp.Expression) -> bool:
+    """A bare name that is a parameter of a lambda around it (``x`` in ``transform(xs, x -> upper(x))``)."""
+    name = node.name if isinstance(node, (exp.Column, exp.Identifier)) and not (
+        isinstance(node, exp.Column) and node.table) else None
+    lambda_ = node.find_ancestor(exp.Lambda)
+    while name and lambda_ is not None:
+        if name in {p.name for p in lambda_.expressions}:
+            return True
+        lambda_ = lambda_.find_ancestor(exp.Lambda)
+    return False
 
 
 def _octet_length(node: exp.Anonymous) -> None:

@@ -116,6 +116,7 @@ def test_a_function_gives_sparks_values(expression):
     ("split(k, '')", [["s", "t", "r", "a", "ß", "e"], None, [""]]),  # '' is one empty part ([] in DuckDB)
     ("sequence(to_date('2024-01-03'), to_date('2024-01-01'))",  # dates a day apart, down too (Spark's)
      [[datetime(2024, 1, day).date() for day in (3, 2, 1)]] * 3),
+    ("transform(array(k, 'ß'), x -> upper(x))", [["STRASSE", "SS"], [None, "SS"], ["", "SS"]]),  # Java's, in a lambda
     # the map higher-order functions DuckDB lacks, over the map's entries
     ("map_keys(map_filter(map('a', i, 'b', 1), (k, v) -> v > 1))", [["a"], [], []]),
     ("map_values(transform_values(map('a', v), (k, x) -> x * 2))", [[3.0], [None], [-5.0]]),
