@@ -107,6 +107,18 @@ MACROS = [
      "'\\p{Nd}', 'n', 'g')"),
     # sequence(a, b) without a step counts down when a > b
     "spark_sequence(a, b) AS generate_series(a, b, CASE WHEN a <= b THEN 1 ELSE -1 END)",
+    # shifts as Java's: the count masked to the width (31 or 63), bits shifted out dropped, the result wrapped
+    # to the signed type (DuckDB raises on an overflow or a negative number shifted left); >>> fills with zeros
+    ("spark_wrap32(v) AS CAST(CASE WHEN v >= 2147483648 THEN v - 4294967296 ELSE v END AS INTEGER)"),
+    ("spark_wrap64(v) AS CAST(CASE WHEN v >= 9223372036854775808 THEN v - 18446744073709551616 ELSE v END "
+     "AS BIGINT)"),
+    "spark_shl32(x, n) AS spark_wrap32(((CAST(x AS BIGINT) & 4294967295) << (n & 31)) & 4294967295)",
+    "spark_shr32(x, n) AS CAST(x AS INTEGER) >> (n & 31)",
+    "spark_ushr32(x, n) AS spark_wrap32((CAST(x AS BIGINT) & 4294967295) >> (n & 31))",
+    ("spark_shl64(x, n) AS spark_wrap64(((CAST(x AS HUGEINT) & 18446744073709551615) << (n & 63)) "
+     "& 18446744073709551615)"),
+    "spark_shr64(x, n) AS CAST(x AS BIGINT) >> (n & 63)",
+    "spark_ushr64(x, n) AS spark_wrap64((CAST(x AS HUGEINT) & 18446744073709551615) >> (n & 63))",
     # a double's shortest decimal text, DuckDB's (Java's Double.toString digits), which format_string rounds
     "spark_shortest_text(x) AS CAST(x AS VARCHAR)",
     # chr(n): '' below 0, else the character n % 256 (Latin-1)

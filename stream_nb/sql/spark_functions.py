@@ -556,6 +556,18 @@ def _current_timezone(node: exp.CurrentTimezone) -> None:  # the session time zo
     _typed(exp.Literal.string("UTC"), node, "TEXT")
 
 
+def _shift(node: exp.BitwiseLeftShift | exp.BitwiseRightShift | exp.Anonymous) -> None:
+    """shiftleft / shiftright / shiftrightunsigned (and << >>) as Java shifts an int or a long: the count
+    masked, the bits shifted out dropped (DuckDB raises on an overflow). A byte or short shifts as an int."""
+    value, count = (node.this, node.expression) if not isinstance(node, exp.Anonymous) else node.expressions[:2]
+    width = 64 if _kind(value) == T.BIGINT else 32 if _kind(value) in _INTEGRAL else None
+    if width is None or isinstance(node, exp.Anonymous) and len(node.expressions) != 2:
+        return
+    kind = "shl" if isinstance(node, exp.BitwiseLeftShift) else "shr" if isinstance(node, exp.BitwiseRightShift) \
+        else "ushr"
+    _typed(_call(f"spark_{kind}{width}", value, count), node, "BIGINT" if width == 64 else "INT")
+
+
 def _short_name(node: exp.Dayname | exp.Monthname) -> None:  # Spark 4's dayname/monthname: 'Mon', 'Sep'
     _typed(exp.Left(this=node.copy(), expression=exp.Literal.number(3)), node, "TEXT")
 
@@ -617,6 +629,7 @@ _BY_CLASS = {
     exp.MonthsBetween: _months_between, exp.TimestampDiff: _timestampdiff, exp.Extract: _extract,
     exp.DateFromUnixDate: _date_from_unix_date, exp.CurrentTimezone: _current_timezone,
     exp.Dayname: _short_name, exp.Monthname: _short_name,
+    exp.BitwiseLeftShift: _shift, exp.BitwiseRightShift: _shift,
 }
 
 def _cardinality(node: exp.Anonymous) -> None:  # size(): -1 for NULL
@@ -629,7 +642,7 @@ _BY_NAME = {
     "cardinality": _cardinality,
     "e": _e, "hypot": _hypot, "zeroifnull": _zeroifnull, "log1p": _log1p_expm1, "expm1": _log1p_expm1,
     "format_number": _format_number, "conv": _conv, "octet_length": _octet_length, "btrim": _btrim,
-    "url_encode": _url_encode, "url_decode": _url_decode, "regexp": _regexp,
+    "shiftrightunsigned": _shift, "url_encode": _url_encode, "url_decode": _url_decode, "regexp": _regexp,
     "crc32": _crc32, "hash": _hash, "xxhash64": _hash, "find_in_set": _find_in_set, "quote": _quote, "isnull": _isnull, "isnotnull": _isnotnull,
     "array_union": _array_macro("spark_array_union", 2), "array_repeat": _array_macro("spark_array_repeat", 2),
     "arrays_overlap": _arrays_overlap, "date_part": _date_part, "printf": _printf, "mask": _mask,

@@ -62,6 +62,11 @@ SPARK = {
                                                       "a b*a,b;c:d", "a b*Hello World"],
     "regexp(k, 's')": [True, None, False, True, False, False],
     "regexp_instr(k, 's')": [1, None, 0, 2, 0, 0],
+    # shifts as Java's: the count masked to the width, the bits shifted out dropped (DuckDB raised)
+    "shiftleft(i, 2)": [20, None, -12, 0, -4, 0],
+    "shiftright(i, 33)": [2, None, -2, 0, 1073741823, -1073741824],
+    "shiftrightunsigned(i, 28)": [0, None, 15, 0, 7, 8],
+    "shiftleft(cast(i AS bigint), 40)": [5497558138880, None, -3298534883328, 0, -1099511627776, 0],
     # Spark's Murmur3 (seed 42, each argument seeding the next; a NULL leaves the seed) and its XXH64
     "hash(k)": [-1357798123, 42, 142593372, 393837056, 812377649, 352365215],
     "hash(k, i, v)": [474566194, 42, -1795699766, -1838509165, -1614151595, -1741856854],
