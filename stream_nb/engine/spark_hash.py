@@ -1,11 +1,11 @@
-"""Spark's ``hash(...)`` and ``xxhash64(...)``. ``hash`` is its Murmur3 (x86, 32 bits) with seed 42, each argument hashed with the one before's
-result as its seed, so ``hash(a, b)`` is ``h(b, h(a, 42))``. A NULL argument leaves the seed as it is
+"""Spark's ``hash(...)`` and ``xxhash64(...)``. ``hash`` is its Murmur3 (x86, 32 bits) with seed 42, each
+argument hashed with the one before's result as its seed, so ``hash(a, b)`` is ``h(b, h(a, 42))``. A NULL argument leaves the seed as it is
 (``hash(NULL)`` is 42). The values are Spark's own (``Murmur3HashFunction``):
 
 * boolean, byte, short, int and date (its days) hash as an int; bigint and timestamps (their microseconds) as
   a long (two ints, low first); a float as its IEEE bits, a double as its 64 bits (``-0.0`` as ``0.0``, every
-  NaN as Java's one NaN); a decimal of up to 18 digits as its unscaled long, a longer one as the bytes of its unscaled
-  ``BigInteger``;
+  NaN as Java's one NaN); a decimal of up to 18 digits as its unscaled long, a longer one as the bytes of its
+  unscaled ``BigInteger``;
 * a string or binary value by ``hashUnsafeBytes``: its bytes four at a time (little-endian ints), then each
   remaining byte, sign-extended, as an int of its own. That tail is Spark's and not Murmur3's standard one.
 
@@ -13,7 +13,8 @@ result as its seed, so ``hash(a, b)`` is ``h(b, h(a, 42))``. A NULL argument lea
 text and binary by the standard XXH64 of their bytes.
 
 ``sql/spark_functions.py`` writes each argument as a call of one of the functions registered here, by its
-type. Numbers go through numpy's wrapping 32-bit arithmetic, a batch at a time; text and bytes value by value.
+type. Numbers go through numpy's wrapping 32- and 64-bit arithmetic, a batch at a time; text, bytes and long
+decimals value by value.
 
 >>> int(hash_ints(np.array([1], np.int32), np.array([42], np.uint32)).view(np.int32)[0])
 -559580957
@@ -31,7 +32,6 @@ import struct
 import numpy as np
 import pyarrow as pa
 
-SEED = 42
 _C1, _C2 = np.uint32(0xCC9E2D51), np.uint32(0x1B873593)
 _M, _N = np.uint32(5), np.uint32(0xE6546B64)
 _F1, _F2 = np.uint32(0x85EBCA6B), np.uint32(0xC2B2AE35)
@@ -214,8 +214,8 @@ def _functions(ints, longs, text_hash, wide: bool) -> dict:
                          for text, scale, seed in zip(texts.to_pylist(), scales.to_pylist(), seeds.to_pylist())],
                         pa.int64() if wide else pa.int32())
 
-    return {"DECIMAL": by_decimal, "INTEGER": by_int, "BIGINT": by_long, "DOUBLE": by_double, "FLOAT": by_float, "VARCHAR": by_bytes,
-            "BLOB": by_bytes}
+    return {"DECIMAL": by_decimal, "INTEGER": by_int, "BIGINT": by_long, "DOUBLE": by_double, "FLOAT": by_float,
+            "VARCHAR": by_bytes, "BLOB": by_bytes}
 
 
 def _unscaled_bytes(text: str, scale: int) -> bytes:
@@ -224,13 +224,13 @@ def _unscaled_bytes(text: str, scale: int) -> bytes:
     return n.to_bytes(((~n).bit_length() if n < 0 else n.bit_length()) // 8 + 1, "big", signed=True)
 
 
-_SUFFIXES = {"DECIMAL": "decimal", "INTEGER": "int", "BIGINT": "long", "DOUBLE": "double", "FLOAT": "float", "VARCHAR": "text",
-             "BLOB": "bytes"}
+_SUFFIXES = {"DECIMAL": "decimal", "INTEGER": "int", "BIGINT": "long", "DOUBLE": "double", "FLOAT": "float",
+             "VARCHAR": "text", "BLOB": "bytes"}
 
 
 def register(con) -> None:
-    """``spark_hash_{int,long,double,float,text,bytes}(value, seed)`` and ``spark_xxhash64_...`` likewise, on a
-    query's connection."""
+    """``spark_hash_{int,long,double,float,text,bytes}(value, seed)``, ``spark_hash_decimal(text, scale,
+    seed)`` and ``spark_xxhash64_...`` likewise, on a query's connection."""
     for prefix, functions, result in (
             ("spark_hash", _functions(hash_ints, hash_longs, hash_bytes, wide=False), "INTEGER"),
             ("spark_xxhash64", _functions(xxhash_ints, xxhash_longs, xxhash_bytes, wide=True), "BIGINT")):
@@ -240,4 +240,4 @@ def register(con) -> None:
                                 side_effects=False, null_handling="special")
 
 
-__all__ = ["SEED", "hash_bytes", "hash_ints", "hash_longs", "register", "xxhash_bytes", "xxhash_ints", "xxhash_longs"]
+__all__ = ["hash_bytes", "hash_ints", "hash_longs", "register", "xxhash_bytes", "xxhash_ints", "xxhash_longs"]

@@ -131,7 +131,8 @@ def _map_lambda(node: exp.Anonymous) -> None:
     if name == "map_filter":
         kept = _call("list_filter", entries, exp.Lambda(this=body, expressions=[exp.to_identifier(_E)]))
     else:
-        pair = {"key": body if name == "transform_keys" else key, "value": body if name == "transform_values" else value}
+        pair = {"key": body if name == "transform_keys" else key,
+                "value": body if name == "transform_values" else value}
         entry = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(f), expression=e)
                                         for f, e in pair.items()])
         kept = _call("list_transform", entries, exp.Lambda(this=entry, expressions=[exp.to_identifier(_E)]))

@@ -104,7 +104,8 @@ def replace(df: DataFrame, to_replace: Any, value: Any = NO_VALUE, subset: Any =
                                     f"and {len(news)}", "LENGTH_SHOULD_BE_THE_SAME")
         pairs = list(zip(olds, news, strict=True))
     for old, new in pairs:
-        if not isinstance(old, (bool, int, float, str)) or not (new is None or isinstance(new, (bool, int, float, str))):
+        scalars = (bool, int, float, str)
+        if not isinstance(old, scalars) or not (new is None or isinstance(new, scalars)):
             raise PySparkTypeError("Argument `to_replace` and `value` should be bool, float, int, str (or None for "
                                    f"value), got {type(old).__name__} and {type(new).__name__}.",
                                    "NOT_BOOL_OR_DICT_OR_FLOAT_OR_INT_OR_LIST_OR_STR_OR_TUPLE")
