@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from stream_nb.pyspark.sql.column import Column
     from stream_nb.pyspark.sql.dataframe import DataFrame
 
-_NUMERIC = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType, T.DecimalType)
 _FLOATING = (T.FloatType, T.DoubleType)
 
 
@@ -66,7 +65,7 @@ def _fits(value: Any, dtype: T.DataType) -> bool:
     if isinstance(value, bool):
         return isinstance(dtype, T.BooleanType)
     if isinstance(value, (int, float)):
-        return isinstance(dtype, _NUMERIC)
+        return isinstance(dtype, T.NumericType)
     return isinstance(value, str) and isinstance(dtype, T.StringType)
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from sqlglot import exp
 
 _RANKING = (exp.RowNumber, exp.Rank, exp.DenseRank, exp.Ntile, exp.PercentRank, exp.CumeDist)
-_RANKING_NAMES = ("row_number", "rank", "dense_rank", "ntile", "percent_rank", "cume_dist")
+RANKING_NAMES = (  # also window.py's: their default frame in a column's name
+    "row_number", "rank", "dense_rank", "ntile", "percent_rank", "cume_dist")
 
 
 def never_null(query: exp.Expression, streaming: bool = False) -> set[str]:
@@ -50,10 +51,10 @@ def _not_null(node: exp.Expression, inner: set[str]) -> bool:
         return True
     if isinstance(node, exp.Window):
         return isinstance(node.this, _RANKING) or \
-            isinstance(node.this, exp.Anonymous) and node.this.name.lower() in _RANKING_NAMES
+            isinstance(node.this, exp.Anonymous) and node.this.name.lower() in RANKING_NAMES
     if isinstance(node, exp.Anonymous):
         name, args = node.name.lower(), node.expressions
-        if name in _RANKING_NAMES:
+        if name in RANKING_NAMES:
             return True
         if name in ("coalesce", "nvl", "ifnull"):
             return any(_not_null(e, inner) for e in args)

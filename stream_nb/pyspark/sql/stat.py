@@ -26,8 +26,6 @@ from stream_nb.pyspark.sql import types as T
 if TYPE_CHECKING:
     from stream_nb.pyspark.sql.dataframe import DataFrame
 
-_NUMERIC = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType, T.DecimalType)
-
 
 class DataFrameStatFunctions:
     """``df.stat``: ``corr``, ``cov``, ``approxQuantile``, ``crosstab``."""
@@ -76,7 +74,7 @@ def _moments(df: DataFrame, what: str, col1: str, col2: str) -> tuple[int, float
         if not isinstance(name, str):
             raise PySparkTypeError(f"Argument `col1`/`col2` should be a str, got {type(name).__name__}.",
                                    "NOT_STR")
-        if not isinstance(_type(df, name), _NUMERIC):
+        if not isinstance(_type(df, name), T.NumericType):
             raise IllegalArgumentException(f"requirement failed: Currently {what} calculation for columns with "
                                            f"dataType {_type(df, name).simpleString()} not supported.")
     x, y = (F.coalesce(F.col(c).cast("double"), F.lit(0.0)) for c in (col1, col2))
@@ -104,7 +102,7 @@ def approx_quantile(df: DataFrame, col: str | list[str] | tuple[str, ...], proba
                                 f"'{float(relativeError)}'.", "NEGATIVE_VALUE")
     answers = []
     for name in names:
-        if not isinstance(_type(df, name), _NUMERIC):
+        if not isinstance(_type(df, name), T.NumericType):
             raise IllegalArgumentException(f"requirement failed: Quantile calculation for column {name} with data "
                                            f"type {type(_type(df, name)).__name__} is not supported.")
         value = F.col(name).cast("double")

@@ -11,6 +11,7 @@ from typing import Any
 from sqlglot import exp
 
 from stream_nb.pyspark.sql.column import Column, _as_col, _literal
+from stream_nb.pyspark.sql.nullability import RANKING_NAMES
 
 
 class WindowSpec:
@@ -63,7 +64,7 @@ class WindowSpec:
             kind, start, end = self._frame
             return f"{kind} BETWEEN {_bound_text(start)} AND {_bound_text(end)}"
         name = function._name.split("(")[0].lower()
-        if name in _RANKING:
+        if name in RANKING_NAMES:
             return "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
         call = function._unaliased()
         if name in ("lag", "lead") and isinstance(call, exp.Anonymous) and len(call.expressions) > 1 \
@@ -74,8 +75,6 @@ class WindowSpec:
             return "RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
         return "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
 
-
-_RANKING = ("row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile")
 
 
 def _ordered_name(column: Column) -> str:
