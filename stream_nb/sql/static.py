@@ -39,6 +39,7 @@ def spark_static_sql(sql: str, schemas: Mapping[str, pa.Schema] | None) -> tuple
     ('SELECT t.k AS k, CAST(SUM(t.n) AS BIGINT) AS "sum(n)" FROM t AS t GROUP BY t.k', ['k', 'sum(n)'])
     """
     tree = _named_fields(sqlglot.parse_one(sql, read=DIALECT))  # stream_nb's Spark (date patterns' SSS, ...)
+    _refuse_distinct_windows(tree, sql)
     _row_ids(tree)
     if schemas is not None and all(len(set(s.names)) == len(s.names) for s in schemas.values()):
         try:
@@ -57,6 +58,27 @@ def spark_static_sql(sql: str, schemas: Mapping[str, pa.Schema] | None) -> tuple
                                  "ascending, ignoring it)")
     # Spark's JSON functions with Spark's (PERMISSIVE) answers, as the engine runs them on a stream
     return json_functions(tree, sql).sql("duckdb"), None
+
+
+class SparkRefusal(StreamSQLError):
+    """A query Spark's analyzer refuses, with the error condition Spark names it by (``condition``)."""
+
+    def __init__(self, condition: str, message: str, **where: object):
+        self.condition = condition
+        super().__init__(message, **where)
+
+
+def _refuse_distinct_windows(tree: exp.Expression, sql: str) -> None:
+    """``count(DISTINCT v) OVER (...)`` (any aggregate of distinct values over a window) is refused, as Spark's
+    analyzer refuses it (DuckDB would answer it)."""
+    for window in tree.find_all(exp.Window):
+        call = window.this
+        while isinstance(call, (exp.IgnoreNulls, exp.RespectNulls, exp.Filter)):
+            call = call.this
+        if isinstance(call, exp.Func) and isinstance(call.this, exp.Distinct):
+            raise SparkRefusal("DISTINCT_WINDOW_FUNCTION_UNSUPPORTED",
+                               f'Distinct window functions are not supported: "{window.sql("spark")}"',
+                               sql=sql, start=start_of(window, sql))
 
 
 def _row_ids(tree: exp.Expression) -> None:

@@ -77,3 +77,17 @@ def test_unpivot_gives_a_row_per_id_and_value_column_on_a_stream_too(spark, even
         assert [tuple(r) for r in spark.sql("SELECT * FROM unpivoted").collect()] == [("a", "n", 3)]
     finally:
         q.stop()
+
+
+def test_the_api_star_is_refused_in_a_pivot_and_count_of_sql_star_is_count_1(df):
+    """PySpark 4: F.count("*") and agg({"*": "count"}) in a pivot fail with INVALID_USAGE_OF_STAR_OR_REGEX
+    ("Invalid usage of '*' in Pivot."); F.expr("count(*)") (its parser's count(1)) and pivot().count() run."""
+    for agg in (F.count("*"), F.count("*").alias("n"), F.count(F.col("*"))):
+        with pytest.raises(AnalysisException, match=r"Invalid usage of '\*' in Pivot") as err:
+            df.groupBy("k").pivot("s").agg(agg)
+        assert err.value.getCondition() == "INVALID_USAGE_OF_STAR_OR_REGEX"
+    with pytest.raises(AnalysisException, match="INVALID_USAGE_OF_STAR_OR_REGEX"):
+        df.groupBy("k").pivot("s").agg({"*": "count"})
+    expected = (["k", "null", "x", "y"], [("a", None, 2, 1), ("b", 1, 1, None), ("c", None, 1, None)])
+    assert answer(df.groupBy("k").pivot("s").agg(F.expr("count(*)"))) == expected
+    assert answer(df.groupBy("k").pivot("s").count()) == expected

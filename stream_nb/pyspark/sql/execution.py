@@ -213,8 +213,8 @@ def _run_static(df: DataFrame, limit_zero: bool = False) -> pa.Table:
         text = f"SELECT * FROM ({text}) LIMIT 0" if limit_zero else text  # the columns alone
     except sqlglot.errors.ParseError as err:
         raise AnalysisException(str(err), "PARSE_SYNTAX_ERROR") from None
-    except StreamSQLError as err:
-        raise AnalysisException(str(err), "STREAM_NB_STATIC_QUERY") from None
+    except StreamSQLError as err:  # Spark's condition, where Spark refuses the query too
+        raise AnalysisException(str(err), getattr(err, "condition", "STREAM_NB_STATIC_QUERY")) from None
     from stream_nb.engine.duck import connect
     from stream_nb.engine.udf_calls import register_udfs
     from stream_nb.udfs import registered

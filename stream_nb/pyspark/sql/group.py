@@ -67,7 +67,8 @@ class GroupedData:
         return exp.Group(expressions=keys)
 
     def count(self) -> DataFrame:
-        return self.agg(Column(exp.Count(this=exp.Star()), "count"))
+        # a pivot's is count(1), as Spark's (which refuses the API's * in a pivot: pivot.py)
+        return self.agg(Column(exp.Count(this=exp.Literal.number(1) if self._pivot else exp.Star()), "count"))
 
     def _each(self, fn: str, cols: tuple[str, ...]) -> DataFrame:
         names = list(cols) or self._numeric()
@@ -80,19 +81,10 @@ class GroupedData:
     def max(self, *cols: str) -> DataFrame: return self._each("max", cols)
 
     def _numeric(self) -> list[str]:
-        from stream_nb.pyspark.sql.types import (
-            ByteType,
-            DecimalType,
-            DoubleType,
-            FloatType,
-            IntegerType,
-            LongType,
-            ShortType,
-        )
+        from stream_nb.pyspark.sql.types import NumericType
 
-        numeric = (ByteType, ShortType, IntegerType, LongType, FloatType, DoubleType, DecimalType)
         keys = {k._name for k in self._keys}
-        return [f.name for f in self._df.schema if isinstance(f.dataType, numeric) and f.name not in keys]
+        return [f.name for f in self._df.schema if isinstance(f.dataType, NumericType) and f.name not in keys]
 
     def applyInPandasWithState(self, func: Any, outputStructType: Any, stateStructType: Any, outputMode: str,
                                timeoutConf: str) -> DataFrame:

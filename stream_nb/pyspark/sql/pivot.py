@@ -38,6 +38,12 @@ def check_pivot(df: DataFrame, sets: Any, pivot: Any) -> None:
 
 def pivoted(df: DataFrame, keys: list[Column], column: Column, values: list[Any] | None,
             aggs: list[Column]) -> DataFrame:
+    for agg in aggs:
+        # the DataFrame API's * (F.count("*"), agg({"*": "count"})) is refused in a pivot, as Spark's analyzer
+        # refuses it; count(*) written in SQL (F.expr) is count(1) already in Spark's parser (sqlglot keeps where
+        # it read a node in its meta: the API's star has none)
+        if any("start" not in star.meta for star in agg._unaliased().find_all(exp.Star)):
+            raise AnalysisException("Invalid usage of '*' in Pivot.", "INVALID_USAGE_OF_STAR_OR_REGEX")
     if values is None:
         found = df.select(column.alias(_PIVOT)).distinct().orderBy(F.col(_PIVOT).asc_nulls_first()) \
             .limit(MAX_VALUES + 1).collect()
