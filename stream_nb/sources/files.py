@@ -267,8 +267,8 @@ def files(path: str | os.PathLike, *, format: str = "csv",
     parquet.
 
     Files whose name starts with ``.`` or ``_``, or that lack the format's extension, are ignored. Columns are
-    matched by name (a headerless csv's by position); columns not in the schema are ignored, schema columns
-    missing from a json row are null.
+    matched by name (a headerless csv's by position; a parquet file's in any case, as Spark's reader); columns
+    not in the schema are ignored, schema columns missing from a json row or a parquet file are null.
     Timestamps are ISO 8601; those without a zone are taken as UTC. Digits past the microsecond (ISO text
     with 7-9 fractional digits, nanosecond parquet) are dropped, as Spark keeps microseconds: the same
     instant reads the same from every format and from ``add_data``. Dates are ISO (``2024-05-01``). csv and

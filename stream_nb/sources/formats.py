@@ -71,9 +71,13 @@ def read_parquet_file(path: str, schema: pa.Schema, *, threads: bool = True) \
         -> tuple[pa.Table, dict[str, pa.ChunkedArray]]:
     """A parquet file as ``read_file`` reads it, and the schema's string columns that were read through their
     dictionary, still dictionary-encoded (values of the schema's type): the same rows, for an aggregation to
-    group by the indices (``engine/partials.py``)."""
+    group by the indices (``engine/partials.py``). As Spark's parquet reader, a column is found by its name in
+    any case, and a column the file lacks is NULL (files written before a column was added)."""
     with _reading(path):  # one file: quicker than read_table's dataset machinery
         table, encoded = read_parquet_encoded(path, schema.names, threads=threads)
+        for field in schema:
+            if field.name not in table.column_names:
+                table = table.append_column(field.name, pa.nulls(table.num_rows, field.type))
         table = _conform(table, schema)
     keys = {}
     for name, column in encoded.items():

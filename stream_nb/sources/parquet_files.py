@@ -17,6 +17,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from stream_nb.types import SchemaError
+
 # A dictionary page at most this many bytes a row (0.02 for 1,000 devices in 200,000 rows). A writer gives up
 # its dictionary at 1 MB (Arrow's and parquet-mr's default), so a chunk that fell back to plain has a dictionary
 # page this small only in a row group of millions of rows.
@@ -54,21 +56,51 @@ def read_parquet_encoded(path: str, names: list[str], *, threads: bool = True) \
         # pyarrow picks columns by dotted path: a name with a dot (or a repeated one) reads every column
         plain_names = len(set(file_schema.names)) == len(file_schema.names) and \
             not any("." in name for name in file_schema.names)
-        wanted = set(names)
+        spelled = file_columns(file_schema.names, names)
+        wanted = set(spelled)
         columns = [name for name in file_schema.names if name in wanted] if plain_names else None
         decode = [name for name in dictionary_columns(parquet.metadata, file_schema) if name in wanted] \
             if plain_names else []
         if not decode:
-            return parquet.read(columns=columns, use_threads=threads), {}
+            return _named(parquet.read(columns=columns, use_threads=threads), spelled), {}
         metadata = parquet.metadata
     with pq.ParquetFile(path, metadata=metadata, read_dictionary=decode) as parquet:
         table = parquet.read(columns=columns, use_threads=threads)
     encoded = {}
     for name in decode:  # back to the file's string type: the column a plain read gives
         field, index = file_schema.field(name), table.schema.get_field_index(name)
-        encoded[name] = table.column(index)
-        table = table.set_column(index, field, encoded[name].cast(field.type))
-    return table, encoded
+        encoded[spelled[name]] = table.column(index)
+        table = table.set_column(index, field, encoded[spelled[name]].cast(field.type))
+    return _named(table, spelled), encoded
+
+
+def file_columns(in_file: list[str], names: list[str]) -> dict[str, str]:
+    """Which of the file's columns are the stream's ``names``, as Spark's parquet reader matches them: by the
+    name in any case (``spark.sql.caseSensitive`` is off by default); a name that two of the file's columns
+    match (``a`` and ``A``) is ambiguous, an error naming both, as in Spark. {file's name: stream's name}.
+
+    >>> file_columns(["Device", "temp", "x"], ["device", "temp", "ts"])
+    {'Device': 'device', 'temp': 'temp'}
+    """
+    folded: dict[str, list[str]] = {}
+    for name in in_file:
+        folded.setdefault(name.lower(), []).append(name)
+    spelled = {}
+    for name in names:
+        matches = folded.get(name.lower(), [])
+        if len(matches) > 1:
+            raise SchemaError(f"column {name!r} is ambiguous: the file has {', '.join(map(repr, matches))}, "
+                             "which differ only in case")
+        if matches:
+            spelled[matches[0]] = name
+    return spelled
+
+
+def _named(table: pa.Table, spelled: dict[str, str]) -> pa.Table:
+    """``table`` with its columns under the stream's names (a column matched in another case renamed)."""
+    if all(spelled.get(name, name) == name for name in table.column_names):
+        return table
+    return table.rename_columns([spelled.get(name, name) for name in table.column_names])
 
 
 def dictionary_columns(metadata: pq.FileMetaData, schema: pa.Schema) -> list[str]:

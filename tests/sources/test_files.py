@@ -155,6 +155,28 @@ def test_files_malformed_file_is_never_skipped(tmp_path):
             src.read(0, 3)
 
 
+def test_files_parquet_columns_match_in_any_case_and_a_missing_one_is_null(tmp_path):
+    """As Spark's parquet reader (PySpark 4, spark.sql.caseSensitive off): `Device` is the stream's `device`, and a
+    file written before column `a` existed reads it as NULL: [Row(device='z', a=5, b=3), Row(device='x', a=None,
+    b=1), ...]."""
+    pq.write_table(pa.table({"Device": ["x", "y"], "b": pa.array([1, 2], pa.int32())}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"device": ["z"], "a": pa.array([5], pa.int32()), "b": pa.array([3], pa.int32())}),
+                   tmp_path / "b.parquet")
+    src = sources.files(tmp_path, format="parquet", schema="device string, a int, b int")
+    assert src.latest_offset() == 2
+    assert sorted(src.read(0, 2).to_pylist(), key=lambda row: row["device"]) == [
+        {"device": "x", "a": None, "b": 1}, {"device": "y", "a": None, "b": 2}, {"device": "z", "a": 5, "b": 3}]
+
+
+def test_files_parquet_columns_differing_only_in_case_are_ambiguous(tmp_path):
+    path = str(tmp_path / "a.parquet")
+    pq.write_table(pa.table({"A": [1], "a": [2]}), path)
+    src = sources.files(tmp_path, format="parquet", schema="a bigint")
+    src.latest_offset()
+    with pytest.raises(SourceError, match=f"^file: {re.escape(path)}: column 'a' is ambiguous: the file has 'A', 'a'"):
+        src.read(0, 1)
+
+
 def test_files_corrupt_parquet_names_the_file(tmp_path):
     path = write(tmp_path, "a.parquet", b"not parquet at all")
     src = sources.files(tmp_path, format="parquet", schema="n bigint")

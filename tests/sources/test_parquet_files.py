@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from stream_nb import sources
 from stream_nb.sources.parquet_files import dictionary_columns, read_parquet
+from stream_nb.types import SchemaError
 
 
 def _plain(path) -> pa.Table:
@@ -65,10 +67,13 @@ def test_a_file_whose_names_repeat_or_hold_a_dot_is_read_whole(tmp_path):
     path = tmp_path / "dotted.parquet"
     pq.write_table(dotted, path)
     assert read_parquet(str(path), ["a.b"]).equals(dotted)
-    repeated = pa.Table.from_arrays([pa.array(["x", "y"]), pa.array(["p", "q"])], names=["s", "s"])
+    repeated = pa.Table.from_arrays([pa.array(["x", "y"]), pa.array(["p", "q"]), pa.array([1, 2])],
+                                    names=["s", "s", "n"])
     path = tmp_path / "repeated.parquet"
     pq.write_table(repeated, path)
-    assert read_parquet(str(path), ["s"]).equals(repeated)
+    assert read_parquet(str(path), ["n"]).equals(repeated)
+    with pytest.raises(SchemaError, match="column 's' is ambiguous: the file has 's', 's'"):  # as Spark's reader
+        read_parquet(str(path), ["s"])
 
 
 def test_the_files_source_gives_the_same_rows_read_ahead_or_not(tmp_path):
