@@ -64,6 +64,18 @@ def test_approx_quantile_answers_the_value_of_each_rank_leaving_nulls_and_nan_ou
         hundred.approxQuantile("x", [0.5], -1.0)
 
 
+def test_approx_quantile_within_a_relative_error_answers_sparks_greenwald_khanna_value(spark):
+    """Spark's QuantileSummaries merges neighbouring samples within 2 e n and answers the first sample whose
+    rank range holds the target: not the exact rank's value (PySpark 4's answers, local[1])."""
+    df = spark.createDataFrame([(1.0,), (None,), (3.0,), (NAN,), (-1.0,), (2.0,)], "x double")
+    assert df.approxQuantile("x", [0.0, 0.25, 0.5, 0.75, 1.0], 0.3) == [-1.0, -1.0, -1.0, 3.0, 3.0]
+    assert df.approxQuantile("x", [0.0, 0.25, 0.5, 0.75, 1.0], 0.0) == [-1.0, -1.0, 1.0, 2.0, 3.0]
+    spread = spark.createDataFrame([(float(i * 7 % 1000), i) for i in range(1000)], "x double, i bigint")
+    assert spread.approxQuantile("x", [0.1, 0.25, 0.5, 0.75, 0.9], 0.05) == [79.0, 238.0, 478.0, 703.0, 858.0]
+    assert spread.approxQuantile(["x", "i"], [0.1, 0.25, 0.5, 0.75, 0.9], 0.2) == \
+        [[0.0, 218.0, 441.0, 600.0, 999.0], [0.0, 218.0, 441.0, 600.0, 999.0]]
+
+
 def test_sample_keeps_about_the_fraction_and_the_same_rows_for_the_same_seed(spark):
     df = spark.createDataFrame([(i,) for i in range(5000)], "id bigint")
     kept = [r.id for r in df.sample(fraction=0.2, seed=11).collect()]

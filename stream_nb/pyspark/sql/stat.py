@@ -4,10 +4,9 @@ computed as Spark's ``StatFunctions`` computes them.
 * ``corr`` (Pearson) and ``cov`` (sample) read each value as a double, a NULL as 0.0 (Spark's counter takes
   ``row.getDouble``, which is 0.0 for a NULL), over every row; a side that does not vary gives a ``corr`` of
   NaN (0 / 0), not the NULL of SQL's ``corr``; the ``cov`` of one row or none is 0.0.
-* ``approxQuantile`` leaves NULL and NaN out and answers, for each probability p, the value of rank
-  ceil(p * n) among the n sorted values (the first for p = 0): Spark's exact answer (relativeError 0); with a
-  larger relativeError Spark may answer any value within that error of the rank, and this still answers the
-  exact one. A column with no value gives an empty list.
+* ``approxQuantile`` leaves NULL and NaN out and summarizes the values, in their order, as Spark's
+  Greenwald-Khanna ``QuantileSummaries`` does (``quantile_summaries.py``): the value Spark answers within
+  ``relativeError`` of the rank ceil(p * n), the exact one for 0. A column with no value gives an empty list.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from stream_nb.pyspark.errors import (
     PySparkValueError,
 )
 from stream_nb.pyspark.sql import types as T
+from stream_nb.pyspark.sql.quantile_summaries import approx_quantiles
 
 if TYPE_CHECKING:
     from stream_nb.pyspark.sql.dataframe import DataFrame
@@ -107,9 +107,7 @@ def approx_quantile(df: DataFrame, col: str | list[str] | tuple[str, ...], proba
                                            f"type {type(_type(df, name)).__name__} is not supported.")
         value = F.col(name).cast("double")
         kept = df.select(value.alias("x")).where(F.col("x").isNotNull() & ~F.isnan(F.col("x")))
-        ordered = sorted(row[0] for row in kept.collect())
-        n = len(ordered)
-        answers.append([ordered[max(math.ceil(p * n) - 1, 0)] for p in probabilities] if n else [])
+        answers.append(approx_quantiles([row[0] for row in kept.collect()], probabilities, relativeError))
     return answers[0] if isinstance(col, str) else answers
 
 
