@@ -10,6 +10,21 @@ import pyarrow as pa
 
 from stream_nb.engine import spark_hash
 
+
+def _title_cases() -> str:
+    """A DuckDB map of the letters whose title case is not their (one-letter) upper case: the digraphs (ǆ is ǅ)
+    and the letters that title-case to several (ß is Ss); Python's full case mappings are Unicode's, as ICU's.
+    All are below U+2000 or among the ligatures U+FB00 to U+FB17."""
+    pairs = []
+    for code in [*range(0x2000), *range(0xFB00, 0xFB18)]:
+        c = chr(code)
+        if c.title() != c.upper() or len(c.upper()) > 1:
+            pairs.append(f"'{c}': '{c.title()}'")
+    return "MAP {" + ", ".join(pairs) + "}"
+
+
+_TITLES = _title_cases()
+
 MACROS = [
     # nanvl(a, b): b where a is NaN; a NULL stays NULL
     "spark_nanvl(a, b) AS CASE WHEN isnan(a) THEN b ELSE a END",
@@ -31,6 +46,11 @@ MACROS = [
      "'ﬃ', 'FFI'), 'ﬄ', 'FFL'), 'ﬅ', 'ST'), 'ﬆ', 'ST')) END"),
     ("spark_lower(s) AS CASE WHEN strlen(s) = length(s) OR NOT (contains(s, 'İ') OR contains(s, 'Σ')) THEN lower(s) "
      "ELSE lower(regexp_replace(replace(s, 'İ', 'i̇'), '(\\pL)Σ(\\PL|$)', '\\1ς\\2', 'g')) END"),
+    # initcap(s): each word (split at ' ' only) lower-cased as Java's, its first letter title-cased, one to many
+    # as ICU's ('ßa' is 'Ssa', 'ﬁx' 'Fix', 'ǆx' 'ǅx'); a word's final Σ is ς in the whole word's context
+    f"spark_title(c) AS coalesce({_TITLES}[c], upper(c))",
+    ("spark_initcap(s) AS array_to_string(list_transform(string_split(s, ' '), lambda w: spark_title(left(w, 1)) "
+     "|| substr(spark_lower(w), length(spark_lower(left(w, 1))) + 1)), ' ')"),
     # regexp_substr: the first match, NULL without one (DuckDB's regexp_extract gives '')
     "spark_regexp_substr(s, r) AS CASE WHEN regexp_matches(s, r) THEN regexp_extract(s, r) END",
     # width_bucket as Spark's WidthBucket.computeBucketNumber

@@ -35,8 +35,11 @@ class StreamSpark(Spark):
 
     # from_json(s, 'a INT, m MAP<STRING, INT>') typed by its schema (sqlglot leaves it unknown), so that the
     # typed rewrites see its fields: size(e.m) of a map, casts and dates of e.a
+    # A number with a point (2.5, .5, 12.50) is a decimal of its digits in Spark, and a whole number too wide for an
+    # int a bigint (or a decimal): sqlglot typed them DOUBLE and INT, so round(2.5) or ceil(1.25) came out doubles
     EXPRESSION_METADATA: ClassVar = {**Spark.EXPRESSION_METADATA,
-                                     exp.FromJson: {"annotator": lambda self, e: self._set_type(e, _from_json_type(e))}}
+                                     exp.FromJson: {"annotator": lambda self, e: self._set_type(e, _from_json_type(e))},
+                                     exp.Literal: {"annotator": lambda self, e: _annotate_literal(self, e)}}
 
     @classmethod
     def format_time(cls, expression):
@@ -62,6 +65,21 @@ class StreamSpark(Spark):
                            if len(args) == 1 else exp.Anonymous(this=name, expressions=args))
             for name in ("bigint", "smallint", "tinyint", "binary")}}
 
+        def _parse_term(self, *args, **kwargs) -> exp.Expression | None:
+            """``a >>> n`` is ``shiftrightunsigned(a, n)``, binding as Spark's shifts do: looser than ``+``, tighter
+            than ``&`` (sqlglot knows ``<<`` and ``>>`` only). Three ``>`` written together, so that
+            ``array<array<array<int>>>`` stays a type."""
+            this = super()._parse_term(*args, **kwargs)
+            while self._unsigned_shift_next():
+                self._advance(3)
+                this = exp.Anonymous(this="shiftrightunsigned", expressions=[this, super()._parse_term()])
+            return this
+
+        def _unsigned_shift_next(self) -> bool:
+            tokens = self._tokens[self._index:self._index + 3]
+            return len(tokens) == 3 and all(t.token_type == TokenType.GT for t in tokens) and \
+                tokens[1].start == tokens[0].end + 1 and tokens[2].start == tokens[1].end + 1
+
     class Tokenizer(Spark.Tokenizer):
         KEYWORDS: ClassVar = {k: v for k, v in Spark.Tokenizer.KEYWORDS.items() if k != "WINDOW"}
         # Spark 4 reads a doubled quote inside a '...' string as one quote ('it''s' is it's); sqlglot read two
@@ -70,6 +88,37 @@ class StreamSpark(Spark):
 
 
 DIALECT = StreamSpark()
+
+
+def literal_decimal(node: exp.Expression) -> tuple[int, int] | None:
+    """(precision, scale) of a number written with a point and no exponent, a decimal in Spark (0.5 is
+    decimal(1,1), 0.05 decimal(2,2), 12.50 decimal(4,2)); None for any other node, or past 38 digits.
+
+    >>> literal_decimal(exp.Literal.number("12.50")), literal_decimal(exp.Literal.number("1e3"))
+    ((4, 2), None)
+    """
+    if not isinstance(node, exp.Literal) or node.is_string or "." not in node.name:
+        return None
+    whole, _, fraction = node.name.partition(".")
+    if not (whole.isdigit() or whole == "") or not (fraction.isdigit() or fraction == ""):
+        return None
+    digits = (whole + fraction).lstrip("0")
+    precision = max(len(digits), len(fraction), 1)
+    return (precision, len(fraction)) if precision <= 38 else None
+
+
+def _annotate_literal(annotator, node: exp.Literal) -> exp.Literal:
+    """A decimal literal is typed DECIMAL without its digits (``literal_decimal`` reads them): sqlglot's coercion
+    lets a DECIMAL with digits win over anything, where Spark's ``d + 1.5`` of a double is a double."""
+    negated = isinstance(node.parent, exp.Neg)  # -2147483648 is an int in Spark: the minus is the literal's
+    if literal_decimal(node) is not None:
+        node.type = exp.DataType.build("DECIMAL")
+    elif not node.is_string and node.is_int and int(node.name) > 2**31 - 1 + negated:
+        node.type = exp.DataType.build("BIGINT" if int(node.name) <= 2**63 - 1 + negated else "DECIMAL")
+    else:
+        return annotator._annotate_literal(node)
+    node.meta["nonnull"] = True
+    return node
 
 
 def _from_json_type(node: exp.FromJson) -> exp.DataType | None:

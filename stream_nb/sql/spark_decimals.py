@@ -15,7 +15,8 @@ from __future__ import annotations
 import sqlglot
 from sqlglot import exp
 
-from stream_nb.sql.tree import bottom_up
+from stream_nb.sql.dialect import literal_decimal
+from stream_nb.sql.tree import bottom_up, decimal_of
 
 _T = exp.DataType.Type
 _INTEGER_DIGITS = {_T.TINYINT: 3, _T.SMALLINT: 5, _T.INT: 10, _T.BIGINT: 20}
@@ -105,33 +106,16 @@ def _typed_for_sure(node: exp.Expression) -> bool:
 
 
 def _is_decimal(node: exp.Expression) -> bool:
-    return node.type is not None and node.type.this == _T.DECIMAL or _literal_decimal(node) is not None
-
-
-def _literal_decimal(node: exp.Expression) -> tuple[int, int] | None:
-    """(precision, scale) of a number written with a point and no exponent, a decimal in Spark (0.5 is
-    decimal(1,1), 0.05 decimal(2,2), 12.50 decimal(4,2)); the optimizer may type it a double."""
-    if not isinstance(node, exp.Literal) or node.is_string or "." not in node.name:
-        return None
-    whole, _, fraction = node.name.partition(".")
-    if not (whole.isdigit() or whole == "") or not (fraction.isdigit() or fraction == ""):
-        return None
-    digits = (whole + fraction).lstrip("0")
-    return max(len(digits), len(fraction), 1), len(fraction)
+    return node.type is not None and node.type.this == _T.DECIMAL or literal_decimal(node) is not None
 
 
 def _decimal(node: exp.Expression) -> tuple[int, int] | None:
     """(precision, scale) a decimal or integer operand takes part with; None for anything else."""
-    if _literal_decimal(node) is not None:
-        return _literal_decimal(node)
-    kind = node.type
-    if kind is None:
-        return None
-    if kind.this == _T.DECIMAL:
-        params = [int(p.name) for p in kind.expressions]
-        return (params + [38, 0][len(params):])[:2] if params else (10, 0)
+    digits = decimal_of(node)
+    if digits is not None or node.type is None:
+        return digits
     if isinstance(node, exp.Literal) and not node.is_string and node.name.isdigit():
         return len(node.name.lstrip("0") or "0"), 0
-    if kind.this in _INTEGER_DIGITS:
-        return _INTEGER_DIGITS[kind.this], 0
+    if node.type.this in _INTEGER_DIGITS:
+        return _INTEGER_DIGITS[node.type.this], 0
     return None

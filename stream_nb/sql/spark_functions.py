@@ -14,7 +14,7 @@ from sqlglot import exp
 from stream_nb.sql import spark_arrays
 from stream_nb.sql.errors import StreamSQLError, UnsupportedValueError
 from stream_nb.sql.spark_format import java_format
-from stream_nb.sql.tree import bottom_up, is_text
+from stream_nb.sql.tree import bottom_up, decimal_of, is_text
 
 T = exp.DataType.Type
 _INTEGRAL = [T.TINYINT, T.SMALLINT, T.INT, T.BIGINT]
@@ -92,9 +92,17 @@ def _sign(node: exp.Sign) -> None:  # a double, NaN for NaN
     _typed(_call("spark_sign", _double(node.this)), node, "DOUBLE")
 
 
-def _ceil_floor(node: exp.Ceil | exp.Floor) -> None:  # a bigint, NaN 0 (Java's (long) cast)
-    if _kind(node.this) in _DOUBLES and not node.args.get("decimals"):
+def _ceil_floor(node: exp.Ceil | exp.Floor) -> None:
+    """Of a double, a bigint (NaN 0, as Java's (long) cast); of a decimal(p, s), a decimal(p - s + 1, 0) (DuckDB
+    keeps p digits; ceil(1.25) is decimal(2,0))."""
+    if node.args.get("decimals"):
+        return
+    if _kind(node.this) in _DOUBLES:
         _typed(_call("spark_long", node.copy()), node, "BIGINT")
+    elif decimal_of(node.this) is not None and decimal_of(node.this)[1] > 0:
+        precision, scale = decimal_of(node.this)
+        kind = f"DECIMAL({min(precision - scale + 1, 38)}, 0)"
+        _typed(exp.Cast(this=node.copy(), to=exp.DataType.build(kind)), node, kind)
 
 
 def _ln(node: exp.Ln) -> None:
@@ -215,6 +223,12 @@ def _lambda_parameter(node: exp.Expression) -> bool:
     return False
 
 
+def _initcap(node: exp.Initcap) -> None:  # words split at ' ' only, title-cased as Spark's ICU (spark_macros)
+    delimiter = node.args.get("expression")  # (sqlglot's default: ' ')
+    if delimiter is None or isinstance(delimiter, exp.Literal) and delimiter.is_string and delimiter.this == " ":
+        _typed(_call("spark_initcap", node.this), node, "TEXT")
+
+
 def _octet_length(node: exp.Anonymous) -> None:
     value = node.expressions[0]
     call = _call("octet_length", value) if _kind(value) in _BINARY else _call("strlen", value)
@@ -294,6 +308,10 @@ def _hash(node: exp.Anonymous) -> None:
         kind = _kind(arg)
         if kind == T.NULL or isinstance(arg, exp.Null):
             continue
+        if kind == T.DECIMAL and decimal_of(arg) is None:  # its digits, which Spark hashes by, are not known here
+            raise UnsupportedValueError(f"{name}() of {arg.sql('spark')}, a computed decimal, is not supported yet: "
+                                        "Spark hashes a decimal by its precision and scale",
+                                        hint=f"{name} a cast of it, e.g. to decimal(12, 2)")
         if kind not in _HASHES:
             kind_text = arg.type.sql("spark").lower() if arg.type is not None else "unknown"
             raise UnsupportedValueError(f"{name}() of {arg.sql('spark')}, of type {kind_text}, is not supported yet: "
@@ -305,23 +323,18 @@ def _hash(node: exp.Anonymous) -> None:
                           value)
         elif kind in _TIMESTAMPS:  # its microseconds since the epoch
             value = _call("epoch_us", value)
-        elif kind == T.DECIMAL and _decimal_digits(arg.type)[0] > 18:  # its text and scale (a BigInteger's bytes)
+        elif kind == T.DECIMAL and decimal_of(arg)[0] > 18:  # its text and scale (a BigInteger's bytes)
             hashed = _call(f"spark_{name}_decimal", exp.Cast(this=value, to=exp.DataType.build("TEXT")),
-                           exp.Literal.number(_decimal_digits(arg.type)[1]), hashed)
+                           exp.Literal.number(decimal_of(arg)[1]), hashed)
             continue
         elif kind == T.DECIMAL:  # its unscaled value, exactly (a decimal times an integer stays a decimal)
             value = exp.Cast(this=exp.Mul(this=exp.Paren(this=value),
-                                          expression=exp.Literal.number(10 ** _decimal_digits(arg.type)[1])),
+                                          expression=exp.Literal.number(10 ** decimal_of(arg)[1])),
                              to=exp.DataType.build("BIGINT"))
         if _HASHES[kind] == "int":  # a boolean is 1 or 0
             value = exp.Cast(this=value, to=exp.DataType.build("INT"))
         hashed = _call(f"spark_{name}_{_HASHES[kind]}", value, hashed)
     _typed(exp.Cast(this=hashed, to=exp.DataType.build(result)), node, result)
-
-
-def _decimal_digits(kind: exp.DataType) -> tuple[int, int]:
-    """(precision, scale) of a decimal type, Spark's default (10, 0) where it says none."""
-    return tuple(int(e.this.name) for e in kind.expressions) if kind.expressions else (10, 0)
 
 
 def _format(node: exp.Format) -> None:  # format_string / printf as Java's Formatter writes them (spark_format.py)
@@ -430,7 +443,11 @@ def _division(node: exp.Div) -> None:  # Spark's / of a float is a double's (Duc
 
 def _typeof(node: exp.Typeof) -> None:  # Spark's names: 'double', 'int', 'array<int>'
     kind = node.this.type
-    if kind is not None and kind.this != T.UNKNOWN:
+    if kind is not None and kind.this == T.DECIMAL:
+        digits = decimal_of(node.this)
+        if digits is not None:
+            _typed(exp.Literal.string(f"decimal({digits[0]},{digits[1]})"), node, "TEXT")
+    elif kind is not None and kind.this != T.UNKNOWN:
         _typed(exp.Literal.string(kind.sql("spark").lower().replace(" ", "")), node, "TEXT")
 
 
@@ -615,7 +632,7 @@ _BY_CLASS = {
     exp.BitwiseCount: _bit_count, exp.Hex: _hex, exp.SHA2: _sha2,
     exp.TimestampFromParts: _no_error, exp.Reduce: _reduce, exp.ArraySort: _array_sort, exp.Bracket: _array_element, exp.Typeof: _typeof,
     # text
-    exp.Upper: _upper_lower, exp.Lower: _upper_lower, exp.RegexpSubstr: _regexp_substr,
+    exp.Upper: _upper_lower, exp.Lower: _upper_lower, exp.Initcap: _initcap, exp.RegexpSubstr: _regexp_substr,
     exp.RegexpReplace: _regexp_replace, exp.Format: _format, exp.ToBase64: _to_base64, exp.Chr: _chr,
     exp.StrToMap: _str_to_map, exp.Elt: _elt, exp.ParseUrl: _parse_url, exp.Soundex: _soundex,
     exp.Pad: _pad,

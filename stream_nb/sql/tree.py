@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from sqlglot import exp
 
+from stream_nb.sql.dialect import literal_decimal
 from stream_nb.sql.windows import (
     WindowSpec,
     contains_row,
@@ -134,3 +135,33 @@ def bottom_up(tree: exp.Expression, *kinds: type[exp.Expression]) -> list[exp.Ex
 
 def is_text(node: exp.Expression) -> bool:
     return node is not None and node.type is not None and node.type.this in exp.DataType.TEXT_TYPES
+
+
+def decimal_digits(kind: exp.DataType) -> tuple[int, int]:
+    """(precision, scale) of a decimal type: Spark's default (10, 0) where it says none, scale 0 where only the
+    precision.
+
+    >>> decimal_digits(exp.DataType.build("DECIMAL(12, 2)")), decimal_digits(exp.DataType.build("DECIMAL"))
+    ((12, 2), (10, 0))
+    """
+    digits = [int(e.this.name) for e in kind.expressions]
+    return (digits[0], digits[1] if len(digits) > 1 else 0) if digits else (10, 0)
+
+
+def decimal_of(node: exp.Expression) -> tuple[int, int] | None:
+    """(precision, scale) of a decimal value: a literal's digits (``2.50`` and ``-2.50`` are decimal(3,2); their
+    type says no digits, dialect.py), else its type's; None for a value of another type, or a computed decimal
+    whose type says no digits (``1.5 + 1``: sqlglot does not follow Spark's decimal arithmetic).
+
+    >>> decimal_of(exp.Neg(this=exp.Literal.number("2.50")))
+    (3, 2)
+    """
+    while isinstance(node, (exp.Neg, exp.Paren)):
+        node = node.this
+    literal = literal_decimal(node)
+    if literal is not None:
+        return literal
+    kind = node.type
+    if kind is None or kind.this != exp.DataType.Type.DECIMAL or not kind.expressions and not isinstance(node, exp.Cast):
+        return None
+    return decimal_digits(kind)

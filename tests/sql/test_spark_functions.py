@@ -66,6 +66,9 @@ SPARK = {
     "shiftleft(i, 2)": [20, None, -12, 0, -4, 0],
     "shiftright(i, 33)": [2, None, -2, 0, 1073741823, -1073741824],
     "shiftrightunsigned(i, 28)": [0, None, 15, 0, 7, 8],
+    "i >>> 28": [0, None, 15, 0, 7, 8],
+    # words split at spaces only, each title-cased as ICU (ǅ stays ǅ; DuckDB gave Ǆ), the rest lower-cased
+    "initcap(concat(k, ' ßa'))": ["Straße Ssa", None, " Ssa", "İstanbul Àé ǅ Ssa", "A,b;c:d Ssa", "Hello World Ssa"],
     "shiftleft(cast(i AS bigint), 40)": [5497558138880, None, -3298534883328, 0, -1099511627776, 0],
     # Spark's Murmur3 (seed 42, each argument seeding the next; a NULL leaves the seed) and its XXH64
     "hash(k)": [-1357798123, 42, 142593372, 393837056, 812377649, 352365215],

@@ -1,0 +1,50 @@
+"""Spark's values AND types for scalar functions of a static query (``spark.sql``), pinned without a JVM: each
+answer is PySpark 4's (local[1], UTC, spark.sql.ansi.enabled=false) for the same expression."""
+
+import math
+from decimal import Decimal
+
+import pytest
+
+from stream_nb.pyspark.sql import SparkSession
+
+
+@pytest.fixture(scope="module")
+def spark():
+    session = SparkSession.builder.getOrCreate()
+    session.createDataFrame([("ßa bc", -8, 1.5, Decimal("12.50")), ("ΑΣ İx", 5, float("nan"), Decimal("-0.05"))],
+                            "s string, i int, d double, m decimal(10,2)").createOrReplaceTempView("scalar_types")
+    return session
+
+
+def answers(spark, expression: str) -> tuple[str, list]:
+    df = spark.sql(f"SELECT {expression} AS r FROM scalar_types")
+    return df.schema["r"].dataType.simpleString(), [row.r for row in df.collect()]
+
+
+SPARK = {
+    # a number with a point is a decimal: round/ceil/floor keep it one, ceil/floor of decimal(p, s) at (p - s + 1, 0)
+    "round(2.5)": ("decimal(2,0)", [Decimal(3)] * 2),
+    "ceil(1.25)": ("decimal(2,0)", [Decimal(2)] * 2),
+    "floor(-1.25)": ("decimal(2,0)", [Decimal(-2)] * 2),
+    "ceil(m)": ("decimal(9,0)", [Decimal(13), Decimal(0)]),
+    "floor(m)": ("decimal(9,0)", [Decimal(12), Decimal(-1)]),
+    "typeof(2.50)": ("string", ["decimal(3,2)"] * 2),
+    "hash(1.5)": ("int", [-18083236] * 2),  # of the decimal(2,1)'s unscaled 15
+    # a decimal literal with a double is a double; -2147483648 is an int, 5000000000 a bigint
+    "d + 1.125": ("double", [2.625, None]),
+    "typeof(-2147483648)": ("string", ["int"] * 2),
+    "typeof(5000000000)": ("string", ["bigint"] * 2),
+    # >>> is shiftrightunsigned, looser than + (i >>> (1 + 1))
+    "i >>> 1 + 1": ("int", [1073741822, 1]),
+    "-8 >>> 28": ("int", [15] * 2),
+    # each word (split at spaces only) title-cased as ICU: ß is Ss; the rest lower-cased, a final Σ as ς
+    "initcap(s)": ("string", ["Ssa Bc", "Ας İx"]),
+    "initcap('ǆx ﬁx a-b\tc')": ("string", ["ǅx Fix A-b\tc"] * 2),
+}
+
+
+@pytest.mark.parametrize("expression", list(SPARK))
+def test_a_scalar_function_has_sparks_value_and_type(spark, expression):
+    kind, values = answers(spark, expression)
+    assert (kind, [None if isinstance(v, float) and math.isnan(v) else v for v in values]) == SPARK[expression]
