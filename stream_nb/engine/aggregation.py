@@ -34,6 +34,7 @@ class BatchPartials(NamedTuple):
     distinct: dict[str, pa.Table]   # count(DISTINCT): the batch's distinct (key..., value) pairs
     late: pa.Table                  # rows the watermark drops
     hashes: np.ndarray | None       # the partial rows' key hashes (KeyedState.hash_keys), None: not needed
+    late_groups: int = 0            # the groups (window and keys) of the late rows: Spark's dropped count
 
 
 class AggregateOperator(KeyedOperator):
@@ -49,6 +50,11 @@ class AggregateOperator(KeyedOperator):
         self._mode = plan.output_mode
         # Complete mode keeps every group, so it neither drops late rows nor evicts (as in Spark).
         self._follows_watermark = self.aggregate.event_time_key is not None and self._mode != "complete"
+        # A global aggregation (no keys) in update mode emits its one row in every batch, and Spark runs a
+        # no-data batch whenever the watermark moves (in append and update mode): that batch emits it too.
+        self._emits_as_watermark_moves = not self.aggregate.keys and self._mode == "update" and bool(
+            plan.event_time or plan.event_times or plan.watermarks)
+        self._ran_at_us: int | None = None  # the watermark the last committed batch ran with
         self._whole: tuple[pa.Table, np.ndarray] | None = None  # the last batch's rows, if all the state's
         self._types_checked = False  # (``refuse_unsupported_values``, once: a stream's types do not change)
 
@@ -76,6 +82,8 @@ class AggregateOperator(KeyedOperator):
             kept = pc.fill_null(on_time(self._event_times(pre, window), watermark_us), True)
             if pc.all(kept, skip_nulls=False).as_py() is not True:  # copy the rows only if some are late
                 pre, late = pre.filter(kept), pre.filter(pc.invert(kept))
+        # Spark drops late rows in stateStoreSave, after the partial aggregation: it counts a late group once
+        late_groups = _groups(late, agg.keys)
         if window is not None:  # late rows are shown with their windows
             late = late.set_column(late.schema.get_field_index(window[0]), window[0],
                                    windows(late.column(window[0]), window[1]))
@@ -89,13 +97,13 @@ class AggregateOperator(KeyedOperator):
         hashes = None if self.state.finds_by_value else key_hashes(partial, self.state.key_names, distinct_rows=True)
         if encoded:  # hashed by dictionary (each string once), then the strings the state keeps
             partial = decoded(partial)
-        return BatchPartials(partial, distinct, late, hashes)
+        return BatchPartials(partial, distinct, late, hashes, late_groups)
 
     def process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, watermark_us: int = 0,
                 partials: BatchPartials | None = None) -> Output:
         """``partials``: what ``aggregate_batch`` gave for this batch and watermark, if it ran ahead."""
         agg = self.aggregate
-        partial, distinct, late, hashes = partials or self.aggregate_batch(con, batch, watermark_us)
+        partial, distinct, late, hashes, late_groups = partials or self.aggregate_batch(con, batch, watermark_us)
         update = self.state.prepare(partial, distinct, hashes)
         expired = self.state.expired(watermark_us) if self._follows_watermark else None
         if self._mode == "append":
@@ -107,15 +115,22 @@ class AggregateOperator(KeyedOperator):
         return Output(result.drop_columns(agg.keys), late=late, keys=keys, pending=update,
                       state_rows_updated=len(update.slots), expired=expired, evicted_through=watermark_us,
                       replaced=int(update.existed.sum()) if keys is not None else None,
-                      touched=emitted if self._mode == "update" else None)
+                      touched=emitted if self._mode == "update" else None, dropped=late_groups)
 
     def commit(self, output: Output) -> None:
         super().commit(output)
+        self._ran_at_us = output.evicted_through
         # A batch that touched every key (a few keys, all busy) holds the state's rows already, as Arrow:
         # the teaching view's copy of the state is then those rows, kept as they are (see state_view).
         evicted = output.expired is not None and len(output.expired)
         whole = output.touched is not None and not evicted and output.touched.num_rows == self.state.num_rows
         self._whole = (output.touched, output.pending.slots) if whole else None
+
+    def has_expired(self, watermark_us: int) -> bool:
+        if self._emits_as_watermark_moves and self.state.num_rows and self._ran_at_us is not None \
+                and watermark_us > self._ran_at_us:
+            return True
+        return super().has_expired(watermark_us)
 
     def _all_on_time(self, pre: pa.Table, window: tuple[str, int] | None, watermark_us: int) -> bool:
         """Whether no row is late, from the earliest event time alone: one pass over the rows and no mask,
@@ -166,3 +181,15 @@ class AggregateOperator(KeyedOperator):
         result = finish(con, self.aggregate, self.state.rows(self.state.all_slots()))
         return Output(result.drop_columns(self.aggregate.keys), late=pa.table({}),
                       keys=result.select(self.aggregate.keys))
+
+
+def _groups(rows: pa.Table, keys: list[str]) -> int:
+    """How many distinct keys (NULL one of them) the rows have."""
+    if not rows.num_rows:
+        return 0
+    if not keys:
+        return 1
+    try:
+        return rows.group_by(keys, use_threads=False).aggregate([]).num_rows
+    except (pa.ArrowNotImplementedError, pa.ArrowTypeError):  # a key Arrow cannot group by (a list, a map)
+        return len({repr(key) for key in zip(*(rows.column(k).to_pylist() for k in keys), strict=True)})

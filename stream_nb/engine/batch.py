@@ -103,7 +103,7 @@ def run_batch(q, batch_id: int, ranges: Ranges, latest: dict[str, int], started:
     progress = batch_progress(
         query=q, batch_id=batch_id, sources=sources, durations_ms=durations, operator=q._operator,
         output_rows=output.table.num_rows, rows_updated=output.state_rows_updated, since_last_s=since_last,
-        timestamp=timestamp, event_time=event_time, late_rows=output.late.num_rows,
+        timestamp=timestamp, event_time=event_time, late_rows=output.num_dropped,
         rows_removed=0 if output.expired is None else len(output.expired))
     return Done(ranges, next_watermark, progress, trace)
 

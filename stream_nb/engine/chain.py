@@ -170,7 +170,7 @@ class ChainOperator:
                 "numRowsTotal": operator.state_rows,
                 "numRowsUpdated": stage.state_rows_updated,
                 "numRowsRemoved": 0 if stage.expired is None else len(stage.expired),
-                "numRowsDroppedByWatermark": stage.late.num_rows,
+                "numRowsDroppedByWatermark": stage.num_dropped,
                 "memoryUsedBytes": operator.memory_bytes,
                 "numShufflePartitions": 1,
                 "numStateStoreInstances": 1,

@@ -24,3 +24,10 @@ class Output:
     evicted_through: int | None = None   # the watermark (µs) that ``expired`` is the keys at or before
     replaced: int | None = None          # update mode: output rows whose key was emitted before
     touched: pa.Table | None = None      # update mode: the state rows the batch changed, as committed
+    dropped: int | None = None           # progress' numRowsDroppedByWatermark, when not ``late``'s row count
+
+    @property
+    def num_dropped(self) -> int:
+        """Spark's numRowsDroppedByWatermark: what the stateful operator's late filter drops. An aggregation
+        counts late groups, not rows (Spark filters after the partial aggregation: one row per key)."""
+        return self.late.num_rows if self.dropped is None else self.dropped

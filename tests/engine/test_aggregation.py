@@ -72,3 +72,39 @@ def test_each_batch_trace_keeps_the_state_as_it_was_after_that_batch():
         [row("b", 2, 1.0), row("a", 2, 5.0), row("c", 1, 7.0)],
         [row("b", 3, 3.0), row("a", 3, 5.0), row("c", 1, 7.0)],
     ]
+
+
+def test_late_rows_are_counted_once_per_group_they_fall_in_as_spark_counts_them():
+    # PySpark 4's numRowsDroppedByWatermark for this program (window 20 s, watermark 24 s, late rows at 14, 0,
+    # 0 of [0, 20) and none of [20, 40)): 1 -- Spark drops late rows in stateStoreSave, after the partial
+    # aggregation, so it sees (and counts) one row per late window and key
+    events, q = start("SELECT window(ts, '20 seconds') AS w, device, count(*) AS n FROM events "
+                      "WATERMARK ts DELAY OF INTERVAL 0 SECONDS GROUP BY window(ts, '20 seconds'), device")
+    events.add_data(rows(24))
+    q.step()
+    events.add_data(rows(14, 0, 0) + rows(21))
+    q.step()
+    assert dropped(q) == 1
+    events.add_data(rows(3) + rows(5, device="b") + rows(6, device=None))  # three late groups (keys a, b, NULL)
+    q.step()
+    assert dropped(q) == 3
+    q.stop()
+
+
+def test_a_global_aggregation_in_update_mode_emits_its_row_again_when_the_watermark_moves():
+    # PySpark 4 (count(*), sum(v) with withWatermark("ts", "0 seconds"), update mode, foreachBatch): rows at 0 s
+    # then at 5 s give batches 0: [(1, 1)], 1 (no data, watermark 0 s): [(1, 1)], 2: [(2, 3)],
+    # 3 (no data, watermark 5 s): [(2, 3)] -- Spark runs a batch whenever the watermark moves, and a global
+    # aggregation emits its one row in every batch
+    events = sn.sources.memory("ts timestamp, v bigint")
+    got = []
+    q = sn.start("SELECT count(*) AS c, sum(v) AS s FROM events", sources={"events": events},
+                 output_mode="update", trigger="manual", watermark={"events": ("ts", "0 seconds")},
+                 sink=sn.sinks.foreach_batch(lambda df, batch_id: got.append((batch_id, df.values.tolist()))))
+    events.add_data([{"ts": "2024-01-01T00:00:00", "v": 1}])
+    q.process_all_available()
+    events.add_data([{"ts": "2024-01-01T00:00:05", "v": 2}])
+    q.process_all_available()
+    q.stop()
+    assert got == [(0, [[1, 1]]), (1, [[1, 1]]), (2, [[2, 3]]), (3, [[2, 3]])]
+    assert [p["stateOperators"][0]["numRowsUpdated"] for p in q.recent_progress] == [1, 1, 1, 1]
