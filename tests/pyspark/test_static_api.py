@@ -3,7 +3,7 @@ each expected value or error below is what PySpark 4 (local, session time zone U
 
 import pytest
 
-from stream_nb.pyspark.errors import AnalysisException
+from stream_nb.pyspark.errors import AnalysisException, PySparkValueError
 from stream_nb.pyspark.sql import Window
 from stream_nb.pyspark.sql import functions as F
 
@@ -30,3 +30,62 @@ def test_sql_refuses_a_distinct_window_function_too(spark, df):
         spark.sql("SELECT k, count(DISTINCT v) OVER (PARTITION BY k ORDER BY v) AS c FROM distinct_windows").collect()
     rows = spark.sql("SELECT k, count(v) OVER (PARTITION BY k) AS c FROM distinct_windows").collect()
     assert sorted((r.k or "", r.c) for r in rows) == [("", 1), ("a", 3), ("a", 3), ("a", 3), ("b", 1), ("b", 1)]
+
+
+@pytest.fixture
+def typed(spark):
+    return spark.createDataFrame([("a", 1, None, 1.5, None), (None, None, 7, float("nan"), "2024-01-02")],
+                                 "k string, g int, v bigint, x double, s string")
+
+
+def test_fillna_of_a_number_reads_it_as_a_double_and_its_columns_nullable_as_sparks_casts(typed):
+    """PySpark hands fillna's number over as a double: 1e12 fills an int column with 2147483647 (a double's cast);
+    coalesce(nanvl(x, NULL), CAST(v AS type)) is never NULL where that cast never is (x), else nullable (g, v)."""
+    filled = typed.fillna(10**12)
+    assert [tuple(r) for r in filled.collect()] == [("a", 1, 1000000000000, 1.5, None),
+                                                    (None, 2147483647, 7, 1e12, "2024-01-02")]
+    assert [(f.name, f.nullable) for f in filled.schema.fields] == [
+        ("k", True), ("g", True), ("v", True), ("x", False), ("s", True)]
+    assert [f.nullable for f in typed.fillna("z").schema.fields] == [False, True, True, True, False]
+    assert [f.nullable for f in typed.fillna(True).schema.fields] == [True] * 5
+
+
+def test_fillna_of_a_dict_fills_each_column_it_names_whatever_its_type_cast_to_it(typed):
+    """Spark's fill(Map): no kind check, the value cast to the column (a string to an int, an int to a string);
+    names in any case, the last of two for one column winning; a column none has is Spark's error."""
+    filled = typed.fillna({"K": 1, "g": "5", "x": 1, "X": 2.0, "s": "q"})
+    assert [tuple(r) for r in filled.collect()] == [("a", 1, None, 1.5, "q"), ("1", 5, 7, 2.0, "2024-01-02")]
+    assert [f.nullable for f in filled.schema.fields] == [False, True, True, False, False]
+    with pytest.raises(AnalysisException, match="UNRESOLVED_COLUMN.WITH_SUGGESTION"):
+        typed.fillna({"zz": 1})
+    with pytest.raises(AnalysisException, match="`zz` cannot be resolved"):
+        typed.fillna(1, subset=["zz"])
+    with pytest.raises(AnalysisException, match="UNRESOLVED_COLUMN"):
+        typed.dropna(subset=["zz"])
+
+
+def test_fill_and_drop_read_a_name_with_a_dot_as_one_column(spark):
+    df = spark.createDataFrame([(None,), (2.0,)], "`a.b` double")
+    assert [tuple(r) for r in df.fillna(1.0).collect()] == [(1.0,), (2.0,)]
+    assert df.dropna().count() == 1
+
+
+def test_dropna_refuses_another_how_with_sparks_error(typed):
+    with pytest.raises(PySparkValueError, match=r"VALUE_NOT_ALLOWED.*\['any', 'all'\]"):
+        typed.dropna(how="xx")
+
+
+def test_a_literal_is_never_null_and_a_cast_of_one_as_sparks_cast_may_give_null(spark):
+    """PySpark 4's nullability of literals and casts of them (Cast.forceNullable, ANSI off)."""
+    import datetime as dt
+
+    df = spark.createDataFrame([(1,)], "a int").select(
+        F.lit(dt.date(2024, 1, 1)).alias("date"), F.lit(dt.datetime(2024, 1, 1, 5)).alias("ts"),
+        F.lit(float("nan")).alias("nan"), F.expr("DATE '2024-01-01'").alias("typed"),
+        F.expr("CAST('2024-01-01' AS DATE)").alias("parsed"), F.lit("2024-01-01").cast("date").alias("string_date"),
+        F.lit(1).cast("string").alias("to_string"), F.lit(1.5).cast("int").alias("double_int"),
+        F.lit(True).cast("int").alias("bool_int"), F.expr("cast(1.5 as decimal(3,2))").alias("wider"),
+        F.expr("cast(12.5 as decimal(3,2))").alias("narrower"), F.lit(1).cast("decimal(12,2)").alias("int_fits"),
+        F.lit(1).cast("decimal(11,2)").alias("int_may_not"), F.expr("-1").alias("negative"))
+    assert [f.name for f in df.schema.fields if f.nullable] == [
+        "parsed", "string_date", "double_int", "narrower", "int_may_not"]

@@ -253,8 +253,7 @@ def _literal(value: Any, double: bool = True) -> Column:
         from stream_nb.pyspark.sql.show import java_float_text
 
         if not math.isfinite(value):
-            return Column(exp.Cast(this=exp.Literal.string(java_float_text(value)), to=exp.DataType.build("double")),
-                          java_float_text(value))
+            return Column(_typed(java_float_text(value), "double"), java_float_text(value))
         node = exp.Neg(this=exp.Literal.number(repr(-value))) if value < 0 else exp.Literal.number(repr(value))
         return Column(exp.Cast(this=node, to=exp.DataType.build("double")) if double else node,
                       java_float_text(value))
@@ -265,12 +264,18 @@ def _literal(value: Any, double: bool = True) -> Column:
         return Column(exp.Literal.string(value), value)
     if isinstance(value, datetime.datetime):
         text = value.isoformat(sep=" ")
-        return Column(exp.Cast(this=exp.Literal.string(text), to=exp.DataType.build("timestamp")),
-                      f"TIMESTAMP '{text}'")
+        return Column(_typed(text, "timestamp"), f"TIMESTAMP '{text}'")
     if isinstance(value, datetime.date):
-        return Column(exp.Cast(this=exp.Literal.string(value.isoformat()), to=exp.DataType.build("date")),
-                      f"DATE '{value.isoformat()}'")
+        return Column(_typed(value.isoformat(), "date"), f"DATE '{value.isoformat()}'")
     raise TypeError(f"[UNSUPPORTED_LITERAL] lit(): unsupported literal {value!r} of type {type(value).__name__}")
+
+
+def _typed(text: str, kind: str) -> exp.Cast:
+    """A literal of a type SQL writes as text (``DATE '2024-01-01'``, a NaN double), marked as one: a literal is
+    never NULL, where a cast of a string may be (``nullability.py``)."""
+    cast = exp.Cast(this=exp.Literal.string(text), to=exp.DataType.build(kind))
+    cast.meta["literal"] = True
+    return cast
 
 
 def name_parts(name: str) -> list[str]:

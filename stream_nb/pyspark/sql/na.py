@@ -3,7 +3,8 @@
 
 A value fills the columns of its kind only (a number the numeric columns, cast to each one's type; a string the
 string columns; a bool the boolean ones), NaN counts as missing in floating-point columns, and a column of
-another kind named in ``subset`` is left as it is, silently, as in Spark. ``replace`` works the same way: its
+another kind named in ``subset`` is left as it is, silently, as in Spark; a dict's values fill the columns it
+names whatever their type, cast to it. A name no column has is Spark's error. ``replace`` works the same way: its
 values (all numbers, all strings or all booleans, None among them) replace in the columns of that kind, a
 replacement cast to each column's type.
 """
@@ -13,7 +14,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from stream_nb.pyspark.errors import PySparkTypeError, PySparkValueError
+from stream_nb.pyspark.errors import (
+    AnalysisException,
+    IllegalArgumentException,
+    PySparkTypeError,
+    PySparkValueError,
+)
 from stream_nb.pyspark.sql import types as T
 
 if TYPE_CHECKING:
@@ -24,19 +30,40 @@ _FLOATING = (T.FloatType, T.DoubleType)
 
 
 def fill(df: DataFrame, value: Any, subset: Any = None) -> DataFrame:
-    """Spark's ``na.fill``: each null (and NaN, in a float or double column) of the columns ``value`` fits."""
+    """Spark's ``na.fill``: each null (and NaN, in a float or double column) of the columns ``value`` fits (a
+    number, read as a double as PySpark hands it over, the numeric ones), or of each column a dict names (any
+    type: the value is cast to it, the last of two names of one column winning), as
+    ``coalesce(nanvl(c, NULL), CAST(value AS <c's type>))``, which Spark's analyzer knows is never NULL where that
+    cast never gives NULL (``nullability.py``)."""
+    types = {f.name: f.dataType for f in df.schema.fields}
     if isinstance(value, dict):
-        wanted = dict(value)
+        wanted = {}
+        for name, v in value.items():
+            if v is None or not isinstance(v, (bool, int, float, str)):
+                kind = "null" if v is None else type(v).__name__
+                raise IllegalArgumentException(f"Unsupported value type {kind} ({v}).")
+            wanted[resolve(df, name)] = v
     elif isinstance(value, (bool, int, float, str)):
-        names = _names(subset) or df.columns
-        wanted = {name: value for name in names}
+        value = float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        names = [resolve(df, n) for n in _names(subset)] or df.columns
+        wanted = {name: value for name in names if _fits(value, types[name])}
     else:
         raise PySparkTypeError(f"Argument `value` should be a bool, dict, float, int or str, got "
                                f"{type(value).__name__}.", "NOT_BOOL_OR_DICT_OR_FLOAT_OR_INT_OR_STR")
-    types = {f.name: f.dataType for f in df.schema.fields}
-    filled = {name: _filled(name, types[name], v) for name, v in wanted.items()
-              if name in types and _fits(v, types[name])}
+    filled = {name: _filled(name, types[name], v) for name, v in wanted.items()}
     return df.withColumns(filled) if filled else df
+
+
+def resolve(df: DataFrame, name: str) -> str:
+    """The column ``name`` names, in any case, as Spark's analyzer resolves it; none is Spark's error."""
+    columns = df.columns
+    found = [c for c in columns if c.lower() == name.lower()]
+    if not found:
+        listed = ", ".join(f"`{c}`" for c in columns)
+        raise AnalysisException(f"A column, variable, or function parameter with name `{name}` cannot be "
+                                f"resolved. Did you mean one of the following? [{listed}].",
+                                "UNRESOLVED_COLUMN.WITH_SUGGESTION")
+    return name if name in found else found[0]
 
 
 def drop(df: DataFrame, how: str = "any", thresh: int | None = None, subset: Any = None) -> DataFrame:
@@ -45,12 +72,13 @@ def drop(df: DataFrame, how: str = "any", thresh: int | None = None, subset: Any
     from stream_nb.pyspark.sql import functions as F
 
     if how not in ("any", "all"):
-        raise PySparkValueError(f"Argument `how` should be 'any' or 'all', got {how!r}.", "VALUE_NOT_ANY_OR_ALL")
-    names = _names(subset) or df.columns
+        raise PySparkValueError("Value for `how` has to be amongst the following values: ['any', 'all'].",
+                                "VALUE_NOT_ALLOWED")
+    names = [resolve(df, n) for n in _names(subset)] or df.columns
     if thresh is None:
         thresh = len(names) if how == "any" else 1
     types = {f.name: f.dataType for f in df.schema.fields}
-    present = [F.when(_missing(F.col(n), types.get(n)), 0).otherwise(1) for n in names]
+    present = [F.when(_missing(column(n), types.get(n)), 0).otherwise(1) for n in names]
     total = present[0]
     for p in present[1:]:
         total = total + p
@@ -78,8 +106,15 @@ def _missing(column: Column, dtype: T.DataType | None) -> Column:
 def _filled(name: str, dtype: T.DataType, value: Any) -> Column:
     from stream_nb.pyspark.sql import functions as F
 
-    column = F.col(name)
-    return F.when(_missing(column, dtype), F.lit(value).cast(dtype)).otherwise(column)
+    present = F.nanvl(column(name), F.lit(None)) if isinstance(dtype, _FLOATING) else column(name)
+    return F.coalesce(present, F.lit(value).cast(dtype))
+
+
+def column(name: str) -> Column:
+    """The column of that name as it is (``a.b`` a name with a dot, not a struct's field)."""
+    from stream_nb.pyspark.sql import functions as F
+
+    return F.col("`" + name.replace("`", "``") + "`")
 
 
 NO_VALUE = object()  # replace(to_replace) without a value: only a dict says what replaces what
@@ -118,11 +153,11 @@ def replace(df: DataFrame, to_replace: Any, value: Any = NO_VALUE, subset: Any =
         dtype = types.get(name)
         if dtype is None or not pairs or not _fits(pairs[0][0], dtype):
             continue
-        column, case = F.col(name), None
+        current, case = column(name), None
         for old, new in pairs:
-            test = F.isnan(column) if isinstance(old, float) and math.isnan(old) else column == F.lit(old)
+            test = F.isnan(current) if isinstance(old, float) and math.isnan(old) else current == F.lit(old)
             case = (F.when if case is None else case.when)(test, F.lit(new).cast(dtype))
-        replaced[name] = case.otherwise(column)
+        replaced[name] = case.otherwise(current)
     return df.withColumns(replaced) if replaced else df
 
 

@@ -15,7 +15,6 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from stream_nb.pyspark.errors import (
-    AnalysisException,
     IllegalArgumentException,
     PySparkTypeError,
     PySparkValueError,
@@ -112,10 +111,6 @@ def approx_quantile(df: DataFrame, col: str | list[str] | tuple[str, ...], proba
 
 
 def _type(df: DataFrame, name: str) -> T.DataType:
-    fields = {f.name: f.dataType for f in df.schema.fields}
-    if name not in fields:
-        listed = ", ".join(f"`{n}`" for n in fields)
-        raise AnalysisException(f"A column, variable, or function parameter with name `{name}` cannot be "
-                                f"resolved. Did you mean one of the following? [{listed}].",
-                                "UNRESOLVED_COLUMN.WITH_SUGGESTION")
-    return fields[name]
+    from stream_nb.pyspark.sql.na import resolve
+
+    return df.schema[resolve(df, name)].dataType

@@ -120,7 +120,7 @@ class DecimalType(FractionalType):
         return self.simpleString()
 
     def __repr__(self) -> str:
-        return f"DecimalType({self.precision}, {self.scale})"
+        return f"DecimalType({self.precision},{self.scale})"  # (PySpark 4 writes no space)
 
 
 class ArrayType(DataType):
