@@ -67,6 +67,12 @@ MACROS = [
     "spark_array_distinct(list_concat(a, b)) END"),
     ("spark_array_except(a, b) AS CASE WHEN a IS NOT NULL AND b IS NOT NULL THEN "
     "spark_array_distinct(list_filter(a, lambda x: list_position(b, x) IS NULL)) END"),
+    ("spark_array_intersect(a, b) AS CASE WHEN a IS NOT NULL AND b IS NOT NULL THEN "
+    "spark_array_distinct(list_filter(a, lambda x: list_position(b, x) IS NOT NULL)) END"),
+    # flatten: NULL when an inner array is (DuckDB's skips it)
+    "spark_flatten(a) AS CASE WHEN list_count(a) = len(a) THEN flatten(a) END",
+    # unix_seconds: whole seconds rounded down, before 1970 too (DuckDB's cast of epoch() rounds)
+    "spark_unix_seconds(t) AS (epoch_us(t) - ((epoch_us(t) % 1000000) + 1000000) % 1000000) // 1000000",
     "spark_array_remove(a, e) AS CASE WHEN e IS NOT NULL THEN list_filter(a, lambda x: x IS DISTINCT FROM e) END",
     "spark_array_repeat(e, n) AS CASE WHEN n IS NOT NULL THEN list_transform(range(greatest(n, 0)), lambda i: e) END",
     # array_contains and arrays_overlap: NULL, not false, when nothing matches and a NULL might have

@@ -39,7 +39,10 @@ class StreamSpark(Spark):
     # int a bigint (or a decimal): sqlglot typed them DOUBLE and INT, so round(2.5) or ceil(1.25) came out doubles
     EXPRESSION_METADATA: ClassVar = {**Spark.EXPRESSION_METADATA,
                                      exp.FromJson: {"annotator": lambda self, e: self._set_type(e, _from_json_type(e))},
-                                     exp.Literal: {"annotator": lambda self, e: _annotate_literal(self, e)}}
+                                     exp.Literal: {"annotator": lambda self, e: _annotate_literal(self, e)},
+                                     # Spark's year(), day(), weekofyear() are ints (sqlglot: TINYINT, so that
+                                     # -weekofyear(d) wrapped as a byte)
+                                     **{kind: {"returns": exp.DType.INT} for kind in (exp.Year, exp.Day, exp.WeekOfYear)}}
 
     @classmethod
     def format_time(cls, expression):

@@ -6,7 +6,7 @@ from sqlglot import exp
 from sqlglot.optimizer.qualify import qualify
 
 from stream_nb.sql.dialect import DIALECT
-from stream_nb.sql.spark_functions import spark_scalar_functions
+from stream_nb.sql.spark_functions import at_least_zero, spark_scalar_functions
 from stream_nb.sql.tree import bottom_up
 
 _INTEGRAL = {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT, exp.DataType.Type.INT,
@@ -184,6 +184,9 @@ def spark_functions(tree: exp.Expression) -> None:
             elif start is not None and not isinstance(start, exp.Literal):
                 start.replace(exp.If(this=exp.EQ(this=start.copy(), expression=exp.Literal.number(0)),
                                      true=exp.Literal.number(1), false=start.copy()))
+            length = node.args.get("length")  # a length below 0 is '' (DuckDB's counts back from the start)
+            if length is not None and not (isinstance(length, exp.Literal) and not length.is_string):
+                length.replace(at_least_zero(length))
         elif node.name.lower() == "bround" and 1 <= len(node.expressions) <= 2:
             digits = node.expressions[1] if len(node.expressions) == 2 else exp.Literal.number(0)
             value = node.expressions[0]  # a double: half even on its decimal text (1.015 -> 1.02), as round

@@ -71,7 +71,9 @@ def spark_scalar_functions(tree: exp.Expression) -> None:
 
 # Spark's types where DuckDB's answer is a wider integer (the values are the same)
 _RESULT_TYPES = {exp.DateDiff: "INT", exp.Levenshtein: "INT", exp.Length: "INT", exp.BitLength: "INT",
-                 exp.RegexpInstr: "INT",
+                 exp.RegexpInstr: "INT", **dict.fromkeys(
+                     (exp.Year, exp.Quarter, exp.Month, exp.Day, exp.DayOfMonth, exp.DayOfYear,
+                      exp.WeekOfYear, exp.Hour, exp.Minute, exp.Second, exp.UnixDate), "INT"),
                  exp.StrPosition: "INT", exp.Factorial: "BIGINT", exp.ArrayPosition: "BIGINT", exp.ArraySize: "INT"}
 _RESULT_TYPES_BY_NAME = {"weekday": "INT", "octet_length": "INT", "char_length": "INT", "character_length": "INT",
                          "find_in_set": "INT"}
@@ -99,6 +101,8 @@ def _ceil_floor(node: exp.Ceil | exp.Floor) -> None:
         return
     if _kind(node.this) in _DOUBLES:
         _typed(_call("spark_long", node.copy()), node, "BIGINT")
+    elif _kind(node.this) in _RANK:  # itself, a bigint (DuckDB's went through a double: 2^63 - 1 off by one)
+        _typed(exp.Cast(this=node.this.copy(), to=exp.DataType.build("BIGINT")), node, "BIGINT")
     elif decimal_of(node.this) is not None and decimal_of(node.this)[1] > 0:
         precision, scale = decimal_of(node.this)
         kind = f"DECIMAL({min(precision - scale + 1, 38)}, 0)"
@@ -456,7 +460,7 @@ def _typeof(node: exp.Typeof) -> None:  # Spark's names: 'double', 'int', 'array
 
 def _array_macro(name: str, arity: int):
     def rewrite(node: exp.Expression) -> None:
-        args = node.expressions if isinstance(node, exp.Anonymous) else \
+        args = node.expressions if isinstance(node, exp.Anonymous) or not node.this else \
             [a for a in (node.this, node.args.get("expression")) if a is not None]
         if len(args) == arity and all(a is not None for a in args):
             _typed(_call(name, *args), node)
@@ -585,6 +589,22 @@ def _shift(node: exp.BitwiseLeftShift | exp.BitwiseRightShift | exp.Anonymous) -
     _typed(_call(f"spark_{kind}{width}", value, count), node, "BIGINT" if width == 64 else "INT")
 
 
+def _unix_seconds(node: exp.UnixSeconds) -> None:
+    _typed(_call("spark_unix_seconds", node.this), node, "BIGINT")
+
+
+def _left_right(node: exp.Left | exp.Right) -> None:  # '' for a length below 1 (DuckDB's counts from the end)
+    length = node.expression
+    if not (isinstance(length, exp.Literal) and not length.is_string):
+        node.set("expression", at_least_zero(length))
+
+
+def at_least_zero(length: exp.Expression) -> exp.Expression:
+    """``length``, 0 where it is below 0, NULL where NULL (DuckDB's greatest() passes a NULL by)."""
+    below = exp.LT(this=length.copy(), expression=exp.Literal.number(0))
+    return exp.Case(ifs=[exp.If(this=below, true=exp.Literal.number(0))], default=length.copy())
+
+
 def _short_name(node: exp.Dayname | exp.Monthname) -> None:  # Spark 4's dayname/monthname: 'Mon', 'Sep'
     _typed(exp.Left(this=node.copy(), expression=exp.Literal.number(3)), node, "TEXT")
 
@@ -645,7 +665,9 @@ _BY_CLASS = {
     # dates
     exp.MonthsBetween: _months_between, exp.TimestampDiff: _timestampdiff, exp.Extract: _extract,
     exp.DateFromUnixDate: _date_from_unix_date, exp.CurrentTimezone: _current_timezone,
-    exp.Dayname: _short_name, exp.Monthname: _short_name,
+    exp.Dayname: _short_name, exp.Monthname: _short_name, exp.UnixSeconds: _unix_seconds,
+    exp.Left: _left_right, exp.Right: _left_right,
+    exp.ArrayIntersect: _array_macro("spark_array_intersect", 2), exp.Flatten: _array_macro("spark_flatten", 1),
     exp.BitwiseLeftShift: _shift, exp.BitwiseRightShift: _shift,
 }
 

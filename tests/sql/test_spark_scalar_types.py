@@ -48,3 +48,29 @@ SPARK = {
 def test_a_scalar_function_has_sparks_value_and_type(spark, expression):
     kind, values = answers(spark, expression)
     assert (kind, [None if isinstance(v, float) and math.isnan(v) else v for v in values]) == SPARK[expression]
+
+
+MORE = {
+    # date parts are ints (DuckDB: bigints; sqlglot typed year() a byte, so -weekofyear(d) wrapped as one)
+    "hour(to_timestamp('2024-01-01 23:00:00'))": ("int", [23] * 2),
+    "-weekofyear(to_date('2024-02-29'))": ("int", [-9] * 2),
+    "year(to_date('2024-02-29')) + month(to_date('2024-02-29'))": ("int", [2026] * 2),
+    # unix_seconds rounds down (DuckDB's cast of epoch() rounded 1704160799.999999 up)
+    "unix_seconds(to_timestamp('2023-12-31 23:59:59.999999'))": ("bigint", [1704067199] * 2),
+    # floor/ceil of a bigint is itself (DuckDB's went through a double)
+    "floor(9223372036854775807) - 1": ("bigint", [9223372036854775806] * 2),
+    # a length below 0 is '' and NULL stays NULL (DuckDB counts back from the end, greatest() passes NULL by)
+    "left(s, i)": ("string", ["", "ΑΣ İx"]),
+    "right(s, i)": ("string", ["", "ΑΣ İx"]),
+    "substr(s, 2, i)": ("string", ["", "Σ İx"]),
+    "left(s, CAST(NULL AS int))": ("string", [None] * 2),
+    # NULL inside: flatten is NULL, array_intersect keeps the NULL both have (DuckDB skipped or dropped it)
+    "flatten(array(array(i), NULL))": ("array<int>", [None] * 2),
+    "array_intersect(array(i, NULL, 5), array(NULL, 5))": ("array<int>", [[None, 5], [5, None]]),
+}
+
+
+@pytest.mark.parametrize("expression", list(MORE))
+def test_more_scalar_functions_have_sparks_values_and_types(spark, expression):
+    kind, values = answers(spark, expression)
+    assert (kind, [list(v) if isinstance(v, list) else v for v in values]) == MORE[expression]
