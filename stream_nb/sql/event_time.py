@@ -34,12 +34,12 @@ class EventTime:
         watermark: rows they drop never move it. The max event time is taken over the rows they keep, read
         from the batch table ``batch`` (``tree.batch_table``)."""
         source = next((t for t in select.find_all(exp.Table) if t.name == stream), None)
-        where = select.args.get("where")
-        if source is None or where is None:
+        if source is None:
             return self
         alias = source.alias_or_name
-        kept = [c for c in where.this.flatten() if _stream_only(c, alias, self.column)] \
-            if isinstance(where.this, exp.And) else [where.this] if _stream_only(where.this, alias, self.column) else []
+        where = select.args.get("where")
+        kept = [c for c in _conjuncts(where.this) if _stream_only(c, alias, self.column)] if where else []
+        kept += _join_filters(select, alias, self.column)
         if not kept:
             return self
         query = exp.select(exp.Max(this=exp.column(self.column, table=alias))).from_(
@@ -97,6 +97,33 @@ def resolve_event_times(watermarks: list, option: Mapping[str, tuple[str, str]] 
                                  start=start)
     return {stream: EventTime(column=column, delay_us=delay_us)
             for stream in schemas if stream in found for column, delay_us in [found[stream]]}
+
+
+def _conjuncts(condition: exp.Expression) -> list[exp.Expression]:
+    return list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
+
+
+def _join_filters(select: exp.Select, alias: str, event_time: str) -> list[exp.Expression]:
+    """What Spark's optimizer filters the stream by, below its watermark, from the inner and semi joins of
+    ``select`` (a stream-static join): the ON conditions over the stream alone, and ``k IS NOT NULL`` for each
+    stream column an equality compares or USING names (InferFiltersFromConstraints: such a row never joins).
+    An outer join keeps the stream's rows, so it filters none."""
+    filters: list[exp.Expression] = []
+    for join in select.args.get("joins") or []:
+        if join.kind not in ("", "INNER", "SEMI") or (join.side and join.kind != "SEMI"):
+            continue
+        if join.args.get("on") is not None:
+            for condition in _conjuncts(join.args["on"]):
+                if _stream_only(condition, alias, event_time):
+                    filters.append(condition)
+                elif isinstance(condition, exp.EQ):
+                    filters += [exp.Not(this=exp.Is(this=side.copy(), expression=exp.Null()))
+                                for side in (condition.this, condition.expression)
+                                if isinstance(side, exp.Column) and _stream_only(side, alias, event_time)]
+        for name in join.args.get("using") or []:
+            if name.name != event_time:
+                filters.append(exp.Not(this=exp.Is(this=exp.column(name.name, table=alias), expression=exp.Null())))
+    return filters
 
 
 def _stream_only(condition: exp.Expression, alias: str, event_time: str) -> bool:

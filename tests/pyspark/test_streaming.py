@@ -254,3 +254,22 @@ def test_a_query_rebuilt_from_a_new_read_stream_resumes_from_its_checkpoint(spar
     assert run() == {"a": 1, "b": 1}
     (inbox / "b.json").write_text('{"word": "a"}\n')
     assert run() == {"a": 2, "b": 1}   # the first file is not read again, the counts carry on from the state
+
+
+def test_a_row_an_inner_stream_static_join_drops_for_its_null_key_never_moves_the_watermark(spark):
+    # PySpark 4: Spark infers `word IS NOT NULL` from the inner join's equality and pushes it below the
+    # watermark, so the NULL word at 00:12 is not seen: the watermark is 00:02 - 10 s, not 00:12 - 10 s.
+    # A left outer join keeps the stream's rows: there the NULL word moves it.
+    words = spark.createDataFrame([("a", 1), ("b", 2)], "word STRING, z INT")
+    marks = {}
+    for how in ("inner", "left"):
+        events = sn.sources.memory("ts timestamp, word string, n bigint")
+        stream = spark.readStream.load(events).withWatermark("ts", "10 seconds")
+        q = stream.join(words, "word", how).writeStream.format("memory").queryName(f"static_{how}").start()
+        events.add_data([{"ts": _at(12), "word": None, "n": 1}, {"ts": _at(2), "word": "b", "n": 2}])
+        q.processAllAvailable()
+        events.add_data([{"ts": _at(3), "word": "a", "n": 3}])
+        q.processAllAvailable()
+        marks[how] = q.recentProgress[-1]["eventTime"]["watermark"]
+        q.stop()
+    assert marks == {"inner": "2023-12-31T23:59:52.000Z", "left": "2024-01-01T00:00:02.000Z"}
