@@ -89,3 +89,43 @@ def test_a_literal_is_never_null_and_a_cast_of_one_as_sparks_cast_may_give_null(
         F.lit(1).cast("decimal(11,2)").alias("int_may_not"), F.expr("-1").alias("negative"))
     assert [f.name for f in df.schema.fields if f.nullable] == [
         "parsed", "string_date", "double_int", "narrower", "int_may_not"]
+
+
+def nullable(df) -> list[str]:
+    return [f.name for f in df.schema.fields if f.nullable]
+
+
+def test_nullability_of_expressions_as_sparks_analyzer_says(df):
+    """PySpark 4's df.schema: an expression NULL only of a NULL operand is never NULL of never-NULL ones; CASE
+    with every branch and ELSE never NULL; IS NULL, size (ANSI off), greatest of one never-NULL value; a
+    division may be NULL (by 0), a CASE without ELSE too."""
+    out = df.select(F.when(F.col("v") > 1, 1).otherwise(0).alias("case"), F.when(F.col("v") > 1, 1).alias("no_else"),
+                    F.col("x").isNull().alias("is_null"), F.size(F.split("k", ",")).alias("size"),
+                    F.greatest("v", F.lit(1)).alias("greatest"), (F.lit(1) == 1).alias("eq"),
+                    F.upper(F.lit("a")).alias("upper"), (F.lit(4) / 2).alias("div"), (F.lit(4) % 3).alias("mod"),
+                    F.length(F.lit("ab")).alias("length"), F.count("*").over(Window.partitionBy("k")).alias("n"),
+                    F.lag(F.lit(1)).over(Window.orderBy("v")).alias("lag"))
+    assert nullable(out) == ["no_else", "div", "mod", "lag"]
+
+
+def test_a_union_is_never_null_where_each_side_is_by_position_and_a_join_where_its_side_keeps_every_row(df, spark):
+    one = df.select(F.lit(1).alias("one"), "k")
+    assert nullable(one.union(df.select(F.lit(2), "k"))) == ["k"]
+    assert nullable(one.union(df.select(F.lit(None).cast("int"), "k"))) == ["one", "k"]
+    assert nullable(one.unionByName(df.select("k", F.lit(3).alias("one")))) == ["k"]
+    other = spark.createDataFrame([("a", "p")], "k string, s string").select("k", F.lit(1).alias("o"), "s")
+    assert nullable(one.join(other, ["k"], "inner")) == ["k", "s"]
+    assert nullable(one.join(other, ["k"], "left")) == ["k", "o", "s"]
+    assert nullable(one.join(other, ["k"], "right")) == ["k", "one", "s"]
+    assert nullable(one.join(other, one.k == other.k, "left_semi")) == ["k"]
+    assert nullable(one.join(other, "k").select(one.one, "s")) == ["s"]
+    assert nullable(one.alias("a").select("a.one", "a.k")) == ["k"]
+
+
+def test_a_cross_join_with_keys_or_a_condition_is_an_inner_join(df, spark):
+    """Spark: join(other, ["k"], "cross") joins on k (stream_nb wrote CROSS JOIN ... ON, which DuckDB refused)."""
+    other = spark.createDataFrame([("a", "p"), ("b", "q")], "k string, s string")
+    assert sorted((tuple(r) for r in df.join(other, ["k"], "cross").select("k", "v", "s").collect()), key=str) == [
+        ("a", 1, "p"), ("a", 1, "p"), ("a", 2, "p"), ("b", 2, "q"), ("b", None, "q")]
+    assert df.join(other, df.k == other.k, "cross").count() == 5
+    assert df.crossJoin(other).count() == 12

@@ -217,6 +217,12 @@ class Column:
     def over(self, window: Any) -> Column:
         """This function over ``window`` (``pyspark.sql.window.Window``): for static DataFrames, as Spark
         (over a stream, Spark and stream_nb refuse it when the query starts)."""
+        from stream_nb.pyspark.errors import PySparkTypeError
+        from stream_nb.pyspark.sql.window import WindowSpec
+
+        if not isinstance(window, WindowSpec):  # (Window itself is not one: Window.partitionBy(...) is)
+            raise PySparkTypeError(f"Argument `window` should be WindowSpec, got {type(window).__name__}.",
+                                   "NOT_EXPECTED_TYPE")
         return window._over(self)
 
     def __repr__(self) -> str:

@@ -113,11 +113,24 @@ class DataFrame:
             from stream_nb.pyspark.sql.nullability import never_null
 
             schema = from_arrow_schema(execution.schema_of(self))
-            never = never_null(self._query, self._streaming) if self._query is not None else set()
+            never = never_null(self._query, self._streaming, self._input_columns()) if self._query is not None \
+                else set()
             for field in schema.fields:
                 field.nullable = field.nullable and field.name not in never
             self._schema = schema
         return self._schema
+
+    def _input_columns(self) -> dict[str, list[str]]:
+        """The columns of each input that is a table or a stream, in order."""
+        from stream_nb.sources import Source
+
+        columns = {}
+        for name, value in self._inputs.items():
+            if isinstance(value, (Source, pa.Table)):
+                columns[name] = list(value.schema.names)
+            elif isinstance(value, pd.DataFrame):
+                columns[name] = [str(c) for c in value.columns]
+        return columns
 
     @property
     def columns(self) -> list[str]:
@@ -625,16 +638,16 @@ class DataFrame:
         (float64 where one is NULL)."""
         frame = execution.collect(self)
         maps = {f.name for f in self.schema.fields if isinstance(f.dataType, MapType)}
-        for name in frame.columns:
-            column = frame[name]
+        for i, name in enumerate(frame.columns):  # by position: a join's two k's are two columns
+            column = frame.iloc[:, i]
             if isinstance(column.dtype, pd.DatetimeTZDtype):
-                frame[name] = column.dt.tz_convert("UTC").dt.tz_localize(None)
+                frame.isetitem(i, column.dt.tz_convert("UTC").dt.tz_localize(None))
             elif name in maps:  # a map is a dict (a struct a Row)
-                frame[name] = [None if v is None else {k: _plain(x) for k, x in v.items()} for v in column]
+                frame.isetitem(i, [None if v is None else {k: _plain(x) for k, x in v.items()} for v in column])
             elif column.dtype == object and any(isinstance(v, dict) for v in column):
-                frame[name] = [_plain(v) for v in column]
+                frame.isetitem(i, [_plain(v) for v in column])
             elif isinstance(column.dtype, pd.core.arrays.integer.IntegerDtype):  # PySpark's: numpy integers,
-                frame[name] = column.astype("float64" if column.hasnans else column.dtype.numpy_dtype)  # NaN a NULL
+                frame.isetitem(i, column.astype("float64" if column.hasnans else column.dtype.numpy_dtype))  # NaN a NULL
         return frame
 
     def collect(self) -> list[Row]:
@@ -645,7 +658,7 @@ class DataFrame:
             [Row() for _ in range(table.num_rows)]
 
     def count(self) -> int:
-        return len(self.toPandas())
+        return execution.static_arrow(self).num_rows
 
     def isEmpty(self) -> bool:
         return execution.static_arrow(self.limit(1)).num_rows == 0

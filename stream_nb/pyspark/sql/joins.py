@@ -37,6 +37,8 @@ def join(left: DataFrame, right: DataFrame, on: Any, how: str | None) -> DataFra
                                 "'rightouter', 'right', 'right_outer', 'leftsemi', 'left_semi', 'semi', "
                                 "'leftanti', 'left_anti', 'anti', 'cross'.", "UNSUPPORTED_JOIN_TYPE")
     side, join_kind = _HOW[kind]
+    if join_kind == "CROSS" and on is not None:  # a cross join with keys or a condition is Spark's inner join
+        join_kind = "INNER"
     right = _second_scans(left, right)
     l = left if left._alias else left.alias(f"__l{next(_sides)}")
     r = right if right._alias else right.alias(f"__r{next(_sides)}")

@@ -13,26 +13,89 @@ RANKING_NAMES = (  # also window.py's: their default frame in a column's name
     "row_number", "rank", "dense_rank", "ntile", "percent_rank", "cume_dist")
 
 
-def never_null(query: exp.Expression, streaming: bool = False) -> set[str]:
-    """The names of ``query``'s output columns that are never NULL (of a streaming query's, ``streaming``).
+def never_null(query: exp.Expression, streaming: bool = False, tables: dict[str, list[str]] | None = None) \
+        -> set[str]:
+    """The names of ``query``'s output columns that are never NULL (of a streaming query's, ``streaming``);
+    ``tables``: the columns of each table it reads, in order (a union's columns are matched by position).
 
     >>> import sqlglot
     >>> sorted(never_null(sqlglot.parse_one("SELECT * FROM (SELECT k, count(*) AS n, 1 AS one FROM t GROUP BY k)")))
     ['n', 'one']
+    >>> sorted(never_null(sqlglot.parse_one("SELECT 1 AS a, 2 AS b UNION ALL SELECT k, 3 FROM t")))
+    ['b']
     """
+    tables = tables or {}
     if isinstance(query, exp.Subquery):
-        return never_null(query.this, streaming)
+        return never_null(query.this, streaming, tables)
+    if isinstance(query, exp.Union):  # a column of every branch's rows never NULL, by position
+        left, right = (_names(q, tables) for q in (query.left, query.right))
+        if left is None or right is None or len(left) != len(right):
+            return set()
+        sure = never_null(query.left, streaming, tables), never_null(query.right, streaming, tables)
+        return {a for a, b in zip(left, right, strict=True) if a in sure[0] and b in sure[1]}
     if not isinstance(query, exp.Select) or streaming and _aggregates(query):
         return set()
     source = query.args.get("from_") or query.args.get("from")
-    inner = never_null(source.this, streaming) if source is not None and not query.args.get("joins") else set()
+    if query.args.get("joins"):
+        inner = _joined(query, streaming, tables)
+    else:
+        inner = never_null(source.this, streaming, tables) if source is not None else set()
+        inner |= {f"{source.this.alias_or_name}.{n}" for n in inner}  # as a qualified column reads it
     found = set()
     for item in query.expressions:
         if isinstance(item, exp.Star):
-            found |= inner
+            found |= {n for n in inner if "." not in n}
+        elif isinstance(item, exp.Column) and isinstance(item.this, exp.Star):  # a side's columns: a.*
+            found |= {n.split(".", 1)[1] for n in inner if n.startswith(f"{item.table}.")}
         elif _not_null(item.unalias(), inner):
             found.add(item.alias_or_name)
     return found
+
+
+def _joined(query: exp.Select, streaming: bool, tables: dict[str, list[str]]) -> set[str]:
+    """The columns of a join's sides that are never NULL, as ``side.name`` (and as ``name`` where one side
+    alone has it): a side's own, where the join keeps each of its rows matched or not (an inner join both
+    sides, a left join its left side: the right side's columns are NULL where a left row has no match)."""
+    joins = query.args["joins"]
+    sides = [query.args["from_"].this, *(j.this for j in joins)]
+    kept = [not any(j.side in ("RIGHT", "FULL") for j in joins)]
+    kept += [j.side not in ("LEFT", "FULL") for j in joins]
+    names: dict[str, int] = {}
+    for side in sides:
+        for name in _names(side, tables) or []:
+            names[name] = names.get(name, 0) + 1
+    found = set()
+    for side, whole in zip(sides, kept, strict=True):
+        alias = side.alias_or_name
+        known = _names(side, tables) is not None
+        for name in never_null(side, streaming, tables) if whole else set():
+            found.add(f"{alias}.{name}")
+            if known and names.get(name) == 1:
+                found.add(name)
+    return found
+
+
+def _names(query: exp.Expression, tables: dict[str, list[str]]) -> list[str] | None:
+    """``query``'s output names in order, where the tree (and ``tables``) tell them."""
+    if isinstance(query, exp.Subquery):
+        return _names(query.this, tables)
+    if isinstance(query, exp.Union):
+        return _names(query.left, tables)
+    if isinstance(query, exp.Table):
+        return tables.get(query.name)
+    if not isinstance(query, exp.Select):
+        return None
+    names: list[str] = []
+    for item in query.expressions:
+        if not isinstance(item, exp.Star):
+            names.append(item.alias_or_name)
+            continue
+        sources = [query.args.get("from_"), *(query.args.get("joins") or [])]
+        for side in (_names(s.this, tables) if s is not None else None for s in sources):
+            if side is None:
+                return None
+            names += side
+    return names
 
 
 def _aggregates(select: exp.Select) -> bool:
@@ -43,34 +106,59 @@ def _aggregates(select: exp.Select) -> bool:
 
 def _not_null(node: exp.Expression, inner: set[str]) -> bool:
     if isinstance(node, exp.Column):
-        return isinstance(node.this, exp.Identifier) and node.name in inner
+        return isinstance(node.this, exp.Identifier) and (f"{node.table}.{node.name}" if node.table else node.name) \
+            in inner
+    if isinstance(node, exp.Dot) and isinstance(node.this, exp.Column) and not node.this.table:
+        return f"{node.this.name}.{node.name}" in inner  # col("a.x") of a DataFrame aliased a
     if isinstance(node, (exp.Count, exp.ApproxDistinct, exp.CountIf, exp.CurrentDate, exp.CurrentTimestamp,
-                         exp.Boolean, *_RANKING)):
+                         exp.Boolean, exp.Literal, exp.Is, exp.NullSafeEQ, exp.ArrayAgg, exp.ArrayUniqueAgg,
+                         *_RANKING)):
         return True
-    if isinstance(node, exp.Literal):
-        return True
-    if isinstance(node, exp.Window):
-        return isinstance(node.this, _RANKING) or \
-            isinstance(node.this, exp.Anonymous) and node.this.name.lower() in RANKING_NAMES
+    if isinstance(node, exp.Window):  # a ranking, a count, a collected list: over any frame, of any rows
+        return _not_null(node.this, set())
     if isinstance(node, exp.Anonymous):
-        name, args = node.name.lower(), node.expressions
-        if name in RANKING_NAMES:
-            return True
-        if name in ("coalesce", "nvl", "ifnull"):
-            return any(_not_null(e, inner) for e in args)
-        # a tumbling window (Spark makes a sliding one nullable: its rows are expanded, then filtered)
-        return name == "session_window" or name == "window" and (len(args) == 2 or len(args) >= 3 and
-                                                                   args[1].sql() == args[2].sql())
+        return _call_not_null(node.name.lower(), node.expressions, inner)
     if isinstance(node, exp.Cast):
         return _typed_literal(node) or \
             _not_null(node.this, inner) and not _cast_may_null(_known_type(node.this), node.to)
-    if isinstance(node, (exp.Paren, exp.Neg)):
-        return _not_null(node.this, inner)
     if isinstance(node, exp.Coalesce):
         return any(_not_null(e, inner) for e in [node.this, *node.expressions])
-    if isinstance(node, (exp.Add, exp.Sub, exp.Mul)):
-        return _not_null(node.this, inner) and _not_null(node.expression, inner)
+    if isinstance(node, exp.Case):  # every branch, ELSE too, never NULL
+        default = node.args.get("default")
+        return default is not None and _not_null(default, inner) and \
+            all(_not_null(branch.args["true"], inner) for branch in node.args["ifs"])
+    if isinstance(node, exp.If):
+        default = node.args.get("false")
+        return default is not None and _not_null(default, inner) and _not_null(node.args["true"], inner)
+    if isinstance(node, _INTOLERANT):  # NULL only of a NULL
+        return all(_not_null(child, inner) for child in node.iter_expressions())
     return False
+
+
+# Spark's expressions that are NULL only where an operand is (a division or a modulo may be NULL of 0, a cast of
+# some types: not here)
+_INTOLERANT = (exp.Paren, exp.Neg, exp.Add, exp.Sub, exp.Mul, exp.Not, exp.And, exp.Or, exp.EQ, exp.NEQ, exp.GT,
+               exp.GTE, exp.LT, exp.LTE, exp.Like, exp.In, exp.Between, exp.Tuple, exp.Upper, exp.Lower,
+               exp.Length, exp.Abs)
+_INTOLERANT_CALLS = frozenset((
+    "abs", "add_months", "ceil", "ceiling", "concat", "date_add", "date_sub", "datediff", "day", "dayofmonth",
+    "dayofweek", "dayofyear", "floor", "hour", "initcap", "last_day", "length", "lower", "lpad", "ltrim", "minute",
+    "month", "negative", "positive", "quarter", "repeat", "reverse", "round", "bround", "rpad", "rtrim", "second",
+    "sign", "signum", "trim", "upper", "weekofyear", "year"))
+
+
+def _call_not_null(name: str, args: list[exp.Expression], inner: set[str]) -> bool:
+    """A call written by its name (sqlglot's Anonymous), as Spark's expression of that name is nullable."""
+    if name in RANKING_NAMES or name in ("collect_list", "collect_set", "hash", "xxhash64", "isnull", "isnotnull",
+                                         "size", "cardinality"):  # size(NULL) is -1 with ANSI off
+        return True
+    if name in ("coalesce", "nvl", "ifnull", "greatest", "least"):  # greatest/least skip NULLs
+        return any(_not_null(e, inner) for e in args)
+    if name in _INTOLERANT_CALLS or name == "nanvl":
+        return all(_not_null(e, inner) for e in args)
+    # a tumbling window (Spark makes a sliding one nullable: its rows are expanded, then filtered)
+    return name == "session_window" or name == "window" and (len(args) == 2 or len(args) >= 3 and
+                                                               args[1].sql() == args[2].sql())
 
 
 _T = exp.DataType.Type
