@@ -96,3 +96,45 @@ def _argument(arg: exp.Expression, spec: str, flags: str, width: str, precision:
                             "-Infinity")):
             case = case.when(test, _printf(special, exp.Literal.string(text)), copy=False)
     return case.else_(_printf(spec, value), copy=False)
+
+
+def number_format(fmt: str) -> tuple[str, int, int]:
+    """Spark's ``to_number`` format (``'$99,999.99'``, ``'S999'``, ``'99.9PR'``) as a regex that the input's text
+    (trimmed) must match, with the (precision, scale) of the decimal it gives: its digits, those after the
+    point. A format Spark refuses raises ValueError with Spark's reason.
+
+    >>> number_format("99,999.9")
+    ('(?:[0-9]{0,2},[0-9]{3}|[0-9]{0,3})(?:\\\\.[0-9]{0,1})?', 6, 1)
+    """
+    text = fmt.upper()
+    lead = trail = ""
+    if text.startswith("$"):
+        lead, text = "\\$", text[1:]
+    if text.startswith("S"):
+        lead, text = lead + "[+-]?", text[1:]
+    for sign in ("MI", "S", "PR"):
+        if text.endswith(sign) and not trail:
+            trail, text = sign, text[:-len(sign)]
+    whole, point, fraction = text.replace("D", ".").replace("G", ",").partition(".")
+    if "." in fraction:
+        raise ValueError("at most one . or D is allowed in the number format")
+    if set(whole + fraction) - set("09,") or "," in fraction:
+        raise ValueError("found an unexpected character in the format string")
+    groups = whole.split(",")
+    if any(not g for g in groups) and whole:
+        raise ValueError("thousands separators (, or G) must have digits in between them")
+    before, after = len(whole.replace(",", "")), len(fraction)
+    if before + after == 0:
+        raise ValueError("the format has no digits")
+    sizes = [len(g) for g in groups]
+    if len(sizes) == 1:  # a leading 0 makes the digits from it on required
+        required = before - whole.find("0") if "0" in whole else 0
+        digits = f"[0-9]{{{required},{before}}}"
+    else:  # the input's groups are the format's last ones, all but its first of the same size
+        digits = "(?:" + "|".join(f"[0-9]{{0,{sizes[k]}}}" + "".join(f",[0-9]{{{n}}}" for n in sizes[k + 1:])
+                                  for k in range(len(sizes))) + ")"
+    number = digits + (f"(?:\\.[0-9]{{0,{after}}})?" if point else "")
+    pattern = f"{lead}{number}" + {"": "", "MI": "-?", "S": "[+-]?"}.get(trail, "")
+    if trail == "PR":
+        pattern = f"(?:{lead}{number}|<{lead}{number}>)"
+    return pattern, before + after, after

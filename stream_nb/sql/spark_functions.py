@@ -13,7 +13,7 @@ from sqlglot import exp
 
 from stream_nb.sql import spark_arrays
 from stream_nb.sql.errors import StreamSQLError, UnsupportedValueError
-from stream_nb.sql.spark_format import java_format
+from stream_nb.sql.spark_format import java_format, number_format
 from stream_nb.sql.tree import bottom_up, decimal_of, is_text
 
 T = exp.DataType.Type
@@ -198,6 +198,39 @@ def _conv(node: exp.Anonymous) -> None:
     number, source, target = node.expressions
     text = number if is_text(number) else exp.Cast(this=number.copy(), to=exp.DataType.build("TEXT"))
     _typed(_call("spark_conv", text, source, target), node, "TEXT")
+
+
+def _to_number(node: exp.ToNumber | exp.Anonymous) -> None:
+    """to_number(s, fmt) / try_to_number(s, fmt): the decimal of fmt's digits (DuckDB's reading was a double),
+    for a text that matches fmt (spark_format.number_format); else NULL for try_to_number, and an error for
+    to_number, as Spark's."""
+    value, fmt = (node.this, node.args.get("format")) if isinstance(node, exp.ToNumber) else node.expressions[:2]
+    name = "to_number" if isinstance(node, exp.ToNumber) else "try_to_number"
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+        raise StreamSQLError(f"{name} with a format that is not a literal is not supported yet",
+                             hint=f"{name}(s, '999.99')")
+    try:
+        pattern, precision, scale = number_format(fmt.this)
+    except ValueError as err:
+        raise StreamSQLError(f"the format of {name} is invalid: '{fmt.this}': {err}") from None
+    text = _call("trim", value)
+    matches = exp.And(this=_call("regexp_full_match", text, exp.Literal.string(pattern)),
+                      expression=_call("regexp_matches", text, exp.Literal.string("[0-9]")))
+    kind = f"DECIMAL({precision}, {scale})"
+    number = exp.Cast(this=_call("regexp_replace", text, exp.Literal.string("[^0-9.]"), exp.Literal.string(""),
+                                 exp.Literal.string("g")), to=exp.DataType.build(kind))
+    negative = _call("regexp_matches", text, exp.Literal.string("[-<]"))
+    signed = exp.Case(ifs=[exp.If(this=negative, true=exp.Neg(this=number.copy()))], default=number)
+    mismatch = exp.Null() if name == "try_to_number" else exp.Cast(this=_call("error", exp.Literal.string(
+        f"[INVALID_FORMAT.MISMATCH_INPUT] The input does not match the format {fmt.this}")), to=exp.DataType.build(kind))
+    new = exp.Case(ifs=[exp.If(this=exp.Is(this=value.copy(), expression=exp.Null()), true=exp.Null()),
+                        exp.If(this=matches, true=signed)], default=mismatch)
+    _typed(new, node, kind)
+
+
+def _try_to_number(node: exp.Anonymous) -> None:
+    if len(node.expressions) == 2:
+        _to_number(node)
 
 
 # -- text ---------------------------------------------------------------------------------------------------
@@ -666,7 +699,7 @@ _BY_CLASS = {
     exp.MonthsBetween: _months_between, exp.TimestampDiff: _timestampdiff, exp.Extract: _extract,
     exp.DateFromUnixDate: _date_from_unix_date, exp.CurrentTimezone: _current_timezone,
     exp.Dayname: _short_name, exp.Monthname: _short_name, exp.UnixSeconds: _unix_seconds,
-    exp.Left: _left_right, exp.Right: _left_right,
+    exp.Left: _left_right, exp.Right: _left_right, exp.ToNumber: _to_number,
     exp.ArrayIntersect: _array_macro("spark_array_intersect", 2), exp.Flatten: _array_macro("spark_flatten", 1),
     exp.BitwiseLeftShift: _shift, exp.BitwiseRightShift: _shift,
 }
@@ -678,7 +711,7 @@ def _cardinality(node: exp.Anonymous) -> None:  # size(): -1 for NULL
 
 
 _BY_NAME = {
-    "cardinality": _cardinality,
+    "cardinality": _cardinality, "try_to_number": _try_to_number,
     "e": _e, "hypot": _hypot, "zeroifnull": _zeroifnull, "log1p": _log1p_expm1, "expm1": _log1p_expm1,
     "format_number": _format_number, "conv": _conv, "octet_length": _octet_length, "btrim": _btrim,
     "shiftrightunsigned": _shift, "url_encode": _url_encode, "url_decode": _url_decode, "regexp": _regexp,

@@ -74,3 +74,28 @@ MORE = {
 def test_more_scalar_functions_have_sparks_values_and_types(spark, expression):
     kind, values = answers(spark, expression)
     assert (kind, [list(v) if isinstance(v, list) else v for v in values]) == MORE[expression]
+
+
+NUMBERS = {
+    # to_number / try_to_number: a decimal of the format's digits (DuckDB's reading was a double); NULL from
+    # try_to_number where the text does not match the format
+    "to_number('12.5', '99.9')": ("decimal(3,1)", [Decimal("12.5")] * 2),
+    "try_to_number('12,345.6', '99,999.9')": ("decimal(6,1)", [Decimal("12345.6")] * 2),
+    "try_to_number('<12.5>', '99.9PR')": ("decimal(3,1)", [Decimal("-12.5")] * 2),
+    "try_to_number('12.5-', '99.9MI')": ("decimal(3,1)", [Decimal("-12.5")] * 2),
+    "try_to_number('$1.5', '$99.99')": ("decimal(4,2)", [Decimal("1.50")] * 2),
+    "try_to_number('123.5', '99.9')": ("decimal(3,1)", [None] * 2),
+    "try_to_number('12', '0099')": ("decimal(4,0)", [None] * 2),
+    "try_to_number('12345', '99,999')": ("decimal(5,0)", [None] * 2),
+    "try_to_number(CAST(i AS string), 'S99')": ("decimal(2,0)", [Decimal(-8), Decimal(5)]),
+}
+
+
+@pytest.mark.parametrize("expression", list(NUMBERS))
+def test_to_number_gives_sparks_decimal(spark, expression):
+    assert answers(spark, expression) == NUMBERS[expression]
+
+
+def test_to_number_of_a_text_the_format_does_not_match_fails_as_in_spark(spark):
+    with pytest.raises(Exception, match="does not match the format"):
+        spark.sql("SELECT to_number('123.5', '99.9') AS r").collect()
