@@ -58,10 +58,11 @@ class SessionOperator:
         self._rows: pa.Table | None = None      # rows of the open sessions (pre columns + __seq)
         self._next_end_us: int | None = None    # when the first open session ends
         self._seq = 0
+        self._open_sessions = 0  # Spark's numRowsTotal: the sessions its state store holds, not their rows
 
     @property
     def state_rows(self) -> int:
-        return 0 if self._rows is None else self._rows.num_rows
+        return self._open_sessions
 
     @property
     def memory_bytes(self) -> int:
@@ -93,13 +94,17 @@ class SessionOperator:
         row_ends = pc.struct_field(sessions.column(SESSION), "end").cast(pa.int64())
         keep = pc.invert(expired(row_ends, watermark_us)) if self._follows_watermark else None
         still_open = sessions if keep is None else sessions.filter(keep)
+        open_sessions = partial.num_rows - (pc.sum(closed).as_py() or 0 if closed is not None else 0)
         pending = (still_open.drop_columns([SESSION]), row_ends if keep is None else row_ends.filter(keep),
-                   pre.num_rows, watermark_us)
+                   pre.num_rows, watermark_us, open_sessions)
+        # Spark's progress: it saves (numRowsUpdated) every session of each key with rows in the batch, and it
+        # drops late rows after the partial aggregation, by key and each row's own session (numRowsDropped...)
         return Output(result.drop_columns(agg.keys), late=late, pending=pending,
-                      state_rows_updated=partial.num_rows, expired=None)
+                      state_rows_updated=_sessions_of_keys_in(partial, pre, self._others), expired=None,
+                      dropped=_distinct(late, [*self._others, self._time, *([GAP] if self.session.dynamic else [])]))
 
     def commit(self, output: Output) -> None:
-        rows, ends, added, self._last_watermark_us = output.pending
+        rows, ends, added, self._last_watermark_us, self._open_sessions = output.pending
         self._rows = rows
         self._seq += added
         self._next_end_us = pc.min(ends).as_py() if len(ends) else None
@@ -121,6 +126,11 @@ class SessionOperator:
             # a lower bound of the first session's end: at worst one no-data batch that emits nothing
             self._next_end_us = pc.min(pc.add(self._rows.column(self._time).cast(pa.int64()),
                                               self._gap(self._rows))).as_py()
+            con = duck.connect()
+            try:
+                self._open_sessions = self._sessions(con, self._rows)[1].num_rows
+            finally:
+                con.close()
 
     def result_rows(self, con: duckdb.DuckDBPyConnection) -> Output | None:
         """Every session of the rows held: in complete mode that is the whole result table (nothing is
@@ -153,3 +163,19 @@ class SessionOperator:
         gap = GAP if self.session.dynamic else self.session.gap_us
         sessions = sessions_sql(BUFFER, self._time, gap, self._others, tiebreak=SEQ)
         return duck.query(con, f"{sessions} ORDER BY {SEQ}")
+
+
+def _distinct(rows: pa.Table, columns: list[str]) -> int:
+    """How many distinct values (NULL one of them) the columns have together."""
+    if not rows.num_rows:
+        return 0
+    return rows.group_by(columns, use_threads=False).aggregate([]).num_rows
+
+
+def _sessions_of_keys_in(sessions: pa.Table, rows: pa.Table, keys: list[str]) -> int:
+    """How many of the sessions belong to a key (NULL one of them) that the batch's rows have."""
+    if not rows.num_rows:
+        return 0
+    distinct = rows.group_by(keys, use_threads=False).aggregate([]).select(keys)
+    batch_keys = {tuple(k.values()) for k in distinct.to_pylist()}
+    return sum(tuple(k.values()) in batch_keys for k in sessions.select(keys).to_pylist())
