@@ -13,6 +13,7 @@ from sqlglot import exp
 
 from stream_nb.sql import spark_arrays
 from stream_nb.sql.errors import StreamSQLError, UnsupportedValueError
+from stream_nb.sql.spark_decimals import decimal_multiplication
 from stream_nb.sql.spark_format import java_format, number_format
 from stream_nb.sql.tree import bottom_up, decimal_of, is_text
 
@@ -74,7 +75,7 @@ _RESULT_TYPES = {exp.DateDiff: "INT", exp.Levenshtein: "INT", exp.Length: "INT",
                  exp.RegexpInstr: "INT", **dict.fromkeys(
                      (exp.Year, exp.Quarter, exp.Month, exp.Day, exp.DayOfMonth, exp.DayOfYear,
                       exp.WeekOfYear, exp.Hour, exp.Minute, exp.Second, exp.UnixDate), "INT"),
-                 exp.StrPosition: "INT", exp.Factorial: "BIGINT", exp.ArrayPosition: "BIGINT", exp.ArraySize: "INT"}
+                 exp.StrPosition: "INT", exp.Factorial: "BIGINT", exp.Getbit: "TINYINT", exp.ArrayPosition: "BIGINT", exp.ArraySize: "INT"}
 _RESULT_TYPES_BY_NAME = {"weekday": "INT", "octet_length": "INT", "char_length": "INT", "character_length": "INT",
                          "find_in_set": "INT"}
 
@@ -154,7 +155,15 @@ def _try_arithmetic(node: exp.Expression) -> None:
     else:
         new = op(this=a.copy(), expression=b.copy())
         new.type = a.type.copy() if _kind(a) in _DOUBLES | {T.DECIMAL} else None
-        node.replace(new)
+        holder = exp.Paren(this=new)  # a product of decimals at Spark's wider type (DuckDB's overflowed)
+        decimal_multiplication(holder)
+        node.replace(holder.this)
+
+
+def _factorial(node: exp.Factorial) -> None:  # NULL outside 0..20 (DuckDB raises below 0, and above 20)
+    value = node.this
+    inside = exp.Between(this=value.copy(), low=exp.Literal.number(0), high=exp.Literal.number(20))
+    _typed(exp.Case(ifs=[exp.If(this=inside, true=node.copy())]), node, "BIGINT")
 
 
 def _width_bucket(node: exp.WidthBucket) -> None:
@@ -681,7 +690,7 @@ def _isnotnull(node: exp.Anonymous) -> None:
 _BY_CLASS = {
     exp.IsNan: _isnan, exp.Rint: _rint, exp.Sign: _sign, exp.Ceil: _ceil_floor, exp.Floor: _ceil_floor, exp.Ln: _ln,
     exp.Log: _log, exp.Nanvl: _nanvl, exp.SafeAdd: _try_arithmetic, exp.SafeSubtract: _try_arithmetic,
-    exp.SafeMultiply: _try_arithmetic, exp.WidthBucket: _width_bucket, exp.Div: _division,
+    exp.SafeMultiply: _try_arithmetic, exp.WidthBucket: _width_bucket, exp.Factorial: _factorial, exp.Div: _division,
     exp.BitwiseCount: _bit_count, exp.Hex: _hex, exp.SHA2: _sha2,
     exp.TimestampFromParts: _no_error, exp.Reduce: _reduce, exp.ArraySort: _array_sort, exp.Bracket: _array_element, exp.Typeof: _typeof,
     # text

@@ -67,6 +67,12 @@ MORE = {
     # NULL inside: flatten is NULL, array_intersect keeps the NULL both have (DuckDB skipped or dropped it)
     "flatten(array(array(i), NULL))": ("array<int>", [None] * 2),
     "array_intersect(array(i, NULL, 5), array(NULL, 5))": ("array<int>", [[None, 5], [5, None]]),
+    # factorial is NULL outside 0..20 (DuckDB raised); getbit a tinyint; try_multiply of decimals at Spark's
+    # type, decimal(p1 + p2 + 1, s1 + s2) (DuckDB's overflowed decimal(18))
+    "factorial(i)": ("bigint", [None, 120]),
+    "factorial(21)": ("bigint", [None] * 2),
+    "getbit(i, 3)": ("tinyint", [1, 0]),
+    "try_multiply(m, 2147483647)": ("decimal(21,2)", [Decimal("26843545587.50"), Decimal("-107374182.35")]),
 }
 
 
