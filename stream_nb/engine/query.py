@@ -78,6 +78,7 @@ class StreamingQuery:
         self._no_data_batch_due = False  # the watermark passed some state: a batch must emit or evict it
         self._progress: deque[dict] = deque(maxlen=100)
         self._history: deque[BatchTrace] = deque(maxlen=20)
+        self._late_rows = 0  # input rows the watermark dropped, all batches
         self._picture = picture_spec(plan)   # what the teaching view's picture reads of each batch
         self._lock = threading.RLock()       # one batch at a time (re-entered when a failing batch stops)
         self._busy = False
@@ -200,6 +201,13 @@ class StreamingQuery:
     def history(self) -> list[BatchTrace]:
         """The last batches, oldest first: rows in, late rows, state held, rows out, watermark."""
         return list(self._history)
+
+    @property
+    def late_rows_dropped(self) -> int:
+        """Input rows the watermark has dropped since the query started (the status bar's count). Spark's
+        ``numRowsDroppedByWatermark`` of an aggregation counts late groups instead: rows after its partial
+        aggregation."""
+        return self._late_rows
 
     @property
     def result(self) -> pd.DataFrame:
@@ -385,6 +393,7 @@ class StreamingQuery:
             self._no_data_batch_due = self._operator.has_expired(done.next_watermark_us)
             self._progress.append(done.progress)
             self._history.append(done.trace)
+            self._late_rows += done.trace.num_late_rows
             self._changed.notify_all()
 
     def _behind(self, target: dict[str, int]) -> bool:

@@ -17,12 +17,6 @@ def state_of(query) -> tuple[QueryState, str]:
     return state, query.status["message"] if state is QueryState.FAILED else state.message
 
 
-def late_rows(progress: dict | None) -> int:
-    """Input rows the watermark dropped in the batch of this progress report (0 when stateless)."""
-    operators = (progress or {}).get("stateOperators") or []
-    return sum(int(op.get("numRowsDroppedByWatermark") or 0) for op in operators)
-
-
 def latency_text(progress: dict) -> str:
     """A continuous query's arrival-to-sink latency in its last epoch, as the status bar says it.
 
@@ -41,8 +35,10 @@ def latency_text(progress: dict) -> str:
     return f"latency p50 {latency['p50']:.3g} ms, p99 {latency['p99']:.3g} ms"
 
 
-def status_html(query, *, late_total: int, note: str = "") -> str:
-    """The status bar's HTML: state, batch, rates, duration, watermark, state rows, late rows dropped."""
+def status_html(query, *, note: str = "") -> str:
+    """The status bar's HTML: state, batch, rates, duration, watermark, state rows, and the input rows the
+    watermark dropped since the query started (``q.late_rows_dropped``: rows, where Spark's
+    ``numRowsDroppedByWatermark`` counts an aggregation's late groups)."""
     state, message = state_of(query)
     progress = query.last_progress
     label = state.label
@@ -69,7 +65,7 @@ def status_html(query, *, late_total: int, note: str = "") -> str:
             parts.append(f"watermark {format_time(watermark)}")
         if operators:
             parts.append(f"state {int(operators[0].get('numRowsTotal') or 0):,} rows")
-            parts.append(f"late rows dropped {late_total:,}")
+            parts.append(f"late rows dropped {query.late_rows_dropped:,}")
     if state in (QueryState.RUNNING, QueryState.WAITING):  # the others say it all in the badge
         parts.append(f'<span style="color:#888">{html.escape(message.lower())}</span>')
     line = " · ".join(parts)

@@ -30,7 +30,7 @@ from stream_nb.notebook.results import (
     key_columns,
     struct_fields,
 )
-from stream_nb.notebook.status import late_rows, state_of, status_html
+from stream_nb.notebook.status import state_of, status_html
 from stream_nb.notebook.table import Table
 from stream_nb.notebook.teaching import TeachingPanel
 from stream_nb.sinks._protocol import sink_traits
@@ -78,8 +78,6 @@ class LiveView:
             self._sink_can.description
         self._lock = threading.Lock()
         self._shown_batch: int | None = None
-        self._late_total = 0
-        self._late_counted = -1
         self._ever_shown = False
         self._closed = False
         self._ticking = False
@@ -169,9 +167,8 @@ class LiveView:
             batch = progress["batchId"] if progress else -1
             # a continuous query's rows reach the sink between epochs: show them as they come
             seen = (batch, query.deliveries) if query.trigger.kind == "continuous" else batch
-            self._count_late()
             state, _ = state_of(query)
-            self.status.value = status_html(query, late_total=self._late_total, note=self._note_text())
+            self.status.value = status_html(query, note=self._note_text())
             self.controls.sync(state)
             if status_only or seen == self._shown_batch:
                 return
@@ -202,12 +199,6 @@ class LiveView:
             return self._tracker.advance(sink.changes_since(self._tracker.batch_id),
                                          whole=lambda: flat_frame(sink.table()))
         return self._tracker.advance(flatten(sink.result, self._structs))
-
-    def _count_late(self) -> None:
-        for progress in self.query.recent_progress:
-            if progress["batchId"] > self._late_counted:
-                self._late_total += late_rows(progress)
-                self._late_counted = progress["batchId"]
 
     def _note_text(self) -> str:
         notes = [self._note] if self._note else []

@@ -178,6 +178,13 @@ class SparkQuery:
         return pd.Timestamp(mark) if mark and self.plan.event_times else None
 
     @property
+    def late_rows_dropped(self) -> int:
+        """What Spark's progress says its stateful operators dropped behind the watermark, over the batches it
+        keeps (``numRowsDroppedByWatermark``: an aggregation's late groups; Spark does not count the rows)."""
+        return sum(int(op.get("numRowsDroppedByWatermark") or 0)
+                   for p in self.recent_progress for op in p.get("stateOperators") or [])
+
+    @property
     def history(self) -> list:
         """The teaching view's batch traces, from Spark's progress and the rows the batches emitted (what Spark
         does not hand out: ``spark/history.py``)."""
