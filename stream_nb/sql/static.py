@@ -40,6 +40,7 @@ def spark_static_sql(sql: str, schemas: Mapping[str, pa.Schema] | None) -> tuple
     """
     tree = _named_fields(sqlglot.parse_one(sql, read=DIALECT))  # stream_nb's Spark (date patterns' SSS, ...)
     _refuse_distinct_windows(tree, sql)
+    _refuse_window_frames(tree, sql)
     _row_ids(tree)
     if schemas is not None and all(len(set(s.names)) == len(s.names) for s in schemas.values()):
         try:
@@ -60,8 +61,9 @@ def spark_static_sql(sql: str, schemas: Mapping[str, pa.Schema] | None) -> tuple
     return json_functions(tree, sql).sql("duckdb"), None
 
 
-class SparkRefusal(StreamSQLError):
-    """A query Spark's analyzer refuses, with the error condition Spark names it by (``condition``)."""
+class SparkRefusal(UnsupportedValueError):
+    """A query Spark's analyzer refuses, with the error condition Spark names it by (``condition``): it stands
+    where DuckDB would answer otherwise."""
 
     def __init__(self, condition: str, message: str, **where: object):
         self.condition = condition
@@ -79,6 +81,36 @@ def _refuse_distinct_windows(tree: exp.Expression, sql: str) -> None:
             raise SparkRefusal("DISTINCT_WINDOW_FUNCTION_UNSUPPORTED",
                                f'Distinct window functions are not supported: "{window.sql("spark")}"',
                                sql=sql, start=start_of(window, sql))
+
+
+_RANKS = (exp.RowNumber, exp.Rank, exp.DenseRank, exp.PercentRank, exp.CumeDist, exp.Ntile)
+
+
+def _refuse_window_frames(tree: exp.Expression, sql: str) -> None:
+    """What Spark's analyzer refuses of a window: a ranking function or lag/lead over no ORDER BY, or over a frame
+    of its own; a RANGE frame with an offset over no or several ORDER BY keys (DuckDB answers the first, not the
+    second)."""
+    for window in tree.find_all(exp.Window):
+        call, spec, order = window.this, window.args.get("spec"), window.args.get("order")
+        keys = order.expressions if order is not None else []
+        name = call.sql_name().lower() if isinstance(call, exp.Func) else ""
+        where = {"sql": sql, "start": start_of(window, sql)}
+        if isinstance(call, (*_RANKS, exp.Lag, exp.Lead)) and not keys:
+            raise SparkRefusal("WINDOW_FUNCTION_FRAME_NOT_ORDERED", f"Window function {name} requires the window "
+                               "to be ordered. You need to add an ORDER BY clause.", **where)
+        running = spec is not None and spec.sql("spark").upper() == "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+        if isinstance(call, (*_RANKS, exp.Lag, exp.Lead)) and spec is not None and not (
+                running and isinstance(call, _RANKS)):
+            raise SparkRefusal("_LEGACY_ERROR_TEMP_1036", f"Window Frame {spec.sql('spark')} must match the "
+                               f"required frame of {name}: give {name} a window without a frame.", **where)
+        offsets = spec is not None and spec.args.get("kind", "").upper() == "RANGE" and any(
+            isinstance(spec.args.get(bound), exp.Expression) for bound in ("start", "end"))
+        if offsets and len(keys) != 1:
+            condition = "RANGE_FRAME_MULTI_ORDER" if keys else "RANGE_FRAME_WITHOUT_ORDER"
+            raise SparkRefusal(f"DATATYPE_MISMATCH.{condition}", "A range window frame with value boundaries "
+                               f"cannot be used in a window specification with {len(keys) or 'no'} order by "
+                               "expressions" if keys else "A range window frame with value boundaries cannot be "
+                               "used in a window specification without order by.", **where)
 
 
 def _row_ids(tree: exp.Expression) -> None:
@@ -110,6 +142,7 @@ def _typed(tree: exp.Expression, sql: str, schemas: Mapping[str, pa.Schema]) -> 
     keep_alias_case(typed, [c for s in schemas.values() for c in s.names])
     _time_differences(typed)
     zoned = _computed_timestamps(typed)  # read before the rewrites put untyped nodes in
+    _decimal_aggregate_types(typed)
     for rewrite in SPARK_EXPRESSIONS:
         rewrite(typed)
     spark_aggregate_answers(typed)
@@ -202,10 +235,23 @@ def spark_aggregate_answers(typed: exp.Expression) -> None:
         elif isinstance(node, exp.Sum) and kind.this in exp.DataType.INTEGER_TYPES:
             whole.replace(exp.Cast(this=whole.copy(), to=exp.DataType.build("BIGINT")))
         elif kind.this == exp.DataType.Type.DECIMAL:
-            precision, scale = (int(e.this.name) for e in kind.expressions) if kind.expressions else (10, 0)
-            precision, scale = (precision + 10, scale) if isinstance(node, exp.Sum) else (precision + 4, scale + 4)
-            whole.replace(exp.Cast(this=whole.copy(),
-                                   to=exp.DataType.build(f"DECIMAL({min(precision, 38)}, {min(scale, 38)})")))
+            whole.replace(exp.Cast(this=whole.copy(), to=_decimal_result(node, kind)))
+
+
+def _decimal_result(node: exp.Sum | exp.Avg, kind: exp.DataType) -> exp.DataType:
+    """Spark's type of a sum (decimal(p + 10, s)) or an average (decimal(p + 4, s + 4)) of a decimal(p, s)."""
+    precision, scale = (int(e.this.name) for e in kind.expressions) if kind.expressions else (10, 0)
+    precision, scale = (precision + 10, scale) if isinstance(node, exp.Sum) else (precision + 4, scale + 4)
+    return exp.DataType.build(f"DECIMAL({min(precision, 38)}, {min(scale, 38)})")
+
+
+def _decimal_aggregate_types(typed: exp.Expression) -> None:
+    """A sum or an average of decimals typed as Spark's decimal (the optimizer says double), so that the rewrites
+    read it as one: CAST(avg(d) AS STRING) is -0.625000, as Spark writes a decimal(14,6), not a double's -0.625."""
+    for node in typed.find_all(exp.Sum, exp.Avg):
+        kind = node.this.type if isinstance(node.this, exp.Expression) else None
+        if kind is not None and kind.this == exp.DataType.Type.DECIMAL:
+            node.type = _decimal_result(node, kind)
 
 
 def _outermost(node: exp.Expression) -> exp.Expression:

@@ -3,7 +3,7 @@ each expected value or error below is what PySpark 4 (local, session time zone U
 
 import pytest
 
-from stream_nb.pyspark.errors import AnalysisException, PySparkValueError
+from stream_nb.pyspark.errors import AnalysisException, PySparkTypeError, PySparkValueError
 from stream_nb.pyspark.sql import Window
 from stream_nb.pyspark.sql import functions as F
 
@@ -129,3 +129,55 @@ def test_a_cross_join_with_keys_or_a_condition_is_an_inner_join(df, spark):
         ("a", 1, "p"), ("a", 1, "p"), ("a", 2, "p"), ("b", 2, "q"), ("b", None, "q")]
     assert df.join(other, df.k == other.k, "cross").count() == 5
     assert df.crossJoin(other).count() == 12
+
+
+@pytest.mark.parametrize(("window", "condition"), [
+    (F.row_number().over(Window.partitionBy("k")), "WINDOW_FUNCTION_FRAME_NOT_ORDERED"),
+    (F.lag("v").over(Window.partitionBy("k")), "WINDOW_FUNCTION_FRAME_NOT_ORDERED"),
+    (F.rank().over(Window.orderBy("v").rowsBetween(-1, 1)), "_LEGACY_ERROR_TEMP_1036"),
+    (F.sum("v").over(Window.orderBy("k", "v").rangeBetween(-1, 1)), "DATATYPE_MISMATCH.RANGE_FRAME_MULTI_ORDER"),
+])
+def test_windows_spark_refuses_are_refused(df, window, condition):
+    """PySpark 4 refuses these with these conditions (DuckDB answered the first three)."""
+    with pytest.raises(AnalysisException) as err:
+        df.withColumn("w", window).collect()
+    assert err.value.getCondition() == condition
+    ranked = df.withColumn("w", F.row_number().over(Window.orderBy("v").rowsBetween(Window.unboundedPreceding, 0)))
+    assert ranked.count() == 6  # the frame a ranking function has anyway is accepted
+
+
+def test_over_the_window_class_itself_is_refused_as_pyspark_refuses_it():
+    with pytest.raises(PySparkTypeError, match="should be WindowSpec, got type"):
+        F.sum("v").over(Window)
+
+
+@pytest.mark.parametrize(("build", "condition"), [
+    (lambda df: df.select("zz"), "UNRESOLVED_COLUMN.WITH_SUGGESTION"),
+    (lambda df: df.filter("zz > 1"), "UNRESOLVED_COLUMN.WITH_SUGGESTION"),
+    (lambda df: df.groupBy("k").agg(F.col("v")), "MISSING_AGGREGATION"),
+    (lambda df: df.select(F.sum("v"), "k"), "MISSING_GROUP_BY"),
+    (lambda df: df.select("k").union(df.select("k", "v")), "NUM_COLUMNS_MISMATCH"),
+    (lambda df: df.unionByName(df.select("k")), "UNRESOLVED_COLUMN_AMONG_FIELD_NAMES"),
+    (lambda df: df.dropDuplicates(["zz"]), "UNRESOLVED_COLUMN_AMONG_FIELD_NAMES"),
+])
+def test_what_the_analyzer_refuses_has_sparks_condition(df, build, condition):
+    with pytest.raises(AnalysisException) as err:
+        build(df).collect()
+    assert err.value.getCondition() == condition
+
+
+def test_describe_crosstab_pivot_and_decimal_literals_as_spark(spark):
+    import decimal
+
+    df = spark.createDataFrame([("a", True, decimal.Decimal("1.25"), 1.5), ("a", None, decimal.Decimal("-2.50"), None),
+                                ("b", False, None, float("nan"))], "k string, b boolean, d decimal(10,2), x double")
+    assert [tuple(r) for r in df.describe("d").collect()][1] == ("mean", "-0.625000")  # avg of the decimal
+    table = df.crosstab("k", "b")  # the values as text, sorted so; counts never NULL
+    assert table.columns == ["k_b", "false", "null", "true"]
+    assert [f.nullable for f in table.schema.fields] == [True, False, False, False]
+    assert df.groupBy("k").pivot("x").count().columns == ["k", "null", "1.5", "NaN"]
+    assert sorted(df.groupBy("k").pivot("d").count().columns) == ["-2.50", "1.25", "k", "null"]
+    literal = df.select(F.lit(decimal.Decimal("-2.50")).alias("l"))
+    assert literal.dtypes == [("l", "decimal(3,2)")] and not literal.schema["l"].nullable
+    assert literal.first().l == decimal.Decimal("-2.50")
+    assert not df.rollup("k").agg(F.grouping_id()).schema["grouping_id()"].nullable

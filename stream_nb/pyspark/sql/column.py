@@ -250,6 +250,7 @@ def _literal(value: Any, double: bool = True) -> Column:
     literal: a function's argument (``functions._v``), which the engine's checks of literal-only arguments
     read as they are written (so ``F.pmod(c, 2.5)`` is a decimal's answer where PySpark's is a double)."""
     import datetime
+    import decimal
 
     if value is None:
         return Column(exp.Null(), "NULL")
@@ -268,6 +269,11 @@ def _literal(value: Any, double: bool = True) -> Column:
         return Column(exp.Neg(this=exp.Literal.number(-value)) if value < 0 else node, str(value))
     if isinstance(value, str):
         return Column(exp.Literal.string(value), value)
+    if isinstance(value, decimal.Decimal) and value.is_finite():  # Spark's decimal of its digits: -2.50 (3,2)
+        _, digits, exponent = value.as_tuple()
+        scale = max(-exponent, 0)
+        precision = min(max(len(digits) + max(exponent, 0), scale, 1), 38)
+        return Column(_typed(str(value), f"decimal({precision},{scale})"), str(value))
     if isinstance(value, datetime.datetime):
         text = value.isoformat(sep=" ")
         return Column(_typed(text, "timestamp"), f"TIMESTAMP '{text}'")

@@ -412,6 +412,9 @@ class DataFrame:
 
     def dropDuplicates(self, subset: list[str] | None = None) -> DataFrame:
         keys = list(subset) if subset else self.columns
+        for key in keys:
+            if key.lower() not in {c.lower() for c in self.columns}:
+                raise _among(key, self.columns)
         query = exp.select(exp.Star()).from_(self._from())
         query.set("distinct", exp.Distinct(on=exp.Tuple(expressions=[exp.column(k, quoted=True) for k in keys])))
         return self._derive(query)
@@ -540,6 +543,10 @@ class DataFrame:
         from stream_nb.pyspark.sql.joins import _second_scans
 
         other = _second_scans(self, other) if self._streaming and other._streaming else other
+        if not (self._streaming or other._streaming) and len(self.columns) != len(other.columns):
+            raise AnalysisException(f"UNION can only be performed on inputs with the same number of columns, but "
+                                    f"the first input has {len(self.columns)} columns and the second input has "
+                                    f"{len(other.columns)} columns.", "NUM_COLUMNS_MISMATCH")
         query = exp.union(exp.select(exp.Star()).from_(self._from()),
                           exp.select(exp.Star()).from_(other._from()), distinct=False)
         return DataFrame(self.sparkSession, query,
@@ -577,10 +584,8 @@ class DataFrame:
         mine, theirs = dict(self.dtypes), dict(other.dtypes)
         named = {c.lower(): c for c in theirs}
         missing = [c for c in mine if c.lower() not in named]
-        if missing and not allowMissingColumns:
-            raise AnalysisException(f"[UNRESOLVED_COLUMN] unionByName: the right side has no column `{missing[0]}` "
-                                    f"(its columns: {', '.join(theirs)}); pass allowMissingColumns=True for NULLs",
-                                    "UNRESOLVED_COLUMN")
+        if missing and not allowMissingColumns:  # (allowMissingColumns=True: a NULL column)
+            raise _among(missing[0], list(theirs))
         extra = [c for c in theirs if c.lower() not in {m.lower() for m in mine}]
         left = self.select(*mine, *[lit(None).cast(theirs[c]).alias(c) for c in extra]) if extra else self
         right = other.select(*[named[c.lower()] if c.lower() in named else lit(None).cast(t).alias(c)
@@ -784,6 +789,12 @@ def _sides_named(query: exp.Select, item: exp.Expression) -> exp.Expression:
         if len(owners) == 1 and owners[0]:
             column.set("table", exp.to_identifier(owners[0], quoted=True))
     return item
+
+
+def _among(name: str, columns: list[str]) -> AnalysisException:
+    """Spark's error for a name none of ``columns`` has (unionByName, dropDuplicates)."""
+    return AnalysisException(f'Cannot resolve column name "{name}" among ({", ".join(columns)}).',
+                             "UNRESOLVED_COLUMN_AMONG_FIELD_NAMES")
 
 
 def _ambiguous(name: str, count: int) -> AnalysisException:

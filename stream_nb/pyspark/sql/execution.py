@@ -232,9 +232,37 @@ def _run_static(df: DataFrame, limit_zero: bool = False) -> pa.Table:
         # Spark's names: a name that comes twice stays so (DuckDB's second k of a join is k_1)
         return table.rename_columns(names) if names is not None and len(names) == table.num_columns else table
     except duckdb.Error as err:
-        raise AnalysisException(str(err).splitlines()[0], "STREAM_NB_STATIC_QUERY") from None
+        raise _refusal(str(err).splitlines()[0], text) from None
     finally:
         con.close()
+
+
+# What DuckDB's binder refuses that Spark's analyzer refuses too, as Spark says it: (DuckDB's words, Spark's
+# condition, its message; {0} the name DuckDB quotes)
+_REFUSALS = (
+    (r'Referenced column "(.+?)" not found', "UNRESOLVED_COLUMN.WITH_SUGGESTION",
+     "A column, variable, or function parameter with name `{0}` cannot be resolved."),
+    (r'column "(.+?)" must appear in the GROUP BY clause', "MISSING_AGGREGATION",
+     ('The non-aggregating expression "{0}" is based on columns which are not participating in the GROUP BY '
+     "clause.")),
+    (r"Set operations can only apply to expressions with the same number of result columns()",
+     "NUM_COLUMNS_MISMATCH", "UNION can only be performed on inputs with the same number of columns."),
+)
+
+
+def _refusal(message: str, sql: str) -> AnalysisException:
+    """DuckDB's error as Spark's analyzer's where Spark refuses the query too (else DuckDB's words)."""
+    import re
+
+    for pattern, condition, spark in _REFUSALS:
+        found = re.search(pattern, message)
+        if found is None:
+            continue
+        if condition == "MISSING_AGGREGATION" and " GROUP BY " not in f" {sql.upper()} ":
+            return AnalysisException("The query does not include a GROUP BY clause. Add GROUP BY or turn it into "
+                                     "the window functions using OVER clauses.", "MISSING_GROUP_BY")
+        return AnalysisException(f"{spark.format(*found.groups())} ({message})", condition)
+    return AnalysisException(message, "STREAM_NB_STATIC_QUERY")
 
 
 _static: list[duckdb.DuckDBPyConnection] = []

@@ -150,6 +150,7 @@ _INTOLERANT_CALLS = frozenset((
 def _call_not_null(name: str, args: list[exp.Expression], inner: set[str]) -> bool:
     """A call written by its name (sqlglot's Anonymous), as Spark's expression of that name is nullable."""
     if name in RANKING_NAMES or name in ("collect_list", "collect_set", "hash", "xxhash64", "isnull", "isnotnull",
+                                         "grouping", "grouping_id",
                                          "size", "cardinality"):  # size(NULL) is -1 with ANSI off
         return True
     if name in ("coalesce", "nvl", "ifnull", "greatest", "least"):  # greatest/least skip NULLs

@@ -77,13 +77,22 @@ def value_name(value: Any) -> str:
         return str(value).lower()
     if isinstance(value, datetime.datetime):
         return value.isoformat(sep=" ")
+    if isinstance(value, float):  # as Java writes a double: NaN, 1.0E7
+        from stream_nb.pyspark.sql.show import java_float_text
+
+        return java_float_text(value)
     return str(value)
 
 
 def crosstab(df: DataFrame, col1: str, col2: str) -> DataFrame:
     """Spark's ``df.crosstab(col1, col2)``: a row per value of ``col1`` (as text, ``null`` for NULL) in column
-    ``col1_col2``, a column per value of ``col2``, each cell the count of rows with both (0 for none)."""
+    ``col1_col2``, a column per value of ``col2`` as text (``null`` for NULL, backquotes dropped; sorted as text),
+    each cell the count of rows with both (0 for none)."""
     first = f"{col1}_{col2}"
-    keyed = df.select(F.coalesce(F.col(col1).cast("string"), F.lit("null")).alias(first), F.col(col2))
+
+    def text(name: str) -> Column:
+        return F.when(F.col(name).isNull(), F.lit("null")).otherwise(F.col(name).cast("string"))
+
+    keyed = df.select(text(col1).alias(first), F.regexp_replace(text(col2), "`", "").alias(col2))
     table = keyed.groupBy(first).pivot(col2).count()
-    return table.fillna(0, subset=[c for c in table.columns if c != first])
+    return table.fillna({c: 0 for c in table.columns if c != first})  # Spark's fill(0L): never NULL

@@ -1,8 +1,8 @@
 """``df.describe()`` and ``df.summary()`` as PySpark gives them: a ``summary`` column naming each statistic, then
 one string column per column described, each value as Spark writes it.
 
-Spark's statistics: ``count`` of the non-NULL values, ``mean`` and ``stddev`` (sample) of the values read as
-doubles (a string column's numeric strings count), ``min`` and ``max`` in the column's own order (a string's
+Spark's statistics: ``count`` of the non-NULL values, ``mean`` and ``stddev`` (sample) of the values (a decimal's
+mean a decimal, 0.083333), a string column's read as doubles (its numeric strings count), ``min`` and ``max`` in the column's own order (a string's
 alphabetical), ``count_distinct``, ``approx_count_distinct``, and percentiles such as ``25%`` (one of the values,
 Spark's percentile_approx). Without columns named, the numeric and string columns are described.
 """
@@ -44,8 +44,7 @@ def summarize(df: DataFrame, columns: list[str], statistics: list[str]) -> DataF
 def _statistic(stat: str, column: str, numeric: bool) -> str:
     """The SQL of one statistic of one column, as a string."""
     number = column if numeric else f"CAST({column} AS DOUBLE)"
-    texts = {"count": f"count({column})", "mean": f"avg(CAST({column} AS DOUBLE))",
-             "stddev": f"stddev(CAST({column} AS DOUBLE))", "min": f"min({column})", "max": f"max({column})",
+    texts = {"count": f"count({column})", "mean": f"avg({number})", "stddev": f"stddev({number})", "min": f"min({column})", "max": f"max({column})",
              "count_distinct": f"count(DISTINCT {column})",
              "approx_count_distinct": f"approx_count_distinct({column})"}
     text = texts.get(stat.lower())
