@@ -66,7 +66,12 @@ class StreamSpark(Spark):
         FUNCTIONS: ClassVar = {**Spark.Parser.FUNCTIONS, **{
             name.upper(): (lambda args, name=name: exp.Cast(this=args[0], to=exp.DataType.build(name))
                            if len(args) == 1 else exp.Anonymous(this=name, expressions=args))
-            for name in ("bigint", "smallint", "tinyint", "binary")}}
+            for name in ("bigint", "smallint", "tinyint", "binary")},
+            # kept as calls, so that they survive sqlglot's Spark writer (the PySpark API writes its queries as
+            # text): it drops to_char's format (a cast to string) and writes unix_date as a bigint DATEDIFF;
+            # spark_functions.py gives them Spark's values
+            **{name.upper(): (lambda args, name=name: exp.Anonymous(this=name, expressions=args))
+               for name in ("to_char", "to_varchar", "unix_date")}}
 
         def _parse_term(self, *args, **kwargs) -> exp.Expression | None:
             """``a >>> n`` is ``shiftrightunsigned(a, n)``, binding as Spark's shifts do: looser than ``+``, tighter

@@ -12,6 +12,7 @@ import sqlglot
 from sqlglot import exp
 
 from stream_nb.sql import spark_arrays
+from stream_nb.sql.dialect import DIALECT
 from stream_nb.sql.errors import StreamSQLError, UnsupportedValueError
 from stream_nb.sql.spark_decimals import decimal_multiplication
 from stream_nb.sql.spark_format import java_format, number_format
@@ -74,7 +75,7 @@ def spark_scalar_functions(tree: exp.Expression) -> None:
 _RESULT_TYPES = {exp.DateDiff: "INT", exp.Levenshtein: "INT", exp.Length: "INT", exp.BitLength: "INT",
                  exp.RegexpInstr: "INT", **dict.fromkeys(
                      (exp.Year, exp.Quarter, exp.Month, exp.Day, exp.DayOfMonth, exp.DayOfYear,
-                      exp.WeekOfYear, exp.Hour, exp.Minute, exp.Second, exp.UnixDate), "INT"),
+                      exp.WeekOfYear, exp.Hour, exp.Minute, exp.Second), "INT"),
                  exp.StrPosition: "INT", exp.Factorial: "BIGINT", exp.Getbit: "TINYINT", exp.ArrayPosition: "BIGINT", exp.ArraySize: "INT"}
 _RESULT_TYPES_BY_NAME = {"weekday": "INT", "octet_length": "INT", "char_length": "INT", "character_length": "INT",
                          "find_in_set": "INT"}
@@ -235,6 +236,21 @@ def _to_number(node: exp.ToNumber | exp.Anonymous) -> None:
     new = exp.Case(ifs=[exp.If(this=exp.Is(this=value.copy(), expression=exp.Null()), true=exp.Null()),
                         exp.If(this=matches, true=signed)], default=mismatch)
     _typed(new, node, kind)
+
+
+def _to_char(node: exp.Anonymous) -> None:
+    """to_char / to_varchar(x, fmt): of a date or timestamp, date_format(x, fmt), as Spark's (sqlglot wrote a
+    cast to text, the format dropped); Spark's number formats ('999.99' writes 0.995 as '###.##') are refused."""
+    if len(node.expressions) != 2:
+        return
+    value, fmt = node.expressions
+    if _kind(value) in _TIMESTAMPS | {T.DATE} and isinstance(fmt, exp.Literal) and fmt.is_string:
+        call = sqlglot.parse_one(f"date_format(__value, {fmt.sql('spark')})", read=DIALECT)
+        call.find(exp.Column).replace(value.copy())
+        _typed(call, node, "TEXT")
+    elif _kind(value) in (*_RANK, *_DOUBLES, T.DECIMAL):
+        raise UnsupportedValueError(f"{node.sql('spark')}: a number's format in to_char is not supported yet",
+                                    hint="format_number(x, 2) writes 1,234.57; format_string('%.2f', x) 1234.57")
 
 
 def _try_to_number(node: exp.Anonymous) -> None:
@@ -635,6 +651,13 @@ def _unix_seconds(node: exp.UnixSeconds) -> None:
     _typed(_call("spark_unix_seconds", node.this), node, "BIGINT")
 
 
+def _unix_date(node: exp.Anonymous) -> None:  # days since 1970-01-01, an int
+    if len(node.expressions) == 1:
+        days = _call("date_diff", exp.Literal.string("day"), exp.cast(exp.Literal.string("1970-01-01"), "DATE"),
+                     exp.cast(node.expressions[0].copy(), "DATE"))
+        _typed(exp.Cast(this=days, to=exp.DataType.build("INT")), node, "INT")
+
+
 def _left_right(node: exp.Left | exp.Right) -> None:  # '' for a length below 1 (DuckDB's counts from the end)
     length = node.expression
     if not (isinstance(length, exp.Literal) and not length.is_string):
@@ -720,7 +743,8 @@ def _cardinality(node: exp.Anonymous) -> None:  # size(): -1 for NULL
 
 
 _BY_NAME = {
-    "cardinality": _cardinality, "try_to_number": _try_to_number,
+    "cardinality": _cardinality, "try_to_number": _try_to_number, "to_varchar": _to_char, "to_char": _to_char,
+    "unix_date": _unix_date,
     "e": _e, "hypot": _hypot, "zeroifnull": _zeroifnull, "log1p": _log1p_expm1, "expm1": _log1p_expm1,
     "format_number": _format_number, "conv": _conv, "octet_length": _octet_length, "btrim": _btrim,
     "shiftrightunsigned": _shift, "url_encode": _url_encode, "url_decode": _url_decode, "regexp": _regexp,
