@@ -50,7 +50,8 @@ def _index_from_zero(node: exp.Transform | exp.ArrayFilter) -> None:
     if not isinstance(lambda_, exp.Lambda) or len(lambda_.expressions) != 2:
         return
     index = _params(lambda_)[1]
-    shifted = exp.Sub(this=exp.to_identifier(index), expression=exp.Literal.number(1))
+    shifted = exp.Cast(this=exp.Sub(this=exp.to_identifier(index), expression=exp.Literal.number(1)),  # an int,
+                       to=exp.DataType.build("INT"))  # as Spark's (DuckDB's index is a bigint)
     lambda_.set("this", _substitute(lambda_.this, {index: shifted}))
 
 
@@ -95,11 +96,19 @@ def _at(array: exp.Expression) -> exp.Expression:
     return _call("list_extract", array, exp.Add(this=exp.to_identifier(_I), expression=exp.Literal.number(1)))
 
 
+# calls that give an array whatever sqlglot could type them (transform's result is not typed)
+_ARRAY_CALLS = tuple(getattr(exp, name) for name in (
+    "Array", "ArrayAppend", "ArrayPrepend", "ArrayConcat", "ArrayCompact", "ArrayDistinct", "ArrayExcept",
+    "ArrayIntersect", "ArrayRemove", "ArraySort", "SortArray", "ArrayFilter", "Transform", "Flatten", "ArraySlice",
+    "Split", "RegexpSplit", "ArrayUnion") if hasattr(exp, name))
+
+
 def _reverse(node: exp.Reverse) -> None:
     kind = node.this.type
-    if kind is not None and kind.this in (exp.DataType.Type.ARRAY, exp.DataType.Type.LIST):
+    if kind is not None and kind.this in (exp.DataType.Type.ARRAY, exp.DataType.Type.LIST) or \
+            isinstance(node.this, _ARRAY_CALLS):
         new = _call("list_reverse", node.this)
-        new.type = kind.copy()
+        new.type = kind.copy() if kind is not None else None
         node.replace(new)
 
 

@@ -73,6 +73,9 @@ MORE = {
     "factorial(21)": ("bigint", [None] * 2),
     "getbit(i, 3)": ("tinyint", [1, 0]),
     "try_multiply(m, 2147483647)": ("decimal(21,2)", [Decimal("26843545587.50"), Decimal("-107374182.35")]),
+    # reverse of an array sqlglot could not type (DuckDB's reverse is of text), and transform's index an int
+    "reverse(transform(array(i, 2), (x, j) -> x * 2 + j))": ("array<int>", [[5, -16], [5, 10]]),
+    "reverse(array_append(array(i), 7))": ("array<int>", [[7, -8], [7, 5]]),
 }
 
 
