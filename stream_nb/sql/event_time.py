@@ -18,6 +18,7 @@ from sqlglot import exp
 
 from stream_nb.intervals import parse_interval
 from stream_nb.sql.errors import StreamSQLError
+from stream_nb.sql.tree import aggregates_in
 
 
 @dataclass(frozen=True)
@@ -31,20 +32,48 @@ class EventTime:
 
     def pushed_filters(self, select: exp.Select, stream: str, to_duckdb, batch: str = "__batch") -> EventTime:
         """Spark pushes the WHERE conditions that only read the stream, and not its event time, below the
-        watermark: rows they drop never move it. The max event time is taken over the rows they keep, read
-        from the batch table ``batch`` (``tree.batch_table``)."""
-        source = next((t for t in select.find_all(exp.Table) if t.name == stream), None)
+        watermark: rows they drop never move it (and those of its inner joins, with ``k IS NOT NULL`` for each
+        key they join on). The max event time is taken over the rows they keep, read from the batch table
+        ``batch`` (``tree.batch_table``)."""
+        return self.pushed_through([select], stream, None, to_duckdb, batch)
+
+    def pushed_through(self, chain: list[exp.Select], stream: str, columns: list[str] | None, to_duckdb,
+                       batch: str = "__batch") -> EventTime:
+        """``pushed_filters`` over a chain of SELECTs (the outermost first, ``tree.select_chain``): Spark pushes
+        filters down through projections too, so the WHERE and inner join conditions of the SELECTs above the
+        one that reads the stream count when they read columns passed up unchanged, up to the first SELECT
+        that aggregates, deduplicates or limits (a filter above it is not one on the stream's rows). ``columns``: the stream's (None:
+        the SELECT that reads it is the only one, and any column it reads is the stream's)."""
+        source = next((t for t in chain[-1].find_all(exp.Table) if t.name == stream), None)
         if source is None:
             return self
         alias = source.alias_or_name
-        where = select.args.get("where")
-        kept = [c for c in _conjuncts(where.this) if _stream_only(c, alias, self.column)] if where else []
-        kept += _join_filters(select, alias, self.column)
+        names = _Same() if columns is None else {c: exp.column(c, table=alias) for c in columns}
+        at, below, kept = alias, None, []
+        for select in reversed(chain):
+            if below is not None:
+                at = _subquery_alias(select, below)
+                if at is None:
+                    break
+            alone = not select.args.get("joins")
+            where = select.args.get("where")
+            for condition in [*(_conjuncts(where.this) if where else []), *_inner_join_conditions(select)]:
+                moved = _onto(condition, at, names, alias, alone)
+                if moved is not None and _stream_only(moved, alias, self.column):
+                    kept.append(moved)
+            for key in _joined_keys(select, at):
+                moved = _onto(key, at, names, alias, alone)
+                if moved is not None and _stream_only(moved, alias, self.column):
+                    kept.append(exp.Not(this=exp.Is(this=moved, expression=exp.Null())))
+            if aggregates_in(select) or any(select.args.get(k) for k in ("group", "distinct", "limit")):
+                break
+            names = _passed_up(select, at, names, alias, alone)
+            below = select
         if not kept:
             return self
         query = exp.select(exp.Max(this=exp.column(self.column, table=alias))).from_(
             exp.Table(this=exp.to_identifier(batch), alias=exp.TableAlias(this=exp.to_identifier(alias))))
-        query = query.where(exp.and_(*(c.copy() for c in kept)), copy=False)
+        query = query.where(exp.and_(*kept), copy=False)
         return replace(self, max_sql=to_duckdb(query))
 
     def describe(self) -> str:
@@ -103,27 +132,78 @@ def _conjuncts(condition: exp.Expression) -> list[exp.Expression]:
     return list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
 
 
-def _join_filters(select: exp.Select, alias: str, event_time: str) -> list[exp.Expression]:
-    """What Spark's optimizer filters the stream by, below its watermark, from the inner and semi joins of
-    ``select`` (a stream-static join): the ON conditions over the stream alone, and ``k IS NOT NULL`` for each
-    stream column an equality compares or USING names (InferFiltersFromConstraints: such a row never joins).
-    An outer join keeps the stream's rows, so it filters none."""
-    filters: list[exp.Expression] = []
+class _Same(dict):
+    """Every name, unchanged."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+    def __missing__(self, name: str) -> str:
+        return name  # read by _over as the stream's column
+
+
+def _inner_join_conditions(select: exp.Select) -> list[exp.Expression]:
+    """The ON conjuncts of the inner and semi joins of ``select`` (an outer join keeps its side's rows)."""
+    return [c for join in select.args.get("joins") or [] if _filters(join) and join.args.get("on") is not None
+            for c in _conjuncts(join.args["on"])]
+
+
+def _joined_keys(select: exp.Select, at: str) -> list[exp.Column]:
+    """The columns an inner or semi join of ``select`` compares for equality, or names in USING (of ``at``):
+    Spark infers ``c IS NOT NULL`` for each (InferFiltersFromConstraints), as such a row never joins."""
+    keys = []
     for join in select.args.get("joins") or []:
-        if join.kind not in ("", "INNER", "SEMI") or (join.side and join.kind != "SEMI"):
+        if not _filters(join):
             continue
         if join.args.get("on") is not None:
-            for condition in _conjuncts(join.args["on"]):
-                if _stream_only(condition, alias, event_time):
-                    filters.append(condition)
-                elif isinstance(condition, exp.EQ):
-                    filters += [exp.Not(this=exp.Is(this=side.copy(), expression=exp.Null()))
-                                for side in (condition.this, condition.expression)
-                                if isinstance(side, exp.Column) and _stream_only(side, alias, event_time)]
-        for name in join.args.get("using") or []:
-            if name.name != event_time:
-                filters.append(exp.Not(this=exp.Is(this=exp.column(name.name, table=alias), expression=exp.Null())))
-    return filters
+            keys += [side for c in _conjuncts(join.args["on"]) if isinstance(c, exp.EQ)
+                     for side in (c.this, c.expression) if isinstance(side, exp.Column)]
+        keys += [exp.column(name.name, table=at) for name in join.args.get("using") or []]
+    return keys
+
+
+def _filters(join: exp.Join) -> bool:
+    return join.kind in ("", "INNER", "SEMI") and (not join.side or join.kind == "SEMI")
+
+
+def _subquery_alias(select: exp.Select, below: exp.Select) -> str | None:
+    """The alias under which ``select`` reads ``below`` (a subquery in its FROM or a JOIN)."""
+    sources = [select.args["from_"].this] if select.args.get("from_") else []
+    sources += [join.this for join in select.args.get("joins") or []]
+    return next((s.alias_or_name for s in sources if isinstance(s, exp.Subquery) and s.this is below), None)
+
+
+def _onto(condition: exp.Expression, at: str, names: Mapping[str, exp.Expression], alias: str,
+          alone: bool) -> exp.Expression | None:
+    """``condition`` over the stream's own columns (``alias``.name), or None if it reads another column."""
+    columns = list(condition.find_all(exp.Column))
+    if any(not (c.table == at or (alone and not c.table)) or c.name not in names for c in columns):
+        return None
+    return condition.transform(lambda node: _over(names[node.name], alias) if isinstance(node, exp.Column) else node)
+
+
+def _over(value: exp.Expression | str, alias: str) -> exp.Expression:
+    """A column's value as the stream's columns compute it (a name: that stream column)."""
+    if isinstance(value, str):
+        return exp.column(value, table=alias)
+    return exp.Paren(this=value.copy()) if not isinstance(value, exp.Column) else value.copy()
+
+
+def _passed_up(select: exp.Select, at: str, names: Mapping[str, exp.Expression], alias: str,
+               alone: bool) -> dict[str, exp.Expression]:
+    """The output columns of ``select`` computed from its input's (``at``) alone, deterministically -> that
+    value over the stream's columns (Spark pushes a filter through a projection by substituting it)."""
+    passed: dict[str, exp.Expression] = {}
+    for item in select.selects:
+        value = item.unalias()
+        if isinstance(value, exp.Star) or (isinstance(value, exp.Column) and isinstance(value.this, exp.Star)
+                                           and value.table in (at, "")):
+            passed.update(names)
+        elif not value.find(exp.AggFunc, exp.Window, exp.Subquery, exp.Anonymous, exp.Rand, exp.Randn):
+            moved = _onto(value, at, names, alias, alone) if value.find(exp.Column) else None
+            if moved is not None:
+                passed[item.alias_or_name] = moved
+    return passed
 
 
 def _stream_only(condition: exp.Expression, alias: str, event_time: str) -> bool:

@@ -158,7 +158,8 @@ def _watermark_filters(tree: exp.Query, q: Planning) -> None:
     q.chain = select_chain(tree, stream)
     event_time = q.event_times.get(stream)
     if event_time is not None and q.chain:
-        q.event_times[stream] = event_time.pushed_filters(q.chain[-1], stream, to_duckdb)
+        q.event_times[stream] = event_time.pushed_through(q.chain, stream, q.bindings.stream.source.schema.names,
+                                                          to_duckdb)
     q.aggregating = [s for s in q.chain if aggregates_in(s) or s.args.get("group")]
 
 

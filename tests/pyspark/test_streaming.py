@@ -273,3 +273,22 @@ def test_a_row_an_inner_stream_static_join_drops_for_its_null_key_never_moves_th
         marks[how] = q.recentProgress[-1]["eventTime"]["watermark"]
         q.stop()
     assert marks == {"inner": "2023-12-31T23:59:52.000Z", "left": "2024-01-01T00:00:02.000Z"}
+
+
+def test_a_filter_after_the_watermark_and_a_projection_is_below_the_watermark_as_spark_pushes_it(spark):
+    # PySpark 4: withColumn("v", n * 10 + 1), withWatermark, withColumn("w", v + 1).filter("w > 0"), then an
+    # inner join with a static table: Spark pushes the filter (as n * 10 + 1 + 1 > 0) and the join's
+    # `word IS NOT NULL` down through both projections below the watermark, so neither the row at 00:19 the
+    # filter drops nor the NULL word at 00:30 moves it: the watermark is still 1970 after the first batch
+    events = sn.sources.memory("ts timestamp, word string, n bigint")
+    words = spark.createDataFrame([("a", 1), ("b", 2)], "word STRING, z INT")
+    stream = spark.readStream.load(events).withColumn("v", F.col("n") * 10 + 1).withWatermark("ts", "5 seconds")
+    joined = stream.withColumn("w", F.col("v") + 1).filter("w > 0").join(words, "word")
+    q = joined.writeStream.format("memory").queryName("pushed_through").start()
+    events.add_data([{"ts": _at(19), "word": "a", "n": -3}, {"ts": _at(30), "word": None, "n": 1},
+                     {"ts": _at(2), "word": "b", "n": 1}])
+    q.processAllAvailable()
+    events.add_data([{"ts": _at(3), "word": "a", "n": 1}])
+    q.processAllAvailable()
+    assert q.recentProgress[-1]["eventTime"]["watermark"] == "2023-12-31T23:59:57.000Z"  # 00:02 - 5 s
+    q.stop()
