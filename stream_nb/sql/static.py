@@ -157,13 +157,16 @@ _INPUT_ORDER = "__stable_order"
 def _stable_orders(tree: exp.Expression) -> exp.Expression:
     """ORDER BY keeps rows that tie in the order they came, as Spark's sort of a partition (a stable TimSort):
     DuckDB's sort is not stable (from ~100 rows two equal keys may swap), so a query that sorts the rows of one
-    table or subquery, without grouping them, sorts by their position in it last. The positions are the
-    input's order (DuckDB preserves it through a scan, a filter and a projection). A star the optimizer could
-    not expand (a name both sides of a join have) is left as it is: it would show the positions."""
-    for select in list(tree.find_all(exp.Select)):
+    table or subquery, without grouping them, sorts by their position in it last; so does a window whose answer
+    depends on the order of rows that tie (row_number, lag, lead, ntile, a ROWS frame: Spark sorts a window's
+    partition stably too; a RANGE frame or a rank reads the ties as one, and keeps its order). The positions are
+    the input's order (DuckDB preserves it through a scan, a filter and a projection). A star the optimizer
+    could not expand (a name both sides of a join have) is left as it is: it would show the positions."""
+    for select in reversed(list(tree.find_all(exp.Select))):  # inner ones first: an outer one copies them
         source = select.args.get("from_")
         relation = source.this if source is not None else None
-        if not select.args.get("order") or select.args.get("joins") or select.args.get("group") or \
+        windows = [w for w in select.find_all(exp.Window) if w.parent_select is select and _tie_sensitive(w)]
+        if not (select.args.get("order") or windows) or select.args.get("joins") or select.args.get("group") or \
                 select.args.get("distinct") or not isinstance(relation, (exp.Table, exp.Subquery)) or \
                 any(item.is_star for item in select.expressions) or \
                 any(node.find_ancestor(exp.Window) is None for node in select.find_all(exp.AggFunc)
@@ -173,8 +176,20 @@ def _stable_orders(tree: exp.Expression) -> exp.Expression:
         numbered = exp.select(exp.Star(), exp.alias_(exp.Window(this=exp.RowNumber()), _INPUT_ORDER)) \
             .from_(relation.copy())
         relation.replace(exp.Subquery(this=numbered, alias=exp.TableAlias(this=exp.to_identifier(alias))))
-        select.args["order"].append("expressions", exp.Ordered(this=exp.column(_INPUT_ORDER, table=alias)))
+        for order in [select.args.get("order"), *(w.args["order"] for w in windows)]:
+            if order is not None:
+                order.append("expressions", exp.Ordered(this=exp.column(_INPUT_ORDER, table=alias)))
     return tree
+
+
+def _tie_sensitive(window: exp.Window) -> bool:
+    """Whether a window's answer depends on the order of the rows its ORDER BY ties (not a rank's, not a RANGE
+    frame's, which read tied rows as one)."""
+    order, spec = window.args.get("order"), window.args.get("spec")
+    if order is None or not order.expressions:
+        return False
+    return isinstance(window.this, (exp.RowNumber, exp.Lag, exp.Lead, exp.Ntile)) or \
+        spec is not None and str(spec.args.get("kind", "")).upper() == "ROWS"
 
 
 def _time_differences(typed: exp.Expression) -> None:
