@@ -658,6 +658,12 @@ def _unix_date(node: exp.Anonymous) -> None:  # days since 1970-01-01, an int
         _typed(exp.Cast(this=days, to=exp.DataType.build("INT")), node, "INT")
 
 
+def _make_date(node: exp.Anonymous) -> None:  # a fractional year, month or day is cast to an int, as Spark's
+    for arg in node.expressions:                 # implicit cast (DuckDB's make_date takes integers only)
+        if _kind(arg) in (*_DOUBLES, T.DECIMAL):
+            arg.replace(exp.TryCast(this=_call("trunc", arg), to=exp.DataType.build("INT")))
+
+
 def _left_right(node: exp.Left | exp.Right) -> None:  # '' for a length below 1 (DuckDB's counts from the end)
     length = node.expression
     if not (isinstance(length, exp.Literal) and not length.is_string):
@@ -744,7 +750,7 @@ def _cardinality(node: exp.Anonymous) -> None:  # size(): -1 for NULL
 
 _BY_NAME = {
     "cardinality": _cardinality, "try_to_number": _try_to_number, "to_varchar": _to_char, "to_char": _to_char,
-    "unix_date": _unix_date,
+    "unix_date": _unix_date, "make_date": _make_date,
     "e": _e, "hypot": _hypot, "zeroifnull": _zeroifnull, "log1p": _log1p_expm1, "expm1": _log1p_expm1,
     "format_number": _format_number, "conv": _conv, "octet_length": _octet_length, "btrim": _btrim,
     "shiftrightunsigned": _shift, "url_encode": _url_encode, "url_decode": _url_decode, "regexp": _regexp,

@@ -198,5 +198,6 @@ def _with_children_named(node: exp.Expression, sql: str | None) -> str:
     for child, original in zip(list(copy.iter_expressions()), list(node.iter_expressions()), strict=True):
         if isinstance(child, (exp.DataType, exp.Identifier, exp.Var, exp.Star)):
             continue
-        child.replace(exp.var(_pretty(original, sql)))  # the original keeps its place in the SQL (meta)
+        text = _pretty(original, sql)  # ('' is an empty string's name: replace(s, , x), as Spark's)
+        child.replace(exp.var(text) if text else exp.Var(this=""))  # (the original keeps its place: meta)
     return copy.sql(dialect="spark", normalize_functions="lower")

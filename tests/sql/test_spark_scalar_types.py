@@ -1,6 +1,7 @@
 """Spark's values AND types for scalar functions of a static query (``spark.sql``), pinned without a JVM: each
 answer is PySpark 4's (local[1], UTC, spark.sql.ansi.enabled=false) for the same expression."""
 
+import datetime
 import math
 from decimal import Decimal
 
@@ -120,3 +121,11 @@ def test_to_char_of_a_date_is_date_format_and_of_a_number_is_refused(spark):
     assert spark.sql("SELECT unix_date(DATE'2020-01-01') AS c").schema["c"].dataType.simpleString() == "int"
     with pytest.raises(Exception, match="a number's format in to_char is not supported yet"):
         spark.sql("SELECT to_char(m, '999.99') AS r FROM scalar_types").collect()
+
+
+def test_a_nested_empty_string_is_named_and_make_date_casts_fractions(spark):
+    """PySpark 4's: a column named after a call holding '' is 'bit_length(replace(a, , x))' (naming failed on
+    the empty name); make_date(2024, 2.5, d) reads 2.5 as the int 2 (DuckDB's make_date takes integers only)."""
+    df = spark.sql("SELECT bit_length(replace('a', '', 'x')), make_date(2024, 2.5, d) AS d FROM scalar_types")
+    assert df.columns == ["bit_length(replace(a, , x))", "d"]
+    assert [tuple(r) for r in df.collect()] == [(8, datetime.date(2024, 2, 1)), (8, None)]
