@@ -103,10 +103,17 @@ _ARRAY_CALLS = tuple(getattr(exp, name) for name in (
     "Split", "RegexpSplit", "ArrayUnion") if hasattr(exp, name))
 
 
+# the same, as the calls they are rewritten into (innermost first) or that sqlglot leaves by name
+_ARRAY_NAMES = {"array_union", "array_repeat", "list_reverse", "list_filter", "list_transform", "list_sort",
+                "flatten", "spark_array_union", "spark_array_repeat", "spark_array_except", "spark_array_remove",
+                "spark_array_distinct", "spark_array_intersect", "spark_flatten", "spark_sequence"}
+
+
 def _reverse(node: exp.Reverse) -> None:
     kind = node.this.type
     if kind is not None and kind.this in (exp.DataType.Type.ARRAY, exp.DataType.Type.LIST) or \
-            isinstance(node.this, _ARRAY_CALLS):
+            isinstance(node.this, _ARRAY_CALLS) or \
+            isinstance(node.this, exp.Anonymous) and node.this.name.lower() in _ARRAY_NAMES:
         new = _call("list_reverse", node.this)
         new.type = kind.copy() if kind is not None else None
         node.replace(new)

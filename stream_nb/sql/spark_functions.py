@@ -76,7 +76,7 @@ _RESULT_TYPES = {exp.DateDiff: "INT", exp.Levenshtein: "INT", exp.Length: "INT",
                  exp.RegexpInstr: "INT", **dict.fromkeys(
                      (exp.Year, exp.Quarter, exp.Month, exp.Day, exp.DayOfMonth, exp.DayOfYear,
                       exp.WeekOfYear, exp.Hour, exp.Minute, exp.Second), "INT"),
-                 exp.StrPosition: "INT", exp.Factorial: "BIGINT", exp.Getbit: "TINYINT", exp.ArrayPosition: "BIGINT", exp.ArraySize: "INT"}
+                 exp.StrPosition: "INT", exp.Factorial: "BIGINT", exp.Getbit: "TINYINT", exp.BitwiseCount: "INT", exp.ArrayPosition: "BIGINT", exp.ArraySize: "INT"}
 _RESULT_TYPES_BY_NAME = {"weekday": "INT", "octet_length": "INT", "char_length": "INT", "character_length": "INT",
                          "find_in_set": "INT"}
 
@@ -465,9 +465,11 @@ def _array_element(node: exp.Bracket) -> None:  # xs[i]: NULL for an index below
     _typed(exp.Case(ifs=[exp.If(this=kept, true=node.copy())]), node)
 
 
-def _hex(node: exp.Hex) -> None:  # hex of a double: of the long it truncates to
+def _hex(node: exp.Hex) -> None:  # hex of a double or a decimal: of the long it truncates to
     if _kind(node.this) in _DOUBLES:
         node.set("this", _call("spark_long", node.this, type_="BIGINT"))
+    elif _kind(node.this) == T.DECIMAL:
+        node.set("this", exp.TryCast(this=_call("trunc", node.this), to=exp.DataType.build("BIGINT")))
 
 
 def _str_to_map(node: exp.StrToMap) -> None:
@@ -644,6 +646,8 @@ def _shift(node: exp.BitwiseLeftShift | exp.BitwiseRightShift | exp.Anonymous) -
         return
     kind = "shl" if isinstance(node, exp.BitwiseLeftShift) else "shr" if isinstance(node, exp.BitwiseRightShift) \
         else "ushr"
+    if _kind(count) in (*_DOUBLES, T.DECIMAL):  # a fractional count is cast to an int, as Spark's implicit cast
+        count = exp.TryCast(this=_call("trunc", count), to=exp.DataType.build("INT"))
     _typed(_call(f"spark_{kind}{width}", value, count), node, "BIGINT" if width == 64 else "INT")
 
 

@@ -77,6 +77,11 @@ MORE = {
     # reverse of an array sqlglot could not type (DuckDB's reverse is of text), and transform's index an int
     "reverse(transform(array(i, 2), (x, j) -> x * 2 + j))": ("array<int>", [[5, -16], [5, 10]]),
     "reverse(array_append(array(i), 7))": ("array<int>", [[7, -8], [7, 5]]),
+    "reverse(array_union(array(i), array(1)))": ("array<int>", [[1, -8], [1, 5]]),
+    # hex of a decimal is of the long it truncates to; a fractional shift count an int; bit_count an int
+    "hex(m)": ("string", ["C", "0"]),
+    "shiftleft(i, 1.5)": ("int", [-16, 10]),
+    "bit_count(i)": ("int", [61, 2]),
 }
 
 
