@@ -30,6 +30,7 @@ from stream_nb.sql.windows import GAP, sessions_sql
 BUFFER = "__sessions"
 SESSION = "__session"
 SEQ = "__seq"  # arrival order: breaks ties between equal event times the same way every time
+LAST_WATERMARK = b"stream_nb.sessions.last_watermark_us"
 
 
 class SessionOperator:
@@ -51,8 +52,9 @@ class SessionOperator:
         # operator filters its input by the watermark whatever the mode; complete mode then evicts nothing.
         # Spark judges lateness by the watermark the batch before ran with (its watermark "for late events");
         # in append mode a no-data batch follows each move of the watermark, so that is this batch's, but
-        # complete mode runs none: there a row is late by the watermark of the batch before (None: not known
-        # in this run, this batch's is taken).
+        # complete mode runs none: there a row is late by the watermark of the batch before (kept in the
+        # checkpoint with the rows; None: not known, as in a checkpoint written before it was, this batch's
+        # is taken).
         self._drops_late = self.aggregate.event_time_key is not None
         self._last_watermark_us: int | None = None
         self._rows: pa.Table | None = None      # rows of the open sessions (pre columns + __seq)
@@ -117,9 +119,17 @@ class SessionOperator:
         return self.dump()
 
     def dump(self) -> pa.Table:
-        return self._rows if self._rows is not None else pa.table({SEQ: pa.array([], pa.int64())})
+        """The open sessions' rows, and (schema metadata) the watermark the last batch ran with: a restart
+        judges its first batch's late rows by it, as Spark does in complete mode."""
+        rows = self._rows if self._rows is not None else pa.table({SEQ: pa.array([], pa.int64())})
+        if self._last_watermark_us is None:
+            return rows
+        return rows.replace_schema_metadata({**(rows.schema.metadata or {}),
+                                             LAST_WATERMARK: str(self._last_watermark_us).encode()})
 
     def restore(self, tables: list[pa.Table]) -> None:
+        last = (tables[-1].schema.metadata or {}).get(LAST_WATERMARK) if tables else None
+        self._last_watermark_us = None if last is None else int(last)
         if tables and tables[-1].num_rows:
             self._rows = tables[-1]  # every version holds all open rows: the last one is the state
             self._seq = pc.max(self._rows.column(SEQ)).as_py() + 1
