@@ -201,3 +201,14 @@ def test_rows_a_window_ties_are_numbered_in_their_input_order_as_sparks_stable_s
             assert [(r.g, r.id) for r in seq] == sorted((r.g, r.id) for r in seq)
             assert [r.before for r in seq] == [None] + [r.id for r in seq[:-1]]
             assert [r.s for r in seq] == [seq[0].id] + [a.id + b.id for a, b in itertools.pairwise(seq)]
+
+
+def test_to_pandas_gives_structs_and_maps_as_dicts_an_integer_a_float_where_one_is_null(spark):
+    """PySpark 4.3's toPandas: a struct is a dict; its int field (or a map's values) floats where one is NULL,
+    which stays None."""
+    df = spark.createDataFrame([("a", 1, 5), ("b", None, 6)], "k string, g int, h int")
+    frame = df.select(F.struct("k", "g").alias("s"), F.struct(F.struct("k").alias("i"), "h").alias("t"),
+                      F.create_map(F.lit("a"), F.col("g")).alias("m")).toPandas()
+    assert frame.values.tolist() == [[{"k": "a", "g": 1.0}, {"i": {"k": "a"}, "h": 5}, {"a": 1.0}],
+                                     [{"k": "b", "g": None}, {"i": {"k": "b"}, "h": 6}, {"a": None}]]
+    assert type(frame.iloc[0, 1]["h"]) is int

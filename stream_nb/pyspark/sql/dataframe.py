@@ -20,13 +20,13 @@ from stream_nb.pyspark.sql import execution
 from stream_nb.pyspark.sql.column import Column, _as_col, _column_ref
 from stream_nb.pyspark.sql.na import NO_VALUE
 from stream_nb.pyspark.sql.types import (
-    MapType,
     NumericType,
     Row,
     StructType,
     TimestampType,
     from_arrow_schema,
 )
+from stream_nb.types import to_pandas
 
 if TYPE_CHECKING:
     from stream_nb.pyspark.sql.group import GroupedData
@@ -639,18 +639,16 @@ class DataFrame:
 
     # -- actions (static DataFrames only, as in Spark) ------------------------------------------------------
     def toPandas(self) -> pd.DataFrame:
-        """As PySpark's: timestamps naive in the session time zone (UTC), structs as Rows, integers numpy's
-        (float64 where one is NULL)."""
-        frame = execution.collect(self)
-        maps = {f.name for f in self.schema.fields if isinstance(f.dataType, MapType)}
-        for i, name in enumerate(frame.columns):  # by position: a join's two k's are two columns
+        """As PySpark 4's: timestamps naive in the session time zone (UTC), structs and maps as dicts (an integer
+        field or value a float where one is NULL, the NULL None), integers numpy's (float64 where one is NULL)."""
+        table = execution.static_arrow(self)
+        frame = to_pandas(table)
+        for i, arrow in enumerate(table.columns):  # by position: a join's two k's are two columns
             column = frame.iloc[:, i]
-            if isinstance(column.dtype, pd.DatetimeTZDtype):
+            if pa.types.is_struct(arrow.type) or pa.types.is_map(arrow.type):
+                frame.isetitem(i, pd.Series(_pandas_values(arrow.to_pylist(), arrow.type), dtype=object))
+            elif isinstance(column.dtype, pd.DatetimeTZDtype):
                 frame.isetitem(i, column.dt.tz_convert("UTC").dt.tz_localize(None))
-            elif name in maps:  # a map is a dict (a struct a Row)
-                frame.isetitem(i, [None if v is None else {k: _plain(x) for k, x in v.items()} for v in column])
-            elif column.dtype == object and any(isinstance(v, dict) for v in column):
-                frame.isetitem(i, [_plain(v) for v in column])
             elif isinstance(column.dtype, pd.core.arrays.integer.IntegerDtype):  # PySpark's: numpy integers,
                 frame.isetitem(i, column.astype("float64" if column.hasnans else column.dtype.numpy_dtype))  # NaN a NULL
         return frame
@@ -880,19 +878,19 @@ def _from_arrow(value: Any, dtype: pa.DataType | None = None) -> Any:
     return value
 
 
-def _plain(value: Any) -> Any:
-    """A pandas cell as PySpark's Row holds it: a naive datetime in the session time zone (UTC), a struct as a
-    Row, an int, None for a null."""
-    if isinstance(value, pd.Timestamp):
-        return (value.tz_convert("UTC").tz_localize(None) if value.tzinfo else value).to_pydatetime()
-    if isinstance(value, dict):
-        return Row(**{k: _plain(v) for k, v in value.items()})
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, str) or value is None:
-        return value
-    if hasattr(value, "tolist") and getattr(value, "ndim", 0) == 1:  # an array column's numpy value
-        return [_plain(v) for v in value.tolist()]
-    if pd.isna(value):
-        return None
-    return value.item() if hasattr(value, "item") else value
+def _pandas_values(values: list, dtype: pa.DataType) -> list:
+    """A nested column's values as PySpark 4's toPandas gives them: a struct a dict, a map a dict, an integer a
+    float where one of that field's (or map's) values is NULL, a timestamp naive in UTC, a NULL None."""
+    if pa.types.is_struct(dtype):
+        fields = {f.name: _pandas_values([None if v is None else v[f.name] for v in values], f.type) for f in dtype}
+        return [None if v is None else {name: fields[name][row] for name in fields} for row, v in enumerate(values)]
+    if pa.types.is_map(dtype):
+        flat = _pandas_values([x for v in values if v is not None for _, x in v], dtype.item_type)
+        out, at = [], 0
+        for v in values:
+            out.append(None if v is None else {_from_arrow(k, dtype.key_type): flat[at + j] for j, (k, _) in enumerate(v)})
+            at += len(v) if v is not None else 0
+        return out
+    if pa.types.is_integer(dtype) and any(v is None for v in values):
+        return [None if v is None else float(v) for v in values]
+    return [_from_arrow(v, dtype) for v in values]
