@@ -113,6 +113,30 @@ def _refuse_window_frames(tree: exp.Expression, sql: str) -> None:
                                "used in a window specification without order by.", **where)
 
 
+def _refuse_range_types(typed: exp.Expression, sql: str) -> None:
+    """A RANGE frame with number offsets over an ORDER BY key that is not a number, refused as Spark refuses it
+    (DuckDB would count a date's days)."""
+    times = (exp.DataType.Type.DATE, *exp.DataType.TEMPORAL_TYPES)
+    for window in typed.find_all(exp.Window):
+        spec, order = window.args.get("spec"), window.args.get("order")
+        if spec is None or str(spec.args.get("kind", "")).upper() != "RANGE" or order is None or \
+                len(order.expressions) != 1:
+            continue
+        bounds = [b for b in (spec.args.get("start"), spec.args.get("end")) if isinstance(b, exp.Expression)]
+        key = order.expressions[0].this.type
+        if not bounds or any(isinstance(b, exp.Interval) for b in bounds) or key is None:
+            continue
+        where = {"sql": sql, "start": start_of(window, sql)}
+        if key.this in times:
+            raise SparkRefusal("DATATYPE_MISMATCH.RANGE_FRAME_INVALID_TYPE", f'The data type "{key.sql("spark")}" '
+                               "used in the order specification does not support the data type of the range "
+                               "frame's number bounds.", **where)
+        if key.this in exp.DataType.TEXT_TYPES or key.this == exp.DataType.Type.BOOLEAN:
+            raise SparkRefusal("DATATYPE_MISMATCH.SPECIFIED_WINDOW_FRAME_UNACCEPTED_TYPE", "The data type of the "
+                               f'range frame\'s bounds does not match the order by key\'s "{key.sql("spark")}".',
+                               **where)
+
+
 def _row_ids(tree: exp.Expression) -> None:
     """``monotonically_increasing_id()`` of a static query: 0, 1, 2... over the rows in their order, as Spark
     numbers the rows of one partition (a stream's is refused, as Spark refuses it)."""
@@ -143,6 +167,7 @@ def _typed(tree: exp.Expression, sql: str, schemas: Mapping[str, pa.Schema]) -> 
     _time_differences(typed)
     zoned = _computed_timestamps(typed)  # read before the rewrites put untyped nodes in
     _decimal_aggregate_types(typed)
+    _refuse_range_types(typed, sql)
     for rewrite in SPARK_EXPRESSIONS:
         rewrite(typed)
     spark_aggregate_answers(typed)

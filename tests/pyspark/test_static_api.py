@@ -138,6 +138,10 @@ def test_a_cross_join_with_keys_or_a_condition_is_an_inner_join(df, spark):
     (F.lag("v").over(Window.partitionBy("k")), "WINDOW_FUNCTION_FRAME_NOT_ORDERED"),
     (F.rank().over(Window.orderBy("v").rowsBetween(-1, 1)), "_LEGACY_ERROR_TEMP_1036"),
     (F.sum("v").over(Window.orderBy("k", "v").rangeBetween(-1, 1)), "DATATYPE_MISMATCH.RANGE_FRAME_MULTI_ORDER"),
+    (F.sum("v").over(Window.orderBy(F.to_date(F.lit("2024-01-01"))).rangeBetween(-1, 1)),
+     "DATATYPE_MISMATCH.RANGE_FRAME_INVALID_TYPE"),
+    (F.sum("v").over(Window.orderBy("k").rangeBetween(-1, 0)),
+     "DATATYPE_MISMATCH.SPECIFIED_WINDOW_FRAME_UNACCEPTED_TYPE"),
 ])
 def test_windows_spark_refuses_are_refused(df, window, condition):
     """PySpark 4 refuses these with these conditions (DuckDB answered the first three)."""
