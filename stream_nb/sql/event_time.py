@@ -199,7 +199,7 @@ def _passed_up(select: exp.Select, at: str, names: Mapping[str, exp.Expression],
         if isinstance(value, exp.Star) or (isinstance(value, exp.Column) and isinstance(value.this, exp.Star)
                                            and value.table in (at, "")):
             passed.update(names)
-        elif not value.find(exp.AggFunc, exp.Window, exp.Subquery, exp.Anonymous, exp.Rand, exp.Randn):
+        elif not value.find(exp.AggFunc, exp.Window, exp.Subquery, exp.Rand, exp.Randn):
             moved = _onto(value, at, names, alias, alone) if value.find(exp.Column) else None
             if moved is not None:
                 passed[item.alias_or_name] = moved

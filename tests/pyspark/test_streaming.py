@@ -292,3 +292,20 @@ def test_a_filter_after_the_watermark_and_a_projection_is_below_the_watermark_as
     q.processAllAvailable()
     assert q.recentProgress[-1]["eventTime"]["watermark"] == "2023-12-31T23:59:57.000Z"  # 00:02 - 5 s
     q.stop()
+
+
+def test_a_filter_over_a_function_of_a_column_is_pushed_below_the_watermark_too(spark):
+    # PySpark 4: select(ts, upper(word) AS word), withWatermark 5 s, filter(word != 'c'): the NULL word at 00:02
+    # is filtered below the watermark (Spark pushes NOT (upper(word) = 'c') down), so after rows at 00:00
+    # ('c') and 00:02 (NULL) the watermark is 00:00 - 5 s
+    events = sn.sources.memory("ts timestamp, word string, n bigint")
+    stream = spark.readStream.load(events).select("ts", F.upper("word").alias("word"), "n")
+    counts = stream.withWatermark("ts", "5 seconds").filter(F.col("word") != "c") \
+        .groupBy(F.window("ts", "20 seconds"), "word").count()
+    q = counts.writeStream.format("memory").queryName("pushed_upper").outputMode("update").start()
+    events.add_data([{"ts": _at(0), "word": "c", "n": 1}, {"ts": _at(2), "word": None, "n": 1}])
+    q.processAllAvailable()
+    events.add_data([{"ts": _at(1), "word": "c", "n": 1}])
+    q.processAllAvailable()
+    assert q.recentProgress[-1]["eventTime"]["watermark"] == "2023-12-31T23:59:55.000Z"
+    q.stop()
