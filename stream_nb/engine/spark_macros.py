@@ -51,6 +51,11 @@ MACROS = [
     f"spark_title(c) AS coalesce({_TITLES}[c], upper(c))",
     ("spark_initcap(s) AS array_to_string(list_transform(string_split(s, ' '), lambda w: spark_title(left(w, 1)) "
      "|| substr(spark_lower(w), length(spark_lower(left(w, 1))) + 1)), ' ')"),
+    # substring_index(s, delim, n): the text before the n-th delimiter (after the n-th from the end when n < 0);
+    # NULL when an argument is, and a delimiter of a column's too (array_to_string wants a constant)
+    ("spark_substring_index(s, d, n) AS CASE WHEN s IS NULL OR d IS NULL OR n IS NULL THEN NULL "
+     "WHEN d = '' OR n = 0 THEN '' WHEN n > 0 THEN list_reduce(string_split(s, d)[1:n], lambda a, b: a || d || b) "
+     "ELSE list_reduce(string_split(s, d)[n:], lambda a, b: a || d || b) END"),
     # regexp_substr: the first match, NULL without one (DuckDB's regexp_extract gives '')
     "spark_regexp_substr(s, r) AS CASE WHEN regexp_matches(s, r) THEN regexp_extract(s, r) END",
     # width_bucket as Spark's WidthBucket.computeBucketNumber

@@ -206,7 +206,9 @@ def _split_limit(node: exp.RegexpSplit) -> None:
         pattern = node.expression
         if not (isinstance(pattern, exp.Literal) and pattern.is_string and pattern.this):  # '' split by '' is
             empty = exp.EQ(this=node.this.copy(), expression=exp.Literal.string(""))  # [''] in Spark, [] in DuckDB
-            split = exp.Case(ifs=[exp.If(this=empty, true=exp.Array(expressions=[exp.Literal.string("")]))],
+            absent = exp.Is(this=pattern.copy(), expression=exp.Null())  # NULL by NULL (DuckDB's: [s])
+            split = exp.Case(ifs=[exp.If(this=absent, true=exp.Null()),
+                                  exp.If(this=empty, true=exp.Array(expressions=[exp.Literal.string("")]))],
                              default=node.copy())
             split.type = exp.DataType.build("ARRAY<STRING>")
             node.replace(split)

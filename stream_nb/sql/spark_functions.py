@@ -662,6 +662,12 @@ def _unix_date(node: exp.Anonymous) -> None:  # days since 1970-01-01, an int
         _typed(exp.Cast(this=days, to=exp.DataType.build("INT")), node, "INT")
 
 
+def _substring_index(node: exp.SubstringIndex) -> None:
+    args = [node.this, node.args.get("delimiter"), node.args.get("count")]
+    if all(a is not None for a in args):
+        _typed(_call("spark_substring_index", *args), node, "TEXT")
+
+
 def _make_date(node: exp.Anonymous) -> None:  # a fractional year, month or day is cast to an int, as Spark's
     for arg in node.expressions:                 # implicit cast (DuckDB's make_date takes integers only)
         if _kind(arg) in (*_DOUBLES, T.DECIMAL):
@@ -741,7 +747,7 @@ _BY_CLASS = {
     exp.MonthsBetween: _months_between, exp.TimestampDiff: _timestampdiff, exp.Extract: _extract,
     exp.DateFromUnixDate: _date_from_unix_date, exp.CurrentTimezone: _current_timezone,
     exp.Dayname: _short_name, exp.Monthname: _short_name, exp.UnixSeconds: _unix_seconds,
-    exp.Left: _left_right, exp.Right: _left_right, exp.ToNumber: _to_number,
+    exp.Left: _left_right, exp.Right: _left_right, exp.ToNumber: _to_number, exp.SubstringIndex: _substring_index,
     exp.ArrayIntersect: _array_macro("spark_array_intersect", 2), exp.Flatten: _array_macro("spark_flatten", 1),
     exp.BitwiseLeftShift: _shift, exp.BitwiseRightShift: _shift,
 }

@@ -82,6 +82,11 @@ MORE = {
     "hex(m)": ("string", ["C", "0"]),
     "shiftleft(i, 1.5)": ("int", [-16, 10]),
     "bit_count(i)": ("int", [61, 2]),
+    # a NULL delimiter or count gives NULL (DuckDB split by NULL gave [s]); a column's delimiter works too
+    "split(s, CAST(NULL AS string))": ("array<string>", [None] * 2),
+    "substring_index(s, CAST(NULL AS string), 1)": ("string", [None] * 2),
+    "substring_index(s, 'b', CAST(NULL AS int))": ("string", [None] * 2),
+    "substring_index(s, if(i > 0, ' ', 'a'), -1)": ("string", [" bc", "İx"]),
 }
 
 
