@@ -120,6 +120,8 @@ def test_a_union_is_never_null_where_each_side_is_by_position_and_a_join_where_i
     assert nullable(one.join(other, ["k"], "left")) == ["k", "o", "s"]
     assert nullable(one.join(other, ["k"], "right")) == ["k", "one", "s"]
     assert nullable(one.join(other, one.k == other.k, "left_semi")) == ["k"]
+    semi = one.join(other, one.k == other.k, "left_semi")
+    assert nullable(semi.unionByName(semi.select("k", "one"))) == ["k"]  # a side's a.* read by position
     assert nullable(one.join(other, "k").select(one.one, "s")) == ["s"]
     assert nullable(one.alias("a").select("a.one", "a.k")) == ["k"]
 

@@ -87,11 +87,13 @@ def _names(query: exp.Expression, tables: dict[str, list[str]]) -> list[str] | N
         return None
     names: list[str] = []
     for item in query.expressions:
-        if not isinstance(item, exp.Star):
+        side_star = isinstance(item, exp.Column) and isinstance(item.this, exp.Star)  # a.*: that side's
+        if not isinstance(item, exp.Star) and not side_star:
             names.append(item.alias_or_name)
             continue
-        sources = [query.args.get("from_"), *(query.args.get("joins") or [])]
-        for side in (_names(s.this, tables) if s is not None else None for s in sources):
+        sources = [s for s in [query.args.get("from_"), *(query.args.get("joins") or [])]
+                   if s is not None and (not side_star or s.this.alias_or_name == item.table)]
+        for side in (_names(s.this, tables) for s in sources):
             if side is None:
                 return None
             names += side
