@@ -113,6 +113,19 @@ def _refuse_window_frames(tree: exp.Expression, sql: str) -> None:
                                "used in a window specification without order by.", **where)
 
 
+def _refuse_filters_not_boolean(typed: exp.Expression, sql: str) -> None:
+    """WHERE over a value that is not a boolean (a number, a string, a date) is refused, as Spark refuses it
+    (DuckDB reads a number as a boolean)."""
+    kinds = (*exp.DataType.NUMERIC_TYPES, *exp.DataType.TEXT_TYPES, *exp.DataType.TEMPORAL_TYPES,
+             exp.DataType.Type.DATE)
+    for where in typed.find_all(exp.Where):
+        kind = where.this.type
+        if kind is not None and kind.this in kinds:
+            raise SparkRefusal("DATATYPE_MISMATCH.FILTER_NOT_BOOLEAN", f'Filter expression "{where.this.sql("spark")}" '
+                               f'of type "{kind.sql("spark").upper()}" is not a boolean.', sql=sql,
+                               start=start_of(where.this, sql))
+
+
 def _refuse_range_types(typed: exp.Expression, sql: str) -> None:
     """A RANGE frame with number offsets over an ORDER BY key that is not a number, refused as Spark refuses it
     (DuckDB would count a date's days)."""
@@ -168,6 +181,7 @@ def _typed(tree: exp.Expression, sql: str, schemas: Mapping[str, pa.Schema]) -> 
     zoned = _computed_timestamps(typed)  # read before the rewrites put untyped nodes in
     _decimal_aggregate_types(typed)
     _refuse_range_types(typed, sql)
+    _refuse_filters_not_boolean(typed, sql)
     for rewrite in SPARK_EXPRESSIONS:
         rewrite(typed)
     spark_aggregate_answers(typed)

@@ -167,6 +167,11 @@ def test_over_the_window_class_itself_is_refused_as_pyspark_refuses_it():
     (lambda df: df.select("k").union(df.select("k", "v")), "NUM_COLUMNS_MISMATCH"),
     (lambda df: df.unionByName(df.select("k")), "UNRESOLVED_COLUMN_AMONG_FIELD_NAMES"),
     (lambda df: df.dropDuplicates(["zz"]), "UNRESOLVED_COLUMN_AMONG_FIELD_NAMES"),
+    (lambda df: df.filter(F.col("v")), "DATATYPE_MISMATCH.FILTER_NOT_BOOLEAN"),
+    (lambda df: df.select(F.create_map(F.lit("a"), "v").alias("m")).distinct(),
+     "UNSUPPORTED_FEATURE.SET_OPERATION_ON_MAP_TYPE"),
+    (lambda df: df.select(F.create_map(F.lit("a"), "v").alias("m")).orderBy("m"),
+     "DATATYPE_MISMATCH.INVALID_ORDERING_TYPE"),
 ])
 def test_what_the_analyzer_refuses_has_sparks_condition(df, build, condition):
     with pytest.raises(AnalysisException) as err:

@@ -20,6 +20,7 @@ from stream_nb.pyspark.sql import execution
 from stream_nb.pyspark.sql.column import Column, _as_col, _column_ref
 from stream_nb.pyspark.sql.na import NO_VALUE
 from stream_nb.pyspark.sql.types import (
+    MapType,
     NumericType,
     Row,
     StructType,
@@ -434,7 +435,18 @@ class DataFrame:
     def distinct(self) -> DataFrame:
         if self._streaming:
             return self.dropDuplicates()  # Spark's Dataset.distinct() is dropDuplicates(): a stream's runs in append
+        self._refuse_maps("distinct")
         return self._derive(exp.select(exp.Star()).from_(self._from()).distinct())
+
+    def _refuse_maps(self, method: str) -> None:
+        """A map column cannot be compared, so a static DataFrame's distinct or set operation is refused, as Spark
+        refuses it (DuckDB would compare maps)."""
+        for field in self.schema.fields:
+            if isinstance(field.dataType, MapType):
+                raise AnalysisException(f"The feature is not supported: Cannot have MAP type columns in DataFrame "
+                                        f"which calls set operations ({method}), but the type of column "
+                                        f"`{field.name}` is \"{field.dataType.simpleString().upper()}\".",
+                                        "UNSUPPORTED_FEATURE.SET_OPERATION_ON_MAP_TYPE")
 
     # -- missing values (pyspark/sql/na.py) ----------------------------------------------------------------
     @property
@@ -572,6 +584,7 @@ class DataFrame:
         if self._streaming or other._streaming:
             raise not_supported(f"DataFrame.{method} of a streaming DataFrame",
                                 " (it is for static DataFrames, e.g. a foreachBatch batch)")
+        self._refuse_maps(method)
         query = build(exp.select(exp.Star()).from_(self._from()), exp.select(exp.Star()).from_(other._from()),
                       distinct=distinct)
         return DataFrame(self.sparkSession, query, {**self._inputs, **other._inputs}, streaming=False)
@@ -594,6 +607,13 @@ class DataFrame:
 
     def orderBy(self, *cols: Any, ascending: bool | list[bool] = True) -> DataFrame:
         order = [_as_col(c) for c in _flat(cols)]
+        maps = {f.name for f in self.schema.fields if isinstance(f.dataType, MapType)} if not self._streaming else ()
+        for c in order:
+            key = c._unaliased().this if isinstance(c._unaliased(), exp.Ordered) else c._unaliased()
+            if isinstance(key, exp.Column) and not key.table and key.name in maps:
+                raise AnalysisException(f'Cannot resolve "{c._name}" due to data type mismatch: The `sortorder` '
+                                        f'does not support ordering on type "{self.schema[key.name].dataType.simpleString().upper()}".',
+                                        "DATATYPE_MISMATCH.INVALID_ORDERING_TYPE")
         flags = ascending if isinstance(ascending, list) else [ascending] * len(order)
         items = [c._unaliased() if isinstance(c._unaliased(), exp.Ordered)
                  else exp.Ordered(this=c._unaliased(), desc=not up, nulls_first=up) for c, up in zip(order, flags)]
