@@ -68,10 +68,11 @@ class StreamSpark(Spark):
                            if len(args) == 1 else exp.Anonymous(this=name, expressions=args))
             for name in ("bigint", "smallint", "tinyint", "binary")},
             # kept as calls, so that they survive sqlglot's Spark writer (the PySpark API writes its queries as
-            # text): it drops to_char's format (a cast to string) and writes unix_date as a bigint DATEDIFF;
+            # text): it drops to_char's format (a cast to string), writes unix_date as a bigint DATEDIFF and
+            # array_size as size (-1 for NULL);
             # spark_functions.py gives them Spark's values
             **{name.upper(): (lambda args, name=name: exp.Anonymous(this=name, expressions=args))
-               for name in ("to_char", "to_varchar", "unix_date")}}
+               for name in ("to_char", "to_varchar", "unix_date", "array_size")}}
 
         def _parse_term(self, *args, **kwargs) -> exp.Expression | None:
             """``a >>> n`` is ``shiftrightunsigned(a, n)``, binding as Spark's shifts do: looser than ``+``, tighter

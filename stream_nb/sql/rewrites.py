@@ -248,7 +248,8 @@ def spark_round(node: exp.Round) -> None:
     value, digits = node.this, node.args.get("decimals")
     if value.type is None or value.type.this not in _DOUBLES:
         return
-    if any(n.type is not None and n.type.this == exp.DataType.Type.DECIMAL for n in value.walk()):
+    if any(n.type is not None and n.type.this == exp.DataType.Type.DECIMAL and not isinstance(n, exp.Literal)
+           for n in value.walk()):  # (a decimal literal in a double, as CAST(1.005 AS DOUBLE), is a double)
         return  # sqlglot types avg(decimal) a double; the engine keeps it the exact decimal Spark has
     constant = digits is None or (isinstance(digits, exp.Literal) and not digits.is_string) or (
         isinstance(digits, exp.Neg) and isinstance(digits.this, exp.Literal) and not digits.this.is_string)

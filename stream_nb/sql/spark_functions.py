@@ -185,6 +185,18 @@ def _hypot(node: exp.Anonymous) -> None:
     _typed(_call("sqrt", square), node, "DOUBLE")
 
 
+def _array_size(node: exp.Anonymous) -> None:  # an int, NULL for NULL (not size()'s -1)
+    if len(node.expressions) == 1:
+        _typed(exp.Cast(this=_call("len", node.expressions[0]), to=exp.DataType.build("INT")), node, "INT")
+
+
+def _atan2(node: exp.Atan2) -> None:  # of y + 0.0 and x + 0.0, as Spark's: -0.0 is 0.0 (atan2(-0.0, -0.0) is 0.0)
+    y, x = node.this, node.expression
+    if x is not None:
+        _typed(exp.Atan2(this=exp.Add(this=_double(y), expression=exp.Literal.number("0.0")),
+                         expression=exp.Add(this=_double(x), expression=exp.Literal.number("0.0"))), node, "DOUBLE")
+
+
 def _zeroifnull(node: exp.Anonymous) -> None:
     value = node.expressions[0]
     _typed(exp.Coalesce(this=value.copy(), expressions=[exp.Literal.number(0)]), node,
@@ -748,6 +760,7 @@ _BY_CLASS = {
     exp.DateFromUnixDate: _date_from_unix_date, exp.CurrentTimezone: _current_timezone,
     exp.Dayname: _short_name, exp.Monthname: _short_name, exp.UnixSeconds: _unix_seconds,
     exp.Left: _left_right, exp.Right: _left_right, exp.ToNumber: _to_number, exp.SubstringIndex: _substring_index,
+    exp.Atan2: _atan2,
     exp.ArrayIntersect: _array_macro("spark_array_intersect", 2), exp.Flatten: _array_macro("spark_flatten", 1),
     exp.BitwiseLeftShift: _shift, exp.BitwiseRightShift: _shift,
 }
@@ -759,7 +772,7 @@ def _cardinality(node: exp.Anonymous) -> None:  # size(): -1 for NULL
 
 
 _BY_NAME = {
-    "cardinality": _cardinality, "try_to_number": _try_to_number, "to_varchar": _to_char, "to_char": _to_char,
+    "cardinality": _cardinality, "array_size": _array_size, "try_to_number": _try_to_number, "to_varchar": _to_char, "to_char": _to_char,
     "unix_date": _unix_date, "make_date": _make_date,
     "e": _e, "hypot": _hypot, "zeroifnull": _zeroifnull, "log1p": _log1p_expm1, "expm1": _log1p_expm1,
     "format_number": _format_number, "conv": _conv, "octet_length": _octet_length, "btrim": _btrim,
