@@ -64,6 +64,11 @@ class DedupOperator(KeyedOperator):
         update = self.state.prepare(keys)
         fresh = firsts.filter(pa.array(~update.existed))
         expired = self.state.expired(watermark_us) if self._follows_watermark else None
+        if self._within and fresh.num_rows:  # Spark evicts after the batch's rows: a new key that expires at
+            # or before the watermark (a NULL event time's, at the delay) is gone when the batch commits
+            gone = ~update.existed & expired_at(keys.column(EXPIRES), watermark_us)
+            if gone.any():
+                expired = np.concatenate([expired, update.slots[gone]])
         return Output(fresh.drop_columns(self._extra), late=late.drop_columns(self._extra),
                       pending=update, state_rows_updated=fresh.num_rows, expired=expired,
                       evicted_through=watermark_us)
@@ -89,3 +94,8 @@ class ExpiringKeys(KeyedState):
         if column is None or not len(slots):
             return np.empty(0, dtype=np.int64)
         return slots[column.valid[slots] & expired(column.values[slots], watermark_us)]
+
+
+def expired_at(times: pa.ChunkedArray, watermark_us: int) -> np.ndarray:
+    """Which of the times (µs, none NULL) the watermark has reached, as numpy booleans."""
+    return expired(times.to_numpy(), watermark_us)

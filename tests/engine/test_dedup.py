@@ -76,3 +76,20 @@ def test_explain_says_when_a_key_is_forgotten(capsys):
     q.stop()
     assert "eviction   a key once the watermark reaches its first row's event time + 5 seconds" in \
         capsys.readouterr().out
+
+
+def test_a_new_key_that_expires_behind_the_watermark_is_gone_when_its_batch_commits():
+    # PySpark 4 (dropDuplicatesWithinWatermark(["k", "ts"]), delay 3 s): after (c, 00:00), a batch of
+    # (c, NULL), (c, 00:19), (a, 00:25), (a, 00:27.5) reports numRowsTotal 4: the NULL time's key expires at
+    # the delay (1970), at or behind the watermark it ran with, and Spark evicts after the batch's rows
+    events = sn.sources.memory("ts timestamp, k string")
+    q = sn.start("SELECT /*+ WITHIN_WATERMARK */ DISTINCT ON (k, ts) k, ts FROM events", sources={"events": events},
+                 watermark={"events": ("ts", "3 seconds")}, trigger="manual")
+    events.add_data([{"ts": "2024-01-01T00:00:00", "k": "c"}])
+    q.process_all_available()
+    events.add_data([{"ts": None, "k": "c"}, {"ts": "2024-01-01T00:00:19", "k": "c"},
+                     {"ts": "2024-01-01T00:00:25", "k": "a"}, {"ts": "2024-01-01T00:00:27.5", "k": "a"}])
+    q.process_all_available()
+    assert q.recent_progress[1]["stateOperators"][0]["numRowsTotal"] == 4
+    assert len(q.result) == 5  # every row is emitted, the NULL one too
+    q.stop()
