@@ -223,3 +223,11 @@ def test_to_pandas_gives_structs_and_maps_as_dicts_an_integer_a_float_where_one_
     assert frame.values.tolist() == [[{"k": "a", "g": 1.0}, {"i": {"k": "a"}, "h": 5}, {"a": 1.0}],
                                      [{"k": "b", "g": None}, {"i": {"k": "b"}, "h": 6}, {"a": None}]]
     assert type(frame.iloc[0, 1]["h"]) is int
+
+
+def test_a_collected_list_holds_no_null_as_sparks_schema_says(df):
+    """PySpark 4: collect_list / collect_set are array<...> with containsNull false, grouped or over a window."""
+    grouped = df.groupBy("k").agg(F.collect_list("v").alias("l"), F.collect_set("x").alias("s"))
+    windowed = df.select(F.collect_list("v").over(Window.partitionBy("k")).alias("l"))
+    for frame in (grouped, windowed, grouped.select("l"), grouped.union(grouped)):
+        assert not frame.schema["l"].dataType.containsNull and not frame.schema["l"].nullable

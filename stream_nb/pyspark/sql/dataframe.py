@@ -20,6 +20,7 @@ from stream_nb.pyspark.sql import execution
 from stream_nb.pyspark.sql.column import Column, _as_col, _column_ref
 from stream_nb.pyspark.sql.na import NO_VALUE
 from stream_nb.pyspark.sql.types import (
+    ArrayType,
     MapType,
     NumericType,
     Row,
@@ -118,6 +119,8 @@ class DataFrame:
                 else set()
             for field in schema.fields:
                 field.nullable = field.nullable and field.name not in never
+                if isinstance(field.dataType, ArrayType) and f"{field.name}[]" in never:
+                    field.dataType.containsNull = False  # a collected list's elements
             self._schema = schema
         return self._schema
 

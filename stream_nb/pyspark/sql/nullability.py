@@ -32,7 +32,8 @@ def never_null(query: exp.Expression, streaming: bool = False, tables: dict[str,
         if left is None or right is None or len(left) != len(right):
             return set()
         sure = never_null(query.left, streaming, tables), never_null(query.right, streaming, tables)
-        return {a for a, b in zip(left, right, strict=True) if a in sure[0] and b in sure[1]}
+        return {a + part for a, b in zip(left, right, strict=True) for part in ("", "[]")
+                if a + part in sure[0] and b + part in sure[1]}
     if not isinstance(query, exp.Select) or streaming and _aggregates(query):
         return set()
     source = query.args.get("from_") or query.args.get("from")
@@ -47,9 +48,21 @@ def never_null(query: exp.Expression, streaming: bool = False, tables: dict[str,
             found |= {n for n in inner if "." not in n}
         elif isinstance(item, exp.Column) and isinstance(item.this, exp.Star):  # a side's columns: a.*
             found |= {n.split(".", 1)[1] for n in inner if n.startswith(f"{item.table}.")}
-        elif _not_null(item.unalias(), inner):
-            found.add(item.alias_or_name)
+        else:
+            found |= {item.alias_or_name} if _not_null(item.unalias(), inner) else set()
+            found |= {f"{item.alias_or_name}[]"} if _elements_not_null(item.unalias(), inner) else set()
     return found
+
+
+def _elements_not_null(node: exp.Expression, inner: set[str]) -> bool:
+    """Whether an array column never holds a NULL (``name[]`` among ``never_null``'s names): a collected list
+    or set (Spark's collect_list / collect_set leave NULLs out), as a window's too, and a column read of one."""
+    if isinstance(node, exp.Column):
+        return f"{node.table}.{node.name}[]" in inner if node.table else f"{node.name}[]" in inner
+    if isinstance(node, exp.Window):
+        return _elements_not_null(node.this, inner)
+    return isinstance(node, (exp.ArrayAgg, exp.ArrayUniqueAgg)) or \
+        isinstance(node, exp.Anonymous) and node.name.lower() in ("collect_list", "collect_set")
 
 
 def _joined(query: exp.Select, streaming: bool, tables: dict[str, list[str]]) -> set[str]:
@@ -70,7 +83,7 @@ def _joined(query: exp.Select, streaming: bool, tables: dict[str, list[str]]) ->
         known = _names(side, tables) is not None
         for name in never_null(side, streaming, tables) if whole else set():
             found.add(f"{alias}.{name}")
-            if known and names.get(name) == 1:
+            if known and names.get(name.removesuffix("[]")) == 1:
                 found.add(name)
     return found
 
