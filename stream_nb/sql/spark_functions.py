@@ -197,6 +197,11 @@ def _atan2(node: exp.Atan2) -> None:  # of y + 0.0 and x + 0.0, as Spark's: -0.0
                          expression=exp.Add(this=_double(x), expression=exp.Literal.number("0.0"))), node, "DOUBLE")
 
 
+def _negative_literal(node: exp.Neg) -> None:  # -2147483648 is an int in Spark (DuckDB: -(2147483648), a bigint)
+    if isinstance(node.this, exp.Literal) and not node.this.is_string and node.this.name == str(2**31):
+        _typed(exp.Cast(this=node.copy(), to=exp.DataType.build("INT")), node, "INT")
+
+
 def _zeroifnull(node: exp.Anonymous) -> None:
     value = node.expressions[0]
     _typed(exp.Coalesce(this=value.copy(), expressions=[exp.Literal.number(0)]), node,
@@ -760,7 +765,7 @@ _BY_CLASS = {
     exp.DateFromUnixDate: _date_from_unix_date, exp.CurrentTimezone: _current_timezone,
     exp.Dayname: _short_name, exp.Monthname: _short_name, exp.UnixSeconds: _unix_seconds,
     exp.Left: _left_right, exp.Right: _left_right, exp.ToNumber: _to_number, exp.SubstringIndex: _substring_index,
-    exp.Atan2: _atan2,
+    exp.Atan2: _atan2, exp.Neg: _negative_literal,
     exp.ArrayIntersect: _array_macro("spark_array_intersect", 2), exp.Flatten: _array_macro("spark_flatten", 1),
     exp.BitwiseLeftShift: _shift, exp.BitwiseRightShift: _shift,
 }

@@ -35,6 +35,7 @@ SPARK = {
     # a decimal literal with a double is a double; -2147483648 is an int, 5000000000 a bigint
     "d + 1.125": ("double", [2.625, None]),
     "typeof(-2147483648)": ("string", ["int"] * 2),
+    "-2147483648": ("int", [-2147483648] * 2),
     "typeof(5000000000)": ("string", ["bigint"] * 2),
     # >>> is shiftrightunsigned, looser than + (i >>> (1 + 1))
     "i >>> 1 + 1": ("int", [1073741822, 1]),
