@@ -24,6 +24,7 @@ from stream_nb.sql.rules import SPARK_EXPRESSIONS
 from stream_nb.sql.spark_aggregates import spark_aggregates
 from stream_nb.sql.spark_names import name_select_items
 from stream_nb.sql.static_windows import static_windows
+from stream_nb.sql.tree import decimal_digits
 from stream_nb.sql.windows import is_window_call
 
 
@@ -294,7 +295,7 @@ def spark_aggregate_answers(typed: exp.Expression) -> None:
 
 def _decimal_result(node: exp.Sum | exp.Avg, kind: exp.DataType) -> exp.DataType:
     """Spark's type of a sum (decimal(p + 10, s)) or an average (decimal(p + 4, s + 4)) of a decimal(p, s)."""
-    precision, scale = (int(e.this.name) for e in kind.expressions) if kind.expressions else (10, 0)
+    precision, scale = decimal_digits(kind)
     precision, scale = (precision + 10, scale) if isinstance(node, exp.Sum) else (precision + 4, scale + 4)
     return exp.DataType.build(f"DECIMAL({min(precision, 38)}, {min(scale, 38)})")
 
