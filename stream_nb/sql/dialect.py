@@ -40,9 +40,10 @@ class StreamSpark(Spark):
     EXPRESSION_METADATA: ClassVar = {**Spark.EXPRESSION_METADATA,
                                      exp.FromJson: {"annotator": lambda self, e: self._set_type(e, _from_json_type(e))},
                                      exp.Literal: {"annotator": lambda self, e: _annotate_literal(self, e)},
-                                     # Spark's year(), day(), weekofyear() are ints (sqlglot: TINYINT, so that
-                                     # -weekofyear(d) wrapped as a byte)
-                                     **{kind: {"returns": exp.DType.INT} for kind in (exp.Year, exp.Day, exp.WeekOfYear)}}
+                                     # Spark's year(), day(), weekofyear(), dayofweek() are ints (sqlglot:
+                                     # TINYINT, so that -weekofyear(d) wrapped as a byte; BIGINT)
+                                     **{kind: {"returns": exp.DType.INT}
+                                        for kind in (exp.Year, exp.Day, exp.WeekOfYear, exp.DayOfWeek)}}
 
     @classmethod
     def format_time(cls, expression):

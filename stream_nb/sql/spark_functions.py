@@ -74,7 +74,7 @@ def spark_scalar_functions(tree: exp.Expression) -> None:
 # Spark's types where DuckDB's answer is a wider integer (the values are the same)
 _RESULT_TYPES = {exp.DateDiff: "INT", exp.Levenshtein: "INT", exp.Length: "INT", exp.BitLength: "INT",
                  exp.RegexpInstr: "INT", **dict.fromkeys(
-                     (exp.Year, exp.Quarter, exp.Month, exp.Day, exp.DayOfMonth, exp.DayOfYear,
+                     (exp.Year, exp.Quarter, exp.Month, exp.Day, exp.DayOfMonth, exp.DayOfYear, exp.DayOfWeek,
                       exp.WeekOfYear, exp.Hour, exp.Minute, exp.Second), "INT"),
                  exp.StrPosition: "INT", exp.Factorial: "BIGINT", exp.Getbit: "TINYINT", exp.BitwiseCount: "INT", exp.ArrayPosition: "BIGINT", exp.ArraySize: "INT"}
 _RESULT_TYPES_BY_NAME = {"weekday": "INT", "octet_length": "INT", "char_length": "INT", "character_length": "INT",

@@ -56,6 +56,7 @@ MORE = {
     # date parts are ints (DuckDB: bigints; sqlglot typed year() a byte, so -weekofyear(d) wrapped as one)
     "hour(to_timestamp('2024-01-01 23:00:00'))": ("int", [23] * 2),
     "-weekofyear(to_date('2024-02-29'))": ("int", [-9] * 2),
+    "dayofweek(to_date('2024-01-07'))": ("int", [1] * 2),  # Sunday = 1
     "year(to_date('2024-02-29')) + month(to_date('2024-02-29'))": ("int", [2026] * 2),
     # unix_seconds rounds down (DuckDB's cast of epoch() rounded 1704160799.999999 up)
     "unix_seconds(to_timestamp('2023-12-31 23:59:59.999999'))": ("bigint", [1704067199] * 2),
