@@ -183,6 +183,21 @@ def test_a_window_function_is_named_with_its_ordering_and_its_frame_as_spark_nam
         "avg(i) OVER (PARTITION BY s ORDER BY i ASC NULLS FIRST ROWS BETWEEN -2 FOLLOWING AND CURRENT ROW)"
 
 
+def test_nth_value_is_the_frames_nth_value_counting_nulls_or_not(spark):
+    """PySpark 4's rows: [('a', 1, None, None, None), ('a', 2, 10, None, None), ('a', 3, 10, 20, None),
+    ('b', 1, None, None, 5)], and its name for an unaliased nth_value(v, 1) over the window."""
+    from stream_nb.pyspark.sql import Window
+
+    df = spark.createDataFrame([("a", 1, None), ("a", 2, 10), ("a", 3, 20), ("b", 1, 5)], "k string, t int, v int")
+    w = Window.partitionBy("k").orderBy("t")
+    result = df.select("k", "t", F.nth_value("v", 2).over(w).alias("n2"), F.nth_value("v", 2, True).over(w).alias("n2i"),
+                       F.nth_value("v", 1).over(w))
+    assert sorted(map(tuple, result.collect())) == [
+        ("a", 1, None, None, None), ("a", 2, 10, None, None), ("a", 3, 10, 20, None), ("b", 1, None, None, 5)]
+    assert result.columns[-1] == \
+        "nth_value(v, 1) OVER (PARTITION BY k ORDER BY t ASC NULLS FIRST RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+
+
 def test_order_by_the_expression_a_group_by_grouped_by_sorts_by_its_column(spark):
     df = spark.createDataFrame([("b",), ("a",), ("b",)], "s string")
     result = df.groupBy(F.upper("s")).count().orderBy(F.upper("s").desc())

@@ -779,6 +779,15 @@ def lead(col: Column | str, offset: int = 1, default: Any = None) -> Column:
     return _offset_call("lead", col, offset, default)
 
 
+def nth_value(col: Column | str, offset: int, ignoreNulls: bool | None = False) -> Column:
+    """The ``offset``-th value of the window's frame (from 1); ``ignoreNulls``: of its non-NULL values."""
+    column = _as_col(col)
+    call = _call("nth_value", "nth_value", column, lit(offset), name=f"nth_value({column._name}, {offset})")
+    if not ignoreNulls:
+        return call
+    return Column(_exp.IgnoreNulls(this=call._expr), f"{call._name} ignore nulls")
+
+
 def _offset_call(name: str, col: Column | str, offset: int, default: Any) -> Column:
     """lag / lead, named as Spark names them: ``lag(x, 1, NULL)``."""
     extra = [lit(default)] if default is not None else []
