@@ -207,6 +207,20 @@ def _passed_up(select: exp.Select, at: str, names: Mapping[str, exp.Expression],
 
 
 def _stream_only(condition: exp.Expression, alias: str, event_time: str) -> bool:
+    """Whether ``condition`` filters the stream's rows below the watermark: it reads the stream's columns (not
+    its event time) and no more, and calls nothing whose second call would differ or be seen, as the max is
+    taken in a query of its own: not rand() or uuid() (Spark pushes no nondeterministic filter) nor a Python
+    function (it would run twice a row: an alert sent twice)."""
     columns = list(condition.find_all(exp.Column))
-    return bool(columns) and not condition.find(exp.Subquery, exp.AggFunc) and all(
-        c.table == alias and c.name != event_time for c in columns)
+    return bool(columns) and not condition.find(exp.Subquery, exp.AggFunc, *_NONDETERMINISTIC) and \
+        not _calls_python(condition) and all(c.table == alias and c.name != event_time for c in columns)
+
+
+_NONDETERMINISTIC = (exp.Rand, exp.Randn, exp.Uuid, exp.Shuffle)
+
+
+def _calls_python(condition: exp.Expression) -> bool:
+    from stream_nb.udfs import registered
+
+    python = registered()
+    return any(call.name.lower() in python for call in condition.find_all(exp.Anonymous))

@@ -101,6 +101,21 @@ def test_functions_filter_group_and_aggregate_in_a_windowed_aggregation(src):
     pd.testing.assert_frame_equal(got[["who", "f", "c"]], expected[["who", "f", "c"]], check_dtype=False)
 
 
+def test_a_function_in_a_filter_over_a_watermarked_stream_runs_once_a_row(src):
+    """A filter Spark pushes below the watermark (rows it drops never move it) is not run a second time for the
+    watermark when it calls Python: an alert would be sent twice. Nondeterministic, so each row is a call."""
+    seen = []
+    sn.udf("ticket", lambda temp: seen.append(temp) or temp is not None and temp > 0, "boolean", deterministic=False)
+    q = sn.start("SELECT window(ts, '10 seconds') AS w, count(*) AS n FROM src WATERMARK ts DELAY OF INTERVAL 5 SECONDS "
+                 "WHERE ticket(temp) GROUP BY window(ts, '10 seconds')", sources={"src": src}, trigger="manual")
+    try:
+        src.add_data(ROWS)
+        q.step()
+        assert sorted(seen, key=str) == sorted((r["temp"] for r in ROWS), key=str)
+    finally:
+        q.stop()
+
+
 def test_a_function_in_a_stream_static_join_condition(src):
     names = pd.DataFrame({"code": ["A!", "B!"], "label": ["first", "second"]})
     q = sn.start("SELECT s.device, k.label FROM src s JOIN names k ON shout(s.device) = k.code",
